@@ -1,0 +1,244 @@
+// CPU kernels of the torchclad operators: validate, then run the plain
+// kernels (forward) or their Clad gradients (backward) on raw buffers.
+#include <vector>
+
+#include "aten/checks.hpp"
+#include "aten/kernels.hpp"
+#include "gradients/gradients.hpp"
+#include "kernels/mlp.hpp"
+#include "model/mlp_layout.hpp"
+#include "ops/activation.hpp"
+
+namespace torchclad::aten::cpu {
+namespace {
+
+// Runs f(T{}) with T the C++ type of a float32/float64 tensor.
+template <typename F>
+auto with_float_type(const at::Tensor& t, F&& f) {
+  return t.scalar_type() == at::kDouble ? f(double{}) : f(float{});
+}
+
+// A copy of an upstream gradient for an adjoint that Clad's code consumes
+// (zeroes) in place.
+at::Tensor consumable(const at::Tensor& grad, const at::Tensor& like) {
+  return grad.to(like.scalar_type()).contiguous().clone();
+}
+
+void check_elementwise(const at::Tensor& t, const char* op, const char* arg) {
+  check_input(t, op, arg, t.dim(), "tensor");
+}
+
+void check_scalar_grad(const at::Tensor& g, const char* op) {
+  TORCH_CHECK(g.numel() == 1, op, ": grad_output must hold one value (the loss's gradient), found shape ",
+              g.sizes());
+}
+
+}  // namespace
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  constexpr const char* op = "torchclad::linear";
+  check_input(x, op, "input", 2, "[batch, in_features]");
+  check_input(w, op, "weight", 2, "[out_features, in_features]");
+  check_input(b, op, "bias", 1, "[out_features]");
+  check_same_dtype(w, x, op, "weight", "input");
+  check_same_dtype(b, x, op, "bias", "input");
+  check_nonempty_batch(x.size(0), op, "input");
+  check_size(w, 1, x.size(1), op, "weight", "in_features of the input");
+  check_size(b, 0, w.size(0), op, "bias", "out_features of the weight");
+  auto y = at::empty({x.size(0), w.size(0)}, x.options());
+  with_float_type(x, [&](auto t) {
+    using T = decltype(t);
+    kernels::linear_forward<T>(x.data_ptr<T>(), w.data_ptr<T>(), b.data_ptr<T>(), y.data_ptr<T>(),
+                               x.size(0), w.size(0), x.size(1));
+  });
+  return y;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor& grad_y,
+                                                               const at::Tensor& x,
+                                                               const at::Tensor& w,
+                                                               bool input_requires_grad) {
+  constexpr const char* op = "torchclad::linear_backward";
+  check_input(x, op, "input", 2, "[batch, in_features]");
+  check_input(w, op, "weight", 2, "[out_features, in_features]");
+  check_same_dtype(w, x, op, "weight", "input");
+  TORCH_CHECK(grad_y.dim() == 2 && grad_y.size(0) == x.size(0) && grad_y.size(1) == w.size(0), op,
+              ": grad_output must be [", x.size(0), ", ", w.size(0), "], found ", grad_y.sizes());
+  const int m = x.size(0), n = w.size(0), k = x.size(1);
+  auto dy = consumable(grad_y, x);
+  auto dx = input_requires_grad ? at::zeros_like(x) : at::empty({0}, x.options());
+  auto dw = at::zeros_like(w);
+  auto db = at::zeros({n}, x.options());
+  // The Linear layer's pullback is the hand-written one that Clad itself
+  // calls inside the model-level gradient (kernels/linear.hpp): two GEMMs on
+  // LibTorch's BLAS and a column sum. Calling clad::gradient(linear_forward)
+  // here would only add a GEMM recomputing the forward output.
+  with_float_type(x, [&](auto t) {
+    using T = decltype(t);
+    namespace cd = clad::custom_derivatives::torchclad::kernels;
+    if (input_requires_grad)
+      cd::linear_forward_pullback<T>(x.data_ptr<T>(), w.data_ptr<T>(), nullptr, nullptr, m, n, k,
+                                     dx.data_ptr<T>(), dw.data_ptr<T>(), db.data_ptr<T>(),
+                                     dy.data_ptr<T>(), nullptr, nullptr, nullptr);
+    else
+      cd::linear_forward_const_input_pullback<T>(x.data_ptr<T>(), w.data_ptr<T>(), nullptr, nullptr,
+                                                 m, n, k, dw.data_ptr<T>(), db.data_ptr<T>(),
+                                                 dy.data_ptr<T>(), nullptr, nullptr, nullptr);
+  });
+  return {dx, dw, db};
+}
+
+at::Tensor activation(const at::Tensor& x, int64_t kind) {
+  constexpr const char* op = "torchclad::activation";
+  const Activation act = activation_from_int(kind, op);
+  check_elementwise(x, op, "input");
+  auto y = at::empty_like(x);
+  with_float_type(x, [&](auto t) {
+    using T = decltype(t);
+    kernels::activation_forward<T>(act, x.data_ptr<T>(), y.data_ptr<T>(), x.numel());
+  });
+  return y;
+}
+
+at::Tensor activation_backward(const at::Tensor& grad_y, const at::Tensor& x, int64_t kind) {
+  constexpr const char* op = "torchclad::activation_backward";
+  const Activation act = activation_from_int(kind, op);
+  check_elementwise(x, op, "input");
+  TORCH_CHECK(grad_y.sizes() == x.sizes(), op, ": grad_output must have the input's shape ",
+              x.sizes(), ", found ", grad_y.sizes());
+  auto dy = consumable(grad_y, x);
+  auto y = at::empty_like(x);  // Clad's gradient reruns the forward into it
+  auto dx = at::zeros_like(x);
+  with_float_type(x, [&](auto t) {
+    using T = decltype(t);
+    grad::activation(act, x.data_ptr<T>(), y.data_ptr<T>(), x.numel(), dx.data_ptr<T>(),
+                     dy.data_ptr<T>());
+  });
+  return dx;
+}
+
+at::Tensor cross_entropy(const at::Tensor& logits, const at::Tensor& target) {
+  constexpr const char* op = "torchclad::cross_entropy";
+  check_input(logits, op, "logits", 2, "[batch, classes]");
+  check_nonempty_batch(logits.size(0), op, "logits");
+  const auto labels = class_indices(target, logits.size(0), logits.size(1), op);
+  return with_float_type(logits, [&](auto t) {
+    using T = decltype(t);
+    const T loss = kernels::softmax_cross_entropy<T>(logits.data_ptr<T>(), labels.data(),
+                                                     logits.size(0), logits.size(1));
+    return at::scalar_tensor(loss, logits.options());
+  });
+}
+
+at::Tensor cross_entropy_backward(const at::Tensor& grad_output, const at::Tensor& logits,
+                                  const at::Tensor& target) {
+  constexpr const char* op = "torchclad::cross_entropy_backward";
+  check_input(logits, op, "logits", 2, "[batch, classes]");
+  check_scalar_grad(grad_output, op);
+  const auto labels = class_indices(target, logits.size(0), logits.size(1), op);
+  auto d_logits = at::zeros_like(logits);
+  with_float_type(logits, [&](auto t) {
+    using T = decltype(t);
+    grad::softmax_cross_entropy(logits.data_ptr<T>(), labels.data(), logits.size(0),
+                                logits.size(1), d_logits.data_ptr<T>());
+  });
+  return d_logits.mul_(grad_output.to(logits.scalar_type()));
+}
+
+at::Tensor mse_loss(const at::Tensor& input, const at::Tensor& target) {
+  constexpr const char* op = "torchclad::mse_loss";
+  check_elementwise(input, op, "input");
+  check_elementwise(target, op, "target");
+  check_same_dtype(target, input, op, "target", "input");
+  TORCH_CHECK(input.sizes() == target.sizes(), op, ": target must have the input's shape ",
+              input.sizes(), ", found ", target.sizes());
+  TORCH_CHECK(input.numel() > 0, op, ": input is empty; expected at least one value");
+  return with_float_type(input, [&](auto t) {
+    using T = decltype(t);
+    const T loss = kernels::mse<T>(input.data_ptr<T>(), target.data_ptr<T>(), input.numel());
+    return at::scalar_tensor(loss, input.options());
+  });
+}
+
+std::tuple<at::Tensor, at::Tensor> mse_loss_backward(const at::Tensor& grad_output,
+                                                     const at::Tensor& input,
+                                                     const at::Tensor& target) {
+  constexpr const char* op = "torchclad::mse_loss_backward";
+  check_elementwise(input, op, "input");
+  check_elementwise(target, op, "target");
+  check_same_dtype(target, input, op, "target", "input");
+  check_scalar_grad(grad_output, op);
+  auto d_input = at::zeros_like(input), d_target = at::zeros_like(target);
+  with_float_type(input, [&](auto t) {
+    using T = decltype(t);
+    grad::mse(input.data_ptr<T>(), target.data_ptr<T>(), input.numel(), d_input.data_ptr<T>(),
+              d_target.data_ptr<T>());
+  });
+  const auto g = grad_output.to(input.scalar_type());
+  return {d_input.mul_(g), d_target.mul_(g)};
+}
+
+namespace {
+
+// Checks shared by the model-level operators; returns the layout for this batch.
+model::MlpLayout check_mlp(const at::Tensor& x, const at::Tensor& params, at::IntArrayRef widths,
+                           const char* op) {
+  check_input(x, op, "input", 2, "[batch, in_features]");
+  check_input(params, op, "params", 1, "[parameter count] (W_0, b_0, W_1, b_1, ... flattened)");
+  check_same_dtype(params, x, op, "params", "input");
+  check_nonempty_batch(x.size(0), op, "input");
+  auto layout = model::MlpLayout::make(widths.vec(), x.size(0));
+  check_size(x, 1, widths[0], op, "input", "widths[0]");
+  check_size(params, 0, layout.param_count, op, "params", "the parameter count of these widths");
+  return layout;
+}
+
+template <typename T>
+T mlp_forward(const model::MlpLayout& L, const T* x, const int32_t* labels, int act,
+              const T* params, std::vector<T>& acts) {
+  acts.assign(L.act_count, T(0));
+  return kernels::mlp_cross_entropy<T>(x, labels, L.batch, L.layers(), L.widths.data(),
+                                       L.weight.data(), L.bias.data(), L.pre.data(),
+                                       L.post.data(), act, params, acts.data());
+}
+
+}  // namespace
+
+at::Tensor mlp_cross_entropy(const at::Tensor& x, const at::Tensor& target, const at::Tensor& params,
+                             at::IntArrayRef widths, int64_t activation) {
+  constexpr const char* op = "torchclad::mlp_cross_entropy";
+  const Activation act = activation_from_int(activation, op);
+  const auto L = check_mlp(x, params, widths, op);
+  const auto labels = class_indices(target, L.batch, widths.back(), op);
+  return with_float_type(x, [&](auto t) {
+    using T = decltype(t);
+    std::vector<T> acts;
+    const T loss = mlp_forward<T>(L, x.data_ptr<T>(), labels.data(), act, params.data_ptr<T>(), acts);
+    return at::scalar_tensor(loss, x.options());
+  });
+}
+
+std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor& x,
+                                                               const at::Tensor& target,
+                                                               const at::Tensor& params,
+                                                               at::IntArrayRef widths,
+                                                               int64_t activation) {
+  constexpr const char* op = "torchclad::mlp_cross_entropy_with_grad";
+  const Activation act = activation_from_int(activation, op);
+  const auto L = check_mlp(x, params, widths, op);
+  const auto labels = class_indices(target, L.batch, widths.back(), op);
+  auto d_params = at::zeros_like(params);
+  auto loss = with_float_type(x, [&](auto t) {
+    using T = decltype(t);
+    std::vector<T> acts(L.act_count), d_acts(L.act_count);
+    grad::mlp_cross_entropy(x.data_ptr<T>(), labels.data(), L.batch, L.layers(), L.widths.data(),
+                            L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(), act,
+                            params.data_ptr<T>(), acts.data(), d_params.data_ptr<T>(), d_acts.data());
+    const T value = kernels::softmax_cross_entropy<T>(acts.data() + L.pre[L.layers() - 1],
+                                                      labels.data(), L.batch, L.widths.back());
+    return at::scalar_tensor(value, x.options());
+  });
+  return {loss, d_params};
+}
+
+}  // namespace torchclad::aten::cpu

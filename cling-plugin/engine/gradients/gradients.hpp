@@ -1,0 +1,33 @@
+#pragma once
+// Clad-generated gradients of the kernels, behind plain functions so that the
+// rest of the engine (which includes LibTorch, compiled without the Clad
+// plugin) never sees Clad. Defined in gradients.cpp, the translation unit
+// where the clad::gradient requests are made at build time.
+//
+// Conventions, as in Clad: adjoints accumulate (+=) into d_* buffers, and the
+// adjoint of an overwritten output (d_y) is consumed: it is zero on return.
+// Each function runs the kernel's forward pass again (the output buffers are
+// rewritten with the same values) before its reverse pass.
+namespace torchclad::grad {
+
+// Model level: gradient of kernels::mlp_cross_entropy with respect to the
+// parameter buffer and the activation buffer (whose adjoint is scratch).
+// Returns nothing: the loss is recomputed from the logits by the caller.
+#define TORCHCLAD_DECLARE_GRADIENTS(T)                                               \
+  void mlp_cross_entropy(const T* x, const int* labels, int batch, int layers,       \
+                         const int* widths, const int* weight, const int* bias,      \
+                         const int* pre, const int* post, int act, const T* params,  \
+                         T* acts, T* d_params, T* d_acts);                           \
+  /* y = act(x): d_x += act'(x) * d_y; d_y = 0. */                                 \
+  void activation(int act, const T* x, T* y, int n, T* d_x, T* d_y);                 \
+  /* mean softmax cross-entropy: d_logits += ∂loss/∂logits (seed 1). */             \
+  void softmax_cross_entropy(const T* logits, const int* labels, int m, int n,       \
+                             T* d_logits);                                           \
+  /* mean squared error: d_pred += ∂loss/∂pred, d_target += ∂loss/∂target. */       \
+  void mse(const T* pred, const T* target, int n, T* d_pred, T* d_target);
+
+TORCHCLAD_DECLARE_GRADIENTS(float)
+TORCHCLAD_DECLARE_GRADIENTS(double)
+#undef TORCHCLAD_DECLARE_GRADIENTS
+
+}  // namespace torchclad::grad

@@ -1,0 +1,35 @@
+#pragma once
+// Optimizers for the model-level engine: one fused loop over the flat
+// parameter and gradient buffers, updating parameters in place, with the
+// state allocated once at construction. Same arithmetic as torch.optim.SGD
+// (dampening 0) and torch.optim.Adam, so engines stay comparable; the
+// autograd-based engines use torch::optim itself (make_torch_optimizer).
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace torchclad {
+
+struct OptimizerConfig {
+  std::string kind = "adam";  // "sgd" or "adam"
+  double lr = 1e-3;
+  double momentum = 0.9;      // sgd
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam
+  double weight_decay = 0.0;
+};
+
+class FlatOptimizer {
+ public:
+  virtual ~FlatOptimizer() = default;
+  // params[i] updated from grads[i], i < n (n as given at construction).
+  virtual void step(float* params, const float* grads) = 0;
+};
+
+// Throws c10::Error for an unknown kind or a non-positive lr.
+std::unique_ptr<FlatOptimizer> make_flat_optimizer(const OptimizerConfig& config, int64_t n);
+std::unique_ptr<torch::optim::Optimizer> make_torch_optimizer(const OptimizerConfig& config,
+                                                              std::vector<torch::Tensor> params);
+
+}  // namespace torchclad

@@ -1,0 +1,46 @@
+#pragma once
+// The four ways torchclad can take one MLP training step, behind one
+// interface so the trainer and the benchmark drive them alike:
+//   clad-model       MlpModel's Clad gradient of the whole model + fused flat optimizer
+//   clad-model-node  the same gradient through its autograd node (torchclad::mlp_cross_entropy)
+//   clad-ops         op-level: torchclad::linear/activation/cross_entropy nodes + torch::optim
+//   autograd         LibTorch's own ops and autograd + torch::optim (the baseline)
+// All start from init_mlp_params(config, seed), so a seed gives every engine
+// the same initial weights.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/mlp_model.hpp"
+#include "optim/optimizers.hpp"
+
+namespace torchclad::train {
+
+// One batch, as every engine reads it: x [batch, in] float32 contiguous,
+// labels both as int32 (for the kernels) and int64 (for LibTorch).
+struct Batch {
+  const float* x = nullptr;
+  const int32_t* labels32 = nullptr;
+  const int64_t* labels64 = nullptr;
+  int size = 0;
+};
+
+class MlpEngine {
+ public:
+  virtual ~MlpEngine() = default;
+  virtual const char* name() const = 0;
+  // forward + loss + backward + optimizer update; returns the batch's mean loss.
+  virtual float step(const Batch& batch) = 0;
+  // Logits [n, out] for x [n, in], without gradient.
+  virtual torch::Tensor logits(const torch::Tensor& x) = 0;
+};
+
+// The engine names accepted by make_engine, in display order.
+const std::vector<std::string>& engine_names();
+// Throws c10::Error naming the valid engines for an unknown name.
+std::unique_ptr<MlpEngine> make_engine(const std::string& name, const MlpConfig& model,
+                                       const OptimizerConfig& optimizer, uint64_t seed);
+
+}  // namespace torchclad::train

@@ -1,0 +1,176 @@
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <ostream>
+#include <random>
+
+#include "train/engines.hpp"
+#include "train/progress.hpp"
+
+namespace torchclad::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Gathers shuffled rows into one contiguous batch, in buffers allocated once.
+class BatchLoader {
+ public:
+  BatchLoader(const torch::Tensor& images, const torch::Tensor& labels, int batch)
+      : images_(images.contiguous()), labels_(labels.to(torch::kInt64).contiguous()),
+        width_(images.size(1)), x_(int64_t{batch} * width_), y32_(batch), y64_(batch) {}
+
+  Batch gather(const std::vector<int64_t>& order, int64_t start, int size) {
+    const float* src = images_.data_ptr<float>();
+    const int64_t* lab = labels_.data_ptr<int64_t>();
+    for (int i = 0; i < size; ++i) {
+      const int64_t row = order[start + i];
+      std::memcpy(x_.data() + i * width_, src + row * width_, sizeof(float) * width_);
+      y64_[i] = lab[row];
+      y32_[i] = static_cast<int32_t>(lab[row]);
+    }
+    return Batch{x_.data(), y32_.data(), y64_.data(), size};
+  }
+
+ private:
+  torch::Tensor images_, labels_;
+  int64_t width_;
+  std::vector<float> x_;
+  std::vector<int32_t> y32_;
+  std::vector<int64_t> y64_;
+};
+
+data::MnistSplit first_rows(const data::MnistSplit& split, int64_t limit) {
+  if (limit <= 0 || limit >= split.images.size(0)) return split;
+  return {split.images.narrow(0, 0, limit), split.labels.narrow(0, 0, limit)};
+}
+
+void check_config(const data::MnistDataset& data, const TrainConfig& c) {
+  TORCH_CHECK(c.epochs >= 1, "epochs must be at least 1, found ", c.epochs);
+  TORCH_CHECK(c.batch >= 1, "batch must be at least 1, found ", c.batch);
+  TORCH_CHECK(c.threads >= 1, "threads must be at least 1, found ", c.threads);
+  TORCH_CHECK(c.model.widths.size() >= 2, "the model needs at least input and output widths");
+  const int64_t pixels = data.train.images.size(1);
+  TORCH_CHECK(c.model.widths.front() == pixels, "the model's input width is ",
+              c.model.widths.front(), " but the images have ", pixels, " pixels (", data.rows, "x",
+              data.cols, ")");
+  TORCH_CHECK(c.model.widths.back() == 10, "the model's output width must be 10 (classes), found ",
+              c.model.widths.back());
+}
+
+// Test loss and accuracy, in chunks to bound memory.
+std::pair<double, double> evaluate(MlpEngine& engine, const data::MnistSplit& test) {
+  constexpr int64_t kChunk = 2000;
+  double loss_sum = 0;
+  int64_t correct = 0, n = test.images.size(0);
+  for (int64_t start = 0; start < n; start += kChunk) {
+    const int64_t len = std::min(kChunk, n - start);
+    auto logits = engine.logits(test.images.narrow(0, start, len).contiguous());
+    auto labels = test.labels.narrow(0, start, len);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+  }
+  return {loss_sum / n, static_cast<double>(correct) / n};
+}
+
+}  // namespace
+
+TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log) {
+  check_config(data, config);
+  at::set_num_threads(config.threads);
+  const auto train = first_rows(data.train, config.train_limit);
+  const auto test = first_rows(data.test, config.test_limit);
+  auto engine = make_engine(config.engine, config.model, config.optimizer, config.seed);
+  BatchLoader loader(train.images, train.labels, config.batch);
+
+  const int64_t n = train.images.size(0);
+  const int64_t steps_per_epoch = (n + config.batch - 1) / config.batch;
+  std::vector<int64_t> order(n);
+  TrainResult result;
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(config.seed * 1000003 + epoch);
+    std::shuffle(order.begin(), order.end(), rng);
+    ProgressBar bar(log, config.progress, "epoch " + std::to_string(epoch) + "/" +
+                                              std::to_string(config.epochs), steps_per_epoch);
+    EpochMetrics m;
+    m.epoch = epoch;
+    double loss_sum = 0;
+    const auto t0 = Clock::now();
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const int64_t start = s * config.batch;
+      const int size = static_cast<int>(std::min<int64_t>(config.batch, n - start));
+      const float loss = engine->step(loader.gather(order, start, size));
+      if (!std::isfinite(loss)) {
+        result.non_finite = true;
+        result.stop_message = "training stopped: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                              " at epoch " + std::to_string(epoch) + ", step " + std::to_string(s + 1) +
+                              " (learning rate " + std::to_string(config.optimizer.lr) +
+                              "); try a lower learning rate";
+        bar.finish("");
+        log << result.stop_message << "\n";
+        return result;
+      }
+      loss_sum += loss;
+      ++m.steps;
+      bar.update(s + 1, loss_sum / m.steps);
+    }
+    m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    m.train_loss = loss_sum / m.steps;
+    m.steps_per_second = m.steps / m.seconds;
+    m.samples_per_second = n / m.seconds;
+    std::tie(m.test_loss, m.test_accuracy) = evaluate(*engine, test);
+    char summary[160];
+    std::snprintf(summary, sizeof summary,
+                  "train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.0f steps/s",
+                  m.train_loss, m.test_loss, 100 * m.test_accuracy, m.steps_per_second);
+    bar.finish(summary);
+    result.epochs.push_back(m);
+  }
+  return result;
+}
+
+namespace {
+std::ofstream open_for_writing(const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error("cannot write metrics file '" + path + "': " + std::strerror(errno));
+  return out;
+}
+}  // namespace
+
+void write_metrics_json(const std::string& path, const TrainConfig& c, const TrainResult& r) {
+  auto out = open_for_writing(path);
+  out << "{\n  \"dataset\": \"" << c.dataset << "\",\n  \"engine\": \"" << c.engine
+      << "\",\n  \"model\": \"mlp\",\n  \"widths\": [";
+  for (size_t i = 0; i < c.model.widths.size(); ++i) out << (i ? ", " : "") << c.model.widths[i];
+  out << "],\n  \"activation\": \"" << activation_name(c.model.activation) << "\",\n  \"optimizer\": \""
+      << c.optimizer.kind << "\",\n  \"lr\": " << c.optimizer.lr << ",\n  \"batch\": " << c.batch
+      << ",\n  \"threads\": " << c.threads << ",\n  \"seed\": " << c.seed
+      << ",\n  \"non_finite\": " << (r.non_finite ? "true" : "false") << ",\n  \"epochs\": [";
+  for (size_t i = 0; i < r.epochs.size(); ++i) {
+    const auto& m = r.epochs[i];
+    out << (i ? ",\n    " : "\n    ") << "{\"epoch\": " << m.epoch << ", \"steps\": " << m.steps
+        << ", \"train_loss\": " << m.train_loss << ", \"test_loss\": " << m.test_loss
+        << ", \"test_accuracy\": " << m.test_accuracy << ", \"seconds\": " << m.seconds
+        << ", \"steps_per_second\": " << m.steps_per_second
+        << ", \"samples_per_second\": " << m.samples_per_second << "}";
+  }
+  out << "\n  ]\n}\n";
+}
+
+void write_metrics_csv(const std::string& path, const TrainConfig& c, const TrainResult& r) {
+  auto out = open_for_writing(path);
+  out << "engine,epoch,steps,train_loss,test_loss,test_accuracy,seconds,steps_per_second\n";
+  for (const auto& m : r.epochs)
+    out << c.engine << ',' << m.epoch << ',' << m.steps << ',' << m.train_loss << ','
+        << m.test_loss << ',' << m.test_accuracy << ',' << m.seconds << ','
+        << m.steps_per_second << '\n';
+}
+
+}  // namespace torchclad::train
