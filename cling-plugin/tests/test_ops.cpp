@@ -1,0 +1,126 @@
+// The op-level engine from C++: torchclad operators inside LibTorch autograd
+// graphs, mixed with LibTorch ops, and their argument errors.
+#include "ops/ops.hpp"
+#include "test_util.hpp"
+
+namespace torchclad {
+namespace {
+
+using testing::error_of;
+
+// x -> torch matmul -> torchclad linear -> torch sin -> torchclad tanh ->
+// torchclad linear -> torchclad cross_entropy, against the same graph built
+// from LibTorch ops only (float64).
+TEST(OpLevel, MixesWithLibTorchOpsInOneGraph) {
+  torch::manual_seed(0);
+  auto x = torch::randn({5, 6}, torch::kFloat64);
+  auto a = torch::randn({6, 7}, torch::kFloat64).requires_grad_();
+  auto w1 = torch::randn({4, 7}, torch::kFloat64).requires_grad_();
+  auto b1 = torch::randn({4}, torch::kFloat64).requires_grad_();
+  auto w2 = torch::randn({3, 4}, torch::kFloat64).requires_grad_();
+  auto b2 = torch::randn({3}, torch::kFloat64).requires_grad_();
+  auto target = torch::tensor({0, 2, 1, 1, 0});
+  auto run = [&](bool clad) {
+    auto h = x.matmul(a);
+    h = clad ? torchclad::linear(h, w1, b1) : torch::nn::functional::linear(h, w1, b1);
+    h = torch::sin(h);
+    h = clad ? torchclad::tanh(h) : torch::tanh(h);
+    h = clad ? torchclad::linear(h, w2, b2) : torch::nn::functional::linear(h, w2, b2);
+    auto loss = clad ? torchclad::cross_entropy(h, target)
+                     : torch::nn::functional::cross_entropy(h, target);
+    auto grads = torch::autograd::grad({loss}, {a, w1, b1, w2, b2});
+    grads.insert(grads.begin(), loss);
+    return grads;
+  };
+  auto with_clad = run(true), reference = run(false);
+  for (size_t i = 0; i < reference.size(); ++i)
+    EXPECT_TRUE(torch::allclose(with_clad[i], reference[i], 1e-10, 1e-12)) << "output " << i;
+}
+
+TEST(OpLevel, MseAndSigmoidGradients) {
+  auto x = torch::randn({4, 3}, torch::kFloat64).requires_grad_();
+  auto t = torch::randn({4, 3}, torch::kFloat64);
+  auto g = torch::autograd::grad({torchclad::mse_loss(torchclad::sigmoid(x), t)}, {x})[0];
+  auto r = torch::autograd::grad({torch::nn::functional::mse_loss(torch::sigmoid(x), t)}, {x})[0];
+  EXPECT_TRUE(torch::allclose(g, r, 1e-10, 1e-12));
+}
+
+TEST(OpLevel, ModelLevelNodeGivesTheParametersGradient) {
+  const std::vector<int64_t> widths{8, 6, 3};
+  auto params = (0.3 * torch::randn({8 * 6 + 6 + 6 * 3 + 3}, torch::kFloat64)).requires_grad_();
+  auto x = torch::randn({4, 8}, torch::kFloat64);
+  auto target = torch::tensor({0, 1, 2, 1});
+  auto loss = torchclad::mlp_cross_entropy(x, target, params, widths, kernels::kRelu);
+  auto g = torch::autograd::grad({2 * loss}, {params})[0];  // upstream gradient 2
+  auto p = params.detach().requires_grad_();
+  auto h = torch::relu(torch::nn::functional::linear(x, p.narrow(0, 0, 48).view({6, 8}), p.narrow(0, 48, 6)));
+  h = torch::nn::functional::linear(h, p.narrow(0, 54, 18).view({3, 6}), p.narrow(0, 72, 3));
+  auto ref_loss = torch::nn::functional::cross_entropy(h, target);
+  auto r = torch::autograd::grad({2 * ref_loss}, {p})[0];
+  EXPECT_NEAR(loss.item<double>(), ref_loss.item<double>(), 1e-12);
+  EXPECT_TRUE(torch::allclose(g, r, 1e-10, 1e-12));
+}
+
+TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {
+  auto x = torch::randn({4, 3}), w = torch::randn({2, 3}), b = torch::randn({2});
+  EXPECT_NE(error_of([&] { torchclad::linear(x.to(torch::kInt32), w, b); })
+                .find("torchclad::linear: input must be float32 or float64, found Int"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::linear(x.view({12}), w, b); })
+                .find("input must be 2-D [batch, in_features], found 1-D"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::linear(x, torch::randn({2, 5}), b); })
+                .find("weight size(1) must be 3 (in_features of the input), found 5"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::linear(torch::randn({3, 4}).t(), w, b); })
+                .find("input must be contiguous"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::linear(torch::randn({0, 3}), w, b); }).find("empty batch"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::linear(x, w.to(torch::kFloat64), b); })
+                .find("weight must have the dtype of input (Float), found Double"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::cross_entropy(x, torch::tensor({0, 1, 3, 2})); })
+                .find("target[2] = 3 is out of range; expected a class index in [0, 3)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::cross_entropy(x, torch::zeros({4})); })
+                .find("target must be int64 class indices, found Float"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::activation(x, static_cast<Activation>(9)); })
+                .find("activation must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found 9"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::mlp_cross_entropy(x, torch::tensor({0, 1, 1, 0}), torch::randn({5}),
+                                           std::vector<int64_t>{3, 2}, kernels::kRelu);
+            }).find("params size(0) must be 8"),
+            std::string::npos);
+  // The operators still work after the errors.
+  EXPECT_EQ(torchclad::linear(x, w, b).sizes(), (std::vector<int64_t>{4, 2}));
+}
+
+TEST(OpLevel, NanAndInfPropagateAsInLibTorch) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  auto x = torch::tensor({1.0, nan, 2.0, inf, 0.5, -1.0}, torch::kFloat64).view({2, 3}).requires_grad_();
+  auto target = torch::tensor({0, 2});
+  auto loss = torchclad::cross_entropy(torchclad::tanh(x), target);
+  auto ref = torch::nn::functional::cross_entropy(torch::tanh(x), target);
+  EXPECT_TRUE(std::isnan(loss.item<double>()) && std::isnan(ref.item<double>()));
+  auto y = torchclad::relu(x), ry = torch::relu(x);
+  EXPECT_TRUE(torch::allclose(y, ry, 0, 0, /*equal_nan=*/true));
+  auto g = torch::autograd::grad({torchclad::tanh(x).sum()}, {x})[0];
+  auto rg = torch::autograd::grad({torch::tanh(x).sum()}, {x})[0];
+  EXPECT_TRUE(torch::allclose(g, rg, 1e-12, 0, /*equal_nan=*/true)) << g << rg;
+}
+
+TEST(OpLevel, MetaTensorsGiveShapesWithoutData) {
+  auto x = torch::empty({5, 3}, torch::kMeta), w = torch::empty({2, 3}, torch::kMeta),
+       b = torch::empty({2}, torch::kMeta);
+  auto y = torchclad::linear(x, w, b);
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{5, 2}));
+  EXPECT_TRUE(y.is_meta());
+  EXPECT_EQ(torchclad::cross_entropy(y, torch::empty({5}, torch::dtype(torch::kLong).device(torch::kMeta))).dim(), 0);
+}
+
+}  // namespace
+}  // namespace torchclad

@@ -1,0 +1,119 @@
+// The trainer and its engines on slices of the real Fashion-MNIST files
+// (Debian's dataset-fashion-mnist, installed by the setup command).
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/mnist.hpp"
+#include "test_util.hpp"
+#include "train/engines.hpp"
+#include "train/trainer.hpp"
+
+namespace torchclad {
+namespace {
+
+const data::MnistDataset& fashion_mnist() {
+  static const auto data = data::load_mnist(data::default_fashion_mnist_dir());
+  return data;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Same seed, same batches: every engine computes the same training
+// trajectory up to float32 rounding.
+TEST(Engines, FollowTheSameTrajectoryFromTheSameSeed) {
+  const auto& data = fashion_mnist();
+  const MlpConfig model{{784, 64, 32, 10}, kernels::kRelu};
+  OptimizerConfig opt;
+  opt.kind = "sgd";
+  opt.lr = 0.05;
+  const int batch = 70;
+  auto x = data.train.images.narrow(0, 0, 20 * batch).contiguous();
+  auto y64 = data.train.labels.narrow(0, 0, 20 * batch).contiguous();
+  auto y32 = y64.to(torch::kInt32);
+  std::map<std::string, std::vector<double>> losses;
+  for (const auto& name : train::engine_names()) {
+    auto engine = train::make_engine(name, model, opt, 9);
+    for (int s = 0; s < 20; ++s) {
+      train::Batch b{x.data_ptr<float>() + s * batch * 784, y32.data_ptr<int32_t>() + s * batch,
+                     y64.data_ptr<int64_t>() + s * batch, batch};
+      losses[name].push_back(engine->step(b));
+    }
+  }
+  for (const auto& name : train::engine_names())
+    EXPECT_TRUE(testing::close(losses[name], losses["autograd"], 1e-4, 1e-6)) << name;
+  EXPECT_LT(losses["clad"].back(), losses["clad"].front());
+}
+
+TEST(Trainer, LearnsOnASliceAndWritesMetrics) {
+  train::TrainConfig config;
+  config.engine = "clad";
+  config.model = {{784, 64, 10}, kernels::kRelu};
+  config.epochs = 2;
+  config.train_limit = 6000;
+  config.test_limit = 1000;
+  config.progress = false;
+  std::ostringstream log;
+  const auto result = train::train_mlp(fashion_mnist(), config, log);
+  ASSERT_EQ(result.epochs.size(), 2u);
+  EXPECT_FALSE(result.non_finite);
+  EXPECT_GT(result.epochs[1].test_accuracy, 0.75);
+  EXPECT_LT(result.epochs[1].train_loss, result.epochs[0].train_loss);
+  EXPECT_EQ(result.epochs[0].steps, 94);  // 6000 / 64, the last batch partial
+  EXPECT_NE(log.str().find("epoch 2/2  train loss"), std::string::npos) << log.str();
+
+  const auto dir = std::filesystem::temp_directory_path() / ("torchclad-trainer-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  train::write_metrics_json((dir / "m.json").string(), config, result);
+  train::write_metrics_csv((dir / "m.csv").string(), config, result);
+  const auto json = read_file((dir / "m.json").string()), csv = read_file((dir / "m.csv").string());
+  EXPECT_NE(json.find("\"engine\": \"clad\""), std::string::npos);
+  EXPECT_NE(json.find("\"test_accuracy\": "), std::string::npos);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);  // header + 2 epochs
+  std::filesystem::remove_all(dir);
+}
+
+// A NaN pixel makes the loss NaN, as in PyTorch; the trainer must stop and say so.
+TEST(Trainer, StopsWithAClearMessageWhenTheLossIsNotFinite) {
+  auto data = fashion_mnist();
+  data.train.images = data.train.images.narrow(0, 0, 3000).clone();
+  data.train.images[200][300] = std::numeric_limits<float>::quiet_NaN();
+  train::TrainConfig config;
+  config.model = {{784, 32, 10}, kernels::kRelu};
+  config.epochs = 1;
+  config.test_limit = 100;
+  config.progress = false;
+  config.seed = 1;
+  std::ostringstream log;
+  const auto result = train::train_mlp(data, config, log);
+  EXPECT_TRUE(result.non_finite);
+  EXPECT_NE(result.stop_message.find("training stopped: the loss became"), std::string::npos);
+  EXPECT_NE(result.stop_message.find("try a lower learning rate"), std::string::npos);
+}
+
+TEST(Trainer, RejectsConfigurationsThatDoNotFitTheData) {
+  std::ostringstream log;
+  train::TrainConfig config;
+  config.model = {{100, 10}, kernels::kRelu};
+  EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
+                .find("input width is 100 but the images have 784 pixels (28x28)"),
+            std::string::npos);
+  config.model = {{784, 10}, kernels::kRelu};
+  config.engine = "tensorflow";
+  EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
+                .find("unknown engine 'tensorflow'"),
+            std::string::npos);
+  config.engine = "clad";
+  config.batch = 0;
+  EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
+                .find("batch must be at least 1, found 0"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace torchclad
