@@ -87,7 +87,7 @@ TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {
                 .find("target must be int64 class indices, found Float"),
             std::string::npos);
   EXPECT_NE(error_of([&] { torchclad::activation(x, static_cast<Activation>(9)); })
-                .find("activation must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found 9"),
+                .find("torchclad::activation: kind must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found 9"),
             std::string::npos);
   EXPECT_NE(error_of([&] {
               torchclad::mlp_cross_entropy(x, torch::tensor({0, 1, 1, 0}), torch::randn({5}),

@@ -90,7 +90,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor&
 
 at::Tensor activation(const at::Tensor& x, int64_t kind) {
   constexpr const char* op = "torchclad::activation";
-  const Activation act = activation_from_int(kind, op);
+  const Activation act = activation_from_int(kind, op, "kind");
   check_elementwise(x, op, "input");
   auto y = at::empty_like(x);
   with_float_type(x, [&](auto t) {
@@ -102,7 +102,7 @@ at::Tensor activation(const at::Tensor& x, int64_t kind) {
 
 at::Tensor activation_backward(const at::Tensor& grad_y, const at::Tensor& x, int64_t kind) {
   constexpr const char* op = "torchclad::activation_backward";
-  const Activation act = activation_from_int(kind, op);
+  const Activation act = activation_from_int(kind, op, "kind");
   check_elementwise(x, op, "input");
   TORCH_CHECK(grad_y.sizes() == x.sizes(), op, ": grad_output must have the input's shape ",
               x.sizes(), ", found ", grad_y.sizes());
@@ -185,6 +185,11 @@ model::MlpLayout check_mlp(const at::Tensor& x, const at::Tensor& params, at::In
                            const char* op) {
   check_input(x, op, "input", 2, "[batch, in_features]");
   check_input(params, op, "params", 1, "[parameter count] (W_0, b_0, W_1, b_1, ... flattened)");
+  TORCH_CHECK(widths.size() >= 2 && widths.size() <= kernels::kMaxMlpLayers + 1, op,
+              ": widths must list 2 to ", kernels::kMaxMlpLayers + 1,
+              " sizes (input, hidden..., output), found ", widths.size(), ": ", widths);
+  for (int64_t w : widths)
+    TORCH_CHECK(w >= 1, op, ": every width must be at least 1, found ", w, " in ", widths);
   check_same_dtype(params, x, op, "params", "input");
   check_nonempty_batch(x.size(0), op, "input");
   auto layout = model::MlpLayout::make(widths.vec(), x.size(0));
@@ -207,7 +212,7 @@ T mlp_forward(const model::MlpLayout& L, const T* x, const int32_t* labels, int 
 at::Tensor mlp_cross_entropy(const at::Tensor& x, const at::Tensor& target, const at::Tensor& params,
                              at::IntArrayRef widths, int64_t activation) {
   constexpr const char* op = "torchclad::mlp_cross_entropy";
-  const Activation act = activation_from_int(activation, op);
+  const Activation act = activation_from_int(activation, op, "activation");
   const auto L = check_mlp(x, params, widths, op);
   const auto labels = class_indices(target, L.batch, widths.back(), op);
   return with_float_type(x, [&](auto t) {
@@ -223,8 +228,9 @@ std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor&
                                                                const at::Tensor& params,
                                                                at::IntArrayRef widths,
                                                                int64_t activation) {
-  constexpr const char* op = "torchclad::mlp_cross_entropy_with_grad";
-  const Activation act = activation_from_int(activation, op);
+  // Named after the operator users call; this one is its autograd node's forward.
+  constexpr const char* op = "torchclad::mlp_cross_entropy";
+  const Activation act = activation_from_int(activation, op, "activation");
   const auto L = check_mlp(x, params, widths, op);
   const auto labels = class_indices(target, L.batch, widths.back(), op);
   auto d_params = at::zeros_like(params);

@@ -14,6 +14,14 @@ using Tensor = at::Tensor;
 // The upstream gradient as the backward operators take it.
 Tensor dense(const Tensor& g) { return g.contiguous(); }
 
+// The *_backward operators have no derivative of their own: refuse a graph
+// of the backward pass (create_graph=True) rather than return a wrong one.
+void refuse_double_backward(const char* op) {
+  TORCH_CHECK(!at::GradMode::is_enabled(), op,
+              ": double backward (create_graph=True) is not supported; its backward is a Clad "
+              "gradient without a derivative of its own");
+}
+
 struct LinearFunction : torch::autograd::Function<LinearFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& b) {
     ctx->save_for_backward({x, w});
@@ -21,6 +29,7 @@ struct LinearFunction : torch::autograd::Function<LinearFunction> {
     return torchclad::linear(x, w, b);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    refuse_double_backward("torchclad::linear");
     const auto saved = ctx->get_saved_variables();
     const bool need_dx = ctx->needs_input_grad(0);
     auto [dx, dw, db] = torchclad::linear_backward(dense(grads[0]), saved[0], saved[1], need_dx);
@@ -36,6 +45,7 @@ struct ActivationFunction : torch::autograd::Function<ActivationFunction> {
     return torchclad::activation(x, static_cast<Activation>(kind));
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    refuse_double_backward("torchclad::activation");
     const auto kind = static_cast<Activation>(ctx->saved_data["kind"].toInt());
     return {torchclad::activation_backward(dense(grads[0]), ctx->get_saved_variables()[0], kind),
             Tensor()};
@@ -49,6 +59,7 @@ struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
     return torchclad::cross_entropy(logits, target);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    refuse_double_backward("torchclad::cross_entropy");
     const auto saved = ctx->get_saved_variables();
     return {torchclad::cross_entropy_backward(grads[0], saved[0], saved[1]), Tensor()};
   }
@@ -61,6 +72,7 @@ struct MseFunction : torch::autograd::Function<MseFunction> {
     return torchclad::mse_loss(input, target);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    refuse_double_backward("torchclad::mse_loss");
     const auto saved = ctx->get_saved_variables();
     auto [d_input, d_target] = torchclad::mse_loss_backward(grads[0], saved[0], saved[1]);
     return {ctx->needs_input_grad(0) ? d_input : Tensor(),
@@ -81,6 +93,7 @@ struct MlpCrossEntropyFunction : torch::autograd::Function<MlpCrossEntropyFuncti
     return loss;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    refuse_double_backward("torchclad::mlp_cross_entropy");
     const auto d_params = ctx->get_saved_variables()[0];
     return {Tensor(), Tensor(), d_params * grads[0], Tensor(), Tensor()};
   }
@@ -106,7 +119,11 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
 
 Tensor mlp_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& params,
                          at::IntArrayRef widths, int64_t activation) {
-  if (!params.requires_grad()) {  // no gradient wanted: the forward pass alone
+  TORCH_CHECK(!(input.requires_grad() && at::GradMode::is_enabled()),
+              "torchclad::mlp_cross_entropy: input requires grad, but the model-level gradient is "
+              "taken with respect to params only (use the op-level torchclad::linear etc. for "
+              "input gradients)");
+  if (!params.requires_grad() || !at::GradMode::is_enabled()) {  // the forward pass alone
     at::AutoDispatchBelowADInplaceOrView below_autograd;
     return torchclad::mlp_cross_entropy(input, target, params, widths,
                                         static_cast<Activation>(activation));

@@ -12,11 +12,18 @@ namespace torchclad::kernels {
 
 enum Activation : int { kIdentity = 0, kRelu = 1, kTanh = 2, kSigmoid = 3 };
 
+// max(v, 0) with PyTorch's rule (v <= 0 gives 0, so -inf gives 0 and NaN
+// stays NaN; the gradient passes where v > 0 or v is NaN). A scalar function:
+// Clad records the ternary's condition, and in a function of its own the
+// record stays on its stack frame instead of growing a tape across the loop.
+template <typename T>
+T relu_scalar(T v) {
+  return v <= T(0) ? T(0) : v;
+}
+
 template <typename T>
 void relu_forward(const T* x, T* y, int n) {
-  // A mask product, not a ternary: Clad records a ternary's condition on
-  // its tape per element; the mask is a constant it need not record.
-  for (int i = 0; i < n; ++i) y[i] = x[i] * T(x[i] > T(0));
+  for (int i = 0; i < n; ++i) y[i] = relu_scalar(x[i]);
 }
 
 template <typename T>
@@ -24,12 +31,16 @@ void tanh_forward(const T* x, T* y, int n) {
   for (int i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
 
-// 1 / (1 + e^-v) in its own function: Clad records the denominator for the
-// reverse pass, and a scalar function's record stays on its own stack frame
-// instead of growing a tape across the loop.
+// 1 / (1 + e^-v), in the two-branch form that never overflows: Clad
+// differentiates each branch as written (forward mode, for a scalar
+// function), and only this form keeps the derivative finite for every v,
+// ±inf included. (1 + tanh(v/2)) / 2 gave NaN at ±inf: Clad multiplies v by
+// the zero derivative of the constant 1/2. A scalar function, for the same
+// reason as relu_scalar.
 template <typename T>
 T sigmoid_scalar(T v) {
-  return T(1) / (T(1) + std::exp(-v));
+  if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
+  return std::exp(v) / (T(1) + std::exp(v));
 }
 
 template <typename T>

@@ -22,9 +22,9 @@ const char* activation_name(Activation act) {
   return "?";
 }
 
-Activation activation_from_int(int64_t kind, const char* op) {
-  TORCH_CHECK(kind >= kernels::kIdentity && kind <= kernels::kSigmoid, op,
-              ": activation must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found ", kind);
+Activation activation_from_int(int64_t kind, const char* op, const char* arg) {
+  TORCH_CHECK(kind >= kernels::kIdentity && kind <= kernels::kSigmoid, op, ": ", arg,
+              " must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found ", kind);
   return static_cast<Activation>(kind);
 }
 

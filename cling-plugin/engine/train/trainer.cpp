@@ -54,6 +54,10 @@ void check_config(const data::MnistDataset& data, const TrainConfig& c) {
   TORCH_CHECK(c.batch >= 1, "batch must be at least 1, found ", c.batch);
   TORCH_CHECK(c.threads >= 1, "threads must be at least 1, found ", c.threads);
   TORCH_CHECK(c.model.widths.size() >= 2, "the model needs at least input and output widths");
+  TORCH_CHECK(data.train.images.size(0) > 0 && data.test.images.size(0) > 0,
+              "the dataset in ", data.dir, " has ", data.train.images.size(0), " training and ",
+              data.test.images.size(0), " test samples; expected at least one of each");
+  TORCH_CHECK(c.train_limit >= 0 && c.test_limit >= 0, "train and test limits must not be negative");
   const int64_t pixels = data.train.images.size(1);
   TORCH_CHECK(c.model.widths.front() == pixels, "the model's input width is ",
               c.model.widths.front(), " but the images have ", pixels, " pixels (", data.rows, "x",

@@ -9,6 +9,7 @@ import torch
 import reference as ref
 
 DTYPES = [torch.float64, torch.float32]
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 
 
 def grads_via_backward(fn, args, grad_out):
@@ -39,12 +40,12 @@ class OpTests:
     def op(self):
         return getattr(torch.ops.torchclad, self.op_name).default
 
-    @pytest.mark.parametrize("dtype", DTYPES)
+    @dtypes
     def test_correctness(self, dtype):
         for args in self.sample_inputs(dtype, requires_grad=False):
             ref.assert_close(self.op(*args), self.reference(*args))
 
-    @pytest.mark.parametrize("dtype", DTYPES)
+    @dtypes
     def test_gradients(self, dtype):
         for args in self.sample_inputs(dtype, requires_grad=True):
             out = self.op(*[a.detach() if isinstance(a, torch.Tensor) else a for a in args])
@@ -60,7 +61,7 @@ class OpTests:
         for args in samples:
             assert torch.autograd.gradcheck(self.op, args)
 
-    @pytest.mark.parametrize("dtype", DTYPES)
+    @dtypes
     def test_opcheck(self, dtype):
         samples = self.sample_inputs(dtype, requires_grad=True)
         samples += self.sample_inputs(dtype, requires_grad=False)

@@ -27,6 +27,7 @@ ACTIVATIONS = {
     TANH: torch.tanh,
     SIGMOID: torch.sigmoid,
 }
+ACTIVATION_NAMES = {IDENTITY: "identity", RELU: "relu", TANH: "tanh", SIGMOID: "sigmoid"}
 
 
 def linear(x, w, b):
