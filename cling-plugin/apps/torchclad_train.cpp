@@ -1,6 +1,7 @@
 // torchclad-train: trains an MLP on an MNIST-format dataset with the chosen
 // gradient engine, printing progress and per-epoch test accuracy, and writing
 // metrics as JSON and CSV.
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -8,6 +9,7 @@
 
 #include "data/mnist.hpp"
 #include "train/engines.hpp"
+#include "train/telemetry.hpp"
 #include "train/trainer.hpp"
 
 namespace {
@@ -128,10 +130,13 @@ int main(int argc, char** argv) {
     std::cerr << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind
               << " lr " << config.optimizer.lr << ", batch " << config.batch << ", threads "
               << config.threads << ", seed " << config.seed << "\n";
+    // Ctrl-C ends the run between two steps; the metrics so far are written.
+    std::signal(SIGINT, [](int) { telemetry::request_stop(); });
     const auto result = train::train_mlp(data, config, std::cerr);
     if (!metrics_json.empty()) train::write_metrics_json(metrics_json, config, result);
     if (!metrics_csv.empty()) train::write_metrics_csv(metrics_csv, config, result);
     if (result.non_finite) return 3;
+    if (result.stopped) return 130;
     const auto& last = result.epochs.back();
     std::cout << "final test accuracy " << 100 * last.test_accuracy << "% (" << config.engine << ")\n";
     return 0;

@@ -7,6 +7,7 @@
 #include "data/mnist.hpp"
 #include "test_util.hpp"
 #include "train/engines.hpp"
+#include "train/telemetry.hpp"
 #include "train/trainer.hpp"
 
 namespace torchclad {
@@ -113,6 +114,64 @@ TEST(Trainer, RejectsConfigurationsThatDoNotFitTheData) {
   EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
                 .find("batch must be at least 1, found 0"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace torchclad
+
+namespace torchclad {
+namespace {
+
+struct EventLog {
+  std::vector<telemetry::Event> events;
+  int count(const std::string& kind) const {
+    return std::count_if(events.begin(), events.end(), [&](auto& e) { return e.kind == kind; });
+  }
+};
+
+train::TrainConfig small_run() {
+  train::TrainConfig config;
+  config.model = {{784, 32, 10}, kernels::kRelu};
+  config.epochs = 2;
+  config.train_limit = 2000;
+  config.test_limit = 200;
+  config.progress = false;
+  return config;
+}
+
+TEST(Telemetry, ReportsARunAsStartStepsEpochsAndEnd) {
+  EventLog log;
+  telemetry::set_sink([&](const telemetry::Event& e) { log.events.push_back(e); });
+  std::ostringstream out;
+  const auto result = train::train_mlp(fashion_mnist(), small_run(), out);
+  telemetry::set_sink({});
+  ASSERT_GE(log.events.size(), 5u);
+  EXPECT_EQ(log.events.front().kind, "start");
+  EXPECT_EQ(log.events.front().total_steps, 2 * 32);  // ceil(2000 / 64) per epoch
+  EXPECT_EQ(log.events.back().kind, "end");
+  EXPECT_EQ(log.events.back().status, "finished");
+  EXPECT_EQ(log.count("epoch"), 2);
+  EXPECT_GE(log.count("step"), 2);  // at least the last step of each epoch
+  const auto& last_epoch = *std::find_if(log.events.rbegin(), log.events.rend(),
+                                         [](auto& e) { return e.kind == "epoch"; });
+  EXPECT_DOUBLE_EQ(last_epoch.test_accuracy, result.epochs.back().test_accuracy);
+  for (const auto& e : log.events) EXPECT_EQ(e.run_id, log.events.front().run_id);
+}
+
+TEST(Telemetry, AStopRequestEndsTheRunBetweenSteps) {
+  EventLog log;
+  telemetry::set_sink([&](const telemetry::Event& e) {
+    log.events.push_back(e);
+    if (e.kind == "step") telemetry::request_stop();
+  });
+  std::ostringstream out;
+  const auto result = train::train_mlp(fashion_mnist(), small_run(), out);
+  telemetry::set_sink({});
+  EXPECT_TRUE(result.stopped);
+  EXPECT_TRUE(result.epochs.empty());
+  EXPECT_EQ(log.events.back().kind, "end");
+  EXPECT_EQ(log.events.back().status, "stopped");
+  EXPECT_FALSE(telemetry::stop_requested()) << "the request is consumed";
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "train/trainer.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -11,6 +14,7 @@
 
 #include "train/engines.hpp"
 #include "train/progress.hpp"
+#include "train/telemetry.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -83,6 +87,17 @@ std::pair<double, double> evaluate(MlpEngine& engine, const data::MnistSplit& te
   return {loss_sum / n, static_cast<double>(correct) / n};
 }
 
+std::string model_name(const MlpConfig& m) {
+  std::string name = "mlp";
+  for (auto w : m.widths) name += "-" + std::to_string(w);
+  return name;
+}
+
+std::string next_run_id() {
+  static std::atomic<int> counter{0};
+  return "run-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+}
+
 }  // namespace
 
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log) {
@@ -97,6 +112,29 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   const int64_t steps_per_epoch = (n + config.batch - 1) / config.batch;
   std::vector<int64_t> order(n);
   TrainResult result;
+
+  telemetry::Event ev;
+  ev.run_id = next_run_id();
+  ev.engine = config.engine;
+  ev.model = model_name(config.model);
+  ev.optimizer = config.optimizer.kind;
+  ev.batch = config.batch;
+  ev.threads = config.threads;
+  ev.epochs = config.epochs;
+  ev.total_steps = steps_per_epoch * config.epochs;
+  auto emit = [&](const char* kind) {
+    ev.kind = kind;
+    telemetry::emit(ev);
+  };
+  auto end_run = [&](const char* status, const std::string& message) {
+    ev.status = status;
+    ev.message = message;
+    emit("end");
+  };
+  emit("start");
+  const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
+  auto last_event = Clock::now() - std::chrono::seconds(1);
+
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(config.seed * 1000003 + epoch);
@@ -110,6 +148,16 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       const int64_t start = s * config.batch;
       const int size = static_cast<int>(std::min<int64_t>(config.batch, n - start));
+      if (telemetry::stop_requested()) {
+        telemetry::clear_stop();
+        result.stopped = true;
+        result.stop_message = "training stopped on request at epoch " + std::to_string(epoch) +
+                              ", step " + std::to_string(s + 1);
+        bar.finish("");
+        log << result.stop_message << "\n";
+        end_run("stopped", result.stop_message);
+        return result;
+      }
       const float loss = engine->step(loader.gather(order, start, size));
       if (!std::isfinite(loss)) {
         result.non_finite = true;
@@ -119,11 +167,24 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
                               "); try a lower learning rate";
         bar.finish("");
         log << result.stop_message << "\n";
+        end_run("failed", result.stop_message);
         return result;
       }
       loss_sum += loss;
       ++m.steps;
       bar.update(s + 1, loss_sum / m.steps);
+      if (telemetry::has_sink()) {
+        const auto now = Clock::now();
+        if (now - last_event >= min_event_gap || s + 1 == steps_per_epoch) {
+          last_event = now;
+          ev.epoch = epoch;
+          ev.step = (epoch - 1) * steps_per_epoch + s + 1;
+          ev.loss = loss_sum / m.steps;
+          ev.samples_per_second = (s + 1) * double(config.batch) /
+                                  std::chrono::duration<double>(now - t0).count();
+          emit("step");
+        }
+      }
     }
     m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     m.train_loss = loss_sum / m.steps;
@@ -136,7 +197,12 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
                   m.train_loss, m.test_loss, 100 * m.test_accuracy, m.steps_per_second);
     bar.finish(summary);
     result.epochs.push_back(m);
+    ev.test_loss = m.test_loss;
+    ev.test_accuracy = m.test_accuracy;
+    ev.samples_per_second = m.samples_per_second;
+    emit("epoch");
   }
+  end_run("finished", "");
   return result;
 }
 

@@ -42,11 +42,14 @@ struct EpochMetrics {
 struct TrainResult {
   std::vector<EpochMetrics> epochs;
   bool non_finite = false;  // stopped because the loss became NaN or infinite
+  bool stopped = false;     // stopped on request (telemetry::request_stop)
   std::string stop_message;
 };
 
 // Throws c10::Error / std::runtime_error for invalid configurations or data
-// (shape, class count, unknown engine), before any training step.
+// (shape, class count, unknown engine), before any training step. Reports
+// the run to the telemetry sink (train/telemetry.hpp) and stops between
+// steps when a stop is requested.
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log);
 
 void write_metrics_json(const std::string& path, const TrainConfig& config, const TrainResult& result);

@@ -1,0 +1,24 @@
+#include "train/telemetry.hpp"
+
+#include <atomic>
+
+namespace torchclad::telemetry {
+namespace {
+Sink& sink() {
+  static Sink s;
+  return s;
+}
+std::atomic<bool> stop_flag{false};
+}  // namespace
+
+void set_sink(Sink s) { sink() = std::move(s); }
+bool has_sink() { return static_cast<bool>(sink()); }
+void emit(const Event& event) {
+  if (sink()) sink()(event);
+}
+
+void request_stop() { stop_flag.store(true); }
+bool stop_requested() { return stop_flag.load(); }
+void clear_stop() { stop_flag.store(false); }
+
+}  // namespace torchclad::telemetry
