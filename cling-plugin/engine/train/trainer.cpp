@@ -66,8 +66,10 @@ void check_config(const data::MnistDataset& data, const TrainConfig& c) {
   TORCH_CHECK(c.model.widths.front() == pixels, "the model's input width is ",
               c.model.widths.front(), " but the images have ", pixels, " pixels (", data.rows, "x",
               data.cols, ")");
-  TORCH_CHECK(c.model.widths.back() == 10, "the model's output width must be 10 (classes), found ",
-              c.model.widths.back());
+  const int64_t classes = 1 + std::max(data.train.labels.max().item<int64_t>(),
+                                       data.test.labels.max().item<int64_t>());
+  TORCH_CHECK(c.model.widths.back() >= classes, "the model's output width is ",
+              c.model.widths.back(), " but the labels need ", classes, " classes");
 }
 
 // Test loss and accuracy, in chunks to bound memory.
@@ -105,13 +107,15 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   at::set_num_threads(config.threads);
   const auto train = first_rows(data.train, config.train_limit);
   const auto test = first_rows(data.test, config.test_limit);
-  auto engine = make_engine(config.engine, config.model, config.optimizer, config.seed);
+  std::shared_ptr<MlpEngine> engine =
+      make_engine(config.engine, config.model, config.optimizer, config.seed);
   BatchLoader loader(train.images, train.labels, config.batch);
 
   const int64_t n = train.images.size(0);
   const int64_t steps_per_epoch = (n + config.batch - 1) / config.batch;
   std::vector<int64_t> order(n);
   TrainResult result;
+  result.engine = engine;
 
   telemetry::Event ev;
   ev.run_id = next_run_id();

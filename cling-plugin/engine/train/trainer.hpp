@@ -5,6 +5,7 @@
 // stop when the loss stops being finite.
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,11 @@ struct EpochMetrics {
   double samples_per_second = 0;
 };
 
+class MlpEngine;
+
 struct TrainResult {
   std::vector<EpochMetrics> epochs;
+  std::shared_ptr<MlpEngine> engine;  // the trained model (for evaluation, prediction)
   bool non_finite = false;  // stopped because the loss became NaN or infinite
   bool stopped = false;     // stopped on request (telemetry::request_stop)
   std::string stop_message;

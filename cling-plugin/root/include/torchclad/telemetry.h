@@ -1,0 +1,6 @@
+// The engine's telemetry events and stop flag, for cells and the kernel host
+// (the same C++17 header the engine uses: engine/train/telemetry.hpp).
+#ifndef TORCHCLAD_TELEMETRY_H
+#define TORCHCLAD_TELEMETRY_H
+#include "../../../engine/train/telemetry.hpp"
+#endif

@@ -1,0 +1,101 @@
+// torchclad for ROOT: the API that macros and notebook cells use.
+//
+// Plain C++17 and the standard library only, so ROOT's cling (C++17, no
+// Clad) parses it in milliseconds; no LibTorch type crosses it. The engine
+// behind it (LibTorch, Clad, C++20) is libtorchclad_root.so:
+//   R__LOAD_LIBRARY(libtorchclad_root.so)   // or gSystem->Load(...)
+//   #include "torchclad/torchclad.h"
+#ifndef TORCHCLAD_TORCHCLAD_H
+#define TORCHCLAD_TORCHCLAD_H
+
+#include <ROOT/RDataFrame.hxx>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "torchclad/telemetry.h"
+
+namespace torchclad {
+
+// Labelled samples in memory: float32 features [size, features] and class
+// labels [size], read once; training shuffles them per epoch by seed.
+class Dataset {
+ public:
+  // One split ("train" or "test") of an MNIST-format IDX directory; pixels scaled to [0, 1].
+  static Dataset from_idx(const std::string& dir, const std::string& split = "train");
+  // Entries [first, first + count) of a TTree (count < 0: to the end); the
+  // image column is a fixed-size array or an RVec/vector of numbers, the label
+  // column an integer. Images stored as bytes are scaled to [0, 1].
+  static Dataset from_tree(const std::string& file, const std::string& tree,
+                           const std::string& image_column = "image",
+                           const std::string& label_column = "label", long long first = 0,
+                           long long count = -1);
+  // Any RDataFrame node (after Filter, Define, Range...), in entry order.
+  static Dataset from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column = "image",
+                                 const std::string& label_column = "label");
+  long long size() const;
+  int features() const;
+  int classes() const;  // 1 + the largest label
+
+  struct Impl;
+  explicit Dataset(std::shared_ptr<Impl> impl);
+  const std::shared_ptr<Impl>& impl() const { return impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Writes an MNIST-format IDX directory (empty: Debian's Fashion-MNIST) as a
+// ROOT file with trees "train" and "test" (branches image[rows*cols]/b and
+// label/I), compressed. Returns the number of entries written.
+long long convert_idx_to_root(const std::string& idx_dir, const std::string& root_file);
+
+struct TrainOptions {
+  std::string engine = "clad";  // clad, clad-model-node, clad-ops, autograd
+  int epochs = 5;
+  int batch = 64;
+  int threads = 1;
+  std::string optimizer = "adam";  // adam or sgd
+  double lr = 1e-3;
+  unsigned long long seed = 42;
+  bool progress = true;  // progress bar on stderr
+};
+
+struct EpochResult {
+  int epoch = 0;
+  double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0, samples_per_second = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochResult> epochs;
+  std::string status;  // "finished", "stopped" (interrupt), "failed" (non-finite loss)
+  std::string message;
+  double final_accuracy() const { return epochs.empty() ? 0 : epochs.back().test_accuracy; }
+};
+
+// A multilayer perceptron classifier: Linear layers of the given widths
+// (input, hidden..., classes) with an activation between them, trained with
+// Clad-generated gradients (engine "clad") or the other engines.
+class Mlp {
+ public:
+  explicit Mlp(std::vector<long long> widths, const std::string& activation = "relu");
+  TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
+  double accuracy(const Dataset& data) const;  // of the last fit's parameters
+  std::vector<long long> predict(const Dataset& data) const;
+  std::string describe() const;
+
+  struct State;
+
+ private:
+  std::vector<long long> widths_;
+  std::string activation_;
+  std::shared_ptr<State> state_;  // the trained engine, after fit
+};
+
+// Version strings of the parts in use.
+std::string versions();
+
+}  // namespace torchclad
+
+#endif

@@ -1,0 +1,142 @@
+// The implementation of torchclad/torchclad.h: the cell-facing types wrap the
+// engine's tensors and trainer.
+#include <ROOT/RVersion.hxx>
+
+#include <iostream>
+#include <sstream>
+
+#include "data/mnist.hpp"
+#include "data/tree_dataset.hpp"
+#include "torchclad/torchclad.h"
+#include "train/engines.hpp"
+#include "train/trainer.hpp"
+
+namespace torchclad {
+
+struct Dataset::Impl {
+  data::MnistSplit split;
+};
+
+struct Mlp::State {
+  std::shared_ptr<train::MlpEngine> engine;
+};
+
+namespace {
+
+// Runs f, turning the engine's c10::Error into a std::runtime_error with its
+// message only (cling prints what() of uncaught exceptions; c10's carries a
+// C++ backtrace).
+template <typename F>
+auto rethrow_plain(F&& f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(e.what_without_backtrace());
+  }
+}
+
+}  // namespace
+
+Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Dataset Dataset::from_idx(const std::string& dir, const std::string& split) {
+  if (split != "train" && split != "test")
+    throw std::runtime_error("Dataset::from_idx: split must be \"train\" or \"test\", found \"" +
+                             split + "\"");
+  auto ds = data::load_mnist(dir);
+  return Dataset(std::make_shared<Impl>(Impl{split == "train" ? ds.train : ds.test}));
+}
+
+Dataset Dataset::from_tree(const std::string& file, const std::string& tree,
+                           const std::string& image_column, const std::string& label_column,
+                           long long first, long long count) {
+  return Dataset(std::make_shared<Impl>(
+      Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count)}));
+}
+
+Dataset Dataset::from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
+                                 const std::string& label_column) {
+  return Dataset(
+      std::make_shared<Impl>(Impl{rootdata::read_rdataframe(df, image_column, label_column)}));
+}
+
+long long Dataset::size() const { return impl_->split.images.size(0); }
+int Dataset::features() const { return impl_->split.images.size(1); }
+int Dataset::classes() const {
+  return size() ? 1 + impl_->split.labels.max().item<int64_t>() : 0;
+}
+
+long long convert_idx_to_root(const std::string& idx_dir, const std::string& root_file) {
+  const auto dir = idx_dir.empty() ? data::default_fashion_mnist_dir() : idx_dir;
+  return rootdata::write_mnist_root(data::load_mnist(dir), root_file);
+}
+
+Mlp::Mlp(std::vector<long long> widths, const std::string& activation)
+    : widths_(std::move(widths)), activation_(activation) {
+  rethrow_plain([&] { return parse_activation(activation_); });
+}
+
+TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
+  return rethrow_plain([&] {
+    data::MnistDataset ds;
+    ds.train = train.impl()->split;
+    ds.test = test.impl()->split;
+    ds.rows = 1;
+    ds.cols = train.features();
+    train::TrainConfig c;
+    c.dataset = "in-memory";
+    c.engine = o.engine;
+    c.model = {std::vector<int64_t>(widths_.begin(), widths_.end()), parse_activation(activation_)};
+    c.optimizer.kind = o.optimizer;
+    c.optimizer.lr = o.lr;
+    c.epochs = o.epochs;
+    c.batch = o.batch;
+    c.threads = o.threads;
+    c.seed = o.seed;
+    c.progress = o.progress;
+    auto r = train::train_mlp(ds, c, std::cerr);
+    state_ = std::make_shared<State>(State{r.engine});
+    TrainResult out;
+    for (const auto& m : r.epochs)
+      out.epochs.push_back({m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds,
+                            m.samples_per_second});
+    out.status = r.non_finite ? "failed" : r.stopped ? "stopped" : "finished";
+    out.message = r.stop_message;
+    return out;
+  });
+}
+
+std::vector<long long> Mlp::predict(const Dataset& d) const {
+  if (!state_) throw std::runtime_error("Mlp::predict: the model is not trained yet (call fit)");
+  return rethrow_plain([&] {
+    auto classes = state_->engine->logits(d.impl()->split.images).argmax(1).contiguous();
+    return std::vector<long long>(classes.data_ptr<int64_t>(),
+                                  classes.data_ptr<int64_t>() + classes.numel());
+  });
+}
+
+double Mlp::accuracy(const Dataset& d) const {
+  const auto predicted = predict(d);
+  const auto labels = d.impl()->split.labels.contiguous();
+  const int64_t* y = labels.data_ptr<int64_t>();
+  long long correct = 0;
+  for (size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == y[i];
+  return predicted.empty() ? 0 : double(correct) / predicted.size();
+}
+
+std::string Mlp::describe() const {
+  std::ostringstream s;
+  s << "Mlp(";
+  for (size_t i = 0; i < widths_.size(); ++i) s << (i ? "-" : "") << widths_[i];
+  s << ", " << activation_ << (state_ ? ", trained" : ", untrained") << ")";
+  return s.str();
+}
+
+std::string versions() {
+  std::ostringstream s;
+  s << "torchclad 0.1.0; LibTorch " << TORCH_VERSION << "; ROOT " << ROOT_RELEASE
+    << "; Clad plugin " << TORCHCLAD_CLAD_PLUGIN;
+  return s.str();
+}
+
+}  // namespace torchclad
