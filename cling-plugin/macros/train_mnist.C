@@ -6,7 +6,7 @@
 //
 // The ROOT file is made from Debian's IDX files when it does not exist.
 R__LOAD_LIBRARY(libtorchclad_root.so)
-#include "torchclad/torchclad.h"
+#include "torchclad/rdataframe.h"
 
 #include <TCanvas.h>
 #include <TFile.h>
@@ -25,8 +25,8 @@ void train_mnist(const char* root_file = "fashion-mnist.root", int epochs = 5,
   ROOT::RDataFrame train_df("train", root_file), test_df("test", root_file);
   ROOT::RDF::RNode train_node = train_df;
   if (train_entries > 0) train_node = train_df.Range(train_entries);
-  auto train = torchclad::Dataset::from_rdataframe(train_node);
-  auto test = torchclad::Dataset::from_rdataframe(test_df);
+  auto train = torchclad::dataset_from_rdataframe(train_node);
+  auto test = torchclad::dataset_from_rdataframe(test_df);
   printf("%s: %lld training and %lld test images of %d pixels\n", root_file, train.size(),
          test.size(), train.features());
 

@@ -7,6 +7,7 @@
 
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
+#include "torchclad/rdataframe.h"
 #include "torchclad/torchclad.h"
 #include "train/engines.hpp"
 #include "train/trainer.hpp"
@@ -54,10 +55,10 @@ Dataset Dataset::from_tree(const std::string& file, const std::string& tree,
       Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count)}));
 }
 
-Dataset Dataset::from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
-                                 const std::string& label_column) {
-  return Dataset(
-      std::make_shared<Impl>(Impl{rootdata::read_rdataframe(df, image_column, label_column)}));
+Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
+                                const std::string& label_column) {
+  return Dataset(std::make_shared<Dataset::Impl>(
+      Dataset::Impl{rootdata::read_rdataframe(df, image_column, label_column)}));
 }
 
 long long Dataset::size() const { return impl_->split.images.size(0); }

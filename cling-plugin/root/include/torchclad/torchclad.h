@@ -8,8 +8,6 @@
 #ifndef TORCHCLAD_TORCHCLAD_H
 #define TORCHCLAD_TORCHCLAD_H
 
-#include <ROOT/RDataFrame.hxx>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,9 +29,7 @@ class Dataset {
                            const std::string& image_column = "image",
                            const std::string& label_column = "label", long long first = 0,
                            long long count = -1);
-  // Any RDataFrame node (after Filter, Define, Range...), in entry order.
-  static Dataset from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column = "image",
-                                 const std::string& label_column = "label");
+  // From any RDataFrame node: torchclad/rdataframe.h.
   long long size() const;
   int features() const;
   int classes() const;  // 1 + the largest label
