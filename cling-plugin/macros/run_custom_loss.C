@@ -13,6 +13,8 @@ int run_custom_loss() {
     return 1;
   }
   const TString dir = gSystem->DirName(__FILE__);
+  // Build products go under the working directory, not beside the macro.
+  gSystem->SetBuildDir(TString(gSystem->WorkingDirectory()) + "/aclic", kTRUE);
   if (gSystem->CompileMacro(dir + "/custom_loss.C", "k") == 0) {
     Error("run_custom_loss", "ACLiC could not compile custom_loss.C (see the messages above)");
     return 1;
