@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test of every package: the C++ engine (ctest: gradient, data, trainer
-# tests) and the Python-side tests of the ATen operators (pytest).
+# Every test of every package: the C++ engine and ROOT side (ctest: gradients,
+# operators, data, trainer, command lines, ROOT macros), the operators from
+# Python and the kernel host (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -10,7 +11,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "ctest (cling-plugin)"
 ctest --test-dir build/cling-plugin --output-on-failure --timeout 900 -j1 || status=1
 
-step "pytest (cling-plugin/tests/python)"
+step "pytest (cling-plugin/tests/python: the operators from Python)"
 .venv/bin/python -m pytest -q cling-plugin/tests/python || status=1
+
+step "pytest (cling-plugin/host/tests: the kernel host over its channel)"
+.venv/bin/python -m pytest -q cling-plugin/host/tests || status=1
 
 exit $status

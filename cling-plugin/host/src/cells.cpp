@@ -1,0 +1,491 @@
+#include "cells.hpp"
+
+#include <TInterpreter.h>
+#include <TROOT.h>
+#include <TSystem.h>
+#include <TTabCom.h>
+
+#include <cxxabi.h>
+#include <cctype>
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <typeinfo>
+
+#include "capture.hpp"
+#include "signals.hpp"
+#include "torchclad/aclic.h"
+#include "torchclad/telemetry.h"
+
+namespace host {
+namespace {
+
+constexpr std::size_t kMaxTracebackLines = 400;
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                             std::free);
+  std::string text = status == 0 && out ? std::string(out.get()) : std::string(name);
+  // Types declared in a cell live in cling's per-input namespaces.
+  static const std::regex cling_namespace("__cling_N[0-9]+::");
+  return std::regex_replace(text, cling_namespace, "");
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = end + 1;
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  if (lines.size() > kMaxTracebackLines) {
+    lines.resize(kMaxTracebackLines);
+    lines.push_back("[... diagnostics cut at " + std::to_string(kMaxTracebackLines) + " lines]");
+  }
+  return lines;
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  std::size_t b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// The message of the first "error:" diagnostic (clang/cling and compiler
+// format: "file:line:col: error: message"), or "".
+std::string first_error(const std::vector<std::string>& lines) {
+  for (const auto& line : lines) {
+    for (const char* marker : {"fatal error: ", "error: "}) {
+      std::size_t at = line.find(marker);
+      if (at != std::string::npos) return trim(line.substr(at + std::strlen(marker)));
+    }
+  }
+  return "";
+}
+
+// One ProcessLine, with the landing pad of the forced interrupt.
+struct Landing {
+  int kind = 0;  // 0: returned, 1: forced interrupt, 2: C++ exception
+  std::string ename, evalue;
+};
+
+// Zeroes the 1 MiB of stack below this frame. The forced interrupt scans
+// the cell thread's stack for return addresses into LibTorch and the engine
+// (signals.cpp); values left there by earlier cells would read as such.
+__attribute__((noinline)) void scrub_stack() {
+  constexpr std::size_t kBytes = 1 << 20;
+  char* area = static_cast<char*>(__builtin_alloca(kBytes));
+  std::memset(area, 0, kBytes);
+  asm volatile("" : : "r"(area) : "memory");
+}
+
+__attribute__((noinline)) void guarded_process_line(const char* code, TInterpreter::EErrorCode* err,
+                                                    Landing* landing) {
+  if (sigsetjmp(g_cell_jump, 1) != 0) {
+    arm_forced_interrupt(false);
+    landing->kind = 1;
+    return;
+  }
+  scrub_stack();
+  set_landing_frame(__builtin_frame_address(0));
+  arm_forced_interrupt(true);
+  try {
+    gInterpreter->ProcessLine(code, err);
+    arm_forced_interrupt(false);
+  } catch (const std::exception& e) {
+    arm_forced_interrupt(false);
+    landing->kind = 2;
+    landing->ename = demangle(typeid(e).name());
+    landing->evalue = e.what();
+  } catch (...) {
+    arm_forced_interrupt(false);
+    landing->kind = 2;
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    landing->ename = t ? demangle(t->name()) : "unknown exception";
+    landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
+  }
+}
+
+// Splits the leading preprocessor lines (#include, #pragma, #define, #undef)
+// off a cell. cling puts them inside the function that wraps the statements
+// when statements follow (getWrapPoint wraps from offset 0), where an
+// included header's namespaces are an error; run separately, they act at
+// global scope, as in a macro. A cell with leading #if/#ifdef is not split.
+std::pair<std::string, std::string> split_leading_directives(const std::string& code) {
+  std::size_t pos = 0, end_of_directives = 0;
+  bool any = false;
+  while (pos < code.size()) {
+    std::size_t eol = code.find('\n', pos);
+    if (eol == std::string::npos) eol = code.size();
+    const std::string line = code.substr(pos, eol - pos);
+    const std::string t = trim(line);
+    if (t.empty() || t.rfind("//", 0) == 0) {
+      pos = eol + 1;
+      continue;
+    }
+    if (t[0] != '#') break;
+    std::string keyword = trim(t.substr(1));
+    keyword = keyword.substr(0, keyword.find_first_of(" \t<\"("));
+    if (keyword != "include" && keyword != "pragma" && keyword != "define" && keyword != "undef")
+      return {"", code};
+    // Continuation lines of a #define.
+    std::size_t next = eol;
+    while (next < code.size() && next > pos && code[next - 1] == '\\') {
+      std::size_t e = code.find('\n', next + 1);
+      next = e == std::string::npos ? code.size() : e;
+    }
+    any = true;
+    pos = next + 1;
+    end_of_directives = std::min(pos, code.size());
+  }
+  if (!any || trim(code.substr(end_of_directives)).empty()) return {"", code};
+  // Keep the rest on its own lines (blank lines keep cling's line numbers
+  // aligned with the cell's).
+  const std::size_t directive_lines = std::count(code.begin(), code.begin() + end_of_directives, '\n');
+  return {code.substr(0, end_of_directives),
+          std::string(directive_lines, '\n') + code.substr(end_of_directives)};
+}
+
+bool is_identifier_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+// Code points <-> bytes in UTF-8 text (Jupyter counts cursor positions in
+// code points).
+std::size_t byte_offset(const std::string& s, long code_points) {
+  std::size_t i = 0;
+  for (long cp = 0; i < s.size() && cp < code_points; ++cp) {
+    ++i;
+    while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+  }
+  return i;
+}
+long code_points(const std::string& s, std::size_t bytes) {
+  long n = 0;
+  for (std::size_t i = 0; i < bytes && i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+}  // namespace
+
+EngineInfo Cells::start(const std::string& engine_library, const std::string& include_dir) {
+  gROOT->SetBatch(kTRUE);
+  // Thread safety makes ROOT's core mutex real; the tracker wrapped around it
+  // is what tells the forced interrupt that the cell is in user code.
+  ROOT::EnableThreadSafety();
+  install_user_code_tracker();
+  engine_.library = engine_library;
+  engine_.include_dir = include_dir;
+  // The host links libtorchclad_root.so; loading it through gSystem tells
+  // ROOT (and cling's library lookup) about it.
+  int rc = gSystem->Load(engine_library.c_str());
+  engine_.loaded = rc >= 0;
+  if (!engine_.loaded) engine_.error = "gSystem->Load(\"" + engine_library + "\") returned " + std::to_string(rc);
+  gInterpreter->AddIncludePath(include_dir.c_str());
+  engine_.clad_available = torchclad::use_clad_in_aclic(&engine_.clad_error);
+  return engine_;
+}
+
+CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
+  const std::string stripped = trim(code);
+  if (stripped.empty()) return {};
+  if (stripped.rfind("%%", 0) == 0) {
+    std::size_t start = code.find("%%");
+    std::size_t eol = code.find('\n', start);
+    std::string header = code.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
+    std::string body = eol == std::string::npos ? "" : code.substr(eol + 1);
+    std::istringstream words(header);
+    std::string magic;
+    words >> magic;
+    if (magic == "%%clad") return run_clad(header, body, cell_id);
+    CellResult r;
+    r.status = "error";
+    r.ename = "UnknownMagic";
+    r.evalue = "unknown cell magic " + magic + " (the host knows %%clad)";
+    return r;
+  }
+  remember_identifiers(code);
+  return run_cling(code);
+}
+
+CellResult Cells::run_cling(const std::string& code) {
+  CellResult result;
+  capture_.begin_recording();
+  reinstall_handlers();
+  refresh_unsafe_code_ranges();
+  set_phase(Phase::kCling);
+  TInterpreter::EErrorCode err = TInterpreter::kNoError;
+  Landing landing;
+  // The whole cell goes to ProcessLine, as in ROOT's own notebook kernel:
+  // cling keeps leading declarations (functions, classes, namespaces,
+  // templates) global and wraps the statements after them in a function
+  // that it runs (cling::utils::getWrapPoint). Leading #include lines go
+  // first, on their own (split_leading_directives).
+  const auto [directives, rest] = split_leading_directives(code);
+  if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
+  if (landing.kind == 0 && err == TInterpreter::kNoError) guarded_process_line(rest.c_str(), &err, &landing);
+  set_phase(Phase::kIdle);
+  if (landing.kind != 0) {
+    // Out of cling without its own cleanup (forced), or through it by an
+    // exception: tell ROOT the line is over.
+    const int levels = reset_after_unwind();
+    if (landing.kind == 1)
+      for (int i = 0; i < levels; ++i) gInterpreter->ForgetMutexState();
+    gROOT->SetLineHasBeenProcessed();
+    reinstall_handlers();  // system() in the cell may have left SIGINT ignored
+  }
+  capture_.drain();
+  const std::vector<std::string> diagnostics = split_lines(capture_.end_recording());
+
+  if (landing.kind == 1) {
+    result.status = "aborted";
+    result.ename = "Interrupted";
+    result.evalue =
+        "the cell was interrupted: the host jumped out of the running code (as ROOT's prompt does "
+        "on Ctrl-C); objects it was building may have leaked";
+    result.interrupt = "forced";
+    return result;
+  }
+  if (landing.kind == 2) {
+    result.status = "error";
+    result.ename = landing.ename;
+    result.evalue = landing.evalue;
+    result.traceback = {landing.ename + ": " + landing.evalue};
+    return result;
+  }
+  if (err == TInterpreter::kProcessing && !gInterpreter->GetMore()) {
+    // Not waiting for input: a meta command (.L, .x, .I, ...) reports
+    // kProcessing; it failed if it printed an error.
+    const bool failed = std::any_of(diagnostics.begin(), diagnostics.end(), [](const std::string& l) {
+      return l.find("error:") != std::string::npos || l.find("Error in <") != std::string::npos;
+    });
+    err = failed ? TInterpreter::kRecoverable : TInterpreter::kNoError;
+  }
+  if (err == TInterpreter::kProcessing) {
+    // Incomplete input (an unclosed brace, parenthesis or comment): cling
+    // waits for more; cancel it so the next cell starts clean.
+    gInterpreter->ProcessLine(".@");
+    capture_.drain();
+    result.status = "error";
+    result.ename = "IncompleteInput";
+    result.evalue = "the cell ends inside a block, parenthesis, string or comment (a missing '}'?)";
+    result.traceback = {result.evalue};
+    return result;
+  }
+  if (err != TInterpreter::kNoError) {
+    result.status = "error";
+    result.traceback = diagnostics;
+    result.evalue = first_error(diagnostics);
+    if (!result.evalue.empty()) {
+      result.ename = "CompileError";
+    } else {
+      auto aborted = std::find_if(diagnostics.begin(), diagnostics.end(), [](const std::string& l) {
+        return l.find("Execution of your code was aborted") != std::string::npos ||
+               l.find("Error in <") != std::string::npos;
+      });
+      result.ename = "InterpreterError";
+      result.evalue = aborted != diagnostics.end() ? trim(*aborted)
+                                                   : "cling could not run the cell (error code " +
+                                                         std::to_string(static_cast<int>(err)) + ")";
+    }
+    return result;
+  }
+  if (interrupt_requested.load()) {
+    result.status = "aborted";
+    result.ename = "Interrupted";
+    result.evalue = "the cell was interrupted: the running code stopped at the stop request "
+                    "(torchclad training ends its run with status \"stopped\")";
+    result.interrupt = "cooperative";
+  }
+  return result;
+}
+
+CellResult Cells::run_clad(const std::string& header_line, const std::string& body,
+                           const std::string& cell_id) {
+  CellResult result;
+  if (!engine_.clad_available) {
+    result.status = "error";
+    result.ename = "CladUnavailable";
+    result.evalue = engine_.clad_error;
+    result.traceback = {engine_.clad_error};
+    return result;
+  }
+  std::istringstream words(header_line);
+  std::string magic, name;
+  words >> magic >> name;
+  ++clad_cells_;
+  static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
+  if (name.empty() && !cell_id.empty()) {
+    name = "clad_";
+    for (char c : cell_id) name += is_identifier_char(c) ? c : '_';
+  } else if (name.empty()) {
+    name = "clad_cell_" + std::to_string(clad_cells_);
+  } else if (!std::regex_match(name, identifier)) {
+    result.status = "error";
+    result.ename = "BadMagic";
+    result.evalue = "%%clad NAME: the library name must be a C identifier, found \"" + name + "\"";
+    result.traceback = {result.evalue};
+    return result;
+  }
+  remember_identifiers(body);
+  const std::string path = workdir_ + "/" + name + ".C";
+  const std::string source = "\n" + body + "\n";  // line 1 is the magic: line numbers match the cell
+  bool changed = false;  // a named cell run again with new code
+  {
+    std::ifstream in(path);
+    if (in) {
+      std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      changed = old != source;
+    }
+  }
+  {
+    std::ofstream out(path);
+    out << source;
+    if (!out) {
+      result.status = "error";
+      result.ename = "OSError";
+      result.evalue = "cannot write " + path;
+      return result;
+    }
+  }
+  capture_.begin_recording();
+  reinstall_handlers();
+  set_phase(Phase::kExternal);
+  // ACLiC: rootcling for the dictionary (so that cling sees the
+  // declarations), clang++-19 + Clad for the library, then loads it.
+  // k: keep the library; O: optimized.
+  int ok = 0;
+  try {
+    // f: rebuild even if the file looks older than the library (rewritten
+    // within the same second).
+    ok = gSystem->CompileMacro(path.c_str(), changed ? "kfO" : "kO");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  }
+  set_phase(Phase::kIdle);
+  reinstall_handlers();
+  capture_.drain();
+  const std::vector<std::string> diagnostics = split_lines(capture_.end_recording());
+  if (children_killed.load()) {
+    result.status = "aborted";
+    result.ename = "Interrupted";
+    result.evalue = "the %%clad compilation was interrupted (its compiler processes were killed)";
+    result.interrupt = "killed-compiler";
+    return result;
+  }
+  if (!ok) {
+    result.status = "error";
+    result.ename = "CladCompileError";
+    result.evalue = first_error(diagnostics);
+    if (result.evalue.empty()) result.evalue = "ACLiC could not compile " + path;
+    result.traceback = diagnostics;
+    return result;
+  }
+  if (const std::string problem = first_error(diagnostics); !problem.empty()) {
+    // Compiled and loaded, but cling refused its declarations (typically a
+    // function that an earlier %%clad cell defined too): later cells would
+    // call the earlier definition.
+    result.status = "error";
+    result.ename = "CladLoadError";
+    result.evalue = problem + " (" + name + " was built, but cling rejected its declarations; give " +
+                    "the cell a name, %%clad NAME, so that running it again replaces its library)";
+    result.traceback = diagnostics;
+    return result;
+  }
+  if (interrupt_requested.load()) {
+    result.status = "aborted";
+    result.ename = "Interrupted";
+    result.evalue = "the cell was interrupted";
+    result.interrupt = "cooperative";
+  }
+  return result;
+}
+
+void Cells::remember_identifiers(const std::string& code) {
+  static const std::regex word("[A-Za-z_][A-Za-z0-9_]{2,}");
+  for (auto it = std::sregex_iterator(code.begin(), code.end(), word); it != std::sregex_iterator(); ++it)
+    if (identifiers_.size() < 20000) identifiers_.insert(it->str());
+}
+
+nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
+  const std::size_t cursor = byte_offset(code, cursor_pos < 0 ? 0 : cursor_pos);
+  std::string line = code.substr(0, cursor);
+  if (std::size_t nl = line.rfind('\n'); nl != std::string::npos) line = line.substr(nl + 1);
+  if (line.size() > 1500) {  // TTabCom works on a 2 KiB line buffer
+    std::size_t cut = line.find_last_of(";{}", line.size() - 1);
+    line = cut == std::string::npos ? line.substr(line.size() - 1500) : line.substr(cut + 1);
+    if (line.size() > 1500) line = line.substr(line.size() - 1500);
+  }
+  std::size_t token = line.size();
+  while (token > 0 && is_identifier_char(line[token - 1])) --token;
+  const std::string partial = line.substr(token);
+
+  std::vector<std::string> matches, signatures;
+  auto add = [&](const std::string& m) {
+    if (!m.empty() && std::find(matches.begin(), matches.end(), m) == matches.end()) matches.push_back(m);
+  };
+  // TTabCom: the completion of ROOT's prompt and of JupyROOT. Hook() either
+  // completes the buffer in place (>= 0), lists candidates (-2) or finds
+  // nothing (-1).
+  static TTabCom* tabcom = new TTabCom;
+  auto hook = [&](std::string text, std::string* completed, std::vector<std::string>* listed) {
+    char buf[2048];
+    std::snprintf(buf, sizeof buf, "%s", text.c_str());
+    int loc = static_cast<int>(std::strlen(buf));
+    std::ostringstream out;
+    int rc = tabcom->Hook(buf, &loc, out);
+    if (completed) *completed = buf;
+    if (listed) {
+      std::istringstream in(out.str());
+      for (std::string l; std::getline(in, l);)
+        if (!trim(l).empty()) listed->push_back(trim(l));
+    }
+    return rc;
+  };
+  try {
+    std::string completed;
+    std::vector<std::string> listed;
+    int rc = hook(line, &completed, &listed);
+    if (rc == -2 && !line.empty() && line.back() == '(') {
+      signatures = listed;
+    } else if (rc == -2) {
+      for (const auto& m : listed)
+        if (m.rfind(partial, 0) == 0) add(m);
+    } else if (rc >= 0 && completed.size() >= token && completed.compare(0, token, line, 0, token) == 0) {
+      // Completed in place (a unique match or the common prefix): list again
+      // from there.
+      std::vector<std::string> again;
+      if (hook(completed, nullptr, &again) == -2 && completed.back() != '(') {
+        for (const auto& m : again)
+          if (m.rfind(partial, 0) == 0) add(m);
+      }
+      if (matches.empty()) add(completed.substr(token));
+    }
+  } catch (...) {
+  }
+  capture_.drain();
+  if (matches.empty() && !partial.empty() && signatures.empty()) {
+    for (auto it = identifiers_.lower_bound(partial); it != identifiers_.end() && it->rfind(partial, 0) == 0; ++it)
+      if (*it != partial) add(*it);
+  }
+  const long end_cp = code_points(code, cursor);
+  nlohmann::json reply = {{"matches", matches},
+                          {"cursor_start", end_cp - static_cast<long>(partial.size())},
+                          {"cursor_end", end_cp}};
+  if (!signatures.empty()) reply["signatures"] = signatures;
+  return reply;
+}
+
+}  // namespace host

@@ -1,0 +1,58 @@
+#pragma once
+// Running cells in ROOT's cling, %%clad cells through ACLiC, and completion.
+// Everything here runs on the cell thread (the main thread).
+#include <atomic>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace host {
+
+class OutputCapture;
+
+struct CellResult {
+  std::string status = "ok";  // ok, error, aborted
+  std::string ename, evalue;
+  std::vector<std::string> traceback;
+  std::string interrupt;  // "", "cooperative", "forced", "killed-compiler"
+};
+
+struct EngineInfo {
+  bool loaded = false;
+  std::string library, include_dir, error;
+  bool clad_available = false;
+  std::string clad_error;
+};
+
+class Cells {
+ public:
+  Cells(OutputCapture& capture, std::string workdir) : capture_(capture), workdir_(std::move(workdir)) {}
+
+  // ROOT in batch mode with thread safety on (for the user-code tracker),
+  // the engine's library and headers, ACLiC with Clad.
+  EngineInfo start(const std::string& engine_library, const std::string& include_dir);
+
+  // cell_id: the notebook's id of the cell (optional): an unnamed %%clad
+  // cell builds the library clad_<cell_id>, replaced when the cell runs again.
+  CellResult execute(const std::string& code, const std::string& cell_id = "");
+  nlohmann::json complete(const std::string& code, long cursor_pos);
+
+  // Set by the control thread when an interrupt arrives for the running cell.
+  std::atomic<bool> interrupt_requested{false};
+  std::atomic<bool> children_killed{false};
+
+ private:
+  CellResult run_cling(const std::string& code);
+  CellResult run_clad(const std::string& header_line, const std::string& body, const std::string& cell_id);
+  void remember_identifiers(const std::string& code);
+
+  OutputCapture& capture_;
+  std::string workdir_;
+  int clad_cells_ = 0;
+  EngineInfo engine_;
+  std::set<std::string> identifiers_;  // seen in cells: completion fallback
+};
+
+}  // namespace host

@@ -1,0 +1,157 @@
+"""%%clad cells, the engine from cells, training telemetry."""
+
+import gzip
+import math
+import random
+import struct
+import time
+
+import pytest
+
+from host_client import stderr_of, stdout_of
+
+
+def write_idx_dataset(folder, train=600, test=200, side=6, classes=3, seed=1):
+    """A small MNIST-format dataset: class c lights up row c of the image."""
+    rng = random.Random(seed)
+
+    def split(count, images_name, labels_name):
+        labels = [rng.randrange(classes) for _ in range(count)]
+        pixels = bytearray()
+        for label in labels:
+            for r in range(side):
+                for _ in range(side):
+                    base = 200 if r == label else 20
+                    pixels.append(max(0, min(255, base + rng.randint(-20, 20))))
+        with open(folder / images_name, "wb") as f:
+            f.write(struct.pack(">IIII", 0x803, count, side, side) + bytes(pixels))
+        with gzip.open(folder / (labels_name + ".gz"), "wb") as f:
+            f.write(struct.pack(">II", 0x801, count) + bytes(labels))
+
+    split(train, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    split(test, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_idx_dataset(tmp_path_factory.mktemp("idx"))
+
+
+CLAD_CELL = """%%clad
+#include "clad/Differentiator/Differentiator.h"
+// f(x, y) = K x^2 y + sin(y); df/dx = 2 K x y, df/dy = K x^2 + cos(y)
+#include <cmath>
+double f(double x, double y) { return K * x * x * y + std::sin(y); }
+void grad_f(double x, double y, double* dx, double* dy) {
+  *dx = 0; *dy = 0;
+  auto g = clad::gradient(f);
+  g.execute(x, y, dx, dy);
+}
+"""
+
+
+def clad_cell(k):
+    return CLAD_CELL.replace("K *", f"{k}.0 *")
+
+
+def check_gradient(host, k):
+    out = host.ok('{ double dx, dy; grad_f(1.5, 2.0, &dx, &dy);\n'
+                  '  printf("%.17g %.17g %.17g\\n", f(1.5, 2.0), dx, dy); }')
+    value, dx, dy = map(float, out.split())
+    assert value == pytest.approx(k * 1.5 ** 2 * 2.0 + math.sin(2.0), rel=1e-12)
+    assert dx == pytest.approx(2 * k * 1.5 * 2.0, rel=1e-12)
+    assert dy == pytest.approx(k * 1.5 ** 2 + math.cos(2.0), rel=1e-12)
+
+
+def test_interrupting_a_clad_cell_kills_its_compiler(host):
+    rid = host.new_id()
+    host.send({"type": "execute", "id": rid, "code": clad_cell(1), "cell_id": "grad-cell"})
+    time.sleep(1.0)
+    host.send({"type": "interrupt", "id": "stop-compile"})
+    reply = host.wait_for(lambda e: e.get("type") == "execute_reply" and e["id"] == rid, 30)[-1]
+    assert reply["status"] == "aborted" and reply["interrupt"] == "killed-compiler"
+
+
+def test_clad_cell_then_a_plain_cell_calls_it(host):
+    reply, events = host.execute(clad_cell(1), timeout=120, cell_id="grad-cell")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    check_gradient(host, 1)
+
+
+def test_running_a_clad_cell_again_replaces_its_library(host):
+    # Same notebook cell (cell_id), new code: its library is rebuilt and
+    # reloaded, and later cells see the new definitions.
+    reply, events = host.execute(clad_cell(3), timeout=120, cell_id="grad-cell")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    check_gradient(host, 3)
+
+
+def test_clad_cell_compile_error(host):
+    reply, events = host.execute("%%clad\ndouble g(double x) { return x * ; }\n", timeout=120)
+    assert reply["status"] == "error"
+    assert reply["ename"] == "CladCompileError"
+    assert reply["evalue"] == "expected expression"
+    assert any("error: expected expression" in line for line in reply["traceback"])
+    assert host.ok('printf("ok\\n");') == "ok\n"
+
+
+def test_telemetry_emitted_from_a_cell(host):
+    reply, events = host.execute(
+        '#include "torchclad/telemetry.h"\n'
+        "torchclad::telemetry::Event e;\n"
+        'e.kind = "step"; e.run_id = "cell-run"; e.step = 3; e.epoch = 1; e.loss = 0.25;\n'
+        "torchclad::telemetry::emit(e);\n"
+        'e.kind = "end"; e.status = "finished"; e.loss = 0.0 / 0.0;\n'
+        "torchclad::telemetry::emit(e);")
+    assert reply["status"] == "ok"
+    telemetry = [e for e in events if e["type"] == "telemetry"]
+    assert [t["event"]["kind"] for t in telemetry] == ["step", "end"]
+    assert telemetry[0]["id"] == reply["id"]
+    assert telemetry[0]["event"]["run_id"] == "cell-run"
+    assert telemetry[0]["event"]["step"] == 3 and telemetry[0]["event"]["loss"] == 0.25
+    assert telemetry[1]["event"]["status"] == "finished"
+    assert telemetry[1]["event"]["loss"] is None  # NaN
+
+
+def test_training_from_a_cell_sends_telemetry(host, dataset):
+    reply, events = host.execute(
+        '#include "torchclad/torchclad.h"\n'
+        f'auto train_set = torchclad::Dataset::from_idx("{dataset}", "train");\n'
+        f'auto test_set = torchclad::Dataset::from_idx("{dataset}", "test");\n'
+        "torchclad::Mlp model({36, 16, 3});\n"
+        "torchclad::TrainOptions options; options.epochs = 2; options.batch = 32; options.progress = false;\n"
+        "options.lr = 1e-2;\n"
+        "auto result = model.fit(train_set, test_set, options);\n"
+        'printf("%s %.3f\\n", result.status.c_str(), result.final_accuracy());', timeout=60)
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    status, accuracy = stdout_of(events).split()
+    assert status == "finished" and float(accuracy) > 0.9
+    kinds = [e["event"]["kind"] for e in events if e["type"] == "telemetry"]
+    assert kinds[0] == "start" and kinds[-1] == "end"
+    assert kinds.count("epoch") == 2 and "step" in kinds
+    run_ids = {e["event"]["run_id"] for e in events if e["type"] == "telemetry"}
+    assert len(run_ids) == 1
+    end = [e for e in events if e["type"] == "telemetry"][-1]["event"]
+    assert end["status"] == "finished" and end["engine"] == "clad"
+    epoch = [e["event"] for e in events if e["type"] == "telemetry" and e["event"]["kind"] == "epoch"][-1]
+    assert epoch["test_accuracy"] > 0.9 and epoch["samples_per_second"] > 0
+
+
+def test_interrupting_training_stops_it_cooperatively(host, dataset):
+    rid = host.new_id()
+    host.send({"type": "execute", "id": rid, "code":
+               "torchclad::TrainOptions long_options; long_options.epochs = 100000; long_options.batch = 8;\n"
+               "long_options.progress = false;\n"
+               "auto stopped = model.fit(train_set, test_set, long_options);\n"
+               'printf("%s\\n", stopped.status.c_str());'})
+    host.wait_for(lambda e: e.get("type") == "telemetry" and e["event"]["kind"] == "step", 30)
+    sent = time.monotonic()
+    host.send({"type": "interrupt", "id": "stop-training"})
+    seen = host.wait_for(lambda e: e.get("type") == "execute_reply" and e["id"] == rid, 30)
+    reply = seen[-1]
+    assert reply["status"] == "aborted" and reply["interrupt"] == "cooperative"
+    assert reply["_t"] - sent < 0.5
+    end = [e["event"] for e in seen if e.get("type") == "telemetry" and e["event"]["kind"] == "end"]
+    assert end and end[-1]["status"] == "stopped"
+    assert stdout_of([e for e in seen if e.get("id") == rid]) == "stopped\n"
