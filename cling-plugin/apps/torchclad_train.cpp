@@ -8,6 +8,7 @@
 #include <string>
 
 #include "data/mnist.hpp"
+#include "data/tree_dataset.hpp"
 #include "train/engines.hpp"
 #include "train/telemetry.hpp"
 #include "train/trainer.hpp"
@@ -18,6 +19,9 @@ const char* kUsage = R"(usage: torchclad-train [options]
 
   --dataset NAME        fashion-mnist (default: Debian's files) or any name with --data
   --data DIR            a directory with MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...)
+  --root-file FILE      read the data from a ROOT file instead (torchclad-idx2root writes one):
+                        trees --train-tree (train) and --test-tree (test), columns
+                        --image-column (image) and --label-column (label)
   --model mlp           the model family (only mlp for now)
   --widths LIST         layer widths, default 784,256,128,10 (2 to 5 numbers)
   --activation NAME     relu (default), tanh, sigmoid
@@ -73,7 +77,8 @@ std::vector<int64_t> to_widths(const std::string& v) {
 int main(int argc, char** argv) {
   using namespace torchclad;
   train::TrainConfig config;
-  std::string data_dir, metrics_json, metrics_csv;
+  std::string data_dir, metrics_json, metrics_csv, root_file;
+  std::string train_tree = "train", test_tree = "test", image_column = "image", label_column = "label";
   bool lr_given = false;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -90,6 +95,11 @@ int main(int argc, char** argv) {
       const std::string v = argv[++i];
       if (flag == "--dataset") config.dataset = v;
       else if (flag == "--data") data_dir = v;
+      else if (flag == "--root-file") root_file = v;
+      else if (flag == "--train-tree") train_tree = v;
+      else if (flag == "--test-tree") test_tree = v;
+      else if (flag == "--image-column") image_column = v;
+      else if (flag == "--label-column") label_column = v;
       else if (flag == "--model") {
         if (v != "mlp") throw UsageError("unknown model '" + v + "': expected mlp");
       } else if (flag == "--widths") config.model.widths = to_widths(v);
@@ -109,7 +119,7 @@ int main(int argc, char** argv) {
       else throw UsageError("unknown option '" + flag + "'");
     }
     if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.05;
-    if (data_dir.empty()) {
+    if (data_dir.empty() && root_file.empty()) {
       if (config.dataset != "fashion-mnist")
         throw UsageError("--dataset " + config.dataset + " needs --data DIR (only fashion-mnist has a default)");
       data_dir = data::default_fashion_mnist_dir();
@@ -123,8 +133,18 @@ int main(int argc, char** argv) {
   }
 
   try {
-    std::cerr << "loading " << config.dataset << " from " << data_dir << "\n";
-    const auto data = data::load_mnist(data_dir);
+    data::MnistDataset data;
+    if (!root_file.empty()) {
+      std::cerr << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
+      data.dir = root_file;
+      data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column);
+      data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
+      data.rows = 1;
+      data.cols = data.train.images.size(1);
+    } else {
+      std::cerr << "loading " << config.dataset << " from " << data_dir << "\n";
+      data = data::load_mnist(data_dir);
+    }
     std::cerr << "engine " << config.engine << ", mlp";
     for (auto w : config.model.widths) std::cerr << "-" << w;
     std::cerr << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind
