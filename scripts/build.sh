@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures (once) and builds the C++ engine into build/cling-plugin.
+# Configures (once) and builds the C++ engine into build/cling-plugin, then
+# the TypeScript packages (kernel-bridge/dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build/cling-plugin
@@ -9,3 +10,4 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DCLAD_DIR="${CLAD_DIR:-/opt/clad}" -DTORCHCLAD_PYTHON="$PWD/.venv/bin/python"
 fi
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+npm run build --workspace kernel-bridge --silent

@@ -1,0 +1,210 @@
+// End to end: the kernel as Jupyter starts it (node dist/main.js -f
+// CONNECTION_FILE, a child process), driving the real C++ kernel host.
+// Skipped when the host binary is not built.
+import { ChildProcess, spawn } from "child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { createServer } from "net";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { randomUUID } from "crypto";
+
+import { ConnectionInfo } from "../src/connection";
+import { resolveHostPath } from "../src/host";
+import { TRAINING_MIME, TrainingState } from "../src/telemetry";
+import { kinds, TestClient } from "./client";
+
+const HOST = resolveHostPath();
+const MAIN = resolve(__dirname, "..", "dist", "main.js");
+const describeIfHost = existsSync(HOST) ? describe : describe.skip;
+if (!existsSync(HOST)) {
+  // eslint-disable-next-line no-console
+  console.warn(`host.spec: no kernel host at ${HOST} (build it, or set TORCHCLAD_HOST): skipped`);
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((res) => {
+          const s = createServer();
+          s.listen(0, "127.0.0.1", () => res(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+function streamText(ms: { header: { msg_type: string }; content: Record<string, unknown> }[], name = "stdout"): string {
+  return ms
+    .filter((m) => m.header.msg_type === "stream" && m.content.name === name)
+    .map((m) => m.content.text as string)
+    .join("");
+}
+
+describeIfHost("the kernel with the real host (child process, as Jupyter starts it)", () => {
+  let dir: string;
+  let kernel: ChildProcess;
+  let client: TestClient;
+  let stderr = "";
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: the jest globalSetup builds it (npm test)`);
+    dir = mkdtempSync(join(tmpdir(), "torchclad-kernel-test-"));
+    const [shell, control, iopub, stdin, hb] = await freePorts(5);
+    const info: ConnectionInfo = {
+      transport: "tcp",
+      ip: "127.0.0.1",
+      shell_port: shell,
+      control_port: control,
+      iopub_port: iopub,
+      stdin_port: stdin,
+      hb_port: hb,
+      key: randomUUID(),
+      signature_scheme: "hmac-sha256",
+      kernel_name: "torchclad",
+    };
+    const file = join(dir, "kernel.json");
+    writeFileSync(file, JSON.stringify(info));
+    kernel = spawn(
+      process.execPath,
+      [MAIN, "-f", file, "--host", HOST, "--host-arg=--interrupt-grace", "--host-arg=0.5"],
+      { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TORCHCLAD_KERNEL_LOG: "info" } },
+    );
+    kernel.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    exited = new Promise((r) => kernel.on("exit", (code) => r(code)));
+    client = new TestClient(info, { shell, control, iopub, stdin, hb });
+    await client.connect();
+  }, 30000);
+
+  afterAll(async () => {
+    client?.close();
+    if (kernel && kernel.exitCode === null) kernel.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("kernel_info names ROOT, Clad and LibTorch", async () => {
+    const { reply } = await client.roundTrip("shell", "kernel_info_request", {});
+    expect(reply.content.implementation).toBe("torchclad");
+    expect(reply.content.banner).toMatch(/ROOT 6\.\d+/);
+    expect(reply.content.banner).toMatch(/Clad \d/);
+    expect(reply.content.banner).toMatch(/LibTorch \d/);
+    expect(reply.content.language_info).toMatchObject({ name: "C++", version: "17" });
+  });
+
+  test("a cell: stream output and the value of its last expression", async () => {
+    const { reply, iopub } = await client.execute('printf("hi\\n");\nint five = 5;\nfive');
+    expect(reply.content.status).toBe("ok");
+    expect(kinds(iopub)[0]).toBe("status:busy");
+    expect(kinds(iopub).at(-1)).toBe("status:idle");
+    expect(streamText(iopub)).toBe("hi\n(int) 5\n");
+  });
+
+  test("a compile error: error reply and output, the diagnostic on stderr", async () => {
+    const { reply, iopub } = await client.execute("int broken = ;");
+    expect(reply.content).toMatchObject({ status: "error", ename: "CompileError", evalue: "expected expression" });
+    expect(kinds(iopub)).toContain("error");
+    expect(streamText(iopub, "stderr")).toContain("error: expected expression");
+  });
+
+  test("completion comes from the host", async () => {
+    const { reply } = await client.roundTrip("shell", "complete_request", { code: "gSys", cursor_pos: 4 });
+    expect(reply.content.matches).toContain("gSystem");
+    expect(reply.content).toMatchObject({ cursor_start: 0, cursor_end: 4 });
+  });
+
+  test("telemetry: one live display per run, updated in place", async () => {
+    const code = [
+      '#include "torchclad/telemetry.h"',
+      "{",
+      "  namespace tm = torchclad::telemetry;",
+      "  for (int run = 1; run <= 2; ++run) {",
+      '    tm::Event e; e.run_id = "test-run-" + std::to_string(run); e.engine = "clad"; e.model = "mlp";',
+      '    e.epochs = 1; e.total_steps = 10; e.kind = "start"; tm::emit(e);',
+      '    for (int i = 1; i <= 10; ++i) { e.kind = "step"; e.epoch = 1; e.step = i; e.loss = 1.0 / i; tm::emit(e); }',
+      '    e.kind = "epoch"; e.test_accuracy = 0.9; e.test_loss = 0.2; e.samples_per_second = 1000; tm::emit(e);',
+      '    e.kind = "end"; e.status = "finished"; tm::emit(e);',
+      "  }",
+      "}",
+    ].join("\n");
+    const { reply, iopub } = await client.execute(code);
+    expect(reply.content.status).toBe("ok");
+    const displays = iopub.filter((m) => m.header.msg_type === "display_data");
+    expect(displays.map((m) => (m.content.transient as { display_id: string }).display_id)).toEqual([
+      "torchclad-training-test-run-1",
+      "torchclad-training-test-run-2",
+    ]);
+    const data = displays[0].content.data as Record<string, unknown>;
+    expect(Object.keys(data).sort()).toEqual([TRAINING_MIME, "text/plain"].sort());
+    const updates = iopub.filter(
+      (m) =>
+        m.header.msg_type === "update_display_data" &&
+        (m.content.transient as { display_id: string }).display_id === "torchclad-training-test-run-1",
+    );
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+    const final = (updates.at(-1)!.content.data as Record<string, unknown>)[TRAINING_MIME] as TrainingState;
+    expect(final).toMatchObject({ version: 1, run_id: "test-run-1", status: "finished", step: 10, epochs: 1 });
+    expect(final.steps.step).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(final.steps.loss[3]).toBeCloseTo(0.25);
+    expect(final.epoch_metrics).toEqual([
+      { epoch: 1, step: 10, loss: 0.1, test_loss: 0.2, test_accuracy: 0.9, samples_per_second: 1000 },
+    ]);
+    const text = (updates.at(-1)!.content.data as Record<string, unknown>)["text/plain"] as string;
+    expect(text).toContain("test-run-1");
+    expect(text).toContain("finished");
+    expect(text).toContain("test accuracy 90.00%");
+    // Every display message comes before the reply's idle status.
+    expect(kinds(iopub).at(-1)).toBe("status:idle");
+  });
+
+  test("interrupt_request on control stops a busy loop", async () => {
+    const exec = await client.request("shell", "execute_request", { code: "while (true) {}", silent: false });
+    await client.waitFor(() => client.iopubFor(exec).find((m) => m.header.msg_type === "execute_input"));
+    await client.sleep(300);
+    const t0 = Date.now();
+    const { reply } = await client.roundTrip("control", "interrupt_request", {});
+    expect(reply.content.status).toBe("ok");
+    const er = await client.reply("shell", exec, 10000);
+    expect(er.content).toMatchObject({ status: "error", ename: "Interrupted" });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    // The session survives a forced interrupt.
+    const { iopub } = await client.execute('printf("%d\\n", five);');
+    expect(streamText(iopub)).toBe("5\n");
+  });
+
+  test("a crash: error reply that says the state was lost, a new host, the kernel goes on", async () => {
+    const { reply, iopub } = await client.execute('printf("about to crash\\n");\nint* p = nullptr; *p = 1;');
+    expect(reply.content).toMatchObject({ status: "error", ename: "HostCrashed" });
+    expect(reply.content.evalue).toMatch(/SIGSEGV/);
+    expect(reply.content.evalue).toMatch(/state .* was lost/);
+    expect(streamText(iopub)).toBe("about to crash\n");
+    // A new host: works, and `five` is gone.
+    const again = await client.execute('printf("new host\\n");');
+    expect(again.reply.content.status).toBe("ok");
+    expect(streamText(again.iopub)).toBe("new host\n");
+    const lost = await client.execute("five");
+    expect(lost.reply.content.status).toBe("error");
+    expect(lost.reply.content.evalue).toMatch(/undeclared identifier 'five'/);
+    expect(stderr).toMatch(/crashed/);
+  }, 30000);
+
+  test("shutdown_request: the reply, then the kernel and its host exit", async () => {
+    const pids = [...stderr.matchAll(/started the kernel host \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    expect(pids.length).toBe(2); // the first host and the one after the crash
+    const { reply } = await client.roundTrip("control", "shutdown_request", { restart: false });
+    expect(reply.content).toEqual({ status: "ok", restart: false });
+    expect(await exited).toBe(0);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(alive)).toEqual([]);
+  }, 20000);
+});
