@@ -58,7 +58,10 @@ if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-step "C++ build (cling-plugin, clang++-19 + Clad, Release)"
+step "build (cling-plugin: clang++-19 + Clad, Release; kernel-bridge: tsc)"
 bash scripts/build.sh
+
+step "Jupyter kernelspec torchclad"
+bash scripts/install-kernelspec.sh
 
 step "done: run the tests with 'npm test' (or scripts/test.sh)"

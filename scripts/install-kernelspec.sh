@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Jupyter kernelspec "torchclad" into the .venv's Jupyter data
+# directory, so `jupyter kernelspec list` (from the .venv) shows it and
+# `jupyter lab` / `jupyter console --kernel torchclad` start it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT_DIR=$PWD
+dest=.venv/share/jupyter/kernels/torchclad
+mkdir -p "$dest"
+cp kernel-bridge/kernelspec/logo-32x32.png kernel-bridge/kernelspec/logo-64x64.png "$dest/"
+.venv/bin/python - "$dest/kernel.json" "$(command -v node)" "$ROOT_DIR" <<'PY'
+import json, sys
+path, node, root = sys.argv[1:]
+spec = {
+    "argv": [node, f"{root}/kernel-bridge/dist/main.js", "-f", "{connection_file}",
+             "--host", f"{root}/build/cling-plugin/host/torchclad-host"],
+    "display_name": "ROOT C++ (Clad + LibTorch)",
+    "language": "cpp",
+    "interrupt_mode": "message",
+    "metadata": {"debugger": False},
+}
+with open(path, "w") as f:
+    json.dump(spec, f, indent=2)
+PY
+echo "kernelspec torchclad installed in $dest"
