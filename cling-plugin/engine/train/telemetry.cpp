@@ -13,6 +13,7 @@ std::atomic<bool> stop_flag{false};
 
 void set_sink(Sink s) { sink() = std::move(s); }
 bool has_sink() { return static_cast<bool>(sink()); }
+Sink current_sink() { return sink(); }
 void emit(const Event& event) {
   if (sink()) sink()(event);
 }

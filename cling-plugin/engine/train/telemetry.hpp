@@ -34,6 +34,7 @@ using Sink = std::function<void(const Event&)>;
 // Installs the sink (an empty function removes it). Not thread-safe against
 // a run in progress: install before training.
 void set_sink(Sink sink);
+Sink current_sink();  // e.g. to remove the sink for a while and put it back
 void emit(const Event& event);
 bool has_sink();
 
