@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of every package: the C++ engine and ROOT side (ctest: gradients,
 # operators, data, trainer, command lines, ROOT macros), the operators from
-# Python and the kernel host (pytest), the Jupyter kernel bridge (jest).
+# Python, the kernel host, the MNIST notebook run headless (pytest), the
+# Jupyter kernel bridge, also under a real jupyter server (jest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -16,6 +17,9 @@ step "pytest (cling-plugin/tests/python: the operators from Python)"
 
 step "pytest (cling-plugin/host/tests: the kernel host over its channel)"
 .venv/bin/python -m pytest -q cling-plugin/host/tests || status=1
+
+step "pytest (test/notebooks: notebooks/mnist.ipynb headless in the torchclad kernel)"
+.venv/bin/python -m pytest -q test/notebooks || status=1
 
 step "jest (kernel-bridge: Jupyter protocol over ZeroMQ, and with the real host)"
 npm test --workspace kernel-bridge --silent || status=1

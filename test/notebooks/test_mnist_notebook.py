@@ -1,0 +1,117 @@
+"""Runs notebooks/mnist.ipynb headless in the torchclad kernel (nbclient) and
+checks its outputs: no errors, the live training display of the Clad run,
+and both engines' accuracies. The ROOT file is written into a temporary
+working directory; no kernel or host process may outlive the test."""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "mnist.ipynb"
+TRAINING_MIME = "application/vnd.torchclad.training.v1+json"
+
+
+def processes_in(directory: Path) -> list[int]:
+    """Processes whose working directory is `directory` (the kernel and its host)."""
+    found = []
+    target = str(directory.resolve())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/cwd") == target:
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("mnist-notebook")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="torchclad",
+        timeout=180,
+        startup_timeout=60,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    started = time.monotonic()
+    try:
+        client.execute()
+    finally:
+        elapsed = time.monotonic() - started
+        # The kernel is shut down by nbclient; give the processes a moment to go.
+        deadline = time.monotonic() + 10
+        while processes_in(workdir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        leftover = processes_in(workdir)
+    return nb, workdir, elapsed, leftover
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def stdout_of(cell) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def test_saved_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.metadata.kernelspec.name == "torchclad"
+    for cell in code_cells(nb):
+        assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_runs_without_errors(executed):
+    nb, workdir, elapsed, _ = executed
+    for cell in code_cells(nb):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{cell.source[:80]!r}: {errors}"
+    assert (workdir / "fashion-mnist.root").is_file()
+    assert elapsed < 120, f"the notebook took {elapsed:.1f} s"
+
+
+def test_no_processes_left(executed):
+    _, _, _, leftover = executed
+    assert leftover == [], f"processes left in the notebook's directory: {leftover}"
+
+
+def test_clad_training_display(executed):
+    nb, _, _, _ = executed
+    training = [c for c in code_cells(nb) if 'options.engine = "clad"' in c.source]
+    assert len(training) == 1
+    displays = [o for o in training[0].outputs if o.output_type == "display_data" and TRAINING_MIME in o.data]
+    assert displays, "no training display in the Clad training cell"
+    # nbclient applies update_display_data to the stored output: the final state.
+    final = displays[-1]
+    assert "text/plain" in final.data
+    state = final.data[TRAINING_MIME]
+    assert state["status"] == "finished", state.get("message")
+    assert state["engine"] == "clad"
+    assert state["model"] == "mlp-784-256-128-10"
+    assert state["steps"]["step"] and len(state["steps"]["step"]) == len(state["steps"]["loss"])
+    assert len(state["epoch_metrics"]) == state["epochs"]
+    assert state["step"] == state["total_steps"]
+    assert "finished" in final.data["text/plain"]
+    assert "status: finished" in stdout_of(training[0])
+
+
+def test_accuracies(executed):
+    nb, _, _, _ = executed
+    text = "".join(stdout_of(c) for c in code_cells(nb))
+    found = dict(re.findall(r"^(clad|autograd)\s+([0-9.]+)\s+[0-9.]+$", text, re.M))
+    assert set(found) == {"clad", "autograd"}, text
+    clad, autograd = float(found["clad"]), float(found["autograd"])
+    assert clad > 0.75 and autograd > 0.75, (clad, autograd)
+    assert abs(clad - autograd) * 100 <= 1.5, (clad, autograd)
+    counts = re.findall(r"^[A-Za-z/ -]+?\s+(\d+)\s+(\d+)$", text, re.M)
+    assert len(counts) == 10 and sum(int(t) for _, t in counts) == 10000
