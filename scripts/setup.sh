@@ -61,6 +61,9 @@ fi
 step "build (cling-plugin: clang++-19 + Clad, Release; kernel-bridge: tsc)"
 bash scripts/build.sh
 
+step "JupyterLab extension (prebuilt, into the .venv)"
+bash lab-extension/install.sh
+
 step "Jupyter kernelspec torchclad"
 bash scripts/install-kernelspec.sh
 

@@ -2,7 +2,8 @@
 # Every test of every package: the C++ engine and ROOT side (ctest: gradients,
 # operators, data, trainer, command lines, ROOT macros), the operators from
 # Python, the kernel host, the MNIST notebook run headless (pytest), the
-# Jupyter kernel bridge, also under a real jupyter server (jest).
+# Jupyter kernel bridge, also under a real jupyter server, and the JupyterLab
+# extension (jest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -23,5 +24,8 @@ step "pytest (test/notebooks: notebooks/mnist.ipynb headless in the torchclad ke
 
 step "jest (kernel-bridge: Jupyter protocol over ZeroMQ, and with the real host)"
 npm test --workspace kernel-bridge --silent || status=1
+
+step "jest (lab-extension: telemetry schema, figure transform, renderer)"
+npm test --workspace lab-extension --silent || status=1
 
 exit $status

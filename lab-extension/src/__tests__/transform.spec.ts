@@ -1,0 +1,261 @@
+import { validate, TrainingDisplay } from '../schema';
+import {
+  MAX_POINTS,
+  buildFigure,
+  downsampleIndices,
+  formatDuration,
+  headerOf,
+  runLabels,
+  speedups,
+  statusText,
+  throughput
+} from '../transform';
+import { run } from './fixtures';
+
+function displayOf(data: unknown): TrainingDisplay {
+  const r = validate(data);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.display;
+}
+
+function series(n: number, f: (i: number) => number | null = i => Math.sin(i / 50) + 2) {
+  const x = Array.from({ length: n }, (_, i) => i + 1);
+  const y = x.map((_, i) => f(i));
+  return { x, y };
+}
+
+describe('downsampling', () => {
+  test('short series are drawn whole', () => {
+    const { x, y } = series(1500);
+    expect(downsampleIndices(x, y, 2000)).toEqual(x.map((_, i) => i));
+    expect(downsampleIndices([], [], 2000)).toEqual([]);
+    expect(downsampleIndices([5], [1], 2000)).toEqual([0]);
+  });
+
+  test.each([2001, 10000, 100000])('%i points: at most 2000, endpoints kept, increasing', n => {
+    const { x, y } = series(n);
+    const idx = downsampleIndices(x, y, MAX_POINTS);
+    expect(idx.length).toBeLessThanOrEqual(MAX_POINTS);
+    expect(idx.length).toBeGreaterThan(MAX_POINTS * 0.5);
+    expect(idx[0]).toBe(0);
+    expect(idx[idx.length - 1]).toBe(n - 1);
+    for (let i = 1; i < idx.length; i++) expect(idx[i]).toBeGreaterThan(idx[i - 1]);
+  });
+
+  test('spikes survive (min and max per bucket)', () => {
+    const { x, y } = series(10000, i => (i === 4321 ? 100 : i === 7777 ? -5 : 1));
+    const idx = downsampleIndices(x, y, 500);
+    expect(idx.length).toBeLessThanOrEqual(500);
+    expect(idx).toContain(4321);
+    expect(idx).toContain(7777);
+  });
+
+  test('null losses keep a gap, and an all-null tail stays bounded', () => {
+    const { x, y } = series(10000, i => (i >= 5000 ? null : 1 + i));
+    const idx = downsampleIndices(x, y, 1000);
+    expect(idx.length).toBeLessThanOrEqual(1000);
+    expect(idx.some(i => y[i] === null)).toBe(true);
+    expect(idx[idx.length - 1]).toBe(9999);
+  });
+
+  test('a zoomed range is downsampled within the range (plus a neighbour each side)', () => {
+    const { x, y } = series(10000);
+    const idx = downsampleIndices(x, y, 2000, [3000, 3500]);
+    expect(idx[0]).toBe(2998); // x[2998] = 2999, just before the range
+    expect(idx[idx.length - 1]).toBe(3500); // x[3500] = 3501
+    expect(idx).toHaveLength(503); // all points, since 503 <= 2000
+    expect(downsampleIndices(x, y, 2000, [20000, 30000])).toEqual([9999]);
+    const wide = downsampleIndices(x, y, 100, [1, 10000]);
+    expect(wide.length).toBeLessThanOrEqual(100);
+  });
+
+  test('10,000-step run: the figure draws <= 2000 points per trace, keeps the data, fast', () => {
+    const n = 10000;
+    const step = Array.from({ length: n }, (_, i) => i + 1);
+    const r = run({ steps: { step, epoch: step.map(s => Math.ceil(s / 2000)), loss: step.map(s => 2 / Math.sqrt(s)) } });
+    const d = displayOf(r);
+    const t0 = Date.now();
+    const fig = buildFigure(d);
+    expect(Date.now() - t0).toBeLessThan(500);
+    const train = fig.data.find(t => t.uid === 'run-4242-1:train')!;
+    expect((train.x as number[]).length).toBeLessThanOrEqual(2000);
+    expect((train.x as number[])[0]).toBe(1);
+    expect((train.x as number[]).slice(-1)[0]).toBe(n);
+    expect((train.customdata as number[]).slice(-1)[0]).toBe(5);
+    expect(fig.totalPoints).toBe(n);
+    expect(d.runs[0].steps.step).toHaveLength(n); // the model's data is untouched
+  });
+});
+
+describe('figure', () => {
+  test('one run: loss vs step (train + test), accuracy and samples/s vs epoch', () => {
+    const fig = buildFigure(displayOf(run({}, 3, 2)));
+    expect(fig.data.map(t => t.uid)).toEqual([
+      'run-4242-1:train',
+      'run-4242-1:test',
+      'run-4242-1:acc',
+      'run-4242-1:rate'
+    ]);
+    const [train, test, acc, rate] = fig.data;
+    expect(train).toMatchObject({ x: [10, 20, 30], xaxis: 'x', yaxis: 'y', name: 'train loss' });
+    expect(test).toMatchObject({ x: [938, 1876], y: [0.45, 0.45], yaxis: 'y' });
+    expect(acc).toMatchObject({ x: [1, 2], y: [0.84, 0.84], xaxis: 'x2', yaxis: 'y2' });
+    // the running run's live throughput is added at its fractional epoch (30/4690*5 < 2: not after epoch 2)
+    expect(rate).toMatchObject({ x: [1, 2], y: [40500, 40500], xaxis: 'x3' });
+    expect(fig.hasSpeedup).toBe(false);
+    expect(fig.layout.xaxis4).toBeUndefined();
+    expect(fig.title).toBe('mlp-784-64-10 · clad');
+  });
+
+  test('the live throughput point of a running run', () => {
+    const fig = buildFigure(displayOf(run({ step: 2345, samples_per_second: 39000 }, 3, 1)));
+    const rate = fig.data.find(t => t.uid === 'run-4242-1:rate')!;
+    expect(rate.x).toEqual([1, 2.5]);
+    expect(rate.y).toEqual([40500, 39000]);
+    const done = buildFigure(displayOf(run({ step: 2345, status: 'finished' }, 3, 1)));
+    expect(done.data.find(t => t.uid === 'run-4242-1:rate')!.x).toEqual([1]);
+  });
+
+  test('log-scale toggle', () => {
+    const d = displayOf(run());
+    expect((buildFigure(d).layout.yaxis as Record<string, unknown>).type).toBe('linear');
+    expect((buildFigure(d, { logY: true }).layout.yaxis as Record<string, unknown>).type).toBe('log');
+  });
+
+  test('AUC traces only when some epoch has an AUC', () => {
+    const r = run({}, 3, 2);
+    r.epoch_metrics[1].test_auc = 0.91;
+    const fig = buildFigure(displayOf(r));
+    const auc = fig.data.find(t => t.uid === 'run-4242-1:auc')!;
+    expect(auc.y).toEqual([null, 0.91]);
+    expect((fig.layout.yaxis2 as { title: { text: string } }).title.text).toMatch(/AUC/);
+    expect(headerOf(displayOf(r).runs[0], 'clad', '#000').metrics).toContain('AUC 0.9100');
+  });
+
+  test('theme colours reach the layout', () => {
+    const theme = { background: '#111', paper: '#222', font: '#eee', fontFamily: 'X', grid: '#333', palette: ['#abc'] };
+    const fig = buildFigure(displayOf(run()), { theme });
+    expect(fig.layout).toMatchObject({ paper_bgcolor: '#222', plot_bgcolor: '#111', font: { color: '#eee', family: 'X' } });
+    expect((fig.layout.xaxis as Record<string, unknown>).gridcolor).toBe('#333');
+    expect((fig.data[0].line as Record<string, unknown>).color).toBe('#abc');
+  });
+
+  test('trace identity is stable across updates (Plotly.react updates in place)', () => {
+    const a = buildFigure(displayOf(run({}, 3, 1)));
+    const b = buildFigure(displayOf(run({}, 30, 2)));
+    expect(b.data.map(t => t.uid)).toEqual(a.data.map(t => t.uid));
+    expect(b.layout.uirevision).toBe(a.layout.uirevision);
+  });
+});
+
+describe('multi-run merge', () => {
+  const clad = run({ run_id: 'r1', engine: 'clad', samples_per_second: 60000 }, 5, 2);
+  clad.epoch_metrics.forEach(e => (e.samples_per_second = 60000));
+  const torch = run({ run_id: 'r2', engine: 'libtorch', samples_per_second: 30000 }, 4, 2);
+  torch.epoch_metrics.forEach(e => (e.samples_per_second = 30000));
+
+  test('runs share the axes, one colour and legend group per run', () => {
+    const fig = buildFigure(displayOf([clad, torch]));
+    const trains = fig.data.filter(t => String(t.uid).endsWith(':train'));
+    expect(trains.map(t => t.name)).toEqual(['clad train loss', 'libtorch train loss']);
+    expect(trains.every(t => t.xaxis === 'x' && t.yaxis === 'y')).toBe(true);
+    expect(trains.map(t => t.legendgroup)).toEqual(['r1', 'r2']);
+    const colours = trains.map(t => (t.line as { color: string }).color);
+    expect(colours[0]).not.toBe(colours[1]);
+    expect(fig.header.map(h => h.color)).toEqual(colours);
+    expect(fig.layout.showlegend).toBe(true);
+    expect(fig.title).toBe('2 runs: mlp-784-64-10');
+  });
+
+  test('labels: engine when distinct, else engine and run id', () => {
+    expect(runLabels(displayOf([clad, torch]).runs)).toEqual(['clad', 'libtorch']);
+    expect(runLabels(displayOf([clad, { ...torch, engine: 'clad' }]).runs)).toEqual(['clad r1', 'clad r2']);
+  });
+
+  test('speed-up figure for a comparison of engines (baseline: first run)', () => {
+    const fig = buildFigure(displayOf([clad, torch]));
+    expect(fig.hasSpeedup).toBe(true);
+    const bar = fig.data.find(t => t.uid === 'speedup')!;
+    expect(bar).toMatchObject({ type: 'bar', x: ['clad', 'libtorch'], y: [1, 0.5], text: ['1.00×', '0.50×'], xaxis: 'x4' });
+    expect((fig.layout.yaxis4 as { title: { text: string } }).title.text).toBe('speed-up vs clad');
+  });
+
+  test('the comparison names the baseline', () => {
+    const sp = speedups(displayOf({ version: 1, runs: [clad, torch], comparison: { baseline: 'r2', title: 'MNIST' } }))!;
+    expect(sp.baseline).toBe('libtorch');
+    expect(sp.values).toEqual([2, 1]);
+    expect(buildFigure(displayOf({ version: 1, runs: [clad, torch], comparison: { title: 'MNIST' } })).title).toBe('MNIST');
+  });
+
+  test('no speed-up for one run, or for runs of one engine without a comparison', () => {
+    expect(speedups(displayOf(clad))).toBeNull();
+    expect(speedups(displayOf([clad, { ...torch, engine: 'clad' }]))).toBeNull();
+    expect(speedups(displayOf({ version: 1, runs: [clad, { ...torch, engine: 'clad' }], comparison: {} }))).not.toBeNull();
+  });
+
+  test('throughput: mean of the epochs, else the live value; unknown -> null speed-up', () => {
+    expect(throughput(displayOf(clad).runs[0])).toBe(60000);
+    const fresh = run({ run_id: 'r3', engine: 'x', samples_per_second: null }, 1, 0);
+    expect(throughput(displayOf(fresh).runs[0])).toBeNull();
+    expect(speedups(displayOf([clad, fresh]))!.values).toEqual([1, null]);
+  });
+
+  test('10 runs x 10,000 steps: bounded per trace', () => {
+    const step = Array.from({ length: 10000 }, (_, i) => i + 1);
+    const runs = Array.from({ length: 10 }, (_, k) =>
+      run({ run_id: `r${k}`, engine: `e${k}`, steps: { step, epoch: step.map(() => 1), loss: step.map(s => 1 / s + k) } })
+    );
+    const fig = buildFigure(displayOf(runs));
+    for (const t of fig.data.filter(t => String(t.uid).endsWith(':train'))) {
+      expect((t.x as number[]).length).toBeLessThanOrEqual(2000);
+    }
+    expect(fig.drawnPoints).toBeLessThanOrEqual(20000);
+    expect(fig.totalPoints).toBe(100000);
+  });
+});
+
+describe('status text and header', () => {
+  test('running', () => {
+    expect(statusText(run({ epoch: 1, step: 120 }))).toBe('running: epoch 1/5, step 120/4690 (2.6%) (3.1 s)');
+    expect(statusText(run({ epochs: 0, total_steps: 0, step: 0, epoch: 0, elapsed_seconds: 0 }))).toBe('running (0.0 s)');
+  });
+
+  test('finished', () => {
+    expect(statusText(run({ status: 'finished', epoch: 5, step: 4690, elapsed_seconds: 83 }))).toBe(
+      'finished in 1 min 23 s: 5 epochs, 4690 steps'
+    );
+  });
+
+  test('stopped', () => {
+    expect(statusText(run({ status: 'stopped', epoch: 2, step: 1000 }))).toBe('stopped at epoch 2/5, step 1000/4690 (21.3%) (interrupted)');
+  });
+
+  test('failed, with the reason', () => {
+    expect(statusText(run({ status: 'failed', epoch: 1, step: 5, message: 'loss is not finite' }))).toBe(
+      'failed at epoch 1/5, step 5/4690 (0.1%): loss is not finite'
+    );
+  });
+
+  test('an unknown status is shown as is', () => {
+    expect(statusText(run({ status: 'paused', epochs: 0, total_steps: 0, step: 7 }))).toBe('paused: epoch 1, step 7');
+  });
+
+  test('header: model, engine, optimizer, batch, threads, status and metrics', () => {
+    const h = headerOf(run({ threads: 4 }), 'clad', '#123');
+    expect(h).toMatchObject({
+      runId: 'run-4242-1',
+      config: 'mlp-784-64-10 · clad · adam · batch 64 · 4 threads',
+      status: 'running',
+      metrics: 'loss 0.5300 · test loss 0.4500 · test acc 84.00% · 41,000 samples/s'
+    });
+    expect(headerOf(run({ status: 'weird' }), 'x', '#000').status).toBe('unknown');
+    expect(headerOf(run({ loss: null, samples_per_second: null }, 1, 0), 'x', '#000').metrics).toBe('loss n/a');
+  });
+
+  test('durations', () => {
+    expect(formatDuration(3.14)).toBe('3.1 s');
+    expect(formatDuration(125)).toBe('2 min 5 s');
+    expect(formatDuration(3 * 3600 + 120)).toBe('3 h 2 min');
+    expect(formatDuration(NaN)).toBe('');
+  });
+});
