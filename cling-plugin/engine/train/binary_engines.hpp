@@ -1,0 +1,42 @@
+#pragma once
+// The ways torchclad can take one training step of a binary classifier (the
+// 1D CNN of the gravitational-wave workload), behind one interface so the
+// trainer and the benchmark drive them alike:
+//   clad       model level: Clad's gradient of the whole CNN + loss, flat
+//              buffers, preallocated workspace, fused optimizer (0 allocations)
+//   clad-ops   op level: torchclad conv1d / max_pool1d / linear / activation /
+//              bce_with_logits autograd nodes + torch::optim
+//   autograd   LibTorch's own modules and autograd + torch::optim (the baseline)
+// All start from the same initial parameters for a given seed.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/cnn_config.hpp"
+#include "optim/optimizers.hpp"
+
+namespace torchclad::train {
+
+class BinaryEngine {
+ public:
+  virtual ~BinaryEngine() = default;
+  virtual const char* name() const = 0;
+  // forward + mean binary cross-entropy (with logits) + backward + optimizer
+  // update on x [batch, input_length] float32 row-major and targets [batch]
+  // in {0, 1}; returns the batch's mean loss.
+  virtual float step(const float* x, const float* targets, int batch) = 0;
+  // Logits [n] for x [n, input_length] float32, without gradient.
+  virtual torch::Tensor logits(const torch::Tensor& x) = 0;
+};
+
+// The engine names accepted by make_binary_engine, in display order.
+const std::vector<std::string>& binary_engine_names();
+// Throws c10::Error naming the valid engines for an unknown name, and for a
+// configuration whose blocks shrink the signal to nothing.
+std::unique_ptr<BinaryEngine> make_binary_engine(const std::string& name, const CnnConfig& model,
+                                                 const OptimizerConfig& optimizer, uint64_t seed);
+
+}  // namespace torchclad::train
