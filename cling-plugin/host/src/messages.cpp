@@ -30,6 +30,7 @@ nlohmann::json telemetry_event(const torchclad::telemetry::Event& e) {
                       {"loss", e.loss},
                       {"test_loss", e.test_loss},
                       {"test_accuracy", e.test_accuracy},
+                      {"test_auc", e.test_auc >= 0 ? nlohmann::json(e.test_auc) : nlohmann::json()},
                       {"samples_per_second", e.samples_per_second},
                       {"status", e.status},
                       {"message", e.message}};
