@@ -1,25 +1,15 @@
 #include "train/trainer.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cmath>
 #include <cstring>
 #include <fstream>
-#include <numeric>
 #include <ostream>
-#include <random>
 
 #include "train/engines.hpp"
-#include "train/progress.hpp"
-#include "train/telemetry.hpp"
+#include "train/run_loop.hpp"
 
 namespace torchclad::train {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Gathers shuffled rows into one contiguous batch, in buffers allocated once.
 class BatchLoader {
@@ -95,11 +85,6 @@ std::string model_name(const MlpConfig& m) {
   return name;
 }
 
-std::string next_run_id() {
-  static std::atomic<int> counter{0};
-  return "run-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-}
-
 }  // namespace
 
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log) {
@@ -111,102 +96,37 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
       make_engine(config.engine, config.model, config.optimizer, config.seed);
   BatchLoader loader(train.images, train.labels, config.batch);
 
-  const int64_t n = train.images.size(0);
-  const int64_t steps_per_epoch = (n + config.batch - 1) / config.batch;
-  std::vector<int64_t> order(n);
+  RunSpec spec;
+  spec.engine = config.engine;
+  spec.model = model_name(config.model);
+  spec.optimizer = config.optimizer.kind;
+  spec.lr = config.optimizer.lr;
+  spec.epochs = config.epochs;
+  spec.batch = config.batch;
+  spec.threads = config.threads;
+  spec.samples = train.images.size(0);
+  spec.seed = config.seed;
+  spec.progress = config.progress;
+  const RunOutcome run = run_epochs(
+      spec,
+      [&](const std::vector<int64_t>& order, int64_t start, int size) {
+        return engine->step(loader.gather(order, start, size));
+      },
+      [&] {
+        Evaluation e;
+        std::tie(e.test_loss, e.test_accuracy) = evaluate(*engine, test);
+        return e;
+      },
+      log);
+
   TrainResult result;
   result.engine = engine;
-
-  telemetry::Event ev;
-  ev.run_id = next_run_id();
-  ev.engine = config.engine;
-  ev.model = model_name(config.model);
-  ev.optimizer = config.optimizer.kind;
-  ev.batch = config.batch;
-  ev.threads = config.threads;
-  ev.epochs = config.epochs;
-  ev.total_steps = steps_per_epoch * config.epochs;
-  auto emit = [&](const char* kind) {
-    ev.kind = kind;
-    telemetry::emit(ev);
-  };
-  auto end_run = [&](const char* status, const std::string& message) {
-    ev.status = status;
-    ev.message = message;
-    emit("end");
-  };
-  emit("start");
-  const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
-  auto last_event = Clock::now() - std::chrono::seconds(1);
-
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(config.seed * 1000003 + epoch);
-    std::shuffle(order.begin(), order.end(), rng);
-    ProgressBar bar(log, config.progress, "epoch " + std::to_string(epoch) + "/" +
-                                              std::to_string(config.epochs), steps_per_epoch);
-    EpochMetrics m;
-    m.epoch = epoch;
-    double loss_sum = 0;
-    const auto t0 = Clock::now();
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const int64_t start = s * config.batch;
-      const int size = static_cast<int>(std::min<int64_t>(config.batch, n - start));
-      if (telemetry::stop_requested()) {
-        telemetry::clear_stop();
-        result.stopped = true;
-        result.stop_message = "training stopped on request at epoch " + std::to_string(epoch) +
-                              ", step " + std::to_string(s + 1);
-        bar.finish("");
-        log << result.stop_message << "\n";
-        end_run("stopped", result.stop_message);
-        return result;
-      }
-      const float loss = engine->step(loader.gather(order, start, size));
-      if (!std::isfinite(loss)) {
-        result.non_finite = true;
-        result.stop_message = "training stopped: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                              " at epoch " + std::to_string(epoch) + ", step " + std::to_string(s + 1) +
-                              " (learning rate " + std::to_string(config.optimizer.lr) +
-                              "); try a lower learning rate";
-        bar.finish("");
-        log << result.stop_message << "\n";
-        end_run("failed", result.stop_message);
-        return result;
-      }
-      loss_sum += loss;
-      ++m.steps;
-      bar.update(s + 1, loss_sum / m.steps);
-      if (telemetry::has_sink()) {
-        const auto now = Clock::now();
-        if (now - last_event >= min_event_gap || s + 1 == steps_per_epoch) {
-          last_event = now;
-          ev.epoch = epoch;
-          ev.step = (epoch - 1) * steps_per_epoch + s + 1;
-          ev.loss = loss_sum / m.steps;
-          ev.samples_per_second = (s + 1) * double(config.batch) /
-                                  std::chrono::duration<double>(now - t0).count();
-          emit("step");
-        }
-      }
-    }
-    m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    m.train_loss = loss_sum / m.steps;
-    m.steps_per_second = m.steps / m.seconds;
-    m.samples_per_second = n / m.seconds;
-    std::tie(m.test_loss, m.test_accuracy) = evaluate(*engine, test);
-    char summary[160];
-    std::snprintf(summary, sizeof summary,
-                  "train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.0f steps/s",
-                  m.train_loss, m.test_loss, 100 * m.test_accuracy, m.steps_per_second);
-    bar.finish(summary);
-    result.epochs.push_back(m);
-    ev.test_loss = m.test_loss;
-    ev.test_accuracy = m.test_accuracy;
-    ev.samples_per_second = m.samples_per_second;
-    emit("epoch");
-  }
-  end_run("finished", "");
+  result.non_finite = run.non_finite;
+  result.stopped = run.stopped;
+  result.stop_message = run.message;
+  for (const auto& e : run.epochs)
+    result.epochs.push_back({e.epoch, e.steps, e.train_loss, e.eval.test_loss, e.eval.test_accuracy,
+                             e.seconds, e.steps_per_second, e.samples_per_second});
   return result;
 }
 

@@ -1,0 +1,53 @@
+#pragma once
+// Trains a binary classifier (the 1D CNN of the gravitational-wave
+// workload) with any binary engine: the same shuffled batches, progress bar,
+// telemetry and stop handling as the MLP trainer (train/run_loop.hpp), with
+// test loss, accuracy and ROC AUC per epoch.
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "data/binary.hpp"
+#include "model/cnn_config.hpp"
+#include "optim/optimizers.hpp"
+#include "train/run_loop.hpp"
+
+namespace torchclad::train {
+
+class BinaryEngine;
+
+struct BinaryTrainConfig {
+  std::string dataset = "gw";  // a label for the outputs
+  std::string engine = "clad";
+  CnnConfig model;
+  OptimizerConfig optimizer;
+  int epochs = 5;
+  int batch = 64;
+  int threads = 1;
+  uint64_t seed = 42;
+  int64_t train_limit = 0;  // use the first N training samples (0: all)
+  int64_t test_limit = 0;
+  bool progress = true;
+};
+
+struct BinaryTrainResult {
+  std::vector<EpochStats> epochs;
+  std::shared_ptr<BinaryEngine> engine;  // the trained model
+  bool non_finite = false, stopped = false;
+  std::string stop_message;
+};
+
+// "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64"
+std::string cnn_model_name(const CnnConfig& model);
+
+// Throws c10::Error for invalid configurations or data (feature count vs the
+// model's input length, targets other than 0/1, empty splits) before any step.
+BinaryTrainResult train_binary(const data::BinarySplit& train, const data::BinarySplit& test,
+                               const BinaryTrainConfig& config, std::ostream& log);
+
+// Logits [n] of x [n, input_length], evaluated in chunks (no gradient).
+torch::Tensor predict_logits(BinaryEngine& engine, const torch::Tensor& x);
+
+}  // namespace torchclad::train

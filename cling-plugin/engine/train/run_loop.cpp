@@ -1,0 +1,137 @@
+#include "train/run_loop.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "train/progress.hpp"
+#include "train/telemetry.hpp"
+
+namespace torchclad::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string next_run_id() {
+  static std::atomic<int> counter{0};
+  return "run-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+}
+
+std::string format_lr(double lr) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%g", lr);
+  return s;
+}
+
+}  // namespace
+
+RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
+                      std::ostream& log) {
+  const int64_t n = spec.samples;
+  const int64_t steps_per_epoch = (n + spec.batch - 1) / spec.batch;
+  std::vector<int64_t> order(n);
+  RunOutcome out;
+
+  telemetry::Event ev;
+  ev.run_id = next_run_id();
+  ev.engine = spec.engine;
+  ev.model = spec.model;
+  ev.optimizer = spec.optimizer;
+  ev.batch = spec.batch;
+  ev.threads = spec.threads;
+  ev.epochs = spec.epochs;
+  ev.total_steps = steps_per_epoch * spec.epochs;
+  auto emit = [&](const char* kind) {
+    ev.kind = kind;
+    telemetry::emit(ev);
+  };
+  auto end_run = [&](const char* status, const std::string& message) {
+    ev.status = status;
+    ev.message = message;
+    emit("end");
+  };
+  emit("start");
+  const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
+  auto last_event = Clock::now() - std::chrono::seconds(1);
+
+  for (int epoch = 1; epoch <= spec.epochs; ++epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(spec.seed * 1000003 + epoch);
+    std::shuffle(order.begin(), order.end(), rng);
+    ProgressBar bar(log, spec.progress,
+                    "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs),
+                    steps_per_epoch);
+    EpochStats m;
+    m.epoch = epoch;
+    double loss_sum = 0;
+    const auto t0 = Clock::now();
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const int64_t start = s * spec.batch;
+      const int size = static_cast<int>(std::min<int64_t>(spec.batch, n - start));
+      if (telemetry::stop_requested()) {
+        telemetry::clear_stop();
+        out.stopped = true;
+        out.message = "training stopped on request at epoch " + std::to_string(epoch) +
+                      ", step " + std::to_string(s + 1);
+        bar.finish("");
+        log << out.message << "\n";
+        end_run("stopped", out.message);
+        return out;
+      }
+      const float loss = step(order, start, size);
+      if (!std::isfinite(loss)) {
+        out.non_finite = true;
+        out.message = "training stopped: the loss became " +
+                      std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+                      std::to_string(epoch) + ", step " + std::to_string(s + 1) +
+                      " (learning rate " + format_lr(spec.lr) + "); try a lower learning rate";
+        bar.finish("");
+        log << out.message << "\n";
+        end_run("failed", out.message);
+        return out;
+      }
+      loss_sum += loss;
+      ++m.steps;
+      bar.update(s + 1, loss_sum / m.steps);
+      if (telemetry::has_sink()) {
+        const auto now = Clock::now();
+        if (now - last_event >= min_event_gap || s + 1 == steps_per_epoch) {
+          last_event = now;
+          ev.epoch = epoch;
+          ev.step = (epoch - 1) * steps_per_epoch + s + 1;
+          ev.loss = loss_sum / m.steps;
+          ev.samples_per_second =
+              (start + size) / std::chrono::duration<double>(now - t0).count();
+          emit("step");
+        }
+      }
+    }
+    m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    m.train_loss = loss_sum / m.steps;
+    m.steps_per_second = m.steps / m.seconds;
+    m.samples_per_second = n / m.seconds;
+    m.eval = evaluate();
+    char summary[200];
+    std::snprintf(summary, sizeof summary,
+                  "train loss %.4f  test loss %.4f  test accuracy %.2f%%%s%s  %.0f steps/s",
+                  m.train_loss, m.eval.test_loss, 100 * m.eval.test_accuracy,
+                  m.eval.summary.empty() ? "" : "  ", m.eval.summary.c_str(), m.steps_per_second);
+    bar.finish(summary);
+    out.epochs.push_back(m);
+    ev.test_loss = m.eval.test_loss;
+    ev.test_accuracy = m.eval.test_accuracy;
+    ev.test_auc = m.eval.test_auc;
+    ev.samples_per_second = m.samples_per_second;
+    emit("epoch");
+  }
+  end_run("finished", "");
+  return out;
+}
+
+}  // namespace torchclad::train

@@ -1,0 +1,55 @@
+#pragma once
+// The loop every trainer shares: epochs of seeded-shuffled steps, stop
+// requests, a loss that stops being finite, the progress bar and the
+// telemetry events ("start", "step", "epoch", "end"). The trainers
+// (trainer.cpp for classifiers of MNIST-format data, binary_trainer.cpp for
+// the CNN) supply the step and the evaluation.
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace torchclad::train {
+
+struct RunSpec {
+  std::string engine, model, optimizer;
+  double lr = 0;
+  int epochs = 1, batch = 1, threads = 1;
+  int64_t samples = 0;  // training samples per epoch
+  uint64_t seed = 0;    // the batch order of epoch e is a shuffle seeded by (seed, e)
+  bool progress = true;
+};
+
+// What an epoch's evaluation on the test set reports.
+struct Evaluation {
+  double test_loss = 0, test_accuracy = 0;
+  double test_auc = -1;  // < 0: not measured (multi-class models)
+  std::string summary;   // extra text for the epoch's log line, e.g. "AUC 0.981"
+};
+
+struct EpochStats {
+  int epoch = 0;
+  int64_t steps = 0;
+  double train_loss = 0;  // mean over the epoch's steps
+  double seconds = 0;     // training time of the epoch (steps only)
+  double steps_per_second = 0, samples_per_second = 0;
+  Evaluation eval;
+};
+
+struct RunOutcome {
+  std::vector<EpochStats> epochs;
+  bool non_finite = false;  // stopped because the loss became NaN or infinite
+  bool stopped = false;     // stopped on request (telemetry::request_stop)
+  std::string message;
+};
+
+// step(order, start, size): one optimisation step on the training rows
+// order[start .. start + size), returning the batch's mean loss.
+using StepFn = std::function<float(const std::vector<int64_t>& order, int64_t start, int size)>;
+using EvaluateFn = std::function<Evaluation()>;
+
+RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
+                      std::ostream& log);
+
+}  // namespace torchclad::train
