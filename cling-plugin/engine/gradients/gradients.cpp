@@ -6,6 +6,7 @@
 #include "gradients/gradients.hpp"
 
 #include "clad/Differentiator/Differentiator.h"
+#include "kernels/cnn.hpp"
 #include "kernels/mlp.hpp"
 
 namespace torchclad::grad {
@@ -19,6 +20,20 @@ namespace k = torchclad::kernels;
   auto softmax_cross_entropy_grad_##T =                                              \
       clad::gradient(k::softmax_cross_entropy<T>, "logits");                         \
   auto mse_grad_##T = clad::gradient(k::mse<T>, "pred, target");                     \
+  auto cnn_bce_with_logits_grad_##T =                                                \
+      clad::gradient(k::cnn_bce_with_logits<T>, "params, acts");                     \
+  auto bce_with_logits_grad_##T =                                                    \
+      clad::gradient(k::binary_cross_entropy_with_logits<T>, "z, y");                \
+  }                                                                                  \
+  void cnn_bce_with_logits(const T* x, const T* targets, int batch, int blocks,      \
+                           const int* table, const T* params, T* acts, T* d_params,  \
+                           T* d_acts) {                                              \
+    cnn_bce_with_logits_grad_##T.execute(x, targets, batch, blocks, table, params,   \
+                                         acts, d_params, d_acts);                    \
+  }                                                                                  \
+  void binary_cross_entropy_with_logits(const T* z, const T* y, int n, T* d_z,       \
+                                        T* d_y) {                                    \
+    bce_with_logits_grad_##T.execute(z, y, n, d_z, d_y);                             \
   }                                                                                  \
   void mlp_cross_entropy(const T* x, const int* labels, int batch, int layers,       \
                          const int* widths, const int* weight, const int* bias,      \

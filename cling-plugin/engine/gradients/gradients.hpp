@@ -24,7 +24,14 @@ namespace torchclad::grad {
   void softmax_cross_entropy(const T* logits, const int* labels, int m, int n,       \
                              T* d_logits);                                           \
   /* mean squared error: d_pred += ∂loss/∂pred, d_target += ∂loss/∂target. */       \
-  void mse(const T* pred, const T* target, int n, T* d_pred, T* d_target);
+  void mse(const T* pred, const T* target, int n, T* d_pred, T* d_target);             \
+  /* Model level, CNN: gradient of kernels::cnn_bce_with_logits with respect to  */ \
+  /* the parameter and activation buffers; table as model::CnnLayout::table.     */ \
+  void cnn_bce_with_logits(const T* x, const T* targets, int batch, int blocks,      \
+                           const int* table, const T* params, T* acts, T* d_params,  \
+                           T* d_acts);                                               \
+  /* mean BCE with logits: d_z += ∂loss/∂z, d_y += ∂loss/∂y (seed 1). */            \
+  void binary_cross_entropy_with_logits(const T* z, const T* y, int n, T* d_z, T* d_y);
 
 TORCHCLAD_DECLARE_GRADIENTS(float)
 TORCHCLAD_DECLARE_GRADIENTS(double)

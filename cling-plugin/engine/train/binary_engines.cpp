@@ -1,0 +1,112 @@
+#include "train/binary_engines.hpp"
+
+#include "model/cnn_layout.hpp"
+#include "model/cnn_model.hpp"
+
+namespace torchclad::train {
+namespace {
+
+torch::Tensor input_tensor(const float* x, int batch, int length) {
+  return torch::from_blob(const_cast<float*>(x), {batch, length}, torch::kFloat32);
+}
+torch::Tensor target_tensor(const float* t, int batch) {
+  return torch::from_blob(const_cast<float*>(t), {batch}, torch::kFloat32);
+}
+
+// Model level: Clad's gradient of the whole CNN + loss, fused flat optimizer.
+class CladCnnEngine final : public BinaryEngine {
+ public:
+  CladCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed)
+      : model_(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
+  const char* name() const override { return "clad"; }
+  float step(const float* x, const float* targets, int batch) override {
+    const float loss = model_.loss_and_grad(x, targets, batch);
+    opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
+    return loss;
+  }
+  torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
+
+ private:
+  CnnModel model_;
+  std::unique_ptr<FlatOptimizer> opt_;
+};
+
+// Per-layer engines: separate leaf tensors copied from the flat initial
+// parameters (init_cnn_params), updated by torch::optim.
+class LayeredCnnEngine : public BinaryEngine {
+ public:
+  LayeredCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed) : config_(m) {
+    CnnModel init(m, seed);
+    for (auto& v : init.parameter_views()) params_.push_back(v.clone().requires_grad_());
+    opt_ = make_torch_optimizer(o, params_);
+  }
+  float step(const float* x, const float* targets, int batch) override {
+    opt_->zero_grad();
+    auto loss = loss_of(forward(input_tensor(x, batch, config_.input_length)),
+                        target_tensor(targets, batch));
+    loss.backward();
+    opt_->step();
+    return loss.item<float>();
+  }
+  torch::Tensor logits(const torch::Tensor& x) override {
+    torch::NoGradGuard no_grad;
+    TORCH_CHECK(x.dim() == 2 && x.size(1) == config_.input_length, name(),
+                ".logits: input must be [batch, ", config_.input_length, "], found ", x.sizes());
+    return forward(x.to(torch::kFloat32).contiguous());
+  }
+
+ protected:
+  // [batch, length] -> logits [batch].
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  virtual torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& targets) = 0;
+  CnnConfig config_;
+  std::vector<torch::Tensor> params_;  // conv W_0, b_0, ..., W_h, b_h, W_o, b_o
+
+ private:
+  std::unique_ptr<torch::optim::Optimizer> opt_;
+};
+
+// LibTorch's own ops and autograd (the baseline): conv1d, relu, max_pool1d,
+// linear and binary_cross_entropy_with_logits, as torch.nn's modules run them.
+class AutogradCnnEngine final : public LayeredCnnEngine {
+ public:
+  using LayeredCnnEngine::LayeredCnnEngine;
+  const char* name() const override { return "autograd"; }
+
+ protected:
+  torch::Tensor forward(const torch::Tensor& x) override {
+    auto h = x.unsqueeze(1);
+    const size_t blocks = config_.blocks.size();
+    for (size_t b = 0; b < blocks; ++b) {
+      h = torch::conv1d(h, params_[2 * b], params_[2 * b + 1]);
+      h = torch::relu(h);
+      h = torch::max_pool1d(h, config_.blocks[b].pool);
+    }
+    h = h.flatten(1);
+    h = torch::relu(torch::nn::functional::linear(h, params_[2 * blocks], params_[2 * blocks + 1]));
+    h = torch::nn::functional::linear(h, params_[2 * blocks + 2], params_[2 * blocks + 3]);
+    return h.squeeze(1);
+  }
+  torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& targets) override {
+    return torch::binary_cross_entropy_with_logits(logits, targets);
+  }
+};
+
+}  // namespace
+
+const std::vector<std::string>& binary_engine_names() {
+  static const std::vector<std::string> names{"clad", "autograd"};
+  return names;
+}
+
+std::unique_ptr<BinaryEngine> make_binary_engine(const std::string& name, const CnnConfig& model,
+                                                 const OptimizerConfig& optimizer, uint64_t seed) {
+  model::CnnLayout::make(model, 1);  // validates the shape for every engine
+  if (name == "clad" || name == "clad-model")
+    return std::make_unique<CladCnnEngine>(model, optimizer, seed);
+  if (name == "autograd" || name == "libtorch-autograd")
+    return std::make_unique<AutogradCnnEngine>(model, optimizer, seed);
+  TORCH_CHECK(false, "unknown engine '", name, "': expected clad (model level) or autograd");
+}
+
+}  // namespace torchclad::train

@@ -1,0 +1,306 @@
+// The CNN's kernels and their gradients (conv1d, max_pool1d, binary
+// cross-entropy with logits, the whole model as Clad differentiates it)
+// against LibTorch autograd (float64, relative 1e-9) and central finite
+// differences, at several shapes including batch 1 and odd lengths.
+#include "gradients/gradients.hpp"
+#include "kernels/cnn.hpp"
+#include "model/cnn_layout.hpp"
+#include "test_util.hpp"
+
+namespace torchclad {
+namespace {
+
+using namespace torchclad::testing;
+namespace cd = clad::custom_derivatives::torchclad::kernels;
+constexpr double kRtol = 1e-9, kAtol = 1e-12;     // Clad vs autograd, float64
+constexpr double kFdRtol = 1e-5, kFdAtol = 1e-7;  // vs central differences, h = 1e-6
+
+// [c, batch, l] channel-major buffer <-> [batch, c, l] tensor.
+torch::Tensor from_channel_major(const std::vector<double>& v, int c, int batch, int l) {
+  return to_tensor(v, {c, batch, l}).permute({1, 0, 2}).contiguous();
+}
+std::vector<double> to_channel_major(const torch::Tensor& t) {
+  return to_vector(t.permute({1, 0, 2}).contiguous());
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+struct ConvCase {
+  int batch, cin, lin, cout, k;
+};
+
+class Conv1dPullback : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv1dPullback, MatchesAutogradAndFiniteDifferences) {
+  const auto c = GetParam();
+  const int lout = c.lin - c.k + 1;
+  auto x = random_vector(int64_t{c.cin} * c.batch * c.lin, 21),
+       w = random_vector(int64_t{c.cout} * c.cin * c.k, 22), b = random_vector(c.cout, 23),
+       dy = random_vector(int64_t{c.cout} * c.batch * lout, 24);
+  std::vector<double> y(dy.size()), col(kernels::conv1d_col_size(c.batch, c.cin, c.k, lout));
+  kernels::conv1d_forward(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin,
+                          c.lin, c.cout, c.k);
+
+  auto xt = from_channel_major(x, c.cin, c.batch, c.lin).requires_grad_(),
+       wt = to_tensor(w, {c.cout, c.cin, c.k}).requires_grad_(),
+       bt = to_tensor(b, {c.cout}).requires_grad_();
+  auto yt = torch::conv1d(xt, wt, bt);
+  EXPECT_TRUE(close(y, to_channel_major(yt), kRtol, kAtol));
+  yt.backward(from_channel_major(dy, c.cout, c.batch, lout));
+
+  std::vector<double> dx(x.size(), 0.0), dw(w.size(), 0.0), db(b.size(), 0.0),
+      dcol(col.size(), 0.0), seed = dy;
+  cd::conv1d_forward_pullback(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin,
+                              c.lin, c.cout, c.k, dx.data(), dw.data(), db.data(), seed.data(),
+                              dcol.data(), nullptr, nullptr, nullptr, nullptr, nullptr);
+  EXPECT_TRUE(close(dx, to_channel_major(xt.grad()), kRtol, kAtol));
+  EXPECT_TRUE(close(dw, to_vector(wt.grad()), kRtol, kAtol));
+  EXPECT_TRUE(close(db, to_vector(bt.grad()), kRtol, kAtol));
+  EXPECT_TRUE(close(seed, std::vector<double>(seed.size(), 0.0), 0, 0)) << "dy is consumed";
+  EXPECT_TRUE(close(dcol, std::vector<double>(dcol.size(), 0.0), 0, 0)) << "scratch adjoint";
+
+  std::vector<double> dw2(w.size(), 0.0), db2(b.size(), 0.0);
+  seed = dy;
+  cd::conv1d_forward_const_input_pullback(x.data(), w.data(), b.data(), y.data(), col.data(),
+                                          c.batch, c.cin, c.lin, c.cout, c.k, dw2.data(),
+                                          db2.data(), seed.data(), dcol.data(), nullptr, nullptr,
+                                          nullptr, nullptr, nullptr);
+  EXPECT_TRUE(close(dw2, dw, 0, 0));
+  EXPECT_TRUE(close(db2, db, 0, 0));
+
+  auto f = [&] {
+    std::vector<double> out(dy.size());
+    kernels::conv1d_forward(x.data(), w.data(), b.data(), out.data(), col.data(), c.batch, c.cin,
+                            c.lin, c.cout, c.k);
+    return dot(dy, out);
+  };
+  auto iw = all_indices(w.size()), ix = all_indices(x.size()), ib = all_indices(b.size());
+  EXPECT_TRUE(close(pick(dw, iw), finite_differences(f, w.data(), iw), kFdRtol, kFdAtol));
+  EXPECT_TRUE(close(pick(dx, ix), finite_differences(f, x.data(), ix), kFdRtol, kFdAtol));
+  EXPECT_TRUE(close(pick(db, ib), finite_differences(f, b.data(), ib), kFdRtol, kFdAtol));
+}
+
+// (9, 4, 1000, 3, 7): several im2col chunks (kConv1dColBudget).
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv1dPullback,
+                         ::testing::Values(ConvCase{1, 1, 1, 1, 1}, ConvCase{1, 1, 17, 3, 4},
+                                           ConvCase{3, 2, 11, 4, 3}, ConvCase{5, 3, 23, 2, 5},
+                                           ConvCase{2, 8, 40, 16, 8}, ConvCase{1, 1, 16, 8, 16},
+                                           ConvCase{9, 4, 1000, 3, 7}));
+
+class MaxPool1dPullback : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+TEST_P(MaxPool1dPullback, MatchesAutogradAndFiniteDifferences) {
+  const auto [rows, lin, pool] = GetParam();
+  const int lout = lin / pool;
+  auto x = random_vector(int64_t{rows} * lin, 31), dy = random_vector(int64_t{rows} * lout, 32);
+  std::vector<double> y(dy.size());
+  kernels::max_pool1d_forward(x.data(), y.data(), rows, lin, pool);
+  auto xt = to_tensor(x, {rows, 1, lin}).requires_grad_();
+  auto yt = torch::max_pool1d(xt, pool);
+  EXPECT_TRUE(close(y, to_vector(yt), 0, 0));
+  yt.backward(to_tensor(dy, {rows, 1, lout}));
+  std::vector<double> dx(x.size(), 0.0), seed = dy;
+  cd::max_pool1d_forward_pullback(x.data(), y.data(), rows, lin, pool, dx.data(), seed.data(),
+                                  nullptr, nullptr, nullptr);
+  EXPECT_TRUE(close(dx, to_vector(xt.grad()), kRtol, kAtol));
+  EXPECT_TRUE(close(seed, std::vector<double>(seed.size(), 0.0), 0, 0));
+  auto f = [&] {
+    std::vector<double> out(dy.size());
+    kernels::max_pool1d_forward(x.data(), out.data(), rows, lin, pool);
+    return dot(dy, out);
+  };
+  auto ix = all_indices(x.size());
+  EXPECT_TRUE(close(pick(dx, ix), finite_differences(f, x.data(), ix), kFdRtol, kFdAtol));
+}
+
+// Odd lengths drop a trailing partial window, as PyTorch does.
+INSTANTIATE_TEST_SUITE_P(Shapes, MaxPool1dPullback,
+                         ::testing::Values(std::make_tuple(1, 4, 4), std::make_tuple(3, 9, 4),
+                                           std::make_tuple(5, 17, 3), std::make_tuple(2, 7, 1),
+                                           std::make_tuple(4, 30, 5), std::make_tuple(1, 5, 5)));
+
+// Ties and NaN: the gradient goes where PyTorch sends it (first maximum, the NaN).
+TEST(MaxPool1dPullbackEdges, TiesAndNaNFollowPyTorch) {
+  std::vector<double> x{1, 3, 3, 0, 2, 2, 2, 2, 5, NAN, 1, 7};
+  const int rows = 1, lin = 12, pool = 4, lout = 3;
+  std::vector<double> y(lout), dx(lin, 0.0), dy{1.5, -2.0, 0.5};
+  kernels::max_pool1d_forward(x.data(), y.data(), rows, lin, pool);
+  cd::max_pool1d_forward_pullback(x.data(), y.data(), rows, lin, pool, dx.data(), dy.data(),
+                                  nullptr, nullptr, nullptr);
+  auto xt = to_tensor(x, {1, 1, lin}).requires_grad_();
+  auto yt = torch::max_pool1d(xt, pool);
+  EXPECT_TRUE(close(y, to_vector(yt), 0, 0));
+  yt.backward(torch::tensor({1.5, -2.0, 0.5}, torch::kFloat64).view({1, 1, lout}));
+  EXPECT_TRUE(close(dx, to_vector(xt.grad()), 0, 0));
+}
+
+class BceGradient : public ::testing::TestWithParam<int> {};
+
+TEST_P(BceGradient, MatchesAutogradAndFiniteDifferences) {
+  const int n = GetParam();
+  auto z = random_vector(n, 41);
+  for (int i = 0; i < n; i += 5) z[i] *= 12;  // large |z|, where the stable form matters
+  std::vector<double> y(n);
+  for (int i = 0; i < n; ++i) y[i] = (i % 3 == 0) ? 1.0 : (i % 3 == 1 ? 0.0 : 0.25);
+  std::vector<double> dz(n, 0.0), dyt(n, 0.0);
+  grad::binary_cross_entropy_with_logits(z.data(), y.data(), n, dz.data(), dyt.data());
+
+  auto zt = to_tensor(z, {n}).requires_grad_(), yt = to_tensor(y, {n}).requires_grad_();
+  auto loss = torch::binary_cross_entropy_with_logits(zt, yt);
+  loss.backward();
+  EXPECT_NEAR(kernels::binary_cross_entropy_with_logits(z.data(), y.data(), n), loss.item<double>(),
+              1e-12 * std::max(1.0, std::abs(loss.item<double>())));
+  EXPECT_TRUE(close(dz, to_vector(zt.grad()), kRtol, kAtol));
+  EXPECT_TRUE(close(dyt, to_vector(yt.grad()), kRtol, kAtol));
+
+  auto f = [&] { return kernels::binary_cross_entropy_with_logits(z.data(), y.data(), n); };
+  auto idx = all_indices(n);
+  EXPECT_TRUE(close(pick(dz, idx), finite_differences(f, z.data(), idx), kFdRtol, kFdAtol));
+  EXPECT_TRUE(close(pick(dyt, idx), finite_differences(f, y.data(), idx), kFdRtol, kFdAtol));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, BceGradient, ::testing::Values(1, 7, 130));
+
+// Far out on both sides the loss and its gradient stay finite and exact.
+TEST(BceGradientEdges, ExtremeLogits) {
+  std::vector<double> z{800, -800, 40, -40, INFINITY, -INFINITY}, y{0, 1, 1, 0, 1, 0};
+  const int n = 6;
+  std::vector<double> dz(n, 0.0), dy(n, 0.0);
+  grad::binary_cross_entropy_with_logits(z.data(), y.data(), n, dz.data(), dy.data());
+  EXPECT_NEAR(kernels::binary_cross_entropy_with_logits(z.data(), y.data(), 4),
+              (800.0 + 800.0 + 2 * std::log1p(std::exp(-40.0))) / 4, 1e-12);
+  const double expected[] = {1.0 / n, -1.0 / n, 0, 0, 0, 0};
+  for (int i = 0; i < n; ++i) {
+    EXPECT_TRUE(std::isfinite(dz[i])) << i;
+    EXPECT_NEAR(dz[i], expected[i], 1e-15) << i;
+  }
+}
+
+// The model level: Clad's gradient of the whole CNN's loss.
+struct CnnCase {
+  CnnConfig config;
+  int batch;
+  std::string name;
+};
+
+// LibTorch's forward of the same CNN on the flat parameter tensor p.
+torch::Tensor reference_logits(const CnnConfig& config, const model::CnnLayout& L,
+                               const torch::Tensor& p, const torch::Tensor& x) {
+  namespace k = torchclad::kernels;
+  auto h = x.unsqueeze(1);
+  for (int b = 0; b < L.blocks; ++b) {
+    const int cout = L.block(b, k::kCnnCout), cin = L.block(b, k::kCnnCin), kk = L.block(b, k::kCnnK);
+    auto w = p.narrow(0, L.block(b, k::kCnnWeight), int64_t{cout} * cin * kk).view({cout, cin, kk});
+    auto bias = p.narrow(0, L.block(b, k::kCnnBias), cout);
+    h = torch::max_pool1d(torch::relu(torch::conv1d(h, w, bias)), config.blocks[b].pool);
+  }
+  h = h.flatten(1);
+  const auto& t = L.table;
+  auto w1 = p.narrow(0, t[k::kCnnW1], int64_t{L.hidden} * L.features).view({L.hidden, L.features});
+  h = torch::relu(torch::nn::functional::linear(h, w1, p.narrow(0, t[k::kCnnB1], L.hidden)));
+  auto w2 = p.narrow(0, t[k::kCnnW2], L.hidden).view({1, L.hidden});
+  return torch::nn::functional::linear(h, w2, p.narrow(0, t[k::kCnnB2], 1)).squeeze(1);
+}
+
+class CnnModelGradient : public ::testing::TestWithParam<CnnCase> {};
+
+TEST_P(CnnModelGradient, MatchesAutogradAndFiniteDifferences) {
+  const auto& c = GetParam();
+  const auto L = model::CnnLayout::make(c.config, c.batch);
+  auto params = random_vector(L.param_count, 51);
+  for (auto& p : params) p *= 0.5;
+  auto x = random_vector(int64_t{c.batch} * L.input_length, 52);
+  std::vector<double> targets(c.batch);
+  for (int i = 0; i < c.batch; ++i) targets[i] = (3 * i + 1) % 2;
+  std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
+  grad::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks, L.table.data(),
+                            params.data(), acts.data(), d_params.data(), d_acts.data());
+  // Every pullback consumed its adjoint: the engine relies on this to skip
+  // resetting d_acts between steps.
+  EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0));
+
+  auto pt = to_tensor(params, {L.param_count}).requires_grad_();
+  auto logits = reference_logits(c.config, L, pt, to_tensor(x, {c.batch, L.input_length}));
+  auto loss = torch::binary_cross_entropy_with_logits(logits, to_tensor(targets, {c.batch}));
+  loss.backward();
+  const double value = kernels::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks,
+                                                    L.table.data(), params.data(), acts.data());
+  EXPECT_NEAR(value, loss.item<double>(), 1e-12 * std::max(1.0, std::abs(value)));
+  EXPECT_TRUE(close(d_params, to_vector(pt.grad()), kRtol, kAtol));
+
+  auto f = [&] {
+    return kernels::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks,
+                                        L.table.data(), params.data(), acts.data());
+  };
+  auto idx = all_indices(L.param_count, 300);
+  EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), 2e-5, 1e-7));
+}
+
+std::vector<CnnCase> cnn_cases() {
+  std::vector<CnnCase> cases;
+  const CnnConfig two{41, {{3, 5, 2}, {4, 3, 3}}, 6};
+  const CnnConfig one{23, {{2, 4, 4}}, 3};
+  const CnnConfig four{97, {{3, 4, 2}, {5, 3, 2}, {2, 3, 2}, {3, 2, 2}}, 5};
+  for (int batch : {1, 3, 67}) {
+    cases.push_back({two, batch, "two_blocks_b" + std::to_string(batch)});
+    cases.push_back({one, batch, "one_block_b" + std::to_string(batch)});
+    cases.push_back({four, batch, "four_blocks_b" + std::to_string(batch)});
+  }
+  cases.push_back({CnnConfig{}, 2, "gw_default_b2"});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnModelGradient, ::testing::ValuesIn(cnn_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// Float32, the engine's working precision, against a float64 reference.
+TEST(CnnModelGradientFloat32, WithinTolerance) {
+  const CnnConfig config;
+  const int batch = 9;
+  const auto L = model::CnnLayout::make(config, batch);
+  auto params64 = random_vector(L.param_count, 53);
+  for (auto& p : params64) p *= 0.1;
+  auto x64 = random_vector(int64_t{batch} * L.input_length, 54);
+  std::vector<float> params(params64.begin(), params64.end()), x(x64.begin(), x64.end());
+  std::vector<float> targets(batch);
+  for (int i = 0; i < batch; ++i) targets[i] = i % 2;
+  std::vector<float> acts(L.act_count), d_acts(L.act_count), d_params(L.param_count);
+  grad::cnn_bce_with_logits(x.data(), targets.data(), batch, L.blocks, L.table.data(),
+                            params.data(), acts.data(), d_params.data(), d_acts.data());
+  std::vector<double> p64(params.begin(), params.end()), xd(x.begin(), x.end()),
+      t64(targets.begin(), targets.end());
+  std::vector<double> acts64(L.act_count), d_acts64(L.act_count), d_params64(L.param_count);
+  grad::cnn_bce_with_logits(xd.data(), t64.data(), batch, L.blocks, L.table.data(), p64.data(),
+                            acts64.data(), d_params64.data(), d_acts64.data());
+  EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
+}
+
+TEST(CnnLayout, RejectsBadShapes) {
+  using model::CnnLayout;
+  CnnConfig none{2048, {}, 64};
+  EXPECT_NE(error_of([&] { CnnLayout::make(none, 1); }).find("1 to 4 conv blocks, found 0"),
+            std::string::npos);
+  CnnConfig five{2048, {{2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}}, 8};
+  EXPECT_NE(error_of([&] { CnnLayout::make(five, 1); }).find("found 5"), std::string::npos);
+  CnnConfig long_kernel{10, {{2, 11, 1}}, 8};
+  EXPECT_NE(error_of([&] { CnnLayout::make(long_kernel, 1); }).find("shrinks to nothing"),
+            std::string::npos);
+  CnnConfig big_pool{10, {{2, 3, 9}}, 8};
+  EXPECT_NE(error_of([&] { CnnLayout::make(big_pool, 1); }).find("pools 8 samples by 9"),
+            std::string::npos);
+  CnnConfig zero_channels{10, {{0, 3, 2}}, 8};
+  EXPECT_NE(error_of([&] { CnnLayout::make(zero_channels, 1); }).find("at least 1, found 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { CnnLayout::make(CnnConfig{}, 0); }).find("batch must be at least 1"),
+            std::string::npos);
+  CnnConfig no_hidden{2048, {{8, 16, 4}}, 0};
+  EXPECT_NE(error_of([&] { CnnLayout::make(no_hidden, 1); }).find("hidden must be at least 1"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace torchclad

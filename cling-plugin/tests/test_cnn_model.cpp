@@ -1,0 +1,124 @@
+// The CNN model-level engine and the binary engines: a steady-state step
+// allocates nothing, and every engine, from one seed, follows the same
+// losses.
+#include "alloc_counter.hpp"
+#include "model/cnn_model.hpp"
+#include "optim/optimizers.hpp"
+#include "test_util.hpp"
+#include "train/binary_engines.hpp"
+
+namespace torchclad {
+namespace {
+
+using support::AllocationCounter;
+using namespace torchclad::testing;
+
+class CnnModelLevelStep : public ::testing::TestWithParam<std::tuple<int, std::string>> {};
+
+// Batches past 64 matter: Clad's tape keeps 64 entries inline and allocates beyond.
+TEST_P(CnnModelLevelStep, AllocatesNothingInSteadyState) {
+  const auto [batch, optimizer] = GetParam();
+  auto engine = train::make_binary_engine("clad", CnnConfig{}, {optimizer}, 1);
+  auto x = torch::randn({batch, CnnConfig{}.input_length});
+  auto targets = torch::randint(2, {batch}).to(torch::kFloat32);
+  auto step = [&] { engine->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch); };
+  step();  // the first step at a batch size allocates its workspace
+  AllocationCounter counter;
+  for (int i = 0; i < 3; ++i) step();
+  EXPECT_EQ(counter.count(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Batches, CnnModelLevelStep,
+                         ::testing::Combine(::testing::Values(1, 8, 65, 256),
+                                            ::testing::Values("sgd", "adam")));
+
+TEST(CnnModel, LossAndLogitsMatchLibTorch) {
+  CnnConfig config{300, {{4, 9, 3}, {6, 5, 2}}, 16};
+  CnnModel model(config, 3);
+  const int batch = 7;
+  auto x = torch::randn({batch, 300});
+  auto targets = torch::tensor({0.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f});
+  const float loss = model.loss_and_grad(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
+  auto views = model.parameter_views();
+  auto h = x.unsqueeze(1);
+  for (size_t b = 0; b < config.blocks.size(); ++b)
+    h = torch::max_pool1d(torch::relu(torch::conv1d(h, views[2 * b], views[2 * b + 1])),
+                          config.blocks[b].pool);
+  h = torch::relu(torch::nn::functional::linear(h.flatten(1), views[4], views[5]));
+  auto logits = torch::nn::functional::linear(h, views[6], views[7]).squeeze(1);
+  EXPECT_NEAR(loss, torch::binary_cross_entropy_with_logits(logits, targets).item<float>(), 1e-5);
+  EXPECT_TRUE(torch::allclose(model.forward(x), logits, 1e-5, 1e-6));
+  // More samples than one evaluation chunk (256).
+  auto many = torch::randn({300, 300});
+  auto expect = torch::cat({model.forward(many.narrow(0, 0, 100)), model.forward(many.narrow(0, 100, 200))});
+  EXPECT_TRUE(torch::allclose(model.forward(many), expect, 1e-5, 1e-6));
+}
+
+TEST(CnnModel, InitialisesLikeTorchModules) {
+  const CnnConfig config;
+  CnnModel a(config, 7), b(config, 7), c(config, 8);
+  EXPECT_TRUE(torch::equal(a.params(), b.params()));
+  EXPECT_FALSE(torch::equal(a.params(), c.params()));
+  auto views = a.parameter_views();
+  ASSERT_EQ(views.size(), 10u);
+  EXPECT_EQ(views[0].sizes(), (std::vector<int64_t>{8, 1, 16}));
+  EXPECT_EQ(views[2].sizes(), (std::vector<int64_t>{16, 8, 8}));
+  EXPECT_EQ(views[6].sizes(), (std::vector<int64_t>{64, 32 * 29}));
+  EXPECT_EQ(views[8].sizes(), (std::vector<int64_t>{1, 64}));
+  // uniform in ±1/sqrt(fan_in)
+  const double fan_ins[] = {16, 16, 64, 64, 128, 128, 928, 928, 64, 64};
+  for (size_t i = 0; i < views.size(); ++i) {
+    const double bound = 1 / std::sqrt(fan_ins[i]);
+    EXPECT_LE(views[i].abs().max().item<double>(), bound) << i;
+    if (views[i].numel() > 100) EXPECT_GT(views[i].abs().max().item<double>(), 0.9 * bound) << i;
+  }
+}
+
+class BinaryEnginesAgree : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BinaryEnginesAgree, SameFirstLossAndCloseAfterAFewSteps) {
+  OptimizerConfig opt;
+  opt.kind = GetParam();
+  opt.lr = opt.kind == "sgd" ? 0.05 : 1e-3;
+  const CnnConfig config;
+  const int batch = 16;
+  torch::manual_seed(5);
+  std::vector<torch::Tensor> xs, ts;
+  for (int s = 0; s < 6; ++s) {
+    xs.push_back(torch::randn({batch, config.input_length}));
+    ts.push_back(torch::randint(2, {batch}).to(torch::kFloat32));
+  }
+  std::vector<std::vector<float>> losses;
+  std::vector<torch::Tensor> final_logits;
+  for (const auto& name : train::binary_engine_names()) {
+    auto engine = train::make_binary_engine(name, config, opt, 42);
+    EXPECT_STREQ(engine->name(), name.c_str());
+    losses.emplace_back();
+    for (int s = 0; s < 6; ++s)
+      losses.back().push_back(engine->step(xs[s].data_ptr<float>(), ts[s].data_ptr<float>(), batch));
+    final_logits.push_back(engine->logits(xs[0]));
+  }
+  for (size_t e = 1; e < losses.size(); ++e) {
+    const auto& name = train::binary_engine_names()[e];
+    EXPECT_NEAR(losses[e][0], losses[0][0], 1e-5) << name << " first step";
+    for (int s = 1; s < 6; ++s)
+      EXPECT_NEAR(losses[e][s], losses[0][s], 2e-3 * std::max(1.f, losses[0][s])) << name << " step " << s;
+    EXPECT_TRUE(torch::allclose(final_logits[e], final_logits[0], 1e-3, 1e-3)) << name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Optimizers, BinaryEnginesAgree, ::testing::Values("sgd", "adam"));
+
+TEST(BinaryEngines, RejectUnknownNamesAndEmptySignals) {
+  EXPECT_NE(error_of([] { train::make_binary_engine("bogus", CnnConfig{}, {}, 1); })
+                .find("unknown engine 'bogus'"),
+            std::string::npos);
+  CnnConfig tiny{8, {{2, 9, 1}}, 4};
+  for (const auto& name : train::binary_engine_names())
+    EXPECT_NE(error_of([&] { train::make_binary_engine(name, tiny, {}, 1); }).find("shrinks to nothing"),
+              std::string::npos)
+        << name;
+}
+
+}  // namespace
+}  // namespace torchclad
