@@ -47,7 +47,7 @@ SRC="$HERE/torchclad_labextension/labextension"
 STAMP="$HERE/torchclad_labextension/.build-stamp"
 # up to date: the last build (of the same kind) is newer than every input
 if [ "$FORCE" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "dev=$DEV" ] \
-   && [ -z "$(find src style package.json package-lock.json tsconfig.json -path src/__tests__ -prune -o -newer "$STAMP" -print)" ]; then
+   && [ -z "$(find src style package.json $([ -f package-lock.json ] && echo package-lock.json) tsconfig.json -path src/__tests__ -prune -o -newer "$STAMP" -print)" ]; then
   echo "build up to date ($SRC)"
 else
   npx tsc -p tsconfig.json

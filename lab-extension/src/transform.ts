@@ -441,14 +441,14 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
   const bottomPanels = sp ? 3 : 2;
   const w = (1 - gap * (bottomPanels - 1)) / bottomPanels;
   const dom = (k: number): [number, number] => [k * (w + gap), k * (w + gap) + w];
-  const topY: [number, number] = [0.55, 1];
-  const botY: [number, number] = [0, 0.4];
+  const topY: [number, number] = [0.6, 1];
+  const botY: [number, number] = [0, 0.37];
   const first = runs[0];
   const title =
     display.comparison?.title ||
     (multi ? `${runs.length} runs: ${[...new Set(runs.map(r => r.model).filter(Boolean))].join(', ')}` : [first.model, first.engine].filter(Boolean).join(' · '));
   const layout: Record<string, unknown> = {
-    height: opts.height ?? 520,
+    height: opts.height ?? 560,
     autosize: true,
     margin: { l: 56, r: 16, t: 28, b: 40 },
     paper_bgcolor: theme.paper,
@@ -456,7 +456,8 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
     font: { color: theme.font, family: theme.fontFamily, size: 11 },
     hovermode: 'closest',
     showlegend: true,
-    legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', xanchor: 'left', bgcolor: 'rgba(0,0,0,0)', font: { size: 11 } },
+    // one row: 'normal' order (with legend groups plotly's default, 'grouped', stacks each group's items vertically)
+    legend: { orientation: 'h', traceorder: 'normal', x: 0, y: 1.01, yanchor: 'bottom', xanchor: 'left', bgcolor: 'rgba(0,0,0,0)', font: { size: 11 } },
     uirevision: runs.map(r => r.run_id).join('|'),
     xaxis: axis(theme, 'step', { domain: [0, 1], anchor: 'y', rangemode: 'tozero' }),
     yaxis: axis(theme, opts.logY ? 'loss (log)' : 'loss', {
@@ -466,9 +467,10 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       uirevision: opts.logY ? 'log' : 'linear',
       exponentformat: 'power'
     }),
-    xaxis2: axis(theme, 'epoch', { domain: dom(0), anchor: 'y2', dtick: 1, rangemode: 'tozero' }),
-    yaxis2: axis(theme, hasAuc ? 'test accuracy / AUC' : 'test accuracy', { domain: botY, anchor: 'x2', tickformat: '.0%', rangemode: 'tozero' }),
-    xaxis3: axis(theme, 'epoch', { domain: dom(1), anchor: 'y3', rangemode: 'tozero' }),
+    // epochs: whole-number ticks, no empty epoch 0; accuracy: the range of the data (from 0 it would be a flat line at the top)
+    xaxis2: axis(theme, 'epoch', { domain: dom(0), anchor: 'y2', dtick: 1 }),
+    yaxis2: axis(theme, hasAuc ? 'test accuracy / AUC' : 'test accuracy', { domain: botY, anchor: 'x2', tickformat: '.1%' }),
+    xaxis3: axis(theme, 'epoch', { domain: dom(1), anchor: 'y3', dtick: 1 }),
     yaxis3: axis(theme, 'samples/s', { domain: botY, anchor: 'x3', rangemode: 'tozero', tickformat: '~s' }),
     annotations: [
       panelTitle('loss', 0, topY[1] - 0.005),

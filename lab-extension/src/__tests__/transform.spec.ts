@@ -167,6 +167,19 @@ describe('multi-run merge', () => {
     expect(fig.title).toBe('2 runs: mlp-784-64-10');
   });
 
+  test('layout: the legend is one row, the accuracy axis spans the data (not from 0), epochs have whole ticks', () => {
+    const fig = buildFigure(displayOf([clad, torch]));
+    const legend = fig.layout.legend as Record<string, unknown>;
+    // with legend groups plotly's default ('grouped') stacks each group's items in a column
+    expect(legend.orientation).toBe('h');
+    expect(legend.traceorder).toBe('normal');
+    const y2 = fig.layout.yaxis2 as Record<string, unknown>;
+    expect(y2.rangemode).toBeUndefined();
+    expect((fig.layout.xaxis2 as Record<string, unknown>).dtick).toBe(1);
+    expect((fig.layout.xaxis3 as Record<string, unknown>).dtick).toBe(1);
+    expect((fig.layout.yaxis3 as Record<string, unknown>).rangemode).toBe('tozero');
+  });
+
   test('labels: engine when distinct, else engine and run id', () => {
     expect(runLabels(displayOf([clad, torch]).runs)).toEqual(['clad', 'libtorch']);
     expect(runLabels(displayOf([clad, { ...torch, engine: 'clad' }]).runs)).toEqual(['clad r1', 'clad r2']);
