@@ -11,7 +11,7 @@ CLAD_DIR=${CLAD_DIR:-/opt/clad}
 step() { printf '\n==> %s\n' "$*"; }
 
 APT_PACKAGES=(clang-19 llvm-19-dev libclang-19-dev cmake ninja-build zlib1g-dev
-              libgtest-dev nlohmann-json3-dev dataset-fashion-mnist)
+              libgtest-dev nlohmann-json3-dev dataset-fashion-mnist chromium)
 
 step "Debian packages: ${APT_PACKAGES[*]}"
 missing=()

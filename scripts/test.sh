@@ -2,8 +2,10 @@
 # Every test of every package: the C++ engine and ROOT side (ctest: gradients,
 # operators, data, trainer, command lines, ROOT macros), the operators from
 # Python, the kernel host, the MNIST notebook run headless (pytest), the
-# Jupyter kernel bridge, also under a real jupyter server, and the JupyterLab
-# extension (jest). Every suite runs; the command fails if any failed.
+# Jupyter kernel bridge, also under a real jupyter server, the JupyterLab
+# extension (jest), and the MNIST notebook in a real JupyterLab in Debian's
+# chromium (jest + playwright-core). Every suite runs; the command fails if any
+# failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -26,6 +28,8 @@ suite "jest (kernel-bridge: Jupyter protocol over ZeroMQ, with the real host and
   npm test --workspace kernel-bridge --silent
 suite "jest (lab-extension: telemetry schema, figure transform, renderer)" \
   npm test --workspace lab-extension --silent
+suite "jest (test/browser: notebooks/mnist.ipynb in a real JupyterLab and chromium, the lab extension's plot checked)" \
+  npm test --workspace test/browser --silent
 
 printf '\n'
 for f in "${failures[@]}"; do echo "failed: $f"; done

@@ -1,0 +1,23 @@
+// Checks what the browser tests need, with a message that says how to get it,
+// and installs the lab extension as it is in this checkout into the .venv
+// (lab-extension/install.sh: idempotent, a few seconds when up to date).
+const { execFileSync } = require('child_process');
+const { existsSync } = require('fs');
+const path = require('path');
+
+module.exports = async () => {
+  const repo = path.resolve(__dirname, '..', '..');
+  const chromium = process.env.TORCHCLAD_CHROMIUM || '/usr/bin/chromium';
+  const need = [
+    [chromium, "Debian's chromium: apt-get install chromium (scripts/setup.sh installs it)"],
+    [path.join(repo, '.venv', 'bin', 'jupyter'), 'the .venv with JupyterLab: scripts/setup.sh'],
+    [path.join(repo, '.venv', 'share', 'jupyter', 'kernels', 'torchclad', 'kernel.json'), 'the torchclad kernelspec: scripts/install-kernelspec.sh'],
+    [path.join(repo, 'kernel-bridge', 'dist', 'main.js'), 'the kernel bridge: npm run build --workspace kernel-bridge'],
+    [path.join(repo, 'build', 'cling-plugin', 'host', 'torchclad-host'), 'the kernel host: scripts/build.sh']
+  ];
+  const missing = need.filter(([p]) => !existsSync(p));
+  if (missing.length) {
+    throw new Error(`browser tests: missing prerequisites:\n${missing.map(([p, how]) => `  ${p} (${how})`).join('\n')}`);
+  }
+  execFileSync('bash', [path.join(repo, 'lab-extension', 'install.sh')], { cwd: repo, stdio: 'inherit' });
+};

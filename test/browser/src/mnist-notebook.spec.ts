@@ -1,0 +1,280 @@
+// notebooks/mnist.ipynb in a real JupyterLab, in a real chromium, with the
+// real torchclad kernel and the lab extension as installed in the .venv: the
+// notebook is opened, run through the menu (Run > Run All Cells), watched
+// while it trains, saved; then the drawn plot is checked against the data the
+// kernel sent (as JupyterLab saved it, fetched through the contents API).
+// Screenshots and logs go to test-artifacts/browser/.
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import type { Page } from 'playwright-core';
+import type { TrainingState } from '../../../kernel-bridge/src/telemetry';
+import { ARTIFACTS, Lab, REPO, sleep } from './lab';
+
+const TRAINING_MIME = 'application/vnd.torchclad.training.v1+json';
+const NOTEBOOK = join(REPO, 'notebooks', 'mnist.ipynb');
+/** Opening the notebook and starting the kernel (JupyterLab's first load compiles nothing, but the machine may be busy). */
+const OPEN_TIMEOUT = 90_000;
+/** Running every cell: two trainings of 2 epochs on Fashion-MNIST (~60 s on 2 idle cores). */
+const RUN_TIMEOUT = 200_000;
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: Output[];
+  execution_count?: number | null;
+}
+interface Notebook {
+  cells: Cell[];
+}
+
+/** What the page shows of one training display. */
+interface DrawnDisplay {
+  runIds: string[];
+  badges: { text: string; className: string }[];
+  statusTexts: string[];
+  metrics: string[];
+  points: string;
+  invalid: boolean;
+  errorShown: boolean;
+  /** plotly's traces (the graph div's `.data`), or null before the first plot. */
+  traces: { uid: string; name: string; type: string; x: unknown[]; y: unknown[] }[] | null;
+  /** Set on the plot's div the first time the test saw it while the run was going. */
+  marked: boolean;
+}
+
+const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('') : (v ?? ''));
+const codeCells = (nb: Notebook) => nb.cells.filter(c => c.cell_type === 'code');
+
+/** Every training display on the page, in document order. `mark` tags the plot divs of running displays. */
+function drawn(page: Page, mark = false): Promise<DrawnDisplay[]> {
+  return page.evaluate(mark => {
+    return [...document.querySelectorAll<HTMLElement>('.torchclad-training')].map(node => {
+      const plot = node.querySelector('.torchclad-training-plot') as (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
+      const badges = [...node.querySelectorAll('.torchclad-training-status')].map(b => ({ text: b.textContent ?? '', className: b.className }));
+      if (plot && mark && badges.some(b => b.text === 'running') && plot.data) plot.__torchcladSeen = true;
+      const err = node.querySelector<HTMLElement>('.torchclad-training-error');
+      return {
+        runIds: [...node.querySelectorAll<HTMLElement>('.torchclad-training-run')].map(r => r.dataset.runId ?? ''),
+        badges,
+        statusTexts: [...node.querySelectorAll('.torchclad-training-statustext')].map(s => s.textContent ?? ''),
+        metrics: [...node.querySelectorAll('.torchclad-training-metrics')].map(s => s.textContent ?? ''),
+        points: node.dataset.points ?? '',
+        invalid: node.classList.contains('torchclad-training-invalid'),
+        errorShown: !!err && !err.hidden,
+        traces: plot?.data
+          ? plot.data.map(t => ({ uid: String(t.uid), name: String(t.name), type: String(t.type), x: Array.from(t.x ?? []), y: Array.from(t.y ?? []) }))
+          : null,
+        marked: !!plot?.__torchcladSeen
+      };
+    });
+  }, mark);
+}
+
+/** The prompts of the code cells ("[ ]:", "[*]:", "[3]:") and the kernel's status. */
+function progress(page: Page): Promise<{ prompts: string[]; kernel: string }> {
+  return page.evaluate(() => ({
+    prompts: [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].map(p => (p.textContent ?? '').trim()),
+    kernel: document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') ?? ''
+  }));
+}
+
+/** The text of all outputs on the page, for error messages. */
+function outputsText(page: Page): Promise<string> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')].map(o => `[${o.getAttribute('data-mime-type')}] ${(o.textContent ?? '').slice(0, 500)}`).join('\n')
+  );
+}
+
+/** Clicks a menu of JupyterLab's menu bar, then the item whose label matches `item`. */
+async function clickMenu(page: Page, menu: string, item: RegExp): Promise<void> {
+  await page.locator('#jp-MainMenu .lm-MenuBar-itemLabel', { hasText: new RegExp(`^${menu}$`) }).click();
+  await page.locator('.lm-Menu .lm-Menu-item', { has: page.locator('.lm-Menu-itemLabel', { hasText: item }) }).click();
+}
+
+describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad kernel and the lab extension', () => {
+  const lab = new Lab();
+  let page: Page;
+  const timings: Record<string, number> = {};
+  const started = Date.now();
+  let saved: Notebook;
+  let clad: TrainingState;
+  let autograd: TrainingState;
+  let cladPrinted: number;
+  /** What the test saw of the Clad display while the notebook ran: status and drawn step points. */
+  const seen: { status: string; points: number }[] = [];
+  let finalDrawn: DrawnDisplay[] = [];
+
+  beforeAll(async () => {
+    page = await lab.start({ files: { 'mnist.ipynb': NOTEBOOK } });
+    timings.serverAndBrowser = Date.now() - started;
+
+    await page.goto(`${lab.base}/lab/tree/mnist.ipynb?token=${lab.token}`, { timeout: OPEN_TIMEOUT });
+    await page.locator('.jp-NotebookPanel .jp-KernelName', { hasText: 'ROOT C++ (Clad + LibTorch)' }).waitFor({ timeout: OPEN_TIMEOUT });
+    await page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ state: 'attached', timeout: OPEN_TIMEOUT });
+    timings.opened = Date.now() - started;
+
+    await clickMenu(page, 'Run', /^Run All Cells$/);
+    const runStart = Date.now();
+    let stalled = 0;
+    for (;;) {
+      const p = await progress(page);
+      const displays = await drawn(page, true);
+      const first = displays[0];
+      if (first?.traces) {
+        const train = first.traces.find(t => t.uid.endsWith(':train'));
+        seen.push({ status: first.badges[0]?.text ?? '', points: train?.x.length ?? 0 });
+      }
+      if (p.prompts.length > 0 && p.prompts.every(s => /^\[\d+\]:?$/.test(s))) break;
+      // idle, nothing running or queued, and not all cells ran: a cell failed (the rest were not run)
+      stalled = p.kernel === 'idle' && !p.prompts.some(s => s.includes('*')) && Date.now() - runStart > 5000 ? stalled + 1 : 0;
+      if (stalled >= 10) throw new Error(`the notebook stopped before every cell ran (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`);
+      if (Date.now() - runStart > RUN_TIMEOUT) {
+        throw new Error(`the notebook did not finish within ${RUN_TIMEOUT / 1000} s (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`);
+      }
+      await sleep(300);
+    }
+    timings.ran = Date.now() - runStart;
+    finalDrawn = await drawn(page);
+
+    // File > Save Notebook, then read what JupyterLab wrote, through the contents API
+    await clickMenu(page, 'File', /^Save( Notebook)?$/);
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const r = await lab.api('GET', '/api/contents/mnist.ipynb?type=notebook&content=1');
+      if (!r.ok) throw new Error(`GET /api/contents/mnist.ipynb: HTTP ${r.status}`);
+      saved = ((await r.json()) as { content: Notebook }).content;
+      if (codeCells(saved).every(c => typeof c.execution_count === 'number')) break;
+      if (Date.now() > deadline) throw new Error('the saved notebook has no outputs 30 s after File > Save Notebook');
+      await sleep(250);
+    }
+    const stateOf = (engine: string): TrainingState => {
+      const cell = codeCells(saved).find(c => text(c.source).includes(`engine = "${engine}"`));
+      if (!cell) throw new Error(`no cell sets engine = "${engine}" in the saved notebook`);
+      const out = (cell.outputs ?? []).filter(o => o.output_type === 'display_data' && o.data && TRAINING_MIME in o.data);
+      if (out.length !== 1) throw new Error(`the ${engine} cell has ${out.length} training displays in the saved notebook, expected 1`);
+      return out[0].data![TRAINING_MIME] as TrainingState;
+    };
+    clad = stateOf('clad');
+    autograd = stateOf('autograd');
+    const printed = /clad test accuracy: ([0-9.]+)/.exec(codeCells(saved).flatMap(c => c.outputs ?? []).map(o => text(o.text)).join(''));
+    cladPrinted = printed ? Number(printed[1]) : NaN;
+
+    // the screenshots: the Clad display in view, and each display alone
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const cladNode = page.locator('.torchclad-training', { has: page.locator(`.torchclad-training-run[data-run-id="${clad.run_id}"]`) });
+    await cladNode.scrollIntoViewIfNeeded();
+    await sleep(500);
+    await page.screenshot({ path: join(ARTIFACTS, 'mnist-notebook.png') });
+    await cladNode.screenshot({ path: join(ARTIFACTS, 'mnist-clad-display.png') });
+    await page
+      .locator('.torchclad-training', { has: page.locator(`.torchclad-training-run[data-run-id="${autograd.run_id}"]`) })
+      .screenshot({ path: join(ARTIFACTS, 'mnist-autograd-display.png') });
+    writeFileSync(join(ARTIFACTS, 'mnist-saved.ipynb'), JSON.stringify(saved, null, 1));
+  }, OPEN_TIMEOUT + RUN_TIMEOUT + 60_000);
+
+  afterAll(async () => {
+    try {
+      if (page && !page.isClosed()) {
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: join(ARTIFACTS, 'mnist-last.png') }).catch(() => undefined);
+      }
+      lab.saveLogs('mnist');
+    } finally {
+      await lab.stop();
+      timings.total = Date.now() - started;
+      writeFileSync(join(ARTIFACTS, 'mnist-timings.json'), JSON.stringify(timings, null, 1) + '\n');
+      process.stdout.write(`browser test timings (ms): ${JSON.stringify(timings)}\n`);
+    }
+    expect(lab.leftAfterStop).toEqual([]);
+  }, 60_000);
+
+  const cladDisplay = () => {
+    const d = finalDrawn.filter(x => x.runIds.includes(clad.run_id));
+    expect(d).toHaveLength(1);
+    return d[0];
+  };
+
+  test('each training cell shows one training display, and the saved notebook holds the kernel\'s final data', () => {
+    expect(finalDrawn.map(d => d.runIds)).toEqual([[clad.run_id], [autograd.run_id]]);
+    for (const s of [clad, autograd]) {
+      expect(s.status).toBe('finished');
+      expect(s.epoch_metrics).toHaveLength(s.epochs);
+      expect(s.step).toBe(s.total_steps);
+      expect(s.steps.step.length).toBe(s.steps.loss.length);
+    }
+    expect(clad.engine).toBe('clad');
+    expect(autograd.engine).toBe('autograd');
+  });
+
+  test('(a) the plotly traces hold exactly the points the kernel sent', () => {
+    const d = cladDisplay();
+    expect(d.traces).not.toBeNull();
+    const trace = (what: string) => {
+      const t = d.traces!.find(x => x.uid === `${clad.run_id}:${what}`);
+      if (!t) throw new Error(`no trace ${clad.run_id}:${what}; traces: ${d.traces!.map(x => x.uid).join(', ')}`);
+      return t;
+    };
+    const n = clad.steps.step.length;
+    // fewer points than the drawing limit: every point is drawn
+    expect(n).toBeGreaterThan(20);
+    expect(n).toBeLessThanOrEqual(2000);
+    expect(d.points).toBe(`${n}/${n}`);
+    const train = trace('train');
+    expect(train.x).toEqual(clad.steps.step);
+    expect(train.y).toEqual(clad.steps.loss);
+    expect(train.x.at(-1)).toBe(clad.total_steps);
+    expect(train.y.at(-1)).toBe(clad.steps.loss.at(-1));
+    const epochs = clad.epoch_metrics.map(e => e.epoch);
+    expect(trace('test').x).toEqual(clad.epoch_metrics.map(e => e.step));
+    expect(trace('test').y).toEqual(clad.epoch_metrics.map(e => e.test_loss));
+    expect(trace('acc').x).toEqual(epochs);
+    expect(trace('acc').y).toEqual(clad.epoch_metrics.map(e => e.test_accuracy));
+    expect(trace('rate').y).toEqual(clad.epoch_metrics.map(e => e.samples_per_second));
+  });
+
+  test('(b) the header says finished and shows the final test accuracy', () => {
+    const d = cladDisplay();
+    expect(d.badges).toEqual([{ text: 'finished', className: 'torchclad-training-status torchclad-status-finished' }]);
+    expect(d.statusTexts[0]).toMatch(new RegExp(`^finished in .+: ${clad.epochs} epochs, ${clad.total_steps} steps$`));
+    const acc = clad.epoch_metrics.at(-1)!.test_accuracy!;
+    expect(acc).toBeGreaterThan(0.75);
+    expect(d.metrics[0]).toContain(`test acc ${(100 * acc).toFixed(2)}%`);
+    // the kernel's last epoch record is the accuracy the notebook computes itself afterwards
+    expect(Math.abs(acc - cladPrinted)).toBeLessThanOrEqual(1e-4);
+  });
+
+  test('(c) no error output, no invalid display', async () => {
+    for (const c of codeCells(saved)) {
+      const errors = (c.outputs ?? []).filter(o => o.output_type === 'error');
+      expect(errors.map(e => `${e.ename}: ${e.evalue}`)).toEqual([]);
+    }
+    // JupyterLab draws an error as stderr text (its traceback); the only stderr
+    // this notebook writes is the trainer's per-epoch log
+    const stderr = await page.locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
+    const epochLine = /^epoch \d+\/\d+ +train loss [0-9.]+ +test loss [0-9.]+ +test accuracy [0-9.]+% +\d+ steps\/s$/;
+    const other = stderr.flatMap(t => t.split('\n')).filter(l => l.trim() !== '' && !epochLine.test(l.trim()));
+    expect(other).toEqual([]);
+    expect(await page.locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count()).toBe(0);
+    for (const d of finalDrawn) {
+      expect(d.invalid).toBe(false);
+      expect(d.errorShown).toBe(false);
+    }
+  });
+
+  test('the display grew live while the Clad run trained, updated in place', () => {
+    const n = clad.steps.step.length;
+    const running = seen.filter(s => s.status === 'running');
+    expect(running.length).toBeGreaterThan(0);
+    expect(running.some(s => s.points > 0 && s.points < n)).toBe(true);
+    // the plot div the test tagged while the run was going is the one that shows the finished run
+    expect(cladDisplay().marked).toBe(true);
+  });
+});
