@@ -43,11 +43,17 @@ if ! node -e "require.resolve('@jupyterlab/builder/package.json')" 2>/dev/null \
     exit 1
   fi
 fi
+# the payload types are kernel-bridge's (src/schema.ts imports them type-only
+# from its dist/training-schema.d.ts): build them when missing or out of date
+BRIDGE="$(cd "$(dirname "$(node -p "require.resolve('@torchclad/kernel-bridge/package.json')")")" && pwd)"
+if [ ! -f "$BRIDGE/dist/training-schema.d.ts" ] || [ "$BRIDGE/src/training-schema.ts" -nt "$BRIDGE/dist/training-schema.d.ts" ]; then
+  (cd "$BRIDGE" && npx tsc -p tsconfig.build.json)
+fi
 SRC="$HERE/torchclad_labextension/labextension"
 STAMP="$HERE/torchclad_labextension/.build-stamp"
 # up to date: the last build (of the same kind) is newer than every input
 if [ "$FORCE" = 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "dev=$DEV" ] \
-   && [ -z "$(find src style package.json $([ -f package-lock.json ] && echo package-lock.json) tsconfig.json -path src/__tests__ -prune -o -newer "$STAMP" -print)" ]; then
+   && [ -z "$(find src style package.json "$BRIDGE/dist/training-schema.d.ts" $([ -f package-lock.json ] && echo package-lock.json) tsconfig.json -path src/__tests__ -prune -o -newer "$STAMP" -print)" ]; then
   echo "build up to date ($SRC)"
 else
   npx tsc -p tsconfig.json

@@ -5,11 +5,13 @@
 // update_display_data (throttled; epoch and end events and the end of the
 // cell flush at once). Each output carries the whole state of the run so far:
 //
-//   application/vnd.torchclad.training.v1+json   TrainingState (below), for the lab extension
+//   application/vnd.torchclad.training.v1+json   TrainingState (training-schema.ts), for the lab extension
 //   text/plain                                    a one-line summary, for every other frontend
 import { ExecutionSink, MimeBundle } from "./executor";
+import { MAX_STEP_POINTS, TRAINING_MIME, TrainingState } from "./training-schema";
 
-export const TRAINING_MIME = "application/vnd.torchclad.training.v1+json";
+// The wire format (payload types, MIME type) lives in training-schema.ts.
+export * from "./training-schema";
 
 /** An event as the host sends it (torchclad::telemetry::Event; non-finite numbers are null). */
 export interface TelemetryEvent {
@@ -27,49 +29,12 @@ export interface TelemetryEvent {
   loss?: number | null;
   test_loss?: number | null;
   test_accuracy?: number | null;
+  /** Binary classifiers: area under the ROC curve on the test set (epoch events); null when not measured. */
+  test_auc?: number | null;
   samples_per_second?: number | null;
   status?: string;
   message?: string;
 }
-
-export interface EpochRecord {
-  epoch: number;
-  step: number;
-  /** Mean training loss of the epoch. */
-  loss: number | null;
-  test_loss: number | null;
-  test_accuracy: number | null;
-  samples_per_second: number | null;
-}
-
-/** The payload of TRAINING_MIME, version 1. */
-export interface TrainingState {
-  version: 1;
-  run_id: string;
-  engine: string;
-  model: string;
-  optimizer: string;
-  batch: number;
-  threads: number;
-  epochs: number;
-  total_steps: number;
-  /** "running", then the end event's status: "finished", "stopped", "failed". */
-  status: string;
-  message: string;
-  epoch: number;
-  step: number;
-  /** Latest mean loss of the current epoch. */
-  loss: number | null;
-  samples_per_second: number | null;
-  /** Step events, columnar (at most MAX_STEP_POINTS: older points are thinned evenly). */
-  steps: { step: number[]; epoch: number[]; loss: (number | null)[] };
-  epoch_metrics: EpochRecord[];
-  started_at: string;
-  updated_at: string;
-  elapsed_seconds: number;
-}
-
-export const MAX_STEP_POINTS = 2000;
 
 function num(v: number | null | undefined): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;

@@ -1,58 +1,28 @@
 // The payload of application/vnd.torchclad.training.v1+json, and its validation.
 //
-// Mirrors TrainingState in kernel-bridge/src/telemetry.ts (the producer). The
-// renderer also accepts several runs in one display (a comparison), either as
-// an array of states or as {"version": 1, "runs": [...], "comparison": {...}}.
+// The payload's types are kernel-bridge's (the producer owns the wire format:
+// kernel-bridge/src/training-schema.ts), imported type-only from its built
+// declarations, so they are erased at build time: nothing of kernel-bridge
+// is in this extension's bundle. The renderer accepts one run, a comparison
+// {"version": 1, "runs": [...], "comparison": {...}} (what the kernel sends for
+// several runs of one cell), or an array of runs.
 // Pure: no DOM, no plotly.
+import type {
+  Comparison,
+  EpochRecord,
+  TrainingComparison,
+  TrainingPayload,
+  TrainingState
+} from '@torchclad/kernel-bridge/dist/training-schema';
 
+export type { Comparison, EpochRecord, TrainingComparison, TrainingPayload, TrainingState };
+
+// Values are not imported (that would bundle kernel-bridge); kept equal to
+// kernel-bridge's by a test (schema.spec.ts).
 export const TRAINING_MIME = 'application/vnd.torchclad.training.v1+json';
 export const SCHEMA_VERSION = 1;
 
-export interface EpochRecord {
-  epoch: number;
-  step: number;
-  /** Mean training loss of the epoch. */
-  loss: number | null;
-  test_loss: number | null;
-  test_accuracy: number | null;
-  /** Not sent by the kernel yet; drawn when present. */
-  test_auc?: number | null;
-  samples_per_second: number | null;
-}
-
-/** One training run (kernel-bridge's TrainingState, version 1). */
-export interface TrainingState {
-  version: 1;
-  run_id: string;
-  engine: string;
-  model: string;
-  optimizer: string;
-  batch: number;
-  threads: number;
-  epochs: number;
-  total_steps: number;
-  /** "running", then "finished", "stopped" or "failed". */
-  status: string;
-  message: string;
-  epoch: number;
-  step: number;
-  loss: number | null;
-  samples_per_second: number | null;
-  steps: { step: number[]; epoch: number[]; loss: (number | null)[] };
-  epoch_metrics: EpochRecord[];
-  started_at: string;
-  updated_at: string;
-  elapsed_seconds: number;
-}
-
-/** Several runs compared in one display. */
-export interface Comparison {
-  /** run_id of the run the others' speed-up is measured against (default: the first run). */
-  baseline?: string;
-  /** Optional title of the comparison. */
-  title?: string;
-}
-
+/** The payload after validation: the runs (normalised) and how they are compared. */
 export interface TrainingDisplay {
   runs: TrainingState[];
   comparison: Comparison | null;

@@ -1,4 +1,10 @@
-import { validate, TRAINING_MIME } from '../schema';
+import { validate, SCHEMA_VERSION, TRAINING_MIME } from '../schema';
+import * as wire from '@torchclad/kernel-bridge/dist/training-schema';
+
+test('the MIME type and version are kernel-bridge\'s (the types are imported from it; the two constants are kept equal)', () => {
+  expect(TRAINING_MIME).toBe(wire.TRAINING_MIME);
+  expect(SCHEMA_VERSION).toBe(wire.TRAINING_SCHEMA_VERSION);
+});
 import { errorText } from '../transform';
 import { run } from './fixtures';
 
