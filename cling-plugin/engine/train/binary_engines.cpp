@@ -2,6 +2,8 @@
 
 #include "model/cnn_layout.hpp"
 #include "model/cnn_model.hpp"
+#include "ops/cnn_ops.hpp"
+#include "ops/ops.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -92,10 +94,37 @@ class AutogradCnnEngine final : public LayeredCnnEngine {
   }
 };
 
+// Op level: torchclad's conv1d / max_pool1d / linear / activation /
+// bce_with_logits operators (autograd nodes with hand-written or Clad
+// backward passes) composed by LibTorch's autograd, updated by torch::optim.
+class CladOpsCnnEngine final : public LayeredCnnEngine {
+ public:
+  using LayeredCnnEngine::LayeredCnnEngine;
+  const char* name() const override { return "clad-ops"; }
+
+ protected:
+  torch::Tensor forward(const torch::Tensor& x) override {
+    auto h = x.unsqueeze(1);
+    const size_t blocks = config_.blocks.size();
+    for (size_t b = 0; b < blocks; ++b) {
+      h = torchclad::conv1d(h, params_[2 * b], params_[2 * b + 1]);
+      h = torchclad::relu(h);
+      h = torchclad::max_pool1d(h, config_.blocks[b].pool);
+    }
+    h = h.flatten(1);
+    h = torchclad::relu(torchclad::linear(h, params_[2 * blocks], params_[2 * blocks + 1]));
+    h = torchclad::linear(h, params_[2 * blocks + 2], params_[2 * blocks + 3]);
+    return h.squeeze(1);
+  }
+  torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& targets) override {
+    return torchclad::bce_with_logits(logits, targets);
+  }
+};
+
 }  // namespace
 
 const std::vector<std::string>& binary_engine_names() {
-  static const std::vector<std::string> names{"clad", "autograd"};
+  static const std::vector<std::string> names{"clad", "clad-ops", "autograd"};
   return names;
 }
 
@@ -104,9 +133,11 @@ std::unique_ptr<BinaryEngine> make_binary_engine(const std::string& name, const 
   model::CnnLayout::make(model, 1);  // validates the shape for every engine
   if (name == "clad" || name == "clad-model")
     return std::make_unique<CladCnnEngine>(model, optimizer, seed);
+  if (name == "clad-ops") return std::make_unique<CladOpsCnnEngine>(model, optimizer, seed);
   if (name == "autograd" || name == "libtorch-autograd")
     return std::make_unique<AutogradCnnEngine>(model, optimizer, seed);
-  TORCH_CHECK(false, "unknown engine '", name, "': expected clad (model level) or autograd");
+  TORCH_CHECK(false, "unknown engine '", name,
+              "': expected clad (model level), clad-ops or autograd");
 }
 
 }  // namespace torchclad::train
