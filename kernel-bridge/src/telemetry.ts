@@ -1,14 +1,18 @@
-// Training telemetry from the host -> one live display per training run.
+// Training telemetry from the host -> live training displays.
 //
-// The first event of a run creates a display_data output with
-// display_id "torchclad-training-<run_id>"; later events replace it with
-// update_display_data (throttled; epoch and end events and the end of the
-// cell flush at once). Each output carries the whole state of the run so far:
+// All training runs started while one execute_request runs share one display
+// (a cell that trains clad, then autograd, shows one comparison): the first
+// run creates a display_data output with display_id
+// "torchclad-training-<run_id of the first run>"; later events, and later
+// runs of the same cell, replace it with update_display_data (throttled;
+// epoch, end and new-run events and the end of the cell are sent at once).
+// Each output carries the whole state so far:
 //
-//   application/vnd.torchclad.training.v1+json   TrainingState (training-schema.ts), for the lab extension
-//   text/plain                                    a one-line summary, for every other frontend
+//   application/vnd.torchclad.training.v1+json   one run: TrainingState; several: TrainingComparison
+//                                                (training-schema.ts), for the lab extension
+//   text/plain                                    a summary, one line per run, for every other frontend
 import { ExecutionSink, MimeBundle } from "./executor";
-import { MAX_STEP_POINTS, TRAINING_MIME, TrainingState } from "./training-schema";
+import { MAX_STEP_POINTS, TRAINING_MIME, TrainingComparison, TrainingState } from "./training-schema";
 
 // The wire format (payload types, MIME type) lives in training-schema.ts.
 export * from "./training-schema";
@@ -102,6 +106,7 @@ export function applyEvent(state: TrainingState, e: TelemetryEvent, now: Date): 
         loss: num(e.loss),
         test_loss: num(e.test_loss),
         test_accuracy: num(e.test_accuracy),
+        test_auc: num(e.test_auc),
         samples_per_second: num(e.samples_per_second),
       });
       break;
@@ -129,35 +134,78 @@ export function summary(s: TrainingState): string {
   if (last?.test_accuracy !== null && last?.test_accuracy !== undefined) {
     parts.push(`test accuracy ${(100 * last.test_accuracy).toFixed(2)}%`);
   }
+  if (last?.test_auc !== null && last?.test_auc !== undefined) parts.push(`test AUC ${last.test_auc.toFixed(4)}`);
   if (s.samples_per_second !== null) parts.push(`${Math.round(s.samples_per_second).toLocaleString("en-US")} samples/s`);
   let text = parts.join(", ");
   if (s.message) text += `\n${s.message}`;
   return text;
 }
 
-export function bundle(s: TrainingState): MimeBundle {
-  return { [TRAINING_MIME]: s, "text/plain": summary(s) };
+/** Mean samples/s of a run's epochs, else its latest value. */
+export function throughput(s: TrainingState): number | null {
+  const v = s.epoch_metrics.map((e) => e.samples_per_second).filter((x): x is number => x !== null);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : s.samples_per_second;
+}
+
+/** The payload of several runs in one display: the first run is the baseline. */
+export function comparisonOf(runs: TrainingState[]): TrainingComparison {
+  const engines = runs.map((r) => r.engine);
+  const distinct = engines.every(Boolean) && new Set(engines).size === engines.length;
+  return {
+    version: 1,
+    runs,
+    comparison: { baseline: runs[0].run_id, title: distinct ? engines.join(" vs ") : `${runs.length} training runs` },
+  };
+}
+
+/** text/plain of a comparison: one line per run, then the throughput of each run against the first. */
+export function comparisonSummary(runs: TrainingState[]): string {
+  const lines = runs.map(summary);
+  const base = throughput(runs[0]);
+  if (base !== null && base > 0) {
+    const name = (r: TrainingState) => r.engine || r.run_id;
+    const rel = runs.slice(1).map((r) => {
+      const t = throughput(r);
+      return `${name(r)} ${t === null ? "n/a" : `${(t / base).toFixed(2)}x`}`;
+    });
+    lines.push(`samples/s relative to ${name(runs[0])}: ${rel.join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** The output of a display: one run as TrainingState, several as a comparison. */
+export function bundle(runs: TrainingState | TrainingState[]): MimeBundle {
+  const list = Array.isArray(runs) ? runs : [runs];
+  if (list.length === 1) return { [TRAINING_MIME]: list[0], "text/plain": summary(list[0]) };
+  return { [TRAINING_MIME]: comparisonOf(list), "text/plain": comparisonSummary(list) };
 }
 
 export function displayIdOf(runId: string): string {
   return `torchclad-training-${runId}`;
 }
 
-interface Run {
-  state: TrainingState;
+/** One display: the runs of one cell. */
+interface Display {
+  id: string;
   sink: ExecutionSink;
+  runs: TrainingState[];
   lastSent: number;
   timer: NodeJS.Timeout | null;
   dirty: boolean;
 }
 
 /**
- * The live displays of all runs. `onEvent` with the sink of the cell that
- * trains (or null for an event between cells: then only runs already shown
- * are updated, through the sink of the cell that started them).
+ * The live displays. `onEvent` with the sink of the cell that trains (or
+ * null for an event between cells: then only runs already shown are
+ * updated, through the sink of the cell that started them). A run started
+ * while a cell's display is open joins it; `flush` (the cell ends) closes the
+ * cell's display to new runs.
  */
 export class TelemetryDisplays {
-  private readonly runs = new Map<string, Run>();
+  /** Runs still running -> their display. */
+  private readonly byRun = new Map<string, Display>();
+  /** The display of each cell still running (by its sink), open to new runs. */
+  private readonly open = new Map<ExecutionSink, Display>();
 
   constructor(
     /** Minimum time between two updates of one display. */
@@ -168,61 +216,86 @@ export class TelemetryDisplays {
   onEvent(e: TelemetryEvent, sink: ExecutionSink | null): boolean {
     if (!e || typeof e.run_id !== "string" || e.run_id === "") return false;
     const now = this.clock();
-    let run = this.runs.get(e.run_id);
-    if (!run) {
+    let d = this.byRun.get(e.run_id);
+    if (!d) {
       if (!sink) return false;
       const state = newState(e, now);
       applyEvent(state, e, now);
-      run = { state, sink, lastSent: now.getTime(), timer: null, dirty: false };
-      sink.display(bundle(state), { displayId: displayIdOf(e.run_id) });
-      if (state.status === "running") this.runs.set(e.run_id, run);
+      d = this.open.get(sink);
+      if (d && d.runs.some((r) => r.run_id === e.run_id)) return false; // an event after the run's end
+      if (state.status === "running") this.byRun.set(e.run_id, d ?? (d = this.create(sink, state, now)));
+      else if (!d) d = this.create(sink, state, now);
+      if (d.runs[0] !== state) {
+        // a later run of the same cell: the display becomes a comparison, at once
+        d.runs.push(state);
+        d.dirty = true;
+        this.send(d);
+      }
       return true;
     }
-    applyEvent(run.state, e, now);
-    run.dirty = true;
-    if (e.kind === "epoch" || e.kind === "end" || now.getTime() - run.lastSent >= this.intervalMs) {
-      this.send(run);
-    } else if (!run.timer) {
-      run.timer = setTimeout(() => this.send(run!), this.intervalMs - (now.getTime() - run.lastSent));
+    const state = d.runs.find((r) => r.run_id === e.run_id)!;
+    applyEvent(state, e, now);
+    d.dirty = true;
+    if (e.kind === "epoch" || e.kind === "end" || now.getTime() - d.lastSent >= this.intervalMs) {
+      this.send(d);
+    } else if (!d.timer) {
+      const target = d;
+      d.timer = setTimeout(() => this.send(target), this.intervalMs - (now.getTime() - d.lastSent));
     }
     return true;
   }
 
-  private send(run: Run): void {
-    if (run.timer) {
-      clearTimeout(run.timer);
-      run.timer = null;
-    }
-    if (!run.dirty) return;
-    run.dirty = false;
-    run.lastSent = this.clock().getTime();
-    run.sink.updateDisplay(bundle(run.state), { displayId: displayIdOf(run.state.run_id) });
-    if (run.state.status !== "running") this.runs.delete(run.state.run_id);
+  private create(sink: ExecutionSink, state: TrainingState, now: Date): Display {
+    const d: Display = { id: displayIdOf(state.run_id), sink, runs: [state], lastSent: now.getTime(), timer: null, dirty: false };
+    sink.display(bundle(d.runs), { displayId: d.id });
+    this.open.set(sink, d);
+    return d;
   }
 
-  /** Sends every pending update (the cell ends). */
+  private send(d: Display): void {
+    if (d.timer) {
+      clearTimeout(d.timer);
+      d.timer = null;
+    }
+    if (!d.dirty) return;
+    d.dirty = false;
+    d.lastSent = this.clock().getTime();
+    d.sink.updateDisplay(bundle(d.runs), { displayId: d.id });
+    for (const r of d.runs) if (r.status !== "running" && this.byRun.get(r.run_id) === d) this.byRun.delete(r.run_id);
+  }
+
+  private displays(): Display[] {
+    return [...new Set([...this.byRun.values(), ...this.open.values()])];
+  }
+
+  /** Sends every pending update; the cells' displays take no new runs (the cell ends). */
   flush(): void {
-    for (const run of [...this.runs.values()]) this.send(run);
+    for (const d of this.displays()) this.send(d);
+    this.open.clear();
   }
 
   /** Runs cut short (the host died): marked as such and flushed. */
   abandon(reason: string): void {
-    for (const run of [...this.runs.values()]) {
-      if (run.state.status === "running") {
-        run.state.status = "failed";
-        run.state.message = reason;
-        run.dirty = true;
+    for (const d of this.displays()) {
+      for (const r of d.runs) {
+        if (r.status === "running") {
+          r.status = "failed";
+          r.message = reason;
+          d.dirty = true;
+        }
       }
-      this.send(run);
+      this.send(d);
     }
-    this.runs.clear();
+    this.byRun.clear();
+    this.open.clear();
   }
 
+  /** Runs still running. */
   get active(): number {
-    return this.runs.size;
+    return this.byRun.size;
   }
 
   state(runId: string): TrainingState | undefined {
-    return this.runs.get(runId)?.state;
+    return this.byRun.get(runId)?.runs.find((r) => r.run_id === runId);
   }
 }

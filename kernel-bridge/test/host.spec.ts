@@ -10,7 +10,8 @@ import { randomUUID } from "crypto";
 
 import { ConnectionInfo } from "../src/connection";
 import { resolveHostPath } from "../src/host";
-import { TRAINING_MIME, TrainingState } from "../src/telemetry";
+import { TRAINING_MIME, TrainingComparison } from "../src/telemetry";
+import { Message } from "../src/wire";
 import { kinds, TestClient } from "./client";
 
 const HOST = resolveHostPath();
@@ -116,48 +117,69 @@ describeIfHost("the kernel with the real host (child process, as Jupyter starts 
     expect(reply.content).toMatchObject({ cursor_start: 0, cursor_end: 4 });
   });
 
-  test("telemetry: one live display per run, updated in place", async () => {
+  test("telemetry: the runs of one cell share one live display (a comparison), updated in place", async () => {
     const code = [
       '#include "torchclad/telemetry.h"',
       "{",
       "  namespace tm = torchclad::telemetry;",
       "  for (int run = 1; run <= 2; ++run) {",
-      '    tm::Event e; e.run_id = "test-run-" + std::to_string(run); e.engine = "clad"; e.model = "mlp";',
+      '    tm::Event e; e.run_id = "test-run-" + std::to_string(run); e.engine = run == 1 ? "clad" : "autograd"; e.model = "mlp";',
       '    e.epochs = 1; e.total_steps = 10; e.kind = "start"; tm::emit(e);',
       '    for (int i = 1; i <= 10; ++i) { e.kind = "step"; e.epoch = 1; e.step = i; e.loss = 1.0 / i; tm::emit(e); }',
-      '    e.kind = "epoch"; e.test_accuracy = 0.9; e.test_loss = 0.2; e.samples_per_second = 1000; tm::emit(e);',
+      '    e.kind = "epoch"; e.test_accuracy = 0.9; e.test_loss = 0.2; e.samples_per_second = 1000 * run;',
+      "    if (run == 2) e.test_auc = 0.875;  // run 1: not measured (-1)",
+      "    tm::emit(e);",
       '    e.kind = "end"; e.status = "finished"; tm::emit(e);',
       "  }",
       "}",
     ].join("\n");
     const { reply, iopub } = await client.execute(code);
     expect(reply.content.status).toBe("ok");
+    const displayId = (m: Message) => (m.content.transient as { display_id: string }).display_id;
     const displays = iopub.filter((m) => m.header.msg_type === "display_data");
-    expect(displays.map((m) => (m.content.transient as { display_id: string }).display_id)).toEqual([
-      "torchclad-training-test-run-1",
-      "torchclad-training-test-run-2",
-    ]);
+    expect(displays.map(displayId)).toEqual(["torchclad-training-test-run-1"]);
     const data = displays[0].content.data as Record<string, unknown>;
     expect(Object.keys(data).sort()).toEqual([TRAINING_MIME, "text/plain"].sort());
-    const updates = iopub.filter(
-      (m) =>
-        m.header.msg_type === "update_display_data" &&
-        (m.content.transient as { display_id: string }).display_id === "torchclad-training-test-run-1",
-    );
-    expect(updates.length).toBeGreaterThanOrEqual(1);
-    const final = (updates.at(-1)!.content.data as Record<string, unknown>)[TRAINING_MIME] as TrainingState;
-    expect(final).toMatchObject({ version: 1, run_id: "test-run-1", status: "finished", step: 10, epochs: 1 });
-    expect(final.steps.step).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(final.steps.loss[3]).toBeCloseTo(0.25);
-    expect(final.epoch_metrics).toEqual([
-      { epoch: 1, step: 10, loss: 0.1, test_loss: 0.2, test_accuracy: 0.9, samples_per_second: 1000 },
+    expect(data[TRAINING_MIME]).toMatchObject({ version: 1, run_id: "test-run-1" }); // one run so far: a TrainingState
+    const updates = iopub.filter((m) => m.header.msg_type === "update_display_data");
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates.every((m) => displayId(m) === "torchclad-training-test-run-1")).toBe(true);
+    const last = updates.at(-1)!.content.data as Record<string, unknown>;
+    const final = last[TRAINING_MIME] as TrainingComparison;
+    expect(final.version).toBe(1);
+    expect(final.comparison).toEqual({ baseline: "test-run-1", title: "clad vs autograd" });
+    expect(final.runs.map((r) => r.run_id)).toEqual(["test-run-1", "test-run-2"]);
+    for (const r of final.runs) {
+      expect(r).toMatchObject({ version: 1, status: "finished", step: 10, epochs: 1 });
+      expect(r.steps.step).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(r.steps.loss[3]).toBeCloseTo(0.25);
+    }
+    expect(final.runs[0].epoch_metrics).toEqual([
+      { epoch: 1, step: 10, loss: 0.1, test_loss: 0.2, test_accuracy: 0.9, test_auc: null, samples_per_second: 1000 },
     ]);
-    const text = (updates.at(-1)!.content.data as Record<string, unknown>)["text/plain"] as string;
-    expect(text).toContain("test-run-1");
-    expect(text).toContain("finished");
-    expect(text).toContain("test accuracy 90.00%");
+    expect(final.runs[1].epoch_metrics).toEqual([
+      { epoch: 1, step: 10, loss: 0.1, test_loss: 0.2, test_accuracy: 0.9, test_auc: 0.875, samples_per_second: 2000 },
+    ]);
+    const text = last["text/plain"] as string;
+    expect(text).toMatch(/^training test-run-1 \(clad, mlp\): finished, .*test accuracy 90\.00%/);
+    expect(text).toContain("\ntraining test-run-2 (autograd, mlp): finished");
+    expect(text).toContain("test AUC 0.8750");
+    expect(text).toContain("samples/s relative to clad: autograd 2.00x");
     // Every display message comes before the reply's idle status.
     expect(kinds(iopub).at(-1)).toBe("status:idle");
+
+    // The next cell's run gets a display of its own.
+    const next = await client.execute(
+      [
+        '#include "torchclad/telemetry.h"',
+        "{",
+        "  namespace tm = torchclad::telemetry;",
+        '  tm::Event e; e.run_id = "test-run-3"; e.engine = "clad"; e.kind = "start"; tm::emit(e);',
+        '  e.kind = "end"; e.status = "finished"; tm::emit(e);',
+        "}",
+      ].join("\n"),
+    );
+    expect(next.iopub.filter((m) => m.header.msg_type === "display_data").map(displayId)).toEqual(["torchclad-training-test-run-3"]);
   });
 
   test("interrupt_request on control stops a busy loop", async () => {
