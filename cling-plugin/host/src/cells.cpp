@@ -194,6 +194,9 @@ EngineInfo Cells::start(const std::string& engine_library, const std::string& in
   engine_.loaded = rc >= 0;
   if (!engine_.loaded) engine_.error = "gSystem->Load(\"" + engine_library + "\") returned " + std::to_string(rc);
   gInterpreter->AddIncludePath(include_dir.c_str());
+  // Cells load the engine's other libraries by name (R__LOAD_LIBRARY(libtorchclad_gw.so)).
+  const auto slash = engine_library.rfind('/');
+  if (slash != std::string::npos) gSystem->AddDynamicPath(engine_library.substr(0, slash).c_str());
   engine_.clad_available = torchclad::use_clad_in_aclic(&engine_.clad_error);
   return engine_;
 }

@@ -67,8 +67,11 @@ DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
   for (size_t i = 0; i < m.roc.threshold.size(); ++i)
     roc.SetPoint(static_cast<int>(i), m.roc.false_positive_rate[i], m.roc.true_positive_rate[i]);
   roc.SetName("roc");
-  roc.SetTitle((title + ": ROC (AUC " + std::to_string(m.auc).substr(0, 6) +
-                ");false-alarm probability;detection probability").c_str());
+  char auc[16];
+  std::snprintf(auc, sizeof auc, "%.4f", m.auc);
+  const std::string roc_title =
+      title + ": ROC (AUC " + auc + ");false-alarm probability;detection probability";
+  roc.SetTitle(roc_title.c_str());
 
   TGraphAsymmErrors eff;
   eff.SetName("efficiency_vs_snr");
@@ -113,7 +116,7 @@ DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
     TGraph drawn;
     for (int i = 0; i < roc.GetN(); ++i)
       if (roc.GetPointX(i) > 0) drawn.SetPoint(drawn.GetN(), roc.GetPointX(i), roc.GetPointY(i));
-    drawn.SetTitle(roc.GetTitle());
+    drawn.SetTitle(roc_title.c_str());
     drawn.SetLineWidth(2);
     drawn.SetLineColor(kAzure + 2);
     drawn.Draw("AL");

@@ -7,6 +7,7 @@
 
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
+#include "plain_errors.hpp"
 #include "torchclad/rdataframe.h"
 #include "torchclad/torchclad.h"
 #include "train/engines.hpp"
@@ -22,21 +23,6 @@ struct Mlp::State {
   std::shared_ptr<train::MlpEngine> engine;
 };
 
-namespace {
-
-// Runs f, turning the engine's c10::Error into a std::runtime_error with its
-// message only (cling prints what() of uncaught exceptions; c10's carries a
-// C++ backtrace).
-template <typename F>
-auto rethrow_plain(F&& f) {
-  try {
-    return f();
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(e.what_without_backtrace());
-  }
-}
-
-}  // namespace
 
 Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

@@ -5,6 +5,7 @@
 #define TORCHCLAD_RDATAFRAME_H
 #include <ROOT/RDataFrame.hxx>
 
+#include "torchclad/cnn.h"
 #include "torchclad/torchclad.h"
 
 namespace torchclad {
@@ -13,6 +14,13 @@ namespace torchclad {
 // columns as for Dataset::from_tree.
 Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column = "image",
                                 const std::string& label_column = "label");
+
+// Binary windows (torchclad/cnn.h) from any RDataFrame node, in entry order;
+// snr_column may be empty.
+BinaryDataset binary_dataset_from_rdataframe(ROOT::RDF::RNode df,
+                                             const std::string& features_column = "strain",
+                                             const std::string& label_column = "label",
+                                             const std::string& snr_column = "snr");
 
 }  // namespace torchclad
 

@@ -48,7 +48,7 @@ class Dataset {
 long long convert_idx_to_root(const std::string& idx_dir, const std::string& root_file);
 
 struct TrainOptions {
-  std::string engine = "clad";  // clad, clad-model-node, clad-ops, autograd
+  std::string engine = "clad";  // Mlp: clad, clad-model-node, clad-ops, autograd; Cnn: clad, clad-ops, autograd
   int epochs = 5;
   int batch = 64;
   int threads = 1;
@@ -61,6 +61,7 @@ struct TrainOptions {
 struct EpochResult {
   int epoch = 0;
   double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0, samples_per_second = 0;
+  double test_auc = -1;  // binary classifiers (Cnn): ROC AUC on the test set; -1 otherwise
 };
 
 struct TrainResult {

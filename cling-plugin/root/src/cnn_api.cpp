@@ -1,0 +1,145 @@
+// The implementation of torchclad/cnn.h: the cell-facing CNN wraps the
+// engine's binary trainer, detection metrics and report.
+#include <iostream>
+#include <sstream>
+
+#include "data/binary_dataset.hpp"
+#include "metrics/detection.hpp"
+#include "plain_errors.hpp"
+#include "report/detection_report.hpp"
+#include "torchclad/cnn.h"
+#include "torchclad/rdataframe.h"
+#include "train/binary_engines.hpp"
+#include "train/binary_trainer.hpp"
+
+namespace torchclad {
+
+struct BinaryDataset::Impl {
+  data::BinarySplit split;
+};
+
+struct Cnn::State {
+  std::shared_ptr<train::BinaryEngine> engine;
+};
+
+BinaryDataset::BinaryDataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+BinaryDataset BinaryDataset::from_tree(const std::string& file, const std::string& tree,
+                                       const std::string& features_column,
+                                       const std::string& label_column,
+                                       const std::string& snr_column, long long first,
+                                       long long count) {
+  return BinaryDataset(std::make_shared<Impl>(Impl{rootdata::read_binary_tree(
+      file, tree, {features_column, label_column, snr_column}, first, count)}));
+}
+
+BinaryDataset binary_dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& features_column,
+                                             const std::string& label_column,
+                                             const std::string& snr_column) {
+  return BinaryDataset(std::make_shared<BinaryDataset::Impl>(BinaryDataset::Impl{
+      rootdata::read_binary_rdataframe(df, {features_column, label_column, snr_column})}));
+}
+
+long long BinaryDataset::size() const { return impl_->split.x.size(0); }
+int BinaryDataset::length() const { return impl_->split.x.size(1); }
+long long BinaryDataset::signals() const {
+  return static_cast<long long>(impl_->split.targets.sum().item<double>());
+}
+
+namespace {
+
+CnnConfig config_of(int input_length, const std::vector<ConvBlock>& blocks, int hidden) {
+  CnnConfig c;
+  c.input_length = input_length;
+  c.blocks.clear();
+  for (const auto& b : blocks) c.blocks.push_back({b.channels, b.kernel, b.pool});
+  c.hidden = hidden;
+  return c;
+}
+
+}  // namespace
+
+Cnn::Cnn(int input_length, std::vector<ConvBlock> blocks, int hidden)
+    : input_length_(input_length), blocks_(std::move(blocks)), hidden_(hidden) {
+  if (input_length_ < 1 || hidden_ < 1 || blocks_.empty())
+    throw std::runtime_error("Cnn: needs input_length >= 1, hidden >= 1 and at least one block; found " +
+                             describe());
+}
+
+TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
+  return rethrow_plain([&] {
+    train::BinaryTrainConfig c;
+    c.dataset = "in-memory";
+    c.engine = o.engine;
+    c.model = config_of(input_length_, blocks_, hidden_);
+    c.optimizer.kind = o.optimizer;
+    c.optimizer.lr = o.lr;
+    c.epochs = o.epochs;
+    c.batch = o.batch;
+    c.threads = o.threads;
+    c.seed = o.seed;
+    c.progress = o.progress;
+    auto r = train::train_binary(train.impl()->split, test.impl()->split, c, std::cerr);
+    state_ = std::make_shared<State>(State{r.engine});
+    engine_ = o.engine;
+    TrainResult out;
+    for (const auto& m : r.epochs)
+      out.epochs.push_back({m.epoch, m.train_loss, m.eval.test_loss, m.eval.test_accuracy,
+                            m.seconds, m.samples_per_second, m.eval.test_auc});
+    out.status = r.non_finite ? "failed" : r.stopped ? "stopped" : "finished";
+    out.message = r.stop_message;
+    return out;
+  });
+}
+
+std::vector<float> Cnn::scores(const BinaryDataset& d) const {
+  if (!state_) throw std::runtime_error("Cnn::scores: the model is not trained yet (call fit)");
+  return rethrow_plain([&] {
+    TORCH_CHECK(d.length() == input_length_, "Cnn::scores: the model takes windows of ",
+                input_length_, " samples, the data have ", d.length());
+    const auto logits = train::predict_logits(*state_->engine, d.impl()->split.x).contiguous();
+    return std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+  });
+}
+
+DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,
+                              const std::string& report_prefix) const {
+  const auto s = scores(test);
+  const auto& split = test.impl()->split;
+  if (!split.snr.defined())
+    throw std::runtime_error("Cnn::evaluate: the data have no SNR column (read them with snr_column set)");
+  const auto t = split.targets.contiguous();
+  std::vector<int> labels(t.numel());
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = t.data_ptr<float>()[i] > 0.5f;
+  const auto snr = split.snr.contiguous();
+  const auto m = metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
+                                            false_alarm);
+  DetectionResult r;
+  r.accuracy = m.accuracy;
+  r.auc = m.auc;
+  r.auc_snr_ge_8 = m.auc_snr_ge_8;
+  r.false_alarm = m.false_alarm;
+  r.threshold = m.threshold;
+  r.efficiency_snr10 = m.efficiency_snr10;
+  r.signals_snr10 = m.signals_snr10;
+  for (const auto& b : m.efficiency)
+    if (b.signals > 0) r.snr_bins.push_back(0.5 * (b.snr_low + b.snr_high)), r.efficiency.push_back(b.efficiency);
+  r.summary = report::summary_line(m);
+  if (!report_prefix.empty()) {
+    const auto files = report::write_detection_report(m, s, labels, report_prefix,
+                                                      (engine_.empty() ? "" : engine_ + ", ") + describe());
+    r.files.push_back(files.root_file);
+    r.files.insert(r.files.end(), files.pngs.begin(), files.pngs.end());
+  }
+  return r;
+}
+
+std::string Cnn::describe() const {
+  std::ostringstream s;
+  s << "Cnn(" << input_length_;
+  for (const auto& b : blocks_) s << ", conv" << b.channels << "k" << b.kernel << "/pool" << b.pool;
+  s << ", hidden " << hidden_ << (state_ ? ", trained" : ", untrained") << ")";
+  return s.str();
+}
+
+}  // namespace torchclad
