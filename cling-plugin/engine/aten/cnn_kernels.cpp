@@ -45,6 +45,14 @@ void check_bce_args(const at::Tensor& z, const at::Tensor& y, const char* op) {
   TORCH_CHECK(z.numel() >= 1, op, ": logits is empty; expected at least one value");
 }
 
+// Meta kernels run for any call with a meta tensor among its arguments; a
+// mix of devices is an error, not a meta result.
+void check_same_device(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
+                       const char* ref_arg) {
+  TORCH_CHECK(t.device() == ref.device(), op, ": ", arg, " must be on the device of ", ref_arg,
+              " (", ref.device(), "), found ", t.device());
+}
+
 }  // namespace
 
 namespace cpu {
@@ -122,10 +130,11 @@ at::Tensor max_pool1d_backward(const at::Tensor& grad_y, const at::Tensor& x, co
   const std::vector<int64_t> out_shape{x.size(0), x.size(1), x.size(2) / kernel_size};
   check_input(y, op, "output", 3, "[batch, channels, length / kernel_size]");
   check_same_dtype(y, x, op, "output", "input");
-  TORCH_CHECK(y.sizes() == at::IntArrayRef(out_shape), op, ": output must be ", out_shape,
-              " (the forward's result), found ", y.sizes());
-  TORCH_CHECK(grad_y.sizes() == at::IntArrayRef(out_shape), op, ": grad_output must be ",
-              out_shape, ", found ", grad_y.sizes());
+  const at::IntArrayRef expected(out_shape);
+  TORCH_CHECK(y.sizes() == expected, op, ": output must be ", expected, " (the forward's result), found ",
+              y.sizes());
+  TORCH_CHECK(grad_y.sizes() == expected, op, ": grad_output must be ", expected, ", found ",
+              grad_y.sizes());
   auto dy = grad_y.to(x.scalar_type()).contiguous();
   auto dx = at::zeros_like(x);
   with_float_type(x, [&](auto t) {
@@ -173,6 +182,8 @@ namespace meta {
 at::Tensor conv1d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   TORCH_CHECK(x.dim() == 3 && w.dim() == 3 && b.dim() == 1,
               "torchclad::conv1d: expected input [batch, in, length], weight [out, in, k], bias [out]");
+  check_same_device(w, x, "torchclad::conv1d", "weight", "input");
+  check_same_device(b, x, "torchclad::conv1d", "bias", "input");
   return at::empty_symint({x.sym_size(0), w.sym_size(0), x.sym_size(2) - w.sym_size(2) + 1},
                           x.options());
 }
@@ -195,7 +206,8 @@ at::Tensor max_pool1d_backward(const at::Tensor&, const at::Tensor& x, const at:
   return at::empty_like(x);
 }
 
-at::Tensor bce_with_logits(const at::Tensor& z, const at::Tensor&) {
+at::Tensor bce_with_logits(const at::Tensor& z, const at::Tensor& y) {
+  check_same_device(y, z, "torchclad::bce_with_logits", "target", "logits");
   return at::empty({}, z.options());
 }
 

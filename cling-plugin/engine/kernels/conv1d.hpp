@@ -63,6 +63,22 @@ void conv1d_col2im_add(const T* col, T* d_x, int batch, int cin, int lin, int k,
     }
 }
 
+// Sum of n values in 16 independent partial sums: a single running sum is a
+// chain of dependent adds the compiler may not reorder (no -ffast-math), a
+// few cycles per value over the whole batch; lanes vectorise.
+template <typename T>
+T conv1d_row_sum(const T* v, int n) {
+  constexpr int kLanes = 16;
+  T acc[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += v[i + l];
+  T s = T(0);
+  for (; i < n; ++i) s += v[i];
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
 // y[cout, batch, lout] = conv1d(x[cin, batch, lin], w[cout, cin, k]) + b[cout]
 // (torch.nn.functional.conv1d per sample). `col` is scratch of
 // conv1d_col_size(batch, cin, k, lout) elements. Overwrites y and col.
@@ -94,12 +110,7 @@ template <typename T>
 void conv1d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, int cin, int lin,
                      int cout, int k, T* d_x, T* d_w, T* d_b) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
-  for (int c = 0; c < cout; ++c) {
-    const T* row = d_y + long{c} * n;
-    T s = T(0);
-    for (int i = 0; i < n; ++i) s += row[i];
-    d_b[c] += s;
-  }
+  for (int c = 0; c < cout; ++c) d_b[c] += conv1d_row_sum(d_y + long{c} * n, n);
   const int chunk = conv1d_chunk(batch, cin, k, lout);
   for (int b0 = 0; b0 < batch; b0 += chunk) {
     const int nb = std::min(chunk, batch - b0), ncols = nb * lout;
