@@ -1,12 +1,15 @@
-// torchclad-bench: times one MLP training step (forward + loss + backward +
-// optimizer update) for the four C++ engines in one process, the engines
+// torchclad-bench: times one training step (forward + loss + backward +
+// optimizer update) for the C++ engines in one process, the engines
 // interleaved round by round, and writes JSON records (see README.md).
+// Workloads: MLPs (mlp-A-B-...-Z, the four MlpEngines) and the 1D CNN of the
+// gravitational-wave workload (cnn-gw, the three BinaryEngines).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -14,6 +17,9 @@
 
 #include "alloc_counter.hpp"
 #include "kernels/blas.hpp"
+#include "kernels/cnn.hpp"
+#include "model/cnn_layout.hpp"
+#include "train/binary_engines.hpp"
 #include "train/engines.hpp"
 
 namespace {
@@ -24,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::vector<std::string> workloads{"mlp-784-128-10", "mlp-784-256-128-10"};
   std::vector<int> batches{1, 8, 32, 128, 512};
+  std::vector<int> cnn_batches{1, 8, 32, 128, 256};  // for cnn-* workloads
   std::vector<int> threads{1, 2};
   std::vector<std::string> engines{"clad-model", "clad-model-node", "clad-ops", "libtorch-autograd"};
   int steps = 30, warmup = 10, rounds = 3;
@@ -93,11 +100,87 @@ double sgemm_peak_gflops() {
   return best;
 }
 
+// The CNN workloads by name.
+CnnConfig cnn_config_of(const std::string& workload) {
+  TORCH_CHECK(workload == "cnn-gw", "torchclad-bench: unknown workload '", workload,
+              "': expected mlp-A-B[-C...] or cnn-gw");
+  return CnnConfig{};  // 2048 samples, conv blocks {8,16,4} {16,8,4} {32,8,4}, hidden 64
+}
+
+// The CNN's least GEMM-shaped work of one step: every conv and linear layer
+// forward and dW, dX for all but the first conv (the input needs none).
+double cnn_step_flops(const CnnConfig& config, int batch) {
+  namespace k = torchclad::kernels;
+  const auto L = model::CnnLayout::make(config, batch);
+  double flops = 0;
+  for (int b = 0; b < L.blocks; ++b) {
+    const double mac = double(batch) * L.block(b, k::kCnnCout) * L.block(b, k::kCnnCin) *
+                       L.block(b, k::kCnnK) * L.block(b, k::kCnnLconv);
+    flops += 2 * mac * (b == 0 ? 2 : 3);
+  }
+  flops += 2 * 3 * double(batch) * (double(L.features) * L.hidden + L.hidden);
+  return flops;
+}
+
+// Result names of the C++ engines -> the binary engines behind them.
+const char* binary_engine_of(const std::string& result_name) {
+  if (result_name == "clad-model") return "clad";
+  if (result_name == "clad-ops") return "clad-ops";
+  if (result_name == "libtorch-autograd") return "autograd";
+  return nullptr;  // clad-model-node: MLP only
+}
+
 struct Sampled {
   std::vector<double> us;
   int64_t allocs = 0, steps = 0;
   double rss = 0;
 };
+
+// Warm-up, then rounds in which every engine in turn takes o.steps timed steps.
+std::vector<Sampled> time_engines(const Options& o, const std::vector<std::function<void()>>& steps) {
+  for (auto& step : steps)
+    for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<Sampled> samples(steps.size());
+  for (int r = 0; r < o.rounds; ++r)
+    for (size_t k = 0; k < steps.size(); ++k) {
+      support::AllocationCounter counter;
+      for (int i = 0; i < o.steps; ++i) {
+        const auto t0 = Clock::now();
+        steps[k]();
+        samples[k].us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      }
+      samples[k].allocs += counter.count();
+      samples[k].steps += o.steps;
+      samples[k].rss = peak_rss_mb();
+    }
+  return samples;
+}
+
+void write_records(const Options& o, const std::string& workload,
+                   const std::vector<std::string>& names, const std::vector<Sampled>& samples,
+                   int batch, int threads, double peak, double flops, std::ostream& json,
+                   bool& first) {
+  std::cerr << workload << " batch=" << batch << " threads=" << threads << ":";
+  for (size_t k = 0; k < samples.size(); ++k) {
+    const auto& s = samples[k];
+    const double median = percentile(s.us, 0.5);
+    std::cerr << " " << names[k] << " " << static_cast<int>(median) << "us";
+    char rec[1024];
+    std::snprintf(rec, sizeof rec,
+                  "%s\n  {\"workload\": \"%s\", \"engine\": \"%s\", \"batch\": %d, \"threads\": %d, "
+                  "\"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"min_us\": %.3f, "
+                  "\"samples\": %zu, \"allocs_per_step\": %.3f, \"peak_rss_mb\": %.1f, "
+                  "\"gflops\": %.3f, \"sgemm_peak_gflops\": %.3f, \"sgemm_bound_us\": %.3f, "
+                  "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
+                  first ? "" : ",", workload.c_str(), names[k].c_str(), batch, threads, median,
+                  percentile(s.us, 0.25), percentile(s.us, 0.75), percentile(s.us, 0.0),
+                  s.us.size(), double(s.allocs) / s.steps, s.rss, flops / median / 1e3, peak,
+                  flops / peak / 1e3, o.optimizer.c_str(), TORCH_VERSION);
+    json << rec;
+    first = false;
+  }
+  std::cerr << "\n";
+}
 
 void run_config(const Options& o, const std::string& workload, int batch, int threads,
                 double peak, std::ostream& json, bool& first) {
@@ -114,43 +197,35 @@ void run_config(const Options& o, const std::string& workload, int batch, int th
 
   std::vector<std::unique_ptr<train::MlpEngine>> engines;
   for (const auto& e : o.engines) engines.push_back(train::make_engine(e, model, opt, 1));
-  for (auto& e : engines)
-    for (int i = 0; i < o.warmup; ++i) e->step(b);
-  std::vector<Sampled> samples(engines.size());
-  for (int r = 0; r < o.rounds; ++r)
-    for (size_t k = 0; k < engines.size(); ++k) {
-      support::AllocationCounter counter;
-      for (int i = 0; i < o.steps; ++i) {
-        const auto t0 = Clock::now();
-        engines[k]->step(b);
-        samples[k].us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-      }
-      samples[k].allocs += counter.count();
-      samples[k].steps += o.steps;
-      samples[k].rss = peak_rss_mb();
-    }
+  std::vector<std::function<void()>> steps;
+  for (auto& e : engines) steps.push_back([&e, &b] { e->step(b); });
+  write_records(o, workload, o.engines, time_engines(o, steps), batch, threads, peak,
+                step_gemm_flops(model.widths, batch), json, first);
+}
 
-  const double flops = step_gemm_flops(model.widths, batch);
-  std::cerr << workload << " batch=" << batch << " threads=" << threads << ":";
-  for (size_t k = 0; k < engines.size(); ++k) {
-    const auto& s = samples[k];
-    const double median = percentile(s.us, 0.5);
-    std::cerr << " " << o.engines[k] << " " << static_cast<int>(median) << "us";
-    char rec[1024];
-    std::snprintf(rec, sizeof rec,
-                  "%s\n  {\"workload\": \"%s\", \"engine\": \"%s\", \"batch\": %d, \"threads\": %d, "
-                  "\"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"min_us\": %.3f, "
-                  "\"samples\": %zu, \"allocs_per_step\": %.3f, \"peak_rss_mb\": %.1f, "
-                  "\"gflops\": %.3f, \"sgemm_peak_gflops\": %.3f, \"sgemm_bound_us\": %.3f, "
-                  "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
-                  first ? "" : ",", workload.c_str(), o.engines[k].c_str(), batch, threads, median,
-                  percentile(s.us, 0.25), percentile(s.us, 0.75), percentile(s.us, 0.0),
-                  s.us.size(), double(s.allocs) / s.steps, s.rss, flops / median / 1e3, peak,
-                  flops / peak / 1e3, o.optimizer.c_str(), TORCH_VERSION);
-    json << rec;
-    first = false;
-  }
-  std::cerr << "\n";
+void run_cnn_config(const Options& o, const std::string& workload, int batch, int threads,
+                    double peak, std::ostream& json, bool& first) {
+  const CnnConfig model = cnn_config_of(workload);
+  OptimizerConfig opt;
+  opt.kind = o.optimizer;
+  opt.lr = o.optimizer == "sgd" ? 0.01 : 1e-3;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto x = torch::randn({batch, model.input_length}, gen);
+  auto targets = torch::randint(2, {batch}, gen, torch::kInt64).to(torch::kFloat32);
+  std::vector<std::string> names;
+  std::vector<std::unique_ptr<train::BinaryEngine>> engines;
+  for (const auto& e : o.engines)
+    if (const char* binary = binary_engine_of(e)) {
+      names.push_back(e);
+      engines.push_back(train::make_binary_engine(binary, model, opt, 1));
+    }
+  std::vector<std::function<void()>> steps;
+  for (auto& e : engines)
+    steps.push_back([&e, &x, &targets, batch] {
+      e->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
+    });
+  write_records(o, workload, names, time_engines(o, steps), batch, threads, peak,
+                cnn_step_flops(model, batch), json, first);
 }
 
 }  // namespace
@@ -161,6 +236,7 @@ int main(int argc, char** argv) {
     const std::string f = argv[i], v = argv[i + 1];
     if (f == "--workloads") o.workloads = split(v);
     else if (f == "--batches") o.batches = split_ints(v);
+    else if (f == "--cnn-batches") o.cnn_batches = split_ints(v);
     else if (f == "--threads") o.threads = split_ints(v);
     else if (f == "--engines") o.engines = split(v);
     else if (f == "--steps") o.steps = std::stoi(v);
@@ -181,7 +257,10 @@ int main(int argc, char** argv) {
     const double peak = sgemm_peak_gflops();
     std::cerr << "threads=" << threads << ": sgemm peak " << peak << " GFLOP/s\n";
     for (const auto& w : o.workloads)
-      for (int batch : o.batches) run_config(o, w, batch, threads, peak, json, first);
+      if (w.rfind("cnn-", 0) == 0)
+        for (int batch : o.cnn_batches) run_cnn_config(o, w, batch, threads, peak, json, first);
+      else
+        for (int batch : o.batches) run_config(o, w, batch, threads, peak, json, first);
   }
   json << "\n]\n";
   std::cerr << "wrote " << o.out << "\n";

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Time MLP training steps in PyTorch (eager and torch.compile) for the torchclad bench.
+"""Time training steps in PyTorch (eager and torch.compile) for the torchclad bench.
+
+Workloads: MLPs (mlp-A-B-...-Z, cross-entropy) and the 1D CNN binary
+classifier of the gravitational-wave workload (cnn-gw, BCE with logits).
 
 Writes a JSON array of records in the same schema as the C++ bench binary, so
 report.py can put both producers side by side. See README.md in this folder.
@@ -23,6 +26,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--workloads", default="mlp-784-128-10,mlp-784-256-128-10")
     p.add_argument("--batches", default="1,8,32,128,512")
+    p.add_argument("--cnn-batches", default="1,8,32,128,256", help="batches of cnn-* workloads")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--steps", type=int, default=30, help="timed steps per round")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps per engine")
@@ -33,6 +37,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     args.workloads = args.workloads.split(",")
     args.batches = [int(b) for b in args.batches.split(",")]
+    args.cnn_batches = [int(b) for b in args.cnn_batches.split(",")]
     args.threads = [int(t) for t in args.threads.split(",")]
     args.engines = args.engines.split(",")
     unknown = set(args.engines) - set(ENGINES)
@@ -41,15 +46,35 @@ def parse_args(argv=None):
     return args
 
 
+# cnn-gw (cling-plugin/engine/model/cnn_config.hpp): 2048 samples, blocks of
+# Conv1d(stride 1, no padding) -> ReLU -> MaxPool1d(pool) as (channels,
+# kernel, pool), then Linear(flat, 64) -> ReLU -> Linear(64, 1).
+CNN_WORKLOADS = {"cnn-gw": dict(length=2048, blocks=[(8, 16, 4), (16, 8, 4), (32, 8, 4)], hidden=64)}
+
+
 def parse_workload(name):
-    """'mlp-784-128-10' -> [784, 128, 10]."""
+    """'mlp-784-128-10' -> [784, 128, 10]; 'cnn-gw' -> its CNN_WORKLOADS entry."""
+    if name in CNN_WORKLOADS:
+        return CNN_WORKLOADS[name]
     kind, *dims = name.split("-")
     if kind != "mlp" or len(dims) < 2:
-        raise ValueError(f"workload must look like mlp-A-B[-C...], got {name!r}")
+        raise ValueError(f"workload must look like mlp-A-B[-C...] or be one of {list(CNN_WORKLOADS)}, got {name!r}")
     return [int(d) for d in dims]
 
 
+def build_cnn(spec):
+    layers, channels, length = [nn.Unflatten(1, (1, spec["length"]))], 1, spec["length"]
+    for out, kernel, pool in spec["blocks"]:
+        layers += [nn.Conv1d(channels, out, kernel), nn.ReLU(), nn.MaxPool1d(pool)]
+        channels, length = out, (length - kernel + 1) // pool
+    layers += [nn.Flatten(), nn.Linear(channels * length, spec["hidden"]), nn.ReLU(),
+               nn.Linear(spec["hidden"], 1), nn.Flatten(0)]
+    return nn.Sequential(*layers)
+
+
 def build_model(dims):
+    if isinstance(dims, dict):
+        return build_cnn(dims)
     layers = []
     for i, (fan_in, fan_out) in enumerate(zip(dims, dims[1:])):
         if i:
@@ -66,6 +91,9 @@ def build_optimizer(params, name):
 
 def make_batch(dims, batch):
     g = torch.Generator().manual_seed(SEED + 1)
+    if isinstance(dims, dict):  # CNN: signal windows and 0/1 float targets
+        x = torch.randn(batch, dims["length"], generator=g)
+        return x, torch.randint(0, 2, (batch,), generator=g).float()
     x = torch.randn(batch, dims[0], generator=g)
     y = torch.randint(0, dims[-1], (batch,), generator=g, dtype=torch.int64)
     return x, y
@@ -83,9 +111,11 @@ def make_step(engine, dims, optimizer_name, x, y):
     opt = build_optimizer(model.parameters(), optimizer_name)
     forward = torch.compile(model, mode="default", dynamic=False) if engine == "torch-compile" else model
 
+    loss_fn = F.binary_cross_entropy_with_logits if isinstance(dims, dict) else F.cross_entropy
+
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(forward(x), y)
+        loss = loss_fn(forward(x), y)
         loss.backward()
         opt.step()
 
@@ -182,8 +212,9 @@ def main(argv=None):
     args = parse_args(argv)
     results = []
     for workload in args.workloads:
+        batches = args.cnn_batches if workload in CNN_WORKLOADS else args.batches
         for threads in args.threads:
-            for batch in args.batches:
+            for batch in batches:
                 records = run_config(workload, batch, threads, args)
                 print(progress_line(records), file=sys.stderr, flush=True)
                 results += records

@@ -156,13 +156,45 @@ def cell_bound_fraction(by_engine, engine, batch):
     return f"{bound / rec['median_us']:.1%}" if bound and ok(rec) else "–"
 
 
+WORKLOAD_NOTES = {
+    "cnn-gw": "1D CNN binary classifier (the gravitational-wave workload): input 2048 samples; "
+              "Conv1d(1→8, k16) → ReLU → MaxPool1d(4), Conv1d(8→16, k8) → ReLU → MaxPool1d(4), "
+              "Conv1d(16→32, k8) → ReLU → MaxPool1d(4), Linear(928→64) → ReLU → Linear(64→1), "
+              "BCE with logits (mean).",
+}
+# The targets for the model-level engine on a workload: (max batch,
+# minimum speed-up vs the baseline) pairs, and zero allocations per step.
+TARGETS = {"cnn-gw": [(32, 1.5), (256, 1.0)]}
+TARGET_ENGINE = "clad-model"
+
+
+def target_lines(workload, by_engine):
+    if workload not in TARGETS or TARGET_ENGINE not in by_engine:
+        return []
+    lines = []
+    for b in batches_of(by_engine):
+        need = next((s for limit, s in TARGETS[workload] if b <= limit), None)
+        s = speedup(by_engine, TARGET_ENGINE, b)
+        if need is None or s is None:
+            continue
+        lines.append(f"- batch {b}: {s:.2f}× (target ≥ {need:g}×) "
+                     f"{'met' if s >= need else '**missed**'}")
+    allocs = [r.get("allocs_per_step") for r in by_engine[TARGET_ENGINE].values() if ok(r)]
+    if allocs and all(a is not None for a in allocs):
+        lines.append(f"- allocations per step: max {max(allocs):g} (target 0) "
+                     f"{'met' if max(allocs) == 0 else '**missed**'}")
+    return [f"Targets of `{TARGET_ENGINE}` vs `{BASELINE}`:\n\n" + "\n".join(lines)] if lines else []
+
+
 def group_markdown(workload, threads, by_engine):
     engines = engines_of_group(by_engine)
     batches = batches_of(by_engine)
     time_rows = [[str(b)] + [cell_time(by_engine[e].get(b)) for e in engines] for b in batches]
-    parts = [f"## {workload}, threads={threads}",
-             "Time per training step, µs: median (p25–p75).",
-             md_table(["batch"] + engines, time_rows)]
+    parts = [f"## {workload}, threads={threads}"]
+    if workload in WORKLOAD_NOTES:
+        parts.append(WORKLOAD_NOTES[workload])
+    parts += ["Time per training step, µs: median (p25–p75).",
+              md_table(["batch"] + engines, time_rows)]
     sections = [
         (f"Speed-up vs `{BASELINE}` (ratio of medians; >1 = faster).", cell_speedup),
         ("Heap allocations per step.", cell_field("allocs_per_step", "{:.0f}")),
@@ -178,6 +210,7 @@ def group_markdown(workload, threads, by_engine):
             parts += [caption, table]
     if BASELINE not in by_engine:
         parts.append(f"No `{BASELINE}` records, so no speed-ups.")
+    parts += target_lines(workload, by_engine)
     parts += error_lines(by_engine)
     return "\n\n".join(parts)
 
