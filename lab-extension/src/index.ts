@@ -126,12 +126,16 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
       const metrics = document.createElement('span');
       metrics.className = 'torchclad-training-metrics';
       metrics.textContent = r.metrics;
-      row.append(swatch, badge, config, status, metrics);
+      // two lines per run, the same for every run: what ran, then how it went
+      const detail = document.createElement('div');
+      detail.className = 'torchclad-training-detail';
+      detail.append(status, metrics);
+      row.append(swatch, badge, config, detail);
       if (r.message) {
         const m = document.createElement('span');
         m.className = 'torchclad-training-message';
         m.textContent = r.message;
-        row.append(m);
+        detail.append(m);
       }
       h.append(row);
     }

@@ -450,7 +450,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
   const layout: Record<string, unknown> = {
     height: opts.height ?? 560,
     autosize: true,
-    margin: { l: 56, r: 16, t: 28, b: 40 },
+    margin: { l: 56, r: 16, t: 28, b: 48 },
     paper_bgcolor: theme.paper,
     plot_bgcolor: theme.background,
     font: { color: theme.font, family: theme.fontFamily, size: 11 },

@@ -46,6 +46,9 @@ test('first model: newPlot; next models: Plotly.react on the same node', async (
   expect(data[0].x).toEqual([10, 20, 30, 40, 50]);
   expect(r.node.querySelector('.torchclad-status-finished')?.textContent).toBe('finished');
   expect(r.node.querySelector('.torchclad-training-config')?.textContent).toContain('mlp-784-64-10 · clad · adam · batch 64 · 1 thread');
+  // per run two lines: swatch, badge, configuration; then status text and metrics
+  const detail = r.node.querySelector('.torchclad-training-run > .torchclad-training-detail');
+  expect([...(detail?.children ?? [])].map(c => c.className)).toEqual(['torchclad-training-statustext', 'torchclad-training-metrics']);
   r.dispose();
 });
 
