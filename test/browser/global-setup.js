@@ -1,5 +1,6 @@
-// Checks what the browser tests need, with a message that says how to get it,
-// and installs the lab extension as it is in this checkout into the .venv
+// Checks what the browser tests need, with a message that says how to get it;
+// builds the kernel bridge (the kernelspec runs kernel-bridge/dist/main.js)
+// and installs the lab extension as they are in this checkout into the .venv
 // (lab-extension/install.sh: idempotent, a few seconds when up to date).
 const { execFileSync } = require('child_process');
 const { existsSync } = require('fs');
@@ -19,5 +20,7 @@ module.exports = async () => {
   if (missing.length) {
     throw new Error(`browser tests: missing prerequisites:\n${missing.map(([p, how]) => `  ${p} (${how})`).join('\n')}`);
   }
+  const bridge = path.join(repo, 'kernel-bridge');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(bridge, 'tsconfig.build.json')], { cwd: bridge, stdio: 'inherit' });
   execFileSync('bash', [path.join(repo, 'lab-extension', 'install.sh')], { cwd: repo, stdio: 'inherit' });
 };

@@ -18,6 +18,8 @@ export const ARTIFACTS = process.env.TORCHCLAD_TEST_ARTIFACTS || join(REPO, 'tes
 const PREFIX = 'torchclad-browser-';
 
 export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+/** A time limit for Promise.race that does not keep the process alive once the race is decided. */
+const limit = (ms: number) => new Promise<void>(r => setTimeout(r, ms).unref());
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -88,6 +90,8 @@ function removeLeftovers(): void {
 export interface LabOptions {
   /** Files copied into the server's root directory: name -> source path. */
   files: Record<string, string>;
+  /** Notebooks written into the server's root directory: name -> content. */
+  notebooks?: Record<string, unknown>;
   /** Browser viewport. */
   viewport?: { width: number; height: number };
 }
@@ -113,6 +117,7 @@ export class Lab {
     this.rootDir = join(this.tmp, 'root');
     mkdirSync(this.rootDir);
     for (const [name, src] of Object.entries(opts.files)) writeFileSync(join(this.rootDir, name), readFileSync(src));
+    for (const [name, nb] of Object.entries(opts.notebooks ?? {})) writeFileSync(join(this.rootDir, name), JSON.stringify(nb, null, 1));
     // User settings of this run only: no news/update toasts over the notebook.
     const settings = join(this.tmp, 'settings');
     mkdirSync(join(settings, '@jupyterlab', 'apputils-extension'), { recursive: true });
@@ -195,7 +200,7 @@ export class Lab {
   async stop(): Promise<void> {
     try {
       if (this.context) {
-        await Promise.race([this.context.close().catch(() => undefined), sleep(10000)]);
+        await Promise.race([this.context.close().catch(() => undefined), limit(10000)]);
       }
       if (this.server?.pid && this.server.exitCode === null) {
         // kernels first (through the API, as JupyterLab's "shut down" does), then the server
@@ -210,7 +215,7 @@ export class Lab {
         } catch {
           // gone
         }
-        await Promise.race([this.serverExited, sleep(10000)]);
+        await Promise.race([this.serverExited, limit(10000)]);
         try {
           process.kill(-this.server.pid, 'SIGKILL');
         } catch {
@@ -218,6 +223,10 @@ export class Lab {
         }
       }
     } finally {
+      // nothing of the server may keep the test process alive
+      this.server?.stdout?.destroy();
+      this.server?.stderr?.destroy();
+      this.server?.unref();
       if (this.tmp && existsSync(this.tmp)) {
         // the kernel has its own session, chromium its own processes: whatever
         // still runs in or names the temporary directory is ours

@@ -7,97 +7,15 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Page } from 'playwright-core';
-import type { TrainingState } from '../../../kernel-bridge/src/telemetry';
+import type { TrainingState } from '../../../kernel-bridge/src/training-schema';
 import { ARTIFACTS, Lab, REPO, sleep } from './lab';
+import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, runAllCells, saveAndFetch, text } from './notebook';
 
-const TRAINING_MIME = 'application/vnd.torchclad.training.v1+json';
 const NOTEBOOK = join(REPO, 'notebooks', 'mnist.ipynb');
 /** Opening the notebook and starting the kernel (JupyterLab's first load compiles nothing, but the machine may be busy). */
 const OPEN_TIMEOUT = 90_000;
 /** Running every cell: two trainings of 2 epochs on Fashion-MNIST (~60 s on 2 idle cores). */
 const RUN_TIMEOUT = 200_000;
-
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-}
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: Output[];
-  execution_count?: number | null;
-}
-interface Notebook {
-  cells: Cell[];
-}
-
-/** What the page shows of one training display. */
-interface DrawnDisplay {
-  runIds: string[];
-  badges: { text: string; className: string }[];
-  statusTexts: string[];
-  metrics: string[];
-  points: string;
-  invalid: boolean;
-  errorShown: boolean;
-  /** plotly's traces (the graph div's `.data`), or null before the first plot. */
-  traces: { uid: string; name: string; type: string; x: unknown[]; y: unknown[] }[] | null;
-  /** Set on the plot's div the first time the test saw it while the run was going. */
-  marked: boolean;
-}
-
-const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('') : (v ?? ''));
-const codeCells = (nb: Notebook) => nb.cells.filter(c => c.cell_type === 'code');
-
-/** Every training display on the page, in document order. `mark` tags the plot divs of running displays. */
-function drawn(page: Page, mark = false): Promise<DrawnDisplay[]> {
-  return page.evaluate(mark => {
-    return [...document.querySelectorAll<HTMLElement>('.torchclad-training')].map(node => {
-      const plot = node.querySelector('.torchclad-training-plot') as (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
-      const badges = [...node.querySelectorAll('.torchclad-training-status')].map(b => ({ text: b.textContent ?? '', className: b.className }));
-      if (plot && mark && badges.some(b => b.text === 'running') && plot.data) plot.__torchcladSeen = true;
-      const err = node.querySelector<HTMLElement>('.torchclad-training-error');
-      return {
-        runIds: [...node.querySelectorAll<HTMLElement>('.torchclad-training-run')].map(r => r.dataset.runId ?? ''),
-        badges,
-        statusTexts: [...node.querySelectorAll('.torchclad-training-statustext')].map(s => s.textContent ?? ''),
-        metrics: [...node.querySelectorAll('.torchclad-training-metrics')].map(s => s.textContent ?? ''),
-        points: node.dataset.points ?? '',
-        invalid: node.classList.contains('torchclad-training-invalid'),
-        errorShown: !!err && !err.hidden,
-        traces: plot?.data
-          ? plot.data.map(t => ({ uid: String(t.uid), name: String(t.name), type: String(t.type), x: Array.from(t.x ?? []), y: Array.from(t.y ?? []) }))
-          : null,
-        marked: !!plot?.__torchcladSeen
-      };
-    });
-  }, mark);
-}
-
-/** The prompts of the code cells ("[ ]:", "[*]:", "[3]:") and the kernel's status. */
-function progress(page: Page): Promise<{ prompts: string[]; kernel: string }> {
-  return page.evaluate(() => ({
-    prompts: [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].map(p => (p.textContent ?? '').trim()),
-    kernel: document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') ?? ''
-  }));
-}
-
-/** The text of all outputs on the page, for error messages. */
-function outputsText(page: Page): Promise<string> {
-  return page.evaluate(() =>
-    [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')].map(o => `[${o.getAttribute('data-mime-type')}] ${(o.textContent ?? '').slice(0, 500)}`).join('\n')
-  );
-}
-
-/** Clicks a menu of JupyterLab's menu bar, then the item whose label matches `item`. */
-async function clickMenu(page: Page, menu: string, item: RegExp): Promise<void> {
-  await page.locator('#jp-MainMenu .lm-MenuBar-itemLabel', { hasText: new RegExp(`^${menu}$`) }).click();
-  await page.locator('.lm-Menu .lm-Menu-item', { has: page.locator('.lm-Menu-itemLabel', { hasText: item }) }).click();
-}
 
 describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad kernel and the lab extension', () => {
   const lab = new Lab();
@@ -116,45 +34,20 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
     page = await lab.start({ files: { 'mnist.ipynb': NOTEBOOK } });
     timings.serverAndBrowser = Date.now() - started;
 
-    await page.goto(`${lab.base}/lab/tree/mnist.ipynb?token=${lab.token}`, { timeout: OPEN_TIMEOUT });
-    await page.locator('.jp-NotebookPanel .jp-KernelName', { hasText: 'ROOT C++ (Clad + LibTorch)' }).waitFor({ timeout: OPEN_TIMEOUT });
-    await page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ state: 'attached', timeout: OPEN_TIMEOUT });
+    await openNotebook(lab, page, 'mnist.ipynb', OPEN_TIMEOUT);
     timings.opened = Date.now() - started;
 
-    await clickMenu(page, 'Run', /^Run All Cells$/);
     const runStart = Date.now();
-    let stalled = 0;
-    for (;;) {
-      const p = await progress(page);
-      const displays = await drawn(page, true);
-      const first = displays[0];
+    await runAllCells(page, RUN_TIMEOUT, async () => {
+      const first = (await drawn(page, true))[0];
       if (first?.traces) {
         const train = first.traces.find(t => t.uid.endsWith(':train'));
         seen.push({ status: first.badges[0]?.text ?? '', points: train?.x.length ?? 0 });
       }
-      if (p.prompts.length > 0 && p.prompts.every(s => /^\[\d+\]:?$/.test(s))) break;
-      // idle, nothing running or queued, and not all cells ran: a cell failed (the rest were not run)
-      stalled = p.kernel === 'idle' && !p.prompts.some(s => s.includes('*')) && Date.now() - runStart > 5000 ? stalled + 1 : 0;
-      if (stalled >= 10) throw new Error(`the notebook stopped before every cell ran (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`);
-      if (Date.now() - runStart > RUN_TIMEOUT) {
-        throw new Error(`the notebook did not finish within ${RUN_TIMEOUT / 1000} s (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`);
-      }
-      await sleep(300);
-    }
+    });
     timings.ran = Date.now() - runStart;
     finalDrawn = await drawn(page);
-
-    // File > Save Notebook, then read what JupyterLab wrote, through the contents API
-    await clickMenu(page, 'File', /^Save( Notebook)?$/);
-    const deadline = Date.now() + 30000;
-    for (;;) {
-      const r = await lab.api('GET', '/api/contents/mnist.ipynb?type=notebook&content=1');
-      if (!r.ok) throw new Error(`GET /api/contents/mnist.ipynb: HTTP ${r.status}`);
-      saved = ((await r.json()) as { content: Notebook }).content;
-      if (codeCells(saved).every(c => typeof c.execution_count === 'number')) break;
-      if (Date.now() > deadline) throw new Error('the saved notebook has no outputs 30 s after File > Save Notebook');
-      await sleep(250);
-    }
+    saved = await saveAndFetch(lab, page, 'mnist.ipynb');
     const stateOf = (engine: string): TrainingState => {
       const cell = codeCells(saved).find(c => text(c.source).includes(`engine = "${engine}"`));
       if (!cell) throw new Error(`no cell sets engine = "${engine}" in the saved notebook`);
