@@ -194,9 +194,16 @@ EngineInfo Cells::start(const std::string& engine_library, const std::string& in
   engine_.loaded = rc >= 0;
   if (!engine_.loaded) engine_.error = "gSystem->Load(\"" + engine_library + "\") returned " + std::to_string(rc);
   gInterpreter->AddIncludePath(include_dir.c_str());
-  // Cells load the engine's other libraries by name (R__LOAD_LIBRARY(libtorchclad_gw.so)).
+  // The gravitational-wave simulator (torchclad/gw_simulator.h) is ready in
+  // every cell when it was built beside the engine; other libraries there
+  // load by name with gSystem->Load.
   const auto slash = engine_library.rfind('/');
-  if (slash != std::string::npos) gSystem->AddDynamicPath(engine_library.substr(0, slash).c_str());
+  if (slash != std::string::npos) {
+    const std::string dir = engine_library.substr(0, slash);
+    gSystem->AddDynamicPath(dir.c_str());
+    const std::string gw = dir + "/libtorchclad_gw.so";
+    if (!gSystem->AccessPathName(gw.c_str())) gSystem->Load(gw.c_str());
+  }
   engine_.clad_available = torchclad::use_clad_in_aclic(&engine_.clad_error);
   return engine_;
 }

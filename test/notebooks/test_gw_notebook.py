@@ -1,0 +1,104 @@
+"""Runs notebooks/gw.ipynb headless in the torchclad kernel (nbclient) and
+checks its outputs: no errors, one live display comparing the Clad and
+autograd runs, both detectors' quality, and the report files. The data are
+simulated into a temporary working directory; no kernel or host process may
+outlive the test."""
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from test_mnist_notebook import processes_in
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "gw.ipynb"
+TRAINING_MIME = "application/vnd.torchclad.training.v1+json"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("gw-notebook")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(nb, kernel_name="torchclad", timeout=300, startup_timeout=60,
+                            resources={"metadata": {"path": str(workdir)}})
+    started = time.monotonic()
+    try:
+        client.execute()
+    finally:
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while processes_in(workdir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        leftover = processes_in(workdir)
+    return nb, workdir, elapsed, leftover
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def stdout_of(cell) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def test_saved_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.metadata.kernelspec.name == "torchclad"
+    for cell in code_cells(nb):
+        assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_runs_without_errors(executed):
+    nb, workdir, elapsed, leftover = executed
+    for cell in code_cells(nb):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{cell.source[:80]!r}: {errors}"
+    assert (workdir / "gw-notebook.root").is_file()
+    assert elapsed < 240, f"the notebook took {elapsed:.1f} s"
+    assert leftover == [], f"processes left in the notebook's directory: {leftover}"
+
+
+def test_data_summary(executed):
+    nb, _, _, _ = executed
+    text = "".join(stdout_of(c) for c in code_cells(nb))
+    assert "wrote 6000 windows to gw-notebook.root" in text
+    assert "train: 4000 windows (2000 signals), test: 2000 windows, 2048 samples each" in text
+
+
+def test_training_display(executed):
+    nb, _, _, _ = executed
+    training = [c for c in code_cells(nb) if 'options.engine = "autograd"' in c.source]
+    assert len(training) == 1
+    displays = [o for o in training[0].outputs if o.output_type == "display_data" and TRAINING_MIME in o.data]
+    assert displays, "no training display in the training cell"
+    payloads = [d.data[TRAINING_MIME] for d in displays]
+    runs = [r for p in payloads for r in (p["runs"] if "runs" in p else [p])]
+    engines = {r["engine"] for r in runs}
+    assert engines == {"clad", "autograd"}, engines
+    for r in runs:
+        assert r["status"] == "finished", r.get("message")
+        assert r["model"] == "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64"
+        assert len(r["epoch_metrics"]) == 4
+        aucs = [e.get("test_auc") for e in r["epoch_metrics"]]
+        assert all(a is not None and 0.5 < a <= 1 for a in aucs), aucs
+
+
+def test_detectors(executed):
+    nb, workdir, _, _ = executed
+    text = "".join(stdout_of(c) for c in code_cells(nb))
+    found = {e: (float(a), float(u)) for e, a, u in
+             re.findall(r"^(clad|autograd)\s+([0-9.]+)\s+([0-9.]+)\s+[0-9.]+$", text, re.M)}
+    assert set(found) == {"clad", "autograd"}, text
+    for engine, (accuracy, auc) in found.items():
+        assert accuracy > 0.85 and auc > 0.95, (engine, accuracy, auc)
+    assert abs(found["clad"][0] - found["autograd"][0]) * 100 <= 1.5, found
+    summaries = dict(re.findall(r"^(clad|autograd):\s+AUC [0-9.]+ \(SNR >= 8: ([0-9.]+)\)", text, re.M))
+    assert set(summaries) == {"clad", "autograd"}, text
+    assert all(float(v) >= 0.95 for v in summaries.values()), summaries
+    for engine in ("clad", "autograd"):
+        for suffix in (".root", "_roc.png", "_efficiency.png", "_scores.png"):
+            assert (workdir / "gw-results" / f"{engine}{suffix}").stat().st_size > 0
