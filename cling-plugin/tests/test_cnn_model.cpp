@@ -13,11 +13,20 @@ namespace {
 using support::AllocationCounter;
 using namespace torchclad::testing;
 
-class CnnModelLevelStep : public ::testing::TestWithParam<std::tuple<int, std::string>> {};
+// Sets LibTorch's (and so the model's) thread count for a scope.
+struct ThreadsGuard {
+  int saved = at::get_num_threads();
+  explicit ThreadsGuard(int n) { at::set_num_threads(n); }
+  ~ThreadsGuard() { at::set_num_threads(saved); }
+};
 
-// Batches past 64 matter: Clad's tape keeps 64 entries inline and allocates beyond.
+class CnnModelLevelStep : public ::testing::TestWithParam<std::tuple<int, std::string, int>> {};
+
+// Batches past 64 matter: Clad's tape keeps 64 entries inline and allocates
+// beyond. Two threads: the batch is split across threads (at::parallel_for).
 TEST_P(CnnModelLevelStep, AllocatesNothingInSteadyState) {
-  const auto [batch, optimizer] = GetParam();
+  const auto [batch, optimizer, threads] = GetParam();
+  ThreadsGuard guard(threads);
   auto engine = train::make_binary_engine("clad", CnnConfig{}, {optimizer}, 1);
   auto x = torch::randn({batch, CnnConfig{}.input_length});
   auto targets = torch::randint(2, {batch}).to(torch::kFloat32);
@@ -30,7 +39,30 @@ TEST_P(CnnModelLevelStep, AllocatesNothingInSteadyState) {
 
 INSTANTIATE_TEST_SUITE_P(Batches, CnnModelLevelStep,
                          ::testing::Combine(::testing::Values(1, 8, 65, 256),
-                                            ::testing::Values("sgd", "adam")));
+                                            ::testing::Values("sgd", "adam"),
+                                            ::testing::Values(1, 2)));
+
+// The split batch gives the single-thread loss and gradient (up to float
+// rounding), for even and odd batches.
+TEST(CnnModel, TwoThreadsMatchOneThread) {
+  const CnnConfig config{500, {{4, 9, 2}, {6, 5, 3}}, 12};
+  for (int batch : {8, 9, 33}) {
+    auto x = torch::randn({batch, 500});
+    auto targets = torch::randint(2, {batch}).to(torch::kFloat32);
+    CnnModel one(config, 4), two(config, 4);
+    float l1, l2;
+    {
+      ThreadsGuard guard(1);
+      l1 = one.loss_and_grad(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
+    }
+    {
+      ThreadsGuard guard(2);
+      l2 = two.loss_and_grad(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
+    }
+    EXPECT_NEAR(l1, l2, 1e-5) << batch;
+    EXPECT_TRUE(torch::allclose(one.grads(), two.grads(), 1e-4, 1e-6)) << batch;
+  }
+}
 
 TEST(CnnModel, LossAndLogitsMatchLibTorch) {
   CnnConfig config{300, {{4, 9, 3}, {6, 5, 2}}, 16};

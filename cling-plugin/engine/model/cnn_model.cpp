@@ -1,5 +1,7 @@
 #include "model/cnn_model.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -7,8 +9,25 @@
 #include "gradients/gradients.hpp"
 #include "kernels/cnn.hpp"
 
+// MKL's per-thread thread count, its Fortran entry point (by pointer; in the
+// wheel's libtorch_cpu the unsuffixed name is the same Fortran stub, and
+// passing the int by value crashed). Weak, so another BLAS still links.
+extern "C" __attribute__((weak)) int mkl_set_num_threads_local_(const int*);
+
 namespace torchclad {
 namespace k = torchclad::kernels;
+namespace {
+
+// BLAS single-threaded on this thread for a scope: the model parallelises
+// over the batch itself, and MKL threading the many small GEMMs of a step
+// costs a fork-join each (measured: 2.5x slower than one thread at batch 1).
+struct SequentialBlas {
+  static int set(int n) { return mkl_set_num_threads_local_ ? mkl_set_num_threads_local_(&n) : 0; }
+  int saved = set(1);
+  ~SequentialBlas() { set(saved); }  // 0 restores the global setting
+};
+
+}  // namespace
 
 std::vector<std::vector<int64_t>> cnn_param_shapes(const CnnConfig& config) {
   const auto L = model::CnnLayout::make(config, 1);  // validates
@@ -59,31 +78,70 @@ std::vector<torch::Tensor> CnnModel::parameter_views() {
   return views;
 }
 
-CnnModel::Workspace& CnnModel::workspace(int batch) {
-  auto it = workspaces_.find(batch);
+CnnModel::Workspace& CnnModel::workspace(int batch, int part) {
+  auto it = workspaces_.find({batch, part});
   if (it == workspaces_.end()) {
     Workspace ws{model::CnnLayout::make(config_, batch), {}, {}};
     ws.acts.assign(ws.layout.act_count, 0.f);
     ws.d_acts.assign(ws.layout.act_count, 0.f);
-    it = workspaces_.emplace(batch, std::move(ws)).first;
+    it = workspaces_.emplace(std::make_pair(batch, part), std::move(ws)).first;
   }
   return it->second;
 }
 
-float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
-  TORCH_CHECK(batch >= 1, "CnnModel.loss_and_grad: batch must be at least 1, found ", batch);
-  Workspace& ws = workspace(batch);
+// The mean loss of `batch` samples and its gradient into d_params (zeroed first).
+float CnnModel::part_loss_and_grad(const float* x, const float* targets, int batch, int part,
+                                   float* d_params) {
+  Workspace& ws = workspace(batch, part);
   const auto& L = ws.layout;
-  float* d_params = grads_.data_ptr<float>();
   std::memset(d_params, 0, sizeof(float) * params_.numel());
   // d_acts needs no reset: every pullback consumes (zeroes) the adjoint of
   // the buffer it overwrote, and nothing writes the scratch's adjoint
-  // (tested: CnnModelGradient.ActivationAdjointsReturnToZero).
+  // (tested: CnnModelGradient.* checks d_acts is all zero after a gradient).
   grad::cnn_bce_with_logits(x, targets, batch, L.blocks, L.table.data(), params_.data_ptr<float>(),
                             ws.acts.data(), d_params, ws.d_acts.data());
   // The gradient's forward sweep left the logits in acts.
   return k::binary_cross_entropy_with_logits(ws.acts.data() + L.table[k::kCnnLogits], targets,
                                              batch);
+}
+
+float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
+  TORCH_CHECK(batch >= 1, "CnnModel.loss_and_grad: batch must be at least 1, found ", batch);
+  const int parts = std::min(at::get_num_threads(), batch / kMinSamplesPerThread);
+  float* d_params = grads_.data_ptr<float>();
+  if (parts <= 1) {
+    SequentialBlas sequential;
+    return part_loss_and_grad(x, targets, batch, 0, d_params);
+  }
+
+  // Data parallel over the batch: part p takes samples [start(p), start(p+1)).
+  const int64_t n = params_.numel();
+  auto start = [&](int p) { return static_cast<int>(int64_t{batch} * p / parts); };
+  if (static_cast<int>(part_grads_.size()) < parts) part_grads_.resize(parts);
+  for (int p = 0; p < parts; ++p) {
+    workspace(start(p + 1) - start(p), p);  // created here, not on the worker threads
+    if (static_cast<int64_t>(part_grads_[p].size()) != n) part_grads_[p].assign(n, 0.f);
+  }
+  float losses[64] = {};
+  TORCH_CHECK(parts <= 64, "CnnModel: at most 64 threads, found ", parts);
+  at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    SequentialBlas sequential;
+    for (int64_t p = begin; p < end; ++p) {
+      const int b0 = start(p), nb = start(p + 1) - b0;
+      losses[p] = part_loss_and_grad(x + int64_t{b0} * config_.input_length, targets + b0, nb,
+                                     static_cast<int>(p), part_grads_[p].data());
+    }
+  });
+  // Each part's gradient is of its own mean: weight by its share of the batch.
+  float loss = 0;
+  std::memset(d_params, 0, sizeof(float) * n);
+  for (int p = 0; p < parts; ++p) {
+    const float share = float(start(p + 1) - start(p)) / float(batch);
+    const float* g = part_grads_[p].data();
+    for (int64_t i = 0; i < n; ++i) d_params[i] += share * g[i];
+    loss += share * losses[p];
+  }
+  return loss;
 }
 
 torch::Tensor CnnModel::forward(const torch::Tensor& x) {
@@ -97,7 +155,7 @@ torch::Tensor CnnModel::forward(const torch::Tensor& x) {
   std::vector<float> zeros(std::min(n, kChunk), 0.f);
   for (int64_t s = 0; s < n; s += kChunk) {
     const int m = static_cast<int>(std::min(kChunk, n - s));
-    Workspace& ws = workspace(m);
+    Workspace& ws = workspace(m, 0);
     k::cnn_bce_with_logits(input.data_ptr<float>() + s * config_.input_length, zeros.data(), m,
                            ws.layout.blocks, ws.layout.table.data(), params_.data_ptr<float>(),
                            ws.acts.data());

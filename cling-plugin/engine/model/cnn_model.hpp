@@ -39,7 +39,14 @@ class CnnModel {
   // Mean binary cross-entropy with logits of the batch, and its gradient
   // written into grads() (overwritten). x is [batch, input_length]
   // row-major, targets [batch] in [0, 1]. No checks beyond batch >= 1.
+  // With at::get_num_threads() > 1 and a batch of at least
+  // kMinSamplesPerThread per thread, the batch is split into one part per
+  // thread, each part's gradient taken on its own thread (BLAS single
+  // threaded, always: see SequentialBlas in cnn_model.cpp) into its own buffers, and the parts' gradients summed,
+  // weighted by their share of the batch: one fork-join per step instead of
+  // one per GEMM.
   float loss_and_grad(const float* x, const float* targets, int batch);
+  static constexpr int kMinSamplesPerThread = 1;
 
   // Logits [n] for a float input [n, input_length] (evaluation, in chunks of
   // at most 256 samples; allocates).
@@ -50,11 +57,15 @@ class CnnModel {
     model::CnnLayout layout;
     std::vector<float> acts, d_acts;
   };
-  Workspace& workspace(int batch);
+  // The workspace of a batch size for one part (thread) of a split batch.
+  Workspace& workspace(int batch, int part = 0);
+  float part_loss_and_grad(const float* x, const float* targets, int batch, int part,
+                           float* d_params);
 
   CnnConfig config_;
   torch::Tensor params_, grads_;
-  std::map<int, Workspace> workspaces_;  // one per batch size met
+  std::map<std::pair<int, int>, Workspace> workspaces_;  // per (batch size, part) met
+  std::vector<std::vector<float>> part_grads_;           // per part of a split batch
 };
 
 }  // namespace torchclad
