@@ -429,6 +429,16 @@ export class HostExecutor implements Executor {
         }
         break;
       }
+      case "display": {
+        // torchclad::show(...) in a cell: an image (base64) or SVG/text, as display_data.
+        const sink = p?.kind === "execute" ? p.sink : this.lastSink;
+        if (sink && typeof m.mime === "string" && typeof m.data === "string") {
+          sink.display({ [m.mime]: m.data, "text/plain": `<${m.mime}, ${m.data.length} characters>` });
+        } else {
+          this.log.warn(`a display message without a cell, mime or data: ${JSON.stringify(m).slice(0, 200)}`);
+        }
+        break;
+      }
       case "execute_reply": {
         if (p?.kind !== "execute" || id === null) {
           this.log.warn(`execute_reply for an unknown request ${JSON.stringify(m.id)}`);

@@ -4,6 +4,7 @@ autograd runs, both detectors' quality, and the report files. The data are
 simulated into a temporary working directory; no kernel or host process may
 outlive the test."""
 
+import base64
 import re
 import time
 from pathlib import Path
@@ -102,3 +103,13 @@ def test_detectors(executed):
     for engine in ("clad", "autograd"):
         for suffix in (".root", "_roc.png", "_efficiency.png", "_scores.png"):
             assert (workdir / "gw-results" / f"{engine}{suffix}").stat().st_size > 0
+
+
+def test_plots_shown_inline(executed):
+    nb, _, _, _ = executed
+    cell = [c for c in code_cells(nb) if "torchclad::show" in c.source]
+    assert len(cell) == 1
+    images = [o for o in cell[0].outputs if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(images) == 2, cell[0].outputs
+    for image in images:
+        assert base64.b64decode(image.data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"

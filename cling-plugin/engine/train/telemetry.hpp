@@ -39,6 +39,14 @@ Sink current_sink();  // e.g. to remove the sink for a while and put it back
 void emit(const Event& event);
 bool has_sink();
 
+// Rich output for notebooks: `data` (raw bytes for images) of MIME type
+// `mime`, shown below the running cell by the kernel host, which installs
+// the sink. Without a sink (root.exe, command-line tools) display() does
+// nothing and returns false.
+using DisplaySink = std::function<void(const std::string& mime, const std::string& data)>;
+void set_display_sink(DisplaySink sink);
+bool display(const std::string& mime, const std::string& data);
+
 // A stop request (an interrupt from the kernel host, Ctrl-C in a command):
 // the trainer checks it between steps and ends the run with status "stopped".
 // Safe to call from a signal handler.

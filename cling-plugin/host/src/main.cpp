@@ -109,6 +109,15 @@ class Host {
     channel_.send({{"type", "telemetry"}, {"id", current_id()}, {"event", telemetry_event(event)}});
   }
 
+  // torchclad::show / telemetry::display: images go base64-encoded, as
+  // Jupyter's display_data carries them; text types (SVG) as they are.
+  void on_display(const std::string& mime, const std::string& data) {
+    std::fflush(stdout);  // output printed before the image comes before it
+    const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
+    channel_.send({{"type", "display"}, {"id", current_id()}, {"mime", mime},
+                   {"data", binary ? base64(data) : data}});
+  }
+
   // --- control thread ------------------------------------------------------
   void control_loop(int sigint_fd) {
     sigset_t sigint_set;
@@ -496,6 +505,8 @@ int main(int argc, char** argv) {
   reinstall_handlers();  // ROOT's TUnixSystem installed its own
   const int sigint_fd = install_sigint_pipe();
   torchclad::telemetry::set_sink([&host](const torchclad::telemetry::Event& e) { host.on_telemetry(e); });
+  torchclad::telemetry::set_display_sink(
+      [&host](const std::string& mime, const std::string& data) { host.on_display(mime, data); });
   // A cell that calls exit(): the last message says so (the host's own
   // exits use _exit and skip this).
   static Host* exiting_host = &host;

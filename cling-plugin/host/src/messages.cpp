@@ -1,5 +1,6 @@
 #include "messages.hpp"
 
+#include <algorithm>
 #include <TROOT.h>
 
 #include "cells.hpp"
@@ -74,6 +75,23 @@ nlohmann::json execute_reply(const nlohmann::json& id, const CellResult& r, long
 
 nlohmann::json error_message(const nlohmann::json& id, const std::string& ename, const std::string& evalue) {
   return {{"type", "error"}, {"id", id}, {"ename", ename}, {"evalue", evalue}};
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (n > 1) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (n > 2) v |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += n > 1 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += n > 2 ? kAlphabet[v & 63] : '=';
+  }
+  return out;
 }
 
 }  // namespace host

@@ -155,3 +155,29 @@ def test_interrupting_training_stops_it_cooperatively(host, dataset):
     end = [e["event"] for e in seen if e.get("type") == "telemetry" and e["event"]["kind"] == "end"]
     assert end and end[-1]["status"] == "stopped"
     assert stdout_of([e for e in seen if e.get("id") == rid]) == "stopped\n"
+
+
+def test_show_sends_an_image_as_a_display_message(host, tmp_path):
+    import base64
+    png = bytes(range(256)) * 3 + b"\x89PNG"  # any bytes: the host forwards, it does not decode
+    (tmp_path / "plot.png").write_bytes(png)
+    reply, events = host.execute(
+        '#include "torchclad/torchclad.h"\n'
+        f'printf("before\\n"); bool shown = torchclad::show("{tmp_path}/plot.png"); printf("shown %d\\n", shown);'
+    )
+    assert reply["status"] == "ok", (reply, events)
+    displays = [e for e in events if e.get("type") == "display"]
+    assert len(displays) == 1, events
+    assert displays[0]["mime"] == "image/png"
+    assert base64.b64decode(displays[0]["data"]) == png
+    assert "shown 1" in stdout_of(events)
+
+
+def test_show_names_a_file_it_cannot_show(host, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    reply, events = host.execute(f'torchclad::show("{tmp_path}/notes.txt");')
+    assert reply["status"] == "error"
+    assert "is not a .png, .jpg or .svg file" in reply["evalue"] + stderr_of(events)
+    reply, events = host.execute(f'torchclad::show("{tmp_path}/missing.png");')
+    assert reply["status"] == "error"
+    assert "cannot read" in reply["evalue"] + stderr_of(events)

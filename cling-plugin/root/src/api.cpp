@@ -2,6 +2,8 @@
 // engine's tensors and trainer.
 #include <ROOT/RVersion.hxx>
 
+#include <cctype>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -117,6 +119,23 @@ std::string Mlp::describe() const {
   for (size_t i = 0; i < widths_.size(); ++i) s << (i ? "-" : "") << widths_[i];
   s << ", " << activation_ << (state_ ? ", trained" : ", untrained") << ")";
   return s.str();
+}
+
+bool show(const std::string& image_file) {
+  const auto dot = image_file.rfind('.');
+  std::string ext = dot == std::string::npos ? "" : image_file.substr(dot + 1);
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const char* mime = ext == "png"                   ? "image/png"
+                     : ext == "jpg" || ext == "jpeg" ? "image/jpeg"
+                     : ext == "svg"                  ? "image/svg+xml"
+                                                     : nullptr;
+  if (!mime)
+    throw std::runtime_error("show: '" + image_file + "' is not a .png, .jpg or .svg file");
+  std::ifstream in(image_file, std::ios::binary);
+  if (!in) throw std::runtime_error("show: cannot read '" + image_file + "'");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return telemetry::display(mime, bytes.str());
 }
 
 std::string versions() {

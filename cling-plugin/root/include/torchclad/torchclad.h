@@ -90,6 +90,12 @@ class Mlp {
   std::shared_ptr<State> state_;  // the trained engine, after fit
 };
 
+// Shows an image file (.png, .jpg, .svg) below the running notebook cell, e.g.
+// a plot saved with TCanvas::SaveAs. Returns false outside a notebook (root.exe,
+// commands), where there is nowhere to show it. Throws std::runtime_error if
+// the file cannot be read or its type is not an image type it knows.
+bool show(const std::string& image_file);
+
 // Version strings of the parts in use.
 std::string versions();
 
