@@ -1,11 +1,14 @@
 // CPU and Meta kernels of the CNN operators.
 #include "aten/cnn_kernels.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <vector>
 
 #include "aten/checks.hpp"
 #include "gradients/gradients.hpp"
 #include "kernels/binary_losses.hpp"
+#include "kernels/blas.hpp"
 #include "kernels/conv1d.hpp"
 #include "kernels/pooling.hpp"
 
@@ -69,13 +72,17 @@ at::Tensor conv1d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
   const int n = x.size(0), cin = x.size(1), lin = x.size(2), cout = w.size(0), k = w.size(2);
   const int lout = lin - k + 1;
   auto y = at::empty({n, cout, lout}, x.options());
+  // Samples in parallel over LibTorch's threads, the BLAS sequential on each.
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
-    for (int s = 0; s < n; ++s)
-      kernels::conv1d_forward<T>(x.data_ptr<T>() + int64_t{s} * cin * lin, w.data_ptr<T>(),
-                                 b.data_ptr<T>(), y.data_ptr<T>() + int64_t{s} * cout * lout,
-                                 col.data(), 1, cin, lin, cout, k);
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      blas::SequentialScope sequential;
+      std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
+      for (int64_t s = begin; s < end; ++s)
+        kernels::conv1d_forward<T>(x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(),
+                                   b.data_ptr<T>(), y.data_ptr<T>() + s * cout * lout, col.data(),
+                                   1, cin, lin, cout, k);
+    });
   });
   return y;
 }
@@ -93,22 +100,27 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor&
               op, ": grad_output must be [", n, ", ", cout, ", ", lout, "], found ", grad_y.sizes());
   auto dy = grad_y.to(x.scalar_type()).contiguous();
   auto dx = input_requires_grad ? at::zeros_like(x) : at::empty({0}, x.options());
-  auto dw = at::zeros_like(w);
-  auto db = at::zeros({cout}, x.options());
   // The hand-written pullback that Clad calls inside the model-level
-  // gradient (kernels/conv1d.hpp), sample by sample.
+  // gradient (kernels/conv1d.hpp), sample by sample; the samples split into
+  // one part per thread, each with its own dw and db, summed at the end.
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n));
+  auto dw_parts = at::zeros({parts, cout, cin, k}, x.options());
+  auto db_parts = at::zeros({parts, cout}, x.options());
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
-    for (int s = 0; s < n; ++s)
-      kernels::conv1d_backward<T>(x.data_ptr<T>() + int64_t{s} * cin * lin, w.data_ptr<T>(),
-                                  dy.data_ptr<T>() + int64_t{s} * cout * lout, col.data(), 1, cin,
-                                  lin, cout, k,
-                                  input_requires_grad ? dx.data_ptr<T>() + int64_t{s} * cin * lin
-                                                      : nullptr,
-                                  dw.data_ptr<T>(), db.data_ptr<T>());
+    at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+      blas::SequentialScope sequential;
+      std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
+      for (int64_t p = begin; p < end; ++p)
+        for (int64_t s = n * p / parts; s < n * (p + 1) / parts; ++s)
+          kernels::conv1d_backward<T>(
+              x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(), dy.data_ptr<T>() + s * cout * lout,
+              col.data(), 1, cin, lin, cout, k,
+              input_requires_grad ? dx.data_ptr<T>() + s * cin * lin : nullptr,
+              dw_parts.data_ptr<T>() + p * cout * cin * k, db_parts.data_ptr<T>() + p * cout);
+    });
   });
-  return {dx, dw, db};
+  return {dx, dw_parts.sum(0), db_parts.sum(0)};
 }
 
 at::Tensor max_pool1d(const at::Tensor& x, int64_t kernel_size) {

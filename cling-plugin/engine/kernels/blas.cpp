@@ -10,6 +10,10 @@ void dgemm_(const char* transa, const char* transb, const int* m, const int* n,
             const int* k, const double* alpha, const double* a, const int* lda,
             const double* b, const int* ldb, const double* beta, double* c,
             const int* ldc);
+// MKL's per-thread thread count, its Fortran entry point (by pointer: in the
+// wheel's libtorch_cpu the unsuffixed name is the same Fortran stub, and an
+// int by value crashed). Weak, so a BLAS without it still links.
+__attribute__((weak)) int mkl_set_num_threads_local_(const int* n);
 }
 
 namespace torchclad::blas {
@@ -31,5 +35,14 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
   const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
   dgemm_(&tb, &ta, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc);
 }
+
+namespace {
+int set_local_threads(int n) {
+  return mkl_set_num_threads_local_ ? mkl_set_num_threads_local_(&n) : 0;
+}
+}  // namespace
+
+SequentialScope::SequentialScope() : saved_(set_local_threads(1)) {}
+SequentialScope::~SequentialScope() { set_local_threads(saved_); }  // 0: the global setting
 
 }  // namespace torchclad::blas

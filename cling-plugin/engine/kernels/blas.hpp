@@ -13,4 +13,19 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
           const double* a, int lda, const double* b, int ldb, double beta,
           double* c, int ldc);
 
+// The BLAS single-threaded on the calling thread while alive (MKL's
+// per-thread setting; nothing with another BLAS). For callers that
+// parallelise over samples themselves: MKL threading many small GEMMs costs a
+// fork-join each.
+class SequentialScope {
+ public:
+  SequentialScope();
+  ~SequentialScope();
+  SequentialScope(const SequentialScope&) = delete;
+  SequentialScope& operator=(const SequentialScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace torchclad::blas

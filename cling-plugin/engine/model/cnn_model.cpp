@@ -7,27 +7,11 @@
 #include <cstring>
 
 #include "gradients/gradients.hpp"
+#include "kernels/blas.hpp"
 #include "kernels/cnn.hpp"
-
-// MKL's per-thread thread count, its Fortran entry point (by pointer; in the
-// wheel's libtorch_cpu the unsuffixed name is the same Fortran stub, and
-// passing the int by value crashed). Weak, so another BLAS still links.
-extern "C" __attribute__((weak)) int mkl_set_num_threads_local_(const int*);
 
 namespace torchclad {
 namespace k = torchclad::kernels;
-namespace {
-
-// BLAS single-threaded on this thread for a scope: the model parallelises
-// over the batch itself, and MKL threading the many small GEMMs of a step
-// costs a fork-join each (measured: 2.5x slower than one thread at batch 1).
-struct SequentialBlas {
-  static int set(int n) { return mkl_set_num_threads_local_ ? mkl_set_num_threads_local_(&n) : 0; }
-  int saved = set(1);
-  ~SequentialBlas() { set(saved); }  // 0 restores the global setting
-};
-
-}  // namespace
 
 std::vector<std::vector<int64_t>> cnn_param_shapes(const CnnConfig& config) {
   const auto L = model::CnnLayout::make(config, 1);  // validates
@@ -110,7 +94,7 @@ float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
   const int parts = std::min(at::get_num_threads(), batch / kMinSamplesPerThread);
   float* d_params = grads_.data_ptr<float>();
   if (parts <= 1) {
-    SequentialBlas sequential;
+    blas::SequentialScope sequential;  // the model parallelises over the batch itself
     return part_loss_and_grad(x, targets, batch, 0, d_params);
   }
 
@@ -125,7 +109,7 @@ float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
   float losses[64] = {};
   TORCH_CHECK(parts <= 64, "CnnModel: at most 64 threads, found ", parts);
   at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
-    SequentialBlas sequential;
+    blas::SequentialScope sequential;  // the model parallelises over the batch itself
     for (int64_t p = begin; p < end; ++p) {
       const int b0 = start(p), nb = start(p + 1) - b0;
       losses[p] = part_loss_and_grad(x + int64_t{b0} * config_.input_length, targets + b0, nb,

@@ -42,7 +42,7 @@ class CnnModel {
   // With at::get_num_threads() > 1 and a batch of at least
   // kMinSamplesPerThread per thread, the batch is split into one part per
   // thread, each part's gradient taken on its own thread (BLAS single
-  // threaded, always: see SequentialBlas in cnn_model.cpp) into its own buffers, and the parts' gradients summed,
+  // threaded, always: blas::SequentialScope) into its own buffers, and the parts' gradients summed,
   // weighted by their share of the batch: one fork-join per step instead of
   // one per GEMM.
   float loss_and_grad(const float* x, const float* targets, int batch);
