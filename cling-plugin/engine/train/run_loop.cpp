@@ -70,6 +70,10 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
     EpochStats m;
     m.epoch = epoch;
     double loss_sum = 0;
+    // The live curve gets the mean loss since the previous step event (the
+    // epoch's running mean would drop at every epoch boundary).
+    double event_loss_sum = 0;
+    int64_t event_losses = 0;
     const auto t0 = Clock::now();
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       const int64_t start = s * spec.batch;
@@ -97,6 +101,8 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
         return out;
       }
       loss_sum += loss;
+      event_loss_sum += loss;
+      ++event_losses;
       ++m.steps;
       bar.update(s + 1, loss_sum / m.steps);
       if (telemetry::has_sink()) {
@@ -105,7 +111,9 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
           last_event = now;
           ev.epoch = epoch;
           ev.step = (epoch - 1) * steps_per_epoch + s + 1;
-          ev.loss = loss_sum / m.steps;
+          ev.loss = event_loss_sum / event_losses;
+          event_loss_sum = 0;
+          event_losses = 0;
           ev.samples_per_second =
               (start + size) / std::chrono::duration<double>(now - t0).count();
           emit("step");

@@ -83,7 +83,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     c.threads = o.threads;
     c.seed = o.seed;
     c.progress = o.progress;
-    auto r = train::train_mlp(ds, c, std::cerr);
+    auto r = train::train_mlp(ds, c, training_log(o.progress));
     state_ = std::make_shared<State>(State{r.engine});
     TrainResult out;
     for (const auto& m : r.epochs)

@@ -79,7 +79,7 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     c.threads = o.threads;
     c.seed = o.seed;
     c.progress = o.progress;
-    auto r = train::train_binary(train.impl()->split, test.impl()->split, c, std::cerr);
+    auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
     state_ = std::make_shared<State>(State{r.engine});
     engine_ = o.engine;
     TrainResult out;
