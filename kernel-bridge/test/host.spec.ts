@@ -182,6 +182,26 @@ describeIfHost("the kernel with the real host (child process, as Jupyter starts 
     expect(next.iopub.filter((m) => m.header.msg_type === "display_data").map(displayId)).toEqual(["torchclad-training-test-run-3"]);
   });
 
+  test("torchclad::show: an image file becomes display_data (image/png, base64)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "torchclad-show-"));
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]);
+    writeFileSync(join(dir, "plot.png"), png);
+    try {
+      const { reply, iopub } = await client.execute(
+        `#include "torchclad/torchclad.h"\nprintf("before\\n");\ntorchclad::show("${dir}/plot.png");`,
+      );
+      expect(reply.content.status).toBe("ok");
+      const displays = iopub.filter((m) => m.header.msg_type === "display_data");
+      expect(displays).toHaveLength(1);
+      const data = displays[0].content.data as Record<string, string>;
+      expect(Buffer.from(data["image/png"], "base64").equals(png)).toBe(true);
+      expect(data["text/plain"]).toContain("image/png");
+      expect(streamText(iopub)).toBe("before\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("interrupt_request on control stops a busy loop", async () => {
     const exec = await client.request("shell", "execute_request", { code: "while (true) {}", silent: false });
     await client.waitFor(() => client.iopubFor(exec).find((m) => m.header.msg_type === "execute_input"));
