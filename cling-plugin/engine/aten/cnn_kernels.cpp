@@ -10,6 +10,7 @@
 #include "kernels/binary_losses.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/conv1d.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/pooling.hpp"
 
 namespace torchclad::aten {
@@ -75,10 +76,11 @@ at::Tensor conv1d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
   // Samples in parallel over LibTorch's threads, the BLAS sequential on each.
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    const int threads = at::get_num_threads(), parts = std::min(threads, n);
+    kernels::parallel_parts(parts, threads, [&](int p) {
       blas::SequentialScope sequential;
       std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
-      for (int64_t s = begin; s < end; ++s)
+      for (int64_t s = int64_t{n} * p / parts; s < int64_t{n} * (p + 1) / parts; ++s)
         kernels::conv1d_forward<T>(x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(),
                                    b.data_ptr<T>(), y.data_ptr<T>() + s * cout * lout, col.data(),
                                    1, cin, lin, cout, k);
@@ -108,16 +110,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor&
   auto db_parts = at::zeros({parts, cout}, x.options());
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    kernels::parallel_parts(static_cast<int>(parts), static_cast<int>(parts), [&](int p) {
       blas::SequentialScope sequential;
       std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
-      for (int64_t p = begin; p < end; ++p)
-        for (int64_t s = n * p / parts; s < n * (p + 1) / parts; ++s)
-          kernels::conv1d_backward<T>(
-              x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(), dy.data_ptr<T>() + s * cout * lout,
-              col.data(), 1, cin, lin, cout, k,
-              input_requires_grad ? dx.data_ptr<T>() + s * cin * lin : nullptr,
-              dw_parts.data_ptr<T>() + p * cout * cin * k, db_parts.data_ptr<T>() + p * cout);
+      for (int64_t s = n * p / parts; s < n * (p + 1) / parts; ++s)
+        kernels::conv1d_backward<T>(
+            x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(), dy.data_ptr<T>() + s * cout * lout,
+            col.data(), 1, cin, lin, cout, k,
+            input_requires_grad ? dx.data_ptr<T>() + s * cin * lin : nullptr,
+            dw_parts.data_ptr<T>() + p * cout * cin * k, db_parts.data_ptr<T>() + p * cout);
     });
   });
   return {dx, dw_parts.sum(0), db_parts.sum(0)};

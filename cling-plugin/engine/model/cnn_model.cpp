@@ -1,6 +1,6 @@
 #include "model/cnn_model.hpp"
 
-#include <ATen/Parallel.h>
+#include <ATen/Parallel.h>  // at::get_num_threads
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +9,7 @@
 #include "gradients/gradients.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/cnn.hpp"
+#include "kernels/parallel.hpp"
 
 namespace torchclad {
 namespace k = torchclad::kernels;
@@ -108,13 +109,11 @@ float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
   }
   float losses[64] = {};
   TORCH_CHECK(parts <= 64, "CnnModel: at most 64 threads, found ", parts);
-  at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+  kernels::parallel_parts(parts, parts, [&](int p) {
     blas::SequentialScope sequential;  // the model parallelises over the batch itself
-    for (int64_t p = begin; p < end; ++p) {
-      const int b0 = start(p), nb = start(p + 1) - b0;
-      losses[p] = part_loss_and_grad(x + int64_t{b0} * config_.input_length, targets + b0, nb,
-                                     static_cast<int>(p), part_grads_[p].data());
-    }
+    const int b0 = start(p), nb = start(p + 1) - b0;
+    losses[p] = part_loss_and_grad(x + int64_t{b0} * config_.input_length, targets + b0, nb, p,
+                                   part_grads_[p].data());
   });
   // Each part's gradient is of its own mean: weight by its share of the batch.
   float loss = 0;

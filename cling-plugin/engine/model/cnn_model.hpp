@@ -44,7 +44,7 @@ class CnnModel {
   // thread, each part's gradient taken on its own thread (BLAS single
   // threaded, always: blas::SequentialScope) into its own buffers, and the parts' gradients summed,
   // weighted by their share of the batch: one fork-join per step instead of
-  // one per GEMM.
+  // one per GEMM (on libgomp's team, see cnn_model.cpp).
   float loss_and_grad(const float* x, const float* targets, int batch);
   static constexpr int kMinSamplesPerThread = 1;
 
