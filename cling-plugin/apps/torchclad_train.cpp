@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli_args.hpp"
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
 #include "train/engines.hpp"
@@ -41,29 +42,9 @@ const char* kUsage = R"(usage: torchclad-train [options]
   --quiet               no progress bar
 )";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-int64_t to_int(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const long long n = std::stoll(v, &used);
-    if (used == v.size()) return n;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " expects an integer, found '" + v + "'");
-}
-
-double to_double(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double x = std::stod(v, &used);
-    if (used == v.size()) return x;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " expects a number, found '" + v + "'");
-}
+using torchclad::cli::to_double;
+using torchclad::cli::to_int;
+using torchclad::cli::UsageError;
 
 std::vector<int64_t> to_widths(const std::string& v) {
   std::vector<int64_t> widths;

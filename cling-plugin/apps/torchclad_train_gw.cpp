@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_args.hpp"
 #include "data/binary_dataset.hpp"
 #include "metrics/detection.hpp"
 #include "report/detection_report.hpp"
@@ -50,29 +51,9 @@ const char* kUsage = R"(usage: torchclad-train-gw --data FILE [options]
   --quiet               no progress bar
 )";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-int64_t to_int(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const long long n = std::stoll(v, &used);
-    if (used == v.size()) return n;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " expects an integer, found '" + v + "'");
-}
-
-double to_double(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double x = std::stod(v, &used);
-    if (used == v.size()) return x;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " expects a number, found '" + v + "'");
-}
+using torchclad::cli::to_double;
+using torchclad::cli::to_int;
+using torchclad::cli::UsageError;
 
 std::vector<std::string> split_list(const std::string& v) {
   std::vector<std::string> items;

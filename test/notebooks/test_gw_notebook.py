@@ -6,44 +6,20 @@ outlive the test."""
 
 import base64
 import re
-import time
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from test_mnist_notebook import processes_in
+from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "gw.ipynb"
-TRAINING_MIME = "application/vnd.torchclad.training.v1+json"
+NOTEBOOK = NOTEBOOKS / "gw.ipynb"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gw-notebook")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(nb, kernel_name="torchclad", timeout=300, startup_timeout=60,
-                            resources={"metadata": {"path": str(workdir)}})
-    started = time.monotonic()
-    try:
-        client.execute()
-    finally:
-        elapsed = time.monotonic() - started
-        deadline = time.monotonic() + 10
-        while processes_in(workdir) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        leftover = processes_in(workdir)
+    nb, elapsed, leftover = execute_notebook(NOTEBOOK, workdir, timeout=300)
     return nb, workdir, elapsed, leftover
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def stdout_of(cell) -> str:
-    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
 
 
 def test_saved_without_outputs():

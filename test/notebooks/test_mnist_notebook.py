@@ -3,65 +3,21 @@ checks its outputs: no errors, the live training display of the Clad run,
 and both engines' accuracies. The ROOT file is written into a temporary
 working directory; no kernel or host process may outlive the test."""
 
-import os
 import re
-import time
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "mnist.ipynb"
-TRAINING_MIME = "application/vnd.torchclad.training.v1+json"
+from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
 
-
-def processes_in(directory: Path) -> list[int]:
-    """Processes whose working directory is `directory` (the kernel and its host)."""
-    found = []
-    target = str(directory.resolve())
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.readlink(f"/proc/{entry}/cwd") == target:
-                found.append(int(entry))
-        except OSError:
-            pass
-    return found
+NOTEBOOK = NOTEBOOKS / "mnist.ipynb"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("mnist-notebook")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(
-        nb,
-        kernel_name="torchclad",
-        timeout=180,
-        startup_timeout=60,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    started = time.monotonic()
-    try:
-        client.execute()
-    finally:
-        elapsed = time.monotonic() - started
-        # The kernel is shut down by nbclient; give the processes a moment to go.
-        deadline = time.monotonic() + 10
-        while processes_in(workdir) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        leftover = processes_in(workdir)
+    nb, elapsed, leftover = execute_notebook(NOTEBOOK, workdir, timeout=180)
     return nb, workdir, elapsed, leftover
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def stdout_of(cell) -> str:
-    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
 
 
 def test_saved_without_outputs():

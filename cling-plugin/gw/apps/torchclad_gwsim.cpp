@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cli_args.hpp"
 #include "torchclad/gw_simulator.h"
 
 namespace {
@@ -34,29 +35,9 @@ Trees "train" and "test": strain[N]/F (whitened, N = sample rate x duration), la
 start, -1 for noise), phase/F; TNamed "gw_parameters" (JSON) and TGraph "psd".
 )";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-long long to_int(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const long long n = std::stoll(v, &used);
-    if (used == v.size()) return n;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " expects an integer, found '" + v + "'");
-}
-
-double to_double(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double x = std::stod(v, &used);
-    if (used == v.size()) return x;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " expects a number, found '" + v + "'");
-}
+using torchclad::cli::to_double;
+using torchclad::cli::to_int;
+using torchclad::cli::UsageError;
 
 }  // namespace
 
