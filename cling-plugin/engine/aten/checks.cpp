@@ -49,4 +49,10 @@ std::vector<int32_t> class_indices(const at::Tensor& target, int64_t batch, int6
   return out;
 }
 
+void check_same_device(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
+                       const char* ref_arg) {
+  TORCH_CHECK(t.device() == ref.device(), op, ": ", arg, " must be on the device of ", ref_arg,
+              " (", ref.device(), "), found ", t.device());
+}
+
 }  // namespace torchclad::aten

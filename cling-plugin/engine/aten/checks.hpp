@@ -15,6 +15,10 @@ void check_input(const at::Tensor& t, const char* op, const char* arg, int64_t d
 // Same dtype as `ref` (named ref_arg).
 void check_same_dtype(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
                       const char* ref_arg);
+// On the device of `ref`. Meta kernels run for any call with a meta tensor
+// among its arguments: a mix of devices is an error, not a meta result.
+void check_same_device(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
+                       const char* ref_arg);
 void check_size(const at::Tensor& t, int64_t dim, int64_t expected, const char* op,
                 const char* arg, const char* what);
 void check_nonempty_batch(int64_t batch, const char* op, const char* arg);

@@ -49,14 +49,6 @@ void check_bce_args(const at::Tensor& z, const at::Tensor& y, const char* op) {
   TORCH_CHECK(z.numel() >= 1, op, ": logits is empty; expected at least one value");
 }
 
-// Meta kernels run for any call with a meta tensor among its arguments; a
-// mix of devices is an error, not a meta result.
-void check_same_device(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
-                       const char* ref_arg) {
-  TORCH_CHECK(t.device() == ref.device(), op, ": ", arg, " must be on the device of ", ref_arg,
-              " (", ref.device(), "), found ", t.device());
-}
-
 }  // namespace
 
 namespace cpu {

@@ -74,6 +74,12 @@ CASES = [
     case("mlp-input-float16", lambda: ops.mlp_cross_entropy(MLP_X.half(), MLP_T, MLP_P.half(), [7, 5, 3], 1), r"mlp_cross_entropy: input must be float32 or float64, found Half"),
     case("mlp-too-many-widths", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7, 5, 5, 5, 5, 3], 1),
          r"mlp_cross_entropy: widths must list 2 to 5 sizes .*found 6"),
+    # a meta tensor among CPU ones: an error, not an uninitialised meta result
+    case("linear-device", lambda: ops.linear(X, W.to("meta"), B), r"linear: weight must be on the device of input \(cpu\), found meta"),
+    case("linear-bias-device", lambda: ops.linear(X, W, B.to("meta")), r"linear: bias must be on the device of input \(cpu\), found meta"),
+    case("ce-device", lambda: ops.cross_entropy(X, torch.tensor([0, 1, 2], device="meta")), r"cross_entropy: target must be on the device of logits \(cpu\), found meta"),
+    case("mse-device", lambda: ops.mse_loss(X, X.to("meta")), r"mse_loss: target must be on the device of input \(cpu\), found meta"),
+    case("mlp-params-device", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P.to("meta"), [7, 5, 3], 1), r"mlp_cross_entropy: params must be on the device of input \(cpu\), found meta"),
     case("mlp-one-width", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7], 1),
          r"mlp_cross_entropy: widths must list 2 to 5 sizes .*found 1"),
 ]
