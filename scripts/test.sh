@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of every package: the C++ engine and ROOT side (ctest: gradients,
 # operators, data, trainer, command lines, ROOT macros), the operators from
-# Python, the kernel host, the MNIST notebook run headless (pytest), the
+# Python, the gravitational-wave simulator against LALSuite (in ctest), the
+# kernel host, the MNIST and GW notebooks run headless (pytest), the
 # Jupyter kernel bridge, also under a real jupyter server, the JupyterLab
 # extension (jest), and the MNIST notebook in a real JupyterLab in Debian's
 # chromium (jest + playwright-core). Every suite runs; the command fails if any
@@ -22,7 +23,7 @@ suite "pytest (cling-plugin/tests/python: the operators from Python)" \
   .venv/bin/python -m pytest -q cling-plugin/tests/python
 suite "pytest (cling-plugin/host/tests: the kernel host over its channel)" \
   .venv/bin/python -m pytest -q cling-plugin/host/tests
-suite "pytest (test/notebooks: notebooks/mnist.ipynb headless in the torchclad kernel)" \
+suite "pytest (test/notebooks: notebooks/mnist.ipynb and gw.ipynb headless in the torchclad kernel)" \
   .venv/bin/python -m pytest -q test/notebooks
 suite "jest (kernel-bridge: Jupyter protocol over ZeroMQ, with the real host and jupyter server)" \
   npm test --workspace kernel-bridge --silent
