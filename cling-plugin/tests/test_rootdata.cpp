@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "data/binary_dataset.hpp"
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
 
@@ -685,4 +686,86 @@ TEST(FashionMnist, ConvertsEveryEntryExactlyWithAndWithoutImplicitMT) {
   EXPECT_TRUE(same(on, train));
   const auto range_on = read_tree(file, "train", "image", "label", 12345, 30000);
   EXPECT_TRUE(same(range_on, {train.images.slice(0, 12345, 42345), train.labels.slice(0, 12345, 42345)}));
+}
+
+// Binary windows (root/data/binary_dataset.*): features, 0/1 labels and SNR
+// come out row for row, from a TTree and from an RDataFrame node (the SNR
+// rides along in one event loop), with implicit MT on as well.
+namespace {
+
+constexpr int kWindows = 5000, kWindowLength = 16;
+
+// Window i: strain[j] = i + j/100, label = i % 2, snr = i / 10 for signals, 0 for noise.
+const std::string& windows_file() {
+  static const std::string file = [] {
+    const std::string f = tmp("windows.root");
+    write_root(f, [](TFile&) {
+      auto* t = new TTree("train", "windows that know their number");
+      float strain[kWindowLength], snr = 0, merger = 0;
+      int label = 0;
+      t->Branch("strain", strain, ("strain[" + std::to_string(kWindowLength) + "]/F").c_str());
+      t->Branch("label", &label, "label/I");
+      t->Branch("snr", &snr, "snr/F");
+      t->Branch("merger_time", &merger, "merger_time/F");
+      t->SetAutoFlush(-20000);  // ~20 kB clusters: several tasks under implicit MT
+      for (int i = 0; i < kWindows; ++i) {
+        for (int j = 0; j < kWindowLength; ++j) strain[j] = i + j / 100.0f;
+        label = i % 2;
+        snr = label ? i / 10.0f : 0.0f;
+        merger = label ? 0.5f : -1.0f;
+        t->Fill();
+      }
+    });
+    return f;
+  }();
+  return file;
+}
+
+void expect_windows(const torchclad::data::BinarySplit& s, int first, int n) {
+  ASSERT_EQ(s.x.size(0), n);
+  ASSERT_EQ(s.x.size(1), kWindowLength);
+  ASSERT_TRUE(s.snr.defined());
+  for (int r = 0; r < n; r += 97) {
+    const int i = first + r;
+    EXPECT_FLOAT_EQ(s.x[r][0].item<float>(), float(i)) << "row " << r;
+    EXPECT_FLOAT_EQ(s.x[r][kWindowLength - 1].item<float>(), i + (kWindowLength - 1) / 100.0f);
+    EXPECT_EQ(s.targets[r].item<float>(), float(i % 2));
+    EXPECT_FLOAT_EQ(s.snr[r].item<float>(), i % 2 ? i / 10.0f : 0.0f);
+  }
+}
+
+}  // namespace
+
+TEST(BinaryData, FromTreeAndRDataFrameRowForRow) {
+  using namespace torchclad::rootdata;
+  expect_windows(read_binary_tree(windows_file(), "train"), 0, kWindows);
+  expect_windows(read_binary_tree(windows_file(), "train", {}, 1234, 100), 1234, 100);
+  const auto plain = read_binary_rdataframe(ROOT::RDataFrame("train", windows_file()));
+  expect_windows(plain, 0, kWindows);
+  ImplicitMT imt;
+  const auto mt = read_binary_rdataframe(ROOT::RDataFrame("train", windows_file()));
+  EXPECT_TRUE(torch::equal(mt.x, plain.x));
+  EXPECT_TRUE(torch::equal(mt.targets, plain.targets));
+  EXPECT_TRUE(torch::equal(mt.snr, plain.snr));
+}
+
+TEST(BinaryData, ErrorsNameTheColumn) {
+  using namespace torchclad::rootdata;
+  const auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([] { read_binary_tree(windows_file(), "train", {"strain", "label", "loudness"}); })
+                .find("no SNR column 'loudness'; the columns are: strain, label, snr, merger_time"),
+            std::string::npos);
+  ROOT::RDataFrame df("train", windows_file());
+  EXPECT_NE(message([&] { read_binary_rdataframe(df.Define("three", "label + 2"), {"strain", "three", "snr"}); })
+                .find("label column 'three' holds 2 at row 0; a binary classifier expects 0 (noise) or 1 (signal)"),
+            std::string::npos);
+  EXPECT_NE(message([&] { read_binary_rdataframe(df, {"strain", "label", "loudness"}); }).find("no SNR column 'loudness'"),
+            std::string::npos);
 }
