@@ -9,7 +9,7 @@ import { join } from 'path';
 import type { Page } from 'playwright-core';
 import type { TrainingState } from '../../../kernel-bridge/src/training-schema';
 import { ARTIFACTS, Lab, REPO, sleep } from './lab';
-import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, runAllCells, saveAndFetch, text } from './notebook';
+import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, progress, runAllCells, saveAndFetch, text } from './notebook';
 
 const NOTEBOOK = join(REPO, 'notebooks', 'mnist.ipynb');
 /** Opening the notebook and starting the kernel (JupyterLab's first load compiles nothing, but the machine may be busy). */
@@ -170,4 +170,63 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
     // the plot div the test tagged while the run was going is the one that shows the finished run
     expect(cladDisplay().marked).toBe(true);
   });
+
+  test('reopened with its kernel shut down, the display is drawn from the saved output alone', async () => {
+    const before = Date.now();
+    // close the notebook's page, shut the kernel down (its session, as JupyterLab's "Shut Down Kernel" does)
+    await page.goto('about:blank');
+    const ran = (await (await lab.api('GET', '/api/kernels')).json()) as { id: string }[];
+    expect(ran.length).toBeGreaterThan(0);
+    for (const s of (await (await lab.api('GET', '/api/sessions')).json()) as { id: string }[]) {
+      expect((await lab.api('DELETE', `/api/sessions/${s.id}`)).ok).toBe(true);
+    }
+    expect(await (await lab.api('GET', '/api/kernels')).json()).toEqual([]);
+    // open the saved file again; any code sent to a kernel from now on would be an execute_request
+    const executes: string[] = [];
+    page.on('websocket', ws =>
+      ws.on('framesent', f => {
+        if (String(f.payload).includes('execute_request')) executes.push(String(f.payload).slice(0, 200));
+      })
+    );
+    await openNotebook(lab, page, 'mnist.ipynb', OPEN_TIMEOUT);
+    const run = page.locator(`.torchclad-training-run[data-run-id="${clad.run_id}"]`);
+    await run.waitFor({ timeout: 30_000 });
+    await page.waitForFunction(
+      id => {
+        const node = document.querySelector(`.torchclad-training-run[data-run-id="${id}"]`)?.closest('.torchclad-training');
+        return !!(node?.querySelector('.torchclad-training-plot') as { data?: unknown[] } | null)?.data;
+      },
+      clad.run_id,
+      { timeout: 30_000 }
+    );
+    const reopened = (await drawn(page)).filter(x => x.runIds.includes(clad.run_id));
+    expect(reopened).toHaveLength(1);
+    const d = reopened[0];
+    // a new page (not the plot div drawn while training) with a new kernel that ran nothing
+    expect(d.marked).toBe(false);
+    const now = (await (await lab.api('GET', '/api/kernels')).json()) as { id: string }[];
+    expect(now.map(k => k.id).filter(id => ran.some(r => r.id === id))).toEqual([]);
+    expect(executes).toEqual([]);
+    expect((await progress(page)).prompts.map(p => p.replace(/:$/, ''))).toEqual(codeCells(saved).map(c => `[${c.execution_count}]`));
+    // the plot: the train trace holds the saved points
+    const train = d.traces?.find(t => t.uid === `${clad.run_id}:train`);
+    if (!train) throw new Error(`no train trace after reopening; traces: ${d.traces?.map(t => t.uid).join(', ')}`);
+    const n = clad.steps.step.length;
+    expect(train.x).toHaveLength(n);
+    expect(train.y).toHaveLength(n);
+    expect(train.x.at(-1)).toBe(clad.total_steps);
+    expect(train.y.at(-1)).toBe(clad.steps.loss.at(-1));
+    expect(train.y).toEqual(clad.steps.loss);
+    expect(d.points).toBe(`${n}/${n}`);
+    // the header: finished, the final test accuracy
+    expect(d.badges).toEqual([{ text: 'finished', className: 'torchclad-training-status torchclad-status-finished' }]);
+    expect(d.statusTexts[0]).toMatch(new RegExp(`^finished in .+: ${clad.epochs} epochs, ${clad.total_steps} steps$`));
+    expect(d.metrics[0]).toContain(`test acc ${(100 * clad.epoch_metrics.at(-1)!.test_accuracy!).toFixed(2)}%`);
+    expect(d.invalid).toBe(false);
+    expect(d.errorShown).toBe(false);
+    await page.locator('.torchclad-training', { has: run }).scrollIntoViewIfNeeded();
+    await sleep(500);
+    await page.screenshot({ path: join(ARTIFACTS, 'mnist-reopened.png') });
+    timings.reopened = Date.now() - before;
+  }, OPEN_TIMEOUT + 90_000);
 });

@@ -135,9 +135,10 @@ export async function saveAndFetch(lab: Lab, page: Page, name: string): Promise<
   const deadline = Date.now() + 30000;
   for (;;) {
     const r = await lab.api('GET', `/api/contents/${name}?type=notebook&content=1`);
-    if (!r.ok) throw new Error(`GET /api/contents/${name}: HTTP ${r.status}`);
-    const nb = ((await r.json()) as { content: Notebook }).content;
-    if (codeCells(nb).every(c => typeof c.execution_count === 'number')) return nb;
+    // the server writes the file in place: read while it saves, it is empty (HTTP 400, not JSON); read again
+    if (!r.ok && (r.status !== 400 || Date.now() > deadline)) throw new Error(`GET /api/contents/${name}: HTTP ${r.status}: ${await r.text()}`);
+    const nb = r.ok ? ((await r.json()) as { content: Notebook }).content : undefined;
+    if (nb && codeCells(nb).every(c => typeof c.execution_count === 'number')) return nb;
     if (Date.now() > deadline) throw new Error(`the saved ${name} has no outputs 30 s after File > Save Notebook`);
     await sleep(250);
   }
