@@ -6,6 +6,7 @@
 #include <TFile.h>
 #include <TNamed.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -213,6 +214,11 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = t.data_ptr<float>()[i] > 0.5f;
     const auto snr = test_used.snr.contiguous();
 
+    const auto signals = std::count(labels.begin(), labels.end(), 1);
+    if (signals == 0 || signals == static_cast<long>(labels.size()))
+      throw std::runtime_error("the test windows used (" + std::to_string(labels.size()) +
+                               ") hold " + std::to_string(signals) +
+                               " signals; the detection metrics need both signal and noise windows");
     int exit_code = 0;
     for (const auto& engine : engines) {
       config.engine = engine;

@@ -100,6 +100,16 @@ TEST(BinaryTrainer, RejectsDataThatDoNotFitTheModel) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("targets must be 0 (noise) or 1 (signal)"), std::string::npos);
   }
+  auto nan_window = good;
+  nan_window.x = nan_window.x.clone();
+  nan_window.x[3][17] = NAN;
+  try {
+    train::train_binary(nan_window, good, c, log);
+    FAIL() << "no error for a NaN sample";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the training windows hold a non-finite value: window 3, sample 17 is nan"),
+              std::string::npos) << e.what();
+  }
   c.engine = "tensorflow";
   EXPECT_THROW(train::train_binary(good, good, c, log), c10::Error);
 }

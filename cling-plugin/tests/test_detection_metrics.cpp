@@ -1,6 +1,7 @@
 // The detector metrics (metrics/detection.hpp) on cases worked by hand.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "metrics/detection.hpp"
@@ -97,4 +98,28 @@ TEST(DetectionMetrics, BadInputIsNamed) {
   EXPECT_THROW(m::roc_auc(two, std::vector<int>{1, 1}), std::invalid_argument);  // one class only
   EXPECT_THROW(m::roc_auc(two, std::vector<int>{1}), std::invalid_argument);     // sizes
   EXPECT_THROW(m::roc_auc(std::vector<float>{0.f, NAN}, std::vector<int>{0, 1}), std::invalid_argument);
+}
+
+TEST(DetectionMetrics, EdgeCasesOfSnr) {
+  // Every signal exactly at SNR 10 (a whole number): counted in the last bin.
+  const std::vector<float> scores{3, 4, -1, -2};
+  const std::vector<int> labels{1, 1, 0, 0};
+  const auto d = m::detection_metrics(scores, labels, std::vector<float>{10, 10, 0, 0});
+  int64_t counted = 0;
+  for (const auto& b : d.efficiency) counted += b.signals;
+  EXPECT_EQ(counted, 2);
+  EXPECT_EQ(d.signals_snr10, 2);
+  // No signal at SNR >= 8: that AUC is not measured (NaN), not 0.
+  EXPECT_TRUE(std::isnan(m::detection_metrics(scores, labels, std::vector<float>{5, 6, 0, 0}).auc_snr_ge_8));
+  // A non-finite or negative SNR is named, not looped over.
+  try {
+    m::detection_metrics(scores, labels, std::vector<float>{5, INFINITY, 0, 0});
+    FAIL() << "no error for an infinite SNR";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("the SNR of signal window 1 is inf"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(m::detection_metrics(scores, labels, std::vector<float>{-1, 5, 0, 0}), std::invalid_argument);
+  // Very loud signals: bins get wider, their number stays bounded.
+  const auto loud = m::detection_metrics(scores, labels, std::vector<float>{1e9f, 5, 0, 0});
+  EXPECT_LE(loud.efficiency.size(), 202u);
 }

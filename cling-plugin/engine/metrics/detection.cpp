@@ -111,7 +111,12 @@ std::vector<EfficiencyBin> efficiency_vs_snr(std::span<const float> scores,
   for (size_t i = 0; i < scores.size(); ++i) {
     if (!labels[i]) continue;
     auto it = std::upper_bound(edges.begin(), edges.end(), static_cast<double>(snr[i]));
-    if (it == edges.begin() || it == edges.end()) continue;
+    if (it == edges.begin()) continue;
+    // The last bin is closed on the right: a signal exactly at the top edge counts.
+    if (it == edges.end()) {
+      if (static_cast<double>(snr[i]) != edges.back()) continue;
+      --it;
+    }
     auto& bin = bins[it - edges.begin() - 1];
     ++bin.signals;
     if (scores[i] > threshold) ++bin.detected;
@@ -141,6 +146,9 @@ DetectionMetrics detection_metrics(std::span<const float> scores, std::span<cons
   std::vector<float> loud_scores;
   std::vector<int> loud_labels;
   for (size_t i = 0; i < scores.size(); ++i) {
+    if (labels[i] && !(std::isfinite(snr[i]) && snr[i] >= 0))
+      throw std::invalid_argument("detection_metrics: the SNR of signal window " + std::to_string(i) +
+                                  " is " + std::to_string(snr[i]) + "; expected a finite value >= 0");
     (labels[i] ? m.signals : m.noise)++;
     correct += (scores[i] > 0) == (labels[i] == 1);
     if (labels[i]) snr_max = std::max(snr_max, snr[i]);
@@ -148,8 +156,9 @@ DetectionMetrics detection_metrics(std::span<const float> scores, std::span<cons
   }
   m.accuracy = double(correct) / scores.size();
   m.auc = roc_auc(scores, labels);
-  if (std::count(loud_labels.begin(), loud_labels.end(), 1) > 0)
-    m.auc_snr_ge_8 = roc_auc(loud_scores, loud_labels);
+  m.auc_snr_ge_8 = std::count(loud_labels.begin(), loud_labels.end(), 1) > 0
+                       ? roc_auc(loud_scores, loud_labels)
+                       : std::numeric_limits<double>::quiet_NaN();
   m.false_alarm = false_alarm;
   m.threshold = threshold_at_false_alarm(scores, labels, false_alarm);
   const double snr10[] = {9.5, 10.5};
@@ -157,9 +166,13 @@ DetectionMetrics detection_metrics(std::span<const float> scores, std::span<cons
   m.efficiency_snr10 = bin10[0].efficiency;
   m.signals_snr10 = bin10[0].signals;
   m.roc = roc_curve(scores, labels);
+  // Unit bins from 0 past the loudest signal; at most kMaxBins of them (wider
+  // bins for a data set with very loud signals).
+  constexpr int kMaxBins = 200;
+  const double width = std::max(1.0, std::ceil((std::floor(double(snr_max)) + 1) / kMaxBins));
   std::vector<double> edges;
-  for (double e = 0; e <= std::ceil(snr_max) + 1e-9; e += 1) edges.push_back(e);
-  if (edges.size() >= 2) m.efficiency = efficiency_vs_snr(scores, labels, snr, m.threshold, edges);
+  for (double e = 0; e <= snr_max + width; e += width) edges.push_back(e);
+  m.efficiency = efficiency_vs_snr(scores, labels, snr, m.threshold, edges);
   return m;
 }
 

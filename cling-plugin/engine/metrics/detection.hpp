@@ -50,15 +50,17 @@ struct DetectionMetrics {
   int64_t signals = 0, noise = 0;
   double accuracy = 0;          // at score 0 (a logit of 0 is probability 1/2)
   double auc = 0;               // all signals vs all noise
-  double auc_snr_ge_8 = 0;      // signals with SNR >= 8 vs all noise
+  double auc_snr_ge_8 = 0;      // signals with SNR >= 8 vs all noise (NaN: no such signal)
   double false_alarm = 0.01;    // the chosen false-alarm probability
   double threshold = 0;         // threshold_at_false_alarm(false_alarm)
   double efficiency_snr10 = 0;  // efficiency of signals with SNR in [9.5, 10.5) at threshold
   int64_t signals_snr10 = 0;    // how many signals that bin holds
   RocCurve roc;
-  std::vector<EfficiencyBin> efficiency;  // unit SNR bins over the signals' SNR range
+  std::vector<EfficiencyBin> efficiency;  // unit SNR bins (wider past SNR 200) from 0 past the loudest signal
 };
 
+// Throws std::invalid_argument (see roc_auc) and for a signal whose SNR is
+// not finite or negative.
 DetectionMetrics detection_metrics(std::span<const float> scores, std::span<const int> labels,
                                    std::span<const float> snr, double false_alarm = 0.01);
 

@@ -92,7 +92,8 @@ float CnnModel::part_loss_and_grad(const float* x, const float* targets, int bat
 
 float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
   TORCH_CHECK(batch >= 1, "CnnModel.loss_and_grad: batch must be at least 1, found ", batch);
-  const int parts = std::min(at::get_num_threads(), batch / kMinSamplesPerThread);
+  constexpr int kMaxParts = 64;  // the per-part losses below live on the stack
+  const int parts = std::min({at::get_num_threads(), batch / kMinSamplesPerThread, kMaxParts});
   float* d_params = grads_.data_ptr<float>();
   if (parts <= 1) {
     blas::SequentialScope sequential;  // the model parallelises over the batch itself
@@ -107,8 +108,7 @@ float CnnModel::loss_and_grad(const float* x, const float* targets, int batch) {
     workspace(start(p + 1) - start(p), p);  // created here, not on the worker threads
     if (static_cast<int64_t>(part_grads_[p].size()) != n) part_grads_[p].assign(n, 0.f);
   }
-  float losses[64] = {};
-  TORCH_CHECK(parts <= 64, "CnnModel: at most 64 threads, found ", parts);
+  float losses[kMaxParts] = {};
   kernels::parallel_parts(parts, parts, [&](int p) {
     blas::SequentialScope sequential;  // the model parallelises over the batch itself
     const int b0 = start(p), nb = start(p + 1) - b0;

@@ -27,6 +27,13 @@ void check_split(const data::BinarySplit& s, const char* name, const CnnConfig& 
   TORCH_CHECK(s.targets.defined() && s.targets.dim() == 1 && s.targets.size(0) == s.x.size(0),
               "the ", name, " split needs one target per window: ", s.x.size(0), " windows, ",
               s.targets.defined() ? s.targets.numel() : 0, " targets");
+  const auto finite = torch::isfinite(s.x);
+  if (!finite.all().item<bool>()) {
+    const auto bad = finite.logical_not().nonzero()[0];
+    const int64_t row = bad[0].item<int64_t>(), col = bad[1].item<int64_t>();
+    TORCH_CHECK(false, "the ", name, " windows hold a non-finite value: window ", row, ", sample ",
+                col, " is ", s.x[row][col].item<float>(), " (corrupt or badly whitened data?)");
+  }
   auto t = s.targets.to(torch::kFloat32);
   TORCH_CHECK(t.eq(0).logical_or(t.eq(1)).all().item<bool>(), "the ", name,
               " targets must be 0 (noise) or 1 (signal)");

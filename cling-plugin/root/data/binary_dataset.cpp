@@ -45,6 +45,9 @@ torch::Tensor read_snr_branch(const std::string& where, const std::string& file,
     for (auto* b : *t->GetListOfBranches()) names += (names.empty() ? "" : ", ") + std::string(b->GetName());
     throw std::runtime_error(where + ": no SNR column " + quote(column) + "; the columns are: " + names);
   }
+  if (leaf->GetLen() != 1 || leaf->GetLeafCount())
+    throw std::runtime_error(where + ": SNR column " + quote(column) +
+                             " holds an array; expected one number per entry");
   const std::string type = leaf->GetTypeName();
   if (type != "Float_t" && type != "Double_t")
     throw std::runtime_error(where + ": SNR column " + quote(column) + " is " + type +

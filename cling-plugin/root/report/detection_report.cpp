@@ -13,6 +13,7 @@
 #include <TStyle.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -28,6 +29,8 @@ std::string percent(double x) {
 }
 
 void save(TCanvas& c, const std::string& path, std::vector<std::string>& pngs) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);  // a stale file must not pass for a written one
   c.SaveAs(path.c_str());
   if (!std::filesystem::exists(path))
     throw std::runtime_error("write_detection_report: could not write " + path);
@@ -37,11 +40,13 @@ void save(TCanvas& c, const std::string& path, std::vector<std::string>& pngs) {
 }  // namespace
 
 std::string summary_line(const metrics::DetectionMetrics& m) {
+  char loud[16] = "n/a";
+  if (!std::isnan(m.auc_snr_ge_8)) std::snprintf(loud, sizeof loud, "%.4f", m.auc_snr_ge_8);
   char s[256];
   std::snprintf(s, sizeof s,
-                "AUC %.4f (SNR >= 8: %.4f), efficiency at SNR 10 and %s false alarm %s (of %lld), "
+                "AUC %.4f (SNR >= 8: %s), efficiency at SNR 10 and %s false alarm %s (of %lld), "
                 "accuracy %s",
-                m.auc, m.auc_snr_ge_8, percent(m.false_alarm).c_str(),
+                m.auc, loud, percent(m.false_alarm).c_str(),
                 percent(m.efficiency_snr10).c_str(), static_cast<long long>(m.signals_snr10),
                 percent(m.accuracy).c_str());
   return s;
@@ -57,8 +62,11 @@ DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
   if (ec)
     throw std::runtime_error("write_detection_report: cannot create directory '" + dir.string() +
                              "': " + ec.message());
-  const bool batch = gROOT->IsBatch();
-  gROOT->SetBatch(true);  // draw into files, never open a window
+  struct BatchMode {  // draw into files, never open a window; restored however we leave
+    bool was = gROOT->IsBatch();
+    BatchMode() { gROOT->SetBatch(true); }
+    ~BatchMode() { gROOT->SetBatch(was); }
+  } batch_mode;
   TDirectory::TContext keep_current_directory;
   DetectionReport out;
   out.root_file = prefix + ".root";
@@ -163,7 +171,6 @@ DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
     legend.Draw();
     save(c, prefix + "_scores.png", out.pngs);
   }
-  gROOT->SetBatch(batch);
   return out;
 }
 
