@@ -209,9 +209,7 @@ int main(int argc, char** argv) {
                                                    test.targets.narrow(0, 0, config.test_limit),
                                                    test.snr.narrow(0, 0, config.test_limit)}
                                : test;
-    std::vector<int> labels(test_used.targets.size(0));
-    const auto t = test_used.targets.contiguous();
-    for (size_t i = 0; i < labels.size(); ++i) labels[i] = t.data_ptr<float>()[i] > 0.5f;
+    const std::vector<int> labels = data::binary_labels(test_used.targets);
     const auto snr = test_used.snr.contiguous();
 
     const auto signals = std::count(labels.begin(), labels.end(), 1);
@@ -230,7 +228,7 @@ int main(int argc, char** argv) {
         exit_code = result.non_finite ? 3 : 130;
         break;
       }
-      const auto scores = train::predict_logits(*result.engine, test_used.x).contiguous();
+      const auto scores = result.test_logits.contiguous();  // the last epoch's evaluation
       const std::span<const float> s(scores.data_ptr<float>(), scores.numel());
       const auto m = metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
                                                 false_alarm);

@@ -4,6 +4,8 @@
 // data have it, the signal-to-noise ratio of each sample (0 for noise).
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace torchclad::data {
 
 struct BinarySplit {
@@ -11,5 +13,14 @@ struct BinarySplit {
   torch::Tensor targets;  // float32 [n], 0 or 1
   torch::Tensor snr;      // float32 [n], or undefined when the data have none
 };
+
+// The targets as the 0/1 labels the detection metrics take.
+inline std::vector<int> binary_labels(const torch::Tensor& targets) {
+  const auto t = targets.to(torch::kFloat32).contiguous();
+  const float* v = t.data_ptr<float>();
+  std::vector<int> labels(t.numel());
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = v[i] > 0.5f;
+  return labels;
+}
 
 }  // namespace torchclad::data

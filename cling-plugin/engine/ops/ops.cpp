@@ -1,15 +1,11 @@
 #include "ops/ops.hpp"
 
-#include <ATen/core/dispatch/Dispatcher.h>
+#include "ops/find_op.hpp"
 
 namespace torchclad {
 namespace {
 
-template <typename Signature>
-c10::TypedOperatorHandle<Signature> find_op(const char* name) {
-  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Signature>();
-}
-
+using detail::find_op;
 using T = at::Tensor;
 using CT = const at::Tensor&;
 

@@ -91,11 +91,11 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
   std::shared_ptr<BinaryEngine> engine = make_binary_engine(c.engine, c.model, c.optimizer, c.seed);
   BatchGatherer batches(train, c.batch);
   const auto test_targets = test.targets.to(torch::kFloat32);
-  std::vector<int> test_labels(test_targets.size(0));
-  for (size_t i = 0; i < test_labels.size(); ++i) test_labels[i] = test_targets[i].item<float>() > 0.5f;
+  const std::vector<int> test_labels = data::binary_labels(test_targets);
   const bool both_classes = test_targets.sum().item<double>() > 0 &&
                             test_targets.sum().item<double>() < test_targets.size(0);
 
+  torch::Tensor test_logits;  // of the latest evaluation
   RunSpec spec;
   spec.engine = c.engine;
   spec.model = cnn_model_name(c.model);
@@ -115,6 +115,7 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
       },
       [&] {
         const auto logits = predict_logits(*engine, test.x);
+        test_logits = logits;
         Evaluation e;
         e.test_loss = torch::binary_cross_entropy_with_logits(logits, test_targets).item<double>();
         e.test_accuracy = logits.gt(0).to(torch::kFloat32).eq(test_targets).to(torch::kFloat64).mean().item<double>();
@@ -131,6 +132,7 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
   BinaryTrainResult result;
   result.epochs = std::move(run.epochs);
   result.engine = engine;
+  result.test_logits = test_logits;
   result.non_finite = run.non_finite;
   result.stopped = run.stopped;
   result.stop_message = run.message;

@@ -108,9 +108,7 @@ DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,
   const auto& split = test.impl()->split;
   if (!split.snr.defined())
     throw std::runtime_error("Cnn::evaluate: the data have no SNR column (read them with snr_column set)");
-  const auto t = split.targets.contiguous();
-  std::vector<int> labels(t.numel());
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = t.data_ptr<float>()[i] > 0.5f;
+  const std::vector<int> labels = data::binary_labels(split.targets);
   const auto snr = split.snr.contiguous();
   const auto m = metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
                                             false_alarm);
