@@ -9,6 +9,7 @@
 
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
+#include "dataset_impl.hpp"
 #include "plain_errors.hpp"
 #include "torchclad/rdataframe.h"
 #include "torchclad/torchclad.h"
@@ -16,10 +17,6 @@
 #include "train/trainer.hpp"
 
 namespace torchclad {
-
-struct Dataset::Impl {
-  data::MnistSplit split;
-};
 
 struct Mlp::State {
   std::shared_ptr<train::MlpEngine> engine;
@@ -33,20 +30,20 @@ Dataset Dataset::from_idx(const std::string& dir, const std::string& split) {
     throw std::runtime_error("Dataset::from_idx: split must be \"train\" or \"test\", found \"" +
                              split + "\"");
   auto ds = data::load_mnist(dir);
-  return Dataset(std::make_shared<Impl>(Impl{split == "train" ? ds.train : ds.test}));
+  return Dataset(std::make_shared<Impl>(Impl{split == "train" ? ds.train : ds.test, {}, {}}));
 }
 
 Dataset Dataset::from_tree(const std::string& file, const std::string& tree,
                            const std::string& image_column, const std::string& label_column,
                            long long first, long long count) {
   return Dataset(std::make_shared<Impl>(
-      Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count)}));
+      Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count), {}, {}}));
 }
 
 Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
                                 const std::string& label_column) {
   return Dataset(std::make_shared<Dataset::Impl>(
-      Dataset::Impl{rootdata::read_rdataframe(df, image_column, label_column)}));
+      Dataset::Impl{rootdata::read_rdataframe(df, image_column, label_column), {}, {}}));
 }
 
 long long Dataset::size() const { return impl_->split.images.size(0); }

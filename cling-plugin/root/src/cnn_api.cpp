@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "data/binary_dataset.hpp"
+#include "dataset_impl.hpp"
 #include "metrics/detection.hpp"
 #include "plain_errors.hpp"
 #include "report/detection_report.hpp"
@@ -13,10 +14,6 @@
 #include "train/binary_trainer.hpp"
 
 namespace torchclad {
-
-struct BinaryDataset::Impl {
-  data::BinarySplit split;
-};
 
 struct Cnn::State {
   std::shared_ptr<train::BinaryEngine> engine;

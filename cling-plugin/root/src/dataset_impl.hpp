@@ -1,0 +1,26 @@
+#pragma once
+// What the cell-facing datasets (torchclad.h's Dataset, cnn.h's
+// BinaryDataset) hold: the engine's tensors. Private to libtorchclad_root;
+// every part of the API that reads a dataset includes this.
+#include "data/binary.hpp"
+#include "data/mnist.hpp"
+#include "torchclad/cnn.h"
+#include "torchclad/torchclad.h"
+
+namespace torchclad {
+
+struct Dataset::Impl {
+  // split.images: features float32 [N, F]; split.labels: class labels int64 [N]
+  // (for a regression dataset: zeros).
+  data::MnistSplit split;
+  // Regression targets float32 [N, T], or undefined for class labels.
+  torch::Tensor targets;
+  // Per-event weights float32 [N], or undefined (every weight 1).
+  torch::Tensor weights;
+};
+
+struct BinaryDataset::Impl {
+  data::BinarySplit split;
+};
+
+}  // namespace torchclad
