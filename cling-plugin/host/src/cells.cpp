@@ -18,6 +18,7 @@
 
 #include "capture.hpp"
 #include "signals.hpp"
+#include "cell_models.hpp"
 #include "torchclad/aclic.h"
 #include "torchclad/telemetry.h"
 
@@ -351,7 +352,8 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   }
   remember_identifiers(body);
   const std::string path = workdir_ + "/" + name + ".C";
-  const std::string source = "\n" + body + "\n";  // line 1 is the magic: line numbers match the cell
+  // Line 1 is the magic's: line numbers match the cell.
+  const std::string source = std::string(kCladCellPrelude) + "\n" + body + "\n";
   bool changed = false;  // a named cell run again with new code
   {
     std::ifstream in(path);
@@ -412,6 +414,13 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     result.evalue = problem + " (" + name + " was built, but cling rejected its declarations; give " +
                     "the cell a name, %%clad NAME, so that running it again replaces its library)";
     result.traceback = diagnostics;
+    return result;
+  }
+  if (const std::string problem = cell_model_problems(diagnostics, path); !problem.empty()) {
+    result.status = "error";
+    result.ename = "CladModelError";
+    result.evalue = problem.substr(0, problem.find('\n'));
+    result.traceback = split_lines(problem);
     return result;
   }
   if (interrupt_requested.load()) {

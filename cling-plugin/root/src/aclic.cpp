@@ -44,8 +44,11 @@ bool use_clad_in_aclic(std::string* error) {
     return false;
   }
   gSystem->SetMakeSharedLib(cmd);
-  gSystem->AddIncludePath(TString::Format("-I%s/root/include", TORCHCLAD_SOURCE_DIR));
+  // torchclad/nn.h (model definitions) includes the engine's kernels.
+  gSystem->AddIncludePath(TString::Format("-I%s/root/include -I%s/engine", TORCHCLAD_SOURCE_DIR,
+                                          TORCHCLAD_SOURCE_DIR));
   gInterpreter->AddIncludePath(clad_include.c_str());
+  gInterpreter->AddIncludePath(TString::Format("%s/engine", TORCHCLAD_SOURCE_DIR));
   gEnv->SetValue("ACLiC.ExtraRootclingFlags", TString::Format("-D__CLAD__ -I%s", clad_include.c_str()));
   done = true;
   return true;

@@ -1,0 +1,106 @@
+#pragma once
+// A model definition, as the engine sees it: named parameters with shapes and
+// initialisations, the activation buffer's size per sample, what the targets
+// are, and the Clad-generated gradient of the forward pass + loss, behind
+// plain function pointers. Written by torchclad/nn.h's TORCHCLAD_MODEL where a
+// definition is compiled (the engine's build, a %%clad cell, a macro, a
+// user's program) and looked up by name everywhere else.
+//
+// Plain C++17 and the standard library: ROOT's cling parses it (the %%clad
+// cell's dictionary), and it carries no LibTorch type.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace torchclad::define {
+
+// How a parameter tensor starts. PyTorch's conventions: kTorchDefault is what
+// torch.nn.Linear/Conv1d do (uniform in ±1/sqrt(fan_in), weights and biases).
+enum class Init : int {
+  kTorchDefault = 0,
+  kKaimingUniform = 1,  // uniform in ±sqrt(6/fan_in) (ReLU gain, mode fan_in)
+  kXavierUniform = 2,   // uniform in ±sqrt(6/(fan_in + fan_out))
+  kZeros = 3,
+  kOnes = 4,
+  kNormal = 5,          // N(0, 0.01^2)
+};
+
+struct ParamSpec {
+  std::string name;            // "fc1.weight"
+  std::vector<int64_t> shape;  // [out, in]
+  int64_t offset = 0;          // into the flat parameter buffer
+  int64_t numel = 0;
+  Init init = Init::kTorchDefault;
+  int64_t fan_in = 1, fan_out = 1;  // for the uniform bounds
+};
+
+// What the model's loss compares its outputs with.
+enum class Targets : int {
+  kClassIndex = 0,  // y[n]: class index in [0, classes), as a float
+  kBinary = 1,      // y[n]: 0 or 1
+  kRegression = 2,  // y[n, targets]
+};
+
+// The gradient's signature, for T = float and double: writes the loss's
+// gradient into d_params (accumulated: the caller zeroes it) and returns the
+// loss. `acts` is the activation buffer (acts_per_sample * n values) and
+// `d_acts` its adjoint, all zero on entry and on return. `instance` is the
+// definition's object (its layer handles).
+template <typename T>
+using GradFn = T (*)(const void* instance, const T* params, T* acts, const T* x, const T* y, int n,
+                     T* d_params, T* d_acts);
+// The forward pass + loss alone (fills acts; the outputs are read from them).
+template <typename T>
+using LossFn = T (*)(const void* instance, const T* params, T* acts, const T* x, const T* y, int n);
+
+struct Definition {
+  std::string name;
+  std::string source_file;  // where it was compiled from (__FILE__)
+  std::string source_hash;  // hex FNV-1a of the source file if readable, else of the layout
+  std::vector<ParamSpec> params;
+  std::vector<std::string> layers;  // layer handle id -> its name, for error messages
+  int64_t param_count = 0;
+  int64_t acts_per_sample = 0;  // activation values per sample in the batch
+  int inputs = 0;               // features per sample
+  Targets targets = Targets::kClassIndex;
+  int classes = 0;              // kClassIndex
+  int target_width = 1;         // values of y per sample (kRegression: the targets)
+  int64_t output_offset = -1;   // per-sample offset of the output activation (predict)
+  int output_width = 0;
+  std::shared_ptr<const void> instance;  // the user's definition object
+  GradFn<float> grad_f = nullptr;
+  GradFn<double> grad_d = nullptr;
+  LossFn<float> loss_f = nullptr;
+  LossFn<double> loss_d = nullptr;
+  // False once the library that compiled it is unloaded (a %%clad cell run
+  // again with new code): models made from it refuse to run.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  // Throws std::runtime_error listing the names for an unknown one.
+  const ParamSpec& param(const std::string& name) const;
+  // One line per parameter, and the totals.
+  std::string describe() const;
+};
+
+// Registers a definition under its name (called when its library loads).
+// A name registered again from the same source while the earlier one is still
+// loaded is an error (a name defined twice); otherwise the newer replaces the
+// older. Errors are kept (take_registration_errors) and printed on stderr,
+// since they happen during a library's static initialisation.
+void register_definition(std::shared_ptr<Definition> def);
+// Called when the defining library unloads: marks it dead and forgets it.
+void unregister_definition(const std::string& name, const Definition* def);
+// Marks every definition compiled from source_file dead and forgets it (a
+// cell whose gradient Clad could not build correctly).
+void withdraw_definitions_from(const std::string& source_file);
+// The definition registered under name. Throws std::runtime_error naming the
+// known definitions, or the registration error of that name.
+std::shared_ptr<Definition> find_definition(const std::string& name);
+std::vector<std::string> definition_names();
+// Registration errors since the last call (a host reports them for the cell).
+std::vector<std::string> take_registration_errors();
+void report_registration_error(const std::string& name, const std::string& message);
+
+}  // namespace torchclad::define

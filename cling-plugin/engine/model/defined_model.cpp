@@ -1,0 +1,169 @@
+#include "model/defined_model.hpp"
+
+#include <ATen/Parallel.h>  // at::get_num_threads
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/blas.hpp"
+#include "kernels/parallel.hpp"
+
+namespace torchclad {
+namespace {
+
+// Samples a thread's part needs to be worth a thread of its own.
+constexpr int kMinSamplesPerPart = 8;
+constexpr int kMaxParts = 64;
+
+void init_param(torch::Tensor t, const define::ParamSpec& p, at::Generator& gen) {
+  using define::Init;
+  switch (p.init) {
+    case Init::kTorchDefault: {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
+      t.uniform_(-bound, bound, gen);
+      break;
+    }
+    case Init::kKaimingUniform: {
+      const double bound = std::sqrt(6.0 / static_cast<double>(p.fan_in));
+      t.uniform_(-bound, bound, gen);
+      break;
+    }
+    case Init::kXavierUniform: {
+      const double bound = std::sqrt(6.0 / static_cast<double>(p.fan_in + p.fan_out));
+      t.uniform_(-bound, bound, gen);
+      break;
+    }
+    case Init::kZeros: t.zero_(); break;
+    case Init::kOnes: t.fill_(1); break;
+    case Init::kNormal: t.normal_(0, 0.01, gen); break;
+  }
+}
+
+}  // namespace
+
+torch::Tensor init_defined_params(const define::Definition& def, uint64_t seed) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto params = torch::empty({def.param_count}, torch::kFloat32);
+  for (const auto& p : def.params) init_param(params.narrow(0, p.offset, p.numel), p, gen);
+  return params;
+}
+
+DefinedModel::DefinedModel(std::shared_ptr<const define::Definition> def, uint64_t seed)
+    : def_(std::move(def)),
+      params_(init_defined_params(*def_, seed)),
+      grads_(torch::zeros_like(params_)) {}
+
+void DefinedModel::check_alive() const {
+  if (!*def_->alive)
+    throw std::runtime_error("the definition of model '" + def_->name +
+                             "' was replaced or unloaded (its cell ran again with new code); "
+                             "make the model again with torchclad::model(\"" + def_->name + "\")");
+}
+
+DefinedModel::Workspace& DefinedModel::workspace(int n, int part) {
+  auto it = workspaces_.find({n, part});
+  if (it == workspaces_.end()) {
+    const size_t size = static_cast<size_t>(def_->acts_per_sample) * n;
+    it = workspaces_.emplace(std::make_pair(n, part), Workspace{std::vector<float>(size, 0.f),
+                                                                std::vector<float>(size, 0.f)})
+             .first;
+  }
+  return it->second;
+}
+
+float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
+  check_alive();
+  TORCH_CHECK(n >= 1, "loss_and_grad: batch must be at least 1, found ", n);
+  const int64_t count = params_.numel();
+  float* d_params = grads_.data_ptr<float>();
+  const float* p = params_.data_ptr<float>();
+  const int parts = std::min({at::get_num_threads(), n / kMinSamplesPerPart, kMaxParts});
+  if (parts <= 1) {
+    // d_acts needs no reset: every block's pullback consumes the adjoint of
+    // the buffer it wrote, so the gradient leaves d_acts all zero (tested).
+    Workspace& ws = workspace(n, 0);
+    std::memset(d_params, 0, sizeof(float) * count);
+    blas::SequentialScope sequential;  // as the built-ins: one BLAS thread per part
+    return def_->grad_f(def_->instance.get(), p, ws.acts.data(), x, y, n, d_params,
+                        ws.d_acts.data());
+  }
+  // Data parallel over the batch: part q takes samples [start(q), start(q+1)).
+  auto start = [&](int q) { return static_cast<int>(int64_t{n} * q / parts); };
+  if (static_cast<int>(part_grads_.size()) < parts) part_grads_.resize(parts);
+  for (int q = 0; q < parts; ++q) {
+    workspace(start(q + 1) - start(q), q);  // created here, not on the worker threads
+    if (static_cast<int64_t>(part_grads_[q].size()) != count) part_grads_[q].assign(count, 0.f);
+  }
+  float losses[kMaxParts] = {};
+  const int64_t xw = def_->inputs, yw = def_->target_width;
+  kernels::parallel_parts(parts, parts, [&](int q) {
+    blas::SequentialScope sequential;
+    const int b0 = start(q), nb = start(q + 1) - b0;
+    Workspace& ws = workspaces_.find({nb, q})->second;
+    float* g = part_grads_[q].data();
+    std::memset(g, 0, sizeof(float) * count);
+    losses[q] = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x + b0 * xw, y + b0 * yw, nb, g,
+                             ws.d_acts.data());
+  });
+  float loss = 0;
+  std::memset(d_params, 0, sizeof(float) * count);
+  for (int q = 0; q < parts; ++q) {
+    const float share = float(start(q + 1) - start(q)) / float(n);
+    const float* g = part_grads_[q].data();
+    for (int64_t i = 0; i < count; ++i) d_params[i] += share * g[i];
+    loss += share * losses[q];
+  }
+  return loss;
+}
+
+double DefinedModel::loss_and_grad_double(const double* params, const double* x, const double* y,
+                                          int n, double* d_params) {
+  check_alive();
+  std::vector<double> acts(static_cast<size_t>(def_->acts_per_sample) * n, 0.0), d_acts(acts.size(), 0.0);
+  return def_->grad_d(def_->instance.get(), params, acts.data(), x, y, n, d_params, d_acts.data());
+}
+
+double DefinedModel::loss_double(const double* params, const double* x, const double* y, int n) {
+  check_alive();
+  std::vector<double> acts(static_cast<size_t>(def_->acts_per_sample) * n, 0.0);
+  return def_->loss_d(def_->instance.get(), params, acts.data(), x, y, n);
+}
+
+double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y,
+                                      torch::Tensor* outputs) {
+  check_alive();
+  const auto& d = *def_;
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == d.inputs, "model '", d.name, "': input must be [n, ",
+              d.inputs, "], found ", x.sizes());
+  auto input = x.to(torch::kFloat32).contiguous();
+  const int64_t n = input.size(0);
+  torch::Tensor target = y.defined() ? y.to(torch::kFloat32).contiguous().view({n, -1})
+                                     : torch::zeros({n, d.target_width}, torch::kFloat32);
+  TORCH_CHECK(target.size(0) == n && target.size(1) == d.target_width, "model '", d.name,
+              "': targets must be [", n, ", ", d.target_width, "], found ", y.sizes());
+  if (outputs) *outputs = torch::empty({n, d.output_width}, torch::kFloat32);
+  constexpr int64_t kChunk = 256;
+  double total = 0;
+  blas::SequentialScope sequential;
+  for (int64_t s = 0; s < n; s += kChunk) {
+    const int m = static_cast<int>(std::min(kChunk, n - s));
+    Workspace& ws = workspace(m, 0);
+    total += m * double(d.loss_f(d.instance.get(), params_.data_ptr<float>(), ws.acts.data(),
+                                 input.data_ptr<float>() + s * d.inputs,
+                                 target.data_ptr<float>() + s * d.target_width, m));
+    if (outputs)
+      std::memcpy(outputs->data_ptr<float>() + s * d.output_width,
+                  ws.acts.data() + int64_t{m} * d.output_offset, sizeof(float) * m * d.output_width);
+  }
+  return n ? total / n : 0.0;
+}
+
+torch::Tensor DefinedModel::forward(const torch::Tensor& x) {
+  torch::Tensor out;
+  loss_and_outputs(x, torch::Tensor(), &out);
+  return out;
+}
+
+}  // namespace torchclad

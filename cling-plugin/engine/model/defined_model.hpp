@@ -1,0 +1,63 @@
+#pragma once
+// The model-level engine for any definition (define/definition.hpp): flat
+// parameter and gradient buffers laid out by the definition, an activation
+// buffer and its adjoint per batch size, and the definition's Clad gradient.
+// A steady-state loss_and_grad() allocates nothing.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "define/definition.hpp"
+
+namespace torchclad {
+
+// Parameters initialised as the definition declares (ParamSpec::init), in
+// declaration order from one generator seeded with `seed`: a Linear/Conv1d
+// declared with the default init gets torch.nn's values for the same seed as
+// the built-in MLP and CNN.
+torch::Tensor init_defined_params(const define::Definition& def, uint64_t seed);
+
+class DefinedModel {
+ public:
+  DefinedModel(std::shared_ptr<const define::Definition> def, uint64_t seed);
+
+  const define::Definition& definition() const { return *def_; }
+  const std::shared_ptr<const define::Definition>& definition_ptr() const { return def_; }
+  torch::Tensor& params() { return params_; }
+  torch::Tensor& grads() { return grads_; }
+
+  // Mean loss of the batch and its gradient in grads() (overwritten). x is
+  // [n, inputs] row-major, y [n, target_width]. With at::get_num_threads() > 1
+  // the batch is split into parts computed in parallel, each part's gradient
+  // weighted by its share (right for a loss that is a mean over the batch plus
+  // terms that do not depend on it, as torchclad's loss blocks are). Throws
+  // std::runtime_error when the definition's library was unloaded.
+  float loss_and_grad(const float* x, const float* y, int n);
+  // The same in float64 from float64 copies of the parameters (check_gradients).
+  double loss_and_grad_double(const double* params, const double* x, const double* y, int n,
+                              double* d_params);
+  double loss_double(const double* params, const double* x, const double* y, int n);
+
+  // The definition's loss (forward only) and its output activation [n, width]
+  // into `outputs` (may be null). Chunked; allocates.
+  double loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y, torch::Tensor* outputs);
+  // Outputs [n, output_width] for x [n, inputs].
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  struct Workspace {
+    std::vector<float> acts, d_acts;
+  };
+  Workspace& workspace(int n, int part);
+  void check_alive() const;
+
+  std::shared_ptr<const define::Definition> def_;
+  torch::Tensor params_, grads_;
+  std::vector<std::vector<float>> part_grads_;
+  std::map<std::pair<int, int>, Workspace> workspaces_;  // (batch part size, part)
+};
+
+}  // namespace torchclad

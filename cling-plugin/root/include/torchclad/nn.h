@@ -1,0 +1,739 @@
+// torchclad/nn.h: define your own model in C++; Clad writes its backward pass.
+//
+// A model is a struct. Its members declare parameters (by name, shape and
+// initialisation: Linear, Conv1d, Param) and activation buffers (Act), in
+// member initialisers or in the constructor (a loop over layers assigns
+// `fc[l] = nn::Linear(...)`); a static function `loss` computes
+// the forward pass and the loss from building blocks and your own code. Clad
+// differentiates `loss` where the struct is compiled (a %%clad cell, a macro
+// compiled with Clad, your program), and TORCHCLAD_MODEL registers it by name:
+//
+//   namespace nn = torchclad::nn;
+//   struct TwoLayers : nn::Model {
+//     nn::Linear fc1{"fc1", 784, 128};   // declares fc1.weight [128, 784], fc1.bias [128]
+//     nn::Act h{128}, r{128};            // activation buffers, values per sample
+//     nn::Linear fc2{"fc2", 128, 10};
+//     nn::Act out{10};
+//     TwoLayers() { inputs(784); classes(10); output(out); }
+//     template <class T>  // float for training, double for check_gradients
+//     static T loss(const TwoLayers& m, const T* p, T* a, const T* x, const T* y, int n) {
+//       nn::linear(m.fc1, p, x, a, m.h, n);      // from the input batch x
+//       nn::relu(a, m.h, m.r, n);
+//       nn::linear(m.fc2, p, a, m.r, m.out, n);  // from an activation
+//       return nn::cross_entropy(a, m.out, y, n);
+//     }
+//   };
+//   TORCHCLAD_MODEL(two_layers, TwoLayers)
+//
+// Then, in C++17 (a plain cell): auto m = torchclad::model("two_layers");
+//
+// Rules that keep Clad's backward pass correct and allocation-free:
+// - p is the flat parameter buffer, a the activation buffer, x the input batch
+//   [n, inputs], y the targets; n the batch size. Handles (Linear, Act, ...)
+//   say where things live; blocks take them.
+// - Write every activation buffer once per forward pass (an Act is an SSA
+//   value): a block's pullback reads its inputs after the forward pass.
+// - Your own elementwise functions and losses: write them as scalar templates
+//   and wrap them with TORCHCLAD_ACTIVATION / TORCHCLAD_LOSS (below), which
+//   make a block whose pullback is Clad's derivative of your function.
+// - The struct is copied in every step: it holds handles and numbers only
+//   (TORCHCLAD_MODEL checks that it is trivially copyable).
+#ifndef TORCHCLAD_NN_H
+#define TORCHCLAD_NN_H
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "clad/Differentiator/Differentiator.h"
+#include "define/definition.hpp"
+#include "kernels/activations.hpp"
+#include "kernels/binary_losses.hpp"
+#include "kernels/cnn.hpp"
+#include "kernels/conv1d.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/losses.hpp"
+#include "kernels/pooling.hpp"
+
+namespace torchclad::nn {
+
+using define::Init;
+
+
+// A definition's mistake found by a block (a shape mismatch between layers, a
+// handle used before it is declared); names the layer through its id.
+struct LayerError : std::invalid_argument {
+  LayerError(int layer, const std::string& what) : std::invalid_argument(what), id(layer) {}
+  int id;
+};
+
+namespace detail {
+
+// The definition being declared on this thread (set while TORCHCLAD_MODEL
+// constructs the struct).
+inline define::Definition*& declaring() {
+  static thread_local define::Definition* def = nullptr;
+  return def;
+}
+
+inline define::Definition& current(const char* what) {
+  if (!declaring())
+    throw std::logic_error(std::string("torchclad::nn::Model::") + what +
+                           " declares a model's part: call it in the constructor of a struct "
+                           "registered with TORCHCLAD_MODEL");
+  return *declaring();
+}
+
+inline int add_layer(define::Definition& d, const std::string& name) {
+  for (const auto& l : d.layers)
+    if (!name.empty() && l == name)
+      throw std::invalid_argument("the name '" + name + "' is declared twice");
+  d.layers.push_back(name);
+  return static_cast<int>(d.layers.size()) - 1;
+}
+
+inline long add_param(define::Definition& d, const std::string& name,
+                      std::vector<int64_t> shape, Init init, int64_t fan_in, int64_t fan_out) {
+  int64_t numel = 1;
+  for (auto s : shape) {
+    if (s < 1) throw std::invalid_argument("parameter '" + name + "' has a dimension < 1");
+    numel *= s;
+  }
+  define::ParamSpec p;
+  p.name = name;
+  p.shape = std::move(shape);
+  p.offset = d.param_count;
+  p.numel = numel;
+  p.init = init;
+  p.fan_in = fan_in;
+  p.fan_out = fan_out;
+  d.params.push_back(p);
+  d.param_count += numel;
+  return static_cast<long>(p.offset);
+}
+
+inline long add_act(define::Definition& d, long width) {
+  const long off = static_cast<long>(d.acts_per_sample);
+  d.acts_per_sample += width;
+  return off;
+}
+
+// Checks in the blocks build their message only when they fail: a step
+// allocates nothing.
+#define TORCHCLAD_NN_NEED(ok, id, what) \
+  do {                                  \
+    if (!(ok)) throw ::torchclad::nn::LayerError(id, what); \
+  } while (0)
+inline std::string str(long v) { return std::to_string(v); }
+
+}  // namespace detail
+
+// Handles: where a layer's parameters and an activation live. Constructed
+// with arguments (in a definition's constructor or member initialisers) they
+// declare that part of the model; default-constructed they are "not declared
+// yet", which the blocks report. Plain numbers, so Clad passes them through.
+
+// An activation buffer: `width` values per sample (it lives at a + n * off
+// for a batch of n).
+struct Act {
+  long off = -1;
+  int width = 0;
+  int id = -1;
+  Act() = default;
+  explicit Act(int width, const std::string& name = "") {
+    auto& d = detail::current("Act");
+    if (width < 1) throw std::invalid_argument("Act '" + name + "': width must be >= 1, found " + std::to_string(width));
+    this->width = width;
+    id = detail::add_layer(d, name.empty() ? "activation #" + std::to_string(d.layers.size()) : name);
+    off = detail::add_act(d, width);
+  }
+};
+// torch.nn.Linear(in, out) named `name`: parameters name.weight [out, in]
+// at p + w and name.bias [out] at p + b.
+struct Linear {
+  long w = -1, b = -1;
+  int in = 0, out = 0, id = -1;
+  Linear() = default;
+  Linear(const std::string& name, int in, int out, Init weight = Init::kTorchDefault,
+         Init bias = Init::kTorchDefault) {
+    auto& d = detail::current("Linear");
+    if (in < 1 || out < 1)
+      throw std::invalid_argument("Linear '" + name + "': widths must be >= 1, found " +
+                                  std::to_string(in) + " -> " + std::to_string(out));
+    this->in = in;
+    this->out = out;
+    id = detail::add_layer(d, name);
+    w = detail::add_param(d, name + ".weight", {out, in}, weight, in, out);
+    b = detail::add_param(d, name + ".bias", {out}, bias, in, out);
+  }
+};
+// torch.nn.Conv1d(cin, cout, k), stride 1, no padding, on inputs of `length`
+// values per channel: name.weight [cout, cin, k], name.bias [cout].
+// Activations of convolution layers are channel-major, [channels, n,
+// length], so that one GEMM covers the batch.
+struct Conv1d {
+  long w = -1, b = -1;
+  int cin = 0, cout = 0, k = 0, lin = 0, lout = 0, id = -1;
+  long col = -1;  // its im2col scratch in the activation buffer
+  Conv1d() = default;
+  Conv1d(const std::string& name, int cin, int cout, int k, int length) {
+    auto& d = detail::current("Conv1d");
+    if (cin < 1 || cout < 1 || k < 1 || length < k)
+      throw std::invalid_argument("Conv1d '" + name +
+                                  "': needs channels >= 1 and 1 <= k <= length, found cin " +
+                                  std::to_string(cin) + ", cout " + std::to_string(cout) + ", k " +
+                                  std::to_string(k) + ", length " + std::to_string(length));
+    this->cin = cin;
+    this->cout = cout;
+    this->k = k;
+    lin = length;
+    lout = length - k + 1;
+    id = detail::add_layer(d, name);
+    w = detail::add_param(d, name + ".weight", {cout, cin, k}, Init::kTorchDefault, cin * k, cout * k);
+    b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, cin * k, cout * k);
+    col = detail::add_act(d, long{cin} * k * lout);  // at most one sample's columns each
+  }
+};
+// Any other parameter tensor: `size` values at p + off.
+struct Param {
+  long off = -1;
+  long size = 0;
+  int id = -1;
+  Param() = default;
+  Param(const std::string& name, std::vector<int64_t> shape, Init init = Init::kTorchDefault) {
+    auto& d = detail::current("Param");
+    const int64_t fan_out = shape.empty() ? 1 : shape[0];
+    int64_t fan_in = 1;
+    for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
+    id = detail::add_layer(d, name);
+    off = detail::add_param(d, name, std::move(shape), init, fan_in, fan_out);
+    size = static_cast<long>(d.params.back().numel);
+  }
+};
+
+// The base of a definition: what its constructor declares besides layers.
+struct Model {
+ protected:
+  // Features per sample of the input batch x.
+  static void inputs(int features) { detail::current("inputs").inputs = features; }
+  // Targets: class indices in [0, k) (y[n]).
+  static void classes(int k) {
+    auto& d = detail::current("classes");
+    d.targets = define::Targets::kClassIndex;
+    d.classes = k;
+    d.target_width = 1;
+  }
+  // Targets: 0 or 1 (y[n]); the output is one logit.
+  static void binary() {
+    auto& d = detail::current("binary");
+    d.targets = define::Targets::kBinary;
+    d.classes = 2;
+    d.target_width = 1;
+  }
+  // Targets: `width` real values per sample (y[n, width]).
+  static void regression(int width = 1) {
+    auto& d = detail::current("regression");
+    d.targets = define::Targets::kRegression;
+    d.classes = 0;
+    d.target_width = width;
+  }
+  // The activation that predict() returns (logits, a logit, or the regression output).
+  static void output(const Act& a) {
+    auto& d = detail::current("output");
+    d.output_offset = a.off;
+    d.output_width = a.width;
+  }
+};
+
+namespace detail {
+inline void declared(const Act& a, int id, const char* role) {
+  TORCHCLAD_NN_NEED(a.id >= 0, id, std::string(role) + " is an activation used before it is declared");
+}
+}  // namespace detail
+
+// ---- Building blocks. Each has a custom pullback (below), so Clad calls it
+// instead of differentiating the loop, and nothing is recorded per step.
+
+// y = x · Wᵀ + b from the input batch x [n, in].
+template <typename T>
+void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
+  TORCHCLAD_NN_NEED(l.id >= 0, l.id, "a Linear layer is used before it is declared");
+  detail::declared(y, l.id, "the output");
+  TORCHCLAD_NN_NEED(y.width == l.out, l.id,
+               "output activation has width " + detail::str(y.width) + ", the layer gives " +
+                   detail::str(l.out));
+  ::torchclad::kernels::linear_forward(x, p + l.w, p + l.b, a + long{n} * y.off, n, l.out, l.in);
+}
+// y = x · Wᵀ + b from an activation x.
+template <typename T>
+void linear(Linear l, const T* p, T* a, Act x, Act y, int n) {
+  TORCHCLAD_NN_NEED(l.id >= 0, l.id, "a Linear layer is used before it is declared");
+  detail::declared(x, l.id, "the input");
+  detail::declared(y, l.id, "the output");
+  TORCHCLAD_NN_NEED(x.width == l.in, l.id,
+               "input has width " + detail::str(x.width) + ", the layer expects " + detail::str(l.in));
+  TORCHCLAD_NN_NEED(y.width == l.out, l.id,
+               "output activation has width " + detail::str(y.width) + ", the layer gives " +
+                   detail::str(l.out));
+  ::torchclad::kernels::linear_forward(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off,
+                                       n, l.out, l.in);
+}
+
+namespace detail {
+template <typename T>
+void same_width(const Act& x, const Act& y) {
+  declared(x, y.id, "the input");
+  declared(y, x.id, "the output");
+  TORCHCLAD_NN_NEED(x.width == y.width, y.id,
+       "elementwise input has width " + str(x.width) + ", the output " + str(y.width));
+}
+}  // namespace detail
+
+template <typename T>
+void relu(T* a, Act x, Act y, int n) {
+  detail::same_width<T>(x, y);
+  ::torchclad::kernels::relu_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
+}
+template <typename T>
+void tanh(T* a, Act x, Act y, int n) {
+  detail::same_width<T>(x, y);
+  ::torchclad::kernels::tanh_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
+}
+template <typename T>
+void sigmoid(T* a, Act x, Act y, int n) {
+  detail::same_width<T>(x, y);
+  ::torchclad::kernels::sigmoid_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
+}
+
+// Conv1d on the input batch x [n, lin] (one channel): y [cout, n, lout].
+template <typename T>
+void conv1d(Conv1d c, const T* p, const T* x, T* a, Act y, int n) {
+  TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv1d layer is used before it is declared");
+  detail::declared(y, c.id, "the output");
+  TORCHCLAD_NN_NEED(c.cin == 1, c.id, "reads the input batch, which has 1 channel, but the layer has " +
+                                     detail::str(c.cin) + " input channels");
+  TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
+               "output activation has width " + detail::str(y.width) + ", the layer gives " +
+                   detail::str(c.cout) + " x " + detail::str(c.lout));
+  ::torchclad::kernels::conv1d_forward(x, p + c.w, p + c.b, a + long{n} * y.off, a + long{n} * c.col,
+                                       n, c.cin, c.lin, c.cout, c.k);
+}
+// Conv1d on an activation x [cin, n, lin].
+template <typename T>
+void conv1d(Conv1d c, const T* p, T* a, Act x, Act y, int n) {
+  TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv1d layer is used before it is declared");
+  detail::declared(x, c.id, "the input");
+  detail::declared(y, c.id, "the output");
+  TORCHCLAD_NN_NEED(x.width == c.cin * c.lin, c.id,
+               "input has width " + detail::str(x.width) + ", the layer expects " +
+                   detail::str(c.cin) + " x " + detail::str(c.lin));
+  TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
+               "output activation has width " + detail::str(y.width) + ", the layer gives " +
+                   detail::str(c.cout) + " x " + detail::str(c.lout));
+  ::torchclad::kernels::conv1d_forward(a + long{n} * x.off, p + c.w, p + c.b, a + long{n} * y.off,
+                                       a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k);
+}
+// MaxPool1d(pool) (stride = pool) over [channels, n, lin] -> [channels, n, lin / pool].
+template <typename T>
+void max_pool1d(T* a, Act x, Act y, int channels, int pool, int n) {
+  detail::declared(x, y.id, "the input");
+  detail::declared(y, x.id, "the output");
+  const int lin = channels > 0 ? x.width / channels : 0;
+  TORCHCLAD_NN_NEED(channels > 0 && pool > 0 && lin * channels == x.width && y.width == channels * (lin / pool),
+               y.id, "max_pool1d of " + detail::str(x.width) + " values as " + detail::str(channels) +
+                         " channels with pool " + detail::str(pool) + " gives " +
+                         detail::str(channels * (pool > 0 ? lin / pool : 0)) + " values, the output has " +
+                         detail::str(y.width));
+  ::torchclad::kernels::max_pool1d_forward(a + long{n} * x.off, a + long{n} * y.off, channels * n, lin, pool);
+}
+// Channel-major [channels, n, len] to PyTorch's flatten order [n, channels * len].
+template <typename T>
+void flatten(T* a, Act x, Act y, int channels, int n) {
+  detail::same_width<T>(x, y);
+  TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
+               "flatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
+  ::torchclad::kernels::channels_to_batch_major(a + long{n} * x.off, a + long{n} * y.off, channels, n,
+                                                x.width / channels);
+}
+
+// Losses (mean over the batch, as PyTorch's default reduction).
+// Softmax cross-entropy of logits [n, classes] against class indices y[n].
+template <typename T>
+T cross_entropy(const T* a, Act logits, const T* y, int n) {
+  detail::declared(logits, logits.id, "the logits");
+  const T* z = a + long{n} * logits.off;
+  const int c = logits.width;
+  T total = T(0);
+  for (int i = 0; i < n; ++i) {
+    const int label = static_cast<int>(y[i]);
+    TORCHCLAD_NN_NEED(label >= 0 && label < c, logits.id,
+                 "cross_entropy: target " + detail::str(label) + " is not a class index in [0, " +
+                     detail::str(c) + ")");
+    total += ::torchclad::kernels::softmax_cross_entropy_row(z + long{i} * c, label, c);
+  }
+  return total / T(n);
+}
+// Binary cross-entropy on one logit per sample against y[n] in [0, 1].
+template <typename T>
+T bce_with_logits(const T* a, Act logit, const T* y, int n) {
+  detail::declared(logit, logit.id, "the logit");
+  TORCHCLAD_NN_NEED(logit.width == 1, logit.id, "bce_with_logits: one logit per sample, found " +
+                                               detail::str(logit.width));
+  return ::torchclad::kernels::binary_cross_entropy_with_logits(a + long{n} * logit.off, y, n);
+}
+// Mean squared error of pred [n, width] against y [n, width].
+template <typename T>
+T mse(const T* a, Act pred, const T* y, int n) {
+  detail::declared(pred, pred.id, "the prediction");
+  return ::torchclad::kernels::mse(a + long{n} * pred.off, y, n * pred.width);
+}
+// Sums of squares for penalty terms (lambda * sum_of_squares(p, m.fc1)):
+// of a Linear layer's weights, or of a Param.
+template <typename T>
+T sum_of_squares(const T* p, Linear l) {
+  T s = T(0);
+  for (long i = 0; i < long{l.in} * l.out; ++i) s += p[l.w + i] * p[l.w + i];
+  return s;
+}
+template <typename T>
+T sum_of_squares(const T* p, Param q) {
+  T s = T(0);
+  for (long i = 0; i < q.size; ++i) s += p[q.off + i] * p[q.off + i];
+  return s;
+}
+
+}  // namespace torchclad::nn
+
+// ---- The blocks' pullbacks (Clad's custom derivatives). The adjoints of the
+// handles (Linear*, Act*, ...) are Clad's bookkeeping for the int fields and
+// stay untouched.
+namespace clad::custom_derivatives::torchclad::nn {
+namespace tn = ::torchclad::nn;
+namespace tk = ::torchclad::kernels;
+namespace ck = ::clad::custom_derivatives::torchclad::kernels;
+
+template <typename T>
+void linear_pullback(tn::Linear l, const T* p, const T* x, T* a, tn::Act y, int n, tn::Linear*,
+                     T* d_p, T* d_a, tn::Act*, int*) {
+  T* dy = d_a + long{n} * y.off;
+  tk::linear_weight_bias_adjoints(x, dy, d_p + l.w, d_p + l.b, n, l.out, l.in);
+  for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
+}
+template <typename T>
+void linear_pullback(tn::Linear l, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Linear*,
+                     T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+  ck::linear_forward_pullback<T>(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off, n,
+                                 l.out, l.in, d_a + long{n} * x.off, d_p + l.w, d_p + l.b,
+                                 d_a + long{n} * y.off, nullptr, nullptr, nullptr);
+}
+
+namespace detail {
+// dx += f'(x) * dy; dy = 0, for an elementwise f whose derivative is fprime.
+template <typename T, typename D>
+void elementwise_pullback(const T* a, T* d_a, tn::Act x, tn::Act y, int n, D fprime) {
+  const T* xv = a + long{n} * x.off;
+  T* dx = d_a + long{n} * x.off;
+  T* dy = d_a + long{n} * y.off;
+  for (long i = 0; i < long{n} * x.width; ++i) {
+    dx[i] += fprime(xv[i], a[long{n} * y.off + i]) * dy[i];
+    dy[i] = T(0);
+  }
+}
+}  // namespace detail
+
+template <typename T>
+void relu_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T v, T) { return v > T(0) ? T(1) : T(0); });
+}
+template <typename T>
+void tanh_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T, T t) { return T(1) - t * t; });
+}
+template <typename T>
+void sigmoid_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T, T s) { return s * (T(1) - s); });
+}
+
+template <typename T>
+void conv1d_pullback(tn::Conv1d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv1d*,
+                     T* d_p, T* d_a, tn::Act*, int*) {
+  T* dy = d_a + long{n} * y.off;
+  tk::conv1d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k, nullptr,
+                         d_p + c.w, d_p + c.b);
+  for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
+}
+template <typename T>
+void conv1d_pullback(tn::Conv1d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv1d*,
+                     T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+  T* dy = d_a + long{n} * y.off;
+  tk::conv1d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin,
+                         c.cout, c.k, d_a + long{n} * x.off, d_p + c.w, d_p + c.b);
+  for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
+}
+template <typename T>
+void max_pool1d_pullback(T* a, tn::Act x, tn::Act y, int channels, int pool, int n, T* d_a,
+                         tn::Act*, tn::Act*, int*, int*, int*) {
+  const int lin = x.width / channels;
+  ck::max_pool1d_forward_pullback<T>(a + long{n} * x.off, a + long{n} * y.off, channels * n, lin,
+                                     pool, d_a + long{n} * x.off, d_a + long{n} * y.off, nullptr,
+                                     nullptr, nullptr);
+}
+template <typename T>
+void flatten_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*,
+                      int*, int*) {
+  ck::channels_to_batch_major_pullback<T>(a + long{n} * x.off, a + long{n} * y.off, channels, n,
+                                          x.width / channels, d_a + long{n} * x.off,
+                                          d_a + long{n} * y.off, nullptr, nullptr, nullptr);
+}
+
+template <typename T>
+void cross_entropy_pullback(const T* a, tn::Act logits, const T* y, int n, T d_loss, T* d_a,
+                            tn::Act*, int*) {
+  // d/dz of mean(-log softmax(z)[label]) = (softmax(z) - onehot) / n
+  const int c = logits.width;
+  const T* z = a + long{n} * logits.off;
+  T* dz = d_a + long{n} * logits.off;
+  const T scale = d_loss / T(n);
+  for (int i = 0; i < n; ++i) {
+    const T* row = z + long{i} * c;
+    T* drow = dz + long{i} * c;
+    const T shift = tk::row_max(row, c);
+    T sum = T(0);
+    for (int j = 0; j < c; ++j) sum += ::std::exp(row[j] - shift);
+    for (int j = 0; j < c; ++j) drow[j] += scale * ::std::exp(row[j] - shift) / sum;
+    drow[static_cast<int>(y[i])] -= scale;
+  }
+}
+template <typename T>
+void bce_with_logits_pullback(const T* a, tn::Act logit, const T* y, int n, T d_loss, T* d_a,
+                              tn::Act*, int*) {
+  const T* z = a + long{n} * logit.off;
+  T* dz = d_a + long{n} * logit.off;
+  const T scale = d_loss / T(n);
+  for (int i = 0; i < n; ++i) dz[i] += scale * (tk::sigmoid_scalar(z[i]) - y[i]);
+}
+template <typename T>
+void mse_pullback(const T* a, tn::Act pred, const T* y, int n, T d_loss, T* d_a, tn::Act*, int*) {
+  const long m = long{n} * pred.width;
+  const T* v = a + long{n} * pred.off;
+  T* dv = d_a + long{n} * pred.off;
+  const T scale = T(2) * d_loss / T(m);
+  for (long i = 0; i < m; ++i) dv[i] += scale * (v[i] - y[i]);
+}
+template <typename T>
+void sum_of_squares_pullback(const T* p, tn::Linear l, T d_s, T* d_p, tn::Linear*) {
+  for (long i = 0; i < long{l.in} * l.out; ++i) d_p[l.w + i] += T(2) * d_s * p[l.w + i];
+}
+template <typename T>
+void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*) {
+  for (long i = 0; i < q.size; ++i) d_p[q.off + i] += T(2) * d_s * p[q.off + i];
+}
+
+}  // namespace clad::custom_derivatives::torchclad::nn
+
+// ---- Your own scalar code as blocks.
+//
+// TORCHCLAD_ACTIVATION(f), for `template <class T> T f(T v)`, makes the block
+// apply_f(a, x, y, n): y = f(x) elementwise; its pullback uses Clad's
+// derivative of f. (The derivative is requested in plain functions so that
+// Clad sees the request when the file compiles.)
+#define TORCHCLAD_ACTIVATION(f)                                                              \
+  inline float f##_derivative(float v) {                                                     \
+    static const auto d = clad::differentiate(f<float>, 0);                                  \
+    return d.execute(v);                                                                     \
+  }                                                                                          \
+  inline double f##_derivative(double v) {                                                   \
+    static const auto d = clad::differentiate(f<double>, 0);                                 \
+    return d.execute(v);                                                                     \
+  }                                                                                          \
+  template <typename T>                                                                      \
+  void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n) {              \
+    ::torchclad::nn::detail::same_width<T>(x, y);                                            \
+    for (long i = 0; i < long{n} * x.width; ++i) a[long{n} * y.off + i] = f(a[long{n} * x.off + i]); \
+  }                                                                                          \
+  namespace clad::custom_derivatives {                                                       \
+  template <typename T>                                                                      \
+  void apply_##f##_pullback(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n,     \
+                            T* d_a, ::torchclad::nn::Act*, ::torchclad::nn::Act*, int*) {     \
+    ::clad::custom_derivatives::torchclad::nn::detail::elementwise_pullback(                 \
+        a, d_a, x, y, n, [](T v, T) { return ::f##_derivative(v); });                        \
+  }                                                                                          \
+  }
+
+// TORCHCLAD_LOSS(f), for `template <class T> T f(T prediction, T target)`,
+// makes the block mean_f(a, pred, y, n): the mean of f over every value of
+// pred [n, width] and y [n, width]; its pullback uses Clad's derivative of f
+// in its first argument.
+#define TORCHCLAD_LOSS(f)                                                                    \
+  inline float f##_derivative(float v, float t) {                                            \
+    static const auto d = clad::differentiate(f<float>, 0);                                  \
+    return d.execute(v, t);                                                                  \
+  }                                                                                          \
+  inline double f##_derivative(double v, double t) {                                         \
+    static const auto d = clad::differentiate(f<double>, 0);                                 \
+    return d.execute(v, t);                                                                  \
+  }                                                                                          \
+  template <typename T>                                                                      \
+  T mean_##f(const T* a, ::torchclad::nn::Act pred, const T* y, int n) {                     \
+    ::torchclad::nn::detail::declared(pred, pred.id, "the prediction");                      \
+    const long m = long{n} * pred.width;                                                     \
+    T total = T(0);                                                                          \
+    for (long i = 0; i < m; ++i) total += f(a[long{n} * pred.off + i], y[i]);                 \
+    return total / T(m);                                                                     \
+  }                                                                                          \
+  namespace clad::custom_derivatives {                                                       \
+  template <typename T>                                                                      \
+  void mean_##f##_pullback(const T* a, ::torchclad::nn::Act pred, const T* y, int n,         \
+                           T d_loss, T* d_a, ::torchclad::nn::Act*, int*) {                   \
+    const long m = long{n} * pred.width;                                                     \
+    const T scale = d_loss / T(m);                                                           \
+    for (long i = 0; i < m; ++i)                                                             \
+      d_a[long{n} * pred.off + i] += scale * ::f##_derivative(a[long{n} * pred.off + i], y[i]); \
+  }                                                                                          \
+  }
+
+// ---- Registration.
+namespace torchclad::nn::detail {
+
+// The loss as an output argument, so that one Clad gradient yields both the
+// gradient and the loss's value (a gradient function returns nothing).
+template <class M, typename T>
+void loss_into(const M& m, const T* p, T* a, const T* x, const T* y, int n, T* out) {
+  out[0] = M::loss(m, p, a, x, y, n);
+}
+
+inline std::string fnv1a_hex(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char s[17];
+  std::snprintf(s, sizeof s, "%016llx", static_cast<unsigned long long>(h));
+  return s;
+}
+
+inline std::string read_file(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  if (in) s << in.rdbuf();
+  return s.str();
+}
+
+// Runs loss once on zeros at batch 1 and 2 so that the blocks' checks find a
+// definition's mistakes (shapes, undeclared handles) when it is registered.
+template <class M>
+void dry_run(const M& m, const define::Definition& d) {
+  for (int n : {1, 2}) {
+    std::vector<double> p(d.param_count), a(d.acts_per_sample * n),
+        x(static_cast<size_t>(d.inputs) * n), y(static_cast<size_t>(d.target_width) * n);
+    const double v = M::loss(m, p.data(), a.data(), x.data(), y.data(), n);
+    (void)v;
+  }
+}
+
+template <class M>
+std::shared_ptr<define::Definition> make_definition(const char* name, const char* file) {
+  auto def = std::make_shared<define::Definition>();
+  def->name = name;
+  def->source_file = file;
+  std::shared_ptr<M> instance;
+  declaring() = def.get();
+  try {
+    instance = std::make_shared<M>();
+  } catch (...) {
+    declaring() = nullptr;
+    throw;
+  }
+  declaring() = nullptr;
+  if (def->inputs < 1)
+    throw std::invalid_argument("the constructor must declare inputs(features) (found none)");
+  if (def->output_offset < 0)
+    throw std::invalid_argument("the constructor must declare output(activation) (found none)");
+  if (def->targets == define::Targets::kClassIndex && def->classes < 1)
+    throw std::invalid_argument("the constructor must declare its targets: classes(k), binary() or "
+                                "regression(width)");
+  const std::string source = read_file(file);
+  std::string layout;
+  for (const auto& p : def->params) layout += p.name + ":" + std::to_string(p.numel) + ";";
+  def->source_hash = fnv1a_hex(source.empty() ? layout : source);
+  try {
+    dry_run(*instance, *def);
+  } catch (const LayerError& e) {
+    if (e.id < 0 || e.id >= static_cast<int>(def->layers.size()))
+      throw std::invalid_argument(std::string("in loss(): ") + e.what());
+    throw std::invalid_argument("in loss(), layer '" + def->layers[e.id] + "': " + e.what());
+  }
+  def->instance = instance;
+  return def;
+}
+
+}  // namespace torchclad::nn::detail
+
+// TORCHCLAD_MODEL(name, Struct): registers Struct under "name" when the
+// compiled file loads (and unregisters it when the library unloads). Struct
+// derives from torchclad::nn::Model, has a default constructor that declares
+// it, and a `template <class T> static T loss(const Struct&, const T* p, T* a,
+// const T* x, const T* y, int n)`.
+// Cling (a %%clad cell's dictionary, a macro interpreted) only declares: the
+// registration belongs to the compiled library.
+#if defined(__CLING__)
+#define TORCHCLAD_MODEL(NAME, M)
+#else
+#define TORCHCLAD_MODEL(NAME, M)                                                               \
+  /* A name defined twice in one file: the compiler's first error names it. */                 \
+  inline constexpr int model_##NAME##_is_defined_twice_in_this_file = 0;                       \
+  static_assert(std::is_trivially_copyable_v<M>,                                               \
+                "TORCHCLAD_MODEL(" #NAME ", " #M "): a model definition holds layer handles and " \
+                "numbers only (Clad copies it in every step); keep other state outside it");   \
+  namespace torchclad_model_##NAME {                                                           \
+  template <typename T>                                                                        \
+  T grad(const void* m, const T* p, T* a, const T* x, const T* y, int n, T* d_p, T* d_a);      \
+  template <>                                                                                  \
+  float grad<float>(const void* m, const float* p, float* a, const float* x, const float* y,   \
+                    int n, float* d_p, float* d_a) {                                           \
+    static auto g = clad::gradient(::torchclad::nn::detail::loss_into<M, float>, "p, a, out"); \
+    float out = 0, d_out = 1;                                                                  \
+    g.execute(*static_cast<const M*>(m), p, a, x, y, n, &out, d_p, d_a, &d_out);               \
+    return out;                                                                                \
+  }                                                                                            \
+  template <>                                                                                  \
+  double grad<double>(const void* m, const double* p, double* a, const double* x,              \
+                      const double* y, int n, double* d_p, double* d_a) {                      \
+    static auto g = clad::gradient(::torchclad::nn::detail::loss_into<M, double>, "p, a, out"); \
+    double out = 0, d_out = 1;                                                                 \
+    g.execute(*static_cast<const M*>(m), p, a, x, y, n, &out, d_p, d_a, &d_out);               \
+    return out;                                                                                \
+  }                                                                                            \
+  template <typename T>                                                                        \
+  T loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                     \
+    return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                  \
+  }                                                                                            \
+  struct Registration {                                                                        \
+    std::shared_ptr<::torchclad::define::Definition> def;                                      \
+    Registration() {                                                                           \
+      try {                                                                                    \
+        def = ::torchclad::nn::detail::make_definition<M>(#NAME, __FILE__);                    \
+        def->grad_f = &grad<float>;                                                            \
+        def->grad_d = &grad<double>;                                                           \
+        def->loss_f = &loss<float>;                                                            \
+        def->loss_d = &loss<double>;                                                           \
+        ::torchclad::define::register_definition(def);                                         \
+      } catch (const std::exception& e) {                                                      \
+        ::torchclad::define::report_registration_error(                                        \
+            #NAME, std::string("model '" #NAME "' (" #M "): ") + e.what());                    \
+      }                                                                                        \
+    }                                                                                          \
+    ~Registration() {                                                                          \
+      if (def) ::torchclad::define::unregister_definition(#NAME, def.get());                   \
+    }                                                                                          \
+  };                                                                                           \
+  static Registration registration;                                                            \
+  }
+#endif
+
+#endif  // TORCHCLAD_NN_H

@@ -1,0 +1,255 @@
+// The implementation of torchclad/model.h (save/load: model_io.cpp): a Model
+// is a DefinedModel, the options of its last fit and its history.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+#include "dataset_impl.hpp"
+#include "define/definition.hpp"
+#include "model/defined_model.hpp"
+#include "model_state.hpp"
+#include "plain_errors.hpp"
+#include "torchclad/model.h"
+#include "train/model_trainer.hpp"
+
+namespace torchclad {
+namespace {
+
+const define::Definition& def_of(const Model::State& s) { return s.model->definition(); }
+
+// The dataset as the definition reads it; class labels become float targets.
+train::ModelData model_data(const Model::State& s, const Dataset& d) {
+  const auto& def = def_of(s);
+  const auto& impl = *d.impl();
+  if (def.targets == define::Targets::kRegression) {
+    if (!impl.targets.defined())
+      throw std::runtime_error("model '" + def.name + "' is a regression model (" +
+                               std::to_string(def.target_width) +
+                               " targets per sample), but the dataset has class labels, not "
+                               "regression targets");
+    return {impl.split.images, impl.targets};
+  }
+  if (impl.targets.defined())
+    throw std::runtime_error("model '" + def.name +
+                             "' is a classifier, but the dataset holds regression targets");
+  return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1)};
+}
+
+train::ModelData model_data(const Model::State& s, const BinaryDataset& d) {
+  const auto& def = def_of(s);
+  if (def.targets != define::Targets::kBinary)
+    throw std::runtime_error("model '" + def.name +
+                             "' is not a binary classifier (declare binary() in its constructor) "
+                             "but was given a BinaryDataset");
+  return {d.impl()->split.x, d.impl()->split.targets.to(torch::kFloat32).unsqueeze(1)};
+}
+
+train::ModelTrainConfig config_of(const TrainOptions& o) {
+  if (o.engine != "clad")
+    throw std::runtime_error("a defined model trains with its Clad gradient: engine must be "
+                             "\"clad\", found \"" + o.engine + "\"");
+  train::ModelTrainConfig c;
+  c.optimizer.kind = o.optimizer;
+  c.optimizer.lr = o.lr;
+  c.epochs = o.epochs;
+  c.batch = o.batch;
+  c.threads = o.threads;
+  c.seed = o.seed;
+  c.progress = o.progress;
+  return c;
+}
+
+Evaluation to_evaluation(const define::Definition& def, const train::Evaluation& e, long long n,
+                         const torch::Tensor& rmse_out) {
+  Evaluation r;
+  r.loss = e.test_loss;
+  r.samples = n;
+  if (def.targets == define::Targets::kRegression) {
+    r.rmse = rmse_out.defined() ? rmse_out.item<double>() : -1;
+  } else {
+    r.accuracy = e.test_accuracy;
+    r.auc = e.test_auc;
+  }
+  return r;
+}
+
+Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
+  const auto& def = def_of(s);
+  train::check_model_data(def, data, "evaluation");
+  const auto e = train::evaluate_model(*s.model, data);
+  torch::Tensor rmse;
+  if (def.targets == define::Targets::kRegression) {
+    auto out = s.model->forward(data.x);
+    rmse = (out - data.y.to(torch::kFloat32).view_as(out)).pow(2).mean().sqrt();
+  }
+  return to_evaluation(def, e, data.x.size(0), rmse);
+}
+
+TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
+                     const TrainOptions& o) {
+  const auto run = train::train_model(*s.model, train, test, config_of(o), training_log(o.progress));
+  TrainResult out;
+  const int first = static_cast<int>(s.history.size());
+  for (const auto& e : run.epochs) {
+    EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
+                  e.samples_per_second};
+    r.test_auc = e.eval.test_auc;
+    out.epochs.push_back(r);
+    s.history.push_back(r);
+  }
+  (void)first;
+  out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
+  out.message = run.message;
+  s.options = o;
+  s.trained = s.trained || !run.epochs.empty();
+  return out;
+}
+
+std::vector<float> predict_data(Model::State& s, const torch::Tensor& x) {
+  const auto& def = def_of(s);
+  if (x.dim() != 2 || x.size(1) != def.inputs)
+    throw std::runtime_error("model '" + def.name + "' takes " + std::to_string(def.inputs) +
+                             " features per sample, the data have " +
+                             (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
+  auto out = s.model->forward(x).contiguous();
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+std::string format_row(const GradientCheck::Row& r) {
+  char line[200];
+  std::snprintf(line, sizeof line, "  %-28s %8lld %14.3e %14.3e\n", r.parameter.c_str(), r.checked,
+                r.max_abs_error, r.max_rel_error);
+  return line;
+}
+
+GradientCheck check_data(Model::State& s, const train::ModelData& data, int batch, int per_tensor,
+                         double h, double tolerance) {
+  const auto& def = def_of(s);
+  if (batch < 1) throw std::runtime_error("check_gradients: batch must be at least 1");
+  if (!(h > 0)) throw std::runtime_error("check_gradients: the step h must be positive");
+  train::check_model_data(def, data, "check_gradients");
+  const int n = static_cast<int>(std::min<int64_t>(batch, data.x.size(0)));
+  const auto x = data.x.narrow(0, 0, n).to(torch::kFloat64).contiguous();
+  const auto y = data.y.narrow(0, 0, n).to(torch::kFloat64).contiguous();
+  auto p = s.model->params().to(torch::kFloat64).contiguous();
+  double* pv = p.data_ptr<double>();
+  std::vector<double> grad(p.numel(), 0.0);
+  s.model->loss_and_grad_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n, grad.data());
+
+  GradientCheck result;
+  result.tolerance = tolerance;
+  std::mt19937_64 rng(12345);
+  for (const auto& spec : def.params) {
+    GradientCheck::Row row;
+    row.parameter = spec.name;
+    // The element with the largest gradient, then random ones.
+    std::vector<int64_t> picks;
+    int64_t largest = 0;
+    for (int64_t i = 1; i < spec.numel; ++i)
+      if (std::abs(grad[spec.offset + i]) > std::abs(grad[spec.offset + largest])) largest = i;
+    picks.push_back(largest);
+    std::uniform_int_distribution<int64_t> pick(0, spec.numel - 1);
+    while (static_cast<int>(picks.size()) < std::min<int64_t>(per_tensor, spec.numel)) picks.push_back(pick(rng));
+    for (int64_t i : picks) {
+      const int64_t k = spec.offset + i;
+      const double saved = pv[k];
+      pv[k] = saved + h;
+      const double up = s.model->loss_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n);
+      pv[k] = saved - h;
+      const double down = s.model->loss_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n);
+      pv[k] = saved;
+      const double fd = (up - down) / (2 * h), err = std::abs(fd - grad[k]);
+      // Relative to the gradient's scale, so a gradient of ~0 compares absolutely.
+      const double rel = err / std::max({std::abs(fd), std::abs(grad[k]), 1e-3});
+      row.max_abs_error = std::max(row.max_abs_error, err);
+      row.max_rel_error = std::max(row.max_rel_error, rel);
+      ++row.checked;
+    }
+    result.worst_rel_error = std::max(result.worst_rel_error, row.max_rel_error);
+    result.rows.push_back(row);
+  }
+  result.passed = result.worst_rel_error < tolerance;
+  std::ostringstream t;
+  t << "check_gradients: model '" << def.name << "', Clad's float64 gradient vs central differences"
+    << " (h = " << h << ", batch " << n << ")\n";
+  char head[200];
+  std::snprintf(head, sizeof head, "  %-28s %8s %14s %14s\n", "parameter", "checked", "max abs error",
+                "max rel error");
+  t << head;
+  for (const auto& r : result.rows) t << format_row(r);
+  char tail[160];
+  std::snprintf(tail, sizeof tail, "  worst relative error %.3e: %s (tolerance %.0e)\n",
+                result.worst_rel_error, result.passed ? "passed" : "FAILED", tolerance);
+  t << tail;
+  result.table = t.str();
+  std::fputs(result.table.c_str(), stdout);
+  std::fflush(stdout);
+  return result;
+}
+
+}  // namespace
+
+Model::Model(const std::string& name, unsigned long long seed)
+    : state_(rethrow_plain([&] {
+        auto s = std::make_shared<State>();
+        s->model = std::make_shared<DefinedModel>(define::find_definition(name), seed);
+        s->seed = seed;
+        return s;
+      })) {}
+
+TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
+  return rethrow_plain([&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
+}
+TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
+  return rethrow_plain([&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
+}
+Evaluation Model::evaluate(const Dataset& d) const {
+  return rethrow_plain([&] { return evaluate_data(*state_, model_data(*state_, d)); });
+}
+Evaluation Model::evaluate(const BinaryDataset& d) const {
+  return rethrow_plain([&] { return evaluate_data(*state_, model_data(*state_, d)); });
+}
+std::vector<float> Model::predict(const Dataset& d) const {
+  return rethrow_plain([&] { return predict_data(*state_, d.impl()->split.images); });
+}
+std::vector<float> Model::predict(const BinaryDataset& d) const {
+  return rethrow_plain([&] { return predict_data(*state_, d.impl()->split.x); });
+}
+int Model::output_width() const { return def_of(*state_).output_width; }
+
+GradientCheck Model::check_gradients(const Dataset& d, int batch, int per_tensor, double h,
+                                     double tolerance) const {
+  return rethrow_plain([&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
+}
+GradientCheck Model::check_gradients(const BinaryDataset& d, int batch, int per_tensor, double h,
+                                     double tolerance) const {
+  return rethrow_plain([&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
+}
+
+std::string Model::name() const { return def_of(*state_).name; }
+std::string Model::describe() const {
+  std::ostringstream s;
+  s << def_of(*state_).describe() << "  " << (state_->trained ? "trained" : "untrained")
+    << ", seed " << state_->seed << "\n";
+  return s.str();
+}
+std::vector<std::string> Model::parameter_names() const {
+  std::vector<std::string> names;
+  for (const auto& p : def_of(*state_).params) names.push_back(p.name);
+  return names;
+}
+std::vector<float> Model::parameter(const std::string& name) const {
+  const auto& spec = def_of(*state_).param(name);
+  const float* p = state_->model->params().data_ptr<float>() + spec.offset;
+  return std::vector<float>(p, p + spec.numel);
+}
+long long Model::parameter_count() const { return def_of(*state_).param_count; }
+const std::vector<EpochResult>& Model::history() const { return state_->history; }
+
+Model model(const std::string& name, unsigned long long seed) { return Model(name, seed); }
+std::vector<std::string> model_names() { return define::definition_names(); }
+std::vector<std::string> take_model_errors() { return define::take_registration_errors(); }
+
+}  // namespace torchclad

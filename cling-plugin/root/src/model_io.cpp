@@ -1,0 +1,183 @@
+// Model::save and Model::load (torchclad/model.h): a model as a ROOT file.
+//   TNamed "torchclad_model"  title: the definition's name
+//   TNamed "source_hash"      title: the definition's source hash when saved
+//   TNamed "options"          title: the last fit's options and the seed, JSON
+//   TTree  "parameters"       one entry per tensor: name (string), shape
+//                             (vector<Long64_t>), values (vector<float>)
+//   TTree  "history"          one entry per epoch of every fit
+#include <TFile.h>
+#include <TNamed.h>
+#include <TTree.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "define/definition.hpp"
+#include "model_state.hpp"
+#include "plain_errors.hpp"
+
+namespace torchclad {
+namespace {
+
+std::string options_json(const Model::State& s) {
+  const auto& o = s.options;
+  nlohmann::json j = {{"engine", o.engine}, {"epochs", o.epochs}, {"batch", o.batch},
+                      {"threads", o.threads}, {"optimizer", o.optimizer}, {"lr", o.lr},
+                      {"seed", o.seed}, {"init_seed", s.seed}};
+  return j.dump();
+}
+
+void read_options(const std::string& text, Model::State& s) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;  // options are informative: a bad one is not fatal
+  auto& o = s.options;
+  o.engine = j.value("engine", o.engine);
+  o.epochs = j.value("epochs", o.epochs);
+  o.batch = j.value("batch", o.batch);
+  o.threads = j.value("threads", o.threads);
+  o.optimizer = j.value("optimizer", o.optimizer);
+  o.lr = j.value("lr", o.lr);
+  o.seed = j.value("seed", o.seed);
+  s.seed = j.value("init_seed", s.seed);
+}
+
+void write_model(const Model::State& s, const std::string& path) {
+  const auto& def = s.model->definition();
+  const std::string partial = path + ".partial";
+  std::unique_ptr<TFile> f(TFile::Open(partial.c_str(), "RECREATE", "torchclad model"));
+  if (!f || f->IsZombie())
+    throw std::runtime_error("Model::save: cannot write '" + path + "'");
+  TNamed("torchclad_model", def.name.c_str()).Write();
+  TNamed("source_hash", def.source_hash.c_str()).Write();
+  TNamed("options", options_json(s).c_str()).Write();
+
+  TTree params("parameters", "parameter tensors");
+  std::string name;
+  std::vector<Long64_t> shape;
+  std::vector<float> values;
+  params.Branch("name", &name);
+  params.Branch("shape", &shape);
+  params.Branch("values", &values);
+  const float* p = s.model->params().data_ptr<float>();
+  for (const auto& spec : def.params) {
+    name = spec.name;
+    shape.assign(spec.shape.begin(), spec.shape.end());
+    values.assign(p + spec.offset, p + spec.offset + spec.numel);
+    params.Fill();
+  }
+  params.Write();
+
+  TTree history("history", "metrics per epoch");
+  EpochResult e;
+  history.Branch("epoch", &e.epoch);
+  history.Branch("train_loss", &e.train_loss);
+  history.Branch("test_loss", &e.test_loss);
+  history.Branch("test_accuracy", &e.test_accuracy);
+  history.Branch("test_auc", &e.test_auc);
+  history.Branch("seconds", &e.seconds);
+  history.Branch("samples_per_second", &e.samples_per_second);
+  for (const auto& h : s.history) {
+    e = h;
+    history.Fill();
+  }
+  history.Write();
+  f->Close();
+  std::error_code ec;
+  std::filesystem::rename(partial, path, ec);
+  if (ec) {
+    std::filesystem::remove(partial, ec);
+    throw std::runtime_error("Model::save: cannot write '" + path + "'");
+  }
+}
+
+std::string named(TFile& f, const char* key, const std::string& path) {
+  auto* n = dynamic_cast<TNamed*>(f.Get(key));
+  if (!n)
+    throw std::runtime_error("Model::load: '" + path + "' is not a torchclad model file (no '" +
+                             key + "')");
+  return n->GetTitle();
+}
+
+std::shared_ptr<Model::State> read_model(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error("Model::load: no file '" + path + "'");
+  std::unique_ptr<TFile> f(TFile::Open(path.c_str(), "READ"));
+  if (!f || f->IsZombie())
+    throw std::runtime_error("Model::load: '" + path + "' is not a readable ROOT file");
+  const std::string name = named(*f, "torchclad_model", path);
+  std::shared_ptr<define::Definition> def;
+  try {
+    def = define::find_definition(name);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("Model::load: '" + path + "' holds model '" + name +
+                             "', which is not defined in this session; run the %%clad cell, "
+                             "macro or library that defines it (TORCHCLAD_MODEL(" + name +
+                             ", ...)) first. (" + e.what() + ")");
+  }
+  auto s = std::make_shared<Model::State>();
+  s->model = std::make_shared<DefinedModel>(def, 0);
+  read_options(named(*f, "options", path), *s);
+  const std::string saved_hash = named(*f, "source_hash", path);
+  if (saved_hash != def->source_hash)
+    std::fprintf(stderr,
+                 "torchclad: Model::load: '%s' was saved from another version of model '%s' "
+                 "(source hash %s, now %s); its parameters fit, so they are loaded\n",
+                 path.c_str(), name.c_str(), saved_hash.c_str(), def->source_hash.c_str());
+
+  auto* params = dynamic_cast<TTree*>(f->Get("parameters"));
+  if (!params) throw std::runtime_error("Model::load: '" + path + "' has no 'parameters' tree");
+  std::string* pname = nullptr;
+  std::vector<Long64_t>* shape = nullptr;
+  std::vector<float>* values = nullptr;
+  if (params->SetBranchAddress("name", &pname) < 0 || params->SetBranchAddress("shape", &shape) < 0 ||
+      params->SetBranchAddress("values", &values) < 0)
+    throw std::runtime_error("Model::load: the 'parameters' tree of '" + path +
+                             "' lacks the branches name, shape, values");
+  if (params->GetEntries() != static_cast<Long64_t>(def->params.size()))
+    throw std::runtime_error("Model::load: '" + path + "' holds " +
+                             std::to_string(params->GetEntries()) + " parameter tensors, model '" +
+                             name + "' has " + std::to_string(def->params.size()));
+  float* p = s->model->params().data_ptr<float>();
+  for (Long64_t i = 0; i < params->GetEntries(); ++i) {
+    if (params->GetEntry(i) <= 0)
+      throw std::runtime_error("Model::load: cannot read parameter " + std::to_string(i) + " of '" + path + "'");
+    const auto& spec = def->param(*pname);  // throws naming the known ones
+    if (std::vector<int64_t>(shape->begin(), shape->end()) != spec.shape ||
+        static_cast<int64_t>(values->size()) != spec.numel)
+      throw std::runtime_error("Model::load: parameter '" + *pname + "' in '" + path +
+                               "' has another shape than model '" + name + "' declares");
+    std::copy(values->begin(), values->end(), p + spec.offset);
+  }
+  params->ResetBranchAddresses();
+
+  if (auto* history = dynamic_cast<TTree*>(f->Get("history"))) {
+    EpochResult e;
+    history->SetBranchAddress("epoch", &e.epoch);
+    history->SetBranchAddress("train_loss", &e.train_loss);
+    history->SetBranchAddress("test_loss", &e.test_loss);
+    history->SetBranchAddress("test_accuracy", &e.test_accuracy);
+    history->SetBranchAddress("test_auc", &e.test_auc);
+    history->SetBranchAddress("seconds", &e.seconds);
+    history->SetBranchAddress("samples_per_second", &e.samples_per_second);
+    for (Long64_t i = 0; i < history->GetEntries(); ++i) {
+      history->GetEntry(i);
+      s->history.push_back(e);
+    }
+    history->ResetBranchAddresses();
+  }
+  s->trained = !s->history.empty();
+  return s;
+}
+
+}  // namespace
+
+void Model::save(const std::string& path) const {
+  rethrow_plain([&] { write_model(*state_, path); });
+}
+
+Model Model::load(const std::string& path) {
+  return Model(rethrow_plain([&] { return read_model(path); }));
+}
+
+}  // namespace torchclad

@@ -1,0 +1,419 @@
+// Models defined with torchclad/nn.h (compiled here with the Clad plugin, as
+// a %%clad cell or a user's program is): Clad's gradient against LibTorch
+// autograd of the same network (float64, relative 1e-9) and against central
+// finite differences, at several batch sizes including 1; training lowers the
+// loss; the GW CNN in the user API matches the built-in CNN; a steady-state
+// step allocates nothing; bad definitions get errors naming the mistake.
+#include <cmath>
+
+#include "alloc_counter.hpp"
+#include "model/cnn_model.hpp"
+#include "model/defined_model.hpp"
+#include "models/gw_cnn.h"
+#include "models/mlp.h"
+#include "test_util.hpp"
+#include "torchclad/nn.h"
+#include "train/model_trainer.hpp"
+
+namespace nn = torchclad::nn;
+
+// ---- Definitions, as a user writes them.
+
+// Six Linear layers in a loop, ReLU between them.
+struct Deep6 : nn::Model {
+  static constexpr int kDepth = 6;
+  static constexpr int kWidth[kDepth + 1] = {11, 16, 13, 9, 8, 7, 5};
+  nn::Linear fc[kDepth];
+  nn::Act z[kDepth], h[kDepth];
+  Deep6() {
+    inputs(kWidth[0]);
+    classes(kWidth[kDepth]);
+    for (int l = 0; l < kDepth; ++l) {
+      fc[l] = torchclad::nn::Linear("fc" + std::to_string(l), kWidth[l], kWidth[l + 1]);
+      z[l] = torchclad::nn::Act(kWidth[l + 1]);
+      h[l] = torchclad::nn::Act(kWidth[l + 1]);
+    }
+    output(z[kDepth - 1]);
+  }
+  template <class T>
+  static T loss(const Deep6& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc[0], p, x, a, m.z[0], n);
+    for (int l = 1; l < kDepth; ++l) {
+      nn::relu(a, m.z[l - 1], m.h[l - 1], n);
+      nn::linear(m.fc[l], p, a, m.h[l - 1], m.z[l], n);
+    }
+    return nn::cross_entropy(a, m.z[kDepth - 1], y, n);
+  }
+};
+TORCHCLAD_MODEL(deep6, Deep6)
+
+// A user-written GELU (tanh approximation, as torch's approximate="tanh").
+template <class T>
+T gelu(T v) {
+  return T(0.5) * v * (T(1) + std::tanh(T(0.7978845608028654) * (v + T(0.044715) * v * v * v)));
+}
+TORCHCLAD_ACTIVATION(gelu)
+
+struct GeluMlp : nn::Model {
+  nn::Linear fc1, fc2, fc3;
+  nn::Act z1, g1, z2, g2, out;
+  GeluMlp() {
+    inputs(9);
+    classes(4);
+    fc1 = torchclad::nn::Linear("fc1", 9, 12);
+    z1 = torchclad::nn::Act(12);
+    g1 = torchclad::nn::Act(12);
+    fc2 = torchclad::nn::Linear("fc2", 12, 10);
+    z2 = torchclad::nn::Act(10);
+    g2 = torchclad::nn::Act(10);
+    fc3 = torchclad::nn::Linear("fc3", 10, 4);
+    out = torchclad::nn::Act(4);
+    output(out);
+  }
+  template <class T>
+  static T loss(const GeluMlp& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    apply_gelu(a, m.z1, m.g1, n);
+    nn::linear(m.fc2, p, a, m.g1, m.z2, n);
+    apply_gelu(a, m.z2, m.g2, n);
+    nn::linear(m.fc3, p, a, m.g2, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(gelu_mlp, GeluMlp)
+
+// A user-written Huber loss (delta 1), a regression with two targets and an
+// L2 penalty on the first layer's weights.
+template <class T>
+T huber(T prediction, T target) {
+  const T r = prediction - target;
+  return std::abs(r) <= T(1) ? T(0.5) * r * r : std::abs(r) - T(0.5);
+}
+TORCHCLAD_LOSS(huber)
+
+struct HuberRegression : nn::Model {
+  static constexpr double kPenalty = 1e-3;
+  nn::Linear fc1, fc2;
+  nn::Act z1, t1, out;
+  HuberRegression() {
+    inputs(6);
+    regression(2);
+    fc1 = torchclad::nn::Linear("fc1", 6, 10);
+    z1 = torchclad::nn::Act(10);
+    t1 = torchclad::nn::Act(10);
+    fc2 = torchclad::nn::Linear("fc2", 10, 2);
+    out = torchclad::nn::Act(2);
+    output(out);
+  }
+  template <class T>
+  static T loss(const HuberRegression& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::tanh(a, m.z1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.out, n);
+    return mean_huber(a, m.out, y, n) +
+           T(kPenalty) * nn::sum_of_squares(p, m.fc1);
+  }
+};
+TORCHCLAD_MODEL(huber_regression, HuberRegression)
+
+TORCHCLAD_MODEL(gw_cnn, GwCnn)
+TORCHCLAD_MODEL(mlp_784_128_10, Mlp784x128x10)
+
+// ---- Bad definitions: registered with an error, found by name.
+
+struct ShapeMismatch : nn::Model {
+  nn::Linear fc1, fc2;
+  nn::Act h, out;
+  ShapeMismatch() {
+    inputs(4);
+    classes(3);
+    fc1 = torchclad::nn::Linear("fc1", 4, 8);
+    h = torchclad::nn::Act(8);
+    fc2 = torchclad::nn::Linear("fc2", 6, 3);  // expects 6 inputs, fc1 gives 8
+    out = torchclad::nn::Act(3);
+    output(out);
+  }
+  template <class T>
+  static T loss(const ShapeMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.h, n);
+    nn::linear(m.fc2, p, a, m.h, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(shape_mismatch, ShapeMismatch)
+
+struct UsedBeforeDeclared : nn::Model {
+  nn::Linear fc1, fc2;
+  nn::Act h, out;
+  UsedBeforeDeclared() {
+    inputs(4);
+    classes(3);
+    fc1 = torchclad::nn::Linear("fc1", 4, 3);
+    out = torchclad::nn::Act(3);
+    output(out);  // fc2 and h are never declared
+  }
+  template <class T>
+  static T loss(const UsedBeforeDeclared& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.out, n);
+    nn::linear(m.fc2, p, a, m.h, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(used_before_declared, UsedBeforeDeclared)
+
+namespace torchclad {
+namespace {
+
+using namespace torchclad::testing;
+using support::AllocationCounter;
+
+std::shared_ptr<const define::Definition> def(const std::string& name) {
+  return define::find_definition(name);
+}
+
+// Float64 inputs for a definition: parameters as it initialises them, x
+// normal, y valid targets for its kind.
+struct Sample {
+  std::vector<double> params, x, y;
+};
+
+Sample sample(const define::Definition& d, int n, uint64_t seed) {
+  Sample s;
+  auto p = init_defined_params(d, seed).to(torch::kFloat64);
+  s.params = to_vector(p);
+  s.x = random_vector(int64_t{n} * d.inputs, seed + 1);
+  std::mt19937_64 rng(seed + 2);
+  s.y.resize(int64_t{n} * d.target_width);
+  for (auto& v : s.y) {
+    if (d.targets == define::Targets::kClassIndex)
+      v = static_cast<double>(rng() % d.classes);
+    else if (d.targets == define::Targets::kBinary)
+      v = static_cast<double>(rng() % 2);
+    else
+      v = std::normal_distribution<double>(0, 1.5)(rng);
+  }
+  return s;
+}
+
+// The same networks in LibTorch, float64, for autograd's gradient.
+torch::Tensor view(const torch::Tensor& flat, const define::Definition& d, const std::string& name) {
+  const auto& p = d.param(name);
+  return flat.narrow(0, p.offset, p.numel).view(p.shape);
+}
+
+torch::Tensor libtorch_loss(const std::string& name, const define::Definition& d,
+                            const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
+  namespace F = torch::nn::functional;
+  auto lin = [&](const torch::Tensor& h, const std::string& layer) {
+    return F::linear(h, view(p, d, layer + ".weight"), view(p, d, layer + ".bias"));
+  };
+  auto labels = y.view({-1}).to(torch::kInt64);
+  if (name == "deep6") {
+    auto h = lin(x, "fc0");
+    for (int l = 1; l < Deep6::kDepth; ++l) h = lin(torch::relu(h), "fc" + std::to_string(l));
+    return F::cross_entropy(h, labels);
+  }
+  if (name == "gelu_mlp") {
+    auto g = [](const torch::Tensor& t) { return F::gelu(t, F::GELUFuncOptions().approximate("tanh")); };
+    return F::cross_entropy(lin(g(lin(g(lin(x, "fc1")), "fc2")), "fc3"), labels);
+  }
+  if (name == "huber_regression") {
+    auto out = lin(torch::tanh(lin(x, "fc1")), "fc2");
+    return F::huber_loss(out, y.view_as(out), F::HuberLossFuncOptions().delta(1.0)) +
+           HuberRegression::kPenalty * view(p, d, "fc1.weight").pow(2).sum();
+  }
+  throw std::runtime_error("no LibTorch version of " + name);
+}
+
+class UserModelGradient : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(UserModelGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
+  const auto [name, n] = GetParam();
+  const auto d = def(name);
+  DefinedModel model(d, 7);
+  auto s = sample(*d, n, 100 + n);
+  std::vector<double> grad(d->param_count, 0.0);
+  const double loss = model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, grad.data());
+
+  auto p = to_tensor(s.params, {d->param_count}).requires_grad_();
+  auto x = to_tensor(s.x, {n, d->inputs});
+  auto y = to_tensor(s.y, {n, d->target_width});
+  auto ref = libtorch_loss(name, *d, p, x, y);
+  ref.backward();
+  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss)));
+  EXPECT_TRUE(close(grad, to_vector(p.grad()), 1e-9, 1e-12)) << name << " vs autograd";
+
+  const auto idx = all_indices(d->param_count, 150);
+  const auto fd = finite_differences(
+      [&] { return model.loss_double(s.params.data(), s.x.data(), s.y.data(), n); }, s.params.data(), idx);
+  EXPECT_TRUE(close(pick(grad, idx), fd, 1e-5, 1e-7)) << name << " vs finite differences";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, UserModelGradient,
+                         ::testing::Combine(::testing::Values("deep6", "gelu_mlp", "huber_regression"),
+                                            ::testing::Values(1, 3, 17, 70)));
+
+TEST(UserModel, ActivationAdjointsReturnToZeroAndFloatMatchesDouble) {
+  for (const char* name : {"deep6", "gelu_mlp", "huber_regression", "gw_cnn"}) {
+    const auto d = def(name);
+    const int n = 5;
+    auto s = sample(*d, n, 3);
+    std::vector<float> p(s.params.begin(), s.params.end()), x(s.x.begin(), s.x.end()),
+        y(s.y.begin(), s.y.end()), a(d->acts_per_sample * n), da(a.size()), g(d->param_count);
+    const float loss = d->grad_f(d->instance.get(), p.data(), a.data(), x.data(), y.data(), n, g.data(), da.data());
+    for (float v : da) ASSERT_EQ(v, 0.f) << name;
+    std::vector<double> gd(d->param_count, 0.0);
+    DefinedModel model(d, 0);
+    const double loss_d = model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, gd.data());
+    EXPECT_NEAR(loss, loss_d, 1e-4 * std::max(1.0, std::abs(loss_d))) << name;
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < gd.size(); ++i) scale = std::max(scale, std::abs(gd[i]));
+    for (size_t i = 0; i < gd.size(); ++i) worst = std::max(worst, std::abs(g[i] - gd[i]));
+    EXPECT_LT(worst, 1e-3 * std::max(scale, 1e-6)) << name;
+  }
+}
+
+// The GW CNN written in the user API: the built-in's parameters for the same
+// seed, and its gradient from those parameters.
+TEST(UserModel, GwCnnMatchesTheBuiltInCnn) {
+  const auto d = def("gw_cnn");
+  const auto user_params = init_defined_params(*d, 42);
+  CnnModel builtin(CnnConfig{}, 42);
+  ASSERT_EQ(user_params.numel(), builtin.params().numel());
+  EXPECT_TRUE(torch::equal(user_params, builtin.params()));
+  for (int n : {1, 8, 33}) {
+    auto x = torch::randn({n, CnnConfig{}.input_length});
+    auto t = torch::randint(2, {n}).to(torch::kFloat32);
+    DefinedModel user(d, 42);
+    const float lu = user.loss_and_grad(x.data_ptr<float>(), t.data_ptr<float>(), n);
+    const float lb = builtin.loss_and_grad(x.data_ptr<float>(), t.data_ptr<float>(), n);
+    EXPECT_NEAR(lu, lb, 1e-5 * std::max(1.f, std::abs(lb))) << "batch " << n;
+    const double scale = builtin.grads().abs().max().item<double>();
+    const double diff = (user.grads() - builtin.grads()).abs().max().item<double>();
+    EXPECT_LT(diff, 1e-4 * scale) << "batch " << n;
+  }
+}
+
+// Training with the shared trainer lowers each model's loss.
+TEST(UserModel, TrainingLowersTheLoss) {
+  for (const char* name : {"deep6", "gelu_mlp", "huber_regression"}) {
+    const auto d = def(name);
+    const int n = 256;
+    auto s = sample(*d, n, 11);
+    // Learnable targets: from a fixed random network of the inputs.
+    auto x = to_tensor(s.x, {n, d->inputs}).to(torch::kFloat32);
+    torch::manual_seed(5);
+    auto w = torch::randn({d->inputs, d->target_width == 1 ? d->classes : d->target_width});
+    auto score = x.matmul(w);
+    torch::Tensor y = d->targets == define::Targets::kRegression ? score
+                                                                  : score.argmax(1).to(torch::kFloat32).unsqueeze(1);
+    DefinedModel model(d, 3);
+    train::ModelData data{x, y};
+    const double before = train::evaluate_model(model, data).test_loss;
+    train::ModelTrainConfig c;
+    c.epochs = 10;
+    c.batch = 16;
+    c.progress = false;
+    c.optimizer.lr = 1e-2;
+    std::ostringstream log;
+    const auto run = train::train_model(model, data, data, c, log);
+    ASSERT_EQ(run.epochs.size(), 10u) << name;
+    EXPECT_LT(run.epochs.back().eval.test_loss, 0.6 * before) << name << ": " << before << " -> " << run.epochs.back().eval.test_loss;
+    EXPECT_LT(run.epochs.back().train_loss, run.epochs.front().train_loss) << name;
+  }
+}
+
+class UserModelSteadyState : public ::testing::TestWithParam<std::tuple<std::string, int, int>> {};
+
+TEST_P(UserModelSteadyState, AllocatesNothing) {
+  const auto [name, n, threads] = GetParam();
+  const int saved = at::get_num_threads();
+  at::set_num_threads(threads);
+  const auto d = def(name);
+  DefinedModel model(d, 1);
+  auto s = sample(*d, n, 2);
+  std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
+  model.loss_and_grad(x.data(), y.data(), n);  // the first step at a batch size allocates its workspace
+  {
+    AllocationCounter counter;
+    for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n);
+    EXPECT_EQ(counter.count(), 0);
+  }
+  at::set_num_threads(saved);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, UserModelSteadyState,
+                         ::testing::Values(std::make_tuple("mlp_784_128_10", 1, 1),
+                                           std::make_tuple("mlp_784_128_10", 65, 1),
+                                           std::make_tuple("mlp_784_128_10", 64, 2),
+                                           std::make_tuple("deep6", 200, 1),
+                                           std::make_tuple("gelu_mlp", 70, 1),
+                                           std::make_tuple("huber_regression", 70, 1),
+                                           std::make_tuple("gw_cnn", 1, 1),
+                                           std::make_tuple("gw_cnn", 65, 2)));
+
+TEST(UserModelErrors, ShapeMismatchBetweenLayersNamesTheLayer) {
+  try {
+    define::find_definition("shape_mismatch");
+    FAIL() << "a definition with mismatched layers was registered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "model 'shape_mismatch' (ShapeMismatch): in loss(), layer 'fc2': input has width 8, "
+                 "the layer expects 6");
+  }
+}
+
+TEST(UserModelErrors, LayerUsedBeforeItIsDeclared) {
+  try {
+    define::find_definition("used_before_declared");
+    FAIL() << "a definition using an undeclared layer was registered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("a Linear layer is used before it is declared"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(UserModelErrors, UnknownParameterNameListsTheKnownOnes) {
+  try {
+    def("gelu_mlp")->param("fc9.weight");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "model 'gelu_mlp' has no parameter 'fc9.weight'; its parameters are: fc1.weight, "
+                 "fc1.bias, fc2.weight, fc2.bias, fc3.weight, fc3.bias");
+  }
+}
+
+TEST(UserModelErrors, UnknownModelNameListsTheDefinedOnes) {
+  try {
+    define::find_definition("resnet");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no model definition named 'resnet'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("deep6"), std::string::npos) << e.what();
+  }
+}
+
+TEST(UserModelErrors, BadDataNamesWhatWasExpected) {
+  const auto d = def("deep6");
+  DefinedModel model(d, 1);
+  train::ModelData bad{torch::zeros({4, 10}), torch::zeros({4, 1})};
+  try {
+    train::check_model_data(*d, bad, "training");
+    FAIL();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what_without_backtrace()).find("takes 11 features per sample, but the training samples have 10"),
+              std::string::npos);
+  }
+  train::ModelData labels{torch::zeros({2, 11}), torch::tensor({0.f, 5.f}).unsqueeze(1)};
+  try {
+    train::check_model_data(*d, labels, "test");
+    FAIL();
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what_without_backtrace()).find("classifies into 5 classes (labels 0..4), but the test labels range from 0 to 5"),
+              std::string::npos) << e.what_without_backtrace();
+  }
+}
+
+}  // namespace
+}  // namespace torchclad
