@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // Activation kernels: plain loops over contiguous buffers, whose pullbacks
 // Clad writes. (The Linear layer and its pullback are in linear.hpp.)
 //

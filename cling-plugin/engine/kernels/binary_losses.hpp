@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // Binary cross-entropy on logits (torch.nn.functional.binary_cross_entropy_with_logits,
 // mean reduction), in the numerically stable form
 //   l(z, y) = max(z, 0) - z*y + log1p(exp(-|z|)).

@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // Row-major GEMM on the BLAS that LibTorch itself links (MKL in the PyPI
 // wheels, exported from libtorch_cpu as the Fortran `sgemm_`/`dgemm_`).
 // Raw pointers and no tensor objects: a call allocates nothing.

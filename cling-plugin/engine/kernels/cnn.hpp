@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // A whole 1D CNN binary classifier's forward pass and loss as one function,
 // for Clad to differentiate as a unit (the model-level engine of the
 // gravitational-wave workload; model/cnn_config.hpp gives the shape):

@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // Conv1d (stride 1, no padding, no dilation) as im2col + one GEMM on the BLAS
 // that LibTorch uses, and its hand-written pullbacks (Clad does not
 // differentiate through BLAS; it calls these, as for linear.hpp).

@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // The Linear layer, y = x · wᵀ + b, on the BLAS that LibTorch uses, and its
 // hand-written pullbacks: Clad does not differentiate through BLAS, it calls
 // these, which are two more GEMMs and a column sum for the bias.

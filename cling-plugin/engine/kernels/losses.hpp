@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // Loss kernels (mean over the batch, as PyTorch's default reduction).
 #include <cmath>
 

@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // Parts of a computation on the threads of the OpenMP runtime that LibTorch
 // runs its intra-op work on (libgomp in the PyPI wheels), without
 // -fopenmp: at::parallel_for's OpenMP backend is a `#pragma omp parallel`

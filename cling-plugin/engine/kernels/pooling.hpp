@@ -1,4 +1,5 @@
 #pragma once
+#pragma GCC system_header  // users' cells see their own warnings, not ours
 // MaxPool1d with kernel = stride = pool, no padding (torch.nn.MaxPool1d(pool)):
 // the forward pass and a hand-written pullback that finds each window's
 // argmax again from the input (which the reverse pass still holds), so no

@@ -11,6 +11,20 @@ namespace host {
 // the cell): torchclad/nn.h, which includes Clad's header.
 inline constexpr const char* kCladCellPrelude = "#include \"torchclad/nn.h\"";
 
+// Whether a %%clad cell defines models (TORCHCLAD_MODEL). Such a cell is
+// compiled with clang++-19 + Clad into a library of its own and loaded,
+// without a cling dictionary: later cells reach its models by name
+// (torchclad::model), it may use C++20 and LibTorch headers, and running it
+// again loads a new library instead of unloading the old one (unloading a
+// dictionary makes cling drop the declarations of every later cell).
+bool defines_models(const std::string& body);
+
+// Compiles the model cell's source into <dir>/<name>_<n>.so and loads it,
+// when `changed` (else the library of this source is loaded already). The compiler's
+// messages go to stderr. Returns 1 on success, 0 on failure.
+int compile_and_load_model_cell(const std::string& source_path, const std::string& name,
+                                bool changed);
+
 // Problems with the models the cell defined, as one message ("" if none):
 // definitions that failed their checks when the library loaded, and calls
 // Clad could not differentiate (Clad only warns and takes their derivative

@@ -379,10 +379,23 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   // declarations), clang++-19 + Clad for the library, then loads it.
   // k: keep the library; O: optimized.
   int ok = 0;
+  const bool models = defines_models(body);
   try {
-    // f: rebuild even if the file looks older than the library (rewritten
-    // within the same second).
-    ok = gSystem->CompileMacro(path.c_str(), changed ? "kfO" : "kO");
+    if (models) {
+      // Model cells: no dictionary, a new library per change (nothing
+      // loaded is unloaded, so later cells' state stays; the registry
+      // retires the older definitions).
+      const auto loaded = model_cell_sources_.find(name);
+      ok = compile_and_load_model_cell(path, name, loaded == model_cell_sources_.end() || loaded->second != source);
+      if (ok)
+        model_cell_sources_[name] = source;
+      else
+        model_cell_sources_.erase(name);
+    } else {
+      // f: rebuild even if the file looks older than the library (rewritten
+      // within the same second).
+      ok = gSystem->CompileMacro(path.c_str(), changed ? "kfO" : "kO");
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
   }
@@ -401,11 +414,11 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     result.status = "error";
     result.ename = "CladCompileError";
     result.evalue = first_error(diagnostics);
-    if (result.evalue.empty()) result.evalue = "ACLiC could not compile " + path;
+    if (result.evalue.empty()) result.evalue = (models ? "clang++ could not compile " : "ACLiC could not compile ") + path;
     result.traceback = diagnostics;
     return result;
   }
-  if (const std::string problem = first_error(diagnostics); !problem.empty()) {
+  if (const std::string problem = models ? "" : first_error(diagnostics); !problem.empty()) {
     // Compiled and loaded, but cling refused its declarations (typically a
     // function that an earlier %%clad cell defined too): later cells would
     // call the earlier definition.

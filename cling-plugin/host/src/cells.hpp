@@ -2,6 +2,7 @@
 // Running cells in ROOT's cling, %%clad cells through ACLiC, and completion.
 // Everything here runs on the cell thread (the main thread).
 #include <atomic>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ class Cells {
   int clad_cells_ = 0;
   EngineInfo engine_;
   std::set<std::string> identifiers_;  // seen in cells: completion fallback
+  std::map<std::string, std::string> model_cell_sources_;  // %%clad model cell -> source of its loaded library
 };
 
 }  // namespace host

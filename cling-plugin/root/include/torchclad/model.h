@@ -96,6 +96,18 @@ class Model {
   std::shared_ptr<State> state_;
 };
 
+// Compiles a C++ file of model definitions (torchclad/nn.h, TORCHCLAD_MODEL)
+// with clang++-19 and Clad into a library and loads it: its models register
+// by name, replacing earlier versions of the same file's models. C++20 and
+// LibTorch headers are allowed (there is no cling dictionary). Returns the
+// names of the file's models; throws std::runtime_error if it does not compile or a definition
+// fails its checks (the compiler's messages go to stderr).
+std::vector<std::string> load_models(const std::string& source_file);
+// The compiler command load_models and %%clad model cells use.
+std::string model_compile_command(const std::string& source, const std::string& library);
+// Runs that command (output on stdout/stderr); returns its exit status.
+int compile_models_library(const std::string& source, const std::string& library);
+
 // torchclad::model("name"): a Model of that definition.
 Model model(const std::string& name, unsigned long long seed = 42);
 // The definitions registered in this session.

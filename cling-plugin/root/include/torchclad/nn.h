@@ -40,6 +40,8 @@
 //   (TORCHCLAD_MODEL checks that it is trivially copyable).
 #ifndef TORCHCLAD_NN_H
 #define TORCHCLAD_NN_H
+// Warnings in compiled cells and macros are the user's own, not this header's.
+#pragma GCC system_header
 
 #include <cstdint>
 #include <cstdio>
@@ -544,6 +546,16 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
 // apply_f(a, x, y, n): y = f(x) elementwise; its pullback uses Clad's
 // derivative of f. (The derivative is requested in plain functions so that
 // Clad sees the request when the file compiles.)
+// Cling (a cell's dictionary) only needs the blocks' declarations; the
+// derivatives belong to the compiled library.
+#if defined(__CLING__)
+#define TORCHCLAD_ACTIVATION(f) \
+  template <typename T>        \
+  void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n);
+#define TORCHCLAD_LOSS(f) \
+  template <typename T>  \
+  T mean_##f(const T* a, ::torchclad::nn::Act pred, const T* y, int n);
+#else
 #define TORCHCLAD_ACTIVATION(f)                                                              \
   inline float f##_derivative(float v) {                                                     \
     static const auto d = clad::differentiate(f<float>, 0);                                  \
@@ -598,6 +610,8 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
       d_a[long{n} * pred.off + i] += scale * ::f##_derivative(a[long{n} * pred.off + i], y[i]); \
   }                                                                                          \
   }
+
+#endif  // __CLING__
 
 // ---- Registration.
 namespace torchclad::nn::detail {

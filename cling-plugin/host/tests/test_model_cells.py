@@ -1,0 +1,170 @@
+"""Models defined in %%clad cells (torchclad/nn.h): trained, checked, saved and
+reloaded from plain cells; cells run again replace their model; bad
+definitions get errors that name the mistake."""
+
+import pytest
+
+from host_client import Host, stderr_of, stdout_of
+from test_engine import write_idx_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_idx_dataset(tmp_path_factory.mktemp("idx"))
+
+
+# No #include: a %%clad cell has torchclad/nn.h and Clad already.
+def mlp_cell(hidden):
+    return f"""%%clad cellnet
+namespace nn = torchclad::nn;
+template <class T> T swish(T v) {{ return v / (T(1) + std::exp(-v)); }}
+TORCHCLAD_ACTIVATION(swish)
+struct CellNet : nn::Model {{
+  static constexpr int kDepth = 3;
+  static constexpr int kWidth[kDepth + 1] = {{36, {hidden}, {hidden}, 3}};
+  nn::Linear fc[kDepth];
+  nn::Act z[kDepth], h[kDepth];
+  CellNet() {{
+    inputs(36);
+    classes(3);
+    for (int l = 0; l < kDepth; ++l) {{
+      fc[l] = nn::Linear("fc" + std::to_string(l + 1), kWidth[l], kWidth[l + 1]);
+      z[l] = nn::Act(kWidth[l + 1]);
+      h[l] = nn::Act(kWidth[l + 1]);
+    }}
+    output(z[kDepth - 1]);
+  }}
+  template <class T>
+  static T loss(const CellNet& m, const T* p, T* a, const T* x, const T* y, int n) {{
+    nn::linear(m.fc[0], p, x, a, m.z[0], n);
+    for (int l = 1; l < kDepth; ++l) {{
+      apply_swish(a, m.z[l - 1], m.h[l - 1], n);
+      nn::linear(m.fc[l], p, a, m.h[l - 1], m.z[l], n);
+    }}
+    return nn::cross_entropy(a, m.z[kDepth - 1], y, n);
+  }}
+}};
+TORCHCLAD_MODEL(cellnet, CellNet)
+"""
+
+
+def test_a_model_defined_in_a_cell_trains_checks_saves_and_reloads(host, dataset, tmp_path):
+    reply, events = host.execute(mlp_cell(16), timeout=180, cell_id="model-cell")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    reply, events = host.execute(
+        '#include "torchclad/model.h"\n'
+        f'auto train_set = torchclad::Dataset::from_idx("{dataset}", "train");\n'
+        f'auto test_set = torchclad::Dataset::from_idx("{dataset}", "test");\n'
+        'auto net = torchclad::model("cellnet");\n'
+        "auto check = net.check_gradients(train_set);\n"
+        "torchclad::TrainOptions options; options.epochs = 3; options.batch = 32; options.lr = 1e-2;\n"
+        "options.progress = false;\n"
+        "auto result = net.fit(train_set, test_set, options);\n"
+        f'net.save("{tmp_path}/cellnet.root");\n'
+        f'auto again = torchclad::Model::load("{tmp_path}/cellnet.root");\n'
+        'printf("%d %s %.4f %.4f %lld %zu\\n", check.passed, result.status.c_str(),\n'
+        "       net.evaluate(test_set).accuracy, again.evaluate(test_set).accuracy,\n"
+        "       again.parameter_count(), again.history().size());", timeout=120)
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    out = stdout_of(events)
+    assert "check_gradients: model 'cellnet'" in out and "fc3.bias" in out
+    passed, status, accuracy, reloaded, count, epochs = out.strip().splitlines()[-1].split()
+    assert passed == "1" and status == "finished"
+    assert float(accuracy) > 0.9 and reloaded == accuracy
+    assert int(count) == 36 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3 and epochs == "3"
+    kinds = [e["event"]["kind"] for e in events if e["type"] == "telemetry"]
+    assert kinds[0] == "start" and kinds.count("epoch") == 3 and kinds[-1] == "end"
+    start = [e["event"] for e in events if e["type"] == "telemetry"][0]
+    assert start["model"] == "cellnet" and start["engine"] == "clad"
+
+
+def test_running_the_cell_again_replaces_the_model(host):
+    reply, events = host.execute(mlp_cell(8), timeout=180, cell_id="model-cell")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    out = host.ok('printf("%lld\\n", torchclad::model("cellnet").parameter_count());')
+    assert int(out) == 36 * 8 + 8 + 8 * 8 + 8 + 8 * 3 + 3
+    # The model made from the old definition refuses to run, and says why.
+    reply, events = host.execute("net.evaluate(test_set);")
+    assert reply["status"] == "error"
+    assert "was replaced or unloaded" in reply["evalue"] + stderr_of(events)
+
+
+def test_a_non_differentiable_call_is_an_error_naming_it(host):
+    reply, events = host.execute("""%%clad opaque
+namespace nn = torchclad::nn;
+struct Opaque : nn::Model {
+  nn::Linear fc{"fc", 36, 3};
+  nn::Act out{3};
+  Opaque() { inputs(36); classes(3); output(out); }
+  template <class T>
+  static T loss(const Opaque& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.out, n);
+    // j0: a Bessel function from libm, which Clad has no derivative for.
+    return T(j0(double(nn::cross_entropy(a, m.out, y, n))));
+  }
+};
+TORCHCLAD_MODEL(opaque, Opaque)
+""", timeout=180)
+    assert reply["status"] == "error"
+    assert reply["ename"] == "CladModelError"
+    assert "Clad cannot differentiate the call to 'j0'" in reply["evalue"]
+    assert "custom_derivatives" in reply["evalue"]
+    reply, events = host.execute('torchclad::model("opaque");')
+    assert reply["status"] == "error"
+    assert "was withdrawn" in reply["evalue"] + stderr_of(events)
+
+
+def test_a_shape_mismatch_between_layers_is_an_error_naming_the_layer(host):
+    reply, events = host.execute("""%%clad mismatch
+namespace nn = torchclad::nn;
+struct Mismatch : nn::Model {
+  nn::Linear fc1{"fc1", 36, 16};
+  nn::Act h{16};
+  nn::Linear fc2{"fc2", 12, 3};
+  nn::Act out{3};
+  Mismatch() { inputs(36); classes(3); output(out); }
+  template <class T>
+  static T loss(const Mismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.h, n);
+    nn::linear(m.fc2, p, a, m.h, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(mismatch, Mismatch)
+""", timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladModelError"
+    assert reply["evalue"] == ("model 'mismatch' (Mismatch): in loss(), layer 'fc2': input has width 16, "
+                               "the layer expects 12")
+
+
+def test_a_model_name_defined_twice_in_a_cell_is_an_error(host):
+    reply, events = host.execute("""%%clad twice
+namespace nn = torchclad::nn;
+struct One : nn::Model {
+  nn::Linear fc{"fc", 36, 3};
+  nn::Act out{3};
+  One() { inputs(36); classes(3); output(out); }
+  template <class T>
+  static T loss(const One& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(same_name, One)
+TORCHCLAD_MODEL(same_name, One)
+""", timeout=180)
+    assert reply["status"] == "error"
+    assert "model_same_name_is_defined_twice_in_this_file" in reply["evalue"]
+
+
+def test_loading_without_the_definition_names_it(fresh_host, host, tmp_path):
+    # The module's host saved a model; a new session that never ran its cell.
+    host.ok(f'net = torchclad::model("cellnet"); net.save("{tmp_path}/saved.root");')
+    other = fresh_host()
+    reply, events = other.execute(
+        '#include "torchclad/model.h"\n'
+        f'auto loaded = torchclad::Model::load("{tmp_path}/saved.root");')
+    assert reply["status"] == "error"
+    message = reply["evalue"] + stderr_of(events)
+    assert "holds model 'cellnet', which is not defined in this session" in message
+    assert "TORCHCLAD_MODEL(cellnet" in message
