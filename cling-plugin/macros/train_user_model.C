@@ -1,9 +1,9 @@
-// Defines a model in C++ (gelu_mlp_model.C, compiled with Clad through
-// ACLiC), checks its gradient, trains it on a TTree, saves and reloads it:
+// Defines a model in C++ (gelu_mlp_model.cpp, compiled with Clad by
+// torchclad::load_models), checks its gradient, trains it on a TTree, saves
+// and reloads it:
 //   scripts/troot -b -q 'cling-plugin/macros/train_user_model.C("fashion-mnist.root", 1)'
 // (torchclad-idx2root --out fashion-mnist.root writes that file.)
 R__LOAD_LIBRARY(libtorchclad_root.so)
-#include "torchclad/aclic.h"
 #include "torchclad/model.h"
 
 #include <TSystem.h>
@@ -12,17 +12,9 @@ R__LOAD_LIBRARY(libtorchclad_root.so)
 
 int train_user_model(const char* file = "fashion-mnist.root", int epochs = 1,
                      long long limit = 3000, const char* out = "gelu_mlp.root") {
-  std::string error;
-  if (!torchclad::use_clad_in_aclic(&error)) {
-    Error("train_user_model", "%s", error.c_str());
-    return 1;
-  }
   const TString dir = gSystem->DirName(__FILE__);
-  gSystem->SetBuildDir(TString(gSystem->WorkingDirectory()) + "/aclic", kTRUE);
-  if (gSystem->CompileMacro(dir + "/gelu_mlp_model.C", "k") == 0) {
-    Error("train_user_model", "ACLiC could not compile gelu_mlp_model.C (see the messages above)");
-    return 1;
-  }
+  const auto names = torchclad::load_models((dir + "/gelu_mlp_model.cpp").Data());
+  std::printf("compiled and loaded: %s\n", names.empty() ? "(nothing)" : names.front().c_str());
   auto train = torchclad::Dataset::from_tree(file, "train", "image", "label", 0, limit);
   auto test = torchclad::Dataset::from_tree(file, "test", "image", "label", 0, limit / 3);
 

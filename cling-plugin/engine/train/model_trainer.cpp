@@ -59,6 +59,7 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data) {
       e.summary = s;
     }
   } else {
+    e.test_accuracy = -1;
     const double rmse = std::sqrt((out - y).pow(2).mean().item<double>());
     char s[48];
     std::snprintf(s, sizeof s, "RMSE %.4g", rmse);

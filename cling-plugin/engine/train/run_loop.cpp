@@ -125,11 +125,13 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
     m.steps_per_second = m.steps / m.seconds;
     m.samples_per_second = n / m.seconds;
     m.eval = evaluate();
-    char summary[200];
-    std::snprintf(summary, sizeof summary,
-                  "train loss %.4f  test loss %.4f  test accuracy %.2f%%%s%s  %.0f steps/s",
-                  m.train_loss, m.eval.test_loss, 100 * m.eval.test_accuracy,
-                  m.eval.summary.empty() ? "" : "  ", m.eval.summary.c_str(), m.steps_per_second);
+    char accuracy[48] = "";
+    if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
+      std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
+    char summary[240];
+    std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %.0f steps/s",
+                  m.train_loss, m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ",
+                  m.eval.summary.c_str(), m.steps_per_second);
     bar.finish(summary);
     out.epochs.push_back(m);
     ev.test_loss = m.eval.test_loss;

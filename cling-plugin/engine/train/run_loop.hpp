@@ -23,7 +23,7 @@ struct RunSpec {
 
 // What an epoch's evaluation on the test set reports.
 struct Evaluation {
-  double test_loss = 0, test_accuracy = 0;
+  double test_loss = 0, test_accuracy = 0;  // test_accuracy < 0: not a classifier
   double test_auc = -1;  // < 0: not measured (multi-class models)
   std::string summary;   // extra text for the epoch's log line, e.g. "AUC 0.981"
 };

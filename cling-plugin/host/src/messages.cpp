@@ -30,7 +30,7 @@ nlohmann::json telemetry_event(const torchclad::telemetry::Event& e) {
                       {"total_steps", e.total_steps},
                       {"loss", e.loss},
                       {"test_loss", e.test_loss},
-                      {"test_accuracy", e.test_accuracy},
+                      {"test_accuracy", e.test_accuracy >= 0 ? nlohmann::json(e.test_accuracy) : nlohmann::json()},
                       {"test_auc", e.test_auc >= 0 ? nlohmann::json(e.test_auc) : nlohmann::json()},
                       {"samples_per_second", e.samples_per_second},
                       {"status", e.status},

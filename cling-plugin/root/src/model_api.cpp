@@ -248,6 +248,49 @@ std::vector<float> Model::parameter(const std::string& name) const {
 long long Model::parameter_count() const { return def_of(*state_).param_count; }
 const std::vector<EpochResult>& Model::history() const { return state_->history; }
 
+namespace {
+torch::Tensor features_tensor(const std::vector<float>& x, int features, const char* what) {
+  if (features < 1 || x.empty() || x.size() % features != 0)
+    throw std::invalid_argument(std::string(what) + ": " + std::to_string(x.size()) +
+                                " feature values are not a whole number of samples of " +
+                                std::to_string(features));
+  auto t = torch::tensor(x, torch::kFloat32).view({static_cast<int64_t>(x.size()) / features, features});
+  if (!torch::isfinite(t).all().item<bool>())
+    throw std::invalid_argument(std::string(what) + ": the features hold a non-finite value");
+  return t;
+}
+}  // namespace
+
+Dataset regression_dataset(const std::vector<float>& x, int features, const std::vector<float>& y,
+                           int targets) {
+  auto fx = features_tensor(x, features, "regression_dataset");
+  const int64_t n = fx.size(0);
+  if (targets < 1 || static_cast<int64_t>(y.size()) != n * targets)
+    throw std::invalid_argument("regression_dataset: " + std::to_string(n) + " samples need " +
+                                std::to_string(n * std::max(targets, 1)) + " target values (" +
+                                std::to_string(targets) + " each), found " + std::to_string(y.size()));
+  auto fy = torch::tensor(y, torch::kFloat32).view({n, targets});
+  if (!torch::isfinite(fy).all().item<bool>())
+    throw std::invalid_argument("regression_dataset: the targets hold a non-finite value");
+  return Dataset(std::make_shared<Dataset::Impl>(
+      Dataset::Impl{{fx, torch::zeros({n}, torch::kInt64)}, fy, {}}));
+}
+
+Dataset classification_dataset(const std::vector<float>& x, int features,
+                               const std::vector<long long>& labels) {
+  auto fx = features_tensor(x, features, "classification_dataset");
+  const int64_t n = fx.size(0);
+  if (static_cast<int64_t>(labels.size()) != n)
+    throw std::invalid_argument("classification_dataset: " + std::to_string(n) +
+                                " samples need as many labels, found " + std::to_string(labels.size()));
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < 0)
+      throw std::invalid_argument("classification_dataset: label " + std::to_string(i) + " is " +
+                                  std::to_string(labels[i]) + "; labels are class indices >= 0");
+  std::vector<int64_t> l(labels.begin(), labels.end());
+  return Dataset(std::make_shared<Dataset::Impl>(Dataset::Impl{{fx, torch::tensor(l, torch::kInt64)}, {}, {}}));
+}
+
 Model model(const std::string& name, unsigned long long seed) { return Model(name, seed); }
 std::vector<std::string> model_names() { return define::definition_names(); }
 std::vector<std::string> take_model_errors() { return define::take_registration_errors(); }

@@ -96,6 +96,15 @@ class Model {
   std::shared_ptr<State> state_;
 };
 
+// Datasets made in memory (from C++ vectors), for regression targets
+// (`targets` values per sample in y) or class labels. x holds `features`
+// values per sample, row after row. Throws std::invalid_argument when the
+// sizes do not fit or a value is not finite.
+Dataset regression_dataset(const std::vector<float>& x, int features, const std::vector<float>& y,
+                           int targets = 1);
+Dataset classification_dataset(const std::vector<float>& x, int features,
+                               const std::vector<long long>& labels);
+
 // Compiles a C++ file of model definitions (torchclad/nn.h, TORCHCLAD_MODEL)
 // with clang++-19 and Clad into a library and loads it: its models register
 // by name, replacing earlier versions of the same file's models. C++20 and

@@ -1,7 +1,7 @@
-// A model definition compiled by ACLiC with Clad (see train_user_model.C): an
-// MLP 784-128-64-10 with a GELU written here, in plain C++. Clad writes the
-// backward pass when this file compiles; TORCHCLAD_MODEL registers it as
-// "gelu_mlp" when its library loads.
+// A model definition (torchclad/nn.h): an MLP 784-128-64-10 with a GELU
+// written here, in plain C++. torchclad::load_models("gelu_mlp_model.cpp")
+// compiles it with clang++-19 and Clad, which writes the backward pass, and
+// loads it: TORCHCLAD_MODEL registers it as "gelu_mlp" (train_user_model.C).
 #include "torchclad/nn.h"
 
 namespace nn = torchclad::nn;
