@@ -376,6 +376,14 @@ static void ReadRDataFrameOfDefinedColumns() {
     EXPECT_TRUE(torch::equal(v.labels, torch::arange(5000, torch::kInt64) % 10));
     const auto r = read_rdataframe(d.Filter([](int64_t l) { return l == 9; }, {"lab"}), "dimg", "lab");
     EXPECT_TRUE(torch::equal(r.images.select(1, 0), torch::arange(9, 5000, 10, torch::kFloat32) / 2));
+    // 300 entries: under implicit MT, tasks {0, 75}, {75, 150}, {150, 225},
+    // {225, 300}, whose names do not sort as their entries do.
+    ROOT::RDataFrame small(300);
+    const auto s = read_rdataframe(
+        small.Define("img", [](ULong64_t e) { return ROOT::RVec<float>{float(e)}; }, {"rdfentry_"})
+            .Define("lab", [] { return 0; }),
+        "img", "lab");
+    EXPECT_TRUE(torch::equal(s.images.select(1, 0), torch::arange(300, torch::kFloat32)));
   }
 }
 

@@ -161,7 +161,11 @@ struct SampleRegistry {
   std::vector<std::string> ids;
 
   uint64_t index(const ROOT::RDF::RSampleInfo& info) {
-    const std::string id = info.Empty() ? std::string() : info.AsString();
+    std::string id = info.Empty() ? std::string() : info.AsString();
+    // An RDataFrame(n) without input names each task's range as a sample
+    // ("Empty source, range: {75, 150}"): one sample, ordered by the range's
+    // first entry, not by that text ("{150, 225}" sorts before "{75, 150}").
+    if (id.rfind("Empty source", 0) == 0) id = "Empty source";
     std::lock_guard<std::mutex> lock(mutex);
     auto it = std::find(ids.begin(), ids.end(), id);
     if (it == ids.end()) it = ids.insert(ids.end(), id);
@@ -477,7 +481,21 @@ std::string file_contents(TFile& f) {
   return items.empty() ? "nothing" : join(items);
 }
 
+long long tree_entries(const std::string& where, const std::string& file, const std::string& tree) {
+  TDirectory::TContext keep_current_directory;
+  auto f = open_root_file(where, file);
+  TObject* obj = f->Get(tree.c_str());
+  if (!obj) fail(where, "no tree " + quote(tree) + " in " + quote(file) + "; it holds: " + file_contents(*f));
+  auto* t = dynamic_cast<TTree*>(obj);
+  if (!t) fail(where, quote(tree) + " in " + quote(file) + " is a " + obj->ClassName() + ", not a TTree");
+  return t->GetEntries();
+}
+
 }  // namespace
+
+void check_tree(const std::string& where, const std::string& file, const std::string& tree) {
+  tree_entries(where, file, tree);
+}
 
 long long write_mnist_root(const data::MnistDataset& ds, const std::string& path, int compression) {
   const std::string where = "write_mnist_root: " + quote(path);
@@ -545,17 +563,7 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree,
                            const std::string& image_column, const std::string& label_column,
                            long long first, long long count) {
   const std::string where = "read_tree: " + quote(file) + " tree " + quote(tree);
-  long long entries = 0;
-  {
-    TDirectory::TContext keep_current_directory;
-    auto f = open_root_file("read_tree", file);
-    TObject* obj = f->Get(tree.c_str());
-    if (!obj) fail("read_tree", "no tree " + quote(tree) + " in " + quote(file) + "; it holds: " + file_contents(*f));
-    auto* t = dynamic_cast<TTree*>(obj);
-    if (!t)
-      fail("read_tree", quote(tree) + " in " + quote(file) + " is a " + obj->ClassName() + ", not a TTree");
-    entries = t->GetEntries();
-  }
+  const long long entries = tree_entries("read_tree", file, tree);
   if (entries == 0) fail(where, "the tree is empty (0 entries)");
   if (first < 0) fail(where, "the first entry must be >= 0, got " + std::to_string(first));
   if (count == 0) fail(where, "empty range: count is 0");
@@ -591,8 +599,7 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree,
 }
 
 data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
-                                 const std::string& label_column) {
-  const std::string where = "read_rdataframe";
+                                 const std::string& label_column, const std::string& where) {
   Loop loop;
   read_columns(where, df, image_column, label_column, loop);
 
