@@ -35,6 +35,8 @@ struct NtupleRow {
   ULong64_t ul() const { return static_cast<ULong64_t>(e + 7); }
   Float_t f() const { return 0.25f * static_cast<float>(e); }
   Double_t d() const { return 0.5 * static_cast<double>(e) + 0.125; }
+  Float16_t f16() const { return static_cast<float>(e % 64) * 0.5f; }  // exact in Float16_t's 12 mantissa bits
+  Double32_t d32() const { return 0.25 * static_cast<double>(e); }      // stored as a float
   Float_t w() const { return 0.5f + static_cast<float>(e % 3); }
   Int_t cls() const { return static_cast<Int_t>(e % 3); }
   Float_t fa(int k) const { return static_cast<float>(e + k); }          // fa[3]
@@ -64,6 +66,8 @@ inline const std::string& ntuple_file() {
         ULong64_t ul;
         Float_t f, w, fa[3], nanv;
         Double_t d, va[4];
+        Float16_t f16;
+        Double32_t d32;
         std::vector<int> vi(2);
         std::vector<float> vr;
         std::string label_name;
@@ -79,6 +83,8 @@ inline const std::string& ntuple_file() {
         t->Branch("ul", &ul, "ul/l");
         t->Branch("f", &f, "f/F");
         t->Branch("d", &d, "d/D");
+        t->Branch("f16", &f16, "f16/f");
+        t->Branch("d32", &d32, "d32/d");
         t->Branch("w", &w, "w/F");
         t->Branch("cls", &cls, "cls/I");
         t->Branch("fa", fa, "fa[3]/F");
@@ -92,6 +98,7 @@ inline const std::string& ntuple_file() {
           const NtupleRow r{k + offset};
           b_o = r.b_o(), c = r.c(), uc = r.uc(), s = r.s(), us = r.us(), i = r.i(), ui = r.ui();
           g = r.g(), l = r.l(), ul = r.ul(), f = r.f(), d = r.d(), w = r.w(), cls = r.cls();
+          f16 = r.f16(), d32 = r.d32();
           for (int m = 0; m < 3; ++m) fa[m] = r.fa(m);
           na = r.na();
           for (int m = 0; m < na; ++m) va[m] = r.va(m);

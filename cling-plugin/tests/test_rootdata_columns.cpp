@@ -56,9 +56,10 @@ TEST(RootDataColumns, EveryNumericScalarType) {
     if (mt) imt.emplace();
     SCOPED_TRACE(mt ? "implicit MT" : "sequential");
     ROOT::RDataFrame df("signal", ntuple_file());
-    const auto d = dataset_from_columns(df, {"b_o", "c", "uc", "s", "us", "i", "ui", "g", "l", "ul", "f", "d"}, "cls");
+    const auto d = dataset_from_columns(df, {"b_o", "c", "uc", "s", "us", "i", "ui", "g", "l", "ul", "f", "d", "f16", "d32"},
+                                        "cls");
     ASSERT_EQ(d.size(), kSignalEntries);
-    ASSERT_EQ(d.features(), 12);
+    ASSERT_EQ(d.features(), 14);
     EXPECT_EQ(d.targets(), 0);
     EXPECT_FALSE(d.has_weights());
     EXPECT_EQ(d.classes(), 3);
@@ -75,6 +76,8 @@ TEST(RootDataColumns, EveryNumericScalarType) {
     EXPECT_TRUE(column_is(x, 9, [](auto& r) { return r.ul(); }));
     EXPECT_TRUE(column_is(x, 10, [](auto& r) { return r.f(); }));
     EXPECT_TRUE(column_is(x, 11, [](auto& r) { return r.d(); }));
+    EXPECT_TRUE(column_is(x, 12, [](auto& r) { return r.f16(); }));
+    EXPECT_TRUE(column_is(x, 13, [](auto& r) { return r.d32(); }));
     EXPECT_TRUE(torch::equal(labels(d), torch::arange(kSignalEntries, torch::kInt64) % 3));
     // Labels from a Bool_t column, and from a filtered node.
     const auto b = dataset_from_columns(df.Filter("i % 2 == 0"), {"f"}, "b_o");
@@ -187,8 +190,8 @@ TEST(RootDataColumnsErrors, ColumnsAndTypes) {
     return [=, &df] { dataset_from_columns(df, f, label, weight); };
   };
   EXPECT_TRUE(throws_with(columns({"m_jj"}, "cls"),
-                          {"dataset_from_columns: no feature column 'm_jj'; the columns are: b_o, c, cls, d, f, fa, g, i, l, na, name, "
-                           "nanv, s, uc, ui, ul, us, va, vi, vr, w"}));
+                          {"dataset_from_columns: no feature column 'm_jj'; the columns are: b_o, c, cls, d, d32, f, f16, fa, g, i, l, "
+                           "na, name, nanv, s, uc, ui, ul, us, va, vi, vr, w"}));
   EXPECT_TRUE(throws_with(columns({"f"}, "isSignal"), {"no label column 'isSignal'; the columns are:"}));
   EXPECT_TRUE(throws_with(columns({"f"}, "cls", "weight_mc"), {"no weight column 'weight_mc'"}));
   EXPECT_TRUE(throws_with(columns({}, "cls"), {"no feature columns given"}));

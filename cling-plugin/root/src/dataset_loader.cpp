@@ -34,7 +34,11 @@ std::string name_of(const DataLoader::Impl::Source& s, int index) {
          (s.node ? std::string("an RDataFrame node") : quote(s.file) + " tree " + quote(s.tree)) + ")";
 }
 
-bool is_pattern(const std::string& file) { return file.find_first_of("*?[") != std::string::npos; }
+// Glob patterns and remote files (root://, https://) are left to RDataFrame;
+// local files are checked first, for errors that name the file and the tree.
+bool checked_by_rdataframe(const std::string& file) {
+  return file.find_first_of("*?[") != std::string::npos || file.find("://") != std::string::npos;
+}
 
 }  // namespace
 
@@ -93,7 +97,7 @@ Dataset DataLoader::build() const {
       const std::string name = where + ": " + name_of(s, index++);
       std::optional<ROOT::RDataFrame> owned;
       if (!s.node) {
-        if (!is_pattern(s.file)) rootdata::check_tree(name, s.file, s.tree);
+        if (!checked_by_rdataframe(s.file)) rootdata::check_tree(name, s.file, s.tree);
         try {
           owned.emplace(s.tree, s.file);
         } catch (const std::exception& e) {

@@ -4,9 +4,10 @@
 //
 // Every reader runs one event loop over the node it is given and leaves the
 // graph usable: later Snapshots, histograms, counts and reads on the same
-// RDataFrame work (implicit MT on or off). Rows are in entry order, the same
-// with implicit MT on or off. Errors are std::runtime_error naming the column,
-// the type found and the type expected; nothing is read on error.
+// RDataFrame work (implicit MT on or off). Rows are in entry order (for a
+// chain: file by file, files in name order), the same with implicit MT on or
+// off. Errors are std::runtime_error naming the column, the type found and the
+// type expected; nothing is returned on error.
 #ifndef TORCHCLAD_RDATAFRAME_H
 #define TORCHCLAD_RDATAFRAME_H
 #include <ROOT/RDataFrame.hxx>
@@ -38,7 +39,7 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   varying length without [n] is an error that suggests it).
 // label: an integer column (class index >= 0, or 0/1; bool works).
 // weight: a column of one number per entry, stored as per-event weights
-//   (Dataset::has_weights); empty: none.
+//   (Dataset::has_weights); negative weights are kept; empty: none.
 // Errors (std::runtime_error, prefix "dataset_from_columns: "): no features,
 // a column listed twice, a missing column (lists the columns), a column that
 // is not numbers (its type and the types expected), "[n]" on a scalar column,
@@ -70,8 +71,8 @@ class DataLoader {
   // A tree in a file, or in the files a glob pattern matches ("bkg_*.root":
   // a chain). cut: a selection expression of the tree's columns, as for
   // RDataFrame::Filter ("" keeps every entry). weight: a per-event weight
-  // expression ("weight_mc * 1.2"); if any source has one, the dataset has
-  // weights and sources without one weigh 1.
+  // expression ("weight_mc * 1.2", negative values kept); if any source has
+  // one, the dataset has weights and sources without one weigh 1.
   DataLoader& add_signal(const std::string& file, const std::string& tree, const std::string& cut = "",
                          const std::string& weight = "");
   DataLoader& add_background(const std::string& file, const std::string& tree,
