@@ -263,6 +263,7 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
   try {
     rows = read_rdataframe(node, kRowColumn, label, where);
   } catch (const std::runtime_error& e) {
+    // That error names the combined row column; find the user's column.
     if (std::string(e.what()).find("different lengths") != std::string::npos) explain_ragged(where, node, parts);
     throw;
   }
