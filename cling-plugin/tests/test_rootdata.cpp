@@ -24,6 +24,7 @@
 #include "data/binary_dataset.hpp"
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
+#include "rootdata_util.hpp"
 
 namespace fs = std::filesystem;
 using torchclad::data::load_mnist;
@@ -32,28 +33,16 @@ using torchclad::rootdata::read_mnist_shape;
 using torchclad::rootdata::read_rdataframe;
 using torchclad::rootdata::read_tree;
 using torchclad::rootdata::write_mnist_root;
+using namespace torchclad::rootdata_testing;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// One fresh directory for the whole program, removed at exit.
-const fs::path& tmp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("torchclad-rootdata-" + std::to_string(getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
 struct RemoveTmpDir : ::testing::Environment {
   void TearDown() override { fs::remove_all(tmp_dir()); }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new RemoveTmpDir);
-
-std::string tmp(const std::string& name) { return (tmp_dir() / name).string(); }
 
 // IDX bytes: magic 00 00 08 ndims, big-endian sizes, then the payload.
 Bytes idx_bytes(const std::vector<uint32_t>& dims, const Bytes& payload) {
@@ -108,16 +97,6 @@ const std::string& synthetic_root_file() {
     return f;
   }();
   return file;
-}
-
-// Writes a ROOT file with trees made by `fill` (called with the open file as gDirectory).
-void write_root(const std::string& path, const std::function<void(TFile&)>& fill) {
-  TDirectory::TContext keep;
-  TFile f(path.c_str(), "RECREATE");
-  ASSERT_FALSE(f.IsZombie()) << path;
-  fill(f);
-  f.Write();
-  f.Close();
 }
 
 // A tree of kBig entries in clusters of 1000 (so implicit MT runs ~20 tasks),
@@ -222,12 +201,6 @@ const std::string& odd_file() {
   return file;
 }
 
-// Implicit MT on (2 threads) for the scope.
-struct ImplicitMT {
-  ImplicitMT() { ROOT::EnableImplicitMT(2); }
-  ~ImplicitMT() { ROOT::DisableImplicitMT(); }
-};
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -245,24 +218,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   }
   if (!torch::equal(a.labels, b.labels)) return ::testing::AssertionFailure() << "labels differ";
   return ::testing::AssertionSuccess();
-}
-
-// f() throws std::runtime_error whose message contains every part.
-::testing::AssertionResult throws_with(const std::function<void()>& f,
-                                       const std::vector<std::string>& parts) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts)
-      if (msg.find(p) == std::string::npos)
-        return ::testing::AssertionFailure() << "message \"" << msg << "\" lacks \"" << p << "\"";
-    if (std::getenv("TORCHCLAD_SHOW_ERRORS")) std::printf("[ message  ] %s\n", msg.c_str());
-    return ::testing::AssertionSuccess() << msg;
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "not a runtime_error: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "no exception";
 }
 
 }  // namespace
@@ -421,6 +376,14 @@ static void ReadRDataFrameOfDefinedColumns() {
     EXPECT_TRUE(torch::equal(v.labels, torch::arange(5000, torch::kInt64) % 10));
     const auto r = read_rdataframe(d.Filter([](int64_t l) { return l == 9; }, {"lab"}), "dimg", "lab");
     EXPECT_TRUE(torch::equal(r.images.select(1, 0), torch::arange(9, 5000, 10, torch::kFloat32) / 2));
+    // 300 entries: under implicit MT, tasks {0, 75}, {75, 150}, {150, 225},
+    // {225, 300}, whose names do not sort as their entries do.
+    ROOT::RDataFrame small(300);
+    const auto s = read_rdataframe(
+        small.Define("img", [](ULong64_t e) { return ROOT::RVec<float>{float(e)}; }, {"rdfentry_"})
+            .Define("lab", [] { return 0; }),
+        "img", "lab");
+    EXPECT_TRUE(torch::equal(s.images.select(1, 0), torch::arange(300, torch::kFloat32)));
   }
 }
 

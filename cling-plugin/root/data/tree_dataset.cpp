@@ -154,6 +154,25 @@ constexpr uint64_t kBeginMask = (uint64_t{1} << kBeginBits) - 1;
 constexpr const char* kTaskColumn = "torchclad_task_";
 constexpr const char* kLabelColumn = "torchclad_label_";
 
+// The samples (file/tree names) the per-sample callback has seen, numbered
+// in the order they were first seen.
+struct SampleRegistry {
+  std::mutex mutex;
+  std::vector<std::string> ids;
+
+  uint64_t index(const ROOT::RDF::RSampleInfo& info) {
+    std::string id = info.Empty() ? std::string() : info.AsString();
+    // An RDataFrame(n) without input names each task's range as a sample
+    // ("Empty source, range: {75, 150}"): one sample, ordered by the range's
+    // first entry, not by that text ("{150, 225}" sorts before "{75, 150}").
+    if (id.rfind("Empty source", 0) == 0) id = "Empty source";
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = std::find(ids.begin(), ids.end(), id);
+    if (it == ids.end()) it = ids.insert(ids.end(), id);
+    return static_cast<uint64_t>(it - ids.begin());
+  }
+};
+
 // Everything the event loop writes, shared by its slots.
 struct Loop {
   // Direct mode (read_tree): entries [first, first + n) of one tree, each
@@ -168,8 +187,7 @@ struct Loop {
   int64_t* label_out = nullptr;
 
   // Samples (files/trees) seen by the per-sample callback, by index.
-  std::mutex samples_mutex;
-  std::vector<std::string> samples;
+  std::shared_ptr<SampleRegistry> samples = std::make_shared<SampleRegistry>();
 
   struct Slot {
     uint64_t task = ~uint64_t{0};  // (sample index << 48) | first entry of the task's range
@@ -196,14 +214,6 @@ struct Loop {
     std::vector<Key> keys;
   };
   std::vector<Slot> slots;
-
-  uint64_t sample_index(const ROOT::RDF::RSampleInfo& info) {
-    const std::string id = info.Empty() ? std::string() : info.AsString();
-    std::lock_guard<std::mutex> lock(samples_mutex);
-    auto it = std::find(samples.begin(), samples.end(), id);
-    if (it == samples.end()) it = samples.insert(samples.end(), id);
-    return static_cast<uint64_t>(it - samples.begin());
-  }
 };
 
 template <typename T>
@@ -349,12 +359,21 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
                              "UChar_t, ...)");
 
   try {
+    // RDataFrame keeps every Define of a graph, this callback included, until
+    // the RDataFrame itself is destroyed, and calls it at the start of each
+    // sample in every later event loop of the graph. So it must not refer to
+    // this function's locals: it holds the registry weakly, and does nothing
+    // once this read is over (it captured `loop` by reference once, and later
+    // Snapshots and Counts on the user's graph locked a destroyed mutex).
     ROOT::RDF::RNode tasks = labelled->DefinePerSample(
-        kTaskColumn, [&loop](unsigned int, const ROOT::RDF::RSampleInfo& info) -> ULong64_t {
+        kTaskColumn, [registry = std::weak_ptr<SampleRegistry>(loop.samples)](
+                         unsigned int, const ROOT::RDF::RSampleInfo& info) -> ULong64_t {
+          const auto samples = registry.lock();
+          if (!samples) return 0;  // a later event loop, not this read's
           const uint64_t begin = info.EntryRange().first;
           if (begin > kBeginMask)
             throw std::runtime_error("entry number " + std::to_string(begin) + " too large");
-          return (loop.sample_index(info) << kBeginBits) | begin;
+          return (samples->index(info) << kBeginBits) | begin;
         });
     loop.slots = std::vector<Loop::Slot>(tasks.GetNSlots());
     using ROOT::RVec;
@@ -462,7 +481,21 @@ std::string file_contents(TFile& f) {
   return items.empty() ? "nothing" : join(items);
 }
 
+long long tree_entries(const std::string& where, const std::string& file, const std::string& tree) {
+  TDirectory::TContext keep_current_directory;
+  auto f = open_root_file(where, file);
+  TObject* obj = f->Get(tree.c_str());
+  if (!obj) fail(where, "no tree " + quote(tree) + " in " + quote(file) + "; it holds: " + file_contents(*f));
+  auto* t = dynamic_cast<TTree*>(obj);
+  if (!t) fail(where, quote(tree) + " in " + quote(file) + " is a " + obj->ClassName() + ", not a TTree");
+  return t->GetEntries();
+}
+
 }  // namespace
+
+void check_tree(const std::string& where, const std::string& file, const std::string& tree) {
+  tree_entries(where, file, tree);
+}
 
 long long write_mnist_root(const data::MnistDataset& ds, const std::string& path, int compression) {
   const std::string where = "write_mnist_root: " + quote(path);
@@ -530,17 +563,7 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree,
                            const std::string& image_column, const std::string& label_column,
                            long long first, long long count) {
   const std::string where = "read_tree: " + quote(file) + " tree " + quote(tree);
-  long long entries = 0;
-  {
-    TDirectory::TContext keep_current_directory;
-    auto f = open_root_file("read_tree", file);
-    TObject* obj = f->Get(tree.c_str());
-    if (!obj) fail("read_tree", "no tree " + quote(tree) + " in " + quote(file) + "; it holds: " + file_contents(*f));
-    auto* t = dynamic_cast<TTree*>(obj);
-    if (!t)
-      fail("read_tree", quote(tree) + " in " + quote(file) + " is a " + obj->ClassName() + ", not a TTree");
-    entries = t->GetEntries();
-  }
+  const long long entries = tree_entries("read_tree", file, tree);
   if (entries == 0) fail(where, "the tree is empty (0 entries)");
   if (first < 0) fail(where, "the first entry must be >= 0, got " + std::to_string(first));
   if (count == 0) fail(where, "empty range: count is 0");
@@ -576,19 +599,19 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree,
 }
 
 data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
-                                 const std::string& label_column) {
-  const std::string where = "read_rdataframe";
+                                 const std::string& label_column, const std::string& where) {
   Loop loop;
   read_columns(where, df, image_column, label_column, loop);
 
   // Rows in dataset order: sample (file/tree name), then entry range of the
   // task, then rdfentry_ (consecutive within a task).
-  std::vector<uint64_t> rank(loop.samples.size());
+  const std::vector<std::string>& samples = loop.samples->ids;
+  std::vector<uint64_t> rank(samples.size());
   {
-    std::vector<size_t> order(loop.samples.size());
+    std::vector<size_t> order(samples.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return loop.samples[a] < loop.samples[b]; });
+              [&](size_t a, size_t b) { return samples[a] < samples[b]; });
     for (size_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
   }
   struct Row {

@@ -60,10 +60,17 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree,
 // numbers entries in processing order, so the order comes from the entry
 // ranges RDataFrame gives each task.) For a chain of several files the rows
 // are grouped by file, files in name order, then by entry within a file.
-// Throws std::runtime_error (prefix "read_rdataframe: ") for missing columns,
-// wrong types, different lengths, negative labels, no entries selected, and
-// errors raised by ROOT during the event loop.
+// Throws std::runtime_error (prefix `where`) for missing columns, wrong
+// types, different lengths, negative labels, no entries selected, and errors
+// raised by ROOT during the event loop. The graph stays usable afterwards:
+// what the read adds to it (Defines) does nothing in later event loops.
 data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
-                                 const std::string& label_column);
+                                 const std::string& label_column,
+                                 const std::string& where = "read_rdataframe");
+
+// Throws std::runtime_error (prefix `where`) unless `file` is a readable ROOT
+// file holding a TTree `tree`: as read_tree, naming the file, listing what it
+// holds when the tree is missing.
+void check_tree(const std::string& where, const std::string& file, const std::string& tree);
 
 }  // namespace torchclad::rootdata

@@ -49,6 +49,7 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 long long Dataset::size() const { return impl_->split.images.size(0); }
 int Dataset::features() const { return impl_->split.images.size(1); }
 int Dataset::classes() const {
+  if (impl_->targets.defined()) return 0;  // regression: no classes
   return size() ? 1 + impl_->split.labels.max().item<int64_t>() : 0;
 }
 

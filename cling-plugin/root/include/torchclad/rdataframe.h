@@ -1,9 +1,20 @@
 // torchclad datasets from RDataFrame. Separate from torchclad.h because
 // instantiating RDataFrame's types costs cling about 0.4 s; cells that only
 // read IDX files or TTrees by name skip it.
+//
+// Every reader runs one event loop over the node it is given and leaves the
+// graph usable: later Snapshots, histograms, counts and reads on the same
+// RDataFrame work (implicit MT on or off). Rows are in entry order (for a
+// chain: file by file, files in name order), the same with implicit MT on or
+// off. Errors are std::runtime_error naming the column, the type found and the
+// type expected; nothing is returned on error.
 #ifndef TORCHCLAD_RDATAFRAME_H
 #define TORCHCLAD_RDATAFRAME_H
 #include <ROOT/RDataFrame.hxx>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "torchclad/cnn.h"
 #include "torchclad/torchclad.h"
@@ -11,9 +22,78 @@
 namespace torchclad {
 
 // Any RDataFrame node (after Filter, Define, Range...), in entry order; the
-// columns as for Dataset::from_tree.
+// columns as for Dataset::from_tree: one array column of images, one integer
+// label column.
 Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column = "image",
                                 const std::string& label_column = "label");
+
+// A classification dataset from a list of columns, e.g. an ntuple's scalars:
+//   dataset_from_columns(df, {"m_jj", "m_jjj", "m_lv"}, "label", "weight")
+// features: each a column of one number per entry (any numeric type: Bool_t,
+//   Char_t, UChar_t, Short_t, Int_t, Long64_t, Float_t, Double_t, their
+//   unsigned kinds, ...) or of an array of numbers (fixed-size or
+//   variable-size array branch, RVec, std::vector) of the same length in
+//   every entry; its values, converted to float, make the row in order.
+//   "name[n]" takes the first n values of an array column, padding with 0
+//   where an entry has fewer: the rule for ragged arrays (an array column of
+//   varying length without [n] is an error that suggests it).
+// label: an integer column (class index >= 0, or 0/1; bool works).
+// weight: a column of one number per entry, stored as per-event weights
+//   (Dataset::has_weights); negative weights are kept; empty: none.
+// Errors (std::runtime_error, prefix "dataset_from_columns: "): no features,
+// a column listed twice, a missing column (lists the columns), a column that
+// is not numbers (its type and the types expected), "[n]" on a scalar column,
+// a float label column, an array weight, arrays of different lengths, a NaN
+// or infinite value (its column and row), a negative label, no entries.
+Dataset dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
+                             const std::string& label, const std::string& weight = "");
+
+// The same with float regression targets instead of class labels: targets
+// are columns (or "name[n]") as the features, one or several; the dataset's
+// targets() is their number of values. Errors as dataset_from_columns
+// (prefix "regression_dataset_from_columns: "), and no target columns.
+Dataset regression_dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
+                                        const std::vector<std::string>& targets,
+                                        const std::string& weight = "");
+
+// Signal and background samples, in the spirit of TMVA's DataLoader, read
+// into one labelled dataset: label 1 for signal, 0 for background.
+//   torchclad::DataLoader loader;
+//   loader.features({"m_jj", "m_jjj", "m_lv"})
+//       .add_signal("ttH.root", "nominal", "n_jets >= 4", "weight_mc * xsec")
+//       .add_background("ttbar_*.root", "nominal", "n_jets >= 4", "weight_mc * xsec");
+//   auto [train, test] = loader.build().split(0.25);
+class DataLoader {
+ public:
+  DataLoader();
+  // The columns (or "name[n]") of each row, as for dataset_from_columns.
+  DataLoader& features(const std::vector<std::string>& columns);
+  // A tree in a file, or in the files a glob pattern matches ("bkg_*.root":
+  // a chain). cut: a selection expression of the tree's columns, as for
+  // RDataFrame::Filter ("" keeps every entry). weight: a per-event weight
+  // expression ("weight_mc * 1.2", negative values kept); if any source has
+  // one, the dataset has weights and sources without one weigh 1.
+  DataLoader& add_signal(const std::string& file, const std::string& tree, const std::string& cut = "",
+                         const std::string& weight = "");
+  DataLoader& add_background(const std::string& file, const std::string& tree,
+                             const std::string& cut = "", const std::string& weight = "");
+  // Any RDataFrame node (a TChain, friend trees, Defines, ...), same cut and weight.
+  DataLoader& add_signal(ROOT::RDF::RNode df, const std::string& cut = "", const std::string& weight = "");
+  DataLoader& add_background(ROOT::RDF::RNode df, const std::string& cut = "",
+                             const std::string& weight = "");
+  // Reads every source (one event loop each): signal rows first, then
+  // background, each in the order added and in entry order. Throws
+  // std::runtime_error (prefix "DataLoader::build: " and the source: kind,
+  // number, file and tree) for: no features, no signal or no background
+  // source, a missing file or tree, a cut or weight expression that does not
+  // compile, no entry passing a cut, and every error of dataset_from_columns.
+  Dataset build() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
 
 // Binary windows (torchclad/cnn.h) from any RDataFrame node, in entry order;
 // snr_column may be empty.

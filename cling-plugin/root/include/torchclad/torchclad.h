@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "torchclad/telemetry.h"
@@ -17,7 +18,8 @@
 namespace torchclad {
 
 // Labelled samples in memory: float32 features [size, features] and class
-// labels [size], read once; training shuffles them per epoch by seed.
+// labels [size] (or float regression targets [size, targets]), optionally a
+// weight per sample; read once; training shuffles them per epoch by seed.
 class Dataset {
  public:
   // One split ("train" or "test") of an MNIST-format IDX directory; pixels scaled to [0, 1].
@@ -29,10 +31,27 @@ class Dataset {
                            const std::string& image_column = "image",
                            const std::string& label_column = "label", long long first = 0,
                            long long count = -1);
-  // From any RDataFrame node: torchclad/rdataframe.h.
+  // From any RDataFrame node, from lists of columns (ntuples), and signal +
+  // background trees (DataLoader): torchclad/rdataframe.h.
   long long size() const;
   int features() const;
-  int classes() const;  // 1 + the largest label
+  int classes() const;  // 1 + the largest label; 0 for a regression dataset
+  int targets() const;  // 0: class labels; else the regression targets per sample
+  bool has_weights() const;  // per-sample weights stored (else every weight is 1)
+
+  // The samples of every dataset, in order. They must have the same number
+  // of features and the same kind of targets (class labels, or as many
+  // regression targets); if any has weights, samples without weigh 1.
+  // Throws std::runtime_error naming the first dataset that differs.
+  static Dataset concat(const std::vector<Dataset>& datasets);
+  // (train, test): a random split, the same for the same seed. The test side
+  // gets round(test_fraction x n) samples; stratified (class datasets), of
+  // each class separately, so both sides keep the class proportions. Samples
+  // keep their order within each side; labels, targets and weights follow.
+  // Throws std::runtime_error if test_fraction is not in (0, 1) or a side
+  // would be empty.
+  std::pair<Dataset, Dataset> split(double test_fraction, unsigned long long seed = 42,
+                                    bool stratify = true) const;
 
   struct Impl;
   explicit Dataset(std::shared_ptr<Impl> impl);

@@ -1,0 +1,104 @@
+// torchclad.h's Dataset: what it holds beyond features and labels, concat
+// and the seeded train/test split.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <stdexcept>
+
+#include "dataset_impl.hpp"
+#include "torchclad/torchclad.h"
+
+namespace torchclad {
+namespace {
+
+std::string describe_targets(const Dataset& d) {
+  return d.targets() == 0 ? "class labels" : std::to_string(d.targets()) + " regression targets";
+}
+
+Dataset rows_of(const Dataset::Impl& d, const std::vector<int64_t>& rows) {
+  const auto index = torch::tensor(rows, torch::kInt64);
+  Dataset::Impl out{{d.split.images.index_select(0, index), d.split.labels.index_select(0, index)},
+                    d.targets.defined() ? d.targets.index_select(0, index) : torch::Tensor(),
+                    d.weights.defined() ? d.weights.index_select(0, index) : torch::Tensor()};
+  return Dataset(std::make_shared<Dataset::Impl>(std::move(out)));
+}
+
+// An unbiased index in [0, n) from a 64-bit draw (the same on every platform,
+// unlike std::uniform_int_distribution).
+uint64_t below(std::mt19937_64& rng, uint64_t n) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(rng()) * n) >> 64);
+}
+
+}  // namespace
+
+int Dataset::targets() const {
+  return impl_->targets.defined() ? static_cast<int>(impl_->targets.size(1)) : 0;
+}
+
+bool Dataset::has_weights() const { return impl_->weights.defined(); }
+
+Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
+  const std::string where = "Dataset::concat";
+  if (datasets.empty()) throw std::runtime_error(where + ": no datasets given; expected at least one");
+  const Dataset& first = datasets.front();
+  bool weighted = false;
+  for (size_t i = 0; i < datasets.size(); ++i) {
+    const Dataset& d = datasets[i];
+    if (!d.impl()) throw std::runtime_error(where + ": dataset " + std::to_string(i) + " is empty (no data)");
+    if (d.features() != first.features())
+      throw std::runtime_error(where + ": dataset " + std::to_string(i) + " has " +
+                               std::to_string(d.features()) + " features per row; expected " +
+                               std::to_string(first.features()) + " as dataset 0");
+    if (d.targets() != first.targets())
+      throw std::runtime_error(where + ": dataset " + std::to_string(i) + " has " + describe_targets(d) +
+                               "; expected " + describe_targets(first) + " as dataset 0");
+    weighted = weighted || d.has_weights();
+  }
+  std::vector<torch::Tensor> images, labels, targets, weights;
+  for (const Dataset& d : datasets) {
+    const Impl& p = *d.impl();
+    images.push_back(p.split.images);
+    labels.push_back(p.split.labels);
+    if (p.targets.defined()) targets.push_back(p.targets);
+    // Rows without weights weigh 1 (what undefined weights mean).
+    if (weighted) weights.push_back(p.weights.defined() ? p.weights : torch::ones({d.size()}, torch::kFloat32));
+  }
+  Impl out{{torch::cat(images), torch::cat(labels)},
+           targets.empty() ? torch::Tensor() : torch::cat(targets),
+           weighted ? torch::cat(weights) : torch::Tensor()};
+  return Dataset(std::make_shared<Impl>(std::move(out)));
+}
+
+std::pair<Dataset, Dataset> Dataset::split(double test_fraction, unsigned long long seed,
+                                           bool stratify) const {
+  const std::string where = "Dataset::split";
+  if (!(test_fraction > 0 && test_fraction < 1))
+    throw std::runtime_error(where + ": test_fraction must lie in (0, 1), found " +
+                             std::to_string(test_fraction));
+  // Groups of rows that are split separately: one per class when stratified.
+  std::map<int64_t, std::vector<int64_t>> groups;
+  const auto labels = impl_->split.labels.contiguous();
+  const int64_t* y = labels.data_ptr<int64_t>();
+  const bool by_class = stratify && targets() == 0;
+  for (int64_t i = 0; i < size(); ++i) groups[by_class ? y[i] : 0].push_back(i);
+
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> train, test;
+  for (auto& [label, rows] : groups) {
+    for (size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[below(rng, i)]);
+    const auto n_test = static_cast<size_t>(std::llround(test_fraction * static_cast<double>(rows.size())));
+    test.insert(test.end(), rows.begin(), rows.begin() + n_test);
+    train.insert(train.end(), rows.begin() + n_test, rows.end());
+  }
+  if (test.empty() || train.empty())
+    throw std::runtime_error(where + ": a test fraction of " + std::to_string(test_fraction) + " of " +
+                             std::to_string(size()) + " rows leaves the " +
+                             (test.empty() ? "test" : "training") + " set empty");
+  // Rows keep their order within each side (training shuffles per epoch anyway).
+  std::sort(train.begin(), train.end());
+  std::sort(test.begin(), test.end());
+  return {rows_of(*impl_, train), rows_of(*impl_, test)};
+}
+
+}  // namespace torchclad
