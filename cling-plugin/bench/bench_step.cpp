@@ -2,7 +2,9 @@
 // optimizer update) for the C++ engines in one process, the engines
 // interleaved round by round, and writes JSON records (see README.md).
 // Workloads: MLPs (mlp-A-B-...-Z, the four MlpEngines) and the 1D CNN of the
-// gravitational-wave workload (cnn-gw, the three BinaryEngines).
+// gravitational-wave workload (cnn-gw, the three BinaryEngines); engine
+// clad-user: the workload written as a model definition (user_models.cpp),
+// where there is one.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -20,7 +22,10 @@
 #include "kernels/cnn.hpp"
 #include "model/cnn_layout.hpp"
 #include "train/binary_engines.hpp"
+#include "model/defined_model.hpp"
+#include "optim/optimizers.hpp"
 #include "train/engines.hpp"
+#include "user_models.hpp"
 
 namespace {
 
@@ -32,7 +37,8 @@ struct Options {
   std::vector<int> batches{1, 8, 32, 128, 512};
   std::vector<int> cnn_batches{1, 8, 32, 128, 256};  // for cnn-* workloads
   std::vector<int> threads{1, 2};
-  std::vector<std::string> engines{"clad-model", "clad-model-node", "clad-ops", "libtorch-autograd"};
+  std::vector<std::string> engines{"clad-model", "clad-user", "clad-model-node", "clad-ops",
+                                   "libtorch-autograd"};
   int steps = 30, warmup = 10, rounds = 3;
   std::string optimizer = "sgd", out = "bench-cpp.json";
 };
@@ -130,6 +136,25 @@ const char* binary_engine_of(const std::string& result_name) {
   return nullptr;  // clad-model-node: MLP only
 }
 
+// Engine clad-user: a definition's Clad gradient (DefinedModel) and the same
+// fused optimizer as clad-model. Null if the workload has no definition.
+struct UserEngine {
+  std::unique_ptr<DefinedModel> model;
+  std::unique_ptr<FlatOptimizer> opt;
+  void step(const float* x, const float* y, int batch) {
+    model->loss_and_grad(x, y, batch);
+    opt->step(model->params().data_ptr<float>(), model->grads().data_ptr<float>());
+  }
+};
+std::unique_ptr<UserEngine> make_user_engine(const std::string& workload, const OptimizerConfig& opt) {
+  const std::string name = bench::user_model_of(workload);
+  if (name.empty()) return nullptr;
+  auto e = std::make_unique<UserEngine>();
+  e->model = std::make_unique<DefinedModel>(define::find_definition(name), 1);
+  e->opt = make_flat_optimizer(opt, e->model->params().numel());
+  return e;
+}
+
 struct Sampled {
   std::vector<double> us;
   int64_t allocs = 0, steps = 0;
@@ -198,11 +223,23 @@ void run_config(const Options& o, const std::string& workload, int batch, int th
   auto y32 = y64.to(torch::kInt32);
   train::Batch b{x.data_ptr<float>(), y32.data_ptr<int32_t>(), y64.data_ptr<int64_t>(), batch};
 
+  auto yf = y64.to(torch::kFloat32);  // class indices as the definitions read them
+
+  std::vector<std::string> names;
   std::vector<std::unique_ptr<train::MlpEngine>> engines;
-  for (const auto& e : o.engines) engines.push_back(train::make_engine(e, model, opt, 1));
+  std::unique_ptr<UserEngine> user;
   std::vector<std::function<void()>> steps;
-  for (auto& e : engines) steps.push_back([&e, &b] { e->step(b); });
-  write_records(o, workload, o.engines, time_engines(o, steps), batch, threads, peak,
+  for (const auto& e : o.engines) {
+    if (e == "clad-user") {
+      if (!(user = make_user_engine(workload, opt))) continue;
+      steps.push_back([&user, &x, &yf, batch] { user->step(x.data_ptr<float>(), yf.data_ptr<float>(), batch); });
+    } else {
+      engines.push_back(train::make_engine(e, model, opt, 1));
+      steps.push_back([e = engines.back().get(), &b] { e->step(b); });
+    }
+    names.push_back(e);
+  }
+  write_records(o, workload, names, time_engines(o, steps), batch, threads, peak,
                 step_gemm_flops(model.widths, batch), json, first);
 }
 
@@ -217,26 +254,52 @@ void run_cnn_config(const Options& o, const std::string& workload, int batch, in
   auto targets = torch::randint(2, {batch}, gen, torch::kInt64).to(torch::kFloat32);
   std::vector<std::string> names;
   std::vector<std::unique_ptr<train::BinaryEngine>> engines;
-  for (const auto& e : o.engines)
-    if (const char* binary = binary_engine_of(e)) {
-      names.push_back(e);
-      engines.push_back(train::make_binary_engine(binary, model, opt, 1));
-    }
+  std::unique_ptr<UserEngine> user;
   std::vector<std::function<void()>> steps;
-  for (auto& e : engines)
-    steps.push_back([&e, &x, &targets, batch] {
-      e->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
-    });
+  for (const auto& e : o.engines) {
+    if (e == "clad-user") {
+      if (!(user = make_user_engine(workload, opt))) continue;
+      steps.push_back([&user, &x, &targets, batch] {
+        user->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
+      });
+    } else if (const char* binary = binary_engine_of(e)) {
+      engines.push_back(train::make_binary_engine(binary, model, opt, 1));
+      steps.push_back([en = engines.back().get(), &x, &targets, batch] {
+        en->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
+      });
+    } else {
+      continue;
+    }
+    names.push_back(e);
+  }
   write_records(o, workload, names, time_engines(o, steps), batch, threads, peak,
                 cnn_step_flops(model, batch), json, first);
 }
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: torchclad-bench [--workloads mlp-784-128-10,cnn-gw] [--batches 1,8,32,128,512]\n"
+    "                       [--cnn-batches 1,8,32,128,256] [--threads 1,2]\n"
+    "                       [--engines clad-model,clad-user,clad-model-node,clad-ops,libtorch-autograd]\n"
+    "                       [--steps 30] [--warmup 10] [--rounds 3] [--optimizer sgd|adam]\n"
+    "                       [--out bench-cpp.json]\n"
+    "Times training steps of the C++ engines, interleaved round by round, and writes\n"
+    "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw.\n";
+
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string f = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string f = argv[i];
+    if (f == "--help" || f == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "torchclad-bench: " << f << " needs a value\n" << kUsage;
+      return 2;
+    }
+    const std::string v = argv[i + 1];
     if (f == "--workloads") o.workloads = split(v);
     else if (f == "--batches") o.batches = split_ints(v);
     else if (f == "--cnn-batches") o.cnn_batches = split_ints(v);
@@ -248,7 +311,7 @@ int main(int argc, char** argv) {
     else if (f == "--optimizer") o.optimizer = v;
     else if (f == "--out") o.out = v;
     else {
-      std::cerr << "torchclad-bench: unknown option " << f << "\n";
+      std::cerr << "torchclad-bench: unknown option " << f << "\n" << kUsage;
       return 2;
     }
   }

@@ -13,6 +13,7 @@
 #include "models/mlp.h"
 #include "test_util.hpp"
 #include "torchclad/nn.h"
+#include "train/binary_trainer.hpp"
 #include "train/model_trainer.hpp"
 
 namespace nn = torchclad::nn;
@@ -291,6 +292,43 @@ TEST(UserModel, GwCnnMatchesTheBuiltInCnn) {
     const double scale = builtin.grads().abs().max().item<double>();
     const double diff = (user.grads() - builtin.grads()).abs().max().item<double>();
     EXPECT_LT(diff, 1e-4 * scale) << "batch " << n;
+  }
+}
+
+// Trained from the same seed on the same windows, the user-API CNN and the
+// built-in follow the same run: the same metrics per epoch, to float rounding.
+TEST(UserModel, GwCnnTrainsLikeTheBuiltInCnn) {
+  torch::manual_seed(3);
+  const int n = 192, length = CnnConfig{}.input_length;
+  auto targets = torch::randint(2, {n}).to(torch::kFloat32);
+  // A chirp-like bump in the signal windows, so that there is something to learn.
+  auto t = torch::linspace(0, 1, length);
+  auto x = torch::randn({n, length}) + targets.unsqueeze(1) * torch::sin(200 * t * t).unsqueeze(0);
+  data::BinarySplit train{x.narrow(0, 0, 128), targets.narrow(0, 0, 128), {}};
+  data::BinarySplit test{x.narrow(0, 128, 64), targets.narrow(0, 128, 64), {}};
+
+  train::BinaryTrainConfig bc;
+  bc.epochs = 2;
+  bc.batch = 16;
+  bc.progress = false;
+  std::ostringstream log;
+  const auto builtin = train::train_binary(train, test, bc, log);
+
+  DefinedModel user(def("gw_cnn"), bc.seed);
+  train::ModelTrainConfig uc;
+  uc.epochs = bc.epochs;
+  uc.batch = bc.batch;
+  uc.seed = bc.seed;
+  uc.progress = false;
+  const auto run = train::train_model(user, {train.x, train.targets.unsqueeze(1)},
+                                      {test.x, test.targets.unsqueeze(1)}, uc, log);
+  ASSERT_EQ(run.epochs.size(), builtin.epochs.size());
+  for (size_t e = 0; e < run.epochs.size(); ++e) {
+    const auto &u = run.epochs[e], &b = builtin.epochs[e];
+    EXPECT_NEAR(u.train_loss, b.train_loss, 1e-4) << "epoch " << e + 1;
+    EXPECT_NEAR(u.eval.test_loss, b.eval.test_loss, 1e-4) << "epoch " << e + 1;
+    EXPECT_DOUBLE_EQ(u.eval.test_accuracy, b.eval.test_accuracy) << "epoch " << e + 1;
+    EXPECT_NEAR(u.eval.test_auc, b.eval.test_auc, 1e-3) << "epoch " << e + 1;
   }
 }
 

@@ -64,6 +64,10 @@ Mlp::Mlp(std::vector<long long> widths, const std::string& activation)
 }
 
 TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
+  for (const Dataset* d : {&train, &test})
+    if (d->impl()->targets.defined())
+      throw std::runtime_error("Mlp::fit: Mlp is a classifier, but the dataset holds regression "
+                               "targets; define a regression model (torchclad/nn.h, regression())");
   return rethrow_plain([&] {
     data::MnistDataset ds;
     ds.train = train.impl()->split;
