@@ -26,6 +26,12 @@ struct EngineInfo {
   std::string clad_error;
 };
 
+// The largest cell the host runs. cling keeps the text of every cell for
+// the life of the session and clang holds a few copies while it parses, so
+// a huge cell costs memory for good; data belongs in files.
+inline constexpr std::size_t kMaxCellBytes = 8u << 20;  // 8 MiB
+inline constexpr const char* kCellLimitReason = "cling keeps every cell's text for the whole session";
+
 class Cells {
  public:
   Cells(OutputCapture& capture, std::string workdir) : capture_(capture), workdir_(std::move(workdir)) {}

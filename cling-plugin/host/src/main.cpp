@@ -30,8 +30,11 @@
 #include <unordered_map>
 
 #include "capture.hpp"
+#include "cell_jump.hpp"
+#include "cell_processes.hpp"
 #include "cells.hpp"
 #include "channel.hpp"
+#include "crash_report.hpp"
 #include "messages.hpp"
 #include "signals.hpp"
 #include "torchclad/telemetry.h"
@@ -105,13 +108,18 @@ class Host {
     channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", name}, {"text", text}});
   }
 
+  // Telemetry and displays from a process forked by a cell are dropped: it
+  // may not use the channel (nor this mutex, which another thread may have
+  // held at the fork).
   void on_telemetry(const torchclad::telemetry::Event& event) {
+    if (in_forked_child()) return;
     channel_.send({{"type", "telemetry"}, {"id", current_id()}, {"event", telemetry_event(event)}});
   }
 
   // torchclad::show / telemetry::display: images go base64-encoded, as
   // Jupyter's display_data carries them; text types (SVG) as they are.
   void on_display(const std::string& mime, const std::string& data) {
+    if (in_forked_child()) return;
     std::fflush(stdout);  // output printed before the image comes before it
     const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
     channel_.send({{"type", "display"}, {"id", current_id()}, {"mime", mime},
@@ -185,7 +193,7 @@ class Host {
           if (!running_.load()) return;
           log("shutdown: the running cell did not stop; exiting anyway");
           channel_.send({{"type", "shutdown_reply"}, {"id", id}});
-          _exit(0);
+          end_host(0);
         }).detach();
       }
       return;
@@ -266,7 +274,7 @@ class Host {
     if (running_.load()) interrupt(nullptr, false, /*now=*/true);
     std::thread([] {
       std::this_thread::sleep_for(std::chrono::seconds(5));
-      _exit(0);
+      end_host(0);
     }).detach();
   }
 
@@ -385,7 +393,7 @@ class Host {
     std::thread([this, id, silent] {
       std::this_thread::sleep_for(std::chrono::seconds(5));
       if (!silent) channel_.send({{"type", "shutdown_reply"}, {"id", id}});
-      _exit(0);
+      end_host(0);
     }).detach();
     begin_request(id);
     gROOT->EndOfProcessCleanups();
@@ -396,7 +404,7 @@ class Host {
       std::error_code ignored;
       std::filesystem::remove_all(options_.workdir, ignored);
     }
-    _exit(0);
+    end_host(0);
   }
 
   bool created_workdir_ = false;
@@ -460,14 +468,17 @@ int main(int argc, char** argv) {
                  options.in_fd, options.out_fd, kUsage);
     return 2;
   }
-  // The channel stays private: compilers and other children do not inherit it.
+  // The channel stays private: compilers and other children do not inherit
+  // it, and a process forked by a cell cannot write on it.
   for (int fd : {options.in_fd, options.out_fd}) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  guard_forks(options.in_fd, options.out_fd);
   // Cells cannot read input: stdin is /dev/null.
   if (int devnull = ::open("/dev/null", O_RDONLY); devnull >= 0) {
     ::dup2(devnull, 0);
     if (devnull != 0) ::close(devnull);
   }
   register_cell_thread();
+  scrub_whole_stack();  // before any cell: see cell_jump.hpp
   // SIGINT goes to the control thread only (it unblocks it): every other
   // thread, including those ROOT and LibTorch start, inherits this mask.
   sigset_t sigint_set;
@@ -501,26 +512,31 @@ int main(int argc, char** argv) {
   Host host(options, channel, capture, cells);
   host.created_workdir_ = created_workdir;
   install_crash_handlers(&channel, &capture);  // before ROOT: crashes while starting are reported too
+  reinstall_handlers();
   const EngineInfo engine = cells.start(options.engine_library, options.include_dir);
   reinstall_handlers();  // ROOT's TUnixSystem installed its own
   const int sigint_fd = install_sigint_pipe();
   torchclad::telemetry::set_sink([&host](const torchclad::telemetry::Event& e) { host.on_telemetry(e); });
   torchclad::telemetry::set_display_sink(
       [&host](const std::string& mime, const std::string& data) { host.on_display(mime, data); });
-  // A cell that calls exit(): the last message says so (the host's own
-  // exits use _exit and skip this).
+  // A cell that calls exit(): the last message says so, and the processes
+  // cells started end with the host (the host's own exits use _exit and
+  // skip this). A process forked by a cell that calls exit() ends at once:
+  // this handler, registered after ROOT's, runs before them.
   static Host* exiting_host = &host;
   static Channel* exiting_channel = &channel;
   static OutputCapture* exiting_capture = &capture;
   static std::string exiting_workdir = created_workdir ? options.workdir : "";
   ::on_exit(
       [](int status, void*) {
+        if (in_forked_child()) end_forked_child(status);
         exiting_capture->drain();
         exiting_channel->send({{"type", "exit"}, {"id", exiting_host->current_id()}, {"status", status}});
         if (!exiting_workdir.empty()) {
           std::error_code ignored;
           std::filesystem::remove_all(exiting_workdir, ignored);
         }
+        kill_cell_processes();
       },
       nullptr);
   if (created_workdir) set_crash_workdir(options.workdir);

@@ -1,0 +1,81 @@
+#pragma once
+// Jumping out of the cell thread back into the host: the forced interrupt
+// (a signal the control thread sends) and the recovery from a crash in a
+// cell's own code (SIGSEGV, SIGABRT, ...). Both siglongjmp from a signal
+// handler to the frame that called ProcessLine (cells.cpp), and only when
+// that is safe enough: the thread is in interpreted user code, holds none of
+// ROOT's locks taken since, is not inside malloc, and has no LibTorch,
+// engine or thread-pool frame below it (PROTOCOL.md, "Interrupts").
+#include <csetjmp>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace host {
+
+void register_cell_thread();  // call from the thread that runs cells
+bool on_cell_thread();        // async-signal-safe
+
+// Replaces ROOT's core mutex (after ROOT::EnableThreadSafety()) by a
+// delegating one that sees the cell thread enter and leave user code (cling
+// rewinds the interpreter lock there) and every ROOT lock it takes.
+void install_user_code_tracker();
+bool user_code_tracker_active();
+
+enum class Phase : int { kIdle = 0, kCling = 1, kExternal = 2 };
+// kCling: ProcessLine of a cell (jumps allowed in user code);
+// kExternal: a %%clad compile (children are killed instead).
+void set_phase(Phase phase);
+Phase phase();
+
+// Libraries never jumped out of (LibTorch, the engine, OpenMP/TBB pools):
+// their code ranges, refreshed before each cell.
+void refresh_unsafe_code_ranges();
+// One more library (file name prefix, e.g. "libmylib.so") to treat so.
+void add_unsafe_library(const std::string& name_prefix);
+// The frame that called ProcessLine: the stack scan's upper end.
+void set_landing_frame(const void* frame);
+// Zeroes `bytes` of stack below the caller's frame. The stack scan reads
+// every word between the interrupted point and the landing frame, and
+// return addresses into LibTorch left there by earlier code would read as
+// live frames: before each cell, 1 MiB (what cells use), and once at start
+// the whole stack the main thread may grow into (LibTorch's and ROOT's
+// start-up left such words deep down, where a stack overflow reaches).
+void scrub_stack_below(std::size_t bytes);
+void scrub_whole_stack();
+
+// The jump buffer of the running cell; jumps are armed only around ProcessLine.
+extern sigjmp_buf g_cell_jump;
+void arm_cell_jump(bool armed);
+
+// Why the cell thread landed (read after sigsetjmp returned non-zero).
+struct JumpCause {
+  int signal = 0;  // 0: forced interrupt; else the crash signal recovered from
+  std::uintptr_t address = 0;  // si_addr of the crash
+};
+JumpCause last_jump_cause();
+
+// After landing (or a C++ exception out of cling): resets the tracker's view
+// of the cell thread to "outside the interpreter" and releases the
+// stdout/stderr locks the jump may have left held. Returns the number of
+// interpreter levels that were left without cleanup.
+int reset_after_unwind();
+
+// --- forced interrupt (control thread) ---------------------------------------
+int force_signal();  // the signal sent to the cell thread (SIGRTMIN+4)
+void force_signal_handler(int sig, siginfo_t* info, void* context);
+// Asks the cell thread to jump out if it safely can. Returns false if the
+// cell thread is not running a cell.
+bool poke_cell_thread();
+// Why the last poke did not jump (for the log / reply), or "" if it did.
+const char* last_refusal();
+// The return address into unsafe code that the last refusal found (debug).
+std::string last_unsafe_frame();
+
+// --- crash recovery (crash handler, async-signal-safe) -------------------------
+// Jumps back into the host when the crash came from the running cell's own
+// code on the cell thread. Otherwise returns why the host cannot go on.
+const char* recover_from_crash(int sig, siginfo_t* info, void* context);
+
+}  // namespace host
