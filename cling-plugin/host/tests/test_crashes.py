@@ -16,6 +16,16 @@ RECOVERED = {
     ),
     "write far out of bounds": ("SIGSEGV", "int* small = new int[4];\nsmall[1L << 36] = 1;"),
     "abort()": ("SIGABRT", "#include <cstdlib>\nstd::abort();"),
+    "std::terminate()": ("SIGABRT", "#include <exception>\nstd::terminate();"),
+    "a trap instruction": ("SIGILL", "__builtin_trap();"),
+    "a mapped file that shrank": (
+        "SIGBUS",
+        "#include <sys/mman.h>\n#include <fcntl.h>\n#include <unistd.h>\n#include <cstdlib>\n"
+        'char shrinking_path[] = "/tmp/torchclad-sigbus-XXXXXX";\nint shrinking = mkstemp(shrinking_path);\n'
+        "ftruncate(shrinking, 8192);\n"
+        "char* mapped = (char*)mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, shrinking, 0);\n"
+        "ftruncate(shrinking, 0); unlink(shrinking_path); close(shrinking);\nmapped[100] = 1;",
+    ),
     "integer division by zero": ("SIGFPE", '{ volatile int zero = 0; printf("%d\\n", 7 / zero); }'),
     "stack overflow": (
         "SIGSEGV",
