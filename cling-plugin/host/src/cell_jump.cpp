@@ -14,7 +14,6 @@
 #include <link.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include <vector>
@@ -314,15 +313,6 @@ __attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
     std::memset(area + left, 0, chunk);
   }
   asm volatile("" : : "r"(area) : "memory");
-}
-
-void scrub_whole_stack() {
-  rlimit limit{};
-  ::getrlimit(RLIMIT_STACK, &limit);
-  // An unlimited stack is scanned up to 64 MiB (stack_mentions_unsafe_code).
-  const std::size_t size = limit.rlim_cur == RLIM_INFINITY ? (64u << 20) : limit.rlim_cur;
-  constexpr std::size_t kMargin = 512 << 10;  // main()'s own frames, and what the kernel keeps
-  if (size > 2 * kMargin) scrub_stack_below(size - kMargin);
 }
 
 void arm_cell_jump(bool armed) {

@@ -38,12 +38,9 @@ void add_unsafe_library(const std::string& name_prefix);
 void set_landing_frame(const void* frame);
 // Zeroes `bytes` of stack below the caller's frame. The stack scan reads
 // every word between the interrupted point and the landing frame, and
-// return addresses into LibTorch left there by earlier code would read as
-// live frames: before each cell, 1 MiB (what cells use), and once at start
-// the whole stack the main thread may grow into (LibTorch's and ROOT's
-// start-up left such words deep down, where a stack overflow reaches).
+// return addresses into LibTorch left there by earlier cells would read as
+// live frames.
 void scrub_stack_below(std::size_t bytes);
-void scrub_whole_stack();
 
 // The jump buffer of the running cell; jumps are armed only around ProcessLine.
 extern sigjmp_buf g_cell_jump;

@@ -478,7 +478,6 @@ int main(int argc, char** argv) {
     if (devnull != 0) ::close(devnull);
   }
   register_cell_thread();
-  scrub_whole_stack();  // before any cell: see cell_jump.hpp
   // SIGINT goes to the control thread only (it unblocks it): every other
   // thread, including those ROOT and LibTorch start, inherits this mask.
   sigset_t sigint_set;
