@@ -17,6 +17,7 @@ namespace host {
 namespace {
 
 pid_t g_host_pid = 0;
+pthread_t g_main_thread;
 int g_channel_fds[2] = {-1, -1};
 
 // Runs in the child of every fork() of the host (pthread_atfork), before the
@@ -31,7 +32,9 @@ void on_fork_child() {
     ::close(null_fd);
   }
   // A child left running dies with the host, even when the host is killed.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The signal comes when the forking thread ends: only the main thread
+  // (which runs cells) lives as long as the host.
+  if (pthread_equal(pthread_self(), g_main_thread)) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
 struct ProcEntry {
@@ -139,6 +142,7 @@ std::atomic<bool> g_killing_cell_processes{false};
 
 void guard_forks(int channel_in_fd, int channel_out_fd) {
   g_host_pid = ::getpid();
+  g_main_thread = pthread_self();
   g_channel_fds[0] = channel_in_fd;
   g_channel_fds[1] = channel_out_fd;
   pthread_atfork(nullptr, nullptr, on_fork_child);

@@ -13,7 +13,8 @@
 namespace host {
 
 // pthread_atfork: the child side neutralises the channel fds (dup'd from
-// /dev/null), and dies with the host's cell thread (PR_SET_PDEATHSIG).
+// /dev/null), and dies with the host (PR_SET_PDEATHSIG) when the main
+// thread forked it. Call from the main thread.
 void guard_forks(int channel_in_fd, int channel_out_fd);
 // True in a process forked by a cell (async-signal-safe).
 bool in_forked_child();

@@ -86,3 +86,16 @@ def test_closing_the_channel_kills_the_processes_cells_started(fresh_host, tmp_p
     os.close(host._req_w)
     assert host.proc.wait(10) == 0
     assert wait_until_ended(pids) == []
+
+
+def test_a_forked_child_dies_with_a_killed_host(fresh_host):
+    # SIGKILL leaves the host no time to clean up: the child's parent-death
+    # signal (set when the cell thread forked it) ends it.
+    host = fresh_host()
+    pid = int(host.ok(FORK_HEADERS + "pid_t orphan = fork();\n"
+                      'if (orphan == 0) { execlp("sleep", "sleep", "1000", (char*)nullptr); _exit(127); }\n'
+                      'printf("%d\\n", orphan);'))
+    assert wait_until_ended([pid], timeout=0) == [pid]
+    host.proc.kill()
+    host.proc.wait(10)
+    assert wait_until_ended([pid]) == []
