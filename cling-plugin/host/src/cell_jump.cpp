@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "jit_code.hpp"
+
 namespace host {
 
 // Set by alloc_guard.cpp: > 0 while this thread is inside malloc and friends.
@@ -47,6 +49,15 @@ std::atomic<int> g_locks{0};       // ROOT core-mutex locks held by the cell thr
 int g_locks_at_entry[kMaxDepth];   // g_locks when each user-code level was entered
 int g_locks_at_arm = 0;
 bool g_tracker_active = false;
+// The ROOT locks the cell thread holds, in order, with their hints: after a
+// jump out of a static initializer they are released (see below).
+struct HeldLock {
+  bool write;
+  ROOT::TVirtualRWMutex::Hint_t* hint;
+};
+HeldLock g_held[kMaxDepth];
+int g_held_count = 0;  // entries beyond kMaxDepth are counted, not kept
+volatile sig_atomic_t g_jump_from_initializer = 0;
 
 // Code whose frames are never jumped over: LibTorch, the engine and thread
 // pools hand pointers into the caller's stack frame to worker threads
@@ -172,12 +183,72 @@ Refusal jump_refusal(void* context) {
   return Refusal::kNone;
 }
 
+// cling runs the dynamic initializers of a cell's top-level variables
+// (`double mean = h->GetMean();`) outside what the tracker sees as user
+// code: ORC runs them while cling commits the cell, with ROOT's lock that
+// ProcessLine took still held and no other. Code there is the cell's own
+// too when code compiled from cells is on the stack, the only ROOT lock
+// held is ProcessLine's (the initializer is not inside ROOT), and the other
+// checks hold: a crash there is recovered from, and a forced interrupt
+// jumps out of it. The landing then releases ProcessLine's lock.
+constexpr int kProcessLineLocks = 1;
+
+bool in_ranges(std::uintptr_t address, const AddressRange* ranges, int n) {
+  for (int i = 0; i < n; ++i)
+    if (address >= ranges[i].begin && address < ranges[i].end) return true;
+  return false;
+}
+
+// True if the interrupted pc, or a return address on the stack up to the
+// landing frame, is in code compiled from cells.
+bool cell_code_on_stack(void* context) {
+  static AddressRange jit[256];
+  const int n = read_jit_ranges(jit, 256);
+  auto* uc = static_cast<ucontext_t*>(context);
+  if (!uc || !n || !g_landing_frame) return false;
+#if defined(__x86_64__)
+  const std::uintptr_t pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  const std::uintptr_t sp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  const std::uintptr_t pc = static_cast<std::uintptr_t>(uc->uc_mcontext.pc);
+  const std::uintptr_t sp = static_cast<std::uintptr_t>(uc->uc_mcontext.sp);
+#else
+  return false;
+#endif
+  if (in_ranges(pc, jit, n)) return true;
+  if (sp >= g_landing_frame || g_landing_frame - sp > (64u << 20)) return false;
+  const std::uintptr_t page_size = static_cast<std::uintptr_t>(g_page_size);
+  std::uintptr_t mapped_page = 0;
+  for (std::uintptr_t at = sp & ~std::uintptr_t{7}; at < g_landing_frame; at += sizeof(std::uintptr_t)) {
+    const std::uintptr_t page = at & ~(page_size - 1);
+    if (page != mapped_page) {
+      unsigned char resident;
+      if (::mincore(reinterpret_cast<void*>(page), page_size, &resident) != 0) {
+        at = page + page_size - sizeof(std::uintptr_t);
+        continue;
+      }
+      mapped_page = page;
+    }
+    const std::uintptr_t word = *reinterpret_cast<const std::uintptr_t*>(at);
+    for (int i = 0; i < n; ++i)
+      if (word >= jit[i].begin && word < jit[i].end && follows_a_call(word, {jit[i].begin, jit[i].end}))
+        return true;
+  }
+  return false;
+}
+
+bool in_jumpable_initializer(void* context) {
+  return g_armed && g_phase.load() == static_cast<int>(Phase::kCling) && g_user_depth.load() == 0 &&
+         g_locks.load() - g_locks_at_arm == kProcessLineLocks && g_held_count <= kMaxDepth &&
+         g_in_allocator == 0 && !stack_mentions_unsafe_code(context) && cell_code_on_stack(context);
+}
+
 // For interrupt_stuck and the log.
 const char* interrupt_refusal_text(Refusal r) {
   switch (r) {
     case Refusal::kNotArmed: return "no cell is running in the interpreter";
     case Refusal::kCompiling: return "the cell is compiling";
-    case Refusal::kInterpreter: return "the interpreter is compiling the cell";
+    case Refusal::kInterpreter: return "the interpreter is compiling the cell (or is inside ROOT or a library while it runs a top-level variable's initializer)";
     case Refusal::kRootLock: return "the cell is inside ROOT (holding its lock)";
     case Refusal::kMalloc: return "the cell is inside malloc";
     case Refusal::kUnsafeCode: return "the cell is inside LibTorch, the torchclad engine or a thread pool";
@@ -228,20 +299,35 @@ class TrackingCoreMutex final : public ROOT::TVirtualRWMutex {
   explicit TrackingCoreMutex(ROOT::TVirtualRWMutex* inner) : inner_(inner) {}
 
   Hint_t* ReadLock() override {
-    if (on_cell_thread()) g_locks.fetch_add(1);
-    return inner_->ReadLock();
+    const bool me = on_cell_thread();
+    if (me) g_locks.fetch_add(1);
+    Hint_t* hint = inner_->ReadLock();
+    if (me) remember(false, hint);
+    return hint;
   }
   void ReadUnLock(Hint_t* hint) override {
     inner_->ReadUnLock(hint);
-    if (on_cell_thread()) g_locks.fetch_sub(1);
+    if (on_cell_thread()) forget(false);
   }
   Hint_t* WriteLock() override {
-    if (on_cell_thread()) g_locks.fetch_add(1);
-    return inner_->WriteLock();
+    const bool me = on_cell_thread();
+    if (me) g_locks.fetch_add(1);
+    Hint_t* hint = inner_->WriteLock();
+    if (me) remember(true, hint);
+    return hint;
   }
   void WriteUnLock(Hint_t* hint) override {
     inner_->WriteUnLock(hint);
-    if (on_cell_thread()) g_locks.fetch_sub(1);
+    if (on_cell_thread()) forget(true);
+  }
+  // Releases the locks the cell thread took since `count` were held, last
+  // first, as the destructors of the lock guards jumped over would have.
+  void release_down_to(int count) {
+    while (g_held_count > count && g_held_count <= kMaxDepth) {
+      const HeldLock held = g_held[g_held_count - 1];
+      if (held.write) WriteUnLock(held.hint);
+      else ReadUnLock(held.hint);
+    }
   }
   std::unique_ptr<State> GetStateBefore() override { return inner_->GetStateBefore(); }
   // TCling rewinds the lock when cling enters user code
@@ -262,8 +348,30 @@ class TrackingCoreMutex final : public ROOT::TVirtualRWMutex {
   TVirtualRWMutex* Factory(Bool_t recursive) override { return inner_->Factory(recursive); }
 
  private:
+  static void remember(bool write, Hint_t* hint) {
+    if (g_held_count < kMaxDepth) g_held[g_held_count] = {write, hint};
+    ++g_held_count;
+  }
+  // The most recent lock of that kind (locks are released last first).
+  static void forget(bool write) {
+    g_locks.fetch_sub(1);
+    if (g_held_count > kMaxDepth) {
+      --g_held_count;
+      return;
+    }
+    for (int i = g_held_count - 1; i >= 0; --i) {
+      if (g_held[i].write != write) continue;
+      for (int j = i; j + 1 < g_held_count; ++j) g_held[j] = g_held[j + 1];
+      --g_held_count;
+      return;
+    }
+  }
+
   ROOT::TVirtualRWMutex* inner_;
 };
+
+TrackingCoreMutex* g_tracker = nullptr;
+int g_held_at_arm = 0;
 
 }  // namespace
 
@@ -279,6 +387,7 @@ bool on_cell_thread() {
 void install_user_code_tracker() {
   if (!ROOT::gCoreMutex) return;  // ROOT::EnableThreadSafety() not called
   auto* tracker = new TrackingCoreMutex(ROOT::gCoreMutex);
+  g_tracker = tracker;
   // TThread::Init() made these three one object; keep it so.
   ROOT::gCoreMutex = tracker;
   gInterpreterMutex = tracker;
@@ -318,14 +427,20 @@ __attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
 void arm_cell_jump(bool armed) {
   if (armed) {
     g_locks_at_arm = g_locks.load();
+    g_held_at_arm = g_held_count;
     g_refusal.store("");
     g_jump_signal = 0;
     g_jump_address = 0;
+    g_jump_from_initializer = 0;
   }
   g_armed = armed ? 1 : 0;
 }
 
-JumpCause last_jump_cause() { return {g_jump_signal, g_jump_address}; }
+JumpCause last_jump_cause() { return {g_jump_signal, g_jump_address, g_jump_from_initializer != 0}; }
+
+void release_locks_left_by_initializer() {
+  if (g_tracker) g_tracker->release_down_to(g_held_at_arm);
+}
 
 int reset_after_unwind() {
   // A jump out of printf leaves stdout's or stderr's recursive lock held by
@@ -335,6 +450,7 @@ int reset_after_unwind() {
   const int levels = g_user_depth.load();
   g_user_depth.store(0);
   g_locks.store(g_locks_at_arm);
+  g_held_count = g_held_at_arm;
   return levels;
 }
 
@@ -346,7 +462,9 @@ int force_signal() {
 void force_signal_handler(int, siginfo_t*, void* context) {
   const int saved = errno;
   const Refusal refusal = jump_refusal(context);
-  if (refusal != Refusal::kNone) {
+  if (refusal == Refusal::kInterpreter && in_jumpable_initializer(context)) {
+    g_jump_from_initializer = 1;
+  } else if (refusal != Refusal::kNone) {
     g_refusal.store(interrupt_refusal_text(refusal));
     errno = saved;
     return;
@@ -385,7 +503,8 @@ const char* recover_from_crash(int sig, siginfo_t* info, void* context) {
   // only faults (si_code > 0) and raise()/abort() in this process recover.
   if (info && info->si_code <= 0 && info->si_pid != getpid()) return "another process sent it";
   const Refusal refusal = jump_refusal(context);
-  if (refusal != Refusal::kNone) return crash_refusal_text(refusal);
+  if (refusal == Refusal::kInterpreter && in_jumpable_initializer(context)) g_jump_from_initializer = 1;
+  else if (refusal != Refusal::kNone) return crash_refusal_text(refusal);
   jump_to_landing(sig, reinterpret_cast<std::uintptr_t>(info ? info->si_addr : nullptr));
 }
 

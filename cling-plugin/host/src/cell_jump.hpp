@@ -50,8 +50,13 @@ void arm_cell_jump(bool armed);
 struct JumpCause {
   int signal = 0;  // 0: forced interrupt; else the crash signal recovered from
   std::uintptr_t address = 0;  // si_addr of the crash
+  // The jump left the initializer of a cell's top-level variable, which
+  // cling runs while ProcessLine holds ROOT's lock: the landing calls
+  // release_locks_left_by_initializer() and forgets one mutex state.
+  bool from_initializer = false;
 };
 JumpCause last_jump_cause();
+void release_locks_left_by_initializer();
 
 // After landing (or a C++ exception out of cling): resets the tracker's view
 // of the cell thread to "outside the interpreter" and releases the

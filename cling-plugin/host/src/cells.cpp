@@ -338,9 +338,15 @@ CellResult Cells::run_cling(const std::string& code) {
   if (landing.kind != Landing::kReturned) {
     // Out of cling without its own cleanup (a jump), or through it by an
     // exception: tell ROOT the line is over.
+    const bool from_initializer =
+        (landing.kind == Landing::kCrash || landing.kind == Landing::kForced) && landing.jump.from_initializer;
+    if (from_initializer) release_locks_left_by_initializer();
     const int levels = reset_after_unwind();
     if (landing.kind == Landing::kForced || landing.kind == Landing::kCrash)
       for (int i = 0; i < levels; ++i) gInterpreter->ForgetMutexState();
+    // ProcessLine's InterpreterMutexRegistrationRAII, jumped over while it
+    // still held the lock (outside user code, cling had not rewound it).
+    if (from_initializer) gInterpreter->ForgetMutexState();
     gROOT->SetLineHasBeenProcessed();
     reinstall_handlers();  // system() in the cell may have left SIGINT ignored
   }

@@ -15,6 +15,13 @@ RECOVERED = {
         "char* freed = new char[64 << 20];\ndelete[] freed;\nfreed[1 << 20] = 1;",
     ),
     "write far out of bounds": ("SIGSEGV", "int* small = new int[4];\nsmall[1L << 36] = 1;"),
+    # cling runs the initializers of top-level variables outside the cell's
+    # wrapper function, while it commits the cell.
+    "a top-level variable's initializer": ("SIGSEGV", "double bad_init = *(volatile double*)nullptr;"),
+    "a method called on a null ROOT object": (
+        "SIGSEGV", "TH1F* missing_hist = nullptr;\ndouble missing_mean = missing_hist->GetMean();"),
+    "a global's constructor": (
+        "SIGSEGV", "struct Crashing { Crashing() { *(volatile int*)nullptr = 1; } };\nCrashing crashing;"),
     "abort()": ("SIGABRT", "#include <cstdlib>\nstd::abort();"),
     "std::terminate()": ("SIGABRT", "#include <exception>\nstd::terminate();"),
     "a trap instruction": ("SIGILL", "__builtin_trap();"),
@@ -71,6 +78,23 @@ def test_a_crash_while_printing_leaves_stdout_usable(host):
     assert reply["ename"] == "SIGSEGV"
     assert host.ok('#include <thread>\nstd::thread([] { printf("from a thread\\n"); }).join();\n'
                    'printf("and the cell\\n");') == "from a thread\nand the cell\n"
+
+
+def test_after_a_crash_in_an_initializer_roots_lock_is_free(host):
+    # The initializer ran while ProcessLine held ROOT's lock: the landing
+    # releases it, or another thread taking it would wait for ever.
+    reply, _ = host.execute("double init_crash = *(volatile double*)nullptr;")
+    assert reply["ename"] == "SIGSEGV"
+    # (Each in a cell of statements only: this thread in a cell that also
+    # declares a top-level variable deadlocks on ROOT's lock with or without
+    # a crash before, a matter of cling's.)
+    assert host.ok('#include <thread>\n'
+                   'std::thread([] { printf("%s\\n", TClass::GetClass("TH1F")->GetName()); }).join();') == "TH1F\n"
+    assert host.ok('{ ROOT::EnableImplicitMT(2); ROOT::RDataFrame frame(1000);\n'
+                   '  printf("%g\\n", *frame.Define("x", "(double)rdfentry_").Sum<double>("x"));\n'
+                   "  ROOT::DisableImplicitMT(); }") == "499500\n"
+    assert host.ok("int declared_after(int a) { return 2 * a; }\n"
+                   'double initialized_after = declared_after(3); printf("%g\\n", initialized_after);') == "6\n"
 
 
 def test_crashes_again_and_again(host):

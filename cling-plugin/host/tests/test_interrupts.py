@@ -90,6 +90,16 @@ def test_allocating_and_printing_loops_are_interrupted(host):
                    't.join(); printf("%zu\\n", s.size());') == "from a thread\n1000\n"
 
 
+def test_a_loop_in_a_top_level_initializer_is_interrupted(host):
+    # cling runs it while it commits the cell, holding ROOT's lock: the
+    # landing releases the lock, so another thread can take it after.
+    reply, _, _ = interrupt_after(host, "int spin_forever() { volatile bool spin = true; while (spin) {} return 1; }\n"
+                                        "int spun = spin_forever();")
+    assert reply["status"] == "aborted" and reply["interrupt"] == "forced"
+    assert host.ok('#include <thread>\n'
+                   'std::thread([] { printf("%s\\n", TClass::GetClass("TH1D")->GetName()); }).join();') == "TH1D\n"
+
+
 def test_second_interrupt_forces_at_once(fresh_host):
     host = fresh_host("--interrupt-grace", "30")
     rid = host.new_id()
