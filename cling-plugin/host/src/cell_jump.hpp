@@ -4,43 +4,23 @@
 // cell's own code (SIGSEGV, SIGABRT, ...). Both siglongjmp from a signal
 // handler to the frame that called ProcessLine (cells.cpp), and only when
 // that is safe enough: the thread is in interpreted user code, holds none of
-// ROOT's locks taken since, is not inside malloc, and has no LibTorch,
-// engine or thread-pool frame below it (PROTOCOL.md, "Interrupts").
+// ROOT's locks taken since (root_lock_tracker.hpp), is not inside malloc,
+// and has no LibTorch, engine or thread-pool frame below it (stack_scan.hpp;
+// PROTOCOL.md, "Interrupts").
 #include <csetjmp>
 #include <csignal>
-#include <cstddef>
 #include <cstdint>
-#include <string>
 
 namespace host {
 
 void register_cell_thread();  // call from the thread that runs cells
 bool on_cell_thread();        // async-signal-safe
 
-// Replaces ROOT's core mutex (after ROOT::EnableThreadSafety()) by a
-// delegating one that sees the cell thread enter and leave user code (cling
-// rewinds the interpreter lock there) and every ROOT lock it takes.
-void install_user_code_tracker();
-bool user_code_tracker_active();
-
 enum class Phase : int { kIdle = 0, kCling = 1, kExternal = 2 };
 // kCling: ProcessLine of a cell (jumps allowed in user code);
 // kExternal: a %%clad compile (children are killed instead).
 void set_phase(Phase phase);
 Phase phase();
-
-// Libraries never jumped out of (LibTorch, the engine, OpenMP/TBB pools):
-// their code ranges, refreshed before each cell.
-void refresh_unsafe_code_ranges();
-// One more library (file name prefix, e.g. "libmylib.so") to treat so.
-void add_unsafe_library(const std::string& name_prefix);
-// The frame that called ProcessLine: the stack scan's upper end.
-void set_landing_frame(const void* frame);
-// Zeroes `bytes` of stack below the caller's frame. The stack scan reads
-// every word between the interrupted point and the landing frame, and
-// return addresses into LibTorch left there by earlier cells would read as
-// live frames.
-void scrub_stack_below(std::size_t bytes);
 
 // The jump buffer of the running cell; jumps are armed only around ProcessLine.
 extern sigjmp_buf g_cell_jump;
@@ -72,8 +52,6 @@ void force_signal_handler(int sig, siginfo_t* info, void* context);
 bool poke_cell_thread();
 // Why the last poke did not jump (for the log / reply), or "" if it did.
 const char* last_refusal();
-// The return address into unsafe code that the last refusal found (debug).
-std::string last_unsafe_frame();
 
 // --- crash recovery (crash handler, async-signal-safe) -------------------------
 // Jumps back into the host when the crash came from the running cell's own

@@ -20,7 +20,9 @@
 #include "cell_jump.hpp"
 #include "cell_processes.hpp"
 #include "crash_report.hpp"
+#include "root_lock_tracker.hpp"
 #include "signals.hpp"
+#include "stack_scan.hpp"
 #include "torchclad/aclic.h"
 #include "torchclad/telemetry.h"
 
@@ -191,6 +193,7 @@ std::string clad_name_problem(const std::string& name) {
 CellResult crash_result(const JumpCause& jump, const std::vector<std::string>& diagnostics) {
   CellResult result;
   result.status = "error";
+  result.crash_signal = jump.signal;
   result.ename = signal_name(jump.signal);
   std::string what;
   switch (jump.signal) {

@@ -17,6 +17,7 @@ struct CellResult {
   std::string ename, evalue;
   std::vector<std::string> traceback;
   std::string interrupt;  // "", "cooperative", "forced", "killed-compiler"
+  int crash_signal = 0;   // the signal of a crash in the cell's code that was recovered from
 };
 
 struct EngineInfo {

@@ -36,7 +36,9 @@
 #include "channel.hpp"
 #include "crash_report.hpp"
 #include "messages.hpp"
+#include "root_lock_tracker.hpp"
 #include "signals.hpp"
+#include "stack_scan.hpp"
 #include "torchclad/telemetry.h"
 
 namespace host {
@@ -344,6 +346,8 @@ class Host {
       interrupt_pending_ = false;
     }
     if (result.interrupt == "forced") log(std::string("forced interrupt of cell ") + id.dump());
+    if (result.crash_signal)
+      log(std::string("recovered from ") + signal_name(result.crash_signal) + " in cell " + id.dump());
     // As Jupyter kernels do: after a failed or interrupted cell, the executes
     // queued behind it (received before its reply) are not run, unless
     // stop_on_error is false.
