@@ -554,6 +554,7 @@ int main(int argc, char** argv) {
       {"clad", {{"available", engine.clad_available}, {"error", engine.clad_error}}},
       {"forced_interrupt", user_code_tracker_active()},
       {"interrupt_grace_seconds", options.interrupt_grace},
+      {"max_cell_bytes", kMaxCellBytes},
       {"workdir", options.workdir},
   };
   hello["startup_seconds"] = seconds_since_exec();  // 10 ms resolution

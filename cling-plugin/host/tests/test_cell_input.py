@@ -54,7 +54,7 @@ def test_an_oversized_cell_is_refused_with_the_limit(host):
     assert events == []
 
 
-def test_a_cell_just_under_the_limit_runs(host):
+def test_a_cell_of_exactly_the_limit_runs(host):
     limit = 8 * 1024 * 1024
     head, tail = "// ", '\nprintf("big cell ran\\n");'
     code = head + "c" * (limit - len(head) - len(tail)) + tail

@@ -17,6 +17,7 @@ def test_hello(host):
     assert hello["engine"]["loaded"] is True
     assert hello["clad"]["available"] is True
     assert hello["forced_interrupt"] is True
+    assert hello["max_cell_bytes"] == 8 * 1024 * 1024
     assert 0 < hello["startup_seconds"] < 30
     print(f"\nstartup: {hello['startup_seconds']:.2f} s from exec to hello "
           f"({hello['startup_main_seconds']:.2f} s of it after main()); "
