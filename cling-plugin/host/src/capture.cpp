@@ -172,22 +172,19 @@ bool same_file(int fd, int our_fd) {
 
 }  // namespace
 
-int OutputCapture::reattach() {
-  int reattached = 0;
+void OutputCapture::reattach() {
   for (auto [fd, ours, stream] : {std::tuple{1, out_w_, stdout}, std::tuple{2, err_w_, stderr}}) {
     if (same_file(fd, ours)) continue;
     // What stdio still buffers goes where the cell pointed fd 1 (a file it
     // dup2'ed there), or is dropped with it if fd 1 was closed.
     std::fflush(stream);
-    if (::dup2(ours, fd) < 0) continue;  // dup2 leaves fd 1/2 inheritable, as they must be
-    reattached |= fd;
+    ::dup2(ours, fd);  // leaves fd 1/2 inheritable, as they must be
   }
   // A write to a closed fd left error flags that would silence the streams
   // for good (std::cout stops at badbit).
   std::clearerr(stdout);
   std::clearerr(stderr);
   for (std::ostream* s : {&std::cout, &std::cerr, &std::clog}) s->clear();
-  return reattached;
 }
 
 void OutputCapture::begin_recording() {

@@ -31,9 +31,8 @@ class OutputCapture {
 
   // Makes fds 1 and 2 the pipes again if a cell closed or replaced them, and
   // clears the error state a failed write left on stdout/stderr and
-  // std::cout/cerr/clog. Returns which fds had to be reattached (1: fd 1,
-  // 2: fd 2, 3: both).
-  int reattach();
+  // std::cout/cerr/clog.
+  void reattach();
 
   // While recording, stderr text is also kept (up to a limit) for the error
   // reply of the running cell.
