@@ -1,5 +1,5 @@
 // The host's malloc family: glibc's own functions, with a per-thread depth
-// counter around each call. The forced interrupt (signals.cpp) never jumps
+// counter around each call. The forced interrupt and crash recovery (cell_jump.cpp) never jump
 // out of a thread that is inside the allocator, which would leave glibc's
 // arena lock held and deadlock the next allocation.
 #include <cerrno>

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace host {
@@ -55,8 +57,16 @@ bool OutputCapture::redirect(std::string* error) {
     *error = std::string("dup2 onto fds 1/2: ") + std::strerror(errno);
     return false;
   }
+  // The host's own copies (close-on-exec, above the low numbers a cell's
+  // open() takes) keep the pipes for reattach().
+  out_w_ = ::fcntl(out[1], F_DUPFD_CLOEXEC, 10);
+  err_w_ = ::fcntl(err[1], F_DUPFD_CLOEXEC, 10);
   ::close(out[1]);
   ::close(err[1]);
+  if (out_w_ < 0 || err_w_ < 0) {
+    *error = std::string("dup of the capture pipes: ") + std::strerror(errno);
+    return false;
+  }
   out_r_ = out[0];
   err_r_ = err[0];
   // Line-buffered stdout (a pipe would make it fully buffered): output shows
@@ -96,9 +106,9 @@ void OutputCapture::run() {
       if (pending_bytes() == before) break;  // quiet for 2 ms
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    // A pipe whose write end is gone (a cell closed fd 1) is dropped.
-    if (fds[0].fd >= 0 && !pump(out_r_, out_carry_, "stdout", false)) fds[0].fd = -1;
-    if (fds[1].fd >= 0 && !pump(err_r_, err_carry_, "stderr", false)) fds[1].fd = -1;
+    // The host holds a write end of each pipe: they never reach end of file.
+    pump(out_r_, out_carry_, "stdout", false);
+    pump(err_r_, err_carry_, "stderr", false);
   }
 }
 
@@ -150,6 +160,31 @@ void OutputCapture::drain() {
   std::lock_guard<std::mutex> lock(mutex_);
   pump(out_r_, out_carry_, "stdout", true);
   pump(err_r_, err_carry_, "stderr", true);
+}
+
+namespace {
+
+// True if fd is open and is the same pipe as our_fd.
+bool same_file(int fd, int our_fd) {
+  struct stat a, b;
+  return ::fstat(fd, &a) == 0 && ::fstat(our_fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+}  // namespace
+
+void OutputCapture::reattach() {
+  for (auto [fd, ours, stream] : {std::tuple{1, out_w_, stdout}, std::tuple{2, err_w_, stderr}}) {
+    if (same_file(fd, ours)) continue;
+    // What stdio still buffers goes where the cell pointed fd 1 (a file it
+    // dup2'ed there), or is dropped with it if fd 1 was closed.
+    std::fflush(stream);
+    ::dup2(ours, fd);  // leaves fd 1/2 inheritable, as they must be
+  }
+  // A write to a closed fd left error flags that would silence the streams
+  // for good (std::cout stops at badbit).
+  std::clearerr(stdout);
+  std::clearerr(stderr);
+  for (std::ostream* s : {&std::cout, &std::cerr, &std::clog}) s->clear();
 }
 
 void OutputCapture::begin_recording() {

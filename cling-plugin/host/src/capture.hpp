@@ -4,7 +4,9 @@
 // host, so printf, std::cout, ROOT's Info/Warning/Error, cling's diagnostics
 // and child processes (the compiler of a %%clad cell) all land there. A
 // reader thread forwards what arrives, as it arrives; drain() forwards the
-// rest at the end of a cell.
+// rest at the end of a cell. The host keeps its own copies of the write
+// ends, so a cell that closes or replaces fd 1 or 2 loses its output for
+// that cell only: reattach() puts the pipes back before the next.
 #include <functional>
 #include <mutex>
 #include <string>
@@ -27,6 +29,11 @@ class OutputCapture {
   // Flushes stdio and iostreams, then forwards everything already written.
   void drain();
 
+  // Makes fds 1 and 2 the pipes again if a cell closed or replaced them, and
+  // clears the error state a failed write left on stdout/stderr and
+  // std::cout/cerr/clog.
+  void reattach();
+
   // While recording, stderr text is also kept (up to a limit) for the error
   // reply of the running cell.
   void begin_recording();
@@ -48,6 +55,7 @@ class OutputCapture {
 
   int orig_out_ = -1, orig_err_ = -1;
   int out_r_ = -1, err_r_ = -1;
+  int out_w_ = -1, err_w_ = -1;  // the host's copies of the write ends (close-on-exec)
   std::string out_carry_, err_carry_;
   std::mutex mutex_;
   Sink sink_;

@@ -12,13 +12,18 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <regex>
+#include <regex>  // only Cells::run_clad's check of a %%clad NAME, which execute() bounds first
 #include <sstream>
 #include <typeinfo>
 
 #include "capture.hpp"
-#include "signals.hpp"
+#include "cell_jump.hpp"
 #include "cell_models.hpp"
+#include "cell_processes.hpp"
+#include "crash_report.hpp"
+#include "root_lock_tracker.hpp"
+#include "signals.hpp"
+#include "stack_scan.hpp"
 #include "torchclad/aclic.h"
 #include "torchclad/telemetry.h"
 
@@ -27,14 +32,25 @@ namespace {
 
 constexpr std::size_t kMaxTracebackLines = 400;
 
+// Removes cling's per-input namespaces ("__cling_N5::"), where types
+// declared in a cell live. A plain scan: type names come from user code.
+std::string without_cling_namespaces(std::string text) {
+  static const std::string marker = "__cling_N";
+  std::size_t at = 0;
+  while ((at = text.find(marker, at)) != std::string::npos) {
+    std::size_t end = at + marker.size();
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    if (end > at + marker.size() && text.compare(end, 2, "::") == 0) text.erase(at, end + 2 - at);
+    else at = end;
+  }
+  return text;
+}
+
 std::string demangle(const char* name) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
                                              std::free);
-  std::string text = status == 0 && out ? std::string(out.get()) : std::string(name);
-  // Types declared in a cell live in cling's per-input namespaces.
-  static const std::regex cling_namespace("__cling_N[0-9]+::");
-  return std::regex_replace(text, cling_namespace, "");
+  return without_cling_namespaces(status == 0 && out ? std::string(out.get()) : std::string(name));
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -75,43 +91,36 @@ std::string first_error(const std::vector<std::string>& lines) {
   return "";
 }
 
-// One ProcessLine, with the landing pad of the forced interrupt.
+// One ProcessLine, with the landing pad of the forced interrupt and of a
+// crash recovered from.
 struct Landing {
-  int kind = 0;  // 0: returned, 1: forced interrupt, 2: C++ exception
+  enum Kind { kReturned, kForced, kException, kCrash } kind = kReturned;
   std::string ename, evalue;
+  JumpCause jump;  // kForced, kCrash
 };
-
-// Zeroes the 1 MiB of stack below this frame. The forced interrupt scans
-// the cell thread's stack for return addresses into LibTorch and the engine
-// (signals.cpp); values left there by earlier cells would read as such.
-__attribute__((noinline)) void scrub_stack() {
-  constexpr std::size_t kBytes = 1 << 20;
-  char* area = static_cast<char*>(__builtin_alloca(kBytes));
-  std::memset(area, 0, kBytes);
-  asm volatile("" : : "r"(area) : "memory");
-}
 
 __attribute__((noinline)) void guarded_process_line(const char* code, TInterpreter::EErrorCode* err,
                                                     Landing* landing) {
   if (sigsetjmp(g_cell_jump, 1) != 0) {
-    arm_forced_interrupt(false);
-    landing->kind = 1;
+    arm_cell_jump(false);
+    landing->jump = last_jump_cause();
+    landing->kind = landing->jump.signal ? Landing::kCrash : Landing::kForced;
     return;
   }
-  scrub_stack();
+  scrub_stack_below(1 << 20);  // what earlier cells left (see cell_jump.hpp)
   set_landing_frame(__builtin_frame_address(0));
-  arm_forced_interrupt(true);
+  arm_cell_jump(true);
   try {
     gInterpreter->ProcessLine(code, err);
-    arm_forced_interrupt(false);
+    arm_cell_jump(false);
   } catch (const std::exception& e) {
-    arm_forced_interrupt(false);
-    landing->kind = 2;
+    arm_cell_jump(false);
+    landing->kind = Landing::kException;
     landing->ename = demangle(typeid(e).name());
     landing->evalue = e.what();
   } catch (...) {
-    arm_forced_interrupt(false);
-    landing->kind = 2;
+    arm_cell_jump(false);
+    landing->kind = Landing::kException;
     const std::type_info* t = abi::__cxa_current_exception_type();
     landing->ename = t ? demangle(t->name()) : "unknown exception";
     landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
@@ -162,6 +171,59 @@ bool is_identifier_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 
+bool is_identifier(const std::string& s) {
+  return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) &&
+         std::all_of(s.begin(), s.end(), is_identifier_char);
+}
+
+// The NAME of "%%clad NAME" names the library's files (NAME.C, NAME_C.so,
+// NAME_C_ACLiC_dict.cxx ...), which must fit in a file name (255 bytes).
+constexpr std::size_t kMaxCladName = 200;
+
+// Why a %%clad NAME cannot be used, or "" (an empty NAME is fine).
+std::string clad_name_problem(const std::string& name) {
+  if (name.size() > kMaxCladName)
+    return "%%clad NAME: the library name names files, so it has at most " + std::to_string(kMaxCladName) +
+           " characters; found " + std::to_string(name.size());
+  if (!name.empty() && !is_identifier(name))
+    return "%%clad NAME: the library name must be a C identifier, found \"" + name + "\"";
+  return "";
+}
+
+// The error reply of a cell whose own code crashed and was jumped out of.
+CellResult crash_result(const JumpCause& jump, const std::vector<std::string>& diagnostics) {
+  CellResult result;
+  result.status = "error";
+  result.crash_signal = jump.signal;
+  result.ename = signal_name(jump.signal);
+  std::string what;
+  switch (jump.signal) {
+    case SIGSEGV:
+    case SIGBUS: {
+      char address[32];
+      std::snprintf(address, sizeof address, "0x%lx", static_cast<unsigned long>(jump.address));
+      what = std::string("the cell's code made an invalid memory access at address ") + address +
+             " (a null, dangling or out-of-bounds pointer, or a stack overflow?)";
+      break;
+    }
+    case SIGABRT: {
+      what = "the cell's code called abort() (a failed assertion, std::terminate or abort())";
+      // A failed assert() printed why on stderr just before.
+      for (const auto& line : diagnostics)
+        if (line.find("Assertion") != std::string::npos && line.find("failed") != std::string::npos)
+          what += ": " + trim(line);
+      break;
+    }
+    case SIGFPE: what = "the cell's code raised an arithmetic exception (an integer division by zero?)"; break;
+    case SIGILL: what = "the cell's code ran an illegal instruction (undefined behaviour the compiler trapped?)"; break;
+    default: what = "the cell's code crashed"; break;
+  }
+  result.evalue = what + "; the host jumped out of it, as ROOT's prompt does, and the session goes on "
+                         "(objects the cell was building may have leaked)";
+  result.traceback = {result.ename + ": " + result.evalue};
+  return result;
+}
+
 // Code points <-> bytes in UTF-8 text (Jupyter counts cursor positions in
 // code points).
 std::size_t byte_offset(const std::string& s, long code_points) {
@@ -210,6 +272,19 @@ EngineInfo Cells::start(const std::string& engine_library, const std::string& in
 }
 
 CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
+  // A cell that closed or replaced fd 1 or 2 does not take the output of the
+  // cells after it.
+  capture_.reattach();
+  if (code.size() > kMaxCellBytes) {
+    CellResult r;
+    r.status = "error";
+    r.ename = "CellTooLarge";
+    r.evalue = "the cell has " + std::to_string(code.size()) + " bytes; the host runs cells of at most " +
+               std::to_string(kMaxCellBytes) + " bytes (" + kCellLimitReason +
+               "): put large data in a file and read it from the cell";
+    r.traceback = {r.ename + ": " + r.evalue};
+    return r;
+  }
   const std::string stripped = trim(code);
   if (stripped.empty()) return {};
   if (stripped.rfind("%%", 0) == 0) {
@@ -218,9 +293,21 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
     std::string header = code.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
     std::string body = eol == std::string::npos ? "" : code.substr(eol + 1);
     std::istringstream words(header);
-    std::string magic;
-    words >> magic;
-    if (magic == "%%clad") return run_clad(header, body, cell_id);
+    std::string magic, name;
+    words >> magic >> name;
+    if (magic == "%%clad") {
+      // Checked here, without a regex over user input, so that run_clad's
+      // own check only ever sees a short identifier.
+      if (const std::string problem = clad_name_problem(name); !problem.empty()) {
+        CellResult r;
+        r.status = "error";
+        r.ename = "BadMagic";
+        r.evalue = problem;
+        r.traceback = {r.evalue};
+        return r;
+      }
+      return run_clad(header, body, cell_id);
+    }
     CellResult r;
     r.status = "error";
     r.ename = "UnknownMagic";
@@ -246,21 +333,32 @@ CellResult Cells::run_cling(const std::string& code) {
   // first, on their own (split_leading_directives).
   const auto [directives, rest] = split_leading_directives(code);
   if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
-  if (landing.kind == 0 && err == TInterpreter::kNoError) guarded_process_line(rest.c_str(), &err, &landing);
+  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError)
+    guarded_process_line(rest.c_str(), &err, &landing);
+  // A process that the cell forked ran the rest of the cell; it ends here,
+  // before it could read the host's output pipes or write on its channel.
+  if (in_forked_child()) end_forked_child();
   set_phase(Phase::kIdle);
-  if (landing.kind != 0) {
-    // Out of cling without its own cleanup (forced), or through it by an
+  if (landing.kind != Landing::kReturned) {
+    // Out of cling without its own cleanup (a jump), or through it by an
     // exception: tell ROOT the line is over.
+    const bool from_initializer =
+        (landing.kind == Landing::kCrash || landing.kind == Landing::kForced) && landing.jump.from_initializer;
+    if (from_initializer) release_locks_left_by_initializer();
     const int levels = reset_after_unwind();
-    if (landing.kind == 1)
+    if (landing.kind == Landing::kForced || landing.kind == Landing::kCrash)
       for (int i = 0; i < levels; ++i) gInterpreter->ForgetMutexState();
+    // ProcessLine's InterpreterMutexRegistrationRAII, jumped over while it
+    // still held the lock (outside user code, cling had not rewound it).
+    if (from_initializer) gInterpreter->ForgetMutexState();
     gROOT->SetLineHasBeenProcessed();
     reinstall_handlers();  // system() in the cell may have left SIGINT ignored
   }
   capture_.drain();
   const std::vector<std::string> diagnostics = split_lines(capture_.end_recording());
 
-  if (landing.kind == 1) {
+  if (landing.kind == Landing::kCrash) return crash_result(landing.jump, diagnostics);
+  if (landing.kind == Landing::kForced) {
     result.status = "aborted";
     result.ename = "Interrupted";
     result.evalue =
@@ -269,7 +367,7 @@ CellResult Cells::run_cling(const std::string& code) {
     result.interrupt = "forced";
     return result;
   }
-  if (landing.kind == 2) {
+  if (landing.kind == Landing::kException) {
     result.status = "error";
     result.ename = landing.ename;
     result.evalue = landing.evalue;
@@ -313,13 +411,10 @@ CellResult Cells::run_cling(const std::string& code) {
     }
     return result;
   }
-  if (interrupt_requested.load()) {
-    result.status = "aborted";
-    result.ename = "Interrupted";
-    result.evalue = "the cell was interrupted: the running code stopped at the stop request "
-                    "(torchclad training ends its run with status \"stopped\")";
-    result.interrupt = "cooperative";
-  }
+  // An interrupt came, and the cell's code still ran to its end (it stopped
+  // at the stop request, or finished first): that is a normal end, ok. The
+  // reply notes the request.
+  if (interrupt_requested.load()) result.interrupt = "cooperative";
   return result;
 }
 
@@ -446,9 +541,21 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
 }
 
 void Cells::remember_identifiers(const std::string& code) {
-  static const std::regex word("[A-Za-z_][A-Za-z0-9_]{2,}");
-  for (auto it = std::sregex_iterator(code.begin(), code.end(), word); it != std::sregex_iterator(); ++it)
-    if (identifiers_.size() < 20000) identifiers_.insert(it->str());
+  // A plain scan, linear in the cell: libstdc++'s std::regex recursed once
+  // per character of a long identifier and overflowed the stack.
+  constexpr std::size_t kMinLength = 3, kMaxLength = 256;  // longer: not worth completing
+  for (std::size_t i = 0; i < code.size() && identifiers_.size() < 20000;) {
+    if (!is_identifier_char(code[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < code.size() && is_identifier_char(code[end])) ++end;
+    const std::size_t length = end - i;
+    const bool number = std::isdigit(static_cast<unsigned char>(code[i]));
+    if (!number && length >= kMinLength && length <= kMaxLength) identifiers_.insert(code.substr(i, length));
+    i = end;
+  }
 }
 
 nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {

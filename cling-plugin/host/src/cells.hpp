@@ -18,6 +18,7 @@ struct CellResult {
   std::string ename, evalue;
   std::vector<std::string> traceback;
   std::string interrupt;  // "", "cooperative", "forced", "killed-compiler"
+  int crash_signal = 0;   // the signal of a crash in the cell's code that was recovered from
 };
 
 struct EngineInfo {
@@ -26,6 +27,12 @@ struct EngineInfo {
   bool clad_available = false;
   std::string clad_error;
 };
+
+// The largest cell the host runs. cling keeps the text of every cell for
+// the life of the session and clang holds a few copies while it parses, so
+// a huge cell costs memory for good; data belongs in files.
+inline constexpr std::size_t kMaxCellBytes = 8u << 20;  // 8 MiB
+inline constexpr const char* kCellLimitReason = "cling keeps every cell's text for the whole session";
 
 class Cells {
  public:

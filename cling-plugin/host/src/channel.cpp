@@ -38,6 +38,8 @@ int read_exact(int fd, char* buf, std::size_t n) {
 
 }  // namespace
 
+Channel::Channel(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd), owner_pid_(::getpid()) {}
+
 Channel::ReadStatus Channel::read_frame(std::string* frame) {
   unsigned char header[4];
   int rc = read_exact(in_fd_, reinterpret_cast<char*>(header), 4);
@@ -67,7 +69,7 @@ bool Channel::send(const json& message) {
 }
 
 bool Channel::send_raw(const std::string& payload) {
-  if (peer_gone_.load()) return false;
+  if (peer_gone_.load() || ::getpid() != owner_pid_) return false;
   const std::uint32_t n = static_cast<std::uint32_t>(payload.size());
   const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
                           static_cast<char>(n >> 8), static_cast<char>(n)};

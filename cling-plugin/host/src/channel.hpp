@@ -17,7 +17,7 @@ inline constexpr std::uint32_t kMaxFrameBytes = 64u << 20;  // 64 MiB
 
 class Channel {
  public:
-  Channel(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {}
+  Channel(int in_fd, int out_fd);
 
   enum class ReadStatus { kFrame, kEof, kTooLarge, kIoError };
   // Blocks for one frame. kTooLarge: the payload was skipped (the stream
@@ -25,7 +25,9 @@ class Channel {
   ReadStatus read_frame(std::string* frame);
 
   // Thread-safe: one whole frame at a time. Invalid UTF-8 in strings is
-  // replaced by U+FFFD. Returns false once the peer is gone.
+  // replaced by U+FFFD. Returns false once the peer is gone, and in a
+  // process forked from the one that opened the channel (a cell's fork()):
+  // only the host speaks on it.
   bool send(const json& message);
   bool send_raw(const std::string& payload);
 
@@ -39,6 +41,7 @@ class Channel {
 
  private:
   int in_fd_, out_fd_;
+  long owner_pid_;
   std::mutex write_mutex_;
   std::atomic<bool> peer_gone_{false};
 };

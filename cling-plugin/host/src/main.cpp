@@ -30,10 +30,15 @@
 #include <unordered_map>
 
 #include "capture.hpp"
+#include "cell_jump.hpp"
+#include "cell_processes.hpp"
 #include "cells.hpp"
 #include "channel.hpp"
+#include "crash_report.hpp"
 #include "messages.hpp"
+#include "root_lock_tracker.hpp"
 #include "signals.hpp"
+#include "stack_scan.hpp"
 #include "torchclad/telemetry.h"
 
 namespace host {
@@ -105,13 +110,18 @@ class Host {
     channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", name}, {"text", text}});
   }
 
+  // Telemetry and displays from a process forked by a cell are dropped: it
+  // may not use the channel (nor this mutex, which another thread may have
+  // held at the fork).
   void on_telemetry(const torchclad::telemetry::Event& event) {
+    if (in_forked_child()) return;
     channel_.send({{"type", "telemetry"}, {"id", current_id()}, {"event", telemetry_event(event)}});
   }
 
   // torchclad::show / telemetry::display: images go base64-encoded, as
   // Jupyter's display_data carries them; text types (SVG) as they are.
   void on_display(const std::string& mime, const std::string& data) {
+    if (in_forked_child()) return;
     std::fflush(stdout);  // output printed before the image comes before it
     const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
     channel_.send({{"type", "display"}, {"id", current_id()}, {"mime", mime},
@@ -185,7 +195,7 @@ class Host {
           if (!running_.load()) return;
           log("shutdown: the running cell did not stop; exiting anyway");
           channel_.send({{"type", "shutdown_reply"}, {"id", id}});
-          _exit(0);
+          end_host(0);
         }).detach();
       }
       return;
@@ -266,7 +276,7 @@ class Host {
     if (running_.load()) interrupt(nullptr, false, /*now=*/true);
     std::thread([] {
       std::this_thread::sleep_for(std::chrono::seconds(5));
-      _exit(0);
+      end_host(0);
     }).detach();
   }
 
@@ -336,6 +346,8 @@ class Host {
       interrupt_pending_ = false;
     }
     if (result.interrupt == "forced") log(std::string("forced interrupt of cell ") + id.dump());
+    if (result.crash_signal)
+      log(std::string("recovered from ") + signal_name(result.crash_signal) + " in cell " + id.dump());
     // As Jupyter kernels do: after a failed or interrupted cell, the executes
     // queued behind it (received before its reply) are not run, unless
     // stop_on_error is false.
@@ -385,7 +397,7 @@ class Host {
     std::thread([this, id, silent] {
       std::this_thread::sleep_for(std::chrono::seconds(5));
       if (!silent) channel_.send({{"type", "shutdown_reply"}, {"id", id}});
-      _exit(0);
+      end_host(0);
     }).detach();
     begin_request(id);
     gROOT->EndOfProcessCleanups();
@@ -396,7 +408,7 @@ class Host {
       std::error_code ignored;
       std::filesystem::remove_all(options_.workdir, ignored);
     }
-    _exit(0);
+    end_host(0);
   }
 
   bool created_workdir_ = false;
@@ -460,8 +472,10 @@ int main(int argc, char** argv) {
                  options.in_fd, options.out_fd, kUsage);
     return 2;
   }
-  // The channel stays private: compilers and other children do not inherit it.
+  // The channel stays private: compilers and other children do not inherit
+  // it, and a process forked by a cell cannot write on it.
   for (int fd : {options.in_fd, options.out_fd}) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  guard_forks(options.in_fd, options.out_fd);
   // Cells cannot read input: stdin is /dev/null.
   if (int devnull = ::open("/dev/null", O_RDONLY); devnull >= 0) {
     ::dup2(devnull, 0);
@@ -501,26 +515,31 @@ int main(int argc, char** argv) {
   Host host(options, channel, capture, cells);
   host.created_workdir_ = created_workdir;
   install_crash_handlers(&channel, &capture);  // before ROOT: crashes while starting are reported too
+  reinstall_handlers();
   const EngineInfo engine = cells.start(options.engine_library, options.include_dir);
   reinstall_handlers();  // ROOT's TUnixSystem installed its own
   const int sigint_fd = install_sigint_pipe();
   torchclad::telemetry::set_sink([&host](const torchclad::telemetry::Event& e) { host.on_telemetry(e); });
   torchclad::telemetry::set_display_sink(
       [&host](const std::string& mime, const std::string& data) { host.on_display(mime, data); });
-  // A cell that calls exit(): the last message says so (the host's own
-  // exits use _exit and skip this).
+  // A cell that calls exit(): the last message says so, and the processes
+  // cells started end with the host (the host's own exits use _exit and
+  // skip this). A process forked by a cell that calls exit() ends at once:
+  // this handler, registered after ROOT's, runs before them.
   static Host* exiting_host = &host;
   static Channel* exiting_channel = &channel;
   static OutputCapture* exiting_capture = &capture;
   static std::string exiting_workdir = created_workdir ? options.workdir : "";
   ::on_exit(
       [](int status, void*) {
+        if (in_forked_child()) end_forked_child(status);
         exiting_capture->drain();
         exiting_channel->send({{"type", "exit"}, {"id", exiting_host->current_id()}, {"status", status}});
         if (!exiting_workdir.empty()) {
           std::error_code ignored;
           std::filesystem::remove_all(exiting_workdir, ignored);
         }
+        kill_cell_processes();
       },
       nullptr);
   if (created_workdir) set_crash_workdir(options.workdir);
@@ -535,6 +554,7 @@ int main(int argc, char** argv) {
       {"clad", {{"available", engine.clad_available}, {"error", engine.clad_error}}},
       {"forced_interrupt", user_code_tracker_active()},
       {"interrupt_grace_seconds", options.interrupt_grace},
+      {"max_cell_bytes", kMaxCellBytes},
       {"workdir", options.workdir},
   };
   hello["startup_seconds"] = seconds_since_exec();  // 10 ms resolution

@@ -60,6 +60,9 @@ class Host:
             stderr=self.log,
             env=child_env,
             cwd=cwd,
+            # As the bridge spawns it (detached): its own session and process
+            # group, whose members the host kills when it ends.
+            start_new_session=True,
         )
         if socket:
             child.close()
@@ -167,6 +170,25 @@ class Host:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def process_ended(pid: int) -> bool:
+    """True if pid is gone or a zombie (killed, not yet reaped by whoever adopted it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def wait_until_ended(pids, timeout: float = 10) -> list:
+    """The pids still running after timeout seconds (SIGKILL takes effect asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [pid for pid in pids if not process_ended(pid)]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
 
 
 def stdout_of(events) -> str:

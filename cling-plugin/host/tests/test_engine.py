@@ -150,7 +150,8 @@ def test_interrupting_training_stops_it_cooperatively(host, dataset):
     host.send({"type": "interrupt", "id": "stop-training"})
     seen = host.wait_for(lambda e: e.get("type") == "execute_reply" and e["id"] == rid, 30)
     reply = seen[-1]
-    assert reply["status"] == "aborted" and reply["interrupt"] == "cooperative"
+    # The training loop stopped at the request and the cell ran to its end: ok.
+    assert reply["status"] == "ok" and reply["interrupt"] == "cooperative"
     assert reply["_t"] - sent < 0.5
     end = [e["event"] for e in seen if e.get("type") == "telemetry" and e["event"]["kind"] == "end"]
     assert end and end[-1]["status"] == "stopped"

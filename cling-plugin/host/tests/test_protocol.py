@@ -1,4 +1,4 @@
-"""The channel: hello, framing errors, completion, shutdown, crashes."""
+"""The channel: hello, framing errors, completion, shutdown, exit() (crashes: test_crashes.py)."""
 
 import struct
 import time
@@ -17,6 +17,7 @@ def test_hello(host):
     assert hello["engine"]["loaded"] is True
     assert hello["clad"]["available"] is True
     assert hello["forced_interrupt"] is True
+    assert hello["max_cell_bytes"] == 8 * 1024 * 1024
     assert 0 < hello["startup_seconds"] < 30
     print(f"\nstartup: {hello['startup_seconds']:.2f} s from exec to hello "
           f"({hello['startup_main_seconds']:.2f} s of it after main()); "
@@ -111,37 +112,6 @@ def test_closing_the_channel_ends_the_host(fresh_host):
 
     os.close(host._req_w)
     assert host.proc.wait(10) == 0
-
-
-def crash(fresh_host, code, signal_name, exit_code):
-    host = fresh_host()
-    rid = host.new_id()
-    host.send({"type": "execute", "id": rid, "code": code})
-    seen = host.wait_for(lambda e: e.get("type") == "crash", 20)
-    frame = seen[-1]
-    assert frame["id"] == rid
-    assert frame["signal_name"] == signal_name
-    assert signal_name in frame["message"]
-    assert frame["traceback"]
-    assert host.proc.wait(10) == exit_code
-    assert host.events.get(timeout=5) is None  # nothing after the crash frame
-    return frame, [e for e in seen if e.get("id") == rid]
-
-
-def test_segfault_is_reported_and_the_host_exits(fresh_host):
-    frame, events = crash(fresh_host, 'printf("about to crash\\n");\nint* p = nullptr; *p = 1;', "SIGSEGV", 139)
-    assert frame["address"] == "0x0"
-    assert any("interpreted code" in line for line in frame["traceback"])
-    assert stdout_of(events) == "about to crash\n"  # output written before the crash is not lost
-
-
-def test_abort_is_reported(fresh_host):
-    crash(fresh_host, "#include <cstdlib>\nstd::abort();", "SIGABRT", 134)
-
-
-def test_stack_overflow_is_reported(fresh_host):
-    crash(fresh_host, "int deep(int n) { volatile char pad[4096]; pad[0] = n; return deep(n + 1) + pad[0]; }\n"
-                      "deep(0);", "SIGSEGV", 139)
 
 
 def test_exit_from_a_cell_is_reported(fresh_host):

@@ -1,0 +1,189 @@
+#include "stack_scan.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <dlfcn.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <vector>
+
+#include "jit_code.hpp"
+
+namespace host {
+namespace {
+
+constexpr int kMaxRanges = 128;
+AddressRange g_unsafe[kMaxRanges];
+std::atomic<int> g_unsafe_count{0};
+std::vector<std::string> g_extra_unsafe;  // --no-jump-library
+std::uintptr_t g_landing_frame = 0;
+std::atomic<std::uintptr_t> g_unsafe_hit{0}, g_unsafe_hit_offset{0};
+const std::uintptr_t g_page_size = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+
+const AddressRange* range_of(std::uintptr_t address, const AddressRange* ranges, int n) {
+  for (int i = 0; i < n; ++i)
+    if (address >= ranges[i].begin && address < ranges[i].end) return &ranges[i];
+  return nullptr;
+}
+
+// A return address follows a call instruction. The stack also holds stale
+// words (uninitialised slots, cling's symbol lookups while it compiled the
+// cell) that point into LibTorch's 290 MB of code; most are not preceded by
+// a call, and are not taken for live frames.
+bool follows_a_call(std::uintptr_t address, const AddressRange& range) {
+#if defined(__x86_64__)
+  if (address - range.begin < 7) return true;  // cannot look: assume it is
+  const auto* code = reinterpret_cast<const unsigned char*>(address);
+  if (code[-5] == 0xE8) return true;  // call rel32
+  // call r/m64: FF /2, 2 to 7 bytes long with its ModRM, SIB and displacement
+  for (int length = 2; length <= 7; ++length)
+    if (code[-length] == 0xFF && ((code[-length + 1] >> 3) & 7) == 2) return true;
+  return false;
+#elif defined(__aarch64__)
+  if (address - range.begin < 4) return true;
+  const std::uint32_t insn = *reinterpret_cast<const std::uint32_t*>(address - 4);
+  return (insn & 0xFC000000u) == 0x94000000u ||  // bl
+         (insn & 0xFFFFFC1Fu) == 0xD63F0000u;    // blr
+#else
+  return true;
+#endif
+}
+
+bool interrupted_pc_and_sp(void* context, std::uintptr_t* pc, std::uintptr_t* sp) {
+  auto* uc = static_cast<ucontext_t*>(context);
+  if (!uc) return false;
+#if defined(__x86_64__)
+  *pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  *sp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  return true;
+#elif defined(__aarch64__)
+  *pc = static_cast<std::uintptr_t>(uc->uc_mcontext.pc);
+  *sp = static_cast<std::uintptr_t>(uc->uc_mcontext.sp);
+  return true;
+#else
+  return false;
+#endif
+}
+
+// The first return address into one of the ranges on the stack between sp
+// and the landing frame; 0 if none. *offset: its distance from sp.
+std::uintptr_t find_return_address(std::uintptr_t sp, const AddressRange* ranges, int n, std::uintptr_t* offset) {
+  std::uintptr_t mapped_page = 0;  // the last page checked to be mapped
+  for (std::uintptr_t at = sp & ~std::uintptr_t{7}; at < g_landing_frame; at += sizeof(std::uintptr_t)) {
+    // After a stack overflow, sp points below the mapped stack: reading
+    // there would fault inside the handler. Unmapped pages hold no frames.
+    const std::uintptr_t page = at & ~(g_page_size - 1);
+    if (page != mapped_page) {
+      unsigned char resident;
+      if (::mincore(reinterpret_cast<void*>(page), g_page_size, &resident) != 0) {
+        at = page + g_page_size - sizeof(std::uintptr_t);
+        continue;
+      }
+      mapped_page = page;
+    }
+    const std::uintptr_t word = *reinterpret_cast<const std::uintptr_t*>(at);
+    const AddressRange* range = range_of(word, ranges, n);
+    if (range && follows_a_call(word, *range)) {
+      *offset = at - sp;
+      return word;
+    }
+  }
+  return 0;
+}
+
+bool scan_bounds_ok(std::uintptr_t sp) { return sp < g_landing_frame && g_landing_frame - sp <= (64u << 20); }
+
+int collect_unsafe_range(dl_phdr_info* info, std::size_t, void* out) {
+  static const char* const kUnsafe[] = {"libtorch_cpu.so", "libtorch.so", "libc10.so", "libtorchclad.so",
+                                        "libtorchclad_root.so", "libgomp", "libiomp", "libtbb", "libImt.so"};
+  const char* name = info->dlpi_name ? info->dlpi_name : "";
+  const char* base = std::strrchr(name, '/');
+  base = base ? base + 1 : name;
+  bool unsafe = false;
+  for (const char* u : kUnsafe) unsafe = unsafe || std::strncmp(base, u, std::strlen(u)) == 0;
+  for (const std::string& u : g_extra_unsafe) unsafe = unsafe || std::strncmp(base, u.c_str(), u.size()) == 0;
+  if (!unsafe) return 0;
+  auto* ranges = static_cast<std::vector<AddressRange>*>(out);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const auto& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+      ranges->push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+  }
+  return 0;
+}
+
+}  // namespace
+
+void set_landing_frame(const void* frame) { g_landing_frame = reinterpret_cast<std::uintptr_t>(frame); }
+
+__attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
+  char* area = static_cast<char*>(__builtin_alloca(bytes));
+  // Top down, page by page: the main thread's stack grows as it is touched.
+  for (std::size_t left = bytes; left > 0;) {
+    const std::size_t chunk = std::min<std::size_t>(left, 4096);
+    left -= chunk;
+    std::memset(area + left, 0, chunk);
+  }
+  asm volatile("" : : "r"(area) : "memory");
+}
+
+void refresh_unsafe_code_ranges() {
+  std::vector<AddressRange> ranges;
+  dl_iterate_phdr(collect_unsafe_range, &ranges);
+  g_unsafe_count.store(0);
+  const int n = static_cast<int>(std::min<std::size_t>(ranges.size(), kMaxRanges));
+  for (int i = 0; i < n; ++i) g_unsafe[i] = ranges[i];
+  g_unsafe_count.store(n);
+}
+
+void add_unsafe_library(const std::string& name_prefix) { g_extra_unsafe.push_back(name_prefix); }
+
+bool stack_mentions_unsafe_code(void* context) {
+  std::uintptr_t pc = 0, sp = 0;
+  if (!interrupted_pc_and_sp(context, &pc, &sp)) return context != nullptr;  // unknown architecture: never jump
+  if (!g_landing_frame) return false;
+  const int n = g_unsafe_count.load(std::memory_order_relaxed);
+  if (range_of(pc, g_unsafe, n)) {
+    g_unsafe_hit = pc;
+    return true;
+  }
+  if (!scan_bounds_ok(sp)) return true;
+  std::uintptr_t offset = 0;
+  if (const std::uintptr_t hit = find_return_address(sp, g_unsafe, n, &offset)) {
+    g_unsafe_hit = hit;
+    g_unsafe_hit_offset = offset;
+    return true;
+  }
+  return false;
+}
+
+std::string last_unsafe_frame() {
+  const std::uintptr_t hit = g_unsafe_hit.load();
+  if (!hit) return "";
+  char where[64];
+  std::snprintf(where, sizeof where, "%#lx", static_cast<unsigned long>(hit));
+  std::string text = where;
+  Dl_info dl;
+  if (dladdr(reinterpret_cast<void*>(hit), &dl) && dl.dli_fname) {
+    text += std::string(" in ") + dl.dli_fname;
+    if (dl.dli_sname) text += std::string(" (") + dl.dli_sname + ")";
+  }
+  return text + " at sp+" + std::to_string(g_unsafe_hit_offset.load());
+}
+
+bool cell_code_on_stack(void* context) {
+  static AddressRange jit[256];  // handler-only; one cell thread
+  std::uintptr_t pc = 0, sp = 0;
+  if (!interrupted_pc_and_sp(context, &pc, &sp) || !g_landing_frame) return false;
+  const int n = read_jit_ranges(jit, 256);
+  if (range_of(pc, jit, n)) return true;
+  std::uintptr_t offset = 0;
+  return scan_bounds_ok(sp) && find_return_address(sp, jit, n, &offset) != 0;
+}
+
+}  // namespace host
