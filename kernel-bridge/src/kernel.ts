@@ -476,7 +476,8 @@ export class Kernel {
   }
 
   private async isComplete(req: Request): Promise<void> {
-    const code = typeof req.msg.content.code === "string" ? req.msg.content.code : "";
+    const code = req.msg.content.code;
+    if (typeof code !== "string") throw new BadRequest(`is_complete_request: "code" must be a string, found ${shown(code)}`);
     const r = this.executor.isComplete(code);
     await this.reply(req, "is_complete_reply", r.indent !== undefined ? { status: r.status, indent: r.indent } : { status: r.status });
   }
