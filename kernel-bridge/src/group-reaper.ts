@@ -10,7 +10,8 @@
 import { ChildProcess, spawn } from "child_process";
 import { Socket } from "net";
 
-const SCRIPT = 'read _; kill -KILL -- "-$1" 2>/dev/null';
+// (dash's kill takes no "--"; "-PGID" after the signal is a group.)
+const SCRIPT = 'read line; kill -KILL "-$1" 2>/dev/null';
 
 export class GroupReaper {
   private readonly child: ChildProcess;
