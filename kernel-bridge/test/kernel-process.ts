@@ -42,10 +42,14 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/**
+ * Whether a process runs. A zombie does not: a killed process whose parent
+ * died is reparented to pid 1, which in a container may never reap it.
+ */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
@@ -58,7 +62,7 @@ export function processesRunning(argv: string[]): number[] {
   for (const e of readdirSync("/proc")) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (readFileSync(`/proc/${e}/cmdline`, "latin1") === wanted) pids.push(Number(e));
+      if (readFileSync(`/proc/${e}/cmdline`, "latin1") === wanted && alive(Number(e))) pids.push(Number(e));
     } catch {
       // gone meanwhile
     }

@@ -38,8 +38,7 @@ describe("processes started by cells end with the kernel (real host)", () => {
     const { reply } = await k.client.roundTrip("control", "shutdown_request", { restart });
     expect(reply.content).toEqual({ status: "ok", restart });
     expect(await k.exited).toBe(0);
-    expect(alive(host)).toBe(false);
-    expect(processesRunning(argv)).toEqual([]);
+    expect(await eventually(() => !alive(host) && processesRunning(argv).length === 0)).toBe(true);
   }, 30000);
 
   test("a fork()ed copy of the host: one reply, and it is gone after shutdown", async () => {
@@ -65,7 +64,8 @@ describe("processes started by cells end with the kernel (real host)", () => {
     expect(kinds(next.iopub).at(-1)).toBe("status:idle");
     await k.client.roundTrip("control", "shutdown_request", { restart: false });
     expect(await k.exited).toBe(0);
-    expect(alive(pid)).toBe(false);
+    // Killed by then; a large process may take a moment to go.
+    expect(await eventually(() => !alive(pid))).toBe(true);
   }, 30000);
 
   test("the kernel process killed outright (SIGKILL): the reaper ends the host and the background `sleep`", async () => {

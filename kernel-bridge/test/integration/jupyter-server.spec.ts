@@ -12,7 +12,7 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import WebSocket from "ws";
 
-import { eventually, HOST, MAIN, processesRunning, requireHost } from "../kernel-process";
+import { alive, eventually, HOST, MAIN, processesRunning, requireHost } from "../kernel-process";
 import { TRAINING_MIME, TrainingState } from "../../src/telemetry";
 
 const REPO = resolve(__dirname, "..", "..", "..");
@@ -53,14 +53,6 @@ function processesIn(dir: string): number[] {
   return pids;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("the torchclad kernel under a real jupyter server (REST + websocket)", () => {
   let tmp: string;
