@@ -123,6 +123,15 @@ const TEMPLATES: Record<string, () => JsonObject> = {
   interrupt_request: () => ({}),
   input_reply: () => ({ value: "x" }),
 };
+/** The requests with the most fields (and execute, which reaches the host) come up more often. */
+const WEIGHTED_TYPES = [
+  ...Object.keys(TEMPLATES),
+  ...Array(4).fill("execute_request"),
+  ...Array(2).fill("complete_request"),
+  ...Array(2).fill("history_request"),
+  "inspect_request",
+  "is_complete_request",
+];
 const PROPERTY_NAMES = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "__defineSetter__"];
 
 type Channel = "shell" | "control" | "stdin";
@@ -149,18 +158,19 @@ function fuzzMessage(r: Random, client: TestClient, signer: Signer): { channel: 
   }
   let msgType: string;
   if (r.chance(0.15)) msgType = r.chance(0.5) ? r.pick(PROPERTY_NAMES) : randomString(r);
-  else msgType = r.pick(Object.keys(TEMPLATES));
+  else msgType = r.pick(WEIGHTED_TYPES);
   const template = Object.hasOwn(TEMPLATES, msgType) ? TEMPLATES[msgType]() : {};
   const base: Message = client.message(msgType, template);
   const header = r.chance(0.2) ? replaceFields(r, base.header) : { ...base.header };
   header.msg_type = msgType; // kept in most messages: the dispatcher is what is fuzzed
   if (r.chance(0.05)) header.msg_type = randomJson(r);
-  const content = r.chance(0.9) ? replaceFields(r, template) : randomJson(r);
-  const metadata = r.chance(0.8) ? { cellId: r.chance(0.5) ? "cell-1" : randomJson(r) } : randomJson(r);
-  const parent = r.chance(0.8) ? {} : randomJson(r);
+  // Mostly objects (else the message is only dropped as bad-json).
+  const content = r.chance(0.95) ? replaceFields(r, template) : randomJson(r);
+  const metadata = r.chance(0.95) ? { cellId: r.chance(0.5) ? "cell-1" : randomJson(r) } : randomJson(r);
+  const parent = r.chance(0.8) ? {} : r.chance(0.8) ? replaceFields(r, base.header) : randomJson(r);
   const parts = [header, parent, metadata, content].map((p) => Buffer.from(JSON.stringify(p) ?? "null"));
   let signature: string;
-  switch (r.int(5)) {
+  switch (r.int(10)) {
     case 0:
       signature = ""; // unsigned
       break;
@@ -178,7 +188,15 @@ function fuzzMessage(r: Random, client: TestClient, signer: Signer): { channel: 
   return { channel, frames: [...identities, DELIMITER, Buffer.from(signature), ...parts, ...buffers] };
 }
 
-async function fuzz(k: KernelProcess, seed: number): Promise<void> {
+interface Coverage {
+  dispatched: number;
+  dropped: Record<string, number>;
+  unknownTypes: number;
+  badRequests: number;
+  executes: number;
+}
+
+async function fuzz(k: KernelProcess, seed: number): Promise<Coverage> {
   const r = new Random(seed);
   const client = k.client;
   for (let batch = 0; batch < BATCHES; batch++) {
@@ -200,6 +218,32 @@ async function fuzz(k: KernelProcess, seed: number): Promise<void> {
     expect(k.running).toBe(true);
   }
   expect(k.stderr).not.toMatch(/unhandled rejection|failed outside any handler/);
+  // What the messages reached, from the kernel's log and iopub: the fuzz must exercise every path.
+  const count = (re: RegExp) => k.stderr.match(re)?.length ?? 0;
+  const reasons = ["no-delimiter", "too-few-frames", "bad-signature", "bad-json", "bad-header"];
+  return {
+    dispatched: client.iopubMessages.filter((m) => m.header.msg_type === "status" && m.content.execution_state === "busy").length,
+    dropped: Object.fromEntries(reasons.map((x) => [x, count(new RegExp(`dropped a message \\(${x}\\)`, "g"))])),
+    unknownTypes: count(/unknown msg_type/g),
+    badRequests: count(/must be/g),
+    executes: client.iopubMessages.filter((m) => m.header.msg_type === "execute_input").length,
+  };
+}
+
+function expectCoverage(c: Coverage, signed: boolean): void {
+  const total = BATCHES * PER_BATCH;
+  const summary = JSON.stringify(c);
+  expect({ summary, enough: c.dispatched >= total / 4 }).toEqual({ summary, enough: true });
+  for (const [reason, n] of Object.entries(c.dropped)) {
+    if (reason === "bad-signature" && !signed) expect(n).toBe(0);
+    else expect({ reason, summary, seen: n > 0 }).toEqual({ reason, summary, seen: true });
+  }
+  expect({ summary, unknown: c.unknownTypes > 0, bad: c.badRequests > 0, executes: c.executes > 0 }).toEqual({
+    summary,
+    unknown: true,
+    bad: true,
+    executes: true,
+  });
 }
 
 describe(`fuzzing the kernel process (seed ${SEED})`, () => {
@@ -211,7 +255,7 @@ describe(`fuzzing the kernel process (seed ${SEED})`, () => {
   test("a signing kernel: signed, unsigned, forged and raw frames", async () => {
     const k = await KernelProcess.start({ key: randomBytes(16).toString("hex") });
     kernels.push(k);
-    await fuzz(k, SEED);
+    expectCoverage(await fuzz(k, SEED), true);
     // It still runs cells.
     expect((await k.client.execute('printf("ok\\n");')).reply.content.status).toBe("ok");
   }, 120000);
@@ -219,7 +263,7 @@ describe(`fuzzing the kernel process (seed ${SEED})`, () => {
   test("a kernel without a key (every well-formed message is accepted)", async () => {
     const k = await KernelProcess.start({ key: "" });
     kernels.push(k);
-    await fuzz(k, SEED + 1);
+    expectCoverage(await fuzz(k, SEED + 1), false);
     expect((await k.client.execute('printf("ok\\n");')).reply.content.status).toBe("ok");
   }, 120000);
 });
