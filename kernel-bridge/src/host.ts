@@ -66,6 +66,8 @@ interface GoneInfo {
   signal: NodeJS.Signals | null;
   crash: HostMessage | null;
   exit: HostMessage | null;
+  /** Why the bridge killed the host itself, if it did (not for a kill the executor asked for). */
+  brokenChannel: string | null;
 }
 
 /** One running host process and its channel. */
@@ -77,6 +79,7 @@ class HostProcess {
   private readonly decoder = new FrameDecoder();
   private crash: HostMessage | null = null;
   private exitFrame: HostMessage | null = null;
+  private brokenChannel: string | null = null;
   private isGone = false;
   private stderrTail = "";
   private readonly reaper: GroupReaper | null;
@@ -125,7 +128,10 @@ class HostProcess {
       try {
         messages = this.decoder.push(data);
       } catch (e) {
+        // Framing cannot be resynchronised. Two writers (a fork()ed copy of
+        // the host) interleaving frames is one way to get here.
         log.error(`host channel: ${(e as Error).message}; killing the host`);
+        this.brokenChannel ??= (e as Error).message;
         this.kill();
         return;
       }
@@ -171,7 +177,7 @@ class HostProcess {
             ),
           );
         }
-        resolve({ ...exited, crash: this.crash, exit: this.exitFrame });
+        resolve({ ...exited, crash: this.crash, exit: this.exitFrame, brokenChannel: this.brokenChannel });
       };
       this.child.on("exit", (code, signal) => {
         exited = { code, signal };
@@ -562,7 +568,12 @@ export class HostExecutor implements Executor {
     let ename: string;
     let reason: string;
     let traceback: string[] = [];
-    if (this.killReason) {
+    if (info.brokenChannel) {
+      ename = "HostRestarted";
+      reason =
+        `the kernel host's channel broke (${info.brokenChannel}), so the host was killed ` +
+        "(a fork()ed copy of the host writing to the channel, or a cell writing to its file descriptor, does this)";
+    } else if (this.killReason) {
       ename = "HostRestarted";
       reason = this.killReason;
     } else if (info.crash) {

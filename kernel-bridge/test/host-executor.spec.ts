@@ -156,6 +156,21 @@ describe("HostExecutor with the real host", () => {
     expect(ex.hostPid).not.toBe(pid);
   }, 20000);
 
+  test("a broken frame on the host's channel: the host is killed, the cell told why, a new host runs", async () => {
+    const pid = ex.hostPid;
+    // A frame of 5 bytes that are not JSON, written by the cell to the channel (fd 3).
+    const outcome = await ex.execute(req('#include <unistd.h>\nwrite(3, "\\0\\0\\0\\5hello", 9);'), recorder().sink);
+    expect(outcome).toMatchObject({ status: "error", ename: "HostRestarted" });
+    if (outcome.status === "error") {
+      expect(outcome.evalue).toMatch(/^the kernel host's channel broke \(a frame from the host is not JSON: .*\), so the host was killed/);
+      expect(outcome.evalue).toMatch(/state .* was lost/);
+    }
+    const r = recorder();
+    expect(await ex.execute(req('printf("fresh\\n");'), r.sink)).toEqual({ status: "ok" });
+    expect(text(r)).toBe("fresh\n");
+    expect(ex.hostPid).not.toBe(pid);
+  }, 20000);
+
   test("completion and an exit() from a cell", async () => {
     expect((await ex.complete("gSys", 4)).matches).toContain("gSystem");
     const outcome = await ex.execute(req("exit(3);"), recorder().sink);

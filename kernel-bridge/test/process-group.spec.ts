@@ -41,22 +41,27 @@ describe("processes started by cells end with the kernel (real host)", () => {
     expect(await eventually(() => !alive(host) && processesRunning(argv).length === 0)).toBe(true);
   }, 30000);
 
-  test("a fork()ed copy of the host: one reply, and it is gone after shutdown", async () => {
+  test("a fork()ed copy of the host: one reply per request, and the copy is gone after shutdown", async () => {
     const k = await start();
+    // The copy goes on with the cell and answers it too; it waits first, so
+    // that its frames do not interleave with the host's (that breaks the
+    // channel: host-executor.spec.ts).
     const { reply, header } = await k.client.execute(
-      '#include <unistd.h>\nint child = fork();\nif (child > 0) printf("child %d\\n", child);',
+      "#include <unistd.h>\nint child = fork();\n" +
+        'if (child > 0) printf("child %d\\n", child); else usleep(300000);',
     );
     expect(reply.content.status).toBe("ok");
-    // The copy may answer first, so the parent's line can come after the reply.
     const line = await k.client.waitFor(
       () => k.client.iopubFor(header).find((m) => m.header.msg_type === "stream" && /child \d+/.test(m.content.text as string)),
       10000,
       "the forking cell's output",
     );
     const pid = Number(/child (\d+)/.exec(line.content.text as string)![1]);
-    expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(true);
-    // The next cell runs and is answered once (the copy does not answer for the host).
+    // Past the copy's reply (the bridge logs and drops it; a host that keeps
+    // its copies quiet sends none, hence no assertion on the wait): the next
+    // cells run, and every request has one reply.
+    await eventually(() => k.stderr.includes('execute_reply for an unknown request "e1"'), 3000);
     const next = await k.client.execute('printf("after\\n");');
     expect(next.reply.content.status).toBe("ok");
     expect(k.client.repliesTo("shell", header)).toHaveLength(1);
