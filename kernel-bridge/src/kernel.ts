@@ -254,7 +254,12 @@ export class Kernel {
     try {
       for (let msg = this.shellQueue.shift(); msg !== undefined; msg = this.shellQueue.shift()) {
         if (this.stopping) break;
-        await this.handle({ channel: "shell", msg });
+        // Per message, so that one failure does not leave the rest of the queue waiting.
+        try {
+          await this.handle({ channel: "shell", msg });
+        } catch (e) {
+          this.log.error(`shell: ${msg.header.msg_type} failed outside any handler: ${(e as Error)?.stack ?? e}`);
+        }
       }
     } finally {
       this.shellRunning = false;
