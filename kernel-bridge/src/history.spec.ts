@@ -1,4 +1,4 @@
-import { History } from "./history";
+import { History, historyQueryFrom } from "./history";
 
 describe("history", () => {
   const h = new History();
@@ -28,5 +28,20 @@ describe("history", () => {
   });
   test("unknown access type", () => {
     expect(h.query({ hist_access_type: "nope" })).toEqual([]);
+  });
+  test("request fields: checked, null as absent, the first bad one named with what was found", () => {
+    expect(historyQueryFrom({ hist_access_type: "search", pattern: "a*", n: null, unique: true })).toMatchObject({
+      hist_access_type: "search",
+      pattern: "a*",
+      n: undefined,
+      unique: true,
+    });
+    expect(() => historyQueryFrom({ n: 2.5 })).toThrow('history_request: "n" must be an integer, found 2.5');
+    expect(() => historyQueryFrom({ output: "yes" })).toThrow('history_request: "output" must be true or false, found "yes"');
+    expect(() => historyQueryFrom({ pattern: ["*"] })).toThrow('"pattern" must be a string (a glob: * and ?), found ["*"]');
+    expect(() => historyQueryFrom({ hist_access_type: "__proto__" })).toThrow(
+      '"hist_access_type" must be one of tail, range, search, found "__proto__"',
+    );
+    expect(() => historyQueryFrom({ start: 1e300 })).toThrow('"start" must be an integer, found 1e+300');
   });
 });

@@ -1,6 +1,9 @@
 // The input history of this kernel process (history_request), in memory:
 // a restarted kernel starts a new, empty history. Session number 1 is this
-// process; requests for other sessions find nothing.
+// process; requests for other sessions find nothing. Searches use a glob
+// matcher without regular expressions (glob.ts).
+import { BadRequest, isBoolean, isInteger, isString, optional, shown } from "./bad-request";
+import { Glob } from "./glob";
 
 export interface HistoryEntry {
   line: number;
@@ -24,9 +27,27 @@ export type HistoryRow = [number, number, string] | [number, number, [string, st
 
 export const SESSION_NUMBER = 1;
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`, "s");
+const ACCESS_TYPES = ["tail", "range", "search"];
+
+/** The fields of a history_request, checked; throws BadRequest naming the first bad one. */
+export function historyQueryFrom(content: Record<string, unknown>): HistoryQuery {
+  const field = <T>(name: string, ok: (v: unknown) => v is T, expected: string) =>
+    optional(content[name], ok, `history_request: "${name}"`, expected);
+  const type = field("hist_access_type", isString, `one of ${ACCESS_TYPES.join(", ")}`);
+  if (type !== undefined && !ACCESS_TYPES.includes(type)) {
+    throw new BadRequest(`history_request: "hist_access_type" must be one of ${ACCESS_TYPES.join(", ")}, found ${shown(type)}`);
+  }
+  return {
+    hist_access_type: type,
+    output: field("output", isBoolean, "true or false"),
+    raw: field("raw", isBoolean, "true or false"),
+    session: field("session", isInteger, "an integer"),
+    start: field("start", isInteger, "an integer"),
+    stop: field("stop", isInteger, "an integer"),
+    n: field("n", isInteger, "an integer"),
+    pattern: field("pattern", isString, "a string (a glob: * and ?)"),
+    unique: field("unique", isBoolean, "true or false"),
+  };
 }
 
 export class History {
@@ -59,8 +80,8 @@ export class History {
       const stop = q.stop ?? Number.POSITIVE_INFINITY;
       selected = this.entries.filter((e) => e.line >= start && e.line < stop);
     } else if (type === "search") {
-      const re = globToRegExp(q.pattern ?? "*");
-      selected = this.entries.filter((e) => re.test(e.input));
+      const glob = new Glob(q.pattern ?? "*");
+      selected = this.entries.filter((e) => glob.matches(e.input));
       if (q.unique) {
         const seen = new Set<string>();
         selected = selected.reverse().filter((e) => !seen.has(e.input) && (seen.add(e.input), true)).reverse();

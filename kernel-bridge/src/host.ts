@@ -3,7 +3,9 @@
 // socketpair end as fd 3, maps requests to host requests, host stream
 // messages to iopub streams, telemetry to live displays; a host that
 // crashes or exits is reported to the cell that was running (its state is
-// lost) and a new host is started at once.
+// lost) and a new host is started at once. The host's process group (it and
+// everything its cells start) is killed whenever the host ends, at shutdown,
+// and when the bridge exits (group-reaper.ts if the bridge is killed).
 import { ChildProcess, spawn } from "child_process";
 import { existsSync } from "fs";
 import { resolve as resolvePath } from "path";
@@ -20,6 +22,7 @@ import {
   IsCompleteOutcome,
 } from "./executor";
 import { encodeFrame, FrameDecoder, HostMessage } from "./frames";
+import { GroupReaper } from "./group-reaper";
 import { isComplete } from "./iscomplete";
 import { Logger } from "./logger";
 import { TelemetryDisplays, TelemetryEvent } from "./telemetry";
@@ -63,6 +66,8 @@ interface GoneInfo {
   signal: NodeJS.Signals | null;
   crash: HostMessage | null;
   exit: HostMessage | null;
+  /** Why the bridge killed the host itself, if it did (not for a kill the executor asked for). */
+  brokenChannel: string | null;
 }
 
 /** One running host process and its channel. */
@@ -74,8 +79,10 @@ class HostProcess {
   private readonly decoder = new FrameDecoder();
   private crash: HostMessage | null = null;
   private exitFrame: HostMessage | null = null;
+  private brokenChannel: string | null = null;
   private isGone = false;
   private stderrTail = "";
+  private readonly reaper: GroupReaper | null;
 
   constructor(
     opts: HostOptions,
@@ -87,9 +94,11 @@ class HostProcess {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       // Its own process group: a SIGINT to the kernel's group reaches the
-      // bridge only, which forwards one interrupt.
+      // bridge only, which forwards one interrupt. The group is killed
+      // with the host (killGroup).
       detached: true,
     });
+    this.reaper = this.child.pid !== undefined ? new GroupReaper(this.child.pid) : null;
     this.channel = this.child.stdio[3] as Socket;
     let helloResolve!: (h: Hello) => void;
     let helloReject!: (e: Error) => void;
@@ -119,7 +128,10 @@ class HostProcess {
       try {
         messages = this.decoder.push(data);
       } catch (e) {
+        // Framing cannot be resynchronised. Two writers (a fork()ed copy of
+        // the host) interleaving frames is one way to get here.
         log.error(`host channel: ${(e as Error).message}; killing the host`);
+        this.brokenChannel ??= (e as Error).message;
         this.kill();
         return;
       }
@@ -165,10 +177,13 @@ class HostProcess {
             ),
           );
         }
-        resolve({ ...exited, crash: this.crash, exit: this.exitFrame });
+        resolve({ ...exited, crash: this.crash, exit: this.exitFrame, brokenChannel: this.brokenChannel });
       };
       this.child.on("exit", (code, signal) => {
         exited = { code, signal };
+        // What the cells started goes with the host (also a fork()ed copy
+        // that holds the channel open, so the channel can close).
+        this.killGroup();
         // The channel normally closes with the process; do not wait forever for it.
         setTimeout(() => {
           closed = true;
@@ -203,8 +218,24 @@ class HostProcess {
     return true;
   }
 
+  /** Kills the host and everything in its process group. */
   kill(): void {
-    if (!this.isGone) this.child.kill("SIGKILL");
+    if (!this.isGone) this.killGroup();
+  }
+
+  /**
+   * SIGKILL to the host's process group (its pid: spawned detached, it leads
+   * one). Synchronous, so that it can run as the bridge exits.
+   */
+  killGroup(): void {
+    const pgid = this.child.pid;
+    if (pgid === undefined) return;
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // ESRCH: nothing left in the group
+    }
+    this.reaper?.dismiss();
   }
 }
 
@@ -223,6 +254,8 @@ export class HostExecutor implements Executor {
   private firstHello: Promise<Hello> | null = null;
   private latestHello: Hello | null = null;
   private readonly pending = new Map<string, Pending>();
+  /** Every host started and not yet seen gone, to kill their groups as the bridge exits. */
+  private readonly live = new Set<HostProcess>();
   private runningExecute: string | null = null;
   private lastSink: ExecutionSink | null = null;
   private notices: string[] = [];
@@ -261,8 +294,12 @@ export class HostExecutor implements Executor {
     if (this.proc) this.restarts += 1;
     const proc = new HostProcess(this.opts, (m) => this.onMessage(proc, m));
     this.proc = proc;
+    this.live.add(proc);
     this.log.info(`started the kernel host (pid ${proc.pid}): ${this.opts.hostPath}`);
-    void proc.gone.then((info) => this.onGone(proc, info));
+    void proc.gone.then((info) => {
+      this.live.delete(proc);
+      this.onGone(proc, info);
+    });
     return proc.hello.then((hello) => {
       this.latestHello = hello;
       this.log.info(
@@ -409,6 +446,12 @@ export class HostExecutor implements Executor {
     this.telemetry.flush();
   }
 
+  /** Kills every host and its process group at once (synchronous: for the bridge's exit). */
+  killAll(): void {
+    this.shuttingDown = true;
+    for (const proc of this.live) proc.killGroup();
+  }
+
   // --- host -> bridge ---------------------------------------------------------
 
   private onMessage(proc: HostProcess, m: HostMessage): void {
@@ -525,7 +568,12 @@ export class HostExecutor implements Executor {
     let ename: string;
     let reason: string;
     let traceback: string[] = [];
-    if (this.killReason) {
+    if (info.brokenChannel) {
+      ename = "HostRestarted";
+      reason =
+        `the kernel host's channel broke (${info.brokenChannel}), so the host was killed ` +
+        "(a fork()ed copy of the host writing to the channel, or a cell writing to its file descriptor, does this)";
+    } else if (this.killReason) {
       ename = "HostRestarted";
       reason = this.killReason;
     } else if (info.crash) {

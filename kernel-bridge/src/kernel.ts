@@ -6,22 +6,29 @@
 // - control requests (interrupt, shutdown, kernel_info ...) run as soon as
 //   they arrive, also while a shell request is running;
 // - every request is wrapped in iopub status busy ... idle (its parent);
-// - a message with a bad signature, malformed frames or JSON is logged and
-//   dropped: no reply, no status (there is no trustworthy parent);
+// - a message with a bad signature, malformed frames or JSON, or a signature
+//   seen before (a replay), is logged and dropped: no reply, no status
+//   (there is no trustworthy parent);
 // - an unknown msg_type is logged and ignored, with busy/idle but no reply,
 //   as ipykernel does (a reply type cannot be guessed for a request it does
 //   not know);
+// - a request with fields of the wrong type gets an error reply (BadRequest)
+//   naming the field, what was expected and what was found;
 // - after an execute error with stop_on_error, the execute_requests already
-//   queued are answered "aborted" without running (as ipykernel does).
+//   queued are answered "aborted" without running (as ipykernel does);
+// - nothing a message contains may end the process: no exception or
+//   rejection escapes the socket loops.
 import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
 
+import { BadRequest, isInteger, shown } from "./bad-request";
 import { ConnectionInfo } from "./connection";
 import { ExecuteOutcome, ExecuteRequest, ExecutionSink, Executor, ExecutorInfo, MimeBundle } from "./executor";
-import { History, HistoryQuery } from "./history";
+import { History, historyQueryFrom } from "./history";
 import { Logger, StderrLogger } from "./logger";
 import { runCell } from "./magics";
+import { SignatureHistory } from "./replay";
 import { Session } from "./session";
 import { KernelSockets } from "./sockets";
 import { decode, encode, JsonObject, Message, PROTOCOL_VERSION, Signer, WireError } from "./wire";
@@ -113,6 +120,24 @@ export function codePoints(s: string): number {
   return n;
 }
 
+/**
+ * The code and cursor of complete_request and inspect_request: code a string,
+ * cursor_pos an integer from 0 to the code's length (absent: the end).
+ */
+export function codeAndCursor(type: string, content: Record<string, unknown>): { code: string; pos: number } {
+  const code = content.code;
+  if (typeof code !== "string") throw new BadRequest(`${type}: "code" must be a string, found ${shown(code)}`);
+  const length = codePoints(code);
+  const pos = content.cursor_pos;
+  if (pos === undefined || pos === null) return { code, pos: length };
+  if (!isInteger(pos) || pos < 0 || pos > length) {
+    throw new BadRequest(
+      `${type}: "cursor_pos" must be an integer from 0 to ${length} (the length of "code" in code points), found ${shown(pos)}`,
+    );
+  }
+  return { code, pos };
+}
+
 export class Kernel {
   readonly sockets: KernelSockets;
   readonly session: Session;
@@ -121,7 +146,9 @@ export class Kernel {
   private readonly log: Logger;
   private readonly executor: Executor;
   private readonly history = new History();
-  private readonly handlers: Record<string, HandlerEntry>;
+  /** A Map, not an object: a msg_type such as "constructor" or "__proto__" must find nothing. */
+  private readonly handlers: ReadonlyMap<string, HandlerEntry>;
+  private readonly signatures = new SignatureHistory();
   private readonly version = packageVersion();
   private executionCount = 0;
   private shellQueue: Message[] = [];
@@ -144,27 +171,27 @@ export class Kernel {
       handler: handler.bind(this),
       channels,
     });
-    this.handlers = {
-      kernel_info_request: h(this.kernelInfo, BOTH),
-      execute_request: h(this.execute, SHELL),
-      complete_request: h(this.complete, SHELL),
-      inspect_request: h(this.inspect, SHELL),
-      is_complete_request: h(this.isComplete, BOTH),
-      history_request: h(this.historyRequest, BOTH),
-      comm_info_request: h(this.commInfo, BOTH),
-      comm_open: h(this.commOpen, SHELL),
-      comm_msg: h(this.commIgnored, SHELL),
-      comm_close: h(this.commIgnored, SHELL),
-      connect_request: h(this.connect, BOTH),
-      interrupt_request: h(this.interrupt, CONTROL),
+    this.handlers = new Map<string, HandlerEntry>([
+      ["kernel_info_request", h(this.kernelInfo, BOTH)],
+      ["execute_request", h(this.execute, SHELL)],
+      ["complete_request", h(this.complete, SHELL)],
+      ["inspect_request", h(this.inspect, SHELL)],
+      ["is_complete_request", h(this.isComplete, BOTH)],
+      ["history_request", h(this.historyRequest, BOTH)],
+      ["comm_info_request", h(this.commInfo, BOTH)],
+      ["comm_open", h(this.commOpen, SHELL)],
+      ["comm_msg", h(this.commIgnored, SHELL)],
+      ["comm_close", h(this.commIgnored, SHELL)],
+      ["connect_request", h(this.connect, BOTH)],
+      ["interrupt_request", h(this.interrupt, CONTROL)],
       // On control (5.x); shell too, as older clients send it there.
-      shutdown_request: h(this.shutdown, BOTH),
-    };
+      ["shutdown_request", h(this.shutdown, BOTH)],
+    ]);
   }
 
   /** The message types this kernel answers. */
   get messageTypes(): string[] {
-    return Object.keys(this.handlers);
+    return [...this.handlers.keys()];
   }
 
   /** Binds the sockets, starts listening and starts the executor (in the background). */
@@ -190,7 +217,7 @@ export class Kernel {
   private onFrames(channel: string, frames: Buffer[]): void {
     let msg: Message;
     try {
-      msg = decode(this.session.signer, frames);
+      msg = decode(this.session.signer, frames, this.signatures);
     } catch (e) {
       if (e instanceof WireError) {
         this.log.warn(`${channel}: dropped a message (${e.reason}): ${e.message}`);
@@ -209,11 +236,16 @@ export class Kernel {
       return;
     }
     if (channel === "control") {
-      void this.handle({ channel: "control", msg });
+      this.guard(this.handle({ channel: "control", msg }), `control: ${type}`);
       return;
     }
     this.shellQueue.push(msg);
-    void this.pumpShell();
+    this.guard(this.pumpShell(), "shell");
+  }
+
+  /** A request's promise must never reject unobserved: Node ends the process on that. */
+  private guard(p: Promise<void>, what: string): void {
+    p.catch((e: Error) => this.log.error(`${what}: failed outside any handler: ${e?.stack ?? e}`));
   }
 
   private async pumpShell(): Promise<void> {
@@ -222,7 +254,12 @@ export class Kernel {
     try {
       for (let msg = this.shellQueue.shift(); msg !== undefined; msg = this.shellQueue.shift()) {
         if (this.stopping) break;
-        await this.handle({ channel: "shell", msg });
+        // Per message, so that one failure does not leave the rest of the queue waiting.
+        try {
+          await this.handle({ channel: "shell", msg });
+        } catch (e) {
+          this.log.error(`shell: ${msg.header.msg_type} failed outside any handler: ${(e as Error)?.stack ?? e}`);
+        }
       }
     } finally {
       this.shellRunning = false;
@@ -239,7 +276,7 @@ export class Kernel {
         await this.reply(req, "execute_reply", { status: "aborted" }, { status: "aborted" });
         return;
       }
-      const entry = this.handlers[type];
+      const entry = this.handlers.get(type);
       if (!entry) {
         this.log.warn(`${channel}: unknown msg_type "${type}": ignored, no reply (as ipykernel does)`);
         return;
@@ -252,11 +289,13 @@ export class Kernel {
         await entry.handler(req);
       } catch (e) {
         const err = e as Error;
-        this.log.error(`${channel}: ${type} failed: ${err.stack ?? err}`);
+        const bad = err instanceof BadRequest;
+        if (bad) this.log.warn(`${channel}: ${err.message}`);
+        else this.log.error(`${channel}: ${type} failed: ${err.stack ?? err}`);
         if (type.endsWith("_request")) {
           await this.reply(req, type.replace(/_request$/, "_reply"), {
             status: "error",
-            ename: "KernelError",
+            ename: bad ? "BadRequest" : "KernelError",
             evalue: err.message,
             traceback: [],
           });
@@ -305,12 +344,21 @@ export class Kernel {
   private async execute(req: Request): Promise<void> {
     const c = req.msg.content;
     if (typeof c.code !== "string") {
+      const error = {
+        ename: "BadRequest",
+        evalue: `execute_request: "code" must be a string, found ${shown(c.code)}`,
+        traceback: [] as string[],
+      };
+      error.traceback.push(`${error.ename}: ${error.evalue}`);
+      this.log.warn(`shell: ${error.evalue}`);
+      // As for any failed cell: the error on iopub (frontends show that), then the reply.
+      if (c.silent !== true) await this.publish("error", error, req.msg);
       await this.reply(req, "execute_reply", {
         status: "error",
         execution_count: this.executionCount,
-        ename: "BadRequest",
-        evalue: "execute_request without a string \"code\"",
-        traceback: [],
+        ...error,
+        user_expressions: {},
+        payload: [],
       });
       return;
     }
@@ -406,8 +454,7 @@ export class Kernel {
   }
 
   private async complete(req: Request): Promise<void> {
-    const code = typeof req.msg.content.code === "string" ? req.msg.content.code : "";
-    const pos = typeof req.msg.content.cursor_pos === "number" ? req.msg.content.cursor_pos : codePoints(code);
+    const { code, pos } = codeAndCursor("complete_request", req.msg.content);
     const startError = await this.executorReady;
     const r = startError ? { matches: [], cursorStart: pos, cursorEnd: pos } : await this.executor.complete(code, pos);
     await this.reply(req, "complete_reply", {
@@ -421,9 +468,8 @@ export class Kernel {
 
   private async inspect(req: Request): Promise<void> {
     const c = req.msg.content;
-    const code = typeof c.code === "string" ? c.code : "";
-    const pos = typeof c.cursor_pos === "number" ? c.cursor_pos : codePoints(code);
-    const level = typeof c.detail_level === "number" ? c.detail_level : 0;
+    const { code, pos } = codeAndCursor("inspect_request", c);
+    const level = c.detail_level === 1 ? 1 : 0;
     const startError = await this.executorReady;
     const r = startError ? { found: false, data: {} } : await this.executor.inspect(code, pos, level);
     await this.reply(req, "inspect_reply", {
@@ -435,13 +481,14 @@ export class Kernel {
   }
 
   private async isComplete(req: Request): Promise<void> {
-    const code = typeof req.msg.content.code === "string" ? req.msg.content.code : "";
+    const code = req.msg.content.code;
+    if (typeof code !== "string") throw new BadRequest(`is_complete_request: "code" must be a string, found ${shown(code)}`);
     const r = this.executor.isComplete(code);
     await this.reply(req, "is_complete_reply", r.indent !== undefined ? { status: r.status, indent: r.indent } : { status: r.status });
   }
 
   private async historyRequest(req: Request): Promise<void> {
-    const history = this.history.query(req.msg.content as HistoryQuery);
+    const history = this.history.query(historyQueryFrom(req.msg.content));
     await this.reply(req, "history_reply", { status: "ok", history });
   }
 

@@ -82,9 +82,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = new StderrLogger(levelFromEnv(parsed.logLevel ?? process.env.TORCHCLAD_KERNEL_LOG));
   let kernel: Kernel;
+  let executor: HostExecutor | undefined;
+  // However the bridge exits, the hosts and what their cells started go with it.
+  process.on("exit", () => executor?.killAll());
+  // A last resort: a message must never end the kernel (the kernel catches
+  // per request; this logs what a bug might still let through).
+  process.on("unhandledRejection", (e) => log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   try {
     const connection = readConnectionFile(parsed.connectionFile);
-    const executor = new HostExecutor({ hostPath: parsed.hostPath, args: parsed.hostArgs, logger: log });
+    executor = new HostExecutor({ hostPath: parsed.hostPath, args: parsed.hostArgs, logger: log });
     kernel = new Kernel({ connection, executor, logger: log });
     await kernel.start();
   } catch (e) {

@@ -1,5 +1,6 @@
 import { createHmac } from "crypto";
 
+import { SignatureHistory } from "./replay";
 import { decode, DELIMITER, encode, Message, Signer, WireError } from "./wire";
 
 const key = "4b0c7e66-secret";
@@ -71,6 +72,22 @@ describe("wire format", () => {
     expect(reason(() => decode(s, [DELIMITER, Buffer.from(s.sign(parts)), ...parts]))).toBe("bad-json");
     const noType = ['{"msg_id":"a"}', "{}", "{}", "{}"].map((x) => Buffer.from(x));
     expect(reason(() => decode(s, [DELIMITER, Buffer.from(s.sign(noType)), ...noType]))).toBe("bad-header");
+  });
+
+  test("with a signature history, the same signed frames decode once, then are replayed", () => {
+    const s = new Signer(key);
+    const seen = new SignatureHistory();
+    const frames = encode(s, sample());
+    expect(decode(s, frames, seen).content).toEqual({ x: "é" });
+    expect(reason(() => decode(s, frames, seen))).toBe("replayed");
+    // A forged signature is not recorded: it cannot make the real message look replayed.
+    const other = sample();
+    other.header = { ...other.header, msg_id: "m2" };
+    const good = encode(s, other);
+    const forged = good.slice();
+    forged[2] = Buffer.from("f".repeat(64));
+    expect(reason(() => decode(s, forged, seen))).toBe("bad-signature");
+    expect(decode(s, good, seen).header.msg_id).toBe("m2");
   });
 
   test("an empty key: no signature, nothing verified", () => {

@@ -8,6 +8,8 @@
 // with an empty key messages are not signed (the signature is "").
 import { createHmac, getHashes, timingSafeEqual } from "crypto";
 
+import { SignatureHistory } from "./replay";
+
 export const DELIMITER = Buffer.from("<IDS|MSG>");
 export const PROTOCOL_VERSION = "5.3";
 
@@ -37,7 +39,7 @@ export interface Message<C = JsonObject> {
 /** Why a multipart message was rejected; the kernel logs it and drops the message. */
 export class WireError extends Error {
   constructor(
-    readonly reason: "no-delimiter" | "too-few-frames" | "bad-signature" | "bad-json" | "bad-header",
+    readonly reason: "no-delimiter" | "too-few-frames" | "bad-signature" | "replayed" | "bad-json" | "bad-header",
     message: string,
   ) {
     super(message);
@@ -108,9 +110,10 @@ function parseJsonObject(frame: Buffer, what: string): JsonObject {
 
 /**
  * Decodes and verifies a multipart message. The signature is checked on the
- * raw bytes before any JSON is parsed. Throws WireError.
+ * raw bytes before any JSON is parsed; with `seen`, a valid signature that
+ * was accepted before is a replay. Throws WireError.
  */
-export function decode(signer: Signer, frames: readonly Buffer[]): Message {
+export function decode(signer: Signer, frames: readonly Buffer[], seen?: SignatureHistory): Message {
   const at = frames.findIndex((f) => f.equals(DELIMITER));
   if (at < 0) throw new WireError("no-delimiter", "no <IDS|MSG> delimiter");
   if (frames.length < at + 6) {
@@ -120,6 +123,10 @@ export function decode(signer: Signer, frames: readonly Buffer[]): Message {
   const parts = frames.slice(at + 2, at + 6);
   if (!signer.verify(signature, parts)) {
     throw new WireError("bad-signature", "the HMAC signature does not match");
+  }
+  // Only verified signatures are recorded: forged ones cannot push real ones out of the history.
+  if (seen && signer.signing && !seen.accept(signature)) {
+    throw new WireError("replayed", "this signature was seen before (a replayed message)");
   }
   const header = parseJsonObject(parts[0], "header");
   const parent = parseJsonObject(parts[1], "parent_header");

@@ -1,18 +1,16 @@
 // The HostExecutor in-process with the real C++ host: the paths where the
 // host dies or cannot stop, and the telemetry of a real training run.
-// Skipped when the host binary is not built.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+// Fails with a message when the host binary is not built.
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { gzipSync } from "zlib";
 import { tmpdir } from "os";
 import { join } from "path";
 
 import { DisplayOptions, ExecuteOutcome, ExecuteRequest, ExecutionSink, MimeBundle } from "../src/executor";
-import { HostExecutor, resolveHostPath } from "../src/host";
+import { HostExecutor } from "../src/host";
 import { MemoryLogger } from "../src/logger";
 import { TRAINING_MIME, TrainingState } from "../src/telemetry";
-
-const HOST = resolveHostPath();
-const describeIfHost = existsSync(HOST) ? describe : describe.skip;
+import { HOST, requireHost } from "./kernel-process";
 
 interface Recorded {
   streams: { name: string; text: string }[];
@@ -62,12 +60,13 @@ function writeIdx(dir: string): void {
   split(200, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
 }
 
-describeIfHost("HostExecutor with the real host", () => {
+describe("HostExecutor with the real host", () => {
   const log = new MemoryLogger();
   let ex: HostExecutor;
   let dir: string;
 
   beforeAll(async () => {
+    requireHost();
     dir = mkdtempSync(join(tmpdir(), "torchclad-host-exec-"));
     writeIdx(dir);
     // libc as a no-jump library: a sleeping cell cannot be forced out (PROTOCOL.md, Interrupts).
@@ -154,6 +153,21 @@ describeIfHost("HostExecutor with the real host", () => {
     expect(await ex.execute(req('printf("still here\\n");'), next.sink)).toEqual({ status: "ok" });
     expect(text(next, "stderr")).toMatch(/between cells, the kernel host crashed: SIGSEGV.*state .* was lost/s);
     expect(text(next)).toBe("still here\n");
+    expect(ex.hostPid).not.toBe(pid);
+  }, 20000);
+
+  test("a broken frame on the host's channel: the host is killed, the cell told why, a new host runs", async () => {
+    const pid = ex.hostPid;
+    // A frame of 5 bytes that are not JSON, written by the cell to the channel (fd 3).
+    const outcome = await ex.execute(req('#include <unistd.h>\nwrite(3, "\\0\\0\\0\\5hello", 9);'), recorder().sink);
+    expect(outcome).toMatchObject({ status: "error", ename: "HostRestarted" });
+    if (outcome.status === "error") {
+      expect(outcome.evalue).toMatch(/^the kernel host's channel broke \(a frame from the host is not JSON: .*\), so the host was killed/);
+      expect(outcome.evalue).toMatch(/state .* was lost/);
+    }
+    const r = recorder();
+    expect(await ex.execute(req('printf("fresh\\n");'), r.sink)).toEqual({ status: "ok" });
+    expect(text(r)).toBe("fresh\n");
     expect(ex.hostPid).not.toBe(pid);
   }, 20000);
 

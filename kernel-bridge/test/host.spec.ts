@@ -1,42 +1,14 @@
 // End to end: the kernel as Jupyter starts it (node dist/main.js -f
 // CONNECTION_FILE, a child process), driving the real C++ kernel host.
-// Skipped when the host binary is not built.
-import { ChildProcess, spawn } from "child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "fs";
-import { createServer } from "net";
+// Fails with a message when the host binary is not built.
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
-import { join, resolve } from "path";
-import { randomUUID } from "crypto";
+import { join } from "path";
 
-import { ConnectionInfo } from "../src/connection";
-import { resolveHostPath } from "../src/host";
 import { TRAINING_MIME, TrainingComparison } from "../src/telemetry";
 import { Message } from "../src/wire";
 import { kinds, TestClient } from "./client";
-
-const HOST = resolveHostPath();
-const MAIN = resolve(__dirname, "..", "dist", "main.js");
-const describeIfHost = existsSync(HOST) ? describe : describe.skip;
-if (!existsSync(HOST)) {
-  // eslint-disable-next-line no-console
-  console.warn(`host.spec: no kernel host at ${HOST} (build it, or set TORCHCLAD_HOST): skipped`);
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((res) => {
-          const s = createServer();
-          s.listen(0, "127.0.0.1", () => res(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+import { alive, KernelProcess } from "./kernel-process";
 
 function streamText(ms: { header: { msg_type: string }; content: Record<string, unknown> }[], name = "stdout"): string {
   return ms
@@ -45,46 +17,17 @@ function streamText(ms: { header: { msg_type: string }; content: Record<string, 
     .join("");
 }
 
-describeIfHost("the kernel with the real host (child process, as Jupyter starts it)", () => {
-  let dir: string;
-  let kernel: ChildProcess;
+describe("the kernel with the real host (child process, as Jupyter starts it)", () => {
+  let k: KernelProcess;
   let client: TestClient;
-  let stderr = "";
-  let exited: Promise<number | null>;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: the jest globalSetup builds it (npm test)`);
-    dir = mkdtempSync(join(tmpdir(), "torchclad-kernel-test-"));
-    const [shell, control, iopub, stdin, hb] = await freePorts(5);
-    const info: ConnectionInfo = {
-      transport: "tcp",
-      ip: "127.0.0.1",
-      shell_port: shell,
-      control_port: control,
-      iopub_port: iopub,
-      stdin_port: stdin,
-      hb_port: hb,
-      key: randomUUID(),
-      signature_scheme: "hmac-sha256",
-      kernel_name: "torchclad",
-    };
-    const file = join(dir, "kernel.json");
-    writeFileSync(file, JSON.stringify(info));
-    kernel = spawn(
-      process.execPath,
-      [MAIN, "-f", file, "--host", HOST, "--host-arg=--interrupt-grace", "--host-arg=0.5"],
-      { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TORCHCLAD_KERNEL_LOG: "info" } },
-    );
-    kernel.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    exited = new Promise((r) => kernel.on("exit", (code) => r(code)));
-    client = new TestClient(info, { shell, control, iopub, stdin, hb });
-    await client.connect();
+    k = await KernelProcess.start({ hostArgs: ["--interrupt-grace", "0.5"] });
+    client = k.client;
   }, 30000);
 
   afterAll(async () => {
-    client?.close();
-    if (kernel && kernel.exitCode === null) kernel.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    await k?.dispose();
   });
 
   test("kernel_info names ROOT, Clad and LibTorch", async () => {
@@ -230,23 +173,15 @@ describeIfHost("the kernel with the real host (child process, as Jupyter starts 
     const lost = await client.execute("five");
     expect(lost.reply.content.status).toBe("error");
     expect(lost.reply.content.evalue).toMatch(/undeclared identifier 'five'/);
-    expect(stderr).toMatch(/crashed/);
+    expect(k.stderr).toMatch(/crashed/);
   }, 30000);
 
   test("shutdown_request: the reply, then the kernel and its host exit", async () => {
-    const pids = [...stderr.matchAll(/started the kernel host \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    const pids = k.hostPids();
     expect(pids.length).toBe(2); // the first host and the one after the crash
     const { reply } = await client.roundTrip("control", "shutdown_request", { restart: false });
     expect(reply.content).toEqual({ status: "ok", restart: false });
-    expect(await exited).toBe(0);
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    expect(await k.exited).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
   }, 20000);
 });

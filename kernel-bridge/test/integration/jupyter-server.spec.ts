@@ -2,8 +2,8 @@
 // starts the torchclad kernel through its REST API, and the test talks to it
 // over the server's websocket (/api/kernels/<id>/channels, Jupyter's JSON
 // messages) as JupyterLab does: declarations, output, a compile error, and a
-// training run with its live display. Skipped when the host binary or the
-// .venv's jupyter is missing.
+// training run with its live display. Fails with a message when the host
+// binary or the .venv's jupyter is missing.
 import { ChildProcess, spawn } from "child_process";
 import { randomBytes, randomUUID } from "crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "fs";
@@ -12,20 +12,12 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import WebSocket from "ws";
 
-import { resolveHostPath } from "../../src/host";
+import { alive, eventually, HOST, MAIN, processesRunning, requireHost } from "../kernel-process";
 import { TRAINING_MIME, TrainingState } from "../../src/telemetry";
 
 const REPO = resolve(__dirname, "..", "..", "..");
 const JUPYTER = join(REPO, ".venv", "bin", "jupyter");
-const MAIN = resolve(__dirname, "..", "..", "dist", "main.js");
-const HOST = resolveHostPath();
 const IDX = "/usr/share/datasets/fashion-mnist";
-const ready = existsSync(JUPYTER) && existsSync(HOST);
-const describeIfReady = ready ? describe : describe.skip;
-if (!ready) {
-  // eslint-disable-next-line no-console
-  console.warn(`jupyter-server.spec: needs ${JUPYTER} and ${HOST}: skipped`);
-}
 
 interface Msg {
   header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };
@@ -61,16 +53,8 @@ function processesIn(dir: string): number[] {
   return pids;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-describeIfReady("the torchclad kernel under a real jupyter server (REST + websocket)", () => {
+describe("the torchclad kernel under a real jupyter server (REST + websocket)", () => {
   let tmp: string;
   let rootDir: string;
   let server: ChildProcess | undefined;
@@ -149,7 +133,8 @@ describeIfReady("the torchclad kernel under a real jupyter server (REST + websoc
       .join("");
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: the jest globalSetup builds it (npm test)`);
+    requireHost();
+    if (!existsSync(JUPYTER)) throw new Error(`no jupyter at ${JUPYTER}: this suite needs the .venv (scripts/setup.sh)`);
     tmp = mkdtempSync(join(tmpdir(), "torchclad-jupyter-server-"));
     rootDir = join(tmp, "root");
     mkdirSync(rootDir);
@@ -327,10 +312,15 @@ describeIfReady("the torchclad kernel under a real jupyter server (REST + websoc
     expect(state.step).toBe(state.total_steps);
   }, 60000);
 
-  test("DELETE /api/kernels/<id> stops the kernel and its host", async () => {
+  test("DELETE /api/kernels/<id> stops the kernel, its host and what a cell started in the background", async () => {
     expect(kernelId).toBeDefined();
+    const sleeper = ["sleep", `970.${process.pid}`];
+    const { reply } = await execute(`system("${sleeper.join(" ")} &");`);
+    expect(reply.content.status).toBe("ok");
+    expect(await eventually(() => processesRunning(sleeper).length === 1)).toBe(true);
     const before = processesIn(rootDir);
-    expect(before.length).toBeGreaterThan(0); // the kernel and its host
+    expect(before).toEqual(expect.arrayContaining(processesRunning(sleeper)));
+    expect(before.length).toBeGreaterThan(2); // the kernel, its host, the sleep
     const r = await api("DELETE", `/api/kernels/${kernelId}`);
     expect(r.status).toBe(204);
     kernelId = undefined;
@@ -339,5 +329,6 @@ describeIfReady("the torchclad kernel under a real jupyter server (REST + websoc
     const deadline = Date.now() + 10000;
     while (before.some(alive) && Date.now() < deadline) await sleep(100);
     expect(before.filter(alive)).toEqual([]);
+    expect(processesRunning(sleeper)).toEqual([]);
   }, 30000);
 });
