@@ -160,8 +160,17 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     expect(streamText(iopub)).toBe("5\n");
   });
 
-  test("a crash: error reply that says the state was lost, a new host, the kernel goes on", async () => {
-    const { reply, iopub } = await client.execute('printf("about to crash\\n");\nint* p = nullptr; *p = 1;');
+  test("a crash in cell code: an error reply, and the session goes on", async () => {
+    const { reply } = await client.execute("int* p = nullptr; *p = 1;");
+    expect(reply.content).toMatchObject({ status: "error", ename: "SIGSEGV" });
+    const { iopub } = await client.execute('printf("%d\\n", five);');
+    expect(streamText(iopub)).toBe("5\n");
+  }, 30000);
+
+  test("a crash the host cannot recover from: error reply that says the state was lost, a new host, the kernel goes on", async () => {
+    // A crash on another thread than the cell's: the host cannot jump out of it.
+    const { reply, iopub } = await client.execute(
+      'printf("about to crash\\n");\n#include <thread>\nstd::thread([] { *(volatile int*)nullptr = 1; }).join();');
     expect(reply.content).toMatchObject({ status: "error", ename: "HostCrashed" });
     expect(reply.content.evalue).toMatch(/SIGSEGV/);
     expect(reply.content.evalue).toMatch(/state .* was lost/);

@@ -93,6 +93,16 @@ inline define::Definition& current(const char* what) {
   return *declaring();
 }
 
+// True while a step's loss value is computed after its gradient: the
+// gradient's forward sweep has filled every activation, so the layer blocks
+// return at once and only the loss blocks (and the user's own scalar code)
+// run. Clad's gradient runs the forward pass once and returns no value; this
+// gives the value without a second forward pass.
+inline bool& replaying() {
+  static thread_local bool on = false;
+  return on;
+}
+
 inline int add_layer(define::Definition& d, const std::string& name) {
   for (const auto& l : d.layers)
     if (!name.empty() && l == name)
@@ -266,6 +276,7 @@ inline void declared(const Act& a, int id, const char* role) {
 // y = x · Wᵀ + b from the input batch x [n, in].
 template <typename T>
 void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
+  if (detail::replaying()) return;
   TORCHCLAD_NN_NEED(l.id >= 0, l.id, "a Linear layer is used before it is declared");
   detail::declared(y, l.id, "the output");
   TORCHCLAD_NN_NEED(y.width == l.out, l.id,
@@ -276,6 +287,7 @@ void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
 // y = x · Wᵀ + b from an activation x.
 template <typename T>
 void linear(Linear l, const T* p, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
   TORCHCLAD_NN_NEED(l.id >= 0, l.id, "a Linear layer is used before it is declared");
   detail::declared(x, l.id, "the input");
   detail::declared(y, l.id, "the output");
@@ -300,16 +312,19 @@ void same_width(const Act& x, const Act& y) {
 
 template <typename T>
 void relu(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
   detail::same_width<T>(x, y);
   ::torchclad::kernels::relu_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 template <typename T>
 void tanh(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
   detail::same_width<T>(x, y);
   ::torchclad::kernels::tanh_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 template <typename T>
 void sigmoid(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
   detail::same_width<T>(x, y);
   ::torchclad::kernels::sigmoid_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
@@ -317,6 +332,7 @@ void sigmoid(T* a, Act x, Act y, int n) {
 // Conv1d on the input batch x [n, lin] (one channel): y [cout, n, lout].
 template <typename T>
 void conv1d(Conv1d c, const T* p, const T* x, T* a, Act y, int n) {
+  if (detail::replaying()) return;
   TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv1d layer is used before it is declared");
   detail::declared(y, c.id, "the output");
   TORCHCLAD_NN_NEED(c.cin == 1, c.id, "reads the input batch, which has 1 channel, but the layer has " +
@@ -330,6 +346,7 @@ void conv1d(Conv1d c, const T* p, const T* x, T* a, Act y, int n) {
 // Conv1d on an activation x [cin, n, lin].
 template <typename T>
 void conv1d(Conv1d c, const T* p, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
   TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv1d layer is used before it is declared");
   detail::declared(x, c.id, "the input");
   detail::declared(y, c.id, "the output");
@@ -345,6 +362,7 @@ void conv1d(Conv1d c, const T* p, T* a, Act x, Act y, int n) {
 // MaxPool1d(pool) (stride = pool) over [channels, n, lin] -> [channels, n, lin / pool].
 template <typename T>
 void max_pool1d(T* a, Act x, Act y, int channels, int pool, int n) {
+  if (detail::replaying()) return;
   detail::declared(x, y.id, "the input");
   detail::declared(y, x.id, "the output");
   const int lin = channels > 0 ? x.width / channels : 0;
@@ -358,6 +376,7 @@ void max_pool1d(T* a, Act x, Act y, int channels, int pool, int n) {
 // Channel-major [channels, n, len] to PyTorch's flatten order [n, channels * len].
 template <typename T>
 void flatten(T* a, Act x, Act y, int channels, int n) {
+  if (detail::replaying()) return;
   detail::same_width<T>(x, y);
   TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
                "flatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
@@ -567,6 +586,7 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
   }                                                                                          \
   template <typename T>                                                                      \
   void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n) {              \
+    if (::torchclad::nn::detail::replaying()) return;                                        \
     ::torchclad::nn::detail::same_width<T>(x, y);                                            \
     for (long i = 0; i < long{n} * x.width; ++i) a[long{n} * y.off + i] = f(a[long{n} * x.off + i]); \
   }                                                                                          \
@@ -616,11 +636,15 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
 // ---- Registration.
 namespace torchclad::nn::detail {
 
-// The loss as an output argument, so that one Clad gradient yields both the
-// gradient and the loss's value (a gradient function returns nothing).
+// The loss's value after its gradient: M::loss again with the layer blocks
+// skipped (replaying()).
 template <class M, typename T>
-void loss_into(const M& m, const T* p, T* a, const T* x, const T* y, int n, T* out) {
-  out[0] = M::loss(m, p, a, x, y, n);
+T replay_loss(const M& m, const T* p, T* a, const T* x, const T* y, int n) {
+  struct Replay {
+    Replay() { replaying() = true; }
+    ~Replay() { replaying() = false; }
+  } replay;
+  return M::loss(m, p, a, x, y, n);
 }
 
 inline std::string fnv1a_hex(const std::string& text) {
@@ -710,18 +734,16 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
   template <>                                                                                  \
   float grad<float>(const void* m, const float* p, float* a, const float* x, const float* y,   \
                     int n, float* d_p, float* d_a) {                                           \
-    static auto g = clad::gradient(::torchclad::nn::detail::loss_into<M, float>, "p, a, out"); \
-    float out = 0, d_out = 1;                                                                  \
-    g.execute(*static_cast<const M*>(m), p, a, x, y, n, &out, d_p, d_a, &d_out);               \
-    return out;                                                                                \
+    static auto g = clad::gradient(M::template loss<float>, "p, a");                          \
+    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                             \
+    return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);     \
   }                                                                                            \
   template <>                                                                                  \
   double grad<double>(const void* m, const double* p, double* a, const double* x,              \
                       const double* y, int n, double* d_p, double* d_a) {                      \
-    static auto g = clad::gradient(::torchclad::nn::detail::loss_into<M, double>, "p, a, out"); \
-    double out = 0, d_out = 1;                                                                 \
-    g.execute(*static_cast<const M*>(m), p, a, x, y, n, &out, d_p, d_a, &d_out);               \
-    return out;                                                                                \
+    static auto g = clad::gradient(M::template loss<double>, "p, a");                         \
+    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                             \
+    return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);     \
   }                                                                                            \
   template <typename T>                                                                        \
   T loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                     \
