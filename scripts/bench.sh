@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 common=(--workloads "$WORKLOADS" --batches "$BATCHES" --threads "$THREADS" --steps "$STEPS"
         --warmup 10 --rounds "$ROUNDS" --optimizer sgd)
 
-echo "==> C++ engines (clad-model, clad-model-node, clad-ops, libtorch-autograd)"
+echo "==> C++ engines (clad-model, clad-user, clad-model-node, clad-ops, libtorch-autograd)"
 build/cling-plugin/bench/torchclad-bench "${common[@]}" --out "$OUT/cpp.json"
 echo "==> Python engines (pytorch-eager, torch-compile)"
 .venv/bin/python cling-plugin/bench/python_engines.py "${common[@]}" \
@@ -24,3 +24,24 @@ echo "==> Python engines (pytorch-eager, torch-compile)"
 echo "==> report"
 .venv/bin/python cling-plugin/bench/report.py --inputs "$OUT/cpp.json" "$OUT/python.json" \
   --out-dir cling-plugin/bench/results
+
+# Engine clad-user (the workloads written as model definitions) against the
+# built-in clad-model and LibTorch autograd, with both optimizers, in three
+# whole runs; and the compile time of a %%clad cell defining a 3-layer MLP.
+echo "==> clad-user vs clad-model (3 runs, sgd and adam) and a %%clad cell's compile time"
+user_runs=()
+for run in 1 2 3; do
+  for opt in sgd adam; do
+    build/cling-plugin/bench/torchclad-bench --workloads mlp-784-128-10,cnn-gw --batches "$BATCHES" \
+      --cnn-batches 1,8,32,128,256 --threads 1 --engines clad-user,clad-model,libtorch-autograd \
+      --steps "$STEPS" --warmup 10 --rounds "$ROUNDS" --optimizer "$opt" --out "$OUT/user-$opt-$run.json"
+  done
+  .venv/bin/python - "$OUT/user-sgd-$run.json" "$OUT/user-adam-$run.json" "$OUT/user-$run.json" <<'PY'
+import json, sys
+json.dump(json.load(open(sys.argv[1])) + json.load(open(sys.argv[2])), open(sys.argv[3], "w"))
+PY
+  user_runs+=("$OUT/user-$run.json")
+done
+.venv/bin/python cling-plugin/bench/compile_time.py --runs 3 --out "$OUT/compile-time.json"
+.venv/bin/python cling-plugin/bench/user_models_report.py --runs "${user_runs[@]}" \
+  --compile-json "$OUT/compile-time.json" --out-dir cling-plugin/bench/results

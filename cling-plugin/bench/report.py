@@ -18,9 +18,9 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 BASELINE = "libtorch-autograd"
 # Fixed order and colours so every table and plot reads the same way.
-ENGINE_ORDER = ["clad-model", "clad-model-node", "clad-ops", "libtorch-autograd",
+ENGINE_ORDER = ["clad-model", "clad-user", "clad-model-node", "clad-ops", "libtorch-autograd",
                 "pytorch-eager", "torch-compile"]
-COLORS = dict(zip(ENGINE_ORDER, ["tab:red", "tab:orange", "tab:purple", "tab:blue",
+COLORS = dict(zip(ENGINE_ORDER, ["tab:red", "tab:brown", "tab:orange", "tab:purple", "tab:blue",
                                  "tab:green", "tab:olive"]))
 
 

@@ -11,6 +11,7 @@
 #include "model/defined_model.hpp"
 #include "models/gw_cnn.h"
 #include "models/mlp.h"
+#include "ops/model_ops.hpp"
 #include "test_util.hpp"
 #include "torchclad/nn.h"
 #include "train/binary_trainer.hpp"
@@ -359,6 +360,34 @@ TEST(UserModel, TrainingLowersTheLoss) {
     EXPECT_LT(run.epochs.back().eval.test_loss, 0.6 * before) << name << ": " << before << " -> " << run.epochs.back().eval.test_loss;
     EXPECT_LT(run.epochs.back().train_loss, run.epochs.front().train_loss) << name;
   }
+}
+
+// The definition as a LibTorch operation: its gradient through autograd
+// equals Clad's and LibTorch's own, and it composes with LibTorch code.
+TEST(UserModelOperator, AutogradThroughTheDefinitionsGradient) {
+  const auto d = def("huber_regression");
+  for (int n : {1, 9}) {
+    auto s = sample(*d, n, 40 + n);
+    auto x = to_tensor(s.x, {n, d->inputs});
+    auto y = to_tensor(s.y, {n, d->target_width});
+    auto p = to_tensor(s.params, {d->param_count}).requires_grad_();
+    // Composed: twice the model's loss plus a LibTorch penalty on all parameters.
+    auto total = 2 * torchclad::model_loss("huber_regression", p, x, y) + 0.5 * p.pow(2).sum();
+    total.backward();
+    auto q = to_tensor(s.params, {d->param_count}).requires_grad_();
+    (2 * libtorch_loss("huber_regression", *d, q, x, y) + 0.5 * q.pow(2).sum()).backward();
+    EXPECT_NEAR(total.item<double>(), (2 * libtorch_loss("huber_regression", *d, q, x, y) + 0.5 * q.pow(2).sum()).item<double>(), 1e-12);
+    EXPECT_TRUE(close(to_vector(p.grad()), to_vector(q.grad()), 1e-9, 1e-12)) << "batch " << n;
+  }
+  // float32 too, and the errors name what was expected.
+  auto p32 = init_defined_params(*d, 1).requires_grad_();
+  auto loss = torchclad::model_loss("huber_regression", p32, torch::randn({4, 6}), torch::randn({4, 2}));
+  loss.backward();
+  EXPECT_EQ(p32.grad().scalar_type(), torch::kFloat32);
+  EXPECT_NE(error_of([&] { torchclad::model_loss("huber_regression", p32, torch::randn({4, 5}), torch::randn({4, 2})); })
+                .find("input"), std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::model_loss("nope", p32, torch::randn({4, 6}), torch::randn({4, 2})); })
+                .find("no model definition named 'nope'"), std::string::npos);
 }
 
 class UserModelSteadyState : public ::testing::TestWithParam<std::tuple<std::string, int, int>> {};

@@ -67,7 +67,10 @@ void report_registration_error(const std::string& name, const std::string& messa
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.errors[name] = message;
-  r.definitions.erase(name);
+  if (auto it = r.definitions.find(name); it != r.definitions.end()) {
+    *it->second->alive = false;
+    r.definitions.erase(it);
+  }
   r.pending_errors.push_back(message);
   std::fprintf(stderr, "torchclad: %s\n", message.c_str());
 }
@@ -78,8 +81,7 @@ void register_definition(std::shared_ptr<Definition> def) {
     std::lock_guard<std::mutex> lock(r.mutex);
     auto it = r.definitions.find(def->name);
     const bool duplicate = it != r.definitions.end() && *it->second->alive &&
-                           it->second->source_file == def->source_file &&
-                           it->second->source_hash == def->source_hash;
+                           it->second->library == def->library;
     if (!duplicate) {
       if (it != r.definitions.end()) *it->second->alive = false;  // replaced
       r.errors.erase(def->name);
@@ -88,8 +90,8 @@ void register_definition(std::shared_ptr<Definition> def) {
     }
   }
   report_registration_error(
-      def->name, "model '" + def->name + "' is defined twice in " + def->source_file +
-                     "; give each TORCHCLAD_MODEL its own name");
+      def->name, "model '" + def->name + "' is defined twice in " + def->library + " (" +
+                     def->source_file + "); give each TORCHCLAD_MODEL its own name");
 }
 
 void unregister_definition(const std::string& name, const Definition* def) {

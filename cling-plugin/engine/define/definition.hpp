@@ -8,6 +8,7 @@
 //
 // Plain C++17 and the standard library: ROOT's cling parses it (the %%clad
 // cell's dictionary), and it carries no LibTorch type.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +59,7 @@ using LossFn = T (*)(const void* instance, const T* params, T* acts, const T* x,
 struct Definition {
   std::string name;
   std::string source_file;  // where it was compiled from (__FILE__)
+  std::string library;      // the loaded file (program or library) that registered it
   std::string source_hash;  // hex FNV-1a of the source file if readable, else of the layout
   std::vector<ParamSpec> params;
   std::vector<std::string> layers;  // layer handle id -> its name, for error messages
@@ -69,14 +71,18 @@ struct Definition {
   int target_width = 1;         // values of y per sample (kRegression: the targets)
   int64_t output_offset = -1;   // per-sample offset of the output activation (predict)
   int output_width = 0;
+  // The loss is a mean over the batch (plus terms that do not depend on it),
+  // checked at registration: only then may a step split the batch over threads.
+  bool mean_over_batch = true;
   std::shared_ptr<const void> instance;  // the user's definition object
   GradFn<float> grad_f = nullptr;
   GradFn<double> grad_d = nullptr;
   LossFn<float> loss_f = nullptr;
   LossFn<double> loss_d = nullptr;
-  // False once the library that compiled it is unloaded (a %%clad cell run
-  // again with new code): models made from it refuse to run.
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  // False once the definition is replaced (its file loaded again, a %%clad
+  // cell run again with new code) or its library unloaded: models made from
+  // it refuse to run.
+  std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
 
   // Throws std::runtime_error listing the names for an unknown one.
   const ParamSpec& param(const std::string& name) const;
@@ -85,9 +91,9 @@ struct Definition {
 };
 
 // Registers a definition under its name (called when its library loads).
-// A name registered again from the same source while the earlier one is still
-// loaded is an error (a name defined twice); otherwise the newer replaces the
-// older. Errors are kept (take_registration_errors) and printed on stderr,
+// A name registered twice by one library is an error (defined twice);
+// registered by another library (a file loaded again, a cell run again), the
+// newer replaces the older. Errors are kept (take_registration_errors) and printed on stderr,
 // since they happen during a library's static initialisation.
 void register_definition(std::shared_ptr<Definition> def);
 // Called when the defining library unloads: marks it dead and forgets it.

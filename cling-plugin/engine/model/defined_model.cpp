@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 
 #include "kernels/blas.hpp"
@@ -58,7 +59,8 @@ DefinedModel::DefinedModel(std::shared_ptr<const define::Definition> def, uint64
 void DefinedModel::check_alive() const {
   if (!*def_->alive)
     throw std::runtime_error("the definition of model '" + def_->name +
-                             "' was replaced or unloaded (its cell ran again with new code); "
+                             "' was replaced or unloaded (its file was loaded again, or its "
+                             "%%clad cell ran again with new code); "
                              "make the model again with torchclad::model(\"" + def_->name + "\")");
 }
 
@@ -79,7 +81,10 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
   const int64_t count = params_.numel();
   float* d_params = grads_.data_ptr<float>();
   const float* p = params_.data_ptr<float>();
-  const int parts = std::min({at::get_num_threads(), n / kMinSamplesPerPart, kMaxParts});
+  // Parts only for a loss that is a mean over the batch (checked at registration).
+  const int parts = def_->mean_over_batch
+                        ? std::min({at::get_num_threads(), n / kMinSamplesPerPart, kMaxParts})
+                        : 1;
   if (parts <= 1) {
     // d_acts needs no reset: every block's pullback consumes the adjoint of
     // the buffer it wrote, so the gradient leaves d_acts all zero (tested).
@@ -97,16 +102,25 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
     if (static_cast<int64_t>(part_grads_[q].size()) != count) part_grads_[q].assign(count, 0.f);
   }
   float losses[kMaxParts] = {};
+  // An exception must not leave a worker thread (it would terminate the
+  // process): each part keeps its own, rethrown here after the parts are done.
+  std::exception_ptr errors[kMaxParts];
   const int64_t xw = def_->inputs, yw = def_->target_width;
   kernels::parallel_parts(parts, parts, [&](int q) {
-    blas::SequentialScope sequential;
-    const int b0 = start(q), nb = start(q + 1) - b0;
-    Workspace& ws = workspaces_.find({nb, q})->second;
-    float* g = part_grads_[q].data();
-    std::memset(g, 0, sizeof(float) * count);
-    losses[q] = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x + b0 * xw, y + b0 * yw, nb, g,
-                             ws.d_acts.data());
+    try {
+      blas::SequentialScope sequential;
+      const int b0 = start(q), nb = start(q + 1) - b0;
+      Workspace& ws = workspaces_.find({nb, q})->second;
+      float* g = part_grads_[q].data();
+      std::memset(g, 0, sizeof(float) * count);
+      losses[q] = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x + b0 * xw, y + b0 * yw, nb,
+                               g, ws.d_acts.data());
+    } catch (...) {
+      errors[q] = std::current_exception();
+    }
   });
+  for (int q = 0; q < parts; ++q)
+    if (errors[q]) std::rethrow_exception(errors[q]);
   float loss = 0;
   std::memset(d_params, 0, sizeof(float) * count);
   for (int q = 0; q < parts; ++q) {

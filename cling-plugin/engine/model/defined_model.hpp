@@ -31,10 +31,10 @@ class DefinedModel {
 
   // Mean loss of the batch and its gradient in grads() (overwritten). x is
   // [n, inputs] row-major, y [n, target_width]. With at::get_num_threads() > 1
+  // and a loss that is a mean over the batch (Definition::mean_over_batch)
   // the batch is split into parts computed in parallel, each part's gradient
-  // weighted by its share (right for a loss that is a mean over the batch plus
-  // terms that do not depend on it, as torchclad's loss blocks are). Throws
-  // std::runtime_error when the definition's library was unloaded.
+  // weighted by its share. Throws std::runtime_error when the definition was
+  // replaced or unloaded, and what the loss throws (from any part).
   float loss_and_grad(const float* x, const float* y, int n);
   // The same in float64 from float64 copies of the parameters (check_gradients).
   double loss_and_grad_double(const double* params, const double* x, const double* y, int n,

@@ -60,9 +60,9 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data) {
     }
   } else {
     e.test_accuracy = -1;
-    const double rmse = std::sqrt((out - y).pow(2).mean().item<double>());
+    e.test_rmse = std::sqrt((out - y).pow(2).mean().item<double>());
     char s[48];
-    std::snprintf(s, sizeof s, "RMSE %.4g", rmse);
+    std::snprintf(s, sizeof s, "RMSE %.4g", e.test_rmse);
     e.summary = s;
   }
   return e;

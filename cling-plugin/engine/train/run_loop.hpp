@@ -25,6 +25,7 @@ struct RunSpec {
 struct Evaluation {
   double test_loss = 0, test_accuracy = 0;  // test_accuracy < 0: not a classifier
   double test_auc = -1;  // < 0: not measured (multi-class models)
+  double test_rmse = -1;  // < 0: not measured (classifiers)
   std::string summary;   // extra text for the epoch's log line, e.g. "AUC 0.981"
 };
 

@@ -8,8 +8,12 @@
 namespace host {
 
 // Line 1 of a %%clad cell's source (the magic's line, so line numbers match
-// the cell): torchclad/nn.h, which includes Clad's header.
-inline constexpr const char* kCladCellPrelude = "#include \"torchclad/nn.h\"";
+// the cell): Clad's header; for a cell that defines models, torchclad/nn.h
+// (which includes it). Not nn.h in every cell: cells compiled by ACLiC have a
+// cling dictionary, and when one is replaced cling drops the declarations it
+// brought (nn.h's), while their include guards stay.
+inline constexpr const char* kCladCellPrelude = "#include \"clad/Differentiator/Differentiator.h\"";
+inline constexpr const char* kModelCellPrelude = "#include \"torchclad/nn.h\"";
 
 // Whether a %%clad cell defines models (TORCHCLAD_MODEL). Such a cell is
 // compiled with clang++-19 + Clad into a library of its own and loaded,

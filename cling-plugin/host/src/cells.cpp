@@ -447,8 +447,9 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   }
   remember_identifiers(body);
   const std::string path = workdir_ + "/" + name + ".C";
+  const bool models = defines_models(body);
   // Line 1 is the magic's: line numbers match the cell.
-  const std::string source = std::string(kCladCellPrelude) + "\n" + body + "\n";
+  const std::string source = std::string(models ? kModelCellPrelude : kCladCellPrelude) + "\n" + body + "\n";
   bool changed = false;  // a named cell run again with new code
   {
     std::ifstream in(path);
@@ -474,7 +475,6 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   // declarations), clang++-19 + Clad for the library, then loads it.
   // k: keep the library; O: optimized.
   int ok = 0;
-  const bool models = defines_models(body);
   try {
     if (models) {
       // Model cells: no dictionary, a new library per change (nothing
@@ -524,7 +524,9 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     result.traceback = diagnostics;
     return result;
   }
-  if (const std::string problem = cell_model_problems(diagnostics, path); !problem.empty()) {
+  if (const std::string problem = models ? cell_model_problems(diagnostics, path) : "";
+      !problem.empty()) {
+    model_cell_sources_.erase(name);  // run again unchanged, it compiles and reports again
     result.status = "error";
     result.ename = "CladModelError";
     result.evalue = problem.substr(0, problem.find('\n'));

@@ -37,6 +37,14 @@ train::ModelData model_data(const Model::State& s, const Dataset& d) {
   return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1)};
 }
 
+// Per-event weights are kept by the datasets but not yet used by a model's
+// loss: say so once per fit rather than train as if they were 1 in silence.
+void warn_if_weighted(const Dataset& d, const char* split) {
+  if (d.impl()->weights.defined())
+    std::fprintf(stderr, "torchclad: the %s dataset has per-event weights; Model::fit does not use "
+                 "them yet (every event weighs 1)\n", split);
+}
+
 train::ModelData model_data(const Model::State& s, const BinaryDataset& d) {
   const auto& def = def_of(s);
   if (def.targets != define::Targets::kBinary)
@@ -61,13 +69,12 @@ train::ModelTrainConfig config_of(const TrainOptions& o) {
   return c;
 }
 
-Evaluation to_evaluation(const define::Definition& def, const train::Evaluation& e, long long n,
-                         const torch::Tensor& rmse_out) {
+Evaluation to_evaluation(const define::Definition& def, const train::Evaluation& e, long long n) {
   Evaluation r;
   r.loss = e.test_loss;
   r.samples = n;
   if (def.targets == define::Targets::kRegression) {
-    r.rmse = rmse_out.defined() ? rmse_out.item<double>() : -1;
+    r.rmse = e.test_rmse;
   } else {
     r.accuracy = e.test_accuracy;
     r.auc = e.test_auc;
@@ -76,22 +83,14 @@ Evaluation to_evaluation(const define::Definition& def, const train::Evaluation&
 }
 
 Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
-  const auto& def = def_of(s);
-  train::check_model_data(def, data, "evaluation");
-  const auto e = train::evaluate_model(*s.model, data);
-  torch::Tensor rmse;
-  if (def.targets == define::Targets::kRegression) {
-    auto out = s.model->forward(data.x);
-    rmse = (out - data.y.to(torch::kFloat32).view_as(out)).pow(2).mean().sqrt();
-  }
-  return to_evaluation(def, e, data.x.size(0), rmse);
+  train::check_model_data(def_of(s), data, "evaluation");
+  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data), data.x.size(0));
 }
 
 TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
                      const TrainOptions& o) {
   const auto run = train::train_model(*s.model, train, test, config_of(o), training_log(o.progress));
   TrainResult out;
-  const int first = static_cast<int>(s.history.size());
   for (const auto& e : run.epochs) {
     EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
                   e.samples_per_second};
@@ -99,7 +98,6 @@ TrainResult fit_data(Model::State& s, const train::ModelData& train, const train
     out.epochs.push_back(r);
     s.history.push_back(r);
   }
-  (void)first;
   out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
   out.message = run.message;
   s.options = o;
@@ -151,7 +149,10 @@ GradientCheck check_data(Model::State& s, const train::ModelData& data, int batc
       if (std::abs(grad[spec.offset + i]) > std::abs(grad[spec.offset + largest])) largest = i;
     picks.push_back(largest);
     std::uniform_int_distribution<int64_t> pick(0, spec.numel - 1);
-    while (static_cast<int>(picks.size()) < std::min<int64_t>(per_tensor, spec.numel)) picks.push_back(pick(rng));
+    while (static_cast<int64_t>(picks.size()) < std::min<int64_t>(per_tensor, spec.numel)) {
+      const int64_t i = pick(rng);
+      if (std::find(picks.begin(), picks.end(), i) == picks.end()) picks.push_back(i);
+    }
     for (int64_t i : picks) {
       const int64_t k = spec.offset + i;
       const double saved = pv[k];
@@ -200,6 +201,7 @@ Model::Model(const std::string& name, unsigned long long seed)
       })) {}
 
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
+  warn_if_weighted(train, "training");
   return rethrow_plain([&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
 }
 TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {

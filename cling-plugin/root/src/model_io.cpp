@@ -119,11 +119,6 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
   s->model = std::make_shared<DefinedModel>(def, 0);
   read_options(named(*f, "options", path), *s);
   const std::string saved_hash = named(*f, "source_hash", path);
-  if (saved_hash != def->source_hash)
-    std::fprintf(stderr,
-                 "torchclad: Model::load: '%s' was saved from another version of model '%s' "
-                 "(source hash %s, now %s); its parameters fit, so they are loaded\n",
-                 path.c_str(), name.c_str(), saved_hash.c_str(), def->source_hash.c_str());
 
   auto* params = dynamic_cast<TTree*>(f->Get("parameters"));
   if (!params) throw std::runtime_error("Model::load: '" + path + "' has no 'parameters' tree");
@@ -139,10 +134,21 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
                              std::to_string(params->GetEntries()) + " parameter tensors, model '" +
                              name + "' has " + std::to_string(def->params.size()));
   float* p = s->model->params().data_ptr<float>();
+  std::vector<bool> filled(def->params.size(), false);
   for (Long64_t i = 0; i < params->GetEntries(); ++i) {
     if (params->GetEntry(i) <= 0)
       throw std::runtime_error("Model::load: cannot read parameter " + std::to_string(i) + " of '" + path + "'");
-    const auto& spec = def->param(*pname);  // throws naming the known ones
+    const define::ParamSpec* found = nullptr;
+    try {
+      found = &def->param(*pname);  // throws naming the known ones
+    } catch (const std::exception& e) {
+      throw std::runtime_error("Model::load: '" + path + "': " + e.what());
+    }
+    const auto& spec = *found;
+    const size_t index = found - def->params.data();
+    if (filled[index])
+      throw std::runtime_error("Model::load: '" + path + "' holds parameter '" + *pname + "' twice");
+    filled[index] = true;
     if (std::vector<int64_t>(shape->begin(), shape->end()) != spec.shape ||
         static_cast<int64_t>(values->size()) != spec.numel)
       throw std::runtime_error("Model::load: parameter '" + *pname + "' in '" + path +
@@ -150,6 +156,11 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
     std::copy(values->begin(), values->end(), p + spec.offset);
   }
   params->ResetBranchAddresses();
+  if (saved_hash != def->source_hash)
+    std::fprintf(stderr,
+                 "torchclad: Model::load: '%s' was saved from another version of model '%s' "
+                 "(source hash %s, now %s); its parameters fit, so they are loaded\n",
+                 path.c_str(), name.c_str(), saved_hash.c_str(), def->source_hash.c_str());
 
   if (auto* history = dynamic_cast<TTree*>(f->Get("history"))) {
     EpochResult e;

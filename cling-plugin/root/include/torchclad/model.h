@@ -109,13 +109,19 @@ Dataset classification_dataset(const std::vector<float>& x, int features,
 // with clang++-19 and Clad into a library and loads it: its models register
 // by name, replacing earlier versions of the same file's models. C++20 and
 // LibTorch headers are allowed (there is no cling dictionary). Returns the
-// names of the file's models; throws std::runtime_error if it does not compile or a definition
-// fails its checks (the compiler's messages go to stderr).
+// names of the file's models; throws std::runtime_error if it does not
+// compile, defines no model, calls what Clad cannot differentiate, or a
+// definition fails its checks (the compiler's messages go to stderr).
 std::vector<std::string> load_models(const std::string& source_file);
 // The compiler command load_models and %%clad model cells use.
 std::string model_compile_command(const std::string& source, const std::string& library);
 // Runs that command (output on stdout/stderr); returns its exit status.
 int compile_models_library(const std::string& source, const std::string& library);
+// From a compiler's output: Clad's warnings about calls it could not
+// differentiate (it takes their derivative as 0: a wrong gradient), each as a
+// message that names the call and what to do. load_models and %%clad cells
+// refuse such a file.
+std::vector<std::string> non_differentiable_calls(const std::string& compiler_output);
 
 // torchclad::model("name"): a Model of that definition.
 Model model(const std::string& name, unsigned long long seed = 42);

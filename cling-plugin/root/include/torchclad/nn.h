@@ -43,6 +43,10 @@
 // Warnings in compiled cells and macros are the user's own, not this header's.
 #pragma GCC system_header
 
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -268,6 +272,52 @@ namespace detail {
 inline void declared(const Act& a, int id, const char* role) {
   TORCHCLAD_NN_NEED(a.id >= 0, id, std::string(role) + " is an activation used before it is declared");
 }
+
+// While TORCHCLAD_MODEL checks a definition (a dry run of loss at
+// registration), the blocks also check what only the definition knows: the
+// widths they read from x and y, and that each activation is written once.
+// Outside a dry run these checks cost a thread-local load.
+struct DryRun {
+  const define::Definition* def = nullptr;
+  std::vector<char> written;  // per layer id
+};
+inline DryRun*& dry_run() {
+  static thread_local DryRun* state = nullptr;
+  return state;
+}
+// The block of layer `id` writes activation y.
+inline void writes(const Act& y, int id) {
+  if (DryRun* d = dry_run()) {
+    if (d->written.size() < d->def->layers.size()) d->written.resize(d->def->layers.size(), 0);
+    TORCHCLAD_NN_NEED(!d->written[y.id], id,
+                      "writes the activation '" + d->def->layers[y.id] +
+                          "', which an earlier block wrote: write each activation once per pass "
+                          "(a block's backward pass reads its input after the forward pass)");
+    d->written[y.id] = 1;
+  }
+}
+// The block of layer `id` reads `width` values per sample of the input batch x.
+inline void reads_input(int width, int id) {
+  if (DryRun* d = dry_run())
+    TORCHCLAD_NN_NEED(width == d->def->inputs, id,
+                      "reads " + str(width) + " values per sample of the input x, but the model "
+                      "declares inputs(" + str(d->def->inputs) + ")");
+}
+// A loss block compares `width` values per sample with the targets y.
+inline void reads_targets(int width, int id, bool class_index) {
+  if (DryRun* d = dry_run()) {
+    if (class_index)
+      TORCHCLAD_NN_NEED(d->def->targets == define::Targets::kClassIndex && width == d->def->classes, id,
+                        "cross_entropy over " + str(width) + " logits, but the model declares " +
+                            (d->def->targets == define::Targets::kClassIndex
+                                 ? "classes(" + str(d->def->classes) + ")"
+                                 : std::string("no class targets (classes(k))")));
+    else
+      TORCHCLAD_NN_NEED(width == d->def->target_width, id,
+                        "compares " + str(width) + " values per sample with the targets, but the "
+                        "model declares " + str(d->def->target_width) + " target value(s) per sample");
+  }
+}
 }  // namespace detail
 
 // ---- Building blocks. Each has a custom pullback (below), so Clad calls it
@@ -282,6 +332,8 @@ void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
   TORCHCLAD_NN_NEED(y.width == l.out, l.id,
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(l.out));
+  detail::reads_input(l.in, l.id);
+  detail::writes(y, l.id);
   ::torchclad::kernels::linear_forward(x, p + l.w, p + l.b, a + long{n} * y.off, n, l.out, l.in);
 }
 // y = x · Wᵀ + b from an activation x.
@@ -296,6 +348,7 @@ void linear(Linear l, const T* p, T* a, Act x, Act y, int n) {
   TORCHCLAD_NN_NEED(y.width == l.out, l.id,
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(l.out));
+  detail::writes(y, l.id);
   ::torchclad::kernels::linear_forward(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off,
                                        n, l.out, l.in);
 }
@@ -314,18 +367,21 @@ template <typename T>
 void relu(T* a, Act x, Act y, int n) {
   if (detail::replaying()) return;
   detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
   ::torchclad::kernels::relu_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 template <typename T>
 void tanh(T* a, Act x, Act y, int n) {
   if (detail::replaying()) return;
   detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
   ::torchclad::kernels::tanh_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 template <typename T>
 void sigmoid(T* a, Act x, Act y, int n) {
   if (detail::replaying()) return;
   detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
   ::torchclad::kernels::sigmoid_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 
@@ -340,6 +396,8 @@ void conv1d(Conv1d c, const T* p, const T* x, T* a, Act y, int n) {
   TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(c.cout) + " x " + detail::str(c.lout));
+  detail::reads_input(c.lin, c.id);
+  detail::writes(y, c.id);
   ::torchclad::kernels::conv1d_forward(x, p + c.w, p + c.b, a + long{n} * y.off, a + long{n} * c.col,
                                        n, c.cin, c.lin, c.cout, c.k);
 }
@@ -356,6 +414,7 @@ void conv1d(Conv1d c, const T* p, T* a, Act x, Act y, int n) {
   TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(c.cout) + " x " + detail::str(c.lout));
+  detail::writes(y, c.id);
   ::torchclad::kernels::conv1d_forward(a + long{n} * x.off, p + c.w, p + c.b, a + long{n} * y.off,
                                        a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k);
 }
@@ -371,6 +430,7 @@ void max_pool1d(T* a, Act x, Act y, int channels, int pool, int n) {
                          " channels with pool " + detail::str(pool) + " gives " +
                          detail::str(channels * (pool > 0 ? lin / pool : 0)) + " values, the output has " +
                          detail::str(y.width));
+  detail::writes(y, y.id);
   ::torchclad::kernels::max_pool1d_forward(a + long{n} * x.off, a + long{n} * y.off, channels * n, lin, pool);
 }
 // Channel-major [channels, n, len] to PyTorch's flatten order [n, channels * len].
@@ -380,6 +440,7 @@ void flatten(T* a, Act x, Act y, int channels, int n) {
   detail::same_width<T>(x, y);
   TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
                "flatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
+  detail::writes(y, y.id);
   ::torchclad::kernels::channels_to_batch_major(a + long{n} * x.off, a + long{n} * y.off, channels, n,
                                                 x.width / channels);
 }
@@ -389,6 +450,7 @@ void flatten(T* a, Act x, Act y, int channels, int n) {
 template <typename T>
 T cross_entropy(const T* a, Act logits, const T* y, int n) {
   detail::declared(logits, logits.id, "the logits");
+  detail::reads_targets(logits.width, logits.id, true);
   const T* z = a + long{n} * logits.off;
   const int c = logits.width;
   T total = T(0);
@@ -407,12 +469,14 @@ T bce_with_logits(const T* a, Act logit, const T* y, int n) {
   detail::declared(logit, logit.id, "the logit");
   TORCHCLAD_NN_NEED(logit.width == 1, logit.id, "bce_with_logits: one logit per sample, found " +
                                                detail::str(logit.width));
+  detail::reads_targets(logit.width, logit.id, false);
   return ::torchclad::kernels::binary_cross_entropy_with_logits(a + long{n} * logit.off, y, n);
 }
 // Mean squared error of pred [n, width] against y [n, width].
 template <typename T>
 T mse(const T* a, Act pred, const T* y, int n) {
   detail::declared(pred, pred.id, "the prediction");
+  detail::reads_targets(pred.width, pred.id, false);
   return ::torchclad::kernels::mse(a + long{n} * pred.off, y, n * pred.width);
 }
 // Sums of squares for penalty terms (lambda * sum_of_squares(p, m.fc1)):
@@ -588,6 +652,7 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
   void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n) {              \
     if (::torchclad::nn::detail::replaying()) return;                                        \
     ::torchclad::nn::detail::same_width<T>(x, y);                                            \
+    ::torchclad::nn::detail::writes(y, y.id);                                                \
     for (long i = 0; i < long{n} * x.width; ++i) a[long{n} * y.off + i] = f(a[long{n} * x.off + i]); \
   }                                                                                          \
   namespace clad::custom_derivatives {                                                       \
@@ -615,6 +680,7 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
   template <typename T>                                                                      \
   T mean_##f(const T* a, ::torchclad::nn::Act pred, const T* y, int n) {                     \
     ::torchclad::nn::detail::declared(pred, pred.id, "the prediction");                      \
+    ::torchclad::nn::detail::reads_targets(pred.width, pred.id, false);                      \
     const long m = long{n} * pred.width;                                                     \
     T total = T(0);                                                                          \
     for (long i = 0; i < m; ++i) total += f(a[long{n} * pred.off + i], y[i]);                 \
@@ -662,23 +728,56 @@ inline std::string read_file(const char* path) {
   return s.str();
 }
 
-// Runs loss once on zeros at batch 1 and 2 so that the blocks' checks find a
-// definition's mistakes (shapes, undeclared handles) when it is registered.
+// Runs loss on zeros (and targets that are valid for the model's kind) at
+// batch 1 and 2 so that the blocks' checks find a definition's mistakes
+// (shapes, undeclared handles, widths against inputs and targets, an
+// activation written twice) when it is registered. Batch 2 holds batch 1's
+// sample twice: a loss that is a mean over the batch gives the same value.
 template <class M>
-void dry_run(const M& m, const define::Definition& d) {
+void check_by_dry_run(const M& m, define::Definition& d) {
+  double loss[2] = {0, 0};
   for (int n : {1, 2}) {
     std::vector<double> p(d.param_count), a(d.acts_per_sample * n),
-        x(static_cast<size_t>(d.inputs) * n), y(static_cast<size_t>(d.target_width) * n);
-    const double v = M::loss(m, p.data(), a.data(), x.data(), y.data(), n);
-    (void)v;
+        x(static_cast<size_t>(d.inputs) * n),
+        y(static_cast<size_t>(d.target_width) * n, d.targets == define::Targets::kRegression ? 1.0 : 0.0);
+    DryRun state{&d, {}};
+    dry_run() = &state;
+    try {
+      loss[n - 1] = M::loss(m, p.data(), a.data(), x.data(), y.data(), n);
+    } catch (...) {
+      dry_run() = nullptr;
+      throw;
+    }
+    dry_run() = nullptr;
   }
+  d.mean_over_batch = std::abs(loss[1] - loss[0]) <= 1e-9 * std::max(1.0, std::abs(loss[0]));
+}
+
+inline void check_outputs(const define::Definition& d) {
+  const auto found = std::to_string(d.output_width);
+  if (d.targets == define::Targets::kClassIndex && d.output_width != d.classes)
+    throw std::invalid_argument("the output has " + found + " values per sample, but classes(" +
+                                std::to_string(d.classes) + ") needs one logit per class");
+  if (d.targets == define::Targets::kBinary && d.output_width != 1)
+    throw std::invalid_argument("the output has " + found + " values per sample; binary() needs one logit");
+  if (d.targets == define::Targets::kRegression && d.output_width != d.target_width)
+    throw std::invalid_argument("the output has " + found + " values per sample, but regression(" +
+                                std::to_string(d.target_width) + ") has as many targets");
+}
+
+// The file (program or shared library) that holds `address`.
+inline std::string library_of(const void* address) {
+  Dl_info info{};
+  return dladdr(address, &info) && info.dli_fname ? info.dli_fname : "";
 }
 
 template <class M>
-std::shared_ptr<define::Definition> make_definition(const char* name, const char* file) {
+std::shared_ptr<define::Definition> make_definition(const char* name, const char* file,
+                                                    const void* code_address) {
   auto def = std::make_shared<define::Definition>();
   def->name = name;
   def->source_file = file;
+  def->library = library_of(code_address);
   std::shared_ptr<M> instance;
   declaring() = def.get();
   try {
@@ -695,12 +794,13 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
   if (def->targets == define::Targets::kClassIndex && def->classes < 1)
     throw std::invalid_argument("the constructor must declare its targets: classes(k), binary() or "
                                 "regression(width)");
+  check_outputs(*def);
   const std::string source = read_file(file);
   std::string layout;
   for (const auto& p : def->params) layout += p.name + ":" + std::to_string(p.numel) + ";";
   def->source_hash = fnv1a_hex(source.empty() ? layout : source);
   try {
-    dry_run(*instance, *def);
+    check_by_dry_run(*instance, *def);
   } catch (const LayerError& e) {
     if (e.id < 0 || e.id >= static_cast<int>(def->layers.size()))
       throw std::invalid_argument(std::string("in loss(): ") + e.what());
@@ -753,7 +853,8 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
     std::shared_ptr<::torchclad::define::Definition> def;                                      \
     Registration() {                                                                           \
       try {                                                                                    \
-        def = ::torchclad::nn::detail::make_definition<M>(#NAME, __FILE__);                    \
+        def = ::torchclad::nn::detail::make_definition<M>(                                     \
+            #NAME, __FILE__, reinterpret_cast<const void*>(&grad<float>));                     \
         def->grad_f = &grad<float>;                                                            \
         def->grad_d = &grad<double>;                                                           \
         def->loss_f = &loss<float>;                                                            \

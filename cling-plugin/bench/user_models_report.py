@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Engine clad-user (a workload written as a model definition, torchclad/nn.h)
+against the built-in clad-model and LibTorch autograd, over several whole runs
+of torchclad-bench: per workload, optimizer, threads and batch, the median
+over runs of each run's median step time, its spread (min-max over runs), the
+ratios, and the allocations per step. Also the compile time of a %%clad cell
+defining a 3-layer MLP (--compile-json, from scripts/bench-user-models.sh).
+Writes user-models.{json,md,png}."""
+import argparse
+import json
+import statistics
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ENGINES = ["clad-user", "clad-model", "libtorch-autograd"]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", nargs="+", required=True, help="torchclad-bench JSON, one file per run")
+    p.add_argument("--compile-json", help="compile times of the 3-layer MLP cell, seconds")
+    p.add_argument("--out-dir", required=True)
+    return p.parse_args(argv)
+
+
+def summarize(runs):
+    """{(workload, optimizer, threads, batch): {engine: [median_us per run], allocs}}"""
+    table = defaultdict(lambda: defaultdict(list))
+    allocs = defaultdict(dict)
+    for records in runs:
+        for r in records:
+            key = (r["workload"], r["optimizer"], r["threads"], r["batch"])
+            table[key][r["engine"]].append(r["median_us"])
+            allocs[key][r["engine"]] = max(allocs[key].get(r["engine"], 0), r["allocs_per_step"])
+    rows = []
+    for key in sorted(table, key=lambda k: (k[0], k[1], k[2], k[3])):
+        per = table[key]
+        if not all(e in per for e in ENGINES):
+            continue
+        med = {e: statistics.median(per[e]) for e in ENGINES}
+        rows.append({
+            "workload": key[0], "optimizer": key[1], "threads": key[2], "batch": key[3],
+            "runs": len(per["clad-user"]),
+            **{f"{e}_us": med[e] for e in ENGINES},
+            **{f"{e}_us_min": min(per[e]) for e in ENGINES},
+            **{f"{e}_us_max": max(per[e]) for e in ENGINES},
+            "user_over_model": med["clad-user"] / med["clad-model"],
+            "speedup_over_autograd": med["libtorch-autograd"] / med["clad-user"],
+            "user_allocs_per_step": allocs[key]["clad-user"],
+        })
+    return rows
+
+
+def markdown(rows, compile_times):
+    out = ["# Engine clad-user: the workloads written as model definitions", "",
+           "Median over whole benchmark runs of each run's median step time (µs), with the",
+           "range over runs; `user/model` is clad-user's time over the built-in clad-model's",
+           "(target: within 1.10), `vs autograd` LibTorch autograd's time over clad-user's.", ""]
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["workload"], r["optimizer"], r["threads"])].append(r)
+    for (w, opt, th), rs in groups.items():
+        out += [f"## {w}, {opt}, {th} thread{'s' if th > 1 else ''} ({rs[0]['runs']} runs)", "",
+                "| batch | clad-user | clad-model | libtorch-autograd | user/model | vs autograd | allocs/step |",
+                "|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rs:
+            cells = [f"{r[e + '_us']:.0f} ({r[e + '_us_min']:.0f}–{r[e + '_us_max']:.0f})" for e in ENGINES]
+            out.append(f"| {r['batch']} | " + " | ".join(cells) +
+                       f" | {r['user_over_model']:.2f} | {r['speedup_over_autograd']:.2f}× | "
+                       f"{r['user_allocs_per_step']:.0f} |")
+        out.append("")
+    if compile_times:
+        t = compile_times["seconds"]
+        out += ["## Compile time of a %%clad cell", "",
+                f"{compile_times['what']}: median {statistics.median(t):.1f} s "
+                f"(min {min(t):.1f}, max {max(t):.1f}, {len(t)} runs); target under 15 s.", "",
+                f"Command: `{compile_times['command']}`", ""]
+    return "\n".join(out)
+
+
+def plot(rows, path):
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["workload"], r["optimizer"], r["threads"])].append(r)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
+    for ax, ((w, opt, th), rs) in zip(axes[0], groups.items()):
+        b = [r["batch"] for r in rs]
+        ax.plot(b, [r["user_over_model"] for r in rs], "o-", color="tab:brown", label="clad-user / clad-model")
+        ax.axhline(1.0, color="gray", lw=0.8)
+        ax.axhline(1.1, color="gray", lw=0.8, ls="--", label="target 1.10")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch")
+        ax.set_title(f"{w}, {opt}, {th}T", fontsize=9)
+        ax.set_ylim(0.7, 1.4)
+    axes[0][0].set_ylabel("step time ratio")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    runs = []
+    for path in a.runs:
+        with open(path) as f:
+            runs.append(json.load(f))
+    rows = summarize(runs)
+    compile_times = None
+    if a.compile_json:
+        with open(a.compile_json) as f:
+            compile_times = json.load(f)
+    with open(f"{a.out_dir}/user-models.json", "w") as f:
+        json.dump({"rows": rows, "compile": compile_times}, f, indent=1)
+    with open(f"{a.out_dir}/user-models.md", "w") as f:
+        f.write(markdown(rows, compile_times))
+    plot(rows, f"{a.out_dir}/user-models.png")
+
+
+if __name__ == "__main__":
+    main()
