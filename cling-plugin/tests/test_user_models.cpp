@@ -163,10 +163,119 @@ struct UsedBeforeDeclared : nn::Model {
 };
 TORCHCLAD_MODEL(used_before_declared, UsedBeforeDeclared)
 
+// An activation written twice (tanh in place): the backward pass would read
+// the overwritten input.
+struct WrittenTwice : nn::Model {
+  nn::Linear fc{"fc", 4, 3};
+  nn::Act h{3};
+  WrittenTwice() { inputs(4); classes(3); output(h); }
+  template <class T>
+  static T loss(const WrittenTwice& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.h, n);
+    nn::tanh(a, m.h, m.h, n);
+    return nn::cross_entropy(a, m.h, y, n);
+  }
+};
+TORCHCLAD_MODEL(written_twice, WrittenTwice)
+
+// The first layer reads 4 values per sample of x; inputs() says 3.
+struct InputsMismatch : nn::Model {
+  nn::Linear fc{"fc", 4, 1};
+  nn::Act out{1};
+  InputsMismatch() { inputs(3); regression(1); output(out); }
+  template <class T>
+  static T loss(const InputsMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(inputs_mismatch, InputsMismatch)
+
+// 2 logits for classes(3).
+struct ClassesMismatch : nn::Model {
+  nn::Linear fc{"fc", 4, 2};
+  nn::Act logits{2};
+  ClassesMismatch() { inputs(4); classes(3); output(logits); }
+  template <class T>
+  static T loss(const ClassesMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.logits, n);
+    return nn::cross_entropy(a, m.logits, y, n);
+  }
+};
+TORCHCLAD_MODEL(classes_mismatch, ClassesMismatch)
+
+// A summed (not averaged) loss: the batch must not be split over threads.
+struct SummedLoss : nn::Model {
+  nn::Linear fc{"fc", 4, 1};
+  nn::Act out{1};
+  SummedLoss() { inputs(4); regression(1); output(out); }
+  template <class T>
+  static T loss(const SummedLoss& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.out, n);
+    return nn::mse(a, m.out, y, n) * T(n);
+  }
+};
+TORCHCLAD_MODEL(summed_loss, SummedLoss)
+
 namespace torchclad {
 namespace {
 
 using namespace torchclad::testing;
+
+std::string registration_error(const std::string& name) {
+  try {
+    define::find_definition(name);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(UserModelErrors, AnActivationWrittenTwiceIsRefused) {
+  EXPECT_NE(registration_error("written_twice").find("writes the activation 'activation #1', which an "
+                                                     "earlier block wrote"),
+            std::string::npos)
+      << registration_error("written_twice");
+}
+
+TEST(UserModelErrors, WidthsReadFromTheInputAndTargetsAreChecked) {
+  EXPECT_NE(registration_error("inputs_mismatch")
+                .find("layer 'fc': reads 4 values per sample of the input x, but the model declares inputs(3)"),
+            std::string::npos)
+      << registration_error("inputs_mismatch");
+  EXPECT_NE(registration_error("classes_mismatch")
+                .find("the output has 2 values per sample, but classes(3) needs one logit per class"),
+            std::string::npos)
+      << registration_error("classes_mismatch");
+}
+
+TEST(UserModel, ALossThatIsNotAMeanIsNotSplitOverThreads) {
+  EXPECT_FALSE(define::find_definition("summed_loss")->mean_over_batch);
+  EXPECT_TRUE(define::find_definition("huber_regression")->mean_over_batch);
+  const int saved = at::get_num_threads();
+  at::set_num_threads(2);
+  DefinedModel two(define::find_definition("summed_loss"), 1);
+  at::set_num_threads(1);
+  DefinedModel one(define::find_definition("summed_loss"), 1);
+  auto x = torch::randn({40, 4}), y = torch::randn({40, 1});
+  const float l1 = one.loss_and_grad(x.data_ptr<float>(), y.data_ptr<float>(), 40);
+  at::set_num_threads(2);
+  const float l2 = two.loss_and_grad(x.data_ptr<float>(), y.data_ptr<float>(), 40);
+  at::set_num_threads(saved);
+  EXPECT_FLOAT_EQ(l1, l2);
+  EXPECT_TRUE(torch::allclose(one.grads(), two.grads()));
+}
+
+// A loss block that throws on a worker thread: the error reaches the caller.
+TEST(UserModelErrors, AnErrorInAThreadsPartReachesTheCaller) {
+  const int saved = at::get_num_threads();
+  at::set_num_threads(2);
+  DefinedModel model(define::find_definition("deep6"), 1);
+  auto x = torch::randn({40, 11});
+  auto y = torch::full({40, 1}, 9.f);  // 5 classes
+  EXPECT_THROW(model.loss_and_grad(x.data_ptr<float>(), y.data_ptr<float>(), 40), nn::LayerError);
+  at::set_num_threads(saved);
+}
 using support::AllocationCounter;
 
 std::shared_ptr<const define::Definition> def(const std::string& name) {

@@ -168,3 +168,36 @@ def test_loading_without_the_definition_names_it(fresh_host, host, tmp_path):
     message = reply["evalue"] + stderr_of(events)
     assert "holds model 'cellnet', which is not defined in this session" in message
     assert "TORCHCLAD_MODEL(cellnet" in message
+
+
+def test_a_cell_that_failed_then_runs_again_as_before_keeps_its_model(host):
+    # A compiles; A with a typo fails; A again: a new library replaces the old one.
+    good = mlp_cell(8).replace("%%clad cellnet", "%%clad again")
+    assert host.execute(good, timeout=180, cell_id="again")[0]["status"] == "ok"
+    broken = good.replace("nn::cross_entropy(", "nn::cross_entropi(")
+    reply, _ = host.execute(broken, timeout=180, cell_id="again")
+    assert reply["status"] == "error" and reply["ename"] == "CladCompileError"
+    reply, events = host.execute(good, timeout=180, cell_id="again")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert int(host.ok('printf("%lld\\n", torchclad::model("cellnet").parameter_count());')) > 0
+
+
+def test_a_failed_model_cell_run_again_unchanged_reports_again(host):
+    cell = """%%clad no_output
+namespace nn = torchclad::nn;
+struct NoOutput : nn::Model {
+  nn::Linear fc{"fc", 36, 3};
+  nn::Act out{3};
+  NoOutput() { inputs(36); classes(3); }
+  template <class T>
+  static T loss(const NoOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(no_output, NoOutput)
+"""
+    for _ in range(2):
+        reply, _ = host.execute(cell, timeout=180)
+        assert reply["status"] == "error" and reply["ename"] == "CladModelError"
+        assert "must declare output(activation)" in reply["evalue"]
