@@ -9,7 +9,7 @@ import { join } from 'path';
 import type { Page } from 'playwright-core';
 import type { TrainingState } from '../../../kernel-bridge/src/training-schema';
 import { ARTIFACTS, Lab, REPO, sleep } from './lab';
-import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, progress, runAllCells, saveAndFetch, text } from './notebook';
+import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, progress, runAllCells, saveAndFetch, text, watchFirstDisplay, watched } from './notebook';
 
 const NOTEBOOK = join(REPO, 'notebooks', 'mnist.ipynb');
 /** Opening the notebook and starting the kernel (JupyterLab's first load compiles nothing, but the machine may be busy). */
@@ -38,6 +38,7 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
     timings.opened = Date.now() - started;
 
     const runStart = Date.now();
+    await watchFirstDisplay(page);  // the Clad run takes a few seconds: watched from inside the page too
     await runAllCells(page, RUN_TIMEOUT, async () => {
       const first = (await drawn(page, true))[0];
       if (first?.traces) {
@@ -46,6 +47,7 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
       }
     });
     timings.ran = Date.now() - runStart;
+    seen.push(...(await watched(page)));
     finalDrawn = await drawn(page);
     saved = await saveAndFetch(lab, page, 'mnist.ipynb');
     const stateOf = (engine: string): TrainingState => {

@@ -76,6 +76,32 @@ export function drawn(page: Page, mark = false): Promise<DrawnDisplay[]> {
   }, mark);
 }
 
+/**
+ * Records, every 50 ms inside the page, the first training display's status
+ * and its train trace's point count, and tags its plot div while it runs
+ * (as drawn(page, true) does). A short run (a few seconds) is seen running
+ * however busy the test process is; read the records with watched(page).
+ */
+export function watchFirstDisplay(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const seen: { status: string; points: number }[] = [];
+    (window as unknown as { __torchcladWatched: typeof seen }).__torchcladWatched = seen;
+    setInterval(() => {
+      const node = document.querySelector<HTMLElement>('.torchclad-training');
+      if (!node) return;
+      const plot = node.querySelector('.torchclad-training-plot') as (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
+      const status = node.querySelector('.torchclad-training-status')?.textContent ?? '';
+      const train = plot?.data?.find(t => String(t.uid).endsWith(':train'));
+      if (plot && plot.data && status === 'running') plot.__torchcladSeen = true;
+      seen.push({ status, points: train?.x?.length ?? 0 });
+    }, 50);
+  });
+}
+
+export function watched(page: Page): Promise<{ status: string; points: number }[]> {
+  return page.evaluate(() => (window as unknown as { __torchcladWatched?: { status: string; points: number }[] }).__torchcladWatched ?? []);
+}
+
 /** The prompts of the code cells ("[ ]:", "[*]:", "[3]:") and the kernel's status. */
 export function progress(page: Page): Promise<{ prompts: string[]; kernel: string }> {
   return page.evaluate(() => ({
