@@ -27,6 +27,11 @@
 //
 // Then, in C++17 (a plain cell): auto m = torchclad::model("two_layers");
 //
+// This header is for compiled code (a %%clad cell, torchclad::load_models, a
+// program built with the Clad plugin); cling's plain cells use
+// torchclad/model.h. TORCHCLAD_ACTIVATION, TORCHCLAD_LOSS and TORCHCLAD_MODEL
+// are written at global scope.
+//
 // Rules that keep Clad's backward pass correct and allocation-free:
 // - p is the flat parameter buffer, a the activation buffer, x the input batch
 //   [n, inputs], y the targets; n the batch size. Handles (Linear, Act, ...)
