@@ -10,7 +10,6 @@
 // cell's dictionary), and it carries no LibTorch type.
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>

@@ -4,7 +4,6 @@
 // rootcling's C++17 parse nor cling's view of the file's types is involved).
 #include <TSystem.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <cstdio>
