@@ -413,8 +413,10 @@ export class Kernel {
     } else {
       content = { status: "aborted", execution_count: count };
     }
-    await this.reply(req, "execute_reply", content, { started, status: outcome.status });
+    // Only what was queued before the reply is aborted: a client that sends
+    // its next cell on seeing this reply must have it run.
     if (outcome.status === "error" && stopOnError && !silent) this.abortQueuedExecutes();
+    await this.reply(req, "execute_reply", content, { started, status: outcome.status });
   }
 
   private abortQueuedExecutes(): void {

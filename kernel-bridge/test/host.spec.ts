@@ -156,7 +156,8 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     expect(er.content).toMatchObject({ status: "error", ename: "Interrupted" });
     expect(Date.now() - t0).toBeLessThan(5000);
     // The session survives a forced interrupt.
-    const { iopub } = await client.execute('printf("%d\\n", five);');
+    const { reply: after, iopub } = await client.execute('printf("%d\\n", five);');
+    expect(after.content).toMatchObject({ status: "ok" });
     expect(streamText(iopub)).toBe("5\n");
   });
 

@@ -142,6 +142,25 @@ describe("a kernel over ZeroMQ", () => {
     expect((await h.client.reply("shell", b)).content.status).toBe("ok");
   });
 
+  test("a cell sent on seeing an error reply runs (only what was queued before the reply is aborted)", async () => {
+    // Sending a reply can take a while on a loaded machine; make it slow, so
+    // that the next request surely arrives while the kernel is still in it.
+    const kernel = h.kernel as unknown as { reply: (...args: unknown[]) => Promise<void> };
+    const reply = kernel.reply;
+    kernel.reply = async function (this: unknown, ...args: unknown[]) {
+      await reply.apply(this, args);
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    try {
+      const failed = await h.client.request("shell", "execute_request", { code: "fail E boom", silent: false });
+      expect((await h.client.reply("shell", failed)).content.status).toBe("error");
+      const next = await h.client.request("shell", "execute_request", { code: "print runs", silent: false });
+      expect((await h.client.reply("shell", next)).content.status).toBe("ok");
+    } finally {
+      kernel.reply = reply;
+    }
+  });
+
   test("an executor that throws gives an error reply and the kernel goes on", async () => {
     const { reply } = await h.client.execute("throw kaboom");
     expect(reply.content).toMatchObject({ status: "error", ename: "KernelError", evalue: "kaboom" });
