@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <unistd.h>
 
 #include "define/definition.hpp"
 #include "torchclad/model.h"
@@ -17,7 +18,40 @@
 namespace torchclad {
 namespace {
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+// For /bin/sh: single quotes, each ' inside written as '\''.
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+bool contains(const std::string& text, const char* what) { return text.find(what) != std::string::npos; }
+
+bool ends_with(const std::string& text, const std::string& end) {
+  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+}
+
+// The text between `before` and the next `until` after it, or "".
+std::string between(const std::string& text, const std::string& before, const std::string& until) {
+  const auto at = text.find(before);
+  if (at == std::string::npos) return "";
+  const auto start = at + before.size(), end = text.find(until, start);
+  return end == std::string::npos ? "" : text.substr(start, end - start);
+}
+
+// Where load_models builds; removed at exit (each library is removed as
+// soon as it is loaded, so the directory is empty by then).
+struct TemporaryDirectory {
+  std::filesystem::path path;
+  pid_t owner = getpid();  // a forked child that exits leaves it alone
+  explicit TemporaryDirectory(std::filesystem::path p) : path(std::move(p)) {
+    std::filesystem::create_directories(path);
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored;
+    if (getpid() == owner) std::filesystem::remove_all(path, ignored);
+  }
+};
 
 std::vector<std::string> names_from(const std::string& source_file) {
   std::vector<std::string> names;
@@ -35,14 +69,15 @@ std::string model_compile_command(const std::string& source, const std::string& 
   // and -Bsymbolic: a newer version of the same file, loaded beside the
   // older, must call its own functions, not the older library's same-named
   // ones (the dynamic linker would bind those first).
-  return std::string(TORCHCLAD_CXX) +
+  return quoted(TORCHCLAD_CXX) +
          " -std=c++20 -O3 -march=native -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden"
          " -Wl,-Bsymbolic" +
-         " -fplugin=" + TORCHCLAD_CLAD_PLUGIN + " -DCLAD_NO_NUM_DIFF" +
+         " -fplugin=" + quoted(TORCHCLAD_CLAD_PLUGIN) + " -DCLAD_NO_NUM_DIFF" +
          " -D_GLIBCXX_USE_CXX11_ABI=" + std::to_string(TORCHCLAD_CXX11_ABI) +
-         " -isystem " + TORCHCLAD_CLAD_INCLUDE + " -I" + src + "/root/include -I" + src + "/engine" +
-         " -isystem " + torch + "/include -isystem " + torch + "/include/torch/csrc/api/include" +
-         " -isystem " + TORCHCLAD_ROOT_INCLUDE_DIR + " -Wno-#warnings " + quoted(source) + " -o " +
+         " -isystem " + quoted(TORCHCLAD_CLAD_INCLUDE) + " -I" + quoted(src + "/root/include") +
+         " -I" + quoted(src + "/engine") + " -isystem " + quoted(torch + "/include") + " -isystem " +
+         quoted(torch + "/include/torch/csrc/api/include") + " -isystem " +
+         quoted(TORCHCLAD_ROOT_INCLUDE_DIR) + " -Wno-#warnings " + quoted(source) + " -o " +
          quoted(library);
 }
 
@@ -74,15 +109,57 @@ std::vector<std::string> non_differentiable_calls(const std::string& compiler_ou
   return problems;
 }
 
+std::string clad_crash(const std::string& compiler_output) {
+  if (!contains(compiler_output, "PLEASE submit a bug report") &&
+      !contains(compiler_output, "clang frontend command failed due to signal"))
+    return "";
+  // The stack dump names what Clad was building and the expression it was at:
+  //   2.  Building code for '<... LC::loss<float>(...)>[name=loss, order=1, ...]'
+  //   While visiting <DeclRefExpr> [ 'm.cpp:11:45', 'm.cpp:11:45']
+  std::string function = between(compiler_output, "Building code for '<", "(");
+  if (const auto space = function.rfind(' '); space != std::string::npos) function = function.substr(space + 1);
+  const std::string where = between(compiler_output, "While visiting <", "\n");
+  const std::string place = between(where, "[ '", "', '");
+  std::string message = place.empty() ? "" : place + ": ";
+  message += function.empty() ? "the compiler crashed (Clad or clang)"
+                              : "Clad crashed while generating the gradient of " + function;
+  return message +
+         ". A known trigger is a brace cast in differentiated code, such as long{x} or int{x}: write "
+         "static_cast<long>(x) instead. Otherwise move the expression into a function of its own with "
+         "a custom derivative (clad::custom_derivatives), or into a torchclad building block.";
+}
+
+std::string compiler_output_for_users(const std::string& compiler_output) {
+  std::istringstream lines(compiler_output);
+  std::string shown;
+  bool skipping_snippet = false;
+  for (std::string line; std::getline(lines, line);) {
+    // Clad v2.4 warns for every `using namespace` inside a differentiated
+    // function; the names are already resolved, so the gradient is right.
+    if (contains(line, "warning: declaration kind 'UsingDirective' is not supported")) {
+      skipping_snippet = true;
+      continue;
+    }
+    if (skipping_snippet && contains(line, " | ")) continue;  // its source line and caret
+    skipping_snippet = false;
+    if (ends_with(line, " generated.") && contains(line, "warning"))
+      continue;  // "2 warnings generated.": counts that no longer match
+    if (contains(line, "PLEASE submit a bug report")) break;  // a crash: its dump is replaced
+    shown += line + "\n";
+  }
+  if (const std::string crash = clad_crash(compiler_output); !crash.empty()) shown += "error: " + crash + "\n";
+  return shown;
+}
+
 std::vector<std::string> load_models(const std::string& source_file) {
   namespace fs = std::filesystem;
   if (!fs::exists(source_file)) throw std::runtime_error("load_models: no file '" + source_file + "'");
   // A new library name per load, so that nothing already loaded is replaced
   // under a running model (the registry retires the older definitions).
   static std::atomic<int> loads{0};
-  const fs::path dir = fs::temp_directory_path() / ("torchclad-models-" + std::to_string(gSystem->GetPid()));
-  fs::create_directories(dir);
-  const std::string library = (dir / (fs::path(source_file).stem().string() + "_" +
+  static const TemporaryDirectory dir(fs::temp_directory_path() /
+                                      ("torchclad-models-" + std::to_string(gSystem->GetPid())));
+  const std::string library = (dir.path / (fs::path(source_file).stem().string() + "_" +
                                       std::to_string(++loads) + ".so"))
                                   .string();
   const std::string absolute = fs::absolute(source_file).string();
@@ -91,15 +168,19 @@ std::vector<std::string> load_models(const std::string& source_file) {
   FILE* compiler = popen((model_compile_command(absolute, library) + " 2>&1").c_str(), "r");
   if (!compiler) throw std::runtime_error("load_models: cannot run the compiler");
   char buffer[4096];
-  for (size_t got; (got = std::fread(buffer, 1, sizeof buffer, compiler)) > 0;) {
-    output.append(buffer, got);
-    std::fwrite(buffer, 1, got, stderr);
+  for (size_t got; (got = std::fread(buffer, 1, sizeof buffer, compiler)) > 0;) output.append(buffer, got);
+  const int status = pclose(compiler);
+  std::fputs(compiler_output_for_users(output).c_str(), stderr);
+  if (status != 0) {
+    fs::remove(library);
+    const std::string crash = clad_crash(output);
+    throw std::runtime_error("load_models: " + source_file + (crash.empty() ? " did not compile (the compiler's messages are above)" : ": " + crash));
   }
-  if (pclose(compiler) != 0)
-    throw std::runtime_error("load_models: " + source_file +
-                             " did not compile (the compiler's messages are above)");
-  if (gSystem->Load(library.c_str()) < 0)
-    throw std::runtime_error("load_models: cannot load " + library + " (see the message above)");
+  const bool loaded = gSystem->Load(library.c_str()) >= 0;
+  // Loaded, the mapping stays valid without the file: nothing is left in
+  // the temporary directory (a new name per load, so none is reopened).
+  fs::remove(library);
+  if (!loaded) throw std::runtime_error("load_models: cannot load the library built from " + source_file + " (see the message above)");
   std::string problems;
   for (const auto& p : non_differentiable_calls(output)) problems += (problems.empty() ? "" : "\n") + p;
   if (!problems.empty()) define::withdraw_definitions_from(absolute);

@@ -122,6 +122,14 @@ int compile_models_library(const std::string& source, const std::string& library
 // message that names the call and what to do. load_models and %%clad cells
 // refuse such a file.
 std::vector<std::string> non_differentiable_calls(const std::string& compiler_output);
+// From a compiler's output: if the compiler crashed (Clad does on a few
+// forms, e.g. a brace cast long{x} in differentiated code), a message naming
+// the function, the place and what to write instead; "" otherwise.
+std::string clad_crash(const std::string& compiler_output);
+// The output as a user should see it: without Clad's warnings that are noise
+// (one per `using namespace` inside loss) and with a crash's stack dump
+// replaced by clad_crash's message.
+std::string compiler_output_for_users(const std::string& compiler_output);
 
 // torchclad::model("name"): a Model of that definition.
 Model model(const std::string& name, unsigned long long seed = 42);
