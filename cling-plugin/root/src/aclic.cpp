@@ -10,6 +10,8 @@
 #include <TString.h>
 #include <TSystem.h>
 
+#include "header_dirs.hpp"
+
 #include <filesystem>
 
 namespace torchclad {
@@ -45,10 +47,10 @@ bool use_clad_in_aclic(std::string* error) {
   }
   gSystem->SetMakeSharedLib(cmd);
   // torchclad/nn.h (model definitions) includes the engine's kernels.
-  gSystem->AddIncludePath(TString::Format("-I%s/root/include -I%s/engine", TORCHCLAD_SOURCE_DIR,
-                                          TORCHCLAD_SOURCE_DIR));
+  const HeaderDirs& headers = header_dirs();
+  gSystem->AddIncludePath(TString::Format("-I%s -I%s", headers.api.c_str(), headers.engine.c_str()));
   gInterpreter->AddIncludePath(clad_include.c_str());
-  gInterpreter->AddIncludePath(TString::Format("%s/engine", TORCHCLAD_SOURCE_DIR));
+  gInterpreter->AddIncludePath(headers.engine.c_str());
   gEnv->SetValue("ACLiC.ExtraRootclingFlags", TString::Format("-D__CLAD__ -I%s", clad_include.c_str()));
   done = true;
   return true;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "define/definition.hpp"
+#include "header_dirs.hpp"
 #include "torchclad/model.h"
 
 namespace torchclad {
@@ -63,7 +64,8 @@ std::vector<std::string> names_from(const std::string& source_file) {
 }  // namespace
 
 std::string model_compile_command(const std::string& source, const std::string& library) {
-  const std::string src = TORCHCLAD_SOURCE_DIR, torch = TORCHCLAD_TORCH_ROOT;
+  const std::string torch = TORCHCLAD_TORCH_ROOT;
+  const HeaderDirs& headers = header_dirs();
   // Optimised as the engine is (-O3 -march=native: the library runs where it
   // is built); undefined symbols resolve against the loaded engine. Hidden
   // and -Bsymbolic: a newer version of the same file, loaded beside the
@@ -74,8 +76,8 @@ std::string model_compile_command(const std::string& source, const std::string& 
          " -Wl,-Bsymbolic" +
          " -fplugin=" + quoted(TORCHCLAD_CLAD_PLUGIN) + " -DCLAD_NO_NUM_DIFF" +
          " -D_GLIBCXX_USE_CXX11_ABI=" + std::to_string(TORCHCLAD_CXX11_ABI) +
-         " -isystem " + quoted(TORCHCLAD_CLAD_INCLUDE) + " -I" + quoted(src + "/root/include") +
-         " -I" + quoted(src + "/engine") + " -isystem " + quoted(torch + "/include") + " -isystem " +
+         " -isystem " + quoted(TORCHCLAD_CLAD_INCLUDE) + " -I" + quoted(headers.api) +
+         " -I" + quoted(headers.engine) + " -isystem " + quoted(torch + "/include") + " -isystem " +
          quoted(torch + "/include/torch/csrc/api/include") + " -isystem " +
          quoted(TORCHCLAD_ROOT_INCLUDE_DIR) + " -Wno-#warnings " + quoted(source) + " -o " +
          quoted(library);
