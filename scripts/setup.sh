@@ -2,43 +2,39 @@
 # One command from a fresh clone to a built, tested-ready torchclad:
 # Debian packages, the pinned .venv, npm packages, the C++ build.
 # Idempotent: each step checks what is there and does only what is missing.
-# Clad is the one thing it does not install (no registry has it): it stops
-# with instructions when CLAD_DIR (default /opt/clad) has no Clad.
+# Clad is in no registry: when CLAD_DIR (default /opt/clad) has none, it is
+# built from CLAD_SOURCE or from a clone of its pinned tag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
 CLAD_DIR=${CLAD_DIR:-/opt/clad}
 step() { printf '\n==> %s\n' "$*"; }
 
-APT_PACKAGES=(clang-19 llvm-19-dev libclang-19-dev cmake ninja-build zlib1g-dev
+APT_PACKAGES=(clang-19 llvm-19-dev libclang-19-dev cmake ninja-build zlib1g-dev git
               libgtest-dev nlohmann-json3-dev dataset-fashion-mnist chromium)
 
 step "Debian packages: ${APT_PACKAGES[*]}"
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+if [ "${TORCHCLAD_SETUP_APT:-1}" = 0 ]; then
+  echo "skipped (TORCHCLAD_SETUP_APT=0: the system packages are installed by the caller, e.g. binder/Dockerfile)"
 else
-  echo "all present"
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  else
+    echo "all present"
+  fi
 fi
 
 step "Clad at CLAD_DIR=$CLAD_DIR"
-if [ ! -f "$CLAD_DIR/lib/clad.so" ] || [ ! -f "$CLAD_DIR/include/clad/Differentiator/Differentiator.h" ]; then
-  cat >&2 <<MSG
-error: Clad not found at $CLAD_DIR (need lib/clad.so and include/clad/Differentiator/).
-Clad is in no package registry. Build Clad v2.4 or newer from its source
-(github.com/vgvassilev/clad) against Debian's LLVM 19 (llvm-19-dev,
-libclang-19-dev, installed by this script) and install it into /opt/clad,
-or set CLAD_DIR to its install prefix. Then run this command again.
-MSG
-  exit 1
-fi
-echo "found $CLAD_DIR/lib/clad.so"
+# Built from CLAD_SOURCE (a local checkout or source archive) or the pinned
+# tag's clone when CLAD_DIR has none (scripts/build-clad.sh).
+CLAD_DIR=$CLAD_DIR bash scripts/build-clad.sh
 
 step "Python environment .venv (requirements.txt)"
 PYTHON=${PYTHON:-python3}
@@ -47,6 +43,13 @@ stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    # e.g. https://download.pytorch.org/whl/cpu: the pinned version without
+    # the CUDA libraries (2.15.0+cpu satisfies torch==2.15.0).
+    torch_pin=$(grep -E '^torch==' requirements.txt)
+    echo "installing $torch_pin from $TORCH_INDEX_URL"
+    .venv/bin/python -m pip install --quiet --index-url "$TORCH_INDEX_URL" "$torch_pin"
+  fi
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 else

@@ -25,6 +25,8 @@ suite "pytest (cling-plugin/host/tests: the kernel host over its channel)" \
   .venv/bin/python -m pytest -q cling-plugin/host/tests
 suite "pytest (test/notebooks: notebooks/mnist.ipynb and gw.ipynb headless in the torchclad kernel)" \
   .venv/bin/python -m pytest -q test/notebooks
+suite "pytest (test/binder: the Binder configuration, read by repo2docker without Docker)" \
+  .venv/bin/python -m pytest -q test/binder
 suite "jest (kernel-bridge: Jupyter protocol over ZeroMQ, with the real host and jupyter server)" \
   npm test --workspace kernel-bridge --silent
 suite "jest (lab-extension: telemetry schema, figure transform, renderer)" \
@@ -32,7 +34,15 @@ suite "jest (lab-extension: telemetry schema, figure transform, renderer)" \
 suite "jest (test/browser: notebooks/mnist.ipynb in a real JupyterLab and chromium, the lab extension's plot checked)" \
   npm test --workspace test/browser --silent
 
+not_run=()
+if [ -n "${CLAD_SOURCE:-}" ]; then
+  suite "setup's Clad build from CLAD_SOURCE=$CLAD_SOURCE, into a scratch prefix" bash scripts/test-clad-build.sh
+else
+  not_run+=("setup's Clad build from source (set CLAD_SOURCE to a Clad checkout or archive to run it; it takes minutes)")
+fi
+
 printf '\n'
 for f in "${failures[@]}"; do echo "failed: $f"; done
-echo "suites: $passed passed, $failed failed"
+for n in "${not_run[@]}"; do echo "not run: $n"; done
+echo "suites: $passed passed, $failed failed, ${#not_run[@]} not run"
 [ "$failed" -eq 0 ]
