@@ -25,8 +25,8 @@ suite "pytest (cling-plugin/host/tests: the kernel host over its channel)" \
   .venv/bin/python -m pytest -q cling-plugin/host/tests
 suite "pytest (test/notebooks: notebooks/mnist.ipynb and gw.ipynb headless in the torchclad kernel)" \
   .venv/bin/python -m pytest -q test/notebooks
-suite "pytest (test/binder: the Binder configuration, read by repo2docker without Docker)" \
-  .venv/bin/python -m pytest -q test/binder
+suite "pytest (test/project: the Binder configuration read by repo2docker without Docker; one version)" \
+  .venv/bin/python -m pytest -q test/project
 suite "jest (kernel-bridge: Jupyter protocol over ZeroMQ, with the real host and jupyter server)" \
   npm test --workspace kernel-bridge --silent
 suite "jest (lab-extension: telemetry schema, figure transform, renderer)" \

@@ -87,7 +87,7 @@ void validate(const SimulationOptions& o) {
          num(o.mass_max * f_isco / f_isco_needed));
 }
 
-std::string version() { return "torchclad-gw 0.1.0"; }
+std::string version() { return std::string("torchclad-gw ") + TORCHCLAD_VERSION; }
 
 std::string parameters_json(const SimulationOptions& o) {
   std::ostringstream j;
