@@ -1,5 +1,6 @@
 #include "last_expression.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -134,7 +135,15 @@ bool looks_like_expression(const std::string& e, const std::function<bool(const 
   if (ident_start(c)) {
     std::size_t end = 0;
     while (end < e.size() && ident_char(e[end])) ++end;
-    if (statement_keywords().count(e.substr(0, end))) return false;
+    const std::string first = e.substr(0, end);
+    if (statement_keywords().count(first)) return false;
+    // A macro call (R__LOAD_LIBRARY(...), TORCHCLAD_MODEL(...)) may expand
+    // to a declaration or a pragma, which only works at the top level.
+    const bool macro_name = first.rfind("R__", 0) == 0 ||
+                            (first.find('_') != std::string::npos &&
+                             std::none_of(first.begin(), first.end(), [](char ch) { return std::islower(static_cast<unsigned char>(ch)); }));
+    if (macro_name && skip_space_and_comments(e, end) < e.size() && e[skip_space_and_comments(e, end)] == '(')
+      return false;
     return !starts_with_declaration(e, is_type);
   }
   if (e.compare(0, 2, "::") == 0) return !starts_with_declaration(e, is_type);

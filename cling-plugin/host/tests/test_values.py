@@ -69,6 +69,13 @@ def test_a_declaration_without_semicolon_still_declares(host):
     assert value_text(host, "declared_here")[0] == "(int) 3"
 
 
+def test_a_macro_call_at_the_end_runs_whole(host):
+    # R__LOAD_LIBRARY expands to a pragma, which only works at the top level.
+    reply, events = host.execute("int before_macro = 1;\nR__LOAD_LIBRARY(libGraf)")
+    assert reply["status"] == "ok", (reply, events)
+    assert results(events) == []
+
+
 def test_variables_of_the_cell_are_visible_to_its_last_expression(host):
     assert value_text(host, "int a1 = 2;\nint b1 = 5;\na1 * b1")[0] == "(int) 10"
     assert value_text(host, "auto twice_of = [](int x) { return 2 * x; };\ntwice_of(21)")[0] == "(int) 42"
