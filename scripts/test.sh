@@ -29,6 +29,8 @@ suite "pytest (test/project: the Binder configuration read by repo2docker withou
   .venv/bin/python -m pytest -q test/project
 suite "jest (kernel-bridge: Jupyter protocol over ZeroMQ, with the real host and jupyter server)" \
   npm test --workspace kernel-bridge --silent
+suite "pytest (kernel-bridge/test/conformance: jupyter_kernel_test against the installed kernelspec)" \
+  .venv/bin/python -m pytest -q kernel-bridge/test/conformance
 suite "jest (lab-extension: telemetry schema, figure transform, renderer)" \
   npm test --workspace lab-extension --silent
 suite "jest (test/browser: notebooks/mnist.ipynb in a real JupyterLab and chromium, the lab extension's plot checked)" \

@@ -241,7 +241,14 @@ class HostProcess {
 
 type Pending =
   | { kind: "execute"; sink: ExecutionSink; resolve: (o: ExecuteOutcome) => void; stuck: boolean }
-  | { kind: "complete"; resolve: (o: CompleteOutcome) => void; cursorPos: number };
+  | { kind: "complete"; resolve: (o: CompleteOutcome) => void; cursorPos: number }
+  | { kind: "inspect"; resolve: (o: InspectOutcome) => void };
+
+/** What a complete or inspect request gets when the host cannot answer. */
+function unanswered(p: Exclude<Pending, { kind: "execute" }>): void {
+  if (p.kind === "complete") p.resolve({ matches: [], cursorStart: p.cursorPos, cursorEnd: p.cursorPos });
+  else p.resolve({ found: false, data: {} });
+}
 
 const STATE_LOST =
   "All state of the session (variables, declarations, %%clad libraries) was lost; a new kernel host has started: run the cells you need again.";
@@ -406,9 +413,34 @@ export class HostExecutor implements Executor {
     });
   }
 
-  async inspect(): Promise<InspectOutcome> {
-    // The host has no introspection request yet.
-    return { found: false, data: {} };
+  async inspect(code: string, cursorPos: number, detailLevel: number): Promise<InspectOutcome> {
+    const none: InspectOutcome = { found: false, data: {} };
+    let host: HostProcess;
+    try {
+      host = await this.host();
+    } catch {
+      return none;
+    }
+    const id = this.nextId("q");
+    return new Promise<InspectOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.log.warn("inspect: no reply from the host within 10 s");
+        resolve(none);
+      }, 10000);
+      this.pending.set(id, {
+        kind: "inspect",
+        resolve: (o) => {
+          clearTimeout(timer);
+          resolve(o);
+        },
+      });
+      if (!host.send({ type: "inspect", id, code, cursor_pos: cursorPos, detail_level: detailLevel })) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(none);
+      }
+    });
   }
 
   isComplete(code: string): IsCompleteOutcome {
@@ -475,10 +507,22 @@ export class HostExecutor implements Executor {
       case "display": {
         // torchclad::show(...) in a cell: an image (base64) or SVG/text, as display_data.
         const sink = p?.kind === "execute" ? p.sink : this.lastSink;
-        if (sink && typeof m.mime === "string" && typeof m.data === "string") {
+        if (sink && isBundle(m.data)) {
+          // A canvas the cell drew: JSROOT's JSON, a PNG and a text line.
+          sink.display(m.data, { metadata: isBundle(m.metadata) ? m.metadata : {} });
+        } else if (sink && typeof m.mime === "string" && typeof m.data === "string") {
           sink.display({ [m.mime]: m.data, "text/plain": `<${m.mime}, ${m.data.length} characters>` });
         } else {
           this.log.warn(`a display message without a cell, mime or data: ${JSON.stringify(m).slice(0, 200)}`);
+        }
+        break;
+      }
+      case "execute_result": {
+        // The cell's value (its last expression without ';'), numbered by the kernel.
+        if (p?.kind === "execute" && isBundle(m.data)) {
+          p.sink.result(m.data, isBundle(m.metadata) ? m.metadata : {});
+        } else {
+          this.log.warn(`an execute_result without its cell or data: ${JSON.stringify(m).slice(0, 200)}`);
         }
         break;
       }
@@ -505,6 +549,13 @@ export class HostExecutor implements Executor {
         });
         break;
       }
+      case "inspect_reply": {
+        if (p?.kind !== "inspect" || id === null) break;
+        this.pending.delete(id);
+        const found = m.found === true && isBundle(m.data);
+        p.resolve({ found, data: found ? (m.data as Record<string, unknown>) : {}, metadata: {} });
+        break;
+      }
       case "interrupt_reply":
         this.log.debug(`interrupt_reply: running ${m.running}, target ${JSON.stringify(m.target)}`);
         break;
@@ -528,7 +579,7 @@ export class HostExecutor implements Executor {
             if (this.runningExecute === id) this.runningExecute = null;
             p.resolve({ status: "error", ename: String(m.ename), evalue: String(m.evalue), traceback: [] });
           } else {
-            p.resolve({ matches: [], cursorStart: p.cursorPos, cursorEnd: p.cursorPos });
+            unanswered(p);
           }
         }
         break;
@@ -600,7 +651,7 @@ export class HostExecutor implements Executor {
         told = true;
         p.resolve({ status: "error", ename, evalue, traceback: [`${ename}: ${evalue}`, ...traceback] });
       } else {
-        p.resolve({ matches: [], cursorStart: p.cursorPos, cursorEnd: p.cursorPos });
+        unanswered(p);
       }
     }
     this.runningExecute = null;
@@ -608,4 +659,8 @@ export class HostExecutor implements Executor {
     // Start the next host now, so that the next cell does not wait for it.
     this.spawn().catch((e: Error) => this.log.error(`restarting the kernel host: ${e.message}`));
   }
+}
+
+function isBundle(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
 }

@@ -44,7 +44,40 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     expect(reply.content.status).toBe("ok");
     expect(kinds(iopub)[0]).toBe("status:busy");
     expect(kinds(iopub).at(-1)).toBe("status:idle");
-    expect(streamText(iopub)).toBe("hi\n(int) 5\n");
+    expect(streamText(iopub)).toBe("hi\n");
+    const results = iopub.filter((m) => m.header.msg_type === "execute_result");
+    expect(results.map((m) => m.content)).toEqual([
+      { execution_count: reply.content.execution_count, data: { "text/plain": "(int) 5" }, metadata: {} },
+    ]);
+    expect(kinds(iopub).slice(-2)).toEqual(["execute_result", "status:idle"]);
+  });
+
+  test("a cell ending with ';' shows no value", async () => {
+    const { iopub } = await client.execute("int six = 6;\nsix;");
+    expect(kinds(iopub)).not.toContain("execute_result");
+    expect(streamText(iopub)).toBe("");
+  });
+
+  test("a canvas drawn in a cell is displayed below it: JSROOT's JSON and a PNG", async () => {
+    const { reply, iopub } = await client.execute(
+      'TH1F bridge_h("bridge_h", "from the bridge", 20, -3, 3);\nbridge_h.FillRandom("gaus", 500);\nbridge_h.Draw();',
+    );
+    expect(reply.content.status).toBe("ok");
+    const shown = iopub.filter((m) => m.header.msg_type === "display_data");
+    expect(shown).toHaveLength(1);
+    const data = shown[0].content.data as Record<string, any>;
+    expect(data["application/vnd.torchclad.root+json"]._typename).toBe("TCanvas");
+    expect(Buffer.from(data["image/png"], "base64").subarray(0, 4).toString("latin1")).toBe("\x89PNG");
+    expect((shown[0].content.metadata as any)["image/png"]).toEqual({ width: 700, height: 500 });
+  });
+
+  test("inspect: a ROOT class with its reference page, from the host", async () => {
+    const { reply } = await client.roundTrip("shell", "inspect_request", { code: "TGraph g;", cursor_pos: 3, detail_level: 0 });
+    expect(reply.content.status).toBe("ok");
+    expect(reply.content.found).toBe(true);
+    const text = (reply.content.data as Record<string, string>)["text/plain"];
+    expect(text).toContain("class TGraph");
+    expect(text).toContain("https://root.cern/doc/master/classTGraph.html");
   });
 
   test("a compile error: error reply and output, the diagnostic on stderr", async () => {

@@ -3,6 +3,7 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import type * as PlotlyModule from 'plotly.js-dist-min';
 import { TRAINING_MIME, TrainingDisplay, validate } from './schema';
+import { rootRendererFactory } from './root-renderer';
 import { DEFAULT_THEME, HeaderRun, Theme, buildFigure, errorText } from './transform';
 
 export { TRAINING_MIME };
@@ -235,4 +236,12 @@ const extension: IRenderMime.IExtension = {
   dataType: 'json'
 };
 
-export default extension;
+/** ROOT objects (canvases, histograms, graphs) drawn by JSROOT: root-renderer.ts. */
+const rootExtension: IRenderMime.IExtension = {
+  id: '@torchclad/lab-extension:root',
+  rendererFactory: rootRendererFactory,
+  rank: 40,
+  dataType: 'json'
+};
+
+export default [extension, rootExtension];

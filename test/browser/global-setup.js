@@ -12,9 +12,8 @@ module.exports = async () => {
   const need = [
     [chromium, "Debian's chromium: apt-get install chromium (scripts/setup.sh installs it)"],
     [path.join(repo, '.venv', 'bin', 'jupyter'), 'the .venv with JupyterLab: scripts/setup.sh'],
-    [path.join(repo, '.venv', 'share', 'jupyter', 'kernels', 'torchclad', 'kernel.json'), 'the torchclad kernelspec: scripts/install-kernelspec.sh'],
     [path.join(repo, 'kernel-bridge', 'dist', 'main.js'), 'the kernel bridge: npm run build --workspace kernel-bridge'],
-    [path.join(repo, 'build', 'cling-plugin', 'host', 'torchclad-host'), 'the kernel host: scripts/build.sh']
+    [process.env.TORCHCLAD_HOST || path.join(repo, 'build', 'cling-plugin', 'host', 'torchclad-host'), 'the kernel host: scripts/build.sh (or TORCHCLAD_HOST)']
   ];
   const missing = need.filter(([p]) => !existsSync(p));
   if (missing.length) {

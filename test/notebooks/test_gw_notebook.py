@@ -1,11 +1,15 @@
 """Runs notebooks/gw.ipynb headless in the torchclad kernel (nbclient) and
 checks its outputs: no errors, one live display comparing the Clad and
-autograd runs, both detectors' quality, and the report files. The data are
+autograd runs, both detectors' quality, the report files, and the ROC and
+efficiency curves as a ROOT canvas (JSROOT's JSON and a PNG). The data are
 simulated into a temporary working directory; no kernel or host process may
 outlive the test."""
 
 import base64
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -13,12 +17,28 @@ import pytest
 from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
 
 NOTEBOOK = NOTEBOOKS / "gw.ipynb"
+REPO = Path(__file__).resolve().parents[2]
+ROOT_MIME = "application/vnd.torchclad.root+json"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("gw-notebook")
-    nb, elapsed, leftover = execute_notebook(NOTEBOOK, workdir, timeout=300)
+    # This checkout's kernel (bridge and host), not the one the .venv's
+    # kernelspec names: installed into a directory first on JUPYTER_PATH.
+    kernels = tmp_path_factory.mktemp("gw-kernelspec")
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(kernels))
+    subprocess.run(["bash", str(REPO / "scripts" / "install-kernelspec.sh")], check=True, cwd=REPO, env=env,
+                   stdout=subprocess.DEVNULL)
+    saved = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(kernels)
+    try:
+        workdir = tmp_path_factory.mktemp("gw-notebook")
+        nb, elapsed, leftover = execute_notebook(NOTEBOOK, workdir, timeout=300)
+    finally:
+        if saved is None:
+            os.environ.pop("JUPYTER_PATH")
+        else:
+            os.environ["JUPYTER_PATH"] = saved
     return nb, workdir, elapsed, leftover
 
 
@@ -81,11 +101,21 @@ def test_detectors(executed):
             assert (workdir / "gw-results" / f"{engine}{suffix}").stat().st_size > 0
 
 
-def test_plots_shown_inline(executed):
+def test_roc_and_efficiency_are_an_interactive_root_canvas(executed):
+    # The canvas the cell drew comes below it: ROOT's JSON for JSROOT (the lab
+    # extension draws it interactively) and a PNG for other frontends.
     nb, _, _, _ = executed
-    cell = [c for c in code_cells(nb) if "torchclad::show" in c.source]
+    cell = [c for c in code_cells(nb) if 'new TCanvas("detector"' in c.source]
     assert len(cell) == 1
-    images = [o for o in cell[0].outputs if o.output_type == "display_data" and "image/png" in o.data]
-    assert len(images) == 2, cell[0].outputs
-    for image in images:
-        assert base64.b64decode(image.data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    shown = [o for o in cell[0].outputs if o.output_type == "display_data" and ROOT_MIME in o.data]
+    assert len(shown) == 1, cell[0].outputs
+    canvas = shown[0].data[ROOT_MIME]
+    assert canvas["_typename"] == "TCanvas" and canvas["fName"] == "detector"
+    pads = [p for p in canvas["fPrimitives"]["arr"] if p["_typename"] == "TPad"]
+    graphs = [[o for o in pad["fPrimitives"]["arr"] if o["_typename"].startswith("TGraph")] for pad in pads]
+    assert [[g["_typename"] for g in pad] for pad in graphs] == [["TGraphAsymmErrors"], ["TGraph"]], graphs
+    efficiency = graphs[0][0]
+    assert efficiency["fName"] == "efficiency_vs_snr" and efficiency["fNpoints"] > 3
+    assert "efficiency" in efficiency["fTitle"]  # (its arrays are compressed: TBufferJSON's compact 23)
+    assert base64.b64decode(shown[0].data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shown[0].metadata[ROOT_MIME] == {"width": 1000, "height": 420}

@@ -1,6 +1,8 @@
 #include "cells.hpp"
 
 #include <TInterpreter.h>
+#include <TClass.h>
+#include <TInterpreterValue.h>
 #include <TROOT.h>
 #include <TSystem.h>
 #include <TTabCom.h>
@@ -21,6 +23,9 @@
 #include "cell_models.hpp"
 #include "cell_processes.hpp"
 #include "crash_report.hpp"
+#include "last_expression.hpp"
+#include "root_display.hpp"
+#include "scope_completion.hpp"
 #include "root_lock_tracker.hpp"
 #include "signals.hpp"
 #include "stack_scan.hpp"
@@ -125,6 +130,62 @@ __attribute__((noinline)) void guarded_process_line(const char* code, TInterpret
     landing->ename = t ? demangle(t->name()) : "unknown exception";
     landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
   }
+}
+
+// The cell's last expression, evaluated without cling's value printer (its
+// text becomes the execute_result). Same landing pads as ProcessLine.
+__attribute__((noinline)) void guarded_evaluate(const char* expression, TInterpreterValue* value, bool* ok,
+                                                Landing* landing) {
+  if (sigsetjmp(g_cell_jump, 1) != 0) {
+    arm_cell_jump(false);
+    landing->jump = last_jump_cause();
+    landing->kind = landing->jump.signal ? Landing::kCrash : Landing::kForced;
+    return;
+  }
+  scrub_stack_below(1 << 20);
+  set_landing_frame(__builtin_frame_address(0));
+  arm_cell_jump(true);
+  try {
+    *ok = gInterpreter->Evaluate(expression, *value) != 0;
+    arm_cell_jump(false);
+  } catch (const std::exception& e) {
+    arm_cell_jump(false);
+    landing->kind = Landing::kException;
+    landing->ename = demangle(typeid(e).name());
+    landing->evalue = e.what();
+  } catch (...) {
+    arm_cell_jump(false);
+    landing->kind = Landing::kException;
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    landing->ename = t ? demangle(t->name()) : "unknown exception";
+    landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
+  }
+}
+
+// `a * b` is a declaration when `a` names a type, else a product.
+bool names_a_type(const std::string& name) {
+  if (gROOT->GetGlobal(name.c_str(), kTRUE)) return false;
+  return gROOT->GetType(name.c_str()) != nullptr || TClass::GetClass(name.c_str(), kTRUE, kTRUE) != nullptr;
+}
+
+// The execute_result of a value: cling's text ("(int) 5"), and for a ROOT
+// object (or an RDataFrame result holding one) its drawing. Null for void.
+nlohmann::json value_bundle(const TInterpreterValue& value) {
+  if (!value.IsValid()) return nullptr;
+  const auto [type, text] = value.ToTypeAndValueString();
+  if (type == "(void)" || type == "void") return nullptr;
+  std::string plain = value.ToString();
+  while (!plain.empty() && (plain.back() == '\n' || plain.back() == ' ')) plain.pop_back();
+  std::string bare = type;
+  if (bare.size() >= 2 && bare.front() == '(' && bare.back() == ')') bare = bare.substr(1, bare.size() - 2);
+  // A pointer's value, or where cling keeps an object (by reference or copy).
+  void* address = value.GetAsPointer();
+  if (TObject* object = value_as_root_object(bare, address)) {
+    nlohmann::json bundle = root_object_bundle(object, plain);
+    forget_canvas_changes(object);  // shown once, as the value
+    return bundle;
+  }
+  return {{"data", {{"text/plain", plain}}}, {"metadata", nlohmann::json::object()}};
 }
 
 // Splits the leading preprocessor lines (#include, #pragma, #define, #undef)
@@ -331,10 +392,28 @@ CellResult Cells::run_cling(const std::string& code) {
   // templates) global and wraps the statements after them in a function
   // that it runs (cling::utils::getWrapPoint). Leading #include lines go
   // first, on their own (split_leading_directives).
+  // A last expression without ';' is evaluated on its own (split_last_expression):
+  // its value is the cell's execute_result rather than cling's printout.
   const auto [directives, rest] = split_leading_directives(code);
+  const SplitCell split = split_last_expression(rest, names_a_type);
+  std::unique_ptr<TInterpreterValue> value;
   if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
-  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError)
-    guarded_process_line(rest.c_str(), &err, &landing);
+  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !trim(split.statements).empty())
+    guarded_process_line(split.statements.c_str(), &err, &landing);
+  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !split.expression.empty()) {
+    value = gInterpreter->MakeInterpreterValue();
+    bool ok = false;
+    guarded_evaluate(split.expression.c_str(), value.get(), &ok, &landing);
+    if (landing.kind == Landing::kException && landing.ename == "cling::CompilationException") {
+      // Evaluate reports some compile errors so (the diagnostic is on stderr).
+      landing.kind = Landing::kReturned;
+      ok = false;
+    }
+    if (!ok) {
+      err = TInterpreter::kRecoverable;
+      value.reset();
+    }
+  }
   // A process that the cell forked ran the rest of the cell; it ends here,
   // before it could read the host's output pipes or write on its channel.
   if (in_forked_child()) end_forked_child();
@@ -354,8 +433,22 @@ CellResult Cells::run_cling(const std::string& code) {
     gROOT->SetLineHasBeenProcessed();
     reinstall_handlers();  // system() in the cell may have left SIGINT ignored
   }
+  // What the cell drew, as JupyROOT shows it; then its value. Not after a
+  // crash or a forced interrupt, where ROOT's state is suspect.
+  std::vector<nlohmann::json> displays;
+  nlohmann::json value_json;
+  if (landing.kind == Landing::kReturned || landing.kind == Landing::kException) {
+    try {
+      if (value && landing.kind == Landing::kReturned) value_json = value_bundle(*value);
+      displays = changed_canvases();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "torchclad: could not show the cell's graphics: %s\n", e.what());
+    }
+  }
   capture_.drain();
   const std::vector<std::string> diagnostics = split_lines(capture_.end_recording());
+  result.displays = std::move(displays);
+  result.value = std::move(value_json);
 
   if (landing.kind == Landing::kCrash) return crash_result(landing.jump, diagnostics);
   if (landing.kind == Landing::kForced) {
@@ -595,7 +688,13 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
     }
     return rc;
   };
+  // Members of a variable's class and names in a namespace first (TTabCom
+  // finds neither `df.Fil` through RDataFrame's bases nor `std::vec`).
   try {
+    for (const auto& m : scope_completions(line)) add(m);
+  } catch (...) {
+  }
+  if (matches.empty()) try {
     std::string completed;
     std::vector<std::string> listed;
     int rc = hook(line, &completed, &listed);

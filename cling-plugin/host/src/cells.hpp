@@ -19,6 +19,11 @@ struct CellResult {
   std::vector<std::string> traceback;
   std::string interrupt;  // "", "cooperative", "forced", "killed-compiler"
   int crash_signal = 0;   // the signal of a crash in the cell's code that was recovered from
+  // The cell's value (its last expression without ';'): {"data": bundle,
+  // "metadata": {...}}, or null. Sent as execute_result.
+  nlohmann::json value;
+  // Canvases the cell drew or updated: {"data", "metadata"} each, sent as display_data.
+  std::vector<nlohmann::json> displays;
 };
 
 struct EngineInfo {

@@ -33,8 +33,10 @@
 #include "cell_jump.hpp"
 #include "cell_processes.hpp"
 #include "cells.hpp"
+#include "cling_noise.hpp"
 #include "channel.hpp"
 #include "crash_report.hpp"
+#include "inspect.hpp"
 #include "messages.hpp"
 #include "root_lock_tracker.hpp"
 #include "signals.hpp"
@@ -107,6 +109,15 @@ class Host {
   }
 
   void on_output(const char* name, const std::string& text) {
+    if (std::strcmp(name, "stderr") == 0) {
+      // cling's shadowing warning becomes a plain note (cling_noise.hpp).
+      const SoftenedOutput soft = soften_cling_noise(text);
+      if (!soft.stdout_note.empty())
+        channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", "stdout"}, {"text", soft.stdout_note}});
+      if (!soft.stderr_text.empty())
+        channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", name}, {"text", soft.stderr_text}});
+      return;
+    }
     channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", name}, {"text", text}});
   }
 
@@ -211,11 +222,11 @@ class Host {
         return (void)channel_.send(error_message(id, "BadMessage", "execute: \"cell_id\" is a string"));
       return push(msg);
     }
-    if (type == "complete") {
+    if (type == "complete" || type == "inspect") {
       if (!msg.contains("code") || !msg["code"].is_string())
-        return (void)channel_.send(error_message(id, "BadMessage", "complete needs a string \"code\""));
+        return (void)channel_.send(error_message(id, "BadMessage", type + " needs a string \"code\""));
       if (msg.contains("cursor_pos") && !msg["cursor_pos"].is_number_integer())
-        return (void)channel_.send(error_message(id, "BadMessage", "complete: \"cursor_pos\" is an integer"));
+        return (void)channel_.send(error_message(id, "BadMessage", type + ": \"cursor_pos\" is an integer"));
       return push(msg);
     }
     channel_.send(error_message(id, "UnknownType", "unknown message type \"" + type + "\""));
@@ -294,6 +305,7 @@ class Host {
     const std::unordered_map<std::string, std::function<void(const nlohmann::json&)>> handlers = {
         {"execute", [this](const nlohmann::json& m) { do_execute(m); }},
         {"complete", [this](const nlohmann::json& m) { do_complete(m); }},
+        {"inspect", [this](const nlohmann::json& m) { do_inspect(m); }},
         {"shutdown", [this](const nlohmann::json& m) { do_shutdown(m); }},
     };
     for (;;) {
@@ -353,6 +365,12 @@ class Host {
     // stop_on_error is false.
     std::deque<nlohmann::json> dropped;
     if (result.status != "ok" && msg.value("stop_on_error", true)) dropped = take_queued_executes();
+    // Canvases the cell drew, then its value, then the reply (PROTOCOL.md).
+    for (const auto& shown : result.displays)
+      channel_.send({{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
+    if (!result.value.is_null())
+      channel_.send({{"type", "execute_result"}, {"id", id}, {"data", result.value["data"]},
+                     {"metadata", result.value["metadata"]}});
     channel_.send(execute_reply(id, result, execution_count_));
     end_request();
     reply_not_run(dropped);
@@ -382,6 +400,20 @@ class Host {
     begin_request(id);
     nlohmann::json reply = cells_.complete(code, msg.value("cursor_pos", static_cast<long>(code.size())));
     reply["type"] = "complete_reply";
+    reply["id"] = id;
+    reply["status"] = "ok";
+    channel_.send(reply);
+    end_request();
+  }
+
+  void do_inspect(const nlohmann::json& msg) {
+    const nlohmann::json id = msg.value("id", nlohmann::json(nullptr));
+    const std::string code = msg["code"];
+    begin_request(id);
+    nlohmann::json reply = inspect_symbol(code, msg.value("cursor_pos", static_cast<long>(code.size())),
+                                          options_.include_dir);
+    capture_.drain();  // what loading a class printed
+    reply["type"] = "inspect_reply";
     reply["id"] = id;
     reply["status"] = "ok";
     channel_.send(reply);

@@ -45,8 +45,12 @@ def test_include_then_statements(host):
     assert out == "3 0\n"
 
 
-def test_value_of_a_last_expression_is_printed(host):
-    assert host.ok("int five = 5; five") == "(int) 5\n"
+def test_value_of_a_last_expression_is_the_cells_result_not_stdout(host):
+    # More in test_values.py.
+    reply, events = host.execute("int five = 5; five")
+    assert reply["status"] == "ok"
+    assert stdout_of(events) == ""
+    assert [e["data"]["text/plain"] for e in events if e["type"] == "execute_result"] == ["(int) 5"]
 
 
 def test_stdout_and_stderr_apart(host):

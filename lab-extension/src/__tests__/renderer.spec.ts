@@ -12,7 +12,7 @@ jest.mock('plotly.js-dist-min', () => ({
 }));
 
 import * as Plotly from 'plotly.js-dist-min';
-import extension, { CLASS_NAME, TRAINING_MIME, TrainingRenderer, rendererFactory } from '../index';
+import extensions, { CLASS_NAME, TRAINING_MIME, TrainingRenderer, rendererFactory } from '../index';
 import { run } from './fixtures';
 
 function model(data: unknown) {
@@ -26,7 +26,9 @@ function renderer(): TrainingRenderer {
 beforeEach(() => jest.clearAllMocks());
 
 test('the extension registers the factory for the MIME type', () => {
+  const [extension, root] = extensions;
   expect(extension.rendererFactory).toBe(rendererFactory);
+  expect(root.rendererFactory.mimeTypes).toEqual(['application/vnd.torchclad.root+json']);
   expect(rendererFactory.mimeTypes).toEqual([TRAINING_MIME]);
   expect(rendererFactory.safe).toBe(true);
 });

@@ -8,7 +8,7 @@ import { join } from 'path';
 import type { Page } from 'playwright-core';
 import type { TrainingComparison } from '../../../kernel-bridge/src/training-schema';
 import { ARTIFACTS, Lab, sleep } from './lab';
-import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, runAllCells, saveAndFetch } from './notebook';
+import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, runAllCells, saveAndFetch, splashGone } from './notebook';
 
 const IDX = '/usr/share/datasets/fashion-mnist';
 const TIMEOUT = 90_000;
@@ -141,6 +141,7 @@ describe('one cell training clad and autograd: one comparison display, in Jupyte
     expect(dark.themePaper).not.toBe(light.themePaper);
     expect(dark.paper).toBe(dark.themePaper);
     expect(dark.font).toBe(dark.themeFont);
+    await splashGone(page); // the theme switch shows the splash again
     await page.locator('.torchclad-training').first().screenshot({ path: join(ARTIFACTS, 'comparison-display-dark.png') });
   }, 60_000);
 });

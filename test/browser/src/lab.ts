@@ -3,7 +3,7 @@
 // directories, a free port on 127.0.0.1, a random token; everything is
 // stopped and removed by `stop()`, also after a failure, and leftovers of an
 // earlier run that died are removed by `start()`.
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
@@ -129,16 +129,21 @@ export class Lab {
     this.base = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      // private runtime, config and user data; the kernelspec and the lab
-      // extension come from the .venv's share/jupyter
+      // private runtime, config and user data (with this checkout's
+      // kernelspec); the lab extension comes from the .venv's share/jupyter
       JUPYTER_RUNTIME_DIR: join(this.tmp, 'runtime'),
       JUPYTER_CONFIG_DIR: join(this.tmp, 'config'),
       JUPYTER_DATA_DIR: join(this.tmp, 'data'),
       JUPYTERLAB_SETTINGS_DIR: settings,
       JUPYTERLAB_WORKSPACES_DIR: join(this.tmp, 'workspaces')
     };
-    delete env.JUPYTER_PATH;
+    // first on Jupyter's search path: in a virtualenv the .venv's share/jupyter
+    // comes before JUPYTER_DATA_DIR
+    env.JUPYTER_PATH = join(this.tmp, 'data');
     delete env.JUPYTER_TOKEN;
+    // This checkout's kernel (bridge and host) in the private data directory,
+    // ahead of the .venv's kernelspec (which may name another checkout).
+    execFileSync('bash', [join(REPO, 'scripts', 'install-kernelspec.sh')], { cwd: REPO, env, stdio: 'ignore' });
     this.server = spawn(
       JUPYTER,
       [

@@ -124,11 +124,20 @@ export async function clickMenu(page: Page, menu: string, item: RegExp): Promise
 }
 
 
-/** Opens `name` in JupyterLab; resolves when its kernel ("ROOT C++ (Clad + LibTorch)") is idle. */
+/**
+ * Resolves once JupyterLab's splash (the logo shown while it starts, and
+ * again while it switches themes) is gone: screenshots come after it.
+ */
+export async function splashGone(page: Page, timeout = 30000): Promise<void> {
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout });
+}
+
+/** Opens `name` in JupyterLab; resolves when its kernel ("ROOT C++ (Clad + LibTorch)") is idle and the splash is gone. */
 export async function openNotebook(lab: Lab, page: Page, name: string, timeout: number): Promise<void> {
   await page.goto(`${lab.base}/lab/tree/${name}?token=${lab.token}`, { timeout });
   await page.locator('.jp-NotebookPanel .jp-KernelName', { hasText: 'ROOT C++ (Clad + LibTorch)' }).waitFor({ timeout });
   await page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ state: 'attached', timeout });
+  await splashGone(page, timeout);
 }
 
 /**

@@ -1,0 +1,207 @@
+#include "root_display.hpp"
+
+#include <TBufferJSON.h>
+#include <TCanvas.h>
+#include <TPad.h>
+#include <TClass.h>
+#include <TColor.h>
+#include <TError.h>
+#include <TInterpreter.h>
+#include <TList.h>
+#include <TROOT.h>
+#include <TStyle.h>
+#include <TVirtualPad.h>
+
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+#include "messages.hpp"
+
+namespace host {
+namespace {
+
+constexpr int kDefaultWidth = 700, kDefaultHeight = 500;
+
+// ROOT's "Info in <TCanvas::Print>: png file ... has been created" is not
+// for the notebook.
+struct QuietInfo {
+  Int_t saved = gErrorIgnoreLevel;
+  QuietInfo() {
+    if (gErrorIgnoreLevel < kWarning) gErrorIgnoreLevel = kWarning;
+  }
+  ~QuietInfo() { gErrorIgnoreLevel = saved; }
+};
+
+// The pad a cell was drawing on stays current after our temporary canvas.
+struct KeepPad {
+  TVirtualPad* saved = gPad;
+  ~KeepPad() { gPad = saved; }
+};
+
+std::string png_of(TCanvas* canvas) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/torchclad-canvas-XXXXXX.png";
+  const int fd = ::mkstemps(path.data(), 4);
+  if (fd < 0) return "";
+  ::close(fd);
+  {
+    QuietInfo quiet;
+    canvas->SaveAs(path.c_str());
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ::unlink(path.c_str());
+  return bytes;
+}
+
+// The canvas as JSROOT wants it: with gStyle among its primitives (as
+// JupyROOT sends it), so that JSROOT draws with the cell's style.
+nlohmann::json canvas_json(TCanvas* canvas) {
+  TList* primitives = canvas->GetListOfPrimitives();
+  const bool add_style = primitives && !primitives->FindObject(gStyle);
+  if (add_style) primitives->Add(gStyle);
+  TColor::DefinedColors();  // (reset ROOT's flag, as JupyROOT does)
+  const TString text = TBufferJSON::ConvertToJSON(canvas, 23);
+  if (add_style) primitives->Remove(gStyle);
+  return nlohmann::json::parse(text.Data(), nullptr, /*allow_exceptions=*/false);
+}
+
+nlohmann::json bundle(const nlohmann::json& object_json, const std::string& png, const std::string& text,
+                      int width, int height) {
+  nlohmann::json data = {{"text/plain", text}};
+  nlohmann::json metadata = nlohmann::json::object();
+  if (!object_json.is_discarded() && !object_json.is_null()) {
+    data[kRootMime] = object_json;
+    metadata[kRootMime] = {{"width", width}, {"height", height}};
+  }
+  if (!png.empty()) {
+    data["image/png"] = base64(png);
+    metadata["image/png"] = {{"width", width}, {"height", height}};
+  }
+  return {{"data", data}, {"metadata", metadata}};
+}
+
+int width_of(TCanvas* c) { return c->GetWindowWidth() > 0 ? static_cast<int>(c->GetWindowWidth()) : kDefaultWidth; }
+int height_of(TCanvas* c) { return c->GetWindowHeight() > 0 ? static_cast<int>(c->GetWindowHeight()) : kDefaultHeight; }
+
+std::string describe(TObject* object) {
+  std::ostringstream out;
+  out << object->ClassName() << " \"" << object->GetName() << "\"";
+  if (object->GetTitle() && *object->GetTitle()) out << " (" << object->GetTitle() << ")";
+  return out.str();
+}
+
+std::string strip(std::string type) {
+  for (const char* word : {"const ", "volatile "})
+    for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::strlen(word));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '&' || type.back() == '*')) type.pop_back();
+  if (type.size() >= 2 && type.front() == '(' && type.back() == ')') return strip(type.substr(1, type.size() - 2));
+  return type;
+}
+
+}  // namespace
+
+nlohmann::json root_object_bundle(TObject* object, const std::string& text) {
+  const std::string plain = text.empty() ? describe(object) : text;
+  if (auto* canvas = dynamic_cast<TCanvas*>(object)) {
+    canvas->Update();
+    return bundle(canvas_json(canvas), png_of(canvas), plain, width_of(canvas), height_of(canvas));
+  }
+  // JSROOT draws the object itself; the PNG needs a canvas to draw it on.
+  const TString json = TBufferJSON::ConvertToJSON(object, 23);
+  std::string png;
+  {
+    KeepPad keep;
+    TCanvas canvas("__torchclad_value__", "", kDefaultWidth, kDefaultHeight);
+    object->Draw();
+    canvas.Update();
+    png = png_of(&canvas);
+    canvas.GetListOfPrimitives()->Clear();  // the object is the cell's, not the canvas's
+  }
+  return bundle(nlohmann::json::parse(json.Data(), nullptr, false), png, plain, kDefaultWidth, kDefaultHeight);
+}
+
+namespace {
+
+// Canvases already shown or seen unchanged: a canvas not in here is new.
+std::set<const TCanvas*>& known_canvases() {
+  static std::set<const TCanvas*> known;
+  return known;
+}
+
+// Drawing on a pad (TObject::Draw appends to it) marks it modified until
+// it is painted: the canvas or any of its sub-pads.
+bool modified(TPad* pad, int depth = 0) {
+  if (pad->IsModified()) return true;
+  if (depth > 8 || !pad->GetListOfPrimitives()) return false;
+  for (TObject* o : *pad->GetListOfPrimitives())
+    if (auto* sub = dynamic_cast<TPad*>(o); sub && modified(sub, depth + 1)) return true;
+  return false;
+}
+
+void mark_shown(TCanvas* canvas) {
+  canvas->ResetDrawn();
+  canvas->ResetUpdated();
+  known_canvases().insert(canvas);
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> changed_canvases() {
+  std::vector<nlohmann::json> out;
+  TSeqCollection* canvases = gROOT->GetListOfCanvases();
+  std::set<const TCanvas*> present;
+  if (canvases) {
+    for (TObject* o : *canvases) {
+      auto* canvas = dynamic_cast<TCanvas*>(o);
+      if (!canvas) continue;
+      present.insert(canvas);
+      // JupyROOT's rule (drawn or updated), and, since in batch mode
+      // neither is set by `new TCanvas` or `h->Draw()`: new or modified.
+      const bool changed = canvas->IsDrawn() || canvas->IsUpdated() || !known_canvases().count(canvas) ||
+                           modified(canvas);
+      if (!changed) continue;
+      out.push_back(root_object_bundle(canvas, "TCanvas \"" + std::string(canvas->GetName()) + "\" (" +
+                                                   canvas->GetTitle() + ")"));
+      mark_shown(canvas);
+    }
+  }
+  // Deleted canvases: their addresses may come back for new ones.
+  std::set<const TCanvas*> kept;
+  for (const TCanvas* c : known_canvases())
+    if (present.count(c)) kept.insert(c);
+  known_canvases().swap(kept);
+  return out;
+}
+
+void forget_canvas_changes(TObject* object) {
+  if (auto* canvas = dynamic_cast<TCanvas*>(object)) mark_shown(canvas);
+}
+
+TObject* value_as_root_object(const std::string& type, void* address) {
+  if (!address) return nullptr;
+  const std::string name = strip(type);
+  static const std::string result_ptr = "ROOT::RDF::RResultPtr<";
+  if (name.rfind(result_ptr, 0) == 0 && name.back() == '>') {
+    // An RDataFrame result: its object (this runs the event loop, as
+    // drawing it would).
+    const std::string inner = name.substr(result_ptr.size(), name.size() - result_ptr.size() - 1);
+    TClass* cl = TClass::GetClass(inner.c_str());
+    if (!cl || !cl->InheritsFrom(TObject::Class())) return nullptr;
+    char call[512];
+    std::snprintf(call, sizeof call, "(long)((%s*)%p)->GetPtr()", name.c_str(), address);
+    void* object = reinterpret_cast<void*>(gInterpreter->Calc(call));
+    return object ? static_cast<TObject*>(cl->DynamicCast(TObject::Class(), object)) : nullptr;
+  }
+  TClass* cl = TClass::GetClass(name.c_str());
+  if (!cl || !cl->InheritsFrom(TObject::Class())) return nullptr;
+  return static_cast<TObject*>(cl->DynamicCast(TObject::Class(), address));
+}
+
+}  // namespace host

@@ -1,0 +1,134 @@
+#include "scope_completion.hpp"
+
+#include <TClass.h>
+#include <TClassTable.h>
+#include <TCollection.h>
+#include <TDataMember.h>
+#include <TEnv.h>
+#include <TFunction.h>
+#include <TFunctionTemplate.h>
+#include <TGlobal.h>
+#include <THashList.h>
+#include <TInterpreter.h>
+#include <TList.h>
+#include <TROOT.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace host {
+namespace {
+
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// A name that completes `partial` and that a person would type: no
+// operators, destructors or compiler-made names.
+bool wanted(const std::string& name, const std::string& partial) {
+  return !name.empty() && name.rfind(partial, 0) == 0 && (std::isalpha(static_cast<unsigned char>(name[0])) ||
+                                                          name[0] == '_') &&
+         name.rfind("operator", 0) != 0 && name.rfind("__", 0) != 0 && name.find('<') == std::string::npos;
+}
+
+void add_members(TClass* cl, const std::string& partial, bool public_only, std::set<std::string>* out) {
+  const std::string short_name = [&] {
+    std::string n = cl->GetName();
+    if (auto lt = n.find('<'); lt != std::string::npos) n = n.substr(0, lt);
+    if (auto colon = n.rfind("::"); colon != std::string::npos) n = n.substr(colon + 2);
+    return n;
+  }();
+  auto take = [&](const TCollection* list) {
+    if (!list) return;
+    for (TObject* o : *list) {
+      const std::string name = o->GetName();
+      if (name != short_name && wanted(name, partial)) out->insert(name);
+    }
+  };
+  if (public_only) {
+    take(cl->GetListOfAllPublicMethods());
+    take(cl->GetListOfAllPublicDataMembers());
+  } else {
+    take(cl->GetListOfMethods());
+    take(cl->GetListOfDataMembers());
+    take(cl->GetListOfFunctionTemplates());
+  }
+}
+
+// The next component after `scope::` of a fully qualified name, or "".
+std::string component_after(const std::string& full, const std::string& scope) {
+  if (full.size() <= scope.size() + 2 || full.compare(0, scope.size(), scope) != 0 ||
+      full.compare(scope.size(), 2, "::") != 0)
+    return "";
+  std::string rest = full.substr(scope.size() + 2);
+  std::size_t end = 0;
+  while (end < rest.size() && ident_char(rest[end])) ++end;
+  return rest.substr(0, end);
+}
+
+// Classes, structs, enums and namespaces declared in `scope`.
+void add_types_in_scope(const std::string& scope, const std::string& partial, std::set<std::string>* out) {
+  ClassInfo_t* info = gInterpreter->ClassInfo_Factory(kTRUE);
+  while (gInterpreter->ClassInfo_Next(info)) {
+    const std::string next = component_after(gInterpreter->ClassInfo_FullName(info), scope);
+    if (wanted(next, partial)) out->insert(next);
+  }
+  gInterpreter->ClassInfo_Delete(info);
+  // ROOT names std's classes without "std::" in its dictionaries and
+  // rootmaps (vector<int>): their templates' names, for std::vec.
+  if (scope == "std") {
+    auto take = [&](std::string name) {
+      if (name.rfind("std::", 0) == 0) name = name.substr(5);
+      std::size_t end = 0;
+      while (end < name.size() && ident_char(name[end])) ++end;
+      if (end < name.size() && name[end] != '<') return;  // in another scope
+      name = name.substr(0, end);
+      if (wanted(name, partial)) out->insert(name);
+    };
+    gClassTable->Init();
+    while (const char* name = gClassTable->Next()) take(name);
+    if (TEnv* map = gInterpreter->GetMapfile())
+      if (THashList* table = map->GetTable())
+        for (TObject* o : *table) {
+          std::string key = o->GetName();
+          if (key.rfind("Library.", 0) == 0) key = key.substr(8);
+          take(key);
+        }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> scope_completions(const std::string& line) {
+  std::size_t token = line.size();
+  while (token > 0 && ident_char(line[token - 1])) --token;
+  const std::string partial = line.substr(token);
+  std::set<std::string> found;
+  if (token >= 2 && line.compare(token - 2, 2, "::") == 0) {
+    std::size_t begin = token - 2;
+    while (begin > 0 && (ident_char(line[begin - 1]) || line[begin - 1] == ':')) --begin;
+    std::string scope = line.substr(begin, token - 2 - begin);
+    if (scope.rfind("::", 0) == 0) scope = scope.substr(2);
+    if (scope.empty()) return {};
+    if (TClass* cl = TClass::GetClass(scope.c_str())) {
+      add_members(cl, partial, /*public_only=*/false, &found);
+      if (cl->Property() & kIsNamespace) add_types_in_scope(scope, partial, &found);
+    } else if (scope == "std") {
+      add_types_in_scope(scope, partial, &found);
+    }
+  } else if ((token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0)) {
+    const std::size_t end = line[token - 1] == '.' ? token - 1 : token - 2;
+    std::size_t begin = end;
+    while (begin > 0 && ident_char(line[begin - 1])) --begin;
+    if (begin == end || std::isdigit(static_cast<unsigned char>(line[begin]))) return {};
+    TGlobal* var = gROOT->GetGlobal(line.substr(begin, end - begin).c_str(), kTRUE);
+    if (!var) return {};
+    std::string type = var->GetTypeName();
+    for (const char* word : {"const ", "volatile "})
+      for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::string(word).size());
+    while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
+    if (TClass* cl = TClass::GetClass(type.c_str())) add_members(cl, partial, /*public_only=*/true, &found);
+  }
+  return {found.begin(), found.end()};
+}
+
+}  // namespace host
