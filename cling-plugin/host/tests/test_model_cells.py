@@ -114,6 +114,31 @@ TORCHCLAD_MODEL(opaque, Opaque)
     assert "was withdrawn" in reply["evalue"] + stderr_of(events)
 
 
+def test_a_brace_cast_that_crashes_clad_is_a_clear_error_and_noise_is_dropped(host):
+    # `using namespace` inside loss makes Clad warn once per instantiation
+    # (noise); long{...} makes it crash (clang's stack dump is not shown).
+    reply, events = host.execute("""%%clad brace
+struct Brace : torchclad::nn::Model {
+  torchclad::nn::Linear fc{"fc", 36, 3};
+  torchclad::nn::Act out{3};
+  Brace() { inputs(36); classes(3); output(out); }
+  template <class T>
+  static T loss(const Brace& m, const T* p, T* a, const T* x, const T* y, int n) {
+    using namespace torchclad::nn;
+    linear(m.fc, p, x, a, m.out, n);
+    return cross_entropy(a, m.out, y, n) + T(0.01) * p[long{m.fc.w}];
+  }
+};
+TORCHCLAD_MODEL(brace, Brace)
+""", timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladCompileError"
+    err = stderr_of(events)
+    assert "Clad crashed while generating the gradient of Brace::loss" in err
+    assert "static_cast<long>(x)" in err
+    assert "PLEASE submit a bug report" not in err and "Stack dump" not in err
+    assert "UsingDirective" not in err
+
+
 def test_a_shape_mismatch_between_layers_is_an_error_naming_the_layer(host):
     reply, events = host.execute("""%%clad mismatch
 namespace nn = torchclad::nn;

@@ -83,8 +83,25 @@ std::string model_compile_command(const std::string& source, const std::string& 
          quoted(library);
 }
 
+namespace {
+
+// Runs the compiler; its output, as users should see it, goes to stderr.
+int run_compiler(const std::string& source, const std::string& library, std::string& output) {
+  FILE* compiler = popen((model_compile_command(source, library) + " 2>&1").c_str(), "r");
+  if (!compiler) throw std::runtime_error("cannot run the compiler " + std::string(TORCHCLAD_CXX));
+  char buffer[4096];
+  for (size_t got; (got = std::fread(buffer, 1, sizeof buffer, compiler)) > 0;) output.append(buffer, got);
+  const int status = pclose(compiler);
+  std::fputs(compiler_output_for_users(output).c_str(), stderr);
+  std::fflush(stderr);
+  return status;
+}
+
+}  // namespace
+
 int compile_models_library(const std::string& source, const std::string& library) {
-  return gSystem->Exec(model_compile_command(source, library).c_str());
+  std::string output;
+  return run_compiler(source, library, output);
 }
 
 std::vector<std::string> non_differentiable_calls(const std::string& compiler_output) {
@@ -167,12 +184,7 @@ std::vector<std::string> load_models(const std::string& source_file) {
   const std::string absolute = fs::absolute(source_file).string();
   // The compiler's messages are shown, and read for Clad's warnings.
   std::string output;
-  FILE* compiler = popen((model_compile_command(absolute, library) + " 2>&1").c_str(), "r");
-  if (!compiler) throw std::runtime_error("load_models: cannot run the compiler");
-  char buffer[4096];
-  for (size_t got; (got = std::fread(buffer, 1, sizeof buffer, compiler)) > 0;) output.append(buffer, got);
-  const int status = pclose(compiler);
-  std::fputs(compiler_output_for_users(output).c_str(), stderr);
+  const int status = run_compiler(absolute, library, output);
   if (status != 0) {
     fs::remove(library);
     const std::string crash = clad_crash(output);
