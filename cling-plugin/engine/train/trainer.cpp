@@ -5,6 +5,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "ops/activation.hpp"
 #include "train/engines.hpp"
 #include "train/run_loop.hpp"
 
@@ -79,12 +80,6 @@ std::pair<double, double> evaluate(MlpEngine& engine, const data::MnistSplit& te
   return {loss_sum / n, static_cast<double>(correct) / n};
 }
 
-std::string model_name(const MlpConfig& m) {
-  std::string name = "mlp";
-  for (auto w : m.widths) name += "-" + std::to_string(w);
-  return name;
-}
-
 }  // namespace
 
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log) {
@@ -98,7 +93,7 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
 
   RunSpec spec;
   spec.engine = config.engine;
-  spec.model = model_name(config.model);
+  spec.model = mlp_definition_name(config.model);
   spec.optimizer = config.optimizer.kind;
   spec.lr = config.optimizer.lr;
   spec.epochs = config.epochs;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "data/mnist.hpp"
-#include "model/mlp_model.hpp"
+#include "model/mlp_definition.hpp"
 #include "optim/optimizers.hpp"
 
 namespace torchclad::train {

@@ -1,0 +1,23 @@
+#pragma once
+// A cell-facing Model (torchclad/model.h) from parameters that an engine
+// trained (the built-ins' comparison engines, the command-line trainers), so
+// that every engine's result predicts, evaluates and saves as a Model does.
+// (A header under root/, the engine's side of the API: the apps include it
+// as "src/trained_model.hpp".)
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "define/definition.hpp"
+#include "torchclad/model.h"
+
+namespace torchclad {
+
+// A Model of `def` holding a copy of `params` (float32, the definition's
+// flat layout), as if it had been fitted with `options` from `seed`.
+Model trained_model(std::shared_ptr<const define::Definition> def, const torch::Tensor& params,
+                    unsigned long long seed, const TrainOptions& options,
+                    std::vector<EpochResult> history);
+
+}  // namespace torchclad
