@@ -7,6 +7,9 @@
 #include "model/mlp_definition.hpp"
 #include "src/trained_model.hpp"
 #include "torchclad/model.h"
+#include "model/cnn_definition.hpp"
+#include "train/binary_engines.hpp"
+#include "train/binary_trainer.hpp"
 #include "train/engines.hpp"
 #include "train/trainer.hpp"
 
@@ -27,11 +30,17 @@ inline TrainOptions options_of(const std::string& engine, const OptimizerConfig&
 }
 
 inline void save_mlp(const std::string& path, const train::TrainConfig& c, const train::TrainResult& r) {
-  std::vector<EpochResult> history;
-  for (const auto& e : r.epochs)
-    history.push_back({e.epoch, e.train_loss, e.test_loss, e.test_accuracy, e.seconds, e.samples_per_second});
   trained_model(mlp_definition(c.model), r.engine->params(), c.seed,
-                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed), history)
+                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed),
+                epoch_results(r.epochs))
+      .save(path);
+}
+
+inline void save_cnn(const std::string& path, const train::BinaryTrainConfig& c,
+                     const train::BinaryTrainResult& r) {
+  trained_model(cnn_definition(c.model), r.engine->params(), c.seed,
+                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed),
+                epoch_results(r.epochs))
       .save(path);
 }
 

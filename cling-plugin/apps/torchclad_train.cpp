@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
       std::cerr << "saved the model to " << save_path << "\n";
     }
     const auto& last = result.epochs.back();
-    std::cout << "final test accuracy " << 100 * last.test_accuracy << "% (" << config.engine << ")\n";
+    std::cout << "final test accuracy " << 100 * last.eval.test_accuracy << "% (" << config.engine << ")\n";
     return 0;
   } catch (const c10::Error& e) {
     std::cerr << "torchclad-train: " << e.what_without_backtrace() << "\n";

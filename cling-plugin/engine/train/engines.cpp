@@ -21,6 +21,7 @@ class DefinitionEngine : public MlpEngine {
   DefinitionEngine(const MlpConfig& m, uint64_t seed) : config_(m), model_(mlp_definition(m), seed) {}
   torch::Tensor params() override { return model_.params(); }
   const define::Definition& definition() const override { return model_.definition(); }
+  DefinedModel& model() override { return model_; }
 
  protected:
   MlpConfig config_;

@@ -12,6 +12,8 @@
 // definition's parameters (for Model, save, predict). Any depth.
 #include <torch/torch.h>
 
+#include "model/defined_model.hpp"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +44,8 @@ class MlpEngine {
   // The parameters, flat in the definition's layout (ParamSpec::offset).
   virtual torch::Tensor params() = 0;
   virtual const define::Definition& definition() const = 0;
+  // The definition's model holding those parameters (evaluation, prediction).
+  virtual DefinedModel& model() = 0;
 };
 
 // The engine names accepted by make_engine, in display order.

@@ -107,9 +107,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     c.progress = o.progress;
     auto r = train::train_mlp(ds, c, training_log(o.progress));
     TrainResult out;
-    for (const auto& m : r.epochs)
-      out.epochs.push_back({m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds,
-                            m.samples_per_second});
+    out.epochs = epoch_results(r.epochs);
     out.status = r.non_finite ? "failed" : r.stopped ? "stopped" : "finished";
     out.message = r.stop_message;
     state_ = std::make_shared<State>(

@@ -20,4 +20,17 @@ Model trained_model(std::shared_ptr<const define::Definition> def, const torch::
   return Model(s);
 }
 
+EpochResult epoch_result(const train::EpochStats& e) {
+  EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
+                e.samples_per_second};
+  r.test_auc = e.eval.test_auc;
+  return r;
+}
+
+std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs) {
+  std::vector<EpochResult> out;
+  for (const auto& e : epochs) out.push_back(epoch_result(e));
+  return out;
+}
+
 }  // namespace torchclad

@@ -11,6 +11,7 @@
 
 #include "define/definition.hpp"
 #include "torchclad/model.h"
+#include "train/run_loop.hpp"
 
 namespace torchclad {
 
@@ -19,5 +20,9 @@ namespace torchclad {
 Model trained_model(std::shared_ptr<const define::Definition> def, const torch::Tensor& params,
                     unsigned long long seed, const TrainOptions& options,
                     std::vector<EpochResult> history);
+
+// The engine's epoch (train/run_loop.hpp) as the public EpochResult.
+EpochResult epoch_result(const train::EpochStats& e);
+std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs);
 
 }  // namespace torchclad
