@@ -13,6 +13,7 @@
 #include "train/engines.hpp"
 #include "train/telemetry.hpp"
 #include "train/trainer.hpp"
+#include "save_model.hpp"
 
 namespace {
 
@@ -24,7 +25,7 @@ const char* kUsage = R"(usage: torchclad-train [options]
                         trees --train-tree (train) and --test-tree (test), columns
                         --image-column (image) and --label-column (label)
   --model mlp           the model family (only mlp for now)
-  --widths LIST         layer widths, default 784,256,128,10 (2 to 5 numbers)
+  --widths LIST         layer widths, default 784,256,128,10 (2 to 65 numbers: any depth)
   --activation NAME     relu (default), tanh, sigmoid
   --engine NAME         clad (model-level Clad gradient, default), clad-model-node,
                         clad-ops (op-level Clad nodes), autograd (LibTorch)
@@ -39,6 +40,8 @@ const char* kUsage = R"(usage: torchclad-train [options]
   --test-limit N        evaluate on the first N test samples only
   --metrics-json PATH   write per-epoch metrics as JSON
   --metrics-csv PATH    write per-epoch metrics as CSV
+  --save FILE           save the trained model as a ROOT file (torchclad::Model::load reads it;
+                        its definition is the Mlp's, e.g. mlp-784-256-128-10)
   --quiet               no progress bar
 )";
 
@@ -58,7 +61,7 @@ std::vector<int64_t> to_widths(const std::string& v) {
 int main(int argc, char** argv) {
   using namespace torchclad;
   train::TrainConfig config;
-  std::string data_dir, metrics_json, metrics_csv, root_file;
+  std::string data_dir, metrics_json, metrics_csv, root_file, save_path;
   std::string train_tree = "train", test_tree = "test", image_column = "image", label_column = "label";
   bool lr_given = false;
   try {
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
       else if (flag == "--test-limit") config.test_limit = to_int(flag, v);
       else if (flag == "--metrics-json") metrics_json = v;
       else if (flag == "--metrics-csv") metrics_csv = v;
+      else if (flag == "--save") save_path = v;
       else throw UsageError("unknown option '" + flag + "'");
     }
     if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.05;
@@ -138,8 +142,12 @@ int main(int argc, char** argv) {
     if (!metrics_csv.empty()) train::write_metrics_csv(metrics_csv, config, result);
     if (result.non_finite) return 3;
     if (result.stopped) return 130;
+    if (!save_path.empty()) {
+      cli::save_mlp(save_path, config, result);
+      std::cerr << "saved the model to " << save_path << "\n";
+    }
     const auto& last = result.epochs.back();
-    std::cout << "final test accuracy " << 100 * last.test_accuracy << "% (" << config.engine << ")\n";
+    std::cout << "final test accuracy " << 100 * last.eval.test_accuracy << "% (" << config.engine << ")\n";
     return 0;
   } catch (const c10::Error& e) {
     std::cerr << "torchclad-train: " << e.what_without_backtrace() << "\n";

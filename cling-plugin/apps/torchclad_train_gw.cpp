@@ -22,6 +22,7 @@
 #include "data/binary_dataset.hpp"
 #include "metrics/detection.hpp"
 #include "report/detection_report.hpp"
+#include "save_model.hpp"
 #include "train/binary_engines.hpp"
 #include "train/binary_trainer.hpp"
 #include "train/telemetry.hpp"
@@ -47,7 +48,8 @@ const char* kUsage = R"(usage: torchclad-train-gw --data FILE [options]
   --train-limit N       train on the first N windows only
   --test-limit N        evaluate on the first N test windows only
   --false-alarm X       false-alarm probability for the efficiency, default 0.01
-  --out-dir DIR         ROOT files and PNG plots per engine (default gw-results)
+  --out-dir DIR         per engine: ROOT files and PNG plots, and the trained model as
+                        <DIR>/<engine>/model.root (torchclad::Model::load reads it; default gw-results)
   --metrics-json PATH   all engines' metrics as JSON (e.g. cling-plugin/bench/results/gw-metrics.json)
   --quiet               no progress bar
 )";
@@ -236,7 +238,9 @@ int main(int argc, char** argv) {
           m, s, labels, out_dir + "/" + engine + "/detection",
           engine + ", " + train::cnn_model_name(config.model));
       std::cout << engine << ": " << report::summary_line(m) << "\n";
-      std::cerr << "wrote " << files.root_file;
+      const auto model_file = out_dir + "/" + engine + "/model.root";
+      cli::save_cnn(model_file, config, result);
+      std::cerr << "wrote " << model_file << ", " << files.root_file;
       for (const auto& p : files.pngs) std::cerr << ", " << p;
       std::cerr << "\n";
       out["engines"][engine] = engine_json(result, m, seconds);

@@ -4,6 +4,7 @@
 // differences, at several shapes including batch 1 and odd lengths.
 #include "gradients/gradients.hpp"
 #include "kernels/cnn.hpp"
+#include "model/cnn_definition.hpp"
 #include "model/cnn_layout.hpp"
 #include "test_util.hpp"
 
@@ -301,6 +302,57 @@ TEST(CnnLayout, RejectsBadShapes) {
   EXPECT_NE(error_of([&] { CnnLayout::make(no_hidden, 1); }).find("hidden must be at least 1"),
             std::string::npos);
 }
+
+// The built-in Cnn as a definition configured at run time
+// (models/cnn_of_blocks.h): Clad's float64 gradient of the whole definition
+// against LibTorch autograd of the same network and central differences.
+class CnnDefinitionGradient : public ::testing::TestWithParam<CnnCase> {};
+
+TEST_P(CnnDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
+  const auto& c = GetParam();
+  const auto def = cnn_definition(c.config);
+  const int n = c.batch, length = c.config.input_length;
+  auto params = random_vector(def->param_count, 21);
+  for (auto& v : params) v *= 0.3;
+  auto x = random_vector(int64_t{n} * length, 22);
+  std::vector<double> y(n);
+  for (int i = 0; i < n; ++i) y[i] = (3 * i + 1) % 2;
+  std::vector<double> acts(def->acts_per_sample * n, 0.0), d_acts(acts.size(), 0.0),
+      d_params(def->param_count, 0.0);
+  const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(),
+                                  n, d_params.data(), d_acts.data());
+
+  auto p = to_tensor(params, {def->param_count}).requires_grad_();
+  auto view = [&](size_t i) {
+    const auto& s = def->params[i];
+    return p.narrow(0, s.offset, s.numel).view(s.shape);
+  };
+  auto h = to_tensor(x, {n, length}).unsqueeze(1);
+  const size_t blocks = c.config.blocks.size();
+  for (size_t b = 0; b < blocks; ++b)
+    h = torch::max_pool1d(torch::relu(torch::conv1d(h, view(2 * b), view(2 * b + 1))), c.config.blocks[b].pool);
+  h = torch::relu(torch::nn::functional::linear(h.flatten(1), view(2 * blocks), view(2 * blocks + 1)));
+  auto logits = torch::nn::functional::linear(h, view(2 * blocks + 2), view(2 * blocks + 3)).squeeze(1);
+  auto ref = torch::binary_cross_entropy_with_logits(logits, torch::tensor(y, torch::kFloat64));
+  ref.backward();
+  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss)));
+  EXPECT_TRUE(close(d_params, to_vector(p.grad()), kRtol, kAtol));
+
+  auto f = [&] {
+    std::vector<double> a(def->acts_per_sample * n, 0.0);
+    return def->loss_d(def->instance.get(), params.data(), a.data(), x.data(), y.data(), n);
+  };
+  auto idx = all_indices(def->param_count, 120);
+  EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), kFdRtol, kFdAtol));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnDefinitionGradient,
+                         ::testing::Values(CnnCase{{40, {{3, 5, 2}}, 6}, 1, "one_block_b1"},
+                                           CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 1, "two_blocks_b1"},
+                                           CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 9, "two_blocks_b9"},
+                                           CnnCase{{90, {{2, 4, 2}, {3, 3, 2}, {4, 3, 2}, {2, 2, 2}}, 5}, 3,
+                                                   "four_blocks_b3"}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace torchclad

@@ -1,8 +1,9 @@
-// The CNN model-level engine and the binary engines: a steady-state step
-// allocates nothing, and every engine, from one seed, follows the same
-// losses.
+// The built-in Cnn as a definition (model/cnn_definition.hpp) in the
+// model-level engine, and the binary engines: a steady-state step allocates
+// nothing, and every engine, from one seed, follows the same losses.
 #include "alloc_counter.hpp"
-#include "model/cnn_model.hpp"
+#include "model/cnn_definition.hpp"
+#include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
 #include "test_util.hpp"
 #include "train/binary_engines.hpp"
@@ -14,6 +15,17 @@ using support::AllocationCounter;
 using namespace torchclad::testing;
 
 // Sets LibTorch's (and so the model's) thread count for a scope.
+// The Cnn of `config` as the model-level engine trains it.
+DefinedModel cnn(const CnnConfig& config, uint64_t seed) { return DefinedModel(cnn_definition(config), seed); }
+
+// Views of the flat parameters in the definition's order and shapes.
+std::vector<torch::Tensor> views_of(DefinedModel& m) {
+  std::vector<torch::Tensor> views;
+  for (const auto& p : m.definition().params)
+    views.push_back(m.params().narrow(0, p.offset, p.numel).view(p.shape));
+  return views;
+}
+
 struct ThreadsGuard {
   int saved = at::get_num_threads();
   explicit ThreadsGuard(int n) { at::set_num_threads(n); }
@@ -49,7 +61,7 @@ TEST(CnnModel, TwoThreadsMatchOneThread) {
   for (int batch : {8, 9, 33}) {
     auto x = torch::randn({batch, 500});
     auto targets = torch::randint(2, {batch}).to(torch::kFloat32);
-    CnnModel one(config, 4), two(config, 4);
+    auto one = cnn(config, 4), two = cnn(config, 4);
     float l1, l2;
     {
       ThreadsGuard guard(1);
@@ -66,12 +78,12 @@ TEST(CnnModel, TwoThreadsMatchOneThread) {
 
 TEST(CnnModel, LossAndLogitsMatchLibTorch) {
   CnnConfig config{300, {{4, 9, 3}, {6, 5, 2}}, 16};
-  CnnModel model(config, 3);
+  auto model = cnn(config, 3);
   const int batch = 7;
   auto x = torch::randn({batch, 300});
   auto targets = torch::tensor({0.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f});
   const float loss = model.loss_and_grad(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
-  auto views = model.parameter_views();
+  auto views = views_of(model);
   auto h = x.unsqueeze(1);
   for (size_t b = 0; b < config.blocks.size(); ++b)
     h = torch::max_pool1d(torch::relu(torch::conv1d(h, views[2 * b], views[2 * b + 1])),
@@ -79,7 +91,7 @@ TEST(CnnModel, LossAndLogitsMatchLibTorch) {
   h = torch::relu(torch::nn::functional::linear(h.flatten(1), views[4], views[5]));
   auto logits = torch::nn::functional::linear(h, views[6], views[7]).squeeze(1);
   EXPECT_NEAR(loss, torch::binary_cross_entropy_with_logits(logits, targets).item<float>(), 1e-5);
-  EXPECT_TRUE(torch::allclose(model.forward(x), logits, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(model.forward(x).squeeze(1), logits, 1e-5, 1e-6));
   // More samples than one evaluation chunk (256).
   auto many = torch::randn({300, 300});
   auto expect = torch::cat({model.forward(many.narrow(0, 0, 100)), model.forward(many.narrow(0, 100, 200))});
@@ -88,10 +100,11 @@ TEST(CnnModel, LossAndLogitsMatchLibTorch) {
 
 TEST(CnnModel, InitialisesLikeTorchModules) {
   const CnnConfig config;
-  CnnModel a(config, 7), b(config, 7), c(config, 8);
+  auto a = cnn(config, 7), b = cnn(config, 7), c = cnn(config, 8);
   EXPECT_TRUE(torch::equal(a.params(), b.params()));
   EXPECT_FALSE(torch::equal(a.params(), c.params()));
-  auto views = a.parameter_views();
+  EXPECT_EQ(a.definition().name, "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64");
+  auto views = views_of(a);
   ASSERT_EQ(views.size(), 10u);
   EXPECT_EQ(views[0].sizes(), (std::vector<int64_t>{8, 1, 16}));
   EXPECT_EQ(views[2].sizes(), (std::vector<int64_t>{16, 8, 8}));

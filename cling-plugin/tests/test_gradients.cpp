@@ -3,6 +3,7 @@
 // including batch 1 and sizes that are not multiples of 8 or 16.
 #include "gradients/gradients.hpp"
 #include "kernels/mlp.hpp"
+#include "model/mlp_definition.hpp"
 #include "model/mlp_layout.hpp"
 #include "test_util.hpp"
 
@@ -263,6 +264,62 @@ TEST(MlpGradientFloat32, WithinTolerance) {
                           d_acts64.data());
   EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
 }
+
+// The built-in Mlp as a definition configured at run time (any depth, the
+// activation chosen at run time): Clad's float64 gradient of the whole
+// definition against LibTorch autograd of the same network and central
+// differences.
+class MlpDefinitionGradient
+    : public ::testing::TestWithParam<std::tuple<std::vector<int64_t>, int, int>> {};
+
+TEST_P(MlpDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
+  const auto [widths, act, n] = GetParam();
+  const auto def = mlp_definition({widths, static_cast<kernels::Activation>(act)});
+  const int64_t in = widths.front(), classes = widths.back();
+  auto params = random_vector(def->param_count, 5);
+  for (auto& v : params) v *= 0.5;
+  auto x = random_vector(int64_t{n} * in, 6);
+  std::vector<double> y(n);
+  for (int i = 0; i < n; ++i) y[i] = (5 * i + 2) % classes;
+  std::vector<double> acts(def->acts_per_sample * n, 0.0), d_acts(acts.size(), 0.0),
+      d_params(def->param_count, 0.0);
+  const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(),
+                                  n, d_params.data(), d_acts.data());
+  EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0))
+      << "every block consumes the adjoint of what it wrote";
+
+  auto p = to_tensor(params, {def->param_count}).requires_grad_();
+  auto h = to_tensor(x, {n, in});
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    const auto& w = def->params[2 * l];
+    const auto& b = def->params[2 * l + 1];
+    h = torch::nn::functional::linear(h, p.narrow(0, w.offset, w.numel).view(w.shape),
+                                      p.narrow(0, b.offset, b.numel));
+    if (l + 2 < widths.size()) h = torch_activation(h, act);
+  }
+  auto labels = torch::tensor(y, torch::kFloat64).to(torch::kInt64);
+  auto ref = torch::nn::functional::cross_entropy(h, labels);
+  ref.backward();
+  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss)));
+  EXPECT_TRUE(close(d_params, to_vector(p.grad()), kRtol, kAtol));
+
+  auto f = [&] {
+    std::vector<double> a(def->acts_per_sample * n, 0.0);
+    return def->loss_d(def->instance.get(), params.data(), a.data(), x.data(), y.data(), n);
+  };
+  auto idx = all_indices(def->param_count, 150);
+  EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), kFdRtol, kFdAtol));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DepthsActivationsBatches, MlpDefinitionGradient,
+    ::testing::Values(std::make_tuple(std::vector<int64_t>{7, 3}, int(kernels::kRelu), 1),
+                      std::make_tuple(std::vector<int64_t>{9, 6, 4}, int(kernels::kTanh), 1),
+                      std::make_tuple(std::vector<int64_t>{9, 6, 4}, int(kernels::kSigmoid), 13),
+                      std::make_tuple(std::vector<int64_t>{9, 6, 4}, int(kernels::kIdentity), 5),
+                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kRelu), 1),
+                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kTanh), 70),
+                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kSigmoid), 17)));
 
 }  // namespace
 }  // namespace torchclad

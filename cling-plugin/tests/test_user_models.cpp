@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "alloc_counter.hpp"
-#include "model/cnn_model.hpp"
+#include "model/cnn_definition.hpp"
 #include "model/defined_model.hpp"
 #include "models/gw_cnn.h"
 #include "models/mlp.h"
@@ -389,7 +389,7 @@ TEST(UserModel, ActivationAdjointsReturnToZeroAndFloatMatchesDouble) {
 TEST(UserModel, GwCnnMatchesTheBuiltInCnn) {
   const auto d = def("gw_cnn");
   const auto user_params = init_defined_params(*d, 42);
-  CnnModel builtin(CnnConfig{}, 42);
+  DefinedModel builtin(cnn_definition(CnnConfig{}), 42);
   ASSERT_EQ(user_params.numel(), builtin.params().numel());
   EXPECT_TRUE(torch::equal(user_params, builtin.params()));
   for (int n : {1, 8, 33}) {

@@ -14,6 +14,7 @@ struct Registry {
   std::map<std::string, std::shared_ptr<Definition>> definitions;
   std::map<std::string, std::string> errors;  // name -> why it has no definition
   std::vector<std::string> pending_errors;
+  std::vector<DefinitionMaker> makers;
 };
 
 Registry& registry() {
@@ -122,10 +123,27 @@ std::shared_ptr<Definition> find_definition(const std::string& name) {
   std::lock_guard<std::mutex> lock(r.mutex);
   if (auto it = r.definitions.find(name); it != r.definitions.end()) return it->second;
   if (auto e = r.errors.find(name); e != r.errors.end()) throw std::runtime_error(e->second);
+  // A maker builds its definition without the registry (under this lock, so
+  // that two threads asking for one name get one definition).
+  for (auto maker : r.makers) {
+    std::shared_ptr<Definition> made;
+    try {
+      made = maker(name);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("model '" + name + "': " + e.what());
+    }
+    if (made) return r.definitions[name] = std::move(made);
+  }
   throw std::runtime_error("no model definition named '" + name +
                            "' in this session (defined: " + join(names_locked(r)) +
                            "); define it with TORCHCLAD_MODEL in a %%clad cell, a macro "
                            "compiled with Clad, or a program linked with torchclad");
+}
+
+void register_definition_maker(DefinitionMaker maker) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.makers.push_back(maker);
 }
 
 std::vector<std::string> definition_names() {

@@ -108,4 +108,12 @@ std::vector<std::string> definition_names();
 std::vector<std::string> take_registration_errors();
 void report_registration_error(const std::string& name, const std::string& message);
 
+// A family of built-in definitions whose name carries their configuration
+// (the Mlp's "mlp-784-256-10-tanh"): find_definition asks each maker for a
+// name it has no definition of, and registers what a maker returns. A maker
+// returns null for a name outside its family and throws std::invalid_argument
+// for a malformed one. So Model::load finds a saved built-in in any session.
+using DefinitionMaker = std::shared_ptr<Definition> (*)(const std::string& name);
+void register_definition_maker(DefinitionMaker maker);
+
 }  // namespace torchclad::define

@@ -1,7 +1,6 @@
 #include "train/binary_engines.hpp"
 
-#include "model/cnn_layout.hpp"
-#include "model/cnn_model.hpp"
+#include "model/defined_model.hpp"
 #include "ops/cnn_ops.hpp"
 #include "ops/ops.hpp"
 
@@ -15,31 +14,45 @@ torch::Tensor target_tensor(const float* t, int batch) {
   return torch::from_blob(const_cast<float*>(t), {batch}, torch::kFloat32);
 }
 
-// Model level: Clad's gradient of the whole CNN + loss, fused flat optimizer.
-class CladCnnEngine final : public BinaryEngine {
+// Every engine holds the Cnn's definition (model/cnn_definition.hpp) in a
+// DefinedModel: its flat parameters are the engine's.
+class DefinitionCnnEngine : public BinaryEngine {
+ public:
+  DefinitionCnnEngine(const CnnConfig& m, uint64_t seed) : config_(m), model_(cnn_definition(m), seed) {}
+  torch::Tensor params() override { return model_.params(); }
+  const define::Definition& definition() const override { return model_.definition(); }
+  DefinedModel& model() override { return model_; }
+
+ protected:
+  CnnConfig config_;
+  DefinedModel model_;
+};
+
+// Model level: Clad's gradient of the whole definition + loss, fused flat optimizer.
+class CladCnnEngine final : public DefinitionCnnEngine {
  public:
   CladCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed)
-      : model_(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
+      : DefinitionCnnEngine(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
   const char* name() const override { return "clad"; }
   float step(const float* x, const float* targets, int batch) override {
     const float loss = model_.loss_and_grad(x, targets, batch);
     opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
     return loss;
   }
-  torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
+  torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x).reshape({-1}); }
 
  private:
-  CnnModel model_;
   std::unique_ptr<FlatOptimizer> opt_;
 };
 
-// Per-layer engines: separate leaf tensors copied from the flat initial
-// parameters (init_cnn_params), updated by torch::optim.
-class LayeredCnnEngine : public BinaryEngine {
+// Per-layer engines: leaf tensors that are views of the definition's flat
+// parameters, updated by torch::optim.
+class LayeredCnnEngine : public DefinitionCnnEngine {
  public:
-  LayeredCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed) : config_(m) {
-    CnnModel init(m, seed);
-    for (auto& v : init.parameter_views()) params_.push_back(v.clone().requires_grad_());
+  LayeredCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed) : DefinitionCnnEngine(m, seed) {
+    for (const auto& spec : model_.definition().params)
+      params_.push_back(
+          model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
     opt_ = make_torch_optimizer(o, params_);
   }
   float step(const float* x, const float* targets, int batch) override {
@@ -61,8 +74,7 @@ class LayeredCnnEngine : public BinaryEngine {
   // [batch, length] -> logits [batch].
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   virtual torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& targets) = 0;
-  CnnConfig config_;
-  std::vector<torch::Tensor> params_;  // conv W_0, b_0, ..., W_h, b_h, W_o, b_o
+  std::vector<torch::Tensor> params_;  // conv1.weight, conv1.bias, ..., fc1.*, fc2.*
 
  private:
   std::unique_ptr<torch::optim::Optimizer> opt_;
@@ -130,14 +142,19 @@ const std::vector<std::string>& binary_engine_names() {
 
 std::unique_ptr<BinaryEngine> make_binary_engine(const std::string& name, const CnnConfig& model,
                                                  const OptimizerConfig& optimizer, uint64_t seed) {
-  model::CnnLayout::make(model, 1);  // validates the shape for every engine
-  if (name == "clad" || name == "clad-model")
-    return std::make_unique<CladCnnEngine>(model, optimizer, seed);
-  if (name == "clad-ops") return std::make_unique<CladOpsCnnEngine>(model, optimizer, seed);
-  if (name == "autograd" || name == "libtorch-autograd")
+  TORCH_CHECK(name == "clad" || name == "clad-model" || name == "clad-ops" || name == "autograd" ||
+                  name == "libtorch-autograd",
+              "unknown engine '", name, "': expected clad (model level), clad-ops or autograd");
+  try {
+    if (name == "clad" || name == "clad-model")
+      return std::make_unique<CladCnnEngine>(model, optimizer, seed);
+    if (name == "clad-ops") return std::make_unique<CladOpsCnnEngine>(model, optimizer, seed);
     return std::make_unique<AutogradCnnEngine>(model, optimizer, seed);
-  TORCH_CHECK(false, "unknown engine '", name,
-              "': expected clad (model level), clad-ops or autograd");
+  } catch (const c10::Error&) {
+    throw;
+  } catch (const std::exception& e) {  // the definition's checks of the shape
+    TORCH_CHECK(false, e.what());
+  }
 }
 
 }  // namespace torchclad::train

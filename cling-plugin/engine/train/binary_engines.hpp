@@ -2,20 +2,25 @@
 // The ways torchclad can take one training step of a binary classifier (the
 // 1D CNN of the gravitational-wave workload), behind one interface so the
 // trainer and the benchmark drive them alike:
-//   clad       model level: Clad's gradient of the whole CNN + loss, flat
+//   clad       model level: the Cnn's definition (model/cnn_definition.hpp) in
+//              DefinedModel: Clad's gradient of the whole CNN + loss, flat
 //              buffers, preallocated workspace, fused optimizer (0 allocations)
 //   clad-ops   op level: torchclad conv1d / max_pool1d / linear / activation /
 //              bce_with_logits autograd nodes + torch::optim
 //   autograd   LibTorch's own modules and autograd + torch::optim (the baseline)
-// All start from the same initial parameters for a given seed.
+// Each keeps its parameters in one flat buffer laid out by the definition,
+// initialised from the seed as the definition declares: the same initial
+// parameters for every engine, and any engine's result is the definition's.
 #include <torch/torch.h>
+
+#include "model/defined_model.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "model/cnn_config.hpp"
+#include "model/cnn_definition.hpp"
 #include "optim/optimizers.hpp"
 
 namespace torchclad::train {
@@ -30,6 +35,11 @@ class BinaryEngine {
   virtual float step(const float* x, const float* targets, int batch) = 0;
   // Logits [n] for x [n, input_length] float32, without gradient.
   virtual torch::Tensor logits(const torch::Tensor& x) = 0;
+  // The parameters, flat in the definition's layout (ParamSpec::offset).
+  virtual torch::Tensor params() = 0;
+  virtual const define::Definition& definition() const = 0;
+  // The definition's model holding those parameters (evaluation, prediction).
+  virtual DefinedModel& model() = 0;
 };
 
 // The engine names accepted by make_binary_engine, in display order.

@@ -1,7 +1,8 @@
 #pragma once
-// Trains a binary classifier (the 1D CNN of the gravitational-wave
-// workload) with any binary engine: the same shuffled batches, progress bar,
-// telemetry and stop handling as the MLP trainer (train/run_loop.hpp), with
+// Trains the built-in Cnn (the 1D CNN of the gravitational-wave workload)
+// with any binary engine, in the loop every built-in engine shares
+// (train/trainer.hpp: train_engine): the same shuffled batches, checks,
+// progress, telemetry and stop handling as the Mlp, with the definition's
 // test loss, accuracy and ROC AUC per epoch.
 #include <cstdint>
 #include <memory>
@@ -10,7 +11,7 @@
 #include <vector>
 
 #include "data/binary.hpp"
-#include "model/cnn_config.hpp"
+#include "model/cnn_definition.hpp"
 #include "optim/optimizers.hpp"
 #include "train/run_loop.hpp"
 
@@ -40,15 +41,15 @@ struct BinaryTrainResult {
   std::string stop_message;
 };
 
-// "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64"
-std::string cnn_model_name(const CnnConfig& model);
+// "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64": the Cnn's definition name.
+inline std::string cnn_model_name(const CnnConfig& model) { return cnn_definition_name(model); }
 
 // Throws c10::Error for invalid configurations or data (feature count vs the
 // model's input length, targets other than 0/1, empty splits) before any step.
 BinaryTrainResult train_binary(const data::BinarySplit& train, const data::BinarySplit& test,
                                const BinaryTrainConfig& config, std::ostream& log);
 
-// Logits [n] of x [n, input_length], evaluated in chunks (no gradient).
+// Logits [n] of x [n, input_length] (no gradient).
 torch::Tensor predict_logits(BinaryEngine& engine, const torch::Tensor& x);
 
 }  // namespace torchclad::train

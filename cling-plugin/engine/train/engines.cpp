@@ -1,5 +1,7 @@
 #include "train/engines.hpp"
 
+#include "model/defined_model.hpp"
+#include "ops/model_ops.hpp"
 #include "ops/ops.hpp"
 
 namespace torchclad::train {
@@ -12,76 +14,70 @@ torch::Tensor as_tensor(const int64_t* labels, int batch) {
   return torch::from_blob(const_cast<int64_t*>(labels), {batch}, torch::kInt64);
 }
 
-class CladModelEngine final : public MlpEngine {
+// Every engine holds the definition's model: its flat parameters are the
+// engine's (the per-layer engines train views of them).
+class DefinitionEngine : public MlpEngine {
+ public:
+  DefinitionEngine(const MlpConfig& m, uint64_t seed) : config_(m), model_(mlp_definition(m), seed) {}
+  torch::Tensor params() override { return model_.params(); }
+  const define::Definition& definition() const override { return model_.definition(); }
+  DefinedModel& model() override { return model_; }
+
+ protected:
+  MlpConfig config_;
+  DefinedModel model_;
+};
+
+class CladModelEngine final : public DefinitionEngine {
  public:
   CladModelEngine(const MlpConfig& m, const OptimizerConfig& o, uint64_t seed)
-      : model_(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
+      : DefinitionEngine(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
   const char* name() const override { return "clad-model"; }
   float step(const Batch& b) override {
-    const float loss = model_.loss_and_grad(b.x, b.labels32, b.size);
+    if (static_cast<int>(targets_.size()) < b.size) targets_.resize(b.size);  // grows, then reused
+    for (int i = 0; i < b.size; ++i) targets_[i] = static_cast<float>(b.labels32[i]);
+    const float loss = model_.loss_and_grad(b.x, targets_.data(), b.size);
     opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
 
  private:
-  MlpModel model_;
   std::unique_ptr<FlatOptimizer> opt_;
+  std::vector<float> targets_;  // the labels as the definition reads them
 };
 
-class CladModelNodeEngine final : public MlpEngine {
+class CladModelNodeEngine final : public DefinitionEngine {
  public:
   CladModelNodeEngine(const MlpConfig& m, const OptimizerConfig& o, uint64_t seed)
-      : config_(m),
-        params_(init_mlp_params(m, seed).requires_grad_()),
-        opt_(make_flat_optimizer(o, params_.numel())) {}
+      : DefinitionEngine(m, seed),
+        leaf_(model_.params().detach().requires_grad_()),
+        opt_(make_flat_optimizer(o, leaf_.numel())) {}
   const char* name() const override { return "clad-model-node"; }
   float step(const Batch& b) override {
-    params_.mutable_grad() = torch::Tensor();
-    auto loss = torchclad::mlp_cross_entropy(as_tensor(b.x, b.size, config_.widths[0]),
-                                             as_tensor(b.labels64, b.size), params_,
-                                             config_.widths, config_.activation);
+    leaf_.mutable_grad() = torch::Tensor();
+    auto target = as_tensor(b.labels64, b.size).to(torch::kFloat32);
+    auto loss = torchclad::model_loss(model_.definition().name, leaf_,
+                                      as_tensor(b.x, b.size, config_.widths[0]), target);
     loss.backward();
-    opt_->step(params_.data_ptr<float>(), params_.grad().data_ptr<float>());
+    opt_->step(leaf_.data_ptr<float>(), leaf_.grad().data_ptr<float>());
     return loss.item<float>();
   }
-  torch::Tensor logits(const torch::Tensor& x) override {
-    torch::NoGradGuard no_grad;
-    auto views = split_params();
-    auto h = x;
-    for (size_t l = 0; l < views.size(); l += 2) {
-      h = torchclad::linear(h, views[l], views[l + 1]);
-      if (l + 2 < views.size()) h = torchclad::activation(h, config_.activation);
-    }
-    return h;
-  }
+  torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
 
  private:
-  std::vector<torch::Tensor> split_params() {
-    std::vector<torch::Tensor> views;
-    int64_t off = 0;
-    for (size_t l = 0; l + 1 < config_.widths.size(); ++l) {
-      const int64_t in = config_.widths[l], out = config_.widths[l + 1];
-      views.push_back(params_.detach().narrow(0, off, out * in).view({out, in}));
-      off += out * in;
-      views.push_back(params_.detach().narrow(0, off, out));
-      off += out;
-    }
-    return views;
-  }
-
-  MlpConfig config_;
-  torch::Tensor params_;
+  torch::Tensor leaf_;  // the flat parameters as an autograd leaf (same storage)
   std::unique_ptr<FlatOptimizer> opt_;
 };
 
-// Shared by the two per-layer engines: separate leaf tensors W_l, b_l copied
-// from the flat initial parameters, updated by torch::optim.
-class LayeredEngine : public MlpEngine {
+// Shared by the two per-layer engines: leaf tensors W_l, b_l that are views
+// of the definition's flat parameters, updated by torch::optim.
+class LayeredEngine : public DefinitionEngine {
  public:
-  LayeredEngine(const MlpConfig& m, const OptimizerConfig& o, uint64_t seed) : config_(m) {
-    MlpModel init(m, seed);
-    for (auto& v : init.parameter_views()) params_.push_back(v.clone().requires_grad_());
+  LayeredEngine(const MlpConfig& m, const OptimizerConfig& o, uint64_t seed) : DefinitionEngine(m, seed) {
+    for (const auto& spec : model_.definition().params)
+      params_.push_back(
+          model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
     opt_ = make_torch_optimizer(o, params_);
   }
   float step(const Batch& b) override {
@@ -102,7 +98,6 @@ class LayeredEngine : public MlpEngine {
                                const torch::Tensor& b) = 0;
   virtual torch::Tensor activate(const torch::Tensor& x) = 0;
   virtual torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& target) = 0;
-  MlpConfig config_;
 
  private:
   torch::Tensor forward(torch::Tensor h) {
@@ -112,7 +107,7 @@ class LayeredEngine : public MlpEngine {
     }
     return h;
   }
-  std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> params_;  // fc1.weight, fc1.bias, fc2.weight, ...
   std::unique_ptr<torch::optim::Optimizer> opt_;
 };
 
@@ -166,14 +161,26 @@ const std::vector<std::string>& engine_names() {
 
 std::unique_ptr<MlpEngine> make_engine(const std::string& name, const MlpConfig& model,
                                        const OptimizerConfig& optimizer, uint64_t seed) {
-  if (name == "clad" || name == "clad-model")
-    return std::make_unique<CladModelEngine>(model, optimizer, seed);
-  if (name == "clad-model-node") return std::make_unique<CladModelNodeEngine>(model, optimizer, seed);
-  if (name == "clad-ops") return std::make_unique<CladOpsEngine>(model, optimizer, seed);
-  if (name == "autograd" || name == "libtorch-autograd")
-    return std::make_unique<AutogradEngine>(model, optimizer, seed);
-  TORCH_CHECK(false, "unknown engine '", name,
+  TORCH_CHECK(name == "clad" || name == "clad-model" || name == "clad-model-node" ||
+                  name == "clad-ops" || name == "autograd" || name == "libtorch-autograd",
+              "unknown engine '", name,
               "': expected clad (model level), clad-model-node, clad-ops or autograd");
+  std::unique_ptr<MlpEngine> engine;
+  try {
+    if (name == "clad" || name == "clad-model")
+      engine = std::make_unique<CladModelEngine>(model, optimizer, seed);
+    else if (name == "clad-model-node")
+      engine = std::make_unique<CladModelNodeEngine>(model, optimizer, seed);
+    else if (name == "clad-ops")
+      engine = std::make_unique<CladOpsEngine>(model, optimizer, seed);
+    else
+      engine = std::make_unique<AutogradEngine>(model, optimizer, seed);
+  } catch (const c10::Error&) {
+    throw;
+  } catch (const std::exception& e) {  // the definition's checks (widths)
+    TORCH_CHECK(false, e.what());
+  }
+  return engine;
 }
 
 }  // namespace torchclad::train

@@ -1,19 +1,25 @@
 #pragma once
 // The four ways torchclad can take one MLP training step, behind one
 // interface so the trainer and the benchmark drive them alike:
-//   clad-model       MlpModel's Clad gradient of the whole model + fused flat optimizer
-//   clad-model-node  the same gradient through its autograd node (torchclad::mlp_cross_entropy)
+//   clad-model       the Mlp's definition (model/mlp_definition.hpp) in DefinedModel:
+//                    Clad's gradient of the whole model + fused flat optimizer
+//   clad-model-node  the same gradient through its autograd node (torchclad::model_loss)
 //   clad-ops         op-level: torchclad::linear/activation/cross_entropy nodes + torch::optim
 //   autograd         LibTorch's own ops and autograd + torch::optim (the baseline)
-// All start from init_mlp_params(config, seed), so a seed gives every engine
-// the same initial weights.
+// Each keeps its parameters in one flat buffer laid out by the definition,
+// initialised as the definition declares from the seed: a seed gives every
+// engine the same initial weights, and any engine's result is the
+// definition's parameters (for Model, save, predict). Any depth.
 #include <torch/torch.h>
+
+#include "model/defined_model.hpp"
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "model/mlp_model.hpp"
+#include "model/mlp_definition.hpp"
+#include "ops/activation.hpp"  // parse_activation, activation_name for the engines' users
 #include "optim/optimizers.hpp"
 
 namespace torchclad::train {
@@ -35,6 +41,11 @@ class MlpEngine {
   virtual float step(const Batch& batch) = 0;
   // Logits [n, out] for x [n, in], without gradient.
   virtual torch::Tensor logits(const torch::Tensor& x) = 0;
+  // The parameters, flat in the definition's layout (ParamSpec::offset).
+  virtual torch::Tensor params() = 0;
+  virtual const define::Definition& definition() const = 0;
+  // The definition's model holding those parameters (evaluation, prediction).
+  virtual DefinedModel& model() = 0;
 };
 
 // The engine names accepted by make_engine, in display order.

@@ -1,19 +1,37 @@
 #pragma once
-// Trains an MLP classifier on an MNIST-format dataset with any engine:
-// seeded shuffling (the same batch order for every engine), a progress bar,
-// test loss and accuracy per epoch, metrics to JSON and CSV, and a clean
-// stop when the loss stops being finite.
+// Trains the built-in models' engines (train/engines.hpp for the Mlp,
+// train/binary_engines.hpp for the Cnn) with one loop for both: checks of
+// the data against the model's definition, batches gathered from seeded
+// shuffles (the same batch order for every engine), the shared epoch loop
+// (train/run_loop.hpp: progress, telemetry, stop requests, a loss that
+// stops being finite), and per epoch the definition's own evaluation of the
+// engine's parameters (train/model_trainer.hpp: its loss, accuracy, AUC) -
+// what Model::fit reports. EpochStats is the one epoch type.
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "data/mnist.hpp"
-#include "model/mlp_model.hpp"
+#include "model/defined_model.hpp"
+#include "model/mlp_definition.hpp"
 #include "optim/optimizers.hpp"
+#include "train/model_trainer.hpp"
+#include "train/run_loop.hpp"
 
 namespace torchclad::train {
+
+// One step of an engine on a gathered batch: x [n, inputs], y [n,
+// target_width] as the definition reads them; returns the batch's mean loss.
+using EngineStep = std::function<float(const float* x, const float* y, int n)>;
+
+// The loop every engine trains in. `model` holds the parameters the engine
+// updates (evaluated after each epoch); spec names the run (its samples are
+// set here). Throws c10::Error for bad options or data before any step.
+RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
+                        RunSpec spec, const EngineStep& step, std::ostream& log);
 
 struct TrainConfig {
   std::string dataset = "fashion-mnist";  // a label for the outputs
@@ -29,31 +47,17 @@ struct TrainConfig {
   bool progress = true;     // progress bar on the log stream
 };
 
-struct EpochMetrics {
-  int epoch = 0;
-  int64_t steps = 0;
-  double train_loss = 0;     // mean over the epoch's steps
-  double test_loss = 0;
-  double test_accuracy = 0;  // fraction in [0, 1]
-  double seconds = 0;        // training time of the epoch (steps only)
-  double steps_per_second = 0;
-  double samples_per_second = 0;
-};
-
 class MlpEngine;
 
 struct TrainResult {
-  std::vector<EpochMetrics> epochs;
-  std::shared_ptr<MlpEngine> engine;  // the trained model (for evaluation, prediction)
+  std::vector<EpochStats> epochs;
+  std::shared_ptr<MlpEngine> engine;  // the trained model (engine->model(): evaluation, prediction)
   bool non_finite = false;  // stopped because the loss became NaN or infinite
   bool stopped = false;     // stopped on request (telemetry::request_stop)
   std::string stop_message;
 };
 
-// Throws c10::Error / std::runtime_error for invalid configurations or data
-// (shape, class count, unknown engine), before any training step. Reports
-// the run to the telemetry sink (train/telemetry.hpp) and stops between
-// steps when a stop is requested.
+// The Mlp on an MNIST-format dataset with any engine of train/engines.hpp.
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log);
 
 void write_metrics_json(const std::string& path, const TrainConfig& config, const TrainResult& result);

@@ -2,6 +2,7 @@
 // engine's tensors and trainer.
 #include <ROOT/RVersion.hxx>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <iostream>
@@ -11,15 +12,20 @@
 #include "data/tree_dataset.hpp"
 #include "dataset_impl.hpp"
 #include "plain_errors.hpp"
+#include "model/mlp_definition.hpp"
+#include "torchclad/model.h"
 #include "torchclad/rdataframe.h"
 #include "torchclad/torchclad.h"
 #include "train/engines.hpp"
 #include "train/trainer.hpp"
+#include "trained_model.hpp"
 
 namespace torchclad {
 
+// The trained Mlp is a Model of its definition (model/mlp_definition.hpp),
+// whichever engine trained it.
 struct Mlp::State {
-  std::shared_ptr<train::MlpEngine> engine;
+  std::shared_ptr<Model> model;
 };
 
 
@@ -69,6 +75,20 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
       throw std::runtime_error("Mlp::fit: Mlp is a classifier, but the dataset holds regression "
                                "targets; define a regression model (torchclad/nn.h, regression())");
   return rethrow_plain([&] {
+    const MlpConfig config{std::vector<int64_t>(widths_.begin(), widths_.end()),
+                           parse_activation(activation_)};
+    const auto def = mlp_definition(config);
+    if (o.engine == "clad" || o.engine == "clad-model") {
+      // Clad's gradient of the definition, through the same trainer as every Model.
+      TrainOptions clad = o;
+      clad.engine = "clad";
+      auto model = std::make_shared<Model>(def->name, o.seed);
+      auto result = model->fit(train, test, clad);
+      state_ = std::make_shared<State>(State{model});
+      return result;
+    }
+    // The comparison engines (clad-model-node, clad-ops, autograd) train the
+    // definition's parameters with their own backward passes.
     data::MnistDataset ds;
     ds.train = train.impl()->split;
     ds.test = test.impl()->split;
@@ -77,7 +97,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     train::TrainConfig c;
     c.dataset = "in-memory";
     c.engine = o.engine;
-    c.model = {std::vector<int64_t>(widths_.begin(), widths_.end()), parse_activation(activation_)};
+    c.model = config;
     c.optimizer.kind = o.optimizer;
     c.optimizer.lr = o.lr;
     c.epochs = o.epochs;
@@ -86,24 +106,26 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     c.seed = o.seed;
     c.progress = o.progress;
     auto r = train::train_mlp(ds, c, training_log(o.progress));
-    state_ = std::make_shared<State>(State{r.engine});
     TrainResult out;
-    for (const auto& m : r.epochs)
-      out.epochs.push_back({m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds,
-                            m.samples_per_second});
+    out.epochs = epoch_results(r.epochs);
     out.status = r.non_finite ? "failed" : r.stopped ? "stopped" : "finished";
     out.message = r.stop_message;
+    state_ = std::make_shared<State>(
+        State{std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))});
     return out;
   });
 }
 
 std::vector<long long> Mlp::predict(const Dataset& d) const {
   if (!state_) throw std::runtime_error("Mlp::predict: the model is not trained yet (call fit)");
-  return rethrow_plain([&] {
-    auto classes = state_->engine->logits(d.impl()->split.images).argmax(1).contiguous();
-    return std::vector<long long>(classes.data_ptr<int64_t>(),
-                                  classes.data_ptr<int64_t>() + classes.numel());
-  });
+  const auto logits = state_->model->predict(d);
+  const size_t classes = static_cast<size_t>(state_->model->output_width());
+  std::vector<long long> out(classes ? logits.size() / classes : 0);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const float* row = logits.data() + i * classes;
+    out[i] = std::max_element(row, row + classes) - row;
+  }
+  return out;
 }
 
 double Mlp::accuracy(const Dataset& d) const {
@@ -113,6 +135,16 @@ double Mlp::accuracy(const Dataset& d) const {
   long long correct = 0;
   for (size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == y[i];
   return predicted.empty() ? 0 : double(correct) / predicted.size();
+}
+
+void Mlp::save(const std::string& path) const {
+  if (!state_) throw std::runtime_error("Mlp::save: the model is not trained yet (call fit)");
+  state_->model->save(path);
+}
+
+const Model& Mlp::model() const {
+  if (!state_) throw std::runtime_error("Mlp::model: the model is not trained yet (call fit)");
+  return *state_->model;
 }
 
 std::string Mlp::describe() const {

@@ -10,13 +10,18 @@
 #include "report/detection_report.hpp"
 #include "torchclad/cnn.h"
 #include "torchclad/rdataframe.h"
+#include "model/cnn_definition.hpp"
+#include "torchclad/model.h"
 #include "train/binary_engines.hpp"
 #include "train/binary_trainer.hpp"
+#include "trained_model.hpp"
 
 namespace torchclad {
 
+// The trained Cnn is a Model of its definition (model/cnn_definition.hpp),
+// whichever engine trained it.
 struct Cnn::State {
-  std::shared_ptr<train::BinaryEngine> engine;
+  std::shared_ptr<Model> model;
 };
 
 BinaryDataset::BinaryDataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -65,10 +70,24 @@ Cnn::Cnn(int input_length, std::vector<ConvBlock> blocks, int hidden)
 
 TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
   return rethrow_plain([&] {
+    const auto config = config_of(input_length_, blocks_, hidden_);
+    const auto def = cnn_definition(config);
+    engine_ = o.engine;
+    if (o.engine == "clad" || o.engine == "clad-model") {
+      // Clad's gradient of the definition, through the same trainer as every Model.
+      TrainOptions clad = o;
+      clad.engine = "clad";
+      auto model = std::make_shared<Model>(def->name, o.seed);
+      auto result = model->fit(train, test, clad);
+      state_ = std::make_shared<State>(State{model});
+      return result;
+    }
+    // The comparison engines (clad-ops, autograd) train the definition's
+    // parameters with their own backward passes.
     train::BinaryTrainConfig c;
     c.dataset = "in-memory";
     c.engine = o.engine;
-    c.model = config_of(input_length_, blocks_, hidden_);
+    c.model = config;
     c.optimizer.kind = o.optimizer;
     c.optimizer.lr = o.lr;
     c.epochs = o.epochs;
@@ -77,26 +96,32 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     c.seed = o.seed;
     c.progress = o.progress;
     auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
-    state_ = std::make_shared<State>(State{r.engine});
-    engine_ = o.engine;
     TrainResult out;
-    for (const auto& m : r.epochs)
-      out.epochs.push_back({m.epoch, m.train_loss, m.eval.test_loss, m.eval.test_accuracy,
-                            m.seconds, m.samples_per_second, m.eval.test_auc});
+    out.epochs = epoch_results(r.epochs);
     out.status = r.non_finite ? "failed" : r.stopped ? "stopped" : "finished";
     out.message = r.stop_message;
+    state_ = std::make_shared<State>(
+        State{std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))});
     return out;
   });
 }
 
 std::vector<float> Cnn::scores(const BinaryDataset& d) const {
   if (!state_) throw std::runtime_error("Cnn::scores: the model is not trained yet (call fit)");
-  return rethrow_plain([&] {
-    TORCH_CHECK(d.length() == input_length_, "Cnn::scores: the model takes windows of ",
-                input_length_, " samples, the data have ", d.length());
-    const auto logits = train::predict_logits(*state_->engine, d.impl()->split.x).contiguous();
-    return std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
-  });
+  if (d.length() != input_length_)
+    throw std::runtime_error("Cnn::scores: the model takes windows of " + std::to_string(input_length_) +
+                             " samples, the data have " + std::to_string(d.length()));
+  return state_->model->predict(d);  // one logit per window
+}
+
+void Cnn::save(const std::string& path) const {
+  if (!state_) throw std::runtime_error("Cnn::save: the model is not trained yet (call fit)");
+  state_->model->save(path);
+}
+
+const Model& Cnn::model() const {
+  if (!state_) throw std::runtime_error("Cnn::model: the model is not trained yet (call fit)");
+  return *state_->model;
 }
 
 DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,

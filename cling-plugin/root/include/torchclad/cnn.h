@@ -64,8 +64,10 @@ struct DetectionResult {
 };
 
 // Conv1d -> ReLU -> MaxPool1d blocks, then Linear -> ReLU -> Linear to one
-// logit, binary cross-entropy; trained with Clad-generated gradients
-// (engine "clad": the whole model is one Clad gradient) or clad-ops/autograd.
+// logit, binary cross-entropy. It is a model definition like your own
+// (models/cnn_of_blocks.h, named "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64"):
+// engine "clad" trains it with Clad's gradient of the definition, as
+// torchclad::Model does; clad-ops and autograd train the same parameters.
 class Cnn {
  public:
   explicit Cnn(int input_length = 2048,
@@ -80,6 +82,10 @@ class Cnn {
   DetectionResult evaluate(const BinaryDataset& test, double false_alarm = 0.01,
                            const std::string& report_prefix = "") const;
   std::string describe() const;
+  // The last fit's model (include torchclad/model.h); save writes it as
+  // Model::save does, and Model::load reads it back in any session.
+  const Model& model() const;
+  void save(const std::string& path) const;
 
   struct State;
 

@@ -61,6 +61,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "clad/Differentiator/Differentiator.h"
@@ -776,9 +777,11 @@ inline std::string library_of(const void* address) {
   return dladdr(address, &info) && info.dli_fname ? info.dli_fname : "";
 }
 
-template <class M>
+// args: for the constructor of a definition configured at run time (the
+// built-in Mlp's widths); TORCHCLAD_MODEL passes none.
+template <class M, class... Args>
 std::shared_ptr<define::Definition> make_definition(const char* name, const char* file,
-                                                    const void* code_address) {
+                                                    const void* code_address, Args&&... args) {
   auto def = std::make_shared<define::Definition>();
   def->name = name;
   def->source_file = file;
@@ -786,7 +789,7 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
   std::shared_ptr<M> instance;
   declaring() = def.get();
   try {
-    instance = std::make_shared<M>();
+    instance = std::make_shared<M>(std::forward<Args>(args)...);
   } catch (...) {
     declaring() = nullptr;
     throw;

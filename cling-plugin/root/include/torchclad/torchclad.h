@@ -91,9 +91,15 @@ struct TrainResult {
   double final_accuracy() const { return epochs.empty() ? 0 : epochs.back().test_accuracy; }
 };
 
+class Model;  // torchclad/model.h
+
 // A multilayer perceptron classifier: Linear layers of the given widths
-// (input, hidden..., classes) with an activation between them, trained with
-// Clad-generated gradients (engine "clad") or the other engines.
+// (input, hidden..., classes; any depth) with an activation between them
+// (relu, tanh, sigmoid or identity). It is a model definition like your own
+// (models/mlp_of_widths.h, named "mlp-784-256-10" or "mlp-784-256-10-tanh"):
+// engine "clad" trains it with Clad's gradient of the definition, as
+// torchclad::Model does; clad-model-node, clad-ops and autograd train the
+// same parameters for comparison.
 class Mlp {
  public:
   explicit Mlp(std::vector<long long> widths, const std::string& activation = "relu");
@@ -101,6 +107,11 @@ class Mlp {
   double accuracy(const Dataset& data) const;  // of the last fit's parameters
   std::vector<long long> predict(const Dataset& data) const;
   std::string describe() const;
+  // The last fit's model (include torchclad/model.h): evaluate, predict,
+  // parameters, history. save writes it as Model::save does; Model::load
+  // reads it back in any session.
+  const Model& model() const;
+  void save(const std::string& path) const;
 
   struct State;
 

@@ -1,0 +1,28 @@
+#pragma once
+// A cell-facing Model (torchclad/model.h) from parameters that an engine
+// trained (the built-ins' comparison engines, the command-line trainers), so
+// that every engine's result predicts, evaluates and saves as a Model does.
+// (A header under root/, the engine's side of the API: the apps include it
+// as "src/trained_model.hpp".)
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "define/definition.hpp"
+#include "torchclad/model.h"
+#include "train/run_loop.hpp"
+
+namespace torchclad {
+
+// A Model of `def` holding a copy of `params` (float32, the definition's
+// flat layout), as if it had been fitted with `options` from `seed`.
+Model trained_model(std::shared_ptr<const define::Definition> def, const torch::Tensor& params,
+                    unsigned long long seed, const TrainOptions& options,
+                    std::vector<EpochResult> history);
+
+// The engine's epoch (train/run_loop.hpp) as the public EpochResult.
+EpochResult epoch_result(const train::EpochStats& e);
+std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs);
+
+}  // namespace torchclad
