@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "alloc_counter.hpp"
+#include "metrics/weighted.hpp"
 #include "model/cnn_definition.hpp"
 #include "model/defined_model.hpp"
 #include "models/gw_cnn.h"
@@ -217,6 +218,55 @@ struct SummedLoss : nn::Model {
 };
 TORCHCLAD_MODEL(summed_loss, SummedLoss)
 
+// Per-event weights reach every loss block: a binary classifier
+// (bce_with_logits), a regression with mse, and a loss of the user's own that
+// reads nn::weight.
+struct SmallBinary : nn::Model {
+  nn::Linear fc1{"fc1", 5, 8}, fc2{"fc2", 8, 1};
+  nn::Act z1{8}, t1{8}, out{1};
+  SmallBinary() { inputs(5); binary(); output(out); }
+  template <class T>
+  static T loss(const SmallBinary& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::tanh(a, m.z1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.out, n);
+    return nn::bce_with_logits(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(small_binary, SmallBinary)
+
+struct SmallMse : nn::Model {
+  nn::Linear fc1{"fc1", 4, 6}, fc2{"fc2", 6, 3};
+  nn::Act z1{6}, r1{6}, out{3};
+  SmallMse() { inputs(4); regression(3); output(out); }
+  template <class T>
+  static T loss(const SmallMse& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::relu(a, m.z1, m.r1, n);
+    nn::linear(m.fc2, p, a, m.r1, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(small_mse, SmallMse)
+
+// A quartic loss written in loss() itself, each sample's term times its weight.
+struct UserWeightedLoss : nn::Model {
+  nn::Linear fc{"fc", 3, 1};
+  nn::Act out{1};
+  UserWeightedLoss() { inputs(3); regression(1); output(out); }
+  template <class T>
+  static T loss(const UserWeightedLoss& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.out, n);
+    T total = T(0);
+    for (int i = 0; i < n; ++i) {
+      const T r = a[n * m.out.off + i] - y[i];
+      total += nn::weight(y, i) * r * r * r * r;
+    }
+    return total / T(n);
+  }
+};
+TORCHCLAD_MODEL(user_weighted_loss, UserWeightedLoss)
+
 namespace torchclad {
 namespace {
 
@@ -335,6 +385,278 @@ torch::Tensor libtorch_loss(const std::string& name, const define::Definition& d
   }
   throw std::runtime_error("no LibTorch version of " + name);
 }
+
+// The same with per-sample weight factors w [n]: PyTorch's reduction="none"
+// losses times w, then the mean (over every value for the regressions).
+torch::Tensor libtorch_weighted_loss(const std::string& name, const define::Definition& d,
+                                     const torch::Tensor& p, const torch::Tensor& x,
+                                     const torch::Tensor& y, const torch::Tensor& w) {
+  namespace F = torch::nn::functional;
+  auto lin = [&](const torch::Tensor& h, const std::string& layer) {
+    return F::linear(h, view(p, d, layer + ".weight"), view(p, d, layer + ".bias"));
+  };
+  const auto none = torch::kNone;
+  if (name == "deep6") {
+    auto h = lin(x, "fc0");
+    for (int l = 1; l < Deep6::kDepth; ++l) h = lin(torch::relu(h), "fc" + std::to_string(l));
+    return (F::cross_entropy(h, y.view({-1}).to(torch::kInt64), F::CrossEntropyFuncOptions().reduction(none)) * w).mean();
+  }
+  if (name == "huber_regression") {
+    auto out = lin(torch::tanh(lin(x, "fc1")), "fc2");
+    auto l = F::huber_loss(out, y.view_as(out), F::HuberLossFuncOptions().delta(1.0).reduction(none));
+    return (l * w.unsqueeze(1)).mean() + HuberRegression::kPenalty * view(p, d, "fc1.weight").pow(2).sum();
+  }
+  if (name == "small_binary") {
+    auto z = lin(torch::tanh(lin(x, "fc1")), "fc2").view({-1});
+    return (F::binary_cross_entropy_with_logits(
+                z, y.view({-1}), F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(none)) * w).mean();
+  }
+  if (name == "small_mse") {
+    auto out = lin(torch::relu(lin(x, "fc1")), "fc2");
+    return ((out - y.view_as(out)).pow(2) * w.unsqueeze(1)).mean();
+  }
+  if (name == "user_weighted_loss") {
+    auto out = lin(x, "fc").view({-1});
+    return ((out - y.view({-1})).pow(4) * w).mean();
+  }
+  throw std::runtime_error("no weighted LibTorch version of " + name);
+}
+
+std::string any_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Weight factors with negative ones among them (Monte Carlo weights).
+std::vector<double> signed_weights(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> w(n);
+  for (int i = 0; i < n; ++i) w[i] = std::uniform_real_distribution<double>(-0.6, 2.0)(rng);
+  if (n > 1) w[1] = -0.8;
+  return w;
+}
+
+class WeightedLossGradient : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(WeightedLossGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
+  const auto [name, n] = GetParam();
+  const auto d = def(name);
+  DefinedModel model(d, 7);
+  auto s = sample(*d, n, 300 + n);
+  const auto w = signed_weights(n, 77 + n);
+  std::vector<double> grad(d->param_count, 0.0);
+  const double loss =
+      model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, grad.data(), w.data());
+
+  auto p = to_tensor(s.params, {d->param_count}).requires_grad_();
+  auto ref = libtorch_weighted_loss(name, *d, p, to_tensor(s.x, {n, d->inputs}),
+                                    to_tensor(s.y, {n, d->target_width}), to_tensor(w, {n}));
+  ref.backward();
+  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss))) << name;
+  EXPECT_TRUE(close(grad, to_vector(p.grad()), 1e-9, 1e-12)) << name << " vs autograd";
+
+  const auto idx = all_indices(d->param_count, 150);
+  const auto fd = finite_differences(
+      [&] { return model.loss_double(s.params.data(), s.x.data(), s.y.data(), n, w.data()); },
+      s.params.data(), idx);
+  EXPECT_TRUE(close(pick(grad, idx), fd, 1e-5, 1e-7)) << name << " vs finite differences";
+  // Without weights the same call is the unweighted loss again (the scope ended).
+  std::vector<double> g1(d->param_count, 0.0);
+  model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, g1.data());
+  auto q = to_tensor(s.params, {d->param_count}).requires_grad_();
+  libtorch_weighted_loss(name, *d, q, to_tensor(s.x, {n, d->inputs}), to_tensor(s.y, {n, d->target_width}),
+                         torch::ones({n}, torch::kFloat64)).backward();
+  EXPECT_TRUE(close(g1, to_vector(q.grad()), 1e-9, 1e-12)) << name << " unweighted";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, WeightedLossGradient,
+                         ::testing::Combine(::testing::Values("deep6", "huber_regression", "small_binary",
+                                                              "small_mse", "user_weighted_loss"),
+                                            ::testing::Values(1, 3, 17, 70)));
+
+// A batch split over threads weighs each part's samples: the same loss and
+// gradient as one thread (float), and the float step matches float64.
+TEST(WeightedLoss, ThreadPartsGiveTheSameLossAndGradient) {
+  const int saved = at::get_num_threads();
+  for (const char* name : {"deep6", "small_binary", "small_mse"}) {
+    const auto d = def(name);
+    const int n = 48;
+    auto s = sample(*d, n, 9);
+    const auto wd = signed_weights(n, 5);
+    std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end()), w(wd.begin(), wd.end());
+    at::set_num_threads(1);
+    DefinedModel one(d, 2);
+    const float l1 = one.loss_and_grad(x.data(), y.data(), n, w.data());
+    at::set_num_threads(2);
+    DefinedModel two(d, 2);
+    const float l2 = two.loss_and_grad(x.data(), y.data(), n, w.data());
+    at::set_num_threads(saved);
+    EXPECT_NEAR(l1, l2, 1e-5 * std::max(1.f, std::abs(l1))) << name;
+    EXPECT_TRUE(torch::allclose(one.grads(), two.grads(), 1e-4, 1e-6)) << name;
+    std::vector<double> gd(d->param_count, 0.0);
+    const auto pd = one.params().to(torch::kFloat64).contiguous();
+    const double ld = one.loss_and_grad_double(pd.data_ptr<double>(), s.x.data(), s.y.data(), n, gd.data(), wd.data());
+    EXPECT_NEAR(l1, ld, 1e-4 * std::max(1.0, std::abs(ld))) << name;
+    EXPECT_TRUE(close(to_vector(one.grads().to(torch::kFloat64)), gd, 1e-3, 1e-5)) << name;
+  }
+}
+
+// A weighted evaluation is the unweighted one of the data with each event
+// repeated as often as its (integer) weight says: loss, accuracy, AUC, RMSE.
+TEST(WeightedMetrics, IntegerWeightsEqualRepeatedEvents) {
+  for (const char* name : {"deep6", "small_binary", "small_mse"}) {
+    const auto d = def(name);
+    const int n = 60;
+    auto s = sample(*d, n, 21);
+    auto x = to_tensor(s.x, {n, d->inputs}).to(torch::kFloat32);
+    auto y = to_tensor(s.y, {n, d->target_width}).to(torch::kFloat32);
+    auto counts = torch::randint(1, 4, {n}, torch::TensorOptions().dtype(torch::kInt64));
+    DefinedModel model(d, 4);
+    const auto weighted = train::evaluate_model(model, {x, y, counts.to(torch::kFloat32)});
+    const auto rows = torch::repeat_interleave(torch::arange(n), counts);
+    const auto repeated = train::evaluate_model(model, {x.index_select(0, rows), y.index_select(0, rows)});
+    EXPECT_NEAR(weighted.test_loss, repeated.test_loss, 1e-5) << name;
+    EXPECT_NEAR(weighted.test_accuracy, repeated.test_accuracy, 1e-12) << name;
+    EXPECT_NEAR(weighted.test_auc, repeated.test_auc, 1e-12) << name;
+    EXPECT_NEAR(weighted.test_rmse, repeated.test_rmse, 1e-5) << name;
+  }
+}
+
+// With negative weights: the weighted metrics by their definitions, event by
+// event (the AUC over every signal-background pair).
+TEST(WeightedMetrics, NegativeWeightsFollowTheDefinitions) {
+  const int n = 80;
+  torch::manual_seed(8);
+  const auto scores = torch::randn({n});
+  auto labels = torch::randint(2, {n}, torch::TensorOptions().dtype(torch::kInt32));
+  auto w = torch::rand({n}) * 2 - 0.4;
+  std::vector<float> sv(scores.data_ptr<float>(), scores.data_ptr<float>() + n),
+      wv(w.data_ptr<float>(), w.data_ptr<float>() + n);
+  sv[3] = sv[4];  // a tie
+  std::vector<int> lv(labels.data_ptr<int>(), labels.data_ptr<int>() + n);
+  lv[3] = 1, lv[4] = 0;
+  double num = 0, ws = 0, wb = 0;
+  for (int i = 0; i < n; ++i) (lv[i] ? ws : wb) += wv[i];
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      if (lv[i] == 1 && lv[j] == 0)
+        num += double(wv[i]) * wv[j] * (sv[i] > sv[j] ? 1.0 : sv[i] == sv[j] ? 0.5 : 0.0);
+  EXPECT_NEAR(metrics::weighted_roc_auc(sv, lv, wv), num / (ws * wb), 1e-12);
+  std::vector<float> ones(n, 1.f);
+  EXPECT_NEAR(metrics::weighted_roc_auc(sv, lv, ones), metrics::roc_auc(sv, lv), 1e-12);
+  const auto roc = metrics::weighted_roc_curve(sv, lv, wv);
+  EXPECT_NEAR(roc.true_positive_rate.back(), 1.0, 1e-12);
+  EXPECT_NEAR(roc.false_positive_rate.back(), 1.0, 1e-12);
+  // A class whose weights do not sum to a positive number is refused, by name.
+  std::vector<float> negative = wv;
+  for (int i = 0; i < n; ++i)
+    if (lv[i] == 0) negative[i] = -1;
+  EXPECT_NE(any_error_of([&] { metrics::weighted_roc_auc(sv, lv, negative); })
+                .find("the weights of each class must sum to a positive number"), std::string::npos);
+
+  // The binary model's weighted accuracy and loss, event by event.
+  const auto d = def("small_binary");
+  DefinedModel model(d, 3);
+  auto x = torch::randn({n, 5});
+  auto y = labels.to(torch::kFloat32).unsqueeze(1);
+  torch::Tensor out;
+  model.loss_and_outputs(x, y, &out);
+  const auto e = train::evaluate_model(model, {x, y, w});
+  const auto z = out.view({-1}).to(torch::kFloat64), wd = w.to(torch::kFloat64), yd = y.view({-1}).to(torch::kFloat64);
+  const auto per = torch::nn::functional::binary_cross_entropy_with_logits(
+      z, yd, torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
+  EXPECT_NEAR(e.test_loss, ((per * wd).sum() / wd.sum()).item<double>(), 1e-5);
+  EXPECT_NEAR(e.test_accuracy, ((z.gt(0).eq(yd.gt(0.5)).to(torch::kFloat64) * wd).sum() / wd.sum()).item<double>(), 1e-9);
+  // Weights that sum to zero or less have no weighted mean.
+  EXPECT_NE(error_of([&] { train::evaluate_model(model, {x, y, -w.abs()}); }).find("weights sum to"),
+            std::string::npos);
+}
+
+// Labelled by the sign of x0 - x1, except for a "noise" half whose labels are
+// the opposite. Weighted so that the noise cancels, the model learns the
+// rule; the same events without weights cannot.
+train::ModelData noisy_binary_set(int n, bool negative, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto x = torch::randn({n, 5});
+  auto clean = (x.select(1, 0) > x.select(1, 1)).to(torch::kFloat32);
+  auto noise = 1 - clean;
+  auto is_noise = torch::arange(n) % 2 == 1;
+  auto y = torch::where(is_noise, noise, clean);
+  torch::Tensor w;
+  if (negative) {
+    // Every noise event twice: once weighing +1 and once -1 (they cancel),
+    // clean events weighing 1.
+    auto rows = torch::nonzero(is_noise).view({-1});
+    x = torch::cat({x, x.index_select(0, rows)});
+    y = torch::cat({y, y.index_select(0, rows)});
+    w = torch::cat({torch::ones({n}), -torch::ones({rows.size(0)})});
+  } else {
+    w = torch::where(is_noise, torch::full({n}, 0.02f), torch::ones({n}));
+  }
+  return {x, y.unsqueeze(1), w};
+}
+
+TEST(WeightedTraining, WeightsDecideWhatIsLearned) {
+  torch::manual_seed(1);
+  auto tx = torch::randn({400, 5});
+  train::ModelData test{tx, (tx.select(1, 0) > tx.select(1, 1)).to(torch::kFloat32).unsqueeze(1)};
+  for (const bool negative : {false, true})
+    for (const bool sampling : {false, true}) {
+      const auto data = noisy_binary_set(600, negative, 2);
+      train::ModelTrainConfig c;
+      c.epochs = 12;
+      c.batch = 32;
+      c.progress = false;
+      c.optimizer.lr = 1e-2;
+      c.weighted_sampling = sampling;
+      std::ostringstream log;
+      DefinedModel weighted(def("small_binary"), 5);
+      train::train_model(weighted, data, test, c, log);
+      const double acc = train::evaluate_model(weighted, test).test_accuracy;
+      EXPECT_GT(acc, 0.9) << "negative " << negative << ", sampling " << sampling;
+      if (!negative && !sampling) {
+        // Noise weighing as much as the clean events: the model learns less.
+        c.weighted_sampling = false;
+        DefinedModel plain(def("small_binary"), 5);
+        train::train_model(plain, {data.x, data.y}, test, c, log);
+        const double plain_acc = train::evaluate_model(plain, test).test_accuracy;
+        EXPECT_LT(plain_acc + 0.04, acc) << "unweighted " << plain_acc << ", weighted " << acc;
+      }
+    }
+}
+
+// Weighted sampling draws each epoch's events by |w|, by seed: the same run
+// twice; another seed, another run; no weights: an error naming the need.
+TEST(WeightedTraining, WeightedSamplingIsSeededAndNeedsWeights) {
+  const auto data = noisy_binary_set(200, true, 4);
+  train::ModelTrainConfig c;
+  c.epochs = 2;
+  c.batch = 16;
+  c.progress = false;
+  c.weighted_sampling = true;
+  std::ostringstream log;
+  DefinedModel a(def("small_binary"), 1), b(def("small_binary"), 1), other(def("small_binary"), 1);
+  train::train_model(a, data, data, c, log);
+  train::train_model(b, data, data, c, log);
+  c.seed = 43;
+  train::train_model(other, data, data, c, log);
+  EXPECT_TRUE(torch::equal(a.params(), b.params()));
+  EXPECT_FALSE(torch::equal(a.params(), other.params()));
+  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y}, data, c, log); })
+                .find("weighted sampling needs per-event weights"), std::string::npos);
+  // One weight per sample, and a positive sum.
+  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, torch::ones({3})}, data, c, log); })
+                .find("samples and 3 weights; expected one weight per sample"), std::string::npos);
+  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, -torch::ones({data.x.size(0)})}, data, c, log); })
+                .find("the training weights sum to -"), std::string::npos);
+}
+
 
 class UserModelGradient : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
@@ -515,6 +837,15 @@ TEST_P(UserModelSteadyState, AllocatesNothing) {
     for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n);
     EXPECT_EQ(counter.count(), 0);
   }
+  // With per-event weights too.
+  const auto wd = signed_weights(n, 3);
+  std::vector<float> w(wd.begin(), wd.end());
+  model.loss_and_grad(x.data(), y.data(), n, w.data());
+  {
+    AllocationCounter counter;
+    for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n, w.data());
+    EXPECT_EQ(counter.count(), 0) << "weighted";
+  }
   at::set_num_threads(saved);
 }
 
@@ -526,7 +857,9 @@ INSTANTIATE_TEST_SUITE_P(Models, UserModelSteadyState,
                                            std::make_tuple("gelu_mlp", 70, 1),
                                            std::make_tuple("huber_regression", 70, 1),
                                            std::make_tuple("gw_cnn", 1, 1),
-                                           std::make_tuple("gw_cnn", 65, 2)));
+                                           std::make_tuple("gw_cnn", 65, 2),
+                                           std::make_tuple("small_binary", 70, 2),
+                                           std::make_tuple("small_mse", 70, 1)));
 
 TEST(UserModelErrors, ShapeMismatchBetweenLayersNamesTheLayer) {
   try {

@@ -8,6 +8,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "define/batch_weights.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
 
@@ -75,7 +76,7 @@ DefinedModel::Workspace& DefinedModel::workspace(int n, int part) {
   return it->second;
 }
 
-float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
+float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const float* w) {
   check_alive();
   TORCH_CHECK(n >= 1, "loss_and_grad: batch must be at least 1, found ", n);
   const int64_t count = params_.numel();
@@ -91,6 +92,7 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
     Workspace& ws = workspace(n, 0);
     std::memset(d_params, 0, sizeof(float) * count);
     blas::SequentialScope sequential;  // as the built-ins: one BLAS thread per part
+    define::BatchWeightsScope weights(w);
     return def_->grad_f(def_->instance.get(), p, ws.acts.data(), x, y, n, d_params,
                         ws.d_acts.data());
   }
@@ -113,6 +115,9 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
       Workspace& ws = workspaces_.find({nb, q})->second;
       float* g = part_grads_[q].data();
       std::memset(g, 0, sizeof(float) * count);
+      // Each part's loss is the mean of w_i l_i over its samples, so the
+      // shares below make the batch's mean of w_i l_i.
+      define::BatchWeightsScope weights(w ? w + b0 : nullptr);
       losses[q] = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x + b0 * xw, y + b0 * yw, nb,
                                g, ws.d_acts.data());
     } catch (...) {
@@ -133,20 +138,23 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n) {
 }
 
 double DefinedModel::loss_and_grad_double(const double* params, const double* x, const double* y,
-                                          int n, double* d_params) {
+                                          int n, double* d_params, const double* w) {
   check_alive();
+  define::BatchWeightsScope weights(w);
   std::vector<double> acts(static_cast<size_t>(def_->acts_per_sample) * n, 0.0), d_acts(acts.size(), 0.0);
   return def_->grad_d(def_->instance.get(), params, acts.data(), x, y, n, d_params, d_acts.data());
 }
 
-double DefinedModel::loss_double(const double* params, const double* x, const double* y, int n) {
+double DefinedModel::loss_double(const double* params, const double* x, const double* y, int n,
+                                 const double* w) {
   check_alive();
+  define::BatchWeightsScope weights(w);
   std::vector<double> acts(static_cast<size_t>(def_->acts_per_sample) * n, 0.0);
   return def_->loss_d(def_->instance.get(), params, acts.data(), x, y, n);
 }
 
 double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y,
-                                      torch::Tensor* outputs) {
+                                      torch::Tensor* outputs, const torch::Tensor& weights) {
   check_alive();
   const auto& d = *def_;
   TORCH_CHECK(x.dim() == 2 && x.size(1) == d.inputs, "model '", d.name, "': input must be [n, ",
@@ -157,6 +165,15 @@ double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tenso
                                      : torch::zeros({n, d.target_width}, torch::kFloat32);
   TORCH_CHECK(target.size(0) == n && target.size(1) == d.target_width, "model '", d.name,
               "': targets must be [", n, ", ", d.target_width, "], found ", y.sizes());
+  torch::Tensor factors;  // weight / mean weight: the chunks' means of w_i l_i make sum(w l) / sum(w)
+  if (weights.defined()) {
+    TORCH_CHECK(weights.numel() == n, "model '", d.name, "': ", n, " samples need as many weights, found ",
+                weights.numel());
+    const double total = weights.to(torch::kFloat64).sum().item<double>();
+    TORCH_CHECK(total > 0 && std::isfinite(total), "model '", d.name,
+                "': the per-event weights sum to ", total, "; a weighted mean needs a positive sum");
+    factors = (weights.to(torch::kFloat64).reshape({n}) * (double(n) / total)).to(torch::kFloat32).contiguous();
+  }
   if (outputs) *outputs = torch::empty({n, d.output_width}, torch::kFloat32);
   constexpr int64_t kChunk = 256;
   double total = 0;
@@ -164,6 +181,7 @@ double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tenso
   for (int64_t s = 0; s < n; s += kChunk) {
     const int m = static_cast<int>(std::min(kChunk, n - s));
     Workspace& ws = workspace(m, 0);
+    define::BatchWeightsScope scope(factors.defined() ? factors.data_ptr<float>() + s : nullptr);
     total += m * double(d.loss_f(d.instance.get(), params_.data_ptr<float>(), ws.acts.data(),
                                  input.data_ptr<float>() + s * d.inputs,
                                  target.data_ptr<float>() + s * d.target_width, m));

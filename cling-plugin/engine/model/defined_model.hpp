@@ -30,20 +30,28 @@ class DefinedModel {
   torch::Tensor& grads() { return grads_; }
 
   // Mean loss of the batch and its gradient in grads() (overwritten). x is
-  // [n, inputs] row-major, y [n, target_width]. With at::get_num_threads() > 1
+  // [n, inputs] row-major, y [n, target_width]; w (may be null) one weight
+  // factor per sample, which the loss blocks of torchclad/nn.h read
+  // (define/batch_weights.hpp): the loss is then (1/n) sum_i w_i l_i.
+  // With at::get_num_threads() > 1
   // and a loss that is a mean over the batch (Definition::mean_over_batch)
   // the batch is split into parts computed in parallel, each part's gradient
   // weighted by its share. Throws std::runtime_error when the definition was
   // replaced or unloaded, and what the loss throws (from any part).
-  float loss_and_grad(const float* x, const float* y, int n);
+  float loss_and_grad(const float* x, const float* y, int n, const float* w = nullptr);
   // The same in float64 from float64 copies of the parameters (check_gradients).
   double loss_and_grad_double(const double* params, const double* x, const double* y, int n,
-                              double* d_params);
-  double loss_double(const double* params, const double* x, const double* y, int n);
+                              double* d_params, const double* w = nullptr);
+  double loss_double(const double* params, const double* x, const double* y, int n,
+                     const double* w = nullptr);
 
   // The definition's loss (forward only) and its output activation [n, width]
-  // into `outputs` (may be null). Chunked; allocates.
-  double loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y, torch::Tensor* outputs);
+  // into `outputs` (may be null). With per-event weights [n] (defined), the
+  // weighted mean sum(w l) / sum(w): each sample's factor is its weight over
+  // the mean weight (throws if the weights do not sum to a positive number).
+  // Chunked; allocates.
+  double loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y, torch::Tensor* outputs,
+                          const torch::Tensor& weights = torch::Tensor());
   // Outputs [n, output_width] for x [n, inputs].
   torch::Tensor forward(const torch::Tensor& x);
 

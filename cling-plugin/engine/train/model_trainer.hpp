@@ -5,6 +5,19 @@
 // definition's own loss on the test set and, by the kind of targets,
 // accuracy (class indices), accuracy and ROC AUC (binary), or RMSE
 // (regression).
+//
+// Per-event weights (ModelData::w): the loss of a batch is (1/n) sum_i f_i
+// l_i with f_i = w_i / mean(w) over the training set, so its expectation over
+// the epoch's batches is the weighted mean sum(w l) / sum(w) of the training
+// set; a negative weight subtracts its event's loss (its gradient pushes the
+// other way), as a negative Monte Carlo weight subtracts its event from a
+// histogram. The weights must sum to a positive number. With
+// weighted_sampling, each epoch instead draws as many events as the set
+// holds, with replacement, with probability |w_i| / sum|w| (PyTorch's
+// WeightedRandomSampler), and an event's loss counts sign(w_i) sum|w| /
+// sum(w): the same expectation; with positive weights, plain weighted
+// sampling and unweighted losses. Evaluations are weighted: the loss as
+// sum(w l) / sum(w), accuracy, ROC AUC and RMSE with each event counting w_i.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -21,6 +34,7 @@ namespace torchclad::train {
 // [n, target_width] (class indices and 0/1 labels as floats).
 struct ModelData {
   torch::Tensor x, y;
+  torch::Tensor w;  // per-event weights float32 [n], or undefined (every weight 1)
 };
 
 struct ModelTrainConfig {
@@ -30,11 +44,13 @@ struct ModelTrainConfig {
   int threads = 1;
   uint64_t seed = 42;
   bool progress = true;
+  bool weighted_sampling = false;  // see above; needs weights
 };
 
-// Checks x and y against the definition (shapes, finite values, class
-// indices in range, 0/1 labels); throws c10::Error naming the split, what
-// was expected and what was found.
+// Checks x, y and w against the definition (shapes, finite values, class
+// indices in range, 0/1 labels, one weight per sample summing to a positive
+// number); throws c10::Error naming the split, what was expected and what
+// was found.
 void check_model_data(const define::Definition& def, const ModelData& data, const char* split);
 
 // The definition's mean loss on data, and the metrics its targets allow.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "dataset_impl.hpp"
+#include "metrics/weighted.hpp"
 #include "define/definition.hpp"
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
@@ -29,20 +30,15 @@ train::ModelData model_data(const Model::State& s, const Dataset& d) {
                                std::to_string(def.target_width) +
                                " targets per sample), but the dataset has class labels, not "
                                "regression targets");
-    return {impl.split.images, impl.targets};
+    return {model_features(s, impl.split.images), impl.targets, impl.weights};
   }
   if (impl.targets.defined())
     throw std::runtime_error("model '" + def.name +
                              "' is a classifier, but the dataset holds regression targets");
-  return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1)};
-}
-
-// Per-event weights are kept by the datasets but not yet used by a model's
-// loss: say so once per fit rather than train as if they were 1 in silence.
-void warn_if_weighted(const Dataset& d, const char* split) {
-  if (d.impl()->weights.defined())
-    std::fprintf(stderr, "torchclad: the %s dataset has per-event weights; Model::fit does not use "
-                 "them yet (every event weighs 1)\n", split);
+  // Per-event weights: used by the loss, the metrics and (optionally) the
+  // sampling (train/model_trainer.hpp).
+  return {model_features(s, impl.split.images), impl.split.labels.to(torch::kFloat32).unsqueeze(1),
+          impl.weights};
 }
 
 train::ModelData model_data(const Model::State& s, const BinaryDataset& d) {
@@ -51,7 +47,7 @@ train::ModelData model_data(const Model::State& s, const BinaryDataset& d) {
     throw std::runtime_error("model '" + def.name +
                              "' is not a binary classifier (declare binary() in its constructor) "
                              "but was given a BinaryDataset");
-  return {d.impl()->split.x, d.impl()->split.targets.to(torch::kFloat32).unsqueeze(1)};
+  return {model_features(s, d.impl()->split.x), d.impl()->split.targets.to(torch::kFloat32).unsqueeze(1)};
 }
 
 train::ModelTrainConfig config_of(const TrainOptions& o) {
@@ -66,13 +62,16 @@ train::ModelTrainConfig config_of(const TrainOptions& o) {
   c.threads = o.threads;
   c.seed = o.seed;
   c.progress = o.progress;
+  c.weighted_sampling = o.weighted_sampling;
   return c;
 }
 
-Evaluation to_evaluation(const define::Definition& def, const train::Evaluation& e, long long n) {
+Evaluation to_evaluation(const define::Definition& def, const train::Evaluation& e, long long n,
+                         bool weighted) {
   Evaluation r;
   r.loss = e.test_loss;
   r.samples = n;
+  r.weighted = weighted;
   if (def.targets == define::Targets::kRegression) {
     r.rmse = e.test_rmse;
   } else {
@@ -84,7 +83,8 @@ Evaluation to_evaluation(const define::Definition& def, const train::Evaluation&
 
 Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
   train::check_model_data(def_of(s), data, "evaluation");
-  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data), data.x.size(0));
+  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data), data.x.size(0),
+                       data.w.defined());
 }
 
 TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
@@ -111,7 +111,7 @@ std::vector<float> predict_data(Model::State& s, const torch::Tensor& x) {
     throw std::runtime_error("model '" + def.name + "' takes " + std::to_string(def.inputs) +
                              " features per sample, the data have " +
                              (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
-  auto out = s.model->forward(x).contiguous();
+  auto out = s.model->forward(model_features(s, x)).contiguous();
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 
@@ -131,10 +131,17 @@ GradientCheck check_data(Model::State& s, const train::ModelData& data, int batc
   const int n = static_cast<int>(std::min<int64_t>(batch, data.x.size(0)));
   const auto x = data.x.narrow(0, 0, n).to(torch::kFloat64).contiguous();
   const auto y = data.y.narrow(0, 0, n).to(torch::kFloat64).contiguous();
+  // With per-event weights, the factors the training step uses: weight over
+  // the dataset's mean weight.
+  torch::Tensor w;
+  if (data.w.defined())
+    w = (data.w.narrow(0, 0, n).to(torch::kFloat64) * (double(data.w.numel()) / data.w.to(torch::kFloat64).sum()))
+            .contiguous();
+  const double* wv = w.defined() ? w.data_ptr<double>() : nullptr;
   auto p = s.model->params().to(torch::kFloat64).contiguous();
   double* pv = p.data_ptr<double>();
   std::vector<double> grad(p.numel(), 0.0);
-  s.model->loss_and_grad_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n, grad.data());
+  s.model->loss_and_grad_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n, grad.data(), wv);
 
   GradientCheck result;
   result.tolerance = tolerance;
@@ -157,9 +164,9 @@ GradientCheck check_data(Model::State& s, const train::ModelData& data, int batc
       const int64_t k = spec.offset + i;
       const double saved = pv[k];
       pv[k] = saved + h;
-      const double up = s.model->loss_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n);
+      const double up = s.model->loss_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n, wv);
       pv[k] = saved - h;
-      const double down = s.model->loss_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n);
+      const double down = s.model->loss_double(pv, x.data_ptr<double>(), y.data_ptr<double>(), n, wv);
       pv[k] = saved;
       const double fd = (up - down) / (2 * h), err = std::abs(fd - grad[k]);
       // Relative to the gradient's scale, so a gradient of ~0 compares absolutely.
@@ -201,7 +208,6 @@ Model::Model(const std::string& name, unsigned long long seed)
       })) {}
 
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
-  warn_if_weighted(train, "training");
   return rethrow_plain([&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
 }
 TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
@@ -220,6 +226,65 @@ std::vector<float> Model::predict(const BinaryDataset& d) const {
   return rethrow_plain([&] { return predict_data(*state_, d.impl()->split.x); });
 }
 int Model::output_width() const { return def_of(*state_).output_width; }
+
+RocCurve Model::roc(const Dataset& data) const {
+  const auto& def = def_of(*state_);
+  if (def.output_width != 1)
+    throw std::runtime_error("Model::roc: model '" + def.name + "' has " + std::to_string(def.output_width) +
+                             " outputs; the ROC curve needs one score per event (a binary classifier)");
+  const auto scores = predict(data);
+  const auto labels64 = data.impl()->split.labels.contiguous();
+  std::vector<int> labels(labels64.data_ptr<int64_t>(), labels64.data_ptr<int64_t>() + labels64.numel());
+  std::vector<float> weights(labels.size(), 1.f);
+  if (data.impl()->weights.defined()) {
+    const auto w = data.impl()->weights.to(torch::kFloat32).contiguous();
+    weights.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+  }
+  try {
+    const auto c = metrics::weighted_roc_curve(scores, labels, weights);
+    RocCurve r{c.false_positive_rate, c.true_positive_rate, c.threshold, 0};
+    r.auc = metrics::weighted_roc_auc(scores, labels, weights);
+    return r;
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("Model::roc: ") + e.what());
+  }
+}
+
+void Model::standardize(const Dataset& train) {
+  rethrow_plain([&] {
+    const auto& def = def_of(*state_);
+    const auto& impl = *train.impl();
+    const auto x = impl.split.images.to(torch::kFloat64);
+    if (x.dim() != 2 || x.size(1) != def.inputs)
+      throw std::runtime_error("Model::standardize: model '" + def.name + "' takes " +
+                               std::to_string(def.inputs) + " features per sample, the dataset has " +
+                               (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
+    if (x.size(0) == 0) throw std::runtime_error("Model::standardize: the dataset is empty");
+    const auto w = impl.weights.defined() ? impl.weights.to(torch::kFloat64).unsqueeze(1)
+                                          : torch::ones({x.size(0), 1}, torch::kFloat64);
+    const double total = w.sum().item<double>();
+    if (!(total > 0))
+      throw std::runtime_error("Model::standardize: the per-event weights sum to " + std::to_string(total) +
+                               "; weighted means need a positive sum");
+    const auto mean = (x * w).sum(0) / total;
+    const auto var = ((x - mean).pow(2) * w).sum(0) / total;
+    // Zero variance (a constant feature; with negative weights also a
+    // negative "variance"): std 1, so the feature is only centred.
+    const auto std = torch::where(var > 1e-24, var.sqrt(), torch::ones_like(var));
+    state_->mean = mean.to(torch::kFloat32).contiguous();
+    state_->scale = std.to(torch::kFloat32).contiguous();
+    return 0;
+  });
+}
+bool Model::standardized() const { return state_->mean.defined(); }
+std::vector<float> Model::feature_means() const {
+  if (!state_->mean.defined()) return {};
+  return std::vector<float>(state_->mean.data_ptr<float>(), state_->mean.data_ptr<float>() + state_->mean.numel());
+}
+std::vector<float> Model::feature_stds() const {
+  if (!state_->scale.defined()) return {};
+  return std::vector<float>(state_->scale.data_ptr<float>(), state_->scale.data_ptr<float>() + state_->scale.numel());
+}
 
 GradientCheck Model::check_gradients(const Dataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {

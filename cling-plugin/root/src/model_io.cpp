@@ -5,6 +5,8 @@
 //   TTree  "parameters"       one entry per tensor: name (string), shape
 //                             (vector<Long64_t>), values (vector<float>)
 //   TTree  "history"          one entry per epoch of every fit
+//   TTree  "standardization"  if standardised: one entry, mean and std
+//                             (vector<float>, one value per feature)
 #include <TFile.h>
 #include <TNamed.h>
 #include <TTree.h>
@@ -25,7 +27,8 @@ std::string options_json(const Model::State& s) {
   const auto& o = s.options;
   nlohmann::json j = {{"engine", o.engine}, {"epochs", o.epochs}, {"batch", o.batch},
                       {"threads", o.threads}, {"optimizer", o.optimizer}, {"lr", o.lr},
-                      {"seed", o.seed}, {"init_seed", s.seed}};
+                      {"seed", o.seed}, {"init_seed", s.seed},
+                      {"weighted_sampling", o.weighted_sampling}};
   return j.dump();
 }
 
@@ -40,6 +43,7 @@ void read_options(const std::string& text, Model::State& s) {
   o.optimizer = j.value("optimizer", o.optimizer);
   o.lr = j.value("lr", o.lr);
   o.seed = j.value("seed", o.seed);
+  o.weighted_sampling = j.value("weighted_sampling", o.weighted_sampling);
   s.seed = j.value("init_seed", s.seed);
 }
 
@@ -83,6 +87,15 @@ void write_model(const Model::State& s, const std::string& path) {
     history.Fill();
   }
   history.Write();
+  if (s.mean.defined()) {
+    TTree st("standardization", "feature standardisation: x -> (x - mean) / std");
+    std::vector<float> mean(s.mean.data_ptr<float>(), s.mean.data_ptr<float>() + s.mean.numel()),
+        scale(s.scale.data_ptr<float>(), s.scale.data_ptr<float>() + s.scale.numel());
+    st.Branch("mean", &mean);
+    st.Branch("std", &scale);
+    st.Fill();
+    st.Write();
+  }
   f->Close();
   std::error_code ec;
   std::filesystem::rename(partial, path, ec);
@@ -176,6 +189,19 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
       s->history.push_back(e);
     }
     history->ResetBranchAddresses();
+  }
+  if (auto* st = dynamic_cast<TTree*>(f->Get("standardization"))) {
+    std::vector<float>*mean = nullptr, *scale = nullptr;
+    if (st->SetBranchAddress("mean", &mean) < 0 || st->SetBranchAddress("std", &scale) < 0 ||
+        st->GetEntries() != 1 || st->GetEntry(0) <= 0)
+      throw std::runtime_error("Model::load: the 'standardization' tree of '" + path +
+                               "' is not one entry of branches mean and std");
+    if (static_cast<int>(mean->size()) != def->inputs || static_cast<int>(scale->size()) != def->inputs)
+      throw std::runtime_error("Model::load: '" + path + "' standardises " + std::to_string(mean->size()) +
+                               " features; model '" + name + "' takes " + std::to_string(def->inputs));
+    s->mean = torch::tensor(*mean, torch::kFloat32);
+    s->scale = torch::tensor(*scale, torch::kFloat32);
+    st->ResetBranchAddresses();
   }
   s->trained = !s->history.empty();
   return s;

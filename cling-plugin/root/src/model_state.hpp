@@ -15,6 +15,15 @@ struct Model::State {
   TrainOptions options;               // of the last fit
   std::vector<EpochResult> history;   // every fit's epochs, in order
   bool trained = false;
+  // Feature standardisation (Model::standardize): x -> (x - mean) / scale per
+  // feature, float32 [inputs] each; undefined: the features go in as they are.
+  torch::Tensor mean, scale;
 };
+
+// The features as the model reads them: standardised if the model is.
+inline torch::Tensor model_features(const Model::State& s, const torch::Tensor& x) {
+  if (!s.mean.defined() || x.dim() != 2 || x.size(1) != s.mean.numel()) return x;
+  return ((x.to(torch::kFloat32) - s.mean) / s.scale).contiguous();
+}
 
 }  // namespace torchclad

@@ -20,13 +20,27 @@
 
 namespace torchclad {
 
-// A model's loss and metrics on a dataset.
+// A model's loss and metrics on a dataset. With per-event weights
+// (Dataset::has_weights) every mean is weighted, each event counting its
+// weight w (negative weights subtract): loss = sum(w l) / sum(w), accuracy =
+// weight of the correct events / sum(w), the ROC AUC from weighted
+// signal/background sums, RMSE = sqrt(sum(w e^2) / sum(w)).
 struct Evaluation {
   double loss = 0;       // the definition's own loss (mean over the samples)
   double accuracy = -1;  // classifiers: fraction correct; -1 for regression
   double auc = -1;       // binary classifiers: ROC AUC; -1 otherwise
   double rmse = -1;      // regression: root mean squared error; -1 otherwise
   long long samples = 0;
+  bool weighted = false;  // the dataset's per-event weights were used
+};
+
+// A binary classifier's ROC curve on a dataset: one point per distinct
+// score, from (0, 0) to (1, 1), thresholds decreasing (an event is called
+// signal when its score >= threshold). With per-event weights the rates are
+// sums of weights (a rate may step down where weights are negative).
+struct RocCurve {
+  std::vector<double> false_positive_rate, true_positive_rate, threshold;
+  double auc = 0;
 };
 
 // check_gradients: per parameter tensor, the largest relative error of
@@ -53,6 +67,13 @@ class Model {
 
   // Trains on class labels (Dataset) or 0/1 targets (BinaryDataset). Options
   // as for Mlp; the engine is always Clad's gradient of the definition.
+  // Per-event weights of the training set (Dataset::has_weights) weigh each
+  // event's loss: a batch's loss is the mean of (w_i / mean w) l_i, whose
+  // expectation over an epoch is the weighted mean sum(w l) / sum(w); a
+  // negative weight subtracts its event's loss. The weights must sum to a
+  // positive number. options.weighted_sampling draws each epoch's events
+  // with replacement with probability |w_i| / sum|w| instead (PyTorch's
+  // WeightedRandomSampler), each counting sign(w_i) sum|w| / sum(w).
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
   TrainResult fit(const BinaryDataset& train, const BinaryDataset& test,
                   const TrainOptions& options = {});
@@ -62,6 +83,25 @@ class Model {
   std::vector<float> predict(const Dataset& data) const;
   std::vector<float> predict(const BinaryDataset& data) const;
   int output_width() const;
+  // The ROC curve of the score predict() gives (a binary model's logit) on a
+  // dataset with labels 0 (background) and 1 (signal), weighted if the
+  // dataset has weights. Throws std::runtime_error for a model with more than
+  // one output, other labels, or a class absent (or of weight <= 0).
+  RocCurve roc(const Dataset& data) const;
+
+  // Feature standardisation (TMVA's VarTransform, sklearn's StandardScaler):
+  // fits a mean and a standard deviation per feature on `train` (weighted
+  // means when it has per-event weights: sum(w x) / sum(w), variance
+  // sum(w (x - mean)^2) / sum(w)); from then on fit, evaluate, predict,
+  // check_gradients and model columns feed the model (x - mean) / std. A
+  // feature with zero variance (or, with negative weights, a variance <= 0)
+  // gets std 1: it is only shifted to 0. Stored by save, restored by load.
+  // Call it again to refit; throws std::runtime_error if the features per
+  // sample differ from the model's inputs or the weights sum to <= 0.
+  void standardize(const Dataset& train);
+  bool standardized() const;
+  std::vector<float> feature_means() const;  // empty if not standardised
+  std::vector<float> feature_stds() const;   // empty if not standardised
 
   // Clad's gradient in float64 against central finite differences (step h)
   // on the first `batch` samples, up to `per_tensor` elements per parameter
@@ -91,6 +131,7 @@ class Model {
 
   struct State;
   explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  const std::shared_ptr<State>& state() const { return state_; }
 
  private:
   std::shared_ptr<State> state_;

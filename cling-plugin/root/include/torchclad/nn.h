@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "clad/Differentiator/Differentiator.h"
+#include "define/batch_weights.hpp"
 #include "define/definition.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/binary_losses.hpp"
@@ -451,13 +452,41 @@ void flatten(T* a, Act x, Act y, int channels, int n) {
                                                 x.width / channels);
 }
 
-// Losses (mean over the batch, as PyTorch's default reduction).
+// ---- Per-event weights. When the batch has weights (a Dataset with a
+// weight column, in Model::fit and Model::evaluate), the engine sets one
+// factor w_i per sample of the batch (define/batch_weights.hpp): the event's
+// weight divided by the mean weight of its dataset, so that the mean of
+// w_i * l_i over a batch estimates sum(weight * l) / sum(weight) over the
+// dataset, and a negative weight subtracts its event's loss. Without weights
+// w_i = 1. The loss blocks below take (1/n) sum_i w_i l_i.
+namespace detail {
+template <typename T>
+inline const T* batch_weights();
+template <>
+inline const float* batch_weights<float>() { return define::batch_weights().f; }
+template <>
+inline const double* batch_weights<double>() { return define::batch_weights().d; }
+}  // namespace detail
+// The weight factor w_i of sample i of the batch (1 without weights), for a
+// loss of your own: total += nn::weight(y, i) * my_term(...), then divide by
+// T(n). (y, the targets, only gives the type.) It is data: nothing flows
+// back through it.
+template <typename T>
+T weight(const T* y, int i) {
+  (void)y;
+  const T* w = detail::batch_weights<T>();
+  return w ? w[i] : T(1);
+}
+
+// Losses (mean over the batch, as PyTorch's default reduction; weighted
+// means with per-event weights, as above).
 // Softmax cross-entropy of logits [n, classes] against class indices y[n].
 template <typename T>
 T cross_entropy(const T* a, Act logits, const T* y, int n) {
   detail::declared(logits, logits.id, "the logits");
   detail::reads_targets(logits.width, logits.id, true);
   const T* z = a + long{n} * logits.off;
+  const T* w = detail::batch_weights<T>();
   const int c = logits.width;
   T total = T(0);
   for (int i = 0; i < n; ++i) {
@@ -465,7 +494,8 @@ T cross_entropy(const T* a, Act logits, const T* y, int n) {
     TORCHCLAD_NN_NEED(label >= 0 && label < c, logits.id,
                  "cross_entropy: target " + detail::str(label) + " is not a class index in [0, " +
                      detail::str(c) + ")");
-    total += ::torchclad::kernels::softmax_cross_entropy_row(z + long{i} * c, label, c);
+    const T l = ::torchclad::kernels::softmax_cross_entropy_row(z + long{i} * c, label, c);
+    total += w ? w[i] * l : l;
   }
   return total / T(n);
 }
@@ -476,14 +506,33 @@ T bce_with_logits(const T* a, Act logit, const T* y, int n) {
   TORCHCLAD_NN_NEED(logit.width == 1, logit.id, "bce_with_logits: one logit per sample, found " +
                                                detail::str(logit.width));
   detail::reads_targets(logit.width, logit.id, false);
-  return ::torchclad::kernels::binary_cross_entropy_with_logits(a + long{n} * logit.off, y, n);
+  const T* w = detail::batch_weights<T>();
+  if (!w) return ::torchclad::kernels::binary_cross_entropy_with_logits(a + long{n} * logit.off, y, n);
+  const T* z = a + long{n} * logit.off;
+  T total = T(0);
+  for (int i = 0; i < n; ++i) total += w[i] * ::torchclad::kernels::bce_with_logits_scalar(z[i], y[i]);
+  return total / T(n);
 }
-// Mean squared error of pred [n, width] against y [n, width].
+// Mean squared error of pred [n, width] against y [n, width] (weighted: each
+// sample's squared errors times its w_i, over n * width).
 template <typename T>
 T mse(const T* a, Act pred, const T* y, int n) {
   detail::declared(pred, pred.id, "the prediction");
   detail::reads_targets(pred.width, pred.id, false);
-  return ::torchclad::kernels::mse(a + long{n} * pred.off, y, n * pred.width);
+  const T* w = detail::batch_weights<T>();
+  if (!w) return ::torchclad::kernels::mse(a + long{n} * pred.off, y, n * pred.width);
+  const T* v = a + long{n} * pred.off;
+  const int width = pred.width;
+  T total = T(0);
+  for (int i = 0; i < n; ++i) {
+    T row = T(0);
+    for (int j = 0; j < width; ++j) {
+      const T d = v[long{i} * width + j] - y[long{i} * width + j];
+      row += d * d;
+    }
+    total += w[i] * row;
+  }
+  return total / T(long{n} * width);
 }
 // Sums of squares for penalty terms (lambda * sum_of_squares(p, m.fc1)):
 // of a Linear layer's weights, or of a Param.
@@ -584,15 +633,24 @@ void flatten_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, t
                                           d_a + long{n} * y.off, nullptr, nullptr, nullptr);
 }
 
+// The weights are data: nothing flows back through nn::weight (the targets
+// y are not differentiated; the overload with d_y is for a call where Clad
+// takes them as active).
+template <typename T>
+void weight_pullback(const T*, int, T, int*) {}
+template <typename T>
+void weight_pullback(const T*, int, T, T*, int*) {}
+
 template <typename T>
 void cross_entropy_pullback(const T* a, tn::Act logits, const T* y, int n, T d_loss, T* d_a,
                             tn::Act*, int*) {
-  // d/dz of mean(-log softmax(z)[label]) = (softmax(z) - onehot) / n
+  // d/dz of mean(w_i * -log softmax(z)[label]) = w_i * (softmax(z) - onehot) / n
   const int c = logits.width;
   const T* z = a + long{n} * logits.off;
   T* dz = d_a + long{n} * logits.off;
-  const T scale = d_loss / T(n);
+  const T* w = tn::detail::batch_weights<T>();
   for (int i = 0; i < n; ++i) {
+    const T scale = w ? d_loss * w[i] / T(n) : d_loss / T(n);
     const T* row = z + long{i} * c;
     T* drow = dz + long{i} * c;
     const T shift = tk::row_max(row, c);
@@ -607,16 +665,18 @@ void bce_with_logits_pullback(const T* a, tn::Act logit, const T* y, int n, T d_
                               tn::Act*, int*) {
   const T* z = a + long{n} * logit.off;
   T* dz = d_a + long{n} * logit.off;
+  const T* w = tn::detail::batch_weights<T>();
   const T scale = d_loss / T(n);
-  for (int i = 0; i < n; ++i) dz[i] += scale * (tk::sigmoid_scalar(z[i]) - y[i]);
+  for (int i = 0; i < n; ++i) dz[i] += (w ? scale * w[i] : scale) * (tk::sigmoid_scalar(z[i]) - y[i]);
 }
 template <typename T>
 void mse_pullback(const T* a, tn::Act pred, const T* y, int n, T d_loss, T* d_a, tn::Act*, int*) {
   const long m = long{n} * pred.width;
   const T* v = a + long{n} * pred.off;
   T* dv = d_a + long{n} * pred.off;
+  const T* w = tn::detail::batch_weights<T>();
   const T scale = T(2) * d_loss / T(m);
-  for (long i = 0; i < m; ++i) dv[i] += scale * (v[i] - y[i]);
+  for (long i = 0; i < m; ++i) dv[i] += (w ? scale * w[i / pred.width] : scale) * (v[i] - y[i]);
 }
 template <typename T>
 void sum_of_squares_pullback(const T* p, tn::Linear l, T d_s, T* d_p, tn::Linear*) {
@@ -672,8 +732,9 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
 
 // TORCHCLAD_LOSS(f), for `template <class T> T f(T prediction, T target)`,
 // makes the block mean_f(a, pred, y, n): the mean of f over every value of
-// pred [n, width] and y [n, width]; its pullback uses Clad's derivative of f
-// in its first argument.
+// pred [n, width] and y [n, width] (with per-event weights, each sample's
+// terms times its w_i, as the built-in losses); its pullback uses Clad's
+// derivative of f in its first argument.
 #define TORCHCLAD_LOSS(f)                                                                    \
   inline float f##_derivative(float v, float t) {                                            \
     static const auto d = clad::differentiate(f<float>, 0);                                  \
@@ -688,8 +749,10 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
     ::torchclad::nn::detail::declared(pred, pred.id, "the prediction");                      \
     ::torchclad::nn::detail::reads_targets(pred.width, pred.id, false);                      \
     const long m = long{n} * pred.width;                                                     \
+    const T* w = ::torchclad::nn::detail::batch_weights<T>();                                \
     T total = T(0);                                                                          \
-    for (long i = 0; i < m; ++i) total += f(a[long{n} * pred.off + i], y[i]);                 \
+    for (long i = 0; i < m; ++i)                                                             \
+      total += (w ? w[i / pred.width] : T(1)) * f(a[long{n} * pred.off + i], y[i]);          \
     return total / T(m);                                                                     \
   }                                                                                          \
   namespace clad::custom_derivatives {                                                       \
@@ -697,9 +760,11 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
   void mean_##f##_pullback(const T* a, ::torchclad::nn::Act pred, const T* y, int n,         \
                            T d_loss, T* d_a, ::torchclad::nn::Act*, int*) {                   \
     const long m = long{n} * pred.width;                                                     \
+    const T* w = ::torchclad::nn::detail::batch_weights<T>();                                \
     const T scale = d_loss / T(m);                                                           \
     for (long i = 0; i < m; ++i)                                                             \
-      d_a[long{n} * pred.off + i] += scale * ::f##_derivative(a[long{n} * pred.off + i], y[i]); \
+      d_a[long{n} * pred.off + i] += (w ? scale * w[i / pred.width] : scale) *               \
+                                     ::f##_derivative(a[long{n} * pred.off + i], y[i]);      \
   }                                                                                          \
   }
 

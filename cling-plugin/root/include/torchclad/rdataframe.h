@@ -39,7 +39,10 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   varying length without [n] is an error that suggests it).
 // label: an integer column (class index >= 0, or 0/1; bool works).
 // weight: a column of one number per entry, stored as per-event weights
-//   (Dataset::has_weights); negative weights are kept; empty: none.
+//   (Dataset::has_weights); negative weights are kept; empty: none. Models
+//   (torchclad/model.h) use them in the loss, the metrics and, optionally,
+//   the sampling; a trained model comes back as a column through
+//   torchclad/model_column.h.
 // Errors (std::runtime_error, prefix "dataset_from_columns: "): no features,
 // a column listed twice, a missing column (lists the columns), a column that
 // is not numbers (its type and the types expected), "[n]" on a scalar column,

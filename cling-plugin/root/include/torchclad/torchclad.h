@@ -75,6 +75,10 @@ struct TrainOptions {
   double lr = 1e-3;
   unsigned long long seed = 42;
   bool progress = true;  // progress bar on stderr
+  // Models (torchclad/model.h) on a dataset with per-event weights: draw each
+  // epoch's events with probability |w| / sum|w| instead of weighing their
+  // losses (Model::fit).
+  bool weighted_sampling = false;
 };
 
 struct EpochResult {
