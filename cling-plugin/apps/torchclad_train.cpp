@@ -1,16 +1,24 @@
 // torchclad-train: trains an MLP on an MNIST-format dataset with the chosen
 // gradient engine, printing progress and per-epoch test accuracy, and writing
-// metrics as JSON and CSV.
+// metrics as JSON and CSV. With --stream, the training tree of a ROOT file is
+// read in chunks on a background thread while the model trains (bounded
+// memory, data/stream_reader.hpp).
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "cli_args.hpp"
 #include "data/mnist.hpp"
+#include "data/stream_reader.hpp"
 #include "data/tree_dataset.hpp"
 #include "train/engines.hpp"
+#include "train/run_loop.hpp"
 #include "train/telemetry.hpp"
 #include "train/trainer.hpp"
 #include "save_model.hpp"
@@ -24,6 +32,12 @@ const char* kUsage = R"(usage: torchclad-train [options]
   --root-file FILE      read the data from a ROOT file instead (torchclad-idx2root writes one):
                         trees --train-tree (train) and --test-tree (test), columns
                         --image-column (image) and --label-column (label)
+  --stream              with --root-file: stream the training tree in chunks of entries
+                        read on a background thread while the model trains (memory:
+                        a few chunks and the shuffle buffer, whatever the tree's size);
+                        the test tree is read into memory
+  --chunk-entries N     --stream: entries per chunk, default 65536
+  --shuffle-buffer N    --stream: rows drawn at random from, default 65536 (0: chunk order)
   --model mlp           the model family (only mlp for now)
   --widths LIST         layer widths, default 784,256,128,10 (2 to 65 numbers: any depth)
   --activation NAME     relu (default), tanh, sigmoid
@@ -36,7 +50,8 @@ const char* kUsage = R"(usage: torchclad-train [options]
   --lr X                learning rate, default 1e-3 (adam) / 0.05 (sgd)
   --momentum X          sgd momentum, default 0.9
   --seed N              default 42: same seed, same initial weights and batch order for every engine
-  --train-limit N       train on the first N samples only
+                        (--stream: the order of chunks and shuffle-buffer draws)
+  --train-limit N       train on the first N samples only (--stream: the first N entries)
   --test-limit N        evaluate on the first N test samples only
   --metrics-json PATH   write per-epoch metrics as JSON
   --metrics-csv PATH    write per-epoch metrics as CSV
@@ -56,6 +71,85 @@ std::vector<int64_t> to_widths(const std::string& v) {
   return widths;
 }
 
+// Test loss and accuracy, in chunks to bound memory.
+std::pair<double, double> evaluate(torchclad::train::MlpEngine& engine, const torchclad::data::MnistSplit& test) {
+  constexpr int64_t kChunk = 2000;
+  double loss_sum = 0;
+  int64_t correct = 0, n = test.images.size(0);
+  for (int64_t start = 0; start < n; start += kChunk) {
+    const int64_t len = std::min(kChunk, n - start);
+    auto logits = engine.logits(test.images.narrow(0, start, len).contiguous());
+    auto labels = test.labels.narrow(0, start, len);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+  }
+  return {loss_sum / n, static_cast<double>(correct) / n};
+}
+
+// --stream: the MLP trained on batches from the stream, through the shared
+// epoch loop's source steps; the test split in memory.
+torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream& stream,
+                                              const torchclad::data::MnistSplit& test,
+                                              const torchclad::train::TrainConfig& c, std::ostream& log) {
+  using namespace torchclad;
+  TORCH_CHECK(c.epochs >= 1, "epochs must be at least 1, found ", c.epochs);
+  TORCH_CHECK(c.batch >= 1, "batch must be at least 1, found ", c.batch);
+  TORCH_CHECK(c.threads >= 1, "threads must be at least 1, found ", c.threads);
+  TORCH_CHECK(c.model.widths.size() >= 2, "the model needs at least input and output widths");
+  TORCH_CHECK(c.model.widths.front() == stream.features(), "the model's input width is ",
+              c.model.widths.front(), " but the streamed images have ", stream.features(), " values");
+  const int64_t classes = c.model.widths.back();
+  at::set_num_threads(c.threads);
+  std::shared_ptr<train::MlpEngine> engine = train::make_engine(c.engine, c.model, c.optimizer, c.seed);
+  std::vector<float> x(static_cast<size_t>(c.batch) * stream.features()), y(c.batch);
+  std::vector<int32_t> y32(c.batch);
+  std::vector<int64_t> y64(c.batch);
+  std::vector<long long> entries(c.batch);
+  train::SourceSteps steps;
+  steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
+  steps.next = [&](int& size) {
+    size = stream.next(c.batch, x.data(), y.data(), nullptr, entries.data());
+    for (int i = 0; i < size; ++i) {
+      y64[i] = static_cast<int64_t>(y[i]);
+      y32[i] = static_cast<int32_t>(y[i]);
+      TORCH_CHECK(y64[i] < classes, "the model's output width is ", classes, " but entry ", entries[i],
+                  " has label ", y64[i]);
+    }
+    return size ? engine->step(train::Batch{x.data(), y32.data(), y64.data(), size}) : 0.0f;
+  };
+  train::RunSpec spec;
+  spec.engine = c.engine;
+  spec.model = "mlp";
+  for (auto w : c.model.widths) spec.model += "-" + std::to_string(w);
+  spec.optimizer = c.optimizer.kind;
+  spec.lr = c.optimizer.lr;
+  spec.epochs = c.epochs;
+  spec.batch = c.batch;
+  spec.threads = c.threads;
+  spec.samples = stream.entries();
+  spec.seed = c.seed;
+  spec.progress = c.progress;
+  const auto run = train::run_epochs(
+      spec, steps,
+      [&] {
+        train::Evaluation e;
+        std::tie(e.test_loss, e.test_accuracy) = evaluate(*engine, test);
+        return e;
+      },
+      log);
+  train::TrainResult result;
+  result.engine = engine;
+  result.non_finite = run.non_finite;
+  result.stopped = run.stopped;
+  result.stop_message = run.message;
+  for (const auto& e : run.epochs)
+    result.epochs.push_back({e.epoch, e.steps, e.train_loss, e.eval.test_loss, e.eval.test_accuracy,
+                             e.seconds, e.steps_per_second, e.samples_per_second});
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,7 +157,8 @@ int main(int argc, char** argv) {
   train::TrainConfig config;
   std::string data_dir, metrics_json, metrics_csv, root_file, save_path;
   std::string train_tree = "train", test_tree = "test", image_column = "image", label_column = "label";
-  bool lr_given = false;
+  bool lr_given = false, stream = false;
+  long long chunk_entries = 65536, shuffle_buffer = 65536;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string flag = argv[i];
@@ -73,6 +168,10 @@ int main(int argc, char** argv) {
       }
       if (flag == "--quiet") {
         config.progress = false;
+        continue;
+      }
+      if (flag == "--stream") {
+        stream = true;
         continue;
       }
       if (i + 1 >= argc) throw UsageError(flag + " expects a value");
@@ -98,12 +197,16 @@ int main(int argc, char** argv) {
       else if (flag == "--seed") config.seed = to_int(flag, v);
       else if (flag == "--train-limit") config.train_limit = to_int(flag, v);
       else if (flag == "--test-limit") config.test_limit = to_int(flag, v);
+      else if (flag == "--chunk-entries") chunk_entries = to_int(flag, v);
+      else if (flag == "--shuffle-buffer") shuffle_buffer = to_int(flag, v);
       else if (flag == "--metrics-json") metrics_json = v;
       else if (flag == "--metrics-csv") metrics_csv = v;
       else if (flag == "--save") save_path = v;
       else throw UsageError("unknown option '" + flag + "'");
     }
     if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.05;
+    if (stream && root_file.empty())
+      throw UsageError("--stream reads a ROOT file's training tree: it needs --root-file FILE");
     if (data_dir.empty() && root_file.empty()) {
       if (config.dataset != "fashion-mnist")
         throw UsageError("--dataset " + config.dataset + " needs --data DIR (only fashion-mnist has a default)");
@@ -119,7 +222,26 @@ int main(int argc, char** argv) {
 
   try {
     data::MnistDataset data;
-    if (!root_file.empty()) {
+    std::unique_ptr<rootdata::ColumnStream> train_stream;
+    if (stream) {
+      rootdata::StreamSpec spec;
+      spec.files = {root_file};
+      spec.tree = train_tree;
+      spec.columns = {{image_column}, label_column, {}, ""};
+      spec.chunk_entries = chunk_entries;
+      spec.shuffle_buffer = shuffle_buffer;
+      spec.seed = config.seed;
+      spec.max_entries = config.train_limit > 0 ? config.train_limit : -1;
+      spec.bytes_as_unit = true;  // image bytes / 255, as the in-memory reader
+      train_stream = std::make_unique<rootdata::ColumnStream>(spec, "torchclad-train --stream");
+      std::cerr << "streaming tree " << train_tree << " of " << root_file << " (" << train_stream->entries()
+                << " entries, chunks of " << chunk_entries << ", shuffle buffer " << shuffle_buffer
+                << "); reading tree " << test_tree << "\n";
+      data.dir = root_file;
+      data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
+      if (config.test_limit > 0 && config.test_limit < data.test.images.size(0))
+        data.test = {data.test.images.narrow(0, 0, config.test_limit), data.test.labels.narrow(0, 0, config.test_limit)};
+    } else if (!root_file.empty()) {
       std::cerr << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
       data.dir = root_file;
       data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column);
@@ -137,7 +259,8 @@ int main(int argc, char** argv) {
               << config.threads << ", seed " << config.seed << "\n";
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
-    const auto result = train::train_mlp(data, config, std::cerr);
+    const auto result = train_stream ? train_streaming(*train_stream, data.test, config, std::cerr)
+                                     : train::train_mlp(data, config, std::cerr);
     if (!metrics_json.empty()) train::write_metrics_json(metrics_json, config, result);
     if (!metrics_csv.empty()) train::write_metrics_csv(metrics_csv, config, result);
     if (result.non_finite) return 3;

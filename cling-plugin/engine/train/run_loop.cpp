@@ -33,9 +33,31 @@ std::string format_lr(double lr) {
 
 RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
                       std::ostream& log) {
+  // Rows by index: epoch e visits every row once, in a shuffle seeded by (seed, e).
+  const int64_t n = spec.samples;
+  std::vector<int64_t> order(n);
+  int64_t start = 0;
+  SourceSteps steps;
+  steps.begin_epoch = [&](int epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(spec.seed * 1000003 + epoch);
+    std::shuffle(order.begin(), order.end(), rng);
+    start = 0;
+  };
+  steps.next = [&](int& size) {
+    size = static_cast<int>(std::min<int64_t>(spec.batch, n - start));
+    if (size <= 0) return size = 0, 0.0f;
+    const float loss = step(order, start, size);
+    start += size;
+    return loss;
+  };
+  return run_epochs(spec, steps, evaluate, log);
+}
+
+RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const EvaluateFn& evaluate,
+                      std::ostream& log) {
   const int64_t n = spec.samples;
   const int64_t steps_per_epoch = (n + spec.batch - 1) / spec.batch;
-  std::vector<int64_t> order(n);
   RunOutcome out;
 
   telemetry::Event ev;
@@ -61,9 +83,7 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
   auto last_event = Clock::now() - std::chrono::seconds(1);
 
   for (int epoch = 1; epoch <= spec.epochs; ++epoch) {
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(spec.seed * 1000003 + epoch);
-    std::shuffle(order.begin(), order.end(), rng);
+    steps.begin_epoch(epoch);
     ProgressBar bar(log, spec.progress,
                     "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs),
                     steps_per_epoch);
@@ -74,21 +94,23 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
     // epoch's running mean would drop at every epoch boundary).
     double event_loss_sum = 0;
     int64_t event_losses = 0;
+    int64_t samples = 0;  // trained on in this epoch
     const auto t0 = Clock::now();
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const int64_t start = s * spec.batch;
-      const int size = static_cast<int>(std::min<int64_t>(spec.batch, n - start));
       if (telemetry::stop_requested()) {
         telemetry::clear_stop();
         out.stopped = true;
         out.message = "training stopped on request at epoch " + std::to_string(epoch) +
-                      ", step " + std::to_string(s + 1);
+                      ", step " + std::to_string(s + 1) + "\n";  // printed as it is, it ends its line
         bar.finish("");
-        log << out.message << "\n";
+        log << out.message;
         end_run("stopped", out.message);
         return out;
       }
-      const float loss = step(order, start, size);
+      int size = 0;
+      const float loss = steps.next(size);
+      if (size == 0) break;  // the source ran out of batches
+      samples += size;
       if (!std::isfinite(loss)) {
         out.non_finite = true;
         out.message = "training stopped: the loss became " +
@@ -115,15 +137,15 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
           event_loss_sum = 0;
           event_losses = 0;
           ev.samples_per_second =
-              (start + size) / std::chrono::duration<double>(now - t0).count();
+              samples / std::chrono::duration<double>(now - t0).count();
           emit("step");
         }
       }
     }
     m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    m.train_loss = loss_sum / m.steps;
+    m.train_loss = m.steps ? loss_sum / m.steps : 0;
     m.steps_per_second = m.steps / m.seconds;
-    m.samples_per_second = n / m.seconds;
+    m.samples_per_second = samples / m.seconds;
     m.eval = evaluate();
     char accuracy[48] = "";
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
@@ -134,6 +156,9 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
                   m.eval.summary.c_str(), m.steps_per_second);
     bar.finish(summary);
     out.epochs.push_back(m);
+    ev.epoch = epoch;
+    ev.step = (epoch - 1) * steps_per_epoch + m.steps;
+    ev.loss = m.train_loss;  // the schema's "mean training loss of the epoch"
     ev.test_loss = m.eval.test_loss;
     ev.test_accuracy = m.eval.test_accuracy;
     ev.test_auc = m.eval.test_auc;

@@ -53,4 +53,18 @@ using EvaluateFn = std::function<Evaluation()>;
 RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
                       std::ostream& log);
 
+// Steps whose batches come from a source (a stream of rows read while the
+// model trains) instead of rows picked by index. begin_epoch(e) starts epoch
+// e's batches (the source orders them, e.g. by (seed, e)); next(size) trains
+// on the next batch, sets size to its number of samples and returns its mean
+// loss, or sets size to 0 when the source has no batch left (the epoch ends
+// early). An epoch has at most ceil(spec.samples / spec.batch) steps.
+struct SourceSteps {
+  std::function<void(int epoch)> begin_epoch;
+  std::function<float(int& size)> next;
+};
+
+RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const EvaluateFn& evaluate,
+                      std::ostream& log);
+
 }  // namespace torchclad::train

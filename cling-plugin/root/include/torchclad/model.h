@@ -20,6 +20,8 @@
 
 namespace torchclad {
 
+class StreamDataset;  // torchclad/stream.h
+
 // A model's loss and metrics on a dataset. With per-event weights
 // (Dataset::has_weights) every mean is weighted, each event counting its
 // weight w (negative weights subtract): loss = sum(w l) / sum(w), accuracy =
@@ -77,6 +79,8 @@ class Model {
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
   TrainResult fit(const BinaryDataset& train, const BinaryDataset& test,
                   const TrainOptions& options = {});
+  // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a Dataset.
+  TrainResult fit(const StreamDataset& train, const Dataset& test, const TrainOptions& options = {});
   Evaluation evaluate(const Dataset& data) const;
   Evaluation evaluate(const BinaryDataset& data) const;
   // The output activation per sample, flattened [size * output_width()].

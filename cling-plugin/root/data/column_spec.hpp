@@ -1,0 +1,59 @@
+#pragma once
+// Which columns a dataset reads, checked before any event loop: the column
+// requests of read_columns (data/column_dataset.hpp) resolved against an
+// RDataFrame node's columns and types. Shared by the in-memory reader
+// (column_dataset.cpp) and the streaming reader (stream_reader.cpp), so both
+// accept the same specifications and give the same errors.
+//
+// Compiled C++20: for the API's implementation, not for cling.
+#include <ROOT/RDataFrame.hxx>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/column_dataset.hpp"
+
+namespace torchclad::rootdata {
+
+// ROOT's and C++'s names of integer types, and of any number type.
+bool is_integer_type(const std::string& type);
+bool is_number_type(const std::string& type);
+// The element type of "ROOT::VecOps::RVec<Float_t>", "vector<double>",
+// "std::vector<int,allocator<int> >", ...; nullopt for anything else.
+std::optional<std::string> array_element(const std::string& type);
+
+// What a feature, target or weight column may hold, for error messages.
+extern const char* const kExpectedNumbers;
+
+// One feature or target entry of a request: a column, whole or its first n
+// values (or the weight column).
+struct ColumnPart {
+  std::string role;  // "feature", "target" or "weight"
+  std::string spec;  // as written: "m_jj", "jet_pt[4]"
+  std::string column;
+  std::string type;      // as RDataFrame names it: "Float_t", "ROOT::VecOps::RVec<Int_t>"
+  bool array = false;
+  long long take = -1;  // n of "name[n]"; -1: every value
+  std::string alias;    // (column_dataset.cpp) the column's name in the row expression
+  bool unsized() const { return array && take < 0; }
+  // The element type of an array, the type of a scalar.
+  std::string element_type() const { return array ? *array_element(type) : type; }
+};
+
+struct ResolvedColumns {
+  std::vector<ColumnPart> parts;  // the features, then the targets, in request order
+  std::string label_type;         // empty without a label column
+  std::optional<ColumnPart> weight;
+};
+
+// Checks the request against df's columns (no event loop). Throws
+// std::runtime_error prefixed with `where` for: no features, a name listed
+// twice, a missing column (the columns are listed), a column of another type
+// (strings, objects, arrays of non-numbers), "[n]" on a scalar column or with
+// n < 1, a label that is not an integer, a weight that is not one number per
+// entry.
+ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request,
+                                const std::string& where);
+
+}  // namespace torchclad::rootdata

@@ -1,0 +1,537 @@
+#include "data/stream_reader.hpp"
+
+#include <ROOT/RDataFrame.hxx>
+#include <TChain.h>
+#include <TDirectory.h>
+#include <TROOT.h>
+#include <TTreeReader.h>
+#include <TTreeReaderArray.h>
+#include <TTreeReaderValue.h>
+#include <glob.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "data/column_spec.hpp"
+#include "data/tree_dataset.hpp"
+
+namespace torchclad::rootdata {
+namespace {
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// ------------------------------------------------------------ the files ---
+
+bool is_pattern(const std::string& f) { return f.find_first_of("*?[") != std::string::npos; }
+
+// The files a list of paths and patterns names, in order (a pattern's
+// matches in name order); each checked to hold `tree`.
+std::vector<std::string> expand_files(const std::string& where, const std::vector<std::string>& files,
+                                      const std::string& tree) {
+  if (files.empty()) throw std::runtime_error(where + ": no files given; expected at least one ROOT file");
+  std::vector<std::string> out;
+  for (const auto& f : files) {
+    if (f.find("://") != std::string::npos) {  // remote: left to ROOT
+      out.push_back(f);
+      continue;
+    }
+    if (!is_pattern(f)) {
+      check_tree(where, f, tree);
+      out.push_back(f);
+      continue;
+    }
+    glob_t g{};
+    const int rc = ::glob(f.c_str(), 0, nullptr, &g);
+    std::vector<std::string> matches;
+    if (rc == 0)
+      for (size_t i = 0; i < g.gl_pathc; ++i) matches.push_back(g.gl_pathv[i]);
+    globfree(&g);
+    if (matches.empty()) throw std::runtime_error(where + ": no file matches " + quote(f));
+    std::sort(matches.begin(), matches.end());
+    for (const auto& m : matches) {
+      check_tree(where, m, tree);
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<TChain> make_chain(const std::string& tree, const std::vector<std::string>& files) {
+  auto chain = std::make_unique<TChain>(tree.c_str());
+  chain->SetDirectory(nullptr);
+  for (const auto& f : files) chain->Add(f.c_str());
+  return chain;
+}
+
+// ------------------------------------------------------- typed readers ---
+
+// One column of the current entry, its values as float (or the first as a
+// long long, for labels). Typed by the column's element type, as RDataFrame
+// names it, without jitting.
+struct ColumnReader {
+  virtual ~ColumnReader() = default;
+  virtual long long size() = 0;                   // values in the entry (1 for a scalar)
+  virtual void copy(float* dst, long long n) = 0;  // the first n <= size() values
+  virtual long long integer() = 0;                // value 0, for labels
+  virtual bool ready() = 0;                       // set up on its branch, of the branch's type
+};
+
+template <typename T>
+struct ScalarReader final : ColumnReader {
+  TTreeReaderValue<T> v;
+  ScalarReader(TTreeReader& r, const std::string& c) : v(r, c.c_str()) {}
+  long long size() override { return 1; }
+  void copy(float* dst, long long) override { *dst = static_cast<float>(*v); }
+  long long integer() override { return static_cast<long long>(*v); }
+  bool ready() override { return v.GetSetupStatus() >= 0; }
+};
+
+template <typename T>
+struct ArrayReader final : ColumnReader {
+  TTreeReaderArray<T> v;
+  ArrayReader(TTreeReader& r, const std::string& c) : v(r, c.c_str()) {}
+  long long size() override { return static_cast<long long>(v.GetSize()); }
+  void copy(float* dst, long long n) override {
+    if (n <= 0) return;
+    if (v.IsContiguous() && v.GetValueSize() == sizeof(T)) {  // a pointer, not a call per value
+      const T* src = &v[0];
+      for (long long k = 0; k < n; ++k) dst[k] = static_cast<float>(src[k]);
+    } else {
+      for (long long k = 0; k < n; ++k) dst[k] = static_cast<float>(v[k]);
+    }
+  }
+  long long integer() override { return static_cast<long long>(v[0]); }
+  bool ready() override { return v.GetSetupStatus() >= 0; }
+};
+
+template <template <typename> class R>
+std::unique_ptr<ColumnReader> typed(TTreeReader& r, const std::string& column, const std::string& t) {
+  auto is = [&](std::initializer_list<const char*> names) {
+    return std::find(names.begin(), names.end(), t) != names.end();
+  };
+  if (is({"Bool_t", "bool"})) return std::make_unique<R<bool>>(r, column);
+  if (is({"Char_t", "char"})) return std::make_unique<R<char>>(r, column);
+  if (is({"signed char", "int8_t", "std::int8_t"})) return std::make_unique<R<signed char>>(r, column);
+  if (is({"UChar_t", "unsigned char", "uint8_t", "std::uint8_t"}))
+    return std::make_unique<R<unsigned char>>(r, column);
+  if (is({"Short_t", "short", "int16_t", "std::int16_t"})) return std::make_unique<R<short>>(r, column);
+  if (is({"UShort_t", "unsigned short", "uint16_t", "std::uint16_t"}))
+    return std::make_unique<R<unsigned short>>(r, column);
+  if (is({"Int_t", "int", "int32_t", "std::int32_t"})) return std::make_unique<R<int>>(r, column);
+  if (is({"UInt_t", "unsigned int", "uint32_t", "std::uint32_t"}))
+    return std::make_unique<R<unsigned int>>(r, column);
+  if (is({"Long_t", "long", "int64_t", "std::int64_t"})) return std::make_unique<R<long>>(r, column);
+  if (is({"ULong_t", "unsigned long", "uint64_t", "std::uint64_t", "size_t", "std::size_t"}))
+    return std::make_unique<R<unsigned long>>(r, column);
+  if (is({"Long64_t", "long long"})) return std::make_unique<R<long long>>(r, column);
+  if (is({"ULong64_t", "unsigned long long"})) return std::make_unique<R<unsigned long long>>(r, column);
+  if (is({"Float_t", "float", "Float16_t"})) return std::make_unique<R<float>>(r, column);
+  if (is({"Double_t", "double", "Double32_t"})) return std::make_unique<R<double>>(r, column);
+  return nullptr;
+}
+
+std::unique_ptr<ColumnReader> make_reader(const std::string& where, TTreeReader& r, const ColumnPart& p) {
+  auto reader = p.array ? typed<ArrayReader>(r, p.column, p.element_type())
+                        : typed<ScalarReader>(r, p.column, p.type);
+  if (!reader)
+    throw std::runtime_error(where + ": " + p.role + " column " + quote(p.column) + " has type " +
+                             p.type + ", which the streaming reader cannot read; expected " +
+                             kExpectedNumbers);
+  return reader;
+}
+
+// ------------------------------------------------------------- chunks ---
+
+struct Chunk {
+  long long first = 0, rows = 0;
+  std::vector<float> x, y, w;
+  std::exception_ptr error;  // the reader failed at entry first + rows
+  bool end = false;          // no more chunks this epoch
+};
+
+}  // namespace
+
+struct ColumnStream::Impl {
+  StreamSpec spec;
+  std::string where;
+  // Destroyed in reverse order: the readers, then the reader, the chain, its friends.
+  std::vector<std::unique_ptr<TChain>> friend_chains;
+  std::unique_ptr<TChain> chain;
+  std::unique_ptr<TTreeReader> reader;
+  std::vector<ColumnPart> parts;  // features then targets
+  std::vector<std::unique_ptr<ColumnReader>> part_readers;
+  std::vector<long long> widths;  // values per part
+  std::vector<bool> unit;          // per part: bytes scaled by 1/255
+  std::unique_ptr<ColumnReader> label, weight;
+  long long entries = 0;
+  int features = 0, target_width = 1;
+  bool regression = false;
+  std::vector<std::string> feature_names, target_names;
+
+  // The epoch's reader thread and what it hands over.
+  std::thread thread;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::shared_ptr<Chunk>> queue;
+  bool stop = false;
+
+  // The consumer's side.
+  int epoch = 0;
+  std::shared_ptr<Chunk> current;
+  long long current_row = 0;
+  bool source_done = true;
+  std::vector<float> buf_x, buf_y, buf_w;
+  std::vector<long long> buf_entry;
+  long long buf_rows = 0;
+  std::mt19937_64 rng;
+
+  // Rows held in chunks (read, queued or being consumed) and the buffer.
+  std::atomic<long long> chunk_rows{0};
+  std::atomic<long long> peak{0};
+  std::atomic<long long> chunks_read{0};
+
+  void note_rows(long long delta) {
+    const long long now = chunk_rows.fetch_add(delta) + delta + (spec.shuffle ? spec.shuffle_buffer : 0);
+    long long p = peak.load();
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+  }
+
+  // Reads entry e into row r of the chunk; throws on bad values.
+  void read_entry(long long e, Chunk& c, long long r) {
+    const auto status = reader->SetEntry(e);
+    if (status != TTreeReader::kEntryValid)
+      throw std::runtime_error(where + ": reading entry " + std::to_string(e) + " failed (TTreeReader status " +
+                               std::to_string(static_cast<int>(status)) + "; is the file corrupt?)");
+    float* xr = c.x.data() + r * features;
+    float* yr = c.y.data() + r * target_width;
+    float* out[2] = {xr, yr};
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const ColumnPart& p = parts[i];
+      ColumnReader& cr = *part_readers[i];
+      float*& dst = out[p.role == "feature" ? 0 : 1];
+      const long long n = cr.size();
+      if (p.unsized()) {
+        if (n != widths[i])
+          throw std::runtime_error(where + ": " + p.role + " column " + quote(p.column) + " (" + p.type +
+                                   ") holds arrays of different lengths: " + std::to_string(widths[i]) +
+                                   " values at entry 0, " + std::to_string(n) + " at entry " +
+                                   std::to_string(e) + "; write " + quote(p.column + "[n]") +
+                                   " to take the first n values, padded with 0 where an entry has fewer");
+        cr.copy(dst, n);
+      } else if (p.array) {
+        const long long k = std::min(n, widths[i]);
+        cr.copy(dst, k);
+        std::fill(dst + k, dst + widths[i], 0.0f);
+      } else {
+        cr.copy(dst, 1);
+      }
+      if (unit[i])  // exactly as read_tree: float(byte) / 255
+        for (long long k = 0; k < widths[i]; ++k) dst[k] = dst[k] / 255.0f;
+      dst += widths[i];
+    }
+    check_finite(e, xr, features, feature_names, "feature");
+    if (regression) {
+      check_finite(e, yr, target_width, target_names, "target");
+    } else {
+      const long long l = label ? label->integer() : 0;
+      if (l < 0)
+        throw std::runtime_error(where + ": negative label " + std::to_string(l) + " in column " +
+                                 quote(spec.columns.label) + " at entry " + std::to_string(e) +
+                                 "; labels must be class indices >= 0");
+      *yr = static_cast<float>(l);
+    }
+    if (weight) {
+      float w = 0;
+      weight->copy(&w, 1);
+      check_finite(e, &w, 1, {spec.columns.weight}, "weight");
+      c.w[r] = w;
+    }
+  }
+
+  void check_finite(long long e, const float* v, int n, const std::vector<std::string>& names,
+                    const char* what) const {
+    for (int k = 0; k < n; ++k)
+      if (!std::isfinite(v[k]))
+        throw std::runtime_error(where + ": " + what + " " + quote(names[k]) + " is " +
+                                 (std::isnan(v[k]) ? "NaN" : v[k] > 0 ? "+inf" : "-inf") + " at entry " +
+                                 std::to_string(e) +
+                                 "; expected finite numbers (a value too large for float32 becomes inf)");
+  }
+
+  // The reader thread of one epoch: the chunks in `order`, each pushed when
+  // read, waiting while prefetch_chunks are queued.
+  void produce(std::vector<long long> order) {
+    for (long long k : order) {
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return stop || static_cast<int>(queue.size()) < spec.prefetch_chunks; });
+        if (stop) return;
+      }
+      auto c = std::make_shared<Chunk>();
+      c->first = k * spec.chunk_entries;
+      const long long n = std::min(spec.chunk_entries, entries - c->first);
+      c->x.resize(n * features);
+      c->y.resize(n * target_width);
+      if (weight) c->w.resize(n);
+      note_rows(n);
+      try {
+        for (c->rows = 0; c->rows < n; ++c->rows) read_entry(c->first + c->rows, *c, c->rows);
+      } catch (...) {
+        c->error = std::current_exception();
+      }
+      chunks_read.fetch_add(1);
+      const bool failed = static_cast<bool>(c->error);
+      if (c->rows < n) note_rows(c->rows - n);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        queue.push_back(std::move(c));
+      }
+      changed.notify_all();
+      if (failed) return;
+    }
+    auto end = std::make_shared<Chunk>();
+    end->end = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      queue.push_back(std::move(end));
+    }
+    changed.notify_all();
+  }
+
+  void stop_thread() {
+    if (!thread.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    changed.notify_all();
+    thread.join();
+    for (const auto& c : queue) note_rows(-c->rows);
+    queue.clear();
+    stop = false;
+  }
+
+  void drop_current() {
+    if (current) note_rows(-current->rows);
+    current.reset();
+  }
+
+  // The next row of the epoch's chunks into the given row pointers; false at the end.
+  bool pull(float* x, float* y, float* w, long long* entry) {
+    while (!current || current_row >= current->rows) {
+      if (current && current->error) {
+        auto error = current->error;
+        drop_current();
+        source_done = true;
+        std::rethrow_exception(error);
+      }
+      drop_current();
+      if (source_done) return false;
+      std::unique_lock<std::mutex> lock(mutex);
+      changed.wait(lock, [&] { return !queue.empty(); });
+      current = std::move(queue.front());
+      queue.pop_front();
+      lock.unlock();
+      changed.notify_all();
+      current_row = 0;
+      if (current->end) {
+        current.reset();
+        source_done = true;
+        return false;
+      }
+    }
+    const long long r = current_row++;
+    std::memcpy(x, current->x.data() + r * features, sizeof(float) * features);
+    std::memcpy(y, current->y.data() + r * target_width, sizeof(float) * target_width);
+    *w = weight ? current->w[r] : 1.0f;
+    *entry = current->first + r;
+    return true;
+  }
+
+  float* bx(long long r) { return buf_x.data() + r * features; }
+  float* by(long long r) { return buf_y.data() + r * target_width; }
+};
+
+ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where) : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.spec = spec;
+  s.where = where;
+  if (spec.tree.empty()) throw std::runtime_error(where + ": no tree name given");
+  if (spec.chunk_entries < 1)
+    throw std::runtime_error(where + ": chunk_entries must be at least 1, found " +
+                             std::to_string(spec.chunk_entries));
+  if (spec.shuffle_buffer < 0)
+    throw std::runtime_error(where + ": shuffle_buffer must be >= 0 rows, found " +
+                             std::to_string(spec.shuffle_buffer));
+  if (spec.max_entries == 0 || spec.max_entries < -1)
+    throw std::runtime_error(where + ": max_entries must be -1 (all) or at least 1, found " +
+                             std::to_string(spec.max_entries));
+  if (spec.prefetch_chunks < 1)
+    throw std::runtime_error(where + ": prefetch_chunks must be at least 1, found " +
+                             std::to_string(spec.prefetch_chunks));
+  if (!spec.shuffle) s.spec.shuffle_buffer = 0;
+  // The reader thread uses ROOT I/O beside the caller's thread.
+  ROOT::EnableThreadSafety();
+  TDirectory::TContext keep_current_directory;
+  s.chain = make_chain(spec.tree, expand_files(where, spec.files, spec.tree));
+  for (const auto& f : spec.friends) {
+    auto fc = make_chain(f.tree, expand_files(where + ": friend tree " + quote(f.tree), f.files, f.tree));
+    s.chain->AddFriend(fc.get(), f.alias.empty() ? f.tree.c_str() : f.alias.c_str());
+    s.friend_chains.push_back(std::move(fc));
+  }
+  s.entries = s.chain->GetEntries();
+  if (s.entries <= 0) throw std::runtime_error(where + ": no entries: the trees are empty");
+  if (spec.max_entries > 0) s.entries = std::min(s.entries, spec.max_entries);
+
+  // The columns, checked as the in-memory reader checks them.
+  ResolvedColumns resolved;
+  {
+    ROOT::RDataFrame df(*s.chain);
+    resolved = resolve_columns(df, spec.columns, where);
+  }
+  s.parts = resolved.parts;
+  s.regression = !spec.columns.targets.empty();
+  s.reader = std::make_unique<TTreeReader>(s.chain.get());
+  for (const auto& p : s.parts) s.part_readers.push_back(make_reader(where, *s.reader, p));
+  if (!spec.columns.label.empty()) {
+    ColumnPart lp{"label", spec.columns.label, spec.columns.label, resolved.label_type};
+    s.label = make_reader(where, *s.reader, lp);
+  }
+  if (resolved.weight) s.weight = make_reader(where, *s.reader, *resolved.weight);
+
+  // Entry 0 fixes the width of whole arrays.
+  if (s.reader->SetEntry(0) != TTreeReader::kEntryValid)
+    throw std::runtime_error(where + ": cannot read entry 0 (TTreeReader status " +
+                             std::to_string(static_cast<int>(s.reader->GetEntryStatus())) +
+                             "; is a column of another type than its branch, or the file corrupt?)");
+  auto check_ready = [&](ColumnReader& r, const std::string& role, const std::string& column,
+                         const std::string& type) {
+    if (!r.ready())
+      throw std::runtime_error(where + ": " + role + " column " + quote(column) + " (" + type +
+                               "): TTreeReader cannot read it as that type (is it a friend tree's "
+                               "column under another name, or a branch of a class?)");
+  };
+  for (size_t i = 0; i < s.parts.size(); ++i)
+    check_ready(*s.part_readers[i], s.parts[i].role, s.parts[i].column, s.parts[i].type);
+  if (s.label) check_ready(*s.label, "label", spec.columns.label, resolved.label_type);
+  if (s.weight) check_ready(*s.weight, "weight", resolved.weight->column, resolved.weight->type);
+  int f = 0, t = 0;
+  for (size_t i = 0; i < s.parts.size(); ++i) {
+    const ColumnPart& p = s.parts[i];
+    const long long w = p.unsized() ? s.part_readers[i]->size() : p.array ? p.take : 1;
+    s.widths.push_back(w);
+    const std::string elem = p.element_type();
+    s.unit.push_back(spec.bytes_as_unit && (elem == "UChar_t" || elem == "unsigned char" || elem == "uint8_t"));
+    auto& names = p.role == "feature" ? s.feature_names : s.target_names;
+    for (long long k = 0; k < w; ++k)
+      names.push_back(p.array ? p.column + "[" + std::to_string(k) + "]" : p.column);
+    (p.role == "feature" ? f : t) += static_cast<int>(w);
+  }
+  if (f == 0)
+    throw std::runtime_error(where + ": the feature columns hold no values (empty arrays in entry 0)");
+  if (s.regression && t == 0)
+    throw std::runtime_error(where + ": the target columns hold no values (empty arrays in entry 0)");
+  s.features = f;
+  s.target_width = s.regression ? t : 1;
+}
+
+ColumnStream::~ColumnStream() {
+  impl_->stop_thread();
+  impl_->drop_current();
+}
+
+long long ColumnStream::entries() const { return impl_->entries; }
+int ColumnStream::features() const { return impl_->features; }
+int ColumnStream::target_width() const { return impl_->target_width; }
+bool ColumnStream::weighted() const { return static_cast<bool>(impl_->weight); }
+bool ColumnStream::regression() const { return impl_->regression; }
+const std::vector<std::string>& ColumnStream::feature_names() const { return impl_->feature_names; }
+const StreamSpec& ColumnStream::spec() const { return impl_->spec; }
+
+void ColumnStream::begin_epoch(int epoch) {
+  Impl& s = *impl_;
+  if (epoch < 1) throw std::runtime_error(s.where + ": epochs are numbered from 1, found " + std::to_string(epoch));
+  s.stop_thread();
+  s.drop_current();
+  s.epoch = epoch;
+  const long long chunks = (s.entries + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
+  std::vector<long long> order(chunks);
+  std::iota(order.begin(), order.end(), 0);
+  // Two generators from (seed, epoch): the chunks' order and the buffer's draws.
+  std::seed_seq seq{static_cast<uint64_t>(s.spec.seed), static_cast<uint64_t>(epoch), uint64_t{0x5eed}};
+  std::mt19937_64 chunk_rng(seq);
+  if (s.spec.shuffle) std::shuffle(order.begin(), order.end(), chunk_rng);
+  s.rng.seed(chunk_rng());
+  const long long b = s.spec.shuffle_buffer;
+  s.buf_x.resize(b * s.features);
+  s.buf_y.resize(b * s.target_width);
+  s.buf_w.resize(b);
+  s.buf_entry.resize(b);
+  s.buf_rows = 0;
+  s.source_done = false;
+  s.thread = std::thread([&s, order] { s.produce(order); });
+}
+
+int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entries) {
+  Impl& s = *impl_;
+  if (s.epoch == 0) throw std::runtime_error(s.where + ": call begin_epoch(1) before reading rows");
+  const int fw = s.features, tw = s.target_width;
+  float wdummy = 0;
+  long long edummy = 0;
+  int n = 0;
+  const long long cap = s.spec.shuffle_buffer;
+  while (n < batch) {
+    float* wo = w ? w + n : &wdummy;
+    long long* eo = entries ? entries + n : &edummy;
+    if (cap == 0) {
+      if (!s.pull(x + int64_t{n} * fw, y + int64_t{n} * tw, wo, eo)) break;
+      ++n;
+      continue;
+    }
+    // Fill the buffer, then draw a row at random and put the next row in its place.
+    while (s.buf_rows < cap && !s.source_done) {
+      const long long r = s.buf_rows;
+      if (!s.pull(s.bx(r), s.by(r), &s.buf_w[r], &s.buf_entry[r])) break;
+      ++s.buf_rows;
+    }
+    if (s.buf_rows == 0) break;
+    const long long j = static_cast<long long>(s.rng() % static_cast<uint64_t>(s.buf_rows));
+    std::memcpy(x + int64_t{n} * fw, s.bx(j), sizeof(float) * fw);
+    std::memcpy(y + int64_t{n} * tw, s.by(j), sizeof(float) * tw);
+    *wo = s.buf_w[j];
+    *eo = s.buf_entry[j];
+    ++n;
+    if (s.source_done || !s.pull(s.bx(j), s.by(j), &s.buf_w[j], &s.buf_entry[j])) {
+      const long long last = --s.buf_rows;
+      if (j != last) {
+        std::memcpy(s.bx(j), s.bx(last), sizeof(float) * fw);
+        std::memcpy(s.by(j), s.by(last), sizeof(float) * tw);
+        s.buf_w[j] = s.buf_w[last];
+        s.buf_entry[j] = s.buf_entry[last];
+      }
+    }
+  }
+  return n;
+}
+
+ColumnStream::Stats ColumnStream::stats() const {
+  const Impl& s = *impl_;
+  Stats st;
+  st.peak_rows_held = s.peak.load();
+  st.rows_bound = (s.spec.prefetch_chunks + 2) * s.spec.chunk_entries + s.spec.shuffle_buffer;
+  st.chunks_read = s.chunks_read.load();
+  return st;
+}
+
+}  // namespace torchclad::rootdata

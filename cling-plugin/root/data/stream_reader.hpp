@@ -1,0 +1,94 @@
+#pragma once
+// Rows of a list of columns streamed from TTrees (one file, several files or
+// glob patterns as a chain, friend trees) in chunks of entries, read on a
+// background thread while the consumer trains on earlier rows, through a
+// shuffle buffer. Memory is bounded: at most prefetch_chunks + 2 chunks and
+// the shuffle buffer are held at once, whatever the trees' size.
+//
+// The columns are specified and checked as for read_columns
+// (data/column_dataset.hpp, through data/column_spec.hpp): the same names,
+// "name[n]", types and errors. Values are read with TTreeReader (no jitted
+// code on the reader thread) and converted to float32.
+//
+// Epoch e's order depends only on (seed, e): the chunks in a shuffled order,
+// then rows drawn from the shuffle buffer by a generator seeded by (seed, e),
+// so the same seed gives the same batches, with implicit MT on or off.
+//
+// Plain C++ and ROOT (no LibTorch): for the API's implementation.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/column_dataset.hpp"
+
+namespace torchclad::rootdata {
+
+struct StreamFriend {
+  std::string tree;
+  std::vector<std::string> files;  // paths or glob patterns, as StreamSpec::files
+  std::string alias;               // empty: the tree's name
+};
+
+struct StreamSpec {
+  // Paths or glob patterns ("data_*.root": the matching files in name
+  // order), chained in the order given; each holds tree `tree`.
+  std::vector<std::string> files;
+  std::string tree;
+  std::vector<StreamFriend> friends;
+  // features, label (empty: every label 0) or targets, weight: as read_columns.
+  ColumnRequest columns;
+  long long chunk_entries = 65536;   // entries read per chunk (>= 1)
+  long long shuffle_buffer = 65536;  // rows; 0: rows in chunk order
+  bool shuffle = true;               // false: entry order, no buffer
+  uint64_t seed = 42;
+  int prefetch_chunks = 2;  // chunks read ahead of the consumer (>= 1)
+  long long max_entries = -1;  // read only the first max_entries entries (-1: all)
+  // Values of UChar_t columns divided by 255, as read_tree reads
+  // MNIST-format images (the command line's --stream).
+  bool bytes_as_unit = false;
+};
+
+class ColumnStream {
+ public:
+  // Opens the trees and checks the columns (errors: std::runtime_error
+  // prefixed with `where`, as read_columns, plus a missing file or tree, no
+  // file matching a pattern, no entries, bad options). Reads entry 0 to fix
+  // the width of whole arrays.
+  ColumnStream(const StreamSpec& spec, const std::string& where);
+  ~ColumnStream();
+  ColumnStream(const ColumnStream&) = delete;
+  ColumnStream& operator=(const ColumnStream&) = delete;
+
+  long long entries() const;
+  int features() const;      // values per row
+  int target_width() const;  // 1 (the label as a float) or the number of target values
+  bool weighted() const;
+  bool regression() const;
+  const std::vector<std::string>& feature_names() const;
+  const StreamSpec& spec() const;
+
+  // Starts epoch `epoch` (>= 1) from its first row, ending the previous one.
+  void begin_epoch(int epoch);
+  // The epoch's next rows, up to `batch` of them: x [n, features()], y [n,
+  // target_width()], w [n] (if not null; 1 when unweighted), entries [n] (the
+  // chain's entry numbers, if not null). Returns n, 0 at the end of the
+  // epoch. Rethrows an error of the reader thread (a NaN or infinite value,
+  // arrays of different lengths, a negative label, a read error) when the
+  // rows reach the entry where it happened.
+  int next(int batch, float* x, float* y, float* w = nullptr, long long* entries = nullptr);
+
+  struct Stats {
+    long long peak_rows_held = 0;  // rows in chunks and the shuffle buffer at once, at most
+    long long rows_bound = 0;      // (prefetch_chunks + 2) * chunk_entries + shuffle_buffer
+    long long chunks_read = 0;     // since construction
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace torchclad::rootdata

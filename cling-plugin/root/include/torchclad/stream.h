@@ -1,0 +1,109 @@
+// torchclad: training data larger than memory, streamed from TTrees.
+//
+// Plain C++17 like torchclad.h (no ROOT or LibTorch type crosses it), so
+// cling parses it in milliseconds. Implemented in libtorchclad_root.so.
+//
+//   torchclad::StreamOptions o;
+//   o.chunk_entries = 100000;   // entries read at a time, on a background thread
+//   o.shuffle_buffer = 200000;  // rows drawn at random from
+//   torchclad::StreamDataset train({"ntuple_*.root"}, "events", {"m_jj", "m_jjj", "jet_pt[4]"},
+//                                  "label", "", o);
+//   auto r = torchclad::model("classifier").fit(train, test, {});  // torchclad/model.h
+//
+// Rows come from chunks of consecutive entries read while the model trains
+// on earlier ones; an epoch reads the chunks in a shuffled order and draws
+// rows at random from a shuffle buffer, so memory holds at most
+// (prefetch_chunks + 2) chunks and the buffer, whatever the files' size.
+// The order of epoch e depends only on (seed, e): the same seed gives the
+// same batches, with implicit MT on or off. Every entry is read once per
+// epoch.
+//
+// Columns are given as for dataset_from_columns (torchclad/rdataframe.h):
+// scalars of any numeric type, fixed-size or variable-size arrays of the
+// same length in every entry, "name[n]" for the first n values padded with 0;
+// an integer label column (or float targets, StreamDataset::regression) and
+// an optional weight column. They must be branches of the trees (or of their
+// friends): for Defines and Filters, Snapshot the selection to a file first.
+// The files are only read; they and any RDataFrame over them stay usable.
+#ifndef TORCHCLAD_STREAM_H
+#define TORCHCLAD_STREAM_H
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace torchclad {
+
+struct StreamOptions {
+  long long chunk_entries = 65536;   // entries read per chunk (>= 1)
+  long long shuffle_buffer = 65536;  // rows drawn at random from (0: rows in chunk order)
+  bool shuffle = true;               // false: every epoch in entry order, no buffer
+  unsigned long long seed = 42;
+  int prefetch_chunks = 2;  // chunks read ahead of training (>= 1)
+  long long max_entries = -1;  // only the first max_entries entries (-1: all), e.g. for a trial run
+};
+
+// A tree read beside the main one, entry by entry (TTree::AddFriend); its
+// columns by their name or "alias.name".
+struct StreamFriend {
+  std::string tree;
+  std::vector<std::string> files;  // as StreamDataset's files
+  std::string alias;               // empty: the tree's name
+};
+
+class StreamDataset {
+ public:
+  // files: paths or glob patterns ("bkg_*.root": the matching files in name
+  // order), chained in the order given, each holding `tree`. label: an
+  // integer column (class index >= 0, or 0/1; empty: every label 0).
+  // Checks the files and columns now and reads entry 0; throws
+  // std::runtime_error (prefix "StreamDataset: ") naming the file, tree or
+  // column for: a missing file or tree, no file matching a pattern, a
+  // missing column (lists the columns), a column that is not numbers (its
+  // type and the types expected), "[n]" on a scalar, a float label, an array
+  // weight, no entries, bad options. A NaN or infinite value, arrays of
+  // different lengths and a negative label are found while reading: the
+  // error (naming the column and entry) is thrown by next_batch or fit.
+  StreamDataset(const std::vector<std::string>& files, const std::string& tree,
+                const std::vector<std::string>& features, const std::string& label,
+                const std::string& weight = "", const StreamOptions& options = {},
+                const std::vector<StreamFriend>& friends = {});
+  // Float regression targets (columns or "name[n]", one or several) instead of labels.
+  static StreamDataset regression(const std::vector<std::string>& files, const std::string& tree,
+                                  const std::vector<std::string>& features,
+                                  const std::vector<std::string>& targets,
+                                  const std::string& weight = "", const StreamOptions& options = {},
+                                  const std::vector<StreamFriend>& friends = {});
+
+  long long size() const;  // entries: rows per epoch
+  int features() const;
+  int targets() const;  // 0: class labels; else the regression targets per row
+  bool has_weights() const;
+  std::vector<std::string> feature_names() const;  // "m_jj", "jet_pt[2]", ...
+  StreamOptions options() const;
+
+  // Reading by hand (fit does this): begin_epoch(e) starts epoch e (from 1),
+  // next_batch fills x [n * features()], y [n * max(1, targets())] (the label
+  // as a float, or the targets), weights [n] and the entries' numbers in the
+  // chain [n] (if given), and returns n: up to `batch`, 0 at the epoch's end.
+  void begin_epoch(int epoch);
+  long long next_batch(int batch, std::vector<float>& x, std::vector<float>& y,
+                       std::vector<float>* weights = nullptr, std::vector<long long>* entries = nullptr);
+
+  // Memory: the most rows held at once in chunks and the shuffle buffer, and
+  // its bound ((prefetch_chunks + 2) * chunk_entries + shuffle_buffer).
+  long long peak_rows_held() const;
+  long long rows_bound() const;
+  long long chunks_read() const;
+
+  struct Impl;
+  explicit StreamDataset(std::shared_ptr<Impl> impl);
+  const std::shared_ptr<Impl>& impl() const { return impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace torchclad
+
+#endif

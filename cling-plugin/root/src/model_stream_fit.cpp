@@ -1,0 +1,146 @@
+// Model::fit on a StreamDataset (torchclad/model.h, torchclad/stream.h): the
+// definition's Clad gradient on batches streamed from TTrees, through the
+// shared epoch loop's source steps (train/run_loop.hpp); the test set is an
+// in-memory Dataset, evaluated per epoch as Model::fit does.
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dataset_impl.hpp"
+#include "define/definition.hpp"
+#include "model/defined_model.hpp"
+#include "model_state.hpp"
+#include "optim/optimizers.hpp"
+#include "plain_errors.hpp"
+#include "stream_impl.hpp"
+#include "torchclad/model.h"
+#include "torchclad/stream.h"
+#include "train/model_trainer.hpp"
+#include "train/run_loop.hpp"
+
+namespace torchclad {
+namespace {
+
+// The stream's rows fit the definition: as many features, the same kind
+// and number of targets.
+void check_stream(const define::Definition& def, const rootdata::ColumnStream& s) {
+  const std::string model = "model '" + def.name + "'";
+  if (s.features() != def.inputs)
+    throw std::runtime_error(model + " takes " + std::to_string(def.inputs) +
+                             " features per sample, but the stream's rows have " +
+                             std::to_string(s.features()));
+  const bool regression = def.targets == define::Targets::kRegression;
+  if (regression && !s.regression())
+    throw std::runtime_error(model + " is a regression model (" + std::to_string(def.target_width) +
+                             " targets per sample), but the stream has class labels; use "
+                             "StreamDataset::regression");
+  if (!regression && s.regression())
+    throw std::runtime_error(model + " is a classifier, but the stream holds regression targets");
+  if (s.target_width() != def.target_width)
+    throw std::runtime_error(model + " needs " + std::to_string(def.target_width) +
+                             " target value(s) per sample; the stream's rows have " +
+                             std::to_string(s.target_width()));
+}
+
+// Labels a classifier cannot take, found batch by batch (the stream is not
+// read ahead to check them).
+void check_labels(const define::Definition& def, const float* y, const long long* entries, int n) {
+  for (int i = 0; i < n; ++i) {
+    const float v = y[i];
+    if (def.targets == define::Targets::kClassIndex && v >= def.classes)
+      throw std::runtime_error("model '" + def.name + "' classifies into " + std::to_string(def.classes) +
+                               " classes (labels 0.." + std::to_string(def.classes - 1) +
+                               "), but entry " + std::to_string(entries[i]) + " has label " +
+                               std::to_string(static_cast<long long>(v)));
+    if (def.targets == define::Targets::kBinary && v != 0 && v != 1)
+      throw std::runtime_error("model '" + def.name + "' is a binary classifier: labels must be 0 or 1, "
+                               "but entry " + std::to_string(entries[i]) + " has label " +
+                               std::to_string(static_cast<long long>(v)));
+  }
+}
+
+train::ModelData test_data(const define::Definition& def, const Dataset& d) {
+  const auto& impl = *d.impl();
+  if (def.targets == define::Targets::kRegression) {
+    if (!impl.targets.defined())
+      throw std::runtime_error("model '" + def.name + "' is a regression model, but the test dataset "
+                               "has class labels, not regression targets");
+    return {impl.split.images, impl.targets};
+  }
+  if (impl.targets.defined())
+    throw std::runtime_error("model '" + def.name + "' is a classifier, but the test dataset holds "
+                             "regression targets");
+  return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1)};
+}
+
+TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, const Dataset& test,
+                       const TrainOptions& o) {
+  DefinedModel& model = *state.model;
+  const auto& def = model.definition();
+  if (o.engine != "clad")
+    throw std::runtime_error("a defined model trains with its Clad gradient: engine must be \"clad\", "
+                             "found \"" + o.engine + "\"");
+  if (o.epochs < 1) throw std::runtime_error("epochs must be at least 1, found " + std::to_string(o.epochs));
+  if (o.batch < 1) throw std::runtime_error("batch must be at least 1, found " + std::to_string(o.batch));
+  if (o.threads < 1) throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
+  check_stream(def, stream);
+  const auto test_set = test_data(def, test);
+  train::check_model_data(def, test_set, "test");
+  if (stream.weighted())
+    std::fprintf(stderr, "torchclad: the stream has per-event weights; Model::fit does not use them "
+                 "yet (every event weighs 1)\n");
+  at::set_num_threads(o.threads);
+  OptimizerConfig oc;
+  oc.kind = o.optimizer;
+  oc.lr = o.lr;
+  auto optimizer = make_flat_optimizer(oc, model.params().numel());
+
+  std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs), yb(static_cast<size_t>(o.batch) * def.target_width);
+  std::vector<long long> entries(o.batch);
+  train::SourceSteps steps;
+  steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
+  steps.next = [&](int& size) {
+    size = stream.next(o.batch, xb.data(), yb.data(), nullptr, entries.data());
+    if (size == 0) return 0.0f;
+    check_labels(def, yb.data(), entries.data(), size);
+    const float loss = model.loss_and_grad(xb.data(), yb.data(), size);
+    optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
+    return loss;
+  };
+  train::RunSpec spec;
+  spec.engine = "clad";
+  spec.model = def.name;
+  spec.optimizer = o.optimizer;
+  spec.lr = o.lr;
+  spec.epochs = o.epochs;
+  spec.batch = o.batch;
+  spec.threads = o.threads;
+  spec.samples = stream.entries();
+  spec.seed = stream.spec().seed;
+  spec.progress = o.progress;
+  const auto run = train::run_epochs(spec, steps, [&] { return train::evaluate_model(model, test_set); },
+                                     training_log(o.progress));
+
+  TrainResult out;
+  for (const auto& e : run.epochs) {
+    EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
+                  e.samples_per_second};
+    r.test_auc = e.eval.test_auc;
+    out.epochs.push_back(r);
+    state.history.push_back(r);
+  }
+  out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
+  out.message = run.message;
+  state.options = o;
+  state.trained = state.trained || !run.epochs.empty();
+  return out;
+}
+
+}  // namespace
+
+TrainResult Model::fit(const StreamDataset& train, const Dataset& test, const TrainOptions& o) {
+  return rethrow_plain([&] { return fit_stream(*state_, *train.impl()->stream, test, o); });
+}
+
+}  // namespace torchclad

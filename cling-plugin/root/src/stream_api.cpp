@@ -1,0 +1,83 @@
+// torchclad/stream.h: datasets streamed from TTrees (data/stream_reader.hpp).
+#include <stdexcept>
+
+#include "stream_impl.hpp"
+
+namespace torchclad {
+namespace {
+
+std::shared_ptr<StreamDataset::Impl> open_stream(const std::vector<std::string>& files, const std::string& tree,
+                                                 const rootdata::ColumnRequest& columns,
+                                                 const StreamOptions& o,
+                                                 const std::vector<StreamFriend>& friends,
+                                                 const std::string& where) {
+  rootdata::StreamSpec spec;
+  spec.files = files;
+  spec.tree = tree;
+  for (const auto& f : friends) spec.friends.push_back({f.tree, f.files, f.alias});
+  spec.columns = columns;
+  spec.chunk_entries = o.chunk_entries;
+  spec.shuffle_buffer = o.shuffle_buffer;
+  spec.shuffle = o.shuffle;
+  spec.seed = o.seed;
+  spec.prefetch_chunks = o.prefetch_chunks;
+  spec.max_entries = o.max_entries;
+  auto impl = std::make_shared<StreamDataset::Impl>();
+  impl->stream = std::make_unique<rootdata::ColumnStream>(spec, where);
+  impl->options = o;
+  return impl;
+}
+
+}  // namespace
+
+StreamDataset::StreamDataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+StreamDataset::StreamDataset(const std::vector<std::string>& files, const std::string& tree,
+                             const std::vector<std::string>& features, const std::string& label,
+                             const std::string& weight, const StreamOptions& options,
+                             const std::vector<StreamFriend>& friends)
+    : impl_(open_stream(files, tree, {features, label, {}, weight}, options, friends, "StreamDataset")) {}
+
+StreamDataset StreamDataset::regression(const std::vector<std::string>& files, const std::string& tree,
+                                        const std::vector<std::string>& features,
+                                        const std::vector<std::string>& targets, const std::string& weight,
+                                        const StreamOptions& options, const std::vector<StreamFriend>& friends) {
+  const std::string where = "StreamDataset::regression";
+  if (targets.empty()) throw std::runtime_error(where + ": no target columns given; expected at least one");
+  return StreamDataset(open_stream(files, tree, {features, "", targets, weight}, options, friends, where));
+}
+
+long long StreamDataset::size() const { return impl_->stream->entries(); }
+int StreamDataset::features() const { return impl_->stream->features(); }
+int StreamDataset::targets() const {
+  return impl_->stream->regression() ? impl_->stream->target_width() : 0;
+}
+bool StreamDataset::has_weights() const { return impl_->stream->weighted(); }
+std::vector<std::string> StreamDataset::feature_names() const { return impl_->stream->feature_names(); }
+StreamOptions StreamDataset::options() const { return impl_->options; }
+
+void StreamDataset::begin_epoch(int epoch) { impl_->stream->begin_epoch(epoch); }
+
+long long StreamDataset::next_batch(int batch, std::vector<float>& x, std::vector<float>& y,
+                                    std::vector<float>* weights, std::vector<long long>* entries) {
+  if (batch < 1) throw std::runtime_error("StreamDataset::next_batch: batch must be at least 1, found " +
+                                          std::to_string(batch));
+  auto& s = *impl_->stream;
+  x.resize(static_cast<size_t>(batch) * s.features());
+  y.resize(static_cast<size_t>(batch) * s.target_width());
+  if (weights) weights->resize(batch);
+  if (entries) entries->resize(batch);
+  const int n = s.next(batch, x.data(), y.data(), weights ? weights->data() : nullptr,
+                       entries ? entries->data() : nullptr);
+  x.resize(static_cast<size_t>(n) * s.features());
+  y.resize(static_cast<size_t>(n) * s.target_width());
+  if (weights) weights->resize(n);
+  if (entries) entries->resize(n);
+  return n;
+}
+
+long long StreamDataset::peak_rows_held() const { return impl_->stream->stats().peak_rows_held; }
+long long StreamDataset::rows_bound() const { return impl_->stream->stats().rows_bound; }
+long long StreamDataset::chunks_read() const { return impl_->stream->stats().chunks_read; }
+
+}  // namespace torchclad

@@ -1,0 +1,162 @@
+// The shared epoch loop (train/run_loop.hpp) with steps that return known
+// losses: the epoch event's loss, the stop message, rows by index and
+// batches from a source.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "train/run_loop.hpp"
+#include "train/telemetry.hpp"
+
+namespace torchclad::train {
+namespace {
+
+RunSpec spec_of(int64_t samples, int batch, int epochs) {
+  RunSpec s;
+  s.engine = "test";
+  s.model = "none";
+  s.optimizer = "sgd";
+  s.epochs = epochs;
+  s.batch = batch;
+  s.samples = samples;
+  s.seed = 7;
+  s.progress = false;
+  return s;
+}
+
+struct Events {
+  std::vector<telemetry::Event> all;
+  Events() {
+    telemetry::set_sink([this](const telemetry::Event& e) { all.push_back(e); });
+  }
+  ~Events() { telemetry::set_sink({}); }
+  std::vector<telemetry::Event> of(const std::string& kind) const {
+    std::vector<telemetry::Event> v;
+    for (const auto& e : all)
+      if (e.kind == kind) v.push_back(e);
+    return v;
+  }
+};
+
+// Losses 1, 2, 3, ... per step: step events are at most 20 per second, so a
+// fast epoch reports its first step and its last window; the epoch event
+// must carry the mean of every step of the epoch, not the last window's.
+TEST(RunLoop, TheEpochEventCarriesTheEpochsMeanTrainingLoss) {
+  Events events;
+  std::ostringstream log;
+  int calls = 0;
+  const auto out = run_epochs(
+      spec_of(100, 10, 2), [&](const std::vector<int64_t>&, int64_t, int) { return float(++calls); },
+      [] { return Evaluation{}; }, log);
+  ASSERT_EQ(out.epochs.size(), 2u);
+  const auto epochs = events.of("epoch");
+  ASSERT_EQ(epochs.size(), 2u);
+  // Epoch 1: losses 1..10, mean 5.5; epoch 2: 11..20, mean 15.5.
+  EXPECT_DOUBLE_EQ(epochs[0].loss, 5.5);
+  EXPECT_DOUBLE_EQ(epochs[1].loss, 15.5);
+  EXPECT_DOUBLE_EQ(out.epochs[1].train_loss, 15.5);
+  // The first step is always reported, so the last step event of epoch 1
+  // covers a window without it (losses from 2 up: mean above 5.5).
+  std::vector<telemetry::Event> first_epoch_steps;
+  for (const auto& e : events.of("step"))
+    if (e.epoch == 1) first_epoch_steps.push_back(e);
+  ASSERT_GE(first_epoch_steps.size(), 2u);
+  EXPECT_GT(first_epoch_steps.back().loss, 5.5);
+  EXPECT_EQ(epochs[1].step, 20);
+}
+
+TEST(RunLoop, TheStopMessageEndsItsLine) {
+  Events events;
+  std::ostringstream log;
+  int calls = 0;
+  const auto out = run_epochs(
+      spec_of(100, 10, 3),
+      [&](const std::vector<int64_t>&, int64_t, int) {
+        if (++calls == 14) telemetry::request_stop();
+        return 1.0f;
+      },
+      [] { return Evaluation{}; }, log);
+  EXPECT_TRUE(out.stopped);
+  EXPECT_EQ(out.message, "training stopped on request at epoch 2, step 5\n");
+  // The log ends with it: one line end, not two.
+  const std::string text = log.str();
+  ASSERT_GE(text.size(), out.message.size());
+  EXPECT_EQ(text.substr(text.size() - out.message.size()), out.message);
+  EXPECT_NE(text.substr(text.size() - 2), "\n\n");
+  ASSERT_EQ(events.of("end").size(), 1u);
+  EXPECT_EQ(events.of("end")[0].status, "stopped");
+}
+
+// Rows by index: every row once per epoch, in the shuffle seeded by (seed, epoch).
+TEST(RunLoop, IndexStepsVisitEveryRowOncePerEpochInTheSeededOrder) {
+  std::ostringstream log;
+  const int64_t n = 53;
+  std::vector<std::vector<int64_t>> seen(3);
+  int epoch = 0;
+  int64_t last_start = -1;
+  run_epochs(
+      spec_of(n, 8, 3),
+      [&](const std::vector<int64_t>& order, int64_t start, int size) {
+        if (start == 0) ++epoch;
+        EXPECT_GT(start, last_start == -1 || start == 0 ? -1 : last_start);
+        last_start = start;
+        EXPECT_EQ(size, std::min<int64_t>(8, n - start));
+        for (int i = 0; i < size; ++i) seen[epoch - 1].push_back(order[start + i]);
+        return 0.5f;
+      },
+      [] { return Evaluation{}; }, log);
+  for (int e = 1; e <= 3; ++e) {
+    std::vector<int64_t> expected(n);
+    std::iota(expected.begin(), expected.end(), 0);
+    std::mt19937_64 rng(7 * 1000003 + e);
+    std::shuffle(expected.begin(), expected.end(), rng);
+    EXPECT_EQ(seen[e - 1], expected) << "epoch " << e;
+  }
+}
+
+// Batches from a source: begin_epoch per epoch, sizes as the source gives
+// them, an epoch that ends when the source runs out.
+TEST(RunLoop, SourceStepsTrainUntilTheSourceRunsOut) {
+  Events events;
+  std::ostringstream log;
+  std::vector<int> begun;
+  int left = 0;
+  SourceSteps steps;
+  steps.begin_epoch = [&](int e) {
+    begun.push_back(e);
+    left = e == 2 ? 25 : 40;  // epoch 2 ends early
+  };
+  steps.next = [&](int& size) {
+    size = std::min(left, 16);
+    left -= size;
+    return 2.0f;
+  };
+  const auto out = run_epochs(spec_of(40, 16, 3), steps, [] { return Evaluation{}; }, log);
+  EXPECT_EQ(begun, (std::vector<int>{1, 2, 3}));
+  ASSERT_EQ(out.epochs.size(), 3u);
+  EXPECT_EQ(out.epochs[0].steps, 3);
+  EXPECT_EQ(out.epochs[1].steps, 2);
+  EXPECT_DOUBLE_EQ(out.epochs[1].train_loss, 2.0);
+  EXPECT_EQ(events.of("end")[0].status, "finished");
+}
+
+TEST(RunLoop, ASourceLossThatIsNotFiniteFailsTheRun) {
+  std::ostringstream log;
+  SourceSteps steps;
+  steps.begin_epoch = [](int) {};
+  steps.next = [](int& size) {
+    size = 4;
+    return std::numeric_limits<float>::quiet_NaN();
+  };
+  const auto out = run_epochs(spec_of(8, 4, 1), steps, [] { return Evaluation{}; }, log);
+  EXPECT_TRUE(out.non_finite);
+  EXPECT_NE(out.message.find("the loss became NaN at epoch 1, step 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace torchclad::train

@@ -1,0 +1,161 @@
+// Model::fit on a StreamDataset (torchclad/stream.h): a classifier defined
+// here (compiled with Clad, as a user's program is) trains on a ROOT file the
+// test writes, read in chunks through the shuffle buffer; the loss falls,
+// the same seed gives the same run, and rows that do not fit the model are
+// refused with the reason.
+#include <TFile.h>
+#include <TTree.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "torchclad/model.h"
+#include "torchclad/nn.h"
+#include "torchclad/stream.h"
+
+namespace nn = torchclad::nn;
+
+// Two features, 16 tanh units, two classes.
+struct StreamClassifier : nn::Model {
+  nn::Linear fc1{"fc1", 2, 16};
+  nn::Act z1{16}, t1{16};
+  nn::Linear fc2{"fc2", 16, 2};
+  nn::Act out{2};
+  StreamClassifier() {
+    inputs(2);
+    classes(2);
+    output(out);
+  }
+  template <class T>
+  static T loss(const StreamClassifier& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::tanh(a, m.z1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(stream_classifier, StreamClassifier)
+
+namespace {
+
+const std::filesystem::path& dir() {
+  static const auto d = [] {
+    auto p = std::filesystem::temp_directory_path() / ("torchclad-stream-fit-" + std::to_string(getpid()));
+    std::filesystem::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+
+struct Cleanup : ::testing::Environment {
+  void TearDown() override { std::filesystem::remove_all(dir()); }
+};
+const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
+
+// Tree "events": a, b uniform in [-1, 1]; label = (a + b > 0), class 2 at `bad_entry`.
+std::string write_events(const std::string& name, int n, unsigned seed, int bad_entry = -1) {
+  const std::string file = (dir() / name).string();
+  TFile f(file.c_str(), "RECREATE");
+  TTree t("events", "events");
+  Float_t a, b, extra = 0;
+  Int_t label;
+  t.Branch("a", &a, "a/F");
+  t.Branch("b", &b, "b/F");
+  t.Branch("extra", &extra, "extra/F");
+  t.Branch("label", &label, "label/I");
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int i = 0; i < n; ++i) {
+    a = u(rng), b = u(rng);
+    label = i == bad_entry ? 2 : (a + b > 0);
+    t.Fill();
+  }
+  t.Write();
+  f.Close();
+  return file;
+}
+
+torchclad::Dataset test_set() {
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> x;
+  std::vector<long long> y;
+  for (int i = 0; i < 500; ++i) {
+    const float a = u(rng), b = u(rng);
+    x.push_back(a), x.push_back(b), y.push_back(a + b > 0);
+  }
+  return torchclad::classification_dataset(x, 2, y);
+}
+
+torchclad::StreamOptions stream_options() {
+  torchclad::StreamOptions o;
+  o.chunk_entries = 300;
+  o.shuffle_buffer = 500;
+  return o;
+}
+
+torchclad::TrainOptions train_options() {
+  torchclad::TrainOptions o;
+  o.epochs = 3;
+  o.batch = 64;
+  o.lr = 1e-2;
+  o.progress = false;
+  return o;
+}
+
+TEST(StreamFit, TheLossFallsAndTheSameSeedGivesTheSameRun) {
+  const std::string file = write_events("train.root", 4000, 1);
+  torchclad::StreamDataset train({file}, "events", {"a", "b"}, "label", "", stream_options());
+  const auto test = test_set();
+  auto model = torchclad::model("stream_classifier");
+  const double before = model.evaluate(test).loss;
+  const auto r = model.fit(train, test, train_options());
+  ASSERT_EQ(r.status, "finished") << r.message;
+  ASSERT_EQ(r.epochs.size(), 3u);
+  EXPECT_LT(r.epochs.back().train_loss, r.epochs.front().train_loss);
+  EXPECT_LT(r.epochs.back().test_loss, 0.6 * before);
+  EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
+  EXPECT_LE(train.peak_rows_held(), train.rows_bound());
+  EXPECT_EQ(model.history().size(), 3u);
+
+  // A new model and stream from the same seeds: the same batches, the same losses.
+  torchclad::StreamDataset again({file}, "events", {"a", "b"}, "label", "", stream_options());
+  auto twin = torchclad::model("stream_classifier");
+  const auto r2 = twin.fit(again, test, train_options());
+  for (size_t e = 0; e < 3; ++e) EXPECT_EQ(r2.epochs[e].train_loss, r.epochs[e].train_loss) << e;
+  EXPECT_EQ(twin.parameter("fc1.weight"), model.parameter("fc1.weight"));
+}
+
+TEST(StreamFit, RowsThatDoNotFitTheModelAreRefused) {
+  const std::string file = write_events("bad.root", 1000, 2, 700);
+  const auto test = test_set();
+  auto model = torchclad::model("stream_classifier");
+  auto expect_error = [&](const torchclad::StreamDataset& s, const std::string& part) {
+    try {
+      model.fit(s, test, train_options());
+      ADD_FAILURE() << "no error, expected: " << part;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_error(torchclad::StreamDataset({file}, "events", {"a", "b", "extra"}, "label"),
+               "model 'stream_classifier' takes 2 features per sample, but the stream's rows have 3");
+  expect_error(torchclad::StreamDataset::regression({file}, "events", {"a", "b"}, {"extra"}),
+               "model 'stream_classifier' is a classifier, but the stream holds regression targets");
+  expect_error(torchclad::StreamDataset({file}, "events", {"a", "b"}, "label", "", stream_options()),
+               "classifies into 2 classes (labels 0..1), but entry 700 has label 2");
+  auto options = train_options();
+  options.engine = "autograd";
+  try {
+    model.fit(torchclad::StreamDataset({file}, "events", {"a", "b"}, "label"), test, options);
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("engine must be \"clad\""), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
