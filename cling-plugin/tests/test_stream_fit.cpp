@@ -57,7 +57,9 @@ struct Cleanup : ::testing::Environment {
 const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
 
 // Tree "events": a, b uniform in [-1, 1]; label = (a + b > 0), class 2 at `bad_entry`.
-std::string write_events(const std::string& name, int n, unsigned seed, int bad_entry = -1) {
+// a and b uniform in [-1, 1] (stored as a * scale + shift); label a + b > 0.
+std::string write_events(const std::string& name, int n, unsigned seed, int bad_entry = -1, float scale = 1,
+                         float shift = 0) {
   const std::string file = (dir() / name).string();
   TFile f(file.c_str(), "RECREATE");
   TTree t("events", "events");
@@ -72,6 +74,7 @@ std::string write_events(const std::string& name, int n, unsigned seed, int bad_
   for (int i = 0; i < n; ++i) {
     a = u(rng), b = u(rng);
     label = i == bad_entry ? 2 : (a + b > 0);
+    a = a * scale + shift, b = b * scale + shift;
     t.Fill();
   }
   t.Write();
@@ -79,14 +82,14 @@ std::string write_events(const std::string& name, int n, unsigned seed, int bad_
   return file;
 }
 
-torchclad::Dataset test_set() {
+torchclad::Dataset test_set(float scale = 1, float shift = 0) {
   std::mt19937 rng(99);
   std::uniform_real_distribution<float> u(-1, 1);
   std::vector<float> x;
   std::vector<long long> y;
   for (int i = 0; i < 500; ++i) {
     const float a = u(rng), b = u(rng);
-    x.push_back(a), x.push_back(b), y.push_back(a + b > 0);
+    x.push_back(a * scale + shift), x.push_back(b * scale + shift), y.push_back(a + b > 0);
   }
   return torchclad::classification_dataset(x, 2, y);
 }
@@ -128,6 +131,20 @@ TEST(StreamFit, TheLossFallsAndTheSameSeedGivesTheSameRun) {
   const auto r2 = twin.fit(again, test, train_options());
   for (size_t e = 0; e < 3; ++e) EXPECT_EQ(r2.epochs[e].train_loss, r.epochs[e].train_loss) << e;
   EXPECT_EQ(twin.parameter("fc1.weight"), model.parameter("fc1.weight"));
+}
+
+TEST(StreamFit, AStandardisedModelGetsStandardisedRows) {
+  // Features around 500 +- 1000: standardised (fitted on an in-memory sample
+  // of the same columns) they train as the plain ones do.
+  const std::string file = write_events("scaled.root", 4000, 3, -1, 1000, 500);
+  torchclad::StreamDataset train({file}, "events", {"a", "b"}, "label", "", stream_options());
+  const auto test = test_set(1000, 500);
+  auto model = torchclad::model("stream_classifier");
+  model.standardize(test_set(1000, 500));
+  const auto r = model.fit(train, test, train_options());
+  ASSERT_EQ(r.status, "finished") << r.message;
+  EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
+  EXPECT_NEAR(model.feature_means()[0], 500, 60);
 }
 
 TEST(StreamFit, RowsThatDoNotFitTheModelAreRefused) {

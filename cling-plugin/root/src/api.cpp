@@ -174,7 +174,7 @@ bool show(const std::string& image_file) {
 
 std::string versions() {
   std::ostringstream s;
-  s << "torchclad 0.1.0; LibTorch " << TORCH_VERSION << "; ROOT " << ROOT_RELEASE
+  s << "torchclad " << TORCHCLAD_VERSION << "; LibTorch " << TORCH_VERSION << "; ROOT " << ROOT_RELEASE
     << "; Clad plugin " << TORCHCLAD_CLAD_PLUGIN;
   return s.str();
 }

@@ -85,7 +85,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   if (o.batch < 1) throw std::runtime_error("batch must be at least 1, found " + std::to_string(o.batch));
   if (o.threads < 1) throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
   check_stream(def, stream);
-  const auto test_set = test_data(def, test);
+  auto test_set = test_data(def, test);
+  test_set.x = model_features(state, test_set.x);  // standardised, if the model is (Model::standardize)
   train::check_model_data(def, test_set, "test");
   if (stream.weighted())
     std::fprintf(stderr, "torchclad: the stream has per-event weights; Model::fit does not use them "
@@ -98,12 +99,20 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
 
   std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs), yb(static_cast<size_t>(o.batch) * def.target_width);
   std::vector<long long> entries(o.batch);
+  const float* mean = state.mean.defined() ? state.mean.data_ptr<float>() : nullptr;
+  const float* scale = state.scale.defined() ? state.scale.data_ptr<float>() : nullptr;
   train::SourceSteps steps;
   steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
   steps.next = [&](int& size) {
     size = stream.next(o.batch, xb.data(), yb.data(), nullptr, entries.data());
     if (size == 0) return 0.0f;
     check_labels(def, yb.data(), entries.data(), size);
+    if (mean)  // the standardisation fitted on an in-memory sample (Model::standardize)
+      for (int r = 0; r < size; ++r)
+        for (int f = 0; f < def.inputs; ++f) {
+          float& v = xb[static_cast<size_t>(r) * def.inputs + f];
+          v = (v - mean[f]) / scale[f];
+        }
     const float loss = model.loss_and_grad(xb.data(), yb.data(), size);
     optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
     return loss;

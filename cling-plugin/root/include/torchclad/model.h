@@ -79,7 +79,9 @@ class Model {
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
   TrainResult fit(const BinaryDataset& train, const BinaryDataset& test,
                   const TrainOptions& options = {});
-  // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a Dataset.
+  // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a
+  // Dataset; standardised if the model is (fit standardize() on an in-memory
+  // sample of the same columns first). The stream's weights are not used yet.
   TrainResult fit(const StreamDataset& train, const Dataset& test, const TrainOptions& options = {});
   Evaluation evaluate(const Dataset& data) const;
   Evaluation evaluate(const BinaryDataset& data) const;
