@@ -144,9 +144,7 @@ torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream&
   result.non_finite = run.non_finite;
   result.stopped = run.stopped;
   result.stop_message = run.message;
-  for (const auto& e : run.epochs)
-    result.epochs.push_back({e.epoch, e.steps, e.train_loss, e.eval.test_loss, e.eval.test_accuracy,
-                             e.seconds, e.steps_per_second, e.samples_per_second});
+  result.epochs = run.epochs;  // EpochStats: the one epoch type
   return result;
 }
 
