@@ -117,7 +117,7 @@ describe("the training display's contract, with the real host", () => {
     const declared = await ex.execute(
       req(
         "std::atomic<int> bg_state{0};\n" +
-          "std::atomic<bool> bg_started{false};\n" +
+          "std::atomic<bool> bg_started{false}, bg_go{false};\n" +
           "torchclad::telemetry::Sink bg_host_sink;\n" +
           "torchclad::TrainOptions bg_o;\n" +
           "torchclad::Mlp bg_model({36, 16, 3});",
@@ -130,12 +130,17 @@ describe("the training display's contract, with the real host", () => {
     // gone to the host (a sink in front of the host's tells it: without it,
     // the start event could come while cell B runs, and the bridge cannot
     // tell that run from one cell B started: see kernel-bridge/README.md,
-    // Telemetry). The run goes on while cell B runs.
+    // Training displays). The same sink holds the run at its first epoch
+    // event until cell B runs, so the rest of the run is sent while B runs.
     const started = await ex.execute(
       req(
         "bg_o.epochs = 8; bg_o.batch = 4; bg_o.progress = false; bg_o.lr = 1e-2;\n" +
           "bg_host_sink = torchclad::telemetry::current_sink();\n" +
-          'torchclad::telemetry::set_sink([](const torchclad::telemetry::Event& e) { bg_host_sink(e); if (e.kind == "start") bg_started = true; });\n' +
+          "torchclad::telemetry::set_sink([](const torchclad::telemetry::Event& e) {\n" +
+          '  bg_host_sink(e);\n' +
+          '  if (e.kind == "start") bg_started = true;\n' +
+          '  if (e.kind == "epoch" && e.epoch == 1) while (!bg_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n' +
+          "});\n" +
           "std::thread([] { bg_state = 1; bg_model.fit(train_set, test_set, bg_o); bg_state = 2; }).detach();\n" +
           "while (!bg_started.load()) std::this_thread::yield();",
       ),
@@ -146,7 +151,8 @@ describe("the training display's contract, with the real host", () => {
     const bStart = Date.now();
     const waited = await ex.execute(
       req(
-        "while (bg_state.load() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));\n" +
+        "bg_go = true;\n" +
+          "while (bg_state.load() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));\n" +
           'torchclad::telemetry::set_sink(bg_host_sink);\nprintf("cell B done\\n");',
       ),
       b.sink,
