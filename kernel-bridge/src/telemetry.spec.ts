@@ -224,4 +224,28 @@ describe("telemetry displays", () => {
     expect(steps.step[0]).toBe(1);
     expect(steps.step.at(-1)).toBe(3 * MAX_STEP_POINTS);
   });
+
+  test("a long run keeps its points evenly spaced over the whole run, the latest step last", () => {
+    const { out, sink } = recorder();
+    const t = new TelemetryDisplays(0, clock);
+    const n = 20 * MAX_STEP_POINTS + 7;
+    t.onEvent(ev("start", { total_steps: n }), sink);
+    for (let s = 1; s <= n; s++) {
+      t.onEvent(ev("step", { step: s, epoch: 1, loss: 1 / s }), sink);
+      if (s % 9973 === 0 || s === n) {
+        const steps = out.at(-1)!.state.steps;
+        expect(steps.step.length).toBeLessThanOrEqual(MAX_STEP_POINTS);
+        expect(steps.step.at(-1)).toBe(s);
+      }
+    }
+    const steps = out.at(-1)!.state.steps;
+    expect(steps.step.length).toBeGreaterThanOrEqual(MAX_STEP_POINTS / 2);
+    const gaps = steps.step.slice(1).map((x, i) => x - steps.step[i]);
+    // one stride between kept points (the last gap, to the latest step, may be shorter)
+    const stride = gaps[0];
+    expect(gaps.slice(0, -1).every((g) => g === stride)).toBe(true);
+    expect(gaps.at(-1)).toBeLessThanOrEqual(stride);
+    expect(steps.loss.every((l, i) => l === 1 / steps.step[i])).toBe(true);
+    expect(steps.epoch.every((e) => e === 1)).toBe(true);
+  });
 });

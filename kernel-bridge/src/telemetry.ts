@@ -12,7 +12,7 @@
 //                                                (training-schema.ts), for the lab extension
 //   text/plain                                    a summary, one line per run, for every other frontend
 import { ExecutionSink, MimeBundle } from "./executor";
-import { MAX_STEP_POINTS, TRAINING_MIME, TrainingComparison, TrainingState } from "./training-schema";
+import { MAX_STEP_POINTS, TRAINING_MIME, TrainingComparison, TrainingState, emptyRun } from "./training-schema";
 
 // The wire format (payload types, MIME type) lives in training-schema.ts.
 export * from "./training-schema";
@@ -45,37 +45,58 @@ function num(v: number | null | undefined): number | null {
 }
 
 export function newState(e: TelemetryEvent, now: Date): TrainingState {
-  return {
-    version: 1,
-    run_id: e.run_id,
-    engine: e.engine ?? "",
-    model: e.model ?? "",
-    optimizer: e.optimizer ?? "",
-    batch: e.batch ?? 0,
-    threads: e.threads ?? 0,
-    epochs: e.epochs ?? 0,
-    total_steps: e.total_steps ?? 0,
-    status: "running",
-    message: "",
-    epoch: 0,
-    step: 0,
-    loss: null,
-    samples_per_second: null,
-    steps: { step: [], epoch: [], loss: [] },
-    epoch_metrics: [],
-    started_at: now.toISOString(),
-    updated_at: now.toISOString(),
-    elapsed_seconds: 0,
-  };
+  const state = emptyRun(e.run_id);
+  state.started_at = state.updated_at = now.toISOString();
+  return state;
 }
 
-/** Keeps every other point (and the last) once there are too many. */
-function thin(s: TrainingState["steps"]): void {
+/** How a run's step points are thinned: the ordinal of each kept point (bridge-side only, not sent). */
+interface Thinning {
+  /** Points on the grid: ordinals that are multiples of stride. */
+  stride: number;
+  /** Step events seen. */
+  count: number;
+  ordinal: number[];
+}
+const thinnings = new WeakMap<TrainingState, Thinning>();
+
+/**
+ * Adds a step point, keeping at most MAX_STEP_POINTS evenly spaced over the
+ * whole run. This is the one place points are dropped: the bridge bounds
+ * what crosses the wire (each update carries the whole run, and the notebook
+ * saves the last one), so the renderer draws every point it receives and has
+ * no downsampling of its own. The kept points are the step events whose
+ * ordinal is a multiple of a stride that doubles each time the bound is
+ * passed (so between MAX_STEP_POINTS / 2 and MAX_STEP_POINTS points, at most
+ * `stride` events apart), plus the latest event, so the live curve ends at
+ * the current step.
+ */
+function addStepPoint(state: TrainingState, step: number, epoch: number, loss: number | null): void {
+  const s = state.steps;
+  let t = thinnings.get(state);
+  if (!t) thinnings.set(state, (t = { stride: 1, count: 0, ordinal: [] }));
+  const grid = t;
+  const onGrid = (o: number) => o % grid.stride === 0;
+  const last = t.ordinal.length - 1;
+  if (last >= 0 && !onGrid(t.ordinal[last])) {
+    // the previous latest point, off the grid: replaced by this one
+    s.step.pop();
+    s.epoch.pop();
+    s.loss.pop();
+    t.ordinal.pop();
+  }
+  s.step.push(step);
+  s.epoch.push(epoch);
+  s.loss.push(loss);
+  t.ordinal.push(t.count++);
   if (s.step.length <= MAX_STEP_POINTS) return;
-  const keep = (_: unknown, i: number, a: unknown[]) => i % 2 === 0 || i === a.length - 1;
+  t.stride *= 2;
+  const n = t.ordinal.length;
+  const keep = (_: unknown, i: number) => onGrid(grid.ordinal[i]) || i === n - 1;
   s.step = s.step.filter(keep);
   s.epoch = s.epoch.filter(keep);
   s.loss = s.loss.filter(keep);
+  t.ordinal = t.ordinal.filter(keep);
 }
 
 export function applyEvent(state: TrainingState, e: TelemetryEvent, now: Date): void {
@@ -91,10 +112,7 @@ export function applyEvent(state: TrainingState, e: TelemetryEvent, now: Date): 
       if (num(e.samples_per_second) !== null) state.samples_per_second = num(e.samples_per_second);
       const s = state.steps;
       if (s.step.length > 0 && s.step[s.step.length - 1] === state.step) break; // a repeated step
-      s.step.push(state.step);
-      s.epoch.push(state.epoch);
-      s.loss.push(num(e.loss));
-      thin(s);
+      addStepPoint(state, state.step, state.epoch, num(e.loss));
       break;
     }
     case "epoch":

@@ -51,7 +51,6 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
   private readonly logToggle: HTMLInputElement;
   private display: TrainingDisplay | null = null;
   private plotted = false;
-  private stepRange: [number, number] | null = null;
   private themeKey = '';
   private resizeObserver: ResizeObserver | null = null;
   private themeObserver: MutationObserver | null = null;
@@ -155,11 +154,12 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
     if (!display || this.isDisposed) return;
     const theme = themeOf(this.node);
     this.themeKey = JSON.stringify(theme);
-    const fig = buildFigure(display, { logY: this.logToggle.checked, theme, stepRange: this.stepRange });
+    const fig = buildFigure(display, { logY: this.logToggle.checked, theme });
     this.errorNode.hidden = true;
     this.node.classList.remove('torchclad-training-invalid');
     this.renderHeader(fig.header, fig.title);
-    this.node.dataset.points = `${fig.drawnPoints}/${fig.totalPoints}`;
+    // drawn/received: equal, the renderer draws every point (the bridge thins)
+    this.node.dataset.points = `${fig.points}/${fig.points}`;
     const Plotly = await loadPlotly();
     if (this.isDisposed) return;
     const config = {
@@ -169,27 +169,12 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
       toImageButtonOptions: { format: 'png', filename: `torchclad-${display.runs.map(r => r.run_id).join('_')}`, scale: 2 }
     };
     if (!this.plotted) {
-      const gd = await Plotly.newPlot(this.plotNode, fig.data, fig.layout, config);
+      await Plotly.newPlot(this.plotNode, fig.data, fig.layout, config);
       this.plotted = true;
-      gd.on('plotly_relayout', (e: Record<string, unknown>) => this.onRelayout(e));
       this.observe(Plotly);
     } else {
       await Plotly.react(this.plotNode, fig.data, fig.layout, config);
     }
-  }
-
-  /** Zoom on the loss plot: re-downsample the steps within the visible range. */
-  private onRelayout(e: Record<string, unknown>): void {
-    let next = this.stepRange;
-    if (e['xaxis.autorange'] === true) next = null;
-    else if (typeof e['xaxis.range[0]'] === 'number' && typeof e['xaxis.range[1]'] === 'number') {
-      next = [e['xaxis.range[0]'] as number, e['xaxis.range[1]'] as number];
-    } else if (Array.isArray(e['xaxis.range'])) next = e['xaxis.range'] as [number, number];
-    else return;
-    const total = this.display?.runs.reduce((n, r) => n + r.steps.step.length, 0) ?? 0;
-    const changed = JSON.stringify(next) !== JSON.stringify(this.stepRange);
-    this.stepRange = next;
-    if (changed && total > 2000) void this.draw();
   }
 
   private observe(Plotly: Plotly): void {

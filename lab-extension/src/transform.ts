@@ -2,84 +2,10 @@
 //
 // Pure: no DOM, no plotly import. The renderer (index.ts) reads the theme
 // from JupyterLab's CSS variables, calls buildFigure, and hands the result to
-// Plotly.react. The full data stays in the model; only the drawn traces are
-// downsampled (min/max per bucket, endpoints kept), and can be re-downsampled
-// for a zoomed x range.
+// Plotly.react. Every step point of the payload is drawn: kernel-bridge is
+// the one layer that thins points (at most MAX_STEP_POINTS per run cross the
+// wire, see kernel-bridge/src/telemetry.ts), so there is no downsampling here.
 import { TrainingDisplay, TrainingState } from './schema';
-
-/** At most this many points are drawn per trace. */
-export const MAX_POINTS = 2000;
-
-/* ------------------------------------------------------------ downsampling */
-
-/**
- * Indices of the points of (x, y) to draw: all of them when there are at most
- * `maxPoints`, else the first and the last point plus, per bucket of equal
- * width in index, the points of lowest and highest y (so spikes survive), in
- * increasing order. A bucket whose y are all null keeps one null (a gap).
- * With `range` ([x0, x1], x ascending) only the points in the range are
- * considered (plus one neighbour each side, so lines run to the edge).
- * Never more than `maxPoints` indices (maxPoints >= 4).
- */
-export function downsampleIndices(
-  x: ArrayLike<number>,
-  y: ArrayLike<number | null>,
-  maxPoints: number = MAX_POINTS,
-  range?: [number, number] | null
-): number[] {
-  const n = Math.min(x.length, y.length);
-  let lo = 0;
-  let hi = n - 1;
-  if (range && n > 0) {
-    const [a, b] = range[0] <= range[1] ? range : [range[1], range[0]];
-    while (lo < n && x[lo] < a) lo++;
-    while (hi >= 0 && x[hi] > b) hi--;
-    lo = Math.max(0, lo - 1);
-    hi = Math.min(n - 1, hi + 1);
-    if (lo > hi) return [];
-  }
-  const count = hi - lo + 1;
-  if (count <= 0) return [];
-  const max = Math.max(4, Math.floor(maxPoints));
-  if (count <= max) {
-    const all = new Array<number>(count);
-    for (let i = 0; i < count; i++) all[i] = lo + i;
-    return all;
-  }
-  const out: number[] = [lo];
-  const inner = count - 2; // points strictly between the endpoints
-  const buckets = Math.floor((max - 2) / 2);
-  for (let b = 0; b < buckets; b++) {
-    const start = lo + 1 + Math.floor((b * inner) / buckets);
-    const end = lo + 1 + Math.floor(((b + 1) * inner) / buckets); // exclusive
-    let iMin = -1;
-    let iMax = -1;
-    let firstNull = -1;
-    for (let i = start; i < end; i++) {
-      const v = y[i];
-      if (v === null || v === undefined || !Number.isFinite(v)) {
-        if (firstNull < 0) firstNull = i;
-        continue;
-      }
-      if (iMin < 0 || v < (y[iMin] as number)) iMin = i;
-      if (iMax < 0 || v > (y[iMax] as number)) iMax = i;
-    }
-    if (iMin < 0) {
-      if (firstNull >= 0) out.push(firstNull);
-    } else if (iMin === iMax) {
-      out.push(iMin);
-    } else {
-      out.push(Math.min(iMin, iMax), Math.max(iMin, iMax));
-    }
-  }
-  out.push(hi);
-  return out;
-}
-
-/** The points of (x, y) at `idx`. */
-export function pick<T>(a: ArrayLike<T>, idx: number[]): T[] {
-  return idx.map(i => a[i]);
-}
 
 /* ------------------------------------------------------------ status text */
 
@@ -219,9 +145,6 @@ export const DEFAULT_THEME: Theme = {
 export interface FigureOptions {
   logY?: boolean;
   theme?: Theme;
-  maxPoints?: number;
-  /** The zoomed step range of the loss plot, to downsample within it. */
-  stepRange?: [number, number] | null;
   /** Plot height in px. */
   height?: number;
 }
@@ -236,9 +159,8 @@ export interface Figure {
   title: string;
   /** Whether the speed-up panel is drawn. */
   hasSpeedup: boolean;
-  /** Points drawn / points held, over all step traces. */
-  drawnPoints: number;
-  totalPoints: number;
+  /** Step points drawn, over all runs: every point of the payload. */
+  points: number;
 }
 
 /** Legend labels: the engine when engines tell runs apart, else engine and run id. */
@@ -309,33 +231,29 @@ function panelTitle(text: string, x: number, y: number): Record<string, unknown>
  */
 export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}): Figure {
   const theme = opts.theme ?? DEFAULT_THEME;
-  const maxPoints = opts.maxPoints ?? MAX_POINTS;
   const { runs } = display;
   const labels = runLabels(runs);
   const colour = (i: number) => theme.palette[i % theme.palette.length];
   const multi = runs.length > 1;
   const data: Trace[] = [];
-  let drawnPoints = 0;
-  let totalPoints = 0;
+  let points = 0;
   const hasAuc = runs.some(r => r.epoch_metrics.some(e => e.test_auc !== null && e.test_auc !== undefined));
 
   runs.forEach((r, i) => {
     const c = colour(i);
     const group = r.run_id;
     const name = (what: string) => (multi ? `${labels[i]} ${what}` : what);
-    // train loss per step (downsampled for drawing)
-    const idx = downsampleIndices(r.steps.step, r.steps.loss, maxPoints, opts.stepRange ?? null);
-    drawnPoints += idx.length;
-    totalPoints += r.steps.step.length;
+    // train loss per step: every point the bridge sent
+    points += r.steps.step.length;
     data.push({
       type: 'scatter',
       mode: 'lines',
       uid: `${r.run_id}:train`,
       name: name('train loss'),
       legendgroup: group,
-      x: pick(r.steps.step, idx),
-      y: pick(r.steps.loss, idx),
-      customdata: pick(r.steps.epoch, idx),
+      x: r.steps.step,
+      y: r.steps.loss,
+      customdata: r.steps.epoch,
       line: { color: c, width: 1.5 },
       connectgaps: false,
       hovertemplate: `${name('train loss')}<br>step %{x}, epoch %{customdata}<br>loss %{y:.4f}<extra></extra>`,
@@ -491,8 +409,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
     header: runs.map((r, i) => headerOf(r, labels[i], colour(i))),
     title,
     hasSpeedup: sp !== null,
-    drawnPoints,
-    totalPoints
+    points
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { TelemetryDisplays, TelemetryEvent } from '@torchclad/kernel-bridge/dist/telemetry';
 import type { DisplayOptions, ExecutionSink, MimeBundle } from '@torchclad/kernel-bridge/dist/executor';
-import { TRAINING_MIME, validate } from '../schema';
+import { MAX_STEP_POINTS, TRAINING_MIME, validate } from '../schema';
 import { buildFigure, speedups } from '../transform';
 
 function record() {
@@ -72,5 +72,33 @@ describe("kernel-bridge's displays, read by the renderer", () => {
     const auc = fig.data.find(d => d.uid === 'b1:auc')!;
     expect(auc).toMatchObject({ x: [1, 2], y: [0.91, 0.92], xaxis: 'x2', yaxis: 'y2' });
     expect(fig.header[0].metrics).toContain('AUC 0.9200');
+  });
+
+  test.each([2001, 20000, 200000])('a long run of %i steps: the bridge sends at most MAX_STEP_POINTS, evenly thinned; the renderer draws them all', n => {
+    const { outputs, sink } = record();
+    const t = new TelemetryDisplays(1e9); // one display, then updates only for epochs and the end
+    const cfg = { run_id: 'long', engine: 'clad', epochs: 1, total_steps: n };
+    t.onEvent({ kind: 'start', ...cfg }, sink);
+    let most = 0;
+    for (let s = 1; s <= n; s++) {
+      t.onEvent({ kind: 'step', ...cfg, epoch: 1, step: s, loss: 1 / s }, sink);
+      most = Math.max(most, t.state('long')!.steps.step.length);
+    }
+    t.onEvent({ kind: 'end', ...cfg, epoch: 1, step: n, status: 'finished' }, sink);
+    expect(most).toBeLessThanOrEqual(MAX_STEP_POINTS);
+    const v = validate(outputs[outputs.length - 1].data);
+    if (!v.ok) throw new Error(v.errors.join('; '));
+    const steps = v.display.runs[0].steps.step;
+    expect(steps.length).toBeLessThanOrEqual(MAX_STEP_POINTS);
+    expect(steps.length).toBeGreaterThanOrEqual(MAX_STEP_POINTS / 2);
+    expect(steps[0]).toBe(1);
+    expect(steps[steps.length - 1]).toBe(n); // the curve ends at the last step
+    // evenly thinned over the run: no gap wider than 4x the mean gap
+    const gaps = steps.slice(1).map((x, i) => x - steps[i]);
+    expect(Math.min(...gaps)).toBeGreaterThan(0);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual((4 * (n - 1)) / (steps.length - 1));
+    const fig = buildFigure(v.display);
+    expect(fig.data.find(d => d.uid === 'long:train')!.x).toEqual(steps);
+    expect(fig.points).toBe(steps.length);
   });
 });

@@ -1,8 +1,6 @@
 import { validate, TrainingDisplay } from '../schema';
 import {
-  MAX_POINTS,
   buildFigure,
-  downsampleIndices,
   formatDuration,
   headerOf,
   runLabels,
@@ -18,72 +16,17 @@ function displayOf(data: unknown): TrainingDisplay {
   return r.display;
 }
 
-function series(n: number, f: (i: number) => number | null = i => Math.sin(i / 50) + 2) {
-  const x = Array.from({ length: n }, (_, i) => i + 1);
-  const y = x.map((_, i) => f(i));
-  return { x, y };
-}
-
-describe('downsampling', () => {
-  test('short series are drawn whole', () => {
-    const { x, y } = series(1500);
-    expect(downsampleIndices(x, y, 2000)).toEqual(x.map((_, i) => i));
-    expect(downsampleIndices([], [], 2000)).toEqual([]);
-    expect(downsampleIndices([5], [1], 2000)).toEqual([0]);
-  });
-
-  test.each([2001, 10000, 100000])('%i points: at most 2000, endpoints kept, increasing', n => {
-    const { x, y } = series(n);
-    const idx = downsampleIndices(x, y, MAX_POINTS);
-    expect(idx.length).toBeLessThanOrEqual(MAX_POINTS);
-    expect(idx.length).toBeGreaterThan(MAX_POINTS * 0.5);
-    expect(idx[0]).toBe(0);
-    expect(idx[idx.length - 1]).toBe(n - 1);
-    for (let i = 1; i < idx.length; i++) expect(idx[i]).toBeGreaterThan(idx[i - 1]);
-  });
-
-  test('spikes survive (min and max per bucket)', () => {
-    const { x, y } = series(10000, i => (i === 4321 ? 100 : i === 7777 ? -5 : 1));
-    const idx = downsampleIndices(x, y, 500);
-    expect(idx.length).toBeLessThanOrEqual(500);
-    expect(idx).toContain(4321);
-    expect(idx).toContain(7777);
-  });
-
-  test('null losses keep a gap, and an all-null tail stays bounded', () => {
-    const { x, y } = series(10000, i => (i >= 5000 ? null : 1 + i));
-    const idx = downsampleIndices(x, y, 1000);
-    expect(idx.length).toBeLessThanOrEqual(1000);
-    expect(idx.some(i => y[i] === null)).toBe(true);
-    expect(idx[idx.length - 1]).toBe(9999);
-  });
-
-  test('a zoomed range is downsampled within the range (plus a neighbour each side)', () => {
-    const { x, y } = series(10000);
-    const idx = downsampleIndices(x, y, 2000, [3000, 3500]);
-    expect(idx[0]).toBe(2998); // x[2998] = 2999, just before the range
-    expect(idx[idx.length - 1]).toBe(3500); // x[3500] = 3501
-    expect(idx).toHaveLength(503); // all points, since 503 <= 2000
-    expect(downsampleIndices(x, y, 2000, [20000, 30000])).toEqual([9999]);
-    const wide = downsampleIndices(x, y, 100, [1, 10000]);
-    expect(wide.length).toBeLessThanOrEqual(100);
-  });
-
-  test('10,000-step run: the figure draws <= 2000 points per trace, keeps the data, fast', () => {
-    const n = 10000;
-    const step = Array.from({ length: n }, (_, i) => i + 1);
-    const r = run({ steps: { step, epoch: step.map(s => Math.ceil(s / 2000)), loss: step.map(s => 2 / Math.sqrt(s)) } });
-    const d = displayOf(r);
-    const t0 = Date.now();
-    const fig = buildFigure(d);
-    expect(Date.now() - t0).toBeLessThan(500);
+describe('points', () => {
+  test('every step point of the payload is drawn (the bridge is the layer that thins), in order', () => {
+    const n = 2000; // the most the bridge sends per run (MAX_STEP_POINTS)
+    const step = Array.from({ length: n }, (_, i) => 1 + 50 * i);
+    const r = run({ steps: { step, epoch: step.map(s => Math.ceil(s / 20000)), loss: step.map(s => 2 / Math.sqrt(s)) } });
+    const fig = buildFigure(displayOf(r));
     const train = fig.data.find(t => t.uid === 'run-4242-1:train')!;
-    expect((train.x as number[]).length).toBeLessThanOrEqual(2000);
-    expect((train.x as number[])[0]).toBe(1);
-    expect((train.x as number[]).slice(-1)[0]).toBe(n);
+    expect(train.x).toEqual(step);
+    expect((train.y as number[])[n - 1]).toBeCloseTo(2 / Math.sqrt(step[n - 1]), 12);
     expect((train.customdata as number[]).slice(-1)[0]).toBe(5);
-    expect(fig.totalPoints).toBe(n);
-    expect(d.runs[0].steps.step).toHaveLength(n); // the model's data is untouched
+    expect(fig.points).toBe(n);
   });
 });
 
@@ -213,17 +156,14 @@ describe('multi-run merge', () => {
     expect(speedups(displayOf([clad, fresh]))!.values).toEqual([1, null]);
   });
 
-  test('10 runs x 10,000 steps: bounded per trace', () => {
-    const step = Array.from({ length: 10000 }, (_, i) => i + 1);
+  test('10 runs x 2,000 steps: every point of every run drawn', () => {
+    const step = Array.from({ length: 2000 }, (_, i) => i + 1);
     const runs = Array.from({ length: 10 }, (_, k) =>
       run({ run_id: `r${k}`, engine: `e${k}`, steps: { step, epoch: step.map(() => 1), loss: step.map(s => 1 / s + k) } })
     );
     const fig = buildFigure(displayOf(runs));
-    for (const t of fig.data.filter(t => String(t.uid).endsWith(':train'))) {
-      expect((t.x as number[]).length).toBeLessThanOrEqual(2000);
-    }
-    expect(fig.drawnPoints).toBeLessThanOrEqual(20000);
-    expect(fig.totalPoints).toBe(100000);
+    for (const t of fig.data.filter(t => String(t.uid).endsWith(':train'))) expect(t.x).toEqual(step);
+    expect(fig.points).toBe(20000);
   });
 });
 
