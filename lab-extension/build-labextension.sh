@@ -1,0 +1,14 @@
+#!/bin/sh
+# jupyter labextension build against the running JupyterLab's own core
+# metadata (jupyterlab/staging/package.json of the Python beside `jupyter`),
+# so the shared packages (@jupyterlab/*, @lumino/*) are that JupyterLab's
+# singletons and nothing is fetched. `pip install` runs it through
+# package.json's build:prod (hatch-jupyter-builder). Arguments: extra
+# options for the build, e.g. --development True.
+set -eu
+cd "$(dirname "$0")"
+jupyter=$(command -v jupyter) || { echo "build-labextension.sh: no jupyter on PATH (the Python environment with JupyterLab)" >&2; exit 1; }
+python=$(dirname "$jupyter")/python
+core=$("$python" -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging", "package.json"))')
+[ -f "$core" ] || { echo "build-labextension.sh: no JupyterLab core metadata at $core" >&2; exit 1; }
+exec "$jupyter" labextension build --core-package-file "$core" "$@" .
