@@ -64,8 +64,8 @@ fi
 step "build (cling-plugin: clang++-19 + Clad, Release; kernel-bridge: tsc)"
 bash scripts/build.sh
 
-step "JupyterLab extension (prebuilt, into the .venv)"
-bash lab-extension/install.sh
+step "JupyterLab extension (pip install ./lab-extension, into the .venv)"
+bash scripts/install-lab-extension.sh
 
 step "Jupyter kernelspec torchclad"
 bash scripts/install-kernelspec.sh

@@ -2,6 +2,7 @@
 // torchclad-kernel: the process a kernelspec starts.
 //
 //   torchclad-kernel -f CONNECTION_FILE [--host PATH] [--host-arg ARG]...
+//   torchclad-kernel install [--user|--sys-prefix|--prefix DIR] ...   (install.ts)
 //
 // Reads the connection file, binds the five sockets, starts the C++ kernel
 // host (torchclad-host, $TORCHCLAD_HOST or the build tree's), and serves
@@ -9,10 +10,13 @@
 // $JPY_PARENT_PID (the notebook server). SIGINT interrupts the running cell.
 import { readConnectionFile } from "./connection";
 import { HostExecutor, resolveHostPath } from "./host";
+import { installCommand } from "./install";
 import { Kernel, packageVersion } from "./kernel";
 import { levelFromEnv, StderrLogger } from "./logger";
 
 const USAGE = `usage: torchclad-kernel -f CONNECTION_FILE [--host PATH] [--host-arg ARG]... [--log-level LEVEL]
+       torchclad-kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name TEXT] ...
+                                (writes the kernelspec: torchclad-kernel install --help)
 
   -f, --connection-file FILE  the connection file written by the notebook server
   --host PATH                 the kernel host binary (default: $TORCHCLAD_HOST, else
@@ -75,6 +79,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "install") return installCommand(argv.slice(1));
   const parsed = parseArgs(argv);
   if ("exit" in parsed) {
     (parsed.exit === 0 ? process.stdout : process.stderr).write(parsed.text);

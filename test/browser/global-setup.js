@@ -1,7 +1,8 @@
 // Checks what the browser tests need, with a message that says how to get it;
 // builds the kernel bridge (the kernelspec runs kernel-bridge/dist/main.js)
 // and installs the lab extension as they are in this checkout into the .venv
-// (lab-extension/install.sh: idempotent, a few seconds when up to date).
+// (scripts/install-lab-extension.sh: pip install ./lab-extension; idempotent,
+// ~5 s when nothing changed).
 const { execFileSync } = require('child_process');
 const { existsSync } = require('fs');
 const path = require('path');
@@ -21,5 +22,5 @@ module.exports = async () => {
   }
   const bridge = path.join(repo, 'kernel-bridge');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(bridge, 'tsconfig.build.json')], { cwd: bridge, stdio: 'inherit' });
-  execFileSync('bash', [path.join(repo, 'lab-extension', 'install.sh')], { cwd: repo, stdio: 'inherit' });
+  execFileSync('bash', [path.join(repo, 'scripts', 'install-lab-extension.sh')], { cwd: repo, stdio: 'inherit' });
 };
