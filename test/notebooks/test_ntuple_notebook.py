@@ -4,6 +4,7 @@ per-event weights and standardisation, applied as an RDataFrame column to
 histogram the score per class, the weighted ROC, save and reload."""
 
 import base64
+import json
 import re
 
 import nbformat
@@ -12,6 +13,7 @@ import pytest
 from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
 
 NOTEBOOK = NOTEBOOKS / "ntuple.ipynb"
+ROOT_MIME = "application/vnd.torchclad.root+json"  # a ROOT object as JSROOT reads it
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +73,12 @@ def test_score_histograms_hold_every_event_of_each_class(executed):
     assert (s, s_events, b, b_events) == (3000, 3000, 5000, 5000), out
     selected = int(re.search(r"score > 0: (\d+)", out).group(1))
     assert 0.5 * s < selected < s, out  # most signal events score above 0
-    images = [o for o in cell_with(nb, "define_model_column(signal_df").outputs
-              if o.output_type == "display_data" and "image/png" in o.data]
-    assert len(images) == 1 and base64.b64decode(images[0].data["image/png"])[:4] == b"\x89PNG"
+    # The canvas the cell drew, below it: JSROOT's JSON of the TCanvas and a PNG.
+    canvases = [o for o in cell_with(nb, "define_model_column(signal_df").outputs
+                if o.output_type == "display_data" and ROOT_MIME in o.data]
+    assert len(canvases) == 1 and base64.b64decode(canvases[0].data["image/png"])[:4] == b"\x89PNG"
+    drawn = json.dumps(canvases[0].data[ROOT_MIME])
+    assert "TCanvas" in drawn and "signal" in drawn and "background" in drawn  # both histograms on it
 
 
 def test_roc_and_reload(executed):
@@ -85,5 +90,6 @@ def test_roc_and_reload(executed):
     standardised, reloaded, saved = re.search(
         r"reloaded: standardised (\w+), test AUC ([0-9.]+) \(saved ([0-9.]+)\)", out).groups()
     assert standardised == "yes" and reloaded == saved, out
-    assert any(o.output_type == "display_data" and "image/png" in o.data for o in cell.outputs)
+    assert any(o.output_type == "display_data" and ROOT_MIME in o.data and "image/png" in o.data
+               for o in cell.outputs)
 
