@@ -41,7 +41,7 @@ def test_runs_without_errors_or_leftovers(executed):
     for cell in code_cells(nb):
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"{cell.source[:80]!r}: {errors}"
-    for name in ("ntuple.root", "classifier.root", "ntuple_score.png", "ntuple_roc.png"):
+    for name in ("ntuple.root", "classifier.root"):
         assert (workdir / name).is_file(), name
     assert leftover == [], f"processes left in the notebook's directory: {leftover}"
 
