@@ -11,6 +11,7 @@
 #include "define/definition.hpp"
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
+#include "trained_model.hpp"
 #include "plain_errors.hpp"
 #include "torchclad/model.h"
 #include "train/model_trainer.hpp"
@@ -90,19 +91,7 @@ Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
 TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
                      const TrainOptions& o) {
   const auto run = train::train_model(*s.model, train, test, config_of(o), training_log(o.progress));
-  TrainResult out;
-  for (const auto& e : run.epochs) {
-    EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
-                  e.samples_per_second};
-    r.test_auc = e.eval.test_auc;
-    out.epochs.push_back(r);
-    s.history.push_back(r);
-  }
-  out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
-  out.message = run.message;
-  s.options = o;
-  s.trained = s.trained || !run.epochs.empty();
-  return out;
+  return record_fit(s, run, o);
 }
 
 std::vector<float> predict_data(Model::State& s, const torch::Tensor& x) {

@@ -11,6 +11,7 @@
 #include "define/definition.hpp"
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
+#include "trained_model.hpp"
 #include "optim/optimizers.hpp"
 #include "plain_errors.hpp"
 #include "stream_impl.hpp"
@@ -131,19 +132,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   const auto run = train::run_epochs(spec, steps, [&] { return train::evaluate_model(model, test_set); },
                                      training_log(o.progress));
 
-  TrainResult out;
-  for (const auto& e : run.epochs) {
-    EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
-                  e.samples_per_second};
-    r.test_auc = e.eval.test_auc;
-    out.epochs.push_back(r);
-    state.history.push_back(r);
-  }
-  out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
-  out.message = run.message;
-  state.options = o;
-  state.trained = state.trained || !run.epochs.empty();
-  return out;
+  return record_fit(state, run, o);
 }
 
 }  // namespace

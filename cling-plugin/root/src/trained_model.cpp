@@ -33,4 +33,15 @@ std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epo
   return out;
 }
 
+TrainResult record_fit(Model::State& state, const train::RunOutcome& run, const TrainOptions& options) {
+  TrainResult out;
+  out.epochs = epoch_results(run.epochs);
+  state.history.insert(state.history.end(), out.epochs.begin(), out.epochs.end());
+  out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
+  out.message = run.message;
+  state.options = options;
+  state.trained = state.trained || !run.epochs.empty();
+  return out;
+}
+
 }  // namespace torchclad

@@ -25,4 +25,8 @@ Model trained_model(std::shared_ptr<const define::Definition> def, const torch::
 EpochResult epoch_result(const train::EpochStats& e);
 std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs);
 
+// What a Model's fit returns, with the run recorded in the model: its
+// epochs appended to the history, the options kept, trained if any epoch ran.
+TrainResult record_fit(Model::State& state, const train::RunOutcome& run, const TrainOptions& options);
+
 }  // namespace torchclad
