@@ -25,4 +25,12 @@ describe("host frames", () => {
     expect(() => new FrameDecoder().push(noType)).toThrow(/string "type"/);
     expect(() => new FrameDecoder().push(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toThrow(/broken/);
   });
+
+  test("after a broken frame, a well-formed one that follows is not trusted", () => {
+    // A cell wrote garbage to the channel and the host's own reply arrived
+    // in the next chunk, before the kill: the reply must not be delivered.
+    const d = new FrameDecoder();
+    expect(() => d.push(Buffer.concat([Buffer.from([0, 0, 0, 5]), Buffer.from("hello")]))).toThrow(/not JSON/);
+    expect(() => d.push(encodeFrame({ type: "execute_reply", status: "ok" }))).toThrow(/not JSON/);
+  });
 });

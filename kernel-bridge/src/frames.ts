@@ -23,8 +23,24 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private size = 0;
 
-  /** Adds bytes; returns the messages completed by them. Throws on a broken stream. */
+  private broken: Error | null = null;
+
+  /**
+   * Adds bytes; returns the messages completed by them. Throws on a broken
+   * stream, and again on every later push: nothing after a broken frame can
+   * be trusted to start at a frame boundary.
+   */
   push(data: Buffer): HostMessage[] {
+    if (this.broken) throw this.broken;
+    try {
+      return this.decode(data);
+    } catch (e) {
+      this.broken = e as Error;
+      throw e;
+    }
+  }
+
+  private decode(data: Buffer): HostMessage[] {
     this.chunks.push(data);
     this.size += data.length;
     const out: HostMessage[] = [];

@@ -129,9 +129,12 @@ class HostProcess {
         messages = this.decoder.push(data);
       } catch (e) {
         // Framing cannot be resynchronised. Two writers (a fork()ed copy of
-        // the host) interleaving frames is one way to get here.
+        // the host) interleaving frames is one way to get here. The decoder
+        // stays broken: a reply the host wrote before the kill reached it
+        // must not settle the cell as "ok".
+        if (this.brokenChannel !== null) return;
         log.error(`host channel: ${(e as Error).message}; killing the host`);
-        this.brokenChannel ??= (e as Error).message;
+        this.brokenChannel = (e as Error).message;
         this.kill();
         return;
       }

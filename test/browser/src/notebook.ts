@@ -164,17 +164,31 @@ export async function runAllCells(page: Page, timeout: number, tick?: () => Prom
   }
 }
 
-/** File > Save Notebook, then the notebook as saved, through the contents REST API (once every code cell has run). */
+/**
+ * File > Save Notebook, then the notebook as saved, through the contents REST
+ * API. The file is read only once JupyterLab says the save finished (the
+ * tab's dirty mark gone): the server writes in place and, with its backup
+ * copy ("atomic writing"), a read that meets a half-written file puts the
+ * backup back, losing the save.
+ */
 export async function saveAndFetch(lab: Lab, page: Page, name: string): Promise<Notebook> {
+  const dirtyTab = page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty').filter({ hasText: name });
+  // ran cells leave the notebook modified; without the mark, the wait below would prove nothing
+  await dirtyTab.first().waitFor({ state: 'attached', timeout: 5000 }).catch(() => {
+    throw new Error(`${name}'s tab has no unsaved-changes mark (.jp-mod-dirty) before File > Save Notebook`);
+  });
   await clickMenu(page, 'File', /^Save( Notebook)?$/);
-  const deadline = Date.now() + 30000;
+  await dirtyTab.first().waitFor({ state: 'detached', timeout: 30000 }).catch(async () => {
+    const dialog = await page.locator('.jp-Dialog').allInnerTexts();
+    throw new Error(`${name} still has unsaved changes 30 s after File > Save Notebook${dialog.length ? `; a dialog is open: ${dialog.join(' | ')}` : ''}`);
+  });
+  const deadline = Date.now() + 10000;
   for (;;) {
     const r = await lab.api('GET', `/api/contents/${name}?type=notebook&content=1`);
-    // the server writes the file in place: read while it saves, it is empty (HTTP 400, not JSON); read again
-    if (!r.ok && (r.status !== 400 || Date.now() > deadline)) throw new Error(`GET /api/contents/${name}: HTTP ${r.status}: ${await r.text()}`);
+    if (!r.ok && Date.now() > deadline) throw new Error(`GET /api/contents/${name} after its save: HTTP ${r.status}: ${await r.text()}`);
     const nb = r.ok ? ((await r.json()) as { content: Notebook }).content : undefined;
     if (nb && codeCells(nb).every(c => typeof c.execution_count === 'number')) return nb;
-    if (Date.now() > deadline) throw new Error(`the saved ${name} has no outputs 30 s after File > Save Notebook`);
+    if (Date.now() > deadline) throw new Error(`the saved ${name} has cells without outputs after File > Save Notebook finished`);
     await sleep(250);
   }
 }
