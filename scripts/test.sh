@@ -23,7 +23,7 @@ suite "pytest (cling-plugin/tests/python: the operators from Python)" \
   .venv/bin/python -m pytest -q cling-plugin/tests/python
 suite "pytest (cling-plugin/host/tests: the kernel host over its channel)" \
   .venv/bin/python -m pytest -q cling-plugin/host/tests
-suite "pytest (test/notebooks: notebooks/mnist.ipynb and gw.ipynb headless in the torchclad kernel)" \
+suite "pytest (test/notebooks: the notebooks of notebooks/ headless in this checkout's torchclad kernel)" \
   .venv/bin/python -m pytest -q test/notebooks
 suite "pytest (test/project: the Binder configuration read by repo2docker without Docker; one version)" \
   .venv/bin/python -m pytest -q test/project

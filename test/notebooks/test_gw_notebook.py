@@ -6,10 +6,7 @@ simulated into a temporary working directory; no kernel or host process may
 outlive the test."""
 
 import base64
-import os
 import re
-import subprocess
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -17,28 +14,13 @@ import pytest
 from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
 
 NOTEBOOK = NOTEBOOKS / "gw.ipynb"
-REPO = Path(__file__).resolve().parents[2]
 ROOT_MIME = "application/vnd.torchclad.root+json"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    # This checkout's kernel (bridge and host), not the one the .venv's
-    # kernelspec names: installed into a directory first on JUPYTER_PATH.
-    kernels = tmp_path_factory.mktemp("gw-kernelspec")
-    env = dict(os.environ, JUPYTER_DATA_DIR=str(kernels))
-    subprocess.run(["bash", str(REPO / "scripts" / "install-kernelspec.sh")], check=True, cwd=REPO, env=env,
-                   stdout=subprocess.DEVNULL)
-    saved = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(kernels)
-    try:
-        workdir = tmp_path_factory.mktemp("gw-notebook")
-        nb, elapsed, leftover = execute_notebook(NOTEBOOK, workdir, timeout=300)
-    finally:
-        if saved is None:
-            os.environ.pop("JUPYTER_PATH")
-        else:
-            os.environ["JUPYTER_PATH"] = saved
+    workdir = tmp_path_factory.mktemp("gw-notebook")
+    nb, elapsed, leftover = execute_notebook(NOTEBOOK, workdir, timeout=300)
     return nb, workdir, elapsed, leftover
 
 

@@ -1,0 +1,29 @@
+"""Every notebook test runs this checkout's kernel (bridge and host), not the
+one a kernelspec installed elsewhere names: the kernelspec is installed once
+per session into a temporary directory put first on JUPYTER_PATH."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def this_checkouts_kernel(tmp_path_factory):
+    kernels = tmp_path_factory.mktemp("kernelspec")
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(kernels))
+    subprocess.run(["bash", str(REPO / "scripts" / "install-kernelspec.sh")], check=True, cwd=REPO, env=env,
+                   stdout=subprocess.DEVNULL)
+    spec = kernels / "kernels" / "torchclad" / "kernel.json"
+    assert spec.is_file(), f"install-kernelspec.sh wrote no {spec}"
+    assert str(REPO / "kernel-bridge") in spec.read_text(), f"{spec} names another checkout's kernel"
+    saved = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(kernels) + ("" if saved is None else os.pathsep + saved)
+    yield spec
+    if saved is None:
+        os.environ.pop("JUPYTER_PATH")
+    else:
+        os.environ["JUPYTER_PATH"] = saved
