@@ -96,10 +96,7 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     c.seed = o.seed;
     c.progress = o.progress;
     auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
-    TrainResult out;
-    out.epochs = epoch_results(r.epochs);
-    out.status = r.non_finite ? "failed" : r.stopped ? "stopped" : "finished";
-    out.message = r.stop_message;
+    TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
     state_ = std::make_shared<State>(
         State{std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))});
     return out;

@@ -33,12 +33,18 @@ std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epo
   return out;
 }
 
-TrainResult record_fit(Model::State& state, const train::RunOutcome& run, const TrainOptions& options) {
+TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,
+                         const std::string& message) {
   TrainResult out;
-  out.epochs = epoch_results(run.epochs);
+  out.epochs = epoch_results(epochs);
+  out.status = non_finite ? "failed" : stopped ? "stopped" : "finished";
+  out.message = message;
+  return out;
+}
+
+TrainResult record_fit(Model::State& state, const train::RunOutcome& run, const TrainOptions& options) {
+  TrainResult out = train_result(run.epochs, run.non_finite, run.stopped, run.message);
   state.history.insert(state.history.end(), out.epochs.begin(), out.epochs.end());
-  out.status = run.non_finite ? "failed" : run.stopped ? "stopped" : "finished";
-  out.message = run.message;
   state.options = options;
   state.trained = state.trained || !run.epochs.empty();
   return out;

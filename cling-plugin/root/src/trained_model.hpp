@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "define/definition.hpp"
@@ -24,6 +25,12 @@ Model trained_model(std::shared_ptr<const define::Definition> def, const torch::
 // The engine's epoch (train/run_loop.hpp) as the public EpochResult.
 EpochResult epoch_result(const train::EpochStats& e);
 std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs);
+
+// What a fit returns for an engine's run: its epochs, and its status
+// ("failed" on a non-finite loss, "stopped" on a stop request, else
+// "finished") with the engine's message.
+TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,
+                         const std::string& message);
 
 // What a Model's fit returns, with the run recorded in the model: its
 // epochs appended to the history, the options kept, trained if any epoch ran.
