@@ -5,8 +5,8 @@
 # kernel host, the MNIST and GW notebooks run headless (pytest), the
 # Jupyter kernel bridge, also under a real jupyter server, the JupyterLab
 # extension (jest), and the MNIST notebook in a real JupyterLab in Debian's
-# chromium (jest + playwright-core). Every suite runs; the command fails if any
-# failed.
+# chromium (jest + playwright-core); ESLint and Prettier over the TypeScript.
+# Every suite runs; the command fails if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -17,6 +17,8 @@ suite() {  # suite TITLE COMMAND...
   if "${@:2}"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
 }
 
+suite "lint (TypeScript: ESLint and Prettier, npm run lint)" \
+  npm run --silent lint
 suite "ctest (cling-plugin)" \
   ctest --test-dir build/cling-plugin --output-on-failure --timeout 900 -j1
 suite "pytest (cling-plugin/tests/python: the operators from Python)" \

@@ -21,12 +21,7 @@ export function shown(value: unknown): string {
 }
 
 /** Throws BadRequest unless `value` is absent or passes `ok`. */
-export function optional<T>(
-  value: unknown,
-  ok: (v: unknown) => v is T,
-  what: string,
-  expected: string,
-): T | undefined {
+export function optional<T>(value: unknown, ok: (v: unknown) => v is T, what: string, expected: string): T | undefined {
   if (value === undefined || value === null) return undefined;
   if (!ok(value)) throw new BadRequest(`${what} must be ${expected}, found ${shown(value)}`);
   return value;

@@ -29,7 +29,9 @@ describe("connection file", () => {
   });
 
   test("ipc, IPv6 and port 0", () => {
-    expect(endpoint(parseConnectionInfo({ ...base, transport: "ipc", ip: "/tmp/k" }), "iopub")).toBe("ipc:///tmp/k-1003");
+    expect(endpoint(parseConnectionInfo({ ...base, transport: "ipc", ip: "/tmp/k" }), "iopub")).toBe(
+      "ipc:///tmp/k-1003",
+    );
     expect(endpoint(parseConnectionInfo({ ...base, ip: "::1" }), "control")).toBe("tcp://[::1]:1002");
     expect(endpoint(parseConnectionInfo({ ...base, stdin_port: 0 }), "stdin")).toBe("tcp://127.0.0.1:*");
     expect(portOfEndpoint("tcp://127.0.0.1:40123")).toBe(40123);
@@ -37,7 +39,7 @@ describe("connection file", () => {
 
   test("defaults: tcp, 127.0.0.1, hmac-sha256", () => {
     const { ip, transport, signature_scheme, key, ...ports } = base;
-    void ip, transport, signature_scheme;
+    void [ip, transport, signature_scheme];
     const info = parseConnectionInfo({ ...ports, key });
     expect(info).toMatchObject({ transport: "tcp", ip: "127.0.0.1", signature_scheme: "hmac-sha256" });
   });

@@ -21,7 +21,9 @@ export type Channel = (typeof CHANNELS)[number];
 function portOf(raw: Record<string, unknown>, name: string): number {
   const v = raw[name];
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw new Error(`connection file: "${name}" must be a port number (0 picks a free one), found ${JSON.stringify(v)}`);
+    throw new Error(
+      `connection file: "${name}" must be a port number (0 picks a free one), found ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -37,11 +39,11 @@ export function parseConnectionInfo(raw: unknown): ConnectionInfo {
     throw new Error(`connection file: transport must be "tcp" or "ipc", found ${JSON.stringify(transport)}`);
   }
   const ip = r.ip ?? "127.0.0.1";
-  if (typeof ip !== "string" || ip === "") throw new Error("connection file: \"ip\" must be a non-empty string");
+  if (typeof ip !== "string" || ip === "") throw new Error('connection file: "ip" must be a non-empty string');
   const key = r.key ?? "";
-  if (typeof key !== "string") throw new Error("connection file: \"key\" must be a string");
+  if (typeof key !== "string") throw new Error('connection file: "key" must be a string');
   const scheme = r.signature_scheme ?? "hmac-sha256";
-  if (typeof scheme !== "string") throw new Error("connection file: \"signature_scheme\" must be a string");
+  if (typeof scheme !== "string") throw new Error('connection file: "signature_scheme" must be a string');
   return {
     transport,
     ip,

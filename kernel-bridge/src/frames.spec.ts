@@ -8,11 +8,16 @@ describe("host frames", () => {
   });
 
   test("frames split and joined arbitrarily", () => {
-    const bytes = Buffer.concat([encodeFrame({ type: "a", n: 1 }), encodeFrame({ type: "b", text: "x".repeat(1000) }), encodeFrame({ type: "c" })]);
+    const bytes = Buffer.concat([
+      encodeFrame({ type: "a", n: 1 }),
+      encodeFrame({ type: "b", text: "x".repeat(1000) }),
+      encodeFrame({ type: "c" }),
+    ]);
     for (const chunk of [1, 3, 7, 100, bytes.length]) {
       const d = new FrameDecoder();
       const got: string[] = [];
-      for (let i = 0; i < bytes.length; i += chunk) got.push(...d.push(bytes.subarray(i, i + chunk)).map((m) => m.type));
+      for (let i = 0; i < bytes.length; i += chunk)
+        got.push(...d.push(bytes.subarray(i, i + chunk)).map((m) => m.type));
       expect(got).toEqual(["a", "b", "c"]);
       expect(d.buffered).toBe(0);
     }

@@ -62,7 +62,7 @@ export class FrameDecoder {
         throw new Error(`a frame from the host is not JSON: ${(e as Error).message}`);
       }
       if (value === null || typeof value !== "object" || typeof (value as HostMessage).type !== "string") {
-        throw new Error("a frame from the host is not an object with a string \"type\"");
+        throw new Error('a frame from the host is not an object with a string "type"');
       }
       out.push(value as HostMessage);
     }

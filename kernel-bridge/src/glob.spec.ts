@@ -2,7 +2,10 @@ import { Glob, globMatch } from "./glob";
 
 /** The old regex translation, as the reference on small inputs (where backtracking is harmless). */
 function reference(pattern: string, text: string): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`, "su").test(text);
 }
 
@@ -56,7 +59,9 @@ describe("glob", () => {
       const pattern = Array.from({ length: Math.floor(next() * 7) }, () => pick("ab*?*")).join("");
       const text = Array.from({ length: Math.floor(next() * 9) }, () => pick("abc")).join("");
       if (globMatch(pattern, text) !== reference(pattern, text)) {
-        throw new Error(`glob ${JSON.stringify(pattern)} on ${JSON.stringify(text)}: expected ${reference(pattern, text)}`);
+        throw new Error(
+          `glob ${JSON.stringify(pattern)} on ${JSON.stringify(text)}: expected ${reference(pattern, text)}`,
+        );
       }
     }
   });

@@ -37,8 +37,12 @@ describe("history", () => {
       unique: true,
     });
     expect(() => historyQueryFrom({ n: 2.5 })).toThrow('history_request: "n" must be an integer, found 2.5');
-    expect(() => historyQueryFrom({ output: "yes" })).toThrow('history_request: "output" must be true or false, found "yes"');
-    expect(() => historyQueryFrom({ pattern: ["*"] })).toThrow('"pattern" must be a string (a glob: * and ?), found ["*"]');
+    expect(() => historyQueryFrom({ output: "yes" })).toThrow(
+      'history_request: "output" must be true or false, found "yes"',
+    );
+    expect(() => historyQueryFrom({ pattern: ["*"] })).toThrow(
+      '"pattern" must be a string (a glob: * and ?), found ["*"]',
+    );
     expect(() => historyQueryFrom({ hist_access_type: "__proto__" })).toThrow(
       '"hist_access_type" must be one of tail, range, search, found "__proto__"',
     );

@@ -35,7 +35,9 @@ export function historyQueryFrom(content: Record<string, unknown>): HistoryQuery
     optional(content[name], ok, `history_request: "${name}"`, expected);
   const type = field("hist_access_type", isString, `one of ${ACCESS_TYPES.join(", ")}`);
   if (type !== undefined && !ACCESS_TYPES.includes(type)) {
-    throw new BadRequest(`history_request: "hist_access_type" must be one of ${ACCESS_TYPES.join(", ")}, found ${shown(type)}`);
+    throw new BadRequest(
+      `history_request: "hist_access_type" must be one of ${ACCESS_TYPES.join(", ")}, found ${shown(type)}`,
+    );
   }
   return {
     hist_access_type: type,
@@ -84,7 +86,10 @@ export class History {
       selected = this.entries.filter((e) => glob.matches(e.input));
       if (q.unique) {
         const seen = new Set<string>();
-        selected = selected.reverse().filter((e) => !seen.has(e.input) && (seen.add(e.input), true)).reverse();
+        selected = selected
+          .reverse()
+          .filter((e) => !seen.has(e.input) && (seen.add(e.input), true))
+          .reverse();
       }
       if (q.n !== undefined && q.n !== null && q.n > 0) selected = selected.slice(-q.n);
     } else {

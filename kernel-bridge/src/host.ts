@@ -543,7 +543,8 @@ export class HostExecutor implements Executor {
       case "complete_reply": {
         if (p?.kind !== "complete" || id === null) break;
         this.pending.delete(id);
-        const metadata = Array.isArray(m.signatures) && m.signatures.length > 0 ? { signatures: m.signatures } : undefined;
+        const metadata =
+          Array.isArray(m.signatures) && m.signatures.length > 0 ? { signatures: m.signatures } : undefined;
         p.resolve({
           matches: Array.isArray(m.matches) ? (m.matches as string[]) : [],
           cursorStart: typeof m.cursor_start === "number" ? m.cursor_start : p.cursorPos,

@@ -12,7 +12,17 @@
 // kernel.json runs this node and this dist/main.js with the host given by
 // --host (default: $TORCHCLAD_HOST, else the build tree's).
 import { execFileSync } from "child_process";
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "fs";
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "fs";
 import { homedir } from "os";
 import { dirname, join, resolve } from "path";
 
@@ -39,7 +49,8 @@ Writes the kernelspec NAME (kernel.json, logos) into KERNELS_DIR/NAME:
   --python PYTHON       the Python whose sys.prefix --sys-prefix uses
 `;
 
-export type InstallTarget = { kind: "system" } | { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };
+export type InstallTarget =
+  { kind: "system" } | { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };
 
 export interface InstallOptions {
   target: InstallTarget;
@@ -72,7 +83,8 @@ export function parseInstallArgs(argv: string[], env: NodeJS.ProcessEnv = proces
       return argv[++i];
     };
     const setTarget = (t: InstallTarget): void => {
-      if (targetFlag !== undefined && targetFlag !== flag) throw new Error(`${targetFlag} and ${flag} exclude each other`);
+      if (targetFlag !== undefined && targetFlag !== flag)
+        throw new Error(`${targetFlag} and ${flag} exclude each other`);
       targetFlag = flag;
       target = t;
     };
@@ -113,7 +125,8 @@ export function parseInstallArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     }
   }
   // jupyter_client's rule for kernel names
-  if (!/^[a-z0-9._-]+$/i.test(name)) return failure(`--name: expected letters, digits, '.', '_' or '-', found '${name}'`);
+  if (!/^[a-z0-9._-]+$/i.test(name))
+    return failure(`--name: expected letters, digits, '.', '_' or '-', found '${name}'`);
   if (!displayName) return failure("--display-name: expected a non-empty text");
   return { target, name, displayName, hostPath: resolve(hostPath ?? resolveHostPath(env)), python };
 }
@@ -122,20 +135,30 @@ export function parseInstallArgs(argv: string[], env: NodeJS.ProcessEnv = proces
 export function pythonPrefix(python: string | undefined, env: NodeJS.ProcessEnv): string {
   const exe = python ?? (env.VIRTUAL_ENV ? join(env.VIRTUAL_ENV, "bin", "python") : "python3");
   try {
-    return execFileSync(exe, ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] }).trim();
+    return execFileSync(exe, ["-c", "import sys; print(sys.prefix)"], {
+      encoding: "utf8",
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
   } catch (e) {
-    throw new Error(`--sys-prefix: could not run ${exe} to find sys.prefix (${(e as Error).message.split("\n")[0]}); pass --python PYTHON or --prefix DIR`);
+    throw new Error(
+      `--sys-prefix: could not run ${exe} to find sys.prefix (${(e as Error).message.split("\n")[0]}); pass --python PYTHON or --prefix DIR`,
+    );
   }
 }
 
 /** The kernels directory the target names (without the kernel's own dir). */
-export function kernelsDir(options: Pick<InstallOptions, "target" | "python">, env: NodeJS.ProcessEnv = process.env): string {
+export function kernelsDir(
+  options: Pick<InstallOptions, "target" | "python">,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const t = options.target;
   switch (t.kind) {
     case "system":
       return SYSTEM_KERNELS_DIR;
     case "user": {
-      const data = env.JUPYTER_DATA_DIR || join(env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share"), "jupyter");
+      const data =
+        env.JUPYTER_DATA_DIR || join(env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share"), "jupyter");
       return join(resolve(data), "kernels");
     }
     case "sys-prefix":
@@ -185,7 +208,8 @@ export function installKernelSpec(options: InstallOptions, env: NodeJS.ProcessEn
   mkdirSync(dest, { recursive: true });
   const logos = resolve(__dirname, "..", "kernelspec");
   if (existsSync(logos)) {
-    for (const f of readdirSync(logos).filter((f) => /^logo-\d+x\d+\.(png|svg)$/.test(f))) copyFileSync(join(logos, f), join(dest, f));
+    for (const f of readdirSync(logos).filter((f) => /^logo-\d+x\d+\.(png|svg)$/.test(f)))
+      copyFileSync(join(logos, f), join(dest, f));
   }
   writeFileSync(join(dest, "kernel.json"), JSON.stringify(kernelSpec(options), null, 2) + "\n");
   return dest;
@@ -200,7 +224,9 @@ export function installCommand(argv: string[], env: NodeJS.ProcessEnv = process.
   }
   try {
     if (!existsSync(parsed.hostPath)) {
-      process.stderr.write(`torchclad-kernel install: warning: no kernel host at ${parsed.hostPath} yet (build it, or pass --host)\n`);
+      process.stderr.write(
+        `torchclad-kernel install: warning: no kernel host at ${parsed.hostPath} yet (build it, or pass --host)\n`,
+      );
     }
     const dest = installKernelSpec(parsed, env);
     process.stdout.write(`Installed kernelspec ${parsed.name} in ${dest}\n`);

@@ -138,9 +138,7 @@ export function scanCpp(code: string): ScanResult {
   return { status: open.length > 0 ? "incomplete" : "complete", open };
 }
 
-type LiteralScan =
-  | { status: "ok"; next: number }
-  | { status: "incomplete" | "invalid"; reason: string; next: number };
+type LiteralScan = { status: "ok"; next: number } | { status: "incomplete" | "invalid"; reason: string; next: number };
 
 function scanQuoted(code: string, start: number, quote: '"' | "'"): LiteralScan {
   const what = quote === '"' ? "string literal" : "character literal";

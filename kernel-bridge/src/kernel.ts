@@ -282,7 +282,9 @@ export class Kernel {
         return;
       }
       if (!entry.channels.includes(channel)) {
-        this.log.warn(`${channel}: ${type} is not handled on this channel (only ${entry.channels.join(", ")}): ignored`);
+        this.log.warn(
+          `${channel}: ${type} is not handled on this channel (only ${entry.channels.join(", ")}): ignored`,
+        );
         return;
       }
       try {
@@ -484,9 +486,14 @@ export class Kernel {
 
   private async isComplete(req: Request): Promise<void> {
     const code = req.msg.content.code;
-    if (typeof code !== "string") throw new BadRequest(`is_complete_request: "code" must be a string, found ${shown(code)}`);
+    if (typeof code !== "string")
+      throw new BadRequest(`is_complete_request: "code" must be a string, found ${shown(code)}`);
     const r = this.executor.isComplete(code);
-    await this.reply(req, "is_complete_reply", r.indent !== undefined ? { status: r.status, indent: r.indent } : { status: r.status });
+    await this.reply(
+      req,
+      "is_complete_reply",
+      r.indent !== undefined ? { status: r.status, indent: r.indent } : { status: r.status },
+    );
   }
 
   private async historyRequest(req: Request): Promise<void> {
@@ -526,7 +533,12 @@ export class Kernel {
       await this.executor.interrupt();
     } catch (e) {
       this.log.error(`interrupt failed: ${(e as Error).message}`);
-      await this.reply(req, "interrupt_reply", { status: "error", ename: "InterruptFailed", evalue: (e as Error).message, traceback: [] });
+      await this.reply(req, "interrupt_reply", {
+        status: "error",
+        ename: "InterruptFailed",
+        evalue: (e as Error).message,
+        traceback: [],
+      });
       return;
     }
     await this.reply(req, "interrupt_reply", { status: "ok" });

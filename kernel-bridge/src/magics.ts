@@ -15,7 +15,10 @@
 import { ExecuteOutcome, ExecuteRequest, ExecutionSink, Executor } from "./executor";
 
 export const CELL_MAGICS = new Map<string, string>([
-  ["clad", "compile the cell with clang++ and Clad (C++20, LibTorch headers) and load it; %%clad NAME names its library"],
+  [
+    "clad",
+    "compile the cell with clang++ and Clad (C++20, LibTorch headers) and load it; %%clad NAME names its library",
+  ],
   ["time", "run the rest of the cell and print its wall time"],
 ]);
 export const LINE_MAGICS = new Map<string, string>([

@@ -33,7 +33,10 @@ export interface CliOptions {
   logLevel: string | undefined;
 }
 
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | { exit: number; text: string } {
+export function parseArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CliOptions | { exit: number; text: string } {
   let connectionFile: string | undefined;
   let hostPath: string | undefined;
   let logLevel: string | undefined;

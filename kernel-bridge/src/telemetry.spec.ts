@@ -25,11 +25,25 @@ function recorder() {
     const state = "runs" in payload ? payload.runs[0] : (payload as TrainingState);
     out.push({ kind, id: o?.displayId ?? "", state, payload, text: data["text/plain"] as string });
   };
-  const sink: ExecutionSink = { stream: () => {}, result: () => {}, display: push("display"), updateDisplay: push("update") };
+  const sink: ExecutionSink = {
+    stream: () => {},
+    result: () => {},
+    display: push("display"),
+    updateDisplay: push("update"),
+  };
   return { out, sink };
 }
 
-const base = { run_id: "r1", engine: "clad", model: "mlp-36-16-3", optimizer: "adam", batch: 32, threads: 1, epochs: 2, total_steps: 100 };
+const base = {
+  run_id: "r1",
+  engine: "clad",
+  model: "mlp-36-16-3",
+  optimizer: "adam",
+  batch: 32,
+  threads: 1,
+  epochs: 2,
+  total_steps: 100,
+};
 const ev = (kind: string, more: Partial<TelemetryEvent> = {}): TelemetryEvent => ({ ...base, kind, ...more });
 
 describe("telemetry displays", () => {
@@ -58,10 +72,21 @@ describe("telemetry displays", () => {
     expect(out.length).toBe(2);
     expect(out[1].state.steps.step).toEqual([1, 2, 3, 4, 5]);
     now += 10;
-    t.onEvent(ev("epoch", { epoch: 1, step: 50, loss: 0.3, test_loss: 0.4, test_accuracy: 0.85, samples_per_second: 12345.6 }), sink);
+    t.onEvent(
+      ev("epoch", { epoch: 1, step: 50, loss: 0.3, test_loss: 0.4, test_accuracy: 0.85, samples_per_second: 12345.6 }),
+      sink,
+    );
     expect(out.length).toBe(3); // at once
     expect(out[2].state.epoch_metrics).toEqual([
-      { epoch: 1, step: 50, loss: 0.3, test_loss: 0.4, test_accuracy: 0.85, test_auc: null, samples_per_second: 12345.6 },
+      {
+        epoch: 1,
+        step: 50,
+        loss: 0.3,
+        test_loss: 0.4,
+        test_accuracy: 0.85,
+        test_auc: null,
+        samples_per_second: 12345.6,
+      },
     ]);
     expect(out[2].text).toContain("test accuracy 85.00%");
     expect(out[2].text).not.toContain("AUC");
@@ -101,7 +126,16 @@ describe("telemetry displays", () => {
   describe("several runs of one cell: one comparison display", () => {
     // the host repeats a run's configuration on every event
     const epoch = (run_id: string, engine: string, sps: number, acc: number) =>
-      ev("epoch", { run_id, engine, epoch: 1, step: 50, loss: 0.3, test_loss: 0.4, test_accuracy: acc, samples_per_second: sps });
+      ev("epoch", {
+        run_id,
+        engine,
+        epoch: 1,
+        step: 50,
+        loss: 0.3,
+        test_loss: 0.4,
+        test_accuracy: acc,
+        samples_per_second: sps,
+      });
 
     test("the first run creates the display, the second joins it (update_display_data, at once)", () => {
       const { out, sink } = recorder();
@@ -150,7 +184,10 @@ describe("telemetry displays", () => {
       jest.advanceTimersByTime(200);
       expect(out.length).toBe(n + 1);
       const runs = (out.at(-1)!.payload as TrainingComparison).runs;
-      expect(runs.map((r) => r.steps.step)).toEqual([[1, 3], [2, 4]]);
+      expect(runs.map((r) => r.steps.step)).toEqual([
+        [1, 3],
+        [2, 4],
+      ]);
     });
 
     test("after the cell ends (flush), a run gets a new display; so does a run of another cell", () => {
@@ -163,7 +200,10 @@ describe("telemetry displays", () => {
       expect(second.out.map((o) => [o.kind, o.id])).toEqual([["display", "torchclad-training-q"]]);
       t.flush();
       t.onEvent(ev("start", { run_id: "r" }), first.sink);
-      expect(first.out.filter((o) => o.kind === "display").map((o) => o.id)).toEqual(["torchclad-training-p", "torchclad-training-r"]);
+      expect(first.out.filter((o) => o.kind === "display").map((o) => o.id)).toEqual([
+        "torchclad-training-p",
+        "torchclad-training-r",
+      ]);
       // p keeps its own display, still updated through the first cell's sink
       now += 500;
       t.onEvent(ev("step", { run_id: "p", epoch: 1, step: 1, loss: 1 }), null);

@@ -153,7 +153,8 @@ export function summary(s: TrainingState): string {
     parts.push(`test accuracy ${(100 * last.test_accuracy).toFixed(2)}%`);
   }
   if (last?.test_auc !== null && last?.test_auc !== undefined) parts.push(`test AUC ${last.test_auc.toFixed(4)}`);
-  if (s.samples_per_second !== null) parts.push(`${Math.round(s.samples_per_second).toLocaleString("en-US")} samples/s`);
+  if (s.samples_per_second !== null)
+    parts.push(`${Math.round(s.samples_per_second).toLocaleString("en-US")} samples/s`);
   let text = parts.join(", ");
   if (s.message) text += `\n${s.message}`;
   return text;
@@ -264,7 +265,14 @@ export class TelemetryDisplays {
   }
 
   private create(sink: ExecutionSink, state: TrainingState, now: Date): Display {
-    const d: Display = { id: displayIdOf(state.run_id), sink, runs: [state], lastSent: now.getTime(), timer: null, dirty: false };
+    const d: Display = {
+      id: displayIdOf(state.run_id),
+      sink,
+      runs: [state],
+      lastSent: now.getTime(),
+      timer: null,
+      dirty: false,
+    };
     sink.display(bundle(d.runs), { displayId: d.id });
     this.open.set(sink, d);
     return d;

@@ -123,7 +123,9 @@ function validateSteps(steps: unknown, where: string, errors: string[]): Trainin
     errors.push(`${where}steps: expected an object {step: [], epoch: [], loss: []}, got ${describe(steps)}`);
     return null;
   }
-  const s = steps.step, l = steps.loss, e = steps.epoch;
+  const s = steps.step,
+    l = steps.loss,
+    e = steps.epoch;
   const before = errors.length;
   if (!Array.isArray(s)) errors.push(`${where}steps.step: expected an array, got ${describe(s)}`);
   if (!Array.isArray(l)) errors.push(`${where}steps.loss: expected an array, got ${describe(l)}`);
@@ -158,13 +160,17 @@ function validateRun(v: unknown, where: string, errors: string[]): TrainingState
   const before = errors.length;
   const ver = versionError(v.version, where);
   if (ver) errors.push(ver);
-  if (typeof v.run_id !== "string" || v.run_id === "") errors.push(`${where}run_id: expected a non-empty string, got ${describe(v.run_id)}`);
+  if (typeof v.run_id !== "string" || v.run_id === "")
+    errors.push(`${where}run_id: expected a non-empty string, got ${describe(v.run_id)}`);
   if (typeof v.status !== "string") errors.push(`${where}status: expected a string, got ${describe(v.status)}`);
   const present = (k: string) => v[k] !== undefined && v[k] !== null;
-  for (const k of RUN_STRINGS) if (present(k) && typeof v[k] !== "string") errors.push(`${where}${k}: expected a string, got ${describe(v[k])}`);
-  for (const k of RUN_NUMBERS) if (present(k) && typeof v[k] !== "number") errors.push(`${where}${k}: expected a number, got ${describe(v[k])}`);
+  for (const k of RUN_STRINGS)
+    if (present(k) && typeof v[k] !== "string") errors.push(`${where}${k}: expected a string, got ${describe(v[k])}`);
+  for (const k of RUN_NUMBERS)
+    if (present(k) && typeof v[k] !== "number") errors.push(`${where}${k}: expected a number, got ${describe(v[k])}`);
   for (const k of RUN_NULLABLE) {
-    if (present(k) && typeof v[k] !== "number") errors.push(`${where}${k}: expected a number or null, got ${describe(v[k])}`);
+    if (present(k) && typeof v[k] !== "number")
+      errors.push(`${where}${k}: expected a number or null, got ${describe(v[k])}`);
   }
   const steps = validateSteps(v.steps, where, errors);
   const em = v.epoch_metrics;
@@ -174,7 +180,9 @@ function validateRun(v: unknown, where: string, errors: string[]): TrainingState
   } else if (Array.isArray(em)) {
     em.forEach((r, i) => {
       if (!isObj(r) || typeof r.epoch !== "number") {
-        errors.push(`${where}epoch_metrics[${i}]: expected {epoch: number, ...}, got ${isObj(r) ? `epoch ${describe(r.epoch)}` : describe(r)}`);
+        errors.push(
+          `${where}epoch_metrics[${i}]: expected {epoch: number, ...}, got ${isObj(r) ? `epoch ${describe(r.epoch)}` : describe(r)}`,
+        );
         return;
       }
       const rec: Record<string, unknown> = { epoch: r.epoch, step: typeof r.step === "number" ? r.step : 0 };
@@ -215,10 +223,12 @@ export function validate(data: unknown): Validation {
   } else if (isObj(data) && "runs" in data) {
     const ver = versionError(data.version, "");
     if (ver) return { ok: false, errors: [ver] };
-    if (!Array.isArray(data.runs)) return { ok: false, errors: [`runs: expected an array of training runs, got ${describe(data.runs)}`] };
+    if (!Array.isArray(data.runs))
+      return { ok: false, errors: [`runs: expected an array of training runs, got ${describe(data.runs)}`] };
     rawRuns = data.runs;
     if (data.comparison !== undefined && data.comparison !== null) {
-      if (!isObj(data.comparison)) return { ok: false, errors: [`comparison: expected an object, got ${describe(data.comparison)}`] };
+      if (!isObj(data.comparison))
+        return { ok: false, errors: [`comparison: expected an object, got ${describe(data.comparison)}`] };
       const c = data.comparison;
       comparison = {};
       if (typeof c.baseline === "string") comparison.baseline = c.baseline;

@@ -8,7 +8,14 @@ const key = "4b0c7e66-secret";
 function sample(): Message {
   return {
     identities: [Buffer.from("client-id")],
-    header: { msg_id: "m1", session: "s", username: "u", date: "2024-01-01T00:00:00Z", msg_type: "kernel_info_request", version: "5.3" },
+    header: {
+      msg_id: "m1",
+      session: "s",
+      username: "u",
+      date: "2024-01-01T00:00:00Z",
+      msg_type: "kernel_info_request",
+      version: "5.3",
+    },
     parent_header: {},
     metadata: {},
     content: { x: "é" },

@@ -132,7 +132,9 @@ export class TestClient {
       if (v !== undefined) return v;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`timed out waiting for ${what}; iopub: ${this.iopubMessages.map((m) => m.header.msg_type).join(",")}`);
+        throw new Error(
+          `timed out waiting for ${what}; iopub: ${this.iopubMessages.map((m) => m.header.msg_type).join(",")}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
@@ -194,7 +196,15 @@ export class TestClient {
     return this.roundTrip(
       "shell",
       "execute_request",
-      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra },
+      {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+        ...extra,
+      },
       metadata,
     );
   }

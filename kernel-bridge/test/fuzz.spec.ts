@@ -195,7 +195,12 @@ function fuzzMessage(
   const identities = r.chance(0.1) ? [r.bytes(1 + r.int(8))] : [];
   const buffers = r.chance(0.1) ? [r.bytes(r.int(32))] : [];
   const wellSigned = signer.verify(signature, parts);
-  return { channel, frames: [...identities, DELIMITER, Buffer.from(signature), ...parts, ...buffers], wellSigned, msgType };
+  return {
+    channel,
+    frames: [...identities, DELIMITER, Buffer.from(signature), ...parts, ...buffers],
+    wellSigned,
+    msgType,
+  };
 }
 
 interface Coverage {
@@ -232,7 +237,9 @@ async function fuzz(k: KernelProcess, seed: number): Promise<Coverage> {
   const count = (re: RegExp) => k.stderr.match(re)?.length ?? 0;
   const reasons = ["no-delimiter", "too-few-frames", "bad-signature", "bad-json", "bad-header"];
   return {
-    dispatched: client.iopubMessages.filter((m) => m.header.msg_type === "status" && m.content.execution_state === "busy").length,
+    dispatched: client.iopubMessages.filter(
+      (m) => m.header.msg_type === "status" && m.content.execution_state === "busy",
+    ).length,
     dropped: Object.fromEntries(reasons.map((x) => [x, count(new RegExp(`dropped a message \\(${x}\\)`, "g"))])),
     unknownTypes: count(/unknown msg_type/g),
     badRequests: count(/must be/g),

@@ -25,20 +25,31 @@ function recorder(): Recorded {
     sink: {
       stream: (name, text) => r.streams.push({ name, text }),
       display: (data: MimeBundle, o?: DisplayOptions) => r.displays.push({ kind: "display", id: o?.displayId, data }),
-      updateDisplay: (data: MimeBundle, o: DisplayOptions) => r.displays.push({ kind: "update", id: o.displayId, data }),
+      updateDisplay: (data: MimeBundle, o: DisplayOptions) =>
+        r.displays.push({ kind: "update", id: o.displayId, data }),
       result: () => {},
     },
   };
   return r;
 }
 
-const req = (code: string): ExecuteRequest => ({ code, silent: false, storeHistory: true, stopOnError: true, executionCount: 1 });
-const text = (r: Recorded, name = "stdout") => r.streams.filter((s) => s.name === name).map((s) => s.text).join("");
+const req = (code: string): ExecuteRequest => ({
+  code,
+  silent: false,
+  storeHistory: true,
+  stopOnError: true,
+  executionCount: 1,
+});
+const text = (r: Recorded, name = "stdout") =>
+  r.streams
+    .filter((s) => s.name === name)
+    .map((s) => s.text)
+    .join("");
 
 /** A small MNIST-format dataset: class c lights up row c of a 6x6 image. */
 function writeIdx(dir: string): void {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const split = (count: number, images: string, labels: string) => {
     const ls = Array.from({ length: count }, () => Math.floor(rand() * 3));
     const head = Buffer.alloc(16);
@@ -124,7 +135,8 @@ describe("HostExecutor with the real host", () => {
     await new Promise((res) => setTimeout(res, 300));
     await ex.interrupt();
     const deadline = Date.now() + 8000;
-    while (!text(r, "stderr").includes("does not stop") && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    while (!text(r, "stderr").includes("does not stop") && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 50));
     expect(text(r, "stderr")).toMatch(/the cell does not stop .*Interrupt again/);
     await ex.interrupt();
     const outcome = await running;
@@ -141,7 +153,9 @@ describe("HostExecutor with the real host", () => {
     const pid = ex.hostPid;
     const restarts = ex.restartCount;
     const outcome = await ex.execute(
-      req("#include <thread>\n#include <unistd.h>\nstd::thread([] { usleep(200000); *(volatile int*)nullptr = 1; }).detach();"),
+      req(
+        "#include <thread>\n#include <unistd.h>\nstd::thread([] { usleep(200000); *(volatile int*)nullptr = 1; }).detach();",
+      ),
       r.sink,
     );
     expect(outcome).toEqual({ status: "ok" });
@@ -162,7 +176,9 @@ describe("HostExecutor with the real host", () => {
     const outcome = await ex.execute(req('#include <unistd.h>\nwrite(3, "\\0\\0\\0\\5hello", 9);'), recorder().sink);
     expect(outcome).toMatchObject({ status: "error", ename: "HostRestarted" });
     if (outcome.status === "error") {
-      expect(outcome.evalue).toMatch(/^the kernel host's channel broke \(a frame from the host is not JSON: .*\), so the host was killed/);
+      expect(outcome.evalue).toMatch(
+        /^the kernel host's channel broke \(a frame from the host is not JSON: .*\), so the host was killed/,
+      );
       expect(outcome.evalue).toMatch(/state .* was lost/);
     }
     const r = recorder();

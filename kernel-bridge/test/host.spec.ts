@@ -72,7 +72,11 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
   });
 
   test("inspect: a ROOT class with its reference page, from the host", async () => {
-    const { reply } = await client.roundTrip("shell", "inspect_request", { code: "TGraph g;", cursor_pos: 3, detail_level: 0 });
+    const { reply } = await client.roundTrip("shell", "inspect_request", {
+      code: "TGraph g;",
+      cursor_pos: 3,
+      detail_level: 0,
+    });
     expect(reply.content.status).toBe("ok");
     expect(reply.content.found).toBe(true);
     const text = (reply.content.data as Record<string, string>)["text/plain"];
@@ -155,7 +159,9 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
         "}",
       ].join("\n"),
     );
-    expect(next.iopub.filter((m) => m.header.msg_type === "display_data").map(displayId)).toEqual(["torchclad-training-test-run-3"]);
+    expect(next.iopub.filter((m) => m.header.msg_type === "display_data").map(displayId)).toEqual([
+      "torchclad-training-test-run-3",
+    ]);
   });
 
   test("torchclad::show: an image file becomes display_data (image/png, base64)", async () => {
@@ -204,7 +210,8 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
   test("a crash the host cannot recover from: error reply that says the state was lost, a new host, the kernel goes on", async () => {
     // A crash on another thread than the cell's: the host cannot jump out of it.
     const { reply, iopub } = await client.execute(
-      'printf("about to crash\\n");\n#include <thread>\nstd::thread([] { *(volatile int*)nullptr = 1; }).join();');
+      'printf("about to crash\\n");\n#include <thread>\nstd::thread([] { *(volatile int*)nullptr = 1; }).join();',
+    );
     expect(reply.content).toMatchObject({ status: "error", ename: "HostCrashed" });
     expect(reply.content.evalue).toMatch(/SIGSEGV/);
     expect(reply.content.evalue).toMatch(/state .* was lost/);

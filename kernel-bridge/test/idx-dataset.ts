@@ -6,7 +6,7 @@ import { join } from "path";
 
 export function writeIdx(dir: string, trainCount = 600, testCount = 200): void {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const split = (count: number, images: string, labels: string) => {
     const ls = Array.from({ length: count }, () => Math.floor(rand() * 3));
     const head = Buffer.alloc(16);

@@ -15,14 +15,23 @@ const REPO = resolve(__dirname, "..", "..");
 const PYTHON = join(REPO, ".venv", "bin", "python");
 const JUPYTER = join(REPO, ".venv", "bin", "jupyter");
 
-function install(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, "install", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+function install(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, "install", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** `jupyter kernelspec list --json` of the .venv, with env (JUPYTER_PATH, JUPYTER_DATA_DIR). */
 function kernelspecs(env: NodeJS.ProcessEnv): Record<string, { resource_dir: string; spec: { display_name: string } }> {
-  const out = execFileSync(JUPYTER, ["kernelspec", "list", "--json"], { encoding: "utf8", env: { ...process.env, ...env } });
+  const out = execFileSync(JUPYTER, ["kernelspec", "list", "--json"], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
   return JSON.parse(out).kernelspecs;
 }
 
@@ -42,13 +51,22 @@ describe("torchclad-kernel install: arguments", () => {
     });
   });
   test("clear errors: unknown option, two targets, a bad name, a missing value", () => {
-    expect(parseInstallArgs(["--global"], {})).toMatchObject({ exit: 2, text: expect.stringContaining("unknown argument --global") });
+    expect(parseInstallArgs(["--global"], {})).toMatchObject({
+      exit: 2,
+      text: expect.stringContaining("unknown argument --global"),
+    });
     expect(parseInstallArgs(["--user", "--sys-prefix"], {})).toMatchObject({
       exit: 2,
       text: expect.stringContaining("--user and --sys-prefix exclude each other"),
     });
-    expect(parseInstallArgs(["--name", "a/b"], {})).toMatchObject({ exit: 2, text: expect.stringContaining("found 'a/b'") });
-    expect(parseInstallArgs(["--prefix"], {})).toMatchObject({ exit: 2, text: expect.stringContaining("--prefix needs a value") });
+    expect(parseInstallArgs(["--name", "a/b"], {})).toMatchObject({
+      exit: 2,
+      text: expect.stringContaining("found 'a/b'"),
+    });
+    expect(parseInstallArgs(["--prefix"], {})).toMatchObject({
+      exit: 2,
+      text: expect.stringContaining("--prefix needs a value"),
+    });
   });
 });
 
@@ -56,7 +74,8 @@ describe("torchclad-kernel install: into temporary prefixes, seen by jupyter", (
   let tmp: string;
   beforeAll(() => {
     requireHost();
-    if (!existsSync(JUPYTER)) throw new Error(`no jupyter at ${JUPYTER}: this suite needs the .venv (scripts/setup.sh)`);
+    if (!existsSync(JUPYTER))
+      throw new Error(`no jupyter at ${JUPYTER}: this suite needs the .venv (scripts/setup.sh)`);
     tmp = mkdtempSync(join(tmpdir(), "torchclad-install-"));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -83,12 +102,19 @@ describe("torchclad-kernel install: into temporary prefixes, seen by jupyter", (
 
   test("--user: into $JUPYTER_DATA_DIR/kernels; reinstalling replaces the earlier spec", () => {
     const data = join(tmp, "data");
-    expect(install(["--user", "--name", "tc-user", "--display-name", "old"], { JUPYTER_DATA_DIR: data }).status).toBe(0);
+    expect(install(["--user", "--name", "tc-user", "--display-name", "old"], { JUPYTER_DATA_DIR: data }).status).toBe(
+      0,
+    );
     writeFileSync(join(data, "kernels", "tc-user", "stale.txt"), "x");
-    expect(install(["--user", "--name", "tc-user", "--display-name", "new"], { JUPYTER_DATA_DIR: data }).status).toBe(0);
+    expect(install(["--user", "--name", "tc-user", "--display-name", "new"], { JUPYTER_DATA_DIR: data }).status).toBe(
+      0,
+    );
     expect(existsSync(join(data, "kernels", "tc-user", "stale.txt"))).toBe(false);
     const listed = kernelspecs({ JUPYTER_DATA_DIR: data });
-    expect(listed["tc-user"]).toMatchObject({ resource_dir: join(data, "kernels", "tc-user"), spec: { display_name: "new" } });
+    expect(listed["tc-user"]).toMatchObject({
+      resource_dir: join(data, "kernels", "tc-user"),
+      spec: { display_name: "new" },
+    });
   });
 
   test("--sys-prefix: sys.prefix of --python, else of $VIRTUAL_ENV's python", () => {

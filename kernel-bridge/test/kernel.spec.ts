@@ -86,8 +86,16 @@ describe("a kernel over ZeroMQ", () => {
     expect(iopub[1].content).toEqual({ code, execution_count: count });
     expect(iopub[2].content).toEqual({ name: "stdout", text: "hello\n" });
     expect(iopub[3].content).toEqual({ name: "stderr", text: "warn\n" });
-    expect(iopub[4].content).toEqual({ data: { "text/plain": "first" }, metadata: {}, transient: { display_id: "d1" } });
-    expect(iopub[5].content).toEqual({ data: { "text/plain": "second" }, metadata: {}, transient: { display_id: "d1" } });
+    expect(iopub[4].content).toEqual({
+      data: { "text/plain": "first" },
+      metadata: {},
+      transient: { display_id: "d1" },
+    });
+    expect(iopub[5].content).toEqual({
+      data: { "text/plain": "second" },
+      metadata: {},
+      transient: { display_id: "d1" },
+    });
     expect(iopub[6].content).toEqual({ execution_count: count, data: { "text/plain": "42" }, metadata: {} });
     // The iopub topic and every parent header.
     expect(iopub[2].identities[0].toString()).toBe(`kernel.${h.kernel.kernelId}.stream`);
@@ -201,7 +209,7 @@ describe("a kernel over ZeroMQ", () => {
     const cases: [string, string, string?][] = [
       ["int x = 1;", "complete"],
       ["void f() {", "incomplete", "    "],
-      ["printf(\"a", "incomplete"],
+      ['printf("a', "incomplete"],
       ["#define M(x) \\", "incomplete"],
       ["int y = 2; }", "invalid"],
       ["%%clad", "incomplete"],
@@ -225,8 +233,16 @@ describe("a kernel over ZeroMQ", () => {
       cursor_end: 6,
       metadata: {},
     });
-    const inspect = await h.client.roundTrip("shell", "inspect_request", { code: "TTree", cursor_pos: 5, detail_level: 0 });
-    expect(inspect.reply.content).toMatchObject({ status: "ok", found: true, data: { "text/plain": "TTree: a ROOT name" } });
+    const inspect = await h.client.roundTrip("shell", "inspect_request", {
+      code: "TTree",
+      cursor_pos: 5,
+      detail_level: 0,
+    });
+    expect(inspect.reply.content).toMatchObject({
+      status: "ok",
+      found: true,
+      data: { "text/plain": "TTree: a ROOT name" },
+    });
   });
 
   test("history", async () => {
@@ -253,7 +269,11 @@ describe("a kernel over ZeroMQ", () => {
   test("comm_info, comm_open (no targets: closed), connect", async () => {
     const { reply } = await h.client.roundTrip("shell", "comm_info_request", {});
     expect(reply.content).toEqual({ status: "ok", comms: {} });
-    const open = await h.client.request("shell", "comm_open", { comm_id: "c1", target_name: "jupyter.widget", data: {} });
+    const open = await h.client.request("shell", "comm_open", {
+      comm_id: "c1",
+      target_name: "jupyter.widget",
+      data: {},
+    });
     const iopub = await h.client.idle(open);
     expect(kinds(iopub)).toEqual(["status:busy", "comm_close", "status:idle"]);
     expect(iopub[1].content).toEqual({ comm_id: "c1", data: {} });
@@ -295,7 +315,10 @@ describe("a kernel over ZeroMQ", () => {
     await h.client.sendFrames("shell", [DELIMITER, Buffer.from(h.client.signer.sign(noType)), ...noType]);
     const { reply } = await h.client.roundTrip("shell", "kernel_info_request", {});
     expect(reply.content.status).toBe("ok");
-    const logged = h.log.lines.slice(before).map((l) => l.msg).join("\n");
+    const logged = h.log.lines
+      .slice(before)
+      .map((l) => l.msg)
+      .join("\n");
     expect(logged).toMatch(/no-delimiter/);
     expect(logged).toMatch(/too-few-frames/);
     expect(logged).toMatch(/bad-json/);
@@ -372,4 +395,3 @@ describe("shutdown", () => {
     await stopKernel(h);
   });
 });
-

@@ -30,16 +30,20 @@ describe("processes started by cells end with the kernel (real host)", () => {
     for (const k of kernels) await k.dispose();
   });
 
-  test.each([false, true])("shutdown_request (restart: %s): a background `sleep` from system() is gone", async (restart) => {
-    const k = await start();
-    const argv = sleeper();
-    await startSleeper(k, argv);
-    const [host] = k.hostPids();
-    const { reply } = await k.client.roundTrip("control", "shutdown_request", { restart });
-    expect(reply.content).toEqual({ status: "ok", restart });
-    expect(await k.exited).toBe(0);
-    expect(await eventually(() => !alive(host) && processesRunning(argv).length === 0)).toBe(true);
-  }, 30000);
+  test.each([false, true])(
+    "shutdown_request (restart: %s): a background `sleep` from system() is gone",
+    async (restart) => {
+      const k = await start();
+      const argv = sleeper();
+      await startSleeper(k, argv);
+      const [host] = k.hostPids();
+      const { reply } = await k.client.roundTrip("control", "shutdown_request", { restart });
+      expect(reply.content).toEqual({ status: "ok", restart });
+      expect(await k.exited).toBe(0);
+      expect(await eventually(() => !alive(host) && processesRunning(argv).length === 0)).toBe(true);
+    },
+    30000,
+  );
 
   test("a fork()ed copy of the host: one reply per request, and the copy is gone after shutdown", async () => {
     const k = await start();
@@ -52,7 +56,10 @@ describe("processes started by cells end with the kernel (real host)", () => {
     );
     expect(reply.content.status).toBe("ok");
     const line = await k.client.waitFor(
-      () => k.client.iopubFor(header).find((m) => m.header.msg_type === "stream" && /child \d+/.test(m.content.text as string)),
+      () =>
+        k.client
+          .iopubFor(header)
+          .find((m) => m.header.msg_type === "stream" && /child \d+/.test(m.content.text as string)),
       10000,
       "the forking cell's output",
     );

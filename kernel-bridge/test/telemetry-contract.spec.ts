@@ -30,15 +30,27 @@ interface Output {
 function recorder(): { outputs: Output[]; stdout: string[]; sink: ExecutionSink } {
   const outputs: Output[] = [];
   const stdout: string[] = [];
-  const push = (kind: Output["kind"]) => (data: MimeBundle, o?: DisplayOptions) => outputs.push({ kind, at: Date.now(), id: o?.displayId, data: JSON.parse(JSON.stringify(data)) }); // as sent, not the live state
+  const push = (kind: Output["kind"]) => (data: MimeBundle, o?: DisplayOptions) =>
+    outputs.push({ kind, at: Date.now(), id: o?.displayId, data: JSON.parse(JSON.stringify(data)) }); // as sent, not the live state
   return {
     outputs,
     stdout,
-    sink: { stream: (_name, text) => stdout.push(text), display: push("display"), updateDisplay: push("update"), result: () => {} },
+    sink: {
+      stream: (_name, text) => stdout.push(text),
+      display: push("display"),
+      updateDisplay: push("update"),
+      result: () => {},
+    },
   };
 }
 
-const req = (code: string): ExecuteRequest => ({ code, silent: false, storeHistory: true, stopOnError: true, executionCount: 1 });
+const req = (code: string): ExecuteRequest => ({
+  code,
+  silent: false,
+  storeHistory: true,
+  stopOnError: true,
+  executionCount: 1,
+});
 
 /** Every training output validates, and validation changes nothing: returns the validated runs of each output. */
 function expectValid(outputs: Output[]): TrainingState[][] {
@@ -137,7 +149,7 @@ describe("the training display's contract, with the real host", () => {
         "bg_o.epochs = 8; bg_o.batch = 4; bg_o.progress = false; bg_o.lr = 1e-2;\n" +
           "bg_host_sink = torchclad::telemetry::current_sink();\n" +
           "torchclad::telemetry::set_sink([](const torchclad::telemetry::Event& e) {\n" +
-          '  bg_host_sink(e);\n' +
+          "  bg_host_sink(e);\n" +
           '  if (e.kind == "start") bg_started = true;\n' +
           '  if (e.kind == "epoch" && e.epoch == 1) while (!bg_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n' +
           "});\n" +

@@ -18,7 +18,7 @@ let plotlyPromise: Promise<Plotly> | null = null;
 function loadPlotly(): Promise<Plotly> {
   if (!plotlyPromise) {
     plotlyPromise = import(/* webpackChunkName: "plotly" */ 'plotly.js-dist-min').then(
-      m => ((m as unknown as { default?: Plotly }).default ?? m) as Plotly
+      (m) => ((m as unknown as { default?: Plotly }).default ?? m) as Plotly,
     );
   }
   return plotlyPromise;
@@ -32,14 +32,14 @@ function cssVar(style: CSSStyleDeclaration, name: string, fallback: string): str
 /** The plot's colours from JupyterLab's theme variables. */
 function themeOf(node: HTMLElement): Theme {
   const s = getComputedStyle(node);
-  const palette = [1, 2, 3, 4, 5, 6, 7].map(i => cssVar(s, `--torchclad-trace-color${i}`, ''));
+  const palette = [1, 2, 3, 4, 5, 6, 7].map((i) => cssVar(s, `--torchclad-trace-color${i}`, ''));
   return {
     background: cssVar(s, '--jp-layout-color0', DEFAULT_THEME.background),
     paper: cssVar(s, '--jp-layout-color0', DEFAULT_THEME.paper),
     font: cssVar(s, '--jp-ui-font-color1', DEFAULT_THEME.font),
     fontFamily: cssVar(s, '--jp-ui-font-family', DEFAULT_THEME.fontFamily),
     grid: cssVar(s, '--jp-border-color2', DEFAULT_THEME.grid),
-    palette: palette.every(Boolean) ? palette : DEFAULT_THEME.palette
+    palette: palette.every(Boolean) ? palette : DEFAULT_THEME.palette,
   };
 }
 
@@ -143,9 +143,13 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
 
   /** Draws (first time) or updates in place (Plotly.react), serialised. */
   private draw(): Promise<void> {
-    this.pending = this.pending.then(() => this.drawNow()).catch(err => {
-      this.showError(`Cannot draw this torchclad training display: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    this.pending = this.pending
+      .then(() => this.drawNow())
+      .catch((err) => {
+        this.showError(
+          `Cannot draw this torchclad training display: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
     return this.pending;
   }
 
@@ -166,7 +170,11 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
       responsive: false, // ResizeObserver below
       displaylogo: false,
       modeBarButtonsToRemove: ['select2d', 'lasso2d'],
-      toImageButtonOptions: { format: 'png', filename: `torchclad-${display.runs.map(r => r.run_id).join('_')}`, scale: 2 }
+      toImageButtonOptions: {
+        format: 'png',
+        filename: `torchclad-${display.runs.map((r) => r.run_id).join('_')}`,
+        scale: 2,
+      },
     };
     if (!this.plotted) {
       await Plotly.newPlot(this.plotNode, fig.data, fig.layout, config);
@@ -180,7 +188,7 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
   private observe(Plotly: Plotly): void {
     if (typeof ResizeObserver !== 'undefined' && !this.resizeObserver) {
       let width = 0;
-      this.resizeObserver = new ResizeObserver(entries => {
+      this.resizeObserver = new ResizeObserver((entries) => {
         const w = Math.round(entries[0]?.contentRect.width ?? 0);
         if (w > 0 && w !== width && this.plotted && !this.isDisposed) {
           width = w;
@@ -194,7 +202,10 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
       this.themeObserver = new MutationObserver(() => {
         if (JSON.stringify(themeOf(this.node)) !== this.themeKey) void this.draw();
       });
-      this.themeObserver.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light'] });
+      this.themeObserver.observe(document.body, {
+        attributes: true,
+        attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light'],
+      });
     }
   }
 
@@ -202,7 +213,7 @@ export class TrainingRenderer extends Widget implements IRenderMime.IRenderer {
     if (this.isDisposed) return;
     this.resizeObserver?.disconnect();
     this.themeObserver?.disconnect();
-    if (this.plotted) void loadPlotly().then(P => P.purge(this.plotNode));
+    if (this.plotted) void loadPlotly().then((P) => P.purge(this.plotNode));
     super.dispose();
   }
 }
@@ -211,14 +222,14 @@ export const rendererFactory: IRenderMime.IRendererFactory = {
   safe: true,
   mimeTypes: [TRAINING_MIME],
   defaultRank: 50,
-  createRenderer: options => new TrainingRenderer(options)
+  createRenderer: (options) => new TrainingRenderer(options),
 };
 
 const extension: IRenderMime.IExtension = {
   id: '@torchclad/lab-extension:training',
   rendererFactory,
   rank: 50,
-  dataType: 'json'
+  dataType: 'json',
 };
 
 /** ROOT objects (canvases, histograms, graphs) drawn by JSROOT: root-renderer.ts. */
@@ -226,7 +237,7 @@ const rootExtension: IRenderMime.IExtension = {
   id: '@torchclad/lab-extension:root',
   rendererFactory: rootRendererFactory,
   rank: 40,
-  dataType: 'json'
+  dataType: 'json',
 };
 
 export default [extension, rootExtension];

@@ -22,8 +22,8 @@ let jsrootPromise: Promise<Jsroot> | null = null;
 /** JSROOT is loaded on first use, as its own chunk. */
 export function loadJsroot(): Promise<Jsroot> {
   if (!jsrootPromise) {
-    jsrootPromise = import(/* webpackChunkName: "jsroot" */ 'jsroot' as string).then(
-      m => ((m as { default?: Jsroot }).default?.draw ? (m as { default: Jsroot }).default : (m as Jsroot))
+    jsrootPromise = import(/* webpackChunkName: "jsroot" */ 'jsroot' as string).then((m) =>
+      (m as { default?: Jsroot }).default?.draw ? (m as { default: Jsroot }).default : (m as Jsroot),
     );
   }
   return jsrootPromise;
@@ -42,7 +42,10 @@ export class RootRenderer extends Widget implements IRenderMime.IRenderer {
   private readonly errorNode: HTMLPreElement;
   private drawn = false;
 
-  constructor(options: IRenderMime.IRendererOptions, private readonly load: () => Promise<Jsroot> = loadJsroot) {
+  constructor(
+    options: IRenderMime.IRendererOptions,
+    private readonly load: () => Promise<Jsroot> = loadJsroot,
+  ) {
     super();
     this.mimeType = options.mimeType;
     this.addClass(ROOT_CLASS_NAME);
@@ -75,7 +78,9 @@ export class RootRenderer extends Widget implements IRenderMime.IRenderer {
       this.node.dataset.typename = String((data as { _typename: string })._typename);
       this.node.dataset.drawn = 'true';
     } catch (err) {
-      this.showError(`JSROOT could not draw this ${(data as { _typename: string })._typename}: ${err instanceof Error ? err.message : String(err)}`);
+      this.showError(
+        `JSROOT could not draw this ${(data as { _typename: string })._typename}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -86,7 +91,7 @@ export class RootRenderer extends Widget implements IRenderMime.IRenderer {
 
   override dispose(): void {
     if (this.isDisposed) return;
-    if (this.drawn) void this.load().then(j => j.cleanup(this.drawNode));
+    if (this.drawn) void this.load().then((j) => j.cleanup(this.drawNode));
     super.dispose();
   }
 }
@@ -95,5 +100,5 @@ export const rootRendererFactory: IRenderMime.IRendererFactory = {
   safe: true,
   mimeTypes: [ROOT_MIME],
   defaultRank: 40, // ahead of image/png (90) that comes with it
-  createRenderer: options => new RootRenderer(options)
+  createRenderer: (options) => new RootRenderer(options),
 };

@@ -7,7 +7,7 @@ export {
   MAX_STEP_POINTS,
   TRAINING_MIME,
   TRAINING_SCHEMA_VERSION as SCHEMA_VERSION,
-  validate
+  validate,
 } from '@torchclad/kernel-bridge/dist/training-schema';
 export type {
   Comparison,
@@ -16,5 +16,5 @@ export type {
   TrainingDisplay,
   TrainingPayload,
   TrainingState,
-  Validation
+  Validation,
 } from '@torchclad/kernel-bridge/dist/training-schema';

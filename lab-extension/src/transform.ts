@@ -67,7 +67,9 @@ export function statusText(r: TrainingState): string {
     case 'running':
       return `running${where ? `: ${where}` : ''}${took ? ` (${took})` : ''}`;
     case 'finished': {
-      const what = [r.epochs ? plural(r.epochs, 'epoch') : '', r.step ? plural(r.step, 'step') : ''].filter(Boolean).join(', ');
+      const what = [r.epochs ? plural(r.epochs, 'epoch') : '', r.step ? plural(r.step, 'step') : '']
+        .filter(Boolean)
+        .join(', ');
       return `finished${took ? ` in ${took}` : ''}${what ? `: ${what}` : ''}`;
     }
     case 'stopped':
@@ -98,7 +100,7 @@ export function headerOf(r: TrainingState, label: string, color: string): Header
     r.engine,
     r.optimizer,
     r.batch ? `batch ${r.batch}` : '',
-    r.threads ? plural(r.threads, 'thread') : ''
+    r.threads ? plural(r.threads, 'thread') : '',
   ]
     .filter(Boolean)
     .join(' · ');
@@ -117,7 +119,7 @@ export function headerOf(r: TrainingState, label: string, color: string): Header
     status: kind,
     statusText: statusText(r),
     metrics: metrics.join(' · '),
-    message: kind === 'failed' || kind === 'stopped' ? '' : r.message
+    message: kind === 'failed' || kind === 'stopped' ? '' : r.message,
   };
 }
 
@@ -139,7 +141,18 @@ export const DEFAULT_THEME: Theme = {
   font: 'rgba(0, 0, 0, 0.87)',
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif',
   grid: '#e0e0e0',
-  palette: ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf']
+  palette: [
+    '#1f77b4',
+    '#ff7f0e',
+    '#2ca02c',
+    '#d62728',
+    '#9467bd',
+    '#8c564b',
+    '#e377c2',
+    '#7f7f7f',
+    '#bcbd22',
+    '#17becf',
+  ],
 };
 
 export interface FigureOptions {
@@ -166,14 +179,14 @@ export interface Figure {
 /** Legend labels: the engine when engines tell runs apart, else engine and run id. */
 export function runLabels(runs: TrainingState[]): string[] {
   if (runs.length === 1) return [runs[0].engine || runs[0].run_id];
-  const engines = runs.map(r => r.engine);
+  const engines = runs.map((r) => r.engine);
   const distinct = new Set(engines).size === runs.length && engines.every(Boolean);
-  return runs.map(r => (distinct ? r.engine : [r.engine, r.run_id].filter(Boolean).join(' ')));
+  return runs.map((r) => (distinct ? r.engine : [r.engine, r.run_id].filter(Boolean).join(' ')));
 }
 
 /** Throughput of a run: mean of its epochs' samples/s, else the latest value. */
 export function throughput(r: TrainingState): number | null {
-  const v = r.epoch_metrics.map(e => e.samples_per_second).filter((x): x is number => x !== null);
+  const v = r.epoch_metrics.map((e) => e.samples_per_second).filter((x): x is number => x !== null);
   if (v.length) return v.reduce((a, b) => a + b, 0) / v.length;
   return r.samples_per_second;
 }
@@ -193,19 +206,19 @@ export interface Speedup {
 export function speedups(display: TrainingDisplay): Speedup | null {
   const { runs, comparison } = display;
   if (runs.length < 2) return null;
-  const engines = new Set(runs.map(r => r.engine));
+  const engines = new Set(runs.map((r) => r.engine));
   if (!comparison && engines.size < 2) return null;
-  const base = runs.find(r => r.run_id === comparison?.baseline) ?? runs[0];
+  const base = runs.find((r) => r.run_id === comparison?.baseline) ?? runs[0];
   const bt = throughput(base);
   const labels = runLabels(runs);
   return {
     baseline: labels[runs.indexOf(base)],
     labels,
-    runIds: runs.map(r => r.run_id),
-    values: runs.map(r => {
+    runIds: runs.map((r) => r.run_id),
+    values: runs.map((r) => {
       const t = throughput(r);
       return t !== null && bt !== null && bt > 0 ? t / bt : null;
-    })
+    }),
   };
 }
 
@@ -216,12 +229,22 @@ function axis(theme: Theme, title: string, extra: Record<string, unknown> = {}):
     zerolinecolor: theme.grid,
     linecolor: theme.grid,
     automargin: true,
-    ...extra
+    ...extra,
   };
 }
 
 function panelTitle(text: string, x: number, y: number): Record<string, unknown> {
-  return { text: `<b>${text}</b>`, x, y, xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'bottom', showarrow: false, font: { size: 12 } };
+  return {
+    text: `<b>${text}</b>`,
+    x,
+    y,
+    xref: 'paper',
+    yref: 'paper',
+    xanchor: 'left',
+    yanchor: 'bottom',
+    showarrow: false,
+    font: { size: 12 },
+  };
 }
 
 /**
@@ -237,7 +260,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
   const multi = runs.length > 1;
   const data: Trace[] = [];
   let points = 0;
-  const hasAuc = runs.some(r => r.epoch_metrics.some(e => e.test_auc !== null && e.test_auc !== undefined));
+  const hasAuc = runs.some((r) => r.epoch_metrics.some((e) => e.test_auc !== null && e.test_auc !== undefined));
 
   runs.forEach((r, i) => {
     const c = colour(i);
@@ -258,7 +281,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       connectgaps: false,
       hovertemplate: `${name('train loss')}<br>step %{x}, epoch %{customdata}<br>loss %{y:.4f}<extra></extra>`,
       xaxis: 'x',
-      yaxis: 'y'
+      yaxis: 'y',
     });
     const em = r.epoch_metrics;
     // test loss per epoch, at the epoch's last step
@@ -268,14 +291,14 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       uid: `${r.run_id}:test`,
       name: name('test loss'),
       legendgroup: group,
-      x: em.map(e => e.step),
-      y: em.map(e => e.test_loss),
-      customdata: em.map(e => e.epoch),
+      x: em.map((e) => e.step),
+      y: em.map((e) => e.test_loss),
+      customdata: em.map((e) => e.epoch),
       line: { color: c, width: 2, dash: 'dash' },
       marker: { color: c, size: 6, symbol: 'circle-open' },
       hovertemplate: `${name('test loss')}<br>step %{x}, epoch %{customdata}<br>loss %{y:.4f}<extra></extra>`,
       xaxis: 'x',
-      yaxis: 'y'
+      yaxis: 'y',
     });
     data.push({
       type: 'scatter',
@@ -284,13 +307,13 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       name: name('test accuracy'),
       legendgroup: group,
       showlegend: false,
-      x: em.map(e => e.epoch),
-      y: em.map(e => e.test_accuracy),
+      x: em.map((e) => e.epoch),
+      y: em.map((e) => e.test_accuracy),
       line: { color: c, width: 2 },
       marker: { color: c, size: 6 },
       hovertemplate: `${name('test accuracy')}<br>epoch %{x}<br>%{y:.2%}<extra></extra>`,
       xaxis: 'x2',
-      yaxis: 'y2'
+      yaxis: 'y2',
     });
     if (hasAuc) {
       data.push({
@@ -300,18 +323,18 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
         name: name('test AUC'),
         legendgroup: group,
         showlegend: false,
-        x: em.map(e => e.epoch),
-        y: em.map(e => (e.test_auc === undefined ? null : e.test_auc)),
+        x: em.map((e) => e.epoch),
+        y: em.map((e) => (e.test_auc === undefined ? null : e.test_auc)),
         line: { color: c, width: 2, dash: 'dot' },
         marker: { color: c, size: 6, symbol: 'diamond' },
         hovertemplate: `${name('test AUC')}<br>epoch %{x}<br>%{y:.4f}<extra></extra>`,
         xaxis: 'x2',
-        yaxis: 'y2'
+        yaxis: 'y2',
       });
     }
     // samples/s per epoch, plus the live value of a running run at its fractional epoch
-    const tx: number[] = em.map(e => e.epoch);
-    const ty: (number | null)[] = em.map(e => e.samples_per_second);
+    const tx: number[] = em.map((e) => e.epoch);
+    const ty: (number | null)[] = em.map((e) => e.samples_per_second);
     if (r.status === 'running' && r.samples_per_second !== null && r.epochs > 0 && r.total_steps > 0) {
       const at = (r.step / r.total_steps) * r.epochs;
       if (tx.length === 0 || at > tx[tx.length - 1]) {
@@ -332,7 +355,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       marker: { color: c, size: 6 },
       hovertemplate: `${name('samples/s')}<br>epoch %{x}<br>%{y:,.0f} samples/s<extra></extra>`,
       xaxis: 'x3',
-      yaxis: 'y3'
+      yaxis: 'y3',
     });
   });
 
@@ -346,11 +369,11 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       x: sp.labels,
       y: sp.values,
       marker: { color: runs.map((_, i) => colour(i)) },
-      text: sp.values.map(v => (v === null ? 'n/a' : `${v.toFixed(2)}×`)),
+      text: sp.values.map((v) => (v === null ? 'n/a' : `${v.toFixed(2)}×`)),
       textposition: 'auto',
       hovertemplate: `%{x}<br>%{text} vs ${sp.baseline}<extra></extra>`,
       xaxis: 'x4',
-      yaxis: 'y4'
+      yaxis: 'y4',
     });
   }
 
@@ -364,7 +387,9 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
   const first = runs[0];
   const title =
     display.comparison?.title ||
-    (multi ? `${runs.length} runs: ${[...new Set(runs.map(r => r.model).filter(Boolean))].join(', ')}` : [first.model, first.engine].filter(Boolean).join(' · '));
+    (multi
+      ? `${runs.length} runs: ${[...new Set(runs.map((r) => r.model).filter(Boolean))].join(', ')}`
+      : [first.model, first.engine].filter(Boolean).join(' · '));
   const layout: Record<string, unknown> = {
     height: opts.height ?? 560,
     autosize: true,
@@ -375,32 +400,50 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
     hovermode: 'closest',
     showlegend: true,
     // one row: 'normal' order (with legend groups plotly's default, 'grouped', stacks each group's items vertically)
-    legend: { orientation: 'h', traceorder: 'normal', x: 0, y: 1.01, yanchor: 'bottom', xanchor: 'left', bgcolor: 'rgba(0,0,0,0)', font: { size: 11 } },
-    uirevision: runs.map(r => r.run_id).join('|'),
+    legend: {
+      orientation: 'h',
+      traceorder: 'normal',
+      x: 0,
+      y: 1.01,
+      yanchor: 'bottom',
+      xanchor: 'left',
+      bgcolor: 'rgba(0,0,0,0)',
+      font: { size: 11 },
+    },
+    uirevision: runs.map((r) => r.run_id).join('|'),
     xaxis: axis(theme, 'step', { domain: [0, 1], anchor: 'y', rangemode: 'tozero' }),
     yaxis: axis(theme, opts.logY ? 'loss (log)' : 'loss', {
       domain: topY,
       anchor: 'x',
       type: opts.logY ? 'log' : 'linear',
       uirevision: opts.logY ? 'log' : 'linear',
-      exponentformat: 'power'
+      exponentformat: 'power',
     }),
     // epochs: whole-number ticks, no empty epoch 0; accuracy: the range of the data (from 0 it would be a flat line at the top)
     xaxis2: axis(theme, 'epoch', { domain: dom(0), anchor: 'y2', dtick: 1 }),
-    yaxis2: axis(theme, hasAuc ? 'test accuracy / AUC' : 'test accuracy', { domain: botY, anchor: 'x2', tickformat: '.1%' }),
+    yaxis2: axis(theme, hasAuc ? 'test accuracy / AUC' : 'test accuracy', {
+      domain: botY,
+      anchor: 'x2',
+      tickformat: '.1%',
+    }),
     xaxis3: axis(theme, 'epoch', { domain: dom(1), anchor: 'y3', dtick: 1 }),
     yaxis3: axis(theme, 'samples/s', { domain: botY, anchor: 'x3', rangemode: 'tozero', tickformat: '~s' }),
     annotations: [
       panelTitle('loss', 0, topY[1] - 0.005),
       panelTitle(hasAuc ? 'accuracy / AUC' : 'accuracy', dom(0)[0], botY[1] + 0.01),
-      panelTitle('throughput', dom(1)[0], botY[1] + 0.01)
-    ]
+      panelTitle('throughput', dom(1)[0], botY[1] + 0.01),
+    ],
   };
   // the legend sits above the top panel; move the loss title inside the plot
   (layout.annotations as Record<string, unknown>[])[0] = { ...panelTitle('loss', 0.005, topY[1]), yanchor: 'top' };
   if (sp) {
     layout.xaxis4 = axis(theme, '', { domain: dom(2), anchor: 'y4', type: 'category' });
-    layout.yaxis4 = axis(theme, `speed-up vs ${sp.baseline}`, { domain: botY, anchor: 'x4', rangemode: 'tozero', ticksuffix: '×' });
+    layout.yaxis4 = axis(theme, `speed-up vs ${sp.baseline}`, {
+      domain: botY,
+      anchor: 'x4',
+      rangemode: 'tozero',
+      ticksuffix: '×',
+    });
     (layout.annotations as Record<string, unknown>[]).push(panelTitle('speed-up', dom(2)[0], botY[1] + 0.01));
   }
   return {
@@ -409,7 +452,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
     header: runs.map((r, i) => headerOf(r, labels[i], colour(i))),
     title,
     hasSpeedup: sp !== null,
-    points
+    points,
   };
 }
 
@@ -417,5 +460,5 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
 export function errorText(errors: string[]): string {
   const shown = errors.slice(0, 8);
   const more = errors.length > shown.length ? [`... and ${errors.length - shown.length} more`] : [];
-  return ['Cannot draw this torchclad training display:', ...shown.map(e => `• ${e}`), ...more].join('\n');
+  return ['Cannot draw this torchclad training display:', ...shown.map((e) => `• ${e}`), ...more].join('\n');
 }

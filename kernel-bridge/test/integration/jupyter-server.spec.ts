@@ -23,7 +23,7 @@ interface Msg {
   header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };
   parent_header: { msg_id?: string };
   metadata: Record<string, unknown>;
-  content: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  content: Record<string, any>;
   buffers?: unknown[];
   channel: string;
 }
@@ -53,7 +53,6 @@ function processesIn(dir: string): number[] {
   return pids;
 }
 
-
 describe("the torchclad kernel under a real jupyter server (REST + websocket)", () => {
   let tmp: string;
   let rootDir: string;
@@ -78,7 +77,14 @@ describe("the torchclad kernel under a real jupyter server (REST + websocket)", 
   function send(msgType: string, content: Record<string, unknown>, channel = "shell"): string {
     const msgId = randomUUID();
     const msg: Msg = {
-      header: { msg_id: msgId, msg_type: msgType, session, username: "test", date: new Date().toISOString(), version: "5.3" },
+      header: {
+        msg_id: msgId,
+        msg_type: msgType,
+        session,
+        username: "test",
+        date: new Date().toISOString(),
+        version: "5.3",
+      },
       parent_header: {},
       metadata: {},
       content,
@@ -118,12 +124,17 @@ describe("the torchclad kernel under a real jupyter server (REST + websocket)", 
     await waitFor(
       () =>
         ofThis().some((m) => m.channel === "shell" && m.header.msg_type === "execute_reply") &&
-        ofThis().some((m) => m.channel === "iopub" && m.header.msg_type === "status" && m.content.execution_state === "idle"),
+        ofThis().some(
+          (m) => m.channel === "iopub" && m.header.msg_type === "status" && m.content.execution_state === "idle",
+        ),
       ms,
       `the reply to ${JSON.stringify(code.slice(0, 40))}`,
     );
     const all = ofThis();
-    return { reply: all.find((m) => m.header.msg_type === "execute_reply")!, iopub: all.filter((m) => m.channel === "iopub") };
+    return {
+      reply: all.find((m) => m.header.msg_type === "execute_reply")!,
+      iopub: all.filter((m) => m.channel === "iopub"),
+    };
   }
 
   const stdout = (iopub: Msg[], name = "stdout") =>
@@ -134,7 +145,8 @@ describe("the torchclad kernel under a real jupyter server (REST + websocket)", 
 
   beforeAll(async () => {
     requireHost();
-    if (!existsSync(JUPYTER)) throw new Error(`no jupyter at ${JUPYTER}: this suite needs the .venv (scripts/setup.sh)`);
+    if (!existsSync(JUPYTER))
+      throw new Error(`no jupyter at ${JUPYTER}: this suite needs the .venv (scripts/setup.sh)`);
     tmp = mkdtempSync(join(tmpdir(), "torchclad-jupyter-server-"));
     rootDir = join(tmp, "root");
     mkdirSync(rootDir);
@@ -220,7 +232,9 @@ describe("the torchclad kernel under a real jupyter server (REST + websocket)", 
   }, 30000);
 
   test("the kernelspec is listed; POST /api/kernels starts the kernel; the websocket connects", async () => {
-    const specs = (await (await api("GET", "/api/kernelspecs")).json()) as { kernelspecs: Record<string, { spec: { language: string } }> };
+    const specs = (await (await api("GET", "/api/kernelspecs")).json()) as {
+      kernelspecs: Record<string, { spec: { language: string } }>;
+    };
     expect(Object.keys(specs.kernelspecs)).toContain("torchclad");
     expect(specs.kernelspecs.torchclad.spec.language).toBe("cpp");
 
@@ -246,7 +260,11 @@ describe("the torchclad kernel under a real jupyter server (REST + websocket)", 
     });
 
     const id = send("kernel_info_request", {});
-    await waitFor(() => received.some((m) => m.parent_header?.msg_id === id && m.header.msg_type === "kernel_info_reply"), 20000, "kernel_info_reply");
+    await waitFor(
+      () => received.some((m) => m.parent_header?.msg_id === id && m.header.msg_type === "kernel_info_reply"),
+      20000,
+      "kernel_info_reply",
+    );
     const info = received.find((m) => m.parent_header?.msg_id === id && m.header.msg_type === "kernel_info_reply")!;
     expect(info.channel).toBe("shell");
     expect(info.content.status).toBe("ok");
@@ -288,7 +306,7 @@ describe("the torchclad kernel under a real jupyter server (REST + websocket)", 
       '#include "torchclad/torchclad.h"\n' +
         `auto small = torchclad::Dataset::from_idx("${IDX}", "test");\n` +
         "torchclad::Mlp model({784, 32, 10});\n" +
-        "torchclad::TrainOptions options; options.engine = \"clad\"; options.epochs = 1; options.batch = 64; options.progress = false;\n" +
+        'torchclad::TrainOptions options; options.engine = "clad"; options.epochs = 1; options.batch = 64; options.progress = false;\n' +
         "auto result = model.fit(small, small, options);\n" +
         'printf("%s %.3f\\n", result.status.c_str(), result.final_accuracy());',
       60000,

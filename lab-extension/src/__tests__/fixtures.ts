@@ -26,11 +26,11 @@ export function run(overrides: Partial<TrainingState> = {}, n = 3, epochs = 1): 
       loss: 0.48,
       test_loss: 0.45,
       test_accuracy: 0.84,
-      samples_per_second: 40500
+      samples_per_second: 40500,
     })),
     started_at: '2025-01-01T12:00:00.000Z',
     updated_at: '2025-01-01T12:00:03.100Z',
     elapsed_seconds: 3.1,
-    ...overrides
+    ...overrides,
   };
 }

@@ -8,7 +8,7 @@ jest.mock('plotly.js-dist-min', () => ({
   newPlot: jest.fn(async () => gd),
   react: jest.fn(async () => gd),
   purge: jest.fn(),
-  Plots: { resize: jest.fn() }
+  Plots: { resize: jest.fn() },
 }));
 
 import * as Plotly from 'plotly.js-dist-min';
@@ -47,10 +47,15 @@ test('first model: newPlot; next models: Plotly.react on the same node', async (
   expect(node2).toBe(node);
   expect(data[0].x).toEqual([10, 20, 30, 40, 50]);
   expect(r.node.querySelector('.torchclad-status-finished')?.textContent).toBe('finished');
-  expect(r.node.querySelector('.torchclad-training-config')?.textContent).toContain('mlp-784-64-10 · clad · adam · batch 64 · 1 thread');
+  expect(r.node.querySelector('.torchclad-training-config')?.textContent).toContain(
+    'mlp-784-64-10 · clad · adam · batch 64 · 1 thread',
+  );
   // per run two lines: swatch, badge, configuration; then status text and metrics
   const detail = r.node.querySelector('.torchclad-training-run > .torchclad-training-detail');
-  expect([...(detail?.children ?? [])].map(c => c.className)).toEqual(['torchclad-training-statustext', 'torchclad-training-metrics']);
+  expect([...(detail?.children ?? [])].map((c) => c.className)).toEqual([
+    'torchclad-training-statustext',
+    'torchclad-training-metrics',
+  ]);
   r.dispose();
 });
 
@@ -60,7 +65,7 @@ test('log-scale toggle redraws with a log axis', async () => {
   const box = r.node.querySelector('input.torchclad-training-log') as HTMLInputElement;
   box.checked = true;
   box.dispatchEvent(new Event('change'));
-  await new Promise(res => setTimeout(res, 0));
+  await new Promise((res) => setTimeout(res, 0));
   const layout = (Plotly.react as jest.Mock).mock.calls[0][2];
   expect(layout.yaxis.type).toBe('log');
   r.dispose();

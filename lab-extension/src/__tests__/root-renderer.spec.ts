@@ -14,12 +14,13 @@ function fakeJsroot() {
       calls.push(`draw ${(obj as { parsed: { _typename: string } }).parsed._typename}`);
       return null;
     },
-    cleanup: () => calls.push('cleanup')
+    cleanup: () => calls.push('cleanup'),
   };
   return { jsroot, calls };
 }
 
-const model = (data: unknown, metadata: unknown = {}) => ({ data: { [ROOT_MIME]: data }, metadata: { [ROOT_MIME]: metadata } }) as any;
+const model = (data: unknown, metadata: unknown = {}) =>
+  ({ data: { [ROOT_MIME]: data }, metadata: { [ROOT_MIME]: metadata } }) as any;
 
 test('draws the object with JSROOT at the canvas size; cleans up before redrawing', async () => {
   const { jsroot, calls } = fakeJsroot();
@@ -38,9 +39,16 @@ test('data without _typename, or a JSROOT failure, shows an error naming it', as
   const r = new RootRenderer({ mimeType: ROOT_MIME } as any, async () => jsroot);
   await r.renderModel(model({ fName: 'x' }));
   expect(r.node.querySelector('.torchclad-root-error')!.textContent).toContain('no "_typename"');
-  const failing = new RootRenderer({ mimeType: ROOT_MIME } as any, async () => ({ ...jsroot, draw: async () => { throw new Error('bad object'); } }));
+  const failing = new RootRenderer({ mimeType: ROOT_MIME } as any, async () => ({
+    ...jsroot,
+    draw: async () => {
+      throw new Error('bad object');
+    },
+  }));
   await failing.renderModel(model({ _typename: 'TGraph' }));
-  expect(failing.node.querySelector('.torchclad-root-error')!.textContent).toBe('JSROOT could not draw this TGraph: bad object');
+  expect(failing.node.querySelector('.torchclad-root-error')!.textContent).toBe(
+    'JSROOT could not draw this TGraph: bad object',
+  );
 });
 
 test('drawing size: metadata within bounds, else 700 x 500', () => {

@@ -1,7 +1,7 @@
 import { validate, SCHEMA_VERSION, TRAINING_MIME } from '../schema';
 import * as wire from '@torchclad/kernel-bridge/dist/training-schema';
 
-test('the renderer validates with kernel-bridge\'s one definition of the payload (no copy)', () => {
+test("the renderer validates with kernel-bridge's one definition of the payload (no copy)", () => {
   expect(validate).toBe(wire.validate);
   expect(TRAINING_MIME).toBe(wire.TRAINING_MIME);
   expect(SCHEMA_VERSION).toBe(wire.TRAINING_SCHEMA_VERSION);
@@ -57,9 +57,15 @@ describe('schema validation', () => {
     expect(errorsOf({ ...run(), status: undefined })[0]).toMatch(/^status: expected a string/);
     expect(errorsOf({ ...run(), batch: '64' })[0]).toMatch(/^batch: expected a number, got the string "64"/);
     expect(errorsOf({ ...run(), steps: [1, 2] })[0]).toMatch(/^steps: expected an object/);
-    expect(errorsOf({ ...run(), steps: { step: [1, 2], epoch: [1, 1], loss: [1] } })[0]).toMatch(/step has 2 points but loss has 1/);
-    expect(errorsOf({ ...run(), steps: { step: [1, 'x'], epoch: [1, 1], loss: [1, 2] } })[0]).toMatch(/^steps.step\[1\]: expected a number/);
-    expect(errorsOf({ ...run(), steps: { step: [1, 2], epoch: [1, 1], loss: [1, 'x'] } })[0]).toMatch(/^steps.loss\[1\]/);
+    expect(errorsOf({ ...run(), steps: { step: [1, 2], epoch: [1, 1], loss: [1] } })[0]).toMatch(
+      /step has 2 points but loss has 1/,
+    );
+    expect(errorsOf({ ...run(), steps: { step: [1, 'x'], epoch: [1, 1], loss: [1, 2] } })[0]).toMatch(
+      /^steps.step\[1\]: expected a number/,
+    );
+    expect(errorsOf({ ...run(), steps: { step: [1, 2], epoch: [1, 1], loss: [1, 'x'] } })[0]).toMatch(
+      /^steps.loss\[1\]/,
+    );
     expect(errorsOf({ ...run(), epoch_metrics: {} })[0]).toMatch(/^epoch_metrics: expected an array/);
     expect(errorsOf({ ...run(), epoch_metrics: [{ step: 1 }] })[0]).toMatch(/^epoch_metrics\[0\]: expected \{epoch/);
   });
@@ -89,7 +95,7 @@ describe('schema validation', () => {
     const a = run({ run_id: 'a', engine: 'clad' });
     const b = run({ run_id: 'b', engine: 'libtorch' });
     const arr = validate([a, b]);
-    expect(arr.ok && arr.display.runs.map(r => r.run_id)).toEqual(['a', 'b']);
+    expect(arr.ok && arr.display.runs.map((r) => r.run_id)).toEqual(['a', 'b']);
     const obj = validate({ version: 1, runs: [a, b], comparison: { baseline: 'b', title: 'clad vs libtorch' } });
     expect(obj.ok && obj.display.comparison).toEqual({ baseline: 'b', title: 'clad vs libtorch' });
   });
@@ -98,7 +104,9 @@ describe('schema validation', () => {
     const e = errorsOf([run({ run_id: 'a' }), { ...run({ run_id: 'b' }), version: 3 }]);
     expect(e[0]).toMatch(/^runs\[1\]\.version: 3 is not supported/);
     expect(errorsOf([run(), run()])[0]).toMatch(/appears twice/);
-    expect(errorsOf({ version: 1, runs: [run()], comparison: { baseline: 'zzz' } })[0]).toMatch(/^comparison.baseline: no run/);
+    expect(errorsOf({ version: 1, runs: [run()], comparison: { baseline: 'zzz' } })[0]).toMatch(
+      /^comparison.baseline: no run/,
+    );
     expect(errorsOf({ version: 2, runs: [run()] })[0]).toMatch(/^version: 2 is not supported/);
     expect(errorsOf({ version: 1, runs: 'x' })[0]).toMatch(/^runs: expected an array/);
   });

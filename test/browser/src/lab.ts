@@ -5,7 +5,17 @@
 // earlier run that died are removed by `start()`.
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
@@ -17,15 +27,15 @@ export const CHROMIUM = process.env.TORCHCLAD_CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = process.env.TORCHCLAD_TEST_ARTIFACTS || join(REPO, 'test-artifacts', 'browser');
 const PREFIX = 'torchclad-browser-';
 
-export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** A time limit for Promise.race that does not keep the process alive once the race is decided. */
-const limit = (ms: number) => new Promise<void>(r => setTimeout(r, ms).unref());
+const limit = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 async function freePort(): Promise<number> {
   const s = createServer();
-  await new Promise<void>(res => s.listen(0, '127.0.0.1', () => res()));
+  await new Promise<void>((res) => s.listen(0, '127.0.0.1', () => res()));
   const port = (s.address() as { port: number }).port;
-  await new Promise(r => s.close(r));
+  await new Promise((r) => s.close(r));
   return port;
 }
 
@@ -117,13 +127,14 @@ export class Lab {
     this.rootDir = join(this.tmp, 'root');
     mkdirSync(this.rootDir);
     for (const [name, src] of Object.entries(opts.files)) writeFileSync(join(this.rootDir, name), readFileSync(src));
-    for (const [name, nb] of Object.entries(opts.notebooks ?? {})) writeFileSync(join(this.rootDir, name), JSON.stringify(nb, null, 1));
+    for (const [name, nb] of Object.entries(opts.notebooks ?? {}))
+      writeFileSync(join(this.rootDir, name), JSON.stringify(nb, null, 1));
     // User settings of this run only: no news/update toasts over the notebook.
     const settings = join(this.tmp, 'settings');
     mkdirSync(join(settings, '@jupyterlab', 'apputils-extension'), { recursive: true });
     writeFileSync(
       join(settings, '@jupyterlab', 'apputils-extension', 'notification.jupyterlab-settings'),
-      JSON.stringify({ fetchNews: 'false', checkForUpdates: false })
+      JSON.stringify({ fetchNews: 'false', checkForUpdates: false }),
     );
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
@@ -135,7 +146,7 @@ export class Lab {
       JUPYTER_CONFIG_DIR: join(this.tmp, 'config'),
       JUPYTER_DATA_DIR: join(this.tmp, 'data'),
       JUPYTERLAB_SETTINGS_DIR: settings,
-      JUPYTERLAB_WORKSPACES_DIR: join(this.tmp, 'workspaces')
+      JUPYTERLAB_WORKSPACES_DIR: join(this.tmp, 'workspaces'),
     };
     // first on Jupyter's search path: in a virtualenv the .venv's share/jupyter
     // comes before JUPYTER_DATA_DIR
@@ -154,35 +165,45 @@ export class Lab {
         '--port-retries=0',
         `--IdentityProvider.token=${this.token}`,
         `--ServerApp.root_dir=${this.rootDir}`,
-        ...(process.getuid?.() === 0 ? ['--allow-root'] : [])
+        ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
       ],
-      { cwd: this.tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }
+      { cwd: this.tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.server.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.server.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.serverExited = new Promise(res => this.server!.once('exit', () => res()));
+    this.serverExited = new Promise((res) => this.server!.once('exit', () => res()));
     const deadline = Date.now() + 60000;
     for (;;) {
-      if (this.server.exitCode !== null) throw new Error(`jupyter lab exited (code ${this.server.exitCode}):\n${this.log}`);
+      if (this.server.exitCode !== null)
+        throw new Error(`jupyter lab exited (code ${this.server.exitCode}):\n${this.log}`);
       try {
         if ((await this.api('GET', '/api/status')).ok) break;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`jupyter lab did not answer on ${this.base} within 60 s:\n${this.log}`);
+      if (Date.now() > deadline)
+        throw new Error(`jupyter lab did not answer on ${this.base} within 60 s:\n${this.log}`);
       await sleep(250);
     }
 
     this.context = await chromium.launchPersistentContext(join(this.tmp, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: opts.viewport ?? { width: 1400, height: 1000 },
-      timeout: 60000
+      timeout: 60000,
     });
     this.page = this.context.pages()[0] ?? (await this.context.newPage());
-    this.page.on('console', m => this.console.push(`${m.type()}: ${m.text()}`));
-    this.page.on('pageerror', e => this.console.push(`pageerror: ${e.message}`));
+    this.page.on('console', (m) => this.console.push(`${m.type()}: ${m.text()}`));
+    this.page.on('pageerror', (e) => this.console.push(`pageerror: ${e.message}`));
     return this.page;
   }
 
@@ -190,7 +211,7 @@ export class Lab {
     return fetch(`${this.base}${path}`, {
       method,
       headers: { Authorization: `token ${this.token}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body)
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
 
@@ -211,7 +232,7 @@ export class Lab {
         // kernels first (through the API, as JupyterLab's "shut down" does), then the server
         try {
           const kernels = (await (await this.api('GET', '/api/kernels')).json()) as { id: string }[];
-          await Promise.all(kernels.map(k => this.api('DELETE', `/api/kernels/${k.id}`).catch(() => undefined)));
+          await Promise.all(kernels.map((k) => this.api('DELETE', `/api/kernels/${k.id}`).catch(() => undefined)));
         } catch {
           // the server is not answering: it is killed below
         }

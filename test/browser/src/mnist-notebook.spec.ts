@@ -9,7 +9,20 @@ import { join } from 'path';
 import type { Page } from 'playwright-core';
 import type { TrainingState } from '../../../kernel-bridge/src/training-schema';
 import { ARTIFACTS, Lab, REPO, sleep } from './lab';
-import { DrawnDisplay, Notebook, TRAINING_MIME, codeCells, drawn, openNotebook, progress, runAllCells, saveAndFetch, text, watchFirstDisplay, watched } from './notebook';
+import {
+  DrawnDisplay,
+  Notebook,
+  TRAINING_MIME,
+  codeCells,
+  drawn,
+  openNotebook,
+  progress,
+  runAllCells,
+  saveAndFetch,
+  text,
+  watchFirstDisplay,
+  watched,
+} from './notebook';
 
 const NOTEBOOK = join(REPO, 'notebooks', 'mnist.ipynb');
 /** Opening the notebook and starting the kernel (JupyterLab's first load compiles nothing, but the machine may be busy). */
@@ -30,50 +43,65 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
   const seen: { status: string; points: number }[] = [];
   let finalDrawn: DrawnDisplay[] = [];
 
-  beforeAll(async () => {
-    page = await lab.start({ files: { 'mnist.ipynb': NOTEBOOK } });
-    timings.serverAndBrowser = Date.now() - started;
+  beforeAll(
+    async () => {
+      page = await lab.start({ files: { 'mnist.ipynb': NOTEBOOK } });
+      timings.serverAndBrowser = Date.now() - started;
 
-    await openNotebook(lab, page, 'mnist.ipynb', OPEN_TIMEOUT);
-    timings.opened = Date.now() - started;
+      await openNotebook(lab, page, 'mnist.ipynb', OPEN_TIMEOUT);
+      timings.opened = Date.now() - started;
 
-    const runStart = Date.now();
-    await watchFirstDisplay(page);  // the Clad run takes a few seconds: watched from inside the page too
-    await runAllCells(page, RUN_TIMEOUT, async () => {
-      const first = (await drawn(page, true))[0];
-      if (first?.traces) {
-        const train = first.traces.find(t => t.uid.endsWith(':train'));
-        seen.push({ status: first.badges[0]?.text ?? '', points: train?.x.length ?? 0 });
-      }
-    });
-    timings.ran = Date.now() - runStart;
-    seen.push(...(await watched(page)));
-    finalDrawn = await drawn(page);
-    saved = await saveAndFetch(lab, page, 'mnist.ipynb');
-    const stateOf = (engine: string): TrainingState => {
-      const cell = codeCells(saved).find(c => text(c.source).includes(`engine = "${engine}"`));
-      if (!cell) throw new Error(`no cell sets engine = "${engine}" in the saved notebook`);
-      const out = (cell.outputs ?? []).filter(o => o.output_type === 'display_data' && o.data && TRAINING_MIME in o.data);
-      if (out.length !== 1) throw new Error(`the ${engine} cell has ${out.length} training displays in the saved notebook, expected 1`);
-      return out[0].data![TRAINING_MIME] as TrainingState;
-    };
-    clad = stateOf('clad');
-    autograd = stateOf('autograd');
-    const printed = /clad test accuracy: ([0-9.]+)/.exec(codeCells(saved).flatMap(c => c.outputs ?? []).map(o => text(o.text)).join(''));
-    cladPrinted = printed ? Number(printed[1]) : NaN;
+      const runStart = Date.now();
+      await watchFirstDisplay(page); // the Clad run takes a few seconds: watched from inside the page too
+      await runAllCells(page, RUN_TIMEOUT, async () => {
+        const first = (await drawn(page, true))[0];
+        if (first?.traces) {
+          const train = first.traces.find((t) => t.uid.endsWith(':train'));
+          seen.push({ status: first.badges[0]?.text ?? '', points: train?.x.length ?? 0 });
+        }
+      });
+      timings.ran = Date.now() - runStart;
+      seen.push(...(await watched(page)));
+      finalDrawn = await drawn(page);
+      saved = await saveAndFetch(lab, page, 'mnist.ipynb');
+      const stateOf = (engine: string): TrainingState => {
+        const cell = codeCells(saved).find((c) => text(c.source).includes(`engine = "${engine}"`));
+        if (!cell) throw new Error(`no cell sets engine = "${engine}" in the saved notebook`);
+        const out = (cell.outputs ?? []).filter(
+          (o) => o.output_type === 'display_data' && o.data && TRAINING_MIME in o.data,
+        );
+        if (out.length !== 1)
+          throw new Error(`the ${engine} cell has ${out.length} training displays in the saved notebook, expected 1`);
+        return out[0].data![TRAINING_MIME] as TrainingState;
+      };
+      clad = stateOf('clad');
+      autograd = stateOf('autograd');
+      const printed = /clad test accuracy: ([0-9.]+)/.exec(
+        codeCells(saved)
+          .flatMap((c) => c.outputs ?? [])
+          .map((o) => text(o.text))
+          .join(''),
+      );
+      cladPrinted = printed ? Number(printed[1]) : NaN;
 
-    // the screenshots: the Clad display in view, and each display alone
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const cladNode = page.locator('.torchclad-training', { has: page.locator(`.torchclad-training-run[data-run-id="${clad.run_id}"]`) });
-    await cladNode.scrollIntoViewIfNeeded();
-    await sleep(500);
-    await page.screenshot({ path: join(ARTIFACTS, 'mnist-notebook.png') });
-    await cladNode.screenshot({ path: join(ARTIFACTS, 'mnist-clad-display.png') });
-    await page
-      .locator('.torchclad-training', { has: page.locator(`.torchclad-training-run[data-run-id="${autograd.run_id}"]`) })
-      .screenshot({ path: join(ARTIFACTS, 'mnist-autograd-display.png') });
-    writeFileSync(join(ARTIFACTS, 'mnist-saved.ipynb'), JSON.stringify(saved, null, 1));
-  }, OPEN_TIMEOUT + RUN_TIMEOUT + 60_000);
+      // the screenshots: the Clad display in view, and each display alone
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const cladNode = page.locator('.torchclad-training', {
+        has: page.locator(`.torchclad-training-run[data-run-id="${clad.run_id}"]`),
+      });
+      await cladNode.scrollIntoViewIfNeeded();
+      await sleep(500);
+      await page.screenshot({ path: join(ARTIFACTS, 'mnist-notebook.png') });
+      await cladNode.screenshot({ path: join(ARTIFACTS, 'mnist-clad-display.png') });
+      await page
+        .locator('.torchclad-training', {
+          has: page.locator(`.torchclad-training-run[data-run-id="${autograd.run_id}"]`),
+        })
+        .screenshot({ path: join(ARTIFACTS, 'mnist-autograd-display.png') });
+      writeFileSync(join(ARTIFACTS, 'mnist-saved.ipynb'), JSON.stringify(saved, null, 1));
+    },
+    OPEN_TIMEOUT + RUN_TIMEOUT + 60_000,
+  );
 
   afterAll(async () => {
     try {
@@ -92,13 +120,13 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
   }, 60_000);
 
   const cladDisplay = () => {
-    const d = finalDrawn.filter(x => x.runIds.includes(clad.run_id));
+    const d = finalDrawn.filter((x) => x.runIds.includes(clad.run_id));
     expect(d).toHaveLength(1);
     return d[0];
   };
 
-  test('each training cell shows one training display, and the saved notebook holds the kernel\'s final data', () => {
-    expect(finalDrawn.map(d => d.runIds)).toEqual([[clad.run_id], [autograd.run_id]]);
+  test("each training cell shows one training display, and the saved notebook holds the kernel's final data", () => {
+    expect(finalDrawn.map((d) => d.runIds)).toEqual([[clad.run_id], [autograd.run_id]]);
     for (const s of [clad, autograd]) {
       expect(s.status).toBe('finished');
       expect(s.epoch_metrics).toHaveLength(s.epochs);
@@ -113,8 +141,8 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
     const d = cladDisplay();
     expect(d.traces).not.toBeNull();
     const trace = (what: string) => {
-      const t = d.traces!.find(x => x.uid === `${clad.run_id}:${what}`);
-      if (!t) throw new Error(`no trace ${clad.run_id}:${what}; traces: ${d.traces!.map(x => x.uid).join(', ')}`);
+      const t = d.traces!.find((x) => x.uid === `${clad.run_id}:${what}`);
+      if (!t) throw new Error(`no trace ${clad.run_id}:${what}; traces: ${d.traces!.map((x) => x.uid).join(', ')}`);
       return t;
     };
     const n = clad.steps.step.length;
@@ -127,12 +155,12 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
     expect(train.y).toEqual(clad.steps.loss);
     expect(train.x.at(-1)).toBe(clad.total_steps);
     expect(train.y.at(-1)).toBe(clad.steps.loss.at(-1));
-    const epochs = clad.epoch_metrics.map(e => e.epoch);
-    expect(trace('test').x).toEqual(clad.epoch_metrics.map(e => e.step));
-    expect(trace('test').y).toEqual(clad.epoch_metrics.map(e => e.test_loss));
+    const epochs = clad.epoch_metrics.map((e) => e.epoch);
+    expect(trace('test').x).toEqual(clad.epoch_metrics.map((e) => e.step));
+    expect(trace('test').y).toEqual(clad.epoch_metrics.map((e) => e.test_loss));
     expect(trace('acc').x).toEqual(epochs);
-    expect(trace('acc').y).toEqual(clad.epoch_metrics.map(e => e.test_accuracy));
-    expect(trace('rate').y).toEqual(clad.epoch_metrics.map(e => e.samples_per_second));
+    expect(trace('acc').y).toEqual(clad.epoch_metrics.map((e) => e.test_accuracy));
+    expect(trace('rate').y).toEqual(clad.epoch_metrics.map((e) => e.samples_per_second));
   });
 
   test('(b) the header says finished and shows the final test accuracy', () => {
@@ -148,16 +176,22 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
 
   test('(c) no error output, no invalid display', async () => {
     for (const c of codeCells(saved)) {
-      const errors = (c.outputs ?? []).filter(o => o.output_type === 'error');
-      expect(errors.map(e => `${e.ename}: ${e.evalue}`)).toEqual([]);
+      const errors = (c.outputs ?? []).filter((o) => o.output_type === 'error');
+      expect(errors.map((e) => `${e.ename}: ${e.evalue}`)).toEqual([]);
     }
     // JupyterLab draws an error as stderr text (its traceback); the only stderr
     // this notebook writes is the trainer's per-epoch log
-    const stderr = await page.locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
+    const stderr = await page
+      .locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+      .allTextContents();
     const epochLine = /^epoch \d+\/\d+ +train loss [0-9.]+ +test loss [0-9.]+ +test accuracy [0-9.]+% +\d+ steps\/s$/;
-    const other = stderr.flatMap(t => t.split('\n')).filter(l => l.trim() !== '' && !epochLine.test(l.trim()));
+    const other = stderr.flatMap((t) => t.split('\n')).filter((l) => l.trim() !== '' && !epochLine.test(l.trim()));
     expect(other).toEqual([]);
-    expect(await page.locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count()).toBe(0);
+    expect(
+      await page
+        .locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+        .count(),
+    ).toBe(0);
     for (const d of finalDrawn) {
       expect(d.invalid).toBe(false);
       expect(d.errorShown).toBe(false);
@@ -166,69 +200,81 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
 
   test('the display grew live while the Clad run trained, updated in place', () => {
     const n = clad.steps.step.length;
-    const running = seen.filter(s => s.status === 'running');
+    const running = seen.filter((s) => s.status === 'running');
     expect(running.length).toBeGreaterThan(0);
-    expect(running.some(s => s.points > 0 && s.points < n)).toBe(true);
+    expect(running.some((s) => s.points > 0 && s.points < n)).toBe(true);
     // the plot div the test tagged while the run was going is the one that shows the finished run
     expect(cladDisplay().marked).toBe(true);
   });
 
-  test('reopened with its kernel shut down, the display is drawn from the saved output alone', async () => {
-    const before = Date.now();
-    // close the notebook's page, shut the kernel down (its session, as JupyterLab's "Shut Down Kernel" does)
-    await page.goto('about:blank');
-    const ran = (await (await lab.api('GET', '/api/kernels')).json()) as { id: string }[];
-    expect(ran.length).toBeGreaterThan(0);
-    for (const s of (await (await lab.api('GET', '/api/sessions')).json()) as { id: string }[]) {
-      expect((await lab.api('DELETE', `/api/sessions/${s.id}`)).ok).toBe(true);
-    }
-    expect(await (await lab.api('GET', '/api/kernels')).json()).toEqual([]);
-    // open the saved file again; any code sent to a kernel from now on would be an execute_request
-    const executes: string[] = [];
-    page.on('websocket', ws =>
-      ws.on('framesent', f => {
-        if (String(f.payload).includes('execute_request')) executes.push(String(f.payload).slice(0, 200));
-      })
-    );
-    await openNotebook(lab, page, 'mnist.ipynb', OPEN_TIMEOUT);
-    const run = page.locator(`.torchclad-training-run[data-run-id="${clad.run_id}"]`);
-    await run.waitFor({ timeout: 30_000 });
-    await page.waitForFunction(
-      id => {
-        const node = document.querySelector(`.torchclad-training-run[data-run-id="${id}"]`)?.closest('.torchclad-training');
-        return !!(node?.querySelector('.torchclad-training-plot') as { data?: unknown[] } | null)?.data;
-      },
-      clad.run_id,
-      { timeout: 30_000 }
-    );
-    const reopened = (await drawn(page)).filter(x => x.runIds.includes(clad.run_id));
-    expect(reopened).toHaveLength(1);
-    const d = reopened[0];
-    // a new page (not the plot div drawn while training) with a new kernel that ran nothing
-    expect(d.marked).toBe(false);
-    const now = (await (await lab.api('GET', '/api/kernels')).json()) as { id: string }[];
-    expect(now.map(k => k.id).filter(id => ran.some(r => r.id === id))).toEqual([]);
-    expect(executes).toEqual([]);
-    expect((await progress(page)).prompts.map(p => p.replace(/:$/, ''))).toEqual(codeCells(saved).map(c => `[${c.execution_count}]`));
-    // the plot: the train trace holds the saved points
-    const train = d.traces?.find(t => t.uid === `${clad.run_id}:train`);
-    if (!train) throw new Error(`no train trace after reopening; traces: ${d.traces?.map(t => t.uid).join(', ')}`);
-    const n = clad.steps.step.length;
-    expect(train.x).toHaveLength(n);
-    expect(train.y).toHaveLength(n);
-    expect(train.x.at(-1)).toBe(clad.total_steps);
-    expect(train.y.at(-1)).toBe(clad.steps.loss.at(-1));
-    expect(train.y).toEqual(clad.steps.loss);
-    expect(d.points).toBe(`${n}/${n}`);
-    // the header: finished, the final test accuracy
-    expect(d.badges).toEqual([{ text: 'finished', className: 'torchclad-training-status torchclad-status-finished' }]);
-    expect(d.statusTexts[0]).toMatch(new RegExp(`^finished in .+: ${clad.epochs} epochs, ${clad.total_steps} steps$`));
-    expect(d.metrics[0]).toContain(`test acc ${(100 * clad.epoch_metrics.at(-1)!.test_accuracy!).toFixed(2)}%`);
-    expect(d.invalid).toBe(false);
-    expect(d.errorShown).toBe(false);
-    await page.locator('.torchclad-training', { has: run }).scrollIntoViewIfNeeded();
-    await sleep(500);
-    await page.screenshot({ path: join(ARTIFACTS, 'mnist-reopened.png') });
-    timings.reopened = Date.now() - before;
-  }, OPEN_TIMEOUT + 90_000);
+  test(
+    'reopened with its kernel shut down, the display is drawn from the saved output alone',
+    async () => {
+      const before = Date.now();
+      // close the notebook's page, shut the kernel down (its session, as JupyterLab's "Shut Down Kernel" does)
+      await page.goto('about:blank');
+      const ran = (await (await lab.api('GET', '/api/kernels')).json()) as { id: string }[];
+      expect(ran.length).toBeGreaterThan(0);
+      for (const s of (await (await lab.api('GET', '/api/sessions')).json()) as { id: string }[]) {
+        expect((await lab.api('DELETE', `/api/sessions/${s.id}`)).ok).toBe(true);
+      }
+      expect(await (await lab.api('GET', '/api/kernels')).json()).toEqual([]);
+      // open the saved file again; any code sent to a kernel from now on would be an execute_request
+      const executes: string[] = [];
+      page.on('websocket', (ws) =>
+        ws.on('framesent', (f) => {
+          if (String(f.payload).includes('execute_request')) executes.push(String(f.payload).slice(0, 200));
+        }),
+      );
+      await openNotebook(lab, page, 'mnist.ipynb', OPEN_TIMEOUT);
+      const run = page.locator(`.torchclad-training-run[data-run-id="${clad.run_id}"]`);
+      await run.waitFor({ timeout: 30_000 });
+      await page.waitForFunction(
+        (id) => {
+          const node = document
+            .querySelector(`.torchclad-training-run[data-run-id="${id}"]`)
+            ?.closest('.torchclad-training');
+          return !!(node?.querySelector('.torchclad-training-plot') as { data?: unknown[] } | null)?.data;
+        },
+        clad.run_id,
+        { timeout: 30_000 },
+      );
+      const reopened = (await drawn(page)).filter((x) => x.runIds.includes(clad.run_id));
+      expect(reopened).toHaveLength(1);
+      const d = reopened[0];
+      // a new page (not the plot div drawn while training) with a new kernel that ran nothing
+      expect(d.marked).toBe(false);
+      const now = (await (await lab.api('GET', '/api/kernels')).json()) as { id: string }[];
+      expect(now.map((k) => k.id).filter((id) => ran.some((r) => r.id === id))).toEqual([]);
+      expect(executes).toEqual([]);
+      expect((await progress(page)).prompts.map((p) => p.replace(/:$/, ''))).toEqual(
+        codeCells(saved).map((c) => `[${c.execution_count}]`),
+      );
+      // the plot: the train trace holds the saved points
+      const train = d.traces?.find((t) => t.uid === `${clad.run_id}:train`);
+      if (!train) throw new Error(`no train trace after reopening; traces: ${d.traces?.map((t) => t.uid).join(', ')}`);
+      const n = clad.steps.step.length;
+      expect(train.x).toHaveLength(n);
+      expect(train.y).toHaveLength(n);
+      expect(train.x.at(-1)).toBe(clad.total_steps);
+      expect(train.y.at(-1)).toBe(clad.steps.loss.at(-1));
+      expect(train.y).toEqual(clad.steps.loss);
+      expect(d.points).toBe(`${n}/${n}`);
+      // the header: finished, the final test accuracy
+      expect(d.badges).toEqual([
+        { text: 'finished', className: 'torchclad-training-status torchclad-status-finished' },
+      ]);
+      expect(d.statusTexts[0]).toMatch(
+        new RegExp(`^finished in .+: ${clad.epochs} epochs, ${clad.total_steps} steps$`),
+      );
+      expect(d.metrics[0]).toContain(`test acc ${(100 * clad.epoch_metrics.at(-1)!.test_accuracy!).toFixed(2)}%`);
+      expect(d.invalid).toBe(false);
+      expect(d.errorShown).toBe(false);
+      await page.locator('.torchclad-training', { has: run }).scrollIntoViewIfNeeded();
+      await sleep(500);
+      await page.screenshot({ path: join(ARTIFACTS, 'mnist-reopened.png') });
+      timings.reopened = Date.now() - before;
+    },
+    OPEN_TIMEOUT + 90_000,
+  );
 });

@@ -47,30 +47,40 @@ export interface DrawnDisplay {
 }
 
 export const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('') : (v ?? ''));
-export const codeCells = (nb: Notebook) => nb.cells.filter(c => c.cell_type === 'code');
+export const codeCells = (nb: Notebook) => nb.cells.filter((c) => c.cell_type === 'code');
 
 /** Every training display on the page, in document order. `mark` tags the plot divs of running displays. */
 export function drawn(page: Page, mark = false): Promise<DrawnDisplay[]> {
-  return page.evaluate(mark => {
-    return [...document.querySelectorAll<HTMLElement>('.torchclad-training')].map(node => {
-      const plot = node.querySelector('.torchclad-training-plot') as (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
-      const badges = [...node.querySelectorAll('.torchclad-training-status')].map(b => ({ text: b.textContent ?? '', className: b.className }));
-      if (plot && mark && badges.some(b => b.text === 'running') && plot.data) plot.__torchcladSeen = true;
+  return page.evaluate((mark) => {
+    return [...document.querySelectorAll<HTMLElement>('.torchclad-training')].map((node) => {
+      const plot = node.querySelector('.torchclad-training-plot') as
+        (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
+      const badges = [...node.querySelectorAll('.torchclad-training-status')].map((b) => ({
+        text: b.textContent ?? '',
+        className: b.className,
+      }));
+      if (plot && mark && badges.some((b) => b.text === 'running') && plot.data) plot.__torchcladSeen = true;
       const err = node.querySelector<HTMLElement>('.torchclad-training-error');
       return {
-        runIds: [...node.querySelectorAll<HTMLElement>('.torchclad-training-run')].map(r => r.dataset.runId ?? ''),
+        runIds: [...node.querySelectorAll<HTMLElement>('.torchclad-training-run')].map((r) => r.dataset.runId ?? ''),
         badges,
-        statusTexts: [...node.querySelectorAll('.torchclad-training-statustext')].map(s => s.textContent ?? ''),
-        metrics: [...node.querySelectorAll('.torchclad-training-metrics')].map(s => s.textContent ?? ''),
+        statusTexts: [...node.querySelectorAll('.torchclad-training-statustext')].map((s) => s.textContent ?? ''),
+        metrics: [...node.querySelectorAll('.torchclad-training-metrics')].map((s) => s.textContent ?? ''),
         points: node.dataset.points ?? '',
         invalid: node.classList.contains('torchclad-training-invalid'),
         errorShown: !!err && !err.hidden,
         traces: plot?.data
-          ? plot.data.map(t => ({ uid: String(t.uid), name: String(t.name), type: String(t.type), x: Array.from(t.x ?? []), y: Array.from(t.y ?? []) }))
+          ? plot.data.map((t) => ({
+              uid: String(t.uid),
+              name: String(t.name),
+              type: String(t.type),
+              x: Array.from(t.x ?? []),
+              y: Array.from(t.y ?? []),
+            }))
           : null,
         marked: !!plot?.__torchcladSeen,
         title: node.querySelector('.torchclad-training-title')?.textContent ?? '',
-        legend: [...node.querySelectorAll('.legend .legendtext')].map(l => l.textContent ?? '')
+        legend: [...node.querySelectorAll('.legend .legendtext')].map((l) => l.textContent ?? ''),
       };
     });
   }, mark);
@@ -89,9 +99,10 @@ export function watchFirstDisplay(page: Page): Promise<void> {
     setInterval(() => {
       const node = document.querySelector<HTMLElement>('.torchclad-training');
       if (!node) return;
-      const plot = node.querySelector('.torchclad-training-plot') as (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
+      const plot = node.querySelector('.torchclad-training-plot') as
+        (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
       const status = node.querySelector('.torchclad-training-status')?.textContent ?? '';
-      const train = plot?.data?.find(t => String(t.uid).endsWith(':train'));
+      const train = plot?.data?.find((t) => String(t.uid).endsWith(':train'));
       if (plot && plot.data && status === 'running') plot.__torchcladSeen = true;
       seen.push({ status, points: train?.x?.length ?? 0 });
     }, 50);
@@ -99,21 +110,28 @@ export function watchFirstDisplay(page: Page): Promise<void> {
 }
 
 export function watched(page: Page): Promise<{ status: string; points: number }[]> {
-  return page.evaluate(() => (window as unknown as { __torchcladWatched?: { status: string; points: number }[] }).__torchcladWatched ?? []);
+  return page.evaluate(
+    () => (window as unknown as { __torchcladWatched?: { status: string; points: number }[] }).__torchcladWatched ?? [],
+  );
 }
 
 /** The prompts of the code cells ("[ ]:", "[*]:", "[3]:") and the kernel's status. */
 export function progress(page: Page): Promise<{ prompts: string[]; kernel: string }> {
   return page.evaluate(() => ({
-    prompts: [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].map(p => (p.textContent ?? '').trim()),
-    kernel: document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') ?? ''
+    prompts: [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].map((p) =>
+      (p.textContent ?? '').trim(),
+    ),
+    kernel:
+      document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') ?? '',
   }));
 }
 
 /** The text of all outputs on the page, for error messages. */
 export function outputsText(page: Page): Promise<string> {
   return page.evaluate(() =>
-    [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')].map(o => `[${o.getAttribute('data-mime-type')}] ${(o.textContent ?? '').slice(0, 500)}`).join('\n')
+    [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
+      .map((o) => `[${o.getAttribute('data-mime-type')}] ${(o.textContent ?? '').slice(0, 500)}`)
+      .join('\n'),
   );
 }
 
@@ -122,7 +140,6 @@ export async function clickMenu(page: Page, menu: string, item: RegExp): Promise
   await page.locator('#jp-MainMenu .lm-MenuBar-itemLabel', { hasText: new RegExp(`^${menu}$`) }).click();
   await page.locator('.lm-Menu .lm-Menu-item', { has: page.locator('.lm-Menu-itemLabel', { hasText: item }) }).click();
 }
-
 
 /**
  * Resolves once JupyterLab's splash (the logo shown while it starts, and
@@ -135,8 +152,12 @@ export async function splashGone(page: Page, timeout = 30000): Promise<void> {
 /** Opens `name` in JupyterLab; resolves when its kernel ("ROOT C++ (Clad + LibTorch)") is idle and the splash is gone. */
 export async function openNotebook(lab: Lab, page: Page, name: string, timeout: number): Promise<void> {
   await page.goto(`${lab.base}/lab/tree/${name}?token=${lab.token}`, { timeout });
-  await page.locator('.jp-NotebookPanel .jp-KernelName', { hasText: 'ROOT C++ (Clad + LibTorch)' }).waitFor({ timeout });
-  await page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ state: 'attached', timeout });
+  await page
+    .locator('.jp-NotebookPanel .jp-KernelName', { hasText: 'ROOT C++ (Clad + LibTorch)' })
+    .waitFor({ timeout });
+  await page
+    .locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')
+    .waitFor({ state: 'attached', timeout });
   await splashGone(page, timeout);
 }
 
@@ -153,12 +174,18 @@ export async function runAllCells(page: Page, timeout: number, tick?: () => Prom
   for (;;) {
     const p = await progress(page);
     if (tick) await tick();
-    if (p.prompts.length > 0 && p.prompts.every(s => /^\[\d+\]:?$/.test(s))) return;
+    if (p.prompts.length > 0 && p.prompts.every((s) => /^\[\d+\]:?$/.test(s))) return;
     // idle, nothing running or queued, and not all cells ran: a cell failed (the rest were not run)
-    stalled = p.kernel === 'idle' && !p.prompts.some(s => s.includes('*')) && Date.now() - start > 5000 ? stalled + 1 : 0;
-    if (stalled >= 10) throw new Error(`the notebook stopped before every cell ran (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`);
+    stalled =
+      p.kernel === 'idle' && !p.prompts.some((s) => s.includes('*')) && Date.now() - start > 5000 ? stalled + 1 : 0;
+    if (stalled >= 10)
+      throw new Error(
+        `the notebook stopped before every cell ran (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`,
+      );
     if (Date.now() - start > timeout) {
-      throw new Error(`the notebook did not finish within ${timeout / 1000} s (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`);
+      throw new Error(
+        `the notebook did not finish within ${timeout / 1000} s (prompts ${p.prompts.join(' ')}); outputs:\n${await outputsText(page)}`,
+      );
     }
     await sleep(300);
   }
@@ -174,21 +201,31 @@ export async function runAllCells(page: Page, timeout: number, tick?: () => Prom
 export async function saveAndFetch(lab: Lab, page: Page, name: string): Promise<Notebook> {
   const dirtyTab = page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty').filter({ hasText: name });
   // ran cells leave the notebook modified; without the mark, the wait below would prove nothing
-  await dirtyTab.first().waitFor({ state: 'attached', timeout: 5000 }).catch(() => {
-    throw new Error(`${name}'s tab has no unsaved-changes mark (.jp-mod-dirty) before File > Save Notebook`);
-  });
+  await dirtyTab
+    .first()
+    .waitFor({ state: 'attached', timeout: 5000 })
+    .catch(() => {
+      throw new Error(`${name}'s tab has no unsaved-changes mark (.jp-mod-dirty) before File > Save Notebook`);
+    });
   await clickMenu(page, 'File', /^Save( Notebook)?$/);
-  await dirtyTab.first().waitFor({ state: 'detached', timeout: 30000 }).catch(async () => {
-    const dialog = await page.locator('.jp-Dialog').allInnerTexts();
-    throw new Error(`${name} still has unsaved changes 30 s after File > Save Notebook${dialog.length ? `; a dialog is open: ${dialog.join(' | ')}` : ''}`);
-  });
+  await dirtyTab
+    .first()
+    .waitFor({ state: 'detached', timeout: 30000 })
+    .catch(async () => {
+      const dialog = await page.locator('.jp-Dialog').allInnerTexts();
+      throw new Error(
+        `${name} still has unsaved changes 30 s after File > Save Notebook${dialog.length ? `; a dialog is open: ${dialog.join(' | ')}` : ''}`,
+      );
+    });
   const deadline = Date.now() + 10000;
   for (;;) {
     const r = await lab.api('GET', `/api/contents/${name}?type=notebook&content=1`);
-    if (!r.ok && Date.now() > deadline) throw new Error(`GET /api/contents/${name} after its save: HTTP ${r.status}: ${await r.text()}`);
+    if (!r.ok && Date.now() > deadline)
+      throw new Error(`GET /api/contents/${name} after its save: HTTP ${r.status}: ${await r.text()}`);
     const nb = r.ok ? ((await r.json()) as { content: Notebook }).content : undefined;
-    if (nb && codeCells(nb).every(c => typeof c.execution_count === 'number')) return nb;
-    if (Date.now() > deadline) throw new Error(`the saved ${name} has cells without outputs after File > Save Notebook finished`);
+    if (nb && codeCells(nb).every((c) => typeof c.execution_count === 'number')) return nb;
+    if (Date.now() > deadline)
+      throw new Error(`the saved ${name} has cells without outputs after File > Save Notebook finished`);
     await sleep(250);
   }
 }

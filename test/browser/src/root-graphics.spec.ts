@@ -17,19 +17,26 @@ const cell = (source: string) => ({ cell_type: 'code', source, outputs: [], exec
 const NOTEBOOK: Notebook = {
   nbformat: 4,
   nbformat_minor: 5,
-  metadata: { kernelspec: { name: 'torchclad', display_name: 'ROOT C++ (Clad + LibTorch)', language: 'cpp' }, language_info: { name: 'c++' } },
+  metadata: {
+    kernelspec: { name: 'torchclad', display_name: 'ROOT C++ (Clad + LibTorch)', language: 'cpp' },
+    language_info: { name: 'c++' },
+  },
   cells: [
-    cell('TH1F gauss("gauss", "a gaussian;x;entries", 60, -4, 4);\ngauss.FillRandom("gaus", 5000);\nauto canvas = new TCanvas("canvas", "drawn in a cell", 640, 420);\ngauss.Draw();'),
-    cell('auto flat = new TH1D("flat", "the value of a cell", 10, 0, 10);\nfor (int i = 0; i < 10; ++i) flat->Fill(i, i);\nflat'),
-    cell('// inspect and completion below')
-  ]
+    cell(
+      'TH1F gauss("gauss", "a gaussian;x;entries", 60, -4, 4);\ngauss.FillRandom("gaus", 5000);\nauto canvas = new TCanvas("canvas", "drawn in a cell", 640, 420);\ngauss.Draw();',
+    ),
+    cell(
+      'auto flat = new TH1D("flat", "the value of a cell", 10, 0, 10);\nfor (int i = 0; i < 10; ++i) flat->Fill(i, i);\nflat',
+    ),
+    cell('// inspect and completion below'),
+  ],
 };
 
 /** The x-axis labels JSROOT drew in the first ROOT output. */
 function xLabels(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const root = document.querySelector('.torchclad-root');
-    return [...(root?.querySelectorAll('.xaxis_container text') ?? [])].map(t => t.textContent ?? '').filter(Boolean);
+    return [...(root?.querySelectorAll('.xaxis_container text') ?? [])].map((t) => t.textContent ?? '').filter(Boolean);
   });
 }
 
@@ -49,7 +56,8 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
 
   afterAll(async () => {
     try {
-      if (page && !page.isClosed()) await page.screenshot({ path: join(ARTIFACTS, 'root-last.png') }).catch(() => undefined);
+      if (page && !page.isClosed())
+        await page.screenshot({ path: join(ARTIFACTS, 'root-last.png') }).catch(() => undefined);
       lab.saveLogs('root');
     } finally {
       await lab.stop();
@@ -60,11 +68,11 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
 
   test('the kernel sent the canvas (display_data) and the histogram (execute_result), each with a PNG fallback', () => {
     const [first, second] = codeCells(saved);
-    const display = (first.outputs ?? []).filter(o => o.output_type === 'display_data');
+    const display = (first.outputs ?? []).filter((o) => o.output_type === 'display_data');
     expect(display).toHaveLength(1);
     expect((display[0].data![ROOT_MIME] as { _typename: string })._typename).toBe('TCanvas');
     expect(display[0].data!['image/png']).toEqual(expect.any(String));
-    const result = (second.outputs ?? []).filter(o => o.output_type === 'execute_result');
+    const result = (second.outputs ?? []).filter((o) => o.output_type === 'execute_result');
     expect(result).toHaveLength(1);
     expect((result[0].data![ROOT_MIME] as { _typename: string })._typename).toBe('TH1D');
   });
@@ -72,7 +80,9 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
   test('JSROOT draws both (SVG, not the PNG), and the canvas zooms on a drag over its frame', async () => {
     const roots = page.locator('.torchclad-root[data-drawn="true"]');
     await roots.nth(1).waitFor({ timeout: 30000 });
-    expect(await page.locator('.torchclad-root').evaluateAll(ns => ns.map(n => (n as HTMLElement).dataset.typename))).toEqual(['TCanvas', 'TH1D']);
+    expect(
+      await page.locator('.torchclad-root').evaluateAll((ns) => ns.map((n) => (n as HTMLElement).dataset.typename)),
+    ).toEqual(['TCanvas', 'TH1D']);
     expect(await page.locator('.torchclad-root .torchclad-root-error:not([hidden])').count()).toBe(0);
     const first = roots.first();
     await first.scrollIntoViewIfNeeded();
@@ -115,7 +125,7 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
     await page.keyboard.press('Escape');
   });
 
-  test('Tab completes the members of a variable\'s class in the UI', async () => {
+  test("Tab completes the members of a variable's class in the UI", async () => {
     const editor = page.locator('.jp-NotebookPanel .jp-CodeCell').nth(2).locator('.cm-content');
     await editor.click();
     await page.keyboard.press('Control+a');
