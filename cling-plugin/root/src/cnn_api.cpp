@@ -121,15 +121,19 @@ const Model& Cnn::model() const {
   return *state_->model;
 }
 
-DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,
-                              const std::string& report_prefix) const {
-  const auto s = scores(test);
+namespace {
+// `who` names the caller in errors.
+DetectionResult detection(const char* who, const std::vector<float>& scores, const BinaryDataset& test,
+                          double false_alarm, const std::string& report_prefix, const std::string& title) {
   const auto& split = test.impl()->split;
   if (!split.snr.defined())
-    throw std::runtime_error("Cnn::evaluate: the data have no SNR column (read them with snr_column set)");
+    throw std::runtime_error(std::string(who) + ": the data have no SNR column (read them with snr_column set)");
+  if (static_cast<long long>(scores.size()) != test.size())
+    throw std::runtime_error(std::string(who) + ": expected one score per window (" + std::to_string(test.size()) +
+                             "), found " + std::to_string(scores.size()));
   const std::vector<int> labels = data::binary_labels(split.targets);
   const auto snr = split.snr.contiguous();
-  const auto m = metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
+  const auto m = metrics::detection_metrics(scores, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
                                             false_alarm);
   DetectionResult r;
   r.accuracy = m.accuracy;
@@ -143,12 +147,23 @@ DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,
     if (b.signals > 0) r.snr_bins.push_back(0.5 * (b.snr_low + b.snr_high)), r.efficiency.push_back(b.efficiency);
   r.summary = report::summary_line(m);
   if (!report_prefix.empty()) {
-    const auto files = report::write_detection_report(m, s, labels, report_prefix,
-                                                      (engine_.empty() ? "" : engine_ + ", ") + describe());
+    const auto files = report::write_detection_report(m, scores, labels, report_prefix, title);
     r.files.push_back(files.root_file);
     r.files.insert(r.files.end(), files.pngs.begin(), files.pngs.end());
   }
   return r;
+}
+}  // namespace
+
+DetectionResult detect(const std::vector<float>& scores, const BinaryDataset& test, double false_alarm,
+                       const std::string& report_prefix, const std::string& title) {
+  return detection("detect", scores, test, false_alarm, report_prefix, title);
+}
+
+DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,
+                              const std::string& report_prefix) const {
+  return detection("Cnn::evaluate", scores(test), test, false_alarm, report_prefix,
+                   (engine_.empty() ? "" : engine_ + ", ") + describe());
 }
 
 std::string Cnn::describe() const {

@@ -63,6 +63,16 @@ struct DetectionResult {
   std::vector<std::string> files;            // the report's ROOT file and PNGs, if written
 };
 
+// Any detector's scores (one logit per window: Cnn::scores, or
+// Model::predict of a binary model, e.g. an imported one) on windows with
+// an SNR column: the threshold for `false_alarm` on the noise windows, the
+// efficiency per unit of SNR, ROC AUC. With a report_prefix, also writes
+// <prefix>.root (ROC, efficiency, score histograms) and <prefix>_*.png,
+// titled `title`.
+DetectionResult detect(const std::vector<float>& scores, const BinaryDataset& test,
+                       double false_alarm = 0.01, const std::string& report_prefix = "",
+                       const std::string& title = "");
+
 // Conv1d -> ReLU -> MaxPool1d blocks, then Linear -> ReLU -> Linear to one
 // logit, binary cross-entropy. It is a model definition like your own
 // (models/cnn_of_blocks.h, named "cnn-2048-c8k16p4-c16k8p4-c32k8p4-h64"):
