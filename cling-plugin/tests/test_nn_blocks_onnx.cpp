@@ -127,6 +127,163 @@ struct SmallImageCnn : nn::Model {
 };
 TORCHCLAD_MODEL(small_image_cnn, SmallImageCnn)
 
+
+// LeakyReLU, then Softmax / LogSoftmax over each sample's values.
+struct LeakySoftmaxNet : nn::Model {
+  nn::Linear fc1{"fc1", 6, 8};
+  nn::Act z1{8}, h1{8};
+  nn::Linear fc2{"fc2", 8, 5};
+  nn::Act z2{5}, out{5};
+  LeakySoftmaxNet() { inputs(6); regression(5); output(out); }
+  template <class T>
+  static T loss(const LeakySoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::leaky_relu(a, m.z1, m.h1, 0.1, n);
+    nn::linear(m.fc2, p, a, m.h1, m.z2, n);
+    nn::softmax(a, m.z2, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(leaky_softmax_net, LeakySoftmaxNet)
+
+struct LogSoftmaxNet : nn::Model {
+  nn::Linear fc1{"fc1", 6, 8};
+  nn::Act z1{8}, h1{8};
+  nn::Linear fc2{"fc2", 8, 5};
+  nn::Act z2{5}, out{5};
+  LogSoftmaxNet() { inputs(6); regression(5); output(out); }
+  template <class T>
+  static T loss(const LogSoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::leaky_relu(a, m.z1, m.h1, 0.2, n);
+    nn::linear(m.fc2, p, a, m.h1, m.z2, n);
+    nn::log_softmax(a, m.z2, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(log_softmax_net, LogSoftmaxNet)
+
+// BatchNorm's constants (as an importer writes them into the definition).
+static const double kBn2dMean[3] = {0.3, -0.2, 0.1}, kBn2dVar[3] = {1.5, 0.7, 2.0};
+static const double kBn1dMean[6] = {0.1, -0.3, 0.2, 0.0, 0.5, -0.1}, kBn1dVar[6] = {0.5, 1.2, 2.0, 0.9, 1.1, 0.3},
+                    kBn1dGamma[6] = {1.2, 0.8, -0.5, 1.0, 0.3, 2.0}, kBn1dBeta[6] = {0.1, 0.0, -0.2, 0.3, 0.05, -0.4};
+
+// Conv2d -> BatchNorm2d (trainable gamma and beta, frozen running statistics) -> ReLU.
+struct BatchNorm2dNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 3, 3, 5, 4, nn::Conv2dOptions{1, 1, 1, 1}};
+  nn::Act h{3 * 20};
+  nn::Const mean{"bn.running_mean", kBn2dMean, {3}}, var{"bn.running_var", kBn2dVar, {3}};
+  nn::BatchNorm bn{"bn", 3, 20, mean, var};
+  nn::Act b{3 * 20}, r{3 * 20}, out{60};
+  BatchNorm2dNet() { inputs(2 * 5 * 4); regression(60); output(out); }
+  template <class T>
+  static T loss(const BatchNorm2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::batch_norm(m.bn, p, a, m.h, m.b, n);
+    nn::relu(a, m.b, m.r, n);
+    nn::flatten(a, m.r, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm2d_net, BatchNorm2dNet)
+
+// Linear -> BatchNorm1d in its inference form (every value a constant, eps
+// 1e-3) over [n, features] -> tanh -> Linear, a classifier.
+struct BatchNorm1dInferenceNet : nn::Model {
+  nn::Linear fc1{"fc1", 4, 6};
+  nn::Act z1{6}, b1{6}, t1{6};
+  nn::Const mean{"bn.running_mean", kBn1dMean, {6}}, var{"bn.running_var", kBn1dVar, {6}},
+      gamma{"bn.weight", kBn1dGamma, {6}}, beta{"bn.bias", kBn1dBeta, {6}};
+  nn::BatchNorm bn{"bn", 6, 0, mean, var, gamma, beta, 1e-3};
+  nn::Linear fc2{"fc2", 6, 3};
+  nn::Act logits{3};
+  BatchNorm1dInferenceNet() { inputs(4); classes(3); output(logits); }
+  template <class T>
+  static T loss(const BatchNorm1dInferenceNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::batch_norm(m.bn, p, a, m.z1, m.b1, n);
+    nn::tanh(a, m.b1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.logits, n);
+    return nn::cross_entropy(a, m.logits, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm1d_inference_net, BatchNorm1dInferenceNet)
+
+// Broadcasting operands of channel-major activations: a per-channel and a
+// scalar parameter, constants per sample value, per channel and scalar;
+// then activation with activation (a residual add, mul, sub, a square), and a
+// concat along channels.
+static const double kPerValue[18] = {0.1, -0.2, 0.3, 0.05, 0.0, -0.4, 0.2, 0.25, -0.1,
+                                     0.6, -0.3, 0.15, 0.0, 0.1, -0.2, 0.35, -0.05, 0.2};
+static const double kPerChannel[3] = {1.5, -2.0, 0.8}, kOne[1] = {1.0};
+struct BroadcastNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 2, 2, 4, 3};
+  nn::Param q_ch{"q_ch", {3, 1, 1}}, q_s{"q_s", {1}};
+  nn::Const per_value{"per_value", kPerValue, {3, 3, 2}}, per_channel{"per_channel", kPerChannel, {3, 1, 1}},
+      one{"one", kOne, {1}};
+  nn::Act h{18}, h1{18}, h2{18}, h3{18}, h4{18}, h5{18}, h6{18}, h7{18}, h8{18}, h9{18}, cat{36}, out{36};
+  BroadcastNet() { inputs(2 * 4 * 3); regression(36); output(out); }
+  template <class T>
+  static T loss(const BroadcastNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::add(p, a, m.h, m.q_ch, m.h1, 3, n);
+    nn::mul(p, a, m.h1, m.q_s, m.h2, 3, n);
+    nn::sub(a, m.h2, m.per_value, m.h3, 3, n);
+    nn::div(a, m.h3, m.per_channel, m.h4, 3, n);
+    nn::rsub(a, m.h4, m.one, m.h5, 3, n);
+    nn::add(a, m.h5, m.h, m.h6, n);
+    nn::mul(a, m.h6, m.h1, m.h7, n);
+    nn::sub(a, m.h7, m.h2, m.h8, n);
+    nn::mul(a, m.h8, m.h8, m.h9, n);
+    nn::concat_channels(a, m.h9, m.h, m.cat, n);
+    nn::flatten(a, m.cat, m.out, 6, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(broadcast_net, BroadcastNet)
+
+// Operands of [n, features] activations (channels 0), a parameter's
+// subtraction from a constant, a concat along the features.
+static const double kFeatureScale[4] = {0.5, -1.0, 2.0, 0.25};
+struct FeatureBroadcastNet : nn::Model {
+  nn::Linear fc1{"fc1", 5, 4};
+  nn::Param shift{"shift", {4}};
+  nn::Const scale{"scale", kFeatureScale, {4}};
+  nn::Act z{4}, s1{4}, s2{4}, s3{4}, cat{8};
+  nn::Linear fc2{"fc2", 8, 3};
+  nn::Act out{3};
+  FeatureBroadcastNet() { inputs(5); regression(3); output(out); }
+  template <class T>
+  static T loss(const FeatureBroadcastNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z, n);
+    nn::add(p, a, m.z, m.shift, m.s1, 0, n);
+    nn::mul(a, m.s1, m.scale, m.s2, 0, n);
+    nn::rsub(p, a, m.s2, m.shift, m.s3, 0, n);
+    nn::concat_features(a, m.s3, m.z, m.cat, n);
+    nn::linear(m.fc2, p, a, m.cat, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(feature_broadcast_net, FeatureBroadcastNet)
+
+// A Linear's output reshaped for a convolution ([n, 2*3*4] -> [2, n, 3, 4]).
+struct UnflattenNet : nn::Model {
+  nn::Linear fc{"fc", 12, 24};
+  nn::Act z{24}, zc{24};
+  nn::Conv2d c{"c", 2, 2, 2, 2, 3, 4};
+  nn::Act h{12}, out{12};
+  UnflattenNet() { inputs(12); regression(12); output(out); }
+  template <class T>
+  static T loss(const UnflattenNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.z, n);
+    nn::unflatten(a, m.z, m.zc, 2, n);
+    nn::conv2d(m.c, p, a, m.zc, m.h, n);
+    nn::flatten(a, m.h, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(unflatten_net, UnflattenNet)
+
 // ---- Bad definitions.
 
 struct Conv2dWrongOutput : nn::Model {
@@ -167,6 +324,48 @@ struct PoolCeilMode : nn::Model {
 };
 TORCHCLAD_MODEL(pool_ceil_mode, PoolCeilMode)
 
+
+struct BroadcastWrongSize : nn::Model {
+  nn::Conv2d c{"c", 1, 3, 2, 2, 4, 3};
+  nn::Param q{"q", {5}};
+  nn::Act h{18}, h1{18};
+  BroadcastWrongSize() { inputs(12); regression(18); output(h1); }
+  template <class T>
+  static T loss(const BroadcastWrongSize& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::mul(p, a, m.h, m.q, m.h1, 3, n);
+    return nn::mse(a, m.h1, y, n);
+  }
+};
+TORCHCLAD_MODEL(broadcast_wrong_size, BroadcastWrongSize)
+
+struct BatchNormWrongStats : nn::Model {
+  nn::Const mean{"mean", kBn2dMean, {2}}, var{"var", kBn2dVar, {3}};
+  nn::BatchNorm bn{"bn", 3, 4, mean, var};
+  nn::Act out{12};
+  BatchNormWrongStats() { inputs(12); regression(12); output(out); }
+  template <class T>
+  static T loss(const BatchNormWrongStats& m, const T* p, T* a, const T* x, const T* y, int n) {
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm_wrong_stats, BatchNormWrongStats)
+
+struct BatchNormWrongWidth : nn::Model {
+  nn::Linear fc{"fc", 4, 5};
+  nn::Act z{5}, out{5};
+  nn::Const mean{"mean", kBn1dMean, {6}}, var{"var", kBn1dVar, {6}};
+  nn::BatchNorm bn{"bn", 6, 0, mean, var};
+  BatchNormWrongWidth() { inputs(4); regression(5); output(out); }
+  template <class T>
+  static T loss(const BatchNormWrongWidth& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.z, n);
+    nn::batch_norm(m.bn, p, a, m.z, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm_wrong_width, BatchNormWrongWidth)
+
 namespace torchclad {
 namespace {
 
@@ -185,6 +384,12 @@ std::string registration_error(const std::string& name) {
     return e.what();
   }
   return "";
+}
+
+// A definition's constant values as a float64 tensor (torch::tensor of
+// doubles would round them to the default float32).
+torch::Tensor constant(const double* v, int64_t count) {
+  return torch::from_blob(const_cast<double*>(v), {count}, torch::kFloat64).clone();
 }
 
 torch::Tensor view(const torch::Tensor& flat, const define::Definition& d, const std::string& name) {
@@ -242,6 +447,63 @@ const std::map<std::string, Twin>& twins() {
          h = torch::max_pool2d(torch::relu(h), {2, 2});
          return F::linear(torch::flatten(h, 1), view(p, d, "fc.weight"), view(p, d, "fc.bias"));
        }},
+      {"leaky_softmax_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::leaky_relu(F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias")),
+                                F::LeakyReLUFuncOptions().negative_slope(0.1));
+         return torch::softmax(F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias")), 1);
+       }},
+      {"log_softmax_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::leaky_relu(F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias")),
+                                F::LeakyReLUFuncOptions().negative_slope(0.2));
+         return torch::log_softmax(F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias")), 1);
+       }},
+      {"batch_norm2d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 2, 5, 4}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")).padding(1));
+         auto o = p.options().requires_grad(false);
+         h = torch::batch_norm(h, view(p, d, "bn.weight"), view(p, d, "bn.bias"),
+                               constant(kBn2dMean, 3).to(o),
+                               constant(kBn2dVar, 3).to(o), false, 0.1,
+                               1e-5, false);
+         return torch::relu(h).flatten(1);
+       }},
+      {"batch_norm1d_inference_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto o = p.options().requires_grad(false);
+         auto c = [&](const double* v) { return constant(v, 6).to(o); };
+         auto h = F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias"));
+         h = torch::batch_norm(h, c(kBn1dGamma), c(kBn1dBeta), c(kBn1dMean), c(kBn1dVar), false, 0.1, 1e-3, false);
+         return F::linear(torch::tanh(h), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
+       }},
+      {"broadcast_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto o = p.options().requires_grad(false);
+         auto h = F::conv2d(x.view({x.size(0), 2, 4, 3}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         auto h1 = h + view(p, d, "q_ch");
+         auto h2 = h1 * view(p, d, "q_s");
+         auto h3 = h2 - constant(kPerValue, 18).to(o).view({3, 3, 2});
+         auto h4 = h3 / constant(kPerChannel, 3).to(o).view({3, 1, 1});
+         auto h5 = 1.0 - h4;
+         auto h8 = (h5 + h) * h1 - h2;
+         return torch::cat({h8 * h8, h}, 1).flatten(1);
+       }},
+      {"feature_broadcast_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto o = p.options().requires_grad(false);
+         auto z = F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias"));
+         auto s2 = (z + view(p, d, "shift")) * constant(kFeatureScale, 4).to(o);
+         auto s3 = view(p, d, "shift") - s2;
+         return F::linear(torch::cat({s3, z}, 1), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
+       }},
+      {"unflatten_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
+         return F::conv2d(z, view(p, d, "c.weight"), F::Conv2dFuncOptions().bias(view(p, d, "c.bias"))).flatten(1);
+       }},
   };
   return t;
 }
@@ -258,6 +520,9 @@ struct Sample {
 Sample sample(const define::Definition& d, int n, uint64_t seed) {
   Sample s;
   s.params = to_vector(init_defined_params(d, seed).to(torch::kFloat64));
+  // Away from the initial values (BatchNorm's gamma 1 and beta 0, ...).
+  const auto jitter = random_vector(d.param_count, seed + 3);
+  for (size_t i = 0; i < s.params.size(); ++i) s.params[i] += 0.2 * jitter[i];
   s.x = random_vector(int64_t{n} * d.inputs, seed + 1);
   std::mt19937_64 rng(seed + 2);
   s.y.resize(int64_t{n} * d.target_width);
@@ -305,7 +570,10 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                          ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net",
                                                               "pool2d_net", "pool1d_net",
-                                                              "small_image_cnn"),
+                                                              "small_image_cnn", "leaky_softmax_net",
+                                                              "log_softmax_net", "batch_norm2d_net",
+                                                              "batch_norm1d_inference_net", "broadcast_net",
+                                                              "feature_broadcast_net", "unflatten_net"),
                                             ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
@@ -358,7 +626,15 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("pool2d_net", 70, 1),
                                            std::make_tuple("pool1d_net", 70, 1),
                                            std::make_tuple("small_image_cnn", 1, 1),
-                                           std::make_tuple("small_image_cnn", 65, 2)));
+                                           std::make_tuple("small_image_cnn", 65, 2),
+                                           std::make_tuple("leaky_softmax_net", 70, 1),
+                                           std::make_tuple("log_softmax_net", 1, 1),
+                                           std::make_tuple("batch_norm2d_net", 70, 2),
+                                           std::make_tuple("batch_norm1d_inference_net", 70, 1),
+                                           std::make_tuple("broadcast_net", 1, 1),
+                                           std::make_tuple("broadcast_net", 70, 2),
+                                           std::make_tuple("feature_broadcast_net", 70, 1),
+                                           std::make_tuple("unflatten_net", 70, 1)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),
@@ -370,6 +646,28 @@ TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("pool_ceil_mode"),
             "model 'pool_ceil_mode' (PoolCeilMode): MaxPool2d 'mp': ceil_mode is not supported (the "
             "output size is floor's)");
+  EXPECT_EQ(registration_error("broadcast_wrong_size"),
+            "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'activation #3': mul: the "
+            "operand has 5 values; expected 1 (a scalar), 3 (one per channel) or 18 (one per value of a sample)");
+  EXPECT_EQ(registration_error("batch_norm_wrong_stats"),
+            "model 'batch_norm_wrong_stats' (BatchNormWrongStats): BatchNorm 'bn': the running mean and "
+            "variance need 3 values, found 2");
+  EXPECT_EQ(registration_error("batch_norm_wrong_width"),
+            "model 'batch_norm_wrong_width' (BatchNormWrongWidth): in loss(), layer 'bn': input and output "
+            "have widths 5 and 5, the layer expects 6 (features)");
+}
+
+// BatchNorm's statistics are not parameters: the trainable form has gamma
+// and beta only (ones and zeros at first), the inference form none.
+TEST(Blocks, BatchNormParametersAreGammaAndBetaOnly) {
+  const auto d = def("batch_norm2d_net");
+  std::vector<std::string> names;
+  for (const auto& p : d->params) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"c.weight", "c.bias", "bn.weight", "bn.bias"}));
+  const auto p = init_defined_params(*d, 1);
+  EXPECT_TRUE(torch::equal(view(p, *d, "bn.weight"), torch::ones({3})));
+  EXPECT_TRUE(torch::equal(view(p, *d, "bn.bias"), torch::zeros({3})));
+  EXPECT_EQ(def("batch_norm1d_inference_net")->param_count, 4 * 6 + 6 + 6 * 3 + 3);
 }
 
 }  // namespace

@@ -15,7 +15,9 @@
 #pragma GCC system_header
 
 #include "kernels/conv2d.hpp"
+#include "kernels/layout.hpp"
 #include "kernels/pool2d.hpp"
+#include "kernels/softmax.hpp"
 
 namespace torchclad::nn {
 
@@ -298,6 +300,362 @@ void avg_pool2d(AvgPool2d pool, T* a, Act x, Act y, int n) {
                               detail::pool_shape(pool));
 }
 
+
+// ---- Constants: values that are not trained.
+
+// A constant tensor of the definition: `values` (double, an array with static
+// storage: it is read in every step, never copied) of `shape`. BatchNorm's
+// running statistics, the inference form's gamma and beta, constant operands
+// of add/sub/mul/div. Not in the flat parameter buffer: no optimizer (and no
+// weight decay) changes them, and Model::save does not store them (the
+// definition's source holds them).
+struct Const {
+  const double* v = nullptr;
+  long size = 0;
+  int id = -1;
+  Const() = default;
+  Const(const std::string& name, const double* values, std::vector<int64_t> shape) {
+    auto& d = detail::current("Const");
+    long numel = 1;
+    for (auto s : shape) {
+      if (s < 1) throw std::invalid_argument("Const '" + name + "': a dimension < 1");
+      numel *= static_cast<long>(s);
+    }
+    if (!values) throw std::invalid_argument("Const '" + name + "': no values (a null pointer)");
+    v = values;
+    size = numel;
+    id = detail::add_layer(d, name);
+  }
+};
+
+// ---- Elementwise layers over any layout.
+
+// torch.nn.LeakyReLU(alpha): x > 0 ? x : alpha * x (the gradient at 0 is alpha, as PyTorch's).
+template <typename T>
+void leaky_relu(T* a, Act x, Act y, double alpha, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  const T s = static_cast<T>(alpha);
+  for (long i = 0; i < long{n} * x.width; ++i) yv[i] = xv[i] > T(0) ? xv[i] : s * xv[i];
+}
+
+// Softmax and LogSoftmax over each sample's values of x [n, width] (ONNX
+// axis 1 / -1 of a [n, width] tensor, torch.softmax(x, 1)).
+template <typename T>
+void softmax(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
+  kernels::softmax_rows(a + long{n} * x.off, a + long{n} * y.off, n, x.width, false);
+}
+template <typename T>
+void log_softmax(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
+  kernels::softmax_rows(a + long{n} * x.off, a + long{n} * y.off, n, x.width, true);
+}
+
+// ---- BatchNorm (eval mode: running statistics, not the batch's).
+
+// torch.nn.BatchNorm1d/2d in eval mode over `channels`:
+//   y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
+// spatial >= 1: x is channel-major [channels, n, spatial] (after a conv or a
+// pool, spatial = h * w or length); spatial 0: x is [n, channels] (after a
+// Linear). The running statistics are constants (nn::Const, frozen, as
+// model.eval() fine-tuning keeps them).
+struct BatchNorm {
+  long w = -1, b = -1;  // gamma, beta in the parameters (trainable form), else -1
+  const double* mean = nullptr;
+  const double* var = nullptr;
+  const double* gamma = nullptr;  // the inference form's constants
+  const double* beta = nullptr;
+  double eps = 1e-5;
+  int channels = 0, spatial = 0, id = -1;
+  BatchNorm() = default;
+  // Trainable form: name.weight [channels] (gamma, starts at 1) and name.bias
+  // [channels] (beta, starts at 0) are parameters.
+  BatchNorm(const std::string& name, int channels, int spatial, Const running_mean, Const running_var,
+            double eps = 1e-5) {
+    declare(name, channels, spatial, running_mean, running_var, eps);
+    auto& d = detail::current("BatchNorm");
+    w = detail::add_param(d, name + ".weight", {channels}, Init::kOnes, channels, channels);
+    b = detail::add_param(d, name + ".bias", {channels}, Init::kZeros, channels, channels);
+  }
+  // Inference form: gamma and beta constants too; no parameters.
+  BatchNorm(const std::string& name, int channels, int spatial, Const running_mean, Const running_var,
+            Const gamma, Const beta, double eps = 1e-5) {
+    declare(name, channels, spatial, running_mean, running_var, eps);
+    for (const Const* c : {&gamma, &beta})
+      if (c->id < 0 || c->size != channels)
+        throw std::invalid_argument("BatchNorm '" + name + "': gamma and beta need " +
+                                    std::to_string(channels) + " values, found " +
+                                    (c->id < 0 ? std::string("an undeclared Const") : std::to_string(c->size)));
+    this->gamma = gamma.v;
+    this->beta = beta.v;
+  }
+
+ private:
+  void declare(const std::string& name, int c, int s, const Const& m, const Const& v, double e) {
+    auto& d = detail::current("BatchNorm");
+    if (c < 1 || s < 0 || !(e > 0))
+      throw std::invalid_argument("BatchNorm '" + name + "': needs channels >= 1, spatial >= 0 and eps > 0, found " +
+                                  std::to_string(c) + ", " + std::to_string(s) + ", " + std::to_string(e));
+    for (const Const* k : {&m, &v})
+      if (k->id < 0 || k->size != c)
+        throw std::invalid_argument("BatchNorm '" + name + "': the running mean and variance need " +
+                                    std::to_string(c) + " values, found " +
+                                    (k->id < 0 ? std::string("an undeclared Const") : std::to_string(k->size)));
+    for (long i = 0; i < c; ++i)
+      if (!(v.v[i] + e > 0))
+        throw std::invalid_argument("BatchNorm '" + name + "': running_var[" + std::to_string(i) + "] + eps is " +
+                                    std::to_string(v.v[i] + e) + ", not > 0");
+    mean = m.v;
+    var = v.v;
+    eps = e;
+    channels = c;
+    spatial = s;
+    id = detail::add_layer(d, name);
+  }
+};
+
+namespace detail {
+// Per channel: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+template <typename T>
+void batch_norm_channel(const BatchNorm& bn, const T* p, int c, T& scale, T& shift, T& invstd) {
+  invstd = static_cast<T>(1.0 / std::sqrt(bn.var[c] + bn.eps));
+  const T g = bn.w >= 0 ? p[bn.w + c] : static_cast<T>(bn.gamma[c]);
+  const T beta = bn.b >= 0 ? p[bn.b + c] : static_cast<T>(bn.beta[c]);
+  scale = g * invstd;
+  shift = beta - static_cast<T>(bn.mean[c]) * scale;
+}
+// Calls f(index, channel) for every value of an activation of `channels`
+// channels of `spatial` values (0: [n, channels]; else [channels, n, spatial]).
+template <typename F>
+void for_each_channel_value(int channels, int spatial, int n, F f) {
+  if (spatial == 0) {
+    for (int b = 0; b < n; ++b)
+      for (int c = 0; c < channels; ++c) f(long{b} * channels + c, c);
+  } else {
+    for (int c = 0; c < channels; ++c)
+      for (long i = long{c} * n * spatial; i < long{c + 1} * n * spatial; ++i) f(i, c);
+  }
+}
+}  // namespace detail
+
+template <typename T>
+void batch_norm(BatchNorm bn, const T* p, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  TORCHCLAD_NN_NEED(bn.id >= 0, bn.id, "a BatchNorm layer is used before it is declared");
+  detail::declared(x, bn.id, "the input");
+  detail::declared(y, bn.id, "the output");
+  const int width = bn.channels * (bn.spatial > 0 ? bn.spatial : 1);
+  TORCHCLAD_NN_NEED(x.width == width && y.width == width, bn.id,
+                    "input and output have widths " + detail::str(x.width) + " and " + detail::str(y.width) +
+                        ", the layer expects " + detail::str(bn.channels) +
+                        (bn.spatial > 0 ? " x " + detail::str(bn.spatial) : std::string(" (features)")));
+  detail::writes(y, bn.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  for (int c = 0; c < bn.channels; ++c) {
+    T scale, shift, invstd;
+    detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
+    if (bn.spatial == 0)
+      for (int s = 0; s < n; ++s) yv[long{s} * bn.channels + c] = xv[long{s} * bn.channels + c] * scale + shift;
+    else
+      for (long i = long{c} * n * bn.spatial; i < long{c + 1} * n * bn.spatial; ++i) yv[i] = xv[i] * scale + shift;
+  }
+}
+
+// ---- Broadcasting Add, Sub, Mul (and Div, RSub by a constant or parameter), Concat.
+
+namespace detail {
+enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kRSub };  // kRSub: q - x
+
+template <typename T>
+T apply_op(BinaryOp op, T u, T v) {
+  switch (op) {
+    case BinaryOp::kAdd: return u + v;
+    case BinaryOp::kSub: return u - v;
+    case BinaryOp::kMul: return u * v;
+    case BinaryOp::kDiv: return u / v;
+    default: return v - u;
+  }
+}
+// d(u op v)/du and /dv.
+template <typename T>
+void op_partials(BinaryOp op, T u, T v, T& du, T& dv) {
+  switch (op) {
+    case BinaryOp::kAdd: du = T(1), dv = T(1); break;
+    case BinaryOp::kSub: du = T(1), dv = T(-1); break;
+    case BinaryOp::kMul: du = v, dv = u; break;
+    case BinaryOp::kDiv: du = T(1) / v, dv = -u / (v * v); break;
+    default: du = T(-1), dv = T(1); break;
+  }
+}
+
+inline const char* op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAdd: return "add";
+    case BinaryOp::kSub: return "sub";
+    case BinaryOp::kMul: return "mul";
+    case BinaryOp::kDiv: return "div";
+    default: return "rsub";
+  }
+}
+
+// Calls f(i, j) for every value i of x (n samples of `width`) with j the
+// index of the operand's value it meets: size 1 (a scalar); channels > 0 (x
+// [channels, n, width / channels]): size channels (per channel) or width
+// ([channels, spatial], per sample); channels 0 (x [n, width]): size width.
+template <typename F>
+void for_each_broadcast(int width, int channels, long size, int n, F f) {
+  const long total = long{n} * width;
+  if (size == 1) {
+    for (long i = 0; i < total; ++i) f(i, 0L);
+  } else if (channels == 0) {
+    for (long i = 0; i < total; ++i) f(i, i % width);
+  } else {
+    const long spatial = width / channels;
+    for (int c = 0; c < channels; ++c)
+      for (int b = 0; b < n; ++b)
+        for (long s = 0; s < spatial; ++s) {
+          const long i = (long{c} * n + b) * spatial + s;
+          f(i, size == channels ? long{c} : long{c} * spatial + s);
+        }
+  }
+}
+
+inline void check_broadcast(BinaryOp op, const Act& x, const Act& y, long size, int channels, int operand_id,
+                            int id) {
+  declared(x, id, "the input");
+  declared(y, id, "the output");
+  TORCHCLAD_NN_NEED(operand_id >= 0, id, std::string(op_name(op)) + ": the operand is used before it is declared");
+  TORCHCLAD_NN_NEED(x.width == y.width, id,
+                    std::string(op_name(op)) + ": input has width " + str(x.width) + ", the output " + str(y.width));
+  TORCHCLAD_NN_NEED(channels >= 0 && (channels == 0 || x.width % channels == 0), id,
+                    std::string(op_name(op)) + ": " + str(x.width) + " values are not " + str(channels) + " channels");
+  const bool fits = size == 1 || size == x.width || (channels > 0 && size == channels);
+  TORCHCLAD_NN_NEED(fits, id,
+                    std::string(op_name(op)) + ": the operand has " + str(size) + " values; expected 1 (a scalar), " +
+                        (channels > 0 ? str(channels) + " (one per channel) or " : std::string()) + str(x.width) +
+                        " (one per value of a sample)");
+  writes(y, id);
+}
+
+template <typename T>
+void binary_acts(BinaryOp op, T* a, const Act& x1, const Act& x2, const Act& y, int n) {
+  declared(x1, y.id, "the first input");
+  declared(x2, y.id, "the second input");
+  declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width == x2.width && x1.width == y.width, y.id,
+                    std::string(op_name(op)) + ": inputs have widths " + str(x1.width) + " and " + str(x2.width) +
+                        ", the output " + str(y.width) + "; expected the same");
+  writes(y, y.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* out = a + long{n} * y.off;
+  for (long i = 0; i < long{n} * y.width; ++i) out[i] = apply_op(op, u[i], v[i]);
+}
+template <typename T, typename Q>
+void binary_operand(BinaryOp op, T* a, const Act& x, const Q* q, long size, int operand_id, const Act& y,
+                    int channels, int n) {
+  check_broadcast(op, x, y, size, channels, operand_id, y.id);
+  const T* u = a + long{n} * x.off;
+  T* out = a + long{n} * y.off;
+  for_each_broadcast(x.width, channels, size, n,
+                     [&](long i, long j) { out[i] = apply_op(op, u[i], static_cast<T>(q[j])); });
+}
+}  // namespace detail
+
+// Two activations of the same width (and layout): y = x1 op x2.
+template <typename T>
+void add(T* a, Act x1, Act x2, Act y, int n) {
+  if (!detail::replaying()) detail::binary_acts(detail::BinaryOp::kAdd, a, x1, x2, y, n);
+}
+template <typename T>
+void sub(T* a, Act x1, Act x2, Act y, int n) {
+  if (!detail::replaying()) detail::binary_acts(detail::BinaryOp::kSub, a, x1, x2, y, n);
+}
+template <typename T>
+void mul(T* a, Act x1, Act x2, Act y, int n) {
+  if (!detail::replaying()) detail::binary_acts(detail::BinaryOp::kMul, a, x1, x2, y, n);
+}
+// An activation and a parameter, broadcast (see detail::for_each_broadcast):
+// y = x op q (rsub: q - x).
+#define TORCHCLAD_NN_PARAM_OP(NAME, OP)                                                             \
+  template <typename T>                                                                             \
+  void NAME(const T* p, T* a, Act x, Param q, Act y, int channels, int n) {                         \
+    if (!detail::replaying())                                                                       \
+      detail::binary_operand(detail::BinaryOp::OP, a, x, p + (q.off >= 0 ? q.off : 0), q.size, q.id, y, \
+                             channels, n);                                                          \
+  }                                                                                                 \
+  template <typename T>                                                                             \
+  void NAME(T* a, Act x, Const c, Act y, int channels, int n) {                                     \
+    if (!detail::replaying())                                                                       \
+      detail::binary_operand(detail::BinaryOp::OP, a, x, c.v, c.size, c.id, y, channels, n);        \
+  }
+TORCHCLAD_NN_PARAM_OP(add, kAdd)
+TORCHCLAD_NN_PARAM_OP(sub, kSub)
+TORCHCLAD_NN_PARAM_OP(mul, kMul)
+TORCHCLAD_NN_PARAM_OP(div, kDiv)
+TORCHCLAD_NN_PARAM_OP(rsub, kRSub)
+#undef TORCHCLAD_NN_PARAM_OP
+
+// Concat along the features of a sample: [n, w1], [n, w2] -> [n, w1 + w2].
+template <typename T>
+void concat_features(T* a, Act x1, Act x2, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::declared(x1, y.id, "the first input");
+  detail::declared(x2, y.id, "the second input");
+  detail::declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
+                    "concat: inputs have widths " + detail::str(x1.width) + " and " + detail::str(x2.width) +
+                        ", the output " + detail::str(y.width) + "; expected their sum");
+  detail::writes(y, y.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* out = a + long{n} * y.off;
+  for (int b = 0; b < n; ++b) {
+    std::copy(u + long{b} * x1.width, u + long{b + 1} * x1.width, out + long{b} * y.width);
+    std::copy(v + long{b} * x2.width, v + long{b + 1} * x2.width, out + long{b} * y.width + x1.width);
+  }
+}
+// Concat along the channels of channel-major activations: [c1, n, s], [c2,
+// n, s] -> [c1 + c2, n, s] (the two blocks one after the other).
+template <typename T>
+void concat_channels(T* a, Act x1, Act x2, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::declared(x1, y.id, "the first input");
+  detail::declared(x2, y.id, "the second input");
+  detail::declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
+                    "concat: inputs have widths " + detail::str(x1.width) + " and " + detail::str(x2.width) +
+                        ", the output " + detail::str(y.width) + "; expected their sum");
+  detail::writes(y, y.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* out = a + long{n} * y.off;
+  std::copy(u, u + long{n} * x1.width, out);
+  std::copy(v, v + long{n} * x2.width, out + long{n} * x1.width);
+}
+
+// PyTorch's order [n, channels * len] to channel-major [channels, n, len]
+// (the inverse of flatten: a Linear's output reshaped for a convolution, or
+// the input batch as an activation).
+template <typename T>
+void unflatten(T* a, Act x, Act y, int channels, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
+                    "unflatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
+  detail::writes(y, y.id);
+  kernels::batch_major_to_channels(a + long{n} * x.off, a + long{n} * y.off, channels, n, x.width / channels);
+}
+
 }  // namespace torchclad::nn
 
 // ---- Pullbacks.
@@ -358,6 +716,148 @@ void avg_pool2d_pullback(tn::AvgPool2d pool, T* a, tn::Act x, tn::Act y, int n, 
   tk::avg_pool2d_backward<T>(d_a + long{n} * y.off, d_a + long{n} * x.off, long{pool.channels} * n,
                              tn::detail::pool_shape(pool));
   detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+
+
+template <typename T>
+void leaky_relu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a, tn::Act*, tn::Act*, double*,
+                         int*) {
+  const T s = static_cast<T>(alpha);
+  detail::elementwise_pullback(a, d_a, x, y, n, [s](T v, T) { return v > T(0) ? T(1) : s; });
+}
+
+template <typename T>
+void softmax_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  tk::softmax_rows_backward<T>(a + long{n} * y.off, d_a + long{n} * y.off, d_a + long{n} * x.off, n, x.width,
+                               false);
+}
+template <typename T>
+void log_softmax_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  tk::softmax_rows_backward<T>(a + long{n} * y.off, d_a + long{n} * y.off, d_a + long{n} * x.off, n, x.width,
+                               true);
+}
+
+// dx += dy * scale; the trainable form's dgamma += Σ dy * x̂, dbeta += Σ dy.
+template <typename T>
+void batch_norm_pullback(tn::BatchNorm bn, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::BatchNorm*,
+                         T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+  const T* xv = a + long{n} * x.off;
+  T* dx = d_a + long{n} * x.off;
+  T* dy = d_a + long{n} * y.off;
+  for (int c = 0; c < bn.channels; ++c) {
+    T scale, shift, invstd;
+    tn::detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
+    const T mean = static_cast<T>(bn.mean[c]);
+    T sum_dy = T(0), sum_dy_xhat = T(0);
+    auto visit = [&](long i) {
+      dx[i] += dy[i] * scale;
+      sum_dy += dy[i];
+      sum_dy_xhat += dy[i] * (xv[i] - mean) * invstd;
+      dy[i] = T(0);
+    };
+    if (bn.spatial == 0)
+      for (int s = 0; s < n; ++s) visit(long{s} * bn.channels + c);
+    else
+      for (long i = long{c} * n * bn.spatial; i < long{c + 1} * n * bn.spatial; ++i) visit(i);
+    if (bn.w >= 0) d_p[bn.w + c] += sum_dy_xhat;
+    if (bn.b >= 0) d_p[bn.b + c] += sum_dy;
+  }
+}
+
+namespace detail {
+template <typename T>
+void binary_acts_pullback(tn::detail::BinaryOp op, T* a, T* d_a, tn::Act x1, tn::Act x2, tn::Act y, int n) {
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  T* dy = d_a + long{n} * y.off;
+  for (long i = 0; i < long{n} * y.width; ++i) {
+    T pu, pv;
+    tn::detail::op_partials(op, u[i], v[i], pu, pv);
+    const T g = dy[i];
+    dy[i] = T(0);
+    du[i] += pu * g;  // x1 and x2 may be the same activation: both add
+    dv[i] += pv * g;
+  }
+}
+// d_q null: a constant operand.
+template <typename T, typename Q>
+void binary_operand_pullback(tn::detail::BinaryOp op, T* a, T* d_a, tn::Act x, const Q* q, T* d_q, long size,
+                             tn::Act y, int channels, int n) {
+  const T* u = a + long{n} * x.off;
+  T* du = d_a + long{n} * x.off;
+  T* dy = d_a + long{n} * y.off;
+  tn::detail::for_each_broadcast(x.width, channels, size, n, [&](long i, long j) {
+    T pu, pq;
+    tn::detail::op_partials(op, u[i], static_cast<T>(q[j]), pu, pq);
+    du[i] += pu * dy[i];
+    if (d_q) d_q[j] += pq * dy[i];
+  });
+  for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
+}
+}  // namespace detail
+
+template <typename T>
+void add_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+  detail::binary_acts_pullback(tn::detail::BinaryOp::kAdd, a, d_a, x1, x2, y, n);
+}
+template <typename T>
+void sub_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+  detail::binary_acts_pullback(tn::detail::BinaryOp::kSub, a, d_a, x1, x2, y, n);
+}
+template <typename T>
+void mul_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+  detail::binary_acts_pullback(tn::detail::BinaryOp::kMul, a, d_a, x1, x2, y, n);
+}
+#define TORCHCLAD_NN_PARAM_OP_PULLBACK(NAME, OP)                                                            \
+  template <typename T>                                                                                    \
+  void NAME##_pullback(const T* p, T* a, tn::Act x, tn::Param q, tn::Act y, int channels, int n, T* d_p,   \
+                       T* d_a, tn::Act*, tn::Param*, tn::Act*, int*, int*) {                               \
+    detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, p + q.off, d_p + q.off, q.size, y, \
+                                    channels, n);                                                          \
+  }                                                                                                        \
+  template <typename T>                                                                                    \
+  void NAME##_pullback(T* a, tn::Act x, tn::Const c, tn::Act y, int channels, int n, T* d_a, tn::Act*,     \
+                       tn::Const*, tn::Act*, int*, int*) {                                                 \
+    detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, c.v, static_cast<T*>(nullptr),   \
+                                    c.size, y, channels, n);                                               \
+  }
+TORCHCLAD_NN_PARAM_OP_PULLBACK(add, kAdd)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(sub, kSub)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(mul, kMul)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(div, kDiv)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(rsub, kRSub)
+#undef TORCHCLAD_NN_PARAM_OP_PULLBACK
+
+template <typename T>
+void concat_features_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*,
+                              tn::Act*, int*) {
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  T* dy = d_a + long{n} * y.off;
+  for (int b = 0; b < n; ++b) {
+    T* row = dy + long{b} * y.width;
+    for (int j = 0; j < x1.width; ++j) du[long{b} * x1.width + j] += row[j];
+    for (int j = 0; j < x2.width; ++j) dv[long{b} * x2.width + j] += row[x1.width + j];
+  }
+  detail::clear(dy, long{n} * y.width);
+}
+template <typename T>
+void concat_channels_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*,
+                              tn::Act*, int*) {
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  T* dy = d_a + long{n} * y.off;
+  for (long i = 0; i < long{n} * x1.width; ++i) du[i] += dy[i];
+  for (long i = 0; i < long{n} * x2.width; ++i) dv[i] += dy[long{n} * x1.width + i];
+  detail::clear(dy, long{n} * y.width);
+}
+template <typename T>
+void unflatten_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*, int*,
+                        int*) {
+  tk::batch_major_to_channels_backward<T>(d_a + long{n} * x.off, d_a + long{n} * y.off, channels, n,
+                                          x.width / channels);
 }
 
 }  // namespace clad::custom_derivatives::torchclad::nn
