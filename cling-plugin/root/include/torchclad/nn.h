@@ -27,6 +27,10 @@
 //
 // Then, in C++17 (a plain cell): auto m = torchclad::model("two_layers");
 //
+// Blocks for the operators of imported models (Conv2d, strided and padded
+// convolutions and pooling, LeakyReLU, Softmax, BatchNorm, broadcasting
+// add/sub/mul/div, concat, constants) are in torchclad/nn_onnx.h, included below.
+//
 // This header is for compiled code (a %%clad cell, torchclad::load_models, a
 // program built with the Clad plugin); cling's plain cells use
 // torchclad/model.h. TORCHCLAD_ACTIVATION, TORCHCLAD_LOSS and TORCHCLAD_MODEL

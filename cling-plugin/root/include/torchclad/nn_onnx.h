@@ -365,10 +365,12 @@ void log_softmax(T* a, Act x, Act y, int n) {
 //   y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
 // spatial >= 1: x is channel-major [channels, n, spatial] (after a conv or a
 // pool, spatial = h * w or length); spatial 0: x is [n, channels] (after a
-// Linear). The running statistics are constants (nn::Const, frozen, as
-// model.eval() fine-tuning keeps them).
+// Linear). The running statistics are not trained (model.eval()
+// fine-tuning keeps them): constants (nn::Const), or parameters whose
+// gradient is 0.
 struct BatchNorm {
-  long w = -1, b = -1;  // gamma, beta in the parameters (trainable form), else -1
+  long w = -1, b = -1;    // gamma, beta in the parameters, else -1 (constants)
+  long rm = -1, rv = -1;  // running mean, var in the parameters, else -1 (constants)
   const double* mean = nullptr;
   const double* var = nullptr;
   const double* gamma = nullptr;  // the inference form's constants
@@ -377,10 +379,11 @@ struct BatchNorm {
   int channels = 0, spatial = 0, id = -1;
   BatchNorm() = default;
   // Trainable form: name.weight [channels] (gamma, starts at 1) and name.bias
-  // [channels] (beta, starts at 0) are parameters.
+  // [channels] (beta, starts at 0) are parameters; the running statistics constants.
   BatchNorm(const std::string& name, int channels, int spatial, Const running_mean, Const running_var,
             double eps = 1e-5) {
-    declare(name, channels, spatial, running_mean, running_var, eps);
+    declare(name, channels, spatial, eps);
+    use_statistics(name, running_mean, running_var);
     auto& d = detail::current("BatchNorm");
     w = detail::add_param(d, name + ".weight", {channels}, Init::kOnes, channels, channels);
     b = detail::add_param(d, name + ".bias", {channels}, Init::kZeros, channels, channels);
@@ -388,7 +391,8 @@ struct BatchNorm {
   // Inference form: gamma and beta constants too; no parameters.
   BatchNorm(const std::string& name, int channels, int spatial, Const running_mean, Const running_var,
             Const gamma, Const beta, double eps = 1e-5) {
-    declare(name, channels, spatial, running_mean, running_var, eps);
+    declare(name, channels, spatial, eps);
+    use_statistics(name, running_mean, running_var);
     for (const Const* c : {&gamma, &beta})
       if (c->id < 0 || c->size != channels)
         throw std::invalid_argument("BatchNorm '" + name + "': gamma and beta need " +
@@ -397,40 +401,60 @@ struct BatchNorm {
     this->gamma = gamma.v;
     this->beta = beta.v;
   }
+  // Every value a parameter, named as PyTorch's state_dict: name.weight
+  // (gamma, 1), name.bias (beta, 0), name.running_mean (0), name.running_var
+  // (1), so pretrained values are set by name. The running statistics still
+  // are not trained: their gradient is always 0 (SGD and Adam then leave them
+  // as they are, unless weight decay is on: freeze them for that).
+  BatchNorm(const std::string& name, int channels, int spatial, double eps = 1e-5) {
+    declare(name, channels, spatial, eps);
+    auto& d = detail::current("BatchNorm");
+    w = detail::add_param(d, name + ".weight", {channels}, Init::kOnes, channels, channels);
+    b = detail::add_param(d, name + ".bias", {channels}, Init::kZeros, channels, channels);
+    rm = detail::add_param(d, name + ".running_mean", {channels}, Init::kZeros, channels, channels);
+    rv = detail::add_param(d, name + ".running_var", {channels}, Init::kOnes, channels, channels);
+  }
 
  private:
-  void declare(const std::string& name, int c, int s, const Const& m, const Const& v, double e) {
+  void declare(const std::string& name, int c, int s, double e) {
     auto& d = detail::current("BatchNorm");
     if (c < 1 || s < 0 || !(e > 0))
       throw std::invalid_argument("BatchNorm '" + name + "': needs channels >= 1, spatial >= 0 and eps > 0, found " +
                                   std::to_string(c) + ", " + std::to_string(s) + ", " + std::to_string(e));
-    for (const Const* k : {&m, &v})
-      if (k->id < 0 || k->size != c)
-        throw std::invalid_argument("BatchNorm '" + name + "': the running mean and variance need " +
-                                    std::to_string(c) + " values, found " +
-                                    (k->id < 0 ? std::string("an undeclared Const") : std::to_string(k->size)));
-    for (long i = 0; i < c; ++i)
-      if (!(v.v[i] + e > 0))
-        throw std::invalid_argument("BatchNorm '" + name + "': running_var[" + std::to_string(i) + "] + eps is " +
-                                    std::to_string(v.v[i] + e) + ", not > 0");
-    mean = m.v;
-    var = v.v;
     eps = e;
     channels = c;
     spatial = s;
     id = detail::add_layer(d, name);
+  }
+  void use_statistics(const std::string& name, const Const& m, const Const& v) {
+    for (const Const* k : {&m, &v})
+      if (k->id < 0 || k->size != channels)
+        throw std::invalid_argument("BatchNorm '" + name + "': the running mean and variance need " +
+                                    std::to_string(channels) + " values, found " +
+                                    (k->id < 0 ? std::string("an undeclared Const") : std::to_string(k->size)));
+    for (long i = 0; i < channels; ++i)
+      if (!(v.v[i] + eps > 0))
+        throw std::invalid_argument("BatchNorm '" + name + "': running_var[" + std::to_string(i) + "] + eps is " +
+                                    std::to_string(v.v[i] + eps) + ", not > 0");
+    mean = m.v;
+    var = v.v;
   }
 };
 
 namespace detail {
 // Per channel: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
 template <typename T>
+T batch_norm_mean(const BatchNorm& bn, const T* p, int c) {
+  return bn.rm >= 0 ? p[bn.rm + c] : static_cast<T>(bn.mean[c]);
+}
+template <typename T>
 void batch_norm_channel(const BatchNorm& bn, const T* p, int c, T& scale, T& shift, T& invstd) {
-  invstd = static_cast<T>(1.0 / std::sqrt(bn.var[c] + bn.eps));
+  const double var = bn.rv >= 0 ? static_cast<double>(p[bn.rv + c]) : bn.var[c];
+  invstd = static_cast<T>(1.0 / std::sqrt(var + bn.eps));
   const T g = bn.w >= 0 ? p[bn.w + c] : static_cast<T>(bn.gamma[c]);
   const T beta = bn.b >= 0 ? p[bn.b + c] : static_cast<T>(bn.beta[c]);
   scale = g * invstd;
-  shift = beta - static_cast<T>(bn.mean[c]) * scale;
+  shift = beta - batch_norm_mean(bn, p, c) * scale;
 }
 // Calls f(index, channel) for every value of an activation of `channels`
 // channels of `spatial` values (0: [n, channels]; else [channels, n, spatial]).
@@ -461,6 +485,10 @@ void batch_norm(BatchNorm bn, const T* p, T* a, Act x, Act y, int n) {
   const T* xv = a + long{n} * x.off;
   T* yv = a + long{n} * y.off;
   for (int c = 0; c < bn.channels; ++c) {
+    // Statistics that are parameters are checked in every step (set by name at any time).
+    TORCHCLAD_NN_NEED(bn.rv < 0 || p[bn.rv + c] + bn.eps > 0, bn.id,
+                      "running_var[" + detail::str(c) + "] + eps is " + std::to_string(p[bn.rv + c] + bn.eps) +
+                          ", not > 0");
     T scale, shift, invstd;
     detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
     if (bn.spatial == 0)
@@ -747,7 +775,7 @@ void batch_norm_pullback(tn::BatchNorm bn, const T* p, T* a, tn::Act x, tn::Act 
   for (int c = 0; c < bn.channels; ++c) {
     T scale, shift, invstd;
     tn::detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
-    const T mean = static_cast<T>(bn.mean[c]);
+    const T mean = tn::detail::batch_norm_mean(bn, p, c);
     T sum_dy = T(0), sum_dy_xhat = T(0);
     auto visit = [&](long i) {
       dx[i] += dy[i] * scale;
