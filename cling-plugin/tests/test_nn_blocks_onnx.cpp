@@ -57,6 +57,40 @@ struct Conv2dNet : nn::Model {
 };
 TORCHCLAD_MODEL(conv2d_net, Conv2dNet)
 
+// Grouped convolutions: Conv2d with 2 groups, then depthwise (groups = channels)
+// with stride 2; a grouped Conv1d from a 4-channel input batch.
+struct GroupedConvNet : nn::Model {
+  nn::Conv2d c1{"c1", 4, 6, 3, 3, 5, 5, nn::Conv2dOptions{1, 1, 1, 1, 1, 1, -1, -1, true, 2}};
+  nn::Act h1{6 * 25};
+  nn::Conv2d dw{"dw", 6, 6, 3, 3, 5, 5, nn::Conv2dOptions{2, 2, 1, 1, 1, 1, -1, -1, false, 6}};
+  nn::Act h2{6 * 9}, out{54};
+  GroupedConvNet() { inputs(4 * 25); regression(54); output(out); }
+  template <class T>
+  static T loss(const GroupedConvNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c1, p, x, a, m.h1, n);
+    nn::conv2d(m.dw, p, a, m.h1, m.h2, n);
+    nn::flatten(a, m.h2, m.out, 6, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(grouped_conv_net, GroupedConvNet)
+
+struct GroupedConv1dNet : nn::Model {
+  nn::Conv1d c1{"c1", 4, 6, 3, 10, nn::ConvOptions{1, 0, 1, -1, true, 2}};
+  nn::Act h1{6 * 8};
+  nn::Conv1d c2{"c2", 6, 3, 2, 8, nn::ConvOptions{2, 1, 1, -1, true, 3}};
+  nn::Act h2{3 * 5}, out{15};
+  GroupedConv1dNet() { inputs(4 * 10); regression(15); output(out); }
+  template <class T>
+  static T loss(const GroupedConv1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c1, p, x, a, m.h1, n);
+    nn::conv1d(m.c2, p, a, m.h1, m.h2, n);
+    nn::flatten(a, m.h2, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(grouped_conv1d_net, GroupedConv1dNet)
+
 // MaxPool2d (kernel 3, stride 2, padding 1 but 0 on the right), AvgPool2d
 // counting the padding, AvgPool2d not counting it, after a Conv2d.
 struct Pool2dNet : nn::Model {
@@ -440,6 +474,21 @@ const std::map<std::string, Twin>& twins() {
                        F::Conv2dFuncOptions().bias(view(p, d, "c2.bias")).stride({2, 1}).dilation({1, 2}));
          return h.flatten(1);
        }},
+      {"grouped_conv_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 4, 5, 5}), view(p, d, "c1.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c1.bias")).padding(1).groups(2));
+         h = F::conv2d(h, view(p, d, "dw.weight"), F::Conv2dFuncOptions().stride(2).padding(1).groups(6));
+         return h.flatten(1);
+       }},
+      {"grouped_conv1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 4, 10}), view(p, d, "c1.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c1.bias")).groups(2));
+         h = F::conv1d(h, view(p, d, "c2.weight"),
+                       F::Conv1dFuncOptions().bias(view(p, d, "c2.bias")).stride(2).padding(1).groups(3));
+         return h.flatten(1);
+       }},
       {"pool2d_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto h = F::conv2d(x.view({x.size(0), 2, 7, 6}), view(p, d, "c.weight"),
@@ -620,7 +669,8 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
-                         ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net",
+                         ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net", "grouped_conv_net",
+                                                              "grouped_conv1d_net",
                                                               "pool2d_net", "pool1d_net",
                                                               "small_image_cnn", "leaky_softmax_net",
                                                               "log_softmax_net", "batch_norm2d_net",
@@ -675,6 +725,8 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("conv1d_options_net", 70, 1),
                                            std::make_tuple("conv2d_net", 1, 1),
                                            std::make_tuple("conv2d_net", 70, 2),
+                                           std::make_tuple("grouped_conv_net", 70, 2),
+                                           std::make_tuple("grouped_conv1d_net", 1, 1),
                                            std::make_tuple("pool2d_net", 70, 1),
                                            std::make_tuple("pool1d_net", 70, 1),
                                            std::make_tuple("small_image_cnn", 1, 1),

@@ -20,8 +20,11 @@ struct Conv2dShape {
   int cin = 1, h = 1, w = 1, cout = 1, kh = 1, kw = 1;
   int sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;  // stride, start padding, dilation
   int hout = 1, wout = 1;
+  int groups = 1;  // input and output channels in `groups` independent groups
   bool batch_major_input = false;
-  long ckk() const { return long{cin} * kh * kw; }
+  long ckk() const { return long{cin} * kh * kw; }  // im2col rows (all groups)
+  long ckk_group() const { return ckk() / groups; }
+  int cout_group() const { return cout / groups; }
   long hw_out() const { return long{hout} * wout; }
 };
 
@@ -100,21 +103,25 @@ void conv2d_col2im_add(const T* col, T* d_x, int batch, const Conv2dShape& s, in
       }
 }
 
-// y[cout, batch, hout, wout] = conv(x, w[cout, cin, kh, kw]) + b[cout] (b may
-// be null: no bias). `col` is scratch of conv2d_chunk(batch, s) * ckk * hw_out
+// y[cout, batch, hout, wout] = conv(x, w[cout, cin / groups, kh, kw]) + b[cout]
+// (b may be null: no bias). Group g's output channels read the im2col rows of
+// its input channels: one GEMM per group. `col` is scratch of conv2d_chunk(batch, s) * ckk * hw_out
 // values. Overwrites y and col.
 template <typename T>
 void conv2d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch,
                     const Conv2dShape& s) {
-  const long hw = s.hw_out(), n = batch * hw, ckk = s.ckk();
+  const long hw = s.hw_out(), n = batch * hw, kg = s.ckk_group();
+  const int og = s.cout_group();
   for (int c = 0; c < s.cout; ++c) std::fill(y + c * n, y + (c + 1) * n, b ? b[c] : T(0));
   const int chunk = conv2d_chunk(batch, s);
   for (int b0 = 0; b0 < batch; b0 += chunk) {
     const int nb = std::min(chunk, batch - b0);
+    const long ncols = nb * hw;
     conv2d_im2col(x, col, batch, s, b0, nb);
-    blas::gemm(false, false, s.cout, static_cast<int>(nb * hw), static_cast<int>(ckk), T(1), w,
-               static_cast<int>(ckk), col, static_cast<int>(nb * hw), T(1), y + b0 * hw,
-               static_cast<int>(n));
+    for (int g = 0; g < s.groups; ++g)
+      blas::gemm(false, false, og, static_cast<int>(ncols), static_cast<int>(kg), T(1), w + g * og * kg,
+                 static_cast<int>(kg), col + g * kg * ncols, static_cast<int>(ncols), T(1),
+                 y + g * og * n + b0 * hw, static_cast<int>(n));
   }
 }
 
@@ -123,7 +130,8 @@ void conv2d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch,
 template <typename T>
 void conv2d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, const Conv2dShape& s,
                      T* d_x, T* d_w, T* d_b) {
-  const long hw = s.hw_out(), n = batch * hw, ckk = s.ckk();
+  const long hw = s.hw_out(), n = batch * hw, kg = s.ckk_group();
+  const int og = s.cout_group();
   if (d_b)
     for (int c = 0; c < s.cout; ++c) {
       T sum = T(0);
@@ -135,13 +143,17 @@ void conv2d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, co
     const int nb = std::min(chunk, batch - b0);
     const int ncols = static_cast<int>(nb * hw);
     conv2d_im2col(x, col, batch, s, b0, nb);
-    blas::gemm(false, true, s.cout, static_cast<int>(ckk), ncols, T(1), d_y + b0 * hw,
-               static_cast<int>(n), col, ncols, T(1), d_w, static_cast<int>(ckk));
-    if (d_x) {
-      blas::gemm(true, false, static_cast<int>(ckk), ncols, s.cout, T(1), w, static_cast<int>(ckk),
-                 d_y + b0 * hw, static_cast<int>(n), T(0), col, ncols);
-      conv2d_col2im_add(col, d_x, batch, s, b0, nb);
+    for (int g = 0; g < s.groups; ++g) {
+      const T* dyg = d_y + g * og * n + b0 * hw;
+      T* colg = col + g * kg * ncols;
+      blas::gemm(false, true, og, static_cast<int>(kg), ncols, T(1), dyg, static_cast<int>(n), colg, ncols,
+                 T(1), d_w + g * og * kg, static_cast<int>(kg));
+      // The group's columns are read: its adjoint columns may replace them.
+      if (d_x)
+        blas::gemm(true, false, static_cast<int>(kg), ncols, og, T(1), w + g * og * kg, static_cast<int>(kg),
+                   dyg, static_cast<int>(n), T(0), colg, ncols);
     }
+    if (d_x) conv2d_col2im_add(col, d_x, batch, s, b0, nb);
   }
 }
 

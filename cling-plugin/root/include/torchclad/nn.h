@@ -204,21 +204,24 @@ struct Linear {
 };
 // Conv1d options beyond kernel size (a C++17 aggregate: nn::ConvOptions{2, 1}
 // is stride 2, padding 1). padding_end -1: as padding (ONNX's pads may differ
-// at the end); bias false: no name.bias parameter (ONNX Conv without B).
+// at the end); bias false: no name.bias parameter (ONNX Conv without B);
+// groups: channels in independent groups (groups = cin: depthwise).
 struct ConvOptions {
   int stride = 1, padding = 0, dilation = 1, padding_end = -1;
   bool bias = true;
+  int groups = 1;
 };
-// torch.nn.Conv1d(cin, cout, k, stride, padding, dilation) on inputs of
-// `length` values per channel: name.weight [cout, cin, k], name.bias [cout].
+// torch.nn.Conv1d(cin, cout, k, stride, padding, dilation, groups) on inputs
+// of `length` values per channel: name.weight [cout, cin / groups, k],
+// name.bias [cout].
 // Activations of convolution layers are channel-major, [channels, n,
 // length], so that one GEMM covers the batch.
 struct Conv1d {
   long w = -1, b = -1;
   int cin = 0, cout = 0, k = 0, lin = 0, lout = 0, id = -1;
   long col = -1;  // its im2col scratch in the activation buffer
-  int stride = 1, pad = 0, pad_end = 0, dilation = 1;
-  // Not stride 1, no padding, no dilation with a bias: the strided kernel
+  int stride = 1, pad = 0, pad_end = 0, dilation = 1, groups = 1;
+  // Not stride 1, no padding, no dilation, one group, with a bias: the strided kernel
   // (kernels/conv2d.hpp) instead of kernels/conv1d.hpp.
   bool general = false;
   Conv1d() = default;
@@ -228,10 +231,11 @@ struct Conv1d {
     const int lo = ::torchclad::kernels::conv_out_size(length, k, std::max(opt.stride, 1), opt.padding, pe,
                                                        std::max(opt.dilation, 1));
     if (cin < 1 || cout < 1 || k < 1 || opt.stride < 1 || opt.dilation < 1 || opt.padding < 0 ||
-        pe < 0 || lo < 1)
+        pe < 0 || lo < 1 || opt.groups < 1 || cin % opt.groups != 0 || cout % opt.groups != 0)
       throw std::invalid_argument(
-          "Conv1d '" + name + "': needs channels >= 1, k >= 1, stride >= 1, dilation >= 1, padding >= 0 "
-          "and a kernel that fits the padded length, found cin " + std::to_string(cin) + ", cout " +
+          "Conv1d '" + name + "': needs channels >= 1 that the groups divide, k >= 1, stride >= 1, "
+          "dilation >= 1, padding >= 0 and a kernel that fits the padded length, found groups " +
+          std::to_string(opt.groups) + ", cin " + std::to_string(cin) + ", cout " +
           std::to_string(cout) + ", k " + std::to_string(k) + ", length " + std::to_string(length) +
           ", stride " + std::to_string(opt.stride) + ", padding " + std::to_string(opt.padding) + "/" +
           std::to_string(pe) + ", dilation " + std::to_string(opt.dilation));
@@ -244,10 +248,12 @@ struct Conv1d {
     pad = opt.padding;
     pad_end = pe;
     dilation = opt.dilation;
-    general = stride != 1 || pad != 0 || pad_end != 0 || dilation != 1 || !opt.bias;
+    groups = opt.groups;
+    general = stride != 1 || pad != 0 || pad_end != 0 || dilation != 1 || groups != 1 || !opt.bias;
     id = detail::add_layer(d, name);
-    w = detail::add_param(d, name + ".weight", {cout, cin, k}, Init::kTorchDefault, cin * k, cout * k);
-    if (opt.bias) b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, cin * k, cout * k);
+    const int cg = cin / groups;  // fans as PyTorch computes them from the weight's shape
+    w = detail::add_param(d, name + ".weight", {cout, cg, k}, Init::kTorchDefault, cg * k, cout * k);
+    if (opt.bias) b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, cg * k, cout * k);
     col = detail::add_act(d, long{cin} * k * lout);  // at most one sample's columns each
   }
 };
@@ -431,6 +437,7 @@ inline ::torchclad::kernels::Conv2dShape conv1d_shape(const Conv1d& c, bool batc
   s.pw = c.pad;
   s.dw = c.dilation;
   s.wout = c.lout;
+  s.groups = c.groups;
   s.batch_major_input = batch_major;
   return s;
 }

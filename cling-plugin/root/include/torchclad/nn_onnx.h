@@ -24,20 +24,22 @@ namespace torchclad::nn {
 // ---- Handles.
 
 // Conv2d options (a C++17 aggregate, positional). padding_bottom/right -1: as
-// padding_h/w (ONNX's pads may differ at the end); bias false: no name.bias.
+// padding_h/w (ONNX's pads may differ at the end); bias false: no name.bias;
+// groups: channels in independent groups (groups = cin: depthwise).
 struct Conv2dOptions {
   int stride_h = 1, stride_w = 1, padding_h = 0, padding_w = 0, dilation_h = 1, dilation_w = 1;
   int padding_bottom = -1, padding_right = -1;
   bool bias = true;
+  int groups = 1;
 };
 
-// torch.nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation) on inputs
-// of h x w values per channel: name.weight [cout, cin, kh, kw], name.bias
+// torch.nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups) on
+// inputs of h x w values per channel: name.weight [cout, cin / groups, kh, kw], name.bias
 // [cout], PyTorch's initialisation. Output [cout, n, hout, wout].
 struct Conv2d {
   long w = -1, b = -1;
   int cin = 0, cout = 0, kh = 0, kw = 0, hin = 0, win = 0, hout = 0, wout = 0, id = -1;
-  int sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  int sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
   long col = -1;  // its im2col scratch in the activation buffer
   Conv2d() = default;
   Conv2d(const std::string& name, int cin, int cout, int kh, int kw, int h, int w,
@@ -47,13 +49,15 @@ struct Conv2d {
     const int pr = opt.padding_right < 0 ? opt.padding_w : opt.padding_right;
     const bool ok = cin >= 1 && cout >= 1 && kh >= 1 && kw >= 1 && opt.stride_h >= 1 &&
                     opt.stride_w >= 1 && opt.dilation_h >= 1 && opt.dilation_w >= 1 &&
-                    opt.padding_h >= 0 && opt.padding_w >= 0 && pb >= 0 && pr >= 0;
+                    opt.padding_h >= 0 && opt.padding_w >= 0 && pb >= 0 && pr >= 0 && opt.groups >= 1 &&
+                    cin % opt.groups == 0 && cout % opt.groups == 0;
     const int ho = ok ? kernels::conv_out_size(h, kh, opt.stride_h, opt.padding_h, pb, opt.dilation_h) : 0;
     const int wo = ok ? kernels::conv_out_size(w, kw, opt.stride_w, opt.padding_w, pr, opt.dilation_w) : 0;
     if (!ok || ho < 1 || wo < 1)
       throw std::invalid_argument(
-          "Conv2d '" + name + "': needs channels >= 1, kernel >= 1, stride >= 1, dilation >= 1, "
-          "padding >= 0 and a kernel that fits the padded input, found cin " + std::to_string(cin) +
+          "Conv2d '" + name + "': needs channels >= 1 that the groups divide, kernel >= 1, stride >= 1, "
+          "dilation >= 1, padding >= 0 and a kernel that fits the padded input, found groups " +
+          std::to_string(opt.groups) + ", cin " + std::to_string(cin) +
           ", cout " + std::to_string(cout) + ", kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
           ", input " + std::to_string(h) + "x" + std::to_string(w) + ", stride " +
           std::to_string(opt.stride_h) + "x" + std::to_string(opt.stride_w) + ", padding " +
@@ -74,11 +78,13 @@ struct Conv2d {
     pw = opt.padding_w;
     dh = opt.dilation_h;
     dw = opt.dilation_w;
+    groups = opt.groups;
     id = detail::add_layer(d, name);
-    const int64_t fan_in = int64_t{cin} * kh * kw, fan_out = int64_t{cout} * kh * kw;
-    this->w = detail::add_param(d, name + ".weight", {cout, cin, kh, kw}, Init::kTorchDefault, fan_in, fan_out);
+    const int cg = cin / groups;  // fans as PyTorch computes them from the weight's shape
+    const int64_t fan_in = int64_t{cg} * kh * kw, fan_out = int64_t{cout} * kh * kw;
+    this->w = detail::add_param(d, name + ".weight", {cout, cg, kh, kw}, Init::kTorchDefault, fan_in, fan_out);
     if (opt.bias) b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, fan_in, fan_out);
-    col = detail::add_act(d, fan_in * ho * wo);
+    col = detail::add_act(d, int64_t{cin} * kh * kw * ho * wo);
   }
 };
 
@@ -208,6 +214,7 @@ inline kernels::Conv2dShape conv2d_shape(const Conv2d& c, bool batch_major) {
   s.dw = c.dw;
   s.hout = c.hout;
   s.wout = c.wout;
+  s.groups = c.groups;
   s.batch_major_input = batch_major;
   return s;
 }
