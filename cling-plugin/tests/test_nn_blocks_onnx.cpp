@@ -91,6 +91,20 @@ struct GroupedConv1dNet : nn::Model {
 };
 TORCHCLAD_MODEL(grouped_conv1d_net, GroupedConv1dNet)
 
+// A plain Conv1d (stride 1, no padding) from a 3-channel input batch.
+struct MultiChannelConv1dNet : nn::Model {
+  nn::Conv1d c{"c", 3, 2, 4, 9};
+  nn::Act h{2 * 6}, out{12};
+  MultiChannelConv1dNet() { inputs(3 * 9); regression(12); output(out); }
+  template <class T>
+  static T loss(const MultiChannelConv1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::flatten(a, m.h, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(multi_channel_conv1d_net, MultiChannelConv1dNet)
+
 // MaxPool2d (kernel 3, stride 2, padding 1 but 0 on the right), AvgPool2d
 // counting the padding, AvgPool2d not counting it, after a Conv2d.
 struct Pool2dNet : nn::Model {
@@ -489,6 +503,12 @@ const std::map<std::string, Twin>& twins() {
                        F::Conv1dFuncOptions().bias(view(p, d, "c2.bias")).stride(2).padding(1).groups(3));
          return h.flatten(1);
        }},
+      {"multi_channel_conv1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         return F::conv1d(x.view({x.size(0), 3, 9}), view(p, d, "c.weight"),
+                          F::Conv1dFuncOptions().bias(view(p, d, "c.bias")))
+             .flatten(1);
+       }},
       {"pool2d_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto h = F::conv2d(x.view({x.size(0), 2, 7, 6}), view(p, d, "c.weight"),
@@ -670,7 +690,7 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                          ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net", "grouped_conv_net",
-                                                              "grouped_conv1d_net",
+                                                              "grouped_conv1d_net", "multi_channel_conv1d_net",
                                                               "pool2d_net", "pool1d_net",
                                                               "small_image_cnn", "leaky_softmax_net",
                                                               "log_softmax_net", "batch_norm2d_net",
@@ -696,6 +716,27 @@ TEST(Blocks, FloatStepClearsItsAdjointsAndMatchesDouble) {
     for (size_t i = 0; i < gd.size(); ++i) scale = std::max(scale, std::abs(gd[i]));
     for (size_t i = 0; i < gd.size(); ++i) worst = std::max(worst, std::abs(g[i] - gd[i]));
     EXPECT_LT(worst, 1e-4 * std::max(scale, 1e-6)) << name;
+  }
+}
+
+// A batch split over two threads (each part its own n): the same loss and
+// gradient as one thread.
+TEST(Blocks, ThreadPartsGiveTheSameLossAndGradient) {
+  const int saved = at::get_num_threads();
+  for (const auto& [name, twin] : twins()) {
+    const auto d = def(name);
+    const int n = 37;
+    auto s = sample(*d, n, 9);
+    std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
+    at::set_num_threads(1);
+    DefinedModel one(d, 2);
+    const float l1 = one.loss_and_grad(x.data(), y.data(), n);
+    at::set_num_threads(2);
+    DefinedModel two(d, 2);
+    const float l2 = two.loss_and_grad(x.data(), y.data(), n);
+    at::set_num_threads(saved);
+    EXPECT_NEAR(l1, l2, 1e-5 * std::max(1.f, std::abs(l1))) << name;
+    EXPECT_TRUE(torch::allclose(one.grads(), two.grads(), 1e-4, 1e-6)) << name;
   }
 }
 
