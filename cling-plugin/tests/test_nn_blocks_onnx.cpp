@@ -290,25 +290,6 @@ struct BroadcastNet : nn::Model {
 };
 TORCHCLAD_MODEL(broadcast_net, BroadcastNet)
 
-// Conv1d (a 2-channel input batch, padding 1) -> BatchNorm1d with every
-// value a parameter (PyTorch's state_dict names; the running statistics'
-// gradient is 0).
-struct BatchNormStatsNet : nn::Model {
-  nn::Conv1d c{"c", 2, 3, 3, 9, nn::ConvOptions{1, 1}};
-  nn::Act h{27};
-  nn::BatchNorm bn{"bn", 3, 9};
-  nn::Act b{27}, out{27};
-  BatchNormStatsNet() { inputs(18); regression(27); output(out); }
-  template <class T>
-  static T loss(const BatchNormStatsNet& m, const T* p, T* a, const T* x, const T* y, int n) {
-    nn::conv1d(m.c, p, x, a, m.h, n);
-    nn::batch_norm(m.bn, p, a, m.h, m.b, n);
-    nn::flatten(a, m.b, m.out, 3, n);
-    return nn::mse(a, m.out, y, n);
-  }
-};
-TORCHCLAD_MODEL(batch_norm_stats_net, BatchNormStatsNet)
-
 // Operands of [n, features] activations (channels 0), a parameter's
 // subtraction from a constant, a concat along the features.
 static const double kFeatureScale[4] = {0.5, -1.0, 2.0, 0.25};
@@ -587,16 +568,6 @@ const std::map<std::string, Twin>& twins() {
          auto s3 = view(p, d, "shift") - s2;
          return F::linear(torch::cat({s3, z}, 1), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
        }},
-      {"batch_norm_stats_net",
-       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
-         auto h = F::conv1d(x.view({x.size(0), 2, 9}), view(p, d, "c.weight"),
-                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")).padding(1));
-         // The statistics are data to autograd too (model.eval()).
-         h = torch::batch_norm(h, view(p, d, "bn.weight"), view(p, d, "bn.bias"),
-                               view(p, d, "bn.running_mean").detach(), view(p, d, "bn.running_var").detach(),
-                               false, 0.1, 1e-5, false);
-         return h.flatten(1);
-       }},
       {"unflatten_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
@@ -611,14 +582,6 @@ torch::Tensor twin_loss(const define::Definition& d, const torch::Tensor& out, c
   return F::mse_loss(out, y.view_as(out));
 }
 
-// BatchNorm's running statistics: parameters that are not trained.
-bool is_statistic(const std::string& name) {
-  auto ends = [&](const std::string& tail) {
-    return name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  return ends(".running_mean") || ends(".running_var");
-}
-
 struct Sample {
   std::vector<double> params, x, y;
 };
@@ -629,9 +592,6 @@ Sample sample(const define::Definition& d, int n, uint64_t seed) {
   // Away from the initial values (BatchNorm's gamma 1 and beta 0, ...).
   const auto jitter = random_vector(d.param_count, seed + 3);
   for (size_t i = 0; i < s.params.size(); ++i) s.params[i] += 0.2 * jitter[i];
-  for (const auto& p : d.params)  // a variance stays positive
-    if (is_statistic(p.name) && p.name.find("running_var") != std::string::npos)
-      for (int64_t i = p.offset; i < p.offset + p.numel; ++i) s.params[i] = std::abs(s.params[i]) + 0.5;
   s.x = random_vector(int64_t{n} * d.inputs, seed + 1);
   std::mt19937_64 rng(seed + 2);
   s.y.resize(int64_t{n} * d.target_width);
@@ -670,19 +630,7 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
   EXPECT_TRUE(close(grad, to_vector(p.grad()), 1e-9, 1e-12)) << name << " vs autograd";
 
   // And against central finite differences of the definition's own loss.
-  // The running statistics' gradient is 0 (not trained); finite differences
-  // of the others.
-  std::vector<int64_t> idx;
-  for (const auto& spec : d->params)
-    for (int64_t i = spec.offset; i < spec.offset + spec.numel; ++i)
-      if (is_statistic(spec.name))
-        EXPECT_EQ(grad[i], 0.0) << spec.name;
-  for (int64_t i : all_indices(d->param_count, 150)) {
-    bool statistic = false;
-    for (const auto& spec : d->params)
-      statistic |= is_statistic(spec.name) && i >= spec.offset && i < spec.offset + spec.numel;
-    if (!statistic) idx.push_back(i);
-  }
+  const auto idx = all_indices(d->param_count, 150);
   const auto fd = finite_differences(
       [&] { return model.loss_double(s.params.data(), s.x.data(), s.y.data(), n); }, s.params.data(), idx);
   EXPECT_TRUE(close(pick(grad, idx), fd, 1e-5, 1e-7)) << name << " vs finite differences";
@@ -694,7 +642,7 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                                                               "pool2d_net", "pool1d_net",
                                                               "small_image_cnn", "leaky_softmax_net",
                                                               "log_softmax_net", "batch_norm2d_net",
-                                                              "batch_norm1d_inference_net", "batch_norm_stats_net", "broadcast_net",
+                                                              "batch_norm1d_inference_net", "broadcast_net",
                                                               "feature_broadcast_net", "unflatten_net"),
                                             ::testing::Values(1, 3, 17)));
 
@@ -776,7 +724,6 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("log_softmax_net", 1, 1),
                                            std::make_tuple("batch_norm2d_net", 70, 2),
                                            std::make_tuple("batch_norm1d_inference_net", 70, 1),
-                                           std::make_tuple("batch_norm_stats_net", 70, 1),
                                            std::make_tuple("broadcast_net", 1, 1),
                                            std::make_tuple("broadcast_net", 70, 2),
                                            std::make_tuple("feature_broadcast_net", 70, 1),
@@ -814,25 +761,6 @@ TEST(Blocks, BatchNormParametersAreGammaAndBetaOnly) {
   EXPECT_TRUE(torch::equal(view(p, *d, "bn.weight"), torch::ones({3})));
   EXPECT_TRUE(torch::equal(view(p, *d, "bn.bias"), torch::zeros({3})));
   EXPECT_EQ(def("batch_norm1d_inference_net")->param_count, 4 * 6 + 6 + 6 * 3 + 3);
-  // Every value a parameter: PyTorch's state_dict names and initial values.
-  const auto s = def("batch_norm_stats_net");
-  names.clear();
-  for (const auto& p : s->params) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"c.weight", "c.bias", "bn.weight", "bn.bias", "bn.running_mean",
-                                              "bn.running_var"}));
-  const auto q = init_defined_params(*s, 1);
-  EXPECT_TRUE(torch::equal(view(q, *s, "bn.running_mean"), torch::zeros({3})));
-  EXPECT_TRUE(torch::equal(view(q, *s, "bn.running_var"), torch::ones({3})));
-  // A variance set below -eps is refused when the step reads it.
-  DefinedModel model(s, 1);
-  model.params().narrow(0, s->param("bn.running_var").offset, 1).fill_(-1.0f);
-  std::vector<float> x(18 * 2, 0.5f), y(27 * 2, 0.f);
-  try {
-    model.loss_and_grad(x.data(), y.data(), 2);
-    FAIL() << "a negative variance was used";
-  } catch (const nn::LayerError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("running_var[0] + eps is -0.99999", 0), 0u) << e.what();
-  }
 }
 
 }  // namespace

@@ -373,11 +373,11 @@ void log_softmax(T* a, Act x, Act y, int n) {
 // spatial >= 1: x is channel-major [channels, n, spatial] (after a conv or a
 // pool, spatial = h * w or length); spatial 0: x is [n, channels] (after a
 // Linear). The running statistics are not trained (model.eval()
-// fine-tuning keeps them): constants (nn::Const), or parameters whose
-// gradient is 0.
+// fine-tuning keeps them): constants (nn::Const). (As parameters with a zero
+// gradient they would fail Model::check_gradients and shrink under weight
+// decay: the engine has no notion of a parameter that is not trained.)
 struct BatchNorm {
-  long w = -1, b = -1;    // gamma, beta in the parameters, else -1 (constants)
-  long rm = -1, rv = -1;  // running mean, var in the parameters, else -1 (constants)
+  long w = -1, b = -1;  // gamma, beta in the parameters, else -1 (constants)
   const double* mean = nullptr;
   const double* var = nullptr;
   const double* gamma = nullptr;  // the inference form's constants
@@ -407,19 +407,6 @@ struct BatchNorm {
                                     (c->id < 0 ? std::string("an undeclared Const") : std::to_string(c->size)));
     this->gamma = gamma.v;
     this->beta = beta.v;
-  }
-  // Every value a parameter, named as PyTorch's state_dict: name.weight
-  // (gamma, 1), name.bias (beta, 0), name.running_mean (0), name.running_var
-  // (1), so pretrained values are set by name. The running statistics still
-  // are not trained: their gradient is always 0 (SGD and Adam then leave them
-  // as they are, unless weight decay is on: freeze them for that).
-  BatchNorm(const std::string& name, int channels, int spatial, double eps = 1e-5) {
-    declare(name, channels, spatial, eps);
-    auto& d = detail::current("BatchNorm");
-    w = detail::add_param(d, name + ".weight", {channels}, Init::kOnes, channels, channels);
-    b = detail::add_param(d, name + ".bias", {channels}, Init::kZeros, channels, channels);
-    rm = detail::add_param(d, name + ".running_mean", {channels}, Init::kZeros, channels, channels);
-    rv = detail::add_param(d, name + ".running_var", {channels}, Init::kOnes, channels, channels);
   }
 
  private:
@@ -452,12 +439,12 @@ namespace detail {
 // Per channel: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
 template <typename T>
 T batch_norm_mean(const BatchNorm& bn, const T* p, int c) {
-  return bn.rm >= 0 ? p[bn.rm + c] : static_cast<T>(bn.mean[c]);
+  (void)p;
+  return static_cast<T>(bn.mean[c]);
 }
 template <typename T>
 void batch_norm_channel(const BatchNorm& bn, const T* p, int c, T& scale, T& shift, T& invstd) {
-  const double var = bn.rv >= 0 ? static_cast<double>(p[bn.rv + c]) : bn.var[c];
-  invstd = static_cast<T>(1.0 / std::sqrt(var + bn.eps));
+  invstd = static_cast<T>(1.0 / std::sqrt(bn.var[c] + bn.eps));
   const T g = bn.w >= 0 ? p[bn.w + c] : static_cast<T>(bn.gamma[c]);
   const T beta = bn.b >= 0 ? p[bn.b + c] : static_cast<T>(bn.beta[c]);
   scale = g * invstd;
@@ -492,10 +479,6 @@ void batch_norm(BatchNorm bn, const T* p, T* a, Act x, Act y, int n) {
   const T* xv = a + long{n} * x.off;
   T* yv = a + long{n} * y.off;
   for (int c = 0; c < bn.channels; ++c) {
-    // Statistics that are parameters are checked in every step (set by name at any time).
-    TORCHCLAD_NN_NEED(bn.rv < 0 || p[bn.rv + c] + bn.eps > 0, bn.id,
-                      "running_var[" + detail::str(c) + "] + eps is " + std::to_string(p[bn.rv + c] + bn.eps) +
-                          ", not > 0");
     T scale, shift, invstd;
     detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
     if (bn.spatial == 0)
