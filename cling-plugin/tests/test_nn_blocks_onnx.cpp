@@ -314,6 +314,24 @@ struct FeatureBroadcastNet : nn::Model {
 };
 TORCHCLAD_MODEL(feature_broadcast_net, FeatureBroadcastNet)
 
+// Linear layers without bias (ONNX Gemm without C, MatMul), from the input
+// batch and from an activation.
+struct NoBiasMlp : nn::Model {
+  nn::Linear fc1{"fc1", 5, 7, nn::no_bias};
+  nn::Act z1{7}, t1{7};
+  nn::Linear fc2{"fc2", 7, 3, nn::no_bias, nn::Init::kXavierUniform};
+  nn::Act logits{3};
+  NoBiasMlp() { inputs(5); classes(3); output(logits); }
+  template <class T>
+  static T loss(const NoBiasMlp& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::tanh(a, m.z1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.logits, n);
+    return nn::cross_entropy(a, m.logits, y, n);
+  }
+};
+TORCHCLAD_MODEL(no_bias_mlp, NoBiasMlp)
+
 // A Linear's output reshaped for a convolution ([n, 2*3*4] -> [2, n, 3, 4]).
 struct UnflattenNet : nn::Model {
   nn::Linear fc{"fc", 12, 24};
@@ -568,6 +586,10 @@ const std::map<std::string, Twin>& twins() {
          auto s3 = view(p, d, "shift") - s2;
          return F::linear(torch::cat({s3, z}, 1), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
        }},
+      {"no_bias_mlp",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         return F::linear(torch::tanh(F::linear(x, view(p, d, "fc1.weight"))), view(p, d, "fc2.weight"));
+       }},
       {"unflatten_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
@@ -643,7 +665,8 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                                                               "small_image_cnn", "leaky_softmax_net",
                                                               "log_softmax_net", "batch_norm2d_net",
                                                               "batch_norm1d_inference_net", "broadcast_net",
-                                                              "feature_broadcast_net", "unflatten_net"),
+                                                              "feature_broadcast_net", "unflatten_net",
+                                                              "no_bias_mlp"),
                                             ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
@@ -727,7 +750,9 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("broadcast_net", 1, 1),
                                            std::make_tuple("broadcast_net", 70, 2),
                                            std::make_tuple("feature_broadcast_net", 70, 1),
-                                           std::make_tuple("unflatten_net", 70, 1)));
+                                           std::make_tuple("unflatten_net", 70, 1),
+                                           std::make_tuple("no_bias_mlp", 1, 1),
+                                           std::make_tuple("no_bias_mlp", 70, 2)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),
@@ -751,8 +776,9 @@ TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
 }
 
 // BatchNorm's statistics are not parameters: the trainable form has gamma
-// and beta only (ones and zeros at first), the inference form none.
-TEST(Blocks, BatchNormParametersAreGammaAndBetaOnly) {
+// and beta only (ones and zeros at first), the inference form none; a Linear
+// with nn::no_bias has its weight only.
+TEST(Blocks, DeclaredParameters) {
   const auto d = def("batch_norm2d_net");
   std::vector<std::string> names;
   for (const auto& p : d->params) names.push_back(p.name);
@@ -761,6 +787,10 @@ TEST(Blocks, BatchNormParametersAreGammaAndBetaOnly) {
   EXPECT_TRUE(torch::equal(view(p, *d, "bn.weight"), torch::ones({3})));
   EXPECT_TRUE(torch::equal(view(p, *d, "bn.bias"), torch::zeros({3})));
   EXPECT_EQ(def("batch_norm1d_inference_net")->param_count, 4 * 6 + 6 + 6 * 3 + 3);
+  // nn::no_bias declares the weight only.
+  names.clear();
+  for (const auto& p : def("no_bias_mlp")->params) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"fc1.weight", "fc2.weight"}));
 }
 
 }  // namespace

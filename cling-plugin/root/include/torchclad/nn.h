@@ -183,8 +183,12 @@ struct Act {
     off = detail::add_act(d, width);
   }
 };
+// The tag of a Linear without bias: nn::Linear("fc", 8, 2, nn::no_bias).
+struct NoBias {};
+inline constexpr NoBias no_bias{};
 // torch.nn.Linear(in, out) named `name`: parameters name.weight [out, in]
-// at p + w and name.bias [out] at p + b.
+// at p + w and name.bias [out] at p + b (b = -1 with nn::no_bias,
+// torch.nn.Linear(in, out, bias=False), ONNX Gemm without C or a MatMul).
 struct Linear {
   long w = -1, b = -1;
   int in = 0, out = 0, id = -1;
@@ -200,6 +204,16 @@ struct Linear {
     id = detail::add_layer(d, name);
     w = detail::add_param(d, name + ".weight", {out, in}, weight, in, out);
     b = detail::add_param(d, name + ".bias", {out}, bias, in, out);
+  }
+  Linear(const std::string& name, int in, int out, NoBias, Init weight = Init::kTorchDefault) {
+    auto& d = detail::current("Linear");
+    if (in < 1 || out < 1)
+      throw std::invalid_argument("Linear '" + name + "': widths must be >= 1, found " +
+                                  std::to_string(in) + " -> " + std::to_string(out));
+    this->in = in;
+    this->out = out;
+    id = detail::add_layer(d, name);
+    w = detail::add_param(d, name + ".weight", {out, in}, weight, in, out);
   }
 };
 // Conv1d options beyond kernel size (a C++17 aggregate: nn::ConvOptions{2, 1}
@@ -363,6 +377,14 @@ inline void reads_targets(int width, int id, bool class_index) {
 // ---- Building blocks. Each has a custom pullback (below), so Clad calls it
 // instead of differentiating the loop, and nothing is recorded per step.
 
+namespace detail {
+// y[m, n] = x[m, k] · w[n, k]ᵀ (a Linear without bias).
+template <typename T>
+void linear_no_bias(const T* x, const T* w, T* y, int m, int n, int k) {
+  ::torchclad::blas::gemm(false, true, m, n, k, T(1), x, k, w, k, T(0), y, n);
+}
+}  // namespace detail
+
 // y = x · Wᵀ + b from the input batch x [n, in].
 template <typename T>
 void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
@@ -374,7 +396,10 @@ void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
                    detail::str(l.out));
   detail::reads_input(l.in, l.id);
   detail::writes(y, l.id);
-  ::torchclad::kernels::linear_forward(x, p + l.w, p + l.b, a + long{n} * y.off, n, l.out, l.in);
+  if (l.b < 0)
+    detail::linear_no_bias(x, p + l.w, a + long{n} * y.off, n, l.out, l.in);
+  else
+    ::torchclad::kernels::linear_forward(x, p + l.w, p + l.b, a + long{n} * y.off, n, l.out, l.in);
 }
 // y = x · Wᵀ + b from an activation x.
 template <typename T>
@@ -389,8 +414,11 @@ void linear(Linear l, const T* p, T* a, Act x, Act y, int n) {
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(l.out));
   detail::writes(y, l.id);
-  ::torchclad::kernels::linear_forward(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off,
-                                       n, l.out, l.in);
+  if (l.b < 0)
+    detail::linear_no_bias(a + long{n} * x.off, p + l.w, a + long{n} * y.off, n, l.out, l.in);
+  else
+    ::torchclad::kernels::linear_forward(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off,
+                                         n, l.out, l.in);
 }
 
 namespace detail {
@@ -630,12 +658,24 @@ template <typename T>
 void linear_pullback(tn::Linear l, const T* p, const T* x, T* a, tn::Act y, int n, tn::Linear*,
                      T* d_p, T* d_a, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
-  tk::linear_weight_bias_adjoints(x, dy, d_p + l.w, d_p + l.b, n, l.out, l.in);
+  if (l.b < 0)  // dw += dyᵀ · x
+    ::torchclad::blas::gemm(true, false, l.out, l.in, n, T(1), dy, l.out, x, l.in, T(1), d_p + l.w, l.in);
+  else
+    tk::linear_weight_bias_adjoints(x, dy, d_p + l.w, d_p + l.b, n, l.out, l.in);
   for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
 }
 template <typename T>
 void linear_pullback(tn::Linear l, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Linear*,
                      T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+  if (l.b < 0) {  // dx += dy · w, dw += dyᵀ · x
+    const T* xv = a + long{n} * x.off;
+    T* dy = d_a + long{n} * y.off;
+    ::torchclad::blas::gemm(false, false, n, l.in, l.out, T(1), dy, l.out, p + l.w, l.in, T(1),
+                            d_a + long{n} * x.off, l.in);
+    ::torchclad::blas::gemm(true, false, l.out, l.in, n, T(1), dy, l.out, xv, l.in, T(1), d_p + l.w, l.in);
+    for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
+    return;
+  }
   ck::linear_forward_pullback<T>(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off, n,
                                  l.out, l.in, d_a + long{n} * x.off, d_p + l.w, d_p + l.b,
                                  d_a + long{n} * y.off, nullptr, nullptr, nullptr);
