@@ -194,9 +194,10 @@ struct LeakySoftmaxNet : nn::Model {
 };
 TORCHCLAD_MODEL(leaky_softmax_net, LeakySoftmaxNet)
 
+// LeakyReLU, Clip (as ONNX's, between -0.1 and 0.6), LogSoftmax.
 struct LogSoftmaxNet : nn::Model {
   nn::Linear fc1{"fc1", 6, 8};
-  nn::Act z1{8}, h1{8};
+  nn::Act z1{8}, h1{8}, c1{8};
   nn::Linear fc2{"fc2", 8, 5};
   nn::Act z2{5}, out{5};
   LogSoftmaxNet() { inputs(6); regression(5); output(out); }
@@ -204,7 +205,8 @@ struct LogSoftmaxNet : nn::Model {
   static T loss(const LogSoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
     nn::leaky_relu(a, m.z1, m.h1, 0.2, n);
-    nn::linear(m.fc2, p, a, m.h1, m.z2, n);
+    nn::clip(a, m.h1, m.c1, -0.1, 0.6, n);
+    nn::linear(m.fc2, p, a, m.c1, m.z2, n);
     nn::log_softmax(a, m.z2, m.out, n);
     return nn::mse(a, m.out, y, n);
   }
@@ -544,6 +546,7 @@ const std::map<std::string, Twin>& twins() {
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto h = F::leaky_relu(F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias")),
                                 F::LeakyReLUFuncOptions().negative_slope(0.2));
+         h = torch::clamp(h, -0.1, 0.6);
          return torch::log_softmax(F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias")), 1);
        }},
       {"batch_norm2d_net",

@@ -349,6 +349,21 @@ void leaky_relu(T* a, Act x, Act y, double alpha, int n) {
   for (long i = 0; i < long{n} * x.width; ++i) yv[i] = xv[i] > T(0) ? xv[i] : s * xv[i];
 }
 
+// ONNX Clip / torch.clamp(x, lo, hi) (ReLU6 is clip(0, 6)); the gradient
+// passes where lo <= x <= hi, as PyTorch's.
+template <typename T>
+void clip(T* a, Act x, Act y, double lo, double hi, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  TORCHCLAD_NN_NEED(lo <= hi, y.id, "clip: the lower bound " + std::to_string(lo) + " is above the upper " +
+                                        std::to_string(hi));
+  detail::writes(y, y.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  const T l = static_cast<T>(lo), h = static_cast<T>(hi);
+  for (long i = 0; i < long{n} * x.width; ++i) yv[i] = xv[i] < l ? l : (xv[i] > h ? h : xv[i]);
+}
+
 // Softmax and LogSoftmax over each sample's values of x [n, width] (ONNX
 // axis 1 / -1 of a [n, width] tensor, torch.softmax(x, 1)).
 template <typename T>
@@ -742,6 +757,13 @@ void leaky_relu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a
                          int*) {
   const T s = static_cast<T>(alpha);
   detail::elementwise_pullback(a, d_a, x, y, n, [s](T v, T) { return v > T(0) ? T(1) : s; });
+}
+
+template <typename T>
+void clip_pullback(T* a, tn::Act x, tn::Act y, double lo, double hi, int n, T* d_a, tn::Act*, tn::Act*, double*,
+                   double*, int*) {
+  const T l = static_cast<T>(lo), h = static_cast<T>(hi);
+  detail::elementwise_pullback(a, d_a, x, y, n, [l, h](T v, T) { return v >= l && v <= h ? T(1) : T(0); });
 }
 
 template <typename T>
