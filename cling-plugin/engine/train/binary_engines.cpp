@@ -1,5 +1,7 @@
 #include "train/binary_engines.hpp"
 
+#include "dist/data_parallel.hpp"
+#include "dist/tensor_gradients.hpp"
 #include "model/defined_model.hpp"
 #include "ops/cnn_ops.hpp"
 #include "ops/ops.hpp"
@@ -35,11 +37,13 @@ class CladCnnEngine final : public DefinitionCnnEngine {
       : DefinitionCnnEngine(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
   const char* name() const override { return "clad"; }
   float step(const float* x, const float* targets, int batch) override {
-    const float loss = model_.loss_and_grad(x, targets, batch);
+    const float loss = batch ? model_.loss_and_grad(x, targets, batch) : 0.0f;
+    dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
     opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x).reshape({-1}); }
+  FlatOptimizer* flat_optimizer() override { return opt_.get(); }
 
  private:
   std::unique_ptr<FlatOptimizer> opt_;
@@ -57,11 +61,16 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
   }
   float step(const float* x, const float* targets, int batch) override {
     opt_->zero_grad();
-    auto loss = loss_of(forward(input_tensor(x, batch, config_.input_length)),
-                        target_tensor(targets, batch));
-    loss.backward();
+    float value = 0;
+    if (batch) {
+      auto loss = loss_of(forward(input_tensor(x, batch, config_.input_length)),
+                          target_tensor(targets, batch));
+      loss.backward();
+      value = loss.item<float>();
+    }
+    reducer_.average(params_);
     opt_->step();
-    return loss.item<float>();
+    return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;
@@ -78,6 +87,7 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
 
  private:
   std::unique_ptr<torch::optim::Optimizer> opt_;
+  dist::TensorGradients reducer_;
 };
 
 // LibTorch's own ops and autograd (the baseline): conv1d, relu, max_pool1d,

@@ -11,6 +11,8 @@
 // Each keeps its parameters in one flat buffer laid out by the definition,
 // initialised from the seed as the definition declares: the same initial
 // parameters for every engine, and any engine's result is the definition's.
+// Data-parallel, each sums its gradients over the ranks with one allreduce
+// before the optimizer step and takes empty batches, as train/engines.hpp.
 #include <torch/torch.h>
 
 #include "model/defined_model.hpp"
@@ -40,6 +42,8 @@ class BinaryEngine {
   virtual const define::Definition& definition() const = 0;
   // The definition's model holding those parameters (evaluation, prediction).
   virtual DefinedModel& model() = 0;
+  // The model-level engine's optimizer (checkpoints); null with torch::optim.
+  virtual FlatOptimizer* flat_optimizer() { return nullptr; }
 };
 
 // The engine names accepted by make_binary_engine, in display order.

@@ -10,6 +10,10 @@
 // initialised as the definition declares from the seed: a seed gives every
 // engine the same initial weights, and any engine's result is the
 // definition's parameters (for Model, save, predict). Any depth.
+// Data-parallel (train/run_loop.hpp), every engine sums its gradients over
+// the ranks (dist::average_gradients, one allreduce over one flat buffer)
+// between backward and the optimizer step, and takes a batch of 0 samples
+// (a rank's empty share of a last, partial global batch).
 #include <torch/torch.h>
 
 #include "model/defined_model.hpp"
@@ -46,6 +50,9 @@ class MlpEngine {
   virtual const define::Definition& definition() const = 0;
   // The definition's model holding those parameters (evaluation, prediction).
   virtual DefinedModel& model() = 0;
+  // The model-level engines' optimizer (checkpoints); null for engines that
+  // use torch::optim.
+  virtual FlatOptimizer* flat_optimizer() { return nullptr; }
 };
 
 // The engine names accepted by make_engine, in display order.
