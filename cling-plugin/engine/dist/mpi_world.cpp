@@ -3,7 +3,9 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <thread>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -13,6 +15,10 @@
 
 namespace torchclad::dist {
 namespace {
+
+// A duplicate of MPI_COMM_WORLD for the barrier of failing ranks: it never
+// matches a collective of the training on the world communicator.
+MPI_Comm error_comm = MPI_COMM_NULL;
 
 void check(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return;
@@ -68,8 +74,21 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   // Errors come back as codes (turned into exceptions above) instead of
   // aborting inside MPI, so the rank can say what failed.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_dup(MPI_COMM_WORLD, &error_comm);
   active_ = true;
   set_world(std::make_unique<MpiWorld>());
+}
+
+void MpiSession::fail() {
+  if (failed_ || !active_) return failed_ = true, void();
+  failed_ = true;
+  MPI_Request request;
+  if (MPI_Ibarrier(error_comm, &request) != MPI_SUCCESS) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (int done = 0; !done && std::chrono::steady_clock::now() < deadline;) {
+    if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return;
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 MpiSession::~MpiSession() {

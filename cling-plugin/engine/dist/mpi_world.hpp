@@ -15,7 +15,11 @@ class MpiSession {
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
-  void fail() { failed_ = true; }
+  // Call after printing the error. Ranks that fail together (a check every
+  // rank makes) meet in a barrier on a communicator of their own, so each
+  // has printed its error before the first exit makes mpirun kill the rest;
+  // a rank that fails alone waits at most 3 s there.
+  void fail();
   bool active() const { return active_; }
 
  private:
