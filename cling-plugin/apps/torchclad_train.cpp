@@ -63,7 +63,7 @@ const char* kUsage = R"(usage: torchclad-train [options]
   --save FILE           save the trained model as a ROOT file (torchclad::Model::load reads it;
                         its definition is the Mlp's, e.g. mlp-784-256-128-10)
   --checkpoint FILE     write the parameters, optimizer state and epoch to FILE after every
-                        epoch (engines clad and clad-model-node)
+                        epoch (any engine; one format: another engine can resume it)
   --resume              continue from --checkpoint FILE (when it exists) at the next epoch;
                         the result equals an uninterrupted run's
   --quiet               no progress bar

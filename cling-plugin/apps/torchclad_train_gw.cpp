@@ -58,7 +58,7 @@ const char* kUsage = R"(usage: torchclad-train-gw --data FILE [options]
                         <DIR>/<engine>/model.root (torchclad::Model::load reads it; default gw-results)
   --metrics-json PATH   all engines' metrics as JSON (e.g. cling-plugin/bench/results/gw-metrics.json)
   --checkpoint FILE     write the parameters, optimizer state and epoch to FILE after every
-                        epoch (engine clad; one engine)
+                        epoch (one engine in --engines)
   --resume              continue from --checkpoint FILE (when it exists) at the next epoch;
                         the result equals an uninterrupted run's
   --quiet               no progress bar

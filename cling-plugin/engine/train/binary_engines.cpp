@@ -5,6 +5,7 @@
 #include "model/defined_model.hpp"
 #include "ops/cnn_ops.hpp"
 #include "ops/ops.hpp"
+#include "train/torch_optim_state.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -43,7 +44,7 @@ class CladCnnEngine final : public DefinitionCnnEngine {
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x).reshape({-1}); }
-  FlatOptimizer* flat_optimizer() override { return opt_.get(); }
+  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
 
  private:
   std::unique_ptr<FlatOptimizer> opt_;
@@ -58,6 +59,14 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
       params_.push_back(
           model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
     opt_ = make_torch_optimizer(o, params_);
+    kind_ = o.kind;
+  }
+  OptimizerAccess optimizer_access() override {
+    return {[this] { return torch_optimizer_state(*opt_, params_, kind_, steps_); },
+            [this](const FlatOptimizerState& s) {
+              load_torch_optimizer_state(*opt_, params_, kind_, s);
+              steps_ = s.steps;
+            }};
   }
   float step(const float* x, const float* targets, int batch) override {
     opt_->zero_grad();
@@ -70,6 +79,7 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
     }
     reducer_.average(params_);
     opt_->step();
+    ++steps_;
     return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override {
@@ -88,6 +98,8 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
  private:
   std::unique_ptr<torch::optim::Optimizer> opt_;
   dist::TensorGradients reducer_;
+  std::string kind_;   // sgd or adam
+  int64_t steps_ = 0;  // for checkpoints
 };
 
 // LibTorch's own ops and autograd (the baseline): conv1d, relu, max_pool1d,

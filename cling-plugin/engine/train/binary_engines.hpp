@@ -24,6 +24,7 @@
 
 #include "model/cnn_definition.hpp"
 #include "optim/optimizers.hpp"
+#include "train/optimizer_access.hpp"
 
 namespace torchclad::train {
 
@@ -42,8 +43,8 @@ class BinaryEngine {
   virtual const define::Definition& definition() const = 0;
   // The definition's model holding those parameters (evaluation, prediction).
   virtual DefinedModel& model() = 0;
-  // The model-level engine's optimizer (checkpoints); null with torch::optim.
-  virtual FlatOptimizer* flat_optimizer() { return nullptr; }
+  // The optimizer's state, for checkpoints (train/checkpoint.hpp).
+  virtual OptimizerAccess optimizer_access() = 0;
 };
 
 // The engine names accepted by make_binary_engine, in display order.

@@ -68,7 +68,7 @@ struct Reader {
   }
 };
 
-std::vector<char> serialize(const RunSpec& spec, int epoch, DefinedModel& model, const FlatOptimizer& opt) {
+std::vector<char> serialize(const RunSpec& spec, int epoch, DefinedModel& model, const OptimizerAccess& opt) {
   Writer w;
   w.bytes.insert(w.bytes.end(), kMagic, kMagic + 8);
   w.put(kVersion);
@@ -124,13 +124,11 @@ std::vector<char> read_on_root(const std::string& path) {
 }  // namespace
 
 void use_checkpoints(RunSpec& spec, const CheckpointOptions& o, DefinedModel& model,
-                     FlatOptimizer* optimizer, const std::string& engine, std::ostream& log) {
+                     const OptimizerAccess& optimizer, std::ostream& log) {
   if (o.path.empty()) {
     TORCH_CHECK(!o.resume, "--resume needs --checkpoint FILE (the checkpoint to continue from)");
     return;
   }
-  TORCH_CHECK(optimizer, "checkpoints keep the model-level engine's optimizer state: engine '", engine,
-              "' keeps it in torch::optim; use engine clad");
   if (o.resume) {
     const auto bytes = read_on_root(o.path);
     if (bytes.empty()) {
@@ -164,7 +162,7 @@ void use_checkpoints(RunSpec& spec, const CheckpointOptions& o, DefinedModel& mo
       state.steps = r.get<int64_t>();
       const auto buffers = r.get<uint32_t>();
       for (uint32_t b = 0; b < buffers; ++b) state.buffers.push_back(r.get_floats());
-      optimizer->load_state(state);
+      optimizer.load(state);
       std::memcpy(model.params().data_ptr<float>(), params.data(), sizeof(float) * params.size());
       spec.first_epoch = epoch + 1;
       log << "resuming from " << o.path << " after epoch " << epoch << " (" << state.steps << " steps)\n";
@@ -172,7 +170,7 @@ void use_checkpoints(RunSpec& spec, const CheckpointOptions& o, DefinedModel& mo
   }
   const std::string path = o.path;
   spec.after_epoch = [spec, path, &model, optimizer](int epoch) {
-    if (dist::is_root()) write_file(path, serialize(spec, epoch, model, *optimizer));
+    if (dist::is_root()) write_file(path, serialize(spec, epoch, model, optimizer));
   };
 }
 

@@ -15,6 +15,7 @@
 
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
+#include "train/optimizer_access.hpp"
 #include "train/run_loop.hpp"
 
 namespace torchclad::train {
@@ -27,10 +28,12 @@ struct CheckpointOptions {
 // Sets spec.after_epoch to write the checkpoint (rank 0) and, resuming,
 // loads the checkpoint into model and optimizer (rank 0 reads the file and
 // sends it to every rank) and sets spec.first_epoch. spec must name the run
-// (model, optimizer, seed, batch, epochs). Throws c10::Error on every rank
-// for an engine without a flat optimizer, a checkpoint of another run (model,
-// optimizer, seed, global batch) or one with no epoch left to train.
+// (model, optimizer, seed, batch, epochs). The optimizer state has one
+// layout for every engine (FlatOptimizerState), so a checkpoint of one engine
+// resumes in another. Throws c10::Error on every rank for a checkpoint of
+// another run (model, optimizer, seed, global batch) or one with no epoch
+// left to train.
 void use_checkpoints(RunSpec& spec, const CheckpointOptions& options, DefinedModel& model,
-                     FlatOptimizer* optimizer, const std::string& engine, std::ostream& log);
+                     const OptimizerAccess& optimizer, std::ostream& log);
 
 }  // namespace torchclad::train

@@ -5,6 +5,7 @@
 #include "model/defined_model.hpp"
 #include "ops/model_ops.hpp"
 #include "ops/ops.hpp"
+#include "train/torch_optim_state.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -44,7 +45,7 @@ class CladModelEngine final : public DefinitionEngine {
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
-  FlatOptimizer* flat_optimizer() override { return opt_.get(); }
+  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
 
  private:
   std::unique_ptr<FlatOptimizer> opt_;
@@ -73,7 +74,7 @@ class CladModelNodeEngine final : public DefinitionEngine {
     return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
-  FlatOptimizer* flat_optimizer() override { return opt_.get(); }
+  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
 
  private:
   torch::Tensor leaf_;  // the flat parameters as an autograd leaf (same storage)
@@ -90,6 +91,14 @@ class LayeredEngine : public DefinitionEngine {
       params_.push_back(
           model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
     opt_ = make_torch_optimizer(o, params_);
+    kind_ = o.kind;
+  }
+  OptimizerAccess optimizer_access() override {
+    return {[this] { return torch_optimizer_state(*opt_, params_, kind_, steps_); },
+            [this](const FlatOptimizerState& s) {
+              load_torch_optimizer_state(*opt_, params_, kind_, s);
+              steps_ = s.steps;
+            }};
   }
   float step(const Batch& b) override {
     opt_->zero_grad();
@@ -102,6 +111,7 @@ class LayeredEngine : public DefinitionEngine {
     }
     reducer_.average(params_);
     opt_->step();
+    ++steps_;
     return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override {
@@ -126,6 +136,8 @@ class LayeredEngine : public DefinitionEngine {
   std::vector<torch::Tensor> params_;  // fc1.weight, fc1.bias, fc2.weight, ...
   std::unique_ptr<torch::optim::Optimizer> opt_;
   dist::TensorGradients reducer_;
+  std::string kind_;   // sgd or adam
+  int64_t steps_ = 0;  // for checkpoints
 };
 
 class CladOpsEngine final : public LayeredEngine {

@@ -25,6 +25,7 @@
 #include "model/mlp_definition.hpp"
 #include "ops/activation.hpp"  // parse_activation, activation_name for the engines' users
 #include "optim/optimizers.hpp"
+#include "train/optimizer_access.hpp"
 
 namespace torchclad::train {
 
@@ -50,9 +51,8 @@ class MlpEngine {
   virtual const define::Definition& definition() const = 0;
   // The definition's model holding those parameters (evaluation, prediction).
   virtual DefinedModel& model() = 0;
-  // The model-level engines' optimizer (checkpoints); null for engines that
-  // use torch::optim.
-  virtual FlatOptimizer* flat_optimizer() { return nullptr; }
+  // The optimizer's state, for checkpoints (train/checkpoint.hpp).
+  virtual OptimizerAccess optimizer_access() = 0;
 };
 
 // The engine names accepted by make_engine, in display order.

@@ -92,8 +92,8 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   spec.threads = config.threads;
   spec.seed = config.seed;
   spec.progress = config.progress;
-  use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->flat_optimizer(),
-                  config.engine, log);
+  use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->optimizer_access(),
+                  log);
   const RunOutcome run = train_engine(
       engine->model(), class_data(first_rows(data.train, config.train_limit)),
       class_data(first_rows(data.test, config.test_limit)), spec,
