@@ -2,7 +2,8 @@
 // gradient engine, printing progress and per-epoch test accuracy, and writing
 // metrics as JSON and CSV. With --stream, the training tree of a ROOT file is
 // read in chunks on a background thread while the model trains (bounded
-// memory, data/stream_reader.hpp).
+// memory, data/stream_reader.hpp). Under mpirun it trains data-parallel
+// (engine/dist/data_parallel.hpp): rank 0 prints and writes the outputs.
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
@@ -14,6 +15,10 @@
 #include <vector>
 
 #include "cli_args.hpp"
+#include "dist/communicator.hpp"
+#include "dist/data_parallel.hpp"
+#include "dist/mpi_world.hpp"
+#include "rank_log.hpp"
 #include "data/mnist.hpp"
 #include "data/stream_reader.hpp"
 #include "data/tree_dataset.hpp"
@@ -57,7 +62,15 @@ const char* kUsage = R"(usage: torchclad-train [options]
   --metrics-csv PATH    write per-epoch metrics as CSV
   --save FILE           save the trained model as a ROOT file (torchclad::Model::load reads it;
                         its definition is the Mlp's, e.g. mlp-784-256-128-10)
+  --checkpoint FILE     write the parameters, optimizer state and epoch to FILE after every
+                        epoch (any engine; one format: another engine can resume it)
+  --resume              continue from --checkpoint FILE (when it exists) at the next epoch;
+                        the result equals an uninterrupted run's
   --quiet               no progress bar
+
+Under mpirun -np N every rank trains on its share of each global batch of
+N x --batch samples (one gradient allreduce per step; the learning rate is the
+one for that global batch); rank 0 prints and writes the outputs.
 )";
 
 using torchclad::cli::to_double;
@@ -152,6 +165,8 @@ torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream&
 
 int main(int argc, char** argv) {
   using namespace torchclad;
+  dist::MpiSession mpi(&argc, &argv);
+  cli::RankLog out("torchclad-train");
   train::TrainConfig config;
   std::string data_dir, metrics_json, metrics_csv, root_file, save_path;
   std::string train_tree = "train", test_tree = "test", image_column = "image", label_column = "label";
@@ -170,6 +185,10 @@ int main(int argc, char** argv) {
       }
       if (flag == "--stream") {
         stream = true;
+        continue;
+      }
+      if (flag == "--resume") {
+        config.resume = true;
         continue;
       }
       if (i + 1 >= argc) throw UsageError(flag + " expects a value");
@@ -200,6 +219,7 @@ int main(int argc, char** argv) {
       else if (flag == "--metrics-json") metrics_json = v;
       else if (flag == "--metrics-csv") metrics_csv = v;
       else if (flag == "--save") save_path = v;
+      else if (flag == "--checkpoint") config.checkpoint = v;
       else throw UsageError("unknown option '" + flag + "'");
     }
     if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.05;
@@ -211,14 +231,17 @@ int main(int argc, char** argv) {
       data_dir = data::default_fashion_mnist_dir();
     }
   } catch (const UsageError& e) {
-    std::cerr << "torchclad-train: " << e.what() << "\n\n" << kUsage;
-    return 2;
+    out.error(e.what());
+    if (dist::is_root()) std::cerr << "\n" << kUsage;
+    return mpi.fail(), 2;
   } catch (const std::exception& e) {  // c10::Error from parse_activation
-    std::cerr << "torchclad-train: " << e.what() << "\n";
-    return 2;
+    out.error(e.what());
+    return mpi.fail(), 2;
   }
 
+  std::ostream& log = out.log();  // rank 0's stderr; other ranks print errors only
   try {
+    dist::check_same_options(cli::command_line(argc, argv));
     data::MnistDataset data;
     std::unique_ptr<rootdata::ColumnStream> train_stream;
     if (stream) {
@@ -232,7 +255,7 @@ int main(int argc, char** argv) {
       spec.max_entries = config.train_limit > 0 ? config.train_limit : -1;
       spec.bytes_as_unit = true;  // image bytes / 255, as the in-memory reader
       train_stream = std::make_unique<rootdata::ColumnStream>(spec, "torchclad-train --stream");
-      std::cerr << "streaming tree " << train_tree << " of " << root_file << " (" << train_stream->entries()
+      log << "streaming tree " << train_tree << " of " << root_file << " (" << train_stream->entries()
                 << " entries, chunks of " << chunk_entries << ", shuffle buffer " << shuffle_buffer
                 << "); reading tree " << test_tree << "\n";
       data.dir = root_file;
@@ -240,40 +263,49 @@ int main(int argc, char** argv) {
       if (config.test_limit > 0 && config.test_limit < data.test.images.size(0))
         data.test = {data.test.images.narrow(0, 0, config.test_limit), data.test.labels.narrow(0, 0, config.test_limit)};
     } else if (!root_file.empty()) {
-      std::cerr << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
+      log << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
       data.dir = root_file;
       data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column);
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
       data.rows = 1;
       data.cols = data.train.images.size(1);
     } else {
-      std::cerr << "loading " << config.dataset << " from " << data_dir << "\n";
+      log << "loading " << config.dataset << " from " << data_dir << "\n";
       data = data::load_mnist(data_dir);
     }
-    std::cerr << "engine " << config.engine << ", mlp";
-    for (auto w : config.model.widths) std::cerr << "-" << w;
-    std::cerr << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind
+    log << "engine " << config.engine << ", mlp";
+    for (auto w : config.model.widths) log << "-" << w;
+    log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind
               << " lr " << config.optimizer.lr << ", batch " << config.batch << ", threads "
-              << config.threads << ", seed " << config.seed << "\n";
+              << config.threads << ", seed " << config.seed;
+    if (dist::distributed())
+      log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
+    log << "\n";
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
-    const auto result = train_stream ? train_streaming(*train_stream, data.test, config, std::cerr)
-                                     : train::train_mlp(data, config, std::cerr);
+    const auto result = train_stream ? train_streaming(*train_stream, data.test, config, log)
+                                     : train::train_mlp(data, config, log);
+    if (!dist::is_root()) {  // rank 0 writes the outputs
+      const int code = result.non_finite ? 3 : result.stopped ? 130 : 0;
+      if (code) mpi.fail();
+      return code;
+    }
     if (!metrics_json.empty()) train::write_metrics_json(metrics_json, config, result);
     if (!metrics_csv.empty()) train::write_metrics_csv(metrics_csv, config, result);
-    if (result.non_finite) return 3;
-    if (result.stopped) return 130;
+    if (result.non_finite) return mpi.fail(), 3;
+    if (result.stopped) return mpi.fail(), 130;
     if (!save_path.empty()) {
       cli::save_mlp(save_path, config, result);
-      std::cerr << "saved the model to " << save_path << "\n";
+      log << "saved the model to " << save_path << "\n";
     }
     const auto& last = result.epochs.back();
     std::cout << "final test accuracy " << 100 * last.eval.test_accuracy << "% (" << config.engine << ")\n";
     return 0;
   } catch (const c10::Error& e) {
-    std::cerr << "torchclad-train: " << e.what_without_backtrace() << "\n";
+    out.error(e.what_without_backtrace());
   } catch (const std::exception& e) {
-    std::cerr << "torchclad-train: " << e.what() << "\n";
+    out.error(e.what());
   }
+  mpi.fail();
   return 1;
 }

@@ -2,7 +2,9 @@
 // wave windows in a ROOT file (torchclad-gwsim writes one), with one or more
 // gradient engines from the same seed, and writes per engine the detection
 // metrics (accuracy, ROC AUC, efficiency against SNR at 1% false alarm) as
-// ROOT objects and PNG plots, plus all engines in one JSON file.
+// ROOT objects and PNG plots, plus all engines in one JSON file. Under mpirun
+// it trains data-parallel (engine/dist/data_parallel.hpp): rank 0 prints and
+// writes the outputs.
 #include <TFile.h>
 #include <TNamed.h>
 
@@ -19,6 +21,10 @@
 #include <vector>
 
 #include "cli_args.hpp"
+#include "dist/communicator.hpp"
+#include "dist/data_parallel.hpp"
+#include "dist/mpi_world.hpp"
+#include "rank_log.hpp"
 #include "data/binary_dataset.hpp"
 #include "metrics/detection.hpp"
 #include "report/detection_report.hpp"
@@ -51,7 +57,15 @@ const char* kUsage = R"(usage: torchclad-train-gw --data FILE [options]
   --out-dir DIR         per engine: ROOT files and PNG plots, and the trained model as
                         <DIR>/<engine>/model.root (torchclad::Model::load reads it; default gw-results)
   --metrics-json PATH   all engines' metrics as JSON (e.g. cling-plugin/bench/results/gw-metrics.json)
+  --checkpoint FILE     write the parameters, optimizer state and epoch to FILE after every
+                        epoch (one engine in --engines)
+  --resume              continue from --checkpoint FILE (when it exists) at the next epoch;
+                        the result equals an uninterrupted run's
   --quiet               no progress bar
+
+Under mpirun -np N every rank trains on its share of each global batch of
+N x --batch windows (one gradient allreduce per step; the learning rate is the
+one for that global batch); rank 0 prints and writes the outputs.
 )";
 
 using torchclad::cli::to_double;
@@ -118,6 +132,8 @@ std::string now_utc() {
 
 int main(int argc, char** argv) {
   using namespace torchclad;
+  dist::MpiSession mpi(&argc, &argv);
+  cli::RankLog rank_out("torchclad-train-gw");
   train::BinaryTrainConfig config;
   config.epochs = 6;
   std::string data_file, train_tree = "train", test_tree = "test", out_dir = "gw-results", metrics_json;
@@ -136,6 +152,10 @@ int main(int argc, char** argv) {
       }
       if (flag == "--quiet") {
         config.progress = false;
+        continue;
+      }
+      if (flag == "--resume") {
+        config.resume = true;
         continue;
       }
       if (i + 1 >= argc) throw UsageError(flag + " expects a value");
@@ -158,6 +178,7 @@ int main(int argc, char** argv) {
       else if (flag == "--false-alarm") false_alarm = to_double(flag, v);
       else if (flag == "--out-dir") out_dir = v;
       else if (flag == "--metrics-json") metrics_json = v;
+      else if (flag == "--checkpoint") config.checkpoint = v;
       else throw UsageError("unknown option '" + flag + "'");
     }
     if (data_file.empty()) throw UsageError("--data FILE is required (torchclad-gwsim --out FILE writes one)");
@@ -172,22 +193,31 @@ int main(int argc, char** argv) {
     if (!(false_alarm > 0 && false_alarm < 1))
       throw UsageError("--false-alarm expects a probability in (0, 1), found " + std::to_string(false_alarm));
     if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.01;
+    if (!config.checkpoint.empty() && engines.size() != 1)
+      throw UsageError("--checkpoint keeps one engine's run: give one engine with --engines");
   } catch (const UsageError& e) {
-    std::cerr << "torchclad-train-gw: " << e.what() << "\n\n" << kUsage;
-    return 2;
+    rank_out.error(e.what());
+    if (dist::is_root()) std::cerr << "\n" << kUsage;
+    return mpi.fail(), 2;
   }
 
+  std::ostream& log = rank_out.log();  // rank 0's stderr; other ranks print errors only
+  const bool root = dist::is_root();
   try {
-    std::cerr << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
+    dist::check_same_options(cli::command_line(argc, argv));
+    log << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
     const auto train = rootdata::read_binary_tree(data_file, train_tree, columns);
     const auto test = rootdata::read_binary_tree(data_file, test_tree, columns);
     if (!test.snr.defined())
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
     config.model.input_length = static_cast<int>(train.x.size(1));
-    std::cerr << train.x.size(0) << " training and " << test.x.size(0) << " test windows of "
+    log << train.x.size(0) << " training and " << test.x.size(0) << " test windows of "
               << train.x.size(1) << " samples; " << train::cnn_model_name(config.model) << ", "
               << config.optimizer.kind << " lr " << config.optimizer.lr << ", batch " << config.batch
-              << ", threads " << config.threads << ", seed " << config.seed << "\n";
+              << ", threads " << config.threads << ", seed " << config.seed;
+    if (dist::distributed())
+      log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
+    log << "\n";
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
 
     nlohmann::json out;
@@ -222,14 +252,15 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     for (const auto& engine : engines) {
       config.engine = engine;
-      std::cerr << "== engine " << engine << "\n";
+      log << "== engine " << engine << "\n";
       const auto t0 = std::chrono::steady_clock::now();
-      const auto result = train::train_binary(train, test, config, std::cerr);
+      const auto result = train::train_binary(train, test, config, log);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (result.non_finite || result.stopped) {
         exit_code = result.non_finite ? 3 : 130;
         break;
       }
+      if (!root) continue;  // rank 0 writes the outputs
       const auto scores = result.test_logits.contiguous();  // the last epoch's evaluation
       const std::span<const float> s(scores.data_ptr<float>(), scores.numel());
       const auto m = metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
@@ -240,28 +271,30 @@ int main(int argc, char** argv) {
       std::cout << engine << ": " << report::summary_line(m) << "\n";
       const auto model_file = out_dir + "/" + engine + "/model.root";
       cli::save_cnn(model_file, config, result);
-      std::cerr << "wrote " << model_file << ", " << files.root_file;
-      for (const auto& p : files.pngs) std::cerr << ", " << p;
-      std::cerr << "\n";
+      log << "wrote " << model_file << ", " << files.root_file;
+      for (const auto& p : files.pngs) log << ", " << p;
+      log << "\n";
       out["engines"][engine] = engine_json(result, m, seconds);
     }
     if (out["engines"].contains("clad") && out["engines"].contains("autograd"))
       out["clad_vs_autograd_accuracy_points"] =
           100 * std::abs(out["engines"]["clad"]["accuracy"].get<double>() -
                          out["engines"]["autograd"]["accuracy"].get<double>());
-    if (!metrics_json.empty()) {
+    if (root && !metrics_json.empty()) {
       const auto dir = std::filesystem::path(metrics_json).parent_path();
       if (!dir.empty()) std::filesystem::create_directories(dir);
       std::ofstream f(metrics_json);
       if (!f) throw std::runtime_error("cannot write '" + metrics_json + "'");
       f << out.dump(2) << "\n";
-      std::cerr << "wrote " << metrics_json << "\n";
+      log << "wrote " << metrics_json << "\n";
     }
+    if (exit_code) mpi.fail();
     return exit_code;
   } catch (const c10::Error& e) {
-    std::cerr << "torchclad-train-gw: " << e.what_without_backtrace() << "\n";
+    rank_out.error(e.what_without_backtrace());
   } catch (const std::exception& e) {
-    std::cerr << "torchclad-train-gw: " << e.what() << "\n";
+    rank_out.error(e.what());
   }
+  mpi.fail();
   return 1;
 }

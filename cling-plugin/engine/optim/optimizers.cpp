@@ -11,11 +11,21 @@ void check_config(const OptimizerConfig& c) {
   TORCH_CHECK(c.lr > 0, "optimizer: learning rate must be positive, found ", c.lr);
 }
 
+void check_state(const FlatOptimizerState& s, size_t buffers, int64_t n, const char* kind) {
+  TORCH_CHECK(s.buffers.size() == buffers, "optimizer state: ", kind, " keeps ", buffers,
+              " buffer(s), the state has ", s.buffers.size(), " (saved by another optimizer?)");
+  for (const auto& b : s.buffers)
+    TORCH_CHECK(static_cast<int64_t>(b.size()) == n, "optimizer state: ", kind, " buffers hold ", n,
+                " values (one per parameter), the state's hold ", b.size());
+  TORCH_CHECK(s.steps >= 0, "optimizer state: negative step count ", s.steps);
+}
+
 // torch.optim.SGD with momentum, dampening 0: buf = m*buf + g; p -= lr*buf.
 class FlatSgd final : public FlatOptimizer {
  public:
   FlatSgd(const OptimizerConfig& c, int64_t n) : c_(c), n_(n), buf_(n, 0.f) {}
   void step(float* p, const float* g) override {
+    ++steps_;
     const float lr = c_.lr, mom = c_.momentum, wd = c_.weight_decay;
     float* buf = buf_.data();
     for (int64_t i = 0; i < n_; ++i) {
@@ -24,10 +34,17 @@ class FlatSgd final : public FlatOptimizer {
       p[i] -= lr * buf[i];
     }
   }
+  FlatOptimizerState state() const override { return {steps_, {buf_}}; }
+  void load_state(const FlatOptimizerState& s) override {
+    check_state(s, 1, n_, "sgd");
+    steps_ = s.steps;
+    buf_ = s.buffers[0];
+  }
 
  private:
   OptimizerConfig c_;
   int64_t n_;
+  int64_t steps_ = 0;  // kept for checkpoints (SGD's update does not use it)
   std::vector<float> buf_;
 };
 
@@ -47,6 +64,13 @@ class FlatAdam final : public FlatOptimizer {
       v[i] = b2 * v[i] + (1 - b2) * grad * grad;
       p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
     }
+  }
+  FlatOptimizerState state() const override { return {t_, {m_, v_}}; }
+  void load_state(const FlatOptimizerState& s) override {
+    check_state(s, 2, n_, "adam");
+    t_ = s.steps;
+    m_ = s.buffers[0];
+    v_ = s.buffers[1];
   }
 
  private:

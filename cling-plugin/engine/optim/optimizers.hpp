@@ -20,11 +20,21 @@ struct OptimizerConfig {
   double weight_decay = 0.0;
 };
 
+// What a checkpoint keeps of an optimizer: its step count and its buffers
+// (SGD: the momentum; Adam: the two moments), each of n values.
+struct FlatOptimizerState {
+  int64_t steps = 0;
+  std::vector<std::vector<float>> buffers;
+};
+
 class FlatOptimizer {
  public:
   virtual ~FlatOptimizer() = default;
   // params[i] updated from grads[i], i < n (n as given at construction).
   virtual void step(float* params, const float* grads) = 0;
+  virtual FlatOptimizerState state() const = 0;
+  // Throws c10::Error when the state's buffers do not match this optimizer's.
+  virtual void load_state(const FlatOptimizerState& state) = 0;
 };
 
 // Throws c10::Error for an unknown kind or a non-positive lr.

@@ -1,8 +1,11 @@
 #include "train/binary_engines.hpp"
 
+#include "dist/data_parallel.hpp"
+#include "dist/tensor_gradients.hpp"
 #include "model/defined_model.hpp"
 #include "ops/cnn_ops.hpp"
 #include "ops/ops.hpp"
+#include "train/torch_optim_state.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -35,11 +38,13 @@ class CladCnnEngine final : public DefinitionCnnEngine {
       : DefinitionCnnEngine(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
   const char* name() const override { return "clad"; }
   float step(const float* x, const float* targets, int batch) override {
-    const float loss = model_.loss_and_grad(x, targets, batch);
+    const float loss = batch ? model_.loss_and_grad(x, targets, batch) : 0.0f;
+    dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
     opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x).reshape({-1}); }
+  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
 
  private:
   std::unique_ptr<FlatOptimizer> opt_;
@@ -54,14 +59,28 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
       params_.push_back(
           model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
     opt_ = make_torch_optimizer(o, params_);
+    kind_ = o.kind;
+  }
+  OptimizerAccess optimizer_access() override {
+    return {[this] { return torch_optimizer_state(*opt_, params_, kind_, steps_); },
+            [this](const FlatOptimizerState& s) {
+              load_torch_optimizer_state(*opt_, params_, kind_, s);
+              steps_ = s.steps;
+            }};
   }
   float step(const float* x, const float* targets, int batch) override {
     opt_->zero_grad();
-    auto loss = loss_of(forward(input_tensor(x, batch, config_.input_length)),
-                        target_tensor(targets, batch));
-    loss.backward();
+    float value = 0;
+    if (batch) {
+      auto loss = loss_of(forward(input_tensor(x, batch, config_.input_length)),
+                          target_tensor(targets, batch));
+      loss.backward();
+      value = loss.item<float>();
+    }
+    reducer_.average(params_);
     opt_->step();
-    return loss.item<float>();
+    ++steps_;
+    return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;
@@ -78,6 +97,9 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
 
  private:
   std::unique_ptr<torch::optim::Optimizer> opt_;
+  dist::TensorGradients reducer_;
+  std::string kind_;   // sgd or adam
+  int64_t steps_ = 0;  // for checkpoints
 };
 
 // LibTorch's own ops and autograd (the baseline): conv1d, relu, max_pool1d,

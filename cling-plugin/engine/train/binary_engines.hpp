@@ -11,6 +11,8 @@
 // Each keeps its parameters in one flat buffer laid out by the definition,
 // initialised from the seed as the definition declares: the same initial
 // parameters for every engine, and any engine's result is the definition's.
+// Data-parallel, each sums its gradients over the ranks with one allreduce
+// before the optimizer step and takes empty batches, as train/engines.hpp.
 #include <torch/torch.h>
 
 #include "model/defined_model.hpp"
@@ -22,6 +24,7 @@
 
 #include "model/cnn_definition.hpp"
 #include "optim/optimizers.hpp"
+#include "train/optimizer_access.hpp"
 
 namespace torchclad::train {
 
@@ -40,6 +43,8 @@ class BinaryEngine {
   virtual const define::Definition& definition() const = 0;
   // The definition's model holding those parameters (evaluation, prediction).
   virtual DefinedModel& model() = 0;
+  // The optimizer's state, for checkpoints (train/checkpoint.hpp).
+  virtual OptimizerAccess optimizer_access() = 0;
 };
 
 // The engine names accepted by make_binary_engine, in display order.

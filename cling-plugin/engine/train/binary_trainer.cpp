@@ -1,6 +1,7 @@
 #include "train/binary_trainer.hpp"
 
 #include "train/binary_engines.hpp"
+#include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
 
 namespace torchclad::train {
@@ -38,6 +39,7 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
   spec.threads = c.threads;
   spec.seed = c.seed;
   spec.progress = c.progress;
+  use_checkpoints(spec, {c.checkpoint, c.resume}, engine->model(), engine->optimizer_access(), log);
   auto run = train_engine(engine->model(), binary_data(first_rows(train_all, c.train_limit)),
                           binary_data(test), spec,
                           [&](const float* x, const float* y, int n) { return engine->step(x, y, n); }, log);

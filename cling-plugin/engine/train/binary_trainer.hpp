@@ -31,6 +31,8 @@ struct BinaryTrainConfig {
   int64_t train_limit = 0;  // use the first N training samples (0: all)
   int64_t test_limit = 0;
   bool progress = true;
+  std::string checkpoint;  // write FILE after every epoch (any engine)
+  bool resume = false;     // continue from checkpoint (train/checkpoint.hpp)
 };
 
 struct BinaryTrainResult {

@@ -1,8 +1,11 @@
 #include "train/engines.hpp"
 
+#include "dist/data_parallel.hpp"
+#include "dist/tensor_gradients.hpp"
 #include "model/defined_model.hpp"
 #include "ops/model_ops.hpp"
 #include "ops/ops.hpp"
+#include "train/torch_optim_state.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -36,11 +39,13 @@ class CladModelEngine final : public DefinitionEngine {
   float step(const Batch& b) override {
     if (static_cast<int>(targets_.size()) < b.size) targets_.resize(b.size);  // grows, then reused
     for (int i = 0; i < b.size; ++i) targets_[i] = static_cast<float>(b.labels32[i]);
-    const float loss = model_.loss_and_grad(b.x, targets_.data(), b.size);
+    const float loss = b.size ? model_.loss_and_grad(b.x, targets_.data(), b.size) : 0.0f;
+    dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
     opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
+  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
 
  private:
   std::unique_ptr<FlatOptimizer> opt_;
@@ -56,18 +61,25 @@ class CladModelNodeEngine final : public DefinitionEngine {
   const char* name() const override { return "clad-model-node"; }
   float step(const Batch& b) override {
     leaf_.mutable_grad() = torch::Tensor();
-    auto target = as_tensor(b.labels64, b.size).to(torch::kFloat32);
-    auto loss = torchclad::model_loss(model_.definition().name, leaf_,
-                                      as_tensor(b.x, b.size, config_.widths[0]), target);
-    loss.backward();
+    float value = 0;
+    if (b.size) {
+      auto target = as_tensor(b.labels64, b.size).to(torch::kFloat32);
+      auto loss = torchclad::model_loss(model_.definition().name, leaf_,
+                                        as_tensor(b.x, b.size, config_.widths[0]), target);
+      loss.backward();
+      value = loss.item<float>();
+    }
+    reducer_.average({leaf_});
     opt_->step(leaf_.data_ptr<float>(), leaf_.grad().data_ptr<float>());
-    return loss.item<float>();
+    return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
+  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
 
  private:
   torch::Tensor leaf_;  // the flat parameters as an autograd leaf (same storage)
   std::unique_ptr<FlatOptimizer> opt_;
+  dist::TensorGradients reducer_;
 };
 
 // Shared by the two per-layer engines: leaf tensors W_l, b_l that are views
@@ -79,14 +91,28 @@ class LayeredEngine : public DefinitionEngine {
       params_.push_back(
           model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
     opt_ = make_torch_optimizer(o, params_);
+    kind_ = o.kind;
+  }
+  OptimizerAccess optimizer_access() override {
+    return {[this] { return torch_optimizer_state(*opt_, params_, kind_, steps_); },
+            [this](const FlatOptimizerState& s) {
+              load_torch_optimizer_state(*opt_, params_, kind_, s);
+              steps_ = s.steps;
+            }};
   }
   float step(const Batch& b) override {
     opt_->zero_grad();
-    auto loss = loss_of(forward(as_tensor(b.x, b.size, config_.widths[0])),
-                        as_tensor(b.labels64, b.size));
-    loss.backward();
+    float value = 0;
+    if (b.size) {
+      auto loss = loss_of(forward(as_tensor(b.x, b.size, config_.widths[0])),
+                          as_tensor(b.labels64, b.size));
+      loss.backward();
+      value = loss.item<float>();
+    }
+    reducer_.average(params_);
     opt_->step();
-    return loss.item<float>();
+    ++steps_;
+    return value;
   }
   torch::Tensor logits(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;
@@ -109,6 +135,9 @@ class LayeredEngine : public DefinitionEngine {
   }
   std::vector<torch::Tensor> params_;  // fc1.weight, fc1.bias, fc2.weight, ...
   std::unique_ptr<torch::optim::Optimizer> opt_;
+  dist::TensorGradients reducer_;
+  std::string kind_;   // sgd or adam
+  int64_t steps_ = 0;  // for checkpoints
 };
 
 class CladOpsEngine final : public LayeredEngine {

@@ -10,6 +10,10 @@
 // initialised as the definition declares from the seed: a seed gives every
 // engine the same initial weights, and any engine's result is the
 // definition's parameters (for Model, save, predict). Any depth.
+// Data-parallel (train/run_loop.hpp), every engine sums its gradients over
+// the ranks (dist::average_gradients, one allreduce over one flat buffer)
+// between backward and the optimizer step, and takes a batch of 0 samples
+// (a rank's empty share of a last, partial global batch).
 #include <torch/torch.h>
 
 #include "model/defined_model.hpp"
@@ -21,6 +25,7 @@
 #include "model/mlp_definition.hpp"
 #include "ops/activation.hpp"  // parse_activation, activation_name for the engines' users
 #include "optim/optimizers.hpp"
+#include "train/optimizer_access.hpp"
 
 namespace torchclad::train {
 
@@ -46,6 +51,8 @@ class MlpEngine {
   virtual const define::Definition& definition() const = 0;
   // The definition's model holding those parameters (evaluation, prediction).
   virtual DefinedModel& model() = 0;
+  // The optimizer's state, for checkpoints (train/checkpoint.hpp).
+  virtual OptimizerAccess optimizer_access() = 0;
 };
 
 // The engine names accepted by make_engine, in display order.

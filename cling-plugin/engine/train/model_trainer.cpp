@@ -7,6 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "dist/communicator.hpp"
+#include "dist/data_parallel.hpp"
 #include "metrics/detection.hpp"
 #include "metrics/weighted.hpp"
 
@@ -127,6 +129,12 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
   TORCH_CHECK(!c.weighted_sampling || train.w.defined(), "model '", def.name,
               "': weighted sampling needs per-event weights, but the training set has none");
   const int64_t n = x.size(0);
+  dist::check_samples(n, "training samples");
+  // The position of this rank's first sample in an epoch's order (0 in one
+  // process): where a new epoch's weighted draw happens.
+  const int64_t dist_epoch_start = dist::share_of(
+      std::min<int64_t>(int64_t{c.batch} * dist::world().size(), n), dist::world().rank(),
+      dist::world().size()).begin;
   // Per event: its loss factor (see the header); per epoch with weighted
   // sampling: the events drawn, position k of the epoch's order taking
   // drawn[k] (drawn with replacement, so the shuffle of positions keeps them
@@ -178,15 +186,17 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
       [&](const std::vector<int64_t>& order, int64_t start, int size) {
         const float* xs = x.data_ptr<float>();
         const float* ys = y.data_ptr<float>();
-        if (!drawn.empty() && start == 0) draw_epoch();
+        if (!drawn.empty() && start == dist_epoch_start) draw_epoch();
         for (int i = 0; i < size; ++i) {
           const int64_t row = drawn.empty() ? order[start + i] : drawn[order[start + i]];
           std::memcpy(xb.data() + i * xw, xs + row * xw, sizeof(float) * xw);
           std::memcpy(yb.data() + i * yw, ys + row * yw, sizeof(float) * yw);
           if (!factor.empty()) wb[i] = factor[row];
         }
-        const float loss = model.loss_and_grad(xb.data(), yb.data(), size,
-                                               factor.empty() ? nullptr : wb.data());
+        const float loss = size ? model.loss_and_grad(xb.data(), yb.data(), size,
+                                                      factor.empty() ? nullptr : wb.data())
+                                : 0.0f;  // an empty data-parallel share
+        dist::average_gradients(model.grads().data_ptr<float>(), model.grads().numel());
         optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
         return loss;
       },

@@ -10,6 +10,10 @@
 #include <numeric>
 #include <random>
 
+#include <c10/util/Exception.h>
+
+#include "dist/communicator.hpp"
+#include "dist/data_parallel.hpp"
 #include "train/progress.hpp"
 #include "train/telemetry.hpp"
 
@@ -17,6 +21,9 @@ namespace torchclad::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Data-parallel: set when the ranks agreed to stop (see run_epochs).
+bool stop_agreed = false;
 
 std::string next_run_id() {
   static std::atomic<int> counter{0};
@@ -29,12 +36,19 @@ std::string format_lr(double lr) {
   return s;
 }
 
+RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
+                             const EvaluateFn& evaluate, std::ostream& log);
+
 }  // namespace
 
 RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
                       std::ostream& log) {
   // Rows by index: epoch e visits every row once, in a shuffle seeded by (seed, e).
+  // Data-parallel: every rank shuffles the same order; a step's global batch
+  // is ranks x batch rows of it, of which this rank takes its share.
   const int64_t n = spec.samples;
+  const int rank = dist::world().rank(), ranks = dist::world().size();
+  const int64_t global_batch = int64_t{spec.batch} * ranks;
   std::vector<int64_t> order(n);
   int64_t start = 0;
   SourceSteps steps;
@@ -45,19 +59,38 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
     start = 0;
   };
   steps.next = [&](int& size) {
-    size = static_cast<int>(std::min<int64_t>(spec.batch, n - start));
-    if (size <= 0) return size = 0, 0.0f;
-    const float loss = step(order, start, size);
-    start += size;
-    return loss;
+    const int64_t m = std::min<int64_t>(global_batch, n - start);
+    if (m <= 0) return size = 0, 0.0f;
+    const dist::Share share = dist::share_of(m, rank, ranks);
+    dist::set_step_share(share.size(), m);
+    const float local = step(order, start + share.begin, static_cast<int>(share.size()));
+    start += m;
+    size = static_cast<int>(m);
+    if (ranks == 1) return local;
+    // The ranks agree on the loss (a non-finite one stops all) and on a stop request.
+    bool stop = telemetry::stop_requested();
+    const float global = static_cast<float>(dist::global_mean_loss(local, &stop));
+    stop_agreed = stop;
+    return global;
   };
-  return run_epochs(spec, steps, evaluate, log);
+  return run_source_epochs(spec, steps, global_batch, evaluate, log);
 }
 
 RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const EvaluateFn& evaluate,
                       std::ostream& log) {
+  TORCH_CHECK(!dist::distributed(), "batches from a source (a stream) do not run data-parallel: ",
+              dist::world().size(), " ranks were started; run one process");
+  return run_source_epochs(spec, steps, spec.batch, evaluate, log);
+}
+
+namespace {
+
+RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
+                             const EvaluateFn& evaluate, std::ostream& log) {
   const int64_t n = spec.samples;
-  const int64_t steps_per_epoch = (n + spec.batch - 1) / spec.batch;
+  const int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
+  const bool root = dist::is_root();
+  stop_agreed = false;
   RunOutcome out;
 
   telemetry::Event ev;
@@ -71,7 +104,7 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
   ev.total_steps = steps_per_epoch * spec.epochs;
   auto emit = [&](const char* kind) {
     ev.kind = kind;
-    telemetry::emit(ev);
+    if (root) telemetry::emit(ev);
   };
   auto end_run = [&](const char* status, const std::string& message) {
     ev.status = status;
@@ -82,9 +115,9 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
   const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
   auto last_event = Clock::now() - std::chrono::seconds(1);
 
-  for (int epoch = 1; epoch <= spec.epochs; ++epoch) {
+  for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
     steps.begin_epoch(epoch);
-    ProgressBar bar(log, spec.progress,
+    ProgressBar bar(log, spec.progress && root,
                     "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs),
                     steps_per_epoch);
     EpochStats m;
@@ -97,7 +130,10 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
     int64_t samples = 0;  // trained on in this epoch
     const auto t0 = Clock::now();
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      if (telemetry::stop_requested()) {
+      // Data-parallel, a stop request counts once the ranks agreed on it
+      // (in the previous step's loss sum), so all stop at the same step.
+      if (dist::distributed() ? stop_agreed : telemetry::stop_requested()) {
+        stop_agreed = false;
         telemetry::clear_stop();
         out.stopped = true;
         out.message = "training stopped on request at epoch " + std::to_string(epoch) +
@@ -127,7 +163,7 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
       ++event_losses;
       ++m.steps;
       bar.update(s + 1, loss_sum / m.steps);
-      if (telemetry::has_sink()) {
+      if (root && telemetry::has_sink()) {
         const auto now = Clock::now();
         if (now - last_event >= min_event_gap || s + 1 == steps_per_epoch) {
           last_event = now;
@@ -146,7 +182,7 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
     m.train_loss = m.steps ? loss_sum / m.steps : 0;
     m.steps_per_second = m.steps / m.seconds;
     m.samples_per_second = samples / m.seconds;
-    m.eval = evaluate();
+    if (root) m.eval = evaluate();  // the same parameters on every rank
     char accuracy[48] = "";
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
       std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
@@ -164,9 +200,12 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
     ev.test_auc = m.eval.test_auc;
     ev.samples_per_second = m.samples_per_second;
     emit("epoch");
+    if (spec.after_epoch) spec.after_epoch(epoch);
   }
   end_run("finished", "");
   return out;
 }
+
+}  // namespace
 
 }  // namespace torchclad::train

@@ -19,6 +19,12 @@ struct RunSpec {
   int64_t samples = 0;  // training samples per epoch
   uint64_t seed = 0;    // the batch order of epoch e is a shuffle seeded by (seed, e)
   bool progress = true;
+  // Resuming from a checkpoint: the first epoch to train (the batch order of
+  // each epoch depends only on (seed, epoch), so a resumed run takes the
+  // steps an uninterrupted one takes).
+  int first_epoch = 1;
+  // Called on every rank after each epoch's evaluation (checkpoints).
+  std::function<void(int epoch)> after_epoch;
 };
 
 // What an epoch's evaluation on the test set reports.
@@ -47,6 +53,12 @@ struct RunOutcome {
 
 // step(order, start, size): one optimisation step on the training rows
 // order[start .. start + size), returning the batch's mean loss.
+// Data-parallel (dist::world() of several ranks, dist/data_parallel.hpp):
+// spec.batch is the local batch, a step covers ranks x batch rows of the
+// epoch's order and each rank's step gets its share of them (possibly none in
+// the last step: size 0, whose gradient must still go through
+// dist::average_gradients); the loss the loop reports is the global batch's.
+// Only rank 0 evaluates, draws the progress bar and emits telemetry.
 using StepFn = std::function<float(const std::vector<int64_t>& order, int64_t start, int size)>;
 using EvaluateFn = std::function<Evaluation()>;
 
@@ -59,6 +71,8 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
 // on the next batch, sets size to its number of samples and returns its mean
 // loss, or sets size to 0 when the source has no batch left (the epoch ends
 // early). An epoch has at most ceil(spec.samples / spec.batch) steps.
+// One process only: a source does not shard its batches over ranks (throws
+// c10::Error under mpirun with several ranks).
 struct SourceSteps {
   std::function<void(int epoch)> begin_epoch;
   std::function<float(int& size)> next;

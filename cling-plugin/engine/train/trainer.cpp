@@ -5,7 +5,9 @@
 #include <fstream>
 #include <ostream>
 
+#include "dist/data_parallel.hpp"
 #include "ops/activation.hpp"
+#include "train/checkpoint.hpp"
 #include "train/engines.hpp"
 
 namespace torchclad::train {
@@ -43,6 +45,7 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
   const int64_t xw = def.inputs, yw = def.target_width;
   std::vector<float> xb(int64_t{spec.batch} * xw), yb(int64_t{spec.batch} * yw);
   spec.samples = x.size(0);
+  dist::check_samples(spec.samples, "training samples");
   return run_epochs(
       spec,
       [&](const std::vector<int64_t>& order, int64_t start, int size) {
@@ -89,6 +92,8 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   spec.threads = config.threads;
   spec.seed = config.seed;
   spec.progress = config.progress;
+  use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->optimizer_access(),
+                  log);
   const RunOutcome run = train_engine(
       engine->model(), class_data(first_rows(data.train, config.train_limit)),
       class_data(first_rows(data.test, config.test_limit)), spec,

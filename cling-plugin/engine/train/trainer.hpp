@@ -45,6 +45,8 @@ struct TrainConfig {
   int64_t train_limit = 0;  // use the first N training samples (0: all)
   int64_t test_limit = 0;   // use the first N test samples (0: all)
   bool progress = true;     // progress bar on the log stream
+  std::string checkpoint;   // write FILE after every epoch (any engine)
+  bool resume = false;      // continue from checkpoint (train/checkpoint.hpp)
 };
 
 class MlpEngine;

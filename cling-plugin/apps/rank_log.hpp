@@ -1,0 +1,40 @@
+#pragma once
+// Output of a command that may run as one rank of many (mpirun): rank 0
+// logs, every rank reports its errors, naming itself.
+#include <iostream>
+#include <ostream>
+#include <streambuf>
+#include <string>
+
+#include "dist/communicator.hpp"
+
+namespace torchclad::cli {
+
+class RankLog {
+ public:
+  explicit RankLog(std::string command) : command_(std::move(command)) {}
+  // std::cerr on rank 0, a stream that drops everything on the others.
+  std::ostream& log() { return dist::is_root() ? std::cerr : null_; }
+  // "command: message" or "command (rank 2 of 4): message", on every rank.
+  void error(const std::string& message) const {
+    const auto rank = dist::rank_label();
+    std::cerr << command_ << (rank.empty() ? "" : " (" + rank + ")") << ": " << message << std::endl;
+  }
+
+ private:
+  struct NullBuffer : std::streambuf {
+    int overflow(int c) override { return c; }
+  };
+  std::string command_;
+  NullBuffer null_buffer_;
+  std::ostream null_{&null_buffer_};
+};
+
+// The arguments joined by spaces: what every rank must have been started with.
+inline std::string command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 1; i < argc; ++i) s += (i > 1 ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+}  // namespace torchclad::cli

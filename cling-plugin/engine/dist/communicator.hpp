@@ -1,0 +1,34 @@
+#pragma once
+// The processes of a data-parallel run, as the engine sees them: rank, size,
+// in-place sums and a broadcast. libtorchclad.so holds no MPI: its world is
+// one process until a launcher's library installs another (mpi_world.hpp,
+// libtorchclad_mpi.so, linked by the commands only), so ROOT, cling and the
+// kernel host load the engine without libmpi.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace torchclad::dist {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Element-wise sum over every rank, in place (every rank gets the sum).
+  virtual void allreduce_sum(float* data, int64_t n) = 0;
+  virtual void allreduce_sum(double* data, int64_t n) = 0;
+  // bytes from `root` to every rank (every rank passes a buffer of that size).
+  virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+};
+
+// The run's processes: one process (rank 0 of 1) unless set_world() was called.
+Communicator& world();
+void set_world(std::unique_ptr<Communicator> world);
+inline bool distributed() { return world().size() > 1; }
+inline bool is_root() { return world().rank() == 0; }
+
+// "rank 1 of 4" (for error messages), "" in a single process.
+std::string rank_label();
+
+}  // namespace torchclad::dist

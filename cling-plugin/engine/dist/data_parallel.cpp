@@ -1,0 +1,85 @@
+#include "dist/data_parallel.hpp"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "dist/communicator.hpp"
+
+namespace torchclad::dist {
+namespace {
+
+int64_t step_local = 1, step_global = 1;
+double seconds_in_allreduce = 0;
+
+}  // namespace
+
+Share share_of(int64_t m, int rank, int ranks) {
+  return {m * rank / ranks, m * (rank + 1) / ranks};
+}
+
+void set_step_share(int64_t local, int64_t global) {
+  step_local = local;
+  step_global = global;
+}
+
+void average_gradients(float* g, int64_t n) {
+  auto& w = world();
+  if (w.size() == 1) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (step_local == 0) {
+    std::fill(g, g + n, 0.0f);  // an empty share: whatever the engine left there counts nothing
+  } else if (step_local != step_global) {
+    const float scale = static_cast<float>(step_local) / static_cast<float>(step_global);
+    for (int64_t i = 0; i < n; ++i) g[i] *= scale;
+  }
+  w.allreduce_sum(g, n);
+  seconds_in_allreduce += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double global_mean_loss(double local_loss, bool* stop) {
+  auto& w = world();
+  if (w.size() == 1) return local_loss;
+  double v[2] = {step_local == 0 ? 0.0 : local_loss * double(step_local) / double(step_global),
+                 stop && *stop ? 1.0 : 0.0};
+  w.allreduce_sum(v, 2);
+  if (stop) *stop = v[1] > 0;
+  return v[0];
+}
+
+double allreduce_seconds() { return seconds_in_allreduce; }
+void reset_allreduce_seconds() { seconds_in_allreduce = 0; }
+
+void check_same_options(const std::string& options) {
+  auto& w = world();
+  if (w.size() == 1) return;
+  double length = w.rank() == 0 ? double(options.size()) : 0;
+  w.allreduce_sum(&length, 1);
+  std::string root(static_cast<size_t>(length), '\0');
+  if (w.rank() == 0) root = options;
+  w.broadcast(root.data(), static_cast<int64_t>(root.size()), 0);
+  // Every rank learns how many differ, so each throws or none does.
+  double differing = root == options ? 0 : 1;
+  w.allreduce_sum(&differing, 1);
+  if (differing == 0) return;
+  TORCH_CHECK(false, "the ranks were started with different options (", differing, " of ", w.size(),
+              " ranks differ from rank 0); every rank must run the same command. Rank 0: '", root,
+              "'; ", rank_label(), ": '", options, "'");
+}
+
+void check_samples(int64_t samples, const char* what) {
+  auto& w = world();
+  if (w.size() == 1) return;
+  int64_t root = samples;
+  w.broadcast(&root, sizeof root, 0);
+  double differing = root == samples ? 0 : 1;
+  w.allreduce_sum(&differing, 1);
+  TORCH_CHECK(differing == 0, "the ranks hold different numbers of ", what, " (rank 0: ", root, "; ",
+              rank_label(), ": ", samples, "); every rank must read the same data");
+  TORCH_CHECK(samples >= w.size(), w.size(), " ranks but only ", samples, " ", what,
+              ": some rank would have no data; run at most ", samples, " ranks");
+}
+
+}  // namespace torchclad::dist

@@ -1,0 +1,57 @@
+#pragma once
+// Data-parallel training over the ranks of dist::world() (communicator.hpp).
+//
+// The rule: every rank shuffles the same permutation of the n training
+// samples (seeded by (seed, epoch), as one process does), and global step s
+// covers positions [s G, min((s + 1) G, n)) of it, G = ranks x local batch:
+// the global batch. Of a global batch of m samples, rank r takes positions
+// [floor(r m / N), floor((r + 1) m / N)): exactly the local batch each while
+// m = G; in the last, partial global batch (n not divisible by G) the shares
+// differ by at most one sample, and a rank whose share is empty (m < N) adds a
+// zero gradient. Each rank's loss is the mean over its share; its gradient is
+// scaled by share / m and the ranks' gradients summed in place (one
+// MPI_Allreduce over the flat buffer), which is the gradient of the mean
+// loss over the global batch: N ranks with local batch B take the steps of
+// one process with batch N B, so the learning rate is the one for batch N B.
+#include <cstdint>
+#include <string>
+
+namespace torchclad::dist {
+
+// Positions [begin, end) of a global batch of m samples that rank r of N takes.
+struct Share {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+Share share_of(int64_t m, int rank, int ranks);
+
+// The share of the current step (set by the epoch loop before each step):
+// local samples of this rank, and the global batch.
+void set_step_share(int64_t local, int64_t global);
+
+// The gradient of the global batch's mean loss, in place on every rank:
+// g times local / global (zero for an empty share, whatever g held), summed
+// over the ranks. Nothing happens in a single process.
+void average_gradients(float* g, int64_t n);
+
+// The global batch's mean loss from this rank's mean loss over its share;
+// *stop (if given) becomes true on every rank when it is true on any (a stop
+// request seen by one rank ends the run on all at the same step).
+double global_mean_loss(double local_loss, bool* stop = nullptr);
+
+// Seconds spent in average_gradients since the last reset (the benchmark's
+// allreduce time).
+double allreduce_seconds();
+void reset_allreduce_seconds();
+
+// Throws c10::Error on every rank (no rank waits for another) when the ranks
+// were started with different options: rank 0's text is broadcast and each
+// rank compares its own; the message names both.
+void check_same_options(const std::string& options);
+
+// Throws c10::Error on every rank when the ranks hold different counts
+// (e.g. training samples read from different files) or when there are more
+// ranks than samples (a rank with no data).
+void check_samples(int64_t samples, const char* what);
+
+}  // namespace torchclad::dist

@@ -1,0 +1,100 @@
+#include "dist/mpi_world.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <thread>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "dist/communicator.hpp"
+
+namespace torchclad::dist {
+namespace {
+
+// A duplicate of MPI_COMM_WORLD for the barrier of failing ranks: it never
+// matches a collective of the training on the world communicator.
+MPI_Comm error_comm = MPI_COMM_NULL;
+
+void check(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw std::runtime_error(std::string(call) + " failed: " + std::string(text, len));
+}
+
+class MpiWorld final : public Communicator {
+ public:
+  MpiWorld() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void allreduce_sum(float* data, int64_t n) override { reduce(data, n, MPI_FLOAT); }
+  void allreduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE); }
+  void broadcast(void* data, int64_t bytes, int root) override {
+    auto* p = static_cast<char*>(data);
+    for (int64_t done = 0; done < bytes;) {  // MPI counts are int
+      const int chunk = static_cast<int>(std::min<int64_t>(bytes - done, INT_MAX));
+      check(MPI_Bcast(p + done, chunk, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+      done += chunk;
+    }
+  }
+
+ private:
+  template <class T>
+  void reduce(T* data, int64_t n, MPI_Datatype type) {
+    for (int64_t done = 0; done < n;) {
+      const int chunk = static_cast<int>(std::min<int64_t>(n - done, INT_MAX));
+      check(MPI_Allreduce(MPI_IN_PLACE, data + done, chunk, type, MPI_SUM, MPI_COMM_WORLD),
+            "MPI_Allreduce");
+      done += chunk;
+    }
+  }
+  int rank_ = 0, size_ = 1;
+};
+
+}  // namespace
+
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  if (!launched_by_mpi()) return;
+  check(MPI_Init(argc, argv), "MPI_Init");
+  // Errors come back as codes (turned into exceptions above) instead of
+  // aborting inside MPI, so the rank can say what failed.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_dup(MPI_COMM_WORLD, &error_comm);
+  active_ = true;
+  set_world(std::make_unique<MpiWorld>());
+}
+
+void MpiSession::fail() {
+  if (failed_ || !active_) return failed_ = true, void();
+  failed_ = true;
+  MPI_Request request;
+  if (MPI_Ibarrier(error_comm, &request) != MPI_SUCCESS) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (int done = 0; !done && std::chrono::steady_clock::now() < deadline;) {
+    if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return;
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+MpiSession::~MpiSession() {
+  if (!active_) return;
+  set_world(nullptr);
+  if (!failed_) MPI_Finalize();
+}
+
+}  // namespace torchclad::dist
