@@ -1,4 +1,5 @@
 #include "train/model_trainer.hpp"
+#include "train/frozen_parameters.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -119,6 +120,7 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
   check_model_data(def, test, "test");
   at::set_num_threads(c.threads);
   auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
+  const auto frozen = frozen_ranges(def, c.frozen);
 
   const auto x = train.x.to(torch::kFloat32).contiguous();
   const auto y = train.y.to(torch::kFloat32).contiguous();
@@ -187,6 +189,7 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
         }
         const float loss = model.loss_and_grad(xb.data(), yb.data(), size,
                                                factor.empty() ? nullptr : wb.data());
+        zero_frozen(model.grads().data_ptr<float>(), frozen);
         optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
         return loss;
       },
