@@ -5,6 +5,7 @@
 // which initializer each parameter came from), so a model found again by
 // name (Model::load) exports as well.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -12,11 +13,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "dataset_impl.hpp"
 #include "import_codegen.hpp"
 #include "import_graph.hpp"
+#include "import_torchscript.hpp"
 #include "model_state.hpp"
 #include "plain_errors.hpp"
 #include "torchclad/import.h"
@@ -62,7 +66,13 @@ void Model::set_parameter(const std::string& name, const std::vector<float>& val
 
 Model import_model(const std::string& path, const ImportOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const importer::Graph graph = importer::read_onnx(path);
+  const std::string ext = fs::path(path).extension().string();
+  const bool torchscript = ext == ".pt" || ext == ".pth" || ext == ".torchscript";
+  const importer::Graph graph =
+      torchscript ? rethrow_plain([&] {
+        return importer::read_torchscript(path, std::vector<int64_t>(options.input_shape.begin(), options.input_shape.end()));
+      })
+                  : importer::read_onnx(path);
   const std::string name = model_name_for(path, options.name);
   const importer::Generated gen = importer::generate(graph, name, options.loss);
   const std::string source = fs::absolute(options.source_file.empty() ? path + ".cpp" : options.source_file).string();
@@ -103,31 +113,40 @@ std::string imported_source(const Model& model) {
   return fs::exists(sidecar(source)) ? source : "";
 }
 
-void export_onnx(const Model& model, const std::string& path) {
+namespace {
+
+// What export writes: the original file and, per tensor of it, the values
+// (the model's parameters, transposed back where the file keeps [in, out],
+// and the fixed values of folded normalisations).
+struct ExportValues {
+  std::string format, original;
+  std::vector<std::pair<std::string, std::vector<float>>> values;
+};
+
+ExportValues export_values(const Model& model, const std::string& what) {
   const std::string source = imported_source(model);
   if (source.empty())
-    throw std::runtime_error("export_onnx: model '" + model.name() + "' was not imported with import_model "
-                             "(no " + sidecar(model.state()->model->definition().source_file) + ")");
+    throw std::runtime_error(what + ": model '" + model.name() + "' was not imported with import_model (no " +
+                             sidecar(model.state()->model->definition().source_file) + ")");
   json meta;
   {
     std::ifstream in(sidecar(source));
     meta = json::parse(in);
   }
-  if (meta.at("format") != "onnx") throw std::runtime_error("export_onnx: model '" + model.name() + "' was not imported from ONNX");
-  const std::string original = meta.at("original");
-  if (!fs::exists(original))
-    throw std::runtime_error("export_onnx: the original file '" + original + "' is gone; export writes its graph with new weights");
-  std::vector<float> all;
-  json index = json::object();
-  auto add = [&](const std::string& init, const std::vector<float>& values) {
+  ExportValues ev;
+  ev.format = meta.at("format");
+  ev.original = meta.at("original");
+  if (!fs::exists(ev.original))
+    throw std::runtime_error(what + ": the original file '" + ev.original + "' is gone; export writes its graph with new weights");
+  std::set<std::string> seen;
+  auto add = [&](const std::string& init, std::vector<float> values) {
     // An exporter may store equal tensors once (PyTorch's does for constants
     // of equal value): then one initializer would need two values.
-    if (index.contains(init))
-      throw std::runtime_error("export_onnx: initializer '" + init + "' of '" + original +
+    if (!seen.insert(init).second)
+      throw std::runtime_error(what + ": tensor '" + init + "' of '" + ev.original +
                                "' is shared by two parameters (or a folded normalisation), so it cannot take "
                                "the fine-tuned values of both; re-export the original without sharing");
-    index[init] = {{"offset", all.size()}, {"count", values.size()}};
-    all.insert(all.end(), values.begin(), values.end());
+    ev.values.push_back({init, std::move(values)});
   };
   for (const auto& [init, values] : meta.at("fixed").items()) add(init, values.get<std::vector<float>>());
   for (const auto& e : meta.at("exports")) {
@@ -139,7 +158,23 @@ void export_onnx(const Model& model, const std::string& path) {
         for (int64_t k = 0; k < cols; ++k) t[k * rows + r] = v[r * cols + k];
       v = std::move(t);
     }
-    add(e.at("initializer"), v);
+    add(e.at("initializer"), std::move(v));
+  }
+  return ev;
+}
+
+}  // namespace
+
+void export_onnx(const Model& model, const std::string& path) {
+  const ExportValues ev = export_values(model, "export_onnx");
+  if (ev.format != "onnx")
+    throw std::runtime_error("export_onnx: model '" + model.name() + "' was imported from " + ev.format +
+                             " (" + ev.original + "), not ONNX");
+  std::vector<float> all;
+  json index = json::object();
+  for (const auto& [init, values] : ev.values) {
+    index[init] = {{"offset", all.size()}, {"count", values.size()}};
+    all.insert(all.end(), values.begin(), values.end());
   }
   const fs::path dir = fs::temp_directory_path() / ("torchclad-export-" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -149,12 +184,24 @@ void export_onnx(const Model& model, const std::string& path) {
     bin.write(reinterpret_cast<const char*>(all.data()), all.size() * sizeof(float));
   }
   std::string output;
-  const int status = importer::run_tool({importer::onnx_tool(), "write", original, (dir / "values.json").string(),
+  const int status = importer::run_tool({importer::onnx_tool(), "write", ev.original, (dir / "values.json").string(),
                                          (dir / "values.bin").string(), path},
                                         output);
   std::error_code ignored;
   fs::remove_all(dir, ignored);
   if (status != 0) throw std::runtime_error("export_onnx: " + output);
+}
+
+void export_torchscript(const Model& model, const std::string& path) {
+  const ExportValues ev = export_values(model, "export_torchscript");
+  if (ev.format != "torchscript")
+    throw std::runtime_error("export_torchscript: model '" + model.name() + "' was imported from " + ev.format +
+                             " (" + ev.original + "), not TorchScript");
+  std::map<std::string, std::vector<float>> values(ev.values.begin(), ev.values.end());
+  rethrow_plain([&] {
+    importer::write_torchscript(ev.original, values, path);
+    return 0;
+  });
 }
 
 std::vector<double> loss_gradient(const Model& model, const Dataset& data, int batch) {

@@ -1,7 +1,8 @@
-// One imported ONNX model, end to end, for tests/python/test_import_onnx.py:
+// One imported ONNX (or TorchScript) model, end to end, for tests/python/test_import_onnx.py:
 // import (source written, compiled with Clad, pretrained parameters set),
 // predictions, the float64 loss gradient, check_gradients, a short
-// fine-tuning (optionally with frozen layers), and export back to ONNX. The
+// fine-tuning (optionally with frozen layers), and export back to ONNX
+// (or TorchScript: then the per-sample input shape is the last argument). The
 // data come from DIR/x.bin and DIR/y.bin (float32, written by the test);
 // results go to DIR (raw float32/float64 files and results.txt).
 //   scripts/troot -b -q 'cling-plugin/tests/macros/import_onnx_check.C("m.onnx", "cross_entropy", "/tmp/d", 8, 3, "fc1")'
@@ -37,11 +38,14 @@ std::vector<float> all_parameters(const torchclad::Model& m) {
 }  // namespace ioc
 
 void import_onnx_check(const char* onnx, const char* loss, const char* dir, int features, int epochs,
-                       const char* frozen) {
+                       const char* frozen, const char* torchscript_shape = "") {
   const std::string d = dir;
   torchclad::ImportOptions options;
   options.loss = loss;
   options.source_file = d + "/model.cpp";
+  std::stringstream dims(torchscript_shape);
+  for (std::string item; std::getline(dims, item, ',');)
+    if (!item.empty()) options.input_shape.push_back(std::stoll(item));
   auto m = torchclad::import_model(onnx, options);
 
   const auto x = ioc::read_floats(d + "/x.bin");
@@ -75,7 +79,8 @@ void import_onnx_check(const char* onnx, const char* loss, const char* dir, int 
   const double after = m.evaluate(data).loss;
   ioc::write(d + "/pred_after.bin", m.predict(data));
   ioc::write(d + "/params_after.bin", ioc::all_parameters(m));
-  torchclad::export_onnx(m, d + "/finetuned.onnx");
+  if (options.input_shape.empty()) torchclad::export_onnx(m, d + "/finetuned.onnx");
+  else torchclad::export_torchscript(m, d + "/finetuned.pt");
 
   std::ofstream r(d + "/results.txt");
   r << "source " << torchclad::imported_source(m) << "\n"

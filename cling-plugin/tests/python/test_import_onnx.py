@@ -44,11 +44,11 @@ def export(model, example, path, dynamo, fold_constants=True):
                               do_constant_folding=fold_constants)
 
 
-def run_check(tmp_path, onnx_path, loss, x, y, epochs=3, frozen=""):
+def run_check(tmp_path, onnx_path, loss, x, y, epochs=3, frozen="", torchscript_shape=""):
     x.numpy().astype(np.float32).tofile(tmp_path / "x.bin")
     y.numpy().astype(np.float32).tofile(tmp_path / "y.bin")
     features = int(np.prod(x.shape[1:]))
-    code, out = troot(f'{MACROS}/import_onnx_check.C("{onnx_path}", "{loss}", "{tmp_path}", {features}, {epochs}, "{frozen}")')
+    code, out = troot(f'{MACROS}/import_onnx_check.C("{onnx_path}", "{loss}", "{tmp_path}", {features}, {epochs}, "{frozen}", "{torchscript_shape}")')
     assert code == 0 and "import_onnx_check: done" in out, out
     results = dict(line.split(" ", 1) for line in (tmp_path / "results.txt").read_text().splitlines())
     names = [(l.split()[0], int(l.split()[1])) for l in (tmp_path / "params.txt").read_text().splitlines()]
@@ -89,11 +89,14 @@ def check_common(tmp_path, results, names, x, expected_pred, loss):
     # The source is kept where import_model said, and reads as a definition.
     source = Path(results["source"]).read_text()
     assert "TORCHCLAD_MODEL(" in source and "static T loss(" in source
-    # The exported file: onnxruntime computes what the fine-tuned model does.
-    exported = tmp_path / "finetuned.onnx"
-    onnx.checker.check_model(onnx.load(str(exported)))
-    session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0].reshape(len(x), -1)
+    if (tmp_path / "finetuned.pt").exists():  # TorchScript: PyTorch loads what export_torchscript wrote
+        with torch.no_grad():
+            got = torch.jit.load(str(tmp_path / "finetuned.pt"))(x).numpy().reshape(len(x), -1)
+    else:  # ONNX: onnxruntime computes what the fine-tuned model does
+        exported = tmp_path / "finetuned.onnx"
+        onnx.checker.check_model(onnx.load(str(exported)))
+        session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0].reshape(len(x), -1)
     after = np.fromfile(tmp_path / "pred_after.bin", dtype=np.float32).reshape(len(x), -1)
     np.testing.assert_allclose(got, after, rtol=1e-4, atol=1e-4)
     assert not np.allclose(after, pred), "fine-tuning changed nothing"
@@ -219,6 +222,29 @@ def test_cnn_conv_batchnorm_folded_maxpool_flatten_binary(tmp_path):
     grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
     np.testing.assert_allclose(grad, autograd_gradient(folded, x.reshape(len(x), 1, -1), y, "bce_with_logits", names),
                                rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "bce_with_logits")
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_torchscript_sequential_cnn(tmp_path, how):
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Conv1d(1, 3, 4), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
+                                torch.nn.Conv1d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten(),
+                                torch.nn.Dropout(0.1), torch.nn.Linear(4 * 7, 6), torch.nn.Sigmoid(),
+                                torch.nn.Linear(6, 1)).eval()
+    x = torch.randn(36, 1, 21)
+    y = (x[:, 0, :10].mean(1) > 0).float()
+    path = tmp_path / "seq.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(model) if how == "script" else torch.jit.trace(model, x[:2])
+    scripted.save(str(path))
+    results, names, _ = run_check(tmp_path, path, "bce_with_logits", x, y, torchscript_shape="1,21")
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "bce_with_logits", names), rtol=1e-6, atol=1e-10)
     check_common(tmp_path, results, names, x, expected, "bce_with_logits")
 
 

@@ -31,15 +31,21 @@ struct ImportOptions {
   std::string name;
   // Where the generated C++ goes; "" = the model's path + ".cpp".
   std::string source_file;
+  // TorchScript files only (they carry no shapes): the input's shape per
+  // sample, without the batch: {features} or {channels, length}.
+  std::vector<long long> input_shape;
 };
 
 // The ops import_model translates (one entry each in its op table).
 std::vector<std::string> supported_onnx_ops();
 
-// Reads `path` (an ONNX file; parsed by the torchclad-onnx process), writes
+// Reads `path` (an ONNX file, parsed by the torchclad-onnx process; or a
+// TorchScript module saved by torch.jit.script/trace, by its extension .pt,
+// .pth or .torchscript: a torch.nn.Sequential-like forward of the same ops,
+// with options.input_shape), writes
 // the model's source, compiles it with Clad and returns the model with the
 // file's parameters. Throws std::runtime_error naming the problem: no such
-// file, not an ONNX model (corrupt or truncated), an opset outside
+// file, not an ONNX (or TorchScript) model (corrupt or truncated), an opset outside
 // [9, 22], an op it does not translate (naming the node, its op and the
 // supported list), attributes or shapes it cannot use (dimensions other
 // than the batch that are not fixed numbers), or the source not compiling.
@@ -55,6 +61,10 @@ std::string imported_source(const Model& model);
 // computes what the model does. Throws std::runtime_error for a model that
 // was not imported from ONNX.
 void export_onnx(const Model& model, const std::string& path);
+
+// The same for a model imported from TorchScript: the original module with
+// its parameters and buffers replaced, saved (torch.jit.load reads it).
+void export_torchscript(const Model& model, const std::string& path);
 
 // The float64 gradient of the model's loss over the first `batch` samples of
 // `data` with respect to every parameter, flat in parameter order (as
