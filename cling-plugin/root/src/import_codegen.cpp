@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -23,6 +24,9 @@ namespace torchclad::importer {
 namespace {
 
 using nlohmann::json;
+
+// The batch size in shapes computed from activations (Shape of x).
+constexpr int64_t kBatch = std::numeric_limits<int64_t>::min() + 1;
 
 struct Value {
   std::string ref;             // "x" (the input batch) or an activation member
@@ -45,7 +49,7 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
 }
 std::string dims_text(const std::vector<int64_t>& d) {
   std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + (d[i] == kBatch ? std::string("batch") : std::to_string(d[i]));
   return s + "]";
 }
 std::string cpp_string(const std::string& s) {
@@ -67,6 +71,9 @@ struct Context {
   std::set<std::string> identifiers{"m", "p", "a", "x", "y", "n", "nn", "loss", "T"};
   std::set<std::string> layer_names;
   std::set<size_t> fused;  // nodes a handler consumed with its own
+  // Integer tensors computed from shapes (Shape -> Gather -> Concat, as the
+  // exporters write x.view(x.size(0), -1)); the batch size is kBatch.
+  std::map<std::string, ConstTensor> computed;
   int acts = 0;
   size_t index = 0;        // the node being translated
 
@@ -87,11 +94,13 @@ struct Context {
   }
   const ConstTensor& constant(const GraphNode& node, size_t i, bool need_float = true) const {
     if (i >= node.inputs.size() || node.inputs[i].empty()) fail(node, "input " + std::to_string(i) + " is missing");
-    const auto it = g.constants.find(node.inputs[i]);
-    if (it == g.constants.end())
-      fail(node, "input '" + node.inputs[i] + "' must be a constant (an initializer) for torchclad to import it");
-    if (need_float && !it->second.is_float) fail(node, "input '" + node.inputs[i] + "' must be a float32 tensor");
-    return it->second;
+    const std::string& name = node.inputs[i];
+    const ConstTensor* t = nullptr;
+    if (const auto it = g.constants.find(name); it != g.constants.end()) t = &it->second;
+    else if (const auto jt = computed.find(name); jt != computed.end()) t = &jt->second;
+    if (!t) fail(node, "input '" + name + "' must be a constant (an initializer) for torchclad to import it");
+    if (need_float && !t->is_float) fail(node, "input '" + name + "' must be a float32 tensor");
+    return *t;
   }
   bool has_input(const GraphNode& node, size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
 
@@ -372,8 +381,8 @@ void reshape(Context& c, const GraphNode& node) {
   if (!shape.is_int) c.fail(node, "the shape '" + shape.name + "' is not an int64 tensor");
   const auto& s = shape.i;
   const int64_t width = x.width();
-  const bool flat = s.size() == 2 && (s[1] == -1 || s[1] == width) && (s[0] == 0 || s[0] == -1 || s[0] >= 1) &&
-                    !(s[0] == -1 && s[1] == -1);
+  const bool flat = s.size() == 2 && (s[1] == -1 || s[1] == width) &&
+                    (s[0] == kBatch || s[0] == 0 || s[0] == -1 || s[0] >= 1) && !(s[0] == -1 && s[1] == -1);
   if (!flat)
     c.fail(node, "only reshapes to [batch, -1] (flattening) are supported; the shape is " + dims_text(s) +
                      " for per-sample shape " + dims_text(x.dims));
@@ -410,6 +419,75 @@ void max_pool(Context& c, const GraphNode& node) {
                    std::to_string(k) + ", n);");
 }
 
+// ---- Shape arithmetic on int64 tensors (no step of the forward pass).
+
+bool is_int_constant(const Context& c, const std::string& name) {
+  const auto a = c.g.constants.find(name);
+  if (a != c.g.constants.end()) return a->second.is_int;
+  return c.computed.count(name) > 0;
+}
+
+void set_ints(Context& c, const GraphNode& node, std::vector<int64_t> values, bool scalar = false) {
+  ConstTensor t;
+  t.name = node.outputs[0];
+  t.is_int = true;
+  if (!scalar) t.dims = {static_cast<int64_t>(values.size())};
+  t.i = std::move(values);
+  c.computed[t.name] = std::move(t);
+}
+
+void shape_of(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  std::vector<int64_t> dims{kBatch};
+  dims.insert(dims.end(), x.dims.begin(), x.dims.end());
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  int64_t start = c.attr_int(node, "start", 0), end = c.attr_int(node, "end", rank);
+  if (start < 0) start += rank;
+  if (end < 0) end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  set_ints(c, node, std::vector<int64_t>(dims.begin() + start, dims.begin() + end));
+}
+
+void gather_ints(Context& c, const GraphNode& node) {
+  const auto& data = c.constant(node, 0, false);
+  const auto& index = c.constant(node, 1, false);
+  if (!data.is_int || !index.is_int || data.dims.size() != 1 || c.attr_int(node, "axis", 0) != 0)
+    c.fail(node, "only Gather of a shape (1-D int64, axis 0) is supported");
+  std::vector<int64_t> out;
+  for (auto k : index.i) {
+    if (k < 0) k += static_cast<int64_t>(data.i.size());
+    if (k < 0 || k >= static_cast<int64_t>(data.i.size())) c.fail(node, "index out of range");
+    out.push_back(data.i[k]);
+  }
+  set_ints(c, node, out, index.dims.empty());
+}
+
+// Unsqueeze / Squeeze of a shape value: the values stay, the rank changes.
+void reshape_ints(Context& c, const GraphNode& node) {
+  const auto& data = c.constant(node, 0, false);
+  if (!data.is_int) c.fail(node, "only " + node.op + " of a shape (int64) is supported");
+  set_ints(c, node, data.i, node.op == "Squeeze" && data.i.size() == 1);
+}
+
+void concat_ints(Context& c, const GraphNode& node) {
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const auto& part = c.constant(node, i, false);
+    if (!part.is_int) c.fail(node, "only Concat of shapes (int64) is supported");
+    out.insert(out.end(), part.i.begin(), part.i.end());
+  }
+  set_ints(c, node, out);
+}
+
+// Concat of activations is a block that comes later; shapes are handled here.
+void concat(Context& c, const GraphNode& node) {
+  for (const auto& in : node.inputs)
+    if (!is_int_constant(c, in))
+      c.fail(node, "Concat of activations is not supported yet (only of shapes)");
+  concat_ints(c, node);
+}
+
 using Handler = std::function<void(Context&, const GraphNode&)>;
 const std::vector<std::pair<std::string, Handler>>& ops() {
   static const std::vector<std::pair<std::string, Handler>> table = {
@@ -424,6 +502,12 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Reshape", reshape},  // to [batch, -1]
       {"Dropout", identity},
       {"Identity", identity},
+      // Shape arithmetic, as the exporters write x.view(x.size(0), -1).
+      {"Shape", shape_of},
+      {"Gather", gather_ints},
+      {"Unsqueeze", reshape_ints},
+      {"Squeeze", reshape_ints},
+      {"Concat", concat},
       // BatchNormalization: folded into the Gemm/MatMul/Conv before it.
   };
   return table;
