@@ -27,6 +27,10 @@
 //
 // Then, in C++17 (a plain cell): auto m = torchclad::model("two_layers");
 //
+// Blocks for the operators of imported models (Conv2d, strided and padded
+// convolutions and pooling, LeakyReLU, Softmax, BatchNorm, broadcasting
+// add/sub/mul/div, concat, constants) are in torchclad/nn_onnx.h, included below.
+//
 // This header is for compiled code (a %%clad cell, torchclad::load_models, a
 // program built with the Clad plugin); cling's plain cells use
 // torchclad/model.h. TORCHCLAD_ACTIVATION, TORCHCLAD_LOSS and TORCHCLAD_MODEL
@@ -71,6 +75,7 @@
 #include "kernels/binary_losses.hpp"
 #include "kernels/cnn.hpp"
 #include "kernels/conv1d.hpp"
+#include "kernels/conv2d.hpp"
 #include "kernels/linear.hpp"
 #include "kernels/losses.hpp"
 #include "kernels/pooling.hpp"
@@ -197,30 +202,58 @@ struct Linear {
     b = detail::add_param(d, name + ".bias", {out}, bias, in, out);
   }
 };
-// torch.nn.Conv1d(cin, cout, k), stride 1, no padding, on inputs of `length`
-// values per channel: name.weight [cout, cin, k], name.bias [cout].
+// Conv1d options beyond kernel size (a C++17 aggregate: nn::ConvOptions{2, 1}
+// is stride 2, padding 1). padding_end -1: as padding (ONNX's pads may differ
+// at the end); bias false: no name.bias parameter (ONNX Conv without B);
+// groups: channels in independent groups (groups = cin: depthwise).
+struct ConvOptions {
+  int stride = 1, padding = 0, dilation = 1, padding_end = -1;
+  bool bias = true;
+  int groups = 1;
+};
+// torch.nn.Conv1d(cin, cout, k, stride, padding, dilation, groups) on inputs
+// of `length` values per channel: name.weight [cout, cin / groups, k],
+// name.bias [cout].
 // Activations of convolution layers are channel-major, [channels, n,
 // length], so that one GEMM covers the batch.
 struct Conv1d {
   long w = -1, b = -1;
   int cin = 0, cout = 0, k = 0, lin = 0, lout = 0, id = -1;
   long col = -1;  // its im2col scratch in the activation buffer
+  int stride = 1, pad = 0, pad_end = 0, dilation = 1, groups = 1;
+  // Not stride 1, no padding, no dilation, one group, with a bias: the strided kernel
+  // (kernels/conv2d.hpp) instead of kernels/conv1d.hpp.
+  bool general = false;
   Conv1d() = default;
-  Conv1d(const std::string& name, int cin, int cout, int k, int length) {
+  Conv1d(const std::string& name, int cin, int cout, int k, int length, ConvOptions opt = {}) {
     auto& d = detail::current("Conv1d");
-    if (cin < 1 || cout < 1 || k < 1 || length < k)
-      throw std::invalid_argument("Conv1d '" + name +
-                                  "': needs channels >= 1 and 1 <= k <= length, found cin " +
-                                  std::to_string(cin) + ", cout " + std::to_string(cout) + ", k " +
-                                  std::to_string(k) + ", length " + std::to_string(length));
+    const int pe = opt.padding_end < 0 ? opt.padding : opt.padding_end;
+    const int lo = ::torchclad::kernels::conv_out_size(length, k, std::max(opt.stride, 1), opt.padding, pe,
+                                                       std::max(opt.dilation, 1));
+    if (cin < 1 || cout < 1 || k < 1 || opt.stride < 1 || opt.dilation < 1 || opt.padding < 0 ||
+        pe < 0 || lo < 1 || opt.groups < 1 || cin % opt.groups != 0 || cout % opt.groups != 0)
+      throw std::invalid_argument(
+          "Conv1d '" + name + "': needs channels >= 1 that the groups divide, k >= 1, stride >= 1, "
+          "dilation >= 1, padding >= 0 and a kernel that fits the padded length, found groups " +
+          std::to_string(opt.groups) + ", cin " + std::to_string(cin) + ", cout " +
+          std::to_string(cout) + ", k " + std::to_string(k) + ", length " + std::to_string(length) +
+          ", stride " + std::to_string(opt.stride) + ", padding " + std::to_string(opt.padding) + "/" +
+          std::to_string(pe) + ", dilation " + std::to_string(opt.dilation));
     this->cin = cin;
     this->cout = cout;
     this->k = k;
     lin = length;
-    lout = length - k + 1;
+    lout = lo;
+    stride = opt.stride;
+    pad = opt.padding;
+    pad_end = pe;
+    dilation = opt.dilation;
+    groups = opt.groups;
+    general = stride != 1 || pad != 0 || pad_end != 0 || dilation != 1 || groups != 1 || !opt.bias;
     id = detail::add_layer(d, name);
-    w = detail::add_param(d, name + ".weight", {cout, cin, k}, Init::kTorchDefault, cin * k, cout * k);
-    b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, cin * k, cout * k);
+    const int cg = cin / groups;  // fans as PyTorch computes them from the weight's shape
+    w = detail::add_param(d, name + ".weight", {cout, cg, k}, Init::kTorchDefault, cg * k, cout * k);
+    if (opt.bias) b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, cg * k, cout * k);
     col = detail::add_act(d, long{cin} * k * lout);  // at most one sample's columns each
   }
 };
@@ -392,21 +425,50 @@ void sigmoid(T* a, Act x, Act y, int n) {
   ::torchclad::kernels::sigmoid_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 
-// Conv1d on the input batch x [n, lin] (one channel): y [cout, n, lout].
+namespace detail {
+// A Conv1d as the strided kernel's shape (h = 1); batch_major: the input batch.
+inline ::torchclad::kernels::Conv2dShape conv1d_shape(const Conv1d& c, bool batch_major) {
+  ::torchclad::kernels::Conv2dShape s;
+  s.cin = c.cin;
+  s.w = c.lin;
+  s.cout = c.cout;
+  s.kw = c.k;
+  s.sw = c.stride;
+  s.pw = c.pad;
+  s.dw = c.dilation;
+  s.wout = c.lout;
+  s.groups = c.groups;
+  s.batch_major_input = batch_major;
+  return s;
+}
+template <typename T>
+const T* bias_or_null(const T* p, long b) {
+  return b >= 0 ? p + b : nullptr;
+}
+template <typename T>
+T* bias_or_null(T* p, long b) {
+  return b >= 0 ? p + b : nullptr;
+}
+}  // namespace detail
+
+// Conv1d on the input batch x [n, cin, lin] (PyTorch's order; with one
+// channel the same as channel-major): y [cout, n, lout].
 template <typename T>
 void conv1d(Conv1d c, const T* p, const T* x, T* a, Act y, int n) {
   if (detail::replaying()) return;
   TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv1d layer is used before it is declared");
   detail::declared(y, c.id, "the output");
-  TORCHCLAD_NN_NEED(c.cin == 1, c.id, "reads the input batch, which has 1 channel, but the layer has " +
-                                     detail::str(c.cin) + " input channels");
   TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(c.cout) + " x " + detail::str(c.lout));
-  detail::reads_input(c.lin, c.id);
+  detail::reads_input(c.cin * c.lin, c.id);
   detail::writes(y, c.id);
-  ::torchclad::kernels::conv1d_forward(x, p + c.w, p + c.b, a + long{n} * y.off, a + long{n} * c.col,
-                                       n, c.cin, c.lin, c.cout, c.k);
+  if (c.general || c.cin > 1)
+    ::torchclad::kernels::conv2d_forward(x, p + c.w, detail::bias_or_null(p, c.b), a + long{n} * y.off,
+                                         a + long{n} * c.col, n, detail::conv1d_shape(c, true));
+  else
+    ::torchclad::kernels::conv1d_forward(x, p + c.w, p + c.b, a + long{n} * y.off, a + long{n} * c.col,
+                                         n, c.cin, c.lin, c.cout, c.k);
 }
 // Conv1d on an activation x [cin, n, lin].
 template <typename T>
@@ -422,8 +484,13 @@ void conv1d(Conv1d c, const T* p, T* a, Act x, Act y, int n) {
                "output activation has width " + detail::str(y.width) + ", the layer gives " +
                    detail::str(c.cout) + " x " + detail::str(c.lout));
   detail::writes(y, c.id);
-  ::torchclad::kernels::conv1d_forward(a + long{n} * x.off, p + c.w, p + c.b, a + long{n} * y.off,
-                                       a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k);
+  if (c.general)
+    ::torchclad::kernels::conv2d_forward(a + long{n} * x.off, p + c.w, detail::bias_or_null(p, c.b),
+                                         a + long{n} * y.off, a + long{n} * c.col, n,
+                                         detail::conv1d_shape(c, false));
+  else
+    ::torchclad::kernels::conv1d_forward(a + long{n} * x.off, p + c.w, p + c.b, a + long{n} * y.off,
+                                         a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k);
 }
 // MaxPool1d(pool) (stride = pool) over [channels, n, lin] -> [channels, n, lin / pool].
 template <typename T>
@@ -605,16 +672,25 @@ template <typename T>
 void conv1d_pullback(tn::Conv1d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv1d*,
                      T* d_p, T* d_a, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
-  tk::conv1d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k, nullptr,
-                         d_p + c.w, d_p + c.b);
+  if (c.general || c.cin > 1)
+    tk::conv2d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, tn::detail::conv1d_shape(c, true),
+                           nullptr, d_p + c.w, tn::detail::bias_or_null(d_p, c.b));
+  else
+    tk::conv1d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k, nullptr,
+                           d_p + c.w, d_p + c.b);
   for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
 }
 template <typename T>
 void conv1d_pullback(tn::Conv1d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv1d*,
                      T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
-  tk::conv1d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin,
-                         c.cout, c.k, d_a + long{n} * x.off, d_p + c.w, d_p + c.b);
+  if (c.general)
+    tk::conv2d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n,
+                           tn::detail::conv1d_shape(c, false), d_a + long{n} * x.off, d_p + c.w,
+                           tn::detail::bias_or_null(d_p, c.b));
+  else
+    tk::conv1d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin,
+                           c.cout, c.k, d_a + long{n} * x.off, d_p + c.w, d_p + c.b);
   for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
 }
 template <typename T>
@@ -688,6 +764,9 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
 }
 
 }  // namespace clad::custom_derivatives::torchclad::nn
+
+// Blocks for the operators of imported models (Conv2d, pooling, BatchNorm, ...).
+#include "nn_onnx.h"
 
 // ---- Your own scalar code as blocks.
 //

@@ -1,0 +1,883 @@
+// torchclad/nn_onnx.h: building blocks for the operators of imported models
+// (ONNX / TorchScript): Conv2d, pooling with stride and padding, LeakyReLU,
+// Softmax, LogSoftmax, BatchNorm, broadcasting Add/Sub/Mul, Concat; and the
+// constants (nn::Const) that hold what is not trained. Included by nn.h;
+// the same rules apply (handles by value, each block a custom pullback, checks
+// that build their message only when they fail).
+//
+// Layouts: an activation after a Linear is batch-major [n, width];
+// convolution and pooling activations are channel-major [channels, n, h, w],
+// so one GEMM covers the batch; the input batch x is PyTorch's [n, c, h, w].
+// nn::flatten(a, x, y, channels, n) turns [C, n, H, W] into [n, C*H*W], the
+// order of torch.flatten(x, 1).
+#ifndef TORCHCLAD_NN_ONNX_H
+#define TORCHCLAD_NN_ONNX_H
+#pragma GCC system_header
+
+#include "kernels/conv2d.hpp"
+#include "kernels/layout.hpp"
+#include "kernels/pool2d.hpp"
+#include "kernels/softmax.hpp"
+
+namespace torchclad::nn {
+
+// ---- Handles.
+
+// Conv2d options (a C++17 aggregate, positional). padding_bottom/right -1: as
+// padding_h/w (ONNX's pads may differ at the end); bias false: no name.bias;
+// groups: channels in independent groups (groups = cin: depthwise).
+struct Conv2dOptions {
+  int stride_h = 1, stride_w = 1, padding_h = 0, padding_w = 0, dilation_h = 1, dilation_w = 1;
+  int padding_bottom = -1, padding_right = -1;
+  bool bias = true;
+  int groups = 1;
+};
+
+// torch.nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups) on
+// inputs of h x w values per channel: name.weight [cout, cin / groups, kh, kw], name.bias
+// [cout], PyTorch's initialisation. Output [cout, n, hout, wout].
+struct Conv2d {
+  long w = -1, b = -1;
+  int cin = 0, cout = 0, kh = 0, kw = 0, hin = 0, win = 0, hout = 0, wout = 0, id = -1;
+  int sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
+  long col = -1;  // its im2col scratch in the activation buffer
+  Conv2d() = default;
+  Conv2d(const std::string& name, int cin, int cout, int kh, int kw, int h, int w,
+         Conv2dOptions opt = {}) {
+    auto& d = detail::current("Conv2d");
+    const int pb = opt.padding_bottom < 0 ? opt.padding_h : opt.padding_bottom;
+    const int pr = opt.padding_right < 0 ? opt.padding_w : opt.padding_right;
+    const bool ok = cin >= 1 && cout >= 1 && kh >= 1 && kw >= 1 && opt.stride_h >= 1 &&
+                    opt.stride_w >= 1 && opt.dilation_h >= 1 && opt.dilation_w >= 1 &&
+                    opt.padding_h >= 0 && opt.padding_w >= 0 && pb >= 0 && pr >= 0 && opt.groups >= 1 &&
+                    cin % opt.groups == 0 && cout % opt.groups == 0;
+    const int ho = ok ? kernels::conv_out_size(h, kh, opt.stride_h, opt.padding_h, pb, opt.dilation_h) : 0;
+    const int wo = ok ? kernels::conv_out_size(w, kw, opt.stride_w, opt.padding_w, pr, opt.dilation_w) : 0;
+    if (!ok || ho < 1 || wo < 1)
+      throw std::invalid_argument(
+          "Conv2d '" + name + "': needs channels >= 1 that the groups divide, kernel >= 1, stride >= 1, "
+          "dilation >= 1, padding >= 0 and a kernel that fits the padded input, found groups " +
+          std::to_string(opt.groups) + ", cin " + std::to_string(cin) +
+          ", cout " + std::to_string(cout) + ", kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
+          ", input " + std::to_string(h) + "x" + std::to_string(w) + ", stride " +
+          std::to_string(opt.stride_h) + "x" + std::to_string(opt.stride_w) + ", padding " +
+          std::to_string(opt.padding_h) + "," + std::to_string(opt.padding_w) + "," + std::to_string(pb) +
+          "," + std::to_string(pr) + ", dilation " + std::to_string(opt.dilation_h) + "x" +
+          std::to_string(opt.dilation_w));
+    this->cin = cin;
+    this->cout = cout;
+    this->kh = kh;
+    this->kw = kw;
+    hin = h;
+    win = w;
+    hout = ho;
+    wout = wo;
+    sh = opt.stride_h;
+    sw = opt.stride_w;
+    ph = opt.padding_h;
+    pw = opt.padding_w;
+    dh = opt.dilation_h;
+    dw = opt.dilation_w;
+    groups = opt.groups;
+    id = detail::add_layer(d, name);
+    const int cg = cin / groups;  // fans as PyTorch computes them from the weight's shape
+    const int64_t fan_in = int64_t{cg} * kh * kw, fan_out = int64_t{cout} * kh * kw;
+    this->w = detail::add_param(d, name + ".weight", {cout, cg, kh, kw}, Init::kTorchDefault, fan_in, fan_out);
+    if (opt.bias) b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, fan_in, fan_out);
+    col = detail::add_act(d, int64_t{cin} * kh * kw * ho * wo);
+  }
+};
+
+// Pooling options (C++17 aggregates). stride 0: the kernel (PyTorch's
+// default); padding_end/bottom/right -1: as the start padding.
+// count_include_pad: average pooling only (false is ONNX's default, true
+// PyTorch's). ceil_mode is not supported (an error).
+struct PoolOptions {
+  int stride = 0, padding = 0, padding_end = -1;
+  bool count_include_pad = false;
+  bool ceil_mode = false;
+};
+struct Pool2dOptions {
+  int stride_h = 0, stride_w = 0, padding_h = 0, padding_w = 0, padding_bottom = -1, padding_right = -1;
+  bool count_include_pad = false;
+  bool ceil_mode = false;
+};
+
+namespace detail {
+// The fields every pooling handle has (1D: h = kh = 1).
+struct PoolFields {
+  int channels = 0, h = 1, w = 1, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, hout = 0, wout = 0;
+  bool count_include_pad = false;
+  int id = -1;
+};
+inline PoolFields declare_pool(const char* kind, bool average, const std::string& name, int channels,
+                               int h, int w, int kh, int kw, Pool2dOptions o) {
+  auto& d = current(kind);
+  const std::string what = std::string(kind) + " '" + name + "': ";
+  if (o.ceil_mode)
+    throw std::invalid_argument(what + "ceil_mode is not supported (the output size is floor's)");
+  if (!average && o.count_include_pad)
+    throw std::invalid_argument(what + "count_include_pad applies to average pooling only");
+  const int sh = o.stride_h == 0 ? kh : o.stride_h, sw = o.stride_w == 0 ? kw : o.stride_w;
+  const int pb = o.padding_bottom < 0 ? o.padding_h : o.padding_bottom;
+  const int pr = o.padding_right < 0 ? o.padding_w : o.padding_right;
+  const bool ok = channels >= 1 && h >= 1 && w >= 1 && kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 &&
+                  o.padding_h >= 0 && o.padding_w >= 0 && pb >= 0 && pr >= 0;
+  // Every window must hold a real value: padding smaller than the kernel.
+  const bool pads_fit = o.padding_h < kh && pb < kh && o.padding_w < kw && pr < kw;
+  const int ho = ok ? kernels::conv_out_size(h, kh, sh, o.padding_h, pb, 1) : 0;
+  const int wo = ok ? kernels::conv_out_size(w, kw, sw, o.padding_w, pr, 1) : 0;
+  if (!ok || !pads_fit || ho < 1 || wo < 1)
+    throw std::invalid_argument(
+        what + "needs channels >= 1, kernel >= 1, stride >= 1 (0: the kernel), 0 <= padding < kernel "
+        "and a kernel that fits the padded input, found channels " + std::to_string(channels) +
+        ", input " + std::to_string(h) + "x" + std::to_string(w) + ", kernel " + std::to_string(kh) +
+        "x" + std::to_string(kw) + ", stride " + std::to_string(sh) + "x" + std::to_string(sw) +
+        ", padding " + std::to_string(o.padding_h) + "," + std::to_string(o.padding_w) + "," +
+        std::to_string(pb) + "," + std::to_string(pr));
+  PoolFields f;
+  f.channels = channels;
+  f.h = h;
+  f.w = w;
+  f.kh = kh;
+  f.kw = kw;
+  f.sh = sh;
+  f.sw = sw;
+  f.ph = o.padding_h;
+  f.pw = o.padding_w;
+  f.hout = ho;
+  f.wout = wo;
+  f.count_include_pad = o.count_include_pad;
+  f.id = add_layer(d, name);
+  return f;
+}
+inline Pool2dOptions as_2d(PoolOptions o) {
+  Pool2dOptions p;
+  p.stride_w = o.stride;
+  p.padding_w = o.padding;
+  p.padding_right = o.padding_end;
+  p.count_include_pad = o.count_include_pad;
+  p.ceil_mode = o.ceil_mode;
+  return p;
+}
+}  // namespace detail
+
+// torch.nn.MaxPool1d / AvgPool1d(kernel, stride, padding) over [channels, n,
+// length] -> [channels, n, lout]; MaxPool2d / AvgPool2d over [channels, n, h,
+// w] -> [channels, n, hout, wout]. Layers without parameters: the handle
+// holds the geometry, checked against the activations at registration.
+struct MaxPool1d : detail::PoolFields {
+  int lout = 0;
+  MaxPool1d() = default;
+  MaxPool1d(const std::string& name, int channels, int length, int kernel, PoolOptions opt = {})
+      : detail::PoolFields(detail::declare_pool("MaxPool1d", false, name, channels, 1, length, 1, kernel,
+                                                detail::as_2d(opt))) {
+    lout = wout;
+  }
+};
+struct AvgPool1d : detail::PoolFields {
+  int lout = 0;
+  AvgPool1d() = default;
+  AvgPool1d(const std::string& name, int channels, int length, int kernel, PoolOptions opt = {})
+      : detail::PoolFields(detail::declare_pool("AvgPool1d", true, name, channels, 1, length, 1, kernel,
+                                                detail::as_2d(opt))) {
+    lout = wout;
+  }
+};
+struct MaxPool2d : detail::PoolFields {
+  MaxPool2d() = default;
+  MaxPool2d(const std::string& name, int channels, int h, int w, int kh, int kw, Pool2dOptions opt = {})
+      : detail::PoolFields(detail::declare_pool("MaxPool2d", false, name, channels, h, w, kh, kw, opt)) {}
+};
+struct AvgPool2d : detail::PoolFields {
+  AvgPool2d() = default;
+  AvgPool2d(const std::string& name, int channels, int h, int w, int kh, int kw, Pool2dOptions opt = {})
+      : detail::PoolFields(detail::declare_pool("AvgPool2d", true, name, channels, h, w, kh, kw, opt)) {}
+};
+
+// ---- Convolution and pooling blocks.
+
+namespace detail {
+inline kernels::Conv2dShape conv2d_shape(const Conv2d& c, bool batch_major) {
+  kernels::Conv2dShape s;
+  s.cin = c.cin;
+  s.h = c.hin;
+  s.w = c.win;
+  s.cout = c.cout;
+  s.kh = c.kh;
+  s.kw = c.kw;
+  s.sh = c.sh;
+  s.sw = c.sw;
+  s.ph = c.ph;
+  s.pw = c.pw;
+  s.dh = c.dh;
+  s.dw = c.dw;
+  s.hout = c.hout;
+  s.wout = c.wout;
+  s.groups = c.groups;
+  s.batch_major_input = batch_major;
+  return s;
+}
+inline void check_conv2d_output(const Conv2d& c, const Act& y) {
+  TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv2d layer is used before it is declared");
+  declared(y, c.id, "the output");
+  TORCHCLAD_NN_NEED(y.width == c.cout * c.hout * c.wout, c.id,
+                    "output activation has width " + str(y.width) + ", the layer gives " + str(c.cout) +
+                        " x " + str(c.hout) + " x " + str(c.wout));
+}
+inline kernels::Pool2dShape pool_shape(const PoolFields& f) {
+  kernels::Pool2dShape s;
+  s.h = f.h;
+  s.w = f.w;
+  s.kh = f.kh;
+  s.kw = f.kw;
+  s.sh = f.sh;
+  s.sw = f.sw;
+  s.ph = f.ph;
+  s.pw = f.pw;
+  s.hout = f.hout;
+  s.wout = f.wout;
+  s.count_include_pad = f.count_include_pad;
+  return s;
+}
+inline void check_pool(const PoolFields& f, const Act& x, const Act& y, const char* kind) {
+  TORCHCLAD_NN_NEED(f.id >= 0, f.id, std::string("a ") + kind + " layer is used before it is declared");
+  declared(x, f.id, "the input");
+  declared(y, f.id, "the output");
+  TORCHCLAD_NN_NEED(x.width == f.channels * f.h * f.w, f.id,
+                    "input has width " + str(x.width) + ", the layer expects " + str(f.channels) + " x " +
+                        (f.h > 1 ? str(f.h) + " x " : std::string()) + str(f.w));
+  TORCHCLAD_NN_NEED(y.width == f.channels * f.hout * f.wout, f.id,
+                    "output activation has width " + str(y.width) + ", the layer gives " + str(f.channels) +
+                        " x " + (f.h > 1 ? str(f.hout) + " x " : std::string()) + str(f.wout));
+  writes(y, f.id);
+}
+}  // namespace detail
+
+// Conv2d on the input batch x [n, cin, h, w]: y [cout, n, hout, wout].
+template <typename T>
+void conv2d(Conv2d c, const T* p, const T* x, T* a, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::check_conv2d_output(c, y);
+  detail::reads_input(c.cin * c.hin * c.win, c.id);
+  detail::writes(y, c.id);
+  kernels::conv2d_forward(x, p + c.w, detail::bias_or_null(p, c.b), a + long{n} * y.off,
+                          a + long{n} * c.col, n, detail::conv2d_shape(c, true));
+}
+// Conv2d on an activation x [cin, n, h, w].
+template <typename T>
+void conv2d(Conv2d c, const T* p, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::check_conv2d_output(c, y);
+  detail::declared(x, c.id, "the input");
+  TORCHCLAD_NN_NEED(x.width == c.cin * c.hin * c.win, c.id,
+                    "input has width " + detail::str(x.width) + ", the layer expects " + detail::str(c.cin) +
+                        " x " + detail::str(c.hin) + " x " + detail::str(c.win));
+  detail::writes(y, c.id);
+  kernels::conv2d_forward(a + long{n} * x.off, p + c.w, detail::bias_or_null(p, c.b), a + long{n} * y.off,
+                          a + long{n} * c.col, n, detail::conv2d_shape(c, false));
+}
+
+template <typename T>
+void max_pool1d(MaxPool1d pool, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::check_pool(pool, x, y, "MaxPool1d");
+  kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
+                              detail::pool_shape(pool));
+}
+template <typename T>
+void avg_pool1d(AvgPool1d pool, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::check_pool(pool, x, y, "AvgPool1d");
+  kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
+                              detail::pool_shape(pool));
+}
+template <typename T>
+void max_pool2d(MaxPool2d pool, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::check_pool(pool, x, y, "MaxPool2d");
+  kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
+                              detail::pool_shape(pool));
+}
+template <typename T>
+void avg_pool2d(AvgPool2d pool, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::check_pool(pool, x, y, "AvgPool2d");
+  kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
+                              detail::pool_shape(pool));
+}
+
+
+// ---- Constants: values that are not trained.
+
+// A constant tensor of the definition: `values` (double, an array with static
+// storage: it is read in every step, never copied) of `shape`. BatchNorm's
+// running statistics, the inference form's gamma and beta, constant operands
+// of add/sub/mul/div. Not in the flat parameter buffer: no optimizer (and no
+// weight decay) changes them, and Model::save does not store them (the
+// definition's source holds them).
+struct Const {
+  const double* v = nullptr;
+  long size = 0;
+  int id = -1;
+  Const() = default;
+  Const(const std::string& name, const double* values, std::vector<int64_t> shape) {
+    auto& d = detail::current("Const");
+    long numel = 1;
+    for (auto s : shape) {
+      if (s < 1) throw std::invalid_argument("Const '" + name + "': a dimension < 1");
+      numel *= static_cast<long>(s);
+    }
+    if (!values) throw std::invalid_argument("Const '" + name + "': no values (a null pointer)");
+    v = values;
+    size = numel;
+    id = detail::add_layer(d, name);
+  }
+};
+
+// ---- Elementwise layers over any layout.
+
+// torch.nn.LeakyReLU(alpha): x > 0 ? x : alpha * x (the gradient at 0 is alpha, as PyTorch's).
+template <typename T>
+void leaky_relu(T* a, Act x, Act y, double alpha, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  const T s = static_cast<T>(alpha);
+  for (long i = 0; i < long{n} * x.width; ++i) yv[i] = xv[i] > T(0) ? xv[i] : s * xv[i];
+}
+
+// Softmax and LogSoftmax over each sample's values of x [n, width] (ONNX
+// axis 1 / -1 of a [n, width] tensor, torch.softmax(x, 1)).
+template <typename T>
+void softmax(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
+  kernels::softmax_rows(a + long{n} * x.off, a + long{n} * y.off, n, x.width, false);
+}
+template <typename T>
+void log_softmax(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  detail::writes(y, y.id);
+  kernels::softmax_rows(a + long{n} * x.off, a + long{n} * y.off, n, x.width, true);
+}
+
+// ---- BatchNorm (eval mode: running statistics, not the batch's).
+
+// torch.nn.BatchNorm1d/2d in eval mode over `channels`:
+//   y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
+// spatial >= 1: x is channel-major [channels, n, spatial] (after a conv or a
+// pool, spatial = h * w or length); spatial 0: x is [n, channels] (after a
+// Linear). The running statistics are not trained (model.eval()
+// fine-tuning keeps them): constants (nn::Const). (As parameters with a zero
+// gradient they would fail Model::check_gradients and shrink under weight
+// decay: the engine has no notion of a parameter that is not trained.)
+struct BatchNorm {
+  long w = -1, b = -1;  // gamma, beta in the parameters, else -1 (constants)
+  const double* mean = nullptr;
+  const double* var = nullptr;
+  const double* gamma = nullptr;  // the inference form's constants
+  const double* beta = nullptr;
+  double eps = 1e-5;
+  int channels = 0, spatial = 0, id = -1;
+  BatchNorm() = default;
+  // Trainable form: name.weight [channels] (gamma, starts at 1) and name.bias
+  // [channels] (beta, starts at 0) are parameters; the running statistics constants.
+  BatchNorm(const std::string& name, int channels, int spatial, Const running_mean, Const running_var,
+            double eps = 1e-5) {
+    declare(name, channels, spatial, eps);
+    use_statistics(name, running_mean, running_var);
+    auto& d = detail::current("BatchNorm");
+    w = detail::add_param(d, name + ".weight", {channels}, Init::kOnes, channels, channels);
+    b = detail::add_param(d, name + ".bias", {channels}, Init::kZeros, channels, channels);
+  }
+  // Inference form: gamma and beta constants too; no parameters.
+  BatchNorm(const std::string& name, int channels, int spatial, Const running_mean, Const running_var,
+            Const gamma, Const beta, double eps = 1e-5) {
+    declare(name, channels, spatial, eps);
+    use_statistics(name, running_mean, running_var);
+    for (const Const* c : {&gamma, &beta})
+      if (c->id < 0 || c->size != channels)
+        throw std::invalid_argument("BatchNorm '" + name + "': gamma and beta need " +
+                                    std::to_string(channels) + " values, found " +
+                                    (c->id < 0 ? std::string("an undeclared Const") : std::to_string(c->size)));
+    this->gamma = gamma.v;
+    this->beta = beta.v;
+  }
+
+ private:
+  void declare(const std::string& name, int c, int s, double e) {
+    auto& d = detail::current("BatchNorm");
+    if (c < 1 || s < 0 || !(e > 0))
+      throw std::invalid_argument("BatchNorm '" + name + "': needs channels >= 1, spatial >= 0 and eps > 0, found " +
+                                  std::to_string(c) + ", " + std::to_string(s) + ", " + std::to_string(e));
+    eps = e;
+    channels = c;
+    spatial = s;
+    id = detail::add_layer(d, name);
+  }
+  void use_statistics(const std::string& name, const Const& m, const Const& v) {
+    for (const Const* k : {&m, &v})
+      if (k->id < 0 || k->size != channels)
+        throw std::invalid_argument("BatchNorm '" + name + "': the running mean and variance need " +
+                                    std::to_string(channels) + " values, found " +
+                                    (k->id < 0 ? std::string("an undeclared Const") : std::to_string(k->size)));
+    for (long i = 0; i < channels; ++i)
+      if (!(v.v[i] + eps > 0))
+        throw std::invalid_argument("BatchNorm '" + name + "': running_var[" + std::to_string(i) + "] + eps is " +
+                                    std::to_string(v.v[i] + eps) + ", not > 0");
+    mean = m.v;
+    var = v.v;
+  }
+};
+
+namespace detail {
+// Per channel: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+template <typename T>
+T batch_norm_mean(const BatchNorm& bn, const T* p, int c) {
+  (void)p;
+  return static_cast<T>(bn.mean[c]);
+}
+template <typename T>
+void batch_norm_channel(const BatchNorm& bn, const T* p, int c, T& scale, T& shift, T& invstd) {
+  invstd = static_cast<T>(1.0 / std::sqrt(bn.var[c] + bn.eps));
+  const T g = bn.w >= 0 ? p[bn.w + c] : static_cast<T>(bn.gamma[c]);
+  const T beta = bn.b >= 0 ? p[bn.b + c] : static_cast<T>(bn.beta[c]);
+  scale = g * invstd;
+  shift = beta - batch_norm_mean(bn, p, c) * scale;
+}
+// Calls f(index, channel) for every value of an activation of `channels`
+// channels of `spatial` values (0: [n, channels]; else [channels, n, spatial]).
+template <typename F>
+void for_each_channel_value(int channels, int spatial, int n, F f) {
+  if (spatial == 0) {
+    for (int b = 0; b < n; ++b)
+      for (int c = 0; c < channels; ++c) f(long{b} * channels + c, c);
+  } else {
+    for (int c = 0; c < channels; ++c)
+      for (long i = long{c} * n * spatial; i < long{c + 1} * n * spatial; ++i) f(i, c);
+  }
+}
+}  // namespace detail
+
+template <typename T>
+void batch_norm(BatchNorm bn, const T* p, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  TORCHCLAD_NN_NEED(bn.id >= 0, bn.id, "a BatchNorm layer is used before it is declared");
+  detail::declared(x, bn.id, "the input");
+  detail::declared(y, bn.id, "the output");
+  const int width = bn.channels * (bn.spatial > 0 ? bn.spatial : 1);
+  TORCHCLAD_NN_NEED(x.width == width && y.width == width, bn.id,
+                    "input and output have widths " + detail::str(x.width) + " and " + detail::str(y.width) +
+                        ", the layer expects " + detail::str(bn.channels) +
+                        (bn.spatial > 0 ? " x " + detail::str(bn.spatial) : std::string(" (features)")));
+  detail::writes(y, bn.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  for (int c = 0; c < bn.channels; ++c) {
+    T scale, shift, invstd;
+    detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
+    if (bn.spatial == 0)
+      for (int s = 0; s < n; ++s) yv[long{s} * bn.channels + c] = xv[long{s} * bn.channels + c] * scale + shift;
+    else
+      for (long i = long{c} * n * bn.spatial; i < long{c + 1} * n * bn.spatial; ++i) yv[i] = xv[i] * scale + shift;
+  }
+}
+
+// ---- Broadcasting Add, Sub, Mul (and Div, RSub by a constant or parameter), Concat.
+
+namespace detail {
+enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kRSub };  // kRSub: q - x
+
+template <typename T>
+T apply_op(BinaryOp op, T u, T v) {
+  switch (op) {
+    case BinaryOp::kAdd: return u + v;
+    case BinaryOp::kSub: return u - v;
+    case BinaryOp::kMul: return u * v;
+    case BinaryOp::kDiv: return u / v;
+    default: return v - u;
+  }
+}
+// d(u op v)/du and /dv.
+template <typename T>
+void op_partials(BinaryOp op, T u, T v, T& du, T& dv) {
+  switch (op) {
+    case BinaryOp::kAdd: du = T(1), dv = T(1); break;
+    case BinaryOp::kSub: du = T(1), dv = T(-1); break;
+    case BinaryOp::kMul: du = v, dv = u; break;
+    case BinaryOp::kDiv: du = T(1) / v, dv = -u / (v * v); break;
+    default: du = T(-1), dv = T(1); break;
+  }
+}
+
+inline const char* op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAdd: return "add";
+    case BinaryOp::kSub: return "sub";
+    case BinaryOp::kMul: return "mul";
+    case BinaryOp::kDiv: return "div";
+    default: return "rsub";
+  }
+}
+
+// Calls f(i, j) for every value i of x (n samples of `width`) with j the
+// index of the operand's value it meets: size 1 (a scalar); channels > 0 (x
+// [channels, n, width / channels]): size channels (per channel) or width
+// ([channels, spatial], per sample); channels 0 (x [n, width]): size width.
+template <typename F>
+void for_each_broadcast(int width, int channels, long size, int n, F f) {
+  const long total = long{n} * width;
+  if (size == 1) {
+    for (long i = 0; i < total; ++i) f(i, 0L);
+  } else if (channels == 0) {
+    for (long i = 0; i < total; ++i) f(i, i % width);
+  } else {
+    const long spatial = width / channels;
+    for (int c = 0; c < channels; ++c)
+      for (int b = 0; b < n; ++b)
+        for (long s = 0; s < spatial; ++s) {
+          const long i = (long{c} * n + b) * spatial + s;
+          f(i, size == channels ? long{c} : long{c} * spatial + s);
+        }
+  }
+}
+
+inline void check_broadcast(BinaryOp op, const Act& x, const Act& y, long size, int channels, int operand_id,
+                            int id) {
+  declared(x, id, "the input");
+  declared(y, id, "the output");
+  TORCHCLAD_NN_NEED(operand_id >= 0, id, std::string(op_name(op)) + ": the operand is used before it is declared");
+  TORCHCLAD_NN_NEED(x.width == y.width, id,
+                    std::string(op_name(op)) + ": input has width " + str(x.width) + ", the output " + str(y.width));
+  TORCHCLAD_NN_NEED(channels >= 0 && (channels == 0 || x.width % channels == 0), id,
+                    std::string(op_name(op)) + ": " + str(x.width) + " values are not " + str(channels) + " channels");
+  const bool fits = size == 1 || size == x.width || (channels > 0 && size == channels);
+  TORCHCLAD_NN_NEED(fits, id,
+                    std::string(op_name(op)) + ": the operand has " + str(size) + " values; expected 1 (a scalar), " +
+                        (channels > 0 ? str(channels) + " (one per channel) or " : std::string()) + str(x.width) +
+                        " (one per value of a sample)");
+  writes(y, id);
+}
+
+template <typename T>
+void binary_acts(BinaryOp op, T* a, const Act& x1, const Act& x2, const Act& y, int n) {
+  declared(x1, y.id, "the first input");
+  declared(x2, y.id, "the second input");
+  declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width == x2.width && x1.width == y.width, y.id,
+                    std::string(op_name(op)) + ": inputs have widths " + str(x1.width) + " and " + str(x2.width) +
+                        ", the output " + str(y.width) + "; expected the same");
+  writes(y, y.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* out = a + long{n} * y.off;
+  for (long i = 0; i < long{n} * y.width; ++i) out[i] = apply_op(op, u[i], v[i]);
+}
+template <typename T, typename Q>
+void binary_operand(BinaryOp op, T* a, const Act& x, const Q* q, long size, int operand_id, const Act& y,
+                    int channels, int n) {
+  check_broadcast(op, x, y, size, channels, operand_id, y.id);
+  const T* u = a + long{n} * x.off;
+  T* out = a + long{n} * y.off;
+  for_each_broadcast(x.width, channels, size, n,
+                     [&](long i, long j) { out[i] = apply_op(op, u[i], static_cast<T>(q[j])); });
+}
+}  // namespace detail
+
+// Two activations of the same width (and layout): y = x1 op x2.
+template <typename T>
+void add(T* a, Act x1, Act x2, Act y, int n) {
+  if (!detail::replaying()) detail::binary_acts(detail::BinaryOp::kAdd, a, x1, x2, y, n);
+}
+template <typename T>
+void sub(T* a, Act x1, Act x2, Act y, int n) {
+  if (!detail::replaying()) detail::binary_acts(detail::BinaryOp::kSub, a, x1, x2, y, n);
+}
+template <typename T>
+void mul(T* a, Act x1, Act x2, Act y, int n) {
+  if (!detail::replaying()) detail::binary_acts(detail::BinaryOp::kMul, a, x1, x2, y, n);
+}
+// An activation and a parameter, broadcast (see detail::for_each_broadcast):
+// y = x op q (rsub: q - x).
+#define TORCHCLAD_NN_PARAM_OP(NAME, OP)                                                             \
+  template <typename T>                                                                             \
+  void NAME(const T* p, T* a, Act x, Param q, Act y, int channels, int n) {                         \
+    if (!detail::replaying())                                                                       \
+      detail::binary_operand(detail::BinaryOp::OP, a, x, p + (q.off >= 0 ? q.off : 0), q.size, q.id, y, \
+                             channels, n);                                                          \
+  }                                                                                                 \
+  template <typename T>                                                                             \
+  void NAME(T* a, Act x, Const c, Act y, int channels, int n) {                                     \
+    if (!detail::replaying())                                                                       \
+      detail::binary_operand(detail::BinaryOp::OP, a, x, c.v, c.size, c.id, y, channels, n);        \
+  }
+TORCHCLAD_NN_PARAM_OP(add, kAdd)
+TORCHCLAD_NN_PARAM_OP(sub, kSub)
+TORCHCLAD_NN_PARAM_OP(mul, kMul)
+TORCHCLAD_NN_PARAM_OP(div, kDiv)
+TORCHCLAD_NN_PARAM_OP(rsub, kRSub)
+#undef TORCHCLAD_NN_PARAM_OP
+
+// Concat along the features of a sample: [n, w1], [n, w2] -> [n, w1 + w2].
+template <typename T>
+void concat_features(T* a, Act x1, Act x2, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::declared(x1, y.id, "the first input");
+  detail::declared(x2, y.id, "the second input");
+  detail::declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
+                    "concat: inputs have widths " + detail::str(x1.width) + " and " + detail::str(x2.width) +
+                        ", the output " + detail::str(y.width) + "; expected their sum");
+  detail::writes(y, y.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* out = a + long{n} * y.off;
+  for (int b = 0; b < n; ++b) {
+    std::copy(u + long{b} * x1.width, u + long{b + 1} * x1.width, out + long{b} * y.width);
+    std::copy(v + long{b} * x2.width, v + long{b + 1} * x2.width, out + long{b} * y.width + x1.width);
+  }
+}
+// Concat along the channels of channel-major activations: [c1, n, s], [c2,
+// n, s] -> [c1 + c2, n, s] (the two blocks one after the other).
+template <typename T>
+void concat_channels(T* a, Act x1, Act x2, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::declared(x1, y.id, "the first input");
+  detail::declared(x2, y.id, "the second input");
+  detail::declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
+                    "concat: inputs have widths " + detail::str(x1.width) + " and " + detail::str(x2.width) +
+                        ", the output " + detail::str(y.width) + "; expected their sum");
+  detail::writes(y, y.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* out = a + long{n} * y.off;
+  std::copy(u, u + long{n} * x1.width, out);
+  std::copy(v, v + long{n} * x2.width, out + long{n} * x1.width);
+}
+
+// PyTorch's order [n, channels * len] to channel-major [channels, n, len]
+// (the inverse of flatten: a Linear's output reshaped for a convolution, or
+// the input batch as an activation).
+template <typename T>
+void unflatten(T* a, Act x, Act y, int channels, int n) {
+  if (detail::replaying()) return;
+  detail::same_width<T>(x, y);
+  TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
+                    "unflatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
+  detail::writes(y, y.id);
+  kernels::batch_major_to_channels(a + long{n} * x.off, a + long{n} * y.off, channels, n, x.width / channels);
+}
+
+}  // namespace torchclad::nn
+
+// ---- Pullbacks.
+namespace clad::custom_derivatives::torchclad::nn {
+namespace tn = ::torchclad::nn;
+namespace tk = ::torchclad::kernels;
+
+namespace detail {
+// dy = 0 after a block's backward pass: the block overwrote y.
+template <typename T>
+void clear(T* dy, long count) {
+  for (long i = 0; i < count; ++i) dy[i] = T(0);
+}
+}  // namespace detail
+
+template <typename T>
+void conv2d_pullback(tn::Conv2d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv2d*,
+                     T* d_p, T* d_a, tn::Act*, int*) {
+  T* dy = d_a + long{n} * y.off;
+  tk::conv2d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, tn::detail::conv2d_shape(c, true), nullptr,
+                         d_p + c.w, tn::detail::bias_or_null(d_p, c.b));
+  detail::clear(dy, long{n} * y.width);
+}
+template <typename T>
+void conv2d_pullback(tn::Conv2d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv2d*,
+                     T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+  T* dy = d_a + long{n} * y.off;
+  tk::conv2d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n,
+                         tn::detail::conv2d_shape(c, false), d_a + long{n} * x.off, d_p + c.w,
+                         tn::detail::bias_or_null(d_p, c.b));
+  detail::clear(dy, long{n} * y.width);
+}
+
+template <typename T>
+void max_pool1d_pullback(tn::MaxPool1d pool, T* a, tn::Act x, tn::Act y, int n, tn::MaxPool1d*, T* d_a,
+                         tn::Act*, tn::Act*, int*) {
+  tk::max_pool2d_backward<T>(a + long{n} * x.off, d_a + long{n} * y.off, d_a + long{n} * x.off,
+                             long{pool.channels} * n, tn::detail::pool_shape(pool));
+  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+template <typename T>
+void avg_pool1d_pullback(tn::AvgPool1d pool, T* a, tn::Act x, tn::Act y, int n, tn::AvgPool1d*, T* d_a,
+                         tn::Act*, tn::Act*, int*) {
+  tk::avg_pool2d_backward<T>(d_a + long{n} * y.off, d_a + long{n} * x.off, long{pool.channels} * n,
+                             tn::detail::pool_shape(pool));
+  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+template <typename T>
+void max_pool2d_pullback(tn::MaxPool2d pool, T* a, tn::Act x, tn::Act y, int n, tn::MaxPool2d*, T* d_a,
+                         tn::Act*, tn::Act*, int*) {
+  tk::max_pool2d_backward<T>(a + long{n} * x.off, d_a + long{n} * y.off, d_a + long{n} * x.off,
+                             long{pool.channels} * n, tn::detail::pool_shape(pool));
+  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+template <typename T>
+void avg_pool2d_pullback(tn::AvgPool2d pool, T* a, tn::Act x, tn::Act y, int n, tn::AvgPool2d*, T* d_a,
+                         tn::Act*, tn::Act*, int*) {
+  tk::avg_pool2d_backward<T>(d_a + long{n} * y.off, d_a + long{n} * x.off, long{pool.channels} * n,
+                             tn::detail::pool_shape(pool));
+  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+
+
+template <typename T>
+void leaky_relu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a, tn::Act*, tn::Act*, double*,
+                         int*) {
+  const T s = static_cast<T>(alpha);
+  detail::elementwise_pullback(a, d_a, x, y, n, [s](T v, T) { return v > T(0) ? T(1) : s; });
+}
+
+template <typename T>
+void softmax_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  tk::softmax_rows_backward<T>(a + long{n} * y.off, d_a + long{n} * y.off, d_a + long{n} * x.off, n, x.width,
+                               false);
+}
+template <typename T>
+void log_softmax_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  tk::softmax_rows_backward<T>(a + long{n} * y.off, d_a + long{n} * y.off, d_a + long{n} * x.off, n, x.width,
+                               true);
+}
+
+// dx += dy * scale; the trainable form's dgamma += Σ dy * x̂, dbeta += Σ dy.
+template <typename T>
+void batch_norm_pullback(tn::BatchNorm bn, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::BatchNorm*,
+                         T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+  const T* xv = a + long{n} * x.off;
+  T* dx = d_a + long{n} * x.off;
+  T* dy = d_a + long{n} * y.off;
+  for (int c = 0; c < bn.channels; ++c) {
+    T scale, shift, invstd;
+    tn::detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
+    const T mean = tn::detail::batch_norm_mean(bn, p, c);
+    T sum_dy = T(0), sum_dy_xhat = T(0);
+    auto visit = [&](long i) {
+      dx[i] += dy[i] * scale;
+      sum_dy += dy[i];
+      sum_dy_xhat += dy[i] * (xv[i] - mean) * invstd;
+      dy[i] = T(0);
+    };
+    if (bn.spatial == 0)
+      for (int s = 0; s < n; ++s) visit(long{s} * bn.channels + c);
+    else
+      for (long i = long{c} * n * bn.spatial; i < long{c + 1} * n * bn.spatial; ++i) visit(i);
+    if (bn.w >= 0) d_p[bn.w + c] += sum_dy_xhat;
+    if (bn.b >= 0) d_p[bn.b + c] += sum_dy;
+  }
+}
+
+namespace detail {
+template <typename T>
+void binary_acts_pullback(tn::detail::BinaryOp op, T* a, T* d_a, tn::Act x1, tn::Act x2, tn::Act y, int n) {
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  T* dy = d_a + long{n} * y.off;
+  for (long i = 0; i < long{n} * y.width; ++i) {
+    T pu, pv;
+    tn::detail::op_partials(op, u[i], v[i], pu, pv);
+    const T g = dy[i];
+    dy[i] = T(0);
+    du[i] += pu * g;  // x1 and x2 may be the same activation: both add
+    dv[i] += pv * g;
+  }
+}
+// d_q null: a constant operand.
+template <typename T, typename Q>
+void binary_operand_pullback(tn::detail::BinaryOp op, T* a, T* d_a, tn::Act x, const Q* q, T* d_q, long size,
+                             tn::Act y, int channels, int n) {
+  const T* u = a + long{n} * x.off;
+  T* du = d_a + long{n} * x.off;
+  T* dy = d_a + long{n} * y.off;
+  tn::detail::for_each_broadcast(x.width, channels, size, n, [&](long i, long j) {
+    T pu, pq;
+    tn::detail::op_partials(op, u[i], static_cast<T>(q[j]), pu, pq);
+    du[i] += pu * dy[i];
+    if (d_q) d_q[j] += pq * dy[i];
+  });
+  for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
+}
+}  // namespace detail
+
+template <typename T>
+void add_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+  detail::binary_acts_pullback(tn::detail::BinaryOp::kAdd, a, d_a, x1, x2, y, n);
+}
+template <typename T>
+void sub_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+  detail::binary_acts_pullback(tn::detail::BinaryOp::kSub, a, d_a, x1, x2, y, n);
+}
+template <typename T>
+void mul_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+  detail::binary_acts_pullback(tn::detail::BinaryOp::kMul, a, d_a, x1, x2, y, n);
+}
+#define TORCHCLAD_NN_PARAM_OP_PULLBACK(NAME, OP)                                                            \
+  template <typename T>                                                                                    \
+  void NAME##_pullback(const T* p, T* a, tn::Act x, tn::Param q, tn::Act y, int channels, int n, T* d_p,   \
+                       T* d_a, tn::Act*, tn::Param*, tn::Act*, int*, int*) {                               \
+    detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, p + q.off, d_p + q.off, q.size, y, \
+                                    channels, n);                                                          \
+  }                                                                                                        \
+  template <typename T>                                                                                    \
+  void NAME##_pullback(T* a, tn::Act x, tn::Const c, tn::Act y, int channels, int n, T* d_a, tn::Act*,     \
+                       tn::Const*, tn::Act*, int*, int*) {                                                 \
+    detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, c.v, static_cast<T*>(nullptr),   \
+                                    c.size, y, channels, n);                                               \
+  }
+TORCHCLAD_NN_PARAM_OP_PULLBACK(add, kAdd)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(sub, kSub)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(mul, kMul)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(div, kDiv)
+TORCHCLAD_NN_PARAM_OP_PULLBACK(rsub, kRSub)
+#undef TORCHCLAD_NN_PARAM_OP_PULLBACK
+
+template <typename T>
+void concat_features_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*,
+                              tn::Act*, int*) {
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  T* dy = d_a + long{n} * y.off;
+  for (int b = 0; b < n; ++b) {
+    T* row = dy + long{b} * y.width;
+    for (int j = 0; j < x1.width; ++j) du[long{b} * x1.width + j] += row[j];
+    for (int j = 0; j < x2.width; ++j) dv[long{b} * x2.width + j] += row[x1.width + j];
+  }
+  detail::clear(dy, long{n} * y.width);
+}
+template <typename T>
+void concat_channels_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*,
+                              tn::Act*, int*) {
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  T* dy = d_a + long{n} * y.off;
+  for (long i = 0; i < long{n} * x1.width; ++i) du[i] += dy[i];
+  for (long i = 0; i < long{n} * x2.width; ++i) dv[i] += dy[long{n} * x1.width + i];
+  detail::clear(dy, long{n} * y.width);
+}
+template <typename T>
+void unflatten_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*, int*,
+                        int*) {
+  tk::batch_major_to_channels_backward<T>(d_a + long{n} * x.off, d_a + long{n} * y.off, channels, n,
+                                          x.width / channels);
+}
+
+}  // namespace clad::custom_derivatives::torchclad::nn
+
+#endif  // TORCHCLAD_NN_ONNX_H

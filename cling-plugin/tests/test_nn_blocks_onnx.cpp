@@ -1,0 +1,767 @@
+// The blocks of torchclad/nn_onnx.h (for imported ONNX / TorchScript models),
+// compiled with the Clad plugin as a user's definition is. Each block sits in
+// a small definition whose LibTorch twin (torch::conv2d, max_pool2d,
+// batch_norm, ...) gives: the forward output in float32, the loss and
+// autograd's gradient in float64 (relative 1e-9), and central finite
+// differences of the definition's own loss; at batch 1, 3 and 17; a
+// steady-state step allocates nothing; bad geometry gets an error naming the
+// layer, what was expected and what was found.
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "alloc_counter.hpp"
+#include "model/defined_model.hpp"
+#include "test_util.hpp"
+#include "torchclad/nn.h"
+
+namespace nn = torchclad::nn;
+
+// ---- Definitions.
+
+// Conv1d with options: from a 2-channel input batch (stride 2, padding 1 at
+// the start and 2 at the end, dilation 2), then from an activation (padding
+// 1, no bias).
+struct Conv1dOptionsNet : nn::Model {
+  nn::Conv1d c1{"c1", 2, 3, 3, 11, nn::ConvOptions{2, 1, 2, 2}};
+  nn::Act h1{3 * 5};
+  nn::Conv1d c2{"c2", 3, 4, 2, 5, nn::ConvOptions{1, 1, 1, -1, false}};
+  nn::Act h2{4 * 6}, out{24};
+  Conv1dOptionsNet() { inputs(2 * 11); regression(24); output(out); }
+  template <class T>
+  static T loss(const Conv1dOptionsNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c1, p, x, a, m.h1, n);
+    nn::conv1d(m.c2, p, a, m.h1, m.h2, n);
+    nn::flatten(a, m.h2, m.out, 4, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(conv1d_options_net, Conv1dOptionsNet)
+
+// Conv2d from a 3-channel input (3x3, padding 1), then from an activation
+// with stride (2, 1), asymmetric padding (top 1, left 0, bottom 0, right 1)
+// and dilation (1, 2).
+struct Conv2dNet : nn::Model {
+  nn::Conv2d c1{"c1", 3, 4, 3, 3, 6, 5, nn::Conv2dOptions{1, 1, 1, 1}};
+  nn::Act h1{4 * 6 * 5};
+  nn::Conv2d c2{"c2", 4, 2, 2, 3, 6, 5, nn::Conv2dOptions{2, 1, 1, 0, 1, 2, 0, 1}};
+  nn::Act h2{2 * 3 * 2}, out{12};
+  Conv2dNet() { inputs(3 * 6 * 5); regression(12); output(out); }
+  template <class T>
+  static T loss(const Conv2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c1, p, x, a, m.h1, n);
+    nn::conv2d(m.c2, p, a, m.h1, m.h2, n);
+    nn::flatten(a, m.h2, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(conv2d_net, Conv2dNet)
+
+// Grouped convolutions: Conv2d with 2 groups, then depthwise (groups = channels)
+// with stride 2; a grouped Conv1d from a 4-channel input batch.
+struct GroupedConvNet : nn::Model {
+  nn::Conv2d c1{"c1", 4, 6, 3, 3, 5, 5, nn::Conv2dOptions{1, 1, 1, 1, 1, 1, -1, -1, true, 2}};
+  nn::Act h1{6 * 25};
+  nn::Conv2d dw{"dw", 6, 6, 3, 3, 5, 5, nn::Conv2dOptions{2, 2, 1, 1, 1, 1, -1, -1, false, 6}};
+  nn::Act h2{6 * 9}, out{54};
+  GroupedConvNet() { inputs(4 * 25); regression(54); output(out); }
+  template <class T>
+  static T loss(const GroupedConvNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c1, p, x, a, m.h1, n);
+    nn::conv2d(m.dw, p, a, m.h1, m.h2, n);
+    nn::flatten(a, m.h2, m.out, 6, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(grouped_conv_net, GroupedConvNet)
+
+struct GroupedConv1dNet : nn::Model {
+  nn::Conv1d c1{"c1", 4, 6, 3, 10, nn::ConvOptions{1, 0, 1, -1, true, 2}};
+  nn::Act h1{6 * 8};
+  nn::Conv1d c2{"c2", 6, 3, 2, 8, nn::ConvOptions{2, 1, 1, -1, true, 3}};
+  nn::Act h2{3 * 5}, out{15};
+  GroupedConv1dNet() { inputs(4 * 10); regression(15); output(out); }
+  template <class T>
+  static T loss(const GroupedConv1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c1, p, x, a, m.h1, n);
+    nn::conv1d(m.c2, p, a, m.h1, m.h2, n);
+    nn::flatten(a, m.h2, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(grouped_conv1d_net, GroupedConv1dNet)
+
+// A plain Conv1d (stride 1, no padding) from a 3-channel input batch.
+struct MultiChannelConv1dNet : nn::Model {
+  nn::Conv1d c{"c", 3, 2, 4, 9};
+  nn::Act h{2 * 6}, out{12};
+  MultiChannelConv1dNet() { inputs(3 * 9); regression(12); output(out); }
+  template <class T>
+  static T loss(const MultiChannelConv1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::flatten(a, m.h, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(multi_channel_conv1d_net, MultiChannelConv1dNet)
+
+// MaxPool2d (kernel 3, stride 2, padding 1 but 0 on the right), AvgPool2d
+// counting the padding, AvgPool2d not counting it, after a Conv2d.
+struct Pool2dNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 2, 2, 7, 6};
+  nn::Act h{3 * 6 * 5};
+  nn::MaxPool2d mp{"mp", 3, 6, 5, 3, 3, nn::Pool2dOptions{2, 2, 1, 1, 1, 0}};
+  nn::Act m1{3 * 3 * 2};
+  nn::AvgPool2d ap1{"ap1", 3, 3, 2, 2, 2, nn::Pool2dOptions{1, 1, 1, 1, -1, -1, true}};
+  nn::Act m2{3 * 4 * 3};
+  nn::AvgPool2d ap2{"ap2", 3, 4, 3, 3, 2, nn::Pool2dOptions{2, 1, 1, 1}};
+  nn::Act m3{3 * 2 * 4}, out{24};
+  Pool2dNet() { inputs(2 * 7 * 6); regression(24); output(out); }
+  template <class T>
+  static T loss(const Pool2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::max_pool2d(m.mp, a, m.h, m.m1, n);
+    nn::avg_pool2d(m.ap1, a, m.m1, m.m2, n);
+    nn::avg_pool2d(m.ap2, a, m.m2, m.m3, n);
+    nn::flatten(a, m.m3, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool2d_net, Pool2dNet)
+
+// MaxPool1d (kernel 3, stride 2, padding 1), AvgPool1d without and with the
+// padding counted, after a Conv1d.
+struct Pool1dNet : nn::Model {
+  nn::Conv1d c{"c", 1, 2, 2, 13};
+  nn::Act h{2 * 12};
+  nn::MaxPool1d mp{"mp", 2, 12, 3, nn::PoolOptions{2, 1}};
+  nn::Act m1{2 * 6};
+  nn::AvgPool1d ap1{"ap1", 2, 6, 3, nn::PoolOptions{1, 1}};
+  nn::Act m2{2 * 6};
+  nn::AvgPool1d ap2{"ap2", 2, 6, 2, nn::PoolOptions{2, 1, -1, true}};
+  nn::Act m3{2 * 4}, out{8};
+  Pool1dNet() { inputs(13); regression(8); output(out); }
+  template <class T>
+  static T loss(const Pool1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::max_pool1d(m.mp, a, m.h, m.m1, n);
+    nn::avg_pool1d(m.ap1, a, m.m1, m.m2, n);
+    nn::avg_pool1d(m.ap2, a, m.m2, m.m3, n);
+    nn::flatten(a, m.m3, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool1d_net, Pool1dNet)
+
+// Conv2d -> ReLU -> MaxPool2d -> Flatten -> Gemm, as a PyTorch image
+// classifier writes it: flatten gives torch.flatten(x, 1)'s order.
+struct SmallImageCnn : nn::Model {
+  nn::Conv2d conv{"conv", 1, 4, 3, 3, 8, 8, nn::Conv2dOptions{1, 1, 1, 1}};
+  nn::Act h{4 * 8 * 8}, r{4 * 8 * 8};
+  nn::MaxPool2d pool{"pool", 4, 8, 8, 2, 2};
+  nn::Act pooled{4 * 4 * 4}, flat{64};
+  nn::Linear fc{"fc", 64, 5};
+  nn::Act logits{5};
+  SmallImageCnn() { inputs(64); classes(5); output(logits); }
+  template <class T>
+  static T loss(const SmallImageCnn& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.conv, p, x, a, m.h, n);
+    nn::relu(a, m.h, m.r, n);
+    nn::max_pool2d(m.pool, a, m.r, m.pooled, n);
+    nn::flatten(a, m.pooled, m.flat, 4, n);
+    nn::linear(m.fc, p, a, m.flat, m.logits, n);
+    return nn::cross_entropy(a, m.logits, y, n);
+  }
+};
+TORCHCLAD_MODEL(small_image_cnn, SmallImageCnn)
+
+
+// LeakyReLU, then Softmax / LogSoftmax over each sample's values.
+struct LeakySoftmaxNet : nn::Model {
+  nn::Linear fc1{"fc1", 6, 8};
+  nn::Act z1{8}, h1{8};
+  nn::Linear fc2{"fc2", 8, 5};
+  nn::Act z2{5}, out{5};
+  LeakySoftmaxNet() { inputs(6); regression(5); output(out); }
+  template <class T>
+  static T loss(const LeakySoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::leaky_relu(a, m.z1, m.h1, 0.1, n);
+    nn::linear(m.fc2, p, a, m.h1, m.z2, n);
+    nn::softmax(a, m.z2, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(leaky_softmax_net, LeakySoftmaxNet)
+
+struct LogSoftmaxNet : nn::Model {
+  nn::Linear fc1{"fc1", 6, 8};
+  nn::Act z1{8}, h1{8};
+  nn::Linear fc2{"fc2", 8, 5};
+  nn::Act z2{5}, out{5};
+  LogSoftmaxNet() { inputs(6); regression(5); output(out); }
+  template <class T>
+  static T loss(const LogSoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::leaky_relu(a, m.z1, m.h1, 0.2, n);
+    nn::linear(m.fc2, p, a, m.h1, m.z2, n);
+    nn::log_softmax(a, m.z2, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(log_softmax_net, LogSoftmaxNet)
+
+// BatchNorm's constants (as an importer writes them into the definition).
+static const double kBn2dMean[3] = {0.3, -0.2, 0.1}, kBn2dVar[3] = {1.5, 0.7, 2.0};
+static const double kBn1dMean[6] = {0.1, -0.3, 0.2, 0.0, 0.5, -0.1}, kBn1dVar[6] = {0.5, 1.2, 2.0, 0.9, 1.1, 0.3},
+                    kBn1dGamma[6] = {1.2, 0.8, -0.5, 1.0, 0.3, 2.0}, kBn1dBeta[6] = {0.1, 0.0, -0.2, 0.3, 0.05, -0.4};
+
+// Conv2d -> BatchNorm2d (trainable gamma and beta, frozen running statistics) -> ReLU.
+struct BatchNorm2dNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 3, 3, 5, 4, nn::Conv2dOptions{1, 1, 1, 1}};
+  nn::Act h{3 * 20};
+  nn::Const mean{"bn.running_mean", kBn2dMean, {3}}, var{"bn.running_var", kBn2dVar, {3}};
+  nn::BatchNorm bn{"bn", 3, 20, mean, var};
+  nn::Act b{3 * 20}, r{3 * 20}, out{60};
+  BatchNorm2dNet() { inputs(2 * 5 * 4); regression(60); output(out); }
+  template <class T>
+  static T loss(const BatchNorm2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::batch_norm(m.bn, p, a, m.h, m.b, n);
+    nn::relu(a, m.b, m.r, n);
+    nn::flatten(a, m.r, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm2d_net, BatchNorm2dNet)
+
+// Linear -> BatchNorm1d in its inference form (every value a constant, eps
+// 1e-3) over [n, features] -> tanh -> Linear, a classifier.
+struct BatchNorm1dInferenceNet : nn::Model {
+  nn::Linear fc1{"fc1", 4, 6};
+  nn::Act z1{6}, b1{6}, t1{6};
+  nn::Const mean{"bn.running_mean", kBn1dMean, {6}}, var{"bn.running_var", kBn1dVar, {6}},
+      gamma{"bn.weight", kBn1dGamma, {6}}, beta{"bn.bias", kBn1dBeta, {6}};
+  nn::BatchNorm bn{"bn", 6, 0, mean, var, gamma, beta, 1e-3};
+  nn::Linear fc2{"fc2", 6, 3};
+  nn::Act logits{3};
+  BatchNorm1dInferenceNet() { inputs(4); classes(3); output(logits); }
+  template <class T>
+  static T loss(const BatchNorm1dInferenceNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::batch_norm(m.bn, p, a, m.z1, m.b1, n);
+    nn::tanh(a, m.b1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.logits, n);
+    return nn::cross_entropy(a, m.logits, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm1d_inference_net, BatchNorm1dInferenceNet)
+
+// Broadcasting operands of channel-major activations: a per-channel and a
+// scalar parameter, constants per sample value, per channel and scalar;
+// then activation with activation (a residual add, mul, sub, a square), and a
+// concat along channels.
+static const double kPerValue[18] = {0.1, -0.2, 0.3, 0.05, 0.0, -0.4, 0.2, 0.25, -0.1,
+                                     0.6, -0.3, 0.15, 0.0, 0.1, -0.2, 0.35, -0.05, 0.2};
+static const double kPerChannel[3] = {1.5, -2.0, 0.8}, kOne[1] = {1.0};
+struct BroadcastNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 2, 2, 4, 3};
+  nn::Param q_ch{"q_ch", {3, 1, 1}}, q_s{"q_s", {1}};
+  nn::Const per_value{"per_value", kPerValue, {3, 3, 2}}, per_channel{"per_channel", kPerChannel, {3, 1, 1}},
+      one{"one", kOne, {1}};
+  nn::Act h{18}, h1{18}, h2{18}, h3{18}, h4{18}, h5{18}, h6{18}, h7{18}, h8{18}, h9{18}, cat{36}, out{36};
+  BroadcastNet() { inputs(2 * 4 * 3); regression(36); output(out); }
+  template <class T>
+  static T loss(const BroadcastNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::add(p, a, m.h, m.q_ch, m.h1, 3, n);
+    nn::mul(p, a, m.h1, m.q_s, m.h2, 3, n);
+    nn::sub(a, m.h2, m.per_value, m.h3, 3, n);
+    nn::div(a, m.h3, m.per_channel, m.h4, 3, n);
+    nn::rsub(a, m.h4, m.one, m.h5, 3, n);
+    nn::add(a, m.h5, m.h, m.h6, n);
+    nn::mul(a, m.h6, m.h1, m.h7, n);
+    nn::sub(a, m.h7, m.h2, m.h8, n);
+    nn::mul(a, m.h8, m.h8, m.h9, n);
+    nn::concat_channels(a, m.h9, m.h, m.cat, n);
+    nn::flatten(a, m.cat, m.out, 6, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(broadcast_net, BroadcastNet)
+
+// Operands of [n, features] activations (channels 0), a parameter's
+// subtraction from a constant, a concat along the features.
+static const double kFeatureScale[4] = {0.5, -1.0, 2.0, 0.25};
+struct FeatureBroadcastNet : nn::Model {
+  nn::Linear fc1{"fc1", 5, 4};
+  nn::Param shift{"shift", {4}};
+  nn::Const scale{"scale", kFeatureScale, {4}};
+  nn::Act z{4}, s1{4}, s2{4}, s3{4}, cat{8};
+  nn::Linear fc2{"fc2", 8, 3};
+  nn::Act out{3};
+  FeatureBroadcastNet() { inputs(5); regression(3); output(out); }
+  template <class T>
+  static T loss(const FeatureBroadcastNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z, n);
+    nn::add(p, a, m.z, m.shift, m.s1, 0, n);
+    nn::mul(a, m.s1, m.scale, m.s2, 0, n);
+    nn::rsub(p, a, m.s2, m.shift, m.s3, 0, n);
+    nn::concat_features(a, m.s3, m.z, m.cat, n);
+    nn::linear(m.fc2, p, a, m.cat, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(feature_broadcast_net, FeatureBroadcastNet)
+
+// A Linear's output reshaped for a convolution ([n, 2*3*4] -> [2, n, 3, 4]).
+struct UnflattenNet : nn::Model {
+  nn::Linear fc{"fc", 12, 24};
+  nn::Act z{24}, zc{24};
+  nn::Conv2d c{"c", 2, 2, 2, 2, 3, 4};
+  nn::Act h{12}, out{12};
+  UnflattenNet() { inputs(12); regression(12); output(out); }
+  template <class T>
+  static T loss(const UnflattenNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.z, n);
+    nn::unflatten(a, m.z, m.zc, 2, n);
+    nn::conv2d(m.c, p, a, m.zc, m.h, n);
+    nn::flatten(a, m.h, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(unflatten_net, UnflattenNet)
+
+// ---- Bad definitions.
+
+struct Conv2dWrongOutput : nn::Model {
+  nn::Conv2d c{"c", 1, 2, 2, 2, 4, 4, nn::Conv2dOptions{1, 1}};
+  nn::Act out{10};
+  Conv2dWrongOutput() { inputs(16); regression(10); output(out); }
+  template <class T>
+  static T loss(const Conv2dWrongOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(conv2d_wrong_output, Conv2dWrongOutput)
+
+struct PoolWrongInput : nn::Model {
+  nn::Conv1d c{"c", 1, 2, 2, 9};
+  nn::Act h{16};
+  nn::MaxPool1d mp{"mp", 2, 9, 2};  // the conv gives 2 x 8
+  nn::Act out{8};
+  PoolWrongInput() { inputs(9); regression(8); output(out); }
+  template <class T>
+  static T loss(const PoolWrongInput& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::max_pool1d(m.mp, a, m.h, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool_wrong_input, PoolWrongInput)
+
+struct PoolCeilMode : nn::Model {
+  nn::MaxPool2d mp{"mp", 1, 4, 4, 3, 3, nn::Pool2dOptions{2, 2, 0, 0, -1, -1, false, true}};
+  nn::Act out{4};
+  PoolCeilMode() { inputs(16); regression(4); output(out); }
+  template <class T>
+  static T loss(const PoolCeilMode& m, const T* p, T* a, const T* x, const T* y, int n) {
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool_ceil_mode, PoolCeilMode)
+
+
+struct BroadcastWrongSize : nn::Model {
+  nn::Conv2d c{"c", 1, 3, 2, 2, 4, 3};
+  nn::Param q{"q", {5}};
+  nn::Act h{18}, h1{18};
+  BroadcastWrongSize() { inputs(12); regression(18); output(h1); }
+  template <class T>
+  static T loss(const BroadcastWrongSize& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::mul(p, a, m.h, m.q, m.h1, 3, n);
+    return nn::mse(a, m.h1, y, n);
+  }
+};
+TORCHCLAD_MODEL(broadcast_wrong_size, BroadcastWrongSize)
+
+struct BatchNormWrongStats : nn::Model {
+  nn::Const mean{"mean", kBn2dMean, {2}}, var{"var", kBn2dVar, {3}};
+  nn::BatchNorm bn{"bn", 3, 4, mean, var};
+  nn::Act out{12};
+  BatchNormWrongStats() { inputs(12); regression(12); output(out); }
+  template <class T>
+  static T loss(const BatchNormWrongStats& m, const T* p, T* a, const T* x, const T* y, int n) {
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm_wrong_stats, BatchNormWrongStats)
+
+struct BatchNormWrongWidth : nn::Model {
+  nn::Linear fc{"fc", 4, 5};
+  nn::Act z{5}, out{5};
+  nn::Const mean{"mean", kBn1dMean, {6}}, var{"var", kBn1dVar, {6}};
+  nn::BatchNorm bn{"bn", 6, 0, mean, var};
+  BatchNormWrongWidth() { inputs(4); regression(5); output(out); }
+  template <class T>
+  static T loss(const BatchNormWrongWidth& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.z, n);
+    nn::batch_norm(m.bn, p, a, m.z, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(batch_norm_wrong_width, BatchNormWrongWidth)
+
+namespace torchclad {
+namespace {
+
+using namespace torchclad::testing;
+namespace F = torch::nn::functional;
+using support::AllocationCounter;
+
+std::shared_ptr<const define::Definition> def(const std::string& name) {
+  return define::find_definition(name);
+}
+
+std::string registration_error(const std::string& name) {
+  try {
+    define::find_definition(name);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A definition's constant values as a float64 tensor (torch::tensor of
+// doubles would round them to the default float32).
+torch::Tensor constant(const double* v, int64_t count) {
+  return torch::from_blob(const_cast<double*>(v), {count}, torch::kFloat64).clone();
+}
+
+torch::Tensor view(const torch::Tensor& flat, const define::Definition& d, const std::string& name) {
+  const auto& p = d.param(name);
+  return flat.narrow(0, p.offset, p.numel).view(p.shape);
+}
+
+// The LibTorch twin of each definition: its output [n, output_width] from the
+// flat parameters p and the input batch x [n, inputs] (any float type).
+using Twin = std::function<torch::Tensor(const define::Definition&, const torch::Tensor& p,
+                                         const torch::Tensor& x)>;
+
+const std::map<std::string, Twin>& twins() {
+  static const std::map<std::string, Twin> t = {
+      {"conv1d_options_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::pad(x.view({x.size(0), 2, 11}), F::PadFuncOptions({1, 2}));
+         h = F::conv1d(h, view(p, d, "c1.weight"),
+                       F::Conv1dFuncOptions().bias(view(p, d, "c1.bias")).stride(2).dilation(2));
+         h = F::conv1d(h, view(p, d, "c2.weight"), F::Conv1dFuncOptions().padding(1));
+         return h.flatten(1);
+       }},
+      {"conv2d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 3, 6, 5}), view(p, d, "c1.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c1.bias")).padding(1));
+         h = F::pad(h, F::PadFuncOptions({0, 1, 1, 0}));  // left, right, top, bottom
+         h = F::conv2d(h, view(p, d, "c2.weight"),
+                       F::Conv2dFuncOptions().bias(view(p, d, "c2.bias")).stride({2, 1}).dilation({1, 2}));
+         return h.flatten(1);
+       }},
+      {"grouped_conv_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 4, 5, 5}), view(p, d, "c1.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c1.bias")).padding(1).groups(2));
+         h = F::conv2d(h, view(p, d, "dw.weight"), F::Conv2dFuncOptions().stride(2).padding(1).groups(6));
+         return h.flatten(1);
+       }},
+      {"grouped_conv1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 4, 10}), view(p, d, "c1.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c1.bias")).groups(2));
+         h = F::conv1d(h, view(p, d, "c2.weight"),
+                       F::Conv1dFuncOptions().bias(view(p, d, "c2.bias")).stride(2).padding(1).groups(3));
+         return h.flatten(1);
+       }},
+      {"multi_channel_conv1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         return F::conv1d(x.view({x.size(0), 3, 9}), view(p, d, "c.weight"),
+                          F::Conv1dFuncOptions().bias(view(p, d, "c.bias")))
+             .flatten(1);
+       }},
+      {"pool2d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 2, 7, 6}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         h = F::pad(h, F::PadFuncOptions({1, 0, 1, 1}).value(-INFINITY));
+         h = torch::max_pool2d(h, {3, 3}, {2, 2});
+         h = torch::avg_pool2d(h, {2, 2}, {1, 1}, {1, 1}, false, true);
+         h = torch::avg_pool2d(h, {3, 2}, {2, 1}, {1, 1}, false, false);
+         return h.flatten(1);
+       }},
+      {"pool1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 1, 13}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         h = torch::max_pool1d(h, {3}, {2}, {1});
+         h = torch::avg_pool1d(h, {3}, {1}, {1}, false, false);
+         h = torch::avg_pool1d(h, {2}, {2}, {1}, false, true);
+         return h.flatten(1);
+       }},
+      {"small_image_cnn",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 1, 8, 8}), view(p, d, "conv.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "conv.bias")).padding(1));
+         h = torch::max_pool2d(torch::relu(h), {2, 2});
+         return F::linear(torch::flatten(h, 1), view(p, d, "fc.weight"), view(p, d, "fc.bias"));
+       }},
+      {"leaky_softmax_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::leaky_relu(F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias")),
+                                F::LeakyReLUFuncOptions().negative_slope(0.1));
+         return torch::softmax(F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias")), 1);
+       }},
+      {"log_softmax_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::leaky_relu(F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias")),
+                                F::LeakyReLUFuncOptions().negative_slope(0.2));
+         return torch::log_softmax(F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias")), 1);
+       }},
+      {"batch_norm2d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 2, 5, 4}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")).padding(1));
+         auto o = p.options().requires_grad(false);
+         h = torch::batch_norm(h, view(p, d, "bn.weight"), view(p, d, "bn.bias"),
+                               constant(kBn2dMean, 3).to(o),
+                               constant(kBn2dVar, 3).to(o), false, 0.1,
+                               1e-5, false);
+         return torch::relu(h).flatten(1);
+       }},
+      {"batch_norm1d_inference_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto o = p.options().requires_grad(false);
+         auto c = [&](const double* v) { return constant(v, 6).to(o); };
+         auto h = F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias"));
+         h = torch::batch_norm(h, c(kBn1dGamma), c(kBn1dBeta), c(kBn1dMean), c(kBn1dVar), false, 0.1, 1e-3, false);
+         return F::linear(torch::tanh(h), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
+       }},
+      {"broadcast_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto o = p.options().requires_grad(false);
+         auto h = F::conv2d(x.view({x.size(0), 2, 4, 3}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         auto h1 = h + view(p, d, "q_ch");
+         auto h2 = h1 * view(p, d, "q_s");
+         auto h3 = h2 - constant(kPerValue, 18).to(o).view({3, 3, 2});
+         auto h4 = h3 / constant(kPerChannel, 3).to(o).view({3, 1, 1});
+         auto h5 = 1.0 - h4;
+         auto h8 = (h5 + h) * h1 - h2;
+         return torch::cat({h8 * h8, h}, 1).flatten(1);
+       }},
+      {"feature_broadcast_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto o = p.options().requires_grad(false);
+         auto z = F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias"));
+         auto s2 = (z + view(p, d, "shift")) * constant(kFeatureScale, 4).to(o);
+         auto s3 = view(p, d, "shift") - s2;
+         return F::linear(torch::cat({s3, z}, 1), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
+       }},
+      {"unflatten_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
+         return F::conv2d(z, view(p, d, "c.weight"), F::Conv2dFuncOptions().bias(view(p, d, "c.bias"))).flatten(1);
+       }},
+  };
+  return t;
+}
+
+torch::Tensor twin_loss(const define::Definition& d, const torch::Tensor& out, const torch::Tensor& y) {
+  if (d.targets == define::Targets::kClassIndex) return F::cross_entropy(out, y.view({-1}).to(torch::kInt64));
+  return F::mse_loss(out, y.view_as(out));
+}
+
+struct Sample {
+  std::vector<double> params, x, y;
+};
+
+Sample sample(const define::Definition& d, int n, uint64_t seed) {
+  Sample s;
+  s.params = to_vector(init_defined_params(d, seed).to(torch::kFloat64));
+  // Away from the initial values (BatchNorm's gamma 1 and beta 0, ...).
+  const auto jitter = random_vector(d.param_count, seed + 3);
+  for (size_t i = 0; i < s.params.size(); ++i) s.params[i] += 0.2 * jitter[i];
+  s.x = random_vector(int64_t{n} * d.inputs, seed + 1);
+  std::mt19937_64 rng(seed + 2);
+  s.y.resize(int64_t{n} * d.target_width);
+  for (auto& v : s.y)
+    v = d.targets == define::Targets::kClassIndex ? static_cast<double>(rng() % d.classes)
+                                                  : std::normal_distribution<double>(0, 1.5)(rng);
+  return s;
+}
+
+class BlockGradient : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
+  const auto [name, n] = GetParam();
+  const auto d = def(name);
+  const Twin& twin = twins().at(name);
+  DefinedModel model(d, 7);
+  auto s = sample(*d, n, 100 + n);
+  auto x = to_tensor(s.x, {n, d->inputs});
+  auto y = to_tensor(s.y, {n, d->target_width});
+
+  // Forward in float32: the definition's outputs against the LibTorch twin's.
+  model.params().copy_(to_tensor(s.params, {d->param_count}).to(torch::kFloat32));
+  const auto out32 = model.forward(x.to(torch::kFloat32));
+  const auto ref32 = twin(*d, model.params(), x.to(torch::kFloat32));
+  ASSERT_EQ(out32.sizes(), ref32.sizes()) << name;
+  EXPECT_TRUE(torch::allclose(out32, ref32, 1e-5, 1e-5))
+      << name << ": worst " << (out32 - ref32).abs().max().item<double>();
+
+  // Float64: loss and gradient against autograd.
+  std::vector<double> grad(d->param_count, 0.0);
+  const double loss = model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, grad.data());
+  auto p = to_tensor(s.params, {d->param_count}).requires_grad_();
+  auto ref = twin_loss(*d, twin(*d, p, x), y);
+  ref.backward();
+  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss))) << name;
+  EXPECT_TRUE(close(grad, to_vector(p.grad()), 1e-9, 1e-12)) << name << " vs autograd";
+
+  // And against central finite differences of the definition's own loss.
+  const auto idx = all_indices(d->param_count, 150);
+  const auto fd = finite_differences(
+      [&] { return model.loss_double(s.params.data(), s.x.data(), s.y.data(), n); }, s.params.data(), idx);
+  EXPECT_TRUE(close(pick(grad, idx), fd, 1e-5, 1e-7)) << name << " vs finite differences";
+}
+
+INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
+                         ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net", "grouped_conv_net",
+                                                              "grouped_conv1d_net", "multi_channel_conv1d_net",
+                                                              "pool2d_net", "pool1d_net",
+                                                              "small_image_cnn", "leaky_softmax_net",
+                                                              "log_softmax_net", "batch_norm2d_net",
+                                                              "batch_norm1d_inference_net", "broadcast_net",
+                                                              "feature_broadcast_net", "unflatten_net"),
+                                            ::testing::Values(1, 3, 17)));
+
+// The float step leaves the activations' adjoint all zero (each pullback
+// clears what its block wrote) and matches the float64 gradient.
+TEST(Blocks, FloatStepClearsItsAdjointsAndMatchesDouble) {
+  for (const auto& [name, twin] : twins()) {
+    const auto d = def(name);
+    const int n = 5;
+    auto s = sample(*d, n, 3);
+    std::vector<float> p(s.params.begin(), s.params.end()), x(s.x.begin(), s.x.end()),
+        y(s.y.begin(), s.y.end()), a(d->acts_per_sample * n), da(a.size()), g(d->param_count);
+    d->grad_f(d->instance.get(), p.data(), a.data(), x.data(), y.data(), n, g.data(), da.data());
+    for (float v : da) ASSERT_EQ(v, 0.f) << name;
+    std::vector<double> gd(d->param_count, 0.0);
+    DefinedModel model(d, 0);
+    model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, gd.data());
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < gd.size(); ++i) scale = std::max(scale, std::abs(gd[i]));
+    for (size_t i = 0; i < gd.size(); ++i) worst = std::max(worst, std::abs(g[i] - gd[i]));
+    EXPECT_LT(worst, 1e-4 * std::max(scale, 1e-6)) << name;
+  }
+}
+
+// A batch split over two threads (each part its own n): the same loss and
+// gradient as one thread.
+TEST(Blocks, ThreadPartsGiveTheSameLossAndGradient) {
+  const int saved = at::get_num_threads();
+  for (const auto& [name, twin] : twins()) {
+    const auto d = def(name);
+    const int n = 37;
+    auto s = sample(*d, n, 9);
+    std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
+    at::set_num_threads(1);
+    DefinedModel one(d, 2);
+    const float l1 = one.loss_and_grad(x.data(), y.data(), n);
+    at::set_num_threads(2);
+    DefinedModel two(d, 2);
+    const float l2 = two.loss_and_grad(x.data(), y.data(), n);
+    at::set_num_threads(saved);
+    EXPECT_NEAR(l1, l2, 1e-5 * std::max(1.f, std::abs(l1))) << name;
+    EXPECT_TRUE(torch::allclose(one.grads(), two.grads(), 1e-4, 1e-6)) << name;
+  }
+}
+
+class BlockSteadyState : public ::testing::TestWithParam<std::tuple<std::string, int, int>> {};
+
+TEST_P(BlockSteadyState, AllocatesNothing) {
+  const auto [name, n, threads] = GetParam();
+  const int saved = at::get_num_threads();
+  at::set_num_threads(threads);
+  const auto d = def(name);
+  DefinedModel model(d, 1);
+  auto s = sample(*d, n, 2);
+  std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
+  model.loss_and_grad(x.data(), y.data(), n);  // the first step at a batch size allocates its workspace
+  int64_t count = 0;
+  {
+    AllocationCounter counter;
+    for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n);
+    count = counter.count();
+  }
+  at::set_num_threads(saved);
+  EXPECT_EQ(count, 0) << name << " at batch " << n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
+                         ::testing::Values(std::make_tuple("conv1d_options_net", 1, 1),
+                                           std::make_tuple("conv1d_options_net", 70, 1),
+                                           std::make_tuple("conv2d_net", 1, 1),
+                                           std::make_tuple("conv2d_net", 70, 2),
+                                           std::make_tuple("grouped_conv_net", 70, 2),
+                                           std::make_tuple("grouped_conv1d_net", 1, 1),
+                                           std::make_tuple("pool2d_net", 70, 1),
+                                           std::make_tuple("pool1d_net", 70, 1),
+                                           std::make_tuple("small_image_cnn", 1, 1),
+                                           std::make_tuple("small_image_cnn", 65, 2),
+                                           std::make_tuple("leaky_softmax_net", 70, 1),
+                                           std::make_tuple("log_softmax_net", 1, 1),
+                                           std::make_tuple("batch_norm2d_net", 70, 2),
+                                           std::make_tuple("batch_norm1d_inference_net", 70, 1),
+                                           std::make_tuple("broadcast_net", 1, 1),
+                                           std::make_tuple("broadcast_net", 70, 2),
+                                           std::make_tuple("feature_broadcast_net", 70, 1),
+                                           std::make_tuple("unflatten_net", 70, 1)));
+
+TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
+  EXPECT_EQ(registration_error("conv2d_wrong_output"),
+            "model 'conv2d_wrong_output' (Conv2dWrongOutput): in loss(), layer 'c': output activation "
+            "has width 10, the layer gives 2 x 3 x 3");
+  EXPECT_EQ(registration_error("pool_wrong_input"),
+            "model 'pool_wrong_input' (PoolWrongInput): in loss(), layer 'mp': input has width 16, the "
+            "layer expects 2 x 9");
+  EXPECT_EQ(registration_error("pool_ceil_mode"),
+            "model 'pool_ceil_mode' (PoolCeilMode): MaxPool2d 'mp': ceil_mode is not supported (the "
+            "output size is floor's)");
+  EXPECT_EQ(registration_error("broadcast_wrong_size"),
+            "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'activation #3': mul: the "
+            "operand has 5 values; expected 1 (a scalar), 3 (one per channel) or 18 (one per value of a sample)");
+  EXPECT_EQ(registration_error("batch_norm_wrong_stats"),
+            "model 'batch_norm_wrong_stats' (BatchNormWrongStats): BatchNorm 'bn': the running mean and "
+            "variance need 3 values, found 2");
+  EXPECT_EQ(registration_error("batch_norm_wrong_width"),
+            "model 'batch_norm_wrong_width' (BatchNormWrongWidth): in loss(), layer 'bn': input and output "
+            "have widths 5 and 5, the layer expects 6 (features)");
+}
+
+// BatchNorm's statistics are not parameters: the trainable form has gamma
+// and beta only (ones and zeros at first), the inference form none.
+TEST(Blocks, BatchNormParametersAreGammaAndBetaOnly) {
+  const auto d = def("batch_norm2d_net");
+  std::vector<std::string> names;
+  for (const auto& p : d->params) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"c.weight", "c.bias", "bn.weight", "bn.bias"}));
+  const auto p = init_defined_params(*d, 1);
+  EXPECT_TRUE(torch::equal(view(p, *d, "bn.weight"), torch::ones({3})));
+  EXPECT_TRUE(torch::equal(view(p, *d, "bn.bias"), torch::zeros({3})));
+  EXPECT_EQ(def("batch_norm1d_inference_net")->param_count, 4 * 6 + 6 + 6 * 3 + 3);
+}
+
+}  // namespace
+}  // namespace torchclad
