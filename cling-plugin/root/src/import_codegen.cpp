@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
@@ -293,29 +294,46 @@ void matmul(Context& c, const GraphNode& node) {
   emit_linear(c, node, x, std::move(weight), b.f, out, w.name, true, b.name, add->outputs[0]);
 }
 
+// A 1D op's pads ([begin, end]) and stride, dilation; auto_pad VALID or NOTSET.
+struct Window1d {
+  int64_t stride = 1, dilation = 1, pad_begin = 0, pad_end = 0;
+};
+Window1d window_1d(const Context& c, const GraphNode& node, int64_t default_stride) {
+  Window1d w;
+  w.stride = default_stride;
+  if (const auto s = c.attr_ints(node, "strides"); !s.empty()) w.stride = s[0];
+  if (const auto d = c.attr_ints(node, "dilations"); !d.empty()) w.dilation = d[0];
+  const auto pads = c.attr_ints(node, "pads");
+  if (pads.size() == 2) {
+    w.pad_begin = pads[0];
+    w.pad_end = pads[1];
+  } else if (!pads.empty()) {
+    c.fail(node, "pads " + dims_text(pads) + " is not a 1D padding [begin, end]");
+  }
+  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
+    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() + " is not supported (export with explicit pads)");
+  if (w.stride < 1 || w.dilation < 1 || w.pad_begin < 0 || w.pad_end < 0)
+    c.fail(node, "strides, dilations and pads must be positive (pads >= 0)");
+  return w;
+}
+std::string options_end(int64_t begin, int64_t end) { return begin == end ? "-1" : std::to_string(end); }
+
 void conv(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
   const auto& w = c.constant(node, 1);
   if (w.dims.size() != 3)
     c.fail(node, "only 1D convolutions are supported here (weight '" + w.name + "' has shape " + dims_text(w.dims) + ")");
-  const int64_t cout = w.dims[0], cin = w.dims[1], k = w.dims[2];
-  for (const char* a : {"strides", "dilations"})
-    for (auto v : c.attr_ints(node, a))
-      if (v != 1) c.fail(node, std::string(a) + " other than 1 are not supported yet");
-  for (auto v : c.attr_ints(node, "pads"))
-    if (v != 0) c.fail(node, "padding is not supported yet");
-  if (c.attr_int(node, "group", 1) != 1) c.fail(node, "grouped convolutions are not supported");
-  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
-    c.fail(node, "auto_pad other than NOTSET/VALID is not supported yet");
+  const int64_t groups = c.attr_int(node, "group", 1);
+  const int64_t cout = w.dims[0], cin = w.dims[1] * groups, k = w.dims[2];
+  const Window1d win = window_1d(c, node, 1);
   if (x.dims.size() != 2 || x.dims[0] != cin)
     c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" + std::to_string(cin) + ", length]");
-  if (x.is_input && cin != 1)
-    c.fail(node, "a convolution of the model's input with " + std::to_string(cin) +
-                     " channels needs a block that reads [n, C, L] input (only 1 input channel is supported)");
-  const int64_t lin = x.dims[1];
-  if (lin < k) c.fail(node, "input length " + std::to_string(lin) + " is shorter than the kernel " + std::to_string(k));
   if (!x.is_input && !x.as_channel_major())
-    c.fail(node, "its input is not in channel-major layout (a convolution after a Linear layer is not supported)");
+    c.fail(node, "its input is not in channel-major layout (a convolution after a Linear layer needs Reshape to [n, C, L]: not supported yet)");
+  const int64_t lin = x.dims[1];
+  const int64_t span = win.dilation * (k - 1) + 1, padded = lin + win.pad_begin + win.pad_end;
+  if (padded < span) c.fail(node, "input length " + std::to_string(lin) + " (padded) is shorter than the kernel's span " + std::to_string(span));
+  const int64_t lout = (padded - span) / win.stride + 1;
   std::vector<float> weight(w.f), bias(cout, 0.0f);
   std::string bias_init;
   if (c.has_input(node, 2)) {
@@ -325,24 +343,31 @@ void conv(Context& c, const GraphNode& node) {
     bias_init = b.name;
   }
   std::string output = node.outputs[0], bias_target = bias_init;
+  bool has_bias = !bias_init.empty();
   if (const GraphNode* bn = fold_batch_norm(c, output, weight, bias, cout, nullptr, &bias_target)) {
     if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(cout, 0.0f)});
     output = bn->outputs[0];
-  } else if (bias_init.empty()) {
-    c.fail(node, "a convolution without bias is not supported yet (nn::Conv1d has one)");
+    has_bias = true;  // the normalisation's shift
   }
   const std::string layer = c.layer_name(node, w.name);
   const std::string id = c.identifier(layer);
+  std::string options;
+  if (win.stride != 1 || win.pad_begin != 0 || win.pad_end != 0 || win.dilation != 1 || !has_bias || groups != 1)
+    options = ", nn::ConvOptions{" + std::to_string(win.stride) + ", " + std::to_string(win.pad_begin) + ", " +
+              std::to_string(win.dilation) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
+              (has_bias ? "true" : "false") + ", " + std::to_string(groups) + "}";
   c.members.push_back("  nn::Conv1d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
-                      std::to_string(cout) + ", " + std::to_string(k) + ", " + std::to_string(lin) + "};  // " +
-                      node.label());
-  Value& y = c.new_act(output, {cout, lin - k + 1}, true);
+                      std::to_string(cout) + ", " + std::to_string(k) + ", " + std::to_string(lin) + options +
+                      "};  // " + node.label());
+  Value& y = c.new_act(output, {cout, lout}, true);
   c.body.push_back(x.is_input ? "    nn::conv1d(m." + id + ", p, x, a, m." + y.ref + ", n);"
                               : "    nn::conv1d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
   c.out.params.push_back({layer + ".weight", std::move(weight)});
-  c.out.params.push_back({layer + ".bias", std::move(bias)});
-  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin * k});
-  c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
+  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin / groups * k});
+  if (has_bias) {
+    c.out.params.push_back({layer + ".bias", std::move(bias)});
+    c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
+  }
 }
 
 // ---- Ops without parameters.
@@ -396,27 +421,58 @@ void identity(Context& c, const GraphNode& node) {
   c.alias(node.outputs[0], c.value(node, 0));
 }
 
-void max_pool(Context& c, const GraphNode& node) {
+// MaxPool / AveragePool, 1D, on a convolution's output [channels, length].
+void pool(Context& c, const GraphNode& node, bool average) {
   const Value& x = c.value(node, 0);
   const auto kernel = c.attr_ints(node, "kernel_shape");
   if (kernel.size() != 1) c.fail(node, "only 1D pooling is supported here (kernel_shape " + dims_text(kernel) + ")");
   const int64_t k = kernel[0];
-  auto strides = c.attr_ints(node, "strides");
-  if (strides.empty()) strides = {1};
-  if (strides[0] != k) c.fail(node, "stride " + std::to_string(strides[0]) + " != kernel " + std::to_string(k) + " is not supported yet");
-  for (auto v : c.attr_ints(node, "pads"))
-    if (v != 0) c.fail(node, "padding is not supported yet");
-  for (auto v : c.attr_ints(node, "dilations"))
-    if (v != 1) c.fail(node, "dilation is not supported yet");
-  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported yet");
+  const Window1d win = window_1d(c, node, 1);
+  if (win.dilation != 1) c.fail(node, "pooling with dilation is not supported");
+  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || !x.as_channel_major())
     c.fail(node, "its input must be a convolution's output [channels, length] (found per-sample shape " + dims_text(x.dims) + ")");
+  const int64_t channels = x.dims[0], lin = x.dims[1];
+  const int64_t padded = lin + win.pad_begin + win.pad_end;
+  if (padded < k) c.fail(node, "input length " + std::to_string(lin) + " is shorter than the kernel " + std::to_string(k));
+  const int64_t lout = (padded - k) / win.stride + 1;
+  const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  const std::string type = average ? "AvgPool1d" : "MaxPool1d";
+  c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
+                      std::to_string(lin) + ", " + std::to_string(k) + ", nn::PoolOptions{" + std::to_string(win.stride) +
+                      ", " + std::to_string(win.pad_begin) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
+                      (include_pad ? "true" : "false") + "}};  // " + node.label());
   const Value xv = x;
-  Value& y = c.new_act(node.outputs[0], {xv.dims[0], xv.dims[1] / k}, xv.channel_major);
-  c.body.push_back("    nn::max_pool1d(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) + ", " +
-                   std::to_string(k) + ", n);");
+  Value& y = c.new_act(node.outputs[0], {channels, lout}, xv.channel_major || channels > 1);
+  c.body.push_back("    nn::" + std::string(average ? "avg_pool1d" : "max_pool1d") + "(m." + id + ", a, m." + xv.ref +
+                   ", m." + y.ref + ", n);");
+}
+
+void leaky_relu(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  const Value xv = x;
+  const double alpha = c.attr_float(node, "alpha", 0.01);
+  Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+  char number[32];
+  std::snprintf(number, sizeof number, "%.9g", alpha);
+  c.body.push_back("    nn::leaky_relu(a, m." + xv.ref + ", m." + y.ref + ", " + number + ", n);");
+}
+
+// Softmax / LogSoftmax over each sample's values [n, width] (axis 1 or -1).
+void softmax(Context& c, const GraphNode& node, const std::string& block) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input || x.dims.size() != 1)
+    c.fail(node, "only a softmax over a flat [batch, width] activation is supported (found " + dims_text(x.dims) + ")");
+  const int64_t axis = c.attr_int(node, "axis", -1);
+  if (axis != 1 && axis != -1) c.fail(node, "only axis 1 (or -1) is supported, found " + std::to_string(axis));
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], xv.dims, false);
+  c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
 }
 
 // ---- Shape arithmetic on int64 tensors (no step of the forward pass).
@@ -493,11 +549,15 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
   static const std::vector<std::pair<std::string, Handler>> table = {
       {"Gemm", gemm},
       {"MatMul", matmul},  // followed by Add of a bias
-      {"Conv", conv},      // 1D, stride 1, no padding
+      {"Conv", conv},      // 1D: stride, padding, dilation, groups, with or without bias
       {"Relu", [](Context& c, const GraphNode& n) { elementwise(c, n, "relu"); }},
       {"Tanh", [](Context& c, const GraphNode& n) { elementwise(c, n, "tanh"); }},
       {"Sigmoid", [](Context& c, const GraphNode& n) { elementwise(c, n, "sigmoid"); }},
-      {"MaxPool", max_pool},  // 1D, stride = kernel
+      {"LeakyRelu", leaky_relu},
+      {"Softmax", [](Context& c, const GraphNode& n) { softmax(c, n, "softmax"); }},
+      {"LogSoftmax", [](Context& c, const GraphNode& n) { softmax(c, n, "log_softmax"); }},
+      {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},      // 1D
+      {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D
       {"Flatten", flatten},
       {"Reshape", reshape},  // to [batch, -1]
       {"Dropout", identity},

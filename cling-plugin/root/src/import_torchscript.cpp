@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 
 #include "import_codegen.hpp"
@@ -98,9 +99,17 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       if (base == module_path.end()) continue;
       const std::string attr = node->s(c10::Symbol::attr("name"));
       const std::string full = base->second.empty() ? attr : base->second + "." + attr;
-      // A parameter or buffer (a Tensor, or Optional[Tensor] as Conv1d's bias), else a submodule.
-      if (g.constants.count(full)) name_of[node->output()] = full;
-      else module_path[node->output()] = full;
+      // A parameter or buffer (a Tensor, or Optional[Tensor] as Conv1d's
+      // bias), a submodule, or another attribute's value (None, a number).
+      if (g.constants.count(full)) {
+        name_of[node->output()] = full;
+        continue;
+      }
+      c10::IValue value = module._ivalue();
+      std::stringstream parts(full);
+      for (std::string part; std::getline(parts, part, '.');) value = value.toObject()->getAttr(part);
+      if (value.isObject()) module_path[node->output()] = full;
+      else constants[node->output()] = value;
       continue;
     }
     if (kind == "prim::Constant") {
@@ -161,6 +170,28 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.attrs["dilations"] = ints(node->input(4));
       const auto ceil = constants.find(node->input(5));
       n.attrs["ceil_mode"] = ceil != constants.end() && ceil->second.isBool() && ceil->second.toBool() ? 1 : 0;
+    } else if (kind == "aten::leaky_relu") {
+      n.op = "LeakyRelu";
+      n.inputs = {input_name(0)};
+      n.attrs["alpha"] = scalar(node->input(1), 0.01);
+    } else if (kind == "aten::softmax" || kind == "aten::log_softmax") {
+      n.op = kind == "aten::softmax" ? "Softmax" : "LogSoftmax";
+      n.inputs = {input_name(0)};
+      n.attrs["axis"] = ints(node->input(1)).empty() ? -1 : ints(node->input(1))[0];
+    } else if (kind == "aten::avg_pool1d") {
+      // (x, kernel, stride, padding, ceil_mode, count_include_pad)
+      n.op = "AveragePool";
+      n.inputs = {input_name(0)};
+      n.attrs["kernel_shape"] = ints(node->input(1));
+      n.attrs["strides"] = ints(node->input(2)).empty() ? ints(node->input(1)) : ints(node->input(2));
+      const auto pads = ints(node->input(3));
+      n.attrs["pads"] = pads.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{pads[0], pads[0]};
+      const auto flag = [&](size_t i) {
+        const auto it = constants.find(node->input(i));
+        return it != constants.end() && it->second.isBool() && it->second.toBool() ? 1 : 0;
+      };
+      n.attrs["ceil_mode"] = flag(4);
+      n.attrs["count_include_pad"] = flag(5);
     } else if (kind == "aten::flatten") {
       const auto start = ints(node->input(1)), end = ints(node->input(2));
       if (start.empty() || start[0] != 1 || end.empty() || end[0] != -1)
@@ -178,7 +209,8 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     } else {
       throw std::runtime_error("import_model: '" + path + "': op " + kind +
                                " is not supported for TorchScript (supported: aten::linear, relu, tanh, sigmoid, "
-                               "conv1d, max_pool1d, flatten, dropout, batch_norm after linear/conv1d)");
+                               "leaky_relu, softmax, log_softmax, conv1d, max_pool1d, avg_pool1d, flatten, "
+                               "dropout, batch_norm after linear/conv1d)");
     }
     const std::string out = node->output(0)->debugName();
     name_of[node->output(0)] = out;

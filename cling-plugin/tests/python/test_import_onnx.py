@@ -250,6 +250,49 @@ def test_torchscript_sequential_cnn(tmp_path, how):
     check_common(tmp_path, results, names, x, expected, "bce_with_logits")
 
 
+class BlocksCnn(torch.nn.Module):
+    """The nn blocks for imported models: a 2-channel input, stride, padding,
+    dilation, groups, a convolution without bias, LeakyReLU, average and max
+    pooling with stride and padding, LogSoftmax."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(2, 4, 5, stride=2, padding=1, bias=False)
+        self.act = torch.nn.LeakyReLU(0.2)
+        self.pool1 = torch.nn.AvgPool1d(3, stride=2, padding=1)
+        self.conv2 = torch.nn.Conv1d(4, 6, 3, dilation=2, groups=2)
+        self.pool2 = torch.nn.MaxPool1d(2, stride=1)
+        self.fc = torch.nn.Linear(6 * 2, 4)
+        self.out = torch.nn.LogSoftmax(dim=1)
+
+    def forward(self, x):
+        h = self.pool1(self.act(self.conv1(x)))
+        h = self.pool2(torch.tanh(self.conv2(h)))
+        return self.out(self.fc(torch.flatten(h, 1)))
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_blocks_cnn_multichannel_stride_padding_pools(tmp_path, fmt):
+    torch.manual_seed(6)
+    model = BlocksCnn().eval()
+    x = torch.randn(40, 2, 29)
+    y = (x[:, 0, :10].mean(1) > 0).long() + 2 * (x[:, 1, :10].mean(1) > 0).long()
+    if fmt == "onnx":
+        path = tmp_path / "blocks.onnx"
+        export(model, x[:2], path, dynamo=True)
+        shape = ""
+    else:
+        path = tmp_path / "blocks.pt"
+        torch.jit.script(model).save(str(path))
+        shape = "2,29"
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y.float(), torchscript_shape=shape)
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y.float(), "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
     # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
     # dynamo exporter's Reshape or Flatten).
