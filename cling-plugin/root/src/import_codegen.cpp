@@ -39,8 +39,8 @@ struct Value {
     for (auto d : dims) w *= d;
     return w;
   }
-  // Its buffer read as channel-major [dims[0], n, dims[1]].
-  bool as_channel_major() const { return dims.size() == 2 && (channel_major || dims[0] == 1); }
+  // Its buffer read as channel-major [dims[0], n, dims[1...]].
+  bool as_channel_major() const { return dims.size() >= 2 && (channel_major || dims[0] == 1); }
 };
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
@@ -166,7 +166,7 @@ struct Context {
     v.ref = "t" + std::to_string(acts++);
     identifiers.insert(v.ref);
     v.dims = std::move(dims);
-    v.channel_major = channel_major && v.dims.size() == 2 && v.dims[0] > 1;
+    v.channel_major = channel_major && v.dims.size() >= 2 && v.dims[0] > 1;
     std::string comment = "  // " + tensor + " " + dims_text(v.dims) +
                           (v.channel_major ? " channel-major" : "");
     members.push_back("  nn::Act " + v.ref + "{" + std::to_string(v.width()) + ", " +
@@ -318,11 +318,89 @@ Window1d window_1d(const Context& c, const GraphNode& node, int64_t default_stri
 }
 std::string options_end(int64_t begin, int64_t end) { return begin == end ? "-1" : std::to_string(end); }
 
+// A 2D op's window: ONNX's pads are [top, left, bottom, right].
+struct Window2d {
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
+};
+Window2d window_2d(const Context& c, const GraphNode& node, const std::vector<int64_t>& default_strides) {
+  Window2d w;
+  auto strides = c.attr_ints(node, "strides");
+  if (strides.empty()) strides = default_strides;
+  auto dil = c.attr_ints(node, "dilations");
+  if (dil.empty()) dil = {1, 1};
+  auto pads = c.attr_ints(node, "pads");
+  if (pads.empty()) pads = {0, 0, 0, 0};
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+    c.fail(node, "strides, dilations or pads are not 2D (" + dims_text(strides) + ", " + dims_text(dil) + ", " + dims_text(pads) + ")");
+  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
+    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() + " is not supported (export with explicit pads)");
+  w = {strides[0], strides[1], dil[0], dil[1], pads[0], pads[1], pads[2], pads[3]};
+  if (w.sh < 1 || w.sw < 1 || w.dh < 1 || w.dw < 1 || w.pt < 0 || w.pl < 0 || w.pb < 0 || w.pr < 0)
+    c.fail(node, "strides and dilations must be >= 1, pads >= 0");
+  return w;
+}
+int64_t out_size(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                 int64_t pad_begin, int64_t pad_end) {
+  const int64_t span = dilation * (k - 1) + 1, padded = in + pad_begin + pad_end;
+  if (padded < span) c.fail(node, "input size " + std::to_string(in) + " (padded) is smaller than the kernel's span " + std::to_string(span));
+  return (padded - span) / stride + 1;
+}
+
+// Conv 2D: nn::Conv2d, input [cin, h, w] (the input batch [n, cin, h, w] or channel-major).
+void conv2d(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  const auto& w = c.constant(node, 1);
+  const int64_t groups = c.attr_int(node, "group", 1);
+  const int64_t cout = w.dims[0], cin = w.dims[1] * groups, kh = w.dims[2], kw = w.dims[3];
+  const Window2d win = window_2d(c, node, {1, 1});
+  if (x.dims.size() != 3 || x.dims[0] != cin)
+    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" + std::to_string(cin) + ", height, width]");
+  if (!x.is_input && !x.as_channel_major()) c.fail(node, "its input is not in channel-major layout");
+  const int64_t h = x.dims[1], wd = x.dims[2];
+  const int64_t hout = out_size(c, node, h, kh, win.sh, win.dh, win.pt, win.pb);
+  const int64_t wout = out_size(c, node, wd, kw, win.sw, win.dw, win.pl, win.pr);
+  std::vector<float> weight(w.f), bias(cout, 0.0f);
+  std::string bias_init;
+  if (c.has_input(node, 2)) {
+    const auto& b = c.constant(node, 2);
+    if (b.numel() != cout) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(cout) + " channels");
+    bias = b.f;
+    bias_init = b.name;
+  }
+  std::string output = node.outputs[0], bias_target = bias_init;
+  bool has_bias = !bias_init.empty();
+  if (const GraphNode* bn = fold_batch_norm(c, output, weight, bias, cout, nullptr, &bias_target)) {
+    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(cout, 0.0f)});
+    output = bn->outputs[0];
+    has_bias = true;
+  }
+  const std::string layer = c.layer_name(node, w.name);
+  const std::string id = c.identifier(layer);
+  const std::string options = "nn::Conv2dOptions{" + std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " +
+                              std::to_string(win.pt) + ", " + std::to_string(win.pl) + ", " + std::to_string(win.dh) +
+                              ", " + std::to_string(win.dw) + ", " + options_end(win.pt, win.pb) + ", " +
+                              options_end(win.pl, win.pr) + ", " + (has_bias ? "true" : "false") + ", " +
+                              std::to_string(groups) + "}";
+  c.members.push_back("  nn::Conv2d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
+                      std::to_string(cout) + ", " + std::to_string(kh) + ", " + std::to_string(kw) + ", " +
+                      std::to_string(h) + ", " + std::to_string(wd) + ", " + options + "};  // " + node.label());
+  Value& y = c.new_act(output, {cout, hout, wout}, true);
+  c.body.push_back(x.is_input ? "    nn::conv2d(m." + id + ", p, x, a, m." + y.ref + ", n);"
+                              : "    nn::conv2d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
+  c.out.params.push_back({layer + ".weight", std::move(weight)});
+  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin / groups * kh * kw});
+  if (has_bias) {
+    c.out.params.push_back({layer + ".bias", std::move(bias)});
+    c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
+  }
+}
+
 void conv(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
   const auto& w = c.constant(node, 1);
+  if (w.dims.size() == 4) return conv2d(c, node);
   if (w.dims.size() != 3)
-    c.fail(node, "only 1D convolutions are supported here (weight '" + w.name + "' has shape " + dims_text(w.dims) + ")");
+    c.fail(node, "only 1D and 2D convolutions are supported (weight '" + w.name + "' has shape " + dims_text(w.dims) + ")");
   const int64_t groups = c.attr_int(node, "group", 1);
   const int64_t cout = w.dims[0], cin = w.dims[1] * groups, k = w.dims[2];
   const Window1d win = window_1d(c, node, 1);
@@ -422,10 +500,39 @@ void identity(Context& c, const GraphNode& node) {
 }
 
 // MaxPool / AveragePool, 1D, on a convolution's output [channels, length].
+void pool2d(Context& c, const GraphNode& node, bool average) {
+  const Value& x = c.value(node, 0);
+  const auto kernel = c.attr_ints(node, "kernel_shape");
+  const Window2d win = window_2d(c, node, {1, 1});
+  if (win.dh != 1 || win.dw != 1) c.fail(node, "pooling with dilation is not supported");
+  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported");
+  if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
+    c.fail(node, "its indices output is used, which torchclad does not compute");
+  if (x.is_input || x.dims.size() != 3 || !x.as_channel_major())
+    c.fail(node, "its input must be a convolution's output [channels, height, width] (found " + dims_text(x.dims) + ")");
+  const int64_t channels = x.dims[0], h = x.dims[1], wd = x.dims[2];
+  const int64_t hout = out_size(c, node, h, kernel[0], win.sh, 1, win.pt, win.pb);
+  const int64_t wout = out_size(c, node, wd, kernel[1], win.sw, 1, win.pl, win.pr);
+  const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  c.members.push_back("  nn::" + std::string(average ? "AvgPool2d " : "MaxPool2d ") + id + "{" + cpp_string(layer) + ", " +
+                      std::to_string(channels) + ", " + std::to_string(h) + ", " + std::to_string(wd) + ", " +
+                      std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + ", nn::Pool2dOptions{" +
+                      std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " + std::to_string(win.pt) + ", " +
+                      std::to_string(win.pl) + ", " + options_end(win.pt, win.pb) + ", " + options_end(win.pl, win.pr) +
+                      ", " + (include_pad ? "true" : "false") + "}};  // " + node.label());
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], {channels, hout, wout}, xv.channel_major || channels > 1);
+  c.body.push_back("    nn::" + std::string(average ? "avg_pool2d" : "max_pool2d") + "(m." + id + ", a, m." + xv.ref +
+                   ", m." + y.ref + ", n);");
+}
+
 void pool(Context& c, const GraphNode& node, bool average) {
   const Value& x = c.value(node, 0);
   const auto kernel = c.attr_ints(node, "kernel_shape");
-  if (kernel.size() != 1) c.fail(node, "only 1D pooling is supported here (kernel_shape " + dims_text(kernel) + ")");
+  if (kernel.size() == 2) return pool2d(c, node, average);
+  if (kernel.size() != 1) c.fail(node, "only 1D and 2D pooling are supported (kernel_shape " + dims_text(kernel) + ")");
   const int64_t k = kernel[0];
   const Window1d win = window_1d(c, node, 1);
   if (win.dilation != 1) c.fail(node, "pooling with dilation is not supported");
@@ -549,15 +656,15 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
   static const std::vector<std::pair<std::string, Handler>> table = {
       {"Gemm", gemm},
       {"MatMul", matmul},  // followed by Add of a bias
-      {"Conv", conv},      // 1D: stride, padding, dilation, groups, with or without bias
+      {"Conv", conv},      // 1D and 2D: stride, padding, dilation, groups, with or without bias
       {"Relu", [](Context& c, const GraphNode& n) { elementwise(c, n, "relu"); }},
       {"Tanh", [](Context& c, const GraphNode& n) { elementwise(c, n, "tanh"); }},
       {"Sigmoid", [](Context& c, const GraphNode& n) { elementwise(c, n, "sigmoid"); }},
       {"LeakyRelu", leaky_relu},
       {"Softmax", [](Context& c, const GraphNode& n) { softmax(c, n, "softmax"); }},
       {"LogSoftmax", [](Context& c, const GraphNode& n) { softmax(c, n, "log_softmax"); }},
-      {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},      // 1D
-      {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D
+      {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},      // 1D and 2D
+      {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D and 2D
       {"Flatten", flatten},
       {"Reshape", reshape},  // to [batch, -1]
       {"Dropout", identity},
@@ -621,9 +728,10 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
   // The input: [batch, fixed dims...].
   const auto& input = g.inputs[0];
   if (input.type != "float32") throw std::runtime_error(where + "input '" + input.name + "' is " + input.type + ", not float32");
-  if (input.dims.size() < 2 || input.dims.size() > 3)
+  if (input.dims.size() < 2 || input.dims.size() > 4)
     throw std::runtime_error(where + "input '" + input.name + "' has rank " + std::to_string(input.dims.size()) +
-                             "; supported are [batch, features] and [batch, channels, length]");
+                             "; supported are [batch, features], [batch, channels, length] and [batch, channels, "
+                             "height, width]");
   Value x;
   x.ref = "x";
   x.is_input = true;

@@ -25,6 +25,13 @@ using torch::jit::Value;
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// PyTorch's symmetric padding [p...] as ONNX's [begin..., end...].
+std::vector<int64_t> both_ends(const std::vector<int64_t>& padding) {
+  std::vector<int64_t> pads(padding);
+  pads.insert(pads.end(), padding.begin(), padding.end());
+  return pads;
+}
+
 ConstTensor tensor_constant(const std::string& name, const at::Tensor& t) {
   ConstTensor c;
   c.name = name;
@@ -144,7 +151,7 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     } else if (kind == "aten::relu" || kind == "aten::tanh" || kind == "aten::sigmoid") {
       n.op = kind == "aten::relu" ? "Relu" : kind == "aten::tanh" ? "Tanh" : "Sigmoid";
       n.inputs = {input_name(0)};
-    } else if (kind == "aten::conv1d" || kind == "aten::_convolution") {
+    } else if (kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::_convolution") {
       // _convolution (traced): (x, w, b, stride, padding, dilation, transposed, output_padding, groups, ...)
       const bool traced = kind == "aten::_convolution";
       if (traced) {
@@ -156,17 +163,17 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.inputs = {input_name(0), input_name(1), input_name(2)};
       n.attrs["strides"] = ints(node->input(3));
       const auto pads = ints(node->input(4));
-      n.attrs["pads"] = pads.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{pads[0], pads[0]};
+      n.attrs["pads"] = both_ends(pads);
       n.attrs["dilations"] = ints(node->input(5));
       const auto groups = ints(node->input(traced ? 8 : 6));
       n.attrs["group"] = groups.empty() ? 1 : groups[0];
-    } else if (kind == "aten::max_pool1d") {
+    } else if (kind == "aten::max_pool1d" || kind == "aten::max_pool2d") {
       n.op = "MaxPool";
       n.inputs = {input_name(0)};
       n.attrs["kernel_shape"] = ints(node->input(1));
       n.attrs["strides"] = ints(node->input(2)).empty() ? ints(node->input(1)) : ints(node->input(2));
       const auto pads = ints(node->input(3));
-      n.attrs["pads"] = pads.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{pads[0], pads[0]};
+      n.attrs["pads"] = both_ends(pads);
       n.attrs["dilations"] = ints(node->input(4));
       const auto ceil = constants.find(node->input(5));
       n.attrs["ceil_mode"] = ceil != constants.end() && ceil->second.isBool() && ceil->second.toBool() ? 1 : 0;
@@ -178,14 +185,14 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.op = kind == "aten::softmax" ? "Softmax" : "LogSoftmax";
       n.inputs = {input_name(0)};
       n.attrs["axis"] = ints(node->input(1)).empty() ? -1 : ints(node->input(1))[0];
-    } else if (kind == "aten::avg_pool1d") {
+    } else if (kind == "aten::avg_pool1d" || kind == "aten::avg_pool2d") {
       // (x, kernel, stride, padding, ceil_mode, count_include_pad)
       n.op = "AveragePool";
       n.inputs = {input_name(0)};
       n.attrs["kernel_shape"] = ints(node->input(1));
       n.attrs["strides"] = ints(node->input(2)).empty() ? ints(node->input(1)) : ints(node->input(2));
       const auto pads = ints(node->input(3));
-      n.attrs["pads"] = pads.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{pads[0], pads[0]};
+      n.attrs["pads"] = both_ends(pads);
       const auto flag = [&](size_t i) {
         const auto it = constants.find(node->input(i));
         return it != constants.end() && it->second.isBool() && it->second.toBool() ? 1 : 0;
@@ -209,7 +216,7 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     } else {
       throw std::runtime_error("import_model: '" + path + "': op " + kind +
                                " is not supported for TorchScript (supported: aten::linear, relu, tanh, sigmoid, "
-                               "leaky_relu, softmax, log_softmax, conv1d, max_pool1d, avg_pool1d, flatten, "
+                               "leaky_relu, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, flatten, "
                                "dropout, batch_norm after linear/conv1d)");
     }
     const std::string out = node->output(0)->debugName();

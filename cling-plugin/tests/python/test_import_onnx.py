@@ -293,6 +293,66 @@ def test_blocks_cnn_multichannel_stride_padding_pools(tmp_path, fmt):
     check_common(tmp_path, results, names, x, expected, "cross_entropy")
 
 
+class Cnn2d(torch.nn.Module):
+    """2D: Conv2d with padding, BatchNorm2d (folded), MaxPool2d, a grouped
+    Conv2d with a rectangular kernel and stride and no bias, AvgPool2d with
+    padding (count_include_pad as PyTorch's default)."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(4)
+        self.pool1 = torch.nn.MaxPool2d(2)
+        self.conv2 = torch.nn.Conv2d(4, 6, (3, 2), stride=(2, 1), groups=2, bias=False)
+        self.pool2 = torch.nn.AvgPool2d(2, stride=1, padding=1)
+        self.fc = torch.nn.Linear(6 * 3 * 4, 1)
+
+    def forward(self, x):
+        h = self.pool1(torch.relu(self.bn1(self.conv1(x))))
+        h = self.pool2(torch.relu(self.conv2(h)))
+        return self.fc(torch.flatten(h, 1))
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_cnn_2d_batchnorm_pools(tmp_path, fmt):
+    torch.manual_seed(7)
+    model = Cnn2d()
+    with torch.no_grad():
+        model.bn1.running_mean.uniform_(-0.5, 0.5)
+        model.bn1.running_var.uniform_(0.5, 2.0)
+        model.bn1.weight.uniform_(0.5, 1.5)
+        model.bn1.bias.uniform_(-0.3, 0.3)
+    model.eval()
+    x = torch.randn(32, 3, 10, 9)
+    y = (x[:, 0].mean((1, 2)) > 0).float()
+    if fmt == "onnx":
+        path = tmp_path / "cnn2d.onnx"
+        export(model, x[:2], path, dynamo=False, fold_constants=False)
+        assert "BatchNormalization" in [n.op_type for n in onnx.load(str(path)).graph.node]
+        shape = ""
+    else:
+        path = tmp_path / "cnn2d.pt"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.jit.trace(model, x[:2]).save(str(path))
+        shape = "3,10,9"
+    results, names, _ = run_check(tmp_path, path, "bce_with_logits", x, y, torchscript_shape=shape)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    # BatchNorm folded into conv1: autograd's reference is the network
+    # without it, with torchclad's imported parameters.
+    folded = Cnn2d()
+    folded.bn1 = torch.nn.Identity()
+    folded.eval()
+    params = split_params(np.fromfile(tmp_path / "params_before.bin", dtype=np.float32), names)
+    assert sorted(params) == sorted(k for k, _ in folded.named_parameters())
+    with torch.no_grad():
+        for k, p in folded.named_parameters():
+            p.copy_(torch.from_numpy(params[k]).reshape(p.shape))
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(folded, x, y, "bce_with_logits", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "bce_with_logits")
+
+
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
     # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
     # dynamo exporter's Reshape or Flatten).
