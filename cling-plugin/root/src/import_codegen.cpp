@@ -75,6 +75,8 @@ struct Context {
   // Integer tensors computed from shapes (Shape -> Gather -> Concat, as the
   // exporters write x.view(x.size(0), -1)); the batch size is kBatch.
   std::map<std::string, ConstTensor> computed;
+  std::vector<std::string> preamble;          // namespace-scope arrays (nn::Const values)
+  std::map<std::string, std::pair<std::string, bool>> operands;  // constant -> its member, is it an nn::Param
   int acts = 0;
   size_t index = 0;        // the node being translated
 
@@ -651,6 +653,84 @@ void concat(Context& c, const GraphNode& node) {
   concat_ints(c, node);
 }
 
+// ---- Add, Sub, Mul (Div) on flat [batch, width] activations: of two
+// activations of the same shape (a residual connection), or of an
+// activation and a constant broadcast per feature or as a scalar. An
+// initializer with more than one value is a trained nn::Param (named as the
+// initializer, written back on export); a scalar or a Constant node's value is
+// an nn::Const (its values in the source, not trained).
+bool is_constant_input(const Context& c, const std::string& name) {
+  return c.g.constants.count(name) || c.computed.count(name);
+}
+
+// The member holding constant q (declared on first use) and whether it is a
+// trained nn::Param.
+std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
+  if (const auto it = c.operands.find(q.name); it != c.operands.end()) return it->second;
+  std::vector<std::string> dims;
+  for (auto d : q.dims) dims.push_back(std::to_string(d));
+  const std::string shape = "{" + join(dims, ", ") + "}";
+  std::string id;
+  const bool param = q.initializer && q.numel() > 1;
+  if (param) {
+    id = c.identifier(q.name);
+    c.layer_names.insert(q.name);
+    c.members.push_back("  nn::Param " + id + "{" + cpp_string(q.name) + ", " + (dims.empty() ? "{1}" : shape) +
+                        "};  // initializer '" + q.name + "' (trained)");
+    c.out.params.push_back({q.name, q.f});
+    c.out.exports.push_back({q.name, q.name, false, q.numel(), 1});
+  } else {
+    id = c.identifier("k_" + q.name);
+    std::string values;
+    char number[32];
+    for (float v : q.f) {
+      std::snprintf(number, sizeof number, "%.9g", double(v));
+      values += (values.empty() ? "" : ", ") + std::string(number);
+    }
+    c.preamble.push_back("static constexpr double " + id + "_values[] = {" + values + "};");
+    c.members.push_back("  nn::Const " + id + "{" + cpp_string("constant " + q.name) + ", " + id + "_values, " +
+                        (dims.empty() ? "{1}" : shape) + "};  // not trained");
+  }
+  return c.operands[q.name] = {id, param};
+}
+
+void binary(Context& c, const GraphNode& node, const std::string& op) {
+  if (node.inputs.size() != 2) c.fail(node, "needs two inputs");
+  const bool c0 = is_constant_input(c, node.inputs[0]), c1 = is_constant_input(c, node.inputs[1]);
+  if (c0 && c1) c.fail(node, "both inputs are constants");
+  auto flat = [&](const Value& v) {
+    if (v.is_input) c.fail(node, "an operation on the model's input itself is not supported (it needs a layer before it)");
+    if (v.dims.size() != 1)
+      c.fail(node, "only flat [batch, width] activations are supported yet (found per-sample shape " + dims_text(v.dims) + ")");
+  };
+  if (!c0 && !c1) {
+    if (op == "div") c.fail(node, "Div of two activations is not supported");
+    const Value x1 = c.value(node, 0), x2 = c.value(node, 1);
+    flat(x1);
+    flat(x2);
+    if (x1.dims != x2.dims) c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) + " (broadcasting between activations is not supported)");
+    Value& y = c.new_act(node.outputs[0], x1.dims, false);
+    c.body.push_back("    nn::" + op + "(a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
+    return;
+  }
+  const Value x = c.value(node, c0 ? 1 : 0);
+  flat(x);
+  const ConstTensor& q = c.constant(node, c0 ? 0 : 1);
+  std::string block = op;
+  if (c0 && op == "sub") block = "rsub";
+  if (c0 && op == "div") c.fail(node, "a constant divided by an activation is not supported");
+  std::vector<int64_t> dims;  // q's shape without leading 1s
+  for (auto d : q.dims)
+    if (!dims.empty() || d != 1) dims.push_back(d);
+  if (!(q.numel() == 1 || dims == x.dims))
+    c.fail(node, "a constant of shape " + dims_text(q.dims) + " against per-sample shape " + dims_text(x.dims) +
+                     ": only scalars and one value per feature broadcast");
+  const auto [member, param] = operand_member(c, q);
+  Value& y = c.new_act(node.outputs[0], x.dims, false);
+  c.body.push_back(param ? "    nn::" + block + "(p, a, m." + x.ref + ", m." + member + ", m." + y.ref + ", 0, n);"
+                         : "    nn::" + block + "(a, m." + x.ref + ", m." + member + ", m." + y.ref + ", 0, n);");
+}
+
 using Handler = std::function<void(Context&, const GraphNode&)>;
 const std::vector<std::pair<std::string, Handler>>& ops() {
   static const std::vector<std::pair<std::string, Handler>> table = {
@@ -669,6 +749,10 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Reshape", reshape},  // to [batch, -1]
       {"Dropout", identity},
       {"Identity", identity},
+      {"Add", [](Context& c, const GraphNode& n) { binary(c, n, "add"); }},
+      {"Sub", [](Context& c, const GraphNode& n) { binary(c, n, "sub"); }},
+      {"Mul", [](Context& c, const GraphNode& n) { binary(c, n, "mul"); }},
+      {"Div", [](Context& c, const GraphNode& n) { binary(c, n, "div"); }},
       // Shape arithmetic, as the exporters write x.view(x.size(0), -1).
       {"Shape", shape_of},
       {"Gather", gather_ints},
@@ -791,7 +875,10 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     << "// Input '" << input.name << "': " << dims_text(x.dims) << " per sample, read as " << features
     << " features.\n"
     << "#include \"torchclad/nn.h\"\n\n"
-    << "namespace nn = torchclad::nn;\n\n"
+    << "namespace nn = torchclad::nn;\n\n";
+  for (const auto& line : c.preamble) s << line << "\n";
+  if (!c.preamble.empty()) s << "\n";
+  s
     << "struct " << type << " : nn::Model {\n";
   for (const auto& m : c.members) s << m << "\n";
   s << "  " << type << "() {\n"

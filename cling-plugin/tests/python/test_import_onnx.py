@@ -353,6 +353,44 @@ def test_cnn_2d_batchnorm_pools(tmp_path, fmt):
     check_common(tmp_path, results, names, x, expected, "bce_with_logits")
 
 
+class Residual(torch.nn.Module):
+    """Add of two activations (a residual connection), Mul by a trained
+    per-feature parameter, Sub of a scalar constant."""
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(6, 8)
+        self.fc2 = torch.nn.Linear(8, 8)
+        self.scale = torch.nn.Parameter(torch.rand(8) + 0.5)
+        self.fc3 = torch.nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        z = self.fc2(torch.relu(h)) + h
+        return self.fc3(torch.tanh(z * self.scale - 0.5))
+
+
+def test_add_mul_sub_residual(tmp_path):
+    torch.manual_seed(8)
+    model = Residual().eval()
+    x = torch.randn(40, 6)
+    y = torch.randn(40, 3)
+    path = tmp_path / "residual.onnx"
+    export(model, x[:2], path, dynamo=True)
+    results, names, _ = run_check(tmp_path, path, "mse", x, y)
+    assert sorted(n for n, _ in names) == sorted(k for k, _ in model.named_parameters())
+    assert "nn::Const" in Path(results["source"]).read_text()  # the scalar 0.5, not trained
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
+    model.double()
+    for p in model.parameters():
+        p.grad = None
+    reference_loss(model(x.double()), y.double(), "mse").backward()
+    for k, p in model.named_parameters():
+        np.testing.assert_allclose(grad[k], p.grad.numpy().ravel(), rtol=1e-6, atol=1e-10, err_msg=k)
+    check_common(tmp_path, results, names, x, expected, "mse")
+
+
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
     # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
     # dynamo exporter's Reshape or Flatten).
