@@ -1,5 +1,6 @@
-// torchclad/import.h: pretrained models from ONNX files, as models you can
-// read, run, check and fine-tune with Clad's gradients.
+// torchclad/import.h: pretrained models from ONNX files and TorchScript
+// modules, as models you can read, run, check and fine-tune with Clad's
+// gradients, and export back.
 //
 //   auto m = torchclad::import_model("mlp.onnx", {"cross_entropy"});
 //   // prints where the generated source is: mlp.onnx.cpp (torchclad/nn.h)
