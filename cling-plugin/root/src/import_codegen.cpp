@@ -663,6 +663,64 @@ bool is_constant_input(const Context& c, const std::string& name) {
   return c.g.constants.count(name) || c.computed.count(name);
 }
 
+// An nn::Const member with q's values written into the source.
+std::string const_member(Context& c, const ConstTensor& q) {
+  const std::string id = c.identifier("k_" + q.name);
+  std::string values;
+  char number[32];
+  for (float v : q.f) {
+    std::snprintf(number, sizeof number, "%.9g", double(v));
+    values += (values.empty() ? "" : ", ") + std::string(number);
+  }
+  std::vector<std::string> dims;
+  for (auto d : q.dims) dims.push_back(std::to_string(d));
+  c.preamble.push_back("static constexpr double " + id + "_values[] = {" + values + "};");
+  c.members.push_back("  nn::Const " + id + "{" + cpp_string("constant " + q.name) + ", " + id + "_values, {" +
+                      (dims.empty() ? std::string("1") : join(dims, ", ")) + "}};  // not trained");
+  return id;
+}
+
+// BatchNormalization not right after a layer it folds into: nn::BatchNorm,
+// gamma and beta trained (named after the scale's layer, exported back),
+// the running statistics constants.
+void batch_norm(Context& c, const GraphNode& node) {
+  const Value x = c.value(node, 0);
+  if (x.is_input) c.fail(node, "a normalisation of the model's input itself is not supported");
+  if (c.attr_int(node, "training_mode", 0) != 0) c.fail(node, "training_mode=1 is not supported (export the model in eval())");
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty() && c.consumers.count(node.outputs[i]))
+      c.fail(node, "running-statistics outputs are not supported (export in eval())");
+  int64_t channels = 0, spatial = 0;
+  if (x.dims.size() == 1) {
+    channels = x.dims[0];
+  } else if (x.as_channel_major()) {
+    channels = x.dims[0];
+    spatial = x.width() / channels;
+  } else {
+    c.fail(node, "its input of per-sample shape " + dims_text(x.dims) + " is not [features] or a convolution's output");
+  }
+  const auto& scale = c.constant(node, 1);
+  const auto& bias = c.constant(node, 2);
+  const auto& mean = c.constant(node, 3);
+  const auto& var = c.constant(node, 4);
+  for (const ConstTensor* t : {&scale, &bias, &mean, &var})
+    if (t->numel() != channels)
+      c.fail(node, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " + std::to_string(channels) + " channels");
+  const std::string mean_id = const_member(c, mean), var_id = const_member(c, var);
+  const std::string layer = c.layer_name(node, scale.name);
+  const std::string id = c.identifier(layer);
+  char eps[32];
+  std::snprintf(eps, sizeof eps, "%.9g", c.attr_float(node, "epsilon", 1e-5));
+  c.members.push_back("  nn::BatchNorm " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
+                      std::to_string(spatial) + ", " + mean_id + ", " + var_id + ", " + eps + "};  // " + node.label());
+  Value& y = c.new_act(node.outputs[0], x.dims, x.channel_major);
+  c.body.push_back("    nn::batch_norm(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
+  c.out.params.push_back({layer + ".weight", scale.f});
+  c.out.params.push_back({layer + ".bias", bias.f});
+  c.out.exports.push_back({layer + ".weight", scale.name, false, channels, 1});
+  c.out.exports.push_back({layer + ".bias", bias.name, false, channels, 1});
+}
+
 // The member holding constant q (declared on first use) and whether it is a
 // trained nn::Param.
 std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
@@ -680,16 +738,7 @@ std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
     c.out.params.push_back({q.name, q.f});
     c.out.exports.push_back({q.name, q.name, false, q.numel(), 1});
   } else {
-    id = c.identifier("k_" + q.name);
-    std::string values;
-    char number[32];
-    for (float v : q.f) {
-      std::snprintf(number, sizeof number, "%.9g", double(v));
-      values += (values.empty() ? "" : ", ") + std::string(number);
-    }
-    c.preamble.push_back("static constexpr double " + id + "_values[] = {" + values + "};");
-    c.members.push_back("  nn::Const " + id + "{" + cpp_string("constant " + q.name) + ", " + id + "_values, " +
-                        (dims.empty() ? "{1}" : shape) + "};  // not trained");
+    id = const_member(c, q);
   }
   return c.operands[q.name] = {id, param};
 }
@@ -749,6 +798,7 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Reshape", reshape},  // to [batch, -1]
       {"Dropout", identity},
       {"Identity", identity},
+      {"BatchNormalization", batch_norm},  // where it does not fold into the layer before it
       {"Add", [](Context& c, const GraphNode& n) { binary(c, n, "add"); }},
       {"Sub", [](Context& c, const GraphNode& n) { binary(c, n, "sub"); }},
       {"Mul", [](Context& c, const GraphNode& n) { binary(c, n, "mul"); }},
@@ -769,7 +819,6 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& [name, handler] : ops()) names.push_back(name);
-  names.push_back("BatchNormalization (after Gemm, MatMul + Add or Conv: folded)");
   return names;
 }
 

@@ -391,6 +391,45 @@ def test_add_mul_sub_residual(tmp_path):
     check_common(tmp_path, results, names, x, expected, "mse")
 
 
+class NormAfterActivations(torch.nn.Module):
+    """BatchNorm after an activation (not foldable): trained gamma and beta,
+    on a convolution's channels and on flat features."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, 3, 4)
+        self.bn1 = torch.nn.BatchNorm1d(3)
+        self.fc1 = torch.nn.Linear(3 * 9, 5)
+        self.bn2 = torch.nn.BatchNorm1d(5)
+        self.fc2 = torch.nn.Linear(5, 2)
+
+    def forward(self, x):
+        h = self.bn1(torch.relu(self.conv(x)))
+        return self.fc2(self.bn2(torch.tanh(self.fc1(torch.flatten(h, 1)))))
+
+
+def test_batchnorm_trained_after_activations(tmp_path):
+    torch.manual_seed(9)
+    model = NormAfterActivations()
+    with torch.no_grad():
+        for bn in (model.bn1, model.bn2):
+            bn.running_mean.uniform_(-0.3, 0.3)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.3, 0.3)
+    model.eval()
+    x = torch.randn(40, 1, 12)
+    y = (x[:, 0, :6].mean(1) > 0).float()
+    path = tmp_path / "norm.onnx"
+    export(model, x[:2], path, dynamo=False, fold_constants=False)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
     # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
     # dynamo exporter's Reshape or Flatten).
