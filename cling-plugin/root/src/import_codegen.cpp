@@ -645,12 +645,35 @@ void concat_ints(Context& c, const GraphNode& node) {
   set_ints(c, node, out);
 }
 
-// Concat of activations is a block that comes later; shapes are handled here.
+// Concat of shapes (evaluated), or of activations along axis 1: the
+// features of flat activations (nn::concat_features) or the channels of
+// convolution outputs (nn::concat_channels), two at a time.
 void concat(Context& c, const GraphNode& node) {
-  for (const auto& in : node.inputs)
-    if (!is_int_constant(c, in))
-      c.fail(node, "Concat of activations is not supported yet (only of shapes)");
-  concat_ints(c, node);
+  bool shapes = true;
+  for (const auto& in : node.inputs) shapes = shapes && is_int_constant(c, in);
+  if (shapes) return concat_ints(c, node);
+  if (c.attr_int(node, "axis", 1) != 1) c.fail(node, "only axis 1 (features or channels) is supported for activations");
+  if (node.inputs.size() < 2) c.fail(node, "needs two or more inputs");
+  Value acc = c.value(node, 0);
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    const Value next = c.value(node, i);
+    for (const Value* v : {static_cast<const Value*>(&acc), &next})
+      if (v->is_input) c.fail(node, "a concat of the model's input itself is not supported");
+    const bool flat = acc.dims.size() == 1 && next.dims.size() == 1;
+    const bool channels = acc.dims.size() >= 2 && next.dims.size() == acc.dims.size() && acc.as_channel_major() &&
+                          next.as_channel_major() &&
+                          std::equal(acc.dims.begin() + 1, acc.dims.end(), next.dims.begin() + 1);
+    if (!flat && !channels)
+      c.fail(node, "inputs of per-sample shapes " + dims_text(acc.dims) + " and " + dims_text(next.dims) +
+                       " do not concatenate along features or channels");
+    std::vector<int64_t> dims = acc.dims;
+    dims[0] += next.dims[0];
+    const std::string out = i + 1 == node.inputs.size() ? node.outputs[0] : node.outputs[0] + "#" + std::to_string(i);
+    Value& y = c.new_act(out, dims, channels);
+    c.body.push_back("    nn::" + std::string(flat ? "concat_features" : "concat_channels") + "(a, m." + acc.ref +
+                     ", m." + next.ref + ", m." + y.ref + ", n);");
+    acc = y;
+  }
 }
 
 // ---- Add, Sub, Mul (Div) on flat [batch, width] activations: of two
@@ -808,7 +831,7 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Gather", gather_ints},
       {"Unsqueeze", reshape_ints},
       {"Squeeze", reshape_ints},
-      {"Concat", concat},
+      {"Concat", concat},  // of shapes, or of activations along features or channels
       // BatchNormalization: folded into the Gemm/MatMul/Conv before it.
   };
   return table;

@@ -391,6 +391,42 @@ def test_add_mul_sub_residual(tmp_path):
     check_common(tmp_path, results, names, x, expected, "mse")
 
 
+class TwoBranches(torch.nn.Module):
+    """Concat of activations: two convolution branches along channels, two
+    dense branches along features."""
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv1d(1, 2, 3, padding=1)
+        self.b = torch.nn.Conv1d(1, 3, 3, padding=1)
+        self.fa = torch.nn.Linear(5 * 10, 4)
+        self.fb = torch.nn.Linear(5 * 10, 3)
+        self.out = torch.nn.Linear(7, 3)
+
+    def forward(self, x):
+        h = torch.relu(torch.cat([self.a(x), self.b(x)], dim=1))
+        f = torch.flatten(h, 1)
+        return self.out(torch.cat([torch.tanh(self.fa(f)), torch.sigmoid(self.fb(f))], dim=1))
+
+
+def test_concat_channels_and_features(tmp_path):
+    torch.manual_seed(10)
+    model = TwoBranches().eval()
+    x = torch.randn(40, 1, 10)
+    y = (x[:, 0, :5].mean(1) > 0).float() + (x[:, 0, 5:].mean(1) > 0).float()
+    path = tmp_path / "branches.onnx"
+    export(model, x[:2], path, dynamo=True)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    assert sorted(n for n, _ in names) == sorted(k for k, _ in model.named_parameters())
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
+    model.double()
+    reference_loss(model(x.double()), y.double(), "cross_entropy").backward()
+    for k, p in model.named_parameters():
+        np.testing.assert_allclose(grad[k], p.grad.numpy().ravel(), rtol=1e-6, atol=1e-10, err_msg=k)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
 class NormAfterActivations(torch.nn.Module):
     """BatchNorm after an activation (not foldable): trained gamma and beta,
     on a convolution's channels and on flat features."""
