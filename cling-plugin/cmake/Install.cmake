@@ -10,7 +10,7 @@
 include(CMakePackageConfigHelpers)
 
 set(_torchclad_libs torchclad torchclad_kernels torchclad_root torchclad_models)
-set(_torchclad_apps torchclad-train torchclad-train-gw torchclad-idx2root)
+set(_torchclad_apps torchclad-train torchclad-train-gw torchclad-idx2root torchclad-onnx)
 if(TARGET torchclad_gw)
   list(APPEND _torchclad_libs torchclad_gw)
   list(APPEND _torchclad_apps torchclad-gwsim)

@@ -1,4 +1,5 @@
 #include "train/model_trainer.hpp"
+#include "train/frozen_parameters.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -121,6 +122,7 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
   check_model_data(def, test, "test");
   at::set_num_threads(c.threads);
   auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
+  const auto frozen = frozen_ranges(def, c.frozen);
 
   const auto x = train.x.to(torch::kFloat32).contiguous();
   const auto y = train.y.to(torch::kFloat32).contiguous();
@@ -197,6 +199,7 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
                                                       factor.empty() ? nullptr : wb.data())
                                 : 0.0f;  // an empty data-parallel share
         dist::average_gradients(model.grads().data_ptr<float>(), model.grads().numel());
+        zero_frozen(model.grads().data_ptr<float>(), frozen);
         optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
         return loss;
       },

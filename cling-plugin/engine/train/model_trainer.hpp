@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
@@ -45,6 +46,7 @@ struct ModelTrainConfig {
   uint64_t seed = 42;
   bool progress = true;
   bool weighted_sampling = false;  // see above; needs weights
+  std::vector<std::string> frozen;  // parameter names or layer prefixes kept fixed (frozen_parameters.hpp)
 };
 
 // Checks x, y and w against the definition (shapes, finite values, class

@@ -64,6 +64,7 @@ train::ModelTrainConfig config_of(const TrainOptions& o) {
   c.seed = o.seed;
   c.progress = o.progress;
   c.weighted_sampling = o.weighted_sampling;
+  c.frozen = o.frozen;
   return c;
 }
 

@@ -123,6 +123,12 @@ class Model {
   std::vector<std::string> parameter_names() const;
   std::vector<float> parameter(const std::string& name) const;
   long long parameter_count() const;
+  // Replaces the values of parameter `name` (row-major, as parameter()
+  // gives them; e.g. pretrained weights, torchclad/import.h). Throws
+  // std::runtime_error naming the parameter, its shape and the number of
+  // values found when the count differs or a value is not finite, and
+  // listing the parameters for an unknown name.
+  void set_parameter(const std::string& name, const std::vector<float>& values);
   // The training history of every fit so far (epochs numbered from 1 per fit).
   const std::vector<EpochResult>& history() const;
 

@@ -79,6 +79,9 @@ struct TrainOptions {
   // epoch's events with probability |w| / sum|w| instead of weighing their
   // losses (Model::fit).
   bool weighted_sampling = false;
+  // Models: parameters kept fixed while the others train (fine-tuning):
+  // names ("fc1.weight") or layer names ("fc1" = fc1.weight and fc1.bias).
+  std::vector<std::string> frozen;
 };
 
 struct EpochResult {

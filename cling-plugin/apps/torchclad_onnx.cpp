@@ -1,0 +1,269 @@
+// torchclad-onnx: the one place where ONNX files are parsed and written
+// (Debian's libonnx + protobuf 3.21). torchclad::import_model runs it as a
+// separate process, so a corrupt or hostile file can only crash this
+// program, never the user's ROOT session or the kernel host; and Debian's
+// libprotobuf never shares a process with LibTorch, which carries protobuf
+// code of its own (cling-plugin/README.md, "Importing models").
+//
+//   torchclad-onnx read MODEL.onnx OUTDIR
+//     writes OUTDIR/graph.json (opset, inputs with shapes, nodes with their
+//     attributes, outputs, initializers and Constant nodes' tensors: float32
+//     values as offsets into OUTDIR/weights.bin, integer values inline)
+//   torchclad-onnx write MODEL.onnx VALUES.json VALUES.bin OUT.onnx
+//     copies MODEL.onnx with the float32 initializers that VALUES.json names
+//     ({"name": {"offset": floats, "count": n}}) replaced by those values
+// Exit status 0 on success, 2 with one line "torchclad-onnx: ..." on stderr
+// for any bad input.
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+
+struct BadInput : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The directory of the model being read: external data files are relative to it.
+std::filesystem::path model_dir;
+
+onnx::ModelProto read_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BadInput("cannot open '" + path + "' (no such file, or not readable)");
+  onnx::ModelProto model;
+  model_dir = std::filesystem::absolute(path).parent_path();
+  if (!model.ParseFromIstream(&in))
+    throw BadInput("'" + path + "' is not an ONNX model: protobuf could not parse it as a ModelProto "
+                   "(a truncated or corrupt file, or another format)");
+  if (!model.has_graph() || model.graph().node_size() == 0)
+    throw BadInput("'" + path + "' holds no graph with nodes: not an ONNX model (or an empty one)");
+  // Not onnx::checker::check_model: Debian's libonnx 1.12 rejects the IR
+  // version (10) and opsets that torch 2.15 writes. The importer checks what
+  // it uses (every node's inputs, attributes and shapes).
+  return model;
+}
+
+std::vector<int64_t> dims_of(const onnx::TensorProto& t) { return {t.dims().begin(), t.dims().end()}; }
+
+int64_t numel_of(const onnx::TensorProto& t) {
+  int64_t n = 1;
+  for (auto d : t.dims()) n *= d;
+  return n;
+}
+
+// A tensor whose data live in an external file (torch.onnx.export's
+// external_data=True, the default of the dynamo exporter): the same tensor
+// with raw_data read from that file. The location must be a relative path
+// inside the model's directory.
+onnx::TensorProto with_external_data(const onnx::TensorProto& t, const std::string& name) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& e : t.external_data()) {
+    if (e.key() == "location") location = e.value();
+    if (e.key() == "offset") offset = std::stoll(e.value());
+    if (e.key() == "length") length = std::stoll(e.value());
+  }
+  const std::filesystem::path rel(location);
+  if (location.empty() || rel.is_absolute() ||
+      std::any_of(rel.begin(), rel.end(), [](const auto& part) { return part == ".."; }))
+    throw BadInput("tensor '" + name + "': external data location '" + location +
+                   "' is not a file name relative to the model's directory");
+  const auto path = model_dir / rel;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BadInput("tensor '" + name + "': cannot open its external data file '" + path.string() + "'");
+  in.seekg(0, std::ios::end);
+  const int64_t size = in.tellg();
+  if (length < 0) length = size - offset;
+  if (offset < 0 || length < 0 || offset + length > size)
+    throw BadInput("tensor '" + name + "': external data [" + std::to_string(offset) + ", +" + std::to_string(length) +
+                   ") lies outside '" + path.string() + "' (" + std::to_string(size) + " bytes)");
+  std::string raw(static_cast<size_t>(length), '\0');
+  in.seekg(offset);
+  in.read(raw.data(), length);
+  onnx::TensorProto copy = t;
+  copy.clear_external_data();
+  copy.set_data_location(onnx::TensorProto::DEFAULT);
+  copy.set_raw_data(raw);
+  return copy;
+}
+
+// A tensor's description; float32 values appended to `weights`.
+json tensor_json(const onnx::TensorProto& stored, const std::string& name, std::ofstream& weights,
+                 int64_t& offset) {
+  const onnx::TensorProto t =
+      stored.data_location() == onnx::TensorProto::EXTERNAL ? with_external_data(stored, name) : stored;
+  json j = {{"name", name}, {"dims", dims_of(t)}};
+  const int64_t n = numel_of(t);
+  switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT: {
+      std::vector<float> v(n);
+      if (t.has_raw_data()) {
+        if (static_cast<int64_t>(t.raw_data().size()) != 4 * n)
+          throw BadInput("tensor '" + name + "': " + std::to_string(t.raw_data().size()) +
+                         " bytes of raw data for " + std::to_string(n) + " float32 values");
+        std::memcpy(v.data(), t.raw_data().data(), 4 * n);
+      } else {
+        if (t.float_data_size() != n)
+          throw BadInput("tensor '" + name + "': " + std::to_string(t.float_data_size()) +
+                         " float values for " + std::to_string(n) + " elements");
+        std::copy(t.float_data().begin(), t.float_data().end(), v.begin());
+      }
+      weights.write(reinterpret_cast<const char*>(v.data()), 4 * n);
+      j["type"] = "float32";
+      j["offset"] = offset;
+      offset += n;
+      break;
+    }
+    case onnx::TensorProto::INT64: {
+      std::vector<int64_t> v(n);
+      if (t.has_raw_data()) {
+        if (static_cast<int64_t>(t.raw_data().size()) != 8 * n)
+          throw BadInput("tensor '" + name + "': raw data does not hold " + std::to_string(n) + " int64 values");
+        std::memcpy(v.data(), t.raw_data().data(), 8 * n);
+      } else {
+        if (t.int64_data_size() != n) throw BadInput("tensor '" + name + "': wrong number of int64 values");
+        std::copy(t.int64_data().begin(), t.int64_data().end(), v.begin());
+      }
+      j["type"] = "int64";
+      j["values"] = v;
+      break;
+    }
+    default:
+      j["type"] = "other";
+      j["onnx_type"] = t.data_type();
+  }
+  return j;
+}
+
+json attribute_json(const onnx::AttributeProto& a, std::ofstream& weights, int64_t& offset) {
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: return a.i();
+    case onnx::AttributeProto::FLOAT: return a.f();
+    case onnx::AttributeProto::STRING: return a.s();
+    case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::TENSOR: return tensor_json(a.t(), a.name(), weights, offset);
+    default: return json{{"unsupported_attribute_type", static_cast<int>(a.type())}};
+  }
+}
+
+json value_info_json(const onnx::ValueInfoProto& v) {
+  json dims = json::array();
+  std::string type = "other";
+  if (v.type().has_tensor_type()) {
+    const auto& tt = v.type().tensor_type();
+    type = tt.elem_type() == onnx::TensorProto::FLOAT ? "float32" : "onnx type " + std::to_string(tt.elem_type());
+    for (const auto& d : tt.shape().dim())
+      dims.push_back(d.has_dim_value() ? json(d.dim_value()) : json(d.dim_param().empty() ? "?" : d.dim_param()));
+  }
+  return {{"name", v.name()}, {"type", type}, {"dims", dims}};
+}
+
+int read_command(const std::string& path, const std::string& outdir) {
+  const auto model = read_model(path);
+  std::filesystem::create_directories(outdir);
+  std::ofstream weights(outdir + "/weights.bin", std::ios::binary);
+  int64_t offset = 0;
+  const auto& g = model.graph();
+  json j;
+  j["ir_version"] = model.ir_version();
+  j["producer"] = model.producer_name() + " " + model.producer_version();
+  j["opset"] = 0;
+  for (const auto& o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") j["opset"] = o.version();
+  json inits = json::array();
+  for (const auto& t : g.initializer()) inits.push_back(tensor_json(t, t.name(), weights, offset));
+  json inputs = json::array();
+  for (const auto& v : g.input()) {
+    bool is_init = false;
+    for (const auto& t : g.initializer()) is_init = is_init || t.name() == v.name();
+    if (!is_init) inputs.push_back(value_info_json(v));
+  }
+  json nodes = json::array();
+  for (const auto& n : g.node()) {
+    json node = {{"name", n.name()}, {"op", n.op_type()}, {"domain", n.domain()},
+                 {"inputs", std::vector<std::string>(n.input().begin(), n.input().end())},
+                 {"outputs", std::vector<std::string>(n.output().begin(), n.output().end())}};
+    json attrs = json::object();
+    for (const auto& a : n.attribute()) attrs[a.name()] = attribute_json(a, weights, offset);
+    node["attributes"] = attrs;
+    nodes.push_back(node);
+  }
+  json outputs = json::array();
+  for (const auto& v : g.output()) outputs.push_back(value_info_json(v));
+  j["initializers"] = inits;
+  j["inputs"] = inputs;
+  j["nodes"] = nodes;
+  j["outputs"] = outputs;
+  weights.close();
+  std::ofstream(outdir + "/graph.json") << j.dump(1) << "\n";
+  return 0;
+}
+
+int write_command(const std::string& path, const std::string& values_json, const std::string& values_bin,
+                  const std::string& out) {
+  auto model = read_model(path);
+  json values;
+  {
+    std::ifstream in(values_json);
+    if (!in) throw BadInput("cannot open '" + values_json + "'");
+    values = json::parse(in);
+  }
+  std::ifstream bin(values_bin, std::ios::binary);
+  if (!bin) throw BadInput("cannot open '" + values_bin + "'");
+  std::vector<char> raw((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+  // Self-contained output: tensors kept in an external file are inlined.
+  for (auto& t : *model.mutable_graph()->mutable_initializer())
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) t = with_external_data(t, t.name());
+  size_t replaced = 0;
+  for (auto& t : *model.mutable_graph()->mutable_initializer()) {
+    if (!values.contains(t.name())) continue;
+    const auto& v = values[t.name()];
+    const int64_t off = v.at("offset"), count = v.at("count");
+    if (t.data_type() != onnx::TensorProto::FLOAT || count != numel_of(t))
+      throw BadInput("initializer '" + t.name() + "' has " + std::to_string(numel_of(t)) +
+                     " values (type " + std::to_string(t.data_type()) + "), the replacement " +
+                     std::to_string(count) + " float32 values");
+    if (off < 0 || static_cast<size_t>((off + count) * 4) > raw.size())
+      throw BadInput("'" + values_bin + "' is shorter than the values of '" + t.name() + "'");
+    t.clear_float_data();
+    t.clear_external_data();  // the written file holds every replaced value itself
+    t.set_data_location(onnx::TensorProto::DEFAULT);
+    t.set_raw_data(std::string(raw.data() + off * 4, count * 4));
+    ++replaced;
+  }
+  if (replaced != values.size())
+    throw BadInput("'" + values_json + "' names " + std::to_string(values.size()) +
+                   " initializers, the model has " + std::to_string(replaced) + " of them");
+  std::ofstream o(out, std::ios::binary);
+  if (!o || !model.SerializeToOstream(&o)) throw BadInput("cannot write '" + out + "'");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (a.size() == 3 && a[0] == "read") return read_command(a[1], a[2]);
+    if (a.size() == 5 && a[0] == "write") return write_command(a[1], a[2], a[3], a[4]);
+    std::cerr << "usage: torchclad-onnx read MODEL.onnx OUTDIR\n"
+                 "       torchclad-onnx write MODEL.onnx VALUES.json VALUES.bin OUT.onnx\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "torchclad-onnx: " << e.what() << "\n";
+    return 2;
+  }
+}

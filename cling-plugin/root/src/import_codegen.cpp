@@ -1,0 +1,972 @@
+// Code generation: the importer's graph becomes a definition in
+// torchclad/nn.h. One entry per op in the op table (`ops()` below); each
+// reads its node's inputs (activations with their per-sample shapes and
+// layout), checks its attributes, and emits members (layer handles and
+// activation buffers) and a statement of `loss`.
+//
+// Layouts: a value is either batch-major, [n, dims...] (the input x, Linear
+// outputs), or channel-major, [C, n, L] (Conv1d and pooling outputs: one
+// GEMM per convolution over the batch, as nn.h's blocks keep them). With one
+// channel the two are the same buffer.
+#include "import_codegen.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace torchclad::importer {
+namespace {
+
+using nlohmann::json;
+
+// The batch size in shapes computed from activations (Shape of x).
+constexpr int64_t kBatch = std::numeric_limits<int64_t>::min() + 1;
+
+struct Value {
+  std::string ref;             // "x" (the input batch) or an activation member
+  bool is_input = false;
+  std::vector<int64_t> dims;   // per sample (without the batch dimension)
+  bool channel_major = false;  // [C, n, L] rather than [n, C, L]
+  int64_t width() const {
+    int64_t w = 1;
+    for (auto d : dims) w *= d;
+    return w;
+  }
+  // Its buffer read as channel-major [dims[0], n, dims[1...]].
+  bool as_channel_major() const { return dims.size() >= 2 && (channel_major || dims[0] == 1); }
+};
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (const auto& e : v) s += (s.empty() ? "" : sep) + e;
+  return s;
+}
+std::string dims_text(const std::vector<int64_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + (d[i] == kBatch ? std::string("batch") : std::to_string(d[i]));
+  return s + "]";
+}
+std::string cpp_string(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    if (c == '\n') { q += "\\n"; continue; }
+    q += c;
+  }
+  return q + "\"";
+}
+
+struct Context {
+  const Graph& g;
+  Generated& out;
+  std::map<std::string, Value> values;
+  std::map<std::string, std::vector<size_t>> consumers;  // tensor -> node indices
+  std::vector<std::string> members, body;
+  std::set<std::string> identifiers{"m", "p", "a", "x", "y", "n", "nn", "loss", "T"};
+  std::set<std::string> layer_names;
+  std::set<size_t> fused;  // nodes a handler consumed with its own
+  // Integer tensors computed from shapes (Shape -> Gather -> Concat, as the
+  // exporters write x.view(x.size(0), -1)); the batch size is kBatch.
+  std::map<std::string, ConstTensor> computed;
+  std::vector<std::string> preamble;          // namespace-scope arrays (nn::Const values)
+  std::map<std::string, std::pair<std::string, bool>> operands;  // constant -> its member, is it an nn::Param
+  int acts = 0;
+  size_t index = 0;        // the node being translated
+
+  [[noreturn]] void fail(const GraphNode& node, const std::string& what) const {
+    throw std::runtime_error("import_model: " + node.label() + ": " + what);
+  }
+  const GraphNode& node() const { return g.nodes[index]; }
+
+  const Value& value(const GraphNode& node, size_t i) const {
+    if (i >= node.inputs.size() || node.inputs[i].empty()) fail(node, "input " + std::to_string(i) + " is missing");
+    const auto it = values.find(node.inputs[i]);
+    if (it == values.end()) {
+      if (g.constants.count(node.inputs[i]))
+        fail(node, "input '" + node.inputs[i] + "' is a constant where an activation was expected");
+      fail(node, "input '" + node.inputs[i] + "' is not computed by an op before it");
+    }
+    return it->second;
+  }
+  const ConstTensor& constant(const GraphNode& node, size_t i, bool need_float = true) const {
+    if (i >= node.inputs.size() || node.inputs[i].empty()) fail(node, "input " + std::to_string(i) + " is missing");
+    const std::string& name = node.inputs[i];
+    const ConstTensor* t = nullptr;
+    if (const auto it = g.constants.find(name); it != g.constants.end()) t = &it->second;
+    else if (const auto jt = computed.find(name); jt != computed.end()) t = &jt->second;
+    if (!t) fail(node, "input '" + name + "' must be a constant (an initializer) for torchclad to import it");
+    if (need_float && !t->is_float) fail(node, "input '" + name + "' must be a float32 tensor");
+    return *t;
+  }
+  bool has_input(const GraphNode& node, size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
+
+  int64_t attr_int(const GraphNode& node, const std::string& name, int64_t fallback) const {
+    if (!node.attrs.contains(name)) return fallback;
+    if (!node.attrs[name].is_number_integer()) fail(node, "attribute " + name + " is not an integer");
+    return node.attrs[name].get<int64_t>();
+  }
+  double attr_float(const GraphNode& node, const std::string& name, double fallback) const {
+    return node.attrs.contains(name) ? node.attrs[name].get<double>() : fallback;
+  }
+  std::vector<int64_t> attr_ints(const GraphNode& node, const std::string& name) const {
+    if (!node.attrs.contains(name)) return {};
+    return node.attrs[name].get<std::vector<int64_t>>();
+  }
+
+  // The single node that reads `tensor`, if exactly one does and it is not
+  // a graph output.
+  const GraphNode* sole_consumer(const std::string& tensor, size_t* at = nullptr) const {
+    for (const auto& o : g.outputs)
+      if (o.name == tensor) return nullptr;
+    const auto it = consumers.find(tensor);
+    if (it == consumers.end() || it->second.size() != 1) return nullptr;
+    if (at) *at = it->second[0];
+    return &g.nodes[it->second[0]];
+  }
+
+  std::string identifier(const std::string& wanted) {
+    std::string id;
+    for (char c : wanted) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0]))) id = "l" + id;
+    std::string unique = id;
+    for (int k = 2; identifiers.count(unique); ++k) unique = id + "_" + std::to_string(k);
+    identifiers.insert(unique);
+    return unique;
+  }
+  // A layer's name: its weight initializer's prefix ("fc1.weight" -> "fc1"),
+  // else from the node's name as PyTorch's exporters write it
+  // ("/conv1/Conv" -> "conv1", "/0/Gemm" -> "0"), else the op's.
+  std::string layer_name(const GraphNode& node, const std::string& weight) {
+    const std::string suffix = ".weight";
+    std::string name;
+    if (weight.size() > suffix.size() && weight.compare(weight.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      name = weight.substr(0, weight.size() - suffix.size());
+    } else {
+      std::vector<std::string> parts;
+      std::stringstream path(node.name);
+      for (std::string part; std::getline(path, part, '/');)
+        if (!part.empty()) parts.push_back(part);
+      if (!parts.empty() && parts.size() > 1 && parts.back().rfind(node.op, 0) == 0) parts.pop_back();
+      name = parts.empty() ? node.op : join(parts, ".");
+    }
+    std::string unique = name;
+    for (int k = 2; layer_names.count(unique); ++k) unique = name + "_" + std::to_string(k);
+    layer_names.insert(unique);
+    return unique;
+  }
+
+  // A new activation buffer holding `tensor`.
+  Value& new_act(const std::string& tensor, std::vector<int64_t> dims, bool channel_major) {
+    Value v;
+    v.ref = "t" + std::to_string(acts++);
+    identifiers.insert(v.ref);
+    v.dims = std::move(dims);
+    v.channel_major = channel_major && v.dims.size() >= 2 && v.dims[0] > 1;
+    std::string comment = "  // " + tensor + " " + dims_text(v.dims) +
+                          (v.channel_major ? " channel-major" : "");
+    members.push_back("  nn::Act " + v.ref + "{" + std::to_string(v.width()) + ", " +
+                      cpp_string("tensor '" + tensor + "'") + "};" + comment);
+    return values[tensor] = v;
+  }
+  void alias(const std::string& tensor, Value v) { values[tensor] = std::move(v); }
+  std::string in(const Value& v) const { return v.is_input ? "x" : "m." + v.ref; }
+};
+
+// ---- Layers with parameters: Linear (Gemm, MatMul + Add) and Conv1d, each
+// optionally followed by a BatchNormalization folded into it.
+
+// If the only reader of `tensor` is a BatchNormalization in inference form,
+// folds it into w [out, per_out] and b [out] and returns its node index.
+const GraphNode* fold_batch_norm(Context& c, const std::string& tensor, std::vector<float>& w,
+                                 std::vector<float>& b, int64_t out, std::vector<float>* bn_bias_target,
+                                 std::string* bias_init) {
+  size_t at = 0;
+  const GraphNode* bn = c.sole_consumer(tensor, &at);
+  if (!bn || bn->op != "BatchNormalization") return nullptr;
+  if (c.attr_int(*bn, "training_mode", 0) != 0) c.fail(*bn, "training_mode=1 is not supported (export the model in eval())");
+  if (bn->outputs.size() > 1) {
+    for (size_t i = 1; i < bn->outputs.size(); ++i)
+      if (!bn->outputs[i].empty()) c.fail(*bn, "running-statistics outputs are not supported (export in eval())");
+  }
+  const auto& scale = c.constant(*bn, 1);
+  const auto& bias = c.constant(*bn, 2);
+  const auto& mean = c.constant(*bn, 3);
+  const auto& var = c.constant(*bn, 4);
+  for (const ConstTensor* t : {&scale, &bias, &mean, &var})
+    if (t->numel() != out)
+      c.fail(*bn, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " + std::to_string(out) + " channels");
+  const double eps = c.attr_float(*bn, "epsilon", 1e-5);
+  const int64_t per_out = static_cast<int64_t>(w.size()) / out;
+  for (int64_t o = 0; o < out; ++o) {
+    const double s = scale.f[o] / std::sqrt(double(var.f[o]) + eps);
+    for (int64_t k = 0; k < per_out; ++k) w[o * per_out + k] = static_cast<float>(w[o * per_out + k] * s);
+    b[o] = static_cast<float>((b[o] - mean.f[o]) * s + bias.f[o]);
+  }
+  (void)bn_bias_target;
+  // Export: the layer's bias goes to the normalisation's B; the rest of it
+  // becomes the identity (scale 1, mean 0, var 1 - eps).
+  *bias_init = bias.name;
+  c.out.fixed.push_back({scale.name, std::vector<float>(out, 1.0f)});
+  c.out.fixed.push_back({mean.name, std::vector<float>(out, 0.0f)});
+  c.out.fixed.push_back({var.name, std::vector<float>(out, static_cast<float>(1.0 - eps))});
+  c.fused.insert(at);
+  return bn;
+}
+
+// Emits nn::Linear + nn::linear for x [n, in] -> [n, out]; w [out, in].
+void emit_linear(Context& c, const GraphNode& node, const Value& x, std::vector<float> w, std::vector<float> b,
+                 int64_t out, const std::string& weight_init, bool transposed, const std::string& bias_init,
+                 std::string output) {
+  if (x.dims.size() != 1 || x.channel_major)
+    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) +
+                     ": a Linear layer reads a flat [batch, features] input (add Flatten before it)");
+  const int64_t in = x.dims[0];
+  if (static_cast<int64_t>(w.size()) != in * out)
+    c.fail(node, "weight '" + weight_init + "' has " + std::to_string(w.size()) + " values, expected " +
+                     std::to_string(out) + " x " + std::to_string(in));
+  std::string bias_target = bias_init;
+  if (const GraphNode* bn = fold_batch_norm(c, output, w, b, out, nullptr, &bias_target)) {
+    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(out, 0.0f)});
+    output = bn->outputs[0];
+  } else if (bias_init.empty()) {
+    c.fail(node, "a layer without bias is not supported yet (nn::Linear has one)");
+  }
+  const std::string layer = c.layer_name(node, weight_init);
+  const std::string id = c.identifier(layer);
+  c.members.push_back("  nn::Linear " + id + "{" + cpp_string(layer) + ", " + std::to_string(in) + ", " +
+                      std::to_string(out) + "};  // " + node.label());
+  Value& y = c.new_act(output, {out}, false);
+  c.body.push_back(x.is_input ? "    nn::linear(m." + id + ", p, x, a, m." + y.ref + ", n);"
+                              : "    nn::linear(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
+  c.out.params.push_back({layer + ".weight", std::move(w)});
+  c.out.params.push_back({layer + ".bias", std::move(b)});
+  c.out.exports.push_back({layer + ".weight", weight_init, transposed, out, in});
+  c.out.exports.push_back({layer + ".bias", bias_target, false, out, 1});
+}
+
+void gemm(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  const auto& w = c.constant(node, 1);
+  if (c.attr_int(node, "transA", 0) != 0) c.fail(node, "transA=1 is not supported");
+  if (c.attr_float(node, "alpha", 1.0) != 1.0 || c.attr_float(node, "beta", 1.0) != 1.0)
+    c.fail(node, "alpha and beta must be 1 (found " + std::to_string(c.attr_float(node, "alpha", 1.0)) + ", " +
+                     std::to_string(c.attr_float(node, "beta", 1.0)) + ")");
+  if (w.dims.size() != 2) c.fail(node, "weight '" + w.name + "' is not a matrix");
+  const bool trans_b = c.attr_int(node, "transB", 0) != 0;
+  const int64_t out = trans_b ? w.dims[0] : w.dims[1], in = trans_b ? w.dims[1] : w.dims[0];
+  std::vector<float> weight(w.f);
+  if (!trans_b)  // the file's [in, out] -> the model's [out, in]
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t i = 0; i < in; ++i) weight[o * in + i] = w.f[i * out + o];
+  std::vector<float> bias(out, 0.0f);
+  std::string bias_init;
+  if (c.has_input(node, 2)) {
+    const auto& b = c.constant(node, 2);
+    if (b.numel() != out) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(out) + " outputs");
+    bias = b.f;
+    bias_init = b.name;
+  }
+  emit_linear(c, node, x, std::move(weight), std::move(bias), out, w.name, !trans_b, bias_init, node.outputs[0]);
+}
+
+// MatMul(x, W [in, out]) whose only reader is Add(·, b [out]).
+void matmul(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  const auto& w = c.constant(node, 1);
+  if (w.dims.size() != 2) c.fail(node, "weight '" + w.name + "' is not a matrix");
+  const int64_t in = w.dims[0], out = w.dims[1];
+  size_t at = 0;
+  const GraphNode* add = c.sole_consumer(node.outputs[0], &at);
+  if (!add || add->op != "Add" || add->inputs.size() != 2)
+    c.fail(node, "a MatMul is supported when an Add of a bias vector follows it (a Linear layer)");
+  const size_t bias_index = add->inputs[0] == node.outputs[0] ? 1 : 0;
+  const auto& b = c.constant(*add, bias_index);
+  if (b.numel() != out) c.fail(*add, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(out) + " outputs");
+  c.fused.insert(at);
+  std::vector<float> weight(w.f.size());
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) weight[o * in + i] = w.f[i * out + o];
+  emit_linear(c, node, x, std::move(weight), b.f, out, w.name, true, b.name, add->outputs[0]);
+}
+
+// A 1D op's pads ([begin, end]) and stride, dilation; auto_pad VALID or NOTSET.
+struct Window1d {
+  int64_t stride = 1, dilation = 1, pad_begin = 0, pad_end = 0;
+};
+Window1d window_1d(const Context& c, const GraphNode& node, int64_t default_stride) {
+  Window1d w;
+  w.stride = default_stride;
+  if (const auto s = c.attr_ints(node, "strides"); !s.empty()) w.stride = s[0];
+  if (const auto d = c.attr_ints(node, "dilations"); !d.empty()) w.dilation = d[0];
+  const auto pads = c.attr_ints(node, "pads");
+  if (pads.size() == 2) {
+    w.pad_begin = pads[0];
+    w.pad_end = pads[1];
+  } else if (!pads.empty()) {
+    c.fail(node, "pads " + dims_text(pads) + " is not a 1D padding [begin, end]");
+  }
+  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
+    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() + " is not supported (export with explicit pads)");
+  if (w.stride < 1 || w.dilation < 1 || w.pad_begin < 0 || w.pad_end < 0)
+    c.fail(node, "strides, dilations and pads must be positive (pads >= 0)");
+  return w;
+}
+std::string options_end(int64_t begin, int64_t end) { return begin == end ? "-1" : std::to_string(end); }
+
+// A 2D op's window: ONNX's pads are [top, left, bottom, right].
+struct Window2d {
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
+};
+Window2d window_2d(const Context& c, const GraphNode& node, const std::vector<int64_t>& default_strides) {
+  Window2d w;
+  auto strides = c.attr_ints(node, "strides");
+  if (strides.empty()) strides = default_strides;
+  auto dil = c.attr_ints(node, "dilations");
+  if (dil.empty()) dil = {1, 1};
+  auto pads = c.attr_ints(node, "pads");
+  if (pads.empty()) pads = {0, 0, 0, 0};
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+    c.fail(node, "strides, dilations or pads are not 2D (" + dims_text(strides) + ", " + dims_text(dil) + ", " + dims_text(pads) + ")");
+  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
+    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() + " is not supported (export with explicit pads)");
+  w = {strides[0], strides[1], dil[0], dil[1], pads[0], pads[1], pads[2], pads[3]};
+  if (w.sh < 1 || w.sw < 1 || w.dh < 1 || w.dw < 1 || w.pt < 0 || w.pl < 0 || w.pb < 0 || w.pr < 0)
+    c.fail(node, "strides and dilations must be >= 1, pads >= 0");
+  return w;
+}
+int64_t out_size(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                 int64_t pad_begin, int64_t pad_end) {
+  const int64_t span = dilation * (k - 1) + 1, padded = in + pad_begin + pad_end;
+  if (padded < span) c.fail(node, "input size " + std::to_string(in) + " (padded) is smaller than the kernel's span " + std::to_string(span));
+  return (padded - span) / stride + 1;
+}
+
+// Conv 2D: nn::Conv2d, input [cin, h, w] (the input batch [n, cin, h, w] or channel-major).
+void conv2d(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  const auto& w = c.constant(node, 1);
+  const int64_t groups = c.attr_int(node, "group", 1);
+  const int64_t cout = w.dims[0], cin = w.dims[1] * groups, kh = w.dims[2], kw = w.dims[3];
+  const Window2d win = window_2d(c, node, {1, 1});
+  if (x.dims.size() != 3 || x.dims[0] != cin)
+    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" + std::to_string(cin) + ", height, width]");
+  if (!x.is_input && !x.as_channel_major()) c.fail(node, "its input is not in channel-major layout");
+  const int64_t h = x.dims[1], wd = x.dims[2];
+  const int64_t hout = out_size(c, node, h, kh, win.sh, win.dh, win.pt, win.pb);
+  const int64_t wout = out_size(c, node, wd, kw, win.sw, win.dw, win.pl, win.pr);
+  std::vector<float> weight(w.f), bias(cout, 0.0f);
+  std::string bias_init;
+  if (c.has_input(node, 2)) {
+    const auto& b = c.constant(node, 2);
+    if (b.numel() != cout) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(cout) + " channels");
+    bias = b.f;
+    bias_init = b.name;
+  }
+  std::string output = node.outputs[0], bias_target = bias_init;
+  bool has_bias = !bias_init.empty();
+  if (const GraphNode* bn = fold_batch_norm(c, output, weight, bias, cout, nullptr, &bias_target)) {
+    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(cout, 0.0f)});
+    output = bn->outputs[0];
+    has_bias = true;
+  }
+  const std::string layer = c.layer_name(node, w.name);
+  const std::string id = c.identifier(layer);
+  const std::string options = "nn::Conv2dOptions{" + std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " +
+                              std::to_string(win.pt) + ", " + std::to_string(win.pl) + ", " + std::to_string(win.dh) +
+                              ", " + std::to_string(win.dw) + ", " + options_end(win.pt, win.pb) + ", " +
+                              options_end(win.pl, win.pr) + ", " + (has_bias ? "true" : "false") + ", " +
+                              std::to_string(groups) + "}";
+  c.members.push_back("  nn::Conv2d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
+                      std::to_string(cout) + ", " + std::to_string(kh) + ", " + std::to_string(kw) + ", " +
+                      std::to_string(h) + ", " + std::to_string(wd) + ", " + options + "};  // " + node.label());
+  Value& y = c.new_act(output, {cout, hout, wout}, true);
+  c.body.push_back(x.is_input ? "    nn::conv2d(m." + id + ", p, x, a, m." + y.ref + ", n);"
+                              : "    nn::conv2d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
+  c.out.params.push_back({layer + ".weight", std::move(weight)});
+  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin / groups * kh * kw});
+  if (has_bias) {
+    c.out.params.push_back({layer + ".bias", std::move(bias)});
+    c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
+  }
+}
+
+void conv(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  const auto& w = c.constant(node, 1);
+  if (w.dims.size() == 4) return conv2d(c, node);
+  if (w.dims.size() != 3)
+    c.fail(node, "only 1D and 2D convolutions are supported (weight '" + w.name + "' has shape " + dims_text(w.dims) + ")");
+  const int64_t groups = c.attr_int(node, "group", 1);
+  const int64_t cout = w.dims[0], cin = w.dims[1] * groups, k = w.dims[2];
+  const Window1d win = window_1d(c, node, 1);
+  if (x.dims.size() != 2 || x.dims[0] != cin)
+    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" + std::to_string(cin) + ", length]");
+  if (!x.is_input && !x.as_channel_major())
+    c.fail(node, "its input is not in channel-major layout (a convolution after a Linear layer needs Reshape to [n, C, L]: not supported yet)");
+  const int64_t lin = x.dims[1];
+  const int64_t span = win.dilation * (k - 1) + 1, padded = lin + win.pad_begin + win.pad_end;
+  if (padded < span) c.fail(node, "input length " + std::to_string(lin) + " (padded) is shorter than the kernel's span " + std::to_string(span));
+  const int64_t lout = (padded - span) / win.stride + 1;
+  std::vector<float> weight(w.f), bias(cout, 0.0f);
+  std::string bias_init;
+  if (c.has_input(node, 2)) {
+    const auto& b = c.constant(node, 2);
+    if (b.numel() != cout) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(cout) + " channels");
+    bias = b.f;
+    bias_init = b.name;
+  }
+  std::string output = node.outputs[0], bias_target = bias_init;
+  bool has_bias = !bias_init.empty();
+  if (const GraphNode* bn = fold_batch_norm(c, output, weight, bias, cout, nullptr, &bias_target)) {
+    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(cout, 0.0f)});
+    output = bn->outputs[0];
+    has_bias = true;  // the normalisation's shift
+  }
+  const std::string layer = c.layer_name(node, w.name);
+  const std::string id = c.identifier(layer);
+  std::string options;
+  if (win.stride != 1 || win.pad_begin != 0 || win.pad_end != 0 || win.dilation != 1 || !has_bias || groups != 1)
+    options = ", nn::ConvOptions{" + std::to_string(win.stride) + ", " + std::to_string(win.pad_begin) + ", " +
+              std::to_string(win.dilation) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
+              (has_bias ? "true" : "false") + ", " + std::to_string(groups) + "}";
+  c.members.push_back("  nn::Conv1d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
+                      std::to_string(cout) + ", " + std::to_string(k) + ", " + std::to_string(lin) + options +
+                      "};  // " + node.label());
+  Value& y = c.new_act(output, {cout, lout}, true);
+  c.body.push_back(x.is_input ? "    nn::conv1d(m." + id + ", p, x, a, m." + y.ref + ", n);"
+                              : "    nn::conv1d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
+  c.out.params.push_back({layer + ".weight", std::move(weight)});
+  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin / groups * k});
+  if (has_bias) {
+    c.out.params.push_back({layer + ".bias", std::move(bias)});
+    c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
+  }
+}
+
+// ---- Ops without parameters.
+
+void elementwise(Context& c, const GraphNode& node, const std::string& block) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+  c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
+}
+
+// [n, C, L] (any layout) -> [n, C * L], PyTorch's order.
+void flatten_value(Context& c, const GraphNode& node, const Value& x) {
+  const int64_t width = x.width();
+  if (x.channel_major && x.dims[0] > 1) {
+    const Value xv = x;
+    Value& y = c.new_act(node.outputs[0], {width}, false);
+    c.body.push_back("    nn::flatten(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) + ", n);");
+    return;
+  }
+  Value y = x;  // already [n, C * L] in memory
+  y.dims = {width};
+  y.channel_major = false;
+  c.alias(node.outputs[0], y);
+}
+
+void flatten(Context& c, const GraphNode& node) {
+  if (c.attr_int(node, "axis", 1) != 1) c.fail(node, "only axis=1 (keep the batch dimension) is supported");
+  flatten_value(c, node, c.value(node, 0));
+}
+
+void reshape(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  const auto& shape = c.constant(node, 1, false);
+  if (!shape.is_int) c.fail(node, "the shape '" + shape.name + "' is not an int64 tensor");
+  const auto& s = shape.i;
+  const int64_t width = x.width();
+  const bool flat = s.size() == 2 && (s[1] == -1 || s[1] == width) &&
+                    (s[0] == kBatch || s[0] == 0 || s[0] == -1 || s[0] >= 1) && !(s[0] == -1 && s[1] == -1);
+  if (!flat)
+    c.fail(node, "only reshapes to [batch, -1] (flattening) are supported; the shape is " + dims_text(s) +
+                     " for per-sample shape " + dims_text(x.dims));
+  flatten_value(c, node, x);
+}
+
+void identity(Context& c, const GraphNode& node) {
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty() && c.consumers.count(node.outputs[i]))
+      c.fail(node, "its output " + std::to_string(i) + " (a mask) is used, which torchclad does not compute");
+  c.alias(node.outputs[0], c.value(node, 0));
+}
+
+// MaxPool / AveragePool, 1D, on a convolution's output [channels, length].
+void pool2d(Context& c, const GraphNode& node, bool average) {
+  const Value& x = c.value(node, 0);
+  const auto kernel = c.attr_ints(node, "kernel_shape");
+  const Window2d win = window_2d(c, node, {1, 1});
+  if (win.dh != 1 || win.dw != 1) c.fail(node, "pooling with dilation is not supported");
+  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported");
+  if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
+    c.fail(node, "its indices output is used, which torchclad does not compute");
+  if (x.is_input || x.dims.size() != 3 || !x.as_channel_major())
+    c.fail(node, "its input must be a convolution's output [channels, height, width] (found " + dims_text(x.dims) + ")");
+  const int64_t channels = x.dims[0], h = x.dims[1], wd = x.dims[2];
+  const int64_t hout = out_size(c, node, h, kernel[0], win.sh, 1, win.pt, win.pb);
+  const int64_t wout = out_size(c, node, wd, kernel[1], win.sw, 1, win.pl, win.pr);
+  const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  c.members.push_back("  nn::" + std::string(average ? "AvgPool2d " : "MaxPool2d ") + id + "{" + cpp_string(layer) + ", " +
+                      std::to_string(channels) + ", " + std::to_string(h) + ", " + std::to_string(wd) + ", " +
+                      std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + ", nn::Pool2dOptions{" +
+                      std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " + std::to_string(win.pt) + ", " +
+                      std::to_string(win.pl) + ", " + options_end(win.pt, win.pb) + ", " + options_end(win.pl, win.pr) +
+                      ", " + (include_pad ? "true" : "false") + "}};  // " + node.label());
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], {channels, hout, wout}, xv.channel_major || channels > 1);
+  c.body.push_back("    nn::" + std::string(average ? "avg_pool2d" : "max_pool2d") + "(m." + id + ", a, m." + xv.ref +
+                   ", m." + y.ref + ", n);");
+}
+
+void pool(Context& c, const GraphNode& node, bool average) {
+  const Value& x = c.value(node, 0);
+  const auto kernel = c.attr_ints(node, "kernel_shape");
+  if (kernel.size() == 2) return pool2d(c, node, average);
+  if (kernel.size() != 1) c.fail(node, "only 1D and 2D pooling are supported (kernel_shape " + dims_text(kernel) + ")");
+  const int64_t k = kernel[0];
+  const Window1d win = window_1d(c, node, 1);
+  if (win.dilation != 1) c.fail(node, "pooling with dilation is not supported");
+  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported");
+  if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
+    c.fail(node, "its indices output is used, which torchclad does not compute");
+  if (x.is_input || !x.as_channel_major())
+    c.fail(node, "its input must be a convolution's output [channels, length] (found per-sample shape " + dims_text(x.dims) + ")");
+  const int64_t channels = x.dims[0], lin = x.dims[1];
+  const int64_t padded = lin + win.pad_begin + win.pad_end;
+  if (padded < k) c.fail(node, "input length " + std::to_string(lin) + " is shorter than the kernel " + std::to_string(k));
+  const int64_t lout = (padded - k) / win.stride + 1;
+  const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  const std::string type = average ? "AvgPool1d" : "MaxPool1d";
+  c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
+                      std::to_string(lin) + ", " + std::to_string(k) + ", nn::PoolOptions{" + std::to_string(win.stride) +
+                      ", " + std::to_string(win.pad_begin) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
+                      (include_pad ? "true" : "false") + "}};  // " + node.label());
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], {channels, lout}, xv.channel_major || channels > 1);
+  c.body.push_back("    nn::" + std::string(average ? "avg_pool1d" : "max_pool1d") + "(m." + id + ", a, m." + xv.ref +
+                   ", m." + y.ref + ", n);");
+}
+
+void leaky_relu(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  const Value xv = x;
+  const double alpha = c.attr_float(node, "alpha", 0.01);
+  Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+  char number[32];
+  std::snprintf(number, sizeof number, "%.9g", alpha);
+  c.body.push_back("    nn::leaky_relu(a, m." + xv.ref + ", m." + y.ref + ", " + number + ", n);");
+}
+
+// Softmax / LogSoftmax over each sample's values [n, width] (axis 1 or -1).
+void softmax(Context& c, const GraphNode& node, const std::string& block) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input || x.dims.size() != 1)
+    c.fail(node, "only a softmax over a flat [batch, width] activation is supported (found " + dims_text(x.dims) + ")");
+  const int64_t axis = c.attr_int(node, "axis", -1);
+  if (axis != 1 && axis != -1) c.fail(node, "only axis 1 (or -1) is supported, found " + std::to_string(axis));
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], xv.dims, false);
+  c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
+}
+
+// ---- Shape arithmetic on int64 tensors (no step of the forward pass).
+
+bool is_int_constant(const Context& c, const std::string& name) {
+  const auto a = c.g.constants.find(name);
+  if (a != c.g.constants.end()) return a->second.is_int;
+  return c.computed.count(name) > 0;
+}
+
+void set_ints(Context& c, const GraphNode& node, std::vector<int64_t> values, bool scalar = false) {
+  ConstTensor t;
+  t.name = node.outputs[0];
+  t.is_int = true;
+  if (!scalar) t.dims = {static_cast<int64_t>(values.size())};
+  t.i = std::move(values);
+  c.computed[t.name] = std::move(t);
+}
+
+void shape_of(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  std::vector<int64_t> dims{kBatch};
+  dims.insert(dims.end(), x.dims.begin(), x.dims.end());
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  int64_t start = c.attr_int(node, "start", 0), end = c.attr_int(node, "end", rank);
+  if (start < 0) start += rank;
+  if (end < 0) end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  set_ints(c, node, std::vector<int64_t>(dims.begin() + start, dims.begin() + end));
+}
+
+void gather_ints(Context& c, const GraphNode& node) {
+  const auto& data = c.constant(node, 0, false);
+  const auto& index = c.constant(node, 1, false);
+  if (!data.is_int || !index.is_int || data.dims.size() != 1 || c.attr_int(node, "axis", 0) != 0)
+    c.fail(node, "only Gather of a shape (1-D int64, axis 0) is supported");
+  std::vector<int64_t> out;
+  for (auto k : index.i) {
+    if (k < 0) k += static_cast<int64_t>(data.i.size());
+    if (k < 0 || k >= static_cast<int64_t>(data.i.size())) c.fail(node, "index out of range");
+    out.push_back(data.i[k]);
+  }
+  set_ints(c, node, out, index.dims.empty());
+}
+
+// Unsqueeze / Squeeze of a shape value: the values stay, the rank changes.
+void reshape_ints(Context& c, const GraphNode& node) {
+  const auto& data = c.constant(node, 0, false);
+  if (!data.is_int) c.fail(node, "only " + node.op + " of a shape (int64) is supported");
+  set_ints(c, node, data.i, node.op == "Squeeze" && data.i.size() == 1);
+}
+
+void concat_ints(Context& c, const GraphNode& node) {
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const auto& part = c.constant(node, i, false);
+    if (!part.is_int) c.fail(node, "only Concat of shapes (int64) is supported");
+    out.insert(out.end(), part.i.begin(), part.i.end());
+  }
+  set_ints(c, node, out);
+}
+
+// Concat of shapes (evaluated), or of activations along axis 1: the
+// features of flat activations (nn::concat_features) or the channels of
+// convolution outputs (nn::concat_channels), two at a time.
+void concat(Context& c, const GraphNode& node) {
+  bool shapes = true;
+  for (const auto& in : node.inputs) shapes = shapes && is_int_constant(c, in);
+  if (shapes) return concat_ints(c, node);
+  if (c.attr_int(node, "axis", 1) != 1) c.fail(node, "only axis 1 (features or channels) is supported for activations");
+  if (node.inputs.size() < 2) c.fail(node, "needs two or more inputs");
+  Value acc = c.value(node, 0);
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    const Value next = c.value(node, i);
+    for (const Value* v : {static_cast<const Value*>(&acc), &next})
+      if (v->is_input) c.fail(node, "a concat of the model's input itself is not supported");
+    const bool flat = acc.dims.size() == 1 && next.dims.size() == 1;
+    const bool channels = acc.dims.size() >= 2 && next.dims.size() == acc.dims.size() && acc.as_channel_major() &&
+                          next.as_channel_major() &&
+                          std::equal(acc.dims.begin() + 1, acc.dims.end(), next.dims.begin() + 1);
+    if (!flat && !channels)
+      c.fail(node, "inputs of per-sample shapes " + dims_text(acc.dims) + " and " + dims_text(next.dims) +
+                       " do not concatenate along features or channels");
+    std::vector<int64_t> dims = acc.dims;
+    dims[0] += next.dims[0];
+    const std::string out = i + 1 == node.inputs.size() ? node.outputs[0] : node.outputs[0] + "#" + std::to_string(i);
+    Value& y = c.new_act(out, dims, channels);
+    c.body.push_back("    nn::" + std::string(flat ? "concat_features" : "concat_channels") + "(a, m." + acc.ref +
+                     ", m." + next.ref + ", m." + y.ref + ", n);");
+    acc = y;
+  }
+}
+
+// ---- Add, Sub, Mul (Div) on flat [batch, width] activations: of two
+// activations of the same shape (a residual connection), or of an
+// activation and a constant broadcast per feature or as a scalar. An
+// initializer with more than one value is a trained nn::Param (named as the
+// initializer, written back on export); a scalar or a Constant node's value is
+// an nn::Const (its values in the source, not trained).
+bool is_constant_input(const Context& c, const std::string& name) {
+  return c.g.constants.count(name) || c.computed.count(name);
+}
+
+// An nn::Const member with q's values written into the source.
+std::string const_member(Context& c, const ConstTensor& q) {
+  const std::string id = c.identifier("k_" + q.name);
+  std::string values;
+  char number[32];
+  for (float v : q.f) {
+    std::snprintf(number, sizeof number, "%.9g", double(v));
+    values += (values.empty() ? "" : ", ") + std::string(number);
+  }
+  std::vector<std::string> dims;
+  for (auto d : q.dims) dims.push_back(std::to_string(d));
+  c.preamble.push_back("static constexpr double " + id + "_values[] = {" + values + "};");
+  c.members.push_back("  nn::Const " + id + "{" + cpp_string("constant " + q.name) + ", " + id + "_values, {" +
+                      (dims.empty() ? std::string("1") : join(dims, ", ")) + "}};  // not trained");
+  return id;
+}
+
+// BatchNormalization not right after a layer it folds into: nn::BatchNorm,
+// gamma and beta trained (named after the scale's layer, exported back),
+// the running statistics constants.
+void batch_norm(Context& c, const GraphNode& node) {
+  const Value x = c.value(node, 0);
+  if (x.is_input) c.fail(node, "a normalisation of the model's input itself is not supported");
+  if (c.attr_int(node, "training_mode", 0) != 0) c.fail(node, "training_mode=1 is not supported (export the model in eval())");
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty() && c.consumers.count(node.outputs[i]))
+      c.fail(node, "running-statistics outputs are not supported (export in eval())");
+  int64_t channels = 0, spatial = 0;
+  if (x.dims.size() == 1) {
+    channels = x.dims[0];
+  } else if (x.as_channel_major()) {
+    channels = x.dims[0];
+    spatial = x.width() / channels;
+  } else {
+    c.fail(node, "its input of per-sample shape " + dims_text(x.dims) + " is not [features] or a convolution's output");
+  }
+  const auto& scale = c.constant(node, 1);
+  const auto& bias = c.constant(node, 2);
+  const auto& mean = c.constant(node, 3);
+  const auto& var = c.constant(node, 4);
+  for (const ConstTensor* t : {&scale, &bias, &mean, &var})
+    if (t->numel() != channels)
+      c.fail(node, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " + std::to_string(channels) + " channels");
+  const std::string mean_id = const_member(c, mean), var_id = const_member(c, var);
+  const std::string layer = c.layer_name(node, scale.name);
+  const std::string id = c.identifier(layer);
+  char eps[32];
+  std::snprintf(eps, sizeof eps, "%.9g", c.attr_float(node, "epsilon", 1e-5));
+  c.members.push_back("  nn::BatchNorm " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
+                      std::to_string(spatial) + ", " + mean_id + ", " + var_id + ", " + eps + "};  // " + node.label());
+  Value& y = c.new_act(node.outputs[0], x.dims, x.channel_major);
+  c.body.push_back("    nn::batch_norm(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
+  c.out.params.push_back({layer + ".weight", scale.f});
+  c.out.params.push_back({layer + ".bias", bias.f});
+  c.out.exports.push_back({layer + ".weight", scale.name, false, channels, 1});
+  c.out.exports.push_back({layer + ".bias", bias.name, false, channels, 1});
+}
+
+// The member holding constant q (declared on first use) and whether it is a
+// trained nn::Param.
+std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
+  if (const auto it = c.operands.find(q.name); it != c.operands.end()) return it->second;
+  std::vector<std::string> dims;
+  for (auto d : q.dims) dims.push_back(std::to_string(d));
+  const std::string shape = "{" + join(dims, ", ") + "}";
+  std::string id;
+  const bool param = q.initializer && q.numel() > 1;
+  if (param) {
+    id = c.identifier(q.name);
+    c.layer_names.insert(q.name);
+    c.members.push_back("  nn::Param " + id + "{" + cpp_string(q.name) + ", " + (dims.empty() ? "{1}" : shape) +
+                        "};  // initializer '" + q.name + "' (trained)");
+    c.out.params.push_back({q.name, q.f});
+    c.out.exports.push_back({q.name, q.name, false, q.numel(), 1});
+  } else {
+    id = const_member(c, q);
+  }
+  return c.operands[q.name] = {id, param};
+}
+
+void binary(Context& c, const GraphNode& node, const std::string& op) {
+  if (node.inputs.size() != 2) c.fail(node, "needs two inputs");
+  const bool c0 = is_constant_input(c, node.inputs[0]), c1 = is_constant_input(c, node.inputs[1]);
+  if (c0 && c1) c.fail(node, "both inputs are constants");
+  auto flat = [&](const Value& v) {
+    if (v.is_input) c.fail(node, "an operation on the model's input itself is not supported (it needs a layer before it)");
+    if (v.dims.size() != 1)
+      c.fail(node, "only flat [batch, width] activations are supported yet (found per-sample shape " + dims_text(v.dims) + ")");
+  };
+  if (!c0 && !c1) {
+    if (op == "div") c.fail(node, "Div of two activations is not supported");
+    const Value x1 = c.value(node, 0), x2 = c.value(node, 1);
+    flat(x1);
+    flat(x2);
+    if (x1.dims != x2.dims) c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) + " (broadcasting between activations is not supported)");
+    Value& y = c.new_act(node.outputs[0], x1.dims, false);
+    c.body.push_back("    nn::" + op + "(a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
+    return;
+  }
+  const Value x = c.value(node, c0 ? 1 : 0);
+  flat(x);
+  const ConstTensor& q = c.constant(node, c0 ? 0 : 1);
+  std::string block = op;
+  if (c0 && op == "sub") block = "rsub";
+  if (c0 && op == "div") c.fail(node, "a constant divided by an activation is not supported");
+  std::vector<int64_t> dims;  // q's shape without leading 1s
+  for (auto d : q.dims)
+    if (!dims.empty() || d != 1) dims.push_back(d);
+  if (!(q.numel() == 1 || dims == x.dims))
+    c.fail(node, "a constant of shape " + dims_text(q.dims) + " against per-sample shape " + dims_text(x.dims) +
+                     ": only scalars and one value per feature broadcast");
+  const auto [member, param] = operand_member(c, q);
+  Value& y = c.new_act(node.outputs[0], x.dims, false);
+  c.body.push_back(param ? "    nn::" + block + "(p, a, m." + x.ref + ", m." + member + ", m." + y.ref + ", 0, n);"
+                         : "    nn::" + block + "(a, m." + x.ref + ", m." + member + ", m." + y.ref + ", 0, n);");
+}
+
+using Handler = std::function<void(Context&, const GraphNode&)>;
+const std::vector<std::pair<std::string, Handler>>& ops() {
+  static const std::vector<std::pair<std::string, Handler>> table = {
+      {"Gemm", gemm},
+      {"MatMul", matmul},  // followed by Add of a bias
+      {"Conv", conv},      // 1D and 2D: stride, padding, dilation, groups, with or without bias
+      {"Relu", [](Context& c, const GraphNode& n) { elementwise(c, n, "relu"); }},
+      {"Tanh", [](Context& c, const GraphNode& n) { elementwise(c, n, "tanh"); }},
+      {"Sigmoid", [](Context& c, const GraphNode& n) { elementwise(c, n, "sigmoid"); }},
+      {"LeakyRelu", leaky_relu},
+      {"Softmax", [](Context& c, const GraphNode& n) { softmax(c, n, "softmax"); }},
+      {"LogSoftmax", [](Context& c, const GraphNode& n) { softmax(c, n, "log_softmax"); }},
+      {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},      // 1D and 2D
+      {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D and 2D
+      {"Flatten", flatten},
+      {"Reshape", reshape},  // to [batch, -1]
+      {"Dropout", identity},
+      {"Identity", identity},
+      {"BatchNormalization", batch_norm},  // where it does not fold into the layer before it
+      {"Add", [](Context& c, const GraphNode& n) { binary(c, n, "add"); }},
+      {"Sub", [](Context& c, const GraphNode& n) { binary(c, n, "sub"); }},
+      {"Mul", [](Context& c, const GraphNode& n) { binary(c, n, "mul"); }},
+      {"Div", [](Context& c, const GraphNode& n) { binary(c, n, "div"); }},
+      // Shape arithmetic, as the exporters write x.view(x.size(0), -1).
+      {"Shape", shape_of},
+      {"Gather", gather_ints},
+      {"Unsqueeze", reshape_ints},
+      {"Squeeze", reshape_ints},
+      {"Concat", concat},  // of shapes, or of activations along features or channels
+      // BatchNormalization: folded into the Gemm/MatMul/Conv before it.
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> supported_ops() {
+  std::vector<std::string> names;
+  for (const auto& [name, handler] : ops()) names.push_back(name);
+  return names;
+}
+
+namespace {
+// An Identity of a constant (PyTorch's exporter writes them for parameters
+// without constant folding) is that constant under another name; its
+// ConstTensor keeps the initializer's name, which export writes.
+Graph without_constant_identities(Graph g) {
+  std::vector<GraphNode> kept;
+  for (auto& node : g.nodes) {
+    if (node.op == "Identity" && node.inputs.size() == 1 && node.outputs.size() == 1 && g.constants.count(node.inputs[0])) {
+      g.constants[node.outputs[0]] = g.constants.at(node.inputs[0]);
+      continue;
+    }
+    kept.push_back(std::move(node));
+  }
+  g.nodes = std::move(kept);
+  return g;
+}
+
+}  // namespace
+
+Generated generate(const Graph& graph, const std::string& model_name, const std::string& loss) {
+  const Graph g = without_constant_identities(graph);
+  const std::string where = "import_model: '" + g.path + "': ";
+  if (g.opset < kMinOpset || g.opset > kMaxOpset)
+    throw std::runtime_error(where + "opset " + std::to_string(g.opset) + " is not supported (torchclad imports opsets " +
+                             std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
+  if (loss != "cross_entropy" && loss != "bce_with_logits" && loss != "mse")
+    throw std::runtime_error("import_model: loss must be cross_entropy, bce_with_logits or mse, found '" + loss + "'");
+  if (g.inputs.size() != 1 || g.outputs.size() != 1)
+    throw std::runtime_error(where + "a model with one input and one output is supported; it has " +
+                             std::to_string(g.inputs.size()) + " inputs and " + std::to_string(g.outputs.size()) + " outputs");
+  Generated out;
+  out.model_name = model_name;
+  Context c{g, out, {}, {}, {}, {}};
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& t : g.nodes[i].inputs) c.consumers[t].push_back(i);
+
+  // The input: [batch, fixed dims...].
+  const auto& input = g.inputs[0];
+  if (input.type != "float32") throw std::runtime_error(where + "input '" + input.name + "' is " + input.type + ", not float32");
+  if (input.dims.size() < 2 || input.dims.size() > 4)
+    throw std::runtime_error(where + "input '" + input.name + "' has rank " + std::to_string(input.dims.size()) +
+                             "; supported are [batch, features], [batch, channels, length] and [batch, channels, "
+                             "height, width]");
+  Value x;
+  x.ref = "x";
+  x.is_input = true;
+  for (size_t i = 1; i < input.dims.size(); ++i) {
+    const auto& d = input.dims[i];
+    if (d.empty() || !std::all_of(d.begin(), d.end(), ::isdigit) || std::stoll(d) < 1)
+      throw std::runtime_error(where + "input '" + input.name + "' has dimension " + std::to_string(i) + " '" + d +
+                               "', which is not a fixed size: only the batch dimension may be dynamic (export "
+                               "with a fixed input shape otherwise)");
+    x.dims.push_back(std::stoll(d));
+  }
+  c.values[input.name] = x;
+
+  for (c.index = 0; c.index < g.nodes.size(); ++c.index) {
+    if (c.fused.count(c.index)) continue;
+    const auto& node = g.nodes[c.index];
+    const Handler* h = nullptr;
+    for (const auto& [name, handler] : ops())
+      if (name == node.op && (node.domain.empty() || node.domain == "ai.onnx")) h = &handler;
+    if (!h)
+      throw std::runtime_error("import_model: " + node.label() + " is not supported. Supported ops: " +
+                               join(supported_ops(), ", "));
+    (*h)(c, node);
+  }
+
+  const auto it = c.values.find(g.outputs[0].name);
+  if (it == c.values.end()) throw std::runtime_error(where + "the output '" + g.outputs[0].name + "' is not computed");
+  const Value y = it->second;
+  if (y.is_input) throw std::runtime_error(where + "the output is the input itself");
+  if (y.dims.size() != 1 && !(y.dims.size() == 2 && y.dims[0] == 1 && !y.channel_major))
+    throw std::runtime_error(where + "the output has per-sample shape " + dims_text(y.dims) +
+                             "; torchclad models output a flat [batch, width]");
+  const int64_t width = y.width();
+  std::string targets, loss_call;
+  if (loss == "cross_entropy") {
+    if (width < 2) throw std::runtime_error(where + "cross_entropy needs one logit per class (2 or more); the output has " + std::to_string(width));
+    targets = "classes(" + std::to_string(width) + ")";
+    loss_call = "nn::cross_entropy(a, m." + y.ref + ", y, n)";
+  } else if (loss == "bce_with_logits") {
+    if (width != 1) throw std::runtime_error(where + "bce_with_logits needs one logit per sample; the output has " + std::to_string(width));
+    targets = "binary()";
+    loss_call = "nn::bce_with_logits(a, m." + y.ref + ", y, n)";
+  } else {
+    targets = "regression(" + std::to_string(width) + ")";
+    loss_call = "nn::mse(a, m." + y.ref + ", y, n)";
+  }
+
+  int64_t features = x.width();
+  const std::string type = "Imported_" + model_name;
+  std::ostringstream s;
+  s << "// Generated by torchclad::import_model from " << g.path << "\n"
+    << "// (" << g.format << (g.format == "onnx" ? ", opset " + std::to_string(g.opset) : std::string())
+    << (g.producer.empty() ? "" : ", written by " + g.producer)
+    << "). The model's forward pass in torchclad/nn.h;\n"
+    << "// the loss (" << loss << ") was chosen at import. Parameters are named after the\n"
+    << "// file's initializers; import_model sets their pretrained values.\n"
+    << "// Input '" << input.name << "': " << dims_text(x.dims) << " per sample, read as " << features
+    << " features.\n"
+    << "#include \"torchclad/nn.h\"\n\n"
+    << "namespace nn = torchclad::nn;\n\n";
+  for (const auto& line : c.preamble) s << line << "\n";
+  if (!c.preamble.empty()) s << "\n";
+  s
+    << "struct " << type << " : nn::Model {\n";
+  for (const auto& m : c.members) s << m << "\n";
+  s << "  " << type << "() {\n"
+    << "    inputs(" << features << ");\n"
+    << "    " << targets << ";\n"
+    << "    output(" << y.ref << ");\n"
+    << "  }\n"
+    << "  template <class T>\n"
+    << "  static T loss(const " << type << "& m, const T* p, T* a, const T* x, const T* y, int n) {\n";
+  for (const auto& line : c.body) s << line << "\n";
+  s << "    return " << loss_call << ";\n"
+    << "  }\n"
+    << "};\n"
+    << "TORCHCLAD_MODEL(" << model_name << ", " << type << ")\n";
+  out.source = s.str();
+  return out;
+}
+
+}  // namespace torchclad::importer

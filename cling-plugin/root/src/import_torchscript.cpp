@@ -1,0 +1,255 @@
+// Reading a TorchScript module (torch.jit.script or torch.jit.trace, saved)
+// into the importer's graph: torch::jit::load, its forward graph inlined,
+// and each aten op of the supported set written as the ONNX node the code
+// generator knows (aten::linear -> Gemm with transB=1, aten::conv1d -> Conv,
+// aten::batch_norm -> BatchNormalization, ...). Parameters and buffers are
+// the constants, named by their module path ("fc1.weight"), which is also
+// where export_torchscript writes them back. TorchScript carries no shapes:
+// the caller gives the per-sample input shape.
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/script.h>
+
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include "import_codegen.hpp"
+#include "import_graph.hpp"
+#include "import_torchscript.hpp"
+
+namespace torchclad::importer {
+namespace {
+
+using torch::jit::Value;
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// PyTorch's symmetric padding [p...] as ONNX's [begin..., end...].
+std::vector<int64_t> both_ends(const std::vector<int64_t>& padding) {
+  std::vector<int64_t> pads(padding);
+  pads.insert(pads.end(), padding.begin(), padding.end());
+  return pads;
+}
+
+ConstTensor tensor_constant(const std::string& name, const at::Tensor& t) {
+  ConstTensor c;
+  c.name = name;
+  c.dims = t.sizes().vec();
+  c.initializer = true;
+  c.is_float = true;
+  const auto f = t.detach().to(torch::kFloat32).contiguous();
+  c.f.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+  return c;
+}
+
+}  // namespace
+
+torch::jit::Module load_torchscript(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error("import_model: no file '" + path + "'");
+  try {
+    auto m = torch::jit::load(path);
+    m.eval();
+    return m;
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("import_model: '" + path + "' is not a TorchScript module torch::jit::load can read: " +
+                             first_line(e.what_without_backtrace()));
+  }
+}
+
+Graph read_torchscript(const std::string& path, const std::vector<int64_t>& input_shape) {
+  if (input_shape.empty())
+    throw std::runtime_error("import_model: a TorchScript file carries no shapes: give ImportOptions::input_shape "
+                             "(per sample, without the batch: {features} or {channels, length})");
+  auto module = load_torchscript(path);
+  auto graph = module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+
+  Graph g;
+  g.path = path;
+  g.format = "torchscript";
+  g.opset = kMinOpset;  // the aten ops are mapped to ONNX ops of any supported opset
+  g.producer = "TorchScript";
+  for (const auto& p : module.named_parameters(true)) g.constants[p.name] = tensor_constant(p.name, p.value);
+  for (const auto& b : module.named_buffers(true))
+    if (b.value.is_floating_point()) g.constants[b.name] = tensor_constant(b.name, b.value);
+
+  const auto inputs = graph->inputs();
+  if (inputs.size() != 2)
+    throw std::runtime_error("import_model: '" + path + "': forward takes " + std::to_string(inputs.size() - 1) +
+                             " inputs; one input tensor is supported");
+  std::map<const Value*, std::string> name_of;     // activations and parameters
+  std::map<const Value*, std::string> module_path;  // self and its submodules
+  std::map<const Value*, c10::IValue> constants;   // prim::Constant, int lists
+  module_path[inputs[0]] = "";
+  name_of[inputs[1]] = "x";
+  GraphValue in{"x", "float32", {"batch"}};
+  for (auto d : input_shape) in.dims.push_back(std::to_string(d));
+  g.inputs.push_back(in);
+
+  auto ints = [&](const Value* v) -> std::vector<int64_t> {
+    const auto it = constants.find(v);
+    if (it == constants.end()) return {};
+    if (it->second.isIntList()) return it->second.toIntList().vec();
+    if (it->second.isInt()) return {it->second.toInt()};
+    return {};
+  };
+  auto scalar = [&](const Value* v, double fallback) {
+    const auto it = constants.find(v);
+    return it != constants.end() && (it->second.isDouble() || it->second.isInt()) ? it->second.toScalar().toDouble() : fallback;
+  };
+  int count = 0;
+  for (const auto* node : graph->nodes()) {
+    const std::string kind = node->kind().toQualString();
+    if (kind == "prim::GetAttr") {
+      const auto base = module_path.find(node->input(0));
+      if (base == module_path.end()) continue;
+      const std::string attr = node->s(c10::Symbol::attr("name"));
+      const std::string full = base->second.empty() ? attr : base->second + "." + attr;
+      // A parameter or buffer (a Tensor, or Optional[Tensor] as Conv1d's
+      // bias), a submodule, or another attribute's value (None, a number).
+      if (g.constants.count(full)) {
+        name_of[node->output()] = full;
+        continue;
+      }
+      c10::IValue value = module._ivalue();
+      std::stringstream parts(full);
+      for (std::string part; std::getline(parts, part, '.');) value = value.toObject()->getAttr(part);
+      if (value.isObject()) module_path[node->output()] = full;
+      else constants[node->output()] = value;
+      continue;
+    }
+    if (kind == "prim::Constant") {
+      if (auto v = torch::jit::toIValue(node->output())) constants[node->output()] = *v;
+      continue;
+    }
+    if (kind == "prim::ListConstruct") {
+      std::vector<int64_t> list;
+      bool all = true;
+      for (const auto* i : node->inputs()) {
+        const auto it = constants.find(i);
+        if (it == constants.end() || !it->second.isInt()) all = false;
+        else list.push_back(it->second.toInt());
+      }
+      if (all) constants[node->output()] = c10::IValue(list);
+      continue;
+    }
+    GraphNode n;
+    n.name = kind + "#" + std::to_string(count++);
+    n.op = kind;
+    auto input_name = [&](size_t i) {
+      const auto it = name_of.find(node->input(i));
+      if (it != name_of.end()) return it->second;
+      if (constants.count(node->input(i)) && constants[node->input(i)].isNone()) return std::string();
+      throw std::runtime_error("import_model: '" + path + "': " + n.name + ": input " + std::to_string(i) +
+                               " is neither an activation nor a parameter");
+    };
+    if (kind == "aten::linear") {
+      n.op = "Gemm";
+      n.inputs = {input_name(0), input_name(1), input_name(2)};
+      n.attrs["transB"] = 1;
+    } else if (kind == "aten::relu" || kind == "aten::tanh" || kind == "aten::sigmoid") {
+      n.op = kind == "aten::relu" ? "Relu" : kind == "aten::tanh" ? "Tanh" : "Sigmoid";
+      n.inputs = {input_name(0)};
+    } else if (kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::_convolution") {
+      // _convolution (traced): (x, w, b, stride, padding, dilation, transposed, output_padding, groups, ...)
+      const bool traced = kind == "aten::_convolution";
+      if (traced) {
+        const auto t = constants.find(node->input(6));
+        if (t == constants.end() || !t->second.isBool() || t->second.toBool())
+          throw std::runtime_error("import_model: '" + path + "': " + n.name + ": transposed convolutions are not supported");
+      }
+      n.op = "Conv";
+      n.inputs = {input_name(0), input_name(1), input_name(2)};
+      n.attrs["strides"] = ints(node->input(3));
+      const auto pads = ints(node->input(4));
+      n.attrs["pads"] = both_ends(pads);
+      n.attrs["dilations"] = ints(node->input(5));
+      const auto groups = ints(node->input(traced ? 8 : 6));
+      n.attrs["group"] = groups.empty() ? 1 : groups[0];
+    } else if (kind == "aten::max_pool1d" || kind == "aten::max_pool2d") {
+      n.op = "MaxPool";
+      n.inputs = {input_name(0)};
+      n.attrs["kernel_shape"] = ints(node->input(1));
+      n.attrs["strides"] = ints(node->input(2)).empty() ? ints(node->input(1)) : ints(node->input(2));
+      const auto pads = ints(node->input(3));
+      n.attrs["pads"] = both_ends(pads);
+      n.attrs["dilations"] = ints(node->input(4));
+      const auto ceil = constants.find(node->input(5));
+      n.attrs["ceil_mode"] = ceil != constants.end() && ceil->second.isBool() && ceil->second.toBool() ? 1 : 0;
+    } else if (kind == "aten::leaky_relu") {
+      n.op = "LeakyRelu";
+      n.inputs = {input_name(0)};
+      n.attrs["alpha"] = scalar(node->input(1), 0.01);
+    } else if (kind == "aten::softmax" || kind == "aten::log_softmax") {
+      n.op = kind == "aten::softmax" ? "Softmax" : "LogSoftmax";
+      n.inputs = {input_name(0)};
+      n.attrs["axis"] = ints(node->input(1)).empty() ? -1 : ints(node->input(1))[0];
+    } else if (kind == "aten::avg_pool1d" || kind == "aten::avg_pool2d") {
+      // (x, kernel, stride, padding, ceil_mode, count_include_pad)
+      n.op = "AveragePool";
+      n.inputs = {input_name(0)};
+      n.attrs["kernel_shape"] = ints(node->input(1));
+      n.attrs["strides"] = ints(node->input(2)).empty() ? ints(node->input(1)) : ints(node->input(2));
+      const auto pads = ints(node->input(3));
+      n.attrs["pads"] = both_ends(pads);
+      const auto flag = [&](size_t i) {
+        const auto it = constants.find(node->input(i));
+        return it != constants.end() && it->second.isBool() && it->second.toBool() ? 1 : 0;
+      };
+      n.attrs["ceil_mode"] = flag(4);
+      n.attrs["count_include_pad"] = flag(5);
+    } else if (kind == "aten::flatten") {
+      const auto start = ints(node->input(1)), end = ints(node->input(2));
+      if (start.empty() || start[0] != 1 || end.empty() || end[0] != -1)
+        throw std::runtime_error("import_model: '" + path + "': " + n.name + ": only flatten(x, 1, -1) is supported");
+      n.op = "Flatten";
+      n.inputs = {input_name(0)};
+      n.attrs["axis"] = 1;
+    } else if (kind == "aten::dropout" || kind == "aten::feature_dropout" || kind == "aten::contiguous") {
+      n.op = "Identity";
+      n.inputs = {input_name(0)};
+    } else if (kind == "aten::batch_norm") {
+      n.op = "BatchNormalization";
+      n.inputs = {input_name(0), input_name(1), input_name(2), input_name(3), input_name(4)};
+      n.attrs["epsilon"] = scalar(node->input(7), 1e-5);
+    } else {
+      throw std::runtime_error("import_model: '" + path + "': op " + kind +
+                               " is not supported for TorchScript (supported: aten::linear, relu, tanh, sigmoid, "
+                               "leaky_relu, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, flatten, "
+                               "dropout, batch_norm after linear/conv1d)");
+    }
+    const std::string out = node->output(0)->debugName();
+    name_of[node->output(0)] = out;
+    n.outputs = {out};
+    g.nodes.push_back(std::move(n));
+  }
+  const auto outputs = graph->outputs();
+  if (outputs.size() != 1 || !name_of.count(outputs[0]))
+    throw std::runtime_error("import_model: '" + path + "': forward must return one tensor computed by its ops");
+  g.outputs.push_back({name_of[outputs[0]], "float32", {}});
+  return g;
+}
+
+void write_torchscript(const std::string& original, const std::map<std::string, std::vector<float>>& values,
+                       const std::string& out) {
+  auto module = load_torchscript(original);
+  torch::NoGradGuard no_grad;
+  size_t written = 0;
+  auto set = [&](const std::string& name, at::Tensor t) {
+    const auto it = values.find(name);
+    if (it == values.end()) return;
+    if (static_cast<int64_t>(it->second.size()) != t.numel())
+      throw std::runtime_error("export_torchscript: '" + name + "' has " + std::to_string(t.numel()) + " values, the model " +
+                               std::to_string(it->second.size()));
+    t.copy_(torch::from_blob(const_cast<float*>(it->second.data()), t.sizes(), torch::kFloat32).to(t.dtype()));
+    ++written;
+  };
+  for (const auto& p : module.named_parameters(true)) set(p.name, p.value);
+  for (const auto& b : module.named_buffers(true)) set(b.name, b.value);
+  if (written != values.size())
+    throw std::runtime_error("export_torchscript: '" + original + "' lacks some of the model's tensors");
+  module.save(out);
+}
+
+}  // namespace torchclad::importer

@@ -1,0 +1,20 @@
+// import_model on a file it must refuse: prints "import error: <message>"
+// and then "session alive" (the ROOT session survives the bad file).
+//   scripts/troot -b -q 'cling-plugin/tests/macros/import_onnx_error.C("bad.onnx")'
+R__LOAD_LIBRARY(libtorchclad_root.so)
+#include "torchclad/import.h"
+
+#include <cstdio>
+#include <stdexcept>
+
+void import_onnx_error(const char* path, const char* loss = "cross_entropy") {
+  try {
+    torchclad::ImportOptions options;
+    options.loss = loss;
+    torchclad::import_model(path, options);
+    std::printf("imported without error\n");
+  } catch (const std::exception& e) {
+    std::printf("import error: %s\n", e.what());
+  }
+  std::printf("session alive\n");
+}

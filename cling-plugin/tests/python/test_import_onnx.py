@@ -1,0 +1,517 @@
+# torchclad::import_model on ONNX files PyTorch exports here: each model is
+# imported in a real ROOT session (scripts/troot + tests/macros/
+# import_onnx_check.C: the source generated, compiled with Clad, the
+# pretrained parameters set), and compared with PyTorch: outputs (float32),
+# Clad's float64 loss gradient against autograd's, a fine-tuning run that
+# lowers the loss (with frozen layers kept fixed), and the exported ONNX file
+# run by onnxruntime against the fine-tuned model. Bad files (missing,
+# corrupt, truncated, an unsupported op or opset, a dynamic feature
+# dimension) each give their clear error and the session survives.
+import os
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.helper as oh
+import onnxruntime as ort
+import pytest
+import torch
+import torch.nn.functional as F
+
+ROOT_DIR = Path(__file__).resolve().parents[3]
+TROOT = ROOT_DIR / "scripts" / "troot"
+MACROS = ROOT_DIR / "cling-plugin" / "tests" / "macros"
+TOOL = Path(os.environ.get("TORCHCLAD_BUILD_DIR", ROOT_DIR / "build" / "cling-plugin")) / "torchclad-onnx"
+
+
+def troot(call, timeout=600):
+    r = subprocess.run([str(TROOT), "-b", "-q", call], capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
+
+
+def export(model, example, path, dynamo, fold_constants=True):
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if dynamo:  # writes its weights to path + ".data" (external data)
+            torch.onnx.export(model, (example,), str(path), dynamo=True, input_names=["x"],
+                              dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},))
+        else:
+            torch.onnx.export(model, (example,), str(path), dynamo=False, input_names=["x"],
+                              output_names=["out"], dynamic_axes={"x": {0: "batch"}},
+                              do_constant_folding=fold_constants)
+
+
+def run_check(tmp_path, onnx_path, loss, x, y, epochs=3, frozen="", torchscript_shape=""):
+    x.numpy().astype(np.float32).tofile(tmp_path / "x.bin")
+    y.numpy().astype(np.float32).tofile(tmp_path / "y.bin")
+    features = int(np.prod(x.shape[1:]))
+    code, out = troot(f'{MACROS}/import_onnx_check.C("{onnx_path}", "{loss}", "{tmp_path}", {features}, {epochs}, "{frozen}", "{torchscript_shape}")')
+    assert code == 0 and "import_onnx_check: done" in out, out
+    results = dict(line.split(" ", 1) for line in (tmp_path / "results.txt").read_text().splitlines())
+    names = [(l.split()[0], int(l.split()[1])) for l in (tmp_path / "params.txt").read_text().splitlines()]
+    return results, names, out
+
+
+def split_params(flat, names):
+    out, at = {}, 0
+    for name, count in names:
+        out[name] = flat[at:at + count]
+        at += count
+    return out
+
+
+def reference_loss(output, y, loss):
+    if loss == "cross_entropy":
+        return F.cross_entropy(output, y.long())
+    if loss == "bce_with_logits":
+        return F.binary_cross_entropy_with_logits(output[:, 0], y)
+    return F.mse_loss(output, y.reshape(output.shape))
+
+
+def autograd_gradient(model, x, y, loss, names):
+    m = model.double()
+    params = dict(m.named_parameters())
+    for p in params.values():
+        p.grad = None
+    reference_loss(m(x.double()), y.double(), loss).backward()
+    return np.concatenate([params[name].grad.numpy().ravel() for name, _ in names])
+
+
+def check_common(tmp_path, results, names, x, expected_pred, loss):
+    pred = np.fromfile(tmp_path / "pred.bin", dtype=np.float32).reshape(len(x), -1)
+    np.testing.assert_allclose(pred, expected_pred, rtol=1e-4, atol=1e-5)
+    assert results["gradient_check_passed"] == "1", results
+    assert results["status"] == "finished"
+    assert float(results["loss_after"]) < float(results["loss_before"]), results
+    # The source is kept where import_model said, and reads as a definition.
+    source = Path(results["source"]).read_text()
+    assert "TORCHCLAD_MODEL(" in source and "static T loss(" in source
+    if (tmp_path / "finetuned.pt").exists():  # TorchScript: PyTorch loads what export_torchscript wrote
+        with torch.no_grad():
+            got = torch.jit.load(str(tmp_path / "finetuned.pt"))(x).numpy().reshape(len(x), -1)
+    else:  # ONNX: onnxruntime computes what the fine-tuned model does
+        exported = tmp_path / "finetuned.onnx"
+        onnx.checker.check_model(onnx.load(str(exported)))
+        session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0].reshape(len(x), -1)
+    after = np.fromfile(tmp_path / "pred_after.bin", dtype=np.float32).reshape(len(x), -1)
+    np.testing.assert_allclose(got, after, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(after, pred), "fine-tuning changed nothing"
+
+
+def test_mlp_gemm_dropout_frozen_layer(tmp_path):
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+                                torch.nn.Linear(16, 12), torch.nn.Tanh(), torch.nn.Linear(12, 10),
+                                torch.nn.Sigmoid(), torch.nn.Linear(10, 3))
+    x = torch.randn(48, 8)
+    y = (x[:, 0] > 0).float() + (x[:, 1] > 0.5).float()  # classes 0, 1, 2
+    path = tmp_path / "mlp.onnx"
+    export(model, x[:2], path, dynamo=True)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, frozen="0")
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]  # named after the initializers
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+    before = split_params(np.fromfile(tmp_path / "params_before.bin", dtype=np.float32), names)
+    after = split_params(np.fromfile(tmp_path / "params_after.bin", dtype=np.float32), names)
+    for name, _ in names:
+        if name.startswith("0."):
+            np.testing.assert_array_equal(after[name], before[name])  # frozen
+        else:
+            assert not np.array_equal(after[name], before[name]), name
+
+
+def hand_built_model(path, opset=17, with_elu=False, feature_dim=6):
+    """MatMul + Add (a Linear layer as two ops), Gemm with transB=0, Identity."""
+    rng = np.random.default_rng(3)
+    w1 = rng.normal(size=(6, 5)).astype(np.float32) * 0.4   # [in, out] for MatMul
+    b1 = rng.normal(size=(5,)).astype(np.float32) * 0.1
+    w2 = rng.normal(size=(5, 2)).astype(np.float32) * 0.4   # Gemm, transB=0: [in, out]
+    b2 = rng.normal(size=(2,)).astype(np.float32) * 0.1
+    act = oh.make_node("Elu", ["h"], ["r"], name="elu") if with_elu else oh.make_node("Relu", ["h"], ["r"], name="relu")
+    graph = oh.make_graph(
+        [oh.make_node("MatMul", ["x", "fc1.weight"], ["mm"], name="matmul"),
+         oh.make_node("Add", ["mm", "fc1.bias"], ["h"], name="add"),
+         act,
+         oh.make_node("Identity", ["r"], ["r2"], name="identity"),
+         oh.make_node("Gemm", ["r2", "fc2.weight", "fc2.bias"], ["out"], name="gemm", transB=0)],
+        "hand", [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", feature_dim])],
+        [oh.make_tensor_value_info("out", onnx.TensorProto.FLOAT, ["batch", 2])],
+        [onnx.numpy_helper.from_array(a, n) for a, n in
+         [(w1, "fc1.weight"), (b1, "fc1.bias"), (w2, "fc2.weight"), (b2, "fc2.bias")]])
+    m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.save(m, str(path))
+    return w1, b1, w2, b2
+
+
+def test_matmul_add_and_gemm_transposed_regression(tmp_path):
+    path = tmp_path / "hand.onnx"
+    w1, b1, w2, b2 = hand_built_model(path)
+    torch.manual_seed(2)
+    x = torch.randn(40, 6)
+    y = torch.stack([x[:, 0] - x[:, 1], x[:, 2] * 0.5], dim=1)
+    # The same network in PyTorch, parameters as torchclad names them ([out, in]).
+    ref = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    with torch.no_grad():
+        ref[0].weight.copy_(torch.from_numpy(w1.T.copy())); ref[0].bias.copy_(torch.from_numpy(b1))
+        ref[2].weight.copy_(torch.from_numpy(w2.T.copy())); ref[2].bias.copy_(torch.from_numpy(b2))
+    results, names, _ = run_check(tmp_path, path, "mse", x, y)
+    assert [n for n, _ in names] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    with torch.no_grad():
+        expected = ref(x).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], expected, rtol=1e-5, atol=1e-5)
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    ref_names = [("0.weight", 30), ("0.bias", 5), ("2.weight", 10), ("2.bias", 2)]
+    np.testing.assert_allclose(grad, autograd_gradient(ref, x, y, "mse", ref_names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "mse")
+
+
+class SmallCnn(torch.nn.Module):
+    def __init__(self, bn=True):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(1, 4, 5)
+        self.bn1 = torch.nn.BatchNorm1d(4) if bn else torch.nn.Identity()
+        self.pool1 = torch.nn.MaxPool1d(2)
+        self.conv2 = torch.nn.Conv1d(4, 6, 3)
+        self.pool2 = torch.nn.MaxPool1d(3)
+        self.fc1 = torch.nn.Linear(6 * 3, 8)
+        self.fc2 = torch.nn.Linear(8, 1)
+
+    def forward(self, x):
+        h = self.pool1(torch.relu(self.bn1(self.conv1(x))))
+        h = self.pool2(torch.relu(self.conv2(h)))
+        # view(batch, -1): the legacy exporter writes Shape, Gather, Unsqueeze, Concat, Reshape
+        return self.fc2(torch.relu(self.fc1(h.view(h.size(0), -1))))
+
+
+def test_cnn_conv_batchnorm_folded_maxpool_flatten_binary(tmp_path):
+    torch.manual_seed(4)
+    model = SmallCnn()
+    with torch.no_grad():  # running statistics that matter
+        model.bn1.running_mean.uniform_(-0.5, 0.5)
+        model.bn1.running_var.uniform_(0.5, 2.0)
+        model.bn1.weight.uniform_(0.5, 1.5)
+        model.bn1.bias.uniform_(-0.3, 0.3)
+    model.eval()
+    x = torch.randn(40, 1, 28)
+    y = (x[:, 0, :14].sum(1) > 0).float()
+    path = tmp_path / "cnn.onnx"
+    # Without constant folding the exporter keeps BatchNormalization (and
+    # writes Identity nodes for the parameters); folding is then torchclad's.
+    export(model, x[:2], path, dynamo=False, fold_constants=False)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "BatchNormalization" in ops and "Shape" in ops and "Reshape" in ops, ops
+    results, names, _ = run_check(tmp_path, path, "bce_with_logits", x, y)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    # The imported model has BatchNorm folded into conv1: the same network
+    # without it, with torchclad's imported parameters, is autograd's reference.
+    folded = SmallCnn(bn=False).eval()
+    params = split_params(np.fromfile(tmp_path / "params_before.bin", dtype=np.float32), names)
+    assert sorted(params) == sorted(k for k, _ in folded.named_parameters())
+    with torch.no_grad():
+        for k, p in folded.named_parameters():
+            p.copy_(torch.from_numpy(params[k]).reshape(p.shape))
+        np.testing.assert_allclose(folded(x).numpy(), expected, rtol=1e-4, atol=1e-5)
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(folded, x.reshape(len(x), 1, -1), y, "bce_with_logits", names),
+                               rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "bce_with_logits")
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_torchscript_sequential_cnn(tmp_path, how):
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Conv1d(1, 3, 4), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
+                                torch.nn.Conv1d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten(),
+                                torch.nn.Dropout(0.1), torch.nn.Linear(4 * 7, 6), torch.nn.Sigmoid(),
+                                torch.nn.Linear(6, 1)).eval()
+    x = torch.randn(36, 1, 21)
+    y = (x[:, 0, :10].mean(1) > 0).float()
+    path = tmp_path / "seq.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(model) if how == "script" else torch.jit.trace(model, x[:2])
+    scripted.save(str(path))
+    results, names, _ = run_check(tmp_path, path, "bce_with_logits", x, y, torchscript_shape="1,21")
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "bce_with_logits", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "bce_with_logits")
+
+
+class BlocksCnn(torch.nn.Module):
+    """The nn blocks for imported models: a 2-channel input, stride, padding,
+    dilation, groups, a convolution without bias, LeakyReLU, average and max
+    pooling with stride and padding, LogSoftmax."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(2, 4, 5, stride=2, padding=1, bias=False)
+        self.act = torch.nn.LeakyReLU(0.2)
+        self.pool1 = torch.nn.AvgPool1d(3, stride=2, padding=1)
+        self.conv2 = torch.nn.Conv1d(4, 6, 3, dilation=2, groups=2)
+        self.pool2 = torch.nn.MaxPool1d(2, stride=1)
+        self.fc = torch.nn.Linear(6 * 2, 4)
+        self.out = torch.nn.LogSoftmax(dim=1)
+
+    def forward(self, x):
+        h = self.pool1(self.act(self.conv1(x)))
+        h = self.pool2(torch.tanh(self.conv2(h)))
+        return self.out(self.fc(torch.flatten(h, 1)))
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_blocks_cnn_multichannel_stride_padding_pools(tmp_path, fmt):
+    torch.manual_seed(6)
+    model = BlocksCnn().eval()
+    x = torch.randn(40, 2, 29)
+    y = (x[:, 0, :10].mean(1) > 0).long() + 2 * (x[:, 1, :10].mean(1) > 0).long()
+    if fmt == "onnx":
+        path = tmp_path / "blocks.onnx"
+        export(model, x[:2], path, dynamo=True)
+        shape = ""
+    else:
+        path = tmp_path / "blocks.pt"
+        torch.jit.script(model).save(str(path))
+        shape = "2,29"
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y.float(), torchscript_shape=shape)
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y.float(), "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
+class Cnn2d(torch.nn.Module):
+    """2D: Conv2d with padding, BatchNorm2d (folded), MaxPool2d, a grouped
+    Conv2d with a rectangular kernel and stride and no bias, AvgPool2d with
+    padding (count_include_pad as PyTorch's default)."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(4)
+        self.pool1 = torch.nn.MaxPool2d(2)
+        self.conv2 = torch.nn.Conv2d(4, 6, (3, 2), stride=(2, 1), groups=2, bias=False)
+        self.pool2 = torch.nn.AvgPool2d(2, stride=1, padding=1)
+        self.fc = torch.nn.Linear(6 * 3 * 4, 1)
+
+    def forward(self, x):
+        h = self.pool1(torch.relu(self.bn1(self.conv1(x))))
+        h = self.pool2(torch.relu(self.conv2(h)))
+        return self.fc(torch.flatten(h, 1))
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_cnn_2d_batchnorm_pools(tmp_path, fmt):
+    torch.manual_seed(7)
+    model = Cnn2d()
+    with torch.no_grad():
+        model.bn1.running_mean.uniform_(-0.5, 0.5)
+        model.bn1.running_var.uniform_(0.5, 2.0)
+        model.bn1.weight.uniform_(0.5, 1.5)
+        model.bn1.bias.uniform_(-0.3, 0.3)
+    model.eval()
+    x = torch.randn(32, 3, 10, 9)
+    y = (x[:, 0].mean((1, 2)) > 0).float()
+    if fmt == "onnx":
+        path = tmp_path / "cnn2d.onnx"
+        export(model, x[:2], path, dynamo=False, fold_constants=False)
+        assert "BatchNormalization" in [n.op_type for n in onnx.load(str(path)).graph.node]
+        shape = ""
+    else:
+        path = tmp_path / "cnn2d.pt"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.jit.trace(model, x[:2]).save(str(path))
+        shape = "3,10,9"
+    results, names, _ = run_check(tmp_path, path, "bce_with_logits", x, y, torchscript_shape=shape)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    # BatchNorm folded into conv1: autograd's reference is the network
+    # without it, with torchclad's imported parameters.
+    folded = Cnn2d()
+    folded.bn1 = torch.nn.Identity()
+    folded.eval()
+    params = split_params(np.fromfile(tmp_path / "params_before.bin", dtype=np.float32), names)
+    assert sorted(params) == sorted(k for k, _ in folded.named_parameters())
+    with torch.no_grad():
+        for k, p in folded.named_parameters():
+            p.copy_(torch.from_numpy(params[k]).reshape(p.shape))
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(folded, x, y, "bce_with_logits", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "bce_with_logits")
+
+
+class Residual(torch.nn.Module):
+    """Add of two activations (a residual connection), Mul by a trained
+    per-feature parameter, Sub of a scalar constant."""
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(6, 8)
+        self.fc2 = torch.nn.Linear(8, 8)
+        self.scale = torch.nn.Parameter(torch.rand(8) + 0.5)
+        self.fc3 = torch.nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        z = self.fc2(torch.relu(h)) + h
+        return self.fc3(torch.tanh(z * self.scale - 0.5))
+
+
+def test_add_mul_sub_residual(tmp_path):
+    torch.manual_seed(8)
+    model = Residual().eval()
+    x = torch.randn(40, 6)
+    y = torch.randn(40, 3)
+    path = tmp_path / "residual.onnx"
+    export(model, x[:2], path, dynamo=True)
+    results, names, _ = run_check(tmp_path, path, "mse", x, y)
+    assert sorted(n for n, _ in names) == sorted(k for k, _ in model.named_parameters())
+    assert "nn::Const" in Path(results["source"]).read_text()  # the scalar 0.5, not trained
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
+    model.double()
+    for p in model.parameters():
+        p.grad = None
+    reference_loss(model(x.double()), y.double(), "mse").backward()
+    for k, p in model.named_parameters():
+        np.testing.assert_allclose(grad[k], p.grad.numpy().ravel(), rtol=1e-6, atol=1e-10, err_msg=k)
+    check_common(tmp_path, results, names, x, expected, "mse")
+
+
+class TwoBranches(torch.nn.Module):
+    """Concat of activations: two convolution branches along channels, two
+    dense branches along features."""
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv1d(1, 2, 3, padding=1)
+        self.b = torch.nn.Conv1d(1, 3, 3, padding=1)
+        self.fa = torch.nn.Linear(5 * 10, 4)
+        self.fb = torch.nn.Linear(5 * 10, 3)
+        self.out = torch.nn.Linear(7, 3)
+
+    def forward(self, x):
+        h = torch.relu(torch.cat([self.a(x), self.b(x)], dim=1))
+        f = torch.flatten(h, 1)
+        return self.out(torch.cat([torch.tanh(self.fa(f)), torch.sigmoid(self.fb(f))], dim=1))
+
+
+def test_concat_channels_and_features(tmp_path):
+    torch.manual_seed(10)
+    model = TwoBranches().eval()
+    x = torch.randn(40, 1, 10)
+    y = (x[:, 0, :5].mean(1) > 0).float() + (x[:, 0, 5:].mean(1) > 0).float()
+    path = tmp_path / "branches.onnx"
+    export(model, x[:2], path, dynamo=True)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    assert sorted(n for n, _ in names) == sorted(k for k, _ in model.named_parameters())
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
+    model.double()
+    reference_loss(model(x.double()), y.double(), "cross_entropy").backward()
+    for k, p in model.named_parameters():
+        np.testing.assert_allclose(grad[k], p.grad.numpy().ravel(), rtol=1e-6, atol=1e-10, err_msg=k)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
+class NormAfterActivations(torch.nn.Module):
+    """BatchNorm after an activation (not foldable): trained gamma and beta,
+    on a convolution's channels and on flat features."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, 3, 4)
+        self.bn1 = torch.nn.BatchNorm1d(3)
+        self.fc1 = torch.nn.Linear(3 * 9, 5)
+        self.bn2 = torch.nn.BatchNorm1d(5)
+        self.fc2 = torch.nn.Linear(5, 2)
+
+    def forward(self, x):
+        h = self.bn1(torch.relu(self.conv(x)))
+        return self.fc2(self.bn2(torch.tanh(self.fc1(torch.flatten(h, 1)))))
+
+
+def test_batchnorm_trained_after_activations(tmp_path):
+    torch.manual_seed(9)
+    model = NormAfterActivations()
+    with torch.no_grad():
+        for bn in (model.bn1, model.bn2):
+            bn.running_mean.uniform_(-0.3, 0.3)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.3, 0.3)
+    model.eval()
+    x = torch.randn(40, 1, 12)
+    y = (x[:, 0, :6].mean(1) > 0).float()
+    path = tmp_path / "norm.onnx"
+    export(model, x[:2], path, dynamo=False, fold_constants=False)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
+def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
+    # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
+    # dynamo exporter's Reshape or Flatten).
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 3))
+    for dynamo in (False, True):
+        path = tmp_path / f"m{int(dynamo)}.onnx"
+        export(model, torch.randn(2, 2, 3), path, dynamo)
+        r = subprocess.run([str(TOOL), "read", str(path), str(tmp_path / f"out{int(dynamo)}")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / f"out{int(dynamo)}" / "graph.json").stat().st_size > 0
+
+
+def error_of(path, loss="cross_entropy"):
+    code, out = troot(f'{MACROS}/import_onnx_error.C("{path}", "{loss}")', timeout=120)
+    assert code == 0 and "session alive" in out, out
+    lines = [l for l in out.splitlines() if l.startswith("import error: ")]
+    assert lines, out
+    return lines[0]
+
+
+def test_bad_files_give_clear_errors(tmp_path):
+    good = tmp_path / "good.onnx"
+    hand_built_model(good)
+    missing = error_of(tmp_path / "missing.onnx")
+    assert "no file" in missing and "missing.onnx" in missing
+
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff this is not protobuf")
+    assert "not an ONNX model" in error_of(garbage)
+
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    assert "not an ONNX model" in error_of(truncated)
+
+    elu = tmp_path / "elu.onnx"
+    hand_built_model(elu, with_elu=True)
+    msg = error_of(elu, "mse")
+    assert "node 'elu' (op Elu) is not supported" in msg and "Gemm" in msg and "MaxPool" in msg
+
+    old = tmp_path / "opset.onnx"
+    hand_built_model(old, opset=30)
+    assert "opset 30 is not supported" in error_of(old, "mse")
+
+    dynamic = tmp_path / "dynamic.onnx"
+    hand_built_model(dynamic, feature_dim="features")
+    assert "'features', which is not a fixed size" in error_of(dynamic, "mse")
+
+    assert "bce_with_logits needs one logit" in error_of(good, "bce_with_logits")
