@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # JupyterLab from the .venv on the notebooks folder, with the torchclad kernel
 # ("ROOT C++ (Clad + LibTorch)") available. Extra arguments go to jupyter lab,
-# e.g. npm start -- --no-browser --port 8890
+# e.g. npm start -- --no-browser --port 8890. The .venv's bin comes first on
+# PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The kernel inherits it: `python3` in a cell is the .venv's (notebooks/pretrained.ipynb)
+export PATH="$PWD/.venv/bin:$PATH"
 exec .venv/bin/jupyter lab --notebook-dir notebooks "$@"

@@ -1,9 +1,11 @@
 """Every notebook test runs this checkout's kernel (bridge and host), not the
 one a kernelspec installed elsewhere names: the kernelspec is installed once
-per session into a temporary directory put first on JUPYTER_PATH."""
+per session into a temporary directory put first on JUPYTER_PATH. The
+kernel's PATH starts with this Python's directory, as `npm start` does."""
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,13 @@ def this_checkouts_kernel(tmp_path_factory):
     spec = kernels / "kernels" / "torchclad" / "kernel.json"
     assert spec.is_file(), f"install-kernelspec.sh wrote no {spec}"
     assert str(REPO / "kernel-bridge") in spec.read_text(), f"{spec} names another checkout's kernel"
-    saved = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(kernels) + ("" if saved is None else os.pathsep + saved)
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PATH")}
+    os.environ["JUPYTER_PATH"] = str(kernels) + ("" if saved["JUPYTER_PATH"] is None else os.pathsep + saved["JUPYTER_PATH"])
+    # cells that run python3 (pretrained.ipynb) get this environment's, as `npm start` gives them
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + (saved["PATH"] or "")
     yield spec
-    if saved is None:
-        os.environ.pop("JUPYTER_PATH")
-    else:
-        os.environ["JUPYTER_PATH"] = saved
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k)
+        else:
+            os.environ[k] = v
