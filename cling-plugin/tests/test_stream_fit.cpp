@@ -176,3 +176,27 @@ TEST(StreamFit, RowsThatDoNotFitTheModelAreRefused) {
 }
 
 }  // namespace
+
+TEST(StreamFit, FrozenLayersStayAsTheyWere) {
+  const std::string file = write_events("frozen.root", 2000, 5);
+  torchclad::StreamDataset train({file}, "events", {"a", "b"}, "label", "", stream_options());
+  auto model = torchclad::model("stream_classifier");
+  const auto fc1 = model.parameter("fc1.weight");
+  const auto last = model.parameter_names().back();
+  const auto head = model.parameter(last);
+  auto options = train_options();
+  options.epochs = 1;
+  options.frozen = {"fc1"};
+  const auto r = model.fit(train, test_set(), options);
+  ASSERT_EQ(r.status, "finished") << r.message;
+  EXPECT_EQ(model.parameter("fc1.weight"), fc1);
+  EXPECT_NE(model.parameter(last), head) << last;
+  options.frozen = {"no_such_layer"};
+  torchclad::StreamDataset again({file}, "events", {"a", "b"}, "label", "", stream_options());
+  try {
+    model.fit(again, test_set(), options);
+    ADD_FAILURE() << "no error for a frozen name that names nothing";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("frozen: 'no_such_layer' names no parameter"), std::string::npos) << e.what();
+  }
+}

@@ -138,6 +138,31 @@ def test_training_from_a_cell_sends_telemetry(host, dataset):
     assert epoch["test_accuracy"] > 0.9 and epoch["samples_per_second"] > 0
 
 
+def test_frozen_layers_of_a_builtin_mlp(host, dataset):
+    # engine clad keeps them fixed; the comparison engines cannot, and say so
+    reply, events = host.execute(
+        '#include "torchclad/torchclad.h"\n#include "torchclad/model.h"\n'
+        f'auto frozen_train = torchclad::Dataset::from_idx("{dataset}", "train");\n'
+        f'auto frozen_test = torchclad::Dataset::from_idx("{dataset}", "test");\n'
+        "torchclad::Mlp frozen_mlp({36, 16, 3});\n"
+        "torchclad::TrainOptions frozen_options; frozen_options.epochs = 1; frozen_options.progress = false;\n"
+        'frozen_options.frozen = {"fc1"};\n'
+        "frozen_mlp.fit(frozen_train, frozen_test, frozen_options);\n"
+        "auto first = frozen_mlp.model().parameter_names().front();\n"
+        "auto last = frozen_mlp.model().parameter_names().back();\n"
+        "auto initial = torchclad::model(frozen_mlp.model().name());  // the same seed's initial values\n"
+        'printf("%s %d %s %d\\n", first.c_str(), (int)(frozen_mlp.model().parameter(first) == initial.parameter(first)),\n'
+        '       last.c_str(), (int)(frozen_mlp.model().parameter(last) == initial.parameter(last)));',
+        timeout=60)
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert stdout_of(events).split() == ["fc1.weight", "1", "fc2.bias", "0"]
+    reply, events = host.execute(
+        'frozen_options.frozen = {"fc1"}; frozen_options.engine = "autograd";\n'
+        "frozen_mlp.fit(frozen_train, frozen_test, frozen_options);", timeout=60)
+    assert reply["status"] == "error"
+    assert 'Mlp::fit: frozen parameters need engine "clad"' in reply["evalue"] + stderr_of(events)
+
+
 def test_interrupting_training_stops_it_cooperatively(host, dataset):
     rid = host.new_id()
     host.send({"type": "execute", "id": rid, "code":

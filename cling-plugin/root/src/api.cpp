@@ -87,6 +87,9 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
       state_ = std::make_shared<State>(State{model});
       return result;
     }
+    if (!o.frozen.empty())
+      throw std::runtime_error("Mlp::fit: frozen parameters need engine \"clad\" (the one that trains "
+                               "the model's definition with its optimizer), found engine \"" + o.engine + "\"");
     // The comparison engines (clad-model-node, clad-ops, autograd) train the
     // definition's parameters with their own backward passes.
     data::MnistDataset ds;

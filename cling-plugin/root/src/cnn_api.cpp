@@ -82,6 +82,9 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
       state_ = std::make_shared<State>(State{model});
       return result;
     }
+    if (!o.frozen.empty())
+      throw std::runtime_error("Cnn::fit: frozen parameters need engine \"clad\" (the one that trains "
+                               "the model's definition with its optimizer), found engine \"" + o.engine + "\"");
     // The comparison engines (clad-ops, autograd) train the definition's
     // parameters with their own backward passes.
     train::BinaryTrainConfig c;

@@ -17,6 +17,7 @@
 #include "stream_impl.hpp"
 #include "torchclad/model.h"
 #include "torchclad/stream.h"
+#include "train/frozen_parameters.hpp"
 #include "train/model_trainer.hpp"
 #include "train/run_loop.hpp"
 
@@ -97,6 +98,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   oc.kind = o.optimizer;
   oc.lr = o.lr;
   auto optimizer = make_flat_optimizer(oc, model.params().numel());
+  const auto frozen = train::frozen_ranges(def, o.frozen);
 
   std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs), yb(static_cast<size_t>(o.batch) * def.target_width);
   std::vector<long long> entries(o.batch);
@@ -115,6 +117,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
           v = (v - mean[f]) / scale[f];
         }
     const float loss = model.loss_and_grad(xb.data(), yb.data(), size);
+    train::zero_frozen(model.grads().data_ptr<float>(), frozen);
     optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
     return loss;
   };
