@@ -45,3 +45,9 @@ done
 .venv/bin/python cling-plugin/bench/compile_time.py --runs 3 --out "$OUT/compile-time.json"
 .venv/bin/python cling-plugin/bench/user_models_report.py --runs "${user_runs[@]}" \
   --compile-json "$OUT/compile-time.json" --out-dir cling-plugin/bench/results
+
+# Imported models (torchclad::import_model) against LibTorch autograd on the
+# same TorchScript module and the built-in definitions (training), and ONNX
+# Runtime (inference); and import_model's time. 3 whole runs.
+echo "==> imported models (3 runs)"
+.venv/bin/python cling-plugin/bench/imported_models.py --runs 3 --out-dir cling-plugin/bench/results

@@ -4,12 +4,13 @@
 #   P/include/torchclad   the API headers, and engine/ for what nn.h includes
 #   P/lib/cmake/torchclad find_package(torchclad): targets torchclad::api (the
 #                         C++17 API of torchclad.h/model.h/...), ::engine,
-#                         ::models, ::gw, and torchclad_use_clad(target)
+#                         ::models, ::gw, ::mpi (the MPI world of the commands:
+#                         engine/dist), and torchclad_use_clad(target)
 # The installed libraries find their headers beside them (root/src/
 # header_dirs.cpp); LibTorch, ROOT and Clad stay where they were found.
 include(CMakePackageConfigHelpers)
 
-set(_torchclad_libs torchclad torchclad_kernels torchclad_root torchclad_models)
+set(_torchclad_libs torchclad torchclad_kernels torchclad_root torchclad_models torchclad_mpi)
 set(_torchclad_apps torchclad-train torchclad-train-gw torchclad-idx2root torchclad-onnx)
 if(TARGET torchclad_gw)
   list(APPEND _torchclad_libs torchclad_gw)
@@ -20,6 +21,7 @@ set_target_properties(torchclad PROPERTIES EXPORT_NAME engine)
 set_target_properties(torchclad_kernels PROPERTIES EXPORT_NAME kernels)
 set_target_properties(torchclad_root PROPERTIES EXPORT_NAME api)
 set_target_properties(torchclad_models PROPERTIES EXPORT_NAME models)
+set_target_properties(torchclad_mpi PROPERTIES EXPORT_NAME mpi)
 if(TARGET torchclad_gw)
   set_target_properties(torchclad_gw PROPERTIES EXPORT_NAME gw INTERFACE_INCLUDE_DIRECTORIES
     "$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/gw/src;${CMAKE_CURRENT_SOURCE_DIR}/root/include>;$<INSTALL_INTERFACE:include>")
