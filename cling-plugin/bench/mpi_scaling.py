@@ -128,8 +128,8 @@ def main():
 def write_md(r, path):
     L = ["# Data-parallel steps under mpirun (one machine)", "",
          f"{r['machine']['cpus']} cores; 1-minute load average while measuring: "
-         f"{', '.join(f'{x:.1f}' for x in r['machine']['load1_during'])} (other jobs ran too: "
-         "ranks beyond the cores are oversubscribed, so times at 4 ranks include waiting for a core).",
+         f"{', '.join(f'{x:.1f}' for x in r['machine']['load1_during'])} (the ranks' own load "
+         "included; ranks beyond the cores are oversubscribed, so times at 4 ranks include waiting for a core).",
          "Medians over whole runs (range in brackets); per step: the slowest rank's mean.", "",
          "| workload | engine | ranks | local batch | step µs | allreduce µs | allreduce share |",
          "|---|---|---|---|---|---|---|"]
