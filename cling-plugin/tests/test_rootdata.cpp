@@ -220,6 +220,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return ::testing::AssertionSuccess();
 }
 
+// Where writers put a file before renaming it into place (support/partial_file.hpp).
+std::string hidden_partial(const std::string& path) {
+  return (fs::path(path).parent_path() / ("." + fs::path(path).filename().string() + ".partial")).string();
+}
+
 }  // namespace
 
 // ------------------------------------------------------------- round trips ---
@@ -228,7 +233,7 @@ static void IdxToRootToTensorsIsExact() {
   const auto ds = load_mnist(synthetic_idx_dir());
   const std::string file = tmp("roundtrip.root");
   EXPECT_EQ(write_mnist_root(ds, file), kTrain + kTest);
-  EXPECT_FALSE(fs::exists(file + ".partial"));
+  EXPECT_FALSE(fs::exists(hidden_partial(file)));
   EXPECT_TRUE(same(read_tree(file, "train", "image", "label"), ds.train));
   EXPECT_TRUE(same(read_tree(file, "test", "image", "label"), ds.test));
   EXPECT_EQ(read_mnist_shape(file), (std::pair<long long, long long>(kRows, kCols)));
@@ -613,7 +618,7 @@ TEST(RootDataErrors, WriteErrors) {
   const std::string f = tmp("bad-pixels.root");
   EXPECT_TRUE(throws_with([&] { write_mnist_root(ds, f); }, {f, "test split", "expected a value in [0, 1]"}));
   EXPECT_FALSE(fs::exists(f));
-  EXPECT_FALSE(fs::exists(f + ".partial"));
+  EXPECT_FALSE(fs::exists(hidden_partial(f)));
   EXPECT_TRUE(throws_with([&] { read_mnist_shape(odd_file()); }, {"no TNamed 'mnist_shape'"}));
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dist/communicator.hpp"
+#include "partial_file.hpp"
 
 namespace torchclad::train {
 namespace {
@@ -86,7 +87,7 @@ std::vector<char> serialize(const RunSpec& spec, int epoch, DefinedModel& model,
 }
 
 void write_file(const std::string& path, const std::vector<char>& bytes) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = support::partial_path(path);
   {
     std::ofstream f(tmp, std::ios::binary);
     TORCH_CHECK(f, "cannot write checkpoint '", tmp, "': ", std::strerror(errno));

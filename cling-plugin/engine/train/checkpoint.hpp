@@ -7,7 +7,7 @@
 // uninterrupted run takes from the next epoch on, with the same values.
 //
 // File: "TCLADCKP", version, model name, optimizer kind, epoch, seed, global
-// batch, the parameters, the optimizer state; written to FILE.tmp and renamed,
+// batch, the parameters, the optimizer state; written to the hidden .FILE.partial and renamed,
 // so a job killed while writing leaves the previous checkpoint whole.
 #include <cstdint>
 #include <ostream>

@@ -17,6 +17,7 @@
 
 #include "psd.hpp"
 #include "windows.hpp"
+#include "partial_file.hpp"
 
 namespace torchclad::gw {
 namespace {
@@ -91,7 +92,7 @@ void write_tree(TFile& file, const WindowGenerator& gen, int tree, const char* n
 long long write_file(const SimulationOptions& o, const std::string& path) {
   const WindowGenerator gen(o);  // validates
   if (path.empty()) throw std::invalid_argument("output path: expected a file name, found ''");
-  const std::string partial = path + ".partial";
+  const std::string partial = torchclad::support::partial_path(path);
   if (FILE* f = std::fopen(partial.c_str(), "wb")) {
     std::fclose(f);
   } else {

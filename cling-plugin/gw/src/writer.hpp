@@ -8,7 +8,7 @@
 
 namespace torchclad::gw {
 
-// Writes <path>.partial and renames it to path when complete; the partial
+// Writes the hidden dir/.name.partial and renames it to path when complete; the partial
 // file is removed on error. Returns the windows written.
 long long write_file(const SimulationOptions& options, const std::string& path);
 

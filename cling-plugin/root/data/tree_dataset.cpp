@@ -22,6 +22,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "partial_file.hpp"
+
 namespace torchclad::rootdata {
 namespace {
 
@@ -506,7 +508,7 @@ long long write_mnist_root(const data::MnistDataset& ds, const std::string& path
   check_split(where, "train", ds.train, features);
   check_split(where, "test", ds.test, features);
 
-  const std::string partial = path + ".partial";
+  const std::string partial = support::partial_path(path);
   TDirectory::TContext keep_current_directory;
   std::unique_ptr<TFile> f(
       TFile::Open(partial.c_str(), "RECREATE", "torchclad: MNIST-format dataset", compression));

@@ -23,7 +23,7 @@ inline constexpr int kDefaultCompression = 505;
 // sample: branch "image[rows*cols]/b" (UChar_t, round(pixel * 255)) and
 // "label/I"; plus a TNamed "mnist_shape" whose title is "<rows>x<cols>"
 // (read it back with read_mnist_shape). Pixels must lie in [0, 1] and labels
-// in [0, 2^31). The file is written to "<path>.partial" and renamed to path
+// in [0, 2^31). The file is written to the hidden "dir/.name.partial" and renamed to path
 // when complete, so a failure leaves no half-written file behind.
 // compression: ROOT's setting, e.g. 505 (ZSTD 5), 207 (LZMA 7), 101 (zlib 1),
 // 404 (LZ4 4), 0 (none). Returns the number of entries written (train + test).

@@ -18,6 +18,7 @@
 
 #include "define/definition.hpp"
 #include "model_state.hpp"
+#include "partial_file.hpp"
 #include "plain_errors.hpp"
 
 namespace torchclad {
@@ -49,7 +50,7 @@ void read_options(const std::string& text, Model::State& s) {
 
 void write_model(const Model::State& s, const std::string& path) {
   const auto& def = s.model->definition();
-  const std::string partial = path + ".partial";
+  const std::string partial = support::partial_path(path);
   std::unique_ptr<TFile> f(TFile::Open(partial.c_str(), "RECREATE", "torchclad model"));
   if (!f || f->IsZombie())
     throw std::runtime_error("Model::save: cannot write '" + path + "'");

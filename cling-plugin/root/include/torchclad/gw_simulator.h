@@ -45,7 +45,7 @@ struct SimulationOptions {
 // was expected and what was found.
 void validate(const SimulationOptions& options);
 
-// Writes the windows to <path>.partial, then renames it to path. Returns the
+// Writes the windows to the hidden dir/.name.partial, then renames it to path. Returns the
 // number of windows written (train + test). Throws std::invalid_argument for
 // bad options, std::runtime_error when the file cannot be written.
 long long simulate(const SimulationOptions& options, const std::string& path);
