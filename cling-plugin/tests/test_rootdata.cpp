@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -18,7 +19,9 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "data/binary_dataset.hpp"
@@ -265,6 +268,33 @@ TEST(RootData, RoundTripAndRanges) {
     SCOPED_TRACE("ReadsARange");
     ReadsARange();
   }
+}
+
+// While a file is written, a directory lister (JupyterLab's file browser via
+// jupyter_server) sees no name but the final one: the partial file is hidden,
+// so no entry it listed can vanish before it stats it.
+TEST(RootData, WriterShowsNoVisiblePartialFile) {
+  const auto ds = load_mnist(synthetic_idx_dir());
+  const fs::path dir = tmp("lister");
+  fs::create_directories(dir);
+  std::atomic<bool> done{false};
+  std::atomic<int> listings{0};
+  std::set<std::string> seen;
+  std::thread lister([&] {
+    while (!done) {
+      for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name[0] != '.') seen.insert(name);
+      }
+      ++listings;
+    }
+  });
+  write_mnist_root(ds, (dir / "out.root").string());
+  done = true;
+  lister.join();
+  EXPECT_GT(listings.load(), 10);  // the lister ran while the file was written
+  seen.erase("out.root");  // seen or not, depending on the last listing's timing
+  EXPECT_EQ(seen, std::set<std::string>());
 }
 
 static void RowsAreEntriesInOrderWithAndWithoutImplicitMT() {
