@@ -127,15 +127,17 @@ TEST(Trainer, StopsWithAClearMessageWhenTheLossIsNotFinite) {
 TEST(Trainer, RefusesNonFiniteFeaturesNamingTheSample) {
   auto data = fashion_mnist();
   data.train.images = data.train.images.narrow(0, 0, 3000).clone();
+  data.train.labels = data.train.labels.narrow(0, 0, 3000);
   data.train.images[200][300] = std::numeric_limits<float>::quiet_NaN();
   train::TrainConfig config;
   config.model = {{784, 32, 10}, kernels::kRelu};
   config.epochs = 1;
   config.progress = false;
   std::ostringstream log;
-  EXPECT_NE(testing::error_of([&] { train::train_mlp(data, config, log); })
-                .find("the training features hold a non-finite value: sample 200, feature 300 is nan"),
-            std::string::npos);
+  const std::string error = testing::error_of([&] { train::train_mlp(data, config, log); });
+  EXPECT_NE(error.find("the training features hold a non-finite value: sample 200, feature 300 is nan"),
+            std::string::npos)
+      << error;
 }
 
 TEST(Trainer, RejectsConfigurationsThatDoNotFitTheData) {

@@ -42,7 +42,7 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
   use_checkpoints(spec, {c.checkpoint, c.resume}, engine->model(), engine->optimizer_access(), log);
   auto run = train_engine(engine->model(), binary_data(first_rows(train_all, c.train_limit)),
                           binary_data(test), spec,
-                          [&](const float* x, const float* y, int n) { return engine->step(x, y, n); }, log);
+                          [&](const float* x, const float* y, const float*, int n) { return engine->step(x, y, n); }, log);
   BinaryTrainResult result;
   result.epochs = std::move(run.epochs);
   result.engine = engine;

@@ -1,17 +1,17 @@
 #include "train/model_trainer.hpp"
-#include "train/frozen_parameters.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "metrics/detection.hpp"
 #include "metrics/weighted.hpp"
+#include "train/frozen_parameters.hpp"
+#include "train/trainer.hpp"
 
 namespace torchclad::train {
 
@@ -26,8 +26,14 @@ void check_model_data(const define::Definition& def, const ModelData& d, const c
               "model '", def.name, "' needs ", def.target_width, " target value(s) per sample; the ",
               split, " split has ", d.x.size(0), " samples and ", d.y.defined() ? d.y.numel() : 0,
               " target values");
-  TORCH_CHECK(torch::isfinite(d.x).all().item<bool>(), "model '", def.name, "': the ", split,
-              " features hold a non-finite value");
+  const auto finite = torch::isfinite(d.x);
+  if (!finite.all().item<bool>()) {
+    // Name the first one: corrupt or badly whitened data.
+    const auto bad = finite.logical_not().nonzero()[0];
+    const int64_t row = bad[0].item<int64_t>(), col = bad[1].item<int64_t>();
+    TORCH_CHECK(false, "model '", def.name, "': the ", split, " features hold a non-finite value: sample ",
+                row, ", feature ", col, " is ", d.x[row][col].item<float>(), " (corrupt or badly whitened data?)");
+  }
   const auto y = d.y.to(torch::kFloat32);
   TORCH_CHECK(torch::isfinite(y).all().item<bool>(), "model '", def.name, "': the ", split,
               " targets hold a non-finite value");
@@ -115,63 +121,8 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data) {
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
                        const ModelTrainConfig& c, std::ostream& log) {
   const auto& def = model.definition();
-  TORCH_CHECK(c.epochs >= 1, "epochs must be at least 1, found ", c.epochs);
-  TORCH_CHECK(c.batch >= 1, "batch must be at least 1, found ", c.batch);
-  TORCH_CHECK(c.threads >= 1, "threads must be at least 1, found ", c.threads);
-  check_model_data(def, train, "training");
-  check_model_data(def, test, "test");
-  at::set_num_threads(c.threads);
   auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
   const auto frozen = frozen_ranges(def, c.frozen);
-
-  const auto x = train.x.to(torch::kFloat32).contiguous();
-  const auto y = train.y.to(torch::kFloat32).contiguous();
-  const int64_t xw = def.inputs, yw = def.target_width;
-  std::vector<float> xb(int64_t{c.batch} * xw), yb(int64_t{c.batch} * yw);
-  TORCH_CHECK(!c.weighted_sampling || train.w.defined(), "model '", def.name,
-              "': weighted sampling needs per-event weights, but the training set has none");
-  const int64_t n = x.size(0);
-  dist::check_samples(n, "training samples");
-  // The position of this rank's first sample in an epoch's order (0 in one
-  // process): where a new epoch's weighted draw happens.
-  const int64_t dist_epoch_start = dist::share_of(
-      std::min<int64_t>(int64_t{c.batch} * dist::world().size(), n), dist::world().rank(),
-      dist::world().size()).begin;
-  // Per event: its loss factor (see the header); per epoch with weighted
-  // sampling: the events drawn, position k of the epoch's order taking
-  // drawn[k] (drawn with replacement, so the shuffle of positions keeps them
-  // independent).
-  std::vector<float> factor, wb;
-  std::vector<double> cumulative;
-  std::vector<int64_t> drawn;
-  if (train.w.defined()) {
-    const auto wd = train.w.to(torch::kFloat64).contiguous();
-    const double* w = wd.data_ptr<double>();
-    double sum = 0, sum_abs = 0;
-    for (int64_t i = 0; i < n; ++i) sum += w[i], sum_abs += std::abs(w[i]);
-    factor.resize(n);
-    wb.resize(c.batch);
-    for (int64_t i = 0; i < n; ++i)
-      factor[i] = c.weighted_sampling ? static_cast<float>((w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0) * sum_abs / sum)
-                                      : static_cast<float>(w[i] * double(n) / sum);
-    if (c.weighted_sampling) {
-      cumulative.resize(n);
-      double run = 0;
-      for (int64_t i = 0; i < n; ++i) cumulative[i] = (run += std::abs(w[i])) / sum_abs;
-      drawn.resize(n);
-    }
-  }
-  uint64_t sampled_epoch = 0;
-  auto draw_epoch = [&] {
-    // Seeded by (seed, epoch), apart from the shuffle's generator.
-    std::mt19937_64 rng((c.seed ^ 0x9e3779b97f4a7c15ull) * 1000003 + ++sampled_epoch);
-    for (int64_t k = 0; k < n; ++k) {
-      const double u = static_cast<double>(rng() >> 11) * 0x1p-53;
-      const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
-      drawn[k] = std::min<int64_t>(it - cumulative.begin(), n - 1);
-    }
-  };
-
   RunSpec spec;
   spec.engine = "clad";
   spec.model = def.name;
@@ -180,30 +131,18 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
   spec.epochs = c.epochs;
   spec.batch = c.batch;
   spec.threads = c.threads;
-  spec.samples = x.size(0);
   spec.seed = c.seed;
   spec.progress = c.progress;
-  return run_epochs(
-      spec,
-      [&](const std::vector<int64_t>& order, int64_t start, int size) {
-        const float* xs = x.data_ptr<float>();
-        const float* ys = y.data_ptr<float>();
-        if (!drawn.empty() && start == dist_epoch_start) draw_epoch();
-        for (int i = 0; i < size; ++i) {
-          const int64_t row = drawn.empty() ? order[start + i] : drawn[order[start + i]];
-          std::memcpy(xb.data() + i * xw, xs + row * xw, sizeof(float) * xw);
-          std::memcpy(yb.data() + i * yw, ys + row * yw, sizeof(float) * yw);
-          if (!factor.empty()) wb[i] = factor[row];
-        }
-        const float loss = size ? model.loss_and_grad(xb.data(), yb.data(), size,
-                                                      factor.empty() ? nullptr : wb.data())
-                                : 0.0f;  // an empty data-parallel share
+  return train_engine(
+      model, train, test, spec,
+      [&](const float* x, const float* y, const float* w, int n) {
+        const float loss = n ? model.loss_and_grad(x, y, n, w) : 0.0f;  // 0: an empty data-parallel share
         dist::average_gradients(model.grads().data_ptr<float>(), model.grads().numel());
         zero_frozen(model.grads().data_ptr<float>(), frozen);
         optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
         return loss;
       },
-      [&] { return evaluate_model(model, test); }, log);
+      log, c.weighted_sampling);
 }
 
 }  // namespace torchclad::train

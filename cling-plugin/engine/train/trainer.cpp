@@ -5,58 +5,49 @@
 #include <fstream>
 #include <ostream>
 
+#include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "ops/activation.hpp"
 #include "train/checkpoint.hpp"
 #include "train/engines.hpp"
+#include "train/event_weights.hpp"
 
 namespace torchclad::train {
-namespace {
-
-// Names the first non-finite feature (corrupt or badly whitened data)
-// before check_model_data refuses the split.
-void check_finite(const ModelData& d, const char* split) {
-  const auto finite = torch::isfinite(d.x);
-  if (finite.all().item<bool>()) return;
-  const auto bad = finite.logical_not().nonzero()[0];
-  const int64_t row = bad[0].item<int64_t>(), col = bad[1].item<int64_t>();
-  TORCH_CHECK(false, "the ", split, " features hold a non-finite value: sample ", row, ", feature ",
-              col, " is ", d.x[row][col].item<float>(), " (corrupt or badly whitened data?)");
-}
-
-}  // namespace
 
 RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
-                        RunSpec spec, const EngineStep& step, std::ostream& log) {
+                        RunSpec spec, const EngineStep& step, std::ostream& log, bool weighted_sampling) {
   const auto& def = model.definition();
   TORCH_CHECK(spec.epochs >= 1, "epochs must be at least 1, found ", spec.epochs);
   TORCH_CHECK(spec.batch >= 1, "batch must be at least 1, found ", spec.batch);
   TORCH_CHECK(spec.threads >= 1, "threads must be at least 1, found ", spec.threads);
-  for (const auto& [d, split] : {std::pair<const ModelData*, const char*>{&train, "training"},
-                                 std::pair<const ModelData*, const char*>{&test, "test"}}) {
-    TORCH_CHECK(d->x.defined() && d->x.dim() == 2 && d->x.size(0) > 0, "model '", def.name, "': the ",
-                split, " split is empty or not [samples, features]");
-    check_finite(*d, split);
-    check_model_data(def, *d, split);
-  }
+  check_model_data(def, train, "training");
+  check_model_data(def, test, "test");
   at::set_num_threads(spec.threads);
   const auto x = train.x.to(torch::kFloat32).contiguous();
   const auto y = train.y.to(torch::kFloat32).contiguous();
-  const int64_t xw = def.inputs, yw = def.target_width;
-  std::vector<float> xb(int64_t{spec.batch} * xw), yb(int64_t{spec.batch} * yw);
-  spec.samples = x.size(0);
-  dist::check_samples(spec.samples, "training samples");
+  const int64_t xw = def.inputs, yw = def.target_width, n = x.size(0);
+  std::vector<float> xb(int64_t{spec.batch} * xw), yb(int64_t{spec.batch} * yw), wb(spec.batch);
+  spec.samples = n;
+  dist::check_samples(n, "training samples");
+  EventWeights weights(train.w, n, weighted_sampling, spec.seed);
+  // The position of this rank's first sample in an epoch's order (0 in one
+  // process): where a new epoch's weighted draw happens.
+  const int64_t epoch_start = dist::share_of(std::min<int64_t>(int64_t{spec.batch} * dist::world().size(), n),
+                                             dist::world().rank(), dist::world().size())
+                                  .begin;
   return run_epochs(
       spec,
       [&](const std::vector<int64_t>& order, int64_t start, int size) {
         const float* xs = x.data_ptr<float>();
         const float* ys = y.data_ptr<float>();
+        if (weights.sampling() && start == epoch_start) weights.draw_epoch();
         for (int i = 0; i < size; ++i) {
-          const int64_t row = order[start + i];
+          const int64_t row = weights.row(order[start + i]);
           std::memcpy(xb.data() + i * xw, xs + row * xw, sizeof(float) * xw);
           std::memcpy(yb.data() + i * yw, ys + row * yw, sizeof(float) * yw);
+          if (weights.weighted()) wb[i] = weights.factor(row);
         }
-        return step(xb.data(), yb.data(), size);
+        return step(xb.data(), yb.data(), weights.weighted() ? wb.data() : nullptr, size);
       },
       [&] { return evaluate_model(model, test); }, log);
 }
@@ -97,7 +88,7 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   const RunOutcome run = train_engine(
       engine->model(), class_data(first_rows(data.train, config.train_limit)),
       class_data(first_rows(data.test, config.test_limit)), spec,
-      [&](const float* x, const float* y, int n) {
+      [&](const float* x, const float* y, const float*, int n) {
         for (int i = 0; i < n; ++i) y64[i] = y32[i] = static_cast<int32_t>(y[i]);
         return engine->step(Batch{x, y32.data(), y64.data(), n});
       },

@@ -1,6 +1,7 @@
 #pragma once
-// Trains the built-in models' engines (train/engines.hpp for the Mlp,
-// train/binary_engines.hpp for the Cnn) with one loop for both: checks of
+// The one training loop: Model::fit's (train/model_trainer.hpp) and the
+// built-in models' engines (train/engines.hpp for the Mlp,
+// train/binary_engines.hpp for the Cnn) all train in train_engine: checks of
 // the data against the model's definition, batches gathered from seeded
 // shuffles (the same batch order for every engine), the shared epoch loop
 // (train/run_loop.hpp: progress, telemetry, stop requests, a loss that
@@ -24,14 +25,20 @@
 namespace torchclad::train {
 
 // One step of an engine on a gathered batch: x [n, inputs], y [n,
-// target_width] as the definition reads them; returns the batch's mean loss.
-using EngineStep = std::function<float(const float* x, const float* y, int n)>;
+// target_width] as the definition reads them, w the events' loss factors
+// [n] (train/event_weights.hpp) or nullptr without weights; returns the
+// batch's mean loss. n is 0 for a rank's empty share of a data-parallel step.
+using EngineStep = std::function<float(const float* x, const float* y, const float* w, int n)>;
 
-// The loop every engine trains in. `model` holds the parameters the engine
-// updates (evaluated after each epoch); spec names the run (its samples are
-// set here). Throws c10::Error for bad options or data before any step.
+// The loop every engine trains in, Model::fit's (train_model) included.
+// `model` holds the parameters the engine updates (evaluated after each
+// epoch); spec names the run (its samples are set here); the training
+// split's weights, with or without weighted sampling, follow the rule of
+// train/model_trainer.hpp. Throws c10::Error for bad options or data before
+// any step.
 RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
-                        RunSpec spec, const EngineStep& step, std::ostream& log);
+                        RunSpec spec, const EngineStep& step, std::ostream& log,
+                        bool weighted_sampling = false);
 
 struct TrainConfig {
   std::string dataset = "fashion-mnist";  // a label for the outputs
