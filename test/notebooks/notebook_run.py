@@ -12,6 +12,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 TRAINING_MIME = "application/vnd.torchclad.training.v1+json"
+ROOT_MIME = "application/vnd.torchclad.root+json"  # a ROOT object as JSROOT reads it
 
 
 def processes_in(directory: Path) -> list[int]:
@@ -53,3 +54,24 @@ def code_cells(nb):
 
 def stdout_of(cell) -> str:
     return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def cell_with(nb, text):
+    """The one code cell whose source contains `text`."""
+    found = [c for c in code_cells(nb) if text in c.source]
+    assert len(found) == 1, f"{len(found)} code cells contain {text!r}, expected 1"
+    return found[0]
+
+
+def assert_saved_without_outputs(notebook: Path):
+    """The notebook as committed: the torchclad kernel, no outputs, no counts."""
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.metadata.kernelspec.name == "torchclad"
+    for cell in code_cells(nb):
+        assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+
+
+def assert_no_error_outputs(nb):
+    for cell in code_cells(nb):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{cell.source[:80]!r}: {errors}"

@@ -8,13 +8,20 @@ outlive the test."""
 import base64
 import re
 
-import nbformat
 import pytest
 
-from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
+from notebook_run import (
+    NOTEBOOKS,
+    ROOT_MIME,
+    TRAINING_MIME,
+    assert_no_error_outputs,
+    assert_saved_without_outputs,
+    code_cells,
+    execute_notebook,
+    stdout_of,
+)
 
 NOTEBOOK = NOTEBOOKS / "gw.ipynb"
-ROOT_MIME = "application/vnd.torchclad.root+json"
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +32,12 @@ def executed(tmp_path_factory):
 
 
 def test_saved_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata.kernelspec.name == "torchclad"
-    for cell in code_cells(nb):
-        assert cell.outputs == [] and cell.execution_count is None
+    assert_saved_without_outputs(NOTEBOOK)
 
 
 def test_runs_without_errors(executed):
     nb, workdir, elapsed, leftover = executed
-    for cell in code_cells(nb):
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, f"{cell.source[:80]!r}: {errors}"
+    assert_no_error_outputs(nb)
     assert (workdir / "gw-notebook.root").is_file()
     assert elapsed < 240, f"the notebook took {elapsed:.1f} s"
     assert leftover == [], f"processes left in the notebook's directory: {leftover}"

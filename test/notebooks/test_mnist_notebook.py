@@ -5,10 +5,17 @@ working directory; no kernel or host process may outlive the test."""
 
 import re
 
-import nbformat
 import pytest
 
-from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
+from notebook_run import (
+    NOTEBOOKS,
+    TRAINING_MIME,
+    assert_no_error_outputs,
+    assert_saved_without_outputs,
+    code_cells,
+    execute_notebook,
+    stdout_of,
+)
 
 NOTEBOOK = NOTEBOOKS / "mnist.ipynb"
 
@@ -21,17 +28,12 @@ def executed(tmp_path_factory):
 
 
 def test_saved_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata.kernelspec.name == "torchclad"
-    for cell in code_cells(nb):
-        assert cell.outputs == [] and cell.execution_count is None
+    assert_saved_without_outputs(NOTEBOOK)
 
 
 def test_runs_without_errors(executed):
     nb, workdir, elapsed, _ = executed
-    for cell in code_cells(nb):
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, f"{cell.source[:80]!r}: {errors}"
+    assert_no_error_outputs(nb)
     assert (workdir / "fashion-mnist.root").is_file()
     assert elapsed < 120, f"the notebook took {elapsed:.1f} s"
 

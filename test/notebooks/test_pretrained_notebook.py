@@ -6,15 +6,22 @@ ONNX Runtime reads."""
 
 import re
 
-import nbformat
 import numpy as np
 import onnxruntime
 import pytest
 
-from notebook_run import NOTEBOOKS, TRAINING_MIME, code_cells, execute_notebook, stdout_of
+from notebook_run import (
+    NOTEBOOKS,
+    ROOT_MIME,
+    TRAINING_MIME,
+    assert_no_error_outputs,
+    assert_saved_without_outputs,
+    cell_with,
+    execute_notebook,
+    stdout_of,
+)
 
 NOTEBOOK = NOTEBOOKS / "pretrained.ipynb"
-ROOT_MIME = "application/vnd.torchclad.root+json"
 
 
 @pytest.fixture(scope="module")
@@ -24,28 +31,17 @@ def executed(tmp_path_factory):
     return nb, workdir, elapsed, leftover
 
 
-def cell_with(nb, text):
-    found = [c for c in code_cells(nb) if text in c.source]
-    assert len(found) == 1, text
-    return found[0]
-
-
 def auc(summary_line):
     return float(re.search(r"AUC ([0-9.]+)", summary_line).group(1))
 
 
 def test_saved_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata.kernelspec.name == "torchclad"
-    for cell in code_cells(nb):
-        assert cell.outputs == [] and cell.execution_count is None
+    assert_saved_without_outputs(NOTEBOOK)
 
 
 def test_runs_without_errors_or_leftovers(executed):
     nb, workdir, _, leftover = executed
-    for cell in code_cells(nb):
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, f"{cell.source[:80]!r}: {errors}"
+    assert_no_error_outputs(nb)
     assert leftover == [], f"processes left in the notebook's directory: {leftover}"
 
 
