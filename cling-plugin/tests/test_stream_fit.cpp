@@ -3,11 +3,14 @@
 // test writes, read in chunks through the shuffle buffer; the loss falls,
 // the same seed gives the same run, and rows that do not fit the model are
 // refused with the reason.
+#include <ROOT/RDataFrame.hxx>
 #include <TFile.h>
 #include <TTree.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -15,6 +18,7 @@
 
 #include "torchclad/model.h"
 #include "torchclad/nn.h"
+#include "torchclad/rdataframe.h"
 #include "torchclad/stream.h"
 
 namespace nn = torchclad::nn;
@@ -82,6 +86,41 @@ std::string write_events(const std::string& name, int n, unsigned seed, int bad_
   return file;
 }
 
+// As write_events, with a weight column "w": positive weights between 0.2
+// and 3, larger for signal, and every 25th event's weight negative.
+std::string write_weighted_events(const std::string& name, int n, unsigned seed) {
+  const std::string file = (dir() / name).string();
+  TFile f(file.c_str(), "RECREATE");
+  TTree t("events", "events");
+  Float_t a, b, w;
+  Int_t label;
+  t.Branch("a", &a, "a/F");
+  t.Branch("b", &b, "b/F");
+  t.Branch("label", &label, "label/I");
+  t.Branch("w", &w, "w/F");
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1), uw(0.2f, 1.5f);
+  for (int i = 0; i < n; ++i) {
+    a = u(rng), b = u(rng);
+    label = a + b > 0;
+    w = uw(rng) * (label ? 2.0f : 1.0f) * (i % 25 == 7 ? -0.5f : 1.0f);
+    t.Fill();
+  }
+  t.Write();
+  f.Close();
+  return file;
+}
+
+// The largest difference between two models' parameters.
+float max_difference(const torchclad::Model& p, const torchclad::Model& q) {
+  float d = 0;
+  for (const auto& name : p.parameter_names()) {
+    const auto a = p.parameter(name), b = q.parameter(name);
+    for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  }
+  return d;
+}
+
 torchclad::Dataset test_set(float scale = 1, float shift = 0) {
   std::mt19937 rng(99);
   std::uniform_real_distribution<float> u(-1, 1);
@@ -145,6 +184,46 @@ TEST(StreamFit, AStandardisedModelGetsStandardisedRows) {
   ASSERT_EQ(r.status, "finished") << r.message;
   EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
   EXPECT_NEAR(model.feature_means()[0], 500, 60);
+}
+
+// The stream's weights weigh the loss as an in-memory fit's do (mean(w) over
+// every entry): one full-batch SGD step from the same start gives the same
+// parameters, and an unweighted step does not.
+TEST(StreamFit, WeightsWeighTheLossAsInMemory) {
+  const int n = 600;
+  const std::string file = write_weighted_events("weighted.root", n, 11);
+  torchclad::StreamOptions so;
+  so.shuffle = false;
+  so.chunk_entries = 250;
+  torchclad::StreamDataset stream({file}, "events", {"a", "b"}, "label", "w", so);
+  ASSERT_TRUE(stream.has_weights());
+  const auto memory =
+      torchclad::dataset_from_columns(ROOT::RDataFrame("events", file), {"a", "b"}, "label", "w");
+  auto options = train_options();
+  options.epochs = 1;
+  options.batch = n;
+  options.optimizer = "sgd";
+  options.lr = 0.5;
+  const auto test = test_set();
+  auto streamed = torchclad::model("stream_classifier"), in_memory = torchclad::model("stream_classifier");
+  ASSERT_EQ(max_difference(streamed, in_memory), 0.0f);  // the same initial parameters
+  ASSERT_EQ(streamed.fit(stream, test, options).status, "finished");
+  ASSERT_EQ(in_memory.fit(memory, test, options).status, "finished");
+  EXPECT_LT(max_difference(streamed, in_memory), 2e-6f);
+
+  torchclad::StreamDataset plain({file}, "events", {"a", "b"}, "label", "", so);
+  auto unweighted = torchclad::model("stream_classifier");
+  unweighted.fit(plain, test, options);
+  EXPECT_GT(max_difference(unweighted, in_memory), 1e-3f);
+
+  options.weighted_sampling = true;
+  try {
+    streamed.fit(stream, test, options);
+    ADD_FAILURE() << "no error for weighted sampling on a stream";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("weighted sampling draws events at random"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(StreamFit, RowsThatDoNotFitTheModelAreRefused) {

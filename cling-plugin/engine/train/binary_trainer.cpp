@@ -29,16 +29,7 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
   TORCH_CHECK(c.train_limit >= 0 && c.test_limit >= 0, "train and test limits must not be negative");
   const auto test = first_rows(test_all, c.test_limit);
   std::shared_ptr<BinaryEngine> engine = make_binary_engine(c.engine, c.model, c.optimizer, c.seed);
-  RunSpec spec;
-  spec.engine = c.engine;
-  spec.model = engine->definition().name;
-  spec.optimizer = c.optimizer.kind;
-  spec.lr = c.optimizer.lr;
-  spec.epochs = c.epochs;
-  spec.batch = c.batch;
-  spec.threads = c.threads;
-  spec.seed = c.seed;
-  spec.progress = c.progress;
+  RunSpec spec = run_spec(c.engine, engine->definition().name, c);
   use_checkpoints(spec, {c.checkpoint, c.resume}, engine->model(), engine->optimizer_access(), log);
   auto run = train_engine(engine->model(), binary_data(first_rows(train_all, c.train_limit)),
                           binary_data(test), spec,

@@ -14,23 +14,18 @@
 #include "model/cnn_definition.hpp"
 #include "optim/optimizers.hpp"
 #include "train/run_loop.hpp"
+#include "train/run_options.hpp"
 
 namespace torchclad::train {
 
 class BinaryEngine;
 
-struct BinaryTrainConfig {
+struct BinaryTrainConfig : RunOptions {
   std::string dataset = "gw";  // a label for the outputs
   std::string engine = "clad";
   CnnConfig model;
-  OptimizerConfig optimizer;
-  int epochs = 5;
-  int batch = 64;
-  int threads = 1;
-  uint64_t seed = 42;
   int64_t train_limit = 0;  // use the first N training samples (0: all)
   int64_t test_limit = 0;
-  bool progress = true;
   std::string checkpoint;  // write FILE after every epoch (any engine)
   bool resume = false;     // continue from checkpoint (train/checkpoint.hpp)
 };

@@ -90,7 +90,7 @@ void write_file(const std::string& path, const std::vector<char>& bytes) {
   const std::string tmp = support::partial_path(path);
   {
     std::ofstream f(tmp, std::ios::binary);
-    TORCH_CHECK(f, "cannot write checkpoint '", tmp, "': ", std::strerror(errno));
+    TORCH_CHECK(f, "cannot write checkpoint '", path, "': ", std::strerror(errno));
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     f.close();
     TORCH_CHECK(f, "writing checkpoint '", tmp, "' failed: ", std::strerror(errno));

@@ -123,18 +123,8 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
   const auto& def = model.definition();
   auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
   const auto frozen = frozen_ranges(def, c.frozen);
-  RunSpec spec;
-  spec.engine = "clad";
-  spec.model = def.name;
-  spec.optimizer = c.optimizer.kind;
-  spec.lr = c.optimizer.lr;
-  spec.epochs = c.epochs;
-  spec.batch = c.batch;
-  spec.threads = c.threads;
-  spec.seed = c.seed;
-  spec.progress = c.progress;
   return train_engine(
-      model, train, test, spec,
+      model, train, test, run_spec("clad", def.name, c),
       [&](const float* x, const float* y, const float* w, int n) {
         const float loss = n ? model.loss_and_grad(x, y, n, w) : 0.0f;  // 0: an empty data-parallel share
         dist::average_gradients(model.grads().data_ptr<float>(), model.grads().numel());

@@ -28,6 +28,7 @@
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
 #include "train/run_loop.hpp"
+#include "train/run_options.hpp"
 
 namespace torchclad::train {
 
@@ -38,13 +39,7 @@ struct ModelData {
   torch::Tensor w;  // per-event weights float32 [n], or undefined (every weight 1)
 };
 
-struct ModelTrainConfig {
-  OptimizerConfig optimizer;
-  int epochs = 5;
-  int batch = 64;
-  int threads = 1;
-  uint64_t seed = 42;
-  bool progress = true;
+struct ModelTrainConfig : RunOptions {
   bool weighted_sampling = false;  // see above; needs weights
   std::vector<std::string> frozen;  // parameter names or layer prefixes kept fixed (frozen_parameters.hpp)
 };

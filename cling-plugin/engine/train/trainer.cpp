@@ -73,16 +73,7 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   // The engines read class labels as int32 and int64.
   std::vector<int32_t> y32(config.batch);
   std::vector<int64_t> y64(config.batch);
-  RunSpec spec;
-  spec.engine = config.engine;
-  spec.model = engine->definition().name;
-  spec.optimizer = config.optimizer.kind;
-  spec.lr = config.optimizer.lr;
-  spec.epochs = config.epochs;
-  spec.batch = config.batch;
-  spec.threads = config.threads;
-  spec.seed = config.seed;
-  spec.progress = config.progress;
+  RunSpec spec = run_spec(config.engine, engine->definition().name, config);
   use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->optimizer_access(),
                   log);
   const RunOutcome run = train_engine(

@@ -21,6 +21,7 @@
 #include "optim/optimizers.hpp"
 #include "train/model_trainer.hpp"
 #include "train/run_loop.hpp"
+#include "train/run_options.hpp"
 
 namespace torchclad::train {
 
@@ -40,18 +41,12 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
                         RunSpec spec, const EngineStep& step, std::ostream& log,
                         bool weighted_sampling = false);
 
-struct TrainConfig {
+struct TrainConfig : RunOptions {
   std::string dataset = "fashion-mnist";  // a label for the outputs
   std::string engine = "clad";
   MlpConfig model{{784, 256, 128, 10}, kernels::kRelu};
-  OptimizerConfig optimizer;
-  int epochs = 5;
-  int batch = 64;
-  int threads = 1;
-  uint64_t seed = 42;
   int64_t train_limit = 0;  // use the first N training samples (0: all)
   int64_t test_limit = 0;   // use the first N test samples (0: all)
-  bool progress = true;     // progress bar on the log stream
   std::string checkpoint;   // write FILE after every epoch (any engine)
   bool resume = false;      // continue from checkpoint (train/checkpoint.hpp)
 };

@@ -96,7 +96,7 @@ long long write_file(const SimulationOptions& o, const std::string& path) {
   if (FILE* f = std::fopen(partial.c_str(), "wb")) {
     std::fclose(f);
   } else {
-    throw std::runtime_error("cannot write " + partial + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
   }
   const long long total = o.train + o.test;
   try {

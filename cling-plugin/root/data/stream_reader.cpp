@@ -173,6 +173,8 @@ struct ColumnStream::Impl {
   std::vector<long long> widths;  // values per part
   std::vector<bool> unit;          // per part: bytes scaled by 1/255
   std::unique_ptr<ColumnReader> label, weight;
+  double weight_total = 0;
+  bool weight_total_known = false;
   long long entries = 0;
   int features = 0, target_width = 1;
   bool regression = false;
@@ -481,6 +483,30 @@ void ColumnStream::begin_epoch(int epoch) {
   s.buf_rows = 0;
   s.source_done = false;
   s.thread = std::thread([&s, order] { s.produce(order); });
+}
+
+double ColumnStream::weight_sum() {
+  Impl& s = *impl_;
+  if (s.weight_total_known) return s.weight_total;
+  if (!s.weight) return static_cast<double>(s.entries);
+  // The reader is the epoch thread's: end the epoch first. TTreeReader reads
+  // a branch when its value is read, so only the weight's is.
+  s.stop_thread();
+  s.drop_current();
+  s.epoch = 0;
+  double total = 0;
+  for (long long e = 0; e < s.entries; ++e) {
+    if (s.reader->SetEntry(e) != TTreeReader::kEntryValid)
+      throw std::runtime_error(s.where + ": reading entry " + std::to_string(e) +
+                               " for the sum of the weights failed (is the file corrupt?)");
+    float w = 0;
+    s.weight->copy(&w, 1);
+    s.check_finite(e, &w, 1, {s.spec.columns.weight}, "weight");
+    total += w;
+  }
+  s.weight_total = total;
+  s.weight_total_known = true;
+  return total;
 }
 
 int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entries) {

@@ -101,13 +101,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     c.dataset = "in-memory";
     c.engine = o.engine;
     c.model = config;
-    c.optimizer.kind = o.optimizer;
-    c.optimizer.lr = o.lr;
-    c.epochs = o.epochs;
-    c.batch = o.batch;
-    c.threads = o.threads;
-    c.seed = o.seed;
-    c.progress = o.progress;
+    static_cast<train::RunOptions&>(c) = run_options(o);
     auto r = train::train_mlp(ds, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
     state_ = std::make_shared<State>(

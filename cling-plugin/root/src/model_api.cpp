@@ -56,13 +56,7 @@ train::ModelTrainConfig config_of(const TrainOptions& o) {
     throw std::runtime_error("a defined model trains with its Clad gradient: engine must be "
                              "\"clad\", found \"" + o.engine + "\"");
   train::ModelTrainConfig c;
-  c.optimizer.kind = o.optimizer;
-  c.optimizer.lr = o.lr;
-  c.epochs = o.epochs;
-  c.batch = o.batch;
-  c.threads = o.threads;
-  c.seed = o.seed;
-  c.progress = o.progress;
+  static_cast<train::RunOptions&>(c) = run_options(o);
   c.weighted_sampling = o.weighted_sampling;
   c.frozen = o.frozen;
   return c;

@@ -2,7 +2,6 @@
 // definition's Clad gradient on batches streamed from TTrees, through the
 // shared epoch loop's source steps (train/run_loop.hpp); the test set is an
 // in-memory Dataset, evaluated per epoch as Model::fit does.
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -90,24 +89,34 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   auto test_set = test_data(def, test);
   test_set.x = model_features(state, test_set.x);  // standardised, if the model is (Model::standardize)
   train::check_model_data(def, test_set, "test");
-  if (stream.weighted())
-    std::fprintf(stderr, "torchclad: the stream has per-event weights; Model::fit does not use them "
-                 "yet (every event weighs 1)\n");
-  at::set_num_threads(o.threads);
-  OptimizerConfig oc;
-  oc.kind = o.optimizer;
-  oc.lr = o.lr;
-  auto optimizer = make_flat_optimizer(oc, model.params().numel());
+  if (o.weighted_sampling)
+    throw std::runtime_error("weighted sampling draws events at random from the whole training set; a "
+                             "stream reads its entries in chunks: train with the weights in the loss "
+                             "(weighted_sampling = false) or on an in-memory Dataset");
+  // The weight rule of an in-memory fit (train/model_trainer.hpp): event i's
+  // loss counts w_i / mean(w), the mean over every entry of the stream.
+  double weight_factor = 0;
+  if (stream.weighted()) {
+    const double total = stream.weight_sum();
+    if (!(total > 0))
+      throw std::runtime_error("model '" + def.name + "': the stream's weights sum to " + std::to_string(total) +
+                               "; the weighted loss needs a positive sum of weights");
+    weight_factor = static_cast<double>(stream.entries()) / total;
+  }
+  const train::RunOptions settings = run_options(o);
+  at::set_num_threads(settings.threads);
+  auto optimizer = make_flat_optimizer(settings.optimizer, model.params().numel());
   const auto frozen = train::frozen_ranges(def, o.frozen);
 
   std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs), yb(static_cast<size_t>(o.batch) * def.target_width);
   std::vector<long long> entries(o.batch);
+  std::vector<float> wb(weight_factor > 0 ? o.batch : 0);
   const float* mean = state.mean.defined() ? state.mean.data_ptr<float>() : nullptr;
   const float* scale = state.scale.defined() ? state.scale.data_ptr<float>() : nullptr;
   train::SourceSteps steps;
   steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
   steps.next = [&](int& size) {
-    size = stream.next(o.batch, xb.data(), yb.data(), nullptr, entries.data());
+    size = stream.next(o.batch, xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), entries.data());
     if (size == 0) return 0.0f;
     check_labels(def, yb.data(), entries.data(), size);
     if (mean)  // the standardisation fitted on an in-memory sample (Model::standardize)
@@ -116,22 +125,16 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
           float& v = xb[static_cast<size_t>(r) * def.inputs + f];
           v = (v - mean[f]) / scale[f];
         }
-    const float loss = model.loss_and_grad(xb.data(), yb.data(), size);
+    for (int r = 0; r < static_cast<int>(wb.size()) && r < size; ++r)
+      wb[r] = static_cast<float>(wb[r] * weight_factor);
+    const float loss = model.loss_and_grad(xb.data(), yb.data(), size, wb.empty() ? nullptr : wb.data());
     train::zero_frozen(model.grads().data_ptr<float>(), frozen);
     optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
     return loss;
   };
-  train::RunSpec spec;
-  spec.engine = "clad";
-  spec.model = def.name;
-  spec.optimizer = o.optimizer;
-  spec.lr = o.lr;
-  spec.epochs = o.epochs;
-  spec.batch = o.batch;
-  spec.threads = o.threads;
+  train::RunSpec spec = train::run_spec("clad", def.name, settings);
   spec.samples = stream.entries();
   spec.seed = stream.spec().seed;
-  spec.progress = o.progress;
   const auto run = train::run_epochs(spec, steps, [&] { return train::evaluate_model(model, test_set); },
                                      training_log(o.progress));
 

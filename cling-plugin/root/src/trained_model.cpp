@@ -33,6 +33,18 @@ std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epo
   return out;
 }
 
+train::RunOptions run_options(const TrainOptions& o) {
+  train::RunOptions r;
+  r.optimizer.kind = o.optimizer;
+  r.optimizer.lr = o.lr;
+  r.epochs = o.epochs;
+  r.batch = o.batch;
+  r.threads = o.threads;
+  r.seed = o.seed;
+  r.progress = o.progress;
+  return r;
+}
+
 TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,
                          const std::string& message) {
   TrainResult out;

@@ -13,6 +13,7 @@
 #include "define/definition.hpp"
 #include "torchclad/model.h"
 #include "train/run_loop.hpp"
+#include "train/run_options.hpp"
 
 namespace torchclad {
 
@@ -25,6 +26,9 @@ Model trained_model(std::shared_ptr<const define::Definition> def, const torch::
 // The engine's epoch (train/run_loop.hpp) as the public EpochResult.
 EpochResult epoch_result(const train::EpochStats& e);
 std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs);
+
+// The optimizer and loop settings of options, as every trainer takes them.
+train::RunOptions run_options(const TrainOptions& options);
 
 // What a fit returns for an engine's run: its epochs, and its status
 // ("failed" on a non-finite loss, "stopped" on a stop request, else

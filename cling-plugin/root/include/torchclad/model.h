@@ -81,7 +81,10 @@ class Model {
                   const TrainOptions& options = {});
   // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a
   // Dataset; standardised if the model is (fit standardize() on an in-memory
-  // sample of the same columns first). The stream's weights are not used yet.
+  // sample of the same columns first). The stream's per-event weights weigh
+  // the loss as above, mean(w) being the mean over all the stream's entries
+  // (read once, the weight column alone, before the first epoch);
+  // weighted_sampling needs an in-memory Dataset.
   TrainResult fit(const StreamDataset& train, const Dataset& test, const TrainOptions& options = {});
   Evaluation evaluate(const Dataset& data) const;
   Evaluation evaluate(const BinaryDataset& data) const;
