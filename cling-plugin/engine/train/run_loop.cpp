@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <streambuf>
 
 #include <c10/util/Exception.h>
 
@@ -86,10 +87,17 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
 namespace {
 
 RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
-                             const EvaluateFn& evaluate, std::ostream& log) {
+                             const EvaluateFn& evaluate, std::ostream& rank_log) {
   const int64_t n = spec.samples;
   const int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
   const bool root = dist::is_root();
+  // Rank 0 alone prints (the commands pass the others a silent log already;
+  // fit() from a program or macro passes every rank the same stream).
+  struct NullBuffer : std::streambuf {
+    int overflow(int c) override { return c; }
+  } null_buffer;
+  std::ostream silent(&null_buffer);
+  std::ostream& log = root ? rank_log : silent;
   stop_agreed = false;
   RunOutcome out;
 
