@@ -14,4 +14,12 @@ inline bool launched_by_mpi() {
   return false;
 }
 
+// The number of processes the launcher started, when the environment says
+// (Open MPI, or a PMI launcher such as srun or MPICH's Hydra); 0 if unknown.
+inline int launched_processes() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* n = std::getenv(v)) return std::atoi(n);
+  return 0;
+}
+
 }  // namespace torchclad::dist

@@ -15,6 +15,7 @@
 
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
+#include "dist/launcher.hpp"
 #include "train/progress.hpp"
 #include "train/telemetry.hpp"
 
@@ -50,6 +51,15 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
   const int64_t n = spec.samples;
   const int rank = dist::world().rank(), ranks = dist::world().size();
   const int64_t global_batch = int64_t{spec.batch} * ranks;
+  // Ranks that would run different fits (fit() from a program or macro gets
+  // no check of its command line) stop here with an error on every rank,
+  // not in a hang at mismatched collectives.
+  if (ranks > 1)
+    dist::check_same_options("fit of model " + spec.model + ": engine " + spec.engine + ", optimizer " +
+                             spec.optimizer + ", lr " + format_lr(spec.lr) + ", epochs " +
+                             std::to_string(spec.epochs) + " from " + std::to_string(spec.first_epoch) +
+                             ", batch per rank " + std::to_string(spec.batch) + ", seed " +
+                             std::to_string(spec.seed));
   std::vector<int64_t> order(n);
   int64_t start = 0;
   SourceSteps steps;
@@ -91,6 +101,17 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   const int64_t n = spec.samples;
   const int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
   const bool root = dist::is_root();
+  // mpirun started several processes, but MPI was not started in this one
+  // (a macro or program without torchclad::Distributed): said once, on every process.
+  static bool told_alone = false;
+  if (!dist::distributed() && dist::launched_processes() > 1 && !told_alone) {
+    told_alone = true;
+    std::fprintf(stderr,
+                 "torchclad: mpirun started %d processes, but this one trains alone: create a "
+                 "torchclad::Distributed (torchclad/distributed.h) before fit to train data-parallel; "
+                 "as it is, every process trains on all the data and writes the same files\n",
+                 dist::launched_processes());
+  }
   // Rank 0 alone prints (the commands pass the others a silent log already;
   // fit() from a program or macro passes every rank the same stream).
   struct NullBuffer : std::streambuf {

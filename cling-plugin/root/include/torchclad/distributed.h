@@ -44,9 +44,12 @@
 // Not data-parallel: a StreamDataset fit (an error under more than one rank)
 // and Model::load / evaluate (each rank computes the same).
 //
-// Every rank must run the same fits with the same options and data: the
-// ranks check that they hold the same number of training samples and that
-// there are at least as many samples as ranks (an error on every rank).
+// Every rank must run the same fits with the same options and data: at the
+// start of each fit the ranks check that they hold the same number of
+// training samples, at least one per rank, and the same model, optimizer,
+// learning rate, epochs, batch and seed (else an error on every rank, naming
+// rank 0's options and its own). A process that mpirun started among
+// several but that has no Distributed trains alone and says so on stderr.
 //
 // MPI is initialised once per process and finalised when the last
 // Distributed ends. A Distributed that ends while an exception leaves its
