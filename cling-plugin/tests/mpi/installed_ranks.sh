@@ -14,11 +14,13 @@ cmake --install "$build" --prefix "$prefix" > /dev/null || { echo "install faile
 ! ldd "$prefix/installed-ranks" | grep -q "libmpi" || { echo "the program links libmpi"; exit 1; }
 one=$("$prefix/installed-ranks") || { echo "one process failed: $one"; exit 1; }
 [ "$one" = "rank 0 of 1, MPI not started" ] || { echo "one process: $one"; exit 1; }
-ranks=$(timeout 60 "$mpiexec" --oversubscribe -np 2 env LD_DEBUG=files "$prefix/installed-ranks" 2>&1) ||
-  { echo "2 ranks failed: $ranks"; exit 1; }
+# The loader's trace into a file per process (LD_DEBUG_OUTPUT.<pid>), apart
+# from the ranks' output, which mpirun may interleave.
+ranks=$(timeout 60 "$mpiexec" --oversubscribe -np 2 env LD_DEBUG=files LD_DEBUG_OUTPUT="$prefix/ld-trace" \
+  "$prefix/installed-ranks") || { echo "2 ranks failed: $ranks"; exit 1; }
 for r in 0 1; do
-  grep -q "^rank $r of 2, MPI running" <<<"$ranks" || { echo "rank $r did not run MPI:"; grep -v "^ *[0-9]*:" <<<"$ranks"; exit 1; }
+  grep -q "rank $r of 2, MPI running" <<<"$ranks" || { echo "rank $r did not run MPI: $ranks"; exit 1; }
 done
-loaded=$(grep -c "file=$prefix/lib/libtorchclad_mpi.so .*dynamically loaded by $prefix/lib/libtorchclad_root.so" <<<"$ranks")
+loaded=$(cat "$prefix"/ld-trace.* | grep -c "file=$prefix/lib/libtorchclad_mpi.so .*dynamically loaded by $prefix/lib/libtorchclad_root.so")
 [ "$loaded" -eq 2 ] || { echo "libtorchclad_mpi.so was not loaded from $prefix/lib by each rank ($loaded)"; exit 1; }
 echo "installed: one process without MPI; 2 ranks, each loading $prefix/lib/libtorchclad_mpi.so"
