@@ -41,6 +41,17 @@ std::string format_lr(double lr) {
 RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
                              const EvaluateFn& evaluate, std::ostream& log);
 
+// Rank 0's test metrics to every rank, so that every rank's result of a fit
+// (and a macro's decision on it) is the same.
+void share_evaluation(Evaluation& e) {
+  auto& w = dist::world();
+  double v[5] = {e.test_loss, e.test_accuracy, e.test_auc, e.test_rmse, double(e.summary.size())};
+  w.broadcast(v, sizeof v, 0);
+  e.test_loss = v[0], e.test_accuracy = v[1], e.test_auc = v[2], e.test_rmse = v[3];
+  e.summary.resize(static_cast<size_t>(v[4]));
+  w.broadcast(e.summary.data(), static_cast<int64_t>(e.summary.size()), 0);
+}
+
 }  // namespace
 
 RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
@@ -212,6 +223,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     m.steps_per_second = m.steps / m.seconds;
     m.samples_per_second = samples / m.seconds;
     if (root) m.eval = evaluate();  // the same parameters on every rank
+    if (dist::distributed()) share_evaluation(m.eval);
     char accuracy[48] = "";
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
       std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);

@@ -37,8 +37,8 @@
 // N x B (scale it yourself when you change N at a fixed per-rank batch).
 //
 // Rank 0 alone prints the progress, evaluates the test set after each epoch
-// (the other ranks' TrainResult leaves the test metrics 0), emits telemetry,
-// and writes Model::save/Mlp::save/Cnn::save files; save is collective (call
+// (and sends the metrics to the others: every rank's TrainResult is the
+// same), emits telemetry, and writes Model::save/Mlp::save/Cnn::save files; save is collective (call
 // it on every rank): every rank returns once the file is written, or throws
 // rank 0's error. Your own output is yours: guard it with is_root().
 // Not data-parallel: a StreamDataset fit (an error under more than one rank)
