@@ -62,12 +62,6 @@ class MpiWorld final : public Communicator {
 
 }  // namespace
 
-bool launched_by_mpi() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
-    if (std::getenv(v)) return true;
-  return false;
-}
-
 MpiSession::MpiSession(int* argc, char*** argv) {
   if (!launched_by_mpi()) return;
   check(MPI_Init(argc, argv), "MPI_Init");
@@ -98,3 +92,14 @@ MpiSession::~MpiSession() {
 }
 
 }  // namespace torchclad::dist
+
+// For libtorchclad_root, which loads this library with dlopen only when a
+// launcher started the process (torchclad::Distributed, root/src/distributed.cpp):
+// unmangled names to find with dlsym. The session is the one above.
+extern "C" {
+void* torchclad_mpi_session_open(int* argc, char*** argv) {
+  return new torchclad::dist::MpiSession(argc, argv);
+}
+void torchclad_mpi_session_fail(void* session) { static_cast<torchclad::dist::MpiSession*>(session)->fail(); }
+void torchclad_mpi_session_close(void* session) { delete static_cast<torchclad::dist::MpiSession*>(session); }
+}

@@ -4,6 +4,8 @@
 // process was started by a launcher (mpirun/mpiexec or srun with PMIx: the
 // environment names the rank), so a plain run needs no mpirun and pays
 // nothing; it then installs the MPI world as dist::world().
+#include "dist/launcher.hpp"  // launched_by_mpi()
+
 namespace torchclad::dist {
 
 class MpiSession {
@@ -25,8 +27,5 @@ class MpiSession {
  private:
   bool active_ = false, failed_ = false;
 };
-
-// True when the environment shows an MPI launcher started this process.
-bool launched_by_mpi();
 
 }  // namespace torchclad::dist

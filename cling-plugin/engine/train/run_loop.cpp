@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <streambuf>
 
 #include <c10/util/Exception.h>
 
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
+#include "dist/launcher.hpp"
 #include "train/progress.hpp"
 #include "train/telemetry.hpp"
 
@@ -39,6 +41,17 @@ std::string format_lr(double lr) {
 RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
                              const EvaluateFn& evaluate, std::ostream& log);
 
+// Rank 0's test metrics to every rank, so that every rank's result of a fit
+// (and a macro's decision on it) is the same.
+void share_evaluation(Evaluation& e) {
+  auto& w = dist::world();
+  double v[5] = {e.test_loss, e.test_accuracy, e.test_auc, e.test_rmse, double(e.summary.size())};
+  w.broadcast(v, sizeof v, 0);
+  e.test_loss = v[0], e.test_accuracy = v[1], e.test_auc = v[2], e.test_rmse = v[3];
+  e.summary.resize(static_cast<size_t>(v[4]));
+  w.broadcast(e.summary.data(), static_cast<int64_t>(e.summary.size()), 0);
+}
+
 }  // namespace
 
 RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
@@ -49,6 +62,15 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
   const int64_t n = spec.samples;
   const int rank = dist::world().rank(), ranks = dist::world().size();
   const int64_t global_batch = int64_t{spec.batch} * ranks;
+  // Ranks that would run different fits (fit() from a program or macro gets
+  // no check of its command line) stop here with an error on every rank,
+  // not in a hang at mismatched collectives.
+  if (ranks > 1)
+    dist::check_same_options("fit of model " + spec.model + ": engine " + spec.engine + ", optimizer " +
+                             spec.optimizer + ", lr " + format_lr(spec.lr) + ", epochs " +
+                             std::to_string(spec.epochs) + " from " + std::to_string(spec.first_epoch) +
+                             ", batch per rank " + std::to_string(spec.batch) + ", seed " +
+                             std::to_string(spec.seed));
   std::vector<int64_t> order(n);
   int64_t start = 0;
   SourceSteps steps;
@@ -86,10 +108,28 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
 namespace {
 
 RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
-                             const EvaluateFn& evaluate, std::ostream& log) {
+                             const EvaluateFn& evaluate, std::ostream& rank_log) {
   const int64_t n = spec.samples;
   const int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
   const bool root = dist::is_root();
+  // mpirun started several processes, but MPI was not started in this one
+  // (a macro or program without torchclad::Distributed): said once, on every process.
+  static bool told_alone = false;
+  if (!dist::distributed() && dist::launched_processes() > 1 && !told_alone) {
+    told_alone = true;
+    std::fprintf(stderr,
+                 "torchclad: mpirun started %d processes, but this one trains alone: create a "
+                 "torchclad::Distributed (torchclad/distributed.h) before fit to train data-parallel; "
+                 "as it is, every process trains on all the data and writes the same files\n",
+                 dist::launched_processes());
+  }
+  // Rank 0 alone prints (the commands pass the others a silent log already;
+  // fit() from a program or macro passes every rank the same stream).
+  struct NullBuffer : std::streambuf {
+    int overflow(int c) override { return c; }
+  } null_buffer;
+  std::ostream silent(&null_buffer);
+  std::ostream& log = root ? rank_log : silent;
   stop_agreed = false;
   RunOutcome out;
 
@@ -183,6 +223,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     m.steps_per_second = m.steps / m.seconds;
     m.samples_per_second = samples / m.seconds;
     if (root) m.eval = evaluate();  // the same parameters on every rank
+    if (dist::distributed()) share_evaluation(m.eval);
     char accuracy[48] = "";
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
       std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);

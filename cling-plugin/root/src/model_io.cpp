@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "define/definition.hpp"
+#include "rank_zero_writes.hpp"
 #include "model_state.hpp"
 #include "partial_file.hpp"
 #include "plain_errors.hpp"
@@ -211,7 +212,8 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
 }  // namespace
 
 void Model::save(const std::string& path) const {
-  rethrow_plain([&] { write_model(*state_, path); });
+  // Data-parallel (torchclad/distributed.h): rank 0 writes, every rank waits for it.
+  rethrow_plain([&] { rank_zero_writes([&] { write_model(*state_, path); }); });
 }
 
 Model Model::load(const std::string& path) {

@@ -1,0 +1,91 @@
+// torchclad for ROOT and programs: data-parallel training under mpirun.
+// Plain C++17 like torchclad.h (cling parses it; no MPI or LibTorch header).
+//
+//   int main(int argc, char** argv) {          // a program (link torchclad::api)
+//     torchclad::Distributed mpi(argc, argv);  // mpirun -np 4 ./program
+//     ...
+//     model.fit(train, test, options);         // gradients averaged over the ranks
+//     model.save("model.root");                // written by rank 0
+//   }
+//
+//   void my_macro() {                          // mpirun -np 4 root -b -q my_macro.C
+//     torchclad::Distributed mpi;              // first, before any fit
+//     ...
+//   }
+//
+// Under a launcher (mpirun/mpiexec, or srun with PMIx: the environment names
+// the rank) the constructor loads libtorchclad_mpi.so, which sits beside
+// libtorchclad_root.so (with dlopen: neither a macro nor a program names
+// it), calls MPI_Init and makes the ranks the world of every fit in the
+// process: Model::fit, Mlp::fit and Cnn::fit on in-memory datasets train
+// data-parallel. Without a launcher it loads nothing and the process is one
+// rank (rank 0 of 1), unless it was asked to require one
+// (Distributed(Distributed::require_launcher)), which then throws.
+//
+// The rule (engine/dist/data_parallel.hpp, the same as torchclad-train's
+// under mpirun): every rank reads the same dataset and shuffles the same
+// permutation of its n samples per epoch (seeded by (seed, epoch)); a step
+// takes the global batch G = ranks x options.batch, and rank r of N takes
+// positions [floor(r m / N), floor((r + 1) m / N)) of a global batch of m
+// samples. The last, partial global batch (n not divisible by G) is shared
+// with at most one sample of difference; a rank with an empty share adds a
+// zero gradient. The ranks' gradients are summed with one MPI_Allreduce
+// over the flat gradient buffer, weighted so that the sum is the gradient of
+// the global batch's mean loss: N ranks with batch B take the steps of one
+// process with batch N x B, from the same seed. So options.batch is the
+// batch per rank and options.lr is the learning rate for the global batch
+// N x B (scale it yourself when you change N at a fixed per-rank batch).
+//
+// Rank 0 alone prints the progress, evaluates the test set after each epoch
+// (and sends the metrics to the others: every rank's TrainResult is the
+// same), emits telemetry, and writes Model::save/Mlp::save/Cnn::save files; save is collective (call
+// it on every rank): every rank returns once the file is written, or throws
+// rank 0's error. Your own output is yours: guard it with is_root().
+// Not data-parallel: a StreamDataset fit (an error under more than one rank)
+// and Model::load / evaluate (each rank computes the same).
+//
+// Every rank must run the same fits with the same options and data: at the
+// start of each fit the ranks check that they hold the same number of
+// training samples, at least one per rank, and the same model, optimizer,
+// learning rate, epochs, batch and seed (else an error on every rank, naming
+// rank 0's options and its own). A process that mpirun started among
+// several but that has no Distributed trains alone and says so on stderr.
+//
+// MPI is initialised once per process and finalised when the last
+// Distributed ends. A Distributed that ends while an exception leaves its
+// scope (or after fail()) does not finalise: the process should exit with
+// an error, and mpirun then ends the other ranks instead of leaving them
+// waiting for this one in the next allreduce.
+#ifndef TORCHCLAD_DISTRIBUTED_H
+#define TORCHCLAD_DISTRIBUTED_H
+
+namespace torchclad {
+
+class Distributed {
+ public:
+  enum Launcher { optional_launcher, require_launcher };
+  // For macros (and programs that keep argc/argv to themselves).
+  explicit Distributed(Launcher launcher = optional_launcher);
+  // MPI_Init may read (and remove) its own arguments.
+  Distributed(int& argc, char**& argv, Launcher launcher = optional_launcher);
+  ~Distributed();
+  Distributed(const Distributed&) = delete;
+  Distributed& operator=(const Distributed&) = delete;
+
+  int rank() const;
+  int size() const;
+  bool is_root() const { return rank() == 0; }
+  // True when MPI runs (a launcher started the process), even with 1 rank.
+  bool active() const;
+  // After an error on this rank: do not finalise MPI (see above).
+  void fail();
+
+ private:
+  void open(int* argc, char*** argv, Launcher launcher);
+  int uncaught_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace torchclad
+
+#endif
