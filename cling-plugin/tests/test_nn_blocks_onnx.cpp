@@ -366,6 +366,31 @@ struct ChannelSoftmaxNet : nn::Model {
 };
 TORCHCLAD_MODEL(channel_softmax_net, ChannelSoftmaxNet)
 
+// MaxPool1d with windows side by side (stride = kernel, no padding), which
+// runs the built-in CNN's kernel: windows of 4 (vectorised) and of 3, on
+// lengths they do not divide (floor).
+struct TiledPool1dNet : nn::Model {
+  nn::Conv1d c{"c", 2, 3, 3, 20};
+  nn::Act h{3 * 18};
+  nn::MaxPool1d p4{"p4", 3, 18, 4};
+  nn::Act m4{3 * 4};
+  nn::Conv1d c2{"c2", 3, 2, 1, 4};
+  nn::Act h2{2 * 4};
+  nn::MaxPool1d p3{"p3", 2, 4, 3};
+  nn::Act m3{2 * 1}, out{2};
+  TiledPool1dNet() { inputs(2 * 20); regression(2); output(out); }
+  template <class T>
+  static T loss(const TiledPool1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::max_pool1d(m.p4, a, m.h, m.m4, n);
+    nn::conv1d(m.c2, p, a, m.m4, m.h2, n);
+    nn::max_pool1d(m.p3, a, m.h2, m.m3, n);
+    nn::flatten(a, m.m3, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(tiled_pool1d_net, TiledPool1dNet)
+
 // ---- Bad definitions.
 
 struct Conv2dWrongOutput : nn::Model {
@@ -594,6 +619,14 @@ const std::map<std::string, Twin>& twins() {
                             F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
          return torch::log_softmax(torch::softmax(h, 1), 1).flatten(1);
        }},
+      {"tiled_pool1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 2, 20}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         h = F::conv1d(torch::max_pool1d(h, {4}), view(p, d, "c2.weight"),
+                       F::Conv1dFuncOptions().bias(view(p, d, "c2.bias")));
+         return torch::max_pool1d(h, {3}).flatten(1);
+       }},
       {"unflatten_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
@@ -640,7 +673,7 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                                                               "log_softmax_net", "batch_norm2d_net",
                                                               "batch_norm1d_inference_net", "broadcast_net",
                                                               "feature_broadcast_net", "unflatten_net",
-                                                              "no_bias_mlp", "channel_softmax_net"),
+                                                              "no_bias_mlp", "channel_softmax_net", "tiled_pool1d_net"),
                                             ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
@@ -706,7 +739,8 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("unflatten_net", 70, 1),
                                            std::make_tuple("no_bias_mlp", 1, 1),
                                            std::make_tuple("no_bias_mlp", 70, 2),
-                                           std::make_tuple("channel_softmax_net", 70, 1)));
+                                           std::make_tuple("channel_softmax_net", 70, 1),
+                                           std::make_tuple("tiled_pool1d_net", 70, 1)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),

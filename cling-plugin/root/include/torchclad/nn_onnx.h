@@ -276,11 +276,19 @@ void conv2d(Conv2d c, const T* p, T* a, Act x, Act y, int n) {
 }
 
 namespace detail {
+// Max pooling in 1D with windows side by side (stride = kernel, no padding):
+// the built-in CNN's kernel (kernels/pooling.hpp: vectorised for windows of
+// 2 and 4, the same argmax rule) rather than the general window loop.
+inline bool tiled_1d(const PoolFields& f) {
+  return f.h == 1 && f.kh == 1 && f.ph == 0 && f.pw == 0 && f.sw == f.kw && f.wout == f.w / f.kw;
+}
 template <Reduction R, typename T>
 void pool_forward(const PoolFields& f, const char* kind, T* a, const Act& x, const Act& y, int n) {
   if (replaying()) return;
   check_pool(f, x, y, kind);
-  if (R == Reduction::kMax)
+  if (R == Reduction::kMax && tiled_1d(f))
+    kernels::max_pool1d_forward(a + long{n} * x.off, a + long{n} * y.off, f.channels * n, f.w, f.kw);
+  else if (R == Reduction::kMax)
     kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n, pool_shape(f));
   else
     kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n, pool_shape(f));
@@ -755,7 +763,9 @@ template <tn::Reduction R, typename T>
 void pool_backward(const tn::detail::PoolFields& f, T* a, T* d_a, const tn::Act& x, const tn::Act& y, int n) {
   T* dy = d_a + long{n} * y.off;
   T* dx = d_a + long{n} * x.off;
-  if (R == tn::Reduction::kMax)
+  if (R == tn::Reduction::kMax && tn::detail::tiled_1d(f))
+    tk::max_pool1d_backward<T>(a + long{n} * x.off, a + long{n} * y.off, dy, dx, f.channels * n, f.w, f.kw);
+  else if (R == tn::Reduction::kMax)
     tk::max_pool2d_backward<T>(a + long{n} * x.off, dy, dx, long{f.channels} * n, tn::detail::pool_shape(f));
   else
     tk::avg_pool2d_backward<T>(dy, dx, long{f.channels} * n, tn::detail::pool_shape(f));
