@@ -319,7 +319,7 @@ void matmul(Context& c, const GraphNode& node) {
       c.fused.insert(at);
     }
   }
-  emit_linear(c, node, x, std::move(weight), std::move(b), out, w.name, true);
+  emit_linear(c, node, x, std::move(weight), std::move(b), out, w.name, !w.transposed_view);
 }
 
 // A 1D op's pads ([begin, end]) and stride, dilation; auto_pad VALID or NOTSET.
@@ -442,6 +442,45 @@ void conv(Context& c, const GraphNode& node) {
   c.body.push_back(x.is_input ? "    nn::conv1d(m." + id + ", p, x, a, m." + y.ref + ", n);"
                               : "    nn::conv1d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
   add_layer_params(c, layer, std::move(weight), w.name, false, cout, cin / groups * k, std::move(bias));
+}
+
+// ---- Constants computed from initializers, as the legacy exporter writes
+// them without constant folding: Transpose (a Linear without bias's weight)
+// and Cast to float32.
+
+void transpose_constant(Context& c, const GraphNode& node) {
+  if (!is_constant_input(c, node.inputs.at(0)))
+    c.fail(node, "a Transpose of an activation is not supported (only of a constant matrix, perm [1, 0])");
+  ConstTensor q = c.constant(node, 0);
+  const auto perm = c.attr_ints(node, "perm");
+  if (q.dims.size() != 2 || !(perm.empty() || perm == std::vector<int64_t>{1, 0}))
+    c.fail(node, "only a Transpose of a matrix (perm [1, 0]) is supported, found shape " + dims_text(q.dims) +
+                     " and perm " + dims_text(perm));
+  const int64_t rows = q.dims[0], cols = q.dims[1];
+  std::vector<float> t(q.f.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k) t[k * rows + r] = q.f[r * cols + k];
+  q.f = std::move(t);
+  q.dims = {cols, rows};
+  q.transposed_view = !q.transposed_view;
+  c.computed[node.outputs[0]] = std::move(q);
+}
+
+void cast_constant(Context& c, const GraphNode& node) {
+  if (!is_constant_input(c, node.inputs.at(0)))
+    c.fail(node, "a Cast of an activation is not supported (only of a constant)");
+  if (c.attr_int(node, "to", 1) != 1) c.fail(node, "only a Cast to float32 (to = 1) is supported");
+  ConstTensor q = c.constant(node, 0, false);
+  if (q.is_double) {
+    q.is_double = false;
+    q.is_float = true;
+  } else if (q.is_int) {
+    q.f.assign(q.i.begin(), q.i.end());
+    q.i.clear();
+    q.is_int = false;
+    q.is_float = true;
+  }
+  c.computed[node.outputs[0]] = std::move(q);
 }
 
 // ---- Ops without parameters.
@@ -942,6 +981,8 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Div", [](Context& c, const GraphNode& n) { binary(c, n, "div"); }},
       // Shape arithmetic, as the exporters write x.view(x.size(0), -1).
       {"Shape", shape_of},
+      {"Transpose", transpose_constant},  // of a constant matrix
+      {"Cast", cast_constant},            // of a constant, to float32
       {"Gather", gather_ints},
       {"Unsqueeze", reshape_ints},
       {"Squeeze", reshape_ints},

@@ -499,9 +499,10 @@ class Decoder(torch.nn.Module):
 # dynamo: Gemm without C, Clip with initializer bounds, Reshape with constant
 # shapes, per-channel initializers folded to [1, C, 1]; legacy: MatMul without
 # Add, Clip with Constant bounds, the shape computed from Shape/Gather/Concat;
-# TorchScript: aten::linear without bias, relu6/clamp/hardtanh, view of an
+# legacy without constant folding: Transpose of the weights, Cast of the
+# bounds, Reshape of the per-channel parameters (named as the module's); TorchScript: aten::linear without bias, relu6/clamp/hardtanh, view of an
 # activation and of parameters, mul/add.
-@pytest.mark.parametrize("fmt", ["dynamo", "legacy", "torchscript"])
+@pytest.mark.parametrize("fmt", ["dynamo", "legacy", "legacy-unfolded", "torchscript"])
 def test_decoder_no_bias_clip_unflatten_per_channel(tmp_path, fmt):
     torch.manual_seed(11)
     model = Decoder().eval()
@@ -512,10 +513,13 @@ def test_decoder_no_bias_clip_unflatten_per_channel(tmp_path, fmt):
         torch.jit.script(model).save(str(path))
     else:
         path = tmp_path / "decoder.onnx"
-        export(model, x[:2], path, dynamo=fmt == "dynamo")
+        export(model, x[:2], path, dynamo=fmt == "dynamo", fold_constants=fmt != "legacy-unfolded")
         ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+        if fmt == "legacy-unfolded":  # the weights transposed, the bounds cast, the scale reshaped in the graph
+            assert "Transpose" in ops and "Cast" in ops and ops.count("Reshape") >= 3, ops
         assert "Clip" in ops and "Reshape" in ops and ("Gemm" if fmt == "dynamo" else "MatMul") in ops, ops
         assert "Add" not in ops[:ops.index("Clip")], ops  # the first Linear has no bias
+        assert "Gemm" not in ops or fmt == "dynamo", ops
     results, names, _ = run_check(tmp_path, path, "mse", x, y, torchscript_shape="6" if fmt == "torchscript" else "")
     source = Path(results["source"]).read_text()
     for block in ("nn::no_bias", "nn::clip(", "nn::unflatten(", "nn::log_softmax_channels("):
