@@ -140,6 +140,23 @@ json tensor_json(const onnx::TensorProto& stored, const std::string& name, std::
       j["values"] = v;
       break;
     }
+    case onnx::TensorProto::DOUBLE: {  // the legacy exporter's unfolded constants (clamp bounds): as float32
+      std::vector<double> d(n);
+      if (t.has_raw_data()) {
+        if (static_cast<int64_t>(t.raw_data().size()) != 8 * n)
+          throw BadInput("tensor '" + name + "': raw data does not hold " + std::to_string(n) + " float64 values");
+        std::memcpy(d.data(), t.raw_data().data(), 8 * n);
+      } else {
+        if (t.double_data_size() != n) throw BadInput("tensor '" + name + "': wrong number of float64 values");
+        std::copy(t.double_data().begin(), t.double_data().end(), d.begin());
+      }
+      const std::vector<float> v(d.begin(), d.end());
+      weights.write(reinterpret_cast<const char*>(v.data()), 4 * n);
+      j["type"] = "float64";
+      j["offset"] = offset;
+      offset += n;
+      break;
+    }
     default:
       j["type"] = "other";
       j["onnx_type"] = t.data_type();

@@ -10,9 +10,7 @@
 #include <functional>
 #include <map>
 
-#include "alloc_counter.hpp"
-#include "model/defined_model.hpp"
-#include "test_util.hpp"
+#include "defined_model_checks.hpp"
 #include "torchclad/nn.h"
 
 namespace nn = torchclad::nn;
@@ -352,6 +350,47 @@ struct UnflattenNet : nn::Model {
 };
 TORCHCLAD_MODEL(unflatten_net, UnflattenNet)
 
+// Softmax and LogSoftmax over the channels of a convolution's output.
+struct ChannelSoftmaxNet : nn::Model {
+  nn::Conv1d c{"c", 2, 3, 2, 6};
+  nn::Act h{3 * 5}, s{3 * 5}, ls{3 * 5}, out{15};
+  ChannelSoftmaxNet() { inputs(2 * 6); regression(15); output(out); }
+  template <class T>
+  static T loss(const ChannelSoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::softmax_channels(a, m.h, m.s, 3, n);
+    nn::log_softmax_channels(a, m.s, m.ls, 3, n);
+    nn::flatten(a, m.ls, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(channel_softmax_net, ChannelSoftmaxNet)
+
+// MaxPool1d with windows side by side (stride = kernel, no padding), which
+// runs the built-in CNN's kernel: windows of 4 (vectorised) and of 3, on
+// lengths they do not divide (floor).
+struct TiledPool1dNet : nn::Model {
+  nn::Conv1d c{"c", 2, 3, 3, 20};
+  nn::Act h{3 * 18};
+  nn::MaxPool1d p4{"p4", 3, 18, 4};
+  nn::Act m4{3 * 4};
+  nn::Conv1d c2{"c2", 3, 2, 1, 4};
+  nn::Act h2{2 * 4};
+  nn::MaxPool1d p3{"p3", 2, 4, 3};
+  nn::Act m3{2 * 1}, out{2};
+  TiledPool1dNet() { inputs(2 * 20); regression(2); output(out); }
+  template <class T>
+  static T loss(const TiledPool1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::max_pool1d(m.p4, a, m.h, m.m4, n);
+    nn::conv1d(m.c2, p, a, m.m4, m.h2, n);
+    nn::max_pool1d(m.p3, a, m.h2, m.m3, n);
+    nn::flatten(a, m.m3, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(tiled_pool1d_net, TiledPool1dNet)
+
 // ---- Bad definitions.
 
 struct Conv2dWrongOutput : nn::Model {
@@ -439,30 +478,11 @@ namespace {
 
 using namespace torchclad::testing;
 namespace F = torch::nn::functional;
-using support::AllocationCounter;
-
-std::shared_ptr<const define::Definition> def(const std::string& name) {
-  return define::find_definition(name);
-}
-
-std::string registration_error(const std::string& name) {
-  try {
-    define::find_definition(name);
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A definition's constant values as a float64 tensor (torch::tensor of
 // doubles would round them to the default float32).
 torch::Tensor constant(const double* v, int64_t count) {
   return torch::from_blob(const_cast<double*>(v), {count}, torch::kFloat64).clone();
-}
-
-torch::Tensor view(const torch::Tensor& flat, const define::Definition& d, const std::string& name) {
-  const auto& p = d.param(name);
-  return flat.narrow(0, p.offset, p.numel).view(p.shape);
 }
 
 // The LibTorch twin of each definition: its output [n, output_width] from the
@@ -593,6 +613,20 @@ const std::map<std::string, Twin>& twins() {
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          return F::linear(torch::tanh(F::linear(x, view(p, d, "fc1.weight"))), view(p, d, "fc2.weight"));
        }},
+      {"channel_softmax_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 2, 6}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         return torch::log_softmax(torch::softmax(h, 1), 1).flatten(1);
+       }},
+      {"tiled_pool1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 2, 20}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         h = F::conv1d(torch::max_pool1d(h, {4}), view(p, d, "c2.weight"),
+                       F::Conv1dFuncOptions().bias(view(p, d, "c2.bias")));
+         return torch::max_pool1d(h, {3}).flatten(1);
+       }},
       {"unflatten_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
@@ -607,25 +641,6 @@ torch::Tensor twin_loss(const define::Definition& d, const torch::Tensor& out, c
   return F::mse_loss(out, y.view_as(out));
 }
 
-struct Sample {
-  std::vector<double> params, x, y;
-};
-
-Sample sample(const define::Definition& d, int n, uint64_t seed) {
-  Sample s;
-  s.params = to_vector(init_defined_params(d, seed).to(torch::kFloat64));
-  // Away from the initial values (BatchNorm's gamma 1 and beta 0, ...).
-  const auto jitter = random_vector(d.param_count, seed + 3);
-  for (size_t i = 0; i < s.params.size(); ++i) s.params[i] += 0.2 * jitter[i];
-  s.x = random_vector(int64_t{n} * d.inputs, seed + 1);
-  std::mt19937_64 rng(seed + 2);
-  s.y.resize(int64_t{n} * d.target_width);
-  for (auto& v : s.y)
-    v = d.targets == define::Targets::kClassIndex ? static_cast<double>(rng() % d.classes)
-                                                  : std::normal_distribution<double>(0, 1.5)(rng);
-  return s;
-}
-
 class BlockGradient : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
@@ -633,9 +648,8 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
   const auto d = def(name);
   const Twin& twin = twins().at(name);
   DefinedModel model(d, 7);
-  auto s = sample(*d, n, 100 + n);
+  const auto s = sample(*d, n, 100 + n, 0.2);
   auto x = to_tensor(s.x, {n, d->inputs});
-  auto y = to_tensor(s.y, {n, d->target_width});
 
   // Forward in float32: the definition's outputs against the LibTorch twin's.
   model.params().copy_(to_tensor(s.params, {d->param_count}).to(torch::kFloat32));
@@ -645,20 +659,10 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
   EXPECT_TRUE(torch::allclose(out32, ref32, 1e-5, 1e-5))
       << name << ": worst " << (out32 - ref32).abs().max().item<double>();
 
-  // Float64: loss and gradient against autograd.
-  std::vector<double> grad(d->param_count, 0.0);
-  const double loss = model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, grad.data());
-  auto p = to_tensor(s.params, {d->param_count}).requires_grad_();
-  auto ref = twin_loss(*d, twin(*d, p, x), y);
-  ref.backward();
-  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss))) << name;
-  EXPECT_TRUE(close(grad, to_vector(p.grad()), 1e-9, 1e-12)) << name << " vs autograd";
-
-  // And against central finite differences of the definition's own loss.
-  const auto idx = all_indices(d->param_count, 150);
-  const auto fd = finite_differences(
-      [&] { return model.loss_double(s.params.data(), s.x.data(), s.y.data(), n); }, s.params.data(), idx);
-  EXPECT_TRUE(close(pick(grad, idx), fd, 1e-5, 1e-7)) << name << " vs finite differences";
+  // Float64: loss and gradient against autograd and finite differences.
+  expect_gradient_matches(name, model, s, n, [&](const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
+    return twin_loss(*d, twin(*d, p, x), y);
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
@@ -669,28 +673,13 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                                                               "log_softmax_net", "batch_norm2d_net",
                                                               "batch_norm1d_inference_net", "broadcast_net",
                                                               "feature_broadcast_net", "unflatten_net",
-                                                              "no_bias_mlp"),
+                                                              "no_bias_mlp", "channel_softmax_net", "tiled_pool1d_net"),
                                             ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
 // clears what its block wrote) and matches the float64 gradient.
 TEST(Blocks, FloatStepClearsItsAdjointsAndMatchesDouble) {
-  for (const auto& [name, twin] : twins()) {
-    const auto d = def(name);
-    const int n = 5;
-    auto s = sample(*d, n, 3);
-    std::vector<float> p(s.params.begin(), s.params.end()), x(s.x.begin(), s.x.end()),
-        y(s.y.begin(), s.y.end()), a(d->acts_per_sample * n), da(a.size()), g(d->param_count);
-    d->grad_f(d->instance.get(), p.data(), a.data(), x.data(), y.data(), n, g.data(), da.data());
-    for (float v : da) ASSERT_EQ(v, 0.f) << name;
-    std::vector<double> gd(d->param_count, 0.0);
-    DefinedModel model(d, 0);
-    model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, gd.data());
-    double scale = 0, worst = 0;
-    for (size_t i = 0; i < gd.size(); ++i) scale = std::max(scale, std::abs(gd[i]));
-    for (size_t i = 0; i < gd.size(); ++i) worst = std::max(worst, std::abs(g[i] - gd[i]));
-    EXPECT_LT(worst, 1e-4 * std::max(scale, 1e-6)) << name;
-  }
+  for (const auto& [name, twin] : twins()) expect_float_step_clears_adjoints(name, 1e-4, 0.2);
 }
 
 // A batch split over two threads (each part its own n): the same loss and
@@ -700,7 +689,7 @@ TEST(Blocks, ThreadPartsGiveTheSameLossAndGradient) {
   for (const auto& [name, twin] : twins()) {
     const auto d = def(name);
     const int n = 37;
-    auto s = sample(*d, n, 9);
+    auto s = sample(*d, n, 9, 0.2);
     std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
     at::set_num_threads(1);
     DefinedModel one(d, 2);
@@ -722,15 +711,9 @@ TEST_P(BlockSteadyState, AllocatesNothing) {
   at::set_num_threads(threads);
   const auto d = def(name);
   DefinedModel model(d, 1);
-  auto s = sample(*d, n, 2);
+  auto s = sample(*d, n, 2, 0.2);
   std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
-  model.loss_and_grad(x.data(), y.data(), n);  // the first step at a batch size allocates its workspace
-  int64_t count = 0;
-  {
-    AllocationCounter counter;
-    for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n);
-    count = counter.count();
-  }
+  const int64_t count = steady_state_allocations(model, x, y, n);
   at::set_num_threads(saved);
   EXPECT_EQ(count, 0) << name << " at batch " << n;
 }
@@ -755,7 +738,9 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("feature_broadcast_net", 70, 1),
                                            std::make_tuple("unflatten_net", 70, 1),
                                            std::make_tuple("no_bias_mlp", 1, 1),
-                                           std::make_tuple("no_bias_mlp", 70, 2)));
+                                           std::make_tuple("no_bias_mlp", 70, 2),
+                                           std::make_tuple("channel_softmax_net", 70, 1),
+                                           std::make_tuple("tiled_pool1d_net", 70, 1)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),

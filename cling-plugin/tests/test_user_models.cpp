@@ -6,14 +6,12 @@
 // step allocates nothing; bad definitions get errors naming the mistake.
 #include <cmath>
 
-#include "alloc_counter.hpp"
+#include "defined_model_checks.hpp"
 #include "metrics/weighted.hpp"
 #include "model/cnn_definition.hpp"
-#include "model/defined_model.hpp"
 #include "models/gw_cnn.h"
 #include "models/mlp.h"
 #include "ops/model_ops.hpp"
-#include "test_util.hpp"
 #include "torchclad/nn.h"
 #include "train/binary_trainer.hpp"
 #include "train/model_trainer.hpp"
@@ -272,15 +270,6 @@ namespace {
 
 using namespace torchclad::testing;
 
-std::string registration_error(const std::string& name) {
-  try {
-    define::find_definition(name);
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(UserModelErrors, AnActivationWrittenTwiceIsRefused) {
   EXPECT_NE(registration_error("written_twice").find("writes the activation 'activation #1', which an "
                                                      "earlier block wrote"),
@@ -326,42 +315,8 @@ TEST(UserModelErrors, AnErrorInAThreadsPartReachesTheCaller) {
   EXPECT_THROW(model.loss_and_grad(x.data_ptr<float>(), y.data_ptr<float>(), 40), nn::LayerError);
   at::set_num_threads(saved);
 }
-using support::AllocationCounter;
-
-std::shared_ptr<const define::Definition> def(const std::string& name) {
-  return define::find_definition(name);
-}
-
-// Float64 inputs for a definition: parameters as it initialises them, x
-// normal, y valid targets for its kind.
-struct Sample {
-  std::vector<double> params, x, y;
-};
-
-Sample sample(const define::Definition& d, int n, uint64_t seed) {
-  Sample s;
-  auto p = init_defined_params(d, seed).to(torch::kFloat64);
-  s.params = to_vector(p);
-  s.x = random_vector(int64_t{n} * d.inputs, seed + 1);
-  std::mt19937_64 rng(seed + 2);
-  s.y.resize(int64_t{n} * d.target_width);
-  for (auto& v : s.y) {
-    if (d.targets == define::Targets::kClassIndex)
-      v = static_cast<double>(rng() % d.classes);
-    else if (d.targets == define::Targets::kBinary)
-      v = static_cast<double>(rng() % 2);
-    else
-      v = std::normal_distribution<double>(0, 1.5)(rng);
-  }
-  return s;
-}
 
 // The same networks in LibTorch, float64, for autograd's gradient.
-torch::Tensor view(const torch::Tensor& flat, const define::Definition& d, const std::string& name) {
-  const auto& p = d.param(name);
-  return flat.narrow(0, p.offset, p.numel).view(p.shape);
-}
-
 torch::Tensor libtorch_loss(const std::string& name, const define::Definition& d,
                             const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
   namespace F = torch::nn::functional;
@@ -664,22 +619,10 @@ TEST_P(UserModelGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
   const auto [name, n] = GetParam();
   const auto d = def(name);
   DefinedModel model(d, 7);
-  auto s = sample(*d, n, 100 + n);
-  std::vector<double> grad(d->param_count, 0.0);
-  const double loss = model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, grad.data());
-
-  auto p = to_tensor(s.params, {d->param_count}).requires_grad_();
-  auto x = to_tensor(s.x, {n, d->inputs});
-  auto y = to_tensor(s.y, {n, d->target_width});
-  auto ref = libtorch_loss(name, *d, p, x, y);
-  ref.backward();
-  EXPECT_NEAR(loss, ref.item<double>(), 1e-12 * std::max(1.0, std::abs(loss)));
-  EXPECT_TRUE(close(grad, to_vector(p.grad()), 1e-9, 1e-12)) << name << " vs autograd";
-
-  const auto idx = all_indices(d->param_count, 150);
-  const auto fd = finite_differences(
-      [&] { return model.loss_double(s.params.data(), s.x.data(), s.y.data(), n); }, s.params.data(), idx);
-  EXPECT_TRUE(close(pick(grad, idx), fd, 1e-5, 1e-7)) << name << " vs finite differences";
+  expect_gradient_matches(name, model, sample(*d, n, 100 + n), n,
+                          [&](const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
+                            return libtorch_loss(name, *d, p, x, y);
+                          });
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, UserModelGradient,
@@ -687,23 +630,7 @@ INSTANTIATE_TEST_SUITE_P(Models, UserModelGradient,
                                             ::testing::Values(1, 3, 17, 70)));
 
 TEST(UserModel, ActivationAdjointsReturnToZeroAndFloatMatchesDouble) {
-  for (const char* name : {"deep6", "gelu_mlp", "huber_regression", "gw_cnn"}) {
-    const auto d = def(name);
-    const int n = 5;
-    auto s = sample(*d, n, 3);
-    std::vector<float> p(s.params.begin(), s.params.end()), x(s.x.begin(), s.x.end()),
-        y(s.y.begin(), s.y.end()), a(d->acts_per_sample * n), da(a.size()), g(d->param_count);
-    const float loss = d->grad_f(d->instance.get(), p.data(), a.data(), x.data(), y.data(), n, g.data(), da.data());
-    for (float v : da) ASSERT_EQ(v, 0.f) << name;
-    std::vector<double> gd(d->param_count, 0.0);
-    DefinedModel model(d, 0);
-    const double loss_d = model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, gd.data());
-    EXPECT_NEAR(loss, loss_d, 1e-4 * std::max(1.0, std::abs(loss_d))) << name;
-    double scale = 0, worst = 0;
-    for (size_t i = 0; i < gd.size(); ++i) scale = std::max(scale, std::abs(gd[i]));
-    for (size_t i = 0; i < gd.size(); ++i) worst = std::max(worst, std::abs(g[i] - gd[i]));
-    EXPECT_LT(worst, 1e-3 * std::max(scale, 1e-6)) << name;
-  }
+  for (const char* name : {"deep6", "gelu_mlp", "huber_regression", "gw_cnn"}) expect_float_step_clears_adjoints(name, 1e-3);
 }
 
 // The GW CNN written in the user API: the built-in's parameters for the same
@@ -831,21 +758,11 @@ TEST_P(UserModelSteadyState, AllocatesNothing) {
   DefinedModel model(d, 1);
   auto s = sample(*d, n, 2);
   std::vector<float> x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end());
-  model.loss_and_grad(x.data(), y.data(), n);  // the first step at a batch size allocates its workspace
-  {
-    AllocationCounter counter;
-    for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n);
-    EXPECT_EQ(counter.count(), 0);
-  }
+  EXPECT_EQ(steady_state_allocations(model, x, y, n), 0);
   // With per-event weights too.
   const auto wd = signed_weights(n, 3);
   std::vector<float> w(wd.begin(), wd.end());
-  model.loss_and_grad(x.data(), y.data(), n, w.data());
-  {
-    AllocationCounter counter;
-    for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n, w.data());
-    EXPECT_EQ(counter.count(), 0) << "weighted";
-  }
+  EXPECT_EQ(steady_state_allocations(model, x, y, n, w.data()), 0) << "weighted";
   at::set_num_threads(saved);
 }
 

@@ -179,22 +179,50 @@ struct Context {
   std::string in(const Value& v) const { return v.is_input ? "x" : "m." + v.ref; }
 };
 
-// ---- Layers with parameters: Linear (Gemm, MatMul + Add) and Conv1d, each
-// optionally followed by a BatchNormalization folded into it.
+// Is `name` a constant (an initializer, a Constant node, or a shape computed
+// from the input's)?
+bool is_constant_input(const Context& c, const std::string& name) {
+  return c.g.constants.count(name) || c.computed.count(name);
+}
 
-// If the only reader of `tensor` is a BatchNormalization in inference form,
-// folds it into w [out, per_out] and b [out] and returns its node index.
-const GraphNode* fold_batch_norm(Context& c, const std::string& tensor, std::vector<float>& w,
-                                 std::vector<float>& b, int64_t out, std::vector<float>* bn_bias_target,
-                                 std::string* bias_init) {
+// ---- Layers with parameters: Linear (Gemm, MatMul with or without an Add of
+// a bias) and Conv (1D and 2D), each optionally followed by a
+// BatchNormalization folded into it.
+
+// A layer's bias after folding: its values, the file's initializer it came
+// from, the initializer export writes it to ("" : the layer has none) and
+// the tensor the layer's output stands for (the normalisation's, if folded).
+struct LayerBias {
+  std::vector<float> values;
+  std::string init, target, output;
+  bool present() const { return !target.empty(); }
+};
+
+// The bias `node` reads at input i (zeros when it has none) for a layer of
+// `out` outputs whose output is `output`.
+LayerBias read_bias(Context& c, const GraphNode& node, size_t i, int64_t out, const std::string& output) {
+  LayerBias b{std::vector<float>(out, 0.0f), "", "", output};
+  if (!c.has_input(node, i)) return b;
+  const auto& t = c.constant(node, i);
+  if (t.numel() != out)
+    c.fail(node, "bias '" + t.name + "' has " + std::to_string(t.numel()) + " values for " + std::to_string(out) + " outputs");
+  b.values = t.f;
+  b.init = b.target = t.name;
+  return b;
+}
+
+// If the only reader of the layer's output is a BatchNormalization in
+// inference form, folds it into w [out, per_out] and the bias. Export then
+// writes the layer's bias to the normalisation's B, the layer's own bias (if
+// any) becomes 0 and the rest of the normalisation the identity (scale 1,
+// mean 0, var 1 - eps).
+void fold_batch_norm(Context& c, std::vector<float>& w, LayerBias& b, int64_t out) {
   size_t at = 0;
-  const GraphNode* bn = c.sole_consumer(tensor, &at);
-  if (!bn || bn->op != "BatchNormalization") return nullptr;
+  const GraphNode* bn = c.sole_consumer(b.output, &at);
+  if (!bn || bn->op != "BatchNormalization") return;
   if (c.attr_int(*bn, "training_mode", 0) != 0) c.fail(*bn, "training_mode=1 is not supported (export the model in eval())");
-  if (bn->outputs.size() > 1) {
-    for (size_t i = 1; i < bn->outputs.size(); ++i)
-      if (!bn->outputs[i].empty()) c.fail(*bn, "running-statistics outputs are not supported (export in eval())");
-  }
+  for (size_t i = 1; i < bn->outputs.size(); ++i)
+    if (!bn->outputs[i].empty()) c.fail(*bn, "running-statistics outputs are not supported (export in eval())");
   const auto& scale = c.constant(*bn, 1);
   const auto& bias = c.constant(*bn, 2);
   const auto& mean = c.constant(*bn, 3);
@@ -207,23 +235,31 @@ const GraphNode* fold_batch_norm(Context& c, const std::string& tensor, std::vec
   for (int64_t o = 0; o < out; ++o) {
     const double s = scale.f[o] / std::sqrt(double(var.f[o]) + eps);
     for (int64_t k = 0; k < per_out; ++k) w[o * per_out + k] = static_cast<float>(w[o * per_out + k] * s);
-    b[o] = static_cast<float>((b[o] - mean.f[o]) * s + bias.f[o]);
+    b.values[o] = static_cast<float>((b.values[o] - mean.f[o]) * s + bias.f[o]);
   }
-  (void)bn_bias_target;
-  // Export: the layer's bias goes to the normalisation's B; the rest of it
-  // becomes the identity (scale 1, mean 0, var 1 - eps).
-  *bias_init = bias.name;
+  if (!b.init.empty()) c.out.fixed.push_back({b.init, std::vector<float>(out, 0.0f)});
+  b.target = bias.name;
   c.out.fixed.push_back({scale.name, std::vector<float>(out, 1.0f)});
   c.out.fixed.push_back({mean.name, std::vector<float>(out, 0.0f)});
   c.out.fixed.push_back({var.name, std::vector<float>(out, static_cast<float>(1.0 - eps))});
   c.fused.insert(at);
-  return bn;
+  b.output = bn->outputs[0];
+}
+
+// The layer's parameters (layer.weight as a [rows, cols] matrix, layer.bias
+// if present) and where export writes them.
+void add_layer_params(Context& c, const std::string& layer, std::vector<float> weight, const std::string& weight_init,
+                      bool transposed, int64_t rows, int64_t cols, LayerBias b) {
+  c.out.params.push_back({layer + ".weight", std::move(weight)});
+  c.out.exports.push_back({layer + ".weight", weight_init, transposed, rows, cols});
+  if (!b.present()) return;
+  c.out.params.push_back({layer + ".bias", std::move(b.values)});
+  c.out.exports.push_back({layer + ".bias", b.target, false, rows, 1});
 }
 
 // Emits nn::Linear + nn::linear for x [n, in] -> [n, out]; w [out, in].
-void emit_linear(Context& c, const GraphNode& node, const Value& x, std::vector<float> w, std::vector<float> b,
-                 int64_t out, const std::string& weight_init, bool transposed, const std::string& bias_init,
-                 std::string output) {
+void emit_linear(Context& c, const GraphNode& node, const Value& x, std::vector<float> w, LayerBias b,
+                 int64_t out, const std::string& weight_init, bool transposed) {
   if (x.dims.size() != 1 || x.channel_major)
     c.fail(node, "its input has per-sample shape " + dims_text(x.dims) +
                      ": a Linear layer reads a flat [batch, features] input (add Flatten before it)");
@@ -231,24 +267,16 @@ void emit_linear(Context& c, const GraphNode& node, const Value& x, std::vector<
   if (static_cast<int64_t>(w.size()) != in * out)
     c.fail(node, "weight '" + weight_init + "' has " + std::to_string(w.size()) + " values, expected " +
                      std::to_string(out) + " x " + std::to_string(in));
-  std::string bias_target = bias_init;
-  if (const GraphNode* bn = fold_batch_norm(c, output, w, b, out, nullptr, &bias_target)) {
-    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(out, 0.0f)});
-    output = bn->outputs[0];
-  } else if (bias_init.empty()) {
-    c.fail(node, "a layer without bias is not supported yet (nn::Linear has one)");
-  }
+  fold_batch_norm(c, w, b, out);
   const std::string layer = c.layer_name(node, weight_init);
   const std::string id = c.identifier(layer);
   c.members.push_back("  nn::Linear " + id + "{" + cpp_string(layer) + ", " + std::to_string(in) + ", " +
-                      std::to_string(out) + "};  // " + node.label());
-  Value& y = c.new_act(output, {out}, false);
-  c.body.push_back(x.is_input ? "    nn::linear(m." + id + ", p, x, a, m." + y.ref + ", n);"
-                              : "    nn::linear(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
-  c.out.params.push_back({layer + ".weight", std::move(w)});
-  c.out.params.push_back({layer + ".bias", std::move(b)});
-  c.out.exports.push_back({layer + ".weight", weight_init, transposed, out, in});
-  c.out.exports.push_back({layer + ".bias", bias_target, false, out, 1});
+                      std::to_string(out) + (b.present() ? "" : ", nn::no_bias") + "};  // " + node.label());
+  const Value xv = x;
+  Value& y = c.new_act(b.output, {out}, false);
+  c.body.push_back(xv.is_input ? "    nn::linear(m." + id + ", p, x, a, m." + y.ref + ", n);"
+                               : "    nn::linear(m." + id + ", p, a, m." + xv.ref + ", m." + y.ref + ", n);");
+  add_layer_params(c, layer, std::move(w), weight_init, transposed, out, in, std::move(b));
 }
 
 void gemm(Context& c, const GraphNode& node) {
@@ -265,35 +293,33 @@ void gemm(Context& c, const GraphNode& node) {
   if (!trans_b)  // the file's [in, out] -> the model's [out, in]
     for (int64_t o = 0; o < out; ++o)
       for (int64_t i = 0; i < in; ++i) weight[o * in + i] = w.f[i * out + o];
-  std::vector<float> bias(out, 0.0f);
-  std::string bias_init;
-  if (c.has_input(node, 2)) {
-    const auto& b = c.constant(node, 2);
-    if (b.numel() != out) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(out) + " outputs");
-    bias = b.f;
-    bias_init = b.name;
-  }
-  emit_linear(c, node, x, std::move(weight), std::move(bias), out, w.name, !trans_b, bias_init, node.outputs[0]);
+  emit_linear(c, node, x, std::move(weight), read_bias(c, node, 2, out, node.outputs[0]), out, w.name, !trans_b);
 }
 
-// MatMul(x, W [in, out]) whose only reader is Add(·, b [out]).
+// MatMul(x, W [in, out]): a Linear layer, with a bias when its only reader
+// is Add(., b [out]), without one otherwise (torch.nn.Linear(bias=False)).
 void matmul(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
   const auto& w = c.constant(node, 1);
-  if (w.dims.size() != 2) c.fail(node, "weight '" + w.name + "' is not a matrix");
+  if (w.dims.size() != 2) c.fail(node, "weight '" + w.name + "' is not a matrix [in, out] (found " + dims_text(w.dims) + ")");
   const int64_t in = w.dims[0], out = w.dims[1];
-  size_t at = 0;
-  const GraphNode* add = c.sole_consumer(node.outputs[0], &at);
-  if (!add || add->op != "Add" || add->inputs.size() != 2)
-    c.fail(node, "a MatMul is supported when an Add of a bias vector follows it (a Linear layer)");
-  const size_t bias_index = add->inputs[0] == node.outputs[0] ? 1 : 0;
-  const auto& b = c.constant(*add, bias_index);
-  if (b.numel() != out) c.fail(*add, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(out) + " outputs");
-  c.fused.insert(at);
   std::vector<float> weight(w.f.size());
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) weight[o * in + i] = w.f[i * out + o];
-  emit_linear(c, node, x, std::move(weight), b.f, out, w.name, true, b.name, add->outputs[0]);
+  size_t at = 0;
+  const GraphNode* add = c.sole_consumer(node.outputs[0], &at);
+  LayerBias b{std::vector<float>(out, 0.0f), "", "", node.outputs[0]};
+  if (add && add->op == "Add" && add->inputs.size() == 2) {
+    const size_t bias_index = add->inputs[0] == node.outputs[0] ? 1 : 0;
+    const std::string& q = add->inputs[bias_index];
+    const auto it = c.g.constants.find(q);
+    if (it != c.g.constants.end() && it->second.is_float && it->second.numel() == out &&
+        (it->second.dims.size() == 1 || (it->second.dims.size() == 2 && it->second.dims[0] == 1))) {
+      b = read_bias(c, *add, bias_index, out, add->outputs[0]);
+      c.fused.insert(at);
+    }
+  }
+  emit_linear(c, node, x, std::move(weight), std::move(b), out, w.name, !w.transposed_view);
 }
 
 // A 1D op's pads ([begin, end]) and stride, dilation; auto_pad VALID or NOTSET.
@@ -361,21 +387,10 @@ void conv2d(Context& c, const GraphNode& node) {
   const int64_t h = x.dims[1], wd = x.dims[2];
   const int64_t hout = out_size(c, node, h, kh, win.sh, win.dh, win.pt, win.pb);
   const int64_t wout = out_size(c, node, wd, kw, win.sw, win.dw, win.pl, win.pr);
-  std::vector<float> weight(w.f), bias(cout, 0.0f);
-  std::string bias_init;
-  if (c.has_input(node, 2)) {
-    const auto& b = c.constant(node, 2);
-    if (b.numel() != cout) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(cout) + " channels");
-    bias = b.f;
-    bias_init = b.name;
-  }
-  std::string output = node.outputs[0], bias_target = bias_init;
-  bool has_bias = !bias_init.empty();
-  if (const GraphNode* bn = fold_batch_norm(c, output, weight, bias, cout, nullptr, &bias_target)) {
-    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(cout, 0.0f)});
-    output = bn->outputs[0];
-    has_bias = true;
-  }
+  std::vector<float> weight(w.f);
+  LayerBias bias = read_bias(c, node, 2, cout, node.outputs[0]);
+  fold_batch_norm(c, weight, bias, cout);
+  const bool has_bias = bias.present();
   const std::string layer = c.layer_name(node, w.name);
   const std::string id = c.identifier(layer);
   const std::string options = "nn::Conv2dOptions{" + std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " +
@@ -386,15 +401,10 @@ void conv2d(Context& c, const GraphNode& node) {
   c.members.push_back("  nn::Conv2d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
                       std::to_string(cout) + ", " + std::to_string(kh) + ", " + std::to_string(kw) + ", " +
                       std::to_string(h) + ", " + std::to_string(wd) + ", " + options + "};  // " + node.label());
-  Value& y = c.new_act(output, {cout, hout, wout}, true);
+  Value& y = c.new_act(bias.output, {cout, hout, wout}, true);
   c.body.push_back(x.is_input ? "    nn::conv2d(m." + id + ", p, x, a, m." + y.ref + ", n);"
                               : "    nn::conv2d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
-  c.out.params.push_back({layer + ".weight", std::move(weight)});
-  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin / groups * kh * kw});
-  if (has_bias) {
-    c.out.params.push_back({layer + ".bias", std::move(bias)});
-    c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
-  }
+  add_layer_params(c, layer, std::move(weight), w.name, false, cout, cin / groups * kh * kw, std::move(bias));
 }
 
 void conv(Context& c, const GraphNode& node) {
@@ -414,21 +424,10 @@ void conv(Context& c, const GraphNode& node) {
   const int64_t span = win.dilation * (k - 1) + 1, padded = lin + win.pad_begin + win.pad_end;
   if (padded < span) c.fail(node, "input length " + std::to_string(lin) + " (padded) is shorter than the kernel's span " + std::to_string(span));
   const int64_t lout = (padded - span) / win.stride + 1;
-  std::vector<float> weight(w.f), bias(cout, 0.0f);
-  std::string bias_init;
-  if (c.has_input(node, 2)) {
-    const auto& b = c.constant(node, 2);
-    if (b.numel() != cout) c.fail(node, "bias '" + b.name + "' has " + std::to_string(b.numel()) + " values for " + std::to_string(cout) + " channels");
-    bias = b.f;
-    bias_init = b.name;
-  }
-  std::string output = node.outputs[0], bias_target = bias_init;
-  bool has_bias = !bias_init.empty();
-  if (const GraphNode* bn = fold_batch_norm(c, output, weight, bias, cout, nullptr, &bias_target)) {
-    if (!bias_init.empty()) c.out.fixed.push_back({bias_init, std::vector<float>(cout, 0.0f)});
-    output = bn->outputs[0];
-    has_bias = true;  // the normalisation's shift
-  }
+  std::vector<float> weight(w.f);
+  LayerBias bias = read_bias(c, node, 2, cout, node.outputs[0]);
+  fold_batch_norm(c, weight, bias, cout);
+  const bool has_bias = bias.present();
   const std::string layer = c.layer_name(node, w.name);
   const std::string id = c.identifier(layer);
   std::string options;
@@ -439,15 +438,49 @@ void conv(Context& c, const GraphNode& node) {
   c.members.push_back("  nn::Conv1d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
                       std::to_string(cout) + ", " + std::to_string(k) + ", " + std::to_string(lin) + options +
                       "};  // " + node.label());
-  Value& y = c.new_act(output, {cout, lout}, true);
+  Value& y = c.new_act(bias.output, {cout, lout}, true);
   c.body.push_back(x.is_input ? "    nn::conv1d(m." + id + ", p, x, a, m." + y.ref + ", n);"
                               : "    nn::conv1d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
-  c.out.params.push_back({layer + ".weight", std::move(weight)});
-  c.out.exports.push_back({layer + ".weight", w.name, false, cout, cin / groups * k});
-  if (has_bias) {
-    c.out.params.push_back({layer + ".bias", std::move(bias)});
-    c.out.exports.push_back({layer + ".bias", bias_target, false, cout, 1});
+  add_layer_params(c, layer, std::move(weight), w.name, false, cout, cin / groups * k, std::move(bias));
+}
+
+// ---- Constants computed from initializers, as the legacy exporter writes
+// them without constant folding: Transpose (a Linear without bias's weight)
+// and Cast to float32.
+
+void transpose_constant(Context& c, const GraphNode& node) {
+  if (!is_constant_input(c, node.inputs.at(0)))
+    c.fail(node, "a Transpose of an activation is not supported (only of a constant matrix, perm [1, 0])");
+  ConstTensor q = c.constant(node, 0);
+  const auto perm = c.attr_ints(node, "perm");
+  if (q.dims.size() != 2 || !(perm.empty() || perm == std::vector<int64_t>{1, 0}))
+    c.fail(node, "only a Transpose of a matrix (perm [1, 0]) is supported, found shape " + dims_text(q.dims) +
+                     " and perm " + dims_text(perm));
+  const int64_t rows = q.dims[0], cols = q.dims[1];
+  std::vector<float> t(q.f.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k) t[k * rows + r] = q.f[r * cols + k];
+  q.f = std::move(t);
+  q.dims = {cols, rows};
+  q.transposed_view = !q.transposed_view;
+  c.computed[node.outputs[0]] = std::move(q);
+}
+
+void cast_constant(Context& c, const GraphNode& node) {
+  if (!is_constant_input(c, node.inputs.at(0)))
+    c.fail(node, "a Cast of an activation is not supported (only of a constant)");
+  if (c.attr_int(node, "to", 1) != 1) c.fail(node, "only a Cast to float32 (to = 1) is supported");
+  ConstTensor q = c.constant(node, 0, false);
+  if (q.is_double) {
+    q.is_double = false;
+    q.is_float = true;
+  } else if (q.is_int) {
+    q.f.assign(q.i.begin(), q.i.end());
+    q.i.clear();
+    q.is_int = false;
+    q.is_float = true;
   }
+  c.computed[node.outputs[0]] = std::move(q);
 }
 
 // ---- Ops without parameters.
@@ -480,18 +513,91 @@ void flatten(Context& c, const GraphNode& node) {
   flatten_value(c, node, c.value(node, 0));
 }
 
+// The per-sample dims a Reshape to `s` gives a tensor of per-sample dims
+// `in` (s[0] the batch: the batch size, -1 or 0; -1 once among the rest,
+// 0 copies the input's dimension).
+std::vector<int64_t> reshaped_dims(const Context& c, const GraphNode& node, const std::vector<int64_t>& s,
+                                   const std::vector<int64_t>& in, int64_t width) {
+  auto bad = [&](const std::string& why) {
+    c.fail(node, why + " (shape " + dims_text(s) + " for per-sample shape " + dims_text(in) +
+                     "): supported are reshapes that keep the batch dimension first, [batch, -1] or [batch, d1, ...]");
+  };
+  if (s.size() < 2) bad("the batch dimension is not kept");
+  if (!(s[0] == kBatch || s[0] == 0 || s[0] == -1 || s[0] >= 1)) bad("the batch dimension is not kept");
+  std::vector<int64_t> dims;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 1; i < s.size(); ++i) {
+    int64_t d = s[i];
+    if (d == 0 && c.attr_int(node, "allowzero", 0) == 0) {
+      if (i - 1 >= in.size()) bad("0 copies a dimension the input does not have");
+      d = in[i - 1];
+    }
+    if (d == -1) {
+      if (infer >= 0 || s[0] == -1) bad("more than one dimension is -1");
+      infer = static_cast<int64_t>(dims.size());
+    } else if (d < 1) {
+      bad("a dimension is " + std::to_string(d));
+    } else {
+      known *= d;
+    }
+    dims.push_back(d);
+  }
+  if (infer >= 0) {
+    if (width % known != 0) bad(std::to_string(width) + " values per sample do not divide into it");
+    dims[infer] = width / known;
+  } else if (known != width) {
+    bad("it holds " + std::to_string(known) + " values per sample, the input " + std::to_string(width));
+  }
+  return dims;
+}
+
+// Reshape of a constant (a parameter viewed for broadcasting,
+// weight.view(1, C, 1)): the same values, new dims; the name stays the
+// initializer's, which export writes.
+void reshape_constant(Context& c, const GraphNode& node, const std::vector<int64_t>& s) {
+  ConstTensor q = c.constant(node, 0);
+  std::vector<int64_t> dims(s);
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == 0 && c.attr_int(node, "allowzero", 0) == 0 && i < q.dims.size()) dims[i] = q.dims[i];
+    if (dims[i] == -1 && infer < 0) infer = static_cast<int64_t>(i);
+    else if (dims[i] >= 1) known *= dims[i];
+    else c.fail(node, "the constant '" + q.name + "' cannot take the shape " + dims_text(s));
+  }
+  if (infer >= 0 && known > 0 && q.numel() % known == 0) dims[infer] = q.numel() / known;
+  q.dims = dims;
+  if (q.numel() != static_cast<int64_t>(q.f.size()))
+    c.fail(node, "the constant '" + q.name + "' has " + std::to_string(q.f.size()) + " values, the shape " + dims_text(s) +
+                     " holds " + std::to_string(q.numel()));
+  c.computed[node.outputs[0]] = std::move(q);
+}
+
+// Reshape keeping the batch dimension: to [batch, -1] (flattening, as
+// Flatten), or to [batch, C, ...] (a Linear's output viewed as a
+// convolution's input: nn::unflatten to channel-major; a relabelling when
+// the memory order does not change: the input batch, one channel, or the
+// channels kept).
 void reshape(Context& c, const GraphNode& node) {
-  const Value& x = c.value(node, 0);
   const auto& shape = c.constant(node, 1, false);
   if (!shape.is_int) c.fail(node, "the shape '" + shape.name + "' is not an int64 tensor");
-  const auto& s = shape.i;
-  const int64_t width = x.width();
-  const bool flat = s.size() == 2 && (s[1] == -1 || s[1] == width) &&
-                    (s[0] == kBatch || s[0] == 0 || s[0] == -1 || s[0] >= 1) && !(s[0] == -1 && s[1] == -1);
-  if (!flat)
-    c.fail(node, "only reshapes to [batch, -1] (flattening) are supported; the shape is " + dims_text(s) +
-                     " for per-sample shape " + dims_text(x.dims));
-  flatten_value(c, node, x);
+  if (is_constant_input(c, node.inputs.at(0))) return reshape_constant(c, node, shape.i);
+  const Value x = c.value(node, 0);
+  const std::vector<int64_t> dims = reshaped_dims(c, node, shape.i, x.dims, x.width());
+  if (dims.size() == 1) return flatten_value(c, node, x);
+  Value y = x;
+  y.dims = dims;
+  if (x.is_input || (!x.channel_major && dims[0] == 1)) {  // [n, W] in memory either way
+    y.channel_major = false;
+    return c.alias(node.outputs[0], y);
+  }
+  if (x.channel_major) {
+    if (dims[0] != x.dims[0])
+      c.fail(node, "a reshape of a convolution's output " + dims_text(x.dims) + " to " + dims_text(dims) +
+                       " changes its channels: supported are reshapes that keep the channels, or flatten");
+    return c.alias(node.outputs[0], y);
+  }
+  Value& out = c.new_act(node.outputs[0], dims, true);
+  c.body.push_back("    nn::unflatten(a, m." + x.ref + ", m." + out.ref + ", " + std::to_string(dims[0]) + ", n);");
 }
 
 void identity(Context& c, const GraphNode& node) {
@@ -506,8 +612,10 @@ void pool2d(Context& c, const GraphNode& node, bool average) {
   const Value& x = c.value(node, 0);
   const auto kernel = c.attr_ints(node, "kernel_shape");
   const Window2d win = window_2d(c, node, {1, 1});
-  if (win.dh != 1 || win.dw != 1) c.fail(node, "pooling with dilation is not supported");
-  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported");
+  if (win.dh != 1 || win.dw != 1)
+    c.fail(node, "dilations [" + std::to_string(win.dh) + ", " + std::to_string(win.dw) + "] are not supported: torchclad pools without dilation (dilations 1)");
+  if (c.attr_int(node, "ceil_mode", 0) != 0)
+    c.fail(node, "ceil_mode=1 is not supported: torchclad pools with floor's output size (export with ceil_mode=False)");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || x.dims.size() != 3 || !x.as_channel_major())
@@ -537,8 +645,10 @@ void pool(Context& c, const GraphNode& node, bool average) {
   if (kernel.size() != 1) c.fail(node, "only 1D and 2D pooling are supported (kernel_shape " + dims_text(kernel) + ")");
   const int64_t k = kernel[0];
   const Window1d win = window_1d(c, node, 1);
-  if (win.dilation != 1) c.fail(node, "pooling with dilation is not supported");
-  if (c.attr_int(node, "ceil_mode", 0) != 0) c.fail(node, "ceil_mode=1 is not supported");
+  if (win.dilation != 1)
+    c.fail(node, "dilations [" + std::to_string(win.dilation) + "] are not supported: torchclad pools without dilation (dilations 1)");
+  if (c.attr_int(node, "ceil_mode", 0) != 0)
+    c.fail(node, "ceil_mode=1 is not supported: torchclad pools with floor's output size (export with ceil_mode=False)");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || !x.as_channel_major())
@@ -572,16 +682,54 @@ void leaky_relu(Context& c, const GraphNode& node) {
   c.body.push_back("    nn::leaky_relu(a, m." + xv.ref + ", m." + y.ref + ", " + number + ", n);");
 }
 
-// Softmax / LogSoftmax over each sample's values [n, width] (axis 1 or -1).
+// Clip (torch.clamp, ReLU6, Hardtanh): bounds from inputs 1 and 2 (opset
+// 11 on; scalar constants, either may be absent) or the min / max attributes.
+void clip(Context& c, const GraphNode& node) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  auto bound = [&](size_t i, const char* attr, double fallback) {
+    if (c.has_input(node, i)) {
+      const auto& q = c.constant(node, i);
+      if (q.numel() != 1) c.fail(node, "its bound '" + q.name + "' is not a scalar (shape " + dims_text(q.dims) + ")");
+      return static_cast<double>(q.f[0]);
+    }
+    return c.attr_float(node, attr, fallback);
+  };
+  const double lo = bound(1, "min", -1e300), hi = bound(2, "max", 1e300);
+  if (!(lo <= hi)) c.fail(node, "its lower bound " + std::to_string(lo) + " is above its upper bound " + std::to_string(hi));
+  const Value xv = x;
+  Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+  char l[32], h[32];
+  std::snprintf(l, sizeof l, "%.9g", lo);
+  std::snprintf(h, sizeof h, "%.9g", hi);
+  c.body.push_back("    nn::clip(a, m." + xv.ref + ", m." + y.ref + ", " + l + ", " + h + ", n);");
+}
+
+// Softmax / LogSoftmax over each sample's values [n, width] (axis 1 or -1),
+// or over the channels of [n, C, ...] (axis 1: nn::softmax_channels).
 void softmax(Context& c, const GraphNode& node, const std::string& block) {
   const Value& x = c.value(node, 0);
-  if (x.is_input || x.dims.size() != 1)
-    c.fail(node, "only a softmax over a flat [batch, width] activation is supported (found " + dims_text(x.dims) + ")");
-  const int64_t axis = c.attr_int(node, "axis", -1);
-  if (axis != 1 && axis != -1) c.fail(node, "only axis 1 (or -1) is supported, found " + std::to_string(axis));
+  if (x.is_input) c.fail(node, "a softmax of the model's input itself is not supported (it needs a layer before it)");
+  const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
+  int64_t axis = c.attr_int(node, "axis", c.g.opset < 13 ? 1 : -1);
+  if (axis < 0) axis += rank;
   const Value xv = x;
-  Value& y = c.new_act(node.outputs[0], xv.dims, false);
-  c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
+  if (rank == 2 && axis == 1) {
+    Value& y = c.new_act(node.outputs[0], xv.dims, false);
+    c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
+    return;
+  }
+  const bool single_axis = c.g.format == "torchscript" || c.g.opset >= 13;  // older ONNX: over axis.. flattened
+  if (rank > 2 && axis == 1 && single_axis) {
+    Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+    c.body.push_back("    nn::" + block + "_channels(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) +
+                     ", n);");
+    return;
+  }
+  c.fail(node, "axis " + std::to_string(c.attr_int(node, "axis", -1)) + " of per-sample shape " + dims_text(xv.dims) +
+                   (!single_axis && rank > 2 ? " at opset " + std::to_string(c.g.opset) + " (a softmax over the flattened axes)" : std::string()) +
+                   " is not supported: supported are the features of a flat [batch, width] activation (axis 1 or -1) "
+                   "and, from opset 13, the channels of [batch, C, ...] (axis 1)");
 }
 
 // ---- Shape arithmetic on int64 tensors (no step of the forward pass).
@@ -589,7 +737,8 @@ void softmax(Context& c, const GraphNode& node, const std::string& block) {
 bool is_int_constant(const Context& c, const std::string& name) {
   const auto a = c.g.constants.find(name);
   if (a != c.g.constants.end()) return a->second.is_int;
-  return c.computed.count(name) > 0;
+  const auto b = c.computed.find(name);
+  return b != c.computed.end() && b->second.is_int;
 }
 
 void set_ints(Context& c, const GraphNode& node, std::vector<int64_t> values, bool scalar = false) {
@@ -676,15 +825,13 @@ void concat(Context& c, const GraphNode& node) {
   }
 }
 
-// ---- Add, Sub, Mul (Div) on flat [batch, width] activations: of two
-// activations of the same shape (a residual connection), or of an
-// activation and a constant broadcast per feature or as a scalar. An
+// ---- Add, Sub, Mul (Div): of two activations of the same shape (a
+// residual connection), or of an activation and a constant broadcast as a
+// scalar, per value of a sample or (on a convolution's output [C, ...]) per
+// channel. An
 // initializer with more than one value is a trained nn::Param (named as the
 // initializer, written back on export); a scalar or a Constant node's value is
 // an nn::Const (its values in the source, not trained).
-bool is_constant_input(const Context& c, const std::string& name) {
-  return c.g.constants.count(name) || c.computed.count(name);
-}
 
 // An nn::Const member with q's values written into the source.
 std::string const_member(Context& c, const ConstTensor& q) {
@@ -770,23 +917,23 @@ void binary(Context& c, const GraphNode& node, const std::string& op) {
   if (node.inputs.size() != 2) c.fail(node, "needs two inputs");
   const bool c0 = is_constant_input(c, node.inputs[0]), c1 = is_constant_input(c, node.inputs[1]);
   if (c0 && c1) c.fail(node, "both inputs are constants");
-  auto flat = [&](const Value& v) {
+  auto not_input = [&](const Value& v) {
     if (v.is_input) c.fail(node, "an operation on the model's input itself is not supported (it needs a layer before it)");
-    if (v.dims.size() != 1)
-      c.fail(node, "only flat [batch, width] activations are supported yet (found per-sample shape " + dims_text(v.dims) + ")");
   };
   if (!c0 && !c1) {
     if (op == "div") c.fail(node, "Div of two activations is not supported");
     const Value x1 = c.value(node, 0), x2 = c.value(node, 1);
-    flat(x1);
-    flat(x2);
-    if (x1.dims != x2.dims) c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) + " (broadcasting between activations is not supported)");
-    Value& y = c.new_act(node.outputs[0], x1.dims, false);
+    not_input(x1);
+    not_input(x2);
+    if (x1.dims != x2.dims || x1.channel_major != x2.channel_major)
+      c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) +
+                       " (broadcasting between activations is not supported: they need the same shape)");
+    Value& y = c.new_act(node.outputs[0], x1.dims, x1.channel_major);
     c.body.push_back("    nn::" + op + "(a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
     return;
   }
   const Value x = c.value(node, c0 ? 1 : 0);
-  flat(x);
+  not_input(x);
   const ConstTensor& q = c.constant(node, c0 ? 0 : 1);
   std::string block = op;
   if (c0 && op == "sub") block = "rsub";
@@ -794,13 +941,18 @@ void binary(Context& c, const GraphNode& node, const std::string& op) {
   std::vector<int64_t> dims;  // q's shape without leading 1s
   for (auto d : q.dims)
     if (!dims.empty() || d != 1) dims.push_back(d);
-  if (!(q.numel() == 1 || dims == x.dims))
+  // [C, 1, ...] against [C, L, ...]: one value per channel.
+  const bool per_channel = x.dims.size() >= 2 && dims.size() == x.dims.size() && dims[0] == x.dims[0] &&
+                           std::all_of(dims.begin() + 1, dims.end(), [](int64_t d) { return d == 1; });
+  if (!(q.numel() == 1 || dims == x.dims || per_channel))
     c.fail(node, "a constant of shape " + dims_text(q.dims) + " against per-sample shape " + dims_text(x.dims) +
-                     ": only scalars and one value per feature broadcast");
+                     ": supported are a scalar, one value per feature (the sample's shape) and, on [C, ...], one "
+                     "value per channel (shape [1, C, 1, ...])");
+  const std::string channels = x.dims.size() >= 2 ? std::to_string(x.dims[0]) : "0";
   const auto [member, param] = operand_member(c, q);
-  Value& y = c.new_act(node.outputs[0], x.dims, false);
-  c.body.push_back(param ? "    nn::" + block + "(p, a, m." + x.ref + ", m." + member + ", m." + y.ref + ", 0, n);"
-                         : "    nn::" + block + "(a, m." + x.ref + ", m." + member + ", m." + y.ref + ", 0, n);");
+  Value& y = c.new_act(node.outputs[0], x.dims, x.channel_major);
+  c.body.push_back("    nn::" + block + (param ? "(p, a, m." : "(a, m.") + x.ref + ", m." + member + ", m." + y.ref +
+                   ", " + channels + ", n);");
 }
 
 using Handler = std::function<void(Context&, const GraphNode&)>;
@@ -813,12 +965,13 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Tanh", [](Context& c, const GraphNode& n) { elementwise(c, n, "tanh"); }},
       {"Sigmoid", [](Context& c, const GraphNode& n) { elementwise(c, n, "sigmoid"); }},
       {"LeakyRelu", leaky_relu},
+      {"Clip", clip},  // torch.clamp, ReLU6, Hardtanh
       {"Softmax", [](Context& c, const GraphNode& n) { softmax(c, n, "softmax"); }},
       {"LogSoftmax", [](Context& c, const GraphNode& n) { softmax(c, n, "log_softmax"); }},
       {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},      // 1D and 2D
       {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D and 2D
       {"Flatten", flatten},
-      {"Reshape", reshape},  // to [batch, -1]
+      {"Reshape", reshape},  // to [batch, -1], [batch, C, ...]; of constants
       {"Dropout", identity},
       {"Identity", identity},
       {"BatchNormalization", batch_norm},  // where it does not fold into the layer before it
@@ -828,6 +981,8 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Div", [](Context& c, const GraphNode& n) { binary(c, n, "div"); }},
       // Shape arithmetic, as the exporters write x.view(x.size(0), -1).
       {"Shape", shape_of},
+      {"Transpose", transpose_constant},  // of a constant matrix
+      {"Cast", cast_constant},            // of a constant, to float32
       {"Gather", gather_ints},
       {"Unsqueeze", reshape_ints},
       {"Squeeze", reshape_ints},

@@ -17,7 +17,11 @@ struct ConstTensor {
   std::vector<float> f;      // float32 tensors
   std::vector<int64_t> i;    // int64 tensors
   bool is_float = false, is_int = false;
+  bool is_double = false;    // float64 in the file, its values in f (rounded)
   bool initializer = false;  // an ONNX initializer (can be written back)
+  // A Transpose (perm [1, 0]) of the initializer `name` ([out, in] in the
+  // file): values [in, out] here, written back transposed.
+  bool transposed_view = false;
   int64_t numel() const {
     int64_t n = 1;
     for (auto d : dims) n *= d;

@@ -98,6 +98,10 @@ Graph read_onnx(const std::string& path) {
       const int64_t off = t.at("offset");
       c.is_float = true;
       c.f.assign(weights.begin() + off, weights.begin() + off + c.numel());
+    } else if (type == "float64") {  // values rounded to float32; usable after a Cast to float32
+      const int64_t off = t.at("offset");
+      c.is_double = true;
+      c.f.assign(weights.begin() + off, weights.begin() + off + c.numel());
     } else if (type == "int64") {
       c.is_int = true;
       c.i = t.at("values").get<std::vector<int64_t>>();

@@ -6,10 +6,13 @@
 // the constants, named by their module path ("fc1.weight"), which is also
 // where export_torchscript writes them back. TorchScript carries no shapes:
 // the caller gives the per-sample input shape.
+#include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -64,6 +67,18 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   auto module = load_torchscript(path);
   auto graph = module.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
+  // Branches on constants (a scripted F.relu6's `if inplace:`) go; what
+  // stays of prim::If / prim::Loop depends on the data, and is refused below.
+  torch::jit::ConstantPropagation(graph);
+  for (const auto* node : graph->nodes()) {
+    const std::string kind = node->kind().toQualString();
+    if (kind != "prim::If" && kind != "prim::Loop") continue;
+    const std::string out = node->outputs().empty() ? std::string("no output") : "output '" + node->output(0)->debugName() + "'";
+    throw std::runtime_error("import_model: '" + path + "': node '" + kind + "' (" + out + ") (" + kind +
+                             "): control flow (" + kind + ") is not supported: torchclad imports a forward pass "
+                             "without data-dependent branches or loops (trace the model with torch.jit.trace, or "
+                             "script one without them)");
+  }
 
   Graph g;
   g.path = path;
@@ -123,6 +138,10 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       if (auto v = torch::jit::toIValue(node->output())) constants[node->output()] = *v;
       continue;
     }
+    if ((kind == "prim::NumToTensor" || kind == "aten::Int") && constants.count(node->input(0))) {
+      constants[node->output()] = constants[node->input(0)];  // a traced x.size(0)
+      continue;
+    }
     if (kind == "prim::ListConstruct") {
       std::vector<int64_t> list;
       bool all = true;
@@ -137,6 +156,7 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     GraphNode n;
     n.name = kind + "#" + std::to_string(count++);
     n.op = kind;
+    auto where = [&](const GraphNode& at) { return "import_model: '" + path + "': node '" + at.name + "' (" + kind + "): "; };
     auto input_name = [&](size_t i) {
       const auto it = name_of.find(node->input(i));
       if (it != name_of.end()) return it->second;
@@ -213,11 +233,56 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.op = "BatchNormalization";
       n.inputs = {input_name(0), input_name(1), input_name(2), input_name(3), input_name(4)};
       n.attrs["epsilon"] = scalar(node->input(7), 1e-5);
+    } else if (kind == "aten::clamp" || kind == "aten::hardtanh" || kind == "aten::relu6") {
+      n.op = "Clip";
+      n.inputs = {input_name(0)};
+      const bool relu6 = kind == "aten::relu6";
+      const double none = std::numeric_limits<double>::quiet_NaN();
+      const double lo = relu6 ? 0.0 : scalar(node->input(1), kind == "aten::hardtanh" ? -1.0 : none);
+      const double hi = relu6 ? 6.0 : scalar(node->input(2), kind == "aten::hardtanh" ? 1.0 : none);
+      if (!std::isnan(lo)) n.attrs["min"] = lo;
+      if (!std::isnan(hi)) n.attrs["max"] = hi;
+    } else if (kind == "aten::size") {
+      // x.size(0), the batch size, as the exporters write x.view(x.size(0), ...): -1 in the shape.
+      const auto dim = ints(node->input(1));
+      if (node->inputs().size() != 2 || dim.size() != 1 || dim[0] != 0)
+        throw std::runtime_error(where(n) + "only x.size(0) (the batch size, in a view or reshape) is supported");
+      constants[node->output()] = c10::IValue(int64_t{-1});
+      continue;
+    } else if (kind == "aten::view" || kind == "aten::reshape") {
+      const auto shape = ints(node->input(1));
+      if (shape.empty())
+        throw std::runtime_error(where(n) + "the shape is not a list of constants and x.size(0)");
+      n.op = "Reshape";
+      ConstTensor t;
+      t.name = n.name + ".shape";
+      t.is_int = true;
+      t.dims = {static_cast<int64_t>(shape.size())};
+      t.i = shape;
+      g.constants[t.name] = t;
+      n.inputs = {input_name(0), t.name};
+    } else if (kind == "aten::add" || kind == "aten::sub" || kind == "aten::mul") {
+      n.op = kind == "aten::add" ? "Add" : kind == "aten::sub" ? "Sub" : "Mul";
+      if (kind != "aten::mul" && scalar(node->input(2), 1.0) != 1.0)
+        throw std::runtime_error(where(n) + "alpha other than 1 is not supported");
+      n.inputs = {input_name(0), ""};
+      if (name_of.count(node->input(1))) {
+        n.inputs[1] = input_name(1);
+      } else {  // a Python number: a scalar constant
+        const double v = scalar(node->input(1), std::numeric_limits<double>::quiet_NaN());
+        if (std::isnan(v)) throw std::runtime_error(where(n) + "the second operand is neither a tensor nor a number");
+        ConstTensor t;
+        t.name = n.name + ".other";
+        t.is_float = true;
+        t.f = {static_cast<float>(v)};
+        g.constants[t.name] = t;
+        n.inputs[1] = t.name;
+      }
     } else {
-      throw std::runtime_error("import_model: '" + path + "': op " + kind +
-                               " is not supported for TorchScript (supported: aten::linear, relu, tanh, sigmoid, "
-                               "leaky_relu, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, flatten, "
-                               "dropout, batch_norm after linear/conv1d)");
+      throw std::runtime_error(where(n) + "op " + kind + " is not supported for TorchScript (supported: " +
+                               "aten::linear (with or without bias), relu, tanh, sigmoid, leaky_relu, clamp, "
+                               "hardtanh, relu6, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, "
+                               "flatten, view/reshape, add/sub/mul of tensors, dropout, batch_norm)");
     }
     const std::string out = node->output(0)->debugName();
     name_of[node->output(0)] = out;

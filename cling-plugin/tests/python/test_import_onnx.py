@@ -8,6 +8,7 @@
 # corrupt, truncated, an unsupported op or opset, a dynamic feature
 # dimension) each give their clear error and the session survives.
 import os
+import re
 import subprocess
 import warnings
 from pathlib import Path
@@ -466,6 +467,77 @@ def test_batchnorm_trained_after_activations(tmp_path):
     check_common(tmp_path, results, names, x, expected, "cross_entropy")
 
 
+class ChannelAffine(torch.nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.rand(channels) + 0.5)
+        self.shift = torch.nn.Parameter(torch.rand(channels) - 0.5)
+
+    def forward(self, h):
+        return h * self.scale.view(1, -1, 1) + self.shift.view(1, -1, 1)
+
+
+class Decoder(torch.nn.Module):
+    """A decoder's pattern: Linear without bias, ReLU6, a flat vector viewed
+    as a convolution's input (view(B, C, L)), Conv1d, per-channel scale and
+    shift (x * scale.view(1, C, 1) + shift.view(1, C, 1)), torch.clamp,
+    Hardtanh, LogSoftmax over the channels, Linear without bias. Parameters in the order the graph uses them."""
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(6, 12, bias=False)
+        self.conv = torch.nn.Conv1d(3, 4, 3, padding=1)
+        self.affine = ChannelAffine(4)
+        self.out = torch.nn.Linear(16, 3, bias=False)
+
+    def forward(self, x):
+        h = F.relu6(self.fc(x) * 3.0).view(x.size(0), 3, 4)
+        h = self.affine(self.conv(h))
+        h = F.hardtanh(torch.clamp(h, -0.5, 0.8) * 2.0)
+        return self.out(torch.log_softmax(h, dim=1).flatten(1))
+
+
+# dynamo: Gemm without C, Clip with initializer bounds, Reshape with constant
+# shapes, per-channel initializers folded to [1, C, 1]; legacy: MatMul without
+# Add, Clip with Constant bounds, the shape computed from Shape/Gather/Concat;
+# legacy without constant folding: Transpose of the weights, Cast of the
+# bounds, Reshape of the per-channel parameters (named as the module's); TorchScript: aten::linear without bias, relu6/clamp/hardtanh, view of an
+# activation and of parameters, mul/add.
+@pytest.mark.parametrize("fmt", ["dynamo", "legacy", "legacy-unfolded", "torchscript"])
+def test_decoder_no_bias_clip_unflatten_per_channel(tmp_path, fmt):
+    torch.manual_seed(11)
+    model = Decoder().eval()
+    x = torch.randn(40, 6)
+    y = torch.randn(40, 3)
+    if fmt == "torchscript":
+        path = tmp_path / "decoder.pt"
+        torch.jit.script(model).save(str(path))
+    else:
+        path = tmp_path / "decoder.onnx"
+        export(model, x[:2], path, dynamo=fmt == "dynamo", fold_constants=fmt != "legacy-unfolded")
+        ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+        if fmt == "legacy-unfolded":  # the weights transposed, the bounds cast, the scale reshaped in the graph
+            assert "Transpose" in ops and "Cast" in ops and ops.count("Reshape") >= 3, ops
+        assert "Clip" in ops and "Reshape" in ops and ("Gemm" if fmt == "dynamo" else "MatMul") in ops, ops
+        assert "Add" not in ops[:ops.index("Clip")], ops  # the first Linear has no bias
+        assert "Gemm" not in ops or fmt == "dynamo", ops
+    results, names, _ = run_check(tmp_path, path, "mse", x, y, torchscript_shape="6" if fmt == "torchscript" else "")
+    source = Path(results["source"]).read_text()
+    for block in ("nn::no_bias", "nn::clip(", "nn::unflatten(", "nn::log_softmax_channels("):
+        assert block in source, (block, source)
+    for op in ("mul", "add"):  # the trained per-channel scale and shift, over 4 channels
+        assert re.search(rf"nn::{op}\(p, a, m\.\w+, m\.\w+, m\.\w+, 4, n\);", source), (op, source)
+    # The imported parameters, in the graph's order, are the module's (names
+    # may be the exporter's: the per-channel ones are folded initializers).
+    shapes = [int(np.prod(p.shape)) for p in model.parameters()]
+    assert [count for _, count in names] == shapes, names
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "mse", [(k, 0) for k, _ in model.named_parameters()]),
+                               rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "mse")
+
+
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
     # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
     # dynamo exporter's Reshape or Flatten).
@@ -515,3 +587,51 @@ def test_bad_files_give_clear_errors(tmp_path):
     assert "'features', which is not a fixed size" in error_of(dynamic, "mse")
 
     assert "bce_with_logits needs one logit" in error_of(good, "bce_with_logits")
+
+
+class Branching(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = self.fc(x)
+        if bool(h.sum() > 0):
+            h = torch.relu(h)
+        return h
+
+
+def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
+    def conv_then(pool, features):
+        return torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), pool, torch.nn.Flatten(), torch.nn.Linear(features, 2))
+
+    x = torch.randn(2, 1, 10)
+    ceil = tmp_path / "ceil.onnx"  # 8 values: floor gives 2 windows of 3, ceil 3
+    export(conv_then(torch.nn.MaxPool1d(3, ceil_mode=True), 2 * 3), x, ceil, dynamo=False)
+    msg = error_of(ceil)
+    assert "(op MaxPool): ceil_mode=1 is not supported" in msg and "ceil_mode=False" in msg, msg
+
+    dilated = tmp_path / "dilated.onnx"
+    export(conv_then(torch.nn.MaxPool1d(2, dilation=2), 2 * 3), x, dilated, dynamo=False)
+    msg = error_of(dilated)
+    assert "(op MaxPool): dilations [2] are not supported" in msg and "dilations 1" in msg, msg
+
+    class Regroup(torch.nn.Module):  # a conv output [4, 6] viewed as [2, 12]
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Conv1d(1, 4, 5)
+            self.b = torch.nn.Conv1d(2, 1, 3)
+
+        def forward(self, x):
+            return self.b(self.a(x).view(x.size(0), 2, 12)).flatten(1)
+
+    regroup = tmp_path / "regroup.onnx"
+    export(Regroup(), x, regroup, dynamo=False)
+    msg = error_of(regroup, "mse")
+    assert "(op Reshape): a reshape of a convolution's output [4, 6] to [2, 12] changes its channels" in msg, msg
+
+    scripted = tmp_path / "branching.pt"
+    torch.jit.script(Branching()).save(str(scripted))
+    code, out = troot(f'{MACROS}/import_onnx_error.C("{scripted}", "mse", "4")', timeout=120)
+    assert code == 0 and "session alive" in out, out
+    assert "(prim::If): control flow (prim::If) is not supported" in out and "torch.jit.trace" in out, out

@@ -165,35 +165,32 @@ inline Pool2dOptions as_2d(PoolOptions o) {
 // torch.nn.MaxPool1d / AvgPool1d(kernel, stride, padding) over [channels, n,
 // length] -> [channels, n, lout]; MaxPool2d / AvgPool2d over [channels, n, h,
 // w] -> [channels, n, hout, wout]. Layers without parameters: the handle
-// holds the geometry, checked against the activations at registration.
-struct MaxPool1d : detail::PoolFields {
+// holds the geometry, checked against the activations at registration. One
+// implementation: a 1D pooling is a 2D one of height 1.
+enum class Reduction { kMax, kAverage };
+template <Reduction R>
+struct Pool1d : detail::PoolFields {
+  static constexpr const char* kind = R == Reduction::kMax ? "MaxPool1d" : "AvgPool1d";
   int lout = 0;
-  MaxPool1d() = default;
-  MaxPool1d(const std::string& name, int channels, int length, int kernel, PoolOptions opt = {})
-      : detail::PoolFields(detail::declare_pool("MaxPool1d", false, name, channels, 1, length, 1, kernel,
-                                                detail::as_2d(opt))) {
+  Pool1d() = default;
+  Pool1d(const std::string& name, int channels, int length, int kernel, PoolOptions opt = {})
+      : detail::PoolFields(detail::declare_pool(kind, R == Reduction::kAverage, name, channels, 1, length, 1,
+                                                kernel, detail::as_2d(opt))) {
     lout = wout;
   }
 };
-struct AvgPool1d : detail::PoolFields {
-  int lout = 0;
-  AvgPool1d() = default;
-  AvgPool1d(const std::string& name, int channels, int length, int kernel, PoolOptions opt = {})
-      : detail::PoolFields(detail::declare_pool("AvgPool1d", true, name, channels, 1, length, 1, kernel,
-                                                detail::as_2d(opt))) {
-    lout = wout;
-  }
+template <Reduction R>
+struct Pool2d : detail::PoolFields {
+  static constexpr const char* kind = R == Reduction::kMax ? "MaxPool2d" : "AvgPool2d";
+  Pool2d() = default;
+  Pool2d(const std::string& name, int channels, int h, int w, int kh, int kw, Pool2dOptions opt = {})
+      : detail::PoolFields(
+            detail::declare_pool(kind, R == Reduction::kAverage, name, channels, h, w, kh, kw, opt)) {}
 };
-struct MaxPool2d : detail::PoolFields {
-  MaxPool2d() = default;
-  MaxPool2d(const std::string& name, int channels, int h, int w, int kh, int kw, Pool2dOptions opt = {})
-      : detail::PoolFields(detail::declare_pool("MaxPool2d", false, name, channels, h, w, kh, kw, opt)) {}
-};
-struct AvgPool2d : detail::PoolFields {
-  AvgPool2d() = default;
-  AvgPool2d(const std::string& name, int channels, int h, int w, int kh, int kw, Pool2dOptions opt = {})
-      : detail::PoolFields(detail::declare_pool("AvgPool2d", true, name, channels, h, w, kh, kw, opt)) {}
-};
+using MaxPool1d = Pool1d<Reduction::kMax>;
+using AvgPool1d = Pool1d<Reduction::kAverage>;
+using MaxPool2d = Pool2d<Reduction::kMax>;
+using AvgPool2d = Pool2d<Reduction::kAverage>;
 
 // ---- Convolution and pooling blocks.
 
@@ -278,35 +275,37 @@ void conv2d(Conv2d c, const T* p, T* a, Act x, Act y, int n) {
                           a + long{n} * c.col, n, detail::conv2d_shape(c, false));
 }
 
-template <typename T>
-void max_pool1d(MaxPool1d pool, T* a, Act x, Act y, int n) {
-  if (detail::replaying()) return;
-  detail::check_pool(pool, x, y, "MaxPool1d");
-  kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
-                              detail::pool_shape(pool));
+namespace detail {
+// Max pooling in 1D with windows side by side (stride = kernel, no padding):
+// the built-in CNN's kernel (kernels/pooling.hpp: vectorised for windows of
+// 2 and 4, the same argmax rule) rather than the general window loop.
+inline bool tiled_1d(const PoolFields& f) {
+  return f.h == 1 && f.kh == 1 && f.ph == 0 && f.pw == 0 && f.sw == f.kw && f.wout == f.w / f.kw;
 }
-template <typename T>
-void avg_pool1d(AvgPool1d pool, T* a, Act x, Act y, int n) {
-  if (detail::replaying()) return;
-  detail::check_pool(pool, x, y, "AvgPool1d");
-  kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
-                              detail::pool_shape(pool));
+template <Reduction R, typename T>
+void pool_forward(const PoolFields& f, const char* kind, T* a, const Act& x, const Act& y, int n) {
+  if (replaying()) return;
+  check_pool(f, x, y, kind);
+  if (R == Reduction::kMax && tiled_1d(f))
+    kernels::max_pool1d_forward(a + long{n} * x.off, a + long{n} * y.off, f.channels * n, f.w, f.kw);
+  else if (R == Reduction::kMax)
+    kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n, pool_shape(f));
+  else
+    kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n, pool_shape(f));
 }
-template <typename T>
-void max_pool2d(MaxPool2d pool, T* a, Act x, Act y, int n) {
-  if (detail::replaying()) return;
-  detail::check_pool(pool, x, y, "MaxPool2d");
-  kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
-                              detail::pool_shape(pool));
-}
-template <typename T>
-void avg_pool2d(AvgPool2d pool, T* a, Act x, Act y, int n) {
-  if (detail::replaying()) return;
-  detail::check_pool(pool, x, y, "AvgPool2d");
-  kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{pool.channels} * n,
-                              detail::pool_shape(pool));
-}
+}  // namespace detail
 
+// One name per handle (Clad finds each block's pullback by its name).
+#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION)                          \
+  template <typename T>                                                     \
+  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                       \
+    detail::pool_forward<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
+  }
+TORCHCLAD_NN_POOL(max_pool1d, MaxPool1d, kMax)
+TORCHCLAD_NN_POOL(avg_pool1d, AvgPool1d, kAverage)
+TORCHCLAD_NN_POOL(max_pool2d, MaxPool2d, kMax)
+TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage)
+#undef TORCHCLAD_NN_POOL
 
 // ---- Constants: values that are not trained.
 
@@ -379,6 +378,42 @@ void log_softmax(T* a, Act x, Act y, int n) {
   detail::same_width<T>(x, y);
   detail::writes(y, y.id);
   kernels::softmax_rows(a + long{n} * x.off, a + long{n} * y.off, n, x.width, true);
+}
+
+// Softmax and LogSoftmax over the channels of a channel-major activation x
+// [channels, n, spatial] (torch.softmax(x, 1) on a convolution's output;
+// ONNX axis 1 of [n, C, ...]).
+namespace detail {
+// Over `count` values `stride` apart from x (and y) on.
+template <typename T>
+void softmax_strided(const T* x, T* y, int count, long stride, bool log) {
+  T m = x[0];
+  for (int c = 1; c < count; ++c) m = x[c * stride] > m ? x[c * stride] : m;
+  T sum = T(0);
+  for (int c = 0; c < count; ++c) sum += std::exp(x[c * stride] - m);
+  const T lse = m + std::log(sum);
+  for (int c = 0; c < count; ++c) y[c * stride] = log ? x[c * stride] - lse : std::exp(x[c * stride] - lse);
+}
+template <typename T>
+void softmax_channels(T* a, const Act& x, const Act& y, int channels, int n, bool log) {
+  same_width<T>(x, y);
+  TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
+                    std::string(log ? "log_softmax" : "softmax") + "_channels: " + str(x.width) +
+                        " values are not " + str(channels) + " channels");
+  writes(y, y.id);
+  const long spatial = x.width / channels, stride = long{n} * spatial;
+  for (long i = 0; i < stride; ++i)
+    softmax_strided(a + long{n} * x.off + i, a + long{n} * y.off + i, channels, stride, log);
+}
+}  // namespace detail
+
+template <typename T>
+void softmax_channels(T* a, Act x, Act y, int channels, int n) {
+  if (!detail::replaying()) detail::softmax_channels(a, x, y, channels, n, false);
+}
+template <typename T>
+void log_softmax_channels(T* a, Act x, Act y, int channels, int n) {
+  if (!detail::replaying()) detail::softmax_channels(a, x, y, channels, n, true);
 }
 
 // ---- BatchNorm (eval mode: running statistics, not the batch's).
@@ -638,17 +673,23 @@ TORCHCLAD_NN_PARAM_OP(div, kDiv)
 TORCHCLAD_NN_PARAM_OP(rsub, kRSub)
 #undef TORCHCLAD_NN_PARAM_OP
 
+namespace detail {
+inline void check_concat(const Act& x1, const Act& x2, const Act& y) {
+  declared(x1, y.id, "the first input");
+  declared(x2, y.id, "the second input");
+  declared(y, y.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
+                    "concat: inputs have widths " + str(x1.width) + " and " + str(x2.width) + ", the output " +
+                        str(y.width) + "; expected their sum");
+  writes(y, y.id);
+}
+}  // namespace detail
+
 // Concat along the features of a sample: [n, w1], [n, w2] -> [n, w1 + w2].
 template <typename T>
 void concat_features(T* a, Act x1, Act x2, Act y, int n) {
   if (detail::replaying()) return;
-  detail::declared(x1, y.id, "the first input");
-  detail::declared(x2, y.id, "the second input");
-  detail::declared(y, y.id, "the output");
-  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
-                    "concat: inputs have widths " + detail::str(x1.width) + " and " + detail::str(x2.width) +
-                        ", the output " + detail::str(y.width) + "; expected their sum");
-  detail::writes(y, y.id);
+  detail::check_concat(x1, x2, y);
   const T* u = a + long{n} * x1.off;
   const T* v = a + long{n} * x2.off;
   T* out = a + long{n} * y.off;
@@ -662,13 +703,7 @@ void concat_features(T* a, Act x1, Act x2, Act y, int n) {
 template <typename T>
 void concat_channels(T* a, Act x1, Act x2, Act y, int n) {
   if (detail::replaying()) return;
-  detail::declared(x1, y.id, "the first input");
-  detail::declared(x2, y.id, "the second input");
-  detail::declared(y, y.id, "the output");
-  TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
-                    "concat: inputs have widths " + detail::str(x1.width) + " and " + detail::str(x2.width) +
-                        ", the output " + detail::str(y.width) + "; expected their sum");
-  detail::writes(y, y.id);
+  detail::check_concat(x1, x2, y);
   const T* u = a + long{n} * x1.off;
   const T* v = a + long{n} * x2.off;
   T* out = a + long{n} * y.off;
@@ -722,35 +757,33 @@ void conv2d_pullback(tn::Conv2d c, const T* p, T* a, tn::Act x, tn::Act y, int n
   detail::clear(dy, long{n} * y.width);
 }
 
-template <typename T>
-void max_pool1d_pullback(tn::MaxPool1d pool, T* a, tn::Act x, tn::Act y, int n, tn::MaxPool1d*, T* d_a,
-                         tn::Act*, tn::Act*, int*) {
-  tk::max_pool2d_backward<T>(a + long{n} * x.off, d_a + long{n} * y.off, d_a + long{n} * x.off,
-                             long{pool.channels} * n, tn::detail::pool_shape(pool));
-  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+namespace detail {
+// dx += the pooling's adjoint of dy; dy = 0.
+template <tn::Reduction R, typename T>
+void pool_backward(const tn::detail::PoolFields& f, T* a, T* d_a, const tn::Act& x, const tn::Act& y, int n) {
+  T* dy = d_a + long{n} * y.off;
+  T* dx = d_a + long{n} * x.off;
+  if (R == tn::Reduction::kMax && tn::detail::tiled_1d(f))
+    tk::max_pool1d_backward<T>(a + long{n} * x.off, a + long{n} * y.off, dy, dx, f.channels * n, f.w, f.kw);
+  else if (R == tn::Reduction::kMax)
+    tk::max_pool2d_backward<T>(a + long{n} * x.off, dy, dx, long{f.channels} * n, tn::detail::pool_shape(f));
+  else
+    tk::avg_pool2d_backward<T>(dy, dx, long{f.channels} * n, tn::detail::pool_shape(f));
+  clear(dy, long{n} * y.width);
 }
-template <typename T>
-void avg_pool1d_pullback(tn::AvgPool1d pool, T* a, tn::Act x, tn::Act y, int n, tn::AvgPool1d*, T* d_a,
-                         tn::Act*, tn::Act*, int*) {
-  tk::avg_pool2d_backward<T>(d_a + long{n} * y.off, d_a + long{n} * x.off, long{pool.channels} * n,
-                             tn::detail::pool_shape(pool));
-  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
-}
-template <typename T>
-void max_pool2d_pullback(tn::MaxPool2d pool, T* a, tn::Act x, tn::Act y, int n, tn::MaxPool2d*, T* d_a,
-                         tn::Act*, tn::Act*, int*) {
-  tk::max_pool2d_backward<T>(a + long{n} * x.off, d_a + long{n} * y.off, d_a + long{n} * x.off,
-                             long{pool.channels} * n, tn::detail::pool_shape(pool));
-  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
-}
-template <typename T>
-void avg_pool2d_pullback(tn::AvgPool2d pool, T* a, tn::Act x, tn::Act y, int n, tn::AvgPool2d*, T* d_a,
-                         tn::Act*, tn::Act*, int*) {
-  tk::avg_pool2d_backward<T>(d_a + long{n} * y.off, d_a + long{n} * x.off, long{pool.channels} * n,
-                             tn::detail::pool_shape(pool));
-  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
-}
+}  // namespace detail
 
+#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION)                                              \
+  template <typename T>                                                                                 \
+  void NAME##_pullback(tn::HANDLE pool, T* a, tn::Act x, tn::Act y, int n, tn::HANDLE*, T* d_a, tn::Act*, \
+                       tn::Act*, int*) {                                                                \
+    detail::pool_backward<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                            \
+  }
+TORCHCLAD_NN_POOL_PULLBACK(max_pool1d, MaxPool1d, kMax)
+TORCHCLAD_NN_POOL_PULLBACK(avg_pool1d, AvgPool1d, kAverage)
+TORCHCLAD_NN_POOL_PULLBACK(max_pool2d, MaxPool2d, kMax)
+TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage)
+#undef TORCHCLAD_NN_POOL_PULLBACK
 
 template <typename T>
 void leaky_relu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a, tn::Act*, tn::Act*, double*,
@@ -775,6 +808,37 @@ template <typename T>
 void log_softmax_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
   tk::softmax_rows_backward<T>(a + long{n} * y.off, d_a + long{n} * y.off, d_a + long{n} * x.off, n, x.width,
                                true);
+}
+
+namespace detail {
+// dx += y * (dy - sum dy y) (softmax) or dx += dy - exp(y) sum dy
+// (log-softmax) over each position's channels; then dy = 0.
+template <typename T>
+void softmax_channels_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int channels, int n, bool log) {
+  const long stride = long{n} * (x.width / channels);
+  const T* out = a + long{n} * y.off;
+  T* dy = d_a + long{n} * y.off;
+  T* dx = d_a + long{n} * x.off;
+  for (long i = 0; i < stride; ++i) {
+    T s = T(0);
+    for (int c = 0; c < channels; ++c) s += log ? dy[i + c * stride] : dy[i + c * stride] * out[i + c * stride];
+    for (int c = 0; c < channels; ++c) {
+      const long k = i + c * stride;
+      dx[k] += log ? dy[k] - ::std::exp(out[k]) * s : out[k] * (dy[k] - s);
+      dy[k] = T(0);
+    }
+  }
+}
+}  // namespace detail
+template <typename T>
+void softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*, int*,
+                               int*) {
+  detail::softmax_channels_pullback(a, d_a, x, y, channels, n, false);
+}
+template <typename T>
+void log_softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*,
+                                   int*, int*) {
+  detail::softmax_channels_pullback(a, d_a, x, y, channels, n, true);
 }
 
 // dx += dy * scale; the trainable form's dgamma += Σ dy * x̂, dbeta += Σ dy.
