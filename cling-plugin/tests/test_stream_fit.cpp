@@ -207,9 +207,12 @@ TEST(StreamFit, WeightsWeighTheLossAsInMemory) {
   const auto test = test_set();
   auto streamed = torchclad::model("stream_classifier"), in_memory = torchclad::model("stream_classifier");
   ASSERT_EQ(max_difference(streamed, in_memory), 0.0f);  // the same initial parameters
-  ASSERT_EQ(streamed.fit(stream, test, options).status, "finished");
+  const auto run = streamed.fit(stream, memory, options);  // a weighted test set
+  ASSERT_EQ(run.status, "finished");
   ASSERT_EQ(in_memory.fit(memory, test, options).status, "finished");
   EXPECT_LT(max_difference(streamed, in_memory), 2e-6f);
+  // The test set's weights count in the epoch's evaluation, as in evaluate().
+  EXPECT_NEAR(run.epochs.back().test_loss, streamed.evaluate(memory).loss, 1e-6);
 
   torchclad::StreamDataset plain({file}, "events", {"a", "b"}, "label", "", so);
   auto unweighted = torchclad::model("stream_classifier");

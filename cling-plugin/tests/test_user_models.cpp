@@ -610,6 +610,12 @@ TEST(WeightedTraining, WeightedSamplingIsSeededAndNeedsWeights) {
                 .find("samples and 3 weights; expected one weight per sample"), std::string::npos);
   EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, -torch::ones({data.x.size(0)})}, data, c, log); })
                 .find("the training weights sum to -"), std::string::npos);
+  // Weights that nearly cancel (sum about 1e-6, of |w| 200): refused before a step overflows.
+  auto cancelling = torch::ones({data.x.size(0)});
+  cancelling.slice(0, 0, data.x.size(0) / 2).fill_(-1);
+  cancelling[data.x.size(0) - 1] = 1 + 1e-6;
+  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, cancelling}, data, c, log); })
+                .find("positive and negative weights nearly cancel"), std::string::npos);
 }
 
 

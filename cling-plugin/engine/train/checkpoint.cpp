@@ -93,11 +93,18 @@ void write_file(const std::string& path, const std::vector<char>& bytes) {
     TORCH_CHECK(f, "cannot write checkpoint '", path, "': ", std::strerror(errno));
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     f.close();
-    TORCH_CHECK(f, "writing checkpoint '", tmp, "' failed: ", std::strerror(errno));
+    if (!f) {
+      const std::string reason = std::strerror(errno);
+      std::remove(tmp.c_str());
+      TORCH_CHECK(false, "writing checkpoint '", path, "' failed: ", reason);
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  TORCH_CHECK(!ec, "cannot rename checkpoint '", tmp, "' to '", path, "': ", ec.message());
+  if (ec) {
+    std::remove(tmp.c_str());
+    TORCH_CHECK(false, "cannot write checkpoint '", path, "' (renaming '", tmp, "' to it): ", ec.message());
+  }
 }
 
 // Rank 0 reads the file and sends it to every rank; empty when there is none.

@@ -6,15 +6,21 @@
 
 namespace torchclad::train {
 
-EventWeights::EventWeights(const torch::Tensor& weights, int64_t n, bool sampling, uint64_t seed)
-    : seed_(seed) {
-  TORCH_CHECK(!sampling || weights.defined(),
-              "weighted sampling needs per-event weights, but the training set has none");
+EventWeights::EventWeights(const torch::Tensor& weights, int64_t n, bool sampling, uint64_t seed,
+                           const std::string& model, int first_epoch)
+    : seed_(seed), epoch_(static_cast<uint64_t>(first_epoch - 1)) {
+  TORCH_CHECK(!sampling || weights.defined(), "model '", model,
+              "': weighted sampling needs per-event weights, but the training set has none");
   if (!weights.defined()) return;
   const auto wd = weights.to(torch::kFloat64).contiguous();
   const double* w = wd.data_ptr<double>();
   double sum = 0, sum_abs = 0;
   for (int64_t i = 0; i < n; ++i) sum += w[i], sum_abs += std::abs(w[i]);
+  // Weights that nearly cancel make factors of 1/sum: steps that overflow.
+  TORCH_CHECK(sum > 1e-6 * sum_abs, "model '", model, "': the training weights sum to ", sum,
+              " while their absolute values sum to ", sum_abs,
+              "; positive and negative weights nearly cancel, so each event's loss factor w / mean(w) "
+              "would be huge: give the set a clearly positive sum of weights");
   factor_.resize(n);
   for (int64_t i = 0; i < n; ++i)
     factor_[i] = sampling ? static_cast<float>((w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0) * sum_abs / sum)

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace torchclad::train {
@@ -12,13 +13,16 @@ namespace torchclad::train {
 class EventWeights {
  public:
   // w: float [n] (undefined: every weight 1, nothing to do). Weighted
-  // sampling needs weights (throws c10::Error without them).
-  EventWeights(const torch::Tensor& w, int64_t n, bool sampling, uint64_t seed);
+  // sampling needs weights (throws c10::Error without them, naming `model`),
+  // and so does a sum of weights that nearly cancels (the factors would
+  // overflow). first_epoch: the epoch the run starts at (a resumed run's).
+  EventWeights(const torch::Tensor& w, int64_t n, bool sampling, uint64_t seed, const std::string& model,
+               int first_epoch = 1);
 
   bool weighted() const { return !factor_.empty(); }
   bool sampling() const { return !drawn_.empty(); }
   // Weighted sampling: draws the next epoch's events, seeded by (seed, epoch)
-  // apart from the shuffle's generator.
+  // apart from the shuffle's generator (call once per epoch, in order).
   void draw_epoch();
   // The event at position p of an epoch's order (the draws are with
   // replacement, so the shuffle of positions keeps them independent).

@@ -53,7 +53,9 @@ void check_model_data(const define::Definition& def, const ModelData& data, cons
 // The definition's mean loss on data, and the metrics its targets allow.
 Evaluation evaluate_model(DefinedModel& model, const ModelData& data);
 
-// Trains model in place; checks both splits first.
+// Trains model in place in train_engine (train/trainer.hpp), with its Clad
+// gradient and the fused optimizer; the options and both splits are checked
+// before any step.
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
                        const ModelTrainConfig& config, std::ostream& log);
 

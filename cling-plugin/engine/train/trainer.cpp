@@ -29,7 +29,7 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
   std::vector<float> xb(int64_t{spec.batch} * xw), yb(int64_t{spec.batch} * yw), wb(spec.batch);
   spec.samples = n;
   dist::check_samples(n, "training samples");
-  EventWeights weights(train.w, n, weighted_sampling, spec.seed);
+  EventWeights weights(train.w, n, weighted_sampling, spec.seed, def.name, spec.first_epoch);
   // The position of this rank's first sample in an epoch's order (0 in one
   // process): where a new epoch's weighted draw happens.
   const int64_t epoch_start = dist::share_of(std::min<int64_t>(int64_t{spec.batch} * dist::world().size(), n),

@@ -101,7 +101,7 @@ long long write_file(const SimulationOptions& o, const std::string& path) {
   const long long total = o.train + o.test;
   try {
     std::unique_ptr<TFile> file(TFile::Open(partial.c_str(), "RECREATE"));
-    if (!file || file->IsZombie()) throw std::runtime_error("cannot open " + partial + " as a ROOT file");
+    if (!file || file->IsZombie()) throw std::runtime_error("cannot open " + path + " (written as " + partial + ") as a ROOT file");
     // Whitened noise is close to incompressible: ZSTD at its fastest level
     // (ROOT's default level 5 tripled the time for 1-2% smaller files).
     file->SetCompressionSettings(kCompression);
@@ -123,14 +123,17 @@ long long write_file(const SimulationOptions& o, const std::string& path) {
       if (psd[k] > 0) graph.AddPoint(k * df, psd[k]);
     graph.Write();
     file->Close();
-    if (file->TestBit(TFile::kWriteError)) throw std::runtime_error("write error on " + partial);
+    if (file->TestBit(TFile::kWriteError)) throw std::runtime_error("write error on " + path + " (written as " + partial + ")");
   } catch (...) {
     std::remove(partial.c_str());
     throw;
   }
   std::error_code ec;
   std::filesystem::rename(partial, path, ec);
-  if (ec) throw std::runtime_error("cannot rename " + partial + " to " + path + ": " + ec.message());
+  if (ec) {
+    std::remove(partial.c_str());
+    throw std::runtime_error("cannot write " + path + " (renaming " + partial + " to it): " + ec.message());
+  }
   return total;
 }
 

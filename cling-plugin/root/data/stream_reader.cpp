@@ -18,6 +18,7 @@
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -173,6 +174,7 @@ struct ColumnStream::Impl {
   std::vector<long long> widths;  // values per part
   std::vector<bool> unit;          // per part: bytes scaled by 1/255
   std::unique_ptr<ColumnReader> label, weight;
+  std::optional<ColumnPart> weight_part;
   double weight_total = 0;
   bool weight_total_known = false;
   long long entries = 0;
@@ -201,6 +203,17 @@ struct ColumnStream::Impl {
   std::atomic<long long> chunk_rows{0};
   std::atomic<long long> peak{0};
   std::atomic<long long> chunks_read{0};
+
+  // The trees as a chain with its friends (the friends' chains kept in `friends`).
+  std::unique_ptr<TChain> open_chain(std::vector<std::unique_ptr<TChain>>& friends) const {
+    auto c = make_chain(spec.tree, expand_files(where, spec.files, spec.tree));
+    for (const auto& f : spec.friends) {
+      auto fc = make_chain(f.tree, expand_files(where + ": friend tree " + quote(f.tree), f.files, f.tree));
+      c->AddFriend(fc.get(), f.alias.empty() ? f.tree.c_str() : f.alias.c_str());
+      friends.push_back(std::move(fc));
+    }
+    return c;
+  }
 
   void note_rows(long long delta) {
     const long long now = chunk_rows.fetch_add(delta) + delta + (spec.shuffle ? spec.shuffle_buffer : 0);
@@ -386,12 +399,7 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where) : i
   // The reader thread uses ROOT I/O beside the caller's thread.
   ROOT::EnableThreadSafety();
   TDirectory::TContext keep_current_directory;
-  s.chain = make_chain(spec.tree, expand_files(where, spec.files, spec.tree));
-  for (const auto& f : spec.friends) {
-    auto fc = make_chain(f.tree, expand_files(where + ": friend tree " + quote(f.tree), f.files, f.tree));
-    s.chain->AddFriend(fc.get(), f.alias.empty() ? f.tree.c_str() : f.alias.c_str());
-    s.friend_chains.push_back(std::move(fc));
-  }
+  s.chain = s.open_chain(s.friend_chains);
   s.entries = s.chain->GetEntries();
   if (s.entries <= 0) throw std::runtime_error(where + ": no entries: the trees are empty");
   if (spec.max_entries > 0) s.entries = std::min(s.entries, spec.max_entries);
@@ -411,6 +419,7 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where) : i
     s.label = make_reader(where, *s.reader, lp);
   }
   if (resolved.weight) s.weight = make_reader(where, *s.reader, *resolved.weight);
+  s.weight_part = resolved.weight;
 
   // Entry 0 fixes the width of whole arrays.
   if (s.reader->SetEntry(0) != TTreeReader::kEntryValid)
@@ -489,18 +498,21 @@ double ColumnStream::weight_sum() {
   Impl& s = *impl_;
   if (s.weight_total_known) return s.weight_total;
   if (!s.weight) return static_cast<double>(s.entries);
-  // The reader is the epoch thread's: end the epoch first. TTreeReader reads
-  // a branch when its value is read, so only the weight's is.
-  s.stop_thread();
-  s.drop_current();
-  s.epoch = 0;
+  // A chain and reader of their own, with the weight's reader alone: the
+  // epoch's reader has every column's branch in its cache, and its thread
+  // may be running.
+  TDirectory::TContext keep_current_directory;
+  std::vector<std::unique_ptr<TChain>> friends;
+  const auto chain = s.open_chain(friends);
+  TTreeReader reader(chain.get());
+  const auto weight = make_reader(s.where, reader, *s.weight_part);
   double total = 0;
   for (long long e = 0; e < s.entries; ++e) {
-    if (s.reader->SetEntry(e) != TTreeReader::kEntryValid)
+    if (reader.SetEntry(e) != TTreeReader::kEntryValid)
       throw std::runtime_error(s.where + ": reading entry " + std::to_string(e) +
                                " for the sum of the weights failed (is the file corrupt?)");
     float w = 0;
-    s.weight->copy(&w, 1);
+    weight->copy(&w, 1);
     s.check_finite(e, &w, 1, {s.spec.columns.weight}, "weight");
     total += w;
   }

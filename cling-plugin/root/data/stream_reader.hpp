@@ -66,9 +66,9 @@ class ColumnStream {
   bool weighted() const;
   // The sum of the weights over the entries (1 per entry when unweighted),
   // for the trainers' weight rule (train/model_trainer.hpp). The first call
-  // reads the weight column alone over every entry, on the caller's thread,
-  // ending a running epoch; later calls return it. Throws for a NaN or
-  // infinite weight, naming the entry.
+  // reads the weight column alone over every entry (a chain and reader of its
+  // own, on the caller's thread; a running epoch goes on); later calls return
+  // it. Throws for a NaN or infinite weight, naming the entry.
   double weight_sum();
   bool regression() const;
   const std::vector<std::string>& feature_names() const;

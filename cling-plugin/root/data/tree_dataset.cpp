@@ -541,7 +541,7 @@ long long write_mnist_root(const data::MnistDataset& ds, const std::string& path
   fs::rename(partial, path, ec);
   if (ec) {
     fs::remove(partial, ec);
-    fail(where, "cannot rename " + quote(partial) + " to it: " + ec.message());
+    fail(where, "cannot rename the partial file " + quote(partial) + " to it: " + ec.message());
   }
   return entries;
 }

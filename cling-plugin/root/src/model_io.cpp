@@ -49,9 +49,9 @@ void read_options(const std::string& text, Model::State& s) {
   s.seed = j.value("init_seed", s.seed);
 }
 
-void write_model(const Model::State& s, const std::string& path) {
+// The model's file, written at `partial` (named `path` in errors).
+void write_model_as(const Model::State& s, const std::string& partial, const std::string& path) {
   const auto& def = s.model->definition();
-  const std::string partial = support::partial_path(path);
   std::unique_ptr<TFile> f(TFile::Open(partial.c_str(), "RECREATE", "torchclad model"));
   if (!f || f->IsZombie())
     throw std::runtime_error("Model::save: cannot write '" + path + "'");
@@ -99,11 +99,22 @@ void write_model(const Model::State& s, const std::string& path) {
     st.Write();
   }
   f->Close();
+}
+
+void write_model(const Model::State& s, const std::string& path) {
+  const std::string partial = support::partial_path(path);
   std::error_code ec;
+  try {
+    write_model_as(s, partial, path);
+  } catch (...) {
+    std::filesystem::remove(partial, ec);  // no hidden leftover
+    throw;
+  }
   std::filesystem::rename(partial, path, ec);
   if (ec) {
+    const std::string reason = ec.message();
     std::filesystem::remove(partial, ec);
-    throw std::runtime_error("Model::save: cannot write '" + path + "'");
+    throw std::runtime_error("Model::save: cannot write '" + path + "': " + reason);
   }
 }
 

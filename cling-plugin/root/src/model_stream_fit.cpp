@@ -2,6 +2,7 @@
 // definition's Clad gradient on batches streamed from TTrees, through the
 // shared epoch loop's source steps (train/run_loop.hpp); the test set is an
 // in-memory Dataset, evaluated per epoch as Model::fit does.
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -67,12 +68,12 @@ train::ModelData test_data(const define::Definition& def, const Dataset& d) {
     if (!impl.targets.defined())
       throw std::runtime_error("model '" + def.name + "' is a regression model, but the test dataset "
                                "has class labels, not regression targets");
-    return {impl.split.images, impl.targets};
+    return {impl.split.images, impl.targets, impl.weights};
   }
   if (impl.targets.defined())
     throw std::runtime_error("model '" + def.name + "' is a classifier, but the test dataset holds "
                              "regression targets");
-  return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1)};
+  return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1), impl.weights};
 }
 
 TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, const Dataset& test,
@@ -97,10 +98,15 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   // loss counts w_i / mean(w), the mean over every entry of the stream.
   double weight_factor = 0;
   if (stream.weighted()) {
+    if (o.progress)
+      training_log(true) << "summing the weights of " << stream.entries() << " entries\n";
     const double total = stream.weight_sum();
-    if (!(total > 0))
-      throw std::runtime_error("model '" + def.name + "': the stream's weights sum to " + std::to_string(total) +
+    if (!(total > 0)) {
+      char sum[32];
+      std::snprintf(sum, sizeof sum, "%g", total);
+      throw std::runtime_error("model '" + def.name + "': the training stream's weights sum to " + sum +
                                "; the weighted loss needs a positive sum of weights");
+    }
     weight_factor = static_cast<double>(stream.entries()) / total;
   }
   const train::RunOptions settings = run_options(o);
