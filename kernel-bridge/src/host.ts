@@ -374,7 +374,6 @@ export class HostExecutor implements Executor {
         id,
         code: request.code,
         silent: request.silent,
-        stop_on_error: request.stopOnError,
       };
       if (request.cellId) message.cell_id = request.cellId;
       if (!host.send(message)) {

@@ -200,6 +200,43 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     expect(streamText(iopub)).toBe("5\n");
   });
 
+  test("stop_on_error, the bridge's alone: a failed or interrupted cell aborts the cells queued behind it; stop_on_error false does not", async () => {
+    const failing =
+      '#include <stdexcept>\n#include <unistd.h>\nusleep(300000);\nthrow std::runtime_error("queued failure");';
+    const fail = await client.request("shell", "execute_request", { code: failing, silent: false });
+    const skipped = await client.request("shell", "execute_request", { code: 'printf("never\\n");', silent: false });
+    expect((await client.reply("shell", fail, 20000)).content).toMatchObject({
+      status: "error",
+      ename: "std::runtime_error",
+      evalue: "queued failure",
+    });
+    expect((await client.reply("shell", skipped)).content).toEqual({ status: "aborted" });
+    expect(kinds(await client.idle(skipped))).toEqual(["status:busy", "status:idle"]);
+
+    const kept = await client.request("shell", "execute_request", {
+      code: failing,
+      silent: false,
+      stop_on_error: false,
+    });
+    const runs = await client.request("shell", "execute_request", { code: 'printf("runs\\n");', silent: false });
+    expect((await client.reply("shell", kept, 20000)).content.status).toBe("error");
+    expect((await client.reply("shell", runs)).content.status).toBe("ok");
+    expect(streamText(await client.idle(runs))).toBe("runs\n");
+
+    const loop = await client.request("shell", "execute_request", { code: "while (true) {}", silent: false });
+    const behind = await client.request("shell", "execute_request", { code: 'printf("never\\n");', silent: false });
+    await client.waitFor(() => client.iopubFor(loop).find((m) => m.header.msg_type === "execute_input"));
+    await client.sleep(300);
+    await client.roundTrip("control", "interrupt_request", {});
+    expect((await client.reply("shell", loop, 10000)).content).toMatchObject({ status: "error", ename: "Interrupted" });
+    expect((await client.reply("shell", behind)).content).toEqual({ status: "aborted" });
+    expect(streamText(await client.idle(behind))).toBe("");
+    // The queue is clear again and the session lives.
+    const { reply, iopub } = await client.execute('printf("%d\\n", five);');
+    expect(reply.content.status).toBe("ok");
+    expect(streamText(iopub)).toBe("5\n");
+  }, 60000);
+
   test("a crash in cell code: an error reply, and the session goes on", async () => {
     const { reply } = await client.execute("int* p = nullptr; *p = 1;");
     expect(reply.content).toMatchObject({ status: "error", ename: "SIGSEGV" });

@@ -214,10 +214,8 @@ class Host {
     if (type == "execute") {
       if (!msg.contains("code") || !msg["code"].is_string())
         return (void)channel_.send(error_message(id, "BadMessage", "execute needs a string \"code\""));
-      for (const char* flag : {"silent", "stop_on_error"})
-        if (msg.contains(flag) && !msg[flag].is_boolean())
-          return (void)channel_.send(
-              error_message(id, "BadMessage", std::string("execute: \"") + flag + "\" is a boolean"));
+      if (msg.contains("silent") && !msg["silent"].is_boolean())
+        return (void)channel_.send(error_message(id, "BadMessage", "execute: \"silent\" is a boolean"));
       if (msg.contains("cell_id") && !msg["cell_id"].is_string() && !msg["cell_id"].is_null())
         return (void)channel_.send(error_message(id, "BadMessage", "execute: \"cell_id\" is a string"));
       return push(msg);
@@ -360,11 +358,8 @@ class Host {
     if (result.interrupt == "forced") log(std::string("forced interrupt of cell ") + id.dump());
     if (result.crash_signal)
       log(std::string("recovered from ") + signal_name(result.crash_signal) + " in cell " + id.dump());
-    // As Jupyter kernels do: after a failed or interrupted cell, the executes
-    // queued behind it (received before its reply) are not run, unless
-    // stop_on_error is false.
-    std::deque<nlohmann::json> dropped;
-    if (result.status != "ok" && msg.value("stop_on_error", true)) dropped = take_queued_executes();
+    // Every execute received is run: aborting the cells queued behind a
+    // failed one (stop_on_error) is the bridge's, which holds the queue.
     // Canvases the cell drew, then its value, then the reply (PROTOCOL.md).
     for (const auto& shown : result.displays)
       channel_.send({{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
@@ -373,9 +368,9 @@ class Host {
                      {"metadata", result.value["metadata"]}});
     channel_.send(execute_reply(id, result, execution_count_));
     end_request();
-    reply_not_run(dropped);
   }
 
+  // Shutting down: the executes still queued are answered, not run.
   std::deque<nlohmann::json> take_queued_executes() {
     std::deque<nlohmann::json> dropped, kept;
     std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -389,7 +384,7 @@ class Host {
       CellResult r;
       r.status = "aborted";
       r.ename = "NotRun";
-      r.evalue = "not run: an earlier cell failed or was interrupted";
+      r.evalue = "not run: the host is shutting down";
       channel_.send(execute_reply(m.value("id", nlohmann::json(nullptr)), r, execution_count_));
     }
   }
