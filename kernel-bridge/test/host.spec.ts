@@ -8,6 +8,7 @@ import { join } from "path";
 import { TRAINING_MIME, TrainingComparison } from "../src/telemetry";
 import { Message } from "../src/wire";
 import { kinds, TestClient } from "./client";
+import { writeIdx } from "./idx-dataset";
 import { alive, KernelProcess } from "./kernel-process";
 
 function streamText(ms: { header: { msg_type: string }; content: Record<string, unknown> }[], name = "stdout"): string {
@@ -163,6 +164,62 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
       "torchclad-training-test-run-3",
     ]);
   });
+
+  test("a training run on a thread a cell detached: its display is under that cell (parent_header), although it trains while the next cell runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "torchclad-detached-"));
+    writeIdx(dir);
+    try {
+      const decl = await client.execute(
+        '#include "torchclad/torchclad.h"\n#include <atomic>\n#include <thread>\n' +
+          "std::atomic<bool> detached_go{false};\nstd::atomic<int> detached_done{0};\n" +
+          "torchclad::Mlp detached_model({36, 16, 3});\n" +
+          `auto detached_train = torchclad::Dataset::from_idx("${dir}", "train");\n` +
+          `auto detached_test = torchclad::Dataset::from_idx("${dir}", "test");`,
+      );
+      expect(decl.reply.content.status).toBe("ok");
+      // Cell A starts the run on a thread it detaches and returns; the thread
+      // trains only once cell B runs, so all its events come during B.
+      const a = await client.execute(
+        "std::thread([] {\n" +
+          "  while (!detached_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n" +
+          "  torchclad::TrainOptions o; o.epochs = 3; o.batch = 16; o.progress = false;\n" +
+          "  detached_model.fit(detached_train, detached_test, o);\n" +
+          "  detached_done = 1;\n" +
+          "}).detach();",
+      );
+      expect(a.reply.content.status).toBe("ok");
+      const b = await client.execute(
+        "detached_go = true;\n" +
+          "while (!detached_done) std::this_thread::sleep_for(std::chrono::milliseconds(2));\n" +
+          'printf("B ran\\n");',
+      );
+      expect(b.reply.content.status).toBe("ok");
+      expect(streamText(b.iopub)).toBe("B ran\n");
+      const training = (m: Message) =>
+        ["display_data", "update_display_data"].includes(m.header.msg_type) &&
+        TRAINING_MIME in (m.content.data as Record<string, unknown>);
+      expect(client.iopubFor(b.header).filter(training)).toEqual([]);
+      // The run's last update may follow B's idle status.
+      const status = () => {
+        const last = client.iopubFor(a.header).filter(training).at(-1);
+        return (last?.content.data as Record<string, { status?: string }> | undefined)?.[TRAINING_MIME]?.status;
+      };
+      await client.waitFor(() => (status() === "finished" ? true : undefined), 10000, "the run's final update");
+      const shown = client.iopubFor(a.header).filter(training);
+      expect(shown[0].header.msg_type).toBe("display_data");
+      expect((shown[0].parent_header as { msg_id: string }).msg_id).toBe(a.header.msg_id);
+      const ids = new Set(shown.map((m) => (m.content.transient as { display_id: string }).display_id));
+      expect(ids.size).toBe(1);
+      expect([...ids][0]).toMatch(/^torchclad-training-run-/);
+      // no other training display anywhere for that run
+      const elsewhere = client.iopubMessages.filter(
+        (m) => training(m) && ids.has((m.content.transient as { display_id: string }).display_id),
+      );
+      expect(elsewhere).toHaveLength(shown.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
 
   test("torchclad::show: an image file becomes display_data (image/png, base64)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "torchclad-show-"));

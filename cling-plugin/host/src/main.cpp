@@ -41,6 +41,7 @@
 #include "root_lock_tracker.hpp"
 #include "signals.hpp"
 #include "stack_scan.hpp"
+#include "thread_origin.hpp"
 #include "torchclad/telemetry.h"
 
 namespace host {
@@ -123,10 +124,12 @@ class Host {
 
   // Telemetry and displays from a process forked by a cell are dropped: it
   // may not use the channel (nor this mutex, which another thread may have
-  // held at the fork).
+  // held at the fork). Both carry the execute request they belong to: the
+  // one that started the sending thread, e.g. a training run on a thread a
+  // cell detached, which may send while later cells run (thread_origin.hpp).
   void on_telemetry(const torchclad::telemetry::Event& event) {
     if (in_forked_child()) return;
-    channel_.send({{"type", "telemetry"}, {"id", current_id()}, {"event", telemetry_event(event)}});
+    channel_.send({{"type", "telemetry"}, {"id", execute_of_this_thread()}, {"event", telemetry_event(event)}});
   }
 
   // torchclad::show / telemetry::display: images go base64-encoded, as
@@ -135,7 +138,7 @@ class Host {
     if (in_forked_child()) return;
     std::fflush(stdout);  // output printed before the image comes before it
     const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
-    channel_.send({{"type", "display"}, {"id", current_id()}, {"mime", mime},
+    channel_.send({{"type", "display"}, {"id", execute_of_this_thread()}, {"mime", mime},
                    {"data", binary ? base64(data) : data}});
   }
 
@@ -333,6 +336,7 @@ class Host {
     set_crash_context(&id_json);
   }
   void end_request() {
+    set_running_execute(nullptr);  // also after an internal error
     std::lock_guard<std::mutex> lock(id_mutex_);
     current_id_ = nullptr;
     set_crash_context(nullptr);
@@ -347,9 +351,11 @@ class Host {
     torchclad::telemetry::clear_stop();
     gROOT->SetInterrupt(kFALSE);
     running_.store(true);
+    set_running_execute(id);
     const nlohmann::json cell_id = msg.value("cell_id", nlohmann::json(nullptr));
     CellResult result =
         cells_.execute(msg["code"].get<std::string>(), cell_id.is_string() ? cell_id.get<std::string>() : "");
+    set_running_execute(nullptr);
     running_.store(false);
     {
       std::lock_guard<std::mutex> lock(interrupt_mutex_);
