@@ -5,41 +5,58 @@
 #include <pthread.h>
 
 #include <mutex>
-#include <utility>
+#include <vector>
 
 namespace host {
 namespace {
 
 // Function-local statics: threads may be created while libraries are
 // initialised, before main() and this file's globals.
-std::mutex& running_mutex() {
+std::mutex& origins_mutex() {
   static std::mutex m;
   return m;
+}
+// The execute ids that started threads; a thread holds an index into it.
+std::vector<nlohmann::json>& origins() {
+  static std::vector<nlohmann::json> ids;
+  return ids;
 }
 nlohmann::json& running_execute() {
   static nlohmann::json id;
   return id;
 }
+int running_index = -1;  // running_execute()'s index in origins(), once a thread needed it
 
-// Null: this thread was not started by (a thread of) a cell.
-thread_local nlohmann::json t_origin;
+// An index into origins(), -1: this thread was not started by (a thread of)
+// a cell. A plain int on purpose: a thread_local with a destructor registers
+// it (__cxa_thread_atexit) under the dynamic loader's lock, which a library
+// initialiser that starts threads and waits for them (OpenMP in MKL, while
+// dlopen holds that lock) would deadlock.
+thread_local int t_origin = -1;
 
-nlohmann::json running_now() {
-  std::lock_guard<std::mutex> lock(running_mutex());
-  return running_execute();
+// The origin a new thread gets from the thread creating it.
+int origin_for_new_thread() {
+  if (t_origin >= 0) return t_origin;
+  std::lock_guard<std::mutex> lock(origins_mutex());
+  if (running_execute().is_null()) return -1;
+  if (running_index < 0) {
+    origins().push_back(running_execute());
+    running_index = static_cast<int>(origins().size()) - 1;
+  }
+  return running_index;
 }
 
 struct Start {
   void* (*routine)(void*);
   void* arg;
-  nlohmann::json origin;
+  int origin;
 };
 
 void* start_thread(void* p) {
   Start* start = static_cast<Start*>(p);
   void* (*routine)(void*) = start->routine;
   void* arg = start->arg;
-  t_origin = std::move(start->origin);
+  t_origin = start->origin;
   delete start;  // before the routine: it may end in pthread_exit
   return routine(arg);
 }
@@ -54,13 +71,15 @@ PthreadCreate libc_pthread_create() {
 }  // namespace
 
 void set_running_execute(const nlohmann::json& id) {
-  std::lock_guard<std::mutex> lock(running_mutex());
+  std::lock_guard<std::mutex> lock(origins_mutex());
   running_execute() = id;
+  running_index = -1;
 }
 
 nlohmann::json execute_of_this_thread() {
-  if (!t_origin.is_null()) return t_origin;
-  return running_now();
+  std::lock_guard<std::mutex> lock(origins_mutex());
+  if (t_origin >= 0) return origins()[t_origin];
+  return running_execute();
 }
 
 }  // namespace host
@@ -69,7 +88,7 @@ extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attr, voi
                               void* arg) {
   const host::PthreadCreate real = host::libc_pthread_create();
   if (!real) return EAGAIN;  // no libc pthread_create: cannot happen in a dynamically linked process
-  auto* start = new host::Start{routine, arg, host::execute_of_this_thread()};
+  auto* start = new host::Start{routine, arg, host::origin_for_new_thread()};
   const int rc = real(thread, attr, host::start_thread, start);
   if (rc != 0) delete start;
   return rc;

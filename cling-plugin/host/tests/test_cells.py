@@ -1,5 +1,6 @@
 """Cells in cling: declarations and statements, output, errors."""
 
+import subprocess
 import time
 
 from host_client import stderr_of, stdout_of
@@ -167,6 +168,23 @@ def test_a_failed_cell_does_not_abort_the_cells_queued_behind_it(host):
     assert replies[ids[2]]["status"] == "aborted" and replies[ids[2]]["ename"] == "Interrupted"
     assert replies[ids[3]]["status"] == "ok"
     assert stdout_of([e for e in seen if e.get("id") == ids[3]]) == "after the interrupt\n"
+
+
+def test_a_library_whose_initialiser_starts_a_thread_and_waits_for_it_loads(host, tmp_path):
+    # As OpenMP in MKL does when a %%clad model's registration runs a matrix
+    # product: the thread starts while dlopen holds the loader's lock, so the
+    # host's pthread_create wrapper (thread_origin.cpp) must not take it.
+    src = tmp_path / "starts_thread.cpp"
+    src.write_text('#include <cstdio>\n#include <thread>\n'
+                   'static int started = [] {\n'
+                   '  std::thread([] { std::printf("thread ran\\n"); std::fflush(stdout); }).join();\n'
+                   '  return 1;\n'
+                   '}();\n')
+    lib = tmp_path / "libstarts_thread.so"
+    subprocess.run(["clang++-19", "-shared", "-fPIC", "-pthread", "-o", str(lib), str(src)], check=True)
+    reply, events = host.execute(f'gSystem->Load("{lib}");\nprintf("loaded\\n");', timeout=30)
+    assert reply["status"] == "ok", (reply, events)
+    assert stdout_of(events) == "thread ran\nloaded\n"
 
 
 def test_round_trip_of_a_small_cell(host):
