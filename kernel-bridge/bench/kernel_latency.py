@@ -2,35 +2,77 @@
 
 Starts each kernel through jupyter_client (as a notebook server does), times
 start to the first kernel_info_reply, then the round trip of a trivial cell
-(execute_request sent -> status idle received) over --runs runs, and writes
-results/latency.json and results/latency.md.
+(execute_request sent -> status idle received) over --runs cells; all of it
+--repeats times (a new kernel each time). Figures are the median of the
+repeats' medians, with the range of the repeats' medians as spread.
 
-    .venv/bin/python kernel-bridge/bench/kernel_latency.py [--runs 100]
+Where the time goes, for torchclad: an empty cell (the host answers it
+without cling: the Jupyter protocol, the bridge and the host channel); the
+host alone over its channel (cling-plugin/host/tests/host_client.py: no
+bridge, no ZeroMQ); cling alone (gInterpreter->ProcessLine called in a
+loop inside one cell, each call timed in the host); and the same at -O0
+(EXTRA_CLING_ARGS=-O0; ROOT's cling compiles every cell at -O2).
+
+The torchclad kernel is this checkout's (kernel-bridge/dist, the build
+tree's host), installed into a temporary kernelspec dir first on
+JUPYTER_PATH. Writes results/latency.json, results/latency.md and
+results/latency.png.
+
+    .venv/bin/python kernel-bridge/bench/kernel_latency.py [--runs 100] [--repeats 3]
 """
 import argparse
 import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
 
-KERNELS = {"torchclad": "int x = 1;", "python3": "x = 1"}
-RESULTS = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+RESULTS = HERE / "results"
+sys.path.insert(0, str(REPO / "cling-plugin" / "host" / "tests"))
+
+# (label, kernel, code, extra environment of the kernel)
+CASES = [
+    ("torchclad, `int x = 1;`", "torchclad", "int x = 1;", {}),
+    ("torchclad, empty cell (no cling)", "torchclad", "", {}),
+    # ROOT's cling optimizes each cell at -O2; -O0 shows what that costs a trivial cell
+    ("torchclad, `int x = 1;`, EXTRA_CLING_ARGS=-O0", "torchclad", "int x = 1;", {"EXTRA_CLING_ARGS": "-O0"}),
+    ("ipykernel, `x = 1`", "python3", "x = 1", {}),
+]
+HOST_CASE = ("torchclad host alone, `int x = 1;`", "int x = 1;")
+# cling alone: gInterpreter->ProcessLine called from inside a cell, each call
+# timed in the host (no channel, no bridge): what cling takes per cell.
+CLING_CASES = [
+    ("cling alone, ProcessLine(`int x = 1;`)", "int x = 1;", {}),
+    ("cling alone, ProcessLine(`;`)", ";", {}),
+    ("cling alone, ProcessLine(`int x = 1;`), EXTRA_CLING_ARGS=-O0", "int x = 1;", {"EXTRA_CLING_ARGS": "-O0"}),
+]
 
 
-def measure(name: str, code: str, runs: int) -> dict:
-    km = KernelManager(kernel_name=name)
+def summary(times: list) -> dict:
+    q = statistics.quantiles(times, n=4)
+    return {"median_ms": round(statistics.median(times), 3), "p25_ms": round(q[0], 3),
+            "p75_ms": round(q[2], 3), "min_ms": round(min(times), 3)}
+
+
+def through_jupyter_client(kernel: str, code: str, runs: int, env: dict) -> dict:
+    km = KernelManager(kernel_name=kernel)
     t0 = time.perf_counter()
-    km.start_kernel()
+    km.start_kernel(env={**os.environ, **env})
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=120)  # sends kernel_info_request, waits for the reply
     start_s = time.perf_counter() - t0
     try:
-        kc.execute_interactive(code, timeout=30)  # warm-up: first cell compiles cling's wrapper
+        for _ in range(3):  # warm-up: the first cells compile cling's wrappers
+            kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
         times = []
         for _ in range(runs):
             t = time.perf_counter()
@@ -40,31 +82,138 @@ def measure(name: str, code: str, runs: int) -> dict:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
-    q = statistics.quantiles(times, n=4)
-    return {"kernel": name, "code": code, "start_s": round(start_s, 3), "runs": runs,
-            "median_ms": round(statistics.median(times), 3), "p25_ms": round(q[0], 3),
-            "p75_ms": round(q[2], 3), "min_ms": round(min(times), 3)}
+    return {"start_s": round(start_s, 3), **summary(times)}
+
+
+def host_alone(code: str, runs: int) -> dict:
+    from host_client import Host  # the host's own test client: frames over a socketpair
+
+    host = Host()
+    try:
+        for _ in range(3):
+            host.execute(code)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            reply, _ = host.execute(code)
+            times.append((time.perf_counter() - t) * 1e3)
+            assert reply["status"] == "ok", reply
+    finally:
+        host.close()
+    return summary(times)
+
+
+def cling_alone(line: str, runs: int, env: dict) -> dict:
+    from host_client import Host
+
+    host = Host(env={**os.environ, **env})
+    try:
+        cell = (
+            "#include <chrono>\n"
+            "for (int i = 0; i < %d; ++i) {\n"
+            "  auto t0 = std::chrono::steady_clock::now();\n"
+            "  gInterpreter->ProcessLine(%s);\n"
+            '  printf("%%.6f\\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());\n'
+            "}" % (runs + 3, json.dumps(line)))
+        reply, events = host.execute(cell, timeout=300)
+        assert reply["status"] == "ok", reply
+        text = "".join(e["text"] for e in events if e["type"] == "stream" and e["name"] == "stdout")
+        times = [float(x) for x in text.split()][3:]  # the first calls warm up
+    finally:
+        host.close()
+    return summary(times)
+
+
+def install_this_checkout(prefix: str) -> None:
+    subprocess.run(["node", str(REPO / "kernel-bridge" / "dist" / "main.js"), "install", "--prefix", prefix],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        [str(Path(prefix) / "share" / "jupyter")] + [p for p in [os.environ.get("JUPYTER_PATH")] if p])
+
+
+def aggregate(label: str, repeats: list, key: str = "median_ms") -> dict:
+    medians = [r[key] for r in repeats]
+    out = {"case": label, "repeats": repeats, "median_ms": round(statistics.median(medians), 3),
+           "range_ms": [min(medians), max(medians)]}
+    if "start_s" in repeats[0]:
+        out["start_s"] = round(statistics.median(r["start_s"] for r in repeats), 3)
+    return out
+
+
+def plot(records: list, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r["case"].replace("`", "") for r in records]
+    med = [r["median_ms"] for r in records]
+    lo = [r["median_ms"] - r["range_ms"][0] for r in records]
+    hi = [r["range_ms"][1] - r["median_ms"] for r in records]
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    ax.barh(labels, med, xerr=[lo, hi], color="#4c72b0", capsize=4)
+    ax.axvline(3.0, color="#c44e52", linestyle="--", label="target 3 ms")
+    ax.set_xlabel("ms per cell: median of the kernels' medians (bars: their range)")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--runs", type=int, default=100, help="cells per kernel")
+    p.add_argument("--repeats", type=int, default=3, help="kernels started per case")
+    p.add_argument("--report-only", action="store_true", help="rewrite latency.md and .png from latency.json")
     args = p.parse_args()
-    records = [measure(name, code, args.runs) for name, code in KERNELS.items()]
+    if args.report_only:
+        saved = json.loads((RESULTS / "latency.json").read_text())
+        return write_reports(saved["machine"], saved["records"])
+    load_start = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="torchclad-bench-kernelspec-") as prefix:
+        install_this_checkout(prefix)
+        # Round robin (every case once per round): a change in the machine's
+        # load during the benchmark reaches all cases alike.
+        runs = {label: [] for label, *_ in CASES + [HOST_CASE] + CLING_CASES}
+        for round_ in range(args.repeats):
+            for label, kernel, code, env in CASES:
+                runs[label].append(through_jupyter_client(kernel, code, args.runs, env))
+                print(f"round {round_ + 1}, {label}: {runs[label][-1]['median_ms']:.2f} ms", flush=True)
+            runs[HOST_CASE[0]].append(host_alone(HOST_CASE[1], args.runs))
+            print(f"round {round_ + 1}, {HOST_CASE[0]}: {runs[HOST_CASE[0]][-1]['median_ms']:.2f} ms", flush=True)
+            for label, line, env in CLING_CASES:
+                runs[label].append(cling_alone(line, args.runs, env))
+                print(f"round {round_ + 1}, {label}: {runs[label][-1]['median_ms']:.2f} ms", flush=True)
+        records = [{**aggregate(label, runs[label]), "kernel": kernel, "code": code, "env": env}
+                   for label, kernel, code, env in CASES]
+        records.append({**aggregate(HOST_CASE[0], runs[HOST_CASE[0]]), "kernel": "torchclad-host",
+                        "code": HOST_CASE[1]})
+        records += [{**aggregate(label, runs[label]), "kernel": "cling (in the host)", "code": line, "env": env}
+                    for label, line, env in CLING_CASES]
+    load = os.getloadavg()
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+               "load_average_1min_start_end": [round(load_start, 2), round(load[0], 2)],
+               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": args.runs, "repeats": args.repeats}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latency.json").write_text(json.dumps({"machine": machine, "records": records}, indent=2) + "\n")
-    lines = ["| kernel | start to kernel_info_reply | trivial cell, median (p25–p75) | cell |",
-             "|---|---:|---:|---|"]
-    for r in records:
-        lines.append(f"| {r['kernel']} | {r['start_s']:.2f} s | {r['median_ms']:.2f} ms "
-                     f"({r['p25_ms']:.2f}–{r['p75_ms']:.2f}) | `{r['code']}` |")
-    (RESULTS / "latency.md").write_text(
-        f"Measured {machine['generated']} on {machine['cores']} cores, {args.runs} runs each.\n\n"
-        + "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_reports(machine, records)
 
+
+def write_reports(machine: dict, records: list) -> None:
+    """results/latency.md and latency.png from the measurements."""
+    lines = ["| case | time per cell: median of the kernels' medians | range of those medians "
+             "| start to kernel_info_reply |", "|---|---:|---:|---:|"]
+    for r in records:
+        start = f"{r['start_s']:.2f} s" if "start_s" in r else ""
+        lines.append(f"| {r['case']} | {r['median_ms']:.2f} ms | {r['range_ms'][0]:.2f}–{r['range_ms'][1]:.2f} ms "
+                     f"| {start} |")
+    load_start, load_end = machine["load_average_1min_start_end"]
+    (RESULTS / "latency.md").write_text(
+        f"Measured {machine['generated']} on {machine['cores']} cores (1-minute load average "
+        f"{load_start:.1f} at the start, {load_end:.1f} at the end), {machine['repeats']} kernels per case "
+        f"(round robin), {machine['runs']} cells each.\n\n" + "\n".join(lines) + "\n\n![round trips](latency.png)\n")
+    plot(records, RESULTS / "latency.png")
+    print("\n".join(lines))
 
 if __name__ == "__main__":
     main()

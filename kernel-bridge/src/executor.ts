@@ -29,7 +29,6 @@ export interface ExecuteRequest {
   code: string;
   silent: boolean;
   storeHistory: boolean;
-  stopOnError: boolean;
   executionCount: number;
   /** The notebook's cell id (JupyterLab sends it in the request's metadata.cellId). */
   cellId?: string;

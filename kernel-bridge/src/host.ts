@@ -259,6 +259,9 @@ const STATE_LOST =
 /** Traceback lines that repeat what the host already streamed on stderr. */
 const STREAMED_DIAGNOSTICS = new Set(["CompileError", "CladCompileError", "InterpreterError"]);
 
+/** How many ended cells keep their sink for the runs their threads still send. */
+const REMEMBERED_CELLS = 256;
+
 export class HostExecutor implements Executor {
   private proc: HostProcess | null = null;
   private firstHello: Promise<Hello> | null = null;
@@ -268,6 +271,13 @@ export class HostExecutor implements Executor {
   private readonly live = new Set<HostProcess>();
   private runningExecute: string | null = null;
   private lastSink: ExecutionSink | null = null;
+  /**
+   * The sinks of the latest cells by request id, also after they ended: the
+   * host tags telemetry and displays with the execute that started the
+   * sending thread, so a run on a thread a cell detached is shown under that
+   * cell while later cells run.
+   */
+  private readonly cellSinks = new Map<string, ExecutionSink>();
   private notices: string[] = [];
   private counter = 0;
   private shuttingDown = false;
@@ -366,6 +376,8 @@ export class HostExecutor implements Executor {
     for (const notice of this.notices.splice(0)) sink.stream("stderr", notice);
     const id = this.nextId("e");
     this.lastSink = sink;
+    this.cellSinks.set(id, sink);
+    if (this.cellSinks.size > REMEMBERED_CELLS) this.cellSinks.delete(this.cellSinks.keys().next().value!);
     return new Promise<ExecuteOutcome>((resolve) => {
       this.pending.set(id, { kind: "execute", sink, resolve, stuck: false });
       this.runningExecute = id;
@@ -374,7 +386,6 @@ export class HostExecutor implements Executor {
         id,
         code: request.code,
         silent: request.silent,
-        stop_on_error: request.stopOnError,
       };
       if (request.cellId) message.cell_id = request.cellId;
       if (!host.send(message)) {
@@ -501,15 +512,16 @@ export class HostExecutor implements Executor {
         break;
       }
       case "telemetry": {
-        const sink = p?.kind === "execute" ? p.sink : null;
-        if (!this.telemetry.onEvent(m.event as TelemetryEvent, sink ?? this.lastSink)) {
+        // The cell that started the sending thread, else (untagged: sent between cells) the last cell.
+        const sink = (id !== null ? this.cellSinks.get(id) : undefined) ?? this.lastSink;
+        if (!this.telemetry.onEvent(m.event as TelemetryEvent, sink)) {
           this.log.debug(`telemetry for no cell: ${JSON.stringify(m.event)}`);
         }
         break;
       }
       case "display": {
         // torchclad::show(...) in a cell: an image (base64) or SVG/text, as display_data.
-        const sink = p?.kind === "execute" ? p.sink : this.lastSink;
+        const sink = (id !== null ? this.cellSinks.get(id) : undefined) ?? this.lastSink;
         if (sink && isBundle(m.data)) {
           // A canvas the cell drew: JSROOT's JSON, a PNG and a text line.
           sink.display(m.data, { metadata: isBundle(m.metadata) ? m.metadata : {} });

@@ -14,8 +14,9 @@
 //   not know);
 // - a request with fields of the wrong type gets an error reply (BadRequest)
 //   naming the field, what was expected and what was found;
-// - after an execute error with stop_on_error, the execute_requests already
-//   queued are answered "aborted" without running (as ipykernel does);
+// - after an execute error (an interrupt too) with stop_on_error, the
+//   execute_requests already queued are answered "aborted" without running
+//   (as ipykernel does); this is the one place that does it;
 // - nothing a message contains may end the process: no exception or
 //   rejection escapes the socket loops.
 import { randomUUID } from "crypto";
@@ -381,7 +382,6 @@ export class Kernel {
       code,
       silent,
       storeHistory,
-      stopOnError,
       executionCount: count,
       cellId: typeof cellId === "string" ? cellId : undefined,
     };
@@ -415,7 +415,9 @@ export class Kernel {
     } else {
       content = { status: "aborted", execution_count: count };
     }
-    // Only what was queued before the reply is aborted: a client that sends
+    // stop_on_error lives here only (the host runs every execute it is sent,
+    // one at a time): a failed or interrupted cell aborts the executes queued
+    // behind it. Only what was queued before the reply: a client that sends
     // its next cell on seeing this reply must have it run.
     if (outcome.status === "error" && stopOnError && !silent) this.abortQueuedExecutes();
     await this.reply(req, "execute_reply", content, { started, status: outcome.status });

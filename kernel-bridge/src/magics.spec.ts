@@ -48,7 +48,6 @@ const request = (code: string): ExecuteRequest => ({
   code,
   silent: false,
   storeHistory: true,
-  stopOnError: true,
   executionCount: 1,
 });
 

@@ -214,11 +214,12 @@ interface Display {
 }
 
 /**
- * The live displays. `onEvent` with the sink of the cell that trains (or
- * null for an event between cells: then only runs already shown are
- * updated, through the sink of the cell that started them). A run started
- * while a cell's display is open joins it; `flush` (the cell ends) closes the
- * cell's display to new runs.
+ * The live displays. `onEvent` with the sink of the cell the event belongs
+ * to (the host tags it with the cell that started the training thread, which
+ * may have ended: a run on a thread it detached), or null (then only runs
+ * already shown are updated, through the sink of the cell that started
+ * them). A run started while its cell's display is open joins it; `flush`
+ * (a cell ends) closes the displays to new runs.
  */
 export class TelemetryDisplays {
   /** Runs still running -> their display. */

@@ -37,7 +37,6 @@ const req = (code: string): ExecuteRequest => ({
   code,
   silent: false,
   storeHistory: true,
-  stopOnError: true,
   executionCount: 1,
 });
 const text = (r: Recorded, name = "stdout") =>

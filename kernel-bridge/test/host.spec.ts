@@ -8,6 +8,7 @@ import { join } from "path";
 import { TRAINING_MIME, TrainingComparison } from "../src/telemetry";
 import { Message } from "../src/wire";
 import { kinds, TestClient } from "./client";
+import { writeIdx } from "./idx-dataset";
 import { alive, KernelProcess } from "./kernel-process";
 
 function streamText(ms: { header: { msg_type: string }; content: Record<string, unknown> }[], name = "stdout"): string {
@@ -164,6 +165,62 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     ]);
   });
 
+  test("a training run on a thread a cell detached: its display is under that cell (parent_header), although it trains while the next cell runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "torchclad-detached-"));
+    writeIdx(dir);
+    try {
+      const decl = await client.execute(
+        '#include "torchclad/torchclad.h"\n#include <atomic>\n#include <thread>\n' +
+          "std::atomic<bool> detached_go{false};\nstd::atomic<int> detached_done{0};\n" +
+          "torchclad::Mlp detached_model({36, 16, 3});\n" +
+          `auto detached_train = torchclad::Dataset::from_idx("${dir}", "train");\n` +
+          `auto detached_test = torchclad::Dataset::from_idx("${dir}", "test");`,
+      );
+      expect(decl.reply.content.status).toBe("ok");
+      // Cell A starts the run on a thread it detaches and returns; the thread
+      // trains only once cell B runs, so all its events come during B.
+      const a = await client.execute(
+        "std::thread([] {\n" +
+          "  while (!detached_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n" +
+          "  torchclad::TrainOptions o; o.epochs = 3; o.batch = 16; o.progress = false;\n" +
+          "  detached_model.fit(detached_train, detached_test, o);\n" +
+          "  detached_done = 1;\n" +
+          "}).detach();",
+      );
+      expect(a.reply.content.status).toBe("ok");
+      const b = await client.execute(
+        "detached_go = true;\n" +
+          "while (!detached_done) std::this_thread::sleep_for(std::chrono::milliseconds(2));\n" +
+          'printf("B ran\\n");',
+      );
+      expect(b.reply.content.status).toBe("ok");
+      expect(streamText(b.iopub)).toBe("B ran\n");
+      const training = (m: Message) =>
+        ["display_data", "update_display_data"].includes(m.header.msg_type) &&
+        TRAINING_MIME in (m.content.data as Record<string, unknown>);
+      expect(client.iopubFor(b.header).filter(training)).toEqual([]);
+      // The run's last update may follow B's idle status.
+      const status = () => {
+        const last = client.iopubFor(a.header).filter(training).at(-1);
+        return (last?.content.data as Record<string, { status?: string }> | undefined)?.[TRAINING_MIME]?.status;
+      };
+      await client.waitFor(() => (status() === "finished" ? true : undefined), 10000, "the run's final update");
+      const shown = client.iopubFor(a.header).filter(training);
+      expect(shown[0].header.msg_type).toBe("display_data");
+      expect((shown[0].parent_header as { msg_id: string }).msg_id).toBe(a.header.msg_id);
+      const ids = new Set(shown.map((m) => (m.content.transient as { display_id: string }).display_id));
+      expect(ids.size).toBe(1);
+      expect([...ids][0]).toMatch(/^torchclad-training-run-/);
+      // no other training display anywhere for that run
+      const elsewhere = client.iopubMessages.filter(
+        (m) => training(m) && ids.has((m.content.transient as { display_id: string }).display_id),
+      );
+      expect(elsewhere).toHaveLength(shown.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+
   test("torchclad::show: an image file becomes display_data (image/png, base64)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "torchclad-show-"));
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]);
@@ -199,6 +256,43 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     expect(after.content).toMatchObject({ status: "ok" });
     expect(streamText(iopub)).toBe("5\n");
   });
+
+  test("stop_on_error, the bridge's alone: a failed or interrupted cell aborts the cells queued behind it; stop_on_error false does not", async () => {
+    const failing =
+      '#include <stdexcept>\n#include <unistd.h>\nusleep(300000);\nthrow std::runtime_error("queued failure");';
+    const fail = await client.request("shell", "execute_request", { code: failing, silent: false });
+    const skipped = await client.request("shell", "execute_request", { code: 'printf("never\\n");', silent: false });
+    expect((await client.reply("shell", fail, 20000)).content).toMatchObject({
+      status: "error",
+      ename: "std::runtime_error",
+      evalue: "queued failure",
+    });
+    expect((await client.reply("shell", skipped)).content).toEqual({ status: "aborted" });
+    expect(kinds(await client.idle(skipped))).toEqual(["status:busy", "status:idle"]);
+
+    const kept = await client.request("shell", "execute_request", {
+      code: failing,
+      silent: false,
+      stop_on_error: false,
+    });
+    const runs = await client.request("shell", "execute_request", { code: 'printf("runs\\n");', silent: false });
+    expect((await client.reply("shell", kept, 20000)).content.status).toBe("error");
+    expect((await client.reply("shell", runs)).content.status).toBe("ok");
+    expect(streamText(await client.idle(runs))).toBe("runs\n");
+
+    const loop = await client.request("shell", "execute_request", { code: "while (true) {}", silent: false });
+    const behind = await client.request("shell", "execute_request", { code: 'printf("never\\n");', silent: false });
+    await client.waitFor(() => client.iopubFor(loop).find((m) => m.header.msg_type === "execute_input"));
+    await client.sleep(300);
+    await client.roundTrip("control", "interrupt_request", {});
+    expect((await client.reply("shell", loop, 10000)).content).toMatchObject({ status: "error", ename: "Interrupted" });
+    expect((await client.reply("shell", behind)).content).toEqual({ status: "aborted" });
+    expect(streamText(await client.idle(behind))).toBe("");
+    // The queue is clear again and the session lives.
+    const { reply, iopub } = await client.execute('printf("%d\\n", five);');
+    expect(reply.content.status).toBe("ok");
+    expect(streamText(iopub)).toBe("5\n");
+  }, 60000);
 
   test("a crash in cell code: an error reply, and the session goes on", async () => {
     const { reply } = await client.execute("int* p = nullptr; *p = 1;");

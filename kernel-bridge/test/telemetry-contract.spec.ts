@@ -5,8 +5,9 @@
 // extension re-exports: lab-extension/src/__tests__/schema.spec.ts checks it
 // is the same function) and come out of it unchanged (no field the bridge
 // writes is unknown to the renderer, none it needs is missing).
-// Also: a run started by a cell on a background thread opens its display
-// under that cell, and keeps it while later cells run.
+// Also: a run on a background thread that a cell started and detached opens
+// its display under that cell, although every event of it comes while the
+// next cell runs.
 // Fails with a message when the host binary is not built.
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -48,7 +49,6 @@ const req = (code: string): ExecuteRequest => ({
   code,
   silent: false,
   storeHistory: true,
-  stopOnError: true,
   executionCount: 1,
 });
 
@@ -123,14 +123,13 @@ describe("the training display's contract, with the real host", () => {
     expect(r.outputs.at(-1)!.data[TRAINING_MIME]).toHaveProperty("comparison.title", "clad vs autograd");
   }, 120000);
 
-  test("a run on a background thread started by a cell, emitting while the next cell runs: its display stays under the cell that started it", async () => {
+  test("a run on a background thread that a cell detached, sending all its events while the next cell runs: its display is under the cell that started it", async () => {
     const decl = recorder();
     // declarations only: globals of the session (a cell with statements wraps its variables in a function)
     const declared = await ex.execute(
       req(
         "std::atomic<int> bg_state{0};\n" +
-          "std::atomic<bool> bg_started{false}, bg_go{false};\n" +
-          "torchclad::telemetry::Sink bg_host_sink;\n" +
+          "std::atomic<bool> bg_go{false};\n" +
           "torchclad::TrainOptions bg_o;\n" +
           "torchclad::Mlp bg_model({36, 16, 3});",
       ),
@@ -138,34 +137,28 @@ describe("the training display's contract, with the real host", () => {
     );
     expect(declared).toEqual({ status: "ok" });
     const a = recorder();
-    // Cell A starts the thread and returns once the run's start event has
-    // gone to the host (a sink in front of the host's tells it: without it,
-    // the start event could come while cell B runs, and the bridge cannot
-    // tell that run from one cell B started: see kernel-bridge/README.md,
-    // Training displays). The same sink holds the run at its first epoch
-    // event until cell B runs, so the rest of the run is sent while B runs.
+    // Cell A starts the thread and returns at once: the thread waits for
+    // cell B before it trains, so the run's first event (and every other)
+    // is sent while B runs. The host tags them with A (the thread's origin).
     const started = await ex.execute(
       req(
         "bg_o.epochs = 8; bg_o.batch = 4; bg_o.progress = false; bg_o.lr = 1e-2;\n" +
-          "bg_host_sink = torchclad::telemetry::current_sink();\n" +
-          "torchclad::telemetry::set_sink([](const torchclad::telemetry::Event& e) {\n" +
-          "  bg_host_sink(e);\n" +
-          '  if (e.kind == "start") bg_started = true;\n' +
-          '  if (e.kind == "epoch" && e.epoch == 1) while (!bg_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n' +
-          "});\n" +
-          "std::thread([] { bg_state = 1; bg_model.fit(train_set, test_set, bg_o); bg_state = 2; }).detach();\n" +
-          "while (!bg_started.load()) std::this_thread::yield();",
+          "std::thread([] {\n" +
+          "  while (!bg_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n" +
+          "  bg_state = 1; bg_model.fit(train_set, test_set, bg_o); bg_state = 2;\n" +
+          "}).detach();",
       ),
       a.sink,
     );
     expect(started).toEqual({ status: "ok" });
+    expect(a.outputs).toEqual([]);
     const b = recorder();
     const bStart = Date.now();
     const waited = await ex.execute(
       req(
         "bg_go = true;\n" +
           "while (bg_state.load() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));\n" +
-          'torchclad::telemetry::set_sink(bg_host_sink);\nprintf("cell B done\\n");',
+          'printf("cell B done\\n");',
       ),
       b.sink,
     );
@@ -178,6 +171,7 @@ describe("the training display's contract, with the real host", () => {
     while (!finished() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     expect(b.outputs).toEqual([]); // nothing of the run under cell B
     expect(a.outputs[0].kind).toBe("display");
+    expect(a.outputs[0].at).toBeGreaterThanOrEqual(bStart); // opened while B ran
     expect(new Set(a.outputs.map((o) => o.id)).size).toBe(1);
     const runs = expectValid(a.outputs);
     expect(runs.at(-1)!.map((x) => [x.status, x.epoch_metrics.length])).toEqual([["finished", 8]]);

@@ -348,7 +348,10 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
   }
   const std::string stripped = trim(code);
   if (stripped.empty()) return {};
-  if (stripped.rfind("%%", 0) == 0) {
+  // %%clad is the one cell magic the host knows: it compiles those cells.
+  // Recognising magics is the bridge's (it answers the others itself and
+  // never sends them): any other text, '%' included, is C++ for cling.
+  if (stripped.rfind("%%clad", 0) == 0) {
     std::size_t start = code.find("%%");
     std::size_t eol = code.find('\n', start);
     std::string header = code.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
@@ -369,11 +372,6 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
       }
       return run_clad(header, body, cell_id);
     }
-    CellResult r;
-    r.status = "error";
-    r.ename = "UnknownMagic";
-    r.evalue = "unknown cell magic " + magic + " (the host knows %%clad)";
-    return r;
   }
   remember_identifiers(code);
   return run_cling(code);

@@ -41,6 +41,7 @@
 #include "root_lock_tracker.hpp"
 #include "signals.hpp"
 #include "stack_scan.hpp"
+#include "thread_origin.hpp"
 #include "torchclad/telemetry.h"
 
 namespace host {
@@ -123,10 +124,12 @@ class Host {
 
   // Telemetry and displays from a process forked by a cell are dropped: it
   // may not use the channel (nor this mutex, which another thread may have
-  // held at the fork).
+  // held at the fork). Both carry the execute request they belong to: the
+  // one that started the sending thread, e.g. a training run on a thread a
+  // cell detached, which may send while later cells run (thread_origin.hpp).
   void on_telemetry(const torchclad::telemetry::Event& event) {
     if (in_forked_child()) return;
-    channel_.send({{"type", "telemetry"}, {"id", current_id()}, {"event", telemetry_event(event)}});
+    channel_.send({{"type", "telemetry"}, {"id", execute_of_this_thread()}, {"event", telemetry_event(event)}});
   }
 
   // torchclad::show / telemetry::display: images go base64-encoded, as
@@ -135,7 +138,7 @@ class Host {
     if (in_forked_child()) return;
     std::fflush(stdout);  // output printed before the image comes before it
     const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
-    channel_.send({{"type", "display"}, {"id", current_id()}, {"mime", mime},
+    channel_.send({{"type", "display"}, {"id", execute_of_this_thread()}, {"mime", mime},
                    {"data", binary ? base64(data) : data}});
   }
 
@@ -214,10 +217,8 @@ class Host {
     if (type == "execute") {
       if (!msg.contains("code") || !msg["code"].is_string())
         return (void)channel_.send(error_message(id, "BadMessage", "execute needs a string \"code\""));
-      for (const char* flag : {"silent", "stop_on_error"})
-        if (msg.contains(flag) && !msg[flag].is_boolean())
-          return (void)channel_.send(
-              error_message(id, "BadMessage", std::string("execute: \"") + flag + "\" is a boolean"));
+      if (msg.contains("silent") && !msg["silent"].is_boolean())
+        return (void)channel_.send(error_message(id, "BadMessage", "execute: \"silent\" is a boolean"));
       if (msg.contains("cell_id") && !msg["cell_id"].is_string() && !msg["cell_id"].is_null())
         return (void)channel_.send(error_message(id, "BadMessage", "execute: \"cell_id\" is a string"));
       return push(msg);
@@ -335,6 +336,7 @@ class Host {
     set_crash_context(&id_json);
   }
   void end_request() {
+    set_running_execute(nullptr);  // also after an internal error
     std::lock_guard<std::mutex> lock(id_mutex_);
     current_id_ = nullptr;
     set_crash_context(nullptr);
@@ -349,9 +351,11 @@ class Host {
     torchclad::telemetry::clear_stop();
     gROOT->SetInterrupt(kFALSE);
     running_.store(true);
+    set_running_execute(id);
     const nlohmann::json cell_id = msg.value("cell_id", nlohmann::json(nullptr));
     CellResult result =
         cells_.execute(msg["code"].get<std::string>(), cell_id.is_string() ? cell_id.get<std::string>() : "");
+    set_running_execute(nullptr);
     running_.store(false);
     {
       std::lock_guard<std::mutex> lock(interrupt_mutex_);
@@ -360,11 +364,8 @@ class Host {
     if (result.interrupt == "forced") log(std::string("forced interrupt of cell ") + id.dump());
     if (result.crash_signal)
       log(std::string("recovered from ") + signal_name(result.crash_signal) + " in cell " + id.dump());
-    // As Jupyter kernels do: after a failed or interrupted cell, the executes
-    // queued behind it (received before its reply) are not run, unless
-    // stop_on_error is false.
-    std::deque<nlohmann::json> dropped;
-    if (result.status != "ok" && msg.value("stop_on_error", true)) dropped = take_queued_executes();
+    // Every execute received is run: aborting the cells queued behind a
+    // failed one (stop_on_error) is the bridge's, which holds the queue.
     // Canvases the cell drew, then its value, then the reply (PROTOCOL.md).
     for (const auto& shown : result.displays)
       channel_.send({{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
@@ -373,9 +374,9 @@ class Host {
                      {"metadata", result.value["metadata"]}});
     channel_.send(execute_reply(id, result, execution_count_));
     end_request();
-    reply_not_run(dropped);
   }
 
+  // Shutting down: the executes still queued are answered, not run.
   std::deque<nlohmann::json> take_queued_executes() {
     std::deque<nlohmann::json> dropped, kept;
     std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -389,7 +390,7 @@ class Host {
       CellResult r;
       r.status = "aborted";
       r.ename = "NotRun";
-      r.evalue = "not run: an earlier cell failed or was interrupted";
+      r.evalue = "not run: the host is shutting down";
       channel_.send(execute_reply(m.value("id", nlohmann::json(nullptr)), r, execution_count_));
     }
   }

@@ -183,6 +183,54 @@ def test_interrupting_training_stops_it_cooperatively(host, dataset):
     assert stdout_of([e for e in seen if e.get("id") == rid]) == "stopped\n"
 
 
+def test_a_run_on_a_thread_a_cell_detached_carries_that_cells_id(fresh_host, dataset):
+    # Cell A starts a training run on a thread it detaches and returns before
+    # the run sends anything; cell B lets the run go and waits for its end.
+    # Every event of the run carries A's id (the thread's origin), none B's,
+    # and so does a thread that the run's thread starts; the cell thread's
+    # own events carry the running cell. (A host of its own: in this module's
+    # host, after its earlier cells, cling failed to link std::thread's inline
+    # templates, std::get on its _State tuple; a new host does not.)
+    host = fresh_host()
+    host.ok('#include "torchclad/torchclad.h"\n#include <atomic>\n#include <thread>\n'
+            f'auto train_set = torchclad::Dataset::from_idx("{dataset}", "train");\n'
+            f'auto test_set = torchclad::Dataset::from_idx("{dataset}", "test");\n'
+            "torchclad::Mlp model({36, 16, 3});\n"
+            "std::atomic<bool> detached_go{false};\nstd::atomic<int> detached_done{0};")
+    reply_a, events_a = host.execute(
+        "std::thread([] {\n"
+        "  while (!detached_go) std::this_thread::sleep_for(std::chrono::milliseconds(1));\n"
+        "  torchclad::TrainOptions o; o.epochs = 2; o.batch = 32; o.progress = false;\n"
+        "  model.fit(train_set, test_set, o);\n"
+        "  std::thread([] {\n"
+        '    torchclad::telemetry::Event e; e.run_id = "nested-thread-run"; e.kind = "end";\n'
+        "    torchclad::telemetry::emit(e);\n"
+        "  }).join();\n"
+        "  detached_done = 1;\n"
+        "}).detach();")
+    assert reply_a["status"] == "ok", (reply_a, events_a)
+    assert [e for e in events_a if e["type"] == "telemetry"] == []
+    rid_b = host.new_id()
+    host.send({"type": "execute", "id": rid_b, "code":
+               "detached_go = true;\n"
+               "while (!detached_done) std::this_thread::sleep_for(std::chrono::milliseconds(2));\n"
+               "{ torchclad::telemetry::Event e; e.run_id = \"cell-b-run\"; e.kind = \"end\";\n"
+               "  torchclad::telemetry::emit(e); }"})
+    seen = host.wait_for(lambda e: e.get("type") == "execute_reply" and e["id"] == rid_b, 60)
+    assert seen[-1]["status"] == "ok", seen[-1]
+    telemetry = [e for e in seen if e["type"] == "telemetry"]
+    runs = {}
+    for t in telemetry:
+        runs.setdefault(t["event"]["run_id"], []).append(t)
+    assert set(runs) == {"cell-b-run", "nested-thread-run", *(r for r in runs if r.startswith("run-"))}
+    [trained] = [r for r in runs if r.startswith("run-")]
+    kinds = [t["event"]["kind"] for t in runs[trained]]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("epoch") == 2
+    assert {t["id"] for t in runs[trained]} == {reply_a["id"]}
+    assert {t["id"] for t in runs["nested-thread-run"]} == {reply_a["id"]}
+    assert {t["id"] for t in runs["cell-b-run"]} == {rid_b}
+
+
 def test_show_sends_an_image_as_a_display_message(host, tmp_path):
     import base64
     png = bytes(range(256)) * 3 + b"\x89PNG"  # any bytes: the host forwards, it does not decode
