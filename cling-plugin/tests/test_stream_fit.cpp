@@ -88,7 +88,9 @@ std::string write_events(const std::string& name, int n, unsigned seed, int bad_
 
 // As write_events, with a weight column "w": positive weights between 0.2
 // and 3, larger for signal, and every 25th event's weight negative.
-std::string write_weighted_events(const std::string& name, int n, unsigned seed) {
+// Events whose weight i is weight(i, label, a random factor in [0.2, 1.5)).
+template <class WeightOf>
+std::string write_events_weighted_by(const std::string& name, int n, unsigned seed, WeightOf weight) {
   const std::string file = (dir() / name).string();
   TFile f(file.c_str(), "RECREATE");
   TTree t("events", "events");
@@ -103,12 +105,18 @@ std::string write_weighted_events(const std::string& name, int n, unsigned seed)
   for (int i = 0; i < n; ++i) {
     a = u(rng), b = u(rng);
     label = a + b > 0;
-    w = uw(rng) * (label ? 2.0f : 1.0f) * (i % 25 == 7 ? -0.5f : 1.0f);
+    w = weight(i, label, uw(rng));
     t.Fill();
   }
   t.Write();
   f.Close();
   return file;
+}
+
+std::string write_weighted_events(const std::string& name, int n, unsigned seed) {
+  return write_events_weighted_by(name, n, seed, [](int i, int label, float r) {
+    return r * (label ? 2.0f : 1.0f) * (i % 25 == 7 ? -0.5f : 1.0f);
+  });
 }
 
 // The largest difference between two models' parameters.
@@ -227,6 +235,60 @@ TEST(StreamFit, WeightsWeighTheLossAsInMemory) {
     EXPECT_NE(std::string(e.what()).find("weighted sampling draws events at random"), std::string::npos)
         << e.what();
   }
+}
+
+// Each event's factor is w / mean(w) over the whole stream, not over its
+// batch: with the weights constant within each batch (3 in the first, 1 in
+// the second), a per-batch mean would make the run unweighted. Scaling every
+// weight by one factor changes nothing.
+TEST(StreamFit, WeightsAreNormalisedOverTheWholeStreamNotPerBatch) {
+  const int n = 400;
+  torchclad::StreamOptions so;
+  so.shuffle = false;
+  so.chunk_entries = n / 2;
+  auto options = train_options();
+  options.epochs = 1;
+  options.batch = n / 2;
+  options.optimizer = "sgd";
+  options.lr = 0.5;
+  auto fit = [&](const std::string& file, const std::string& weight) {
+    auto m = torchclad::model("stream_classifier");
+    torchclad::StreamDataset s({file}, "events", {"a", "b"}, "label", weight, so);
+    EXPECT_EQ(m.fit(s, test_set(), options).status, "finished");
+    return m;
+  };
+  const auto halves = write_events_weighted_by("halves.root", n, 3, [&](int i, int, float) {
+    return i < n / 2 ? 3.0f : 1.0f;
+  });
+  const auto scaled = write_events_weighted_by("halves7.root", n, 3, [&](int i, int, float) {
+    return i < n / 2 ? 21.0f : 7.0f;
+  });
+  const auto weighted = fit(halves, "w"), unweighted = fit(halves, "");
+  EXPECT_GT(max_difference(weighted, unweighted), 1e-3f);
+  EXPECT_LT(max_difference(weighted, fit(scaled, "w")), 1e-6f);
+}
+
+// Weights that nearly cancel are refused by the rule of an in-memory fit
+// (train::check_weight_sums), before any step.
+TEST(StreamFit, WeightsThatNearlyCancelAreRefused) {
+  const auto file = write_events_weighted_by("cancel.root", 300, 5, [](int i, int, float) {
+    return i % 2 ? -1.0f : 1.0f;
+  });
+  auto model = torchclad::model("stream_classifier");
+  const auto before = model.parameter("fc1.weight");
+  try {
+    model.fit(torchclad::StreamDataset({file}, "events", {"a", "b"}, "label", "w"), test_set(),
+              train_options());
+    ADD_FAILURE() << "no error for weights summing to 0";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("model 'stream_classifier': the training weights sum to 0 while their absolute "
+                        "values sum to 300"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("nearly cancel"), std::string::npos) << what;
+  }
+  EXPECT_EQ(model.parameter("fc1.weight"), before);
 }
 
 TEST(StreamFit, RowsThatDoNotFitTheModelAreRefused) {

@@ -6,6 +6,13 @@
 
 namespace torchclad::train {
 
+void check_weight_sums(const WeightSums& s, const std::string& model) {
+  TORCH_CHECK(s.sum > 1e-6 * s.sum_abs, "model '", model, "': the training weights sum to ", s.sum,
+              " while their absolute values sum to ", s.sum_abs,
+              "; positive and negative weights nearly cancel, so each event's loss factor w / mean(w) "
+              "would be huge: give the set a clearly positive sum of weights");
+}
+
 EventWeights::EventWeights(const torch::Tensor& weights, int64_t n, bool sampling, uint64_t seed,
                            const std::string& model, int first_epoch)
     : seed_(seed), epoch_(static_cast<uint64_t>(first_epoch - 1)) {
@@ -14,13 +21,10 @@ EventWeights::EventWeights(const torch::Tensor& weights, int64_t n, bool samplin
   if (!weights.defined()) return;
   const auto wd = weights.to(torch::kFloat64).contiguous();
   const double* w = wd.data_ptr<double>();
-  double sum = 0, sum_abs = 0;
-  for (int64_t i = 0; i < n; ++i) sum += w[i], sum_abs += std::abs(w[i]);
-  // Weights that nearly cancel make factors of 1/sum: steps that overflow.
-  TORCH_CHECK(sum > 1e-6 * sum_abs, "model '", model, "': the training weights sum to ", sum,
-              " while their absolute values sum to ", sum_abs,
-              "; positive and negative weights nearly cancel, so each event's loss factor w / mean(w) "
-              "would be huge: give the set a clearly positive sum of weights");
+  WeightSums sums;
+  for (int64_t i = 0; i < n; ++i) sums.sum += w[i], sums.sum_abs += std::abs(w[i]);
+  check_weight_sums(sums, model);
+  const double sum = sums.sum, sum_abs = sums.sum_abs;
   factor_.resize(n);
   for (int64_t i = 0; i < n; ++i)
     factor_[i] = sampling ? static_cast<float>((w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0) * sum_abs / sum)

@@ -10,6 +10,17 @@
 
 namespace torchclad::train {
 
+// The sums of a training set's weights, from which every trainer scales each
+// event's loss (w_i / mean(w)).
+struct WeightSums {
+  double sum = 0, sum_abs = 0;
+};
+
+// The one rule for a usable set of weights: their sum is clearly positive
+// (above 1e-6 of the sum of their absolute values); otherwise the factors of
+// 1/sum overflow the steps. Throws c10::Error naming `model` and both sums.
+void check_weight_sums(const WeightSums& sums, const std::string& model);
+
 class EventWeights {
  public:
   // w: float [n] (undefined: every weight 1, nothing to do). Weighted

@@ -118,21 +118,27 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data) {
   return e;
 }
 
+CladStep::CladStep(DefinedModel& model, const OptimizerConfig& optimizer,
+                   const std::vector<std::string>& frozen)
+    : model_(model),
+      optimizer_(make_flat_optimizer(optimizer, model.params().numel())),
+      frozen_(frozen_ranges(model.definition(), frozen)) {}
+
+float CladStep::operator()(const float* x, const float* y, const float* w, int n) {
+  const float loss = n ? model_.loss_and_grad(x, y, n, w) : 0.0f;
+  float* grads = model_.grads().data_ptr<float>();
+  dist::average_gradients(grads, model_.grads().numel());
+  zero_frozen(grads, frozen_);
+  optimizer_->step(model_.params().data_ptr<float>(), grads);
+  return loss;
+}
+
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
                        const ModelTrainConfig& c, std::ostream& log) {
-  const auto& def = model.definition();
-  auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
-  const auto frozen = frozen_ranges(def, c.frozen);
-  return train_engine(
-      model, train, test, run_spec("clad", def.name, c),
-      [&](const float* x, const float* y, const float* w, int n) {
-        const float loss = n ? model.loss_and_grad(x, y, n, w) : 0.0f;  // 0: an empty data-parallel share
-        dist::average_gradients(model.grads().data_ptr<float>(), model.grads().numel());
-        zero_frozen(model.grads().data_ptr<float>(), frozen);
-        optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
-        return loss;
-      },
-      log, c.weighted_sampling);
+  CladStep step(model, c.optimizer, c.frozen);
+  return train_engine(model, train, test, run_spec("clad", model.definition().name, c),
+                      [&step](const float* x, const float* y, const float* w, int n) { return step(x, y, w, n); }, log,
+                      c.weighted_sampling);
 }
 
 }  // namespace torchclad::train

@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -52,6 +53,25 @@ void check_model_data(const define::Definition& def, const ModelData& data, cons
 
 // The definition's mean loss on data, and the metrics its targets allow.
 Evaluation evaluate_model(DefinedModel& model, const ModelData& data);
+
+// One training step of a definition with its Clad gradient, as every Clad
+// fit takes it (in memory here, streamed in root/src/model_stream_fit.cpp):
+// the batch's loss and gradient, the data-parallel average
+// (dist::average_gradients; nothing in one process), frozen parameters'
+// gradients zeroed, the fused optimizer's update of the flat parameters.
+class CladStep {
+ public:
+  // frozen: parameter names or layer prefixes (frozen_parameters.hpp).
+  CladStep(DefinedModel& model, const OptimizerConfig& optimizer, const std::vector<std::string>& frozen);
+  // x [n, inputs], y [n, target_width], w [n] loss factors or null; n may be
+  // 0 (an empty data-parallel share). Returns the batch's loss.
+  float operator()(const float* x, const float* y, const float* w, int n);
+
+ private:
+  DefinedModel& model_;
+  std::unique_ptr<FlatOptimizer> optimizer_;
+  std::vector<std::pair<int64_t, int64_t>> frozen_;
+};
 
 // Trains model in place in train_engine (train/trainer.hpp), with its Clad
 // gradient and the fused optimizer; the options and both splits are checked

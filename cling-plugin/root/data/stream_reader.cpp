@@ -175,7 +175,7 @@ struct ColumnStream::Impl {
   std::vector<bool> unit;          // per part: bytes scaled by 1/255
   std::unique_ptr<ColumnReader> label, weight;
   std::optional<ColumnPart> weight_part;
-  double weight_total = 0;
+  train::WeightSums weight_total;
   bool weight_total_known = false;
   long long entries = 0;
   int features = 0, target_width = 1;
@@ -494,10 +494,10 @@ void ColumnStream::begin_epoch(int epoch) {
   s.thread = std::thread([&s, order] { s.produce(order); });
 }
 
-double ColumnStream::weight_sum() {
+train::WeightSums ColumnStream::weight_sums() {
   Impl& s = *impl_;
   if (s.weight_total_known) return s.weight_total;
-  if (!s.weight) return static_cast<double>(s.entries);
+  if (!s.weight) return {static_cast<double>(s.entries), static_cast<double>(s.entries)};
   // A chain and reader of their own, with the weight's reader alone: the
   // epoch's reader has every column's branch in its cache, and its thread
   // may be running.
@@ -506,7 +506,7 @@ double ColumnStream::weight_sum() {
   const auto chain = s.open_chain(friends);
   TTreeReader reader(chain.get());
   const auto weight = make_reader(s.where, reader, *s.weight_part);
-  double total = 0;
+  train::WeightSums total;
   for (long long e = 0; e < s.entries; ++e) {
     if (reader.SetEntry(e) != TTreeReader::kEntryValid)
       throw std::runtime_error(s.where + ": reading entry " + std::to_string(e) +
@@ -514,7 +514,8 @@ double ColumnStream::weight_sum() {
     float w = 0;
     weight->copy(&w, 1);
     s.check_finite(e, &w, 1, {s.spec.columns.weight}, "weight");
-    total += w;
+    total.sum += w;
+    total.sum_abs += std::abs(w);
   }
   s.weight_total = total;
   s.weight_total_known = true;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "data/column_dataset.hpp"
+#include "train/event_weights.hpp"
 
 namespace torchclad::rootdata {
 
@@ -64,12 +65,13 @@ class ColumnStream {
   int features() const;      // values per row
   int target_width() const;  // 1 (the label as a float) or the number of target values
   bool weighted() const;
-  // The sum of the weights over the entries (1 per entry when unweighted),
-  // for the trainers' weight rule (train/model_trainer.hpp). The first call
+  // The sums of the weights and of their absolute values over the entries
+  // (1 per entry when unweighted), for the trainers' weight rule
+  // (train/model_trainer.hpp, train::check_weight_sums). The first call
   // reads the weight column alone over every entry (a chain and reader of its
   // own, on the caller's thread; a running epoch goes on); later calls return
   // it. Throws for a NaN or infinite weight, naming the entry.
-  double weight_sum();
+  train::WeightSums weight_sums();
   bool regression() const;
   const std::vector<std::string>& feature_names() const;
   const StreamSpec& spec() const;

@@ -2,7 +2,6 @@
 // definition's Clad gradient on batches streamed from TTrees, through the
 // shared epoch loop's source steps (train/run_loop.hpp); the test set is an
 // in-memory Dataset, evaluated per epoch as Model::fit does.
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,12 +11,11 @@
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
 #include "trained_model.hpp"
-#include "optim/optimizers.hpp"
 #include "plain_errors.hpp"
 #include "stream_impl.hpp"
 #include "torchclad/model.h"
 #include "torchclad/stream.h"
-#include "train/frozen_parameters.hpp"
+#include "train/event_weights.hpp"
 #include "train/model_trainer.hpp"
 #include "train/run_loop.hpp"
 
@@ -100,19 +98,13 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   if (stream.weighted()) {
     if (o.progress)
       training_log(true) << "summing the weights of " << stream.entries() << " entries\n";
-    const double total = stream.weight_sum();
-    if (!(total > 0)) {
-      char sum[32];
-      std::snprintf(sum, sizeof sum, "%g", total);
-      throw std::runtime_error("model '" + def.name + "': the training stream's weights sum to " + sum +
-                               "; the weighted loss needs a positive sum of weights");
-    }
-    weight_factor = static_cast<double>(stream.entries()) / total;
+    const auto sums = stream.weight_sums();
+    train::check_weight_sums(sums, def.name);
+    weight_factor = static_cast<double>(stream.entries()) / sums.sum;
   }
   const train::RunOptions settings = run_options(o);
   at::set_num_threads(settings.threads);
-  auto optimizer = make_flat_optimizer(settings.optimizer, model.params().numel());
-  const auto frozen = train::frozen_ranges(def, o.frozen);
+  train::CladStep step(model, settings.optimizer, o.frozen);
 
   std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs), yb(static_cast<size_t>(o.batch) * def.target_width);
   std::vector<long long> entries(o.batch);
@@ -133,10 +125,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
         }
     for (int r = 0; r < static_cast<int>(wb.size()) && r < size; ++r)
       wb[r] = static_cast<float>(wb[r] * weight_factor);
-    const float loss = model.loss_and_grad(xb.data(), yb.data(), size, wb.empty() ? nullptr : wb.data());
-    train::zero_frozen(model.grads().data_ptr<float>(), frozen);
-    optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
-    return loss;
+    return step(xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), size);
   };
   train::RunSpec spec = train::run_spec("clad", def.name, settings);
   spec.samples = stream.entries();
