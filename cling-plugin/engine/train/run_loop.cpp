@@ -16,6 +16,7 @@
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/launcher.hpp"
+#include "train/flush_denormals.hpp"
 #include "train/progress.hpp"
 #include "train/telemetry.hpp"
 
@@ -109,6 +110,7 @@ namespace {
 
 RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
                              const EvaluateFn& evaluate, std::ostream& rank_log) {
+  const FlushDenormals flush_denormals;  // while it trains (train/flush_denormals.hpp: why)
   const int64_t n = spec.samples;
   const int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
   const bool root = dist::is_root();
