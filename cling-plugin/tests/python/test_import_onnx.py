@@ -642,6 +642,41 @@ def test_transpose_softmax_axes_broadcast_activations(tmp_path, fmt):
     check_common(tmp_path, results, names, x, expected, "cross_entropy")
 
 
+def test_softmax_axes_before_opset_13(tmp_path):
+    # Opset 11 (which libonnx 1.12 checks in full): Softmax flattens the
+    # axes from `axis` on; the exporter writes softmax(dim=1) of [n, C, L] as
+    # Transpose, Softmax over the last axis, Transpose.
+    class Old(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(1, 3, 3)
+            self.fc = torch.nn.Linear(3 * 6, 2)
+
+        def forward(self, x):
+            h = torch.log_softmax(torch.softmax(self.conv(x), dim=1), dim=-1)
+            return self.fc(h.flatten(1))
+
+    torch.manual_seed(15)
+    model = Old().eval()
+    x = torch.randn(40, 1, 8)
+    y = torch.randn(40, 2)
+    path = tmp_path / "old.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x[:2],), str(path), dynamo=False, opset_version=11, input_names=["x"],
+                          output_names=["out"], dynamic_axes={"x": {0: "batch"}})
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "Transpose" in ops and "Softmax" in ops and "LogSoftmax" in ops, ops
+    results, names, _ = run_check(tmp_path, path, "mse", x, y)
+    source = Path(results["source"]).read_text()
+    assert "opset 11" in source and "nn::softmax_axis(" in source and "nn::permute(" in source, source
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "mse", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "mse")
+
+
 def test_cast_of_an_activation_to_float32_is_the_identity(tmp_path):
     path = tmp_path / "cast.onnx"
     w1, b1, w2, b2 = hand_built_model(path)
