@@ -5,8 +5,9 @@
 # Clad's float64 loss gradient against autograd's, a fine-tuning run that
 # lowers the loss (with frozen layers kept fixed), and the exported ONNX file
 # run by onnxruntime against the fine-tuned model. Bad files (missing,
-# corrupt, truncated, an unsupported op or opset, a dynamic feature
-# dimension) each give their clear error and the session survives.
+# corrupt, truncated, malformed ones that ONNX's checker refuses, an
+# unsupported op, attribute or opset, a dynamic feature dimension) each give
+# their clear error and the session survives.
 import os
 import re
 import subprocess
