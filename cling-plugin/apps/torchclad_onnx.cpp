@@ -16,6 +16,8 @@
 // for any bad input.
 #include <onnx/onnx_pb.h>
 
+#include "torchclad_onnx_check.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -49,9 +51,6 @@ onnx::ModelProto read_model(const std::string& path) {
                    "(a truncated or corrupt file, or another format)");
   if (!model.has_graph() || model.graph().node_size() == 0)
     throw BadInput("'" + path + "' holds no graph with nodes: not an ONNX model (or an empty one)");
-  // Not onnx::checker::check_model: Debian's libonnx 1.12 rejects the IR
-  // version (10) and opsets that torch 2.15 writes. The importer checks what
-  // it uses (every node's inputs, attributes and shapes).
   return model;
 }
 
@@ -190,6 +189,7 @@ json value_info_json(const onnx::ValueInfoProto& v) {
 
 int read_command(const std::string& path, const std::string& outdir) {
   const auto model = read_model(path);
+  torchclad_onnx::check_onnx_model(model, path, model_dir);
   std::filesystem::create_directories(outdir);
   std::ofstream weights(outdir + "/weights.bin", std::ios::binary);
   int64_t offset = 0;

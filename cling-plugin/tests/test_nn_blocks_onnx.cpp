@@ -151,6 +151,151 @@ struct Pool1dNet : nn::Model {
 };
 TORCHCLAD_MODEL(pool1d_net, Pool1dNet)
 
+// ceil_mode pooling, 2D: MaxPool2d (kernel 3, stride 2, padding 1) gives
+// 4 x 3 (floor 3 x 2); AvgPool2d (kernel 2, stride 2) counting the padding
+// gives 2 x 2, its last column's windows running past the input: PyTorch
+// divides by the window clipped to the padded input (2), not by 4.
+struct Pool2dCeilNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 2, 2, 7, 6};
+  nn::Act h{3 * 6 * 5};
+  nn::MaxPool2d mp{"mp", 3, 6, 5, 3, 3, nn::Pool2dOptions{2, 2, 1, 1, -1, -1, false, true}};
+  nn::Act m1{3 * 4 * 3};
+  nn::AvgPool2d ap{"ap", 3, 4, 3, 2, 2, nn::Pool2dOptions{2, 2, 0, 0, -1, -1, true, true}};
+  nn::Act m2{3 * 2 * 2}, out{12};
+  Pool2dCeilNet() { inputs(2 * 7 * 6); regression(12); output(out); }
+  template <class T>
+  static T loss(const Pool2dCeilNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::max_pool2d(m.mp, a, m.h, m.m1, n);
+    nn::avg_pool2d(m.ap, a, m.m1, m.m2, n);
+    nn::flatten(a, m.m2, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool2d_ceil_net, Pool2dCeilNet)
+
+// ceil_mode pooling, 1D, each case PyTorch distinguishes: AvgPool1d without
+// the padding counted (10 -> 6, the last window one real value), with it
+// (6 -> 4, the last window clipped to the end padding: divisor 2), MaxPool1d
+// with stride 1 (4 -> 3) and MaxPool1d (kernel 2, stride 2, padding 1) on 3
+// values: ceil gives 3 windows, the last would start in the end padding and
+// is dropped (2).
+struct Pool1dCeilNet : nn::Model {
+  nn::Conv1d c{"c", 1, 2, 2, 11};
+  nn::Act h{2 * 10};
+  nn::AvgPool1d ap1{"ap1", 2, 10, 3, nn::PoolOptions{2, 1, -1, false, true}};
+  nn::Act m1{2 * 6};
+  nn::AvgPool1d ap2{"ap2", 2, 6, 3, nn::PoolOptions{2, 1, -1, true, true}};
+  nn::Act m2{2 * 4};
+  nn::MaxPool1d mp1{"mp1", 2, 4, 2, nn::PoolOptions{1, 0, -1, false, true}};
+  nn::Act m3{2 * 3};
+  nn::MaxPool1d mp2{"mp2", 2, 3, 2, nn::PoolOptions{2, 1, -1, false, true}};
+  nn::Act m4{2 * 2}, out{4};
+  Pool1dCeilNet() { inputs(11); regression(4); output(out); }
+  template <class T>
+  static T loss(const Pool1dCeilNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::avg_pool1d(m.ap1, a, m.h, m.m1, n);
+    nn::avg_pool1d(m.ap2, a, m.m1, m.m2, n);
+    nn::max_pool1d(m.mp1, a, m.m2, m.m3, n);
+    nn::max_pool1d(m.mp2, a, m.m3, m.m4, n);
+    nn::flatten(a, m.m4, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool1d_ceil_net, Pool1dCeilNet)
+
+// Axes of a sample: Permute between layouts (channel-major -> batch-major
+// and back), softmax / log_softmax over the last and over an inner axis of a
+// batch-major sample and over the positions of a channel-major one, and
+// Broadcast between activations: [3, 4] times a per-channel [3, 1] from a
+// Linear, minus a per-position [1, 4], plus the same shape in the other layout.
+struct AxesNet : nn::Model {
+  nn::Conv1d c{"c", 2, 3, 2, 5};
+  nn::Act h{12};
+  nn::Permute t1{"t1", {3, 4}, true, {1, 0}, false};
+  nn::Act ht{12}, s1{12}, s2{12};
+  nn::Permute t2{"t2", {4, 3}, false, {1, 0}, true};
+  nn::Act h2{12}, s3{12};
+  nn::Linear g{"g", 10, 3}, f{"f", 10, 4};
+  nn::Act gv{3}, fv{4};
+  nn::Broadcast b1{"b1", {3, 4}, true, {3, 1}, false, true};
+  nn::Broadcast b2{"b2", {3, 4}, true, {1, 4}, false, false};
+  nn::Broadcast b3{"b3", {3, 4}, true, {3, 4}, false, true};
+  nn::Act m1{12}, m2{12}, m3{12}, out{12};
+  AxesNet() { inputs(10); regression(12); output(out); }
+  template <class T>
+  static T loss(const AxesNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::permute(m.t1, a, m.h, m.ht, n);
+    nn::softmax_axis(a, m.ht, m.s1, 3, 1, n);
+    nn::log_softmax_axis(a, m.s1, m.s2, 4, 3, n);
+    nn::permute(m.t2, a, m.s2, m.h2, n);
+    nn::softmax_axis(a, m.h2, m.s3, 4, 1, n);
+    nn::linear(m.g, p, x, a, m.gv, n);
+    nn::linear(m.f, p, x, a, m.fv, n);
+    nn::broadcast_mul(m.b1, a, m.s3, m.gv, m.m1, n);
+    nn::broadcast_sub(m.b2, a, m.m1, m.fv, m.m2, n);
+    nn::broadcast_add(m.b3, a, m.m1, m.m2, m.m3, n);
+    nn::flatten(a, m.m3, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(axes_net, AxesNet)
+
+// Three axes: a Conv2d's output [2, 3, 4] permuted to [4, 2, 3] (channel-major
+// both), softmax over its middle axis, times a [1, 2, 1] from a Linear into a
+// batch-major output.
+struct Axes3dNet : nn::Model {
+  nn::Conv2d c{"c", 1, 2, 1, 1, 3, 4};
+  nn::Act h{24};
+  nn::Permute t{"t", {2, 3, 4}, true, {2, 0, 1}, true};
+  nn::Act ht{24}, sm{24};
+  nn::Linear g{"g", 12, 2};
+  nn::Act gv{2};
+  nn::Broadcast b{"b", {4, 2, 3}, true, {1, 2, 1}, false, false};
+  nn::Act out{24};
+  Axes3dNet() { inputs(12); regression(24); output(out); }
+  template <class T>
+  static T loss(const Axes3dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::permute(m.t, a, m.h, m.ht, n);
+    nn::softmax_axis(a, m.ht, m.sm, 2, 3, n);
+    nn::linear(m.g, p, x, a, m.gv, n);
+    nn::broadcast_mul(m.b, a, m.sm, m.gv, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(axes3d_net, Axes3dNet)
+
+// A Broadcast whose operands do not broadcast: the error names the layer.
+struct BroadcastMismatch : nn::Model {
+  nn::Broadcast b{"b", {3, 4}, true, {2, 4}, false, true};
+  nn::Act out{12};
+  BroadcastMismatch() { inputs(12); regression(12); output(out); }
+  template <class T>
+  static T loss(const BroadcastMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(broadcast_mismatch, BroadcastMismatch)
+
+// ceil_mode with a geometry that does not fit: the error names the layer.
+struct PoolCeilWrongOutput : nn::Model {
+  nn::Conv1d c{"c", 1, 2, 2, 9};
+  nn::Act h{16};
+  nn::MaxPool1d mp{"mp", 2, 8, 3, nn::PoolOptions{0, 0, -1, false, true}};  // ceil: 3 windows
+  nn::Act out{4};
+  PoolCeilWrongOutput() { inputs(9); regression(4); output(out); }
+  template <class T>
+  static T loss(const PoolCeilWrongOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::max_pool1d(m.mp, a, m.h, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(pool_ceil_wrong_output, PoolCeilWrongOutput)
+
 // Conv2d -> ReLU -> MaxPool2d -> Flatten -> Gemm, as a PyTorch image
 // classifier writes it: flatten gives torch.flatten(x, 1)'s order.
 struct SmallImageCnn : nn::Model {
@@ -420,16 +565,6 @@ struct PoolWrongInput : nn::Model {
 };
 TORCHCLAD_MODEL(pool_wrong_input, PoolWrongInput)
 
-struct PoolCeilMode : nn::Model {
-  nn::MaxPool2d mp{"mp", 1, 4, 4, 3, 3, nn::Pool2dOptions{2, 2, 0, 0, -1, -1, false, true}};
-  nn::Act out{4};
-  PoolCeilMode() { inputs(16); regression(4); output(out); }
-  template <class T>
-  static T loss(const PoolCeilMode& m, const T* p, T* a, const T* x, const T* y, int n) {
-    return nn::mse(a, m.out, y, n);
-  }
-};
-TORCHCLAD_MODEL(pool_ceil_mode, PoolCeilMode)
 
 
 struct BroadcastWrongSize : nn::Model {
@@ -548,6 +683,41 @@ const std::map<std::string, Twin>& twins() {
          h = torch::avg_pool1d(h, {3}, {1}, {1}, false, false);
          h = torch::avg_pool1d(h, {2}, {2}, {1}, false, true);
          return h.flatten(1);
+       }},
+      {"pool2d_ceil_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 2, 7, 6}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         h = torch::max_pool2d(h, {3, 3}, {2, 2}, {1, 1}, {1, 1}, /*ceil_mode=*/true);
+         h = torch::avg_pool2d(h, {2, 2}, {2, 2}, {0, 0}, /*ceil_mode=*/true, /*count_include_pad=*/true);
+         return h.flatten(1);
+       }},
+      {"pool1d_ceil_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 1, 11}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         h = torch::avg_pool1d(h, {3}, {2}, {1}, /*ceil_mode=*/true, /*count_include_pad=*/false);
+         h = torch::avg_pool1d(h, {3}, {2}, {1}, true, true);
+         h = torch::max_pool1d(h, {2}, {1}, {0}, {1}, true);
+         h = torch::max_pool1d(h, {2}, {2}, {1}, {1}, true);
+         return h.flatten(1);
+       }},
+      {"axes_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         const int64_t n = x.size(0);
+         auto h = F::conv1d(x.view({n, 2, 5}), view(p, d, "c.weight"), F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         auto s = torch::log_softmax(torch::softmax(h.transpose(1, 2), 2), 1);  // [n, 4, 3]
+         auto m1 = torch::softmax(s.transpose(1, 2), 2) *
+                   F::linear(x, view(p, d, "g.weight"), view(p, d, "g.bias")).view({n, 3, 1});
+         auto m2 = m1 - F::linear(x, view(p, d, "f.weight"), view(p, d, "f.bias")).view({n, 1, 4});
+         return (m1 + m2).flatten(1);
+       }},
+      {"axes3d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         const int64_t n = x.size(0);
+         auto h = F::conv2d(x.view({n, 1, 3, 4}), view(p, d, "c.weight"), F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         auto s = torch::softmax(h.permute({0, 3, 1, 2}), 2);  // [n, 4, 2, 3]
+         return (s * F::linear(x, view(p, d, "g.weight"), view(p, d, "g.bias")).view({n, 1, 2, 1})).flatten(1);
        }},
       {"small_image_cnn",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
@@ -668,7 +838,8 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
                          ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net", "grouped_conv_net",
                                                               "grouped_conv1d_net", "multi_channel_conv1d_net",
-                                                              "pool2d_net", "pool1d_net",
+                                                              "pool2d_net", "pool1d_net", "pool2d_ceil_net",
+                                                              "pool1d_ceil_net", "axes_net", "axes3d_net",
                                                               "small_image_cnn", "leaky_softmax_net",
                                                               "log_softmax_net", "batch_norm2d_net",
                                                               "batch_norm1d_inference_net", "broadcast_net",
@@ -727,6 +898,10 @@ INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
                                            std::make_tuple("grouped_conv1d_net", 1, 1),
                                            std::make_tuple("pool2d_net", 70, 1),
                                            std::make_tuple("pool1d_net", 70, 1),
+                                           std::make_tuple("pool2d_ceil_net", 70, 2),
+                                           std::make_tuple("pool1d_ceil_net", 1, 1),
+                                           std::make_tuple("axes_net", 70, 2),
+                                           std::make_tuple("axes3d_net", 1, 1),
                                            std::make_tuple("small_image_cnn", 1, 1),
                                            std::make_tuple("small_image_cnn", 65, 2),
                                            std::make_tuple("leaky_softmax_net", 70, 1),
@@ -749,9 +924,12 @@ TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("pool_wrong_input"),
             "model 'pool_wrong_input' (PoolWrongInput): in loss(), layer 'mp': input has width 16, the "
             "layer expects 2 x 9");
-  EXPECT_EQ(registration_error("pool_ceil_mode"),
-            "model 'pool_ceil_mode' (PoolCeilMode): MaxPool2d 'mp': ceil_mode is not supported (the "
-            "output size is floor's)");
+  EXPECT_EQ(registration_error("broadcast_mismatch"),
+            "model 'broadcast_mismatch' (BroadcastMismatch): Broadcast 'b': axis 1 has sizes 3 and 2, which do "
+            "not broadcast (equal, or one of them 1)");
+  EXPECT_EQ(registration_error("pool_ceil_wrong_output"),
+            "model 'pool_ceil_wrong_output' (PoolCeilWrongOutput): in loss(), layer 'mp': output activation "
+            "has width 4, the layer gives 2 x 3");
   EXPECT_EQ(registration_error("broadcast_wrong_size"),
             "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'activation #3': mul: the "
             "operand has 5 values; expected 1 (a scalar), 3 (one per channel) or 18 (one per value of a sample)");

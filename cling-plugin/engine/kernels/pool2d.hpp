@@ -1,21 +1,38 @@
 #pragma once
 #pragma GCC system_header  // users' cells see their own warnings, not ours
 // MaxPool and AveragePool with kernel, stride and padding (asymmetric allowed,
-// ONNX's pads), floor output size, 2D (1D is h = 1, kh = 1), and their
-// backward passes. Planes are independent: x[planes, h, w] -> y[planes, hout,
+// ONNX's pads), floor or ceil output size (pool_out_size), 2D (1D is h = 1,
+// kh = 1), and their backward passes. Planes are independent: x[planes, h, w] -> y[planes, hout,
 // wout]; in the channel-major model layout planes = channels * batch.
 // Max pooling pads with -inf (a padded position never wins); each window
 // holds at least one real value (the blocks check pad < kernel). The window's
 // argmax is found again in the backward pass from the input (no index buffer):
 // the first maximum, or the last NaN, as PyTorch's CPU kernel.
-// Average pooling divides by kh * kw when count_include_pad, else by the
-// number of real values in the window (PyTorch's and ONNX's definitions).
+// Average pooling divides by the window's size within the padded input when
+// count_include_pad (kh * kw, except for a ceil_mode window running past the
+// end padding), else by the number of real values in the window (PyTorch's
+// CPU kernel and ONNX Runtime's).
 #include <algorithm>
 
 namespace torchclad::kernels {
 
+// Output size of a pooling over `in` values, kernel k, stride s, padding
+// begin / end. Floor: (in + pads - k) / s + 1. Ceil (ceil_mode): rounded up,
+// and, as PyTorch's pooling_output_shape, without a last window that would
+// start past the input and its begin padding (every window holds a real value).
+// 0 when the kernel does not fit.
+inline int pool_out_size(int in, int k, int s, int pad_begin, int pad_end, bool ceil_mode) {
+  const long room = long{in} + pad_begin + pad_end - k;
+  if (room < 0 || s < 1) return 0;
+  long out = (ceil_mode ? (room + s - 1) / s : room / s) + 1;
+  if (ceil_mode && (out - 1) * s >= long{in} + pad_begin) --out;
+  return static_cast<int>(out);
+}
+
+// pb, pr: the bottom and right padding (ph, pw are the top and left).
 struct Pool2dShape {
   int h = 1, w = 1, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, hout = 1, wout = 1;
+  int pb = 0, pr = 0;
   bool count_include_pad = false;
 };
 
@@ -71,8 +88,12 @@ void max_pool2d_backward(const T* x, const T* d_y, T* d_x, long planes, const Po
   }
 }
 
-inline int avg_pool2d_divisor(const Pool2dShape& s, const PoolWindow& win) {
-  return s.count_include_pad ? s.kh * s.kw : (win.h1 - win.h0) * (win.w1 - win.w0);
+// count_include_pad: the window clipped to the padded input, as PyTorch's
+// kernel (kh * kw unless a ceil_mode window runs past the end padding).
+inline int avg_pool2d_divisor(const Pool2dShape& s, int oh, int ow, const PoolWindow& win) {
+  if (!s.count_include_pad) return (win.h1 - win.h0) * (win.w1 - win.w0);
+  const int hs = oh * s.sh - s.ph, ws = ow * s.sw - s.pw;
+  return (std::min(hs + s.kh, s.h + s.pb) - hs) * (std::min(ws + s.kw, s.w + s.pr) - ws);
 }
 
 template <typename T>
@@ -87,7 +108,7 @@ void avg_pool2d_forward(const T* x, T* y, long planes, const Pool2dShape& s) {
         T sum = T(0);
         for (int i = win.h0; i < win.h1; ++i)
           for (int j = win.w0; j < win.w1; ++j) sum += plane[long{i} * s.w + j];
-        o[long{oh} * s.wout + ow] = sum / T(avg_pool2d_divisor(s, win));
+        o[long{oh} * s.wout + ow] = sum / T(avg_pool2d_divisor(s, oh, ow, win));
       }
   }
 }
@@ -102,7 +123,7 @@ void avg_pool2d_backward(const T* d_y, T* d_x, long planes, const Pool2dShape& s
     for (int oh = 0; oh < s.hout; ++oh)
       for (int ow = 0; ow < s.wout; ++ow) {
         const PoolWindow win = pool2d_window(s, oh, ow);
-        const T g = dout[long{oh} * s.wout + ow] / T(avg_pool2d_divisor(s, win));
+        const T g = dout[long{oh} * s.wout + ow] / T(avg_pool2d_divisor(s, oh, ow, win));
         for (int i = win.h0; i < win.h1; ++i)
           for (int j = win.w0; j < win.w1; ++j) dplane[long{i} * s.w + j] += g;
       }

@@ -374,6 +374,26 @@ int64_t out_size(const Context& c, const GraphNode& node, int64_t in, int64_t k,
   return (padded - span) / stride + 1;
 }
 
+// A pooling's output size, floor or (ceil_mode=1) ceil, as the blocks compute it.
+int64_t pool_out(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride, int64_t pad_begin,
+                 int64_t pad_end, bool ceil) {
+  if (k < 1) c.fail(node, "kernel_shape must be >= 1");
+  if (pad_begin >= k || pad_end >= k)
+    c.fail(node, "pads " + std::to_string(pad_begin) + ", " + std::to_string(pad_end) + " are not smaller than the kernel " +
+                     std::to_string(k) + " (a window of padding only)");
+  if (in + pad_begin + pad_end < k)
+    c.fail(node, "input size " + std::to_string(in) + " (padded) is smaller than the kernel " + std::to_string(k));
+  const int64_t room = in + pad_begin + pad_end - k;
+  int64_t out = (ceil ? (room + stride - 1) / stride : room / stride) + 1;
+  if (ceil && (out - 1) * stride >= in + pad_begin) --out;  // PyTorch's rule: the last window starts in the input
+  return out;
+}
+bool ceil_mode(const Context& c, const GraphNode& node) {
+  const int64_t v = c.attr_int(node, "ceil_mode", 0);
+  if (v != 0 && v != 1) c.fail(node, "ceil_mode " + std::to_string(v) + " is not 0 or 1");
+  return v == 1;
+}
+
 // Conv 2D: nn::Conv2d, input [cin, h, w] (the input batch [n, cin, h, w] or channel-major).
 void conv2d(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
@@ -448,9 +468,77 @@ void conv(Context& c, const GraphNode& node) {
 // them without constant folding: Transpose (a Linear without bias's weight)
 // and Cast to float32.
 
+// "[2, 0]" of ints.
+std::string ints_text(const std::vector<int64_t>& v) {
+  std::string t;
+  for (auto e : v) t += (t.empty() ? "" : ", ") + std::to_string(e);
+  return t;
+}
+
+// Transpose of an activation, the batch axis kept first: nn::Permute into a
+// channel-major buffer (what a convolution reads), or an alias when the
+// values keep their memory order (perm the identity, or moving axes of size 1).
+void transpose_activation(Context& c, const GraphNode& node) {
+  const Value x = c.value(node, 0);
+  const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
+  std::vector<int64_t> perm = c.attr_ints(node, "perm");
+  if (const auto swap = c.attr_ints(node, "swap"); swap.size() == 2) {  // TorchScript's transpose(x, d0, d1)
+    for (int64_t k = 0; k < rank; ++k) perm.push_back(k);
+    const int64_t a = swap[0] < 0 ? swap[0] + rank : swap[0], b = swap[1] < 0 ? swap[1] + rank : swap[1];
+    if (a < 0 || a >= rank || b < 0 || b >= rank) c.fail(node, "transpose dims " + ints_text(swap) + " out of range");
+    std::swap(perm[a], perm[b]);
+  }
+  if (perm.empty())  // ONNX's default: the axes reversed, which moves the batch
+    for (int64_t k = rank - 1; k >= 0; --k) perm.push_back(k);
+  auto refuse = [&](const std::string& why) {
+    c.fail(node, "a Transpose of an activation of per-sample shape " + dims_text(x.dims) + " with perm [" +
+                     ints_text(perm) + "]: " + why +
+                     "; supported are perms that keep the batch axis first (perm[0] = 0) on activations of rank <= 4");
+  };
+  if (static_cast<int64_t>(perm.size()) != rank) refuse("perm does not order the " + std::to_string(rank) + " axes");
+  if (perm[0] != 0) refuse("it moves the batch axis");
+  if (rank > 4) refuse("rank " + std::to_string(rank) + " is not supported");
+  if (x.is_input) refuse("a Transpose of the model's input itself is not supported (it needs a layer before it)");
+  std::vector<int> q, in_dims, out_dims;
+  std::vector<int64_t> dims;
+  std::vector<char> seen(rank, 0);
+  for (int64_t k = 1; k < rank; ++k) {
+    if (perm[k] < 1 || perm[k] >= rank || seen[perm[k]]++) refuse("perm is not a permutation of the axes");
+    q.push_back(static_cast<int>(perm[k] - 1));
+    dims.push_back(x.dims[perm[k] - 1]);
+  }
+  for (auto d : x.dims) in_dims.push_back(static_cast<int>(d));
+  for (auto d : dims) out_dims.push_back(static_cast<int>(d));
+  // The axes longer than 1, in order: unchanged means the same memory order
+  // (for a batch-major input).
+  std::vector<int64_t> moved_in, moved_out;
+  for (size_t k = 0; k < x.dims.size(); ++k)
+    if (x.dims[k] > 1) moved_in.push_back(static_cast<int64_t>(k));
+  for (size_t k = 0; k < q.size(); ++k)
+    if (dims[k] > 1) moved_out.push_back(q[k]);
+  if (moved_in == moved_out && !x.channel_major) {
+    Value y = x;
+    y.dims = dims;
+    y.channel_major = false;
+    return c.alias(node.outputs[0], y);
+  }
+  const bool out_cm = dims.size() >= 2 && dims[0] > 1;
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  auto list = [](const std::vector<int>& v) {
+    std::string t;
+    for (auto e : v) t += (t.empty() ? "" : ", ") + std::to_string(e);
+    return "{" + t + "}";
+  };
+  c.members.push_back("  nn::Permute " + id + "{" + cpp_string(layer) + ", " + list(in_dims) + ", " +
+                      (x.channel_major ? "true" : "false") + ", " + list(q) + ", " + (out_cm ? "true" : "false") +
+                      "};  // " + node.label());
+  Value& y = c.new_act(node.outputs[0], dims, out_cm);
+  c.body.push_back("    nn::permute(m." + id + ", a, m." + x.ref + ", m." + y.ref + ", n);");
+}
+
 void transpose_constant(Context& c, const GraphNode& node) {
-  if (!is_constant_input(c, node.inputs.at(0)))
-    c.fail(node, "a Transpose of an activation is not supported (only of a constant matrix, perm [1, 0])");
+  if (!is_constant_input(c, node.inputs.at(0))) return transpose_activation(c, node);
   ConstTensor q = c.constant(node, 0);
   const auto perm = c.attr_ints(node, "perm");
   if (q.dims.size() != 2 || !(perm.empty() || perm == std::vector<int64_t>{1, 0}))
@@ -467,8 +555,14 @@ void transpose_constant(Context& c, const GraphNode& node) {
 }
 
 void cast_constant(Context& c, const GraphNode& node) {
-  if (!is_constant_input(c, node.inputs.at(0)))
-    c.fail(node, "a Cast of an activation is not supported (only of a constant)");
+  if (!is_constant_input(c, node.inputs.at(0))) {  // activations are float32: a Cast to float32 is the identity
+    const Value& x = c.value(node, 0);
+    if (c.attr_int(node, "to", 1) != 1)
+      c.fail(node, "a Cast of an activation to ONNX type " + std::to_string(c.attr_int(node, "to", 1)) +
+                       " is not supported: torchclad's activations are float32, and a Cast to float32 (to = 1) "
+                       "is the one supported");
+    return c.alias(node.outputs[0], x);
+  }
   if (c.attr_int(node, "to", 1) != 1) c.fail(node, "only a Cast to float32 (to = 1) is supported");
   ConstTensor q = c.constant(node, 0, false);
   if (q.is_double) {
@@ -607,22 +701,22 @@ void identity(Context& c, const GraphNode& node) {
   c.alias(node.outputs[0], c.value(node, 0));
 }
 
-// MaxPool / AveragePool, 1D, on a convolution's output [channels, length].
+// MaxPool / AveragePool, 2D, on a convolution's output [channels, height, width];
+// floor or ceil_mode output size.
 void pool2d(Context& c, const GraphNode& node, bool average) {
   const Value& x = c.value(node, 0);
   const auto kernel = c.attr_ints(node, "kernel_shape");
   const Window2d win = window_2d(c, node, {1, 1});
   if (win.dh != 1 || win.dw != 1)
     c.fail(node, "dilations [" + std::to_string(win.dh) + ", " + std::to_string(win.dw) + "] are not supported: torchclad pools without dilation (dilations 1)");
-  if (c.attr_int(node, "ceil_mode", 0) != 0)
-    c.fail(node, "ceil_mode=1 is not supported: torchclad pools with floor's output size (export with ceil_mode=False)");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || x.dims.size() != 3 || !x.as_channel_major())
     c.fail(node, "its input must be a convolution's output [channels, height, width] (found " + dims_text(x.dims) + ")");
   const int64_t channels = x.dims[0], h = x.dims[1], wd = x.dims[2];
-  const int64_t hout = out_size(c, node, h, kernel[0], win.sh, 1, win.pt, win.pb);
-  const int64_t wout = out_size(c, node, wd, kernel[1], win.sw, 1, win.pl, win.pr);
+  const bool ceil = ceil_mode(c, node);
+  const int64_t hout = pool_out(c, node, h, kernel[0], win.sh, win.pt, win.pb, ceil);
+  const int64_t wout = pool_out(c, node, wd, kernel[1], win.sw, win.pl, win.pr, ceil);
   const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
   const std::string layer = c.layer_name(node, "");
   const std::string id = c.identifier(layer);
@@ -631,7 +725,7 @@ void pool2d(Context& c, const GraphNode& node, bool average) {
                       std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + ", nn::Pool2dOptions{" +
                       std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " + std::to_string(win.pt) + ", " +
                       std::to_string(win.pl) + ", " + options_end(win.pt, win.pb) + ", " + options_end(win.pl, win.pr) +
-                      ", " + (include_pad ? "true" : "false") + "}};  // " + node.label());
+                      ", " + (include_pad ? "true" : "false") + (ceil ? ", true" : "") + "}};  // " + node.label());
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], {channels, hout, wout}, xv.channel_major || channels > 1);
   c.body.push_back("    nn::" + std::string(average ? "avg_pool2d" : "max_pool2d") + "(m." + id + ", a, m." + xv.ref +
@@ -647,16 +741,13 @@ void pool(Context& c, const GraphNode& node, bool average) {
   const Window1d win = window_1d(c, node, 1);
   if (win.dilation != 1)
     c.fail(node, "dilations [" + std::to_string(win.dilation) + "] are not supported: torchclad pools without dilation (dilations 1)");
-  if (c.attr_int(node, "ceil_mode", 0) != 0)
-    c.fail(node, "ceil_mode=1 is not supported: torchclad pools with floor's output size (export with ceil_mode=False)");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || !x.as_channel_major())
     c.fail(node, "its input must be a convolution's output [channels, length] (found per-sample shape " + dims_text(x.dims) + ")");
   const int64_t channels = x.dims[0], lin = x.dims[1];
-  const int64_t padded = lin + win.pad_begin + win.pad_end;
-  if (padded < k) c.fail(node, "input length " + std::to_string(lin) + " is shorter than the kernel " + std::to_string(k));
-  const int64_t lout = (padded - k) / win.stride + 1;
+  const bool ceil = ceil_mode(c, node);
+  const int64_t lout = pool_out(c, node, lin, k, win.stride, win.pad_begin, win.pad_end, ceil);
   const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
   const std::string layer = c.layer_name(node, "");
   const std::string id = c.identifier(layer);
@@ -664,7 +755,7 @@ void pool(Context& c, const GraphNode& node, bool average) {
   c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
                       std::to_string(lin) + ", " + std::to_string(k) + ", nn::PoolOptions{" + std::to_string(win.stride) +
                       ", " + std::to_string(win.pad_begin) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
-                      (include_pad ? "true" : "false") + "}};  // " + node.label());
+                      (include_pad ? "true" : "false") + (ceil ? ", true" : "") + "}};  // " + node.label());
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], {channels, lout}, xv.channel_major || channels > 1);
   c.body.push_back("    nn::" + std::string(average ? "avg_pool1d" : "max_pool1d") + "(m." + id + ", a, m." + xv.ref +
@@ -705,31 +796,47 @@ void clip(Context& c, const GraphNode& node) {
   c.body.push_back("    nn::clip(a, m." + xv.ref + ", m." + y.ref + ", " + l + ", " + h + ", n);");
 }
 
-// Softmax / LogSoftmax over each sample's values [n, width] (axis 1 or -1),
-// or over the channels of [n, C, ...] (axis 1: nn::softmax_channels).
+// Softmax / LogSoftmax over one axis (opset 13 on and TorchScript; before
+// opset 13 over the axes from `axis` on, flattened): the features of a flat
+// activation (nn::softmax), the channels of a channel-major one
+// (nn::softmax_channels), any other axis of a sample (nn::softmax_axis:
+// `count` values `inner` apart in either layout). Not over the batch.
 void softmax(Context& c, const GraphNode& node, const std::string& block) {
   const Value& x = c.value(node, 0);
   if (x.is_input) c.fail(node, "a softmax of the model's input itself is not supported (it needs a layer before it)");
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
-  int64_t axis = c.attr_int(node, "axis", c.g.opset < 13 ? 1 : -1);
-  if (axis < 0) axis += rank;
+  const int64_t given = c.attr_int(node, "axis", c.g.opset < 13 ? 1 : -1);
+  const int64_t axis = given < 0 ? given + rank : given;
+  const bool single_axis = c.g.format == "torchscript" || c.g.opset >= 13;  // older ONNX: over axis.. flattened
   const Value xv = x;
-  if (rank == 2 && axis == 1) {
-    Value& y = c.new_act(node.outputs[0], xv.dims, false);
+  auto refuse = [&](const std::string& why) {
+    c.fail(node, "axis " + std::to_string(given) + " of per-sample shape " + dims_text(xv.dims) + ": " + why +
+                     "; supported are the axes 1 to " + std::to_string(rank - 1) + " (or -1 to -" +
+                     std::to_string(rank - 1) + ") of an activation of rank <= 4");
+  };
+  if (axis < 0 || axis >= rank) refuse("out of range");
+  if (axis == 0) refuse("a softmax over the batch mixes the samples");
+  if (rank > 4) refuse("rank " + std::to_string(rank) + " is not supported");
+  const size_t d = static_cast<size_t>(axis - 1);  // the axis among the per-sample dims
+  if (rank == 2 || (!single_axis && d == 0 && !xv.channel_major)) {  // all of a sample's values
+    Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
     c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
     return;
   }
-  const bool single_axis = c.g.format == "torchscript" || c.g.opset >= 13;  // older ONNX: over axis.. flattened
-  if (rank > 2 && axis == 1 && single_axis) {
-    Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+  if (d == 0 && xv.channel_major) {
+    if (!single_axis)
+      refuse("at opset " + std::to_string(c.g.opset) + " a softmax over the flattened channels and positions of a " +
+             "convolution's output (channel-major) is not supported (export with opset 13 or later)");
+    Value& y = c.new_act(node.outputs[0], xv.dims, true);
     c.body.push_back("    nn::" + block + "_channels(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) +
                      ", n);");
     return;
   }
-  c.fail(node, "axis " + std::to_string(c.attr_int(node, "axis", -1)) + " of per-sample shape " + dims_text(xv.dims) +
-                   (!single_axis && rank > 2 ? " at opset " + std::to_string(c.g.opset) + " (a softmax over the flattened axes)" : std::string()) +
-                   " is not supported: supported are the features of a flat [batch, width] activation (axis 1 or -1) "
-                   "and, from opset 13, the channels of [batch, C, ...] (axis 1)");
+  int64_t count = 1, inner = 1;
+  for (size_t k = d; k < xv.dims.size(); ++k) (k == d || !single_axis ? count : inner) *= xv.dims[k];
+  Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
+  c.body.push_back("    nn::" + block + "_axis(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(count) + ", " +
+                   std::to_string(inner) + ", n);");
 }
 
 // ---- Shape arithmetic on int64 tensors (no step of the forward pass).
@@ -913,6 +1020,40 @@ std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
   return c.operands[q.name] = {id, param};
 }
 
+// Add / Sub / Mul of two activations whose per-sample shapes broadcast
+// (numpy's rule; the same rank, each axis equal or 1; or a layout that
+// differs): nn::Broadcast, the output in the layout of the operand of the
+// full shape (channel-major if neither has it and it has channels).
+void broadcast_activations(Context& c, const GraphNode& node, const std::string& op, const Value& x1, const Value& x2) {
+  auto refuse = [&](const std::string& why) {
+    c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) + ": " + why +
+                     "; supported between two activations are the same shape, or shapes of the same rank <= 4 that "
+                     "broadcast (each axis equal or 1)");
+  };
+  if (op == "div") refuse("Div of two activations is not supported");
+  if (x1.dims.size() != x2.dims.size()) refuse("their ranks differ");
+  if (x1.dims.size() > 3) refuse("rank " + std::to_string(x1.dims.size() + 1) + " is not supported");
+  std::vector<int64_t> dims;
+  for (size_t k = 0; k < x1.dims.size(); ++k) {
+    if (x1.dims[k] != x2.dims[k] && x1.dims[k] != 1 && x2.dims[k] != 1)
+      refuse("axis " + std::to_string(k + 1) + " has sizes " + std::to_string(x1.dims[k]) + " and " +
+             std::to_string(x2.dims[k]) + ", which do not broadcast");
+    dims.push_back(std::max(x1.dims[k], x2.dims[k]));
+  }
+  bool out_cm = dims.size() >= 2 && dims[0] > 1;
+  if (x1.dims == dims) out_cm = x1.channel_major;
+  else if (x2.dims == dims) out_cm = x2.channel_major;
+  auto list = [](const std::vector<int64_t>& v) { return "{" + ints_text(v) + "}"; };
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  c.members.push_back("  nn::Broadcast " + id + "{" + cpp_string(layer) + ", " + list(x1.dims) + ", " +
+                      (x1.channel_major ? "true" : "false") + ", " + list(x2.dims) + ", " +
+                      (x2.channel_major ? "true" : "false") + ", " + (out_cm ? "true" : "false") + "};  // " +
+                      node.label());
+  Value& y = c.new_act(node.outputs[0], dims, out_cm);
+  c.body.push_back("    nn::broadcast_" + op + "(m." + id + ", a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
+}
+
 void binary(Context& c, const GraphNode& node, const std::string& op) {
   if (node.inputs.size() != 2) c.fail(node, "needs two inputs");
   const bool c0 = is_constant_input(c, node.inputs[0]), c1 = is_constant_input(c, node.inputs[1]);
@@ -925,9 +1066,7 @@ void binary(Context& c, const GraphNode& node, const std::string& op) {
     const Value x1 = c.value(node, 0), x2 = c.value(node, 1);
     not_input(x1);
     not_input(x2);
-    if (x1.dims != x2.dims || x1.channel_major != x2.channel_major)
-      c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) +
-                       " (broadcasting between activations is not supported: they need the same shape)");
+    if (x1.dims != x2.dims || x1.channel_major != x2.channel_major) return broadcast_activations(c, node, op, x1, x2);
     Value& y = c.new_act(node.outputs[0], x1.dims, x1.channel_major);
     c.body.push_back("    nn::" + op + "(a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
     return;

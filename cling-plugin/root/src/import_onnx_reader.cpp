@@ -74,6 +74,8 @@ Graph read_onnx(const std::string& path) {
   if (status != 0) {
     const std::string prefix = "torchclad-onnx: ";
     if (output.rfind(prefix, 0) == 0) output = output.substr(prefix.size());
+    // Every message names the file (the checker's and most of the reader's do already).
+    if (output.find(path) == std::string::npos) output = "'" + path + "': " + output;
     throw std::runtime_error("import_model: " + output);
   }
   json j;

@@ -219,6 +219,9 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       };
       n.attrs["ceil_mode"] = flag(4);
       n.attrs["count_include_pad"] = flag(5);
+      if (node->inputs().size() > 6 && !(constants.count(node->input(6)) && constants[node->input(6)].isNone()))
+        throw std::runtime_error("import_model: '" + path + "': " + n.name + " (" + kind +
+                                 "): divisor_override is not supported (only None)");
     } else if (kind == "aten::flatten") {
       const auto start = ints(node->input(1)), end = ints(node->input(2));
       if (start.empty() || start[0] != 1 || end.empty() || end[0] != -1)
@@ -261,6 +264,21 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       t.i = shape;
       g.constants[t.name] = t;
       n.inputs = {input_name(0), t.name};
+    } else if (kind == "aten::permute" || kind == "aten::transpose") {
+      // permute(x, dims); transpose(x, d0, d1): the swap, made a perm once the rank is known
+      n.op = "Transpose";
+      n.inputs = {input_name(0)};
+      if (kind == "aten::permute") {
+        const auto dims = ints(node->input(1));
+        if (dims.empty()) throw std::runtime_error(where(n) + "its dims are not constants");
+        std::vector<int64_t> perm;
+        for (auto d : dims) perm.push_back(d < 0 ? d + static_cast<int64_t>(dims.size()) : d);
+        n.attrs["perm"] = perm;
+      } else {
+        const auto d0 = ints(node->input(1)), d1 = ints(node->input(2));
+        if (d0.empty() || d1.empty()) throw std::runtime_error(where(n) + "its dims are not constants");
+        n.attrs["swap"] = std::vector<int64_t>{d0[0], d1[0]};
+      }
     } else if (kind == "aten::add" || kind == "aten::sub" || kind == "aten::mul") {
       n.op = kind == "aten::add" ? "Add" : kind == "aten::sub" ? "Sub" : "Mul";
       if (kind != "aten::mul" && scalar(node->input(2), 1.0) != 1.0)

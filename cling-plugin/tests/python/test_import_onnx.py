@@ -5,8 +5,9 @@
 # Clad's float64 loss gradient against autograd's, a fine-tuning run that
 # lowers the loss (with frozen layers kept fixed), and the exported ONNX file
 # run by onnxruntime against the fine-tuned model. Bad files (missing,
-# corrupt, truncated, an unsupported op or opset, a dynamic feature
-# dimension) each give their clear error and the session survives.
+# corrupt, truncated, malformed ones that ONNX's checker refuses, an
+# unsupported op, attribute or opset, a dynamic feature dimension) each give
+# their clear error and the session survives.
 import os
 import re
 import subprocess
@@ -538,6 +539,166 @@ def test_decoder_no_bias_clip_unflatten_per_channel(tmp_path, fmt):
     check_common(tmp_path, results, names, x, expected, "mse")
 
 
+class CeilPools(torch.nn.Module):
+    """ceil_mode=True pooling, 2D and 1D, max and average: windows running
+    past the input (clipped), AvgPool2d counting the padding of a clipped
+    window (PyTorch divides by the window within the padded input), a last
+    window that would start in the end padding (dropped, PyTorch's rule) and
+    AvgPool1d not counting the padding."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 3, 3)
+        self.mp2 = torch.nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)          # 7x6 -> 4x4
+        self.ap2 = torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True)          # 4x4 -> 3x3
+        self.mp1 = torch.nn.MaxPool1d(2, stride=2, padding=1, ceil_mode=True)          # 9 -> 5
+        self.ap1 = torch.nn.AvgPool1d(2, ceil_mode=True, count_include_pad=False)      # 5 -> 3
+        self.fc = torch.nn.Linear(3 * 3, 3)
+
+    def forward(self, x):
+        h = self.ap2(self.mp2(torch.relu(self.conv(x))))
+        h = self.ap1(self.mp1(h.view(x.size(0), 3, 9)))
+        return self.fc(torch.flatten(h, 1))
+
+
+@pytest.mark.parametrize("fmt", ["dynamo", "torchscript"])
+def test_ceil_mode_pools_1d_2d(tmp_path, fmt):
+    torch.manual_seed(12)
+    model = CeilPools().eval()
+    x = torch.randn(36, 1, 9, 8)
+    y = (x[:, 0, :4].mean((1, 2)) > 0).float() + (x[:, 0, :, :4].mean((1, 2)) > 0).float()
+    if fmt == "torchscript":
+        path = tmp_path / "ceil.pt"
+        torch.jit.script(model).save(str(path))
+    else:
+        path = tmp_path / "ceil.onnx"
+        export(model, x[:2], path, dynamo=True)
+        pools = [n for n in onnx.load(str(path)).graph.node if n.op_type in ("MaxPool", "AveragePool")]
+        assert len(pools) == 4 and all(oh.get_node_attr_value(n, "ceil_mode") == 1 for n in pools), pools
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, torchscript_shape="1,9,8" if fmt == "torchscript" else "")
+    source = Path(results["source"]).read_text()
+    assert source.count(", true}};") == 4, source  # each pooling declared with ceil_mode
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
+class AxesNet(torch.nn.Module):
+    """Transpose / permute of activations, Softmax and LogSoftmax over axes
+    other than the features or the channels, broadcasting between two
+    activations (a per-channel gate, a per-position shift, features times a
+    per-sample scale)."""
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(6, 12)
+        self.conv = torch.nn.Conv1d(3, 4, 3, padding=1)
+        self.gate = torch.nn.Linear(6, 4)
+        self.shift = torch.nn.Linear(6, 4)
+        self.fq = torch.nn.Linear(6, 6)
+        self.scale = torch.nn.Linear(6, 1)
+        self.out = torch.nn.Linear(16, 3)
+        self.out_z = torch.nn.Linear(6, 3)
+
+    def forward(self, x):
+        n = x.size(0)
+        h = self.fc(x).view(n, 4, 3).transpose(1, 2)                   # [n, 3, 4]
+        h = torch.softmax(torch.tanh(self.conv(h)), dim=2)              # over the positions
+        h = h * torch.sigmoid(self.gate(x)).view(n, 4, 1)               # per-channel gate
+        h = h - torch.tanh(self.shift(x)).view(n, 1, 4)                 # per-position shift
+        h = torch.log_softmax(h.permute(0, 2, 1), dim=2)               # [n, 4, 4], over the last axis
+        q = self.fq(x).view(n, 1, 2, 3)
+        q = torch.log_softmax(torch.softmax(q, dim=3), dim=2)           # inner axes of a batch-major sample
+        z = q.flatten(1) * self.scale(x)                                # [6] times [1]
+        return self.out(h.flatten(1)) + self.out_z(z)
+
+
+@pytest.mark.parametrize("fmt", ["dynamo", "torchscript"])
+def test_transpose_softmax_axes_broadcast_activations(tmp_path, fmt):
+    torch.manual_seed(13)
+    model = AxesNet().eval()
+    x = torch.randn(40, 6)
+    y = (x[:, 0] > 0).float() + (x[:, 1] > 0.3).float()
+    if fmt == "torchscript":
+        path = tmp_path / "axes.pt"
+        torch.jit.script(model).save(str(path))
+    else:
+        path = tmp_path / "axes.onnx"
+        export(model, x[:2], path, dynamo=True)
+        ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+        assert "Transpose" in ops and "Softmax" in ops and "LogSoftmax" in ops, ops
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, torchscript_shape="6" if fmt == "torchscript" else "")
+    source = Path(results["source"]).read_text()
+    for block in ("nn::permute(", "nn::softmax_axis(", "nn::log_softmax_axis(", "nn::broadcast_mul(", "nn::broadcast_sub("):
+        assert block in source, (block, source)
+    assert sorted(n for n, _ in names) == sorted(k for k, _ in model.named_parameters())
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
+    model.double()
+    reference_loss(model(x.double()), y.double(), "cross_entropy").backward()
+    for k, p in model.named_parameters():
+        np.testing.assert_allclose(grad[k], p.grad.numpy().ravel(), rtol=1e-6, atol=1e-10, err_msg=k)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
+def test_softmax_axes_before_opset_13(tmp_path):
+    # Opset 11 (which libonnx 1.12 checks in full): Softmax flattens the
+    # axes from `axis` on; the exporter writes softmax(dim=1) of [n, C, L] as
+    # Transpose, Softmax over the last axis, Transpose.
+    class Old(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(1, 3, 3)
+            self.fc = torch.nn.Linear(3 * 6, 2)
+
+        def forward(self, x):
+            h = torch.log_softmax(torch.softmax(self.conv(x), dim=1), dim=-1)
+            return self.fc(h.flatten(1))
+
+    torch.manual_seed(15)
+    model = Old().eval()
+    x = torch.randn(40, 1, 8)
+    y = torch.randn(40, 2)
+    path = tmp_path / "old.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x[:2],), str(path), dynamo=False, opset_version=11, input_names=["x"],
+                          output_names=["out"], dynamic_axes={"x": {0: "batch"}})
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "Transpose" in ops and "Softmax" in ops and "LogSoftmax" in ops, ops
+    results, names, _ = run_check(tmp_path, path, "mse", x, y)
+    source = Path(results["source"]).read_text()
+    assert "opset 11" in source and "nn::softmax_axis(" in source and "nn::permute(" in source, source
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "mse", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "mse")
+
+
+def test_cast_of_an_activation_to_float32_is_the_identity(tmp_path):
+    path = tmp_path / "cast.onnx"
+    w1, b1, w2, b2 = hand_built_model(path)
+    m = onnx.load(str(path))
+    relu = next(n for n in m.graph.node if n.op_type == "Relu")
+    relu.output[0] = "r_raw"
+    m.graph.node.insert(list(m.graph.node).index(relu) + 1,
+                        oh.make_node("Cast", ["r_raw"], ["r"], name="cast", to=onnx.TensorProto.FLOAT))
+    onnx.save(m, str(path))
+    onnx.checker.check_model(onnx.load(str(path)))
+    torch.manual_seed(14)
+    x = torch.randn(40, 6)
+    y = torch.stack([x[:, 0] - x[:, 1], x[:, 2] * 0.5], dim=1)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {"x": x.numpy()})[0]
+    results, names, _ = run_check(tmp_path, path, "mse", x, y)
+    pred = np.fromfile(tmp_path / "pred.bin", dtype=np.float32).reshape(len(x), -1)
+    np.testing.assert_allclose(pred, expected, rtol=1e-5, atol=1e-5)
+    assert results["gradient_check_passed"] == "1", results
+
+
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
     # Both exporters' files parse (Gemm/Flatten from dynamo=False, the
     # dynamo exporter's Reshape or Flatten).
@@ -571,7 +732,8 @@ def test_bad_files_give_clear_errors(tmp_path):
 
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
-    assert "not an ONNX model" in error_of(truncated)
+    msg = error_of(truncated)
+    assert "not an ONNX model" in msg and str(truncated) in msg, msg
 
     elu = tmp_path / "elu.onnx"
     hand_built_model(elu, with_elu=True)
@@ -587,6 +749,62 @@ def test_bad_files_give_clear_errors(tmp_path):
     assert "'features', which is not a fixed size" in error_of(dynamic, "mse")
 
     assert "bce_with_logits needs one logit" in error_of(good, "bce_with_logits")
+
+
+def test_malformed_models_get_the_onnx_checkers_message(tmp_path):
+    # Within the opsets libonnx 1.12 knows (IR 8, opset 17): check_model in full.
+    undefined = tmp_path / "undefined_input.onnx"
+    hand_built_model(undefined)
+    m = onnx.load(str(undefined))
+    m.graph.node[1].input[0] = "nowhere"  # add reads a tensor nothing defines
+    onnx.save(m, str(undefined))
+    msg = error_of(undefined, "mse")
+    assert f"'{undefined}' fails ONNX's checker (onnx::checker::check_model)" in msg, msg
+    assert "input 'nowhere' of node" in msg and "topologically sorted" in msg, msg
+    assert "\n" not in msg
+
+    wrong_type = tmp_path / "wrong_attribute.onnx"  # Gemm's transB as a float: the schema check
+    hand_built_model(wrong_type)
+    m = onnx.load(str(wrong_type))
+    gemm = next(n for n in m.graph.node if n.op_type == "Gemm")
+    del gemm.attribute[:]
+    gemm.attribute.append(oh.make_attribute("transB", 0.5))
+    onnx.save(m, str(wrong_type))
+    msg = error_of(wrong_type, "mse")
+    assert f"'{wrong_type}' fails ONNX's checker (onnx::checker::check_model)" in msg, msg
+    assert "transB" in msg and "gemm" in msg, msg
+
+    short_tensor = tmp_path / "short_tensor.onnx"  # an initializer with fewer values than its shape
+    hand_built_model(short_tensor)
+    m = onnx.load(str(short_tensor))
+    init = next(t for t in m.graph.initializer if t.name == "fc1.bias")
+    init.raw_data = init.raw_data[:8]
+    onnx.save(m, str(short_tensor))
+    msg = error_of(short_tensor, "mse")  # libonnx 1.12's checker passes it; torchclad-onnx's reader does not
+    assert f"'{short_tensor}': tensor 'fc1.bias': 8 bytes of raw data for 5 float32 values" in msg, msg
+
+    # A file torch writes (IR 10, opset 20, newer than libonnx 1.12): the
+    # structural checks, with external data resolved beside the model.
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    newer = tmp_path / "newer.onnx"
+    export(model, torch.randn(2, 4), newer, dynamo=False)
+    m = onnx.load(str(newer))
+    assert m.ir_version > 8 and m.opset_import[0].version > 17, (m.ir_version, m.opset_import)
+    relu = next(n for n in m.graph.node if n.op_type == "Relu")
+    relu.input[0] = "undefined_tensor"
+    onnx.save(m, str(newer))
+    msg = error_of(newer, "mse")
+    assert f"'{newer}' fails ONNX's checker (structure only: IR version {m.ir_version}, opset" in msg, msg
+    assert f"node '{relu.name}' (op Relu) reads 'undefined_tensor', which is not a graph input" in msg, msg
+
+    missing_data = tmp_path / "external" / "m.onnx"  # weights in an external data file, which is removed
+    missing_data.parent.mkdir()
+    export(model, torch.randn(2, 4), missing_data, dynamo=True)
+    onnx.save(onnx.load(str(missing_data)), str(missing_data), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="m.onnx.weights", size_threshold=0)
+    (missing_data.parent / "m.onnx.weights").unlink()
+    msg = error_of(missing_data, "mse")
+    assert f"'{missing_data}' fails ONNX's checker" in msg and "doesn't exist" in msg, msg
 
 
 class Branching(torch.nn.Module):
@@ -606,10 +824,16 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
         return torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), pool, torch.nn.Flatten(), torch.nn.Linear(features, 2))
 
     x = torch.randn(2, 1, 10)
-    ceil = tmp_path / "ceil.onnx"  # 8 values: floor gives 2 windows of 3, ceil 3
-    export(conv_then(torch.nn.MaxPool1d(3, ceil_mode=True), 2 * 3), x, ceil, dynamo=False)
-    msg = error_of(ceil)
-    assert "(op MaxPool): ceil_mode=1 is not supported" in msg and "ceil_mode=False" in msg, msg
+    wide_pad = tmp_path / "wide_pad.onnx"  # ONNX allows pads >= kernel (windows of padding only); PyTorch does not
+    export(conv_then(torch.nn.MaxPool1d(2, ceil_mode=True), 2 * 4), x, wide_pad, dynamo=False)
+    m = onnx.load(str(wide_pad))
+    pool = next(n for n in m.graph.node if n.op_type == "MaxPool")
+    for a in pool.attribute:
+        if a.name == "pads":
+            a.ints[:] = [2, 2]
+    onnx.save(m, str(wide_pad))
+    msg = error_of(wide_pad)
+    assert "(op MaxPool): pads 2, 2 are not smaller than the kernel 2" in msg, msg
 
     dilated = tmp_path / "dilated.onnx"
     export(conv_then(torch.nn.MaxPool1d(2, dilation=2), 2 * 3), x, dilated, dynamo=False)
@@ -629,6 +853,37 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
     export(Regroup(), x, regroup, dynamo=False)
     msg = error_of(regroup, "mse")
     assert "(op Reshape): a reshape of a convolution's output [4, 6] to [2, 12] changes its channels" in msg, msg
+
+    class Refused(torch.nn.Module):
+        def __init__(self, kind):
+            super().__init__()
+            self.kind = kind
+            self.fc = torch.nn.Linear(10, 6)
+            self.f3 = torch.nn.Linear(10, 3)
+            self.conv = torch.nn.Conv1d(1, 3, 8)
+
+        def forward(self, x):
+            h = self.fc(x.flatten(1))
+            if self.kind == "softmax_batch":
+                return torch.softmax(h, dim=0)
+            if self.kind == "transpose_batch":
+                return h.view(x.size(0), 2, 3).transpose(0, 1).reshape(x.size(0), 6)
+            if self.kind == "ranks":  # [n, 3, 3] + [n, 3]: numpy's rule aligns the batch with the channels
+                return (self.conv(x) + self.f3(x.flatten(1))).flatten(1)
+            return h.double()
+    expected = {
+        "softmax_batch": "(op Softmax): axis 0 of per-sample shape [6]: a softmax over the batch mixes the samples; "
+                         "supported are the axes 1 to 1",
+        "transpose_batch": "(op Transpose): a Transpose of an activation of per-sample shape [2, 3] with perm [1, 0, 2]: "
+                           "it moves the batch axis",
+        "ranks": "inputs of per-sample shapes [3, 3] and [3]: their ranks differ; supported between two activations",
+        "cast": "(op Cast): a Cast of an activation to ONNX type 11 is not supported",
+    }
+    for kind, text in expected.items():
+        path = tmp_path / f"refused_{kind}.onnx"
+        export(Refused(kind), torch.randn(3, 1, 10), path, dynamo=False)  # batch 3: "ranks" broadcasts in PyTorch
+        msg = error_of(path, "mse")
+        assert text in msg, (kind, msg)
 
     scripted = tmp_path / "branching.pt"
     torch.jit.script(Branching()).save(str(scripted))

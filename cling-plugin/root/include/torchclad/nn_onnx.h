@@ -1,6 +1,8 @@
 // torchclad/nn_onnx.h: building blocks for the operators of imported models
-// (ONNX / TorchScript): Conv2d, pooling with stride and padding, LeakyReLU,
-// Softmax, LogSoftmax, BatchNorm, broadcasting Add/Sub/Mul, Concat; and the
+// (ONNX / TorchScript): Conv2d, pooling with stride, padding and ceil_mode,
+// LeakyReLU, Softmax, LogSoftmax (over any axis of a sample), BatchNorm,
+// broadcasting Add/Sub/Mul (with constants, and between activations),
+// Permute (Transpose of an activation), Concat; and the
 // constants (nn::Const) that hold what is not trained. Included by nn.h;
 // the same rules apply (handles by value, each block a custom pullback, checks
 // that build their message only when they fail).
@@ -91,7 +93,9 @@ struct Conv2d {
 // Pooling options (C++17 aggregates). stride 0: the kernel (PyTorch's
 // default); padding_end/bottom/right -1: as the start padding.
 // count_include_pad: average pooling only (false is ONNX's default, true
-// PyTorch's). ceil_mode is not supported (an error).
+// PyTorch's). ceil_mode: the output size rounded up (PyTorch's and ONNX's
+// ceil_mode; a last window that would start in the end padding is dropped, as
+// PyTorch does), the windows clipped to the input.
 struct PoolOptions {
   int stride = 0, padding = 0, padding_end = -1;
   bool count_include_pad = false;
@@ -107,6 +111,7 @@ namespace detail {
 // The fields every pooling handle has (1D: h = kh = 1).
 struct PoolFields {
   int channels = 0, h = 1, w = 1, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, hout = 0, wout = 0;
+  int pb = 0, pr = 0;  // bottom and right padding
   bool count_include_pad = false;
   int id = -1;
 };
@@ -114,8 +119,6 @@ inline PoolFields declare_pool(const char* kind, bool average, const std::string
                                int h, int w, int kh, int kw, Pool2dOptions o) {
   auto& d = current(kind);
   const std::string what = std::string(kind) + " '" + name + "': ";
-  if (o.ceil_mode)
-    throw std::invalid_argument(what + "ceil_mode is not supported (the output size is floor's)");
   if (!average && o.count_include_pad)
     throw std::invalid_argument(what + "count_include_pad applies to average pooling only");
   const int sh = o.stride_h == 0 ? kh : o.stride_h, sw = o.stride_w == 0 ? kw : o.stride_w;
@@ -125,8 +128,8 @@ inline PoolFields declare_pool(const char* kind, bool average, const std::string
                   o.padding_h >= 0 && o.padding_w >= 0 && pb >= 0 && pr >= 0;
   // Every window must hold a real value: padding smaller than the kernel.
   const bool pads_fit = o.padding_h < kh && pb < kh && o.padding_w < kw && pr < kw;
-  const int ho = ok ? kernels::conv_out_size(h, kh, sh, o.padding_h, pb, 1) : 0;
-  const int wo = ok ? kernels::conv_out_size(w, kw, sw, o.padding_w, pr, 1) : 0;
+  const int ho = ok ? kernels::pool_out_size(h, kh, sh, o.padding_h, pb, o.ceil_mode) : 0;
+  const int wo = ok ? kernels::pool_out_size(w, kw, sw, o.padding_w, pr, o.ceil_mode) : 0;
   if (!ok || !pads_fit || ho < 1 || wo < 1)
     throw std::invalid_argument(
         what + "needs channels >= 1, kernel >= 1, stride >= 1 (0: the kernel), 0 <= padding < kernel "
@@ -147,6 +150,8 @@ inline PoolFields declare_pool(const char* kind, bool average, const std::string
   f.pw = o.padding_w;
   f.hout = ho;
   f.wout = wo;
+  f.pb = pb;
+  f.pr = pr;
   f.count_include_pad = o.count_include_pad;
   f.id = add_layer(d, name);
   return f;
@@ -234,6 +239,8 @@ inline kernels::Pool2dShape pool_shape(const PoolFields& f) {
   s.pw = f.pw;
   s.hout = f.hout;
   s.wout = f.wout;
+  s.pb = f.pb;
+  s.pr = f.pr;
   s.count_include_pad = f.count_include_pad;
   return s;
 }
@@ -306,6 +313,211 @@ TORCHCLAD_NN_POOL(avg_pool1d, AvgPool1d, kAverage)
 TORCHCLAD_NN_POOL(max_pool2d, MaxPool2d, kMax)
 TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage)
 #undef TORCHCLAD_NN_POOL
+
+// ---- Layout-aware blocks over a sample's axes: Permute (ONNX Transpose of an
+// activation) and Broadcast (Add / Sub / Mul of two activations whose shapes
+// broadcast). A sample has up to 3 axes after the batch; an activation is
+// batch-major [n, d0, d1, d2] or channel-major [d0, n, d1, d2].
+
+namespace detail {
+// Where value (sample s, per-sample index i) of an activation lives, relative
+// to its buffer at a + n * off.
+struct AxesLayout {
+  int rank = 1;
+  int dims[3] = {1, 1, 1};
+  bool channel_major = false;
+  long width() const { return long{dims[0]} * dims[1] * dims[2]; }
+  long at(int n, int s, const int* i) const {
+    const long rest = long{dims[1]} * dims[2], within = long{i[1]} * dims[2] + i[2];
+    return channel_major ? i[0] * (long{n} * rest) + long{s} * rest + within
+                         : long{s} * width() + i[0] * rest + within;
+  }
+};
+inline AxesLayout axes_layout(const char* kind, const std::string& name, const std::vector<int>& dims,
+                              bool channel_major) {
+  if (dims.empty() || dims.size() > 3)
+    throw std::invalid_argument(std::string(kind) + " '" + name + "': a sample has 1 to 3 axes after the batch, found " +
+                                std::to_string(dims.size()));
+  AxesLayout l;
+  l.rank = static_cast<int>(dims.size());
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (dims[k] < 1) throw std::invalid_argument(std::string(kind) + " '" + name + "': a dimension < 1");
+    l.dims[k] = dims[k];
+  }
+  l.channel_major = channel_major && dims.size() >= 2 && dims[0] > 1;
+  return l;
+}
+// Calls f(s, j) for every sample s and index j of `shape`.
+template <class F>
+void for_each_index(const AxesLayout& shape, int n, F f) {
+  int j[3];
+  for (int s = 0; s < n; ++s)
+    for (j[0] = 0; j[0] < shape.dims[0]; ++j[0])
+      for (j[1] = 0; j[1] < shape.dims[1]; ++j[1])
+        for (j[2] = 0; j[2] < shape.dims[2]; ++j[2]) f(s, j);
+}
+}  // namespace detail
+
+// torch.permute / ONNX Transpose of an activation, the batch axis kept first:
+// output axis k is input axis perm[k] (perm over the sample's axes, 0-based);
+// each side batch- or channel-major. Plain int fields (Clad's analysis of
+// the loss passes handles through; arrays or nested structs in a handle
+// crashed its to-be-recorded analysis here).
+struct Permute {
+  int rank = 0, i0 = 1, i1 = 1, i2 = 1, q0 = 0, q1 = 1, q2 = 2, o0 = 1, o1 = 1, o2 = 1;
+  bool in_channel_major = false, out_channel_major = false;
+  int id = -1;
+  Permute() = default;
+  Permute(const std::string& name, std::vector<int> in_dims, bool in_cm, std::vector<int> perm, bool out_cm) {
+    auto& d = detail::current("Permute");
+    const detail::AxesLayout in = detail::axes_layout("Permute", name, in_dims, in_cm);
+    std::vector<int> seen(in_dims.size(), 0), out_dims;
+    bool ok = perm.size() == in_dims.size();
+    for (size_t k = 0; ok && k < perm.size(); ++k) {
+      ok = perm[k] >= 0 && perm[k] < static_cast<int>(in_dims.size()) && !seen[perm[k]]++;
+      if (ok) out_dims.push_back(in_dims[perm[k]]);
+    }
+    if (!ok)
+      throw std::invalid_argument("Permute '" + name + "': perm must order the sample's " +
+                                  std::to_string(in_dims.size()) + " axes (0-based), each once");
+    const detail::AxesLayout out = detail::axes_layout("Permute", name, out_dims, out_cm);
+    rank = in.rank;
+    i0 = in.dims[0], i1 = in.dims[1], i2 = in.dims[2];
+    o0 = out.dims[0], o1 = out.dims[1], o2 = out.dims[2];
+    q0 = perm[0], q1 = rank > 1 ? perm[1] : 1, q2 = rank > 2 ? perm[2] : 2;
+    in_channel_major = in.channel_major;
+    out_channel_major = out.channel_major;
+    id = detail::add_layer(d, name);
+  }
+};
+
+namespace detail {
+inline AxesLayout layout_of(int rank, int d0, int d1, int d2, bool channel_major) {
+  AxesLayout l;
+  l.rank = rank;
+  l.dims[0] = d0;
+  l.dims[1] = d1;
+  l.dims[2] = d2;
+  l.channel_major = channel_major;
+  return l;
+}
+inline AxesLayout permute_in(const Permute& t) { return layout_of(t.rank, t.i0, t.i1, t.i2, t.in_channel_major); }
+inline AxesLayout permute_out(const Permute& t) { return layout_of(t.rank, t.o0, t.o1, t.o2, t.out_channel_major); }
+// The input index of output index j.
+inline void permute_source(const Permute& t, const int* j, int* i) {
+  i[0] = i[1] = i[2] = 0;
+  const int q[3] = {t.q0, t.q1, t.q2};
+  for (int k = 0; k < t.rank; ++k) i[q[k]] = j[k];
+}
+}  // namespace detail
+
+template <typename T>
+void permute(Permute t, T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  const detail::AxesLayout in = detail::permute_in(t), out = detail::permute_out(t);
+  TORCHCLAD_NN_NEED(t.id >= 0, t.id, "a Permute layer is used before it is declared");
+  detail::declared(x, t.id, "the input");
+  detail::declared(y, t.id, "the output");
+  TORCHCLAD_NN_NEED(x.width == in.width() && y.width == out.width(), t.id,
+                    "input and output have widths " + detail::str(x.width) + " and " + detail::str(y.width) +
+                        ", the layer permutes " + detail::str(in.width()));
+  detail::writes(y, t.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  detail::for_each_index(out, n, [&](int s, const int* j) {
+    int i[3];
+    detail::permute_source(t, j, i);
+    yv[out.at(n, s, j)] = xv[in.at(n, s, i)];
+  });
+}
+
+// Two activations of the same rank whose shapes broadcast (numpy's rule,
+// per axis equal or 1), e.g. a convolution's output [C, L] times a gate
+// [C, 1] or [1, L], or features [F] times a per-sample scale [1]: y has the
+// broadcast shape in its own layout. Plain int fields, as Permute.
+struct Broadcast {
+  int rank = 0, a0 = 1, a1 = 1, a2 = 1, b0 = 1, b1 = 1, b2 = 1, o0 = 1, o1 = 1, o2 = 1;
+  bool a_channel_major = false, b_channel_major = false, out_channel_major = false;
+  int id = -1;
+  Broadcast() = default;
+  Broadcast(const std::string& name, std::vector<int> dims1, bool channel_major1, std::vector<int> dims2,
+            bool channel_major2, bool out_cm) {
+    auto& d = detail::current("Broadcast");
+    const detail::AxesLayout x1 = detail::axes_layout("Broadcast", name, dims1, channel_major1);
+    const detail::AxesLayout x2 = detail::axes_layout("Broadcast", name, dims2, channel_major2);
+    if (dims1.size() != dims2.size())
+      throw std::invalid_argument("Broadcast '" + name + "': the operands have " + std::to_string(dims1.size()) +
+                                  " and " + std::to_string(dims2.size()) + " axes after the batch (needs the same)");
+    std::vector<int> dims;
+    for (size_t k = 0; k < dims1.size(); ++k) {
+      if (dims1[k] != dims2[k] && dims1[k] != 1 && dims2[k] != 1)
+        throw std::invalid_argument("Broadcast '" + name + "': axis " + std::to_string(k + 1) + " has sizes " +
+                                    std::to_string(dims1[k]) + " and " + std::to_string(dims2[k]) +
+                                    ", which do not broadcast (equal, or one of them 1)");
+      dims.push_back(std::max(dims1[k], dims2[k]));
+    }
+    const detail::AxesLayout out = detail::axes_layout("Broadcast", name, dims, out_cm);
+    rank = x1.rank;
+    a0 = x1.dims[0], a1 = x1.dims[1], a2 = x1.dims[2];
+    b0 = x2.dims[0], b1 = x2.dims[1], b2 = x2.dims[2];
+    o0 = out.dims[0], o1 = out.dims[1], o2 = out.dims[2];
+    a_channel_major = x1.channel_major;
+    b_channel_major = x2.channel_major;
+    out_channel_major = out.channel_major;
+    id = detail::add_layer(d, name);
+  }
+};
+
+namespace detail {
+enum class BroadcastOp { kAdd, kSub, kMul };
+// The operand's index for output index j: 0 along its broadcast axes.
+inline void broadcast_index(const AxesLayout& operand, const int* j, int* i) {
+  for (int k = 0; k < 3; ++k) i[k] = operand.dims[k] == 1 ? 0 : j[k];
+}
+inline AxesLayout broadcast_x1(const Broadcast& b) { return layout_of(b.rank, b.a0, b.a1, b.a2, b.a_channel_major); }
+inline AxesLayout broadcast_x2(const Broadcast& b) { return layout_of(b.rank, b.b0, b.b1, b.b2, b.b_channel_major); }
+inline AxesLayout broadcast_out(const Broadcast& b) { return layout_of(b.rank, b.o0, b.o1, b.o2, b.out_channel_major); }
+template <BroadcastOp Op, typename T>
+void broadcast_forward(const Broadcast& bc, T* a, const Act& x1, const Act& x2, const Act& y, int n) {
+  if (replaying()) return;
+  struct {
+    AxesLayout x1, x2, out;
+    int id;
+  } const b{broadcast_x1(bc), broadcast_x2(bc), broadcast_out(bc), bc.id};
+  TORCHCLAD_NN_NEED(b.id >= 0, b.id, "a Broadcast layer is used before it is declared");
+  declared(x1, b.id, "the first input");
+  declared(x2, b.id, "the second input");
+  declared(y, b.id, "the output");
+  TORCHCLAD_NN_NEED(x1.width == b.x1.width() && x2.width == b.x2.width() && y.width == b.out.width(), b.id,
+                    "inputs and output have widths " + str(x1.width) + ", " + str(x2.width) + " and " +
+                        str(y.width) + ", the layer expects " + str(b.x1.width()) + ", " + str(b.x2.width()) +
+                        " and " + str(b.out.width()));
+  writes(y, b.id);
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* w = a + long{n} * y.off;
+  for_each_index(b.out, n, [&](int s, const int* j) {
+    int i1[3], i2[3];
+    broadcast_index(b.x1, j, i1);
+    broadcast_index(b.x2, j, i2);
+    const T p = u[b.x1.at(n, s, i1)], q = v[b.x2.at(n, s, i2)];
+    w[b.out.at(n, s, j)] = Op == BroadcastOp::kAdd ? p + q : (Op == BroadcastOp::kSub ? p - q : p * q);
+  });
+}
+}  // namespace detail
+
+template <typename T>
+void broadcast_add(Broadcast b, T* a, Act x1, Act x2, Act y, int n) {
+  detail::broadcast_forward<detail::BroadcastOp::kAdd>(b, a, x1, x2, y, n);
+}
+template <typename T>
+void broadcast_sub(Broadcast b, T* a, Act x1, Act x2, Act y, int n) {
+  detail::broadcast_forward<detail::BroadcastOp::kSub>(b, a, x1, x2, y, n);
+}
+template <typename T>
+void broadcast_mul(Broadcast b, T* a, Act x1, Act x2, Act y, int n) {
+  detail::broadcast_forward<detail::BroadcastOp::kMul>(b, a, x1, x2, y, n);
+}
 
 // ---- Constants: values that are not trained.
 
@@ -406,6 +618,39 @@ void softmax_channels(T* a, const Act& x, const Act& y, int channels, int n, boo
     softmax_strided(a + long{n} * x.off + i, a + long{n} * y.off + i, channels, stride, log);
 }
 }  // namespace detail
+
+namespace detail {
+// Groups of `count` values `inner` apart, group after group over the whole
+// buffer (n * width values): softmax over one axis of any layout whose axis
+// does not cross the batch (see softmax_axis).
+template <typename T>
+void softmax_axis(T* a, const Act& x, const Act& y, int count, int inner, int n, bool log) {
+  same_width<T>(x, y);
+  const long group = long{count} * inner, total = long{n} * x.width;
+  TORCHCLAD_NN_NEED(count > 0 && inner > 0 && x.width % group == 0, y.id,
+                    std::string(log ? "log_softmax" : "softmax") + "_axis: " + str(x.width) +
+                        " values per sample are not groups of " + str(count) + " x " + str(inner));
+  writes(y, y.id);
+  for (long g = 0; g < total; g += group)
+    for (int i = 0; i < inner; ++i)
+      softmax_strided(a + long{n} * x.off + g + i, a + long{n} * y.off + g + i, count, inner, log);
+}
+}  // namespace detail
+
+// Softmax and LogSoftmax over one axis of a sample that is neither the batch
+// nor (channel-major) the channels: `count` values `inner` apart, where inner
+// is the product of the axis's trailing dimensions (1: the last axis). For a
+// batch-major x [n, d1, d2, ...] over axis k: count = dk, inner = d(k+1) * ...;
+// for a channel-major x [C, n, h, w] over h or w the same (the groups never
+// cross a channel's block of one sample).
+template <typename T>
+void softmax_axis(T* a, Act x, Act y, int count, int inner, int n) {
+  if (!detail::replaying()) detail::softmax_axis(a, x, y, count, inner, n, false);
+}
+template <typename T>
+void log_softmax_axis(T* a, Act x, Act y, int count, int inner, int n) {
+  if (!detail::replaying()) detail::softmax_axis(a, x, y, count, inner, n, true);
+}
 
 template <typename T>
 void softmax_channels(T* a, Act x, Act y, int channels, int n) {
@@ -785,6 +1030,65 @@ TORCHCLAD_NN_POOL_PULLBACK(max_pool2d, MaxPool2d, kMax)
 TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage)
 #undef TORCHCLAD_NN_POOL_PULLBACK
 
+// Permute's adjoint: dx[source] += dy; dy = 0.
+template <typename T>
+void permute_pullback(tn::Permute t, T* a, tn::Act x, tn::Act y, int n, tn::Permute*, T* d_a, tn::Act*, tn::Act*,
+                      int*) {
+  const T* dy = d_a + long{n} * y.off;
+  T* dx = d_a + long{n} * x.off;
+  const tn::detail::AxesLayout in = tn::detail::permute_in(t), out = tn::detail::permute_out(t);
+  tn::detail::for_each_index(out, n, [&](int s, const int* j) {
+    int i[3];
+    tn::detail::permute_source(t, j, i);
+    dx[in.at(n, s, i)] += dy[out.at(n, s, j)];
+  });
+  detail::clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+
+namespace detail {
+// Broadcast's adjoint: each output's dy goes to the operands' values it
+// read (summed over the broadcast axes); dy = 0.
+template <tn::detail::BroadcastOp Op, typename T>
+void broadcast_backward(const tn::Broadcast& bc, T* a, T* d_a, const tn::Act& x1, const tn::Act& x2,
+                        const tn::Act& y, int n) {
+  struct {
+    tn::detail::AxesLayout x1, x2, out;
+  } const b{tn::detail::broadcast_x1(bc), tn::detail::broadcast_x2(bc), tn::detail::broadcast_out(bc)};
+  const T* u = a + long{n} * x1.off;
+  const T* v = a + long{n} * x2.off;
+  T* du = d_a + long{n} * x1.off;
+  T* dv = d_a + long{n} * x2.off;
+  const T* dy = d_a + long{n} * y.off;
+  tn::detail::for_each_index(b.out, n, [&](int s, const int* j) {
+    int i1[3], i2[3];
+    tn::detail::broadcast_index(b.x1, j, i1);
+    tn::detail::broadcast_index(b.x2, j, i2);
+    const long k1 = b.x1.at(n, s, i1), k2 = b.x2.at(n, s, i2);
+    const T g = dy[b.out.at(n, s, j)];
+    if (Op == tn::detail::BroadcastOp::kMul) {
+      const T p = u[k1], q = v[k2];
+      du[k1] += g * q;
+      dv[k2] += g * p;
+    } else {
+      du[k1] += g;
+      dv[k2] += Op == tn::detail::BroadcastOp::kAdd ? g : -g;
+    }
+  });
+  clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+}  // namespace detail
+
+#define TORCHCLAD_NN_BROADCAST_PULLBACK(NAME, OP)                                                             \
+  template <typename T>                                                                                      \
+  void NAME##_pullback(tn::Broadcast b, T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, tn::Broadcast*, T* d_a, \
+                       tn::Act*, tn::Act*, tn::Act*, int*) {                                                 \
+    detail::broadcast_backward<tn::detail::BroadcastOp::OP>(b, a, d_a, x1, x2, y, n);                            \
+  }
+TORCHCLAD_NN_BROADCAST_PULLBACK(broadcast_add, kAdd)
+TORCHCLAD_NN_BROADCAST_PULLBACK(broadcast_sub, kSub)
+TORCHCLAD_NN_BROADCAST_PULLBACK(broadcast_mul, kMul)
+#undef TORCHCLAD_NN_BROADCAST_PULLBACK
+
 template <typename T>
 void leaky_relu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a, tn::Act*, tn::Act*, double*,
                          int*) {
@@ -830,6 +1134,38 @@ void softmax_channels_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y,
   }
 }
 }  // namespace detail
+namespace detail {
+// softmax_axis's adjoint: per group, as softmax_channels_pullback; then dy = 0.
+template <typename T>
+void softmax_axis_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int count, int inner, int n, bool log) {
+  const long group = long{count} * inner, total = long{n} * x.width;
+  const T* out = a + long{n} * y.off;
+  T* dy = d_a + long{n} * y.off;
+  T* dx = d_a + long{n} * x.off;
+  for (long g = 0; g < total; g += group)
+    for (int i = 0; i < inner; ++i) {
+      const long b = g + i;
+      T s = T(0);
+      for (int c = 0; c < count; ++c) s += log ? dy[b + long{c} * inner] : dy[b + long{c} * inner] * out[b + long{c} * inner];
+      for (int c = 0; c < count; ++c) {
+        const long k = b + long{c} * inner;
+        dx[k] += log ? dy[k] - ::std::exp(out[k]) * s : out[k] * (dy[k] - s);
+        dy[k] = T(0);
+      }
+    }
+}
+}  // namespace detail
+template <typename T>
+void softmax_axis_pullback(T* a, tn::Act x, tn::Act y, int count, int inner, int n, T* d_a, tn::Act*, tn::Act*,
+                           int*, int*, int*) {
+  detail::softmax_axis_pullback(a, d_a, x, y, count, inner, n, false);
+}
+template <typename T>
+void log_softmax_axis_pullback(T* a, tn::Act x, tn::Act y, int count, int inner, int n, T* d_a, tn::Act*,
+                               tn::Act*, int*, int*, int*) {
+  detail::softmax_axis_pullback(a, d_a, x, y, count, inner, n, true);
+}
+
 template <typename T>
 void softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*, int*,
                                int*) {
