@@ -26,6 +26,7 @@ import { GroupReaper } from "./group-reaper";
 import { isComplete } from "./iscomplete";
 import { Logger } from "./logger";
 import { TelemetryDisplays, TelemetryEvent } from "./telemetry";
+import * as timing from "./timing";
 
 export const HOST_PROTOCOL_VERSION = 1;
 
@@ -388,7 +389,9 @@ export class HostExecutor implements Executor {
         silent: request.silent,
       };
       if (request.cellId) message.cell_id = request.cellId;
-      if (!host.send(message)) {
+      const sent = host.send(message);
+      timing.mark("to_host");
+      if (!sent) {
         this.pending.delete(id);
         this.runningExecute = null;
         resolve({ status: "error", ename: "KernelHostUnavailable", evalue: "the kernel host is gone", traceback: [] });
@@ -533,6 +536,7 @@ export class HostExecutor implements Executor {
         break;
       }
       case "execute_result": {
+        timing.mark("host_result");
         // The cell's value (its last expression without ';'), numbered by the kernel.
         if (p?.kind === "execute" && isBundle(m.data)) {
           p.sink.result(m.data, isBundle(m.metadata) ? m.metadata : {});
@@ -542,6 +546,7 @@ export class HostExecutor implements Executor {
         break;
       }
       case "execute_reply": {
+        timing.mark("host_reply");
         if (p?.kind !== "execute" || id === null) {
           this.log.warn(`execute_reply for an unknown request ${JSON.stringify(m.id)}`);
           break;
