@@ -82,6 +82,8 @@ class HostProcess {
   private exitFrame: HostMessage | null = null;
   private brokenChannel: string | null = null;
   private isGone = false;
+  /** The hello came: requests can be sent. */
+  ready = false;
   private stderrTail = "";
   private readonly reaper: GroupReaper | null;
 
@@ -146,6 +148,7 @@ class HostProcess {
             continue;
           }
           gotHello = true;
+          this.ready = true;
           clearTimeout(helloTimer);
           const hello = m as Hello;
           if (hello.protocol_version !== HOST_PROTOCOL_VERSION) {
@@ -368,9 +371,12 @@ export class HostExecutor implements Executor {
   }
 
   async execute(request: ExecuteRequest, sink: ExecutionSink): Promise<ExecuteOutcome> {
+    // A running host that said hello takes the cell at once (no await: the
+    // cell leaves before the kernel's queued iopub sends run).
+    const ready = this.proc && this.proc.alive && this.proc.ready && !this.shuttingDown ? this.proc : null;
     let host: HostProcess;
     try {
-      host = await this.host();
+      host = ready ?? (await this.host());
     } catch (e) {
       return { status: "error", ename: "KernelHostUnavailable", evalue: (e as Error).message, traceback: [] };
     }

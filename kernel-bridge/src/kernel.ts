@@ -157,6 +157,8 @@ export class Kernel {
   private shellRunning = false;
   private readonly aborted = new Set<string>();
   private executorReady: Promise<Error | null> = Promise.resolve(null);
+  /** How the executor's start ended, once it has: a cell then goes to it without awaiting anything. */
+  private executorStarted: { error: Error | null } | null = null;
   private stopping = false;
   private pendingStop: StopEvent | null = null;
   private resolveStopped!: (e: StopEvent) => void;
@@ -202,9 +204,13 @@ export class Kernel {
     this.sockets.listen((channel, frames) => this.onFrames(channel, frames));
     await this.publish("status", { execution_state: "starting" }, null);
     this.executorReady = this.executor.start().then(
-      () => null,
+      () => {
+        this.executorStarted = { error: null };
+        return null;
+      },
       (e: Error) => {
         this.log.error(`the executor did not start: ${e.message}`);
+        this.executorStarted = { error: e };
         return e;
       },
     );
@@ -398,7 +404,9 @@ export class Kernel {
       cellId: typeof cellId === "string" ? cellId : undefined,
     };
     let outcome: ExecuteOutcome;
-    const startError = await this.executorReady;
+    // No await once started: the cell reaches the host before the queued
+    // busy and execute_input sends run (they run at the first await).
+    const startError = this.executorStarted ? this.executorStarted.error : await this.executorReady;
     if (startError) {
       outcome = {
         status: "error",
