@@ -33,7 +33,7 @@ describe("timing", () => {
       timing.finish("execute_request");
     });
     const m =
-      /^\[timing\] bridge execute_request us from frames: decoded=([\d.]+)\(\+[\d.]+\) idle_sent=([\d.]+)\(\+[\d.]+\)\n$/.exec(
+      /^\[timing\] bridge execute_request us from frames: start_ns=\d+ decoded=([\d.]+)\(\+[\d.]+\) idle_sent=([\d.]+)\(\+[\d.]+\)\n$/.exec(
         out,
       );
     expect(m).not.toBeNull();

@@ -28,5 +28,6 @@ export function finish(what: string): void {
     return part;
   });
   marks = [];
-  process.stderr.write(`[timing] bridge ${what} us from frames: ${parts.join(" ")}\n`);
+  // start_ns: the monotonic clock, as the host's steady_clock (transit times between them).
+  process.stderr.write(`[timing] bridge ${what} us from frames: start_ns=${start} ${parts.join(" ")}\n`);
 }
