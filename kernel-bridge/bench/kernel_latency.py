@@ -6,6 +6,7 @@ start to the first kernel_info_reply, then the round trip of a trivial cell
 --repeats times (a new kernel each time). Figures are the median of the
 repeats' medians, with the range of the repeats' medians as spread.
 
+Step by step (bridge and host timings per cell): latency_breakdown.py.
 Where the time goes, for torchclad: an empty cell (the host answers it
 without cling: the Jupyter protocol, the bridge and the host channel); the
 host alone over its channel (cling-plugin/host/tests/host_client.py: no
@@ -41,10 +42,12 @@ sys.path.insert(0, str(REPO / "cling-plugin" / "host" / "tests"))
 # (label, kernel, code, extra environment of the kernel)
 CASES = [
     ("torchclad, `int x = 1;`", "torchclad", "int x = 1;", {}),
+    ("torchclad, `1+1` (its value: an execute_result)", "torchclad", "1+1", {}),
     ("torchclad, empty cell (no cling)", "torchclad", "", {}),
     # ROOT's cling optimizes each cell at -O2; -O0 shows what that costs a trivial cell
     ("torchclad, `int x = 1;`, EXTRA_CLING_ARGS=-O0", "torchclad", "int x = 1;", {"EXTRA_CLING_ARGS": "-O0"}),
     ("ipykernel, `x = 1`", "python3", "x = 1", {}),
+    ("ipykernel, `1+1`", "python3", "1+1", {}),
 ]
 HOST_CASE = ("torchclad host alone, `int x = 1;`", "int x = 1;")
 # cling alone: gInterpreter->ProcessLine called from inside a cell, each call

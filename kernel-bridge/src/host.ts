@@ -26,6 +26,7 @@ import { GroupReaper } from "./group-reaper";
 import { isComplete } from "./iscomplete";
 import { Logger } from "./logger";
 import { TelemetryDisplays, TelemetryEvent } from "./telemetry";
+import * as timing from "./timing";
 
 export const HOST_PROTOCOL_VERSION = 1;
 
@@ -81,6 +82,8 @@ class HostProcess {
   private exitFrame: HostMessage | null = null;
   private brokenChannel: string | null = null;
   private isGone = false;
+  /** The hello came: requests can be sent. */
+  ready = false;
   private stderrTail = "";
   private readonly reaper: GroupReaper | null;
 
@@ -145,6 +148,7 @@ class HostProcess {
             continue;
           }
           gotHello = true;
+          this.ready = true;
           clearTimeout(helloTimer);
           const hello = m as Hello;
           if (hello.protocol_version !== HOST_PROTOCOL_VERSION) {
@@ -367,9 +371,12 @@ export class HostExecutor implements Executor {
   }
 
   async execute(request: ExecuteRequest, sink: ExecutionSink): Promise<ExecuteOutcome> {
+    // A running host that said hello takes the cell at once (no await: the
+    // cell leaves before the kernel's queued iopub sends run).
+    const ready = this.proc && this.proc.alive && this.proc.ready && !this.shuttingDown ? this.proc : null;
     let host: HostProcess;
     try {
-      host = await this.host();
+      host = ready ?? (await this.host());
     } catch (e) {
       return { status: "error", ename: "KernelHostUnavailable", evalue: (e as Error).message, traceback: [] };
     }
@@ -388,7 +395,9 @@ export class HostExecutor implements Executor {
         silent: request.silent,
       };
       if (request.cellId) message.cell_id = request.cellId;
-      if (!host.send(message)) {
+      const sent = host.send(message);
+      timing.mark("to_host");
+      if (!sent) {
         this.pending.delete(id);
         this.runningExecute = null;
         resolve({ status: "error", ename: "KernelHostUnavailable", evalue: "the kernel host is gone", traceback: [] });
@@ -533,6 +542,7 @@ export class HostExecutor implements Executor {
         break;
       }
       case "execute_result": {
+        timing.mark("host_result");
         // The cell's value (its last expression without ';'), numbered by the kernel.
         if (p?.kind === "execute" && isBundle(m.data)) {
           p.sink.result(m.data, isBundle(m.metadata) ? m.metadata : {});
@@ -542,6 +552,7 @@ export class HostExecutor implements Executor {
         break;
       }
       case "execute_reply": {
+        timing.mark("host_reply");
         if (p?.kind !== "execute" || id === null) {
           this.log.warn(`execute_reply for an unknown request ${JSON.stringify(m.id)}`);
           break;

@@ -32,6 +32,7 @@ import { runCell } from "./magics";
 import { SignatureHistory } from "./replay";
 import { Session } from "./session";
 import { KernelSockets } from "./sockets";
+import * as timing from "./timing";
 import { decode, encode, JsonObject, Message, PROTOCOL_VERSION, Signer, WireError } from "./wire";
 
 export const IMPLEMENTATION = "torchclad";
@@ -156,6 +157,8 @@ export class Kernel {
   private shellRunning = false;
   private readonly aborted = new Set<string>();
   private executorReady: Promise<Error | null> = Promise.resolve(null);
+  /** How the executor's start ended, once it has: a cell then goes to it without awaiting anything. */
+  private executorStarted: { error: Error | null } | null = null;
   private stopping = false;
   private pendingStop: StopEvent | null = null;
   private resolveStopped!: (e: StopEvent) => void;
@@ -201,9 +204,13 @@ export class Kernel {
     this.sockets.listen((channel, frames) => this.onFrames(channel, frames));
     await this.publish("status", { execution_state: "starting" }, null);
     this.executorReady = this.executor.start().then(
-      () => null,
+      () => {
+        this.executorStarted = { error: null };
+        return null;
+      },
       (e: Error) => {
         this.log.error(`the executor did not start: ${e.message}`);
+        this.executorStarted = { error: e };
         return e;
       },
     );
@@ -216,9 +223,11 @@ export class Kernel {
   // --- receiving ------------------------------------------------------------
 
   private onFrames(channel: string, frames: Buffer[]): void {
+    if (channel === "shell") timing.arrived();
     let msg: Message;
     try {
       msg = decode(this.session.signer, frames, this.signatures);
+      if (channel === "shell") timing.mark("decoded");
     } catch (e) {
       if (e instanceof WireError) {
         this.log.warn(`${channel}: dropped a message (${e.reason}): ${e.message}`);
@@ -270,7 +279,10 @@ export class Kernel {
   private async handle(req: Request): Promise<void> {
     const { msg, channel } = req;
     const type = msg.header.msg_type;
-    await this.publish("status", { execution_state: "busy" }, msg);
+    // Not awaited: the iopub queue keeps busy before everything the request
+    // publishes, and the request (a cell sent to the host) starts at once.
+    void this.publish("status", { execution_state: "busy" }, msg);
+    if (channel === "shell") timing.mark("busy_sent");
     try {
       if (type === "execute_request" && this.aborted.delete(msg.header.msg_id)) {
         this.log.info(`aborting ${msg.header.msg_id}: an earlier cell failed`);
@@ -306,6 +318,10 @@ export class Kernel {
       }
     } finally {
       await this.publish("status", { execution_state: "idle" }, msg);
+      if (channel === "shell") {
+        timing.mark("idle_sent");
+        timing.finish(type);
+      }
       if (this.pendingStop) {
         const event = this.pendingStop;
         this.pendingStop = null;
@@ -375,7 +391,9 @@ export class Kernel {
       this.history.add(this.executionCount, code);
     }
     const count = this.executionCount;
-    if (!silent) await this.publish("execute_input", { code, execution_count: count }, req.msg);
+    // Queued, not awaited: outputs are published after it on the same queue.
+    if (!silent) void this.publish("execute_input", { code, execution_count: count }, req.msg);
+    timing.mark("input_sent");
 
     const cellId = req.msg.metadata.cellId;
     const request: ExecuteRequest = {
@@ -386,7 +404,9 @@ export class Kernel {
       cellId: typeof cellId === "string" ? cellId : undefined,
     };
     let outcome: ExecuteOutcome;
-    const startError = await this.executorReady;
+    // No await once started: the cell reaches the host before the queued
+    // busy and execute_input sends run (they run at the first await).
+    const startError = this.executorStarted ? this.executorStarted.error : await this.executorReady;
     if (startError) {
       outcome = {
         status: "error",
@@ -420,7 +440,9 @@ export class Kernel {
     // behind it. Only what was queued before the reply: a client that sends
     // its next cell on seeing this reply must have it run.
     if (outcome.status === "error" && stopOnError && !silent) this.abortQueuedExecutes();
+    timing.mark("outcome");
     await this.reply(req, "execute_reply", content, { started, status: outcome.status });
+    timing.mark("reply_sent");
   }
 
   private abortQueuedExecutes(): void {

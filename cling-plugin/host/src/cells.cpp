@@ -22,6 +22,7 @@
 #include "cell_jump.hpp"
 #include "cell_models.hpp"
 #include "cell_processes.hpp"
+#include "cell_timing.hpp"
 #include "crash_report.hpp"
 #include "last_expression.hpp"
 #include "root_display.hpp"
@@ -113,6 +114,7 @@ __attribute__((noinline)) void guarded_process_line(const char* code, TInterpret
     return;
   }
   scrub_stack_below(1 << 20);  // what earlier cells left (see cell_jump.hpp)
+  timing::mark("scrubbed");
   set_landing_frame(__builtin_frame_address(0));
   arm_cell_jump(true);
   try {
@@ -143,6 +145,7 @@ __attribute__((noinline)) void guarded_evaluate(const char* expression, TInterpr
     return;
   }
   scrub_stack_below(1 << 20);
+  timing::mark("scrubbed");
   set_landing_frame(__builtin_frame_address(0));
   arm_cell_jump(true);
   try {
@@ -336,6 +339,7 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
   // A cell that closed or replaced fd 1 or 2 does not take the output of the
   // cells after it.
   capture_.reattach();
+  timing::mark("reattach");
   if (code.size() > kMaxCellBytes) {
     CellResult r;
     r.status = "error";
@@ -374,6 +378,7 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
     }
   }
   remember_identifiers(code);
+  timing::mark("identifiers");
   return run_cling(code);
 }
 
@@ -381,8 +386,10 @@ CellResult Cells::run_cling(const std::string& code) {
   CellResult result;
   capture_.begin_recording();
   reinstall_handlers();
+  timing::mark("handlers");
   refresh_unsafe_code_ranges();
   set_phase(Phase::kCling);
+  timing::mark("prepared");
   TInterpreter::EErrorCode err = TInterpreter::kNoError;
   Landing landing;
   // The whole cell goes to ProcessLine, as in ROOT's own notebook kernel:
@@ -395,13 +402,17 @@ CellResult Cells::run_cling(const std::string& code) {
   const auto [directives, rest] = split_leading_directives(code);
   const SplitCell split = split_last_expression(rest, names_a_type);
   std::unique_ptr<TInterpreterValue> value;
+  timing::mark("split");
   if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
-  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !trim(split.statements).empty())
+  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !trim(split.statements).empty()) {
     guarded_process_line(split.statements.c_str(), &err, &landing);
+    timing::mark("process_line");
+  }
   if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !split.expression.empty()) {
     value = gInterpreter->MakeInterpreterValue();
     bool ok = false;
     guarded_evaluate(split.expression.c_str(), value.get(), &ok, &landing);
+    timing::mark("evaluate");
     if (landing.kind == Landing::kException && landing.ename == "cling::CompilationException") {
       // Evaluate reports some compile errors so (the diagnostic is on stderr).
       landing.kind = Landing::kReturned;
@@ -438,12 +449,15 @@ CellResult Cells::run_cling(const std::string& code) {
   if (landing.kind == Landing::kReturned || landing.kind == Landing::kException) {
     try {
       if (value && landing.kind == Landing::kReturned) value_json = value_bundle(*value);
+      timing::mark("value_text");
       displays = changed_canvases();
+      timing::mark("canvases");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "torchclad: could not show the cell's graphics: %s\n", e.what());
     }
   }
   capture_.drain();
+  timing::mark("drained");
   const std::vector<std::string> diagnostics = split_lines(capture_.end_recording());
   result.displays = std::move(displays);
   result.value = std::move(value_json);

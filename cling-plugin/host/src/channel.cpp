@@ -1,7 +1,10 @@
 #include "channel.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace host {
@@ -20,6 +23,28 @@ bool write_all(int fd, const char* buf, std::size_t n) {
 }
 
 namespace {
+
+// Writes all of the parts, in order (retrying on EINTR and short writes).
+bool write_all_v(int fd, iovec* parts, int count) {
+  while (count > 0) {
+    ssize_t w = ::writev(fd, parts, count);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    auto left = static_cast<std::size_t>(w);
+    while (count > 0 && left >= parts->iov_len) {
+      left -= parts->iov_len;
+      ++parts;
+      --count;
+    }
+    if (count > 0) {
+      parts->iov_base = static_cast<char*>(parts->iov_base) + left;
+      parts->iov_len -= left;
+    }
+  }
+  return true;
+}
 
 // 0: complete, 1: EOF before any byte, -1: error or EOF mid-way.
 int read_exact(int fd, char* buf, std::size_t n) {
@@ -68,14 +93,36 @@ bool Channel::send(const json& message) {
   return send_raw(message.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-bool Channel::send_raw(const std::string& payload) {
+bool Channel::send_raw(const std::string& payload) { return send_payloads(&payload, 1); }
+
+bool Channel::send_all(const std::vector<json>& messages) {
+  std::vector<std::string> payloads;
+  payloads.reserve(messages.size());
+  for (const json& m : messages) payloads.push_back(m.dump(-1, ' ', false, json::error_handler_t::replace));
+  // writev takes at most IOV_MAX (1024) parts: two per frame.
+  constexpr std::size_t kFramesPerWrite = 256;
+  for (std::size_t at = 0; at < payloads.size(); at += kFramesPerWrite)
+    if (!send_payloads(payloads.data() + at, std::min(kFramesPerWrite, payloads.size() - at))) return false;
+  return true;
+}
+
+bool Channel::send_payloads(const std::string* payloads, std::size_t count) {
   if (peer_gone_.load() || ::getpid() != owner_pid_) return false;
-  const std::uint32_t n = static_cast<std::uint32_t>(payload.size());
-  const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                          static_cast<char>(n >> 8), static_cast<char>(n)};
+  // One writev for the frames, each its length then its payload: the bridge
+  // wakes once for them (a wake-up per frame, on 2 busy cores, let the
+  // bridge preempt the host between a cell's value and its reply).
+  std::vector<std::array<char, 4>> headers(count);
+  std::vector<iovec> parts(2 * count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto n = static_cast<std::uint32_t>(payloads[i].size());
+    headers[i] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                  static_cast<char>(n)};
+    parts[2 * i] = {headers[i].data(), 4};
+    parts[2 * i + 1] = {const_cast<char*>(payloads[i].data()), payloads[i].size()};
+  }
   std::lock_guard<std::mutex> lock(write_mutex_);
   writer_tid.store(static_cast<long>(::syscall(SYS_gettid)));
-  bool ok = write_all(out_fd_, header, 4) && write_all(out_fd_, payload.data(), payload.size());
+  bool ok = write_all_v(out_fd_, parts.data(), static_cast<int>(parts.size()));
   writer_tid.store(0);
   if (!ok) peer_gone_.store(true);
   return ok;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,9 @@ class Channel {
   // only the host speaks on it.
   bool send(const json& message);
   bool send_raw(const std::string& payload);
+  // Several frames in one write, in order (a cell's displays, value and
+  // reply): the bridge handles them in one wake-up.
+  bool send_all(const std::vector<json>& messages);
 
   int in_fd() const { return in_fd_; }
   int out_fd() const { return out_fd_; }
@@ -40,6 +44,8 @@ class Channel {
   std::atomic<long> writer_tid{0};
 
  private:
+  bool send_payloads(const std::string* payloads, std::size_t count);
+
   int in_fd_, out_fd_;
   long owner_pid_;
   std::mutex write_mutex_;

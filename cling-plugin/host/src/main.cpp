@@ -32,6 +32,7 @@
 #include "capture.hpp"
 #include "cell_jump.hpp"
 #include "cell_processes.hpp"
+#include "cell_timing.hpp"
 #include "cells.hpp"
 #include "cling_noise.hpp"
 #include "channel.hpp"
@@ -160,6 +161,7 @@ class Host {
         std::string frame;
         switch (channel_.read_frame(&frame)) {
           case Channel::ReadStatus::kFrame:
+            timing::frame_arrived();
             handle_frame(frame);
             break;
           case Channel::ReadStatus::kTooLarge:
@@ -221,6 +223,7 @@ class Host {
         return (void)channel_.send(error_message(id, "BadMessage", "execute: \"silent\" is a boolean"));
       if (msg.contains("cell_id") && !msg["cell_id"].is_string() && !msg["cell_id"].is_null())
         return (void)channel_.send(error_message(id, "BadMessage", "execute: \"cell_id\" is a string"));
+      timing::execute_queued();
       return push(msg);
     }
     if (type == "complete" || type == "inspect") {
@@ -317,6 +320,7 @@ class Host {
         msg = std::move(queue_.front());
         queue_.pop_front();
       }
+      timing::dequeued();
       try {
         handlers.at(msg["type"].get<std::string>())(msg);
       } catch (const std::exception& e) {  // a bug of ours: report it, keep serving
@@ -353,6 +357,7 @@ class Host {
     running_.store(true);
     set_running_execute(id);
     const nlohmann::json cell_id = msg.value("cell_id", nlohmann::json(nullptr));
+    timing::mark("started");
     CellResult result =
         cells_.execute(msg["code"].get<std::string>(), cell_id.is_string() ? cell_id.get<std::string>() : "");
     set_running_execute(nullptr);
@@ -367,13 +372,19 @@ class Host {
     // Every execute received is run: aborting the cells queued behind a
     // failed one (stop_on_error) is the bridge's, which holds the queue.
     // Canvases the cell drew, then its value, then the reply (PROTOCOL.md).
+    // One write for all of them (Channel::send_all).
+    std::vector<nlohmann::json> frames;
     for (const auto& shown : result.displays)
-      channel_.send({{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
+      frames.push_back({{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
     if (!result.value.is_null())
-      channel_.send({{"type", "execute_result"}, {"id", id}, {"data", result.value["data"]},
-                     {"metadata", result.value["metadata"]}});
-    channel_.send(execute_reply(id, result, execution_count_));
+      frames.push_back({{"type", "execute_result"}, {"id", id}, {"data", result.value["data"]},
+                        {"metadata", result.value["metadata"]}});
+    frames.push_back(execute_reply(id, result, execution_count_));
+    timing::mark("reply_built");
+    channel_.send_all(frames);
+    timing::mark("reply_sent");
     end_request();
+    timing::finish("execute");
   }
 
   // Shutting down: the executes still queued are answered, not run.
@@ -576,6 +587,7 @@ int main(int argc, char** argv) {
       },
       nullptr);
   if (created_workdir) set_crash_workdir(options.workdir);
+  timing::set_log_fd(capture.original_stderr());
 
   nlohmann::json hello = {
       {"type", "hello"},

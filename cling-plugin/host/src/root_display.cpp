@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <algorithm>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -105,6 +107,27 @@ std::string strip(std::string type) {
   return type;
 }
 
+// "int", "unsigned long", "double": only C++'s fundamental type words.
+bool is_fundamental(const std::string& name) {
+  static const char* const kWords[] = {"bool", "char", "char8_t", "char16_t", "char32_t", "wchar_t", "short",
+                                       "int", "long", "signed", "unsigned", "float", "double", "void"};
+  std::size_t at = 0;
+  bool any = false;
+  while (at < name.size()) {
+    if (name[at] == ' ') {
+      ++at;
+      continue;
+    }
+    std::size_t end = name.find(' ', at);
+    if (end == std::string::npos) end = name.size();
+    const std::string word = name.substr(at, end - at);
+    if (std::none_of(std::begin(kWords), std::end(kWords), [&](const char* w) { return word == w; })) return false;
+    any = true;
+    at = end;
+  }
+  return any;
+}
+
 }  // namespace
 
 nlohmann::json root_object_bundle(TObject* object, const std::string& text) {
@@ -187,6 +210,9 @@ void forget_canvas_changes(TObject* object) {
 TObject* value_as_root_object(const std::string& type, void* address) {
   if (!address) return nullptr;
   const std::string name = strip(type);
+  // `1+1`, `x` of a double: no class to look up (TClass::GetClass of a
+  // fundamental type finds none, after a search of ROOT's type tables).
+  if (is_fundamental(name)) return nullptr;
   static const std::string result_ptr = "ROOT::RDF::RResultPtr<";
   if (name.rfind(result_ptr, 0) == 0 && name.back() == '>') {
     // An RDataFrame result: its object (this runs the event loop, as

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -132,16 +133,57 @@ __attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
   asm volatile("" : : "r"(area) : "memory");
 }
 
-void refresh_unsafe_code_ranges() {
+namespace {
+
+// The loader's counts of loads and unloads when the ranges were collected:
+// while they stand, no library came or went and the ranges are current.
+struct Collection {
   std::vector<AddressRange> ranges;
-  dl_iterate_phdr(collect_unsafe_range, &ranges);
+  unsigned long long adds = 0, subs = 0;
+  bool unchanged = false, first = true, counted = false;
+};
+unsigned long long g_collected_adds = 0, g_collected_subs = 0;
+bool g_collected = false;
+
+int collect_if_changed(dl_phdr_info* info, std::size_t size, void* out) {
+  auto* c = static_cast<Collection*>(out);
+  if (c->first) {
+    c->first = false;
+    if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+      c->counted = true;
+      c->adds = info->dlpi_adds;
+      c->subs = info->dlpi_subs;
+      if (g_collected && c->adds == g_collected_adds && c->subs == g_collected_subs) {
+        c->unchanged = true;
+        return 1;  // stop: nothing to collect
+      }
+    }
+  }
+  return collect_unsafe_range(info, size, &c->ranges);
+}
+
+}  // namespace
+
+void refresh_unsafe_code_ranges() {
+  // Walking every library (ROOT and LibTorch load hundreds) each cell cost
+  // tens of microseconds; only a cell that loaded or unloaded one needs it.
+  Collection collection;
+  dl_iterate_phdr(collect_if_changed, &collection);
+  if (collection.unchanged) return;
+  g_collected = collection.counted;
+  g_collected_adds = collection.adds;
+  g_collected_subs = collection.subs;
+  std::vector<AddressRange>& ranges = collection.ranges;
   g_unsafe_count.store(0);
   const int n = static_cast<int>(std::min<std::size_t>(ranges.size(), kMaxRanges));
   for (int i = 0; i < n; ++i) g_unsafe[i] = ranges[i];
   g_unsafe_count.store(n);
 }
 
-void add_unsafe_library(const std::string& name_prefix) { g_extra_unsafe.push_back(name_prefix); }
+void add_unsafe_library(const std::string& name_prefix) {
+  g_extra_unsafe.push_back(name_prefix);
+  g_collected = false;  // collect again, with this name
+}
 
 bool stack_mentions_unsafe_code(void* context) {
   std::uintptr_t pc = 0, sp = 0;
