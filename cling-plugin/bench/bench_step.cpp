@@ -6,6 +6,9 @@
 // clad-user: the workload written as a model definition (user_models.cpp),
 // where there is one.
 #include <sys/resource.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>  // _mm_setcsr: subnormals flushed, as in training
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -347,6 +350,13 @@ int main(int argc, char** argv) {
       std::cerr << "torchclad-bench: --optimizer takes sgd and/or adam, found '" << opt << "'\n";
       return 2;
     }
+  // Subnormal floats flushed to zero, as the training loop does
+  // (train/run_loop.cpp): a step repeated on one batch drives gradients and
+  // moments into the subnormal range after some hundreds of steps, and then
+  // times microcode assists instead of the step.
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_setcsr(_mm_getcsr() | (1u << 15) | (1u << 6));  // flush-to-zero, denormals-are-zero
+#endif
   std::ofstream json(o.out);
   json << "[";
   bool first = true;
