@@ -5,7 +5,7 @@
 # and torchclad-train end to end; then one report over the runs (medians and
 # their range) in cling-plugin/bench/results/, the clad-user report from the
 # same C++ runs, a %%clad cell's compile time and the imported models.
-# About 30-40 minutes on 2 cores. Smaller runs, e.g.:
+# About an hour on 2 cores (an estimate: not timed in full). Smaller runs, e.g.:
 #   BENCH_RUNS=1 BENCH_WORKLOADS=mlp-784-128-10 BENCH_BATCHES=1,32 BENCH_THREADS=1 \
 #   BENCH_PYTHON=0 BENCH_IMPORTED=0 npm run bench
 set -euo pipefail
