@@ -1,53 +1,72 @@
 #!/usr/bin/env bash
-# The training-step benchmark (cling-plugin/bench/README.md): C++ engines in
-# one process, Python engines in another, then one report with tables and
-# charts in cling-plugin/bench/results/. Takes 15-25 minutes (torch.compile
-# compiles each shape). The CNN (cnn-gw) runs at batches 1-256 (--cnn-batches). Smaller runs: BENCH_BATCHES=1,32 BENCH_THREADS=1 npm run bench
+# The training-step benchmark (cling-plugin/bench/README.md), BENCH_RUNS (3)
+# whole runs, each: the C++ engines in one process (SGD and Adam; also the
+# bandwidths and the optimizer update alone), the Python engines in another,
+# and torchclad-train end to end; then one report over the runs (medians and
+# their range) in cling-plugin/bench/results/, the clad-user report from the
+# same C++ runs, a %%clad cell's compile time and the imported models.
+# About an hour on 2 cores (an estimate: not timed in full). Smaller runs, e.g.:
+#   BENCH_RUNS=1 BENCH_WORKLOADS=mlp-784-128-10 BENCH_BATCHES=1,32 BENCH_THREADS=1 \
+#   BENCH_PYTHON=0 BENCH_IMPORTED=0 npm run bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+[ "${BENCH_BUILD:-1}" = 0 ] || bash scripts/build.sh
+RUNS=${BENCH_RUNS:-3}
 WORKLOADS=${BENCH_WORKLOADS:-mlp-784-128-10,mlp-784-256-128-10,cnn-gw}
 BATCHES=${BENCH_BATCHES:-1,8,32,128,512}
+CNN_BATCHES=${BENCH_CNN_BATCHES:-1,8,32,128,256}
 THREADS=${BENCH_THREADS:-1,2}
+OPTIMIZERS=${BENCH_OPTIMIZERS:-sgd,adam}
 STEPS=${BENCH_STEPS:-30}
 ROUNDS=${BENCH_ROUNDS:-3}
+E2E_BATCHES=${BENCH_E2E_BATCHES:-32,128,512}
+RESULTS=${BENCH_RESULTS:-cling-plugin/bench/results}
 OUT=build/bench
-mkdir -p "$OUT"
-common=(--workloads "$WORKLOADS" --batches "$BATCHES" --threads "$THREADS" --steps "$STEPS"
-        --warmup 10 --rounds "$ROUNDS" --optimizer sgd)
+mkdir -p "$OUT" "$RESULTS"
+rm -f "$OUT"/cpp-*.json "$OUT"/python-*.json "$OUT"/e2e-*.json
+common=(--workloads "$WORKLOADS" --batches "$BATCHES" --cnn-batches "$CNN_BATCHES"
+        --threads "$THREADS" --steps "$STEPS" --warmup 10 --rounds "$ROUNDS" --optimizer "$OPTIMIZERS")
 
-echo "==> C++ engines (clad-model, clad-user, clad-model-node, clad-ops, libtorch-autograd)"
-build/cling-plugin/bench/torchclad-bench "${common[@]}" --out "$OUT/cpp.json"
-echo "==> Python engines (pytorch-eager, torch-compile)"
-.venv/bin/python cling-plugin/bench/python_engines.py "${common[@]}" \
-  --engines pytorch-eager,torch-compile --out "$OUT/python.json"
+inputs=() cpp_runs=() loads=()
+for run in $(seq 1 "$RUNS"); do
+  echo "==> run $run/$RUNS: C++ engines (clad-model, clad-user, clad-model-node, clad-ops, libtorch-autograd), bandwidths, optimizer update"
+  build/cling-plugin/bench/torchclad-bench "${common[@]}" --out "$OUT/cpp-$run.json"
+  inputs+=("$OUT/cpp-$run.json") cpp_runs+=("$OUT/cpp-$run.json")
+  if [ "${BENCH_PYTHON:-1}" != 0 ]; then
+    echo "==> run $run/$RUNS: Python engines (pytorch-eager, torch-compile)"
+    .venv/bin/python cling-plugin/bench/python_engines.py "${common[@]}" \
+      --engines pytorch-eager,torch-compile --out "$OUT/python-$run.json"
+    inputs+=("$OUT/python-$run.json")
+  fi
+  if [ "${BENCH_E2E:-1}" != 0 ]; then
+    echo "==> run $run/$RUNS: torchclad-train end to end (MLP 784-128-10, Fashion-MNIST, 1 thread)"
+    .venv/bin/python cling-plugin/bench/end_to_end.py --batches "$E2E_BATCHES" \
+      --optimizer "$OPTIMIZERS" --out "$OUT/e2e-$run.json"
+    inputs+=("$OUT/e2e-$run.json")
+  fi
+  loads+=("$(cut -d' ' -f1-3 /proc/loadavg)")
+done
+# The 1/5/15-minute load averages after each run, for the report's header.
+printf '{"load": "%s"}\n' "$(IFS=';'; echo "${loads[*]}" | sed 's/;/; /g')" > "$OUT/machine-extra.json"
+
 echo "==> report"
-.venv/bin/python cling-plugin/bench/report.py --inputs "$OUT/cpp.json" "$OUT/python.json" \
-  --out-dir cling-plugin/bench/results
+.venv/bin/python cling-plugin/bench/report.py --inputs "${inputs[@]}" \
+  --machine-json "$OUT/machine-extra.json" --out-dir "$RESULTS"
 
 # Engine clad-user (the workloads written as model definitions) against the
-# built-in clad-model and LibTorch autograd, with both optimizers, in three
-# whole runs; and the compile time of a %%clad cell defining a 3-layer MLP.
-echo "==> clad-user vs clad-model (3 runs, sgd and adam) and a %%clad cell's compile time"
-user_runs=()
-for run in 1 2 3; do
-  for opt in sgd adam; do
-    build/cling-plugin/bench/torchclad-bench --workloads mlp-784-128-10,cnn-gw --batches "$BATCHES" \
-      --cnn-batches 1,8,32,128,256 --threads 1 --engines clad-user,clad-model,libtorch-autograd \
-      --steps "$STEPS" --warmup 10 --rounds "$ROUNDS" --optimizer "$opt" --out "$OUT/user-$opt-$run.json"
-  done
-  .venv/bin/python - "$OUT/user-sgd-$run.json" "$OUT/user-adam-$run.json" "$OUT/user-$run.json" <<'PY'
-import json, sys
-json.dump(json.load(open(sys.argv[1])) + json.load(open(sys.argv[2])), open(sys.argv[3], "w"))
-PY
-  user_runs+=("$OUT/user-$run.json")
-done
-.venv/bin/python cling-plugin/bench/compile_time.py --runs 3 --out "$OUT/compile-time.json"
-.venv/bin/python cling-plugin/bench/user_models_report.py --runs "${user_runs[@]}" \
-  --compile-json "$OUT/compile-time.json" --out-dir cling-plugin/bench/results
+# built-in clad-model and LibTorch autograd: from the same C++ runs; and the
+# compile time of a %%clad cell defining a 3-layer MLP.
+if [[ ",$WORKLOADS," == *",mlp-784-128-10,"* || ",$WORKLOADS," == *",cnn-gw,"* ]]; then
+  echo "==> clad-user vs clad-model (the runs above) and a %%clad cell's compile time"
+  .venv/bin/python cling-plugin/bench/compile_time.py --runs 3 --out "$OUT/compile-time.json"
+  .venv/bin/python cling-plugin/bench/user_models_report.py --runs "${cpp_runs[@]}" \
+    --compile-json "$OUT/compile-time.json" --out-dir "$RESULTS"
+fi
 
 # Imported models (torchclad::import_model) against LibTorch autograd on the
 # same TorchScript module and the built-in definitions (training), and ONNX
 # Runtime (inference); and import_model's time. 3 whole runs.
-echo "==> imported models (3 runs)"
-.venv/bin/python cling-plugin/bench/imported_models.py --runs 3 --out-dir cling-plugin/bench/results
+if [ "${BENCH_IMPORTED:-1}" != 0 ]; then
+  echo "==> imported models (3 runs)"
+  .venv/bin/python cling-plugin/bench/imported_models.py --runs 3 --out-dir "$RESULTS"
+fi

@@ -6,6 +6,8 @@
 // clad-user: the workload written as a model definition (user_models.cpp),
 // where there is one.
 #include <sys/resource.h>
+#if defined(__x86_64__) || defined(__i386__)
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +27,8 @@
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
 #include "train/engines.hpp"
+#include "train/flush_denormals.hpp"
+#include "memory_bench.hpp"
 #include "user_models.hpp"
 
 namespace {
@@ -39,8 +43,10 @@ struct Options {
   std::vector<int> threads{1, 2};
   std::vector<std::string> engines{"clad-model", "clad-user", "clad-model-node", "clad-ops",
                                    "libtorch-autograd"};
+  std::vector<std::string> optimizers{"sgd", "adam"};
   int steps = 30, warmup = 10, rounds = 3;
-  std::string optimizer = "sgd", out = "bench-cpp.json";
+  std::string out = "bench-cpp.json";
+  bool memory = true;  // bandwidths and the optimizer update alone (memory_bench.hpp)
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -184,11 +190,24 @@ std::vector<Sampled> time_engines(const Options& o, const std::vector<std::funct
   return samples;
 }
 
-void write_records(const Options& o, const std::string& workload,
+// What a step's parameters, gradients and optimizer state cost in memory
+// traffic, and the time that traffic takes at the measured bandwidths.
+struct StepBytes {
+  double bytes = 0, l2_us = 0, mem_us = 0;
+};
+StepBytes step_bytes(int64_t params, const std::string& optimizer, const bench::Bandwidths& bw) {
+  StepBytes s;
+  s.bytes = bench::step_param_bytes(params, optimizer);
+  if (bw.l2_gbs > 0) s.l2_us = s.bytes / bw.l2_gbs / 1e3;
+  if (bw.memory_gbs > 0) s.mem_us = s.bytes / bw.memory_gbs / 1e3;
+  return s;
+}
+
+void write_records(const std::string& optimizer, const std::string& workload,
                    const std::vector<std::string>& names, const std::vector<Sampled>& samples,
-                   int batch, int threads, double peak, double flops, std::ostream& json,
-                   bool& first) {
-  std::cerr << workload << " batch=" << batch << " threads=" << threads << ":";
+                   int batch, int threads, double peak, double flops, const StepBytes& bytes,
+                   std::ostream& json, bool& first) {
+  std::cerr << workload << " " << optimizer << " batch=" << batch << " threads=" << threads << ":";
   for (size_t k = 0; k < samples.size(); ++k) {
     const auto& s = samples[k];
     const double median = percentile(s.us, 0.5);
@@ -199,23 +218,26 @@ void write_records(const Options& o, const std::string& workload,
                   "\"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"min_us\": %.3f, "
                   "\"samples\": %zu, \"allocs_per_step\": %.3f, \"peak_rss_mb\": %.1f, "
                   "\"gflops\": %.3f, \"sgemm_peak_gflops\": %.3f, \"sgemm_bound_us\": %.3f, "
+                  "\"step_bytes\": %.0f, \"bytes_bound_l2_us\": %.3f, \"bytes_bound_mem_us\": %.3f, "
                   "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
                   first ? "" : ",", workload.c_str(), names[k].c_str(), batch, threads, median,
                   percentile(s.us, 0.25), percentile(s.us, 0.75), percentile(s.us, 0.0),
                   s.us.size(), double(s.allocs) / s.steps, s.rss, flops / median / 1e3, peak,
-                  flops / peak / 1e3, o.optimizer.c_str(), TORCH_VERSION);
+                  flops / peak / 1e3, bytes.bytes, bytes.l2_us, bytes.mem_us, optimizer.c_str(),
+                  TORCH_VERSION);
     json << rec;
     first = false;
   }
   std::cerr << "\n";
 }
 
-void run_config(const Options& o, const std::string& workload, int batch, int threads,
-                double peak, std::ostream& json, bool& first) {
+void run_config(const Options& o, const std::string& optimizer, const std::string& workload,
+                int batch, int threads, double peak, const bench::Bandwidths& bw, std::ostream& json,
+                bool& first) {
   MlpConfig model{widths_of(workload), kernels::kRelu};
   OptimizerConfig opt;
-  opt.kind = o.optimizer;
-  opt.lr = o.optimizer == "sgd" ? 0.01 : 1e-3;
+  opt.kind = optimizer;
+  opt.lr = optimizer == "sgd" ? 0.01 : 1e-3;
   // One synthetic batch for every engine.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   auto x = torch::randn({batch, model.widths[0]}, gen);
@@ -239,16 +261,19 @@ void run_config(const Options& o, const std::string& workload, int batch, int th
     }
     names.push_back(e);
   }
-  write_records(o, workload, names, time_engines(o, steps), batch, threads, peak,
-                step_gemm_flops(model.widths, batch), json, first);
+  int64_t params = 0;  // weights and biases
+  for (size_t l = 0; l + 1 < model.widths.size(); ++l) params += (model.widths[l] + 1) * model.widths[l + 1];
+  write_records(optimizer, workload, names, time_engines(o, steps), batch, threads, peak,
+                step_gemm_flops(model.widths, batch), step_bytes(params, optimizer, bw), json, first);
 }
 
-void run_cnn_config(const Options& o, const std::string& workload, int batch, int threads,
-                    double peak, std::ostream& json, bool& first) {
+void run_cnn_config(const Options& o, const std::string& optimizer, const std::string& workload,
+                int batch, int threads, double peak, const bench::Bandwidths& bw, std::ostream& json,
+                bool& first) {
   const CnnConfig model = cnn_config_of(workload);
   OptimizerConfig opt;
-  opt.kind = o.optimizer;
-  opt.lr = o.optimizer == "sgd" ? 0.01 : 1e-3;
+  opt.kind = optimizer;
+  opt.lr = optimizer == "sgd" ? 0.01 : 1e-3;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   auto x = torch::randn({batch, model.input_length}, gen);
   auto targets = torch::randint(2, {batch}, gen, torch::kInt64).to(torch::kFloat32);
@@ -272,8 +297,9 @@ void run_cnn_config(const Options& o, const std::string& workload, int batch, in
     }
     names.push_back(e);
   }
-  write_records(o, workload, names, time_engines(o, steps), batch, threads, peak,
-                cnn_step_flops(model, batch), json, first);
+  const int64_t params = engines.empty() ? 0 : engines.front()->definition().param_count;
+  write_records(optimizer, workload, names, time_engines(o, steps), batch, threads, peak,
+                cnn_step_flops(model, batch), step_bytes(params, optimizer, bw), json, first);
 }
 
 }  // namespace
@@ -282,10 +308,13 @@ constexpr const char* kUsage =
     "usage: torchclad-bench [--workloads mlp-784-128-10,cnn-gw] [--batches 1,8,32,128,512]\n"
     "                       [--cnn-batches 1,8,32,128,256] [--threads 1,2]\n"
     "                       [--engines clad-model,clad-user,clad-model-node,clad-ops,libtorch-autograd]\n"
-    "                       [--steps 30] [--warmup 10] [--rounds 3] [--optimizer sgd|adam]\n"
-    "                       [--out bench-cpp.json]\n"
+    "                       [--steps 30] [--warmup 10] [--rounds 3] [--optimizer sgd,adam]\n"
+    "                       [--memory 1|0] [--out bench-cpp.json]\n"
     "Times training steps of the C++ engines, interleaved round by round, and writes\n"
-    "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw.\n";
+    "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw.\n"
+    "--optimizer: one or more of sgd, adam, default both (every workload and batch runs with each).\n"
+    "--memory 1 (default): first measure L2, L3 and memory bandwidth (triad) and the\n"
+    "fused optimizer update alone (SGD and Adam over 101,770, 1M and 32M parameters).\n";
 
 int main(int argc, char** argv) {
   Options o;
@@ -308,25 +337,44 @@ int main(int argc, char** argv) {
     else if (f == "--steps") o.steps = std::stoi(v);
     else if (f == "--warmup") o.warmup = std::stoi(v);
     else if (f == "--rounds") o.rounds = std::stoi(v);
-    else if (f == "--optimizer") o.optimizer = v;
+    else if (f == "--optimizer" || f == "--optimizers") o.optimizers = split(v);
+    else if (f == "--memory") o.memory = v != "0";
     else if (f == "--out") o.out = v;
     else {
       std::cerr << "torchclad-bench: unknown option " << f << "\n" << kUsage;
       return 2;
     }
   }
+  for (const auto& opt : o.optimizers)
+    if (opt != "sgd" && opt != "adam") {
+      std::cerr << "torchclad-bench: --optimizer takes sgd and/or adam, found '" << opt << "'\n";
+      return 2;
+    }
   std::ofstream json(o.out);
   json << "[";
   bool first = true;
+  // Bandwidths (one thread) bound the steps' parameter traffic in every record.
+  const bench::Bandwidths bw = bench::measure_bandwidths();
+  std::cerr << "triad bandwidth: L2 " << bw.l2_gbs << ", L3 " << bw.l3_gbs << ", memory "
+            << bw.memory_gbs << " GB/s\n";
+  if (o.memory) bench::write_memory_records(bw, {101770, 1000000, 32000000}, json, first);
   for (int threads : o.threads) {
     at::set_num_threads(threads);
+    // Subnormal floats flushed to zero on every thread, as the training loop
+    // does (train/flush_denormals.hpp): a step repeated on one batch drives
+    // gradients and moments into the subnormal range after some hundreds of
+    // steps, and would then time microcode assists instead of the step.
+    const torchclad::train::FlushDenormals flush_denormals;
     const double peak = sgemm_peak_gflops();
     std::cerr << "threads=" << threads << ": sgemm peak " << peak << " GFLOP/s\n";
     for (const auto& w : o.workloads)
       if (w.rfind("cnn-", 0) == 0)
-        for (int batch : o.cnn_batches) run_cnn_config(o, w, batch, threads, peak, json, first);
+        for (int batch : o.cnn_batches)
+          for (const auto& opt : o.optimizers)
+            run_cnn_config(o, opt, w, batch, threads, peak, bw, json, first);
       else
-        for (int batch : o.batches) run_config(o, w, batch, threads, peak, json, first);
+        for (int batch : o.batches)
+          for (const auto& opt : o.optimizers) run_config(o, opt, w, batch, threads, peak, bw, json, first);
   }
   json << "\n]\n";
   std::cerr << "wrote " << o.out << "\n";

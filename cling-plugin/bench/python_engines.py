@@ -31,7 +31,8 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=30, help="timed steps per round")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps per engine")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per config")
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    p.add_argument("--optimizer", default="sgd",
+                   help="sgd, adam or both (sgd,adam): every config runs with each")
     p.add_argument("--engines", default=",".join(ENGINES))
     p.add_argument("--out", required=True, help="output JSON path")
     args = p.parse_args(argv)
@@ -162,7 +163,7 @@ def error_message(exc):
     return f"{type(exc).__name__}: {first_line}"[:500]
 
 
-def run_config(workload, batch, threads, args):
+def run_config(workload, batch, threads, optimizer, args):
     """Warm up every engine, then interleave their timed rounds so drift hits all alike."""
     torch.set_num_threads(threads)
     # Fresh dynamo state: the shared Sequential.forward code object would otherwise pile up
@@ -175,7 +176,7 @@ def run_config(workload, batch, threads, args):
     for engine in args.engines:
         records[engine] = {"workload": workload, "engine": engine, "batch": batch, "threads": threads}
         try:
-            steps[engine] = make_step(engine, dims, args.optimizer, x, y)
+            steps[engine] = make_step(engine, dims, optimizer, x, y)
             records[engine]["warmup_s"] = warm_up(steps[engine], args.warmup)
             samples[engine] = []
         except Exception as exc:  # e.g. inductor finding no C++ compiler
@@ -193,7 +194,7 @@ def run_config(workload, batch, threads, args):
         if "error" not in rec:
             rec.update(summarize(samples[engine]))
         # Python allocations are not counted; the field keeps the schema equal to the C++ one.
-        rec.update(allocs_per_step=None, optimizer=args.optimizer, torch_version=torch.__version__)
+        rec.update(allocs_per_step=None, optimizer=optimizer, torch_version=torch.__version__)
     return [records[e] for e in args.engines]
 
 
@@ -205,19 +206,25 @@ def progress_line(records):
             parts.append(f"{r['engine']} ERROR {r['error']}")
         else:
             parts.append(f"{r['engine']} {r['median_us']:.1f}us (warm-up {r['warmup_s']:.2f}s)")
-    return f"{r0['workload']} batch={r0['batch']} threads={r0['threads']}: " + ", ".join(parts)
+    return (f"{r0['workload']} {r0['optimizer']} batch={r0['batch']} threads={r0['threads']}: "
+            + ", ".join(parts))
 
 
 def main(argv=None):
     args = parse_args(argv)
+    optimizers = args.optimizer.split(",")
+    for name in optimizers:
+        if name not in ("sgd", "adam"):
+            sys.exit(f"python_engines.py: --optimizer takes sgd and/or adam, found '{name}'")
     results = []
     for workload in args.workloads:
         batches = args.cnn_batches if workload in CNN_WORKLOADS else args.batches
         for threads in args.threads:
             for batch in batches:
-                records = run_config(workload, batch, threads, args)
-                print(progress_line(records), file=sys.stderr, flush=True)
-                results += records
+                for optimizer in optimizers:
+                    records = run_config(workload, batch, threads, optimizer, args)
+                    print(progress_line(records), file=sys.stderr, flush=True)
+                    results += records
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
-"""Merge bench records from the C++ and Python producers into results/latest.{json,md,png}.
+"""Merge bench records from the C++ and Python producers (and torchclad-train's
+end-to-end runs, end_to_end.py) into results/latest.{json,md,png}.
 
+Each input file is one whole run of its producer; pass several runs of each
+and the tables give, per (workload, threads, optimizer, engine, batch), the
+median over runs of each run's median step time and its range over runs.
 See README.md in this folder for the record schema.
 """
 import argparse
@@ -8,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 from collections import defaultdict
 
 import matplotlib
@@ -33,11 +38,52 @@ def parse_args(argv=None):
 
 
 def load_records(paths):
+    """Every record, tagged with its input file ("run"): one file is one run."""
     records = []
     for path in paths:
         with open(path) as f:
-            records += json.load(f)
+            records += [dict(r, run=path) for r in json.load(f)]
     return records
+
+
+def kind(rec):
+    return rec.get("kind", "step")
+
+
+def summarize_steps(records):
+    """One record per (workload, threads, optimizer, engine, batch): the median over runs
+    of each run's median step time (median_us), its range over runs (run_min_us,
+    run_max_us), and per-run fields kept as their median (sgemm bound, bytes bound,
+    GFLOP/s) or maximum (allocations, RSS)."""
+    by_key = defaultdict(list)
+    for r in records:
+        by_key[(r["workload"], r["threads"], r.get("optimizer") or "?", r["engine"], r["batch"])].append(r)
+    out = []
+    for (workload, threads, optimizer, engine, batch), recs in by_key.items():
+        good = [r for r in recs if ok(r)]
+        rec = {"workload": workload, "threads": threads, "optimizer": optimizer, "engine": engine,
+               "batch": batch, "runs": len(good)}
+        if not good:
+            rec["error"] = next(r["error"] for r in recs if "error" in r)
+            out.append(rec)
+            continue
+        medians = [r["median_us"] for r in good]
+        rec.update(median_us=statistics.median(medians), run_min_us=min(medians),
+                   run_max_us=max(medians),
+                   # one run: the spread of its steps stands in for the spread over runs
+                   p25_us=good[0]["p25_us"] if len(good) == 1 else min(medians),
+                   p75_us=good[0]["p75_us"] if len(good) == 1 else max(medians),
+                   per_run={r["run"]: r["median_us"] for r in good})
+        for name in ("gflops", "sgemm_bound_us", "sgemm_peak_gflops", "step_bytes",
+                     "bytes_bound_l2_us", "bytes_bound_mem_us"):
+            values = [r[name] for r in good if r.get(name) is not None]
+            if values:
+                rec[name] = statistics.median(values)
+        for name in ("allocs_per_step", "peak_rss_mb"):
+            values = [r[name] for r in good if r.get(name) is not None]
+            rec[name] = max(values) if values else None
+        out.append(rec)
+    return out
 
 
 def cpu_model():
@@ -78,13 +124,20 @@ def machine_info(records, extra_path):
     return info
 
 
+OPTIMIZER_ORDER = ["sgd", "adam"]
+
+
 def group(records):
-    """{(workload, threads): {engine: {batch: record}}}; workloads in first-seen order."""
+    """{(workload, threads, optimizer): {engine: {batch: summary record}}}; workloads in
+    first-seen order."""
     groups = defaultdict(lambda: defaultdict(dict))
     for r in records:
-        groups[(r["workload"], r["threads"])][r["engine"]][r["batch"]] = r
+        groups[(r["workload"], r["threads"], r["optimizer"])][r["engine"]][r["batch"]] = r
     workloads = list(dict.fromkeys(r["workload"] for r in records))
-    return dict(sorted(groups.items(), key=lambda kv: (workloads.index(kv[0][0]), kv[0][1])))
+    def order(kv):
+        w, t, opt = kv[0]
+        return (workloads.index(w), t, OPTIMIZER_ORDER.index(opt) if opt in OPTIMIZER_ORDER else 9, opt)
+    return dict(sorted(groups.items(), key=order))
 
 
 def ok(rec):
@@ -105,6 +158,16 @@ def speedup(by_engine, engine, batch):
     if ok(base) and ok(rec):
         return base["median_us"] / rec["median_us"]
     return None
+
+
+def speedup_range(by_engine, engine, batch):
+    """(min, max) over runs of the per-run speed-up, from runs (input files) that
+    timed both engines (the C++ producer's interleaved engines), or None."""
+    base, rec = by_engine.get(BASELINE, {}).get(batch), by_engine[engine].get(batch)
+    if not (ok(base) and ok(rec)):
+        return None
+    ratios = [base["per_run"][run] / us for run, us in rec["per_run"].items() if run in base["per_run"]]
+    return (min(ratios), max(ratios)) if len(ratios) > 1 else None
 
 
 def sgemm_bound_us(by_engine, batch):
@@ -130,6 +193,10 @@ def cell_time(rec):
     return f"{fmt_us(rec['median_us'])} ({fmt_us(rec['p25_us'])}–{fmt_us(rec['p75_us'])})"
 
 
+def runs_of(by_engine):
+    return max((r.get("runs", 1) for per in by_engine.values() for r in per.values()), default=0)
+
+
 def field_table(by_engine, engines, batches, cell):
     """Table of cell(by_engine, engine, batch) or None if no cell has a value."""
     rows = [[str(b)] + [cell(by_engine, e, b) for e in engines] for b in batches]
@@ -148,7 +215,10 @@ def cell_field(name, fmt):
 
 def cell_speedup(by_engine, engine, batch):
     s = speedup(by_engine, engine, batch)
-    return "–" if s is None else f"{s:.2f}×"
+    if s is None:
+        return "–"
+    spread = speedup_range(by_engine, engine, batch) if engine != BASELINE else None
+    return f"{s:.2f}×" + (f" ({spread[0]:.2f}–{spread[1]:.2f})" if spread else "")
 
 
 def cell_bound_fraction(by_engine, engine, batch):
@@ -164,7 +234,8 @@ WORKLOAD_NOTES = {
 }
 # The issue's targets for the model-level engine on a workload: (max batch,
 # minimum speed-up vs the baseline) pairs, and zero allocations per step.
-TARGETS = {"cnn-gw": [(32, 1.5), (256, 1.0)]}
+TARGETS = {"cnn-gw": [(32, 1.5), (256, 1.0)],
+           "mlp-784-128-10": [(1, 3.0), (32, 1.5), (512, 1.0)]}
 TARGET_ENGINE = "clad-model"
 
 
@@ -186,17 +257,21 @@ def target_lines(workload, by_engine):
     return [f"Targets of `{TARGET_ENGINE}` vs `{BASELINE}`:\n\n" + "\n".join(lines)] if lines else []
 
 
-def group_markdown(workload, threads, by_engine):
+def group_markdown(workload, threads, optimizer, by_engine):
     engines = engines_of_group(by_engine)
     batches = batches_of(by_engine)
     time_rows = [[str(b)] + [cell_time(by_engine[e].get(b)) for e in engines] for b in batches]
-    parts = [f"## {workload}, threads={threads}"]
+    parts = [f"## {workload}, threads={threads}, {optimizer}"]
     if workload in WORKLOAD_NOTES:
         parts.append(WORKLOAD_NOTES[workload])
-    parts += ["Time per training step, µs: median (p25–p75).",
+    runs = runs_of(by_engine)
+    spread = ("range over runs" if runs > 1 else "p25–p75 of the run's steps")
+    parts += [f"Time per training step, µs: median over {runs} run{'s' if runs != 1 else ''} of each "
+              f"run's median ({spread}).",
               md_table(["batch"] + engines, time_rows)]
     sections = [
-        (f"Speed-up vs `{BASELINE}` (ratio of medians; >1 = faster).", cell_speedup),
+        (f"Speed-up vs `{BASELINE}` (ratio of the medians; in brackets the range over runs of "
+         "each run's ratio, where both engines ran in the same process; >1 = faster).", cell_speedup),
         ("Heap allocations per step.", cell_field("allocs_per_step", "{:.0f}")),
         ("Peak RSS, MiB (process high-water mark after that engine's timings).",
          cell_field("peak_rss_mb", "{:.0f}")),
@@ -215,6 +290,116 @@ def group_markdown(workload, threads, by_engine):
     return "\n\n".join(parts)
 
 
+def median_range(values, fmt):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    text = fmt.format(statistics.median(values))
+    return text + (f" ({fmt.format(min(values))}–{fmt.format(max(values))})" if len(values) > 1 else "")
+
+
+def memory_sections(records, steps):
+    """Bandwidths (triad), the fused optimizer update alone, and at batch 1 each
+    workload's step against the time its parameter traffic takes at L2 and memory
+    bandwidth."""
+    parts = []
+    bw = defaultdict(list)  # level -> GB/s per run
+    for r in records:
+        if kind(r) == "bandwidth":
+            bw[r["level"]].append(r["gbs"])
+    if bw:
+        parts += ["## Memory bandwidth and the optimizer update",
+                  "STREAM-like triad `a[i] = b[i] + s·c[i]` on one thread over three buffers of "
+                  "1 MiB (in L2), 24 MiB (in L3) and 384 MiB (memory) together; bytes moved = reads "
+                  "+ writes (12 per element, no write-allocate). GB/s, median over runs (range).",
+                  md_table(["level", "GB/s"], [[lvl, median_range(bw[lvl], "{:.1f}")]
+                                                 for lvl in ("l2", "l3", "memory") if lvl in bw])]
+    opt = defaultdict(list)
+    for r in records:
+        if kind(r) == "optimizer":
+            opt[(r["optimizer"], r["params"])].append(r)
+    if opt:
+        level_bw = {lvl: statistics.median(v) for lvl, v in bw.items()}
+        rows = []
+        for (name, n), rs in sorted(opt.items(), key=lambda kv: (OPTIMIZER_ORDER.index(kv[0][0]), kv[0][1])):
+            gbs = statistics.median(r["gbs"] for r in rs)
+            rows.append([name, f"{n:,}", f"{rs[0]['bytes'] / 1e6:.2f}",
+                         median_range([r["median_us"] for r in rs], "{:.1f}"),
+                         median_range([r["gbs"] for r in rs], "{:.1f}")] +
+                        [f"{gbs / level_bw[lvl]:.0%}" if lvl in level_bw else "–"
+                         for lvl in ("l2", "l3", "memory")])
+        parts += ["The fused optimizer update alone (`engine/optim/optimizers.cpp`, one thread, "
+                  "buffers warm from the previous update): SGD-momentum moves 20 bytes per "
+                  "parameter (reads p, g, buf; writes p, buf), Adam 28 (reads p, g, m, v; writes "
+                  "p, m, v). Median µs per update and GB/s over runs (range), and the GB/s as a "
+                  "fraction of each triad bandwidth.",
+                  md_table(["optimizer", "parameters", "MB moved", "µs", "GB/s", "of L2", "of L3",
+                            "of memory"], rows)]
+    rows = []
+    for r in steps:
+        if r["batch"] == 1 and r["threads"] == 1 and r["engine"] in ("clad-model", "clad-user") \
+                and ok(r) and r.get("step_bytes"):
+            rows.append([r["workload"], r["optimizer"], r["engine"], f"{r['step_bytes'] / 1e6:.2f}",
+                         f"{r['bytes_bound_l2_us']:.1f}", f"{r['bytes_bound_mem_us']:.1f}",
+                         f"{fmt_us(r['median_us'])}", f"{r['median_us'] / r['bytes_bound_l2_us']:.1f}×"])
+    if rows:
+        parts += ["Batch 1, one thread: the least memory traffic of a step in parameters, gradients "
+                  "and optimizer state (the forward pass reads the parameters, the backward pass "
+                  "writes the gradients, the optimizer moves the bytes above; inputs and activations "
+                  "left out), the time it takes at the measured L2 and memory bandwidths (lower "
+                  "bounds on the step), and the measured median step.",
+                  md_table(["workload", "optimizer", "engine", "MB per step", "bound at L2, µs",
+                            "bound at memory, µs", "measured, µs", "measured / L2 bound"], rows)]
+    return parts
+
+
+def e2e_sections(records, steps):
+    """torchclad-train's steady-state samples/s beside batch / (median step time)."""
+    e2e = defaultdict(list)
+    for r in records:
+        if kind(r) == "e2e":
+            e2e[(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])].append(
+                r["samples_per_second"])
+    if not e2e:
+        return []
+    step = {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
+            for r in steps if ok(r)}
+    rows, ratio = [], {}
+    for key in sorted(e2e, key=lambda k: (k[0], k[1], k[2], k[4], ENGINE_ORDER.index(k[3])
+                                          if k[3] in ENGINE_ORDER else 99)):
+        workload, threads, optimizer, engine, batch = key
+        sps = statistics.median(e2e[key])
+        rec = step.get(key)
+        step_sps = batch * 1e6 / rec["median_us"] if rec else None
+        ratio[key] = (sps, step_sps)
+        rows.append([workload, optimizer, str(threads), str(batch), engine,
+                     median_range(e2e[key], "{:,.0f}"),
+                     f"{step_sps:,.0f}" if step_sps else "–",
+                     f"{sps / step_sps:.2f}" if step_sps else "–"])
+    parts = ["## End to end: `torchclad-train` against the step benchmark",
+             "Samples/s of `torchclad-train` (Fashion-MNIST, `end_to_end.py`: the median over the "
+             "epochs after the first of a short run; median over runs, range) beside the step "
+             "benchmark's batch ÷ median step time for the same workload, optimizer and engine. "
+             "`e2e/step` is their ratio (target: ≥ 0.90 at batch ≥ 32).",
+             md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train",
+                       "1/(step time)", "e2e/step"], rows)]
+    pairs = []
+    for (w, t, opt, e, b), (sps, step_sps) in ratio.items():
+        base = ratio.get((w, t, opt, BASELINE, b))
+        if e == BASELINE or not base:
+            continue
+        user = sps / base[0]
+        bench = step_sps / base[1] if step_sps and base[1] else None
+        pairs.append([w, opt, str(b), e, f"{user:.2f}×", f"{bench:.2f}×" if bench else "–",
+                      f"{user / bench:.2f}" if bench else "–"])
+    if pairs:
+        parts += [f"Speed-up vs `{BASELINE}` as a user of `torchclad-train` sees it and as the "
+                  "step benchmark gives it (target: equal within 10%).",
+                  md_table(["workload", "optimizer", "batch", "engine", "torchclad-train",
+                            "step benchmark", "ratio"], pairs)]
+    return ["\n\n".join(parts)]
+
+
 def engines_of_group(by_engine):
     return [e for e in ENGINE_ORDER if e in by_engine] + sorted(set(by_engine) - set(ENGINE_ORDER))
 
@@ -225,26 +410,31 @@ def error_lines(by_engine):
     return ["Errors:\n\n" + "\n".join(errors)] if errors else []
 
 
-def markdown(records, machine):
+def markdown(records, machine, extra_sections=()):
     optimizers = ", ".join(sorted({r.get("optimizer") or "?" for r in records}))
+    runs = max((r.get("runs", 1) for r in records), default=0)
     header = [
         "# torchclad training-step benchmark",
         f"Generated {machine['generated']} on **{machine['cpu']}**, {machine['cores']} cores, "
         f"{machine['mem_gib']} GiB RAM; torch {machine['torch_version']}, "
-        f"Python {machine['python_version']}; optimizer: {optimizers}.",
+        f"Python {machine['python_version']}; optimizers: {optimizers}; up to {runs} whole "
+        "runs per configuration." + (f" Load average during the runs: {machine['load']}."
+                                      if machine.get("load") else ""),
         "Plots: `latest.png` (time per step), `speedup.png` (vs libtorch-autograd).",
     ]
-    body = [group_markdown(w, t, by_engine) for (w, t), by_engine in group(records).items()]
-    return "\n\n".join(header + body) + "\n"
+    body = [group_markdown(w, t, opt, by_engine) for (w, t, opt), by_engine in group(records).items()]
+    return "\n\n".join(header + extra_sections + body) + "\n"
 
 
 def subplot_grid(groups, title):
-    workloads = list(dict.fromkeys(w for w, _ in groups))
-    threads = sorted({t for _, t in groups})
-    fig, axes = plt.subplots(len(workloads), len(threads), squeeze=False,
-                             figsize=(14, 4.6 * len(workloads) + 0.8), dpi=100)
+    """One row per workload, one column per (threads, optimizer)."""
+    workloads = list(dict.fromkeys(w for w, _, _ in groups))
+    columns = list(dict.fromkeys((t, opt) for _, t, opt in groups))
+    fig, axes = plt.subplots(len(workloads), len(columns), squeeze=False,
+                             figsize=(7 * len(columns), 4.6 * len(workloads) + 0.8), dpi=100)
     fig.suptitle(title, fontsize=15)
-    return fig, {(w, t): axes[i][j] for i, w in enumerate(workloads) for j, t in enumerate(threads)}
+    return fig, {(w, t, opt): axes[i][j] for i, w in enumerate(workloads)
+                 for j, (t, opt) in enumerate(columns)}
 
 
 def style_batch_axis(ax, batches):
@@ -270,8 +460,8 @@ def finish(fig, path):
 
 def plot_times(groups, machine, path):
     fig, axes = subplot_grid(groups, f"Time per training step — {machine['cpu']}")
-    for (workload, threads), by_engine in groups.items():
-        ax = axes[(workload, threads)]
+    for (workload, threads, optimizer), by_engine in groups.items():
+        ax = axes[(workload, threads, optimizer)]
         for engine in engines_of_group(by_engine):
             recs = [r for _, r in sorted(by_engine[engine].items()) if ok(r)]
             if not recs:
@@ -281,16 +471,16 @@ def plot_times(groups, machine, path):
             ax.fill_between(xs, [r["p25_us"] for r in recs], [r["p75_us"] for r in recs],
                             color=COLORS.get(engine), alpha=0.2, linewidth=0)
         ax.set_yscale("log")
-        ax.set_ylabel("median µs / step (band: p25–p75)")
-        ax.set_title(f"{workload}, threads={threads}")
+        ax.set_ylabel("median µs / step (band: range over runs)")
+        ax.set_title(f"{workload}, threads={threads}, {optimizer}")
         style_batch_axis(ax, batches_of(by_engine))
     finish(fig, path)
 
 
 def plot_speedups(groups, machine, path):
     fig, axes = subplot_grid(groups, f"Speed-up vs {BASELINE} (>1 = faster) — {machine['cpu']}")
-    for (workload, threads), by_engine in groups.items():
-        ax = axes[(workload, threads)]
+    for (workload, threads, optimizer), by_engine in groups.items():
+        ax = axes[(workload, threads, optimizer)]
         ax.axhline(1.0, color="black", linewidth=1, label=f"{BASELINE} (baseline, 1×)")
         for engine in engines_of_group(by_engine):
             points = [(b, speedup(by_engine, engine, b)) for b in sorted(by_engine[engine])]
@@ -305,7 +495,7 @@ def plot_speedups(groups, machine, path):
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel("speed-up (ratio of medians)")
-        ax.set_title(f"{workload}, threads={threads}")
+        ax.set_title(f"{workload}, threads={threads}, {optimizer}")
         style_batch_axis(ax, batches_of(by_engine))
     finish(fig, path)
 
@@ -324,11 +514,14 @@ def main(argv=None):
     def out(name):
         return os.path.join(args.out_dir, name)
 
+    steps = summarize_steps([r for r in records if kind(r) == "step"])
+    extra = memory_sections(records, steps) + e2e_sections(records, steps)
     write_json(out("latest.json"), records)
+    write_json(out("latest-summary.json"), steps)
     write_json(out("machine.json"), machine)
     with open(out("latest.md"), "w") as f:
-        f.write(markdown(records, machine))
-    groups = group(records)
+        f.write(markdown(steps, machine, extra))
+    groups = group(steps)
     plot_times(groups, machine, out("latest.png"))
     plot_speedups(groups, machine, out("speedup.png"))
 

