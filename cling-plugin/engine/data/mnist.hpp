@@ -1,6 +1,7 @@
 #pragma once
-// MNIST-format data sets (MNIST, Fashion-MNIST, ...) loaded whole into
-// tensors: they are small enough (~200 MB as float32) to keep in memory.
+// MNIST-format data sets (MNIST, Fashion-MNIST, ...) loaded into tensors:
+// whole (~200 MB as float32), or with only a data-parallel rank's shard of
+// the training split (load_mnist_shard).
 #include <torch/torch.h>
 
 #include <cstdint>
