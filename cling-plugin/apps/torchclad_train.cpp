@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/mpi_world.hpp"
+#include "dist/row_shards.hpp"
 #include "rank_log.hpp"
 #include "data/mnist.hpp"
 #include "data/stream_reader.hpp"
@@ -68,9 +70,13 @@ const char* kUsage = R"(usage: torchclad-train [options]
                         the result equals an uninterrupted run's
   --quiet               no progress bar
 
-Under mpirun -np N every rank trains on its share of each global batch of
-N x --batch samples (one gradient allreduce per step; the learning rate is the
-one for that global batch); rank 0 prints and writes the outputs.
+Under mpirun -np N each rank reads only its shard of the training entries
+(rank r: [r n/N, (r+1) n/N) of the n used) and trains on its share of each
+global batch of N x --batch samples of the epoch's shuffle, the ranks
+exchanging the rows each share needs once per epoch (one gradient allreduce
+per step; the learning rate is the one for that global batch; the result is
+one process's with --batch N x B); rank 0 prints and writes the outputs.
+--stream runs in one process only.
 )";
 
 using torchclad::cli::to_double;
@@ -265,14 +271,28 @@ int main(int argc, char** argv) {
     } else if (!root_file.empty()) {
       log << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
       data.dir = root_file;
-      data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column);
+      // Each rank reads its shard of the first --train-limit entries only.
+      const long long entries = rootdata::tree_entry_count("torchclad-train", root_file, train_tree);
+      const auto n = config.train_limit > 0 ? std::min<long long>(config.train_limit, entries) : entries;
+      if (n < dist::world().size())
+        throw std::runtime_error(std::to_string(dist::world().size()) + " ranks but only " + std::to_string(n) +
+                                 " training samples: some rank would have no data; run at most " +
+                                 std::to_string(n) + " ranks");
+      const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
+      data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column, shard.begin, shard.size());
+      data.train_begin = shard.begin;
+      data.train_total = n;
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
       data.rows = 1;
       data.cols = data.train.images.size(1);
     } else {
       log << "loading " << config.dataset << " from " << data_dir << "\n";
-      data = data::load_mnist(data_dir);
+      data = data::load_mnist_shard(data_dir, config.train_limit, dist::world().rank(), dist::world().size());
     }
+    if (dist::distributed())  // every rank: what it read (its shard of the training entries)
+      std::cerr << "torchclad-train (" << dist::rank_label() << "): read training entries ["
+                << data.train_begin << ", " << data.train_begin + data.train.images.size(0) << ") of "
+                << data.train_total << "\n";
     log << "engine " << config.engine << ", mlp";
     for (auto w : config.model.widths) log << "-" << w;
     log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind

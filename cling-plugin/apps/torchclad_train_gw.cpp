@@ -17,6 +17,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,10 @@
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/mpi_world.hpp"
+#include "dist/row_shards.hpp"
 #include "rank_log.hpp"
 #include "data/binary_dataset.hpp"
+#include "data/tree_dataset.hpp"
 #include "metrics/detection.hpp"
 #include "report/detection_report.hpp"
 #include "save_model.hpp"
@@ -63,9 +66,12 @@ const char* kUsage = R"(usage: torchclad-train-gw --data FILE [options]
                         the result equals an uninterrupted run's
   --quiet               no progress bar
 
-Under mpirun -np N every rank trains on its share of each global batch of
-N x --batch windows (one gradient allreduce per step; the learning rate is the
-one for that global batch); rank 0 prints and writes the outputs.
+Under mpirun -np N each rank reads only its shard of the training entries
+(rank r: [r n/N, (r+1) n/N) of the n used) and trains on its share of each
+global batch of N x --batch windows of the epoch's shuffle, the ranks
+exchanging the rows each share needs once per epoch (one gradient allreduce
+per step; the learning rate is the one for that global batch; the result is
+one process's with --batch N x B); rank 0 prints and writes the outputs.
 )";
 
 using torchclad::cli::to_double;
@@ -206,12 +212,25 @@ int main(int argc, char** argv) {
   try {
     dist::check_same_options(cli::command_line(argc, argv));
     log << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
-    const auto train = rootdata::read_binary_tree(data_file, train_tree, columns);
+    // Each rank reads its shard of the first --train-limit training entries only.
+    const long long entries = rootdata::tree_entry_count("torchclad-train-gw", data_file, train_tree);
+    const auto n = config.train_limit > 0 ? std::min<long long>(config.train_limit, entries) : entries;
+    if (n < dist::world().size())
+      throw std::runtime_error(std::to_string(dist::world().size()) + " ranks but only " + std::to_string(n) +
+                               " training samples: some rank would have no data; run at most " +
+                               std::to_string(n) + " ranks");
+    const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
+    auto train = rootdata::read_binary_tree(data_file, train_tree, columns, shard.begin, shard.size());
+    train.begin = shard.begin;
+    train.total = n;
+    if (dist::distributed())  // every rank: what it read
+      std::cerr << "torchclad-train-gw (" << dist::rank_label() << "): read training entries [" << shard.begin
+                << ", " << shard.end << ") of " << n << "\n";
     const auto test = rootdata::read_binary_tree(data_file, test_tree, columns);
     if (!test.snr.defined())
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
     config.model.input_length = static_cast<int>(train.x.size(1));
-    log << train.x.size(0) << " training and " << test.x.size(0) << " test windows of "
+    log << n << " training and " << test.x.size(0) << " test windows of "
               << train.x.size(1) << " samples; " << train::cnn_model_name(config.model) << ", "
               << config.optimizer.kind << " lr " << config.optimizer.lr << ", batch " << config.batch
               << ", threads " << config.threads << ", seed " << config.seed;
@@ -224,7 +243,7 @@ int main(int argc, char** argv) {
     out["workload"] = "cnn-gw";
     out["model"] = train::cnn_model_name(config.model);
     out["data"] = {{"file", data_file},
-                   {"train_windows", config.train_limit > 0 ? std::min<int64_t>(config.train_limit, train.x.size(0)) : train.x.size(0)},
+                   {"train_windows", n},
                    {"test_windows", config.test_limit > 0 ? std::min<int64_t>(config.test_limit, test.x.size(0)) : test.x.size(0)},
                    {"simulation", simulation_parameters(data_file)}};
     out["training"] = {{"optimizer", config.optimizer.kind}, {"lr", config.optimizer.lr},

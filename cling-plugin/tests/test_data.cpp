@@ -120,6 +120,54 @@ TEST_F(DataTest, GzipRoundTripDetectedByMagicNotName) {
   EXPECT_EQ(a.data, payload);
 }
 
+// A rank's shard: items [first, first + count) alone, raw (seeked) and
+// gzip (decompressed and dropped), equal to that slice of the whole file.
+TEST_F(DataTest, ItemRangeRawAndGzip) {
+  const Bytes payload = iota_bytes(100 * 1000);
+  write_raw(path("r.idx"), idx_bytes({100, 1000}, payload));
+  write_gz(path("g.idx"), idx_bytes({100, 1000}, payload));
+  for (const std::string& p : {path("r.idx"), path("g.idx")}) {
+    EXPECT_EQ(torchclad::data::read_idx_dims(p), (std::vector<int64_t>{100, 1000}));
+    IdxArray a = torchclad::data::read_idx_items(p, 37, 25);
+    EXPECT_EQ(a.dims, (std::vector<int64_t>{25, 1000})) << p;
+    EXPECT_EQ(a.data, Bytes(payload.begin() + 37000, payload.begin() + 62000)) << p;
+    EXPECT_EQ(torchclad::data::read_idx_items(p, 99, 1).data, Bytes(payload.end() - 1000, payload.end()));
+    const std::string msg = error_of([&] { torchclad::data::read_idx_items(p, 90, 11); });
+    EXPECT_NE(msg.find("items [90, 101) asked for, but the file holds 100"), std::string::npos) << msg;
+  }
+  // A file cut short inside the range: truncation, naming the range.
+  Bytes cut = idx_bytes({100, 1000}, payload);
+  cut.resize(cut.size() - 5000);
+  write_raw(path("cut.idx"), cut);
+  const std::string msg = error_of([&] { torchclad::data::read_idx_items(path("cut.idx"), 90, 10); });
+  EXPECT_NE(msg.find("truncated IDX payload"), std::string::npos) << msg;
+}
+
+// load_mnist_shard: rank r of 3 holds rows [r n / 3, (r + 1) n / 3) of the
+// first `limit` training samples, the same rows load_mnist gives.
+TEST_F(DataTest, MnistShardIsTheSliceOfTheWhole) {
+  Bytes labels(10);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<uint8_t>(i % 10);
+  write_mnist(10, 2, labels, {3, 4});
+  const auto whole = load_mnist(dir_.string());
+  EXPECT_EQ(whole.train_total, 0);
+  int64_t rows = 0;
+  for (int rank = 0; rank < 3; ++rank) {
+    const auto shard = torchclad::data::load_mnist_shard(dir_.string(), 8, rank, 3);
+    const int64_t begin = 8 * rank / 3, end = 8 * (rank + 1) / 3;
+    EXPECT_EQ(shard.train_begin, begin);
+    EXPECT_EQ(shard.train_total, 8);
+    ASSERT_EQ(shard.train.images.size(0), end - begin);
+    EXPECT_TRUE(shard.train.images.equal(whole.train.images.narrow(0, begin, end - begin)));
+    EXPECT_TRUE(shard.train.labels.equal(whole.train.labels.narrow(0, begin, end - begin)));
+    EXPECT_TRUE(shard.test.images.equal(whole.test.images));
+    rows += shard.train.images.size(0);
+  }
+  EXPECT_EQ(rows, 8);
+  const std::string msg = error_of([&] { torchclad::data::load_mnist_shard(dir_.string(), 2, 0, 3); });
+  EXPECT_NE(msg.find("3 ranks but only 2 training samples"), std::string::npos) << msg;
+}
+
 TEST_F(DataTest, FourDimsAndEmpty) {
   write_raw(path("a"), idx_bytes({1, 2, 1, 2}, iota_bytes(4)));
   EXPECT_EQ(read_idx(path("a")).dims, (std::vector<int64_t>{1, 2, 1, 2}));

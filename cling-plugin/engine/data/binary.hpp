@@ -12,6 +12,9 @@ struct BinarySplit {
   torch::Tensor x;        // float32 [n, features], contiguous
   torch::Tensor targets;  // float32 [n], 0 or 1
   torch::Tensor snr;      // float32 [n], or undefined when the data have none
+  // A rank's shard (data-parallel, dist/row_shards.hpp): the rows are
+  // [begin, begin + n) of the first `total` of the split. total 0: the whole split.
+  int64_t begin = 0, total = 0;
 };
 
 // The targets as the 0/1 labels the detection metrics take.

@@ -79,6 +79,18 @@ class Input {
     return got;
   }
 
+  // Skips n bytes: a seek, or (gzip) decompressing and dropping them. A
+  // skip past the end shows as the short read after it.
+  void skip(int64_t n) {
+    if (n == 0) return;
+    if (raw_) {
+      if (std::fseek(raw_, static_cast<long>(n), SEEK_CUR) != 0)
+        fail(path_, std::string("seek error: ") + std::strerror(errno));
+    } else if (gzseek(gz_, static_cast<z_off_t>(n), SEEK_CUR) < 0) {
+      gz_fail();
+    }
+  }
+
  private:
   [[noreturn]] void gz_fail() {
     int err = Z_OK;
@@ -96,8 +108,10 @@ class Input {
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  Input in(path);
+namespace {
+
+// The header: the dimensions and their product.
+IdxArray read_header(Input& in, const std::string& path, int64_t& count) {
   unsigned char header[4];
   size_t n = in.read(header, 4);
   if (n < 4)
@@ -121,7 +135,7 @@ IdxArray read_idx(const std::string& path) {
     fail(path, "bad IDX dimension count: expected 1..4, found " + std::to_string(ndims));
 
   IdxArray out;
-  int64_t count = 1;
+  count = 1;
   for (int i = 0; i < ndims; ++i) {
     unsigned char b[4];
     n = in.read(b, 4);
@@ -137,6 +151,17 @@ IdxArray read_idx(const std::string& path) {
     if (__builtin_mul_overflow(count, int64_t{d}, &count))
       fail(path, "IDX dimensions " + dims_string(out.dims) + "... overflow a 64-bit element count");
   }
+
+  return out;
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  Input in(path);
+  int64_t count = 0;
+  IdxArray out = read_header(in, path, count);
+  size_t n = 0;
 
   // Grow the buffer as data arrives rather than trusting the header with one
   // huge allocation: a bogus size then fails as truncation, not bad_alloc.
@@ -160,6 +185,34 @@ IdxArray read_idx(const std::string& path) {
     fail(path, "trailing bytes after the IDX payload for dimensions " + dims_string(out.dims) +
                    ": expected " + std::to_string(expected) + " bytes, found " +
                    std::to_string(expected + extra) + " (" + std::to_string(extra) + " extra)");
+  return out;
+}
+
+std::vector<int64_t> read_idx_dims(const std::string& path) {
+  Input in(path);
+  int64_t count = 0;
+  return read_header(in, path, count).dims;
+}
+
+IdxArray read_idx_items(const std::string& path, int64_t first, int64_t count) {
+  Input in(path);
+  int64_t elements = 0;
+  IdxArray out = read_header(in, path, elements);
+  const int64_t items = out.dims[0];
+  if (first < 0 || count < 0 || first + count > items)
+    fail(path, "items [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                   ") asked for, but the file holds " + std::to_string(items));
+  const int64_t item_bytes = items ? elements / items : 0;
+  in.skip(first * item_bytes);
+  const auto expected = static_cast<size_t>(count * item_bytes);
+  out.data.resize(expected);
+  const size_t got = in.read(out.data.data(), expected);
+  if (got < expected)
+    fail(path, "truncated IDX payload for dimensions " + dims_string(out.dims) + ": expected items [" +
+                   std::to_string(first) + ", " + std::to_string(first + count) + ") of " +
+                   std::to_string(item_bytes) + " bytes, found " + std::to_string(got) + " of their " +
+                   std::to_string(expected) + " bytes");
+  out.dims[0] = count;
   return out;
 }
 

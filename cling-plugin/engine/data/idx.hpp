@@ -21,4 +21,13 @@ struct IdxArray {
 // payload, trailing bytes, corrupt gzip stream, unreadable file.
 IdxArray read_idx(const std::string& path);
 
+// The header's dimensions alone (the payload is not read).
+std::vector<int64_t> read_idx_dims(const std::string& path);
+
+// Items [first, first + count) along the first dimension (dims[0] of the
+// result is count): the items before are skipped (seeked over, or
+// decompressed and dropped), the items after not read. Throws as read_idx,
+// and when the range is not within the file's items.
+IdxArray read_idx_items(const std::string& path, int64_t first, int64_t count);
+
 }  // namespace torchclad::data

@@ -1,5 +1,6 @@
 #include "data/mnist.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -35,10 +36,15 @@ struct Images {
   torch::Tensor pixels;
 };
 
-Images load_images(const std::string& dir, const std::string& name) {
+// items [first, first + count) (count < 0: the whole file)
+IdxArray read_items(const std::string& path, int64_t first, int64_t count) {
+  return count < 0 ? read_idx(path) : read_idx_items(path, first, count);
+}
+
+Images load_images(const std::string& dir, const std::string& name, int64_t first = 0, int64_t count = -1) {
   Images im;
   im.path = find_file(dir, name);
-  IdxArray a = read_idx(im.path);
+  IdxArray a = read_items(im.path, first, count);
   if (a.dims.size() != 3)
     fail(im.path + ": expected 3 dimensions (count x rows x cols), found " +
          std::to_string(a.dims.size()) + " (" + dims_string(a.dims) + ")");
@@ -52,9 +58,10 @@ Images load_images(const std::string& dir, const std::string& name) {
   return im;
 }
 
-torch::Tensor load_labels(const std::string& dir, const std::string& name, const Images& im) {
+torch::Tensor load_labels(const std::string& dir, const std::string& name, const Images& im,
+                          int64_t first = 0, int64_t count = -1) {
   const std::string path = find_file(dir, name);
-  IdxArray a = read_idx(path);
+  IdxArray a = read_items(path, first, count);
   if (a.dims.size() != 1)
     fail(path + ": expected 1 dimension (count), found " + std::to_string(a.dims.size()) + " (" +
          dims_string(a.dims) + ")");
@@ -70,11 +77,31 @@ torch::Tensor load_labels(const std::string& dir, const std::string& name, const
 
 }  // namespace
 
-MnistDataset load_mnist(const std::string& dir) {
+MnistDataset load_mnist(const std::string& dir) { return load_mnist_shard(dir, 0, 0, 1); }
+
+MnistDataset load_mnist_shard(const std::string& dir, int64_t limit, int rank, int ranks) {
   MnistDataset ds;
   ds.dir = dir;
-  Images train = load_images(dir, "train-images-idx3-ubyte");
-  ds.train.labels = load_labels(dir, "train-labels-idx1-ubyte", train);
+  int64_t first = 0, count = -1;  // the whole split
+  if (ranks > 1 || limit > 0) {
+    const std::string images = find_file(dir, "train-images-idx3-ubyte");
+    const std::string labels = find_file(dir, "train-labels-idx1-ubyte");
+    const auto dims = read_idx_dims(images);
+    const auto label_dims = read_idx_dims(labels);
+    if (label_dims[0] != dims[0])  // both counts before reading a range of either
+      fail(labels + ": expected " + std::to_string(dims[0]) + " labels to match " + images + ", found " +
+           std::to_string(label_dims[0]));
+    const int64_t n = limit > 0 ? std::min<int64_t>(limit, dims[0]) : dims[0];
+    if (n < ranks)
+      fail(images + ": " + std::to_string(ranks) + " ranks but only " + std::to_string(n) +
+           " training samples: some rank would have no data; run at most " + std::to_string(n) + " ranks");
+    first = n * rank / ranks;
+    count = n * (rank + 1) / ranks - first;
+    ds.train_begin = first;
+    ds.train_total = n;
+  }
+  Images train = load_images(dir, "train-images-idx3-ubyte", first, count);
+  ds.train.labels = load_labels(dir, "train-labels-idx1-ubyte", train, first, count);
   Images test = load_images(dir, "t10k-images-idx3-ubyte");
   ds.test.labels = load_labels(dir, "t10k-labels-idx1-ubyte", test);
   if (test.rows != train.rows || test.cols != train.cols)

@@ -20,6 +20,12 @@ class Communicator {
   virtual void allreduce_sum(double* data, int64_t n) = 0;
   // bytes from `root` to every rank (every rank passes a buffer of that size).
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  // Rows of `row_floats` floats to every rank and from every rank (one
+  // MPI_Alltoallv): send_rows[q] rows to rank q, taken in rank order from
+  // `send`; recv_rows[q] rows from rank q, stored in rank order in `recv`.
+  // Every rank passes the same row_floats; the counts must match pairwise.
+  virtual void alltoallv(const float* send, const int* send_rows, float* recv, const int* recv_rows,
+                         int row_floats) = 0;
 };
 
 // The run's processes: one process (rank 0 of 1) unless set_world() was called.

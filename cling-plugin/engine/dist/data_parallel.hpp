@@ -13,6 +13,8 @@
 // MPI_Allreduce over the flat buffer), which is the gradient of the mean
 // loss over the global batch: N ranks with local batch B take the steps of
 // one process with batch N B, so the learning rate is the one for batch N B.
+// The rows of a position need not be on the rank that trains on it: with
+// sharded rows (dist/row_shards.hpp) the ranks exchange them per epoch.
 #include <cstdint>
 #include <string>
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "dist/communicator.hpp"
 
@@ -45,6 +46,23 @@ class MpiWorld final : public Communicator {
       check(MPI_Bcast(p + done, chunk, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
       done += chunk;
     }
+  }
+  void alltoallv(const float* send, const int* send_rows, float* recv, const int* recv_rows,
+                 int row_floats) override {
+    // Counts and displacements in rows of a contiguous type, so that they
+    // stay within MPI's int for any row width.
+    MPI_Datatype row;
+    check(MPI_Type_contiguous(row_floats, MPI_FLOAT, &row), "MPI_Type_contiguous");
+    MPI_Type_commit(&row);
+    std::vector<int> send_at(size_), recv_at(size_);
+    for (int q = 1; q < size_; ++q) {
+      send_at[q] = send_at[q - 1] + send_rows[q - 1];
+      recv_at[q] = recv_at[q - 1] + recv_rows[q - 1];
+    }
+    const int rc = MPI_Alltoallv(send, send_rows, send_at.data(), row, recv, recv_rows, recv_at.data(), row,
+                                 MPI_COMM_WORLD);
+    MPI_Type_free(&row);
+    check(rc, "MPI_Alltoallv");
   }
 
  private:

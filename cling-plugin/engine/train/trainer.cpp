@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <ostream>
 
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
+#include "dist/row_shards.hpp"
 #include "ops/activation.hpp"
 #include "train/checkpoint.hpp"
 #include "train/engines.hpp"
@@ -15,36 +17,66 @@
 namespace torchclad::train {
 
 RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
-                        RunSpec spec, const EngineStep& step, std::ostream& log, bool weighted_sampling) {
+                        RunSpec spec, const EngineStep& step, std::ostream& log, bool weighted_sampling,
+                        const RowShard& shard) {
   const auto& def = model.definition();
   TORCH_CHECK(spec.epochs >= 1, "epochs must be at least 1, found ", spec.epochs);
   TORCH_CHECK(spec.batch >= 1, "batch must be at least 1, found ", spec.batch);
   TORCH_CHECK(spec.threads >= 1, "threads must be at least 1, found ", spec.threads);
-  check_model_data(def, train, "training");
+  // With a shard, x and y are the shard's and w the whole set's (checked below).
+  check_model_data(def, shard.total > 0 ? ModelData{train.x, train.y, {}} : train, "training");
   check_model_data(def, test, "test");
+  if (shard.total > 0 && train.w.defined()) {
+    TORCH_CHECK(train.w.numel() == shard.total, "model '", def.name, "': a sharded training set of ",
+                shard.total, " samples needs the weights of all of them, found ", train.w.numel());
+    const auto w = train.w.to(torch::kFloat64);
+    TORCH_CHECK(torch::isfinite(w).all().item<bool>(), "model '", def.name,
+                "': the training weights hold a non-finite value");
+    TORCH_CHECK(w.sum().item<double>() > 0, "model '", def.name, "': the training weights sum to ",
+                w.sum().item<double>(), "; the weighted loss and metrics need a positive sum of weights");
+  }
   at::set_num_threads(spec.threads);
   const auto x = train.x.to(torch::kFloat32).contiguous();
   const auto y = train.y.to(torch::kFloat32).contiguous();
-  const int64_t xw = def.inputs, yw = def.target_width, n = x.size(0);
+  const int64_t xw = def.inputs, yw = def.target_width, held = x.size(0);
+  const int rank = dist::world().rank(), ranks = dist::world().size();
+  // A shard that is the whole set (one process) trains as the whole set.
+  const bool sharded = shard.total > 0 && !(shard.begin == 0 && held == shard.total);
+  const int64_t n = sharded ? shard.total : held;
   std::vector<float> xb(int64_t{spec.batch} * xw), yb(int64_t{spec.batch} * yw), wb(spec.batch);
   spec.samples = n;
   dist::check_samples(n, "training samples");
+  std::unique_ptr<dist::ShardExchange> exchange;
+  if (sharded) {
+    const auto own = dist::shard_of(n, rank, ranks);
+    TORCH_CHECK(shard.begin == own.begin && held == own.size(), "rank ", rank, " of ", ranks,
+                " must hold training rows [", own.begin, ", ", own.end, ") of ", n, ", found rows [",
+                shard.begin, ", ", shard.begin + held, ")");
+    exchange = std::make_unique<dist::ShardExchange>(x.data_ptr<float>(), xw, y.data_ptr<float>(), yw, n,
+                                                     int64_t{spec.batch} * ranks);
+  }
   EventWeights weights(train.w, n, weighted_sampling, spec.seed, def.name, spec.first_epoch);
   // The position of this rank's first sample in an epoch's order (0 in one
-  // process): where a new epoch's weighted draw happens.
-  const int64_t epoch_start = dist::share_of(std::min<int64_t>(int64_t{spec.batch} * dist::world().size(), n),
-                                             dist::world().rank(), dist::world().size())
-                                  .begin;
+  // process): where a new epoch's weighted draw (and with a shard, the
+  // exchange of the epoch's rows) happens. Every rank's first share is
+  // non-empty (n >= ranks), so all ranks get there at the same step.
+  const int64_t epoch_start = dist::share_of(std::min<int64_t>(int64_t{spec.batch} * ranks, n), rank, ranks).begin;
   return run_epochs(
       spec,
       [&](const std::vector<int64_t>& order, int64_t start, int size) {
         const float* xs = x.data_ptr<float>();
         const float* ys = y.data_ptr<float>();
-        if (weights.sampling() && start == epoch_start) weights.draw_epoch();
+        if (start == epoch_start) {
+          if (weights.sampling()) weights.draw_epoch();
+          if (exchange) exchange->gather_epoch([&](int64_t p) { return weights.row(order[p]); });
+        }
         for (int i = 0; i < size; ++i) {
           const int64_t row = weights.row(order[start + i]);
-          std::memcpy(xb.data() + i * xw, xs + row * xw, sizeof(float) * xw);
-          std::memcpy(yb.data() + i * yw, ys + row * yw, sizeof(float) * yw);
+          // With a shard: the row as the epoch's exchange brought it (x, then y).
+          const float* xr = exchange ? exchange->row_at_position(start + i) : xs + row * xw;
+          const float* yr = exchange ? xr + xw : ys + row * yw;
+          std::memcpy(xb.data() + i * xw, xr, sizeof(float) * xw);
+          std::memcpy(yb.data() + i * yw, yr, sizeof(float) * yw);
           if (weights.weighted()) wb[i] = weights.factor(row);
         }
         return step(xb.data(), yb.data(), weights.weighted() ? wb.data() : nullptr, size);
@@ -76,14 +108,19 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   RunSpec spec = run_spec(config.engine, engine->definition().name, config);
   use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->optimizer_access(),
                   log);
+  // A shard (load_mnist_shard) is already the rank's part of the first train_limit samples.
+  const bool shard = data.train_total > 0;
+  TORCH_CHECK(!shard || config.train_limit <= 0 || config.train_limit >= data.train_total,
+              "the training shard was read from the first ", data.train_total,
+              " samples, but train_limit is ", config.train_limit);
   const RunOutcome run = train_engine(
-      engine->model(), class_data(first_rows(data.train, config.train_limit)),
+      engine->model(), class_data(shard ? data.train : first_rows(data.train, config.train_limit)),
       class_data(first_rows(data.test, config.test_limit)), spec,
       [&](const float* x, const float* y, const float*, int n) {
         for (int i = 0; i < n; ++i) y64[i] = y32[i] = static_cast<int32_t>(y[i]);
         return engine->step(Batch{x, y32.data(), y64.data(), n});
       },
-      log);
+      log, false, RowShard{data.train_begin, data.train_total});
   return {run.epochs, engine, run.non_finite, run.stopped, run.message};
 }
 

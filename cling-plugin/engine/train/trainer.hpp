@@ -31,15 +31,26 @@ namespace torchclad::train {
 // batch's mean loss. n is 0 for a rank's empty share of a data-parallel step.
 using EngineStep = std::function<float(const float* x, const float* y, const float* w, int n)>;
 
+// A training set sharded over the ranks (dist/row_shards.hpp): the rows
+// given to train_engine are rows [begin, begin + rows) of `total`, the
+// shard of this rank, which the ranks exchange per epoch as the steps need
+// them. total 0: the rows given are the whole set (on every rank).
+struct RowShard {
+  int64_t begin = 0, total = 0;
+};
+
 // The loop every engine trains in, Model::fit's (train_model) included.
 // `model` holds the parameters the engine updates (evaluated after each
 // epoch); spec names the run (its samples are set here); the training
 // split's weights, with or without weighted sampling, follow the rule of
 // train/model_trainer.hpp. Throws c10::Error for bad options or data before
-// any step.
+// any step. With a shard, train.x and train.y hold the shard's rows (the
+// one dist::shard_of gives this rank: checked) while train.w, if defined,
+// holds the weights of all `total` rows (weighted sampling draws from the
+// whole set; 4 bytes per event on every rank).
 RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
                         RunSpec spec, const EngineStep& step, std::ostream& log,
-                        bool weighted_sampling = false);
+                        bool weighted_sampling = false, const RowShard& shard = {});
 
 struct TrainConfig : RunOptions {
   std::string dataset = "fashion-mnist";  // a label for the outputs

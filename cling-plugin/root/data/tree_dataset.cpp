@@ -499,6 +499,10 @@ void check_tree(const std::string& where, const std::string& file, const std::st
   tree_entries(where, file, tree);
 }
 
+long long tree_entry_count(const std::string& where, const std::string& file, const std::string& tree) {
+  return tree_entries(where, file, tree);
+}
+
 long long write_mnist_root(const data::MnistDataset& ds, const std::string& path, int compression) {
   const std::string where = "write_mnist_root: " + quote(path);
   if (ds.rows <= 0 || ds.cols <= 0)

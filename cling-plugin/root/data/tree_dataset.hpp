@@ -73,4 +73,8 @@ data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_c
 // holds when the tree is missing.
 void check_tree(const std::string& where, const std::string& file, const std::string& tree);
 
+// The number of entries of `tree` in `file` (the tree's header only; errors
+// as check_tree). A rank of a data-parallel run sizes its shard with it.
+long long tree_entry_count(const std::string& where, const std::string& file, const std::string& tree);
+
 }  // namespace torchclad::rootdata

@@ -3,23 +3,30 @@
 // rank 0 writes the final parameters as raw float32. tests/mpi/fit_ranks.sh
 // compares N ranks with local batch B against one process with batch N*B,
 // with weighted losses and with weighted sampling (whose per-epoch draw every
-// rank must make alike).
-// usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling
+// rank must make alike). The modes shard-weights and shard-sampling train
+// in train_engine with each rank holding only its shard of the rows
+// (RowShard, dist/row_shards.hpp) and the weights of all, the step of
+// train_model: the result must be the one process's all the same.
+// usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling
 #include <fstream>
 #include <iostream>
 #include <string>
 
 #include "dist/communicator.hpp"
+#include "dist/data_parallel.hpp"
 #include "dist/mpi_world.hpp"
+#include "dist/row_shards.hpp"
 #include "model/defined_model.hpp"
 #include "model/mlp_definition.hpp"
+#include "optim/optimizers.hpp"
 #include "train/model_trainer.hpp"
+#include "train/trainer.hpp"
 
 int main(int argc, char** argv) {
   using namespace torchclad;
   dist::MpiSession mpi(&argc, &argv);
   if (argc != 4) {
-    std::cerr << "usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling\n";
+    std::cerr << "usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling\n";
     return mpi.fail(), 2;
   }
   try {
@@ -35,9 +42,27 @@ int main(int argc, char** argv) {
     c.epochs = 3;
     c.batch = std::stoi(argv[2]);
     c.progress = false;
-    c.weighted_sampling = std::string(argv[3]) == "sampling";
+    const std::string mode = argv[3];
+    c.weighted_sampling = mode == "sampling" || mode == "shard-sampling";
     std::ostream null(nullptr);
-    const auto run = train::train_model(model, {x, y, w}, {x, y, w}, c, null);
+    train::RunOutcome run;
+    if (mode.rfind("shard-", 0) == 0) {
+      // This rank keeps its shard of x and y only; the weights of all rows.
+      const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
+      const auto xs = x.narrow(0, shard.begin, shard.size()).clone(), ys = y.narrow(0, shard.begin, shard.size()).clone();
+      auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
+      run = train::train_engine(
+          model, {xs, ys, w}, {x, y, w}, train::run_spec("clad", model.definition().name, c),
+          [&](const float* xb, const float* yb, const float* wb, int rows) {  // train_model's step
+            const float loss = rows ? model.loss_and_grad(xb, yb, rows, wb) : 0.0f;
+            dist::average_gradients(model.grads().data_ptr<float>(), model.grads().numel());
+            optimizer->step(model.params().data_ptr<float>(), model.grads().data_ptr<float>());
+            return loss;
+          },
+          null, c.weighted_sampling, train::RowShard{shard.begin, n});
+    } else {
+      run = train::train_model(model, {x, y, w}, {x, y, w}, c, null);
+    }
     if (dist::is_root()) {
       std::ofstream f(argv[1], std::ios::binary);
       f.write(reinterpret_cast<const char*>(model.params().data_ptr<float>()),
