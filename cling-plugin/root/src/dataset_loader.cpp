@@ -44,13 +44,19 @@ bool checked_by_rdataframe(const std::string& file) {
 
 bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// A name an expression uses as a variable, and where.
+struct NameUse {
+  size_t begin = 0, end = 0;
+  std::string name;
+};
+
 // The names an expression uses as variables: identifiers not called (f(...)),
 // not qualified (std::abs), not members (v.size()), outside string literals.
-std::vector<std::string> expression_names(const std::string& e) {
+std::vector<NameUse> name_uses(const std::string& e) {
   static const std::vector<std::string> words = {
       "true", "false", "nullptr", "and", "or", "not", "static_cast", "int", "float", "double",
       "long", "bool", "unsigned", "short", "char", "auto", "const", "return", "sizeof"};
-  std::vector<std::string> names;
+  std::vector<NameUse> uses;
   for (size_t i = 0; i < e.size();) {
     const char c = e[i];
     if (c == '"' || c == '\'') {  // a literal: to its closing quote
@@ -62,30 +68,68 @@ std::vector<std::string> expression_names(const std::string& e) {
     } else if (identifier_char(c)) {
       size_t j = i;
       while (j < e.size() && identifier_char(e[j])) ++j;
-      std::string name = e.substr(i, j - i);
       // "fr.y": a friend tree's column, one name.
       while (j + 1 < e.size() && e[j] == '.' && identifier_char(e[j + 1]) &&
              !std::isdigit(static_cast<unsigned char>(e[j + 1]))) {
         size_t k = j + 1;
         while (k < e.size() && identifier_char(e[k])) ++k;
-        name += e.substr(j, k - j);
         j = k;
       }
+      const std::string name = e.substr(i, j - i);
       size_t next = j;
       while (next < e.size() && std::isspace(static_cast<unsigned char>(e[next]))) ++next;
-      const bool called = next < e.size() && (e[next] == '(' || e[next] == '<');
+      const bool called = next < e.size() && e[next] == '(';
       const bool qualified = (next + 1 < e.size() && e[next] == ':' && e[next + 1] == ':') ||
                              (i >= 2 && e[i - 1] == ':' && e[i - 2] == ':');
       const bool member = i >= 1 && (e[i - 1] == '.' || (i >= 2 && e[i - 1] == '>' && e[i - 2] == '-'));
-      if (!called && !qualified && !member && std::find(words.begin(), words.end(), name) == words.end() &&
-          std::find(names.begin(), names.end(), name) == names.end())
-        names.push_back(name);
+      if (!called && !qualified && !member && std::find(words.begin(), words.end(), name) == words.end())
+        uses.push_back({i, j, name});
       i = j;
     } else {
       ++i;
     }
   }
+  return uses;
+}
+
+std::vector<std::string> expression_names(const std::string& e) {
+  std::vector<std::string> names;
+  for (const auto& u : name_uses(e))
+    if (std::find(names.begin(), names.end(), u.name) == names.end()) names.push_back(u.name);
   return names;
+}
+
+bool var_like(const std::string& c) {
+  return c.size() > 3 && c.compare(0, 3, "var") == 0 &&
+         std::all_of(c.begin() + 3, c.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+}
+
+// ROOT 6.40 jits an expression by renaming its columns var0, var1, ... one
+// after the other, so a column itself named var<k> can be renamed into
+// another: the cut "var1 > 0 && var2 > 0 && var3 > 0" on TMVA's example
+// TreeS kept 2776 entries instead of 2214. When an expression uses such a
+// column, it reads copies of its columns instead, each a Define of one
+// column (which cannot be renamed into another), under names of their own.
+std::string with_safe_names(ROOT::RDF::RNode& node, const std::string& expression) {
+  std::vector<std::string> columns;
+  try {
+    columns = node.GetColumnNames();
+  } catch (const std::exception&) {
+    return expression;
+  }
+  auto is_column = [&](const std::string& n) { return std::find(columns.begin(), columns.end(), n) != columns.end(); };
+  const auto uses = name_uses(expression);
+  if (std::none_of(uses.begin(), uses.end(), [&](const NameUse& u) { return is_column(u.name) && var_like(u.name); }))
+    return expression;
+  std::string out = expression;
+  for (auto u = uses.rbegin(); u != uses.rend(); ++u) {
+    if (!is_column(u->name)) continue;
+    std::string copy = "__torchclad_copy_" + u->name;
+    std::replace(copy.begin(), copy.end(), '.', '_');
+    if (!node.HasColumn(copy)) node = node.Define(copy, u->name);
+    out.replace(u->begin, u->end - u->begin, copy);
+  }
+  return out;
 }
 
 // Why a cut or weight expression did not compile, in terms of the source's
@@ -196,7 +240,8 @@ Dataset DataLoader::build() const {
       ROOT::RDF::RNode node = s.node ? *s.node : ROOT::RDF::RNode(*owned);
       if (!s.cut.empty()) {
         try {
-          node = node.Filter(s.cut, "torchclad cut");
+          const std::string cut = with_safe_names(node, s.cut);  // may add Defines to node
+          node = node.Filter(cut, "torchclad cut");
         } catch (const std::exception& e) {
           throw std::runtime_error(name + ": the cut " + quote(s.cut) +
                                    " is not a valid expression of its columns: " +
@@ -206,8 +251,8 @@ Dataset DataLoader::build() const {
       if (weighted) {
         // Sources without a weight expression weigh 1.
         try {
-          node = node.Define(kWeightColumn,
-                             "static_cast<double>(" + (s.weight.empty() ? std::string("1") : s.weight) + ")");
+          const std::string weight = s.weight.empty() ? std::string("1") : with_safe_names(node, s.weight);
+          node = node.Define(kWeightColumn, "static_cast<double>(" + weight + ")");
         } catch (const std::exception& e) {
           throw std::runtime_error(name + ": the weight expression " + quote(s.weight) +
                                    " is not one number per entry computed from its columns: " +
