@@ -1,6 +1,7 @@
 #include "data/column_dataset.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <stdexcept>
 
@@ -83,7 +84,17 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
     const std::string name = "__torchclad_column" + std::to_string(it - aliased.begin());
     if (it == aliased.end()) {
       aliased.push_back(column);
-      node = node.Alias(name, column);
+      // A copy (a Define of the one column), not an Alias: ROOT 6.40 jits
+      // an expression by renaming its columns var0, var1, ... one after the
+      // other, and an Alias is replaced by its column first, so columns
+      // named var1, var2, var3 (TMVA's example files) read var1 for var2
+      // and var3 ("{var1, var2, var3}" gave var1 twice). One column per
+      // expression cannot be renamed into another. A name that is not an
+      // identifier ("jet1_b-tag") cannot be an expression: aliased.
+      const bool identifier = std::all_of(column.begin(), column.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+      }) && !column.empty() && !std::isdigit(static_cast<unsigned char>(column[0]));
+      node = identifier ? node.Define(name, column) : node.Alias(name, column);
     }
     return name;
   };

@@ -152,7 +152,12 @@ ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& reques
           where + ": label column " + quote(request.label) + " has type " + type +
           "; expected one integer per entry (a class index >= 0, or 0/1: Int_t, Bool_t, UChar_t, "
           "Long64_t, ...)" +
-          (is_number_type(type) ? "; for float targets use regression_dataset_from_columns" : ""));
+          (is_number_type(type)
+               ? "; a float column of class numbers (0.0, 1.0, ...) becomes one with Define(\"label\", "
+                 "\"int(" + request.label + ")\") on an RDataFrame (Snapshot that to a file for a "
+                 "StreamDataset); for float targets use regression_dataset_from_columns or "
+                 "StreamDataset::regression"
+               : ""));
   }
   if (!request.weight.empty()) {
     ColumnPart weight{"weight", request.weight, request.weight};

@@ -408,7 +408,17 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where) : i
   ResolvedColumns resolved;
   {
     ROOT::RDataFrame df(*s.chain);
-    resolved = resolve_columns(df, spec.columns, where);
+    try {
+      resolved = resolve_columns(df, spec.columns, where);
+    } catch (const std::runtime_error& e) {
+      // Which tree of which files lacks the column: with several sources
+      // (signal and background streams, a weight only one tree has) the
+      // column list alone does not say.
+      std::string files;
+      for (size_t i = 0; i < spec.files.size() && i < 3; ++i) files += (i ? ", " : "") + quote(spec.files[i]);
+      if (spec.files.size() > 3) files += " and " + std::to_string(spec.files.size() - 3) + " more";
+      throw std::runtime_error(std::string(e.what()) + " (tree " + quote(spec.tree) + " in " + files + ")");
+    }
   }
   s.parts = resolved.parts;
   s.regression = !spec.columns.targets.empty();

@@ -75,7 +75,12 @@ class DataLoader {
   // a chain). cut: a selection expression of the tree's columns, as for
   // RDataFrame::Filter ("" keeps every entry). weight: a per-event weight
   // expression ("weight_mc * 1.2", negative values kept); if any source has
-  // one, the dataset has weights and sources without one weigh 1.
+  // one, the dataset has weights and sources without one weigh 1. A column
+  // whose name is not a C++ identifier ("jet1_b-tag") is a feature by its
+  // name but cannot appear in an expression: add the source as a node with
+  // an Alias (RDataFrame(tree, file).Alias("jet1_b_tag", "jet1_b-tag")).
+  // Expressions using columns named var1, var2, ... read copies of their
+  // columns (ROOT 6.40's jit mixes such names up).
   DataLoader& add_signal(const std::string& file, const std::string& tree, const std::string& cut = "",
                          const std::string& weight = "");
   DataLoader& add_background(const std::string& file, const std::string& tree,
@@ -89,7 +94,11 @@ class DataLoader {
   // std::runtime_error (prefix "DataLoader::build: " and the source: kind,
   // number, file and tree) for: no features, no signal or no background
   // source, a missing file or tree, a cut or weight expression that does not
-  // compile, no entry passing a cut, and every error of dataset_from_columns.
+  // compile (naming the names that are not columns and listing the
+  // source's columns), no entry passing a cut, and every error of
+  // dataset_from_columns. For more than two classes: a dataset per sample
+  // (dataset_from_columns over a node with a Define'd constant label),
+  // then Dataset::concat.
   Dataset build() const;
 
   struct Impl;

@@ -24,6 +24,11 @@
 // an integer label column (or float targets, StreamDataset::regression) and
 // an optional weight column. They must be branches of the trees (or of their
 // friends): for Defines and Filters, Snapshot the selection to a file first.
+// Every file holds the same tree name: signal and background in trees of
+// different names (sig_tree, bkg_tree) become one tree by a Snapshot of a
+// TChain of "file.root/sig_tree" and "file.root/bkg_tree" with an integer
+// label Defined (e.g. int(Type)); friends add columns, not entries. Column
+// errors name the tree and the files.
 // The files are only read; they and any RDataFrame over them stay usable.
 #ifndef TORCHCLAD_STREAM_H
 #define TORCHCLAD_STREAM_H
