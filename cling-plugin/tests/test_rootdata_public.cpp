@@ -81,8 +81,8 @@ torchclad::TrainOptions quick(int epochs) {
 }
 
 // ROC AUC (Mann-Whitney, ties counted half) of a two-output classifier's
-// score out[1] - out[0]: Model::evaluate and Model::roc give an AUC for
-// one-output models only.
+// score out[1] - out[0], computed here independently of the library's
+// metrics, which Model::evaluate and Model::roc use.
 double two_class_auc(const torchclad::Model& m, const torchclad::Dataset& d) {
   const auto out = m.predict(d);
   const auto y = labels(d);
@@ -176,7 +176,15 @@ TEST(RootDataPublic, HiggsSignalVersusBackgroundLearns) {
   const double auc = two_class_auc(m, test);
   std::printf("[ measured ] Higgs m_* features, 2 epochs: test AUC %.3f\n", auc);
   EXPECT_GT(auc, 0.65);
-  EXPECT_GT(m.evaluate(test).accuracy, 0.6);
+  const auto e = m.evaluate(test);
+  EXPECT_GT(e.accuracy, 0.6);
+  // A two-class classifier gets its AUC from evaluate, fit and roc, scored by
+  // the difference of its logits.
+  EXPECT_NEAR(e.auc, auc, 1e-6);
+  EXPECT_NEAR(r.epochs.back().test_auc, auc, 1e-6);
+  const auto roc = m.roc(test);
+  EXPECT_NEAR(roc.auc, auc, 1e-6);
+  EXPECT_FALSE(roc.false_positive_rate.empty());
 }
 
 // tmva_class_example.root: the weight only the background tree has. Signal

@@ -88,10 +88,13 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data) {
   e.test_loss = model.loss_and_outputs(data.x, data.y, &out, data.w);
   const auto y = data.y.to(torch::kFloat32).reshape({data.x.size(0), def.target_width});
   const auto& w = data.w;
-  if (def.targets == define::Targets::kClassIndex) {
+  if (def.targets == define::Targets::kClassIndex && def.classes != 2) {
     e.test_accuracy = weighted_mean(out.argmax(1).eq(y.squeeze(1).to(torch::kInt64)), w);
-  } else if (def.targets == define::Targets::kBinary) {
-    const auto logit = out.select(1, 0).contiguous();
+  } else if (def.targets == define::Targets::kBinary || def.targets == define::Targets::kClassIndex) {
+    // One score per event: the logit, or for two classes the difference of
+    // the logits (log p1/p0, so argmax and the softmax's ranking agree).
+    const bool two_classes = def.targets == define::Targets::kClassIndex;
+    const auto logit = (two_classes ? out.select(1, 1) - out.select(1, 0) : out.select(1, 0)).contiguous();
     e.test_accuracy = weighted_mean(logit.gt(0).eq(y.squeeze(1).gt(0.5)), w);
     std::vector<int> labels(y.size(0));
     const auto yc = y.contiguous();

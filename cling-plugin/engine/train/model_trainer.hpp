@@ -3,8 +3,8 @@
 // the shared epoch loop (train/run_loop.hpp): seeded shuffled batches,
 // progress, telemetry, stop requests, non-finite losses; per epoch the
 // definition's own loss on the test set and, by the kind of targets,
-// accuracy (class indices), accuracy and ROC AUC (binary), or RMSE
-// (regression).
+// accuracy (class indices), accuracy and ROC AUC (binary, and two class
+// indices scored by the difference of their logits), or RMSE (regression).
 //
 // Per-event weights (ModelData::w): the loss of a batch is (1/n) sum_i f_i
 // l_i with f_i = w_i / mean(w) over the training set, so its expectation over

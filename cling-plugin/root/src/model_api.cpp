@@ -213,10 +213,17 @@ int Model::output_width() const { return def_of(*state_).output_width; }
 
 RocCurve Model::roc(const Dataset& data) const {
   const auto& def = def_of(*state_);
-  if (def.output_width != 1)
+  // Two classes: the score is the difference of the logits, log(p1 / p0).
+  const bool two_classes = def.targets == define::Targets::kClassIndex && def.classes == 2;
+  if (def.output_width != 1 && !two_classes)
     throw std::runtime_error("Model::roc: model '" + def.name + "' has " + std::to_string(def.output_width) +
-                             " outputs; the ROC curve needs one score per event (a binary classifier)");
-  const auto scores = predict(data);
+                             " outputs; the ROC curve needs one score per event (a binary classifier, "
+                             "or a classifier of two classes)");
+  auto scores = predict(data);
+  if (two_classes) {
+    for (size_t i = 0; i < scores.size() / 2; ++i) scores[i] = scores[2 * i + 1] - scores[2 * i];
+    scores.resize(scores.size() / 2);
+  }
   const auto labels64 = data.impl()->split.labels.contiguous();
   std::vector<int> labels(labels64.data_ptr<int64_t>(), labels64.data_ptr<int64_t>() + labels64.numel());
   std::vector<float> weights(labels.size(), 1.f);

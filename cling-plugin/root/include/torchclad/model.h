@@ -30,7 +30,7 @@ class StreamDataset;  // torchclad/stream.h
 struct Evaluation {
   double loss = 0;       // the definition's own loss (mean over the samples)
   double accuracy = -1;  // classifiers: fraction correct; -1 for regression
-  double auc = -1;       // binary classifiers: ROC AUC; -1 otherwise
+  double auc = -1;       // binary and two-class classifiers: ROC AUC; -1 otherwise
   double rmse = -1;      // regression: root mean squared error; -1 otherwise
   long long samples = 0;
   bool weighted = false;  // the dataset's per-event weights were used
@@ -92,10 +92,11 @@ class Model {
   std::vector<float> predict(const Dataset& data) const;
   std::vector<float> predict(const BinaryDataset& data) const;
   int output_width() const;
-  // The ROC curve of the score predict() gives (a binary model's logit) on a
-  // dataset with labels 0 (background) and 1 (signal), weighted if the
-  // dataset has weights. Throws std::runtime_error for a model with more than
-  // one output, other labels, or a class absent (or of weight <= 0).
+  // The ROC curve of a binary model's logit (predict()), or of a two-class
+  // classifier's logit difference log(p1 / p0), on a dataset with labels 0
+  // (background) and 1 (signal), weighted if the dataset has weights. Throws
+  // std::runtime_error for a model of other outputs, other labels, or a class
+  // absent (or of weight <= 0).
   RocCurve roc(const Dataset& data) const;
 
   // Feature standardisation (TMVA's VarTransform, sklearn's StandardScaler):

@@ -88,7 +88,7 @@ struct EpochResult {
   int epoch = 0;
   double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0, samples_per_second = 0;
   // test_accuracy is -1 for regression models (torchclad/model.h)
-  double test_auc = -1;  // binary classifiers (Cnn): ROC AUC on the test set; -1 otherwise
+  double test_auc = -1;  // binary and two-class classifiers: ROC AUC on the test set; -1 otherwise
 };
 
 struct TrainResult {
