@@ -12,7 +12,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 APT_PACKAGES=(clang-19 llvm-19-dev libclang-19-dev cmake ninja-build zlib1g-dev git
               libgtest-dev nlohmann-json3-dev dataset-fashion-mnist chromium
-              libonnx-dev libprotobuf-dev protobuf-compiler openmpi-bin libopenmpi-dev)
+              libonnx-dev libprotobuf-dev protobuf-compiler openmpi-bin libopenmpi-dev
+              clang-format-19)
 
 step "Debian packages: ${APT_PACKAGES[*]}"
 if [ "${TORCHCLAD_SETUP_APT:-1}" = 0 ]; then

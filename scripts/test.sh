@@ -5,7 +5,8 @@
 # kernel host, the MNIST and GW notebooks run headless (pytest), the
 # Jupyter kernel bridge, also under a real jupyter server, the JupyterLab
 # extension (jest), and the MNIST notebook in a real JupyterLab in Debian's
-# chromium (jest + playwright-core); ESLint and Prettier over the TypeScript.
+# chromium (jest + playwright-core); ESLint and Prettier over the TypeScript,
+# clang-format over the C++.
 # Every suite runs; the command fails if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ suite() {  # suite TITLE COMMAND...
 
 suite "lint (TypeScript: ESLint and Prettier, npm run lint)" \
   npm run --silent lint
+suite "lint (C++: clang-format-19 against .clang-format, scripts/lint-cpp.sh)" \
+  bash scripts/lint-cpp.sh
 suite "ctest (cling-plugin)" \
   ctest --test-dir build/cling-plugin --output-on-failure --timeout 900 -j1
 suite "pytest (cling-plugin/tests/python: the operators from Python)" \

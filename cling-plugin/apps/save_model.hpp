@@ -15,8 +15,8 @@
 
 namespace torchclad::cli {
 
-inline TrainOptions options_of(const std::string& engine, const OptimizerConfig& o, int epochs,
-                               int batch, int threads, uint64_t seed) {
+inline TrainOptions options_of(const std::string& engine, const OptimizerConfig& o, int epochs, int batch,
+                               int threads, uint64_t seed) {
   TrainOptions t;
   t.engine = engine;
   t.optimizer = o.kind;

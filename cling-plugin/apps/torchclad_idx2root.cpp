@@ -50,10 +50,14 @@ int main(int argc, char** argv) {
         if (i + 1 >= argc) throw UsageError(arg + " needs a value");
         return argv[++i];
       };
-      if (arg == "--data") dir = value();
-      else if (arg == "--out") out = value();
-      else if (arg == "--compression") compression = value();
-      else throw UsageError("unknown option '" + arg + "'");
+      if (arg == "--data")
+        dir = value();
+      else if (arg == "--out")
+        out = value();
+      else if (arg == "--compression")
+        compression = value();
+      else
+        throw UsageError("unknown option '" + arg + "'");
     }
     if (out.empty()) throw UsageError("--out FILE is required");
     compression_setting(compression);
@@ -78,8 +82,7 @@ int main(int argc, char** argv) {
         "%.1f MB (%s), in %.2f s (reading IDX %.2f s, writing ROOT %.2f s)\n",
         out.c_str(), entries, static_cast<long long>(ds.train.labels.size(0)),
         static_cast<long long>(ds.test.labels.size(0)), static_cast<long long>(ds.rows),
-        static_cast<long long>(ds.cols), bytes / 1e6, compression.c_str(), load_s + write_s,
-        load_s, write_s);
+        static_cast<long long>(ds.cols), bytes / 1e6, compression.c_str(), load_s + write_s, load_s, write_s);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "torchclad-idx2root: error: " << e.what() << "\n";

@@ -47,7 +47,8 @@ onnx::ModelProto read_model(const std::string& path) {
   onnx::ModelProto model;
   model_dir = std::filesystem::absolute(path).parent_path();
   if (!model.ParseFromIstream(&in))
-    throw BadInput("'" + path + "' is not an ONNX model: protobuf could not parse it as a ModelProto "
+    throw BadInput("'" + path +
+                   "' is not an ONNX model: protobuf could not parse it as a ModelProto "
                    "(a truncated or corrupt file, or another format)");
   if (!model.has_graph() || model.graph().node_size() == 0)
     throw BadInput("'" + path + "' holds no graph with nodes: not an ONNX model (or an empty one)");
@@ -81,13 +82,15 @@ onnx::TensorProto with_external_data(const onnx::TensorProto& t, const std::stri
                    "' is not a file name relative to the model's directory");
   const auto path = model_dir / rel;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput("tensor '" + name + "': cannot open its external data file '" + path.string() + "'");
+  if (!in)
+    throw BadInput("tensor '" + name + "': cannot open its external data file '" + path.string() + "'");
   in.seekg(0, std::ios::end);
   const int64_t size = in.tellg();
   if (length < 0) length = size - offset;
   if (offset < 0 || length < 0 || offset + length > size)
-    throw BadInput("tensor '" + name + "': external data [" + std::to_string(offset) + ", +" + std::to_string(length) +
-                   ") lies outside '" + path.string() + "' (" + std::to_string(size) + " bytes)");
+    throw BadInput("tensor '" + name + "': external data [" + std::to_string(offset) + ", +" +
+                   std::to_string(length) + ") lies outside '" + path.string() + "' (" +
+                   std::to_string(size) + " bytes)");
   std::string raw(static_cast<size_t>(length), '\0');
   in.seekg(offset);
   in.read(raw.data(), length);
@@ -129,7 +132,8 @@ json tensor_json(const onnx::TensorProto& stored, const std::string& name, std::
       std::vector<int64_t> v(n);
       if (t.has_raw_data()) {
         if (static_cast<int64_t>(t.raw_data().size()) != 8 * n)
-          throw BadInput("tensor '" + name + "': raw data does not hold " + std::to_string(n) + " int64 values");
+          throw BadInput("tensor '" + name + "': raw data does not hold " + std::to_string(n) +
+                         " int64 values");
         std::memcpy(v.data(), t.raw_data().data(), 8 * n);
       } else {
         if (t.int64_data_size() != n) throw BadInput("tensor '" + name + "': wrong number of int64 values");
@@ -143,10 +147,12 @@ json tensor_json(const onnx::TensorProto& stored, const std::string& name, std::
       std::vector<double> d(n);
       if (t.has_raw_data()) {
         if (static_cast<int64_t>(t.raw_data().size()) != 8 * n)
-          throw BadInput("tensor '" + name + "': raw data does not hold " + std::to_string(n) + " float64 values");
+          throw BadInput("tensor '" + name + "': raw data does not hold " + std::to_string(n) +
+                         " float64 values");
         std::memcpy(d.data(), t.raw_data().data(), 8 * n);
       } else {
-        if (t.double_data_size() != n) throw BadInput("tensor '" + name + "': wrong number of float64 values");
+        if (t.double_data_size() != n)
+          throw BadInput("tensor '" + name + "': wrong number of float64 values");
         std::copy(t.double_data().begin(), t.double_data().end(), d.begin());
       }
       const std::vector<float> v(d.begin(), d.end());
@@ -165,13 +171,20 @@ json tensor_json(const onnx::TensorProto& stored, const std::string& name, std::
 
 json attribute_json(const onnx::AttributeProto& a, std::ofstream& weights, int64_t& offset) {
   switch (a.type()) {
-    case onnx::AttributeProto::INT: return a.i();
-    case onnx::AttributeProto::FLOAT: return a.f();
-    case onnx::AttributeProto::STRING: return a.s();
-    case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
-    case onnx::AttributeProto::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
-    case onnx::AttributeProto::TENSOR: return tensor_json(a.t(), a.name(), weights, offset);
-    default: return json{{"unsupported_attribute_type", static_cast<int>(a.type())}};
+    case onnx::AttributeProto::INT:
+      return a.i();
+    case onnx::AttributeProto::FLOAT:
+      return a.f();
+    case onnx::AttributeProto::STRING:
+      return a.s();
+    case onnx::AttributeProto::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::TENSOR:
+      return tensor_json(a.t(), a.name(), weights, offset);
+    default:
+      return json{{"unsupported_attribute_type", static_cast<int>(a.type())}};
   }
 }
 
@@ -180,9 +193,11 @@ json value_info_json(const onnx::ValueInfoProto& v) {
   std::string type = "other";
   if (v.type().has_tensor_type()) {
     const auto& tt = v.type().tensor_type();
-    type = tt.elem_type() == onnx::TensorProto::FLOAT ? "float32" : "onnx type " + std::to_string(tt.elem_type());
+    type = tt.elem_type() == onnx::TensorProto::FLOAT ? "float32"
+                                                      : "onnx type " + std::to_string(tt.elem_type());
     for (const auto& d : tt.shape().dim())
-      dims.push_back(d.has_dim_value() ? json(d.dim_value()) : json(d.dim_param().empty() ? "?" : d.dim_param()));
+      dims.push_back(d.has_dim_value() ? json(d.dim_value())
+                                       : json(d.dim_param().empty() ? "?" : d.dim_param()));
   }
   return {{"name", v.name()}, {"type", type}, {"dims", dims}};
 }
@@ -210,7 +225,9 @@ int read_command(const std::string& path, const std::string& outdir) {
   }
   json nodes = json::array();
   for (const auto& n : g.node()) {
-    json node = {{"name", n.name()}, {"op", n.op_type()}, {"domain", n.domain()},
+    json node = {{"name", n.name()},
+                 {"op", n.op_type()},
+                 {"domain", n.domain()},
                  {"inputs", std::vector<std::string>(n.input().begin(), n.input().end())},
                  {"outputs", std::vector<std::string>(n.output().begin(), n.output().end())}};
     json attrs = json::object();
@@ -250,9 +267,9 @@ int write_command(const std::string& path, const std::string& values_json, const
     const auto& v = values[t.name()];
     const int64_t off = v.at("offset"), count = v.at("count");
     if (t.data_type() != onnx::TensorProto::FLOAT || count != numel_of(t))
-      throw BadInput("initializer '" + t.name() + "' has " + std::to_string(numel_of(t)) +
-                     " values (type " + std::to_string(t.data_type()) + "), the replacement " +
-                     std::to_string(count) + " float32 values");
+      throw BadInput("initializer '" + t.name() + "' has " + std::to_string(numel_of(t)) + " values (type " +
+                     std::to_string(t.data_type()) + "), the replacement " + std::to_string(count) +
+                     " float32 values");
     if (off < 0 || static_cast<size_t>((off + count) * 4) > raw.size())
       throw BadInput("'" + values_bin + "' is shorter than the values of '" + t.name() + "'");
     t.clear_float_data();

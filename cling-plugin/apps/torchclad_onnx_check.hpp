@@ -55,14 +55,16 @@ inline void check_graph_structure(const onnx::ModelProto& model, const onnx::che
     const std::string label = "node '" + node.name() + "' (op " + node.op_type() + ")";
     for (const auto& input : node.input())
       if (!input.empty() && !names.this_or_ancestor_graph_has(input))
-        throw std::runtime_error(label + " reads '" + input +
-                                 "', which is not a graph input, an initializer or an output of a node before it "
-                                 "(nodes must be topologically sorted)");
+        throw std::runtime_error(
+            label + " reads '" + input +
+            "', which is not a graph input, an initializer or an output of a node before it "
+            "(nodes must be topologically sorted)");
     for (const auto& output : node.output()) {
       if (output.empty()) continue;
       if (names.this_graph_has(output))
-        throw std::runtime_error(label + " writes '" + output +
-                                 "', which is already assigned (a graph is in static single assignment form)");
+        throw std::runtime_error(
+            label + " writes '" + output +
+            "', which is already assigned (a graph is in static single assignment form)");
       names.add(output);
     }
   }
@@ -85,10 +87,10 @@ inline void check_onnx_model(const onnx::ModelProto& model, const std::string& p
   int opset = 0;
   for (const auto& o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
-  const std::string which =
-      newer ? "structure only: IR version " + std::to_string(model.ir_version()) + ", opset " + std::to_string(opset) +
-                  " are newer than libonnx's " + std::to_string(onnx::IR_VERSION) + ", " + std::to_string(known_opset)
-            : "onnx::checker::check_model";
+  const std::string which = newer ? "structure only: IR version " + std::to_string(model.ir_version()) +
+                                        ", opset " + std::to_string(opset) + " are newer than libonnx's " +
+                                        std::to_string(onnx::IR_VERSION) + ", " + std::to_string(known_opset)
+                                  : "onnx::checker::check_model";
   try {
     if (newer) {
       onnx::checker::CheckerContext ctx;

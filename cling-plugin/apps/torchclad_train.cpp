@@ -91,7 +91,8 @@ std::vector<int64_t> to_widths(const std::string& v) {
 }
 
 // Test loss and accuracy, in chunks to bound memory.
-std::pair<double, double> evaluate(torchclad::train::MlpEngine& engine, const torchclad::data::MnistSplit& test) {
+std::pair<double, double> evaluate(torchclad::train::MlpEngine& engine,
+                                   const torchclad::data::MnistSplit& test) {
   constexpr int64_t kChunk = 2000;
   double loss_sum = 0;
   int64_t correct = 0, n = test.images.size(0);
@@ -199,41 +200,68 @@ int main(int argc, char** argv) {
       }
       if (i + 1 >= argc) throw UsageError(flag + " expects a value");
       const std::string v = argv[++i];
-      if (flag == "--dataset") config.dataset = v;
-      else if (flag == "--data") data_dir = v;
-      else if (flag == "--root-file") root_file = v;
-      else if (flag == "--train-tree") train_tree = v;
-      else if (flag == "--test-tree") test_tree = v;
-      else if (flag == "--image-column") image_column = v;
-      else if (flag == "--label-column") label_column = v;
+      if (flag == "--dataset")
+        config.dataset = v;
+      else if (flag == "--data")
+        data_dir = v;
+      else if (flag == "--root-file")
+        root_file = v;
+      else if (flag == "--train-tree")
+        train_tree = v;
+      else if (flag == "--test-tree")
+        test_tree = v;
+      else if (flag == "--image-column")
+        image_column = v;
+      else if (flag == "--label-column")
+        label_column = v;
       else if (flag == "--model") {
         if (v != "mlp") throw UsageError("unknown model '" + v + "': expected mlp");
-      } else if (flag == "--widths") config.model.widths = to_widths(v);
-      else if (flag == "--activation") config.model.activation = parse_activation(v);
-      else if (flag == "--engine") config.engine = v;
-      else if (flag == "--epochs") config.epochs = to_int(flag, v);
-      else if (flag == "--batch") config.batch = to_int(flag, v);
-      else if (flag == "--threads") config.threads = to_int(flag, v);
-      else if (flag == "--optimizer") config.optimizer.kind = v;
-      else if (flag == "--lr") config.optimizer.lr = to_double(flag, v), lr_given = true;
-      else if (flag == "--momentum") config.optimizer.momentum = to_double(flag, v);
-      else if (flag == "--seed") config.seed = to_int(flag, v);
-      else if (flag == "--train-limit") config.train_limit = to_int(flag, v);
-      else if (flag == "--test-limit") config.test_limit = to_int(flag, v);
-      else if (flag == "--chunk-entries") chunk_entries = to_int(flag, v);
-      else if (flag == "--shuffle-buffer") shuffle_buffer = to_int(flag, v);
-      else if (flag == "--metrics-json") metrics_json = v;
-      else if (flag == "--metrics-csv") metrics_csv = v;
-      else if (flag == "--save") save_path = v;
-      else if (flag == "--checkpoint") config.checkpoint = v;
-      else throw UsageError("unknown option '" + flag + "'");
+      } else if (flag == "--widths")
+        config.model.widths = to_widths(v);
+      else if (flag == "--activation")
+        config.model.activation = parse_activation(v);
+      else if (flag == "--engine")
+        config.engine = v;
+      else if (flag == "--epochs")
+        config.epochs = to_int(flag, v);
+      else if (flag == "--batch")
+        config.batch = to_int(flag, v);
+      else if (flag == "--threads")
+        config.threads = to_int(flag, v);
+      else if (flag == "--optimizer")
+        config.optimizer.kind = v;
+      else if (flag == "--lr")
+        config.optimizer.lr = to_double(flag, v), lr_given = true;
+      else if (flag == "--momentum")
+        config.optimizer.momentum = to_double(flag, v);
+      else if (flag == "--seed")
+        config.seed = to_int(flag, v);
+      else if (flag == "--train-limit")
+        config.train_limit = to_int(flag, v);
+      else if (flag == "--test-limit")
+        config.test_limit = to_int(flag, v);
+      else if (flag == "--chunk-entries")
+        chunk_entries = to_int(flag, v);
+      else if (flag == "--shuffle-buffer")
+        shuffle_buffer = to_int(flag, v);
+      else if (flag == "--metrics-json")
+        metrics_json = v;
+      else if (flag == "--metrics-csv")
+        metrics_csv = v;
+      else if (flag == "--save")
+        save_path = v;
+      else if (flag == "--checkpoint")
+        config.checkpoint = v;
+      else
+        throw UsageError("unknown option '" + flag + "'");
     }
     if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.05;
     if (stream && root_file.empty())
       throw UsageError("--stream reads a ROOT file's training tree: it needs --root-file FILE");
     if (data_dir.empty() && root_file.empty()) {
       if (config.dataset != "fashion-mnist")
-        throw UsageError("--dataset " + config.dataset + " needs --data DIR (only fashion-mnist has a default)");
+        throw UsageError("--dataset " + config.dataset +
+                         " needs --data DIR (only fashion-mnist has a default)");
       data_dir = data::default_fashion_mnist_dir();
     }
   } catch (const UsageError& e) {
@@ -262,12 +290,13 @@ int main(int argc, char** argv) {
       spec.bytes_as_unit = true;  // image bytes / 255, as the in-memory reader
       train_stream = std::make_unique<rootdata::ColumnStream>(spec, "torchclad-train --stream");
       log << "streaming tree " << train_tree << " of " << root_file << " (" << train_stream->entries()
-                << " entries, chunks of " << chunk_entries << ", shuffle buffer " << shuffle_buffer
-                << "); reading tree " << test_tree << "\n";
+          << " entries, chunks of " << chunk_entries << ", shuffle buffer " << shuffle_buffer
+          << "); reading tree " << test_tree << "\n";
       data.dir = root_file;
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
       if (config.test_limit > 0 && config.test_limit < data.test.images.size(0))
-        data.test = {data.test.images.narrow(0, 0, config.test_limit), data.test.labels.narrow(0, 0, config.test_limit)};
+        data.test = {data.test.images.narrow(0, 0, config.test_limit),
+                     data.test.labels.narrow(0, 0, config.test_limit)};
     } else if (!root_file.empty()) {
       log << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
       data.dir = root_file;
@@ -275,11 +304,12 @@ int main(int argc, char** argv) {
       const long long entries = rootdata::tree_entry_count("torchclad-train", root_file, train_tree);
       const auto n = config.train_limit > 0 ? std::min<long long>(config.train_limit, entries) : entries;
       if (n < dist::world().size())
-        throw std::runtime_error(std::to_string(dist::world().size()) + " ranks but only " + std::to_string(n) +
-                                 " training samples: some rank would have no data; run at most " +
-                                 std::to_string(n) + " ranks");
+        throw std::runtime_error(
+            std::to_string(dist::world().size()) + " ranks but only " + std::to_string(n) +
+            " training samples: some rank would have no data; run at most " + std::to_string(n) + " ranks");
       const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
-      data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column, shard.begin, shard.size());
+      data.train =
+          rootdata::read_tree(root_file, train_tree, image_column, label_column, shard.begin, shard.size());
       data.train_begin = shard.begin;
       data.train_total = n;
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
@@ -295,9 +325,9 @@ int main(int argc, char** argv) {
                 << data.train_total << "\n";
     log << "engine " << config.engine << ", mlp";
     for (auto w : config.model.widths) log << "-" << w;
-    log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind
-              << " lr " << config.optimizer.lr << ", batch " << config.batch << ", threads "
-              << config.threads << ", seed " << config.seed;
+    log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind << " lr "
+        << config.optimizer.lr << ", batch " << config.batch << ", threads " << config.threads << ", seed "
+        << config.seed;
     if (dist::distributed())
       log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
     log << "\n";

@@ -166,28 +166,49 @@ int main(int argc, char** argv) {
       }
       if (i + 1 >= argc) throw UsageError(flag + " expects a value");
       const std::string v = argv[++i];
-      if (flag == "--data") data_file = v;
-      else if (flag == "--train-tree") train_tree = v;
-      else if (flag == "--test-tree") test_tree = v;
-      else if (flag == "--strain-column") columns.features = v;
-      else if (flag == "--label-column") columns.label = v;
-      else if (flag == "--snr-column") columns.snr = v;
-      else if (flag == "--engines" || flag == "--engine") engines = split_list(v);
-      else if (flag == "--epochs") config.epochs = to_int(flag, v);
-      else if (flag == "--batch") config.batch = to_int(flag, v);
-      else if (flag == "--threads") config.threads = to_int(flag, v);
-      else if (flag == "--optimizer") config.optimizer.kind = v;
-      else if (flag == "--lr") config.optimizer.lr = to_double(flag, v), lr_given = true;
-      else if (flag == "--seed") config.seed = to_int(flag, v);
-      else if (flag == "--train-limit") config.train_limit = to_int(flag, v);
-      else if (flag == "--test-limit") config.test_limit = to_int(flag, v);
-      else if (flag == "--false-alarm") false_alarm = to_double(flag, v);
-      else if (flag == "--out-dir") out_dir = v;
-      else if (flag == "--metrics-json") metrics_json = v;
-      else if (flag == "--checkpoint") config.checkpoint = v;
-      else throw UsageError("unknown option '" + flag + "'");
+      if (flag == "--data")
+        data_file = v;
+      else if (flag == "--train-tree")
+        train_tree = v;
+      else if (flag == "--test-tree")
+        test_tree = v;
+      else if (flag == "--strain-column")
+        columns.features = v;
+      else if (flag == "--label-column")
+        columns.label = v;
+      else if (flag == "--snr-column")
+        columns.snr = v;
+      else if (flag == "--engines" || flag == "--engine")
+        engines = split_list(v);
+      else if (flag == "--epochs")
+        config.epochs = to_int(flag, v);
+      else if (flag == "--batch")
+        config.batch = to_int(flag, v);
+      else if (flag == "--threads")
+        config.threads = to_int(flag, v);
+      else if (flag == "--optimizer")
+        config.optimizer.kind = v;
+      else if (flag == "--lr")
+        config.optimizer.lr = to_double(flag, v), lr_given = true;
+      else if (flag == "--seed")
+        config.seed = to_int(flag, v);
+      else if (flag == "--train-limit")
+        config.train_limit = to_int(flag, v);
+      else if (flag == "--test-limit")
+        config.test_limit = to_int(flag, v);
+      else if (flag == "--false-alarm")
+        false_alarm = to_double(flag, v);
+      else if (flag == "--out-dir")
+        out_dir = v;
+      else if (flag == "--metrics-json")
+        metrics_json = v;
+      else if (flag == "--checkpoint")
+        config.checkpoint = v;
+      else
+        throw UsageError("unknown option '" + flag + "'");
     }
-    if (data_file.empty()) throw UsageError("--data FILE is required (torchclad-gwsim --out FILE writes one)");
+    if (data_file.empty())
+      throw UsageError("--data FILE is required (torchclad-gwsim --out FILE writes one)");
     if (engines.empty()) throw UsageError("--engines needs at least one engine");
     const auto& known = train::binary_engine_names();
     for (const auto& e : engines)
@@ -230,10 +251,10 @@ int main(int argc, char** argv) {
     if (!test.snr.defined())
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
     config.model.input_length = static_cast<int>(train.x.size(1));
-    log << n << " training and " << test.x.size(0) << " test windows of "
-              << train.x.size(1) << " samples; " << train::cnn_model_name(config.model) << ", "
-              << config.optimizer.kind << " lr " << config.optimizer.lr << ", batch " << config.batch
-              << ", threads " << config.threads << ", seed " << config.seed;
+    log << n << " training and " << test.x.size(0) << " test windows of " << train.x.size(1) << " samples; "
+        << train::cnn_model_name(config.model) << ", " << config.optimizer.kind << " lr "
+        << config.optimizer.lr << ", batch " << config.batch << ", threads " << config.threads << ", seed "
+        << config.seed;
     if (dist::distributed())
       log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
     log << "\n";
@@ -242,14 +263,20 @@ int main(int argc, char** argv) {
     nlohmann::json out;
     out["workload"] = "cnn-gw";
     out["model"] = train::cnn_model_name(config.model);
-    out["data"] = {{"file", data_file},
-                   {"train_windows", n},
-                   {"test_windows", config.test_limit > 0 ? std::min<int64_t>(config.test_limit, test.x.size(0)) : test.x.size(0)},
-                   {"simulation", simulation_parameters(data_file)}};
-    out["training"] = {{"optimizer", config.optimizer.kind}, {"lr", config.optimizer.lr},
-                       {"batch", config.batch}, {"epochs", config.epochs},
-                       {"threads", config.threads}, {"seed", config.seed}};
-    out["targets"] = {{"auc_snr_ge_8", 0.95}, {"efficiency_snr10_far1pct", 0.90},
+    out["data"] = {
+        {"file", data_file},
+        {"train_windows", n},
+        {"test_windows",
+         config.test_limit > 0 ? std::min<int64_t>(config.test_limit, test.x.size(0)) : test.x.size(0)},
+        {"simulation", simulation_parameters(data_file)}};
+    out["training"] = {{"optimizer", config.optimizer.kind},
+                       {"lr", config.optimizer.lr},
+                       {"batch", config.batch},
+                       {"epochs", config.epochs},
+                       {"threads", config.threads},
+                       {"seed", config.seed}};
+    out["targets"] = {{"auc_snr_ge_8", 0.95},
+                      {"efficiency_snr10_far1pct", 0.90},
                       {"clad_vs_autograd_accuracy_points", 1.0}};
     out["command"] = command;
     out["date"] = now_utc();
@@ -265,8 +292,8 @@ int main(int argc, char** argv) {
 
     const auto signals = std::count(labels.begin(), labels.end(), 1);
     if (signals == 0 || signals == static_cast<long>(labels.size()))
-      throw std::runtime_error("the test windows used (" + std::to_string(labels.size()) +
-                               ") hold " + std::to_string(signals) +
+      throw std::runtime_error("the test windows used (" + std::to_string(labels.size()) + ") hold " +
+                               std::to_string(signals) +
                                " signals; the detection metrics need both signal and noise windows");
     int exit_code = 0;
     for (const auto& engine : engines) {
@@ -279,14 +306,13 @@ int main(int argc, char** argv) {
         exit_code = result.non_finite ? 3 : 130;
         break;
       }
-      if (!root) continue;  // rank 0 writes the outputs
+      if (!root) continue;                                  // rank 0 writes the outputs
       const auto scores = result.test_logits.contiguous();  // the last epoch's evaluation
       const std::span<const float> s(scores.data_ptr<float>(), scores.numel());
-      const auto m = metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
-                                                false_alarm);
-      const auto files = report::write_detection_report(
-          m, s, labels, out_dir + "/" + engine + "/detection",
-          engine + ", " + train::cnn_model_name(config.model));
+      const auto m =
+          metrics::detection_metrics(s, labels, {snr.data_ptr<float>(), size_t(snr.numel())}, false_alarm);
+      const auto files = report::write_detection_report(m, s, labels, out_dir + "/" + engine + "/detection",
+                                                        engine + ", " + train::cnn_model_name(config.model));
       std::cout << engine << ": " << report::summary_line(m) << "\n";
       const auto model_file = out_dir + "/" + engine + "/model.root";
       cli::save_cnn(model_file, config, result);

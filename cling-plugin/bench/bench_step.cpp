@@ -204,9 +204,9 @@ StepBytes step_bytes(int64_t params, const std::string& optimizer, const bench::
 }
 
 void write_records(const std::string& optimizer, const std::string& workload,
-                   const std::vector<std::string>& names, const std::vector<Sampled>& samples,
-                   int batch, int threads, double peak, double flops, const StepBytes& bytes,
-                   std::ostream& json, bool& first) {
+                   const std::vector<std::string>& names, const std::vector<Sampled>& samples, int batch,
+                   int threads, double peak, double flops, const StepBytes& bytes, std::ostream& json,
+                   bool& first) {
   std::cerr << workload << " " << optimizer << " batch=" << batch << " threads=" << threads << ":";
   for (size_t k = 0; k < samples.size(); ++k) {
     const auto& s = samples[k];
@@ -221,19 +221,17 @@ void write_records(const std::string& optimizer, const std::string& workload,
                   "\"step_bytes\": %.0f, \"bytes_bound_l2_us\": %.3f, \"bytes_bound_mem_us\": %.3f, "
                   "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
                   first ? "" : ",", workload.c_str(), names[k].c_str(), batch, threads, median,
-                  percentile(s.us, 0.25), percentile(s.us, 0.75), percentile(s.us, 0.0),
-                  s.us.size(), double(s.allocs) / s.steps, s.rss, flops / median / 1e3, peak,
-                  flops / peak / 1e3, bytes.bytes, bytes.l2_us, bytes.mem_us, optimizer.c_str(),
-                  TORCH_VERSION);
+                  percentile(s.us, 0.25), percentile(s.us, 0.75), percentile(s.us, 0.0), s.us.size(),
+                  double(s.allocs) / s.steps, s.rss, flops / median / 1e3, peak, flops / peak / 1e3,
+                  bytes.bytes, bytes.l2_us, bytes.mem_us, optimizer.c_str(), TORCH_VERSION);
     json << rec;
     first = false;
   }
   std::cerr << "\n";
 }
 
-void run_config(const Options& o, const std::string& optimizer, const std::string& workload,
-                int batch, int threads, double peak, const bench::Bandwidths& bw, std::ostream& json,
-                bool& first) {
+void run_config(const Options& o, const std::string& optimizer, const std::string& workload, int batch,
+                int threads, double peak, const bench::Bandwidths& bw, std::ostream& json, bool& first) {
   MlpConfig model{widths_of(workload), kernels::kRelu};
   OptimizerConfig opt;
   opt.kind = optimizer;
@@ -254,7 +252,8 @@ void run_config(const Options& o, const std::string& optimizer, const std::strin
   for (const auto& e : o.engines) {
     if (e == "clad-user") {
       if (!(user = make_user_engine(workload, opt))) continue;
-      steps.push_back([&user, &x, &yf, batch] { user->step(x.data_ptr<float>(), yf.data_ptr<float>(), batch); });
+      steps.push_back(
+          [&user, &x, &yf, batch] { user->step(x.data_ptr<float>(), yf.data_ptr<float>(), batch); });
     } else {
       engines.push_back(train::make_engine(e, model, opt, 1));
       steps.push_back([e = engines.back().get(), &b] { e->step(b); });
@@ -267,9 +266,8 @@ void run_config(const Options& o, const std::string& optimizer, const std::strin
                 step_gemm_flops(model.widths, batch), step_bytes(params, optimizer, bw), json, first);
 }
 
-void run_cnn_config(const Options& o, const std::string& optimizer, const std::string& workload,
-                int batch, int threads, double peak, const bench::Bandwidths& bw, std::ostream& json,
-                bool& first) {
+void run_cnn_config(const Options& o, const std::string& optimizer, const std::string& workload, int batch,
+                    int threads, double peak, const bench::Bandwidths& bw, std::ostream& json, bool& first) {
   const CnnConfig model = cnn_config_of(workload);
   OptimizerConfig opt;
   opt.kind = optimizer;
@@ -329,17 +327,28 @@ int main(int argc, char** argv) {
       return 2;
     }
     const std::string v = argv[i + 1];
-    if (f == "--workloads") o.workloads = split(v);
-    else if (f == "--batches") o.batches = split_ints(v);
-    else if (f == "--cnn-batches") o.cnn_batches = split_ints(v);
-    else if (f == "--threads") o.threads = split_ints(v);
-    else if (f == "--engines") o.engines = split(v);
-    else if (f == "--steps") o.steps = std::stoi(v);
-    else if (f == "--warmup") o.warmup = std::stoi(v);
-    else if (f == "--rounds") o.rounds = std::stoi(v);
-    else if (f == "--optimizer" || f == "--optimizers") o.optimizers = split(v);
-    else if (f == "--memory") o.memory = v != "0";
-    else if (f == "--out") o.out = v;
+    if (f == "--workloads")
+      o.workloads = split(v);
+    else if (f == "--batches")
+      o.batches = split_ints(v);
+    else if (f == "--cnn-batches")
+      o.cnn_batches = split_ints(v);
+    else if (f == "--threads")
+      o.threads = split_ints(v);
+    else if (f == "--engines")
+      o.engines = split(v);
+    else if (f == "--steps")
+      o.steps = std::stoi(v);
+    else if (f == "--warmup")
+      o.warmup = std::stoi(v);
+    else if (f == "--rounds")
+      o.rounds = std::stoi(v);
+    else if (f == "--optimizer" || f == "--optimizers")
+      o.optimizers = split(v);
+    else if (f == "--memory")
+      o.memory = v != "0";
+    else if (f == "--out")
+      o.out = v;
     else {
       std::cerr << "torchclad-bench: unknown option " << f << "\n" << kUsage;
       return 2;
@@ -355,8 +364,8 @@ int main(int argc, char** argv) {
   bool first = true;
   // Bandwidths (one thread) bound the steps' parameter traffic in every record.
   const bench::Bandwidths bw = bench::measure_bandwidths();
-  std::cerr << "triad bandwidth: L2 " << bw.l2_gbs << ", L3 " << bw.l3_gbs << ", memory "
-            << bw.memory_gbs << " GB/s\n";
+  std::cerr << "triad bandwidth: L2 " << bw.l2_gbs << ", L3 " << bw.l3_gbs << ", memory " << bw.memory_gbs
+            << " GB/s\n";
   if (o.memory) bench::write_memory_records(bw, {101770, 1000000, 32000000}, json, first);
   for (int threads : o.threads) {
     at::set_num_threads(threads);

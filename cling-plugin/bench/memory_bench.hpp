@@ -104,8 +104,8 @@ inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n) {
 
 // JSON records: one per bandwidth level ("kind": "bandwidth") and one per
 // (optimizer, parameter count) ("kind": "optimizer"), comma-led after the first.
-inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t>& counts,
-                                 std::ostream& json, bool& first) {
+inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t>& counts, std::ostream& json,
+                                 bool& first) {
   char rec[512];
   const std::pair<const char*, double> levels[] = {
       {"l2", bw.l2_gbs}, {"l3", bw.l3_gbs}, {"memory", bw.memory_gbs}};
@@ -124,8 +124,8 @@ inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t
                     "\"bytes\": %.0f, \"median_us\": %.3f, \"min_us\": %.3f, \"samples\": %lld, "
                     "\"gbs\": %.2f, \"l2_gbs\": %.2f, \"l3_gbs\": %.2f, \"memory_gbs\": %.2f}",
                     kind, static_cast<long long>(n), bytes, t.median_us, t.min_us,
-                    static_cast<long long>(t.steps), bytes / t.median_us / 1e3, bw.l2_gbs,
-                    bw.l3_gbs, bw.memory_gbs);
+                    static_cast<long long>(t.steps), bytes / t.median_us / 1e3, bw.l2_gbs, bw.l3_gbs,
+                    bw.memory_gbs);
       json << rec;
       std::cerr << "optimizer " << kind << " n=" << n << ": " << t.median_us << " us, "
                 << bytes / t.median_us / 1e3 << " GB/s\n";

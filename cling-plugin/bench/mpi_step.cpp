@@ -73,8 +73,8 @@ void print_record(const std::string& workload, const std::string& engine, int ba
             << "\", \"ranks\": " << dist::world().size() << ", \"local_batch\": " << batch
             << ", \"params\": " << params << ", \"step_us\": " << 1e6 * median(t.step)
             << ", \"step_us_min\": " << 1e6 * sorted.front() << ", \"step_us_max\": " << 1e6 * sorted.back()
-            << ", \"allreduce_us\": " << 1e6 * median(t.allreduce) << ", \"rounds\": " << t.step.size()
-            << "}" << std::endl;
+            << ", \"allreduce_us\": " << 1e6 * median(t.allreduce) << ", \"rounds\": " << t.step.size() << "}"
+            << std::endl;
 }
 
 std::vector<int> to_list(const std::string& v) {
@@ -94,11 +94,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> engines{"clad", "autograd"};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i], v = argv[i + 1];
-    if (f == "--mlp-batches") mlp_batches = to_list(v);
-    else if (f == "--cnn-batches") cnn_batches = to_list(v);
-    else if (f == "--sizes") sizes = to_list(v);
-    else if (f == "--steps") steps = std::stoi(v);
-    else if (f == "--rounds") rounds = std::stoi(v);
+    if (f == "--mlp-batches")
+      mlp_batches = to_list(v);
+    else if (f == "--cnn-batches")
+      cnn_batches = to_list(v);
+    else if (f == "--sizes")
+      sizes = to_list(v);
+    else if (f == "--steps")
+      steps = std::stoi(v);
+    else if (f == "--rounds")
+      rounds = std::stoi(v);
     else {
       std::cerr << "unknown option " << f << "\n";
       mpi.fail();
@@ -112,21 +117,25 @@ int main(int argc, char** argv) {
   for (int n : sizes) {
     std::vector<float> buf(n, 1.0f);
     dist::set_step_share(1, 1);
-    const auto t = time_steps([&] { dist::average_gradients(buf.data(), n); }, 3, n > 100000 ? 20 : 200, rounds);
+    const auto t =
+        time_steps([&] { dist::average_gradients(buf.data(), n); }, 3, n > 100000 ? 20 : 200, rounds);
     if (dist::is_root())
       std::cout << "{\"kind\": \"allreduce\", \"ranks\": " << dist::world().size() << ", \"floats\": " << n
-                << ", \"bytes\": " << 4LL * n << ", \"us\": " << 1e6 * median(t.allreduce) << "}" << std::endl;
+                << ", \"bytes\": " << 4LL * n << ", \"us\": " << 1e6 * median(t.allreduce) << "}"
+                << std::endl;
   }
   for (const auto& engine : engines) {
     for (int b : mlp_batches) {
-      auto e = train::make_engine(engine, MlpConfig{{784, 128, 10}, kernels::kRelu}, OptimizerConfig{"sgd", 0.01}, 42);
+      auto e = train::make_engine(engine, MlpConfig{{784, 128, 10}, kernels::kRelu},
+                                  OptimizerConfig{"sgd", 0.01}, 42);
       std::vector<float> x(size_t(b) * 784);
       for (auto& v : x) v = normal(rng);
       std::vector<int32_t> y32(b);
       std::vector<int64_t> y64(b);
       for (int i = 0; i < b; ++i) y64[i] = y32[i] = static_cast<int>(rng() % 10);
       dist::set_step_share(b, int64_t{b} * dist::world().size());
-      const auto t = time_steps([&] { e->step(train::Batch{x.data(), y32.data(), y64.data(), b}); }, warmup, steps, rounds);
+      const auto t = time_steps([&] { e->step(train::Batch{x.data(), y32.data(), y64.data(), b}); }, warmup,
+                                steps, rounds);
       print_record("mlp-784-128-10", engine, b, e->params().numel(), t);
     }
     for (int b : cnn_batches) {
@@ -135,7 +144,8 @@ int main(int argc, char** argv) {
       for (auto& v : x) v = normal(rng);
       for (auto& v : y) v = static_cast<float>(rng() % 2);
       dist::set_step_share(b, int64_t{b} * dist::world().size());
-      const auto t = time_steps([&] { e->step(x.data(), y.data(), b); }, warmup, std::max(5, steps / 2), rounds);
+      const auto t =
+          time_steps([&] { e->step(x.data(), y.data(), b); }, warmup, std::max(5, steps / 2), rounds);
       print_record("cnn-gw", engine, b, e->params().numel(), t);
     }
   }

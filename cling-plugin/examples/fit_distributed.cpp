@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     options.epochs = epochs;
     options.batch = batch;  // per rank
     options.optimizer = "sgd";
-    options.lr = 0.1;       // for the global batch mpi.size() x batch
+    options.lr = 0.1;  // for the global batch mpi.size() x batch
     const auto result = model.fit(train, test, options);
     model.save(out);  // rank 0 writes
     if (mpi.is_root())

@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
     const double after = model.evaluate(test).rmse;
     model.save(out);
     const double reloaded = torchclad::Model::load(out).evaluate(test).rmse;
-    std::printf("regressor: %s, test RMSE %.4f -> %.4f (reloaded from %s: %.4f)\n",
-                result.status.c_str(), before, after, out.c_str(), reloaded);
+    std::printf("regressor: %s, test RMSE %.4f -> %.4f (reloaded from %s: %.4f)\n", result.status.c_str(),
+                before, after, out.c_str(), reloaded);
     return result.status == "finished" && after < 0.8 * before && reloaded == after ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

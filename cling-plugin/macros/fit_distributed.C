@@ -32,15 +32,16 @@ int fit_distributed(const char* file = "fashion-mnist.root", int batch = 16, int
     options.epochs = epochs;
     options.batch = batch;  // per rank: the global batch is mpi.size() x batch
     options.optimizer = "sgd";
-    options.lr = 0.05;      // the learning rate of the global batch
+    options.lr = 0.05;                                    // the learning rate of the global batch
     const auto result = model.fit(train, test, options);  // progress on rank 0
     model.save(out);  // rank 0 writes; every rank returns when the file is there
     // So every rank may read it back (each evaluates alike).
     const auto reloaded = torchclad::Model::load(out).evaluate(test);
     if (mpi.is_root())
-      std::printf("fit_distributed: %d rank(s) x batch %d (global batch %d), %s; test accuracy %.2f%%, "
-                  "saved to %s\n",
-                  mpi.size(), batch, mpi.size() * batch, result.status.c_str(), 100 * reloaded.accuracy, out);
+      std::printf(
+          "fit_distributed: %d rank(s) x batch %d (global batch %d), %s; test accuracy %.2f%%, "
+          "saved to %s\n",
+          mpi.size(), batch, mpi.size() * batch, result.status.c_str(), 100 * reloaded.accuracy, out);
     return result.status == "finished" ? 0 : 1;
   } catch (const std::exception& e) {
     // mpi ended with the exception in flight, so MPI was not finalised: the

@@ -47,8 +47,9 @@ void simulate_gw(const char* path = "gw.root", long long train = 2000, long long
     auto* g = new TGraph(n);
     for (int k = 0; k < n; ++k) g->SetPoint(k, k / options.sample_rate, strain[k]);
     if (label == 1)
-      g->SetTitle(Form("signal window %lld: %.1f + %.1f M_{#odot}, SNR %.1f, merger at %.3f s;time [s];whitened strain",
-                       i, mass1, mass2, snr, merger_time));
+      g->SetTitle(Form(
+          "signal window %lld: %.1f + %.1f M_{#odot}, SNR %.1f, merger at %.3f s;time [s];whitened strain", i,
+          mass1, mass2, snr, merger_time));
     else
       g->SetTitle(Form("noise window %lld;time [s];whitened strain", i));
     g->SetLineColor(label == 1 ? kRed + 1 : kBlue + 1);

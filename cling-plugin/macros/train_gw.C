@@ -20,8 +20,7 @@ R__LOAD_LIBRARY(libtorchclad_gw.so)
 #include <TSystem.h>
 
 void train_gw(const char* root_file = "gw.root", int epochs = 6, long long train_windows = 20000,
-              long long test_windows = 4000, const char* out = "train_gw",
-              const char* engine = "clad") {
+              long long test_windows = 4000, const char* out = "train_gw", const char* engine = "clad") {
   if (gSystem->AccessPathName(root_file)) {
     torchclad::gw::SimulationOptions sim;
     sim.train = train_windows;
@@ -35,8 +34,8 @@ void train_gw(const char* root_file = "gw.root", int epochs = 6, long long train
   if (test_windows > 0) test_node = test_df.Range(test_windows);
   auto train = torchclad::binary_dataset_from_rdataframe(train_node);
   auto test = torchclad::binary_dataset_from_rdataframe(test_node);
-  printf("%s: %lld training windows (%lld with a signal) and %lld test windows of %d samples\n",
-         root_file, train.size(), train.signals(), test.size(), train.length());
+  printf("%s: %lld training windows (%lld with a signal) and %lld test windows of %d samples\n", root_file,
+         train.size(), train.signals(), test.size(), train.length());
 
   torchclad::Cnn cnn(train.length());
   torchclad::TrainOptions options;
@@ -52,7 +51,8 @@ void train_gw(const char* root_file = "gw.root", int epochs = 6, long long train
     g_test.AddPoint(e.epoch, e.test_loss);
     g_auc.AddPoint(e.epoch, e.test_auc);
   }
-  g_train.SetNameTitle("train_loss", TString::Format("loss (%s engine);epoch;mean binary cross-entropy", engine));
+  g_train.SetNameTitle("train_loss",
+                       TString::Format("loss (%s engine);epoch;mean binary cross-entropy", engine));
   g_test.SetNameTitle("test_loss", "test loss;epoch;mean binary cross-entropy");
   g_auc.SetNameTitle("test_auc", "test ROC AUC;epoch;AUC");
   TFile file(TString(out) + ".root", "UPDATE");

@@ -15,9 +15,8 @@ R__LOAD_LIBRARY(libtorchclad_root.so)
 #include <TSystem.h>
 #include <TTree.h>
 
-void train_mnist(const char* root_file = "fashion-mnist.root", int epochs = 5,
-                 long long train_entries = -1, const char* out = "train_mnist",
-                 const char* engine = "clad") {
+void train_mnist(const char* root_file = "fashion-mnist.root", int epochs = 5, long long train_entries = -1,
+                 const char* out = "train_mnist", const char* engine = "clad") {
   if (gSystem->AccessPathName(root_file)) {
     printf("converting Fashion-MNIST to %s\n", root_file);
     torchclad::convert_idx_to_root("", root_file);
@@ -27,8 +26,8 @@ void train_mnist(const char* root_file = "fashion-mnist.root", int epochs = 5,
   if (train_entries > 0) train_node = train_df.Range(train_entries);
   auto train = torchclad::dataset_from_rdataframe(train_node);
   auto test = torchclad::dataset_from_rdataframe(test_df);
-  printf("%s: %lld training and %lld test images of %d pixels\n", root_file, train.size(),
-         test.size(), train.features());
+  printf("%s: %lld training and %lld test images of %d pixels\n", root_file, train.size(), test.size(),
+         train.features());
 
   torchclad::Mlp mlp({train.features(), 256, 128, train.classes()});
   torchclad::TrainOptions options;

@@ -10,8 +10,8 @@ R__LOAD_LIBRARY(libtorchclad_root.so)
 
 #include <cstdio>
 
-int train_user_model(const char* file = "fashion-mnist.root", int epochs = 1,
-                     long long limit = 3000, const char* out = "gelu_mlp.root") {
+int train_user_model(const char* file = "fashion-mnist.root", int epochs = 1, long long limit = 3000,
+                     const char* out = "gelu_mlp.root") {
   const TString dir = gSystem->DirName(__FILE__);
   const auto names = torchclad::load_models((dir + "/gelu_mlp_model.cpp").Data());
   std::printf("compiled and loaded: %s\n", names.empty() ? "(nothing)" : names.front().c_str());

@@ -16,33 +16,32 @@ namespace {
 // Clad's gradient of M::loss for float and double, and the loss alone, as
 // the definition's function pointers (what TORCHCLAD_MODEL writes for a
 // user's model).
-#define TORCHCLAD_BUILTIN_GRADIENTS(M)                                                          \
-  float M##_grad_f(const void* m, const float* p, float* a, const float* x, const float* y,    \
-                   int n, float* d_p, float* d_a) {                                             \
-    static auto g = clad::gradient(M::loss<float>, "p, a");                                     \
-    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                              \
-    return nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                   \
-  }                                                                                             \
-  double M##_grad_d(const void* m, const double* p, double* a, const double* x, const double* y, \
-                    int n, double* d_p, double* d_a) {                                          \
-    static auto g = clad::gradient(M::loss<double>, "p, a");                                    \
-    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                              \
-    return nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                   \
-  }                                                                                             \
-  template <typename T>                                                                         \
-  T M##_loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                  \
-    return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                   \
-  }                                                                                             \
-  template <class... Args>                                                                      \
-  std::shared_ptr<define::Definition> make_##M(const std::string& name, Args&&... args) {       \
-    auto def = nn::detail::make_definition<M>(name.c_str(), __FILE__,                           \
-                                              reinterpret_cast<const void*>(&M##_grad_f),       \
-                                              std::forward<Args>(args)...);                     \
-    def->grad_f = &M##_grad_f;                                                                  \
-    def->grad_d = &M##_grad_d;                                                                  \
-    def->loss_f = &M##_loss<float>;                                                             \
-    def->loss_d = &M##_loss<double>;                                                            \
-    return def;                                                                                 \
+#define TORCHCLAD_BUILTIN_GRADIENTS(M)                                                                    \
+  float M##_grad_f(const void* m, const float* p, float* a, const float* x, const float* y, int n,        \
+                   float* d_p, float* d_a) {                                                              \
+    static auto g = clad::gradient(M::loss<float>, "p, a");                                               \
+    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                        \
+    return nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                             \
+  }                                                                                                       \
+  double M##_grad_d(const void* m, const double* p, double* a, const double* x, const double* y, int n,   \
+                    double* d_p, double* d_a) {                                                           \
+    static auto g = clad::gradient(M::loss<double>, "p, a");                                              \
+    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                        \
+    return nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                             \
+  }                                                                                                       \
+  template <typename T>                                                                                   \
+  T M##_loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                            \
+    return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                             \
+  }                                                                                                       \
+  template <class... Args>                                                                                \
+  std::shared_ptr<define::Definition> make_##M(const std::string& name, Args&&... args) {                 \
+    auto def = nn::detail::make_definition<M>(                                                            \
+        name.c_str(), __FILE__, reinterpret_cast<const void*>(&M##_grad_f), std::forward<Args>(args)...); \
+    def->grad_f = &M##_grad_f;                                                                            \
+    def->grad_d = &M##_grad_d;                                                                            \
+    def->loss_f = &M##_loss<float>;                                                                       \
+    def->loss_d = &M##_loss<double>;                                                                      \
+    return def;                                                                                           \
   }
 
 TORCHCLAD_BUILTIN_GRADIENTS(MlpOfWidths)
@@ -83,8 +82,10 @@ std::shared_ptr<define::Definition> make_mlp(const std::string& name) {
       for (int k = 0; k < 4; ++k)
         if (items[i] == kActivationNames[k]) kind = k;
       if (kind < 0)
-        throw std::invalid_argument("the built-in Mlp's name ends in widths or an activation "
-                                    "(identity, relu, tanh, sigmoid), found '" + items[i] + "'");
+        throw std::invalid_argument(
+            "the built-in Mlp's name ends in widths or an activation "
+            "(identity, relu, tanh, sigmoid), found '" +
+            items[i] + "'");
       activation = kind;
     } else {
       throw std::invalid_argument("the built-in Mlp's name is mlp-<width>-...-<width>[-activation]; '" +
@@ -99,8 +100,9 @@ std::shared_ptr<define::Definition> make_cnn(const std::string& name) {
   if (name.rfind("cnn-", 0) != 0) return nullptr;
   const auto items = split_dashes(name.substr(4));
   const auto bad = [&](const std::string& item) {
-    return std::invalid_argument("the built-in Cnn's name is cnn-<length>-c<channels>k<kernel>p<pool>-...-h<hidden>; '" +
-                                 item + "' does not fit");
+    return std::invalid_argument(
+        "the built-in Cnn's name is cnn-<length>-c<channels>k<kernel>p<pool>-...-h<hidden>; '" + item +
+        "' does not fit");
   };
   if (items.size() < 3 || positive(items.front()) < 0) throw bad(items.front());
   if (items.back().size() < 2 || items.back()[0] != 'h' || positive(items.back().substr(1)) < 0)
@@ -109,16 +111,18 @@ std::shared_ptr<define::Definition> make_cnn(const std::string& name) {
   for (size_t i = 1; i + 1 < items.size(); ++i) {
     const auto& it = items[i];
     const size_t k = it.find('k'), p = it.find('p');
-    if (it.empty() || it[0] != 'c' || k == std::string::npos || p == std::string::npos || p < k) throw bad(it);
-    CnnBlockSpec b{positive(it.substr(1, k - 1)), positive(it.substr(k + 1, p - k - 1)), positive(it.substr(p + 1))};
+    if (it.empty() || it[0] != 'c' || k == std::string::npos || p == std::string::npos || p < k)
+      throw bad(it);
+    CnnBlockSpec b{positive(it.substr(1, k - 1)), positive(it.substr(k + 1, p - k - 1)),
+                   positive(it.substr(p + 1))};
     if (b.channels < 0 || b.kernel < 0 || b.pool < 0) throw bad(it);
     blocks.push_back(b);
   }
   return make_CnnOfBlocks(name, positive(items.front()), blocks, positive(items.back().substr(1)));
 }
 
-const bool registered = (define::register_definition_maker(&make_mlp),
-                         define::register_definition_maker(&make_cnn), true);
+const bool registered =
+    (define::register_definition_maker(&make_mlp), define::register_definition_maker(&make_cnn), true);
 
 }  // namespace
 

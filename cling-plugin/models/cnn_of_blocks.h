@@ -46,16 +46,14 @@ struct CnnOfBlocks : torchclad::nn::Model {
       const auto& s = spec[b];
       const std::string name = "conv" + std::to_string(b + 1);
       if (s.channels < 1 || s.kernel < 1 || s.pool < 1)
-        throw std::invalid_argument("Cnn: block " + std::to_string(b) +
-                                    " needs channels, kernel and pool of at least 1, found " +
-                                    std::to_string(s.channels) + ", " + std::to_string(s.kernel) +
-                                    ", " + std::to_string(s.pool));
+        throw std::invalid_argument(
+            "Cnn: block " + std::to_string(b) + " needs channels, kernel and pool of at least 1, found " +
+            std::to_string(s.channels) + ", " + std::to_string(s.kernel) + ", " + std::to_string(s.pool));
       const int lconv = lin - s.kernel + 1;
       if (lconv < 1 || lconv / s.pool < 1)
         throw std::invalid_argument("Cnn: block " + std::to_string(b) + " (kernel " +
-                                    std::to_string(s.kernel) + ", pool " + std::to_string(s.pool) +
-                                    ") on " + std::to_string(lin) +
-                                    " samples: the signal shrinks to nothing");
+                                    std::to_string(s.kernel) + ", pool " + std::to_string(s.pool) + ") on " +
+                                    std::to_string(lin) + " samples: the signal shrinks to nothing");
       conv[b] = torchclad::nn::Conv1d(name, cin, s.channels, s.kernel, lin);
       channels[b] = s.channels;
       pool[b] = s.pool;

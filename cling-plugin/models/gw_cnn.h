@@ -22,7 +22,8 @@ struct GwCnn : torchclad::nn::Model {
     length[0] = kLength;
     int cin = 1;
     for (int b = 0; b < kBlocks; ++b) {
-      conv[b] = torchclad::nn::Conv1d("conv" + std::to_string(b + 1), cin, kChannels[b], kKernel[b], length[b]);
+      conv[b] =
+          torchclad::nn::Conv1d("conv" + std::to_string(b + 1), cin, kChannels[b], kKernel[b], length[b]);
       const int lout = length[b] - kKernel[b] + 1;
       length[b + 1] = lout / kPool;
       convolved[b] = torchclad::nn::Act(kChannels[b] * lout);

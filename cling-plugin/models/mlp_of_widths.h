@@ -35,16 +35,21 @@ void activate(int kind, T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, in
 
 namespace clad::custom_derivatives::torchclad::models {
 template <typename T>
-void activate_pullback(int kind, T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n,
-                       int*, T* d_a, ::torchclad::nn::Act*, ::torchclad::nn::Act*, int*) {
+void activate_pullback(int kind, T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n, int*, T* d_a,
+                       ::torchclad::nn::Act*, ::torchclad::nn::Act*, int*) {
   namespace nn = ::clad::custom_derivatives::torchclad::nn;
   switch (kind) {
-    case ::torchclad::kernels::kRelu: nn::relu_pullback(a, x, y, n, d_a, nullptr, nullptr, nullptr); break;
-    case ::torchclad::kernels::kTanh: nn::tanh_pullback(a, x, y, n, d_a, nullptr, nullptr, nullptr); break;
+    case ::torchclad::kernels::kRelu:
+      nn::relu_pullback(a, x, y, n, d_a, nullptr, nullptr, nullptr);
+      break;
+    case ::torchclad::kernels::kTanh:
+      nn::tanh_pullback(a, x, y, n, d_a, nullptr, nullptr, nullptr);
+      break;
     case ::torchclad::kernels::kSigmoid:
       nn::sigmoid_pullback(a, x, y, n, d_a, nullptr, nullptr, nullptr);
       break;
-    default: nn::detail::elementwise_pullback(a, d_a, x, y, n, [](T, T) { return T(1); });
+    default:
+      nn::detail::elementwise_pullback(a, d_a, x, y, n, [](T, T) { return T(1); });
   }
 }
 }  // namespace clad::custom_derivatives::torchclad::models
@@ -62,7 +67,8 @@ struct MlpOfWidths : torchclad::nn::Model {
       throw std::invalid_argument("Mlp: widths must list 2 to " + std::to_string(kMaxLayers + 1) +
                                   " sizes (input, hidden..., classes), found " + std::to_string(count));
     for (int w : widths)
-      if (w < 1) throw std::invalid_argument("Mlp: every width must be at least 1, found " + std::to_string(w));
+      if (w < 1)
+        throw std::invalid_argument("Mlp: every width must be at least 1, found " + std::to_string(w));
     if (activation < torchclad::kernels::kIdentity || activation > torchclad::kernels::kSigmoid)
       throw std::invalid_argument("Mlp: unknown activation " + std::to_string(activation));
     layers = count - 1;

@@ -70,12 +70,13 @@ inline Sample sample(const define::Definition& d, int n, uint64_t seed, double j
 
 // The loss LibTorch computes for the flat parameters p (float64, requires
 // grad), x [n, inputs] and y [n, target_width].
-using TwinLoss = std::function<torch::Tensor(const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y)>;
+using TwinLoss =
+    std::function<torch::Tensor(const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y)>;
 
 // Clad's float64 loss and gradient against autograd of `twin` (relative
 // 1e-9) and against central finite differences of the definition's own loss.
-inline void expect_gradient_matches(const std::string& name, DefinedModel& model, const Sample& sample_in, int n,
-                                    const TwinLoss& twin) {
+inline void expect_gradient_matches(const std::string& name, DefinedModel& model, const Sample& sample_in,
+                                    int n, const TwinLoss& twin) {
   const auto& d = *def(name);
   Sample s = sample_in;
   std::vector<double> grad(d.param_count, 0.0);
@@ -99,9 +100,10 @@ inline void expect_float_step_clears_adjoints(const std::string& name, double rt
   const auto d = def(name);
   const int n = 5;
   auto s = sample(*d, n, 3, jitter);
-  std::vector<float> p(s.params.begin(), s.params.end()), x(s.x.begin(), s.x.end()), y(s.y.begin(), s.y.end()),
-      a(d->acts_per_sample * n), da(a.size()), g(d->param_count);
-  const float loss = d->grad_f(d->instance.get(), p.data(), a.data(), x.data(), y.data(), n, g.data(), da.data());
+  std::vector<float> p(s.params.begin(), s.params.end()), x(s.x.begin(), s.x.end()),
+      y(s.y.begin(), s.y.end()), a(d->acts_per_sample * n), da(a.size()), g(d->param_count);
+  const float loss =
+      d->grad_f(d->instance.get(), p.data(), a.data(), x.data(), y.data(), n, g.data(), da.data());
   for (float v : da) ASSERT_EQ(v, 0.f) << name;
   std::vector<double> gd(d->param_count, 0.0);
   DefinedModel model(d, 0);
@@ -115,8 +117,8 @@ inline void expect_float_step_clears_adjoints(const std::string& name, double rt
 
 // Allocations of three steps after a first one (which allocates the
 // workspace for the batch size); w: per-sample weights or null.
-inline int64_t steady_state_allocations(DefinedModel& model, const std::vector<float>& x, const std::vector<float>& y,
-                                        int n, const float* w = nullptr) {
+inline int64_t steady_state_allocations(DefinedModel& model, const std::vector<float>& x,
+                                        const std::vector<float>& y, int n, const float* w = nullptr) {
   model.loss_and_grad(x.data(), y.data(), n, w);
   support::AllocationCounter counter;
   for (int i = 0; i < 3; ++i) model.loss_and_grad(x.data(), y.data(), n, w);

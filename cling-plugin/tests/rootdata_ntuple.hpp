@@ -35,8 +35,10 @@ struct NtupleRow {
   ULong64_t ul() const { return static_cast<ULong64_t>(e + 7); }
   Float_t f() const { return 0.25f * static_cast<float>(e); }
   Double_t d() const { return 0.5 * static_cast<double>(e) + 0.125; }
-  Float16_t f16() const { return static_cast<float>(e % 64) * 0.5f; }  // exact in Float16_t's 12 mantissa bits
-  Double32_t d32() const { return 0.25 * static_cast<double>(e); }      // stored as a float
+  Float16_t f16() const {
+    return static_cast<float>(e % 64) * 0.5f;
+  }  // exact in Float16_t's 12 mantissa bits
+  Double32_t d32() const { return 0.25 * static_cast<double>(e); }  // stored as a float
   Float_t w() const { return 0.5f + static_cast<float>(e % 3); }
   Int_t cls() const { return static_cast<Int_t>(e % 3); }
   Float_t fa(int k) const { return static_cast<float>(e + k); }          // fa[3]

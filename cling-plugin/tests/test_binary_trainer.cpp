@@ -89,8 +89,10 @@ TEST(BinaryTrainer, RejectsDataThatDoNotFitTheModel) {
     train::train_binary(pulses(8, 100, 1, 5), good, c, log);
     FAIL() << "no error for a wrong window length";
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("model 'cnn-128-c4k9p2-c8k5p2-h16' takes 128 features per sample, but the training samples have 100"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("model 'cnn-128-c4k9p2-c8k5p2-h16' takes 128 features per sample, "
+                                         "but the training samples have 100"),
+              std::string::npos)
+        << e.what();
   }
   auto bad = good;
   bad.targets = bad.targets * 2;
@@ -98,7 +100,8 @@ TEST(BinaryTrainer, RejectsDataThatDoNotFitTheModel) {
     train::train_binary(bad, good, c, log);
     FAIL() << "no error for targets of 2";
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("is a binary classifier: the training targets must be 0 or 1"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("is a binary classifier: the training targets must be 0 or 1"),
+              std::string::npos);
   }
   auto nan_window = good;
   nan_window.x = nan_window.x.clone();
@@ -107,8 +110,10 @@ TEST(BinaryTrainer, RejectsDataThatDoNotFitTheModel) {
     train::train_binary(nan_window, good, c, log);
     FAIL() << "no error for a NaN sample";
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("the training features hold a non-finite value: sample 3, feature 17 is nan"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(
+                  "the training features hold a non-finite value: sample 3, feature 17 is nan"),
+              std::string::npos)
+        << e.what();
   }
   c.engine = "tensorflow";
   EXPECT_THROW(train::train_binary(good, good, c, log), c10::Error);

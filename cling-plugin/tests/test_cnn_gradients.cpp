@@ -43,21 +43,20 @@ TEST_P(Conv1dPullback, MatchesAutogradAndFiniteDifferences) {
        w = random_vector(int64_t{c.cout} * c.cin * c.k, 22), b = random_vector(c.cout, 23),
        dy = random_vector(int64_t{c.cout} * c.batch * lout, 24);
   std::vector<double> y(dy.size()), col(kernels::conv1d_col_size(c.batch, c.cin, c.k, lout));
-  kernels::conv1d_forward(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin,
-                          c.lin, c.cout, c.k);
+  kernels::conv1d_forward(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin, c.lin, c.cout,
+                          c.k);
 
   auto xt = from_channel_major(x, c.cin, c.batch, c.lin).requires_grad_(),
-       wt = to_tensor(w, {c.cout, c.cin, c.k}).requires_grad_(),
-       bt = to_tensor(b, {c.cout}).requires_grad_();
+       wt = to_tensor(w, {c.cout, c.cin, c.k}).requires_grad_(), bt = to_tensor(b, {c.cout}).requires_grad_();
   auto yt = torch::conv1d(xt, wt, bt);
   EXPECT_TRUE(close(y, to_channel_major(yt), kRtol, kAtol));
   yt.backward(from_channel_major(dy, c.cout, c.batch, lout));
 
-  std::vector<double> dx(x.size(), 0.0), dw(w.size(), 0.0), db(b.size(), 0.0),
-      dcol(col.size(), 0.0), seed = dy;
-  cd::conv1d_forward_pullback(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin,
-                              c.lin, c.cout, c.k, dx.data(), dw.data(), db.data(), seed.data(),
-                              dcol.data(), nullptr, nullptr, nullptr, nullptr, nullptr);
+  std::vector<double> dx(x.size(), 0.0), dw(w.size(), 0.0), db(b.size(), 0.0), dcol(col.size(), 0.0),
+      seed = dy;
+  cd::conv1d_forward_pullback(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin, c.lin,
+                              c.cout, c.k, dx.data(), dw.data(), db.data(), seed.data(), dcol.data(), nullptr,
+                              nullptr, nullptr, nullptr, nullptr);
   EXPECT_TRUE(close(dx, to_channel_major(xt.grad()), kRtol, kAtol));
   EXPECT_TRUE(close(dw, to_vector(wt.grad()), kRtol, kAtol));
   EXPECT_TRUE(close(db, to_vector(bt.grad()), kRtol, kAtol));
@@ -66,17 +65,16 @@ TEST_P(Conv1dPullback, MatchesAutogradAndFiniteDifferences) {
 
   std::vector<double> dw2(w.size(), 0.0), db2(b.size(), 0.0);
   seed = dy;
-  cd::conv1d_forward_const_input_pullback(x.data(), w.data(), b.data(), y.data(), col.data(),
-                                          c.batch, c.cin, c.lin, c.cout, c.k, dw2.data(),
-                                          db2.data(), seed.data(), dcol.data(), nullptr, nullptr,
-                                          nullptr, nullptr, nullptr);
+  cd::conv1d_forward_const_input_pullback(x.data(), w.data(), b.data(), y.data(), col.data(), c.batch, c.cin,
+                                          c.lin, c.cout, c.k, dw2.data(), db2.data(), seed.data(),
+                                          dcol.data(), nullptr, nullptr, nullptr, nullptr, nullptr);
   EXPECT_TRUE(close(dw2, dw, 0, 0));
   EXPECT_TRUE(close(db2, db, 0, 0));
 
   auto f = [&] {
     std::vector<double> out(dy.size());
-    kernels::conv1d_forward(x.data(), w.data(), b.data(), out.data(), col.data(), c.batch, c.cin,
-                            c.lin, c.cout, c.k);
+    kernels::conv1d_forward(x.data(), w.data(), b.data(), out.data(), col.data(), c.batch, c.cin, c.lin,
+                            c.cout, c.k);
     return dot(dy, out);
   };
   auto iw = all_indices(w.size()), ix = all_indices(x.size()), ib = all_indices(b.size());
@@ -105,8 +103,8 @@ TEST_P(MaxPool1dPullback, MatchesAutogradAndFiniteDifferences) {
   EXPECT_TRUE(close(y, to_vector(yt), 0, 0));
   yt.backward(to_tensor(dy, {rows, 1, lout}));
   std::vector<double> dx(x.size(), 0.0), seed = dy;
-  cd::max_pool1d_forward_pullback(x.data(), y.data(), rows, lin, pool, dx.data(), seed.data(),
-                                  nullptr, nullptr, nullptr);
+  cd::max_pool1d_forward_pullback(x.data(), y.data(), rows, lin, pool, dx.data(), seed.data(), nullptr,
+                                  nullptr, nullptr);
   EXPECT_TRUE(close(dx, to_vector(xt.grad()), kRtol, kAtol));
   EXPECT_TRUE(close(seed, std::vector<double>(seed.size(), 0.0), 0, 0));
   auto f = [&] {
@@ -130,8 +128,8 @@ TEST(MaxPool1dPullbackEdges, TiesAndNaNFollowPyTorch) {
   const int rows = 1, lin = 12, pool = 4, lout = 3;
   std::vector<double> y(lout), dx(lin, 0.0), dy{1.5, -2.0, 0.5};
   kernels::max_pool1d_forward(x.data(), y.data(), rows, lin, pool);
-  cd::max_pool1d_forward_pullback(x.data(), y.data(), rows, lin, pool, dx.data(), dy.data(),
-                                  nullptr, nullptr, nullptr);
+  cd::max_pool1d_forward_pullback(x.data(), y.data(), rows, lin, pool, dx.data(), dy.data(), nullptr, nullptr,
+                                  nullptr);
   auto xt = to_tensor(x, {1, 1, lin}).requires_grad_();
   auto yt = torch::max_pool1d(xt, pool);
   EXPECT_TRUE(close(y, to_vector(yt), 0, 0));
@@ -189,8 +187,8 @@ struct CnnCase {
 };
 
 // LibTorch's forward of the same CNN on the flat parameter tensor p.
-torch::Tensor reference_logits(const CnnConfig& config, const model::CnnLayout& L,
-                               const torch::Tensor& p, const torch::Tensor& x) {
+torch::Tensor reference_logits(const CnnConfig& config, const model::CnnLayout& L, const torch::Tensor& p,
+                               const torch::Tensor& x) {
   namespace k = torchclad::kernels;
   auto h = x.unsqueeze(1);
   for (int b = 0; b < L.blocks; ++b) {
@@ -218,8 +216,8 @@ TEST_P(CnnModelGradient, MatchesAutogradAndFiniteDifferences) {
   std::vector<double> targets(c.batch);
   for (int i = 0; i < c.batch; ++i) targets[i] = (3 * i + 1) % 2;
   std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
-  grad::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks, L.table.data(),
-                            params.data(), acts.data(), d_params.data(), d_acts.data());
+  grad::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks, L.table.data(), params.data(),
+                            acts.data(), d_params.data(), d_acts.data());
   // Every pullback consumed its adjoint: the engine relies on this to skip
   // resetting d_acts between steps.
   EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0));
@@ -234,8 +232,8 @@ TEST_P(CnnModelGradient, MatchesAutogradAndFiniteDifferences) {
   EXPECT_TRUE(close(d_params, to_vector(pt.grad()), kRtol, kAtol));
 
   auto f = [&] {
-    return kernels::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks,
-                                        L.table.data(), params.data(), acts.data());
+    return kernels::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks, L.table.data(),
+                                        params.data(), acts.data());
   };
   auto idx = all_indices(L.param_count, 300);
   EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), 2e-5, 1e-7));
@@ -270,13 +268,13 @@ TEST(CnnModelGradientFloat32, WithinTolerance) {
   std::vector<float> targets(batch);
   for (int i = 0; i < batch; ++i) targets[i] = i % 2;
   std::vector<float> acts(L.act_count), d_acts(L.act_count), d_params(L.param_count);
-  grad::cnn_bce_with_logits(x.data(), targets.data(), batch, L.blocks, L.table.data(),
-                            params.data(), acts.data(), d_params.data(), d_acts.data());
+  grad::cnn_bce_with_logits(x.data(), targets.data(), batch, L.blocks, L.table.data(), params.data(),
+                            acts.data(), d_params.data(), d_acts.data());
   std::vector<double> p64(params.begin(), params.end()), xd(x.begin(), x.end()),
       t64(targets.begin(), targets.end());
   std::vector<double> acts64(L.act_count), d_acts64(L.act_count), d_params64(L.param_count);
-  grad::cnn_bce_with_logits(xd.data(), t64.data(), batch, L.blocks, L.table.data(), p64.data(),
-                            acts64.data(), d_params64.data(), d_acts64.data());
+  grad::cnn_bce_with_logits(xd.data(), t64.data(), batch, L.blocks, L.table.data(), p64.data(), acts64.data(),
+                            d_params64.data(), d_acts64.data());
   EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
 }
 
@@ -288,11 +286,9 @@ TEST(CnnLayout, RejectsBadShapes) {
   CnnConfig five{2048, {{2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}}, 8};
   EXPECT_NE(error_of([&] { CnnLayout::make(five, 1); }).find("found 5"), std::string::npos);
   CnnConfig long_kernel{10, {{2, 11, 1}}, 8};
-  EXPECT_NE(error_of([&] { CnnLayout::make(long_kernel, 1); }).find("shrinks to nothing"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { CnnLayout::make(long_kernel, 1); }).find("shrinks to nothing"), std::string::npos);
   CnnConfig big_pool{10, {{2, 3, 9}}, 8};
-  EXPECT_NE(error_of([&] { CnnLayout::make(big_pool, 1); }).find("pools 8 samples by 9"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { CnnLayout::make(big_pool, 1); }).find("pools 8 samples by 9"), std::string::npos);
   CnnConfig zero_channels{10, {{0, 3, 2}}, 8};
   EXPECT_NE(error_of([&] { CnnLayout::make(zero_channels, 1); }).find("at least 1, found 0"),
             std::string::npos);
@@ -319,8 +315,8 @@ TEST_P(CnnDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
   for (int i = 0; i < n; ++i) y[i] = (3 * i + 1) % 2;
   std::vector<double> acts(def->acts_per_sample * n, 0.0), d_acts(acts.size(), 0.0),
       d_params(def->param_count, 0.0);
-  const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(),
-                                  n, d_params.data(), d_acts.data());
+  const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(), n,
+                                  d_params.data(), d_acts.data());
 
   auto p = to_tensor(params, {def->param_count}).requires_grad_();
   auto view = [&](size_t i) {
@@ -330,7 +326,8 @@ TEST_P(CnnDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
   auto h = to_tensor(x, {n, length}).unsqueeze(1);
   const size_t blocks = c.config.blocks.size();
   for (size_t b = 0; b < blocks; ++b)
-    h = torch::max_pool1d(torch::relu(torch::conv1d(h, view(2 * b), view(2 * b + 1))), c.config.blocks[b].pool);
+    h = torch::max_pool1d(torch::relu(torch::conv1d(h, view(2 * b), view(2 * b + 1))),
+                          c.config.blocks[b].pool);
   h = torch::relu(torch::nn::functional::linear(h.flatten(1), view(2 * blocks), view(2 * blocks + 1)));
   auto logits = torch::nn::functional::linear(h, view(2 * blocks + 2), view(2 * blocks + 3)).squeeze(1);
   auto ref = torch::binary_cross_entropy_with_logits(logits, torch::tensor(y, torch::kFloat64));
@@ -346,13 +343,13 @@ TEST_P(CnnDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
   EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), kFdRtol, kFdAtol));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, CnnDefinitionGradient,
-                         ::testing::Values(CnnCase{{40, {{3, 5, 2}}, 6}, 1, "one_block_b1"},
-                                           CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 1, "two_blocks_b1"},
-                                           CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 9, "two_blocks_b9"},
-                                           CnnCase{{90, {{2, 4, 2}, {3, 3, 2}, {4, 3, 2}, {2, 2, 2}}, 5}, 3,
-                                                   "four_blocks_b3"}),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CnnDefinitionGradient,
+    ::testing::Values(CnnCase{{40, {{3, 5, 2}}, 6}, 1, "one_block_b1"},
+                      CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 1, "two_blocks_b1"},
+                      CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 9, "two_blocks_b9"},
+                      CnnCase{{90, {{2, 4, 2}, {3, 3, 2}, {4, 3, 2}, {2, 2, 2}}, 5}, 3, "four_blocks_b3"}),
+    [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace torchclad

@@ -16,7 +16,9 @@ using namespace torchclad::testing;
 
 // Sets LibTorch's (and so the model's) thread count for a scope.
 // The Cnn of `config` as the model-level engine trains it.
-DefinedModel cnn(const CnnConfig& config, uint64_t seed) { return DefinedModel(cnn_definition(config), seed); }
+DefinedModel cnn(const CnnConfig& config, uint64_t seed) {
+  return DefinedModel(cnn_definition(config), seed);
+}
 
 // Views of the flat parameters in the definition's order and shapes.
 std::vector<torch::Tensor> views_of(DefinedModel& m) {
@@ -51,8 +53,7 @@ TEST_P(CnnModelLevelStep, AllocatesNothingInSteadyState) {
 
 INSTANTIATE_TEST_SUITE_P(Batches, CnnModelLevelStep,
                          ::testing::Combine(::testing::Values(1, 8, 65, 256),
-                                            ::testing::Values("sgd", "adam"),
-                                            ::testing::Values(1, 2)));
+                                            ::testing::Values("sgd", "adam"), ::testing::Values(1, 2)));
 
 // The split batch gives the single-thread loss and gradient (up to float
 // rounding), for even and odd batches.
@@ -155,9 +156,9 @@ TEST_P(BinaryEnginesAgree, SameFirstLossAndCloseAfterAFewSteps) {
 INSTANTIATE_TEST_SUITE_P(Optimizers, BinaryEnginesAgree, ::testing::Values("sgd", "adam"));
 
 TEST(BinaryEngines, RejectUnknownNamesAndEmptySignals) {
-  EXPECT_NE(error_of([] { train::make_binary_engine("bogus", CnnConfig{}, {}, 1); })
-                .find("unknown engine 'bogus'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([] { train::make_binary_engine("bogus", CnnConfig{}, {}, 1); }).find("unknown engine 'bogus'"),
+      std::string::npos);
   CnnConfig tiny{8, {{2, 9, 1}}, 4};
   for (const auto& name : train::binary_engine_names())
     EXPECT_NE(error_of([&] { train::make_binary_engine(name, tiny, {}, 1); }).find("shrinks to nothing"),

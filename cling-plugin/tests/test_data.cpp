@@ -49,8 +49,7 @@ void write_raw(const fs::path& path, const Bytes& bytes) {
 void write_gz(const fs::path& path, const Bytes& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr) << path;
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
   ASSERT_EQ(gzclose(f), Z_OK);
 }
 
@@ -74,8 +73,8 @@ class DataTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() / ("torchclad_test_data_" + std::to_string(getpid()) + "_" +
-                                        std::to_string(counter++));
+    dir_ = fs::temp_directory_path() /
+           ("torchclad_test_data_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
     fs::remove_all(dir_);
     ASSERT_TRUE(fs::create_directory(dir_));
   }
@@ -366,10 +365,8 @@ TEST(FashionMnist, LoadsInstalledDataset) {
     EXPECT_LE(split->images.max().item<float>(), 1.0f);
   }
   EXPECT_FLOAT_EQ(ds.train.images.max().item<float>(), 1.0f);  // some pixel is 255
-  EXPECT_TRUE(torch::equal(torch::bincount(ds.train.labels),
-                           torch::full({10}, 6000, torch::kInt64)));
-  EXPECT_TRUE(torch::equal(torch::bincount(ds.test.labels),
-                           torch::full({10}, 1000, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(torch::bincount(ds.train.labels), torch::full({10}, 6000, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(torch::bincount(ds.test.labels), torch::full({10}, 1000, torch::kInt64)));
 }
 
 }  // namespace

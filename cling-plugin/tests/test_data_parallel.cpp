@@ -74,6 +74,7 @@ TEST(FlatOptimizerState, ReloadedStateContinuesTheRunExactly) {
     opt->load_state(wrong);
     FAIL() << "an SGD state loaded into Adam";
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("adam keeps 2 buffer(s), the state has 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("adam keeps 2 buffer(s), the state has 1"), std::string::npos)
+        << e.what();
   }
 }

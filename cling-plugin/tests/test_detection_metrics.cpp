@@ -93,7 +93,8 @@ TEST(DetectionMetrics, BadInputIsNamed) {
     m::roc_auc(two, std::vector<int>{0, 2});
     FAIL() << "no error for label 2";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("label 1 is 2, expected 0 (noise) or 1 (signal)"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("label 1 is 2, expected 0 (noise) or 1 (signal)"),
+              std::string::npos);
   }
   EXPECT_THROW(m::roc_auc(two, std::vector<int>{1, 1}), std::invalid_argument);  // one class only
   EXPECT_THROW(m::roc_auc(two, std::vector<int>{1}), std::invalid_argument);     // sizes

@@ -11,15 +11,19 @@ namespace torchclad {
 namespace {
 
 using namespace torchclad::testing;
-constexpr double kRtol = 1e-9, kAtol = 1e-12;  // Clad vs autograd, float64
+constexpr double kRtol = 1e-9, kAtol = 1e-12;     // Clad vs autograd, float64
 constexpr double kFdRtol = 1e-5, kFdAtol = 1e-7;  // vs central differences, h = 1e-6
 
 torch::Tensor torch_activation(const torch::Tensor& x, int act) {
   switch (act) {
-    case kernels::kRelu: return torch::relu(x);
-    case kernels::kTanh: return torch::tanh(x);
-    case kernels::kSigmoid: return torch::sigmoid(x);
-    default: return x.clone();
+    case kernels::kRelu:
+      return torch::relu(x);
+    case kernels::kTanh:
+      return torch::tanh(x);
+    case kernels::kSigmoid:
+      return torch::sigmoid(x);
+    default:
+      return x.clone();
   }
 }
 
@@ -67,8 +71,7 @@ TEST_P(CrossEntropyGradient, MatchesAutogradAndFiniteDifferences) {
   auto loss = torch::nn::functional::cross_entropy(lt, target);
   loss.backward();
   EXPECT_TRUE(close(d, to_vector(lt.grad()), kRtol, kAtol));
-  EXPECT_NEAR(kernels::softmax_cross_entropy(logits.data(), labels.data(), m, n),
-              loss.item<double>(), 1e-12);
+  EXPECT_NEAR(kernels::softmax_cross_entropy(logits.data(), labels.data(), m, n), loss.item<double>(), 1e-12);
 
   auto f = [&] { return kernels::softmax_cross_entropy(logits.data(), labels.data(), m, n); };
   auto idx = all_indices(logits.size());
@@ -107,8 +110,8 @@ class LinearPullback : public ::testing::TestWithParam<std::tuple<int, int, int>
 
 TEST_P(LinearPullback, MatchesAutogradAndFiniteDifferences) {
   const auto [m, k, n] = GetParam();  // x [m, k], w [n, k], y [m, n]
-  auto x = random_vector(int64_t{m} * k, 6), w = random_vector(int64_t{n} * k, 7),
-       b = random_vector(n, 8), dy = random_vector(int64_t{m} * n, 9);
+  auto x = random_vector(int64_t{m} * k, 6), w = random_vector(int64_t{n} * k, 7), b = random_vector(n, 8),
+       dy = random_vector(int64_t{m} * n, 9);
   std::vector<double> y(int64_t{m} * n);
   kernels::linear_forward(x.data(), w.data(), b.data(), y.data(), m, n, k);
 
@@ -129,9 +132,8 @@ TEST_P(LinearPullback, MatchesAutogradAndFiniteDifferences) {
 
   std::vector<double> dw2(w.size(), 0.0), db2(n, 0.0);
   seed = dy;
-  cd::linear_forward_const_input_pullback(x.data(), w.data(), b.data(), y.data(), m, n, k,
-                                          dw2.data(), db2.data(), seed.data(), nullptr, nullptr,
-                                          nullptr);
+  cd::linear_forward_const_input_pullback(x.data(), w.data(), b.data(), y.data(), m, n, k, dw2.data(),
+                                          db2.data(), seed.data(), nullptr, nullptr, nullptr);
   EXPECT_TRUE(close(dw2, dw, 0, 0));
   EXPECT_TRUE(close(db2, db, 0, 0));
 
@@ -170,9 +172,9 @@ TEST_P(MlpGradient, MatchesAutogradAndFiniteDifferences) {
   std::vector<int> labels(c.batch);
   for (int i = 0; i < c.batch; ++i) labels[i] = (5 * i + 1) % L.widths.back();
   std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
-  grad::mlp_cross_entropy(x.data(), labels.data(), c.batch, L.layers(), L.widths.data(),
-                          L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(), c.act,
-                          params.data(), acts.data(), d_params.data(), d_acts.data());
+  grad::mlp_cross_entropy(x.data(), labels.data(), c.batch, L.layers(), L.widths.data(), L.weight.data(),
+                          L.bias.data(), L.pre.data(), L.post.data(), c.act, params.data(), acts.data(),
+                          d_params.data(), d_acts.data());
   // Every pullback consumed its adjoint: the trainer relies on this to skip
   // resetting d_acts between steps.
   EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0));
@@ -191,8 +193,8 @@ TEST_P(MlpGradient, MatchesAutogradAndFiniteDifferences) {
 
   auto f = [&] {
     return kernels::mlp_cross_entropy(x.data(), labels.data(), c.batch, L.layers(), L.widths.data(),
-                                      L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(),
-                                      c.act, params.data(), acts.data());
+                                      L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(), c.act,
+                                      params.data(), acts.data());
   };
   auto idx = all_indices(L.param_count, 300);
   EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), 2e-5, 1e-7));
@@ -230,9 +232,9 @@ TEST(CladPitfalls, HiddenLayerWeightsGetTheirGradient) {
   auto params = random_vector(L.param_count, 12), x = random_vector(12, 13);
   std::vector<int> labels{0, 2};
   std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
-  grad::mlp_cross_entropy(x.data(), labels.data(), 2, 3, L.widths.data(), L.weight.data(),
-                          L.bias.data(), L.pre.data(), L.post.data(), kernels::kTanh, params.data(),
-                          acts.data(), d_params.data(), d_acts.data());
+  grad::mlp_cross_entropy(x.data(), labels.data(), 2, 3, L.widths.data(), L.weight.data(), L.bias.data(),
+                          L.pre.data(), L.post.data(), kernels::kTanh, params.data(), acts.data(),
+                          d_params.data(), d_acts.data());
   for (int l = 1; l < 3; ++l) {
     double norm = 0;
     for (int i = L.weight[l]; i < L.bias[l]; ++i) norm += std::abs(d_params[i]);
@@ -253,15 +255,14 @@ TEST(MlpGradientFloat32, WithinTolerance) {
   for (int i = 0; i < batch; ++i) labels[i] = i % 10;
   std::vector<float> params(params64.begin(), params64.end()), x(x64.begin(), x64.end());
   std::vector<float> acts(L.act_count), d_acts(L.act_count), d_params(L.param_count);
-  grad::mlp_cross_entropy(x.data(), labels.data(), batch, 3, L.widths.data(), L.weight.data(),
-                          L.bias.data(), L.pre.data(), L.post.data(), kernels::kRelu, params.data(),
-                          acts.data(), d_params.data(), d_acts.data());
+  grad::mlp_cross_entropy(x.data(), labels.data(), batch, 3, L.widths.data(), L.weight.data(), L.bias.data(),
+                          L.pre.data(), L.post.data(), kernels::kRelu, params.data(), acts.data(),
+                          d_params.data(), d_acts.data());
   std::vector<double> acts64(L.act_count), d_acts64(L.act_count), d_params64(L.param_count);
   std::vector<double> params_as_f64(params.begin(), params.end()), x_as_f64(x.begin(), x.end());
-  grad::mlp_cross_entropy(x_as_f64.data(), labels.data(), batch, 3, L.widths.data(),
-                          L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(),
-                          kernels::kRelu, params_as_f64.data(), acts64.data(), d_params64.data(),
-                          d_acts64.data());
+  grad::mlp_cross_entropy(x_as_f64.data(), labels.data(), batch, 3, L.widths.data(), L.weight.data(),
+                          L.bias.data(), L.pre.data(), L.post.data(), kernels::kRelu, params_as_f64.data(),
+                          acts64.data(), d_params64.data(), d_acts64.data());
   EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
 }
 
@@ -269,8 +270,7 @@ TEST(MlpGradientFloat32, WithinTolerance) {
 // activation chosen at run time): Clad's float64 gradient of the whole
 // definition against LibTorch autograd of the same network and central
 // differences.
-class MlpDefinitionGradient
-    : public ::testing::TestWithParam<std::tuple<std::vector<int64_t>, int, int>> {};
+class MlpDefinitionGradient : public ::testing::TestWithParam<std::tuple<std::vector<int64_t>, int, int>> {};
 
 TEST_P(MlpDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
   const auto [widths, act, n] = GetParam();
@@ -283,8 +283,8 @@ TEST_P(MlpDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
   for (int i = 0; i < n; ++i) y[i] = (5 * i + 2) % classes;
   std::vector<double> acts(def->acts_per_sample * n, 0.0), d_acts(acts.size(), 0.0),
       d_params(def->param_count, 0.0);
-  const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(),
-                                  n, d_params.data(), d_acts.data());
+  const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(), n,
+                                  d_params.data(), d_acts.data());
   EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0))
       << "every block consumes the adjoint of what it wrote";
 
@@ -319,7 +319,8 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(std::vector<int64_t>{9, 6, 4}, int(kernels::kIdentity), 5),
                       std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kRelu), 1),
                       std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kTanh), 70),
-                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kSigmoid), 17)));
+                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kSigmoid),
+                                      17)));
 
 }  // namespace
 }  // namespace torchclad

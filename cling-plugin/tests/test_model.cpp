@@ -84,14 +84,15 @@ TEST(ModelLevel, StartsFromTorchNnLinearsInitialisationOfTheSeed) {
     const double bound = 1.0 / std::sqrt(double(widths[l]));
     auto w = torch::empty({widths[l + 1] * widths[l]}).uniform_(-bound, bound, gen);
     auto b = torch::empty({widths[l + 1]}).uniform_(-bound, bound, gen);
-    for (auto t : {w, b}) expected.insert(expected.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+    for (auto t : {w, b})
+      expected.insert(expected.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
   }
   ASSERT_EQ(model.params().numel(), static_cast<int64_t>(expected.size()));
   EXPECT_TRUE(torch::equal(model.params(), torch::tensor(expected)));
   std::vector<std::string> names;
   for (const auto& p : model.definition().params) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
-                                             "fc3.weight", "fc3.bias"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight",
+                                             "fc3.bias"}));
   EXPECT_EQ(model.definition().name, "mlp-12-7-5-3");
   EXPECT_EQ(mlp_definition_name({widths, kernels::kTanh}), "mlp-12-7-5-3-tanh");
 }
@@ -108,16 +109,19 @@ std::string message_of(const std::function<void()>& f) {
 
 // Widths the Mlp cannot have; a name of the family that is malformed.
 TEST(ModelLevel, MlpDefinitionRejectsBadWidthsByName) {
-  EXPECT_NE(message_of([] { mlp_definition({{784}, kernels::kRelu}); })
-                .find("widths must list 2 to 65 sizes (input, hidden..., classes), found 1"),
+  EXPECT_NE(message_of([] {
+              mlp_definition({{784}, kernels::kRelu});
+            }).find("widths must list 2 to 65 sizes (input, hidden..., classes), found 1"),
             std::string::npos);
-  EXPECT_NE(message_of([] { mlp_definition({{4, 0, 2}, kernels::kRelu}); })
-                .find("every width must be at least 1 (and below 2^30), found 0"),
+  EXPECT_NE(message_of([] {
+              mlp_definition({{4, 0, 2}, kernels::kRelu});
+            }).find("every width must be at least 1 (and below 2^30), found 0"),
             std::string::npos);
   EXPECT_NE(message_of([] { define::find_definition("mlp-4-x-2"); }).find("'x' is not a width >= 1"),
             std::string::npos);
-  EXPECT_NE(message_of([] { define::find_definition("mlp-4-2-gelu"); })
-                .find("ends in widths or an activation (identity, relu, tanh, sigmoid), found 'gelu'"),
+  EXPECT_NE(message_of([] {
+              define::find_definition("mlp-4-2-gelu");
+            }).find("ends in widths or an activation (identity, relu, tanh, sigmoid), found 'gelu'"),
             std::string::npos);
   EXPECT_EQ(define::find_definition("mlp-4-3-2-sigmoid")->params.size(), 4u);
 }

@@ -25,7 +25,11 @@ namespace nn = torchclad::nn;
 struct NtupleClassifier : nn::Model {
   nn::Linear fc1{"fc1", 3, 16}, fc2{"fc2", 16, 1};
   nn::Act z1{16}, t1{16}, logit{1};
-  NtupleClassifier() { inputs(3); binary(); output(logit); }
+  NtupleClassifier() {
+    inputs(3);
+    binary();
+    output(logit);
+  }
   template <class T>
   static T loss(const NtupleClassifier& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -99,7 +103,9 @@ const std::vector<std::string> kFeatures = {"m_jj", "m_jjj", "n_jets"};
 
 Dataset loaded() {
   DataLoader loader;
-  loader.features(kFeatures).add_signal(ntuple(), "signal", "", "weight").add_background(ntuple(), "background", "", "weight");
+  loader.features(kFeatures)
+      .add_signal(ntuple(), "signal", "", "weight")
+      .add_background(ntuple(), "background", "", "weight");
   return loader.build();
 }
 
@@ -179,7 +185,8 @@ TEST(ModelStandardize, FitsWeightedMeansAndStds) {
 
   // A zero-variance feature gets std 1 (only centred).
   ROOT::RDataFrame df("signal", ntuple());
-  const auto flat = dataset_from_columns(df.Define("label", [] { return 1; }), {"m_jj", "flat", "n_jets"}, "label");
+  const auto flat =
+      dataset_from_columns(df.Define("label", [] { return 1; }), {"m_jj", "flat", "n_jets"}, "label");
   auto c = model("ntuple_classifier");
   c.standardize(flat);
   EXPECT_FLOAT_EQ(c.feature_stds()[1], 1.f);
@@ -187,8 +194,9 @@ TEST(ModelStandardize, FitsWeightedMeansAndStds) {
 
   // The wrong number of features is refused by name.
   const auto two = dataset_from_columns(df.Define("label", [] { return 1; }), {"m_jj", "flat"}, "label");
-  EXPECT_TRUE(throws_with([&] { c.standardize(two); },
-                          {"Model::standardize: model 'ntuple_classifier' takes 3 features per sample, the dataset has 2"}));
+  EXPECT_TRUE(throws_with(
+      [&] { c.standardize(two); },
+      {"Model::standardize: model 'ntuple_classifier' takes 3 features per sample, the dataset has 2"}));
 }
 
 // Raw masses in the hundreds train badly in a few epochs; standardised they
@@ -262,8 +270,10 @@ void expect_column_equals_predict(const Model& m) {
   ASSERT_EQ(scores->size(), expected.size());
   long long above = 0;
   for (size_t i = 0; i < scores->size(); ++i) {
-    ASSERT_EQ((*m_jj)[i], rows.impl()->split.images[(*entries)[i]][0].item<float>()) << "entry " << (*entries)[i];
-    ASSERT_NEAR((*scores)[i], expected[(*entries)[i]], 1e-5 * std::max(1.f, std::abs(expected[(*entries)[i]])))
+    ASSERT_EQ((*m_jj)[i], rows.impl()->split.images[(*entries)[i]][0].item<float>())
+        << "entry " << (*entries)[i];
+    ASSERT_NEAR((*scores)[i], expected[(*entries)[i]],
+                1e-5 * std::max(1.f, std::abs(expected[(*entries)[i]])))
         << "entry " << (*entries)[i];
     above += (*scores)[i] > 0;
   }
@@ -300,13 +310,14 @@ TEST(ModelColumn, EqualsPredictWithImplicitMtOn) {
 TEST(ModelColumn, ClearErrors) {
   ROOT::RDataFrame df("mixed", ntuple());
   auto m = model("ntuple_classifier");
-  EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", m, {"m_jj", "m_jjj"}); },
-                          {"define_model_column: model 'ntuple_classifier' takes 3 features per event, 2 columns "
-                           "given (m_jj, m_jjj)"}));
+  EXPECT_TRUE(
+      throws_with([&] { define_model_column(df, "score", m, {"m_jj", "m_jjj"}); },
+                  {"define_model_column: model 'ntuple_classifier' takes 3 features per event, 2 columns "
+                   "given (m_jj, m_jjj)"}));
   auto with_text = df.Define("text", [] { return std::string("x"); });
-  EXPECT_TRUE(throws_with([&] { define_model_column(with_text, "score", m, {"m_jj", "text", "n_jets"}); },
-                          {"define_model_column: column 'text' holds", "string",
-                           "expected one number per entry"}));
+  EXPECT_TRUE(
+      throws_with([&] { define_model_column(with_text, "score", m, {"m_jj", "text", "n_jets"}); },
+                  {"define_model_column: column 'text' holds", "string", "expected one number per entry"}));
   EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", m, {"m_jj", "m_bb", "n_jets"}); },
                           {"define_model_column: no column 'm_bb'; the columns are: ", "m_jjj"}));
   EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", m, kFeatures, 1); },

@@ -25,7 +25,11 @@ struct Conv1dOptionsNet : nn::Model {
   nn::Act h1{3 * 5};
   nn::Conv1d c2{"c2", 3, 4, 2, 5, nn::ConvOptions{1, 1, 1, -1, false}};
   nn::Act h2{4 * 6}, out{24};
-  Conv1dOptionsNet() { inputs(2 * 11); regression(24); output(out); }
+  Conv1dOptionsNet() {
+    inputs(2 * 11);
+    regression(24);
+    output(out);
+  }
   template <class T>
   static T loss(const Conv1dOptionsNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c1, p, x, a, m.h1, n);
@@ -44,7 +48,11 @@ struct Conv2dNet : nn::Model {
   nn::Act h1{4 * 6 * 5};
   nn::Conv2d c2{"c2", 4, 2, 2, 3, 6, 5, nn::Conv2dOptions{2, 1, 1, 0, 1, 2, 0, 1}};
   nn::Act h2{2 * 3 * 2}, out{12};
-  Conv2dNet() { inputs(3 * 6 * 5); regression(12); output(out); }
+  Conv2dNet() {
+    inputs(3 * 6 * 5);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const Conv2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c1, p, x, a, m.h1, n);
@@ -62,7 +70,11 @@ struct GroupedConvNet : nn::Model {
   nn::Act h1{6 * 25};
   nn::Conv2d dw{"dw", 6, 6, 3, 3, 5, 5, nn::Conv2dOptions{2, 2, 1, 1, 1, 1, -1, -1, false, 6}};
   nn::Act h2{6 * 9}, out{54};
-  GroupedConvNet() { inputs(4 * 25); regression(54); output(out); }
+  GroupedConvNet() {
+    inputs(4 * 25);
+    regression(54);
+    output(out);
+  }
   template <class T>
   static T loss(const GroupedConvNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c1, p, x, a, m.h1, n);
@@ -78,7 +90,11 @@ struct GroupedConv1dNet : nn::Model {
   nn::Act h1{6 * 8};
   nn::Conv1d c2{"c2", 6, 3, 2, 8, nn::ConvOptions{2, 1, 1, -1, true, 3}};
   nn::Act h2{3 * 5}, out{15};
-  GroupedConv1dNet() { inputs(4 * 10); regression(15); output(out); }
+  GroupedConv1dNet() {
+    inputs(4 * 10);
+    regression(15);
+    output(out);
+  }
   template <class T>
   static T loss(const GroupedConv1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c1, p, x, a, m.h1, n);
@@ -93,7 +109,11 @@ TORCHCLAD_MODEL(grouped_conv1d_net, GroupedConv1dNet)
 struct MultiChannelConv1dNet : nn::Model {
   nn::Conv1d c{"c", 3, 2, 4, 9};
   nn::Act h{2 * 6}, out{12};
-  MultiChannelConv1dNet() { inputs(3 * 9); regression(12); output(out); }
+  MultiChannelConv1dNet() {
+    inputs(3 * 9);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const MultiChannelConv1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -114,7 +134,11 @@ struct Pool2dNet : nn::Model {
   nn::Act m2{3 * 4 * 3};
   nn::AvgPool2d ap2{"ap2", 3, 4, 3, 3, 2, nn::Pool2dOptions{2, 1, 1, 1}};
   nn::Act m3{3 * 2 * 4}, out{24};
-  Pool2dNet() { inputs(2 * 7 * 6); regression(24); output(out); }
+  Pool2dNet() {
+    inputs(2 * 7 * 6);
+    regression(24);
+    output(out);
+  }
   template <class T>
   static T loss(const Pool2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.h, n);
@@ -138,7 +162,11 @@ struct Pool1dNet : nn::Model {
   nn::Act m2{2 * 6};
   nn::AvgPool1d ap2{"ap2", 2, 6, 2, nn::PoolOptions{2, 1, -1, true}};
   nn::Act m3{2 * 4}, out{8};
-  Pool1dNet() { inputs(13); regression(8); output(out); }
+  Pool1dNet() {
+    inputs(13);
+    regression(8);
+    output(out);
+  }
   template <class T>
   static T loss(const Pool1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -162,7 +190,11 @@ struct Pool2dCeilNet : nn::Model {
   nn::Act m1{3 * 4 * 3};
   nn::AvgPool2d ap{"ap", 3, 4, 3, 2, 2, nn::Pool2dOptions{2, 2, 0, 0, -1, -1, true, true}};
   nn::Act m2{3 * 2 * 2}, out{12};
-  Pool2dCeilNet() { inputs(2 * 7 * 6); regression(12); output(out); }
+  Pool2dCeilNet() {
+    inputs(2 * 7 * 6);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const Pool2dCeilNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.h, n);
@@ -191,7 +223,11 @@ struct Pool1dCeilNet : nn::Model {
   nn::Act m3{2 * 3};
   nn::MaxPool1d mp2{"mp2", 2, 3, 2, nn::PoolOptions{2, 1, -1, false, true}};
   nn::Act m4{2 * 2}, out{4};
-  Pool1dCeilNet() { inputs(11); regression(4); output(out); }
+  Pool1dCeilNet() {
+    inputs(11);
+    regression(4);
+    output(out);
+  }
   template <class T>
   static T loss(const Pool1dCeilNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -223,7 +259,11 @@ struct AxesNet : nn::Model {
   nn::Broadcast b2{"b2", {3, 4}, true, {1, 4}, false, false};
   nn::Broadcast b3{"b3", {3, 4}, true, {3, 4}, false, true};
   nn::Act m1{12}, m2{12}, m3{12}, out{12};
-  AxesNet() { inputs(10); regression(12); output(out); }
+  AxesNet() {
+    inputs(10);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const AxesNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -255,7 +295,11 @@ struct Axes3dNet : nn::Model {
   nn::Act gv{2};
   nn::Broadcast b{"b", {4, 2, 3}, true, {1, 2, 1}, false, false};
   nn::Act out{24};
-  Axes3dNet() { inputs(12); regression(24); output(out); }
+  Axes3dNet() {
+    inputs(12);
+    regression(24);
+    output(out);
+  }
   template <class T>
   static T loss(const Axes3dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.h, n);
@@ -272,7 +316,11 @@ TORCHCLAD_MODEL(axes3d_net, Axes3dNet)
 struct BroadcastMismatch : nn::Model {
   nn::Broadcast b{"b", {3, 4}, true, {2, 4}, false, true};
   nn::Act out{12};
-  BroadcastMismatch() { inputs(12); regression(12); output(out); }
+  BroadcastMismatch() {
+    inputs(12);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const BroadcastMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
     return nn::mse(a, m.out, y, n);
@@ -286,7 +334,11 @@ struct PoolCeilWrongOutput : nn::Model {
   nn::Act h{16};
   nn::MaxPool1d mp{"mp", 2, 8, 3, nn::PoolOptions{0, 0, -1, false, true}};  // ceil: 3 windows
   nn::Act out{4};
-  PoolCeilWrongOutput() { inputs(9); regression(4); output(out); }
+  PoolCeilWrongOutput() {
+    inputs(9);
+    regression(4);
+    output(out);
+  }
   template <class T>
   static T loss(const PoolCeilWrongOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -305,7 +357,11 @@ struct SmallImageCnn : nn::Model {
   nn::Act pooled{4 * 4 * 4}, flat{64};
   nn::Linear fc{"fc", 64, 5};
   nn::Act logits{5};
-  SmallImageCnn() { inputs(64); classes(5); output(logits); }
+  SmallImageCnn() {
+    inputs(64);
+    classes(5);
+    output(logits);
+  }
   template <class T>
   static T loss(const SmallImageCnn& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.conv, p, x, a, m.h, n);
@@ -318,14 +374,17 @@ struct SmallImageCnn : nn::Model {
 };
 TORCHCLAD_MODEL(small_image_cnn, SmallImageCnn)
 
-
 // LeakyReLU, then Softmax / LogSoftmax over each sample's values.
 struct LeakySoftmaxNet : nn::Model {
   nn::Linear fc1{"fc1", 6, 8};
   nn::Act z1{8}, h1{8};
   nn::Linear fc2{"fc2", 8, 5};
   nn::Act z2{5}, out{5};
-  LeakySoftmaxNet() { inputs(6); regression(5); output(out); }
+  LeakySoftmaxNet() {
+    inputs(6);
+    regression(5);
+    output(out);
+  }
   template <class T>
   static T loss(const LeakySoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -343,7 +402,11 @@ struct LogSoftmaxNet : nn::Model {
   nn::Act z1{8}, h1{8}, c1{8};
   nn::Linear fc2{"fc2", 8, 5};
   nn::Act z2{5}, out{5};
-  LogSoftmaxNet() { inputs(6); regression(5); output(out); }
+  LogSoftmaxNet() {
+    inputs(6);
+    regression(5);
+    output(out);
+  }
   template <class T>
   static T loss(const LogSoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -358,8 +421,10 @@ TORCHCLAD_MODEL(log_softmax_net, LogSoftmaxNet)
 
 // BatchNorm's constants (as an importer writes them into the definition).
 static const double kBn2dMean[3] = {0.3, -0.2, 0.1}, kBn2dVar[3] = {1.5, 0.7, 2.0};
-static const double kBn1dMean[6] = {0.1, -0.3, 0.2, 0.0, 0.5, -0.1}, kBn1dVar[6] = {0.5, 1.2, 2.0, 0.9, 1.1, 0.3},
-                    kBn1dGamma[6] = {1.2, 0.8, -0.5, 1.0, 0.3, 2.0}, kBn1dBeta[6] = {0.1, 0.0, -0.2, 0.3, 0.05, -0.4};
+static const double kBn1dMean[6] = {0.1, -0.3, 0.2, 0.0, 0.5, -0.1},
+                    kBn1dVar[6] = {0.5, 1.2, 2.0, 0.9, 1.1, 0.3},
+                    kBn1dGamma[6] = {1.2, 0.8, -0.5, 1.0, 0.3, 2.0},
+                    kBn1dBeta[6] = {0.1, 0.0, -0.2, 0.3, 0.05, -0.4};
 
 // Conv2d -> BatchNorm2d (trainable gamma and beta, frozen running statistics) -> ReLU.
 struct BatchNorm2dNet : nn::Model {
@@ -368,7 +433,11 @@ struct BatchNorm2dNet : nn::Model {
   nn::Const mean{"bn.running_mean", kBn2dMean, {3}}, var{"bn.running_var", kBn2dVar, {3}};
   nn::BatchNorm bn{"bn", 3, 20, mean, var};
   nn::Act b{3 * 20}, r{3 * 20}, out{60};
-  BatchNorm2dNet() { inputs(2 * 5 * 4); regression(60); output(out); }
+  BatchNorm2dNet() {
+    inputs(2 * 5 * 4);
+    regression(60);
+    output(out);
+  }
   template <class T>
   static T loss(const BatchNorm2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.h, n);
@@ -390,7 +459,11 @@ struct BatchNorm1dInferenceNet : nn::Model {
   nn::BatchNorm bn{"bn", 6, 0, mean, var, gamma, beta, 1e-3};
   nn::Linear fc2{"fc2", 6, 3};
   nn::Act logits{3};
-  BatchNorm1dInferenceNet() { inputs(4); classes(3); output(logits); }
+  BatchNorm1dInferenceNet() {
+    inputs(4);
+    classes(3);
+    output(logits);
+  }
   template <class T>
   static T loss(const BatchNorm1dInferenceNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -406,8 +479,8 @@ TORCHCLAD_MODEL(batch_norm1d_inference_net, BatchNorm1dInferenceNet)
 // scalar parameter, constants per sample value, per channel and scalar;
 // then activation with activation (a residual add, mul, sub, a square), and a
 // concat along channels.
-static const double kPerValue[18] = {0.1, -0.2, 0.3, 0.05, 0.0, -0.4, 0.2, 0.25, -0.1,
-                                     0.6, -0.3, 0.15, 0.0, 0.1, -0.2, 0.35, -0.05, 0.2};
+static const double kPerValue[18] = {0.1, -0.2, 0.3,  0.05, 0.0, -0.4, 0.2,  0.25,  -0.1,
+                                     0.6, -0.3, 0.15, 0.0,  0.1, -0.2, 0.35, -0.05, 0.2};
 static const double kPerChannel[3] = {1.5, -2.0, 0.8}, kOne[1] = {1.0};
 struct BroadcastNet : nn::Model {
   nn::Conv2d c{"c", 2, 3, 2, 2, 4, 3};
@@ -415,7 +488,11 @@ struct BroadcastNet : nn::Model {
   nn::Const per_value{"per_value", kPerValue, {3, 3, 2}}, per_channel{"per_channel", kPerChannel, {3, 1, 1}},
       one{"one", kOne, {1}};
   nn::Act h{18}, h1{18}, h2{18}, h3{18}, h4{18}, h5{18}, h6{18}, h7{18}, h8{18}, h9{18}, cat{36}, out{36};
-  BroadcastNet() { inputs(2 * 4 * 3); regression(36); output(out); }
+  BroadcastNet() {
+    inputs(2 * 4 * 3);
+    regression(36);
+    output(out);
+  }
   template <class T>
   static T loss(const BroadcastNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.h, n);
@@ -445,7 +522,11 @@ struct FeatureBroadcastNet : nn::Model {
   nn::Act z{4}, s1{4}, s2{4}, s3{4}, cat{8};
   nn::Linear fc2{"fc2", 8, 3};
   nn::Act out{3};
-  FeatureBroadcastNet() { inputs(5); regression(3); output(out); }
+  FeatureBroadcastNet() {
+    inputs(5);
+    regression(3);
+    output(out);
+  }
   template <class T>
   static T loss(const FeatureBroadcastNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z, n);
@@ -466,7 +547,11 @@ struct NoBiasMlp : nn::Model {
   nn::Act z1{7}, t1{7};
   nn::Linear fc2{"fc2", 7, 3, nn::no_bias, nn::Init::kXavierUniform};
   nn::Act logits{3};
-  NoBiasMlp() { inputs(5); classes(3); output(logits); }
+  NoBiasMlp() {
+    inputs(5);
+    classes(3);
+    output(logits);
+  }
   template <class T>
   static T loss(const NoBiasMlp& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -483,7 +568,11 @@ struct UnflattenNet : nn::Model {
   nn::Act z{24}, zc{24};
   nn::Conv2d c{"c", 2, 2, 2, 2, 3, 4};
   nn::Act h{12}, out{12};
-  UnflattenNet() { inputs(12); regression(12); output(out); }
+  UnflattenNet() {
+    inputs(12);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const UnflattenNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.z, n);
@@ -499,7 +588,11 @@ TORCHCLAD_MODEL(unflatten_net, UnflattenNet)
 struct ChannelSoftmaxNet : nn::Model {
   nn::Conv1d c{"c", 2, 3, 2, 6};
   nn::Act h{3 * 5}, s{3 * 5}, ls{3 * 5}, out{15};
-  ChannelSoftmaxNet() { inputs(2 * 6); regression(15); output(out); }
+  ChannelSoftmaxNet() {
+    inputs(2 * 6);
+    regression(15);
+    output(out);
+  }
   template <class T>
   static T loss(const ChannelSoftmaxNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -523,7 +616,11 @@ struct TiledPool1dNet : nn::Model {
   nn::Act h2{2 * 4};
   nn::MaxPool1d p3{"p3", 2, 4, 3};
   nn::Act m3{2 * 1}, out{2};
-  TiledPool1dNet() { inputs(2 * 20); regression(2); output(out); }
+  TiledPool1dNet() {
+    inputs(2 * 20);
+    regression(2);
+    output(out);
+  }
   template <class T>
   static T loss(const TiledPool1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -541,7 +638,11 @@ TORCHCLAD_MODEL(tiled_pool1d_net, TiledPool1dNet)
 struct Conv2dWrongOutput : nn::Model {
   nn::Conv2d c{"c", 1, 2, 2, 2, 4, 4, nn::Conv2dOptions{1, 1}};
   nn::Act out{10};
-  Conv2dWrongOutput() { inputs(16); regression(10); output(out); }
+  Conv2dWrongOutput() {
+    inputs(16);
+    regression(10);
+    output(out);
+  }
   template <class T>
   static T loss(const Conv2dWrongOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.out, n);
@@ -555,7 +656,11 @@ struct PoolWrongInput : nn::Model {
   nn::Act h{16};
   nn::MaxPool1d mp{"mp", 2, 9, 2};  // the conv gives 2 x 8
   nn::Act out{8};
-  PoolWrongInput() { inputs(9); regression(8); output(out); }
+  PoolWrongInput() {
+    inputs(9);
+    regression(8);
+    output(out);
+  }
   template <class T>
   static T loss(const PoolWrongInput& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv1d(m.c, p, x, a, m.h, n);
@@ -565,13 +670,15 @@ struct PoolWrongInput : nn::Model {
 };
 TORCHCLAD_MODEL(pool_wrong_input, PoolWrongInput)
 
-
-
 struct BroadcastWrongSize : nn::Model {
   nn::Conv2d c{"c", 1, 3, 2, 2, 4, 3};
   nn::Param q{"q", {5}};
   nn::Act h{18}, h1{18};
-  BroadcastWrongSize() { inputs(12); regression(18); output(h1); }
+  BroadcastWrongSize() {
+    inputs(12);
+    regression(18);
+    output(h1);
+  }
   template <class T>
   static T loss(const BroadcastWrongSize& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.c, p, x, a, m.h, n);
@@ -585,7 +692,11 @@ struct BatchNormWrongStats : nn::Model {
   nn::Const mean{"mean", kBn2dMean, {2}}, var{"var", kBn2dVar, {3}};
   nn::BatchNorm bn{"bn", 3, 4, mean, var};
   nn::Act out{12};
-  BatchNormWrongStats() { inputs(12); regression(12); output(out); }
+  BatchNormWrongStats() {
+    inputs(12);
+    regression(12);
+    output(out);
+  }
   template <class T>
   static T loss(const BatchNormWrongStats& m, const T* p, T* a, const T* x, const T* y, int n) {
     return nn::mse(a, m.out, y, n);
@@ -598,7 +709,11 @@ struct BatchNormWrongWidth : nn::Model {
   nn::Act z{5}, out{5};
   nn::Const mean{"mean", kBn1dMean, {6}}, var{"var", kBn1dVar, {6}};
   nn::BatchNorm bn{"bn", 6, 0, mean, var};
-  BatchNormWrongWidth() { inputs(4); regression(5); output(out); }
+  BatchNormWrongWidth() {
+    inputs(4);
+    regression(5);
+    output(out);
+  }
   template <class T>
   static T loss(const BatchNormWrongWidth& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.z, n);
@@ -622,8 +737,8 @@ torch::Tensor constant(const double* v, int64_t count) {
 
 // The LibTorch twin of each definition: its output [n, output_width] from the
 // flat parameters p and the input batch x [n, inputs] (any float type).
-using Twin = std::function<torch::Tensor(const define::Definition&, const torch::Tensor& p,
-                                         const torch::Tensor& x)>;
+using Twin =
+    std::function<torch::Tensor(const define::Definition&, const torch::Tensor& p, const torch::Tensor& x)>;
 
 const std::map<std::string, Twin>& twins() {
   static const std::map<std::string, Twin> t = {
@@ -705,7 +820,8 @@ const std::map<std::string, Twin>& twins() {
       {"axes_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          const int64_t n = x.size(0);
-         auto h = F::conv1d(x.view({n, 2, 5}), view(p, d, "c.weight"), F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         auto h = F::conv1d(x.view({n, 2, 5}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
          auto s = torch::log_softmax(torch::softmax(h.transpose(1, 2), 2), 1);  // [n, 4, 3]
          auto m1 = torch::softmax(s.transpose(1, 2), 2) *
                    F::linear(x, view(p, d, "g.weight"), view(p, d, "g.bias")).view({n, 3, 1});
@@ -715,9 +831,11 @@ const std::map<std::string, Twin>& twins() {
       {"axes3d_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          const int64_t n = x.size(0);
-         auto h = F::conv2d(x.view({n, 1, 3, 4}), view(p, d, "c.weight"), F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         auto h = F::conv2d(x.view({n, 1, 3, 4}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
          auto s = torch::softmax(h.permute({0, 3, 1, 2}), 2);  // [n, 4, 2, 3]
-         return (s * F::linear(x, view(p, d, "g.weight"), view(p, d, "g.bias")).view({n, 1, 2, 1})).flatten(1);
+         return (s * F::linear(x, view(p, d, "g.weight"), view(p, d, "g.bias")).view({n, 1, 2, 1}))
+             .flatten(1);
        }},
       {"small_image_cnn",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
@@ -745,9 +863,8 @@ const std::map<std::string, Twin>& twins() {
                             F::Conv2dFuncOptions().bias(view(p, d, "c.bias")).padding(1));
          auto o = p.options().requires_grad(false);
          h = torch::batch_norm(h, view(p, d, "bn.weight"), view(p, d, "bn.bias"),
-                               constant(kBn2dMean, 3).to(o),
-                               constant(kBn2dVar, 3).to(o), false, 0.1,
-                               1e-5, false);
+                               constant(kBn2dMean, 3).to(o), constant(kBn2dVar, 3).to(o), false, 0.1, 1e-5,
+                               false);
          return torch::relu(h).flatten(1);
        }},
       {"batch_norm1d_inference_net",
@@ -755,7 +872,8 @@ const std::map<std::string, Twin>& twins() {
          auto o = p.options().requires_grad(false);
          auto c = [&](const double* v) { return constant(v, 6).to(o); };
          auto h = F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias"));
-         h = torch::batch_norm(h, c(kBn1dGamma), c(kBn1dBeta), c(kBn1dMean), c(kBn1dVar), false, 0.1, 1e-3, false);
+         h = torch::batch_norm(h, c(kBn1dGamma), c(kBn1dBeta), c(kBn1dMean), c(kBn1dVar), false, 0.1, 1e-3,
+                               false);
          return F::linear(torch::tanh(h), view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
        }},
       {"broadcast_net",
@@ -800,7 +918,8 @@ const std::map<std::string, Twin>& twins() {
       {"unflatten_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
-         return F::conv2d(z, view(p, d, "c.weight"), F::Conv2dFuncOptions().bias(view(p, d, "c.bias"))).flatten(1);
+         return F::conv2d(z, view(p, d, "c.weight"), F::Conv2dFuncOptions().bias(view(p, d, "c.bias")))
+             .flatten(1);
        }},
   };
   return t;
@@ -830,22 +949,22 @@ TEST_P(BlockGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
       << name << ": worst " << (out32 - ref32).abs().max().item<double>();
 
   // Float64: loss and gradient against autograd and finite differences.
-  expect_gradient_matches(name, model, s, n, [&](const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
-    return twin_loss(*d, twin(*d, p, x), y);
-  });
+  expect_gradient_matches(name, model, s, n,
+                          [&](const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
+                            return twin_loss(*d, twin(*d, p, x), y);
+                          });
 }
 
-INSTANTIATE_TEST_SUITE_P(Blocks, BlockGradient,
-                         ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net", "grouped_conv_net",
-                                                              "grouped_conv1d_net", "multi_channel_conv1d_net",
-                                                              "pool2d_net", "pool1d_net", "pool2d_ceil_net",
-                                                              "pool1d_ceil_net", "axes_net", "axes3d_net",
-                                                              "small_image_cnn", "leaky_softmax_net",
-                                                              "log_softmax_net", "batch_norm2d_net",
-                                                              "batch_norm1d_inference_net", "broadcast_net",
-                                                              "feature_broadcast_net", "unflatten_net",
-                                                              "no_bias_mlp", "channel_softmax_net", "tiled_pool1d_net"),
-                                            ::testing::Values(1, 3, 17)));
+INSTANTIATE_TEST_SUITE_P(
+    Blocks, BlockGradient,
+    ::testing::Combine(::testing::Values("conv1d_options_net", "conv2d_net", "grouped_conv_net",
+                                         "grouped_conv1d_net", "multi_channel_conv1d_net", "pool2d_net",
+                                         "pool1d_net", "pool2d_ceil_net", "pool1d_ceil_net", "axes_net",
+                                         "axes3d_net", "small_image_cnn", "leaky_softmax_net",
+                                         "log_softmax_net", "batch_norm2d_net", "batch_norm1d_inference_net",
+                                         "broadcast_net", "feature_broadcast_net", "unflatten_net",
+                                         "no_bias_mlp", "channel_softmax_net", "tiled_pool1d_net"),
+                       ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
 // clears what its block wrote) and matches the float64 gradient.
@@ -889,33 +1008,23 @@ TEST_P(BlockSteadyState, AllocatesNothing) {
   EXPECT_EQ(count, 0) << name << " at batch " << n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Blocks, BlockSteadyState,
-                         ::testing::Values(std::make_tuple("conv1d_options_net", 1, 1),
-                                           std::make_tuple("conv1d_options_net", 70, 1),
-                                           std::make_tuple("conv2d_net", 1, 1),
-                                           std::make_tuple("conv2d_net", 70, 2),
-                                           std::make_tuple("grouped_conv_net", 70, 2),
-                                           std::make_tuple("grouped_conv1d_net", 1, 1),
-                                           std::make_tuple("pool2d_net", 70, 1),
-                                           std::make_tuple("pool1d_net", 70, 1),
-                                           std::make_tuple("pool2d_ceil_net", 70, 2),
-                                           std::make_tuple("pool1d_ceil_net", 1, 1),
-                                           std::make_tuple("axes_net", 70, 2),
-                                           std::make_tuple("axes3d_net", 1, 1),
-                                           std::make_tuple("small_image_cnn", 1, 1),
-                                           std::make_tuple("small_image_cnn", 65, 2),
-                                           std::make_tuple("leaky_softmax_net", 70, 1),
-                                           std::make_tuple("log_softmax_net", 1, 1),
-                                           std::make_tuple("batch_norm2d_net", 70, 2),
-                                           std::make_tuple("batch_norm1d_inference_net", 70, 1),
-                                           std::make_tuple("broadcast_net", 1, 1),
-                                           std::make_tuple("broadcast_net", 70, 2),
-                                           std::make_tuple("feature_broadcast_net", 70, 1),
-                                           std::make_tuple("unflatten_net", 70, 1),
-                                           std::make_tuple("no_bias_mlp", 1, 1),
-                                           std::make_tuple("no_bias_mlp", 70, 2),
-                                           std::make_tuple("channel_softmax_net", 70, 1),
-                                           std::make_tuple("tiled_pool1d_net", 70, 1)));
+INSTANTIATE_TEST_SUITE_P(
+    Blocks, BlockSteadyState,
+    ::testing::Values(std::make_tuple("conv1d_options_net", 1, 1),
+                      std::make_tuple("conv1d_options_net", 70, 1), std::make_tuple("conv2d_net", 1, 1),
+                      std::make_tuple("conv2d_net", 70, 2), std::make_tuple("grouped_conv_net", 70, 2),
+                      std::make_tuple("grouped_conv1d_net", 1, 1), std::make_tuple("pool2d_net", 70, 1),
+                      std::make_tuple("pool1d_net", 70, 1), std::make_tuple("pool2d_ceil_net", 70, 2),
+                      std::make_tuple("pool1d_ceil_net", 1, 1), std::make_tuple("axes_net", 70, 2),
+                      std::make_tuple("axes3d_net", 1, 1), std::make_tuple("small_image_cnn", 1, 1),
+                      std::make_tuple("small_image_cnn", 65, 2), std::make_tuple("leaky_softmax_net", 70, 1),
+                      std::make_tuple("log_softmax_net", 1, 1), std::make_tuple("batch_norm2d_net", 70, 2),
+                      std::make_tuple("batch_norm1d_inference_net", 70, 1),
+                      std::make_tuple("broadcast_net", 1, 1), std::make_tuple("broadcast_net", 70, 2),
+                      std::make_tuple("feature_broadcast_net", 70, 1),
+                      std::make_tuple("unflatten_net", 70, 1), std::make_tuple("no_bias_mlp", 1, 1),
+                      std::make_tuple("no_bias_mlp", 70, 2), std::make_tuple("channel_softmax_net", 70, 1),
+                      std::make_tuple("tiled_pool1d_net", 70, 1)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),
@@ -924,15 +1033,17 @@ TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("pool_wrong_input"),
             "model 'pool_wrong_input' (PoolWrongInput): in loss(), layer 'mp': input has width 16, the "
             "layer expects 2 x 9");
-  EXPECT_EQ(registration_error("broadcast_mismatch"),
-            "model 'broadcast_mismatch' (BroadcastMismatch): Broadcast 'b': axis 1 has sizes 3 and 2, which do "
-            "not broadcast (equal, or one of them 1)");
+  EXPECT_EQ(
+      registration_error("broadcast_mismatch"),
+      "model 'broadcast_mismatch' (BroadcastMismatch): Broadcast 'b': axis 1 has sizes 3 and 2, which do "
+      "not broadcast (equal, or one of them 1)");
   EXPECT_EQ(registration_error("pool_ceil_wrong_output"),
             "model 'pool_ceil_wrong_output' (PoolCeilWrongOutput): in loss(), layer 'mp': output activation "
             "has width 4, the layer gives 2 x 3");
-  EXPECT_EQ(registration_error("broadcast_wrong_size"),
-            "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'activation #3': mul: the "
-            "operand has 5 values; expected 1 (a scalar), 3 (one per channel) or 18 (one per value of a sample)");
+  EXPECT_EQ(
+      registration_error("broadcast_wrong_size"),
+      "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'activation #3': mul: the "
+      "operand has 5 values; expected 1 (a scalar), 3 (one per channel) or 18 (one per value of a sample)");
   EXPECT_EQ(registration_error("batch_norm_wrong_stats"),
             "model 'batch_norm_wrong_stats' (BatchNormWrongStats): BatchNorm 'bn': the running mean and "
             "variance need 3 values, found 2");

@@ -26,8 +26,7 @@ TEST(OpLevel, MixesWithLibTorchOpsInOneGraph) {
     h = torch::sin(h);
     h = clad ? torchclad::tanh(h) : torch::tanh(h);
     h = clad ? torchclad::linear(h, w2, b2) : torch::nn::functional::linear(h, w2, b2);
-    auto loss = clad ? torchclad::cross_entropy(h, target)
-                     : torch::nn::functional::cross_entropy(h, target);
+    auto loss = clad ? torchclad::cross_entropy(h, target) : torch::nn::functional::cross_entropy(h, target);
     auto grads = torch::autograd::grad({loss}, {a, w1, b1, w2, b2});
     grads.insert(grads.begin(), loss);
     return grads;
@@ -63,32 +62,40 @@ TEST(OpLevel, ModelLevelNodeGivesTheParametersGradient) {
 
 TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {
   auto x = torch::randn({4, 3}), w = torch::randn({2, 3}), b = torch::randn({2});
-  EXPECT_NE(error_of([&] { torchclad::linear(x.to(torch::kInt32), w, b); })
-                .find("torchclad::linear: input must be float32 or float64, found Int"),
+  EXPECT_NE(error_of([&] {
+              torchclad::linear(x.to(torch::kInt32), w, b);
+            }).find("torchclad::linear: input must be float32 or float64, found Int"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::linear(x.view({12}), w, b); })
-                .find("input must be 2-D [batch, in_features], found 1-D"),
+  EXPECT_NE(error_of([&] {
+              torchclad::linear(x.view({12}), w, b);
+            }).find("input must be 2-D [batch, in_features], found 1-D"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::linear(x, torch::randn({2, 5}), b); })
-                .find("weight size(1) must be 3 (in_features of the input), found 5"),
+  EXPECT_NE(error_of([&] {
+              torchclad::linear(x, torch::randn({2, 5}), b);
+            }).find("weight size(1) must be 3 (in_features of the input), found 5"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::linear(torch::randn({3, 4}).t(), w, b); })
-                .find("input must be contiguous"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { torchclad::linear(torch::randn({3, 4}).t(), w, b); }).find("input must be contiguous"),
+      std::string::npos);
   EXPECT_NE(error_of([&] { torchclad::linear(torch::randn({0, 3}), w, b); }).find("empty batch"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::linear(x, w.to(torch::kFloat64), b); })
-                .find("weight must have the dtype of input (Float), found Double"),
+  EXPECT_NE(error_of([&] {
+              torchclad::linear(x, w.to(torch::kFloat64), b);
+            }).find("weight must have the dtype of input (Float), found Double"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::cross_entropy(x, torch::tensor({0, 1, 3, 2})); })
-                .find("target[2] = 3 is out of range; expected a class index in [0, 3)"),
+  EXPECT_NE(error_of([&] {
+              torchclad::cross_entropy(x, torch::tensor({0, 1, 3, 2}));
+            }).find("target[2] = 3 is out of range; expected a class index in [0, 3)"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::cross_entropy(x, torch::zeros({4})); })
-                .find("target must be int64 class indices, found Float"),
+  EXPECT_NE(error_of([&] {
+              torchclad::cross_entropy(x, torch::zeros({4}));
+            }).find("target must be int64 class indices, found Float"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::activation(x, static_cast<Activation>(9)); })
-                .find("torchclad::activation: kind must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found 9"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        torchclad::activation(x, static_cast<Activation>(9));
+      }).find("torchclad::activation: kind must be 0 (identity), 1 (relu), 2 (tanh) or 3 (sigmoid), found 9"),
+      std::string::npos);
   EXPECT_NE(error_of([&] {
               torchclad::mlp_cross_entropy(x, torch::tensor({0, 1, 1, 0}), torch::randn({5}),
                                            std::vector<int64_t>{3, 2}, kernels::kRelu);
@@ -119,7 +126,9 @@ TEST(OpLevel, MetaTensorsGiveShapesWithoutData) {
   auto y = torchclad::linear(x, w, b);
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{5, 2}));
   EXPECT_TRUE(y.is_meta());
-  EXPECT_EQ(torchclad::cross_entropy(y, torch::empty({5}, torch::dtype(torch::kLong).device(torch::kMeta))).dim(), 0);
+  EXPECT_EQ(
+      torchclad::cross_entropy(y, torch::empty({5}, torch::dtype(torch::kLong).device(torch::kMeta))).dim(),
+      0);
 }
 
 }  // namespace

@@ -210,9 +210,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 ::testing::AssertionResult same(const MnistSplit& a, const MnistSplit& b) {
   if (!a.images.sizes().equals(b.images.sizes()) || !a.labels.sizes().equals(b.labels.sizes()))
-    return ::testing::AssertionFailure() << "shapes differ: " << a.images.sizes() << "/"
-                                         << a.labels.sizes() << " vs " << b.images.sizes() << "/"
-                                         << b.labels.sizes();
+    return ::testing::AssertionFailure() << "shapes differ: " << a.images.sizes() << "/" << a.labels.sizes()
+                                         << " vs " << b.images.sizes() << "/" << b.labels.sizes();
   if (a.images.dtype() != b.images.dtype() || a.labels.dtype() != b.labels.dtype())
     return ::testing::AssertionFailure() << "dtypes differ";
   if (!torch::equal(a.images, b.images)) {
@@ -321,7 +320,8 @@ static void RowsAreEntriesInOrderWithAndWithoutImplicitMT() {
     EXPECT_TRUE(torch::equal(range.images.select(1, 0), entries.slice(0, 1234, 6234)));
     // Bytes: entry = b0 + 256 * b1.
     const auto bytes = read_tree(file, "t", "bimage", "label", 333);
-    const auto entry = (bytes.images.select(1, 0) * 255).round() + 256 * (bytes.images.select(1, 1) * 255).round();
+    const auto entry =
+        (bytes.images.select(1, 0) * 255).round() + 256 * (bytes.images.select(1, 1) * 255).round();
     EXPECT_TRUE(torch::equal(entry, entries.slice(0, 333)));
   }
 }
@@ -399,7 +399,8 @@ static void ReadRDataFrameOverAChainKeepsFileOrder() {
     ROOT::RDataFrame df("t", files);
     const auto got = read_rdataframe(df, "image", "label");
     EXPECT_TRUE(torch::equal(got.images.select(1, 0), torch::arange(6000, torch::kFloat32)));
-    const auto odd = read_rdataframe(df.Filter([](Int_t l) { return l % 2 == 1; }, {"label"}), "image", "label");
+    const auto odd =
+        read_rdataframe(df.Filter([](Int_t l) { return l % 2 == 1; }, {"label"}), "image", "label");
     EXPECT_TRUE(torch::equal(odd.images.select(1, 0), torch::arange(1, 6000, 2, torch::kFloat32)));
   }
 }
@@ -449,7 +450,8 @@ TEST(RootData, ReadRDataFrame) {
 
 static void MissingFile() {
   const std::string f = tmp("no-such-file.root");
-  EXPECT_TRUE(throws_with([&] { read_tree(f, "train", "image", "label"); }, {"read_tree", "no such file", f}));
+  EXPECT_TRUE(
+      throws_with([&] { read_tree(f, "train", "image", "label"); }, {"read_tree", "no such file", f}));
 }
 
 static void NotARootFile() {
@@ -459,7 +461,8 @@ static void NotARootFile() {
   for (auto& b : junk) b = static_cast<uint8_t>(rng());
   write_bytes(f, junk);
   EXPECT_TRUE(throws_with([&] { read_tree(f, "train", "image", "label"); }, {"not a ROOT file", f}));
-  EXPECT_TRUE(throws_with([&] { read_tree(tmp_dir().string(), "train", "image", "label"); }, {"is a directory"}));
+  EXPECT_TRUE(
+      throws_with([&] { read_tree(tmp_dir().string(), "train", "image", "label"); }, {"is a directory"}));
 }
 
 static void TruncatedFile() {
@@ -578,7 +581,8 @@ static void EmptyTreeAndEmptyRanges() {
                           {"'empty'", "the tree is empty"}));
   const auto& f = synthetic_root_file();
   EXPECT_TRUE(throws_with([&] { read_tree(f, "test", "image", "label", 3, 0); }, {"empty range"}));
-  EXPECT_TRUE(throws_with([&] { read_tree(f, "test", "image", "label", -1, 5); }, {"first entry must be >= 0"}));
+  EXPECT_TRUE(
+      throws_with([&] { read_tree(f, "test", "image", "label", -1, 5); }, {"first entry must be >= 0"}));
   ROOT::RDataFrame df("train", f);
   EXPECT_TRUE(throws_with(
       [&] { read_rdataframe(df.Filter([](Int_t l) { return l > 100; }, {"label"}), "image", "label"); },
@@ -605,8 +609,8 @@ static void NegativeLabels() {
 static void ReadRDataFrameMissingColumn() {
   ROOT::RDataFrame df(3);
   auto d = df.Define("lab", [] { return 1; });
-  EXPECT_TRUE(throws_with([&] { read_rdataframe(d, "img", "lab"); },
-                          {"read_rdataframe", "no column 'img'", "lab"}));
+  EXPECT_TRUE(
+      throws_with([&] { read_rdataframe(d, "img", "lab"); }, {"read_rdataframe", "no column 'img'", "lab"}));
 }
 
 TEST(RootDataErrors, BadValuesAndRanges) {
@@ -650,8 +654,8 @@ TEST(RootDataErrors, TreesAndColumns) {
 TEST(RootDataErrors, WriteErrors) {
   auto ds = load_mnist(synthetic_idx_dir());
   const std::string nodir = tmp("no-such-dir") + "/out.root";
-  EXPECT_TRUE(throws_with([&] { write_mnist_root(ds, nodir); },
-                          {"write_mnist_root", nodir, "does not exist"}));
+  EXPECT_TRUE(
+      throws_with([&] { write_mnist_root(ds, nodir); }, {"write_mnist_root", nodir, "does not exist"}));
   ds.test.images = ds.test.images * 2;
   const std::string f = tmp("bad-pixels.root");
   EXPECT_TRUE(throws_with([&] { write_mnist_root(ds, f); }, {f, "test split", "expected a value in [0, 1]"}));
@@ -765,13 +769,18 @@ TEST(BinaryData, ErrorsNameTheColumn) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message([] { read_binary_tree(windows_file(), "train", {"strain", "label", "loudness"}); })
-                .find("no SNR column 'loudness'; the columns are: strain, label, snr, merger_time"),
+  EXPECT_NE(message([] {
+              read_binary_tree(windows_file(), "train", {"strain", "label", "loudness"});
+            }).find("no SNR column 'loudness'; the columns are: strain, label, snr, merger_time"),
             std::string::npos);
   ROOT::RDataFrame df("train", windows_file());
-  EXPECT_NE(message([&] { read_binary_rdataframe(df.Define("three", "label + 2"), {"strain", "three", "snr"}); })
-                .find("label column 'three' holds 2 at row 0; a binary classifier expects 0 (noise) or 1 (signal)"),
-            std::string::npos);
-  EXPECT_NE(message([&] { read_binary_rdataframe(df, {"strain", "label", "loudness"}); }).find("no SNR column 'loudness'"),
+  EXPECT_NE(
+      message([&] {
+        read_binary_rdataframe(df.Define("three", "label + 2"), {"strain", "three", "snr"});
+      }).find("label column 'three' holds 2 at row 0; a binary classifier expects 0 (noise) or 1 (signal)"),
+      std::string::npos);
+  EXPECT_NE(message([&] {
+              read_binary_rdataframe(df, {"strain", "label", "loudness"});
+            }).find("no SNR column 'loudness'"),
             std::string::npos);
 }

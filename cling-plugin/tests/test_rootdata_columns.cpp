@@ -31,14 +31,14 @@ const torch::Tensor& features(const torchclad::Dataset& d) { return d.impl()->sp
 const torch::Tensor& labels(const torchclad::Dataset& d) { return d.impl()->split.labels; }
 
 // Column k of x against f(entry) for every row.
-::testing::AssertionResult column_is(const torch::Tensor& x, int64_t k, const std::function<double(const NtupleRow&)>& f,
-                                     long long offset = 0) {
+::testing::AssertionResult column_is(const torch::Tensor& x, int64_t k,
+                                     const std::function<double(const NtupleRow&)>& f, long long offset = 0) {
   const auto col = x.select(1, k).contiguous();
   for (int64_t r = 0; r < col.size(0); ++r) {
     const float want = static_cast<float>(f(NtupleRow{r + offset}));
     if (col[r].item<float>() != want)
-      return ::testing::AssertionFailure() << "column " << k << " row " << r << ": " << col[r].item<float>()
-                                           << ", expected " << want;
+      return ::testing::AssertionFailure()
+             << "column " << k << " row " << r << ": " << col[r].item<float>() << ", expected " << want;
   }
   return ::testing::AssertionSuccess();
 }
@@ -56,8 +56,8 @@ TEST(RootDataColumns, EveryNumericScalarType) {
     if (mt) imt.emplace();
     SCOPED_TRACE(mt ? "implicit MT" : "sequential");
     ROOT::RDataFrame df("signal", ntuple_file());
-    const auto d = dataset_from_columns(df, {"b_o", "c", "uc", "s", "us", "i", "ui", "g", "l", "ul", "f", "d", "f16", "d32"},
-                                        "cls");
+    const auto d = dataset_from_columns(
+        df, {"b_o", "c", "uc", "s", "us", "i", "ui", "g", "l", "ul", "f", "d", "f16", "d32"}, "cls");
     ASSERT_EQ(d.size(), kSignalEntries);
     ASSERT_EQ(d.features(), 14);
     EXPECT_EQ(d.targets(), 0);
@@ -189,22 +189,22 @@ TEST(RootDataColumnsErrors, ColumnsAndTypes) {
   const auto columns = [&](std::vector<std::string> f, std::string label, std::string weight = "") {
     return [=, &df] { dataset_from_columns(df, f, label, weight); };
   };
-  EXPECT_TRUE(throws_with(columns({"m_jj"}, "cls"),
-                          {"dataset_from_columns: no feature column 'm_jj'; the columns are: b_o, c, cls, d, d32, f, f16, fa, g, i, l, "
-                           "na, name, nanv, s, uc, ui, ul, us, va, vi, vr, w"}));
+  EXPECT_TRUE(throws_with(columns({"m_jj"}, "cls"), {"dataset_from_columns: no feature column 'm_jj'; the "
+                                                     "columns are: b_o, c, cls, d, d32, f, f16, fa, g, i, l, "
+                                                     "na, name, nanv, s, uc, ui, ul, us, va, vi, vr, w"}));
   EXPECT_TRUE(throws_with(columns({"f"}, "isSignal"), {"no label column 'isSignal'; the columns are:"}));
   EXPECT_TRUE(throws_with(columns({"f"}, "cls", "weight_mc"), {"no weight column 'weight_mc'"}));
   EXPECT_TRUE(throws_with(columns({}, "cls"), {"no feature columns given"}));
   EXPECT_TRUE(throws_with(columns({"f", "d", "f"}, "cls"), {"'f' is listed twice"}));
   EXPECT_TRUE(throws_with(columns({"name"}, "cls"),
-                          {"feature column 'name' has type", "string", "expected one number per entry (Bool_t",
-                           "or an array of numbers"}));
+                          {"feature column 'name' has type", "string",
+                           "expected one number per entry (Bool_t", "or an array of numbers"}));
   EXPECT_TRUE(throws_with(columns({"f[2]"}, "cls"),
                           {"feature 'f[2]': column 'f' holds one Float_t per entry, not an array"}));
   EXPECT_TRUE(throws_with(columns({"fa[0]"}, "cls"), {"'fa[0]'", "'name[n]' with n >= 1"}));
-  EXPECT_TRUE(throws_with(columns({"f"}, "f"),
-                          {"label column 'f' has type Float_t; expected one integer per entry",
-                           "use regression_dataset_from_columns"}));
+  EXPECT_TRUE(
+      throws_with(columns({"f"}, "f"), {"label column 'f' has type Float_t; expected one integer per entry",
+                                        "use regression_dataset_from_columns"}));
   EXPECT_TRUE(throws_with(columns({"f"}, "name"), {"label column 'name' has type", "string"}));
   EXPECT_TRUE(throws_with(columns({"f"}, "cls", "fa"),
                           {"weight column 'fa' has type", "RVec", "expected one number per entry"}));
@@ -222,9 +222,10 @@ TEST(RootDataColumnsErrors, RaggedArraysNameTheColumn) {
     if (mt) imt.emplace();
     SCOPED_TRACE(mt ? "implicit MT" : "sequential");
     ROOT::RDataFrame df("signal", ntuple_file());
-    EXPECT_TRUE(throws_with([&] { dataset_from_columns(df, {"f", "va"}, "cls"); },
-                            {"feature column 'va'", "holds arrays of different lengths, from 0 to 3 values per entry",
-                             "write 'va[n]' to take the first n values, padded with 0"}));
+    EXPECT_TRUE(
+        throws_with([&] { dataset_from_columns(df, {"f", "va"}, "cls"); },
+                    {"feature column 'va'", "holds arrays of different lengths, from 0 to 3 values per entry",
+                     "write 'va[n]' to take the first n values, padded with 0"}));
     EXPECT_TRUE(throws_with([&] { dataset_from_columns(df, {"vi", "vr"}, "cls"); },
                             {"feature column 'vr'", "different lengths, from 0 to 2"}));
     EXPECT_TRUE(throws_with([&] { regression_dataset_from_columns(df, {"f"}, {"va"}); },
@@ -242,7 +243,8 @@ TEST(RootDataColumnsErrors, BadValues) {
   ROOT::RDataFrame df("signal", ntuple_file());
   EXPECT_TRUE(throws_with([&] { dataset_from_columns(df, {"f", "nanv"}, "cls"); },
                           {"feature 'nanv' is NaN at row 17"}));
-  EXPECT_TRUE(throws_with([&] { dataset_from_columns(df, {"f"}, "cls", "nanv"); }, {"weight 'nanv' is NaN at row 17"}));
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(df, {"f"}, "cls", "nanv"); },
+                          {"weight 'nanv' is NaN at row 17"}));
   EXPECT_TRUE(throws_with([&] { regression_dataset_from_columns(df, {"f"}, {"d", "nanv"}); },
                           {"target 'nanv' is NaN at row 17"}));
   // A double too large for float32.

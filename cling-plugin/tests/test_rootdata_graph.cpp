@@ -74,18 +74,18 @@ TEST(RootDataGraph, UsableAfterDatasetFromRDataFrame) {
       std::optional<ImplicitMT> imt;
       if (mt) imt.emplace();
       SCOPED_TRACE(std::string(mt ? "implicit MT" : "sequential") + (chain ? ", chain" : ", one file"));
-      const std::vector<std::string> inputs =
-          chain ? files() : std::vector<std::string>{files()[0]};
+      const std::vector<std::string> inputs = chain ? files() : std::vector<std::string>{files()[0]};
       const long long entries = static_cast<long long>(inputs.size()) * kEntries;
       ROOT::RDataFrame df("t", inputs);
       // The repro: a jitted and a typed Define.
       auto node = df.Define("image", "ROOT::RVecF{(float)a, (float)b}").Define("label", [] { return 1; });
       const auto first = torchclad::dataset_from_rdataframe(node);
       ASSERT_EQ(first.size(), entries);
-      EXPECT_TRUE(torch::equal(first.impl()->split.images.select(1, 0),
-                               torch::arange(entries, torch::kFloat32)));
-      expect_graph_usable(node, entries, tmp(std::string("graph-snapshot-") + (mt ? "mt" : "seq") +
-                                             (chain ? "-chain" : "") + ".root"));
+      EXPECT_TRUE(
+          torch::equal(first.impl()->split.images.select(1, 0), torch::arange(entries, torch::kFloat32)));
+      expect_graph_usable(
+          node, entries,
+          tmp(std::string("graph-snapshot-") + (mt ? "mt" : "seq") + (chain ? "-chain" : "") + ".root"));
       // A second dataset from the same node, and one from the root node's branch.
       expect_same(torchclad::dataset_from_rdataframe(node), first);
       const auto half = torchclad::dataset_from_rdataframe(node.Filter("a < 1000"));
@@ -110,7 +110,8 @@ TEST(RootDataGraph, UsableAfterBinaryDatasetFromRDataFrame) {
       const auto ds = torchclad::binary_dataset_from_rdataframe(node, "image", "label", snr);
       ASSERT_EQ(ds.size(), 2 * kEntries);
       EXPECT_EQ(ds.signals(), kEntries);
-      expect_graph_usable(node, 2 * kEntries, tmp(std::string("binary-snapshot-") + (mt ? "mt" : "seq") + ".root"));
+      expect_graph_usable(node, 2 * kEntries,
+                          tmp(std::string("binary-snapshot-") + (mt ? "mt" : "seq") + ".root"));
       // Then the other kind of dataset from the same graph.
       EXPECT_EQ(torchclad::dataset_from_rdataframe(node).size(), 2 * kEntries);
       expect_graph_usable(node, 2 * kEntries, tmp("binary-snapshot-again.root"));

@@ -56,7 +56,8 @@ TEST(RootDataLoader, SignalAndBackgroundWithCutsAndWeights) {
     EXPECT_EQ(d.features(), 4);
     EXPECT_EQ(d.classes(), 2);
     // Signal rows first, label 1, then background, label 0; in entry order.
-    EXPECT_TRUE(torch::equal(labels(d), torch::cat({torch::ones({ns}, torch::kInt64), torch::zeros({nb}, torch::kInt64)})));
+    EXPECT_TRUE(torch::equal(
+        labels(d), torch::cat({torch::ones({ns}, torch::kInt64), torch::zeros({nb}, torch::kInt64)})));
     std::vector<float> ids = sig;
     ids.insert(ids.end(), bkg.begin(), bkg.end());
     EXPECT_TRUE(torch::equal(features(d).select(1, 0), torch::tensor(ids)));
@@ -100,9 +101,11 @@ TEST(RootDataLoader, GlobPatternsAndRDataFrameNodes) {
     loader.features({"x"}).add_background(tmp("loader-bkg-*.root"), "events", "x >= 100").add_signal(node);
     const auto d = loader.build();
     ASSERT_EQ(d.size(), 300 + 1300);
-    EXPECT_TRUE(torch::equal(features(d).select(1, 0).slice(0, 0, 300), -1 - torch::arange(300, torch::kFloat32)))
+    EXPECT_TRUE(
+        torch::equal(features(d).select(1, 0).slice(0, 0, 300), -1 - torch::arange(300, torch::kFloat32)))
         << features(d).select(1, 0).slice(0, 0, 300);
-    EXPECT_TRUE(torch::equal(features(d).select(1, 0).slice(0, 300), torch::arange(100, 1400, torch::kFloat32)));
+    EXPECT_TRUE(
+        torch::equal(features(d).select(1, 0).slice(0, 300), torch::arange(100, 1400, torch::kFloat32)));
     EXPECT_EQ(labels(d).sum().item<int64_t>(), 300);
     EXPECT_EQ(*node.Count(), 300u);  // the user's graph still runs
   }
@@ -118,18 +121,25 @@ TEST(RootDataLoaderErrors, SourcesAndExpressions) {
   EXPECT_TRUE(throws_with(build(DataLoader().features({"f"}).add_background(f, "background")),
                           {"no signal source; add one with add_signal"}));
   const std::string missing = tmp("no-such-ntuple.root");
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"f"}).add_signal(missing, "signal").add_background(f, "background")),
-                          {"DataLoader::build: signal source 0 ('" + missing + "' tree 'signal')", "no such file"}));
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"f"}).add_signal(f, "signal").add_background(f, "ttbar")),
-                          {"background source 0", "no tree 'ttbar'", "signal (TTree)", "background (TTree)"}));
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"f"}).add_signal(f, "signal", "f >").add_background(f, "background")),
-                          {"signal source 0", "the cut 'f >' is not a valid expression of its columns"}));
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"f"}).add_signal(f, "signal").add_background(f, "background", "", "name")),
-                          {"background source 0", "the weight expression 'name' is not one number per entry"}));
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"f"}).add_signal(f, "signal").add_background(f, "background", "f < 0")),
-                          {"background source 0", "no entries selected"}));
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"m_jj"}).add_signal(f, "signal").add_background(f, "background")),
-                          {"signal source 0", "no feature column 'm_jj'"}));
-  EXPECT_TRUE(throws_with(build(DataLoader().features({"va"}).add_signal(f, "signal").add_background(f, "background")),
-                          {"signal source 0", "feature column 'va'", "different lengths"}));
+  EXPECT_TRUE(throws_with(
+      build(DataLoader().features({"f"}).add_signal(missing, "signal").add_background(f, "background")),
+      {"DataLoader::build: signal source 0 ('" + missing + "' tree 'signal')", "no such file"}));
+  EXPECT_TRUE(
+      throws_with(build(DataLoader().features({"f"}).add_signal(f, "signal").add_background(f, "ttbar")),
+                  {"background source 0", "no tree 'ttbar'", "signal (TTree)", "background (TTree)"}));
+  EXPECT_TRUE(throws_with(
+      build(DataLoader().features({"f"}).add_signal(f, "signal", "f >").add_background(f, "background")),
+      {"signal source 0", "the cut 'f >' is not a valid expression of its columns"}));
+  EXPECT_TRUE(throws_with(
+      build(DataLoader().features({"f"}).add_signal(f, "signal").add_background(f, "background", "", "name")),
+      {"background source 0", "the weight expression 'name' is not one number per entry"}));
+  EXPECT_TRUE(throws_with(
+      build(DataLoader().features({"f"}).add_signal(f, "signal").add_background(f, "background", "f < 0")),
+      {"background source 0", "no entries selected"}));
+  EXPECT_TRUE(throws_with(
+      build(DataLoader().features({"m_jj"}).add_signal(f, "signal").add_background(f, "background")),
+      {"signal source 0", "no feature column 'm_jj'"}));
+  EXPECT_TRUE(throws_with(
+      build(DataLoader().features({"va"}).add_signal(f, "signal").add_background(f, "background")),
+      {"signal source 0", "feature column 'va'", "different lengths"}));
 }

@@ -32,7 +32,8 @@ namespace {
 
 // A file of ROOT's tutorial data; throws (failing the test) if ROOT has none.
 std::string tutorial_file(const std::string& name) {
-  const auto path = std::filesystem::path(gROOT->GetTutorialDir().Data()) / "machine_learning" / "data" / name;
+  const auto path =
+      std::filesystem::path(gROOT->GetTutorialDir().Data()) / "machine_learning" / "data" / name;
   if (!std::filesystem::exists(path))
     throw std::runtime_error("ROOT's tutorial data file " + path.string() +
                              " is missing (it comes with ROOT's installation)");
@@ -65,7 +66,8 @@ torch::Tensor column(const std::string& file, const std::string& tree, const std
 }
 
 // The tree's columns side by side [entries, columns], each read on its own.
-torch::Tensor columns(const std::string& file, const std::string& tree, const std::vector<std::string>& names) {
+torch::Tensor columns(const std::string& file, const std::string& tree,
+                      const std::vector<std::string>& names) {
   std::vector<torch::Tensor> c;
   for (const auto& n : names) c.push_back(column(file, tree, n));
   return torch::stack(c, 1);
@@ -106,7 +108,8 @@ double two_class_auc(const torchclad::Model& m, const torchclad::Dataset& d) {
 }  // namespace
 
 TEST(RootDataPublic, TutorialFilesArePresent) {
-  for (const auto& f : {higgs(), tmva_class(), tmva_multiclass()}) EXPECT_TRUE(std::filesystem::exists(f)) << f;
+  for (const auto& f : {higgs(), tmva_class(), tmva_multiclass()})
+    EXPECT_TRUE(std::filesystem::exists(f)) << f;
 }
 
 // A column named "jet1_b-tag" is a feature like any other: columns are read
@@ -118,7 +121,8 @@ TEST(RootDataPublic, HiggsColumnWithADashIsAFeature) {
   ASSERT_EQ(d.size(), 20000);
   EXPECT_EQ(d.features(), 2);
   EXPECT_EQ(d.classes(), 2);
-  const auto btag = torch::cat({column(higgs(), "sig_tree", "jet1_b-tag"), column(higgs(), "bkg_tree", "jet1_b-tag")});
+  const auto btag =
+      torch::cat({column(higgs(), "sig_tree", "jet1_b-tag"), column(higgs(), "bkg_tree", "jet1_b-tag")});
   EXPECT_TRUE(torch::equal(features(d).select(1, 1), btag));
   EXPECT_EQ(labels(d).sum().item<int64_t>(), 10000);
 }
@@ -128,12 +132,14 @@ TEST(RootDataPublic, HiggsColumnWithADashIsAFeature) {
 // way selects what the column says.
 TEST(RootDataPublic, HiggsColumnWithADashInACutSaysHowToNameIt) {
   DataLoader bad;
-  bad.features({"m_jj"}).add_signal(higgs(), "sig_tree", "jet1_b-tag > 0.5").add_background(higgs(), "bkg_tree");
-  EXPECT_TRUE(throws_with([&] { bad.build(); },
-                          {"DataLoader::build: signal source 0", "Higgs_data.root' tree 'sig_tree'",
-                           "the cut 'jet1_b-tag > 0.5'", "not a column: 'jet1_b', 'tag'",
-                           "the columns are: Type, jet1_b-tag, jet1_eta,", "jet1_b-tag",
-                           "Alias(\"jet1_b_tag\", \"jet1_b-tag\")"}));
+  bad.features({"m_jj"})
+      .add_signal(higgs(), "sig_tree", "jet1_b-tag > 0.5")
+      .add_background(higgs(), "bkg_tree");
+  EXPECT_TRUE(throws_with(
+      [&] { bad.build(); },
+      {"DataLoader::build: signal source 0", "Higgs_data.root' tree 'sig_tree'", "the cut 'jet1_b-tag > 0.5'",
+       "not a column: 'jet1_b', 'tag'", "the columns are: Type, jet1_b-tag, jet1_eta,", "jet1_b-tag",
+       "Alias(\"jet1_b_tag\", \"jet1_b-tag\")"}));
 
   auto with_alias = [](const std::string& tree) {
     return ROOT::RDF::RNode(ROOT::RDataFrame(tree, higgs()).Alias("jet1_b_tag", "jet1_b-tag"));
@@ -143,7 +149,8 @@ TEST(RootDataPublic, HiggsColumnWithADashInACutSaysHowToNameIt) {
       .add_signal(with_alias("sig_tree"), "jet1_b_tag > 0.5")
       .add_background(with_alias("bkg_tree"), "jet1_b_tag > 0.5");
   const auto d = good.build();
-  const auto btag = torch::cat({column(higgs(), "sig_tree", "jet1_b-tag"), column(higgs(), "bkg_tree", "jet1_b-tag")});
+  const auto btag =
+      torch::cat({column(higgs(), "sig_tree", "jet1_b-tag"), column(higgs(), "bkg_tree", "jet1_b-tag")});
   ASSERT_EQ(d.size(), (btag > 0.5).sum().item<int64_t>());
   EXPECT_GT(d.size(), 1000);
   EXPECT_TRUE(torch::equal(features(d).select(1, 1), btag.masked_select(btag > 0.5)));
@@ -153,9 +160,9 @@ TEST(RootDataPublic, HiggsColumnWithADashInACutSaysHowToNameIt) {
 // bkg_tree): refused as a label with the way to make it one.
 TEST(RootDataPublic, HiggsFloatTypeColumnAsLabel) {
   ROOT::RDataFrame sig("sig_tree", higgs());
-  EXPECT_TRUE(throws_with([&] { torchclad::dataset_from_columns(sig, {"m_jj"}, "Type"); },
-                          {"dataset_from_columns: label column 'Type' has type Float_t",
-                           "Define(\"label\", \"int(Type)\")"}));
+  EXPECT_TRUE(throws_with(
+      [&] { torchclad::dataset_from_columns(sig, {"m_jj"}, "Type"); },
+      {"dataset_from_columns: label column 'Type' has type Float_t", "Define(\"label\", \"int(Type)\")"}));
   const auto d = torchclad::dataset_from_columns(sig.Define("label", "int(Type)"), {"m_jj"}, "label");
   EXPECT_EQ(d.size(), 10000);
   EXPECT_EQ(labels(d).min().item<int64_t>(), 1);
@@ -240,8 +247,9 @@ TEST(RootDataPublic, TmvaColumnsNamedVarNReadAsWritten) {
   const auto sp = s.index({s_pass}), bp = b.index({b_pass});
   const auto bw = column(tmva_class(), "TreeB", "weight").index({b_pass});
   EXPECT_TRUE(torch::equal(features(c).select(1, 0), torch::cat({sp.select(1, 0), bp.select(1, 0)})));
-  const auto expected_w = torch::cat({(sp.select(1, 0).to(torch::kDouble) * sp.select(1, 1) + sp.select(1, 2)),
-                                      bw.to(torch::kDouble) * bp.select(1, 1)});
+  const auto expected_w =
+      torch::cat({(sp.select(1, 0).to(torch::kDouble) * sp.select(1, 1) + sp.select(1, 2)),
+                  bw.to(torch::kDouble) * bp.select(1, 1)});
   EXPECT_TRUE(torch::allclose(weights(c).to(torch::kDouble), expected_w, 1e-5, 1e-6));
 }
 
@@ -258,10 +266,11 @@ TEST(RootDataPublic, TmvaClassWeightMissingFromTheSignalTree) {
                            "the columns are: var1, var2, var3, var4"}));
   // A typo in a longer expression: only the unknown name is listed.
   DataLoader typo;
-  typo.features(kVars).add_signal(tmva_class(), "TreeS").add_background(tmva_class(), "TreeB", "var1 > 0", "2 * wieght");
-  EXPECT_TRUE(throws_with([&] { typo.build(); },
-                          {"background source 0", "TreeB", "not a column: 'wieght';",
-                           "the columns are: var1, var2, var3, var4, weight"}));
+  typo.features(kVars)
+      .add_signal(tmva_class(), "TreeS")
+      .add_background(tmva_class(), "TreeB", "var1 > 0", "2 * wieght");
+  EXPECT_TRUE(throws_with([&] { typo.build(); }, {"background source 0", "TreeB", "not a column: 'wieght';",
+                                                  "the columns are: var1, var2, var3, var4, weight"}));
 }
 
 // Four classes from four trees: DataLoader is binary; a labelled dataset per
@@ -277,8 +286,10 @@ TEST(RootDataPublic, TmvaMulticlassFourTreesIntoOneDataset) {
   ASSERT_EQ(d.size(), 8000);
   EXPECT_EQ(d.classes(), 4);
   for (int k = 0; k < 4; ++k) {
-    EXPECT_TRUE(torch::equal(labels(d).slice(0, 2000 * k, 2000 * (k + 1)), torch::full({2000}, k, torch::kInt64)));
-    EXPECT_TRUE(torch::equal(features(d).slice(0, 2000 * k, 2000 * (k + 1)), columns(tmva_multiclass(), trees[k], kVars)))
+    EXPECT_TRUE(
+        torch::equal(labels(d).slice(0, 2000 * k, 2000 * (k + 1)), torch::full({2000}, k, torch::kInt64)));
+    EXPECT_TRUE(torch::equal(features(d).slice(0, 2000 * k, 2000 * (k + 1)),
+                             columns(tmva_multiclass(), trees[k], kVars)))
         << trees[k];
   }
   auto [train, test] = d.split(0.25);
@@ -365,7 +376,8 @@ TEST(RootDataPublic, WeightedStreamOverTheBackgroundTree) {
     n += k;
   }
   EXPECT_EQ(n, 6000);
-  EXPECT_TRUE(throws_with([&] { torchclad::StreamDataset({tmva_class()}, "TreeS", kVars, "", "weight"); },
-                          {"StreamDataset: no weight column 'weight'; the columns are: var1, var2, var3, var4",
-                           "(tree 'TreeS' in '", "tmva_class_example.root')"}));
+  EXPECT_TRUE(
+      throws_with([&] { torchclad::StreamDataset({tmva_class()}, "TreeS", kVars, "", "weight"); },
+                  {"StreamDataset: no weight column 'weight'; the columns are: var1, var2, var3, var4",
+                   "(tree 'TreeS' in '", "tmva_class_example.root')"}));
 }

@@ -91,7 +91,8 @@ TEST(RootDataSplit, ConcatKeepsOrderAndFillsWeights) {
 TEST(RootDataSplitErrors, FractionsAndMismatches) {
   const Dataset d = signal();
   for (double f : {0.0, 1.0, -0.5, 2.0})
-    EXPECT_TRUE(throws_with([&] { d.split(f); }, {"Dataset::split: test_fraction must lie in (0, 1), found"}));
+    EXPECT_TRUE(
+        throws_with([&] { d.split(f); }, {"Dataset::split: test_fraction must lie in (0, 1), found"}));
   EXPECT_TRUE(throws_with([&] { d.split(0.001); }, {"leaves the test set empty"}));
   EXPECT_TRUE(throws_with([&] { d.split(0.999); }, {"leaves the training set empty"}));
   ROOT::RDataFrame df("signal", ntuple_file());

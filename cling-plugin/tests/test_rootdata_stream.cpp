@@ -108,8 +108,8 @@ std::vector<long long> all_entries(long long n) {
 // In entry order (shuffle off), every numeric branch type and array kind
 // gives the rows, labels and weights dataset_from_columns gives.
 TEST(RootDataStream, EveryNumericTypeAsTheInMemoryReader) {
-  const std::vector<std::string> features = {"b_o", "c",  "uc", "s",  "us", "i",  "ui",   "g",   "l",
-                                             "ul",  "f",  "d",  "f16", "d32", "fa", "vi", "va[2]"};
+  const std::vector<std::string> features = {"b_o", "c", "uc", "s",   "us",  "i",  "ui", "g",    "l",
+                                             "ul",  "f", "d",  "f16", "d32", "fa", "vi", "va[2]"};
   for (bool mt : {false, true}) {
     std::optional<ImplicitMT> imt;
     if (mt) imt.emplace();
@@ -256,7 +256,8 @@ TEST(RootDataStream, TheFilesStayUsable) {
     s.begin_epoch(1);
     std::vector<float> x, y;
     EXPECT_EQ(s.next_batch(10, x, y), 10);
-    EXPECT_EQ(ROOT::RDataFrame("t", plain_file()).Count().GetValue(), static_cast<unsigned long long>(kEntries));
+    EXPECT_EQ(ROOT::RDataFrame("t", plain_file()).Count().GetValue(),
+              static_cast<unsigned long long>(kEntries));
   }  // dropped mid-epoch: its thread stops
   EXPECT_EQ(*before, static_cast<unsigned long long>(kEntries));
   EXPECT_EQ(df.Filter("label == 1").Count().GetValue(), static_cast<unsigned long long>(kEntries / 2));
@@ -271,21 +272,30 @@ TEST(RootDataStream, ErrorsBeforeReading) {
     return [=] { StreamDataset s(files, tree, features, label, weight, o); };
   };
   EXPECT_TRUE(throws_with(make({f}, "t", {"x", "m_bb"}, "label"),
-                          {"StreamDataset: no feature column 'm_bb'; the columns are: k, label, neg, nr, pair, ragged, weight, x"}));
-  EXPECT_TRUE(throws_with(make({ntuple_file()}, "signal", {"name"}, "cls"),
-                          {"StreamDataset: feature column 'name' has type", "expected one number per entry"}));
-  EXPECT_TRUE(throws_with(make({f}, "t", {"x"}, "x"),
-                          {"StreamDataset: label column 'x' has type Float_t; expected one integer per entry"}));
-  EXPECT_TRUE(throws_with(make({f}, "t", {"x[2]"}, "label"), {"column 'x' holds one Float_t per entry, not an array"}));
+                          {"StreamDataset: no feature column 'm_bb'; the columns are: k, label, neg, nr, "
+                           "pair, ragged, weight, x"}));
+  EXPECT_TRUE(
+      throws_with(make({ntuple_file()}, "signal", {"name"}, "cls"),
+                  {"StreamDataset: feature column 'name' has type", "expected one number per entry"}));
+  EXPECT_TRUE(
+      throws_with(make({f}, "t", {"x"}, "x"),
+                  {"StreamDataset: label column 'x' has type Float_t; expected one integer per entry"}));
+  EXPECT_TRUE(throws_with(make({f}, "t", {"x[2]"}, "label"),
+                          {"column 'x' holds one Float_t per entry, not an array"}));
   EXPECT_TRUE(throws_with(make({f}, "t", {"x"}, "label", "pair"), {"weight column 'pair' has type"}));
   EXPECT_TRUE(throws_with(make({f}, "t", {}, "label"), {"no feature columns given"}));
-  EXPECT_TRUE(throws_with(make({tmp("no-such.root")}, "t", {"x"}, "label"), {"no such file: '", "no-such.root'"}));
+  EXPECT_TRUE(
+      throws_with(make({tmp("no-such.root")}, "t", {"x"}, "label"), {"no such file: '", "no-such.root'"}));
   EXPECT_TRUE(throws_with(make({f}, "events", {"x"}, "label"), {"no tree 'events' in", "it holds: "}));
-  EXPECT_TRUE(throws_with(make({tmp("nothing_*.root")}, "t", {"x"}, "label"), {"no file matches '", "nothing_*.root'"}));
+  EXPECT_TRUE(throws_with(make({tmp("nothing_*.root")}, "t", {"x"}, "label"),
+                          {"no file matches '", "nothing_*.root'"}));
   EXPECT_TRUE(throws_with(make({}, "t", {"x"}, "label"), {"no files given"}));
-  EXPECT_TRUE(throws_with(make({f}, "t", {"x"}, "label", "", options(0, 10)), {"chunk_entries must be at least 1, found 0"}));
-  EXPECT_TRUE(throws_with(make({f}, "t", {"x"}, "label", "", options(10, -1)), {"shuffle_buffer must be >= 0"}));
-  EXPECT_TRUE(throws_with([&] { StreamDataset::regression({f}, "t", {"x"}, {}); }, {"no target columns given"}));
+  EXPECT_TRUE(throws_with(make({f}, "t", {"x"}, "label", "", options(0, 10)),
+                          {"chunk_entries must be at least 1, found 0"}));
+  EXPECT_TRUE(
+      throws_with(make({f}, "t", {"x"}, "label", "", options(10, -1)), {"shuffle_buffer must be >= 0"}));
+  EXPECT_TRUE(
+      throws_with([&] { StreamDataset::regression({f}, "t", {"x"}, {}); }, {"no target columns given"}));
   StreamDataset s({f}, "t", {"x"}, "label");
   std::vector<float> x, y;
   EXPECT_TRUE(throws_with([&] { s.next_batch(10, x, y); }, {"call begin_epoch(1) before reading rows"}));
@@ -304,12 +314,15 @@ TEST(RootDataStream, ErrorsWhileReading) {
         }
       };
     };
-    EXPECT_TRUE(throws_with(first_error(StreamDataset({plain_file()}, "t", {"x", "ragged"}, "label", "", options(100, 0, false))),
-                            {"feature column 'ragged' (", "holds arrays of different lengths: 0 values at entry 0, 1 at entry 1",
-                             "write 'ragged[n]'"}));
-    EXPECT_TRUE(throws_with(first_error(StreamDataset({plain_file()}, "t", {"x"}, "neg", "", options(100, 50))),
-                            {"negative label -1 in column 'neg' at entry 600"}));
-    EXPECT_TRUE(throws_with(first_error(StreamDataset({ntuple_file()}, "signal", {"f", "nanv"}, "cls", "", options(100, 0, false))),
+    EXPECT_TRUE(throws_with(
+        first_error(StreamDataset({plain_file()}, "t", {"x", "ragged"}, "label", "", options(100, 0, false))),
+        {"feature column 'ragged' (", "holds arrays of different lengths: 0 values at entry 0, 1 at entry 1",
+         "write 'ragged[n]'"}));
+    EXPECT_TRUE(
+        throws_with(first_error(StreamDataset({plain_file()}, "t", {"x"}, "neg", "", options(100, 50))),
+                    {"negative label -1 in column 'neg' at entry 600"}));
+    EXPECT_TRUE(throws_with(first_error(StreamDataset({ntuple_file()}, "signal", {"f", "nanv"}, "cls", "",
+                                                      options(100, 0, false))),
                             {"feature 'nanv' is NaN at entry 17"}));
     // "name[n]" pads ragged arrays, as dataset_from_columns does.
     StreamDataset padded({plain_file()}, "t", {"ragged[2]"}, "label", "", options(100, 0, false));

@@ -214,7 +214,7 @@ TEST(StreamFit, WeightsWeighTheLossAsInMemory) {
   options.lr = 0.5;
   const auto test = test_set();
   auto streamed = torchclad::model("stream_classifier"), in_memory = torchclad::model("stream_classifier");
-  ASSERT_EQ(max_difference(streamed, in_memory), 0.0f);  // the same initial parameters
+  ASSERT_EQ(max_difference(streamed, in_memory), 0.0f);    // the same initial parameters
   const auto run = streamed.fit(stream, memory, options);  // a weighted test set
   ASSERT_EQ(run.status, "finished");
   ASSERT_EQ(in_memory.fit(memory, test, options).status, "finished");
@@ -257,12 +257,10 @@ TEST(StreamFit, WeightsAreNormalisedOverTheWholeStreamNotPerBatch) {
     EXPECT_EQ(m.fit(s, test_set(), options).status, "finished");
     return m;
   };
-  const auto halves = write_events_weighted_by("halves.root", n, 3, [&](int i, int, float) {
-    return i < n / 2 ? 3.0f : 1.0f;
-  });
-  const auto scaled = write_events_weighted_by("halves7.root", n, 3, [&](int i, int, float) {
-    return i < n / 2 ? 21.0f : 7.0f;
-  });
+  const auto halves = write_events_weighted_by("halves.root", n, 3,
+                                               [&](int i, int, float) { return i < n / 2 ? 3.0f : 1.0f; });
+  const auto scaled = write_events_weighted_by("halves7.root", n, 3,
+                                               [&](int i, int, float) { return i < n / 2 ? 21.0f : 7.0f; });
   const auto weighted = fit(halves, "w"), unweighted = fit(halves, "");
   EXPECT_GT(max_difference(weighted, unweighted), 1e-3f);
   EXPECT_LT(max_difference(weighted, fit(scaled, "w")), 1e-6f);
@@ -271,9 +269,8 @@ TEST(StreamFit, WeightsAreNormalisedOverTheWholeStreamNotPerBatch) {
 // Weights that nearly cancel are refused by the rule of an in-memory fit
 // (train::check_weight_sums), before any step.
 TEST(StreamFit, WeightsThatNearlyCancelAreRefused) {
-  const auto file = write_events_weighted_by("cancel.root", 300, 5, [](int i, int, float) {
-    return i % 2 ? -1.0f : 1.0f;
-  });
+  const auto file =
+      write_events_weighted_by("cancel.root", 300, 5, [](int i, int, float) { return i % 2 ? -1.0f : 1.0f; });
   auto model = torchclad::model("stream_classifier");
   const auto before = model.parameter("fc1.weight");
   try {
@@ -341,6 +338,7 @@ TEST(StreamFit, FrozenLayersStayAsTheyWere) {
     model.fit(again, test_set(), options);
     ADD_FAILURE() << "no error for a frozen name that names nothing";
   } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("frozen: 'no_such_layer' names no parameter"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("frozen: 'no_such_layer' names no parameter"), std::string::npos)
+        << e.what();
   }
 }

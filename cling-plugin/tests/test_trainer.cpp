@@ -144,18 +144,21 @@ TEST(Trainer, RejectsConfigurationsThatDoNotFitTheData) {
   std::ostringstream log;
   train::TrainConfig config;
   config.model = {{100, 10}, kernels::kRelu};
-  EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
-                .find("model 'mlp-100-10' takes 100 features per sample, but the training samples have 784"),
+  EXPECT_NE(testing::error_of([&] {
+              train::train_mlp(fashion_mnist(), config, log);
+            }).find("model 'mlp-100-10' takes 100 features per sample, but the training samples have 784"),
             std::string::npos);
   config.model = {{784, 10}, kernels::kRelu};
   config.engine = "tensorflow";
-  EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
-                .find("unknown engine 'tensorflow'"),
+  EXPECT_NE(testing::error_of([&] {
+              train::train_mlp(fashion_mnist(), config, log);
+            }).find("unknown engine 'tensorflow'"),
             std::string::npos);
   config.engine = "clad";
   config.batch = 0;
-  EXPECT_NE(testing::error_of([&] { train::train_mlp(fashion_mnist(), config, log); })
-                .find("batch must be at least 1, found 0"),
+  EXPECT_NE(testing::error_of([&] {
+              train::train_mlp(fashion_mnist(), config, log);
+            }).find("batch must be at least 1, found 0"),
             std::string::npos);
 }
 
@@ -195,8 +198,8 @@ TEST(Telemetry, ReportsARunAsStartStepsEpochsAndEnd) {
   EXPECT_EQ(log.events.back().status, "finished");
   EXPECT_EQ(log.count("epoch"), 2);
   EXPECT_GE(log.count("step"), 2);  // at least the last step of each epoch
-  const auto& last_epoch = *std::find_if(log.events.rbegin(), log.events.rend(),
-                                         [](auto& e) { return e.kind == "epoch"; });
+  const auto& last_epoch =
+      *std::find_if(log.events.rbegin(), log.events.rend(), [](auto& e) { return e.kind == "epoch"; });
   EXPECT_DOUBLE_EQ(last_epoch.test_accuracy, result.epochs.back().eval.test_accuracy);
   for (const auto& e : log.events) EXPECT_EQ(e.run_id, log.events.front().run_id);
 }

@@ -111,8 +111,7 @@ struct HuberRegression : nn::Model {
     nn::linear(m.fc1, p, x, a, m.z1, n);
     nn::tanh(a, m.z1, m.t1, n);
     nn::linear(m.fc2, p, a, m.t1, m.out, n);
-    return mean_huber(a, m.out, y, n) +
-           T(kPenalty) * nn::sum_of_squares(p, m.fc1);
+    return mean_huber(a, m.out, y, n) + T(kPenalty) * nn::sum_of_squares(p, m.fc1);
   }
 };
 TORCHCLAD_MODEL(huber_regression, HuberRegression)
@@ -167,7 +166,11 @@ TORCHCLAD_MODEL(used_before_declared, UsedBeforeDeclared)
 struct WrittenTwice : nn::Model {
   nn::Linear fc{"fc", 4, 3};
   nn::Act h{3};
-  WrittenTwice() { inputs(4); classes(3); output(h); }
+  WrittenTwice() {
+    inputs(4);
+    classes(3);
+    output(h);
+  }
   template <class T>
   static T loss(const WrittenTwice& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.h, n);
@@ -181,7 +184,11 @@ TORCHCLAD_MODEL(written_twice, WrittenTwice)
 struct InputsMismatch : nn::Model {
   nn::Linear fc{"fc", 4, 1};
   nn::Act out{1};
-  InputsMismatch() { inputs(3); regression(1); output(out); }
+  InputsMismatch() {
+    inputs(3);
+    regression(1);
+    output(out);
+  }
   template <class T>
   static T loss(const InputsMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.out, n);
@@ -194,7 +201,11 @@ TORCHCLAD_MODEL(inputs_mismatch, InputsMismatch)
 struct ClassesMismatch : nn::Model {
   nn::Linear fc{"fc", 4, 2};
   nn::Act logits{2};
-  ClassesMismatch() { inputs(4); classes(3); output(logits); }
+  ClassesMismatch() {
+    inputs(4);
+    classes(3);
+    output(logits);
+  }
   template <class T>
   static T loss(const ClassesMismatch& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.logits, n);
@@ -207,7 +218,11 @@ TORCHCLAD_MODEL(classes_mismatch, ClassesMismatch)
 struct SummedLoss : nn::Model {
   nn::Linear fc{"fc", 4, 1};
   nn::Act out{1};
-  SummedLoss() { inputs(4); regression(1); output(out); }
+  SummedLoss() {
+    inputs(4);
+    regression(1);
+    output(out);
+  }
   template <class T>
   static T loss(const SummedLoss& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.out, n);
@@ -222,7 +237,11 @@ TORCHCLAD_MODEL(summed_loss, SummedLoss)
 struct SmallBinary : nn::Model {
   nn::Linear fc1{"fc1", 5, 8}, fc2{"fc2", 8, 1};
   nn::Act z1{8}, t1{8}, out{1};
-  SmallBinary() { inputs(5); binary(); output(out); }
+  SmallBinary() {
+    inputs(5);
+    binary();
+    output(out);
+  }
   template <class T>
   static T loss(const SmallBinary& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -236,7 +255,11 @@ TORCHCLAD_MODEL(small_binary, SmallBinary)
 struct SmallMse : nn::Model {
   nn::Linear fc1{"fc1", 4, 6}, fc2{"fc2", 6, 3};
   nn::Act z1{6}, r1{6}, out{3};
-  SmallMse() { inputs(4); regression(3); output(out); }
+  SmallMse() {
+    inputs(4);
+    regression(3);
+    output(out);
+  }
   template <class T>
   static T loss(const SmallMse& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc1, p, x, a, m.z1, n);
@@ -251,7 +274,11 @@ TORCHCLAD_MODEL(small_mse, SmallMse)
 struct UserWeightedLoss : nn::Model {
   nn::Linear fc{"fc", 3, 1};
   nn::Act out{1};
-  UserWeightedLoss() { inputs(3); regression(1); output(out); }
+  UserWeightedLoss() {
+    inputs(3);
+    regression(1);
+    output(out);
+  }
   template <class T>
   static T loss(const UserWeightedLoss& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::linear(m.fc, p, x, a, m.out, n);
@@ -271,16 +298,18 @@ namespace {
 using namespace torchclad::testing;
 
 TEST(UserModelErrors, AnActivationWrittenTwiceIsRefused) {
-  EXPECT_NE(registration_error("written_twice").find("writes the activation 'activation #1', which an "
-                                                     "earlier block wrote"),
+  EXPECT_NE(registration_error("written_twice")
+                .find("writes the activation 'activation #1', which an "
+                      "earlier block wrote"),
             std::string::npos)
       << registration_error("written_twice");
 }
 
 TEST(UserModelErrors, WidthsReadFromTheInputAndTargetsAreChecked) {
-  EXPECT_NE(registration_error("inputs_mismatch")
-                .find("layer 'fc': reads 4 values per sample of the input x, but the model declares inputs(3)"),
-            std::string::npos)
+  EXPECT_NE(
+      registration_error("inputs_mismatch")
+          .find("layer 'fc': reads 4 values per sample of the input x, but the model declares inputs(3)"),
+      std::string::npos)
       << registration_error("inputs_mismatch");
   EXPECT_NE(registration_error("classes_mismatch")
                 .find("the output has 2 values per sample, but classes(3) needs one logit per class"),
@@ -317,8 +346,8 @@ TEST(UserModelErrors, AnErrorInAThreadsPartReachesTheCaller) {
 }
 
 // The same networks in LibTorch, float64, for autograd's gradient.
-torch::Tensor libtorch_loss(const std::string& name, const define::Definition& d,
-                            const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y) {
+torch::Tensor libtorch_loss(const std::string& name, const define::Definition& d, const torch::Tensor& p,
+                            const torch::Tensor& x, const torch::Tensor& y) {
   namespace F = torch::nn::functional;
   auto lin = [&](const torch::Tensor& h, const std::string& layer) {
     return F::linear(h, view(p, d, layer + ".weight"), view(p, d, layer + ".bias"));
@@ -344,8 +373,8 @@ torch::Tensor libtorch_loss(const std::string& name, const define::Definition& d
 // The same with per-sample weight factors w [n]: PyTorch's reduction="none"
 // losses times w, then the mean (over every value for the regressions).
 torch::Tensor libtorch_weighted_loss(const std::string& name, const define::Definition& d,
-                                     const torch::Tensor& p, const torch::Tensor& x,
-                                     const torch::Tensor& y, const torch::Tensor& w) {
+                                     const torch::Tensor& p, const torch::Tensor& x, const torch::Tensor& y,
+                                     const torch::Tensor& w) {
   namespace F = torch::nn::functional;
   auto lin = [&](const torch::Tensor& h, const std::string& layer) {
     return F::linear(h, view(p, d, layer + ".weight"), view(p, d, layer + ".bias"));
@@ -354,7 +383,10 @@ torch::Tensor libtorch_weighted_loss(const std::string& name, const define::Defi
   if (name == "deep6") {
     auto h = lin(x, "fc0");
     for (int l = 1; l < Deep6::kDepth; ++l) h = lin(torch::relu(h), "fc" + std::to_string(l));
-    return (F::cross_entropy(h, y.view({-1}).to(torch::kInt64), F::CrossEntropyFuncOptions().reduction(none)) * w).mean();
+    return (F::cross_entropy(h, y.view({-1}).to(torch::kInt64),
+                             F::CrossEntropyFuncOptions().reduction(none)) *
+            w)
+        .mean();
   }
   if (name == "huber_regression") {
     auto out = lin(torch::tanh(lin(x, "fc1")), "fc2");
@@ -364,7 +396,9 @@ torch::Tensor libtorch_weighted_loss(const std::string& name, const define::Defi
   if (name == "small_binary") {
     auto z = lin(torch::tanh(lin(x, "fc1")), "fc2").view({-1});
     return (F::binary_cross_entropy_with_logits(
-                z, y.view({-1}), F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(none)) * w).mean();
+                z, y.view({-1}), F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(none)) *
+            w)
+        .mean();
   }
   if (name == "small_mse") {
     auto out = lin(torch::relu(lin(x, "fc1")), "fc2");
@@ -426,7 +460,8 @@ TEST_P(WeightedLossGradient, MatchesLibTorchAutogradAndFiniteDifferences) {
   model.loss_and_grad_double(s.params.data(), s.x.data(), s.y.data(), n, g1.data());
   auto q = to_tensor(s.params, {d->param_count}).requires_grad_();
   libtorch_weighted_loss(name, *d, q, to_tensor(s.x, {n, d->inputs}), to_tensor(s.y, {n, d->target_width}),
-                         torch::ones({n}, torch::kFloat64)).backward();
+                         torch::ones({n}, torch::kFloat64))
+      .backward();
   EXPECT_TRUE(close(g1, to_vector(q.grad()), 1e-9, 1e-12)) << name << " unweighted";
 }
 
@@ -456,7 +491,8 @@ TEST(WeightedLoss, ThreadPartsGiveTheSameLossAndGradient) {
     EXPECT_TRUE(torch::allclose(one.grads(), two.grads(), 1e-4, 1e-6)) << name;
     std::vector<double> gd(d->param_count, 0.0);
     const auto pd = one.params().to(torch::kFloat64).contiguous();
-    const double ld = one.loss_and_grad_double(pd.data_ptr<double>(), s.x.data(), s.y.data(), n, gd.data(), wd.data());
+    const double ld =
+        one.loss_and_grad_double(pd.data_ptr<double>(), s.x.data(), s.y.data(), n, gd.data(), wd.data());
     EXPECT_NEAR(l1, ld, 1e-4 * std::max(1.0, std::abs(ld))) << name;
     EXPECT_TRUE(close(to_vector(one.grads().to(torch::kFloat64)), gd, 1e-3, 1e-5)) << name;
   }
@@ -512,8 +548,10 @@ TEST(WeightedMetrics, NegativeWeightsFollowTheDefinitions) {
   std::vector<float> negative = wv;
   for (int i = 0; i < n; ++i)
     if (lv[i] == 0) negative[i] = -1;
-  EXPECT_NE(any_error_of([&] { metrics::weighted_roc_auc(sv, lv, negative); })
-                .find("the weights of each class must sum to a positive number"), std::string::npos);
+  EXPECT_NE(any_error_of([&] {
+              metrics::weighted_roc_auc(sv, lv, negative);
+            }).find("the weights of each class must sum to a positive number"),
+            std::string::npos);
 
   // The binary model's weighted accuracy and loss, event by event.
   const auto d = def("small_binary");
@@ -523,11 +561,13 @@ TEST(WeightedMetrics, NegativeWeightsFollowTheDefinitions) {
   torch::Tensor out;
   model.loss_and_outputs(x, y, &out);
   const auto e = train::evaluate_model(model, {x, y, w});
-  const auto z = out.view({-1}).to(torch::kFloat64), wd = w.to(torch::kFloat64), yd = y.view({-1}).to(torch::kFloat64);
+  const auto z = out.view({-1}).to(torch::kFloat64), wd = w.to(torch::kFloat64),
+             yd = y.view({-1}).to(torch::kFloat64);
   const auto per = torch::nn::functional::binary_cross_entropy_with_logits(
       z, yd, torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
   EXPECT_NEAR(e.test_loss, ((per * wd).sum() / wd.sum()).item<double>(), 1e-5);
-  EXPECT_NEAR(e.test_accuracy, ((z.gt(0).eq(yd.gt(0.5)).to(torch::kFloat64) * wd).sum() / wd.sum()).item<double>(), 1e-9);
+  EXPECT_NEAR(e.test_accuracy,
+              ((z.gt(0).eq(yd.gt(0.5)).to(torch::kFloat64) * wd).sum() / wd.sum()).item<double>(), 1e-9);
   // Weights that sum to zero or less have no weighted mean.
   EXPECT_NE(error_of([&] { train::evaluate_model(model, {x, y, -w.abs()}); }).find("weights sum to"),
             std::string::npos);
@@ -603,21 +643,28 @@ TEST(WeightedTraining, WeightedSamplingIsSeededAndNeedsWeights) {
   train::train_model(other, data, data, c, log);
   EXPECT_TRUE(torch::equal(a.params(), b.params()));
   EXPECT_FALSE(torch::equal(a.params(), other.params()));
-  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y}, data, c, log); })
-                .find("weighted sampling needs per-event weights"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              train::train_model(a, {data.x, data.y}, data, c, log);
+            }).find("weighted sampling needs per-event weights"),
+            std::string::npos);
   // One weight per sample, and a positive sum.
-  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, torch::ones({3})}, data, c, log); })
-                .find("samples and 3 weights; expected one weight per sample"), std::string::npos);
-  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, -torch::ones({data.x.size(0)})}, data, c, log); })
-                .find("the training weights sum to -"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              train::train_model(a, {data.x, data.y, torch::ones({3})}, data, c, log);
+            }).find("samples and 3 weights; expected one weight per sample"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              train::train_model(a, {data.x, data.y, -torch::ones({data.x.size(0)})}, data, c, log);
+            }).find("the training weights sum to -"),
+            std::string::npos);
   // Weights that nearly cancel (sum about 1e-6, of |w| 200): refused before a step overflows.
   auto cancelling = torch::ones({data.x.size(0)});
   cancelling.slice(0, 0, data.x.size(0) / 2).fill_(-1);
   cancelling[data.x.size(0) - 1] = 1 + 1e-6;
-  EXPECT_NE(error_of([&] { train::train_model(a, {data.x, data.y, cancelling}, data, c, log); })
-                .find("positive and negative weights nearly cancel"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              train::train_model(a, {data.x, data.y, cancelling}, data, c, log);
+            }).find("positive and negative weights nearly cancel"),
+            std::string::npos);
 }
-
 
 class UserModelGradient : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
@@ -636,7 +683,8 @@ INSTANTIATE_TEST_SUITE_P(Models, UserModelGradient,
                                             ::testing::Values(1, 3, 17, 70)));
 
 TEST(UserModel, ActivationAdjointsReturnToZeroAndFloatMatchesDouble) {
-  for (const char* name : {"deep6", "gelu_mlp", "huber_regression", "gw_cnn"}) expect_float_step_clears_adjoints(name, 1e-3);
+  for (const char* name : {"deep6", "gelu_mlp", "huber_regression", "gw_cnn"})
+    expect_float_step_clears_adjoints(name, 1e-3);
 }
 
 // The GW CNN written in the user API: the built-in's parameters for the same
@@ -708,8 +756,8 @@ TEST(UserModel, TrainingLowersTheLoss) {
     torch::manual_seed(5);
     auto w = torch::randn({d->inputs, d->target_width == 1 ? d->classes : d->target_width});
     auto score = x.matmul(w);
-    torch::Tensor y = d->targets == define::Targets::kRegression ? score
-                                                                  : score.argmax(1).to(torch::kFloat32).unsqueeze(1);
+    torch::Tensor y =
+        d->targets == define::Targets::kRegression ? score : score.argmax(1).to(torch::kFloat32).unsqueeze(1);
     DefinedModel model(d, 3);
     train::ModelData data{x, y};
     const double before = train::evaluate_model(model, data).test_loss;
@@ -721,7 +769,8 @@ TEST(UserModel, TrainingLowersTheLoss) {
     std::ostringstream log;
     const auto run = train::train_model(model, data, data, c, log);
     ASSERT_EQ(run.epochs.size(), 10u) << name;
-    EXPECT_LT(run.epochs.back().eval.test_loss, 0.6 * before) << name << ": " << before << " -> " << run.epochs.back().eval.test_loss;
+    EXPECT_LT(run.epochs.back().eval.test_loss, 0.6 * before)
+        << name << ": " << before << " -> " << run.epochs.back().eval.test_loss;
     EXPECT_LT(run.epochs.back().train_loss, run.epochs.front().train_loss) << name;
   }
 }
@@ -740,7 +789,9 @@ TEST(UserModelOperator, AutogradThroughTheDefinitionsGradient) {
     total.backward();
     auto q = to_tensor(s.params, {d->param_count}).requires_grad_();
     (2 * libtorch_loss("huber_regression", *d, q, x, y) + 0.5 * q.pow(2).sum()).backward();
-    EXPECT_NEAR(total.item<double>(), (2 * libtorch_loss("huber_regression", *d, q, x, y) + 0.5 * q.pow(2).sum()).item<double>(), 1e-12);
+    EXPECT_NEAR(total.item<double>(),
+                (2 * libtorch_loss("huber_regression", *d, q, x, y) + 0.5 * q.pow(2).sum()).item<double>(),
+                1e-12);
     EXPECT_TRUE(close(to_vector(p.grad()), to_vector(q.grad()), 1e-9, 1e-12)) << "batch " << n;
   }
   // float32 too, and the errors name what was expected.
@@ -748,10 +799,14 @@ TEST(UserModelOperator, AutogradThroughTheDefinitionsGradient) {
   auto loss = torchclad::model_loss("huber_regression", p32, torch::randn({4, 6}), torch::randn({4, 2}));
   loss.backward();
   EXPECT_EQ(p32.grad().scalar_type(), torch::kFloat32);
-  EXPECT_NE(error_of([&] { torchclad::model_loss("huber_regression", p32, torch::randn({4, 5}), torch::randn({4, 2})); })
-                .find("input"), std::string::npos);
-  EXPECT_NE(error_of([&] { torchclad::model_loss("nope", p32, torch::randn({4, 6}), torch::randn({4, 2})); })
-                .find("no model definition named 'nope'"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::model_loss("huber_regression", p32, torch::randn({4, 5}), torch::randn({4, 2}));
+            }).find("input"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::model_loss("nope", p32, torch::randn({4, 6}), torch::randn({4, 2}));
+            }).find("no model definition named 'nope'"),
+            std::string::npos);
 }
 
 class UserModelSteadyState : public ::testing::TestWithParam<std::tuple<std::string, int, int>> {};
@@ -772,17 +827,13 @@ TEST_P(UserModelSteadyState, AllocatesNothing) {
   at::set_num_threads(saved);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, UserModelSteadyState,
-                         ::testing::Values(std::make_tuple("mlp_784_128_10", 1, 1),
-                                           std::make_tuple("mlp_784_128_10", 65, 1),
-                                           std::make_tuple("mlp_784_128_10", 64, 2),
-                                           std::make_tuple("deep6", 200, 1),
-                                           std::make_tuple("gelu_mlp", 70, 1),
-                                           std::make_tuple("huber_regression", 70, 1),
-                                           std::make_tuple("gw_cnn", 1, 1),
-                                           std::make_tuple("gw_cnn", 65, 2),
-                                           std::make_tuple("small_binary", 70, 2),
-                                           std::make_tuple("small_mse", 70, 1)));
+INSTANTIATE_TEST_SUITE_P(
+    Models, UserModelSteadyState,
+    ::testing::Values(std::make_tuple("mlp_784_128_10", 1, 1), std::make_tuple("mlp_784_128_10", 65, 1),
+                      std::make_tuple("mlp_784_128_10", 64, 2), std::make_tuple("deep6", 200, 1),
+                      std::make_tuple("gelu_mlp", 70, 1), std::make_tuple("huber_regression", 70, 1),
+                      std::make_tuple("gw_cnn", 1, 1), std::make_tuple("gw_cnn", 65, 2),
+                      std::make_tuple("small_binary", 70, 2), std::make_tuple("small_mse", 70, 1)));
 
 TEST(UserModelErrors, ShapeMismatchBetweenLayersNamesTheLayer) {
   try {
@@ -834,7 +885,8 @@ TEST(UserModelErrors, BadDataNamesWhatWasExpected) {
     train::check_model_data(*d, bad, "training");
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("takes 11 features per sample, but the training samples have 10"),
+    EXPECT_NE(std::string(e.what_without_backtrace())
+                  .find("takes 11 features per sample, but the training samples have 10"),
               std::string::npos);
   }
   train::ModelData labels{torch::zeros({2, 11}), torch::tensor({0.f, 5.f}).unsqueeze(1)};
@@ -842,8 +894,10 @@ TEST(UserModelErrors, BadDataNamesWhatWasExpected) {
     train::check_model_data(*d, labels, "test");
     FAIL();
   } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("classifies into 5 classes (labels 0..4), but the test labels range from 0 to 5"),
-              std::string::npos) << e.what_without_backtrace();
+    EXPECT_NE(std::string(e.what_without_backtrace())
+                  .find("classifies into 5 classes (labels 0..4), but the test labels range from 0 to 5"),
+              std::string::npos)
+        << e.what_without_backtrace();
   }
 }
 

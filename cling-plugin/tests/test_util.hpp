@@ -76,9 +76,8 @@ inline ::testing::AssertionResult close(const std::vector<double>& a, const std:
     if (excess > worst) worst = excess, at = i;
   }
   if (at < a.size())
-    return ::testing::AssertionFailure() << "element " << at << " of " << a.size() << ": " << a[at]
-                                         << " vs " << b[at] << " (rtol " << rtol << ", atol "
-                                         << atol << ")";
+    return ::testing::AssertionFailure() << "element " << at << " of " << a.size() << ": " << a[at] << " vs "
+                                         << b[at] << " (rtol " << rtol << ", atol " << atol << ")";
   return ::testing::AssertionSuccess();
 }
 

@@ -2,8 +2,7 @@
 
 namespace torchclad::aten {
 
-void check_input(const at::Tensor& t, const char* op, const char* arg, int64_t dim,
-                 const char* layout) {
+void check_input(const at::Tensor& t, const char* op, const char* arg, int64_t dim, const char* layout) {
   TORCH_CHECK(t.defined(), op, ": ", arg, " must be a tensor, found an undefined tensor");
   TORCH_CHECK(t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble, op, ": ", arg,
               " must be float32 or float64, found ", t.scalar_type());
@@ -16,22 +15,21 @@ void check_input(const at::Tensor& t, const char* op, const char* arg, int64_t d
 
 void check_same_dtype(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
                       const char* ref_arg) {
-  TORCH_CHECK(t.scalar_type() == ref.scalar_type(), op, ": ", arg, " must have the dtype of ",
-              ref_arg, " (", ref.scalar_type(), "), found ", t.scalar_type());
+  TORCH_CHECK(t.scalar_type() == ref.scalar_type(), op, ": ", arg, " must have the dtype of ", ref_arg, " (",
+              ref.scalar_type(), "), found ", t.scalar_type());
 }
 
-void check_size(const at::Tensor& t, int64_t dim, int64_t expected, const char* op,
-                const char* arg, const char* what) {
-  TORCH_CHECK(t.size(dim) == expected, op, ": ", arg, " size(", dim, ") must be ", expected, " (",
-              what, "), found ", t.size(dim), " in shape ", t.sizes());
+void check_size(const at::Tensor& t, int64_t dim, int64_t expected, const char* op, const char* arg,
+                const char* what) {
+  TORCH_CHECK(t.size(dim) == expected, op, ": ", arg, " size(", dim, ") must be ", expected, " (", what,
+              "), found ", t.size(dim), " in shape ", t.sizes());
 }
 
 void check_nonempty_batch(int64_t batch, const char* op, const char* arg) {
   TORCH_CHECK(batch > 0, op, ": ", arg, " is an empty batch (0 rows); expected at least 1");
 }
 
-std::vector<int32_t> class_indices(const at::Tensor& target, int64_t batch, int64_t classes,
-                                   const char* op) {
+std::vector<int32_t> class_indices(const at::Tensor& target, int64_t batch, int64_t classes, const char* op) {
   TORCH_CHECK(target.defined(), op, ": target must be a tensor of class indices, found undefined");
   TORCH_CHECK(target.scalar_type() == at::kLong || target.scalar_type() == at::kInt, op,
               ": target must be int64 class indices, found ", target.scalar_type());
@@ -51,8 +49,8 @@ std::vector<int32_t> class_indices(const at::Tensor& target, int64_t batch, int6
 
 void check_same_device(const at::Tensor& t, const at::Tensor& ref, const char* op, const char* arg,
                        const char* ref_arg) {
-  TORCH_CHECK(t.device() == ref.device(), op, ": ", arg, " must be on the device of ", ref_arg,
-              " (", ref.device(), "), found ", t.device());
+  TORCH_CHECK(t.device() == ref.device(), op, ": ", arg, " must be on the device of ", ref_arg, " (",
+              ref.device(), "), found ", t.device());
 }
 
 }  // namespace torchclad::aten

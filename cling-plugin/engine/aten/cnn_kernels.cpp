@@ -29,9 +29,10 @@ void check_conv_args(const at::Tensor& x, const at::Tensor& w, const char* op) {
   check_size(w, 1, x.size(1), op, "weight", "in_channels of the input");
   TORCH_CHECK(w.size(0) >= 1 && w.size(2) >= 1, op,
               ": weight must have at least one output channel and a kernel of at least 1, found "
-              "shape ", w.sizes());
-  TORCH_CHECK(x.size(2) >= w.size(2), op, ": input length ", x.size(2),
-              " is shorter than the kernel size ", w.size(2), " (no padding)");
+              "shape ",
+              w.sizes());
+  TORCH_CHECK(x.size(2) >= w.size(2), op, ": input length ", x.size(2), " is shorter than the kernel size ",
+              w.size(2), " (no padding)");
 }
 
 void check_pool_args(const at::Tensor& x, int64_t k, const char* op) {
@@ -44,8 +45,8 @@ void check_bce_args(const at::Tensor& z, const at::Tensor& y, const char* op) {
   check_input(z, op, "logits", z.dim(), "tensor");
   check_input(y, op, "target", y.dim(), "tensor");
   check_same_dtype(y, z, op, "target", "logits");
-  TORCH_CHECK(y.sizes() == z.sizes(), op, ": target must have the logits' shape ", z.sizes(),
-              ", found ", y.sizes());
+  TORCH_CHECK(y.sizes() == z.sizes(), op, ": target must have the logits' shape ", z.sizes(), ", found ",
+              y.sizes());
   TORCH_CHECK(z.numel() >= 1, op, ": logits is empty; expected at least one value");
 }
 
@@ -73,24 +74,21 @@ at::Tensor conv1d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
       blas::SequentialScope sequential;
       std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
       for (int64_t s = int64_t{n} * p / parts; s < int64_t{n} * (p + 1) / parts; ++s)
-        kernels::conv1d_forward<T>(x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(),
-                                   b.data_ptr<T>(), y.data_ptr<T>() + s * cout * lout, col.data(),
-                                   1, cin, lin, cout, k);
+        kernels::conv1d_forward<T>(x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(), b.data_ptr<T>(),
+                                   y.data_ptr<T>() + s * cout * lout, col.data(), 1, cin, lin, cout, k);
     });
   });
   return y;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor& grad_y,
-                                                               const at::Tensor& x,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor& grad_y, const at::Tensor& x,
                                                                const at::Tensor& w,
                                                                bool input_requires_grad) {
   constexpr const char* op = "torchclad::conv1d_backward";
   check_conv_args(x, w, op);
   const int n = x.size(0), cin = x.size(1), lin = x.size(2), cout = w.size(0), k = w.size(2);
   const int lout = lin - k + 1;
-  TORCH_CHECK(grad_y.dim() == 3 && grad_y.size(0) == n && grad_y.size(1) == cout &&
-                  grad_y.size(2) == lout,
+  TORCH_CHECK(grad_y.dim() == 3 && grad_y.size(0) == n && grad_y.size(1) == cout && grad_y.size(2) == lout,
               op, ": grad_output must be [", n, ", ", cout, ", ", lout, "], found ", grad_y.sizes());
   auto dy = grad_y.to(x.scalar_type()).contiguous();
   auto dx = input_requires_grad ? at::zeros_like(x) : at::empty({0}, x.options());
@@ -107,9 +105,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor&
       std::vector<T> col(kernels::conv1d_col_size(1, cin, k, lout));
       for (int64_t s = n * p / parts; s < n * (p + 1) / parts; ++s)
         kernels::conv1d_backward<T>(
-            x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(), dy.data_ptr<T>() + s * cout * lout,
-            col.data(), 1, cin, lin, cout, k,
-            input_requires_grad ? dx.data_ptr<T>() + s * cin * lin : nullptr,
+            x.data_ptr<T>() + s * cin * lin, w.data_ptr<T>(), dy.data_ptr<T>() + s * cout * lout, col.data(),
+            1, cin, lin, cout, k, input_requires_grad ? dx.data_ptr<T>() + s * cin * lin : nullptr,
             dw_parts.data_ptr<T>() + p * cout * cin * k, db_parts.data_ptr<T>() + p * cout);
     });
   });
@@ -122,8 +119,8 @@ at::Tensor max_pool1d(const at::Tensor& x, int64_t kernel_size) {
   auto y = at::empty({x.size(0), x.size(1), x.size(2) / kernel_size}, x.options());
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    kernels::max_pool1d_forward<T>(x.data_ptr<T>(), y.data_ptr<T>(), x.size(0) * x.size(1),
-                                   x.size(2), kernel_size);
+    kernels::max_pool1d_forward<T>(x.data_ptr<T>(), y.data_ptr<T>(), x.size(0) * x.size(1), x.size(2),
+                                   kernel_size);
   });
   return y;
 }
@@ -138,15 +135,13 @@ at::Tensor max_pool1d_backward(const at::Tensor& grad_y, const at::Tensor& x, co
   const at::IntArrayRef expected(out_shape);
   TORCH_CHECK(y.sizes() == expected, op, ": output must be ", expected, " (the forward's result), found ",
               y.sizes());
-  TORCH_CHECK(grad_y.sizes() == expected, op, ": grad_output must be ", expected, ", found ",
-              grad_y.sizes());
+  TORCH_CHECK(grad_y.sizes() == expected, op, ": grad_output must be ", expected, ", found ", grad_y.sizes());
   auto dy = grad_y.to(x.scalar_type()).contiguous();
   auto dx = at::zeros_like(x);
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    kernels::max_pool1d_backward<T>(x.data_ptr<T>(), y.data_ptr<T>(), dy.data_ptr<T>(),
-                                    dx.data_ptr<T>(), x.size(0) * x.size(1), x.size(2),
-                                    kernel_size);
+    kernels::max_pool1d_backward<T>(x.data_ptr<T>(), y.data_ptr<T>(), dy.data_ptr<T>(), dx.data_ptr<T>(),
+                                    x.size(0) * x.size(1), x.size(2), kernel_size);
   });
   return dx;
 }
@@ -156,25 +151,22 @@ at::Tensor bce_with_logits(const at::Tensor& z, const at::Tensor& y) {
   check_bce_args(z, y, op);
   return with_float_type(z, [&](auto t) {
     using T = decltype(t);
-    const T loss = kernels::binary_cross_entropy_with_logits<T>(z.data_ptr<T>(), y.data_ptr<T>(),
-                                                                z.numel());
+    const T loss = kernels::binary_cross_entropy_with_logits<T>(z.data_ptr<T>(), y.data_ptr<T>(), z.numel());
     return at::scalar_tensor(loss, z.options());
   });
 }
 
 std::tuple<at::Tensor, at::Tensor> bce_with_logits_backward(const at::Tensor& grad_output,
-                                                            const at::Tensor& z,
-                                                            const at::Tensor& y) {
+                                                            const at::Tensor& z, const at::Tensor& y) {
   constexpr const char* op = "torchclad::bce_with_logits_backward";
   check_bce_args(z, y, op);
   TORCH_CHECK(grad_output.numel() == 1, op,
-              ": grad_output must hold one value (the loss's gradient), found shape ",
-              grad_output.sizes());
+              ": grad_output must hold one value (the loss's gradient), found shape ", grad_output.sizes());
   auto dz = at::zeros_like(z), dy = at::zeros_like(y);
   with_float_type(z, [&](auto t) {
     using T = decltype(t);
-    grad::binary_cross_entropy_with_logits(z.data_ptr<T>(), y.data_ptr<T>(), z.numel(),
-                                           dz.data_ptr<T>(), dy.data_ptr<T>());
+    grad::binary_cross_entropy_with_logits(z.data_ptr<T>(), y.data_ptr<T>(), z.numel(), dz.data_ptr<T>(),
+                                           dy.data_ptr<T>());
   });
   const auto g = grad_output.to(z.scalar_type()).reshape({});
   return {dz.mul_(g), dy.mul_(g)};
@@ -189,12 +181,10 @@ at::Tensor conv1d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
               "torchclad::conv1d: expected input [batch, in, length], weight [out, in, k], bias [out]");
   check_same_device(w, x, "torchclad::conv1d", "weight", "input");
   check_same_device(b, x, "torchclad::conv1d", "bias", "input");
-  return at::empty_symint({x.sym_size(0), w.sym_size(0), x.sym_size(2) - w.sym_size(2) + 1},
-                          x.options());
+  return at::empty_symint({x.sym_size(0), w.sym_size(0), x.sym_size(2) - w.sym_size(2) + 1}, x.options());
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor&,
-                                                               const at::Tensor& x,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> conv1d_backward(const at::Tensor&, const at::Tensor& x,
                                                                const at::Tensor& w,
                                                                bool input_requires_grad) {
   auto dx = input_requires_grad ? at::empty_like(x) : at::empty({0}, x.options());

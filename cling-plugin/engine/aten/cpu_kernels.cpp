@@ -48,14 +48,13 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
   auto y = at::empty({x.size(0), w.size(0)}, x.options());
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    kernels::linear_forward<T>(x.data_ptr<T>(), w.data_ptr<T>(), b.data_ptr<T>(), y.data_ptr<T>(),
-                               x.size(0), w.size(0), x.size(1));
+    kernels::linear_forward<T>(x.data_ptr<T>(), w.data_ptr<T>(), b.data_ptr<T>(), y.data_ptr<T>(), x.size(0),
+                               w.size(0), x.size(1));
   });
   return y;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor& grad_y,
-                                                               const at::Tensor& x,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor& grad_y, const at::Tensor& x,
                                                                const at::Tensor& w,
                                                                bool input_requires_grad) {
   constexpr const char* op = "torchclad::linear_backward";
@@ -78,12 +77,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor&
     namespace cd = clad::custom_derivatives::torchclad::kernels;
     if (input_requires_grad)
       cd::linear_forward_pullback<T>(x.data_ptr<T>(), w.data_ptr<T>(), nullptr, nullptr, m, n, k,
-                                     dx.data_ptr<T>(), dw.data_ptr<T>(), db.data_ptr<T>(),
-                                     dy.data_ptr<T>(), nullptr, nullptr, nullptr);
+                                     dx.data_ptr<T>(), dw.data_ptr<T>(), db.data_ptr<T>(), dy.data_ptr<T>(),
+                                     nullptr, nullptr, nullptr);
     else
-      cd::linear_forward_const_input_pullback<T>(x.data_ptr<T>(), w.data_ptr<T>(), nullptr, nullptr,
-                                                 m, n, k, dw.data_ptr<T>(), db.data_ptr<T>(),
-                                                 dy.data_ptr<T>(), nullptr, nullptr, nullptr);
+      cd::linear_forward_const_input_pullback<T>(x.data_ptr<T>(), w.data_ptr<T>(), nullptr, nullptr, m, n, k,
+                                                 dw.data_ptr<T>(), db.data_ptr<T>(), dy.data_ptr<T>(),
+                                                 nullptr, nullptr, nullptr);
   });
   return {dx, dw, db};
 }
@@ -104,15 +103,14 @@ at::Tensor activation_backward(const at::Tensor& grad_y, const at::Tensor& x, in
   constexpr const char* op = "torchclad::activation_backward";
   const Activation act = activation_from_int(kind, op, "kind");
   check_elementwise(x, op, "input");
-  TORCH_CHECK(grad_y.sizes() == x.sizes(), op, ": grad_output must have the input's shape ",
-              x.sizes(), ", found ", grad_y.sizes());
+  TORCH_CHECK(grad_y.sizes() == x.sizes(), op, ": grad_output must have the input's shape ", x.sizes(),
+              ", found ", grad_y.sizes());
   auto dy = consumable(grad_y, x);
   auto y = at::empty_like(x);  // Clad's gradient reruns the forward into it
   auto dx = at::zeros_like(x);
   with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    grad::activation(act, x.data_ptr<T>(), y.data_ptr<T>(), x.numel(), dx.data_ptr<T>(),
-                     dy.data_ptr<T>());
+    grad::activation(act, x.data_ptr<T>(), y.data_ptr<T>(), x.numel(), dx.data_ptr<T>(), dy.data_ptr<T>());
   });
   return dx;
 }
@@ -124,8 +122,8 @@ at::Tensor cross_entropy(const at::Tensor& logits, const at::Tensor& target) {
   const auto labels = class_indices(target, logits.size(0), logits.size(1), op);
   return with_float_type(logits, [&](auto t) {
     using T = decltype(t);
-    const T loss = kernels::softmax_cross_entropy<T>(logits.data_ptr<T>(), labels.data(),
-                                                     logits.size(0), logits.size(1));
+    const T loss = kernels::softmax_cross_entropy<T>(logits.data_ptr<T>(), labels.data(), logits.size(0),
+                                                     logits.size(1));
     return at::scalar_tensor(loss, logits.options());
   });
 }
@@ -139,8 +137,8 @@ at::Tensor cross_entropy_backward(const at::Tensor& grad_output, const at::Tenso
   auto d_logits = at::zeros_like(logits);
   with_float_type(logits, [&](auto t) {
     using T = decltype(t);
-    grad::softmax_cross_entropy(logits.data_ptr<T>(), labels.data(), logits.size(0),
-                                logits.size(1), d_logits.data_ptr<T>());
+    grad::softmax_cross_entropy(logits.data_ptr<T>(), labels.data(), logits.size(0), logits.size(1),
+                                d_logits.data_ptr<T>());
   });
   return d_logits.mul_(grad_output.to(logits.scalar_type()));
 }
@@ -150,8 +148,8 @@ at::Tensor mse_loss(const at::Tensor& input, const at::Tensor& target) {
   check_elementwise(input, op, "input");
   check_elementwise(target, op, "target");
   check_same_dtype(target, input, op, "target", "input");
-  TORCH_CHECK(input.sizes() == target.sizes(), op, ": target must have the input's shape ",
-              input.sizes(), ", found ", target.sizes());
+  TORCH_CHECK(input.sizes() == target.sizes(), op, ": target must have the input's shape ", input.sizes(),
+              ", found ", target.sizes());
   TORCH_CHECK(input.numel() > 0, op, ": input is empty; expected at least one value");
   return with_float_type(input, [&](auto t) {
     using T = decltype(t);
@@ -160,8 +158,7 @@ at::Tensor mse_loss(const at::Tensor& input, const at::Tensor& target) {
   });
 }
 
-std::tuple<at::Tensor, at::Tensor> mse_loss_backward(const at::Tensor& grad_output,
-                                                     const at::Tensor& input,
+std::tuple<at::Tensor, at::Tensor> mse_loss_backward(const at::Tensor& grad_output, const at::Tensor& input,
                                                      const at::Tensor& target) {
   constexpr const char* op = "torchclad::mse_loss_backward";
   check_elementwise(input, op, "input");
@@ -199,12 +196,11 @@ model::MlpLayout check_mlp(const at::Tensor& x, const at::Tensor& params, at::In
 }
 
 template <typename T>
-T mlp_forward(const model::MlpLayout& L, const T* x, const int32_t* labels, int act,
-              const T* params, std::vector<T>& acts) {
+T mlp_forward(const model::MlpLayout& L, const T* x, const int32_t* labels, int act, const T* params,
+              std::vector<T>& acts) {
   acts.assign(L.act_count, T(0));
-  return kernels::mlp_cross_entropy<T>(x, labels, L.batch, L.layers(), L.widths.data(),
-                                       L.weight.data(), L.bias.data(), L.pre.data(),
-                                       L.post.data(), act, params, acts.data());
+  return kernels::mlp_cross_entropy<T>(x, labels, L.batch, L.layers(), L.widths.data(), L.weight.data(),
+                                       L.bias.data(), L.pre.data(), L.post.data(), act, params, acts.data());
 }
 
 }  // namespace
@@ -223,11 +219,9 @@ at::Tensor mlp_cross_entropy(const at::Tensor& x, const at::Tensor& target, cons
   });
 }
 
-std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor& x,
-                                                               const at::Tensor& target,
+std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor& x, const at::Tensor& target,
                                                                const at::Tensor& params,
-                                                               at::IntArrayRef widths,
-                                                               int64_t activation) {
+                                                               at::IntArrayRef widths, int64_t activation) {
   // Named after the operator users call; this one is its autograd node's forward.
   constexpr const char* op = "torchclad::mlp_cross_entropy";
   const Activation act = activation_from_int(activation, op, "activation");
@@ -240,8 +234,8 @@ std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor&
     grad::mlp_cross_entropy(x.data_ptr<T>(), labels.data(), L.batch, L.layers(), L.widths.data(),
                             L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(), act,
                             params.data_ptr<T>(), acts.data(), d_params.data_ptr<T>(), d_acts.data());
-    const T value = kernels::softmax_cross_entropy<T>(acts.data() + L.pre[L.layers() - 1],
-                                                      labels.data(), L.batch, L.widths.back());
+    const T value = kernels::softmax_cross_entropy<T>(acts.data() + L.pre[L.layers() - 1], labels.data(),
+                                                      L.batch, L.widths.back());
     return at::scalar_tensor(value, x.options());
   });
   return {loss, d_params};

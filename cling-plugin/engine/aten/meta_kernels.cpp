@@ -26,9 +26,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor&
 
 at::Tensor activation(const at::Tensor& x, int64_t) { return at::empty_like(x); }
 
-at::Tensor activation_backward(const at::Tensor&, const at::Tensor& x, int64_t) {
-  return at::empty_like(x);
-}
+at::Tensor activation_backward(const at::Tensor&, const at::Tensor& x, int64_t) { return at::empty_like(x); }
 
 at::Tensor cross_entropy(const at::Tensor& logits, const at::Tensor& target) {
   check_same_device(target, logits, "torchclad::cross_entropy", "target", "logits");
@@ -56,10 +54,9 @@ at::Tensor mlp_cross_entropy(const at::Tensor& x, const at::Tensor& target, cons
   return scalar_like(x);
 }
 
-std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor& x,
-                                                               const at::Tensor& target,
-                                                               const at::Tensor& params,
-                                                               at::IntArrayRef, int64_t) {
+std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor& x, const at::Tensor& target,
+                                                               const at::Tensor& params, at::IntArrayRef,
+                                                               int64_t) {
   check_same_device(target, x, "torchclad::mlp_cross_entropy_with_grad", "target", "input");
   check_same_device(params, x, "torchclad::mlp_cross_entropy_with_grad", "params", "input");
   return {scalar_like(x), at::empty_like(params)};

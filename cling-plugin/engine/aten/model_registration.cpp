@@ -34,9 +34,8 @@ void check_arguments(const define::Definition& d, const at::Tensor& params, cons
   check_same_device(input, params, kOp, "input", "params");
   check_size(input, 1, d.inputs, kOp, "input", "the definition's inputs");
   check_nonempty_batch(input.size(0), kOp, "input");
-  TORCH_CHECK(target.numel() == input.size(0) * d.target_width, kOp, ": target must hold ",
-              d.target_width, " value(s) per sample (", input.size(0) * d.target_width,
-              " values), found ", target.numel());
+  TORCH_CHECK(target.numel() == input.size(0) * d.target_width, kOp, ": target must hold ", d.target_width,
+              " value(s) per sample (", input.size(0) * d.target_width, " values), found ", target.numel());
   check_same_device(target, params, kOp, "target", "params");
 }
 
@@ -83,10 +82,11 @@ at::Tensor meta_loss(const std::string&, const at::Tensor& params, const at::Ten
 
 at::Tensor call_with_grad(const std::string& name, const at::Tensor& params, const at::Tensor& input,
                           const at::Tensor& target, at::Tensor* grad) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("torchclad::model_loss_with_grad", "")
-                             .typed<std::tuple<at::Tensor, at::Tensor>(const std::string&, const at::Tensor&,
-                                                                       const at::Tensor&, const at::Tensor&)>();
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("torchclad::model_loss_with_grad", "")
+          .typed<std::tuple<at::Tensor, at::Tensor>(const std::string&, const at::Tensor&, const at::Tensor&,
+                                                    const at::Tensor&)>();
   auto [loss, g] = op.call(name, params, input, target);
   *grad = g;
   return loss;

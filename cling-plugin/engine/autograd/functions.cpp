@@ -47,8 +47,7 @@ struct ActivationFunction : torch::autograd::Function<ActivationFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     refuse_double_backward("torchclad::activation");
     const auto kind = static_cast<Activation>(ctx->saved_data["kind"].toInt());
-    return {torchclad::activation_backward(dense(grads[0]), ctx->get_saved_variables()[0], kind),
-            Tensor()};
+    return {torchclad::activation_backward(dense(grads[0]), ctx->get_saved_variables()[0], kind), Tensor()};
   }
 };
 
@@ -75,8 +74,7 @@ struct MseFunction : torch::autograd::Function<MseFunction> {
     refuse_double_backward("torchclad::mse_loss");
     const auto saved = ctx->get_saved_variables();
     auto [d_input, d_target] = torchclad::mse_loss_backward(grads[0], saved[0], saved[1]);
-    return {ctx->needs_input_grad(0) ? d_input : Tensor(),
-            ctx->needs_input_grad(1) ? d_target : Tensor()};
+    return {ctx->needs_input_grad(0) ? d_input : Tensor(), ctx->needs_input_grad(1) ? d_target : Tensor()};
   }
 };
 
@@ -84,11 +82,11 @@ struct MseFunction : torch::autograd::Function<MseFunction> {
 // parameters' gradient in one pass, so forward keeps the gradient and
 // backward only scales it by the upstream gradient.
 struct MlpCrossEntropyFunction : torch::autograd::Function<MlpCrossEntropyFunction> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& target,
-                        const Tensor& params, std::vector<int64_t> widths, int64_t act) {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& target, const Tensor& params,
+                        std::vector<int64_t> widths, int64_t act) {
     at::AutoDispatchBelowADInplaceOrView below_autograd;
-    auto [loss, d_params] = torchclad::mlp_cross_entropy_with_grad(x, target, params, widths,
-                                                                   static_cast<Activation>(act));
+    auto [loss, d_params] =
+        torchclad::mlp_cross_entropy_with_grad(x, target, params, widths, static_cast<Activation>(act));
     ctx->save_for_backward({d_params});
     return loss;
   }
@@ -105,17 +103,13 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   return LinearFunction::apply(input, weight, bias);
 }
 
-Tensor activation(const Tensor& input, int64_t kind) {
-  return ActivationFunction::apply(input, kind);
-}
+Tensor activation(const Tensor& input, int64_t kind) { return ActivationFunction::apply(input, kind); }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
   return CrossEntropyFunction::apply(logits, target);
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target) {
-  return MseFunction::apply(input, target);
-}
+Tensor mse_loss(const Tensor& input, const Tensor& target) { return MseFunction::apply(input, target); }
 
 Tensor mlp_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& params,
                          at::IntArrayRef widths, int64_t activation) {
@@ -125,8 +119,7 @@ Tensor mlp_cross_entropy(const Tensor& input, const Tensor& target, const Tensor
               "input gradients)");
   if (!params.requires_grad() || !at::GradMode::is_enabled()) {  // the forward pass alone
     at::AutoDispatchBelowADInplaceOrView below_autograd;
-    return torchclad::mlp_cross_entropy(input, target, params, widths,
-                                        static_cast<Activation>(activation));
+    return torchclad::mlp_cross_entropy(input, target, params, widths, static_cast<Activation>(activation));
   }
   return MlpCrossEntropyFunction::apply(input, target, params, widths.vec(), activation);
 }

@@ -10,7 +10,7 @@ at::Tensor linear(const at::Tensor& input, const at::Tensor& weight, const at::T
 at::Tensor activation(const at::Tensor& input, int64_t kind);
 at::Tensor cross_entropy(const at::Tensor& logits, const at::Tensor& target);
 at::Tensor mse_loss(const at::Tensor& input, const at::Tensor& target);
-at::Tensor mlp_cross_entropy(const at::Tensor& input, const at::Tensor& target,
-                             const at::Tensor& params, at::IntArrayRef widths, int64_t activation);
+at::Tensor mlp_cross_entropy(const at::Tensor& input, const at::Tensor& target, const at::Tensor& params,
+                             at::IntArrayRef widths, int64_t activation);
 
 }  // namespace torchclad::autograd

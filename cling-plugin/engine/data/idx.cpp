@@ -114,11 +114,10 @@ namespace {
 IdxArray read_header(Input& in, const std::string& path, int64_t& count) {
   unsigned char header[4];
   size_t n = in.read(header, 4);
-  if (n < 4)
-    fail(path, "file too short for the IDX header: expected 4 bytes, found " + std::to_string(n));
+  if (n < 4) fail(path, "file too short for the IDX header: expected 4 bytes, found " + std::to_string(n));
   if (header[0] != 0 || header[1] != 0)
-    fail(path, "bad IDX magic: expected first two bytes 0x00 0x00, found " + hex(header[0]) + " " +
-                   hex(header[1]));
+    fail(path,
+         "bad IDX magic: expected first two bytes 0x00 0x00, found " + hex(header[0]) + " " + hex(header[1]));
   const unsigned type = header[2];
   if (type != 0x08) {
     const char* name = type == 0x09   ? " (signed byte)"
@@ -127,8 +126,7 @@ IdxArray read_header(Input& in, const std::string& path, int64_t& count) {
                        : type == 0x0D ? " (float32)"
                        : type == 0x0E ? " (float64)"
                                       : " (not an IDX type)";
-    fail(path, "unsupported IDX element type code " + hex(type) + name +
-                   ": expected 0x08 (unsigned byte)");
+    fail(path, "unsupported IDX element type code " + hex(type) + name + ": expected 0x08 (unsigned byte)");
   }
   const int ndims = header[3];
   if (ndims < 1 || ndims > 4)

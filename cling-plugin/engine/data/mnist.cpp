@@ -10,9 +10,7 @@
 namespace torchclad::data {
 namespace {
 
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error("load_mnist: " + what);
-}
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("load_mnist: " + what); }
 
 // Distributions ship the files gzipped (Debian) or plain (after a manual
 // gunzip); take the plain one when both exist, as it loads faster.
@@ -46,8 +44,8 @@ Images load_images(const std::string& dir, const std::string& name, int64_t firs
   im.path = find_file(dir, name);
   IdxArray a = read_items(im.path, first, count);
   if (a.dims.size() != 3)
-    fail(im.path + ": expected 3 dimensions (count x rows x cols), found " +
-         std::to_string(a.dims.size()) + " (" + dims_string(a.dims) + ")");
+    fail(im.path + ": expected 3 dimensions (count x rows x cols), found " + std::to_string(a.dims.size()) +
+         " (" + dims_string(a.dims) + ")");
   im.count = a.dims[0];
   im.rows = a.dims[1];
   im.cols = a.dims[2];
@@ -66,12 +64,11 @@ torch::Tensor load_labels(const std::string& dir, const std::string& name, const
     fail(path + ": expected 1 dimension (count), found " + std::to_string(a.dims.size()) + " (" +
          dims_string(a.dims) + ")");
   if (a.dims[0] != im.count)
-    fail(path + ": expected " + std::to_string(im.count) + " labels to match " + im.path +
-         ", found " + std::to_string(a.dims[0]));
+    fail(path + ": expected " + std::to_string(im.count) + " labels to match " + im.path + ", found " +
+         std::to_string(a.dims[0]));
   for (size_t i = 0; i < a.data.size(); ++i)
     if (a.data[i] >= 10)
-      fail(path + ": label " + std::to_string(i) + " is " + std::to_string(a.data[i]) +
-           ", expected 0..9");
+      fail(path + ": label " + std::to_string(i) + " is " + std::to_string(a.data[i]) + ", expected 0..9");
   return torch::from_blob(a.data.data(), {im.count}, torch::kUInt8).to(torch::kInt64);
 }
 
@@ -105,9 +102,9 @@ MnistDataset load_mnist_shard(const std::string& dir, int64_t limit, int rank, i
   Images test = load_images(dir, "t10k-images-idx3-ubyte");
   ds.test.labels = load_labels(dir, "t10k-labels-idx1-ubyte", test);
   if (test.rows != train.rows || test.cols != train.cols)
-    fail(test.path + ": expected images of " + std::to_string(train.rows) + "x" +
-         std::to_string(train.cols) + " pixels as in " + train.path + ", found " +
-         std::to_string(test.rows) + "x" + std::to_string(test.cols));
+    fail(test.path + ": expected images of " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
+         " pixels as in " + train.path + ", found " + std::to_string(test.rows) + "x" +
+         std::to_string(test.cols));
   ds.rows = train.rows;
   ds.cols = train.cols;
   ds.train.images = std::move(train.pixels);

@@ -47,8 +47,8 @@ const ParamSpec& Definition::param(const std::string& wanted) const {
 
 std::string Definition::describe() const {
   std::ostringstream s;
-  s << "model '" << name << "': " << param_count << " parameters in " << params.size()
-    << " tensors, " << inputs << " inputs -> ";
+  s << "model '" << name << "': " << param_count << " parameters in " << params.size() << " tensors, "
+    << inputs << " inputs -> ";
   if (targets == Targets::kClassIndex)
     s << classes << " classes";
   else if (targets == Targets::kBinary)
@@ -81,8 +81,8 @@ void register_definition(std::shared_ptr<Definition> def) {
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     auto it = r.definitions.find(def->name);
-    const bool duplicate = it != r.definitions.end() && *it->second->alive &&
-                           it->second->library == def->library;
+    const bool duplicate =
+        it != r.definitions.end() && *it->second->alive && it->second->library == def->library;
     if (!duplicate) {
       if (it != r.definitions.end()) *it->second->alive = false;  // replaced
       r.errors.erase(def->name);
@@ -90,9 +90,9 @@ void register_definition(std::shared_ptr<Definition> def) {
       return;
     }
   }
-  report_registration_error(
-      def->name, "model '" + def->name + "' is defined twice in " + def->library + " (" +
-                     def->source_file + "); give each TORCHCLAD_MODEL its own name");
+  report_registration_error(def->name, "model '" + def->name + "' is defined twice in " + def->library +
+                                           " (" + def->source_file +
+                                           "); give each TORCHCLAD_MODEL its own name");
 }
 
 void unregister_definition(const std::string& name, const Definition* def) {
@@ -109,7 +109,8 @@ void withdraw_definitions_from(const std::string& source_file) {
   for (auto it = r.definitions.begin(); it != r.definitions.end();) {
     if (it->second->source_file == source_file) {
       *it->second->alive = false;
-      r.errors[it->first] = "model '" + it->first + "' was withdrawn: Clad could not differentiate "
+      r.errors[it->first] = "model '" + it->first +
+                            "' was withdrawn: Clad could not differentiate "
                             "every call in its loss (see the error of the cell that defined it)";
       it = r.definitions.erase(it);
     } else {

@@ -24,7 +24,7 @@ enum class Init : int {
   kXavierUniform = 2,   // uniform in ±sqrt(6/(fan_in + fan_out))
   kZeros = 3,
   kOnes = 4,
-  kNormal = 5,          // N(0, 0.01^2)
+  kNormal = 5,  // N(0, 0.01^2)
 };
 
 struct ParamSpec {
@@ -66,9 +66,9 @@ struct Definition {
   int64_t acts_per_sample = 0;  // activation values per sample in the batch
   int inputs = 0;               // features per sample
   Targets targets = Targets::kClassIndex;
-  int classes = 0;              // kClassIndex
-  int target_width = 1;         // values of y per sample (kRegression: the targets)
-  int64_t output_offset = -1;   // per-sample offset of the output activation (predict)
+  int classes = 0;             // kClassIndex
+  int target_width = 1;        // values of y per sample (kRegression: the targets)
+  int64_t output_offset = -1;  // per-sample offset of the output activation (predict)
   int output_width = 0;
   // The loss is a mean over the batch (plus terms that do not depend on it),
   // checked at registration: only then may a step split the batch over threads.

@@ -16,9 +16,7 @@ double seconds_in_allreduce = 0;
 
 }  // namespace
 
-Share share_of(int64_t m, int rank, int ranks) {
-  return {m * rank / ranks, m * (rank + 1) / ranks};
-}
+Share share_of(int64_t m, int rank, int ranks) { return {m * rank / ranks, m * (rank + 1) / ranks}; }
 
 void set_step_share(int64_t local, int64_t global) {
   step_local = local;
@@ -65,8 +63,8 @@ void check_same_options(const std::string& options) {
   w.allreduce_sum(&differing, 1);
   if (differing == 0) return;
   TORCH_CHECK(false, "the ranks were started with different options (", differing, " of ", w.size(),
-              " ranks differ from rank 0); every rank must run the same command. Rank 0: '", root,
-              "'; ", rank_label(), ": '", options, "'");
+              " ranks differ from rank 0); every rank must run the same command. Rank 0: '", root, "'; ",
+              rank_label(), ": '", options, "'");
 }
 
 void check_samples(int64_t samples, const char* what) {

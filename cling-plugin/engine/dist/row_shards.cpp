@@ -22,10 +22,18 @@ int shard_owner(int64_t row, int64_t n, int ranks) { return part_holding(row, n,
 
 ShardExchange::ShardExchange(const float* x, int64_t x_width, const float* y, int64_t y_width, int64_t n,
                              int64_t global_batch)
-    : x_(x), y_(y), x_width_(x_width), y_width_(y_width), width_(x_width + y_width), n_(n),
-      global_batch_(global_batch), rank_(world().rank()), ranks_(world().size()),
+    : x_(x),
+      y_(y),
+      x_width_(x_width),
+      y_width_(y_width),
+      width_(x_width + y_width),
+      n_(n),
+      global_batch_(global_batch),
+      rank_(world().rank()),
+      ranks_(world().size()),
       shard_(shard_of(n, rank_, ranks_)) {
-  TORCH_CHECK(n >= ranks_ && global_batch >= ranks_, "a sharded training set needs at least one row per rank");
+  TORCH_CHECK(n >= ranks_ && global_batch >= ranks_,
+              "a sharded training set needs at least one row per rank");
 }
 
 void ShardExchange::gather_epoch(const std::function<int64_t(int64_t)>& row_at, int64_t round_rows) {
@@ -39,8 +47,8 @@ void ShardExchange::gather_epoch(const std::function<int64_t(int64_t)>& row_at, 
   const int64_t longest = *std::max_element(length.begin(), length.end());
   int64_t per_round = round_rows;
   if (per_round <= 0)
-    per_round = std::clamp<int64_t>((longest + 3) / 4, 1,
-                                    std::max<int64_t>(1, (int64_t{64} << 20) / (4 * width_)));
+    per_round =
+        std::clamp<int64_t>((longest + 3) / 4, 1, std::max<int64_t>(1, (int64_t{64} << 20) / (4 * width_)));
   rounds_ = static_cast<int>((longest + per_round - 1) / per_round);
   const int R = rounds_;
 

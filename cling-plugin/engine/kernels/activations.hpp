@@ -79,8 +79,8 @@ namespace clad::custom_derivatives::torchclad::kernels {
 // `elidable_reverse_forw` marker is no substitute: it also runs the
 // activation on the adjoint buffers, which is wrong for the sigmoid.)
 template <typename T>
-void activation_forward_reverse_forw(int act, const T* x, T* y, int n, int /*d_act*/,
-                                     const T* /*d_x*/, T* /*d_y*/, int /*d_n*/) {
+void activation_forward_reverse_forw(int act, const T* x, T* y, int n, int /*d_act*/, const T* /*d_x*/,
+                                     T* /*d_y*/, int /*d_n*/) {
   ::torchclad::kernels::activation_forward(act, x, y, n);
 }
 

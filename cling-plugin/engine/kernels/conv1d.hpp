@@ -84,23 +84,22 @@ T conv1d_row_sum(const T* v, int n) {
 // (torch.nn.functional.conv1d per sample). `col` is scratch of
 // conv1d_col_size(batch, cin, k, lout) elements. Overwrites y and col.
 template <typename T>
-void conv1d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin,
-                    int lin, int cout, int k) {
+void conv1d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin, int cout,
+                    int k) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
   for (int c = 0; c < cout; ++c) std::fill(y + long{c} * n, y + long{c + 1} * n, b[c]);
   const int chunk = conv1d_chunk(batch, cin, k, lout);
   for (int b0 = 0; b0 < batch; b0 += chunk) {
     const int nb = std::min(chunk, batch - b0);
     conv1d_im2col(x, col, batch, cin, lin, k, b0, nb);
-    blas::gemm(false, false, cout, nb * lout, ck, T(1), w, ck, col, nb * lout, T(1),
-               y + long{b0} * lout, n);
+    blas::gemm(false, false, cout, nb * lout, ck, T(1), w, ck, col, nb * lout, T(1), y + long{b0} * lout, n);
   }
 }
 
 // The same layer where x is a constant (a model's input batch): no dx.
 template <typename T>
-void conv1d_forward_const_input(const T* x, const T* w, const T* b, T* y, T* col, int batch,
-                                int cin, int lin, int cout, int k) {
+void conv1d_forward_const_input(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin,
+                                int cout, int k) {
   conv1d_forward(x, w, b, y, col, batch, cin, lin, cout, k);
 }
 
@@ -108,19 +107,17 @@ void conv1d_forward_const_input(const T* x, const T* w, const T* b, T* y, T* col
 // and, when d_x is not null, dx += col2im(wᵀ · dy). Recomputes im2col chunk
 // by chunk into `col` (scratch). Does not modify dy.
 template <typename T>
-void conv1d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, int cin, int lin,
-                     int cout, int k, T* d_x, T* d_w, T* d_b) {
+void conv1d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, int cin, int lin, int cout,
+                     int k, T* d_x, T* d_w, T* d_b) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
   for (int c = 0; c < cout; ++c) d_b[c] += conv1d_row_sum(d_y + long{c} * n, n);
   const int chunk = conv1d_chunk(batch, cin, k, lout);
   for (int b0 = 0; b0 < batch; b0 += chunk) {
     const int nb = std::min(chunk, batch - b0), ncols = nb * lout;
     conv1d_im2col(x, col, batch, cin, lin, k, b0, nb);
-    blas::gemm(false, true, cout, ck, ncols, T(1), d_y + long{b0} * lout, n, col, ncols, T(1), d_w,
-               ck);
+    blas::gemm(false, true, cout, ck, ncols, T(1), d_y + long{b0} * lout, n, col, ncols, T(1), d_w, ck);
     if (d_x) {
-      blas::gemm(true, false, ck, ncols, cout, T(1), w, ck, d_y + long{b0} * lout, n, T(0), col,
-                 ncols);
+      blas::gemm(true, false, ck, ncols, cout, T(1), w, ck, d_y + long{b0} * lout, n, T(0), col, ncols);
       conv1d_col2im_add(col, d_x, batch, cin, lin, k, b0, nb);
     }
   }
@@ -134,9 +131,9 @@ namespace clad::custom_derivatives::torchclad::kernels {
 // the call overwrote y (Clad's convention). The scratch's adjoint d_col is
 // never written (nothing reads col outside the kernel).
 template <typename T>
-void conv1d_forward_pullback(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin,
-                             int lin, int cout, int k, T* d_x, T* d_w, T* d_b, T* d_y, T* /*d_col*/,
-                             int*, int*, int*, int*, int*) {
+void conv1d_forward_pullback(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin,
+                             int cout, int k, T* d_x, T* d_w, T* d_b, T* d_y, T* /*d_col*/, int*, int*, int*,
+                             int*, int*) {
   ::torchclad::kernels::conv1d_backward(x, w, d_y, col, batch, cin, lin, cout, k, d_x, d_w, d_b);
   const long n = long{cout} * batch * (lin - k + 1);
   for (long i = 0; i < n; ++i) d_y[i] = T(0);
@@ -144,12 +141,10 @@ void conv1d_forward_pullback(const T* x, const T* w, const T* b, T* y, T* col, i
 
 // Pullback of conv1d_forward_const_input: no dx (a third less work).
 template <typename T>
-void conv1d_forward_const_input_pullback(const T* x, const T* w, const T* b, T* y, T* col,
-                                         int batch, int cin, int lin, int cout, int k, T* d_w,
-                                         T* d_b, T* d_y, T* /*d_col*/, int*, int*, int*, int*,
-                                         int*) {
-  ::torchclad::kernels::conv1d_backward<T>(x, w, d_y, col, batch, cin, lin, cout, k, nullptr, d_w,
-                                           d_b);
+void conv1d_forward_const_input_pullback(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin,
+                                         int lin, int cout, int k, T* d_w, T* d_b, T* d_y, T* /*d_col*/, int*,
+                                         int*, int*, int*, int*) {
+  ::torchclad::kernels::conv1d_backward<T>(x, w, d_y, col, batch, cin, lin, cout, k, nullptr, d_w, d_b);
   const long n = long{cout} * batch * (lin - k + 1);
   for (long i = 0; i < n; ++i) d_y[i] = T(0);
 }

@@ -108,8 +108,7 @@ void conv2d_col2im_add(const T* col, T* d_x, int batch, const Conv2dShape& s, in
 // its input channels: one GEMM per group. `col` is scratch of conv2d_chunk(batch, s) * ckk * hw_out
 // values. Overwrites y and col.
 template <typename T>
-void conv2d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch,
-                    const Conv2dShape& s) {
+void conv2d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch, const Conv2dShape& s) {
   const long hw = s.hw_out(), n = batch * hw, kg = s.ckk_group();
   const int og = s.cout_group();
   for (int c = 0; c < s.cout; ++c) std::fill(y + c * n, y + (c + 1) * n, b ? b[c] : T(0));
@@ -128,8 +127,8 @@ void conv2d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch,
 // Given dy: dw += dy · colᵀ, db += Σ dy (d_b may be null), and when d_x is
 // not null dx += col2im(wᵀ · dy). Recomputes im2col into `col`. Leaves dy.
 template <typename T>
-void conv2d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, const Conv2dShape& s,
-                     T* d_x, T* d_w, T* d_b) {
+void conv2d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, const Conv2dShape& s, T* d_x,
+                     T* d_w, T* d_b) {
   const long hw = s.hw_out(), n = batch * hw, kg = s.ckk_group();
   const int og = s.cout_group();
   if (d_b)

@@ -23,15 +23,13 @@ void linear_forward(const T* x, const T* w, const T* b, T* y, int m, int n, int 
 
 // The same layer where x is a constant (a model's input batch): no dx.
 template <typename T>
-void linear_forward_const_input(const T* x, const T* w, const T* b, T* y, int m,
-                                int n, int k) {
+void linear_forward_const_input(const T* x, const T* w, const T* b, T* y, int m, int n, int k) {
   linear_forward(x, w, b, y, m, n, k);
 }
 
 // Adjoints of the weights and bias: dw += dyᵀ · x, db += column sums of dy.
 template <typename T>
-void linear_weight_bias_adjoints(const T* x, const T* d_y, T* d_w, T* d_b, int m,
-                                 int n, int k) {
+void linear_weight_bias_adjoints(const T* x, const T* d_y, T* d_w, T* d_b, int m, int n, int k) {
   blas::gemm(true, false, n, k, m, T(1), d_y, n, x, k, T(1), d_w, k);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) d_b[j] += d_y[i * n + j];
@@ -44,8 +42,8 @@ namespace clad::custom_derivatives::torchclad::kernels {
 // Pullback of linear_forward: dx += dy · w, dw += dyᵀ · x, db += Σ_rows dy;
 // then dy = 0 because the call overwrote y (Clad's convention).
 template <typename T>
-void linear_forward_pullback(const T* x, const T* w, const T* b, T* y, int m, int n,
-                             int k, T* d_x, T* d_w, T* d_b, T* d_y, int*, int*, int*) {
+void linear_forward_pullback(const T* x, const T* w, const T* b, T* y, int m, int n, int k, T* d_x, T* d_w,
+                             T* d_b, T* d_y, int*, int*, int*) {
   ::torchclad::blas::gemm(false, false, m, k, n, T(1), d_y, n, w, k, T(1), d_x, k);
   ::torchclad::kernels::linear_weight_bias_adjoints(x, d_y, d_w, d_b, m, n, k);
   for (int i = 0; i < m * n; ++i) d_y[i] = T(0);
@@ -54,9 +52,8 @@ void linear_forward_pullback(const T* x, const T* w, const T* b, T* y, int m, in
 // Pullback of linear_forward_const_input: as above without dx, a third of
 // the layer's backward work.
 template <typename T>
-void linear_forward_const_input_pullback(const T* x, const T* w, const T* b, T* y,
-                                         int m, int n, int k, T* d_w, T* d_b, T* d_y,
-                                         int*, int*, int*) {
+void linear_forward_const_input_pullback(const T* x, const T* w, const T* b, T* y, int m, int n, int k,
+                                         T* d_w, T* d_b, T* d_y, int*, int*, int*) {
   ::torchclad::kernels::linear_weight_bias_adjoints(x, d_y, d_w, d_b, m, n, k);
   for (int i = 0; i < m * n; ++i) d_y[i] = T(0);
 }

@@ -27,8 +27,7 @@ T softmax_cross_entropy_row(const T* logits, int label, int n) {
 template <typename T>
 T softmax_cross_entropy(const T* logits, const int* labels, int m, int n) {
   T total = T(0);
-  for (int i = 0; i < m; ++i)
-    total += softmax_cross_entropy_row(logits + i * n, labels[i], n);
+  for (int i = 0; i < m; ++i) total += softmax_cross_entropy_row(logits + i * n, labels[i], n);
   return total / T(m);  // T(m): a float/int division is differentiated as integer division by Clad
 }
 

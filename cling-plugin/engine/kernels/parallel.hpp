@@ -10,8 +10,7 @@
 // No allocation per call once the team exists (tested by the model-level
 // allocation test at 2 threads).
 extern "C" {
-__attribute__((weak)) void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads,
-                                         unsigned flags);
+__attribute__((weak)) void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
 __attribute__((weak)) int omp_get_thread_num();
 __attribute__((weak)) int omp_get_num_threads();
 }

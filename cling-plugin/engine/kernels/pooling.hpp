@@ -90,8 +90,7 @@ void max_pool1d_forward(const T* x, T* y, int rows, int lin, int pool) {
 // dx[r, argmax] += dy[r, j] for every window, given the forward output y.
 // Does not modify dy.
 template <typename T>
-void max_pool1d_backward(const T* x, const T* y, const T* d_y, T* d_x, int rows, int lin,
-                         int pool) {
+void max_pool1d_backward(const T* x, const T* y, const T* d_y, T* d_x, int rows, int lin, int pool) {
   const int lout = lin / pool;
   for (int r = 0; r < rows; ++r) {
     const T* row = x + long{r} * lin;
@@ -110,11 +109,11 @@ namespace clad::custom_derivatives::torchclad::kernels {
 
 // Pullback of max_pool1d_forward: the scatter above, then dy = 0 (y was
 // overwritten). It reads y, the forward output, which the model's reverse
-// pass still holds (nothing overwrites a buffer after its forward call). Written by hand: Clad's own pullback of the argmax loop would
-// record the running maximum and index on a tape per window (allocations).
+// pass still holds (nothing overwrites a buffer after its forward call). Written by hand: Clad's own pullback
+// of the argmax loop would record the running maximum and index on a tape per window (allocations).
 template <typename T>
-void max_pool1d_forward_pullback(const T* x, T* y, int rows, int lin, int pool, T* d_x, T* d_y,
-                                 int*, int*, int*) {
+void max_pool1d_forward_pullback(const T* x, T* y, int rows, int lin, int pool, T* d_x, T* d_y, int*, int*,
+                                 int*) {
   ::torchclad::kernels::max_pool1d_backward<T>(x, y, d_y, d_x, rows, lin, pool);
   const long n = long{rows} * (lin / pool);
   for (long i = 0; i < n; ++i) d_y[i] = T(0);

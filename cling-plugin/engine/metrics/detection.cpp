@@ -12,22 +12,21 @@ namespace {
 
 void check(std::span<const float> scores, std::span<const int> labels, const char* who) {
   if (scores.size() != labels.size())
-    throw std::invalid_argument(std::string(who) + ": " + std::to_string(scores.size()) +
-                                " scores but " + std::to_string(labels.size()) + " labels");
+    throw std::invalid_argument(std::string(who) + ": " + std::to_string(scores.size()) + " scores but " +
+                                std::to_string(labels.size()) + " labels");
   int64_t pos = 0, neg = 0;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != 0 && labels[i] != 1)
       throw std::invalid_argument(std::string(who) + ": label " + std::to_string(i) + " is " +
                                   std::to_string(labels[i]) + ", expected 0 (noise) or 1 (signal)");
     if (!std::isfinite(scores[i]))
-      throw std::invalid_argument(std::string(who) + ": score " + std::to_string(i) +
-                                  " is not finite (" + std::to_string(scores[i]) + ")");
+      throw std::invalid_argument(std::string(who) + ": score " + std::to_string(i) + " is not finite (" +
+                                  std::to_string(scores[i]) + ")");
     (labels[i] ? pos : neg)++;
   }
   if (pos == 0 || neg == 0)
-    throw std::invalid_argument(std::string(who) + ": needs both classes, found " +
-                                std::to_string(pos) + " signal and " + std::to_string(neg) +
-                                " noise windows");
+    throw std::invalid_argument(std::string(who) + ": needs both classes, found " + std::to_string(pos) +
+                                " signal and " + std::to_string(neg) + " noise windows");
 }
 
 // Indices sorted by score, highest first.
@@ -85,8 +84,9 @@ double threshold_at_false_alarm(std::span<const float> scores, std::span<const i
                                 double false_alarm) {
   check(scores, labels, "threshold_at_false_alarm");
   if (!(false_alarm > 0 && false_alarm < 1))
-    throw std::invalid_argument("threshold_at_false_alarm: the false-alarm probability must be in (0, 1), found " +
-                                std::to_string(false_alarm));
+    throw std::invalid_argument(
+        "threshold_at_false_alarm: the false-alarm probability must be in (0, 1), found " +
+        std::to_string(false_alarm));
   std::vector<float> noise;
   for (size_t i = 0; i < scores.size(); ++i)
     if (!labels[i]) noise.push_back(scores[i]);
@@ -96,14 +96,13 @@ double threshold_at_false_alarm(std::span<const float> scores, std::span<const i
   return noise[noise.size() - 1 - std::min(allowed, noise.size() - 1)];
 }
 
-std::vector<EfficiencyBin> efficiency_vs_snr(std::span<const float> scores,
-                                             std::span<const int> labels,
+std::vector<EfficiencyBin> efficiency_vs_snr(std::span<const float> scores, std::span<const int> labels,
                                              std::span<const float> snr, double threshold,
                                              std::span<const double> edges) {
   if (snr.size() != scores.size() || labels.size() != scores.size())
     throw std::invalid_argument("efficiency_vs_snr: scores, labels and snr differ in length (" +
-                                std::to_string(scores.size()) + ", " + std::to_string(labels.size()) +
-                                ", " + std::to_string(snr.size()) + ")");
+                                std::to_string(scores.size()) + ", " + std::to_string(labels.size()) + ", " +
+                                std::to_string(snr.size()) + ")");
   if (edges.size() < 2 || !std::is_sorted(edges.begin(), edges.end()))
     throw std::invalid_argument("efficiency_vs_snr: needs at least two increasing bin edges");
   std::vector<EfficiencyBin> bins(edges.size() - 1);
@@ -138,8 +137,8 @@ DetectionMetrics detection_metrics(std::span<const float> scores, std::span<cons
                                    std::span<const float> snr, double false_alarm) {
   check(scores, labels, "detection_metrics");
   if (snr.size() != scores.size())
-    throw std::invalid_argument("detection_metrics: " + std::to_string(scores.size()) +
-                                " scores but " + std::to_string(snr.size()) + " SNR values");
+    throw std::invalid_argument("detection_metrics: " + std::to_string(scores.size()) + " scores but " +
+                                std::to_string(snr.size()) + " SNR values");
   DetectionMetrics m;
   int64_t correct = 0;
   float snr_max = 0;

@@ -35,14 +35,13 @@ double threshold_at_false_alarm(std::span<const float> scores, std::span<const i
 struct EfficiencyBin {
   double snr_low = 0, snr_high = 0;  // [low, high)
   int64_t signals = 0, detected = 0;
-  double efficiency = 0;                      // detected / signals (0 when empty)
+  double efficiency = 0;                       // detected / signals (0 when empty)
   double interval_low = 0, interval_high = 0;  // 68% Wilson score interval
 };
 
 // Fraction of signal windows with score > threshold, in SNR bins given by
 // consecutive edges.
-std::vector<EfficiencyBin> efficiency_vs_snr(std::span<const float> scores,
-                                             std::span<const int> labels,
+std::vector<EfficiencyBin> efficiency_vs_snr(std::span<const float> scores, std::span<const int> labels,
                                              std::span<const float> snr, double threshold,
                                              std::span<const double> edges);
 

@@ -15,8 +15,8 @@ struct Totals {
   double signal = 0, background = 0;
 };
 
-Totals check(std::span<const float> scores, std::span<const int> labels,
-             std::span<const float> weights, const char* who) {
+Totals check(std::span<const float> scores, std::span<const int> labels, std::span<const float> weights,
+             const char* who) {
   if (scores.size() != labels.size() || scores.size() != weights.size())
     throw std::invalid_argument(std::string(who) + ": " + std::to_string(scores.size()) + " scores, " +
                                 std::to_string(labels.size()) + " labels and " +
@@ -33,18 +33,18 @@ Totals check(std::span<const float> scores, std::span<const int> labels,
     (labels[i] ? t.signal : t.background) += weights[i];
   }
   if (!(t.signal > 0) || !(t.background > 0))
-    throw std::invalid_argument(std::string(who) + ": the weights of each class must sum to a positive "
-                                "number, found signal " + std::to_string(t.signal) + " and background " +
-                                std::to_string(t.background));
+    throw std::invalid_argument(std::string(who) +
+                                ": the weights of each class must sum to a positive "
+                                "number, found signal " +
+                                std::to_string(t.signal) + " and background " + std::to_string(t.background));
   return t;
 }
 
 std::vector<size_t> sorted_by_score(std::span<const float> scores, bool descending) {
   std::vector<size_t> idx(scores.size());
   std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    return descending ? scores[a] > scores[b] : scores[a] < scores[b];
-  });
+  std::sort(idx.begin(), idx.end(),
+            [&](size_t a, size_t b) { return descending ? scores[a] > scores[b] : scores[a] < scores[b]; });
   return idx;
 }
 

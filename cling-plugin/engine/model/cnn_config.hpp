@@ -17,7 +17,7 @@ struct ConvBlockConfig {
 struct CnnConfig {
   int input_length = 2048;  // samples per window (one input channel)
   std::vector<ConvBlockConfig> blocks{{8, 16, 4}, {16, 8, 4}, {32, 8, 4}};
-  int hidden = 64;          // width of the hidden Linear layer
+  int hidden = 64;  // width of the hidden Linear layer
 };
 
 }  // namespace torchclad

@@ -30,8 +30,8 @@ CnnLayout CnnLayout::make(const CnnConfig& config, int64_t batch) {
   for (int64_t b = 0; b < blocks; ++b) {
     const auto& blk = config.blocks[b];
     TORCH_CHECK(blk.channels >= 1 && blk.kernel >= 1 && blk.pool >= 1, "torchclad CNN: block ", b,
-                " needs channels, kernel and pool of at least 1, found ", blk.channels, ", ",
-                blk.kernel, ", ", blk.pool);
+                " needs channels, kernel and pool of at least 1, found ", blk.channels, ", ", blk.kernel,
+                ", ", blk.pool);
     const int64_t lconv = lin - blk.kernel + 1;
     TORCH_CHECK(lconv >= 1, "torchclad CNN: block ", b, " has kernel ", blk.kernel,
                 " longer than its input (length ", lin, "): the signal shrinks to nothing");

@@ -14,7 +14,7 @@ struct CnnLayout {
   int blocks = 0;
   int batch = 0;
   int input_length = 0;
-  int features = 0;        // flattened width after the last block
+  int features = 0;  // flattened width after the last block
   int hidden = 0;
   int64_t param_count = 0;
   int64_t act_count = 0;

@@ -37,9 +37,15 @@ void init_param(torch::Tensor t, const define::ParamSpec& p, at::Generator& gen)
       t.uniform_(-bound, bound, gen);
       break;
     }
-    case Init::kZeros: t.zero_(); break;
-    case Init::kOnes: t.fill_(1); break;
-    case Init::kNormal: t.normal_(0, 0.01, gen); break;
+    case Init::kZeros:
+      t.zero_();
+      break;
+    case Init::kOnes:
+      t.fill_(1);
+      break;
+    case Init::kNormal:
+      t.normal_(0, 0.01, gen);
+      break;
   }
 }
 
@@ -53,24 +59,24 @@ torch::Tensor init_defined_params(const define::Definition& def, uint64_t seed) 
 }
 
 DefinedModel::DefinedModel(std::shared_ptr<const define::Definition> def, uint64_t seed)
-    : def_(std::move(def)),
-      params_(init_defined_params(*def_, seed)),
-      grads_(torch::zeros_like(params_)) {}
+    : def_(std::move(def)), params_(init_defined_params(*def_, seed)), grads_(torch::zeros_like(params_)) {}
 
 void DefinedModel::check_alive() const {
   if (!*def_->alive)
     throw std::runtime_error("the definition of model '" + def_->name +
                              "' was replaced or unloaded (its file was loaded again, or its "
                              "%%clad cell ran again with new code); "
-                             "make the model again with torchclad::model(\"" + def_->name + "\")");
+                             "make the model again with torchclad::model(\"" +
+                             def_->name + "\")");
 }
 
 DefinedModel::Workspace& DefinedModel::workspace(int n, int part) {
   auto it = workspaces_.find({n, part});
   if (it == workspaces_.end()) {
     const size_t size = static_cast<size_t>(def_->acts_per_sample) * n;
-    it = workspaces_.emplace(std::make_pair(n, part), Workspace{std::vector<float>(size, 0.f),
-                                                                std::vector<float>(size, 0.f)})
+    it = workspaces_
+             .emplace(std::make_pair(n, part),
+                      Workspace{std::vector<float>(size, 0.f), std::vector<float>(size, 0.f)})
              .first;
   }
   return it->second;
@@ -83,9 +89,8 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
   float* d_params = grads_.data_ptr<float>();
   const float* p = params_.data_ptr<float>();
   // Parts only for a loss that is a mean over the batch (checked at registration).
-  const int parts = def_->mean_over_batch
-                        ? std::min({at::get_num_threads(), n / kMinSamplesPerPart, kMaxParts})
-                        : 1;
+  const int parts =
+      def_->mean_over_batch ? std::min({at::get_num_threads(), n / kMinSamplesPerPart, kMaxParts}) : 1;
   if (parts <= 1) {
     // d_acts needs no reset: every block's pullback consumes the adjoint of
     // the buffer it wrote, so the gradient leaves d_acts all zero (tested).
@@ -93,8 +98,7 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
     std::memset(d_params, 0, sizeof(float) * count);
     blas::SequentialScope sequential;  // as the built-ins: one BLAS thread per part
     define::BatchWeightsScope weights(w);
-    return def_->grad_f(def_->instance.get(), p, ws.acts.data(), x, y, n, d_params,
-                        ws.d_acts.data());
+    return def_->grad_f(def_->instance.get(), p, ws.acts.data(), x, y, n, d_params, ws.d_acts.data());
   }
   // Data parallel over the batch: part q takes samples [start(q), start(q+1)).
   auto start = [&](int q) { return static_cast<int>(int64_t{n} * q / parts); };
@@ -118,8 +122,8 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
       // Each part's loss is the mean of w_i l_i over its samples, so the
       // shares below make the batch's mean of w_i l_i.
       define::BatchWeightsScope weights(w ? w + b0 : nullptr);
-      losses[q] = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x + b0 * xw, y + b0 * yw, nb,
-                               g, ws.d_acts.data());
+      losses[q] = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x + b0 * xw, y + b0 * yw, nb, g,
+                               ws.d_acts.data());
     } catch (...) {
       errors[q] = std::current_exception();
     }
@@ -137,8 +141,8 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
   return loss;
 }
 
-double DefinedModel::loss_and_grad_double(const double* params, const double* x, const double* y,
-                                          int n, double* d_params, const double* w) {
+double DefinedModel::loss_and_grad_double(const double* params, const double* x, const double* y, int n,
+                                          double* d_params, const double* w) {
   check_alive();
   define::BatchWeightsScope weights(w);
   std::vector<double> acts(static_cast<size_t>(def_->acts_per_sample) * n, 0.0), d_acts(acts.size(), 0.0);
@@ -153,12 +157,12 @@ double DefinedModel::loss_double(const double* params, const double* x, const do
   return def_->loss_d(def_->instance.get(), params, acts.data(), x, y, n);
 }
 
-double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y,
-                                      torch::Tensor* outputs, const torch::Tensor& weights) {
+double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tensor& y, torch::Tensor* outputs,
+                                      const torch::Tensor& weights) {
   check_alive();
   const auto& d = *def_;
-  TORCH_CHECK(x.dim() == 2 && x.size(1) == d.inputs, "model '", d.name, "': input must be [n, ",
-              d.inputs, "], found ", x.sizes());
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == d.inputs, "model '", d.name, "': input must be [n, ", d.inputs,
+              "], found ", x.sizes());
   auto input = x.to(torch::kFloat32).contiguous();
   const int64_t n = input.size(0);
   torch::Tensor target = y.defined() ? y.to(torch::kFloat32).contiguous().view({n, -1})
@@ -170,9 +174,10 @@ double DefinedModel::loss_and_outputs(const torch::Tensor& x, const torch::Tenso
     TORCH_CHECK(weights.numel() == n, "model '", d.name, "': ", n, " samples need as many weights, found ",
                 weights.numel());
     const double total = weights.to(torch::kFloat64).sum().item<double>();
-    TORCH_CHECK(total > 0 && std::isfinite(total), "model '", d.name,
-                "': the per-event weights sum to ", total, "; a weighted mean needs a positive sum");
-    factors = (weights.to(torch::kFloat64).reshape({n}) * (double(n) / total)).to(torch::kFloat32).contiguous();
+    TORCH_CHECK(total > 0 && std::isfinite(total), "model '", d.name, "': the per-event weights sum to ",
+                total, "; a weighted mean needs a positive sum");
+    factors =
+        (weights.to(torch::kFloat64).reshape({n}) * (double(n) / total)).to(torch::kFloat32).contiguous();
   }
   if (outputs) *outputs = torch::empty({n, d.output_width}, torch::kFloat32);
   constexpr int64_t kChunk = 256;

@@ -40,8 +40,8 @@ class DefinedModel {
   // replaced or unloaded, and what the loss throws (from any part).
   float loss_and_grad(const float* x, const float* y, int n, const float* w = nullptr);
   // The same in float64 from float64 copies of the parameters (check_gradients).
-  double loss_and_grad_double(const double* params, const double* x, const double* y, int n,
-                              double* d_params, const double* w = nullptr);
+  double loss_and_grad_double(const double* params, const double* x, const double* y, int n, double* d_params,
+                              const double* w = nullptr);
   double loss_double(const double* params, const double* x, const double* y, int n,
                      const double* w = nullptr);
 

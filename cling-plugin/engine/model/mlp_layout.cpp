@@ -10,9 +10,8 @@ namespace torchclad::model {
 
 MlpLayout MlpLayout::make(const std::vector<int64_t>& widths, int64_t batch) {
   const int64_t layers = static_cast<int64_t>(widths.size()) - 1;
-  TORCH_CHECK(layers >= 1 && layers <= kernels::kMaxMlpLayers,
-              "torchclad MLP: widths must list 2 to ", kernels::kMaxMlpLayers + 1,
-              " sizes (input, hidden..., output), found ", widths.size());
+  TORCH_CHECK(layers >= 1 && layers <= kernels::kMaxMlpLayers, "torchclad MLP: widths must list 2 to ",
+              kernels::kMaxMlpLayers + 1, " sizes (input, hidden..., output), found ", widths.size());
   TORCH_CHECK(batch >= 1, "torchclad MLP: batch must be at least 1, found ", batch);
   constexpr int64_t kIntMax = std::numeric_limits<int>::max();
   MlpLayout layout;

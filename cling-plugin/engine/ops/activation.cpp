@@ -14,10 +14,14 @@ Activation parse_activation(const std::string& name) {
 
 const char* activation_name(Activation act) {
   switch (act) {
-    case kernels::kRelu: return "relu";
-    case kernels::kTanh: return "tanh";
-    case kernels::kSigmoid: return "sigmoid";
-    case kernels::kIdentity: return "identity";
+    case kernels::kRelu:
+      return "relu";
+    case kernels::kTanh:
+      return "tanh";
+    case kernels::kSigmoid:
+      return "sigmoid";
+    case kernels::kIdentity:
+      return "identity";
   }
   return "?";
 }

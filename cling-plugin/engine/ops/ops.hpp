@@ -24,25 +24,22 @@ at::Tensor mse_loss(const at::Tensor& input, const at::Tensor& target);
 // Model level: the mean cross-entropy of a whole MLP (widths {in, hidden..., out})
 // whose parameters are one flat tensor (W_0, b_0, W_1, b_1, ...), differentiated
 // by Clad as one function and recorded as one autograd node.
-at::Tensor mlp_cross_entropy(const at::Tensor& input, const at::Tensor& target,
-                             const at::Tensor& params, at::IntArrayRef widths, Activation act);
+at::Tensor mlp_cross_entropy(const at::Tensor& input, const at::Tensor& target, const at::Tensor& params,
+                             at::IntArrayRef widths, Activation act);
 
 // Backward operators, as the autograd nodes call them.
 std::tuple<at::Tensor, at::Tensor, at::Tensor> linear_backward(const at::Tensor& grad_output,
                                                                const at::Tensor& input,
                                                                const at::Tensor& weight,
                                                                bool input_requires_grad);
-at::Tensor activation_backward(const at::Tensor& grad_output, const at::Tensor& input,
-                               Activation kind);
+at::Tensor activation_backward(const at::Tensor& grad_output, const at::Tensor& input, Activation kind);
 at::Tensor cross_entropy_backward(const at::Tensor& grad_output, const at::Tensor& logits,
                                   const at::Tensor& target);
-std::tuple<at::Tensor, at::Tensor> mse_loss_backward(const at::Tensor& grad_output,
-                                                     const at::Tensor& input,
+std::tuple<at::Tensor, at::Tensor> mse_loss_backward(const at::Tensor& grad_output, const at::Tensor& input,
                                                      const at::Tensor& target);
 std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor& input,
                                                                const at::Tensor& target,
                                                                const at::Tensor& params,
-                                                               at::IntArrayRef widths,
-                                                               Activation act);
+                                                               at::IntArrayRef widths, Activation act);
 
 }  // namespace torchclad

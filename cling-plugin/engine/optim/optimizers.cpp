@@ -20,8 +20,7 @@ namespace torchclad {
 namespace {
 
 void check_config(const OptimizerConfig& c) {
-  TORCH_CHECK(c.kind == "sgd" || c.kind == "adam", "optimizer must be 'sgd' or 'adam', found '",
-              c.kind, "'");
+  TORCH_CHECK(c.kind == "sgd" || c.kind == "adam", "optimizer must be 'sgd' or 'adam', found '", c.kind, "'");
   TORCH_CHECK(c.lr > 0, "optimizer: learning rate must be positive, found ", c.lr);
 }
 
@@ -87,9 +86,9 @@ class FlatAdam final : public FlatOptimizer {
   // step each: within a few ulp of the exact quotient, and the same result on
   // every run (FlatOptimizerMatchesTorch: within 1e-5 of torch::optim::Adam
   // over ten steps). Elsewhere, and for the tail, the exact loop.
-  static void update(float* __restrict p, const float* __restrict g, float* __restrict m,
-                     float* __restrict v, int64_t n, float step_size, float inv_sqrt_bc2, float b1,
-                     float b2, float eps, float wd) {
+  static void update(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+                     int64_t n, float step_size, float inv_sqrt_bc2, float b1, float b2, float eps,
+                     float wd) {
     int64_t i = 0;
 #if defined(__AVX512F__)
     const __m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2);
@@ -154,14 +153,12 @@ std::unique_ptr<torch::optim::Optimizer> make_torch_optimizer(const OptimizerCon
   check_config(config);
   if (config.kind == "sgd")
     return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(config.lr)
-                    .momentum(config.momentum)
-                    .weight_decay(config.weight_decay));
-  return std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(config.lr)
-                  .betas({config.beta1, config.beta2})
-                  .eps(config.eps)
-                  .weight_decay(config.weight_decay));
+        params,
+        torch::optim::SGDOptions(config.lr).momentum(config.momentum).weight_decay(config.weight_decay));
+  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config.lr)
+                                                          .betas({config.beta1, config.beta2})
+                                                          .eps(config.eps)
+                                                          .weight_decay(config.weight_decay));
 }
 
 }  // namespace torchclad

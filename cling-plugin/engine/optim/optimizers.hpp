@@ -15,7 +15,7 @@ namespace torchclad {
 struct OptimizerConfig {
   std::string kind = "adam";  // "sgd" or "adam"
   double lr = 1e-3;
-  double momentum = 0.9;      // sgd
+  double momentum = 0.9;                          // sgd
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam
   double weight_decay = 0.0;
 };

@@ -54,7 +54,8 @@ class CladCnnEngine final : public DefinitionCnnEngine {
 // parameters, updated by torch::optim.
 class LayeredCnnEngine : public DefinitionCnnEngine {
  public:
-  LayeredCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed) : DefinitionCnnEngine(m, seed) {
+  LayeredCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed)
+      : DefinitionCnnEngine(m, seed) {
     for (const auto& spec : model_.definition().params)
       params_.push_back(
           model_.params().narrow(0, spec.offset, spec.numel).view(spec.shape).detach().requires_grad_());
@@ -72,8 +73,8 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
     opt_->zero_grad();
     float value = 0;
     if (batch) {
-      auto loss = loss_of(forward(input_tensor(x, batch, config_.input_length)),
-                          target_tensor(targets, batch));
+      auto loss =
+          loss_of(forward(input_tensor(x, batch, config_.input_length)), target_tensor(targets, batch));
       loss.backward();
       value = loss.item<float>();
     }
@@ -84,8 +85,8 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
   }
   torch::Tensor logits(const torch::Tensor& x) override {
     torch::NoGradGuard no_grad;
-    TORCH_CHECK(x.dim() == 2 && x.size(1) == config_.input_length, name(),
-                ".logits: input must be [batch, ", config_.input_length, "], found ", x.sizes());
+    TORCH_CHECK(x.dim() == 2 && x.size(1) == config_.input_length, name(), ".logits: input must be [batch, ",
+                config_.input_length, "], found ", x.sizes());
     return forward(x.to(torch::kFloat32).contiguous());
   }
 

@@ -33,12 +33,14 @@ BinaryTrainResult train_binary(const data::BinarySplit& train_all, const data::B
   use_checkpoints(spec, {c.checkpoint, c.resume}, engine->model(), engine->optimizer_access(), log);
   // A rank's shard (train_all.total > 0) is already its part of the first train_limit windows.
   const bool shard = train_all.total > 0;
-  TORCH_CHECK(!shard || c.train_limit <= 0 || c.train_limit >= train_all.total, "the training shard was read from the first ",
-              train_all.total, " windows, but train_limit is ", c.train_limit);
-  auto run = train_engine(engine->model(), binary_data(shard ? train_all : first_rows(train_all, c.train_limit)),
-                          binary_data(test), spec,
-                          [&](const float* x, const float* y, const float*, int n) { return engine->step(x, y, n); }, log,
-                          false, RowShard{train_all.begin, train_all.total});
+  TORCH_CHECK(!shard || c.train_limit <= 0 || c.train_limit >= train_all.total,
+              "the training shard was read from the first ", train_all.total, " windows, but train_limit is ",
+              c.train_limit);
+  auto run = train_engine(
+      engine->model(), binary_data(shard ? train_all : first_rows(train_all, c.train_limit)),
+      binary_data(test), spec,
+      [&](const float* x, const float* y, const float*, int n) { return engine->step(x, y, n); }, log, false,
+      RowShard{train_all.begin, train_all.total});
   BinaryTrainResult result;
   result.epochs = std::move(run.epochs);
   result.engine = engine;

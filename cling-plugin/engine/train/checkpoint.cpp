@@ -147,7 +147,8 @@ void use_checkpoints(RunSpec& spec, const CheckpointOptions& o, DefinedModel& mo
       TORCH_CHECK(std::memcmp(bytes.data(), kMagic, 8) == 0, "'", o.path, "' is not a torchclad checkpoint");
       r.at = 8;
       const auto version = r.get<uint32_t>();
-      TORCH_CHECK(version == kVersion, "checkpoint '", o.path, "' has version ", version, ", expected ", kVersion);
+      TORCH_CHECK(version == kVersion, "checkpoint '", o.path, "' has version ", version, ", expected ",
+                  kVersion);
       const auto name = r.get_string(), kind = r.get_string();
       const auto epoch = r.get<int32_t>();
       const auto seed = r.get<uint64_t>();

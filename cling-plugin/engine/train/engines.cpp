@@ -104,8 +104,7 @@ class LayeredEngine : public DefinitionEngine {
     opt_->zero_grad();
     float value = 0;
     if (b.size) {
-      auto loss = loss_of(forward(as_tensor(b.x, b.size, config_.widths[0])),
-                          as_tensor(b.labels64, b.size));
+      auto loss = loss_of(forward(as_tensor(b.x, b.size, config_.widths[0])), as_tensor(b.labels64, b.size));
       loss.backward();
       value = loss.item<float>();
     }
@@ -120,8 +119,7 @@ class LayeredEngine : public DefinitionEngine {
   }
 
  protected:
-  virtual torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
-                               const torch::Tensor& b) = 0;
+  virtual torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) = 0;
   virtual torch::Tensor activate(const torch::Tensor& x) = 0;
   virtual torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& target) = 0;
 
@@ -146,8 +144,7 @@ class CladOpsEngine final : public LayeredEngine {
   const char* name() const override { return "clad-ops"; }
 
  protected:
-  torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
-                       const torch::Tensor& b) override {
+  torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) override {
     return torchclad::linear(x, w, b);
   }
   torch::Tensor activate(const torch::Tensor& x) override {
@@ -164,16 +161,19 @@ class AutogradEngine final : public LayeredEngine {
   const char* name() const override { return "autograd"; }
 
  protected:
-  torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
-                       const torch::Tensor& b) override {
+  torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) override {
     return torch::nn::functional::linear(x, w, b);
   }
   torch::Tensor activate(const torch::Tensor& x) override {
     switch (config_.activation) {
-      case kernels::kRelu: return torch::relu(x);
-      case kernels::kTanh: return torch::tanh(x);
-      case kernels::kSigmoid: return torch::sigmoid(x);
-      default: return x;
+      case kernels::kRelu:
+        return torch::relu(x);
+      case kernels::kTanh:
+        return torch::tanh(x);
+      case kernels::kSigmoid:
+        return torch::sigmoid(x);
+      default:
+        return x;
     }
   }
   torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& target) override {
@@ -190,8 +190,8 @@ const std::vector<std::string>& engine_names() {
 
 std::unique_ptr<MlpEngine> make_engine(const std::string& name, const MlpConfig& model,
                                        const OptimizerConfig& optimizer, uint64_t seed) {
-  TORCH_CHECK(name == "clad" || name == "clad-model" || name == "clad-model-node" ||
-                  name == "clad-ops" || name == "autograd" || name == "libtorch-autograd",
+  TORCH_CHECK(name == "clad" || name == "clad-model" || name == "clad-model-node" || name == "clad-ops" ||
+                  name == "autograd" || name == "libtorch-autograd",
               "unknown engine '", name,
               "': expected clad (model level), clad-model-node, clad-ops or autograd");
   std::unique_ptr<MlpEngine> engine;

@@ -27,7 +27,10 @@ EventWeights::EventWeights(const torch::Tensor& weights, int64_t n, bool samplin
   const double sum = sums.sum, sum_abs = sums.sum_abs;
   factor_.resize(n);
   for (int64_t i = 0; i < n; ++i)
-    factor_[i] = sampling ? static_cast<float>((w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0) * sum_abs / sum)
+    factor_[i] = sampling ? static_cast<float>((w[i] > 0   ? 1
+                                                : w[i] < 0 ? -1
+                                                           : 0) *
+                                               sum_abs / sum)
                           : static_cast<float>(w[i] * double(n) / sum);
   if (!sampling) return;
   cumulative_.resize(n);

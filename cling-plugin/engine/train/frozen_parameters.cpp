@@ -10,8 +10,9 @@ std::vector<std::pair<int64_t, int64_t>> frozen_ranges(const define::Definition&
   for (const auto& entry : frozen) {
     bool found = false;
     for (const auto& p : def.params) {
-      const bool match = p.name == entry || (p.name.size() > entry.size() && p.name.compare(0, entry.size(), entry) == 0 &&
-                                             (entry.back() == '.' || p.name[entry.size()] == '.'));
+      const bool match =
+          p.name == entry || (p.name.size() > entry.size() && p.name.compare(0, entry.size(), entry) == 0 &&
+                              (entry.back() == '.' || p.name[entry.size()] == '.'));
       if (!match || entry.empty()) continue;
       found = true;
       ranges.push_back({p.offset, p.offset + p.numel});

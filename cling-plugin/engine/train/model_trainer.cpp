@@ -23,32 +23,32 @@ void check_model_data(const define::Definition& def, const ModelData& d, const c
   TORCH_CHECK(d.x.size(1) == def.inputs, "model '", def.name, "' takes ", def.inputs,
               " features per sample, but the ", split, " samples have ", d.x.size(1));
   TORCH_CHECK(d.y.defined() && d.y.size(0) == d.x.size(0) && d.y.numel() == d.x.size(0) * def.target_width,
-              "model '", def.name, "' needs ", def.target_width, " target value(s) per sample; the ",
-              split, " split has ", d.x.size(0), " samples and ", d.y.defined() ? d.y.numel() : 0,
-              " target values");
+              "model '", def.name, "' needs ", def.target_width, " target value(s) per sample; the ", split,
+              " split has ", d.x.size(0), " samples and ", d.y.defined() ? d.y.numel() : 0, " target values");
   const auto finite = torch::isfinite(d.x);
   if (!finite.all().item<bool>()) {
     // Name the first one: corrupt or badly whitened data.
     const auto bad = finite.logical_not().nonzero()[0];
     const int64_t row = bad[0].item<int64_t>(), col = bad[1].item<int64_t>();
     TORCH_CHECK(false, "model '", def.name, "': the ", split, " features hold a non-finite value: sample ",
-                row, ", feature ", col, " is ", d.x[row][col].item<float>(), " (corrupt or badly whitened data?)");
+                row, ", feature ", col, " is ", d.x[row][col].item<float>(),
+                " (corrupt or badly whitened data?)");
   }
   const auto y = d.y.to(torch::kFloat32);
   TORCH_CHECK(torch::isfinite(y).all().item<bool>(), "model '", def.name, "': the ", split,
               " targets hold a non-finite value");
   if (def.targets == define::Targets::kClassIndex) {
     const double lo = y.min().item<double>(), hi = y.max().item<double>();
-    TORCH_CHECK(lo >= 0 && hi < def.classes && y.eq(y.floor()).all().item<bool>(), "model '",
-                def.name, "' classifies into ", def.classes, " classes (labels 0..", def.classes - 1,
-                "), but the ", split, " labels range from ", lo, " to ", hi);
+    TORCH_CHECK(lo >= 0 && hi < def.classes && y.eq(y.floor()).all().item<bool>(), "model '", def.name,
+                "' classifies into ", def.classes, " classes (labels 0..", def.classes - 1, "), but the ",
+                split, " labels range from ", lo, " to ", hi);
   } else if (def.targets == define::Targets::kBinary) {
     TORCH_CHECK(y.eq(0).logical_or(y.eq(1)).all().item<bool>(), "model '", def.name,
                 "' is a binary classifier: the ", split, " targets must be 0 or 1");
   }
   if (d.w.defined()) {
-    TORCH_CHECK(d.w.numel() == d.x.size(0), "model '", def.name, "': the ", split, " split has ",
-                d.x.size(0), " samples and ", d.w.numel(), " weights; expected one weight per sample");
+    TORCH_CHECK(d.w.numel() == d.x.size(0), "model '", def.name, "': the ", split, " split has ", d.x.size(0),
+                " samples and ", d.w.numel(), " weights; expected one weight per sample");
     const auto w = d.w.to(torch::kFloat64);
     TORCH_CHECK(torch::isfinite(w).all().item<bool>(), "model '", def.name, "': the ", split,
                 " weights hold a non-finite value");
@@ -139,9 +139,10 @@ float CladStep::operator()(const float* x, const float* y, const float* w, int n
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
                        const ModelTrainConfig& c, std::ostream& log) {
   CladStep step(model, c.optimizer, c.frozen);
-  return train_engine(model, train, test, run_spec("clad", model.definition().name, c),
-                      [&step](const float* x, const float* y, const float* w, int n) { return step(x, y, w, n); }, log,
-                      c.weighted_sampling);
+  return train_engine(
+      model, train, test, run_spec("clad", model.definition().name, c),
+      [&step](const float* x, const float* y, const float* w, int n) { return step(x, y, w, n); }, log,
+      c.weighted_sampling);
 }
 
 }  // namespace torchclad::train

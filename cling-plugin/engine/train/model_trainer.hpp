@@ -41,7 +41,7 @@ struct ModelData {
 };
 
 struct ModelTrainConfig : RunOptions {
-  bool weighted_sampling = false;  // see above; needs weights
+  bool weighted_sampling = false;   // see above; needs weights
   std::vector<std::string> frozen;  // parameter names or layer prefixes kept fixed (frozen_parameters.hpp)
 };
 

@@ -32,10 +32,10 @@ void ProgressBar::draw(int64_t done, double loss) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int filled = total_ ? static_cast<int>(kWidth * done / total_) : kWidth;
   char line[256];
-  std::snprintf(line, sizeof line, "%s [%s%s] %lld/%lld  %.0f steps/s  loss %.4f",
-                label_.c_str(), std::string(filled, '=').c_str(),
-                std::string(kWidth - filled, ' ').c_str(), static_cast<long long>(done),
-                static_cast<long long>(total_), secs > 0 ? done / secs : 0.0, loss);
+  std::snprintf(line, sizeof line, "%s [%s%s] %lld/%lld  %.0f steps/s  loss %.4f", label_.c_str(),
+                std::string(filled, '=').c_str(), std::string(kWidth - filled, ' ').c_str(),
+                static_cast<long long>(done), static_cast<long long>(total_), secs > 0 ? done / secs : 0.0,
+                loss);
   out_ << (interactive_ ? "\r" : "") << line << std::flush;
 }
 

@@ -101,8 +101,9 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
 
 RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const EvaluateFn& evaluate,
                       std::ostream& log) {
-  TORCH_CHECK(!dist::distributed(), "batches from a source (a stream) do not run data-parallel: ",
-              dist::world().size(), " ranks were started; run one process");
+  TORCH_CHECK(!dist::distributed(),
+              "batches from a source (a stream) do not run data-parallel: ", dist::world().size(),
+              " ranks were started; run one process");
   return run_source_epochs(spec, steps, spec.batch, evaluate, log);
 }
 
@@ -160,8 +161,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
     steps.begin_epoch(epoch);
     ProgressBar bar(log, spec.progress && root,
-                    "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs),
-                    steps_per_epoch);
+                    "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs), steps_per_epoch);
     EpochStats m;
     m.epoch = epoch;
     double loss_sum = 0;
@@ -178,8 +178,8 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
         stop_agreed = false;
         telemetry::clear_stop();
         out.stopped = true;
-        out.message = "training stopped on request at epoch " + std::to_string(epoch) +
-                      ", step " + std::to_string(s + 1) + "\n";  // printed as it is, it ends its line
+        out.message = "training stopped on request at epoch " + std::to_string(epoch) + ", step " +
+                      std::to_string(s + 1) + "\n";  // printed as it is, it ends its line
         bar.finish("");
         log << out.message;
         end_run("stopped", out.message);
@@ -193,8 +193,8 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
         out.non_finite = true;
         out.message = "training stopped: the loss became " +
                       std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
-                      std::to_string(epoch) + ", step " + std::to_string(s + 1) +
-                      " (learning rate " + format_lr(spec.lr) + "); try a lower learning rate";
+                      std::to_string(epoch) + ", step " + std::to_string(s + 1) + " (learning rate " +
+                      format_lr(spec.lr) + "); try a lower learning rate";
         bar.finish("");
         log << out.message << "\n";
         end_run("failed", out.message);
@@ -214,8 +214,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
           ev.loss = event_loss_sum / event_losses;
           event_loss_sum = 0;
           event_losses = 0;
-          ev.samples_per_second =
-              samples / std::chrono::duration<double>(now - t0).count();
+          ev.samples_per_second = samples / std::chrono::duration<double>(now - t0).count();
           emit("step");
         }
       }

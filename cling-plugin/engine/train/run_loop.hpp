@@ -30,9 +30,9 @@ struct RunSpec {
 // What an epoch's evaluation on the test set reports.
 struct Evaluation {
   double test_loss = 0, test_accuracy = 0;  // test_accuracy < 0: not a classifier
-  double test_auc = -1;  // < 0: not measured (multi-class models)
-  double test_rmse = -1;  // < 0: not measured (classifiers)
-  std::string summary;   // extra text for the epoch's log line, e.g. "AUC 0.981"
+  double test_auc = -1;                     // < 0: not measured (multi-class models)
+  double test_rmse = -1;                    // < 0: not measured (classifiers)
+  std::string summary;                      // extra text for the epoch's log line, e.g. "AUC 0.981"
 };
 
 struct EpochStats {
@@ -62,8 +62,7 @@ struct RunOutcome {
 using StepFn = std::function<float(const std::vector<int64_t>& order, int64_t start, int size)>;
 using EvaluateFn = std::function<Evaluation()>;
 
-RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate,
-                      std::ostream& log);
+RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn& evaluate, std::ostream& log);
 
 // Steps whose batches come from a source (a stream of rows read while the
 // model trains) instead of rows picked by index. begin_epoch(e) starts epoch

@@ -20,9 +20,9 @@ struct Event {
   std::string engine, model, optimizer;
   int batch = 0, threads = 0, epochs = 0;
   int epoch = 0;
-  long long step = 0;         // global step, from 1
-  long long total_steps = 0;  // steps in the whole run
-  double loss = 0;            // "step": mean loss of the steps since the previous step event
+  long long step = 0;                       // global step, from 1
+  long long total_steps = 0;                // steps in the whole run
+  double loss = 0;                          // "step": mean loss of the steps since the previous step event
   double test_loss = 0, test_accuracy = 0;  // "epoch"
   double test_auc = -1;  // "epoch", binary classifiers: ROC AUC on the test set (< 0: not measured)
   double samples_per_second = 0;

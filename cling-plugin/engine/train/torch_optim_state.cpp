@@ -22,8 +22,9 @@ torch::Tensor slice(const std::vector<float>& v, int64_t at, const torch::Tensor
 
 }  // namespace
 
-FlatOptimizerState torch_optimizer_state(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& leaves,
-                                         const std::string& kind, int64_t steps) {
+FlatOptimizerState torch_optimizer_state(torch::optim::Optimizer& opt,
+                                         const std::vector<torch::Tensor>& leaves, const std::string& kind,
+                                         int64_t steps) {
   const int64_t n = total(leaves);
   FlatOptimizerState s;
   s.steps = steps;
@@ -38,7 +39,8 @@ FlatOptimizerState torch_optimizer_state(torch::optim::Optimizer& opt, const std
         put(s.buffers[1], at, a.exp_avg_sq(), p.numel());
         s.steps = a.step();
       } else {
-        put(s.buffers[0], at, static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer(), p.numel());
+        put(s.buffers[0], at, static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer(),
+            p.numel());
       }
     }
     at += p.numel();

@@ -13,8 +13,9 @@
 namespace torchclad::train {
 
 // kind: "sgd" or "adam"; steps: the steps taken (SGD does not count them).
-FlatOptimizerState torch_optimizer_state(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& leaves,
-                                         const std::string& kind, int64_t steps);
+FlatOptimizerState torch_optimizer_state(torch::optim::Optimizer& opt,
+                                         const std::vector<torch::Tensor>& leaves, const std::string& kind,
+                                         int64_t steps);
 // Throws c10::Error when the state does not fit the leaves.
 void load_torch_optimizer_state(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& leaves,
                                 const std::string& kind, const FlatOptimizerState& state);

@@ -16,8 +16,8 @@
 
 namespace torchclad::train {
 
-RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
-                        RunSpec spec, const EngineStep& step, std::ostream& log, bool weighted_sampling,
+RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test, RunSpec spec,
+                        const EngineStep& step, std::ostream& log, bool weighted_sampling,
                         const RowShard& shard) {
   const auto& def = model.definition();
   TORCH_CHECK(spec.epochs >= 1, "epochs must be at least 1, found ", spec.epochs);
@@ -60,7 +60,8 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
   // process): where a new epoch's weighted draw (and with a shard, the
   // exchange of the epoch's rows) happens. Every rank's first share is
   // non-empty (n >= ranks), so all ranks get there at the same step.
-  const int64_t epoch_start = dist::share_of(std::min<int64_t>(int64_t{spec.batch} * ranks, n), rank, ranks).begin;
+  const int64_t epoch_start =
+      dist::share_of(std::min<int64_t>(int64_t{spec.batch} * ranks, n), rank, ranks).begin;
   return run_epochs(
       spec,
       [&](const std::vector<int64_t>& order, int64_t start, int size) {
@@ -98,16 +99,15 @@ ModelData class_data(const data::MnistSplit& s) {
 }  // namespace
 
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log) {
-  TORCH_CHECK(config.train_limit >= 0 && config.test_limit >= 0, "train and test limits must not be negative");
+  TORCH_CHECK(config.train_limit >= 0 && config.test_limit >= 0,
+              "train and test limits must not be negative");
   TORCH_CHECK(config.batch >= 1, "batch must be at least 1, found ", config.batch);
-  std::shared_ptr<MlpEngine> engine =
-      make_engine(config.engine, config.model, config.optimizer, config.seed);
+  std::shared_ptr<MlpEngine> engine = make_engine(config.engine, config.model, config.optimizer, config.seed);
   // The engines read class labels as int32 and int64.
   std::vector<int32_t> y32(config.batch);
   std::vector<int64_t> y64(config.batch);
   RunSpec spec = run_spec(config.engine, engine->definition().name, config);
-  use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->optimizer_access(),
-                  log);
+  use_checkpoints(spec, {config.checkpoint, config.resume}, engine->model(), engine->optimizer_access(), log);
   // A shard (load_mnist_shard) is already the rank's part of the first train_limit samples.
   const bool shard = data.train_total > 0;
   TORCH_CHECK(!shard || config.train_limit <= 0 || config.train_limit >= data.train_total,
@@ -156,9 +156,8 @@ void write_metrics_csv(const std::string& path, const TrainConfig& c, const Trai
   auto out = open_for_writing(path);
   out << "engine,epoch,steps,train_loss,test_loss,test_accuracy,seconds,steps_per_second\n";
   for (const auto& m : r.epochs)
-    out << c.engine << ',' << m.epoch << ',' << m.steps << ',' << m.train_loss << ','
-        << m.eval.test_loss << ',' << m.eval.test_accuracy << ',' << m.seconds << ','
-        << m.steps_per_second << '\n';
+    out << c.engine << ',' << m.epoch << ',' << m.steps << ',' << m.train_loss << ',' << m.eval.test_loss
+        << ',' << m.eval.test_accuracy << ',' << m.seconds << ',' << m.steps_per_second << '\n';
 }
 
 }  // namespace torchclad::train

@@ -48,9 +48,9 @@ struct RowShard {
 // one dist::shard_of gives this rank: checked) while train.w, if defined,
 // holds the weights of all `total` rows (weighted sampling draws from the
 // whole set; 4 bytes per event on every rank).
-RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test,
-                        RunSpec spec, const EngineStep& step, std::ostream& log,
-                        bool weighted_sampling = false, const RowShard& shard = {});
+RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test, RunSpec spec,
+                        const EngineStep& step, std::ostream& log, bool weighted_sampling = false,
+                        const RowShard& shard = {});
 
 struct TrainConfig : RunOptions {
   std::string dataset = "fashion-mnist";  // a label for the outputs
@@ -67,8 +67,8 @@ class MlpEngine;
 struct TrainResult {
   std::vector<EpochStats> epochs;
   std::shared_ptr<MlpEngine> engine;  // the trained model (engine->model(): evaluation, prediction)
-  bool non_finite = false;  // stopped because the loss became NaN or infinite
-  bool stopped = false;     // stopped on request (telemetry::request_stop)
+  bool non_finite = false;            // stopped because the loss became NaN or infinite
+  bool stopped = false;               // stopped on request (telemetry::request_stop)
   std::string stop_message;
 };
 

@@ -59,23 +59,36 @@ int main(int argc, char** argv) {
       if (flag.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + flag + "'");
       if (i + 1 >= argc) throw UsageError(flag + " expects a value");
       const std::string v = argv[++i];
-      if (flag == "--out") out = v;
-      else if (flag == "--train") o.train = to_int(flag, v);
-      else if (flag == "--test") o.test = to_int(flag, v);
+      if (flag == "--out")
+        out = v;
+      else if (flag == "--train")
+        o.train = to_int(flag, v);
+      else if (flag == "--test")
+        o.test = to_int(flag, v);
       else if (flag == "--seed") {
         const long long s = to_int(flag, v);
         if (s < 0) throw UsageError("--seed expects an integer >= 0, found '" + v + "'");
         o.seed = static_cast<unsigned long long>(s);
-      } else if (flag == "--sample-rate") o.sample_rate = to_double(flag, v);
-      else if (flag == "--duration") o.duration = to_double(flag, v);
-      else if (flag == "--mass-min") o.mass_min = to_double(flag, v);
-      else if (flag == "--mass-max") o.mass_max = to_double(flag, v);
-      else if (flag == "--snr-min") o.snr_min = to_double(flag, v);
-      else if (flag == "--snr-max") o.snr_max = to_double(flag, v);
-      else if (flag == "--band-low") o.band_low = to_double(flag, v);
-      else if (flag == "--band-high") o.band_high = to_double(flag, v);
-      else if (flag == "--threads") o.threads = static_cast<int>(to_int(flag, v));
-      else throw UsageError("unknown option '" + flag + "'");
+      } else if (flag == "--sample-rate")
+        o.sample_rate = to_double(flag, v);
+      else if (flag == "--duration")
+        o.duration = to_double(flag, v);
+      else if (flag == "--mass-min")
+        o.mass_min = to_double(flag, v);
+      else if (flag == "--mass-max")
+        o.mass_max = to_double(flag, v);
+      else if (flag == "--snr-min")
+        o.snr_min = to_double(flag, v);
+      else if (flag == "--snr-max")
+        o.snr_max = to_double(flag, v);
+      else if (flag == "--band-low")
+        o.band_low = to_double(flag, v);
+      else if (flag == "--band-high")
+        o.band_high = to_double(flag, v);
+      else if (flag == "--threads")
+        o.threads = static_cast<int>(to_int(flag, v));
+      else
+        throw UsageError("unknown option '" + flag + "'");
     }
     if (out.empty()) throw UsageError("--out FILE is required");
     gw::validate(o);
@@ -90,16 +103,16 @@ int main(int argc, char** argv) {
   try {
     const auto start = std::chrono::steady_clock::now();
     if (o.progress)
-      std::cerr << gw::version() << ": " << o.train << " train + " << o.test << " test windows of " << o.duration
-                << " s at " << o.sample_rate << " Hz, masses " << o.mass_min << "-" << o.mass_max << ", SNR "
-                << o.snr_min << "-" << o.snr_max << ", seed " << o.seed << "\n";
+      std::cerr << gw::version() << ": " << o.train << " train + " << o.test << " test windows of "
+                << o.duration << " s at " << o.sample_rate << " Hz, masses " << o.mass_min << "-"
+                << o.mass_max << ", SNR " << o.snr_min << "-" << o.snr_max << ", seed " << o.seed << "\n";
     const long long windows = gw::simulate(o, out);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(out, ec);
     std::printf("wrote %lld windows (%lld train, %lld test, %lld samples each) to %s: %.1f MB in %.1f s\n",
-                windows, o.train, o.test, static_cast<long long>(o.sample_rate * o.duration + 0.5), out.c_str(),
-                ec ? 0.0 : bytes / 1e6, seconds);
+                windows, o.train, o.test, static_cast<long long>(o.sample_rate * o.duration + 0.5),
+                out.c_str(), ec ? 0.0 : bytes / 1e6, seconds);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "torchclad-gwsim: " << e.what() << "\n";

@@ -23,7 +23,8 @@ void coloured_noise_fd(const std::vector<double>& psd, long long m, double fs, s
 
 torch::Tensor coloured_noise(const std::vector<double>& psd, long long m, double fs, std::mt19937_64& rng) {
   auto X = torch::empty({m / 2 + 1}, torch::kComplexDouble);
-  coloured_noise_fd(psd, m, fs, rng, reinterpret_cast<std::complex<double>*>(X.data_ptr<c10::complex<double>>()));
+  coloured_noise_fd(psd, m, fs, rng,
+                    reinterpret_cast<std::complex<double>*>(X.data_ptr<c10::complex<double>>()));
   return torch::fft::irfft(X, m);
 }
 

@@ -41,7 +41,9 @@ torch::Tensor taylorf2_op(const torch::Tensor& freqs, double mass1, double mass2
 
 double isco_op(double mass1, double mass2) { return isco_frequency(mass1, mass2); }
 
-double time_to_merger_op(double mass1, double mass2, double f) { return time_to_merger({mass1, mass2, 1}, f); }
+double time_to_merger_op(double mass1, double mass2, double f) {
+  return time_to_merger({mass1, mass2, 1}, f);
+}
 
 double optimal_snr_op(const torch::Tensor& strain, double sample_rate, double f_low, double f_high) {
   return optimal_snr(strain, sample_rate, f_low, f_high);
@@ -57,10 +59,10 @@ torch::Tensor coloured_noise_op(int64_t samples, double sample_rate, int64_t see
   return coloured_noise(psd_grid(sample_rate / samples, samples / 2 + 1), samples, sample_rate, rng);
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor,
-           torch::Tensor>
-simulate_op(int64_t count, int64_t seed, double sample_rate, double duration, double mass_min, double mass_max,
-            double snr_min, double snr_max, int64_t tree, int64_t threads) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor,
+           torch::Tensor, torch::Tensor>
+simulate_op(int64_t count, int64_t seed, double sample_rate, double duration, double mass_min,
+            double mass_max, double snr_min, double snr_max, int64_t tree, int64_t threads) {
   SimulationOptions o;
   o.train = count;
   o.test = 0;
@@ -83,18 +85,22 @@ simulate_op(int64_t count, int64_t seed, double sample_rate, double duration, do
 
 TORCH_LIBRARY(torchclad_gw, m) {
   m.def("psd(Tensor freqs) -> Tensor", &psd_op);
-  m.def("taylorf2(Tensor freqs, float mass1, float mass2, float distance_mpc, float f_lower, float f_upper) -> Tensor",
-        &taylorf2_op);
+  m.def(
+      "taylorf2(Tensor freqs, float mass1, float mass2, float distance_mpc, float f_lower, float f_upper) -> "
+      "Tensor",
+      &taylorf2_op);
   m.def("isco_frequency(float mass1, float mass2) -> float", &isco_op);
   m.def("time_to_merger(float mass1, float mass2, float f) -> float", &time_to_merger_op);
   m.def("optimal_snr(Tensor strain, float sample_rate, float f_low, float f_high) -> float", &optimal_snr_op);
   m.def("whiten(Tensor strain, float sample_rate, float band_low, float band_high) -> Tensor", &whiten_op);
   m.def("coloured_noise(int samples, float sample_rate, int seed) -> Tensor", &coloured_noise_op);
-  m.def("simulate(int count, int seed, float sample_rate, float duration, float mass_min, float mass_max, "
-        "float snr_min, float snr_max, int tree=0, int threads=0) -> "
-        "(Tensor strain, Tensor label, Tensor snr, Tensor mass1, Tensor mass2, Tensor merger_time, Tensor phase, "
-        "Tensor signal)",
-        &simulate_op);
+  m.def(
+      "simulate(int count, int seed, float sample_rate, float duration, float mass_min, float mass_max, "
+      "float snr_min, float snr_max, int tree=0, int threads=0) -> "
+      "(Tensor strain, Tensor label, Tensor snr, Tensor mass1, Tensor mass2, Tensor merger_time, Tensor "
+      "phase, "
+      "Tensor signal)",
+      &simulate_op);
 }
 
 }  // namespace torchclad::gw

@@ -23,8 +23,7 @@ std::string num(double x) {
 [[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
 
 void positive(const char* name, double x, const char* what) {
-  if (!(x > 0) || !std::isfinite(x))
-    fail(std::string(name) + ": expected " + what + " > 0, found " + num(x));
+  if (!(x > 0) || !std::isfinite(x)) fail(std::string(name) + ": expected " + what + " > 0, found " + num(x));
 }
 
 }  // namespace
@@ -33,12 +32,14 @@ void validate(const SimulationOptions& o) {
   if (o.train < 0) fail("train: expected a window count >= 0, found " + std::to_string(o.train));
   if (o.test < 0) fail("test: expected a window count >= 0, found " + std::to_string(o.test));
   if (o.train + o.test == 0) fail("train + test: expected at least one window, found 0 (train 0, test 0)");
-  if (o.threads < 0) fail("threads: expected a count >= 0 (0: every core), found " + std::to_string(o.threads));
+  if (o.threads < 0)
+    fail("threads: expected a count >= 0 (0: every core), found " + std::to_string(o.threads));
 
   positive("mass_min", o.mass_min, "a mass in solar masses");
   positive("mass_max", o.mass_max, "a mass in solar masses");
   if (o.mass_min > o.mass_max)
-    fail("mass_min " + num(o.mass_min) + " > mass_max " + num(o.mass_max) + ": expected mass_min <= mass_max");
+    fail("mass_min " + num(o.mass_min) + " > mass_max " + num(o.mass_max) +
+         ": expected mass_min <= mass_max");
   positive("snr_min", o.snr_min, "an SNR");
   positive("snr_max", o.snr_max, "an SNR");
   if (o.snr_min > o.snr_max)
@@ -56,9 +57,10 @@ void validate(const SimulationOptions& o) {
   positive("sample_rate", o.sample_rate, "a rate in Hz");
   const double nyquist_needed = kHighEdge * o.band_high;
   if (o.sample_rate / 2 < nyquist_needed)
-    fail("sample_rate " + num(o.sample_rate) + " Hz is too low for the band: expected a Nyquist frequency >= " +
-         num(nyquist_needed) + " Hz (the top of the band-pass edge, " + num(kHighEdge) + " x band_high " +
-         num(o.band_high) + " Hz), i.e. sample_rate >= " + num(2 * nyquist_needed) + " Hz; found Nyquist " +
+    fail("sample_rate " + num(o.sample_rate) +
+         " Hz is too low for the band: expected a Nyquist frequency >= " + num(nyquist_needed) +
+         " Hz (the top of the band-pass edge, " + num(kHighEdge) + " x band_high " + num(o.band_high) +
+         " Hz), i.e. sample_rate >= " + num(2 * nyquist_needed) + " Hz; found Nyquist " +
          num(o.sample_rate / 2) + " Hz");
 
   positive("duration", o.duration, "a window length in seconds");
@@ -75,16 +77,18 @@ void validate(const SimulationOptions& o) {
          num(o.duration) + " = " + num(samples));
 
   if (!(o.merger_min > 0) || !(o.merger_max <= 1) || !(o.merger_min <= o.merger_max))
-    fail("merger_min, merger_max: expected 0 < merger_min <= merger_max <= 1 (fractions of the window), found " +
-         num(o.merger_min) + ", " + num(o.merger_max));
+    fail(
+        "merger_min, merger_max: expected 0 < merger_min <= merger_max <= 1 (fractions of the window), "
+        "found " +
+        num(o.merger_min) + ", " + num(o.merger_max));
 
   const double f_isco = isco_frequency(o.mass_max, o.mass_max);
   const double f_isco_needed = 1.25 * o.band_low;
   if (f_isco < f_isco_needed)
     fail("mass_max " + num(o.mass_max) + " is too heavy for the band: a " + num(o.mass_max) + "+" +
          num(o.mass_max) + " binary reaches its ISCO at " + num(f_isco) +
-         " Hz; expected an ISCO frequency >= " + num(f_isco_needed) + " Hz (1.25 x band_low), i.e. mass_max <= " +
-         num(o.mass_max * f_isco / f_isco_needed));
+         " Hz; expected an ISCO frequency >= " + num(f_isco_needed) +
+         " Hz (1.25 x band_low), i.e. mass_max <= " + num(o.mass_max * f_isco / f_isco_needed));
 }
 
 std::string version() { return std::string("torchclad-gw ") + TORCHCLAD_VERSION; }
@@ -95,9 +99,11 @@ std::string parameters_json(const SimulationOptions& o) {
   j << "{\"generator\": \"" << version() << "\", \"seed\": " << o.seed << ", \"train\": " << o.train
     << ", \"test\": " << o.test << ", \"sample_rate\": " << o.sample_rate << ", \"duration\": " << o.duration
     << ", \"samples\": " << std::llround(o.sample_rate * o.duration) << ", \"mass_min\": " << o.mass_min
-    << ", \"mass_max\": " << o.mass_max << ", \"mass_distribution\": \"uniform per component, mass1 >= mass2\""
+    << ", \"mass_max\": " << o.mass_max
+    << ", \"mass_distribution\": \"uniform per component, mass1 >= mass2\""
     << ", \"snr_min\": " << o.snr_min << ", \"snr_max\": " << o.snr_max
-    << ", \"snr_distribution\": \"uniform\", \"snr_band_hz\": [" << o.band_low << ", " << o.sample_rate / 2 << "]"
+    << ", \"snr_distribution\": \"uniform\", \"snr_band_hz\": [" << o.band_low << ", " << o.sample_rate / 2
+    << "]"
     << ", \"band_low\": " << o.band_low << ", \"band_high\": " << o.band_high << ", \"band_edges_hz\": ["
     << kLowEdge * o.band_low << ", " << kHighEdge * o.band_high << "]"
     << ", \"merger_min\": " << o.merger_min << ", \"merger_max\": " << o.merger_max

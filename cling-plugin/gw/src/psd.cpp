@@ -15,12 +15,12 @@ namespace torchclad::gw {
 double aligo_zero_det_high_power(double f) {
   const double x = f / 200.0;
   const double x2 = x * x, inv = 1.0 / x, inv2 = inv * inv;
-  const double terms = 0.017069 * inv2 * inv2 * inv   // x^-5: suspension thermal
-                       + 0.255715 * inv2 * inv2       // x^-4: radiation pressure
-                       - 4.097133 * inv2              // x^-2
-                       + 33.704977 * inv              // x^-1: coating thermal
-                       + 94.951514                    // x^0: shot noise
-                       + 6.864506 * x2;               // x^2: shot noise above the arm pole
+  const double terms = 0.017069 * inv2 * inv2 * inv  // x^-5: suspension thermal
+                       + 0.255715 * inv2 * inv2      // x^-4: radiation pressure
+                       - 4.097133 * inv2             // x^-2
+                       + 33.704977 * inv             // x^-1: coating thermal
+                       + 94.951514                   // x^0: shot noise
+                       + 6.864506 * x2;              // x^2: shot noise above the arm pole
   return 1e-49 * terms;
 }
 

@@ -6,8 +6,8 @@
 
 namespace torchclad::gw {
 
-double optimal_snr_fd(const std::complex<double>* h, const std::vector<double>& psd, double df,
-                      double f_low, double f_high) {
+double optimal_snr_fd(const std::complex<double>* h, const std::vector<double>& psd, double df, double f_low,
+                      double f_high) {
   double sum = 0;
   for (size_t k = 0; k < psd.size(); ++k) {
     const double f = k * df;
@@ -25,8 +25,9 @@ double optimal_snr(const torch::Tensor& strain, double fs, double f_low, double 
   if (f_high <= 0) f_high = fs / 2;
   auto spectrum = (torch::fft::rfft(strain.to(torch::kDouble)) / fs).contiguous();
   const auto psd = psd_grid(df, n / 2 + 1);
-  return optimal_snr_fd(reinterpret_cast<const std::complex<double>*>(spectrum.data_ptr<c10::complex<double>>()),
-                        psd, df, f_low, f_high);
+  return optimal_snr_fd(
+      reinterpret_cast<const std::complex<double>*>(spectrum.data_ptr<c10::complex<double>>()), psd, df,
+      f_low, f_high);
 }
 
 }  // namespace torchclad::gw

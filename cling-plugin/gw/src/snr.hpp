@@ -11,8 +11,8 @@
 namespace torchclad::gw {
 
 // Continuous-convention spectrum h~(k df), k = 0 .. n-1; psd S_k on the same grid.
-double optimal_snr_fd(const std::complex<double>* h, const std::vector<double>& psd, double df,
-                      double f_low, double f_high);
+double optimal_snr_fd(const std::complex<double>* h, const std::vector<double>& psd, double df, double f_low,
+                      double f_high);
 
 // Optimal SNR of a real time series (1-D, any float dtype) sampled at fs,
 // against the aLIGO design PSD; f_high <= 0 means up to the Nyquist frequency.

@@ -15,7 +15,7 @@ constexpr double kPi = std::numbers::pi;
 constexpr double kEulerGamma = 0.57721566490153286;
 
 struct Phasing {
-  double M, eta, amp;    // total mass (s), symmetric mass ratio, amplitude prefactor
+  double M, eta, amp;  // total mass (s), symmetric mass ratio, amplitude prefactor
   double a2, a3, a4, a5, a6, a6log, a7;
   double vlso;
 };
@@ -84,8 +84,8 @@ std::complex<double> taylorf2(const Binary& b, double f, double f_lower, double 
   return p.amp * std::pow(f, -7.0 / 6.0) * std::polar(1.0, -psi(p, f));
 }
 
-void taylorf2_grid(const Binary& b, double df, long long n, double f_lower, double f_upper,
-                   double t_c, double phi_c, std::complex<double>* out) {
+void taylorf2_grid(const Binary& b, double df, long long n, double f_lower, double f_upper, double t_c,
+                   double phi_c, std::complex<double>* out) {
   const Phasing p = phasing(b);
   for (long long k = 0; k < n; ++k) {
     const double f = k * df;

@@ -7,7 +7,7 @@
 
 namespace torchclad::gw {
 
-inline constexpr double kSolarMassSeconds = 4.925490947641267e-06;  // G M_sun / c^3 (LAL_MTSUN_SI)
+inline constexpr double kSolarMassSeconds = 4.925490947641267e-06;   // G M_sun / c^3 (LAL_MTSUN_SI)
 inline constexpr double kMegaparsecSeconds = 1.0292712503287737e14;  // 1 Mpc / c (LAL_PC_SI * 1e6 / LAL_C_SI)
 
 struct Binary {
@@ -36,7 +36,7 @@ std::complex<double> taylorf2(const Binary& b, double f, double f_lower, double 
 
 // out[k] = h~(k df) for k in [0, n), as above but coalescing at time t_c
 // with phase phi_c: the phase is Psi(f) + 2 pi f t_c - phi_c.
-void taylorf2_grid(const Binary& b, double df, long long n, double f_lower, double f_upper,
-                   double t_c, double phi_c, std::complex<double>* out);
+void taylorf2_grid(const Binary& b, double df, long long n, double f_lower, double f_upper, double t_c,
+                   double phi_c, std::complex<double>* out);
 
 }  // namespace torchclad::gw

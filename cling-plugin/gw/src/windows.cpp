@@ -69,7 +69,8 @@ std::vector<int> WindowGenerator::labels(int tree, long long count) const {
   return labels;
 }
 
-WindowRecord WindowGenerator::render(int tree, long long index, int label, float* strain, double* signal) const {
+WindowRecord WindowGenerator::render(int tree, long long index, int label, float* strain,
+                                     double* signal) const {
   c10::InferenceMode guard;
   std::mt19937_64 rng(stream_seed(o_.seed, tree, index));
   auto uniform = [&](double a, double b) { return a + (b - a) * uniform01(rng); };
@@ -92,7 +93,8 @@ WindowRecord WindowGenerator::render(int tree, long long index, int label, float
     const double target_snr = uniform(o_.snr_min, o_.snr_max);
     // Antenna patterns of an L-shaped detector (arms along x and y) and the
     // inclination: h~ = h~_0 [F+ (1 + cos^2 i) / 2 - i Fx cos i].
-    const double a = 0.5 * (1 + cos_theta * cos_theta) * std::cos(2 * sky_phi), c = cos_theta * std::sin(2 * sky_phi);
+    const double a = 0.5 * (1 + cos_theta * cos_theta) * std::cos(2 * sky_phi),
+                 c = cos_theta * std::sin(2 * sky_phi);
     const double f_plus = a * std::cos(2 * psi) - c * std::sin(2 * psi);
     const double f_cross = a * std::sin(2 * psi) + c * std::cos(2 * psi);
     std::complex<double> orientation(f_plus * 0.5 * (1 + cos_iota * cos_iota), -f_cross * cos_iota);
@@ -111,7 +113,8 @@ WindowRecord WindowGenerator::render(int tree, long long index, int label, float
     taylorf2_grid(b, df, bins, f_start, f_isco, t_c, phi_c, h);
     for (long long k = 0; k < bins; ++k) {
       const double f = k * df;
-      const double taper = rise(f, f_start, kStartTaper * f_start) * (1 - rise(f, kIscoTaper * f_isco, f_isco));
+      const double taper =
+          rise(f, f_start, kStartTaper * f_start) * (1 - rise(f, kIscoTaper * f_isco, f_isco));
       h[k] *= orientation * taper * fs_;  // continuous -> DFT convention
     }
     if (m_ % 2 == 0) h[bins - 1] = 0;

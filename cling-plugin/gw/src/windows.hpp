@@ -17,11 +17,11 @@
 namespace torchclad::gw {
 
 struct WindowRecord {
-  int label = 0;             // 1 signal, 0 noise
-  float snr = 0;             // optimal SNR inside the window (0 for noise)
+  int label = 0;               // 1 signal, 0 noise
+  float snr = 0;               // optimal SNR inside the window (0 for noise)
   float mass1 = 0, mass2 = 0;  // solar masses, mass1 >= mass2 (0 for noise)
-  float merger_time = -1;    // seconds from the window's start (-1 for noise)
-  float phase = 0;           // coalescence phase (0 for noise)
+  float merger_time = -1;      // seconds from the window's start (-1 for noise)
+  float phase = 0;             // coalescence phase (0 for noise)
 };
 
 // In-memory windows: strain (count, N) float32, the records' columns
@@ -35,8 +35,8 @@ class WindowGenerator {
  public:
   explicit WindowGenerator(const SimulationOptions& options);  // validates
 
-  long long samples() const { return n_; }          // N = sample_rate * duration
-  long long segment() const { return m_; }          // M: the generated segment, window at [pad, pad + N)
+  long long samples() const { return n_; }  // N = sample_rate * duration
+  long long segment() const { return m_; }  // M: the generated segment, window at [pad, pad + N)
   const SimulationOptions& options() const { return o_; }
 
   // Labels of a tree of `count` windows: exactly count / 2 signals, shuffled by the seed.

@@ -23,7 +23,8 @@ namespace torchclad::gw {
 namespace {
 
 constexpr long long kChunk = 512;  // windows generated in parallel, then written
-const int kCompression = std::getenv("TORCHCLAD_GW_COMPRESSION") ? std::atoi(std::getenv("TORCHCLAD_GW_COMPRESSION")) : 501;
+const int kCompression =
+    std::getenv("TORCHCLAD_GW_COMPRESSION") ? std::atoi(std::getenv("TORCHCLAD_GW_COMPRESSION")) : 501;
 
 class Progress {
  public:
@@ -32,8 +33,8 @@ class Progress {
     if (!on_) return;
     const double s = seconds();
     const double eta = done > 0 ? s * (total_ - done) / done : 0;
-    std::fprintf(stderr, "\rgwsim: %-5s %lld/%lld windows (%3.0f%%), %.1f s, eta %.0f s   ", tree, done, total_,
-                 100.0 * done / std::max(1LL, total_), s, eta);
+    std::fprintf(stderr, "\rgwsim: %-5s %lld/%lld windows (%3.0f%%), %.1f s, eta %.0f s   ", tree, done,
+                 total_, 100.0 * done / std::max(1LL, total_), s, eta);
     std::fflush(stderr);
   }
   void finish() {
@@ -69,7 +70,8 @@ void write_tree(TFile& file, const WindowGenerator& gen, int tree, const char* n
     const auto b = gen.generate(tree, labels, first, c, threads, false);
     const float* s = b.strain.data_ptr<float>();
     const int* label = b.label.data_ptr<int>();
-    const float *snr = b.snr.data_ptr<float>(), *m1 = b.mass1.data_ptr<float>(), *m2 = b.mass2.data_ptr<float>();
+    const float *snr = b.snr.data_ptr<float>(), *m1 = b.mass1.data_ptr<float>(),
+                *m2 = b.mass2.data_ptr<float>();
     const float *tm = b.merger_time.data_ptr<float>(), *ph = b.phase.data_ptr<float>();
     for (long long i = 0; i < c; ++i) {
       std::memcpy(strain.data(), s + i * n, n * sizeof(float));
@@ -101,7 +103,8 @@ long long write_file(const SimulationOptions& o, const std::string& path) {
   const long long total = o.train + o.test;
   try {
     std::unique_ptr<TFile> file(TFile::Open(partial.c_str(), "RECREATE"));
-    if (!file || file->IsZombie()) throw std::runtime_error("cannot open " + path + " (written as " + partial + ") as a ROOT file");
+    if (!file || file->IsZombie())
+      throw std::runtime_error("cannot open " + path + " (written as " + partial + ") as a ROOT file");
     // Whitened noise is close to incompressible: ZSTD at its fastest level
     // (ROOT's default level 5 tripled the time for 1-2% smaller files).
     file->SetCompressionSettings(kCompression);
@@ -123,7 +126,8 @@ long long write_file(const SimulationOptions& o, const std::string& path) {
       if (psd[k] > 0) graph.AddPoint(k * df, psd[k]);
     graph.Write();
     file->Close();
-    if (file->TestBit(TFile::kWriteError)) throw std::runtime_error("write error on " + path + " (written as " + partial + ")");
+    if (file->TestBit(TFile::kWriteError))
+      throw std::runtime_error("write error on " + path + " (written as " + partial + ")");
   } catch (...) {
     std::remove(partial.c_str());
     throw;

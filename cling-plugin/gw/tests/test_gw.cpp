@@ -61,13 +61,15 @@ TEST(GwOptions, BadParametersNameExpectedAndFound) {
                  "mass_min 30 > mass_max 10: expected mass_min <= mass_max");
   expect_invalid([](auto& o) { o.snr_min = 0; }, "snr_min: expected an SNR > 0, found 0");
   expect_invalid([](auto& o) { o.snr_min = -3; }, "snr_min: expected an SNR > 0, found -3");
-  expect_invalid([](auto& o) { o.snr_min = 12, o.snr_max = 8; }, "snr_min 12 > snr_max 8: expected snr_min <= snr_max");
+  expect_invalid([](auto& o) { o.snr_min = 12, o.snr_max = 8; },
+                 "snr_min 12 > snr_max 8: expected snr_min <= snr_max");
   expect_invalid([](auto& o) { o.sample_rate = 1024; },
                  "sample_rate 1024 Hz is too low for the band: expected a Nyquist frequency >= 550 Hz");
   expect_invalid([](auto& o) { o.duration = 0.25; },
                  "duration 0.25 s is shorter than the band needs: expected at least 0.5 s");
   expect_invalid([](auto& o) { o.duration = 0.7001; }, "expected a whole number of samples");
-  expect_invalid([](auto& o) { o.train = 0, o.test = 0; }, "train + test: expected at least one window, found 0");
+  expect_invalid([](auto& o) { o.train = 0, o.test = 0; },
+                 "train + test: expected at least one window, found 0");
   expect_invalid([](auto& o) { o.train = -5; }, "train: expected a window count >= 0, found -5");
   expect_invalid([](auto& o) { o.mass_max = 100; }, "mass_max 100 is too heavy for the band");
   expect_invalid([](auto& o) { o.merger_max = 1.5; }, "expected 0 < merger_min <= merger_max <= 1");
@@ -80,7 +82,8 @@ TEST(GwOptions, UnwritableOutputIsARuntimeError) {
     gw::simulate(o, "/no-such-dir/gw.root");
     ADD_FAILURE() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot write /no-such-dir/gw.root: "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot write /no-such-dir/gw.root: "), std::string::npos)
+        << e.what();
   }
 }
 
@@ -127,7 +130,8 @@ TEST(GwGenerator, HalfSignalHalfNoise) {
   EXPECT_TRUE((b.snr.masked_select(noise) == 0).all().item<bool>());
   EXPECT_TRUE((b.mass1.masked_select(noise) == 0).all().item<bool>());
   EXPECT_TRUE((b.merger_time.masked_select(noise) == -1).all().item<bool>());
-  const auto snr = b.snr.masked_select(signal), m1 = b.mass1.masked_select(signal), m2 = b.mass2.masked_select(signal);
+  const auto snr = b.snr.masked_select(signal), m1 = b.mass1.masked_select(signal),
+             m2 = b.mass2.masked_select(signal);
   const auto tm = b.merger_time.masked_select(signal);
   EXPECT_TRUE(((snr >= 5) & (snr <= 20)).all().item<bool>());
   EXPECT_TRUE(((m2 >= 5) & (m1 >= m2) & (m1 <= 50)).all().item<bool>());
@@ -206,9 +210,9 @@ TEST(GwFile, ContentAndMetadata) {
   auto* meta = f->Get<TNamed>("gw_parameters");
   ASSERT_TRUE(meta);
   const std::string json = meta->GetTitle();
-  for (const char* key : {"\"seed\": 7", "\"train\": 40", "\"test\": 12", "\"sample_rate\": 2048", "\"duration\": 1",
-                          "\"mass_min\": 5", "\"mass_max\": 50", "\"snr_min\": 5", "\"snr_max\": 20",
-                          "\"generator\": \"torchclad-gw"})
+  for (const char* key : {"\"seed\": 7", "\"train\": 40", "\"test\": 12", "\"sample_rate\": 2048",
+                          "\"duration\": 1", "\"mass_min\": 5", "\"mass_max\": 50", "\"snr_min\": 5",
+                          "\"snr_max\": 20", "\"generator\": \"torchclad-gw"})
     EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
   auto* psd = f->Get<TGraph>("psd");
   ASSERT_TRUE(psd);

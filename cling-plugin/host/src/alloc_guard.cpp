@@ -53,8 +53,7 @@ void* aligned_alloc(std::size_t alignment, std::size_t n) {
   return __libc_memalign(alignment, n);
 }
 int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
-  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0)
-    return EINVAL;
+  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0) return EINVAL;
   Guard g;
   void* p = __libc_memalign(alignment, n);
   if (!p && n != 0) return ENOMEM;

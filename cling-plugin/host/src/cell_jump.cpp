@@ -65,15 +65,22 @@ bool in_jumpable_initializer(void* context) {
 // For interrupt_stuck and the log.
 const char* interrupt_refusal_text(Refusal r) {
   switch (r) {
-    case Refusal::kNotArmed: return "no cell is running in the interpreter";
-    case Refusal::kCompiling: return "the cell is compiling";
+    case Refusal::kNotArmed:
+      return "no cell is running in the interpreter";
+    case Refusal::kCompiling:
+      return "the cell is compiling";
     case Refusal::kInterpreter:
-      return "the interpreter is compiling the cell (or is inside ROOT or a library while it runs a top-level "
+      return "the interpreter is compiling the cell (or is inside ROOT or a library while it runs a "
+             "top-level "
              "variable's initializer)";
-    case Refusal::kRootLock: return "the cell is inside ROOT (holding its lock)";
-    case Refusal::kMalloc: return "the cell is inside malloc";
-    case Refusal::kUnsafeCode: return "the cell is inside LibTorch, the torchclad engine or a thread pool";
-    case Refusal::kNone: break;
+    case Refusal::kRootLock:
+      return "the cell is inside ROOT (holding its lock)";
+    case Refusal::kMalloc:
+      return "the cell is inside malloc";
+    case Refusal::kUnsafeCode:
+      return "the cell is inside LibTorch, the torchclad engine or a thread pool";
+    case Refusal::kNone:
+      break;
   }
   return "";
 }
@@ -81,15 +88,21 @@ const char* interrupt_refusal_text(Refusal r) {
 // For the crash frame: why the host cannot go on after this crash.
 const char* crash_refusal_text(Refusal r) {
   switch (r) {
-    case Refusal::kNotArmed: return "it happened outside a cell's code (in the host itself, or between cells)";
-    case Refusal::kCompiling: return "it happened while a %%clad cell was being compiled";
-    case Refusal::kInterpreter: return "it happened inside cling while it compiled the cell, not in the cell's code";
-    case Refusal::kRootLock: return "it happened inside ROOT while ROOT's lock was held";
+    case Refusal::kNotArmed:
+      return "it happened outside a cell's code (in the host itself, or between cells)";
+    case Refusal::kCompiling:
+      return "it happened while a %%clad cell was being compiled";
+    case Refusal::kInterpreter:
+      return "it happened inside cling while it compiled the cell, not in the cell's code";
+    case Refusal::kRootLock:
+      return "it happened inside ROOT while ROOT's lock was held";
     case Refusal::kMalloc:
       return "it happened inside malloc/free: the heap is corrupt (a write out of bounds or after free?)";
     case Refusal::kUnsafeCode:
-      return "it happened inside LibTorch, the torchclad engine or a thread pool, whose state is unknown after it";
-    case Refusal::kNone: break;
+      return "it happened inside LibTorch, the torchclad engine or a thread pool, whose state is unknown "
+             "after it";
+    case Refusal::kNone:
+      break;
   }
   return "";
 }
@@ -184,8 +197,10 @@ const char* recover_from_crash(int sig, siginfo_t* info, void* context) {
   // only faults (si_code > 0) and raise()/abort() in this process recover.
   if (info && info->si_code <= 0 && info->si_pid != getpid()) return "another process sent it";
   const Refusal refusal = jump_refusal(context);
-  if (refusal == Refusal::kInterpreter && in_jumpable_initializer(context)) g_jump_from_initializer = 1;
-  else if (refusal != Refusal::kNone) return crash_refusal_text(refusal);
+  if (refusal == Refusal::kInterpreter && in_jumpable_initializer(context))
+    g_jump_from_initializer = 1;
+  else if (refusal != Refusal::kNone)
+    return crash_refusal_text(refusal);
   jump_to_landing(sig, reinterpret_cast<std::uintptr_t>(info ? info->si_addr : nullptr));
 }
 

@@ -28,7 +28,7 @@ void arm_cell_jump(bool armed);
 
 // Why the cell thread landed (read after sigsetjmp returned non-zero).
 struct JumpCause {
-  int signal = 0;  // 0: forced interrupt; else the crash signal recovered from
+  int signal = 0;              // 0: forced interrupt; else the crash signal recovered from
   std::uintptr_t address = 0;  // si_addr of the crash
   // The jump left the initializer of a cell's top-level variable, which
   // cling runs while ProcessLine holds ROOT's lock: the landing calls

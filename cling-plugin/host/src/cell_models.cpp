@@ -7,12 +7,9 @@
 
 namespace host {
 
-bool defines_models(const std::string& body) {
-  return body.find("TORCHCLAD_MODEL") != std::string::npos;
-}
+bool defines_models(const std::string& body) { return body.find("TORCHCLAD_MODEL") != std::string::npos; }
 
-int compile_and_load_model_cell(const std::string& source_path, const std::string& name,
-                                bool changed) {
+int compile_and_load_model_cell(const std::string& source_path, const std::string& name, bool changed) {
   if (!changed) return 1;
   static int builds = 0;
   const std::string dir = source_path.substr(0, source_path.rfind('/'));
@@ -21,8 +18,7 @@ int compile_and_load_model_cell(const std::string& source_path, const std::strin
   return gSystem->Load(library.c_str()) >= 0 ? 1 : 0;
 }
 
-std::string cell_model_problems(const std::vector<std::string>& diagnostics,
-                                const std::string& source_path) {
+std::string cell_model_problems(const std::vector<std::string>& diagnostics, const std::string& source_path) {
   std::string output, problems;
   for (const auto& line : diagnostics) output += line + "\n";
   for (const auto& p : torchclad::non_differentiable_calls(output))

@@ -26,15 +26,13 @@ bool defines_models(const std::string& body);
 // Compiles the model cell's source into <dir>/<name>_<n>.so and loads it,
 // when `changed` (else the library of this source is loaded already). The compiler's
 // messages go to stderr. Returns 1 on success, 0 on failure.
-int compile_and_load_model_cell(const std::string& source_path, const std::string& name,
-                                bool changed);
+int compile_and_load_model_cell(const std::string& source_path, const std::string& name, bool changed);
 
 // Problems with the models the cell defined, as one message ("" if none):
 // definitions that failed their checks when the library loaded, and calls
 // Clad could not differentiate (Clad only warns and takes their derivative
 // as 0, which would train a wrong gradient). In the latter case the cell's
 // definitions are withdrawn.
-std::string cell_model_problems(const std::vector<std::string>& diagnostics,
-                                const std::string& source_path);
+std::string cell_model_problems(const std::vector<std::string>& diagnostics, const std::string& source_path);
 
 }  // namespace host

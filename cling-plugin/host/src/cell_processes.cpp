@@ -74,9 +74,9 @@ bool read_stat(int pid, ProcEntry* entry) {
   for (const char* c = buf; *c; ++c)
     if (*c == ')') p = c;  // comm may contain ')': the last one ends it
   if (!p) return false;
-  p += 2;                         // ") "
+  p += 2;  // ") "
   if (!*p || !p[1]) return false;
-  p += 2;                         // state and its space
+  p += 2;  // state and its space
   int fields[2] = {0, 0};
   for (int& f : fields) {
     if (*p < '0' || *p > '9') return false;
@@ -120,7 +120,8 @@ int kill_family(ProcEntry* procs, bool* picked, int cap, int group, std::atomic<
       for (int i = 0; i < n; ++i) {
         if (picked[i] || procs[i].pid == self) continue;
         bool parent_picked = procs[i].ppid == self;
-        for (int j = 0; j < n && !parent_picked; ++j) parent_picked = picked[j] && procs[j].pid == procs[i].ppid;
+        for (int j = 0; j < n && !parent_picked; ++j)
+          parent_picked = picked[j] && procs[j].pid == procs[i].ppid;
         if (parent_picked) picked[i] = grew = true;
       }
     }

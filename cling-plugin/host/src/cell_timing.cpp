@@ -66,7 +66,8 @@ void finish(const char* what) {
   const std::int64_t start = g_start;
   // The frame's arrival on the monotonic clock (the bridge's
   // process.hrtime is the same clock): transit times between the two.
-  std::string line = std::string("[timing] host ") + what + " us from frame: start_ns=" + std::to_string(start);
+  std::string line =
+      std::string("[timing] host ") + what + " us from frame: start_ns=" + std::to_string(start);
   std::int64_t previous = start;
   for (int i = 0; i < g_count; ++i) {
     char buf[96];

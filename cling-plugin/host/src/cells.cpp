@@ -46,16 +46,17 @@ std::string without_cling_namespaces(std::string text) {
   while ((at = text.find(marker, at)) != std::string::npos) {
     std::size_t end = at + marker.size();
     while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
-    if (end > at + marker.size() && text.compare(end, 2, "::") == 0) text.erase(at, end + 2 - at);
-    else at = end;
+    if (end > at + marker.size() && text.compare(end, 2, "::") == 0)
+      text.erase(at, end + 2 - at);
+    else
+      at = end;
   }
   return text;
 }
 
 std::string demangle(const char* name) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                             std::free);
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
   return without_cling_namespaces(status == 0 && out ? std::string(out.get()) : std::string(name));
 }
 
@@ -231,9 +232,7 @@ std::pair<std::string, std::string> split_leading_directives(const std::string& 
           std::string(directive_lines, '\n') + code.substr(end_of_directives)};
 }
 
-bool is_identifier_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
+bool is_identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 bool is_identifier(const std::string& s) {
   return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) &&
@@ -278,12 +277,19 @@ CellResult crash_result(const JumpCause& jump, const std::vector<std::string>& d
           what += ": " + trim(line);
       break;
     }
-    case SIGFPE: what = "the cell's code raised an arithmetic exception (an integer division by zero?)"; break;
-    case SIGILL: what = "the cell's code ran an illegal instruction (undefined behaviour the compiler trapped?)"; break;
-    default: what = "the cell's code crashed"; break;
+    case SIGFPE:
+      what = "the cell's code raised an arithmetic exception (an integer division by zero?)";
+      break;
+    case SIGILL:
+      what = "the cell's code ran an illegal instruction (undefined behaviour the compiler trapped?)";
+      break;
+    default:
+      what = "the cell's code crashed";
+      break;
   }
-  result.evalue = what + "; the host jumped out of it, as ROOT's prompt does, and the session goes on "
-                         "(objects the cell was building may have leaked)";
+  result.evalue = what +
+                  "; the host jumped out of it, as ROOT's prompt does, and the session goes on "
+                  "(objects the cell was building may have leaked)";
   result.traceback = {result.ename + ": " + result.evalue};
   return result;
 }
@@ -319,7 +325,8 @@ EngineInfo Cells::start(const std::string& engine_library, const std::string& in
   // ROOT (and cling's library lookup) about it.
   int rc = gSystem->Load(engine_library.c_str());
   engine_.loaded = rc >= 0;
-  if (!engine_.loaded) engine_.error = "gSystem->Load(\"" + engine_library + "\") returned " + std::to_string(rc);
+  if (!engine_.loaded)
+    engine_.error = "gSystem->Load(\"" + engine_library + "\") returned " + std::to_string(rc);
   gInterpreter->AddIncludePath(include_dir.c_str());
   // The gravitational-wave simulator (torchclad/gw_simulator.h) is ready in
   // every cell when it was built beside the engine; other libraries there
@@ -404,7 +411,8 @@ CellResult Cells::run_cling(const std::string& code) {
   std::unique_ptr<TInterpreterValue> value;
   timing::mark("split");
   if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
-  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !trim(split.statements).empty()) {
+  if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError &&
+      !trim(split.statements).empty()) {
     guarded_process_line(split.statements.c_str(), &err, &landing);
     timing::mark("process_line");
   }
@@ -430,8 +438,8 @@ CellResult Cells::run_cling(const std::string& code) {
   if (landing.kind != Landing::kReturned) {
     // Out of cling without its own cleanup (a jump), or through it by an
     // exception: tell ROOT the line is over.
-    const bool from_initializer =
-        (landing.kind == Landing::kCrash || landing.kind == Landing::kForced) && landing.jump.from_initializer;
+    const bool from_initializer = (landing.kind == Landing::kCrash || landing.kind == Landing::kForced) &&
+                                  landing.jump.from_initializer;
     if (from_initializer) release_locks_left_by_initializer();
     const int levels = reset_after_unwind();
     if (landing.kind == Landing::kForced || landing.kind == Landing::kCrash)
@@ -586,7 +594,8 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
       // loaded is unloaded, so later cells' state stays; the registry
       // retires the older definitions).
       const auto loaded = model_cell_sources_.find(name);
-      ok = compile_and_load_model_cell(path, name, loaded == model_cell_sources_.end() || loaded->second != source);
+      ok = compile_and_load_model_cell(path, name,
+                                       loaded == model_cell_sources_.end() || loaded->second != source);
       if (ok)
         model_cell_sources_[name] = source;
       else
@@ -614,7 +623,8 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     result.status = "error";
     result.ename = "CladCompileError";
     result.evalue = first_error(diagnostics);
-    if (result.evalue.empty()) result.evalue = (models ? "clang++ could not compile " : "ACLiC could not compile ") + path;
+    if (result.evalue.empty())
+      result.evalue = (models ? "clang++ could not compile " : "ACLiC could not compile ") + path;
     result.traceback = diagnostics;
     return result;
   }
@@ -629,8 +639,7 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     result.traceback = diagnostics;
     return result;
   }
-  if (const std::string problem = models ? cell_model_problems(diagnostics, path) : "";
-      !problem.empty()) {
+  if (const std::string problem = models ? cell_model_problems(diagnostics, path) : ""; !problem.empty()) {
     model_cell_sources_.erase(name);  // run again unchanged, it compiles and reports again
     result.status = "error";
     result.ename = "CladModelError";
@@ -707,29 +716,30 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
   } catch (...) {
   }
   if (matches.empty()) try {
-    std::string completed;
-    std::vector<std::string> listed;
-    int rc = hook(line, &completed, &listed);
-    if (rc == -2 && !line.empty() && line.back() == '(') {
-      signatures = listed;
-    } else if (rc == -2) {
-      for (const auto& m : listed)
-        if (m.rfind(partial, 0) == 0) add(m);
-    } else if (rc >= 0 && completed.size() >= token && completed.compare(0, token, line, 0, token) == 0) {
-      // Completed in place (a unique match or the common prefix): list again
-      // from there.
-      std::vector<std::string> again;
-      if (hook(completed, nullptr, &again) == -2 && completed.back() != '(') {
-        for (const auto& m : again)
+      std::string completed;
+      std::vector<std::string> listed;
+      int rc = hook(line, &completed, &listed);
+      if (rc == -2 && !line.empty() && line.back() == '(') {
+        signatures = listed;
+      } else if (rc == -2) {
+        for (const auto& m : listed)
           if (m.rfind(partial, 0) == 0) add(m);
+      } else if (rc >= 0 && completed.size() >= token && completed.compare(0, token, line, 0, token) == 0) {
+        // Completed in place (a unique match or the common prefix): list again
+        // from there.
+        std::vector<std::string> again;
+        if (hook(completed, nullptr, &again) == -2 && completed.back() != '(') {
+          for (const auto& m : again)
+            if (m.rfind(partial, 0) == 0) add(m);
+        }
+        if (matches.empty()) add(completed.substr(token));
       }
-      if (matches.empty()) add(completed.substr(token));
+    } catch (...) {
     }
-  } catch (...) {
-  }
   capture_.drain();
   if (matches.empty() && !partial.empty() && signatures.empty()) {
-    for (auto it = identifiers_.lower_bound(partial); it != identifiers_.end() && it->rfind(partial, 0) == 0; ++it)
+    for (auto it = identifiers_.lower_bound(partial); it != identifiers_.end() && it->rfind(partial, 0) == 0;
+         ++it)
       if (*it != partial) add(*it);
   }
   const long end_cp = code_points(code, cursor);

@@ -66,7 +66,8 @@ class Cells {
   int clad_cells_ = 0;
   EngineInfo engine_;
   std::set<std::string> identifiers_;  // seen in cells: completion fallback
-  std::map<std::string, std::string> model_cell_sources_;  // %%clad model cell -> source of its loaded library
+  std::map<std::string, std::string>
+      model_cell_sources_;  // %%clad model cell -> source of its loaded library
 };
 
 }  // namespace host

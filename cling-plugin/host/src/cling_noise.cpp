@@ -35,8 +35,10 @@ std::string shadowed_name(const std::string& line) {
 bool is_caret_line(const std::string& line) {
   bool caret = false;
   for (char c : line) {
-    if (c == '^' || c == '~') caret = true;
-    else if (c != ' ' && c != '\t' && c != '\n') return false;
+    if (c == '^' || c == '~')
+      caret = true;
+    else if (c != ' ' && c != '\t' && c != '\n')
+      return false;
   }
   return caret;
 }

@@ -135,7 +135,8 @@ void write_crash_frame(int sig) {
         l.put(" (");
         l.put(dl.dli_sname);
         l.put("+");
-        l.put_hex(reinterpret_cast<std::uintptr_t>(frames[i]) - reinterpret_cast<std::uintptr_t>(dl.dli_saddr));
+        l.put_hex(reinterpret_cast<std::uintptr_t>(frames[i]) -
+                  reinterpret_cast<std::uintptr_t>(dl.dli_saddr));
         l.put(")");
       }
     } else {
@@ -153,23 +154,35 @@ void write_crash_frame(int sig) {
 
 const char* signal_name(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    default: return "signal";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGABRT:
+      return "SIGABRT";
+    default:
+      return "signal";
   }
 }
 
 const char* signal_meaning(int sig) {
   switch (sig) {
-    case SIGSEGV: return "segmentation fault (invalid memory access)";
-    case SIGBUS: return "bus error (invalid memory access)";
-    case SIGFPE: return "arithmetic exception (integer division by zero?)";
-    case SIGILL: return "illegal instruction";
-    case SIGABRT: return "abort (std::terminate, a failed assertion or abort())";
-    default: return "fatal signal";
+    case SIGSEGV:
+      return "segmentation fault (invalid memory access)";
+    case SIGBUS:
+      return "bus error (invalid memory access)";
+    case SIGFPE:
+      return "arithmetic exception (integer division by zero?)";
+    case SIGILL:
+      return "illegal instruction";
+    case SIGABRT:
+      return "abort (std::terminate, a failed assertion or abort())";
+    default:
+      return "fatal signal";
   }
 }
 
@@ -236,7 +249,9 @@ void install_crash_handlers(Channel* channel, OutputCapture* capture) {
   dladdr(reinterpret_cast<void*>(&install_crash_handlers), &dl);
 }
 
-void set_crash_workdir(const std::string& dir) { std::snprintf(g_workdir, sizeof g_workdir, "%s", dir.c_str()); }
+void set_crash_workdir(const std::string& dir) {
+  std::snprintf(g_workdir, sizeof g_workdir, "%s", dir.c_str());
+}
 
 void set_crash_context(const std::string* request_id_json) {
   if (!request_id_json || request_id_json->size() >= sizeof g_crash_id_buf[0]) {

@@ -49,18 +49,21 @@ Symbol symbol_at(const std::string& code, std::size_t cursor) {
   if (begin > 0 && begin <= code.size() && (begin == code.size() || !ident_char(code[begin])) &&
       code[begin - 1] == '(')
     begin = end = begin - 1;
-  while (begin > 0 && (ident_char(code[begin - 1]) ||
-                       (code[begin - 1] == ':' && begin >= 2 && code[begin - 2] == ':' && begin >= 3 &&
-                        ident_char(code[begin - 3])))) {
+  while (begin > 0 &&
+         (ident_char(code[begin - 1]) || (code[begin - 1] == ':' && begin >= 2 && code[begin - 2] == ':' &&
+                                          begin >= 3 && ident_char(code[begin - 3])))) {
     begin -= code[begin - 1] == ':' ? 2 : 1;
   }
   while (end < code.size() && ident_char(code[end])) ++end;
   Symbol symbol;
   symbol.name = code.substr(begin, end - begin);
   std::size_t before = begin;
-  if (before >= 1 && code[before - 1] == '.') before -= 1;
-  else if (before >= 2 && code.compare(before - 2, 2, "->") == 0) before -= 2;
-  else return symbol;
+  if (before >= 1 && code[before - 1] == '.')
+    before -= 1;
+  else if (before >= 2 && code.compare(before - 2, 2, "->") == 0)
+    before -= 2;
+  else
+    return symbol;
   std::size_t object_end = before;
   std::size_t object_begin = object_end;
   while (object_begin > 0 && ident_char(code[object_begin - 1])) --object_begin;
@@ -91,7 +94,8 @@ std::string reference_url(const std::string& name, bool is_namespace) {
       page += name[i];
     }
   }
-  return std::string("https://root.cern/doc/master/") + (is_namespace ? "namespace" : "class") + page + ".html";
+  return std::string("https://root.cern/doc/master/") + (is_namespace ? "namespace" : "class") + page +
+         ".html";
 }
 
 // The comment lines just above `name(` at the start of a declaration in
@@ -111,8 +115,8 @@ std::string header_comment(const std::string& include_dir, const std::string& na
         continue;
       }
       const std::size_t at = t.find(unqualified + "(");
-      const bool declares = at != std::string::npos && at > 0 && !ident_char(t[at - 1]) &&
-                            t.find('=') > at && t.find("return") == std::string::npos;
+      const bool declares = at != std::string::npos && at > 0 && !ident_char(t[at - 1]) && t.find('=') > at &&
+                            t.find("return") == std::string::npos;
       if (declares && !comment.empty()) {
         std::string text;
         for (const auto& c : comment) text += c + "\n";
@@ -159,7 +163,9 @@ struct Found {
 
 void describe_class(TClass* cl, Found* found) {
   const bool ns = cl->Property() & kIsNamespace;
-  std::string decl = std::string(ns ? "namespace " : (cl->Property() & kIsStruct) ? "struct " : "class ") +
+  std::string decl = std::string(ns                             ? "namespace "
+                                 : (cl->Property() & kIsStruct) ? "struct "
+                                                                : "class ") +
                      cl->GetName();
   if (!ns) {
     if (TList* bases = cl->GetListOfBases(); bases && bases->GetSize() > 0) {
@@ -190,12 +196,14 @@ void collect_methods(TClass* cl, const std::string& name, std::set<const TClass*
   }
   if (!(cl->Property() & kIsNamespace))
     if (TList* bases = cl->GetListOfBases())
-      for (TObject* o : *bases) collect_methods(static_cast<TBaseClass*>(o)->GetClassPointer(), name, seen, found, include_dir);
+      for (TObject* o : *bases)
+        collect_methods(static_cast<TBaseClass*>(o)->GetClassPointer(), name, seen, found, include_dir);
 }
 
 TClass* class_of_type(std::string type) {
   for (const char* word : {"const ", "volatile "})
-    for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::string(word).size());
+    for (std::size_t at; (at = type.find(word)) != std::string::npos;)
+      type.erase(at, std::string(word).size());
   while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
   return type.empty() ? nullptr : TClass::GetClass(type.c_str());
 }
@@ -226,8 +234,8 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
       } else if (scope_end != std::string::npos) {
         // ns::function or Class::method.
         std::set<const TClass*> seen;
-        collect_methods(TClass::GetClass(symbol.name.substr(0, scope_end).c_str()), symbol.name.substr(scope_end + 2),
-                        &seen, &found, include_dir);
+        collect_methods(TClass::GetClass(symbol.name.substr(0, scope_end).c_str()),
+                        symbol.name.substr(scope_end + 2), &seen, &found, include_dir);
       } else {
         if (auto* functions = dynamic_cast<TListOfFunctions*>(gROOT->GetListOfGlobalFunctions(kTRUE)))
           if (TList* overloads = functions->GetListForObject(symbol.name.c_str()))

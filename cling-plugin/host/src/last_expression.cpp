@@ -35,8 +35,9 @@ std::size_t skip_literal_or_comment(const std::string& s, std::size_t i) {
     const std::size_t end = s.find("*/", i + 2);
     return end == std::string::npos ? n : end + 2;
   }
-  if (s[i] == 'R' && i + 1 < n && s[i + 1] == '"' && (i == 0 || !ident_char(s[i - 1]) || s[i - 1] == '8' ||
-                                                       s[i - 1] == 'u' || s[i - 1] == 'U' || s[i - 1] == 'L')) {
+  if (s[i] == 'R' && i + 1 < n && s[i + 1] == '"' &&
+      (i == 0 || !ident_char(s[i - 1]) || s[i - 1] == '8' || s[i - 1] == 'u' || s[i - 1] == 'U' ||
+       s[i - 1] == 'L')) {
     const std::size_t open = s.find('(', i + 2);
     if (open == std::string::npos) return n;
     const std::string close = ")" + s.substr(i + 2, open - i - 2) + "\"";
@@ -56,13 +57,16 @@ std::size_t skip_literal_or_comment(const std::string& s, std::size_t i) {
 // expression whose value the cell shows.
 const std::set<std::string>& statement_keywords() {
   static const std::set<std::string> words = {
-      "alignas", "asm", "auto", "bool", "break", "case", "catch", "char", "char8_t", "char16_t", "char32_t",
-      "class", "concept", "const", "consteval", "constexpr", "constinit", "continue", "co_return",
-      "decltype", "default", "delete", "do", "double", "else", "enum", "explicit", "export", "extern",
-      "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "register",
-      "requires", "return", "short", "signed", "static", "static_assert", "struct", "switch", "template",
-      "thread_local", "throw", "try", "typedef", "typename", "union", "unsigned", "using", "virtual", "void",
-      "volatile", "wchar_t", "while", "private", "public", "protected", "operator"};
+      "alignas",      "asm",       "auto",      "bool",          "break",     "case",     "catch",
+      "char",         "char8_t",   "char16_t",  "char32_t",      "class",     "concept",  "const",
+      "consteval",    "constexpr", "constinit", "continue",      "co_return", "decltype", "default",
+      "delete",       "do",        "double",    "else",          "enum",      "explicit", "export",
+      "extern",       "float",     "for",       "friend",        "goto",      "if",       "inline",
+      "int",          "long",      "mutable",   "namespace",     "register",  "requires", "return",
+      "short",        "signed",    "static",    "static_assert", "struct",    "switch",   "template",
+      "thread_local", "throw",     "try",       "typedef",       "typename",  "union",    "unsigned",
+      "using",        "virtual",   "void",      "volatile",      "wchar_t",   "while",    "private",
+      "public",       "protected", "operator"};
   return words;
 }
 
@@ -98,10 +102,12 @@ bool starts_with_declaration(const std::string& e, const std::function<bool(cons
     if (i < e.size() && e[i] == '<') {
       int depth = 0;
       for (; i < e.size(); ++i) {
-        if (e[i] == '<' || e[i] == '(') ++depth;
+        if (e[i] == '<' || e[i] == '(')
+          ++depth;
         else if (e[i] == '>' || e[i] == ')') {
           if (--depth == 0) break;
-        } else if (e[i] == ';' || e[i] == '{') return false;
+        } else if (e[i] == ';' || e[i] == '{')
+          return false;
       }
       if (i >= e.size()) return false;
       ++i;
@@ -139,9 +145,11 @@ bool looks_like_expression(const std::string& e, const std::function<bool(const 
     if (statement_keywords().count(first)) return false;
     // A macro call (R__LOAD_LIBRARY(...), TORCHCLAD_MODEL(...)) may expand
     // to a declaration or a pragma, which only works at the top level.
-    const bool macro_name = first.rfind("R__", 0) == 0 ||
-                            (first.find('_') != std::string::npos &&
-                             std::none_of(first.begin(), first.end(), [](char ch) { return std::islower(static_cast<unsigned char>(ch)); }));
+    const bool macro_name =
+        first.rfind("R__", 0) == 0 ||
+        (first.find('_') != std::string::npos && std::none_of(first.begin(), first.end(), [](char ch) {
+           return std::islower(static_cast<unsigned char>(ch));
+         }));
     if (macro_name && skip_space_and_comments(e, end) < e.size() && e[skip_space_and_comments(e, end)] == '(')
       return false;
     return !starts_with_declaration(e, is_type);
@@ -165,14 +173,17 @@ SplitCell split_last_expression(const std::string& code,
       boundary = i;
       continue;
     }
-    if (c == '\n') line_start = true;
-    else if (!std::isspace(static_cast<unsigned char>(c))) line_start = false;
+    if (c == '\n')
+      line_start = true;
+    else if (!std::isspace(static_cast<unsigned char>(c)))
+      line_start = false;
     const std::size_t after = skip_literal_or_comment(code, i);
     if (after != i) {
       i = after;
       continue;
     }
-    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == '(' || c == '[' || c == '{')
+      ++depth;
     else if (c == ')' || c == ']' || c == '}') {
       if (--depth < 0) return {code, ""};  // unbalanced: cling will say what is wrong
       if (c == '}' && depth == 0) {

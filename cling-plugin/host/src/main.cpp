@@ -76,14 +76,22 @@ bool parse_options(int argc, char** argv, Options* o) {
       }
       return argv[++i];
     };
-    if (a == "--in-fd") o->in_fd = std::atoi(value("--in-fd"));
-    else if (a == "--out-fd") o->out_fd = std::atoi(value("--out-fd"));
-    else if (a == "--fd") o->in_fd = o->out_fd = std::atoi(value("--fd"));
-    else if (a == "--workdir") o->workdir = value("--workdir");
-    else if (a == "--interrupt-grace") o->interrupt_grace = std::atof(value("--interrupt-grace"));
-    else if (a == "--engine-library") o->engine_library = value("--engine-library");
-    else if (a == "--include-dir") o->include_dir = value("--include-dir");
-    else if (a == "--no-jump-library") add_unsafe_library(value("--no-jump-library"));
+    if (a == "--in-fd")
+      o->in_fd = std::atoi(value("--in-fd"));
+    else if (a == "--out-fd")
+      o->out_fd = std::atoi(value("--out-fd"));
+    else if (a == "--fd")
+      o->in_fd = o->out_fd = std::atoi(value("--fd"));
+    else if (a == "--workdir")
+      o->workdir = value("--workdir");
+    else if (a == "--interrupt-grace")
+      o->interrupt_grace = std::atof(value("--interrupt-grace"));
+    else if (a == "--engine-library")
+      o->engine_library = value("--engine-library");
+    else if (a == "--include-dir")
+      o->include_dir = value("--include-dir");
+    else if (a == "--no-jump-library")
+      add_unsafe_library(value("--no-jump-library"));
     else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
@@ -115,7 +123,8 @@ class Host {
       // cling's shadowing warning becomes a plain note (cling_noise.hpp).
       const SoftenedOutput soft = soften_cling_noise(text);
       if (!soft.stdout_note.empty())
-        channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", "stdout"}, {"text", soft.stdout_note}});
+        channel_.send(
+            {{"type", "stream"}, {"id", current_id()}, {"name", "stdout"}, {"text", soft.stdout_note}});
       if (!soft.stderr_text.empty())
         channel_.send({{"type", "stream"}, {"id", current_id()}, {"name", name}, {"text", soft.stderr_text}});
       return;
@@ -130,7 +139,8 @@ class Host {
   // cell detached, which may send while later cells run (thread_origin.hpp).
   void on_telemetry(const torchclad::telemetry::Event& event) {
     if (in_forked_child()) return;
-    channel_.send({{"type", "telemetry"}, {"id", execute_of_this_thread()}, {"event", telemetry_event(event)}});
+    channel_.send(
+        {{"type", "telemetry"}, {"id", execute_of_this_thread()}, {"event", telemetry_event(event)}});
   }
 
   // torchclad::show / telemetry::display: images go base64-encoded, as
@@ -139,7 +149,9 @@ class Host {
     if (in_forked_child()) return;
     std::fflush(stdout);  // output printed before the image comes before it
     const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
-    channel_.send({{"type", "display"}, {"id", execute_of_this_thread()}, {"mime", mime},
+    channel_.send({{"type", "display"},
+                   {"id", execute_of_this_thread()},
+                   {"mime", mime},
                    {"data", binary ? base64(data) : data}});
   }
 
@@ -190,7 +202,8 @@ class Host {
     try {
       msg = nlohmann::json::parse(frame);
     } catch (const nlohmann::json::exception& e) {
-      channel_.send(error_message(nullptr, "BadJson", std::string("the frame is not UTF-8 JSON: ") + e.what()));
+      channel_.send(
+          error_message(nullptr, "BadJson", std::string("the frame is not UTF-8 JSON: ") + e.what()));
       return;
     }
     if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
@@ -239,7 +252,8 @@ class Host {
   void interrupt(const nlohmann::json& id, bool reply, bool now = false) {
     const bool was_running = running_.load();
     if (reply)
-      channel_.send({{"type", "interrupt_reply"}, {"id", id}, {"running", was_running}, {"target", current_id()}});
+      channel_.send(
+          {{"type", "interrupt_reply"}, {"id", id}, {"running", was_running}, {"target", current_id()}});
     if (!was_running) return;
     // Cooperative first: the engine's training loops check the stop flag
     // between steps, ROOT's event loops check gROOT->IsInterrupted().
@@ -298,8 +312,10 @@ class Host {
   void push(nlohmann::json msg, bool front = false) {
     {
       std::lock_guard<std::mutex> lock(queue_mutex_);
-      if (front) queue_.push_front(std::move(msg));
-      else queue_.push_back(std::move(msg));
+      if (front)
+        queue_.push_front(std::move(msg));
+      else
+        queue_.push_back(std::move(msg));
     }
     queue_cv_.notify_one();
   }
@@ -375,9 +391,12 @@ class Host {
     // One write for all of them (Channel::send_all).
     std::vector<nlohmann::json> frames;
     for (const auto& shown : result.displays)
-      frames.push_back({{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
+      frames.push_back(
+          {{"type", "display"}, {"id", id}, {"data", shown["data"]}, {"metadata", shown["metadata"]}});
     if (!result.value.is_null())
-      frames.push_back({{"type", "execute_result"}, {"id", id}, {"data", result.value["data"]},
+      frames.push_back({{"type", "execute_result"},
+                        {"id", id},
+                        {"data", result.value["data"]},
                         {"metadata", result.value["metadata"]}});
     frames.push_back(execute_reply(id, result, execution_count_));
     timing::mark("reply_built");
@@ -422,8 +441,8 @@ class Host {
     const nlohmann::json id = msg.value("id", nlohmann::json(nullptr));
     const std::string code = msg["code"];
     begin_request(id);
-    nlohmann::json reply = inspect_symbol(code, msg.value("cursor_pos", static_cast<long>(code.size())),
-                                          options_.include_dir);
+    nlohmann::json reply =
+        inspect_symbol(code, msg.value("cursor_pos", static_cast<long>(code.size())), options_.include_dir);
     capture_.drain();  // what loading a class printed
     reply["type"] = "inspect_reply";
     reply["id"] = id;
@@ -594,8 +613,11 @@ int main(int argc, char** argv) {
       {"protocol_version", kProtocolVersion},
       {"pid", static_cast<long>(::getpid())},
       {"versions", versions()},
-      {"engine", {{"loaded", engine.loaded}, {"library", engine.library}, {"include_dir", engine.include_dir},
-                  {"error", engine.error}}},
+      {"engine",
+       {{"loaded", engine.loaded},
+        {"library", engine.library},
+        {"include_dir", engine.include_dir},
+        {"error", engine.error}}},
       {"clad", {{"available", engine.clad_available}, {"error", engine.clad_error}}},
       {"forced_interrupt", user_code_tracker_active()},
       {"interrupt_grace_seconds", options.interrupt_grace},

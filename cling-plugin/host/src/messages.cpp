@@ -17,24 +17,25 @@
 namespace host {
 
 nlohmann::json telemetry_event(const torchclad::telemetry::Event& e) {
-  nlohmann::json j = {{"kind", e.kind},
-                      {"run_id", e.run_id},
-                      {"engine", e.engine},
-                      {"model", e.model},
-                      {"optimizer", e.optimizer},
-                      {"batch", e.batch},
-                      {"threads", e.threads},
-                      {"epochs", e.epochs},
-                      {"epoch", e.epoch},
-                      {"step", e.step},
-                      {"total_steps", e.total_steps},
-                      {"loss", e.loss},
-                      {"test_loss", e.test_loss},
-                      {"test_accuracy", e.test_accuracy >= 0 ? nlohmann::json(e.test_accuracy) : nlohmann::json()},
-                      {"test_auc", e.test_auc >= 0 ? nlohmann::json(e.test_auc) : nlohmann::json()},
-                      {"samples_per_second", e.samples_per_second},
-                      {"status", e.status},
-                      {"message", e.message}};
+  nlohmann::json j = {
+      {"kind", e.kind},
+      {"run_id", e.run_id},
+      {"engine", e.engine},
+      {"model", e.model},
+      {"optimizer", e.optimizer},
+      {"batch", e.batch},
+      {"threads", e.threads},
+      {"epochs", e.epochs},
+      {"epoch", e.epoch},
+      {"step", e.step},
+      {"total_steps", e.total_steps},
+      {"loss", e.loss},
+      {"test_loss", e.test_loss},
+      {"test_accuracy", e.test_accuracy >= 0 ? nlohmann::json(e.test_accuracy) : nlohmann::json()},
+      {"test_auc", e.test_auc >= 0 ? nlohmann::json(e.test_auc) : nlohmann::json()},
+      {"samples_per_second", e.samples_per_second},
+      {"status", e.status},
+      {"message", e.message}};
   return j;  // non-finite numbers (a diverged loss) become null
 }
 
@@ -66,9 +67,10 @@ nlohmann::json versions() {
 }
 
 nlohmann::json execute_reply(const nlohmann::json& id, const CellResult& r, long execution_count) {
-  nlohmann::json j = {{"type", "execute_reply"},  {"id", id},         {"status", r.status},
-                      {"execution_count", execution_count},
-                      {"ename", r.ename},         {"evalue", r.evalue}, {"traceback", r.traceback}};
+  nlohmann::json j = {{"type", "execute_reply"}, {"id", id},
+                      {"status", r.status},      {"execution_count", execution_count},
+                      {"ename", r.ename},        {"evalue", r.evalue},
+                      {"traceback", r.traceback}};
   if (!r.interrupt.empty()) j["interrupt"] = r.interrupt;
   return j;
 }

@@ -89,8 +89,12 @@ nlohmann::json bundle(const nlohmann::json& object_json, const std::string& png,
   return {{"data", data}, {"metadata", metadata}};
 }
 
-int width_of(TCanvas* c) { return c->GetWindowWidth() > 0 ? static_cast<int>(c->GetWindowWidth()) : kDefaultWidth; }
-int height_of(TCanvas* c) { return c->GetWindowHeight() > 0 ? static_cast<int>(c->GetWindowHeight()) : kDefaultHeight; }
+int width_of(TCanvas* c) {
+  return c->GetWindowWidth() > 0 ? static_cast<int>(c->GetWindowWidth()) : kDefaultWidth;
+}
+int height_of(TCanvas* c) {
+  return c->GetWindowHeight() > 0 ? static_cast<int>(c->GetWindowHeight()) : kDefaultHeight;
+}
 
 std::string describe(TObject* object) {
   std::ostringstream out;
@@ -103,14 +107,15 @@ std::string strip(std::string type) {
   for (const char* word : {"const ", "volatile "})
     for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::strlen(word));
   while (!type.empty() && (type.back() == ' ' || type.back() == '&' || type.back() == '*')) type.pop_back();
-  if (type.size() >= 2 && type.front() == '(' && type.back() == ')') return strip(type.substr(1, type.size() - 2));
+  if (type.size() >= 2 && type.front() == '(' && type.back() == ')')
+    return strip(type.substr(1, type.size() - 2));
   return type;
 }
 
 // "int", "unsigned long", "double": only C++'s fundamental type words.
 bool is_fundamental(const std::string& name) {
   static const char* const kWords[] = {"bool", "char", "char8_t", "char16_t", "char32_t", "wchar_t", "short",
-                                       "int", "long", "signed", "unsigned", "float", "double", "void"};
+                                       "int",  "long", "signed",  "unsigned", "float",    "double",  "void"};
   std::size_t at = 0;
   bool any = false;
   while (at < name.size()) {
@@ -121,7 +126,8 @@ bool is_fundamental(const std::string& name) {
     std::size_t end = name.find(' ', at);
     if (end == std::string::npos) end = name.size();
     const std::string word = name.substr(at, end - at);
-    if (std::none_of(std::begin(kWords), std::end(kWords), [&](const char* w) { return word == w; })) return false;
+    if (std::none_of(std::begin(kWords), std::end(kWords), [&](const char* w) { return word == w; }))
+      return false;
     any = true;
     at = end;
   }
@@ -147,7 +153,8 @@ nlohmann::json root_object_bundle(TObject* object, const std::string& text) {
     png = png_of(&canvas);
     canvas.GetListOfPrimitives()->Clear();  // the object is the cell's, not the canvas's
   }
-  return bundle(nlohmann::json::parse(json.Data(), nullptr, false), png, plain, kDefaultWidth, kDefaultHeight);
+  return bundle(nlohmann::json::parse(json.Data(), nullptr, false), png, plain, kDefaultWidth,
+                kDefaultHeight);
 }
 
 namespace {
@@ -187,11 +194,11 @@ std::vector<nlohmann::json> changed_canvases() {
       present.insert(canvas);
       // JupyROOT's rule (drawn or updated), and, since in batch mode
       // neither is set by `new TCanvas` or `h->Draw()`: new or modified.
-      const bool changed = canvas->IsDrawn() || canvas->IsUpdated() || !known_canvases().count(canvas) ||
-                           modified(canvas);
+      const bool changed =
+          canvas->IsDrawn() || canvas->IsUpdated() || !known_canvases().count(canvas) || modified(canvas);
       if (!changed) continue;
-      out.push_back(root_object_bundle(canvas, "TCanvas \"" + std::string(canvas->GetName()) + "\" (" +
-                                                   canvas->GetTitle() + ")"));
+      out.push_back(root_object_bundle(
+          canvas, "TCanvas \"" + std::string(canvas->GetName()) + "\" (" + canvas->GetTitle() + ")"));
       mark_shown(canvas);
     }
   }

@@ -76,8 +76,10 @@ class TrackingCoreMutex final : public ROOT::TVirtualRWMutex {
   void release_down_to(int held) {
     while (g_held_count > held && g_held_count <= kMaxHeld) {
       const HeldLock last = g_held[g_held_count - 1];
-      if (last.write) WriteUnLock(last.hint);
-      else ReadUnLock(last.hint);
+      if (last.write)
+        WriteUnLock(last.hint);
+      else
+        ReadUnLock(last.hint);
     }
   }
 

@@ -25,8 +25,8 @@ bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || 
 // A name that completes `partial` and that a person would type: no
 // operators, destructors or compiler-made names.
 bool wanted(const std::string& name, const std::string& partial) {
-  return !name.empty() && name.rfind(partial, 0) == 0 && (std::isalpha(static_cast<unsigned char>(name[0])) ||
-                                                          name[0] == '_') &&
+  return !name.empty() && name.rfind(partial, 0) == 0 &&
+         (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
          name.rfind("operator", 0) != 0 && name.rfind("__", 0) != 0 && name.find('<') == std::string::npos;
 }
 
@@ -115,7 +115,8 @@ std::vector<std::string> scope_completions(const std::string& line) {
     } else if (scope == "std") {
       add_types_in_scope(scope, partial, &found);
     }
-  } else if ((token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0)) {
+  } else if ((token >= 1 && line[token - 1] == '.') ||
+             (token >= 2 && line.compare(token - 2, 2, "->") == 0)) {
     const std::size_t end = line[token - 1] == '.' ? token - 1 : token - 2;
     std::size_t begin = end;
     while (begin > 0 && ident_char(line[begin - 1])) --begin;
@@ -124,7 +125,8 @@ std::vector<std::string> scope_completions(const std::string& line) {
     if (!var) return {};
     std::string type = var->GetTypeName();
     for (const char* word : {"const ", "volatile "})
-      for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::string(word).size());
+      for (std::size_t at; (at = type.find(word)) != std::string::npos;)
+        type.erase(at, std::string(word).size());
     while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
     if (TClass* cl = TClass::GetClass(type.c_str())) add_members(cl, partial, /*public_only=*/true, &found);
   }

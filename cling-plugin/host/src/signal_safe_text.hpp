@@ -43,16 +43,22 @@ struct SignalSafeText {
     put("\"");
     for (std::size_t i = 0; i < len && n + 8 < cap; ++i) {
       const unsigned char c = static_cast<unsigned char>(s[i]);
-      if (c == '"') put("\\\"");
-      else if (c == '\\') put("\\\\");
-      else if (c == '\n') put("\\n");
-      else if (c == '\r') put("\\r");
-      else if (c == '\t') put("\\t");
+      if (c == '"')
+        put("\\\"");
+      else if (c == '\\')
+        put("\\\\");
+      else if (c == '\n')
+        put("\\n");
+      else if (c == '\r')
+        put("\\r");
+      else if (c == '\t')
+        put("\\t");
       else if (c < 0x20) {
         put("\\u00");
         data[n++] = "0123456789abcdef"[c >> 4];
         data[n++] = "0123456789abcdef"[c & 15];
-      } else data[n++] = static_cast<char>(c);
+      } else
+        data[n++] = static_cast<char>(c);
     }
     put("\"");
   }

@@ -73,7 +73,8 @@ bool interrupted_pc_and_sp(void* context, std::uintptr_t* pc, std::uintptr_t* sp
 
 // The first return address into one of the ranges on the stack between sp
 // and the landing frame; 0 if none. *offset: its distance from sp.
-std::uintptr_t find_return_address(std::uintptr_t sp, const AddressRange* ranges, int n, std::uintptr_t* offset) {
+std::uintptr_t find_return_address(std::uintptr_t sp, const AddressRange* ranges, int n,
+                                   std::uintptr_t* offset) {
   std::uintptr_t mapped_page = 0;  // the last page checked to be mapped
   for (std::uintptr_t at = sp & ~std::uintptr_t{7}; at < g_landing_frame; at += sizeof(std::uintptr_t)) {
     // After a stack overflow, sp points below the mapped stack: reading
@@ -100,8 +101,9 @@ std::uintptr_t find_return_address(std::uintptr_t sp, const AddressRange* ranges
 bool scan_bounds_ok(std::uintptr_t sp) { return sp < g_landing_frame && g_landing_frame - sp <= (64u << 20); }
 
 int collect_unsafe_range(dl_phdr_info* info, std::size_t, void* out) {
-  static const char* const kUnsafe[] = {"libtorch_cpu.so", "libtorch.so", "libc10.so", "libtorchclad.so",
-                                        "libtorchclad_root.so", "libgomp", "libiomp", "libtbb", "libImt.so"};
+  static const char* const kUnsafe[] = {
+      "libtorch_cpu.so", "libtorch.so", "libc10.so", "libtorchclad.so", "libtorchclad_root.so",
+      "libgomp",         "libiomp",     "libtbb",    "libImt.so"};
   const char* name = info->dlpi_name ? info->dlpi_name : "";
   const char* base = std::strrchr(name, '/');
   base = base ? base + 1 : name;
@@ -187,7 +189,8 @@ void add_unsafe_library(const std::string& name_prefix) {
 
 bool stack_mentions_unsafe_code(void* context) {
   std::uintptr_t pc = 0, sp = 0;
-  if (!interrupted_pc_and_sp(context, &pc, &sp)) return context != nullptr;  // unknown architecture: never jump
+  if (!interrupted_pc_and_sp(context, &pc, &sp))
+    return context != nullptr;  // unknown architecture: never jump
   if (!g_landing_frame) return false;
   const int n = g_unsafe_count.load(std::memory_order_relaxed);
   if (range_of(pc, g_unsafe, n)) {

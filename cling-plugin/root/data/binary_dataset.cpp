@@ -18,23 +18,21 @@ namespace {
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // Labels as float 0/1 targets; any other value is an error naming its row.
-torch::Tensor targets_of(const std::string& where, const torch::Tensor& labels,
-                         const std::string& column) {
+torch::Tensor targets_of(const std::string& where, const torch::Tensor& labels, const std::string& column) {
   const auto bad = labels.gt(1).nonzero();
   if (bad.numel() > 0) {
     const int64_t row = bad[0][0].item<int64_t>();
     throw std::runtime_error(where + ": label column " + quote(column) + " holds " +
-                             std::to_string(labels[row].item<int64_t>()) + " at row " +
-                             std::to_string(row) + "; a binary classifier expects 0 (noise) or 1 (signal)");
+                             std::to_string(labels[row].item<int64_t>()) + " at row " + std::to_string(row) +
+                             "; a binary classifier expects 0 (noise) or 1 (signal)");
   }
   return labels.to(torch::kFloat32);
 }
 
 // The SNR branch of entries [first, first + n), read directly (one scalar
 // branch, entry order).
-torch::Tensor read_snr_branch(const std::string& where, const std::string& file,
-                              const std::string& tree, const std::string& column, long long first,
-                              long long n) {
+torch::Tensor read_snr_branch(const std::string& where, const std::string& file, const std::string& tree,
+                              const std::string& column, long long first, long long n) {
   TDirectory::TContext keep_current_directory;
   std::unique_ptr<TFile> f(TFile::Open(file.c_str(), "READ"));
   auto* t = f ? dynamic_cast<TTree*>(f->Get(tree.c_str())) : nullptr;
@@ -58,8 +56,10 @@ torch::Tensor read_snr_branch(const std::string& where, const std::string& file,
   t->SetBranchStatus(column.c_str(), true);
   float vf = 0;
   double vd = 0;
-  if (type == "Float_t") t->SetBranchAddress(column.c_str(), &vf);
-  else t->SetBranchAddress(column.c_str(), &vd);
+  if (type == "Float_t")
+    t->SetBranchAddress(column.c_str(), &vf);
+  else
+    t->SetBranchAddress(column.c_str(), &vd);
   for (long long i = 0; i < n; ++i) {
     if (t->GetEntry(first + i) <= 0)
       throw std::runtime_error(where + ": reading entry " + std::to_string(first + i) +
@@ -72,13 +72,12 @@ torch::Tensor read_snr_branch(const std::string& where, const std::string& file,
 
 }  // namespace
 
-data::BinarySplit read_binary_tree(const std::string& file, const std::string& tree,
-                                   const BinaryColumns& c, long long first, long long count) {
+data::BinarySplit read_binary_tree(const std::string& file, const std::string& tree, const BinaryColumns& c,
+                                   long long first, long long count) {
   const std::string where = "read_binary_tree: " + quote(file) + " tree " + quote(tree);
   auto split = read_tree(file, tree, c.features, c.label, first, count);
   data::BinarySplit out{split.images, targets_of(where, split.labels, c.label), {}};
-  if (!c.snr.empty())
-    out.snr = read_snr_branch(where, file, tree, c.snr, first, split.images.size(0));
+  if (!c.snr.empty()) out.snr = read_snr_branch(where, file, tree, c.snr, first, split.images.size(0));
   return out;
 }
 

@@ -21,10 +21,12 @@ std::string append_values(const ColumnPart& p) {
   const std::string& c = p.alias;
   if (!p.array) return "__torchclad_r.push_back(static_cast<float>(" + c + "));\n";
   if (p.take < 0)
-    return "for (auto&& __torchclad_v : " + c + ") __torchclad_r.push_back(static_cast<float>(__torchclad_v));\n";
+    return "for (auto&& __torchclad_v : " + c +
+           ") __torchclad_r.push_back(static_cast<float>(__torchclad_v));\n";
   const std::string n = std::to_string(p.take);
-  return "for (std::size_t __torchclad_i = 0; __torchclad_i < " + n + "; ++__torchclad_i) __torchclad_r.push_back(" +
-         "__torchclad_i < " + c + ".size() ? static_cast<float>(" + c + "[__torchclad_i]) : static_cast<float>(0));\n";
+  return "for (std::size_t __torchclad_i = 0; __torchclad_i < " + n +
+         "; ++__torchclad_i) __torchclad_r.push_back(" + "__torchclad_i < " + c +
+         ".size() ? static_cast<float>(" + c + "[__torchclad_i]) : static_cast<float>(0));\n";
 }
 
 constexpr const char* kRowColumn = "__torchclad_row";
@@ -33,7 +35,8 @@ constexpr const char* kNoLabelColumn = "__torchclad_no_label";
 // After a read failed on rows of different lengths: which array column
 // varies, from its shortest to its longest entry (one more event loop).
 void explain_ragged(const std::string& where, ROOT::RDF::RNode node, const std::vector<ColumnPart>& parts) {
-  std::vector<std::pair<const ColumnPart*, std::pair<ROOT::RDF::RResultPtr<long long>, ROOT::RDF::RResultPtr<long long>>>>
+  std::vector<std::pair<const ColumnPart*,
+                        std::pair<ROOT::RDF::RResultPtr<long long>, ROOT::RDF::RResultPtr<long long>>>>
       lengths;
   for (const ColumnPart& p : parts) {
     if (!p.unsized()) continue;
@@ -46,9 +49,9 @@ void explain_ragged(const std::string& where, ROOT::RDF::RNode node, const std::
     if (lo != hi)
       throw std::runtime_error(
           where + ": " + p->role + " column " + quote(p->column) + " (" + p->type +
-          ") holds arrays of different lengths, from " + std::to_string(lo) + " to " +
-          std::to_string(hi) + " values per entry; every row needs the same number of values: write " +
-          quote(p->column + "[n]") + " to take the first n values, padded with 0 where an entry has fewer");
+          ") holds arrays of different lengths, from " + std::to_string(lo) + " to " + std::to_string(hi) +
+          " values per entry; every row needs the same number of values: write " + quote(p->column + "[n]") +
+          " to take the first n values, padded with 0 where an entry has fewer");
   }
 }
 
@@ -61,8 +64,10 @@ void check_finite(const std::string& where, const torch::Tensor& x, const char* 
   const int64_t col = x.dim() == 2 ? bad[0][1].item<int64_t>() : 0;
   const float v = x.dim() == 2 ? x[row][col].item<float>() : x[row].item<float>();
   throw std::runtime_error(where + ": " + what + " " + quote(names[col]) + " is " +
-                           (std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf") + " at row " +
-                           std::to_string(row) +
+                           (std::isnan(v) ? "NaN"
+                            : v > 0       ? "+inf"
+                                          : "-inf") +
+                           " at row " + std::to_string(row) +
                            " (rows in entry order); expected finite numbers (a value too large "
                            "for float32 becomes inf)");
 }
@@ -91,9 +96,11 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
       // and var3 ("{var1, var2, var3}" gave var1 twice). One column per
       // expression cannot be renamed into another. A name that is not an
       // identifier ("jet1_b-tag") cannot be an expression: aliased.
-      const bool identifier = std::all_of(column.begin(), column.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
-      }) && !column.empty() && !std::isdigit(static_cast<unsigned char>(column[0]));
+      const bool identifier =
+          std::all_of(
+              column.begin(), column.end(),
+              [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }) &&
+          !column.empty() && !std::isdigit(static_cast<unsigned char>(column[0]));
       node = identifier ? node.Define(name, column) : node.Alias(name, column);
     }
     return name;
@@ -118,7 +125,8 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
     rows = read_rdataframe(node, kRowColumn, label, where);
   } catch (const std::runtime_error& e) {
     // That error names the combined row column; find the user's column.
-    if (std::string(e.what()).find("different lengths") != std::string::npos) explain_ragged(where, node, parts);
+    if (std::string(e.what()).find("different lengths") != std::string::npos)
+      explain_ragged(where, node, parts);
     throw;
   }
 

@@ -17,15 +17,13 @@ std::string trim(std::string s) {
 
 bool is_integer_type(const std::string& t) {
   static const char* names[] = {
-      "Bool_t",        "Char_t",         "UChar_t",       "Short_t",        "UShort_t",
-      "Int_t",         "UInt_t",         "Long_t",        "ULong_t",        "Long64_t",
-      "ULong64_t",     "bool",           "char",          "signed char",    "unsigned char",
-      "short",         "unsigned short", "int",           "unsigned int",   "long",
-      "unsigned long", "long long",      "unsigned long long", "int8_t",   "uint8_t",
-      "int16_t",       "uint16_t",       "int32_t",       "uint32_t",       "int64_t",
-      "uint64_t",      "std::int8_t",    "std::uint8_t",  "std::int16_t",   "std::uint16_t",
-      "std::int32_t",  "std::uint32_t",  "std::int64_t",  "std::uint64_t",  "size_t",
-      "std::size_t"};
+      "Bool_t",        "Char_t",       "UChar_t",       "Short_t",      "UShort_t",           "Int_t",
+      "UInt_t",        "Long_t",       "ULong_t",       "Long64_t",     "ULong64_t",          "bool",
+      "char",          "signed char",  "unsigned char", "short",        "unsigned short",     "int",
+      "unsigned int",  "long",         "unsigned long", "long long",    "unsigned long long", "int8_t",
+      "uint8_t",       "int16_t",      "uint16_t",      "int32_t",      "uint32_t",           "int64_t",
+      "uint64_t",      "std::int8_t",  "std::uint8_t",  "std::int16_t", "std::uint16_t",      "std::int32_t",
+      "std::uint32_t", "std::int64_t", "std::uint64_t", "size_t",       "std::size_t"};
   return std::find(std::begin(names), std::end(names), t) != std::end(names);
 }
 
@@ -106,15 +104,15 @@ struct Resolver {
     p.type = type_of(p.column);
     if (is_number_type(p.type)) {
       if (p.take >= 0)
-        throw std::runtime_error(where + ": " + role + " " + quote(spec) + ": column " +
-                                 quote(p.column) + " holds one " + p.type +
-                                 " per entry, not an array; write " + quote(p.column));
+        throw std::runtime_error(where + ": " + role + " " + quote(spec) + ": column " + quote(p.column) +
+                                 " holds one " + p.type + " per entry, not an array; write " +
+                                 quote(p.column));
       return p;
     }
     const auto elem = array_element(p.type);
     if (!elem || !is_number_type(*elem))
-      throw std::runtime_error(where + ": " + role + " column " + quote(p.column) + " has type " +
-                               p.type + "; expected " + kExpectedNumbers);
+      throw std::runtime_error(where + ": " + role + " column " + quote(p.column) + " has type " + p.type +
+                               "; expected " + kExpectedNumbers);
     p.array = true;
     return p;
   }
@@ -122,8 +120,7 @@ struct Resolver {
 
 }  // namespace
 
-ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request,
-                                const std::string& where) {
+ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const std::string& where) {
   if (request.features.empty())
     throw std::runtime_error(where + ": no feature columns given; expected at least one");
   {
@@ -154,9 +151,11 @@ ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& reques
           "Long64_t, ...)" +
           (is_number_type(type)
                ? "; a float column of class numbers (0.0, 1.0, ...) becomes one with Define(\"label\", "
-                 "\"int(" + request.label + ")\") on an RDataFrame (Snapshot that to a file for a "
-                 "StreamDataset); for float targets use regression_dataset_from_columns or "
-                 "StreamDataset::regression"
+                 "\"int(" +
+                     request.label +
+                     ")\") on an RDataFrame (Snapshot that to a file for a "
+                     "StreamDataset); for float targets use regression_dataset_from_columns or "
+                     "StreamDataset::regression"
                : ""));
   }
   if (!request.weight.empty()) {
@@ -165,7 +164,8 @@ ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& reques
     weight.type = r.type_of(request.weight);
     if (!is_number_type(weight.type))
       throw std::runtime_error(where + ": weight column " + quote(request.weight) + " has type " +
-                               weight.type + "; expected one number per entry (Float_t, Double_t, "
+                               weight.type +
+                               "; expected one number per entry (Float_t, Double_t, "
                                "Int_t, ...)");
     out.weight = weight;
   }

@@ -32,7 +32,7 @@ struct ColumnPart {
   std::string role;  // "feature", "target" or "weight"
   std::string spec;  // as written: "m_jj", "jet_pt[4]"
   std::string column;
-  std::string type;      // as RDataFrame names it: "Float_t", "ROOT::VecOps::RVec<Int_t>"
+  std::string type;  // as RDataFrame names it: "Float_t", "ROOT::VecOps::RVec<Int_t>"
   bool array = false;
   long long take = -1;  // n of "name[n]"; -1: every value
   std::string alias;    // (column_dataset.cpp) the column's name in the row expression
@@ -53,7 +53,6 @@ struct ResolvedColumns {
 // (strings, objects, arrays of non-numbers), "[n]" on a scalar column or with
 // n < 1, a label that is not an integer, a weight that is not one number per
 // entry.
-ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request,
-                                const std::string& where);
+ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const std::string& where);
 
 }  // namespace torchclad::rootdata

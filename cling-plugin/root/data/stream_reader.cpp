@@ -81,10 +81,10 @@ std::unique_ptr<TChain> make_chain(const std::string& tree, const std::vector<st
 // names it, without jitting.
 struct ColumnReader {
   virtual ~ColumnReader() = default;
-  virtual long long size() = 0;                   // values in the entry (1 for a scalar)
+  virtual long long size() = 0;                    // values in the entry (1 for a scalar)
   virtual void copy(float* dst, long long n) = 0;  // the first n <= size() values
-  virtual long long integer() = 0;                // value 0, for labels
-  virtual bool ready() = 0;                       // set up on its branch, of the branch's type
+  virtual long long integer() = 0;                 // value 0, for labels
+  virtual bool ready() = 0;                        // set up on its branch, of the branch's type
 };
 
 template <typename T>
@@ -142,12 +142,11 @@ std::unique_ptr<ColumnReader> typed(TTreeReader& r, const std::string& column, c
 }
 
 std::unique_ptr<ColumnReader> make_reader(const std::string& where, TTreeReader& r, const ColumnPart& p) {
-  auto reader = p.array ? typed<ArrayReader>(r, p.column, p.element_type())
-                        : typed<ScalarReader>(r, p.column, p.type);
+  auto reader =
+      p.array ? typed<ArrayReader>(r, p.column, p.element_type()) : typed<ScalarReader>(r, p.column, p.type);
   if (!reader)
-    throw std::runtime_error(where + ": " + p.role + " column " + quote(p.column) + " has type " +
-                             p.type + ", which the streaming reader cannot read; expected " +
-                             kExpectedNumbers);
+    throw std::runtime_error(where + ": " + p.role + " column " + quote(p.column) + " has type " + p.type +
+                             ", which the streaming reader cannot read; expected " + kExpectedNumbers);
   return reader;
 }
 
@@ -172,7 +171,7 @@ struct ColumnStream::Impl {
   std::vector<ColumnPart> parts;  // features then targets
   std::vector<std::unique_ptr<ColumnReader>> part_readers;
   std::vector<long long> widths;  // values per part
-  std::vector<bool> unit;          // per part: bytes scaled by 1/255
+  std::vector<bool> unit;         // per part: bytes scaled by 1/255
   std::unique_ptr<ColumnReader> label, weight;
   std::optional<ColumnPart> weight_part;
   train::WeightSums weight_total;
@@ -226,8 +225,9 @@ struct ColumnStream::Impl {
   void read_entry(long long e, Chunk& c, long long r) {
     const auto status = reader->SetEntry(e);
     if (status != TTreeReader::kEntryValid)
-      throw std::runtime_error(where + ": reading entry " + std::to_string(e) + " failed (TTreeReader status " +
-                               std::to_string(static_cast<int>(status)) + "; is the file corrupt?)");
+      throw std::runtime_error(where + ": reading entry " + std::to_string(e) +
+                               " failed (TTreeReader status " + std::to_string(static_cast<int>(status)) +
+                               "; is the file corrupt?)");
     float* xr = c.x.data() + r * features;
     float* yr = c.y.data() + r * target_width;
     float* out[2] = {xr, yr};
@@ -279,8 +279,10 @@ struct ColumnStream::Impl {
     for (int k = 0; k < n; ++k)
       if (!std::isfinite(v[k]))
         throw std::runtime_error(where + ": " + what + " " + quote(names[k]) + " is " +
-                                 (std::isnan(v[k]) ? "NaN" : v[k] > 0 ? "+inf" : "-inf") + " at entry " +
-                                 std::to_string(e) +
+                                 (std::isnan(v[k]) ? "NaN"
+                                  : v[k] > 0       ? "+inf"
+                                                   : "-inf") +
+                                 " at entry " + std::to_string(e) +
                                  "; expected finite numbers (a value too large for float32 becomes inf)");
   }
 
@@ -378,7 +380,8 @@ struct ColumnStream::Impl {
   float* by(long long r) { return buf_y.data() + r * target_width; }
 };
 
-ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where) : impl_(std::make_unique<Impl>()) {
+ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
+    : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   s.spec = spec;
   s.where = where;
@@ -453,7 +456,8 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where) : i
     const long long w = p.unsized() ? s.part_readers[i]->size() : p.array ? p.take : 1;
     s.widths.push_back(w);
     const std::string elem = p.element_type();
-    s.unit.push_back(spec.bytes_as_unit && (elem == "UChar_t" || elem == "unsigned char" || elem == "uint8_t"));
+    s.unit.push_back(spec.bytes_as_unit &&
+                     (elem == "UChar_t" || elem == "unsigned char" || elem == "uint8_t"));
     auto& names = p.role == "feature" ? s.feature_names : s.target_names;
     for (long long k = 0; k < w; ++k)
       names.push_back(p.array ? p.column + "[" + std::to_string(k) + "]" : p.column);
@@ -482,7 +486,8 @@ const StreamSpec& ColumnStream::spec() const { return impl_->spec; }
 
 void ColumnStream::begin_epoch(int epoch) {
   Impl& s = *impl_;
-  if (epoch < 1) throw std::runtime_error(s.where + ": epochs are numbered from 1, found " + std::to_string(epoch));
+  if (epoch < 1)
+    throw std::runtime_error(s.where + ": epochs are numbered from 1, found " + std::to_string(epoch));
   s.stop_thread();
   s.drop_current();
   s.epoch = epoch;

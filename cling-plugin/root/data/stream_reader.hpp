@@ -43,7 +43,7 @@ struct StreamSpec {
   long long shuffle_buffer = 65536;  // rows; 0: rows in chunk order
   bool shuffle = true;               // false: entry order, no buffer
   uint64_t seed = 42;
-  int prefetch_chunks = 2;  // chunks read ahead of the consumer (>= 1)
+  int prefetch_chunks = 2;     // chunks read ahead of the consumer (>= 1)
   long long max_entries = -1;  // read only the first max_entries entries (-1: all)
   // Values of UChar_t columns divided by 255, as read_tree reads
   // MNIST-format images (the command line's --stream).

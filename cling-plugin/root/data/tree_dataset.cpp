@@ -39,8 +39,7 @@ std::string join(const std::vector<std::string>& v) {
 
 // ---------------------------------------------------------------- writing ---
 
-void check_split(const std::string& where, const char* name, const data::MnistSplit& s,
-                 int64_t features) {
+void check_split(const std::string& where, const char* name, const data::MnistSplit& s, int64_t features) {
   auto bad = [&](const std::string& what) {
     throw std::runtime_error(where + ": " + name + " split: " + what);
   };
@@ -49,20 +48,18 @@ void check_split(const std::string& where, const char* name, const data::MnistSp
     bad("images must be [N, " + std::to_string(features) + "] (rows*cols), found " +
         c10::str(s.images.sizes()));
   if (s.labels.dim() != 1 || s.labels.size(0) != s.images.size(0))
-    bad("labels must be [" + std::to_string(s.images.size(0)) + "], found " +
-        c10::str(s.labels.sizes()));
+    bad("labels must be [" + std::to_string(s.images.size(0)) + "], found " + c10::str(s.labels.sizes()));
   if (!s.images.is_floating_point()) bad("images must be floating point (pixel / 255)");
   if (s.labels.is_floating_point() || s.labels.is_complex()) bad("labels must be integers");
   if (s.labels.numel() > 0) {
     const auto lo = s.labels.min().item<int64_t>(), hi = s.labels.max().item<int64_t>();
     if (lo < 0 || hi > std::numeric_limits<Int_t>::max())
-      bad("labels must lie in [0, 2^31), found [" + std::to_string(lo) + ", " +
-          std::to_string(hi) + "]");
+      bad("labels must lie in [0, 2^31), found [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
 }
 
-long long write_split(const std::string& where, TFile& file, const char* name,
-                      const data::MnistSplit& s, int64_t features) {
+long long write_split(const std::string& where, TFile& file, const char* name, const data::MnistSplit& s,
+                      int64_t features) {
   file.cd();
   auto* tree = new TTree(name, (std::string("MNIST-format ") + name + " split").c_str());
   tree->SetDirectory(&file);  // owned and deleted by the file
@@ -84,15 +81,15 @@ long long write_split(const std::string& where, TFile& file, const char* name,
     const float* row = px + i * features;
     for (int64_t j = 0; j < features; ++j) {
       if (!(row[j] >= 0.0f && row[j] <= 1.0f))  // also NaN
-        throw std::runtime_error(where + ": " + name + " split: pixel " + std::to_string(j) +
-                                 " of image " + std::to_string(i) + " is " +
-                                 std::to_string(row[j]) + ", expected a value in [0, 1]");
+        throw std::runtime_error(where + ": " + name + " split: pixel " + std::to_string(j) + " of image " +
+                                 std::to_string(i) + " is " + std::to_string(row[j]) +
+                                 ", expected a value in [0, 1]");
       image[j] = static_cast<UChar_t>(std::lround(static_cast<double>(row[j]) * 255.0));
     }
     label = static_cast<Int_t>(lb[i]);
     if (tree->Fill() < 0)
-      throw std::runtime_error(where + ": writing entry " + std::to_string(i) + " of tree " +
-                               quote(name) + " failed");
+      throw std::runtime_error(where + ": writing entry " + std::to_string(i) + " of tree " + quote(name) +
+                               " failed");
   }
   if (tree->Write() <= 0 && n > 0)
     throw std::runtime_error(where + ": writing tree " + quote(name) + " failed");
@@ -110,21 +107,28 @@ std::string trim(std::string s) {
 }
 
 std::optional<Elem> elem_of(const std::string& t) {
-  if (t == "UChar_t" || t == "unsigned char" || t == "uint8_t" || t == "std::uint8_t")
-    return Elem::kUChar;
+  if (t == "UChar_t" || t == "unsigned char" || t == "uint8_t" || t == "std::uint8_t") return Elem::kUChar;
   if (t == "Float_t" || t == "float") return Elem::kFloat;
   if (t == "Double_t" || t == "double") return Elem::kDouble;
   return std::nullopt;
 }
 
 bool is_number_scalar(const std::string& t) {
-  static const char* names[] = {"Char_t",    "UChar_t",   "Short_t",   "UShort_t",  "Int_t",
-                                 "UInt_t",    "Long_t",    "ULong_t",   "Long64_t",  "ULong64_t",
-                                 "Float_t",   "Double_t",  "Bool_t",    "char",      "short",
-                                 "int",       "long",      "float",     "double",    "bool",
-                                 "long long", "unsigned char", "unsigned short", "unsigned int",
-                                 "unsigned long", "unsigned long long", "signed char",
-                                 "Float16_t", "Double32_t"};
+  static const char* names[] = {"Char_t",         "UChar_t",
+                                "Short_t",        "UShort_t",
+                                "Int_t",          "UInt_t",
+                                "Long_t",         "ULong_t",
+                                "Long64_t",       "ULong64_t",
+                                "Float_t",        "Double_t",
+                                "Bool_t",         "char",
+                                "short",          "int",
+                                "long",           "float",
+                                "double",         "bool",
+                                "long long",      "unsigned char",
+                                "unsigned short", "unsigned int",
+                                "unsigned long",  "unsigned long long",
+                                "signed char",    "Float16_t",
+                                "Double32_t"};
   return std::find(std::begin(names), std::end(names), t) != std::end(names);
 }
 
@@ -297,8 +301,7 @@ std::optional<ROOT::RDF::RNode> with_label(ROOT::RDF::RNode node, const std::str
   if (type == "Int_t" || type == "int") return define_label<int>(node, column);
   if (type == "UInt_t" || type == "unsigned int") return define_label<unsigned int>(node, column);
   if (type == "Short_t" || type == "short") return define_label<short>(node, column);
-  if (type == "UShort_t" || type == "unsigned short")
-    return define_label<unsigned short>(node, column);
+  if (type == "UShort_t" || type == "unsigned short") return define_label<unsigned short>(node, column);
   if (type == "Char_t" || type == "char") return define_label<char>(node, column);
   if (type == "signed char") return define_label<signed char>(node, column);
   if (type == "UChar_t" || type == "unsigned char") return define_label<unsigned char>(node, column);
@@ -335,17 +338,14 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
     throw std::runtime_error(where + ": " + e.what());
   }
 
-  const bool image_defined =
-      std::find(defined.begin(), defined.end(), image_column) != defined.end();
+  const bool image_defined = std::find(defined.begin(), defined.end(), image_column) != defined.end();
   const auto img = parse_image_type(image_type, image_defined);
   if (!img) {
     if (is_number_scalar(image_type))
-      throw std::runtime_error(where + ": image column " + quote(image_column) + " holds one " +
-                               image_type +
+      throw std::runtime_error(where + ": image column " + quote(image_column) + " holds one " + image_type +
                                " per entry; expected an array per entry (a fixed or variable-size "
                                "array, RVec or std::vector of UChar_t, float or double)");
-    throw std::runtime_error(where + ": image column " + quote(image_column) + " has type " +
-                             image_type +
+    throw std::runtime_error(where + ": image column " + quote(image_column) + " has type " + image_type +
                              "; expected an array, RVec or std::vector of UChar_t (bytes, scaled "
                              "by 1/255), float or double");
   }
@@ -356,8 +356,8 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
     throw std::runtime_error(where + ": label column " + quote(label_column) + ": " + e.what());
   }
   if (!labelled)
-    throw std::runtime_error(where + ": label column " + quote(label_column) + " has type " +
-                             label_type + "; expected one integer per entry (Int_t, Long64_t, "
+    throw std::runtime_error(where + ": label column " + quote(label_column) + " has type " + label_type +
+                             "; expected one integer per entry (Int_t, Long64_t, "
                              "UChar_t, ...)");
 
   try {
@@ -368,8 +368,9 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
     // once this read is over (it captured `loop` by reference once, and later
     // Snapshots and Counts on the user's graph locked a destroyed mutex).
     ROOT::RDF::RNode tasks = labelled->DefinePerSample(
-        kTaskColumn, [registry = std::weak_ptr<SampleRegistry>(loop.samples)](
-                         unsigned int, const ROOT::RDF::RSampleInfo& info) -> ULong64_t {
+        kTaskColumn,
+        [registry = std::weak_ptr<SampleRegistry>(loop.samples)](
+            unsigned int, const ROOT::RDF::RSampleInfo& info) -> ULong64_t {
           const auto samples = registry.lock();
           if (!samples) return 0;  // a later event loop, not this read's
           const uint64_t begin = info.EntryRange().first;
@@ -404,8 +405,8 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
   long long entry = -1, value = 0;
   for (const auto& s : loop.slots)
     if (s.out_of_range_entry >= 0)
-      throw std::runtime_error(where + ": internal error: entry " +
-                               std::to_string(s.out_of_range_entry) + " is outside the range read");
+      throw std::runtime_error(where + ": internal error: entry " + std::to_string(s.out_of_range_entry) +
+                               " is outside the range read");
   for (const auto& s : loop.slots)
     if (s.bad_length_entry >= 0) keep_min(entry, s.bad_length_entry, value, s.bad_length);
   if (entry >= 0) {
@@ -419,9 +420,8 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
           break;
         }
     throw std::runtime_error(where + ": image arrays in column " + quote(image_column) +
-                             " have different lengths: " + entry_word + std::to_string(entry) +
-                             " has " + std::to_string(value) + " values, " + ref + " has " +
-                             std::to_string(expected));
+                             " have different lengths: " + entry_word + std::to_string(entry) + " has " +
+                             std::to_string(value) + " values, " + ref + " has " + std::to_string(expected));
   }
   if (!loop.direct) {
     // Lengths may still differ between slots.
@@ -432,9 +432,9 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
       if (f >= 0 && s.features != f)
         throw std::runtime_error(where + ": image arrays in column " + quote(image_column) +
                                  " have different lengths: " + entry_word +
-                                 std::to_string(s.features_rdfentry) + " has " +
-                                 std::to_string(s.features) + " values, " + entry_word +
-                                 std::to_string(f_entry) + " has " + std::to_string(f));
+                                 std::to_string(s.features_rdfentry) + " has " + std::to_string(s.features) +
+                                 " values, " + entry_word + std::to_string(f_entry) + " has " +
+                                 std::to_string(f));
       f = s.features, f_entry = s.features_rdfentry;
     }
     loop.features = f;
@@ -447,8 +447,7 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
                              quote(label_column) + " at " + entry_word + std::to_string(entry) +
                              "; labels must be class indices >= 0");
   if (loop.features == 0)
-    throw std::runtime_error(where + ": image column " + quote(image_column) +
-                             " holds empty arrays");
+    throw std::runtime_error(where + ": image column " + quote(image_column) + " holds empty arrays");
 }
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
@@ -520,10 +519,9 @@ long long write_mnist_root(const data::MnistDataset& ds, const std::string& path
     std::error_code ec;
     fs::remove(partial, ec);
     const fs::path dir = fs::path(path).parent_path();
-    fail(where, "cannot create the file" +
-                    (!dir.empty() && !fs::is_directory(dir, ec)
-                         ? " (directory " + quote(dir.string()) + " does not exist)"
-                         : std::string(" (is its directory writable?)")));
+    fail(where, "cannot create the file" + (!dir.empty() && !fs::is_directory(dir, ec)
+                                                ? " (directory " + quote(dir.string()) + " does not exist)"
+                                                : std::string(" (is its directory writable?)")));
   }
   long long entries = 0;
   try {
@@ -559,15 +557,13 @@ std::pair<long long, long long> read_mnist_shape(const std::string& file) {
   long long rows = 0, cols = 0;
   char x = 0;
   const std::string title = shape->GetTitle();
-  if (std::sscanf(title.c_str(), "%lld%c%lld", &rows, &x, &cols) != 3 || x != 'x' || rows <= 0 ||
-      cols <= 0)
+  if (std::sscanf(title.c_str(), "%lld%c%lld", &rows, &x, &cols) != 3 || x != 'x' || rows <= 0 || cols <= 0)
     fail(where, quote(file) + ": mnist_shape is " + quote(title) + ", expected '<rows>x<cols>'");
   return {rows, cols};
 }
 
-data::MnistSplit read_tree(const std::string& file, const std::string& tree,
-                           const std::string& image_column, const std::string& label_column,
-                           long long first, long long count) {
+data::MnistSplit read_tree(const std::string& file, const std::string& tree, const std::string& image_column,
+                           const std::string& label_column, long long first, long long count) {
   const std::string where = "read_tree: " + quote(file) + " tree " + quote(tree);
   const long long entries = tree_entries("read_tree", file, tree);
   if (entries == 0) fail(where, "the tree is empty (0 entries)");
@@ -616,8 +612,7 @@ data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_c
   {
     std::vector<size_t> order(samples.size());
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return samples[a] < samples[b]; });
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return samples[a] < samples[b]; });
     for (size_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
   }
   struct Row {
@@ -633,8 +628,8 @@ data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_c
   for (uint32_t slot = 0; slot < loop.slots.size(); ++slot) {
     const auto& keys = loop.slots[slot].keys;
     for (uint64_t i = 0; i < keys.size(); ++i)
-      rows.push_back({rank[keys[i].task >> kBeginBits], keys[i].task & kBeginMask,
-                      keys[i].rdfentry, slot, i});
+      rows.push_back(
+          {rank[keys[i].task >> kBeginBits], keys[i].task & kBeginMask, keys[i].rdfentry, slot, i});
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return std::tie(a.sample, a.begin, a.rdfentry) < std::tie(b.sample, b.begin, b.rdfentry);

@@ -49,9 +49,8 @@ std::pair<long long, long long> read_mnist_shape(const std::string& file);
 // tree (lists the trees there), missing column (lists the columns), wrong
 // column type, arrays of different lengths, empty tree, empty range, range past
 // the end, negative labels, and read errors during the event loop.
-data::MnistSplit read_tree(const std::string& file, const std::string& tree,
-                           const std::string& image_column, const std::string& label_column,
-                           long long first = 0, long long count = -1);
+data::MnistSplit read_tree(const std::string& file, const std::string& tree, const std::string& image_column,
+                           const std::string& label_column, long long first = 0, long long count = -1);
 
 // The same from any RDataFrame node (after Filter, Define, ...), running one
 // event loop over it. Rows are ordered by dataset entry: for a single TTree

@@ -46,15 +46,14 @@ std::string summary_line(const metrics::DetectionMetrics& m) {
   std::snprintf(s, sizeof s,
                 "AUC %.4f (SNR >= 8: %s), efficiency at SNR 10 and %s false alarm %s (of %lld), "
                 "accuracy %s",
-                m.auc, loud, percent(m.false_alarm).c_str(),
-                percent(m.efficiency_snr10).c_str(), static_cast<long long>(m.signals_snr10),
-                percent(m.accuracy).c_str());
+                m.auc, loud, percent(m.false_alarm).c_str(), percent(m.efficiency_snr10).c_str(),
+                static_cast<long long>(m.signals_snr10), percent(m.accuracy).c_str());
   return s;
 }
 
-DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
-                                       std::span<const float> scores, std::span<const int> labels,
-                                       const std::string& prefix, const std::string& title) {
+DetectionReport write_detection_report(const metrics::DetectionMetrics& m, std::span<const float> scores,
+                                       std::span<const int> labels, const std::string& prefix,
+                                       const std::string& title) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(prefix).parent_path();
   std::error_code ec;
@@ -83,8 +82,9 @@ DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
 
   TGraphAsymmErrors eff;
   eff.SetName("efficiency_vs_snr");
-  eff.SetTitle((title + ": efficiency at " + percent(m.false_alarm) +
-                " false alarm;optimal SNR;detection efficiency").c_str());
+  eff.SetTitle(
+      (title + ": efficiency at " + percent(m.false_alarm) + " false alarm;optimal SNR;detection efficiency")
+          .c_str());
   for (const auto& b : m.efficiency) {
     if (b.signals == 0) continue;
     const int k = eff.GetN();

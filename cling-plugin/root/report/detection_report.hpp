@@ -21,9 +21,9 @@ struct DetectionReport {
 // <prefix>_roc.png, <prefix>_efficiency.png, <prefix>_scores.png; `title`
 // names the run on the plots (e.g. "clad, cnn-2048-..."). Creates the
 // prefix's directory. Throws std::runtime_error naming a path it cannot write.
-DetectionReport write_detection_report(const metrics::DetectionMetrics& m,
-                                       std::span<const float> scores, std::span<const int> labels,
-                                       const std::string& prefix, const std::string& title);
+DetectionReport write_detection_report(const metrics::DetectionMetrics& m, std::span<const float> scores,
+                                       std::span<const int> labels, const std::string& prefix,
+                                       const std::string& title);
 
 // One line: "AUC 0.987 (SNR >= 8: 0.999), efficiency at SNR 10 and 1% false
 // alarm 96.2% (of 131), accuracy 93.1%".

@@ -33,9 +33,9 @@ bool use_clad_in_aclic(std::string* error) {
   TString cmd = gSystem->GetMakeSharedLib();
   // Compile and link with clang++-19 (C++20, as the engine); keep Clad's own
   // headers' warnings quiet (-isystem) so the user's diagnostics stand out.
-  const TString compile = TString::Format(
-      "%s -fplugin=%s -DCLAD_NO_NUM_DIFF -isystem %s -Wno-#warnings -Wno-unused-parameter",
-      cxx.c_str(), plugin.c_str(), clad_include.c_str());
+  const TString compile =
+      TString::Format("%s -fplugin=%s -DCLAD_NO_NUM_DIFF -isystem %s -Wno-#warnings -Wno-unused-parameter",
+                      cxx.c_str(), plugin.c_str(), clad_include.c_str());
   cmd.ReplaceAll("c++ -fPIC -c", compile + " -fPIC -c");
   cmd.ReplaceAll("; c++ ", TString("; ") + cxx.c_str() + " ");
   cmd.ReplaceAll("-std=c++17", "-std=c++20");

@@ -28,20 +28,18 @@ struct Mlp::State {
   std::shared_ptr<Model> model;
 };
 
-
 Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Dataset Dataset::from_idx(const std::string& dir, const std::string& split) {
   if (split != "train" && split != "test")
-    throw std::runtime_error("Dataset::from_idx: split must be \"train\" or \"test\", found \"" +
-                             split + "\"");
+    throw std::runtime_error("Dataset::from_idx: split must be \"train\" or \"test\", found \"" + split +
+                             "\"");
   auto ds = data::load_mnist(dir);
   return Dataset(std::make_shared<Impl>(Impl{split == "train" ? ds.train : ds.test, {}, {}}));
 }
 
-Dataset Dataset::from_tree(const std::string& file, const std::string& tree,
-                           const std::string& image_column, const std::string& label_column,
-                           long long first, long long count) {
+Dataset Dataset::from_tree(const std::string& file, const std::string& tree, const std::string& image_column,
+                           const std::string& label_column, long long first, long long count) {
   return Dataset(std::make_shared<Impl>(
       Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count), {}, {}}));
 }
@@ -72,8 +70,9 @@ Mlp::Mlp(std::vector<long long> widths, const std::string& activation)
 TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
   for (const Dataset* d : {&train, &test})
     if (d->impl()->targets.defined())
-      throw std::runtime_error("Mlp::fit: Mlp is a classifier, but the dataset holds regression "
-                               "targets; define a regression model (torchclad/nn.h, regression())");
+      throw std::runtime_error(
+          "Mlp::fit: Mlp is a classifier, but the dataset holds regression "
+          "targets; define a regression model (torchclad/nn.h, regression())");
   return rethrow_plain([&] {
     const MlpConfig config{std::vector<int64_t>(widths_.begin(), widths_.end()),
                            parse_activation(activation_)};
@@ -88,8 +87,10 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
       return result;
     }
     if (!o.frozen.empty())
-      throw std::runtime_error("Mlp::fit: frozen parameters need engine \"clad\" (the one that trains "
-                               "the model's definition with its optimizer), found engine \"" + o.engine + "\"");
+      throw std::runtime_error(
+          "Mlp::fit: frozen parameters need engine \"clad\" (the one that trains "
+          "the model's definition with its optimizer), found engine \"" +
+          o.engine + "\"");
     // The comparison engines (clad-model-node, clad-ops, autograd) train the
     // definition's parameters with their own backward passes.
     data::MnistDataset ds;
@@ -153,12 +154,11 @@ bool show(const std::string& image_file) {
   const auto dot = image_file.rfind('.');
   std::string ext = dot == std::string::npos ? "" : image_file.substr(dot + 1);
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const char* mime = ext == "png"                   ? "image/png"
+  const char* mime = ext == "png"                    ? "image/png"
                      : ext == "jpg" || ext == "jpeg" ? "image/jpeg"
                      : ext == "svg"                  ? "image/svg+xml"
                                                      : nullptr;
-  if (!mime)
-    throw std::runtime_error("show: '" + image_file + "' is not a .png, .jpg or .svg file");
+  if (!mime) throw std::runtime_error("show: '" + image_file + "' is not a .png, .jpg or .svg file");
   std::ifstream in(image_file, std::ios::binary);
   if (!in) throw std::runtime_error("show: cannot read '" + image_file + "'");
   std::ostringstream bytes;

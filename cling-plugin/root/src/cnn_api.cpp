@@ -27,17 +27,14 @@ struct Cnn::State {
 BinaryDataset::BinaryDataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 BinaryDataset BinaryDataset::from_tree(const std::string& file, const std::string& tree,
-                                       const std::string& features_column,
-                                       const std::string& label_column,
-                                       const std::string& snr_column, long long first,
-                                       long long count) {
-  return BinaryDataset(std::make_shared<Impl>(Impl{rootdata::read_binary_tree(
-      file, tree, {features_column, label_column, snr_column}, first, count)}));
+                                       const std::string& features_column, const std::string& label_column,
+                                       const std::string& snr_column, long long first, long long count) {
+  return BinaryDataset(std::make_shared<Impl>(Impl{
+      rootdata::read_binary_tree(file, tree, {features_column, label_column, snr_column}, first, count)}));
 }
 
 BinaryDataset binary_dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& features_column,
-                                             const std::string& label_column,
-                                             const std::string& snr_column) {
+                                             const std::string& label_column, const std::string& snr_column) {
   return BinaryDataset(std::make_shared<BinaryDataset::Impl>(BinaryDataset::Impl{
       rootdata::read_binary_rdataframe(df, {features_column, label_column, snr_column})}));
 }
@@ -83,8 +80,10 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
       return result;
     }
     if (!o.frozen.empty())
-      throw std::runtime_error("Cnn::fit: frozen parameters need engine \"clad\" (the one that trains "
-                               "the model's definition with its optimizer), found engine \"" + o.engine + "\"");
+      throw std::runtime_error(
+          "Cnn::fit: frozen parameters need engine \"clad\" (the one that trains "
+          "the model's definition with its optimizer), found engine \"" +
+          o.engine + "\"");
     // The comparison engines (clad-ops, autograd) train the definition's
     // parameters with their own backward passes.
     train::BinaryTrainConfig c;
@@ -124,14 +123,15 @@ DetectionResult detection(const char* who, const std::vector<float>& scores, con
                           double false_alarm, const std::string& report_prefix, const std::string& title) {
   const auto& split = test.impl()->split;
   if (!split.snr.defined())
-    throw std::runtime_error(std::string(who) + ": the data have no SNR column (read them with snr_column set)");
+    throw std::runtime_error(std::string(who) +
+                             ": the data have no SNR column (read them with snr_column set)");
   if (static_cast<long long>(scores.size()) != test.size())
-    throw std::runtime_error(std::string(who) + ": expected one score per window (" + std::to_string(test.size()) +
-                             "), found " + std::to_string(scores.size()));
+    throw std::runtime_error(std::string(who) + ": expected one score per window (" +
+                             std::to_string(test.size()) + "), found " + std::to_string(scores.size()));
   const std::vector<int> labels = data::binary_labels(split.targets);
   const auto snr = split.snr.contiguous();
-  const auto m = metrics::detection_metrics(scores, labels, {snr.data_ptr<float>(), size_t(snr.numel())},
-                                            false_alarm);
+  const auto m =
+      metrics::detection_metrics(scores, labels, {snr.data_ptr<float>(), size_t(snr.numel())}, false_alarm);
   DetectionResult r;
   r.accuracy = m.accuracy;
   r.auc = m.auc;
@@ -141,7 +141,8 @@ DetectionResult detection(const char* who, const std::vector<float>& scores, con
   r.efficiency_snr10 = m.efficiency_snr10;
   r.signals_snr10 = m.signals_snr10;
   for (const auto& b : m.efficiency)
-    if (b.signals > 0) r.snr_bins.push_back(0.5 * (b.snr_low + b.snr_high)), r.efficiency.push_back(b.efficiency);
+    if (b.signals > 0)
+      r.snr_bins.push_back(0.5 * (b.snr_low + b.snr_high)), r.efficiency.push_back(b.efficiency);
   r.summary = report::summary_line(m);
   if (!report_prefix.empty()) {
     const auto files = report::write_detection_report(m, scores, labels, report_prefix, title);

@@ -9,22 +9,20 @@ Dataset dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>
                              const std::string& label, const std::string& weight) {
   const std::string where = "dataset_from_columns";
   if (label.empty())
-    throw std::runtime_error(where + ": no label column given; expected an integer column (class "
+    throw std::runtime_error(where +
+                             ": no label column given; expected an integer column (class "
                              "index, or 0/1); for float targets use regression_dataset_from_columns");
   auto d = rootdata::read_columns(df, {features, label, {}, weight}, where);
-  return Dataset(std::make_shared<Dataset::Impl>(
-      Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
+  return Dataset(std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
 }
 
 Dataset regression_dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
-                                        const std::vector<std::string>& targets,
-                                        const std::string& weight) {
+                                        const std::vector<std::string>& targets, const std::string& weight) {
   const std::string where = "regression_dataset_from_columns";
-  if (targets.empty())
-    throw std::runtime_error(where + ": no target columns given; expected at least one");
+  if (targets.empty()) throw std::runtime_error(where + ": no target columns given; expected at least one");
   auto d = rootdata::read_columns(df, {features, "", targets, weight}, where);
-  return Dataset(std::make_shared<Dataset::Impl>(
-      Dataset::Impl{{d.features, d.labels}, d.targets, d.weights}));
+  return Dataset(
+      std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, d.targets, d.weights}));
 }
 
 }  // namespace torchclad

@@ -15,8 +15,8 @@ namespace torchclad {
 struct DataLoader::Impl {
   struct Source {
     bool signal = true;
-    std::string file, tree;                  // a file (or glob pattern) and tree, or:
-    std::optional<ROOT::RDF::RNode> node;    // a node of the user's graph
+    std::string file, tree;                // a file (or glob pattern) and tree, or:
+    std::optional<ROOT::RDF::RNode> node;  // a node of the user's graph
     std::string cut, weight;
   };
   std::vector<std::string> features;
@@ -54,8 +54,8 @@ struct NameUse {
 // not qualified (std::abs), not members (v.size()), outside string literals.
 std::vector<NameUse> name_uses(const std::string& e) {
   static const std::vector<std::string> words = {
-      "true", "false", "nullptr", "and", "or", "not", "static_cast", "int", "float", "double",
-      "long", "bool", "unsigned", "short", "char", "auto", "const", "return", "sizeof"};
+      "true", "false", "nullptr",  "and",   "or",   "not",  "static_cast", "int",    "float", "double",
+      "long", "bool",  "unsigned", "short", "char", "auto", "const",       "return", "sizeof"};
   std::vector<NameUse> uses;
   for (size_t i = 0; i < e.size();) {
     const char c = e[i];
@@ -100,8 +100,9 @@ std::vector<std::string> expression_names(const std::string& e) {
 }
 
 bool var_like(const std::string& c) {
-  return c.size() > 3 && c.compare(0, 3, "var") == 0 &&
-         std::all_of(c.begin() + 3, c.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+  return c.size() > 3 && c.compare(0, 3, "var") == 0 && std::all_of(c.begin() + 3, c.end(), [](char ch) {
+           return std::isdigit(static_cast<unsigned char>(ch));
+         });
 }
 
 // ROOT 6.40 jits an expression by renaming its columns var0, var1, ... one
@@ -117,9 +118,12 @@ std::string with_safe_names(ROOT::RDF::RNode& node, const std::string& expressio
   } catch (const std::exception&) {
     return expression;
   }
-  auto is_column = [&](const std::string& n) { return std::find(columns.begin(), columns.end(), n) != columns.end(); };
+  auto is_column = [&](const std::string& n) {
+    return std::find(columns.begin(), columns.end(), n) != columns.end();
+  };
   const auto uses = name_uses(expression);
-  if (std::none_of(uses.begin(), uses.end(), [&](const NameUse& u) { return is_column(u.name) && var_like(u.name); }))
+  if (std::none_of(uses.begin(), uses.end(),
+                   [&](const NameUse& u) { return is_column(u.name) && var_like(u.name); }))
     return expression;
   std::string out = expression;
   for (auto u = uses.rbegin(); u != uses.rend(); ++u) {
@@ -152,8 +156,9 @@ std::string expression_error(ROOT::RDF::RNode& node, const std::string& expressi
       unknown += (unknown.empty() ? "'" : ", '") + n + "'";
   for (const auto& c : columns) {
     list += (list.empty() ? "" : ", ") + c;
-    const bool plain = !c.empty() && !std::isdigit(static_cast<unsigned char>(c[0])) &&
-                       std::all_of(c.begin(), c.end(), [](char ch) { return identifier_char(ch) || ch == '.'; });
+    const bool plain =
+        !c.empty() && !std::isdigit(static_cast<unsigned char>(c[0])) &&
+        std::all_of(c.begin(), c.end(), [](char ch) { return identifier_char(ch) || ch == '.'; });
     if (!plain && odd.empty()) odd = c;
   }
   std::string out = unknown.empty() ? "it does not compile" : "not a column: " + unknown;
@@ -182,8 +187,8 @@ DataLoader& DataLoader::features(const std::vector<std::string>& columns) {
   return *this;
 }
 
-DataLoader& DataLoader::add_signal(const std::string& file, const std::string& tree,
-                                   const std::string& cut, const std::string& weight) {
+DataLoader& DataLoader::add_signal(const std::string& file, const std::string& tree, const std::string& cut,
+                                   const std::string& weight) {
   impl_->sources.push_back({true, file, tree, std::nullopt, cut, weight});
   return *this;
 }
@@ -217,8 +222,7 @@ Dataset DataLoader::build() const {
   }
   if (signals == 0 || backgrounds == 0)
     throw std::runtime_error(where + ": no " + std::string(signals == 0 ? "signal" : "background") +
-                             " source; add one with " +
-                             (signals == 0 ? "add_signal" : "add_background") +
+                             " source; add one with " + (signals == 0 ? "add_signal" : "add_background") +
                              "(file, tree) or (RDataFrame node), then build()");
 
   // Signal sources first, then background, each in the order added.
@@ -243,9 +247,9 @@ Dataset DataLoader::build() const {
           const std::string cut = with_safe_names(node, s.cut);  // may add Defines to node
           node = node.Filter(cut, "torchclad cut");
         } catch (const std::exception& e) {
-          throw std::runtime_error(name + ": the cut " + quote(s.cut) +
-                                   " is not a valid expression of its columns: " +
-                                   expression_error(node, s.cut, e.what()));
+          throw std::runtime_error(
+              name + ": the cut " + quote(s.cut) +
+              " is not a valid expression of its columns: " + expression_error(node, s.cut, e.what()));
         }
       }
       if (weighted) {
@@ -261,10 +265,10 @@ Dataset DataLoader::build() const {
       }
       const int label = signal ? 1 : 0;
       node = node.Define(kClassColumn, [label] { return label; });
-      auto d = rootdata::read_columns(node, {impl_->features, kClassColumn, {}, weighted ? kWeightColumn : ""},
-                                      name);
-      parts.emplace_back(std::make_shared<Dataset::Impl>(
-          Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
+      auto d = rootdata::read_columns(
+          node, {impl_->features, kClassColumn, {}, weighted ? kWeightColumn : ""}, name);
+      parts.emplace_back(
+          std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
     }
   }
   return Dataset::concat(parts);

@@ -62,7 +62,8 @@ Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
     labels.push_back(p.split.labels);
     if (p.targets.defined()) targets.push_back(p.targets);
     // Rows without weights weigh 1 (what undefined weights mean).
-    if (weighted) weights.push_back(p.weights.defined() ? p.weights : torch::ones({d.size()}, torch::kFloat32));
+    if (weighted)
+      weights.push_back(p.weights.defined() ? p.weights : torch::ones({d.size()}, torch::kFloat32));
   }
   Impl out{{torch::cat(images), torch::cat(labels)},
            targets.empty() ? torch::Tensor() : torch::cat(targets),

@@ -22,10 +22,10 @@ namespace {
 // the Distributed objects alive: MPI starts once and ends with the last one.
 struct Process {
   std::mutex mutex;
-  int sessions = 0;     // Distributed objects alive
+  int sessions = 0;         // Distributed objects alive
   void* session = nullptr;  // non-null while MPI runs
-  bool ended = false;   // MPI ran and ended: it cannot start again
-  bool failed = false;  // some Distributed failed: do not finalise
+  bool ended = false;       // MPI ran and ended: it cannot start again
+  bool failed = false;      // some Distributed failed: do not finalise
   void (*fail)(void*) = nullptr;
   void (*close)(void*) = nullptr;
 };

@@ -12,7 +12,8 @@ const HeaderDirs& header_dirs() {
     Dl_info info{};
     if (dladdr(reinterpret_cast<void*>(&header_dirs), &info) && info.dli_fname) {
       // <prefix>/lib/libtorchclad_root.so -> <prefix>/include
-      const fs::path include = fs::weakly_canonical(fs::path(info.dli_fname)).parent_path().parent_path() / "include";
+      const fs::path include =
+          fs::weakly_canonical(fs::path(info.dli_fname)).parent_path().parent_path() / "include";
       if (fs::exists(include / "torchclad" / "nn.h"))
         return HeaderDirs{include.string(), (include / "torchclad" / "engine").string()};
     }

@@ -52,12 +52,13 @@ void Model::set_parameter(const std::string& name, const std::vector<float>& val
     std::string shape;
     for (auto d : spec.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
     if (static_cast<int64_t>(values.size()) != spec.numel)
-      throw std::runtime_error("set_parameter: '" + name + "' of model '" + def.name + "' has shape [" + shape +
-                               "] (" + std::to_string(spec.numel) + " values); found " +
+      throw std::runtime_error("set_parameter: '" + name + "' of model '" + def.name + "' has shape [" +
+                               shape + "] (" + std::to_string(spec.numel) + " values); found " +
                                std::to_string(values.size()) + " values");
     for (size_t i = 0; i < values.size(); ++i)
       if (!std::isfinite(values[i]))
-        throw std::runtime_error("set_parameter: value " + std::to_string(i) + " for '" + name + "' is not finite");
+        throw std::runtime_error("set_parameter: value " + std::to_string(i) + " for '" + name +
+                                 "' is not finite");
     float* p = state_->model->params().data_ptr<float>() + spec.offset;
     std::copy(values.begin(), values.end(), p);
     return 0;
@@ -68,14 +69,15 @@ Model import_model(const std::string& path, const ImportOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const std::string ext = fs::path(path).extension().string();
   const bool torchscript = ext == ".pt" || ext == ".pth" || ext == ".torchscript";
-  const importer::Graph graph =
-      torchscript ? rethrow_plain([&] {
-        return importer::read_torchscript(path, std::vector<int64_t>(options.input_shape.begin(), options.input_shape.end()));
-      })
-                  : importer::read_onnx(path);
+  const importer::Graph graph = torchscript ? rethrow_plain([&] {
+    return importer::read_torchscript(
+        path, std::vector<int64_t>(options.input_shape.begin(), options.input_shape.end()));
+  })
+                                            : importer::read_onnx(path);
   const std::string name = model_name_for(path, options.name);
   const importer::Generated gen = importer::generate(graph, name, options.loss);
-  const std::string source = fs::absolute(options.source_file.empty() ? path + ".cpp" : options.source_file).string();
+  const std::string source =
+      fs::absolute(options.source_file.empty() ? path + ".cpp" : options.source_file).string();
   {
     std::ofstream out(source);
     if (!out) throw std::runtime_error("import_model: cannot write the source file '" + source + "'");
@@ -87,14 +89,18 @@ Model import_model(const std::string& path, const ImportOptions& options) {
   meta["loss"] = options.loss;
   json exports = json::array();
   for (const auto& e : gen.exports)
-    exports.push_back({{"param", e.param}, {"initializer", e.initializer}, {"transpose", e.transpose},
-                       {"rows", e.rows}, {"cols", e.cols}});
+    exports.push_back({{"param", e.param},
+                       {"initializer", e.initializer},
+                       {"transpose", e.transpose},
+                       {"rows", e.rows},
+                       {"cols", e.cols}});
   meta["exports"] = exports;
   json fixed = json::object();
   for (const auto& [init, values] : gen.fixed) fixed[init] = values;
   meta["fixed"] = fixed;
   std::ofstream(sidecar(source)) << meta.dump(1) << "\n";
-  std::printf("import_model: %s -> %s (model '%s'); compiling with Clad\n", path.c_str(), source.c_str(), name.c_str());
+  std::printf("import_model: %s -> %s (model '%s'); compiling with Clad\n", path.c_str(), source.c_str(),
+              name.c_str());
   std::fflush(stdout);
 
   const auto names = load_models(source);
@@ -103,7 +109,8 @@ Model import_model(const std::string& path, const ImportOptions& options) {
   Model m(name);
   for (const auto& [param, values] : gen.params) m.set_parameter(param, values);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("import_model: '%s' ready, %lld parameters, %.1f s\n", name.c_str(), m.parameter_count(), seconds);
+  std::printf("import_model: '%s' ready, %lld parameters, %.1f s\n", name.c_str(), m.parameter_count(),
+              seconds);
   std::fflush(stdout);
   return m;
 }
@@ -137,7 +144,8 @@ ExportValues export_values(const Model& model, const std::string& what) {
   ev.format = meta.at("format");
   ev.original = meta.at("original");
   if (!fs::exists(ev.original))
-    throw std::runtime_error(what + ": the original file '" + ev.original + "' is gone; export writes its graph with new weights");
+    throw std::runtime_error(what + ": the original file '" + ev.original +
+                             "' is gone; export writes its graph with new weights");
   std::set<std::string> seen;
   auto add = [&](const std::string& init, std::vector<float> values) {
     // An exporter may store equal tensors once (PyTorch's does for constants
@@ -184,8 +192,8 @@ void export_onnx(const Model& model, const std::string& path) {
     bin.write(reinterpret_cast<const char*>(all.data()), all.size() * sizeof(float));
   }
   std::string output;
-  const int status = importer::run_tool({importer::onnx_tool(), "write", ev.original, (dir / "values.json").string(),
-                                         (dir / "values.bin").string(), path},
+  const int status = importer::run_tool({importer::onnx_tool(), "write", ev.original,
+                                         (dir / "values.json").string(), (dir / "values.bin").string(), path},
                                         output);
   std::error_code ignored;
   fs::remove_all(dir, ignored);
@@ -195,8 +203,8 @@ void export_onnx(const Model& model, const std::string& path) {
 void export_torchscript(const Model& model, const std::string& path) {
   const ExportValues ev = export_values(model, "export_torchscript");
   if (ev.format != "torchscript")
-    throw std::runtime_error("export_torchscript: model '" + model.name() + "' was imported from " + ev.format +
-                             " (" + ev.original + "), not TorchScript");
+    throw std::runtime_error("export_torchscript: model '" + model.name() + "' was imported from " +
+                             ev.format + " (" + ev.original + "), not TorchScript");
   std::map<std::string, std::vector<float>> values(ev.values.begin(), ev.values.end());
   rethrow_plain([&] {
     importer::write_torchscript(ev.original, values, path);
@@ -211,7 +219,8 @@ std::vector<double> loss_gradient(const Model& model, const Dataset& data, int b
     const auto& impl = *data.impl();
     const int64_t available = impl.split.images.size(0);
     if (batch < 1 || batch > available)
-      throw std::runtime_error("loss_gradient: batch must be in [1, " + std::to_string(available) + "], found " + std::to_string(batch));
+      throw std::runtime_error("loss_gradient: batch must be in [1, " + std::to_string(available) +
+                               "], found " + std::to_string(batch));
     auto x = model_features(s, impl.split.images).narrow(0, 0, batch).to(torch::kFloat64).contiguous();
     if (x.size(1) != def.inputs)
       throw std::runtime_error("loss_gradient: model '" + def.name + "' takes " + std::to_string(def.inputs) +

@@ -30,7 +30,7 @@ using nlohmann::json;
 constexpr int64_t kBatch = std::numeric_limits<int64_t>::min() + 1;
 
 struct Value {
-  std::string ref;             // "x" (the input batch) or an activation member
+  std::string ref;  // "x" (the input batch) or an activation member
   bool is_input = false;
   std::vector<int64_t> dims;   // per sample (without the batch dimension)
   bool channel_major = false;  // [C, n, L] rather than [n, C, L]
@@ -50,14 +50,18 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
 }
 std::string dims_text(const std::vector<int64_t>& d) {
   std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + (d[i] == kBatch ? std::string("batch") : std::to_string(d[i]));
+  for (size_t i = 0; i < d.size(); ++i)
+    s += (i ? ", " : "") + (d[i] == kBatch ? std::string("batch") : std::to_string(d[i]));
   return s + "]";
 }
 std::string cpp_string(const std::string& s) {
   std::string q = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') q += '\\';
-    if (c == '\n') { q += "\\n"; continue; }
+    if (c == '\n') {
+      q += "\\n";
+      continue;
+    }
     q += c;
   }
   return q + "\"";
@@ -75,10 +79,10 @@ struct Context {
   // Integer tensors computed from shapes (Shape -> Gather -> Concat, as the
   // exporters write x.view(x.size(0), -1)); the batch size is kBatch.
   std::map<std::string, ConstTensor> computed;
-  std::vector<std::string> preamble;          // namespace-scope arrays (nn::Const values)
+  std::vector<std::string> preamble;                             // namespace-scope arrays (nn::Const values)
   std::map<std::string, std::pair<std::string, bool>> operands;  // constant -> its member, is it an nn::Param
   int acts = 0;
-  size_t index = 0;        // the node being translated
+  size_t index = 0;  // the node being translated
 
   [[noreturn]] void fail(const GraphNode& node, const std::string& what) const {
     throw std::runtime_error("import_model: " + node.label() + ": " + what);
@@ -86,7 +90,8 @@ struct Context {
   const GraphNode& node() const { return g.nodes[index]; }
 
   const Value& value(const GraphNode& node, size_t i) const {
-    if (i >= node.inputs.size() || node.inputs[i].empty()) fail(node, "input " + std::to_string(i) + " is missing");
+    if (i >= node.inputs.size() || node.inputs[i].empty())
+      fail(node, "input " + std::to_string(i) + " is missing");
     const auto it = values.find(node.inputs[i]);
     if (it == values.end()) {
       if (g.constants.count(node.inputs[i]))
@@ -96,16 +101,21 @@ struct Context {
     return it->second;
   }
   const ConstTensor& constant(const GraphNode& node, size_t i, bool need_float = true) const {
-    if (i >= node.inputs.size() || node.inputs[i].empty()) fail(node, "input " + std::to_string(i) + " is missing");
+    if (i >= node.inputs.size() || node.inputs[i].empty())
+      fail(node, "input " + std::to_string(i) + " is missing");
     const std::string& name = node.inputs[i];
     const ConstTensor* t = nullptr;
-    if (const auto it = g.constants.find(name); it != g.constants.end()) t = &it->second;
-    else if (const auto jt = computed.find(name); jt != computed.end()) t = &jt->second;
+    if (const auto it = g.constants.find(name); it != g.constants.end())
+      t = &it->second;
+    else if (const auto jt = computed.find(name); jt != computed.end())
+      t = &jt->second;
     if (!t) fail(node, "input '" + name + "' must be a constant (an initializer) for torchclad to import it");
     if (need_float && !t->is_float) fail(node, "input '" + name + "' must be a float32 tensor");
     return *t;
   }
-  bool has_input(const GraphNode& node, size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
+  bool has_input(const GraphNode& node, size_t i) const {
+    return i < node.inputs.size() && !node.inputs[i].empty();
+  }
 
   int64_t attr_int(const GraphNode& node, const std::string& name, int64_t fallback) const {
     if (!node.attrs.contains(name)) return fallback;
@@ -146,7 +156,8 @@ struct Context {
   std::string layer_name(const GraphNode& node, const std::string& weight) {
     const std::string suffix = ".weight";
     std::string name;
-    if (weight.size() > suffix.size() && weight.compare(weight.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (weight.size() > suffix.size() &&
+        weight.compare(weight.size() - suffix.size(), suffix.size(), suffix) == 0) {
       name = weight.substr(0, weight.size() - suffix.size());
     } else {
       std::vector<std::string> parts;
@@ -169,8 +180,8 @@ struct Context {
     identifiers.insert(v.ref);
     v.dims = std::move(dims);
     v.channel_major = channel_major && v.dims.size() >= 2 && v.dims[0] > 1;
-    std::string comment = "  // " + tensor + " " + dims_text(v.dims) +
-                          (v.channel_major ? " channel-major" : "");
+    std::string comment =
+        "  // " + tensor + " " + dims_text(v.dims) + (v.channel_major ? " channel-major" : "");
     members.push_back("  nn::Act " + v.ref + "{" + std::to_string(v.width()) + ", " +
                       cpp_string("tensor '" + tensor + "'") + "};" + comment);
     return values[tensor] = v;
@@ -205,7 +216,8 @@ LayerBias read_bias(Context& c, const GraphNode& node, size_t i, int64_t out, co
   if (!c.has_input(node, i)) return b;
   const auto& t = c.constant(node, i);
   if (t.numel() != out)
-    c.fail(node, "bias '" + t.name + "' has " + std::to_string(t.numel()) + " values for " + std::to_string(out) + " outputs");
+    c.fail(node, "bias '" + t.name + "' has " + std::to_string(t.numel()) + " values for " +
+                     std::to_string(out) + " outputs");
   b.values = t.f;
   b.init = b.target = t.name;
   return b;
@@ -220,16 +232,19 @@ void fold_batch_norm(Context& c, std::vector<float>& w, LayerBias& b, int64_t ou
   size_t at = 0;
   const GraphNode* bn = c.sole_consumer(b.output, &at);
   if (!bn || bn->op != "BatchNormalization") return;
-  if (c.attr_int(*bn, "training_mode", 0) != 0) c.fail(*bn, "training_mode=1 is not supported (export the model in eval())");
+  if (c.attr_int(*bn, "training_mode", 0) != 0)
+    c.fail(*bn, "training_mode=1 is not supported (export the model in eval())");
   for (size_t i = 1; i < bn->outputs.size(); ++i)
-    if (!bn->outputs[i].empty()) c.fail(*bn, "running-statistics outputs are not supported (export in eval())");
+    if (!bn->outputs[i].empty())
+      c.fail(*bn, "running-statistics outputs are not supported (export in eval())");
   const auto& scale = c.constant(*bn, 1);
   const auto& bias = c.constant(*bn, 2);
   const auto& mean = c.constant(*bn, 3);
   const auto& var = c.constant(*bn, 4);
   for (const ConstTensor* t : {&scale, &bias, &mean, &var})
     if (t->numel() != out)
-      c.fail(*bn, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " + std::to_string(out) + " channels");
+      c.fail(*bn, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " +
+                      std::to_string(out) + " channels");
   const double eps = c.attr_float(*bn, "epsilon", 1e-5);
   const int64_t per_out = static_cast<int64_t>(w.size()) / out;
   for (int64_t o = 0; o < out; ++o) {
@@ -248,8 +263,9 @@ void fold_batch_norm(Context& c, std::vector<float>& w, LayerBias& b, int64_t ou
 
 // The layer's parameters (layer.weight as a [rows, cols] matrix, layer.bias
 // if present) and where export writes them.
-void add_layer_params(Context& c, const std::string& layer, std::vector<float> weight, const std::string& weight_init,
-                      bool transposed, int64_t rows, int64_t cols, LayerBias b) {
+void add_layer_params(Context& c, const std::string& layer, std::vector<float> weight,
+                      const std::string& weight_init, bool transposed, int64_t rows, int64_t cols,
+                      LayerBias b) {
   c.out.params.push_back({layer + ".weight", std::move(weight)});
   c.out.exports.push_back({layer + ".weight", weight_init, transposed, rows, cols});
   if (!b.present()) return;
@@ -284,8 +300,8 @@ void gemm(Context& c, const GraphNode& node) {
   const auto& w = c.constant(node, 1);
   if (c.attr_int(node, "transA", 0) != 0) c.fail(node, "transA=1 is not supported");
   if (c.attr_float(node, "alpha", 1.0) != 1.0 || c.attr_float(node, "beta", 1.0) != 1.0)
-    c.fail(node, "alpha and beta must be 1 (found " + std::to_string(c.attr_float(node, "alpha", 1.0)) + ", " +
-                     std::to_string(c.attr_float(node, "beta", 1.0)) + ")");
+    c.fail(node, "alpha and beta must be 1 (found " + std::to_string(c.attr_float(node, "alpha", 1.0)) +
+                     ", " + std::to_string(c.attr_float(node, "beta", 1.0)) + ")");
   if (w.dims.size() != 2) c.fail(node, "weight '" + w.name + "' is not a matrix");
   const bool trans_b = c.attr_int(node, "transB", 0) != 0;
   const int64_t out = trans_b ? w.dims[0] : w.dims[1], in = trans_b ? w.dims[1] : w.dims[0];
@@ -293,7 +309,8 @@ void gemm(Context& c, const GraphNode& node) {
   if (!trans_b)  // the file's [in, out] -> the model's [out, in]
     for (int64_t o = 0; o < out; ++o)
       for (int64_t i = 0; i < in; ++i) weight[o * in + i] = w.f[i * out + o];
-  emit_linear(c, node, x, std::move(weight), read_bias(c, node, 2, out, node.outputs[0]), out, w.name, !trans_b);
+  emit_linear(c, node, x, std::move(weight), read_bias(c, node, 2, out, node.outputs[0]), out, w.name,
+              !trans_b);
 }
 
 // MatMul(x, W [in, out]): a Linear layer, with a bias when its only reader
@@ -301,7 +318,8 @@ void gemm(Context& c, const GraphNode& node) {
 void matmul(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
   const auto& w = c.constant(node, 1);
-  if (w.dims.size() != 2) c.fail(node, "weight '" + w.name + "' is not a matrix [in, out] (found " + dims_text(w.dims) + ")");
+  if (w.dims.size() != 2)
+    c.fail(node, "weight '" + w.name + "' is not a matrix [in, out] (found " + dims_text(w.dims) + ")");
   const int64_t in = w.dims[0], out = w.dims[1];
   std::vector<float> weight(w.f.size());
   for (int64_t o = 0; o < out; ++o)
@@ -338,8 +356,10 @@ Window1d window_1d(const Context& c, const GraphNode& node, int64_t default_stri
   } else if (!pads.empty()) {
     c.fail(node, "pads " + dims_text(pads) + " is not a 1D padding [begin, end]");
   }
-  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
-    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() + " is not supported (export with explicit pads)");
+  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" &&
+      node.attrs["auto_pad"] != "VALID")
+    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() +
+                     " is not supported (export with explicit pads)");
   if (w.stride < 1 || w.dilation < 1 || w.pad_begin < 0 || w.pad_end < 0)
     c.fail(node, "strides, dilations and pads must be positive (pads >= 0)");
   return w;
@@ -359,33 +379,40 @@ Window2d window_2d(const Context& c, const GraphNode& node, const std::vector<in
   auto pads = c.attr_ints(node, "pads");
   if (pads.empty()) pads = {0, 0, 0, 0};
   if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
-    c.fail(node, "strides, dilations or pads are not 2D (" + dims_text(strides) + ", " + dims_text(dil) + ", " + dims_text(pads) + ")");
-  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" && node.attrs["auto_pad"] != "VALID")
-    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() + " is not supported (export with explicit pads)");
+    c.fail(node, "strides, dilations or pads are not 2D (" + dims_text(strides) + ", " + dims_text(dil) +
+                     ", " + dims_text(pads) + ")");
+  if (node.attrs.contains("auto_pad") && node.attrs["auto_pad"] != "NOTSET" &&
+      node.attrs["auto_pad"] != "VALID")
+    c.fail(node, "auto_pad " + node.attrs["auto_pad"].get<std::string>() +
+                     " is not supported (export with explicit pads)");
   w = {strides[0], strides[1], dil[0], dil[1], pads[0], pads[1], pads[2], pads[3]};
   if (w.sh < 1 || w.sw < 1 || w.dh < 1 || w.dw < 1 || w.pt < 0 || w.pl < 0 || w.pb < 0 || w.pr < 0)
     c.fail(node, "strides and dilations must be >= 1, pads >= 0");
   return w;
 }
-int64_t out_size(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride, int64_t dilation,
-                 int64_t pad_begin, int64_t pad_end) {
+int64_t out_size(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride,
+                 int64_t dilation, int64_t pad_begin, int64_t pad_end) {
   const int64_t span = dilation * (k - 1) + 1, padded = in + pad_begin + pad_end;
-  if (padded < span) c.fail(node, "input size " + std::to_string(in) + " (padded) is smaller than the kernel's span " + std::to_string(span));
+  if (padded < span)
+    c.fail(node, "input size " + std::to_string(in) + " (padded) is smaller than the kernel's span " +
+                     std::to_string(span));
   return (padded - span) / stride + 1;
 }
 
 // A pooling's output size, floor or (ceil_mode=1) ceil, as the blocks compute it.
-int64_t pool_out(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride, int64_t pad_begin,
-                 int64_t pad_end, bool ceil) {
+int64_t pool_out(const Context& c, const GraphNode& node, int64_t in, int64_t k, int64_t stride,
+                 int64_t pad_begin, int64_t pad_end, bool ceil) {
   if (k < 1) c.fail(node, "kernel_shape must be >= 1");
   if (pad_begin >= k || pad_end >= k)
-    c.fail(node, "pads " + std::to_string(pad_begin) + ", " + std::to_string(pad_end) + " are not smaller than the kernel " +
-                     std::to_string(k) + " (a window of padding only)");
+    c.fail(node, "pads " + std::to_string(pad_begin) + ", " + std::to_string(pad_end) +
+                     " are not smaller than the kernel " + std::to_string(k) + " (a window of padding only)");
   if (in + pad_begin + pad_end < k)
-    c.fail(node, "input size " + std::to_string(in) + " (padded) is smaller than the kernel " + std::to_string(k));
+    c.fail(node,
+           "input size " + std::to_string(in) + " (padded) is smaller than the kernel " + std::to_string(k));
   const int64_t room = in + pad_begin + pad_end - k;
   int64_t out = (ceil ? (room + stride - 1) / stride : room / stride) + 1;
-  if (ceil && (out - 1) * stride >= in + pad_begin) --out;  // PyTorch's rule: the last window starts in the input
+  if (ceil && (out - 1) * stride >= in + pad_begin)
+    --out;  // PyTorch's rule: the last window starts in the input
   return out;
 }
 bool ceil_mode(const Context& c, const GraphNode& node) {
@@ -402,7 +429,8 @@ void conv2d(Context& c, const GraphNode& node) {
   const int64_t cout = w.dims[0], cin = w.dims[1] * groups, kh = w.dims[2], kw = w.dims[3];
   const Window2d win = window_2d(c, node, {1, 1});
   if (x.dims.size() != 3 || x.dims[0] != cin)
-    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" + std::to_string(cin) + ", height, width]");
+    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" +
+                     std::to_string(cin) + ", height, width]");
   if (!x.is_input && !x.as_channel_major()) c.fail(node, "its input is not in channel-major layout");
   const int64_t h = x.dims[1], wd = x.dims[2];
   const int64_t hout = out_size(c, node, h, kh, win.sh, win.dh, win.pt, win.pb);
@@ -413,14 +441,15 @@ void conv2d(Context& c, const GraphNode& node) {
   const bool has_bias = bias.present();
   const std::string layer = c.layer_name(node, w.name);
   const std::string id = c.identifier(layer);
-  const std::string options = "nn::Conv2dOptions{" + std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " +
-                              std::to_string(win.pt) + ", " + std::to_string(win.pl) + ", " + std::to_string(win.dh) +
-                              ", " + std::to_string(win.dw) + ", " + options_end(win.pt, win.pb) + ", " +
-                              options_end(win.pl, win.pr) + ", " + (has_bias ? "true" : "false") + ", " +
-                              std::to_string(groups) + "}";
+  const std::string options = "nn::Conv2dOptions{" + std::to_string(win.sh) + ", " + std::to_string(win.sw) +
+                              ", " + std::to_string(win.pt) + ", " + std::to_string(win.pl) + ", " +
+                              std::to_string(win.dh) + ", " + std::to_string(win.dw) + ", " +
+                              options_end(win.pt, win.pb) + ", " + options_end(win.pl, win.pr) + ", " +
+                              (has_bias ? "true" : "false") + ", " + std::to_string(groups) + "}";
   c.members.push_back("  nn::Conv2d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
                       std::to_string(cout) + ", " + std::to_string(kh) + ", " + std::to_string(kw) + ", " +
-                      std::to_string(h) + ", " + std::to_string(wd) + ", " + options + "};  // " + node.label());
+                      std::to_string(h) + ", " + std::to_string(wd) + ", " + options + "};  // " +
+                      node.label());
   Value& y = c.new_act(bias.output, {cout, hout, wout}, true);
   c.body.push_back(x.is_input ? "    nn::conv2d(m." + id + ", p, x, a, m." + y.ref + ", n);"
                               : "    nn::conv2d(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
@@ -432,17 +461,23 @@ void conv(Context& c, const GraphNode& node) {
   const auto& w = c.constant(node, 1);
   if (w.dims.size() == 4) return conv2d(c, node);
   if (w.dims.size() != 3)
-    c.fail(node, "only 1D and 2D convolutions are supported (weight '" + w.name + "' has shape " + dims_text(w.dims) + ")");
+    c.fail(node, "only 1D and 2D convolutions are supported (weight '" + w.name + "' has shape " +
+                     dims_text(w.dims) + ")");
   const int64_t groups = c.attr_int(node, "group", 1);
   const int64_t cout = w.dims[0], cin = w.dims[1] * groups, k = w.dims[2];
   const Window1d win = window_1d(c, node, 1);
   if (x.dims.size() != 2 || x.dims[0] != cin)
-    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" + std::to_string(cin) + ", length]");
+    c.fail(node, "its input has per-sample shape " + dims_text(x.dims) + ", the weight needs [" +
+                     std::to_string(cin) + ", length]");
   if (!x.is_input && !x.as_channel_major())
-    c.fail(node, "its input is not in channel-major layout (a convolution after a Linear layer needs Reshape to [n, C, L]: not supported yet)");
+    c.fail(node,
+           "its input is not in channel-major layout (a convolution after a Linear layer needs Reshape to "
+           "[n, C, L]: not supported yet)");
   const int64_t lin = x.dims[1];
   const int64_t span = win.dilation * (k - 1) + 1, padded = lin + win.pad_begin + win.pad_end;
-  if (padded < span) c.fail(node, "input length " + std::to_string(lin) + " (padded) is shorter than the kernel's span " + std::to_string(span));
+  if (padded < span)
+    c.fail(node, "input length " + std::to_string(lin) + " (padded) is shorter than the kernel's span " +
+                     std::to_string(span));
   const int64_t lout = (padded - span) / win.stride + 1;
   std::vector<float> weight(w.f);
   LayerBias bias = read_bias(c, node, 2, cout, node.outputs[0]);
@@ -451,9 +486,10 @@ void conv(Context& c, const GraphNode& node) {
   const std::string layer = c.layer_name(node, w.name);
   const std::string id = c.identifier(layer);
   std::string options;
-  if (win.stride != 1 || win.pad_begin != 0 || win.pad_end != 0 || win.dilation != 1 || !has_bias || groups != 1)
-    options = ", nn::ConvOptions{" + std::to_string(win.stride) + ", " + std::to_string(win.pad_begin) + ", " +
-              std::to_string(win.dilation) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
+  if (win.stride != 1 || win.pad_begin != 0 || win.pad_end != 0 || win.dilation != 1 || !has_bias ||
+      groups != 1)
+    options = ", nn::ConvOptions{" + std::to_string(win.stride) + ", " + std::to_string(win.pad_begin) +
+              ", " + std::to_string(win.dilation) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
               (has_bias ? "true" : "false") + ", " + std::to_string(groups) + "}";
   c.members.push_back("  nn::Conv1d " + id + "{" + cpp_string(layer) + ", " + std::to_string(cin) + ", " +
                       std::to_string(cout) + ", " + std::to_string(k) + ", " + std::to_string(lin) + options +
@@ -485,20 +521,25 @@ void transpose_activation(Context& c, const GraphNode& node) {
   if (const auto swap = c.attr_ints(node, "swap"); swap.size() == 2) {  // TorchScript's transpose(x, d0, d1)
     for (int64_t k = 0; k < rank; ++k) perm.push_back(k);
     const int64_t a = swap[0] < 0 ? swap[0] + rank : swap[0], b = swap[1] < 0 ? swap[1] + rank : swap[1];
-    if (a < 0 || a >= rank || b < 0 || b >= rank) c.fail(node, "transpose dims " + ints_text(swap) + " out of range");
+    if (a < 0 || a >= rank || b < 0 || b >= rank)
+      c.fail(node, "transpose dims " + ints_text(swap) + " out of range");
     std::swap(perm[a], perm[b]);
   }
   if (perm.empty())  // ONNX's default: the axes reversed, which moves the batch
     for (int64_t k = rank - 1; k >= 0; --k) perm.push_back(k);
   auto refuse = [&](const std::string& why) {
-    c.fail(node, "a Transpose of an activation of per-sample shape " + dims_text(x.dims) + " with perm [" +
-                     ints_text(perm) + "]: " + why +
-                     "; supported are perms that keep the batch axis first (perm[0] = 0) on activations of rank <= 4");
+    c.fail(
+        node,
+        "a Transpose of an activation of per-sample shape " + dims_text(x.dims) + " with perm [" +
+            ints_text(perm) + "]: " + why +
+            "; supported are perms that keep the batch axis first (perm[0] = 0) on activations of rank <= 4");
   };
-  if (static_cast<int64_t>(perm.size()) != rank) refuse("perm does not order the " + std::to_string(rank) + " axes");
+  if (static_cast<int64_t>(perm.size()) != rank)
+    refuse("perm does not order the " + std::to_string(rank) + " axes");
   if (perm[0] != 0) refuse("it moves the batch axis");
   if (rank > 4) refuse("rank " + std::to_string(rank) + " is not supported");
-  if (x.is_input) refuse("a Transpose of the model's input itself is not supported (it needs a layer before it)");
+  if (x.is_input)
+    refuse("a Transpose of the model's input itself is not supported (it needs a layer before it)");
   std::vector<int> q, in_dims, out_dims;
   std::vector<int64_t> dims;
   std::vector<char> seen(rank, 0);
@@ -531,8 +572,8 @@ void transpose_activation(Context& c, const GraphNode& node) {
     return "{" + t + "}";
   };
   c.members.push_back("  nn::Permute " + id + "{" + cpp_string(layer) + ", " + list(in_dims) + ", " +
-                      (x.channel_major ? "true" : "false") + ", " + list(q) + ", " + (out_cm ? "true" : "false") +
-                      "};  // " + node.label());
+                      (x.channel_major ? "true" : "false") + ", " + list(q) + ", " +
+                      (out_cm ? "true" : "false") + "};  // " + node.label());
   Value& y = c.new_act(node.outputs[0], dims, out_cm);
   c.body.push_back("    nn::permute(m." + id + ", a, m." + x.ref + ", m." + y.ref + ", n);");
 }
@@ -555,12 +596,14 @@ void transpose_constant(Context& c, const GraphNode& node) {
 }
 
 void cast_constant(Context& c, const GraphNode& node) {
-  if (!is_constant_input(c, node.inputs.at(0))) {  // activations are float32: a Cast to float32 is the identity
+  if (!is_constant_input(c,
+                         node.inputs.at(0))) {  // activations are float32: a Cast to float32 is the identity
     const Value& x = c.value(node, 0);
     if (c.attr_int(node, "to", 1) != 1)
-      c.fail(node, "a Cast of an activation to ONNX type " + std::to_string(c.attr_int(node, "to", 1)) +
-                       " is not supported: torchclad's activations are float32, and a Cast to float32 (to = 1) "
-                       "is the one supported");
+      c.fail(node,
+             "a Cast of an activation to ONNX type " + std::to_string(c.attr_int(node, "to", 1)) +
+                 " is not supported: torchclad's activations are float32, and a Cast to float32 (to = 1) "
+                 "is the one supported");
     return c.alias(node.outputs[0], x);
   }
   if (c.attr_int(node, "to", 1) != 1) c.fail(node, "only a Cast to float32 (to = 1) is supported");
@@ -581,7 +624,8 @@ void cast_constant(Context& c, const GraphNode& node) {
 
 void elementwise(Context& c, const GraphNode& node, const std::string& block) {
   const Value& x = c.value(node, 0);
-  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  if (x.is_input)
+    c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
   c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
@@ -593,7 +637,8 @@ void flatten_value(Context& c, const GraphNode& node, const Value& x) {
   if (x.channel_major && x.dims[0] > 1) {
     const Value xv = x;
     Value& y = c.new_act(node.outputs[0], {width}, false);
-    c.body.push_back("    nn::flatten(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) + ", n);");
+    c.body.push_back("    nn::flatten(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) +
+                     ", n);");
     return;
   }
   Value y = x;  // already [n, C * L] in memory
@@ -613,8 +658,10 @@ void flatten(Context& c, const GraphNode& node) {
 std::vector<int64_t> reshaped_dims(const Context& c, const GraphNode& node, const std::vector<int64_t>& s,
                                    const std::vector<int64_t>& in, int64_t width) {
   auto bad = [&](const std::string& why) {
-    c.fail(node, why + " (shape " + dims_text(s) + " for per-sample shape " + dims_text(in) +
-                     "): supported are reshapes that keep the batch dimension first, [batch, -1] or [batch, d1, ...]");
+    c.fail(
+        node,
+        why + " (shape " + dims_text(s) + " for per-sample shape " + dims_text(in) +
+            "): supported are reshapes that keep the batch dimension first, [batch, -1] or [batch, d1, ...]");
   };
   if (s.size() < 2) bad("the batch dimension is not kept");
   if (!(s[0] == kBatch || s[0] == 0 || s[0] == -1 || s[0] >= 1)) bad("the batch dimension is not kept");
@@ -654,15 +701,18 @@ void reshape_constant(Context& c, const GraphNode& node, const std::vector<int64
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == 0 && c.attr_int(node, "allowzero", 0) == 0 && i < q.dims.size()) dims[i] = q.dims[i];
-    if (dims[i] == -1 && infer < 0) infer = static_cast<int64_t>(i);
-    else if (dims[i] >= 1) known *= dims[i];
-    else c.fail(node, "the constant '" + q.name + "' cannot take the shape " + dims_text(s));
+    if (dims[i] == -1 && infer < 0)
+      infer = static_cast<int64_t>(i);
+    else if (dims[i] >= 1)
+      known *= dims[i];
+    else
+      c.fail(node, "the constant '" + q.name + "' cannot take the shape " + dims_text(s));
   }
   if (infer >= 0 && known > 0 && q.numel() % known == 0) dims[infer] = q.numel() / known;
   q.dims = dims;
   if (q.numel() != static_cast<int64_t>(q.f.size()))
-    c.fail(node, "the constant '" + q.name + "' has " + std::to_string(q.f.size()) + " values, the shape " + dims_text(s) +
-                     " holds " + std::to_string(q.numel()));
+    c.fail(node, "the constant '" + q.name + "' has " + std::to_string(q.f.size()) + " values, the shape " +
+                     dims_text(s) + " holds " + std::to_string(q.numel()));
   c.computed[node.outputs[0]] = std::move(q);
 }
 
@@ -691,7 +741,8 @@ void reshape(Context& c, const GraphNode& node) {
     return c.alias(node.outputs[0], y);
   }
   Value& out = c.new_act(node.outputs[0], dims, true);
-  c.body.push_back("    nn::unflatten(a, m." + x.ref + ", m." + out.ref + ", " + std::to_string(dims[0]) + ", n);");
+  c.body.push_back("    nn::unflatten(a, m." + x.ref + ", m." + out.ref + ", " + std::to_string(dims[0]) +
+                   ", n);");
 }
 
 void identity(Context& c, const GraphNode& node) {
@@ -708,11 +759,13 @@ void pool2d(Context& c, const GraphNode& node, bool average) {
   const auto kernel = c.attr_ints(node, "kernel_shape");
   const Window2d win = window_2d(c, node, {1, 1});
   if (win.dh != 1 || win.dw != 1)
-    c.fail(node, "dilations [" + std::to_string(win.dh) + ", " + std::to_string(win.dw) + "] are not supported: torchclad pools without dilation (dilations 1)");
+    c.fail(node, "dilations [" + std::to_string(win.dh) + ", " + std::to_string(win.dw) +
+                     "] are not supported: torchclad pools without dilation (dilations 1)");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || x.dims.size() != 3 || !x.as_channel_major())
-    c.fail(node, "its input must be a convolution's output [channels, height, width] (found " + dims_text(x.dims) + ")");
+    c.fail(node, "its input must be a convolution's output [channels, height, width] (found " +
+                     dims_text(x.dims) + ")");
   const int64_t channels = x.dims[0], h = x.dims[1], wd = x.dims[2];
   const bool ceil = ceil_mode(c, node);
   const int64_t hout = pool_out(c, node, h, kernel[0], win.sh, win.pt, win.pb, ceil);
@@ -720,31 +773,35 @@ void pool2d(Context& c, const GraphNode& node, bool average) {
   const bool include_pad = average && c.attr_int(node, "count_include_pad", 0) != 0;
   const std::string layer = c.layer_name(node, "");
   const std::string id = c.identifier(layer);
-  c.members.push_back("  nn::" + std::string(average ? "AvgPool2d " : "MaxPool2d ") + id + "{" + cpp_string(layer) + ", " +
-                      std::to_string(channels) + ", " + std::to_string(h) + ", " + std::to_string(wd) + ", " +
-                      std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + ", nn::Pool2dOptions{" +
-                      std::to_string(win.sh) + ", " + std::to_string(win.sw) + ", " + std::to_string(win.pt) + ", " +
-                      std::to_string(win.pl) + ", " + options_end(win.pt, win.pb) + ", " + options_end(win.pl, win.pr) +
-                      ", " + (include_pad ? "true" : "false") + (ceil ? ", true" : "") + "}};  // " + node.label());
+  c.members.push_back("  nn::" + std::string(average ? "AvgPool2d " : "MaxPool2d ") + id + "{" +
+                      cpp_string(layer) + ", " + std::to_string(channels) + ", " + std::to_string(h) + ", " +
+                      std::to_string(wd) + ", " + std::to_string(kernel[0]) + ", " +
+                      std::to_string(kernel[1]) + ", nn::Pool2dOptions{" + std::to_string(win.sh) + ", " +
+                      std::to_string(win.sw) + ", " + std::to_string(win.pt) + ", " + std::to_string(win.pl) +
+                      ", " + options_end(win.pt, win.pb) + ", " + options_end(win.pl, win.pr) + ", " +
+                      (include_pad ? "true" : "false") + (ceil ? ", true" : "") + "}};  // " + node.label());
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], {channels, hout, wout}, xv.channel_major || channels > 1);
-  c.body.push_back("    nn::" + std::string(average ? "avg_pool2d" : "max_pool2d") + "(m." + id + ", a, m." + xv.ref +
-                   ", m." + y.ref + ", n);");
+  c.body.push_back("    nn::" + std::string(average ? "avg_pool2d" : "max_pool2d") + "(m." + id + ", a, m." +
+                   xv.ref + ", m." + y.ref + ", n);");
 }
 
 void pool(Context& c, const GraphNode& node, bool average) {
   const Value& x = c.value(node, 0);
   const auto kernel = c.attr_ints(node, "kernel_shape");
   if (kernel.size() == 2) return pool2d(c, node, average);
-  if (kernel.size() != 1) c.fail(node, "only 1D and 2D pooling are supported (kernel_shape " + dims_text(kernel) + ")");
+  if (kernel.size() != 1)
+    c.fail(node, "only 1D and 2D pooling are supported (kernel_shape " + dims_text(kernel) + ")");
   const int64_t k = kernel[0];
   const Window1d win = window_1d(c, node, 1);
   if (win.dilation != 1)
-    c.fail(node, "dilations [" + std::to_string(win.dilation) + "] are not supported: torchclad pools without dilation (dilations 1)");
+    c.fail(node, "dilations [" + std::to_string(win.dilation) +
+                     "] are not supported: torchclad pools without dilation (dilations 1)");
   if (node.outputs.size() > 1 && !node.outputs[1].empty() && c.consumers.count(node.outputs[1]))
     c.fail(node, "its indices output is used, which torchclad does not compute");
   if (x.is_input || !x.as_channel_major())
-    c.fail(node, "its input must be a convolution's output [channels, length] (found per-sample shape " + dims_text(x.dims) + ")");
+    c.fail(node, "its input must be a convolution's output [channels, length] (found per-sample shape " +
+                     dims_text(x.dims) + ")");
   const int64_t channels = x.dims[0], lin = x.dims[1];
   const bool ceil = ceil_mode(c, node);
   const int64_t lout = pool_out(c, node, lin, k, win.stride, win.pad_begin, win.pad_end, ceil);
@@ -752,19 +809,21 @@ void pool(Context& c, const GraphNode& node, bool average) {
   const std::string layer = c.layer_name(node, "");
   const std::string id = c.identifier(layer);
   const std::string type = average ? "AvgPool1d" : "MaxPool1d";
-  c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
-                      std::to_string(lin) + ", " + std::to_string(k) + ", nn::PoolOptions{" + std::to_string(win.stride) +
-                      ", " + std::to_string(win.pad_begin) + ", " + options_end(win.pad_begin, win.pad_end) + ", " +
-                      (include_pad ? "true" : "false") + (ceil ? ", true" : "") + "}};  // " + node.label());
+  c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) +
+                      ", " + std::to_string(lin) + ", " + std::to_string(k) + ", nn::PoolOptions{" +
+                      std::to_string(win.stride) + ", " + std::to_string(win.pad_begin) + ", " +
+                      options_end(win.pad_begin, win.pad_end) + ", " + (include_pad ? "true" : "false") +
+                      (ceil ? ", true" : "") + "}};  // " + node.label());
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], {channels, lout}, xv.channel_major || channels > 1);
-  c.body.push_back("    nn::" + std::string(average ? "avg_pool1d" : "max_pool1d") + "(m." + id + ", a, m." + xv.ref +
-                   ", m." + y.ref + ", n);");
+  c.body.push_back("    nn::" + std::string(average ? "avg_pool1d" : "max_pool1d") + "(m." + id + ", a, m." +
+                   xv.ref + ", m." + y.ref + ", n);");
 }
 
 void leaky_relu(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
-  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  if (x.is_input)
+    c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
   const Value xv = x;
   const double alpha = c.attr_float(node, "alpha", 0.01);
   Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
@@ -777,17 +836,20 @@ void leaky_relu(Context& c, const GraphNode& node) {
 // 11 on; scalar constants, either may be absent) or the min / max attributes.
 void clip(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
-  if (x.is_input) c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
+  if (x.is_input)
+    c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
   auto bound = [&](size_t i, const char* attr, double fallback) {
     if (c.has_input(node, i)) {
       const auto& q = c.constant(node, i);
-      if (q.numel() != 1) c.fail(node, "its bound '" + q.name + "' is not a scalar (shape " + dims_text(q.dims) + ")");
+      if (q.numel() != 1)
+        c.fail(node, "its bound '" + q.name + "' is not a scalar (shape " + dims_text(q.dims) + ")");
       return static_cast<double>(q.f[0]);
     }
     return c.attr_float(node, attr, fallback);
   };
   const double lo = bound(1, "min", -1e300), hi = bound(2, "max", 1e300);
-  if (!(lo <= hi)) c.fail(node, "its lower bound " + std::to_string(lo) + " is above its upper bound " + std::to_string(hi));
+  if (!(lo <= hi))
+    c.fail(node, "its lower bound " + std::to_string(lo) + " is above its upper bound " + std::to_string(hi));
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
   char l[32], h[32];
@@ -803,11 +865,13 @@ void clip(Context& c, const GraphNode& node) {
 // `count` values `inner` apart in either layout). Not over the batch.
 void softmax(Context& c, const GraphNode& node, const std::string& block) {
   const Value& x = c.value(node, 0);
-  if (x.is_input) c.fail(node, "a softmax of the model's input itself is not supported (it needs a layer before it)");
+  if (x.is_input)
+    c.fail(node, "a softmax of the model's input itself is not supported (it needs a layer before it)");
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
   const int64_t given = c.attr_int(node, "axis", c.g.opset < 13 ? 1 : -1);
   const int64_t axis = given < 0 ? given + rank : given;
-  const bool single_axis = c.g.format == "torchscript" || c.g.opset >= 13;  // older ONNX: over axis.. flattened
+  const bool single_axis =
+      c.g.format == "torchscript" || c.g.opset >= 13;  // older ONNX: over axis.. flattened
   const Value xv = x;
   auto refuse = [&](const std::string& why) {
     c.fail(node, "axis " + std::to_string(given) + " of per-sample shape " + dims_text(xv.dims) + ": " + why +
@@ -817,7 +881,7 @@ void softmax(Context& c, const GraphNode& node, const std::string& block) {
   if (axis < 0 || axis >= rank) refuse("out of range");
   if (axis == 0) refuse("a softmax over the batch mixes the samples");
   if (rank > 4) refuse("rank " + std::to_string(rank) + " is not supported");
-  const size_t d = static_cast<size_t>(axis - 1);  // the axis among the per-sample dims
+  const size_t d = static_cast<size_t>(axis - 1);                    // the axis among the per-sample dims
   if (rank == 2 || (!single_axis && d == 0 && !xv.channel_major)) {  // all of a sample's values
     Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
     c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
@@ -825,18 +889,19 @@ void softmax(Context& c, const GraphNode& node, const std::string& block) {
   }
   if (d == 0 && xv.channel_major) {
     if (!single_axis)
-      refuse("at opset " + std::to_string(c.g.opset) + " a softmax over the flattened channels and positions of a " +
+      refuse("at opset " + std::to_string(c.g.opset) +
+             " a softmax over the flattened channels and positions of a " +
              "convolution's output (channel-major) is not supported (export with opset 13 or later)");
     Value& y = c.new_act(node.outputs[0], xv.dims, true);
-    c.body.push_back("    nn::" + block + "_channels(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(xv.dims[0]) +
-                     ", n);");
+    c.body.push_back("    nn::" + block + "_channels(a, m." + xv.ref + ", m." + y.ref + ", " +
+                     std::to_string(xv.dims[0]) + ", n);");
     return;
   }
   int64_t count = 1, inner = 1;
   for (size_t k = d; k < xv.dims.size(); ++k) (k == d || !single_axis ? count : inner) *= xv.dims[k];
   Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
-  c.body.push_back("    nn::" + block + "_axis(a, m." + xv.ref + ", m." + y.ref + ", " + std::to_string(count) + ", " +
-                   std::to_string(inner) + ", n);");
+  c.body.push_back("    nn::" + block + "_axis(a, m." + xv.ref + ", m." + y.ref + ", " +
+                   std::to_string(count) + ", " + std::to_string(inner) + ", n);");
 }
 
 // ---- Shape arithmetic on int64 tensors (no step of the forward pass).
@@ -908,7 +973,8 @@ void concat(Context& c, const GraphNode& node) {
   bool shapes = true;
   for (const auto& in : node.inputs) shapes = shapes && is_int_constant(c, in);
   if (shapes) return concat_ints(c, node);
-  if (c.attr_int(node, "axis", 1) != 1) c.fail(node, "only axis 1 (features or channels) is supported for activations");
+  if (c.attr_int(node, "axis", 1) != 1)
+    c.fail(node, "only axis 1 (features or channels) is supported for activations");
   if (node.inputs.size() < 2) c.fail(node, "needs two or more inputs");
   Value acc = c.value(node, 0);
   for (size_t i = 1; i < node.inputs.size(); ++i) {
@@ -916,18 +982,19 @@ void concat(Context& c, const GraphNode& node) {
     for (const Value* v : {static_cast<const Value*>(&acc), &next})
       if (v->is_input) c.fail(node, "a concat of the model's input itself is not supported");
     const bool flat = acc.dims.size() == 1 && next.dims.size() == 1;
-    const bool channels = acc.dims.size() >= 2 && next.dims.size() == acc.dims.size() && acc.as_channel_major() &&
-                          next.as_channel_major() &&
+    const bool channels = acc.dims.size() >= 2 && next.dims.size() == acc.dims.size() &&
+                          acc.as_channel_major() && next.as_channel_major() &&
                           std::equal(acc.dims.begin() + 1, acc.dims.end(), next.dims.begin() + 1);
     if (!flat && !channels)
       c.fail(node, "inputs of per-sample shapes " + dims_text(acc.dims) + " and " + dims_text(next.dims) +
                        " do not concatenate along features or channels");
     std::vector<int64_t> dims = acc.dims;
     dims[0] += next.dims[0];
-    const std::string out = i + 1 == node.inputs.size() ? node.outputs[0] : node.outputs[0] + "#" + std::to_string(i);
+    const std::string out =
+        i + 1 == node.inputs.size() ? node.outputs[0] : node.outputs[0] + "#" + std::to_string(i);
     Value& y = c.new_act(out, dims, channels);
-    c.body.push_back("    nn::" + std::string(flat ? "concat_features" : "concat_channels") + "(a, m." + acc.ref +
-                     ", m." + next.ref + ", m." + y.ref + ", n);");
+    c.body.push_back("    nn::" + std::string(flat ? "concat_features" : "concat_channels") + "(a, m." +
+                     acc.ref + ", m." + next.ref + ", m." + y.ref + ", n);");
     acc = y;
   }
 }
@@ -952,8 +1019,9 @@ std::string const_member(Context& c, const ConstTensor& q) {
   std::vector<std::string> dims;
   for (auto d : q.dims) dims.push_back(std::to_string(d));
   c.preamble.push_back("static constexpr double " + id + "_values[] = {" + values + "};");
-  c.members.push_back("  nn::Const " + id + "{" + cpp_string("constant " + q.name) + ", " + id + "_values, {" +
-                      (dims.empty() ? std::string("1") : join(dims, ", ")) + "}};  // not trained");
+  c.members.push_back("  nn::Const " + id + "{" + cpp_string("constant " + q.name) + ", " + id +
+                      "_values, {" + (dims.empty() ? std::string("1") : join(dims, ", ")) +
+                      "}};  // not trained");
   return id;
 }
 
@@ -963,7 +1031,8 @@ std::string const_member(Context& c, const ConstTensor& q) {
 void batch_norm(Context& c, const GraphNode& node) {
   const Value x = c.value(node, 0);
   if (x.is_input) c.fail(node, "a normalisation of the model's input itself is not supported");
-  if (c.attr_int(node, "training_mode", 0) != 0) c.fail(node, "training_mode=1 is not supported (export the model in eval())");
+  if (c.attr_int(node, "training_mode", 0) != 0)
+    c.fail(node, "training_mode=1 is not supported (export the model in eval())");
   for (size_t i = 1; i < node.outputs.size(); ++i)
     if (!node.outputs[i].empty() && c.consumers.count(node.outputs[i]))
       c.fail(node, "running-statistics outputs are not supported (export in eval())");
@@ -974,7 +1043,8 @@ void batch_norm(Context& c, const GraphNode& node) {
     channels = x.dims[0];
     spatial = x.width() / channels;
   } else {
-    c.fail(node, "its input of per-sample shape " + dims_text(x.dims) + " is not [features] or a convolution's output");
+    c.fail(node, "its input of per-sample shape " + dims_text(x.dims) +
+                     " is not [features] or a convolution's output");
   }
   const auto& scale = c.constant(node, 1);
   const auto& bias = c.constant(node, 2);
@@ -982,14 +1052,16 @@ void batch_norm(Context& c, const GraphNode& node) {
   const auto& var = c.constant(node, 4);
   for (const ConstTensor* t : {&scale, &bias, &mean, &var})
     if (t->numel() != channels)
-      c.fail(node, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " + std::to_string(channels) + " channels");
+      c.fail(node, "'" + t->name + "' has " + std::to_string(t->numel()) + " values for " +
+                       std::to_string(channels) + " channels");
   const std::string mean_id = const_member(c, mean), var_id = const_member(c, var);
   const std::string layer = c.layer_name(node, scale.name);
   const std::string id = c.identifier(layer);
   char eps[32];
   std::snprintf(eps, sizeof eps, "%.9g", c.attr_float(node, "epsilon", 1e-5));
-  c.members.push_back("  nn::BatchNorm " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) + ", " +
-                      std::to_string(spatial) + ", " + mean_id + ", " + var_id + ", " + eps + "};  // " + node.label());
+  c.members.push_back("  nn::BatchNorm " + id + "{" + cpp_string(layer) + ", " + std::to_string(channels) +
+                      ", " + std::to_string(spatial) + ", " + mean_id + ", " + var_id + ", " + eps +
+                      "};  // " + node.label());
   Value& y = c.new_act(node.outputs[0], x.dims, x.channel_major);
   c.body.push_back("    nn::batch_norm(m." + id + ", p, a, m." + x.ref + ", m." + y.ref + ", n);");
   c.out.params.push_back({layer + ".weight", scale.f});
@@ -1010,8 +1082,8 @@ std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
   if (param) {
     id = c.identifier(q.name);
     c.layer_names.insert(q.name);
-    c.members.push_back("  nn::Param " + id + "{" + cpp_string(q.name) + ", " + (dims.empty() ? "{1}" : shape) +
-                        "};  // initializer '" + q.name + "' (trained)");
+    c.members.push_back("  nn::Param " + id + "{" + cpp_string(q.name) + ", " +
+                        (dims.empty() ? "{1}" : shape) + "};  // initializer '" + q.name + "' (trained)");
     c.out.params.push_back({q.name, q.f});
     c.out.exports.push_back({q.name, q.name, false, q.numel(), 1});
   } else {
@@ -1024,11 +1096,13 @@ std::pair<std::string, bool> operand_member(Context& c, const ConstTensor& q) {
 // (numpy's rule; the same rank, each axis equal or 1; or a layout that
 // differs): nn::Broadcast, the output in the layout of the operand of the
 // full shape (channel-major if neither has it and it has channels).
-void broadcast_activations(Context& c, const GraphNode& node, const std::string& op, const Value& x1, const Value& x2) {
+void broadcast_activations(Context& c, const GraphNode& node, const std::string& op, const Value& x1,
+                           const Value& x2) {
   auto refuse = [&](const std::string& why) {
-    c.fail(node, "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) + ": " + why +
-                     "; supported between two activations are the same shape, or shapes of the same rank <= 4 that "
-                     "broadcast (each axis equal or 1)");
+    c.fail(node,
+           "inputs of per-sample shapes " + dims_text(x1.dims) + " and " + dims_text(x2.dims) + ": " + why +
+               "; supported between two activations are the same shape, or shapes of the same rank <= 4 that "
+               "broadcast (each axis equal or 1)");
   };
   if (op == "div") refuse("Div of two activations is not supported");
   if (x1.dims.size() != x2.dims.size()) refuse("their ranks differ");
@@ -1041,8 +1115,10 @@ void broadcast_activations(Context& c, const GraphNode& node, const std::string&
     dims.push_back(std::max(x1.dims[k], x2.dims[k]));
   }
   bool out_cm = dims.size() >= 2 && dims[0] > 1;
-  if (x1.dims == dims) out_cm = x1.channel_major;
-  else if (x2.dims == dims) out_cm = x2.channel_major;
+  if (x1.dims == dims)
+    out_cm = x1.channel_major;
+  else if (x2.dims == dims)
+    out_cm = x2.channel_major;
   auto list = [](const std::vector<int64_t>& v) { return "{" + ints_text(v) + "}"; };
   const std::string layer = c.layer_name(node, "");
   const std::string id = c.identifier(layer);
@@ -1051,7 +1127,8 @@ void broadcast_activations(Context& c, const GraphNode& node, const std::string&
                       (x2.channel_major ? "true" : "false") + ", " + (out_cm ? "true" : "false") + "};  // " +
                       node.label());
   Value& y = c.new_act(node.outputs[0], dims, out_cm);
-  c.body.push_back("    nn::broadcast_" + op + "(m." + id + ", a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
+  c.body.push_back("    nn::broadcast_" + op + "(m." + id + ", a, m." + x1.ref + ", m." + x2.ref + ", m." +
+                   y.ref + ", n);");
 }
 
 void binary(Context& c, const GraphNode& node, const std::string& op) {
@@ -1059,14 +1136,16 @@ void binary(Context& c, const GraphNode& node, const std::string& op) {
   const bool c0 = is_constant_input(c, node.inputs[0]), c1 = is_constant_input(c, node.inputs[1]);
   if (c0 && c1) c.fail(node, "both inputs are constants");
   auto not_input = [&](const Value& v) {
-    if (v.is_input) c.fail(node, "an operation on the model's input itself is not supported (it needs a layer before it)");
+    if (v.is_input)
+      c.fail(node, "an operation on the model's input itself is not supported (it needs a layer before it)");
   };
   if (!c0 && !c1) {
     if (op == "div") c.fail(node, "Div of two activations is not supported");
     const Value x1 = c.value(node, 0), x2 = c.value(node, 1);
     not_input(x1);
     not_input(x2);
-    if (x1.dims != x2.dims || x1.channel_major != x2.channel_major) return broadcast_activations(c, node, op, x1, x2);
+    if (x1.dims != x2.dims || x1.channel_major != x2.channel_major)
+      return broadcast_activations(c, node, op, x1, x2);
     Value& y = c.new_act(node.outputs[0], x1.dims, x1.channel_major);
     c.body.push_back("    nn::" + op + "(a, m." + x1.ref + ", m." + x2.ref + ", m." + y.ref + ", n);");
     return;
@@ -1084,14 +1163,15 @@ void binary(Context& c, const GraphNode& node, const std::string& op) {
   const bool per_channel = x.dims.size() >= 2 && dims.size() == x.dims.size() && dims[0] == x.dims[0] &&
                            std::all_of(dims.begin() + 1, dims.end(), [](int64_t d) { return d == 1; });
   if (!(q.numel() == 1 || dims == x.dims || per_channel))
-    c.fail(node, "a constant of shape " + dims_text(q.dims) + " against per-sample shape " + dims_text(x.dims) +
-                     ": supported are a scalar, one value per feature (the sample's shape) and, on [C, ...], one "
-                     "value per channel (shape [1, C, 1, ...])");
+    c.fail(node,
+           "a constant of shape " + dims_text(q.dims) + " against per-sample shape " + dims_text(x.dims) +
+               ": supported are a scalar, one value per feature (the sample's shape) and, on [C, ...], one "
+               "value per channel (shape [1, C, 1, ...])");
   const std::string channels = x.dims.size() >= 2 ? std::to_string(x.dims[0]) : "0";
   const auto [member, param] = operand_member(c, q);
   Value& y = c.new_act(node.outputs[0], x.dims, x.channel_major);
-  c.body.push_back("    nn::" + block + (param ? "(p, a, m." : "(a, m.") + x.ref + ", m." + member + ", m." + y.ref +
-                   ", " + channels + ", n);");
+  c.body.push_back("    nn::" + block + (param ? "(p, a, m." : "(a, m.") + x.ref + ", m." + member + ", m." +
+                   y.ref + ", " + channels + ", n);");
 }
 
 using Handler = std::function<void(Context&, const GraphNode&)>;
@@ -1107,7 +1187,7 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Clip", clip},  // torch.clamp, ReLU6, Hardtanh
       {"Softmax", [](Context& c, const GraphNode& n) { softmax(c, n, "softmax"); }},
       {"LogSoftmax", [](Context& c, const GraphNode& n) { softmax(c, n, "log_softmax"); }},
-      {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},      // 1D and 2D
+      {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},     // 1D and 2D
       {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D and 2D
       {"Flatten", flatten},
       {"Reshape", reshape},  // to [batch, -1], [batch, C, ...]; of constants
@@ -1126,7 +1206,7 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Unsqueeze", reshape_ints},
       {"Squeeze", reshape_ints},
       {"Concat", concat},  // of shapes, or of activations along features or channels
-      // BatchNormalization: folded into the Gemm/MatMul/Conv before it.
+                           // BatchNormalization: folded into the Gemm/MatMul/Conv before it.
   };
   return table;
 }
@@ -1146,7 +1226,8 @@ namespace {
 Graph without_constant_identities(Graph g) {
   std::vector<GraphNode> kept;
   for (auto& node : g.nodes) {
-    if (node.op == "Identity" && node.inputs.size() == 1 && node.outputs.size() == 1 && g.constants.count(node.inputs[0])) {
+    if (node.op == "Identity" && node.inputs.size() == 1 && node.outputs.size() == 1 &&
+        g.constants.count(node.inputs[0])) {
       g.constants[node.outputs[0]] = g.constants.at(node.inputs[0]);
       continue;
     }
@@ -1162,13 +1243,16 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
   const Graph g = without_constant_identities(graph);
   const std::string where = "import_model: '" + g.path + "': ";
   if (g.opset < kMinOpset || g.opset > kMaxOpset)
-    throw std::runtime_error(where + "opset " + std::to_string(g.opset) + " is not supported (torchclad imports opsets " +
-                             std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
+    throw std::runtime_error(where + "opset " + std::to_string(g.opset) +
+                             " is not supported (torchclad imports opsets " + std::to_string(kMinOpset) +
+                             " to " + std::to_string(kMaxOpset) + ")");
   if (loss != "cross_entropy" && loss != "bce_with_logits" && loss != "mse")
-    throw std::runtime_error("import_model: loss must be cross_entropy, bce_with_logits or mse, found '" + loss + "'");
+    throw std::runtime_error("import_model: loss must be cross_entropy, bce_with_logits or mse, found '" +
+                             loss + "'");
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
     throw std::runtime_error(where + "a model with one input and one output is supported; it has " +
-                             std::to_string(g.inputs.size()) + " inputs and " + std::to_string(g.outputs.size()) + " outputs");
+                             std::to_string(g.inputs.size()) + " inputs and " +
+                             std::to_string(g.outputs.size()) + " outputs");
   Generated out;
   out.model_name = model_name;
   Context c{g, out, {}, {}, {}, {}};
@@ -1177,20 +1261,23 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
 
   // The input: [batch, fixed dims...].
   const auto& input = g.inputs[0];
-  if (input.type != "float32") throw std::runtime_error(where + "input '" + input.name + "' is " + input.type + ", not float32");
+  if (input.type != "float32")
+    throw std::runtime_error(where + "input '" + input.name + "' is " + input.type + ", not float32");
   if (input.dims.size() < 2 || input.dims.size() > 4)
-    throw std::runtime_error(where + "input '" + input.name + "' has rank " + std::to_string(input.dims.size()) +
-                             "; supported are [batch, features], [batch, channels, length] and [batch, channels, "
-                             "height, width]");
+    throw std::runtime_error(
+        where + "input '" + input.name + "' has rank " + std::to_string(input.dims.size()) +
+        "; supported are [batch, features], [batch, channels, length] and [batch, channels, "
+        "height, width]");
   Value x;
   x.ref = "x";
   x.is_input = true;
   for (size_t i = 1; i < input.dims.size(); ++i) {
     const auto& d = input.dims[i];
     if (d.empty() || !std::all_of(d.begin(), d.end(), ::isdigit) || std::stoll(d) < 1)
-      throw std::runtime_error(where + "input '" + input.name + "' has dimension " + std::to_string(i) + " '" + d +
-                               "', which is not a fixed size: only the batch dimension may be dynamic (export "
-                               "with a fixed input shape otherwise)");
+      throw std::runtime_error(
+          where + "input '" + input.name + "' has dimension " + std::to_string(i) + " '" + d +
+          "', which is not a fixed size: only the batch dimension may be dynamic (export "
+          "with a fixed input shape otherwise)");
     x.dims.push_back(std::stoll(d));
   }
   c.values[input.name] = x;
@@ -1202,13 +1289,14 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     for (const auto& [name, handler] : ops())
       if (name == node.op && (node.domain.empty() || node.domain == "ai.onnx")) h = &handler;
     if (!h)
-      throw std::runtime_error("import_model: " + node.label() + " is not supported. Supported ops: " +
-                               join(supported_ops(), ", "));
+      throw std::runtime_error("import_model: " + node.label() +
+                               " is not supported. Supported ops: " + join(supported_ops(), ", "));
     (*h)(c, node);
   }
 
   const auto it = c.values.find(g.outputs[0].name);
-  if (it == c.values.end()) throw std::runtime_error(where + "the output '" + g.outputs[0].name + "' is not computed");
+  if (it == c.values.end())
+    throw std::runtime_error(where + "the output '" + g.outputs[0].name + "' is not computed");
   const Value y = it->second;
   if (y.is_input) throw std::runtime_error(where + "the output is the input itself");
   if (y.dims.size() != 1 && !(y.dims.size() == 2 && y.dims[0] == 1 && !y.channel_major))
@@ -1217,11 +1305,16 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
   const int64_t width = y.width();
   std::string targets, loss_call;
   if (loss == "cross_entropy") {
-    if (width < 2) throw std::runtime_error(where + "cross_entropy needs one logit per class (2 or more); the output has " + std::to_string(width));
+    if (width < 2)
+      throw std::runtime_error(where +
+                               "cross_entropy needs one logit per class (2 or more); the output has " +
+                               std::to_string(width));
     targets = "classes(" + std::to_string(width) + ")";
     loss_call = "nn::cross_entropy(a, m." + y.ref + ", y, n)";
   } else if (loss == "bce_with_logits") {
-    if (width != 1) throw std::runtime_error(where + "bce_with_logits needs one logit per sample; the output has " + std::to_string(width));
+    if (width != 1)
+      throw std::runtime_error(where + "bce_with_logits needs one logit per sample; the output has " +
+                               std::to_string(width));
     targets = "binary()";
     loss_call = "nn::bce_with_logits(a, m." + y.ref + ", y, n)";
   } else {
@@ -1244,8 +1337,7 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     << "namespace nn = torchclad::nn;\n\n";
   for (const auto& line : c.preamble) s << line << "\n";
   if (!c.preamble.empty()) s << "\n";
-  s
-    << "struct " << type << " : nn::Model {\n";
+  s << "struct " << type << " : nn::Model {\n";
   for (const auto& m : c.members) s << m << "\n";
   s << "  " << type << "() {\n"
     << "    inputs(" << features << ");\n"

@@ -12,15 +12,15 @@ namespace torchclad::importer {
 
 // A model parameter written back to an initializer of the original file.
 struct ExportEntry {
-  std::string param;        // the model's parameter ("fc1.weight")
-  std::string initializer;  // the file's initializer it becomes
-  bool transpose = false;   // the model keeps [out, in], the file [in, out]
+  std::string param;           // the model's parameter ("fc1.weight")
+  std::string initializer;     // the file's initializer it becomes
+  bool transpose = false;      // the model keeps [out, in], the file [in, out]
   int64_t rows = 0, cols = 0;  // the model parameter's shape as a matrix (for transpose)
 };
 
 struct Generated {
-  std::string source;      // the definition's C++ source
-  std::string model_name;  // TORCHCLAD_MODEL's name
+  std::string source;                                              // the definition's C++ source
+  std::string model_name;                                          // TORCHCLAD_MODEL's name
   std::vector<std::pair<std::string, std::vector<float>>> params;  // model parameter -> values
   std::vector<ExportEntry> exports;
   // Initializers written with fixed values on export (a folded

@@ -14,8 +14,8 @@ namespace torchclad::importer {
 struct ConstTensor {
   std::string name;
   std::vector<int64_t> dims;
-  std::vector<float> f;      // float32 tensors
-  std::vector<int64_t> i;    // int64 tensors
+  std::vector<float> f;    // float32 tensors
+  std::vector<int64_t> i;  // int64 tensors
   bool is_float = false, is_int = false;
   bool is_double = false;    // float64 in the file, its values in f (rounded)
   bool initializer = false;  // an ONNX initializer (can be written back)
@@ -31,8 +31,8 @@ struct ConstTensor {
 
 struct GraphValue {
   std::string name;
-  std::string type;                // "float32", ...
-  std::vector<std::string> dims;   // numbers as text, or the symbolic name
+  std::string type;               // "float32", ...
+  std::vector<std::string> dims;  // numbers as text, or the symbolic name
 };
 
 struct GraphNode {

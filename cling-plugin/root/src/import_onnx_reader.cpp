@@ -114,7 +114,8 @@ Graph read_onnx(const std::string& path) {
     GraphValue g;
     g.name = v.at("name");
     g.type = v.at("type");
-    for (const auto& d : v.at("dims")) g.dims.push_back(d.is_number() ? std::to_string(d.get<int64_t>()) : d.get<std::string>());
+    for (const auto& d : v.at("dims"))
+      g.dims.push_back(d.is_number() ? std::to_string(d.get<int64_t>()) : d.get<std::string>());
     return g;
   };
   Graph g;

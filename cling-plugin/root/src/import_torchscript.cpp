@@ -55,15 +55,17 @@ torch::jit::Module load_torchscript(const std::string& path) {
     m.eval();
     return m;
   } catch (const c10::Error& e) {
-    throw std::runtime_error("import_model: '" + path + "' is not a TorchScript module torch::jit::load can read: " +
-                             first_line(e.what_without_backtrace()));
+    throw std::runtime_error(
+        "import_model: '" + path +
+        "' is not a TorchScript module torch::jit::load can read: " + first_line(e.what_without_backtrace()));
   }
 }
 
 Graph read_torchscript(const std::string& path, const std::vector<int64_t>& input_shape) {
   if (input_shape.empty())
-    throw std::runtime_error("import_model: a TorchScript file carries no shapes: give ImportOptions::input_shape "
-                             "(per sample, without the batch: {features} or {channels, length})");
+    throw std::runtime_error(
+        "import_model: a TorchScript file carries no shapes: give ImportOptions::input_shape "
+        "(per sample, without the batch: {features} or {channels, length})");
   auto module = load_torchscript(path);
   auto graph = module.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
@@ -73,11 +75,14 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   for (const auto* node : graph->nodes()) {
     const std::string kind = node->kind().toQualString();
     if (kind != "prim::If" && kind != "prim::Loop") continue;
-    const std::string out = node->outputs().empty() ? std::string("no output") : "output '" + node->output(0)->debugName() + "'";
-    throw std::runtime_error("import_model: '" + path + "': node '" + kind + "' (" + out + ") (" + kind +
-                             "): control flow (" + kind + ") is not supported: torchclad imports a forward pass "
-                             "without data-dependent branches or loops (trace the model with torch.jit.trace, or "
-                             "script one without them)");
+    const std::string out =
+        node->outputs().empty() ? std::string("no output") : "output '" + node->output(0)->debugName() + "'";
+    throw std::runtime_error(
+        "import_model: '" + path + "': node '" + kind + "' (" + out + ") (" + kind + "): control flow (" +
+        kind +
+        ") is not supported: torchclad imports a forward pass "
+        "without data-dependent branches or loops (trace the model with torch.jit.trace, or "
+        "script one without them)");
   }
 
   Graph g;
@@ -91,11 +96,11 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
 
   const auto inputs = graph->inputs();
   if (inputs.size() != 2)
-    throw std::runtime_error("import_model: '" + path + "': forward takes " + std::to_string(inputs.size() - 1) +
-                             " inputs; one input tensor is supported");
-  std::map<const Value*, std::string> name_of;     // activations and parameters
+    throw std::runtime_error("import_model: '" + path + "': forward takes " +
+                             std::to_string(inputs.size() - 1) + " inputs; one input tensor is supported");
+  std::map<const Value*, std::string> name_of;      // activations and parameters
   std::map<const Value*, std::string> module_path;  // self and its submodules
-  std::map<const Value*, c10::IValue> constants;   // prim::Constant, int lists
+  std::map<const Value*, c10::IValue> constants;    // prim::Constant, int lists
   module_path[inputs[0]] = "";
   name_of[inputs[1]] = "x";
   GraphValue in{"x", "float32", {"batch"}};
@@ -111,7 +116,9 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   };
   auto scalar = [&](const Value* v, double fallback) {
     const auto it = constants.find(v);
-    return it != constants.end() && (it->second.isDouble() || it->second.isInt()) ? it->second.toScalar().toDouble() : fallback;
+    return it != constants.end() && (it->second.isDouble() || it->second.isInt())
+               ? it->second.toScalar().toDouble()
+               : fallback;
   };
   int count = 0;
   for (const auto* node : graph->nodes()) {
@@ -130,8 +137,10 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       c10::IValue value = module._ivalue();
       std::stringstream parts(full);
       for (std::string part; std::getline(parts, part, '.');) value = value.toObject()->getAttr(part);
-      if (value.isObject()) module_path[node->output()] = full;
-      else constants[node->output()] = value;
+      if (value.isObject())
+        module_path[node->output()] = full;
+      else
+        constants[node->output()] = value;
       continue;
     }
     if (kind == "prim::Constant") {
@@ -147,8 +156,10 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       bool all = true;
       for (const auto* i : node->inputs()) {
         const auto it = constants.find(i);
-        if (it == constants.end() || !it->second.isInt()) all = false;
-        else list.push_back(it->second.toInt());
+        if (it == constants.end() || !it->second.isInt())
+          all = false;
+        else
+          list.push_back(it->second.toInt());
       }
       if (all) constants[node->output()] = c10::IValue(list);
       continue;
@@ -156,7 +167,9 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     GraphNode n;
     n.name = kind + "#" + std::to_string(count++);
     n.op = kind;
-    auto where = [&](const GraphNode& at) { return "import_model: '" + path + "': node '" + at.name + "' (" + kind + "): "; };
+    auto where = [&](const GraphNode& at) {
+      return "import_model: '" + path + "': node '" + at.name + "' (" + kind + "): ";
+    };
     auto input_name = [&](size_t i) {
       const auto it = name_of.find(node->input(i));
       if (it != name_of.end()) return it->second;
@@ -177,7 +190,8 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       if (traced) {
         const auto t = constants.find(node->input(6));
         if (t == constants.end() || !t->second.isBool() || t->second.toBool())
-          throw std::runtime_error("import_model: '" + path + "': " + n.name + ": transposed convolutions are not supported");
+          throw std::runtime_error("import_model: '" + path + "': " + n.name +
+                                   ": transposed convolutions are not supported");
       }
       n.op = "Conv";
       n.inputs = {input_name(0), input_name(1), input_name(2)};
@@ -196,7 +210,8 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.attrs["pads"] = both_ends(pads);
       n.attrs["dilations"] = ints(node->input(4));
       const auto ceil = constants.find(node->input(5));
-      n.attrs["ceil_mode"] = ceil != constants.end() && ceil->second.isBool() && ceil->second.toBool() ? 1 : 0;
+      n.attrs["ceil_mode"] =
+          ceil != constants.end() && ceil->second.isBool() && ceil->second.toBool() ? 1 : 0;
     } else if (kind == "aten::leaky_relu") {
       n.op = "LeakyRelu";
       n.inputs = {input_name(0)};
@@ -219,13 +234,15 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       };
       n.attrs["ceil_mode"] = flag(4);
       n.attrs["count_include_pad"] = flag(5);
-      if (node->inputs().size() > 6 && !(constants.count(node->input(6)) && constants[node->input(6)].isNone()))
+      if (node->inputs().size() > 6 &&
+          !(constants.count(node->input(6)) && constants[node->input(6)].isNone()))
         throw std::runtime_error("import_model: '" + path + "': " + n.name + " (" + kind +
                                  "): divisor_override is not supported (only None)");
     } else if (kind == "aten::flatten") {
       const auto start = ints(node->input(1)), end = ints(node->input(2));
       if (start.empty() || start[0] != 1 || end.empty() || end[0] != -1)
-        throw std::runtime_error("import_model: '" + path + "': " + n.name + ": only flatten(x, 1, -1) is supported");
+        throw std::runtime_error("import_model: '" + path + "': " + n.name +
+                                 ": only flatten(x, 1, -1) is supported");
       n.op = "Flatten";
       n.inputs = {input_name(0)};
       n.attrs["axis"] = 1;
@@ -249,7 +266,8 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       // x.size(0), the batch size, as the exporters write x.view(x.size(0), ...): -1 in the shape.
       const auto dim = ints(node->input(1));
       if (node->inputs().size() != 2 || dim.size() != 1 || dim[0] != 0)
-        throw std::runtime_error(where(n) + "only x.size(0) (the batch size, in a view or reshape) is supported");
+        throw std::runtime_error(where(n) +
+                                 "only x.size(0) (the batch size, in a view or reshape) is supported");
       constants[node->output()] = c10::IValue(int64_t{-1});
       continue;
     } else if (kind == "aten::view" || kind == "aten::reshape") {
@@ -288,7 +306,8 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
         n.inputs[1] = input_name(1);
       } else {  // a Python number: a scalar constant
         const double v = scalar(node->input(1), std::numeric_limits<double>::quiet_NaN());
-        if (std::isnan(v)) throw std::runtime_error(where(n) + "the second operand is neither a tensor nor a number");
+        if (std::isnan(v))
+          throw std::runtime_error(where(n) + "the second operand is neither a tensor nor a number");
         ConstTensor t;
         t.name = n.name + ".other";
         t.is_float = true;
@@ -297,10 +316,11 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
         n.inputs[1] = t.name;
       }
     } else {
-      throw std::runtime_error(where(n) + "op " + kind + " is not supported for TorchScript (supported: " +
-                               "aten::linear (with or without bias), relu, tanh, sigmoid, leaky_relu, clamp, "
-                               "hardtanh, relu6, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, "
-                               "flatten, view/reshape, add/sub/mul of tensors, dropout, batch_norm)");
+      throw std::runtime_error(
+          where(n) + "op " + kind + " is not supported for TorchScript (supported: " +
+          "aten::linear (with or without bias), relu, tanh, sigmoid, leaky_relu, clamp, "
+          "hardtanh, relu6, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, "
+          "flatten, view/reshape, add/sub/mul of tensors, dropout, batch_norm)");
     }
     const std::string out = node->output(0)->debugName();
     name_of[node->output(0)] = out;
@@ -309,7 +329,8 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   }
   const auto outputs = graph->outputs();
   if (outputs.size() != 1 || !name_of.count(outputs[0]))
-    throw std::runtime_error("import_model: '" + path + "': forward must return one tensor computed by its ops");
+    throw std::runtime_error("import_model: '" + path +
+                             "': forward must return one tensor computed by its ops");
   g.outputs.push_back({name_of[outputs[0]], "float32", {}});
   return g;
 }
@@ -323,9 +344,10 @@ void write_torchscript(const std::string& original, const std::map<std::string, 
     const auto it = values.find(name);
     if (it == values.end()) return;
     if (static_cast<int64_t>(it->second.size()) != t.numel())
-      throw std::runtime_error("export_torchscript: '" + name + "' has " + std::to_string(t.numel()) + " values, the model " +
-                               std::to_string(it->second.size()));
-    t.copy_(torch::from_blob(const_cast<float*>(it->second.data()), t.sizes(), torch::kFloat32).to(t.dtype()));
+      throw std::runtime_error("export_torchscript: '" + name + "' has " + std::to_string(t.numel()) +
+                               " values, the model " + std::to_string(it->second.size()));
+    t.copy_(
+        torch::from_blob(const_cast<float*>(it->second.data()), t.sizes(), torch::kFloat32).to(t.dtype()));
     ++written;
   };
   for (const auto& p : module.named_parameters(true)) set(p.name, p.value);

@@ -53,8 +53,10 @@ train::ModelData model_data(const Model::State& s, const BinaryDataset& d) {
 
 train::ModelTrainConfig config_of(const TrainOptions& o) {
   if (o.engine != "clad")
-    throw std::runtime_error("a defined model trains with its Clad gradient: engine must be "
-                             "\"clad\", found \"" + o.engine + "\"");
+    throw std::runtime_error(
+        "a defined model trains with its Clad gradient: engine must be "
+        "\"clad\", found \"" +
+        o.engine + "\"");
   train::ModelTrainConfig c;
   static_cast<train::RunOptions&>(c) = run_options(o);
   c.weighted_sampling = o.weighted_sampling;
@@ -79,8 +81,7 @@ Evaluation to_evaluation(const define::Definition& def, const train::Evaluation&
 
 Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
   train::check_model_data(def_of(s), data, "evaluation");
-  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data), data.x.size(0),
-                       data.w.defined());
+  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data), data.x.size(0), data.w.defined());
 }
 
 TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
@@ -106,8 +107,8 @@ std::string format_row(const GradientCheck::Row& r) {
   return line;
 }
 
-GradientCheck check_data(Model::State& s, const train::ModelData& data, int batch, int per_tensor,
-                         double h, double tolerance) {
+GradientCheck check_data(Model::State& s, const train::ModelData& data, int batch, int per_tensor, double h,
+                         double tolerance) {
   const auto& def = def_of(s);
   if (batch < 1) throw std::runtime_error("check_gradients: batch must be at least 1");
   if (!(h > 0)) throw std::runtime_error("check_gradients: the step h must be positive");
@@ -119,7 +120,8 @@ GradientCheck check_data(Model::State& s, const train::ModelData& data, int batc
   // the dataset's mean weight.
   torch::Tensor w;
   if (data.w.defined())
-    w = (data.w.narrow(0, 0, n).to(torch::kFloat64) * (double(data.w.numel()) / data.w.to(torch::kFloat64).sum()))
+    w = (data.w.narrow(0, 0, n).to(torch::kFloat64) *
+         (double(data.w.numel()) / data.w.to(torch::kFloat64).sum()))
             .contiguous();
   const double* wv = w.defined() ? w.data_ptr<double>() : nullptr;
   auto p = s.model->params().to(torch::kFloat64).contiguous();
@@ -192,10 +194,12 @@ Model::Model(const std::string& name, unsigned long long seed)
       })) {}
 
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
-  return rethrow_plain([&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
+  return rethrow_plain(
+      [&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
 }
 TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
-  return rethrow_plain([&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
+  return rethrow_plain(
+      [&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
 }
 Evaluation Model::evaluate(const Dataset& d) const {
   return rethrow_plain([&] { return evaluate_data(*state_, model_data(*state_, d)); });
@@ -270,27 +274,31 @@ void Model::standardize(const Dataset& train) {
 bool Model::standardized() const { return state_->mean.defined(); }
 std::vector<float> Model::feature_means() const {
   if (!state_->mean.defined()) return {};
-  return std::vector<float>(state_->mean.data_ptr<float>(), state_->mean.data_ptr<float>() + state_->mean.numel());
+  return std::vector<float>(state_->mean.data_ptr<float>(),
+                            state_->mean.data_ptr<float>() + state_->mean.numel());
 }
 std::vector<float> Model::feature_stds() const {
   if (!state_->scale.defined()) return {};
-  return std::vector<float>(state_->scale.data_ptr<float>(), state_->scale.data_ptr<float>() + state_->scale.numel());
+  return std::vector<float>(state_->scale.data_ptr<float>(),
+                            state_->scale.data_ptr<float>() + state_->scale.numel());
 }
 
 GradientCheck Model::check_gradients(const Dataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {
-  return rethrow_plain([&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
+  return rethrow_plain(
+      [&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
 }
 GradientCheck Model::check_gradients(const BinaryDataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {
-  return rethrow_plain([&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
+  return rethrow_plain(
+      [&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
 }
 
 std::string Model::name() const { return def_of(*state_).name; }
 std::string Model::describe() const {
   std::ostringstream s;
-  s << def_of(*state_).describe() << "  " << (state_->trained ? "trained" : "untrained")
-    << ", seed " << state_->seed << "\n";
+  s << def_of(*state_).describe() << "  " << (state_->trained ? "trained" : "untrained") << ", seed "
+    << state_->seed << "\n";
   return s.str();
 }
 std::vector<std::string> Model::parameter_names() const {
@@ -330,8 +338,8 @@ Dataset regression_dataset(const std::vector<float>& x, int features, const std:
   auto fy = torch::tensor(y, torch::kFloat32).view({n, targets});
   if (!torch::isfinite(fy).all().item<bool>())
     throw std::invalid_argument("regression_dataset: the targets hold a non-finite value");
-  return Dataset(std::make_shared<Dataset::Impl>(
-      Dataset::Impl{{fx, torch::zeros({n}, torch::kInt64)}, fy, {}}));
+  return Dataset(
+      std::make_shared<Dataset::Impl>(Dataset::Impl{{fx, torch::zeros({n}, torch::kInt64)}, fy, {}}));
 }
 
 Dataset classification_dataset(const std::vector<float>& x, int features,
@@ -346,7 +354,8 @@ Dataset classification_dataset(const std::vector<float>& x, int features,
       throw std::invalid_argument("classification_dataset: label " + std::to_string(i) + " is " +
                                   std::to_string(labels[i]) + "; labels are class indices >= 0");
   std::vector<int64_t> l(labels.begin(), labels.end());
-  return Dataset(std::make_shared<Dataset::Impl>(Dataset::Impl{{fx, torch::tensor(l, torch::kInt64)}, {}, {}}));
+  return Dataset(
+      std::make_shared<Dataset::Impl>(Dataset::Impl{{fx, torch::tensor(l, torch::kInt64)}, {}, {}}));
 }
 
 Model model(const std::string& name, unsigned long long seed) { return Model(name, seed); }

@@ -112,8 +112,8 @@ ROOT::RDF::RNode define_model_column(ROOT::RDF::RNode df, const std::string& nam
   if (name.empty()) throw std::runtime_error(kWhere + "the new column needs a name");
   if (static_cast<int>(columns.size()) != def->inputs)
     throw std::runtime_error(kWhere + "model '" + def->name + "' takes " + std::to_string(def->inputs) +
-                             " features per event, " + std::to_string(columns.size()) +
-                             " columns given (" + join(columns) + ")");
+                             " features per event, " + std::to_string(columns.size()) + " columns given (" +
+                             join(columns) + ")");
   if (output < 0 || output >= def->output_width)
     throw std::runtime_error(kWhere + "output " + std::to_string(output) + " is not one of model '" +
                              def->name + "''s " + std::to_string(def->output_width) + " outputs");
@@ -138,8 +138,8 @@ ROOT::RDF::RNode define_model_column(ROOT::RDF::RNode df, const std::string& nam
     const Store store{slots, static_cast<int>(k)};
     const std::string link = prefix + std::to_string(k);
     if (k == 0)
-      node = node.DefineSlot(link, [store](unsigned slot, float v) { return store(slot, v); },
-                             {prefix + "0f"});
+      node =
+          node.DefineSlot(link, [store](unsigned slot, float v) { return store(slot, v); }, {prefix + "0f"});
     else
       node = node.DefineSlot(link, [store](unsigned slot, int prev, float v) { return store(slot, prev, v); },
                              {prefix + std::to_string(k - 1), prefix + std::to_string(k) + "f"});

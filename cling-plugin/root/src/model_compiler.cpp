@@ -75,12 +75,11 @@ std::string model_compile_command(const std::string& source, const std::string& 
          " -std=c++20 -O3 -march=native -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden"
          " -Wl,-Bsymbolic" +
          " -fplugin=" + quoted(TORCHCLAD_CLAD_PLUGIN) + " -DCLAD_NO_NUM_DIFF" +
-         " -D_GLIBCXX_USE_CXX11_ABI=" + std::to_string(TORCHCLAD_CXX11_ABI) +
-         " -isystem " + quoted(TORCHCLAD_CLAD_INCLUDE) + " -I" + quoted(headers.api) +
-         " -I" + quoted(headers.engine) + " -isystem " + quoted(torch + "/include") + " -isystem " +
+         " -D_GLIBCXX_USE_CXX11_ABI=" + std::to_string(TORCHCLAD_CXX11_ABI) + " -isystem " +
+         quoted(TORCHCLAD_CLAD_INCLUDE) + " -I" + quoted(headers.api) + " -I" + quoted(headers.engine) +
+         " -isystem " + quoted(torch + "/include") + " -isystem " +
          quoted(torch + "/include/torch/csrc/api/include") + " -isystem " +
-         quoted(TORCHCLAD_ROOT_INCLUDE_DIR) + " -Wno-#warnings " + quoted(source) + " -o " +
-         quoted(library);
+         quoted(TORCHCLAD_ROOT_INCLUDE_DIR) + " -Wno-#warnings " + quoted(source) + " -o " + quoted(library);
 }
 
 namespace {
@@ -121,9 +120,12 @@ std::vector<std::string> non_differentiable_calls(const std::string& compiler_ou
     while (!where.empty() && (where.back() == ' ' || where.back() == ':')) where.pop_back();
     problems.push_back(where + ": Clad cannot differentiate the call to '" + callee +
                        "': it has no definition Clad can see and no custom derivative. Use a "
-                       "torchclad building block, define '" + callee + "' in the same file so that "
+                       "torchclad building block, define '" +
+                       callee +
+                       "' in the same file so that "
                        "Clad can differentiate it, or give it a derivative in namespace "
-                       "clad::custom_derivatives ('" + callee + "_pullback')");
+                       "clad::custom_derivatives ('" +
+                       callee + "_pullback')");
   }
   return problems;
 }
@@ -136,7 +138,8 @@ std::string clad_crash(const std::string& compiler_output) {
   //   2.  Building code for '<... LC::loss<float>(...)>[name=loss, order=1, ...]'
   //   While visiting <DeclRefExpr> [ 'm.cpp:11:45', 'm.cpp:11:45']
   std::string function = between(compiler_output, "Building code for '<", "(");
-  if (const auto space = function.rfind(' '); space != std::string::npos) function = function.substr(space + 1);
+  if (const auto space = function.rfind(' '); space != std::string::npos)
+    function = function.substr(space + 1);
   const std::string where = between(compiler_output, "While visiting <", "\n");
   const std::string place = between(where, "[ '", "', '");
   std::string message = place.empty() ? "" : place + ": ";
@@ -166,7 +169,8 @@ std::string compiler_output_for_users(const std::string& compiler_output) {
     if (contains(line, "PLEASE submit a bug report")) break;  // a crash: its dump is replaced
     shown += line + "\n";
   }
-  if (const std::string crash = clad_crash(compiler_output); !crash.empty()) shown += "error: " + crash + "\n";
+  if (const std::string crash = clad_crash(compiler_output); !crash.empty())
+    shown += "error: " + crash + "\n";
   return shown;
 }
 
@@ -178,9 +182,8 @@ std::vector<std::string> load_models(const std::string& source_file) {
   static std::atomic<int> loads{0};
   static const TemporaryDirectory dir(fs::temp_directory_path() /
                                       ("torchclad-models-" + std::to_string(gSystem->GetPid())));
-  const std::string library = (dir.path / (fs::path(source_file).stem().string() + "_" +
-                                      std::to_string(++loads) + ".so"))
-                                  .string();
+  const std::string library =
+      (dir.path / (fs::path(source_file).stem().string() + "_" + std::to_string(++loads) + ".so")).string();
   const std::string absolute = fs::absolute(source_file).string();
   // The compiler's messages are shown, and read for Clad's warnings.
   std::string output;
@@ -188,13 +191,17 @@ std::vector<std::string> load_models(const std::string& source_file) {
   if (status != 0) {
     fs::remove(library);
     const std::string crash = clad_crash(output);
-    throw std::runtime_error("load_models: " + source_file + (crash.empty() ? " did not compile (the compiler's messages are above)" : ": " + crash));
+    throw std::runtime_error(
+        "load_models: " + source_file +
+        (crash.empty() ? " did not compile (the compiler's messages are above)" : ": " + crash));
   }
   const bool loaded = gSystem->Load(library.c_str()) >= 0;
   // Loaded, the mapping stays valid without the file: nothing is left in
   // the temporary directory (a new name per load, so none is reopened).
   fs::remove(library);
-  if (!loaded) throw std::runtime_error("load_models: cannot load the library built from " + source_file + " (see the message above)");
+  if (!loaded)
+    throw std::runtime_error("load_models: cannot load the library built from " + source_file +
+                             " (see the message above)");
   std::string problems;
   for (const auto& p : non_differentiable_calls(output)) problems += (problems.empty() ? "" : "\n") + p;
   if (!problems.empty()) define::withdraw_definitions_from(absolute);

@@ -27,10 +27,10 @@ namespace {
 
 std::string options_json(const Model::State& s) {
   const auto& o = s.options;
-  nlohmann::json j = {{"engine", o.engine}, {"epochs", o.epochs}, {"batch", o.batch},
-                      {"threads", o.threads}, {"optimizer", o.optimizer}, {"lr", o.lr},
-                      {"seed", o.seed}, {"init_seed", s.seed},
-                      {"weighted_sampling", o.weighted_sampling}};
+  nlohmann::json j = {
+      {"engine", o.engine},   {"epochs", o.epochs},       {"batch", o.batch},
+      {"threads", o.threads}, {"optimizer", o.optimizer}, {"lr", o.lr},
+      {"seed", o.seed},       {"init_seed", s.seed},      {"weighted_sampling", o.weighted_sampling}};
   return j.dump();
 }
 
@@ -53,8 +53,7 @@ void read_options(const std::string& text, Model::State& s) {
 void write_model_as(const Model::State& s, const std::string& partial, const std::string& path) {
   const auto& def = s.model->definition();
   std::unique_ptr<TFile> f(TFile::Open(partial.c_str(), "RECREATE", "torchclad model"));
-  if (!f || f->IsZombie())
-    throw std::runtime_error("Model::save: cannot write '" + path + "'");
+  if (!f || f->IsZombie()) throw std::runtime_error("Model::save: cannot write '" + path + "'");
   TNamed("torchclad_model", def.name.c_str()).Write();
   TNamed("source_hash", def.source_hash.c_str()).Write();
   TNamed("options", options_json(s).c_str()).Write();
@@ -121,8 +120,7 @@ void write_model(const Model::State& s, const std::string& path) {
 std::string named(TFile& f, const char* key, const std::string& path) {
   auto* n = dynamic_cast<TNamed*>(f.Get(key));
   if (!n)
-    throw std::runtime_error("Model::load: '" + path + "' is not a torchclad model file (no '" +
-                             key + "')");
+    throw std::runtime_error("Model::load: '" + path + "' is not a torchclad model file (no '" + key + "')");
   return n->GetTitle();
 }
 
@@ -138,8 +136,8 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
   } catch (const std::exception& e) {
     throw std::runtime_error("Model::load: '" + path + "' holds model '" + name +
                              "', which is not defined in this session; run the %%clad cell, "
-                             "macro or library that defines it (TORCHCLAD_MODEL(" + name +
-                             ", ...)) first. (" + e.what() + ")");
+                             "macro or library that defines it (TORCHCLAD_MODEL(" +
+                             name + ", ...)) first. (" + e.what() + ")");
   }
   auto s = std::make_shared<Model::State>();
   s->model = std::make_shared<DefinedModel>(def, 0);
@@ -156,14 +154,15 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
     throw std::runtime_error("Model::load: the 'parameters' tree of '" + path +
                              "' lacks the branches name, shape, values");
   if (params->GetEntries() != static_cast<Long64_t>(def->params.size()))
-    throw std::runtime_error("Model::load: '" + path + "' holds " +
-                             std::to_string(params->GetEntries()) + " parameter tensors, model '" +
-                             name + "' has " + std::to_string(def->params.size()));
+    throw std::runtime_error("Model::load: '" + path + "' holds " + std::to_string(params->GetEntries()) +
+                             " parameter tensors, model '" + name + "' has " +
+                             std::to_string(def->params.size()));
   float* p = s->model->params().data_ptr<float>();
   std::vector<bool> filled(def->params.size(), false);
   for (Long64_t i = 0; i < params->GetEntries(); ++i) {
     if (params->GetEntry(i) <= 0)
-      throw std::runtime_error("Model::load: cannot read parameter " + std::to_string(i) + " of '" + path + "'");
+      throw std::runtime_error("Model::load: cannot read parameter " + std::to_string(i) + " of '" + path +
+                               "'");
     const define::ParamSpec* found = nullptr;
     try {
       found = &def->param(*pname);  // throws naming the known ones

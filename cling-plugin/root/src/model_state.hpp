@@ -12,8 +12,8 @@ namespace torchclad {
 struct Model::State {
   std::shared_ptr<DefinedModel> model;
   unsigned long long seed = 42;
-  TrainOptions options;               // of the last fit
-  std::vector<EpochResult> history;   // every fit's epochs, in order
+  TrainOptions options;              // of the last fit
+  std::vector<EpochResult> history;  // every fit's epochs, in order
   bool trained = false;
   // Feature standardisation (Model::standardize): x -> (x - mean) / scale per
   // feature, float32 [inputs] each; undefined: the features go in as they are.

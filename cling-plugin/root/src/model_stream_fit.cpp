@@ -50,12 +50,14 @@ void check_labels(const define::Definition& def, const float* y, const long long
     const float v = y[i];
     if (def.targets == define::Targets::kClassIndex && v >= def.classes)
       throw std::runtime_error("model '" + def.name + "' classifies into " + std::to_string(def.classes) +
-                               " classes (labels 0.." + std::to_string(def.classes - 1) +
-                               "), but entry " + std::to_string(entries[i]) + " has label " +
+                               " classes (labels 0.." + std::to_string(def.classes - 1) + "), but entry " +
+                               std::to_string(entries[i]) + " has label " +
                                std::to_string(static_cast<long long>(v)));
     if (def.targets == define::Targets::kBinary && v != 0 && v != 1)
-      throw std::runtime_error("model '" + def.name + "' is a binary classifier: labels must be 0 or 1, "
-                               "but entry " + std::to_string(entries[i]) + " has label " +
+      throw std::runtime_error("model '" + def.name +
+                               "' is a binary classifier: labels must be 0 or 1, "
+                               "but entry " +
+                               std::to_string(entries[i]) + " has label " +
                                std::to_string(static_cast<long long>(v)));
   }
 }
@@ -64,12 +66,14 @@ train::ModelData test_data(const define::Definition& def, const Dataset& d) {
   const auto& impl = *d.impl();
   if (def.targets == define::Targets::kRegression) {
     if (!impl.targets.defined())
-      throw std::runtime_error("model '" + def.name + "' is a regression model, but the test dataset "
+      throw std::runtime_error("model '" + def.name +
+                               "' is a regression model, but the test dataset "
                                "has class labels, not regression targets");
     return {impl.split.images, impl.targets, impl.weights};
   }
   if (impl.targets.defined())
-    throw std::runtime_error("model '" + def.name + "' is a classifier, but the test dataset holds "
+    throw std::runtime_error("model '" + def.name +
+                             "' is a classifier, but the test dataset holds "
                              "regression targets");
   return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1), impl.weights};
 }
@@ -79,25 +83,28 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   DefinedModel& model = *state.model;
   const auto& def = model.definition();
   if (o.engine != "clad")
-    throw std::runtime_error("a defined model trains with its Clad gradient: engine must be \"clad\", "
-                             "found \"" + o.engine + "\"");
+    throw std::runtime_error(
+        "a defined model trains with its Clad gradient: engine must be \"clad\", "
+        "found \"" +
+        o.engine + "\"");
   if (o.epochs < 1) throw std::runtime_error("epochs must be at least 1, found " + std::to_string(o.epochs));
   if (o.batch < 1) throw std::runtime_error("batch must be at least 1, found " + std::to_string(o.batch));
-  if (o.threads < 1) throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
+  if (o.threads < 1)
+    throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
   check_stream(def, stream);
   auto test_set = test_data(def, test);
   test_set.x = model_features(state, test_set.x);  // standardised, if the model is (Model::standardize)
   train::check_model_data(def, test_set, "test");
   if (o.weighted_sampling)
-    throw std::runtime_error("weighted sampling draws events at random from the whole training set; a "
-                             "stream reads its entries in chunks: train with the weights in the loss "
-                             "(weighted_sampling = false) or on an in-memory Dataset");
+    throw std::runtime_error(
+        "weighted sampling draws events at random from the whole training set; a "
+        "stream reads its entries in chunks: train with the weights in the loss "
+        "(weighted_sampling = false) or on an in-memory Dataset");
   // The weight rule of an in-memory fit (train/model_trainer.hpp): event i's
   // loss counts w_i / mean(w), the mean over every entry of the stream.
   double weight_factor = 0;
   if (stream.weighted()) {
-    if (o.progress)
-      training_log(true) << "summing the weights of " << stream.entries() << " entries\n";
+    if (o.progress) training_log(true) << "summing the weights of " << stream.entries() << " entries\n";
     const auto sums = stream.weight_sums();
     train::check_weight_sums(sums, def.name);
     weight_factor = static_cast<double>(stream.entries()) / sums.sum;
@@ -106,7 +113,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   at::set_num_threads(settings.threads);
   train::CladStep step(model, settings.optimizer, o.frozen);
 
-  std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs), yb(static_cast<size_t>(o.batch) * def.target_width);
+  std::vector<float> xb(static_cast<size_t>(o.batch) * def.inputs),
+      yb(static_cast<size_t>(o.batch) * def.target_width);
   std::vector<long long> entries(o.batch);
   std::vector<float> wb(weight_factor > 0 ? o.batch : 0);
   const float* mean = state.mean.defined() ? state.mean.data_ptr<float>() : nullptr;
@@ -130,8 +138,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   train::RunSpec spec = train::run_spec("clad", def.name, settings);
   spec.samples = stream.entries();
   spec.seed = stream.spec().seed;
-  const auto run = train::run_epochs(spec, steps, [&] { return train::evaluate_model(model, test_set); },
-                                     training_log(o.progress));
+  const auto run = train::run_epochs(
+      spec, steps, [&] { return train::evaluate_model(model, test_set); }, training_log(o.progress));
 
   return record_fit(state, run, o);
 }

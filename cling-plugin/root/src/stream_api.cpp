@@ -6,11 +6,9 @@
 namespace torchclad {
 namespace {
 
-std::shared_ptr<StreamDataset::Impl> open_stream(const std::vector<std::string>& files, const std::string& tree,
-                                                 const rootdata::ColumnRequest& columns,
-                                                 const StreamOptions& o,
-                                                 const std::vector<StreamFriend>& friends,
-                                                 const std::string& where) {
+std::shared_ptr<StreamDataset::Impl> open_stream(
+    const std::vector<std::string>& files, const std::string& tree, const rootdata::ColumnRequest& columns,
+    const StreamOptions& o, const std::vector<StreamFriend>& friends, const std::string& where) {
   rootdata::StreamSpec spec;
   spec.files = files;
   spec.tree = tree;
@@ -41,7 +39,8 @@ StreamDataset::StreamDataset(const std::vector<std::string>& files, const std::s
 StreamDataset StreamDataset::regression(const std::vector<std::string>& files, const std::string& tree,
                                         const std::vector<std::string>& features,
                                         const std::vector<std::string>& targets, const std::string& weight,
-                                        const StreamOptions& options, const std::vector<StreamFriend>& friends) {
+                                        const StreamOptions& options,
+                                        const std::vector<StreamFriend>& friends) {
   const std::string where = "StreamDataset::regression";
   if (targets.empty()) throw std::runtime_error(where + ": no target columns given; expected at least one");
   return StreamDataset(open_stream(files, tree, {features, "", targets, weight}, options, friends, where));
@@ -49,9 +48,7 @@ StreamDataset StreamDataset::regression(const std::vector<std::string>& files, c
 
 long long StreamDataset::size() const { return impl_->stream->entries(); }
 int StreamDataset::features() const { return impl_->stream->features(); }
-int StreamDataset::targets() const {
-  return impl_->stream->regression() ? impl_->stream->target_width() : 0;
-}
+int StreamDataset::targets() const { return impl_->stream->regression() ? impl_->stream->target_width() : 0; }
 bool StreamDataset::has_weights() const { return impl_->stream->weighted(); }
 std::vector<std::string> StreamDataset::feature_names() const { return impl_->stream->feature_names(); }
 StreamOptions StreamDataset::options() const { return impl_->options; }
@@ -60,8 +57,9 @@ void StreamDataset::begin_epoch(int epoch) { impl_->stream->begin_epoch(epoch); 
 
 long long StreamDataset::next_batch(int batch, std::vector<float>& x, std::vector<float>& y,
                                     std::vector<float>* weights, std::vector<long long>* entries) {
-  if (batch < 1) throw std::runtime_error("StreamDataset::next_batch: batch must be at least 1, found " +
-                                          std::to_string(batch));
+  if (batch < 1)
+    throw std::runtime_error("StreamDataset::next_batch: batch must be at least 1, found " +
+                             std::to_string(batch));
   auto& s = *impl_->stream;
   x.resize(static_cast<size_t>(batch) * s.features());
   y.resize(static_cast<size_t>(batch) * s.target_width());

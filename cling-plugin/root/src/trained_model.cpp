@@ -5,8 +5,7 @@
 namespace torchclad {
 
 Model trained_model(std::shared_ptr<const define::Definition> def, const torch::Tensor& params,
-                    unsigned long long seed, const TrainOptions& options,
-                    std::vector<EpochResult> history) {
+                    unsigned long long seed, const TrainOptions& options, std::vector<EpochResult> history) {
   auto s = std::make_shared<Model::State>();
   s->model = std::make_shared<DefinedModel>(std::move(def), seed);
   TORCH_CHECK(params.numel() == s->model->params().numel(), "trained_model: ", params.numel(),
@@ -21,8 +20,8 @@ Model trained_model(std::shared_ptr<const define::Definition> def, const torch::
 }
 
 EpochResult epoch_result(const train::EpochStats& e) {
-  EpochResult r{e.epoch, e.train_loss, e.eval.test_loss, e.eval.test_accuracy, e.seconds,
-                e.samples_per_second};
+  EpochResult r{e.epoch,   e.train_loss,        e.eval.test_loss, e.eval.test_accuracy,
+                e.seconds, e.samples_per_second};
   r.test_auc = e.eval.test_auc;
   return r;
 }

@@ -20,8 +20,7 @@ namespace torchclad {
 // A Model of `def` holding a copy of `params` (float32, the definition's
 // flat layout), as if it had been fitted with `options` from `seed`.
 Model trained_model(std::shared_ptr<const define::Definition> def, const torch::Tensor& params,
-                    unsigned long long seed, const TrainOptions& options,
-                    std::vector<EpochResult> history);
+                    unsigned long long seed, const TrainOptions& options, std::vector<EpochResult> history);
 
 // The engine's epoch (train/run_loop.hpp) as the public EpochResult.
 EpochResult epoch_result(const train::EpochStats& e);

@@ -5,7 +5,8 @@
 // (or TorchScript: then the per-sample input shape is the last argument). The
 // data come from DIR/x.bin and DIR/y.bin (float32, written by the test);
 // results go to DIR (raw float32/float64 files and results.txt).
-//   scripts/troot -b -q 'cling-plugin/tests/macros/import_onnx_check.C("m.onnx", "cross_entropy", "/tmp/d", 8, 3, "fc1")'
+//   scripts/troot -b -q 'cling-plugin/tests/macros/import_onnx_check.C("m.onnx", "cross_entropy", "/tmp/d",
+//   8, 3, "fc1")'
 R__LOAD_LIBRARY(libtorchclad_root.so)
 #include "torchclad/import.h"
 
@@ -52,7 +53,8 @@ void import_onnx_check(const char* onnx, const char* loss, const char* dir, int 
   const auto y = ioc::read_floats(d + "/y.bin");
   const long long n = static_cast<long long>(x.size()) / features;
   torchclad::Dataset data = [&] {
-    if (std::string(loss) == "mse") return torchclad::regression_dataset(x, features, y, static_cast<int>(y.size() / n));
+    if (std::string(loss) == "mse")
+      return torchclad::regression_dataset(x, features, y, static_cast<int>(y.size() / n));
     std::vector<long long> labels(y.begin(), y.end());
     return torchclad::classification_dataset(x, features, labels);
   }();
@@ -79,8 +81,10 @@ void import_onnx_check(const char* onnx, const char* loss, const char* dir, int 
   const double after = m.evaluate(data).loss;
   ioc::write(d + "/pred_after.bin", m.predict(data));
   ioc::write(d + "/params_after.bin", ioc::all_parameters(m));
-  if (options.input_shape.empty()) torchclad::export_onnx(m, d + "/finetuned.onnx");
-  else torchclad::export_torchscript(m, d + "/finetuned.pt");
+  if (options.input_shape.empty())
+    torchclad::export_onnx(m, d + "/finetuned.onnx");
+  else
+    torchclad::export_torchscript(m, d + "/finetuned.pt");
 
   std::ofstream r(d + "/results.txt");
   r << "source " << torchclad::imported_source(m) << "\n"

@@ -19,18 +19,27 @@ namespace lmc {
 // A regression model; `index` is how loss reads a parameter by hand.
 std::string model_source(const std::string& name, const std::string& index) {
   return "#include \"torchclad/nn.h\"\n"
-         "struct M_" + name + " : torchclad::nn::Model {\n"
+         "struct M_" +
+         name +
+         " : torchclad::nn::Model {\n"
          "  torchclad::nn::Linear fc{\"fc\", 3, 1};\n"
          "  torchclad::nn::Act z{1};\n"
-         "  M_" + name + "() { inputs(3); regression(1); output(z); }\n"
+         "  M_" +
+         name +
+         "() { inputs(3); regression(1); output(z); }\n"
          "  template <class T>\n"
-         "  static T loss(const M_" + name + "& m, const T* p, T* a, const T* x, const T* y, int n) {\n"
+         "  static T loss(const M_" +
+         name +
+         "& m, const T* p, T* a, const T* x, const T* y, int n) {\n"
          "    using namespace torchclad::nn;\n"
          "    linear(m.fc, p, x, a, m.z, n);\n"
-         "    return mse(a, m.z, y, n) + T(0.01) * p[" + index + "] * p[" + index + "];\n"
+         "    return mse(a, m.z, y, n) + T(0.01) * p[" +
+         index + "] * p[" + index +
+         "];\n"
          "  }\n"
          "};\n"
-         "TORCHCLAD_MODEL(" + name + ", M_" + name + ")\n";
+         "TORCHCLAD_MODEL(" +
+         name + ", M_" + name + ")\n";
 }
 
 std::string write(const std::filesystem::path& file, const std::string& text) {
@@ -63,14 +72,18 @@ int load_models_cases(const char* out) {
     for (const auto& e : fs::directory_iterator(tmp)) (void)e, ++left;
   summary += "; files left in the temporary directory: " + std::to_string(left);
 
-  const std::string crash = error_of(write(root / "brace_cast.cpp", model_source("brace_cast", "long{m.fc.w}")));
-  const bool named = crash.find("brace_cast.cpp:10:") != std::string::npos &&
-                     crash.find("Clad crashed while generating the gradient of M_brace_cast::loss") != std::string::npos &&
-                     crash.find("static_cast<long>(x)") != std::string::npos;
+  const std::string crash =
+      error_of(write(root / "brace_cast.cpp", model_source("brace_cast", "long{m.fc.w}")));
+  const bool named =
+      crash.find("brace_cast.cpp:10:") != std::string::npos &&
+      crash.find("Clad crashed while generating the gradient of M_brace_cast::loss") != std::string::npos &&
+      crash.find("static_cast<long>(x)") != std::string::npos;
   summary += "; brace cast: " + (named ? std::string("clear error") : crash);
 
   const std::string broken = error_of(write(root / "broken.cpp", model_source("broken", "m.fc.weight")));
-  summary += "; broken: " + (broken.find("broken.cpp did not compile") != std::string::npos ? std::string("did not compile") : broken);
+  summary += "; broken: " + (broken.find("broken.cpp did not compile") != std::string::npos
+                                 ? std::string("did not compile")
+                                 : broken);
 
   summary += std::string("; noise: ") +
              (torchclad::compiler_output_for_users(

@@ -33,8 +33,10 @@ int load_saved_model(const char* model_file, const char* data_file, long long te
                      bool binary = false) {
   auto model = torchclad::Model::load(model_file);
   if (binary)
-    return check(model, torchclad::BinaryDataset::from_tree(data_file, "test", "strain", "label", "snr", 0, test_limit),
-                 model_file);
+    return check(
+        model,
+        torchclad::BinaryDataset::from_tree(data_file, "test", "strain", "label", "snr", 0, test_limit),
+        model_file);
   return check(model, torchclad::Dataset::from_tree(data_file, "test", "image", "label", 0, test_limit),
                model_file);
 }

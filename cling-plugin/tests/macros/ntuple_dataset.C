@@ -49,8 +49,9 @@ void ntuple_dataset(const char* dir = ".") {
     error = e.what();
   }
   // One line, for the test's pattern.
-  printf("loader: %lld rows, %d features, %d classes, weights %s; train %lld, test %lld; columns: %lld rows, "
-         "%d classes; regression: %d targets; concat: %lld rows; count %llu; error: %s\n",
-         all.size(), all.features(), all.classes(), all.has_weights() ? "yes" : "no", train.size(), test.size(),
-         cls.size(), cls.classes(), reg.targets(), both.size(), *df.Count(), error.c_str());
+  printf(
+      "loader: %lld rows, %d features, %d classes, weights %s; train %lld, test %lld; columns: %lld rows, "
+      "%d classes; regression: %d targets; concat: %lld rows; count %llu; error: %s\n",
+      all.size(), all.features(), all.classes(), all.has_weights() ? "yes" : "no", train.size(), test.size(),
+      cls.size(), cls.classes(), reg.targets(), both.size(), *df.Count(), error.c_str());
 }

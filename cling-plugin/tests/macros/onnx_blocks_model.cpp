@@ -16,7 +16,11 @@ struct TinyImageNet : nn::Model {
   nn::Act pooled{8}, flat{8};
   nn::Linear fc{"fc", 8, 2};
   nn::Act logits{2};
-  TinyImageNet() { inputs(16); classes(2); output(logits); }
+  TinyImageNet() {
+    inputs(16);
+    classes(2);
+    output(logits);
+  }
   template <class T>
   static T loss(const TinyImageNet& m, const T* p, T* a, const T* x, const T* y, int n) {
     nn::conv2d(m.conv, p, x, a, m.h, n);

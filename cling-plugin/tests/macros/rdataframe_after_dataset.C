@@ -34,8 +34,9 @@ void rdataframe_after_dataset(const char* dir = ".", bool implicit_mt = false) {
   auto after_binary = node.Count();
   TFile written(out.c_str());
   auto* snapshot = written.Get<TTree>("out");
-  printf("dataset %lld rows; snapshot %lld entries; count %llu; histogram %.0f entries; second dataset "
-         "%lld rows; binary dataset %lld rows; count %llu (implicit MT %s)\n",
-         ds.size(), snapshot ? snapshot->GetEntries() : -1LL, *count, histo->GetEntries(), again.size(),
-         binary.size(), *after_binary, implicit_mt ? "on" : "off");
+  printf(
+      "dataset %lld rows; snapshot %lld entries; count %llu; histogram %.0f entries; second dataset "
+      "%lld rows; binary dataset %lld rows; count %llu (implicit MT %s)\n",
+      ds.size(), snapshot ? snapshot->GetEntries() : -1LL, *count, histo->GetEntries(), again.size(),
+      binary.size(), *after_binary, implicit_mt ? "on" : "off");
 }

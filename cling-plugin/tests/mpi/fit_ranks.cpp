@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   using namespace torchclad;
   dist::MpiSession mpi(&argc, &argv);
   if (argc != 4) {
-    std::cerr << "usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling\n";
+    std::cerr
+        << "usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling\n";
     return mpi.fail(), 2;
   }
   try {
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
     if (mode.rfind("shard-", 0) == 0) {
       // This rank keeps its shard of x and y only; the weights of all rows.
       const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
-      const auto xs = x.narrow(0, shard.begin, shard.size()).clone(), ys = y.narrow(0, shard.begin, shard.size()).clone();
+      const auto xs = x.narrow(0, shard.begin, shard.size()).clone(),
+                 ys = y.narrow(0, shard.begin, shard.size()).clone();
       auto optimizer = make_flat_optimizer(c.optimizer, model.params().numel());
       run = train::train_engine(
           model, {xs, ys, w}, {x, y, w}, train::run_spec("clad", model.definition().name, c),
@@ -67,8 +69,8 @@ int main(int argc, char** argv) {
       std::ofstream f(argv[1], std::ios::binary);
       f.write(reinterpret_cast<const char*>(model.params().data_ptr<float>()),
               sizeof(float) * model.params().numel());
-      std::cout << "trained " << run.epochs.size() << " epochs, last train loss " << run.epochs.back().train_loss
-                << "\n";
+      std::cout << "trained " << run.epochs.size() << " epochs, last train loss "
+                << run.epochs.back().train_loss << "\n";
     }
     return 0;
   } catch (const std::exception& e) {

@@ -65,12 +65,13 @@ void run(int64_t n, int64_t batch, int64_t round_rows, bool draws) {
     }
     expect(exchange.epoch_rows() == mine, name + ": " + std::to_string(exchange.epoch_rows()) +
                                               " rows gathered for " + std::to_string(mine) + " positions");
-    expect(exchange.shard_rows() == shard.size(), name + ": the shard holds " +
-                                                      std::to_string(exchange.shard_rows()) + " rows");
-    double total[2] = {double(exchange.epoch_rows()), double(exchange.rows_sent() - exchange.rows_received())};
+    expect(exchange.shard_rows() == shard.size(),
+           name + ": the shard holds " + std::to_string(exchange.shard_rows()) + " rows");
+    double total[2] = {double(exchange.epoch_rows()),
+                       double(exchange.rows_sent() - exchange.rows_received())};
     dist::world().allreduce_sum(total, 2);
-    expect(total[0] == n, name + ": the ranks' positions cover " + std::to_string(total[0]) + " of " +
-                              std::to_string(n));
+    expect(total[0] == n,
+           name + ": the ranks' positions cover " + std::to_string(total[0]) + " of " + std::to_string(n));
     expect(total[1] == 0, name + ": rows sent and received differ by " + std::to_string(total[1]));
     if (round_rows > 0)
       expect(exchange.rounds() >= (mine + round_rows - 1) / round_rows,

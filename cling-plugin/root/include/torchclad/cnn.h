@@ -32,7 +32,7 @@ class BinaryDataset {
                                  long long count = -1);
   // From any RDataFrame node: torchclad/rdataframe.h.
   long long size() const;
-  int length() const;        // values per window
+  int length() const;         // values per window
   long long signals() const;  // windows labelled 1
 
   struct Impl;
@@ -51,9 +51,9 @@ struct ConvBlock {
 
 // What a detector achieves on a test set (metrics/detection.hpp).
 struct DetectionResult {
-  double accuracy = 0;          // at probability 1/2
-  double auc = 0;               // ROC AUC, all signals vs noise
-  double auc_snr_ge_8 = 0;      // signals with SNR >= 8 vs noise
+  double accuracy = 0;      // at probability 1/2
+  double auc = 0;           // ROC AUC, all signals vs noise
+  double auc_snr_ge_8 = 0;  // signals with SNR >= 8 vs noise
   double false_alarm = 0.01;
   double threshold = 0;         // logit giving that false-alarm probability on the noise windows
   double efficiency_snr10 = 0;  // detected fraction of signals with SNR in [9.5, 10.5)
@@ -69,9 +69,8 @@ struct DetectionResult {
 // efficiency per unit of SNR, ROC AUC. With a report_prefix, also writes
 // <prefix>.root (ROC, efficiency, score histograms) and <prefix>_*.png,
 // titled `title`.
-DetectionResult detect(const std::vector<float>& scores, const BinaryDataset& test,
-                       double false_alarm = 0.01, const std::string& report_prefix = "",
-                       const std::string& title = "");
+DetectionResult detect(const std::vector<float>& scores, const BinaryDataset& test, double false_alarm = 0.01,
+                       const std::string& report_prefix = "", const std::string& title = "");
 
 // Conv1d -> ReLU -> MaxPool1d blocks, then Linear -> ReLU -> Linear to one
 // logit, binary cross-entropy. It is a model definition like your own
@@ -80,11 +79,9 @@ DetectionResult detect(const std::vector<float>& scores, const BinaryDataset& te
 // torchclad::Model does; clad-ops and autograd train the same parameters.
 class Cnn {
  public:
-  explicit Cnn(int input_length = 2048,
-               std::vector<ConvBlock> blocks = {{8, 16, 4}, {16, 8, 4}, {32, 8, 4}},
+  explicit Cnn(int input_length = 2048, std::vector<ConvBlock> blocks = {{8, 16, 4}, {16, 8, 4}, {32, 8, 4}},
                int hidden = 64);
-  TrainResult fit(const BinaryDataset& train, const BinaryDataset& test,
-                  const TrainOptions& options = {});
+  TrainResult fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& options = {});
   // Logits per window of the last fit's model.
   std::vector<float> scores(const BinaryDataset& data) const;
   // Needs the data's SNR column. With a report_prefix, also writes

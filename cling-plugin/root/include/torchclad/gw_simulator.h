@@ -31,14 +31,14 @@ struct SimulationOptions {
   double duration = 1;           // window length in seconds (1 to 2 s is the intended range)
   double mass_min = 5;           // component masses, uniform in [mass_min, mass_max], solar masses
   double mass_max = 50;
-  double snr_min = 5;            // target optimal SNR, uniform in [snr_min, snr_max]
+  double snr_min = 5;  // target optimal SNR, uniform in [snr_min, snr_max]
   double snr_max = 20;
-  double band_low = 20;          // band-pass of the whitening, Hz (smooth edges outside it)
+  double band_low = 20;  // band-pass of the whitening, Hz (smooth edges outside it)
   double band_high = 500;
-  double merger_min = 0.5;       // merger time, uniform in [merger_min, merger_max] x duration
+  double merger_min = 0.5;  // merger time, uniform in [merger_min, merger_max] x duration
   double merger_max = 0.9;
-  int threads = 0;               // 0: every core
-  bool progress = true;          // progress on stderr
+  int threads = 0;       // 0: every core
+  bool progress = true;  // progress on stderr
 };
 
 // Checks every option; throws std::invalid_argument naming the option, what

@@ -50,7 +50,7 @@ struct RocCurve {
 struct GradientCheck {
   struct Row {
     std::string parameter;
-    long long checked = 0;   // elements compared
+    long long checked = 0;  // elements compared
     double max_abs_error = 0, max_rel_error = 0;
   };
   std::vector<Row> rows;
@@ -77,8 +77,7 @@ class Model {
   // with replacement with probability |w_i| / sum|w| instead (PyTorch's
   // WeightedRandomSampler), each counting sign(w_i) sum|w| / sum(w).
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
-  TrainResult fit(const BinaryDataset& train, const BinaryDataset& test,
-                  const TrainOptions& options = {});
+  TrainResult fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& options = {});
   // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a
   // Dataset; standardised if the model is (fit standardize() on an in-memory
   // sample of the same columns first). The stream's per-event weights weigh
@@ -117,8 +116,8 @@ class Model {
   // on the first `batch` samples, up to `per_tensor` elements per parameter
   // tensor; prints the table (to stdout) and returns it. passed: every
   // relative error below `tolerance`.
-  GradientCheck check_gradients(const Dataset& data, int batch = 4, int per_tensor = 24,
-                                double h = 1e-6, double tolerance = 1e-5) const;
+  GradientCheck check_gradients(const Dataset& data, int batch = 4, int per_tensor = 24, double h = 1e-6,
+                                double tolerance = 1e-5) const;
   GradientCheck check_gradients(const BinaryDataset& data, int batch = 4, int per_tensor = 24,
                                 double h = 1e-6, double tolerance = 1e-5) const;
 

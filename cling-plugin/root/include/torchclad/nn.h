@@ -84,7 +84,6 @@ namespace torchclad::nn {
 
 using define::Init;
 
-
 // A definition's mistake found by a block (a shape mismatch between layers, a
 // handle used before it is declared); names the layer through its id.
 struct LayerError : std::invalid_argument {
@@ -121,14 +120,13 @@ inline bool& replaying() {
 
 inline int add_layer(define::Definition& d, const std::string& name) {
   for (const auto& l : d.layers)
-    if (!name.empty() && l == name)
-      throw std::invalid_argument("the name '" + name + "' is declared twice");
+    if (!name.empty() && l == name) throw std::invalid_argument("the name '" + name + "' is declared twice");
   d.layers.push_back(name);
   return static_cast<int>(d.layers.size()) - 1;
 }
 
-inline long add_param(define::Definition& d, const std::string& name,
-                      std::vector<int64_t> shape, Init init, int64_t fan_in, int64_t fan_out) {
+inline long add_param(define::Definition& d, const std::string& name, std::vector<int64_t> shape, Init init,
+                      int64_t fan_in, int64_t fan_out) {
   int64_t numel = 1;
   for (auto s : shape) {
     if (s < 1) throw std::invalid_argument("parameter '" + name + "' has a dimension < 1");
@@ -155,8 +153,8 @@ inline long add_act(define::Definition& d, long width) {
 
 // Checks in the blocks build their message only when they fail: a step
 // allocates nothing.
-#define TORCHCLAD_NN_NEED(ok, id, what) \
-  do {                                  \
+#define TORCHCLAD_NN_NEED(ok, id, what)                     \
+  do {                                                      \
     if (!(ok)) throw ::torchclad::nn::LayerError(id, what); \
   } while (0)
 inline std::string str(long v) { return std::to_string(v); }
@@ -177,7 +175,8 @@ struct Act {
   Act() = default;
   explicit Act(int width, const std::string& name = "") {
     auto& d = detail::current("Act");
-    if (width < 1) throw std::invalid_argument("Act '" + name + "': width must be >= 1, found " + std::to_string(width));
+    if (width < 1)
+      throw std::invalid_argument("Act '" + name + "': width must be >= 1, found " + std::to_string(width));
     this->width = width;
     id = detail::add_layer(d, name.empty() ? "activation #" + std::to_string(d.layers.size()) : name);
     off = detail::add_act(d, width);
@@ -197,8 +196,8 @@ struct Linear {
          Init bias = Init::kTorchDefault) {
     auto& d = detail::current("Linear");
     if (in < 1 || out < 1)
-      throw std::invalid_argument("Linear '" + name + "': widths must be >= 1, found " +
-                                  std::to_string(in) + " -> " + std::to_string(out));
+      throw std::invalid_argument("Linear '" + name + "': widths must be >= 1, found " + std::to_string(in) +
+                                  " -> " + std::to_string(out));
     this->in = in;
     this->out = out;
     id = detail::add_layer(d, name);
@@ -208,8 +207,8 @@ struct Linear {
   Linear(const std::string& name, int in, int out, NoBias, Init weight = Init::kTorchDefault) {
     auto& d = detail::current("Linear");
     if (in < 1 || out < 1)
-      throw std::invalid_argument("Linear '" + name + "': widths must be >= 1, found " +
-                                  std::to_string(in) + " -> " + std::to_string(out));
+      throw std::invalid_argument("Linear '" + name + "': widths must be >= 1, found " + std::to_string(in) +
+                                  " -> " + std::to_string(out));
     this->in = in;
     this->out = out;
     id = detail::add_layer(d, name);
@@ -244,15 +243,16 @@ struct Conv1d {
     const int pe = opt.padding_end < 0 ? opt.padding : opt.padding_end;
     const int lo = ::torchclad::kernels::conv_out_size(length, k, std::max(opt.stride, 1), opt.padding, pe,
                                                        std::max(opt.dilation, 1));
-    if (cin < 1 || cout < 1 || k < 1 || opt.stride < 1 || opt.dilation < 1 || opt.padding < 0 ||
-        pe < 0 || lo < 1 || opt.groups < 1 || cin % opt.groups != 0 || cout % opt.groups != 0)
+    if (cin < 1 || cout < 1 || k < 1 || opt.stride < 1 || opt.dilation < 1 || opt.padding < 0 || pe < 0 ||
+        lo < 1 || opt.groups < 1 || cin % opt.groups != 0 || cout % opt.groups != 0)
       throw std::invalid_argument(
-          "Conv1d '" + name + "': needs channels >= 1 that the groups divide, k >= 1, stride >= 1, "
+          "Conv1d '" + name +
+          "': needs channels >= 1 that the groups divide, k >= 1, stride >= 1, "
           "dilation >= 1, padding >= 0 and a kernel that fits the padded length, found groups " +
-          std::to_string(opt.groups) + ", cin " + std::to_string(cin) + ", cout " +
-          std::to_string(cout) + ", k " + std::to_string(k) + ", length " + std::to_string(length) +
-          ", stride " + std::to_string(opt.stride) + ", padding " + std::to_string(opt.padding) + "/" +
-          std::to_string(pe) + ", dilation " + std::to_string(opt.dilation));
+          std::to_string(opt.groups) + ", cin " + std::to_string(cin) + ", cout " + std::to_string(cout) +
+          ", k " + std::to_string(k) + ", length " + std::to_string(length) + ", stride " +
+          std::to_string(opt.stride) + ", padding " + std::to_string(opt.padding) + "/" + std::to_string(pe) +
+          ", dilation " + std::to_string(opt.dilation));
     this->cin = cin;
     this->cout = cout;
     this->k = k;
@@ -354,8 +354,10 @@ inline void writes(const Act& y, int id) {
 inline void reads_input(int width, int id) {
   if (DryRun* d = dry_run())
     TORCHCLAD_NN_NEED(width == d->def->inputs, id,
-                      "reads " + str(width) + " values per sample of the input x, but the model "
-                      "declares inputs(" + str(d->def->inputs) + ")");
+                      "reads " + str(width) +
+                          " values per sample of the input x, but the model "
+                          "declares inputs(" +
+                          str(d->def->inputs) + ")");
 }
 // A loss block compares `width` values per sample with the targets y.
 inline void reads_targets(int width, int id, bool class_index) {
@@ -368,8 +370,10 @@ inline void reads_targets(int width, int id, bool class_index) {
                                  : std::string("no class targets (classes(k))")));
     else
       TORCHCLAD_NN_NEED(width == d->def->target_width, id,
-                        "compares " + str(width) + " values per sample with the targets, but the "
-                        "model declares " + str(d->def->target_width) + " target value(s) per sample");
+                        "compares " + str(width) +
+                            " values per sample with the targets, but the "
+                            "model declares " +
+                            str(d->def->target_width) + " target value(s) per sample");
   }
 }
 }  // namespace detail
@@ -391,9 +395,9 @@ void linear(Linear l, const T* p, const T* x, T* a, Act y, int n) {
   if (detail::replaying()) return;
   TORCHCLAD_NN_NEED(l.id >= 0, l.id, "a Linear layer is used before it is declared");
   detail::declared(y, l.id, "the output");
-  TORCHCLAD_NN_NEED(y.width == l.out, l.id,
-               "output activation has width " + detail::str(y.width) + ", the layer gives " +
-                   detail::str(l.out));
+  TORCHCLAD_NN_NEED(
+      y.width == l.out, l.id,
+      "output activation has width " + detail::str(y.width) + ", the layer gives " + detail::str(l.out));
   detail::reads_input(l.in, l.id);
   detail::writes(y, l.id);
   if (l.b < 0)
@@ -409,16 +413,16 @@ void linear(Linear l, const T* p, T* a, Act x, Act y, int n) {
   detail::declared(x, l.id, "the input");
   detail::declared(y, l.id, "the output");
   TORCHCLAD_NN_NEED(x.width == l.in, l.id,
-               "input has width " + detail::str(x.width) + ", the layer expects " + detail::str(l.in));
-  TORCHCLAD_NN_NEED(y.width == l.out, l.id,
-               "output activation has width " + detail::str(y.width) + ", the layer gives " +
-                   detail::str(l.out));
+                    "input has width " + detail::str(x.width) + ", the layer expects " + detail::str(l.in));
+  TORCHCLAD_NN_NEED(
+      y.width == l.out, l.id,
+      "output activation has width " + detail::str(y.width) + ", the layer gives " + detail::str(l.out));
   detail::writes(y, l.id);
   if (l.b < 0)
     detail::linear_no_bias(a + long{n} * x.off, p + l.w, a + long{n} * y.off, n, l.out, l.in);
   else
-    ::torchclad::kernels::linear_forward(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off,
-                                         n, l.out, l.in);
+    ::torchclad::kernels::linear_forward(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off, n, l.out,
+                                         l.in);
 }
 
 namespace detail {
@@ -427,7 +431,7 @@ void same_width(const Act& x, const Act& y) {
   declared(x, y.id, "the input");
   declared(y, x.id, "the output");
   TORCHCLAD_NN_NEED(x.width == y.width, y.id,
-       "elementwise input has width " + str(x.width) + ", the output " + str(y.width));
+                    "elementwise input has width " + str(x.width) + ", the output " + str(y.width));
 }
 }  // namespace detail
 
@@ -487,16 +491,16 @@ void conv1d(Conv1d c, const T* p, const T* x, T* a, Act y, int n) {
   TORCHCLAD_NN_NEED(c.id >= 0, c.id, "a Conv1d layer is used before it is declared");
   detail::declared(y, c.id, "the output");
   TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
-               "output activation has width " + detail::str(y.width) + ", the layer gives " +
-                   detail::str(c.cout) + " x " + detail::str(c.lout));
+                    "output activation has width " + detail::str(y.width) + ", the layer gives " +
+                        detail::str(c.cout) + " x " + detail::str(c.lout));
   detail::reads_input(c.cin * c.lin, c.id);
   detail::writes(y, c.id);
   if (c.general || c.cin > 1)
     ::torchclad::kernels::conv2d_forward(x, p + c.w, detail::bias_or_null(p, c.b), a + long{n} * y.off,
                                          a + long{n} * c.col, n, detail::conv1d_shape(c, true));
   else
-    ::torchclad::kernels::conv1d_forward(x, p + c.w, p + c.b, a + long{n} * y.off, a + long{n} * c.col,
-                                         n, c.cin, c.lin, c.cout, c.k);
+    ::torchclad::kernels::conv1d_forward(x, p + c.w, p + c.b, a + long{n} * y.off, a + long{n} * c.col, n,
+                                         c.cin, c.lin, c.cout, c.k);
 }
 // Conv1d on an activation x [cin, n, lin].
 template <typename T>
@@ -506,11 +510,11 @@ void conv1d(Conv1d c, const T* p, T* a, Act x, Act y, int n) {
   detail::declared(x, c.id, "the input");
   detail::declared(y, c.id, "the output");
   TORCHCLAD_NN_NEED(x.width == c.cin * c.lin, c.id,
-               "input has width " + detail::str(x.width) + ", the layer expects " +
-                   detail::str(c.cin) + " x " + detail::str(c.lin));
+                    "input has width " + detail::str(x.width) + ", the layer expects " + detail::str(c.cin) +
+                        " x " + detail::str(c.lin));
   TORCHCLAD_NN_NEED(y.width == c.cout * c.lout, c.id,
-               "output activation has width " + detail::str(y.width) + ", the layer gives " +
-                   detail::str(c.cout) + " x " + detail::str(c.lout));
+                    "output activation has width " + detail::str(y.width) + ", the layer gives " +
+                        detail::str(c.cout) + " x " + detail::str(c.lout));
   detail::writes(y, c.id);
   if (c.general)
     ::torchclad::kernels::conv2d_forward(a + long{n} * x.off, p + c.w, detail::bias_or_null(p, c.b),
@@ -527,11 +531,12 @@ void max_pool1d(T* a, Act x, Act y, int channels, int pool, int n) {
   detail::declared(x, y.id, "the input");
   detail::declared(y, x.id, "the output");
   const int lin = channels > 0 ? x.width / channels : 0;
-  TORCHCLAD_NN_NEED(channels > 0 && pool > 0 && lin * channels == x.width && y.width == channels * (lin / pool),
-               y.id, "max_pool1d of " + detail::str(x.width) + " values as " + detail::str(channels) +
-                         " channels with pool " + detail::str(pool) + " gives " +
-                         detail::str(channels * (pool > 0 ? lin / pool : 0)) + " values, the output has " +
-                         detail::str(y.width));
+  TORCHCLAD_NN_NEED(
+      channels > 0 && pool > 0 && lin * channels == x.width && y.width == channels * (lin / pool), y.id,
+      "max_pool1d of " + detail::str(x.width) + " values as " + detail::str(channels) +
+          " channels with pool " + detail::str(pool) + " gives " +
+          detail::str(channels * (pool > 0 ? lin / pool : 0)) + " values, the output has " +
+          detail::str(y.width));
   detail::writes(y, y.id);
   ::torchclad::kernels::max_pool1d_forward(a + long{n} * x.off, a + long{n} * y.off, channels * n, lin, pool);
 }
@@ -540,8 +545,9 @@ template <typename T>
 void flatten(T* a, Act x, Act y, int channels, int n) {
   if (detail::replaying()) return;
   detail::same_width<T>(x, y);
-  TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
-               "flatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
+  TORCHCLAD_NN_NEED(
+      channels > 0 && x.width % channels == 0, y.id,
+      "flatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
   detail::writes(y, y.id);
   ::torchclad::kernels::channels_to_batch_major(a + long{n} * x.off, a + long{n} * y.off, channels, n,
                                                 x.width / channels);
@@ -558,9 +564,13 @@ namespace detail {
 template <typename T>
 inline const T* batch_weights();
 template <>
-inline const float* batch_weights<float>() { return define::batch_weights().f; }
+inline const float* batch_weights<float>() {
+  return define::batch_weights().f;
+}
 template <>
-inline const double* batch_weights<double>() { return define::batch_weights().d; }
+inline const double* batch_weights<double>() {
+  return define::batch_weights().d;
+}
 }  // namespace detail
 // The weight factor w_i of sample i of the batch (1 without weights), for a
 // loss of your own: total += nn::weight(y, i) * my_term(...), then divide by
@@ -587,8 +597,8 @@ T cross_entropy(const T* a, Act logits, const T* y, int n) {
   for (int i = 0; i < n; ++i) {
     const int label = static_cast<int>(y[i]);
     TORCHCLAD_NN_NEED(label >= 0 && label < c, logits.id,
-                 "cross_entropy: target " + detail::str(label) + " is not a class index in [0, " +
-                     detail::str(c) + ")");
+                      "cross_entropy: target " + detail::str(label) + " is not a class index in [0, " +
+                          detail::str(c) + ")");
     const T l = ::torchclad::kernels::softmax_cross_entropy_row(z + long{i} * c, label, c);
     total += w ? w[i] * l : l;
   }
@@ -598,8 +608,8 @@ T cross_entropy(const T* a, Act logits, const T* y, int n) {
 template <typename T>
 T bce_with_logits(const T* a, Act logit, const T* y, int n) {
   detail::declared(logit, logit.id, "the logit");
-  TORCHCLAD_NN_NEED(logit.width == 1, logit.id, "bce_with_logits: one logit per sample, found " +
-                                               detail::str(logit.width));
+  TORCHCLAD_NN_NEED(logit.width == 1, logit.id,
+                    "bce_with_logits: one logit per sample, found " + detail::str(logit.width));
   detail::reads_targets(logit.width, logit.id, false);
   const T* w = detail::batch_weights<T>();
   if (!w) return ::torchclad::kernels::binary_cross_entropy_with_logits(a + long{n} * logit.off, y, n);
@@ -655,8 +665,8 @@ namespace tk = ::torchclad::kernels;
 namespace ck = ::clad::custom_derivatives::torchclad::kernels;
 
 template <typename T>
-void linear_pullback(tn::Linear l, const T* p, const T* x, T* a, tn::Act y, int n, tn::Linear*,
-                     T* d_p, T* d_a, tn::Act*, int*) {
+void linear_pullback(tn::Linear l, const T* p, const T* x, T* a, tn::Act y, int n, tn::Linear*, T* d_p,
+                     T* d_a, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
   if (l.b < 0)  // dw += dyᵀ · x
     ::torchclad::blas::gemm(true, false, l.out, l.in, n, T(1), dy, l.out, x, l.in, T(1), d_p + l.w, l.in);
@@ -665,8 +675,8 @@ void linear_pullback(tn::Linear l, const T* p, const T* x, T* a, tn::Act y, int 
   for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
 }
 template <typename T>
-void linear_pullback(tn::Linear l, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Linear*,
-                     T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+void linear_pullback(tn::Linear l, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Linear*, T* d_p, T* d_a,
+                     tn::Act*, tn::Act*, int*) {
   if (l.b < 0) {  // dx += dy · w, dw += dyᵀ · x
     const T* xv = a + long{n} * x.off;
     T* dy = d_a + long{n} * y.off;
@@ -676,9 +686,9 @@ void linear_pullback(tn::Linear l, const T* p, T* a, tn::Act x, tn::Act y, int n
     for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
     return;
   }
-  ck::linear_forward_pullback<T>(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off, n,
-                                 l.out, l.in, d_a + long{n} * x.off, d_p + l.w, d_p + l.b,
-                                 d_a + long{n} * y.off, nullptr, nullptr, nullptr);
+  ck::linear_forward_pullback<T>(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off, n, l.out, l.in,
+                                 d_a + long{n} * x.off, d_p + l.w, d_p + l.b, d_a + long{n} * y.off, nullptr,
+                                 nullptr, nullptr);
 }
 
 namespace detail {
@@ -709,44 +719,43 @@ void sigmoid_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::A
 }
 
 template <typename T>
-void conv1d_pullback(tn::Conv1d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv1d*,
-                     T* d_p, T* d_a, tn::Act*, int*) {
+void conv1d_pullback(tn::Conv1d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv1d*, T* d_p,
+                     T* d_a, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
   if (c.general || c.cin > 1)
-    tk::conv2d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, tn::detail::conv1d_shape(c, true),
-                           nullptr, d_p + c.w, tn::detail::bias_or_null(d_p, c.b));
+    tk::conv2d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, tn::detail::conv1d_shape(c, true), nullptr,
+                           d_p + c.w, tn::detail::bias_or_null(d_p, c.b));
   else
     tk::conv1d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin, c.cout, c.k, nullptr,
                            d_p + c.w, d_p + c.b);
   for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
 }
 template <typename T>
-void conv1d_pullback(tn::Conv1d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv1d*,
-                     T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+void conv1d_pullback(tn::Conv1d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv1d*, T* d_p, T* d_a,
+                     tn::Act*, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
   if (c.general)
     tk::conv2d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n,
                            tn::detail::conv1d_shape(c, false), d_a + long{n} * x.off, d_p + c.w,
                            tn::detail::bias_or_null(d_p, c.b));
   else
-    tk::conv1d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin,
-                           c.cout, c.k, d_a + long{n} * x.off, d_p + c.w, d_p + c.b);
+    tk::conv1d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n, c.cin, c.lin, c.cout,
+                           c.k, d_a + long{n} * x.off, d_p + c.w, d_p + c.b);
   for (long i = 0; i < long{n} * y.width; ++i) dy[i] = T(0);
 }
 template <typename T>
-void max_pool1d_pullback(T* a, tn::Act x, tn::Act y, int channels, int pool, int n, T* d_a,
-                         tn::Act*, tn::Act*, int*, int*, int*) {
+void max_pool1d_pullback(T* a, tn::Act x, tn::Act y, int channels, int pool, int n, T* d_a, tn::Act*,
+                         tn::Act*, int*, int*, int*) {
   const int lin = x.width / channels;
-  ck::max_pool1d_forward_pullback<T>(a + long{n} * x.off, a + long{n} * y.off, channels * n, lin,
-                                     pool, d_a + long{n} * x.off, d_a + long{n} * y.off, nullptr,
-                                     nullptr, nullptr);
+  ck::max_pool1d_forward_pullback<T>(a + long{n} * x.off, a + long{n} * y.off, channels * n, lin, pool,
+                                     d_a + long{n} * x.off, d_a + long{n} * y.off, nullptr, nullptr, nullptr);
 }
 template <typename T>
-void flatten_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*,
-                      int*, int*) {
+void flatten_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*, int*,
+                      int*) {
   ck::channels_to_batch_major_pullback<T>(a + long{n} * x.off, a + long{n} * y.off, channels, n,
-                                          x.width / channels, d_a + long{n} * x.off,
-                                          d_a + long{n} * y.off, nullptr, nullptr, nullptr);
+                                          x.width / channels, d_a + long{n} * x.off, d_a + long{n} * y.off,
+                                          nullptr, nullptr, nullptr);
 }
 
 // The weights are data: nothing flows back through nn::weight (the targets
@@ -758,8 +767,7 @@ template <typename T>
 void weight_pullback(const T*, int, T, T*, int*) {}
 
 template <typename T>
-void cross_entropy_pullback(const T* a, tn::Act logits, const T* y, int n, T d_loss, T* d_a,
-                            tn::Act*, int*) {
+void cross_entropy_pullback(const T* a, tn::Act logits, const T* y, int n, T d_loss, T* d_a, tn::Act*, int*) {
   // d/dz of mean(w_i * -log softmax(z)[label]) = w_i * (softmax(z) - onehot) / n
   const int c = logits.width;
   const T* z = a + long{n} * logits.off;
@@ -777,8 +785,8 @@ void cross_entropy_pullback(const T* a, tn::Act logits, const T* y, int n, T d_l
   }
 }
 template <typename T>
-void bce_with_logits_pullback(const T* a, tn::Act logit, const T* y, int n, T d_loss, T* d_a,
-                              tn::Act*, int*) {
+void bce_with_logits_pullback(const T* a, tn::Act logit, const T* y, int n, T d_loss, T* d_a, tn::Act*,
+                              int*) {
   const T* z = a + long{n} * logit.off;
   T* dz = d_a + long{n} * logit.off;
   const T* w = tn::detail::batch_weights<T>();
@@ -818,35 +826,35 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
 // derivatives belong to the compiled library.
 #if defined(__CLING__)
 #define TORCHCLAD_ACTIVATION(f) \
-  template <typename T>        \
+  template <typename T>         \
   void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n);
 #define TORCHCLAD_LOSS(f) \
-  template <typename T>  \
+  template <typename T>   \
   T mean_##f(const T* a, ::torchclad::nn::Act pred, const T* y, int n);
 #else
-#define TORCHCLAD_ACTIVATION(f)                                                              \
-  inline float f##_derivative(float v) {                                                     \
-    static const auto d = clad::differentiate(f<float>, 0);                                  \
-    return d.execute(v);                                                                     \
-  }                                                                                          \
-  inline double f##_derivative(double v) {                                                   \
-    static const auto d = clad::differentiate(f<double>, 0);                                 \
-    return d.execute(v);                                                                     \
-  }                                                                                          \
-  template <typename T>                                                                      \
-  void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n) {              \
-    if (::torchclad::nn::detail::replaying()) return;                                        \
-    ::torchclad::nn::detail::same_width<T>(x, y);                                            \
-    ::torchclad::nn::detail::writes(y, y.id);                                                \
+#define TORCHCLAD_ACTIVATION(f)                                                                      \
+  inline float f##_derivative(float v) {                                                             \
+    static const auto d = clad::differentiate(f<float>, 0);                                          \
+    return d.execute(v);                                                                             \
+  }                                                                                                  \
+  inline double f##_derivative(double v) {                                                           \
+    static const auto d = clad::differentiate(f<double>, 0);                                         \
+    return d.execute(v);                                                                             \
+  }                                                                                                  \
+  template <typename T>                                                                              \
+  void apply_##f(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n) {                      \
+    if (::torchclad::nn::detail::replaying()) return;                                                \
+    ::torchclad::nn::detail::same_width<T>(x, y);                                                    \
+    ::torchclad::nn::detail::writes(y, y.id);                                                        \
     for (long i = 0; i < long{n} * x.width; ++i) a[long{n} * y.off + i] = f(a[long{n} * x.off + i]); \
-  }                                                                                          \
-  namespace clad::custom_derivatives {                                                       \
-  template <typename T>                                                                      \
-  void apply_##f##_pullback(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n,     \
-                            T* d_a, ::torchclad::nn::Act*, ::torchclad::nn::Act*, int*) {     \
-    ::clad::custom_derivatives::torchclad::nn::detail::elementwise_pullback(                 \
-        a, d_a, x, y, n, [](T v, T) { return ::f##_derivative(v); });                        \
-  }                                                                                          \
+  }                                                                                                  \
+  namespace clad::custom_derivatives {                                                               \
+  template <typename T>                                                                              \
+  void apply_##f##_pullback(T* a, ::torchclad::nn::Act x, ::torchclad::nn::Act y, int n, T* d_a,     \
+                            ::torchclad::nn::Act*, ::torchclad::nn::Act*, int*) {                    \
+    ::clad::custom_derivatives::torchclad::nn::detail::elementwise_pullback(                         \
+        a, d_a, x, y, n, [](T v, T) { return ::f##_derivative(v); });                                \
+  }                                                                                                  \
   }
 
 // TORCHCLAD_LOSS(f), for `template <class T> T f(T prediction, T target)`,
@@ -854,37 +862,37 @@ void sum_of_squares_pullback(const T* p, tn::Param q, T d_s, T* d_p, tn::Param*)
 // pred [n, width] and y [n, width] (with per-event weights, each sample's
 // terms times its w_i, as the built-in losses); its pullback uses Clad's
 // derivative of f in its first argument.
-#define TORCHCLAD_LOSS(f)                                                                    \
-  inline float f##_derivative(float v, float t) {                                            \
-    static const auto d = clad::differentiate(f<float>, 0);                                  \
-    return d.execute(v, t);                                                                  \
-  }                                                                                          \
-  inline double f##_derivative(double v, double t) {                                         \
-    static const auto d = clad::differentiate(f<double>, 0);                                 \
-    return d.execute(v, t);                                                                  \
-  }                                                                                          \
-  template <typename T>                                                                      \
-  T mean_##f(const T* a, ::torchclad::nn::Act pred, const T* y, int n) {                     \
-    ::torchclad::nn::detail::declared(pred, pred.id, "the prediction");                      \
-    ::torchclad::nn::detail::reads_targets(pred.width, pred.id, false);                      \
-    const long m = long{n} * pred.width;                                                     \
-    const T* w = ::torchclad::nn::detail::batch_weights<T>();                                \
-    T total = T(0);                                                                          \
-    for (long i = 0; i < m; ++i)                                                             \
-      total += (w ? w[i / pred.width] : T(1)) * f(a[long{n} * pred.off + i], y[i]);          \
-    return total / T(m);                                                                     \
-  }                                                                                          \
-  namespace clad::custom_derivatives {                                                       \
-  template <typename T>                                                                      \
-  void mean_##f##_pullback(const T* a, ::torchclad::nn::Act pred, const T* y, int n,         \
-                           T d_loss, T* d_a, ::torchclad::nn::Act*, int*) {                   \
-    const long m = long{n} * pred.width;                                                     \
-    const T* w = ::torchclad::nn::detail::batch_weights<T>();                                \
-    const T scale = d_loss / T(m);                                                           \
-    for (long i = 0; i < m; ++i)                                                             \
-      d_a[long{n} * pred.off + i] += (w ? scale * w[i / pred.width] : scale) *               \
-                                     ::f##_derivative(a[long{n} * pred.off + i], y[i]);      \
-  }                                                                                          \
+#define TORCHCLAD_LOSS(f)                                                                              \
+  inline float f##_derivative(float v, float t) {                                                      \
+    static const auto d = clad::differentiate(f<float>, 0);                                            \
+    return d.execute(v, t);                                                                            \
+  }                                                                                                    \
+  inline double f##_derivative(double v, double t) {                                                   \
+    static const auto d = clad::differentiate(f<double>, 0);                                           \
+    return d.execute(v, t);                                                                            \
+  }                                                                                                    \
+  template <typename T>                                                                                \
+  T mean_##f(const T* a, ::torchclad::nn::Act pred, const T* y, int n) {                               \
+    ::torchclad::nn::detail::declared(pred, pred.id, "the prediction");                                \
+    ::torchclad::nn::detail::reads_targets(pred.width, pred.id, false);                                \
+    const long m = long{n} * pred.width;                                                               \
+    const T* w = ::torchclad::nn::detail::batch_weights<T>();                                          \
+    T total = T(0);                                                                                    \
+    for (long i = 0; i < m; ++i)                                                                       \
+      total += (w ? w[i / pred.width] : T(1)) * f(a[long{n} * pred.off + i], y[i]);                    \
+    return total / T(m);                                                                               \
+  }                                                                                                    \
+  namespace clad::custom_derivatives {                                                                 \
+  template <typename T>                                                                                \
+  void mean_##f##_pullback(const T* a, ::torchclad::nn::Act pred, const T* y, int n, T d_loss, T* d_a, \
+                           ::torchclad::nn::Act*, int*) {                                              \
+    const long m = long{n} * pred.width;                                                               \
+    const T* w = ::torchclad::nn::detail::batch_weights<T>();                                          \
+    const T scale = d_loss / T(m);                                                                     \
+    for (long i = 0; i < m; ++i)                                                                       \
+      d_a[long{n} * pred.off + i] +=                                                                   \
+          (w ? scale * w[i / pred.width] : scale) * ::f##_derivative(a[long{n} * pred.off + i], y[i]); \
+  }                                                                                                    \
   }
 
 #endif  // __CLING__
@@ -927,8 +935,7 @@ template <class M>
 void check_by_dry_run(const M& m, define::Definition& d) {
   double loss[2] = {0, 0};
   for (int n : {1, 2}) {
-    std::vector<double> p(d.param_count), a(d.acts_per_sample * n),
-        x(static_cast<size_t>(d.inputs) * n),
+    std::vector<double> p(d.param_count), a(d.acts_per_sample * n), x(static_cast<size_t>(d.inputs) * n),
         y(static_cast<size_t>(d.target_width) * n, d.targets == define::Targets::kRegression ? 1.0 : 0.0);
     DryRun state{&d, {}};
     dry_run() = &state;
@@ -984,8 +991,9 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
   if (def->output_offset < 0)
     throw std::invalid_argument("the constructor must declare output(activation) (found none)");
   if (def->targets == define::Targets::kClassIndex && def->classes < 1)
-    throw std::invalid_argument("the constructor must declare its targets: classes(k), binary() or "
-                                "regression(width)");
+    throw std::invalid_argument(
+        "the constructor must declare its targets: classes(k), binary() or "
+        "regression(width)");
   check_outputs(*def);
   const std::string source = read_file(file);
   std::string layout;
@@ -1014,54 +1022,55 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
 #if defined(__CLING__)
 #define TORCHCLAD_MODEL(NAME, M)
 #else
-#define TORCHCLAD_MODEL(NAME, M)                                                               \
-  /* A name defined twice in one file: the compiler's first error names it. */                 \
-  inline constexpr int model_##NAME##_is_defined_twice_in_this_file = 0;                       \
-  static_assert(std::is_trivially_copyable_v<M>,                                               \
-                "TORCHCLAD_MODEL(" #NAME ", " #M "): a model definition holds layer handles and " \
-                "numbers only (Clad copies it in every step); keep other state outside it");   \
-  namespace torchclad_model_##NAME {                                                           \
-  template <typename T>                                                                        \
-  T grad(const void* m, const T* p, T* a, const T* x, const T* y, int n, T* d_p, T* d_a);      \
-  template <>                                                                                  \
-  float grad<float>(const void* m, const float* p, float* a, const float* x, const float* y,   \
-                    int n, float* d_p, float* d_a) {                                           \
-    static auto g = clad::gradient(M::template loss<float>, "p, a");                          \
-    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                             \
-    return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);     \
-  }                                                                                            \
-  template <>                                                                                  \
-  double grad<double>(const void* m, const double* p, double* a, const double* x,              \
-                      const double* y, int n, double* d_p, double* d_a) {                      \
-    static auto g = clad::gradient(M::template loss<double>, "p, a");                         \
-    g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                             \
-    return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);     \
-  }                                                                                            \
-  template <typename T>                                                                        \
-  T loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                     \
-    return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                  \
-  }                                                                                            \
-  struct Registration {                                                                        \
-    std::shared_ptr<::torchclad::define::Definition> def;                                      \
-    Registration() {                                                                           \
-      try {                                                                                    \
-        def = ::torchclad::nn::detail::make_definition<M>(                                     \
-            #NAME, __FILE__, reinterpret_cast<const void*>(&grad<float>));                     \
-        def->grad_f = &grad<float>;                                                            \
-        def->grad_d = &grad<double>;                                                           \
-        def->loss_f = &loss<float>;                                                            \
-        def->loss_d = &loss<double>;                                                           \
-        ::torchclad::define::register_definition(def);                                         \
-      } catch (const std::exception& e) {                                                      \
-        ::torchclad::define::report_registration_error(                                        \
-            #NAME, std::string("model '" #NAME "' (" #M "): ") + e.what());                    \
-      }                                                                                        \
-    }                                                                                          \
-    ~Registration() {                                                                          \
-      if (def) ::torchclad::define::unregister_definition(#NAME, def.get());                   \
-    }                                                                                          \
-  };                                                                                           \
-  static Registration registration;                                                            \
+#define TORCHCLAD_MODEL(NAME, M)                                                                            \
+  /* A name defined twice in one file: the compiler's first error names it. */                              \
+  inline constexpr int model_##NAME##_is_defined_twice_in_this_file = 0;                                    \
+  static_assert(std::is_trivially_copyable_v<M>,                                                            \
+                "TORCHCLAD_MODEL(" #NAME ", " #M                                                            \
+                "): a model definition holds layer handles and "                                            \
+                "numbers only (Clad copies it in every step); keep other state outside it");                \
+  namespace torchclad_model_##NAME {                                                                        \
+    template <typename T>                                                                                   \
+    T grad(const void* m, const T* p, T* a, const T* x, const T* y, int n, T* d_p, T* d_a);                 \
+    template <>                                                                                             \
+    float grad<float>(const void* m, const float* p, float* a, const float* x, const float* y, int n,       \
+                      float* d_p, float* d_a) {                                                             \
+      static auto g = clad::gradient(M::template loss<float>, "p, a");                                      \
+      g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                        \
+      return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                \
+    }                                                                                                       \
+    template <>                                                                                             \
+    double grad<double>(const void* m, const double* p, double* a, const double* x, const double* y, int n, \
+                        double* d_p, double* d_a) {                                                         \
+      static auto g = clad::gradient(M::template loss<double>, "p, a");                                     \
+      g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                        \
+      return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                \
+    }                                                                                                       \
+    template <typename T>                                                                                   \
+    T loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                                \
+      return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                             \
+    }                                                                                                       \
+    struct Registration {                                                                                   \
+      std::shared_ptr<::torchclad::define::Definition> def;                                                 \
+      Registration() {                                                                                      \
+        try {                                                                                               \
+          def = ::torchclad::nn::detail::make_definition<M>(#NAME, __FILE__,                                \
+                                                            reinterpret_cast<const void*>(&grad<float>));   \
+          def->grad_f = &grad<float>;                                                                       \
+          def->grad_d = &grad<double>;                                                                      \
+          def->loss_f = &loss<float>;                                                                       \
+          def->loss_d = &loss<double>;                                                                      \
+          ::torchclad::define::register_definition(def);                                                    \
+        } catch (const std::exception& e) {                                                                 \
+          ::torchclad::define::report_registration_error(                                                   \
+              #NAME, std::string("model '" #NAME "' (" #M "): ") + e.what());                               \
+        }                                                                                                   \
+      }                                                                                                     \
+      ~Registration() {                                                                                     \
+        if (def) ::torchclad::define::unregister_definition(#NAME, def.get());                              \
+      }                                                                                                     \
+    };                                                                                                      \
+    static Registration registration;                                                                       \
   }
 #endif
 

@@ -44,28 +44,26 @@ struct Conv2d {
   int sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
   long col = -1;  // its im2col scratch in the activation buffer
   Conv2d() = default;
-  Conv2d(const std::string& name, int cin, int cout, int kh, int kw, int h, int w,
-         Conv2dOptions opt = {}) {
+  Conv2d(const std::string& name, int cin, int cout, int kh, int kw, int h, int w, Conv2dOptions opt = {}) {
     auto& d = detail::current("Conv2d");
     const int pb = opt.padding_bottom < 0 ? opt.padding_h : opt.padding_bottom;
     const int pr = opt.padding_right < 0 ? opt.padding_w : opt.padding_right;
-    const bool ok = cin >= 1 && cout >= 1 && kh >= 1 && kw >= 1 && opt.stride_h >= 1 &&
-                    opt.stride_w >= 1 && opt.dilation_h >= 1 && opt.dilation_w >= 1 &&
-                    opt.padding_h >= 0 && opt.padding_w >= 0 && pb >= 0 && pr >= 0 && opt.groups >= 1 &&
-                    cin % opt.groups == 0 && cout % opt.groups == 0;
+    const bool ok = cin >= 1 && cout >= 1 && kh >= 1 && kw >= 1 && opt.stride_h >= 1 && opt.stride_w >= 1 &&
+                    opt.dilation_h >= 1 && opt.dilation_w >= 1 && opt.padding_h >= 0 && opt.padding_w >= 0 &&
+                    pb >= 0 && pr >= 0 && opt.groups >= 1 && cin % opt.groups == 0 && cout % opt.groups == 0;
     const int ho = ok ? kernels::conv_out_size(h, kh, opt.stride_h, opt.padding_h, pb, opt.dilation_h) : 0;
     const int wo = ok ? kernels::conv_out_size(w, kw, opt.stride_w, opt.padding_w, pr, opt.dilation_w) : 0;
     if (!ok || ho < 1 || wo < 1)
       throw std::invalid_argument(
-          "Conv2d '" + name + "': needs channels >= 1 that the groups divide, kernel >= 1, stride >= 1, "
+          "Conv2d '" + name +
+          "': needs channels >= 1 that the groups divide, kernel >= 1, stride >= 1, "
           "dilation >= 1, padding >= 0 and a kernel that fits the padded input, found groups " +
-          std::to_string(opt.groups) + ", cin " + std::to_string(cin) +
-          ", cout " + std::to_string(cout) + ", kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
-          ", input " + std::to_string(h) + "x" + std::to_string(w) + ", stride " +
-          std::to_string(opt.stride_h) + "x" + std::to_string(opt.stride_w) + ", padding " +
-          std::to_string(opt.padding_h) + "," + std::to_string(opt.padding_w) + "," + std::to_string(pb) +
-          "," + std::to_string(pr) + ", dilation " + std::to_string(opt.dilation_h) + "x" +
-          std::to_string(opt.dilation_w));
+          std::to_string(opt.groups) + ", cin " + std::to_string(cin) + ", cout " + std::to_string(cout) +
+          ", kernel " + std::to_string(kh) + "x" + std::to_string(kw) + ", input " + std::to_string(h) + "x" +
+          std::to_string(w) + ", stride " + std::to_string(opt.stride_h) + "x" +
+          std::to_string(opt.stride_w) + ", padding " + std::to_string(opt.padding_h) + "," +
+          std::to_string(opt.padding_w) + "," + std::to_string(pb) + "," + std::to_string(pr) +
+          ", dilation " + std::to_string(opt.dilation_h) + "x" + std::to_string(opt.dilation_w));
     this->cin = cin;
     this->cout = cout;
     this->kh = kh;
@@ -84,7 +82,8 @@ struct Conv2d {
     id = detail::add_layer(d, name);
     const int cg = cin / groups;  // fans as PyTorch computes them from the weight's shape
     const int64_t fan_in = int64_t{cg} * kh * kw, fan_out = int64_t{cout} * kh * kw;
-    this->w = detail::add_param(d, name + ".weight", {cout, cg, kh, kw}, Init::kTorchDefault, fan_in, fan_out);
+    this->w =
+        detail::add_param(d, name + ".weight", {cout, cg, kh, kw}, Init::kTorchDefault, fan_in, fan_out);
     if (opt.bias) b = detail::add_param(d, name + ".bias", {cout}, Init::kTorchDefault, fan_in, fan_out);
     col = detail::add_act(d, int64_t{cin} * kh * kw * ho * wo);
   }
@@ -115,8 +114,8 @@ struct PoolFields {
   bool count_include_pad = false;
   int id = -1;
 };
-inline PoolFields declare_pool(const char* kind, bool average, const std::string& name, int channels,
-                               int h, int w, int kh, int kw, Pool2dOptions o) {
+inline PoolFields declare_pool(const char* kind, bool average, const std::string& name, int channels, int h,
+                               int w, int kh, int kw, Pool2dOptions o) {
   auto& d = current(kind);
   const std::string what = std::string(kind) + " '" + name + "': ";
   if (!average && o.count_include_pad)
@@ -132,12 +131,13 @@ inline PoolFields declare_pool(const char* kind, bool average, const std::string
   const int wo = ok ? kernels::pool_out_size(w, kw, sw, o.padding_w, pr, o.ceil_mode) : 0;
   if (!ok || !pads_fit || ho < 1 || wo < 1)
     throw std::invalid_argument(
-        what + "needs channels >= 1, kernel >= 1, stride >= 1 (0: the kernel), 0 <= padding < kernel "
-        "and a kernel that fits the padded input, found channels " + std::to_string(channels) +
-        ", input " + std::to_string(h) + "x" + std::to_string(w) + ", kernel " + std::to_string(kh) +
-        "x" + std::to_string(kw) + ", stride " + std::to_string(sh) + "x" + std::to_string(sw) +
-        ", padding " + std::to_string(o.padding_h) + "," + std::to_string(o.padding_w) + "," +
-        std::to_string(pb) + "," + std::to_string(pr));
+        what +
+        "needs channels >= 1, kernel >= 1, stride >= 1 (0: the kernel), 0 <= padding < kernel "
+        "and a kernel that fits the padded input, found channels " +
+        std::to_string(channels) + ", input " + std::to_string(h) + "x" + std::to_string(w) + ", kernel " +
+        std::to_string(kh) + "x" + std::to_string(kw) + ", stride " + std::to_string(sh) + "x" +
+        std::to_string(sw) + ", padding " + std::to_string(o.padding_h) + "," + std::to_string(o.padding_w) +
+        "," + std::to_string(pb) + "," + std::to_string(pr));
   PoolFields f;
   f.channels = channels;
   f.h = h;
@@ -265,8 +265,8 @@ void conv2d(Conv2d c, const T* p, const T* x, T* a, Act y, int n) {
   detail::check_conv2d_output(c, y);
   detail::reads_input(c.cin * c.hin * c.win, c.id);
   detail::writes(y, c.id);
-  kernels::conv2d_forward(x, p + c.w, detail::bias_or_null(p, c.b), a + long{n} * y.off,
-                          a + long{n} * c.col, n, detail::conv2d_shape(c, true));
+  kernels::conv2d_forward(x, p + c.w, detail::bias_or_null(p, c.b), a + long{n} * y.off, a + long{n} * c.col,
+                          n, detail::conv2d_shape(c, true));
 }
 // Conv2d on an activation x [cin, n, h, w].
 template <typename T>
@@ -296,16 +296,18 @@ void pool_forward(const PoolFields& f, const char* kind, T* a, const Act& x, con
   if (R == Reduction::kMax && tiled_1d(f))
     kernels::max_pool1d_forward(a + long{n} * x.off, a + long{n} * y.off, f.channels * n, f.w, f.kw);
   else if (R == Reduction::kMax)
-    kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n, pool_shape(f));
+    kernels::max_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n,
+                                pool_shape(f));
   else
-    kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n, pool_shape(f));
+    kernels::avg_pool2d_forward(a + long{n} * x.off, a + long{n} * y.off, long{f.channels} * n,
+                                pool_shape(f));
 }
 }  // namespace detail
 
 // One name per handle (Clad finds each block's pullback by its name).
-#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION)                          \
-  template <typename T>                                                     \
-  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                       \
+#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION)                              \
+  template <typename T>                                                         \
+  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                           \
     detail::pool_forward<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
   }
 TORCHCLAD_NN_POOL(max_pool1d, MaxPool1d, kMax)
@@ -336,7 +338,8 @@ struct AxesLayout {
 inline AxesLayout axes_layout(const char* kind, const std::string& name, const std::vector<int>& dims,
                               bool channel_major) {
   if (dims.empty() || dims.size() > 3)
-    throw std::invalid_argument(std::string(kind) + " '" + name + "': a sample has 1 to 3 axes after the batch, found " +
+    throw std::invalid_argument(std::string(kind) + " '" + name +
+                                "': a sample has 1 to 3 axes after the batch, found " +
                                 std::to_string(dims.size()));
   AxesLayout l;
   l.rank = static_cast<int>(dims.size());
@@ -401,8 +404,12 @@ inline AxesLayout layout_of(int rank, int d0, int d1, int d2, bool channel_major
   l.channel_major = channel_major;
   return l;
 }
-inline AxesLayout permute_in(const Permute& t) { return layout_of(t.rank, t.i0, t.i1, t.i2, t.in_channel_major); }
-inline AxesLayout permute_out(const Permute& t) { return layout_of(t.rank, t.o0, t.o1, t.o2, t.out_channel_major); }
+inline AxesLayout permute_in(const Permute& t) {
+  return layout_of(t.rank, t.i0, t.i1, t.i2, t.in_channel_major);
+}
+inline AxesLayout permute_out(const Permute& t) {
+  return layout_of(t.rank, t.o0, t.o1, t.o2, t.out_channel_major);
+}
 // The input index of output index j.
 inline void permute_source(const Permute& t, const int* j, int* i) {
   i[0] = i[1] = i[2] = 0;
@@ -446,13 +453,15 @@ struct Broadcast {
     const detail::AxesLayout x1 = detail::axes_layout("Broadcast", name, dims1, channel_major1);
     const detail::AxesLayout x2 = detail::axes_layout("Broadcast", name, dims2, channel_major2);
     if (dims1.size() != dims2.size())
-      throw std::invalid_argument("Broadcast '" + name + "': the operands have " + std::to_string(dims1.size()) +
-                                  " and " + std::to_string(dims2.size()) + " axes after the batch (needs the same)");
+      throw std::invalid_argument("Broadcast '" + name + "': the operands have " +
+                                  std::to_string(dims1.size()) + " and " + std::to_string(dims2.size()) +
+                                  " axes after the batch (needs the same)");
     std::vector<int> dims;
     for (size_t k = 0; k < dims1.size(); ++k) {
       if (dims1[k] != dims2[k] && dims1[k] != 1 && dims2[k] != 1)
-        throw std::invalid_argument("Broadcast '" + name + "': axis " + std::to_string(k + 1) + " has sizes " +
-                                    std::to_string(dims1[k]) + " and " + std::to_string(dims2[k]) +
+        throw std::invalid_argument("Broadcast '" + name + "': axis " + std::to_string(k + 1) +
+                                    " has sizes " + std::to_string(dims1[k]) + " and " +
+                                    std::to_string(dims2[k]) +
                                     ", which do not broadcast (equal, or one of them 1)");
       dims.push_back(std::max(dims1[k], dims2[k]));
     }
@@ -474,9 +483,15 @@ enum class BroadcastOp { kAdd, kSub, kMul };
 inline void broadcast_index(const AxesLayout& operand, const int* j, int* i) {
   for (int k = 0; k < 3; ++k) i[k] = operand.dims[k] == 1 ? 0 : j[k];
 }
-inline AxesLayout broadcast_x1(const Broadcast& b) { return layout_of(b.rank, b.a0, b.a1, b.a2, b.a_channel_major); }
-inline AxesLayout broadcast_x2(const Broadcast& b) { return layout_of(b.rank, b.b0, b.b1, b.b2, b.b_channel_major); }
-inline AxesLayout broadcast_out(const Broadcast& b) { return layout_of(b.rank, b.o0, b.o1, b.o2, b.out_channel_major); }
+inline AxesLayout broadcast_x1(const Broadcast& b) {
+  return layout_of(b.rank, b.a0, b.a1, b.a2, b.a_channel_major);
+}
+inline AxesLayout broadcast_x2(const Broadcast& b) {
+  return layout_of(b.rank, b.b0, b.b1, b.b2, b.b_channel_major);
+}
+inline AxesLayout broadcast_out(const Broadcast& b) {
+  return layout_of(b.rank, b.o0, b.o1, b.o2, b.out_channel_major);
+}
 template <BroadcastOp Op, typename T>
 void broadcast_forward(const Broadcast& bc, T* a, const Act& x1, const Act& x2, const Act& y, int n) {
   if (replaying()) return;
@@ -566,8 +581,9 @@ template <typename T>
 void clip(T* a, Act x, Act y, double lo, double hi, int n) {
   if (detail::replaying()) return;
   detail::same_width<T>(x, y);
-  TORCHCLAD_NN_NEED(lo <= hi, y.id, "clip: the lower bound " + std::to_string(lo) + " is above the upper " +
-                                        std::to_string(hi));
+  TORCHCLAD_NN_NEED(
+      lo <= hi, y.id,
+      "clip: the lower bound " + std::to_string(lo) + " is above the upper " + std::to_string(hi));
   detail::writes(y, y.id);
   const T* xv = a + long{n} * x.off;
   T* yv = a + long{n} * y.off;
@@ -697,9 +713,9 @@ struct BatchNorm {
     use_statistics(name, running_mean, running_var);
     for (const Const* c : {&gamma, &beta})
       if (c->id < 0 || c->size != channels)
-        throw std::invalid_argument("BatchNorm '" + name + "': gamma and beta need " +
-                                    std::to_string(channels) + " values, found " +
-                                    (c->id < 0 ? std::string("an undeclared Const") : std::to_string(c->size)));
+        throw std::invalid_argument(
+            "BatchNorm '" + name + "': gamma and beta need " + std::to_string(channels) + " values, found " +
+            (c->id < 0 ? std::string("an undeclared Const") : std::to_string(c->size)));
     this->gamma = gamma.v;
     this->beta = beta.v;
   }
@@ -708,7 +724,8 @@ struct BatchNorm {
   void declare(const std::string& name, int c, int s, double e) {
     auto& d = detail::current("BatchNorm");
     if (c < 1 || s < 0 || !(e > 0))
-      throw std::invalid_argument("BatchNorm '" + name + "': needs channels >= 1, spatial >= 0 and eps > 0, found " +
+      throw std::invalid_argument("BatchNorm '" + name +
+                                  "': needs channels >= 1, spatial >= 0 and eps > 0, found " +
                                   std::to_string(c) + ", " + std::to_string(s) + ", " + std::to_string(e));
     eps = e;
     channels = c;
@@ -718,13 +735,13 @@ struct BatchNorm {
   void use_statistics(const std::string& name, const Const& m, const Const& v) {
     for (const Const* k : {&m, &v})
       if (k->id < 0 || k->size != channels)
-        throw std::invalid_argument("BatchNorm '" + name + "': the running mean and variance need " +
-                                    std::to_string(channels) + " values, found " +
-                                    (k->id < 0 ? std::string("an undeclared Const") : std::to_string(k->size)));
+        throw std::invalid_argument(
+            "BatchNorm '" + name + "': the running mean and variance need " + std::to_string(channels) +
+            " values, found " + (k->id < 0 ? std::string("an undeclared Const") : std::to_string(k->size)));
     for (long i = 0; i < channels; ++i)
       if (!(v.v[i] + eps > 0))
-        throw std::invalid_argument("BatchNorm '" + name + "': running_var[" + std::to_string(i) + "] + eps is " +
-                                    std::to_string(v.v[i] + eps) + ", not > 0");
+        throw std::invalid_argument("BatchNorm '" + name + "': running_var[" + std::to_string(i) +
+                                    "] + eps is " + std::to_string(v.v[i] + eps) + ", not > 0");
     mean = m.v;
     var = v.v;
   }
@@ -777,9 +794,11 @@ void batch_norm(BatchNorm bn, const T* p, T* a, Act x, Act y, int n) {
     T scale, shift, invstd;
     detail::batch_norm_channel(bn, p, c, scale, shift, invstd);
     if (bn.spatial == 0)
-      for (int s = 0; s < n; ++s) yv[long{s} * bn.channels + c] = xv[long{s} * bn.channels + c] * scale + shift;
+      for (int s = 0; s < n; ++s)
+        yv[long{s} * bn.channels + c] = xv[long{s} * bn.channels + c] * scale + shift;
     else
-      for (long i = long{c} * n * bn.spatial; i < long{c + 1} * n * bn.spatial; ++i) yv[i] = xv[i] * scale + shift;
+      for (long i = long{c} * n * bn.spatial; i < long{c + 1} * n * bn.spatial; ++i)
+        yv[i] = xv[i] * scale + shift;
   }
 }
 
@@ -791,32 +810,52 @@ enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kRSub };  // kRSub: q - x
 template <typename T>
 T apply_op(BinaryOp op, T u, T v) {
   switch (op) {
-    case BinaryOp::kAdd: return u + v;
-    case BinaryOp::kSub: return u - v;
-    case BinaryOp::kMul: return u * v;
-    case BinaryOp::kDiv: return u / v;
-    default: return v - u;
+    case BinaryOp::kAdd:
+      return u + v;
+    case BinaryOp::kSub:
+      return u - v;
+    case BinaryOp::kMul:
+      return u * v;
+    case BinaryOp::kDiv:
+      return u / v;
+    default:
+      return v - u;
   }
 }
 // d(u op v)/du and /dv.
 template <typename T>
 void op_partials(BinaryOp op, T u, T v, T& du, T& dv) {
   switch (op) {
-    case BinaryOp::kAdd: du = T(1), dv = T(1); break;
-    case BinaryOp::kSub: du = T(1), dv = T(-1); break;
-    case BinaryOp::kMul: du = v, dv = u; break;
-    case BinaryOp::kDiv: du = T(1) / v, dv = -u / (v * v); break;
-    default: du = T(-1), dv = T(1); break;
+    case BinaryOp::kAdd:
+      du = T(1), dv = T(1);
+      break;
+    case BinaryOp::kSub:
+      du = T(1), dv = T(-1);
+      break;
+    case BinaryOp::kMul:
+      du = v, dv = u;
+      break;
+    case BinaryOp::kDiv:
+      du = T(1) / v, dv = -u / (v * v);
+      break;
+    default:
+      du = T(-1), dv = T(1);
+      break;
   }
 }
 
 inline const char* op_name(BinaryOp op) {
   switch (op) {
-    case BinaryOp::kAdd: return "add";
-    case BinaryOp::kSub: return "sub";
-    case BinaryOp::kMul: return "mul";
-    case BinaryOp::kDiv: return "div";
-    default: return "rsub";
+    case BinaryOp::kAdd:
+      return "add";
+    case BinaryOp::kSub:
+      return "sub";
+    case BinaryOp::kMul:
+      return "mul";
+    case BinaryOp::kDiv:
+      return "div";
+    default:
+      return "rsub";
   }
 }
 
@@ -846,16 +885,20 @@ inline void check_broadcast(BinaryOp op, const Act& x, const Act& y, long size, 
                             int id) {
   declared(x, id, "the input");
   declared(y, id, "the output");
-  TORCHCLAD_NN_NEED(operand_id >= 0, id, std::string(op_name(op)) + ": the operand is used before it is declared");
-  TORCHCLAD_NN_NEED(x.width == y.width, id,
-                    std::string(op_name(op)) + ": input has width " + str(x.width) + ", the output " + str(y.width));
-  TORCHCLAD_NN_NEED(channels >= 0 && (channels == 0 || x.width % channels == 0), id,
-                    std::string(op_name(op)) + ": " + str(x.width) + " values are not " + str(channels) + " channels");
+  TORCHCLAD_NN_NEED(operand_id >= 0, id,
+                    std::string(op_name(op)) + ": the operand is used before it is declared");
+  TORCHCLAD_NN_NEED(
+      x.width == y.width, id,
+      std::string(op_name(op)) + ": input has width " + str(x.width) + ", the output " + str(y.width));
+  TORCHCLAD_NN_NEED(
+      channels >= 0 && (channels == 0 || x.width % channels == 0), id,
+      std::string(op_name(op)) + ": " + str(x.width) + " values are not " + str(channels) + " channels");
   const bool fits = size == 1 || size == x.width || (channels > 0 && size == channels);
   TORCHCLAD_NN_NEED(fits, id,
-                    std::string(op_name(op)) + ": the operand has " + str(size) + " values; expected 1 (a scalar), " +
-                        (channels > 0 ? str(channels) + " (one per channel) or " : std::string()) + str(x.width) +
-                        " (one per value of a sample)");
+                    std::string(op_name(op)) + ": the operand has " + str(size) +
+                        " values; expected 1 (a scalar), " +
+                        (channels > 0 ? str(channels) + " (one per channel) or " : std::string()) +
+                        str(x.width) + " (one per value of a sample)");
   writes(y, id);
 }
 
@@ -865,8 +908,8 @@ void binary_acts(BinaryOp op, T* a, const Act& x1, const Act& x2, const Act& y, 
   declared(x2, y.id, "the second input");
   declared(y, y.id, "the output");
   TORCHCLAD_NN_NEED(x1.width == x2.width && x1.width == y.width, y.id,
-                    std::string(op_name(op)) + ": inputs have widths " + str(x1.width) + " and " + str(x2.width) +
-                        ", the output " + str(y.width) + "; expected the same");
+                    std::string(op_name(op)) + ": inputs have widths " + str(x1.width) + " and " +
+                        str(x2.width) + ", the output " + str(y.width) + "; expected the same");
   writes(y, y.id);
   const T* u = a + long{n} * x1.off;
   const T* v = a + long{n} * x2.off;
@@ -899,17 +942,17 @@ void mul(T* a, Act x1, Act x2, Act y, int n) {
 }
 // An activation and a parameter, broadcast (see detail::for_each_broadcast):
 // y = x op q (rsub: q - x).
-#define TORCHCLAD_NN_PARAM_OP(NAME, OP)                                                             \
-  template <typename T>                                                                             \
-  void NAME(const T* p, T* a, Act x, Param q, Act y, int channels, int n) {                         \
-    if (!detail::replaying())                                                                       \
+#define TORCHCLAD_NN_PARAM_OP(NAME, OP)                                                                 \
+  template <typename T>                                                                                 \
+  void NAME(const T* p, T* a, Act x, Param q, Act y, int channels, int n) {                             \
+    if (!detail::replaying())                                                                           \
       detail::binary_operand(detail::BinaryOp::OP, a, x, p + (q.off >= 0 ? q.off : 0), q.size, q.id, y, \
-                             channels, n);                                                          \
-  }                                                                                                 \
-  template <typename T>                                                                             \
-  void NAME(T* a, Act x, Const c, Act y, int channels, int n) {                                     \
-    if (!detail::replaying())                                                                       \
-      detail::binary_operand(detail::BinaryOp::OP, a, x, c.v, c.size, c.id, y, channels, n);        \
+                             channels, n);                                                              \
+  }                                                                                                     \
+  template <typename T>                                                                                 \
+  void NAME(T* a, Act x, Const c, Act y, int channels, int n) {                                         \
+    if (!detail::replaying())                                                                           \
+      detail::binary_operand(detail::BinaryOp::OP, a, x, c.v, c.size, c.id, y, channels, n);            \
   }
 TORCHCLAD_NN_PARAM_OP(add, kAdd)
 TORCHCLAD_NN_PARAM_OP(sub, kSub)
@@ -924,8 +967,8 @@ inline void check_concat(const Act& x1, const Act& x2, const Act& y) {
   declared(x2, y.id, "the second input");
   declared(y, y.id, "the output");
   TORCHCLAD_NN_NEED(x1.width + x2.width == y.width, y.id,
-                    "concat: inputs have widths " + str(x1.width) + " and " + str(x2.width) + ", the output " +
-                        str(y.width) + "; expected their sum");
+                    "concat: inputs have widths " + str(x1.width) + " and " + str(x2.width) +
+                        ", the output " + str(y.width) + "; expected their sum");
   writes(y, y.id);
 }
 }  // namespace detail
@@ -963,8 +1006,9 @@ template <typename T>
 void unflatten(T* a, Act x, Act y, int channels, int n) {
   if (detail::replaying()) return;
   detail::same_width<T>(x, y);
-  TORCHCLAD_NN_NEED(channels > 0 && x.width % channels == 0, y.id,
-                    "unflatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
+  TORCHCLAD_NN_NEED(
+      channels > 0 && x.width % channels == 0, y.id,
+      "unflatten: " + detail::str(x.width) + " values are not " + detail::str(channels) + " channels");
   detail::writes(y, y.id);
   kernels::batch_major_to_channels(a + long{n} * x.off, a + long{n} * y.off, channels, n, x.width / channels);
 }
@@ -985,16 +1029,16 @@ void clear(T* dy, long count) {
 }  // namespace detail
 
 template <typename T>
-void conv2d_pullback(tn::Conv2d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv2d*,
-                     T* d_p, T* d_a, tn::Act*, int*) {
+void conv2d_pullback(tn::Conv2d c, const T* p, const T* x, T* a, tn::Act y, int n, tn::Conv2d*, T* d_p,
+                     T* d_a, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
   tk::conv2d_backward<T>(x, p + c.w, dy, a + long{n} * c.col, n, tn::detail::conv2d_shape(c, true), nullptr,
                          d_p + c.w, tn::detail::bias_or_null(d_p, c.b));
   detail::clear(dy, long{n} * y.width);
 }
 template <typename T>
-void conv2d_pullback(tn::Conv2d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv2d*,
-                     T* d_p, T* d_a, tn::Act*, tn::Act*, int*) {
+void conv2d_pullback(tn::Conv2d c, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Conv2d*, T* d_p, T* d_a,
+                     tn::Act*, tn::Act*, int*) {
   T* dy = d_a + long{n} * y.off;
   tk::conv2d_backward<T>(a + long{n} * x.off, p + c.w, dy, a + long{n} * c.col, n,
                          tn::detail::conv2d_shape(c, false), d_a + long{n} * x.off, d_p + c.w,
@@ -1018,11 +1062,11 @@ void pool_backward(const tn::detail::PoolFields& f, T* a, T* d_a, const tn::Act&
 }
 }  // namespace detail
 
-#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION)                                              \
-  template <typename T>                                                                                 \
+#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION)                                               \
+  template <typename T>                                                                                   \
   void NAME##_pullback(tn::HANDLE pool, T* a, tn::Act x, tn::Act y, int n, tn::HANDLE*, T* d_a, tn::Act*, \
-                       tn::Act*, int*) {                                                                \
-    detail::pool_backward<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                            \
+                       tn::Act*, int*) {                                                                  \
+    detail::pool_backward<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                               \
   }
 TORCHCLAD_NN_POOL_PULLBACK(max_pool1d, MaxPool1d, kMax)
 TORCHCLAD_NN_POOL_PULLBACK(avg_pool1d, AvgPool1d, kAverage)
@@ -1032,8 +1076,8 @@ TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage)
 
 // Permute's adjoint: dx[source] += dy; dy = 0.
 template <typename T>
-void permute_pullback(tn::Permute t, T* a, tn::Act x, tn::Act y, int n, tn::Permute*, T* d_a, tn::Act*, tn::Act*,
-                      int*) {
+void permute_pullback(tn::Permute t, T* a, tn::Act x, tn::Act y, int n, tn::Permute*, T* d_a, tn::Act*,
+                      tn::Act*, int*) {
   const T* dy = d_a + long{n} * y.off;
   T* dx = d_a + long{n} * x.off;
   const tn::detail::AxesLayout in = tn::detail::permute_in(t), out = tn::detail::permute_out(t);
@@ -1078,11 +1122,11 @@ void broadcast_backward(const tn::Broadcast& bc, T* a, T* d_a, const tn::Act& x1
 }
 }  // namespace detail
 
-#define TORCHCLAD_NN_BROADCAST_PULLBACK(NAME, OP)                                                             \
-  template <typename T>                                                                                      \
-  void NAME##_pullback(tn::Broadcast b, T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, tn::Broadcast*, T* d_a, \
-                       tn::Act*, tn::Act*, tn::Act*, int*) {                                                 \
-    detail::broadcast_backward<tn::detail::BroadcastOp::OP>(b, a, d_a, x1, x2, y, n);                            \
+#define TORCHCLAD_NN_BROADCAST_PULLBACK(NAME, OP)                                                       \
+  template <typename T>                                                                                 \
+  void NAME##_pullback(tn::Broadcast b, T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, tn::Broadcast*, \
+                       T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {                                    \
+    detail::broadcast_backward<tn::detail::BroadcastOp::OP>(b, a, d_a, x1, x2, y, n);                   \
   }
 TORCHCLAD_NN_BROADCAST_PULLBACK(broadcast_add, kAdd)
 TORCHCLAD_NN_BROADCAST_PULLBACK(broadcast_sub, kSub)
@@ -1097,8 +1141,8 @@ void leaky_relu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a
 }
 
 template <typename T>
-void clip_pullback(T* a, tn::Act x, tn::Act y, double lo, double hi, int n, T* d_a, tn::Act*, tn::Act*, double*,
-                   double*, int*) {
+void clip_pullback(T* a, tn::Act x, tn::Act y, double lo, double hi, int n, T* d_a, tn::Act*, tn::Act*,
+                   double*, double*, int*) {
   const T l = static_cast<T>(lo), h = static_cast<T>(hi);
   detail::elementwise_pullback(a, d_a, x, y, n, [l, h](T v, T) { return v >= l && v <= h ? T(1) : T(0); });
 }
@@ -1118,14 +1162,16 @@ namespace detail {
 // dx += y * (dy - sum dy y) (softmax) or dx += dy - exp(y) sum dy
 // (log-softmax) over each position's channels; then dy = 0.
 template <typename T>
-void softmax_channels_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int channels, int n, bool log) {
+void softmax_channels_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int channels, int n,
+                               bool log) {
   const long stride = long{n} * (x.width / channels);
   const T* out = a + long{n} * y.off;
   T* dy = d_a + long{n} * y.off;
   T* dx = d_a + long{n} * x.off;
   for (long i = 0; i < stride; ++i) {
     T s = T(0);
-    for (int c = 0; c < channels; ++c) s += log ? dy[i + c * stride] : dy[i + c * stride] * out[i + c * stride];
+    for (int c = 0; c < channels; ++c)
+      s += log ? dy[i + c * stride] : dy[i + c * stride] * out[i + c * stride];
     for (int c = 0; c < channels; ++c) {
       const long k = i + c * stride;
       dx[k] += log ? dy[k] - ::std::exp(out[k]) * s : out[k] * (dy[k] - s);
@@ -1137,7 +1183,8 @@ void softmax_channels_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y,
 namespace detail {
 // softmax_axis's adjoint: per group, as softmax_channels_pullback; then dy = 0.
 template <typename T>
-void softmax_axis_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int count, int inner, int n, bool log) {
+void softmax_axis_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int count, int inner, int n,
+                           bool log) {
   const long group = long{count} * inner, total = long{n} * x.width;
   const T* out = a + long{n} * y.off;
   T* dy = d_a + long{n} * y.off;
@@ -1146,7 +1193,8 @@ void softmax_axis_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int
     for (int i = 0; i < inner; ++i) {
       const long b = g + i;
       T s = T(0);
-      for (int c = 0; c < count; ++c) s += log ? dy[b + long{c} * inner] : dy[b + long{c} * inner] * out[b + long{c} * inner];
+      for (int c = 0; c < count; ++c)
+        s += log ? dy[b + long{c} * inner] : dy[b + long{c} * inner] * out[b + long{c} * inner];
       for (int c = 0; c < count; ++c) {
         const long k = b + long{c} * inner;
         dx[k] += log ? dy[k] - ::std::exp(out[k]) * s : out[k] * (dy[k] - s);
@@ -1156,8 +1204,8 @@ void softmax_axis_pullback(T* a, T* d_a, const tn::Act& x, const tn::Act& y, int
 }
 }  // namespace detail
 template <typename T>
-void softmax_axis_pullback(T* a, tn::Act x, tn::Act y, int count, int inner, int n, T* d_a, tn::Act*, tn::Act*,
-                           int*, int*, int*) {
+void softmax_axis_pullback(T* a, tn::Act x, tn::Act y, int count, int inner, int n, T* d_a, tn::Act*,
+                           tn::Act*, int*, int*, int*) {
   detail::softmax_axis_pullback(a, d_a, x, y, count, inner, n, false);
 }
 template <typename T>
@@ -1167,13 +1215,13 @@ void log_softmax_axis_pullback(T* a, tn::Act x, tn::Act y, int count, int inner,
 }
 
 template <typename T>
-void softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*, int*,
-                               int*) {
+void softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*,
+                               int*, int*) {
   detail::softmax_channels_pullback(a, d_a, x, y, channels, n, false);
 }
 template <typename T>
-void log_softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*, tn::Act*,
-                                   int*, int*) {
+void log_softmax_channels_pullback(T* a, tn::Act x, tn::Act y, int channels, int n, T* d_a, tn::Act*,
+                                   tn::Act*, int*, int*) {
   detail::softmax_channels_pullback(a, d_a, x, y, channels, n, true);
 }
 
@@ -1239,29 +1287,32 @@ void binary_operand_pullback(tn::detail::BinaryOp op, T* a, T* d_a, tn::Act x, c
 }  // namespace detail
 
 template <typename T>
-void add_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+void add_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*,
+                  int*) {
   detail::binary_acts_pullback(tn::detail::BinaryOp::kAdd, a, d_a, x1, x2, y, n);
 }
 template <typename T>
-void sub_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+void sub_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*,
+                  int*) {
   detail::binary_acts_pullback(tn::detail::BinaryOp::kSub, a, d_a, x1, x2, y, n);
 }
 template <typename T>
-void mul_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*, int*) {
+void mul_pullback(T* a, tn::Act x1, tn::Act x2, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, tn::Act*,
+                  int*) {
   detail::binary_acts_pullback(tn::detail::BinaryOp::kMul, a, d_a, x1, x2, y, n);
 }
 #define TORCHCLAD_NN_PARAM_OP_PULLBACK(NAME, OP)                                                            \
-  template <typename T>                                                                                    \
-  void NAME##_pullback(const T* p, T* a, tn::Act x, tn::Param q, tn::Act y, int channels, int n, T* d_p,   \
-                       T* d_a, tn::Act*, tn::Param*, tn::Act*, int*, int*) {                               \
+  template <typename T>                                                                                     \
+  void NAME##_pullback(const T* p, T* a, tn::Act x, tn::Param q, tn::Act y, int channels, int n, T* d_p,    \
+                       T* d_a, tn::Act*, tn::Param*, tn::Act*, int*, int*) {                                \
     detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, p + q.off, d_p + q.off, q.size, y, \
-                                    channels, n);                                                          \
-  }                                                                                                        \
-  template <typename T>                                                                                    \
-  void NAME##_pullback(T* a, tn::Act x, tn::Const c, tn::Act y, int channels, int n, T* d_a, tn::Act*,     \
-                       tn::Const*, tn::Act*, int*, int*) {                                                 \
-    detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, c.v, static_cast<T*>(nullptr),   \
-                                    c.size, y, channels, n);                                               \
+                                    channels, n);                                                           \
+  }                                                                                                         \
+  template <typename T>                                                                                     \
+  void NAME##_pullback(T* a, tn::Act x, tn::Const c, tn::Act y, int channels, int n, T* d_a, tn::Act*,      \
+                       tn::Const*, tn::Act*, int*, int*) {                                                  \
+    detail::binary_operand_pullback(tn::detail::BinaryOp::OP, a, d_a, x, c.v, static_cast<T*>(nullptr),     \
+                                    c.size, y, channels, n);                                                \
   }
 TORCHCLAD_NN_PARAM_OP_PULLBACK(add, kAdd)
 TORCHCLAD_NN_PARAM_OP_PULLBACK(sub, kSub)

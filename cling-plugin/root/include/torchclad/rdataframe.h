@@ -83,8 +83,8 @@ class DataLoader {
   // columns (ROOT 6.40's jit mixes such names up).
   DataLoader& add_signal(const std::string& file, const std::string& tree, const std::string& cut = "",
                          const std::string& weight = "");
-  DataLoader& add_background(const std::string& file, const std::string& tree,
-                             const std::string& cut = "", const std::string& weight = "");
+  DataLoader& add_background(const std::string& file, const std::string& tree, const std::string& cut = "",
+                             const std::string& weight = "");
   // Any RDataFrame node (a TChain, friend trees, Defines, ...), same cut and weight.
   DataLoader& add_signal(ROOT::RDF::RNode df, const std::string& cut = "", const std::string& weight = "");
   DataLoader& add_background(ROOT::RDF::RNode df, const std::string& cut = "",

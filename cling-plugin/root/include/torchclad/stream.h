@@ -44,7 +44,7 @@ struct StreamOptions {
   long long shuffle_buffer = 65536;  // rows drawn at random from (0: rows in chunk order)
   bool shuffle = true;               // false: every epoch in entry order, no buffer
   unsigned long long seed = 42;
-  int prefetch_chunks = 2;  // chunks read ahead of training (>= 1)
+  int prefetch_chunks = 2;     // chunks read ahead of training (>= 1)
   long long max_entries = -1;  // only the first max_entries entries (-1: all), e.g. for a trial run
 };
 
@@ -76,8 +76,8 @@ class StreamDataset {
   // Float regression targets (columns or "name[n]", one or several) instead of labels.
   static StreamDataset regression(const std::vector<std::string>& files, const std::string& tree,
                                   const std::vector<std::string>& features,
-                                  const std::vector<std::string>& targets,
-                                  const std::string& weight = "", const StreamOptions& options = {},
+                                  const std::vector<std::string>& targets, const std::string& weight = "",
+                                  const StreamOptions& options = {},
                                   const std::vector<StreamFriend>& friends = {});
 
   long long size() const;  // entries: rows per epoch

@@ -35,8 +35,8 @@ class Dataset {
   // background trees (DataLoader): torchclad/rdataframe.h.
   long long size() const;
   int features() const;
-  int classes() const;  // 1 + the largest label; 0 for a regression dataset
-  int targets() const;  // 0: class labels; else the regression targets per sample
+  int classes() const;       // 1 + the largest label; 0 for a regression dataset
+  int targets() const;       // 0: class labels; else the regression targets per sample
   bool has_weights() const;  // per-sample weights stored (else every weight is 1)
 
   // The samples of every dataset, in order. They must have the same number
@@ -67,7 +67,8 @@ class Dataset {
 long long convert_idx_to_root(const std::string& idx_dir, const std::string& root_file);
 
 struct TrainOptions {
-  std::string engine = "clad";  // Mlp: clad, clad-model-node, clad-ops, autograd; Cnn: clad, clad-ops, autograd
+  std::string engine =
+      "clad";  // Mlp: clad, clad-model-node, clad-ops, autograd; Cnn: clad, clad-ops, autograd
   int epochs = 5;
   int batch = 64;
   int threads = 1;
