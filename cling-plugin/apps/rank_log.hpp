@@ -1,6 +1,7 @@
 #pragma once
 // Output of a command that may run as one rank of many (mpirun): rank 0
 // logs, every rank reports its errors, naming itself.
+#include <cstdio>
 #include <iostream>
 #include <ostream>
 #include <streambuf>
@@ -15,11 +16,17 @@ class RankLog {
   explicit RankLog(std::string command) : command_(std::move(command)) {}
   // std::cerr on rank 0, a stream that drops everything on the others.
   std::ostream& log() { return dist::is_root() ? std::cerr : null_; }
-  // "command: message" or "command (rank 2 of 4): message", on every rank.
-  void error(const std::string& message) const {
+  // "command: message" or "command (rank 2 of 4): message", on every rank,
+  // as one write: mpirun relays each rank's output as it arrives, so a line
+  // written in pieces can be cut by another rank's line.
+  void say(const std::string& message) const {
     const auto rank = dist::rank_label();
-    std::cerr << command_ << (rank.empty() ? "" : " (" + rank + ")") << ": " << message << std::endl;
+    std::cerr.flush();
+    const std::string line = command_ + (rank.empty() ? "" : " (" + rank + ")") + ": " + message + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
   }
+  void error(const std::string& message) const { say(message); }
 
  private:
   struct NullBuffer : std::streambuf {

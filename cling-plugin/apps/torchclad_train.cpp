@@ -320,9 +320,9 @@ int main(int argc, char** argv) {
       data = data::load_mnist_shard(data_dir, config.train_limit, dist::world().rank(), dist::world().size());
     }
     if (dist::distributed())  // every rank: what it read (its shard of the training entries)
-      std::cerr << "torchclad-train (" << dist::rank_label() << "): read training entries ["
-                << data.train_begin << ", " << data.train_begin + data.train.images.size(0) << ") of "
-                << data.train_total << "\n";
+      out.say("read training entries [" + std::to_string(data.train_begin) + ", " +
+              std::to_string(data.train_begin + data.train.images.size(0)) + ") of " +
+              std::to_string(data.train_total));
     log << "engine " << config.engine << ", mlp";
     for (auto w : config.model.widths) log << "-" << w;
     log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind << " lr "

@@ -245,8 +245,8 @@ int main(int argc, char** argv) {
     train.begin = shard.begin;
     train.total = n;
     if (dist::distributed())  // every rank: what it read
-      std::cerr << "torchclad-train-gw (" << dist::rank_label() << "): read training entries [" << shard.begin
-                << ", " << shard.end << ") of " << n << "\n";
+      rank_out.say("read training entries [" + std::to_string(shard.begin) + ", " +
+                   std::to_string(shard.end) + ") of " + std::to_string(n));
     const auto test = rootdata::read_binary_tree(data_file, test_tree, columns);
     if (!test.snr.defined())
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
