@@ -164,9 +164,26 @@ describe("telemetry displays", () => {
       expect(done.text.split("\n")).toEqual([
         expect.stringMatching(/^training c1 \(clad, .*: finished, .*test accuracy 85\.00%/),
         expect.stringMatching(/^training a1 \(autograd, .*: finished, .*test accuracy 84\.00%/),
-        "samples/s relative to clad: autograd 0.50x",
+        "samples/s relative to clad: autograd 0.50x (includes warm-up: train 2 or more epochs for a steady-state figure)",
       ]);
       expect(t.active).toBe(0);
+    });
+
+    test("the summary compares steady state: epoch 1 (warm-up) is left out once later epochs exist", () => {
+      const { out, sink } = recorder();
+      const t = new TelemetryDisplays(200, clock);
+      const rates: [string, string, number[]][] = [
+        ["c2", "clad", [20000, 60000, 62000]], // cold first epoch: the engine a cell trains first
+        ["a2", "autograd", [30000, 30000, 31000]],
+      ];
+      for (const [run_id, engine, sps] of rates) {
+        t.onEvent(ev("start", { run_id, engine }), sink);
+        sps.forEach((v, i) => t.onEvent({ ...epoch(run_id, engine, v, 0.8), epoch: i + 1, step: 50 * (i + 1) }, sink));
+        t.onEvent(ev("end", { run_id, engine, status: "finished" }), sink);
+      }
+      expect(out.at(-1)!.text.split("\n").at(-1)).toBe(
+        "samples/s relative to clad: autograd 0.50x (median samples/s of epochs 2 and later; epoch 1 is warm-up)",
+      );
     });
 
     test("updates of the runs of one display share its throttle", () => {

@@ -12,7 +12,15 @@
 //                                                (training-schema.ts), for the lab extension
 //   text/plain                                    a summary, one line per run, for every other frontend
 import { ExecutionSink, MimeBundle } from "./executor";
-import { MAX_STEP_POINTS, TRAINING_MIME, TrainingComparison, TrainingState, emptyRun } from "./training-schema";
+import {
+  MAX_STEP_POINTS,
+  TRAINING_MIME,
+  TrainingComparison,
+  TrainingState,
+  comparisonThroughput,
+  emptyRun,
+  throughputBasis,
+} from "./training-schema";
 
 // The wire format (payload types, MIME type) lives in training-schema.ts.
 export * from "./training-schema";
@@ -160,12 +168,6 @@ export function summary(s: TrainingState): string {
   return text;
 }
 
-/** Mean samples/s of a run's epochs, else its latest value. */
-export function throughput(s: TrainingState): number | null {
-  const v = s.epoch_metrics.map((e) => e.samples_per_second).filter((x): x is number => x !== null);
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : s.samples_per_second;
-}
-
 /** The payload of several runs in one display: the first run is the baseline. */
 export function comparisonOf(runs: TrainingState[]): TrainingComparison {
   const engines = runs.map((r) => r.engine);
@@ -180,14 +182,14 @@ export function comparisonOf(runs: TrainingState[]): TrainingComparison {
 /** text/plain of a comparison: one line per run, then the throughput of each run against the first. */
 export function comparisonSummary(runs: TrainingState[]): string {
   const lines = runs.map(summary);
-  const base = throughput(runs[0]);
+  const base = comparisonThroughput(runs[0]).value;
   if (base !== null && base > 0) {
     const name = (r: TrainingState) => r.engine || r.run_id;
     const rel = runs.slice(1).map((r) => {
-      const t = throughput(r);
+      const t = comparisonThroughput(r).value;
       return `${name(r)} ${t === null ? "n/a" : `${(t / base).toFixed(2)}x`}`;
     });
-    lines.push(`samples/s relative to ${name(runs[0])}: ${rel.join(", ")}`);
+    lines.push(`samples/s relative to ${name(runs[0])}: ${rel.join(", ")} (${throughputBasis(runs)})`);
   }
   return lines.join("\n");
 }

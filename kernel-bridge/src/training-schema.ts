@@ -84,6 +84,43 @@ export function emptyRun(runId: string): TrainingState {
   return run as TrainingState;
 }
 
+/* ------------------------------------------------------------ throughput */
+
+/** A run's samples/s as comparisons use it, and how it was measured. */
+export interface Throughput {
+  /** samples/s; null when the run has no rate yet. */
+  value: number | null;
+  /** true when the figure excludes the warm-up (the run has finished two or more epochs). */
+  steady: boolean;
+}
+
+/**
+ * The throughput a comparison of runs uses: the median samples/s of the
+ * epochs after the first. The first epoch pays the warm-up (thread pool
+ * start, first-touch page faults, cold caches), so the engine a cell trains
+ * first would otherwise look slower than it is. With one epoch, that epoch;
+ * with none yet, the live value (both include the warm-up: steady = false).
+ * The bridge's text summary and the lab extension's speed-up bars both use
+ * this one rule.
+ */
+export function comparisonThroughput(run: TrainingState): Throughput {
+  const rates = run.epoch_metrics.map((e) => e.samples_per_second);
+  const after = rates.slice(1).filter((x): x is number => x !== null);
+  if (after.length) {
+    const v = [...after].sort((a, b) => a - b);
+    const m = v.length >> 1;
+    return { value: v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2, steady: true };
+  }
+  return { value: rates[0] ?? run.samples_per_second, steady: false };
+}
+
+/** How comparisonThroughput measured a set of runs, said in a few words for a display. */
+export function throughputBasis(runs: TrainingState[]): string {
+  return runs.every((r) => comparisonThroughput(r).steady)
+    ? "median samples/s of epochs 2 and later; epoch 1 is warm-up"
+    : "includes warm-up: train 2 or more epochs for a steady-state figure";
+}
+
 /* ------------------------------------------------------------ validation */
 
 /** The payload after validation: the runs (normalised) and how they are compared. */

@@ -7,11 +7,14 @@ export {
   MAX_STEP_POINTS,
   TRAINING_MIME,
   TRAINING_SCHEMA_VERSION as SCHEMA_VERSION,
+  comparisonThroughput,
+  throughputBasis,
   validate,
 } from '@torchclad/kernel-bridge/dist/training-schema';
 export type {
   Comparison,
   EpochRecord,
+  Throughput,
   TrainingComparison,
   TrainingDisplay,
   TrainingPayload,

@@ -5,7 +5,7 @@
 // Plotly.react. Every step point of the payload is drawn: kernel-bridge is
 // the one layer that thins points (at most MAX_STEP_POINTS per run cross the
 // wire, see kernel-bridge/src/telemetry.ts), so there is no downsampling here.
-import { TrainingDisplay, TrainingState } from './schema';
+import { TrainingDisplay, TrainingState, comparisonThroughput, throughputBasis } from './schema';
 
 /* ------------------------------------------------------------ status text */
 
@@ -184,22 +184,19 @@ export function runLabels(runs: TrainingState[]): string[] {
   return runs.map((r) => (distinct ? r.engine : [r.engine, r.run_id].filter(Boolean).join(' ')));
 }
 
-/** Throughput of a run: mean of its epochs' samples/s, else the latest value. */
-export function throughput(r: TrainingState): number | null {
-  const v = r.epoch_metrics.map((e) => e.samples_per_second).filter((x): x is number => x !== null);
-  if (v.length) return v.reduce((a, b) => a + b, 0) / v.length;
-  return r.samples_per_second;
-}
-
 export interface Speedup {
   baseline: string;
+  /** How the throughputs were measured (schema's throughputBasis), and whether every run's excludes warm-up. */
+  basis: string;
+  steady: boolean;
   labels: string[];
   runIds: string[];
   values: (number | null)[];
 }
 
 /**
- * Speed-up of each run's throughput over the baseline's; null when there is
+ * Speed-up of each run's throughput (comparisonThroughput: steady state when
+ * it can) over the baseline's; null when there is
  * no comparison (one run, and no `comparison` field with several runs of
  * different engines).
  */
@@ -209,14 +206,16 @@ export function speedups(display: TrainingDisplay): Speedup | null {
   const engines = new Set(runs.map((r) => r.engine));
   if (!comparison && engines.size < 2) return null;
   const base = runs.find((r) => r.run_id === comparison?.baseline) ?? runs[0];
-  const bt = throughput(base);
+  const bt = comparisonThroughput(base).value;
   const labels = runLabels(runs);
   return {
     baseline: labels[runs.indexOf(base)],
+    basis: throughputBasis(runs),
+    steady: runs.every((r) => comparisonThroughput(r).steady),
     labels,
     runIds: runs.map((r) => r.run_id),
     values: runs.map((r) => {
-      const t = throughput(r);
+      const t = comparisonThroughput(r).value;
       return t !== null && bt !== null && bt > 0 ? t / bt : null;
     }),
   };
@@ -371,7 +370,7 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       marker: { color: runs.map((_, i) => colour(i)) },
       text: sp.values.map((v) => (v === null ? 'n/a' : `${v.toFixed(2)}×`)),
       textposition: 'auto',
-      hovertemplate: `%{x}<br>%{text} vs ${sp.baseline}<extra></extra>`,
+      hovertemplate: `%{x}<br>%{text} vs ${sp.baseline}<br>${sp.basis}<extra></extra>`,
       xaxis: 'x4',
       yaxis: 'y4',
     });
@@ -444,7 +443,9 @@ export function buildFigure(display: TrainingDisplay, opts: FigureOptions = {}):
       rangemode: 'tozero',
       ticksuffix: '×',
     });
-    (layout.annotations as Record<string, unknown>[]).push(panelTitle('speed-up', dom(2)[0], botY[1] + 0.01));
+    (layout.annotations as Record<string, unknown>[]).push(
+      panelTitle(sp.steady ? 'speed-up · steady state' : 'speed-up · incl. warm-up', dom(2)[0], botY[1] + 0.01),
+    );
   }
   return {
     data,

@@ -1,5 +1,5 @@
-import { validate, TrainingDisplay } from '../schema';
-import { buildFigure, formatDuration, headerOf, runLabels, speedups, statusText, throughput } from '../transform';
+import { comparisonThroughput, validate, TrainingDisplay } from '../schema';
+import { buildFigure, formatDuration, headerOf, runLabels, speedups, statusText } from '../transform';
 import { run } from './fixtures';
 
 function displayOf(data: unknown): TrainingDisplay {
@@ -159,10 +159,25 @@ describe('multi-run merge', () => {
     ).not.toBeNull();
   });
 
-  test('throughput: mean of the epochs, else the live value; unknown -> null speed-up', () => {
-    expect(throughput(displayOf(clad).runs[0])).toBe(60000);
+  test('throughput: median of the epochs after the first (warm-up), else epoch 1, else live; unknown -> null', () => {
+    expect(comparisonThroughput(displayOf(clad).runs[0])).toEqual({ value: 60000, steady: true });
+    // a cold first epoch does not count once there are later ones
+    const warm = run({ run_id: 'w', engine: 'autograd' }, 3, 4);
+    [10000, 50000, 30000, 40000].forEach((v, i) => (warm.epoch_metrics[i].samples_per_second = v));
+    expect(comparisonThroughput(displayOf(warm).runs[0])).toEqual({ value: 40000, steady: true });
+    const sp = speedups(displayOf([clad, warm]))!;
+    expect(sp.values).toEqual([1, 40000 / 60000]);
+    expect(sp.steady).toBe(true);
+    expect(sp.basis).toMatch(/epochs 2 and later/);
+    expect(buildFigure(displayOf([clad, warm])).layout.annotations).toContainEqual(
+      expect.objectContaining({ text: '<b>speed-up · steady state</b>' }),
+    );
+    // one epoch: that epoch, flagged as including the warm-up
+    const one = run({ run_id: 'o', engine: 'x' }, 3, 1);
+    expect(comparisonThroughput(displayOf(one).runs[0])).toEqual({ value: 40500, steady: false });
+    expect(speedups(displayOf([clad, one]))!.basis).toMatch(/includes warm-up/);
     const fresh = run({ run_id: 'r3', engine: 'x', samples_per_second: null }, 1, 0);
-    expect(throughput(displayOf(fresh).runs[0])).toBeNull();
+    expect(comparisonThroughput(displayOf(fresh).runs[0]).value).toBeNull();
     expect(speedups(displayOf([clad, fresh]))!.values).toEqual([1, null]);
   });
 
