@@ -307,6 +307,50 @@ TEST(ModelColumn, EqualsPredictWithImplicitMtOn) {
   expect_column_equals_predict(m);
 }
 
+// The columns as the datasets take them: an array column's values in order,
+// "name[n]" (padded with 0), scalars beside them; several model columns on
+// one graph.
+TEST(ModelColumn, TakesArrayColumnsAsTheDatasetsDo) {
+  auto [train, test] = loaded().split(0.3, 7);
+  auto m = model("ntuple_classifier", 3);
+  m.fit(train, test, quick(2));
+  ROOT::RDataFrame df("mixed", ntuple());
+  // "pair": 2 values in every entry; "ragged": 0, 1 or 2 values.
+  auto node = df.Define("pair", [](float a, double b) { return ROOT::RVecF{a, float(b)}; }, {"m_jj", "m_jjj"})
+                  .Define("ragged",
+                          [](int e, float a, double b) {
+                            ROOT::RVecF v{a, float(b)};
+                            v.resize(e % 3);
+                            return v;
+                          },
+                          {"event", "m_jj", "m_jjj"});
+  for (const std::vector<std::string>& spec :
+       {std::vector<std::string>{"pair", "n_jets"}, {"ragged[2]", "n_jets"}, {"m_jj", "pair[1]", "n_jets"}}) {
+    const auto expected = m.predict(dataset_from_columns(node, spec, "label"));
+    auto scored = define_model_column(node, "score", m, spec);
+    scored = define_model_column(scored, "score2", m, kFeatures);  // a second model column on the graph
+    auto scores = scored.Take<float>("score");
+    auto entries = scored.Take<int>("event");
+    auto also = scored.Count();
+    ASSERT_EQ(scores->size(), expected.size()) << spec[0];
+    for (size_t i = 0; i < scores->size(); ++i)
+      ASSERT_NEAR((*scores)[i], expected[(*entries)[i]],
+                  1e-5 * std::max(1.f, std::abs(expected[(*entries)[i]])))
+          << spec[0] << ", entry " << (*entries)[i];
+    EXPECT_EQ(*also, static_cast<ULong64_t>(kSignal + kBackground));
+  }
+  // Widths known before the event loop are checked at once ...
+  EXPECT_TRUE(throws_with([&] { define_model_column(node, "score", m, {"pair[2]", "ragged[2]"}); },
+                          {"define_model_column: model 'ntuple_classifier' takes 3 features per event, the "
+                           "columns give 4 values (pair[2], ragged[2])"}));
+  // ... a whole array of varying length when an entry has another width.
+  auto bad = define_model_column(node, "score", m, {"ragged", "n_jets"});
+  EXPECT_TRUE(throws_with([&] { *bad.Sum<float>("score"); },
+                          {"define_model_column: the columns (ragged, n_jets) give", "values at entry",
+                           "model 'ntuple_classifier' takes 3", "write 'name[n]'"}));
+  EXPECT_EQ(*df.Count(), static_cast<ULong64_t>(kSignal + kBackground));
+}
+
 TEST(ModelColumn, ClearErrors) {
   ROOT::RDataFrame df("mixed", ntuple());
   auto m = model("ntuple_classifier");
@@ -315,11 +359,11 @@ TEST(ModelColumn, ClearErrors) {
                   {"define_model_column: model 'ntuple_classifier' takes 3 features per event, 2 columns "
                    "given (m_jj, m_jjj)"}));
   auto with_text = df.Define("text", [] { return std::string("x"); });
-  EXPECT_TRUE(
-      throws_with([&] { define_model_column(with_text, "score", m, {"m_jj", "text", "n_jets"}); },
-                  {"define_model_column: column 'text' holds", "string", "expected one number per entry"}));
+  EXPECT_TRUE(throws_with(
+      [&] { define_model_column(with_text, "score", m, {"m_jj", "text", "n_jets"}); },
+      {"define_model_column: feature column 'text' has type", "string", "expected one number per entry"}));
   EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", m, {"m_jj", "m_bb", "n_jets"}); },
-                          {"define_model_column: no column 'm_bb'; the columns are: ", "m_jjj"}));
+                          {"define_model_column: no feature column 'm_bb'; the columns are: ", "m_jjj"}));
   EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", m, kFeatures, 1); },
                           {"output 1 is not one of model 'ntuple_classifier''s 1 outputs"}));
   // The graph stays usable after an error.

@@ -6,28 +6,13 @@
 #include <stdexcept>
 
 #include "data/column_spec.hpp"
+#include "data/feature_row.hpp"
 #include "data/tree_dataset.hpp"
 
 namespace torchclad::rootdata {
 namespace {
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-// The row expression's statements that append a part's values to the row.
-// RDataFrame takes every identifier of a jitted expression that names a
-// column for that column ("f" in "0.f" if there is a column f), so the
-// expression's own names are all __torchclad_*.
-std::string append_values(const ColumnPart& p) {
-  const std::string& c = p.alias;
-  if (!p.array) return "__torchclad_r.push_back(static_cast<float>(" + c + "));\n";
-  if (p.take < 0)
-    return "for (auto&& __torchclad_v : " + c +
-           ") __torchclad_r.push_back(static_cast<float>(__torchclad_v));\n";
-  const std::string n = std::to_string(p.take);
-  return "for (std::size_t __torchclad_i = 0; __torchclad_i < " + n +
-         "; ++__torchclad_i) __torchclad_r.push_back(" + "__torchclad_i < " + c +
-         ".size() ? static_cast<float>(" + c + "[__torchclad_i]) : static_cast<float>(0));\n";
-}
 
 constexpr const char* kRowColumn = "__torchclad_row";
 constexpr const char* kNoLabelColumn = "__torchclad_no_label";
@@ -82,38 +67,11 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
   // One row per entry: [lengths of the whole arrays | features | targets | weight].
   // The lengths let us check each array's length on its own, and name each value.
   ROOT::RDF::RNode node = df;
-  std::string body = "ROOT::RVecF __torchclad_r;\n";
-  std::vector<std::string> aliased;
-  auto alias_of = [&](const std::string& column) {
-    const auto it = std::find(aliased.begin(), aliased.end(), column);
-    const std::string name = "__torchclad_column" + std::to_string(it - aliased.begin());
-    if (it == aliased.end()) {
-      aliased.push_back(column);
-      // A copy (a Define of the one column), not an Alias: ROOT 6.40 jits
-      // an expression by renaming its columns var0, var1, ... one after the
-      // other, and an Alias is replaced by its column first, so columns
-      // named var1, var2, var3 (TMVA's example files) read var1 for var2
-      // and var3 ("{var1, var2, var3}" gave var1 twice). One column per
-      // expression cannot be renamed into another. A name that is not an
-      // identifier ("jet1_b-tag") cannot be an expression: aliased.
-      const bool identifier =
-          std::all_of(
-              column.begin(), column.end(),
-              [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }) &&
-          !column.empty() && !std::isdigit(static_cast<unsigned char>(column[0]));
-      node = identifier ? node.Define(name, column) : node.Alias(name, column);
-    }
-    return name;
-  };
   try {
-    for (ColumnPart& p : parts) p.alias = alias_of(p.column);
-    if (!request.weight.empty()) weight.alias = alias_of(weight.column);
-    for (const ColumnPart& p : parts)
-      if (p.unsized()) body += "__torchclad_r.push_back(static_cast<float>(" + p.alias + ".size()));\n";
-    for (const ColumnPart& p : parts) body += append_values(p);
-    if (!request.weight.empty()) body += append_values(weight);
-    body += "return __torchclad_r;";
-    node = node.Define(kRowColumn, body);
+    std::vector<ColumnPart*> all;
+    for (ColumnPart& p : parts) all.push_back(&p);
+    if (!request.weight.empty()) all.push_back(&weight);
+    node = define_row(df, all, kRowColumn, "__torchclad_", true);
     if (request.label.empty()) node = node.Define(kNoLabelColumn, [] { return 0; });
   } catch (const std::exception& e) {
     throw std::runtime_error(where + ": cannot combine the columns into a row: " + e.what());

@@ -22,17 +22,21 @@ namespace torchclad {
 // `output` (0 <= output < model.output_width(): a binary classifier's logit,
 // a class's logit, a regression value) for the features read from `columns`
 // in order, standardised if the model is (Model::standardize). The values
-// are those predict() gives for the same rows. Each column holds one number
-// per entry of any numeric type (Bool_t, Char_t, ..., Long64_t, Float_t,
-// Double_t, Float16_t, Double32_t). The parameters are read when the event
-// loop runs (a later fit changes later loops' values).
+// are those predict() gives for the same rows. The columns are written as
+// for the datasets (dataset_from_columns, DataLoader): a column holding one
+// number per entry of any numeric type (Bool_t, Char_t, ..., Long64_t,
+// Float_t, Double_t, Float16_t, Double32_t), an array of numbers (its values
+// in order), or "name[n]" (an array's first n values, padded with 0), so
+// the list a model was trained from applies it. The parameters are read
+// when the event loop runs (a later fit changes later loops' values).
 // Thread-safe under ROOT::EnableImplicitMT: each processing slot has its own
-// buffers, allocated here once per slot. It also defines one
-// helper column per feature, named "<name>_torchclad_in<k>".
-// Throws std::runtime_error (prefix "define_model_column: ") when the number
-// of columns is not the model's inputs, a column is missing (lists the
-// columns) or not one number per entry (its type and the types expected),
-// `output` is out of range, or `name` is empty.
+// buffers, allocated here once per slot. It also defines helper columns
+// named "__torchclad_<name>_...".
+// Throws std::runtime_error (prefix "define_model_column: ") when the
+// columns give another number of values than the model's inputs (in the
+// event loop, at the entry, for whole arrays of varying length), a column
+// is missing (lists the columns) or holds no numbers (its type and the
+// types expected), `output` is out of range, or `name` is empty.
 ROOT::RDF::RNode define_model_column(ROOT::RDF::RNode df, const std::string& name, const Model& model,
                                      const std::vector<std::string>& columns, int output = 0);
 
