@@ -308,7 +308,7 @@ TEST(ModelColumn, EqualsPredictWithImplicitMtOn) {
 }
 
 // The columns as the datasets take them: an array column's values in order,
-// "name[n]" (padded with 0), scalars beside them; several model columns on
+// ranges ("name[k]", "name[:n]", padded with 0), scalars beside them; several model columns on
 // one graph.
 TEST(ModelColumn, TakesArrayColumnsAsTheDatasetsDo) {
   auto [train, test] = loaded().split(0.3, 7);
@@ -324,8 +324,9 @@ TEST(ModelColumn, TakesArrayColumnsAsTheDatasetsDo) {
                             return v;
                           },
                           {"event", "m_jj", "m_jjj"});
-  for (const std::vector<std::string>& spec :
-       {std::vector<std::string>{"pair", "n_jets"}, {"ragged[2]", "n_jets"}, {"m_jj", "pair[1]", "n_jets"}}) {
+  for (const std::vector<std::string>& spec : {std::vector<std::string>{"pair", "n_jets"},
+                                               {"ragged[:2]", "n_jets"},
+                                               {"m_jj", "pair[1]", "n_jets"}}) {
     const auto expected = m.predict(dataset_from_columns(node, spec, "label"));
     auto scored = define_model_column(node, "score", m, spec);
     scored = define_model_column(scored, "score2", m, kFeatures);  // a second model column on the graph
@@ -340,14 +341,14 @@ TEST(ModelColumn, TakesArrayColumnsAsTheDatasetsDo) {
     EXPECT_EQ(*also, static_cast<ULong64_t>(kSignal + kBackground));
   }
   // Widths known before the event loop are checked at once ...
-  EXPECT_TRUE(throws_with([&] { define_model_column(node, "score", m, {"pair[2]", "ragged[2]"}); },
+  EXPECT_TRUE(throws_with([&] { define_model_column(node, "score", m, {"pair[:2]", "ragged[:2]"}); },
                           {"define_model_column: model 'ntuple_classifier' takes 3 features per event, the "
-                           "columns give 4 values (pair[2], ragged[2])"}));
+                           "columns give 4 values (pair[:2], ragged[:2])"}));
   // ... a whole array of varying length when an entry has another width.
   auto bad = define_model_column(node, "score", m, {"ragged", "n_jets"});
   EXPECT_TRUE(throws_with([&] { *bad.Sum<float>("score"); },
                           {"define_model_column: the columns (ragged, n_jets) give", "values at entry",
-                           "model 'ntuple_classifier' takes 3", "write 'name[n]'"}));
+                           "model 'ntuple_classifier' takes 3", "write 'name[:n]'"}));
   EXPECT_EQ(*df.Count(), static_cast<ULong64_t>(kSignal + kBackground));
 }
 

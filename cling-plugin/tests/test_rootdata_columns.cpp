@@ -1,7 +1,7 @@
 // Datasets from lists of columns (torchclad/rdataframe.h:
 // dataset_from_columns, regression_dataset_from_columns) on a real ROOT
 // ntuple written here: every numeric branch type, fixed-size, variable-size
-// and std::vector arrays, "name[n]" padding, weights, regression targets,
+// and std::vector arrays, ranges ("name[k]", "name[:n]") with padding, weights, regression targets,
 // chains and friend trees, implicit MT on and off, every error with its
 // message, and the graph usable after each read.
 #include <ROOT/RDataFrame.hxx>
@@ -94,7 +94,7 @@ TEST(RootDataColumns, ArraysSideBySideWithScalars) {
     SCOPED_TRACE(mt ? "implicit MT" : "sequential");
     ROOT::RDataFrame df("background", ntuple_file());
     // Fixed-size array, std::vector of a fixed length, ragged array padded to 3, a scalar.
-    const auto d = dataset_from_columns(df, {"fa", "vi", "va[3]", "f"}, "cls");
+    const auto d = dataset_from_columns(df, {"fa", "vi", "va[:3]", "f"}, "cls");
     ASSERT_EQ(d.features(), 3 + 2 + 3 + 1);
     const auto& x = features(d);
     const long long o = 10000;
@@ -103,9 +103,14 @@ TEST(RootDataColumns, ArraysSideBySideWithScalars) {
     for (int k = 0; k < 3; ++k)
       EXPECT_TRUE(column_is(x, 5 + k, [k](auto& r) { return k < r.na() ? r.va(k) : 0.0; }, o));
     EXPECT_TRUE(column_is(x, 8, [](auto& r) { return r.f(); }, o));
-    // A ragged column truncated to 1 value.
-    const auto one = dataset_from_columns(df, {"va[1]"}, "cls");
+    // Ranges as ROOT indexes: "va[1]" is value 1 (0 where an entry has
+    // fewer), "va[:1]" the first value, "va[1:3]" values 1 and 2.
+    const auto one = dataset_from_columns(df, {"va[:1]", "va[1]", "fa[2]", "va[1:3]"}, "cls");
+    ASSERT_EQ(one.features(), 5);
     EXPECT_TRUE(column_is(features(one), 0, [](auto& r) { return r.na() > 0 ? r.va(0) : 0.0; }, o));
+    EXPECT_TRUE(column_is(features(one), 1, [](auto& r) { return r.na() > 1 ? r.va(1) : 0.0; }, o));
+    EXPECT_TRUE(column_is(features(one), 2, [](auto& r) { return r.fa(2); }, o));
+    EXPECT_TRUE(column_is(features(one), 4, [](auto& r) { return r.na() > 2 ? r.va(2) : 0.0; }, o));
     expect_graph_usable(df, kBackgroundEntries);
   }
 }
@@ -201,7 +206,10 @@ TEST(RootDataColumnsErrors, ColumnsAndTypes) {
                            "expected one number per entry (Bool_t", "or an array of numbers"}));
   EXPECT_TRUE(throws_with(columns({"f[2]"}, "cls"),
                           {"feature 'f[2]': column 'f' holds one Float_t per entry, not an array"}));
-  EXPECT_TRUE(throws_with(columns({"fa[0]"}, "cls"), {"'fa[0]'", "'name[n]' with n >= 1"}));
+  for (const char* bad : {"fa[:0]", "fa[2:1]", "fa[x]", "fa[-1]", "fa[]", "fa[1:]"})
+    EXPECT_TRUE(throws_with(columns({bad}, "cls"), {std::string("'") + bad + "'", "'name[k]' for value k",
+                                                    "'name[:n]' for its first n values"}))
+        << bad;
   EXPECT_TRUE(
       throws_with(columns({"f"}, "f"), {"label column 'f' has type Float_t; expected one integer per entry",
                                         "use regression_dataset_from_columns"}));
@@ -225,7 +233,7 @@ TEST(RootDataColumnsErrors, RaggedArraysNameTheColumn) {
     EXPECT_TRUE(
         throws_with([&] { dataset_from_columns(df, {"f", "va"}, "cls"); },
                     {"feature column 'va'", "holds arrays of different lengths, from 0 to 3 values per entry",
-                     "write 'va[n]' to take the first n values, padded with 0"}));
+                     "write 'va[:n]' to take the first n values, padded with 0"}));
     EXPECT_TRUE(throws_with([&] { dataset_from_columns(df, {"vi", "vr"}, "cls"); },
                             {"feature column 'vr'", "different lengths, from 0 to 2"}));
     EXPECT_TRUE(throws_with([&] { regression_dataset_from_columns(df, {"f"}, {"va"}); },

@@ -44,7 +44,7 @@ TEST(RootDataLoader, SignalAndBackgroundWithCutsAndWeights) {
     SCOPED_TRACE(mt ? "implicit MT" : "sequential");
     const auto& f = ntuple_file();
     DataLoader loader;
-    loader.features({"i", "d", "fa[2]"})
+    loader.features({"i", "d", "fa[:2]"})
         .add_signal(f, "signal", "i % 2 == 0 && f < 60", "w * 2")
         .add_background(f, "background", "i % 2 == 0 && f < 2560");  // no weight: 1
     const auto d = loader.build();

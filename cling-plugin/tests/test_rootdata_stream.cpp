@@ -108,8 +108,8 @@ std::vector<long long> all_entries(long long n) {
 // In entry order (shuffle off), every numeric branch type and array kind
 // gives the rows, labels and weights dataset_from_columns gives.
 TEST(RootDataStream, EveryNumericTypeAsTheInMemoryReader) {
-  const std::vector<std::string> features = {"b_o", "c", "uc", "s",   "us",  "i",  "ui", "g",    "l",
-                                             "ul",  "f", "d",  "f16", "d32", "fa", "vi", "va[2]"};
+  const std::vector<std::string> features = {"b_o", "c", "uc", "s",   "us",  "i",  "ui", "g",     "l",
+                                             "ul",  "f", "d",  "f16", "d32", "fa", "vi", "va[:2]"};
   for (bool mt : {false, true}) {
     std::optional<ImplicitMT> imt;
     if (mt) imt.emplace();
@@ -317,19 +317,23 @@ TEST(RootDataStream, ErrorsWhileReading) {
     EXPECT_TRUE(throws_with(
         first_error(StreamDataset({plain_file()}, "t", {"x", "ragged"}, "label", "", options(100, 0, false))),
         {"feature column 'ragged' (", "holds arrays of different lengths: 0 values at entry 0, 1 at entry 1",
-         "write 'ragged[n]'"}));
+         "write 'ragged[:n]'"}));
     EXPECT_TRUE(
         throws_with(first_error(StreamDataset({plain_file()}, "t", {"x"}, "neg", "", options(100, 50))),
                     {"negative label -1 in column 'neg' at entry 600"}));
     EXPECT_TRUE(throws_with(first_error(StreamDataset({ntuple_file()}, "signal", {"f", "nanv"}, "cls", "",
                                                       options(100, 0, false))),
                             {"feature 'nanv' is NaN at entry 17"}));
-    // "name[n]" pads ragged arrays, as dataset_from_columns does.
-    StreamDataset padded({plain_file()}, "t", {"ragged[2]"}, "label", "", options(100, 0, false));
+    // Ranges pad ragged arrays, as dataset_from_columns does: "ragged[:2]"
+    // the first two values, "ragged[1]" value 1 (as ROOT's v[1]).
+    StreamDataset padded({plain_file()}, "t", {"ragged[:2]", "ragged[1]"}, "label", "",
+                         options(100, 0, false));
+    EXPECT_EQ(padded.feature_names(), (std::vector<std::string>{"ragged[0]", "ragged[1]", "ragged[1]"}));
     const Epoch e = read_epoch(padded, 1, 64);
     for (long long r = 0; r < kEntries; ++r) {
-      ASSERT_EQ(e.x[2 * r], r % 3 >= 1 ? 0.5f : 0.0f);
-      ASSERT_EQ(e.x[2 * r + 1], r % 3 == 2 ? 0.5f : 0.0f);
+      ASSERT_EQ(e.x[3 * r], r % 3 >= 1 ? 0.5f : 0.0f);
+      ASSERT_EQ(e.x[3 * r + 1], r % 3 == 2 ? 0.5f : 0.0f);
+      ASSERT_EQ(e.x[3 * r + 2], r % 3 == 2 ? 0.5f : 0.0f);
     }
   }
 }

@@ -35,7 +35,7 @@ void explain_ragged(const std::string& where, ROOT::RDF::RNode node, const std::
       throw std::runtime_error(
           where + ": " + p->role + " column " + quote(p->column) + " (" + p->type +
           ") holds arrays of different lengths, from " + std::to_string(lo) + " to " + std::to_string(hi) +
-          " values per entry; every row needs the same number of values: write " + quote(p->column + "[n]") +
+          " values per entry; every row needs the same number of values: write " + quote(p->column + "[:n]") +
           " to take the first n values, padded with 0 where an entry has fewer");
   }
 }
@@ -103,7 +103,7 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
                                  std::to_string(static_cast<long long>(len[0].item<float>())) +
                                  " values at row 0, " +
                                  std::to_string(static_cast<long long>(len[row].item<float>())) + " at row " +
-                                 std::to_string(row) + "; write " + quote(p.column + "[n]") +
+                                 std::to_string(row) + "; write " + quote(p.column + "[:n]") +
                                  " to take the first n values, padded with 0 where an entry has fewer");
       }
       lengths.push_back(static_cast<int64_t>(len[0].item<float>()));
@@ -118,7 +118,8 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
   for (size_t i = 0; i < parts.size(); ++i) {
     auto& names = parts[i].role == "feature" ? out.feature_names : target_names;
     for (int64_t k = 0; k < lengths[i]; ++k)
-      names.push_back(parts[i].array ? parts[i].column + "[" + std::to_string(k) + "]" : parts[i].column);
+      names.push_back(parts[i].array ? parts[i].column + "[" + std::to_string(parts[i].first + k) + "]"
+                                     : parts[i].column);
     (parts[i].role == "feature" ? f : t) += lengths[i];
   }
   if (f == 0)

@@ -15,7 +15,7 @@
 namespace torchclad::rootdata {
 
 struct ColumnRequest {
-  // Columns (or "name[n]", see read_columns) whose values make a row.
+  // Columns (or ranges "name[k]", "name[:n]", see read_columns) whose values make a row.
   std::vector<std::string> features;
   // An integer column (class index, or 0/1); empty: every label 0.
   std::string label;
@@ -41,16 +41,17 @@ struct ColumnData {
 //             Long64_t, ULong64_t, Float_t, Double_t, ...) or an array of
 //             them (fixed-size or variable-size branch, RVec, std::vector)
 //             with the same length in every entry: its values in order;
-//   "name[n]" the first n values of an array column, padded with 0 in
-//             entries that have fewer (the rule for ragged arrays, e.g. the
-//             four leading jets' pT: "jet_pt[4]").
+//   "name[k]", "name[:n]", "name[a:b]" value k of an array column (from
+//             0, as ROOT's v[k]), its first n values, its values a to b - 1;
+//             0 where an entry has fewer (the rule for ragged arrays, e.g.
+//             the four leading jets' pT: "jet_pt[:4]").
 // Values are converted to float32. Throws std::runtime_error, prefixed with
 // `where`, naming the column, the type found and the type expected for: no
 // features, a name listed twice, a missing column (the columns are listed),
-// a column of another type (strings, objects, arrays of non-numbers), "[n]"
-// on a scalar column or with n < 1, a label that is not an integer, a weight
+// a column of another type (strings, objects, arrays of non-numbers), a range
+// ("[k]", "[:n]") on a scalar column or an empty or malformed range, a label that is not an integer, a weight
 // that is not one number per entry, an array whose length differs between
-// entries (suggests "name[n]"), a NaN or infinite feature, target or weight
+// entries (suggests "name[:n]"), a NaN or infinite feature, target or weight
 // (its column and row), a negative label, and no entries selected.
 ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request,
                         const std::string& where = "dataset_from_columns");

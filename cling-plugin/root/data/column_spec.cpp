@@ -86,19 +86,29 @@ struct Resolver {
 
   ColumnPart part(const std::string& role, const std::string& spec) const {
     ColumnPart p{role, spec, spec};
-    // "name[n]", unless a column is really called so.
+    // "name[k]", "name[:n]", "name[a:b]", unless a column is really called so.
     if (!has(spec) && !spec.empty() && spec.back() == ']') {
       const auto open = spec.rfind('[');
-      const std::string digits =
+      const std::string inside =
           open == std::string::npos ? "" : spec.substr(open + 1, spec.size() - open - 2);
-      if (open == std::string::npos || open == 0 || digits.empty() ||
-          digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9 ||
-          std::stoll(digits) < 1)
+      const auto colon = inside.find(':');
+      auto number = [](const std::string& d) {
+        return !d.empty() && d.size() <= 9 && d.find_first_not_of("0123456789") == std::string::npos;
+      };
+      const std::string lo = colon == std::string::npos ? inside : inside.substr(0, colon);
+      const std::string hi = colon == std::string::npos ? "" : inside.substr(colon + 1);
+      const bool ok = open != std::string::npos && open > 0 &&
+                      (colon == std::string::npos ? number(lo)
+                                                  : (lo.empty() || number(lo)) && number(hi) &&
+                                                        std::stoll(hi) > (lo.empty() ? 0 : std::stoll(lo)));
+      if (!ok)
         throw std::runtime_error(where + ": " + role + " " + quote(spec) +
-                                 ": expected a column name, or 'name[n]' with n >= 1 for the "
-                                 "first n values of an array column");
+                                 ": expected a column name, 'name[k]' for value k of an array column (from "
+                                 "0, as in ROOT), 'name[:n]' for its first n values or 'name[a:b]' for "
+                                 "values a to b - 1");
       p.column = spec.substr(0, open);
-      p.take = std::stoll(digits);
+      p.first = lo.empty() ? 0 : std::stoll(lo);
+      p.take = colon == std::string::npos ? 1 : std::stoll(hi) - p.first;
     }
     if (!has(p.column)) missing(role, p.column);
     p.type = type_of(p.column);

@@ -26,15 +26,20 @@ std::optional<std::string> array_element(const std::string& type);
 // What a feature, target or weight column may hold, for error messages.
 extern const char* const kExpectedNumbers;
 
-// One feature or target entry of a request: a column, whole or its first n
-// values (or the weight column).
+// One feature or target entry of a request: a column, whole or a range of
+// its values (or the weight column). An array's range, as written:
+//   "name[k]"    its value k (from 0, as ROOT's v[k]);
+//   "name[:n]"   its first n values;
+//   "name[a:b]"  its values a, ..., b - 1;
+// each value an entry lacks (a shorter array) reads as 0.
 struct ColumnPart {
   std::string role;  // "feature", "target" or "weight"
-  std::string spec;  // as written: "m_jj", "jet_pt[4]"
+  std::string spec;  // as written: "m_jj", "jet_pt[:4]", "jet_pt[0]"
   std::string column;
   std::string type;  // as RDataFrame names it: "Float_t", "ROOT::VecOps::RVec<Int_t>"
   bool array = false;
-  long long take = -1;  // n of "name[n]"; -1: every value
+  long long first = 0;  // the range's first value
+  long long take = -1;  // values in the range; -1: every value (the whole array)
   std::string alias;    // (column_dataset.cpp) the column's name in the row expression
   bool unsized() const { return array && take < 0; }
   // The element type of an array, the type of a scalar.
@@ -50,8 +55,8 @@ struct ResolvedColumns {
 // Checks the request against df's columns (no event loop). Throws
 // std::runtime_error prefixed with `where` for: no features, a name listed
 // twice, a missing column (the columns are listed), a column of another type
-// (strings, objects, arrays of non-numbers), "[n]" on a scalar column or with
-// n < 1, a label that is not an integer, a weight that is not one number per
+// (strings, objects, arrays of non-numbers), a range on a scalar column or an empty
+// or malformed range, a label that is not an integer, a weight that is not one number per
 // entry.
 ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const std::string& where);
 

@@ -16,8 +16,8 @@ std::string append_values(const ColumnPart& p) {
   if (p.take < 0)
     return "for (auto&& __torchclad_v : " + c +
            ") __torchclad_r.push_back(static_cast<float>(__torchclad_v));\n";
-  const std::string n = std::to_string(p.take);
-  return "for (std::size_t __torchclad_i = 0; __torchclad_i < " + n +
+  const std::string a = std::to_string(p.first), b = std::to_string(p.first + p.take);
+  return "for (std::size_t __torchclad_i = " + a + "; __torchclad_i < " + b +
          "; ++__torchclad_i) __torchclad_r.push_back(" + "__torchclad_i < " + c +
          ".size() ? static_cast<float>(" + c + "[__torchclad_i]) : static_cast<float>(0));\n";
 }

@@ -3,7 +3,8 @@
 // (data/column_spec.hpp) in order: what a dataset reads as a row
 // (column_dataset.cpp) and what a model column feeds the model
 // (src/model_column.cpp), so both take the same column specifications
-// ("m_jj", "jet_pt", "trk_pt[6]": the first 6 values, padded with 0).
+// ("m_jj", "jet_pt", "trk_pt[:6]": the first 6 values, "jet_pt[0]": the
+// first, padded with 0 where an entry has fewer).
 //
 // Compiled C++20: for the API's implementation, not for cling.
 #include <ROOT/RDataFrame.hxx>

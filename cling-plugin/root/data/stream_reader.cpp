@@ -81,10 +81,11 @@ std::unique_ptr<TChain> make_chain(const std::string& tree, const std::vector<st
 // names it, without jitting.
 struct ColumnReader {
   virtual ~ColumnReader() = default;
-  virtual long long size() = 0;                    // values in the entry (1 for a scalar)
-  virtual void copy(float* dst, long long n) = 0;  // the first n <= size() values
-  virtual long long integer() = 0;                 // value 0, for labels
-  virtual bool ready() = 0;                        // set up on its branch, of the branch's type
+  virtual long long size() = 0;  // values in the entry (1 for a scalar)
+  virtual void copy(float* dst, long long n,
+                    long long first = 0) = 0;  // values first, ..., first + n - 1 < size()
+  virtual long long integer() = 0;             // value 0, for labels
+  virtual bool ready() = 0;                    // set up on its branch, of the branch's type
 };
 
 template <typename T>
@@ -92,7 +93,7 @@ struct ScalarReader final : ColumnReader {
   TTreeReaderValue<T> v;
   ScalarReader(TTreeReader& r, const std::string& c) : v(r, c.c_str()) {}
   long long size() override { return 1; }
-  void copy(float* dst, long long) override { *dst = static_cast<float>(*v); }
+  void copy(float* dst, long long, long long) override { *dst = static_cast<float>(*v); }
   long long integer() override { return static_cast<long long>(*v); }
   bool ready() override { return v.GetSetupStatus() >= 0; }
 };
@@ -102,13 +103,13 @@ struct ArrayReader final : ColumnReader {
   TTreeReaderArray<T> v;
   ArrayReader(TTreeReader& r, const std::string& c) : v(r, c.c_str()) {}
   long long size() override { return static_cast<long long>(v.GetSize()); }
-  void copy(float* dst, long long n) override {
+  void copy(float* dst, long long n, long long first) override {
     if (n <= 0) return;
     if (v.IsContiguous() && v.GetValueSize() == sizeof(T)) {  // a pointer, not a call per value
-      const T* src = &v[0];
+      const T* src = &v[first];
       for (long long k = 0; k < n; ++k) dst[k] = static_cast<float>(src[k]);
     } else {
-      for (long long k = 0; k < n; ++k) dst[k] = static_cast<float>(v[k]);
+      for (long long k = 0; k < n; ++k) dst[k] = static_cast<float>(v[first + k]);
     }
   }
   long long integer() override { return static_cast<long long>(v[0]); }
@@ -241,12 +242,12 @@ struct ColumnStream::Impl {
           throw std::runtime_error(where + ": " + p.role + " column " + quote(p.column) + " (" + p.type +
                                    ") holds arrays of different lengths: " + std::to_string(widths[i]) +
                                    " values at entry 0, " + std::to_string(n) + " at entry " +
-                                   std::to_string(e) + "; write " + quote(p.column + "[n]") +
+                                   std::to_string(e) + "; write " + quote(p.column + "[:n]") +
                                    " to take the first n values, padded with 0 where an entry has fewer");
         cr.copy(dst, n);
       } else if (p.array) {
-        const long long k = std::min(n, widths[i]);
-        cr.copy(dst, k);
+        const long long k = std::clamp(n - p.first, 0LL, widths[i]);  // values the entry has in the range
+        cr.copy(dst, k, p.first);
         std::fill(dst + k, dst + widths[i], 0.0f);
       } else {
         cr.copy(dst, 1);
@@ -460,7 +461,7 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
                      (elem == "UChar_t" || elem == "unsigned char" || elem == "uint8_t"));
     auto& names = p.role == "feature" ? s.feature_names : s.target_names;
     for (long long k = 0; k < w; ++k)
-      names.push_back(p.array ? p.column + "[" + std::to_string(k) + "]" : p.column);
+      names.push_back(p.array ? p.column + "[" + std::to_string(p.first + k) + "]" : p.column);
     (p.role == "feature" ? f : t) += static_cast<int>(w);
   }
   if (f == 0)

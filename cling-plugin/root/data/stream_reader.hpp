@@ -7,7 +7,7 @@
 //
 // The columns are specified and checked as for read_columns
 // (data/column_dataset.hpp, through data/column_spec.hpp): the same names,
-// "name[n]", types and errors. Values are read with TTreeReader (no jitted
+// ranges ("name[k]", "name[:n]"), types and errors. Values are read with TTreeReader (no jitted
 // code on the reader thread) and converted to float32.
 //
 // Epoch e's order depends only on (seed, e): the chunks in a shuffled order,

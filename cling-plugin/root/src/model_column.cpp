@@ -1,6 +1,6 @@
 // torchclad/model_column.h: a model evaluated per event as an RDataFrame
 // column. The features are one RVecF per entry, made from the columns as a
-// dataset reads them (data/feature_row.hpp: scalars, arrays, "name[n]"); a
+// dataset reads them (data/feature_row.hpp: scalars, arrays, "name[:n]"); a
 // per-slot Define copies them into the slot's own input buffer and runs the
 // model's forward pass on that slot's activation buffer (no buffer is shared
 // between threads; they are allocated once per slot, when the column is
@@ -43,7 +43,7 @@ struct Evaluator {
       throw std::runtime_error(kWhere + "the columns (" + columns + ") give " + std::to_string(row.size()) +
                                " values at entry " + std::to_string(entry) + ", model '" + def->name +
                                "' takes " + std::to_string(b.x.size()) +
-                               "; for an array whose length varies write 'name[n]' (its first n values, "
+                               "; for an array whose length varies write 'name[:n]' (its first n values, "
                                "padded with 0), as for the dataset the model was trained on");
     if (!*def->alive)
       throw std::runtime_error(kWhere + "the definition of model '" + def->name +

@@ -26,7 +26,8 @@ namespace torchclad {
 // for the datasets (dataset_from_columns, DataLoader): a column holding one
 // number per entry of any numeric type (Bool_t, Char_t, ..., Long64_t,
 // Float_t, Double_t, Float16_t, Double32_t), an array of numbers (its values
-// in order), or "name[n]" (an array's first n values, padded with 0), so
+// in order), or a range ("name[k]": value k as ROOT's v[k]; "name[:n]": the first n; 0
+// where an entry has fewer), so
 // the list a model was trained from applies it. The parameters are read
 // when the event loop runs (a later fit changes later loops' values).
 // Thread-safe under ROOT::EnableImplicitMT: each processing slot has its own

@@ -34,9 +34,12 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   unsigned kinds, ...) or of an array of numbers (fixed-size or
 //   variable-size array branch, RVec, std::vector) of the same length in
 //   every entry; its values, converted to float, make the row in order.
-//   "name[n]" takes the first n values of an array column, padding with 0
-//   where an entry has fewer: the rule for ragged arrays (an array column of
-//   varying length without [n] is an error that suggests it).
+//   A range of an array column: "name[k]" its value k (from 0, as ROOT's
+//   v[k]), "name[:n]" its first n values, "name[a:b]" values a to b - 1,
+//   each 0 where an entry has fewer: the rule for ragged arrays (an array
+//   column of varying length without a range is an error that suggests
+//   "name[:n]"). "jet_pt[:4]": the four leading jets' pT; "jet_pt[0]": the
+//   leading jet's.
 // label: an integer column (class index >= 0, or 0/1; bool works).
 // weight: a column of one number per entry, stored as per-event weights
 //   (Dataset::has_weights); negative weights are kept; empty: none. Models
@@ -45,14 +48,14 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   torchclad/model_column.h.
 // Errors (std::runtime_error, prefix "dataset_from_columns: "): no features,
 // a column listed twice, a missing column (lists the columns), a column that
-// is not numbers (its type and the types expected), "[n]" on a scalar column,
+// is not numbers (its type and the types expected), a range on a scalar column,
 // a float label column, an array weight, arrays of different lengths, a NaN
 // or infinite value (its column and row), a negative label, no entries.
 Dataset dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
                              const std::string& label, const std::string& weight = "");
 
 // The same with float regression targets instead of class labels: targets
-// are columns (or "name[n]") as the features, one or several; the dataset's
+// are columns (or ranges, "name[:n]") as the features, one or several; the dataset's
 // targets() is their number of values. Errors as dataset_from_columns
 // (prefix "regression_dataset_from_columns: "), and no target columns.
 Dataset regression_dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
@@ -69,7 +72,7 @@ Dataset regression_dataset_from_columns(ROOT::RDF::RNode df, const std::vector<s
 class DataLoader {
  public:
   DataLoader();
-  // The columns (or "name[n]") of each row, as for dataset_from_columns.
+  // The columns (or ranges, "name[k]", "name[:n]") of each row, as for dataset_from_columns.
   DataLoader& features(const std::vector<std::string>& columns);
   // A tree in a file, or in the files a glob pattern matches ("bkg_*.root":
   // a chain). cut: a selection expression of the tree's columns, as for

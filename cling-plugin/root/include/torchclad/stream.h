@@ -20,7 +20,7 @@
 //
 // Columns are given as for dataset_from_columns (torchclad/rdataframe.h):
 // scalars of any numeric type, fixed-size or variable-size arrays of the
-// same length in every entry, "name[n]" for the first n values padded with 0;
+// same length in every entry, ranges "name[k]", "name[:n]" (padded with 0);
 // an integer label column (or float targets, StreamDataset::regression) and
 // an optional weight column. They must be branches of the trees (or of their
 // friends): for Defines and Filters, Snapshot the selection to a file first.
@@ -65,7 +65,7 @@ class StreamDataset {
   // std::runtime_error (prefix "StreamDataset: ") naming the file, tree or
   // column for: a missing file or tree, no file matching a pattern, a
   // missing column (lists the columns), a column that is not numbers (its
-  // type and the types expected), "[n]" on a scalar, a float label, an array
+  // type and the types expected), a range on a scalar, a float label, an array
   // weight, no entries, bad options. A NaN or infinite value, arrays of
   // different lengths and a negative label are found while reading: the
   // error (naming the column and entry) is thrown by next_batch or fit.
@@ -73,7 +73,7 @@ class StreamDataset {
                 const std::vector<std::string>& features, const std::string& label,
                 const std::string& weight = "", const StreamOptions& options = {},
                 const std::vector<StreamFriend>& friends = {});
-  // Float regression targets (columns or "name[n]", one or several) instead of labels.
+  // Float regression targets (columns or ranges, one or several) instead of labels.
   static StreamDataset regression(const std::vector<std::string>& files, const std::string& tree,
                                   const std::vector<std::string>& features,
                                   const std::vector<std::string>& targets, const std::string& weight = "",
