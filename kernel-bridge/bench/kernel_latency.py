@@ -32,12 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 RESULTS = HERE / "results"
 sys.path.insert(0, str(REPO / "cling-plugin" / "host" / "tests"))
+sys.path.insert(0, str(HERE))
+from kernel_cells import running_kernel, time_calls, time_cells  # noqa: E402
 
 # (label, kernel, code, extra environment of the kernel)
 CASES = [
@@ -66,25 +66,9 @@ def summary(times: list) -> dict:
 
 
 def through_jupyter_client(kernel: str, code: str, runs: int, env: dict) -> dict:
-    km = KernelManager(kernel_name=kernel)
-    t0 = time.perf_counter()
-    km.start_kernel(env={**os.environ, **env})
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=120)  # sends kernel_info_request, waits for the reply
-    start_s = time.perf_counter() - t0
-    try:
-        for _ in range(3):  # warm-up: the first cells compile cling's wrappers
-            kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            reply = kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
-            times.append((time.perf_counter() - t) * 1e3)
-            assert reply["content"]["status"] == "ok", reply["content"]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+    with running_kernel(kernel, env) as (kc, start_s):
+        time_cells(kc, code, 3)  # warm-up: the first cells compile cling's wrappers
+        times = time_cells(kc, code, runs)
     return {"start_s": round(start_s, 3), **summary(times)}
 
 
@@ -93,14 +77,8 @@ def host_alone(code: str, runs: int) -> dict:
 
     host = Host()
     try:
-        for _ in range(3):
-            host.execute(code)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            reply, _ = host.execute(code)
-            times.append((time.perf_counter() - t) * 1e3)
-            assert reply["status"] == "ok", reply
+        time_calls(lambda: host.execute(code)[0], 3)
+        times = time_calls(lambda: host.execute(code)[0], runs)
     finally:
         host.close()
     return summary(times)
