@@ -128,19 +128,17 @@ int main(int argc, char** argv) {
   const cli::TrainerWording wording{
       "samples", 0.05, "(--stream: the order of chunks and shuffle-buffer draws)",
       " (--stream: the first N entries)", "any engine; one format: another engine can resume it"};
+  const std::string root_file_help =
+      "read the data from a ROOT file instead (torchclad-idx2root writes one):\ntrees --train-tree (" +
+      train_tree + ") and --test-tree (" + test_tree + "), columns\n--image-column (" + image_column +
+      ") and --label-column (" + label_column + ")";
   cli::Options options("usage: torchclad-train [options]");
   options
       .text("--dataset", "NAME", config.dataset,
             "{default} (default: Debian's files) or any name with --data")
       .text("--data", "DIR", data_dir,
             "a directory with MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...)")
-      .text("--root-file", "FILE", root_file,
-            "read the data from a ROOT file instead (torchclad-idx2root writes one):\n"
-            "trees --train-tree (" +
-                train_tree + ") and --test-tree (" + test_tree +
-                "), columns\n"
-                "--image-column (" +
-                image_column + ") and --label-column (" + label_column + ")")
+      .text("--root-file", "FILE", root_file, root_file_help)
       .text("--train-tree", "NAME", train_tree, "")
       .text("--test-tree", "NAME", test_tree, "")
       .text("--image-column", "NAME", image_column, "")
