@@ -19,7 +19,7 @@ tree's host), installed into a temporary kernelspec dir first on
 JUPYTER_PATH. Writes results/latency.json, results/latency.md and
 results/latency.png.
 
-    .venv/bin/python kernel-bridge/bench/kernel_latency.py [--runs 100] [--repeats 3]
+    .venv/bin/python kernel-bridge/bench/kernel_latency.py [--runs 100] [--repeats 3] [--host-alone]
 """
 import argparse
 import json
@@ -146,7 +146,11 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=100, help="cells per kernel")
     p.add_argument("--repeats", type=int, default=3, help="kernels started per case")
     p.add_argument("--report-only", action="store_true", help="rewrite latency.md and .png from latency.json")
+    p.add_argument("--host-alone", action="store_true",
+                   help="only the host alone over its channel, --repeats hosts; prints, writes no results")
     args = p.parse_args()
+    if args.host_alone:
+        return print_host_alone(args.runs, args.repeats)
     if args.report_only:
         saved = json.loads((RESULTS / "latency.json").read_text())
         return write_reports(saved["machine"], saved["records"])
@@ -178,6 +182,19 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latency.json").write_text(json.dumps({"machine": machine, "records": records}, indent=2) + "\n")
     write_reports(machine, records)
+
+
+def print_host_alone(runs: int, repeats: int) -> None:
+    """The host alone (HOST_CASE) as in the full benchmark, with the load around it."""
+    load_start = os.getloadavg()[0]
+    repeats_ = []
+    for round_ in range(repeats):
+        repeats_.append(host_alone(HOST_CASE[1], runs))
+        print(f"host {round_ + 1}: median {repeats_[-1]['median_ms']:.2f} ms", flush=True)
+    r = aggregate(HOST_CASE[0], repeats_)
+    print(f"{r['case']}: {r['median_ms']:.2f} ms (range of the hosts' medians {r['range_ms'][0]:.2f}–"
+          f"{r['range_ms'][1]:.2f} ms; {repeats} hosts, {runs} cells each; 1-minute load average "
+          f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} cores)")
 
 
 def write_reports(machine: dict, records: list) -> None:
