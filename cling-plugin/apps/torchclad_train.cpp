@@ -241,12 +241,8 @@ int main(int argc, char** argv) {
               std::to_string(data.train_total));
     log << "engine " << config.engine << ", mlp";
     for (auto w : config.model.widths) log << "-" << w;
-    log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind << " lr "
-        << config.optimizer.lr << ", batch " << config.batch << ", threads " << config.threads << ", seed "
-        << config.seed;
-    if (dist::distributed())
-      log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
-    log << "\n";
+    log << " (" << activation_name(config.model.activation) << "), "
+        << cli::run_summary(config, dist::world().size()) << "\n";
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
     const auto result = train_stream ? train_streaming(*train_stream, data.test, config, log)

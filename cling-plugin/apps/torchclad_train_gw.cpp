@@ -181,12 +181,8 @@ int main(int argc, char** argv) {
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
     config.model.input_length = static_cast<int>(train.x.size(1));
     log << n << " training and " << test.x.size(0) << " test windows of " << train.x.size(1) << " samples; "
-        << train::cnn_model_name(config.model) << ", " << config.optimizer.kind << " lr "
-        << config.optimizer.lr << ", batch " << config.batch << ", threads " << config.threads << ", seed "
-        << config.seed;
-    if (dist::distributed())
-      log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
-    log << "\n";
+        << train::cnn_model_name(config.model) << ", " << cli::run_summary(config, dist::world().size())
+        << "\n";
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
 
     nlohmann::json out;

@@ -58,6 +58,17 @@ void apply_optimizer_defaults(const Options& o, Config& c, const TrainerWording&
   if (!o.given("--lr") && c.optimizer.kind == "sgd") c.optimizer.lr = w.sgd_lr;
 }
 
+// The run as both trainers log it: "adam lr 0.001, batch 64, threads 1, seed
+// 42", and with more than one rank "; 4 ranks, global batch 256".
+template <class Config>
+std::string run_summary(const Config& c, int ranks) {
+  std::string s = c.optimizer.kind + " lr " + shown(c.optimizer.lr) + ", batch " + std::to_string(c.batch) +
+                  ", threads " + std::to_string(c.threads) + ", seed " + std::to_string(c.seed);
+  if (ranks > 1)
+    s += "; " + std::to_string(ranks) + " ranks, global batch " + std::to_string(c.batch * ranks);
+  return s;
+}
+
 // --help's note on running under mpirun.
 inline std::string mpirun_note(const TrainerWording& w) {
   return "Under mpirun -np N each rank reads only its shard of the training entries\n"

@@ -140,6 +140,14 @@ TEST(CliArgs, TrainersShareTheirOptions) {
   EXPECT_DOUBLE_EQ(given.optimizer.lr, 0.2);  // --lr given: kept
 }
 
+TEST(CliArgs, RunSummaryAsTheTrainersLogIt) {
+  Config c;
+  EXPECT_EQ(torchclad::cli::run_summary(c, 1), "adam lr 0.001, batch 64, threads 1, seed 42");
+  c.optimizer = {"sgd", 0.05};
+  EXPECT_EQ(torchclad::cli::run_summary(c, 4),
+            "sgd lr 0.05, batch 64, threads 1, seed 42; 4 ranks, global batch 256");
+}
+
 TEST(CliArgs, AnOptionIsDeclaredOnce) {
   int a = 0, b = 0;
   Options o("usage: cmd");
