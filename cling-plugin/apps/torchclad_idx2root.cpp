@@ -8,23 +8,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "cli_args.hpp"
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
 
 namespace {
 
-const char* kUsage = R"(usage: torchclad-idx2root [--data DIR] --out FILE.root [--compression NAME]
-
-  --data DIR            an MNIST-format IDX directory (train-images-idx3-ubyte[.gz], ...);
-                        default: Debian's Fashion-MNIST (or $TORCHCLAD_FASHION_MNIST_DIR)
-  --out FILE            the ROOT file to write (replaced if it exists)
-  --compression NAME    zstd (level 5, default), lzma (level 7), zlib (level 1), lz4 (level 4), none
-  -h, --help            this help
-)";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using torchclad::cli::UsageError;
 
 int compression_setting(const std::string& name) {
   if (name == "zstd") return 505;
@@ -39,30 +29,22 @@ int compression_setting(const std::string& name) {
 
 int main(int argc, char** argv) {
   std::string dir, out, compression = "zstd";
+  torchclad::cli::Options options(
+      "usage: torchclad-idx2root [--data DIR] --out FILE.root [--compression NAME]");
+  options
+      .text("--data", "DIR", dir,
+            "an MNIST-format IDX directory (train-images-idx3-ubyte[.gz], ...);\n"
+            "default: Debian's Fashion-MNIST (or $TORCHCLAD_FASHION_MNIST_DIR)")
+      .text("--out", "FILE", out, "the ROOT file to write (replaced if it exists)")
+      .text("--compression", "NAME", compression,
+            "{default} (level 5, default), lzma (level 7), zlib (level 1), lz4 (level 4), none")
+      .help_line("this help");
   try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg == "-h" || arg == "--help") {
-        std::cout << kUsage;
-        return 0;
-      }
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw UsageError(arg + " needs a value");
-        return argv[++i];
-      };
-      if (arg == "--data")
-        dir = value();
-      else if (arg == "--out")
-        out = value();
-      else if (arg == "--compression")
-        compression = value();
-      else
-        throw UsageError("unknown option '" + arg + "'");
-    }
+    if (options.parse(argc, argv) == torchclad::cli::Options::Parsed::kHelpShown) return 0;
     if (out.empty()) throw UsageError("--out FILE is required");
     compression_setting(compression);
   } catch (const UsageError& e) {
-    std::cerr << "torchclad-idx2root: " << e.what() << "\n" << kUsage;
+    std::cerr << "torchclad-idx2root: " << e.what() << "\n" << options.usage();
     return 2;
   }
   try {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli_args.hpp"
+#include "trainer_options.hpp"
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/mpi_world.hpp"
@@ -29,57 +30,10 @@
 #include "train/telemetry.hpp"
 #include "train/trainer.hpp"
 #include "save_model.hpp"
+#include "training_shard.hpp"
 
 namespace {
 
-const char* kUsage = R"(usage: torchclad-train [options]
-
-  --dataset NAME        fashion-mnist (default: Debian's files) or any name with --data
-  --data DIR            a directory with MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...)
-  --root-file FILE      read the data from a ROOT file instead (torchclad-idx2root writes one):
-                        trees --train-tree (train) and --test-tree (test), columns
-                        --image-column (image) and --label-column (label)
-  --stream              with --root-file: stream the training tree in chunks of entries
-                        read on a background thread while the model trains (memory:
-                        a few chunks and the shuffle buffer, whatever the tree's size);
-                        the test tree is read into memory
-  --chunk-entries N     --stream: entries per chunk, default 65536
-  --shuffle-buffer N    --stream: rows drawn at random from, default 65536 (0: chunk order)
-  --model mlp           the model family (only mlp for now)
-  --widths LIST         layer widths, default 784,256,128,10 (2 to 65 numbers: any depth)
-  --activation NAME     relu (default), tanh, sigmoid
-  --engine NAME         clad (model-level Clad gradient, default), clad-model-node,
-                        clad-ops (op-level Clad nodes), autograd (LibTorch)
-  --epochs N            default 5
-  --batch N             default 64
-  --threads N           intra-op threads, default 1
-  --optimizer NAME      adam (default) or sgd (momentum 0.9)
-  --lr X                learning rate, default 1e-3 (adam) / 0.05 (sgd)
-  --momentum X          sgd momentum, default 0.9
-  --seed N              default 42: same seed, same initial weights and batch order for every engine
-                        (--stream: the order of chunks and shuffle-buffer draws)
-  --train-limit N       train on the first N samples only (--stream: the first N entries)
-  --test-limit N        evaluate on the first N test samples only
-  --metrics-json PATH   write per-epoch metrics as JSON
-  --metrics-csv PATH    write per-epoch metrics as CSV
-  --save FILE           save the trained model as a ROOT file (torchclad::Model::load reads it;
-                        its definition is the Mlp's, e.g. mlp-784-256-128-10)
-  --checkpoint FILE     write the parameters, optimizer state and epoch to FILE after every
-                        epoch (any engine; one format: another engine can resume it)
-  --resume              continue from --checkpoint FILE (when it exists) at the next epoch;
-                        the result equals an uninterrupted run's
-  --quiet               no progress bar
-
-Under mpirun -np N each rank reads only its shard of the training entries
-(rank r: [r n/N, (r+1) n/N) of the n used) and trains on its share of each
-global batch of N x --batch samples of the epoch's shuffle, the ranks
-exchanging the rows each share needs once per epoch (one gradient allreduce
-per step; the learning rate is the one for that global batch; the result is
-one process's with --batch N x B); rank 0 prints and writes the outputs.
---stream runs in one process only.
-)";
-
-using torchclad::cli::to_double;
 using torchclad::cli::to_int;
 using torchclad::cli::UsageError;
 
@@ -139,18 +93,10 @@ torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream&
     }
     return size ? engine->step(train::Batch{x.data(), y32.data(), y64.data(), size}) : 0.0f;
   };
-  train::RunSpec spec;
-  spec.engine = c.engine;
-  spec.model = "mlp";
-  for (auto w : c.model.widths) spec.model += "-" + std::to_string(w);
-  spec.optimizer = c.optimizer.kind;
-  spec.lr = c.optimizer.lr;
-  spec.epochs = c.epochs;
-  spec.batch = c.batch;
-  spec.threads = c.threads;
+  std::string model = "mlp";
+  for (auto w : c.model.widths) model += "-" + std::to_string(w);
+  train::RunSpec spec = train::run_spec(c.engine, model, c);
   spec.samples = stream.entries();
-  spec.seed = c.seed;
-  spec.progress = c.progress;
   const auto run = train::run_epochs(
       spec, steps,
       [&] {
@@ -177,85 +123,65 @@ int main(int argc, char** argv) {
   train::TrainConfig config;
   std::string data_dir, metrics_json, metrics_csv, root_file, save_path;
   std::string train_tree = "train", test_tree = "test", image_column = "image", label_column = "label";
-  bool lr_given = false, stream = false;
+  bool stream = false;
   long long chunk_entries = 65536, shuffle_buffer = 65536;
+  const cli::TrainerWording wording{
+      "samples", 0.05, "(--stream: the order of chunks and shuffle-buffer draws)",
+      " (--stream: the first N entries)", "any engine; one format: another engine can resume it"};
+  const std::string root_file_help =
+      "read the data from a ROOT file instead (torchclad-idx2root writes one):\ntrees --train-tree (" +
+      train_tree + ") and --test-tree (" + test_tree + "), columns\n--image-column (" + image_column +
+      ") and --label-column (" + label_column + ")";
+  cli::Options options("usage: torchclad-train [options]");
+  options
+      .text("--dataset", "NAME", config.dataset,
+            "{default} (default: Debian's files) or any name with --data")
+      .text("--data", "DIR", data_dir,
+            "a directory with MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...)")
+      .text("--root-file", "FILE", root_file, root_file_help)
+      .text("--train-tree", "NAME", train_tree, "")
+      .text("--test-tree", "NAME", test_tree, "")
+      .text("--image-column", "NAME", image_column, "")
+      .text("--label-column", "NAME", label_column, "")
+      .set("--stream",
+           "with --root-file: stream the training tree in chunks of entries\n"
+           "read on a background thread while the model trains (memory:\n"
+           "a few chunks and the shuffle buffer, whatever the tree's size);\n"
+           "the test tree is read into memory",
+           stream)
+      .integer("--chunk-entries", chunk_entries, "--stream: entries per chunk, default {default}")
+      .integer("--shuffle-buffer", shuffle_buffer,
+               "--stream: rows drawn at random from, default {default} (0: chunk order)")
+      .text("--model", "mlp", "the model family (only mlp for now)",
+            [](const std::string& v) {
+              if (v != "mlp") throw UsageError("unknown model '" + v + "': expected mlp");
+            })
+      .text("--widths", "LIST", "layer widths, default 784,256,128,10 (2 to 65 numbers: any depth)",
+            [&](const std::string& v) { config.model.widths = to_widths(v); })
+      .text("--activation", "NAME", "relu (default), tanh, sigmoid",
+            [&](const std::string& v) {
+              try {
+                config.model.activation = parse_activation(v);
+              } catch (const c10::Error& e) {
+                throw UsageError(std::string("--activation: ") + e.what_without_backtrace());
+              }
+            })
+      .text("--engine", "NAME", config.engine,
+            "{default} (model-level Clad gradient, default), clad-model-node,\n"
+            "clad-ops (op-level Clad nodes), autograd (LibTorch)");
+  cli::add_optimizer_options(options, config, wording);
+  options.number("--momentum", config.optimizer.momentum, "sgd momentum, default {default}");
+  cli::add_sample_options(options, config, wording);
+  options.text("--metrics-json", "PATH", metrics_json, "write per-epoch metrics as JSON")
+      .text("--metrics-csv", "PATH", metrics_csv, "write per-epoch metrics as CSV")
+      .text("--save", "FILE", save_path,
+            "save the trained model as a ROOT file (torchclad::Model::load reads it;\n"
+            "its definition is the Mlp's, e.g. mlp-784-256-128-10)");
+  cli::add_checkpoint_options(options, config, wording);
+  options.epilogue(cli::mpirun_note(wording) + "--stream runs in one process only.\n");
   try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string flag = argv[i];
-      if (flag == "--help" || flag == "-h") {
-        std::cout << kUsage;
-        return 0;
-      }
-      if (flag == "--quiet") {
-        config.progress = false;
-        continue;
-      }
-      if (flag == "--stream") {
-        stream = true;
-        continue;
-      }
-      if (flag == "--resume") {
-        config.resume = true;
-        continue;
-      }
-      if (i + 1 >= argc) throw UsageError(flag + " expects a value");
-      const std::string v = argv[++i];
-      if (flag == "--dataset")
-        config.dataset = v;
-      else if (flag == "--data")
-        data_dir = v;
-      else if (flag == "--root-file")
-        root_file = v;
-      else if (flag == "--train-tree")
-        train_tree = v;
-      else if (flag == "--test-tree")
-        test_tree = v;
-      else if (flag == "--image-column")
-        image_column = v;
-      else if (flag == "--label-column")
-        label_column = v;
-      else if (flag == "--model") {
-        if (v != "mlp") throw UsageError("unknown model '" + v + "': expected mlp");
-      } else if (flag == "--widths")
-        config.model.widths = to_widths(v);
-      else if (flag == "--activation")
-        config.model.activation = parse_activation(v);
-      else if (flag == "--engine")
-        config.engine = v;
-      else if (flag == "--epochs")
-        config.epochs = to_int(flag, v);
-      else if (flag == "--batch")
-        config.batch = to_int(flag, v);
-      else if (flag == "--threads")
-        config.threads = to_int(flag, v);
-      else if (flag == "--optimizer")
-        config.optimizer.kind = v;
-      else if (flag == "--lr")
-        config.optimizer.lr = to_double(flag, v), lr_given = true;
-      else if (flag == "--momentum")
-        config.optimizer.momentum = to_double(flag, v);
-      else if (flag == "--seed")
-        config.seed = to_int(flag, v);
-      else if (flag == "--train-limit")
-        config.train_limit = to_int(flag, v);
-      else if (flag == "--test-limit")
-        config.test_limit = to_int(flag, v);
-      else if (flag == "--chunk-entries")
-        chunk_entries = to_int(flag, v);
-      else if (flag == "--shuffle-buffer")
-        shuffle_buffer = to_int(flag, v);
-      else if (flag == "--metrics-json")
-        metrics_json = v;
-      else if (flag == "--metrics-csv")
-        metrics_csv = v;
-      else if (flag == "--save")
-        save_path = v;
-      else if (flag == "--checkpoint")
-        config.checkpoint = v;
-      else
-        throw UsageError("unknown option '" + flag + "'");
-    }
-    if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.05;
+    if (options.parse(argc, argv) == cli::Options::Parsed::kHelpShown) return 0;
+    cli::apply_optimizer_defaults(options, config, wording);
     if (stream && root_file.empty())
       throw UsageError("--stream reads a ROOT file's training tree: it needs --root-file FILE");
     if (data_dir.empty() && root_file.empty()) {
@@ -266,10 +192,7 @@ int main(int argc, char** argv) {
     }
   } catch (const UsageError& e) {
     out.error(e.what());
-    if (dist::is_root()) std::cerr << "\n" << kUsage;
-    return mpi.fail(), 2;
-  } catch (const std::exception& e) {  // c10::Error from parse_activation
-    out.error(e.what());
+    if (dist::is_root()) std::cerr << "\n" << options.usage();
     return mpi.fail(), 2;
   }
 
@@ -300,18 +223,11 @@ int main(int argc, char** argv) {
     } else if (!root_file.empty()) {
       log << "reading trees " << train_tree << " and " << test_tree << " of " << root_file << "\n";
       data.dir = root_file;
-      // Each rank reads its shard of the first --train-limit entries only.
-      const long long entries = rootdata::tree_entry_count("torchclad-train", root_file, train_tree);
-      const auto n = config.train_limit > 0 ? std::min<long long>(config.train_limit, entries) : entries;
-      if (n < dist::world().size())
-        throw std::runtime_error(
-            std::to_string(dist::world().size()) + " ranks but only " + std::to_string(n) +
-            " training samples: some rank would have no data; run at most " + std::to_string(n) + " ranks");
-      const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
-      data.train =
-          rootdata::read_tree(root_file, train_tree, image_column, label_column, shard.begin, shard.size());
-      data.train_begin = shard.begin;
-      data.train_total = n;
+      const auto shard = cli::training_shard("torchclad-train", root_file, train_tree, config.train_limit);
+      data.train = rootdata::read_tree(root_file, train_tree, image_column, label_column, shard.rows.begin,
+                                       shard.rows.size());
+      data.train_begin = shard.rows.begin;
+      data.train_total = shard.used;
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
       data.rows = 1;
       data.cols = data.train.images.size(1);
@@ -325,12 +241,8 @@ int main(int argc, char** argv) {
               std::to_string(data.train_total));
     log << "engine " << config.engine << ", mlp";
     for (auto w : config.model.widths) log << "-" << w;
-    log << " (" << activation_name(config.model.activation) << "), " << config.optimizer.kind << " lr "
-        << config.optimizer.lr << ", batch " << config.batch << ", threads " << config.threads << ", seed "
-        << config.seed;
-    if (dist::distributed())
-      log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
-    log << "\n";
+    log << " (" << activation_name(config.model.activation) << "), "
+        << cli::run_summary(config, dist::world().size()) << "\n";
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
     const auto result = train_stream ? train_streaming(*train_stream, data.test, config, log)

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli_args.hpp"
+#include "trainer_options.hpp"
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/mpi_world.hpp"
@@ -32,50 +33,13 @@
 #include "metrics/detection.hpp"
 #include "report/detection_report.hpp"
 #include "save_model.hpp"
+#include "training_shard.hpp"
 #include "train/binary_engines.hpp"
 #include "train/binary_trainer.hpp"
 #include "train/telemetry.hpp"
 
 namespace {
 
-const char* kUsage = R"(usage: torchclad-train-gw --data FILE [options]
-
-  --data FILE           ROOT file with trees "train" and "test" (torchclad-gwsim writes one)
-  --train-tree NAME     default train
-  --test-tree NAME      default test
-  --strain-column NAME  default strain (a fixed-length float array per entry)
-  --label-column NAME   default label (1 signal, 0 noise)
-  --snr-column NAME     default snr (optimal SNR of the injection, 0 for noise)
-  --engines LIST        comma-separated, from clad (model-level Clad gradient, default),
-                        clad-ops (op-level Clad nodes), autograd (LibTorch)
-  --epochs N            default 6
-  --batch N             default 64
-  --threads N           intra-op threads, default 1
-  --optimizer NAME      adam (default) or sgd (momentum 0.9)
-  --lr X                learning rate, default 1e-3 (adam) / 0.01 (sgd)
-  --seed N              default 42: same initial weights and batch order for every engine
-  --train-limit N       train on the first N windows only
-  --test-limit N        evaluate on the first N test windows only
-  --false-alarm X       false-alarm probability for the efficiency, default 0.01
-  --out-dir DIR         per engine: ROOT files and PNG plots, and the trained model as
-                        <DIR>/<engine>/model.root (torchclad::Model::load reads it; default gw-results)
-  --metrics-json PATH   all engines' metrics as JSON (e.g. cling-plugin/bench/results/gw-metrics.json)
-  --checkpoint FILE     write the parameters, optimizer state and epoch to FILE after every
-                        epoch (one engine in --engines)
-  --resume              continue from --checkpoint FILE (when it exists) at the next epoch;
-                        the result equals an uninterrupted run's
-  --quiet               no progress bar
-
-Under mpirun -np N each rank reads only its shard of the training entries
-(rank r: [r n/N, (r+1) n/N) of the n used) and trains on its share of each
-global batch of N x --batch windows of the epoch's shuffle, the ranks
-exchanging the rows each share needs once per epoch (one gradient allreduce
-per step; the learning rate is the one for that global batch; the result is
-one process's with --batch N x B); rank 0 prints and writes the outputs.
-)";
-
-using torchclad::cli::to_double;
-using torchclad::cli::to_int;
 using torchclad::cli::UsageError;
 
 std::vector<std::string> split_list(const std::string& v) {
@@ -146,67 +110,38 @@ int main(int argc, char** argv) {
   rootdata::BinaryColumns columns;
   std::vector<std::string> engines{"clad"};
   double false_alarm = 0.01;
-  bool lr_given = false;
-  std::string command = "torchclad-train-gw";
-  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  const std::string command = "torchclad-train-gw" + (argc > 1 ? " " + cli::command_line(argc, argv) : "");
+  const cli::TrainerWording wording{"windows", 0.01, "", "", "one engine in --engines"};
+  cli::Options options("usage: torchclad-train-gw --data FILE [options]");
+  options
+      .text("--data", "FILE", data_file,
+            "ROOT file with trees \"train\" and \"test\" (torchclad-gwsim writes one)")
+      .text("--train-tree", "NAME", train_tree, "default {default}")
+      .text("--test-tree", "NAME", test_tree, "default {default}")
+      .text("--strain-column", "NAME", columns.features,
+            "default {default} (a fixed-length float array per entry)")
+      .text("--label-column", "NAME", columns.label, "default {default} (1 signal, 0 noise)")
+      .text("--snr-column", "NAME", columns.snr,
+            "default {default} (optimal SNR of the injection, 0 for noise)")
+      .text("--engines", "LIST",
+            "comma-separated, from clad (model-level Clad gradient, default),\n"
+            "clad-ops (op-level Clad nodes), autograd (LibTorch)",
+            [&](const std::string& v) { engines = split_list(v); })
+      .alias("--engine", "--engines");
+  cli::add_optimizer_options(options, config, wording);
+  cli::add_sample_options(options, config, wording);
+  options
+      .number("--false-alarm", false_alarm, "false-alarm probability for the efficiency, default {default}")
+      .text("--out-dir", "DIR", out_dir,
+            "per engine: ROOT files and PNG plots, and the trained model as\n"
+            "<DIR>/<engine>/model.root (torchclad::Model::load reads it; default {default})")
+      .text("--metrics-json", "PATH", metrics_json,
+            "all engines' metrics as JSON (e.g. cling-plugin/bench/results/gw-metrics.json)");
+  cli::add_checkpoint_options(options, config, wording);
+  options.epilogue(cli::mpirun_note(wording));
   try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string flag = argv[i];
-      if (flag == "--help" || flag == "-h") {
-        std::cout << kUsage;
-        return 0;
-      }
-      if (flag == "--quiet") {
-        config.progress = false;
-        continue;
-      }
-      if (flag == "--resume") {
-        config.resume = true;
-        continue;
-      }
-      if (i + 1 >= argc) throw UsageError(flag + " expects a value");
-      const std::string v = argv[++i];
-      if (flag == "--data")
-        data_file = v;
-      else if (flag == "--train-tree")
-        train_tree = v;
-      else if (flag == "--test-tree")
-        test_tree = v;
-      else if (flag == "--strain-column")
-        columns.features = v;
-      else if (flag == "--label-column")
-        columns.label = v;
-      else if (flag == "--snr-column")
-        columns.snr = v;
-      else if (flag == "--engines" || flag == "--engine")
-        engines = split_list(v);
-      else if (flag == "--epochs")
-        config.epochs = to_int(flag, v);
-      else if (flag == "--batch")
-        config.batch = to_int(flag, v);
-      else if (flag == "--threads")
-        config.threads = to_int(flag, v);
-      else if (flag == "--optimizer")
-        config.optimizer.kind = v;
-      else if (flag == "--lr")
-        config.optimizer.lr = to_double(flag, v), lr_given = true;
-      else if (flag == "--seed")
-        config.seed = to_int(flag, v);
-      else if (flag == "--train-limit")
-        config.train_limit = to_int(flag, v);
-      else if (flag == "--test-limit")
-        config.test_limit = to_int(flag, v);
-      else if (flag == "--false-alarm")
-        false_alarm = to_double(flag, v);
-      else if (flag == "--out-dir")
-        out_dir = v;
-      else if (flag == "--metrics-json")
-        metrics_json = v;
-      else if (flag == "--checkpoint")
-        config.checkpoint = v;
-      else
-        throw UsageError("unknown option '" + flag + "'");
-    }
+    if (options.parse(argc, argv) == cli::Options::Parsed::kHelpShown) return 0;
+    cli::apply_optimizer_defaults(options, config, wording);
     if (data_file.empty())
       throw UsageError("--data FILE is required (torchclad-gwsim --out FILE writes one)");
     if (engines.empty()) throw UsageError("--engines needs at least one engine");
@@ -218,13 +153,12 @@ int main(int argc, char** argv) {
         throw UsageError("unknown engine '" + e + "': expected one of " + list);
       }
     if (!(false_alarm > 0 && false_alarm < 1))
-      throw UsageError("--false-alarm expects a probability in (0, 1), found " + std::to_string(false_alarm));
-    if (!lr_given && config.optimizer.kind == "sgd") config.optimizer.lr = 0.01;
+      throw UsageError("--false-alarm expects a probability in (0, 1), found " + cli::shown(false_alarm));
     if (!config.checkpoint.empty() && engines.size() != 1)
       throw UsageError("--checkpoint keeps one engine's run: give one engine with --engines");
   } catch (const UsageError& e) {
     rank_out.error(e.what());
-    if (dist::is_root()) std::cerr << "\n" << kUsage;
+    if (dist::is_root()) std::cerr << "\n" << options.usage();
     return mpi.fail(), 2;
   }
 
@@ -233,31 +167,22 @@ int main(int argc, char** argv) {
   try {
     dist::check_same_options(cli::command_line(argc, argv));
     log << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
-    // Each rank reads its shard of the first --train-limit training entries only.
-    const long long entries = rootdata::tree_entry_count("torchclad-train-gw", data_file, train_tree);
-    const auto n = config.train_limit > 0 ? std::min<long long>(config.train_limit, entries) : entries;
-    if (n < dist::world().size())
-      throw std::runtime_error(std::to_string(dist::world().size()) + " ranks but only " + std::to_string(n) +
-                               " training samples: some rank would have no data; run at most " +
-                               std::to_string(n) + " ranks");
-    const auto shard = dist::shard_of(n, dist::world().rank(), dist::world().size());
-    auto train = rootdata::read_binary_tree(data_file, train_tree, columns, shard.begin, shard.size());
-    train.begin = shard.begin;
+    const auto shard = cli::training_shard("torchclad-train-gw", data_file, train_tree, config.train_limit);
+    const long long n = shard.used;
+    auto train =
+        rootdata::read_binary_tree(data_file, train_tree, columns, shard.rows.begin, shard.rows.size());
+    train.begin = shard.rows.begin;
     train.total = n;
     if (dist::distributed())  // every rank: what it read
-      rank_out.say("read training entries [" + std::to_string(shard.begin) + ", " +
-                   std::to_string(shard.end) + ") of " + std::to_string(n));
+      rank_out.say("read training entries [" + std::to_string(shard.rows.begin) + ", " +
+                   std::to_string(shard.rows.end) + ") of " + std::to_string(n));
     const auto test = rootdata::read_binary_tree(data_file, test_tree, columns);
     if (!test.snr.defined())
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
     config.model.input_length = static_cast<int>(train.x.size(1));
     log << n << " training and " << test.x.size(0) << " test windows of " << train.x.size(1) << " samples; "
-        << train::cnn_model_name(config.model) << ", " << config.optimizer.kind << " lr "
-        << config.optimizer.lr << ", batch " << config.batch << ", threads " << config.threads << ", seed "
-        << config.seed;
-    if (dist::distributed())
-      log << "; " << dist::world().size() << " ranks, global batch " << config.batch * dist::world().size();
-    log << "\n";
+        << train::cnn_model_name(config.model) << ", " << cli::run_summary(config, dist::world().size())
+        << "\n";
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
 
     nlohmann::json out;

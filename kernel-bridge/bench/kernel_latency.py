@@ -19,7 +19,7 @@ tree's host), installed into a temporary kernelspec dir first on
 JUPYTER_PATH. Writes results/latency.json, results/latency.md and
 results/latency.png.
 
-    .venv/bin/python kernel-bridge/bench/kernel_latency.py [--runs 100] [--repeats 3]
+    .venv/bin/python kernel-bridge/bench/kernel_latency.py [--runs 100] [--repeats 3] [--host-alone]
 """
 import argparse
 import json
@@ -32,12 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 RESULTS = HERE / "results"
 sys.path.insert(0, str(REPO / "cling-plugin" / "host" / "tests"))
+sys.path.insert(0, str(HERE))
+from kernel_cells import running_kernel, time_calls, time_cells  # noqa: E402
 
 # (label, kernel, code, extra environment of the kernel)
 CASES = [
@@ -66,25 +66,9 @@ def summary(times: list) -> dict:
 
 
 def through_jupyter_client(kernel: str, code: str, runs: int, env: dict) -> dict:
-    km = KernelManager(kernel_name=kernel)
-    t0 = time.perf_counter()
-    km.start_kernel(env={**os.environ, **env})
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=120)  # sends kernel_info_request, waits for the reply
-    start_s = time.perf_counter() - t0
-    try:
-        for _ in range(3):  # warm-up: the first cells compile cling's wrappers
-            kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            reply = kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
-            times.append((time.perf_counter() - t) * 1e3)
-            assert reply["content"]["status"] == "ok", reply["content"]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+    with running_kernel(kernel, env) as (kc, start_s):
+        time_cells(kc, code, 3)  # warm-up: the first cells compile cling's wrappers
+        times = time_cells(kc, code, runs)
     return {"start_s": round(start_s, 3), **summary(times)}
 
 
@@ -93,14 +77,8 @@ def host_alone(code: str, runs: int) -> dict:
 
     host = Host()
     try:
-        for _ in range(3):
-            host.execute(code)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            reply, _ = host.execute(code)
-            times.append((time.perf_counter() - t) * 1e3)
-            assert reply["status"] == "ok", reply
+        time_calls(lambda: host.execute(code)[0], 3)
+        times = time_calls(lambda: host.execute(code)[0], runs)
     finally:
         host.close()
     return summary(times)
@@ -168,7 +146,11 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=100, help="cells per kernel")
     p.add_argument("--repeats", type=int, default=3, help="kernels started per case")
     p.add_argument("--report-only", action="store_true", help="rewrite latency.md and .png from latency.json")
+    p.add_argument("--host-alone", action="store_true",
+                   help="only the host alone over its channel, --repeats hosts; prints, writes no results")
     args = p.parse_args()
+    if args.host_alone:
+        return print_host_alone(args.runs, args.repeats)
     if args.report_only:
         saved = json.loads((RESULTS / "latency.json").read_text())
         return write_reports(saved["machine"], saved["records"])
@@ -200,6 +182,19 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latency.json").write_text(json.dumps({"machine": machine, "records": records}, indent=2) + "\n")
     write_reports(machine, records)
+
+
+def print_host_alone(runs: int, repeats: int) -> None:
+    """The host alone (HOST_CASE) as in the full benchmark, with the load around it."""
+    load_start = os.getloadavg()[0]
+    repeats_ = []
+    for round_ in range(repeats):
+        repeats_.append(host_alone(HOST_CASE[1], runs))
+        print(f"host {round_ + 1}: median {repeats_[-1]['median_ms']:.2f} ms", flush=True)
+    r = aggregate(HOST_CASE[0], repeats_)
+    print(f"{r['case']}: {r['median_ms']:.2f} ms (range of the hosts' medians {r['range_ms'][0]:.2f}–"
+          f"{r['range_ms'][1]:.2f} ms; {repeats} hosts, {runs} cells each; 1-minute load average "
+          f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} cores)")
 
 
 def write_reports(machine: dict, records: list) -> None:

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from kernel_cells import running_kernel, time_cells  # noqa: E402
 from kernel_latency import RESULTS, install_this_checkout  # noqa: E402
 
 LINE = re.compile(r"\[timing\] (bridge|host) (\S+) us from \S+: (.*)")
@@ -33,25 +32,11 @@ STEP = re.compile(r"(\w+)=([\d.]+)\(\+([\d.]+)\)")
 
 def run(code: str, runs: int) -> dict:
     log = tempfile.NamedTemporaryFile(prefix="torchclad-timing-", suffix=".log", delete=False)
-    km = KernelManager(kernel_name="torchclad")
-    km.start_kernel(env={**os.environ, "TORCHCLAD_TIMING": "1"}, stderr=log)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=120)
-    try:
-        for _ in range(5):
-            kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
+    with running_kernel("torchclad", {"TORCHCLAD_TIMING": "1"}, stderr=log) as (kc, _):
+        time_cells(kc, code, 5)
         time.sleep(0.5)
         skip = Path(log.name).read_text().count("[timing] bridge execute_request")
-        client = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            reply = kc.execute_interactive(code, timeout=30, output_hook=lambda msg: None)
-            client.append((time.perf_counter() - t) * 1e3)
-            assert reply["content"]["status"] == "ok", reply["content"]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+        client = time_cells(kc, code, runs)
     lines = Path(log.name).read_text().splitlines()
     os.unlink(log.name)
     steps = {"bridge": {}, "host": {}}

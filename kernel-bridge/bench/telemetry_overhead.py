@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
+from kernel_cells import running_kernel
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Cells as a notebook would have them: cling wraps a cell that starts with a
@@ -49,22 +49,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args()
-    km = KernelManager(kernel_name="torchclad")
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=120)
     seconds = {"with_sink": [], "without_sink": []}
-    try:
+    with running_kernel("torchclad") as (kc, _):
         for cell in SETUP:
             run_cell(kc, cell)
         run_cell(kc, 'printf("%g\\n", bench_run(false));')  # warm-up
         for _ in range(args.rounds):
             for key, flag in (("with_sink", "true"), ("without_sink", "false")):
                 seconds[key].append(float(run_cell(kc, f'printf("%.6f\\n", bench_run({flag}));')))
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
     med = {k: statistics.median(v) for k, v in seconds.items()}
     slowdown = 100 * (med["with_sink"] / med["without_sink"] - 1)
     record = {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rounds": args.rounds,

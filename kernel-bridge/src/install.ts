@@ -26,6 +26,7 @@ import {
 import { homedir } from "os";
 import { dirname, join, resolve } from "path";
 
+import { readArgs } from "./argv";
 import { resolveHostPath } from "./host";
 
 export const DEFAULT_NAME = "torchclad";
@@ -73,15 +74,7 @@ export function parseInstallArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   let displayName = DEFAULT_DISPLAY_NAME;
   let hostPath: string | undefined;
   let python: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i];
-    const eq = raw.startsWith("--") ? raw.indexOf("=") : -1;
-    const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    const value = (): string => {
-      if (eq > 0) return raw.slice(eq + 1);
-      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
-      return argv[++i];
-    };
+  for (const { raw, flag, value } of readArgs(argv)) {
     const setTarget = (t: InstallTarget): void => {
       if (targetFlag !== undefined && targetFlag !== flag)
         throw new Error(`${targetFlag} and ${flag} exclude each other`);

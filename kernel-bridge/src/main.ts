@@ -8,6 +8,7 @@
 // host (torchclad-host, $TORCHCLAD_HOST or the build tree's), and serves
 // until a shutdown_request, SIGTERM, or the exit of the process named by
 // $JPY_PARENT_PID (the notebook server). SIGINT interrupts the running cell.
+import { readArgs } from "./argv";
 import { readConnectionFile } from "./connection";
 import { HostExecutor, resolveHostPath } from "./host";
 import { installCommand } from "./install";
@@ -41,15 +42,7 @@ export function parseArgs(
   let hostPath: string | undefined;
   let logLevel: string | undefined;
   const hostArgs: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i];
-    const eq = raw.startsWith("--") ? raw.indexOf("=") : -1;
-    const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    const value = (): string => {
-      if (eq > 0) return raw.slice(eq + 1);
-      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
-      return argv[++i];
-    };
+  for (const { raw, flag, value } of readArgs(argv)) {
     try {
       switch (flag) {
         case "-f":

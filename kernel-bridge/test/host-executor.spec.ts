@@ -1,8 +1,7 @@
 // The HostExecutor in-process with the real C++ host: the paths where the
 // host dies or cannot stop, and the telemetry of a real training run.
 // Fails with a message when the host binary is not built.
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
-import { gzipSync } from "zlib";
+import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -10,6 +9,7 @@ import { DisplayOptions, ExecuteOutcome, ExecuteRequest, ExecutionSink, MimeBund
 import { HostExecutor } from "../src/host";
 import { MemoryLogger } from "../src/logger";
 import { TRAINING_MIME, TrainingState } from "../src/telemetry";
+import { writeIdx } from "./idx-dataset";
 import { HOST, requireHost } from "./kernel-process";
 
 interface Recorded {
@@ -44,31 +44,6 @@ const text = (r: Recorded, name = "stdout") =>
     .filter((s) => s.name === name)
     .map((s) => s.text)
     .join("");
-
-/** A small MNIST-format dataset: class c lights up row c of a 6x6 image. */
-function writeIdx(dir: string): void {
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const split = (count: number, images: string, labels: string) => {
-    const ls = Array.from({ length: count }, () => Math.floor(rand() * 3));
-    const head = Buffer.alloc(16);
-    head.writeUInt32BE(0x803, 0);
-    head.writeUInt32BE(count, 4);
-    head.writeUInt32BE(6, 8);
-    head.writeUInt32BE(6, 12);
-    const px = Buffer.alloc(count * 36);
-    ls.forEach((l, i) => {
-      for (let p = 0; p < 36; p++) px[i * 36 + p] = Math.floor(p / 6) === l ? 200 : 20 + Math.floor(rand() * 20);
-    });
-    writeFileSync(join(dir, images), Buffer.concat([head, px]));
-    const lhead = Buffer.alloc(8);
-    lhead.writeUInt32BE(0x801, 0);
-    lhead.writeUInt32BE(count, 4);
-    writeFileSync(join(dir, labels + ".gz"), gzipSync(Buffer.concat([lhead, Buffer.from(ls)])));
-  };
-  split(600, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-  split(200, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
-}
 
 describe("HostExecutor with the real host", () => {
   const log = new MemoryLogger();
