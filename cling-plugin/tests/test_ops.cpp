@@ -1,5 +1,8 @@
 // The op-level engine from C++: torchclad operators inside LibTorch autograd
 // graphs, mixed with LibTorch ops, and their argument errors.
+#include <thread>
+#include <tuple>
+
 #include "ops/ops.hpp"
 #include "test_util.hpp"
 
@@ -88,7 +91,10 @@ torch::Tensor libtorch_mlp_loss(const torch::Tensor& x, const torch::Tensor& tar
     offset += out * (in + 1);
     h = torch::nn::functional::linear(h, w, b);
     if (l + 2 < widths.size())
-      h = act == kernels::kRelu ? torch::relu(h) : act == kernels::kTanh ? torch::tanh(h) : torch::sigmoid(h);
+      h = act == kernels::kRelu      ? torch::relu(h)
+          : act == kernels::kTanh    ? torch::tanh(h)
+          : act == kernels::kSigmoid ? torch::sigmoid(h)
+                                     : h;
   }
   return torch::nn::functional::cross_entropy(h, target);
 }
@@ -151,6 +157,44 @@ TEST(OpLevel, SixLayerMlpFloat32) {
   auto r = torch::autograd::grad({ref}, {p})[0];
   EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-5);
   EXPECT_TRUE(testing::close(testing::to_vector(g), testing::to_vector(r), 1e-4, 1e-6));
+}
+
+// Calls from several threads at once, each depth and activation new to the
+// process (the first call of each makes its definition), give what one
+// thread computes alone.
+TEST(OpLevel, MlpOpFromManyThreadsAtOnce) {
+  struct Case {
+    std::vector<int64_t> widths;
+    Activation act;
+    torch::Tensor x, target, params, loss, grad;
+  };
+  std::vector<Case> cases;
+  for (int depth = 1; depth <= 8; ++depth) {
+    std::vector<int64_t> widths{5};
+    for (int l = 1; l < depth; ++l) widths.push_back(3 + l);
+    widths.push_back(3);
+    Case c{widths, depth % 2 ? kernels::kSigmoid : kernels::kIdentity};
+    c.x = torch::randn({4, 5}, torch::kFloat64);
+    c.target = torch::randint(3, {4});
+    c.params = 0.5 * torch::randn({mlp_param_count(widths)}, torch::kFloat64);
+    cases.push_back(std::move(c));
+  }
+  std::vector<std::thread> threads;
+  for (auto& c : cases)
+    threads.emplace_back([&c] {
+      for (int repeat = 0; repeat < 20; ++repeat)
+        std::tie(c.loss, c.grad) =
+            torchclad::mlp_cross_entropy_with_grad(c.x, c.target, c.params, c.widths, c.act);
+    });
+  for (auto& t : threads) t.join();
+  for (auto& c : cases) {
+    auto p = c.params.clone().requires_grad_();
+    auto ref = libtorch_mlp_loss(c.x, c.target, p, c.widths, c.act);
+    auto r = torch::autograd::grad({ref}, {p})[0];
+    EXPECT_NEAR(c.loss.item<double>(), ref.item<double>(), 1e-12) << c.widths.size() - 1 << " layers";
+    EXPECT_TRUE(testing::close(testing::to_vector(c.grad), testing::to_vector(r), 1e-9, 1e-12))
+        << c.widths.size() - 1 << " layers";
+  }
 }
 
 TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {

@@ -24,7 +24,8 @@ Cache& cache() {
 
 }  // namespace
 
-std::shared_ptr<define::Definition> mlp_definition_of(at::IntArrayRef widths, Activation act, const char* op) {
+std::shared_ptr<define::Definition> mlp_definition_of(at::IntArrayRef widths, Activation act,
+                                                      const char* op) {
   Key key{widths.vec(), static_cast<int>(act)};
   auto& c = cache();
   {
