@@ -2,9 +2,10 @@
 // relative error <= 1e-9) and central finite differences, at several shapes
 // including batch 1 and sizes that are not multiples of 8 or 16.
 #include "gradients/gradients.hpp"
-#include "kernels/mlp.hpp"
+#include "kernels/activations.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/losses.hpp"
 #include "model/mlp_definition.hpp"
-#include "model/mlp_layout.hpp"
 #include "test_util.hpp"
 
 namespace torchclad {
@@ -154,115 +155,46 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearPullback,
                                            std::make_tuple(3, 5, 7), std::make_tuple(65, 17, 13),
                                            std::make_tuple(130, 9, 11)));
 
-// The model level: Clad's gradient of a whole MLP's loss.
-struct MlpCase {
-  std::vector<int64_t> widths;
-  int batch;
-  int act;
-};
-
-class MlpGradient : public ::testing::TestWithParam<MlpCase> {};
-
-TEST_P(MlpGradient, MatchesAutogradAndFiniteDifferences) {
-  const auto& c = GetParam();
-  const auto L = model::MlpLayout::make(c.widths, c.batch);
-  auto params = random_vector(L.param_count, 10);
-  for (auto& p : params) p *= 0.5;
-  auto x = random_vector(int64_t{c.batch} * L.widths[0], 11, 0.0);
-  std::vector<int> labels(c.batch);
-  for (int i = 0; i < c.batch; ++i) labels[i] = (5 * i + 1) % L.widths.back();
-  std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
-  grad::mlp_cross_entropy(x.data(), labels.data(), c.batch, L.layers(), L.widths.data(), L.weight.data(),
-                          L.bias.data(), L.pre.data(), L.post.data(), c.act, params.data(), acts.data(),
-                          d_params.data(), d_acts.data());
-  // Every pullback consumed its adjoint: the trainer relies on this to skip
-  // resetting d_acts between steps.
-  EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0));
-
-  auto pt = to_tensor(params, {L.param_count}).requires_grad_();
-  auto h = to_tensor(x, {c.batch, L.widths[0]});
-  for (int l = 0; l < L.layers(); ++l) {
-    const int in = L.widths[l], out = L.widths[l + 1];
-    auto w = pt.narrow(0, L.weight[l], int64_t{out} * in).view({out, in});
-    h = torch::nn::functional::linear(h, w, pt.narrow(0, L.bias[l], out));
-    if (l + 1 < L.layers()) h = torch_activation(h, c.act);
-  }
-  auto target = torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()));
-  torch::nn::functional::cross_entropy(h, target).backward();
-  EXPECT_TRUE(close(d_params, to_vector(pt.grad()), kRtol, kAtol));
-
-  auto f = [&] {
-    return kernels::mlp_cross_entropy(x.data(), labels.data(), c.batch, L.layers(), L.widths.data(),
-                                      L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(), c.act,
-                                      params.data(), acts.data());
-  };
-  auto idx = all_indices(L.param_count, 300);
-  EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), 2e-5, 1e-7));
-}
-
-std::vector<MlpCase> mlp_cases() {
-  std::vector<MlpCase> cases;
-  for (int act : {kernels::kRelu, kernels::kTanh, kernels::kSigmoid, kernels::kIdentity})
-    for (int batch : {1, 5, 67}) {
-      cases.push_back({{7, 5, 3}, batch, act});
-      cases.push_back({{13, 11, 9, 3}, batch, act});
-      cases.push_back({{9, 6, 5, 4, 3}, batch, act});
-    }
-  cases.push_back({{784, 128, 10}, 3, kernels::kRelu});
-  cases.push_back({{784, 256, 128, 10}, 1, kernels::kRelu});
-  cases.push_back({{5, 3}, 4, kernels::kRelu});  // a single layer: softmax regression
-  return cases;
-}
-
-std::string mlp_case_name(const ::testing::TestParamInfo<MlpCase>& info) {
-  std::string name = "w";
-  for (auto w : info.param.widths) name += "_" + std::to_string(w);
-  return name + "_b" + std::to_string(info.param.batch) + "_act" + std::to_string(info.param.act);
-}
-
-INSTANTIATE_TEST_SUITE_P(Cases, MlpGradient, ::testing::ValuesIn(mlp_cases()), mlp_case_name);
-
 // Regression: Clad v2.4 dropped the GEMM pullback call of a function that it
 // differentiated once with an active and once with an inactive input (the
-// hidden layers' weights got no gradient). linear_forward_const_input keeps
-// the two activities in two functions; this checks the hidden weights'
-// gradient directly.
+// hidden layers' weights got no gradient). The built-in Mlp's first layer
+// reads the input batch, the others activations; this checks the hidden
+// weights' gradient directly.
 TEST(CladPitfalls, HiddenLayerWeightsGetTheirGradient) {
-  const auto L = model::MlpLayout::make({6, 5, 4, 3}, 2);
-  auto params = random_vector(L.param_count, 12), x = random_vector(12, 13);
-  std::vector<int> labels{0, 2};
-  std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
-  grad::mlp_cross_entropy(x.data(), labels.data(), 2, 3, L.widths.data(), L.weight.data(), L.bias.data(),
-                          L.pre.data(), L.post.data(), kernels::kTanh, params.data(), acts.data(),
-                          d_params.data(), d_acts.data());
+  const auto def = mlp_definition({{6, 5, 4, 3}, kernels::kTanh});
+  auto params = random_vector(def->param_count, 12), x = random_vector(12, 13);
+  std::vector<double> y{0, 2};
+  std::vector<double> acts(def->acts_per_sample * 2, 0.0), d_acts(acts.size(), 0.0),
+      d_params(def->param_count, 0.0);
+  def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(), 2, d_params.data(),
+              d_acts.data());
   for (int l = 1; l < 3; ++l) {
+    const auto& w = def->params[2 * l];  // fc<l+1>.weight
     double norm = 0;
-    for (int i = L.weight[l]; i < L.bias[l]; ++i) norm += std::abs(d_params[i]);
-    EXPECT_GT(norm, 1e-6) << "layer " << l << " weights got no gradient";
+    for (int64_t i = w.offset; i < w.offset + w.numel; ++i) norm += std::abs(d_params[i]);
+    EXPECT_GT(norm, 1e-6) << w.name << " got no gradient";
   }
 }
 
 // Float32, the engine's working precision, against a float64 reference.
 // Documented tolerance: 1e-4 relative (+1e-6 absolute) for sums of up to ~800 terms.
 TEST(MlpGradientFloat32, WithinTolerance) {
-  const std::vector<int64_t> widths{784, 256, 128, 10};
+  const auto def = mlp_definition({{784, 256, 128, 10}, kernels::kRelu});
   const int batch = 33;
-  const auto L = model::MlpLayout::make(widths, batch);
-  auto params64 = random_vector(L.param_count, 14);
+  auto params64 = random_vector(def->param_count, 14);
   for (auto& p : params64) p *= 0.05;
   auto x64 = random_vector(int64_t{batch} * 784, 15);
-  std::vector<int> labels(batch);
-  for (int i = 0; i < batch; ++i) labels[i] = i % 10;
-  std::vector<float> params(params64.begin(), params64.end()), x(x64.begin(), x64.end());
-  std::vector<float> acts(L.act_count), d_acts(L.act_count), d_params(L.param_count);
-  grad::mlp_cross_entropy(x.data(), labels.data(), batch, 3, L.widths.data(), L.weight.data(), L.bias.data(),
-                          L.pre.data(), L.post.data(), kernels::kRelu, params.data(), acts.data(),
-                          d_params.data(), d_acts.data());
-  std::vector<double> acts64(L.act_count), d_acts64(L.act_count), d_params64(L.param_count);
+  std::vector<double> y64(batch);
+  for (int i = 0; i < batch; ++i) y64[i] = i % 10;
+  std::vector<float> params(params64.begin(), params64.end()), x(x64.begin(), x64.end()),
+      y(y64.begin(), y64.end());
+  std::vector<float> acts(def->acts_per_sample * batch), d_acts(acts.size()), d_params(def->param_count);
+  def->grad_f(def->instance.get(), params.data(), acts.data(), x.data(), y.data(), batch, d_params.data(),
+              d_acts.data());
+  std::vector<double> acts64(acts.size()), d_acts64(acts.size()), d_params64(def->param_count);
   std::vector<double> params_as_f64(params.begin(), params.end()), x_as_f64(x.begin(), x.end());
-  grad::mlp_cross_entropy(x_as_f64.data(), labels.data(), batch, 3, L.widths.data(), L.weight.data(),
-                          L.bias.data(), L.pre.data(), L.post.data(), kernels::kRelu, params_as_f64.data(),
-                          acts64.data(), d_params64.data(), d_acts64.data());
+  def->grad_d(def->instance.get(), params_as_f64.data(), acts64.data(), x_as_f64.data(), y64.data(), batch,
+              d_params64.data(), d_acts64.data());
   EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
 }
 
@@ -319,8 +251,13 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(std::vector<int64_t>{9, 6, 4}, int(kernels::kIdentity), 5),
                       std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kRelu), 1),
                       std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kTanh), 70),
-                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kSigmoid),
-                                      17)));
+                      std::make_tuple(std::vector<int64_t>{11, 8, 7, 6, 5, 5, 3}, int(kernels::kSigmoid), 17),
+                      // The shapes the hand-unrolled 4-layer kernel was tested at.
+                      std::make_tuple(std::vector<int64_t>{7, 5, 3}, int(kernels::kRelu), 67),
+                      std::make_tuple(std::vector<int64_t>{13, 11, 9, 3}, int(kernels::kTanh), 5),
+                      std::make_tuple(std::vector<int64_t>{9, 6, 5, 4, 3}, int(kernels::kSigmoid), 67),
+                      std::make_tuple(std::vector<int64_t>{9, 6, 5, 4, 3}, int(kernels::kIdentity), 1),
+                      std::make_tuple(std::vector<int64_t>{784, 128, 10}, int(kernels::kRelu), 3)));
 
 }  // namespace
 }  // namespace torchclad

@@ -4,7 +4,6 @@
 #include "alloc_counter.hpp"
 #include "model/defined_model.hpp"
 #include "model/mlp_definition.hpp"
-#include "model/mlp_layout.hpp"
 #include "optim/optimizers.hpp"
 #include "test_util.hpp"
 
@@ -158,17 +157,6 @@ TEST(Optimizers, RejectUnknownKindAndBadLearningRate) {
   config.kind = "sgd";
   config.lr = -1;
   EXPECT_NE(message_of([&] { make_flat_optimizer(config, 3); }).find("positive, found -1"),
-            std::string::npos);
-}
-
-TEST(MlpLayout, RejectsBadShapes) {
-  using model::MlpLayout;
-  EXPECT_NE(testing::error_of([] { MlpLayout::make({784}, 1); }).find("found 1"), std::string::npos);
-  EXPECT_NE(testing::error_of([] { MlpLayout::make({4, 4, 4, 4, 4, 4}, 1); }).find("found 6"),
-            std::string::npos);
-  EXPECT_NE(testing::error_of([] { MlpLayout::make({4, 0, 2}, 1); }).find("at least 1, found 0"),
-            std::string::npos);
-  EXPECT_NE(testing::error_of([] { MlpLayout::make({4, 2}, 0); }).find("batch must be at least 1"),
             std::string::npos);
 }
 

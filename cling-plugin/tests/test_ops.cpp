@@ -1,5 +1,8 @@
 // The op-level engine from C++: torchclad operators inside LibTorch autograd
 // graphs, mixed with LibTorch ops, and their argument errors.
+#include <thread>
+#include <tuple>
+
 #include "ops/ops.hpp"
 #include "test_util.hpp"
 
@@ -60,6 +63,140 @@ TEST(OpLevel, ModelLevelNodeGivesTheParametersGradient) {
   EXPECT_TRUE(torch::allclose(g, r, 1e-10, 1e-12));
 }
 
+// Any depth through the operator (it runs the built-in Mlp definition of
+// its widths): a 6-layer MLP's gradient from torchclad::mlp_cross_entropy
+// against LibTorch autograd of the same network on views of the flat
+// parameters (float64, relative 1e-9) and against central differences of the
+// operator's own loss, at batch 1 and 37.
+class SixLayerMlpOp : public ::testing::TestWithParam<std::tuple<int, int>> {};  // batch, activation
+
+const std::vector<int64_t> kSixLayers{11, 9, 8, 7, 6, 5, 4};
+
+int64_t mlp_param_count(const std::vector<int64_t>& widths) {
+  int64_t count = 0;
+  for (size_t l = 0; l + 1 < widths.size(); ++l) count += widths[l + 1] * (widths[l] + 1);
+  return count;
+}
+
+// Linear, act, ..., Linear on views (W_0, b_0, W_1, b_1, ...) of p, and the
+// mean cross-entropy: LibTorch ops only.
+torch::Tensor libtorch_mlp_loss(const torch::Tensor& x, const torch::Tensor& target, const torch::Tensor& p,
+                                const std::vector<int64_t>& widths, Activation act) {
+  torch::Tensor h = x;
+  int64_t offset = 0;
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    const int64_t in = widths[l], out = widths[l + 1];
+    auto w = p.narrow(0, offset, out * in).view({out, in});
+    auto b = p.narrow(0, offset + out * in, out);
+    offset += out * (in + 1);
+    h = torch::nn::functional::linear(h, w, b);
+    if (l + 2 < widths.size())
+      h = act == kernels::kRelu      ? torch::relu(h)
+          : act == kernels::kTanh    ? torch::tanh(h)
+          : act == kernels::kSigmoid ? torch::sigmoid(h)
+                                     : h;
+  }
+  return torch::nn::functional::cross_entropy(h, target);
+}
+
+TEST_P(SixLayerMlpOp, GradientMatchesAutogradAndFiniteDifferences) {
+  const auto [batch, kind] = GetParam();
+  const auto act = static_cast<Activation>(kind);
+  const int64_t count = mlp_param_count(kSixLayers);
+  auto values = testing::random_vector(count, 21);
+  for (auto& v : values) v *= 0.5;
+  auto x = testing::to_tensor(testing::random_vector(batch * kSixLayers[0], 22), {batch, kSixLayers[0]});
+  std::vector<int64_t> labels(batch);
+  for (int i = 0; i < batch; ++i) labels[i] = (3 * i + 1) % kSixLayers.back();
+  auto target = torch::tensor(labels);
+
+  auto params = testing::to_tensor(values, {count}).requires_grad_();
+  auto loss = torchclad::mlp_cross_entropy(x, target, params, kSixLayers, act);
+  const auto g = testing::to_vector(torch::autograd::grad({loss}, {params})[0]);
+
+  auto p = params.detach().clone().requires_grad_();
+  auto ref = libtorch_mlp_loss(x, target, p, kSixLayers, act);
+  const auto r = testing::to_vector(torch::autograd::grad({ref}, {p})[0]);
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-12 * std::max(1.0, std::abs(ref.item<double>())));
+  EXPECT_TRUE(testing::close(g, r, 1e-9, 1e-12));
+
+  // The _with_grad operator (the autograd node's forward) gives the same.
+  auto [loss2, g2] = torchclad::mlp_cross_entropy_with_grad(x, target, params.detach(), kSixLayers, act);
+  EXPECT_EQ(loss2.item<double>(), loss.item<double>());
+  EXPECT_TRUE(testing::close(testing::to_vector(g2), g, 0, 0));
+
+  // Central differences of the operator's forward pass (no autograd node).
+  auto f = [&] {
+    torch::NoGradGuard no_grad;
+    auto p_now = torch::from_blob(values.data(), {count}, torch::kFloat64);
+    return torchclad::mlp_cross_entropy(x, target, p_now, kSixLayers, act).item<double>();
+  };
+  auto idx = testing::all_indices(count, 200);
+  EXPECT_TRUE(
+      testing::close(testing::pick(g, idx), testing::finite_differences(f, values.data(), idx), 1e-5, 1e-7));
+}
+
+INSTANTIATE_TEST_SUITE_P(Batches, SixLayerMlpOp,
+                         ::testing::Combine(::testing::Values(1, 37),
+                                            ::testing::Values(int(kernels::kRelu), int(kernels::kTanh))));
+
+// Float32 through the operator, against the float64 reference (1e-4
+// relative, as the definition's float32 gradient is documented).
+TEST(OpLevel, SixLayerMlpFloat32) {
+  const int64_t count = mlp_param_count(kSixLayers);
+  auto p64 = 0.5 * torch::randn({count}, torch::kFloat64);
+  auto x64 = torch::randn({9, kSixLayers[0]}, torch::kFloat64);
+  auto target = torch::randint(kSixLayers.back(), {9});
+  auto p32 = p64.to(torch::kFloat32).requires_grad_();
+  auto loss = torchclad::mlp_cross_entropy(x64.to(torch::kFloat32), target, p32, kSixLayers, kernels::kTanh);
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat32);
+  auto g = torch::autograd::grad({loss}, {p32})[0];
+  auto p = p32.detach().to(torch::kFloat64).requires_grad_();
+  auto ref =
+      libtorch_mlp_loss(x64.to(torch::kFloat32).to(torch::kFloat64), target, p, kSixLayers, kernels::kTanh);
+  auto r = torch::autograd::grad({ref}, {p})[0];
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-5);
+  EXPECT_TRUE(testing::close(testing::to_vector(g), testing::to_vector(r), 1e-4, 1e-6));
+}
+
+// Calls from several threads at once, each depth and activation new to the
+// process (the first call of each makes its definition), give what one
+// thread computes alone.
+TEST(OpLevel, MlpOpFromManyThreadsAtOnce) {
+  struct Case {
+    std::vector<int64_t> widths;
+    Activation act;
+    torch::Tensor x, target, params, loss, grad;
+  };
+  std::vector<Case> cases;
+  for (int depth = 1; depth <= 8; ++depth) {
+    std::vector<int64_t> widths{5};
+    for (int l = 1; l < depth; ++l) widths.push_back(3 + l);
+    widths.push_back(3);
+    Case c{widths, depth % 2 ? kernels::kSigmoid : kernels::kIdentity};
+    c.x = torch::randn({4, 5}, torch::kFloat64);
+    c.target = torch::randint(3, {4});
+    c.params = 0.5 * torch::randn({mlp_param_count(widths)}, torch::kFloat64);
+    cases.push_back(std::move(c));
+  }
+  std::vector<std::thread> threads;
+  for (auto& c : cases)
+    threads.emplace_back([&c] {
+      for (int repeat = 0; repeat < 20; ++repeat)
+        std::tie(c.loss, c.grad) =
+            torchclad::mlp_cross_entropy_with_grad(c.x, c.target, c.params, c.widths, c.act);
+    });
+  for (auto& t : threads) t.join();
+  for (auto& c : cases) {
+    auto p = c.params.clone().requires_grad_();
+    auto ref = libtorch_mlp_loss(c.x, c.target, p, c.widths, c.act);
+    auto r = torch::autograd::grad({ref}, {p})[0];
+    EXPECT_NEAR(c.loss.item<double>(), ref.item<double>(), 1e-12) << c.widths.size() - 1 << " layers";
+    EXPECT_TRUE(testing::close(testing::to_vector(c.grad), testing::to_vector(r), 1e-9, 1e-12))
+        << c.widths.size() - 1 << " layers";
+  }
+}
+
 TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {
   auto x = torch::randn({4, 3}), w = torch::randn({2, 3}), b = torch::randn({2});
   EXPECT_NE(error_of([&] {
@@ -100,6 +237,11 @@ TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {
               torchclad::mlp_cross_entropy(x, torch::tensor({0, 1, 1, 0}), torch::randn({5}),
                                            std::vector<int64_t>{3, 2}, kernels::kRelu);
             }).find("params size(0) must be 8"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::mlp_cross_entropy(x, torch::tensor({0, 1, 1, 0}), torch::randn({8}),
+                                           std::vector<int64_t>(67, 3), kernels::kRelu);
+            }).find("widths must list 2 to 65 sizes (input, hidden..., output), found 67"),
             std::string::npos);
   // The operators still work after the errors.
   EXPECT_EQ(torchclad::linear(x, w, b).sizes(), (std::vector<int64_t>{4, 2}));

@@ -1,12 +1,20 @@
 // CPU kernels of the torchclad operators: validate, then run the plain
-// kernels (forward) or their Clad gradients (backward) on raw buffers.
+// kernels (forward) or their Clad gradients (backward) on raw buffers. The
+// model-level mlp_cross_entropy runs the built-in Mlp definition of its
+// widths (model/mlp_definition.hpp) and its Clad gradient.
+#include <limits>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "aten/checks.hpp"
 #include "aten/kernels.hpp"
+#include "aten/mlp_definitions.hpp"
 #include "gradients/gradients.hpp"
-#include "kernels/mlp.hpp"
-#include "model/mlp_layout.hpp"
+#include "kernels/activations.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/losses.hpp"
+#include "model/mlp_definition.hpp"
 #include "ops/activation.hpp"
 
 namespace torchclad::aten::cpu {
@@ -177,30 +185,67 @@ std::tuple<at::Tensor, at::Tensor> mse_loss_backward(const at::Tensor& grad_outp
 
 namespace {
 
-// Checks shared by the model-level operators; returns the layout for this batch.
-model::MlpLayout check_mlp(const at::Tensor& x, const at::Tensor& params, at::IntArrayRef widths,
-                           const char* op) {
+// Checks shared by the model-level operators; returns the built-in Mlp
+// definition of these widths and activation, which they run.
+std::shared_ptr<define::Definition> check_mlp(const at::Tensor& x, const at::Tensor& params,
+                                              at::IntArrayRef widths, Activation act, const char* op) {
   check_input(x, op, "input", 2, "[batch, in_features]");
   check_input(params, op, "params", 1, "[parameter count] (W_0, b_0, W_1, b_1, ... flattened)");
-  TORCH_CHECK(widths.size() >= 2 && widths.size() <= kernels::kMaxMlpLayers + 1, op,
-              ": widths must list 2 to ", kernels::kMaxMlpLayers + 1,
-              " sizes (input, hidden..., output), found ", widths.size(), ": ", widths);
-  for (int64_t w : widths)
+  const int64_t max_widths = max_mlp_layers() + 1;
+  TORCH_CHECK(widths.size() >= 2 && static_cast<int64_t>(widths.size()) <= max_widths, op,
+              ": widths must list 2 to ", max_widths, " sizes (input, hidden..., output), found ",
+              widths.size(), ": ", widths);
+  for (int64_t w : widths) {
     TORCH_CHECK(w >= 1, op, ": every width must be at least 1, found ", w, " in ", widths);
+    TORCH_CHECK(w < (int64_t{1} << 30), op, ": every width must be below 2^30, found ", w, " in ", widths);
+  }
   check_same_dtype(params, x, op, "params", "input");
   check_nonempty_batch(x.size(0), op, "input");
-  auto layout = model::MlpLayout::make(widths.vec(), x.size(0));
   check_size(x, 1, widths[0], op, "input", "widths[0]");
-  check_size(params, 0, layout.param_count, op, "params", "the parameter count of these widths");
-  return layout;
+  // The blocks index one layer's activations [batch, width] with an int.
+  for (int64_t w : widths)
+    TORCH_CHECK(x.size(0) * w <= std::numeric_limits<int>::max(), op, ": widths ", widths, " at batch ",
+                x.size(0), " need a layer past 2^31 - 1 values");
+  TORCH_CHECK(x.scalar_type() == at::kDouble || widths.back() <= (int64_t{1} << 24), op,
+              ": float32 holds the class indices exactly up to 2^24 classes, found ", widths.back());
+  // W_l [widths[l+1], widths[l]] then b_l [widths[l+1]], layer after layer.
+  int64_t count = 0;
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    int64_t layer = 0;
+    TORCH_CHECK(!__builtin_mul_overflow(widths[l] + 1, widths[l + 1], &layer) &&
+                    !__builtin_add_overflow(count, layer, &count),
+                op, ": widths ", widths, " have more than 2^63 parameters");
+  }
+  check_size(params, 0, count, op, "params", "the parameter count of these widths");
+  auto def = mlp_definition_of(widths, act, op);
+  // A definition registered under the built-in's name by other code would
+  // lay its parameters out otherwise.
+  TORCH_CHECK(def->param_count == count && def->inputs == widths[0] && def->classes == widths.back() &&
+                  def->targets == define::Targets::kClassIndex,
+              op, ": the definition '", def->name, "' is not the built-in Mlp of widths ", widths);
+  return def;
 }
 
+// The definition's gradient or loss function for T.
 template <typename T>
-T mlp_forward(const model::MlpLayout& L, const T* x, const int32_t* labels, int act, const T* params,
-              std::vector<T>& acts) {
-  acts.assign(L.act_count, T(0));
-  return kernels::mlp_cross_entropy<T>(x, labels, L.batch, L.layers(), L.widths.data(), L.weight.data(),
-                                       L.bias.data(), L.pre.data(), L.post.data(), act, params, acts.data());
+define::GradFn<T> grad_fn(const define::Definition& d) {
+  if constexpr (std::is_same_v<T, float>)
+    return d.grad_f;
+  else
+    return d.grad_d;
+}
+template <typename T>
+define::LossFn<T> loss_fn(const define::Definition& d) {
+  if constexpr (std::is_same_v<T, float>)
+    return d.loss_f;
+  else
+    return d.loss_d;
+}
+
+// The definition's targets: class indices as T.
+template <typename T>
+std::vector<T> targets_as(const std::vector<int32_t>& labels) {
+  return std::vector<T>(labels.begin(), labels.end());
 }
 
 }  // namespace
@@ -209,12 +254,15 @@ at::Tensor mlp_cross_entropy(const at::Tensor& x, const at::Tensor& target, cons
                              at::IntArrayRef widths, int64_t activation) {
   constexpr const char* op = "torchclad::mlp_cross_entropy";
   const Activation act = activation_from_int(activation, op, "activation");
-  const auto L = check_mlp(x, params, widths, op);
-  const auto labels = class_indices(target, L.batch, widths.back(), op);
+  const auto def = check_mlp(x, params, widths, act, op);
+  const int batch = static_cast<int>(x.size(0));
+  const auto labels = class_indices(target, batch, widths.back(), op);
   return with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    std::vector<T> acts;
-    const T loss = mlp_forward<T>(L, x.data_ptr<T>(), labels.data(), act, params.data_ptr<T>(), acts);
+    const auto y = targets_as<T>(labels);
+    std::vector<T> acts(static_cast<size_t>(def->acts_per_sample) * batch, T(0));
+    const T loss = loss_fn<T>(*def)(def->instance.get(), params.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
+                                    y.data(), batch);
     return at::scalar_tensor(loss, x.options());
   });
 }
@@ -225,17 +273,17 @@ std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor&
   // Named after the operator users call; this one is its autograd node's forward.
   constexpr const char* op = "torchclad::mlp_cross_entropy";
   const Activation act = activation_from_int(activation, op, "activation");
-  const auto L = check_mlp(x, params, widths, op);
-  const auto labels = class_indices(target, L.batch, widths.back(), op);
+  const auto def = check_mlp(x, params, widths, act, op);
+  const int batch = static_cast<int>(x.size(0));
+  const auto labels = class_indices(target, batch, widths.back(), op);
   auto d_params = at::zeros_like(params);
   auto loss = with_float_type(x, [&](auto t) {
     using T = decltype(t);
-    std::vector<T> acts(L.act_count), d_acts(L.act_count);
-    grad::mlp_cross_entropy(x.data_ptr<T>(), labels.data(), L.batch, L.layers(), L.widths.data(),
-                            L.weight.data(), L.bias.data(), L.pre.data(), L.post.data(), act,
-                            params.data_ptr<T>(), acts.data(), d_params.data_ptr<T>(), d_acts.data());
-    const T value = kernels::softmax_cross_entropy<T>(acts.data() + L.pre[L.layers() - 1], labels.data(),
-                                                      L.batch, L.widths.back());
+    const auto y = targets_as<T>(labels);
+    // Zero on entry, as the definition's gradient requires (and zero again on return).
+    std::vector<T> acts(static_cast<size_t>(def->acts_per_sample) * batch, T(0)), d_acts(acts.size(), T(0));
+    const T value = grad_fn<T>(*def)(def->instance.get(), params.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
+                                     y.data(), batch, d_params.data_ptr<T>(), d_acts.data());
     return at::scalar_tensor(value, x.options());
   });
   return {loss, d_params};

@@ -78,9 +78,9 @@ struct MseFunction : torch::autograd::Function<MseFunction> {
   }
 };
 
-// One node for the whole model: Clad's gradient yields the loss and the
-// parameters' gradient in one pass, so forward keeps the gradient and
-// backward only scales it by the upstream gradient.
+// One node for the whole model: the Mlp definition's Clad gradient yields the
+// loss and the parameters' gradient in one pass, so forward keeps the
+// gradient and backward only scales it by the upstream gradient.
 struct MlpCrossEntropyFunction : torch::autograd::Function<MlpCrossEntropyFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& target, const Tensor& params,
                         std::vector<int64_t> widths, int64_t act) {

@@ -6,15 +6,15 @@
 #include "gradients/gradients.hpp"
 
 #include "clad/Differentiator/Differentiator.h"
+#include "kernels/activations.hpp"
 #include "kernels/cnn.hpp"
-#include "kernels/mlp.hpp"
+#include "kernels/losses.hpp"
 
 namespace torchclad::grad {
 namespace k = torchclad::kernels;
 
 #define TORCHCLAD_DEFINE_GRADIENTS(T)                                                                       \
   namespace {                                                                                               \
-  auto mlp_cross_entropy_grad_##T = clad::gradient(k::mlp_cross_entropy<T>, "params, acts");                \
   auto activation_grad_##T = clad::gradient(k::activation_forward<T>, "x, y");                              \
   auto softmax_cross_entropy_grad_##T = clad::gradient(k::softmax_cross_entropy<T>, "logits");              \
   auto mse_grad_##T = clad::gradient(k::mse<T>, "pred, target");                                            \
@@ -27,12 +27,6 @@ namespace k = torchclad::kernels;
   }                                                                                                         \
   void binary_cross_entropy_with_logits(const T* z, const T* y, int n, T* d_z, T* d_y) {                    \
     bce_with_logits_grad_##T.execute(z, y, n, d_z, d_y);                                                    \
-  }                                                                                                         \
-  void mlp_cross_entropy(const T* x, const int* labels, int batch, int layers, const int* widths,           \
-                         const int* weight, const int* bias, const int* pre, const int* post, int act,      \
-                         const T* params, T* acts, T* d_params, T* d_acts) {                                \
-    mlp_cross_entropy_grad_##T.execute(x, labels, batch, layers, widths, weight, bias, pre, post, act,      \
-                                       params, acts, d_params, d_acts);                                     \
   }                                                                                                         \
   void activation(int act, const T* x, T* y, int n, T* d_x, T* d_y) {                                       \
     activation_grad_##T.execute(act, x, y, n, d_x, d_y);                                                    \

@@ -82,7 +82,7 @@ void channels_to_batch_major(const T* src, T* dst, int channels, int batch, int 
 template <typename T>
 T cnn_bce_with_logits(const T* x, const T* targets, int batch, int blocks, const int* t, const T* params,
                       T* acts) {
-  // Blocks are unrolled and inline, as in mlp.hpp: in a loop, a call writing
+  // Blocks are unrolled and inline: in a loop, a call writing
   // through a pointer makes Clad record the memory it modifies (a std::map).
   conv1d_forward_const_input(x, params + t[kCnnWeight], params + t[kCnnBias], acts + t[kCnnConv],
                              acts + t[kCnnCol], batch, t[kCnnCin], t[kCnnLin], t[kCnnCout], t[kCnnK]);

@@ -21,9 +21,11 @@ inline at::Tensor sigmoid(const at::Tensor& x) { return activation(x, kernels::k
 // Mean softmax cross-entropy of logits [batch, classes] against int64 class indices [batch].
 at::Tensor cross_entropy(const at::Tensor& logits, const at::Tensor& target);
 at::Tensor mse_loss(const at::Tensor& input, const at::Tensor& target);
-// Model level: the mean cross-entropy of a whole MLP (widths {in, hidden..., out})
-// whose parameters are one flat tensor (W_0, b_0, W_1, b_1, ...), differentiated
-// by Clad as one function and recorded as one autograd node.
+// Model level: the mean cross-entropy of a whole MLP (widths {in, hidden..., out},
+// 1 to 64 Linear layers) whose parameters are one flat tensor (W_0, b_0, W_1,
+// b_1, ...): the built-in Mlp definition of these widths and activation
+// (model/mlp_definition.hpp), differentiated by Clad as one function and
+// recorded as one autograd node.
 at::Tensor mlp_cross_entropy(const at::Tensor& input, const at::Tensor& target, const at::Tensor& params,
                              at::IntArrayRef widths, Activation act);
 

@@ -72,8 +72,9 @@ CASES = [
     case("mlp-params-dtype", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P.float(), [7, 5, 3], 1), r"mlp_cross_entropy: params must have the dtype of input \(Double\), found Float"),
     case("mlp-empty-batch", lambda: ops.mlp_cross_entropy(MLP_X[:0], MLP_T[:0], MLP_P, [7, 5, 3], 1), r"mlp_cross_entropy: input is an empty batch"),
     case("mlp-input-float16", lambda: ops.mlp_cross_entropy(MLP_X.half(), MLP_T, MLP_P.half(), [7, 5, 3], 1), r"mlp_cross_entropy: input must be float32 or float64, found Half"),
-    case("mlp-too-many-widths", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7, 5, 5, 5, 5, 3], 1),
-         r"mlp_cross_entropy: widths must list 2 to 5 sizes .*found 6"),
+    # the built-in Mlp's capacity: 64 Linear layers
+    case("mlp-too-many-widths", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7] + [5] * 65, 1),
+         r"mlp_cross_entropy: widths must list 2 to 65 sizes .*found 66"),
     # a meta tensor among CPU ones: an error, not an uninitialised meta result
     case("linear-device", lambda: ops.linear(X, W.to("meta"), B), r"linear: weight must be on the device of input \(cpu\), found meta"),
     case("linear-bias-device", lambda: ops.linear(X, W, B.to("meta")), r"linear: bias must be on the device of input \(cpu\), found meta"),
@@ -81,7 +82,7 @@ CASES = [
     case("mse-device", lambda: ops.mse_loss(X, X.to("meta")), r"mse_loss: target must be on the device of input \(cpu\), found meta"),
     case("mlp-params-device", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P.to("meta"), [7, 5, 3], 1), r"mlp_cross_entropy: params must be on the device of input \(cpu\), found meta"),
     case("mlp-one-width", lambda: ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7], 1),
-         r"mlp_cross_entropy: widths must list 2 to 5 sizes .*found 1"),
+         r"mlp_cross_entropy: widths must list 2 to 65 sizes .*found 1"),
 ]
 
 
@@ -99,8 +100,8 @@ def test_rejected_with_message(call, message):
 
 def test_widths_errors_name_what_was_found():
     # What the widths messages do say today (the op name aside).
-    with pytest.raises(RuntimeError, match=r"widths must list 2 to 5 sizes .*found 6"):
-        ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7, 5, 5, 5, 5, 3], 1)
+    with pytest.raises(RuntimeError, match=r"widths must list 2 to 65 sizes .*found 66"):
+        ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7] + [5] * 65, 1)
     with pytest.raises(RuntimeError, match=r"every width must be at least 1, found 0"):
         ops.mlp_cross_entropy(MLP_X, MLP_T, MLP_P, [7, 0, 3], 1)
     _still_works()

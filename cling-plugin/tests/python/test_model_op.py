@@ -1,14 +1,17 @@
-# The model-level operators: a whole MLP (Linear, act, ..., Linear) and its
-# mean cross-entropy, differentiated by Clad as one function, against the same
-# network built from F.linear on views of the flat parameters.
+# The model-level operators: a whole MLP (Linear, act, ..., Linear) of any
+# depth and its mean cross-entropy, run as the built-in Mlp definition of its
+# widths with the definition's Clad gradient, against the same network built
+# from F.linear on views of the flat parameters.
 import pytest
 import torch
 
 import reference as ref
 from op_testing import OpTests, dtypes, grads_via_backward
 
-# From logistic regression to the 4-layer maximum, sizes not multiples of 8.
-WIDTHS = [[7, 3], [7, 5, 3], [13, 11, 9, 3], [9, 6, 5, 4, 3]]
+# From logistic regression to 6 layers (past the old kernel's 4-layer
+# limit), sizes not multiples of 8.
+SIX_LAYERS = [11, 9, 8, 7, 6, 5, 4]
+WIDTHS = [[7, 3], [7, 5, 3], [13, 11, 9, 3], [9, 6, 5, 4, 3], SIX_LAYERS]
 MNIST_WIDTHS = [784, 128, 10]
 
 
@@ -80,3 +83,39 @@ def test_saturated_sigmoid_unit_float32():
     result = grads_via_backward(torch.ops.torchclad.mlp_cross_entropy, args, torch.tensor(1.0))
     expected = grads_via_backward(ref.mlp_cross_entropy, args, torch.tensor(1.0))
     ref.assert_close(result[1], expected[1])
+
+
+def central_differences(f, params, indices, h=1e-6):
+    p = params.detach().clone()
+    out = []
+    for i in indices:
+        saved = p[i].item()
+        p[i] = saved + h
+        up = f(p).item()
+        p[i] = saved - h
+        down = f(p).item()
+        p[i] = saved
+        out.append((up - down) / (2 * h))
+    return torch.tensor(out, dtype=params.dtype)
+
+
+@pytest.mark.parametrize("batch", [1, 37])
+@pytest.mark.parametrize("kind", [ref.RELU, ref.TANH], ids=["relu", "tanh"])
+def test_six_layers_against_autograd_and_central_differences(batch, kind):
+    # float64: the op's gradient (its autograd node) against LibTorch
+    # autograd of the same network to 1e-9 relative, and against central
+    # differences of the op's own loss on a third of the parameters.
+    args = mlp_sample(SIX_LAYERS, batch, kind, torch.float64, True)
+    x, target, params, widths, _ = args
+    one = torch.tensor(1.0, dtype=torch.float64)
+    loss, (grad,) = grads_via_backward(torch.ops.torchclad.mlp_cross_entropy, args, one)
+    expected_loss, (expected,) = grads_via_backward(ref.mlp_cross_entropy, args, one)
+    torch.testing.assert_close(loss, expected_loss, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-12)
+
+    indices = list(range(0, params.numel(), 3))
+    with torch.no_grad():
+        numeric = central_differences(
+            lambda p: torch.ops.torchclad.mlp_cross_entropy(x, target, p, widths, kind), params, indices
+        )
+    torch.testing.assert_close(grad[indices], numeric, rtol=1e-5, atol=1e-7)
