@@ -111,8 +111,16 @@ class Model;  // torchclad/model.h
 class Mlp {
  public:
   explicit Mlp(std::vector<long long> widths, const std::string& activation = "relu");
+  // Trains fresh parameters (from options.seed) on train, evaluating on test
+  // after each epoch. options.engine: "clad" (Clad's gradient of the
+  // definition, the default), or "autograd", "clad-ops", "clad-model-node"
+  // to compare gradient engines on the same parameters and batches.
+  // Features are used as they are (no standardisation; for that, a Model:
+  // torchclad::model("mlp-4-32-2").standardize(train)).
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
   double accuracy(const Dataset& data) const;  // of the last fit's parameters
+  // The predicted class of each sample (the largest logit); model().predict
+  // gives the logits themselves.
   std::vector<long long> predict(const Dataset& data) const;
   std::string describe() const;
   // The last fit's model (include torchclad/model.h): evaluate, predict,
