@@ -221,13 +221,13 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     }
   }, 60000);
 
-  test("torchclad::show: an image file becomes display_data (image/png, base64)", async () => {
+  test("torchclad::show: an image file becomes display_data (image/png, base64), in code order", async () => {
     const dir = mkdtempSync(join(tmpdir(), "torchclad-show-"));
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]);
     writeFileSync(join(dir, "plot.png"), png);
     try {
       const { reply, iopub } = await client.execute(
-        `#include "torchclad/torchclad.h"\nprintf("before\\n");\ntorchclad::show("${dir}/plot.png");`,
+        `#include "torchclad/torchclad.h"\nprintf("before\\n");\ntorchclad::show("${dir}/plot.png");\nprintf("after\\n");`,
       );
       expect(reply.content.status).toBe("ok");
       const displays = iopub.filter((m) => m.header.msg_type === "display_data");
@@ -235,7 +235,12 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
       const data = displays[0].content.data as Record<string, string>;
       expect(Buffer.from(data["image/png"], "base64").equals(png)).toBe(true);
       expect(data["text/plain"]).toContain("image/png");
-      expect(streamText(iopub)).toBe("before\n");
+      expect(streamText(iopub)).toBe("before\nafter\n");
+      // iopub follows the code, as ipykernel's does: the text printed before the image comes above it
+      const outputs = iopub
+        .filter((m) => m.header.msg_type === "stream" || m.header.msg_type === "display_data")
+        .map((m) => (m.header.msg_type === "stream" ? (m.content.text as string) : "<display>"));
+      expect(outputs).toEqual(["before\n", "<display>", "after\n"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -28,25 +30,46 @@ void ProgressBar::update(int64_t done, double loss) {
 }
 
 void ProgressBar::draw(int64_t done, double loss) {
-  constexpr int kWidth = 30;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  char rate[96];
+  std::snprintf(rate, sizeof rate, "  %.0f steps/s  loss %.4f", secs > 0 ? done / secs : 0.0, loss);
+  out_ << (interactive_ ? "\r" : "") << bar(done) << rate << std::flush;
+}
+
+std::string ProgressBar::bar(int64_t done) const {
+  constexpr int kWidth = 30;
   const int filled = total_ ? static_cast<int>(kWidth * done / total_) : kWidth;
-  char line[256];
-  std::snprintf(line, sizeof line, "%s [%s%s] %lld/%lld  %.0f steps/s  loss %.4f", label_.c_str(),
-                std::string(filled, '=').c_str(), std::string(kWidth - filled, ' ').c_str(),
-                static_cast<long long>(done), static_cast<long long>(total_), secs > 0 ? done / secs : 0.0,
-                loss);
-  out_ << (interactive_ ? "\r" : "") << line << std::flush;
+  return label_ + " [" + std::string(filled, '=') + std::string(kWidth - filled, ' ') + "] " +
+         std::to_string(done) + "/" + std::to_string(total_);
 }
 
 void ProgressBar::finish(const std::string& summary) {
-  if (enabled_) {
+  if (enabled_ && summary.empty()) {
     draw(done_, loss_);
-    out_ << (summary.empty() ? "" : "  ");
+  } else if (enabled_) {
+    out_ << (interactive_ ? "\r" : "") << bar(done_) << "  ";
   } else if (!summary.empty()) {
     out_ << label_ << "  ";
   }
-  if (enabled_ || !summary.empty()) out_ << summary << "\n" << std::flush;
+  // On a terminal, the end of the longer live line is cleared.
+  if (enabled_ || !summary.empty()) out_ << summary << (interactive_ ? "\033[K" : "") << "\n" << std::flush;
+}
+
+std::string with_thousands(double value) {
+  if (!std::isfinite(value)) return "n/a";
+  std::string digits = std::to_string(static_cast<long long>(std::llround(std::fabs(value))));
+  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3) digits.insert(at, ",");
+  return value < 0 ? "-" + digits : digits;
 }
 
 }  // namespace torchclad::train
+
+namespace torchclad {
+namespace {
+std::atomic<bool> progress_by_default{true};
+}  // namespace
+
+bool default_progress() { return progress_by_default.load(std::memory_order_relaxed); }
+void set_default_progress(bool on) { progress_by_default.store(on, std::memory_order_relaxed); }
+
+}  // namespace torchclad

@@ -229,9 +229,9 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
       std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
     char summary[240];
-    std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %.0f steps/s",
+    std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %s samples/s",
                   m.train_loss, m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ",
-                  m.eval.summary.c_str(), m.steps_per_second);
+                  m.eval.summary.c_str(), with_thousands(m.samples_per_second).c_str());
     bar.finish(summary);
     out.epochs.push_back(m);
     ev.epoch = epoch;

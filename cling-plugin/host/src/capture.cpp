@@ -77,7 +77,10 @@ bool OutputCapture::redirect(std::string* error) {
 }
 
 void OutputCapture::start(Sink sink) {
-  sink_ = std::move(sink);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sink_ = std::move(sink);
+  }
   thread_ = std::thread([this] { run(); });
   thread_.detach();  // lives as long as the process
 }
@@ -151,15 +154,27 @@ void OutputCapture::forward(const char* name, std::string& carry, std::string da
   if (sink_) sink_(name, text);
 }
 
-void OutputCapture::drain() {
+void OutputCapture::flush_streams() {
   std::cout.flush();
   std::cerr.flush();
   std::clog.flush();
   std::fflush(stdout);
   std::fflush(stderr);
+}
+
+void OutputCapture::drain() {
+  flush_streams();
   std::lock_guard<std::mutex> lock(mutex_);
   pump(out_r_, out_carry_, "stdout", true);
   pump(err_r_, err_carry_, "stderr", true);
+}
+
+void OutputCapture::forward_written() {
+  flush_streams();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!sink_) return;  // not started: the reader thread forwards it later
+  pump(out_r_, out_carry_, "stdout", false);
+  pump(err_r_, err_carry_, "stderr", false);
 }
 
 namespace {

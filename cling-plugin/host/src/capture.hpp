@@ -28,6 +28,11 @@ class OutputCapture {
 
   // Flushes stdio and iostreams, then forwards everything already written.
   void drain();
+  // The same while a cell runs, from any thread: called before the host sends
+  // a display (a training display, torchclad::show), so that what the code
+  // printed before it comes before it, as in ipykernel. An unfinished UTF-8
+  // sequence stays for the next read.
+  void forward_written();
 
   // Makes fds 1 and 2 the pipes again if a cell closed or replaced them, and
   // clears the error state a failed write left on stdout/stderr and
@@ -49,6 +54,9 @@ class OutputCapture {
 
  private:
   void run();
+  // std::cout, std::cerr, std::clog and C's stdout/stderr buffers into the
+  // pipes. Without mutex_: a writer blocked on a full pipe needs the reader.
+  static void flush_streams();
   // Reads what is available on one pipe and forwards it; mutex_ held.
   bool pump(int fd, std::string& carry, const char* name, bool final_flush);
   void forward(const char* name, std::string& carry, std::string data, bool final_flush);

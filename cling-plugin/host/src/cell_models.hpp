@@ -2,6 +2,7 @@
 // What a %%clad cell's model definitions (torchclad/nn.h, TORCHCLAD_MODEL)
 // need from the host: the line that makes nn.h and Clad available to the
 // cell, and the checks after its library loaded.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,18 @@ int compile_and_load_model_cell(const std::string& source_path, const std::strin
 // as 0, which would train a wrong gradient). In the latter case the cell's
 // definitions are withdrawn.
 std::string cell_model_problems(const std::vector<std::string>& diagnostics, const std::string& source_path);
+
+// The file each registered model was compiled from (name -> source file),
+// taken before a model cell loads to tell what it replaced.
+std::map<std::string, std::string> model_sources();
+// The models registered from source_path.
+std::vector<std::string> models_from(const std::string& source_path);
+// A line for each model the cell's library took over from another cell (or
+// file), "" if none: "model 'later' (defined by cell 'later') is replaced by
+// the one in cell 'other'". A cell run again replaces its own models
+// silently. Cells are the files beside source_path (the host's work
+// directory, NAME.C).
+std::string replacement_notices(const std::map<std::string, std::string>& before,
+                                const std::string& source_path);
 
 }  // namespace host

@@ -4,6 +4,7 @@
 #include <TClass.h>
 #include <TInterpreterValue.h>
 #include <TROOT.h>
+#include <TError.h>
 #include <TSystem.h>
 #include <TTabCom.h>
 
@@ -19,6 +20,7 @@
 #include <typeinfo>
 
 #include "capture.hpp"
+#include "cell_errors.hpp"
 #include "cell_jump.hpp"
 #include "cell_models.hpp"
 #include "cell_processes.hpp"
@@ -545,6 +547,7 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   std::string magic, name;
   words >> magic >> name;
   ++clad_cells_;
+  const bool named = !name.empty();
   static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
   if (name.empty() && !cell_id.empty()) {
     name = "clad_";
@@ -592,17 +595,33 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     if (models) {
       // Model cells: no dictionary, a new library per change (nothing
       // loaded is unloaded, so later cells' state stays; the registry
-      // retires the older definitions).
+      // retires the older definitions). Unchanged, it is loaded again if
+      // another cell took one of its models' names meanwhile.
       const auto loaded = model_cell_sources_.find(name);
-      ok = compile_and_load_model_cell(path, name,
-                                       loaded == model_cell_sources_.end() || loaded->second != source);
-      if (ok)
+      const auto before = model_sources();
+      bool current = loaded != model_cell_sources_.end() && loaded->second == source;
+      for (const auto& model : cell_models_[name])
+        current = current && before.count(model) && before.at(model) == path;
+      ok = compile_and_load_model_cell(path, name, !current);
+      if (ok) {
         model_cell_sources_[name] = source;
-      else
+        cell_models_[name] = models_from(path);
+        // A model of another cell replaced by this one: said, not an error.
+        if (const std::string notices = replacement_notices(before, path); !notices.empty())
+          std::fputs(notices.c_str(), stderr);
+      } else {
         model_cell_sources_.erase(name);
+      }
     } else {
       // f: rebuild even if the file looks older than the library (rewritten
-      // within the same second).
+      // within the same second). ACLiC's "Info in <TUnixSystem::ACLiC>:
+      // creating shared library" is not for the notebook; warnings and
+      // errors still show.
+      struct QuietInfo {
+        Int_t saved = gErrorIgnoreLevel;
+        QuietInfo() { gErrorIgnoreLevel = std::max<Int_t>(gErrorIgnoreLevel, kWarning); }
+        ~QuietInfo() { gErrorIgnoreLevel = saved; }
+      } quiet;
       ok = gSystem->CompileMacro(path.c_str(), changed ? "kfO" : "kO");
     }
   } catch (const std::exception& e) {
@@ -622,13 +641,14 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   if (!ok) {
     result.status = "error";
     result.ename = "CladCompileError";
-    result.evalue = first_error(diagnostics);
+    result.evalue = first_cell_error(diagnostics, path, cell_label(name, named));
     if (result.evalue.empty())
       result.evalue = (models ? "clang++ could not compile " : "ACLiC could not compile ") + path;
     result.traceback = diagnostics;
     return result;
   }
-  if (const std::string problem = models ? "" : first_error(diagnostics); !problem.empty()) {
+  if (const std::string problem = models ? "" : first_cell_error(diagnostics, path, cell_label(name, named));
+      !problem.empty()) {
     // Compiled and loaded, but cling refused its declarations (typically a
     // function that an earlier %%clad cell defined too): later cells would
     // call the earlier definition.
@@ -643,7 +663,7 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     model_cell_sources_.erase(name);  // run again unchanged, it compiles and reports again
     result.status = "error";
     result.ename = "CladModelError";
-    result.evalue = problem.substr(0, problem.find('\n'));
+    result.evalue = in_cell_terms(problem.substr(0, problem.find('\n')), path, cell_label(name, named));
     result.traceback = split_lines(problem);
     return result;
   }

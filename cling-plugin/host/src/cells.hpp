@@ -68,6 +68,7 @@ class Cells {
   std::set<std::string> identifiers_;  // seen in cells: completion fallback
   std::map<std::string, std::string>
       model_cell_sources_;  // %%clad model cell -> source of its loaded library
+  std::map<std::string, std::vector<std::string>> cell_models_;  // %%clad model cell -> its models
 };
 
 }  // namespace host

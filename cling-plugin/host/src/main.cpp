@@ -44,6 +44,7 @@
 #include "stack_scan.hpp"
 #include "thread_origin.hpp"
 #include "torchclad/telemetry.h"
+#include "torchclad/torchclad.h"
 
 namespace host {
 namespace {
@@ -137,8 +138,13 @@ class Host {
   // held at the fork). Both carry the execute request they belong to: the
   // one that started the sending thread, e.g. a training run on a thread a
   // cell detached, which may send while later cells run (thread_origin.hpp).
+  //
+  // Output the code printed before a telemetry event or a display goes out
+  // first (forward_written): the training display and its updates, an image
+  // and the progress lines on stderr come in the order the code made them.
   void on_telemetry(const torchclad::telemetry::Event& event) {
     if (in_forked_child()) return;
+    capture_.forward_written();
     channel_.send(
         {{"type", "telemetry"}, {"id", execute_of_this_thread()}, {"event", telemetry_event(event)}});
   }
@@ -147,7 +153,7 @@ class Host {
   // Jupyter's display_data carries them; text types (SVG) as they are.
   void on_display(const std::string& mime, const std::string& data) {
     if (in_forked_child()) return;
-    std::fflush(stdout);  // output printed before the image comes before it
+    capture_.forward_written();  // output printed before the image comes before it
     const bool binary = mime.rfind("image/", 0) == 0 && mime != "image/svg+xml";
     channel_.send({{"type", "display"},
                    {"id", execute_of_this_thread()},
@@ -583,6 +589,9 @@ int main(int argc, char** argv) {
   reinstall_handlers();  // ROOT's TUnixSystem installed its own
   const int sigint_fd = install_sigint_pipe();
   torchclad::telemetry::set_sink([&host](const torchclad::telemetry::Event& e) { host.on_telemetry(e); });
+  // The live training display shows a fit here: no progress bar on stderr
+  // unless a cell asks for it (TrainOptions::progress = true).
+  torchclad::set_default_progress(false);
   torchclad::telemetry::set_display_sink(
       [&host](const std::string& mime, const std::string& data) { host.on_display(mime, data); });
   // A cell that calls exit(): the last message says so, and the processes

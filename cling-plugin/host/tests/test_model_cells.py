@@ -2,6 +2,8 @@
 reloaded from plain cells; cells run again replace their model; bad
 definitions get errors that name the mistake."""
 
+import re
+
 import pytest
 
 from host_client import Host, stderr_of, stdout_of
@@ -11,6 +13,12 @@ from test_engine import write_idx_dataset
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     return write_idx_dataset(tmp_path_factory.mktemp("idx"))
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """Model files the module's tests share."""
+    return tmp_path_factory.mktemp("saved")
 
 
 # No #include: a %%clad cell has torchclad/nn.h and Clad already.
@@ -48,7 +56,7 @@ TORCHCLAD_MODEL(cellnet, CellNet)
 """
 
 
-def test_a_model_defined_in_a_cell_trains_checks_saves_and_reloads(host, dataset, tmp_path):
+def test_a_model_defined_in_a_cell_trains_checks_saves_and_reloads(host, dataset, tmp_path, saved):
     reply, events = host.execute(mlp_cell(16), timeout=180, cell_id="model-cell")
     assert reply["status"] == "ok", (reply, stderr_of(events))
     reply, events = host.execute(
@@ -60,7 +68,7 @@ def test_a_model_defined_in_a_cell_trains_checks_saves_and_reloads(host, dataset
         "torchclad::TrainOptions options; options.epochs = 3; options.batch = 32; options.lr = 1e-2;\n"
         "options.progress = false;\n"
         "auto result = net.fit(train_set, test_set, options);\n"
-        f'net.save("{tmp_path}/cellnet.root");\n'
+        f'net.save("{tmp_path}/cellnet.root"); net.save("{saved}/cellnet16.root");\n'
         f'auto again = torchclad::Model::load("{tmp_path}/cellnet.root");\n'
         'printf("%d %s %.4f %.4f %lld %zu\\n", check.passed, result.status.c_str(),\n'
         "       net.evaluate(test_set).accuracy, again.evaluate(test_set).accuracy,\n"
@@ -78,15 +86,23 @@ def test_a_model_defined_in_a_cell_trains_checks_saves_and_reloads(host, dataset
     assert start["model"] == "cellnet" and start["engine"] == "clad"
 
 
-def test_running_the_cell_again_replaces_the_model(host):
+def test_running_the_cell_again_replaces_the_model(host, saved):
     reply, events = host.execute(mlp_cell(8), timeout=180, cell_id="model-cell")
     assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert "is replaced by" not in stderr_of(events)  # its own model: silently
     out = host.ok('printf("%lld\\n", torchclad::model("cellnet").parameter_count());')
     assert int(out) == 36 * 8 + 8 + 8 * 8 + 8 + 8 * 3 + 3
     # The model made from the old definition refuses to run, and says why.
     reply, events = host.execute("net.evaluate(test_set);")
     assert reply["status"] == "error"
     assert "was replaced or unloaded" in reply["evalue"] + stderr_of(events)
+    # A file of the older version: both shapes, and that the source changed.
+    reply, events = host.execute(f'torchclad::Model::load("{saved}/cellnet16.root");')
+    assert reply["status"] == "error"
+    message = reply["evalue"] + stderr_of(events)
+    assert re.search(r"parameter 'fc1\.weight' in '.*cellnet16\.root' has shape \[16, 36\] "
+                     r"where model 'cellnet' declares \[8, 36\] \(the file was saved from another version "
+                     r"of the model: source hash \w+, now \w+\)", message), message
 
 
 def test_a_non_differentiable_call_is_an_error_naming_it(host):
@@ -197,14 +213,28 @@ def test_loading_without_the_definition_names_it(fresh_host, host, tmp_path):
 
 def test_a_cell_that_failed_then_runs_again_as_before_keeps_its_model(host):
     # A compiles; A with a typo fails; A again: a new library replaces the old one.
+    # Cell 'again' defines cellnet too: it replaces cell cellnet's model, and says so.
     good = mlp_cell(8).replace("%%clad cellnet", "%%clad again")
-    assert host.execute(good, timeout=180, cell_id="again")[0]["status"] == "ok"
+    reply, events = host.execute(good, timeout=180, cell_id="again")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert "model 'cellnet' (defined by cell 'cellnet') is replaced by the one in cell 'again'\n" in \
+        stderr_of(events)
     broken = good.replace("nn::cross_entropy(", "nn::cross_entropi(")
     reply, _ = host.execute(broken, timeout=180, cell_id="again")
     assert reply["status"] == "error" and reply["ename"] == "CladCompileError"
+    assert reply["evalue"].startswith("no member named 'cross_entropi'") and \
+        "(cell again, line 27)" in reply["evalue"], reply["evalue"]
     reply, events = host.execute(good, timeout=180, cell_id="again")
     assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert "is replaced by" not in stderr_of(events)
     assert int(host.ok('printf("%lld\\n", torchclad::model("cellnet").parameter_count());')) > 0
+
+
+def test_a_cell_run_again_unchanged_takes_its_model_back_from_another_cell(host):
+    reply, events = host.execute(mlp_cell(8), timeout=180, cell_id="model-cell")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert "model 'cellnet' (defined by cell 'again') is replaced by the one in cell 'cellnet'\n" in \
+        stderr_of(events)
 
 
 def test_a_failed_model_cell_run_again_unchanged_reports_again(host):
@@ -226,3 +256,50 @@ TORCHCLAD_MODEL(no_output, NoOutput)
         reply, _ = host.execute(cell, timeout=180)
         assert reply["status"] == "error" and reply["ename"] == "CladModelError"
         assert "must declare output(activation)" in reply["evalue"]
+
+
+def model_cell_with_activation(name, activation_body):
+    # line 3 of the cell is the activation
+    return f"""%%clad {name}
+namespace nn = torchclad::nn;
+template <class T> T act(T v) {{ {activation_body} }}
+TORCHCLAD_ACTIVATION(act)
+struct M : nn::Model {{
+  nn::Linear fc1{{"fc1", 2, 4}}, fc2{{"fc2", 4, 1}};
+  nn::Act z{{4}}, h{{4}}, o{{1}};
+  M() {{ inputs(2); regression(1); output(o); }}
+  template <class T>
+  static T loss(const M& m, const T* p, T* a, const T* x, const T* y, int n) {{
+    nn::linear(m.fc1, p, x, a, m.z, n); apply_act(a, m.z, m.h, n);
+    nn::linear(m.fc2, p, a, m.h, m.o, n);
+    return nn::mse(a, m.o, y, n);
+  }}
+}};
+TORCHCLAD_MODEL({name}, M)
+"""
+
+
+def test_std_exp_of_an_integer_is_named_in_the_users_terms(host):
+    reply, events = host.execute(
+        model_cell_with_activation("intexp", "int k = 2; return v * std::exp(k);"), timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladCompileError"
+    assert reply["evalue"] == ("std::exp is called with an integer argument (cell intexp, line 3): Clad "
+                               "differentiates it on floating-point values; convert the argument, e.g. "
+                               "std::exp(T(k))")
+    err = stderr_of(events)
+    # once (not per float and double gradient), at the user's line; no Clad-internal template text
+    assert err.count("error: std::exp is called with an integer argument") == 1, err
+    assert "intexp.C:3:" in err
+    assert "ValueAndPushforward" not in err and "__builtin_exp" not in err, err
+
+
+def test_a_non_differentiable_library_call_is_reported_at_the_users_line(host):
+    reply, events = host.execute(
+        model_cell_with_activation("lg", "return std::lgamma(v * v + T(1));"), timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladModelError"
+    assert reply["evalue"].startswith("Clad cannot differentiate the call to 'lgamma' (cell lg, line 3): "), \
+        reply["evalue"]
+    assert "lgamma_pullback" in reply["evalue"]
+    # the detail keeps the file's place, the user's first; <cmath>'s builtin after it
+    assert "lg.C:3:" in reply["traceback"][0], reply["traceback"]
+    assert any("__builtin_lgamma" in line for line in reply["traceback"][1:]), reply["traceback"]

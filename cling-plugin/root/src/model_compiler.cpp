@@ -4,10 +4,13 @@
 // rootcling's C++17 parse nor cling's view of the file's types is involved).
 #include <TSystem.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -127,6 +130,18 @@ std::vector<std::string> non_differentiable_calls(const std::string& compiler_ou
                        "clad::custom_derivatives ('" +
                        callee + "_pullback')");
   }
+  // The user's own calls first: a call into the standard library (std::lgamma
+  // on a float) also makes Clad warn inside <cmath> ('__builtin_lgammaf'),
+  // which names neither the user's file nor the function they wrote.
+  std::vector<std::string> ordered, library_calls;
+  for (auto& p : problems)
+    (p.rfind("/usr/", 0) != 0 && p.find("/include/c++/") == std::string::npos &&
+             p.find("the call to '__builtin_") == std::string::npos
+         ? ordered
+         : library_calls)
+        .push_back(std::move(p));
+  ordered.insert(ordered.end(), library_calls.begin(), library_calls.end());
+  problems = std::move(ordered);
   return problems;
 }
 
@@ -151,23 +166,163 @@ std::string clad_crash(const std::string& compiler_output) {
          "a custom derivative (clad::custom_derivatives), or into a torchclad building block.";
 }
 
-std::string compiler_output_for_users(const std::string& compiler_output) {
+namespace {
+
+// One diagnostic of the compiler: the "In file included from" lines before
+// it, its first line ("file:line:col: error: ..."), then its source snippet
+// and notes. Lines that are none of these ("2 errors generated.") stand alone.
+struct Diagnostic {
+  std::vector<std::string> lines;
+  std::size_t head = 0;  // index of the first line in lines
+  const std::string& first() const { return lines[head]; }
+};
+
+bool is_diagnostic_head(const std::string& line) {
+  return contains(line, ": error: ") || contains(line, ": warning: ") || contains(line, ": fatal error: ");
+}
+
+std::vector<Diagnostic> diagnostics_of(const std::string& compiler_output) {
+  std::vector<Diagnostic> out;
+  std::vector<std::string> included_from;
   std::istringstream lines(compiler_output);
-  std::string shown;
-  bool skipping_snippet = false;
   for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("In file included from ", 0) == 0) {
+      included_from.push_back(line);
+    } else if (is_diagnostic_head(line)) {
+      Diagnostic d;
+      d.lines = std::move(included_from);
+      included_from.clear();
+      d.head = d.lines.size();
+      d.lines.push_back(line);
+      out.push_back(std::move(d));
+    } else if (!out.empty() && included_from.empty() &&
+               (contains(line, ": note: ") || contains(line, " | ") || line.rfind("  ", 0) == 0)) {
+      out.back().lines.push_back(line);  // its snippet, caret or note
+    } else {
+      Diagnostic d;
+      d.lines = std::move(included_from);
+      included_from.clear();
+      d.head = d.lines.size();
+      d.lines.push_back(line);
+      out.push_back(std::move(d));
+    }
+  }
+  for (auto& line : included_from) out.push_back(Diagnostic{{line}, 0});
+  return out;
+}
+
+// "int", "unsigned long", "std::size_t", "int64_t": a type that is an integer.
+bool is_integer_type(const std::string& type) {
+  for (const char* word : {"int", "long", "short", "char", "bool", "unsigned", "signed"})
+    if (type.find(word) != std::string::npos) return true;
+  return ends_with(type, "_t");
+}
+
+// The text of the first argument of the call to `function` at or after
+// column `column` (from 1) of line `line` of `file`; "" if not found.
+std::string call_argument(const std::string& file, long line, long column, const std::string& function) {
+  std::ifstream in(file);
+  std::string text;
+  for (long n = 1; n <= line && std::getline(in, text); ++n) {
+  }
+  if (!in && text.empty()) return "";
+  const std::size_t from = column > 0 ? static_cast<std::size_t>(column - 1) : 0;
+  std::size_t call = text.find(function + "(", from);
+  if (call == std::string::npos) return "";
+  std::size_t start = call + function.size() + 1, end = start;
+  for (int depth = 0; end < text.size(); ++end) {
+    const char c = text[end];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if ((c == ')' || c == ',') && depth == 0) break;
+    if (c == ')' || c == ']' || c == '}') --depth;
+  }
+  return end < text.size() ? text.substr(start, end - start) : "";
+}
+
+// Clad's error for a math function called with an integer, e.g.
+//   m.C:3:57: error: user-defined derivative for 'exp<int>' was provided but
+//   not used; expected signature 'clad::ValueAndPushforward<...> (int, int)'
+// (its derivatives take floating-point values): the message a user can act
+// on, at the same place. Sets *function ("exp"); "" for other lines.
+std::string integer_argument_error(const std::string& line, std::string* function) {
+  const std::string marker = "error: user-defined derivative for '";
+  const auto at = line.find(marker);
+  if (at == std::string::npos || !contains(line, "was provided but not used")) return "";
+  const auto name_start = at + marker.size(), name_end = line.find('\'', name_start);
+  if (name_end == std::string::npos) return "";
+  const std::string name = line.substr(name_start, name_end - name_start);  // "exp<int>"
+  const auto open = name.find('<');
+  if (open == std::string::npos || name.back() != '>') return "";
+  if (!is_integer_type(name.substr(open + 1, name.size() - open - 2))) return "";
+  *function = name.substr(0, open);
+  // "file:line:col: " before the marker
+  const std::string where = line.substr(0, at);
+  std::string file = where;
+  long line_number = 0, column = 0;
+  std::size_t c2 = where.rfind(':', where.size() >= 2 ? where.size() - 2 : 0);
+  if (c2 != std::string::npos && c2 > 0) {
+    std::size_t c1 = where.rfind(':', c2 - 1);
+    if (c1 != std::string::npos && c1 > 0) {
+      std::size_t c0 = where.rfind(':', c1 - 1);
+      if (c0 != std::string::npos) {
+        file = where.substr(0, c0);
+        line_number = std::atol(where.c_str() + c0 + 1);
+        column = std::atol(where.c_str() + c1 + 1);
+      }
+    }
+  }
+  std::string argument = call_argument(file, line_number, column, *function);
+  if (argument.empty()) argument = "k";
+  return where + "error: std::" + *function +
+         " is called with an integer argument: Clad differentiates it on floating-point values; " +
+         "convert the argument, e.g. std::" + *function + "(T(" + argument + "))";
+}
+
+}  // namespace
+
+std::string compiler_output_for_users(const std::string& compiler_output) {
+  // A crash's stack dump is replaced (clad_crash below).
+  std::string output = compiler_output;
+  if (const auto crash_at = output.find("PLEASE submit a bug report"); crash_at != std::string::npos)
+    output.resize(output.rfind('\n', crash_at) == std::string::npos ? 0 : output.rfind('\n', crash_at) + 1);
+  std::vector<Diagnostic> diagnostics = diagnostics_of(output);
+  // Math functions called with an integer (Clad's template error, translated).
+  std::vector<std::string> integer_calls;
+  for (auto& d : diagnostics) {
+    std::string function;
+    const std::string plain = integer_argument_error(d.first(), &function);
+    if (plain.empty()) continue;
+    integer_calls.push_back(function);
+    std::vector<std::string> kept(d.lines.begin(), d.lines.begin() + static_cast<long>(d.head));
+    kept.push_back(plain);
+    // its source snippet, not the notes about Clad's derivative signatures
+    for (std::size_t i = d.head + 1; i < d.lines.size() && !contains(d.lines[i], ": note: "); ++i)
+      kept.push_back(d.lines[i]);
+    d.lines = std::move(kept);
+  }
+  std::string shown;
+  std::vector<std::string> shown_heads;
+  bool dropped = false;
+  for (const auto& d : diagnostics) {
+    const std::string& head = d.first();
     // Clad v2.4 warns for every `using namespace` inside a differentiated
     // function; the names are already resolved, so the gradient is right.
-    if (contains(line, "warning: declaration kind 'UsingDirective' is not supported")) {
-      skipping_snippet = true;
+    bool drop = contains(head, "warning: declaration kind 'UsingDirective' is not supported");
+    // The same error again (Clad reports one per float and double gradient).
+    drop = drop || (is_diagnostic_head(head) &&
+                    std::find(shown_heads.begin(), shown_heads.end(), head) != shown_heads.end());
+    // What follows from an integer call: Clad went into the library's
+    // integer overload and met its builtin.
+    for (const auto& f : integer_calls)
+      drop = drop || contains(head, ("attempted differentiation of function '__builtin_" + f + "'").c_str());
+    if (drop) {
+      dropped = true;
       continue;
     }
-    if (skipping_snippet && contains(line, " | ")) continue;  // its source line and caret
-    skipping_snippet = false;
-    if (ends_with(line, " generated.") && contains(line, "warning"))
-      continue;  // "2 warnings generated.": counts that no longer match
-    if (contains(line, "PLEASE submit a bug report")) break;  // a crash: its dump is replaced
-    shown += line + "\n";
+    // "2 warnings generated.": counts that no longer match
+    if (ends_with(head, " generated.") && (contains(head, "warning") || dropped)) continue;
+    if (is_diagnostic_head(head)) shown_heads.push_back(head);
+    for (const auto& line : d.lines) shown += line + "\n";
   }
   if (const std::string crash = clad_crash(compiler_output); !crash.empty())
     shown += "error: " + crash + "\n";
@@ -185,6 +340,11 @@ std::vector<std::string> load_models(const std::string& source_file) {
   const std::string library =
       (dir.path / (fs::path(source_file).stem().string() + "_" + std::to_string(++loads) + ".so")).string();
   const std::string absolute = fs::absolute(source_file).string();
+  // Which file defines each model now: a model of another file replaced by
+  // this one is said (not an error: the newer definition wins).
+  std::map<std::string, std::string> sources_before;
+  for (const auto& n : define::definition_names())
+    sources_before[n] = define::find_definition(n)->source_file;
   // The compiler's messages are shown, and read for Clad's warnings.
   std::string output;
   const int status = run_compiler(absolute, library, output);
@@ -208,6 +368,11 @@ std::vector<std::string> load_models(const std::string& source_file) {
   for (const auto& e : define::take_registration_errors()) problems += (problems.empty() ? "" : "\n") + e;
   if (!problems.empty()) throw std::runtime_error("load_models: " + problems);
   const auto names = names_from(absolute);
+  for (const auto& n : names)
+    if (auto old = sources_before.find(n); old != sources_before.end() && old->second != absolute)
+      std::fprintf(stderr,
+                   "torchclad: model '%s' (defined by file '%s') is replaced by the one in file '%s'\n",
+                   n.c_str(), old->second.c_str(), absolute.c_str());
   if (names.empty())
     throw std::runtime_error("load_models: " + source_file + " defines no model (no TORCHCLAD_MODEL)");
   return names;

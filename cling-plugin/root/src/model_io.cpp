@@ -175,9 +175,19 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
       throw std::runtime_error("Model::load: '" + path + "' holds parameter '" + *pname + "' twice");
     filled[index] = true;
     if (std::vector<int64_t>(shape->begin(), shape->end()) != spec.shape ||
-        static_cast<int64_t>(values->size()) != spec.numel)
-      throw std::runtime_error("Model::load: parameter '" + *pname + "' in '" + path +
-                               "' has another shape than model '" + name + "' declares");
+        static_cast<int64_t>(values->size()) != spec.numel) {
+      auto text = [](const auto& dims) {
+        std::string t = "[";
+        for (size_t d = 0; d < dims.size(); ++d) t += (d ? ", " : "") + std::to_string(dims[d]);
+        return t + "]";
+      };
+      throw std::runtime_error("Model::load: parameter '" + *pname + "' in '" + path + "' has shape " +
+                               text(*shape) + " where model '" + name + "' declares " + text(spec.shape) +
+                               (saved_hash != def->source_hash
+                                    ? " (the file was saved from another version of the model: source hash " +
+                                          saved_hash + ", now " + def->source_hash + ")"
+                                    : ""));
+    }
     std::copy(values->begin(), values->end(), p + spec.offset);
   }
   params->ResetBranchAddresses();

@@ -184,7 +184,8 @@ describe('notebooks/mnist.ipynb in JupyterLab, in chromium, with the torchclad k
     const stderr = await page
       .locator('.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
       .allTextContents();
-    const epochLine = /^epoch \d+\/\d+ +train loss [0-9.]+ +test loss [0-9.]+ +test accuracy [0-9.]+% +\d+ steps\/s$/;
+    const epochLine =
+      /^epoch \d+\/\d+ +train loss [0-9.]+ +test loss [0-9.]+ +test accuracy [0-9.]+% +[0-9,]+ samples\/s$/;
     const other = stderr.flatMap((t) => t.split('\n')).filter((l) => l.trim() !== '' && !epochLine.test(l.trim()));
     expect(other).toEqual([]);
     expect(

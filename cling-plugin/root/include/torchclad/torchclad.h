@@ -66,6 +66,13 @@ class Dataset {
 // label/I), compressed. Returns the number of entries written.
 long long convert_idx_to_root(const std::string& idx_dir, const std::string& root_file);
 
+// Whether a fit prints its progress bar on stderr when TrainOptions::progress
+// is left alone: true, except in the Jupyter kernel, whose host sets it to
+// false at start because the live training display shows the run there
+// (options.progress = true still prints the bar). Defined in libtorchclad.
+bool default_progress();
+void set_default_progress(bool on);
+
 struct TrainOptions {
   std::string engine =
       "clad";  // Mlp: clad, clad-model-node, clad-ops, autograd; Cnn: clad, clad-ops, autograd
@@ -75,7 +82,7 @@ struct TrainOptions {
   std::string optimizer = "adam";  // adam or sgd
   double lr = 1e-3;
   unsigned long long seed = 42;
-  bool progress = true;  // progress bar on stderr
+  bool progress = default_progress();  // progress bar on stderr (default_progress above)
   // Models (torchclad/model.h) on a dataset with per-event weights: draw each
   // epoch's events with probability |w| / sum|w| instead of weighing their
   // losses (Model::fit).
