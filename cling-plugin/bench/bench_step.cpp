@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -149,7 +150,7 @@ struct UserEngine {
   std::unique_ptr<FlatOptimizer> opt;
   void step(const float* x, const float* y, int batch) {
     model->loss_and_grad(x, y, batch);
-    opt->step(model->params().data_ptr<float>(), model->grads().data_ptr<float>());
+    model->update(*opt);
   }
 };
 std::unique_ptr<UserEngine> make_user_engine(const std::string& workload, const OptimizerConfig& opt) {
@@ -213,17 +214,19 @@ void write_records(const std::string& optimizer, const std::string& workload,
     const double median = percentile(s.us, 0.5);
     std::cerr << " " << names[k] << " " << static_cast<int>(median) << "us";
     char rec[1024];
-    std::snprintf(rec, sizeof rec,
-                  "%s\n  {\"workload\": \"%s\", \"engine\": \"%s\", \"batch\": %d, \"threads\": %d, "
-                  "\"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"min_us\": %.3f, "
-                  "\"samples\": %zu, \"allocs_per_step\": %.3f, \"peak_rss_mb\": %.1f, "
-                  "\"gflops\": %.3f, \"sgemm_peak_gflops\": %.3f, \"sgemm_bound_us\": %.3f, "
-                  "\"step_bytes\": %.0f, \"bytes_bound_l2_us\": %.3f, \"bytes_bound_mem_us\": %.3f, "
-                  "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
-                  first ? "" : ",", workload.c_str(), names[k].c_str(), batch, threads, median,
-                  percentile(s.us, 0.25), percentile(s.us, 0.75), percentile(s.us, 0.0), s.us.size(),
-                  double(s.allocs) / s.steps, s.rss, flops / median / 1e3, peak, flops / peak / 1e3,
-                  bytes.bytes, bytes.l2_us, bytes.mem_us, optimizer.c_str(), TORCH_VERSION);
+    std::snprintf(
+        rec, sizeof rec,
+        "%s\n  {\"workload\": \"%s\", \"engine\": \"%s\", \"batch\": %d, \"threads\": %d, "
+        "\"median_us\": %.3f, \"mean_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"min_us\": %.3f, "
+        "\"samples\": %zu, \"allocs_per_step\": %.3f, \"peak_rss_mb\": %.1f, "
+        "\"gflops\": %.3f, \"sgemm_peak_gflops\": %.3f, \"sgemm_bound_us\": %.3f, "
+        "\"step_bytes\": %.0f, \"bytes_bound_l2_us\": %.3f, \"bytes_bound_mem_us\": %.3f, "
+        "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
+        first ? "" : ",", workload.c_str(), names[k].c_str(), batch, threads, median,
+        std::accumulate(s.us.begin(), s.us.end(), 0.0) / s.us.size(), percentile(s.us, 0.25),
+        percentile(s.us, 0.75), percentile(s.us, 0.0), s.us.size(), double(s.allocs) / s.steps, s.rss,
+        flops / median / 1e3, peak, flops / peak / 1e3, bytes.bytes, bytes.l2_us, bytes.mem_us,
+        optimizer.c_str(), TORCH_VERSION);
     json << rec;
     first = false;
   }

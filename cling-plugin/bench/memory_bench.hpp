@@ -80,8 +80,10 @@ struct OptimizerTiming {
 
 // The fused update alone, on buffers kept warm by the previous update (as in
 // a training loop): median and best of updates timed one by one, for at least
-// 0.3 s and 20 updates, after 5 untimed ones.
-inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n) {
+// 0.3 s and 20 updates, after 5 untimed ones. clear: step_and_clear, as the
+// model-level engine steps (DefinedModel::update), with the gradient written
+// again before each update, untimed (as the backward pass writes it).
+inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n, bool clear = false) {
   using Clock = std::chrono::steady_clock;
   OptimizerConfig config;
   config.kind = kind;
@@ -89,12 +91,24 @@ inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n) {
   auto opt = make_flat_optimizer(config, n);
   std::vector<float> p(n), g(n);
   for (int64_t i = 0; i < n; ++i) p[i] = 0.01f * float(i % 97), g[i] = 1e-3f * float(i % 89 - 44);
-  for (int i = 0; i < 5; ++i) opt->step(p.data(), g.data());
+  const std::vector<float> g0 = g;
+  auto update = [&] {
+    if (clear)
+      opt->step_and_clear(p.data(), g.data());
+    else
+      opt->step(p.data(), g.data());
+  };
+  for (int i = 0; i < 5; ++i) {
+    if (clear) std::copy(g0.begin(), g0.end(), g.begin());
+    update();
+  }
   std::vector<double> us;
   const auto start = Clock::now();
   while (us.size() < 20 || std::chrono::duration<double>(Clock::now() - start).count() < 0.3) {
+    if (clear) std::copy(g0.begin(), g0.end(), g.begin());
+    clobber(g.data());
     const auto t0 = Clock::now();
-    opt->step(p.data(), g.data());
+    update();
     clobber(p.data());
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
@@ -106,7 +120,7 @@ inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n) {
 // (optimizer, parameter count) ("kind": "optimizer"), comma-led after the first.
 inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t>& counts, std::ostream& json,
                                  bool& first) {
-  char rec[512];
+  char rec[768];
   const std::pair<const char*, double> levels[] = {
       {"l2", bw.l2_gbs}, {"l3", bw.l3_gbs}, {"memory", bw.memory_gbs}};
   for (const auto& [level, gbs] : levels) {
@@ -118,17 +132,21 @@ inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t
   for (const char* kind : {"sgd", "adam"})
     for (int64_t n : counts) {
       const OptimizerTiming t = time_optimizer(kind, n);
-      const double bytes = optimizer_bytes(n, kind);
+      // step_and_clear also writes the gradient: 4 bytes more per parameter.
+      const OptimizerTiming c = time_optimizer(kind, n, true);
+      const double bytes = optimizer_bytes(n, kind), clear_bytes = bytes + 4.0 * n;
       std::snprintf(rec, sizeof rec,
                     ",\n  {\"kind\": \"optimizer\", \"optimizer\": \"%s\", \"params\": %lld, "
                     "\"bytes\": %.0f, \"median_us\": %.3f, \"min_us\": %.3f, \"samples\": %lld, "
-                    "\"gbs\": %.2f, \"l2_gbs\": %.2f, \"l3_gbs\": %.2f, \"memory_gbs\": %.2f}",
+                    "\"gbs\": %.2f, \"clear_bytes\": %.0f, \"clear_median_us\": %.3f, \"clear_gbs\": %.2f, "
+                    "\"l2_gbs\": %.2f, \"l3_gbs\": %.2f, \"memory_gbs\": %.2f}",
                     kind, static_cast<long long>(n), bytes, t.median_us, t.min_us,
-                    static_cast<long long>(t.steps), bytes / t.median_us / 1e3, bw.l2_gbs, bw.l3_gbs,
-                    bw.memory_gbs);
+                    static_cast<long long>(t.steps), bytes / t.median_us / 1e3, clear_bytes, c.median_us,
+                    clear_bytes / c.median_us / 1e3, bw.l2_gbs, bw.l3_gbs, bw.memory_gbs);
       json << rec;
       std::cerr << "optimizer " << kind << " n=" << n << ": " << t.median_us << " us, "
-                << bytes / t.median_us / 1e3 << " GB/s\n";
+                << bytes / t.median_us / 1e3 << " GB/s; step_and_clear " << c.median_us << " us, "
+                << clear_bytes / c.median_us / 1e3 << " GB/s\n";
     }
 }
 

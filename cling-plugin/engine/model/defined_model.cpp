@@ -95,7 +95,9 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
     // d_acts needs no reset: every block's pullback consumes the adjoint of
     // the buffer it wrote, so the gradient leaves d_acts all zero (tested).
     Workspace& ws = workspace(n, 0);
-    std::memset(d_params, 0, sizeof(float) * count);
+    // The gradient accumulates into d_params: zeros, which update() leaves.
+    if (!grads_zero_) std::memset(d_params, 0, sizeof(float) * count);
+    grads_zero_ = false;
     blas::SequentialScope sequential;  // as the built-ins: one BLAS thread per part
     define::BatchWeightsScope weights(w);
     return def_->grad_f(def_->instance.get(), p, ws.acts.data(), x, y, n, d_params, ws.d_acts.data());
@@ -130,15 +132,24 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
   });
   for (int q = 0; q < parts; ++q)
     if (errors[q]) std::rethrow_exception(errors[q]);
+  // Written, not accumulated: part 0's share, then the others added.
+  grads_zero_ = false;
   float loss = 0;
-  std::memset(d_params, 0, sizeof(float) * count);
   for (int q = 0; q < parts; ++q) {
     const float share = float(start(q + 1) - start(q)) / float(n);
     const float* g = part_grads_[q].data();
-    for (int64_t i = 0; i < count; ++i) d_params[i] += share * g[i];
+    if (q == 0)
+      for (int64_t i = 0; i < count; ++i) d_params[i] = share * g[i];
+    else
+      for (int64_t i = 0; i < count; ++i) d_params[i] += share * g[i];
     loss += share * losses[q];
   }
   return loss;
+}
+
+void DefinedModel::update(FlatOptimizer& optimizer) {
+  optimizer.step_and_clear(params_.data_ptr<float>(), grads_.data_ptr<float>());
+  grads_zero_ = true;
 }
 
 double DefinedModel::loss_and_grad_double(const double* params, const double* x, const double* y, int n,

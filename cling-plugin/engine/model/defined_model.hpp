@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "define/definition.hpp"
+#include "optim/optimizers.hpp"
 
 namespace torchclad {
 
@@ -27,9 +28,13 @@ class DefinedModel {
   const define::Definition& definition() const { return *def_; }
   const std::shared_ptr<const define::Definition>& definition_ptr() const { return def_; }
   torch::Tensor& params() { return params_; }
+  // The gradient of the last loss_and_grad. It may be changed (averaged over
+  // ranks, frozen parameters zeroed) before the optimizer reads it; update()
+  // leaves it zero.
   torch::Tensor& grads() { return grads_; }
 
-  // Mean loss of the batch and its gradient in grads() (overwritten). x is
+  // Mean loss of the batch and its gradient in grads() (overwritten: cleared
+  // first, unless update() left it zero). x is
   // [n, inputs] row-major, y [n, target_width]; w (may be null) one weight
   // factor per sample, which the loss blocks of torchclad/nn.h read
   // (define/batch_weights.hpp): the loss is then (1/n) sum_i w_i l_i.
@@ -39,6 +44,10 @@ class DefinedModel {
   // weighted by its share. Throws std::runtime_error when the definition was
   // replaced or unloaded, and what the loss throws (from any part).
   float loss_and_grad(const float* x, const float* y, int n, const float* w = nullptr);
+  // The optimizer's step on params() from grads(), clearing grads() in the
+  // same pass (FlatOptimizer::step_and_clear): the next loss_and_grad then
+  // accumulates into zeros without a pass of its own that clears them.
+  void update(FlatOptimizer& optimizer);
   // The same in float64 from float64 copies of the parameters (check_gradients).
   double loss_and_grad_double(const double* params, const double* x, const double* y, int n, double* d_params,
                               const double* w = nullptr);
@@ -66,6 +75,7 @@ class DefinedModel {
   torch::Tensor params_, grads_;
   std::vector<std::vector<float>> part_grads_;
   std::map<std::pair<int, int>, Workspace> workspaces_;  // (batch part size, part)
+  bool grads_zero_ = true;  // grads_ holds zeros (made so, or cleared by update())
 };
 
 }  // namespace torchclad

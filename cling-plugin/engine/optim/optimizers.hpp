@@ -35,6 +35,11 @@ class FlatOptimizer {
   virtual FlatOptimizerState state() const = 0;
   // Throws c10::Error when the state's buffers do not match this optimizer's.
   virtual void load_state(const FlatOptimizerState& state) = 0;
+  // The same update, in the same pass writing grads[i] = 0 once read: a
+  // gradient that is accumulated into (DefinedModel::loss_and_grad) then
+  // needs no pass of its own to clear it before the next step. The
+  // parameters and the state get exactly what step() gives them.
+  virtual void step_and_clear(float* params, float* grads) = 0;
 };
 
 // Throws c10::Error for an unknown kind or a non-positive lr.

@@ -40,7 +40,7 @@ class CladCnnEngine final : public DefinitionCnnEngine {
   float step(const float* x, const float* targets, int batch) override {
     const float loss = batch ? model_.loss_and_grad(x, targets, batch) : 0.0f;
     dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
-    opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
+    model_.update(*opt_);  // the step, and the gradient cleared for the next
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x).reshape({-1}); }

@@ -41,7 +41,7 @@ class CladModelEngine final : public DefinitionEngine {
     for (int i = 0; i < b.size; ++i) targets_[i] = static_cast<float>(b.labels32[i]);
     const float loss = b.size ? model_.loss_and_grad(b.x, targets_.data(), b.size) : 0.0f;
     dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
-    opt_->step(model_.params().data_ptr<float>(), model_.grads().data_ptr<float>());
+    model_.update(*opt_);  // the step, and the gradient cleared for the next
     return loss;
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }

@@ -132,7 +132,7 @@ float CladStep::operator()(const float* x, const float* y, const float* w, int n
   float* grads = model_.grads().data_ptr<float>();
   dist::average_gradients(grads, model_.grads().numel());
   zero_frozen(grads, frozen_);
-  optimizer_->step(model_.params().data_ptr<float>(), grads);
+  model_.update(*optimizer_);  // the step, and the gradient cleared for the next
   return loss;
 }
 

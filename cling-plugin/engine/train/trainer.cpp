@@ -10,11 +10,20 @@
 #include "dist/data_parallel.hpp"
 #include "dist/row_shards.hpp"
 #include "ops/activation.hpp"
+#include "train/batch_gather.hpp"
 #include "train/checkpoint.hpp"
 #include "train/engines.hpp"
 #include "train/event_weights.hpp"
 
 namespace torchclad::train {
+namespace {
+
+// Bytes of a batch (x and y) from which it is copied ahead on a thread of
+// its own: below, the hand-off to the worker (a mutex and a wake-up per step)
+// costs about what the copy does.
+constexpr int64_t kGatherAheadBytes = 32 * 1024;
+
+}  // namespace
 
 RunOutcome train_engine(DefinedModel& model, const ModelData& train, const ModelData& test, RunSpec spec,
                         const EngineStep& step, std::ostream& log, bool weighted_sampling,
@@ -43,7 +52,6 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
   // A shard that is the whole set (one process) trains as the whole set.
   const bool sharded = shard.total > 0 && !(shard.begin == 0 && held == shard.total);
   const int64_t n = sharded ? shard.total : held;
-  std::vector<float> xb(int64_t{spec.batch} * xw), yb(int64_t{spec.batch} * yw), wb(spec.batch);
   spec.samples = n;
   dist::check_samples(n, "training samples");
   std::unique_ptr<dist::ShardExchange> exchange;
@@ -60,27 +68,56 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
   // process): where a new epoch's weighted draw (and with a shard, the
   // exchange of the epoch's rows) happens. Every rank's first share is
   // non-empty (n >= ranks), so all ranks get there at the same step.
-  const int64_t epoch_start =
-      dist::share_of(std::min<int64_t>(int64_t{spec.batch} * ranks, n), rank, ranks).begin;
+  const int64_t global_batch = int64_t{spec.batch} * ranks;
+  const int64_t epoch_start = dist::share_of(std::min<int64_t>(global_batch, n), rank, ranks).begin;
+  // The next batch's rows are copied while the step trains on this one
+  // (train/batch_gather.hpp), when a batch is large enough for the copy to
+  // outweigh handing it to the worker.
+  BatchGather gather(spec.batch, xw, yw, int64_t{spec.batch} * (xw + yw) * 4 >= kGatherAheadBytes);
+  int64_t step_begin = 0;                    // the global batch's first position in the epoch
+  int64_t ahead_start = -1, ahead_size = 0;  // the batch copy_ahead copies (start -1: none)
+  // Lists the rows at positions [start, start + size) of the order in gather.rows().
+  auto list_rows = [&](const std::vector<int64_t>& order, int64_t start, int size) {
+    const float* xs = x.data_ptr<float>();
+    const float* ys = y.data_ptr<float>();
+    BatchGather::Row* rows = gather.rows();
+    for (int i = 0; i < size; ++i) {
+      const int64_t row = weights.row(order[start + i]);
+      // With a shard: the row as the epoch's exchange brought it (x, then y).
+      const float* xr = exchange ? exchange->row_at_position(start + i) : xs + row * xw;
+      rows[i] = {xr, exchange ? xr + xw : ys + row * yw, weights.weighted() ? weights.factor(row) : 1.f};
+    }
+  };
   return run_epochs(
       spec,
       [&](const std::vector<int64_t>& order, int64_t start, int size) {
-        const float* xs = x.data_ptr<float>();
-        const float* ys = y.data_ptr<float>();
         if (start == epoch_start) {
+          // The epoch's order is new: nothing copied ahead of it counts.
+          gather.cancel_ahead();
+          ahead_start = -1;
+          step_begin = 0;
           if (weights.sampling()) weights.draw_epoch();
           if (exchange) exchange->gather_epoch([&](int64_t p) { return weights.row(order[p]); });
         }
-        for (int i = 0; i < size; ++i) {
-          const int64_t row = weights.row(order[start + i]);
-          // With a shard: the row as the epoch's exchange brought it (x, then y).
-          const float* xr = exchange ? exchange->row_at_position(start + i) : xs + row * xw;
-          const float* yr = exchange ? xr + xw : ys + row * yw;
-          std::memcpy(xb.data() + i * xw, xr, sizeof(float) * xw);
-          std::memcpy(yb.data() + i * yw, yr, sizeof(float) * yw);
-          if (weights.weighted()) wb[i] = weights.factor(row);
+        if (start == ahead_start && size == ahead_size) {
+          gather.wait_ahead();
+        } else {
+          list_rows(order, start, size);
+          gather.copy_now(size);
         }
-        return step(xb.data(), yb.data(), weights.weighted() ? wb.data() : nullptr, size);
+        // The next step's share of this epoch, as run_epochs will ask for it.
+        ahead_start = -1;
+        step_begin += global_batch;
+        if (gather.ahead() && step_begin < n) {
+          const dist::Share next = dist::share_of(std::min(global_batch, n - step_begin), rank, ranks);
+          if (next.size() > 0) {
+            ahead_start = step_begin + next.begin;
+            ahead_size = next.size();
+            list_rows(order, ahead_start, static_cast<int>(ahead_size));
+            gather.copy_ahead(static_cast<int>(ahead_size));
+          }
+        }
+        return step(gather.x(), gather.y(), weights.weighted() ? gather.w() : nullptr, size);
       },
       [&] { return evaluate_model(model, test); }, log);
 }
