@@ -109,6 +109,29 @@ TEST(RootDataLoader, GlobPatternsAndRDataFrameNodes) {
     EXPECT_EQ(labels(d).sum().item<int64_t>(), 300);
     EXPECT_EQ(*node.Count(), 300u);  // the user's graph still runs
   }
+  // A pattern that also matches a file without the tree: that file is named.
+  write_root(tmp("loader-mix-1.root"), [](TFile&) {
+    auto* t = new TTree("events", "events");
+    Float_t x = 1;
+    t->Branch("x", &x, "x/F");
+    t->Fill();
+  });
+  write_root(tmp("loader-mix-2.root"), [](TFile&) { (new TTree("other", "not events"))->Fill(); });
+  DataLoader careless;
+  careless.features({"x"})
+      .add_background(tmp("loader-mix-*.root"), "events")
+      .add_signal(tmp("loader-mix-1.root"), "events");
+  EXPECT_TRUE(throws_with([&] { careless.build(); },
+                          {"background source 0", "loader-mix-2.root", "no tree 'events'", "other"}));
+  EXPECT_TRUE(throws_with(
+      [] {
+        DataLoader()
+            .features({"x"})
+            .add_background(tmp("loader-none-*.root"), "events")
+            .add_signal(tmp("loader-mix-1.root"), "events")
+            .build();
+      },
+      {"no file matches", "loader-none-*.root"}));
 }
 
 TEST(RootDataLoaderErrors, SourcesAndExpressions) {

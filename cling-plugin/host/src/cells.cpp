@@ -337,6 +337,10 @@ EngineInfo Cells::start(const std::string& engine_library, const std::string& in
   if (slash != std::string::npos) {
     const std::string dir = engine_library.substr(0, slash);
     gSystem->AddDynamicPath(dir.c_str());
+    // Cling's own library lookup too (gSystem's path is not it): a macro's
+    // R__LOAD_LIBRARY(libtorchclad_root.so), as the README teaches, runs
+    // with .x in a cell as it does in root.exe.
+    gInterpreter->Declare(("#pragma cling add_library_path(\"" + dir + "\")").c_str());
     const std::string gw = dir + "/libtorchclad_gw.so";
     if (!gSystem->AccessPathName(gw.c_str())) gSystem->Load(gw.c_str());
   }

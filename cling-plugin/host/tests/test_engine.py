@@ -97,6 +97,18 @@ def test_clad_cell_compile_error(host):
     assert host.ok('printf("ok\\n");') == "ok\n"
 
 
+def test_a_macro_loading_the_engine_by_name_runs_with_dot_x(host, tmp_path):
+    # As the README teaches for root.exe: R__LOAD_LIBRARY by file name, found
+    # on cling's library path (not gSystem's alone).
+    macro = tmp_path / "loads_engine.C"
+    macro.write_text('R__LOAD_LIBRARY(libtorchclad_root.so)\n'
+                     '#include "torchclad/torchclad.h"\n'
+                     'void loads_engine() { printf("engine %s\\n", torchclad::versions().c_str()); }\n')
+    reply, events = host.execute(f".x {macro}", timeout=120)
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    assert stdout_of(events).startswith("engine "), stdout_of(events)
+
+
 def test_telemetry_emitted_from_a_cell(host):
     reply, events = host.execute(
         '#include "torchclad/telemetry.h"\n'

@@ -7,7 +7,6 @@
 #include <TTreeReader.h>
 #include <TTreeReaderArray.h>
 #include <TTreeReaderValue.h>
-#include <glob.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +24,7 @@
 
 #include "data/column_spec.hpp"
 #include "data/tree_dataset.hpp"
+#include "data/tree_files.hpp"
 
 namespace torchclad::rootdata {
 namespace {
@@ -32,40 +32,6 @@ namespace {
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // ------------------------------------------------------------ the files ---
-
-bool is_pattern(const std::string& f) { return f.find_first_of("*?[") != std::string::npos; }
-
-// The files a list of paths and patterns names, in order (a pattern's
-// matches in name order); each checked to hold `tree`.
-std::vector<std::string> expand_files(const std::string& where, const std::vector<std::string>& files,
-                                      const std::string& tree) {
-  if (files.empty()) throw std::runtime_error(where + ": no files given; expected at least one ROOT file");
-  std::vector<std::string> out;
-  for (const auto& f : files) {
-    if (f.find("://") != std::string::npos) {  // remote: left to ROOT
-      out.push_back(f);
-      continue;
-    }
-    if (!is_pattern(f)) {
-      check_tree(where, f, tree);
-      out.push_back(f);
-      continue;
-    }
-    glob_t g{};
-    const int rc = ::glob(f.c_str(), 0, nullptr, &g);
-    std::vector<std::string> matches;
-    if (rc == 0)
-      for (size_t i = 0; i < g.gl_pathc; ++i) matches.push_back(g.gl_pathv[i]);
-    globfree(&g);
-    if (matches.empty()) throw std::runtime_error(where + ": no file matches " + quote(f));
-    std::sort(matches.begin(), matches.end());
-    for (const auto& m : matches) {
-      check_tree(where, m, tree);
-      out.push_back(m);
-    }
-  }
-  return out;
-}
 
 std::unique_ptr<TChain> make_chain(const std::string& tree, const std::vector<std::string>& files) {
   auto chain = std::make_unique<TChain>(tree.c_str());
@@ -206,9 +172,9 @@ struct ColumnStream::Impl {
 
   // The trees as a chain with its friends (the friends' chains kept in `friends`).
   std::unique_ptr<TChain> open_chain(std::vector<std::unique_ptr<TChain>>& friends) const {
-    auto c = make_chain(spec.tree, expand_files(where, spec.files, spec.tree));
+    auto c = make_chain(spec.tree, tree_files(where, spec.files, spec.tree));
     for (const auto& f : spec.friends) {
-      auto fc = make_chain(f.tree, expand_files(where + ": friend tree " + quote(f.tree), f.files, f.tree));
+      auto fc = make_chain(f.tree, tree_files(where + ": friend tree " + quote(f.tree), f.files, f.tree));
       c->AddFriend(fc.get(), f.alias.empty() ? f.tree.c_str() : f.alias.c_str());
       friends.push_back(std::move(fc));
     }

@@ -7,6 +7,7 @@
 
 #include "data/column_dataset.hpp"
 #include "data/tree_dataset.hpp"
+#include "data/tree_files.hpp"
 #include "dataset_impl.hpp"
 #include "torchclad/rdataframe.h"
 
@@ -34,12 +35,6 @@ std::string name_of(const DataLoader::Impl::Source& s, int index) {
   const std::string kind = s.signal ? "signal" : "background";
   return kind + " source " + std::to_string(index) + " (" +
          (s.node ? std::string("an RDataFrame node") : quote(s.file) + " tree " + quote(s.tree)) + ")";
-}
-
-// Glob patterns and remote files (root://, https://) are left to RDataFrame;
-// local files are checked first, for errors that name the file and the tree.
-bool checked_by_rdataframe(const std::string& file) {
-  return file.find_first_of("*?[") != std::string::npos || file.find("://") != std::string::npos;
 }
 
 bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -234,9 +229,11 @@ Dataset DataLoader::build() const {
       const std::string name = where + ": " + name_of(s, index++);
       std::optional<ROOT::RDataFrame> owned;
       if (!s.node) {
-        if (!checked_by_rdataframe(s.file)) rootdata::check_tree(name, s.file, s.tree);
+        // Each file a pattern matches checked too: one without the tree is
+        // named here, not blamed on columns by RDataFrame.
+        const auto files = rootdata::tree_files(name, {s.file}, s.tree);
         try {
-          owned.emplace(s.tree, s.file);
+          owned.emplace(s.tree, files);
         } catch (const std::exception& e) {
           throw std::runtime_error(name + ": RDataFrame cannot read it: " + e.what());
         }
