@@ -5,7 +5,9 @@
 // libprotobuf never shares a process with LibTorch, which carries protobuf
 // code of its own (cling-plugin/README.md, "Importing models").
 //
-//   torchclad-onnx read MODEL.onnx OUTDIR
+//   torchclad-onnx read MODEL.onnx OUTDIR [--opsets MIN:MAX] [--ops OP,OP,...]
+//     checks the model (torchclad_onnx_check.hpp: the opset within MIN..MAX,
+//     the nodes of the listed ops at opsets newer than libonnx's), and
 //     writes OUTDIR/graph.json (opset, inputs with shapes, nodes with their
 //     attributes, outputs, initializers and Constant nodes' tensors: float32
 //     values as offsets into OUTDIR/weights.bin, integer values inline)
@@ -20,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -202,9 +205,10 @@ json value_info_json(const onnx::ValueInfoProto& v) {
   return {{"name", v.name()}, {"type", type}, {"dims", dims}};
 }
 
-int read_command(const std::string& path, const std::string& outdir) {
+int read_command(const std::string& path, const std::string& outdir,
+                 const torchclad_onnx::ImportScope& scope) {
   const auto model = read_model(path);
-  torchclad_onnx::check_onnx_model(model, path, model_dir);
+  torchclad_onnx::check_onnx_model(model, path, model_dir, scope);
   std::filesystem::create_directories(outdir);
   std::ofstream weights(outdir + "/weights.bin", std::ios::binary);
   int64_t offset = 0;
@@ -291,9 +295,21 @@ int write_command(const std::string& path, const std::string& values_json, const
 int main(int argc, char** argv) {
   const std::vector<std::string> a(argv + 1, argv + argc);
   try {
-    if (a.size() == 3 && a[0] == "read") return read_command(a[1], a[2]);
+    if (a.size() >= 3 && a.size() % 2 == 1 && a[0] == "read") {
+      torchclad_onnx::ImportScope scope;
+      for (size_t i = 3; i < a.size(); i += 2) {
+        if (a[i] == "--opsets" &&
+            std::sscanf(a[i + 1].c_str(), "%d:%d", &scope.min_opset, &scope.max_opset) == 2)
+          continue;
+        if (a[i] != "--ops")
+          throw BadInput("unknown option '" + a[i] + "' (or a malformed --opsets MIN:MAX)");
+        std::stringstream list(a[i + 1]);
+        for (std::string op; std::getline(list, op, ',');) scope.ops.insert(op);
+      }
+      return read_command(a[1], a[2], scope);
+    }
     if (a.size() == 5 && a[0] == "write") return write_command(a[1], a[2], a[3], a[4]);
-    std::cerr << "usage: torchclad-onnx read MODEL.onnx OUTDIR\n"
+    std::cerr << "usage: torchclad-onnx read MODEL.onnx OUTDIR [--opsets MIN:MAX] [--ops OP,OP,...]\n"
                  "       torchclad-onnx write MODEL.onnx VALUES.json VALUES.bin OUT.onnx\n";
     return 2;
   } catch (const std::exception& e) {

@@ -17,6 +17,14 @@ Each figure is the median of --runs whole runs with the range; written to
 <out-dir>/imported-models.{json,md,png}.
 
     .venv/bin/python cling-plugin/bench/imported_models.py --runs 3
+
+--layout-ops instead measures what nn::Permute and nn::Broadcast (a
+Transpose of an activation, a Mul of two activations that broadcast) cost
+in an imported model's training step: the same CNN with a gate and a
+transpose, with the transpose only, and with neither; the imported model's
+samples/s and the step time each adds, to
+<out-dir>/imported-layout-ops-<label>.{json,md,png} (--label names the build
+measured, e.g. before/after a change).
 """
 
 import argparse
@@ -50,6 +58,104 @@ def gw_cnn():
         channels, length = out, (length - kernel + 1) // 4
     return torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(channels * length, 64), torch.nn.ReLU(),
                                torch.nn.Linear(64, 1))
+
+
+class LayoutNet(torch.nn.Module):
+    """A convolution's output [16, 256], optionally times a per-position gate
+    [1, 256] from a one-channel convolution (nn::Broadcast), optionally
+    transposed to [256, 16] (nn::Permute), and a dense head."""
+    def __init__(self, gate, transpose):
+        super().__init__()
+        self.transpose = transpose
+        self.conv = torch.nn.Conv1d(1, 16, 9, padding=4)
+        self.gate = torch.nn.Conv1d(1, 1, 9, padding=4) if gate else None
+        self.pool = torch.nn.MaxPool1d(4)
+        self.fc = torch.nn.Linear(16 * 256, 32)
+        self.out = torch.nn.Linear(32, 1)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv(x)))
+        if self.gate is not None:
+            h = h * self.pool(torch.sigmoid(self.gate(x)))
+        if self.transpose:
+            h = h.transpose(1, 2)
+        return self.out(torch.relu(self.fc(torch.flatten(h, 1))))
+
+
+LAYOUT_VARIANTS = {"gate (Broadcast) + Permute": (True, True), "Permute": (False, True), "neither": (False, False)}
+
+
+def layout_ops_run(ROOT, work, samples, run):
+    rng = np.random.default_rng(run)
+    x = rng.standard_normal((samples, 1, 1024)).astype(np.float32)
+    labels = rng.integers(0, 2, samples)
+    train = dataset(ROOT, x, labels)
+    out = {}
+    for k, (variant, (gate, transpose)) in enumerate(LAYOUT_VARIANTS.items()):
+        torch.manual_seed(run)
+        module = LayoutNet(gate, transpose).eval()
+        path = work / f"layout-{k}-{run}.onnx"
+        torch.onnx.export(module, (torch.from_numpy(x[:2]),), str(path), dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "n"}})
+        options = ROOT.torchclad.ImportOptions()
+        options.loss = "bce_with_logits"
+        options.name = f"layout_{k}_run{run}"
+        imported = ROOT.torchclad.import_model(str(path), options)
+        source = Path(ROOT.torchclad.imported_source(imported)).read_text()
+        assert ("nn::permute(" in source) == transpose and ("nn::broadcast_mul(" in source) == gate, source
+        fit = ROOT.torchclad.TrainOptions()
+        fit.epochs, fit.batch, fit.lr, fit.threads, fit.progress, fit.seed = 3, 64, 1e-3, 1, False, run
+        epochs = imported.fit(train, train, fit).epochs
+        out[variant] = statistics.median([epochs[i].samples_per_second for i in (1, 2)])
+    return out
+
+
+def layout_ops_main(a, ROOT):
+    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+                           "load_average_before": os.getloadavg()},
+               "label": a.label, "threads": 1, "batch": 64, "samples": a.cnn_samples, "runs": a.runs}
+    with tempfile.TemporaryDirectory(prefix="torchclad-layout-bench-") as tmp:
+        runs = [layout_ops_run(ROOT, Path(tmp), a.cnn_samples, run) for run in range(1, a.runs + 1)]
+    results["machine"]["load_average_after"] = os.getloadavg()
+    results["train_samples_per_second"] = {v: median_range([r[v] for r in runs]) for v in runs[0]}
+    # Per 64-sample step (µs), from each run's samples/s: what the Permute
+    # adds, what the gate adds (its one-channel convolution, sigmoid,
+    # pooling and the Broadcast), and the share of the whole step they take.
+    step = {v: [64e6 / r[v] for r in runs] for v in runs[0]}
+    names = list(LAYOUT_VARIANTS)
+    results["permute_us_per_step"] = median_range([p - q for p, q in zip(step[names[1]], step[names[2]])])
+    results["gate_us_per_step"] = median_range([p - q for p, q in zip(step[names[0]], step[names[1]])])
+    results["permute_share_of_step"] = median_range(
+        [(p - q) / w for p, q, w in zip(step[names[1]], step[names[2]], step[names[0]])])
+    out = Path(a.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"imported-layout-ops-{a.label}"
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    t = results["train_samples_per_second"]
+    lines = [f"# nn::Permute and nn::Broadcast in an imported model's step ({a.label})", "",
+             "LayoutNet (bench/imported_models.py --layout-ops): conv [16, 256], times a gate [1, 256] from a "
+             f"one-channel conv, transposed to [256, 16], dense head; batch 64, 1 thread, {a.cnn_samples} samples, "
+             f"Adam; medians of {a.runs} runs [range]. Load average before/after: "
+             f"{results['machine']['load_average_before'][0]:.2f}/"
+             f"{results['machine']['load_average_after'][0]:.2f}.", "",
+             "| variant | samples/s |", "|---|---|"]
+    lines += [f"| {v} | {cell(m, '{:.0f}')} |" for v, m in t.items()]
+    lines += ["", f"The Permute adds {cell(results['permute_us_per_step'], '{:.0f}')} µs per step "
+              f"({cell(results['permute_share_of_step'], '{:.3f}')} of the full model's step); the gate "
+              f"(conv, sigmoid, pool and the Broadcast) {cell(results['gate_us_per_step'], '{:.0f}')} µs.", ""]
+    stem.with_suffix(".md").write_text("\n".join(lines))
+    import matplotlib  # noqa: PLC0415
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    med = [m["median"] for m in t.values()]
+    err = [[m["median"] - m["min"] for m in t.values()], [m["max"] - m["median"] for m in t.values()]]
+    ax.barh(list(t), med, xerr=err, color="#1f77b4")
+    ax.set_title(f"LayoutNet training, samples/s ({a.label})")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(stem.with_suffix(".png"), dpi=110)
+    print(stem.with_suffix(".md").read_text())
 
 
 def torchclad():
@@ -149,9 +255,13 @@ def main():
     p.add_argument("--mlp-samples", type=int, default=4096)
     p.add_argument("--cnn-samples", type=int, default=512)
     p.add_argument("--out-dir", default=str(REPO / "cling-plugin" / "bench" / "results"))
+    p.add_argument("--layout-ops", action="store_true", help="measure nn::Permute and nn::Broadcast instead")
+    p.add_argument("--label", default="current", help="--layout-ops: names the build measured")
     a = p.parse_args()
     torch.set_num_threads(1)
     ROOT = torchclad()
+    if a.layout_ops:
+        return layout_ops_main(a, ROOT)
     results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
                            "load_average_before": os.getloadavg()},
                "threads": 1, "optimizer": "adam", "lr": 1e-3, "batch": 64, "runs": a.runs, "workloads": {}}

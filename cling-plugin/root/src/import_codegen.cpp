@@ -309,8 +309,10 @@ void gemm(Context& c, const GraphNode& node) {
   if (!trans_b)  // the file's [in, out] -> the model's [out, in]
     for (int64_t o = 0; o < out; ++o)
       for (int64_t i = 0; i < in; ++i) weight[o * in + i] = w.f[i * out + o];
+  // The file keeps [in, out] (export transposes back) unless the weight is
+  // a Transpose of the file's [out, in] (a traced Linear's addmm(b, x, w.t())).
   emit_linear(c, node, x, std::move(weight), read_bias(c, node, 2, out, node.outputs[0]), out, w.name,
-              !trans_b);
+              !trans_b != w.transposed_view);
 }
 
 // MatMul(x, W [in, out]): a Linear layer, with a bias when its only reader
@@ -973,10 +975,14 @@ void concat(Context& c, const GraphNode& node) {
   bool shapes = true;
   for (const auto& in : node.inputs) shapes = shapes && is_int_constant(c, in);
   if (shapes) return concat_ints(c, node);
-  if (c.attr_int(node, "axis", 1) != 1)
-    c.fail(node, "only axis 1 (features or channels) is supported for activations");
   if (node.inputs.size() < 2) c.fail(node, "needs two or more inputs");
   Value acc = c.value(node, 0);
+  // Axis 1 of [batch, ...], or the same counted from the end (torch.cat(dim=-1) of flat features).
+  const int64_t rank = static_cast<int64_t>(acc.dims.size()) + 1, given = c.attr_int(node, "axis", 1);
+  if ((given < 0 ? given + rank : given) != 1)
+    c.fail(node, "axis " + std::to_string(given) + " of per-sample shape " + dims_text(acc.dims) +
+                     ": only axis 1 (the features of flat activations, the channels of a convolution's "
+                     "output) is supported for activations");
   for (size_t i = 1; i < node.inputs.size(); ++i) {
     const Value next = c.value(node, i);
     for (const Value* v : {static_cast<const Value*>(&acc), &next})

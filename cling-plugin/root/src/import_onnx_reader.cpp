@@ -11,6 +11,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "import_codegen.hpp"
 #include "import_graph.hpp"
 
 namespace torchclad::importer {
@@ -64,7 +65,11 @@ Graph read_onnx(const std::string& path) {
   ScratchDir dir;
   std::string output;
   const std::string tool = onnx_tool();
-  const int status = run_tool({tool, "read", path, dir.path.string()}, output);
+  std::string ops;
+  for (const auto& op : supported_ops()) ops += (ops.empty() ? "" : ",") + op;
+  const int status = run_tool({tool, "read", path, dir.path.string(), "--opsets",
+                               std::to_string(kMinOpset) + ":" + std::to_string(kMaxOpset), "--ops", ops},
+                              output);
   while (!output.empty() && output.back() == '\n') output.pop_back();
   if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) > 2))
     throw std::runtime_error("import_model: " + tool + " failed reading '" + path + "' (" +

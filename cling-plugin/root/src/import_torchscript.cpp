@@ -7,6 +7,7 @@
 // where export_torchscript writes them back. TorchScript carries no shapes:
 // the caller gives the per-sample input shape.
 #include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
@@ -46,6 +47,53 @@ ConstTensor tensor_constant(const std::string& name, const at::Tensor& t) {
   return c;
 }
 
+// A module's plain attributes (a scripted module's `training`, numbers)
+// read through prim::GetAttr become constants, so that constant propagation
+// removes the branches on them (BatchNorm's `if self.training:`).
+void fold_attribute_constants(torch::jit::Graph& graph, const torch::jit::Module& module) {
+  std::map<const Value*, c10::IValue> objects{{graph.inputs()[0], module._ivalue()}};
+  for (auto* node : graph.nodes()) {
+    if (node->kind() != c10::prim::GetAttr) continue;
+    const auto it = objects.find(node->input(0));
+    if (it == objects.end() || !it->second.isObject()) continue;
+    const auto value = it->second.toObject()->getAttr(node->s(c10::Symbol::attr("name")));
+    if (value.isObject()) {
+      objects[node->output()] = value;
+    } else if (value.isBool() || value.isInt() || value.isDouble()) {
+      torch::jit::WithInsertPoint here(node);
+      node->output()->replaceAllUsesWith(graph.insertConstant(value));
+    }
+  }
+}
+
+// Does `block` raise (a prim::RaiseException among its nodes)?
+bool raises(const torch::jit::Block* block) {
+  for (const auto* n : block->nodes())
+    if (n->kind() == c10::prim::RaiseException) return true;
+  return false;
+}
+
+// Input checks of scripted modules (BatchNorm's `if input.dim() != 4:
+// raise ValueError(...)`): a prim::If without outputs whose branches raise
+// or do nothing. They go (the generated model checks its shapes itself),
+// and dead code elimination takes the values only they read.
+void drop_input_checks(std::shared_ptr<torch::jit::Graph>& graph) {
+  std::vector<torch::jit::Node*> checks;
+  for (auto* node : graph->nodes()) {
+    if (node->kind() != c10::prim::If || !node->outputs().empty()) continue;
+    bool check = false, only = true;
+    for (const auto* b : node->blocks()) {
+      if (raises(b))
+        check = true;
+      else if (b->nodes().begin() != b->nodes().end())
+        only = false;
+    }
+    if (check && only) checks.push_back(node);
+  }
+  for (auto* node : checks) node->destroy();
+  torch::jit::EliminateDeadCode(graph);
+}
+
 }  // namespace
 
 torch::jit::Module load_torchscript(const std::string& path) {
@@ -69,9 +117,12 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   auto module = load_torchscript(path);
   auto graph = module.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
-  // Branches on constants (a scripted F.relu6's `if inplace:`) go; what
-  // stays of prim::If / prim::Loop depends on the data, and is refused below.
+  // Branches on constants (a scripted F.relu6's `if inplace:`, BatchNorm's
+  // `if self.training:`) go, and so do input checks that raise; what stays
+  // of prim::If / prim::Loop depends on the data, and is refused below.
+  fold_attribute_constants(*graph, module);
   torch::jit::ConstantPropagation(graph);
+  drop_input_checks(graph);
   for (const auto* node : graph->nodes()) {
     const std::string kind = node->kind().toQualString();
     if (kind != "prim::If" && kind != "prim::Loop") continue;
@@ -98,9 +149,10 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   if (inputs.size() != 2)
     throw std::runtime_error("import_model: '" + path + "': forward takes " +
                              std::to_string(inputs.size() - 1) + " inputs; one input tensor is supported");
-  std::map<const Value*, std::string> name_of;      // activations and parameters
-  std::map<const Value*, std::string> module_path;  // self and its submodules
-  std::map<const Value*, c10::IValue> constants;    // prim::Constant, int lists
+  std::map<const Value*, std::string> name_of;                    // activations and parameters
+  std::map<const Value*, std::string> module_path;                // self and its submodules
+  std::map<const Value*, c10::IValue> constants;                  // prim::Constant, int lists
+  std::map<const Value*, std::vector<std::string>> tensor_lists;  // torch.cat's operands
   module_path[inputs[0]] = "";
   name_of[inputs[1]] = "x";
   GraphValue in{"x", "float32", {"batch"}};
@@ -114,11 +166,14 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     if (it->second.isInt()) return {it->second.toInt()};
     return {};
   };
+  // A number: a Python one, or (traced: `x / 2.0`) a constant tensor of one value.
   auto scalar = [&](const Value* v, double fallback) {
     const auto it = constants.find(v);
-    return it != constants.end() && (it->second.isDouble() || it->second.isInt())
-               ? it->second.toScalar().toDouble()
-               : fallback;
+    if (it == constants.end()) return fallback;
+    if (it->second.isDouble() || it->second.isInt()) return it->second.toScalar().toDouble();
+    if (it->second.isTensor() && it->second.toTensor().numel() == 1)
+      return it->second.toTensor().to(torch::kFloat64).item<double>();
+    return fallback;
   };
   int count = 0;
   for (const auto* node : graph->nodes()) {
@@ -161,7 +216,14 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
         else
           list.push_back(it->second.toInt());
       }
-      if (all) constants[node->output()] = c10::IValue(list);
+      if (all) {
+        constants[node->output()] = c10::IValue(list);
+      } else {  // a list of activations or parameters (torch.cat's)
+        std::vector<std::string> names;
+        for (const auto* i : node->inputs())
+          if (name_of.count(i)) names.push_back(name_of[i]);
+        if (names.size() == node->inputs().size()) tensor_lists[node->output()] = names;
+      }
       continue;
     }
     GraphNode n;
@@ -181,6 +243,29 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.op = "Gemm";
       n.inputs = {input_name(0), input_name(1), input_name(2)};
       n.attrs["transB"] = 1;
+    } else if (kind == "aten::matmul" || kind == "aten::mm") {
+      // x @ w with w [in, out] (a following add of a bias folds into it)
+      n.op = "MatMul";
+      n.inputs = {input_name(0), input_name(1)};
+    } else if (kind == "aten::addmm") {
+      // addmm(bias, x, w, beta, alpha): a traced Linear of older versions, w = weight.t()
+      if (scalar(node->input(3), 1.0) != 1.0 || scalar(node->input(4), 1.0) != 1.0)
+        throw std::runtime_error(where(n) + "beta and alpha other than 1 are not supported");
+      n.op = "Gemm";
+      n.inputs = {input_name(1), input_name(2), input_name(0)};
+    } else if (kind == "aten::t") {  // of a parameter (a weight used as [in, out])
+      n.op = "Transpose";
+      n.inputs = {input_name(0)};
+    } else if (kind == "aten::cat") {
+      const auto list = tensor_lists.find(node->input(0));
+      const auto dim = ints(node->input(1));
+      if (list == tensor_lists.end() || dim.size() != 1)
+        throw std::runtime_error(where(n) +
+                                 "its operands are not a list of tensors computed before it, or its dim is "
+                                 "not a constant");
+      n.op = "Concat";
+      n.inputs = list->second;
+      n.attrs["axis"] = dim[0];
     } else if (kind == "aten::relu" || kind == "aten::tanh" || kind == "aten::sigmoid") {
       n.op = kind == "aten::relu" ? "Relu" : kind == "aten::tanh" ? "Tanh" : "Sigmoid";
       n.inputs = {input_name(0)};
@@ -297,10 +382,13 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
         if (d0.empty() || d1.empty()) throw std::runtime_error(where(n) + "its dims are not constants");
         n.attrs["swap"] = std::vector<int64_t>{d0[0], d1[0]};
       }
-    } else if (kind == "aten::add" || kind == "aten::sub" || kind == "aten::mul") {
-      n.op = kind == "aten::add" ? "Add" : kind == "aten::sub" ? "Sub" : "Mul";
-      if (kind != "aten::mul" && scalar(node->input(2), 1.0) != 1.0)
+    } else if (kind == "aten::add" || kind == "aten::sub" || kind == "aten::mul" || kind == "aten::div") {
+      n.op = kind == "aten::add" ? "Add" : kind == "aten::sub" ? "Sub" : kind == "aten::mul" ? "Mul" : "Div";
+      if ((kind == "aten::add" || kind == "aten::sub") && scalar(node->input(2), 1.0) != 1.0)
         throw std::runtime_error(where(n) + "alpha other than 1 is not supported");
+      if (kind == "aten::div" && node->inputs().size() > 2 &&
+          !(constants.count(node->input(2)) && constants[node->input(2)].isNone()))
+        throw std::runtime_error(where(n) + "a rounding_mode is not supported (only true division)");
       n.inputs = {input_name(0), ""};
       if (name_of.count(node->input(1))) {
         n.inputs[1] = input_name(1);
@@ -318,9 +406,10 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     } else {
       throw std::runtime_error(
           where(n) + "op " + kind + " is not supported for TorchScript (supported: " +
-          "aten::linear (with or without bias), relu, tanh, sigmoid, leaky_relu, clamp, "
-          "hardtanh, relu6, softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, "
-          "flatten, view/reshape, add/sub/mul of tensors, dropout, batch_norm)");
+          "aten::linear (with or without bias), matmul, mm, addmm, t (of a parameter), relu, tanh, "
+          "sigmoid, leaky_relu, clamp, hardtanh, relu6, softmax, log_softmax, conv1d/2d, "
+          "max_pool1d/2d, avg_pool1d/2d, flatten, view/reshape, permute, transpose, cat, "
+          "add/sub/mul/div, dropout, batch_norm)");
     }
     const std::string out = node->output(0)->debugName();
     name_of[node->output(0)] = out;

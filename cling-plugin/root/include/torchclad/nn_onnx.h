@@ -322,18 +322,14 @@ TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage)
 // batch-major [n, d0, d1, d2] or channel-major [d0, n, d1, d2].
 
 namespace detail {
-// Where value (sample s, per-sample index i) of an activation lives, relative
-// to its buffer at a + n * off.
+// An activation's sample shape (its axes after the batch, padded with 1s)
+// and layout: batch-major [n, d0, d1, d2] or channel-major [d0, n, d1, d2]
+// (strides_of below: where each value lives).
 struct AxesLayout {
   int rank = 1;
   int dims[3] = {1, 1, 1};
   bool channel_major = false;
   long width() const { return long{dims[0]} * dims[1] * dims[2]; }
-  long at(int n, int s, const int* i) const {
-    const long rest = long{dims[1]} * dims[2], within = long{i[1]} * dims[2] + i[2];
-    return channel_major ? i[0] * (long{n} * rest) + long{s} * rest + within
-                         : long{s} * width() + i[0] * rest + within;
-  }
 };
 inline AxesLayout axes_layout(const char* kind, const std::string& name, const std::vector<int>& dims,
                               bool channel_major) {
@@ -350,14 +346,78 @@ inline AxesLayout axes_layout(const char* kind, const std::string& name, const s
   l.channel_major = channel_major && dims.size() >= 2 && dims[0] > 1;
   return l;
 }
-// Calls f(s, j) for every sample s and index j of `shape`.
-template <class F>
-void for_each_index(const AxesLayout& shape, int n, F f) {
-  int j[3];
+// Where index i of sample s lives is affine in (s, i): s * sample +
+// i[0] * axis[0] + i[1] * axis[1] + i[2] (the last axis is contiguous in
+// either layout).
+struct AxesStrides {
+  long sample = 0, axis[3] = {0, 0, 1};
+};
+inline AxesStrides strides_of(const AxesLayout& l, int n) {
+  const long rest = long{l.dims[1]} * l.dims[2];
+  AxesStrides t;
+  t.sample = l.channel_major ? rest : l.width();
+  t.axis[0] = l.channel_major ? long{n} * rest : rest;
+  t.axis[1] = l.dims[2];
+  return t;
+}
+// The output's axes, padded with axes of length 1 in front (so the last
+// axis of the sample is the inner loop), and up to three operands' strides
+// along them (0 along an operand's broadcast axes).
+struct StridedLoop {
+  int len[3] = {1, 1, 1};
+  long sample[3] = {0, 0, 0};
+  long step[3][3] = {};  // [operand][axis]
+};
+// Calls row(offsets, len, steps) for every sample and every index of the
+// output's first two (padded) axes: the operands' offsets of the row's first
+// value, its length and the operands' strides along it. Rows of the output
+// (operand 0) are contiguous.
+template <int Operands, class Row>
+void for_each_row(const StridedLoop& l, int n, Row row) {
+  long at[Operands];
+  long inner[Operands];
+  for (int k = 0; k < Operands; ++k) inner[k] = l.step[k][2];
   for (int s = 0; s < n; ++s)
-    for (j[0] = 0; j[0] < shape.dims[0]; ++j[0])
-      for (j[1] = 0; j[1] < shape.dims[1]; ++j[1])
-        for (j[2] = 0; j[2] < shape.dims[2]; ++j[2]) f(s, j);
+    for (int j0 = 0; j0 < l.len[0]; ++j0)
+      for (int j1 = 0; j1 < l.len[1]; ++j1) {
+        for (int k = 0; k < Operands; ++k) at[k] = s * l.sample[k] + j0 * l.step[k][0] + j1 * l.step[k][1];
+        row(at, l.len[2], inner);
+      }
+}
+// Calls f(output offset, input offset) for every value a Permute moves
+// (operand 0 the output, 1 the input). When the input is contiguous along
+// an outer axis of the output rather than its rows (a channel-major
+// [C, n, L] into [L, n, C]: one value per cache line read), 8 x 8 tiles of
+// that axis and the rows, so that reads and writes both stay within a few
+// cache lines (strides of a power of two map to one cache set: larger tiles
+// measured slower here, bench/README.md). Each input value is read for one
+// output value: an adjoint accumulating through it sums nothing, in any order.
+template <class F>
+void for_each_permuted(const StridedLoop& l, int n, F f) {
+  int m = -1;
+  if (l.step[1][2] != 1)
+    for (int k = 0; k < 2; ++k)
+      if (l.len[k] > 1 && l.step[1][k] == 1) m = k;
+  if (m < 0) {
+    for_each_row<2>(l, n, [&](const long* at, int len, const long* step) {
+      for (int k = 0; k < len; ++k) f(at[0] + k, at[1] + k * step[1]);
+    });
+    return;
+  }
+  constexpr int kTile = 8;
+  const int o = 1 - m;
+  for (int s = 0; s < n; ++s)
+    for (int jo = 0; jo < l.len[o]; ++jo) {
+      const long out0 = s * l.sample[0] + jo * l.step[0][o], in0 = s * l.sample[1] + jo * l.step[1][o];
+      for (int t0 = 0; t0 < l.len[m]; t0 += kTile) {
+        const int t1 = t0 + kTile < l.len[m] ? t0 + kTile : l.len[m];
+        for (int u0 = 0; u0 < l.len[2]; u0 += kTile) {
+          const int u1 = u0 + kTile < l.len[2] ? u0 + kTile : l.len[2];
+          for (int j2 = u0; j2 < u1; ++j2)
+            for (int jm = t0; jm < t1; ++jm) f(out0 + jm * l.step[0][m] + j2, in0 + jm + j2 * l.step[1][2]);
+        }
+      }
+    }
 }
 }  // namespace detail
 
@@ -410,11 +470,22 @@ inline AxesLayout permute_in(const Permute& t) {
 inline AxesLayout permute_out(const Permute& t) {
   return layout_of(t.rank, t.o0, t.o1, t.o2, t.out_channel_major);
 }
-// The input index of output index j.
-inline void permute_source(const Permute& t, const int* j, int* i) {
-  i[0] = i[1] = i[2] = 0;
+// Operand 0 the output, 1 the input read for it: output axis k reads input
+// axis perm[k].
+inline StridedLoop permute_loop(const Permute& t, int n) {
+  const AxesLayout in = permute_in(t), out = permute_out(t);
+  const AxesStrides si = strides_of(in, n), so = strides_of(out, n);
   const int q[3] = {t.q0, t.q1, t.q2};
-  for (int k = 0; k < t.rank; ++k) i[q[k]] = j[k];
+  StridedLoop l;
+  l.sample[0] = so.sample;
+  l.sample[1] = si.sample;
+  for (int k = 0; k < t.rank; ++k) {
+    const int at = 3 - t.rank + k;
+    l.len[at] = out.dims[k];
+    l.step[0][at] = so.axis[k];
+    l.step[1][at] = si.axis[q[k]];
+  }
+  return l;
 }
 }  // namespace detail
 
@@ -431,11 +502,7 @@ void permute(Permute t, T* a, Act x, Act y, int n) {
   detail::writes(y, t.id);
   const T* xv = a + long{n} * x.off;
   T* yv = a + long{n} * y.off;
-  detail::for_each_index(out, n, [&](int s, const int* j) {
-    int i[3];
-    detail::permute_source(t, j, i);
-    yv[out.at(n, s, j)] = xv[in.at(n, s, i)];
-  });
+  detail::for_each_permuted(detail::permute_loop(t, n), n, [&](long o, long i) { yv[o] = xv[i]; });
 }
 
 // Two activations of the same rank whose shapes broadcast (numpy's rule,
@@ -479,10 +546,6 @@ struct Broadcast {
 
 namespace detail {
 enum class BroadcastOp { kAdd, kSub, kMul };
-// The operand's index for output index j: 0 along its broadcast axes.
-inline void broadcast_index(const AxesLayout& operand, const int* j, int* i) {
-  for (int k = 0; k < 3; ++k) i[k] = operand.dims[k] == 1 ? 0 : j[k];
-}
 inline AxesLayout broadcast_x1(const Broadcast& b) {
   return layout_of(b.rank, b.a0, b.a1, b.a2, b.a_channel_major);
 }
@@ -491,6 +554,21 @@ inline AxesLayout broadcast_x2(const Broadcast& b) {
 }
 inline AxesLayout broadcast_out(const Broadcast& b) {
   return layout_of(b.rank, b.o0, b.o1, b.o2, b.out_channel_major);
+}
+// Operand 0 the output, 1 and 2 the inputs (stride 0 along their axes of 1).
+inline StridedLoop broadcast_loop(const Broadcast& b, int n) {
+  const AxesLayout layouts[3] = {broadcast_out(b), broadcast_x1(b), broadcast_x2(b)};
+  StridedLoop l;
+  for (int op = 0; op < 3; ++op) {
+    const AxesStrides st = strides_of(layouts[op], n);
+    l.sample[op] = st.sample;
+    for (int k = 0; k < b.rank; ++k) {
+      const int at = 3 - b.rank + k;
+      l.len[at] = layouts[0].dims[k];
+      l.step[op][at] = layouts[op].dims[k] == 1 ? 0 : st.axis[k];
+    }
+  }
+  return l;
 }
 template <BroadcastOp Op, typename T>
 void broadcast_forward(const Broadcast& bc, T* a, const Act& x1, const Act& x2, const Act& y, int n) {
@@ -511,12 +589,15 @@ void broadcast_forward(const Broadcast& bc, T* a, const Act& x1, const Act& x2, 
   const T* u = a + long{n} * x1.off;
   const T* v = a + long{n} * x2.off;
   T* w = a + long{n} * y.off;
-  for_each_index(b.out, n, [&](int s, const int* j) {
-    int i1[3], i2[3];
-    broadcast_index(b.x1, j, i1);
-    broadcast_index(b.x2, j, i2);
-    const T p = u[b.x1.at(n, s, i1)], q = v[b.x2.at(n, s, i2)];
-    w[b.out.at(n, s, j)] = Op == BroadcastOp::kAdd ? p + q : (Op == BroadcastOp::kSub ? p - q : p * q);
+  for_each_row<3>(broadcast_loop(bc, n), n, [&](const long* at, int len, const long* step) {
+    T* out = w + at[0];
+    const T* p = u + at[1];
+    const T* q = v + at[2];
+    const long sp = step[1], sq = step[2];
+    for (int k = 0; k < len; ++k)
+      out[k] = Op == BroadcastOp::kAdd   ? p[k * sp] + q[k * sq]
+               : Op == BroadcastOp::kSub ? p[k * sp] - q[k * sq]
+                                         : p[k * sp] * q[k * sq];
   });
 }
 }  // namespace detail
@@ -1080,12 +1161,7 @@ void permute_pullback(tn::Permute t, T* a, tn::Act x, tn::Act y, int n, tn::Perm
                       tn::Act*, int*) {
   const T* dy = d_a + long{n} * y.off;
   T* dx = d_a + long{n} * x.off;
-  const tn::detail::AxesLayout in = tn::detail::permute_in(t), out = tn::detail::permute_out(t);
-  tn::detail::for_each_index(out, n, [&](int s, const int* j) {
-    int i[3];
-    tn::detail::permute_source(t, j, i);
-    dx[in.at(n, s, i)] += dy[out.at(n, s, j)];
-  });
+  tn::detail::for_each_permuted(tn::detail::permute_loop(t, n), n, [&](long o, long i) { dx[i] += dy[o]; });
   detail::clear(d_a + long{n} * y.off, long{n} * y.width);
 }
 
@@ -1095,29 +1171,28 @@ namespace detail {
 template <tn::detail::BroadcastOp Op, typename T>
 void broadcast_backward(const tn::Broadcast& bc, T* a, T* d_a, const tn::Act& x1, const tn::Act& x2,
                         const tn::Act& y, int n) {
-  struct {
-    tn::detail::AxesLayout x1, x2, out;
-  } const b{tn::detail::broadcast_x1(bc), tn::detail::broadcast_x2(bc), tn::detail::broadcast_out(bc)};
   const T* u = a + long{n} * x1.off;
   const T* v = a + long{n} * x2.off;
   T* du = d_a + long{n} * x1.off;
   T* dv = d_a + long{n} * x2.off;
   const T* dy = d_a + long{n} * y.off;
-  tn::detail::for_each_index(b.out, n, [&](int s, const int* j) {
-    int i1[3], i2[3];
-    tn::detail::broadcast_index(b.x1, j, i1);
-    tn::detail::broadcast_index(b.x2, j, i2);
-    const long k1 = b.x1.at(n, s, i1), k2 = b.x2.at(n, s, i2);
-    const T g = dy[b.out.at(n, s, j)];
-    if (Op == tn::detail::BroadcastOp::kMul) {
-      const T p = u[k1], q = v[k2];
-      du[k1] += g * q;
-      dv[k2] += g * p;
-    } else {
-      du[k1] += g;
-      dv[k2] += Op == tn::detail::BroadcastOp::kAdd ? g : -g;
-    }
-  });
+  // The same order of accumulation as the forward's loop (sums over the
+  // broadcast axes in index order).
+  tn::detail::for_each_row<3>(tn::detail::broadcast_loop(bc, n), n,
+                              [&](const long* at, int len, const long* step) {
+                                const T* g = dy + at[0];
+                                const long k1 = at[1], k2 = at[2], s1 = step[1], s2 = step[2];
+                                for (int k = 0; k < len; ++k) {
+                                  if (Op == tn::detail::BroadcastOp::kMul) {
+                                    const T p = u[k1 + k * s1], q = v[k2 + k * s2];
+                                    du[k1 + k * s1] += g[k] * q;
+                                    dv[k2 + k * s2] += g[k] * p;
+                                  } else {
+                                    du[k1 + k * s1] += g[k];
+                                    dv[k2 + k * s2] += Op == tn::detail::BroadcastOp::kAdd ? g[k] : -g[k];
+                                  }
+                                }
+                              });
   clear(d_a + long{n} * y.off, long{n} * y.width);
 }
 }  // namespace detail
