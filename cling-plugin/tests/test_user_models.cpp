@@ -180,6 +180,25 @@ struct WrittenTwice : nn::Model {
 };
 TORCHCLAD_MODEL(written_twice, WrittenTwice)
 
+// The activation line forgotten: fc2 reads h, which no block writes (it
+// would read zeros, and fc1 would get no gradient).
+struct ForgottenActivation : nn::Model {
+  nn::Linear fc1{"fc1", 4, 5}, fc2{"fc2", 5, 3};
+  nn::Act z{5}, h{5}, out{3};
+  ForgottenActivation() {
+    inputs(4);
+    classes(3);
+    output(out);
+  }
+  template <class T>
+  static T loss(const ForgottenActivation& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z, n);
+    nn::linear(m.fc2, p, a, m.h, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(forgotten_activation, ForgottenActivation)
+
 // The first layer reads 4 values per sample of x; inputs() says 3.
 struct InputsMismatch : nn::Model {
   nn::Linear fc{"fc", 4, 1};
@@ -303,6 +322,13 @@ TEST(UserModelErrors, AnActivationWrittenTwiceIsRefused) {
                       "earlier block wrote"),
             std::string::npos)
       << registration_error("written_twice");
+}
+
+TEST(UserModelErrors, AnActivationReadBeforeAnyBlockWritesItIsRefused) {
+  const auto e = registration_error("forgotten_activation");
+  EXPECT_NE(e.find("layer 'fc2'"), std::string::npos) << e;
+  EXPECT_NE(e.find("reads the activation 'activation #3' before any block writes it"), std::string::npos)
+      << e;
 }
 
 TEST(UserModelErrors, WidthsReadFromTheInputAndTargetsAreChecked) {

@@ -108,6 +108,7 @@ Model import_model(const std::string& path, const ImportOptions& options) {
     throw std::runtime_error("import_model: the generated file did not register model '" + name + "'");
   Model m(name);
   for (const auto& [param, values] : gen.params) m.set_parameter(param, values);
+  m.state()->pretrained_from = path;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("import_model: '%s' ready, %lld parameters, %.1f s\n", name.c_str(), m.parameter_count(),
               seconds);

@@ -2,6 +2,7 @@
 // What a cell-facing Model (torchclad/model.h) holds; shared by model_api.cpp
 // and model_io.cpp.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/defined_model.hpp"
@@ -15,6 +16,7 @@ struct Model::State {
   TrainOptions options;              // of the last fit
   std::vector<EpochResult> history;  // every fit's epochs, in order
   bool trained = false;
+  std::string pretrained_from;  // the file import_model read the parameters from
   // Feature standardisation (Model::standardize): x -> (x - mean) / scale per
   // feature, float32 [inputs] each; undefined: the features go in as they are.
   torch::Tensor mean, scale;

@@ -323,8 +323,12 @@ struct Model {
 };
 
 namespace detail {
+inline void reads(const Act& x, int id);
+// A block's activation argument: declared; an input (any role but "the
+// output") is also read, so it must have been written (checked in a dry run).
 inline void declared(const Act& a, int id, const char* role) {
   TORCHCLAD_NN_NEED(a.id >= 0, id, std::string(role) + " is an activation used before it is declared");
+  if (std::strcmp(role, "the output") != 0) reads(a, id);
 }
 
 // While TORCHCLAD_MODEL checks a definition (a dry run of loss at
@@ -348,6 +352,18 @@ inline void writes(const Act& y, int id) {
                           "', which an earlier block wrote: write each activation once per pass "
                           "(a block's backward pass reads its input after the forward pass)");
     d->written[y.id] = 1;
+  }
+}
+// The block of layer `id` reads activation x: some block must have written
+// it earlier in the pass (a forgotten activation line reads zeros, and the
+// layers before it get no gradient).
+inline void reads(const Act& x, int id) {
+  if (DryRun* d = dry_run()) {
+    const bool written = x.id < static_cast<int>(d->written.size()) && d->written[x.id];
+    TORCHCLAD_NN_NEED(written, id,
+                      "reads the activation '" + d->def->layers[x.id] +
+                          "' before any block writes it: the block that writes it is missing from "
+                          "loss(), or comes after this one");
   }
 }
 // The block of layer `id` reads `width` values per sample of the input batch x.
