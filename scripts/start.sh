@@ -7,4 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The kernel inherits it: `python3` in a cell is the .venv's (notebooks/pretrained.ipynb)
 export PATH="$PWD/.venv/bin:$PATH"
-exec .venv/bin/jupyter lab --notebook-dir notebooks "$@"
+# JupyterLab refuses to run as root without --allow-root (containers, this
+# project's CI machines): pass it there, as a user would have to.
+extra=()
+if [ "$(id -u)" = 0 ]; then extra+=(--allow-root); fi
+exec .venv/bin/jupyter lab --notebook-dir notebooks "${extra[@]}" "$@"
