@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "train/run_loop.hpp"
@@ -156,6 +157,34 @@ TEST(RunLoop, ASourceLossThatIsNotFiniteFailsTheRun) {
   const auto out = run_epochs(spec_of(8, 4, 1), steps, [] { return Evaluation{}; }, log);
   EXPECT_TRUE(out.non_finite);
   EXPECT_NE(out.message.find("the loss became NaN at epoch 1, step 1"), std::string::npos);
+}
+
+// A source that fails while the run trains (a stream's read error): the
+// error reaches the caller, and the run's display ends "failed", not
+// "running" forever.
+TEST(RunLoop, ARunThatAnErrorEndsEndsItsDisplayFailed) {
+  Events events;
+  std::ostringstream log;
+  SourceSteps steps;
+  int calls = 0;
+  steps.begin_epoch = [](int) {};
+  steps.next = [&](int& size) {
+    if (++calls == 3) throw std::runtime_error("feature 'pt' is NaN at entry 137");
+    size = 4;
+    return 1.0f;
+  };
+  EXPECT_THROW(run_epochs(spec_of(40, 4, 2), steps, [] { return Evaluation{}; }, log), std::runtime_error);
+  ASSERT_FALSE(events.all.empty());
+  EXPECT_EQ(events.all.front().kind, "start");
+  EXPECT_EQ(events.all.back().kind, "end");
+  EXPECT_EQ(events.all.back().status, "failed");
+  EXPECT_EQ(events.of("end").size(), 1u);
+  // A run that ends normally ends once, "finished".
+  Events again;
+  calls = -100;
+  run_epochs(spec_of(8, 4, 1), steps, [] { return Evaluation{}; }, log);
+  ASSERT_EQ(again.of("end").size(), 1u);
+  EXPECT_EQ(again.of("end")[0].status, "finished");
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <streambuf>
@@ -155,6 +157,18 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     emit("end");
   };
   emit("start");
+  // A run that an exception ends (a stream's read error, a bad batch) still
+  // ends its live display, "failed", instead of showing "running" forever.
+  struct EndOnThrow {
+    std::function<void()> end;
+    int pending = std::uncaught_exceptions();
+    ~EndOnThrow() {
+      if (std::uncaught_exceptions() > pending) try {
+          end();
+        } catch (...) {  // unwinding already: the telemetry sink's failure is not the error
+        }
+    }
+  } end_on_throw{[&] { end_run("failed", "training stopped by an error (the cell's error says which)"); }};
   const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
   auto last_event = Clock::now() - std::chrono::seconds(1);
 
