@@ -11,7 +11,8 @@
 //   memory FILE OUT BATCH whole|shard|range|sampling|shard-sampling   an
 //       in-memory Dataset: whole on every rank, Distributed::shard of it, or
 //       each rank reading its rows (shard_rows) and Distributed::shard(rows,
-//       n); the sampling modes draw by weight (TrainOptions::weighted_sampling)
+//       n); the sampling modes draw by weight (TrainOptions::weighted_sampling);
+//       range-wrong gives a rank's rows of n as rows of n + 1 (an error)
 //   stream FILE OUT BATCH   a StreamDataset of "FILE/events" in entry order
 //   write-bad FILE N ENTRY  the same trees, x[0] of training entry ENTRY NaN
 //   open PATH TREE          opens a StreamDataset; prints its entries or the error
@@ -183,12 +184,13 @@ int main(int argc, char** argv) {
         torchclad::Dataset train = whole;
         if (how == "shard" || how == "shard-sampling") {
           train = mpi.shard(whole);
-        } else if (how == "range") {
+        } else if (how == "range" || how == "range-wrong") {
           const auto rows = mpi.shard_rows(n);  // read only this rank's entries
           ROOT::RDataFrame df("events", file);
+          // range-wrong: the rows of n, given as rows of n + 1 (a fault)
           train = mpi.shard(torchclad::dataset_from_columns(df.Range(rows.first, rows.first + rows.count),
                                                             {"x"}, "label", "weight"),
-                            n);
+                            how == "range" ? n : n + 1);
         } else if (how != "whole" && how != "sampling") {
           throw std::runtime_error("unknown way '" + how + "'");
         }
@@ -203,7 +205,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: torchclad-test-fit-shards write FILE N RANKS BATCH INTERLEAVED | memory FILE OUT BATCH "
-        "whole|shard|range|sampling|shard-sampling | stream FILE OUT BATCH | open PATH TREE\n");
+        "whole|shard|range|range-wrong|sampling|shard-sampling | stream FILE OUT BATCH | open PATH TREE\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torchclad-test-fit-shards (rank %d of %d): %s\n", mpi.rank(), mpi.size(), e.what());
