@@ -5,6 +5,7 @@
 // (torchclad::Distributed, several ranks): each rank streams its own entry
 // range and the ranks average their gradients per step (the rule:
 // torchclad/distributed.h).
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -107,21 +108,25 @@ std::unique_ptr<rootdata::ColumnStream> rank_stream(const rootdata::ColumnStream
   return std::make_unique<rootdata::ColumnStream>(part, "StreamDataset (" + dist::rank_label() + ")");
 }
 
-// The global batch of a data-parallel step: the ranks' local counts added,
-// with whether any rank failed reading its batch (then every rank throws:
-// the failing rank its own error, the others naming it).
-int64_t global_batch(int local, const std::exception_ptr& failure) {
+// Sums over the ranks (in place, every rank), with whether any rank failed
+// to compute its part (a NaN, a bad label in its entries): then every rank
+// throws, the failing rank its own error, the others naming it, instead of
+// the others waiting for it.
+void add_over_ranks(double* v, int n, const std::exception_ptr& failure, const char* what) {
   auto& w = dist::world();
-  double v[3] = {double(local), failure ? 1.0 : 0.0, failure ? double(w.rank()) : 0.0};
-  w.allreduce_sum(v, 3);
+  std::vector<double> all(v, v + n);
+  all.push_back(failure ? 1.0 : 0.0);
+  all.push_back(failure ? double(w.rank()) : 0.0);
+  w.allreduce_sum(all.data(), n + 2);
   if (failure) std::rethrow_exception(failure);
-  if (v[1] > 0)
+  const double failed = all[n], rank = all[n + 1];
+  if (failed > 0)
     throw std::runtime_error(
-        std::to_string(static_cast<long long>(v[1])) + " of " + std::to_string(w.size()) +
-        " ranks failed to read their stream" +
-        (v[1] == 1 ? " (rank " + std::to_string(static_cast<long long>(v[2])) + ")" : "") + "; see " +
-        (v[1] == 1 ? "its" : "their") + " error; this is " + dist::rank_label());
-  return static_cast<int64_t>(v[0]);
+        std::to_string(static_cast<long long>(failed)) + " of " + std::to_string(w.size()) +
+        " ranks failed to " + what +
+        (failed == 1 ? " (rank " + std::to_string(static_cast<long long>(rank)) + ")" : "") + "; see " +
+        (failed == 1 ? "its" : "their") + " error; this is " + dist::rank_label());
+  std::copy(all.begin(), all.begin() + n, v);
 }
 
 TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const Dataset& test,
@@ -156,10 +161,17 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   if (stream.weighted()) {
     if (o.progress && dist::is_root())
       training_log(true) << "summing the weights of " << whole.entries() << " entries\n";
-    auto sums = stream.weight_sums();
+    train::WeightSums sums;
+    std::exception_ptr failure;
+    try {
+      sums = stream.weight_sums();
+    } catch (...) {
+      if (!parallel) throw;
+      failure = std::current_exception();
+    }
     if (parallel) {
       double v[2] = {sums.sum, sums.sum_abs};
-      dist::world().allreduce_sum(v, 2);
+      add_over_ranks(v, 2, failure, "sum the weights of their stream entries");
       sums.sum = v[0], sums.sum_abs = v[1];
     }
     train::check_weight_sums(sums, def.name);
@@ -189,7 +201,9 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
     }
     const int local = size;
     if (parallel) {
-      const int64_t global = global_batch(local, failure);
+      double count = local;
+      add_over_ranks(&count, 1, failure, "read their stream");
+      const auto global = static_cast<int64_t>(count);
       if (global == 0) return size = 0, 0.0f;  // every rank's entries ran out
       dist::set_step_share(local, global);
       size = static_cast<int>(global);
