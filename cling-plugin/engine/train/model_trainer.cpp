@@ -60,15 +60,6 @@ void check_model_data(const define::Definition& def, const ModelData& d, const c
 
 namespace {
 
-// The mean of v [n] (0/1 or squared errors), each sample counting its weight
-// when there are weights.
-double weighted_mean(const torch::Tensor& v, const torch::Tensor& w) {
-  const auto d = v.to(torch::kFloat64);
-  if (!w.defined()) return d.mean().item<double>();
-  const auto wd = w.to(torch::kFloat64).reshape({-1});
-  return (d * wd).sum().item<double>() / wd.sum().item<double>();
-}
-
 // Weighted AUC needs each class's weights to sum to a positive number.
 bool both_classes_weigh(const std::vector<int>& labels, const torch::Tensor& w) {
   if (!w.defined())
@@ -79,43 +70,114 @@ bool both_classes_weigh(const std::vector<int>& labels, const torch::Tensor& w) 
   return s > 0 && b > 0;
 }
 
+// sum(w l) over rows x, y (w undefined: every weight 1) and the outputs.
+// loss_and_outputs takes weighted means, which need a positive sum of
+// weights: a rank's rows may have none (negative Monte Carlo weights), so
+// positive and negative weights are summed apart.
+double loss_sum(DefinedModel& model, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w,
+                torch::Tensor* out) {
+  if (!w.defined()) return model.loss_and_outputs(x, y, out) * double(x.size(0));
+  const auto wd = w.to(torch::kFloat64).reshape({-1});
+  if (wd.ge(0).all().item<bool>() && wd.sum().item<double>() > 0)
+    return model.loss_and_outputs(x, y, out, w) * wd.sum().item<double>();
+  *out = model.forward(x);
+  double sum = 0;
+  for (const auto& rows : {wd.gt(0).nonzero().view({-1}), wd.lt(0).nonzero().view({-1})}) {
+    if (rows.numel() == 0) continue;
+    const auto part = w.reshape({-1}).index_select(0, rows);
+    sum += model.loss_and_outputs(x.index_select(0, rows), y.index_select(0, rows), nullptr, part.abs()) *
+           part.to(torch::kFloat64).sum().item<double>();
+  }
+  return sum;
+}
+
 }  // namespace
 
-Evaluation evaluate_model(DefinedModel& model, const ModelData& data) {
+bool has_binary_scores(const define::Definition& def) {
+  return def.targets == define::Targets::kBinary ||
+         (def.targets == define::Targets::kClassIndex && def.classes == 2);
+}
+
+torch::Tensor binary_scores(const define::Definition& def, const torch::Tensor& outputs) {
+  TORCH_CHECK(has_binary_scores(def), "model '", def.name, "' has ", def.output_width,
+              " outputs; one score per event needs a binary classifier or a classifier of two classes");
+  return (def.targets == define::Targets::kClassIndex ? outputs.select(1, 1) - outputs.select(1, 0)
+                                                      : outputs.select(1, 0))
+      .contiguous();
+}
+
+Evaluation evaluate_model(DefinedModel& model, const ModelData& data, bool over_ranks) {
   const auto& def = model.definition();
-  torch::Tensor out;
+  auto& world = dist::world();
+  const bool split = over_ranks && world.size() > 1;
+  const int64_t n = data.x.size(0);
+  // This rank's rows (all of them in one process).
+  const dist::Share rows = split ? dist::share_of(n, world.rank(), world.size()) : dist::Share{0, n};
+  const auto y_all = data.y.to(torch::kFloat32).reshape({n, def.target_width});
+  const auto x = data.x.narrow(0, rows.begin, rows.size());
+  const auto y = y_all.narrow(0, rows.begin, rows.size());
+  const auto w = data.w.defined() ? data.w.reshape({-1}).narrow(0, rows.begin, rows.size()) : torch::Tensor();
+  const auto weigh = [&](const torch::Tensor& v) {  // sum of v [rows], each row counting its weight
+    const auto d = v.to(torch::kFloat64);
+    return (w.defined() ? d * w.to(torch::kFloat64) : d).sum().item<double>();
+  };
+  const bool scored = has_binary_scores(def);
+  // sum(w l), sum(w), sum(w correct), sum(w squared error): added over the ranks.
+  double sums[4] = {0, 0, 0, 0};
+  torch::Tensor out, scores;
   Evaluation e;
-  e.test_loss = model.loss_and_outputs(data.x, data.y, &out, data.w);
-  const auto y = data.y.to(torch::kFloat32).reshape({data.x.size(0), def.target_width});
-  const auto& w = data.w;
-  if (def.targets == define::Targets::kClassIndex && def.classes != 2) {
-    e.test_accuracy = weighted_mean(out.argmax(1).eq(y.squeeze(1).to(torch::kInt64)), w);
-  } else if (def.targets == define::Targets::kBinary || def.targets == define::Targets::kClassIndex) {
-    // One score per event: the logit, or for two classes the difference of
-    // the logits (log p1/p0, so argmax and the softmax's ranking agree).
-    const bool two_classes = def.targets == define::Targets::kClassIndex;
-    const auto logit = (two_classes ? out.select(1, 1) - out.select(1, 0) : out.select(1, 0)).contiguous();
-    e.test_accuracy = weighted_mean(logit.gt(0).eq(y.squeeze(1).gt(0.5)), w);
-    std::vector<int> labels(y.size(0));
-    const auto yc = y.contiguous();
-    for (size_t i = 0; i < labels.size(); ++i) labels[i] = yc.data_ptr<float>()[i] > 0.5f;
-    if (both_classes_weigh(labels, w)) {
-      const std::span<const float> scores{logit.data_ptr<float>(), labels.size()};
-      if (w.defined()) {
-        const auto wc = w.to(torch::kFloat32).contiguous();
-        e.test_auc = metrics::weighted_roc_auc(scores, labels, {wc.data_ptr<float>(), labels.size()});
-      } else {
-        e.test_auc = metrics::roc_auc(scores, labels);
-      }
-      char s[32];
-      std::snprintf(s, sizeof s, "AUC %.4f", e.test_auc);
-      e.summary = s;
+  if (!split) {
+    // One process: the weighted mean as loss_and_outputs takes it (and its
+    // error when the weights do not sum to a positive number).
+    e.test_loss = model.loss_and_outputs(x, y, &out, w);
+  } else if (rows.size() > 0) {
+    sums[0] = loss_sum(model, x, y, w, &out);
+  }
+  if (rows.size() > 0) {
+    sums[1] = w.defined() ? w.to(torch::kFloat64).sum().item<double>() : double(rows.size());
+    if (def.targets == define::Targets::kRegression) {
+      sums[3] = weigh((out - y).pow(2).mean(1));
+    } else if (scored) {
+      scores = binary_scores(def, out);
+      sums[2] = weigh(scores.gt(0).eq(y.squeeze(1).gt(0.5)));
+    } else {
+      sums[2] = weigh(out.argmax(1).eq(y.squeeze(1).to(torch::kInt64)));
     }
-  } else {
+  }
+  if (split) {
+    world.allreduce_sum(sums, 4);
+    TORCH_CHECK(sums[1] > 0, "model '", def.name, "': the evaluation weights sum to ", sums[1],
+                "; the weighted loss and metrics need a positive sum of weights");
+    e.test_loss = sums[0] / sums[1];
+  }
+  if (def.targets == define::Targets::kRegression) {
     e.test_accuracy = -1;
-    e.test_rmse = std::sqrt(weighted_mean((out - y).pow(2).mean(1), w));
+    e.test_rmse = std::sqrt(sums[3] / sums[1]);
     char s[48];
     std::snprintf(s, sizeof s, "RMSE %.4g", e.test_rmse);
+    e.summary = s;
+    return e;
+  }
+  e.test_accuracy = sums[2] / sums[1];
+  if (!scored) return e;
+  // The AUC ranks every event's score: each rank fills its rows of the whole
+  // set's scores and one sum gathers them (adding zeros is exact).
+  std::vector<float> all(static_cast<size_t>(n), 0.0f);
+  if (rows.size() > 0)
+    std::memcpy(all.data() + rows.begin, scores.data_ptr<float>(), sizeof(float) * rows.size());
+  if (split) world.allreduce_sum(all.data(), n);
+  std::vector<int> labels(static_cast<size_t>(n));
+  const auto yc = y_all.contiguous();
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = yc.data_ptr<float>()[i * def.target_width] > 0.5f;
+  if (both_classes_weigh(labels, data.w)) {
+    if (data.w.defined()) {
+      const auto wc = data.w.to(torch::kFloat32).contiguous();
+      e.test_auc = metrics::weighted_roc_auc(all, labels, {wc.data_ptr<float>(), labels.size()});
+    } else {
+      e.test_auc = metrics::roc_auc(all, labels);
+    }
+    char s[32];
+    std::snprintf(s, sizeof s, "AUC %.4f", e.test_auc);
     e.summary = s;
   }
   return e;
@@ -142,7 +204,7 @@ RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelD
   return train_engine(
       model, train, test, run_spec("clad", model.definition().name, c),
       [&step](const float* x, const float* y, const float* w, int n) { return step(x, y, w, n); }, log,
-      c.weighted_sampling);
+      c.weighted_sampling, RowShard{c.shard_begin, c.shard_total});
 }
 
 }  // namespace torchclad::train

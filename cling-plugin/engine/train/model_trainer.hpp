@@ -18,6 +18,15 @@
 // sum(w): the same expectation; with positive weights, plain weighted
 // sampling and unweighted losses. Evaluations are weighted: the loss as
 // sum(w l) / sum(w), accuracy, ROC AUC and RMSE with each event counting w_i.
+//
+// Data-parallel (dist::world() of several ranks): a fit's per-epoch
+// evaluation is sharded (evaluate_model with over_ranks): every rank holds
+// the whole evaluation set and evaluates rows [floor(r n/N), floor((r+1) n/N));
+// the sums (weighted loss, weights, weighted correct counts, weighted squared
+// errors) are added over the ranks in one allreduce, and the scores of a
+// two-class model are gathered to every rank (an allreduce of n floats, each
+// rank filling its rows) for the ROC AUC: every rank gets the one process's
+// metrics, to float rounding.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -43,6 +52,10 @@ struct ModelData {
 struct ModelTrainConfig : RunOptions {
   bool weighted_sampling = false;   // see above; needs weights
   std::vector<std::string> frozen;  // parameter names or layer prefixes kept fixed (frozen_parameters.hpp)
+  // A training set sharded over the ranks (train::RowShard, dist/row_shards.hpp):
+  // the training x and y hold rows [shard_begin, shard_begin + rows) of
+  // shard_total, w (if any) the weights of all. shard_total 0: the whole set.
+  int64_t shard_begin = 0, shard_total = 0;
 };
 
 // Checks x, y and w against the definition (shapes, finite values, class
@@ -52,7 +65,19 @@ struct ModelTrainConfig : RunOptions {
 void check_model_data(const define::Definition& def, const ModelData& data, const char* split);
 
 // The definition's mean loss on data, and the metrics its targets allow.
-Evaluation evaluate_model(DefinedModel& model, const ModelData& data);
+// over_ranks (the default, a fit's evaluation): with several ranks every rank
+// must call it with the same data (collective; see above); false: this
+// process evaluates all of data alone (Model::evaluate).
+Evaluation evaluate_model(DefinedModel& model, const ModelData& data, bool over_ranks = true);
+
+// Whether the definition gives one score per event (a binary classifier, or
+// a classifier of two classes), and the scores [n] of its outputs [n, width]:
+// the logit, or for two classes the difference of the logits, log(p1 / p0)
+// (so the argmax and the softmax's ranking agree). The one rule of
+// evaluate_model's accuracy and AUC and of Model::roc; throws c10::Error for
+// other models.
+bool has_binary_scores(const define::Definition& def);
+torch::Tensor binary_scores(const define::Definition& def, const torch::Tensor& outputs);
 
 // One training step of a definition with its Clad gradient, as every Clad
 // fit takes it (in memory here, streamed in root/src/model_stream_fit.cpp):

@@ -103,10 +103,22 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
 
 RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const EvaluateFn& evaluate,
                       std::ostream& log) {
-  TORCH_CHECK(!dist::distributed(),
-              "batches from a source (a stream) do not run data-parallel: ", dist::world().size(),
+  const int ranks = dist::world().size();
+  TORCH_CHECK(ranks == 1 || steps.data_parallel, "batches from this source do not run data-parallel: ", ranks,
               " ranks were started; run one process");
-  return run_source_epochs(spec, steps, spec.batch, evaluate, log);
+  if (ranks == 1) return run_source_epochs(spec, steps, spec.batch, evaluate, log);
+  // The source's next() read and trained on this rank's batch; the ranks agree
+  // on the global batch's loss (a non-finite one stops all) and on a stop request.
+  SourceSteps agreed = steps;
+  agreed.next = [&steps](int& size) {
+    const float local = steps.next(size);
+    if (size == 0) return 0.0f;  // the global batch: every rank ends the epoch here
+    bool stop = telemetry::stop_requested();
+    const float global = static_cast<float>(dist::global_mean_loss(local, &stop));
+    stop_agreed = stop;
+    return global;
+  };
+  return run_source_epochs(spec, agreed, int64_t{spec.batch} * ranks, evaluate, log);
 }
 
 namespace {
@@ -237,7 +249,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     m.train_loss = m.steps ? loss_sum / m.steps : 0;
     m.steps_per_second = m.steps / m.seconds;
     m.samples_per_second = samples / m.seconds;
-    if (root) m.eval = evaluate();  // the same parameters on every rank
+    m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
     if (dist::distributed()) share_evaluation(m.eval);
     char accuracy[48] = "";
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier

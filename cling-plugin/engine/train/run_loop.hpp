@@ -58,7 +58,9 @@ struct RunOutcome {
 // epoch's order and each rank's step gets its share of them (possibly none in
 // the last step: size 0, whose gradient must still go through
 // dist::average_gradients); the loss the loop reports is the global batch's.
-// Only rank 0 evaluates, draws the progress bar and emits telemetry.
+// evaluate runs on every rank (a fit's evaluation shards the test set over
+// the ranks: train::evaluate_model), and rank 0's result is every rank's;
+// only rank 0 draws the progress bar and emits telemetry.
 using StepFn = std::function<float(const std::vector<int64_t>& order, int64_t start, int size)>;
 using EvaluateFn = std::function<Evaluation()>;
 
@@ -70,11 +72,17 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
 // on the next batch, sets size to its number of samples and returns its mean
 // loss, or sets size to 0 when the source has no batch left (the epoch ends
 // early). An epoch has at most ceil(spec.samples / spec.batch) steps.
-// One process only: a source does not shard its batches over ranks (throws
-// c10::Error under mpirun with several ranks).
+// With several ranks only a data_parallel source runs (else c10::Error): each
+// rank's source reads its own rows, and its next() trains on its local batch
+// with dist::set_step_share(local, global) set first, sets size to the global
+// batch (the ranks' sum) and returns its local mean loss; the loop agrees on
+// the global loss and on stop requests as for rows by index, and an epoch has
+// at most ceil(spec.samples / (ranks x spec.batch)) steps (spec.samples: all
+// ranks' rows).
 struct SourceSteps {
   std::function<void(int epoch)> begin_epoch;
   std::function<float(int& size)> next;
+  bool data_parallel = false;
 };
 
 RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const EvaluateFn& evaluate,

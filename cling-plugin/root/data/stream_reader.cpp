@@ -263,8 +263,8 @@ struct ColumnStream::Impl {
         if (stop) return;
       }
       auto c = std::make_shared<Chunk>();
-      c->first = k * spec.chunk_entries;
-      const long long n = std::min(spec.chunk_entries, entries - c->first);
+      c->first = spec.first_entry + k * spec.chunk_entries;
+      const long long n = std::min(spec.chunk_entries, spec.first_entry + entries - c->first);
       c->x.resize(n * features);
       c->y.resize(n * target_width);
       if (weight) c->w.resize(n);
@@ -365,6 +365,8 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
   if (spec.prefetch_chunks < 1)
     throw std::runtime_error(where + ": prefetch_chunks must be at least 1, found " +
                              std::to_string(spec.prefetch_chunks));
+  if (spec.first_entry < 0)
+    throw std::runtime_error(where + ": first_entry must be >= 0, found " + std::to_string(spec.first_entry));
   if (!spec.shuffle) s.spec.shuffle_buffer = 0;
   // The reader thread uses ROOT I/O beside the caller's thread.
   ROOT::EnableThreadSafety();
@@ -372,6 +374,10 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
   s.chain = s.open_chain(s.friend_chains);
   s.entries = s.chain->GetEntries();
   if (s.entries <= 0) throw std::runtime_error(where + ": no entries: the trees are empty");
+  if (spec.first_entry >= s.entries)
+    throw std::runtime_error(where + ": first_entry " + std::to_string(spec.first_entry) + " is past the " +
+                             std::to_string(s.entries) + " entries of the trees");
+  s.entries -= spec.first_entry;
   if (spec.max_entries > 0) s.entries = std::min(s.entries, spec.max_entries);
 
   // The columns, checked as the in-memory reader checks them.
@@ -489,7 +495,7 @@ train::WeightSums ColumnStream::weight_sums() {
   TTreeReader reader(chain.get());
   const auto weight = make_reader(s.where, reader, *s.weight_part);
   train::WeightSums total;
-  for (long long e = 0; e < s.entries; ++e) {
+  for (long long e = s.spec.first_entry; e < s.spec.first_entry + s.entries; ++e) {
     if (reader.SetEntry(e) != TTreeReader::kEntryValid)
       throw std::runtime_error(s.where + ": reading entry " + std::to_string(e) +
                                " for the sum of the weights failed (is the file corrupt?)");

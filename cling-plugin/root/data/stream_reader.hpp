@@ -45,6 +45,9 @@ struct StreamSpec {
   uint64_t seed = 42;
   int prefetch_chunks = 2;     // chunks read ahead of the consumer (>= 1)
   long long max_entries = -1;  // read only the first max_entries entries (-1: all)
+  // Start at this entry of the chain (a rank's entry range: first_entry and
+  // max_entries); entries() counts from it, entries[] report chain entries.
+  long long first_entry = 0;
   // Values of UChar_t columns divided by 255, as read_tree reads
   // MNIST-format images (the command line's --stream).
   bool bytes_as_unit = false;

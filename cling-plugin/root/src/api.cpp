@@ -86,6 +86,11 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
       state_ = std::make_shared<State>(State{model});
       return result;
     }
+    if (train.impl()->shard_total > 0 || test.impl()->shard_total > 0)
+      throw std::runtime_error(
+          "Mlp::fit: a shard of a training set (Distributed::shard) trains with engine "
+          "\"clad\" only; found engine \"" +
+          o.engine + "\" (give it the whole Dataset)");
     if (!o.frozen.empty())
       throw std::runtime_error(
           "Mlp::fit: frozen parameters need engine \"clad\" (the one that trains "

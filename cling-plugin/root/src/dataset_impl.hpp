@@ -17,6 +17,10 @@ struct Dataset::Impl {
   torch::Tensor targets;
   // Per-event weights float32 [N], or undefined (every weight 1).
   torch::Tensor weights;
+  // A rank's shard of a training set (Distributed::shard): split and targets
+  // hold rows [shard_begin, shard_begin + rows) of shard_total, weights (if
+  // any) the weights of all shard_total rows. shard_total 0: a whole set.
+  int64_t shard_begin = 0, shard_total = 0;
 };
 
 struct BinaryDataset::Impl {

@@ -1,6 +1,7 @@
 // torchclad::Distributed (torchclad/distributed.h): loads libtorchclad_mpi.so
 // on demand, so that libtorchclad_root.so, ROOT and the kernel host never
-// load libmpi unless a launcher started the process; and rank_zero_writes.
+// load libmpi unless a launcher started the process; shards of training
+// sets; and rank_zero_writes.
 #include "torchclad/distributed.h"
 
 #include <dlfcn.h>
@@ -11,8 +12,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "dataset_impl.hpp"
 #include "dist/communicator.hpp"
 #include "dist/launcher.hpp"
+#include "dist/row_shards.hpp"
 #include "rank_zero_writes.hpp"
 
 namespace torchclad {
@@ -126,6 +129,71 @@ void Distributed::fail() {
   std::lock_guard<std::mutex> lock(p.mutex);
   p.failed = true;
   if (p.session) p.fail(p.session);
+}
+
+Distributed::Rows Distributed::shard_rows(long long n) const {
+  if (n < 0)
+    throw std::runtime_error("Distributed::shard_rows: n must not be negative, found " + std::to_string(n));
+  const auto s = dist::shard_of(n, rank(), size());
+  return {s.begin, s.size()};
+}
+
+namespace {
+
+// Rows [begin, begin + count) of d's rows (a copy), labelled as rows of a
+// training set of `total`.
+std::shared_ptr<Dataset::Impl> rows_of(const Dataset::Impl& d, int64_t begin, int64_t count, int64_t total) {
+  auto impl = std::make_shared<Dataset::Impl>();
+  impl->split = {d.split.images.narrow(0, begin, count).clone(),
+                 d.split.labels.narrow(0, begin, count).clone()};
+  if (d.targets.defined()) impl->targets = d.targets.narrow(0, begin, count).clone();
+  impl->shard_begin = begin;
+  impl->shard_total = total;
+  return impl;
+}
+
+}  // namespace
+
+Dataset Distributed::shard(const Dataset& whole) const {
+  const auto& d = *whole.impl();
+  if (d.shard_total > 0) throw std::runtime_error("Distributed::shard: the dataset is a shard already");
+  const int64_t n = d.split.images.size(0);
+  const auto rows = shard_rows(n);
+  auto impl = rows_of(d, rows.first, rows.count, n);
+  impl->weights = d.weights;  // all n: the loss factors and weighted sampling need them
+  return Dataset(impl);
+}
+
+Dataset Distributed::shard(const Dataset& rows, long long total) const {
+  const auto& d = *rows.impl();
+  auto& w = dist::world();
+  const int64_t held = d.split.images.size(0);
+  const auto mine = shard_rows(total);
+  // Every rank learns whether any holds other rows or differs in weights, so all throw or none.
+  double v[3] = {d.shard_total > 0 || held != mine.count ? 1.0 : 0.0, d.weights.defined() ? 1.0 : 0.0, 1.0};
+  w.allreduce_sum(v, 3);
+  if (v[0] > 0)
+    throw std::runtime_error("Distributed::shard: " + std::to_string(static_cast<long long>(v[0])) + " of " +
+                             std::to_string(size()) + " ranks do not hold their rows of " +
+                             std::to_string(total) + " (this rank, " + std::to_string(rank()) + ", holds " +
+                             std::to_string(held) + " rows" + (d.shard_total > 0 ? ", already a shard" : "") +
+                             ", and should hold rows [" + std::to_string(mine.first) + ", " +
+                             std::to_string(mine.first + mine.count) + "): read them with shard_rows(" +
+                             std::to_string(total) + ")");
+  if (v[1] != 0 && v[1] != v[2])
+    throw std::runtime_error("Distributed::shard: " + std::to_string(static_cast<long long>(v[1])) + " of " +
+                             std::to_string(size()) +
+                             " ranks hold per-event weights; every rank's rows must have them or none");
+  auto impl = rows_of(d, 0, held, total);
+  impl->shard_begin = mine.first;
+  if (d.weights.defined()) {
+    // The weights of all rows: each rank fills its rows, one sum gathers them (adding zeros is exact).
+    auto all = torch::zeros({total}, torch::kFloat32);
+    all.narrow(0, mine.first, held).copy_(d.weights.to(torch::kFloat32).reshape({-1}));
+    w.allreduce_sum(all.data_ptr<float>(), total);
+    impl->weights = all;
+  }
+  return Dataset(impl);
 }
 
 void rank_zero_writes(const std::function<void()>& write) {

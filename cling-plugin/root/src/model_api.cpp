@@ -79,14 +79,26 @@ Evaluation to_evaluation(const define::Definition& def, const train::Evaluation&
   return r;
 }
 
+// A shard (Distributed::shard) is for training only: its weights are all rows'.
+void check_whole(const Dataset& d, const char* what) {
+  if (d.impl()->shard_total > 0)
+    throw std::runtime_error(std::string(what) + ": the dataset is one rank's shard of a training set (" +
+                             "Distributed::shard); evaluate, predict and standardize on whole datasets");
+}
+
 Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
   train::check_model_data(def_of(s), data, "evaluation");
-  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data), data.x.size(0), data.w.defined());
+  // Each process alone (no collective: any rank may call it).
+  return to_evaluation(def_of(s), train::evaluate_model(*s.model, data, false), data.x.size(0),
+                       data.w.defined());
 }
 
 TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
-                     const TrainOptions& o) {
-  const auto run = train::train_model(*s.model, train, test, config_of(o), training_log(o.progress));
+                     const TrainOptions& o, int64_t shard_begin = 0, int64_t shard_total = 0) {
+  auto config = config_of(o);
+  config.shard_begin = shard_begin;
+  config.shard_total = shard_total;
+  const auto run = train::train_model(*s.model, train, test, config, training_log(o.progress));
   return record_fit(s, run, o);
 }
 
@@ -194,21 +206,30 @@ Model::Model(const std::string& name, unsigned long long seed)
       })) {}
 
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
-  return rethrow_plain(
-      [&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
+  return rethrow_plain([&] {
+    check_whole(test, "Model::fit's test set");
+    return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o,
+                    train.impl()->shard_begin, train.impl()->shard_total);
+  });
 }
 TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
   return rethrow_plain(
       [&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
 }
 Evaluation Model::evaluate(const Dataset& d) const {
-  return rethrow_plain([&] { return evaluate_data(*state_, model_data(*state_, d)); });
+  return rethrow_plain([&] {
+    check_whole(d, "Model::evaluate");
+    return evaluate_data(*state_, model_data(*state_, d));
+  });
 }
 Evaluation Model::evaluate(const BinaryDataset& d) const {
   return rethrow_plain([&] { return evaluate_data(*state_, model_data(*state_, d)); });
 }
 std::vector<float> Model::predict(const Dataset& d) const {
-  return rethrow_plain([&] { return predict_data(*state_, d.impl()->split.images); });
+  return rethrow_plain([&] {
+    check_whole(d, "Model::predict");
+    return predict_data(*state_, d.impl()->split.images);
+  });
 }
 std::vector<float> Model::predict(const BinaryDataset& d) const {
   return rethrow_plain([&] { return predict_data(*state_, d.impl()->split.x); });
@@ -216,37 +237,47 @@ std::vector<float> Model::predict(const BinaryDataset& d) const {
 int Model::output_width() const { return def_of(*state_).output_width; }
 
 RocCurve Model::roc(const Dataset& data) const {
-  const auto& def = def_of(*state_);
-  // Two classes: the score is the difference of the logits, log(p1 / p0).
-  const bool two_classes = def.targets == define::Targets::kClassIndex && def.classes == 2;
-  if (def.output_width != 1 && !two_classes)
-    throw std::runtime_error("Model::roc: model '" + def.name + "' has " + std::to_string(def.output_width) +
-                             " outputs; the ROC curve needs one score per event (a binary classifier, "
-                             "or a classifier of two classes)");
-  auto scores = predict(data);
-  if (two_classes) {
-    for (size_t i = 0; i < scores.size() / 2; ++i) scores[i] = scores[2 * i + 1] - scores[2 * i];
-    scores.resize(scores.size() / 2);
-  }
-  const auto labels64 = data.impl()->split.labels.contiguous();
-  std::vector<int> labels(labels64.data_ptr<int64_t>(), labels64.data_ptr<int64_t>() + labels64.numel());
-  std::vector<float> weights(labels.size(), 1.f);
-  if (data.impl()->weights.defined()) {
-    const auto w = data.impl()->weights.to(torch::kFloat32).contiguous();
-    weights.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
-  }
-  try {
-    const auto c = metrics::weighted_roc_curve(scores, labels, weights);
-    RocCurve r{c.false_positive_rate, c.true_positive_rate, c.threshold, 0};
-    r.auc = metrics::weighted_roc_auc(scores, labels, weights);
-    return r;
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(std::string("Model::roc: ") + e.what());
-  }
+  return rethrow_plain([&] {
+    const auto& def = def_of(*state_);
+    if (!train::has_binary_scores(def))
+      throw std::runtime_error("Model::roc: model '" + def.name + "' has " +
+                               std::to_string(def.output_width) +
+                               " outputs; the ROC curve needs one score per event (a binary classifier, "
+                               "or a classifier of two classes)");
+    check_whole(data, "Model::roc");
+    const auto& impl = *data.impl();
+    if (impl.targets.defined())
+      throw std::runtime_error("Model::roc: model '" + def.name +
+                               "' is a classifier, but the dataset holds regression targets");
+    const auto x = impl.split.images;
+    if (x.dim() != 2 || x.size(1) != def.inputs)
+      throw std::runtime_error("Model::roc: model '" + def.name + "' takes " + std::to_string(def.inputs) +
+                               " features per sample, the data have " +
+                               (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
+    // The score rule of evaluate and fit (train::binary_scores).
+    const auto s = train::binary_scores(def, state_->model->forward(model_features(*state_, x)));
+    const std::vector<float> scores(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
+    const auto labels64 = impl.split.labels.contiguous();
+    std::vector<int> labels(labels64.data_ptr<int64_t>(), labels64.data_ptr<int64_t>() + labels64.numel());
+    std::vector<float> weights(labels.size(), 1.f);
+    if (impl.weights.defined()) {
+      const auto w = impl.weights.to(torch::kFloat32).contiguous();
+      weights.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    }
+    try {
+      const auto c = metrics::weighted_roc_curve(scores, labels, weights);
+      RocCurve r{c.false_positive_rate, c.true_positive_rate, c.threshold, 0};
+      r.auc = metrics::weighted_roc_auc(scores, labels, weights);
+      return r;
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("Model::roc: ") + e.what());
+    }
+  });
 }
 
 void Model::standardize(const Dataset& train) {
   rethrow_plain([&] {
+    check_whole(train, "Model::standardize");
     const auto& def = def_of(*state_);
     const auto& impl = *train.impl();
     const auto x = impl.split.images.to(torch::kFloat64);

@@ -1,13 +1,22 @@
 // Model::fit on a StreamDataset (torchclad/model.h, torchclad/stream.h): the
 // definition's Clad gradient on batches streamed from TTrees, through the
 // shared epoch loop's source steps (train/run_loop.hpp); the test set is an
-// in-memory Dataset, evaluated per epoch as Model::fit does.
+// in-memory Dataset, evaluated per epoch as Model::fit does. Data-parallel
+// (torchclad::Distributed, several ranks): each rank streams its own entry
+// range and the ranks average their gradients per step (the rule:
+// torchclad/distributed.h).
+#include <algorithm>
+#include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "dataset_impl.hpp"
 #include "define/definition.hpp"
+#include "dist/communicator.hpp"
+#include "dist/data_parallel.hpp"
+#include "dist/row_shards.hpp"
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
 #include "trained_model.hpp"
@@ -78,7 +87,49 @@ train::ModelData test_data(const define::Definition& def, const Dataset& d) {
   return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1), impl.weights};
 }
 
-TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, const Dataset& test,
+// Data-parallel: this rank's entries of the stream, [floor(r n / N),
+// floor((r + 1) n / N)) of its n, as a stream of their own (the same files,
+// columns and options). The ranks first agree that they stream the same n
+// entries with the same options.
+std::unique_ptr<rootdata::ColumnStream> rank_stream(const rootdata::ColumnStream& whole,
+                                                    const std::string& model, const TrainOptions& o) {
+  const auto& spec = whole.spec();
+  dist::check_same_options(
+      "fit of model " + model + " (optimizer " + o.optimizer + ", lr " + std::to_string(o.lr) + ", epochs " +
+      std::to_string(o.epochs) + ") on a stream of " + std::to_string(whole.entries()) +
+      " entries, chunk_entries " + std::to_string(spec.chunk_entries) + ", shuffle_buffer " +
+      std::to_string(spec.shuffle_buffer) + ", shuffle " + std::to_string(spec.shuffle) + ", seed " +
+      std::to_string(spec.seed) + ", batch per rank " + std::to_string(o.batch));
+  dist::check_samples(whole.entries(), "stream entries");
+  const auto mine = dist::shard_of(whole.entries(), dist::world().rank(), dist::world().size());
+  auto part = spec;
+  part.first_entry = spec.first_entry + mine.begin;
+  part.max_entries = mine.size();
+  return std::make_unique<rootdata::ColumnStream>(part, "StreamDataset (" + dist::rank_label() + ")");
+}
+
+// Sums over the ranks (in place, every rank), with whether any rank failed
+// to compute its part (a NaN, a bad label in its entries): then every rank
+// throws, the failing rank its own error, the others naming it, instead of
+// the others waiting for it.
+void add_over_ranks(double* v, int n, const std::exception_ptr& failure, const char* what) {
+  auto& w = dist::world();
+  std::vector<double> all(v, v + n);
+  all.push_back(failure ? 1.0 : 0.0);
+  all.push_back(failure ? double(w.rank()) : 0.0);
+  w.allreduce_sum(all.data(), n + 2);
+  if (failure) std::rethrow_exception(failure);
+  const double failed = all[n], rank = all[n + 1];
+  if (failed > 0)
+    throw std::runtime_error(
+        std::to_string(static_cast<long long>(failed)) + " of " + std::to_string(w.size()) +
+        " ranks failed to " + what +
+        (failed == 1 ? " (rank " + std::to_string(static_cast<long long>(rank)) + ")" : "") + "; see " +
+        (failed == 1 ? "its" : "their") + " error; this is " + dist::rank_label());
+  std::copy(all.begin(), all.begin() + n, v);
+}
+
+TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const Dataset& test,
                        const TrainOptions& o) {
   DefinedModel& model = *state.model;
   const auto& def = model.definition();
@@ -91,7 +142,10 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   if (o.batch < 1) throw std::runtime_error("batch must be at least 1, found " + std::to_string(o.batch));
   if (o.threads < 1)
     throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
-  check_stream(def, stream);
+  check_stream(def, whole);
+  const bool parallel = dist::distributed();
+  const auto own = parallel ? rank_stream(whole, def.name, o) : nullptr;
+  rootdata::ColumnStream& stream = own ? *own : whole;
   auto test_set = test_data(def, test);
   test_set.x = model_features(state, test_set.x);  // standardised, if the model is (Model::standardize)
   train::check_model_data(def, test_set, "test");
@@ -102,12 +156,26 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
         "(weighted_sampling = false) or on an in-memory Dataset");
   // The weight rule of an in-memory fit (train/model_trainer.hpp): event i's
   // loss counts w_i / mean(w), the mean over every entry of the stream.
+  // Data-parallel, each rank sums its entries' weights and the ranks add them.
   double weight_factor = 0;
   if (stream.weighted()) {
-    if (o.progress) training_log(true) << "summing the weights of " << stream.entries() << " entries\n";
-    const auto sums = stream.weight_sums();
+    if (o.progress && dist::is_root())
+      training_log(true) << "summing the weights of " << whole.entries() << " entries\n";
+    train::WeightSums sums;
+    std::exception_ptr failure;
+    try {
+      sums = stream.weight_sums();
+    } catch (...) {
+      if (!parallel) throw;
+      failure = std::current_exception();
+    }
+    if (parallel) {
+      double v[2] = {sums.sum, sums.sum_abs};
+      add_over_ranks(v, 2, failure, "sum the weights of their stream entries");
+      sums.sum = v[0], sums.sum_abs = v[1];
+    }
     train::check_weight_sums(sums, def.name);
-    weight_factor = static_cast<double>(stream.entries()) / sums.sum;
+    weight_factor = static_cast<double>(whole.entries()) / sums.sum;
   }
   const train::RunOptions settings = run_options(o);
   at::set_num_threads(settings.threads);
@@ -121,23 +189,42 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& stream, cons
   const float* scale = state.scale.defined() ? state.scale.data_ptr<float>() : nullptr;
   train::SourceSteps steps;
   steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
+  steps.data_parallel = true;
   steps.next = [&](int& size) {
-    size = stream.next(o.batch, xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), entries.data());
+    std::exception_ptr failure;
+    try {
+      size = stream.next(o.batch, xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), entries.data());
+      check_labels(def, yb.data(), entries.data(), size);
+    } catch (...) {
+      failure = std::current_exception();
+      size = 0;
+    }
+    const int local = size;
+    if (parallel) {
+      double count = local;
+      add_over_ranks(&count, 1, failure, "read their stream");
+      const auto global = static_cast<int64_t>(count);
+      if (global == 0) return size = 0, 0.0f;  // every rank's entries ran out
+      dist::set_step_share(local, global);
+      size = static_cast<int>(global);
+    } else if (failure) {
+      std::rethrow_exception(failure);
+    }
     if (size == 0) return 0.0f;
-    check_labels(def, yb.data(), entries.data(), size);
     if (mean)  // the standardisation fitted on an in-memory sample (Model::standardize)
-      for (int r = 0; r < size; ++r)
+      for (int r = 0; r < local; ++r)
         for (int f = 0; f < def.inputs; ++f) {
           float& v = xb[static_cast<size_t>(r) * def.inputs + f];
           v = (v - mean[f]) / scale[f];
         }
-    for (int r = 0; r < static_cast<int>(wb.size()) && r < size; ++r)
+    for (int r = 0; r < static_cast<int>(wb.size()) && r < local; ++r)
       wb[r] = static_cast<float>(wb[r] * weight_factor);
-    return step(xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), size);
+    // An empty local batch (this rank's entries ran out) adds a zero gradient.
+    return step(xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), local);
   };
   train::RunSpec spec = train::run_spec("clad", def.name, settings);
-  spec.samples = stream.entries();
-  spec.seed = stream.spec().seed;
+  spec.samples = whole.entries();  // every rank's: the loop's steps per epoch
+  spec.seed = whole.spec().seed;
   const auto run = train::run_epochs(
       spec, steps, [&] { return train::evaluate_model(model, test_set); }, training_log(o.progress));
 

@@ -1,4 +1,5 @@
 // torchclad/stream.h: datasets streamed from TTrees (data/stream_reader.hpp).
+#include <filesystem>
 #include <stdexcept>
 
 #include "stream_impl.hpp"
@@ -6,13 +7,47 @@
 namespace torchclad {
 namespace {
 
-std::shared_ptr<StreamDataset::Impl> open_stream(
-    const std::vector<std::string>& files, const std::string& tree, const rootdata::ColumnRequest& columns,
-    const StreamOptions& o, const std::vector<StreamFriend>& friends, const std::string& where) {
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// Paths written as ROOT users write them for TChain::Add, "file.root/tree"
+// (the tree after the file): the files alone, and their tree, which must be
+// the one `tree` names (if given) and the same in every path. Without a tree
+// anywhere: an error saying both ways.
+void split_tree_paths(std::vector<std::string>& files, std::string& tree, const std::string& where) {
+  const std::string tree_arg = tree;
+  for (auto& f : files) {
+    const auto at = f.find(".root/");
+    if (at == std::string::npos || f.find("://") != std::string::npos || std::filesystem::exists(f)) continue;
+    const std::string named = f.substr(at + 6), file = f.substr(0, at + 5);
+    if (named.empty()) throw std::runtime_error(where + ": " + quote(f) + " names no tree after the file");
+    if (!tree.empty() && named != tree)
+      throw std::runtime_error(where + ": " + quote(f) + " names tree " + quote(named) + ", but " +
+                               (tree_arg.empty() ? "another path names tree " : "the tree argument is ") +
+                               quote(tree) + "; every file of a stream holds the same tree");
+    tree = named;
+    f = file;
+  }
+  if (tree.empty())
+    throw std::runtime_error(where +
+                             ": no tree name given: pass the tree, or write the files as "
+                             "'file.root/tree'");
+}
+
+std::shared_ptr<StreamDataset::Impl> open_stream(std::vector<std::string> files, std::string tree,
+                                                 const rootdata::ColumnRequest& columns,
+                                                 const StreamOptions& o,
+                                                 const std::vector<StreamFriend>& friends,
+                                                 const std::string& where) {
+  split_tree_paths(files, tree, where);
   rootdata::StreamSpec spec;
   spec.files = files;
   spec.tree = tree;
-  for (const auto& f : friends) spec.friends.push_back({f.tree, f.files, f.alias});
+  for (const auto& f : friends) {
+    auto ff = f.files;
+    auto ft = f.tree;
+    split_tree_paths(ff, ft, where + ": friend");
+    spec.friends.push_back({ft, ff, f.alias});
+  }
   spec.columns = columns;
   spec.chunk_entries = o.chunk_entries;
   spec.shuffle_buffer = o.shuffle_buffer;

@@ -36,13 +36,46 @@
 // batch per rank and options.lr is the learning rate for the global batch
 // N x B (scale it yourself when you change N at a fixed per-rank batch).
 //
-// Rank 0 alone prints the progress, evaluates the test set after each epoch
-// (and sends the metrics to the others: every rank's TrainResult is the
-// same), emits telemetry, and writes Model::save/Mlp::save/Cnn::save files; save is collective (call
-// it on every rank): every rank returns once the file is written, or throws
-// rank 0's error. Your own output is yours: guard it with is_root().
-// Not data-parallel: a StreamDataset fit (an error under more than one rank)
-// and Model::load / evaluate (each rank computes the same).
+// Sharded training rows: by default every rank holds the whole training
+// Dataset (and takes its share of each global batch from it). Model::fit on
+// shard(train) (or on the rows a rank read itself, shard(rows, n)) trains
+// each rank on its shard, rank r of N holding rows [floor(r n / N),
+// floor((r + 1) n / N)) of the n (shard_rows(n)): at each epoch's first step
+// the ranks exchange the rows their shares of the epoch's permutation need
+// (one or a few MPI_Alltoallv), so a rank holds about 2 n / N rows instead of
+// n, with the same steps and the same result as the whole set. The
+// per-event weights of all n rows stay on every rank (the loss factors and
+// weighted sampling need them; 4 bytes per event). A shard is for
+// Model::fit's training set only (evaluate, predict, roc and standardize
+// refuse it).
+//
+// Model::fit on a StreamDataset runs data-parallel too: rank r streams
+// entries [floor(r n / N), floor((r + 1) n / N)) of the stream's n entries
+// (the rule of torchclad-train's shards), in its own chunk order and shuffle
+// buffer seeded by (seed, epoch); each step every rank reads up to
+// options.batch rows, the global batch m is the ranks' sum, and the
+// gradients are averaged with weights local / m as above. A rank whose
+// entries ran out adds a zero gradient; the epoch ends when all ran out
+// (at most ceil(n / (N x batch)) steps; every step but the last is full).
+// So N ranks with batch B take the steps of one process with batch N x B
+// whose batches are the concatenation of the ranks' (with shuffle = false:
+// the entries in rank order, step by step). The per-event weight factor
+// n / sum(w) is summed over all entries (the ranks add their sums). A read
+// error (a NaN, a bad label) on one rank ends the fit on every rank with an
+// error: that rank's own message, and on the others which rank failed.
+//
+// After each epoch every rank evaluates its shard of the test set, rows
+// [floor(r n / N), floor((r + 1) n / N)) of its n, and the ranks add the
+// metrics' sums (weighted loss, weights, weighted correct counts, weighted
+// squared errors) in one allreduce; a two-class model's scores are gathered
+// to every rank for the ROC AUC: the metrics of one process, to float
+// rounding, on every rank (every rank's TrainResult is the same). Rank 0
+// alone prints the progress, emits telemetry, and writes
+// Model::save/Mlp::save/Cnn::save files; save is collective (call it on
+// every rank): every rank returns once the file is written, or throws rank
+// 0's error. Your own output is yours: guard it with is_root().
+// Not data-parallel: Model::load / evaluate / predict / roc (each rank
+// computes the whole set alone; any rank may call them).
 //
 // Every rank must run the same fits with the same options and data: at the
 // start of each fit the ranks check that they hold the same number of
@@ -60,6 +93,8 @@
 #define TORCHCLAD_DISTRIBUTED_H
 
 namespace torchclad {
+
+class Dataset;  // torchclad/torchclad.h
 
 class Distributed {
  public:
@@ -79,6 +114,22 @@ class Distributed {
   bool active() const;
   // After an error on this rank: do not finalise MPI (see above).
   void fail();
+
+  // This rank's rows of a training set of n: [first, first + count) =
+  // [floor(rank n / size), floor((rank + 1) n / size)) (all n in one process).
+  struct Rows {
+    long long first = 0, count = 0;
+  };
+  Rows shard_rows(long long n) const;
+  // This rank's shard of a training set every rank holds whole (a copy of
+  // its rows; let `whole` go to free the rest), for Model::fit.
+  Dataset shard(const Dataset& whole) const;
+  // The rows this rank read itself, shard_rows(total) of a training set of
+  // `total` (e.g. Dataset::from_tree(file, tree, "image", "label",
+  // rows.first, rows.count)), as its shard for Model::fit. Collective (call
+  // it on every rank): with per-event weights the ranks gather all of them.
+  // Throws std::runtime_error on every rank if a rank holds other rows.
+  Dataset shard(const Dataset& rows, long long total) const;
 
  private:
   void open(int* argc, char*** argv, Launcher launcher);

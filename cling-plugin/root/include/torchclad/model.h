@@ -76,6 +76,9 @@ class Model {
   // positive number. options.weighted_sampling draws each epoch's events
   // with replacement with probability |w_i| / sum|w| instead (PyTorch's
   // WeightedRandomSampler), each counting sign(w_i) sum|w| / sum(w).
+  // Under torchclad::Distributed every fit trains data-parallel (the global
+  // batch, shards of a Dataset, a stream's entries per rank, the sharded
+  // evaluation: torchclad/distributed.h).
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
   TrainResult fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& options = {});
   // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a

@@ -16,7 +16,8 @@
 // (prefetch_chunks + 2) chunks and the buffer, whatever the files' size.
 // The order of epoch e depends only on (seed, e): the same seed gives the
 // same batches, with implicit MT on or off. Every entry is read once per
-// epoch.
+// epoch. Under torchclad::Distributed with several ranks, Model::fit streams
+// each rank's own entry range (torchclad/distributed.h has the rule).
 //
 // Columns are given as for dataset_from_columns (torchclad/rdataframe.h):
 // scalars of any numeric type, fixed-size or variable-size arrays of the
@@ -59,8 +60,10 @@ struct StreamFriend {
 class StreamDataset {
  public:
   // files: paths or glob patterns ("bkg_*.root": the matching files in name
-  // order), chained in the order given, each holding `tree`. label: an
-  // integer column (class index >= 0, or 0/1; empty: every label 0).
+  // order), chained in the order given, each holding `tree`. A path may
+  // name its tree after the file, as for TChain::Add: "file.root/events"
+  // with tree "" (or "events"); every path must then name the same tree.
+  // label: an integer column (class index >= 0, or 0/1; empty: every label 0).
   // Checks the files and columns now and reads entry 0; throws
   // std::runtime_error (prefix "StreamDataset: ") naming the file, tree or
   // column for: a missing file or tree, no file matching a pattern, a
