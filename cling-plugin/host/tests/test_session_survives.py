@@ -33,3 +33,23 @@ def test_a_session_survives_a_sequence_of_mistakes(fresh_host):
     assert len(replies) == 7  # one per cell: none from the forked child
     assert not [e for e in host.all_events if e.get("type") in ("crash", "exit")]
     assert host.proc.poll() is None and host.proc.pid == pid
+
+
+def test_a_variable_whose_cell_failed_gives_an_error_not_a_crash(fresh_host):
+    # Shift+Enter past a failed cell: cling keeps the variable's name, its
+    # memory holds whatever it held; using it must not take the session down.
+    host = fresh_host()
+    pid = host.proc.pid
+    host.ok("int canary = 7;")
+    reply, _ = host.execute('#include "torchclad/model.h"\nauto early = torchclad::model("no_such_model");')
+    assert reply["status"] == "error" and "no model definition named 'no_such_model'" in reply["evalue"], reply
+    reply, _ = host.execute('printf("%s", early.describe().c_str());')
+    assert reply["status"] == "error", reply
+    assert "this Model was never made" in reply["evalue"], reply
+    reply, _ = host.execute('auto ds = torchclad::Dataset::from_idx("/no/such/dir", "train");')
+    assert reply["status"] == "error", reply
+    reply, _ = host.execute('printf("%lld", ds.size());')
+    assert reply["status"] == "error" and "this Dataset was never made" in reply["evalue"], reply
+    assert host.ok('printf("canary %d\\n", canary);') == "canary 7\n"
+    assert not [e for e in host.all_events if e.get("type") in ("crash", "exit")]
+    assert host.proc.poll() is None and host.proc.pid == pid

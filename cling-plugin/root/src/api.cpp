@@ -30,6 +30,12 @@ struct Mlp::State {
 
 Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+void detail::never_made(const char* type) {
+  throw std::runtime_error(std::string("this ") + type +
+                           " was never made: the statement that should have made it failed (in a notebook, "
+                           "its cell's error); fix it and run it again");
+}
+
 Dataset Dataset::from_idx(const std::string& dir, const std::string& split) {
   if (split != "train" && split != "test")
     throw std::runtime_error("Dataset::from_idx: split must be \"train\" or \"test\", found \"" + split +
@@ -50,11 +56,11 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
       Dataset::Impl{rootdata::read_rdataframe(df, image_column, label_column), {}, {}}));
 }
 
-long long Dataset::size() const { return impl_->split.images.size(0); }
-int Dataset::features() const { return impl_->split.images.size(1); }
+long long Dataset::size() const { return impl()->split.images.size(0); }
+int Dataset::features() const { return impl()->split.images.size(1); }
 int Dataset::classes() const {
-  if (impl_->targets.defined()) return 0;  // regression: no classes
-  return size() ? 1 + impl_->split.labels.max().item<int64_t>() : 0;
+  if (impl()->targets.defined()) return 0;  // regression: no classes
+  return size() ? 1 + impl()->split.labels.max().item<int64_t>() : 0;
 }
 
 long long convert_idx_to_root(const std::string& idx_dir, const std::string& root_file) {

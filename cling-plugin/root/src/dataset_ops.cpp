@@ -33,10 +33,10 @@ uint64_t below(std::mt19937_64& rng, uint64_t n) {
 }  // namespace
 
 int Dataset::targets() const {
-  return impl_->targets.defined() ? static_cast<int>(impl_->targets.size(1)) : 0;
+  return impl()->targets.defined() ? static_cast<int>(impl()->targets.size(1)) : 0;
 }
 
-bool Dataset::has_weights() const { return impl_->weights.defined(); }
+bool Dataset::has_weights() const { return impl()->weights.defined(); }
 
 Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
   const std::string where = "Dataset::concat";
@@ -79,7 +79,7 @@ std::pair<Dataset, Dataset> Dataset::split(double test_fraction, unsigned long l
                              std::to_string(test_fraction));
   // Groups of rows that are split separately: one per class when stratified.
   std::map<int64_t, std::vector<int64_t>> groups;
-  const auto labels = impl_->split.labels.contiguous();
+  const auto labels = impl()->split.labels.contiguous();
   const int64_t* y = labels.data_ptr<int64_t>();
   const bool by_class = stratify && targets() == 0;
   for (int64_t i = 0; i < size(); ++i) groups[by_class ? y[i] : 0].push_back(i);
@@ -99,7 +99,7 @@ std::pair<Dataset, Dataset> Dataset::split(double test_fraction, unsigned long l
   // Rows keep their order within each side (training shuffles per epoch anyway).
   std::sort(train.begin(), train.end());
   std::sort(test.begin(), test.end());
-  return {rows_of(*impl_, train), rows_of(*impl_, test)};
+  return {rows_of(*impl(), train), rows_of(*impl(), test)};
 }
 
 }  // namespace torchclad

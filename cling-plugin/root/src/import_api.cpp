@@ -47,7 +47,7 @@ std::vector<std::string> supported_onnx_ops() { return importer::supported_ops()
 
 void Model::set_parameter(const std::string& name, const std::vector<float>& values) {
   rethrow_plain([&] {
-    const auto& def = state_->model->definition();
+    const auto& def = state()->model->definition();
     const auto& spec = def.param(name);  // lists the names for an unknown one
     std::string shape;
     for (auto d : spec.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
@@ -59,7 +59,7 @@ void Model::set_parameter(const std::string& name, const std::vector<float>& val
       if (!std::isfinite(values[i]))
         throw std::runtime_error("set_parameter: value " + std::to_string(i) + " for '" + name +
                                  "' is not finite");
-    float* p = state_->model->params().data_ptr<float>() + spec.offset;
+    float* p = state()->model->params().data_ptr<float>() + spec.offset;
     std::copy(values.begin(), values.end(), p);
     return 0;
   });

@@ -185,6 +185,15 @@ GradientCheck check_data(Model::State& s, const train::ModelData& data, int batc
                 "max rel error");
   t << head;
   for (const auto& r : result.rows) t << format_row(r);
+  // A parameter whose whole gradient is 0 passes the check, but the loss
+  // does not depend on it: a layer whose output nothing reads, or a dead one.
+  for (const auto& spec : def.params) {
+    bool zero = true;
+    for (int64_t i = 0; i < spec.numel && zero; ++i) zero = grad[spec.offset + i] == 0.0;
+    if (zero)
+      t << "  note: the gradient of '" << spec.name << "' is 0 everywhere on this batch: the loss does not "
+        << "depend on it (is its layer's output used? are its units dead?)\n";
+  }
   char tail[160];
   std::snprintf(tail, sizeof tail, "  worst relative error %.3e: %s (tolerance %.0e)\n",
                 result.worst_rel_error, result.passed ? "passed" : "FAILED", tolerance);
@@ -208,37 +217,37 @@ Model::Model(const std::string& name, unsigned long long seed)
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
   return rethrow_plain([&] {
     check_whole(test, "Model::fit's test set");
-    return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o,
+    return fit_data(*state(), model_data(*state(), train), model_data(*state(), test), o,
                     train.impl()->shard_begin, train.impl()->shard_total);
   });
 }
 TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
   return rethrow_plain(
-      [&] { return fit_data(*state_, model_data(*state_, train), model_data(*state_, test), o); });
+      [&] { return fit_data(*state(), model_data(*state(), train), model_data(*state(), test), o); });
 }
 Evaluation Model::evaluate(const Dataset& d) const {
   return rethrow_plain([&] {
     check_whole(d, "Model::evaluate");
-    return evaluate_data(*state_, model_data(*state_, d));
+    return evaluate_data(*state(), model_data(*state(), d));
   });
 }
 Evaluation Model::evaluate(const BinaryDataset& d) const {
-  return rethrow_plain([&] { return evaluate_data(*state_, model_data(*state_, d)); });
+  return rethrow_plain([&] { return evaluate_data(*state(), model_data(*state(), d)); });
 }
 std::vector<float> Model::predict(const Dataset& d) const {
   return rethrow_plain([&] {
     check_whole(d, "Model::predict");
-    return predict_data(*state_, d.impl()->split.images);
+    return predict_data(*state(), d.impl()->split.images);
   });
 }
 std::vector<float> Model::predict(const BinaryDataset& d) const {
-  return rethrow_plain([&] { return predict_data(*state_, d.impl()->split.x); });
+  return rethrow_plain([&] { return predict_data(*state(), d.impl()->split.x); });
 }
-int Model::output_width() const { return def_of(*state_).output_width; }
+int Model::output_width() const { return def_of(*state()).output_width; }
 
 RocCurve Model::roc(const Dataset& data) const {
   return rethrow_plain([&] {
-    const auto& def = def_of(*state_);
+    const auto& def = def_of(*state());
     if (!train::has_binary_scores(def))
       throw std::runtime_error("Model::roc: model '" + def.name + "' has " +
                                std::to_string(def.output_width) +
@@ -255,7 +264,7 @@ RocCurve Model::roc(const Dataset& data) const {
                                " features per sample, the data have " +
                                (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
     // The score rule of evaluate and fit (train::binary_scores).
-    const auto s = train::binary_scores(def, state_->model->forward(model_features(*state_, x)));
+    const auto s = train::binary_scores(def, state()->model->forward(model_features(*state(), x)));
     const std::vector<float> scores(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
     const auto labels64 = impl.split.labels.contiguous();
     std::vector<int> labels(labels64.data_ptr<int64_t>(), labels64.data_ptr<int64_t>() + labels64.numel());
@@ -278,7 +287,7 @@ RocCurve Model::roc(const Dataset& data) const {
 void Model::standardize(const Dataset& train) {
   rethrow_plain([&] {
     check_whole(train, "Model::standardize");
-    const auto& def = def_of(*state_);
+    const auto& def = def_of(*state());
     const auto& impl = *train.impl();
     const auto x = impl.split.images.to(torch::kFloat64);
     if (x.dim() != 2 || x.size(1) != def.inputs)
@@ -297,53 +306,60 @@ void Model::standardize(const Dataset& train) {
     // Zero variance (a constant feature; with negative weights also a
     // negative "variance"): std 1, so the feature is only centred.
     const auto std = torch::where(var > 1e-24, var.sqrt(), torch::ones_like(var));
-    state_->mean = mean.to(torch::kFloat32).contiguous();
-    state_->scale = std.to(torch::kFloat32).contiguous();
+    state()->mean = mean.to(torch::kFloat32).contiguous();
+    state()->scale = std.to(torch::kFloat32).contiguous();
     return 0;
   });
 }
-bool Model::standardized() const { return state_->mean.defined(); }
+bool Model::standardized() const { return state()->mean.defined(); }
 std::vector<float> Model::feature_means() const {
-  if (!state_->mean.defined()) return {};
-  return std::vector<float>(state_->mean.data_ptr<float>(),
-                            state_->mean.data_ptr<float>() + state_->mean.numel());
+  if (!state()->mean.defined()) return {};
+  return std::vector<float>(state()->mean.data_ptr<float>(),
+                            state()->mean.data_ptr<float>() + state()->mean.numel());
 }
 std::vector<float> Model::feature_stds() const {
-  if (!state_->scale.defined()) return {};
-  return std::vector<float>(state_->scale.data_ptr<float>(),
-                            state_->scale.data_ptr<float>() + state_->scale.numel());
+  if (!state()->scale.defined()) return {};
+  return std::vector<float>(state()->scale.data_ptr<float>(),
+                            state()->scale.data_ptr<float>() + state()->scale.numel());
 }
 
 GradientCheck Model::check_gradients(const Dataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {
   return rethrow_plain(
-      [&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
+      [&] { return check_data(*state(), model_data(*state(), d), batch, per_tensor, h, tolerance); });
 }
 GradientCheck Model::check_gradients(const BinaryDataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {
   return rethrow_plain(
-      [&] { return check_data(*state_, model_data(*state_, d), batch, per_tensor, h, tolerance); });
+      [&] { return check_data(*state(), model_data(*state(), d), batch, per_tensor, h, tolerance); });
 }
 
-std::string Model::name() const { return def_of(*state_).name; }
+std::string Model::name() const { return def_of(*state()).name; }
 std::string Model::describe() const {
   std::ostringstream s;
-  s << def_of(*state_).describe() << "  " << (state_->trained ? "trained" : "untrained") << ", seed "
-    << state_->seed << "\n";
+  const auto& st = *state();
+  s << def_of(st).describe() << "  ";
+  if (st.trained)
+    s << "trained";
+  else if (!st.pretrained_from.empty())
+    s << "pretrained (from " << st.pretrained_from << ")";
+  else
+    s << "untrained";
+  s << ", seed " << st.seed << "\n";
   return s.str();
 }
 std::vector<std::string> Model::parameter_names() const {
   std::vector<std::string> names;
-  for (const auto& p : def_of(*state_).params) names.push_back(p.name);
+  for (const auto& p : def_of(*state()).params) names.push_back(p.name);
   return names;
 }
 std::vector<float> Model::parameter(const std::string& name) const {
-  const auto& spec = def_of(*state_).param(name);
-  const float* p = state_->model->params().data_ptr<float>() + spec.offset;
+  const auto& spec = def_of(*state()).param(name);
+  const float* p = state()->model->params().data_ptr<float>() + spec.offset;
   return std::vector<float>(p, p + spec.numel);
 }
-long long Model::parameter_count() const { return def_of(*state_).param_count; }
-const std::vector<EpochResult>& Model::history() const { return state_->history; }
+long long Model::parameter_count() const { return def_of(*state()).param_count; }
+const std::vector<EpochResult>& Model::history() const { return state()->history; }
 
 namespace {
 torch::Tensor features_tensor(const std::vector<float>& x, int features, const char* what) {

@@ -233,7 +233,7 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
 
 void Model::save(const std::string& path) const {
   // Data-parallel (torchclad/distributed.h): rank 0 writes, every rank waits for it.
-  rethrow_plain([&] { rank_zero_writes([&] { write_model(*state_, path); }); });
+  rethrow_plain([&] { rank_zero_writes([&] { write_model(*state(), path); }); });
 }
 
 Model Model::load(const std::string& path) {

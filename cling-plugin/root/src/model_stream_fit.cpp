@@ -234,7 +234,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
 }  // namespace
 
 TrainResult Model::fit(const StreamDataset& train, const Dataset& test, const TrainOptions& o) {
-  return rethrow_plain([&] { return fit_stream(*state_, *train.impl()->stream, test, o); });
+  return rethrow_plain([&] { return fit_stream(*state(), *train.impl()->stream, test, o); });
 }
 
 }  // namespace torchclad

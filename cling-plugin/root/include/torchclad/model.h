@@ -149,10 +149,14 @@ class Model {
 
   struct State;
   explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  const std::shared_ptr<State>& state() const { return state_; }
+  const std::shared_ptr<State>& state() const {
+    if (!made_.ok()) detail::never_made("Model");
+    return state_;
+  }
 
  private:
   std::shared_ptr<State> state_;
+  detail::MadeMark made_;
 };
 
 // Datasets made in memory (from C++ vectors), for regression targets

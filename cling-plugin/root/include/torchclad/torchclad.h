@@ -17,6 +17,20 @@
 
 namespace torchclad {
 
+namespace detail {
+// Set by every constructor of the object holding it. A variable whose
+// initialisation threw keeps its name in cling (a notebook's
+// `auto m = torchclad::model("typo");`) and holds whatever its memory held;
+// its methods then throw instead of following a garbage pointer and taking
+// the session down.
+struct MadeMark {
+  static constexpr unsigned long long kMade = 0x746f726368636c64ULL;  // "torchcld"
+  unsigned long long value = kMade;
+  bool ok() const { return value == kMade; }
+};
+[[noreturn]] void never_made(const char* type);
+}  // namespace detail
+
 // Labelled samples in memory: float32 features [size, features] and class
 // labels [size] (or float regression targets [size, targets]), optionally a
 // weight per sample; read once; training shuffles them per epoch by seed.
@@ -55,10 +69,14 @@ class Dataset {
 
   struct Impl;
   explicit Dataset(std::shared_ptr<Impl> impl);
-  const std::shared_ptr<Impl>& impl() const { return impl_; }
+  const std::shared_ptr<Impl>& impl() const {
+    if (!made_.ok()) detail::never_made("Dataset");
+    return impl_;
+  }
 
  private:
   std::shared_ptr<Impl> impl_;
+  detail::MadeMark made_;
 };
 
 // Writes an MNIST-format IDX directory (empty: Debian's Fashion-MNIST) as a
