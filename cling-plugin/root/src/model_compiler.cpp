@@ -184,27 +184,25 @@ bool is_diagnostic_head(const std::string& line) {
 std::vector<Diagnostic> diagnostics_of(const std::string& compiler_output) {
   std::vector<Diagnostic> out;
   std::vector<std::string> included_from;
+  // A diagnostic headed by `line`, after the "In file included from" lines before it.
+  auto start_diagnostic = [&](const std::string& line) {
+    Diagnostic d;
+    d.lines = std::move(included_from);
+    included_from.clear();
+    d.head = d.lines.size();
+    d.lines.push_back(line);
+    out.push_back(std::move(d));
+  };
   std::istringstream lines(compiler_output);
   for (std::string line; std::getline(lines, line);) {
+    const bool continues = !is_diagnostic_head(line) && !out.empty() && included_from.empty() &&
+                           (contains(line, ": note: ") || contains(line, " | ") || line.rfind("  ", 0) == 0);
     if (line.rfind("In file included from ", 0) == 0) {
       included_from.push_back(line);
-    } else if (is_diagnostic_head(line)) {
-      Diagnostic d;
-      d.lines = std::move(included_from);
-      included_from.clear();
-      d.head = d.lines.size();
-      d.lines.push_back(line);
-      out.push_back(std::move(d));
-    } else if (!out.empty() && included_from.empty() &&
-               (contains(line, ": note: ") || contains(line, " | ") || line.rfind("  ", 0) == 0)) {
+    } else if (continues) {
       out.back().lines.push_back(line);  // its snippet, caret or note
     } else {
-      Diagnostic d;
-      d.lines = std::move(included_from);
-      included_from.clear();
-      d.head = d.lines.size();
-      d.lines.push_back(line);
-      out.push_back(std::move(d));
+      start_diagnostic(line);  // a diagnostic's first line, or a line standing alone
     }
   }
   for (auto& line : included_from) out.push_back(Diagnostic{{line}, 0});
