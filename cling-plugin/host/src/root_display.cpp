@@ -19,6 +19,8 @@
 #include <iterator>
 #include <algorithm>
 #include <iterator>
+#include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -159,10 +161,11 @@ nlohmann::json root_object_bundle(TObject* object, const std::string& text) {
 
 namespace {
 
-// Canvases already shown or seen unchanged: a canvas not in here is new.
-std::set<const TCanvas*>& known_canvases() {
-  static std::set<const TCanvas*> known;
-  return known;
+// Canvases already shown or seen unchanged (a canvas not in here is new),
+// each with the fingerprint of what was shown.
+std::map<const TCanvas*, std::size_t>& shown_canvases() {
+  static std::map<const TCanvas*, std::size_t> shown;
+  return shown;
 }
 
 // Drawing on a pad (TObject::Draw appends to it) marks it modified until
@@ -175,10 +178,40 @@ bool modified(TPad* pad, int depth = 0) {
   return false;
 }
 
+void mark_unmodified(TPad* pad, int depth = 0) {
+  pad->Modified(false);
+  if (depth > 8 || !pad->GetListOfPrimitives()) return;
+  for (TObject* o : *pad->GetListOfPrimitives())
+    if (auto* sub = dynamic_cast<TPad*>(o)) mark_unmodified(sub, depth + 1);
+}
+
+// What the canvas shows, painted: a hash of its JSON with every pad marked
+// unmodified (painting can leave one modified: a "colz" histogram adds its
+// palette then; and the flag is part of the JSON).
+std::size_t fingerprint(TCanvas* canvas) {
+  canvas->Update();
+  mark_unmodified(canvas);
+  return std::hash<std::string>{}(canvas_json(canvas).dump());
+}
+
 void mark_shown(TCanvas* canvas) {
+  shown_canvases()[canvas] = fingerprint(canvas);
   canvas->ResetDrawn();
-  canvas->ResetUpdated();
-  known_canvases().insert(canvas);
+  canvas->ResetUpdated();  // (fingerprint's Update sets it)
+}
+
+// Drawn, updated or new (JupyROOT's rule; in batch mode neither flag is set
+// by `new TCanvas` or `h->Draw()`), or modified into something that looks
+// different from what was shown: a pad is marked modified by drawing on it
+// (`h->Draw()` after `h->Fill`), but also by TGraph::SetPoint on any graph
+// while it is the current pad, which alone changes nothing it shows.
+bool changed_since_shown(TCanvas* canvas) {
+  const auto shown = shown_canvases().find(canvas);
+  if (canvas->IsDrawn() || canvas->IsUpdated() || shown == shown_canvases().end()) return true;
+  if (!modified(canvas)) return false;
+  if (fingerprint(canvas) != shown->second) return true;
+  canvas->ResetUpdated();  // the Update above
+  return false;
 }
 
 }  // namespace
@@ -192,21 +225,15 @@ std::vector<nlohmann::json> changed_canvases() {
       auto* canvas = dynamic_cast<TCanvas*>(o);
       if (!canvas) continue;
       present.insert(canvas);
-      // JupyROOT's rule (drawn or updated), and, since in batch mode
-      // neither is set by `new TCanvas` or `h->Draw()`: new or modified.
-      const bool changed =
-          canvas->IsDrawn() || canvas->IsUpdated() || !known_canvases().count(canvas) || modified(canvas);
-      if (!changed) continue;
+      if (!changed_since_shown(canvas)) continue;
       out.push_back(root_object_bundle(
           canvas, "TCanvas \"" + std::string(canvas->GetName()) + "\" (" + canvas->GetTitle() + ")"));
       mark_shown(canvas);
     }
   }
   // Deleted canvases: their addresses may come back for new ones.
-  std::set<const TCanvas*> kept;
-  for (const TCanvas* c : known_canvases())
-    if (present.count(c)) kept.insert(c);
-  known_canvases().swap(kept);
+  for (auto it = shown_canvases().begin(); it != shown_canvases().end();)
+    it = present.count(it->first) ? std::next(it) : shown_canvases().erase(it);
   return out;
 }
 

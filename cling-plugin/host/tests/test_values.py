@@ -144,6 +144,24 @@ def test_a_root_object_as_the_value_is_drawn(host):
     check_root_bundle(results(events)[0]["data"], "TGraph")
 
 
+def test_a_value_drawn_for_its_picture_leaves_other_canvases_unshown(host):
+    # The trial's case: a 2D histogram drawn on the default canvas in one
+    # cell, a graph as the next cell's value: only the graph is shown.
+    reply, events = host.execute('TH2F hist_2d("hist_2d", "2d", 10, 0, 1, 10, 0, 1);\n'
+                                 'hist_2d.Fill(0.5, 0.5);\nhist_2d.Draw("colz");')
+    assert reply["status"] == "ok", (reply, events)
+    assert len(displays(events)) == 1
+    _, events = value_text(host, "TGraph graph_after(2); graph_after.SetPoint(0, 1, 2); "
+                                 "graph_after.SetPoint(1, 2, 1);\ngraph_after")
+    check_root_bundle(results(events)[0]["data"], "TGraph")
+    assert displays(events) == [], [d["data"]["text/plain"] for d in displays(events)]
+    _, events = value_text(host, "hist_2d")
+    assert displays(events) == []
+    # A canvas the cell did change is still shown beside the value.
+    _, events = value_text(host, "hist_2d.Fill(0.2, 0.2); gPad->Modified();\ngraph_after")
+    assert len(displays(events)) == 1
+
+
 def test_a_canvas_as_the_value_is_shown_once(host):
     _, events = value_text(host, 'auto canvas_v = new TCanvas("canvas_v", "value", 500, 300);\nvalue_h->Draw();\ncanvas_v')
     check_root_bundle(results(events)[0]["data"], "TCanvas")
