@@ -108,6 +108,23 @@ struct Landing {
   JumpCause jump;  // kForced, kCrash
 };
 
+// The exception a cell threw (called in its catch block), as the landing
+// reports it: its type and what().
+void land_exception(Landing* landing) {
+  landing->kind = Landing::kException;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    landing->ename = demangle(typeid(e).name());
+    landing->evalue = e.what();
+  } catch (...) {
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    landing->ename = t ? demangle(t->name()) : "unknown exception";
+    landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
+  }
+}
+
+// The cell's statements through ProcessLine, landing in `landing`.
 __attribute__((noinline)) void guarded_process_line(const char* code, TInterpreter::EErrorCode* err,
                                                     Landing* landing) {
   if (sigsetjmp(g_cell_jump, 1) != 0) {
@@ -123,17 +140,9 @@ __attribute__((noinline)) void guarded_process_line(const char* code, TInterpret
   try {
     gInterpreter->ProcessLine(code, err);
     arm_cell_jump(false);
-  } catch (const std::exception& e) {
-    arm_cell_jump(false);
-    landing->kind = Landing::kException;
-    landing->ename = demangle(typeid(e).name());
-    landing->evalue = e.what();
   } catch (...) {
     arm_cell_jump(false);
-    landing->kind = Landing::kException;
-    const std::type_info* t = abi::__cxa_current_exception_type();
-    landing->ename = t ? demangle(t->name()) : "unknown exception";
-    landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
+    land_exception(landing);
   }
 }
 
@@ -154,17 +163,9 @@ __attribute__((noinline)) void guarded_evaluate(const char* expression, TInterpr
   try {
     *ok = gInterpreter->Evaluate(expression, *value) != 0;
     arm_cell_jump(false);
-  } catch (const std::exception& e) {
-    arm_cell_jump(false);
-    landing->kind = Landing::kException;
-    landing->ename = demangle(typeid(e).name());
-    landing->evalue = e.what();
   } catch (...) {
     arm_cell_jump(false);
-    landing->kind = Landing::kException;
-    const std::type_info* t = abi::__cxa_current_exception_type();
-    landing->ename = t ? demangle(t->name()) : "unknown exception";
-    landing->evalue = "a C++ exception of type " + landing->ename + " left the cell";
+    land_exception(landing);
   }
 }
 
