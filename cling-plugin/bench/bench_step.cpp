@@ -22,8 +22,6 @@
 
 #include "alloc_counter.hpp"
 #include "kernels/blas.hpp"
-#include "kernels/cnn.hpp"
-#include "model/cnn_layout.hpp"
 #include "train/binary_engines.hpp"
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
@@ -121,17 +119,22 @@ CnnConfig cnn_config_of(const std::string& workload) {
 }
 
 // The CNN's least GEMM-shaped work of one step: every conv and linear layer
-// forward and dW, dX for all but the first conv (the input needs none).
+// forward and dW, dX for all but the first conv (the input needs none). The
+// shapes as the Cnn definition has them (models/cnn_of_blocks.h): convolution
+// stride 1 without padding, pooling window = stride.
 double cnn_step_flops(const CnnConfig& config, int batch) {
-  namespace k = torchclad::kernels;
-  const auto L = model::CnnLayout::make(config, batch);
   double flops = 0;
-  for (int b = 0; b < L.blocks; ++b) {
-    const double mac = double(batch) * L.block(b, k::kCnnCout) * L.block(b, k::kCnnCin) *
-                       L.block(b, k::kCnnK) * L.block(b, k::kCnnLconv);
+  int64_t cin = 1, lin = config.input_length;
+  for (size_t b = 0; b < config.blocks.size(); ++b) {
+    const auto& blk = config.blocks[b];
+    const int64_t lconv = lin - blk.kernel + 1;
+    const double mac = double(batch) * blk.channels * cin * blk.kernel * lconv;
     flops += 2 * mac * (b == 0 ? 2 : 3);
+    cin = blk.channels;
+    lin = lconv / blk.pool;
   }
-  flops += 2 * 3 * double(batch) * (double(L.features) * L.hidden + L.hidden);
+  const double features = double(cin) * lin;
+  flops += 2 * 3 * double(batch) * (features * config.hidden + config.hidden);
   return flops;
 }
 

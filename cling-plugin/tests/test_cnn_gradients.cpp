@@ -1,11 +1,13 @@
 // The CNN's kernels and their gradients (conv1d, max_pool1d, binary
-// cross-entropy with logits, the whole model as Clad differentiates it)
-// against LibTorch autograd (float64, relative 1e-9) and central finite
-// differences, at several shapes including batch 1 and odd lengths.
+// cross-entropy with logits, and the whole model: the built-in Cnn
+// definition as Clad differentiates it) against LibTorch autograd (float64,
+// relative 1e-9) and central finite differences, at several shapes including
+// batch 1 and odd lengths.
 #include "gradients/gradients.hpp"
-#include "kernels/cnn.hpp"
+#include "kernels/binary_losses.hpp"
+#include "kernels/conv1d.hpp"
+#include "kernels/pooling.hpp"
 #include "model/cnn_definition.hpp"
-#include "model/cnn_layout.hpp"
 #include "test_util.hpp"
 
 namespace torchclad {
@@ -186,119 +188,6 @@ struct CnnCase {
   std::string name;
 };
 
-// LibTorch's forward of the same CNN on the flat parameter tensor p.
-torch::Tensor reference_logits(const CnnConfig& config, const model::CnnLayout& L, const torch::Tensor& p,
-                               const torch::Tensor& x) {
-  namespace k = torchclad::kernels;
-  auto h = x.unsqueeze(1);
-  for (int b = 0; b < L.blocks; ++b) {
-    const int cout = L.block(b, k::kCnnCout), cin = L.block(b, k::kCnnCin), kk = L.block(b, k::kCnnK);
-    auto w = p.narrow(0, L.block(b, k::kCnnWeight), int64_t{cout} * cin * kk).view({cout, cin, kk});
-    auto bias = p.narrow(0, L.block(b, k::kCnnBias), cout);
-    h = torch::max_pool1d(torch::relu(torch::conv1d(h, w, bias)), config.blocks[b].pool);
-  }
-  h = h.flatten(1);
-  const auto& t = L.table;
-  auto w1 = p.narrow(0, t[k::kCnnW1], int64_t{L.hidden} * L.features).view({L.hidden, L.features});
-  h = torch::relu(torch::nn::functional::linear(h, w1, p.narrow(0, t[k::kCnnB1], L.hidden)));
-  auto w2 = p.narrow(0, t[k::kCnnW2], L.hidden).view({1, L.hidden});
-  return torch::nn::functional::linear(h, w2, p.narrow(0, t[k::kCnnB2], 1)).squeeze(1);
-}
-
-class CnnModelGradient : public ::testing::TestWithParam<CnnCase> {};
-
-TEST_P(CnnModelGradient, MatchesAutogradAndFiniteDifferences) {
-  const auto& c = GetParam();
-  const auto L = model::CnnLayout::make(c.config, c.batch);
-  auto params = random_vector(L.param_count, 51);
-  for (auto& p : params) p *= 0.5;
-  auto x = random_vector(int64_t{c.batch} * L.input_length, 52);
-  std::vector<double> targets(c.batch);
-  for (int i = 0; i < c.batch; ++i) targets[i] = (3 * i + 1) % 2;
-  std::vector<double> acts(L.act_count), d_acts(L.act_count, 0.0), d_params(L.param_count, 0.0);
-  grad::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks, L.table.data(), params.data(),
-                            acts.data(), d_params.data(), d_acts.data());
-  // Every pullback consumed its adjoint: the engine relies on this to skip
-  // resetting d_acts between steps.
-  EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0));
-
-  auto pt = to_tensor(params, {L.param_count}).requires_grad_();
-  auto logits = reference_logits(c.config, L, pt, to_tensor(x, {c.batch, L.input_length}));
-  auto loss = torch::binary_cross_entropy_with_logits(logits, to_tensor(targets, {c.batch}));
-  loss.backward();
-  const double value = kernels::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks,
-                                                    L.table.data(), params.data(), acts.data());
-  EXPECT_NEAR(value, loss.item<double>(), 1e-12 * std::max(1.0, std::abs(value)));
-  EXPECT_TRUE(close(d_params, to_vector(pt.grad()), kRtol, kAtol));
-
-  auto f = [&] {
-    return kernels::cnn_bce_with_logits(x.data(), targets.data(), c.batch, L.blocks, L.table.data(),
-                                        params.data(), acts.data());
-  };
-  auto idx = all_indices(L.param_count, 300);
-  EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), 2e-5, 1e-7));
-}
-
-std::vector<CnnCase> cnn_cases() {
-  std::vector<CnnCase> cases;
-  const CnnConfig two{41, {{3, 5, 2}, {4, 3, 3}}, 6};
-  const CnnConfig one{23, {{2, 4, 4}}, 3};
-  const CnnConfig four{97, {{3, 4, 2}, {5, 3, 2}, {2, 3, 2}, {3, 2, 2}}, 5};
-  for (int batch : {1, 3, 67}) {
-    cases.push_back({two, batch, "two_blocks_b" + std::to_string(batch)});
-    cases.push_back({one, batch, "one_block_b" + std::to_string(batch)});
-    cases.push_back({four, batch, "four_blocks_b" + std::to_string(batch)});
-  }
-  cases.push_back({CnnConfig{}, 2, "gw_default_b2"});
-  return cases;
-}
-
-INSTANTIATE_TEST_SUITE_P(Cases, CnnModelGradient, ::testing::ValuesIn(cnn_cases()),
-                         [](const auto& info) { return info.param.name; });
-
-// Float32, the engine's working precision, against a float64 reference.
-TEST(CnnModelGradientFloat32, WithinTolerance) {
-  const CnnConfig config;
-  const int batch = 9;
-  const auto L = model::CnnLayout::make(config, batch);
-  auto params64 = random_vector(L.param_count, 53);
-  for (auto& p : params64) p *= 0.1;
-  auto x64 = random_vector(int64_t{batch} * L.input_length, 54);
-  std::vector<float> params(params64.begin(), params64.end()), x(x64.begin(), x64.end());
-  std::vector<float> targets(batch);
-  for (int i = 0; i < batch; ++i) targets[i] = i % 2;
-  std::vector<float> acts(L.act_count), d_acts(L.act_count), d_params(L.param_count);
-  grad::cnn_bce_with_logits(x.data(), targets.data(), batch, L.blocks, L.table.data(), params.data(),
-                            acts.data(), d_params.data(), d_acts.data());
-  std::vector<double> p64(params.begin(), params.end()), xd(x.begin(), x.end()),
-      t64(targets.begin(), targets.end());
-  std::vector<double> acts64(L.act_count), d_acts64(L.act_count), d_params64(L.param_count);
-  grad::cnn_bce_with_logits(xd.data(), t64.data(), batch, L.blocks, L.table.data(), p64.data(), acts64.data(),
-                            d_params64.data(), d_acts64.data());
-  EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
-}
-
-TEST(CnnLayout, RejectsBadShapes) {
-  using model::CnnLayout;
-  CnnConfig none{2048, {}, 64};
-  EXPECT_NE(error_of([&] { CnnLayout::make(none, 1); }).find("1 to 4 conv blocks, found 0"),
-            std::string::npos);
-  CnnConfig five{2048, {{2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}}, 8};
-  EXPECT_NE(error_of([&] { CnnLayout::make(five, 1); }).find("found 5"), std::string::npos);
-  CnnConfig long_kernel{10, {{2, 11, 1}}, 8};
-  EXPECT_NE(error_of([&] { CnnLayout::make(long_kernel, 1); }).find("shrinks to nothing"), std::string::npos);
-  CnnConfig big_pool{10, {{2, 3, 9}}, 8};
-  EXPECT_NE(error_of([&] { CnnLayout::make(big_pool, 1); }).find("pools 8 samples by 9"), std::string::npos);
-  CnnConfig zero_channels{10, {{0, 3, 2}}, 8};
-  EXPECT_NE(error_of([&] { CnnLayout::make(zero_channels, 1); }).find("at least 1, found 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([] { CnnLayout::make(CnnConfig{}, 0); }).find("batch must be at least 1"),
-            std::string::npos);
-  CnnConfig no_hidden{2048, {{8, 16, 4}}, 0};
-  EXPECT_NE(error_of([&] { CnnLayout::make(no_hidden, 1); }).find("hidden must be at least 1"),
-            std::string::npos);
-}
-
 // The built-in Cnn as a definition configured at run time
 // (models/cnn_of_blocks.h): Clad's float64 gradient of the whole definition
 // against LibTorch autograd of the same network and central differences.
@@ -317,6 +206,9 @@ TEST_P(CnnDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
       d_params(def->param_count, 0.0);
   const double loss = def->grad_d(def->instance.get(), params.data(), acts.data(), x.data(), y.data(), n,
                                   d_params.data(), d_acts.data());
+  // Every pullback consumed its adjoint: the engine relies on this to skip
+  // resetting d_acts between steps.
+  EXPECT_TRUE(close(d_acts, std::vector<double>(d_acts.size(), 0.0), 0, 0));
 
   auto p = to_tensor(params, {def->param_count}).requires_grad_();
   auto view = [&](size_t i) {
@@ -343,13 +235,78 @@ TEST_P(CnnDefinitionGradient, MatchesAutogradAndFiniteDifferences) {
   EXPECT_TRUE(close(pick(d_params, idx), finite_differences(f, params.data(), idx), kFdRtol, kFdAtol));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, CnnDefinitionGradient,
-    ::testing::Values(CnnCase{{40, {{3, 5, 2}}, 6}, 1, "one_block_b1"},
-                      CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 1, "two_blocks_b1"},
-                      CnnCase{{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 9, "two_blocks_b9"},
-                      CnnCase{{90, {{2, 4, 2}, {3, 3, 2}, {4, 3, 2}, {2, 2, 2}}, 5}, 3, "four_blocks_b3"}),
-    [](const auto& info) { return info.param.name; });
+// One to four blocks at batch 1, 3 and 67, odd lengths and pools that leave
+// a partial window, and the gravitational-wave default.
+std::vector<CnnCase> cnn_cases() {
+  std::vector<CnnCase> cases{{{40, {{3, 5, 2}}, 6}, 1, "one_block_b1"},
+                             {{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 1, "two_blocks_b1"},
+                             {{64, {{3, 5, 2}, {4, 3, 3}}, 7}, 9, "two_blocks_b9"},
+                             {{90, {{2, 4, 2}, {3, 3, 2}, {4, 3, 2}, {2, 2, 2}}, 5}, 3, "four_blocks_b3"}};
+  const CnnConfig two{41, {{3, 5, 2}, {4, 3, 3}}, 6};
+  const CnnConfig one{23, {{2, 4, 4}}, 3};
+  const CnnConfig four{97, {{3, 4, 2}, {5, 3, 2}, {2, 3, 2}, {3, 2, 2}}, 5};
+  for (int batch : {1, 3, 67}) {
+    cases.push_back({two, batch, "two_blocks_41_b" + std::to_string(batch)});
+    cases.push_back({one, batch, "one_block_23_b" + std::to_string(batch)});
+    cases.push_back({four, batch, "four_blocks_97_b" + std::to_string(batch)});
+  }
+  cases.push_back({CnnConfig{}, 2, "gw_default_b2"});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnDefinitionGradient, ::testing::ValuesIn(cnn_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// Float32, the engine's working precision, against the float64 gradient of
+// the same values (the gravitational-wave default at batch 9).
+TEST(CnnDefinitionGradientFloat32, WithinTolerance) {
+  const auto def = cnn_definition(CnnConfig{});
+  const int batch = 9, length = CnnConfig{}.input_length;
+  auto params64 = random_vector(def->param_count, 53);
+  for (auto& p : params64) p *= 0.1;
+  auto x64 = random_vector(int64_t{batch} * length, 54);
+  std::vector<float> params(params64.begin(), params64.end()), x(x64.begin(), x64.end()), y(batch);
+  for (int i = 0; i < batch; ++i) y[i] = i % 2;
+  std::vector<float> acts(def->acts_per_sample * batch, 0.f), d_acts(acts.size(), 0.f),
+      d_params(def->param_count, 0.f);
+  const float loss = def->grad_f(def->instance.get(), params.data(), acts.data(), x.data(), y.data(), batch,
+                                 d_params.data(), d_acts.data());
+  std::vector<double> p64(params.begin(), params.end()), xd(x.begin(), x.end()), y64(y.begin(), y.end());
+  std::vector<double> acts64(acts.size(), 0.0), d_acts64(acts.size(), 0.0), d_params64(def->param_count, 0.0);
+  const double loss64 = def->grad_d(def->instance.get(), p64.data(), acts64.data(), xd.data(), y64.data(),
+                                    batch, d_params64.data(), d_acts64.data());
+  EXPECT_NEAR(loss, loss64, 1e-5 * std::max(1.0, std::abs(loss64)));
+  EXPECT_TRUE(close(std::vector<double>(d_params.begin(), d_params.end()), d_params64, 1e-4, 1e-6));
+}
+
+// Shapes the Cnn cannot take are refused with what was expected and found.
+TEST(CnnDefinition, RejectsBadShapes) {
+  // cnn_definition throws std::runtime_error (the operators add their name).
+  auto error = [](const CnnConfig& c) -> std::string {
+    try {
+      cnn_definition(c);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error({2048, {}, 64}).find("1 to 16 conv blocks, found 0"), std::string::npos);
+  EXPECT_NE(error({2048, std::vector<ConvBlockConfig>(17, {2, 2, 1}), 8}).find("found 17"),
+            std::string::npos);
+  EXPECT_NE(
+      error({10, {{2, 11, 1}}, 8}).find("(kernel 11, pool 1) on 10 samples: the signal shrinks to nothing"),
+      std::string::npos);
+  EXPECT_NE(
+      error({10, {{2, 3, 9}}, 8}).find("(kernel 3, pool 9) on 10 samples: the signal shrinks to nothing"),
+      std::string::npos);
+  EXPECT_NE(error({10, {{0, 3, 2}}, 8}).find("needs channels, kernel and pool of at least 1, found 0, 3, 2"),
+            std::string::npos);
+  EXPECT_NE(
+      error({2048, {{8, 16, 4}}, 0}).find("input_length and hidden must be at least 1, found 2048 and 0"),
+      std::string::npos);
+  EXPECT_NE(error({0, {{8, 16, 4}}, 64}).find("input_length and hidden must be at least 1, found 0 and 64"),
+            std::string::npos);
+}
 
 }  // namespace
 }  // namespace torchclad

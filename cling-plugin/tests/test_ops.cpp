@@ -1,8 +1,12 @@
 // The op-level engine from C++: torchclad operators inside LibTorch autograd
-// graphs, mixed with LibTorch ops, and their argument errors.
+// graphs, mixed with LibTorch ops, and their argument errors; the built-in
+// Mlp and Cnn as operators (mlp_cross_entropy, model_loss of a Cnn's name).
+#include <string>
 #include <thread>
 #include <tuple>
 
+#include "model/cnn_definition.hpp"
+#include "ops/model_ops.hpp"
 #include "ops/ops.hpp"
 #include "test_util.hpp"
 
@@ -195,6 +199,205 @@ TEST(OpLevel, MlpOpFromManyThreadsAtOnce) {
     EXPECT_TRUE(testing::close(testing::to_vector(c.grad), testing::to_vector(r), 1e-9, 1e-12))
         << c.widths.size() - 1 << " layers";
   }
+}
+
+// The built-in Cnn as an operator: torchclad::model_loss of the Cnn's name
+// (cnn_definition_name: "cnn-<length>-c<channels>k<kernel>p<pool>-...-h<hidden>")
+// runs the Cnn definition of that configuration (models/cnn_of_blocks.h) and
+// its Clad gradient, on one flat parameter tensor in torch.nn's order.
+struct CnnOpCase {
+  CnnConfig config;
+  int batch;
+  std::string name;
+};
+
+// Conv1d -> ReLU -> MaxPool1d per block, flatten, Linear -> ReLU -> Linear to
+// one logit, mean BCE with logits, on views of p taken in torch.nn's order
+// (conv1.weight [channels, in, kernel], conv1.bias, ..., fc1.weight
+// [hidden, features], fc1.bias, fc2.weight [1, hidden], fc2.bias): LibTorch
+// ops only. Checks that p holds exactly these parameters.
+torch::Tensor libtorch_cnn_loss(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& p,
+                                const CnnConfig& c) {
+  int64_t offset = 0;
+  auto take = [&](std::vector<int64_t> shape) {
+    int64_t numel = 1;
+    for (int64_t s : shape) numel *= s;
+    auto t = p.narrow(0, offset, numel).view(shape);
+    offset += numel;
+    return t;
+  };
+  auto h = x.unsqueeze(1);
+  int64_t in = 1;
+  for (const auto& b : c.blocks) {
+    auto w = take({b.channels, in, b.kernel});
+    auto bias = take({b.channels});
+    h = torch::max_pool1d(torch::relu(torch::conv1d(h, w, bias)), b.pool);
+    in = b.channels;
+  }
+  h = h.flatten(1);
+  auto w1 = take({c.hidden, h.size(1)});
+  auto b1 = take({c.hidden});
+  h = torch::relu(torch::nn::functional::linear(h, w1, b1));
+  auto w2 = take({1, c.hidden});
+  auto b2 = take({1});
+  auto logits = torch::nn::functional::linear(h, w2, b2).squeeze(1);
+  EXPECT_EQ(offset, p.numel()) << "the parameters are not torch.nn's of this Cnn";
+  return torch::binary_cross_entropy_with_logits(logits, y);
+}
+
+int64_t cnn_param_count(const CnnConfig& c) {
+  int64_t count = 0, in = 1, length = c.input_length;
+  for (const auto& b : c.blocks) {
+    count += int64_t{b.channels} * (in * b.kernel + 1);
+    in = b.channels;
+    length = (length - b.kernel + 1) / b.pool;
+  }
+  return count + c.hidden * (in * length + 1) + c.hidden + 1;
+}
+
+// Targets 0 and 1 alternating, as float64.
+torch::Tensor binary_targets(int batch) {
+  std::vector<double> y(batch);
+  for (int i = 0; i < batch; ++i) y[i] = (3 * i + 1) % 2;
+  return testing::to_tensor(y, {batch});
+}
+
+// The gradient through the operator's autograd node against LibTorch
+// autograd of the same network (float64, relative 1e-9) and against central
+// differences of the operator's own loss, at batch 1 and more, one to four
+// blocks, odd lengths and pools that leave a partial window.
+class CnnOp : public ::testing::TestWithParam<CnnOpCase> {};
+
+TEST_P(CnnOp, GradientMatchesAutogradAndFiniteDifferences) {
+  const auto& c = GetParam();
+  const std::string name = cnn_definition_name(c.config);
+  const int64_t count = cnn_param_count(c.config);
+  auto values = testing::random_vector(count, 31);
+  for (auto& v : values) v *= 0.3;
+  auto x = testing::to_tensor(testing::random_vector(int64_t{c.batch} * c.config.input_length, 32),
+                              {c.batch, c.config.input_length});
+  auto y = binary_targets(c.batch);
+
+  auto params = testing::to_tensor(values, {count}).requires_grad_();
+  auto loss = torchclad::model_loss(name, params, x, y);
+  const auto g = testing::to_vector(torch::autograd::grad({loss}, {params})[0]);
+
+  auto p = params.detach().clone().requires_grad_();
+  auto ref = libtorch_cnn_loss(x, y, p, c.config);
+  const auto r = testing::to_vector(torch::autograd::grad({ref}, {p})[0]);
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-12 * std::max(1.0, std::abs(ref.item<double>())));
+  EXPECT_TRUE(testing::close(g, r, 1e-9, 1e-12));
+
+  // An upstream gradient scales it.
+  auto params2 = params.detach().clone().requires_grad_();
+  auto g3 = torch::autograd::grad({3 * torchclad::model_loss(name, params2, x, y)}, {params2})[0];
+  EXPECT_TRUE(testing::close(testing::to_vector(g3 / 3), g, 1e-15, 0));
+
+  // Central differences of the operator's forward pass (no autograd node).
+  auto f = [&] {
+    torch::NoGradGuard no_grad;
+    auto p_now = torch::from_blob(values.data(), {count}, torch::kFloat64);
+    return torchclad::model_loss(name, p_now, x, y).item<double>();
+  };
+  auto idx = testing::all_indices(count, 150);
+  EXPECT_TRUE(
+      testing::close(testing::pick(g, idx), testing::finite_differences(f, values.data(), idx), 1e-5, 1e-7));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CnnOp,
+    ::testing::Values(CnnOpCase{{23, {{2, 4, 4}}, 3}, 1, "one_block_b1"},
+                      CnnOpCase{{41, {{3, 5, 2}, {4, 3, 3}}, 6}, 1, "two_blocks_b1"},
+                      CnnOpCase{{41, {{3, 5, 2}, {4, 3, 3}}, 6}, 5, "two_blocks_b5"},
+                      CnnOpCase{{97, {{3, 4, 2}, {5, 3, 2}, {2, 3, 2}, {3, 2, 2}}, 5}, 3, "four_blocks_b3"},
+                      CnnOpCase{{}, 1, "gw_default_b1"}),
+    [](const auto& info) { return info.param.name; });
+
+// Float32 through the operator (the gravitational-wave default), against the
+// float64 reference of the same values (1e-4 relative).
+TEST(OpLevel, CnnFloat32) {
+  const CnnConfig config;
+  const int64_t count = cnn_param_count(config);
+  auto p32 = (0.1 * torch::randn({count}, torch::kFloat64)).to(torch::kFloat32).requires_grad_();
+  auto x32 = torch::randn({4, config.input_length});
+  auto y = binary_targets(4);
+  auto loss = torchclad::model_loss(cnn_definition_name(config), p32, x32, y.to(torch::kFloat32));
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat32);
+  auto g = torch::autograd::grad({loss}, {p32})[0];
+  auto p = p32.detach().to(torch::kFloat64).requires_grad_();
+  auto ref = libtorch_cnn_loss(x32.to(torch::kFloat64), y, p, config);
+  auto r = torch::autograd::grad({ref}, {p})[0];
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-5);
+  EXPECT_TRUE(testing::close(testing::to_vector(g), testing::to_vector(r), 1e-4, 1e-6));
+}
+
+// Calls from several threads at once, each configuration new to the process
+// (the first call of each makes its definition), give what LibTorch computes.
+TEST(OpLevel, CnnOpFromManyThreadsAtOnce) {
+  struct Case {
+    CnnConfig config;
+    torch::Tensor x, y, params, loss, grad;
+  };
+  std::vector<Case> cases;
+  for (int i = 0; i < 8; ++i) {
+    CnnConfig config{50 + 7 * i, {}, 3 + i};
+    for (int b = 0; b <= i % 4; ++b) config.blocks.push_back({2 + (i + b) % 3, 2 + b % 2, 2});
+    Case c{config};
+    c.x = torch::randn({3, config.input_length}, torch::kFloat64);
+    c.y = binary_targets(3);
+    c.params = 0.5 * torch::randn({cnn_param_count(config)}, torch::kFloat64);
+    cases.push_back(std::move(c));
+  }
+  std::vector<std::thread> threads;
+  for (auto& c : cases)
+    threads.emplace_back([&c] {
+      const std::string name = cnn_definition_name(c.config);
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        auto p = c.params.clone().requires_grad_();
+        c.loss = torchclad::model_loss(name, p, c.x, c.y);
+        c.grad = torch::autograd::grad({c.loss}, {p})[0];
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& c : cases) {
+    const std::string name = cnn_definition_name(c.config);
+    auto p = c.params.clone().requires_grad_();
+    auto ref = libtorch_cnn_loss(c.x, c.y, p, c.config);
+    auto r = torch::autograd::grad({ref}, {p})[0];
+    EXPECT_NEAR(c.loss.item<double>(), ref.item<double>(), 1e-12) << name;
+    EXPECT_TRUE(testing::close(testing::to_vector(c.grad), testing::to_vector(r), 1e-9, 1e-12)) << name;
+  }
+}
+
+// The Cnn operator's errors name what was expected and what was found.
+TEST(OpLevel, CnnOpErrors) {
+  const CnnConfig config{41, {{3, 5, 2}, {4, 3, 3}}, 6};
+  const std::string name = cnn_definition_name(config);
+  const int64_t count = cnn_param_count(config);
+  auto p = torch::randn({count}), x = torch::randn({2, 41}), y = torch::ones({2});
+  EXPECT_NE(error_of([&] {
+              torchclad::model_loss(name, p.narrow(0, 0, count - 1), x, y);
+            }).find("params size(0) must be " + std::to_string(count)),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::model_loss(name, p, torch::randn({2, 40}), y);
+            }).find("input size(1) must be 41"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::model_loss(name, p, x, torch::ones({3}));
+            }).find("target must hold 1 value(s) per sample (2 values), found 3"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torchclad::model_loss(name, p, torch::randn({0, 41}), torch::ones({0}));
+            }).find("empty batch"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { torchclad::model_loss("cnn-10-c2k11p1-h4", torch::randn({4}), x, y); })
+                .find("torchclad::model_loss: model 'cnn-10-c2k11p1-h4': Cnn: block 0 (kernel 11, pool 1) on "
+                      "10 samples: the signal "
+                      "shrinks to nothing"),
+            std::string::npos);
+  // The operator still works after the errors.
+  EXPECT_EQ(torchclad::model_loss(name, p, x, y).dim(), 0);
 }
 
 TEST(OpLevel, ErrorsNameTheArgumentTheExpectationAndWhatWasFound) {

@@ -7,35 +7,30 @@
 
 #include "clad/Differentiator/Differentiator.h"
 #include "kernels/activations.hpp"
-#include "kernels/cnn.hpp"
+#include "kernels/binary_losses.hpp"
 #include "kernels/losses.hpp"
 
 namespace torchclad::grad {
 namespace k = torchclad::kernels;
 
-#define TORCHCLAD_DEFINE_GRADIENTS(T)                                                                       \
-  namespace {                                                                                               \
-  auto activation_grad_##T = clad::gradient(k::activation_forward<T>, "x, y");                              \
-  auto softmax_cross_entropy_grad_##T = clad::gradient(k::softmax_cross_entropy<T>, "logits");              \
-  auto mse_grad_##T = clad::gradient(k::mse<T>, "pred, target");                                            \
-  auto cnn_bce_with_logits_grad_##T = clad::gradient(k::cnn_bce_with_logits<T>, "params, acts");            \
-  auto bce_with_logits_grad_##T = clad::gradient(k::binary_cross_entropy_with_logits<T>, "z, y");           \
-  }                                                                                                         \
-  void cnn_bce_with_logits(const T* x, const T* targets, int batch, int blocks, const int* table,           \
-                           const T* params, T* acts, T* d_params, T* d_acts) {                              \
-    cnn_bce_with_logits_grad_##T.execute(x, targets, batch, blocks, table, params, acts, d_params, d_acts); \
-  }                                                                                                         \
-  void binary_cross_entropy_with_logits(const T* z, const T* y, int n, T* d_z, T* d_y) {                    \
-    bce_with_logits_grad_##T.execute(z, y, n, d_z, d_y);                                                    \
-  }                                                                                                         \
-  void activation(int act, const T* x, T* y, int n, T* d_x, T* d_y) {                                       \
-    activation_grad_##T.execute(act, x, y, n, d_x, d_y);                                                    \
-  }                                                                                                         \
-  void softmax_cross_entropy(const T* logits, const int* labels, int m, int n, T* d_logits) {               \
-    softmax_cross_entropy_grad_##T.execute(logits, labels, m, n, d_logits);                                 \
-  }                                                                                                         \
-  void mse(const T* pred, const T* target, int n, T* d_pred, T* d_target) {                                 \
-    mse_grad_##T.execute(pred, target, n, d_pred, d_target);                                                \
+#define TORCHCLAD_DEFINE_GRADIENTS(T)                                                             \
+  namespace {                                                                                     \
+  auto activation_grad_##T = clad::gradient(k::activation_forward<T>, "x, y");                    \
+  auto softmax_cross_entropy_grad_##T = clad::gradient(k::softmax_cross_entropy<T>, "logits");    \
+  auto mse_grad_##T = clad::gradient(k::mse<T>, "pred, target");                                  \
+  auto bce_with_logits_grad_##T = clad::gradient(k::binary_cross_entropy_with_logits<T>, "z, y"); \
+  }                                                                                               \
+  void binary_cross_entropy_with_logits(const T* z, const T* y, int n, T* d_z, T* d_y) {          \
+    bce_with_logits_grad_##T.execute(z, y, n, d_z, d_y);                                          \
+  }                                                                                               \
+  void activation(int act, const T* x, T* y, int n, T* d_x, T* d_y) {                             \
+    activation_grad_##T.execute(act, x, y, n, d_x, d_y);                                          \
+  }                                                                                               \
+  void softmax_cross_entropy(const T* logits, const int* labels, int m, int n, T* d_logits) {     \
+    softmax_cross_entropy_grad_##T.execute(logits, labels, m, n, d_logits);                       \
+  }                                                                                               \
+  void mse(const T* pred, const T* target, int n, T* d_pred, T* d_target) {                       \
+    mse_grad_##T.execute(pred, target, n, d_pred, d_target);                                      \
   }
 
 TORCHCLAD_DEFINE_GRADIENTS(float)

@@ -73,7 +73,7 @@
 #include "define/definition.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/binary_losses.hpp"
-#include "kernels/cnn.hpp"
+#include "kernels/layout.hpp"
 #include "kernels/conv1d.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/linear.hpp"
