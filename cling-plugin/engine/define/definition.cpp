@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -74,6 +75,22 @@ void report_registration_error(const std::string& name, const std::string& messa
   }
   r.pending_errors.push_back(message);
   std::fprintf(stderr, "torchclad: %s\n", message.c_str());
+}
+
+bool record_failed_build(const std::string& name, const std::string& message) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (auto it = r.definitions.find(name); it != r.definitions.end() && *it->second->alive) return true;
+  r.errors[name] = message;
+  return false;
+}
+
+std::vector<std::string> declared_model_names(const std::string& source_text) {
+  static const std::regex declaration(R"(TORCHCLAD_MODEL\s*\(\s*([A-Za-z_]\w*)\s*,)");
+  std::vector<std::string> names;
+  for (std::sregex_iterator m(source_text.begin(), source_text.end(), declaration), end; m != end; ++m)
+    names.push_back((*m)[1].str());
+  return names;
 }
 
 void register_definition(std::shared_ptr<Definition> def) {

@@ -107,6 +107,15 @@ std::vector<std::string> definition_names();
 // Registration errors since the last call (a host reports them for the cell).
 std::vector<std::string> take_registration_errors();
 void report_registration_error(const std::string& name, const std::string& message);
+// The latest build of a file that declares `name` failed: a name with no
+// working definition gets `message` as the reason (instead of an older run's
+// error the user may have fixed since); a working definition is kept, as a
+// failed re-run of a cell keeps what the previous run defined. Returns
+// whether a working definition was kept.
+bool record_failed_build(const std::string& name, const std::string& message);
+// The model names the text of a file or cell declares (TORCHCLAD_MODEL(name,
+// Struct)), read as text: for one that did not compile.
+std::vector<std::string> declared_model_names(const std::string& source_text);
 
 // A family of built-in definitions whose name carries their configuration
 // (the Mlp's "mlp-784-256-10-tanh"): find_definition asks each maker for a

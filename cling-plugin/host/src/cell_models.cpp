@@ -2,6 +2,7 @@
 
 #include <TSystem.h>
 
+#include <cstdio>
 #include <exception>
 
 #include "define/definition.hpp"
@@ -29,6 +30,17 @@ std::string cell_model_problems(const std::vector<std::string>& diagnostics, con
   for (const auto& e : torchclad::define::take_registration_errors())
     problems += (problems.empty() ? "" : "\n") + e;
   return problems;
+}
+
+void record_failed_model_cell(const std::string& source_text, const std::string& cell, const std::string& error) {
+  for (const auto& name : torchclad::define::declared_model_names(source_text)) {
+    const bool kept = torchclad::define::record_failed_build(
+        name, "model '" + name + "' has no working definition: the latest run of " + cell +
+                  " did not compile (" + error + "); fix the cell and run it again");
+    if (kept)
+      std::fprintf(stderr, "torchclad: model '%s' keeps the definition of the last run of %s that compiled\n",
+                   name.c_str(), cell.c_str());
+  }
 }
 
 std::map<std::string, std::string> model_sources() {

@@ -36,6 +36,13 @@ int compile_and_load_model_cell(const std::string& source_path, const std::strin
 // definitions are withdrawn.
 std::string cell_model_problems(const std::vector<std::string>& diagnostics, const std::string& source_path);
 
+// A model cell that did not compile: each model its text declares that has
+// no working definition gets `error` (the cell's first error, in cell terms)
+// as the reason torchclad::model(name) gives, instead of an older run's
+// error. A working definition of an earlier run is kept; a line on stderr
+// says so.
+void record_failed_model_cell(const std::string& source_text, const std::string& cell, const std::string& error);
+
 // The file each registered model was compiled from (name -> source file),
 // taken before a model cell loads to tell what it replaced.
 std::map<std::string, std::string> model_sources();

@@ -649,6 +649,7 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
     result.evalue = first_cell_error(diagnostics, path, cell_label(name, named));
     if (result.evalue.empty())
       result.evalue = (models ? "clang++ could not compile " : "ACLiC could not compile ") + path;
+    if (models) record_failed_model_cell(source, named ? "cell " + name : "its %%clad cell", result.evalue);
     result.traceback = diagnostics;
     return result;
   }

@@ -258,6 +258,36 @@ TORCHCLAD_MODEL(no_output, NoOutput)
         assert "must declare output(activation)" in reply["evalue"]
 
 
+def test_a_model_whose_fix_does_not_compile_names_the_latest_error_not_the_fixed_one(host):
+    # The trial's case: a width error, then a fix with a typo; model() said
+    # the width error, which the user had fixed already.
+    def cell(width, call):
+        return f"""%%clad fixes
+namespace nn = torchclad::nn;
+struct Fixes : nn::Model {{
+  nn::Linear fc1{{"fc1", 4, 20}}, fc2{{"fc2", {width}, 1}};
+  nn::Act z{{20}}, h{{20}}, o{{1}};
+  Fixes() {{ inputs(4); regression(1); output(o); }}
+  template <class T>
+  static T loss(const Fixes& m, const T* p, T* a, const T* x, const T* y, int n) {{
+    nn::linear(m.fc1, p, x, a, m.z, n);
+    {call}(a, m.z, m.h, n);
+    nn::linear(m.fc2, p, a, m.h, m.o, n);
+    return nn::mse(a, m.o, y, n);
+  }}
+}};
+TORCHCLAD_MODEL(fixes, Fixes)
+"""
+    reply, _ = host.execute(cell(21, "nn::relu"), timeout=180)
+    assert reply["status"] == "error" and "expects 21" in reply["evalue"], reply
+    reply, _ = host.execute(cell(20, "nn::rleu"), timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladCompileError", reply
+    reply, _ = host.execute('#include "torchclad/model.h"\nauto fixes_model = torchclad::model("fixes");')
+    assert reply["status"] == "error"
+    assert "the latest run of cell fixes did not compile" in reply["evalue"], reply["evalue"]
+    assert "rleu" in reply["evalue"] and "expects 21" not in reply["evalue"], reply["evalue"]
+
+
 def model_cell_with_activation(name, activation_body):
     # line 3 of the cell is the activation
     return f"""%%clad {name}

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -62,6 +63,14 @@ std::vector<std::string> names_from(const std::string& source_file) {
   for (const auto& n : define::definition_names())
     if (define::find_definition(n)->source_file == source_file) names.push_back(n);
   return names;
+}
+
+// The first error of the compiler's output, without its file position.
+std::string first_compile_error(const std::string& compiler_output) {
+  std::istringstream lines(compiler_output);
+  for (std::string line; std::getline(lines, line);)
+    if (const auto at = line.find(" error: "); at != std::string::npos) return line.substr(at + 8);
+  return "";
 }
 
 }  // namespace
@@ -349,6 +358,17 @@ std::vector<std::string> load_models(const std::string& source_file) {
   if (status != 0) {
     fs::remove(library);
     const std::string crash = clad_crash(output);
+    const std::string why = crash.empty() ? first_compile_error(output) : crash;
+    std::ifstream in(absolute);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& n : define::declared_model_names(text)) {
+      const bool kept = define::record_failed_build(
+          n, "model '" + n + "' has no working definition: the latest build of " + source_file +
+                 " did not compile" + (why.empty() ? "" : " (" + why + ")") + "; fix it and run it again");
+      if (kept)
+        std::fprintf(stderr, "torchclad: model '%s' keeps the definition of the last build that compiled\n",
+                     n.c_str());
+    }
     throw std::runtime_error(
         "load_models: " + source_file +
         (crash.empty() ? " did not compile (the compiler's messages are above)" : ": " + crash));
