@@ -1056,8 +1056,60 @@ void gather_ints(Context& c, const GraphNode& node) {
   set_ints(c, node, out, index.dims.empty());
 }
 
+// Unsqueeze / Squeeze of an activation (the dynamo exporter's 1D adaptive
+// pooling: Unsqueeze to [C, 1, L], a 2D pooling, Squeeze): axes of size 1
+// added or removed after the batch, an alias when the memory order stays
+// (a convolution's output keeps its channels first), else refused; a
+// channel-major value squeezed to [C] is flattened to [batch, C].
+void squeeze_activation(Context& c, const GraphNode& node) {
+  const Value x = c.value(node, 0);
+  const bool unsqueeze = node.op == "Unsqueeze";
+  std::vector<int64_t> axes = c.attr_ints(node, "axes");
+  if (c.has_input(node, 1)) {  // opset 13 on: the axes as an input
+    const auto& t = c.constant(node, 1, false);
+    if (!t.is_int) c.fail(node, "its axes '" + t.name + "' are not an int64 constant");
+    axes = t.i;
+  }
+  const int64_t in_rank = static_cast<int64_t>(x.dims.size()) + 1;
+  const int64_t rank = unsqueeze ? in_rank + static_cast<int64_t>(axes.size()) : in_rank;
+  std::vector<int64_t> full{kBatch};
+  full.insert(full.end(), x.dims.begin(), x.dims.end());
+  for (auto& a : axes) a = a < 0 ? a + rank : a;
+  std::sort(axes.begin(), axes.end());
+  auto refuse = [&](const std::string& why) {
+    c.fail(node, node.op + " of an activation of per-sample shape " + dims_text(x.dims) + " on axes [" +
+                     ints_text(axes) + "]: " + why +
+                     "; supported are axes of size 1 after the batch (and, on a convolution's output, after "
+                     "its channels)");
+  };
+  if (x.is_input) refuse("the model's input itself (it needs a layer before it)");
+  if (axes.empty() && !unsqueeze)  // every axis of size 1
+    for (int64_t k = 1; k < in_rank; ++k)
+      if (full[k] == 1) axes.push_back(k);
+  const bool cm = x.channel_major && !x.dims.empty() && x.dims[0] > 1;
+  for (auto a : axes)
+    if (a < 1 || a >= rank || (cm && a < 2)) refuse("an axis moves the batch or the channels");
+  std::vector<int64_t> dims;
+  if (unsqueeze) {
+    for (int64_t k = 1, from = 1; k < rank; ++k)
+      dims.push_back(std::binary_search(axes.begin(), axes.end(), k) ? 1 : full[from++]);
+  } else {
+    for (auto a : axes)
+      if (full[a] != 1) refuse("axis " + std::to_string(a) + " has size " + std::to_string(full[a]));
+    for (int64_t k = 1; k < in_rank; ++k)
+      if (!std::binary_search(axes.begin(), axes.end(), k)) dims.push_back(full[k]);
+  }
+  if (dims.empty()) refuse("nothing of the sample is left");
+  if (cm && dims.size() == 1) return flatten_value(c, node, x);  // [C] of a [C, n, 1] buffer
+  Value y = x;
+  y.dims = dims;
+  y.channel_major = cm;
+  c.alias(node.outputs[0], y);
+}
+
 // Unsqueeze / Squeeze of a shape value: the values stay, the rank changes.
 void reshape_ints(Context& c, const GraphNode& node) {
+  if (!is_constant_input(c, node.inputs.at(0))) return squeeze_activation(c, node);
   const auto& data = c.constant(node, 0, false);
   if (!data.is_int) c.fail(node, "only " + node.op + " of a shape (int64) is supported");
   set_ints(c, node, data.i, node.op == "Squeeze" && data.i.size() == 1);
@@ -1327,7 +1379,7 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Transpose", transpose_constant},  // of a constant matrix
       {"Cast", cast_constant},            // of a constant, to float32
       {"Gather", gather_ints},
-      {"Unsqueeze", reshape_ints},
+      {"Unsqueeze", reshape_ints},  // of shapes; of activations, axes of size 1
       {"Squeeze", reshape_ints},
       {"Concat", concat},  // of shapes, or of activations along features or channels
                            // BatchNormalization: folded into the Gemm/MatMul/Conv before it.

@@ -1069,6 +1069,8 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
                 return h.view(x.size(0), 2, 3).transpose(0, 1).reshape(x.size(0), 6)
             if self.kind == "ranks":  # [n, 3, 3] + [n, 3]: numpy's rule aligns the batch with the channels
                 return (self.conv(x) + self.f3(x.flatten(1))).flatten(1)
+            if self.kind == "unsqueeze_channels":  # [n, 1, 3, 3]: the channels no longer first
+                return self.conv(x).unsqueeze(1).flatten(1)
             if self.kind == "concat_length":  # along a convolution's positions
                 return torch.cat([self.conv(x), self.conv(x)], dim=2).flatten(1)
             return h.double()
@@ -1080,6 +1082,8 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
         "ranks": "inputs of per-sample shapes [3, 3] and [3]: their ranks differ; supported between two activations",
         "cast": "(op Cast): a Cast of an activation to ONNX type 11 is not supported",
         "concat_length": "(op Concat): axis 2 of per-sample shape [3, 3]: only axis 1",
+        "unsqueeze_channels": "(op Unsqueeze): Unsqueeze of an activation of per-sample shape [3, 3] on axes [1]: an "
+                              "axis moves the batch or the channels",
     }
     for kind, text in expected.items():
         path = tmp_path / f"refused_{kind}.onnx"
@@ -1223,8 +1227,9 @@ class Adaptive1d(torch.nn.Module):
 # 2D from the dynamo exporter (AveragePool of computed kernel, ReduceMax over
 # the positions) and TorchScript (aten::adaptive_avg_pool2d,
 # adaptive_max_pool2d); 1D from the legacy exporter (MaxPool of computed
-# kernel, GlobalAveragePool) and TorchScript.
-@pytest.mark.parametrize("dims,fmt", [(2, "dynamo"), (2, "script"), (1, "legacy"), (1, "script")])
+# kernel, GlobalAveragePool), the dynamo exporter (Unsqueeze to 2D, MaxPool,
+# ReduceMean, Squeeze) and TorchScript.
+@pytest.mark.parametrize("dims,fmt", [(2, "dynamo"), (2, "script"), (1, "legacy"), (1, "dynamo"), (1, "script")])
 def test_adaptive_pools(tmp_path, dims, fmt):
     torch.manual_seed(18)
     model = (Adaptive2d() if dims == 2 else Adaptive1d()).eval()
@@ -1238,10 +1243,13 @@ def test_adaptive_pools(tmp_path, dims, fmt):
         path = tmp_path / "adaptive.onnx"
         export(model, x[:2], path, dynamo=fmt == "dynamo")
         ops = [n.op_type for n in onnx.load(str(path)).graph.node]
-        assert ("ReduceMax" if dims == 2 else "GlobalAveragePool") in ops, ops
+        expected_ops = {(2, "dynamo"): ["ReduceMax"], (1, "legacy"): ["GlobalAveragePool"],
+                        (1, "dynamo"): ["Unsqueeze", "ReduceMean", "Squeeze"]}[(dims, fmt)]
+        assert set(expected_ops) <= set(ops), ops
     results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, torchscript_shape=shape if fmt == "script" else "")
     source = Path(results["source"]).read_text()
-    assert f"nn::avg_pool{dims}d(" in source and f"nn::max_pool{dims}d(" in source, source
+    pooled = 2 if fmt == "dynamo" else dims  # the dynamo exporter pools 1D as 2D of height 1
+    assert f"nn::avg_pool{pooled}d(" in source and f"nn::max_pool{pooled}d(" in source, source
     assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
     with torch.no_grad():
         expected = model(x).numpy()
