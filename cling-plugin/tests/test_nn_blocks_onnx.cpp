@@ -419,6 +419,46 @@ struct LogSoftmaxNet : nn::Model {
 };
 TORCHCLAD_MODEL(log_softmax_net, LogSoftmaxNet)
 
+// The smooth activations of pretrained models (nn.h), side by side on one
+// Linear's output scaled by 4 (so that each meets its regions: ELU's
+// exponential side, Softplus past its threshold, HardSigmoid saturated,
+// HardSwish below -3 and above 3), concatenated into a regression head.
+static const double kFour[1] = {4.0};
+struct SmoothActivationsNet : nn::Model {
+  nn::Linear fc1{"fc1", 6, 8};
+  nn::Const four{"four", kFour, {1}};
+  nn::Act z{8}, u{8}, elu{8}, gelu{8}, gelu_tanh{8}, silu{8}, softplus{8}, hsig{8}, hswish{8};
+  nn::Act c1{16}, c2{24}, c3{32}, c4{40}, c5{48}, c6{56};
+  nn::Linear fc2{"fc2", 56, 3};
+  nn::Act out{3};
+  SmoothActivationsNet() {
+    inputs(6);
+    regression(3);
+    output(out);
+  }
+  template <class T>
+  static T loss(const SmoothActivationsNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z, n);
+    nn::mul(a, m.z, m.four, m.u, 0, n);
+    nn::elu(a, m.u, m.elu, 0.7, n);
+    nn::gelu(a, m.u, m.gelu, n);
+    nn::gelu_tanh(a, m.u, m.gelu_tanh, n);
+    nn::silu(a, m.u, m.silu, n);
+    nn::softplus(a, m.u, m.softplus, 1.5, 3.0, n);
+    nn::hard_sigmoid(a, m.u, m.hsig, 0.3, 0.5, n);
+    nn::hard_swish(a, m.u, m.hswish, n);
+    nn::concat_features(a, m.elu, m.gelu, m.c1, n);
+    nn::concat_features(a, m.c1, m.gelu_tanh, m.c2, n);
+    nn::concat_features(a, m.c2, m.silu, m.c3, n);
+    nn::concat_features(a, m.c3, m.softplus, m.c4, n);
+    nn::concat_features(a, m.c4, m.hsig, m.c5, n);
+    nn::concat_features(a, m.c5, m.hswish, m.c6, n);
+    nn::linear(m.fc2, p, a, m.c6, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(smooth_activations_net, SmoothActivationsNet)
+
 // BatchNorm's constants (as an importer writes them into the definition).
 static const double kBn2dMean[3] = {0.3, -0.2, 0.1}, kBn2dVar[3] = {1.5, 0.7, 2.0};
 static const double kBn1dMean[6] = {0.1, -0.3, 0.2, 0.0, 0.5, -0.1},
@@ -857,6 +897,16 @@ const std::map<std::string, Twin>& twins() {
          h = torch::clamp(h, -0.1, 0.6);
          return torch::log_softmax(F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias")), 1);
        }},
+      {"smooth_activations_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto u = F::linear(x, view(p, d, "fc1.weight"), view(p, d, "fc1.bias")) * 4.0;
+         auto h = torch::cat({F::elu(u, F::ELUFuncOptions().alpha(0.7)), F::gelu(u),
+                              F::gelu(u, F::GELUFuncOptions().approximate("tanh")), F::silu(u),
+                              F::softplus(u, F::SoftplusFuncOptions().beta(1.5).threshold(3.0)),
+                              torch::clamp(u * 0.3 + 0.5, 0.0, 1.0), torch::hardswish(u)},
+                             1);
+         return F::linear(h, view(p, d, "fc2.weight"), view(p, d, "fc2.bias"));
+       }},
       {"batch_norm2d_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto h = F::conv2d(x.view({x.size(0), 2, 5, 4}), view(p, d, "c.weight"),
@@ -961,9 +1011,10 @@ INSTANTIATE_TEST_SUITE_P(
                                          "grouped_conv1d_net", "multi_channel_conv1d_net", "pool2d_net",
                                          "pool1d_net", "pool2d_ceil_net", "pool1d_ceil_net", "axes_net",
                                          "axes3d_net", "small_image_cnn", "leaky_softmax_net",
-                                         "log_softmax_net", "batch_norm2d_net", "batch_norm1d_inference_net",
-                                         "broadcast_net", "feature_broadcast_net", "unflatten_net",
-                                         "no_bias_mlp", "channel_softmax_net", "tiled_pool1d_net"),
+                                         "log_softmax_net", "smooth_activations_net", "batch_norm2d_net",
+                                         "batch_norm1d_inference_net", "broadcast_net",
+                                         "feature_broadcast_net", "unflatten_net", "no_bias_mlp",
+                                         "channel_softmax_net", "tiled_pool1d_net"),
                        ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
@@ -1010,21 +1061,21 @@ TEST_P(BlockSteadyState, AllocatesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(
     Blocks, BlockSteadyState,
-    ::testing::Values(std::make_tuple("conv1d_options_net", 1, 1),
-                      std::make_tuple("conv1d_options_net", 70, 1), std::make_tuple("conv2d_net", 1, 1),
-                      std::make_tuple("conv2d_net", 70, 2), std::make_tuple("grouped_conv_net", 70, 2),
-                      std::make_tuple("grouped_conv1d_net", 1, 1), std::make_tuple("pool2d_net", 70, 1),
-                      std::make_tuple("pool1d_net", 70, 1), std::make_tuple("pool2d_ceil_net", 70, 2),
-                      std::make_tuple("pool1d_ceil_net", 1, 1), std::make_tuple("axes_net", 70, 2),
-                      std::make_tuple("axes3d_net", 1, 1), std::make_tuple("small_image_cnn", 1, 1),
-                      std::make_tuple("small_image_cnn", 65, 2), std::make_tuple("leaky_softmax_net", 70, 1),
-                      std::make_tuple("log_softmax_net", 1, 1), std::make_tuple("batch_norm2d_net", 70, 2),
-                      std::make_tuple("batch_norm1d_inference_net", 70, 1),
-                      std::make_tuple("broadcast_net", 1, 1), std::make_tuple("broadcast_net", 70, 2),
-                      std::make_tuple("feature_broadcast_net", 70, 1),
-                      std::make_tuple("unflatten_net", 70, 1), std::make_tuple("no_bias_mlp", 1, 1),
-                      std::make_tuple("no_bias_mlp", 70, 2), std::make_tuple("channel_softmax_net", 70, 1),
-                      std::make_tuple("tiled_pool1d_net", 70, 1)));
+    ::testing::Values(
+        std::make_tuple("conv1d_options_net", 1, 1), std::make_tuple("conv1d_options_net", 70, 1),
+        std::make_tuple("conv2d_net", 1, 1), std::make_tuple("conv2d_net", 70, 2),
+        std::make_tuple("grouped_conv_net", 70, 2), std::make_tuple("grouped_conv1d_net", 1, 1),
+        std::make_tuple("pool2d_net", 70, 1), std::make_tuple("pool1d_net", 70, 1),
+        std::make_tuple("pool2d_ceil_net", 70, 2), std::make_tuple("pool1d_ceil_net", 1, 1),
+        std::make_tuple("axes_net", 70, 2), std::make_tuple("axes3d_net", 1, 1),
+        std::make_tuple("small_image_cnn", 1, 1), std::make_tuple("small_image_cnn", 65, 2),
+        std::make_tuple("leaky_softmax_net", 70, 1), std::make_tuple("log_softmax_net", 1, 1),
+        std::make_tuple("smooth_activations_net", 1, 1), std::make_tuple("smooth_activations_net", 70, 2),
+        std::make_tuple("batch_norm2d_net", 70, 2), std::make_tuple("batch_norm1d_inference_net", 70, 1),
+        std::make_tuple("broadcast_net", 1, 1), std::make_tuple("broadcast_net", 70, 2),
+        std::make_tuple("feature_broadcast_net", 70, 1), std::make_tuple("unflatten_net", 70, 1),
+        std::make_tuple("no_bias_mlp", 1, 1), std::make_tuple("no_bias_mlp", 70, 2),
+        std::make_tuple("channel_softmax_net", 70, 1), std::make_tuple("tiled_pool1d_net", 70, 1)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),

@@ -624,13 +624,38 @@ void cast_constant(Context& c, const GraphNode& node) {
 
 // ---- Ops without parameters.
 
-void elementwise(Context& c, const GraphNode& node, const std::string& block) {
+// nn::block(a, x, y, args..., n): an elementwise block with numeric arguments.
+void elementwise(Context& c, const GraphNode& node, const std::string& block,
+                 const std::vector<double>& args = {}) {
   const Value& x = c.value(node, 0);
   if (x.is_input)
     c.fail(node, "an activation of the model's input itself is not supported (it needs a layer before it)");
   const Value xv = x;
   Value& y = c.new_act(node.outputs[0], xv.dims, xv.channel_major);
-  c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", n);");
+  std::string extra;
+  for (double v : args) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%.9g", v);
+    extra += std::string(number) + ", ";
+  }
+  c.body.push_back("    nn::" + block + "(a, m." + xv.ref + ", m." + y.ref + ", " + extra + "n);");
+}
+
+// Gelu (opset 20, or fused from the Erf / Tanh formula): approximate "none" or "tanh".
+void gelu(Context& c, const GraphNode& node) {
+  const std::string approximate =
+      node.attrs.contains("approximate") ? node.attrs["approximate"].get<std::string>() : "none";
+  if (approximate != "none" && approximate != "tanh")
+    c.fail(node, "approximate '" + approximate + "' is not supported (supported: 'none' and 'tanh')");
+  elementwise(c, node, approximate == "none" ? "gelu" : "gelu_tanh");
+}
+
+// Softplus: beta and threshold when fused from PyTorch's formula (see
+// import_fusion.cpp), else ONNX's log(1 + e^x) (beta 1, no threshold).
+void softplus(Context& c, const GraphNode& node) {
+  const double beta = c.attr_float(node, "beta", 1.0), threshold = c.attr_float(node, "threshold", 1e30);
+  if (!(beta > 0)) c.fail(node, "beta " + std::to_string(beta) + " is not positive");
+  elementwise(c, node, "softplus", {beta, threshold});
 }
 
 // [n, C, L] (any layout) -> [n, C * L], PyTorch's order.
@@ -822,6 +847,86 @@ void pool(Context& c, const GraphNode& node, bool average) {
                    xv.ref + ", m." + y.ref + ", n);");
 }
 
+// A pooling over whole windows of a convolution's output [C, L] or [C, H, W]:
+// `node` as MaxPool / AveragePool with kernel = stride = `kernel`.
+void pool_windows(Context& c, const GraphNode& node, bool average, const std::vector<int64_t>& kernel) {
+  GraphNode p = node;
+  p.attrs = json::object();
+  p.attrs["kernel_shape"] = kernel;
+  p.attrs["strides"] = kernel;
+  pool(c, p, average);
+}
+
+const Value& spatial_input(Context& c, const GraphNode& node, const std::string& what) {
+  const Value& x = c.value(node, 0);
+  if (x.is_input || x.dims.size() < 2 || x.dims.size() > 3 || !x.as_channel_major())
+    c.fail(node, what +
+                     " reads a convolution's output [channels, length] or [channels, height, width] (found " +
+                     (x.is_input ? "the model's input" : "per-sample shape " + dims_text(x.dims)) + ")");
+  return x;
+}
+
+// GlobalAveragePool / GlobalMaxPool (AdaptiveAvgPool / AdaptiveMaxPool with
+// output size 1, as the exporter writes them): one window over all positions.
+void global_pool(Context& c, const GraphNode& node, bool average) {
+  const Value& x = spatial_input(c, node, "a global pooling");
+  pool_windows(c, node, average, std::vector<int64_t>(x.dims.begin() + 1, x.dims.end()));
+}
+
+// ReduceMean / ReduceMax over all positions of a convolution's output (the
+// dynamo exporter's AdaptiveAvgPool2d(1)): a global pooling; without
+// keepdims, flattened to [batch, channels].
+void reduce_positions(Context& c, const GraphNode& node, bool average) {
+  const Value x = c.value(node, 0);
+  const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
+  std::vector<int64_t> axes = c.attr_ints(node, "axes");
+  if (c.has_input(node, 1)) {  // opset 18 on: the axes as an input
+    const auto& t = c.constant(node, 1, false);
+    if (!t.is_int) c.fail(node, "its axes '" + t.name + "' are not an int64 constant");
+    axes = t.i;
+  }
+  for (auto& a : axes) a = a < 0 ? a + rank : a;
+  std::sort(axes.begin(), axes.end());
+  std::vector<int64_t> positions;
+  for (int64_t k = 2; k < rank; ++k) positions.push_back(k);
+  if (x.is_input || rank < 3 || rank > 4 || axes != positions || !x.as_channel_major())
+    c.fail(node, "a reduction over axes [" + ints_text(axes) + "] of per-sample shape " + dims_text(x.dims) +
+                     ": supported is the " + (average ? "mean" : "maximum") +
+                     " over all positions of a convolution's output (axes 2 and on: a global pooling, as "
+                     "AdaptiveAvgPool/AdaptiveMaxPool with output size 1 export)");
+  const std::vector<int64_t> kernel(x.dims.begin() + 1, x.dims.end());
+  if (c.attr_int(node, "keepdims", 1) != 0) return pool_windows(c, node, average, kernel);
+  GraphNode pooled = node;
+  pooled.outputs = {node.outputs[0] + "#pooled"};
+  pool_windows(c, pooled, average, kernel);
+  flatten_value(c, node, c.values.at(pooled.outputs[0]));
+}
+
+// AdaptiveAvgPool / AdaptiveMaxPool 1D and 2D (TorchScript's
+// aten::adaptive_*_pool*d, attribute output_size): PyTorch's windows are
+// [floor(i L / o), ceil((i + 1) L / o)); when o divides L they are the
+// windows of a pooling with kernel = stride = L / o, which torchclad imports.
+void adaptive_pool(Context& c, const GraphNode& node, bool average) {
+  const Value& x = spatial_input(c, node, "an adaptive pooling");
+  const std::vector<int64_t> in(x.dims.begin() + 1, x.dims.end());
+  const std::vector<int64_t> out = c.attr_ints(node, "output_size");
+  if (out.size() != in.size())
+    c.fail(node, "output size [" + ints_text(out) + "] for input positions [" + ints_text(in) +
+                     "]: one size per axis expected");
+  std::vector<int64_t> kernel;
+  for (size_t k = 0; k < in.size(); ++k) {
+    if (out[k] < 1 || out[k] > in[k] || in[k] % out[k] != 0)
+      c.fail(node, "adaptive pooling of input " + std::string(in.size() == 1 ? "length " : "size [") +
+                       ints_text(in) + (in.size() == 1 ? "" : "]") + " to output size " +
+                       (out.size() == 1 ? "" : "[") + ints_text(out) + (out.size() == 1 ? "" : "]") + ": " +
+                       std::to_string(in[k]) + " is not a multiple of " + std::to_string(out[k]) +
+                       ", so PyTorch's windows differ in size; torchclad imports adaptive pooling whose "
+                       "output size divides the input size (kernel = stride = input / output), or is 1");
+    kernel.push_back(in[k] / out[k]);
+  }
+  pool_windows(c, node, average, kernel);
+}
+
 void leaky_relu(Context& c, const GraphNode& node) {
   const Value& x = c.value(node, 0);
   if (x.is_input)
@@ -951,8 +1056,60 @@ void gather_ints(Context& c, const GraphNode& node) {
   set_ints(c, node, out, index.dims.empty());
 }
 
+// Unsqueeze / Squeeze of an activation (the dynamo exporter's 1D adaptive
+// pooling: Unsqueeze to [C, 1, L], a 2D pooling, Squeeze): axes of size 1
+// added or removed after the batch, an alias when the memory order stays
+// (a convolution's output keeps its channels first), else refused; a
+// channel-major value squeezed to [C] is flattened to [batch, C].
+void squeeze_activation(Context& c, const GraphNode& node) {
+  const Value x = c.value(node, 0);
+  const bool unsqueeze = node.op == "Unsqueeze";
+  std::vector<int64_t> axes = c.attr_ints(node, "axes");
+  if (c.has_input(node, 1)) {  // opset 13 on: the axes as an input
+    const auto& t = c.constant(node, 1, false);
+    if (!t.is_int) c.fail(node, "its axes '" + t.name + "' are not an int64 constant");
+    axes = t.i;
+  }
+  const int64_t in_rank = static_cast<int64_t>(x.dims.size()) + 1;
+  const int64_t rank = unsqueeze ? in_rank + static_cast<int64_t>(axes.size()) : in_rank;
+  std::vector<int64_t> full{kBatch};
+  full.insert(full.end(), x.dims.begin(), x.dims.end());
+  for (auto& a : axes) a = a < 0 ? a + rank : a;
+  std::sort(axes.begin(), axes.end());
+  auto refuse = [&](const std::string& why) {
+    c.fail(node, node.op + " of an activation of per-sample shape " + dims_text(x.dims) + " on axes [" +
+                     ints_text(axes) + "]: " + why +
+                     "; supported are axes of size 1 after the batch (and, on a convolution's output, after "
+                     "its channels)");
+  };
+  if (x.is_input) refuse("the model's input itself (it needs a layer before it)");
+  if (axes.empty() && !unsqueeze)  // every axis of size 1
+    for (int64_t k = 1; k < in_rank; ++k)
+      if (full[k] == 1) axes.push_back(k);
+  const bool cm = x.channel_major && !x.dims.empty() && x.dims[0] > 1;
+  for (auto a : axes)
+    if (a < 1 || a >= rank || (cm && a < 2)) refuse("an axis moves the batch or the channels");
+  std::vector<int64_t> dims;
+  if (unsqueeze) {
+    for (int64_t k = 1, from = 1; k < rank; ++k)
+      dims.push_back(std::binary_search(axes.begin(), axes.end(), k) ? 1 : full[from++]);
+  } else {
+    for (auto a : axes)
+      if (full[a] != 1) refuse("axis " + std::to_string(a) + " has size " + std::to_string(full[a]));
+    for (int64_t k = 1; k < in_rank; ++k)
+      if (!std::binary_search(axes.begin(), axes.end(), k)) dims.push_back(full[k]);
+  }
+  if (dims.empty()) refuse("nothing of the sample is left");
+  if (cm && dims.size() == 1) return flatten_value(c, node, x);  // [C] of a [C, n, 1] buffer
+  Value y = x;
+  y.dims = dims;
+  y.channel_major = cm;
+  c.alias(node.outputs[0], y);
+}
+
 // Unsqueeze / Squeeze of a shape value: the values stay, the rank changes.
 void reshape_ints(Context& c, const GraphNode& node) {
+  if (!is_constant_input(c, node.inputs.at(0))) return squeeze_activation(c, node);
   const auto& data = c.constant(node, 0, false);
   if (!data.is_int) c.fail(node, "only " + node.op + " of a shape (int64) is supported");
   set_ints(c, node, data.i, node.op == "Squeeze" && data.i.size() == 1);
@@ -1190,11 +1347,24 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Tanh", [](Context& c, const GraphNode& n) { elementwise(c, n, "tanh"); }},
       {"Sigmoid", [](Context& c, const GraphNode& n) { elementwise(c, n, "sigmoid"); }},
       {"LeakyRelu", leaky_relu},
+      {"Elu",
+       [](Context& c, const GraphNode& n) { elementwise(c, n, "elu", {c.attr_float(n, "alpha", 1.0)}); }},
+      {"Gelu", gelu},  // opset 20; the Erf and Tanh formulas of older exporters are fused into it
+      {"Softplus", softplus},
+      {"HardSigmoid",
+       [](Context& c, const GraphNode& n) {
+         elementwise(c, n, "hard_sigmoid", {c.attr_float(n, "alpha", 0.2), c.attr_float(n, "beta", 0.5)});
+       }},
+      {"HardSwish", [](Context& c, const GraphNode& n) { elementwise(c, n, "hard_swish"); }},
       {"Clip", clip},  // torch.clamp, ReLU6, Hardtanh
       {"Softmax", [](Context& c, const GraphNode& n) { softmax(c, n, "softmax"); }},
       {"LogSoftmax", [](Context& c, const GraphNode& n) { softmax(c, n, "log_softmax"); }},
       {"MaxPool", [](Context& c, const GraphNode& n) { pool(c, n, false); }},     // 1D and 2D
       {"AveragePool", [](Context& c, const GraphNode& n) { pool(c, n, true); }},  // 1D and 2D
+      {"GlobalMaxPool", [](Context& c, const GraphNode& n) { global_pool(c, n, false); }},
+      {"GlobalAveragePool", [](Context& c, const GraphNode& n) { global_pool(c, n, true); }},
+      {"ReduceMax", [](Context& c, const GraphNode& n) { reduce_positions(c, n, false); }},  // over positions
+      {"ReduceMean", [](Context& c, const GraphNode& n) { reduce_positions(c, n, true); }},  // over positions
       {"Flatten", flatten},
       {"Reshape", reshape},  // to [batch, -1], [batch, C, ...]; of constants
       {"Dropout", identity},
@@ -1209,10 +1379,21 @@ const std::vector<std::pair<std::string, Handler>>& ops() {
       {"Transpose", transpose_constant},  // of a constant matrix
       {"Cast", cast_constant},            // of a constant, to float32
       {"Gather", gather_ints},
-      {"Unsqueeze", reshape_ints},
+      {"Unsqueeze", reshape_ints},  // of shapes; of activations, axes of size 1
       {"Squeeze", reshape_ints},
       {"Concat", concat},  // of shapes, or of activations along features or channels
                            // BatchNormalization: folded into the Gemm/MatMul/Conv before it.
+  };
+  return table;
+}
+
+// Nodes the readers write that are no ONNX op: SiLU (fused from Sigmoid * x,
+// or TorchScript's aten::silu) and TorchScript's adaptive pooling.
+const std::vector<std::pair<std::string, Handler>>& internal_ops() {
+  static const std::vector<std::pair<std::string, Handler>> table = {
+      {"Silu", [](Context& c, const GraphNode& n) { elementwise(c, n, "silu"); }},
+      {"AdaptiveMaxPool", [](Context& c, const GraphNode& n) { adaptive_pool(c, n, false); }},
+      {"AdaptiveAveragePool", [](Context& c, const GraphNode& n) { adaptive_pool(c, n, true); }},
   };
   return table;
 }
@@ -1246,7 +1427,7 @@ Graph without_constant_identities(Graph g) {
 }  // namespace
 
 Generated generate(const Graph& graph, const std::string& model_name, const std::string& loss) {
-  const Graph g = without_constant_identities(graph);
+  const Graph g = fuse_activation_patterns(without_constant_identities(graph));
   const std::string where = "import_model: '" + g.path + "': ";
   if (g.opset < kMinOpset || g.opset > kMaxOpset)
     throw std::runtime_error(where + "opset " + std::to_string(g.opset) +
@@ -1292,8 +1473,9 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     if (c.fused.count(c.index)) continue;
     const auto& node = g.nodes[c.index];
     const Handler* h = nullptr;
-    for (const auto& [name, handler] : ops())
-      if (name == node.op && (node.domain.empty() || node.domain == "ai.onnx")) h = &handler;
+    for (const auto* table : {&ops(), &internal_ops()})
+      for (const auto& [name, handler] : *table)
+        if (name == node.op && (node.domain.empty() || node.domain == "ai.onnx")) h = &handler;
     if (!h)
       throw std::runtime_error("import_model: " + node.label() +
                                " is not supported. Supported ops: " + join(supported_ops(), ", "));
@@ -1338,8 +1520,9 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     << "// the loss (" << loss << ") was chosen at import. Parameters are named after the\n"
     << "// file's initializers; import_model sets their pretrained values.\n"
     << "// Input '" << input.name << "': " << dims_text(x.dims) << " per sample, read as " << features
-    << " features.\n"
-    << "#include \"torchclad/nn.h\"\n\n"
+    << " features.\n";
+  for (const auto& note : g.notes) s << "// " << note << "\n";
+  s << "#include \"torchclad/nn.h\"\n\n"
     << "namespace nn = torchclad::nn;\n\n";
   for (const auto& line : c.preamble) s << line << "\n";
   if (!c.preamble.empty()) s << "\n";

@@ -32,6 +32,11 @@ struct Generated {
 std::vector<std::string> supported_ops();
 constexpr int kMinOpset = 9, kMaxOpset = 22;
 
+// Activations exporters write as several ops (GELU's Erf/Tanh formulas,
+// SiLU's Sigmoid * x, Softplus with beta and threshold) replaced by one node
+// each (Gelu, Silu, Softplus); import_fusion.cpp.
+Graph fuse_activation_patterns(Graph g);
+
 // Throws std::runtime_error naming the node, the op and what is wrong.
 Generated generate(const Graph& g, const std::string& model_name, const std::string& loss);
 

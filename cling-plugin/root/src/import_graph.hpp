@@ -50,6 +50,9 @@ struct Graph {
   std::vector<GraphValue> inputs, outputs;
   std::vector<GraphNode> nodes;
   std::map<std::string, ConstTensor> constants;
+  // Lines the generated source carries as comments (what the reader left
+  // out of the model, e.g. a TorchScript module's input checks).
+  std::vector<std::string> notes;
 };
 
 // Runs torchclad-onnx on `path` and reads what it wrote; throws

@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/jit_exception.h>
 #include <torch/script.h>
 
 #include <cmath>
@@ -66,32 +67,108 @@ void fold_attribute_constants(torch::jit::Graph& graph, const torch::jit::Module
   }
 }
 
-// Does `block` raise (a prim::RaiseException among its nodes)?
-bool raises(const torch::jit::Block* block) {
+// The prim::RaiseException of `block`, if it has one.
+const torch::jit::Node* raise_of(const torch::jit::Block* block) {
   for (const auto* n : block->nodes())
-    if (n->kind() == c10::prim::RaiseException) return true;
-  return false;
+    if (n->kind() == c10::prim::RaiseException) return n;
+  return nullptr;
 }
 
-// Input checks of scripted modules (BatchNorm's `if input.dim() != 4:
-// raise ValueError(...)`): a prim::If without outputs whose branches raise
-// or do nothing. They go (the generated model checks its shapes itself),
-// and dead code elimination takes the values only they read.
-void drop_input_checks(std::shared_ptr<torch::jit::Graph>& graph) {
+// A string the graph computes: a constant, or a format's template ("... {}").
+std::string text_of(const Value* v) {
+  if (const auto s = torch::jit::toIValue(v); s && s->isString()) return s->toStringRef();
+  if (v->node()->kind() == c10::aten::format && v->node()->inputs().size() > 0)
+    return text_of(v->node()->input(0));
+  return "";
+}
+
+// An input check of a scripted module, as the generated source notes it.
+struct InputCheck {
+  std::string condition;  // the Python line ("if x.dim() != 2:"), when the file keeps its source
+  std::string raises;     // "ValueError: expected 2D input"
+};
+
+// Input checks of scripted modules (`if x.dim() != 2: raise ValueError(...)`,
+// BatchNorm's input check): a prim::If without outputs whose branches raise
+// or do nothing. They go (what they check is checked for the declared input
+// shape by running the module, below), and dead code elimination takes the
+// values only they read.
+std::vector<InputCheck> drop_input_checks(std::shared_ptr<torch::jit::Graph>& graph) {
   std::vector<torch::jit::Node*> checks;
+  std::vector<InputCheck> found;
   for (auto* node : graph->nodes()) {
     if (node->kind() != c10::prim::If || !node->outputs().empty()) continue;
-    bool check = false, only = true;
+    const torch::jit::Node* raise = nullptr;
+    bool only = true;
     for (const auto* b : node->blocks()) {
-      if (raises(b))
-        check = true;
+      if (const auto* r = raise_of(b))
+        raise = r;
       else if (b->nodes().begin() != b->nodes().end())
         only = false;
     }
-    if (check && only) checks.push_back(node);
+    if (!raise || !only) continue;
+    checks.push_back(node);
+    InputCheck check;
+    std::string source;
+    try {
+      source = node->sourceRange().text().str();
+    } catch (const std::exception&) {
+    }
+    const auto start = source.find_first_not_of(" \t");
+    if (start != std::string::npos) check.condition = first_line(source.substr(start));
+    std::string kind = raise->inputs().size() > 1 ? text_of(raise->input(1)) : "";
+    if (kind.rfind("builtins.", 0) == 0) kind = kind.substr(9);
+    check.raises = (kind.empty() ? "Exception" : kind) + ": " + text_of(raise->input(0));
+    found.push_back(check);
   }
   for (auto* node : checks) node->destroy();
   torch::jit::EliminateDeadCode(graph);
+  return found;
+}
+
+// Runs the module on zeros of the declared input shape (batch 2): an input
+// check that raises for that shape refuses the import with its message, as
+// PyTorch would raise running the model; the others are noted in the
+// generated source. (A check on the values, not the shape, is evaluated for
+// zeros only: the model torchclad compiles does not check its inputs.)
+void evaluate_input_checks(torch::jit::Module& module, const std::string& path,
+                           const std::vector<int64_t>& input_shape, const std::vector<InputCheck>& checks,
+                           std::vector<std::string>& notes) {
+  if (checks.empty()) return;
+  std::vector<int64_t> shape{2};
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  std::string dims = "[batch";
+  for (auto d : input_shape) dims += ", " + std::to_string(d);
+  dims += "]";
+  try {
+    torch::NoGradGuard no_grad;
+    module.forward({torch::zeros(shape)});
+  } catch (const torch::jit::JITException& e) {
+    // The raised message: the original one with its class, or the last line
+    // of the interpreter's report ("builtins.ValueError: ...").
+    auto plain = [](std::string t) { return t.rfind("builtins.", 0) == 0 ? t.substr(9) : t; };
+    std::string raised;
+    if (const auto original = e.getOriginalMsg(); original && !original->empty()) {
+      const auto kind = e.getPythonClassName();
+      raised = (kind && !kind->empty() ? plain(*kind) + ": " : "") + first_line(*original);
+    } else {
+      std::stringstream lines(e.what());
+      for (std::string line; std::getline(lines, line);)
+        if (line.find_first_not_of(" \t") != std::string::npos) raised = plain(line);
+    }
+    throw std::runtime_error("import_model: '" + path + "': the module raises for the declared input shape " +
+                             dims + " (ImportOptions::input_shape): " + raised +
+                             "; give the per-sample shape the module expects (without the batch)");
+  } catch (const std::exception&) {
+    // Not one of its checks (a shape mismatch of an op, say): the code
+    // generator names what it cannot import.
+  }
+  notes.push_back(
+      "Input checks of the TorchScript module, left out (they pass for the declared input shape " + dims +
+      "; the model does not check its inputs at run time):");
+  for (const auto& c : checks)
+    notes.push_back("  " + (c.condition.empty() ? std::string("(a check)") : c.condition) + " raise " +
+                    c.raises);
 }
 
 }  // namespace
@@ -122,7 +199,7 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   // of prim::If / prim::Loop depends on the data, and is refused below.
   fold_attribute_constants(*graph, module);
   torch::jit::ConstantPropagation(graph);
-  drop_input_checks(graph);
+  const std::vector<InputCheck> checks = drop_input_checks(graph);
   for (const auto* node : graph->nodes()) {
     const std::string kind = node->kind().toQualString();
     if (kind != "prim::If" && kind != "prim::Loop") continue;
@@ -141,6 +218,7 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   g.format = "torchscript";
   g.opset = kMinOpset;  // the aten ops are mapped to ONNX ops of any supported opset
   g.producer = "TorchScript";
+  evaluate_input_checks(module, path, input_shape, checks, g.notes);
   for (const auto& p : module.named_parameters(true)) g.constants[p.name] = tensor_constant(p.name, p.value);
   for (const auto& b : module.named_buffers(true))
     if (b.value.is_floating_point()) g.constants[b.name] = tensor_constant(b.name, b.value);
@@ -153,6 +231,7 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
   std::map<const Value*, std::string> module_path;                // self and its submodules
   std::map<const Value*, c10::IValue> constants;                  // prim::Constant, int lists
   std::map<const Value*, std::vector<std::string>> tensor_lists;  // torch.cat's operands
+  std::map<const Value*, std::vector<const Value*>> tuples;       // prim::TupleConstruct
   module_path[inputs[0]] = "";
   name_of[inputs[1]] = "x";
   GraphValue in{"x", "float32", {"batch"}};
@@ -205,6 +284,23 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
     if ((kind == "prim::NumToTensor" || kind == "aten::Int") && constants.count(node->input(0))) {
       constants[node->output()] = constants[node->input(0)];  // a traced x.size(0)
       continue;
+    }
+    // Tuples of values (adaptive_max_pool's (values, indices), then [0]).
+    if (kind == "prim::TupleConstruct") {
+      tuples[node->output()] = std::vector<const Value*>(node->inputs().begin(), node->inputs().end());
+      continue;
+    }
+    if (kind == "prim::TupleIndex" || kind == "prim::TupleUnpack") {
+      const auto tuple = tuples.find(node->input(0));
+      if (tuple != tuples.end()) {
+        const auto index = kind == "prim::TupleIndex" ? ints(node->input(1)) : std::vector<int64_t>{};
+        for (size_t k = 0; k < node->outputs().size(); ++k) {
+          const int64_t at = index.empty() ? static_cast<int64_t>(k) : index[0];
+          if (at >= 0 && at < static_cast<int64_t>(tuple->second.size()) && name_of.count(tuple->second[at]))
+            name_of[node->output(k)] = name_of[tuple->second[at]];
+        }
+        continue;
+      }
     }
     if (kind == "prim::ListConstruct") {
       std::vector<int64_t> list;
@@ -301,6 +397,43 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       n.op = "LeakyRelu";
       n.inputs = {input_name(0)};
       n.attrs["alpha"] = scalar(node->input(1), 0.01);
+    } else if (kind == "aten::elu") {
+      // elu(x, alpha, scale, input_scale): nn.ELU's scales are 1 (SELU and CELU have others)
+      if (scalar(node->input(2), 1.0) != 1.0 || scalar(node->input(3), 1.0) != 1.0)
+        throw std::runtime_error(where(n) +
+                                 "scale and input_scale other than 1 (SELU, CELU) are not supported");
+      n.op = "Elu";
+      n.inputs = {input_name(0)};
+      n.attrs["alpha"] = scalar(node->input(1), 1.0);
+    } else if (kind == "aten::gelu") {
+      const auto it = constants.find(node->input(1));
+      n.op = "Gelu";
+      n.inputs = {input_name(0)};
+      n.attrs["approximate"] =
+          it != constants.end() && it->second.isString() ? it->second.toStringRef() : std::string("none");
+    } else if (kind == "aten::silu" || kind == "aten::hardswish") {
+      n.op = kind == "aten::silu" ? "Silu" : "HardSwish";
+      n.inputs = {input_name(0)};
+    } else if (kind == "aten::hardsigmoid") {  // relu6(x + 3) / 6
+      n.op = "HardSigmoid";
+      n.inputs = {input_name(0)};
+      n.attrs["alpha"] = 1.0 / 6.0;
+      n.attrs["beta"] = 0.5;
+    } else if (kind == "aten::softplus") {  // softplus(x, beta, threshold)
+      n.op = "Softplus";
+      n.inputs = {input_name(0)};
+      n.attrs["beta"] = scalar(node->input(1), 1.0);
+      n.attrs["threshold"] = scalar(node->input(2), 20.0);
+    } else if (kind == "aten::adaptive_avg_pool1d" || kind == "aten::adaptive_avg_pool2d" ||
+               kind == "aten::adaptive_max_pool1d" || kind == "aten::adaptive_max_pool2d") {
+      // (x, output_size); the max pools also give the indices (not computed)
+      const auto size = ints(node->input(1));
+      if (size.empty())
+        throw std::runtime_error(where(n) +
+                                 "the output size is not a list of numbers (None entries are not supported)");
+      n.op = kind.find("avg") != std::string::npos ? "AdaptiveAveragePool" : "AdaptiveMaxPool";
+      n.inputs = {input_name(0)};
+      n.attrs["output_size"] = size;
     } else if (kind == "aten::softmax" || kind == "aten::log_softmax") {
       n.op = kind == "aten::softmax" ? "Softmax" : "LogSoftmax";
       n.inputs = {input_name(0)};
@@ -407,8 +540,9 @@ Graph read_torchscript(const std::string& path, const std::vector<int64_t>& inpu
       throw std::runtime_error(
           where(n) + "op " + kind + " is not supported for TorchScript (supported: " +
           "aten::linear (with or without bias), matmul, mm, addmm, t (of a parameter), relu, tanh, "
-          "sigmoid, leaky_relu, clamp, hardtanh, relu6, softmax, log_softmax, conv1d/2d, "
-          "max_pool1d/2d, avg_pool1d/2d, flatten, view/reshape, permute, transpose, cat, "
+          "sigmoid, leaky_relu, elu, gelu, silu, softplus, hardsigmoid, hardswish, clamp, hardtanh, relu6, "
+          "softmax, log_softmax, conv1d/2d, max_pool1d/2d, avg_pool1d/2d, adaptive_avg_pool1d/2d, "
+          "adaptive_max_pool1d/2d, flatten, view/reshape, permute, transpose, cat, "
           "add/sub/mul/div, dropout, batch_norm)");
     }
     const std::string out = node->output(0)->debugName();

@@ -129,14 +129,14 @@ def test_mlp_gemm_dropout_frozen_layer(tmp_path):
             assert not np.array_equal(after[name], before[name]), name
 
 
-def hand_built_model(path, opset=17, with_elu=False, feature_dim=6):
+def hand_built_model(path, opset=17, with_selu=False, feature_dim=6):
     """MatMul + Add (a Linear layer as two ops), Gemm with transB=0, Identity."""
     rng = np.random.default_rng(3)
     w1 = rng.normal(size=(6, 5)).astype(np.float32) * 0.4   # [in, out] for MatMul
     b1 = rng.normal(size=(5,)).astype(np.float32) * 0.1
     w2 = rng.normal(size=(5, 2)).astype(np.float32) * 0.4   # Gemm, transB=0: [in, out]
     b2 = rng.normal(size=(2,)).astype(np.float32) * 0.1
-    act = oh.make_node("Elu", ["h"], ["r"], name="elu") if with_elu else oh.make_node("Relu", ["h"], ["r"], name="relu")
+    act = oh.make_node("Selu", ["h"], ["r"], name="selu") if with_selu else oh.make_node("Relu", ["h"], ["r"], name="relu")
     graph = oh.make_graph(
         [oh.make_node("MatMul", ["x", "fc1.weight"], ["mm"], name="matmul"),
          oh.make_node("Add", ["mm", "fc1.bias"], ["h"], name="add"),
@@ -827,9 +827,10 @@ def test_bad_files_give_clear_errors(tmp_path):
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
     bad.add(truncated, ["not an ONNX model", "{path}"])
 
-    elu = tmp_path / "elu.onnx"
-    hand_built_model(elu, with_elu=True)
-    bad.add(elu, ["node 'elu' (op Elu) is not supported", "Gemm", "MaxPool", "Concat"], "mse")
+    selu = tmp_path / "selu.onnx"
+    hand_built_model(selu, with_selu=True)
+    bad.add(selu, ["node 'selu' (op Selu) is not supported", "Gemm", "MaxPool", "Concat", "Elu", "Gelu",
+                   "Softplus", "HardSwish", "GlobalAveragePool"], "mse")
 
     # Opsets outside torchclad's range (hand-edited), and none of the ONNX
     # domain: refused first, naming the file's opset and the range.
@@ -868,10 +869,10 @@ def test_bad_files_give_clear_errors(tmp_path):
     cut.write_bytes(module.read_bytes()[: module.stat().st_size // 2])
     bad.add(cut, ["is not a TorchScript module torch::jit::load can read", "{path}"], "mse", "6")
     bad.add(module, "a TorchScript file carries no shapes: give ImportOptions::input_shape", "mse")
-    elu_pt = tmp_path / "elu.pt"
-    torch.jit.script(torch.nn.Sequential(torch.nn.Linear(6, 2), torch.nn.ELU())).save(str(elu_pt))
-    bad.add(elu_pt, ["(aten::elu): op aten::elu is not supported for TorchScript (supported: aten::linear", "cat"],
-            "mse", "6")
+    selu_pt = tmp_path / "selu.pt"
+    torch.jit.script(torch.nn.Sequential(torch.nn.Linear(6, 2), torch.nn.SELU())).save(str(selu_pt))
+    bad.add(selu_pt, ["(aten::selu): op aten::selu is not supported for TorchScript (supported: aten::linear", "cat",
+                      "gelu", "adaptive_avg_pool1d/2d"], "mse", "6")
     bad.check()
 
 
@@ -1068,6 +1069,8 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
                 return h.view(x.size(0), 2, 3).transpose(0, 1).reshape(x.size(0), 6)
             if self.kind == "ranks":  # [n, 3, 3] + [n, 3]: numpy's rule aligns the batch with the channels
                 return (self.conv(x) + self.f3(x.flatten(1))).flatten(1)
+            if self.kind == "unsqueeze_channels":  # [n, 1, 3, 3]: the channels no longer first
+                return self.conv(x).unsqueeze(1).flatten(1)
             if self.kind == "concat_length":  # along a convolution's positions
                 return torch.cat([self.conv(x), self.conv(x)], dim=2).flatten(1)
             return h.double()
@@ -1079,11 +1082,26 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
         "ranks": "inputs of per-sample shapes [3, 3] and [3]: their ranks differ; supported between two activations",
         "cast": "(op Cast): a Cast of an activation to ONNX type 11 is not supported",
         "concat_length": "(op Concat): axis 2 of per-sample shape [3, 3]: only axis 1",
+        "unsqueeze_channels": "(op Unsqueeze): Unsqueeze of an activation of per-sample shape [3, 3] on axes [1]: an "
+                              "axis moves the batch or the channels",
     }
     for kind, text in expected.items():
         path = tmp_path / f"refused_{kind}.onnx"
         export(Refused(kind), torch.randn(3, 1, 10), path, dynamo=False)  # batch 3: "ranks" broadcasts in PyTorch
         bad.add(path, text, "mse")
+
+    # Adaptive pooling whose output size does not divide the input (PyTorch's
+    # windows then differ in size): refused, naming the node, input and output.
+    uneven = tmp_path / "uneven_adaptive.pt"
+    torch.jit.script(torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), torch.nn.AdaptiveAvgPool1d(3),
+                                         torch.nn.Flatten(), torch.nn.Linear(6, 2))).save(str(uneven))
+    bad.add(uneven, ["(op AdaptiveAveragePool): adaptive pooling of input length 8 to output size 3: 8 is not a "
+                     "multiple of 3", "output size divides the input size"], "mse", "1,10")
+    # An input check that raises for the declared shape: refused with its message.
+    checked = tmp_path / "checked.pt"
+    torch.jit.script(Checked2d()).save(str(checked))
+    bad.add(checked, ["the module raises for the declared input shape [batch, 1, 10] (ImportOptions::input_shape): "
+                      "ValueError: expected a batch of feature vectors"], "mse", "1,10")
 
     scripted = tmp_path / "branching.pt"
     torch.jit.script(Branching()).save(str(scripted))
@@ -1094,3 +1112,147 @@ def test_unsupported_attributes_and_control_flow_name_the_node(tmp_path):
         torch.jit.trace(Refused("concat_length"), torch.randn(2, 1, 10)).save(str(cat_length))
     bad.add(cat_length, "(op Concat): axis 2 of per-sample shape [3, 3]: only axis 1", "mse", "1,10")
     bad.check()
+
+
+class Checked2d(torch.nn.Module):
+    """A scripted module's input check on the input's shape."""
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(10, 3)
+
+    def forward(self, x):
+        if x.dim() != 2:
+            raise ValueError("expected a batch of feature vectors")
+        return self.fc(x)
+
+
+class Smooth(torch.nn.Module):
+    """The smooth activations of pretrained models: ELU, GELU (exact and tanh),
+    SiLU, Softplus with beta, Hardsigmoid, Hardswish (on values past +-3);
+    and a scripted input check that passes for the declared shape."""
+    def __init__(self):
+        super().__init__()
+        self.fc0, self.fc1, self.fc2, self.fc3 = [torch.nn.Linear(6 if k == 0 else 10, 10) for k in range(4)]
+        self.fc4, self.fc5, self.fc6 = [torch.nn.Linear(10, 10) for _ in range(3)]
+        self.elu, self.gelu, self.gelu_tanh = torch.nn.ELU(0.7), torch.nn.GELU(), torch.nn.GELU("tanh")
+        self.silu, self.softplus = torch.nn.SiLU(), torch.nn.Softplus(2.0)
+        self.hsig, self.hswish = torch.nn.Hardsigmoid(), torch.nn.Hardswish()
+        self.out = torch.nn.Linear(10, 3)
+
+    def forward(self, x):
+        if x.dim() != 2:
+            raise ValueError("expected a batch of feature vectors")
+        h = self.gelu(self.fc1(self.elu(self.fc0(x) * 2.0)) * 2.0)
+        h = self.silu(self.fc3(self.gelu_tanh(self.fc2(h) * 2.0)) * 2.0)
+        h = self.hsig(self.fc5(self.softplus(self.fc4(h) * 2.0)) * 2.0)
+        return self.out(self.hswish(self.fc6(h) * 2.0))
+
+
+# dynamo (opset 20): Gelu with approximate, Elu, Softplus with the exporter's
+# Mul/Div (beta) and Greater/Where (threshold), HardSigmoid, HardSwish,
+# Sigmoid * x; legacy at opset 17: GELU as the Erf and Tanh formulas;
+# TorchScript: aten::elu, gelu, silu, softplus, hardsigmoid, hardswish.
+@pytest.mark.parametrize("fmt", ["dynamo", "legacy17", "script"])
+def test_smooth_activations_gelu_silu_elu_softplus_hard(tmp_path, fmt):
+    torch.manual_seed(17)
+    model = Smooth().eval()
+    x = torch.randn(40, 6)
+    y = (x[:, 0] > 0).float() + (x[:, 1] > 0.3).float()
+    if fmt == "script":
+        path = tmp_path / "smooth.pt"
+        torch.jit.script(model).save(str(path))
+    else:
+        path = tmp_path / "smooth.onnx"
+        model.eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fmt == "legacy17":
+                torch.onnx.export(model, (x[:2],), str(path), dynamo=False, opset_version=17, input_names=["x"],
+                                  output_names=["out"], dynamic_axes={"x": {0: "batch"}})
+            else:
+                export(model, x[:2], path, dynamo=True)
+        ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+        if fmt == "legacy17":
+            assert "Erf" in ops and "Tanh" in ops and "Gelu" not in ops, ops
+        else:
+            assert ops.count("Gelu") == 2 and "Where" in ops, ops
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, torchscript_shape="6" if fmt == "script" else "")
+    source = Path(results["source"]).read_text()
+    for block in ("nn::elu(", "nn::gelu(", "nn::gelu_tanh(", "nn::silu(", "nn::softplus(", "nn::hard_sigmoid(",
+                  "nn::hard_swish("):
+        assert source.count(block) == 1, (block, source)
+    assert "nn::sigmoid(" not in source and "nn::tanh(" not in source, source  # fused, not op by op
+    if fmt == "script":  # the input check, evaluated for shape [batch, 6] and noted (the file's code of its line)
+        assert re.search(r"//   if torch\.ne\(torch\.dim\(x\), 2\): raise ValueError: expected a batch of feature vectors\n",
+                         source), source
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")
+
+
+class Adaptive2d(torch.nn.Module):
+    """AdaptiveAvgPool2d to a size that divides the input (an AveragePool of
+    computed kernel), AdaptiveMaxPool2d(1) (a global max)."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(2, 4, 3, padding=1)
+        self.pool = torch.nn.AdaptiveAvgPool2d((4, 3))
+        self.conv2 = torch.nn.Conv2d(4, 5, 3, padding=1)
+        self.gpool = torch.nn.AdaptiveMaxPool2d(1)
+        self.fc = torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv1(x)))
+        return self.fc(torch.flatten(self.gpool(torch.tanh(self.conv2(h))), 1))
+
+
+class Adaptive1d(torch.nn.Module):
+    """AdaptiveMaxPool1d to a size that divides, AdaptiveAvgPool1d(1)."""
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, 3, 3)
+        self.pool = torch.nn.AdaptiveMaxPool1d(4)
+        self.conv2 = torch.nn.Conv1d(3, 4, 2)
+        self.gpool = torch.nn.AdaptiveAvgPool1d(1)
+        self.fc = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv(x)))
+        return self.fc(torch.flatten(self.gpool(torch.tanh(self.conv2(h))), 1))
+
+
+# 2D from the dynamo exporter (AveragePool of computed kernel, ReduceMax over
+# the positions) and TorchScript (aten::adaptive_avg_pool2d,
+# adaptive_max_pool2d); 1D from the legacy exporter (MaxPool of computed
+# kernel, GlobalAveragePool), the dynamo exporter (Unsqueeze to 2D, MaxPool,
+# ReduceMean, Squeeze) and TorchScript.
+@pytest.mark.parametrize("dims,fmt", [(2, "dynamo"), (2, "script"), (1, "legacy"), (1, "dynamo"), (1, "script")])
+def test_adaptive_pools(tmp_path, dims, fmt):
+    torch.manual_seed(18)
+    model = (Adaptive2d() if dims == 2 else Adaptive1d()).eval()
+    x = torch.randn(36, 2, 8, 6) if dims == 2 else torch.randn(36, 1, 14)
+    y = (x.flatten(1)[:, :10].mean(1) > 0).float() + (x.flatten(1)[:, 10:20].mean(1) > 0).float()
+    shape = ",".join(str(d) for d in x.shape[1:])
+    if fmt == "script":
+        path = tmp_path / "adaptive.pt"
+        torch.jit.script(model).save(str(path))
+    else:
+        path = tmp_path / "adaptive.onnx"
+        export(model, x[:2], path, dynamo=fmt == "dynamo")
+        ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+        expected_ops = {(2, "dynamo"): ["ReduceMax"], (1, "legacy"): ["GlobalAveragePool"],
+                        (1, "dynamo"): ["Unsqueeze", "ReduceMean", "Squeeze"]}[(dims, fmt)]
+        assert set(expected_ops) <= set(ops), ops
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, torchscript_shape=shape if fmt == "script" else "")
+    source = Path(results["source"]).read_text()
+    pooled = 2 if fmt == "dynamo" else dims  # the dynamo exporter pools 1D as 2D of height 1
+    assert f"nn::avg_pool{pooled}d(" in source and f"nn::max_pool{pooled}d(" in source, source
+    assert [n for n, _ in names] == [k for k, _ in model.named_parameters()]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
+    np.testing.assert_allclose(grad, autograd_gradient(model, x, y, "cross_entropy", names), rtol=1e-6, atol=1e-10)
+    check_common(tmp_path, results, names, x, expected, "cross_entropy")

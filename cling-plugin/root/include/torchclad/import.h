@@ -33,7 +33,10 @@ struct ImportOptions {
   // Where the generated C++ goes; "" = the model's path + ".cpp".
   std::string source_file;
   // TorchScript files only (they carry no shapes): the input's shape per
-  // sample, without the batch: {features} or {channels, length}.
+  // sample, without the batch: {features} or {channels, length}. A scripted
+  // module's input checks (`if x.dim() != 2: raise ...`) are evaluated for
+  // it: one that raises refuses the import with its message; the others are
+  // listed in the generated source.
   std::vector<long long> input_shape;
 };
 

@@ -27,6 +27,9 @@
 //
 // Then, in C++17 (a plain cell): auto m = torchclad::model("two_layers");
 //
+// Elementwise blocks here: relu, tanh, sigmoid, and the smooth activations of
+// pretrained models, elu, gelu, gelu_tanh, silu, softplus, hard_sigmoid,
+// hard_swish (each with its own pullback).
 // Blocks for the operators of imported models (Conv2d, strided and padded
 // convolutions and pooling, LeakyReLU, Softmax, BatchNorm, broadcasting
 // add/sub/mul/div, concat, constants) are in torchclad/nn_onnx.h, included below.
@@ -473,6 +476,64 @@ void sigmoid(T* a, Act x, Act y, int n) {
   ::torchclad::kernels::sigmoid_forward(a + long{n} * x.off, a + long{n} * y.off, n * x.width);
 }
 
+// Smooth activations of pretrained models, as PyTorch's: ELU(alpha), GELU
+// (exact, with erf; gelu_tanh: approximate='tanh'), SiLU / Swish, Softplus
+// (beta, threshold: PyTorch's defaults are 1 and 20), HardSigmoid (alpha,
+// beta: PyTorch's Hardsigmoid is 1/6, 1/2) and HardSwish. Each has a
+// hand-written pullback with the derivative PyTorch's autograd uses
+// (kernels/activations.hpp), so Clad records nothing for them.
+namespace detail {
+template <typename T, class F>
+void apply_elementwise(T* a, const Act& x, const Act& y, int n, F f) {
+  same_width<T>(x, y);
+  writes(y, y.id);
+  const T* xv = a + long{n} * x.off;
+  T* yv = a + long{n} * y.off;
+  for (long i = 0; i < long{n} * x.width; ++i) yv[i] = f(xv[i]);
+}
+}  // namespace detail
+template <typename T>
+void elu(T* a, Act x, Act y, double alpha, int n) {
+  if (detail::replaying()) return;
+  const T s = static_cast<T>(alpha);
+  detail::apply_elementwise(a, x, y, n, [s](T v) { return ::torchclad::kernels::elu_scalar(v, s); });
+}
+template <typename T>
+void gelu(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::apply_elementwise(a, x, y, n, [](T v) { return ::torchclad::kernels::gelu_scalar(v); });
+}
+template <typename T>
+void gelu_tanh(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::apply_elementwise(a, x, y, n, [](T v) { return ::torchclad::kernels::gelu_tanh_scalar(v); });
+}
+template <typename T>
+void silu(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::apply_elementwise(a, x, y, n, [](T v) { return ::torchclad::kernels::silu_scalar(v); });
+}
+template <typename T>
+void softplus(T* a, Act x, Act y, double beta, double threshold, int n) {
+  if (detail::replaying()) return;
+  TORCHCLAD_NN_NEED(beta > 0, y.id, "softplus: beta must be > 0, found " + std::to_string(beta));
+  const T b = static_cast<T>(beta), t = static_cast<T>(threshold);
+  detail::apply_elementwise(a, x, y, n,
+                            [b, t](T v) { return ::torchclad::kernels::softplus_scalar(v, b, t); });
+}
+template <typename T>
+void hard_sigmoid(T* a, Act x, Act y, double alpha, double beta, int n) {
+  if (detail::replaying()) return;
+  const T al = static_cast<T>(alpha), be = static_cast<T>(beta);
+  detail::apply_elementwise(a, x, y, n,
+                            [al, be](T v) { return ::torchclad::kernels::hard_sigmoid_scalar(v, al, be); });
+}
+template <typename T>
+void hard_swish(T* a, Act x, Act y, int n) {
+  if (detail::replaying()) return;
+  detail::apply_elementwise(a, x, y, n, [](T v) { return ::torchclad::kernels::hard_swish_scalar(v); });
+}
+
 namespace detail {
 // A Conv1d as the strided kernel's shape (h = 1); batch_major: the input batch.
 inline ::torchclad::kernels::Conv2dShape conv1d_shape(const Conv1d& c, bool batch_major) {
@@ -732,6 +793,42 @@ void tanh_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*
 template <typename T>
 void sigmoid_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
   detail::elementwise_pullback(a, d_a, x, y, n, [](T, T s) { return s * (T(1) - s); });
+}
+
+template <typename T>
+void elu_pullback(T* a, tn::Act x, tn::Act y, double alpha, int n, T* d_a, tn::Act*, tn::Act*, double*,
+                  int*) {
+  const T s = static_cast<T>(alpha);
+  detail::elementwise_pullback(a, d_a, x, y, n, [s](T v, T) { return tk::elu_derivative(v, s); });
+}
+template <typename T>
+void gelu_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T v, T) { return tk::gelu_derivative(v); });
+}
+template <typename T>
+void gelu_tanh_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T v, T) { return tk::gelu_tanh_derivative(v); });
+}
+template <typename T>
+void silu_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T v, T) { return tk::silu_derivative(v); });
+}
+template <typename T>
+void softplus_pullback(T* a, tn::Act x, tn::Act y, double beta, double threshold, int n, T* d_a, tn::Act*,
+                       tn::Act*, double*, double*, int*) {
+  const T b = static_cast<T>(beta), t = static_cast<T>(threshold);
+  detail::elementwise_pullback(a, d_a, x, y, n, [b, t](T v, T) { return tk::softplus_derivative(v, b, t); });
+}
+template <typename T>
+void hard_sigmoid_pullback(T* a, tn::Act x, tn::Act y, double alpha, double beta, int n, T* d_a, tn::Act*,
+                           tn::Act*, double*, double*, int*) {
+  const T al = static_cast<T>(alpha), be = static_cast<T>(beta);
+  detail::elementwise_pullback(a, d_a, x, y, n,
+                               [al, be](T v, T) { return tk::hard_sigmoid_derivative(v, al, be); });
+}
+template <typename T>
+void hard_swish_pullback(T* a, tn::Act x, tn::Act y, int n, T* d_a, tn::Act*, tn::Act*, int*) {
+  detail::elementwise_pullback(a, d_a, x, y, n, [](T v, T) { return tk::hard_swish_derivative(v); });
 }
 
 template <typename T>
