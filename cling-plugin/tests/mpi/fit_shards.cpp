@@ -13,8 +13,10 @@
 //       each rank reading its rows (shard_rows) and Distributed::shard(rows,
 //       n); the sampling modes draw by weight (TrainOptions::weighted_sampling);
 //       range-wrong gives a rank's rows of n as rows of n + 1 (an error)
-//   stream FILE OUT BATCH [SEED]   a StreamDataset of "FILE/events" in entry
-//       order, or with SEED shuffled (chunks of 16, a shuffle buffer of 40)
+//   stream FILE OUT BATCH [SEEDS]   a StreamDataset of "FILE/events" in entry
+//       order, or shuffled (chunks of 16, a shuffle buffer of 40) with each
+//       seed of SEEDS ("5" or "5,6": one fit per seed, of a model made anew;
+//       the first writes OUT, the others OUT.SEED)
 //   shard-op FILE split|concat   Distributed::shard of the whole set, then
 //       split or concat on the shard (an error)
 //   write-bad FILE N ENTRY  the same trees, x[0] of training entry ENTRY NaN
@@ -24,9 +26,11 @@
 #include <TTree.h>
 
 #include <ROOT/RDataFrame.hxx>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -183,12 +187,22 @@ int main(int argc, char** argv) {
       torchclad::TrainResult result;
       if (mode == "stream") {
         torchclad::StreamOptions so;
-        // Without a seed, entry order: one process on the interleaved file takes the ranks' steps.
-        so.shuffle = argc == 6;
-        if (so.shuffle) so.seed = std::stoull(argv[5]), so.shuffle_buffer = 40;
         so.chunk_entries = 16;
-        torchclad::StreamDataset train({file + "/events"}, "", {"x"}, "label", "weight", so);
-        result = model.fit(train, test, o);
+        // Without seeds, entry order: one process on the interleaved file takes the ranks' steps.
+        std::vector<std::string> seeds;
+        std::stringstream list(argc == 6 ? argv[5] : "");
+        for (std::string seed; std::getline(list, seed, ',');) seeds.push_back(seed);
+        so.shuffle = !seeds.empty();
+        if (so.shuffle) so.shuffle_buffer = 40;
+        for (size_t k = 0; k < std::max<size_t>(seeds.size(), 1); ++k) {
+          if (so.shuffle) so.seed = std::stoull(seeds[k]);
+          auto fresh = torchclad::model("shard_separator", 7);
+          torchclad::StreamDataset train({file + "/events"}, "", {"x"}, "label", "weight", so);
+          const auto r = fresh.fit(train, test, o);
+          if (r.status != "finished") return 1;
+          report(mpi, fresh, r, k == 0 ? out : out + "." + seeds[k]);
+        }
+        return 0;
       } else {
         const std::string how = argv[5];
         auto whole =
@@ -219,7 +233,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: torchclad-test-fit-shards write FILE N RANKS BATCH INTERLEAVED | memory FILE OUT BATCH "
-        "whole|shard|range|range-wrong|sampling|shard-sampling | stream FILE OUT BATCH [SEED] | "
+        "whole|shard|range|range-wrong|sampling|shard-sampling | stream FILE OUT BATCH [SEEDS] | "
         "shard-op FILE split|concat | open PATH TREE\n");
     return 2;
   } catch (const std::exception& e) {
