@@ -6,6 +6,7 @@
 // (engine/dist/data_parallel.hpp): rank 0 prints and writes the outputs.
 #include <algorithm>
 #include <csignal>
+#include <exception>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -23,9 +24,11 @@
 #include "dist/row_shards.hpp"
 #include "rank_log.hpp"
 #include "data/mnist.hpp"
+#include "data/stream_ranks.hpp"
 #include "data/stream_reader.hpp"
 #include "data/tree_dataset.hpp"
 #include "train/engines.hpp"
+#include "train/checkpoint.hpp"
 #include "train/run_loop.hpp"
 #include "train/telemetry.hpp"
 #include "train/trainer.hpp"
@@ -63,17 +66,30 @@ std::pair<double, double> evaluate(torchclad::train::MlpEngine& engine,
 }
 
 // --stream: the MLP trained on batches from the stream, through the shared
-// epoch loop's source steps; the test split in memory.
-torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream& stream,
+// epoch loop's source steps; the test split in memory. Under mpirun each
+// rank streams its entries of the stream (data/stream_ranks.hpp), through
+// its own chunk order and shuffle buffer, and the ranks average each step's
+// gradients, weighted by their rows (the global batch is their sum).
+torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream& whole,
                                               const torchclad::data::MnistSplit& test,
-                                              const torchclad::train::TrainConfig& c, std::ostream& log) {
+                                              const torchclad::train::TrainConfig& c, std::ostream& log,
+                                              const torchclad::cli::RankLog& out) {
   using namespace torchclad;
   TORCH_CHECK(c.epochs >= 1, "epochs must be at least 1, found ", c.epochs);
   TORCH_CHECK(c.batch >= 1, "batch must be at least 1, found ", c.batch);
   TORCH_CHECK(c.threads >= 1, "threads must be at least 1, found ", c.threads);
   TORCH_CHECK(c.model.widths.size() >= 2, "the model needs at least input and output widths");
-  TORCH_CHECK(c.model.widths.front() == stream.features(), "the model's input width is ",
-              c.model.widths.front(), " but the streamed images have ", stream.features(), " values");
+  TORCH_CHECK(c.model.widths.front() == whole.features(), "the model's input width is ",
+              c.model.widths.front(), " but the streamed images have ", whole.features(), " values");
+  const auto own = dist::distributed()
+                       ? rootdata::rank_part(whole, "torchclad-train --stream (" + dist::rank_label() + ")")
+                       : nullptr;
+  rootdata::ColumnStream& stream = own ? *own : whole;
+  if (own) {  // every rank: its entries of the stream
+    const long long first = stream.spec().first_entry - whole.spec().first_entry;
+    out.say("read training entries [" + std::to_string(first) + ", " +
+            std::to_string(first + stream.entries()) + ") of " + std::to_string(whole.entries()));
+  }
   const int64_t classes = c.model.widths.back();
   at::set_num_threads(c.threads);
   std::shared_ptr<train::MlpEngine> engine = train::make_engine(c.engine, c.model, c.optimizer, c.seed);
@@ -83,20 +99,31 @@ torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream&
   std::vector<long long> entries(c.batch);
   train::SourceSteps steps;
   steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
+  steps.data_parallel = true;
   steps.next = [&](int& size) {
-    size = stream.next(c.batch, x.data(), y.data(), nullptr, entries.data());
-    for (int i = 0; i < size; ++i) {
-      y64[i] = static_cast<int64_t>(y[i]);
-      y32[i] = static_cast<int32_t>(y[i]);
-      TORCH_CHECK(y64[i] < classes, "the model's output width is ", classes, " but entry ", entries[i],
-                  " has label ", y64[i]);
+    int local = 0;
+    std::exception_ptr failure;
+    try {
+      local = stream.next(c.batch, x.data(), y.data(), nullptr, entries.data());
+      for (int i = 0; i < local; ++i) {
+        y64[i] = static_cast<int64_t>(y[i]);
+        y32[i] = static_cast<int32_t>(y[i]);
+        TORCH_CHECK(y64[i] < classes, "the model's output width is ", classes, " but entry ", entries[i],
+                    " has label ", y64[i]);
+      }
+    } catch (...) {
+      failure = std::current_exception();
     }
-    return size ? engine->step(train::Batch{x.data(), y32.data(), y64.data(), size}) : 0.0f;
+    // The ranks' sum (0: every rank's entries ran out); a failure on any rank ends every rank.
+    size = static_cast<int>(dist::source_step_batch(local, failure, "read their stream"));
+    // An empty local batch (this rank's entries ran out) adds a zero gradient.
+    return size ? engine->step(train::Batch{x.data(), y32.data(), y64.data(), local}) : 0.0f;
   };
   std::string model = "mlp";
   for (auto w : c.model.widths) model += "-" + std::to_string(w);
   train::RunSpec spec = train::run_spec(c.engine, model, c);
-  spec.samples = stream.entries();
+  spec.samples = whole.entries();  // every rank's: the loop's steps per epoch
+  train::use_checkpoints(spec, {c.checkpoint, c.resume}, engine->model(), engine->optimizer_access(), log);
   const auto run = train::run_epochs(
       spec, steps,
       [&] {
@@ -178,7 +205,9 @@ int main(int argc, char** argv) {
             "save the trained model as a ROOT file (torchclad::Model::load reads it;\n"
             "its definition is the Mlp's, e.g. mlp-784-256-128-10)");
   cli::add_checkpoint_options(options, config, wording);
-  options.epilogue(cli::mpirun_note(wording) + "--stream runs in one process only.\n");
+  options.epilogue(cli::mpirun_note(wording) +
+                   "With --stream rank r streams its entries [r n/N, (r+1) n/N) in its own\n"
+                   "shuffled order; each step the ranks' batches form the global batch.\n");
   try {
     if (options.parse(argc, argv) == cli::Options::Parsed::kHelpShown) return 0;
     cli::apply_optimizer_defaults(options, config, wording);
@@ -235,7 +264,7 @@ int main(int argc, char** argv) {
       log << "loading " << config.dataset << " from " << data_dir << "\n";
       data = data::load_mnist_shard(data_dir, config.train_limit, dist::world().rank(), dist::world().size());
     }
-    if (dist::distributed())  // every rank: what it read (its shard of the training entries)
+    if (dist::distributed() && !train_stream)  // every rank: what it read (its shard of the training entries)
       out.say("read training entries [" + std::to_string(data.train_begin) + ", " +
               std::to_string(data.train_begin + data.train.images.size(0)) + ") of " +
               std::to_string(data.train_total));
@@ -245,7 +274,7 @@ int main(int argc, char** argv) {
         << cli::run_summary(config, dist::world().size()) << "\n";
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
-    const auto result = train_stream ? train_streaming(*train_stream, data.test, config, log)
+    const auto result = train_stream ? train_streaming(*train_stream, data.test, config, log, out)
                                      : train::train_mlp(data, config, log);
     if (!dist::is_root()) {  // rank 0 writes the outputs
       const int code = result.non_finite ? 3 : result.stopped ? 130 : 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <vector>
 
 #include "dist/communicator.hpp"
@@ -45,6 +46,35 @@ double global_mean_loss(double local_loss, bool* stop) {
   w.allreduce_sum(v, 2);
   if (stop) *stop = v[1] > 0;
   return v[0];
+}
+
+void sum_over_ranks(double* v, int n, const std::exception_ptr& failure, const std::string& what) {
+  auto& w = world();
+  if (w.size() == 1) {
+    if (failure) std::rethrow_exception(failure);
+    return;
+  }
+  std::vector<double> all(v, v + n);
+  all.push_back(failure ? 1.0 : 0.0);
+  all.push_back(failure ? double(w.rank()) : 0.0);
+  w.allreduce_sum(all.data(), n + 2);
+  if (failure) std::rethrow_exception(failure);
+  const double failed = all[n], rank = all[n + 1];
+  if (failed > 0)
+    throw std::runtime_error(
+        std::to_string(static_cast<long long>(failed)) + " of " + std::to_string(w.size()) +
+        " ranks failed to " + what +
+        (failed == 1 ? " (rank " + std::to_string(static_cast<long long>(rank)) + ")" : "") + "; see " +
+        (failed == 1 ? "its" : "their") + " error; this is " + rank_label());
+  std::copy(all.begin(), all.begin() + n, v);
+}
+
+int64_t source_step_batch(int64_t local, const std::exception_ptr& failure, const std::string& what) {
+  double count = static_cast<double>(local);
+  sum_over_ranks(&count, 1, failure, what);
+  const auto global = static_cast<int64_t>(count);
+  set_step_share(local, global);
+  return global;
 }
 
 double allreduce_seconds() { return seconds_in_allreduce; }

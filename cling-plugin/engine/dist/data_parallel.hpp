@@ -16,6 +16,7 @@
 // The rows of a position need not be on the rank that trains on it: with
 // sharded rows (dist/row_shards.hpp) the ranks exchange them per epoch.
 #include <cstdint>
+#include <exception>
 #include <string>
 
 namespace torchclad::dist {
@@ -40,6 +41,20 @@ void average_gradients(float* g, int64_t n);
 // *stop (if given) becomes true on every rank when it is true on any (a stop
 // request seen by one rank ends the run on all at the same step).
 double global_mean_loss(double local_loss, bool* stop = nullptr);
+
+// Sums v[0..n) over the ranks, in place on every rank, with whether any rank
+// failed to compute its part (`failure`, e.g. a NaN in the rows it read):
+// then every rank throws instead of the others waiting for it in the next
+// collective, the failing rank its own error, the others a
+// std::runtime_error naming it ("1 of 2 ranks failed to <what> (rank 1)").
+// In a single process: rethrows the failure, else leaves v as it is.
+void sum_over_ranks(double* v, int n, const std::exception_ptr& failure, const std::string& what);
+
+// A source's step (train::SourceSteps, data-parallel): this rank read
+// `local` rows (or failed: `failure`, as sum_over_ranks); returns the global
+// batch, the ranks' sum (0: every rank's rows ran out), with the step's
+// share set (set_step_share). In a single process: local, or the failure.
+int64_t source_step_batch(int64_t local, const std::exception_ptr& failure, const std::string& what);
 
 // Seconds spent in average_gradients since the last reset (the benchmark's
 // allreduce time).

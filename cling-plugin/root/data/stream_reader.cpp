@@ -365,6 +365,8 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
   if (spec.prefetch_chunks < 1)
     throw std::runtime_error(where + ": prefetch_chunks must be at least 1, found " +
                              std::to_string(spec.prefetch_chunks));
+  if (spec.part < 0)
+    throw std::runtime_error(where + ": part must be >= 0, found " + std::to_string(spec.part));
   if (spec.first_entry < 0)
     throw std::runtime_error(where + ": first_entry must be >= 0, found " + std::to_string(spec.first_entry));
   if (!spec.shuffle) s.spec.shuffle_buffer = 0;
@@ -467,8 +469,9 @@ void ColumnStream::begin_epoch(int epoch) {
   const long long chunks = (s.entries + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
   std::vector<long long> order(chunks);
   std::iota(order.begin(), order.end(), 0);
-  // Two generators from (seed, epoch): the chunks' order and the buffer's draws.
-  std::seed_seq seq{static_cast<uint64_t>(s.spec.seed), static_cast<uint64_t>(epoch), uint64_t{0x5eed}};
+  // Two generators from (seed, epoch, part): the chunks' order and the buffer's draws.
+  std::seed_seq seq{static_cast<uint64_t>(s.spec.seed), static_cast<uint64_t>(epoch),
+                    uint64_t{0x5eed} + static_cast<uint64_t>(s.spec.part)};
   std::mt19937_64 chunk_rng(seq);
   if (s.spec.shuffle) std::shuffle(order.begin(), order.end(), chunk_rng);
   s.rng.seed(chunk_rng());

@@ -10,9 +10,10 @@
 // ranges ("name[k]", "name[:n]"), types and errors. Values are read with TTreeReader (no jitted
 // code on the reader thread) and converted to float32.
 //
-// Epoch e's order depends only on (seed, e): the chunks in a shuffled order,
-// then rows drawn from the shuffle buffer by a generator seeded by (seed, e),
-// so the same seed gives the same batches, with implicit MT on or off.
+// Epoch e's order depends only on (seed, e) (and StreamSpec::part): the
+// chunks in a shuffled order, then rows drawn from the shuffle buffer by a
+// generator seeded by (seed, e), so the same seed gives the same batches,
+// with implicit MT on or off.
 //
 // Plain C++ and ROOT (no LibTorch): for the API's implementation.
 #include <cstdint>
@@ -48,6 +49,10 @@ struct StreamSpec {
   // Start at this entry of the chain (a rank's entry range: first_entry and
   // max_entries); entries() counts from it, entries[] report chain entries.
   long long first_entry = 0;
+  // Which part of a stream split over ranks this is (data/stream_ranks.hpp:
+  // the rank): part p > 0 draws its chunk order and buffer rows from
+  // (seed, epoch, p), so the ranks' shuffles are independent of each other.
+  int part = 0;
   // Values of UChar_t columns divided by 255, as read_tree reads
   // MNIST-format images (the command line's --stream).
   bool bytes_as_unit = false;

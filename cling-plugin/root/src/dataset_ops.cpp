@@ -1,5 +1,6 @@
 // torchclad.h's Dataset: what it holds beyond features and labels, concat
-// and the seeded train/test split.
+// and the seeded train/test split (neither takes a rank's shard,
+// Distributed::shard: split the whole set first, then shard its training side).
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -30,6 +31,19 @@ uint64_t below(std::mt19937_64& rng, uint64_t n) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(rng()) * n) >> 64);
 }
 
+// A rank's shard (torchclad/distributed.h) is one rank's rows of a training
+// set: splitting it would give each rank a test set of its own, and
+// concatenating shards would mix rows of different ranks' sets.
+void refuse_shard(const Dataset::Impl& d, const std::string& where, const std::string& what) {
+  if (d.shard_total == 0) return;
+  throw std::runtime_error(
+      where + ": " + what + " is a rank's shard (rows [" + std::to_string(d.shard_begin) + ", " +
+      std::to_string(d.shard_begin + d.split.images.size(0)) + ") of " + std::to_string(d.shard_total) +
+      ", from Distributed::shard), which only Model::fit takes as its training set; " +
+      "concat and split the whole dataset first, then shard the training side: " +
+      "auto [train, test] = whole.split(0.2); model.fit(mpi.shard(train), test, o)");
+}
+
 }  // namespace
 
 int Dataset::targets() const {
@@ -46,6 +60,7 @@ Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
   for (size_t i = 0; i < datasets.size(); ++i) {
     const Dataset& d = datasets[i];
     if (!d.impl()) throw std::runtime_error(where + ": dataset " + std::to_string(i) + " is empty (no data)");
+    refuse_shard(*d.impl(), where, "dataset " + std::to_string(i));
     if (d.features() != first.features())
       throw std::runtime_error(where + ": dataset " + std::to_string(i) + " has " +
                                std::to_string(d.features()) + " features per row; expected " +
@@ -77,6 +92,7 @@ std::pair<Dataset, Dataset> Dataset::split(double test_fraction, unsigned long l
   if (!(test_fraction > 0 && test_fraction < 1))
     throw std::runtime_error(where + ": test_fraction must lie in (0, 1), found " +
                              std::to_string(test_fraction));
+  refuse_shard(*impl(), where, "the dataset");
   // Groups of rows that are split separately: one per class when stratified.
   std::map<int64_t, std::vector<int64_t>> groups;
   const auto labels = impl()->split.labels.contiguous();

@@ -16,7 +16,7 @@
 #include "define/definition.hpp"
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
-#include "dist/row_shards.hpp"
+#include "data/stream_ranks.hpp"
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
 #include "trained_model.hpp"
@@ -87,10 +87,8 @@ train::ModelData test_data(const define::Definition& def, const Dataset& d) {
   return {impl.split.images, impl.split.labels.to(torch::kFloat32).unsqueeze(1), impl.weights};
 }
 
-// Data-parallel: this rank's entries of the stream, [floor(r n / N),
-// floor((r + 1) n / N)) of its n, as a stream of their own (the same files,
-// columns and options). The ranks first agree that they stream the same n
-// entries with the same options.
+// Data-parallel: this rank's entries of the stream (data/stream_ranks.hpp),
+// once the ranks agreed that they run the same fit on the same stream.
 std::unique_ptr<rootdata::ColumnStream> rank_stream(const rootdata::ColumnStream& whole,
                                                     const std::string& model, const TrainOptions& o) {
   const auto& spec = whole.spec();
@@ -100,33 +98,7 @@ std::unique_ptr<rootdata::ColumnStream> rank_stream(const rootdata::ColumnStream
       " entries, chunk_entries " + std::to_string(spec.chunk_entries) + ", shuffle_buffer " +
       std::to_string(spec.shuffle_buffer) + ", shuffle " + std::to_string(spec.shuffle) + ", seed " +
       std::to_string(spec.seed) + ", batch per rank " + std::to_string(o.batch));
-  dist::check_samples(whole.entries(), "stream entries");
-  const auto mine = dist::shard_of(whole.entries(), dist::world().rank(), dist::world().size());
-  auto part = spec;
-  part.first_entry = spec.first_entry + mine.begin;
-  part.max_entries = mine.size();
-  return std::make_unique<rootdata::ColumnStream>(part, "StreamDataset (" + dist::rank_label() + ")");
-}
-
-// Sums over the ranks (in place, every rank), with whether any rank failed
-// to compute its part (a NaN, a bad label in its entries): then every rank
-// throws, the failing rank its own error, the others naming it, instead of
-// the others waiting for it.
-void add_over_ranks(double* v, int n, const std::exception_ptr& failure, const char* what) {
-  auto& w = dist::world();
-  std::vector<double> all(v, v + n);
-  all.push_back(failure ? 1.0 : 0.0);
-  all.push_back(failure ? double(w.rank()) : 0.0);
-  w.allreduce_sum(all.data(), n + 2);
-  if (failure) std::rethrow_exception(failure);
-  const double failed = all[n], rank = all[n + 1];
-  if (failed > 0)
-    throw std::runtime_error(
-        std::to_string(static_cast<long long>(failed)) + " of " + std::to_string(w.size()) +
-        " ranks failed to " + what +
-        (failed == 1 ? " (rank " + std::to_string(static_cast<long long>(rank)) + ")" : "") + "; see " +
-        (failed == 1 ? "its" : "their") + " error; this is " + dist::rank_label());
-  std::copy(all.begin(), all.begin() + n, v);
+  return rootdata::rank_part(whole, "StreamDataset (" + dist::rank_label() + ")");
 }
 
 TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const Dataset& test,
@@ -171,7 +143,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
     }
     if (parallel) {
       double v[2] = {sums.sum, sums.sum_abs};
-      add_over_ranks(v, 2, failure, "sum the weights of their stream entries");
+      dist::sum_over_ranks(v, 2, failure, "sum the weights of their stream entries");
       sums.sum = v[0], sums.sum_abs = v[1];
     }
     train::check_weight_sums(sums, def.name);
@@ -200,16 +172,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
       size = 0;
     }
     const int local = size;
-    if (parallel) {
-      double count = local;
-      add_over_ranks(&count, 1, failure, "read their stream");
-      const auto global = static_cast<int64_t>(count);
-      if (global == 0) return size = 0, 0.0f;  // every rank's entries ran out
-      dist::set_step_share(local, global);
-      size = static_cast<int>(global);
-    } else if (failure) {
-      std::rethrow_exception(failure);
-    }
+    // The ranks' sum (0: every rank's entries ran out); a failure on any rank ends every rank.
+    size = static_cast<int>(dist::source_step_batch(local, failure, "read their stream"));
     if (size == 0) return 0.0f;
     if (mean)  // the standardisation fitted on an in-memory sample (Model::standardize)
       for (int r = 0; r < local; ++r)

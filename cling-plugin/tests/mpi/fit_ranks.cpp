@@ -8,7 +8,6 @@
 // (RowShard, dist/row_shards.hpp) and the weights of all, the step of
 // train_model: the result must be the one process's all the same.
 // usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -19,6 +18,7 @@
 #include "model/defined_model.hpp"
 #include "model/mlp_definition.hpp"
 #include "optim/optimizers.hpp"
+#include "raw_params.hpp"
 #include "train/model_trainer.hpp"
 #include "train/trainer.hpp"
 
@@ -38,9 +38,9 @@ int main(int argc, char** argv) {
     const auto y = torch::randint(0, 3, {n, 1}).to(torch::kFloat32);
     const auto w = torch::rand({n}) + 0.25;
     train::ModelTrainConfig c;
-    c.optimizer.kind = "sgd";
+    c.optimizer.kind = mpi_test::kOptimizer;
     c.optimizer.lr = 0.1;
-    c.epochs = 3;
+    c.epochs = mpi_test::kEpochs;
     c.batch = std::stoi(argv[2]);
     c.progress = false;
     const std::string mode = argv[3];
@@ -66,9 +66,7 @@ int main(int argc, char** argv) {
       run = train::train_model(model, {x, y, w}, {x, y, w}, c, null);
     }
     if (dist::is_root()) {
-      std::ofstream f(argv[1], std::ios::binary);
-      f.write(reinterpret_cast<const char*>(model.params().data_ptr<float>()),
-              sizeof(float) * model.params().numel());
+      mpi_test::write_params(argv[1], model.params().data_ptr<float>(), model.params().numel());
       std::cout << "trained " << run.epochs.size() << " epochs, last train loss "
                 << run.epochs.back().train_loss << "\n";
     }

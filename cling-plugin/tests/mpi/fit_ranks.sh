@@ -8,13 +8,4 @@ rm -f "$prefix-single.bin" "$prefix-ranks.bin"
 timeout 120 "$program" "$prefix-single.bin" $((ranks * batch)) "$mode" || { echo "one process failed"; exit 1; }
 timeout 120 "$mpiexec" --oversubscribe -np "$ranks" "$program" "$prefix-ranks.bin" "$batch" "$mode" ||
   { echo "$ranks ranks failed"; exit 1; }
-"$python" - "$prefix-single.bin" "$prefix-ranks.bin" <<'PY'
-import sys
-import numpy as np
-a, b = (np.fromfile(p, dtype=np.float32) for p in sys.argv[1:3])
-assert a.size == b.size > 0, (a.size, b.size)
-assert np.any(a != 0), "all parameters are zero"
-d = np.abs(a.astype(np.float64) - b)
-assert np.all(d <= 1e-5 + 1e-4 * np.abs(a)), f"largest difference {d.max()} at {d.argmax()}"
-print(f"parameters match: {a.size} values, largest difference {d.max():.3g}")
-PY
+"$python" "$(dirname "$0")/compare_params.py" "$prefix-single.bin" "$prefix-ranks.bin"

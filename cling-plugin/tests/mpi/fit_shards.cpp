@@ -13,7 +13,12 @@
 //       each rank reading its rows (shard_rows) and Distributed::shard(rows,
 //       n); the sampling modes draw by weight (TrainOptions::weighted_sampling);
 //       range-wrong gives a rank's rows of n as rows of n + 1 (an error)
-//   stream FILE OUT BATCH   a StreamDataset of "FILE/events" in entry order
+//   stream FILE OUT BATCH [SEEDS]   a StreamDataset of "FILE/events" in entry
+//       order, or shuffled (chunks of 16, a shuffle buffer of 40) with each
+//       seed of SEEDS ("5" or "5,6": one fit per seed, of a model made anew;
+//       the first writes OUT, the others OUT.SEED)
+//   shard-op FILE split|concat   Distributed::shard of the whole set, then
+//       split or concat on the shard (an error)
 //   write-bad FILE N ENTRY  the same trees, x[0] of training entry ENTRY NaN
 //   open PATH TREE          opens a StreamDataset; prints its entries or the error
 // The model: two classes from 6 features, so the test metrics include the AUC.
@@ -21,13 +26,15 @@
 #include <TTree.h>
 
 #include <ROOT/RDataFrame.hxx>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "raw_params.hpp"
 #include "torchclad/distributed.h"
 #include "torchclad/model.h"
 #include "torchclad/nn.h"
@@ -115,9 +122,9 @@ std::vector<Event> interleave(const std::vector<Event>& events, long long ranks,
 
 torchclad::TrainOptions options(int batch) {
   torchclad::TrainOptions o;
-  o.epochs = 3;
+  o.epochs = torchclad::mpi_test::kEpochs;
   o.batch = batch;
-  o.optimizer = "sgd";
+  o.optimizer = torchclad::mpi_test::kOptimizer;
   o.lr = 0.2;
   o.progress = false;
   return o;
@@ -131,8 +138,7 @@ void report(const torchclad::Distributed& mpi, torchclad::Model& model, const to
     const auto p = model.parameter(name);
     params.insert(params.end(), p.begin(), p.end());
   }
-  std::ofstream f(out, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(params.data()), sizeof(float) * params.size());
+  torchclad::mpi_test::write_params(out, params.data(), params.size());
   for (const auto& e : r.epochs)
     std::printf("epoch %d: train_loss %.9g test_loss %.9g test_accuracy %.9g test_auc %.9g\n", e.epoch,
                 e.train_loss, e.test_loss, e.test_accuracy, e.test_auc);
@@ -162,7 +168,17 @@ int main(int argc, char** argv) {
       std::printf("opened: %lld entries\n", s.size());
       return 0;
     }
-    if ((mode == "memory" && argc == 6) || (mode == "stream" && argc == 5)) {
+    if (mode == "shard-op" && argc == 4) {
+      const std::string op = argv[3];
+      auto whole =
+          torchclad::dataset_from_columns(ROOT::RDataFrame("events", argv[2]), {"x"}, "label", "weight");
+      const auto shard = mpi.shard(whole);
+      if (op == "split") shard.split(0.2);
+      if (op == "concat") torchclad::Dataset::concat({whole, shard});
+      std::printf("%s of a shard did not throw\n", op.c_str());
+      return 0;
+    }
+    if ((mode == "memory" && argc == 6) || (mode == "stream" && (argc == 5 || argc == 6))) {
       const std::string file = argv[2], out = argv[3];
       const int batch = std::stoi(argv[4]);
       auto test = torchclad::dataset_from_columns(ROOT::RDataFrame("test", file), {"x"}, "label", "weight");
@@ -171,10 +187,22 @@ int main(int argc, char** argv) {
       torchclad::TrainResult result;
       if (mode == "stream") {
         torchclad::StreamOptions so;
-        so.shuffle = false;  // entry order: one process on the interleaved file takes the ranks' steps
         so.chunk_entries = 16;
-        torchclad::StreamDataset train({file + "/events"}, "", {"x"}, "label", "weight", so);
-        result = model.fit(train, test, o);
+        // Without seeds, entry order: one process on the interleaved file takes the ranks' steps.
+        std::vector<std::string> seeds;
+        std::stringstream list(argc == 6 ? argv[5] : "");
+        for (std::string seed; std::getline(list, seed, ',');) seeds.push_back(seed);
+        so.shuffle = !seeds.empty();
+        if (so.shuffle) so.shuffle_buffer = 40;
+        for (size_t k = 0; k < std::max<size_t>(seeds.size(), 1); ++k) {
+          if (so.shuffle) so.seed = std::stoull(seeds[k]);
+          auto fresh = torchclad::model("shard_separator", 7);
+          torchclad::StreamDataset train({file + "/events"}, "", {"x"}, "label", "weight", so);
+          const auto r = fresh.fit(train, test, o);
+          if (r.status != "finished") return 1;
+          report(mpi, fresh, r, k == 0 ? out : out + "." + seeds[k]);
+        }
+        return 0;
       } else {
         const std::string how = argv[5];
         auto whole =
@@ -205,7 +233,8 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: torchclad-test-fit-shards write FILE N RANKS BATCH INTERLEAVED | memory FILE OUT BATCH "
-        "whole|shard|range|range-wrong|sampling|shard-sampling | stream FILE OUT BATCH | open PATH TREE\n");
+        "whole|shard|range|range-wrong|sampling|shard-sampling | stream FILE OUT BATCH [SEEDS] | "
+        "shard-op FILE split|concat | open PATH TREE\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torchclad-test-fit-shards (rank %d of %d): %s\n", mpi.rank(), mpi.size(), e.what());

@@ -40,21 +40,5 @@ for l in lines:
 print(f"each of {ranks} ranks held its shard")
 PY
 fi
-"$python" - "$prefix-single.bin" "$prefix-ranks.bin" "$prefix-single.txt" "$prefix-ranks.txt" <<'PY'
-import re, sys
-import numpy as np
-a, b = (np.fromfile(p, dtype=np.float32) for p in sys.argv[1:3])
-assert a.size == b.size > 0, (a.size, b.size)
-assert np.any(a != 0), "all parameters are zero"
-d = np.abs(a.astype(np.float64) - b)
-assert np.all(d <= 1e-5 + 1e-4 * np.abs(a)), f"largest difference {d.max()} at {d.argmax()}"
-def metrics(path):
-    return [[float(v) for v in re.findall(r"(?:loss|accuracy|auc) (\S+)", l)] for l in open(path) if l.startswith("epoch")]
-m1, m2 = metrics(sys.argv[3]), metrics(sys.argv[4])
-assert len(m1) == len(m2) == 3, (m1, m2)
-x, y = np.array(m1), np.array(m2)
-assert np.all(x[:, 3] > 0.5), f"no AUC measured: {x}"
-md = np.abs(x - y)
-assert np.all(md <= 1e-5 + 1e-4 * np.abs(x)), f"metrics differ: one process {m1}, ranks {m2}"
-print(f"parameters match: {a.size} values, largest difference {d.max():.3g}; metrics match (largest difference {md.max():.3g})")
-PY
+"$python" "$(dirname "$0")/compare_params.py" "$prefix-single.bin" "$prefix-ranks.bin" \
+  --metrics "$prefix-single.txt" "$prefix-ranks.txt"

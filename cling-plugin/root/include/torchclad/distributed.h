@@ -37,7 +37,10 @@
 // N x B (scale it yourself when you change N at a fixed per-rank batch).
 //
 // Sharded training rows: by default every rank holds the whole training
-// Dataset (and takes its share of each global batch from it). Model::fit on
+// Dataset and takes its share of each global batch from it, so a macro that
+// never calls shard() still trains correctly (each sample once per epoch
+// over all ranks, the steps of one process with batch N x B, not N epochs
+// averaged); what shard() saves is memory. Model::fit on
 // shard(train) (or on the rows a rank read itself, shard(rows, n)) trains
 // each rank on its shard, rank r of N holding rows [floor(r n / N),
 // floor((r + 1) n / N)) of the n (shard_rows(n)): at each epoch's first step
@@ -47,19 +50,25 @@
 // per-event weights of all n rows stay on every rank (the loss factors and
 // weighted sampling need them; 4 bytes per event). A shard is for
 // Model::fit's training set only (evaluate, predict, roc and standardize
-// refuse it).
+// refuse it, and so do Dataset::split and Dataset::concat: split the whole
+// set first and shard its training side, mpi.shard(whole.split(0.2).first),
+// so that every rank has the same test set).
 //
 // Model::fit on a StreamDataset runs data-parallel too: rank r streams
 // entries [floor(r n / N), floor((r + 1) n / N)) of the stream's n entries
 // (the rule of torchclad-train's shards), in its own chunk order and shuffle
-// buffer seeded by (seed, epoch); each step every rank reads up to
+// buffer seeded by (seed, epoch, r); each step every rank reads up to
 // options.batch rows, the global batch m is the ranks' sum, and the
 // gradients are averaged with weights local / m as above. A rank whose
 // entries ran out adds a zero gradient; the epoch ends when all ran out
 // (at most ceil(n / (N x batch)) steps; every step but the last is full).
 // So N ranks with batch B take the steps of one process with batch N x B
 // whose batches are the concatenation of the ranks' (with shuffle = false:
-// the entries in rank order, step by step). The per-event weight factor
+// the entries in rank order, step by step). Shuffled, what is promised is:
+// every entry once per epoch over the ranks, and the same run (bit for bit)
+// for the same seed and number of ranks; not one process's batches (a
+// global batch draws from every rank's range alike, where one process's
+// shuffle buffer draws from the chunks it holds). The per-event weight factor
 // n / sum(w) is summed over all entries (the ranks add their sums). A read
 // error (a NaN, a bad label) on one rank ends the fit on every rank with an
 // error: that rank's own message, and on the others which rank failed.
