@@ -32,7 +32,8 @@ std::string cell_model_problems(const std::vector<std::string>& diagnostics, con
   return problems;
 }
 
-void record_failed_model_cell(const std::string& source_text, const std::string& cell, const std::string& error) {
+void record_failed_model_cell(const std::string& source_text, const std::string& cell,
+                              const std::string& error) {
   for (const auto& name : torchclad::define::declared_model_names(source_text)) {
     const bool kept = torchclad::define::record_failed_build(
         name, "model '" + name + "' has no working definition: the latest run of " + cell +

@@ -41,7 +41,8 @@ std::string cell_model_problems(const std::vector<std::string>& diagnostics, con
 // as the reason torchclad::model(name) gives, instead of an older run's
 // error. A working definition of an earlier run is kept; a line on stderr
 // says so.
-void record_failed_model_cell(const std::string& source_text, const std::string& cell, const std::string& error);
+void record_failed_model_cell(const std::string& source_text, const std::string& cell,
+                              const std::string& error);
 
 // The file each registered model was compiled from (name -> source file),
 // taken before a model cell loads to tell what it replaced.
