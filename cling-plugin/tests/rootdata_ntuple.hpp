@@ -2,14 +2,17 @@
 // A small HEP-style ntuple written by the tests: trees "signal" and
 // "background" with a branch of every numeric type, fixed-size, variable-size
 // and std::vector arrays (ragged and not), a weight, a class label, a string
-// and a NaN, each value a known function of the entry number.
+// and a NaN, each value a known function of the entry number. And small
+// trees of branch kinds the column types do not tell apart (write_branch_kinds).
 #include <TFile.h>
 #include <TTree.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "rootdata_util.hpp"
@@ -114,6 +117,40 @@ inline const std::string& ntuple_file() {
     });
     return f;
   }();
+  return file;
+}
+
+// Tree "events" of 20 entries in `name`: jet_pt[size] of `Elem` (value k of
+// entry e: 100 - 10k + e), a C string c_str ("abc<e>"), 64-bit labels far
+// out of class range (l_big = 1e12 + e, ul_big = 2^64 - 1), label = e % 2,
+// and a variable-size trk[ntrk] (ntrk = e % 3).
+template <typename Elem>
+inline std::string write_branch_kinds(const std::string& name, int size) {
+  const std::string file = tmp(name);
+  write_root(file, [size](TFile&) {
+    auto* t = new TTree("events", "branch kinds");
+    Elem jet_pt[4];
+    char c_str[16];
+    Long64_t l_big;
+    ULong64_t ul_big = ~ULong64_t{0};
+    Int_t label, ntrk;
+    Float_t trk[2];
+    const char code = std::is_same_v<Elem, Float_t> ? 'F' : 'D';
+    t->Branch("jet_pt", jet_pt, ("jet_pt[" + std::to_string(size) + "]/" + code).c_str());
+    t->Branch("c_str", c_str, "c_str/C");
+    t->Branch("l_big", &l_big, "l_big/L");
+    t->Branch("ul_big", &ul_big, "ul_big/l");
+    t->Branch("label", &label, "label/I");
+    t->Branch("ntrk", &ntrk, "ntrk/I");
+    t->Branch("trk", trk, "trk[ntrk]/F");
+    for (int e = 0; e < 20; ++e) {
+      for (int k = 0; k < size; ++k) jet_pt[k] = static_cast<Elem>(100 - 10 * k + e);
+      std::snprintf(c_str, sizeof c_str, "abc%d", e);
+      l_big = 1000000000000LL + e, label = e % 2, ntrk = e % 3;
+      for (int k = 0; k < ntrk; ++k) trk[k] = 1.0f;
+      t->Fill();
+    }
+  });
   return file;
 }
 

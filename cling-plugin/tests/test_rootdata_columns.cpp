@@ -3,7 +3,9 @@
 // ntuple written here: every numeric branch type, fixed-size, variable-size
 // and std::vector arrays, ranges ("name[k]", "name[:n]") with padding, weights, regression targets,
 // chains and friend trees, implicit MT on and off, every error with its
-// message, and the graph usable after each read.
+// message (also a chain of files storing a branch with different types, a
+// range past a fixed-size array's end, C strings, labels out of class range),
+// and the graph usable after each read.
 #include <ROOT/RDataFrame.hxx>
 #include <TChain.h>
 #include <TFile.h>
@@ -11,9 +13,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "rootdata_ntuple.hpp"
@@ -268,4 +272,74 @@ TEST(RootDataColumnsErrors, BadValues) {
   EXPECT_TRUE(throws_with([&] { dataset_from_columns(empty, {"nothing"}, "cls"); },
                           {"the feature columns hold no values"}));
   expect_graph_usable(df, kSignalEntries);
+}
+
+// What the column types alone do not tell (data/branch_check.hpp): the
+// branches' types file by file, fixed-size arrays' ends, C strings; and
+// labels that are no class index.
+TEST(RootDataColumnsErrors, BranchesTheColumnTypesDoNotTell) {
+  const std::string f4 = write_branch_kinds<Float_t>("kinds_a.root", 4);
+  const std::string d4 = write_branch_kinds<Double_t>("kinds_b.root", 4);
+  const std::string f3 = write_branch_kinds<Float_t>("sizes_c.root", 3);
+  // A chain whose files store jet_pt as float in one, double in the other: refused, naming both.
+  const std::vector<std::string> mixed_parts = {
+      "feature column 'jet_pt' has type Float_t[4] in '" + f4 + "' but Double_t[4] in '" + d4 + "'",
+      "(tree 'events')", "write those files again"};
+  auto mixed_message = [&](const std::string& where) {
+    auto p = mixed_parts;
+    p.insert(p.begin(), where + ": ");
+    return p;
+  };
+  ROOT::RDataFrame mixed("events", tmp("kinds_?.root"));
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(mixed, {"jet_pt[:4]"}, "label"); },
+                          mixed_message("dataset_from_columns")));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        torchclad::DataLoader()
+            .features({"jet_pt[0]"})
+            .add_signal(tmp("kinds_*.root"), "events", "label == 1")
+            .add_background(tmp("kinds_*.root"), "events", "label == 0")
+            .build();
+      },
+      mixed_parts));
+  // Columns of one type in every file read well from that chain; each file alone too.
+  EXPECT_EQ(dataset_from_columns(mixed, {"trk[:2]"}, "label").size(), 40);
+  EXPECT_EQ(dataset_from_columns(ROOT::RDataFrame("events", d4), {"jet_pt[:4]"}, "label").size(), 20);
+
+  ROOT::RDataFrame one("events", f4);
+  // An index or range past the end of a fixed-size array.
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(one, {"jet_pt[4]"}, "label"); },
+                          {"dataset_from_columns: feature 'jet_pt[4]': column 'jet_pt' is a fixed-size array "
+                           "of 4 values (Float_t[4]), so 'jet_pt[4]' is past its end: its values are "
+                           "jet_pt[0] to jet_pt[3]"}));
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(one, {"jet_pt[9]"}, "label"); }, {"is past its end"}));
+  EXPECT_TRUE(throws_with([&] { regression_dataset_from_columns(one, {"label"}, {"jet_pt[2:5]"}); },
+                          {"target 'jet_pt[2:5]'", "reaches past its end"}));
+  // Up to the end is fine; a variable-size array pads with 0.
+  const auto ends = dataset_from_columns(one, {"jet_pt[:4]", "jet_pt[3]", "trk[7]"}, "label");
+  EXPECT_EQ(features(ends)[0][4].item<float>(), 70.0f);
+  EXPECT_EQ(features(ends).select(1, 5).abs().sum().item<float>(), 0.0f);
+  // Fixed sizes that differ between files (same type) read padded, up to the
+  // largest (rows grouped by file in name order: kinds_a, then sizes_c).
+  ROOT::RDataFrame sizes("events", std::vector<std::string>{f4, f3});
+  const auto padded = dataset_from_columns(sizes, {"jet_pt[3]"}, "label");
+  ASSERT_EQ(padded.size(), 40);
+  EXPECT_EQ(features(padded)[0][0].item<float>(), 70.0f);
+  EXPECT_EQ(features(padded)[20][0].item<float>(), 0.0f);
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(sizes, {"jet_pt[4]"}, "label"); },
+                          {"fixed-size array of 4 values"}));
+
+  // A C string is text, not 8 numbers.
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(one, {"label", "c_str"}, "label"); },
+                          {"dataset_from_columns: feature column 'c_str' is a C-string branch (leaf type /C",
+                           "expected one number per entry"}));
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(one.Filter("label == 1"), {"c_str[:2]"}, "label"); },
+                          {"'c_str' is a C-string branch"}));
+
+  // 64-bit labels that are no class index: refused, not wrapped into a negative class count.
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(one.Range(3), {"label"}, "l_big"); },
+                          {"dataset_from_columns: label 1000000000000 in column 'l_big' at ",
+                           "is not a class index: labels must be class indices from 0 to 16777215"}));
+  EXPECT_TRUE(throws_with([&] { dataset_from_columns(one, {"label"}, "ul_big"); },
+                          {"label 9223372036854775807 in column 'ul_big'", "is not a class index"}));
 }

@@ -338,5 +338,41 @@ TEST(RootDataStream, ErrorsWhileReading) {
   }
 }
 
+// As the in-memory readers (data/branch_check.hpp): a chain whose files store
+// a branch with different types, a range past a fixed-size array's end and a
+// C string are refused before reading; a label out of class range when read.
+TEST(RootDataStream, BranchesTheColumnTypesDoNotTell) {
+  const std::string f4 = write_branch_kinds<Float_t>("stream_kinds_a.root", 4);
+  const std::string d4 = write_branch_kinds<Double_t>("stream_kinds_b.root", 4);
+  auto make = [](std::vector<std::string> files, std::vector<std::string> features, std::string label) {
+    return [=] { StreamDataset s(files, "events", features, label); };
+  };
+  EXPECT_TRUE(throws_with(make({tmp("stream_kinds_*.root")}, {"jet_pt[:4]"}, "label"),
+                          {"StreamDataset: feature column 'jet_pt' has type Float_t[4] in '" + f4 +
+                               "' but Double_t[4] in '" + d4 + "'",
+                           "write those files again"}));
+  EXPECT_TRUE(throws_with(make({f4}, {"jet_pt[4]"}, "label"),
+                          {"StreamDataset: feature 'jet_pt[4]': column 'jet_pt' is a fixed-size array of 4 "
+                           "values (Float_t[4]), so 'jet_pt[4]' is past its end"}));
+  EXPECT_TRUE(throws_with(make({d4}, {"jet_pt[1:5]"}, "label"), {"reaches past its end"}));
+  EXPECT_TRUE(throws_with(make({f4}, {"c_str"}, "label"),
+                          {"StreamDataset: feature column 'c_str' is a C-string branch"}));
+  for (const char* label : {"l_big", "ul_big"}) {
+    StreamDataset s({f4}, "events", {"jet_pt[:4]", "trk[5]"}, label, "", options(8, 0, false));
+    EXPECT_TRUE(throws_with(
+        [&] {
+          s.begin_epoch(1);
+          std::vector<float> x, y;
+          while (s.next_batch(4, x, y) > 0) {
+          }
+        },
+        {std::string("column '") + label + "' at entry 0 is not a class index",
+         label == std::string("l_big") ? "label 1000000000000 " : "label 9223372036854775807 "}));
+  }
+  // The same columns of one type in every file of the chain read well.
+  StreamDataset ok({tmp("stream_kinds_*.root")}, "events", {"trk[:2]", "ntrk"}, "label");
+  EXPECT_EQ(ok.size(), 40);
+}
+
 }  // namespace
 }  // namespace torchclad

@@ -52,7 +52,7 @@ struct ColumnData {
 // ("[k]", "[:n]") on a scalar column or an empty or malformed range, a label that is not an integer, a weight
 // that is not one number per entry, an array whose length differs between
 // entries (suggests "name[:n]"), a NaN or infinite feature, target or weight
-// (its column and row), a negative label, and no entries selected.
+// (its column and row), a label < 0 or > 2^24 - 1, and no entries selected.
 ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request,
                         const std::string& where = "dataset_from_columns");
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "data/branch_check.hpp"
+
 namespace torchclad::rootdata {
 namespace {
 
@@ -48,6 +50,14 @@ const char* const kExpectedNumbers =
     "one number per entry (Bool_t, Char_t, UChar_t, Short_t, UShort_t, Int_t, UInt_t, Long_t, "
     "ULong_t, Long64_t, ULong64_t, Float_t, Double_t) or an array of numbers (fixed-size or "
     "variable-size array branch, RVec, std::vector)";
+
+std::string label_range_error(const std::string& column, long long value, const std::string& entry) {
+  return value < 0 ? "negative label " + std::to_string(value) + " in column '" + column + "' at " + entry +
+                         "; labels must be class indices >= 0"
+                   : "label " + std::to_string(value) + " in column '" + column + "' at " + entry +
+                         " is not a class index: labels must be class indices from 0 to " +
+                         std::to_string(kMaxLabel) + " (is it an event number or an ID column?)";
+}
 
 namespace {
 
@@ -179,6 +189,7 @@ ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& reques
                                "Int_t, ...)");
     out.weight = weight;
   }
+  check_branches(df, out, request.label, where);
   return out;
 }
 

@@ -23,6 +23,13 @@ bool is_number_type(const std::string& type);
 // "std::vector<int,allocator<int> >", ...; nullopt for anything else.
 std::optional<std::string> array_element(const std::string& type);
 
+// The largest class label the readers accept: a class index, exact as the
+// stream's float32 label (2^24 - 1). A larger one (an event number, 1e12) is
+// refused naming its entry instead of wrapping into a negative class count.
+inline constexpr long long kMaxLabel = (1LL << 24) - 1;
+// The error for a label < 0 or > kMaxLabel in `column` at `entry` ("entry 5").
+std::string label_range_error(const std::string& column, long long value, const std::string& entry);
+
 // What a feature, target or weight column may hold, for error messages.
 extern const char* const kExpectedNumbers;
 
@@ -31,7 +38,8 @@ extern const char* const kExpectedNumbers;
 //   "name[k]"    its value k (from 0, as ROOT's v[k]);
 //   "name[:n]"   its first n values;
 //   "name[a:b]"  its values a, ..., b - 1;
-// each value an entry lacks (a shorter array) reads as 0.
+// each value an entry of a variable-size array lacks reads as 0; a range
+// past the end of a fixed-size array ("jet_pt[4]" on jet_pt[4]/F) is an error.
 struct ColumnPart {
   std::string role;  // "feature", "target" or "weight"
   std::string spec;  // as written: "m_jj", "jet_pt[:4]", "jet_pt[0]"
@@ -57,7 +65,9 @@ struct ResolvedColumns {
 // twice, a missing column (the columns are listed), a column of another type
 // (strings, objects, arrays of non-numbers), a range on a scalar column or an empty
 // or malformed range, a label that is not an integer, a weight that is not one number per
-// entry.
+// entry; and what check_branches (data/branch_check.hpp) refuses: C-string
+// branches, a range past the end of a fixed-size array, a branch of another
+// type in one file of a chain.
 ResolvedColumns resolve_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const std::string& where);
 
 }  // namespace torchclad::rootdata

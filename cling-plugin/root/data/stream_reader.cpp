@@ -15,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -54,13 +55,22 @@ struct ColumnReader {
   virtual bool ready() = 0;                    // set up on its branch, of the branch's type
 };
 
+// An unsigned value past long long's range stays large (refused as too large), not negative.
+template <typename T>
+long long as_label(T v) {
+  if constexpr (std::is_unsigned_v<T>)
+    if (v > static_cast<T>(std::numeric_limits<long long>::max()))
+      return std::numeric_limits<long long>::max();
+  return static_cast<long long>(v);
+}
+
 template <typename T>
 struct ScalarReader final : ColumnReader {
   TTreeReaderValue<T> v;
   ScalarReader(TTreeReader& r, const std::string& c) : v(r, c.c_str()) {}
   long long size() override { return 1; }
   void copy(float* dst, long long, long long) override { *dst = static_cast<float>(*v); }
-  long long integer() override { return static_cast<long long>(*v); }
+  long long integer() override { return as_label(*v); }
   bool ready() override { return v.GetSetupStatus() >= 0; }
 };
 
@@ -78,7 +88,7 @@ struct ArrayReader final : ColumnReader {
       for (long long k = 0; k < n; ++k) dst[k] = static_cast<float>(v[first + k]);
     }
   }
-  long long integer() override { return static_cast<long long>(v[0]); }
+  long long integer() override { return as_label(v[0]); }
   bool ready() override { return v.GetSetupStatus() >= 0; }
 };
 
@@ -227,10 +237,9 @@ struct ColumnStream::Impl {
       check_finite(e, yr, target_width, target_names, "target");
     } else {
       const long long l = label ? label->integer() : 0;
-      if (l < 0)
-        throw std::runtime_error(where + ": negative label " + std::to_string(l) + " in column " +
-                                 quote(spec.columns.label) + " at entry " + std::to_string(e) +
-                                 "; labels must be class indices >= 0");
+      if (l < 0 || l > kMaxLabel)
+        throw std::runtime_error(where + ": " +
+                                 label_range_error(spec.columns.label, l, "entry " + std::to_string(e)));
       *yr = static_cast<float>(l);
     }
     if (weight) {

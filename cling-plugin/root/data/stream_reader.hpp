@@ -90,7 +90,7 @@ class ColumnStream {
   // target_width()], w [n] (if not null; 1 when unweighted), entries [n] (the
   // chain's entry numbers, if not null). Returns n, 0 at the end of the
   // epoch. Rethrows an error of the reader thread (a NaN or infinite value,
-  // arrays of different lengths, a negative label, a read error) when the
+  // arrays of different lengths, a label < 0 or > 2^24 - 1, a read error) when the
   // rows reach the entry where it happened.
   int next(int batch, float* x, float* y, float* w = nullptr, long long* entries = nullptr);
 

@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "data/column_spec.hpp"
 #include "partial_file.hpp"
 
 namespace torchclad::rootdata {
@@ -201,7 +202,7 @@ struct Loop {
     long long processed = 0;
     // The first problem this slot saw (smallest entry in direct mode).
     long long bad_length_entry = -1, bad_length = 0;
-    long long negative_entry = -1, negative_label = 0;
+    long long bad_label_entry = -1, bad_label = 0;  // < 0 or > kMaxLabel
     long long out_of_range_entry = -1;
     // Gather mode (read_rdataframe): rows in this slot's processing order.
     int64_t features = -1;
@@ -259,7 +260,7 @@ void run_loop(ROOT::RDF::RNode node, const std::string& image_column, Loop& loop
             keep_min(s.bad_length_entry, entry, s.bad_length, len);
             return;
           }
-          if (label < 0) keep_min(s.negative_entry, entry, s.negative_label, label);
+          if (label < 0 || label > kMaxLabel) keep_min(s.bad_label_entry, entry, s.bad_label, label);
           const long long row = entry - loop.first;
           if (row < 0 || row >= loop.n) {
             long long unused = 0;
@@ -277,8 +278,8 @@ void run_loop(ROOT::RDF::RNode node, const std::string& image_column, Loop& loop
             keep_min(s.bad_length_entry, static_cast<long long>(rdfentry), s.bad_length, len);
             return;
           }
-          if (label < 0)
-            keep_min(s.negative_entry, static_cast<long long>(rdfentry), s.negative_label, label);
+          if (label < 0 || label > kMaxLabel)
+            keep_min(s.bad_label_entry, static_cast<long long>(rdfentry), s.bad_label, label);
           const size_t k = s.labels.size();
           if (k % s.block_rows == 0)
             s.blocks.push_back(std::make_unique_for_overwrite<float[]>(s.block_rows * len));
@@ -292,7 +293,15 @@ void run_loop(ROOT::RDF::RNode node, const std::string& image_column, Loop& loop
 
 template <typename T>
 ROOT::RDF::RNode define_label(ROOT::RDF::RNode node, const std::string& column) {
-  return node.Define(kLabelColumn, [](T v) { return static_cast<Long64_t>(v); }, {column});
+  // An unsigned value past Long64_t's range stays large (refused as too large), not negative.
+  return node.Define(kLabelColumn,
+                     [](T v) {
+                       if constexpr (std::is_unsigned_v<T>)
+                         if (v > static_cast<T>(std::numeric_limits<Long64_t>::max()))
+                           return std::numeric_limits<Long64_t>::max();
+                       return static_cast<Long64_t>(v);
+                     },
+                     {column});
 }
 
 // The label column as Long64_t, whatever integer type it has.
@@ -441,11 +450,10 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
   }
   entry = -1;
   for (const auto& s : loop.slots)
-    if (s.negative_entry >= 0) keep_min(entry, s.negative_entry, value, s.negative_label);
+    if (s.bad_label_entry >= 0) keep_min(entry, s.bad_label_entry, value, s.bad_label);
   if (entry >= 0)
-    throw std::runtime_error(where + ": negative label " + std::to_string(value) + " in column " +
-                             quote(label_column) + " at " + entry_word + std::to_string(entry) +
-                             "; labels must be class indices >= 0");
+    throw std::runtime_error(where + ": " +
+                             label_range_error(label_column, value, entry_word + std::to_string(entry)));
   if (loop.features == 0)
     throw std::runtime_error(where + ": image column " + quote(image_column) + " holds empty arrays");
 }

@@ -41,14 +41,14 @@ std::pair<long long, long long> read_mnist_shape(const std::string& file);
 //   image column: a fixed-size array, variable-size array, RVec or
 //     std::vector of UChar_t (scaled by 1/255, exactly as load_mnist does),
 //     float or double (taken as they are); every entry the same length F.
-//   label column: any integer type (Int_t, Long64_t, UChar_t, ...), >= 0.
+//   label column: any integer type (Int_t, Long64_t, UChar_t, ...), 0 to 2^24 - 1 (kMaxLabel).
 // The outputs are allocated once and each entry is written at its index, so
 // the result is the same with ROOT::EnableImplicitMT() on or off.
 // Throws std::runtime_error (prefix "read_tree: ") naming the file, tree or
 // column for: missing file, not a ROOT file or corrupt/truncated file, missing
 // tree (lists the trees there), missing column (lists the columns), wrong
 // column type, arrays of different lengths, empty tree, empty range, range past
-// the end, negative labels, and read errors during the event loop.
+// the end, labels < 0 or > 2^24 - 1, and read errors during the event loop.
 data::MnistSplit read_tree(const std::string& file, const std::string& tree, const std::string& image_column,
                            const std::string& label_column, long long first = 0, long long count = -1);
 
@@ -60,7 +60,7 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree, con
 // ranges RDataFrame gives each task.) For a chain of several files the rows
 // are grouped by file, files in name order, then by entry within a file.
 // Throws std::runtime_error (prefix `where`) for missing columns, wrong
-// types, different lengths, negative labels, no entries selected, and errors
+// types, different lengths, labels < 0 or > 2^24 - 1, no entries selected, and errors
 // raised by ROOT during the event loop. The graph stays usable afterwards:
 // what the read adds to it (Defines) does nothing in later event loops.
 data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,

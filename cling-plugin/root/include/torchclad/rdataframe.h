@@ -38,9 +38,10 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   v[k]), "name[:n]" its first n values, "name[a:b]" values a to b - 1,
 //   each 0 where an entry has fewer: the rule for ragged arrays (an array
 //   column of varying length without a range is an error that suggests
-//   "name[:n]"). "jet_pt[:4]": the four leading jets' pT; "jet_pt[0]": the
-//   leading jet's.
-// label: an integer column (class index >= 0, or 0/1; bool works).
+//   "name[:n]"; a range past the end of a fixed-size array, "jet_pt[4]" on
+//   jet_pt[4]/F, is an error). "jet_pt[:4]": the four leading jets' pT;
+//   "jet_pt[0]": the leading jet's.
+// label: an integer column (class index 0 to 2^24 - 1, or 0/1; bool works).
 // weight: a column of one number per entry, stored as per-event weights
 //   (Dataset::has_weights); negative weights are kept; empty: none. Models
 //   (torchclad/model.h) use them in the loss, the metrics and, optionally,
@@ -48,9 +49,12 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   torchclad/model_column.h.
 // Errors (std::runtime_error, prefix "dataset_from_columns: "): no features,
 // a column listed twice, a missing column (lists the columns), a column that
-// is not numbers (its type and the types expected), a range on a scalar column,
-// a float label column, an array weight, arrays of different lengths, a NaN
-// or infinite value (its column and row), a negative label, no entries.
+// is not numbers (its type and the types expected; a C-string branch, name/C),
+// a range on a scalar column or past a fixed-size array's end, a column whose
+// branch has another type in one file of a chain than in another (both files
+// named), a float label column, an array weight, arrays of different lengths,
+// a NaN or infinite value (its column and row), a label < 0 or > 2^24 - 1 (its
+// entry), no entries.
 Dataset dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
                              const std::string& label, const std::string& weight = "");
 

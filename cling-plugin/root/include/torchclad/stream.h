@@ -6,7 +6,7 @@
 //   torchclad::StreamOptions o;
 //   o.chunk_entries = 100000;   // entries read at a time, on a background thread
 //   o.shuffle_buffer = 200000;  // rows drawn at random from
-//   torchclad::StreamDataset train({"ntuple_*.root"}, "events", {"m_jj", "m_jjj", "jet_pt[4]"},
+//   torchclad::StreamDataset train({"ntuple_*.root"}, "events", {"m_jj", "m_jjj", "jet_pt[:4]"},
 //                                  "label", "", o);
 //   auto r = torchclad::model("classifier").fit(train, test, {});  // torchclad/model.h
 //
@@ -63,14 +63,16 @@ class StreamDataset {
   // order), chained in the order given, each holding `tree`. A path may
   // name its tree after the file, as for TChain::Add: "file.root/events"
   // with tree "" (or "events"); every path must then name the same tree.
-  // label: an integer column (class index >= 0, or 0/1; empty: every label 0).
+  // label: an integer column (class index 0 to 2^24 - 1, or 0/1; empty: every label 0).
   // Checks the files and columns now and reads entry 0; throws
   // std::runtime_error (prefix "StreamDataset: ") naming the file, tree or
   // column for: a missing file or tree, no file matching a pattern, a
   // missing column (lists the columns), a column that is not numbers (its
-  // type and the types expected), a range on a scalar, a float label, an array
-  // weight, no entries, bad options. A NaN or infinite value, arrays of
-  // different lengths and a negative label are found while reading: the
+  // type and the types expected; a C-string branch), a range on a scalar or
+  // past a fixed-size array's end, a column stored with different types in
+  // two of the files (both named), a float label, an array weight, no
+  // entries, bad options. A NaN or infinite value, arrays of
+  // different lengths and a label < 0 or > 2^24 - 1 are found while reading: the
   // error (naming the column and entry) is thrown by next_batch or fit.
   StreamDataset(const std::vector<std::string>& files, const std::string& tree,
                 const std::vector<std::string>& features, const std::string& label,
