@@ -1,6 +1,6 @@
 // The shared epoch loop (train/run_loop.hpp) with steps that return known
 // losses: the epoch event's loss, the stop message, rows by index and
-// batches from a source.
+// batches from a source; its samples/s over a minimum window (Throughput).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "train/progress.hpp"
 #include "train/run_loop.hpp"
 #include "train/telemetry.hpp"
 
@@ -185,6 +186,68 @@ TEST(RunLoop, ARunThatAnErrorEndsEndsItsDisplayFailed) {
   run_epochs(spec_of(8, 4, 1), steps, [] { return Evaluation{}; }, log);
   ASSERT_EQ(again.of("end").size(), 1u);
   EXPECT_EQ(again.of("end")[0].status, "finished");
+}
+
+// ---- samples/s of tiny epochs (train::Throughput), from given times: no clock.
+
+// An epoch as long as the window or longer: its own samples / seconds, the
+// figure of every real run, whatever came before.
+TEST(Throughput, AnEpochOfTheWindowOrLongerIsRatedAlone) {
+  Throughput t;
+  EXPECT_DOUBLE_EQ(t.rate(60000, 2.0), 30000.0);
+  t.add_epoch(300, 0.0001);  // a tiny, noisy one before does not count
+  EXPECT_DOUBLE_EQ(t.rate(60000, 2.0), 30000.0);
+  EXPECT_DOUBLE_EQ(t.rate(1000, Throughput::kWindowSeconds), 1000 / Throughput::kWindowSeconds);
+}
+
+// Tiny epochs: one that took 3x its neighbours (a context switch) moves the
+// rate by a few percent, not 3x; the window spans the recent epochs only.
+TEST(Throughput, TinyEpochsAreRatedOverTheWindow) {
+  Throughput t;
+  const double tiny = 0.0005;  // 300 rows in half a millisecond: 600,000 samples/s
+  for (int e = 0; e < 2000; ++e) t.add_epoch(300, tiny);
+  EXPECT_NEAR(t.rate(300, tiny), 600000.0, 1e-6 * 600000);
+  const double slow = t.rate(300, 3 * tiny);
+  EXPECT_GT(slow, 0.99 * 600000);
+  EXPECT_LT(slow, 600000.0);
+  EXPECT_NEAR(300 / (3 * tiny), 200000.0, 1e-6);  // what the epoch alone would have said
+  // After a change of speed, the window forgets the old epochs: 1,000 more
+  // epochs twice as fast (0.25 s: half the window) still show the old ones,
+  // 3,000 (0.75 s, more than the window) no longer do.
+  for (int e = 0; e < 1000; ++e) t.add_epoch(300, tiny / 2);
+  EXPECT_LT(t.rate(300, tiny / 2), 0.9 * 1200000);
+  for (int e = 0; e < 2000; ++e) t.add_epoch(300, tiny / 2);
+  EXPECT_NEAR(t.rate(300, tiny / 2), 1200000.0, 1e-6 * 1200000);
+}
+
+// A run shorter than the window: the mean since its start (the first
+// epoch's warm-up included: that is what the run took).
+TEST(Throughput, ARunShorterThanTheWindowGetsItsMeanSinceTheStart) {
+  Throughput t;
+  EXPECT_DOUBLE_EQ(t.rate(0, 0.0), 0.0);
+  t.add_epoch(300, 0.004);  // warm-up
+  t.add_epoch(300, 0.001);
+  EXPECT_DOUBLE_EQ(t.rate(300, 0.001), 900 / 0.006);
+}
+
+// The loop reports the rates Throughput gives from its epochs' own times,
+// in the epochs' results and the epoch events.
+TEST(RunLoop, EpochRatesAreTakenOverTheWindow) {
+  Events events;
+  std::ostringstream log;
+  const auto out = run_epochs(
+      spec_of(40, 8, 6), [&](const std::vector<int64_t>&, int64_t, int) { return 1.0f; },
+      [] { return Evaluation{}; }, log);
+  ASSERT_EQ(out.epochs.size(), 6u);
+  const auto epochs = events.of("epoch");
+  ASSERT_EQ(epochs.size(), 6u);
+  Throughput expected;
+  for (size_t e = 0; e < out.epochs.size(); ++e) {
+    const double rate = expected.rate(40, out.epochs[e].seconds);
+    EXPECT_DOUBLE_EQ(out.epochs[e].samples_per_second, rate) << e;
+    EXPECT_DOUBLE_EQ(epochs[e].samples_per_second, rate) << e;
+    expected.add_epoch(40, out.epochs[e].seconds);
+  }
 }
 
 }  // namespace

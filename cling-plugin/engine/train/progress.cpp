@@ -55,6 +55,26 @@ void ProgressBar::finish(const std::string& summary) {
   if (enabled_ || !summary.empty()) out_ << summary << (interactive_ ? "\033[K" : "") << "\n" << std::flush;
 }
 
+double Throughput::rate(int64_t samples, double seconds) const {
+  double n = static_cast<double>(samples), t = seconds;
+  for (auto e = recent_.rbegin(); e != recent_.rend() && t < kWindowSeconds; ++e) {
+    n += static_cast<double>(e->samples);
+    t += e->seconds;
+  }
+  return t > 0 ? n / t : 0.0;
+}
+
+void Throughput::add_epoch(int64_t samples, double seconds) {
+  recent_.push_back({samples, seconds});
+  // Older epochs go once the newer ones span the window without them.
+  double newer = 0;
+  for (const auto& e : recent_) newer += e.seconds;
+  while (recent_.size() > 1 && newer - recent_.front().seconds >= kWindowSeconds) {
+    newer -= recent_.front().seconds;
+    recent_.pop_front();
+  }
+}
+
 std::string with_thousands(double value) {
   if (!std::isfinite(value)) return "n/a";
   std::string digits = std::to_string(static_cast<long long>(std::llround(std::fabs(value))));

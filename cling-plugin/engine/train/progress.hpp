@@ -4,6 +4,7 @@
 // a terminal (CI logs, files).
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <ostream>
 #include <string>
 
@@ -28,6 +29,32 @@ class ProgressBar {
   int64_t done_ = 0;
   double loss_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// Samples per second that stay meaningful when an epoch is tiny. An epoch of
+// a few hundred rows trains in well under a millisecond, where a context
+// switch or the first epoch's warm-up (allocations, page faults) changes its
+// time several-fold: its own samples / seconds jumps from epoch to epoch. So
+// a rate is taken over at least kWindowSeconds of training: the epoch (or
+// the part of it run so far), together with as many of the epochs just
+// before it as that needs (training time only: the evaluations between
+// them are left out). An epoch that alone lasts kWindowSeconds (any real
+// run) gets exactly its own samples / seconds, as before; a run shorter
+// than the window gets its mean since the start.
+class Throughput {
+ public:
+  static constexpr double kWindowSeconds = 0.5;
+  // The rate of `samples` trained in `seconds` with the recent epochs before them.
+  double rate(int64_t samples, double seconds) const;
+  // A finished epoch, for the rates of those after it.
+  void add_epoch(int64_t samples, double seconds);
+
+ private:
+  struct Epoch {
+    int64_t samples;
+    double seconds;
+  };
+  std::deque<Epoch> recent_;  // newest last; together at most kWindowSeconds past the newest
 };
 
 // A rate with thousands separators, "52,300" (the unit as the live display

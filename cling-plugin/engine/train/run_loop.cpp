@@ -183,6 +183,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   } end_on_throw{[&] { end_run("failed", "training stopped by an error (the cell's error says which)"); }};
   const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
   auto last_event = Clock::now() - std::chrono::seconds(1);
+  Throughput throughput;  // samples/s over >= 0.5 s of training: tiny epochs' rates (train/progress.hpp)
 
   for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
     steps.begin_epoch(epoch);
@@ -240,7 +241,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
           ev.loss = event_loss_sum / event_losses;
           event_loss_sum = 0;
           event_losses = 0;
-          ev.samples_per_second = samples / std::chrono::duration<double>(now - t0).count();
+          ev.samples_per_second = throughput.rate(samples, std::chrono::duration<double>(now - t0).count());
           emit("step");
         }
       }
@@ -248,7 +249,8 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     m.train_loss = m.steps ? loss_sum / m.steps : 0;
     m.steps_per_second = m.steps / m.seconds;
-    m.samples_per_second = samples / m.seconds;
+    m.samples_per_second = throughput.rate(samples, m.seconds);
+    throughput.add_epoch(samples, m.seconds);
     m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
     if (dist::distributed()) share_evaluation(m.eval);
     char accuracy[48] = "";
