@@ -55,24 +55,35 @@ void ProgressBar::finish(const std::string& summary) {
   if (enabled_ || !summary.empty()) out_ << summary << (interactive_ ? "\033[K" : "") << "\n" << std::flush;
 }
 
-double Throughput::rate(int64_t samples, double seconds) const {
+Throughput::Rate Throughput::rate(int64_t samples, double seconds) const {
   double n = static_cast<double>(samples), t = seconds;
   for (auto e = recent_.rbegin(); e != recent_.rend() && t < kWindowSeconds; ++e) {
     n += static_cast<double>(e->samples);
     t += e->seconds;
   }
-  return t > 0 ? n / t : 0.0;
+  return {t > 0 ? n / t : 0.0, t};
 }
 
 void Throughput::add_epoch(int64_t samples, double seconds) {
+  if (!warmed_up_) {  // warm-up: not part of later epochs' rates
+    warmed_up_ = true;
+    return;
+  }
   recent_.push_back({samples, seconds});
+  recent_seconds_ += seconds;
   // Older epochs go once the newer ones span the window without them.
-  double newer = 0;
-  for (const auto& e : recent_) newer += e.seconds;
-  while (recent_.size() > 1 && newer - recent_.front().seconds >= kWindowSeconds) {
-    newer -= recent_.front().seconds;
+  while (recent_.size() > 1 && recent_seconds_ - recent_.front().seconds >= kWindowSeconds) {
+    recent_seconds_ -= recent_.front().seconds;
     recent_.pop_front();
   }
+}
+
+std::string Throughput::text(const Rate& r) {
+  const std::string rate = with_thousands(r.samples_per_second) + " samples/s";
+  if (r.seconds >= kWindowSeconds) return rate;
+  char span[48];
+  std::snprintf(span, sizeof span, " (over %.2g ms)", r.seconds * 1e3);
+  return "~" + rate + span;
 }
 
 std::string with_thousands(double value) {

@@ -41,7 +41,7 @@ struct EpochStats {
   double train_loss = 0;          // mean over the epoch's steps
   double seconds = 0;             // training time of the epoch (steps only)
   double steps_per_second = 0;    // this epoch's steps / seconds
-  double samples_per_second = 0;  // over >= 0.5 s of training with the epochs before (train::Throughput)
+  double samples_per_second = 0;  // over >= 0.25 s of training with the epochs before (train::Throughput)
   Evaluation eval;
 };
 
