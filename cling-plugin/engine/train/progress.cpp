@@ -82,7 +82,7 @@ std::string Throughput::text(const Rate& r) {
   const std::string rate = with_thousands(r.samples_per_second) + " samples/s";
   if (r.seconds >= kWindowSeconds) return rate;
   char span[48];
-  std::snprintf(span, sizeof span, " (over %.2g ms)", r.seconds * 1e3);
+  std::snprintf(span, sizeof span, " (over %.3g ms)", r.seconds * 1e3);
   return "~" + rate + span;
 }
 

@@ -109,8 +109,8 @@ class Model {
   // variance sum(w (v - mean)^2) / sum(w)). From then on fit, evaluate,
   // predict, check_gradients and model columns feed the model (x - mean) /
   // std, and a regression model trains on (y - mean) / std while predict,
-  // model columns and evaluate's RMSE are in the targets' own units (output
-  // * std + mean); the loss (fit's train and test loss, evaluate's loss) is
+  // model columns and the RMSE (evaluate's, fit's epoch lines') are in the
+  // targets' own units (output * std + mean); the loss (fit's train and test loss, evaluate's loss) is
   // the definition's, on the standardised targets (a Huber delta is in
   // stds). One call makes a regression on targets of ~100 GeV train with
   // the default learning rate; standardize_features (features only) and
