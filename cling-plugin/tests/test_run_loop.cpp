@@ -1,6 +1,6 @@
 // The shared epoch loop (train/run_loop.hpp) with steps that return known
 // losses: the epoch event's loss, the stop message, rows by index and
-// batches from a source.
+// batches from a source; its samples/s over a minimum window (Throughput).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "train/progress.hpp"
 #include "train/run_loop.hpp"
 #include "train/telemetry.hpp"
 
@@ -185,6 +186,90 @@ TEST(RunLoop, ARunThatAnErrorEndsEndsItsDisplayFailed) {
   run_epochs(spec_of(8, 4, 1), steps, [] { return Evaluation{}; }, log);
   ASSERT_EQ(again.of("end").size(), 1u);
   EXPECT_EQ(again.of("end")[0].status, "finished");
+}
+
+// ---- samples/s of tiny epochs (train::Throughput), from given times: no clock.
+
+double rate(const Throughput& t, int64_t samples, double seconds) {
+  return t.rate(samples, seconds).samples_per_second;
+}
+
+// An epoch as long as the window or longer: its own samples / seconds, the
+// figure of every real run, whatever came before.
+TEST(Throughput, AnEpochOfTheWindowOrLongerIsRatedAlone) {
+  Throughput t;
+  EXPECT_DOUBLE_EQ(rate(t, 60000, 2.0), 30000.0);
+  t.add_epoch(60000, 2.0);
+  t.add_epoch(300, 0.0001);  // a tiny, noisy one before does not count
+  EXPECT_DOUBLE_EQ(rate(t, 60000, 2.0), 30000.0);
+  EXPECT_DOUBLE_EQ(rate(t, 1000, Throughput::kWindowSeconds), 1000 / Throughput::kWindowSeconds);
+  EXPECT_EQ(Throughput::text(t.rate(60000, 2.0)), "30,000 samples/s");
+}
+
+// Tiny epochs: one that took 3x its neighbours (a context switch) moves the
+// rate by a few percent, not 3x; the window spans the recent epochs only.
+TEST(Throughput, TinyEpochsAreRatedOverTheWindow) {
+  Throughput t;
+  const double tiny = 0.0005;  // 300 rows in half a millisecond: 600,000 samples/s
+  t.add_epoch(300, 0.01);      // the first, warm-up, 20x slower: left out of the others' rates
+  for (int e = 0; e < 1000; ++e) t.add_epoch(300, tiny);
+  EXPECT_NEAR(rate(t, 300, tiny), 600000.0, 1e-6 * 600000);
+  EXPECT_EQ(Throughput::text(t.rate(300, tiny)), "600,000 samples/s");
+  const double slow = rate(t, 300, 3 * tiny);
+  EXPECT_GT(slow, 0.99 * 600000);
+  EXPECT_LT(slow, 600000.0);
+  EXPECT_NEAR(300 / (3 * tiny), 200000.0, 1e-6);  // what the epoch alone would have said
+  // After a change of speed, the window forgets the old epochs: 500 more
+  // epochs twice as fast (0.125 s: half the window) still show the old ones,
+  // 1,500 (0.375 s, more than the window) no longer do.
+  for (int e = 0; e < 500; ++e) t.add_epoch(300, tiny / 2);
+  EXPECT_LT(rate(t, 300, tiny / 2), 0.9 * 1200000);
+  for (int e = 0; e < 1000; ++e) t.add_epoch(300, tiny / 2);
+  EXPECT_NEAR(rate(t, 300, tiny / 2), 1200000.0, 1e-6 * 1200000);
+}
+
+// A run shorter than the window: the mean since its second epoch, marked
+// rough with the time it spans; the first epoch is rated alone.
+TEST(Throughput, ARunShorterThanTheWindowIsMarkedRough) {
+  Throughput t;
+  EXPECT_DOUBLE_EQ(rate(t, 0, 0.0), 0.0);
+  EXPECT_DOUBLE_EQ(rate(t, 300, 0.004), 75000.0);  // the first epoch, warm-up
+  t.add_epoch(300, 0.004);
+  t.add_epoch(300, 0.001);
+  const auto r = t.rate(300, 0.001);
+  EXPECT_DOUBLE_EQ(r.samples_per_second, 600 / 0.002);
+  EXPECT_DOUBLE_EQ(r.seconds, 0.002);
+  EXPECT_EQ(Throughput::text(r), "~300,000 samples/s (over 2 ms)");
+}
+
+// The loop reports the rates Throughput gives from its epochs' own times,
+// in the epochs' results, the epoch events and the epoch lines.
+TEST(RunLoop, EpochRatesAreTakenOverTheWindow) {
+  Events events;
+  std::ostringstream log;
+  const auto out = run_epochs(
+      spec_of(40, 8, 6), [&](const std::vector<int64_t>&, int64_t, int) { return 1.0f; },
+      [] { return Evaluation{}; }, log);
+  ASSERT_EQ(out.epochs.size(), 6u);
+  const auto epochs = events.of("epoch");
+  ASSERT_EQ(epochs.size(), 6u);
+  Throughput expected;
+  for (size_t e = 0; e < out.epochs.size(); ++e) {
+    const double rate = expected.rate(40, out.epochs[e].seconds).samples_per_second;
+    EXPECT_DOUBLE_EQ(out.epochs[e].samples_per_second, rate) << e;
+    EXPECT_DOUBLE_EQ(epochs[e].samples_per_second, rate) << e;
+    expected.add_epoch(40, out.epochs[e].seconds);
+  }
+  // Microseconds of training in all: every epoch line says its rate is rough.
+  auto spec = spec_of(40, 8, 2);
+  spec.progress = true;
+  std::ostringstream lines;
+  run_epochs(
+      spec, [&](const std::vector<int64_t>&, int64_t, int) { return 1.0f; }, [] { return Evaluation{}; },
+      lines);
+  EXPECT_NE(lines.str().find("epoch 2/2"), std::string::npos) << lines.str();
+  EXPECT_NE(lines.str().find("  ~"), std::string::npos) << lines.str();
+  EXPECT_NE(lines.str().find(" samples/s (over "), std::string::npos) << lines.str();
 }
 
 }  // namespace

@@ -44,6 +44,27 @@ struct StreamClassifier : nn::Model {
 };
 TORCHCLAD_MODEL(stream_classifier, StreamClassifier)
 
+// Two features, 16 tanh units, one regression target.
+struct StreamRegression : nn::Model {
+  nn::Linear fc1{"fc1", 2, 16};
+  nn::Act z1{16}, t1{16};
+  nn::Linear fc2{"fc2", 16, 1};
+  nn::Act out{1};
+  StreamRegression() {
+    inputs(2);
+    regression(1);
+    output(out);
+  }
+  template <class T>
+  static T loss(const StreamRegression& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::tanh(a, m.z1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(stream_regression, StreamRegression)
+
 namespace {
 
 const std::filesystem::path& dir() {
@@ -192,6 +213,47 @@ TEST(StreamFit, AStandardisedModelGetsStandardisedRows) {
   ASSERT_EQ(r.status, "finished") << r.message;
   EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
   EXPECT_NEAR(model.feature_means()[0], 500, 60);
+}
+
+// Targets of ~100 (E = 50 a + 100 + 30 b, a and b in [-1, 1]): standardised
+// on an in-memory sample (Model::standardize), the streamed rows' targets
+// train standardised, and the RMSE is in the targets' units.
+TEST(StreamFit, StandardisedTargetsTrainStandardisedAndScoreInTheirUnits) {
+  const std::string file = (dir() / "energies.root").string();
+  {
+    TFile f(file.c_str(), "RECREATE");
+    TTree t("events", "events");
+    Float_t a, b, energy;
+    t.Branch("a", &a, "a/F");
+    t.Branch("b", &b, "b/F");
+    t.Branch("E", &energy, "E/F");
+    std::mt19937 rng(4);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (int i = 0; i < 3000; ++i) {
+      a = u(rng), b = u(rng);
+      energy = 50 * a + 100 + 30 * b;
+      t.Fill();
+    }
+    t.Write();
+  }
+  torchclad::StreamDataset train =
+      torchclad::StreamDataset::regression({file}, "events", {"a", "b"}, {"E"}, "", stream_options());
+  const auto test = torchclad::regression_dataset_from_columns(ROOT::RDataFrame("events", file).Range(500),
+                                                               {"a", "b"}, {"E"});
+  auto model = torchclad::model("stream_regression");
+  model.standardize(test);
+  ASSERT_TRUE(model.targets_standardized());
+  EXPECT_NEAR(model.target_means()[0], 100, 5);
+  auto o = train_options();
+  o.epochs = 4;
+  const auto r = model.fit(train, test, o);
+  ASSERT_EQ(r.status, "finished") << r.message;
+  // The loss is on standardised targets (std ~34): well under 1 once trained.
+  EXPECT_LT(r.epochs.back().test_loss, 0.05);
+  const auto e = model.evaluate(test);
+  EXPECT_NEAR(e.loss, r.epochs.back().test_loss, 1e-6);
+  EXPECT_LT(e.rmse, 8.0);  // in the targets' units
+  EXPECT_NEAR(e.rmse, model.target_stds()[0] * std::sqrt(e.loss), 1e-3 * e.rmse);
 }
 
 // The stream's weights weigh the loss as an in-memory fit's do (mean(w) over

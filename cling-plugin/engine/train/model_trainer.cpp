@@ -25,6 +25,9 @@ void check_model_data(const define::Definition& def, const ModelData& d, const c
   TORCH_CHECK(d.y.defined() && d.y.size(0) == d.x.size(0) && d.y.numel() == d.x.size(0) * def.target_width,
               "model '", def.name, "' needs ", def.target_width, " target value(s) per sample; the ", split,
               " split has ", d.x.size(0), " samples and ", d.y.defined() ? d.y.numel() : 0, " target values");
+  TORCH_CHECK(!d.y_scale.defined() || d.y_scale.numel() == def.target_width, "model '", def.name, "' has ",
+              def.target_width, " target value(s) per sample, but the targets' standardisation has ",
+              d.y_scale.numel());
   const auto finite = torch::isfinite(d.x);
   if (!finite.all().item<bool>()) {
     // Name the first one: corrupt or badly whitened data.
@@ -136,7 +139,8 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data, bool over_
   if (rows.size() > 0) {
     sums[1] = w.defined() ? w.to(torch::kFloat64).sum().item<double>() : double(rows.size());
     if (def.targets == define::Targets::kRegression) {
-      sums[3] = weigh((out - y).pow(2).mean(1));
+      const auto error = data.y_scale.defined() ? (out - y) * data.y_scale : out - y;  // original units
+      sums[3] = weigh(error.pow(2).mean(1));
     } else if (scored) {
       scores = binary_scores(def, out);
       sums[2] = weigh(scores.gt(0).eq(y.squeeze(1).gt(0.5)));

@@ -47,6 +47,11 @@ namespace torchclad::train {
 struct ModelData {
   torch::Tensor x, y;
   torch::Tensor w;  // per-event weights float32 [n], or undefined (every weight 1)
+  // Standardised regression targets (Model::standardize): per target, the
+  // std that turns an error in y's units back into the targets' own units,
+  // float32 [target_width], so the RMSE is in those units (the loss stays the
+  // definition's, on y); undefined: y is in its own units.
+  torch::Tensor y_scale;
 };
 
 struct ModelTrainConfig : RunOptions {

@@ -55,6 +55,37 @@ void ProgressBar::finish(const std::string& summary) {
   if (enabled_ || !summary.empty()) out_ << summary << (interactive_ ? "\033[K" : "") << "\n" << std::flush;
 }
 
+Throughput::Rate Throughput::rate(int64_t samples, double seconds) const {
+  double n = static_cast<double>(samples), t = seconds;
+  for (auto e = recent_.rbegin(); e != recent_.rend() && t < kWindowSeconds; ++e) {
+    n += static_cast<double>(e->samples);
+    t += e->seconds;
+  }
+  return {t > 0 ? n / t : 0.0, t};
+}
+
+void Throughput::add_epoch(int64_t samples, double seconds) {
+  if (!warmed_up_) {  // warm-up: not part of later epochs' rates
+    warmed_up_ = true;
+    return;
+  }
+  recent_.push_back({samples, seconds});
+  recent_seconds_ += seconds;
+  // Older epochs go once the newer ones span the window without them.
+  while (recent_.size() > 1 && recent_seconds_ - recent_.front().seconds >= kWindowSeconds) {
+    recent_seconds_ -= recent_.front().seconds;
+    recent_.pop_front();
+  }
+}
+
+std::string Throughput::text(const Rate& r) {
+  const std::string rate = with_thousands(r.samples_per_second) + " samples/s";
+  if (r.seconds >= kWindowSeconds) return rate;
+  char span[48];
+  std::snprintf(span, sizeof span, " (over %.3g ms)", r.seconds * 1e3);
+  return "~" + rate + span;
+}
+
 std::string with_thousands(double value) {
   if (!std::isfinite(value)) return "n/a";
   std::string digits = std::to_string(static_cast<long long>(std::llround(std::fabs(value))));

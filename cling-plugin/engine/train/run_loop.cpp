@@ -183,6 +183,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   } end_on_throw{[&] { end_run("failed", "training stopped by an error (the cell's error says which)"); }};
   const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
   auto last_event = Clock::now() - std::chrono::seconds(1);
+  Throughput throughput;  // samples/s over >= 0.25 s of training: tiny epochs' rates (train/progress.hpp)
 
   for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
     steps.begin_epoch(epoch);
@@ -240,7 +241,8 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
           ev.loss = event_loss_sum / event_losses;
           event_loss_sum = 0;
           event_losses = 0;
-          ev.samples_per_second = samples / std::chrono::duration<double>(now - t0).count();
+          ev.samples_per_second =
+              throughput.rate(samples, std::chrono::duration<double>(now - t0).count()).samples_per_second;
           emit("step");
         }
       }
@@ -248,16 +250,18 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     m.train_loss = m.steps ? loss_sum / m.steps : 0;
     m.steps_per_second = m.steps / m.seconds;
-    m.samples_per_second = samples / m.seconds;
+    const auto rate = throughput.rate(samples, m.seconds);
+    m.samples_per_second = rate.samples_per_second;
+    throughput.add_epoch(samples, m.seconds);
     m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
     if (dist::distributed()) share_evaluation(m.eval);
     char accuracy[48] = "";
     if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
       std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
     char summary[240];
-    std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %s samples/s",
-                  m.train_loss, m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ",
-                  m.eval.summary.c_str(), with_thousands(m.samples_per_second).c_str());
+    std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %s", m.train_loss,
+                  m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ", m.eval.summary.c_str(),
+                  Throughput::text(rate).c_str());
     bar.finish(summary);
     out.epochs.push_back(m);
     ev.epoch = epoch;

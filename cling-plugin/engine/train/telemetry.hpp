@@ -24,9 +24,9 @@ struct Event {
   long long total_steps = 0;                // steps in the whole run
   double loss = 0;                          // "step": mean loss of the steps since the previous step event
   double test_loss = 0, test_accuracy = 0;  // "epoch"
-  double test_auc = -1;  // "epoch", binary classifiers: ROC AUC on the test set (< 0: not measured)
-  double samples_per_second = 0;
-  std::string status;  // "end": "finished", "stopped" (interrupt), "failed" (non-finite loss)
+  double test_auc = -1;           // "epoch", binary classifiers: ROC AUC on the test set (< 0: not measured)
+  double samples_per_second = 0;  // over >= 0.25 s of training, tiny epochs too (train::Throughput)
+  std::string status;             // "end": "finished", "stopped" (interrupt), "failed" (non-finite loss)
   std::string message;
 };
 

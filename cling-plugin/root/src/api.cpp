@@ -13,6 +13,8 @@
 #include "dataset_impl.hpp"
 #include "plain_errors.hpp"
 #include "model/mlp_definition.hpp"
+#include "model_state.hpp"
+#include "standardization.hpp"
 #include "torchclad/model.h"
 #include "torchclad/rdataframe.h"
 #include "torchclad/torchclad.h"
@@ -23,9 +25,11 @@
 namespace torchclad {
 
 // The trained Mlp is a Model of its definition (model/mlp_definition.hpp),
-// whichever engine trained it.
+// whichever engine trained it; standardize's statistics wait here for the
+// next fit, which gives them to its Model.
 struct Mlp::State {
-  std::shared_ptr<Model> model;
+  std::shared_ptr<Model> model;  // null until fit
+  Standardization features;      // undefined unless standardize was called
 };
 
 Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -73,23 +77,47 @@ Mlp::Mlp(std::vector<long long> widths, const std::string& activation)
   rethrow_plain([&] { return parse_activation(activation_); });
 }
 
+namespace {
+void check_classes(const Dataset& d, const char* where) {
+  if (d.impl()->targets.defined())
+    throw std::runtime_error(std::string(where) +
+                             ": Mlp is a classifier, but the dataset holds regression "
+                             "targets; define a regression model (torchclad/nn.h, regression())");
+}
+}  // namespace
+
+void Mlp::standardize(const Dataset& train) {
+  check_classes(train, "Mlp::standardize");
+  rethrow_plain([&] {
+    const MlpConfig config{std::vector<int64_t>(widths_.begin(), widths_.end()),
+                           parse_activation(activation_)};
+    auto features = fit_feature_standardization(*mlp_definition(config), train, "Mlp::standardize");
+    if (!state_) state_ = std::make_shared<State>();
+    state_->features = std::move(features);
+    return 0;
+  });
+}
+
 TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
-  for (const Dataset* d : {&train, &test})
-    if (d->impl()->targets.defined())
-      throw std::runtime_error(
-          "Mlp::fit: Mlp is a classifier, but the dataset holds regression "
-          "targets; define a regression model (torchclad/nn.h, regression())");
+  for (const Dataset* d : {&train, &test}) check_classes(*d, "Mlp::fit");
   return rethrow_plain([&] {
     const MlpConfig config{std::vector<int64_t>(widths_.begin(), widths_.end()),
                            parse_activation(activation_)};
     const auto def = mlp_definition(config);
+    const Standardization features = state_ ? state_->features : Standardization{};
+    // The fit's Model standardises as Model::standardize would have.
+    const auto standardized = [&features](const std::shared_ptr<Model>& m) {
+      m->state()->mean = features.mean;
+      m->state()->scale = features.scale;
+      return m;
+    };
     if (o.engine == "clad" || o.engine == "clad-model") {
       // Clad's gradient of the definition, through the same trainer as every Model.
       TrainOptions clad = o;
       clad.engine = "clad";
-      auto model = std::make_shared<Model>(def->name, o.seed);
+      auto model = standardized(std::make_shared<Model>(def->name, o.seed));
       auto result = model->fit(train, test, clad);
-      state_ = std::make_shared<State>(State{model});
+      state_ = std::make_shared<State>(State{model, features});
       return result;
     }
     if (train.impl()->shard_total > 0 || test.impl()->shard_total > 0)
@@ -107,6 +135,13 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     data::MnistDataset ds;
     ds.train = train.impl()->split;
     ds.test = test.impl()->split;
+    if (features.mean.defined()) {  // the features as the Model reads them (model_state.hpp)
+      Model::State as_read;
+      as_read.mean = features.mean;
+      as_read.scale = features.scale;
+      ds.train.images = model_features(as_read, ds.train.images);
+      ds.test.images = model_features(as_read, ds.test.images);
+    }
     ds.rows = 1;
     ds.cols = train.features();
     train::TrainConfig c;
@@ -116,14 +151,16 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     static_cast<train::RunOptions&>(c) = run_options(o);
     auto r = train::train_mlp(ds, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
-    state_ = std::make_shared<State>(
-        State{std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))});
+    state_ = std::make_shared<State>(State{
+        standardized(std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))),
+        features});
     return out;
   });
 }
 
 std::vector<long long> Mlp::predict(const Dataset& d) const {
-  if (!state_) throw std::runtime_error("Mlp::predict: the model is not trained yet (call fit)");
+  if (!state_ || !state_->model)
+    throw std::runtime_error("Mlp::predict: the model is not trained yet (call fit)");
   const auto logits = state_->model->predict(d);
   const size_t classes = static_cast<size_t>(state_->model->output_width());
   std::vector<long long> out(classes ? logits.size() / classes : 0);
@@ -144,12 +181,14 @@ double Mlp::accuracy(const Dataset& d) const {
 }
 
 void Mlp::save(const std::string& path) const {
-  if (!state_) throw std::runtime_error("Mlp::save: the model is not trained yet (call fit)");
+  if (!state_ || !state_->model)
+    throw std::runtime_error("Mlp::save: the model is not trained yet (call fit)");
   state_->model->save(path);
 }
 
 const Model& Mlp::model() const {
-  if (!state_) throw std::runtime_error("Mlp::model: the model is not trained yet (call fit)");
+  if (!state_ || !state_->model)
+    throw std::runtime_error("Mlp::model: the model is not trained yet (call fit)");
   return *state_->model;
 }
 
@@ -157,7 +196,8 @@ std::string Mlp::describe() const {
   std::ostringstream s;
   s << "Mlp(";
   for (size_t i = 0; i < widths_.size(); ++i) s << (i ? "-" : "") << widths_[i];
-  s << ", " << activation_ << (state_ ? ", trained" : ", untrained") << ")";
+  s << ", " << activation_ << (state_ && state_->features.mean.defined() ? ", standardised" : "")
+    << (state_ && state_->model ? ", trained" : ", untrained") << ")";
   return s.str();
 }
 

@@ -11,6 +11,7 @@
 #include "define/definition.hpp"
 #include "model/defined_model.hpp"
 #include "model_state.hpp"
+#include "standardization.hpp"
 #include "trained_model.hpp"
 #include "plain_errors.hpp"
 #include "torchclad/model.h"
@@ -31,7 +32,10 @@ train::ModelData model_data(const Model::State& s, const Dataset& d) {
                                std::to_string(def.target_width) +
                                " targets per sample), but the dataset has class labels, not "
                                "regression targets");
-    return {model_features(s, impl.split.images), impl.targets, impl.weights};
+    // Standardised targets (if the model's are), with their stds for the RMSE
+    // in the targets' own units.
+    return {model_features(s, impl.split.images), model_targets(s, impl.targets), impl.weights,
+            s.target_scale};
   }
   if (impl.targets.defined())
     throw std::runtime_error("model '" + def.name +
@@ -108,7 +112,7 @@ std::vector<float> predict_data(Model::State& s, const torch::Tensor& x) {
     throw std::runtime_error("model '" + def.name + "' takes " + std::to_string(def.inputs) +
                              " features per sample, the data have " +
                              (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
-  auto out = s.model->forward(model_features(s, x)).contiguous();
+  auto out = original_targets(s, s.model->forward(model_features(s, x))).contiguous();
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 
@@ -286,28 +290,34 @@ RocCurve Model::roc(const Dataset& data) const {
 
 void Model::standardize(const Dataset& train) {
   rethrow_plain([&] {
-    check_whole(train, "Model::standardize");
     const auto& def = def_of(*state());
-    const auto& impl = *train.impl();
-    const auto x = impl.split.images.to(torch::kFloat64);
-    if (x.dim() != 2 || x.size(1) != def.inputs)
-      throw std::runtime_error("Model::standardize: model '" + def.name + "' takes " +
-                               std::to_string(def.inputs) + " features per sample, the dataset has " +
-                               (x.dim() == 2 ? std::to_string(x.size(1)) : std::string("?")));
-    if (x.size(0) == 0) throw std::runtime_error("Model::standardize: the dataset is empty");
-    const auto w = impl.weights.defined() ? impl.weights.to(torch::kFloat64).unsqueeze(1)
-                                          : torch::ones({x.size(0), 1}, torch::kFloat64);
-    const double total = w.sum().item<double>();
-    if (!(total > 0))
-      throw std::runtime_error("Model::standardize: the per-event weights sum to " + std::to_string(total) +
-                               "; weighted means need a positive sum");
-    const auto mean = (x * w).sum(0) / total;
-    const auto var = ((x - mean).pow(2) * w).sum(0) / total;
-    // Zero variance (a constant feature; with negative weights also a
-    // negative "variance"): std 1, so the feature is only centred.
-    const auto std = torch::where(var > 1e-24, var.sqrt(), torch::ones_like(var));
-    state()->mean = mean.to(torch::kFloat32).contiguous();
-    state()->scale = std.to(torch::kFloat32).contiguous();
+    // Both fitted before either is kept: an error leaves the model as it was.
+    const auto features = fit_feature_standardization(def, train, "Model::standardize");
+    Standardization targets;
+    if (def.targets == define::Targets::kRegression)
+      targets = fit_target_standardization(def, train, "Model::standardize");
+    state()->mean = features.mean;
+    state()->scale = features.scale;
+    if (targets.mean.defined()) {
+      state()->target_mean = targets.mean;
+      state()->target_scale = targets.scale;
+    }
+    return 0;
+  });
+}
+void Model::standardize_features(const Dataset& train) {
+  rethrow_plain([&] {
+    const auto features = fit_feature_standardization(def_of(*state()), train, "Model::standardize_features");
+    state()->mean = features.mean;
+    state()->scale = features.scale;
+    return 0;
+  });
+}
+void Model::standardize_targets(const Dataset& train) {
+  rethrow_plain([&] {
+    const auto targets = fit_target_standardization(def_of(*state()), train, "Model::standardize_targets");
+    state()->target_mean = targets.mean;
+    state()->target_scale = targets.scale;
     return 0;
   });
 }
@@ -321,6 +331,17 @@ std::vector<float> Model::feature_stds() const {
   if (!state()->scale.defined()) return {};
   return std::vector<float>(state()->scale.data_ptr<float>(),
                             state()->scale.data_ptr<float>() + state()->scale.numel());
+}
+bool Model::targets_standardized() const { return state()->target_mean.defined(); }
+std::vector<float> Model::target_means() const {
+  const auto& t = state()->target_mean;
+  return t.defined() ? std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel())
+                     : std::vector<float>();
+}
+std::vector<float> Model::target_stds() const {
+  const auto& t = state()->target_scale;
+  return t.defined() ? std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel())
+                     : std::vector<float>();
 }
 
 GradientCheck Model::check_gradients(const Dataset& d, int batch, int per_tensor, double h,
@@ -346,6 +367,17 @@ std::string Model::describe() const {
   else
     s << "untrained";
   s << ", seed " << st.seed << "\n";
+  const auto values = [](const torch::Tensor& t) {  // the first 8 (784 pixels would fill the screen)
+    std::ostringstream v;
+    for (int64_t i = 0; i < std::min<int64_t>(t.numel(), 8); ++i) v << (i ? ", " : "") << t[i].item<float>();
+    if (t.numel() > 8) v << ", ... (" << t.numel() << " values)";
+    return v.str();
+  };
+  if (st.mean.defined())
+    s << "  features standardised: mean [" << values(st.mean) << "], std [" << values(st.scale) << "]\n";
+  if (st.target_mean.defined())
+    s << "  targets standardised: mean [" << values(st.target_mean) << "], std [" << values(st.target_scale)
+      << "] (trained on (y - mean) / std; predictions and RMSE in the targets' units)\n";
   return s.str();
 }
 std::vector<std::string> Model::parameter_names() const {

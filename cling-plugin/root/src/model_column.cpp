@@ -58,7 +58,12 @@ struct Evaluator {
     // its forward pass fills the activations, the output among them.
     def->loss_f(def->instance.get(), state->model->params().data_ptr<float>(), b.acts.data(), b.x.data(),
                 b.y.data(), 1);
-    return b.acts[def->output_offset + output];
+    const float out = b.acts[def->output_offset + output];
+    // A regression model trained on standardised targets: in the targets' units, as predict gives it.
+    if (state->target_mean.defined())
+      return out * state->target_scale.data_ptr<float>()[output] +
+             state->target_mean.data_ptr<float>()[output];
+    return out;
   }
 };
 

@@ -7,6 +7,10 @@
 //   TTree  "history"          one entry per epoch of every fit
 //   TTree  "standardization"  if standardised: one entry, mean and std
 //                             (vector<float>, one value per feature)
+//   TTree  "target_standardization"  if a regression model's targets are
+//                             standardised: one entry, mean and std
+//                             (vector<float>, one value per target); files
+//                             written before it existed load without it
 #include <TFile.h>
 #include <TNamed.h>
 #include <TTree.h>
@@ -49,6 +53,40 @@ void read_options(const std::string& text, Model::State& s) {
   s.seed = j.value("init_seed", s.seed);
 }
 
+// One entry of branches mean and std (vector<float>), if the model has them.
+void write_standardization(const char* name, const char* title, const torch::Tensor& mean,
+                           const torch::Tensor& scale) {
+  if (!mean.defined()) return;
+  TTree st(name, title);
+  std::vector<float> m(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel()),
+      sd(scale.data_ptr<float>(), scale.data_ptr<float>() + scale.numel());
+  st.Branch("mean", &m);
+  st.Branch("std", &sd);
+  st.Fill();
+  st.Write();
+}
+
+// Tree `name` written by write_standardization into mean and scale, which
+// stay undefined if the file has no such tree (saved without it, or by an
+// earlier version). `what` ("features", "targets") and the model's `width`
+// check it.
+void read_standardization(TFile& f, const char* name, const char* what, int width, const std::string& model,
+                          const std::string& path, torch::Tensor& mean, torch::Tensor& scale) {
+  auto* st = dynamic_cast<TTree*>(f.Get(name));
+  if (!st) return;
+  std::vector<float>*m = nullptr, *sd = nullptr;
+  if (st->SetBranchAddress("mean", &m) < 0 || st->SetBranchAddress("std", &sd) < 0 || st->GetEntries() != 1 ||
+      st->GetEntry(0) <= 0)
+    throw std::runtime_error("Model::load: the '" + std::string(name) + "' tree of '" + path +
+                             "' is not one entry of branches mean and std");
+  if (static_cast<int>(m->size()) != width || static_cast<int>(sd->size()) != width)
+    throw std::runtime_error("Model::load: '" + path + "' standardises " + std::to_string(m->size()) + " " +
+                             what + "; model '" + model + "' has " + std::to_string(width));
+  mean = torch::tensor(*m, torch::kFloat32);
+  scale = torch::tensor(*sd, torch::kFloat32);
+  st->ResetBranchAddresses();
+}
+
 // The model's file, written at `partial` (named `path` in errors).
 void write_model_as(const Model::State& s, const std::string& partial, const std::string& path) {
   const auto& def = s.model->definition();
@@ -88,15 +126,11 @@ void write_model_as(const Model::State& s, const std::string& partial, const std
     history.Fill();
   }
   history.Write();
-  if (s.mean.defined()) {
-    TTree st("standardization", "feature standardisation: x -> (x - mean) / std");
-    std::vector<float> mean(s.mean.data_ptr<float>(), s.mean.data_ptr<float>() + s.mean.numel()),
-        scale(s.scale.data_ptr<float>(), s.scale.data_ptr<float>() + s.scale.numel());
-    st.Branch("mean", &mean);
-    st.Branch("std", &scale);
-    st.Fill();
-    st.Write();
-  }
+  write_standardization("standardization", "feature standardisation: x -> (x - mean) / std", s.mean, s.scale);
+  write_standardization("target_standardization",
+                        "regression target standardisation: trained on (y - mean) / std, predicts "
+                        "output * std + mean",
+                        s.target_mean, s.target_scale);
   f->Close();
 }
 
@@ -212,19 +246,10 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
     }
     history->ResetBranchAddresses();
   }
-  if (auto* st = dynamic_cast<TTree*>(f->Get("standardization"))) {
-    std::vector<float>*mean = nullptr, *scale = nullptr;
-    if (st->SetBranchAddress("mean", &mean) < 0 || st->SetBranchAddress("std", &scale) < 0 ||
-        st->GetEntries() != 1 || st->GetEntry(0) <= 0)
-      throw std::runtime_error("Model::load: the 'standardization' tree of '" + path +
-                               "' is not one entry of branches mean and std");
-    if (static_cast<int>(mean->size()) != def->inputs || static_cast<int>(scale->size()) != def->inputs)
-      throw std::runtime_error("Model::load: '" + path + "' standardises " + std::to_string(mean->size()) +
-                               " features; model '" + name + "' takes " + std::to_string(def->inputs));
-    s->mean = torch::tensor(*mean, torch::kFloat32);
-    s->scale = torch::tensor(*scale, torch::kFloat32);
-    st->ResetBranchAddresses();
-  }
+  read_standardization(*f, "standardization", "features", def->inputs, name, path, s->mean, s->scale);
+  if (def->targets == define::Targets::kRegression)
+    read_standardization(*f, "target_standardization", "targets", def->target_width, name, path,
+                         s->target_mean, s->target_scale);
   s->trained = !s->history.empty();
   return s;
 }

@@ -20,12 +20,31 @@ struct Model::State {
   // Feature standardisation (Model::standardize): x -> (x - mean) / scale per
   // feature, float32 [inputs] each; undefined: the features go in as they are.
   torch::Tensor mean, scale;
+  // Target standardisation of a regression model (Model::standardize,
+  // standardize_targets): the model trains on y -> (y - target_mean) /
+  // target_scale per target, float32 [target_width] each, and its outputs
+  // go back as out * target_scale + target_mean; undefined: as they are.
+  torch::Tensor target_mean, target_scale;
 };
 
 // The features as the model reads them: standardised if the model is.
 inline torch::Tensor model_features(const Model::State& s, const torch::Tensor& x) {
   if (!s.mean.defined() || x.dim() != 2 || x.size(1) != s.mean.numel()) return x;
   return ((x.to(torch::kFloat32) - s.mean) / s.scale).contiguous();
+}
+
+// Regression targets [n, target_width] as the model trains on them:
+// standardised if the model's targets are.
+inline torch::Tensor model_targets(const Model::State& s, const torch::Tensor& y) {
+  if (!s.target_mean.defined() || y.dim() != 2 || y.size(1) != s.target_mean.numel()) return y;
+  return ((y.to(torch::kFloat32) - s.target_mean) / s.target_scale).contiguous();
+}
+
+// The model's outputs [n, target_width] in the targets' own units (GeV, not
+// standard deviations): what predict and a model column give.
+inline torch::Tensor original_targets(const Model::State& s, const torch::Tensor& out) {
+  if (!s.target_mean.defined() || out.dim() != 2 || out.size(1) != s.target_mean.numel()) return out;
+  return (out * s.target_scale + s.target_mean).contiguous();
 }
 
 }  // namespace torchclad

@@ -120,6 +120,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   rootdata::ColumnStream& stream = own ? *own : whole;
   auto test_set = test_data(def, test);
   test_set.x = model_features(state, test_set.x);  // standardised, if the model is (Model::standardize)
+  test_set.y = model_targets(state, test_set.y);   // regression targets too, if the model's are
+  test_set.y_scale = state.target_scale;           // for the RMSE in the targets' units
   train::check_model_data(def, test_set, "test");
   if (o.weighted_sampling)
     throw std::runtime_error(
@@ -159,6 +161,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   std::vector<float> wb(weight_factor > 0 ? o.batch : 0);
   const float* mean = state.mean.defined() ? state.mean.data_ptr<float>() : nullptr;
   const float* scale = state.scale.defined() ? state.scale.data_ptr<float>() : nullptr;
+  const float* target_mean = state.target_mean.defined() ? state.target_mean.data_ptr<float>() : nullptr;
+  const float* target_scale = state.target_scale.defined() ? state.target_scale.data_ptr<float>() : nullptr;
   train::SourceSteps steps;
   steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
   steps.data_parallel = true;
@@ -180,6 +184,12 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
         for (int f = 0; f < def.inputs; ++f) {
           float& v = xb[static_cast<size_t>(r) * def.inputs + f];
           v = (v - mean[f]) / scale[f];
+        }
+    if (target_mean)  // regression targets standardised on the same sample
+      for (int r = 0; r < local; ++r)
+        for (int t = 0; t < def.target_width; ++t) {
+          float& v = yb[static_cast<size_t>(r) * def.target_width + t];
+          v = (v - target_mean[t]) / target_scale[t];
         }
     for (int r = 0; r < static_cast<int>(wb.size()) && r < local; ++r)
       wb[r] = static_cast<float>(wb[r] * weight_factor);

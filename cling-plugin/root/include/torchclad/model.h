@@ -31,7 +31,7 @@ struct Evaluation {
   double loss = 0;       // the definition's own loss (mean over the samples)
   double accuracy = -1;  // classifiers: fraction correct; -1 for regression
   double auc = -1;       // binary and two-class classifiers: ROC AUC; -1 otherwise
-  double rmse = -1;      // regression: root mean squared error; -1 otherwise
+  double rmse = -1;      // regression: root mean squared error (targets' units); -1 otherwise
   long long samples = 0;
   bool weighted = false;  // the dataset's per-event weights were used
 };
@@ -82,15 +82,15 @@ class Model {
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
   TrainResult fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& options = {});
   // Rows streamed from TTrees (torchclad/stream.h, in its order), tested on a
-  // Dataset; standardised if the model is (fit standardize() on an in-memory
-  // sample of the same columns first). The stream's per-event weights weigh
-  // the loss as above, mean(w) being the mean over all the stream's entries
-  // (read once, the weight column alone, before the first epoch);
-  // weighted_sampling needs an in-memory Dataset.
+  // Dataset; features and regression targets standardised if the model's are
+  // (fit standardize() on an in-memory sample of the same columns first). The stream's per-event weights
+  // weigh the loss as above, mean(w) being the mean over all the stream's entries (read once, the weight
+  // column alone, before the first epoch); weighted_sampling needs an in-memory Dataset.
   TrainResult fit(const StreamDataset& train, const Dataset& test, const TrainOptions& options = {});
   Evaluation evaluate(const Dataset& data) const;
   Evaluation evaluate(const BinaryDataset& data) const;
-  // The output activation per sample, flattened [size * output_width()].
+  // The output activation per sample, flattened [size * output_width()]; a
+  // regression model's in the targets' units if they are standardised.
   std::vector<float> predict(const Dataset& data) const;
   std::vector<float> predict(const BinaryDataset& data) const;
   int output_width() const;
@@ -101,19 +101,40 @@ class Model {
   // absent (or of weight <= 0).
   RocCurve roc(const Dataset& data) const;
 
-  // Feature standardisation (TMVA's VarTransform, sklearn's StandardScaler):
-  // fits a mean and a standard deviation per feature on `train` (weighted
-  // means when it has per-event weights: sum(w x) / sum(w), variance
-  // sum(w (x - mean)^2) / sum(w)); from then on fit, evaluate, predict,
-  // check_gradients and model columns feed the model (x - mean) / std. A
-  // feature with zero variance (or, with negative weights, a variance <= 0)
-  // gets std 1: it is only shifted to 0. Stored by save, restored by load.
-  // Call it again to refit; throws std::runtime_error if the features per
-  // sample differ from the model's inputs or the weights sum to <= 0.
+  // Standardisation (TMVA's VarTransform=N, which by default transforms the
+  // variables and, in regression, the targets; sklearn's StandardScaler and
+  // TransformedTargetRegressor). standardize fits a mean and a standard
+  // deviation per feature on `train` and, for a regression model, per target
+  // column too: weighted when it has per-event weights (sum(w v) / sum(w),
+  // variance sum(w (v - mean)^2) / sum(w)). From then on fit, evaluate,
+  // predict, check_gradients and model columns feed the model (x - mean) /
+  // std, and a regression model trains on (y - mean) / std while predict,
+  // model columns and the RMSE (evaluate's, fit's epoch lines') are in the
+  // targets' own units (output * std + mean); the loss (fit's train and test loss, evaluate's loss) is
+  // the definition's, on the standardised targets (a Huber delta is in
+  // stds). One call makes a regression on targets of ~100 GeV train with
+  // the default learning rate; standardize_features (features only) and
+  // standardize_targets (targets only, which throws for a classifier) fit
+  // one side, and leave the other as it is. Fit them before training (the
+  // parameters learn the scales they train with). A column with zero variance
+  // (or, with negative weights, a variance <= 0) gets std 1: it is only
+  // shifted to 0; for a target a note on stderr names it (a constant target
+  // is most likely the wrong column). Stored by save, restored by load (a
+  // file of an older version, without target statistics, loads as before).
+  // Call again to refit. Throws std::runtime_error if the features per
+  // sample differ from the model's inputs, the targets per sample from its
+  // targets, the dataset of a regression model has class labels, it is a
+  // shard of a training set, or the weights sum to <= 0; on an error the
+  // model keeps its earlier standardisation.
   void standardize(const Dataset& train);
-  bool standardized() const;
+  void standardize_features(const Dataset& train);
+  void standardize_targets(const Dataset& train);
+  bool standardized() const;                 // the features are
   std::vector<float> feature_means() const;  // empty if not standardised
   std::vector<float> feature_stds() const;   // empty if not standardised
+  bool targets_standardized() const;
+  std::vector<float> target_means() const;  // per target; empty if not standardised
+  std::vector<float> target_stds() const;   // per target; empty if not standardised
 
   // Clad's gradient in float64 against central finite differences (step h)
   // on the first `batch` samples, up to `per_tensor` elements per parameter
@@ -140,7 +161,8 @@ class Model {
 
   // A ROOT file with the parameters (TTree "parameters": name, shape,
   // values), the definition's name and source hash, the last fit's options
-  // (TNamed "options", JSON) and the metrics history (TTree "history").
+  // (TNamed "options", JSON), the metrics history (TTree "history") and the
+  // standardisation (TTrees "standardization", "target_standardization").
   void save(const std::string& path) const;
   // Needs the definition in this session (run its cell first); throws
   // std::runtime_error naming the definition otherwise, or when the file's

@@ -20,8 +20,9 @@ namespace torchclad {
 
 // df with a float column `name`: per event, the model's output value number
 // `output` (0 <= output < model.output_width(): a binary classifier's logit,
-// a class's logit, a regression value) for the features read from `columns`
-// in order, standardised if the model is (Model::standardize). The values
+// a class's logit, a regression value, in the targets' units if the model
+// standardises them) for the features read from `columns` in order,
+// standardised if the model is (Model::standardize). The values
 // are those predict() gives for the same rows. The columns are written as
 // for the datasets (dataset_from_columns, DataLoader): a column holding one
 // number per entry of any numeric type (Bool_t, Char_t, ..., Long64_t,

@@ -140,9 +140,17 @@ class Mlp {
   // after each epoch. options.engine: "clad" (Clad's gradient of the
   // definition, the default), or "autograd", "clad-ops", "clad-model-node"
   // to compare gradient engines on the same parameters and batches.
-  // Features are used as they are (no standardisation; for that, a Model:
-  // torchclad::model("mlp-4-32-2").standardize(train)).
+  // Features are used as they are, unless standardize was called.
   TrainResult fit(const Dataset& train, const Dataset& test, const TrainOptions& options = {});
+  // Feature standardisation as Model::standardize does it (the same code):
+  // a mean and a std per feature fitted on `train` (weighted by its per-event
+  // weights, if any; a constant feature gets std 1); every later fit, with
+  // any engine, trains on (x - mean) / std, and predict, accuracy, model()
+  // and save apply it (model().feature_means()). Call it before fit; again
+  // to refit. Throws std::runtime_error if the features per sample differ
+  // from the first width, the dataset is empty or a shard, or the weights sum
+  // to <= 0.
+  void standardize(const Dataset& train);
   double accuracy(const Dataset& data) const;  // of the last fit's parameters
   // The predicted class of each sample (the largest logit); model().predict
   // gives the logits themselves.
