@@ -50,6 +50,21 @@ def test_a_variable_whose_cell_failed_gives_an_error_not_a_crash(fresh_host):
     assert reply["status"] == "error", reply
     reply, _ = host.execute('printf("%lld", ds.size());')
     assert reply["status"] == "error" and "this Dataset was never made" in reply["evalue"], reply
+    # The other objects a cell makes (trial 2: a failed stream, then size()).
+    failed_then_used = [
+        ('#include "torchclad/stream.h"\n'
+         'torchclad::StreamDataset stream_bad({"/no/such/file.root"}, "events", {"x"}, "label");',
+         "stream_bad.size()", "StreamDataset"),
+        ('#include "torchclad/cnn.h"\n'
+         'auto binary_bad = torchclad::BinaryDataset::from_tree("/no/such/file.root", "windows");',
+         "binary_bad.size()", "BinaryDataset"),
+        ("torchclad::Cnn cnn_bad(0, {}, 0);", "cnn_bad.describe().size()", "Cnn"),
+    ]
+    for make, use, kind in failed_then_used:
+        reply, _ = host.execute(make)
+        assert reply["status"] == "error", (make, reply)
+        reply, _ = host.execute(f'printf("%lld", (long long){use});')
+        assert reply["status"] == "error" and f"this {kind} was never made" in reply["evalue"], (use, reply)
     assert host.ok('printf("canary %d\\n", canary);') == "canary 7\n"
     assert not [e for e in host.all_events if e.get("type") in ("crash", "exit")]
     assert host.proc.poll() is None and host.proc.pid == pid

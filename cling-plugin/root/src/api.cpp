@@ -87,6 +87,7 @@ void check_classes(const Dataset& d, const char* where) {
 }  // namespace
 
 void Mlp::standardize(const Dataset& train) {
+  check_made();
   check_classes(train, "Mlp::standardize");
   rethrow_plain([&] {
     const MlpConfig config{std::vector<int64_t>(widths_.begin(), widths_.end()),
@@ -99,6 +100,7 @@ void Mlp::standardize(const Dataset& train) {
 }
 
 TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
+  check_made();
   for (const Dataset* d : {&train, &test}) check_classes(*d, "Mlp::fit");
   return rethrow_plain([&] {
     const MlpConfig config{std::vector<int64_t>(widths_.begin(), widths_.end()),
@@ -159,6 +161,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
 }
 
 std::vector<long long> Mlp::predict(const Dataset& d) const {
+  check_made();
   if (!state_ || !state_->model)
     throw std::runtime_error("Mlp::predict: the model is not trained yet (call fit)");
   const auto logits = state_->model->predict(d);
@@ -172,6 +175,7 @@ std::vector<long long> Mlp::predict(const Dataset& d) const {
 }
 
 double Mlp::accuracy(const Dataset& d) const {
+  check_made();
   const auto predicted = predict(d);
   const auto labels = d.impl()->split.labels.contiguous();
   const int64_t* y = labels.data_ptr<int64_t>();
@@ -181,18 +185,21 @@ double Mlp::accuracy(const Dataset& d) const {
 }
 
 void Mlp::save(const std::string& path) const {
+  check_made();
   if (!state_ || !state_->model)
     throw std::runtime_error("Mlp::save: the model is not trained yet (call fit)");
   state_->model->save(path);
 }
 
 const Model& Mlp::model() const {
+  check_made();
   if (!state_ || !state_->model)
     throw std::runtime_error("Mlp::model: the model is not trained yet (call fit)");
   return *state_->model;
 }
 
 std::string Mlp::describe() const {
+  check_made();
   std::ostringstream s;
   s << "Mlp(";
   for (size_t i = 0; i < widths_.size(); ++i) s << (i ? "-" : "") << widths_[i];

@@ -39,10 +39,10 @@ BinaryDataset binary_dataset_from_rdataframe(ROOT::RDF::RNode df, const std::str
       rootdata::read_binary_rdataframe(df, {features_column, label_column, snr_column})}));
 }
 
-long long BinaryDataset::size() const { return impl_->split.x.size(0); }
-int BinaryDataset::length() const { return impl_->split.x.size(1); }
+long long BinaryDataset::size() const { return impl()->split.x.size(0); }
+int BinaryDataset::length() const { return impl()->split.x.size(1); }
 long long BinaryDataset::signals() const {
-  return static_cast<long long>(impl_->split.targets.sum().item<double>());
+  return static_cast<long long>(impl()->split.targets.sum().item<double>());
 }
 
 namespace {
@@ -60,12 +60,16 @@ CnnConfig config_of(int input_length, const std::vector<ConvBlock>& blocks, int 
 
 Cnn::Cnn(int input_length, std::vector<ConvBlock> blocks, int hidden)
     : input_length_(input_length), blocks_(std::move(blocks)), hidden_(hidden) {
-  if (input_length_ < 1 || hidden_ < 1 || blocks_.empty())
+  if (input_length_ < 1 || hidden_ < 1 || blocks_.empty()) {
+    const std::string found = describe();
+    made_.value = 0;  // the members were made before this throw: a variable left with them is not
     throw std::runtime_error("Cnn: needs input_length >= 1, hidden >= 1 and at least one block; found " +
-                             describe());
+                             found);
+  }
 }
 
 TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, const TrainOptions& o) {
+  check_made();
   return rethrow_plain([&] {
     const auto config = config_of(input_length_, blocks_, hidden_);
     const auto def = cnn_definition(config);
@@ -100,6 +104,7 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
 }
 
 std::vector<float> Cnn::scores(const BinaryDataset& d) const {
+  check_made();
   if (!state_) throw std::runtime_error("Cnn::scores: the model is not trained yet (call fit)");
   if (d.length() != input_length_)
     throw std::runtime_error("Cnn::scores: the model takes windows of " + std::to_string(input_length_) +
@@ -108,11 +113,13 @@ std::vector<float> Cnn::scores(const BinaryDataset& d) const {
 }
 
 void Cnn::save(const std::string& path) const {
+  check_made();
   if (!state_) throw std::runtime_error("Cnn::save: the model is not trained yet (call fit)");
   state_->model->save(path);
 }
 
 const Model& Cnn::model() const {
+  check_made();
   if (!state_) throw std::runtime_error("Cnn::model: the model is not trained yet (call fit)");
   return *state_->model;
 }
@@ -160,11 +167,13 @@ DetectionResult detect(const std::vector<float>& scores, const BinaryDataset& te
 
 DetectionResult Cnn::evaluate(const BinaryDataset& test, double false_alarm,
                               const std::string& report_prefix) const {
+  check_made();
   return detection("Cnn::evaluate", scores(test), test, false_alarm, report_prefix,
                    (engine_.empty() ? "" : engine_ + ", ") + describe());
 }
 
 std::string Cnn::describe() const {
+  check_made();
   std::ostringstream s;
   s << "Cnn(" << input_length_;
   for (const auto& b : blocks_) s << ", conv" << b.channels << "k" << b.kernel << "/pool" << b.pool;

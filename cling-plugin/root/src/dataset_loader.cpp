@@ -178,40 +178,40 @@ std::string expression_error(ROOT::RDF::RNode& node, const std::string& expressi
 DataLoader::DataLoader() : impl_(std::make_shared<Impl>()) {}
 
 DataLoader& DataLoader::features(const std::vector<std::string>& columns) {
-  impl_->features = columns;
+  impl().features = columns;
   return *this;
 }
 
 DataLoader& DataLoader::add_signal(const std::string& file, const std::string& tree, const std::string& cut,
                                    const std::string& weight) {
-  impl_->sources.push_back({true, file, tree, std::nullopt, cut, weight});
+  impl().sources.push_back({true, file, tree, std::nullopt, cut, weight});
   return *this;
 }
 
 DataLoader& DataLoader::add_background(const std::string& file, const std::string& tree,
                                        const std::string& cut, const std::string& weight) {
-  impl_->sources.push_back({false, file, tree, std::nullopt, cut, weight});
+  impl().sources.push_back({false, file, tree, std::nullopt, cut, weight});
   return *this;
 }
 
 DataLoader& DataLoader::add_signal(ROOT::RDF::RNode df, const std::string& cut, const std::string& weight) {
-  impl_->sources.push_back({true, "", "", df, cut, weight});
+  impl().sources.push_back({true, "", "", df, cut, weight});
   return *this;
 }
 
 DataLoader& DataLoader::add_background(ROOT::RDF::RNode df, const std::string& cut,
                                        const std::string& weight) {
-  impl_->sources.push_back({false, "", "", df, cut, weight});
+  impl().sources.push_back({false, "", "", df, cut, weight});
   return *this;
 }
 
 Dataset DataLoader::build() const {
   const std::string where = "DataLoader::build";
-  if (impl_->features.empty())
+  if (impl().features.empty())
     throw std::runtime_error(where + ": no features; call features({\"column\", ...}) first");
   int signals = 0, backgrounds = 0;
   bool weighted = false;
-  for (const auto& s : impl_->sources) {
+  for (const auto& s : impl().sources) {
     (s.signal ? signals : backgrounds) += 1;
     weighted = weighted || !s.weight.empty();
   }
@@ -224,7 +224,7 @@ Dataset DataLoader::build() const {
   std::vector<Dataset> parts;
   for (bool signal : {true, false}) {
     int index = 0;
-    for (const auto& s : impl_->sources) {
+    for (const auto& s : impl().sources) {
       if (s.signal != signal) continue;
       const std::string name = where + ": " + name_of(s, index++);
       std::optional<ROOT::RDataFrame> owned;
@@ -263,7 +263,7 @@ Dataset DataLoader::build() const {
       const int label = signal ? 1 : 0;
       node = node.Define(kClassColumn, [label] { return label; });
       auto d = rootdata::read_columns(
-          node, {impl_->features, kClassColumn, {}, weighted ? kWeightColumn : ""}, name);
+          node, {impl().features, kClassColumn, {}, weighted ? kWeightColumn : ""}, name);
       parts.emplace_back(
           std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
     }

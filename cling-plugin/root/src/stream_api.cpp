@@ -81,21 +81,23 @@ StreamDataset StreamDataset::regression(const std::vector<std::string>& files, c
   return StreamDataset(open_stream(files, tree, {features, "", targets, weight}, options, friends, where));
 }
 
-long long StreamDataset::size() const { return impl_->stream->entries(); }
-int StreamDataset::features() const { return impl_->stream->features(); }
-int StreamDataset::targets() const { return impl_->stream->regression() ? impl_->stream->target_width() : 0; }
-bool StreamDataset::has_weights() const { return impl_->stream->weighted(); }
-std::vector<std::string> StreamDataset::feature_names() const { return impl_->stream->feature_names(); }
-StreamOptions StreamDataset::options() const { return impl_->options; }
+long long StreamDataset::size() const { return impl()->stream->entries(); }
+int StreamDataset::features() const { return impl()->stream->features(); }
+int StreamDataset::targets() const {
+  return impl()->stream->regression() ? impl()->stream->target_width() : 0;
+}
+bool StreamDataset::has_weights() const { return impl()->stream->weighted(); }
+std::vector<std::string> StreamDataset::feature_names() const { return impl()->stream->feature_names(); }
+StreamOptions StreamDataset::options() const { return impl()->options; }
 
-void StreamDataset::begin_epoch(int epoch) { impl_->stream->begin_epoch(epoch); }
+void StreamDataset::begin_epoch(int epoch) { impl()->stream->begin_epoch(epoch); }
 
 long long StreamDataset::next_batch(int batch, std::vector<float>& x, std::vector<float>& y,
                                     std::vector<float>* weights, std::vector<long long>* entries) {
   if (batch < 1)
     throw std::runtime_error("StreamDataset::next_batch: batch must be at least 1, found " +
                              std::to_string(batch));
-  auto& s = *impl_->stream;
+  auto& s = *impl()->stream;
   x.resize(static_cast<size_t>(batch) * s.features());
   y.resize(static_cast<size_t>(batch) * s.target_width());
   if (weights) weights->resize(batch);
@@ -109,8 +111,8 @@ long long StreamDataset::next_batch(int batch, std::vector<float>& x, std::vecto
   return n;
 }
 
-long long StreamDataset::peak_rows_held() const { return impl_->stream->stats().peak_rows_held; }
-long long StreamDataset::rows_bound() const { return impl_->stream->stats().rows_bound; }
-long long StreamDataset::chunks_read() const { return impl_->stream->stats().chunks_read; }
+long long StreamDataset::peak_rows_held() const { return impl()->stream->stats().peak_rows_held; }
+long long StreamDataset::rows_bound() const { return impl()->stream->stats().rows_bound; }
+long long StreamDataset::chunks_read() const { return impl()->stream->stats().chunks_read; }
 
 }  // namespace torchclad

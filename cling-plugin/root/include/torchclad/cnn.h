@@ -37,10 +37,14 @@ class BinaryDataset {
 
   struct Impl;
   explicit BinaryDataset(std::shared_ptr<Impl> impl);
-  const std::shared_ptr<Impl>& impl() const { return impl_; }
+  const std::shared_ptr<Impl>& impl() const {
+    if (!made_.ok()) detail::never_made("BinaryDataset");
+    return impl_;
+  }
 
  private:
   std::shared_ptr<Impl> impl_;
+  detail::MadeMark made_;
 };
 
 struct ConvBlock {
@@ -97,11 +101,15 @@ class Cnn {
   struct State;
 
  private:
+  void check_made() const {
+    if (!made_.ok()) detail::never_made("Cnn");
+  }
   int input_length_;
   std::vector<ConvBlock> blocks_;
   int hidden_;
   std::string engine_;
   std::shared_ptr<State> state_;
+  detail::MadeMark made_;
 };
 
 }  // namespace torchclad

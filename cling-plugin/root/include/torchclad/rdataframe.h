@@ -111,7 +111,12 @@ class DataLoader {
   struct Impl;
 
  private:
+  Impl& impl() const {
+    if (!made_.ok()) detail::never_made("DataLoader");
+    return *impl_;
+  }
   std::shared_ptr<Impl> impl_;
+  detail::MadeMark made_;
 };
 
 // Binary windows (torchclad/cnn.h) from any RDataFrame node, in entry order;

@@ -38,6 +38,8 @@
 #include <string>
 #include <vector>
 
+#include "torchclad/torchclad.h"  // detail::MadeMark
+
 namespace torchclad {
 
 struct StreamOptions {
@@ -108,10 +110,14 @@ class StreamDataset {
 
   struct Impl;
   explicit StreamDataset(std::shared_ptr<Impl> impl);
-  const std::shared_ptr<Impl>& impl() const { return impl_; }
+  const std::shared_ptr<Impl>& impl() const {
+    if (!made_.ok()) detail::never_made("StreamDataset");
+    return impl_;
+  }
 
  private:
   std::shared_ptr<Impl> impl_;
+  detail::MadeMark made_;
 };
 
 }  // namespace torchclad

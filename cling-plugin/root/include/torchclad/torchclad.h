@@ -165,9 +165,13 @@ class Mlp {
   struct State;
 
  private:
+  void check_made() const {
+    if (!made_.ok()) detail::never_made("Mlp");
+  }
   std::vector<long long> widths_;
   std::string activation_;
   std::shared_ptr<State> state_;  // the trained engine, after fit
+  detail::MadeMark made_;
 };
 
 // Shows an image file (.png, .jpg, .svg) below the running notebook cell, e.g.
