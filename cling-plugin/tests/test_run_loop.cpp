@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <c10/util/Exception.h>
+
 #include "train/progress.hpp"
 #include "train/run_loop.hpp"
 #include "train/telemetry.hpp"
@@ -161,8 +163,8 @@ TEST(RunLoop, ASourceLossThatIsNotFiniteFailsTheRun) {
 }
 
 // A source that fails while the run trains (a stream's read error): the
-// error reaches the caller, and the run's display ends "failed", not
-// "running" forever.
+// error reaches the caller, and the run's display ends "failed" with the
+// error's text, not "running" forever.
 TEST(RunLoop, ARunThatAnErrorEndsEndsItsDisplayFailed) {
   Events events;
   std::ostringstream log;
@@ -179,6 +181,7 @@ TEST(RunLoop, ARunThatAnErrorEndsEndsItsDisplayFailed) {
   EXPECT_EQ(events.all.front().kind, "start");
   EXPECT_EQ(events.all.back().kind, "end");
   EXPECT_EQ(events.all.back().status, "failed");
+  EXPECT_EQ(events.all.back().message, "feature 'pt' is NaN at entry 137");
   EXPECT_EQ(events.of("end").size(), 1u);
   // A run that ends normally ends once, "finished".
   Events again;
@@ -186,6 +189,17 @@ TEST(RunLoop, ARunThatAnErrorEndsEndsItsDisplayFailed) {
   run_epochs(spec_of(8, 4, 1), steps, [] { return Evaluation{}; }, log);
   ASSERT_EQ(again.of("end").size(), 1u);
   EXPECT_EQ(again.of("end")[0].status, "finished");
+  // A c10::Error (TORCH_CHECK) gives its message without the C++ backtrace.
+  Events torch_error;
+  calls = 0;
+  steps.next = [&](int& size) {
+    TORCH_CHECK(++calls < 2, "batch of 3 rows, expected 4");
+    size = 4;
+    return 1.0f;
+  };
+  EXPECT_THROW(run_epochs(spec_of(40, 4, 2), steps, [] { return Evaluation{}; }, log), c10::Error);
+  ASSERT_EQ(torch_error.of("end").size(), 1u);
+  EXPECT_EQ(torch_error.of("end")[0].message, "batch of 3 rows, expected 4");
 }
 
 // ---- samples/s of tiny epochs (train::Throughput), from given times: no clock.

@@ -41,6 +41,26 @@ std::string format_lr(double lr) {
   return s;
 }
 
+// Ends the live display of a run an exception stopped, with the exception's
+// text (the first line of a c10::Error: no C++ backtrace in a notebook).
+// The telemetry sink's own failure is dropped: the exception is the error.
+template <class EndRun>
+void end_run_on_error(const EndRun& end_run, std::exception_ptr error) {
+  std::string message = "training stopped by an error";
+  try {
+    std::rethrow_exception(error);
+  } catch (const c10::Error& e) {
+    message = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+  }
+  try {
+    end_run("failed", message);
+  } catch (...) {
+  }
+}
+
 RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int64_t global_batch,
                              const EvaluateFn& evaluate, std::ostream& log);
 
@@ -169,110 +189,106 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
     emit("end");
   };
   emit("start");
-  // A run that an exception ends (a stream's read error, a bad batch) still
-  // ends its live display, "failed", instead of showing "running" forever.
-  struct EndOnThrow {
-    std::function<void()> end;
-    int pending = std::uncaught_exceptions();
-    ~EndOnThrow() {
-      if (std::uncaught_exceptions() > pending) try {
-          end();
-        } catch (...) {  // unwinding already: the telemetry sink's failure is not the error
-        }
-    }
-  } end_on_throw{[&] { end_run("failed", "training stopped by an error (the cell's error says which)"); }};
   const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
   auto last_event = Clock::now() - std::chrono::seconds(1);
   Throughput throughput;  // samples/s over >= 0.25 s of training: tiny epochs' rates (train/progress.hpp)
 
-  for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
-    steps.begin_epoch(epoch);
-    ProgressBar bar(log, spec.progress && root,
-                    "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs), steps_per_epoch);
-    EpochStats m;
-    m.epoch = epoch;
-    double loss_sum = 0;
-    // The live curve gets the mean loss since the previous step event (the
-    // epoch's running mean would drop at every epoch boundary).
-    double event_loss_sum = 0;
-    int64_t event_losses = 0;
-    int64_t samples = 0;  // trained on in this epoch
-    const auto t0 = Clock::now();
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      // Data-parallel, a stop request counts once the ranks agreed on it
-      // (in the previous step's loss sum), so all stop at the same step.
-      if (dist::distributed() ? stop_agreed : telemetry::stop_requested()) {
-        stop_agreed = false;
-        telemetry::clear_stop();
-        out.stopped = true;
-        out.message = "training stopped on request at epoch " + std::to_string(epoch) + ", step " +
-                      std::to_string(s + 1) + "\n";  // printed as it is, it ends its line
-        bar.finish("");
-        log << out.message;
-        end_run("stopped", out.message);
-        return out;
-      }
-      int size = 0;
-      const float loss = steps.next(size);
-      if (size == 0) break;  // the source ran out of batches
-      samples += size;
-      if (!std::isfinite(loss)) {
-        out.non_finite = true;
-        out.message = "training stopped: the loss became " +
-                      std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
-                      std::to_string(epoch) + ", step " + std::to_string(s + 1) + " (learning rate " +
-                      format_lr(spec.lr) + "); try a lower learning rate";
-        bar.finish("");
-        log << out.message << "\n";
-        end_run("failed", out.message);
-        return out;
-      }
-      loss_sum += loss;
-      event_loss_sum += loss;
-      ++event_losses;
-      ++m.steps;
-      bar.update(s + 1, loss_sum / m.steps);
-      if (root && telemetry::has_sink()) {
-        const auto now = Clock::now();
-        if (now - last_event >= min_event_gap || s + 1 == steps_per_epoch) {
-          last_event = now;
-          ev.epoch = epoch;
-          ev.step = (epoch - 1) * steps_per_epoch + s + 1;
-          ev.loss = event_loss_sum / event_losses;
-          event_loss_sum = 0;
-          event_losses = 0;
-          ev.samples_per_second =
-              throughput.rate(samples, std::chrono::duration<double>(now - t0).count()).samples_per_second;
-          emit("step");
+  // A run that an exception ends (a stream's read error, a bad batch) still
+  // ends its live display, "failed" with the error's own text, instead of
+  // showing "running" forever; the exception goes on to the caller.
+  try {
+    for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
+      steps.begin_epoch(epoch);
+      ProgressBar bar(log, spec.progress && root,
+                      "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs), steps_per_epoch);
+      EpochStats m;
+      m.epoch = epoch;
+      double loss_sum = 0;
+      // The live curve gets the mean loss since the previous step event (the
+      // epoch's running mean would drop at every epoch boundary).
+      double event_loss_sum = 0;
+      int64_t event_losses = 0;
+      int64_t samples = 0;  // trained on in this epoch
+      const auto t0 = Clock::now();
+      for (int64_t s = 0; s < steps_per_epoch; ++s) {
+        // Data-parallel, a stop request counts once the ranks agreed on it
+        // (in the previous step's loss sum), so all stop at the same step.
+        if (dist::distributed() ? stop_agreed : telemetry::stop_requested()) {
+          stop_agreed = false;
+          telemetry::clear_stop();
+          out.stopped = true;
+          out.message = "training stopped on request at epoch " + std::to_string(epoch) + ", step " +
+                        std::to_string(s + 1) + "\n";  // printed as it is, it ends its line
+          bar.finish("");
+          log << out.message;
+          end_run("stopped", out.message);
+          return out;
+        }
+        int size = 0;
+        const float loss = steps.next(size);
+        if (size == 0) break;  // the source ran out of batches
+        samples += size;
+        if (!std::isfinite(loss)) {
+          out.non_finite = true;
+          out.message = "training stopped: the loss became " +
+                        std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+                        std::to_string(epoch) + ", step " + std::to_string(s + 1) + " (learning rate " +
+                        format_lr(spec.lr) + "); try a lower learning rate";
+          bar.finish("");
+          log << out.message << "\n";
+          end_run("failed", out.message);
+          return out;
+        }
+        loss_sum += loss;
+        event_loss_sum += loss;
+        ++event_losses;
+        ++m.steps;
+        bar.update(s + 1, loss_sum / m.steps);
+        if (root && telemetry::has_sink()) {
+          const auto now = Clock::now();
+          if (now - last_event >= min_event_gap || s + 1 == steps_per_epoch) {
+            last_event = now;
+            ev.epoch = epoch;
+            ev.step = (epoch - 1) * steps_per_epoch + s + 1;
+            ev.loss = event_loss_sum / event_losses;
+            event_loss_sum = 0;
+            event_losses = 0;
+            ev.samples_per_second =
+                throughput.rate(samples, std::chrono::duration<double>(now - t0).count()).samples_per_second;
+            emit("step");
+          }
         }
       }
+      m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      m.train_loss = m.steps ? loss_sum / m.steps : 0;
+      m.steps_per_second = m.steps / m.seconds;
+      const auto rate = throughput.rate(samples, m.seconds);
+      m.samples_per_second = rate.samples_per_second;
+      throughput.add_epoch(samples, m.seconds);
+      m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
+      if (dist::distributed()) share_evaluation(m.eval);
+      char accuracy[48] = "";
+      if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
+        std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
+      char summary[240];
+      std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %s", m.train_loss,
+                    m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ", m.eval.summary.c_str(),
+                    Throughput::text(rate).c_str());
+      bar.finish(summary);
+      out.epochs.push_back(m);
+      ev.epoch = epoch;
+      ev.step = (epoch - 1) * steps_per_epoch + m.steps;
+      ev.loss = m.train_loss;  // the schema's "mean training loss of the epoch"
+      ev.test_loss = m.eval.test_loss;
+      ev.test_accuracy = m.eval.test_accuracy;
+      ev.test_auc = m.eval.test_auc;
+      ev.samples_per_second = m.samples_per_second;
+      emit("epoch");
+      if (spec.after_epoch) spec.after_epoch(epoch);
     }
-    m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    m.train_loss = m.steps ? loss_sum / m.steps : 0;
-    m.steps_per_second = m.steps / m.seconds;
-    const auto rate = throughput.rate(samples, m.seconds);
-    m.samples_per_second = rate.samples_per_second;
-    throughput.add_epoch(samples, m.seconds);
-    m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
-    if (dist::distributed()) share_evaluation(m.eval);
-    char accuracy[48] = "";
-    if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
-      std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
-    char summary[240];
-    std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %s", m.train_loss,
-                  m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ", m.eval.summary.c_str(),
-                  Throughput::text(rate).c_str());
-    bar.finish(summary);
-    out.epochs.push_back(m);
-    ev.epoch = epoch;
-    ev.step = (epoch - 1) * steps_per_epoch + m.steps;
-    ev.loss = m.train_loss;  // the schema's "mean training loss of the epoch"
-    ev.test_loss = m.eval.test_loss;
-    ev.test_accuracy = m.eval.test_accuracy;
-    ev.test_auc = m.eval.test_auc;
-    ev.samples_per_second = m.samples_per_second;
-    emit("epoch");
-    if (spec.after_epoch) spec.after_epoch(epoch);
+  } catch (...) {
+    end_run_on_error(end_run, std::current_exception());
+    throw;
   }
   end_run("finished", "");
   return out;
