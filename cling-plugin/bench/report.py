@@ -74,7 +74,7 @@ def summarize_steps(records):
                    p25_us=good[0]["p25_us"] if len(good) == 1 else min(medians),
                    p75_us=good[0]["p75_us"] if len(good) == 1 else max(medians),
                    per_run={r["run"]: r["median_us"] for r in good})
-        for name in ("gflops", "sgemm_bound_us", "sgemm_peak_gflops", "step_bytes",
+        for name in ("mean_us", "gflops", "sgemm_bound_us", "sgemm_peak_gflops", "step_bytes",
                      "bytes_bound_l2_us", "bytes_bound_mem_us"):
             values = [r[name] for r in good if r.get(name) is not None]
             if values:
@@ -323,18 +323,24 @@ def memory_sections(records, steps):
         rows = []
         for (name, n), rs in sorted(opt.items(), key=lambda kv: (OPTIMIZER_ORDER.index(kv[0][0]), kv[0][1])):
             gbs = statistics.median(r["gbs"] for r in rs)
+            cleared = [r for r in rs if r.get("clear_median_us") is not None]
             rows.append([name, f"{n:,}", f"{rs[0]['bytes'] / 1e6:.2f}",
                          median_range([r["median_us"] for r in rs], "{:.1f}"),
                          median_range([r["gbs"] for r in rs], "{:.1f}")] +
                         [f"{gbs / level_bw[lvl]:.0%}" if lvl in level_bw else "–"
-                         for lvl in ("l2", "l3", "memory")])
+                         for lvl in ("l2", "l3", "memory")] +
+                        ([median_range([r["clear_median_us"] for r in cleared], "{:.1f}"),
+                          median_range([r["clear_gbs"] for r in cleared], "{:.1f}")]
+                         if cleared else ["–", "–"]))
         parts += ["The fused optimizer update alone (`engine/optim/optimizers.cpp`, one thread, "
                   "buffers warm from the previous update): SGD-momentum moves 20 bytes per "
                   "parameter (reads p, g, buf; writes p, buf), Adam 28 (reads p, g, m, v; writes "
                   "p, m, v). Median µs per update and GB/s over runs (range), and the GB/s as a "
-                  "fraction of each triad bandwidth.",
+                  "fraction of each triad bandwidth. The last two columns: the same update by "
+                  "`step_and_clear`, which also writes the gradient to 0 (4 more bytes per "
+                  "parameter), as the model-level engine's step does.",
                   md_table(["optimizer", "parameters", "MB moved", "µs", "GB/s", "of L2", "of L3",
-                            "of memory"], rows)]
+                            "of memory", "with clear, µs", "with clear, GB/s"], rows)]
     rows = []
     for r in steps:
         if r["batch"] == 1 and r["threads"] == 1 and r["engine"] in ("clad-model", "clad-user") \
@@ -371,18 +377,24 @@ def e2e_sections(records, steps):
         sps = statistics.median(e2e[key])
         rec = step.get(key)
         step_sps = batch * 1e6 / rec["median_us"] if rec else None
+        # The mean step (outliers included) is what a loop of steps takes per step.
+        mean_sps = batch * 1e6 / rec["mean_us"] if rec and rec.get("mean_us") else None
         ratio[key] = (sps, step_sps)
         rows.append([workload, optimizer, str(threads), str(batch), engine,
                      median_range(e2e[key], "{:,.0f}"),
                      f"{step_sps:,.0f}" if step_sps else "–",
-                     f"{sps / step_sps:.2f}" if step_sps else "–"])
+                     f"{sps / step_sps:.2f}" if step_sps else "–",
+                     f"{mean_sps:,.0f}" if mean_sps else "–",
+                     f"{sps / mean_sps:.2f}" if mean_sps else "–"])
     parts = ["## End to end: `torchclad-train` against the step benchmark",
              "Samples/s of `torchclad-train` (Fashion-MNIST, `end_to_end.py`: the median over the "
              "epochs after the first of a short run; median over runs, range) beside the step "
              "benchmark's batch ÷ median step time for the same workload, optimizer and engine. "
-             "`e2e/step` is their ratio (target: ≥ 0.90 at batch ≥ 32).",
+             "`e2e/step` is their ratio (target: ≥ 0.90 at batch ≥ 32). The last two columns "
+             "use the mean step time instead of the median: outlier steps included, it is what "
+             "a loop of the benchmark's steps takes per step.",
              md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train",
-                       "1/(step time)", "e2e/step"], rows)]
+                       "1/(step time)", "e2e/step", "1/(mean step)", "e2e/mean"], rows)]
     pairs = []
     for (w, t, opt, e, b), (sps, step_sps) in ratio.items():
         base = ratio.get((w, t, opt, BASELINE, b))
