@@ -26,6 +26,7 @@
 #include "cell_processes.hpp"
 #include "cell_timing.hpp"
 #include "crash_report.hpp"
+#include "include_hint.hpp"
 #include "last_expression.hpp"
 #include "root_display.hpp"
 #include "scope_completion.hpp"
@@ -528,6 +529,11 @@ CellResult Cells::run_cling(const std::string& code) {
     result.evalue = first_error(diagnostics);
     if (!result.evalue.empty()) {
       result.ename = "CompileError";
+      // torchclad's API used without its header (after a restart): say which.
+      if (const std::string hint = include_hint(code, diagnostics, engine_.include_dir); !hint.empty()) {
+        result.evalue += " (" + hint + ")";
+        result.traceback.push_back("hint: " + hint);
+      }
     } else {
       auto aborted = std::find_if(diagnostics.begin(), diagnostics.end(), [](const std::string& l) {
         return l.find("Execution of your code was aborted") != std::string::npos ||
