@@ -189,6 +189,10 @@ def test_a_value_drawn_on_a_canvas_the_cell_shows_is_not_drawn_again(host):
     _, events = value_text(host, "hist_e")
     assert displays(events) == []
     check_root_bundle(results(events)[0]["data"], "TH1F")
+    # Drawing it for the value (after the canvases were looked at) does not
+    # make its canvas show again in the next cell.
+    reply, events = host.execute("int after_hist_e = 0;")
+    assert reply["status"] == "ok" and displays(events) == []
 
 
 def test_a_canvas_as_the_value_is_shown_once(host):
