@@ -6,9 +6,11 @@ TORCHCLAD_TIMING=1, so that the bridge (src/timing.ts) and the host
 of its request to each of their steps. Runs --runs cells of each code, takes
 the median of every step, and prints them beside the client's own round trip
 (execute_request sent -> status idle received, as kernel_latency.py times
-it). Writes results/latency_breakdown.json and .md.
+it). With --kernels N, each code runs in N kernels one after another and
+every figure is the median of the N kernels' medians (their range beside).
+Writes results/latency_breakdown.json and .md.
 
-    .venv/bin/python kernel-bridge/bench/latency_breakdown.py [--runs 200] [--code 'int x = 1;' ...]
+    .venv/bin/python kernel-bridge/bench/latency_breakdown.py [--runs 200] [--kernels 5] [--code 'int x = 1;' ...]
 """
 import argparse
 import json
@@ -76,28 +78,57 @@ def run(code: str, runs: int) -> dict:
     return out
 
 
+def combine(records: list) -> dict:
+    """One record from several kernels' records of the same code: medians of their medians."""
+    if len(records) == 1:
+        return records[0]
+    med = lambda xs: round(statistics.median(xs), 3)  # noqa: E731
+    per_kernel = [r["client_round_trip_ms"] for r in records]
+    out = {"code": records[0]["code"], "runs": records[0]["runs"], "kernels": len(records),
+           "client_round_trip_ms": med(per_kernel), "client_round_trip_per_kernel_ms": per_kernel,
+           "client_round_trip_p25_p75_ms": [med(r["client_round_trip_p25_p75_ms"][0] for r in records),
+                                            med(r["client_round_trip_p25_p75_ms"][1] for r in records)]}
+    for key in ("channel_to_host_us", "channel_from_host_us"):
+        values = [r[key] for r in records if key in r]
+        if values:
+            out[key] = med(values)
+    for side in ("bridge", "host"):
+        steps: dict = {}
+        for r in records:
+            for s in r[side]:
+                steps.setdefault(s["step"], []).append(s)
+        out[side] = [{"step": name, "at_us": med(s["at_us"] for s in v), "step_us": med(s["step_us"] for s in v),
+                      "step_p25_us": med(s["step_p25_us"] for s in v),
+                      "step_us_per_kernel": [s["step_us"] for s in v]} for name, v in steps.items()]
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=200)
+    p.add_argument("--kernels", type=int, default=1, help="kernels per code (medians of their medians)")
     p.add_argument("--code", action="append", help="cells to time (default: `int x = 1;`, `1+1`, empty)")
     args = p.parse_args()
     codes = args.code or ["int x = 1;", "1+1", ""]
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="torchclad-bench-kernelspec-") as prefix:
         install_this_checkout(prefix)
-        records = [run(code, args.runs) for code in codes]
+        records = [combine([run(code, args.runs) for _ in range(args.kernels)]) for code in codes]
     load_end = os.getloadavg()[0]
     RESULTS.mkdir(exist_ok=True)
     machine = {"cores": os.cpu_count(), "load_average_1min_start_end": [round(load_start, 2), round(load_end, 2)],
-               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": args.runs}
+               "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": args.runs, "kernels": args.kernels}
     (RESULTS / "latency_breakdown.json").write_text(json.dumps({"machine": machine, "records": records}, indent=2) + "\n")
     md = [f"Measured {machine['generated']} on {machine['cores']} cores (1-minute load average {load_start:.1f} "
-          f"at the start, {load_end:.1f} at the end), {args.runs} cells per code, medians (and first quartiles, nearer the uncontended cost on a busy machine) per step "
+          f"at the start, {load_end:.1f} at the end), {args.runs} cells per code in each of {args.kernels} "
+          "kernel(s) (with several, the median of the kernels' medians), medians (and first quartiles, nearer the uncontended cost on a busy machine) per step "
           "(TORCHCLAD_TIMING=1: µs from the arrival of the request in the bridge, resp. of its frame in the host).\n"]
     for r in records:
         p25, p75 = r["client_round_trip_p25_p75_ms"]
+        per_kernel = r.get("client_round_trip_per_kernel_ms")
+        kernels = f"; per kernel {min(per_kernel):.2f}–{max(per_kernel):.2f}" if per_kernel else ""
         md.append(f"\n### `{r['code'] or '(empty cell)'}`: client round trip {r['client_round_trip_ms']:.2f} ms "
-                  f"(quartiles {p25:.2f}–{p75:.2f})\n")
+                  f"(quartiles {p25:.2f}–{p75:.2f}{kernels})\n")
         if "channel_to_host_us" in r:
             md.append(f"Host channel transit (same clock on both sides): bridge → host {r['channel_to_host_us']:.0f} µs, "
                       f"host → bridge {r['channel_from_host_us']:.0f} µs.\n")

@@ -26,6 +26,7 @@
 #include "cell_processes.hpp"
 #include "cell_timing.hpp"
 #include "crash_report.hpp"
+#include "include_hint.hpp"
 #include "last_expression.hpp"
 #include "root_display.hpp"
 #include "scope_completion.hpp"
@@ -175,24 +176,27 @@ bool names_a_type(const std::string& name) {
   return gROOT->GetType(name.c_str()) != nullptr || TClass::GetClass(name.c_str(), kTRUE, kTRUE) != nullptr;
 }
 
-// The execute_result of a value: cling's text ("(int) 5"), and for a ROOT
-// object (or an RDataFrame result holding one) its drawing. Null for void.
-nlohmann::json value_bundle(const TInterpreterValue& value) {
-  if (!value.IsValid()) return nullptr;
+// A cell's value as cling prints it ("(int) 5"), and the ROOT object it
+// refers to (or that an RDataFrame result holds), if any.
+struct CellValue {
+  bool shown = false;  // false for void
+  std::string text;
+  TObject* object = nullptr;
+};
+
+CellValue read_value(const TInterpreterValue& value) {
+  CellValue out;
+  if (!value.IsValid()) return out;
   const auto [type, text] = value.ToTypeAndValueString();
-  if (type == "(void)" || type == "void") return nullptr;
-  std::string plain = value.ToString();
-  while (!plain.empty() && (plain.back() == '\n' || plain.back() == ' ')) plain.pop_back();
+  if (type == "(void)" || type == "void") return out;
+  out.shown = true;
+  out.text = value.ToString();
+  while (!out.text.empty() && (out.text.back() == '\n' || out.text.back() == ' ')) out.text.pop_back();
   std::string bare = type;
   if (bare.size() >= 2 && bare.front() == '(' && bare.back() == ')') bare = bare.substr(1, bare.size() - 2);
   // A pointer's value, or where cling keeps an object (by reference or copy).
-  void* address = value.GetAsPointer();
-  if (TObject* object = value_as_root_object(bare, address)) {
-    nlohmann::json bundle = root_object_bundle(object, plain);
-    forget_canvas_changes(object);  // shown once, as the value
-    return bundle;
-  }
-  return {{"data", {{"text/plain", plain}}}, {"metadata", nlohmann::json::object()}};
+  out.object = value_as_root_object(bare, value.GetAsPointer());
+  return out;
 }
 
 // Splits the leading preprocessor lines (#include, #pragma, #define, #undef)
@@ -463,9 +467,15 @@ CellResult Cells::run_cling(const std::string& code) {
   nlohmann::json value_json;
   if (landing.kind == Landing::kReturned || landing.kind == Landing::kException) {
     try {
-      if (value && landing.kind == Landing::kReturned) value_json = value_bundle(*value);
+      CellValue shown;
+      if (value && landing.kind == Landing::kReturned) shown = read_value(*value);
       timing::mark("value_text");
-      displays = changed_canvases();
+      CellGraphics graphics = cell_graphics(shown.object, shown.text);
+      displays = std::move(graphics.displays);
+      if (!graphics.value.is_null())
+        value_json = std::move(graphics.value);
+      else if (shown.shown)
+        value_json = {{"data", {{"text/plain", shown.text}}}, {"metadata", nlohmann::json::object()}};
       timing::mark("canvases");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "torchclad: could not show the cell's graphics: %s\n", e.what());
@@ -519,6 +529,11 @@ CellResult Cells::run_cling(const std::string& code) {
     result.evalue = first_error(diagnostics);
     if (!result.evalue.empty()) {
       result.ename = "CompileError";
+      // torchclad's API used without its header (after a restart): say which.
+      if (const std::string hint = include_hint(code, diagnostics, engine_.include_dir); !hint.empty()) {
+        result.evalue += " (" + hint + ")";
+        result.traceback.push_back("hint: " + hint);
+      }
     } else {
       auto aborted = std::find_if(diagnostics.begin(), diagnostics.end(), [](const std::string& l) {
         return l.find("Execution of your code was aborted") != std::string::npos ||

@@ -12,17 +12,17 @@
 #include <TStyle.h>
 #include <TVirtualPad.h>
 
-#include <cstdio>
-#include <cstring>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <algorithm>
-#include <iterator>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <unistd.h>
 
 #include "messages.hpp"
@@ -66,14 +66,18 @@ std::string png_of(TCanvas* canvas) {
 
 // The canvas as JSROOT wants it: with gStyle among its primitives (as
 // JupyROOT sends it), so that JSROOT draws with the cell's style.
-nlohmann::json canvas_json(TCanvas* canvas) {
+TString canvas_json(TCanvas* canvas) {
   TList* primitives = canvas->GetListOfPrimitives();
   const bool add_style = primitives && !primitives->FindObject(gStyle);
   if (add_style) primitives->Add(gStyle);
   TColor::DefinedColors();  // (reset ROOT's flag, as JupyROOT does)
-  const TString text = TBufferJSON::ConvertToJSON(canvas, 23);
+  TString text = TBufferJSON::ConvertToJSON(canvas, 23);
   if (add_style) primitives->Remove(gStyle);
-  return nlohmann::json::parse(text.Data(), nullptr, /*allow_exceptions=*/false);
+  return text;
+}
+
+nlohmann::json parse_json(const TString& text) {
+  return nlohmann::json::parse(text.Data(), text.Data() + text.Length(), nullptr, /*allow_exceptions=*/false);
 }
 
 nlohmann::json bundle(const nlohmann::json& object_json, const std::string& png, const std::string& text,
@@ -138,31 +142,10 @@ bool is_fundamental(const std::string& name) {
 
 }  // namespace
 
-nlohmann::json root_object_bundle(TObject* object, const std::string& text) {
-  const std::string plain = text.empty() ? describe(object) : text;
-  if (auto* canvas = dynamic_cast<TCanvas*>(object)) {
-    canvas->Update();
-    return bundle(canvas_json(canvas), png_of(canvas), plain, width_of(canvas), height_of(canvas));
-  }
-  // JSROOT draws the object itself; the PNG needs a canvas to draw it on.
-  const TString json = TBufferJSON::ConvertToJSON(object, 23);
-  std::string png;
-  {
-    KeepPad keep;
-    TCanvas canvas("__torchclad_value__", "", kDefaultWidth, kDefaultHeight);
-    object->Draw();
-    canvas.Update();
-    png = png_of(&canvas);
-    canvas.GetListOfPrimitives()->Clear();  // the object is the cell's, not the canvas's
-  }
-  return bundle(nlohmann::json::parse(json.Data(), nullptr, false), png, plain, kDefaultWidth,
-                kDefaultHeight);
-}
-
 namespace {
 
 // Canvases already shown or seen unchanged (a canvas not in here is new),
-// each with the fingerprint of what was shown.
+// each with the hash of the JSON that was shown.
 std::map<const TCanvas*, std::size_t>& shown_canvases() {
   static std::map<const TCanvas*, std::size_t> shown;
   return shown;
@@ -185,60 +168,106 @@ void mark_unmodified(TPad* pad, int depth = 0) {
     if (auto* sub = dynamic_cast<TPad*>(o)) mark_unmodified(sub, depth + 1);
 }
 
-// What the canvas shows, painted: a hash of its JSON with every pad marked
-// unmodified (painting can leave one modified: a "colz" histogram adds its
-// palette then; and the flag is part of the JSON).
-std::size_t fingerprint(TCanvas* canvas) {
+// The object is a primitive of the pad or of one of its sub-pads.
+bool drawn_on(TPad* pad, const TObject* object, int depth = 0) {
+  if (!pad->GetListOfPrimitives()) return false;
+  for (TObject* o : *pad->GetListOfPrimitives()) {
+    if (o == object) return true;
+    if (auto* sub = dynamic_cast<TPad*>(o); sub && depth < 8 && drawn_on(sub, object, depth + 1)) return true;
+  }
+  return false;
+}
+
+// The canvas painted, with every pad marked unmodified (painting can leave
+// one modified: a "colz" histogram adds its palette then; and the flag is
+// part of the JSON), as JSON: the one serialisation of a canvas per cell,
+// both what is shown and what its hash is compared with.
+TString painted_json(TCanvas* canvas) {
   canvas->Update();
   mark_unmodified(canvas);
-  return std::hash<std::string>{}(canvas_json(canvas).dump());
+  return canvas_json(canvas);
 }
 
-void mark_shown(TCanvas* canvas) {
-  shown_canvases()[canvas] = fingerprint(canvas);
+std::size_t hash_of(const TString& json) {
+  return std::hash<std::string_view>{}(std::string_view(json.Data(), json.Length()));
+}
+
+// The bundle of a canvas from its painted JSON; the canvas is remembered as
+// shown with that JSON's hash.
+nlohmann::json show_canvas(TCanvas* canvas, const TString& json, const std::string& text) {
+  nlohmann::json out = bundle(parse_json(json), png_of(canvas), text, width_of(canvas), height_of(canvas));
+  shown_canvases()[canvas] = hash_of(json);
+  mark_unmodified(canvas);  // (the PNG's painting)
   canvas->ResetDrawn();
-  canvas->ResetUpdated();  // (fingerprint's Update sets it)
+  canvas->ResetUpdated();  // (Update sets it)
+  return out;
 }
 
-// Drawn, updated or new (JupyROOT's rule; in batch mode neither flag is set
-// by `new TCanvas` or `h->Draw()`), or modified into something that looks
-// different from what was shown: a pad is marked modified by drawing on it
-// (`h->Draw()` after `h->Fill`), but also by TGraph::SetPoint on any graph
-// while it is the current pad, which alone changes nothing it shows.
-bool changed_since_shown(TCanvas* canvas) {
-  const auto shown = shown_canvases().find(canvas);
-  if (canvas->IsDrawn() || canvas->IsUpdated() || shown == shown_canvases().end()) return true;
-  if (!modified(canvas)) return false;
-  if (fingerprint(canvas) != shown->second) return true;
-  canvas->ResetUpdated();  // the Update above
-  return false;
+std::string canvas_text(TCanvas* canvas) {
+  return "TCanvas \"" + std::string(canvas->GetName()) + "\" (" + canvas->GetTitle() + ")";
 }
 
 }  // namespace
 
-std::vector<nlohmann::json> changed_canvases() {
-  std::vector<nlohmann::json> out;
-  TSeqCollection* canvases = gROOT->GetListOfCanvases();
+nlohmann::json root_object_bundle(TObject* object, const std::string& text) {
+  const std::string plain = text.empty() ? describe(object) : text;
+  if (auto* canvas = dynamic_cast<TCanvas*>(object)) return show_canvas(canvas, painted_json(canvas), plain);
+  // JSROOT draws the object itself; the PNG needs a canvas to draw it on.
+  const TString json = TBufferJSON::ConvertToJSON(object, 23);
+  std::string png;
+  {
+    KeepPad keep;
+    TCanvas canvas("__torchclad_value__", "", kDefaultWidth, kDefaultHeight);
+    object->Draw();
+    canvas.Update();
+    png = png_of(&canvas);
+    canvas.GetListOfPrimitives()->Clear();  // the object is the cell's, not the canvas's
+  }
+  return bundle(parse_json(json), png, plain, kDefaultWidth, kDefaultHeight);
+}
+
+CellGraphics cell_graphics(TObject* value, const std::string& value_text) {
+  CellGraphics out;
+  // A canvas as the value: shown once, as the value (now remembered as shown).
+  if (value && dynamic_cast<TCanvas*>(value)) out.value = root_object_bundle(value, value_text);
+  std::vector<TCanvas*> displayed;
   std::set<const TCanvas*> present;
-  if (canvases) {
+  if (TSeqCollection* canvases = gROOT->GetListOfCanvases()) {
     for (TObject* o : *canvases) {
       auto* canvas = dynamic_cast<TCanvas*>(o);
       if (!canvas) continue;
       present.insert(canvas);
-      if (!changed_since_shown(canvas)) continue;
-      out.push_back(root_object_bundle(
-          canvas, "TCanvas \"" + std::string(canvas->GetName()) + "\" (" + canvas->GetTitle() + ")"));
-      mark_shown(canvas);
+      // Drawn, updated or new (JupyROOT's rule; in batch mode neither flag
+      // is set by `new TCanvas` or `h->Draw()`), or modified into something
+      // that looks different from what was shown: a pad is marked modified
+      // by drawing on it (`h->Draw()` after `h->Fill`), but also by
+      // TGraph::SetPoint on any graph while it is the current pad, which
+      // alone changes nothing it shows.
+      const auto shown = shown_canvases().find(canvas);
+      const bool flagged = canvas->IsDrawn() || canvas->IsUpdated() || shown == shown_canvases().end();
+      if (!flagged && !modified(canvas)) continue;
+      const TString json = painted_json(canvas);
+      if (!flagged && hash_of(json) == shown->second) {
+        canvas->ResetUpdated();  // (painted_json's Update)
+        continue;
+      }
+      out.displays.push_back(show_canvas(canvas, json, canvas_text(canvas)));
+      displayed.push_back(canvas);
     }
   }
   // Deleted canvases: their addresses may come back for new ones.
   for (auto it = shown_canvases().begin(); it != shown_canvases().end();)
     it = present.count(it->first) ? std::next(it) : shown_canvases().erase(it);
+  if (value && out.value.is_null()) {
+    const bool on_a_displayed_canvas =
+        std::any_of(displayed.begin(), displayed.end(), [&](TCanvas* c) { return drawn_on(c, value); });
+    out.value =
+        on_a_displayed_canvas
+            ? nlohmann::json{{"data", {{"text/plain", value_text.empty() ? describe(value) : value_text}}},
+                             {"metadata", nlohmann::json::object()}}
+            : root_object_bundle(value, value_text);
+  }
   return out;
-}
-
-void forget_canvas_changes(TObject* object) {
-  if (auto* canvas = dynamic_cast<TCanvas*>(object)) mark_shown(canvas);
 }
 
 TObject* value_as_root_object(const std::string& type, void* address) {

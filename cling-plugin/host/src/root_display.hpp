@@ -18,18 +18,27 @@ namespace host {
 
 inline constexpr const char* kRootMime = "application/vnd.torchclad.root+json";
 
-// The bundle of a ROOT object (a canvas as it is; anything else drawn on a
-// temporary canvas for the PNG). text/plain is `text` when given.
+// The bundle of a ROOT object (a canvas as it is, then remembered as shown;
+// anything else drawn on a temporary canvas for the PNG). text/plain is
+// `text` when given.
 nlohmann::json root_object_bundle(TObject* object, const std::string& text = "");
 
-// Canvases drawn or updated since the last call (JupyROOT's rule: TCanvas
-// IsDrawn() or IsUpdated()), as bundles with transient display ids; their
-// flags are reset.
-std::vector<nlohmann::json> changed_canvases();
-
-// The canvas flags reset without showing anything (a cell whose value is a
-// canvas shows it once, as its result).
-void forget_canvas_changes(TObject* canvas);
+// What a cell shows of ROOT graphics, as JupyROOT shows it:
+//   displays  the canvases drawn or updated since they were last shown
+//             (JupyROOT's rule: TCanvas IsDrawn() or IsUpdated(); here also
+//             a new canvas, and a modified one that now looks different),
+//             with their flags reset;
+//   value     the bundle of the cell's value when it is a ROOT object (null
+//             when `value` is null): a canvas is shown once, as the value
+//             and not among the displays; an object drawn on one of the
+//             displayed canvases (`h.Draw("E"); h`) is not drawn again: its
+//             value is cling's text (as JupyROOT prints it), the picture is
+//             the canvas's; any other object is drawn.
+struct CellGraphics {
+  std::vector<nlohmann::json> displays;
+  nlohmann::json value;
+};
+CellGraphics cell_graphics(TObject* value, const std::string& value_text);
 
 // The ROOT object a cell's value refers to, or null: `type` as cling names
 // the value's type ("TH1F *", "TGraph &", "ROOT::RDF::RResultPtr<TH1D>"),

@@ -162,6 +162,39 @@ def test_a_value_drawn_for_its_picture_leaves_other_canvases_unshown(host):
     assert len(displays(events)) == 1
 
 
+def test_a_value_drawn_on_a_canvas_the_cell_shows_is_not_drawn_again(host):
+    # The trial's `h.Draw("E"); h`: the histogram once, on its canvas with
+    # "E"; the value is cling's text, as JupyROOT prints it.
+    text, events = value_text(host, 'TH1F hist_e("hist_e", "errors", 20, -3, 3);\n'
+                                    'hist_e.FillRandom("gaus", 200);\nhist_e.Draw("E");\nhist_e')
+    shown = displays(events)
+    assert len(shown) == 1, events
+    canvas = shown[0]["data"][ROOT_MIME]
+    primitives = canvas["fPrimitives"]
+    at = [p.get("fName") for p in primitives["arr"]].index("hist_e")
+    assert primitives["opt"][at] == "E"
+    data = results(events)[0]["data"]
+    assert set(data) == {"text/plain"}, list(data)
+    assert text.startswith("(TH1F &)") and "hist_e" in text, text
+    # Through a pointer, on a sub-pad, and an RDataFrame result drawn first.
+    _, events = value_text(host, 'auto split_c = new TCanvas("split_c", "two", 600, 300); split_c->Divide(2);\n'
+                                 'split_c->cd(2); auto on_pad = new TH1D("on_pad", "", 5, 0, 1); on_pad->Draw();\n'
+                                 "on_pad")
+    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}
+    _, events = value_text(host, 'ROOT::RDataFrame drawn_frame(10);\nauto drawn_rdf = drawn_frame.Define("x", '
+                                 '"(double)rdfentry_").Histo1D({"drawn_rdf", "", 10, 0, 10}, "x");\n'
+                                 'new TCanvas("rdf_c", "", 400, 300); drawn_rdf->Draw("hist");\ndrawn_rdf')
+    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}
+    # Drawn in an earlier cell (its canvas not shown again): the value is drawn.
+    _, events = value_text(host, "hist_e")
+    assert displays(events) == []
+    check_root_bundle(results(events)[0]["data"], "TH1F")
+    # Drawing it for the value (after the canvases were looked at) does not
+    # make its canvas show again in the next cell.
+    reply, events = host.execute("int after_hist_e = 0;")
+    assert reply["status"] == "ok" and displays(events) == []
+
+
 def test_a_canvas_as_the_value_is_shown_once(host):
     _, events = value_text(host, 'auto canvas_v = new TCanvas("canvas_v", "value", 500, 300);\nvalue_h->Draw();\ncanvas_v')
     check_root_bundle(results(events)[0]["data"], "TCanvas")
