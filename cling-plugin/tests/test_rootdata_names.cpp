@@ -57,7 +57,8 @@ const std::string& corrupt_file() {
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     int spoiled = 0;
     for (size_t i = bytes.size() / 4; i + 3 < bytes.size() / 2; ++i)
-      if (bytes[i] == 'Z' && bytes[i + 1] == 'L' && bytes[i + 2] == 8) bytes[i] = bytes[i + 1] = 'Q', ++spoiled;
+      if (bytes[i] == 'Z' && bytes[i + 1] == 'L' && bytes[i + 2] == 8)
+        bytes[i] = bytes[i + 1] = 'Q', ++spoiled;
     EXPECT_GT(spoiled, 3);
     const std::string bad = tmp("corrupt.root");
     std::ofstream(bad, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -111,9 +112,10 @@ TEST(RootDataNames, ConcatRefusesOtherFeatureNames) {
   ROOT::RDataFrame df("signal", ntuple_file());
   const auto jets = torchclad::dataset_from_columns(df, {"fa[:2]"}, "cls");
   const auto tracks = torchclad::dataset_from_columns(df, {"vi[:2]"}, "cls");
-  EXPECT_TRUE(throws_with([&] { Dataset::concat({jets, tracks}); },
-                          {"Dataset::concat: dataset 1 has the features (vi[:2]), but dataset 0 has the features "
-                           "(fa[:2]); feature 0 is 'vi[0]' where 'fa[0]' is expected"}));
+  EXPECT_TRUE(
+      throws_with([&] { Dataset::concat({jets, tracks}); },
+                  {"Dataset::concat: dataset 1 has the features (vi[:2]), but dataset 0 has the features "
+                   "(fa[:2]); feature 0 is 'vi[0]' where 'fa[0]' is expected"}));
   const auto ab = torchclad::dataset_from_columns(df, {"f", "d"}, "cls");
   const auto ba = torchclad::dataset_from_columns(df, {"d", "f"}, "cls");
   EXPECT_TRUE(throws_with([&] { Dataset::concat({ab, ab, ba}); },
@@ -133,8 +135,9 @@ TEST(RootDataNames, DataLoaderTakesFileSlashTree) {
   EXPECT_TRUE(torch::equal(a.impl()->split.images, c.impl()->split.images));
   DataLoader two_trees, no_tree;
   two_trees.features({"i"}).add_signal(f + "/signal", "background").add_background(f, "background");
-  EXPECT_TRUE(throws_with([&] { two_trees.build(); },
-                          {"names tree 'signal', but the tree argument is 'background'", "give the tree once"}));
+  EXPECT_TRUE(
+      throws_with([&] { two_trees.build(); },
+                  {"names tree 'signal', but the tree argument is 'background'", "give the tree once"}));
   no_tree.features({"i"}).add_signal(f, "signal").add_background(f, "");
   EXPECT_TRUE(throws_with([&] { no_tree.build(); },
                           {"background source 0", "no tree name given",
@@ -146,9 +149,10 @@ TEST(RootDataNames, ErrorsNameTheUsersFunctionAndColumns) {
   EXPECT_TRUE(throws_with([&] { torchclad::dataset_from_rdataframe(df, "fa_typo", "cls"); },
                           {"dataset_from_rdataframe: no column 'fa_typo'; the columns are:"}));
   // Ranges are for the column readers; this one takes whole arrays.
-  EXPECT_TRUE(throws_with([&] { torchclad::dataset_from_rdataframe(df, "fa[:2]", "cls"); },
-                          {"dataset_from_rdataframe: no column 'fa[:2]'; this reader takes whole array columns "
-                           "('fa'): ranges such as 'fa[:2]' are for dataset_from_columns"}));
+  EXPECT_TRUE(
+      throws_with([&] { torchclad::dataset_from_rdataframe(df, "fa[:2]", "cls"); },
+                  {"dataset_from_rdataframe: no column 'fa[:2]'; this reader takes whole array columns "
+                   "('fa'): ranges such as 'fa[:2]' are for dataset_from_columns"}));
   EXPECT_TRUE(throws_with([&] { torchclad::binary_dataset_from_rdataframe(df, "fa_typo", "cls", ""); },
                           {"binary_dataset_from_rdataframe: no column 'fa_typo'"}));
   // A corrupt file: the user's columns, not the helper columns the readers combine them into.
@@ -158,7 +162,8 @@ TEST(RootDataNames, ErrorsNameTheUsersFunctionAndColumns) {
                            "(is the file corrupt?)"}));
   EXPECT_TRUE(lacks_helper_names([&] { torchclad::dataset_from_columns(bad, {"x", "y"}, "label"); }));
   DataLoader loader;
-  loader.features({"x", "y"}).add_signal(corrupt_file(), "events", "label == 1", "x + 1")
+  loader.features({"x", "y"})
+      .add_signal(corrupt_file(), "events", "label == 1", "x + 1")
       .add_background(corrupt_file(), "events", "label == 0");
   EXPECT_TRUE(throws_with([&] { loader.build(); }, {"reading the columns 'x', 'y' failed"}));
   EXPECT_TRUE(lacks_helper_names([&] { loader.build(); }));

@@ -47,15 +47,15 @@ std::vector<std::string> feature_columns(const std::vector<std::string>& names) 
     size_t j = i + 1;
     while (j < names.size()) {
       const auto next = indexed(names[j]);
-      if (!next || next->first != first->first || next->second != first->second + static_cast<long long>(j - i))
+      if (!next || next->first != first->first ||
+          next->second != first->second + static_cast<long long>(j - i))
         break;
       ++j;
     }
     const long long a = first->second, b = a + static_cast<long long>(j - i);
-    out.push_back(first->first + "[" +
-                  (b == a + 1 ? std::to_string(a)
-                              : (a == 0 ? "" : std::to_string(a)) + ":" + std::to_string(b)) +
-                  "]");
+    out.push_back(
+        first->first + "[" +
+        (b == a + 1 ? std::to_string(a) : (a == 0 ? "" : std::to_string(a)) + ":" + std::to_string(b)) + "]");
     i = j;
   }
   return out;
@@ -69,19 +69,22 @@ void check_feature_names(const std::vector<std::string>& expected, const std::ve
   if (expected.empty() || found.empty() || expected == found) return;
   std::string detail;
   if (expected.size() != found.size()) {
-    detail = std::to_string(found.size()) + (found.size() == 1 ? " feature" : " features") + " where " + std::to_string(expected.size()) + " are expected";
+    detail = std::to_string(found.size()) + (found.size() == 1 ? " feature" : " features") + " where " +
+             std::to_string(expected.size()) + " are expected";
   } else {
     size_t k = 0;
     while (expected[k] == found[k]) ++k;
-    detail = "feature " + std::to_string(k) + " is '" + found[k] + "' where '" + expected[k] + "' is expected";
+    detail =
+        "feature " + std::to_string(k) + " is '" + found[k] + "' where '" + expected[k] + "' is expected";
     // Same names in another order: the silent mistake this check is for.
     auto a = expected, b = found;
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     if (a == b) detail += " (the same features in another order)";
   }
-  throw std::runtime_error(where + ": " + what_found + " (" + feature_list(found) + "), but " + what_expected +
-                           " (" + feature_list(expected) + "); " + detail + (hint.empty() ? "" : "; " + hint));
+  throw std::runtime_error(where + ": " + what_found + " (" + feature_list(found) + "), but " +
+                           what_expected + " (" + feature_list(expected) + "); " + detail +
+                           (hint.empty() ? "" : "; " + hint));
 }
 
 }  // namespace torchclad

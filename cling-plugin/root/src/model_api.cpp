@@ -52,6 +52,8 @@ void refuse_one_class(const define::Definition& def) {
 
 void check_model_features(const Model::State& s, const std::vector<std::string>& names,
                           const std::string& where, const std::string& what) {
+  // Another number of features: the width checks say so in counts.
+  if (names.size() != s.feature_names.size()) return;
   check_feature_names(s.feature_names, names, where, "model '" + def_of(s).name + "' takes the features",
                       what + " has the features",
                       "give the columns in the model's order (model.feature_names()), or, for the same "

@@ -33,7 +33,8 @@ struct Model::State {
 // The model's feature names against `names` (a dataset's or stream's,
 // described by `what`: "the dataset"): both known and different is an error
 // prefixed with `where` listing both (a reordered column list would score
-// silently). record_model_features also keeps `names` if the model had none
+// silently; another number of names is left to the width checks, which
+// name the counts). record_model_features also keeps `names` if the model had none
 // (fit, standardize). Defined in model_api.cpp.
 void check_model_features(const Model::State& s, const std::vector<std::string>& names,
                           const std::string& where, const std::string& what);
