@@ -15,6 +15,7 @@
 
 #include "root/src/dataset_impl.hpp"
 #include "root/src/model_state.hpp"
+#include "metrics/weighted.hpp"
 #include "rootdata_util.hpp"
 #include "torchclad/model.h"
 #include "torchclad/model_column.h"
@@ -336,6 +337,9 @@ TEST(ModelColumn, TakesArrayColumnsAsTheDatasetsDo) {
   auto [train, test] = loaded().split(0.3, 7);
   auto m = model("ntuple_classifier", 3);
   m.fit(train, test, quick(2));
+  // Other columns holding the same values: compared by value here, so the
+  // model forgets the names it would check them against.
+  m.set_feature_names({});
   ROOT::RDataFrame df("mixed", ntuple());
   // "pair": 2 values in every entry; "ragged": 0, 1 or 2 values.
   auto node = df.Define("pair", [](float a, double b) { return ROOT::RVecF{a, float(b)}; }, {"m_jj", "m_jjj"})
@@ -391,6 +395,138 @@ TEST(ModelColumn, ClearErrors) {
                           {"output 1 is not one of model 'ntuple_classifier''s 1 outputs"}));
   // The graph stays usable after an error.
   EXPECT_EQ(*df.Count(), static_cast<ULong64_t>(kSignal + kBackground));
+}
+
+// ---- Feature names: recorded, saved, loaded, checked (a reordered column
+// list scored silently before).
+
+TEST(ModelFeatureNames, RecordedSavedLoadedAndCheckedAgainstTheColumns) {
+  auto [train, test] = loaded().split(0.3, 7);
+  ASSERT_EQ(train.feature_names(), kFeatures);
+  auto m = model("ntuple_classifier", 3);
+  EXPECT_TRUE(m.feature_names().empty());
+  m.standardize(train);  // records them
+  EXPECT_EQ(m.feature_names(), kFeatures);
+  m.fit(train, test, quick(2));
+  EXPECT_NE(m.describe().find("features (3): m_jj, m_jjj, n_jets"), std::string::npos) << m.describe();
+
+  ROOT::RDataFrame df("mixed", ntuple());
+  const std::vector<std::string> swapped = {"m_jj", "n_jets", "m_jjj"};
+  const std::vector<std::string> expected_parts = {
+      "define_model_column: the column list has the features (m_jj, n_jets, m_jjj), but model "
+      "'ntuple_classifier' takes the features (m_jj, m_jjj, n_jets); feature 1 is 'n_jets' where 'm_jjj' is "
+      "expected (the same features in another order)"};
+  EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", m, swapped); }, expected_parts));
+  const auto swapped_rows = dataset_from_columns(df, swapped, "label");
+  EXPECT_TRUE(throws_with([&] { m.predict(swapped_rows); },
+                          {"Model::predict: the dataset has the features (m_jj, n_jets, m_jjj), but model"}));
+  EXPECT_TRUE(throws_with([&] { m.evaluate(swapped_rows); }, {"Model::evaluate: the dataset has"}));
+  EXPECT_TRUE(
+      throws_with([&] { m.fit(swapped_rows, test, quick(1)); }, {"Model::fit: the training set has"}));
+  // No column list: the model's own, in its order.
+  auto own = define_model_column(df, "score", m).Take<float>("score");
+  auto listed = define_model_column(df, "score", m, kFeatures).Take<float>("score");
+  EXPECT_EQ(*own, *listed);
+
+  // Saved and read back into a fresh model object: still refused.
+  const std::string path = tmp("named_model.root");
+  m.save(path);
+  const auto again = Model::load(path);
+  EXPECT_EQ(again.feature_names(), kFeatures);
+  EXPECT_NE(again.describe().find("m_jj, m_jjj, n_jets"), std::string::npos);
+  EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", again, swapped); }, expected_parts));
+  EXPECT_EQ(*define_model_column(df, "score", again).Take<float>("score"), *listed);
+
+  // A file of the format before names (no "features" tree) loads with the names unknown.
+  const std::string old = tmp("model_without_names.root");
+  fs::copy_file(path, old, fs::copy_options::overwrite_existing);
+  {
+    TFile f(old.c_str(), "UPDATE");
+    f.Delete("features;*");
+    f.Close();
+  }
+  {
+    TFile f(old.c_str());
+    ASSERT_EQ(f.Get("features"), nullptr);
+  }
+  const auto unnamed = Model::load(old);
+  EXPECT_TRUE(unnamed.feature_names().empty());
+  EXPECT_EQ(unnamed.predict(test), m.predict(test));
+  EXPECT_NO_THROW(define_model_column(df, "score", unnamed, swapped));  // nothing to check against
+  EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", unnamed); },
+                          {"no columns given, and model 'ntuple_classifier' does not know the names of its "
+                           "features"}));
+
+  // Names given by hand: one per input.
+  auto renamed = Model::load(old);
+  EXPECT_TRUE(
+      throws_with([&] { renamed.set_feature_names({"a", "b"}); },
+                  {"Model::set_feature_names: model 'ntuple_classifier' takes 3 features, found 2 names"}));
+  renamed.set_feature_names(swapped);
+  EXPECT_NO_THROW(define_model_column(df, "score", renamed, swapped));
+  EXPECT_TRUE(
+      throws_with([&] { define_model_column(df, "score", renamed, kFeatures); }, {"the column list has"}));
+}
+
+// A two-class softmax model (every built-in Mlp): the default column is the
+// score roc() and evaluate().auc use, log(p1/p0) = output 1 - output 0.
+TEST(ModelColumn, DefaultIsTheScoreRocUses) {
+  auto [train, test] = loaded().split(0.3, 7);
+  auto m = model("mlp-3-8-2", 1);
+  m.standardize(train);
+  m.fit(train, test, quick(3));
+  ROOT::RDataFrame df("mixed", ntuple());
+  const auto rows = dataset_from_columns(df, kFeatures, "label", "weight");
+  const auto roc = m.roc(rows);
+  const auto logits = m.predict(rows);
+  auto scored = define_model_column(df, "score", m, kFeatures);
+  scored = define_model_column(scored, "background_logit", m, kFeatures, 0);
+  auto score = scored.Take<float>("score");
+  auto logit0 = scored.Take<float>("background_logit");
+  auto event = scored.Take<int>("event");
+  const size_t n = rows.size();
+  ASSERT_EQ(score->size(), n);
+  std::vector<float> by_entry(n);
+  std::vector<int> labels(n);
+  std::vector<float> weights(n);
+  double signal = 0, background = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int e = (*event)[i];
+    by_entry[e] = (*score)[i];
+    ASSERT_NEAR((*score)[i], logits[2 * e + 1] - logits[2 * e], 1e-5) << "entry " << e;
+    ASSERT_NEAR((*logit0)[i], logits[2 * e], 1e-5) << "entry " << e;
+    labels[e] = rows.impl()->split.labels[e].item<int>();
+    weights[e] = rows.impl()->weights[e].item<float>();
+    (labels[e] ? signal : background) += (*score)[i];
+  }
+  // The ROC of the column's values is roc()'s (up to the order of events
+  // whose scores differ by float rounding: batch 1 here, the whole set there).
+  EXPECT_NEAR(metrics::weighted_roc_auc(by_entry, labels, weights), roc.auc, 1e-4);
+  EXPECT_NEAR(m.evaluate(rows).auc, roc.auc, 1e-6);
+  // "score > 0" selects what the model calls signal.
+  EXPECT_GT(signal / kSignal, background / kBackground);
+  EXPECT_GT(signal / kSignal, 0);
+  // A model of more outputs names the choice.
+  auto three = model("mlp-3-8-3");
+  EXPECT_TRUE(throws_with([&] { define_model_column(df, "score", three, kFeatures); },
+                          {"model 'mlp-3-8-3' has 3 outputs; the default, torchclad::kScore",
+                           "pass the output you want, 0 to 2"}));
+  EXPECT_NO_THROW(define_model_column(df, "score", three, kFeatures, 2));
+  // roc() names the sample whose label is not 0 or 1.
+  const auto nine = classification_dataset({1, 2, 3, 4, 5, 6, 7, 8, 9}, 3, {0, 1, 9});
+  EXPECT_TRUE(
+      throws_with([&] { m.roc(nine); },
+                  {"Model::roc: the label of sample 2 is 9; the ROC curve needs labels 0 (background) "
+                   "and 1 (signal)"}));
+}
+
+// What a TMVA user writes for one output: refused when the model is made.
+TEST(ModelCreation, AOneClassMlpSaysToUseTwoOutputs) {
+  EXPECT_TRUE(throws_with([] { model("mlp-4-32-1"); },
+                          {"model 'mlp-4-32-1' classifies into 1 class",
+                           "a built-in Mlp is a softmax classifier", "use mlp-4-32-2 for two classes"}));
+  EXPECT_TRUE(throws_with([] { model("mlp-4-32-1-tanh"); }, {"use mlp-4-32-2-tanh for two classes"}));
+  EXPECT_NO_THROW(model("mlp-4-32-2"));
 }
 
 // ---- Regression targets standardised (Model::standardize on a regression model).

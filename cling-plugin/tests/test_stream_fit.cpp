@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -199,6 +200,37 @@ TEST(StreamFit, TheLossFallsAndTheSameSeedGivesTheSameRun) {
   const auto r2 = twin.fit(again, test, train_options());
   for (size_t e = 0; e < 3; ++e) EXPECT_EQ(r2.epochs[e].train_loss, r.epochs[e].train_loss) << e;
   EXPECT_EQ(twin.parameter("fc1.weight"), model.parameter("fc1.weight"));
+}
+
+// The model takes the stream's feature names (StreamDataset::feature_names)
+// and refuses a test set, or a later stream, of the columns in another order.
+TEST(StreamFit, TheModelRecordsTheStreamsFeatureNames) {
+  const std::string file = write_events("names.root", 1000, 1);
+  torchclad::StreamDataset train({file}, "events", {"a", "b"}, "label", "", stream_options());
+  auto model = torchclad::model("stream_classifier");
+  auto o = train_options();
+  o.epochs = 1;
+  ASSERT_EQ(model.fit(train, test_set(), o).status, "finished");
+  EXPECT_EQ(model.feature_names(), (std::vector<std::string>{"a", "b"}));
+  const auto swapped = torchclad::dataset_from_columns(ROOT::RDataFrame("events", file), {"b", "a"}, "label");
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(
+      message([&] { model.fit(train, swapped, o); })
+          .find("Model::fit: the test set has the features (b, a), but model 'stream_classifier' takes the "
+                "features (a, b)"),
+      std::string::npos);
+  torchclad::StreamDataset other({file}, "events", {"b", "a"}, "label", "", stream_options());
+  EXPECT_NE(message([&] {
+              model.fit(other, test_set(), o);
+            }).find("Model::fit: the stream has the features (b, a)"),
+            std::string::npos);
 }
 
 TEST(StreamFit, AStandardisedModelGetsStandardisedRows) {

@@ -24,12 +24,14 @@ Totals check(std::span<const float> scores, std::span<const int> labels, std::sp
   Totals t;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != 0 && labels[i] != 1)
-      throw std::invalid_argument(std::string(who) + ": label " + std::to_string(i) + " is " +
-                                  std::to_string(labels[i]) + ", expected 0 (background) or 1 (signal)");
+      throw std::invalid_argument(std::string(who) + ": the label of sample " + std::to_string(i) + " is " +
+                                  std::to_string(labels[i]) + "; expected 0 (background) or 1 (signal)");
     if (!std::isfinite(scores[i]))
-      throw std::invalid_argument(std::string(who) + ": score " + std::to_string(i) + " is not finite");
+      throw std::invalid_argument(std::string(who) + ": the score of sample " + std::to_string(i) +
+                                  " is not finite");
     if (!std::isfinite(weights[i]))
-      throw std::invalid_argument(std::string(who) + ": weight " + std::to_string(i) + " is not finite");
+      throw std::invalid_argument(std::string(who) + ": the weight of sample " + std::to_string(i) +
+                                  " is not finite");
     (labels[i] ? t.signal : t.background) += weights[i];
   }
   if (!(t.signal > 0) || !(t.background > 0))

@@ -82,9 +82,10 @@ data::BinarySplit read_binary_tree(const std::string& file, const std::string& t
 }
 
 data::BinarySplit read_binary_rdataframe(ROOT::RDF::RNode df, const BinaryColumns& c) {
-  const std::string where = "read_binary_rdataframe";
+  // The user's function (torchclad/rdataframe.h) names the errors.
+  const std::string where = "binary_dataset_from_rdataframe";
   if (c.snr.empty()) {
-    auto split = read_rdataframe(df, c.features, c.label);
+    auto split = read_rdataframe(df, c.features, c.label, where);
     return {split.images, targets_of(where, split.labels, c.label), {}};
   }
   const auto names = df.GetColumnNames();
@@ -104,7 +105,9 @@ data::BinarySplit read_binary_rdataframe(ROOT::RDF::RNode df, const BinaryColumn
     throw std::runtime_error(where + ": cannot combine columns " + quote(c.features) + " and " +
                              quote(c.snr) + ": " + e.what());
   }
-  auto split = read_rdataframe(with_snr, joined, c.label);
+  auto split =
+      read_rdataframe(with_snr, joined, c.label, where,
+                      "the columns " + quote(c.features) + ", " + quote(c.snr) + " and " + quote(c.label));
   const int64_t f = split.images.size(1) - 1;
   return {split.images.narrow(1, 0, f).contiguous(), targets_of(where, split.labels, c.label),
           split.images.select(1, f).contiguous()};

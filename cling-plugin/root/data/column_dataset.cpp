@@ -79,8 +79,15 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
 
   data::MnistSplit rows;
   const std::string label = request.label.empty() ? kNoLabelColumn : request.label;
+  // What the event loop reads, in the user's names (the row and the
+  // DataLoader's class and weight columns are helper columns).
+  std::string reading = "the columns ";
+  for (size_t i = 0; i < parts.size(); ++i) reading += (i ? ", " : "") + quote(parts[i].spec);
+  auto user_column = [](const std::string& c) { return !c.empty() && c.rfind("__torchclad", 0) != 0; };
+  if (user_column(request.label)) reading += ", label " + quote(request.label);
+  if (user_column(request.weight)) reading += ", weight " + quote(request.weight);
   try {
-    rows = read_rdataframe(node, kRowColumn, label, where);
+    rows = read_rdataframe(node, kRowColumn, label, where, reading);
   } catch (const std::runtime_error& e) {
     // That error names the combined row column; find the user's column.
     if (std::string(e.what()).find("different lengths") != std::string::npos)

@@ -325,7 +325,7 @@ std::optional<ROOT::RDF::RNode> with_label(ROOT::RDF::RNode node, const std::str
 
 // Checks the columns, then runs one event loop filling `loop`.
 void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::string& image_column,
-                  const std::string& label_column, Loop& loop) {
+                  const std::string& label_column, Loop& loop, const std::string& reading = "") {
   std::vector<std::string> columns, defined;
   std::string image_type, label_type;
   try {
@@ -339,7 +339,16 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
         std::vector<std::string> visible;
         for (const auto& name : columns)
           if (name.rfind('#', 0) != 0) visible.push_back(name);  // not the '#x' size columns
-        throw std::runtime_error("no column " + quote(*c) + "; the columns are: " + join(visible));
+        // "jet_pt[:2]": a range, which only the column readers take.
+        const auto open = c->find('[');
+        const std::string whole = open == std::string::npos ? "" : c->substr(0, open);
+        const std::string range_hint =
+            whole.empty()
+                ? ""
+                : "; this reader takes whole array columns (" + quote(whole) + "): ranges such as " +
+                      quote(*c) + " are for dataset_from_columns, DataLoader and StreamDataset";
+        throw std::runtime_error("no column " + quote(*c) + range_hint +
+                                 "; the columns are: " + join(visible));
       }
     image_type = node.GetColumnType(image_column);
     label_type = node.GetColumnType(label_column);
@@ -405,8 +414,10 @@ void read_columns(const std::string& where, ROOT::RDF::RNode node, const std::st
         break;
     }
   } catch (const std::exception& e) {
-    throw std::runtime_error(where + ": reading columns " + quote(image_column) + " and " +
-                             quote(label_column) + " failed (is the file corrupt?): " + e.what());
+    throw std::runtime_error(
+        where + ": reading " +
+        (reading.empty() ? "columns " + quote(image_column) + " and " + quote(label_column) : reading) +
+        " failed (is the file corrupt?): " + e.what());
   }
 
   // Problems seen by the slots, the one at the smallest entry first.
@@ -609,9 +620,10 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree, con
 }
 
 data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
-                                 const std::string& label_column, const std::string& where) {
+                                 const std::string& label_column, const std::string& where,
+                                 const std::string& reading) {
   Loop loop;
-  read_columns(where, df, image_column, label_column, loop);
+  read_columns(where, df, image_column, label_column, loop, reading);
 
   // Rows in dataset order: sample (file/tree name), then entry range of the
   // task, then rdfentry_ (consecutive within a task).

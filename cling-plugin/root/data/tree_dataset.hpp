@@ -63,9 +63,13 @@ data::MnistSplit read_tree(const std::string& file, const std::string& tree, con
 // types, different lengths, labels < 0 or > 2^24 - 1, no entries selected, and errors
 // raised by ROOT during the event loop. The graph stays usable afterwards:
 // what the read adds to it (Defines) does nothing in later event loops.
+// `where` should name the user's function; `reading` (if given) says what a
+// failed event loop was reading, in the user's terms, for readers whose
+// columns are helper columns (the default: "columns 'image' and 'label'").
 data::MnistSplit read_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
                                  const std::string& label_column,
-                                 const std::string& where = "read_rdataframe");
+                                 const std::string& where = "read_rdataframe",
+                                 const std::string& reading = "");
 
 // Throws std::runtime_error (prefix `where`) unless `file` is a readable ROOT
 // file holding a TTree `tree`: as read_tree, naming the file, listing what it

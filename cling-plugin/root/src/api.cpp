@@ -11,6 +11,7 @@
 #include "data/mnist.hpp"
 #include "data/tree_dataset.hpp"
 #include "dataset_impl.hpp"
+#include "feature_names.hpp"
 #include "plain_errors.hpp"
 #include "model/mlp_definition.hpp"
 #include "model_state.hpp"
@@ -50,14 +51,18 @@ Dataset Dataset::from_idx(const std::string& dir, const std::string& split) {
 
 Dataset Dataset::from_tree(const std::string& file, const std::string& tree, const std::string& image_column,
                            const std::string& label_column, long long first, long long count) {
-  return Dataset(std::make_shared<Impl>(
-      Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count), {}, {}}));
+  auto impl = std::make_shared<Impl>(
+      Impl{rootdata::read_tree(file, tree, image_column, label_column, first, count), {}, {}});
+  impl->feature_names = array_feature_names(image_column, impl->split.images.size(1));
+  return Dataset(impl);
 }
 
 Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column,
                                 const std::string& label_column) {
-  return Dataset(std::make_shared<Dataset::Impl>(
-      Dataset::Impl{rootdata::read_rdataframe(df, image_column, label_column), {}, {}}));
+  auto impl = std::make_shared<Dataset::Impl>(Dataset::Impl{
+      rootdata::read_rdataframe(df, image_column, label_column, "dataset_from_rdataframe"), {}, {}});
+  impl->feature_names = array_feature_names(image_column, impl->split.images.size(1));
+  return Dataset(impl);
 }
 
 long long Dataset::size() const { return impl()->split.images.size(0); }
@@ -107,10 +112,12 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
                            parse_activation(activation_)};
     const auto def = mlp_definition(config);
     const Standardization features = state_ ? state_->features : Standardization{};
-    // The fit's Model standardises as Model::standardize would have.
-    const auto standardized = [&features](const std::shared_ptr<Model>& m) {
+    // The fit's Model standardises as Model::standardize would have, and
+    // knows the training set's feature names.
+    const auto standardized = [&features, &train](const std::shared_ptr<Model>& m) {
       m->state()->mean = features.mean;
       m->state()->scale = features.scale;
+      m->state()->feature_names = train.impl()->feature_names;
       return m;
     };
     if (o.engine == "clad" || o.engine == "clad-model") {

@@ -13,7 +13,9 @@ Dataset dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>
                              ": no label column given; expected an integer column (class "
                              "index, or 0/1); for float targets use regression_dataset_from_columns");
   auto d = rootdata::read_columns(df, {features, label, {}, weight}, where);
-  return Dataset(std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
+  auto impl = std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights});
+  impl->feature_names = d.feature_names;
+  return Dataset(impl);
 }
 
 Dataset regression_dataset_from_columns(ROOT::RDF::RNode df, const std::vector<std::string>& features,
@@ -21,8 +23,9 @@ Dataset regression_dataset_from_columns(ROOT::RDF::RNode df, const std::vector<s
   const std::string where = "regression_dataset_from_columns";
   if (targets.empty()) throw std::runtime_error(where + ": no target columns given; expected at least one");
   auto d = rootdata::read_columns(df, {features, "", targets, weight}, where);
-  return Dataset(
-      std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, d.targets, d.weights}));
+  auto impl = std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, d.targets, d.weights});
+  impl->feature_names = d.feature_names;
+  return Dataset(impl);
 }
 
 }  // namespace torchclad

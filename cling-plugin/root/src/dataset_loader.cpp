@@ -2,6 +2,7 @@
 // with a cut and a weight expression, read into one labelled dataset.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 
@@ -34,7 +35,36 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 std::string name_of(const DataLoader::Impl::Source& s, int index) {
   const std::string kind = s.signal ? "signal" : "background";
   return kind + " source " + std::to_string(index) + " (" +
-         (s.node ? std::string("an RDataFrame node") : quote(s.file) + " tree " + quote(s.tree)) + ")";
+         (s.node ? std::string("an RDataFrame node")
+                 : quote(s.file) + (s.tree.empty() ? std::string() : " tree " + quote(s.tree))) +
+         ")";
+}
+
+// A source's file and tree; the file may name its tree as ROOT users write
+// it for TChain::Add and StreamDataset takes it, "file.root/tree" (with
+// the tree argument "" or the same tree).
+std::pair<std::string, std::string> file_and_tree(const DataLoader::Impl::Source& s,
+                                                  const std::string& where) {
+  std::string file = s.file, tree = s.tree;
+  const std::string add = s.signal ? "add_signal" : "add_background";
+  const auto at = file.find(".root/");
+  if (at != std::string::npos && file.find("://") == std::string::npos && !std::filesystem::exists(file)) {
+    const std::string named = file.substr(at + 6);
+    file = file.substr(0, at + 5);
+    if (named.empty())
+      throw std::runtime_error(where + ": " + quote(s.file) + " names no tree after the file");
+    if (!tree.empty() && tree != named)
+      throw std::runtime_error(where + ": " + quote(s.file) + " names tree " + quote(named) +
+                               ", but the tree argument is " + quote(tree) + "; give the tree once: " + add +
+                               "(\"file.root\", \"tree\", cut, weight) or " + add +
+                               "(\"file.root/tree\", \"\", cut, weight)");
+    tree = named;
+  }
+  if (tree.empty())
+    throw std::runtime_error(where + ": no tree name given for " + quote(s.file) +
+                             ": the tree is the second argument, " + add +
+                             "(\"file.root\", \"tree\", cut, weight), or write the path as 'file.root/tree'");
+  return {file, tree};
 }
 
 bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -231,9 +261,10 @@ Dataset DataLoader::build() const {
       if (!s.node) {
         // Each file a pattern matches checked too: one without the tree is
         // named here, not blamed on columns by RDataFrame.
-        const auto files = rootdata::tree_files(name, {s.file}, s.tree);
+        const auto [file, tree] = file_and_tree(s, name);
+        const auto files = rootdata::tree_files(name, {file}, tree);
         try {
-          owned.emplace(s.tree, files);
+          owned.emplace(tree, files);
         } catch (const std::exception& e) {
           throw std::runtime_error(name + ": RDataFrame cannot read it: " + e.what());
         }
@@ -264,8 +295,9 @@ Dataset DataLoader::build() const {
       node = node.Define(kClassColumn, [label] { return label; });
       auto d = rootdata::read_columns(
           node, {impl().features, kClassColumn, {}, weighted ? kWeightColumn : ""}, name);
-      parts.emplace_back(
-          std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights}));
+      auto impl = std::make_shared<Dataset::Impl>(Dataset::Impl{{d.features, d.labels}, {}, d.weights});
+      impl->feature_names = d.feature_names;
+      parts.emplace_back(impl);
     }
   }
   return Dataset::concat(parts);

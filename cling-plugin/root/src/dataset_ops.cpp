@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "dataset_impl.hpp"
+#include "feature_names.hpp"
 #include "torchclad/torchclad.h"
 
 namespace torchclad {
@@ -22,6 +23,7 @@ Dataset rows_of(const Dataset::Impl& d, const std::vector<int64_t>& rows) {
   Dataset::Impl out{{d.split.images.index_select(0, index), d.split.labels.index_select(0, index)},
                     d.targets.defined() ? d.targets.index_select(0, index) : torch::Tensor(),
                     d.weights.defined() ? d.weights.index_select(0, index) : torch::Tensor()};
+  out.feature_names = d.feature_names;
   return Dataset(std::make_shared<Dataset::Impl>(std::move(out)));
 }
 
@@ -52,6 +54,8 @@ int Dataset::targets() const {
 
 bool Dataset::has_weights() const { return impl()->weights.defined(); }
 
+std::vector<std::string> Dataset::feature_names() const { return impl()->feature_names; }
+
 Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
   const std::string where = "Dataset::concat";
   if (datasets.empty()) throw std::runtime_error(where + ": no datasets given; expected at least one");
@@ -70,6 +74,22 @@ Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
                                "; expected " + describe_targets(first) + " as dataset 0");
     weighted = weighted || d.has_weights();
   }
+  // Names where known; two known lists must agree (jet_pt[:2] rows below
+  // trk_pt[:2] rows would train on neither).
+  std::vector<std::string> names;
+  size_t named = 0;
+  for (size_t i = 0; i < datasets.size(); ++i) {
+    const auto& n = datasets[i].impl()->feature_names;
+    if (n.empty()) continue;
+    if (names.empty()) {
+      names = n;
+      named = i;
+      continue;
+    }
+    check_feature_names(names, n, where, "dataset " + std::to_string(named) + " has the features",
+                        "dataset " + std::to_string(i) + " has the features",
+                        "concatenate datasets of the same columns in the same order");
+  }
   std::vector<torch::Tensor> images, labels, targets, weights;
   for (const Dataset& d : datasets) {
     const Impl& p = *d.impl();
@@ -83,6 +103,7 @@ Dataset Dataset::concat(const std::vector<Dataset>& datasets) {
   Impl out{{torch::cat(images), torch::cat(labels)},
            targets.empty() ? torch::Tensor() : torch::cat(targets),
            weighted ? torch::cat(weights) : torch::Tensor()};
+  out.feature_names = names;
   return Dataset(std::make_shared<Impl>(std::move(out)));
 }
 

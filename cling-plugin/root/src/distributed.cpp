@@ -147,6 +147,7 @@ std::shared_ptr<Dataset::Impl> rows_of(const Dataset::Impl& d, int64_t begin, in
   impl->split = {d.split.images.narrow(0, begin, count).clone(),
                  d.split.labels.narrow(0, begin, count).clone()};
   if (d.targets.defined()) impl->targets = d.targets.narrow(0, begin, count).clone();
+  impl->feature_names = d.feature_names;  // a fit on the shard records them
   impl->shard_begin = begin;
   impl->shard_total = total;
   return impl;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "dataset_impl.hpp"
+#include "feature_names.hpp"
 #include "metrics/weighted.hpp"
 #include "define/definition.hpp"
 #include "model/defined_model.hpp"
@@ -21,6 +22,51 @@ namespace torchclad {
 namespace {
 
 const define::Definition& def_of(const Model::State& s) { return s.model->definition(); }
+
+// A model whose softmax has one class cannot learn anything (every label
+// must be 0): refused when it is made, where a TMVA user's "one output"
+// mlp-4-32-1 would otherwise fail only at fit.
+void refuse_one_class(const define::Definition& def) {
+  if (def.targets != define::Targets::kClassIndex || def.classes >= 2) return;
+  const std::string head = "model '" + def.name + "' classifies into " + std::to_string(def.classes) +
+                           " class (a softmax over " + std::to_string(def.classes) + " output)";
+  if (def.name.rfind("mlp-", 0) == 0) {
+    // The same widths with 2 outputs: the last number of the name.
+    std::string two = def.name;
+    const auto end = two.find_last_of("0123456789");
+    const auto begin = two.find_last_not_of("0123456789", end);
+    two.replace(begin + 1, end - begin, "2");
+    throw std::runtime_error(head +
+                             ": a built-in Mlp is a softmax classifier, its last width the number of "
+                             "classes: use " +
+                             two +
+                             " for two classes (signal 1, background 0; its score log(p1/p0) is what roc() "
+                             "and define_model_column give)");
+  }
+  throw std::runtime_error(head +
+                           ": a softmax classifier needs at least 2 classes; for one output (a "
+                           "logit) declare binary() and use nn::bce_with_logits");
+}
+
+}  // namespace
+
+void check_model_features(const Model::State& s, const std::vector<std::string>& names,
+                          const std::string& where, const std::string& what) {
+  // Another number of features: the width checks say so in counts.
+  if (names.size() != s.feature_names.size()) return;
+  check_feature_names(s.feature_names, names, where, "model '" + def_of(s).name + "' takes the features",
+                      what + " has the features",
+                      "give the columns in the model's order (model.feature_names()), or, for the same "
+                      "quantities under other names, model.set_feature_names(...)");
+}
+
+void record_model_features(Model::State& s, const std::vector<std::string>& names, const std::string& where,
+                           const std::string& what) {
+  check_model_features(s, names, where, what);
+  if (s.feature_names.empty() && static_cast<int>(names.size()) == def_of(s).inputs) s.feature_names = names;
+}
+
+namespace {
 
 // The dataset as the definition reads it; class labels become float targets.
 train::ModelData model_data(const Model::State& s, const Dataset& d) {
@@ -213,7 +259,9 @@ GradientCheck check_data(Model::State& s, const train::ModelData& data, int batc
 Model::Model(const std::string& name, unsigned long long seed)
     : state_(rethrow_plain([&] {
         auto s = std::make_shared<State>();
-        s->model = std::make_shared<DefinedModel>(define::find_definition(name), seed);
+        const auto def = define::find_definition(name);
+        refuse_one_class(*def);
+        s->model = std::make_shared<DefinedModel>(def, seed);
         s->seed = seed;
         return s;
       })) {}
@@ -221,6 +269,8 @@ Model::Model(const std::string& name, unsigned long long seed)
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
   return rethrow_plain([&] {
     check_whole(test, "Model::fit's test set");
+    record_model_features(*state(), train.impl()->feature_names, "Model::fit", "the training set");
+    check_model_features(*state(), test.impl()->feature_names, "Model::fit", "the test set");
     return fit_data(*state(), model_data(*state(), train), model_data(*state(), test), o,
                     train.impl()->shard_begin, train.impl()->shard_total);
   });
@@ -232,6 +282,7 @@ TrainResult Model::fit(const BinaryDataset& train, const BinaryDataset& test, co
 Evaluation Model::evaluate(const Dataset& d) const {
   return rethrow_plain([&] {
     check_whole(d, "Model::evaluate");
+    check_model_features(*state(), d.impl()->feature_names, "Model::evaluate", "the dataset");
     return evaluate_data(*state(), model_data(*state(), d));
   });
 }
@@ -241,6 +292,7 @@ Evaluation Model::evaluate(const BinaryDataset& d) const {
 std::vector<float> Model::predict(const Dataset& d) const {
   return rethrow_plain([&] {
     check_whole(d, "Model::predict");
+    check_model_features(*state(), d.impl()->feature_names, "Model::predict", "the dataset");
     return predict_data(*state(), d.impl()->split.images);
   });
 }
@@ -258,6 +310,7 @@ RocCurve Model::roc(const Dataset& data) const {
                                " outputs; the ROC curve needs one score per event (a binary classifier, "
                                "or a classifier of two classes)");
     check_whole(data, "Model::roc");
+    check_model_features(*state(), data.impl()->feature_names, "Model::roc", "the dataset");
     const auto& impl = *data.impl();
     if (impl.targets.defined())
       throw std::runtime_error("Model::roc: model '" + def.name +
@@ -272,6 +325,12 @@ RocCurve Model::roc(const Dataset& data) const {
     const std::vector<float> scores(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
     const auto labels64 = impl.split.labels.contiguous();
     std::vector<int> labels(labels64.data_ptr<int64_t>(), labels64.data_ptr<int64_t>() + labels64.numel());
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] != 0 && labels[i] != 1)
+        throw std::runtime_error("Model::roc: the label of sample " + std::to_string(i) + " is " +
+                                 std::to_string(labels[i]) +
+                                 "; the ROC curve needs labels 0 (background) and 1 (signal) (for a "
+                                 "dataset of more classes, read the two to compare, e.g. after a Filter)");
     std::vector<float> weights(labels.size(), 1.f);
     if (impl.weights.defined()) {
       const auto w = impl.weights.to(torch::kFloat32).contiguous();
@@ -283,7 +342,12 @@ RocCurve Model::roc(const Dataset& data) const {
       r.auc = metrics::weighted_roc_auc(scores, labels, weights);
       return r;
     } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(std::string("Model::roc: ") + e.what());
+      // The metric's own name ("weighted_roc_curve: ") means nothing to the user.
+      std::string what = e.what();
+      if (const auto colon = what.find(": ");
+          colon != std::string::npos && what.rfind("weighted_roc", 0) == 0)
+        what = what.substr(colon + 2);
+      throw std::runtime_error("Model::roc: " + what);
     }
   });
 }
@@ -292,12 +356,14 @@ void Model::standardize(const Dataset& train) {
   rethrow_plain([&] {
     const auto& def = def_of(*state());
     // Both fitted before either is kept: an error leaves the model as it was.
+    check_model_features(*state(), train.impl()->feature_names, "Model::standardize", "the dataset");
     const auto features = fit_feature_standardization(def, train, "Model::standardize");
     Standardization targets;
     if (def.targets == define::Targets::kRegression)
       targets = fit_target_standardization(def, train, "Model::standardize");
     state()->mean = features.mean;
     state()->scale = features.scale;
+    record_model_features(*state(), train.impl()->feature_names, "Model::standardize", "the dataset");
     if (targets.mean.defined()) {
       state()->target_mean = targets.mean;
       state()->target_scale = targets.scale;
@@ -307,9 +373,12 @@ void Model::standardize(const Dataset& train) {
 }
 void Model::standardize_features(const Dataset& train) {
   rethrow_plain([&] {
+    check_model_features(*state(), train.impl()->feature_names, "Model::standardize_features", "the dataset");
     const auto features = fit_feature_standardization(def_of(*state()), train, "Model::standardize_features");
     state()->mean = features.mean;
     state()->scale = features.scale;
+    record_model_features(*state(), train.impl()->feature_names, "Model::standardize_features",
+                          "the dataset");
     return 0;
   });
 }
@@ -346,8 +415,10 @@ std::vector<float> Model::target_stds() const {
 
 GradientCheck Model::check_gradients(const Dataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {
-  return rethrow_plain(
-      [&] { return check_data(*state(), model_data(*state(), d), batch, per_tensor, h, tolerance); });
+  return rethrow_plain([&] {
+    check_model_features(*state(), d.impl()->feature_names, "check_gradients", "the dataset");
+    return check_data(*state(), model_data(*state(), d), batch, per_tensor, h, tolerance);
+  });
 }
 GradientCheck Model::check_gradients(const BinaryDataset& d, int batch, int per_tensor, double h,
                                      double tolerance) const {
@@ -373,6 +444,8 @@ std::string Model::describe() const {
     if (t.numel() > 8) v << ", ... (" << t.numel() << " values)";
     return v.str();
   };
+  if (!st.feature_names.empty())
+    s << "  features (" << st.feature_names.size() << "): " << feature_list(st.feature_names) << "\n";
   if (st.mean.defined())
     s << "  features standardised: mean [" << values(st.mean) << "], std [" << values(st.scale) << "]\n";
   if (st.target_mean.defined())
@@ -389,6 +462,18 @@ std::vector<float> Model::parameter(const std::string& name) const {
   const auto& spec = def_of(*state()).param(name);
   const float* p = state()->model->params().data_ptr<float>() + spec.offset;
   return std::vector<float>(p, p + spec.numel);
+}
+std::vector<std::string> Model::feature_names() const { return state()->feature_names; }
+void Model::set_feature_names(const std::vector<std::string>& names) {
+  rethrow_plain([&] {
+    const auto& def = def_of(*state());
+    if (!names.empty() && static_cast<int>(names.size()) != def.inputs)
+      throw std::runtime_error("Model::set_feature_names: model '" + def.name + "' takes " +
+                               std::to_string(def.inputs) + " features, found " +
+                               std::to_string(names.size()) + " names (" + feature_list(names) + ")");
+    state()->feature_names = names;
+    return 0;
+  });
 }
 long long Model::parameter_count() const { return def_of(*state()).param_count; }
 const std::vector<EpochResult>& Model::history() const { return state()->history; }

@@ -18,6 +18,7 @@
 #include "data/column_spec.hpp"
 #include "data/feature_row.hpp"
 #include "define/definition.hpp"
+#include "feature_names.hpp"
 #include "model_state.hpp"
 
 namespace torchclad {
@@ -35,7 +36,8 @@ struct Evaluator {
   std::shared_ptr<const define::Definition> def;
   std::shared_ptr<std::vector<SlotBuffers>> slots;
   int output = 0;
-  std::string columns;  // for the error of a row of another width
+  bool difference = false;  // log(p1/p0) of a two-class classifier: output 1 - output 0
+  std::string columns;      // for the error of a row of another width
 
   float operator()(unsigned slot, ULong64_t entry, const ROOT::RVecF& row) const {
     auto& b = (*slots)[slot];
@@ -58,7 +60,10 @@ struct Evaluator {
     // its forward pass fills the activations, the output among them.
     def->loss_f(def->instance.get(), state->model->params().data_ptr<float>(), b.acts.data(), b.x.data(),
                 b.y.data(), 1);
-    const float out = b.acts[def->output_offset + output];
+    // The difference as train::binary_scores takes it (float32, the same
+    // rounding): the score roc() and evaluate().auc rank events by.
+    const float out = difference ? b.acts[def->output_offset + 1] - b.acts[def->output_offset]
+                                 : b.acts[def->output_offset + output];
     // A regression model trained on standardised targets: in the targets' units, as predict gives it.
     if (state->target_mean.defined())
       return out * state->target_scale.data_ptr<float>()[output] +
@@ -73,18 +78,69 @@ std::string join(const std::vector<std::string>& names) {
   return s;
 }
 
+// The names the columns give, as the readers name the values
+// ("jet_pt[2]"); a whole array, whose length only the event loop tells,
+// takes the run "name[0]", "name[1]", ... that the model's names have at its
+// place (or stands as written, to show where the lists part).
+std::vector<std::string> given_feature_names(const std::vector<rootdata::ColumnPart>& parts,
+                                             const std::vector<std::string>& expected) {
+  std::vector<std::string> out;
+  for (const auto& p : parts) {
+    if (!p.array) {
+      out.push_back(p.column);
+    } else if (!p.unsized()) {
+      for (long long k = 0; k < p.take; ++k)
+        out.push_back(p.column + "[" + std::to_string(p.first + k) + "]");
+    } else {
+      long long k = 0;
+      while (out.size() < expected.size() &&
+             expected[out.size()] == p.column + "[" + std::to_string(k) + "]") {
+        out.push_back(expected[out.size()]);
+        ++k;
+      }
+      if (k == 0) out.push_back(p.spec);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ROOT::RDF::RNode define_model_column(ROOT::RDF::RNode df, const std::string& name, const Model& model,
-                                     const std::vector<std::string>& columns, int output) {
+                                     const std::vector<std::string>& given_columns, int output) {
   const auto& state = model.state();
   const auto def = state->model->definition_ptr();
   if (name.empty()) throw std::runtime_error(kWhere + "the new column needs a name");
+  // The default: the score roc() uses.
+  bool difference = false;
+  if (output == kScore) {
+    if (def->targets == define::Targets::kClassIndex && def->classes == 2) {
+      difference = true;
+      output = 1;
+    } else if (def->output_width == 1) {
+      output = 0;
+    } else {
+      throw std::runtime_error(kWhere + "model '" + def->name + "' has " + std::to_string(def->output_width) +
+                               " outputs; the default, torchclad::kScore (the score roc() uses), is for "
+                               "binary and two-class classifiers and models of one output: pass the "
+                               "output you want, 0 to " +
+                               std::to_string(def->output_width - 1));
+    }
+  }
   if (output < 0 || output >= def->output_width)
     throw std::runtime_error(kWhere + "output " + std::to_string(output) + " is not one of model '" +
                              def->name + "''s " + std::to_string(def->output_width) + " outputs");
+  // No columns: the model's own, in its order.
+  const auto& names = state->feature_names;
+  if (given_columns.empty() && names.empty())
+    throw std::runtime_error(kWhere + "no columns given, and model '" + def->name +
+                             "' does not know the names of its features (it was not standardised or fitted "
+                             "on a dataset read from columns, or its file was saved without them): list "
+                             "the columns");
+  const std::vector<std::string> columns = given_columns.empty() ? feature_columns(names) : given_columns;
   const std::string where = kWhere.substr(0, kWhere.size() - 2);  // resolve_columns adds ": "
   auto resolved = rootdata::resolve_columns(df, {columns, "", {}, ""}, where);
+  check_model_features(*state, given_feature_names(resolved.parts, names), where, "the column list");
   // The width, when no whole array of unknown length is among the columns.
   long long width = 0;
   bool known = true, scalars = true;
@@ -120,7 +176,7 @@ ROOT::RDF::RNode define_model_column(ROOT::RDF::RNode df, const std::string& nam
   } catch (const std::exception& e) {
     throw std::runtime_error(kWhere + "cannot combine the columns into the model's input: " + e.what());
   }
-  const Evaluator evaluate{state, def, slots, output, join(columns)};
+  const Evaluator evaluate{state, def, slots, output, difference, join(columns)};
   return node.DefineSlotEntry(
       name,
       [evaluate](unsigned slot, ULong64_t entry, const ROOT::RVecF& x) { return evaluate(slot, entry, x); },

@@ -11,6 +11,9 @@
 //                             standardised: one entry, mean and std
 //                             (vector<float>, one value per target); files
 //                             written before it existed load without it
+//   TTree  "features"         if the feature names are known: one entry per
+//                             feature, in order, branch name (string); files
+//                             without it load with the names unknown
 #include <TFile.h>
 #include <TNamed.h>
 #include <TTree.h>
@@ -87,6 +90,43 @@ void read_standardization(TFile& f, const char* name, const char* what, int widt
   st->ResetBranchAddresses();
 }
 
+// The feature names as a tree of one entry per feature (readable with
+// TTree::Scan or RDataFrame), if they are known.
+void write_feature_names(const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  TTree t("features", "the features the model takes, in order");
+  std::string name;
+  t.Branch("name", &name);
+  for (const auto& n : names) {
+    name = n;
+    t.Fill();
+  }
+  t.Write();
+}
+
+// The names write_feature_names stored, one per input of the model; none
+// (unknown) for a file without the tree.
+std::vector<std::string> read_feature_names(TFile& f, int inputs, const std::string& model,
+                                            const std::string& path) {
+  auto* t = dynamic_cast<TTree*>(f.Get("features"));
+  if (!t) return {};
+  std::string* name = nullptr;
+  if (t->SetBranchAddress("name", &name) < 0)
+    throw std::runtime_error("Model::load: the 'features' tree of '" + path + "' has no branch 'name'");
+  if (t->GetEntries() != inputs)
+    throw std::runtime_error("Model::load: '" + path + "' names " + std::to_string(t->GetEntries()) +
+                             " features; model '" + model + "' takes " + std::to_string(inputs));
+  std::vector<std::string> names;
+  for (Long64_t i = 0; i < t->GetEntries(); ++i) {
+    if (t->GetEntry(i) <= 0)
+      throw std::runtime_error("Model::load: cannot read feature name " + std::to_string(i) + " of '" + path +
+                               "'");
+    names.push_back(*name);
+  }
+  t->ResetBranchAddresses();
+  return names;
+}
+
 // The model's file, written at `partial` (named `path` in errors).
 void write_model_as(const Model::State& s, const std::string& partial, const std::string& path) {
   const auto& def = s.model->definition();
@@ -131,6 +171,7 @@ void write_model_as(const Model::State& s, const std::string& partial, const std
                         "regression target standardisation: trained on (y - mean) / std, predicts "
                         "output * std + mean",
                         s.target_mean, s.target_scale);
+  write_feature_names(s.feature_names);
   f->Close();
 }
 
@@ -250,6 +291,7 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
   if (def->targets == define::Targets::kRegression)
     read_standardization(*f, "target_standardization", "targets", def->target_width, name, path,
                          s->target_mean, s->target_scale);
+  s->feature_names = read_feature_names(*f, def->inputs, name, path);
   s->trained = !s->history.empty();
   return s;
 }

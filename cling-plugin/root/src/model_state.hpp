@@ -25,7 +25,21 @@ struct Model::State {
   // target_scale per target, float32 [target_width] each, and its outputs
   // go back as out * target_scale + target_mean; undefined: as they are.
   torch::Tensor target_mean, target_scale;
+  // The features the model was standardised or trained on, one name per
+  // input ("m_jj", "jet_pt[2]", src/feature_names.hpp); empty: unknown.
+  std::vector<std::string> feature_names;
 };
+
+// The model's feature names against `names` (a dataset's or stream's,
+// described by `what`: "the dataset"): both known and different is an error
+// prefixed with `where` listing both (a reordered column list would score
+// silently; another number of names is left to the width checks, which
+// name the counts). record_model_features also keeps `names` if the model had none
+// (fit, standardize). Defined in model_api.cpp.
+void check_model_features(const Model::State& s, const std::vector<std::string>& names,
+                          const std::string& where, const std::string& what);
+void record_model_features(Model::State& s, const std::vector<std::string>& names, const std::string& where,
+                           const std::string& what);
 
 // The features as the model reads them: standardised if the model is.
 inline torch::Tensor model_features(const Model::State& s, const torch::Tensor& x) {

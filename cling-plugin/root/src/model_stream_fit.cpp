@@ -115,6 +115,10 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   if (o.threads < 1)
     throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
   check_stream(def, whole);
+  // The stream's feature names (as StreamDataset::feature_names gives them)
+  // are the model's, and the test set's must agree.
+  record_model_features(state, whole.feature_names(), "Model::fit", "the stream");
+  check_model_features(state, test.impl()->feature_names, "Model::fit", "the test set");
   const bool parallel = dist::distributed();
   const auto own = parallel ? rank_stream(whole, def.name, o) : nullptr;
   rootdata::ColumnStream& stream = own ? *own : whole;

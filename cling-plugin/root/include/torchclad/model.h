@@ -64,7 +64,9 @@ class Model {
  public:
   // The definition registered under `name`, with parameters initialised as
   // it declares, from `seed`. Throws std::runtime_error naming the known
-  // definitions if there is none by that name.
+  // definitions if there is none by that name, and for a classifier of one
+  // class ("mlp-4-32-1": a built-in Mlp is a softmax classifier, so two
+  // classes are "mlp-4-32-2").
   explicit Model(const std::string& name, unsigned long long seed = 42);
 
   // Trains on class labels (Dataset) or 0/1 targets (BinaryDataset). Options
@@ -97,8 +99,10 @@ class Model {
   // The ROC curve of a binary model's logit (predict()), or of a two-class
   // classifier's logit difference log(p1 / p0), on a dataset with labels 0
   // (background) and 1 (signal), weighted if the dataset has weights. Throws
-  // std::runtime_error for a model of other outputs, other labels, or a class
-  // absent (or of weight <= 0).
+  // std::runtime_error for a model of other outputs, other labels (naming
+  // the sample), or a class absent (or of weight <= 0). The same score per
+  // event as an RDataFrame column: define_model_column's default output
+  // (torchclad/model_column.h).
   RocCurve roc(const Dataset& data) const;
 
   // Standardisation (TMVA's VarTransform=N, which by default transforms the
@@ -146,7 +150,23 @@ class Model {
                                 double h = 1e-6, double tolerance = 1e-5) const;
 
   std::string name() const;
+  // The definition, whether trained, the features (names), the standardisation.
   std::string describe() const;
+  // The features the model takes, one name per input in order, as the
+  // dataset it was first standardised or fitted on named them
+  // (Dataset::feature_names: "var1", "jet_pt[2]"); saved and loaded with it.
+  // Empty: unknown (never given a dataset with names; a file saved before
+  // names were). While known, fit, evaluate, predict, roc, standardize,
+  // check_gradients and define_model_column refuse features of other names
+  // or in another order, listing both (as TMVA's Reader checks its
+  // AddVariable list against the weight file): a model applied to swapped
+  // columns scores garbage without any other sign.
+  std::vector<std::string> feature_names() const;
+  // Replaces them: names for a model trained without (one per input), the
+  // same quantities under other names (or Alias the columns in RDataFrame),
+  // or {} to forget them (nothing is checked then). Throws
+  // std::runtime_error for another number of names than inputs.
+  void set_feature_names(const std::vector<std::string>& names);
   std::vector<std::string> parameter_names() const;
   std::vector<float> parameter(const std::string& name) const;
   long long parameter_count() const;
@@ -161,12 +181,14 @@ class Model {
 
   // A ROOT file with the parameters (TTree "parameters": name, shape,
   // values), the definition's name and source hash, the last fit's options
-  // (TNamed "options", JSON), the metrics history (TTree "history") and the
-  // standardisation (TTrees "standardization", "target_standardization").
+  // (TNamed "options", JSON), the metrics history (TTree "history"), the
+  // standardisation (TTrees "standardization", "target_standardization")
+  // and the feature names (TTree "features", branch "name", if known).
   void save(const std::string& path) const;
   // Needs the definition in this session (run its cell first); throws
   // std::runtime_error naming the definition otherwise, or when the file's
-  // parameters do not fit it.
+  // parameters do not fit it. A file without feature names (saved before
+  // they were recorded) loads with them unknown.
   static Model load(const std::string& path);
 
   struct State;

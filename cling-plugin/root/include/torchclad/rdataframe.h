@@ -22,8 +22,10 @@
 namespace torchclad {
 
 // Any RDataFrame node (after Filter, Define, Range...), in entry order; the
-// columns as for Dataset::from_tree: one array column of images, one integer
-// label column.
+// columns as for Dataset::from_tree: one whole array column of images (no
+// ranges: "jet_pt[:2]" is dataset_from_columns' syntax), one integer label
+// column. Its feature names are the array's values, "image[0]", "image[1]", ...
+// Errors are prefixed "dataset_from_rdataframe: ".
 Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_column = "image",
                                 const std::string& label_column = "label");
 
@@ -47,6 +49,8 @@ Dataset dataset_from_rdataframe(ROOT::RDF::RNode df, const std::string& image_co
 //   (torchclad/model.h) use them in the loss, the metrics and, optionally,
 //   the sampling; a trained model comes back as a column through
 //   torchclad/model_column.h.
+// The dataset's feature_names() are one per value, in order: "m_jj", and
+// "jet_pt[0]", "jet_pt[1]" for "jet_pt[:2]" (a model records them).
 // Errors (std::runtime_error, prefix "dataset_from_columns: "): no features,
 // a column listed twice, a missing column (lists the columns), a column that
 // is not numbers (its type and the types expected; a C-string branch, name/C),
@@ -79,15 +83,14 @@ class DataLoader {
   // The columns (or ranges, "name[k]", "name[:n]") of each row, as for dataset_from_columns.
   DataLoader& features(const std::vector<std::string>& columns);
   // A tree in a file, or in the files a glob pattern matches ("bkg_*.root":
-  // a chain). cut: a selection expression of the tree's columns, as for
-  // RDataFrame::Filter ("" keeps every entry). weight: a per-event weight
-  // expression ("weight_mc * 1.2", negative values kept); if any source has
-  // one, the dataset has weights and sources without one weigh 1. A column
-  // whose name is not a C++ identifier ("jet1_b-tag") is a feature by its
-  // name but cannot appear in an expression: add the source as a node with
-  // an Alias (RDataFrame(tree, file).Alias("jet1_b_tag", "jet1_b-tag")).
-  // Expressions using columns named var1, var2, ... read copies of their
-  // columns (ROOT 6.40's jit mixes such names up).
+  // a chain); the path may name the tree as for TChain::Add and
+  // StreamDataset, add_signal("sig.root/nominal", "", cut, weight). cut: a selection expression of the tree's
+  // columns, as for RDataFrame::Filter ("" keeps every entry). weight: a per-event weight expression
+  // ("weight_mc * 1.2", negative values kept); if any source has one, the dataset has weights and sources
+  // without one weigh 1. A column whose name is not a C++ identifier ("jet1_b-tag") is a feature by its name
+  // but cannot appear in an expression: add the source as a node with an Alias (RDataFrame(tree,
+  // file).Alias("jet1_b_tag", "jet1_b-tag")). Expressions using columns named var1, var2, ... read copies of
+  // their columns (ROOT 6.40's jit mixes such names up).
   DataLoader& add_signal(const std::string& file, const std::string& tree, const std::string& cut = "",
                          const std::string& weight = "");
   DataLoader& add_background(const std::string& file, const std::string& tree, const std::string& cut = "",
@@ -97,12 +100,14 @@ class DataLoader {
   DataLoader& add_background(ROOT::RDF::RNode df, const std::string& cut = "",
                              const std::string& weight = "");
   // Reads every source (one event loop each): signal rows first, then
-  // background, each in the order added and in entry order. Throws
+  // background, each in the order added and in entry order; the feature
+  // names are those of dataset_from_columns. Throws
   // std::runtime_error (prefix "DataLoader::build: " and the source: kind,
   // number, file and tree) for: no features, no signal or no background
   // source, a missing file or tree, a cut or weight expression that does not
   // compile (naming the names that are not columns and listing the
-  // source's columns), no entry passing a cut, and every error of
+  // source's columns), no entry passing a cut, no tree (or a path's tree
+  // other than the tree argument), and every error of
   // dataset_from_columns. For more than two classes: a dataset per sample
   // (dataset_from_columns over a node with a Define'd constant label),
   // then Dataset::concat.
@@ -120,7 +125,7 @@ class DataLoader {
 };
 
 // Binary windows (torchclad/cnn.h) from any RDataFrame node, in entry order;
-// snr_column may be empty.
+// snr_column may be empty. Errors are prefixed "binary_dataset_from_rdataframe: ".
 BinaryDataset binary_dataset_from_rdataframe(ROOT::RDF::RNode df,
                                              const std::string& features_column = "strain",
                                              const std::string& label_column = "label",

@@ -52,11 +52,20 @@ class Dataset {
   int classes() const;       // 1 + the largest label; 0 for a regression dataset
   int targets() const;       // 0: class labels; else the regression targets per sample
   bool has_weights() const;  // per-sample weights stored (else every weight is 1)
+  // One name per feature, in order, as the reader named them: "m_jj" (a
+  // column of one number), "jet_pt[2]" (value 2 of an array column),
+  // "image[0]" ... "image[783]" (dataset_from_rdataframe, from_tree). Empty
+  // when unknown (from_idx, classification_dataset). A model records them
+  // when it is standardised or fitted, saves them, and refuses data and
+  // model columns whose features differ (torchclad/model.h).
+  std::vector<std::string> feature_names() const;
 
   // The samples of every dataset, in order. They must have the same number
-  // of features and the same kind of targets (class labels, or as many
-  // regression targets); if any has weights, samples without weigh 1.
-  // Throws std::runtime_error naming the first dataset that differs.
+  // of features, the same feature names where both are known (the result
+  // has the known ones), and the same kind of targets (class labels, or as
+  // many regression targets); if any has weights, samples without weigh 1.
+  // Throws std::runtime_error naming the first dataset that differs (for
+  // names: both lists).
   static Dataset concat(const std::vector<Dataset>& datasets);
   // (train, test): a random split, the same for the same seed. The test side
   // gets round(test_fraction x n) samples; stratified (class datasets), of
