@@ -176,7 +176,7 @@ TEST(RootDataStreamSplit, Errors) {
   auto o = options(10, 0, false);
   o.max_entries = 1;
   StreamDataset one({split_file()}, "t", {"x"}, "label", "", o);
-  EXPECT_TRUE(throws_with([&] { one.split(0.5, 1); }, {"part of a split keeps none of the 1 entries"}));
+  EXPECT_TRUE(throws_with([&] { one.split(0.5, 1); }, {"part of the split keeps none of the 1 entries"}));
 }
 
 // peak_rows_held: the rows in chunks and the buffer at once, not the buffer's capacity.
