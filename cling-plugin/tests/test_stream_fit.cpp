@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "stream_corrupt_files.hpp"
 #include "torchclad/model.h"
 #include "torchclad/nn.h"
 #include "torchclad/rdataframe.h"
@@ -84,11 +85,14 @@ const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
 
 // Tree "events": a, b uniform in [-1, 1]; label = (a + b > 0), class 2 at `bad_entry`.
 // a and b uniform in [-1, 1] (stored as a * scale + shift); label a + b > 0.
+// Baskets of `flush` entries (0: ROOT's default), zlib-compressed (a
+// flipped byte fails its checksum: stream_corrupt_files.hpp).
 std::string write_events(const std::string& name, int n, unsigned seed, int bad_entry = -1, float scale = 1,
-                         float shift = 0) {
+                         float shift = 0, int flush = 0) {
   const std::string file = (dir() / name).string();
-  TFile f(file.c_str(), "RECREATE");
+  TFile f(file.c_str(), "RECREATE", "", 101);
   TTree t("events", "events");
+  if (flush > 0) t.SetAutoFlush(flush);
   Float_t a, b, extra = 0;
   Int_t label;
   t.Branch("a", &a, "a/F");
@@ -435,4 +439,52 @@ TEST(StreamFit, FrozenLayersStayAsTheyWere) {
     EXPECT_NE(std::string(e.what()).find("frozen: 'no_such_layer' names no parameter"), std::string::npos)
         << e.what();
   }
+}
+
+// A test set held out of the training stream (StreamDataset::split): the fit
+// never trains on its entries and scores on them (trial 2: no split existed).
+TEST(StreamFit, AHeldOutPartOfTheStreamIsTheTestSet) {
+  const std::string file = write_events("split.root", 5000, 4);
+  torchclad::StreamDataset all({file}, "events", {"a", "b"}, "label", "", stream_options());
+  auto [train, held_out] = all.split(0.2, 9);
+  EXPECT_EQ(train.size() + held_out.size(), 5000);
+  const auto test = held_out.to_dataset();
+  EXPECT_EQ(test.size(), held_out.size());
+  auto model = torchclad::model("stream_classifier");
+  const double before = model.evaluate(test).loss;
+  const auto r = model.fit(train, test, train_options());
+  ASSERT_EQ(r.status, "finished") << r.message;
+  EXPECT_LT(r.epochs.back().test_loss, 0.6 * before);
+  EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
+}
+
+// A basket that does not inflate (trial 2, finding 2: the reader thread
+// crashed, or the fit waited forever): the fit throws on the caller's thread,
+// naming the column, the entry and the file; the process goes on, and the
+// same model then fits a good stream.
+TEST(StreamFit, ACorruptBasketEndsTheFitWithTheReason) {
+  const std::string good = write_events("corrupt_source.root", 3000, 5, -1, 1, 0, 500);
+  const std::string bad = (dir() / "corrupt.root").string();
+  const long long entry = torchclad::stream_testing::corrupt_basket(good, bad, "events", "b", 3);
+  ASSERT_EQ(entry, 1500);
+  const auto test = test_set();
+  auto model = torchclad::model("stream_classifier");
+  for (bool shuffle : {false, true}) {
+    auto o = stream_options();
+    o.shuffle = shuffle;
+    torchclad::StreamDataset s({bad}, "events", {"a", "b"}, "label", "", o);
+    try {
+      torchclad::stream_testing::within(120, [&] { model.fit(s, test, train_options()); });
+      ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("StreamDataset: reading feature column 'b' at entry 1"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("of file '" + bad + "') failed: ROOT could not read its basket"), std::string::npos)
+          << msg;
+    }
+  }
+  torchclad::StreamDataset s({good}, "events", {"a", "b"}, "label", "", stream_options());
+  const auto r = model.fit(s, test, train_options());
+  EXPECT_EQ(r.status, "finished") << r.message;
+  EXPECT_GT(r.epochs.back().test_accuracy, 0.9);
 }

@@ -3,6 +3,8 @@
 #include <ROOT/RDataFrame.hxx>
 #include <TChain.h>
 #include <TDirectory.h>
+#include <TBranch.h>
+#include <TLeaf.h>
 #include <TROOT.h>
 #include <TTreeReader.h>
 #include <TTreeReaderArray.h>
@@ -53,6 +55,13 @@ struct ColumnReader {
                     long long first = 0) = 0;  // values first, ..., first + n - 1 < size()
   virtual long long integer() = 0;             // value 0, for labels
   virtual bool ready() = 0;                    // set up on its branch, of the branch's type
+  // Scalars: reads the entry's basket, true if ROOT could. Called first for
+  // every entry: after a failed read, TTreeReader hands out null pointers
+  // (and a later read of the same entry reports success), so the values are
+  // used only after this succeeded. Arrays: true (ProxyRead on a
+  // TTreeReaderArray not yet accessed never returns); Impl::load_entry reads
+  // their branches itself.
+  virtual bool read() = 0;
 };
 
 // An unsigned value past long long's range stays large (refused as too large), not negative.
@@ -72,6 +81,9 @@ struct ScalarReader final : ColumnReader {
   void copy(float* dst, long long, long long) override { *dst = static_cast<float>(*v); }
   long long integer() override { return as_label(*v); }
   bool ready() override { return v.GetSetupStatus() >= 0; }
+  bool read() override {
+    return v.ProxyRead() == ROOT::Internal::TTreeReaderValueBase::kReadSuccess && v.Get();
+  }
 };
 
 template <typename T>
@@ -90,6 +102,7 @@ struct ArrayReader final : ColumnReader {
   }
   long long integer() override { return as_label(v[0]); }
   bool ready() override { return v.GetSetupStatus() >= 0; }
+  bool read() override { return true; }
 };
 
 template <template <typename> class R>
@@ -131,12 +144,26 @@ std::unique_ptr<ColumnReader> make_reader(const std::string& where, TTreeReader&
 
 struct Chunk {
   long long first = 0, rows = 0;
+  std::vector<long long> entry;  // row r's chain entry (the holdout skips some)
   std::vector<float> x, y, w;
-  std::exception_ptr error;  // the reader failed at entry first + rows
+  std::exception_ptr error;  // the reader failed at entry[rows]
   bool end = false;          // no more chunks this epoch
 };
 
+// splitmix64's finalizer: a well-mixed 64-bit hash.
+uint64_t mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+bool StreamSpec::Holdout::in_test(long long e) const {
+  const uint64_t h = mix(mix(seed) ^ static_cast<uint64_t>(e));
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;  // uniform in [0, 1)
+}
 
 struct ColumnStream::Impl {
   StreamSpec spec;
@@ -150,10 +177,28 @@ struct ColumnStream::Impl {
   std::vector<long long> widths;  // values per part
   std::vector<bool> unit;         // per part: bytes scaled by 1/255
   std::unique_ptr<ColumnReader> label, weight;
+  // Readers of the branches holding variable-size arrays' sizes, read before
+  // the arrays (a failed size read crashes TTreeReaderArray::GetSize).
+  std::vector<std::unique_ptr<ColumnReader>> size_readers;
+  struct ReadCheck {
+    ColumnReader* reader;
+    std::string what;  // "feature column 'x'", for errors
+  };
+  std::vector<ReadCheck> checks;  // every scalar reader of an entry, sizes first
+  // Array columns' branches, read by TBranch::GetEntry before TTreeReaderArray
+  // reads them (the pointers are the current tree's, found again when the
+  // chain moves to another file; null: not found, e.g. a friend's, unchecked).
+  struct BranchCheck {
+    std::string branch, what;
+    TBranch* current = nullptr;
+  };
+  std::vector<BranchCheck> array_checks;
+  int checked_tree = -1;
   std::optional<ColumnPart> weight_part;
   train::WeightSums weight_total;
   bool weight_total_known = false;
-  long long entries = 0;
+  long long range = 0;    // chain entries [spec.first_entry, spec.first_entry + range)
+  long long entries = 0;  // of them, those the holdout keeps
   int features = 0, target_width = 1;
   bool regression = false;
   std::vector<std::string> feature_names, target_names;
@@ -172,11 +217,12 @@ struct ColumnStream::Impl {
   bool source_done = true;
   std::vector<float> buf_x, buf_y, buf_w;
   std::vector<long long> buf_entry;
-  long long buf_rows = 0;
+  long long buf_rows = 0, buf_cap = 0;
   std::mt19937_64 rng;
 
-  // Rows held in chunks (read, queued or being consumed) and the buffer.
+  // Rows held in chunks (read, queued or being consumed) and in the buffer.
   std::atomic<long long> chunk_rows{0};
+  std::atomic<long long> buffer_rows{0};
   std::atomic<long long> peak{0};
   std::atomic<long long> chunks_read{0};
 
@@ -191,20 +237,68 @@ struct ColumnStream::Impl {
     return c;
   }
 
-  void note_rows(long long delta) {
-    const long long now = chunk_rows.fetch_add(delta) + delta + (spec.shuffle ? spec.shuffle_buffer : 0);
+  void note_peak() {
+    const long long now = chunk_rows.load() + buffer_rows.load();
     long long p = peak.load();
     while (now > p && !peak.compare_exchange_weak(p, now)) {
     }
   }
+  void note_rows(long long delta) {
+    chunk_rows.fetch_add(delta);
+    note_peak();
+  }
+  void set_buffer_rows(long long n) {  // the consumer's thread
+    buf_rows = n;
+    buffer_rows.store(n);
+    note_peak();
+  }
+
+  // Where chain entry e is: "entry L of file 'F'".
+  std::string locate(long long e) const {
+    const Long64_t* offsets = chain->GetTreeOffset();
+    const auto* files = chain->GetListOfFiles();
+    for (int i = 0; offsets && files && i < chain->GetNtrees() && i < files->GetEntries(); ++i)
+      if (e >= offsets[i] && (i + 1 == chain->GetNtrees() || e < offsets[i + 1]))
+        return "entry " + std::to_string(e - offsets[i]) + " of file " + quote(files->At(i)->GetTitle());
+    return "entry " + std::to_string(e) + " of the chain";
+  }
+
+  // Loads chain entry e and reads every column's baskets; throws naming the
+  // entry, the file and the column whose basket ROOT could not read.
+  void load_entry(long long e) {
+    const auto status = reader->SetEntry(e);
+    if (status != TTreeReader::kEntryValid) {
+      const char* why = status == TTreeReader::kEntryChainSetupError  ? "the file lacks the tree or a branch"
+                        : status == TTreeReader::kEntryChainFileError ? "the file cannot be opened"
+                        : status == TTreeReader::kEntryNotFound       ? "no such entry"
+                        : status == TTreeReader::kEntryNoTree         ? "the tree is gone"
+                                                                      : "TTreeReader error";
+      throw std::runtime_error(where + ": reading entry " + std::to_string(e) + " (" + locate(e) +
+                               ") failed: " + why + " (TTreeReader status " +
+                               std::to_string(static_cast<int>(status)) +
+                               "); did the files change, or is one corrupt?");
+    }
+    auto failed = [&](const std::string& what) {
+      return std::runtime_error(where + ": reading " + what + " at entry " + std::to_string(e) + " (" +
+                                locate(e) +
+                                ") failed: ROOT could not read its basket (ROOT's error above names it); "
+                                "is the file corrupt or truncated?");
+    };
+    for (const auto& c : checks)
+      if (!c.reader->read()) throw failed(c.what);
+    if (array_checks.empty()) return;
+    if (chain->GetTreeNumber() != checked_tree) {
+      checked_tree = chain->GetTreeNumber();
+      for (auto& a : array_checks)
+        a.current = chain->GetTree() ? chain->GetTree()->GetBranch(a.branch.c_str()) : nullptr;
+    }
+    for (const auto& a : array_checks)
+      if (a.current && a.current->GetEntry(a.current->GetTree()->GetReadEntry()) < 0) throw failed(a.what);
+  }
 
   // Reads entry e into row r of the chunk; throws on bad values.
   void read_entry(long long e, Chunk& c, long long r) {
-    const auto status = reader->SetEntry(e);
-    if (status != TTreeReader::kEntryValid)
-      throw std::runtime_error(where + ": reading entry " + std::to_string(e) +
-                               " failed (TTreeReader status " + std::to_string(static_cast<int>(status)) +
-                               "; is the file corrupt?)");
+    load_entry(e);
     float* xr = c.x.data() + r * features;
     float* yr = c.y.data() + r * target_width;
     float* out[2] = {xr, yr};
@@ -263,8 +357,27 @@ struct ColumnStream::Impl {
   }
 
   // The reader thread of one epoch: the chunks in `order`, each pushed when
-  // read, waiting while prefetch_chunks are queued.
-  void produce(std::vector<long long> order) {
+  // read, waiting while prefetch_chunks are queued. Whatever fails, the
+  // consumer gets a chunk with the error or the end: it never waits forever.
+  void produce(const std::vector<long long>& order) {
+    try {
+      produce_chunks(order);
+    } catch (...) {
+      auto failed = std::make_shared<Chunk>();
+      failed->error = std::current_exception();
+      push(std::move(failed));
+    }
+  }
+
+  void push(std::shared_ptr<Chunk> c) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      queue.push_back(std::move(c));
+    }
+    changed.notify_all();
+  }
+
+  void produce_chunks(const std::vector<long long>& order) {
     for (long long k : order) {
       {
         std::unique_lock<std::mutex> lock(mutex);
@@ -273,33 +386,28 @@ struct ColumnStream::Impl {
       }
       auto c = std::make_shared<Chunk>();
       c->first = spec.first_entry + k * spec.chunk_entries;
-      const long long n = std::min(spec.chunk_entries, spec.first_entry + entries - c->first);
+      const long long end = std::min(c->first + spec.chunk_entries, spec.first_entry + range);
+      for (long long e = c->first; e < end; ++e)
+        if (spec.holdout.keeps(e)) c->entry.push_back(e);
+      const auto n = static_cast<long long>(c->entry.size());
       c->x.resize(n * features);
       c->y.resize(n * target_width);
       if (weight) c->w.resize(n);
       note_rows(n);
       try {
-        for (c->rows = 0; c->rows < n; ++c->rows) read_entry(c->first + c->rows, *c, c->rows);
+        for (c->rows = 0; c->rows < n; ++c->rows) read_entry(c->entry[c->rows], *c, c->rows);
       } catch (...) {
         c->error = std::current_exception();
       }
       chunks_read.fetch_add(1);
       const bool failed = static_cast<bool>(c->error);
       if (c->rows < n) note_rows(c->rows - n);
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        queue.push_back(std::move(c));
-      }
-      changed.notify_all();
+      push(std::move(c));
       if (failed) return;
     }
     auto end = std::make_shared<Chunk>();
     end->end = true;
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      queue.push_back(std::move(end));
-    }
-    changed.notify_all();
+    push(std::move(end));
   }
 
   void stop_thread() {
@@ -348,7 +456,7 @@ struct ColumnStream::Impl {
     std::memcpy(x, current->x.data() + r * features, sizeof(float) * features);
     std::memcpy(y, current->y.data() + r * target_width, sizeof(float) * target_width);
     *w = weight ? current->w[r] : 1.0f;
-    *entry = current->first + r;
+    *entry = current->entry[r];
     return true;
   }
 
@@ -388,8 +496,18 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
   if (spec.first_entry >= s.entries)
     throw std::runtime_error(where + ": first_entry " + std::to_string(spec.first_entry) + " is past the " +
                              std::to_string(s.entries) + " entries of the trees");
-  s.entries -= spec.first_entry;
-  if (spec.max_entries > 0) s.entries = std::min(s.entries, spec.max_entries);
+  s.range = s.entries - spec.first_entry;
+  if (spec.max_entries > 0) s.range = std::min(s.range, spec.max_entries);
+  if (spec.holdout.fraction < 0 || spec.holdout.fraction >= 1)
+    throw std::runtime_error(where + ": the held-out fraction must be in [0, 1), found " +
+                             std::to_string(spec.holdout.fraction));
+  s.entries = spec.holdout.fraction > 0 ? 0 : s.range;
+  if (spec.holdout.fraction > 0)
+    for (long long e = spec.first_entry; e < spec.first_entry + s.range; ++e)
+      s.entries += spec.holdout.keeps(e);
+  if (s.entries == 0)
+    throw std::runtime_error(where + ": no entries: the " + (spec.holdout.test ? "test" : "train") +
+                             " part of the split keeps none of the " + std::to_string(s.range) + " entries");
 
   // The columns, checked as the in-memory reader checks them.
   ResolvedColumns resolved;
@@ -409,7 +527,27 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
   }
   s.parts = resolved.parts;
   s.regression = !spec.columns.targets.empty();
+  // The branches holding the sizes of variable-size arrays ("trk_pt[ntrk]": ntrk).
+  std::vector<std::pair<std::string, std::string>> sizes;  // branch, type
+  std::vector<std::string> size_of;                        // whose sizes, for errors
+  for (const auto& p : s.parts) {
+    TBranch* b = p.array ? s.chain->GetBranch(p.column.c_str()) : nullptr;
+    TLeaf* leaf = b ? b->GetLeaf(p.column.c_str()) : nullptr;
+    if (b && !leaf && b->GetListOfLeaves()->GetEntries() == 1)
+      leaf = static_cast<TLeaf*>(b->GetListOfLeaves()->At(0));
+    TLeaf* count = leaf ? leaf->GetLeafCount() : nullptr;
+    if (!count || !count->GetBranch()) continue;
+    const std::pair<std::string, std::string> size{count->GetBranch()->GetName(), count->GetTypeName()};
+    if (std::find(sizes.begin(), sizes.end(), size) != sizes.end()) continue;
+    sizes.push_back(size);
+    size_of.push_back(p.role + " column " + quote(p.column));
+  }
   s.reader = std::make_unique<TTreeReader>(s.chain.get());
+  for (size_t i = 0; i < sizes.size(); ++i)
+    if (auto r = typed<ScalarReader>(*s.reader, sizes[i].first, sizes[i].second)) {
+      s.checks.push_back({r.get(), "branch " + quote(sizes[i].first) + " (the sizes of " + size_of[i] + ")"});
+      s.size_readers.push_back(std::move(r));
+    }
   for (const auto& p : s.parts) s.part_readers.push_back(make_reader(where, *s.reader, p));
   if (!spec.columns.label.empty()) {
     ColumnPart lp{"label", spec.columns.label, spec.columns.label, resolved.label_type};
@@ -417,6 +555,15 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
   }
   if (resolved.weight) s.weight = make_reader(where, *s.reader, *resolved.weight);
   s.weight_part = resolved.weight;
+  for (size_t i = 0; i < s.parts.size(); ++i) {
+    const std::string what = s.parts[i].role + " column " + quote(s.parts[i].column);
+    if (s.parts[i].array)
+      s.array_checks.push_back({s.parts[i].column, what});
+    else
+      s.checks.push_back({s.part_readers[i].get(), what});
+  }
+  if (s.label) s.checks.push_back({s.label.get(), "label column " + quote(spec.columns.label)});
+  if (s.weight) s.checks.push_back({s.weight.get(), "weight column " + quote(resolved.weight->column)});
 
   // Entry 0 fixes the width of whole arrays.
   if (s.reader->SetEntry(0) != TTreeReader::kEntryValid)
@@ -434,6 +581,7 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
     check_ready(*s.part_readers[i], s.parts[i].role, s.parts[i].column, s.parts[i].type);
   if (s.label) check_ready(*s.label, "label", spec.columns.label, resolved.label_type);
   if (s.weight) check_ready(*s.weight, "weight", resolved.weight->column, resolved.weight->type);
+  s.load_entry(0);
   int f = 0, t = 0;
   for (size_t i = 0; i < s.parts.size(); ++i) {
     const ColumnPart& p = s.parts[i];
@@ -461,6 +609,15 @@ ColumnStream::~ColumnStream() {
 }
 
 long long ColumnStream::entries() const { return impl_->entries; }
+long long ColumnStream::range_entries() const { return impl_->range; }
+long long ColumnStream::entry_of(long long k) const {
+  const Impl& s = *impl_;
+  const long long first = s.spec.first_entry, end = first + s.range;
+  if (s.spec.holdout.fraction <= 0) return first + std::clamp(k, 0LL, s.range);
+  for (long long e = first; e < end; ++e)
+    if (s.spec.holdout.keeps(e) && k-- == 0) return e;
+  return end;
+}
 int ColumnStream::features() const { return impl_->features; }
 int ColumnStream::target_width() const { return impl_->target_width; }
 bool ColumnStream::weighted() const { return static_cast<bool>(impl_->weight); }
@@ -475,7 +632,7 @@ void ColumnStream::begin_epoch(int epoch) {
   s.stop_thread();
   s.drop_current();
   s.epoch = epoch;
-  const long long chunks = (s.entries + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
+  const long long chunks = (s.range + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
   std::vector<long long> order(chunks);
   std::iota(order.begin(), order.end(), 0);
   // Two generators from (seed, epoch, part): the chunks' order and the buffer's draws.
@@ -484,12 +641,14 @@ void ColumnStream::begin_epoch(int epoch) {
   std::mt19937_64 chunk_rng(seq);
   if (s.spec.shuffle) std::shuffle(order.begin(), order.end(), chunk_rng);
   s.rng.seed(chunk_rng());
-  const long long b = s.spec.shuffle_buffer;
+  // The buffer never needs more rows than the stream has.
+  const long long b = std::min(s.spec.shuffle_buffer, s.entries);
+  s.buf_cap = b;
   s.buf_x.resize(b * s.features);
   s.buf_y.resize(b * s.target_width);
   s.buf_w.resize(b);
   s.buf_entry.resize(b);
-  s.buf_rows = 0;
+  s.set_buffer_rows(0);
   s.source_done = false;
   s.thread = std::thread([&s, order] { s.produce(order); });
 }
@@ -507,10 +666,12 @@ train::WeightSums ColumnStream::weight_sums() {
   TTreeReader reader(chain.get());
   const auto weight = make_reader(s.where, reader, *s.weight_part);
   train::WeightSums total;
-  for (long long e = s.spec.first_entry; e < s.spec.first_entry + s.entries; ++e) {
-    if (reader.SetEntry(e) != TTreeReader::kEntryValid)
-      throw std::runtime_error(s.where + ": reading entry " + std::to_string(e) +
-                               " for the sum of the weights failed (is the file corrupt?)");
+  for (long long e = s.spec.first_entry; e < s.spec.first_entry + s.range; ++e) {
+    if (!s.spec.holdout.keeps(e)) continue;
+    if (reader.SetEntry(e) != TTreeReader::kEntryValid || !weight->read())
+      throw std::runtime_error(s.where + ": reading the weight column " + quote(s.spec.columns.weight) +
+                               " at entry " + std::to_string(e) + " (" + s.locate(e) +
+                               ") for the sum of the weights failed; is the file corrupt?");
     float w = 0;
     weight->copy(&w, 1);
     s.check_finite(e, &w, 1, {s.spec.columns.weight}, "weight");
@@ -529,7 +690,7 @@ int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entri
   float wdummy = 0;
   long long edummy = 0;
   int n = 0;
-  const long long cap = s.spec.shuffle_buffer;
+  const long long cap = s.buf_cap;
   while (n < batch) {
     float* wo = w ? w + n : &wdummy;
     long long* eo = entries ? entries + n : &edummy;
@@ -542,7 +703,7 @@ int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entri
     while (s.buf_rows < cap && !s.source_done) {
       const long long r = s.buf_rows;
       if (!s.pull(s.bx(r), s.by(r), &s.buf_w[r], &s.buf_entry[r])) break;
-      ++s.buf_rows;
+      s.set_buffer_rows(r + 1);
     }
     if (s.buf_rows == 0) break;
     const long long j = static_cast<long long>(s.rng() % static_cast<uint64_t>(s.buf_rows));
@@ -552,7 +713,8 @@ int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entri
     *eo = s.buf_entry[j];
     ++n;
     if (s.source_done || !s.pull(s.bx(j), s.by(j), &s.buf_w[j], &s.buf_entry[j])) {
-      const long long last = --s.buf_rows;
+      const long long last = s.buf_rows - 1;
+      s.set_buffer_rows(last);
       if (j != last) {
         std::memcpy(s.bx(j), s.bx(last), sizeof(float) * fw);
         std::memcpy(s.by(j), s.by(last), sizeof(float) * tw);

@@ -53,6 +53,19 @@ struct StreamSpec {
   // the rank): part p > 0 draws its chunk order and buffer rows from
   // (seed, epoch, p), so the ranks' shuffles are independent of each other.
   int part = 0;
+  // A held-out part (StreamDataset::split): with fraction > 0, only the
+  // entries e of the range above for which in_test(e) == test are streamed.
+  // in_test(e): a hash of (seed, e) below fraction, so each entry is in the
+  // test part with probability fraction, independently of the others, of the
+  // chunking, the epoch and the ranks.
+  struct Holdout {
+    double fraction = 0;  // 0: every entry
+    uint64_t seed = 0;
+    bool test = false;
+    bool in_test(long long e) const;
+    bool keeps(long long e) const { return fraction <= 0 || in_test(e) == test; }
+  };
+  Holdout holdout;
   // Values of UChar_t columns divided by 255, as read_tree reads
   // MNIST-format images (the command line's --stream).
   bool bytes_as_unit = false;
@@ -69,7 +82,11 @@ class ColumnStream {
   ColumnStream(const ColumnStream&) = delete;
   ColumnStream& operator=(const ColumnStream&) = delete;
 
-  long long entries() const;
+  long long entries() const;        // rows per epoch: the range's entries the holdout keeps
+  long long range_entries() const;  // chain entries [first_entry, first_entry + range_entries())
+  // The chain entry number of the stream's k-th entry (0 <= k <= entries();
+  // k = entries(): the range's end). Scans the holdout's selection.
+  long long entry_of(long long k) const;
   int features() const;      // values per row
   int target_width() const;  // 1 (the label as a float) or the number of target values
   bool weighted() const;
@@ -95,9 +112,12 @@ class ColumnStream {
   int next(int batch, float* x, float* y, float* w = nullptr, long long* entries = nullptr);
 
   struct Stats {
-    long long peak_rows_held = 0;  // rows in chunks and the shuffle buffer at once, at most
-    long long rows_bound = 0;      // (prefetch_chunks + 2) * chunk_entries + shuffle_buffer
-    long long chunks_read = 0;     // since construction
+    // The most rows held at once: rows in chunks being read, queued or
+    // consumed, plus the rows in the shuffle buffer (a row copied from a
+    // chunk into the buffer counts twice until its chunk is dropped).
+    long long peak_rows_held = 0;
+    long long rows_bound = 0;   // (prefetch_chunks + 2) * chunk_entries + shuffle_buffer
+    long long chunks_read = 0;  // since construction
   };
   Stats stats() const;
 

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "dataset_impl.hpp"
 #include "stream_impl.hpp"
 
 namespace torchclad {
@@ -109,6 +110,67 @@ long long StreamDataset::next_batch(int batch, std::vector<float>& x, std::vecto
   if (weights) weights->resize(n);
   if (entries) entries->resize(n);
   return n;
+}
+
+std::pair<StreamDataset, StreamDataset> StreamDataset::split(double test_fraction,
+                                                             unsigned long long seed) const {
+  const std::string where = "StreamDataset::split";
+  if (!(test_fraction > 0 && test_fraction < 1))
+    throw std::runtime_error(where + ": test_fraction must be in (0, 1), found " +
+                             std::to_string(test_fraction));
+  const auto& whole = *impl()->stream;
+  if (whole.spec().holdout.fraction > 0)
+    throw std::runtime_error(where + ": this stream is already the " +
+                             (whole.spec().holdout.test ? "test" : "train") +
+                             " part of a split; split the whole stream once, with the fractions wanted");
+  auto part = [&](bool test) {
+    rootdata::StreamSpec spec = whole.spec();
+    spec.holdout = {test_fraction, seed, test};
+    auto impl = std::make_shared<Impl>();
+    impl->stream = std::make_unique<rootdata::ColumnStream>(
+        spec, std::string("StreamDataset (") + (test ? "test" : "train") + " part of a split)");
+    impl->options = impl_->options;
+    return StreamDataset(impl);
+  };
+  return {part(false), part(true)};
+}
+
+Dataset StreamDataset::to_dataset() const {
+  const auto& whole = *impl()->stream;
+  // A stream of its own, in entry order: this one's epoch is left alone.
+  rootdata::StreamSpec spec = whole.spec();
+  spec.shuffle = false;
+  spec.shuffle_buffer = 0;
+  rootdata::ColumnStream s(spec, "StreamDataset::to_dataset");
+  const long long n = s.entries();
+  const int f = s.features(), t = s.target_width();
+  auto x = torch::empty({n, f}, torch::kFloat32);
+  auto y = torch::empty({n, t}, torch::kFloat32);
+  auto w = torch::empty({n}, torch::kFloat32);
+  s.begin_epoch(1);
+  long long read = 0;
+  const int batch = 4096;
+  std::vector<float> yb(static_cast<size_t>(batch) * t), wb(batch);
+  while (read < n) {
+    const int m = s.next(batch, x.data_ptr<float>() + read * f, yb.data(), wb.data());
+    if (m == 0) break;
+    std::copy(yb.begin(), yb.begin() + static_cast<long long>(m) * t, y.data_ptr<float>() + read * t);
+    std::copy(wb.begin(), wb.begin() + m, w.data_ptr<float>() + read);
+    read += m;
+  }
+  if (read != n)
+    throw std::runtime_error("StreamDataset::to_dataset: read " + std::to_string(read) + " rows of " +
+                             std::to_string(n));
+  auto d = std::make_shared<Dataset::Impl>();
+  d->split.images = x;
+  if (s.regression()) {
+    d->split.labels = torch::zeros({n}, torch::kInt64);
+    d->targets = y;
+  } else {
+    d->split.labels = y.squeeze(1).to(torch::kInt64);
+  }
+  if (s.weighted()) d->weights = w;
+  return Dataset(d);
 }
 
 long long StreamDataset::peak_rows_held() const { return impl()->stream->stats().peak_rows_held; }

@@ -16,7 +16,8 @@
 //   stream FILE OUT BATCH [SEEDS]   a StreamDataset of "FILE/events" in entry
 //       order, or shuffled (chunks of 16, a shuffle buffer of 40) with each
 //       seed of SEEDS ("5" or "5,6": one fit per seed, of a model made anew;
-//       the first writes OUT, the others OUT.SEED)
+//       the first writes OUT, the others OUT.SEED); with FIT_SHARDS_SPLIT=f
+//       set, the train part of the stream's split(f, 3)
 //   shard-op FILE split|concat   Distributed::shard of the whole set, then
 //       split or concat on the shard (an error)
 //   write-bad FILE N ENTRY  the same trees, x[0] of training entry ENTRY NaN
@@ -28,6 +29,7 @@
 #include <ROOT/RDataFrame.hxx>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -197,7 +199,10 @@ int main(int argc, char** argv) {
         for (size_t k = 0; k < std::max<size_t>(seeds.size(), 1); ++k) {
           if (so.shuffle) so.seed = std::stoull(seeds[k]);
           auto fresh = torchclad::model("shard_separator", 7);
-          torchclad::StreamDataset train({file + "/events"}, "", {"x"}, "label", "weight", so);
+          torchclad::StreamDataset whole({file + "/events"}, "", {"x"}, "label", "weight", so);
+          // FIT_SHARDS_SPLIT=f: train on the train part of whole.split(f, 3) (each rank its share of it).
+          const char* split = std::getenv("FIT_SHARDS_SPLIT");
+          const auto train = split ? whole.split(std::stod(split), 3).first : whole;
           const auto r = fresh.fit(train, test, o);
           if (r.status != "finished") return 1;
           report(mpi, fresh, r, k == 0 ? out : out + "." + seeds[k]);

@@ -10,7 +10,11 @@
 #     batch 10: rank 0 runs out a step before the others and adds zero
 #     gradients) give the same parameters and metrics bit for bit in two
 #     runs with seeds 5 and 6 (one fit per seed in each run), and seed 6 other
-#     parameters than seed 5 (the shuffle does act).
+#     parameters than seed 5 (the shuffle does act);
+#  3. on the train part of a split (StreamDataset::split(0.3, 3)), each rank
+#     streams its share of that part: 3 ranks with one step per epoch end as
+#     one process with one batch of the whole train part, and differ from
+#     the run on every entry (the held-out entries are not trained on).
 # usage: stream_shuffled.sh MPIEXEC PYTHON PROGRAM OUT_PREFIX
 set -u
 mpiexec=$1 python=$2 program=$3 prefix=$4
@@ -34,4 +38,11 @@ $compare "$prefix-seeds-a.bin" "$prefix-seeds-b.bin" --exact --metrics "$prefix-
   { echo "two runs with seeds 5 and 6 differ"; exit 1; }
 $compare "$prefix-seeds-a.bin.6" "$prefix-seeds-b.bin.6" --exact || { echo "two runs of seed 6 differ"; exit 1; }
 $compare "$prefix-seeds-a.bin" "$prefix-seeds-a.bin.6" --differ || { echo "seed 6 trained as seed 5"; exit 1; }
-echo "shuffled streams under ranks: every entry once per epoch, the same run for the same seed"
+export FIT_SHARDS_SPLIT=0.3
+run split-single 1 204 5
+run split-ranks 3 68 5
+unset FIT_SHARDS_SPLIT
+$compare "$prefix-split-single.bin" "$prefix-split-ranks.bin" --metrics "$prefix-split-single.txt" "$prefix-split-ranks.txt" ||
+  { echo "3 ranks on a split's train part differ from one process on it"; exit 1; }
+$compare "$prefix-single.bin" "$prefix-split-single.bin" --differ || { echo "the split's train part trained as the whole stream"; exit 1; }
+echo "shuffled streams under ranks: every entry once per epoch, the same run for the same seed, a split's train part shared out"

@@ -10,6 +10,12 @@
 //                                  "label", "", o);
 //   auto r = torchclad::model("classifier").fit(train, test, {});  // torchclad/model.h
 //
+// A test set from the same files: split the stream (StreamDataset::split),
+// train on one part and test on the other, never on the same entries:
+//   torchclad::StreamDataset all({"ntuple_*.root"}, "events", {"m_jj", "jet_pt[:4]"}, "label", "", o);
+//   auto [train, held_out] = all.split(0.2, 7);  // about 20% of the entries, chosen by seed 7
+//   auto r = torchclad::model("classifier").fit(train, held_out.to_dataset(), {});
+//
 // Rows come from chunks of consecutive entries read while the model trains
 // on earlier ones; an epoch reads the chunks in a shuffled order and draws
 // rows at random from a shuffle buffer, so memory holds at most
@@ -17,7 +23,8 @@
 // The order of epoch e depends only on (seed, e): the same seed gives the
 // same batches, with implicit MT on or off. Every entry is read once per
 // epoch. Under torchclad::Distributed with several ranks, Model::fit streams
-// each rank's own entry range (torchclad/distributed.h has the rule).
+// each rank's own entry range (torchclad/distributed.h has the rule); for a
+// split's train part, each rank streams its share of the train part's entries.
 //
 // Columns are given as for dataset_from_columns (torchclad/rdataframe.h):
 // scalars of any numeric type, fixed-size or variable-size arrays of the
@@ -36,6 +43,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "torchclad/torchclad.h"  // detail::MadeMark
@@ -74,8 +82,11 @@ class StreamDataset {
   // past a fixed-size array's end, a column stored with different types in
   // two of the files (both named), a float label, an array weight, no
   // entries, bad options. A NaN or infinite value, arrays of
-  // different lengths and a label < 0 or > 2^24 - 1 are found while reading: the
-  // error (naming the column and entry) is thrown by next_batch or fit.
+  // different lengths, a label < 0 or > 2^24 - 1 and a basket ROOT cannot
+  // read (a corrupt or truncated file, a file changed between epochs) are
+  // found while reading: the error (naming the column, the entry and its
+  // file) is thrown by next_batch or fit on the caller's thread; the stream
+  // stays usable (begin_epoch starts over).
   StreamDataset(const std::vector<std::string>& files, const std::string& tree,
                 const std::vector<std::string>& features, const std::string& label,
                 const std::string& weight = "", const StreamOptions& options = {},
@@ -94,6 +105,25 @@ class StreamDataset {
   std::vector<std::string> feature_names() const;  // "m_jj", "jet_pt[2]", ...
   StreamOptions options() const;
 
+  // (train, test): the stream's entries in two disjoint streams that
+  // together hold every entry, each entry in test with probability
+  // test_fraction, chosen by a hash of (seed, the entry's number in the
+  // chain): the same seed gives the same parts in every process, epoch and
+  // rank, whatever the chunk size (so test holds about, not exactly,
+  // test_fraction x size() entries; the same files give the same parts).
+  // Both keep this stream's columns and options (the max_entries limit
+  // first, then the split); each is read like any stream (its own chunks,
+  // shuffle and epochs), and under Distributed each rank streams its share
+  // of the train part. Throws std::runtime_error if test_fraction is not in
+  // (0, 1), a part would be empty, or this stream is already a part of a split.
+  std::pair<StreamDataset, StreamDataset> split(double test_fraction, unsigned long long seed = 42) const;
+  // Every row of the stream, in entry order, as an in-memory Dataset (the
+  // test set of Model::fit, whose test set is held in memory): size() rows of
+  // features(), the labels or targets, the weights. Reads the files on the
+  // caller's thread with a reader of its own (a running epoch goes on); the
+  // errors of next_batch (naming the column and entry).
+  Dataset to_dataset() const;
+
   // Reading by hand (fit does this): begin_epoch(e) starts epoch e (from 1),
   // next_batch fills x [n * features()], y [n * max(1, targets())] (the label
   // as a float, or the targets), weights [n] and the entries' numbers in the
@@ -102,8 +132,13 @@ class StreamDataset {
   long long next_batch(int batch, std::vector<float>& x, std::vector<float>& y,
                        std::vector<float>* weights = nullptr, std::vector<long long>* entries = nullptr);
 
-  // Memory: the most rows held at once in chunks and the shuffle buffer, and
-  // its bound ((prefetch_chunks + 2) * chunk_entries + shuffle_buffer).
+  // Memory, in rows of features() floats. peak_rows_held: the most rows held
+  // at once since construction, counting rows in chunks (being read, read
+  // ahead or being consumed) and rows in the shuffle buffer (a row counts
+  // twice while it sits in both: in the buffer and its not yet dropped
+  // chunk). rows_bound: its bound, (prefetch_chunks + 2) * chunk_entries +
+  // shuffle_buffer, whatever the files' size. (The buffer is allocated for
+  // min(shuffle_buffer, size()) rows.)
   long long peak_rows_held() const;
   long long rows_bound() const;
   long long chunks_read() const;
