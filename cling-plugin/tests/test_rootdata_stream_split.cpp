@@ -152,6 +152,7 @@ TEST(RootDataStreamSplit, TheTestPartInMemory) {
   const Dataset d = test.to_dataset();
   ASSERT_EQ(d.size(), test.size());
   EXPECT_EQ(d.features(), 1);
+  EXPECT_EQ(d.feature_names(), std::vector<std::string>{"x"});  // a model checks them as a column dataset's
   EXPECT_TRUE(d.has_weights());
   const auto& impl = *d.impl();
   for (size_t r = 0; r < te.size(); ++r) {  // in entry order

@@ -170,6 +170,7 @@ Dataset StreamDataset::to_dataset() const {
     d->split.labels = y.squeeze(1).to(torch::kInt64);
   }
   if (s.weighted()) d->weights = w;
+  d->feature_names = s.feature_names();  // checked against the model's, as a column dataset's are
   return Dataset(d);
 }
 
