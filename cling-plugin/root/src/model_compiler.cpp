@@ -98,11 +98,13 @@ namespace {
 
 // Runs the compiler; its output, as users should see it, goes to stderr.
 // include_nn: torchclad/nn.h before the file's first line, as a %%clad cell
-// has it (a cell pasted into a file needs no include added).
+// has it (a cell pasted into a file needs no include added). The Clad plugin
+// defines __CLAD__ after the -include'd headers, and Clad's header asserts
+// it: defined here first, as the plugin defines it ("1").
 int run_compiler(const std::string& source, const std::string& library, std::string& output,
                  bool include_nn = false) {
   const std::string command =
-      model_compile_command(source, library) + (include_nn ? " -include torchclad/nn.h" : "");
+      model_compile_command(source, library) + (include_nn ? " -D__CLAD__=1 -include torchclad/nn.h" : "");
   FILE* compiler = popen((command + " 2>&1").c_str(), "r");
   if (!compiler) throw std::runtime_error("cannot run the compiler " + std::string(TORCHCLAD_CXX));
   char buffer[4096];
