@@ -196,6 +196,13 @@ struct WrongOut : nn::Model {
   }
 };
 TORCHCLAD_MODEL(wrongout, WrongOut)
+""", timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladModelError", reply
+    assert ("model 'wrongout' (WrongOut): output() names the activation 'logit2', which no block in loss() "
+            "writes: predict() would return zeros and nothing trains it. The blocks write 'z1', 'h1', "
+            "'logit'; the loss compares 'logit' with the targets") in reply["evalue"], reply["evalue"]
+    reply, events = host.execute("""%%clad forgot
+namespace nn = torchclad::nn;
 struct Forgot : nn::Model {
   nn::Linear fc1{"fc1", 36, 8}, fc2{"fc2", 8, 1};
   nn::Act z1{8}, h1{8}, logit{1};
@@ -210,9 +217,6 @@ struct Forgot : nn::Model {
 TORCHCLAD_MODEL(forgot, Forgot)
 """, timeout=180)
     assert reply["status"] == "error" and reply["ename"] == "CladModelError", reply
-    assert ("model 'wrongout' (WrongOut): output() names the activation 'logit2', which no block in loss() "
-            "writes: predict() would return zeros and nothing trains it. The blocks write 'z1', 'h1', "
-            "'logit'; the loss compares 'logit' with the targets") in reply["evalue"], reply["evalue"]
     assert ("model 'forgot' (Forgot): in loss(), layer 'fc2': reads the activation 'h1' before any block "
             "writes it") in reply["evalue"], reply["evalue"]
 
