@@ -1093,7 +1093,7 @@ TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
             "has width 4, the layer gives 2 x 3");
   EXPECT_EQ(
       registration_error("broadcast_wrong_size"),
-      "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'activation #3': mul: the "
+      "model 'broadcast_wrong_size' (BroadcastWrongSize): in loss(), layer 'h1': mul: the "
       "operand has 5 values; expected 1 (a scalar), 3 (one per channel) or 18 (one per value of a sample)");
   EXPECT_EQ(registration_error("batch_norm_wrong_stats"),
             "model 'batch_norm_wrong_stats' (BatchNormWrongStats): BatchNorm 'bn': the running mean and "

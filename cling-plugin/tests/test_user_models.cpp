@@ -199,6 +199,88 @@ struct ForgottenActivation : nn::Model {
 };
 TORCHCLAD_MODEL(forgotten_activation, ForgottenActivation)
 
+// output() names an activation that no block writes (trial 2, finding 4):
+// it would train fc1 and fc2 and predict zeros.
+struct OutputNeverWritten : nn::Model {
+  nn::Linear fc1{"fc1", 4, 8}, fc2{"fc2", 8, 1};
+  nn::Act z1{8}, h1{8}, logit{1}, logit2{1};
+  OutputNeverWritten() {
+    inputs(4);
+    binary();
+    output(logit2);
+  }
+  template <class T>
+  static T loss(const OutputNeverWritten& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::relu(a, m.z1, m.h1, n);
+    nn::linear(m.fc2, p, a, m.h1, m.logit, n);
+    return nn::bce_with_logits(a, m.logit, y, n);
+  }
+};
+TORCHCLAD_MODEL(output_never_written, OutputNeverWritten)
+
+// output() names an activation that fc3 writes, but the loss compares fc2's:
+// fc3 would never be trained, and predict() would give its initial outputs.
+struct OutputNotTrained : nn::Model {
+  nn::Linear fc1{"fc1", 4, 8}, fc2{"fc2", 8, 1}, fc3{"fc3", 8, 1};
+  nn::Act z1{8}, h1{8}, logit{1}, logit2{1};
+  OutputNotTrained() {
+    inputs(4);
+    binary();
+    output(logit2);
+  }
+  template <class T>
+  static T loss(const OutputNotTrained& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::relu(a, m.z1, m.h1, n);
+    nn::linear(m.fc2, p, a, m.h1, m.logit, n);
+    nn::linear(m.fc3, p, a, m.h1, m.logit2, n);
+    return nn::bce_with_logits(a, m.logit, y, n);
+  }
+};
+TORCHCLAD_MODEL(output_not_trained, OutputNotTrained)
+
+// The output is computed from what the loss compares (probabilities from
+// the logits): a model as intended.
+struct SoftmaxOutput : nn::Model {
+  nn::Linear fc{"fc", 4, 3};
+  nn::Act logits{3}, probabilities{3};
+  SoftmaxOutput() {
+    inputs(4);
+    classes(3);
+    output(probabilities);
+  }
+  template <class T>
+  static T loss(const SoftmaxOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc, p, x, a, m.logits, n);
+    nn::softmax(a, m.logits, m.probabilities, n);
+    return nn::cross_entropy(a, m.logits, y, n);
+  }
+};
+TORCHCLAD_MODEL(softmax_output, SoftmaxOutput)
+
+// As ForgottenActivation, with the activations assigned in the constructor's
+// body: no member is built with them, so they are described.
+struct UnnamedForgotten : nn::Model {
+  nn::Linear fc1{"fc1", 4, 5}, fc2{"fc2", 5, 3};
+  nn::Act z, h, out;
+  UnnamedForgotten() {
+    inputs(4);
+    classes(3);
+    z = nn::Act(5);
+    h = nn::Act(5);
+    out = nn::Act(3);
+    output(out);
+  }
+  template <class T>
+  static T loss(const UnnamedForgotten& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z, n);
+    nn::linear(m.fc2, p, a, m.h, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(unnamed_forgotten, UnnamedForgotten)
+
 // The first layer reads 4 values per sample of x; inputs() says 3.
 struct InputsMismatch : nn::Model {
   nn::Linear fc{"fc", 4, 1};
@@ -318,7 +400,7 @@ using namespace torchclad::testing;
 
 TEST(UserModelErrors, AnActivationWrittenTwiceIsRefused) {
   EXPECT_NE(registration_error("written_twice")
-                .find("writes the activation 'activation #1', which an "
+                .find("writes the activation 'h', which an "
                       "earlier block wrote"),
             std::string::npos)
       << registration_error("written_twice");
@@ -327,8 +409,73 @@ TEST(UserModelErrors, AnActivationWrittenTwiceIsRefused) {
 TEST(UserModelErrors, AnActivationReadBeforeAnyBlockWritesItIsRefused) {
   const auto e = registration_error("forgotten_activation");
   EXPECT_NE(e.find("layer 'fc2'"), std::string::npos) << e;
-  EXPECT_NE(e.find("reads the activation 'activation #3' before any block writes it"), std::string::npos)
+  EXPECT_NE(e.find("reads the activation 'h' before any block writes it"), std::string::npos) << e;
+}
+
+TEST(UserModelErrors, AnActivationWithoutAMemberBuiltWithItIsDescribedByPlaceAndWidth) {
+  const auto e = registration_error("unnamed_forgotten");
+  EXPECT_NE(e.find("layer 'fc2': reads the activation 'the unnamed nn::Act #2 of width 5 (name it: "
+                   "nn::Act(width, \"name\"))' before any block writes it"),
+            std::string::npos)
       << e;
+}
+
+TEST(UserModelErrors, AnOutputThatNoBlockWritesIsRefusedNamingWhatTheBlocksWrite) {
+  const auto e = registration_error("output_never_written");
+  EXPECT_NE(e.find("model 'output_never_written' (OutputNeverWritten): output() names the activation "
+                   "'logit2', which no block in loss() writes: predict() would return zeros"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("The blocks write 'z1', 'h1', 'logit'; the loss compares 'logit' with the targets"),
+            std::string::npos)
+      << e;
+}
+
+TEST(UserModelErrors, AnOutputTheLossDoesNotDependOnIsRefused) {
+  const auto e = registration_error("output_not_trained");
+  EXPECT_NE(e.find("output() names the activation 'logit2'; the loss compares 'logit' with the targets, and "
+                   "'logit2' is neither computed from them nor read by them"),
+            std::string::npos)
+      << e;
+}
+
+TEST(UserModels, AnOutputComputedFromWhatTheLossComparesOrReadByOwnCodeRegisters) {
+  EXPECT_EQ(registration_error("softmax_output"), "");
+  EXPECT_EQ(registration_error("user_weighted_loss"), "");  // its loss reads the output itself
+}
+
+TEST(DeclaredMembers, TheActMembersOfTheStructInDeclarationOrder) {
+  const std::string source = R"(
+    struct Other { nn::Act q{1}; };
+    struct Net : nn::Model {
+      nn::Linear fc1{"fc1", 4, 8};  // nn::Act commented{3};
+      nn::Act z1{8}, h1{8, "hidden; named"},
+          out{1};
+      /* nn::Act c{2}; */
+      Net() { nn::Act local{3}; output(out); }
+      template <class T> static T loss(const Net& m, const T* p, T* a, const T* x, const T* y, int n) {
+        nn::Act inner{3};
+        return T(0);
+      }
+     public:
+      torchclad::nn::Act pair[2];
+      struct Inner { int f() { return 1; } };
+      ::torchclad::nn::Act last = nn::Act(3);
+    };)";
+  const auto found = define::declared_members(source, "Net", "Act");
+  ASSERT_TRUE(found.ok);
+  std::vector<std::string> names, initialisers;
+  for (const auto& m : found.members) {
+    names.push_back(m.name);
+    initialisers.push_back(m.initialiser);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"z1", "h1", "out", "pair[0]", "pair[1]", "last"}));
+  EXPECT_EQ(initialisers[0], "{8}");
+  EXPECT_EQ(initialisers[3], "");
+  EXPECT_EQ(initialisers[5], "= nn::Act(3)");
+  EXPECT_FALSE(define::declared_members(source, "Missing", "Act").ok);
+  EXPECT_FALSE(define::declared_members("struct A { nn::Act h[kBlocks]; };", "A", "Act").ok);
+  EXPECT_FALSE(define::declared_members(source + source, "Net", "Act").ok);  // which one?
 }
 
 TEST(UserModelErrors, WidthsReadFromTheInputAndTargetsAreChecked) {

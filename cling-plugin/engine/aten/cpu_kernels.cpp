@@ -4,7 +4,6 @@
 // widths (model/mlp_definition.hpp) and its Clad gradient.
 #include <limits>
 #include <memory>
-#include <type_traits>
 #include <vector>
 
 #include "aten/checks.hpp"
@@ -226,22 +225,6 @@ std::shared_ptr<define::Definition> check_mlp(const at::Tensor& x, const at::Ten
   return def;
 }
 
-// The definition's gradient or loss function for T.
-template <typename T>
-define::GradFn<T> grad_fn(const define::Definition& d) {
-  if constexpr (std::is_same_v<T, float>)
-    return d.grad_f;
-  else
-    return d.grad_d;
-}
-template <typename T>
-define::LossFn<T> loss_fn(const define::Definition& d) {
-  if constexpr (std::is_same_v<T, float>)
-    return d.loss_f;
-  else
-    return d.loss_d;
-}
-
 // The definition's targets: class indices as T.
 template <typename T>
 std::vector<T> targets_as(const std::vector<int32_t>& labels) {
@@ -261,8 +244,8 @@ at::Tensor mlp_cross_entropy(const at::Tensor& x, const at::Tensor& target, cons
     using T = decltype(t);
     const auto y = targets_as<T>(labels);
     std::vector<T> acts(static_cast<size_t>(def->acts_per_sample) * batch, T(0));
-    const T loss = loss_fn<T>(*def)(def->instance.get(), params.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
-                                    y.data(), batch);
+    const T loss = def->loss_fn<T>()(def->instance.get(), params.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
+                                     y.data(), batch);
     return at::scalar_tensor(loss, x.options());
   });
 }
@@ -282,8 +265,8 @@ std::tuple<at::Tensor, at::Tensor> mlp_cross_entropy_with_grad(const at::Tensor&
     const auto y = targets_as<T>(labels);
     // Zero on entry, as the definition's gradient requires (and zero again on return).
     std::vector<T> acts(static_cast<size_t>(def->acts_per_sample) * batch, T(0)), d_acts(acts.size(), T(0));
-    const T value = grad_fn<T>(*def)(def->instance.get(), params.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
-                                     y.data(), batch, d_params.data_ptr<T>(), d_acts.data());
+    const T value = def->grad_fn<T>()(def->instance.get(), params.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
+                                      y.data(), batch, d_params.data_ptr<T>(), d_acts.data());
     return at::scalar_tensor(value, x.options());
   });
   return {loss, d_params};

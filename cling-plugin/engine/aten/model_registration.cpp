@@ -49,13 +49,8 @@ std::tuple<at::Tensor, at::Tensor> loss_with_grad(const define::Definition& d, c
   auto y = target.to(params.scalar_type()).contiguous();
   std::vector<T> acts(static_cast<size_t>(d.acts_per_sample) * n), d_acts(acts.size());
   auto grad = at::zeros_like(p);
-  T loss;
-  if constexpr (std::is_same_v<T, float>)
-    loss = d.grad_f(d.instance.get(), p.data_ptr<T>(), acts.data(), x.data_ptr<T>(), y.data_ptr<T>(), n,
-                    grad.data_ptr<T>(), d_acts.data());
-  else
-    loss = d.grad_d(d.instance.get(), p.data_ptr<T>(), acts.data(), x.data_ptr<T>(), y.data_ptr<T>(), n,
-                    grad.data_ptr<T>(), d_acts.data());
+  const T loss = d.grad_fn<T>()(d.instance.get(), p.data_ptr<T>(), acts.data(), x.data_ptr<T>(),
+                                y.data_ptr<T>(), n, grad.data_ptr<T>(), d_acts.data());
   return {at::scalar_tensor(loss, p.options()), grad};
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace torchclad::define {
@@ -83,6 +84,22 @@ struct Definition {
   // it refuse to run.
   std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
 
+  // grad_f / grad_d and loss_f / loss_d for T = float or double.
+  template <typename T>
+  GradFn<T> grad_fn() const {
+    if constexpr (std::is_same_v<T, float>)
+      return grad_f;
+    else
+      return grad_d;
+  }
+  template <typename T>
+  LossFn<T> loss_fn() const {
+    if constexpr (std::is_same_v<T, float>)
+      return loss_f;
+    else
+      return loss_d;
+  }
+
   // Throws std::runtime_error listing the names for an unknown one.
   const ParamSpec& param(const std::string& name) const;
   // One line per parameter, and the totals.
@@ -116,6 +133,23 @@ bool record_failed_build(const std::string& name, const std::string& message);
 // The model names the text of a file or cell declares (TORCHCLAD_MODEL(name,
 // Struct)), read as text: for one that did not compile.
 std::vector<std::string> declared_model_names(const std::string& source_text);
+// The data members of type `type` (as written: "Act", nn::Act, torchclad::nn::Act)
+// that struct or class `struct_name` declares in `source_text`, in
+// declaration order, an array member as one name per element ("h[0]",
+// "h[1]"), each with its in-class initialiser as written ("{8}", "" for
+// none). Read as text, for error messages: ok is false when the text does
+// not tell (no such struct or more than one, an array whose size is not a
+// number).
+struct DeclaredMember {
+  std::string name;
+  std::string initialiser;
+};
+struct DeclaredMembers {
+  bool ok = false;
+  std::vector<DeclaredMember> members;
+};
+DeclaredMembers declared_members(const std::string& source_text, const std::string& struct_name,
+                                 const std::string& type);
 
 // A family of built-in definitions whose name carries their configuration
 // (the Mlp's "mlp-784-256-10-tanh"): find_definition asks each maker for a

@@ -178,6 +178,49 @@ TORCHCLAD_MODEL(mismatch, Mismatch)
                                "the layer expects 12")
 
 
+def test_an_output_no_block_writes_and_a_forgotten_activation_are_refused_naming_the_members(host):
+    # trial 2, findings 4 and 11: output(logit2) trained to AUC 0.5 and predicted 0s;
+    # the forgotten activation was called 'activation #3'.
+    reply, events = host.execute("""%%clad outcheck
+namespace nn = torchclad::nn;
+struct WrongOut : nn::Model {
+  nn::Linear fc1{"fc1", 36, 8}, fc2{"fc2", 8, 1};
+  nn::Act z1{8}, h1{8}, logit{1}, logit2{1};
+  WrongOut() { inputs(36); binary(); output(logit2); }
+  template <class T>
+  static T loss(const WrongOut& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::relu(a, m.z1, m.h1, n);
+    nn::linear(m.fc2, p, a, m.h1, m.logit, n);
+    return nn::bce_with_logits(a, m.logit, y, n);
+  }
+};
+TORCHCLAD_MODEL(wrongout, WrongOut)
+""", timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladModelError", reply
+    assert ("model 'wrongout' (WrongOut): output() names the activation 'logit2', which no block in loss() "
+            "writes: predict() would return zeros and nothing trains it. The blocks write 'z1', 'h1', "
+            "'logit'; the loss compares 'logit' with the targets") in reply["evalue"], reply["evalue"]
+    reply, events = host.execute("""%%clad forgot
+namespace nn = torchclad::nn;
+struct Forgot : nn::Model {
+  nn::Linear fc1{"fc1", 36, 8}, fc2{"fc2", 8, 1};
+  nn::Act z1{8}, h1{8}, logit{1};
+  Forgot() { inputs(36); binary(); output(logit); }
+  template <class T>
+  static T loss(const Forgot& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::linear(m.fc2, p, a, m.h1, m.logit, n);
+    return nn::bce_with_logits(a, m.logit, y, n);
+  }
+};
+TORCHCLAD_MODEL(forgot, Forgot)
+""", timeout=180)
+    assert reply["status"] == "error" and reply["ename"] == "CladModelError", reply
+    assert ("model 'forgot' (Forgot): in loss(), layer 'fc2': reads the activation 'h1' before any block "
+            "writes it") in reply["evalue"], reply["evalue"]
+
+
 def test_a_model_name_defined_twice_in_a_cell_is_an_error(host):
     reply, events = host.execute("""%%clad twice
 namespace nn = torchclad::nn;

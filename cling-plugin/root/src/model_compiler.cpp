@@ -97,8 +97,15 @@ std::string model_compile_command(const std::string& source, const std::string& 
 namespace {
 
 // Runs the compiler; its output, as users should see it, goes to stderr.
-int run_compiler(const std::string& source, const std::string& library, std::string& output) {
-  FILE* compiler = popen((model_compile_command(source, library) + " 2>&1").c_str(), "r");
+// include_nn: torchclad/nn.h before the file's first line, as a %%clad cell
+// has it (a cell pasted into a file needs no include added). The Clad plugin
+// defines __CLAD__ after the -include'd headers, and Clad's header asserts
+// it: defined here first, as the plugin defines it ("1").
+int run_compiler(const std::string& source, const std::string& library, std::string& output,
+                 bool include_nn = false) {
+  const std::string command =
+      model_compile_command(source, library) + (include_nn ? " -D__CLAD__=1 -include torchclad/nn.h" : "");
+  FILE* compiler = popen((command + " 2>&1").c_str(), "r");
   if (!compiler) throw std::runtime_error("cannot run the compiler " + std::string(TORCHCLAD_CXX));
   char buffer[4096];
   for (size_t got; (got = std::fread(buffer, 1, sizeof buffer, compiler)) > 0;) output.append(buffer, got);
@@ -354,7 +361,7 @@ std::vector<std::string> load_models(const std::string& source_file) {
     sources_before[n] = define::find_definition(n)->source_file;
   // The compiler's messages are shown, and read for Clad's warnings.
   std::string output;
-  const int status = run_compiler(absolute, library, output);
+  const int status = run_compiler(absolute, library, output, /*include_nn=*/true);
   if (status != 0) {
     fs::remove(library);
     const std::string crash = clad_crash(output);

@@ -1,7 +1,8 @@
 // torchclad::load_models on what users' files and paths look like: a path
 // with a quote and a space, nothing left in the temporary directory after a
 // load, a file that crashes Clad (a clear message instead of a stack dump),
-// a file that does not compile. Prints one line: the outcome of each case.
+// a file that does not compile, a %%clad cell pasted as it is (no include),
+// one whose output() no block writes. Prints one line: the outcome of each case.
 //   scripts/troot -b -q 'cling-plugin/tests/macros/load_models_cases.C("/tmp/out")'
 R__LOAD_LIBRARY(libtorchclad_root.so)
 #include "torchclad/model.h"
@@ -84,6 +85,42 @@ int load_models_cases(const char* out) {
   summary += "; broken: " + (broken.find("broken.cpp did not compile") != std::string::npos
                                  ? std::string("did not compile")
                                  : broken);
+
+  // A %%clad cell pasted into a file as it is: no #include (load_models
+  // includes torchclad/nn.h as the cell has it), members named in errors.
+  const std::string cell =
+      "namespace nn = torchclad::nn;\n"
+      "struct Pasted : nn::Model {\n"
+      "  nn::Linear fc1{\"fc1\", 4, 8}, fc2{\"fc2\", 8, 1};\n"
+      "  nn::Act z1{8}, h1{8}, logit{1}, logit2{1};\n"
+      "  Pasted() { inputs(4); binary(); output(OUTPUT); }\n"
+      "  template <class T>\n"
+      "  static T loss(const Pasted& m, const T* p, T* a, const T* x, const T* y, int n) {\n"
+      "    nn::linear(m.fc1, p, x, a, m.z1, n);\n"
+      "    nn::relu(a, m.z1, m.h1, n);\n"
+      "    nn::linear(m.fc2, p, a, m.h1, m.logit, n);\n"
+      "    return nn::bce_with_logits(a, m.logit, y, n);\n"
+      "  }\n"
+      "};\n"
+      "TORCHCLAD_MODEL(NAME, Pasted)\n";
+  auto cell_with = [&](const std::string& name, const std::string& output) {
+    std::string text = cell;
+    text.replace(text.find("OUTPUT"), 6, output);
+    text.replace(text.find("NAME"), 4, name);
+    return text;
+  };
+  const auto pasted =
+      torchclad::load_models(write(root / "pasted_cell.cpp", cell_with("pasted_cell", "logit")));
+  summary += "; pasted cell: " + (pasted.size() == 1 ? pasted[0] : std::string("(wrong)"));
+  const std::string wrong_output =
+      error_of(write(root / "wrong_output.cpp", cell_with("wrong_output", "logit2")));
+  summary +=
+      "; wrong output: " +
+      (wrong_output.find("model 'wrong_output' (Pasted): output() names the activation 'logit2', which "
+                         "no block in loss() writes") != std::string::npos &&
+               wrong_output.find("The blocks write 'z1', 'h1', 'logit'") != std::string::npos
+           ? std::string("refused, naming logit2")
+           : wrong_output);
 
   summary += std::string("; noise: ") +
              (torchclad::compiler_output_for_users(

@@ -214,7 +214,9 @@ Dataset classification_dataset(const std::vector<float>& x, int features,
 
 // Compiles a C++ file of model definitions (torchclad/nn.h, TORCHCLAD_MODEL)
 // with clang++-19 and Clad into a library and loads it: its models register
-// by name, replacing earlier versions of the same file's models. C++20 and
+// by name, replacing earlier versions of the same file's models. torchclad/nn.h
+// is included first, as in a %%clad cell (a cell pasted into a file compiles
+// as it is). C++20 and
 // LibTorch headers are allowed (there is no cling dictionary). Returns the
 // names of the file's models; throws std::runtime_error if it does not
 // compile, defines no model, calls what Clad cannot differentiate, or a

@@ -50,6 +50,10 @@
 //   make a block whose pullback is Clad's derivative of your function.
 // - The struct is copied in every step: it holds handles and numbers only
 //   (TORCHCLAD_MODEL checks that it is trivially copyable).
+// - output() names an activation a block writes and the loss depends on
+//   (checked at registration, with the other checks of a dry run of loss).
+//   Errors name an activation by nn::Act(width, "name"), else by the member
+//   built with it (read from the source file), else by its place and width.
 #ifndef TORCHCLAD_NN_H
 #define TORCHCLAD_NN_H
 // Warnings in compiled cells and macros are the user's own, not this header's.
@@ -58,9 +62,11 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -154,6 +160,25 @@ inline long add_act(define::Definition& d, long width) {
   return off;
 }
 
+// The activations the constructor declares (where each handle was built, to
+// name it after the member that holds it) and the one output() names.
+struct DeclaredActs {
+  struct One {
+    int id;
+    const void* where;
+    int width;
+  };
+  std::vector<One> acts;
+  int output = -1;
+};
+inline DeclaredActs& declared_acts() {
+  static thread_local DeclaredActs d;
+  return d;
+}
+// The name an Act without a name has until the definition names it.
+inline const char* kUnnamedAct = "activation #";
+inline bool unnamed_act(const std::string& name) { return name.rfind(kUnnamedAct, 0) == 0; }
+
 // Checks in the blocks build their message only when they fail: a step
 // allocates nothing.
 #define TORCHCLAD_NN_NEED(ok, id, what)                     \
@@ -179,10 +204,12 @@ struct Act {
   explicit Act(int width, const std::string& name = "") {
     auto& d = detail::current("Act");
     if (width < 1)
-      throw std::invalid_argument("Act '" + name + "': width must be >= 1, found " + std::to_string(width));
+      throw std::invalid_argument((name.empty() ? std::string("an nn::Act") : "Act '" + name + "'") +
+                                  ": width must be >= 1, found " + std::to_string(width));
     this->width = width;
-    id = detail::add_layer(d, name.empty() ? "activation #" + std::to_string(d.layers.size()) : name);
+    id = detail::add_layer(d, name.empty() ? detail::kUnnamedAct + std::to_string(d.layers.size()) : name);
     off = detail::add_act(d, width);
+    detail::declared_acts().acts.push_back({id, this, width});
   }
 };
 // The tag of a Linear without bias: nn::Linear("fc", 8, 2, nn::no_bias).
@@ -322,6 +349,7 @@ struct Model {
     auto& d = detail::current("output");
     d.output_offset = a.off;
     d.output_width = a.width;
+    detail::declared_acts().output = a.id;
   }
 };
 
@@ -340,7 +368,10 @@ inline void declared(const Act& a, int id, const char* role) {
 // Outside a dry run these checks cost a thread-local load.
 struct DryRun {
   const define::Definition* def = nullptr;
-  std::vector<char> written;  // per layer id
+  std::vector<char> written;              // per layer id
+  std::vector<std::vector<int>> read_by;  // per activation: the activations its block read
+  std::vector<int> reading;               // what the current block has read so far
+  std::vector<int> compared;              // the activations a loss block compared with the targets
 };
 inline DryRun*& dry_run() {
   static thread_local DryRun* state = nullptr;
@@ -355,6 +386,9 @@ inline void writes(const Act& y, int id) {
                           "', which an earlier block wrote: write each activation once per pass "
                           "(a block's backward pass reads its input after the forward pass)");
     d->written[y.id] = 1;
+    if (d->read_by.size() <= static_cast<size_t>(y.id)) d->read_by.resize(y.id + 1);
+    d->read_by[y.id] = std::move(d->reading);
+    d->reading.clear();
   }
 }
 // The block of layer `id` reads activation x: some block must have written
@@ -367,6 +401,7 @@ inline void reads(const Act& x, int id) {
                       "reads the activation '" + d->def->layers[x.id] +
                           "' before any block writes it: the block that writes it is missing from "
                           "loss(), or comes after this one");
+    d->reading.push_back(x.id);
   }
 }
 // The block of layer `id` reads `width` values per sample of the input batch x.
@@ -381,6 +416,8 @@ inline void reads_input(int width, int id) {
 // A loss block compares `width` values per sample with the targets y.
 inline void reads_targets(int width, int id, bool class_index) {
   if (DryRun* d = dry_run()) {
+    d->compared.push_back(id);
+    d->reading.clear();
     if (class_index)
       TORCHCLAD_NN_NEED(d->def->targets == define::Targets::kClassIndex && width == d->def->classes, id,
                         "cross_entropy over " + str(width) + " logits, but the model declares " +
@@ -1039,13 +1076,69 @@ inline std::string read_file(const char* path) {
   return s.str();
 }
 
+inline std::string quoted_names(const define::Definition& d, const std::vector<int>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (std::find(ids.begin(), ids.begin() + static_cast<long>(i), ids[i]) ==
+        ids.begin() + static_cast<long>(i))
+      s += (s.empty() ? "'" : ", '") + d.layers[ids[i]] + "'";
+  return s.empty() ? "none" : s;
+}
+
+// Whether activation `act` is computed from activation `from` (through the
+// blocks that wrote it, in the dry run).
+inline bool computed_from(const DryRun& r, int act, int from) {
+  std::vector<char> seen(r.read_by.size(), 0);
+  std::vector<int> todo{act};
+  while (!todo.empty()) {
+    const int a = todo.back();
+    todo.pop_back();
+    if (a < 0 || a >= static_cast<int>(r.read_by.size()) || seen[a]) continue;
+    seen[a] = 1;
+    for (int in : r.read_by[a]) {
+      if (in == from) return true;
+      todo.push_back(in);
+    }
+  }
+  return false;
+}
+
+// After a dry run: the output activation is written by a block, and the loss
+// the blocks compute depends on it (or it on what the loss compares): an
+// output() naming another activation than the trained one trains a model
+// whose predictions are zeros or an untrained layer's.
+inline void check_output_is_trained(const DryRun& r, int output) {
+  const define::Definition& d = *r.def;
+  if (output < 0 || output >= static_cast<int>(d.layers.size())) return;
+  std::vector<int> written;
+  for (size_t id = 0; id < r.written.size(); ++id)
+    if (r.written[id]) written.push_back(static_cast<int>(id));
+  const std::string name = "'" + d.layers[output] + "'";
+  const std::string compared =
+      r.compared.empty() ? "" : "; the loss compares " + quoted_names(d, r.compared) + " with the targets";
+  if (output >= static_cast<int>(r.written.size()) || !r.written[output])
+    throw std::invalid_argument("output() names the activation " + name +
+                                ", which no block in loss() writes: predict() would return zeros and "
+                                "nothing trains it. The blocks write " +
+                                quoted_names(d, written) + compared +
+                                ". Pass output() the activation your last layer writes");
+  if (r.compared.empty()) return;  // the loss is the definition's own code: it may read the output itself
+  for (int c : r.compared)
+    if (c == output || computed_from(r, c, output) || computed_from(r, output, c)) return;
+  throw std::invalid_argument("output() names the activation " + name + compared + ", and " + name +
+                              " is neither computed from them nor read by them: predict() would return "
+                              "what an untrained part of the model gives. Pass output() the activation "
+                              "the loss compares (or one computed from it, such as its softmax)");
+}
+
 // Runs loss on zeros (and targets that are valid for the model's kind) at
 // batch 1 and 2 so that the blocks' checks find a definition's mistakes
 // (shapes, undeclared handles, widths against inputs and targets, an
-// activation written twice) when it is registered. Batch 2 holds batch 1's
-// sample twice: a loss that is a mean over the batch gives the same value.
+// activation written twice, an output that no block writes or the loss does
+// not depend on) when it is registered. Batch 2 holds batch 1's sample
+// twice: a loss that is a mean over the batch gives the same value.
 template <class M>
-void check_by_dry_run(const M& m, define::Definition& d) {
+void check_by_dry_run(const M& m, define::Definition& d, int output = -1) {
   double loss[2] = {0, 0};
   for (int n : {1, 2}) {
     std::vector<double> p(d.param_count), a(d.acts_per_sample * n), x(static_cast<size_t>(d.inputs) * n),
@@ -1059,6 +1152,7 @@ void check_by_dry_run(const M& m, define::Definition& d) {
       throw;
     }
     dry_run() = nullptr;
+    check_output_is_trained(state, output);
   }
   d.mean_over_batch = std::abs(loss[1] - loss[0]) <= 1e-9 * std::max(1.0, std::abs(loss[0]));
 }
@@ -1081,17 +1175,68 @@ inline std::string library_of(const void* address) {
   return dladdr(address, &info) && info.dli_fname ? info.dli_fname : "";
 }
 
-// args: for the constructor of a definition configured at run time (the
-// built-in Mlp's widths); TORCHCLAD_MODEL passes none.
+// Names each activation declared without a name after the member of
+// `struct_name` that holds it, read from the source text: the handles built
+// inside the instance, in address order, are its Act members in declaration
+// order (when the counts, and the widths written as numbers, agree). The rest
+// (assigned in the constructor's body, or a source that does not tell) are
+// described by their place among the activations and their width.
+inline void name_activations(define::Definition& d, const void* instance, size_t size,
+                             const char* struct_name, const std::string& source) {
+  const auto& acts = declared_acts().acts;
+  std::vector<DeclaredActs::One> members;
+  const auto* begin = static_cast<const char*>(instance);
+  for (const auto& a : acts) {
+    const auto* where = static_cast<const char*>(a.where);
+    if (where >= begin && where < begin + size) members.push_back(a);
+  }
+  std::sort(members.begin(), members.end(),
+            [](const DeclaredActs::One& l, const DeclaredActs::One& r) { return l.where < r.where; });
+  std::string type = struct_name ? struct_name : "";
+  if (const auto colon = type.rfind(':'); colon != std::string::npos) type = type.substr(colon + 1);
+  const auto found = type.empty() || source.empty() ? define::DeclaredMembers{}
+                                                    : define::declared_members(source, type, "Act");
+  std::vector<const define::DeclaredMember*> names;
+  if (found.ok) {
+    for (const auto& m : found.members) names.push_back(&m);
+    if (names.size() != members.size()) {  // some are default-constructed and assigned in the body
+      names.clear();
+      for (const auto& m : found.members)
+        if (!m.initialiser.empty()) names.push_back(&m);
+    }
+  }
+  if (names.size() == members.size()) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& init = names[i]->initialiser;  // "{8}", "{8, ...}": the width as a number
+      const size_t digits = init.find_first_not_of("{ ");
+      if (init.rfind('{', 0) == 0 && digits != std::string::npos && std::isdigit(init[digits]) &&
+          std::atol(init.c_str() + digits) != members[i].width)
+        names.clear();
+    }
+    for (size_t i = 0; i < names.size(); ++i)
+      if (unnamed_act(d.layers[members[i].id])) d.layers[members[i].id] = names[i]->name;
+  }
+  for (size_t k = 0; k < acts.size(); ++k)
+    if (unnamed_act(d.layers[acts[k].id]))
+      d.layers[acts[k].id] = "the unnamed nn::Act #" + std::to_string(k + 1) + " of width " +
+                             std::to_string(acts[k].width) + " (name it: nn::Act(width, \"name\"))";
+}
+
+// struct_name: the definition's type as TORCHCLAD_MODEL writes it (to name
+// activations after its members); args: for the constructor of a definition
+// configured at run time (the built-in Mlp's widths); TORCHCLAD_MODEL passes
+// none.
 template <class M, class... Args>
-std::shared_ptr<define::Definition> make_definition(const char* name, const char* file,
-                                                    const void* code_address, Args&&... args) {
+std::shared_ptr<define::Definition> make_definition_of(const char* struct_name, const char* name,
+                                                       const char* file, const void* code_address,
+                                                       Args&&... args) {
   auto def = std::make_shared<define::Definition>();
   def->name = name;
   def->source_file = file;
   def->library = library_of(code_address);
   std::shared_ptr<M> instance;
   declaring() = def.get();
+  declared_acts() = DeclaredActs{};
   try {
     instance = std::make_shared<M>(std::forward<Args>(args)...);
   } catch (...) {
@@ -1099,6 +1244,10 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
     throw;
   }
   declaring() = nullptr;
+  const std::string source = read_file(file);
+  name_activations(*def, instance.get(), sizeof(M), struct_name, source);
+  const int output = declared_acts().output;
+  declared_acts() = DeclaredActs{};
   if (def->inputs < 1)
     throw std::invalid_argument("the constructor must declare inputs(features) (found none)");
   if (def->output_offset < 0)
@@ -1108,12 +1257,11 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
         "the constructor must declare its targets: classes(k), binary() or "
         "regression(width)");
   check_outputs(*def);
-  const std::string source = read_file(file);
   std::string layout;
   for (const auto& p : def->params) layout += p.name + ":" + std::to_string(p.numel) + ";";
   def->source_hash = fnv1a_hex(source.empty() ? layout : source);
   try {
-    check_by_dry_run(*instance, *def);
+    check_by_dry_run(*instance, *def, output);
   } catch (const LayerError& e) {
     if (e.id < 0 || e.id >= static_cast<int>(def->layers.size()))
       throw std::invalid_argument(std::string("in loss(): ") + e.what());
@@ -1121,6 +1269,11 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
   }
   def->instance = instance;
   return def;
+}
+template <class M, class... Args>
+std::shared_ptr<define::Definition> make_definition(const char* name, const char* file,
+                                                    const void* code_address, Args&&... args) {
+  return make_definition_of<M>(nullptr, name, file, code_address, std::forward<Args>(args)...);
 }
 
 }  // namespace torchclad::nn::detail
@@ -1135,55 +1288,55 @@ std::shared_ptr<define::Definition> make_definition(const char* name, const char
 #if defined(__CLING__)
 #define TORCHCLAD_MODEL(NAME, M)
 #else
-#define TORCHCLAD_MODEL(NAME, M)                                                                            \
-  /* A name defined twice in one file: the compiler's first error names it. */                              \
-  inline constexpr int model_##NAME##_is_defined_twice_in_this_file = 0;                                    \
-  static_assert(std::is_trivially_copyable_v<M>,                                                            \
-                "TORCHCLAD_MODEL(" #NAME ", " #M                                                            \
-                "): a model definition holds layer handles and "                                            \
-                "numbers only (Clad copies it in every step); keep other state outside it");                \
-  namespace torchclad_model_##NAME {                                                                        \
-    template <typename T>                                                                                   \
-    T grad(const void* m, const T* p, T* a, const T* x, const T* y, int n, T* d_p, T* d_a);                 \
-    template <>                                                                                             \
-    float grad<float>(const void* m, const float* p, float* a, const float* x, const float* y, int n,       \
-                      float* d_p, float* d_a) {                                                             \
-      static auto g = clad::gradient(M::template loss<float>, "p, a");                                      \
-      g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                        \
-      return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                \
-    }                                                                                                       \
-    template <>                                                                                             \
-    double grad<double>(const void* m, const double* p, double* a, const double* x, const double* y, int n, \
-                        double* d_p, double* d_a) {                                                         \
-      static auto g = clad::gradient(M::template loss<double>, "p, a");                                     \
-      g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                        \
-      return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                \
-    }                                                                                                       \
-    template <typename T>                                                                                   \
-    T loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                                \
-      return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                             \
-    }                                                                                                       \
-    struct Registration {                                                                                   \
-      std::shared_ptr<::torchclad::define::Definition> def;                                                 \
-      Registration() {                                                                                      \
-        try {                                                                                               \
-          def = ::torchclad::nn::detail::make_definition<M>(#NAME, __FILE__,                                \
-                                                            reinterpret_cast<const void*>(&grad<float>));   \
-          def->grad_f = &grad<float>;                                                                       \
-          def->grad_d = &grad<double>;                                                                      \
-          def->loss_f = &loss<float>;                                                                       \
-          def->loss_d = &loss<double>;                                                                      \
-          ::torchclad::define::register_definition(def);                                                    \
-        } catch (const std::exception& e) {                                                                 \
-          ::torchclad::define::report_registration_error(                                                   \
-              #NAME, std::string("model '" #NAME "' (" #M "): ") + e.what());                               \
-        }                                                                                                   \
-      }                                                                                                     \
-      ~Registration() {                                                                                     \
-        if (def) ::torchclad::define::unregister_definition(#NAME, def.get());                              \
-      }                                                                                                     \
-    };                                                                                                      \
-    static Registration registration;                                                                       \
+#define TORCHCLAD_MODEL(NAME, M)                                                                             \
+  /* A name defined twice in one file: the compiler's first error names it. */                               \
+  inline constexpr int model_##NAME##_is_defined_twice_in_this_file = 0;                                     \
+  static_assert(std::is_trivially_copyable_v<M>,                                                             \
+                "TORCHCLAD_MODEL(" #NAME ", " #M                                                             \
+                "): a model definition holds layer handles and "                                             \
+                "numbers only (Clad copies it in every step); keep other state outside it");                 \
+  namespace torchclad_model_##NAME {                                                                         \
+    template <typename T>                                                                                    \
+    T grad(const void* m, const T* p, T* a, const T* x, const T* y, int n, T* d_p, T* d_a);                  \
+    template <>                                                                                              \
+    float grad<float>(const void* m, const float* p, float* a, const float* x, const float* y, int n,        \
+                      float* d_p, float* d_a) {                                                              \
+      static auto g = clad::gradient(M::template loss<float>, "p, a");                                       \
+      g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                         \
+      return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                 \
+    }                                                                                                        \
+    template <>                                                                                              \
+    double grad<double>(const void* m, const double* p, double* a, const double* x, const double* y, int n,  \
+                        double* d_p, double* d_a) {                                                          \
+      static auto g = clad::gradient(M::template loss<double>, "p, a");                                      \
+      g.execute(*static_cast<const M*>(m), p, a, x, y, n, d_p, d_a);                                         \
+      return ::torchclad::nn::detail::replay_loss(*static_cast<const M*>(m), p, a, x, y, n);                 \
+    }                                                                                                        \
+    template <typename T>                                                                                    \
+    T loss(const void* m, const T* p, T* a, const T* x, const T* y, int n) {                                 \
+      return M::loss(*static_cast<const M*>(m), p, a, x, y, n);                                              \
+    }                                                                                                        \
+    struct Registration {                                                                                    \
+      std::shared_ptr<::torchclad::define::Definition> def;                                                  \
+      Registration() {                                                                                       \
+        try {                                                                                                \
+          def = ::torchclad::nn::detail::make_definition_of<M>(#M, #NAME, __FILE__,                          \
+                                                               reinterpret_cast<const void*>(&grad<float>)); \
+          def->grad_f = &grad<float>;                                                                        \
+          def->grad_d = &grad<double>;                                                                       \
+          def->loss_f = &loss<float>;                                                                        \
+          def->loss_d = &loss<double>;                                                                       \
+          ::torchclad::define::register_definition(def);                                                     \
+        } catch (const std::exception& e) {                                                                  \
+          ::torchclad::define::report_registration_error(                                                    \
+              #NAME, std::string("model '" #NAME "' (" #M "): ") + e.what());                                \
+        }                                                                                                    \
+      }                                                                                                      \
+      ~Registration() {                                                                                      \
+        if (def) ::torchclad::define::unregister_definition(#NAME, def.get());                               \
+      }                                                                                                      \
+    };                                                                                                       \
+    static Registration registration;                                                                        \
   }
 #endif
 
