@@ -931,8 +931,23 @@ void adaptive_pool(Context& c, const GraphNode& node, bool average) {
   std::string geometry = std::to_string(channels);
   for (auto d : in) geometry += ", " + std::to_string(d);
   for (auto d : out) geometry += ", " + std::to_string(d);
+  // The comment says which windows PyTorch's rule gives: their sizes per axis.
+  std::string windows;
+  for (size_t k = 0; k < in.size(); ++k) {
+    int64_t lo = in[k], hi = 0;
+    for (int64_t i = 0; i < out[k]; ++i) {
+      const int64_t size = ((i + 1) * in[k] + out[k] - 1) / out[k] - i * in[k] / out[k];
+      lo = std::min(lo, size);
+      hi = std::max(hi, size);
+    }
+    windows += (k ? " x " : "") + std::to_string(lo) + (hi > lo ? "-" + std::to_string(hi) : std::string());
+  }
+  const auto sizes = [two_d](const std::vector<int64_t>& v) {
+    return two_d ? "[" + ints_text(v) + "]" : ints_text(v);
+  };
   c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + geometry + "};  // " +
-                      node.label() + ": windows [floor(i L / out), ceil((i + 1) L / out))");
+                      node.label() + ": " + sizes(in) + " -> " + sizes(out) + ", windows of " + windows +
+                      " (PyTorch's, [floor(i L / out), ceil((i + 1) L / out)))");
   std::vector<int64_t> dims{channels};
   dims.insert(dims.end(), out.begin(), out.end());
   Value& y = c.new_act(node.outputs[0], dims, xv.channel_major || channels > 1);

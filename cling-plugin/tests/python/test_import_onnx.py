@@ -1206,4 +1206,8 @@ def test_adaptive_pools_to_sizes_that_do_not_divide(tmp_path, dims, fmt):
         {"nn::AdaptiveAvgPool2d ": 1, "nn::AdaptiveMaxPool2d ": 1, "nn::AvgPool2d ": 0, "nn::MaxPool2d ": 0}
     for block, count in blocks.items():
         assert source.count(block) == count, (block, source)
+    # Each adaptive block's comment gives the sizes and its windows' sizes.
+    for text in (["12 -> 7, windows of 2-3 (PyTorch's", "3 -> 4, windows of 1-2 ("] if dims == 1 else
+                 ["[9, 7] -> [5, 4], windows of 2-3 x 2-3 (", "[5, 4] -> [3, 4], windows of 2-3 x 1 ("]):
+        assert text in source, (text, source)
     check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
