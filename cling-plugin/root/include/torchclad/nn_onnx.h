@@ -308,16 +308,15 @@ void pool_forward(const PoolFields& f, const char* kind, T* a, const Act& x, con
 }  // namespace detail
 
 // One name per handle (Clad finds each block's pullback by its name).
-#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION)                              \
-  template <typename T>                                                         \
-  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                           \
-    detail::pool_forward<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
+#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION, FORWARD)                \
+  template <typename T>                                                    \
+  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                      \
+    detail::FORWARD<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
   }
-TORCHCLAD_NN_POOL(max_pool1d, MaxPool1d, kMax)
-TORCHCLAD_NN_POOL(avg_pool1d, AvgPool1d, kAverage)
-TORCHCLAD_NN_POOL(max_pool2d, MaxPool2d, kMax)
-TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage)
-#undef TORCHCLAD_NN_POOL
+TORCHCLAD_NN_POOL(max_pool1d, MaxPool1d, kMax, pool_forward)
+TORCHCLAD_NN_POOL(avg_pool1d, AvgPool1d, kAverage, pool_forward)
+TORCHCLAD_NN_POOL(max_pool2d, MaxPool2d, kMax, pool_forward)
+TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage, pool_forward)
 
 // ---- Adaptive pooling (torch.nn.AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d)
 // to any output size: output i of an axis of length L pools PyTorch's window
@@ -416,16 +415,11 @@ using AdaptiveAvgPool1d = AdaptivePool1d<Reduction::kAverage>;
 using AdaptiveMaxPool2d = AdaptivePool2d<Reduction::kMax>;
 using AdaptiveAvgPool2d = AdaptivePool2d<Reduction::kAverage>;
 
-#define TORCHCLAD_NN_ADAPTIVE_POOL(NAME, HANDLE, REDUCTION)                              \
-  template <typename T>                                                                  \
-  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                                    \
-    detail::adaptive_pool_forward<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
-  }
-TORCHCLAD_NN_ADAPTIVE_POOL(adaptive_max_pool1d, AdaptiveMaxPool1d, kMax)
-TORCHCLAD_NN_ADAPTIVE_POOL(adaptive_avg_pool1d, AdaptiveAvgPool1d, kAverage)
-TORCHCLAD_NN_ADAPTIVE_POOL(adaptive_max_pool2d, AdaptiveMaxPool2d, kMax)
-TORCHCLAD_NN_ADAPTIVE_POOL(adaptive_avg_pool2d, AdaptiveAvgPool2d, kAverage)
-#undef TORCHCLAD_NN_ADAPTIVE_POOL
+TORCHCLAD_NN_POOL(adaptive_max_pool1d, AdaptiveMaxPool1d, kMax, adaptive_pool_forward)
+TORCHCLAD_NN_POOL(adaptive_avg_pool1d, AdaptiveAvgPool1d, kAverage, adaptive_pool_forward)
+TORCHCLAD_NN_POOL(adaptive_max_pool2d, AdaptiveMaxPool2d, kMax, adaptive_pool_forward)
+TORCHCLAD_NN_POOL(adaptive_avg_pool2d, AdaptiveAvgPool2d, kAverage, adaptive_pool_forward)
+#undef TORCHCLAD_NN_POOL
 
 // ---- Layout-aware blocks over a sample's axes: Permute (ONNX Transpose of an
 // activation) and Broadcast (Add / Sub / Mul of two activations whose shapes
@@ -1254,17 +1248,16 @@ void pool_backward(const tn::detail::PoolFields& f, T* a, T* d_a, const tn::Act&
 }
 }  // namespace detail
 
-#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION)                                               \
+#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION, BACKWARD)                                     \
   template <typename T>                                                                                   \
   void NAME##_pullback(tn::HANDLE pool, T* a, tn::Act x, tn::Act y, int n, tn::HANDLE*, T* d_a, tn::Act*, \
                        tn::Act*, int*) {                                                                  \
-    detail::pool_backward<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                               \
+    detail::BACKWARD<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                                    \
   }
-TORCHCLAD_NN_POOL_PULLBACK(max_pool1d, MaxPool1d, kMax)
-TORCHCLAD_NN_POOL_PULLBACK(avg_pool1d, AvgPool1d, kAverage)
-TORCHCLAD_NN_POOL_PULLBACK(max_pool2d, MaxPool2d, kMax)
-TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage)
-#undef TORCHCLAD_NN_POOL_PULLBACK
+TORCHCLAD_NN_POOL_PULLBACK(max_pool1d, MaxPool1d, kMax, pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(avg_pool1d, AvgPool1d, kAverage, pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(max_pool2d, MaxPool2d, kMax, pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage, pool_backward)
 
 namespace detail {
 // Adaptive pooling's adjoint: dx[argmax] += dy (max), dx[window] += dy /
@@ -1295,17 +1288,11 @@ void adaptive_pool_backward(const tn::detail::AdaptiveFields& f, T* a, T* d_a, c
 }
 }  // namespace detail
 
-#define TORCHCLAD_NN_ADAPTIVE_POOL_PULLBACK(NAME, HANDLE, REDUCTION)                                      \
-  template <typename T>                                                                                   \
-  void NAME##_pullback(tn::HANDLE pool, T* a, tn::Act x, tn::Act y, int n, tn::HANDLE*, T* d_a, tn::Act*, \
-                       tn::Act*, int*) {                                                                  \
-    detail::adaptive_pool_backward<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                      \
-  }
-TORCHCLAD_NN_ADAPTIVE_POOL_PULLBACK(adaptive_max_pool1d, AdaptiveMaxPool1d, kMax)
-TORCHCLAD_NN_ADAPTIVE_POOL_PULLBACK(adaptive_avg_pool1d, AdaptiveAvgPool1d, kAverage)
-TORCHCLAD_NN_ADAPTIVE_POOL_PULLBACK(adaptive_max_pool2d, AdaptiveMaxPool2d, kMax)
-TORCHCLAD_NN_ADAPTIVE_POOL_PULLBACK(adaptive_avg_pool2d, AdaptiveAvgPool2d, kAverage)
-#undef TORCHCLAD_NN_ADAPTIVE_POOL_PULLBACK
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_max_pool1d, AdaptiveMaxPool1d, kMax, adaptive_pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_avg_pool1d, AdaptiveAvgPool1d, kAverage, adaptive_pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_max_pool2d, AdaptiveMaxPool2d, kMax, adaptive_pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_avg_pool2d, AdaptiveAvgPool2d, kAverage, adaptive_pool_backward)
+#undef TORCHCLAD_NN_POOL_PULLBACK
 
 // Permute's adjoint: dx[source] += dy; dy = 0.
 template <typename T>
