@@ -340,14 +340,7 @@ inline AdaptiveFields declare_adaptive(const char* kind, const std::string& name
         std::string(kind) + " '" + name + "': needs channels, input and output sizes >= 1, found channels " +
         std::to_string(channels) + ", input " + std::to_string(h) + "x" + std::to_string(w) + ", output " +
         std::to_string(hout) + "x" + std::to_string(wout));
-  AdaptiveFields f;
-  f.channels = channels;
-  f.h = h;
-  f.w = w;
-  f.hout = hout;
-  f.wout = wout;
-  f.id = add_layer(d, name);
-  return f;
+  return AdaptiveFields{channels, h, w, hout, wout, add_layer(d, name)};
 }
 // PyTorch's window of output (oh, ow): rows [h0, h1), columns [w0, w1).
 inline kernels::PoolWindow adaptive_window(const AdaptiveFields& f, int oh, int ow) {
