@@ -241,6 +241,89 @@ struct Pool1dCeilNet : nn::Model {
 };
 TORCHCLAD_MODEL(pool1d_ceil_net, Pool1dCeilNet)
 
+// Adaptive pooling to output sizes that do not divide the input (PyTorch's
+// windows [floor(i L / out), ceil((i + 1) L / out)) differ in size and
+// overlap), to the input's own size, and to more values than the input has.
+// 1D: average 12 -> 7, max 7 -> 5, average 5 -> 5, max 5 -> 3, average 3 -> 4.
+struct AdaptivePool1dNet : nn::Model {
+  nn::Conv1d c{"c", 1, 2, 2, 13};
+  nn::Act h{2 * 12};
+  nn::AdaptiveAvgPool1d ap1{"ap1", 2, 12, 7};
+  nn::Act m1{2 * 7};
+  nn::AdaptiveMaxPool1d mp1{"mp1", 2, 7, 5};
+  nn::Act m2{2 * 5};
+  nn::AdaptiveAvgPool1d ap2{"ap2", 2, 5, 5};
+  nn::Act m3{2 * 5};
+  nn::AdaptiveMaxPool1d mp2{"mp2", 2, 5, 3};
+  nn::Act m4{2 * 3};
+  nn::AdaptiveAvgPool1d ap3{"ap3", 2, 3, 4};
+  nn::Act m5{2 * 4}, out{8};
+  AdaptivePool1dNet() {
+    inputs(13);
+    regression(8);
+    output(out);
+  }
+  template <class T>
+  static T loss(const AdaptivePool1dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::adaptive_avg_pool1d(m.ap1, a, m.h, m.m1, n);
+    nn::adaptive_max_pool1d(m.mp1, a, m.m1, m.m2, n);
+    nn::adaptive_avg_pool1d(m.ap2, a, m.m2, m.m3, n);
+    nn::adaptive_max_pool1d(m.mp2, a, m.m3, m.m4, n);
+    nn::adaptive_avg_pool1d(m.ap3, a, m.m4, m.m5, n);
+    nn::flatten(a, m.m5, m.out, 2, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(adaptive_pool1d_net, AdaptivePool1dNet)
+
+// 2D: average 7x6 -> 5x4, max 5x4 -> 3x4 (the width kept), average 3x4 -> 2x3.
+struct AdaptivePool2dNet : nn::Model {
+  nn::Conv2d c{"c", 2, 3, 2, 2, 8, 7};
+  nn::Act h{3 * 7 * 6};
+  nn::AdaptiveAvgPool2d ap1{"ap1", 3, 7, 6, 5, 4};
+  nn::Act m1{3 * 5 * 4};
+  nn::AdaptiveMaxPool2d mp{"mp", 3, 5, 4, 3, 4};
+  nn::Act m2{3 * 3 * 4};
+  nn::AdaptiveAvgPool2d ap2{"ap2", 3, 3, 4, 2, 3};
+  nn::Act m3{3 * 2 * 3}, out{18};
+  AdaptivePool2dNet() {
+    inputs(2 * 8 * 7);
+    regression(18);
+    output(out);
+  }
+  template <class T>
+  static T loss(const AdaptivePool2dNet& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv2d(m.c, p, x, a, m.h, n);
+    nn::adaptive_avg_pool2d(m.ap1, a, m.h, m.m1, n);
+    nn::adaptive_max_pool2d(m.mp, a, m.m1, m.m2, n);
+    nn::adaptive_avg_pool2d(m.ap2, a, m.m2, m.m3, n);
+    nn::flatten(a, m.m3, m.out, 3, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(adaptive_pool2d_net, AdaptivePool2dNet)
+
+// An adaptive pooling whose output activation has the wrong width.
+struct AdaptiveWrongOutput : nn::Model {
+  nn::Conv1d c{"c", 1, 2, 2, 10};
+  nn::Act h{2 * 9};
+  nn::AdaptiveMaxPool1d mp{"mp", 2, 9, 4};
+  nn::Act out{2 * 3};
+  AdaptiveWrongOutput() {
+    inputs(10);
+    regression(6);
+    output(out);
+  }
+  template <class T>
+  static T loss(const AdaptiveWrongOutput& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::conv1d(m.c, p, x, a, m.h, n);
+    nn::adaptive_max_pool1d(m.mp, a, m.h, m.out, n);
+    return nn::mse(a, m.out, y, n);
+  }
+};
+TORCHCLAD_MODEL(adaptive_wrong_output, AdaptiveWrongOutput)
+
 // Axes of a sample: Permute between layouts (channel-major -> batch-major
 // and back), softmax / log_softmax over the last and over an inner axis of a
 // batch-major sample and over the positions of a channel-major one, and
@@ -965,6 +1048,24 @@ const std::map<std::string, Twin>& twins() {
                        F::Conv1dFuncOptions().bias(view(p, d, "c2.bias")));
          return torch::max_pool1d(h, {3}).flatten(1);
        }},
+      {"adaptive_pool1d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv1d(x.view({x.size(0), 1, 13}), view(p, d, "c.weight"),
+                            F::Conv1dFuncOptions().bias(view(p, d, "c.bias")));
+         h = torch::adaptive_avg_pool1d(h, {7});
+         h = std::get<0>(torch::adaptive_max_pool1d(h, {5}));
+         h = torch::adaptive_avg_pool1d(h, {5});
+         h = std::get<0>(torch::adaptive_max_pool1d(h, {3}));
+         return torch::adaptive_avg_pool1d(h, {4}).flatten(1);
+       }},
+      {"adaptive_pool2d_net",
+       [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
+         auto h = F::conv2d(x.view({x.size(0), 2, 8, 7}), view(p, d, "c.weight"),
+                            F::Conv2dFuncOptions().bias(view(p, d, "c.bias")));
+         h = torch::adaptive_avg_pool2d(h, {5, 4});
+         h = std::get<0>(torch::adaptive_max_pool2d(h, {3, 4}));
+         return torch::adaptive_avg_pool2d(h, {2, 3}).flatten(1);
+       }},
       {"unflatten_net",
        [](const define::Definition& d, const torch::Tensor& p, const torch::Tensor& x) {
          auto z = F::linear(x, view(p, d, "fc.weight"), view(p, d, "fc.bias")).view({x.size(0), 2, 3, 4});
@@ -1014,7 +1115,8 @@ INSTANTIATE_TEST_SUITE_P(
                                          "log_softmax_net", "smooth_activations_net", "batch_norm2d_net",
                                          "batch_norm1d_inference_net", "broadcast_net",
                                          "feature_broadcast_net", "unflatten_net", "no_bias_mlp",
-                                         "channel_softmax_net", "tiled_pool1d_net"),
+                                         "channel_softmax_net", "tiled_pool1d_net", "adaptive_pool1d_net",
+                                         "adaptive_pool2d_net"),
                        ::testing::Values(1, 3, 17)));
 
 // The float step leaves the activations' adjoint all zero (each pullback
@@ -1075,7 +1177,8 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_tuple("broadcast_net", 1, 1), std::make_tuple("broadcast_net", 70, 2),
         std::make_tuple("feature_broadcast_net", 70, 1), std::make_tuple("unflatten_net", 70, 1),
         std::make_tuple("no_bias_mlp", 1, 1), std::make_tuple("no_bias_mlp", 70, 2),
-        std::make_tuple("channel_softmax_net", 70, 1), std::make_tuple("tiled_pool1d_net", 70, 1)));
+        std::make_tuple("channel_softmax_net", 70, 1), std::make_tuple("tiled_pool1d_net", 70, 1),
+        std::make_tuple("adaptive_pool1d_net", 1, 1), std::make_tuple("adaptive_pool2d_net", 70, 2)));
 
 TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(registration_error("conv2d_wrong_output"),
@@ -1088,6 +1191,9 @@ TEST(BlockErrors, GeometryMistakesNameTheLayerWhatWasExpectedAndWhatWasFound) {
       registration_error("broadcast_mismatch"),
       "model 'broadcast_mismatch' (BroadcastMismatch): Broadcast 'b': axis 1 has sizes 3 and 2, which do "
       "not broadcast (equal, or one of them 1)");
+  EXPECT_EQ(registration_error("adaptive_wrong_output"),
+            "model 'adaptive_wrong_output' (AdaptiveWrongOutput): in loss(), layer 'mp': output activation "
+            "has width 6, the layer gives 2 x 4");
   EXPECT_EQ(registration_error("pool_ceil_wrong_output"),
             "model 'pool_ceil_wrong_output' (PoolCeilWrongOutput): in loss(), layer 'mp': output activation "
             "has width 4, the layer gives 2 x 3");

@@ -904,8 +904,10 @@ void reduce_positions(Context& c, const GraphNode& node, bool average) {
 
 // AdaptiveAvgPool / AdaptiveMaxPool 1D and 2D (TorchScript's
 // aten::adaptive_*_pool*d, attribute output_size): PyTorch's windows are
-// [floor(i L / o), ceil((i + 1) L / o)); when o divides L they are the
-// windows of a pooling with kernel = stride = L / o, which torchclad imports.
+// [floor(i L / o), ceil((i + 1) L / o)). When o divides L on every axis they
+// are the windows of a pooling with kernel = stride = L / o (nn::Pool1d /
+// Pool2d); otherwise they differ in size and may overlap: nn::AdaptivePool1d
+// / AdaptivePool2d, which compute those windows.
 void adaptive_pool(Context& c, const GraphNode& node, bool average) {
   const Value& x = spatial_input(c, node, "an adaptive pooling");
   const std::vector<int64_t> in(x.dims.begin() + 1, x.dims.end());
@@ -915,16 +917,97 @@ void adaptive_pool(Context& c, const GraphNode& node, bool average) {
                      "]: one size per axis expected");
   std::vector<int64_t> kernel;
   for (size_t k = 0; k < in.size(); ++k) {
-    if (out[k] < 1 || out[k] > in[k] || in[k] % out[k] != 0)
-      c.fail(node, "adaptive pooling of input " + std::string(in.size() == 1 ? "length " : "size [") +
-                       ints_text(in) + (in.size() == 1 ? "" : "]") + " to output size " +
-                       (out.size() == 1 ? "" : "[") + ints_text(out) + (out.size() == 1 ? "" : "]") + ": " +
-                       std::to_string(in[k]) + " is not a multiple of " + std::to_string(out[k]) +
-                       ", so PyTorch's windows differ in size; torchclad imports adaptive pooling whose "
-                       "output size divides the input size (kernel = stride = input / output), or is 1");
-    kernel.push_back(in[k] / out[k]);
+    if (out[k] < 1) c.fail(node, "output size [" + ints_text(out) + "]: every size must be at least 1");
+    if (out[k] <= in[k] && in[k] % out[k] == 0) kernel.push_back(in[k] / out[k]);
   }
-  pool_windows(c, node, average, kernel);
+  if (kernel.size() == in.size()) return pool_windows(c, node, average, kernel);
+  const Value xv = x;
+  const int64_t channels = xv.dims[0];
+  const bool two_d = in.size() == 2;
+  const std::string layer = c.layer_name(node, "");
+  const std::string id = c.identifier(layer);
+  const std::string type =
+      std::string("Adaptive") + (average ? "Avg" : "Max") + (two_d ? "Pool2d" : "Pool1d");
+  std::string geometry = std::to_string(channels);
+  for (auto d : in) geometry += ", " + std::to_string(d);
+  for (auto d : out) geometry += ", " + std::to_string(d);
+  // The comment says which windows PyTorch's rule gives: their sizes per axis.
+  std::string windows;
+  for (size_t k = 0; k < in.size(); ++k) {
+    int64_t lo = in[k], hi = 0;
+    for (int64_t i = 0; i < out[k]; ++i) {
+      const int64_t size = ((i + 1) * in[k] + out[k] - 1) / out[k] - i * in[k] / out[k];
+      lo = std::min(lo, size);
+      hi = std::max(hi, size);
+    }
+    windows += (k ? " x " : "") + std::to_string(lo) + (hi > lo ? "-" + std::to_string(hi) : std::string());
+  }
+  const auto sizes = [two_d](const std::vector<int64_t>& v) {
+    return two_d ? "[" + ints_text(v) + "]" : ints_text(v);
+  };
+  c.members.push_back("  nn::" + type + " " + id + "{" + cpp_string(layer) + ", " + geometry + "};  // " +
+                      node.label() + ": " + sizes(in) + " -> " + sizes(out) + ", windows of " + windows +
+                      " (PyTorch's, [floor(i L / out), ceil((i + 1) L / out)))");
+  std::vector<int64_t> dims{channels};
+  dims.insert(dims.end(), out.begin(), out.end());
+  Value& y = c.new_act(node.outputs[0], dims, xv.channel_major || channels > 1);
+  c.body.push_back("    nn::adaptive_" + std::string(average ? "avg" : "max") + "_pool" +
+                   (two_d ? "2d" : "1d") + "(m." + id + ", a, m." + xv.ref + ", m." + y.ref + ", n);");
+}
+
+// The dynamo exporter writes an AdaptiveAvgPool whose output size does not
+// divide its input as PyTorch's decomposition (the legacy exporter refuses
+// to export it): a GatherND of every window's positions (indices
+// [oh, kh, ow, kw, 2], the (row, column) of slot (a, b) of output (i, j):
+// PyTorch's window starts plus a, b, clamped to the input; a 1D pooling has
+// oh = kh = 1 after an Unsqueeze), a Where zeroing the slots past each
+// window's end, Gathers and Adds summing the slots, a Div by the window
+// sizes. Recognised by its indices and refused, saying what imports instead.
+void refuse_gathered_adaptive_pool(const Graph& g) {
+  for (const auto& node : g.nodes) {
+    if (node.op != "GatherND" || node.inputs.size() != 2) continue;
+    const auto it = g.constants.find(node.inputs[1]);
+    if (it == g.constants.end() || !it->second.is_int) continue;
+    const ConstTensor& t = it->second;
+    if (t.dims.size() != 5 || t.dims[4] != 2 || static_cast<int64_t>(t.i.size()) != t.numel() || t.i.empty())
+      continue;
+    const int64_t oh = t.dims[0], kh = t.dims[1], ow = t.dims[2], kw = t.dims[3];
+    int64_t h = 0, w = 0;  // the input's size: the last window ends at its end
+    for (size_t k = 0; k + 1 < t.i.size(); k += 2) {
+      h = std::max(h, t.i[k] + 1);
+      w = std::max(w, t.i[k + 1] + 1);
+    }
+    auto start = [](int64_t i, int64_t len, int64_t out) { return i * len / out; };
+    auto fits = [&](int64_t len, int64_t out, int64_t slots) {
+      for (int64_t i = 0; i < out; ++i)
+        if ((i + 1) * len / out + ((i + 1) * len % out != 0) - start(i, len, out) > slots) return false;
+      return true;
+    };
+    bool windows = fits(h, oh, kh) && fits(w, ow, kw);
+    for (int64_t i = 0, at = 0; windows && i < oh; ++i)
+      for (int64_t a = 0; windows && a < kh; ++a)
+        for (int64_t j = 0; windows && j < ow; ++j)
+          for (int64_t b = 0; windows && b < kw; ++b, at += 2)
+            windows = t.i[at] == std::min(start(i, h, oh) + a, h - 1) &&
+                      t.i[at + 1] == std::min(start(j, w, ow) + b, w - 1);
+    if (!windows || (h % oh == 0 && w % ow == 0)) continue;
+    const bool one_d = h == 1 && oh == 1;
+    const std::string sizes =
+        one_d ? "input length " + std::to_string(w) + " to output size " + std::to_string(ow)
+              : "input size [" + ints_text({h, w}) + "] to output size [" + ints_text({oh, ow}) + "]";
+    const bool rows_divide = h % oh == 0;
+    throw std::runtime_error(
+        "import_model: " + node.label() +
+        ": this GatherND is the dynamo exporter's form of an adaptive pooling of " + sizes +
+        " (PyTorch's windows gathered, masked, summed and divided): the pooling's output size does not "
+        "divide its input (" +
+        std::to_string(rows_divide ? w : h) + " is not a multiple of " +
+        std::to_string(rows_divide ? ow : oh) +
+        ", so its windows differ in size), which torchclad does not "
+        "import from ONNX. Import the module as TorchScript (torch.jit.script or trace, with "
+        "ImportOptions::input_shape), which imports it, or give the pooling an output size that divides its "
+        "input (the exporters then write a pooling torchclad imports)");
+  }
 }
 
 void leaky_relu(Context& c, const GraphNode& node) {
@@ -1468,6 +1551,7 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     x.dims.push_back(std::stoll(d));
   }
   c.values[input.name] = x;
+  refuse_gathered_adaptive_pool(g);
 
   for (c.index = 0; c.index < g.nodes.size(); ++c.index) {
     if (c.fused.count(c.index)) continue;

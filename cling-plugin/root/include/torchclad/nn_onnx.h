@@ -1,5 +1,6 @@
 // torchclad/nn_onnx.h: building blocks for the operators of imported models
 // (ONNX / TorchScript): Conv2d, pooling with stride, padding and ceil_mode,
+// adaptive pooling to any output size,
 // LeakyReLU, Softmax, LogSoftmax (over any axis of a sample), BatchNorm,
 // broadcasting Add/Sub/Mul (with constants, and between activations),
 // Permute (Transpose of an activation), Concat; and the
@@ -244,7 +245,9 @@ inline kernels::Pool2dShape pool_shape(const PoolFields& f) {
   s.count_include_pad = f.count_include_pad;
   return s;
 }
-inline void check_pool(const PoolFields& f, const Act& x, const Act& y, const char* kind) {
+// Any pooling's fields (PoolFields, AdaptiveFields): the activations' widths.
+template <class Fields>
+void check_pool(const Fields& f, const Act& x, const Act& y, const char* kind) {
   TORCHCLAD_NN_NEED(f.id >= 0, f.id, std::string("a ") + kind + " layer is used before it is declared");
   declared(x, f.id, "the input");
   declared(y, f.id, "the output");
@@ -305,15 +308,110 @@ void pool_forward(const PoolFields& f, const char* kind, T* a, const Act& x, con
 }  // namespace detail
 
 // One name per handle (Clad finds each block's pullback by its name).
-#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION)                              \
-  template <typename T>                                                         \
-  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                           \
-    detail::pool_forward<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
+#define TORCHCLAD_NN_POOL(NAME, HANDLE, REDUCTION, FORWARD)                \
+  template <typename T>                                                    \
+  void NAME(HANDLE pool, T* a, Act x, Act y, int n) {                      \
+    detail::FORWARD<Reduction::REDUCTION>(pool, HANDLE::kind, a, x, y, n); \
   }
-TORCHCLAD_NN_POOL(max_pool1d, MaxPool1d, kMax)
-TORCHCLAD_NN_POOL(avg_pool1d, AvgPool1d, kAverage)
-TORCHCLAD_NN_POOL(max_pool2d, MaxPool2d, kMax)
-TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage)
+TORCHCLAD_NN_POOL(max_pool1d, MaxPool1d, kMax, pool_forward)
+TORCHCLAD_NN_POOL(avg_pool1d, AvgPool1d, kAverage, pool_forward)
+TORCHCLAD_NN_POOL(max_pool2d, MaxPool2d, kMax, pool_forward)
+TORCHCLAD_NN_POOL(avg_pool2d, AvgPool2d, kAverage, pool_forward)
+
+// ---- Adaptive pooling (torch.nn.AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d)
+// to any output size: output i of an axis of length L pools PyTorch's window
+// [floor(i L / out), ceil((i + 1) L / out)), so when out does not divide L
+// the windows differ in size and may overlap (out > L repeats values). The
+// importer uses these where out does not divide L (a dividing size is a
+// pooling of kernel = stride = L / out, nn::Pool1d / Pool2d).
+
+namespace detail {
+// The fields every adaptive pooling handle has (1D: h = hout = 1). Plain ints,
+// as Permute's.
+struct AdaptiveFields {
+  int channels = 0, h = 1, w = 1, hout = 1, wout = 1;
+  int id = -1;
+};
+inline AdaptiveFields declare_adaptive(const char* kind, const std::string& name, int channels, int h, int w,
+                                       int hout, int wout) {
+  auto& d = current(kind);
+  if (channels < 1 || h < 1 || w < 1 || hout < 1 || wout < 1)
+    throw std::invalid_argument(
+        std::string(kind) + " '" + name + "': needs channels, input and output sizes >= 1, found channels " +
+        std::to_string(channels) + ", input " + std::to_string(h) + "x" + std::to_string(w) + ", output " +
+        std::to_string(hout) + "x" + std::to_string(wout));
+  return AdaptiveFields{channels, h, w, hout, wout, add_layer(d, name)};
+}
+// PyTorch's window of output (oh, ow): rows [h0, h1), columns [w0, w1).
+inline kernels::PoolWindow adaptive_window(const AdaptiveFields& f, int oh, int ow) {
+  return {static_cast<int>(long{oh} * f.h / f.hout),
+          static_cast<int>((long{oh + 1} * f.h + f.hout - 1) / f.hout),
+          static_cast<int>(long{ow} * f.w / f.wout),
+          static_cast<int>((long{ow + 1} * f.w + f.wout - 1) / f.wout)};
+}
+// The plane's row length for kernels::max_pool2d_argmax (the first maximum,
+// or the last NaN, as PyTorch's adaptive max pooling).
+inline kernels::Pool2dShape adaptive_rows(const AdaptiveFields& f) {
+  kernels::Pool2dShape s;
+  s.h = f.h;
+  s.w = f.w;
+  return s;
+}
+// x [channels, n, h, w] -> y [channels, n, hout, wout]: planes are independent.
+template <Reduction R, typename T>
+void adaptive_pool_forward(const AdaptiveFields& f, const char* kind, T* a, const Act& x, const Act& y,
+                           int n) {
+  if (replaying()) return;
+  check_pool(f, x, y, kind);
+  const long planes = long{f.channels} * n, in = long{f.h} * f.w, out = long{f.hout} * f.wout;
+  const kernels::Pool2dShape rows = adaptive_rows(f);
+  for (long q = 0; q < planes; ++q) {
+    const T* plane = a + long{n} * x.off + q * in;
+    T* o = a + long{n} * y.off + q * out;
+    for (int oh = 0; oh < f.hout; ++oh)
+      for (int ow = 0; ow < f.wout; ++ow) {
+        const kernels::PoolWindow win = adaptive_window(f, oh, ow);
+        if (R == Reduction::kMax) {
+          o[long{oh} * f.wout + ow] = plane[kernels::max_pool2d_argmax(plane, rows, win)];
+          continue;
+        }
+        T sum = T(0);
+        for (int i = win.h0; i < win.h1; ++i)
+          for (int j = win.w0; j < win.w1; ++j) sum += plane[long{i} * f.w + j];
+        o[long{oh} * f.wout + ow] = sum / T((win.h1 - win.h0) * (win.w1 - win.w0));
+      }
+  }
+}
+}  // namespace detail
+
+template <Reduction R>
+struct AdaptivePool1d : detail::AdaptiveFields {
+  static constexpr const char* kind = R == Reduction::kMax ? "AdaptiveMaxPool1d" : "AdaptiveAvgPool1d";
+  int lout = 0;
+  AdaptivePool1d() = default;
+  // Over [channels, n, length] -> [channels, n, output_size].
+  AdaptivePool1d(const std::string& name, int channels, int length, int output_size)
+      : detail::AdaptiveFields(detail::declare_adaptive(kind, name, channels, 1, length, 1, output_size)) {
+    lout = wout;
+  }
+};
+template <Reduction R>
+struct AdaptivePool2d : detail::AdaptiveFields {
+  static constexpr const char* kind = R == Reduction::kMax ? "AdaptiveMaxPool2d" : "AdaptiveAvgPool2d";
+  AdaptivePool2d() = default;
+  // Over [channels, n, h, w] -> [channels, n, hout, wout].
+  AdaptivePool2d(const std::string& name, int channels, int h, int w, int hout, int wout)
+      : detail::AdaptiveFields(detail::declare_adaptive(kind, name, channels, h, w, hout, wout)) {}
+};
+using AdaptiveMaxPool1d = AdaptivePool1d<Reduction::kMax>;
+using AdaptiveAvgPool1d = AdaptivePool1d<Reduction::kAverage>;
+using AdaptiveMaxPool2d = AdaptivePool2d<Reduction::kMax>;
+using AdaptiveAvgPool2d = AdaptivePool2d<Reduction::kAverage>;
+
+TORCHCLAD_NN_POOL(adaptive_max_pool1d, AdaptiveMaxPool1d, kMax, adaptive_pool_forward)
+TORCHCLAD_NN_POOL(adaptive_avg_pool1d, AdaptiveAvgPool1d, kAverage, adaptive_pool_forward)
+TORCHCLAD_NN_POOL(adaptive_max_pool2d, AdaptiveMaxPool2d, kMax, adaptive_pool_forward)
+TORCHCLAD_NN_POOL(adaptive_avg_pool2d, AdaptiveAvgPool2d, kAverage, adaptive_pool_forward)
 #undef TORCHCLAD_NN_POOL
 
 // ---- Layout-aware blocks over a sample's axes: Permute (ONNX Transpose of an
@@ -1143,16 +1241,50 @@ void pool_backward(const tn::detail::PoolFields& f, T* a, T* d_a, const tn::Act&
 }
 }  // namespace detail
 
-#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION)                                               \
+#define TORCHCLAD_NN_POOL_PULLBACK(NAME, HANDLE, REDUCTION, BACKWARD)                                     \
   template <typename T>                                                                                   \
   void NAME##_pullback(tn::HANDLE pool, T* a, tn::Act x, tn::Act y, int n, tn::HANDLE*, T* d_a, tn::Act*, \
                        tn::Act*, int*) {                                                                  \
-    detail::pool_backward<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                               \
+    detail::BACKWARD<tn::Reduction::REDUCTION>(pool, a, d_a, x, y, n);                                    \
   }
-TORCHCLAD_NN_POOL_PULLBACK(max_pool1d, MaxPool1d, kMax)
-TORCHCLAD_NN_POOL_PULLBACK(avg_pool1d, AvgPool1d, kAverage)
-TORCHCLAD_NN_POOL_PULLBACK(max_pool2d, MaxPool2d, kMax)
-TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage)
+TORCHCLAD_NN_POOL_PULLBACK(max_pool1d, MaxPool1d, kMax, pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(avg_pool1d, AvgPool1d, kAverage, pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(max_pool2d, MaxPool2d, kMax, pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(avg_pool2d, AvgPool2d, kAverage, pool_backward)
+
+namespace detail {
+// Adaptive pooling's adjoint: dx[argmax] += dy (max), dx[window] += dy /
+// window size (average); dy = 0.
+template <tn::Reduction R, typename T>
+void adaptive_pool_backward(const tn::detail::AdaptiveFields& f, T* a, T* d_a, const tn::Act& x,
+                            const tn::Act& y, int n) {
+  const long planes = long{f.channels} * n, in = long{f.h} * f.w, out = long{f.hout} * f.wout;
+  const tk::Pool2dShape rows = tn::detail::adaptive_rows(f);
+  for (long q = 0; q < planes; ++q) {
+    const T* plane = a + long{n} * x.off + q * in;
+    T* dplane = d_a + long{n} * x.off + q * in;
+    const T* dout = d_a + long{n} * y.off + q * out;
+    for (int oh = 0; oh < f.hout; ++oh)
+      for (int ow = 0; ow < f.wout; ++ow) {
+        const tk::PoolWindow win = tn::detail::adaptive_window(f, oh, ow);
+        const T g = dout[long{oh} * f.wout + ow];
+        if (R == tn::Reduction::kMax) {
+          dplane[tk::max_pool2d_argmax(plane, rows, win)] += g;
+          continue;
+        }
+        const T share = g / T((win.h1 - win.h0) * (win.w1 - win.w0));
+        for (int i = win.h0; i < win.h1; ++i)
+          for (int j = win.w0; j < win.w1; ++j) dplane[long{i} * f.w + j] += share;
+      }
+  }
+  clear(d_a + long{n} * y.off, long{n} * y.width);
+}
+}  // namespace detail
+
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_max_pool1d, AdaptiveMaxPool1d, kMax, adaptive_pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_avg_pool1d, AdaptiveAvgPool1d, kAverage, adaptive_pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_max_pool2d, AdaptiveMaxPool2d, kMax, adaptive_pool_backward)
+TORCHCLAD_NN_POOL_PULLBACK(adaptive_avg_pool2d, AdaptiveAvgPool2d, kAverage, adaptive_pool_backward)
 #undef TORCHCLAD_NN_POOL_PULLBACK
 
 // Permute's adjoint: dx[source] += dy; dy = 0.
