@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "dataset_impl.hpp"
+#include "dist/communicator.hpp"
 #include "feature_names.hpp"
 #include "metrics/weighted.hpp"
 #include "define/definition.hpp"
@@ -266,9 +267,27 @@ Model::Model(const std::string& name, unsigned long long seed)
         return s;
       })) {}
 
+namespace {
+// Data-parallel, a training set every rank holds whole trains correctly
+// (each rank takes its share of every global batch) but costs each rank the
+// memory of all rows: said once, by rank 0, with the way out.
+void note_unsharded(const Dataset& train) {
+  static bool told = false;
+  if (told || !dist::distributed() || train.impl()->shard_total > 0) return;
+  told = true;
+  if (dist::is_root())
+    std::fprintf(stderr,
+                 "torchclad: Model::fit: each of the %d ranks holds the whole training set (%lld rows): "
+                 "it trains correctly, each rank taking its share of every batch; "
+                 "Distributed::shard(train) keeps only a rank's part in its memory\n",
+                 dist::world().size(), static_cast<long long>(train.size()));
+}
+}  // namespace
+
 TrainResult Model::fit(const Dataset& train, const Dataset& test, const TrainOptions& o) {
   return rethrow_plain([&] {
     check_whole(test, "Model::fit's test set");
+    note_unsharded(train);
     record_model_features(*state(), train.impl()->feature_names, "Model::fit", "the training set");
     check_model_features(*state(), test.impl()->feature_names, "Model::fit", "the test set");
     return fit_data(*state(), model_data(*state(), train), model_data(*state(), test), o,

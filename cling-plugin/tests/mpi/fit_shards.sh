@@ -40,5 +40,13 @@ for l in lines:
 print(f"each of {ranks} ranks held its shard")
 PY
 fi
+# Rank 0 alone says, once, that every rank holds the whole training set
+# (correct, but it costs memory); a shard gets no such note.
+if [ "$mode" != stream ]; then
+  notes=$(grep -c "holds the whole training set" "$prefix-ranks.err")
+  expected=0
+  [ "$mode" = whole ] && expected=1
+  [ "$notes" = "$expected" ] || { cat "$prefix-ranks.err"; echo "$notes whole-set notes, expected $expected"; exit 1; }
+fi
 "$python" "$(dirname "$0")/compare_params.py" "$prefix-single.bin" "$prefix-ranks.bin" \
   --metrics "$prefix-single.txt" "$prefix-ranks.txt"
