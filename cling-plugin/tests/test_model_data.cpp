@@ -462,6 +462,8 @@ TEST(ModelFeatureNames, RecordedSavedLoadedAndCheckedAgainstTheColumns) {
   EXPECT_TRUE(
       throws_with([&] { renamed.set_feature_names({"a", "b"}); },
                   {"Model::set_feature_names: model 'ntuple_classifier' takes 3 features, found 2 names"}));
+  EXPECT_TRUE(throws_with([&] { renamed.set_feature_names({"a", "b", "a"}); },
+                          {"Model::set_feature_names: 'a' is listed twice (names 0 and 2)"}));
   renamed.set_feature_names(swapped);
   EXPECT_NO_THROW(define_model_column(df, "score", renamed, swapped));
   EXPECT_TRUE(

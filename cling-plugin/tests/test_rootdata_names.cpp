@@ -123,6 +123,29 @@ TEST(RootDataNames, ConcatRefusesOtherFeatureNames) {
                            "(the same features in another order)"}));
 }
 
+// Mlp checks the names itself: its autograd engine does not go through
+// Model::fit, and its standardize fits on columns before fit sees them.
+TEST(RootDataNames, MlpRefusesColumnsInAnotherOrder) {
+  ROOT::RDataFrame df("signal", ntuple_file());
+  const auto ab = torchclad::dataset_from_columns(df, {"f", "d"}, "cls");
+  const auto ba = torchclad::dataset_from_columns(df, {"d", "f"}, "cls");
+  torchclad::TrainOptions o;
+  o.epochs = 1;
+  o.progress = false;
+  torchclad::Mlp standardized({2, 4, 3});  // cls: 3 classes
+  standardized.standardize(ab);
+  EXPECT_TRUE(
+      throws_with([&] { standardized.fit(ba, ba, o); },
+                  {"Mlp::fit: the training set has the features (d, f), but standardize was fitted on "
+                   "the features (f, d)"}));
+  o.engine = "autograd";
+  torchclad::Mlp autograd({2, 4, 3});
+  EXPECT_TRUE(throws_with([&] { autograd.fit(ab, ba, o); },
+                          {"Mlp::fit: the test set has the features (d, f), but the model trains on the "
+                           "features (f, d)"}));
+  autograd.fit(ab, ab, o);  // the same order trains
+}
+
 TEST(RootDataNames, DataLoaderTakesFileSlashTree) {
   const auto& f = ntuple_file();
   DataLoader by_argument, by_path, same_twice;

@@ -272,6 +272,8 @@ TEST(RunLoop, EpochRatesAreTakenOverTheWindow) {
     const double rate = expected.rate(40, out.epochs[e].seconds).samples_per_second;
     EXPECT_DOUBLE_EQ(out.epochs[e].samples_per_second, rate) << e;
     EXPECT_DOUBLE_EQ(epochs[e].samples_per_second, rate) << e;
+    // steps/s over the same window: 5 steps of 8 samples.
+    EXPECT_DOUBLE_EQ(out.epochs[e].steps_per_second, rate * 5 / 40) << e;
     expected.add_epoch(40, out.epochs[e].seconds);
   }
   // Microseconds of training in all: every epoch line says its rate is rough.

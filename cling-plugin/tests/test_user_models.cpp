@@ -281,6 +281,34 @@ struct UnnamedForgotten : nn::Model {
 };
 TORCHCLAD_MODEL(unnamed_forgotten, UnnamedForgotten)
 
+// An Act of a base class sits in the instance too, and one member is
+// assigned in the body: the counts of Acts in the instance (x, h, spare) and
+// of the struct's Act members (h, z, spare) agree by chance; names from the
+// source would shift by one, so the activations are described by place.
+struct ActBase : nn::Model {
+  nn::Act x{8};
+};
+struct InheritedAct : ActBase {
+  nn::Linear fc1{"fc1", 4, 8}, fc2{"fc2", 8, 2};
+  nn::Act h{8};
+  nn::Act z;
+  nn::Act spare{2};
+  InheritedAct() {
+    inputs(4);
+    classes(2);
+    z = nn::Act(2);
+    output(spare);
+  }
+  template <class T>
+  static T loss(const InheritedAct& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.x, n);
+    nn::relu(a, m.x, m.h, n);
+    nn::linear(m.fc2, p, a, m.h, m.z, n);
+    return nn::cross_entropy(a, m.z, y, n);
+  }
+};
+TORCHCLAD_MODEL(inherited_act, InheritedAct)
+
 // The first layer reads 4 values per sample of x; inputs() says 3.
 struct InputsMismatch : nn::Model {
   nn::Linear fc{"fc", 4, 1};
@@ -418,6 +446,14 @@ TEST(UserModelErrors, AnActivationWithoutAMemberBuiltWithItIsDescribedByPlaceAnd
                    "nn::Act(width, \"name\"))' before any block writes it"),
             std::string::npos)
       << e;
+}
+
+TEST(UserModelErrors, ActivationsOfABaseClassDoNotShiftTheNamesOfTheMembers) {
+  const auto e = registration_error("inherited_act");
+  EXPECT_NE(e.find("output() names the activation 'the unnamed nn::Act #3 of width 2"), std::string::npos)
+      << e;
+  EXPECT_EQ(e.find("'h'"), std::string::npos) << e;  // 'h' would be x's name, shifted
+  EXPECT_EQ(e.find("'z'"), std::string::npos) << e;
 }
 
 TEST(UserModelErrors, AnOutputThatNoBlockWritesIsRefusedNamingWhatTheBlocksWrite) {

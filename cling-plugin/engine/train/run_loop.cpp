@@ -261,9 +261,10 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
       }
       m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       m.train_loss = m.steps ? loss_sum / m.steps : 0;
-      m.steps_per_second = m.steps / m.seconds;
       const auto rate = throughput.rate(samples, m.seconds);
       m.samples_per_second = rate.samples_per_second;
+      // Over the same window as samples/s: a tiny epoch's own rate swings.
+      m.steps_per_second = samples > 0 ? rate.samples_per_second * m.steps / samples : 0;
       throughput.add_epoch(samples, m.seconds);
       m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
       if (dist::distributed()) share_evaluation(m.eval);

@@ -40,7 +40,7 @@ struct EpochStats {
   int64_t steps = 0;
   double train_loss = 0;          // mean over the epoch's steps
   double seconds = 0;             // training time of the epoch (steps only)
-  double steps_per_second = 0;    // this epoch's steps / seconds
+  double steps_per_second = 0;    // samples_per_second x this epoch's steps per sample
   double samples_per_second = 0;  // over >= 0.25 s of training with the epochs before (train::Throughput)
   Evaluation eval;
 };

@@ -29,8 +29,9 @@ namespace torchclad {
 // whichever engine trained it; standardize's statistics wait here for the
 // next fit, which gives them to its Model.
 struct Mlp::State {
-  std::shared_ptr<Model> model;  // null until fit
-  Standardization features;      // undefined unless standardize was called
+  std::shared_ptr<Model> model;            // null until fit
+  Standardization features;                // undefined unless standardize was called
+  std::vector<std::string> feature_names;  // the features standardize fitted on (empty: unknown)
 };
 
 Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -89,6 +90,14 @@ void check_classes(const Dataset& d, const char* where) {
                              ": Mlp is a classifier, but the dataset holds regression "
                              "targets; define a regression model (torchclad/nn.h, regression())");
 }
+// Mlp's engines other than clad do not go through Model::fit's checks: a
+// dataset whose columns come in another order is refused here too.
+void check_mlp_features(const std::vector<std::string>& expected, const std::vector<std::string>& found,
+                        const std::string& what_expected, const std::string& what_found) {
+  if (expected.size() != found.size()) return;  // the width checks say so in counts
+  check_feature_names(expected, found, "Mlp::fit", what_expected, what_found,
+                      "give every dataset the same columns in the same order");
+}
 }  // namespace
 
 void Mlp::standardize(const Dataset& train) {
@@ -100,6 +109,7 @@ void Mlp::standardize(const Dataset& train) {
     auto features = fit_feature_standardization(*mlp_definition(config), train, "Mlp::standardize");
     if (!state_) state_ = std::make_shared<State>();
     state_->features = std::move(features);
+    state_->feature_names = train.impl()->feature_names;
     return 0;
   });
 }
@@ -112,12 +122,18 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
                            parse_activation(activation_)};
     const auto def = mlp_definition(config);
     const Standardization features = state_ ? state_->features : Standardization{};
+    std::vector<std::string> names = state_ ? state_->feature_names : std::vector<std::string>{};
+    check_mlp_features(names, train.impl()->feature_names, "standardize was fitted on the features",
+                       "the training set has the features");
+    if (names.empty()) names = train.impl()->feature_names;
+    check_mlp_features(names, test.impl()->feature_names, "the model trains on the features",
+                       "the test set has the features");
     // The fit's Model standardises as Model::standardize would have, and
-    // knows the training set's feature names.
-    const auto standardized = [&features, &train](const std::shared_ptr<Model>& m) {
+    // knows the features it was trained on.
+    const auto standardized = [&features, &names](const std::shared_ptr<Model>& m) {
       m->state()->mean = features.mean;
       m->state()->scale = features.scale;
-      m->state()->feature_names = train.impl()->feature_names;
+      m->state()->feature_names = names;
       return m;
     };
     if (o.engine == "clad" || o.engine == "clad-model") {
@@ -126,7 +142,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
       clad.engine = "clad";
       auto model = standardized(std::make_shared<Model>(def->name, o.seed));
       auto result = model->fit(train, test, clad);
-      state_ = std::make_shared<State>(State{model, features});
+      state_ = std::make_shared<State>(State{model, features, names});
       return result;
     }
     if (train.impl()->shard_total > 0 || test.impl()->shard_total > 0)
@@ -162,7 +178,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
     state_ = std::make_shared<State>(State{
         standardized(std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))),
-        features});
+        features, names});
     return out;
   });
 }

@@ -490,6 +490,11 @@ void Model::set_feature_names(const std::vector<std::string>& names) {
       throw std::runtime_error("Model::set_feature_names: model '" + def.name + "' takes " +
                                std::to_string(def.inputs) + " features, found " +
                                std::to_string(names.size()) + " names (" + feature_list(names) + ")");
+    for (size_t i = 0; i < names.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (names[i] == names[j])  // no dataset would ever match: every later call would refuse
+          throw std::runtime_error("Model::set_feature_names: '" + names[i] + "' is listed twice (names " +
+                                   std::to_string(j) + " and " + std::to_string(i) + ")");
     state()->feature_names = names;
     return 0;
   });

@@ -1198,12 +1198,15 @@ inline void name_activations(define::Definition& d, const void* instance, size_t
                                                     : define::declared_members(source, type, "Act");
   std::vector<const define::DeclaredMember*> names;
   if (found.ok) {
-    for (const auto& m : found.members) names.push_back(&m);
-    if (names.size() != members.size()) {  // some are default-constructed and assigned in the body
-      names.clear();
-      for (const auto& m : found.members)
-        if (!m.initialiser.empty()) names.push_back(&m);
-    }
+    // A member without an initialiser is assigned in the body: its handle was
+    // built outside the instance, so only the initialised members can match
+    // (always: with an Act of a base class or a member struct in the
+    // instance, the counts could agree by chance and shift every name).
+    const bool all_initialised =
+        std::all_of(found.members.begin(), found.members.end(),
+                    [](const define::DeclaredMember& m) { return !m.initialiser.empty(); });
+    for (const auto& m : found.members)
+      if (all_initialised || !m.initialiser.empty()) names.push_back(&m);
   }
   if (names.size() == members.size()) {
     for (size_t i = 0; i < names.size(); ++i) {

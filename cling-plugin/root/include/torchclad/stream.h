@@ -85,8 +85,9 @@ class StreamDataset {
   // different lengths, a label < 0 or > 2^24 - 1 and a basket ROOT cannot
   // read (a corrupt or truncated file, a file changed between epochs) are
   // found while reading: the error (naming the column, the entry and its
-  // file) is thrown by next_batch or fit on the caller's thread; the stream
-  // stays usable (begin_epoch starts over).
+  // file) is thrown by next_batch or fit on the caller's thread (by the
+  // constructor when the first entry cannot be read); the stream stays
+  // usable (begin_epoch starts over).
   StreamDataset(const std::vector<std::string>& files, const std::string& tree,
                 const std::vector<std::string>& features, const std::string& label,
                 const std::string& weight = "", const StreamOptions& options = {},
