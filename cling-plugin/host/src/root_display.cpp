@@ -6,8 +6,12 @@
 #include <TClass.h>
 #include <TColor.h>
 #include <TError.h>
+#include <TGraph.h>
+#include <TH1.h>
+#include <THStack.h>
 #include <TInterpreter.h>
 #include <TList.h>
+#include <TMultiGraph.h>
 #include <TROOT.h>
 #include <TStyle.h>
 #include <TVirtualPad.h>
@@ -168,11 +172,29 @@ void mark_unmodified(TPad* pad, int depth = 0) {
     if (auto* sub = dynamic_cast<TPad*>(o)) mark_unmodified(sub, depth + 1);
 }
 
-// The object is a primitive of the pad or of one of its sub-pads.
+bool listed(TList* list, const TObject* object) {
+  if (list)
+    for (TObject* o : *list)
+      if (o == object) return true;
+  return false;
+}
+
+// The object is drawn as part of a primitive: a histogram of a THStack, a
+// graph of a TMultiGraph, a function (a fit) of a histogram or a graph.
+bool member_of(TObject* primitive, const TObject* object) {
+  if (auto* stack = dynamic_cast<THStack*>(primitive)) return listed(stack->GetHists(), object);
+  if (auto* multi = dynamic_cast<TMultiGraph*>(primitive)) return listed(multi->GetListOfGraphs(), object);
+  if (auto* h = dynamic_cast<TH1*>(primitive)) return listed(h->GetListOfFunctions(), object);
+  if (auto* g = dynamic_cast<TGraph*>(primitive)) return listed(g->GetListOfFunctions(), object);
+  return false;
+}
+
+// The object is a primitive of the pad or of one of its sub-pads, or a
+// member of one of their primitives.
 bool drawn_on(TPad* pad, const TObject* object, int depth = 0) {
   if (!pad->GetListOfPrimitives()) return false;
   for (TObject* o : *pad->GetListOfPrimitives()) {
-    if (o == object) return true;
+    if (o == object || member_of(o, object)) return true;
     if (auto* sub = dynamic_cast<TPad*>(o); sub && depth < 8 && drawn_on(sub, object, depth + 1)) return true;
   }
   return false;

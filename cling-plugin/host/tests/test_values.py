@@ -195,6 +195,31 @@ def test_a_value_drawn_on_a_canvas_the_cell_shows_is_not_drawn_again(host):
     assert reply["status"] == "ok" and displays(events) == []
 
 
+def test_a_member_of_a_drawn_stack_or_multigraph_is_not_drawn_again(host):
+    # A histogram of a THStack, a graph of a TMultiGraph, a histogram's fit
+    # function: drawn on the canvas the cell shows, so the value is text.
+    _, events = value_text(host, 'auto stack_c = new TCanvas("stack_c", "", 400, 300);\n'
+                                 'auto in_stack = new TH1F("in_stack", "", 10, 0, 1); in_stack->Fill(0.5);\n'
+                                 'auto stack = new THStack("stack", ""); stack->Add(in_stack); stack->Draw();\n'
+                                 "in_stack")
+    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, events
+    _, events = value_text(host, 'auto multi_c = new TCanvas("multi_c", "", 400, 300);\n'
+                                 "auto in_multi = new TGraph(2); in_multi->SetPoint(0, 0, 1); in_multi->SetPoint(1, 1, 2);\n"
+                                 'auto multi = new TMultiGraph(); multi->Add(in_multi); multi->Draw("AL");\n'
+                                 "in_multi")
+    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, events
+    _, events = value_text(host, 'auto fit_c = new TCanvas("fit_c", "", 400, 300);\n'
+                                 'auto fitted = new TH1F("fitted", "", 20, -3, 3); fitted->FillRandom("gaus", 500);\n'
+                                 'fitted->Fit("gaus", "Q"); fitted->Draw();\n'
+                                 'fitted->GetFunction("gaus")')
+    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, events
+    # Not drawn on a canvas: the stack's histogram alone is drawn as the value.
+    _, events = value_text(host, 'auto alone = new TH1F("alone", "", 10, 0, 1); alone->Fill(0.5);\n'
+                                 'auto other_stack = new THStack("other_stack", ""); other_stack->Add(alone);\n'
+                                 "alone")
+    check_root_bundle(results(events)[0]["data"], "TH1F")
+
+
 def test_a_canvas_as_the_value_is_shown_once(host):
     _, events = value_text(host, 'auto canvas_v = new TCanvas("canvas_v", "value", 500, 300);\nvalue_h->Draw();\ncanvas_v')
     check_root_bundle(results(events)[0]["data"], "TCanvas")

@@ -87,25 +87,36 @@ export function drawn(page: Page, mark = false): Promise<DrawnDisplay[]> {
 }
 
 /**
- * Records, every 50 ms inside the page, the first training display's status
- * and its train trace's point count, and tags its plot div while it runs
- * (as drawn(page, true) does). A short run (a few seconds) is seen running
- * however busy the test process is; read the records with watched(page).
+ * Records the first training display's status and its train trace's point
+ * count inside the page: after every plotly draw of it (so a state drawn only
+ * briefly, when updates arrive in a burst on a busy machine, is still seen),
+ * and every 50 ms. Tags its plot div while it runs (as drawn(page, true) does).
+ * Read the records with watched(page).
  */
 export function watchFirstDisplay(page: Page): Promise<void> {
   return page.evaluate(() => {
     const seen: { status: string; points: number }[] = [];
     (window as unknown as { __torchcladWatched: typeof seen }).__torchcladWatched = seen;
-    setInterval(() => {
+    type PlotDiv = HTMLElement & {
+      data?: any[];
+      __torchcladSeen?: boolean;
+      __torchcladHooked?: boolean;
+      on?: (event: string, f: () => void) => void;
+    };
+    const record = () => {
       const node = document.querySelector<HTMLElement>('.torchclad-training');
       if (!node) return;
-      const plot = node.querySelector('.torchclad-training-plot') as
-        (HTMLElement & { data?: any[]; __torchcladSeen?: boolean }) | null;
+      const plot = node.querySelector('.torchclad-training-plot') as PlotDiv | null;
       const status = node.querySelector('.torchclad-training-status')?.textContent ?? '';
       const train = plot?.data?.find((t) => String(t.uid).endsWith(':train'));
       if (plot && plot.data && status === 'running') plot.__torchcladSeen = true;
+      if (plot && typeof plot.on === 'function' && !plot.__torchcladHooked) {
+        plot.__torchcladHooked = true;
+        plot.on('plotly_afterplot', record);
+      }
       seen.push({ status, points: train?.x?.length ?? 0 });
-    }, 50);
+    };
+    setInterval(record, 50);
   });
 }
 
