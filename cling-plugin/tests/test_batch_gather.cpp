@@ -67,8 +67,11 @@ INSTANTIATE_TEST_SUITE_P(AheadOrNot, Gather, ::testing::Bool());
 // train_engine on rows whose x holds their index: the batches the steps get
 // are the seeded shuffle's (run_loop.cpp: iota shuffled by
 // mt19937_64(seed * 1000003 + epoch)), in order, over 2 epochs and a last
-// partial batch; batch 64 copies ahead (64 rows of 785 floats pass
-// trainer.cpp's threshold), batch 7 does not.
+// partial batch. The steps' batches are copied in groups of several steps
+// (trainer.cpp: about 1 MiB, at most 16 steps), ahead on the worker from 32
+// KiB a group: batch 1 (groups of 16 rows: 50 KB), 7 (16 steps, the last
+// group of an epoch shorter), 64 (5 steps: one group is the epoch), 299 (a
+// last batch of 1 row), 300 (one step an epoch) and 512 (larger than the set).
 class TrainEngineBatches : public ::testing::TestWithParam<int> {};
 
 TEST_P(TrainEngineBatches, AreTheSeededShufflesRowsInOrder) {
@@ -107,7 +110,7 @@ TEST_P(TrainEngineBatches, AreTheSeededShufflesRowsInOrder) {
   EXPECT_EQ(seen, expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Batches, TrainEngineBatches, ::testing::Values(7, 64));
+INSTANTIATE_TEST_SUITE_P(Batches, TrainEngineBatches, ::testing::Values(1, 7, 64, 299, 300, 512));
 
 }  // namespace
 }  // namespace torchclad::train

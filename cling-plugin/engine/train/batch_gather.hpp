@@ -2,11 +2,12 @@
 // A batch's rows (picked by a shuffled order, anywhere in the training set)
 // copied into contiguous buffers, x [size, x_width], y [size, y_width] and
 // one loss factor per row, as the engines read a batch. Two sets of buffers:
-// while a step trains on one, the rows of the next batch can be copied into
-// the other on a thread of its own (train_engine), so the copy, which reads
-// rows from all over the set, no longer adds to the step's time. The rows
-// and their order are the caller's either way: the same batches, the same
-// steps.
+// while steps train on one, the rows of the next ones can be copied into
+// the other on a thread of its own (train_engine copies the batches of a
+// group of steps at once: one wake-up of the worker a group), so the copy,
+// which reads rows from all over the set, no longer adds to the step's time.
+// The rows and their order are the caller's either way: the same batches,
+// the same steps.
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
