@@ -5,11 +5,14 @@ short run per (batch, engine), engines alternating (their order swaps from one
 batch to the next). A run trains --epochs epochs over the first --train-limit
 samples; its figure is the median samples/s of the epochs after the first
 (the first pays the warm-up). The CLI times an epoch's steps, batch gathering,
-progress and telemetry, not the evaluation after it.
+progress and telemetry, not the evaluation after it. With --fit (default) the
+same training also runs as `Mlp::fit` in a ROOT macro (cling, as in a
+notebook cell: the cell-facing API, the same options, its epochs' samples/s).
 
-Writes records {"kind": "e2e", workload, engine, batch, threads, optimizer,
-samples_per_second, epoch_samples_per_second, command}; engine names as
-torchclad-bench's (clad -> clad-model, autograd -> libtorch-autograd)."""
+Writes records {"kind": "e2e", "via": "torchclad-train" or "fit", workload,
+engine, batch, threads, optimizer, samples_per_second,
+epoch_samples_per_second, command}; engine names as torchclad-bench's
+(clad -> clad-model, autograd -> libtorch-autograd)."""
 import argparse
 import json
 import os
@@ -17,6 +20,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 ENGINE_NAMES = {"clad": "clad-model", "autograd": "libtorch-autograd",
                 "clad-model-node": "clad-model-node", "clad-ops": "clad-ops"}
@@ -31,10 +37,15 @@ def parse_args(argv=None):
     p.add_argument("--optimizer", default="adam", help="sgd, adam or both (sgd,adam)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=3, help="at least 2: the first is warm-up")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help="Fashion-MNIST IDX directory (Debian's dataset-fashion-mnist), for --fit")
     p.add_argument("--train-limit", type=int, default=60000)
     p.add_argument("--test-limit", type=int, default=1000)
+    p.add_argument("--fit", type=int, default=1, help="1: also time Mlp::fit in a ROOT macro (scripts/troot)")
     p.add_argument("--out", required=True, help="output JSON path")
     a = p.parse_args(argv)
+    if a.fit and a.train_limit != 60000:
+        p.error("--fit trains on all 60,000 samples: give --train-limit 60000 or --fit 0")
     if a.epochs < 2:
         p.error(f"--epochs must be at least 2 (the first is warm-up), found {a.epochs}")
     for name in a.engines.split(","):
@@ -60,6 +71,41 @@ def run_once(a, engine, batch, optimizer, metrics_path):
     return cmd, steady
 
 
+FIT_MACRO = r"""R__LOAD_LIBRARY(libtorchclad_root.so)
+#include "torchclad/torchclad.h"
+void fit_e2e() {{
+  auto train = torchclad::Dataset::from_idx("{data}", "train");
+  auto test = torchclad::Dataset::from_idx("{data}", "test");
+  torchclad::TrainOptions o;
+  o.engine = "{engine}";
+  o.optimizer = "{optimizer}";
+  o.lr = {lr};
+  o.batch = {batch};
+  o.threads = {threads};
+  o.epochs = {epochs};
+  o.progress = false;
+  torchclad::Mlp m({{{widths}}});
+  auto r = m.fit(train, test, o);  // all 60,000 and 10,000 samples
+  for (const auto& e : r.epochs) printf("E2E-FIT %.3f\n", e.samples_per_second);
+}}
+"""
+
+
+def run_fit(a, engine, batch, optimizer, tmp):
+    """Mlp::fit in a ROOT macro, as a notebook cell calls it; its epochs' samples/s after the first."""
+    macro = Path(tmp) / "fit_e2e.C"
+    macro.write_text(FIT_MACRO.format(
+        data=a.data, engine=engine, optimizer=optimizer, lr=0.001 if optimizer == "adam" else 0.05,
+        batch=batch, threads=a.threads, epochs=a.epochs, widths=a.widths))
+    cmd = [str(REPO / "scripts" / "troot"), "-b", "-q", str(macro)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    rates = [float(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("E2E-FIT ")]
+    if done.returncode != 0 or len(rates) != a.epochs:
+        raise SystemExit(f"end_to_end.py: Mlp::fit in {macro} failed ({done.returncode}), "
+                         f"{len(rates)} of {a.epochs} epochs:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return "Mlp::fit in root.exe -b -q (" + macro.name + ")", rates[1:]
+
+
 def main(argv=None):
     a = parse_args(argv)
     if not os.access(a.train, os.X_OK):
@@ -74,13 +120,20 @@ def main(argv=None):
                 order = engines if i % 2 == 0 else engines[::-1]
                 for engine in order:
                     cmd, steady = run_once(a, engine, batch, optimizer, metrics)
-                    rec = {"kind": "e2e", "workload": workload, "engine": ENGINE_NAMES[engine],
+                    rec = {"kind": "e2e", "via": "torchclad-train", "workload": workload, "engine": ENGINE_NAMES[engine],
                            "batch": batch, "threads": a.threads, "optimizer": optimizer,
                            "samples_per_second": statistics.median(steady),
                            "epoch_samples_per_second": steady, "command": " ".join(cmd)}
                     records.append(rec)
                     print(f"{workload} {optimizer} batch={batch} {rec['engine']}: "
                           f"{rec['samples_per_second']:.0f} samples/s", file=sys.stderr, flush=True)
+                    if a.fit:
+                        cmd, steady = run_fit(a, engine, batch, optimizer, tmp)
+                        fit = dict(rec, via="fit", samples_per_second=statistics.median(steady),
+                                   epoch_samples_per_second=steady, command=cmd)
+                        records.append(fit)
+                        print(f"{workload} {optimizer} batch={batch} {rec['engine']} (fit): "
+                              f"{fit['samples_per_second']:.0f} samples/s", file=sys.stderr, flush=True)
     with open(a.out, "w") as f:
         json.dump(records, f, indent=1)
         f.write("\n")

@@ -360,12 +360,12 @@ def memory_sections(records, steps):
 
 
 def e2e_sections(records, steps):
-    """torchclad-train's steady-state samples/s beside batch / (median step time)."""
-    e2e = defaultdict(list)
+    """torchclad-train's and Mlp::fit's steady-state samples/s beside batch / (median step time)."""
+    e2e, fit = defaultdict(list), defaultdict(list)
     for r in records:
         if kind(r) == "e2e":
-            e2e[(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])].append(
-                r["samples_per_second"])
+            key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
+            (fit if r.get("via") == "fit" else e2e)[key].append(r["samples_per_second"])
     if not e2e:
         return []
     step = {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
@@ -375,40 +375,46 @@ def e2e_sections(records, steps):
                                           if k[3] in ENGINE_ORDER else 99)):
         workload, threads, optimizer, engine, batch = key
         sps = statistics.median(e2e[key])
+        fit_sps = statistics.median(fit[key]) if fit.get(key) else None
         rec = step.get(key)
         step_sps = batch * 1e6 / rec["median_us"] if rec else None
         # The mean step (outliers included) is what a loop of steps takes per step.
         mean_sps = batch * 1e6 / rec["mean_us"] if rec and rec.get("mean_us") else None
-        ratio[key] = (sps, step_sps)
+        ratio[key] = (sps, step_sps, fit_sps)
         rows.append([workload, optimizer, str(threads), str(batch), engine,
                      median_range(e2e[key], "{:,.0f}"),
+                     median_range(fit[key], "{:,.0f}") if fit_sps else "–",
                      f"{step_sps:,.0f}" if step_sps else "–",
                      f"{sps / step_sps:.2f}" if step_sps else "–",
+                     f"{fit_sps / step_sps:.2f}" if step_sps and fit_sps else "–",
                      f"{mean_sps:,.0f}" if mean_sps else "–",
                      f"{sps / mean_sps:.2f}" if mean_sps else "–"])
-    parts = ["## End to end: `torchclad-train` against the step benchmark",
-             "Samples/s of `torchclad-train` (Fashion-MNIST, `end_to_end.py`: the median over the "
-             "epochs after the first of a short run; median over runs, range) beside the step "
-             "benchmark's batch ÷ median step time for the same workload, optimizer and engine. "
-             "`e2e/step` is their ratio (target: ≥ 0.90 at batch ≥ 32). The last two columns "
-             "use the mean step time instead of the median: outlier steps included, it is what "
-             "a loop of the benchmark's steps takes per step.",
-             md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train",
-                       "1/(step time)", "e2e/step", "1/(mean step)", "e2e/mean"], rows)]
+    parts = ["## End to end: `torchclad-train` and `fit()` against the step benchmark",
+             "Samples/s of `torchclad-train` and of `Mlp::fit` in a ROOT macro (cling, as a "
+             "notebook cell calls it, without the live display) (Fashion-MNIST, `end_to_end.py`: "
+             "the median over the epochs after the first of a short run; median over runs, range) "
+             "beside the step benchmark's batch ÷ median step time for the same workload, "
+             "optimizer and engine. `e2e/step` and `fit/step` are their ratios (target: ≥ 0.90 at "
+             "batch ≥ 32). The last two columns use the mean step time instead of the median: "
+             "outlier steps included, it is what a loop of the benchmark's steps takes per step.",
+             md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train", "fit()",
+                       "1/(step time)", "e2e/step", "fit/step", "1/(mean step)", "e2e/mean"], rows)]
     pairs = []
-    for (w, t, opt, e, b), (sps, step_sps) in ratio.items():
+    for (w, t, opt, e, b), (sps, step_sps, fit_sps) in ratio.items():
         base = ratio.get((w, t, opt, BASELINE, b))
         if e == BASELINE or not base:
             continue
         user = sps / base[0]
+        fit_user = fit_sps / base[2] if fit_sps and base[2] else None
         bench = step_sps / base[1] if step_sps and base[1] else None
-        pairs.append([w, opt, str(b), e, f"{user:.2f}×", f"{bench:.2f}×" if bench else "–",
-                      f"{user / bench:.2f}" if bench else "–"])
+        pairs.append([w, opt, str(b), e, f"{user:.2f}×", f"{fit_user:.2f}×" if fit_user else "–",
+                      f"{bench:.2f}×" if bench else "–", f"{user / bench:.2f}" if bench else "–",
+                      f"{fit_user / bench:.2f}" if bench and fit_user else "–"])
     if pairs:
-        parts += [f"Speed-up vs `{BASELINE}` as a user of `torchclad-train` sees it and as the "
-                  "step benchmark gives it (target: equal within 10%).",
-                  md_table(["workload", "optimizer", "batch", "engine", "torchclad-train",
-                            "step benchmark", "ratio"], pairs)]
+        parts += [f"Speed-up vs `{BASELINE}` as a user of `torchclad-train` and of `fit()` sees it "
+                  "and as the step benchmark gives it, and their ratios (target: equal within 10%).",
+                  md_table(["workload", "optimizer", "batch", "engine", "torchclad-train", "fit()",
+                            "step benchmark", "ratio", "fit() ratio"], pairs)]
     return ["\n\n".join(parts)]
 
 
