@@ -195,24 +195,30 @@ def test_a_value_drawn_on_a_canvas_the_cell_shows_is_not_drawn_again(host):
     assert reply["status"] == "ok" and displays(events) == []
 
 
+MEMBERS_OF_DRAWN_PRIMITIVES = [
+    # a histogram of a drawn THStack
+    ('auto stack_c = new TCanvas("stack_c", "", 400, 300);\n'
+     'auto in_stack = new TH1F("in_stack", "", 10, 0, 1); in_stack->Fill(0.5);\n'
+     'auto stack = new THStack("stack", ""); stack->Add(in_stack); stack->Draw();\n'
+     "in_stack"),
+    # a graph of a drawn TMultiGraph
+    ('auto multi_c = new TCanvas("multi_c", "", 400, 300);\n'
+     "auto in_multi = new TGraph(2); in_multi->SetPoint(0, 0, 1); in_multi->SetPoint(1, 1, 2);\n"
+     'auto multi = new TMultiGraph(); multi->Add(in_multi); multi->Draw("AL");\n'
+     "in_multi"),
+    # the fit function of a drawn histogram
+    ('auto fit_c = new TCanvas("fit_c", "", 400, 300);\n'
+     'auto fitted = new TH1F("fitted", "", 20, -3, 3); fitted->FillRandom("gaus", 500);\n'
+     'fitted->Fit("gaus", "Q"); fitted->Draw();\n'
+     'fitted->GetFunction("gaus")'),
+]
+
+
 def test_a_member_of_a_drawn_stack_or_multigraph_is_not_drawn_again(host):
-    # A histogram of a THStack, a graph of a TMultiGraph, a histogram's fit
-    # function: drawn on the canvas the cell shows, so the value is text.
-    _, events = value_text(host, 'auto stack_c = new TCanvas("stack_c", "", 400, 300);\n'
-                                 'auto in_stack = new TH1F("in_stack", "", 10, 0, 1); in_stack->Fill(0.5);\n'
-                                 'auto stack = new THStack("stack", ""); stack->Add(in_stack); stack->Draw();\n'
-                                 "in_stack")
-    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, events
-    _, events = value_text(host, 'auto multi_c = new TCanvas("multi_c", "", 400, 300);\n'
-                                 "auto in_multi = new TGraph(2); in_multi->SetPoint(0, 0, 1); in_multi->SetPoint(1, 1, 2);\n"
-                                 'auto multi = new TMultiGraph(); multi->Add(in_multi); multi->Draw("AL");\n'
-                                 "in_multi")
-    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, events
-    _, events = value_text(host, 'auto fit_c = new TCanvas("fit_c", "", 400, 300);\n'
-                                 'auto fitted = new TH1F("fitted", "", 20, -3, 3); fitted->FillRandom("gaus", 500);\n'
-                                 'fitted->Fit("gaus", "Q"); fitted->Draw();\n'
-                                 'fitted->GetFunction("gaus")')
-    assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, events
+    # Drawn on the canvas the cell shows, so the value is cling's text.
+    for cell in MEMBERS_OF_DRAWN_PRIMITIVES:
+        _, events = value_text(host, cell)
+        assert len(displays(events)) == 1 and set(results(events)[0]["data"]) == {"text/plain"}, (cell, events)
     # Not drawn on a canvas: the stack's histogram alone is drawn as the value.
     _, events = value_text(host, 'auto alone = new TH1F("alone", "", 10, 0, 1); alone->Fill(0.5);\n'
                                  'auto other_stack = new THStack("other_stack", ""); other_stack->Add(alone);\n'
