@@ -8,11 +8,11 @@
 #include "data/column_spec.hpp"
 #include "data/feature_row.hpp"
 #include "data/tree_dataset.hpp"
+#include "src/feature_names.hpp"
+#include "src/text.hpp"
 
 namespace torchclad::rootdata {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 constexpr const char* kRowColumn = "__torchclad_row";
 constexpr const char* kNoLabelColumn = "__torchclad_no_label";
@@ -125,7 +125,7 @@ ColumnData read_columns(ROOT::RDF::RNode df, const ColumnRequest& request, const
   for (size_t i = 0; i < parts.size(); ++i) {
     auto& names = parts[i].role == "feature" ? out.feature_names : target_names;
     for (int64_t k = 0; k < lengths[i]; ++k)
-      names.push_back(parts[i].array ? parts[i].column + "[" + std::to_string(parts[i].first + k) + "]"
+      names.push_back(parts[i].array ? array_value_name(parts[i].column, parts[i].first + k)
                                      : parts[i].column);
     (parts[i].role == "feature" ? f : t) += lengths[i];
   }

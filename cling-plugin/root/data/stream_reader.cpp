@@ -28,11 +28,11 @@
 #include "data/column_spec.hpp"
 #include "data/tree_dataset.hpp"
 #include "data/tree_files.hpp"
+#include "src/feature_names.hpp"
+#include "src/text.hpp"
 
 namespace torchclad::rootdata {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // ------------------------------------------------------------ the files ---
 
@@ -592,7 +592,7 @@ ColumnStream::ColumnStream(const StreamSpec& spec, const std::string& where)
                      (elem == "UChar_t" || elem == "unsigned char" || elem == "uint8_t"));
     auto& names = p.role == "feature" ? s.feature_names : s.target_names;
     for (long long k = 0; k < w; ++k)
-      names.push_back(p.array ? p.column + "[" + std::to_string(p.first + k) + "]" : p.column);
+      names.push_back(p.array ? array_value_name(p.column, p.first + k) : p.column);
     (p.role == "feature" ? f : t) += static_cast<int>(w);
   }
   if (f == 0)

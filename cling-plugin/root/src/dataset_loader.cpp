@@ -2,7 +2,6 @@
 // with a cut and a weight expression, read into one labelled dataset.
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <optional>
 #include <stdexcept>
 
@@ -10,6 +9,7 @@
 #include "data/tree_dataset.hpp"
 #include "data/tree_files.hpp"
 #include "dataset_impl.hpp"
+#include "text.hpp"
 #include "torchclad/rdataframe.h"
 
 namespace torchclad {
@@ -30,8 +30,6 @@ namespace {
 constexpr const char* kWeightColumn = "__torchclad_event_weight";
 constexpr const char* kClassColumn = "__torchclad_class";
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
 std::string name_of(const DataLoader::Impl::Source& s, int index) {
   const std::string kind = s.signal ? "signal" : "background";
   return kind + " source " + std::to_string(index) + " (" +
@@ -47,12 +45,9 @@ std::pair<std::string, std::string> file_and_tree(const DataLoader::Impl::Source
                                                   const std::string& where) {
   std::string file = s.file, tree = s.tree;
   const std::string add = s.signal ? "add_signal" : "add_background";
-  const auto at = file.find(".root/");
-  if (at != std::string::npos && file.find("://") == std::string::npos && !std::filesystem::exists(file)) {
-    const std::string named = file.substr(at + 6);
-    file = file.substr(0, at + 5);
-    if (named.empty())
-      throw std::runtime_error(where + ": " + quote(s.file) + " names no tree after the file");
+  if (const auto split = split_tree_path(file, where)) {
+    const std::string& named = split->second;
+    file = split->first;
     if (!tree.empty() && tree != named)
       throw std::runtime_error(where + ": " + quote(s.file) + " names tree " + quote(named) +
                                ", but the tree argument is " + quote(tree) + "; give the tree once: " + add +

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "text.hpp"
+
 namespace torchclad {
 namespace {
 
@@ -21,18 +23,16 @@ std::optional<std::pair<std::string, long long>> indexed(const std::string& name
   return std::make_pair(name.substr(0, open), std::stoll(digits));
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
-  return s;
-}
-
 }  // namespace
+
+std::string array_value_name(const std::string& column, int64_t index) {
+  return column + "[" + std::to_string(index) + "]";
+}
 
 std::vector<std::string> array_feature_names(const std::string& column, int64_t n) {
   std::vector<std::string> names;
   names.reserve(n);
-  for (int64_t k = 0; k < n; ++k) names.push_back(column + "[" + std::to_string(k) + "]");
+  for (int64_t k = 0; k < n; ++k) names.push_back(array_value_name(column, k));
   return names;
 }
 

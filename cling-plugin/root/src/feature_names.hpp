@@ -13,6 +13,9 @@
 
 namespace torchclad {
 
+// "jet_pt[2]": the name of value `index` of an array column.
+std::string array_value_name(const std::string& column, int64_t index);
+
 // "image[0]", ..., "image[n-1]": the names of an array column's n values.
 std::vector<std::string> array_feature_names(const std::string& column, int64_t n);
 

@@ -13,18 +13,13 @@
 
 #include "import_codegen.hpp"
 #include "import_graph.hpp"
+#include "text.hpp"
 
 namespace torchclad::importer {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-std::string quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 struct ScratchDir {
   fs::path path;
   ScratchDir() {
@@ -52,7 +47,7 @@ std::string onnx_tool() {
 
 int run_tool(const std::vector<std::string>& args, std::string& output) {
   std::string command;
-  for (const auto& a : args) command += quoted(a) + " ";
+  for (const auto& a : args) command += shell_quote(a) + " ";
   FILE* p = popen((command + "2>&1").c_str(), "r");
   if (!p) throw std::runtime_error("cannot run " + args.at(0));
   char buffer[4096];

@@ -20,6 +20,7 @@
 #include "define/definition.hpp"
 #include "feature_names.hpp"
 #include "model_state.hpp"
+#include "text.hpp"
 
 namespace torchclad {
 namespace {
@@ -72,12 +73,6 @@ struct Evaluator {
   }
 };
 
-std::string join(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 // The names the columns give, as the readers name the values
 // ("jet_pt[2]"); a whole array, whose length only the event loop tells,
 // takes the run "name[0]", "name[1]", ... that the model's names have at its
@@ -89,12 +84,10 @@ std::vector<std::string> given_feature_names(const std::vector<rootdata::ColumnP
     if (!p.array) {
       out.push_back(p.column);
     } else if (!p.unsized()) {
-      for (long long k = 0; k < p.take; ++k)
-        out.push_back(p.column + "[" + std::to_string(p.first + k) + "]");
+      for (long long k = 0; k < p.take; ++k) out.push_back(array_value_name(p.column, p.first + k));
     } else {
       long long k = 0;
-      while (out.size() < expected.size() &&
-             expected[out.size()] == p.column + "[" + std::to_string(k) + "]") {
+      while (out.size() < expected.size() && expected[out.size()] == array_value_name(p.column, k)) {
         out.push_back(expected[out.size()]);
         ++k;
       }

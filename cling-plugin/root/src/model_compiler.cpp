@@ -18,17 +18,11 @@
 
 #include "define/definition.hpp"
 #include "header_dirs.hpp"
+#include "text.hpp"
 #include "torchclad/model.h"
 
 namespace torchclad {
 namespace {
-
-// For /bin/sh: single quotes, each ' inside written as '\''.
-std::string quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 bool contains(const std::string& text, const char* what) { return text.find(what) != std::string::npos; }
 
@@ -83,15 +77,16 @@ std::string model_compile_command(const std::string& source, const std::string& 
   // and -Bsymbolic: a newer version of the same file, loaded beside the
   // older, must call its own functions, not the older library's same-named
   // ones (the dynamic linker would bind those first).
-  return quoted(TORCHCLAD_CXX) +
+  return shell_quote(TORCHCLAD_CXX) +
          " -std=c++20 -O3 -march=native -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden"
          " -Wl,-Bsymbolic" +
-         " -fplugin=" + quoted(TORCHCLAD_CLAD_PLUGIN) + " -DCLAD_NO_NUM_DIFF" +
+         " -fplugin=" + shell_quote(TORCHCLAD_CLAD_PLUGIN) + " -DCLAD_NO_NUM_DIFF" +
          " -D_GLIBCXX_USE_CXX11_ABI=" + std::to_string(TORCHCLAD_CXX11_ABI) + " -isystem " +
-         quoted(TORCHCLAD_CLAD_INCLUDE) + " -I" + quoted(headers.api) + " -I" + quoted(headers.engine) +
-         " -isystem " + quoted(torch + "/include") + " -isystem " +
-         quoted(torch + "/include/torch/csrc/api/include") + " -isystem " +
-         quoted(TORCHCLAD_ROOT_INCLUDE_DIR) + " -Wno-#warnings " + quoted(source) + " -o " + quoted(library);
+         shell_quote(TORCHCLAD_CLAD_INCLUDE) + " -I" + shell_quote(headers.api) + " -I" +
+         shell_quote(headers.engine) + " -isystem " + shell_quote(torch + "/include") + " -isystem " +
+         shell_quote(torch + "/include/torch/csrc/api/include") + " -isystem " +
+         shell_quote(TORCHCLAD_ROOT_INCLUDE_DIR) + " -Wno-#warnings " + shell_quote(source) + " -o " +
+         shell_quote(library);
 }
 
 namespace {

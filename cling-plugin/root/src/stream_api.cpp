@@ -1,14 +1,12 @@
 // torchclad/stream.h: datasets streamed from TTrees (data/stream_reader.hpp).
-#include <filesystem>
 #include <stdexcept>
 
 #include "dataset_impl.hpp"
 #include "stream_impl.hpp"
+#include "text.hpp"
 
 namespace torchclad {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // Paths written as ROOT users write them for TChain::Add, "file.root/tree"
 // (the tree after the file): the files alone, and their tree, which must be
@@ -17,10 +15,9 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 void split_tree_paths(std::vector<std::string>& files, std::string& tree, const std::string& where) {
   const std::string tree_arg = tree;
   for (auto& f : files) {
-    const auto at = f.find(".root/");
-    if (at == std::string::npos || f.find("://") != std::string::npos || std::filesystem::exists(f)) continue;
-    const std::string named = f.substr(at + 6), file = f.substr(0, at + 5);
-    if (named.empty()) throw std::runtime_error(where + ": " + quote(f) + " names no tree after the file");
+    const auto split = split_tree_path(f, where);
+    if (!split) continue;
+    const auto& [file, named] = *split;
     if (!tree.empty() && named != tree)
       throw std::runtime_error(where + ": " + quote(f) + " names tree " + quote(named) + ", but " +
                                (tree_arg.empty() ? "another path names tree " : "the tree argument is ") +
