@@ -11,11 +11,10 @@
 #include <stdexcept>
 
 #include "data/tree_dataset.hpp"
+#include "src/text.hpp"
 
 namespace torchclad::rootdata {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // Labels as float 0/1 targets; any other value is an error naming its row.
 torch::Tensor targets_of(const std::string& where, const torch::Tensor& labels, const std::string& column) {

@@ -18,10 +18,10 @@
 #include <stdexcept>
 #include <vector>
 
+#include "src/text.hpp"
+
 namespace torchclad::rootdata {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // RInterfaceBase::GetDataSource is protected; a member pointer taken in a
 // derived class reaches it (RDataFrame has no public way to its TTree).

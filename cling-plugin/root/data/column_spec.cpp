@@ -4,11 +4,10 @@
 #include <stdexcept>
 
 #include "data/branch_check.hpp"
+#include "src/text.hpp"
 
 namespace torchclad::rootdata {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 std::string trim(std::string s) {
   const auto b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');

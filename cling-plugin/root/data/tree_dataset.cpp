@@ -24,13 +24,12 @@
 
 #include "data/column_spec.hpp"
 #include "partial_file.hpp"
+#include "src/text.hpp"
 
 namespace torchclad::rootdata {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;

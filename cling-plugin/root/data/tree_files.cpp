@@ -6,11 +6,10 @@
 #include <stdexcept>
 
 #include "data/tree_dataset.hpp"
+#include "src/text.hpp"
 
 namespace torchclad::rootdata {
 namespace {
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 bool is_pattern(const std::string& f) { return f.find_first_of("*?[") != std::string::npos; }
 
