@@ -150,11 +150,11 @@ RunOutcome train_engine(DefinedModel& model, const ModelData& train, const Model
             gather.wait_ahead();
             current = std::move(ahead);
           } else {
-            // The first group of the epoch (or steps other than the planned
-            // ones): copied now, then the next one ahead.
-            gather.cancel_ahead();
+            // The first group of the epoch, or the next one when nothing is
+            // copied ahead: copied now, then the next one ahead.
             current = plan_group(planned, group_steps, n, global_batch, rank, ranks);
-            if (!current.next_is(start, size)) current.steps = {{start, size, 0}};
+            TORCH_CHECK(current.next_is(start, size), "train_engine: step at position ", start, " of ", size,
+                        " rows is not the planned one (run_epochs and plan_group disagree)");
             planned += int64_t{global_batch} * static_cast<int64_t>(current.steps.size());
             list_rows(order, current);
             gather.copy_now(current.rows());
