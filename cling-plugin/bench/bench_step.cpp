@@ -23,7 +23,10 @@
 #include "alloc_counter.hpp"
 #include "kernels/blas.hpp"
 #include "train/binary_engines.hpp"
+#include "train/clad_step.hpp"
 #include "model/defined_model.hpp"
+#include "model/cnn_definition.hpp"
+#include "model/mlp_definition.hpp"
 #include "optim/optimizers.hpp"
 #include "train/engines.hpp"
 #include "train/flush_denormals.hpp"
@@ -147,21 +150,19 @@ const char* binary_engine_of(const std::string& result_name) {
 }
 
 // Engine clad-user: a definition's Clad gradient (DefinedModel) and the same
-// fused optimizer as clad-model. Null if the workload has no definition.
+// fused optimizer as clad-model, stepped as Model::fit steps it
+// (train::CladStep). Null if the workload has no definition.
 struct UserEngine {
   std::unique_ptr<DefinedModel> model;
-  std::unique_ptr<FlatOptimizer> opt;
-  void step(const float* x, const float* y, int batch) {
-    model->loss_and_grad(x, y, batch);
-    model->update(*opt);
-  }
+  std::unique_ptr<train::CladStep> clad_step;
+  void step(const float* x, const float* y, int batch) { (*clad_step)(x, y, nullptr, batch); }
 };
 std::unique_ptr<UserEngine> make_user_engine(const std::string& workload, const OptimizerConfig& opt) {
   const std::string name = bench::user_model_of(workload);
   if (name.empty()) return nullptr;
   auto e = std::make_unique<UserEngine>();
   e->model = std::make_unique<DefinedModel>(define::find_definition(name), 1);
-  e->opt = make_flat_optimizer(opt, e->model->params().numel());
+  e->clad_step = std::make_unique<train::CladStep>(*e->model, opt);
   return e;
 }
 
@@ -199,9 +200,18 @@ std::vector<Sampled> time_engines(const Options& o, const std::vector<std::funct
 struct StepBytes {
   double bytes = 0, l2_us = 0, mem_us = 0;
 };
-StepBytes step_bytes(int64_t params, const std::string& optimizer, const bench::Bandwidths& bw) {
+// The Linear weights (2-D parameters) a batch-1 step of def updates in their
+// pullbacks (DefinedModel::fuses).
+int64_t fused_weights(const define::Definition& def, int batch) {
+  int64_t n = 0;
+  if (batch == 1 && def.weights_read_once)
+    for (const auto& p : def.params) n += p.shape.size() == 2 ? p.numel : 0;
+  return n;
+}
+StepBytes step_bytes(const define::Definition& def, int batch, const std::string& optimizer,
+                     const bench::Bandwidths& bw) {
   StepBytes s;
-  s.bytes = bench::step_param_bytes(params, optimizer);
+  s.bytes = bench::step_param_bytes(def.param_count, optimizer, fused_weights(def, batch));
   if (bw.l2_gbs > 0) s.l2_us = s.bytes / bw.l2_gbs / 1e3;
   if (bw.memory_gbs > 0) s.mem_us = s.bytes / bw.memory_gbs / 1e3;
   return s;
@@ -266,10 +276,9 @@ void run_config(const Options& o, const std::string& optimizer, const std::strin
     }
     names.push_back(e);
   }
-  int64_t params = 0;  // weights and biases
-  for (size_t l = 0; l + 1 < model.widths.size(); ++l) params += (model.widths[l] + 1) * model.widths[l + 1];
   write_records(optimizer, workload, names, time_engines(o, steps), batch, threads, peak,
-                step_gemm_flops(model.widths, batch), step_bytes(params, optimizer, bw), json, first);
+                step_gemm_flops(model.widths, batch), step_bytes(*mlp_definition(model), batch, optimizer, bw),
+                json, first);
 }
 
 void run_cnn_config(const Options& o, const std::string& optimizer, const std::string& workload, int batch,
@@ -301,9 +310,9 @@ void run_cnn_config(const Options& o, const std::string& optimizer, const std::s
     }
     names.push_back(e);
   }
-  const int64_t params = engines.empty() ? 0 : engines.front()->definition().param_count;
   write_records(optimizer, workload, names, time_engines(o, steps), batch, threads, peak,
-                cnn_step_flops(model, batch), step_bytes(params, optimizer, bw), json, first);
+                cnn_step_flops(model, batch), step_bytes(*cnn_definition(model), batch, optimizer, bw), json,
+                first);
 }
 
 }  // namespace

@@ -68,9 +68,11 @@ inline double optimizer_bytes(int64_t n, const std::string& optimizer) {
 // Bytes a training step moves at least in parameters, gradients and optimizer
 // state: the forward pass reads the parameters, the backward pass writes the
 // gradients, the optimizer moves what optimizer_bytes says. Inputs and
-// activations are left out (at batch 1 they are a few KB).
-inline double step_param_bytes(int64_t n, const std::string& optimizer) {
-  return 4.0 * n * 2 + optimizer_bytes(n, optimizer);
+// activations are left out (at batch 1 they are a few KB). fused: parameters
+// updated in their layer's pullback (DefinedModel::fused_step, batch 1),
+// whose gradient is neither written nor read: 8 bytes less each.
+inline double step_param_bytes(int64_t n, const std::string& optimizer, int64_t fused = 0) {
+  return 4.0 * n * 2 + optimizer_bytes(n, optimizer) - 8.0 * fused;
 }
 
 struct OptimizerTiming {

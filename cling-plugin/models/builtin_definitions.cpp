@@ -92,7 +92,9 @@ std::shared_ptr<define::Definition> make_mlp(const std::string& name) {
                                   items[i] + "' is not a width >= 1");
     }
   }
-  return make_MlpOfWidths(name, widths, activation);
+  auto def = make_MlpOfWidths(name, widths, activation);
+  def->weights_read_once = true;  // MlpOfWidths::loss: each fc[l] once
+  return def;
 }
 
 // "cnn-2048-c8k16p4-c16k8p4-h64" -> input length, blocks, hidden width.
@@ -118,7 +120,9 @@ std::shared_ptr<define::Definition> make_cnn(const std::string& name) {
     if (b.channels < 0 || b.kernel < 0 || b.pool < 0) throw bad(it);
     blocks.push_back(b);
   }
-  return make_CnnOfBlocks(name, positive(items.front()), blocks, positive(items.back().substr(1)));
+  auto def = make_CnnOfBlocks(name, positive(items.front()), blocks, positive(items.back().substr(1)));
+  def->weights_read_once = true;  // CnnOfBlocks::loss: each layer once
+  return def;
 }
 
 const bool registered =

@@ -39,6 +39,7 @@ struct GwCnn : torchclad::nn::Model {
     fc2 = torchclad::nn::Linear("fc2", kHidden, 1);
     logit = torchclad::nn::Act(1);
     output(logit);
+    weights_read_once();  // as the built-in Cnn: batch-1 steps update fc weights in place
   }
 
   template <class T>

@@ -21,6 +21,7 @@ struct Mlp784x128x10 : torchclad::nn::Model {
       h[l] = torchclad::nn::Act(kWidth[l + 1]);
     }
     output(z[kLayers - 1]);
+    weights_read_once();  // as the built-in Mlp: batch-1 steps update fc weights in place
   }
 
   template <class T>

@@ -116,6 +116,32 @@ struct HuberRegression : nn::Model {
 };
 TORCHCLAD_MODEL(huber_regression, HuberRegression)
 
+// Declares weights_read_once() although its loss has a penalty on fc1's
+// weights: the first fused step must find out and keep its steps plain.
+struct PenaltyReadOnce : nn::Model {
+  nn::Linear fc1, fc2;
+  nn::Act z1, t1, out;
+  PenaltyReadOnce() {
+    inputs(6);
+    classes(3);
+    fc1 = torchclad::nn::Linear("fc1", 6, 10);
+    z1 = torchclad::nn::Act(10);
+    t1 = torchclad::nn::Act(10);
+    fc2 = torchclad::nn::Linear("fc2", 10, 3);
+    out = torchclad::nn::Act(3);
+    output(out);
+    weights_read_once();  // not true: the penalty reads fc1's weights
+  }
+  template <class T>
+  static T loss(const PenaltyReadOnce& m, const T* p, T* a, const T* x, const T* y, int n) {
+    nn::linear(m.fc1, p, x, a, m.z1, n);
+    nn::tanh(a, m.z1, m.t1, n);
+    nn::linear(m.fc2, p, a, m.t1, m.out, n);
+    return nn::cross_entropy(a, m.out, y, n) + T(1e-2) * nn::sum_of_squares(p, m.fc1);
+  }
+};
+TORCHCLAD_MODEL(penalty_read_once, PenaltyReadOnce)
+
 TORCHCLAD_MODEL(gw_cnn, GwCnn)
 TORCHCLAD_MODEL(mlp_784_128_10, Mlp784x128x10)
 
@@ -1016,6 +1042,44 @@ TEST(UserModelOperator, AutogradThroughTheDefinitionsGradient) {
               torchclad::model_loss("nope", p32, torch::randn({4, 6}), torch::randn({4, 2}));
             }).find("no model definition named 'nope'"),
             std::string::npos);
+}
+
+// weights_read_once(): a model that keeps the promise (the benchmark's MLP)
+// takes fused steps at batch 1 with the plain steps' parameters to the bit; one
+// that breaks it (a penalty on a weight) is found at its first fused step,
+// said so on stderr, and steps plainly, with the penalty's gradient.
+TEST(UserModel, WeightsReadOnceIsCheckedAtTheFirstFusedStep) {
+  for (const std::string name : {"mlp_784_128_10", "penalty_read_once"}) {
+    const auto d = def(name);
+    ASSERT_TRUE(d->weights_read_once) << name;
+    DefinedModel plain(d, 4), fused(d, 4);
+    OptimizerConfig config;
+    config.kind = "adam";
+    auto opt_plain = make_flat_optimizer(config, plain.params().numel());
+    auto opt_fused = make_flat_optimizer(config, fused.params().numel());
+    ::testing::internal::CaptureStderr();
+    for (int s = 0; s < 4; ++s) {
+      auto batch = sample(*d, 1, 10 + s);
+      std::vector<float> x(batch.x.begin(), batch.x.end()), y(batch.y.begin(), batch.y.end());
+      const float a = plain.loss_and_grad(x.data(), y.data(), 1);
+      plain.update(*opt_plain);
+      ASSERT_TRUE(fused.fuses(1) || name == "penalty_read_once") << name << " step " << s;
+      const float b = fused.fused_step(x.data(), y.data(), nullptr, *opt_fused);
+      ASSERT_EQ(a, b) << name << " step " << s;
+      ASSERT_TRUE(torch::equal(plain.params(), fused.params())) << name << " step " << s;
+    }
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    if (name == "mlp_784_128_10") {
+      EXPECT_TRUE(fused.fuses(1));
+      EXPECT_EQ(err, "");
+    } else {
+      EXPECT_FALSE(fused.fuses(1));
+      EXPECT_NE(err.find("model 'penalty_read_once' declares weights_read_once(), but the gradient of "
+                         "'fc1.weight' is not its layer's term alone"),
+                std::string::npos)
+          << err;
+    }
+  }
 }
 
 class UserModelSteadyState : public ::testing::TestWithParam<std::tuple<std::string, int, int>> {};

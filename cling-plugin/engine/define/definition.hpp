@@ -74,6 +74,12 @@ struct Definition {
   // The loss is a mean over the batch (plus terms that do not depend on it),
   // checked at registration: only then may a step split the batch over threads.
   bool mean_over_batch = true;
+  // Each Linear weight is read by its own layer alone (no shared weight, no
+  // penalty on it): its layer's pullback then makes its whole gradient, and a
+  // step at batch 1 may apply the optimizer there
+  // (define/fused_weight_update.hpp). Set by the built-in Mlp and Cnn, whose
+  // code says so; a user's definition is not checked for it and keeps false.
+  bool weights_read_once = false;
   std::shared_ptr<const void> instance;  // the user's definition object
   GradFn<float> grad_f = nullptr;
   GradFn<double> grad_d = nullptr;

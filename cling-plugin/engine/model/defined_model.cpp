@@ -4,11 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <exception>
+#include <iostream>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "define/batch_weights.hpp"
+#include "define/fused_weight_update.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
 
@@ -48,6 +53,88 @@ void init_param(torch::Tensor t, const define::ParamSpec& p, at::Generator& gen)
       break;
   }
 }
+
+// The update a fused step's Linear pullbacks call: each weight whose
+// gradient slot lies in the model's gradient buffer is updated from dy ⊗ x
+// and remembered; finish() then updates the other ranges from the buffer.
+class StepUpdate final : public define::FusedWeightUpdate {
+ public:
+  StepUpdate(FlatOptimizer& optimizer, float* params, float* grads, int64_t count)
+      : optimizer_(optimizer), params_(params), grads_(grads), count_(count) {}
+
+  bool apply(float* d_w, const float* dy, const float* x, int out, int in) override {
+    const auto at = reinterpret_cast<uintptr_t>(d_w), base = reinterpret_cast<uintptr_t>(grads_);
+    const int64_t size = int64_t{out} * in;
+    if (at < base || (at - base) % sizeof(float) != 0) return false;
+    const int64_t begin = static_cast<int64_t>((at - base) / sizeof(float));
+    if (begin + size > count_ || done_ == kMaxWeights) return false;
+    // A weight read by two layers: the first would have been updated from
+    // part of its gradient (weights_read_once was wrong for the definition).
+    for (int i = 0; i < done_; ++i)
+      TORCH_CHECK(begin >= ranges_[i].end || begin + size <= ranges_[i].begin, "fused step: parameters [",
+                  begin, ", ", begin + size,
+                  ") are a weight read by two layers; the definition must not set weights_read_once");
+    optimizer_.update_outer(params_, begin, dy, x, out, in);
+    ranges_[done_++] = {begin, begin + size};
+    return true;
+  }
+
+  void finish() {
+    std::sort(ranges_, ranges_ + done_, [](const Range& a, const Range& b) { return a.begin < b.begin; });
+    int64_t from = 0;
+    for (int i = 0; i < done_; ++i) {
+      if (from < ranges_[i].begin) optimizer_.update_range_and_clear(params_, grads_, from, ranges_[i].begin);
+      from = ranges_[i].end;
+    }
+    if (from < count_) optimizer_.update_range_and_clear(params_, grads_, from, count_);
+  }
+
+ private:
+  static constexpr int kMaxWeights = 128;  // more Linear layers than any built-in has
+  struct Range {
+    int64_t begin, end;
+  };
+  FlatOptimizer& optimizer_;
+  float* params_;
+  float* grads_;
+  int64_t count_;
+  Range ranges_[kMaxWeights];
+  int done_ = 0;
+};
+
+// The weights a plain step's Linear pullbacks offer (taking none), with the
+// gradient each would have from its layer alone, dy ⊗ x: checked against the
+// whole gradient before a definition's first fused step.
+class OfferedWeights final : public define::FusedWeightUpdate {
+ public:
+  explicit OfferedWeights(const float* grads) : grads_(grads) {}
+  bool apply(float* d_w, const float* dy, const float* x, int out, int in) override {
+    std::vector<float> outer(size_t(out) * in);
+    for (int j = 0; j < out; ++j)
+      for (int i = 0; i < in; ++i) outer[size_t(j) * in + i] = dy[j] * x[i];
+    offered_.push_back({d_w - grads_, std::move(outer)});
+    return false;
+  }
+  // The first weight whose gradient is not its layer's term alone (another
+  // layer reads it, or the user's code adds to it), or null.
+  const define::ParamSpec* first_read_elsewhere(const define::Definition& def, const float* grads) const {
+    for (const auto& [offset, outer] : offered_) {
+      const int64_t size = static_cast<int64_t>(outer.size());
+      // Compared as numbers: the GEMM's 0 + dy·x is +0 where dy·x is -0.
+      if (offset >= 0 && offset + size <= def.param_count &&
+          std::equal(outer.begin(), outer.end(), grads + offset))
+        continue;
+      for (const auto& p : def.params)
+        if (offset >= p.offset && offset < p.offset + p.numel) return &p;
+      return &def.params.front();
+    }
+    return nullptr;
+  }
+
+ private:
+  const float* grads_;
+  std::vector<std::pair<int64_t, std::vector<float>>> offered_;
+};
 
 }  // namespace
 
@@ -150,6 +237,55 @@ float DefinedModel::loss_and_grad(const float* x, const float* y, int n, const f
 void DefinedModel::update(FlatOptimizer& optimizer) {
   optimizer.step_and_clear(params_.data_ptr<float>(), grads_.data_ptr<float>());
   grads_zero_ = true;
+}
+
+float DefinedModel::fused_step(const float* x, const float* y, const float* w, FlatOptimizer& optimizer) {
+  check_alive();
+  TORCH_CHECK(def_->weights_read_once, "fused_step: model '", def_->name,
+              "' does not declare that only their own layers read its weights (weights_read_once)");
+  if (fused_ == Fused::kRefused) {  // as a fused step gives it, when it can
+    const float loss = loss_and_grad(x, y, 1, w);
+    update(optimizer);
+    return loss;
+  }
+  if (fused_ == Fused::kUnchecked) {
+    // The first step is a plain one that checks what weights_read_once
+    // promises: each weight's gradient is its layer's term alone.
+    OfferedWeights offered(grads_.data_ptr<float>());
+    float loss;
+    {
+      define::FusedWeightUpdateScope scope(&offered);
+      loss = loss_and_grad(x, y, 1, w);
+    }
+    if (const auto* p = offered.first_read_elsewhere(*def_, grads_.data_ptr<float>())) {
+      fused_ = Fused::kRefused;
+      std::cerr << "torchclad: model '" << def_->name
+                << "' declares weights_read_once(), but the gradient of '" << p->name
+                << "' is not its layer's term alone (another layer reads the weight, or the loss "
+                << "adds to it); its steps stay unfused\n";
+    } else {
+      fused_ = Fused::kChecked;
+    }
+    update(optimizer);
+    return loss;
+  }
+  float* p = params_.data_ptr<float>();
+  float* d_params = grads_.data_ptr<float>();
+  if (!grads_zero_) std::memset(d_params, 0, sizeof(float) * params_.numel());
+  grads_zero_ = false;
+  Workspace& ws = workspace(1, 0);
+  optimizer.begin_step();
+  StepUpdate update(optimizer, p, d_params, params_.numel());
+  float loss;
+  {
+    define::FusedWeightUpdateScope fused(&update);
+    blas::SequentialScope sequential;
+    define::BatchWeightsScope weights(w);
+    loss = def_->grad_f(def_->instance.get(), p, ws.acts.data(), x, y, 1, d_params, ws.d_acts.data());
+  }
+  update.finish();  // clears what it reads: the weights' slots were never written
+  grads_zero_ = true;
+  return loss;
 }
 
 double DefinedModel::loss_and_grad_double(const double* params, const double* x, const double* y, int n,

@@ -48,6 +48,21 @@ class DefinedModel {
   // same pass (FlatOptimizer::step_and_clear): the next loss_and_grad then
   // accumulates into zeros without a pass of its own that clears them.
   void update(FlatOptimizer& optimizer);
+  // Whether fused_step() can take a batch of n: one sample, and a definition
+  // whose weights only their own layer reads (Definition::weights_read_once)
+  // and that did not fail fused_step's check of it.
+  bool fuses(int n) const { return n == 1 && def_->weights_read_once && fused_ != Fused::kRefused; }
+  // loss_and_grad() then update() for a batch of one sample, with each Linear
+  // weight updated in its layer's pullback (define/fused_weight_update.hpp):
+  // its gradient is never written and read back. The same loss, parameters
+  // and optimizer state to the bit. For a step with nothing between the two
+  // (no gradient averaged over ranks, none zeroed for frozen parameters).
+  // The model's first call takes a plain step that checks the definition's
+  // promise: each weight's whole gradient is its layer's dy ⊗ x. If not (a
+  // weight read by two layers, a loss term on a weight), it says so on
+  // stderr once and its steps stay plain. A term that is exactly zero at that
+  // step passes the check. Throws c10::Error unless weights_read_once.
+  float fused_step(const float* x, const float* y, const float* w, FlatOptimizer& optimizer);
   // The same in float64 from float64 copies of the parameters (check_gradients).
   double loss_and_grad_double(const double* params, const double* x, const double* y, int n, double* d_params,
                               const double* w = nullptr);
@@ -75,7 +90,12 @@ class DefinedModel {
   torch::Tensor params_, grads_;
   std::vector<std::vector<float>> part_grads_;
   std::map<std::pair<int, int>, Workspace> workspaces_;  // (batch part size, part)
-  bool grads_zero_ = true;  // grads_ holds zeros (made so, or cleared by update())
+  bool grads_zero_ = true;
+  enum class Fused {
+    kUnchecked,
+    kChecked,
+    kRefused
+  } fused_ = Fused::kUnchecked;  // grads_ holds zeros (made so, or cleared by update())
 };
 
 }  // namespace torchclad

@@ -40,6 +40,19 @@ class FlatOptimizer {
   // needs no pass of its own to clear it before the next step. The
   // parameters and the state get exactly what step() gives them.
   virtual void step_and_clear(float* params, float* grads) = 0;
+
+  // step_and_clear() in parts, for a step that updates some weights where
+  // their gradient is made (DefinedModel::fused_step, batch 1): begin_step()
+  // once, then update_outer() for each such weight and
+  // update_range_and_clear() for the other ranges of parameters. Together
+  // they give step_and_clear()'s parameters and state to the bit.
+  virtual void begin_step() = 0;
+  // Parameters [begin, end) from grads[begin, end), zeroed once read.
+  virtual void update_range_and_clear(float* params, float* grads, int64_t begin, int64_t end) = 0;
+  // The weight params[offset, offset + out·in), [out, in] row-major, whose
+  // gradient is dy ⊗ x: row j's is dy[j]·x.
+  virtual void update_outer(float* params, int64_t offset, const float* dy, const float* x, int out,
+                            int in) = 0;
 };
 
 // Throws c10::Error for an unknown kind or a non-positive lr.

@@ -5,6 +5,7 @@
 #include "model/defined_model.hpp"
 #include "ops/cnn_ops.hpp"
 #include "ops/ops.hpp"
+#include "train/clad_step.hpp"
 #include "train/torch_optim_state.hpp"
 
 namespace torchclad::train {
@@ -35,19 +36,16 @@ class DefinitionCnnEngine : public BinaryEngine {
 class CladCnnEngine final : public DefinitionCnnEngine {
  public:
   CladCnnEngine(const CnnConfig& m, const OptimizerConfig& o, uint64_t seed)
-      : DefinitionCnnEngine(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
+      : DefinitionCnnEngine(m, seed), step_(model_, o) {}
   const char* name() const override { return "clad"; }
   float step(const float* x, const float* targets, int batch) override {
-    const float loss = batch ? model_.loss_and_grad(x, targets, batch) : 0.0f;
-    dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
-    model_.update(*opt_);  // the step, and the gradient cleared for the next
-    return loss;
+    return step_(x, targets, nullptr, batch);
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x).reshape({-1}); }
-  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
+  OptimizerAccess optimizer_access() override { return access_of(step_.optimizer()); }
 
  private:
-  std::unique_ptr<FlatOptimizer> opt_;
+  CladStep step_;
 };
 
 // Per-layer engines: leaf tensors that are views of the definition's flat

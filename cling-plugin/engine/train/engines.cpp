@@ -5,6 +5,7 @@
 #include "model/defined_model.hpp"
 #include "ops/model_ops.hpp"
 #include "ops/ops.hpp"
+#include "train/clad_step.hpp"
 #include "train/torch_optim_state.hpp"
 
 namespace torchclad::train {
@@ -34,21 +35,18 @@ class DefinitionEngine : public MlpEngine {
 class CladModelEngine final : public DefinitionEngine {
  public:
   CladModelEngine(const MlpConfig& m, const OptimizerConfig& o, uint64_t seed)
-      : DefinitionEngine(m, seed), opt_(make_flat_optimizer(o, model_.params().numel())) {}
+      : DefinitionEngine(m, seed), step_(model_, o) {}
   const char* name() const override { return "clad-model"; }
   float step(const Batch& b) override {
     if (static_cast<int>(targets_.size()) < b.size) targets_.resize(b.size);  // grows, then reused
     for (int i = 0; i < b.size; ++i) targets_[i] = static_cast<float>(b.labels32[i]);
-    const float loss = b.size ? model_.loss_and_grad(b.x, targets_.data(), b.size) : 0.0f;
-    dist::average_gradients(model_.grads().data_ptr<float>(), model_.grads().numel());
-    model_.update(*opt_);  // the step, and the gradient cleared for the next
-    return loss;
+    return step_(b.x, targets_.data(), nullptr, b.size);
   }
   torch::Tensor logits(const torch::Tensor& x) override { return model_.forward(x); }
-  OptimizerAccess optimizer_access() override { return access_of(*opt_); }
+  OptimizerAccess optimizer_access() override { return access_of(step_.optimizer()); }
 
  private:
-  std::unique_ptr<FlatOptimizer> opt_;
+  CladStep step_;
   std::vector<float> targets_;  // the labels as the definition reads them
 };
 

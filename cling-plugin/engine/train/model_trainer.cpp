@@ -187,21 +187,6 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data, bool over_
   return e;
 }
 
-CladStep::CladStep(DefinedModel& model, const OptimizerConfig& optimizer,
-                   const std::vector<std::string>& frozen)
-    : model_(model),
-      optimizer_(make_flat_optimizer(optimizer, model.params().numel())),
-      frozen_(frozen_ranges(model.definition(), frozen)) {}
-
-float CladStep::operator()(const float* x, const float* y, const float* w, int n) {
-  const float loss = n ? model_.loss_and_grad(x, y, n, w) : 0.0f;
-  float* grads = model_.grads().data_ptr<float>();
-  dist::average_gradients(grads, model_.grads().numel());
-  zero_frozen(grads, frozen_);
-  model_.update(*optimizer_);  // the step, and the gradient cleared for the next
-  return loss;
-}
-
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
                        const ModelTrainConfig& c, std::ostream& log) {
   CladStep step(model, c.optimizer, c.frozen);

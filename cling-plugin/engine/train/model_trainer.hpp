@@ -37,6 +37,7 @@
 
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
+#include "train/clad_step.hpp"
 #include "train/run_loop.hpp"
 #include "train/run_options.hpp"
 
@@ -83,25 +84,6 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data, bool over_
 // other models.
 bool has_binary_scores(const define::Definition& def);
 torch::Tensor binary_scores(const define::Definition& def, const torch::Tensor& outputs);
-
-// One training step of a definition with its Clad gradient, as every Clad
-// fit takes it (in memory here, streamed in root/src/model_stream_fit.cpp):
-// the batch's loss and gradient, the data-parallel average
-// (dist::average_gradients; nothing in one process), frozen parameters'
-// gradients zeroed, the fused optimizer's update of the flat parameters.
-class CladStep {
- public:
-  // frozen: parameter names or layer prefixes (frozen_parameters.hpp).
-  CladStep(DefinedModel& model, const OptimizerConfig& optimizer, const std::vector<std::string>& frozen);
-  // x [n, inputs], y [n, target_width], w [n] loss factors or null; n may be
-  // 0 (an empty data-parallel share). Returns the batch's loss.
-  float operator()(const float* x, const float* y, const float* w, int n);
-
- private:
-  DefinedModel& model_;
-  std::unique_ptr<FlatOptimizer> optimizer_;
-  std::vector<std::pair<int64_t, int64_t>> frozen_;
-};
 
 // Trains model in place in train_engine (train/trainer.hpp), with its Clad
 // gradient and the fused optimizer; the options and both splits are checked

@@ -80,6 +80,7 @@
 #include "clad/Differentiator/Differentiator.h"
 #include "define/batch_weights.hpp"
 #include "define/definition.hpp"
+#include "define/fused_weight_update.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/binary_losses.hpp"
 #include "kernels/layout.hpp"
@@ -344,6 +345,15 @@ struct Model {
     d.classes = 0;
     d.target_width = width;
   }
+  // A promise that makes steps at batch 1 faster: each Linear weight is read
+  // by its own layer alone (no weight shared by two layers, no term of the
+  // loss on a weight, such as a penalty). A step of one sample then updates
+  // those weights in their layers' pullbacks, never storing their gradient.
+  // The first such step checks the promise (each weight's gradient is its
+  // layer's term alone) and, if it does not hold, says so and steps as
+  // without it; a term that happens to be zero at that step goes unseen, so
+  // leave this out when the loss reads weights.
+  static void weights_read_once() { detail::current("weights_read_once").weights_read_once = true; }
   // The activation that predict() returns (logits, a logit, or the regression output).
   static void output(const Act& a) {
     auto& d = detail::current("output");
@@ -778,31 +788,43 @@ namespace tn = ::torchclad::nn;
 namespace tk = ::torchclad::kernels;
 namespace ck = ::clad::custom_derivatives::torchclad::kernels;
 
+namespace detail {
+// At batch 1 the engine may apply the optimizer to the weight here, where its
+// gradient is dy ⊗ x (define/fused_weight_update.hpp): true if it did.
+template <typename T>
+bool weight_updated_here(tn::Linear l, T* d_p, const T* dy, const T* x, int n) {
+  if constexpr (::std::is_same_v<T, float>) {
+    if (n == 1)
+      if (auto* update = ::torchclad::define::fused_weight_update())
+        return update->apply(d_p + l.w, dy, x, l.out, l.in);
+  }
+  return false;
+}
+// dw += dyᵀ · x (unless the weight was updated here), db += Σ_rows dy, dy = 0.
+template <typename T>
+void linear_param_adjoints(tn::Linear l, const T* x, T* d_p, T* dy, int n) {
+  if (!weight_updated_here(l, d_p, dy, x, n))
+    ::torchclad::blas::gemm(true, false, l.out, l.in, n, T(1), dy, l.out, x, l.in, T(1), d_p + l.w, l.in);
+  if (l.b >= 0)
+    for (long i = 0; i < n; ++i)
+      for (int j = 0; j < l.out; ++j) d_p[l.b + j] += dy[i * l.out + j];
+  for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
+}
+}  // namespace detail
+
 template <typename T>
 void linear_pullback(tn::Linear l, const T* p, const T* x, T* a, tn::Act y, int n, tn::Linear*, T* d_p,
                      T* d_a, tn::Act*, int*) {
-  T* dy = d_a + long{n} * y.off;
-  if (l.b < 0)  // dw += dyᵀ · x
-    ::torchclad::blas::gemm(true, false, l.out, l.in, n, T(1), dy, l.out, x, l.in, T(1), d_p + l.w, l.in);
-  else
-    tk::linear_weight_bias_adjoints(x, dy, d_p + l.w, d_p + l.b, n, l.out, l.in);
-  for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
+  detail::linear_param_adjoints(l, x, d_p, d_a + long{n} * y.off, n);
 }
+// dx += dy · w first: a weight updated in linear_param_adjoints is read no more.
 template <typename T>
 void linear_pullback(tn::Linear l, const T* p, T* a, tn::Act x, tn::Act y, int n, tn::Linear*, T* d_p, T* d_a,
                      tn::Act*, tn::Act*, int*) {
-  if (l.b < 0) {  // dx += dy · w, dw += dyᵀ · x
-    const T* xv = a + long{n} * x.off;
-    T* dy = d_a + long{n} * y.off;
-    ::torchclad::blas::gemm(false, false, n, l.in, l.out, T(1), dy, l.out, p + l.w, l.in, T(1),
-                            d_a + long{n} * x.off, l.in);
-    ::torchclad::blas::gemm(true, false, l.out, l.in, n, T(1), dy, l.out, xv, l.in, T(1), d_p + l.w, l.in);
-    for (long i = 0; i < long{n} * l.out; ++i) dy[i] = T(0);
-    return;
-  }
-  ck::linear_forward_pullback<T>(a + long{n} * x.off, p + l.w, p + l.b, a + long{n} * y.off, n, l.out, l.in,
-                                 d_a + long{n} * x.off, d_p + l.w, d_p + l.b, d_a + long{n} * y.off, nullptr,
-                                 nullptr, nullptr);
+  T* dy = d_a + long{n} * y.off;
+  ::torchclad::blas::gemm(false, false, n, l.in, l.out, T(1), dy, l.out, p + l.w, l.in, T(1),
+                          d_a + long{n} * x.off, l.in);
+  detail::linear_param_adjoints(l, a + long{n} * x.off, d_p, dy, n);
 }
 
 namespace detail {
