@@ -277,8 +277,8 @@ void run_config(const Options& o, const std::string& optimizer, const std::strin
     names.push_back(e);
   }
   write_records(optimizer, workload, names, time_engines(o, steps), batch, threads, peak,
-                step_gemm_flops(model.widths, batch), step_bytes(*mlp_definition(model), batch, optimizer, bw),
-                json, first);
+                step_gemm_flops(model.widths, batch),
+                step_bytes(*mlp_definition(model), batch, optimizer, bw), json, first);
 }
 
 void run_cnn_config(const Options& o, const std::string& optimizer, const std::string& workload, int batch,

@@ -351,8 +351,9 @@ def memory_sections(records, steps):
     if rows:
         parts += ["Batch 1, one thread: the least memory traffic of a step in parameters, gradients "
                   "and optimizer state (the forward pass reads the parameters, the backward pass "
-                  "writes the gradients, the optimizer moves the bytes above; inputs and activations "
-                  "left out), the time it takes at the measured L2 and memory bandwidths (lower "
+                  "writes the gradients, the optimizer moves the bytes above; the Linear weights, "
+                  "updated in their layers' pullbacks at batch 1, without their gradient's write "
+                  "and read; inputs and activations left out), the time it takes at the measured L2 and memory bandwidths (lower "
                   "bounds on the step), and the measured median step.",
                   md_table(["workload", "optimizer", "engine", "MB per step", "bound at L2, µs",
                             "bound at memory, µs", "measured, µs", "measured / L2 bound"], rows)]

@@ -1,6 +1,7 @@
 #include "optim/optimizers.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -28,6 +29,35 @@ void check_state(const FlatOptimizerState& s, size_t buffers, int64_t n, const c
   TORCH_CHECK(s.steps >= 0, "optimizer state: negative step count ", s.steps);
 }
 
+#if defined(__AVX512F__)
+// Lanes [0, left) of 16.
+inline __mmask16 lanes(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u); }
+// Loads and stores of 16 floats, or of the lanes in k for the last few
+// (kFull false): masked stores are slow on AMD's cores, so only the tail
+// takes them. The arithmetic on the lanes is the same either way.
+template <bool kFull>
+inline __m512 load16(const float* a, __mmask16 k) {
+  if constexpr (kFull)
+    return _mm512_loadu_ps(a);
+  else
+    return _mm512_maskz_loadu_ps(k, a);
+}
+template <bool kFull>
+inline void store16(float* a, __mmask16 k, __m512 v) {
+  if constexpr (kFull)
+    _mm512_storeu_ps(a, v);
+  else
+    _mm512_mask_storeu_ps(a, k, v);
+}
+// Runs body(std::bool_constant<full>, i, k) over [begin, end) 16 at a time.
+template <class Body>
+inline void for_each16(int64_t begin, int64_t end, Body body) {
+  int64_t i = begin;
+  for (; i + 16 <= end; i += 16) body(std::true_type{}, i, __mmask16(0xFFFF));
+  if (i < end) body(std::false_type{}, i, lanes(end - i));
+}
+#endif
+
 // Where an update reads the gradient of parameter i (of the range it was
 // given): a flat buffer, zeroed once read or not (kClear), or one row of a
 // Linear weight's gradient at batch 1, d · x[i] (update_outer). With
@@ -44,9 +74,10 @@ struct BufferGrad {
     return v;
   }
 #if defined(__AVX512F__)
+  template <bool kFull>
   __m512 at16(int64_t i, __mmask16 k) const {
-    const __m512 v = _mm512_maskz_loadu_ps(k, g + i);
-    if constexpr (kClear) _mm512_mask_storeu_ps(g + i, k, _mm512_setzero_ps());
+    const __m512 v = load16<kFull>(g + i, k);
+    if constexpr (kClear) store16<kFull>(g + i, k, _mm512_setzero_ps());
     return v;
   }
 #endif
@@ -56,16 +87,12 @@ struct OuterGrad {
   const float* x;
   float at(int64_t i) const { return d * x[i]; }
 #if defined(__AVX512F__)
+  template <bool kFull>
   __m512 at16(int64_t i, __mmask16 k) const {
-    return _mm512_mul_ps(_mm512_set1_ps(d), _mm512_maskz_loadu_ps(k, x + i));
+    return _mm512_mul_ps(_mm512_set1_ps(d), load16<kFull>(x + i, k));
   }
 #endif
 };
-
-#if defined(__AVX512F__)
-// Lanes [0, left) of 16.
-inline __mmask16 lanes(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u); }
-#endif
 
 // torch.optim.SGD with momentum, dampening 0: buf = m*buf + g; p -= lr*buf.
 class FlatSgd final : public FlatOptimizer {
@@ -112,14 +139,15 @@ class FlatSgd final : public FlatOptimizer {
                      float lr, float mom, float wd) {
 #if defined(__AVX512F__)
     const __m512 LR = _mm512_set1_ps(lr), MOM = _mm512_set1_ps(mom), WD = _mm512_set1_ps(wd);
-    for (int64_t i = begin; i < end; i += 16) {
-      const __mmask16 k = lanes(end - i);
-      const __m512 P = _mm512_maskz_loadu_ps(k, p + i);
-      const __m512 G = kDecay ? _mm512_fmadd_ps(WD, P, grad.at16(i, k)) : grad.at16(i, k);
-      const __m512 B = _mm512_fmadd_ps(MOM, _mm512_maskz_loadu_ps(k, buf + i), G);
-      _mm512_mask_storeu_ps(buf + i, k, B);
-      _mm512_mask_storeu_ps(p + i, k, _mm512_fnmadd_ps(LR, B, P));
-    }
+    for_each16(begin, end, [&](auto full, int64_t i, __mmask16 k) {
+      constexpr bool F = decltype(full)::value;
+      const __m512 P = load16<F>(p + i, k);
+      const __m512 G0 = grad.template at16<F>(i, k);
+      const __m512 G = kDecay ? _mm512_fmadd_ps(WD, P, G0) : G0;
+      const __m512 B = _mm512_fmadd_ps(MOM, load16<F>(buf + i, k), G);
+      store16<F>(buf + i, k, B);
+      store16<F>(p + i, k, _mm512_fnmadd_ps(LR, B, P));
+    });
 #else
     for (int64_t i = begin; i < end; ++i) {
       const float g = kDecay ? grad.at(i) + wd * p[i] : grad.at(i);
@@ -201,15 +229,15 @@ class FlatAdam final : public FlatOptimizer {
     const __m512 WD = _mm512_set1_ps(wd), S = _mm512_set1_ps(step_size);
     const __m512 K = _mm512_set1_ps(inv_sqrt_bc2), E = _mm512_set1_ps(eps);
     const __m512 half = _mm512_set1_ps(0.5f), three = _mm512_set1_ps(3.f), two = _mm512_set1_ps(2.f);
-    for (int64_t i = begin; i < end; i += 16) {
-      const __mmask16 k = lanes(end - i);
-      const __m512 P = _mm512_maskz_loadu_ps(k, p + i);
-      const __m512 G = kDecay ? _mm512_fmadd_ps(WD, P, grad.at16(i, k)) : grad.at16(i, k);
-      const __m512 M = _mm512_fmadd_ps(B1, _mm512_maskz_loadu_ps(k, m + i), _mm512_mul_ps(C1, G));
-      const __m512 V =
-          _mm512_fmadd_ps(B2, _mm512_maskz_loadu_ps(k, v + i), _mm512_mul_ps(_mm512_mul_ps(C2, G), G));
-      _mm512_mask_storeu_ps(m + i, k, M);
-      _mm512_mask_storeu_ps(v + i, k, V);
+    for_each16(begin, end, [&](auto full, int64_t i, __mmask16 k) {
+      constexpr bool F = decltype(full)::value;
+      const __m512 P = load16<F>(p + i, k);
+      const __m512 G0 = grad.template at16<F>(i, k);
+      const __m512 G = kDecay ? _mm512_fmadd_ps(WD, P, G0) : G0;
+      const __m512 M = _mm512_fmadd_ps(B1, load16<F>(m + i, k), _mm512_mul_ps(C1, G));
+      const __m512 V = _mm512_fmadd_ps(B2, load16<F>(v + i, k), _mm512_mul_ps(_mm512_mul_ps(C2, G), G));
+      store16<F>(m + i, k, M);
+      store16<F>(v + i, k, V);
       // sqrt(V) = V · (1/sqrt(V)): r ≈ 1/sqrt(V), one Newton step r(3 - V r²)/2;
       // V = 0 gives r = inf, so those lanes are set to 0 (sqrt(0)).
       __m512 r = _mm512_rsqrt14_ps(V);
@@ -219,8 +247,8 @@ class FlatAdam final : public FlatOptimizer {
       // 1/D: q ≈ 1/D, one Newton step q(2 - D q).
       __m512 q = _mm512_rcp14_ps(D);
       q = _mm512_mul_ps(q, _mm512_fnmadd_ps(D, q, two));
-      _mm512_mask_storeu_ps(p + i, k, _mm512_fnmadd_ps(_mm512_mul_ps(S, M), q, P));
-    }
+      store16<F>(p + i, k, _mm512_fnmadd_ps(_mm512_mul_ps(S, M), q, P));
+    });
 #else
     for (int64_t i = begin; i < end; ++i) {
       const float g = kDecay ? grad.at(i) + wd * p[i] : grad.at(i);
