@@ -86,6 +86,17 @@ describe("runCell", () => {
     for (const m of ["%%clad", "%%time", "%lsmagic", "%time"]) expect(magicList()).toContain(m);
   });
 
+  test("%lsmagic says which %%clad cells get LibTorch's headers", () => {
+    // Model cells are compiled as C++20 with LibTorch's include dirs; helper
+    // cells go through ACLiC, whose dictionary cling parses as C++17
+    // (cling-plugin/host/tests/test_acceptance_cells.py runs both).
+    const clad = magicList()
+      .split("\n")
+      .find((line) => line.includes("%%clad"));
+    expect(clad).toContain("A cell with TORCHCLAD_MODEL is C++20 with LibTorch headers");
+    expect(clad).toContain("one without (helpers for plain cells, via ACLiC) is C++17 without LibTorch headers");
+  });
+
   test("an unknown magic is an error naming the known ones, and nothing runs", async () => {
     const ex = new EchoExecutor();
     const { sink } = recorder();

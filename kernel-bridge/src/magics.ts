@@ -1,8 +1,12 @@
 // Magics: IPython-style commands at the top of a cell.
 //
-//   %%clad [NAME]   cell magic: the cell is C++20 compiled with clang++ and
-//                   Clad, then loaded (the host does this; the bridge passes
-//                   the cell through unchanged)
+//   %%clad [NAME]   cell magic: the cell is compiled with clang++ and Clad,
+//                   then loaded (the host does this; the bridge passes the
+//                   cell through unchanged). A cell that defines models
+//                   (TORCHCLAD_MODEL) is C++20 and may include LibTorch's
+//                   headers; one without (helper functions that plain cells
+//                   call) goes through ACLiC, whose dictionary cling parses
+//                   as C++17: no LibTorch headers there (they need C++20)
 //   %%time          cell magic: runs the rest of the cell (which may itself
 //                   start with %%clad) and prints its wall time
 //   %time CODE      line magic: runs CODE, prints its wall time, then runs
@@ -17,7 +21,9 @@ import { ExecuteOutcome, ExecuteRequest, ExecutionSink, Executor } from "./execu
 export const CELL_MAGICS = new Map<string, string>([
   [
     "clad",
-    "compile the cell with clang++ and Clad (C++20, LibTorch headers) and load it; %%clad NAME names its library",
+    "compile the cell with clang++ and Clad and load it; %%clad NAME names its library. " +
+      "A cell with TORCHCLAD_MODEL is C++20 with LibTorch headers; " +
+      "one without (helpers for plain cells, via ACLiC) is C++17 without LibTorch headers",
   ],
   ["time", "run the rest of the cell and print its wall time"],
 ]);

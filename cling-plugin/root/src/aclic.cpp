@@ -47,6 +47,11 @@ bool use_clad_in_aclic(std::string* error) {
   }
   gSystem->SetMakeSharedLib(cmd);
   // torchclad/nn.h (model definitions) includes the engine's kernels.
+  // LibTorch's include dirs are not added: its headers need C++20 (ATen.h
+  // stops with #error otherwise), and rootcling, like the cling that parses
+  // the dictionary when the library loads, is C++17. Model files and %%clad
+  // cells that define models are compiled without a dictionary
+  // (model_compiler.cpp), with LibTorch's headers.
   const HeaderDirs& headers = header_dirs();
   gSystem->AddIncludePath(TString::Format("-I%s -I%s", headers.api.c_str(), headers.engine.c_str()));
   gInterpreter->AddIncludePath(clad_include.c_str());
