@@ -1,8 +1,13 @@
 // A program of your own that trains a model of its own data-parallel:
 //   mpirun -np 4 build/cling-plugin/examples/torchclad-fit-distributed [batch] [epochs] [out.root]
-// (without mpirun: one process). torchclad::Distributed starts MPI when a
-// launcher started the program; Model::fit then averages the gradients over
-// the ranks, and rank 0 alone prints progress and writes the model. Linked
+//          [checkpoint.ckpt [resume]]
+// (without mpirun: one process). With a checkpoint file, rank 0 writes it
+// after every epoch; with "resume" as well, a job stopped after some epochs
+// continues from it (every rank gets rank 0's copy) and ends as the
+// uninterrupted job would (TrainOptions::checkpoint and resume).
+// torchclad::Distributed starts MPI when a launcher started the program;
+// Model::fit then averages the gradients over the ranks, and rank 0 alone
+// prints progress and writes the model. Linked
 // with libtorchclad_root only (it loads libtorchclad_mpi.so itself) and
 // compiled with clang++-19 and the Clad plugin (CMake: torchclad_use_clad).
 // The data: two overlapping Gaussian classes in 6 features, made in memory
@@ -56,6 +61,8 @@ int main(int argc, char** argv) {
   const int batch = argc > 1 ? std::stoi(argv[1]) : 16;
   const int epochs = argc > 2 ? std::stoi(argv[2]) : 3;
   const std::string out = argc > 3 ? argv[3] : "separator.root";
+  const std::string checkpoint = argc > 4 ? argv[4] : "";
+  const bool resume = argc > 5 && std::string(argv[5]) == "resume";
   try {
     const auto train = make_data(1001, 1), test = make_data(400, 2);  // 1001: a partial last batch
     auto model = torchclad::model("separator");
@@ -63,7 +70,9 @@ int main(int argc, char** argv) {
     options.epochs = epochs;
     options.batch = batch;  // per rank
     options.optimizer = "sgd";
-    options.lr = 0.1;  // for the global batch mpi.size() x batch
+    options.lr = 0.1;                 // for the global batch mpi.size() x batch
+    options.checkpoint = checkpoint;  // written after every epoch (rank 0)
+    options.resume = resume;          // continue after the checkpoint's epoch, if there is one
     const auto result = model.fit(train, test, options);
     model.save(out);  // rank 0 writes
     if (mpi.is_root())

@@ -162,8 +162,8 @@ void use_checkpoints(RunSpec& spec, const CheckpointOptions& o, DefinedModel& mo
                   ", this run has seed ", spec.seed, " (the batch order would differ)");
       TORCH_CHECK(global_batch == this_batch, "checkpoint '", o.path, "' was written with a global batch of ",
                   global_batch, " (ranks x batch), this run's is ", this_batch);
-      TORCH_CHECK(epoch < spec.epochs, "checkpoint '", o.path, "' is at epoch ", epoch, " and --epochs is ",
-                  spec.epochs, ": nothing left to train (raise --epochs)");
+      TORCH_CHECK(epoch < spec.epochs, "checkpoint '", o.path, "' is at epoch ", epoch, " and ",
+                  o.epochs_name, " is ", spec.epochs, ": nothing left to train (raise ", o.epochs_name, ")");
       const auto params = r.get_floats();
       TORCH_CHECK(static_cast<int64_t>(params.size()) == model.params().numel(), "checkpoint '", o.path,
                   "' has ", params.size(), " parameters, the model ", model.params().numel());

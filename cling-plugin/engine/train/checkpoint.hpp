@@ -23,6 +23,9 @@ namespace torchclad::train {
 struct CheckpointOptions {
   std::string path;     // empty: no checkpoints
   bool resume = false;  // continue from path when it exists (else start at epoch 1)
+  // How the caller names the epochs setting in errors (the commands' flag;
+  // the API's "options.epochs").
+  std::string epochs_name = "--epochs";
 };
 
 // Sets spec.after_epoch to write the checkpoint (rank 0) and, resuming,

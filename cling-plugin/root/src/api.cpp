@@ -174,6 +174,10 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     c.engine = o.engine;
     c.model = config;
     static_cast<train::RunOptions&>(c) = run_options(o);
+    // The commands' checkpoints, of this engine's optimizer state.
+    const auto checkpoints = checkpoint_options(o, "Mlp::fit");
+    c.checkpoint = checkpoints.path;
+    c.resume = checkpoints.resume;
     auto r = train::train_mlp(ds, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
     state_ = std::make_shared<State>(State{

@@ -95,6 +95,10 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     c.engine = o.engine;
     c.model = config;
     static_cast<train::RunOptions&>(c) = run_options(o);
+    // The commands' checkpoints, of this engine's optimizer state.
+    const auto checkpoints = checkpoint_options(o, "Cnn::fit");
+    c.checkpoint = checkpoints.path;
+    c.resume = checkpoints.resume;
     auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
     state_ = std::make_shared<State>(

@@ -24,6 +24,8 @@
 #include "stream_impl.hpp"
 #include "torchclad/model.h"
 #include "torchclad/stream.h"
+#include "train/checkpoint.hpp"
+#include "train/clad_step.hpp"
 #include "train/event_weights.hpp"
 #include "train/model_trainer.hpp"
 #include "train/run_loop.hpp"
@@ -114,6 +116,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   if (o.batch < 1) throw std::runtime_error("batch must be at least 1, found " + std::to_string(o.batch));
   if (o.threads < 1)
     throw std::runtime_error("threads must be at least 1, found " + std::to_string(o.threads));
+  const auto checkpoints = checkpoint_options(o, "Model::fit");
   check_stream(def, whole);
   // The stream's feature names (as StreamDataset::feature_names gives them)
   // are the model's, and the test set's must agree.
@@ -203,6 +206,11 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   train::RunSpec spec = train::run_spec("clad", def.name, settings);
   spec.samples = whole.entries();  // every rank's: the loop's steps per epoch
   spec.seed = whole.spec().seed;
+  // Checkpoints (TrainOptions::checkpoint, resume): the stream orders epoch
+  // e's rows by (its seed, e) alone, so a resumed fit reads the rows the
+  // uninterrupted one reads from the next epoch on.
+  train::use_checkpoints(spec, checkpoints, model, train::access_of(step.optimizer()),
+                         training_log(o.progress && dist::is_root()));
   const auto run = train::run_epochs(
       spec, steps, [&] { return train::evaluate_model(model, test_set); }, training_log(o.progress));
 

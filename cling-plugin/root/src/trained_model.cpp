@@ -1,5 +1,7 @@
 #include "trained_model.hpp"
 
+#include <stdexcept>
+
 #include "model_state.hpp"
 
 namespace torchclad {
@@ -42,6 +44,18 @@ train::RunOptions run_options(const TrainOptions& o) {
   r.seed = o.seed;
   r.progress = o.progress;
   return r;
+}
+
+train::CheckpointOptions checkpoint_options(const TrainOptions& o, const std::string& where) {
+  if (o.resume && o.checkpoint.empty())
+    throw std::runtime_error(where +
+                             ": options.resume needs options.checkpoint, the file to continue from "
+                             "(and to write after every epoch)");
+  train::CheckpointOptions c;
+  c.path = o.checkpoint;
+  c.resume = o.resume;
+  c.epochs_name = "options.epochs";
+  return c;
 }
 
 TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,

@@ -12,6 +12,7 @@
 
 #include "define/definition.hpp"
 #include "torchclad/model.h"
+#include "train/checkpoint.hpp"
 #include "train/run_loop.hpp"
 #include "train/run_options.hpp"
 
@@ -28,6 +29,11 @@ std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epo
 
 // The optimizer and loop settings of options, as every trainer takes them.
 train::RunOptions run_options(const TrainOptions& options);
+
+// TrainOptions::checkpoint and resume as every trainer takes them (the
+// commands' checkpoints, train/checkpoint.hpp). Throws std::runtime_error
+// for resume without a checkpoint path, naming `where` (e.g. "Model::fit").
+train::CheckpointOptions checkpoint_options(const TrainOptions& options, const std::string& where);
 
 // What a fit returns for an engine's run: its epochs, and its status
 // ("failed" on a non-finite loss, "stopped" on a stop request, else

@@ -176,7 +176,8 @@ class Model {
   // values found when the count differs or a value is not finite, and
   // listing the parameters for an unknown name.
   void set_parameter(const std::string& name, const std::vector<float>& values);
-  // The training history of every fit so far (epochs numbered from 1 per fit).
+  // The training history of every fit so far (epochs numbered from 1 per
+  // fit; a resumed fit's from the checkpoint's epoch + 1: TrainOptions::resume).
   const std::vector<EpochResult>& history() const;
 
   // A ROOT file with the parameters (TTree "parameters": name, shape,

@@ -117,6 +117,27 @@ struct TrainOptions {
   // Models: parameters kept fixed while the others train (fine-tuning):
   // names ("fc1.weight") or layer names ("fc1" = fc1.weight and fc1.bias).
   std::vector<std::string> frozen;
+  // Checkpoints of every fit (Model::fit in memory and streamed, Mlp::fit
+  // and Cnn::fit with any engine), the commands' --checkpoint FILE and
+  // --resume file (one format, engine/train/checkpoint.hpp). checkpoint: a
+  // path to which, after every epoch, rank 0 alone (under mpirun) writes the
+  // parameters, the optimizer's state (step count and buffers), the epoch,
+  // the seed (a stream's: StreamOptions::seed) and the global batch (ranks x
+  // batch), to the hidden .FILE.partial, then renamed: a job killed while
+  // writing keeps the previous checkpoint whole. resume: if the file exists,
+  // the fit continues after its epoch up to `epochs` from its parameters and
+  // optimizer state (rank 0 reads it and sends it to every rank); each
+  // epoch's batch order depends only on (seed, epoch), so the fit ends with
+  // the parameters of the uninterrupted one, bit for bit, and its result
+  // and history hold the epochs it trained (numbered on from the
+  // checkpoint's). A file that does not exist yet: the fit starts at epoch 1
+  // (so one job script can run both). Throws std::runtime_error, naming
+  // both sides, for a checkpoint of another model, optimizer, seed or
+  // global batch, one already at `epochs`, or resume without a path. Not in
+  // the file: the data, lr, frozen names and the standardisation (give the
+  // resumed fit the same).
+  std::string checkpoint;
+  bool resume = false;
 };
 
 struct EpochResult {
