@@ -315,25 +315,30 @@ def test_blocks_cnn_multichannel_stride_padding_pools(tmp_path, fmt):
 
 
 class Cnn2d(torch.nn.Module):
-    """2D: Conv2d with padding, BatchNorm2d (folded), MaxPool2d, a grouped
-    Conv2d with a rectangular kernel and stride and no bias, AvgPool2d with
-    padding (count_include_pad as PyTorch's default)."""
+    """2D: Conv2d with padding, BatchNorm2d (folded), a dilated Conv2d
+    (dilation 2 down, 3 across) with a stride and padding that differ in
+    height and width (its output larger than its input: [4, 10, 9] ->
+    [4, 12, 4]), MaxPool2d, a grouped Conv2d with a rectangular kernel and
+    stride and no bias, AvgPool2d with padding (count_include_pad as
+    PyTorch's default)."""
     def __init__(self):
         super().__init__()
         self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
         self.bn1 = torch.nn.BatchNorm2d(4)
+        self.dilated = torch.nn.Conv2d(4, 4, 3, stride=(1, 2), padding=(3, 2), dilation=(2, 3))
         self.pool1 = torch.nn.MaxPool2d(2)
         self.conv2 = torch.nn.Conv2d(4, 6, (3, 2), stride=(2, 1), groups=2, bias=False)
         self.pool2 = torch.nn.AvgPool2d(2, stride=1, padding=1)
-        self.fc = torch.nn.Linear(6 * 3 * 4, 1)
+        self.fc = torch.nn.Linear(6 * 3 * 2, 1)
 
     def forward(self, x):
-        h = self.pool1(torch.relu(self.bn1(self.conv1(x))))
+        h = torch.relu(self.bn1(self.conv1(x)))
+        h = self.pool1(torch.tanh(self.dilated(h)))
         h = self.pool2(torch.relu(self.conv2(h)))
         return self.fc(torch.flatten(h, 1))
 
 
-@pytest.mark.parametrize("fmt", ["legacy-unfolded", "trace"])
+@pytest.mark.parametrize("fmt", ["dynamo", "legacy-unfolded", "script", "trace"])
 def test_cnn_2d_batchnorm_pools(tmp_path, fmt):
     torch.manual_seed(7)
     model = Cnn2d()
@@ -346,8 +351,20 @@ def test_cnn_2d_batchnorm_pools(tmp_path, fmt):
     x = torch.randn(32, 3, 10, 9)
     y = (x[:, 0].mean((1, 2)) > 0).float()
     path = export_as(model, x[:2], tmp_path / "cnn2d", fmt)
-    assert fmt == "trace" or "BatchNormalization" in onnx_ops(path)
+    if fmt in TORCHSCRIPT_FORMATS:
+        kinds = {n.kind() for n in torch.jit.load(str(path)).inlined_graph.nodes()}
+        assert kinds & {"aten::conv2d", "aten::_convolution"} and "aten::batch_norm" in kinds, kinds
+    else:
+        ops = onnx_ops(path)
+        # The dynamo exporter's optimizer folds BatchNormalization into conv1 itself.
+        assert fmt == "dynamo" or "BatchNormalization" in ops, ops
+        dilations = [list(oh.get_node_attr_value(n, "dilations")) for n in onnx.load(str(path)).graph.node
+                     if n.op_type == "Conv" and any(a.name == "dilations" for a in n.attribute)]
+        assert [2, 3] in dilations, dilations
     results, names, _ = run_check(tmp_path, path, "bce_with_logits", x, y)
+    source = Path(results["source"]).read_text()
+    # The dilated layer's options: stride 1x2, padding 3x2, dilation 2x3 (then the ends, bias, groups).
+    assert "nn::Conv2dOptions{1, 2, 3, 2, 2, 3, -1, -1, true, 1}" in source, source
     with torch.no_grad():
         expected = model(x).numpy()
     # BatchNorm folded into conv1: autograd's reference is the network
@@ -363,6 +380,43 @@ def test_cnn_2d_batchnorm_pools(tmp_path, fmt):
     grad = np.fromfile(tmp_path / "grad.bin", dtype=np.float64)
     np.testing.assert_allclose(grad, autograd_gradient(folded, x, y, "bce_with_logits", names), rtol=1e-6, atol=1e-10)
     check_common(tmp_path, results, names, x, expected, "bce_with_logits")
+
+
+class SoftmaxMlp(torch.nn.Module):
+    """An MLP whose last op is a Softmax (or LogSoftmax) over its flat
+    class scores: the model outputs probabilities (log-probabilities), and
+    cross_entropy is taken of them, as F.cross_entropy(model(x), y) does."""
+    def __init__(self, last):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(7, 12)
+        self.fc2 = torch.nn.Linear(12, 4)
+        self.out = torch.nn.Softmax(dim=-1) if last == "softmax" else torch.nn.LogSoftmax(dim=1)
+
+    def forward(self, x):
+        return self.out(self.fc2(torch.tanh(self.fc1(x))))
+
+
+@pytest.mark.parametrize("last", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("fmt,opset", [("dynamo", None), ("legacy", None), ("legacy", 11), ("script", None)])
+def test_mlp_ending_in_softmax_over_classes(tmp_path, fmt, opset, last):
+    torch.manual_seed(21)
+    model = SoftmaxMlp(last).eval()
+    x = torch.randn(48, 7)
+    y = (x[:, 0] > 0).float() + 2 * (x[:, 1] > 0).float()  # classes 0 to 3
+    path = export_as(model, x[:2], tmp_path / "softmax_mlp", fmt, opset=opset)
+    op = "Softmax" if last == "softmax" else "LogSoftmax"
+    if fmt in TORCHSCRIPT_FORMATS:
+        kinds = {n.kind() for n in torch.jit.load(str(path)).inlined_graph.nodes()}
+        assert f"aten::{last}" in kinds, kinds
+    else:
+        assert onnx_ops(path)[-1] == op, onnx_ops(path)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, epochs=5)
+    source = Path(results["source"]).read_text()
+    assert f"nn::{last}(a, " in source, source  # the block over a flat activation
+    check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
+    pred = np.fromfile(tmp_path / "pred.bin", dtype=np.float32).reshape(len(x), -1)
+    probabilities = pred if last == "softmax" else np.exp(pred)
+    np.testing.assert_allclose(probabilities.sum(1), 1, rtol=1e-5)
 
 
 class Residual(torch.nn.Module):
