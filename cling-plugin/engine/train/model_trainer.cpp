@@ -10,6 +10,7 @@
 #include "dist/data_parallel.hpp"
 #include "metrics/detection.hpp"
 #include "metrics/weighted.hpp"
+#include "train/checkpoint.hpp"
 #include "train/frozen_parameters.hpp"
 #include "train/trainer.hpp"
 
@@ -188,10 +189,15 @@ Evaluation evaluate_model(DefinedModel& model, const ModelData& data, bool over_
 }
 
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
-                       const ModelTrainConfig& c, std::ostream& log) {
+                       const ModelTrainConfig& c, std::ostream& log, const CheckpointOptions& checkpoints) {
   CladStep step(model, c.optimizer, c.frozen);
+  auto spec = run_spec("clad", model.definition().name, c);
+  if (!checkpoints.path.empty()) {
+    std::ostream quiet(nullptr);  // ranks other than 0 do not say they resume
+    use_checkpoints(spec, checkpoints, model, access_of(step.optimizer()), dist::is_root() ? log : quiet);
+  }
   return train_engine(
-      model, train, test, run_spec("clad", model.definition().name, c),
+      model, train, test, spec,
       [&step](const float* x, const float* y, const float* w, int n) { return step(x, y, w, n); }, log,
       c.weighted_sampling, RowShard{c.shard_begin, c.shard_total});
 }

@@ -37,6 +37,7 @@
 
 #include "model/defined_model.hpp"
 #include "optim/optimizers.hpp"
+#include "train/checkpoint.hpp"
 #include "train/clad_step.hpp"
 #include "train/run_loop.hpp"
 #include "train/run_options.hpp"
@@ -87,8 +88,10 @@ torch::Tensor binary_scores(const define::Definition& def, const torch::Tensor& 
 
 // Trains model in place in train_engine (train/trainer.hpp), with its Clad
 // gradient and the fused optimizer; the options and both splits are checked
-// before any step.
+// before any step. With checkpoints.path set, a checkpoint after every
+// epoch and, resuming, the run continued from it (train/checkpoint.hpp).
 RunOutcome train_model(DefinedModel& model, const ModelData& train, const ModelData& test,
-                       const ModelTrainConfig& config, std::ostream& log);
+                       const ModelTrainConfig& config, std::ostream& log,
+                       const CheckpointOptions& checkpoints = {});
 
 }  // namespace torchclad::train

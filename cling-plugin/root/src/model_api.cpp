@@ -17,10 +17,7 @@
 #include "trained_model.hpp"
 #include "plain_errors.hpp"
 #include "torchclad/model.h"
-#include "train/checkpoint.hpp"
-#include "train/clad_step.hpp"
 #include "train/model_trainer.hpp"
-#include "train/trainer.hpp"
 
 namespace torchclad {
 namespace {
@@ -149,20 +146,11 @@ Evaluation evaluate_data(Model::State& s, const train::ModelData& data) {
 
 TrainResult fit_data(Model::State& s, const train::ModelData& train, const train::ModelData& test,
                      const TrainOptions& o, int64_t shard_begin = 0, int64_t shard_total = 0) {
-  const auto config = config_of(o);
-  const auto checkpoints = checkpoint_options(o, "Model::fit");
-  // train::train_model's run, with the checkpoints (train/checkpoint.hpp)
-  // of the step's optimizer: written after every epoch, and on resume read
-  // into the parameters and the optimizer before the first step.
-  auto& log = training_log(o.progress);
-  train::CladStep step(*s.model, config.optimizer, config.frozen);
-  auto spec = train::run_spec("clad", def_of(s).name, config);
-  train::use_checkpoints(spec, checkpoints, *s.model, train::access_of(step.optimizer()),
-                         dist::is_root() ? log : training_log(false));  // rank 0 says it resumes
-  const auto run = train::train_engine(
-      *s.model, train, test, spec,
-      [&step](const float* x, const float* y, const float* w, int n) { return step(x, y, w, n); }, log,
-      config.weighted_sampling, train::RowShard{shard_begin, shard_total});
+  auto config = config_of(o);
+  config.shard_begin = shard_begin;
+  config.shard_total = shard_total;
+  const auto run = train::train_model(*s.model, train, test, config, training_log(o.progress),
+                                      checkpoint_options(o, "Model::fit"));
   return record_fit(s, run, o);
 }
 
