@@ -47,9 +47,16 @@ const torch::Tensor& labels(const torchclad::Dataset& d) { return d.impl()->spli
   return ::testing::AssertionSuccess();
 }
 
+// Count, Histo1D and Snapshot on the graph after a read, each seeing every entry.
 void expect_graph_usable(ROOT::RDF::RNode df, long long entries) {
   EXPECT_EQ(*df.Count(), static_cast<ULong64_t>(entries));
   EXPECT_EQ(df.Histo1D("f")->GetEntries(), static_cast<double>(entries));
+  const std::string snapshot = tmp("columns-graph-snapshot.root");
+  df.Snapshot("out", snapshot, {"f"});
+  TFile f(snapshot.c_str());
+  auto* out = f.Get<TTree>("out");
+  ASSERT_NE(out, nullptr) << snapshot;
+  EXPECT_EQ(out->GetEntries(), entries);
 }
 
 }  // namespace

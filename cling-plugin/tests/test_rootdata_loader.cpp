@@ -108,6 +108,13 @@ TEST(RootDataLoader, GlobPatternsAndRDataFrameNodes) {
         torch::equal(features(d).select(1, 0).slice(0, 300), torch::arange(100, 1400, torch::kFloat32)));
     EXPECT_EQ(labels(d).sum().item<int64_t>(), 300);
     EXPECT_EQ(*node.Count(), 300u);  // the user's graph still runs
+    node.Snapshot("out", tmp("loader-graph-snapshot.root"), {"x"});
+    {
+      TFile f(tmp("loader-graph-snapshot.root").c_str());
+      auto* out = f.Get<TTree>("out");
+      ASSERT_NE(out, nullptr);
+      EXPECT_EQ(out->GetEntries(), 300);
+    }
   }
   // A pattern that also matches a file without the tree: that file is named.
   write_root(tmp("loader-mix-1.root"), [](TFile&) {
