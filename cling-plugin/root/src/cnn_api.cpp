@@ -99,8 +99,11 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     const auto checkpoints = checkpoint_options(o, "Cnn::fit");
     c.checkpoint = checkpoints.path;
     c.resume = checkpoints.resume;
+    const MetricsRun metrics{"Cnn::fit", "in-memory", o.engine, def->name};
+    start_metrics_files(o, metrics);
     auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
+    write_metrics_files(o, metrics, out);
     state_ = std::make_shared<State>(
         State{std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))});
     return out;

@@ -149,9 +149,13 @@ TrainResult fit_data(Model::State& s, const train::ModelData& train, const train
   auto config = config_of(o);
   config.shard_begin = shard_begin;
   config.shard_total = shard_total;
-  const auto run = train::train_model(*s.model, train, test, config, training_log(o.progress),
-                                      checkpoint_options(o, "Model::fit"));
-  return record_fit(s, run, o);
+  const auto checkpoints = checkpoint_options(o, "Model::fit");
+  const MetricsRun metrics{"Model::fit", "in-memory", "clad", def_of(s).name};
+  start_metrics_files(o, metrics);
+  const auto run = train::train_model(*s.model, train, test, config, training_log(o.progress), checkpoints);
+  TrainResult out = record_fit(s, run, o);
+  write_metrics_files(o, metrics, out);
+  return out;
 }
 
 std::vector<float> predict_data(Model::State& s, const torch::Tensor& x) {

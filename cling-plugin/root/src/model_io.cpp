@@ -4,7 +4,9 @@
 //   TNamed "options"          title: the last fit's options and the seed, JSON
 //   TTree  "parameters"       one entry per tensor: name (string), shape
 //                             (vector<Long64_t>), values (vector<float>)
-//   TTree  "history"          one entry per epoch of every fit
+//   TTree  "history"          one entry per epoch of every fit (EpochResult's
+//                             fields; test_rmse, steps and steps_per_second
+//                             are absent from files of older versions)
 //   TTree  "standardization"  if standardised: one entry, mean and std
 //                             (vector<float>, one value per feature)
 //   TTree  "target_standardization"  if a regression model's targets are
@@ -22,6 +24,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <utility>
 
 #include "define/definition.hpp"
 #include "rank_zero_writes.hpp"
@@ -161,6 +164,9 @@ void write_model_as(const Model::State& s, const std::string& partial, const std
   history.Branch("test_auc", &e.test_auc);
   history.Branch("seconds", &e.seconds);
   history.Branch("samples_per_second", &e.samples_per_second);
+  history.Branch("test_rmse", &e.test_rmse);
+  history.Branch("steps", &e.steps);
+  history.Branch("steps_per_second", &e.steps_per_second);
   for (const auto& h : s.history) {
     e = h;
     history.Fill();
@@ -281,6 +287,12 @@ std::shared_ptr<Model::State> read_model(const std::string& path) {
     history->SetBranchAddress("test_auc", &e.test_auc);
     history->SetBranchAddress("seconds", &e.seconds);
     history->SetBranchAddress("samples_per_second", &e.samples_per_second);
+    // Files written before these branches existed load with their defaults
+    // (test_rmse -1, steps and steps/s 0).
+    for (auto [branch, address] : {std::pair<const char*, void*>{"test_rmse", &e.test_rmse},
+                                   {"steps", &e.steps},
+                                   {"steps_per_second", &e.steps_per_second}})
+      if (history->GetBranch(branch)) history->SetBranchAddress(branch, address);
     for (Long64_t i = 0; i < history->GetEntries(); ++i) {
       history->GetEntry(i);
       s->history.push_back(e);

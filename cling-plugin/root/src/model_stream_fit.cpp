@@ -135,6 +135,8 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
         "weighted sampling draws events at random from the whole training set; a "
         "stream reads its entries in chunks: train with the weights in the loss "
         "(weighted_sampling = false) or on an in-memory Dataset");
+  const MetricsRun metrics{"Model::fit", "stream", "clad", def.name};
+  start_metrics_files(o, metrics);
   // The weight rule of an in-memory fit (train/model_trainer.hpp): event i's
   // loss counts w_i / mean(w), the mean over every entry of the stream.
   // Data-parallel, each rank sums its entries' weights and the ranks add them.
@@ -214,7 +216,9 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   const auto run = train::run_epochs(
       spec, steps, [&] { return train::evaluate_model(model, test_set); }, training_log(o.progress));
 
-  return record_fit(state, run, o);
+  TrainResult out = record_fit(state, run, o);
+  write_metrics_files(o, metrics, out);
+  return out;
 }
 
 }  // namespace

@@ -41,6 +41,21 @@ train::CheckpointOptions checkpoint_options(const TrainOptions& options, const s
 TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,
                          const std::string& message);
 
+// TrainOptions::metrics_json and metrics_csv of a fit: what their header
+// names (the epochs are the fit's).
+struct MetricsRun {
+  std::string where;    // e.g. "Model::fit", for errors
+  std::string dataset;  // "in-memory" or "stream"
+  std::string engine, model;
+};
+
+// Writes the files with no epochs yet (rank 0; a collective under mpirun),
+// before a fit trains: throws std::runtime_error naming the option and the
+// path if one cannot be written.
+void start_metrics_files(const TrainOptions& options, const MetricsRun& run);
+// Writes them with the fit's epochs and status (rank 0; a collective).
+void write_metrics_files(const TrainOptions& options, const MetricsRun& run, const TrainResult& result);
+
 // What a Model's fit returns, with the run recorded in the model: its
 // epochs appended to the history, the options kept, trained if any epoch ran.
 TrainResult record_fit(Model::State& state, const train::RunOutcome& run, const TrainOptions& options);

@@ -138,13 +138,30 @@ struct TrainOptions {
   // resumed fit the same).
   std::string checkpoint;
   bool resume = false;
+  // Per-epoch metrics files of every fit (Model::fit in memory and streamed,
+  // Mlp::fit and Cnn::fit with any engine), with the field names of the
+  // commands' --metrics-json and --metrics-csv: per epoch epoch, steps,
+  // train_loss, test_loss, test_accuracy (-1 for regression), seconds,
+  // steps_per_second, samples_per_second, then test_auc and test_rmse (-1
+  // where not measured); the JSON's header also names the dataset ("in-memory"
+  // or "stream"), engine, model, optimizer, lr, batch, threads, seed and the
+  // run's status. Empty: no file. Rank 0 alone (under mpirun) writes them:
+  // before the first epoch (the header, no epochs), which throws
+  // std::runtime_error naming the option and the path if the file cannot be
+  // written (e.g. its directory does not exist), and again when the fit
+  // returns, with every epoch it trained (a stopped or failed run's too).
+  std::string metrics_json;
+  std::string metrics_csv;
 };
 
 struct EpochResult {
   int epoch = 0;
   double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0, samples_per_second = 0;
   // test_accuracy is -1 for regression models (torchclad/model.h)
-  double test_auc = -1;  // binary and two-class classifiers: ROC AUC on the test set; -1 otherwise
+  double test_auc = -1;   // binary and two-class classifiers: ROC AUC on the test set; -1 otherwise
+  double test_rmse = -1;  // regression models: RMSE on the test set (the targets' units); -1 otherwise
+  long long steps = 0;    // optimisation steps of the epoch
+  double steps_per_second = 0;
 };
 
 struct TrainResult {
