@@ -13,6 +13,7 @@
 #include "train/batch_gather.hpp"
 #include "train/checkpoint.hpp"
 #include "train/engines.hpp"
+#include "train/metrics_files.hpp"
 #include "train/event_weights.hpp"
 
 namespace torchclad::train {
@@ -208,39 +209,37 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
 }
 
 namespace {
-std::ofstream open_for_writing(const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write metrics file '" + path + "': " + std::strerror(errno));
-  return out;
+// The command's run as the metrics files' header (train/metrics_files.hpp).
+MetricsFiles command_metrics(const TrainConfig& c) {
+  MetricsFiles f;
+  f.engine = c.engine;
+  std::string widths = "[";
+  for (size_t i = 0; i < c.model.widths.size(); ++i)
+    widths += (i ? ", " : "") + std::to_string(c.model.widths[i]);
+  f.header = {{"dataset", json_string(c.dataset)},
+              {"engine", json_string(c.engine)},
+              {"model", json_string("mlp")},
+              {"widths", widths + "]"},
+              {"activation", json_string(activation_name(c.model.activation))},
+              {"optimizer", json_string(c.optimizer.kind)},
+              {"lr", json_number(c.optimizer.lr)},
+              {"batch", std::to_string(c.batch)},
+              {"threads", std::to_string(c.threads)},
+              {"seed", std::to_string(c.seed)}};
+  return f;
 }
 }  // namespace
 
 void write_metrics_json(const std::string& path, const TrainConfig& c, const TrainResult& r) {
-  auto out = open_for_writing(path);
-  out << "{\n  \"dataset\": \"" << c.dataset << "\",\n  \"engine\": \"" << c.engine
-      << "\",\n  \"model\": \"mlp\",\n  \"widths\": [";
-  for (size_t i = 0; i < c.model.widths.size(); ++i) out << (i ? ", " : "") << c.model.widths[i];
-  out << "],\n  \"activation\": \"" << activation_name(c.model.activation) << "\",\n  \"optimizer\": \""
-      << c.optimizer.kind << "\",\n  \"lr\": " << c.optimizer.lr << ",\n  \"batch\": " << c.batch
-      << ",\n  \"threads\": " << c.threads << ",\n  \"seed\": " << c.seed
-      << ",\n  \"non_finite\": " << (r.non_finite ? "true" : "false") << ",\n  \"epochs\": [";
-  for (size_t i = 0; i < r.epochs.size(); ++i) {
-    const auto& m = r.epochs[i];
-    out << (i ? ",\n    " : "\n    ") << "{\"epoch\": " << m.epoch << ", \"steps\": " << m.steps
-        << ", \"train_loss\": " << m.train_loss << ", \"test_loss\": " << m.eval.test_loss
-        << ", \"test_accuracy\": " << m.eval.test_accuracy << ", \"seconds\": " << m.seconds
-        << ", \"steps_per_second\": " << m.steps_per_second
-        << ", \"samples_per_second\": " << m.samples_per_second << "}";
-  }
-  out << "\n  ]\n}\n";
+  auto f = command_metrics(c);
+  f.json = path;
+  write_metrics(f, r.epochs, run_status(r.non_finite, r.stopped));
 }
 
 void write_metrics_csv(const std::string& path, const TrainConfig& c, const TrainResult& r) {
-  auto out = open_for_writing(path);
-  out << "engine,epoch,steps,train_loss,test_loss,test_accuracy,seconds,steps_per_second\n";
-  for (const auto& m : r.epochs)
-    out << c.engine << ',' << m.epoch << ',' << m.steps << ',' << m.train_loss << ',' << m.eval.test_loss
-        << ',' << m.eval.test_accuracy << ',' << m.seconds << ',' << m.steps_per_second << '\n';
+  auto f = command_metrics(c);
+  f.csv = path;
+  write_metrics(f, r.epochs, run_status(r.non_finite, r.stopped));
 }
 
 }  // namespace torchclad::train

@@ -182,7 +182,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     start_metrics_files(o, metrics);
     auto r = train::train_mlp(ds, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
-    write_metrics_files(o, metrics, out);
+    write_metrics_files(o, metrics, r.epochs, out.status);
     state_ = std::make_shared<State>(State{
         standardized(std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))),
         features, names});

@@ -103,7 +103,7 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     start_metrics_files(o, metrics);
     auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);
-    write_metrics_files(o, metrics, out);
+    write_metrics_files(o, metrics, r.epochs, out.status);
     state_ = std::make_shared<State>(
         State{std::make_shared<Model>(trained_model(def, r.engine->params(), o.seed, o, out.epochs))});
     return out;

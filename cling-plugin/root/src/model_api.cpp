@@ -154,7 +154,7 @@ TrainResult fit_data(Model::State& s, const train::ModelData& train, const train
   start_metrics_files(o, metrics);
   const auto run = train::train_model(*s.model, train, test, config, training_log(o.progress), checkpoints);
   TrainResult out = record_fit(s, run, o);
-  write_metrics_files(o, metrics, out);
+  write_metrics_files(o, metrics, run.epochs, out.status);
   return out;
 }
 

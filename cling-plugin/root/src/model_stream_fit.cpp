@@ -217,7 +217,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
       spec, steps, [&] { return train::evaluate_model(model, test_set); }, training_log(o.progress));
 
   TrainResult out = record_fit(state, run, o);
-  write_metrics_files(o, metrics, out);
+  write_metrics_files(o, metrics, run.epochs, out.status);
   return out;
 }
 

@@ -1,17 +1,10 @@
 #include "trained_model.hpp"
 
-#include <cerrno>
-#include <cstdio>
-#include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <limits>
-#include <sstream>
 #include <stdexcept>
 
 #include "model_state.hpp"
 #include "rank_zero_writes.hpp"
+#include "train/metrics_files.hpp"
 
 namespace torchclad {
 
@@ -81,104 +74,40 @@ TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_
 
 namespace {
 
-// A number as JSON takes it (null for NaN and infinities) and CSV.
-std::string number(double v, bool json) {
-  if (!std::isfinite(v)) return json ? "null" : (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-  std::ostringstream o;
-  o.precision(std::numeric_limits<double>::max_digits10);
-  o << v;
-  return o.str();
+// The options' files as train::write_metrics writes them (one format with
+// the commands'), the header naming this run.
+train::MetricsFiles metrics_files(const TrainOptions& o, const MetricsRun& run) {
+  train::MetricsFiles f;
+  f.json = o.metrics_json;
+  f.csv = o.metrics_csv;
+  f.where = run.where;
+  f.json_name = "options.metrics_json";
+  f.csv_name = "options.metrics_csv";
+  f.engine = run.engine;
+  f.header = {{"dataset", train::json_string(run.dataset)},
+              {"engine", train::json_string(run.engine)},
+              {"model", train::json_string(run.model)},
+              {"optimizer", train::json_string(o.optimizer)},
+              {"lr", train::json_number(o.lr)},
+              {"batch", std::to_string(o.batch)},
+              {"threads", std::to_string(o.threads)},
+              {"seed", std::to_string(o.seed)}};
+  return f;
 }
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-// The commands' --metrics-json (train::write_metrics_json): the run, then
-// one object per epoch with the same field names, and test_auc, test_rmse.
-std::string metrics_json(const TrainOptions& o, const MetricsRun& run, const TrainResult& r) {
-  std::ostringstream out;
-  out << "{\n  \"dataset\": " << quoted(run.dataset) << ",\n  \"engine\": " << quoted(run.engine)
-      << ",\n  \"model\": " << quoted(run.model) << ",\n  \"optimizer\": " << quoted(o.optimizer)
-      << ",\n  \"lr\": " << number(o.lr, true) << ",\n  \"batch\": " << o.batch
-      << ",\n  \"threads\": " << o.threads << ",\n  \"seed\": " << o.seed
-      << ",\n  \"non_finite\": " << (r.status == "failed" ? "true" : "false")
-      << ",\n  \"status\": " << quoted(r.status.empty() ? "running" : r.status) << ",\n  \"epochs\": [";
-  for (size_t i = 0; i < r.epochs.size(); ++i) {
-    const auto& m = r.epochs[i];
-    out << (i ? ",\n    " : "\n    ") << "{\"epoch\": " << m.epoch << ", \"steps\": " << m.steps
-        << ", \"train_loss\": " << number(m.train_loss, true)
-        << ", \"test_loss\": " << number(m.test_loss, true)
-        << ", \"test_accuracy\": " << number(m.test_accuracy, true)
-        << ", \"seconds\": " << number(m.seconds, true)
-        << ", \"steps_per_second\": " << number(m.steps_per_second, true)
-        << ", \"samples_per_second\": " << number(m.samples_per_second, true)
-        << ", \"test_auc\": " << number(m.test_auc, true) << ", \"test_rmse\": " << number(m.test_rmse, true)
-        << "}";
-  }
-  out << (r.epochs.empty() ? "]\n}\n" : "\n  ]\n}\n");
-  return out.str();
-}
-
-// The commands' --metrics-csv (train::write_metrics_csv), with test_auc and
-// test_rmse after its columns.
-std::string metrics_csv(const MetricsRun& run, const TrainResult& r) {
-  std::ostringstream out;
-  out << "engine,epoch,steps,train_loss,test_loss,test_accuracy,seconds,steps_per_second,samples_per_second,"
-         "test_auc,test_rmse\n";
-  for (const auto& m : r.epochs)
-    out << run.engine << ',' << m.epoch << ',' << m.steps << ',' << number(m.train_loss, false) << ','
-        << number(m.test_loss, false) << ',' << number(m.test_accuracy, false) << ','
-        << number(m.seconds, false) << ',' << number(m.steps_per_second, false) << ','
-        << number(m.samples_per_second, false) << ',' << number(m.test_auc, false) << ','
-        << number(m.test_rmse, false) << '\n';
-  return out.str();
-}
-
-void write_file(const std::string& where, const char* option, const std::string& path,
-                const std::string& text) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(path).parent_path();
-  std::error_code ec;
-  if (!dir.empty() && !fs::is_directory(dir, ec))
-    throw std::runtime_error(where + ": options." + option + ": cannot write '" + path +
-                             "': the directory '" + dir.string() + "' does not exist");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    throw std::runtime_error(where + ": options." + option + ": cannot write '" + path +
-                             "': " + std::strerror(errno));
-  out << text;
-  out.close();
-  if (!out)
-    throw std::runtime_error(where + ": options." + option + ": could not finish writing '" + path + "'");
-}
-
-void write_both(const TrainOptions& o, const MetricsRun& run, const TrainResult& r) {
+void write_both(const TrainOptions& o, const MetricsRun& run, const std::vector<train::EpochStats>& epochs,
+                const std::string& status) {
   if (o.metrics_json.empty() && o.metrics_csv.empty()) return;
-  rank_zero_writes([&] {
-    if (!o.metrics_json.empty())
-      write_file(run.where, "metrics_json", o.metrics_json, metrics_json(o, run, r));
-    if (!o.metrics_csv.empty()) write_file(run.where, "metrics_csv", o.metrics_csv, metrics_csv(run, r));
-  });
+  rank_zero_writes([&] { train::write_metrics(metrics_files(o, run), epochs, status); });
 }
 
 }  // namespace
 
-void start_metrics_files(const TrainOptions& o, const MetricsRun& run) { write_both(o, run, TrainResult{}); }
+void start_metrics_files(const TrainOptions& o, const MetricsRun& run) { write_both(o, run, {}, "running"); }
 
-void write_metrics_files(const TrainOptions& o, const MetricsRun& run, const TrainResult& result) {
-  write_both(o, run, result);
+void write_metrics_files(const TrainOptions& o, const MetricsRun& run,
+                         const std::vector<train::EpochStats>& epochs, const std::string& status) {
+  write_both(o, run, epochs, status);
 }
 
 TrainResult record_fit(Model::State& state, const train::RunOutcome& run, const TrainOptions& options) {

@@ -54,7 +54,8 @@ struct MetricsRun {
 // path if one cannot be written.
 void start_metrics_files(const TrainOptions& options, const MetricsRun& run);
 // Writes them with the fit's epochs and status (rank 0; a collective).
-void write_metrics_files(const TrainOptions& options, const MetricsRun& run, const TrainResult& result);
+void write_metrics_files(const TrainOptions& options, const MetricsRun& run,
+                         const std::vector<train::EpochStats>& epochs, const std::string& status);
 
 // What a Model's fit returns, with the run recorded in the model: its
 // epochs appended to the history, the options kept, trained if any epoch ran.
