@@ -24,8 +24,6 @@
 #include "dist/row_shards.hpp"
 #include "rank_log.hpp"
 #include "data/mnist.hpp"
-#include "data/stream_ranks.hpp"
-#include "data/stream_reader.hpp"
 #include "data/tree_dataset.hpp"
 #include "train/engines.hpp"
 #include "train/checkpoint.hpp"
@@ -33,6 +31,7 @@
 #include "train/telemetry.hpp"
 #include "train/trainer.hpp"
 #include "save_model.hpp"
+#include "stream_training.hpp"
 #include "training_shard.hpp"
 
 namespace {
@@ -65,67 +64,39 @@ std::pair<double, double> evaluate(torchclad::train::MlpEngine& engine,
   return {loss_sum / n, static_cast<double>(correct) / n};
 }
 
-// --stream: the MLP trained on batches from the stream, through the shared
-// epoch loop's source steps; the test split in memory. Under mpirun each
-// rank streams its entries of the stream (data/stream_ranks.hpp), through
-// its own chunk order and shuffle buffer, and the ranks average each step's
-// gradients, weighted by their rows (the global batch is their sum).
-torchclad::train::TrainResult train_streaming(torchclad::rootdata::ColumnStream& whole,
+// --stream: the MLP trained on batches from the rank's stream, in the loop
+// both trainers share (stream_training.hpp); the test split in memory.
+torchclad::train::TrainResult train_streaming(torchclad::cli::RankStream& stream,
                                               const torchclad::data::MnistSplit& test,
-                                              const torchclad::train::TrainConfig& c, std::ostream& log,
-                                              const torchclad::cli::RankLog& out) {
+                                              const torchclad::train::TrainConfig& c, std::ostream& log) {
   using namespace torchclad;
-  TORCH_CHECK(c.epochs >= 1, "epochs must be at least 1, found ", c.epochs);
   TORCH_CHECK(c.batch >= 1, "batch must be at least 1, found ", c.batch);
-  TORCH_CHECK(c.threads >= 1, "threads must be at least 1, found ", c.threads);
   TORCH_CHECK(c.model.widths.size() >= 2, "the model needs at least input and output widths");
-  TORCH_CHECK(c.model.widths.front() == whole.features(), "the model's input width is ",
-              c.model.widths.front(), " but the streamed images have ", whole.features(), " values");
-  const auto own = dist::distributed()
-                       ? rootdata::rank_part(whole, "torchclad-train --stream (" + dist::rank_label() + ")")
-                       : nullptr;
-  rootdata::ColumnStream& stream = own ? *own : whole;
-  if (own) {  // every rank: its entries of the stream
-    const long long first = stream.spec().first_entry - whole.spec().first_entry;
-    out.say("read training entries [" + std::to_string(first) + ", " +
-            std::to_string(first + stream.entries()) + ") of " + std::to_string(whole.entries()));
-  }
+  TORCH_CHECK(c.model.widths.front() == stream.whole().features(), "the model's input width is ",
+              c.model.widths.front(), " but the streamed images have ", stream.whole().features(), " values");
   const int64_t classes = c.model.widths.back();
-  at::set_num_threads(c.threads);
   std::shared_ptr<train::MlpEngine> engine = train::make_engine(c.engine, c.model, c.optimizer, c.seed);
-  std::vector<float> x(static_cast<size_t>(c.batch) * stream.features()), y(c.batch);
+  // The engines read class labels as int32 and int64.
   std::vector<int32_t> y32(c.batch);
   std::vector<int64_t> y64(c.batch);
-  std::vector<long long> entries(c.batch);
-  train::SourceSteps steps;
-  steps.begin_epoch = [&](int epoch) { stream.begin_epoch(epoch); };
-  steps.data_parallel = true;
-  steps.next = [&](int& size) {
-    int local = 0;
-    std::exception_ptr failure;
-    try {
-      local = stream.next(c.batch, x.data(), y.data(), nullptr, entries.data());
-      for (int i = 0; i < local; ++i) {
-        y64[i] = static_cast<int64_t>(y[i]);
-        y32[i] = static_cast<int32_t>(y[i]);
-        TORCH_CHECK(y64[i] < classes, "the model's output width is ", classes, " but entry ", entries[i],
-                    " has label ", y64[i]);
-      }
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    // The ranks' sum (0: every rank's entries ran out); a failure on any rank ends every rank.
-    size = static_cast<int>(dist::source_step_batch(local, failure, "read their stream"));
-    // An empty local batch (this rank's entries ran out) adds a zero gradient.
-    return size ? engine->step(train::Batch{x.data(), y32.data(), y64.data(), local}) : 0.0f;
+  cli::StreamStep step;
+  step.check_labels = [&](const float* y, const long long* entries, int n) {
+    for (int i = 0; i < n; ++i)
+      TORCH_CHECK(static_cast<int64_t>(y[i]) < classes, "the model's output width is ", classes,
+                  " but entry ", entries[i], " has label ", static_cast<int64_t>(y[i]));
   };
-  std::string model = "mlp";
-  for (auto w : c.model.widths) model += "-" + std::to_string(w);
-  train::RunSpec spec = train::run_spec(c.engine, model, c);
-  spec.samples = whole.entries();  // every rank's: the loop's steps per epoch
-  train::use_checkpoints(spec, {c.checkpoint, c.resume}, engine->model(), engine->optimizer_access(), log);
-  const auto run = train::run_epochs(
-      spec, steps,
+  step.step = [&](const float* x, const float* y, int n) {
+    for (int i = 0; i < n; ++i) {
+      y64[i] = static_cast<int64_t>(y[i]);
+      y32[i] = static_cast<int32_t>(y[i]);
+    }
+    return engine->step(train::Batch{x, y32.data(), y64.data(), n});
+  };
+  // The in-memory run's name (train_mlp), in checkpoints and telemetry.
+  const std::string model = engine->definition().name;
+  const auto run = cli::train_on_stream(
+      stream, train::run_spec(c.engine, model, c), {c.checkpoint, c.resume}, engine->model(),
+      engine->optimizer_access(), step,
       [&] {
         train::Evaluation e;
         std::tie(e.test_loss, e.test_accuracy) = evaluate(*engine, test);
@@ -150,8 +121,7 @@ int main(int argc, char** argv) {
   train::TrainConfig config;
   std::string data_dir, metrics_json, metrics_csv, root_file, save_path;
   std::string train_tree = "train", test_tree = "test", image_column = "image", label_column = "label";
-  bool stream = false;
-  long long chunk_entries = 65536, shuffle_buffer = 65536;
+  cli::StreamOptions stream;
   const cli::TrainerWording wording{
       "samples", 0.05, "(--stream: the order of chunks and shuffle-buffer draws)",
       " (--stream: the first N entries)", "any engine; one format: another engine can resume it"};
@@ -169,16 +139,9 @@ int main(int argc, char** argv) {
       .text("--train-tree", "NAME", train_tree, "")
       .text("--test-tree", "NAME", test_tree, "")
       .text("--image-column", "NAME", image_column, "")
-      .text("--label-column", "NAME", label_column, "")
-      .set("--stream",
-           "with --root-file: stream the training tree in chunks of entries\n"
-           "read on a background thread while the model trains (memory:\n"
-           "a few chunks and the shuffle buffer, whatever the tree's size);\n"
-           "the test tree is read into memory",
-           stream)
-      .integer("--chunk-entries", chunk_entries, "--stream: entries per chunk, default {default}")
-      .integer("--shuffle-buffer", shuffle_buffer,
-               "--stream: rows drawn at random from, default {default} (0: chunk order)")
+      .text("--label-column", "NAME", label_column, "");
+  cli::add_stream_options(options, stream, "with --root-file: stream the training tree");
+  options
       .text("--model", "mlp", "the model family (only mlp for now)",
             [](const std::string& v) {
               if (v != "mlp") throw UsageError("unknown model '" + v + "': expected mlp");
@@ -205,13 +168,11 @@ int main(int argc, char** argv) {
             "save the trained model as a ROOT file (torchclad::Model::load reads it;\n"
             "its definition is the Mlp's, e.g. mlp-784-256-128-10)");
   cli::add_checkpoint_options(options, config, wording);
-  options.epilogue(cli::mpirun_note(wording) +
-                   "With --stream rank r streams its entries [r n/N, (r+1) n/N) in its own\n"
-                   "shuffled order; each step the ranks' batches form the global batch.\n");
+  options.epilogue(cli::mpirun_note(wording) + cli::stream_mpirun_note());
   try {
     if (options.parse(argc, argv) == cli::Options::Parsed::kHelpShown) return 0;
     cli::apply_optimizer_defaults(options, config, wording);
-    if (stream && root_file.empty())
+    if (stream.on && root_file.empty())
       throw UsageError("--stream reads a ROOT file's training tree: it needs --root-file FILE");
     if (data_dir.empty() && root_file.empty()) {
       if (config.dataset != "fashion-mnist")
@@ -230,20 +191,13 @@ int main(int argc, char** argv) {
     dist::check_same_options(cli::command_line(argc, argv));
     data::MnistDataset data;
     std::unique_ptr<rootdata::ColumnStream> train_stream;
-    if (stream) {
-      rootdata::StreamSpec spec;
-      spec.files = {root_file};
-      spec.tree = train_tree;
-      spec.columns = {{image_column}, label_column, {}, ""};
-      spec.chunk_entries = chunk_entries;
-      spec.shuffle_buffer = shuffle_buffer;
-      spec.seed = config.seed;
-      spec.max_entries = config.train_limit > 0 ? config.train_limit : -1;
-      spec.bytes_as_unit = true;  // image bytes / 255, as the in-memory reader
-      train_stream = std::make_unique<rootdata::ColumnStream>(spec, "torchclad-train --stream");
-      log << "streaming tree " << train_tree << " of " << root_file << " (" << train_stream->entries()
-          << " entries, chunks of " << chunk_entries << ", shuffle buffer " << shuffle_buffer
-          << "); reading tree " << test_tree << "\n";
+    std::unique_ptr<cli::RankStream> rank_stream;
+    if (stream.on) {
+      // Image bytes / 255, as the in-memory reader.
+      train_stream = cli::open_training_stream("torchclad-train", root_file, train_tree,
+                                               {{image_column}, label_column, {}, ""}, stream, config.seed,
+                                               config.train_limit, /*bytes_as_unit=*/true, test_tree, log);
+      rank_stream = std::make_unique<cli::RankStream>(*train_stream, "torchclad-train", out);
       data.dir = root_file;
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
       if (config.test_limit > 0 && config.test_limit < data.test.images.size(0))
@@ -274,8 +228,8 @@ int main(int argc, char** argv) {
         << cli::run_summary(config, dist::world().size()) << "\n";
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
-    const auto result = train_stream ? train_streaming(*train_stream, data.test, config, log, out)
-                                     : train::train_mlp(data, config, log);
+    const auto result = rank_stream ? train_streaming(*rank_stream, data.test, config, log)
+                                    : train::train_mlp(data, config, log);
     if (!dist::is_root()) {  // rank 0 writes the outputs
       const int code = result.non_finite ? 3 : result.stopped ? 130 : 0;
       if (code) mpi.fail();

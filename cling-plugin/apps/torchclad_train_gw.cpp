@@ -2,8 +2,10 @@
 // wave windows in a ROOT file (torchclad-gwsim writes one), with one or more
 // gradient engines from the same seed, and writes per engine the detection
 // metrics (accuracy, ROC AUC, efficiency against SNR at 1% false alarm) as
-// ROOT objects and PNG plots, plus all engines in one JSON file. Under mpirun
-// it trains data-parallel (engine/dist/data_parallel.hpp): rank 0 prints and
+// ROOT objects and PNG plots, plus all engines in one JSON file. With
+// --stream, the training tree is read in chunks on a background thread while
+// the model trains (bounded memory, stream_training.hpp). Under mpirun it
+// trains data-parallel (engine/dist/data_parallel.hpp): rank 0 prints and
 // writes the outputs.
 #include <TFile.h>
 #include <TNamed.h>
@@ -33,9 +35,11 @@
 #include "metrics/detection.hpp"
 #include "report/detection_report.hpp"
 #include "save_model.hpp"
+#include "stream_training.hpp"
 #include "training_shard.hpp"
 #include "train/binary_engines.hpp"
 #include "train/binary_trainer.hpp"
+#include "train/model_trainer.hpp"
 #include "train/telemetry.hpp"
 
 namespace {
@@ -91,6 +95,42 @@ nlohmann::json engine_json(const torchclad::train::BinaryTrainResult& r,
   return j;
 }
 
+// --stream: the CNN trained on batches from the rank's stream, in the loop
+// both trainers share (stream_training.hpp); the test split in memory,
+// evaluated as train_binary evaluates it.
+torchclad::train::BinaryTrainResult train_streaming(torchclad::cli::RankStream& stream,
+                                                    const torchclad::data::BinarySplit& test,
+                                                    const torchclad::train::BinaryTrainConfig& c,
+                                                    const std::string& label_column, std::ostream& log) {
+  using namespace torchclad;
+  std::shared_ptr<train::BinaryEngine> engine =
+      train::make_binary_engine(c.engine, c.model, c.optimizer, c.seed);
+  const train::ModelData test_data{test.x, test.targets.to(torch::kFloat32).unsqueeze(1)};
+  train::check_model_data(engine->definition(), test_data, "test");
+  cli::StreamStep step;
+  step.check_labels = [&](const float* y, const long long* entries, int n) {
+    for (int i = 0; i < n; ++i)
+      if (y[i] > 1)
+        throw std::runtime_error("torchclad-train-gw --stream: label column '" + label_column + "' holds " +
+                                 std::to_string(static_cast<long long>(y[i])) + " at entry " +
+                                 std::to_string(entries[i]) +
+                                 "; a binary classifier expects 0 (noise) or 1 (signal)");
+  };
+  step.step = [&](const float* x, const float* y, int n) { return engine->step(x, y, n); };
+  const auto run = cli::train_on_stream(
+      stream, train::run_spec(c.engine, engine->definition().name, c), {c.checkpoint, c.resume},
+      engine->model(), engine->optimizer_access(), step,
+      [&] { return train::evaluate_model(engine->model(), test_data); }, log);
+  train::BinaryTrainResult result;
+  result.epochs = run.epochs;
+  result.engine = engine;
+  if (!result.epochs.empty()) result.test_logits = train::predict_logits(*engine, test.x);
+  result.non_finite = run.non_finite;
+  result.stopped = run.stopped;
+  result.stop_message = run.message;
+  return result;
+}
+
 std::string now_utc() {
   char s[32];
   const std::time_t t = std::time(nullptr);
@@ -110,8 +150,11 @@ int main(int argc, char** argv) {
   rootdata::BinaryColumns columns;
   std::vector<std::string> engines{"clad"};
   double false_alarm = 0.01;
+  cli::StreamOptions stream;
   const std::string command = "torchclad-train-gw" + (argc > 1 ? " " + cli::command_line(argc, argv) : "");
-  const cli::TrainerWording wording{"windows", 0.01, "", "", "one engine in --engines"};
+  const cli::TrainerWording wording{"windows", 0.01,
+                                    "(--stream: the order of chunks and shuffle-buffer draws)",
+                                    " (--stream: the first N entries)", "one engine in --engines"};
   cli::Options options("usage: torchclad-train-gw --data FILE [options]");
   options
       .text("--data", "FILE", data_file,
@@ -122,7 +165,9 @@ int main(int argc, char** argv) {
             "default {default} (a fixed-length float array per entry)")
       .text("--label-column", "NAME", columns.label, "default {default} (1 signal, 0 noise)")
       .text("--snr-column", "NAME", columns.snr,
-            "default {default} (optimal SNR of the injection, 0 for noise)")
+            "default {default} (optimal SNR of the injection, 0 for noise)");
+  cli::add_stream_options(options, stream, "stream the training tree");
+  options
       .text("--engines", "LIST",
             "comma-separated, from clad (model-level Clad gradient, default),\n"
             "clad-ops (op-level Clad nodes), autograd (LibTorch)",
@@ -138,7 +183,7 @@ int main(int argc, char** argv) {
       .text("--metrics-json", "PATH", metrics_json,
             "all engines' metrics as JSON (e.g. cling-plugin/bench/results/gw-metrics.json)");
   cli::add_checkpoint_options(options, config, wording);
-  options.epilogue(cli::mpirun_note(wording));
+  options.epilogue(cli::mpirun_note(wording) + cli::stream_mpirun_note());
   try {
     if (options.parse(argc, argv) == cli::Options::Parsed::kHelpShown) return 0;
     cli::apply_optimizer_defaults(options, config, wording);
@@ -166,21 +211,35 @@ int main(int argc, char** argv) {
   const bool root = dist::is_root();
   try {
     dist::check_same_options(cli::command_line(argc, argv));
-    log << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
-    const auto shard = cli::training_shard("torchclad-train-gw", data_file, train_tree, config.train_limit);
-    const long long n = shard.used;
-    auto train =
-        rootdata::read_binary_tree(data_file, train_tree, columns, shard.rows.begin, shard.rows.size());
-    train.begin = shard.rows.begin;
-    train.total = n;
-    if (dist::distributed())  // every rank: what it read
-      rank_out.say("read training entries [" + std::to_string(shard.rows.begin) + ", " +
-                   std::to_string(shard.rows.end) + ") of " + std::to_string(n));
+    data::BinarySplit train;
+    std::unique_ptr<rootdata::ColumnStream> train_stream;
+    std::unique_ptr<cli::RankStream> rank_stream;
+    long long n = 0;
+    int window = 0;
+    if (stream.on) {
+      train_stream = cli::open_training_stream(
+          "torchclad-train-gw", data_file, train_tree, {{columns.features}, columns.label, {}, ""}, stream,
+          config.seed, config.train_limit, /*bytes_as_unit=*/false, test_tree, log);
+      n = train_stream->entries();
+      window = train_stream->features();
+      rank_stream = std::make_unique<cli::RankStream>(*train_stream, "torchclad-train-gw", rank_out);
+    } else {
+      log << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
+      const auto shard = cli::training_shard("torchclad-train-gw", data_file, train_tree, config.train_limit);
+      n = shard.used;
+      train = rootdata::read_binary_tree(data_file, train_tree, columns, shard.rows.begin, shard.rows.size());
+      train.begin = shard.rows.begin;
+      train.total = n;
+      window = static_cast<int>(train.x.size(1));
+      if (dist::distributed())  // every rank: what it read
+        rank_out.say("read training entries [" + std::to_string(shard.rows.begin) + ", " +
+                     std::to_string(shard.rows.end) + ") of " + std::to_string(n));
+    }
     const auto test = rootdata::read_binary_tree(data_file, test_tree, columns);
     if (!test.snr.defined())
       throw std::runtime_error("the test tree needs an SNR column for the efficiency (--snr-column)");
-    config.model.input_length = static_cast<int>(train.x.size(1));
-    log << n << " training and " << test.x.size(0) << " test windows of " << train.x.size(1) << " samples; "
+    config.model.input_length = window;
+    log << n << " training and " << test.x.size(0) << " test windows of " << window << " samples; "
         << train::cnn_model_name(config.model) << ", " << cli::run_summary(config, dist::world().size())
         << "\n";
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
@@ -200,6 +259,9 @@ int main(int argc, char** argv) {
                        {"epochs", config.epochs},
                        {"threads", config.threads},
                        {"seed", config.seed}};
+    if (stream.on)
+      out["training"]["stream"] = {{"chunk_entries", stream.chunk_entries},
+                                   {"shuffle_buffer", stream.shuffle_buffer}};
     out["targets"] = {{"auc_snr_ge_8", 0.95},
                       {"efficiency_snr10_far1pct", 0.90},
                       {"clad_vs_autograd_accuracy_points", 1.0}};
@@ -225,7 +287,8 @@ int main(int argc, char** argv) {
       config.engine = engine;
       log << "== engine " << engine << "\n";
       const auto t0 = std::chrono::steady_clock::now();
-      const auto result = train::train_binary(train, test, config, log);
+      const auto result = rank_stream ? train_streaming(*rank_stream, test_used, config, columns.label, log)
+                                      : train::train_binary(train, test, config, log);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (result.non_finite || result.stopped) {
         exit_code = result.non_finite ? 3 : 130;
