@@ -226,6 +226,8 @@ int main(int argc, char** argv) {
     for (auto w : config.model.widths) log << "-" << w;
     log << " (" << activation_name(config.model.activation) << "), "
         << cli::run_summary(config, dist::world().size()) << "\n";
+    // Rewritten after every epoch (rank 0), and at the end with the run's status.
+    config.metrics = train::command_metrics_files(config, metrics_json, metrics_csv);
     // Ctrl-C ends the run between two steps; the metrics so far are written.
     std::signal(SIGINT, [](int) { telemetry::request_stop(); });
     const auto result = rank_stream ? train_streaming(*rank_stream, data.test, config, log)

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -15,6 +17,7 @@
 
 #include "train/progress.hpp"
 #include "train/run_loop.hpp"
+#include "train/run_options.hpp"
 #include "train/telemetry.hpp"
 
 namespace torchclad::train {
@@ -147,6 +150,48 @@ TEST(RunLoop, SourceStepsTrainUntilTheSourceRunsOut) {
   EXPECT_EQ(out.epochs[1].steps, 2);
   EXPECT_DOUBLE_EQ(out.epochs[1].train_loss, 2.0);
   EXPECT_EQ(events.of("end")[0].status, "finished");
+}
+
+// RunOptions::metrics: the files are rewritten after every epoch with the
+// epochs so far (status "running"), before after_epoch runs, so a run killed
+// later leaves them.
+TEST(RunLoop, MetricsFilesAfterEveryEpoch) {
+  const auto dir = std::filesystem::temp_directory_path() / "torchclad-run-loop-metrics";
+  std::filesystem::create_directories(dir);
+  RunOptions o;
+  o.epochs = 3;
+  o.batch = 16;
+  o.progress = false;
+  o.metrics.json = (dir / "m.json").string();
+  o.metrics.csv = (dir / "m.csv").string();
+  o.metrics.engine = "test";
+  o.metrics.header = {{"model", json_string("none")}};
+  std::filesystem::remove(o.metrics.json);
+  std::filesystem::remove(o.metrics.csv);
+  RunSpec spec = run_spec("test", "none", o);
+  spec.samples = 40;
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  std::vector<int> checked;
+  spec.after_epoch = [&](int epoch) {
+    const std::string json = read(o.metrics.json), csv = read(o.metrics.csv);
+    EXPECT_EQ(count(json, "{\"epoch\": "), epoch) << json;
+    EXPECT_NE(json.find("\"status\": \"running\""), std::string::npos) << json;
+    EXPECT_EQ(count(csv, "\ntest,"), epoch) << csv;  // one row per epoch after the header
+    checked.push_back(epoch);
+  };
+  std::ostringstream log;
+  const auto out = run_epochs(
+      spec, [](const std::vector<int64_t>&, int64_t, int) { return 1.0f; }, [] { return Evaluation{}; }, log);
+  ASSERT_EQ(out.epochs.size(), 3u);
+  EXPECT_EQ(checked, (std::vector<int>{1, 2, 3}));
 }
 
 TEST(RunLoop, ASourceLossThatIsNotFiniteFailsTheRun) {

@@ -285,6 +285,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
       ev.test_auc = m.eval.test_auc;
       ev.samples_per_second = m.samples_per_second;
       emit("epoch");
+      if (spec.after_epoch_stats) spec.after_epoch_stats(out.epochs);
       if (spec.after_epoch) spec.after_epoch(epoch);
     }
   } catch (...) {

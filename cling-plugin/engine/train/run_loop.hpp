@@ -12,6 +12,8 @@
 
 namespace torchclad::train {
 
+struct EpochStats;
+
 struct RunSpec {
   std::string engine, model, optimizer;
   double lr = 0;
@@ -25,6 +27,8 @@ struct RunSpec {
   int first_epoch = 1;
   // Called on every rank after each epoch's evaluation (checkpoints).
   std::function<void(int epoch)> after_epoch;
+  // Called before after_epoch with the epochs so far (the metrics files).
+  std::function<void(const std::vector<EpochStats>& epochs)> after_epoch_stats;
 };
 
 // What an epoch's evaluation on the test set reports.

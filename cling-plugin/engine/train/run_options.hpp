@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "dist/communicator.hpp"
 #include "optim/optimizers.hpp"
+#include "train/metrics_files.hpp"
 #include "train/run_loop.hpp"
 
 namespace torchclad::train {
@@ -19,6 +21,10 @@ struct RunOptions {
   int threads = 1;
   uint64_t seed = 42;
   bool progress = true;  // progress bar on the log stream
+  // Rewritten by rank 0 after every epoch with the epochs so far (status
+  // "running"), so a stopped or killed run leaves them; the caller writes
+  // them before the first epoch and with the run's status at the end.
+  MetricsFiles metrics;
 };
 
 // The run as the epoch loop, the progress bar and the telemetry name it
@@ -34,6 +40,10 @@ inline RunSpec run_spec(const std::string& engine, const std::string& model, con
   spec.threads = o.threads;
   spec.seed = o.seed;
   spec.progress = o.progress;
+  if (!o.metrics.json.empty() || !o.metrics.csv.empty())
+    spec.after_epoch_stats = [metrics = o.metrics](const std::vector<EpochStats>& epochs) {
+      if (dist::is_root()) write_metrics(metrics, epochs, "running");
+    };
   return spec;
 }
 

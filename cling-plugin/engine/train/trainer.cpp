@@ -208,10 +208,10 @@ TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config,
   return {run.epochs, engine, run.non_finite, run.stopped, run.message};
 }
 
-namespace {
-// The command's run as the metrics files' header (train/metrics_files.hpp).
-MetricsFiles command_metrics(const TrainConfig& c) {
+MetricsFiles command_metrics_files(const TrainConfig& c, const std::string& json, const std::string& csv) {
   MetricsFiles f;
+  f.json = json;
+  f.csv = csv;
   f.engine = c.engine;
   std::string widths = "[";
   for (size_t i = 0; i < c.model.widths.size(); ++i)
@@ -228,18 +228,13 @@ MetricsFiles command_metrics(const TrainConfig& c) {
               {"seed", std::to_string(c.seed)}};
   return f;
 }
-}  // namespace
 
 void write_metrics_json(const std::string& path, const TrainConfig& c, const TrainResult& r) {
-  auto f = command_metrics(c);
-  f.json = path;
-  write_metrics(f, r.epochs, run_status(r.non_finite, r.stopped));
+  write_metrics(command_metrics_files(c, path, ""), r.epochs, run_status(r.non_finite, r.stopped));
 }
 
 void write_metrics_csv(const std::string& path, const TrainConfig& c, const TrainResult& r) {
-  auto f = command_metrics(c);
-  f.csv = path;
-  write_metrics(f, r.epochs, run_status(r.non_finite, r.stopped));
+  write_metrics(command_metrics_files(c, "", path), r.epochs, run_status(r.non_finite, r.stopped));
 }
 
 }  // namespace torchclad::train

@@ -75,6 +75,11 @@ struct TrainResult {
 // The Mlp on an MNIST-format dataset with any engine of train/engines.hpp.
 TrainResult train_mlp(const data::MnistDataset& data, const TrainConfig& config, std::ostream& log);
 
+// The command's --metrics-json/--metrics-csv (train/metrics_files.hpp; a
+// path may be empty): set as config.metrics, the epoch loop rewrites them
+// after every epoch; write_metrics_json/csv write them with the run's end.
+MetricsFiles command_metrics_files(const TrainConfig& config, const std::string& json,
+                                   const std::string& csv);
 void write_metrics_json(const std::string& path, const TrainConfig& config, const TrainResult& result);
 void write_metrics_csv(const std::string& path, const TrainConfig& config, const TrainResult& result);
 

@@ -179,6 +179,7 @@ TrainResult Mlp::fit(const Dataset& train, const Dataset& test, const TrainOptio
     c.checkpoint = checkpoints.path;
     c.resume = checkpoints.resume;
     const MetricsRun metrics{"Mlp::fit", "in-memory", o.engine, def->name};
+    c.metrics = metrics_files(o, metrics);
     start_metrics_files(o, metrics);
     auto r = train::train_mlp(ds, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);

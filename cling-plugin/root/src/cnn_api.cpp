@@ -100,6 +100,7 @@ TrainResult Cnn::fit(const BinaryDataset& train, const BinaryDataset& test, cons
     c.checkpoint = checkpoints.path;
     c.resume = checkpoints.resume;
     const MetricsRun metrics{"Cnn::fit", "in-memory", o.engine, def->name};
+    c.metrics = metrics_files(o, metrics);
     start_metrics_files(o, metrics);
     auto r = train::train_binary(train.impl()->split, test.impl()->split, c, training_log(o.progress));
     TrainResult out = train_result(r.epochs, r.non_finite, r.stopped, r.stop_message);

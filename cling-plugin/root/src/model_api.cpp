@@ -151,6 +151,7 @@ TrainResult fit_data(Model::State& s, const train::ModelData& train, const train
   config.shard_total = shard_total;
   const auto checkpoints = checkpoint_options(o, "Model::fit");
   const MetricsRun metrics{"Model::fit", "in-memory", "clad", def_of(s).name};
+  config.metrics = metrics_files(o, metrics);
   start_metrics_files(o, metrics);
   const auto run = train::train_model(*s.model, train, test, config, training_log(o.progress), checkpoints);
   TrainResult out = record_fit(s, run, o);

@@ -160,7 +160,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
     train::check_weight_sums(sums, def.name);
     weight_factor = static_cast<double>(whole.entries()) / sums.sum;
   }
-  const train::RunOptions settings = run_options(o);
+  train::RunOptions settings = run_options(o);
   at::set_num_threads(settings.threads);
   train::CladStep step(model, settings.optimizer, o.frozen);
 
@@ -205,6 +205,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
     // An empty local batch (this rank's entries ran out) adds a zero gradient.
     return step(xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), local);
   };
+  settings.metrics = metrics_files(o, metrics);
   train::RunSpec spec = train::run_spec("clad", def.name, settings);
   spec.samples = whole.entries();  // every rank's: the loop's steps per epoch
   spec.seed = whole.spec().seed;

@@ -72,10 +72,8 @@ TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_
   return out;
 }
 
-namespace {
+namespace {}  // namespace
 
-// The options' files as train::write_metrics writes them (one format with
-// the commands'), the header naming this run.
 train::MetricsFiles metrics_files(const TrainOptions& o, const MetricsRun& run) {
   train::MetricsFiles f;
   f.json = o.metrics_json;
@@ -94,6 +92,8 @@ train::MetricsFiles metrics_files(const TrainOptions& o, const MetricsRun& run) 
               {"seed", std::to_string(o.seed)}};
   return f;
 }
+
+namespace {
 
 void write_both(const TrainOptions& o, const MetricsRun& run, const std::vector<train::EpochStats>& epochs,
                 const std::string& status) {

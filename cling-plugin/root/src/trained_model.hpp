@@ -12,6 +12,7 @@
 
 #include "define/definition.hpp"
 #include "torchclad/model.h"
+#include "train/metrics_files.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_loop.hpp"
 #include "train/run_options.hpp"
@@ -49,6 +50,10 @@ struct MetricsRun {
   std::string engine, model;
 };
 
+// The options' files as train::write_metrics writes them (one format with
+// the commands'), the header naming this run: set as the trainer's
+// RunOptions::metrics, the epoch loop rewrites them after every epoch.
+train::MetricsFiles metrics_files(const TrainOptions& options, const MetricsRun& run);
 // Writes the files with no epochs yet (rank 0; a collective under mpirun),
 // before a fit trains: throws std::runtime_error naming the option and the
 // path if one cannot be written.
