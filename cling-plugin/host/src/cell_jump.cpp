@@ -204,4 +204,8 @@ const char* recover_from_crash(int sig, siginfo_t* info, void* context) {
   jump_to_landing(sig, reinterpret_cast<std::uintptr_t>(info ? info->si_addr : nullptr));
 }
 
+bool refused_for_unsafe_code(const char* reason) {
+  return reason == crash_refusal_text(Refusal::kUnsafeCode);
+}
+
 }  // namespace host

@@ -57,5 +57,8 @@ const char* last_refusal();
 // Jumps back into the host when the crash came from the running cell's own
 // code on the cell thread. Otherwise returns why the host cannot go on.
 const char* recover_from_crash(int sig, siginfo_t* info, void* context);
+// True if `reason` (from recover_from_crash) says unsafe code was on the
+// stack: stack_scan's last_unsafe_return_address names the frame.
+bool refused_for_unsafe_code(const char* reason);
 
 }  // namespace host

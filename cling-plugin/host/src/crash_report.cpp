@@ -16,6 +16,7 @@
 #include "cell_processes.hpp"
 #include "channel.hpp"
 #include "signal_safe_text.hpp"
+#include "stack_scan.hpp"
 
 namespace host {
 namespace {
@@ -59,6 +60,25 @@ std::size_t build_crash_head(SignalSafeText& t, int sig) {
   t.put_hex(g_crash_addr);
   t.put("\",\"reason\":");
   t.put_json(g_reason);
+  std::uintptr_t offset = 0;
+  const std::uintptr_t unsafe = refused_for_unsafe_code(g_reason) ? last_unsafe_return_address(&offset) : 0;
+  if (unsafe) {
+    // Which frame the scan took for LibTorch's or the engine's: the one
+    // fact that tells a live call from a stale word left on the stack.
+    char where[512];
+    SignalSafeText w(where, sizeof where);
+    w.put_hex(unsafe);
+    Dl_info dl;
+    if (dladdr(reinterpret_cast<void*>(unsafe), &dl) && dl.dli_fname) {
+      const char* base = std::strrchr(dl.dli_fname, '/');
+      w.put(" in ");
+      w.put(base ? base + 1 : dl.dli_fname);
+    }
+    w.put(" at sp+");
+    w.put_u(offset);
+    t.put(",\"unsafe_frame\":");
+    t.put_json(where, w.n);
+  }
   t.put(",\"message\":");
   char msg[512];
   SignalSafeText m(msg, sizeof msg);

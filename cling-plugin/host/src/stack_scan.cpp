@@ -8,6 +8,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -124,11 +125,94 @@ int collect_unsafe_range(dl_phdr_info* info, std::size_t, void* out) {
 
 void set_landing_frame(const void* frame) { g_landing_frame = reinterpret_cast<std::uintptr_t>(frame); }
 
+namespace {
+
+// The lowest address this thread's stack may reach (0: unknown).
+std::uintptr_t stack_floor() {
+  static thread_local std::uintptr_t floor = [] {
+    pthread_attr_t attr;
+    void* low = nullptr;
+    std::size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return std::uintptr_t{0};
+    const bool known = pthread_attr_getstack(&attr, &low, &size) == 0;
+    pthread_attr_destroy(&attr);
+    return known ? reinterpret_cast<std::uintptr_t>(low) : std::uintptr_t{0};
+  }();
+  return floor;
+}
+
+// Below the zeroed area, deep cells of the past (a recursion, a large local
+// array, a deep call into LibTorch) left words too: a stack overflow walks
+// all of that again, and a stale return address into LibTorch would read as
+// a live frame and cost the session. Giving those pages back to the kernel
+// turns them into zero pages when touched again (and unmapped until then,
+// which the scan skips); pages never touched since cost nothing here.
+bool page_mapped(std::uintptr_t page) {
+  unsigned char resident;
+  return ::mincore(reinterpret_cast<void*>(page), g_page_size, &resident) == 0;
+}
+
+// The lowest mapped page of the stack between floor and `high` (mapped).
+// The main thread's stack is mapped only as deep as it has grown: found by
+// bisection once, then again only when it grew (its mapping never shrinks).
+std::uintptr_t lowest_mapped_page(std::uintptr_t floor, std::uintptr_t high) {
+  static thread_local std::uintptr_t known_low = 0;
+  if (known_low > floor && known_low <= high && !page_mapped(known_low - g_page_size)) return known_low;
+  std::uintptr_t low = floor;
+  if (!page_mapped(low)) {
+    if (known_low > floor && known_low <= high) high = known_low;
+    while (high - low > g_page_size) {
+      const std::uintptr_t middle = low + ((high - low) / 2 & ~(g_page_size - 1));
+      (page_mapped(middle) ? high : low) = middle;
+    }
+    low = high;
+  }
+  known_low = low;
+  return low;
+}
+
+void release_stack_below(std::uintptr_t below) {  // below: well under the caller's frames
+  const std::uintptr_t floor = stack_floor();
+  const std::uintptr_t end = below & ~(g_page_size - 1);
+  if (!floor || end <= floor || end - floor > (std::uintptr_t{1} << 30)) return;
+  if (!page_mapped(end - g_page_size)) return;  // the stack never went deeper
+  // madvise refuses (ENOMEM) a range with unmapped pages in it, and each
+  // call costs tens of microseconds even on pages given back before: only
+  // the pages touched since (resident ones) are given back.
+  const std::uintptr_t low = lowest_mapped_page(floor, end - g_page_size);
+  static thread_local std::vector<unsigned char> resident;
+  resident.resize((end - low) / g_page_size);
+  if (::mincore(reinterpret_cast<void*>(low), end - low, resident.data()) != 0) return;
+  std::size_t first = resident.size(), last = 0;
+  for (std::size_t i = 0; i < resident.size(); ++i)
+    if (resident[i] & 1) {
+      first = std::min(first, i);
+      last = i;
+    }
+  if (first > last) return;
+  ::madvise(reinterpret_cast<void*>(low + first * g_page_size), (last - first + 1) * g_page_size,
+            MADV_DONTNEED);
+}
+
+}  // namespace
+
 __attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
+  // Below `released` the pages are handed back, above it they are zeroed.
+  // Handed back first, while the calls made for it (their frames a few
+  // hundred bytes down) are far above `released`; the zeroing then leaves
+  // those pages untouched, so that they stay given back until a cell goes
+  // that deep again.
+  const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const std::uintptr_t released = (frame - bytes + g_page_size - 1) & ~(g_page_size - 1);
+  release_stack_below(released);
   char* area = static_cast<char*>(__builtin_alloca(bytes));
+  const std::size_t skip =
+      std::min<std::size_t>(bytes, released > reinterpret_cast<std::uintptr_t>(area)
+                                       ? released - reinterpret_cast<std::uintptr_t>(area)
+                                       : 0);
   // Top down, page by page: the main thread's stack grows as it is touched.
-  for (std::size_t left = bytes; left > 0;) {
-    const std::size_t chunk = std::min<std::size_t>(left, 4096);
+  for (std::size_t left = bytes; left > skip;) {
+    const std::size_t chunk = std::min<std::size_t>(left - skip, 4096);
     left -= chunk;
     std::memset(area + left, 0, chunk);
   }
@@ -191,6 +275,8 @@ bool stack_mentions_unsafe_code(void* context) {
   std::uintptr_t pc = 0, sp = 0;
   if (!interrupted_pc_and_sp(context, &pc, &sp))
     return context != nullptr;  // unknown architecture: never jump
+  g_unsafe_hit = 0;
+  g_unsafe_hit_offset = 0;
   if (!g_landing_frame) return false;
   const int n = g_unsafe_count.load(std::memory_order_relaxed);
   if (range_of(pc, g_unsafe, n)) {
@@ -205,6 +291,11 @@ bool stack_mentions_unsafe_code(void* context) {
     return true;
   }
   return false;
+}
+
+std::uintptr_t last_unsafe_return_address(std::uintptr_t* offset_from_sp) {
+  *offset_from_sp = g_unsafe_hit_offset.load();
+  return g_unsafe_hit.load();
 }
 
 std::string last_unsafe_frame() {

@@ -10,8 +10,9 @@ namespace host {
 
 // The frame that called ProcessLine: the scan's upper end.
 void set_landing_frame(const void* frame);
-// Zeroes `bytes` of stack below the caller's frame: return addresses left
-// there by earlier cells would read as live frames.
+// Zeroes `bytes` of stack below the caller's frame, and hands the pages of
+// the stack below those back to the kernel: return addresses left there by
+// earlier cells would read as live frames.
 void scrub_stack_below(std::size_t bytes);
 
 // Libraries never jumped out of (LibTorch, the engine, OpenMP/TBB pools,
@@ -24,7 +25,10 @@ void add_unsafe_library(const std::string& name_prefix);
 // True if the interrupted thread (its ucontext_t) is in, or was called from,
 // such a library; also true on an architecture the scan does not know.
 bool stack_mentions_unsafe_code(void* context);
-// The return address into unsafe code that the last scan found (debug).
+// The return address into unsafe code that the last scan found (0: none)
+// and its distance from the interrupted sp; async-signal-safe.
+std::uintptr_t last_unsafe_return_address(std::uintptr_t* offset_from_sp);
+// The same as text, with its library and symbol (debug; allocates).
 std::string last_unsafe_frame();
 
 // True if the interrupted pc, or a return address on the stack, is in code

@@ -54,6 +54,32 @@ def test_a_crash_in_cell_code_is_an_error_and_the_session_goes_on(host, case):
     assert host.ok('printf("%d %s\\n", survivor + 1, survivor_text.c_str());') == "42 kept\n"
 
 
+def test_a_stack_overflow_after_a_deep_cell_is_recovered(fresh_host):
+    # An earlier cell that went deep (a recursion, a call into the engine)
+    # leaves return addresses below the part of the stack zeroed before each
+    # cell. A stack overflow's scan walks all that again, and a stale word
+    # into the engine would read as a live frame there: the host would exit.
+    # This cell leaves such words, made up to follow a call instruction in
+    # libtorchclad.so, from the top of the stack down to 3 MB.
+    host = fresh_host()
+    host.ok('#include "torchclad/torchclad.h"\n#include <dlfcn.h>')
+    host.ok("unsigned long engine_return_address() {\n"
+            '  auto* code = (const unsigned char*)dlsym(RTLD_DEFAULT, "_ZN9torchclad10max_pool1dERKN2at6TensorEl");\n'
+            "  for (int i = 0; code && i < 4096; ++i) if (code[i] == 0xE8) return (unsigned long)(code + i + 5);\n"
+            "  return 0; }")
+    host.ok("int leave_words(int n, unsigned long word) { volatile unsigned long pad[500];\n"
+            "  for (int i = 0; i < 500; ++i) pad[i] = word;\n"
+            "  return n > 0 ? leave_words(n - 1, word) + (int)(pad[0] & 1) : 0; }")
+    assert host.ok('{ unsigned long word = engine_return_address(); leave_words(750, word);\n'
+                   '  Dl_info where; printf("%s\\n", word && dladdr((void*)word, &where) ? where.dli_fname : "none"); }'
+                   ).rstrip().endswith("/libtorchclad.so")
+    reply, events = host.execute(RECOVERED["stack overflow"][1])
+    crash = [e for e in events if e.get("type") == "crash"]
+    assert not crash, (crash[0].get("reason"), crash[0].get("unsafe_frame"), host.log_text()[-2000:])
+    assert reply["ename"] == "SIGSEGV" and "the session goes on" in reply["evalue"]
+    assert host.ok('printf("alive\\n");') == "alive\n"
+
+
 def test_output_before_the_crash_arrives_and_the_address_is_named(host):
     reply, events = host.execute('printf("about to crash\\n");\nint* p = nullptr; *p = 1;')
     assert stdout_of(events) == "about to crash\n"
