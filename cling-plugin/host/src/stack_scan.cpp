@@ -99,7 +99,20 @@ std::uintptr_t find_return_address(std::uintptr_t sp, const AddressRange* ranges
   return 0;
 }
 
-bool scan_bounds_ok(std::uintptr_t sp) { return sp < g_landing_frame && g_landing_frame - sp <= (64u << 20); }
+// The lowest address the cell thread's stack may reach, once known (set
+// before the first cell by scrub_stack_below; read by handlers).
+std::atomic<std::uintptr_t> g_stack_floor{0};
+
+// A scan covers at most the cell thread's whole stack (an overflow ends at
+// its floor), and at least 64 MiB; never more than 1 GiB, which a handler
+// still reads in well under a second.
+bool scan_bounds_ok(std::uintptr_t sp) {
+  if (sp >= g_landing_frame) return false;
+  const std::uintptr_t floor = g_stack_floor.load(std::memory_order_relaxed);
+  std::uintptr_t limit = std::uintptr_t{64} << 20;
+  if (floor && floor < g_landing_frame) limit = std::max(limit, g_landing_frame - floor + (1u << 20));
+  return g_landing_frame - sp <= std::min(limit, std::uintptr_t{1} << 30);
+}
 
 int collect_unsafe_range(dl_phdr_info* info, std::size_t, void* out) {
   static const char* const kUnsafe[] = {
@@ -138,6 +151,7 @@ std::uintptr_t stack_floor() {
     pthread_attr_destroy(&attr);
     return known ? reinterpret_cast<std::uintptr_t>(low) : std::uintptr_t{0};
   }();
+  g_stack_floor.store(floor);
   return floor;
 }
 

@@ -1,6 +1,8 @@
 """Crashes: recovered when a cell's own code crashes on the cell thread (the
 session goes on), reported with their reason when the host cannot go on."""
 
+import resource
+
 import pytest
 
 from host_client import stderr_of, stdout_of, wait_until_ended
@@ -76,6 +78,27 @@ def test_a_stack_overflow_after_a_deep_cell_is_recovered(fresh_host):
     reply, events = host.execute(RECOVERED["stack overflow"][1])
     crash = [e for e in events if e.get("type") == "crash"]
     assert not crash, (crash[0].get("reason"), crash[0].get("unsafe_frame"), host.log_text()[-2000:])
+    assert reply["ename"] == "SIGSEGV" and "the session goes on" in reply["evalue"]
+    assert host.ok('printf("alive\\n");') == "alive\n"
+
+
+def test_a_stack_overflow_on_a_large_stack_is_recovered(fresh_host):
+    # `ulimit -s` of 128 MiB (some clusters set more than the usual 8): the
+    # overflow ends 128 MiB below the cell, and the scan covers all of it.
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    wanted = 128 << 20
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.fail(f"the hard stack limit is {hard} bytes here; this test needs {wanted}")
+    resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
+    try:
+        host = fresh_host()
+    finally:
+        resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
+    assert host.ok('#include <sys/resource.h>\n{ rlimit r; getrlimit(RLIMIT_STACK, &r); printf("%lu\\n", r.rlim_cur); }'
+                   ) == f"{wanted}\n"
+    reply, events = host.execute(RECOVERED["stack overflow"][1])
+    crash = [e for e in events if e.get("type") == "crash"]
+    assert not crash, (crash[0].get("reason"), crash[0].get("unsafe_frame"))
     assert reply["ename"] == "SIGSEGV" and "the session goes on" in reply["evalue"]
     assert host.ok('printf("alive\\n");') == "alive\n"
 
