@@ -451,6 +451,16 @@ void describe_class(TClass* cl, Found* found, const Context& ctx) {
   if (own) found->add_members(public_members(cl));
 }
 
+// torchclad's namespace and classes, and the classes and namespaces cells
+// declared (in no header): the scopes whose comments are read from source.
+bool own_scope(TClass* cl) {
+  const std::string name = without_cling_namespaces(cl->GetName());
+  if (name == "torchclad" || is_torchclad(name)) return true;
+  if (is_root_class(cl) || !cl->GetClassInfo()) return false;
+  const char* file = gInterpreter->ClassInfo_FileName(cl->GetClassInfo());
+  return file && !*file;
+}
+
 // Every overload of `name` in a class, its bases, or a namespace.
 void collect_methods(TClass* cl, const std::string& name, std::set<const TClass*>* seen, Found* found,
                      const Context& ctx) {
@@ -460,8 +470,8 @@ void collect_methods(TClass* cl, const std::string& name, std::set<const TClass*
       for (TObject* o : *overloads) {
         auto* f = static_cast<TFunction*>(o);
         std::string doc = trim(f->GetTitle());
-        if (doc.empty() && !is_root_class(cl))
-          doc = find_source(ctx, std::string(cl->GetName()) + "::" + name, false).comment;
+        if (doc.empty() && own_scope(cl))
+          doc = find_source(ctx, without_cling_namespaces(cl->GetName()) + "::" + name, false).comment;
         found->add(without_cling_namespaces(f->GetPrototype()), doc);
       }
     }

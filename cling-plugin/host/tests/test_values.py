@@ -305,6 +305,15 @@ def test_inspect_a_declaration_in_the_cell_being_edited(host):
     text = inspect(host, code, code.index("InspectedHere here") + 3)["data"]["text/plain"]
     assert text.startswith("struct InspectedHere\nA point\nin one dimension\nPublic members:\n"), text
     assert "double x;" in text
+    # A function in a cell's namespace, a method of a cell's class.
+    code = ("namespace inspected_ns {\n/// adds one\nint inc(int x) { return x + 1; }\n}\n"
+            "struct InspectedNorm {\n  /// the norm\n  double norm() const { return 1; }\n};\n"
+            "InspectedNorm p2; int w = inspected_ns::inc(1); double n2 = p2.norm();")
+    host.ok(code)
+    text = inspect(host, code, code.index("inspected_ns::inc(1)") + 15)["data"]["text/plain"]
+    assert text == "int inspected_ns::inc(int x)\nadds one\n", text
+    text = inspect(host, code, code.index("p2.norm()") + 4)["data"]["text/plain"]
+    assert text == "double InspectedNorm::norm() const\nthe norm\n", text
 
 
 @pytest.mark.xfail(strict=True, reason="the host does not yet call host::remember_cell_source for the cells it runs")
