@@ -4,15 +4,19 @@
 #include <TClass.h>
 #include <TDataMember.h>
 #include <TFunction.h>
+#include <TFunctionTemplate.h>
 #include <TGlobal.h>
+#include <TInterpreter.h>
 #include <TList.h>
 #include <TListOfFunctions.h>
 #include <TMethod.h>
 #include <TROOT.h>
 
 #include <cctype>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -98,34 +102,199 @@ std::string reference_url(const std::string& name, bool is_namespace) {
          ".html";
 }
 
-// The comment lines just above `name(` at the start of a declaration in
-// torchclad's headers: cling records no comment for them.
-std::string header_comment(const std::string& include_dir, const std::string& name) {
-  std::error_code ec;
-  const std::string unqualified = name.substr(name.rfind(':') == std::string::npos ? 0 : name.rfind(':') + 1);
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(include_dir, ec)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path());
-    std::vector<std::string> comment;
-    for (std::string line; std::getline(in, line);) {
-      const std::string t = trim(line);
-      if (t.rfind("//", 0) == 0) {
-        const std::size_t text = t.find_first_not_of('/');
-        comment.push_back(text == std::string::npos ? "" : trim(t.substr(text)));
+// The cells run so far (newest last), searched for the comments above the
+// declarations they made: cling records no leading comment that ROOT's
+// reflection returns, and libCling exports no clang API to ask its AST.
+std::mutex cells_mutex;
+std::deque<std::string> cell_sources;
+std::size_t cell_source_bytes = 0;
+constexpr std::size_t kMaxCellSourceBytes = 16 * 1024 * 1024;
+
+std::string unqualified(const std::string& name) {
+  const std::size_t colon = name.rfind("::");
+  return colon == std::string::npos ? name : name.substr(colon + 2);
+}
+
+bool word_at(const std::string& text, std::size_t at, const std::string& word) {
+  return text.compare(at, word.size(), word) == 0 && (at == 0 || !ident_char(text[at - 1])) &&
+         (at + word.size() == text.size() || !ident_char(text[at + word.size()]));
+}
+
+// Whether the line declares (or defines) `name`: a class (`class name {`,
+// `struct name : base`, not `class name;`) or a function (`T name(`,
+// `T Class::name(`, not a call: `= name(`, `(name(`, `return name(`).
+bool declares(const std::string& line, const std::string& name, bool is_class) {
+  for (std::size_t at = line.find(name); at != std::string::npos; at = line.find(name, at + 1)) {
+    if (!word_at(line, at, name)) continue;
+    std::size_t after = at + name.size();
+    while (after < line.size() && line[after] == ' ') ++after;
+    std::size_t before = at;
+    while (before > 0 && line[before - 1] == ' ') --before;
+    if (is_class) {
+      if (after < line.size() && (line[after] == ';' || line[after] == '<' || line[after] == '(' ||
+                                  line[after] == ')' || line[after] == ',' || line[after] == '>'))
         continue;
+      for (const char* keyword : {"class", "struct", "union"}) {
+        const std::size_t k = std::string(keyword).size();
+        if (before >= k && word_at(line, before - k, keyword)) return true;
       }
-      const std::size_t at = t.find(unqualified + "(");
-      const bool declares = at != std::string::npos && at > 0 && !ident_char(t[at - 1]) && t.find('=') > at &&
-                            t.find("return") == std::string::npos;
-      if (declares && !comment.empty()) {
-        std::string text;
-        for (const auto& c : comment) text += c + "\n";
-        return trim(text);
+    } else {
+      if (after >= line.size() || line[after] != '(') continue;
+      // Before `name` or `Class::name`: a type (`int`, `T*`, `std::vector<T>&`).
+      std::size_t start = at;
+      while (start >= 2 && line.compare(start - 2, 2, "::") == 0) {
+        start -= 2;
+        while (start > 0 && ident_char(line[start - 1])) --start;
       }
-      comment.clear();
+      std::size_t type_end = start;
+      while (type_end > 0 && line[type_end - 1] == ' ') --type_end;
+      if (type_end == 0 || type_end == start || line.find('=') < at) continue;
+      const char c = line[type_end - 1];
+      if (!(ident_char(c) || c == '*' || c == '&' || c == '>')) continue;
+      std::size_t word = type_end;
+      while (word > 0 && ident_char(line[word - 1])) --word;
+      static const std::set<std::string> not_types = {"return", "else", "new",  "delete",    "throw",
+                                                      "case",   "do",   "goto", "co_return", "co_yield"};
+      if (!not_types.count(line.substr(word, type_end - word))) return true;
     }
   }
-  return "";
+  return false;
+}
+
+// The declaration of `name` in a source text and the comment just above it
+// (`//`, `///`, `/** */` lines, above its `template <...>` line if any).
+struct SourceDecl {
+  std::string declaration, comment;
+};
+
+SourceDecl find_declaration(std::istream& in, const std::string& name, bool is_class) {
+  SourceDecl first;
+  std::vector<std::string> comment;
+  std::string pending_template;
+  bool in_block = false;
+  auto strip_stars = [](std::string t) {
+    t = trim(t);
+    while (!t.empty() && (t.front() == '*' || t.front() == '!' || t.front() == '<')) t.erase(0, 1);
+    return trim(t);
+  };
+  for (std::string line; std::getline(in, line);) {
+    const std::string t = trim(line);
+    if (in_block) {
+      const std::size_t close = t.find("*/");
+      comment.push_back(strip_stars(t.substr(0, close)));
+      if (close != std::string::npos) in_block = false;
+      continue;
+    }
+    if (t.rfind("/*", 0) == 0) {
+      const std::size_t close = t.find("*/", 2);
+      comment.push_back(strip_stars(t.substr(2, close == std::string::npos ? std::string::npos : close - 2)));
+      in_block = close == std::string::npos;
+      continue;
+    }
+    if (t.rfind("//", 0) == 0) {
+      const std::size_t text = t.find_first_not_of("/!<");
+      comment.push_back(text == std::string::npos ? "" : trim(t.substr(text)));
+      continue;
+    }
+    if (declares(t, name, is_class)) {
+      std::string declaration = t.substr(0, std::min(t.find('{'), t.find(';')));
+      if (const std::size_t c = declaration.find("//"); c != std::string::npos) declaration.erase(c);
+      declaration = trim(pending_template.empty() ? declaration : pending_template + " " + declaration);
+      std::string text;
+      for (const auto& c : comment) text += c + "\n";
+      SourceDecl found{declaration, trim(text)};
+      if (!found.comment.empty()) return found;
+      if (first.declaration.empty()) first = found;
+    } else if (t.rfind("template", 0) == 0 && t.back() == '>') {
+      pending_template = t;
+      continue;
+    }
+    comment.clear();
+    pending_template.clear();
+  }
+  return first;
+}
+
+SourceDecl find_in_file(const std::filesystem::path& file, const std::string& name, bool is_class) {
+  std::ifstream in(file);
+  return in ? find_declaration(in, name, is_class) : SourceDecl{};
+}
+
+// A file's leading comment block (model.h's describes torchclad::Model).
+std::string file_comment(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string text;
+  for (std::string line; std::getline(in, line);) {
+    const std::string t = trim(line);
+    if (t.rfind("//", 0) != 0) break;
+    const std::size_t at = t.find_first_not_of('/');
+    text += (at == std::string::npos ? "" : t.substr(at)) + "\n";
+  }
+  // Keep the indentation of the example lines, drop the one space after //.
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string l; std::getline(lines, l);) out += (l.rfind(' ', 0) == 0 ? l.substr(1) : l) + "\n";
+  return trim(out);
+}
+
+// Where to look for a declaration: the code of the request (the cell being
+// edited), the cells run so far, newest first, and torchclad's headers.
+struct Context {
+  std::string code, include_dir;
+};
+
+SourceDecl find_in_cells(const Context& ctx, const std::string& name, bool is_class) {
+  const std::string unq = unqualified(name);
+  SourceDecl first;
+  auto consider = [&](const std::string& text) {
+    std::istringstream in(text);
+    SourceDecl found = find_declaration(in, unq, is_class);
+    if (first.declaration.empty()) first = found;
+    return !found.comment.empty() ? std::move(found) : SourceDecl{};
+  };
+  if (SourceDecl found = consider(ctx.code); !found.declaration.empty()) return found;
+  std::lock_guard<std::mutex> lock(cells_mutex);
+  for (auto cell = cell_sources.rbegin(); cell != cell_sources.rend(); ++cell)
+    if (SourceDecl found = consider(*cell); !found.declaration.empty()) return found;
+  return first;
+}
+
+// In torchclad's headers: `preferred` (the header cling names) first.
+SourceDecl find_in_headers(const Context& ctx, const std::string& name, bool is_class,
+                           const std::string& preferred = "") {
+  if (ctx.include_dir.empty()) return {};
+  const std::string unq = unqualified(name);
+  std::error_code ec;
+  if (!preferred.empty()) {
+    const std::filesystem::path file = std::filesystem::path(preferred).is_absolute()
+                                           ? std::filesystem::path(preferred)
+                                           : std::filesystem::path(ctx.include_dir) / preferred;
+    if (std::filesystem::is_regular_file(file, ec)) {
+      SourceDecl found = find_in_file(file, unq, is_class);
+      if (is_class && !found.declaration.empty() && found.comment.empty()) {
+        std::string stem = file.stem().string(), lower = unq;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (stem == lower) found.comment = file_comment(file);
+      }
+      if (!found.declaration.empty()) return found;
+    }
+  }
+  SourceDecl first;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(ctx.include_dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    SourceDecl found = find_in_file(entry.path(), unq, is_class);
+    if (!found.comment.empty()) return found;
+    if (first.declaration.empty()) first = found;
+  }
+  return first;
+}
+
+bool is_torchclad(const std::string& name) { return name.rfind("torchclad::", 0) == 0; }
+
+SourceDecl find_source(const Context& ctx, const std::string& name, bool is_class,
+                       const std::string& header = "") {
+  return is_torchclad(name) ? find_in_headers(ctx, name, is_class, header)
+                            : find_in_cells(ctx, name, is_class);
 }
 
 // "int __cling_N52::doubler(int x)": cling's per-cell namespace is not
@@ -159,14 +328,102 @@ struct Found {
       markdown += "[Reference: " + url + "](" + url + ")\n";
     }
   }
+  void add_members(const std::string& lines) {
+    if (lines.empty()) return;
+    plain += "Public members:\n" + lines;
+    markdown += "Public members:\n```c++\n" + lines + "```\n";
+  }
 };
 
-void describe_class(TClass* cl, Found* found) {
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// The public data members (with their trailing comments) and methods of a
+// class that has no reference page: torchclad's, a cell's.
+std::string public_members(TClass* cl) {
+  static const std::set<std::string> class_def = {"Class",
+                                                  "Class_Name",
+                                                  "Class_Version",
+                                                  "Dictionary",
+                                                  "IsA",
+                                                  "ShowMembers",
+                                                  "Streamer",
+                                                  "StreamerNVirtual",
+                                                  "DeclFileName",
+                                                  "DeclFileLine",
+                                                  "ImplFileName",
+                                                  "ImplFileLine",
+                                                  "CheckTObjectHashConsistency",
+                                                  "operator="};
+  constexpr int kMaxLines = 40;
+  const std::string prefix = without_cling_namespaces(cl->GetName()) + "::";
+  std::string lines;
+  int count = 0;
+  if (TList* members = cl->GetListOfDataMembers()) {
+    for (TObject* o : *members) {
+      auto* m = static_cast<TDataMember*>(o);
+      if (!(m->Property() & kIsPublic)) continue;
+      if (++count > kMaxLines) break;
+      const std::string title = trim(m->GetTitle());
+      lines += "  " + std::string(m->GetFullTypeName()) + " " + m->GetName() + ";" +
+               (title.empty() ? "" : "  // " + title) + "\n";
+    }
+  }
+  if (TList* methods = cl->GetListOfMethods()) {
+    std::set<std::string> seen;
+    for (TObject* o : *methods) {
+      auto* f = static_cast<TFunction*>(o);
+      const std::string name = f->GetName();
+      if (!(f->Property() & kIsPublic) || class_def.count(name) || name.rfind('~', 0) == 0) continue;
+      std::string proto = replace_all(without_cling_namespaces(f->GetPrototype()), prefix, "");
+      if (f->ExtraProperty() & kIsConstructor) {
+        // ROOT writes `C C(args)`; the copy and move constructors go unsaid.
+        const std::size_t at = proto.find(name + "(");
+        if (at != std::string::npos) proto.erase(0, at);
+        const std::string full = without_cling_namespaces(cl->GetName());
+        bool copy_or_move = false;
+        for (const std::string& type : {full, unqualified(full)})
+          copy_or_move |= proto == name + "(const " + type + "&)" || proto == name + "(" + type + "&&)";
+        if (copy_or_move) continue;
+      } else if (f->Property() & kIsStatic) {
+        proto = "static " + proto;
+      }
+      if (!seen.insert(proto).second) continue;
+      if (++count > kMaxLines) break;
+      lines += "  " + proto + ";\n";
+    }
+  }
+  if (count > kMaxLines) lines += "  ...\n";
+  return lines;
+}
+
+// The reference page of a template: cppreference for the standard library,
+// ROOT's reference for ROOT's (ROOT::..., or a header TName.h in ROOT).
+std::string template_url(const std::string& name) {
+  if (name.rfind("std::", 0) == 0) {
+    std::string query;
+    for (char c : name) query += c == ':' ? std::string("%3A") : std::string(1, c);
+    return "https://en.cppreference.com/mwiki/index.php?search=" + query;
+  }
+  std::error_code ec;
+  if (name.rfind("ROOT::", 0) == 0 ||
+      (name.find("::") == std::string::npos &&
+       std::filesystem::is_regular_file(std::string(TROOT::GetIncludeDir().Data()) + "/" + name + ".h", ec)))
+    return reference_url(name, false);
+  return "";
+}
+
+void describe_class(TClass* cl, Found* found, const Context& ctx) {
   const bool ns = cl->Property() & kIsNamespace;
+  const std::string name = without_cling_namespaces(cl->GetName());
   std::string decl = std::string(ns                             ? "namespace "
                                  : (cl->Property() & kIsStruct) ? "struct "
                                                                 : "class ") +
-                     cl->GetName();
+                     name;
   if (!ns) {
     if (TList* bases = cl->GetListOfBases(); bases && bases->GetSize() > 0) {
       std::string sep = " : ";
@@ -176,28 +433,53 @@ void describe_class(TClass* cl, Found* found) {
       }
     }
   }
-  found->add(decl, trim(cl->GetTitle()), is_root_class(cl) ? reference_url(cl->GetName(), ns) : "");
+  const bool root = is_root_class(cl);
+  std::string doc = trim(cl->GetTitle());
+  // torchclad's classes and a cell's (declared in no header): the comment
+  // above them and their public members.
+  const char* file =
+      ns || root || !cl->GetClassInfo() ? nullptr : gInterpreter->ClassInfo_FileName(cl->GetClassInfo());
+  const std::string header = file ? file : "";
+  const bool own = !ns && !root && (is_torchclad(name) || (file && header.empty()));
+  if (doc.empty() && own) doc = find_source(ctx, name, true, header).comment;
+  // The standard library's classes come from headers named <vector>, <string>.
+  const bool standard = !own && !header.empty() && header.find_first_of("./") == std::string::npos;
+  found->add(decl, doc,
+             root       ? reference_url(name, ns)
+             : standard ? template_url("std::" + name.substr(0, name.find('<')))
+                        : "");
+  if (own) found->add_members(public_members(cl));
+}
+
+// torchclad's namespace and classes, and the classes and namespaces cells
+// declared (in no header): the scopes whose comments are read from source.
+bool own_scope(TClass* cl) {
+  const std::string name = without_cling_namespaces(cl->GetName());
+  if (name == "torchclad" || is_torchclad(name)) return true;
+  if (is_root_class(cl) || !cl->GetClassInfo()) return false;
+  const char* file = gInterpreter->ClassInfo_FileName(cl->GetClassInfo());
+  return file && !*file;
 }
 
 // Every overload of `name` in a class, its bases, or a namespace.
 void collect_methods(TClass* cl, const std::string& name, std::set<const TClass*>* seen, Found* found,
-                     const std::string& include_dir) {
+                     const Context& ctx) {
   if (!cl || !seen->insert(cl).second) return;
   if (auto* methods = dynamic_cast<TListOfFunctions*>(cl->GetListOfMethods())) {
     if (TList* overloads = methods->GetListForObject(name.c_str())) {
       for (TObject* o : *overloads) {
         auto* f = static_cast<TFunction*>(o);
         std::string doc = trim(f->GetTitle());
-        if (doc.empty() && !include_dir.empty() && std::string(cl->GetName()).rfind("torchclad", 0) == 0)
-          doc = header_comment(include_dir, name);
-        found->add(f->GetPrototype(), doc);
+        if (doc.empty() && own_scope(cl))
+          doc = find_source(ctx, without_cling_namespaces(cl->GetName()) + "::" + name, false).comment;
+        found->add(without_cling_namespaces(f->GetPrototype()), doc);
       }
     }
   }
   if (!(cl->Property() & kIsNamespace))
     if (TList* bases = cl->GetListOfBases())
       for (TObject* o : *bases)
-        collect_methods(static_cast<TBaseClass*>(o)->GetClassPointer(), name, seen, found, include_dir);
+        collect_methods(static_cast<TBaseClass*>(o)->GetClassPointer(), name, seen, found, ctx);
 }
 
 TClass* class_of_type(std::string type) {
@@ -208,10 +490,65 @@ TClass* class_of_type(std::string type) {
   return type.empty() ? nullptr : TClass::GetClass(type.c_str());
 }
 
+// Class and function templates, which TClass and TFunction do not describe:
+// the declaration written in the source (a cell, torchclad's headers) or
+// `template <...>`, the comment above it, and the reference page.
+void describe_template(const std::string& name, const Context& ctx, Found* found) {
+  if (name.empty() || !gInterpreter) return;
+  const std::size_t scope_end = name.rfind("::");
+  // ROOT's C++ has `using namespace std`: `vector`, `sort` are std's unless
+  // a cell declared its own.
+  const bool std_too =
+      scope_end == std::string::npos && gInterpreter->CheckClassTemplate(("std::" + name).c_str());
+  if (gInterpreter->CheckClassTemplate(name.c_str())) {
+    const SourceDecl source = find_source(ctx, name, true);
+    if (std_too && source.declaration.empty()) return describe_template("std::" + name, ctx, found);
+    found->add(source.declaration.empty() ? "template <...> class " + name : source.declaration,
+               source.comment.empty() ? "A class template: " + name + "<...> names a class." : source.comment,
+               template_url(name));
+    return;
+  }
+  TFunctionTemplate* function = nullptr;
+  if (scope_end == std::string::npos) {
+    function = gROOT->GetFunctionTemplate(name.c_str());
+    if (!function) {
+      if (TClass* std = TClass::GetClass("std"); std && std->GetFunctionTemplate(name.c_str()))
+        return describe_template("std::" + name, ctx, found);
+    }
+  } else if (TClass* scope = TClass::GetClass(name.substr(0, scope_end).c_str())) {
+    if (scope->HasInterpreterInfo())
+      function = scope->GetFunctionTemplate(name.substr(scope_end + 2).c_str());
+  }
+  if (!function) return;
+  const SourceDecl source = find_source(ctx, name, false);
+  const unsigned parameters = function->GetTemplateNargs();
+  found->add(source.declaration.empty()
+                 ? "template <" + std::to_string(parameters) +
+                       (parameters == 1 ? " parameter" : " parameters") + "> " + name + "(...)"
+                 : source.declaration,
+             source.comment.empty() ? "A function template: its template arguments are deduced from a call's "
+                                      "arguments, or given as " +
+                                          name + "<...>(...)."
+                                    : source.comment,
+             template_url(name));
+}
+
 }  // namespace
+
+void remember_cell_source(const std::string& code) {
+  if (code.find_first_not_of(" \t\r\n") == std::string::npos || code.size() > kMaxCellSourceBytes) return;
+  std::lock_guard<std::mutex> lock(cells_mutex);
+  cell_sources.push_back(code);
+  cell_source_bytes += code.size();
+  while (cell_source_bytes > kMaxCellSourceBytes && !cell_sources.empty()) {
+    cell_source_bytes -= cell_sources.front().size();
+    cell_sources.pop_front();
+  }
+}
 
 nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const std::string& include_dir) {
   const Symbol symbol = symbol_at(code, byte_at(code, cursor_pos < 0 ? 0 : cursor_pos));
+  const Context ctx{code, include_dir};
   Found found;
   if (!symbol.name.empty()) {
     if (!symbol.object.empty()) {
@@ -219,7 +556,7 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
       if (TGlobal* var = gROOT->GetGlobal(symbol.object.c_str(), kTRUE)) {
         if (TClass* cl = class_of_type(var->GetTypeName())) {
           std::set<const TClass*> seen;
-          collect_methods(cl, symbol.name, &seen, &found, include_dir);
+          collect_methods(cl, symbol.name, &seen, &found, ctx);
           if (found.plain.empty())
             if (TDataMember* m = cl->GetDataMember(symbol.name.c_str()))
               found.add(std::string(m->GetFullTypeName()) + " " + cl->GetName() + "::" + m->GetName(),
@@ -230,30 +567,38 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
       const std::size_t scope_end = symbol.name.rfind("::");
       TClass* cl = TClass::GetClass(symbol.name.c_str());
       if (cl && (cl->HasInterpreterInfo() || cl->IsLoaded())) {
-        describe_class(cl, &found);
+        describe_class(cl, &found, ctx);
       } else if (scope_end != std::string::npos) {
         // ns::function or Class::method.
         std::set<const TClass*> seen;
         collect_methods(TClass::GetClass(symbol.name.substr(0, scope_end).c_str()),
-                        symbol.name.substr(scope_end + 2), &seen, &found, include_dir);
+                        symbol.name.substr(scope_end + 2), &seen, &found, ctx);
       } else {
+        // A function template: its declaration, not the specializations
+        // calls made (`double twice<double>(double x)`).
+        const bool is_template = gROOT->GetFunctionTemplate(symbol.name.c_str()) != nullptr;
+        if (is_template) describe_template(symbol.name, ctx, &found);
+        auto add_function = [&](TFunction* f) {
+          const std::string prototype = without_cling_namespaces(f->GetPrototype());
+          if (is_template && prototype.find(symbol.name + "<") != std::string::npos) return;
+          std::string doc = trim(f->GetTitle());
+          if (doc.empty()) doc = find_in_cells(ctx, symbol.name, false).comment;
+          found.add(prototype, doc);
+        };
         if (auto* functions = dynamic_cast<TListOfFunctions*>(gROOT->GetListOfGlobalFunctions(kTRUE)))
           if (TList* overloads = functions->GetListForObject(symbol.name.c_str()))
-            for (TObject* o : *overloads) {
-              auto* f = static_cast<TFunction*>(o);
-              found.add(without_cling_namespaces(f->GetPrototype()), trim(f->GetTitle()));
-            }
+            for (TObject* o : *overloads) add_function(static_cast<TFunction*>(o));
         // Functions declared in cells live in cling's per-cell namespaces.
-        if (found.plain.empty())
-          if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kTRUE))
-            found.add(without_cling_namespaces(f->GetPrototype()), trim(f->GetTitle()));
+        if (found.plain.empty() && !is_template)
+          if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kTRUE)) add_function(f);
       }
       if (found.plain.empty() && scope_end == std::string::npos) {
         if (TGlobal* var = gROOT->GetGlobal(symbol.name.c_str(), kTRUE)) {
           found.add(std::string(var->GetFullTypeName()) + " " + var->GetName(), "");
-          if (TClass* type = class_of_type(var->GetTypeName())) describe_class(type, &found);
+          if (TClass* type = class_of_type(var->GetTypeName())) describe_class(type, &found, ctx);
         }
       }
+      if (found.plain.empty()) describe_template(symbol.name, ctx, &found);
     }
   }
   if (found.plain.empty()) return {{"found", false}, {"data", nlohmann::json::object()}};

@@ -64,6 +64,28 @@ def check_gradient(host, k):
     assert dy == pytest.approx(k * 1.5 ** 2 + math.cos(2.0), rel=1e-12)
 
 
+# The issue's %%clad cell: clad::gradient with no #include of Clad's header,
+# which the host puts before the cell (cell_models.hpp, kCladCellPrelude).
+CLAD_CELL_WITHOUT_INCLUDE = """%%clad
+double g_no_include(double x, double y) { return x * x * y; }
+void grad_g_no_include(double x, double y, double* dx, double* dy) {
+  *dx = 0; *dy = 0;
+  auto g = clad::gradient(g_no_include);
+  g.execute(x, y, dx, dy);
+}
+"""
+
+
+def test_a_clad_cell_needs_no_include_of_clads_header(fresh_host):
+    host = fresh_host()  # nothing included yet
+    reply, events = host.execute(CLAD_CELL_WITHOUT_INCLUDE, timeout=120, cell_id="no-include")
+    assert reply["status"] == "ok", (reply, stderr_of(events))
+    out = host.ok('{ double dx, dy; grad_g_no_include(1.5, 2.0, &dx, &dy); printf("%.17g %.17g\\n", dx, dy); }')
+    dx, dy = map(float, out.split())
+    assert dx == pytest.approx(2 * 1.5 * 2.0, rel=1e-12)
+    assert dy == pytest.approx(1.5 ** 2, rel=1e-12)
+
+
 def test_interrupting_a_clad_cell_kills_its_compiler(host):
     rid = host.new_id()
     host.send({"type": "execute", "id": rid, "code": clad_cell(1), "cell_id": "grad-cell"})

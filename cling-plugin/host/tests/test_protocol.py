@@ -79,6 +79,14 @@ def test_completion(host):
     reply = complete(host, 'const char* s = "é"; gSys')
     assert reply["cursor_end"] == 25 and reply["cursor_start"] == 21
     assert complete(host, "zzz_nothing_like_this")["matches"] == []
+    # Names in torchclad's namespace, members of a class template's object.
+    host.ok('#include "torchclad/torchclad.h"\nROOT::RDataFrame completion_df(10);')
+    reply = complete(host, "auto m = torchclad::M")
+    assert "Mlp" in [m.rsplit("::", 1)[-1] for m in reply["matches"]], reply
+    assert reply["cursor_end"] == len("auto m = torchclad::M")
+    reply = complete(host, "completion_df.Fil")
+    assert {"Filter"} <= set(reply["matches"]), reply
+    assert reply["cursor_start"] == len("completion_df.")
 
 
 def test_socketpair_channel(fresh_host):

@@ -4,6 +4,8 @@ values) and inspect, through the real host."""
 import base64
 import json
 
+import pytest
+
 from host_client import stderr_of, stdout_of
 
 ROOT_MIME = "application/vnd.torchclad.root+json"
@@ -276,6 +278,86 @@ def test_inspect_torchclad_api_and_functions(host):
     host.ok("/// doubles x\nint doubler(int x) { return 2 * x; }")
     assert "int doubler(int x)" in inspect(host, "doubler(3)", 3)["data"]["text/plain"]
     assert "TH1F" in inspect(host, "inspected_h")["data"]["text/plain"]
+    # Classes: the comment above them in torchclad's headers.
+    text = inspect(host, "torchclad::Mlp")["data"]["text/plain"]
+    assert text.startswith("class torchclad::Mlp\nA multilayer perceptron classifier: Linear layers"), text
+    assert "Public members:" in text and "fit(" in text
+    text = inspect(host, "torchclad::Dataset")["data"]["text/plain"]
+    assert "Labelled samples in memory" in text, text
+    # TrainOptions has no comment of its own: its fields, with theirs.
+    text = inspect(host, "torchclad::TrainOptions opts", len("torchclad::TrainOptions"))["data"]["text/plain"]
+    assert text.startswith("struct torchclad::TrainOptions\n"), text
+    assert "int epochs;" in text and "adam or sgd" in text
+    host.ok('#include "torchclad/model.h"')
+    text = inspect(host, "torchclad::Model")["data"]["text/plain"]
+    assert "models you define" in text, text  # model.h's own comment: class Model has none above it
+
+
+def test_inspect_a_declaration_in_the_cell_being_edited(host):
+    # Shift+Tab on a name the same cell declares: its comment comes from the
+    # request's code.
+    code = "/// doubles y\nint doubler_here(int y) { return 2 * y; }\nint twice_y = doubler_here(3);"
+    host.ok(code)
+    text = inspect(host, code, code.index("doubler_here(3)") + 3)["data"]["text/plain"]
+    assert text == "int doubler_here(int y)\ndoubles y\n", text
+    code = "/** A point\n *  in one dimension */\nstruct InspectedHere { double x; };\nInspectedHere here{1.5};"
+    host.ok(code)
+    text = inspect(host, code, code.index("InspectedHere here") + 3)["data"]["text/plain"]
+    assert text.startswith("struct InspectedHere\nA point\nin one dimension\nPublic members:\n"), text
+    assert "double x;" in text
+    # A function in a cell's namespace, a method of a cell's class.
+    code = ("namespace inspected_ns {\n/// adds one\nint inc(int x) { return x + 1; }\n}\n"
+            "struct InspectedNorm {\n  /// the norm\n  double norm() const { return 1; }\n};\n"
+            "InspectedNorm p2; int w = inspected_ns::inc(1); double n2 = p2.norm();")
+    host.ok(code)
+    text = inspect(host, code, code.index("inspected_ns::inc(1)") + 15)["data"]["text/plain"]
+    assert text == "int inspected_ns::inc(int x)\nadds one\n", text
+    text = inspect(host, code, code.index("p2.norm()") + 4)["data"]["text/plain"]
+    assert text == "double InspectedNorm::norm() const\nthe norm\n", text
+
+
+@pytest.mark.xfail(strict=True, reason="the host does not yet call host::remember_cell_source for the cells it runs")
+def test_inspect_comments_of_declarations_in_earlier_cells(host):
+    # The issue's case: `/// doubles x` above a function a cell declared, seen
+    # from a later cell. Needs the host to give each cell it runs to
+    # host::remember_cell_source (inspect.hpp): cling keeps the comment in
+    # its AST, which libCling gives no access to.
+    host.ok("/// doubles x, once more\nint doubler_before(int x) { return 2 * x; }")
+    host.ok("/// A point, from before\nstruct InspectedBefore { double x; };")
+    host.ok("/// boxes a value\ntemplate <typename T>\nstruct BoxBefore { T value; };")
+    assert "doubles x, once more" in inspect(host, "doubler_before(3)", 3)["data"]["text/plain"]
+    assert "A point, from before" in inspect(host, "InspectedBefore")["data"]["text/plain"]
+    text = inspect(host, "BoxBefore")["data"]["text/plain"]
+    assert text.startswith("template <typename T> struct BoxBefore\nboxes a value\n"), text
+
+
+def test_inspect_templates(host):
+    host.ok("#include <vector>\n#include <algorithm>")
+    reply = inspect(host, "std::vector")
+    assert reply["found"] is True, reply
+    text = reply["data"]["text/plain"]
+    assert text.startswith("template <...> class std::vector\n"), text
+    assert "https://en.cppreference.com/mwiki/index.php?search=std%3A%3Avector" in text
+    text = inspect(host, "std::sort(v.begin(), v.end())", len("std::so"))["data"]["text/plain"]
+    assert text.startswith("template <"), text
+    assert "> std::sort(...)\nA function template" in text and "search=std%3A%3Asort" in text
+    # ROOT's C++ has `using namespace std`: `vector` is std::vector.
+    assert inspect(host, "vector")["data"]["text/plain"].startswith("template <...> class std::vector\n")
+    # A variable of a standard class: its class, with the reference page.
+    host.ok("std::vector<int> inspected_v{1, 2};")
+    text = inspect(host, "inspected_v")["data"]["text/plain"]
+    assert "class vector<int>" in text and "search=std%3A%3Avector" in text, text
+    # ROOT's class templates: their reference page.
+    assert "classROOT_1_1VecOps_1_1RVec.html" in inspect(host, "ROOT::VecOps::RVec")["data"]["text/plain"]
+    # A template the cell being edited declares: its declaration and comment.
+    code = "/// boxes a value\ntemplate <typename T>\nstruct InspectedBox { T value; };\nInspectedBox<int> b;"
+    host.ok(code)
+    text = inspect(host, code, code.index("InspectedBox<int>") + 3)["data"]["text/plain"]
+    assert text.startswith("template <typename T> struct InspectedBox\nboxes a value\n"), text
+    code = "/// twice x\ntemplate <typename T> T twice_t(T x) { return 2 * x; }\nauto t = twice_t(2.5);"
+    host.ok(code)
+    text = inspect(host, code, code.index("twice_t(2.5)") + 3)["data"]["text/plain"]
+    assert text.startswith("template <typename T> T twice_t(T x)\ntwice x\n"), text
 
 
 def test_inspect_nothing(host):
