@@ -18,7 +18,8 @@
 //     writes a model (opset 17) of a graph in read's format (a TorchScript
 //     module's, export_onnx): the importer's internal nodes become ONNX ops
 //     (Silu, Gelu, Softplus with beta and threshold as their formulas,
-//     AdaptiveAveragePool/AdaptiveMaxPool as pools, a Transpose's swap as a
+//     AdaptiveAveragePool/AdaptiveMaxPool as pools (or, to a size that does
+//     not divide the input, a Slice and a reduction per window), a Transpose's swap as a
 //     perm, Clip's bounds as inputs; shapes from ONNX's shape inference),
 //     checked by onnx::checker::check_model
 // Exit status 0 on success, 2 with one line "torchclad-onnx: ..." on stderr
@@ -330,6 +331,14 @@ struct Builder {
     t->add_float_data(v);
     return t->name();
   }
+  std::string ints(const std::vector<int64_t>& v) {  // an int64 list as an initializer
+    auto* t = g->add_initializer();
+    t->set_name(temp("ints"));
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(static_cast<int64_t>(v.size()));
+    for (auto e : v) t->add_int64_data(e);
+    return t->name();
+  }
   onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& inputs,
                         const std::vector<std::string>& outputs, const std::string& name) {
     auto* n = g->add_node();
@@ -519,23 +528,71 @@ int build_command(const std::string& graph_json, const std::string& weights_bin,
         b.fail("output size of " + std::to_string(size.size()) + " axes for an input of rank " +
                std::to_string(dims.size()));
       std::vector<int64_t> kernel;
-      bool global = true;
+      bool global = true, divides = true;
       for (size_t k = 0; k < size.size(); ++k) {
         const int64_t in = dims[k + 2];
-        global = global && size[k] == 1;
-        if (in < 1 || size[k] < 1 || in % size[k] != 0)
+        if (in < 1 || size[k] < 1)
           b.fail("an adaptive pooling of input size " + std::to_string(in) + " to " +
-                 std::to_string(size[k]) +
-                 " cannot be written: ONNX has no adaptive pooling, and the windows of a size that does not "
-                 "divide the input differ");
+                 std::to_string(size[k]) + ": the sizes must be known and positive");
+        global = global && size[k] == 1;
+        divides = divides && in % size[k] == 0;
         kernel.push_back(in / size[k]);
       }
       if (global) {
         b.node(average ? "GlobalAveragePool" : "GlobalMaxPool", {x}, {y}, name);
-      } else {
+      } else if (divides) {  // windows of one size, side by side: a pooling
         auto* p = b.node(average ? "AveragePool" : "MaxPool", {x}, {y}, name);
         Builder::set_ints(p, "kernel_shape", kernel);
         Builder::set_ints(p, "strides", kernel);
+      } else {
+        // PyTorch's windows [floor(i L / out), ceil((i + 1) L / out)), of
+        // different sizes: each one a Slice reduced over its positions
+        // (ReduceMean / ReduceMax, keepdims), concatenated along each axis.
+        const size_t n = size.size();
+        std::vector<int64_t> axes;
+        for (size_t k = 0; k < n; ++k) axes.push_back(static_cast<int64_t>(k + 2));
+        std::vector<std::string> cells;  // row-major over the output positions
+        std::vector<int64_t> at(n, 0);
+        for (bool more = true; more;) {
+          std::vector<int64_t> starts, ends;
+          std::string where;
+          for (size_t k = 0; k < n; ++k) {
+            const int64_t in = dims[k + 2];
+            starts.push_back(at[k] * in / size[k]);
+            ends.push_back(((at[k] + 1) * in + size[k] - 1) / size[k]);
+            where += "_" + std::to_string(at[k]);
+          }
+          const std::string slice = b.temp(y + ".window" + where), cell = b.temp(y + ".cell" + where);
+          b.node("Slice", {x, b.ints(starts), b.ints(ends), b.ints(axes)}, {slice}, name + "/Slice" + where);
+          auto* r = b.node(average ? "ReduceMean" : "ReduceMax", {slice}, {cell}, name + "/Reduce" + where);
+          Builder::set_ints(r, "axes", axes);
+          cells.push_back(cell);
+          more = false;
+          for (size_t k = n; k-- > 0;) {
+            if (++at[k] < size[k]) {
+              more = true;
+              break;
+            }
+            at[k] = 0;
+          }
+        }
+        // Concatenated along the last axis first, then the ones before it.
+        for (size_t k = n; k-- > 0;) {
+          std::vector<std::string> joined;
+          const size_t group = static_cast<size_t>(size[k]);
+          for (size_t i = 0; i < cells.size(); i += group) {
+            const std::string out = k == 0 ? y : b.temp(y + ".axis" + std::to_string(k + 2));
+            auto* c =
+                b.node("Concat", std::vector<std::string>(cells.begin() + i, cells.begin() + i + group),
+                       {out}, name + "/Concat" + std::to_string(k + 2) + "_" + std::to_string(i / group));
+            auto* a = c->add_attribute();
+            a->set_name("axis");
+            a->set_type(onnx::AttributeProto::INT);
+            a->set_i(static_cast<int64_t>(k + 2));
+            joined.push_back(out);
+          }
+          cells = joined;
+        }
       }
       continue;
     }

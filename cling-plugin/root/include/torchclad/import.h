@@ -64,8 +64,8 @@ std::string imported_source(const Model& model);
 // back as that layer's weights and an identity normalisation, so the file
 // computes what the model does. A model imported from TorchScript: the
 // module's graph written as an ONNX model (opset 17) with the model's
-// parameters. Throws std::runtime_error naming the node it cannot write
-// (an adaptive pooling to a size that does not divide its input).
+// parameters. Throws std::runtime_error for a model imported otherwise, or
+// naming the node it cannot write.
 void export_onnx(const Model& model, const std::string& path);
 
 // The model as a TorchScript module with its current parameters (torch.jit.load
