@@ -14,13 +14,25 @@
 //   torchclad-onnx write MODEL.onnx VALUES.json VALUES.bin OUT.onnx
 //     copies MODEL.onnx with the float32 initializers that VALUES.json names
 //     ({"name": {"offset": floats, "count": n}}) replaced by those values
+//   torchclad-onnx build GRAPH.json WEIGHTS.bin OUT.onnx
+//     writes a model (opset 17) of a graph in read's format (a TorchScript
+//     module's, export_onnx): the importer's internal nodes become ONNX ops
+//     (Silu, Gelu, Softplus with beta and threshold as their formulas,
+//     AdaptiveAveragePool/AdaptiveMaxPool as pools (or, to a size that does
+//     not divide the input, a Slice and a reduction per window), a Transpose's swap as a
+//     perm, Clip's bounds as inputs; shapes from ONNX's shape inference),
+//     checked by onnx::checker::check_model
 // Exit status 0 on success, 2 with one line "torchclad-onnx: ..." on stderr
 // for any bad input.
+#include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include "torchclad_onnx_check.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -290,6 +302,334 @@ int write_command(const std::string& path, const std::string& values_json, const
   return 0;
 }
 
+// ---- build: a graph in read's format written as a model of opset 17.
+
+constexpr int kBuildOpset = 17;
+
+struct Builder {
+  onnx::ModelProto model;
+  onnx::GraphProto* g = nullptr;
+  int fresh = 0;
+  std::string node_label;  // the node being written, for errors
+
+  Builder() {
+    model.set_ir_version(8);
+    model.set_producer_name("torchclad");
+    auto* opset = model.add_opset_import();
+    opset->set_domain("");
+    opset->set_version(kBuildOpset);
+    g = model.mutable_graph();
+    g->set_name("torchclad_export");
+  }
+  [[noreturn]] void fail(const std::string& why) const { throw BadInput(node_label + ": " + why); }
+
+  std::string temp(const std::string& base) { return base + "#" + std::to_string(fresh++); }
+  std::string scalar(float v) {
+    auto* t = g->add_initializer();
+    t->set_name(temp("const"));
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_float_data(v);
+    return t->name();
+  }
+  std::string ints(const std::vector<int64_t>& v) {  // an int64 list as an initializer
+    auto* t = g->add_initializer();
+    t->set_name(temp("ints"));
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(static_cast<int64_t>(v.size()));
+    for (auto e : v) t->add_int64_data(e);
+    return t->name();
+  }
+  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs, const std::string& name) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& o : outputs) n->add_output(o);
+    return n;
+  }
+  static void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (auto e : v) a->add_ints(e);
+  }
+  void set_attribute(onnx::NodeProto* n, const std::string& name, const json& v) const {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    if (v.is_number_integer()) {
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(v.get<int64_t>());
+    } else if (v.is_number()) {
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(v.get<float>());
+    } else if (v.is_string()) {
+      a->set_type(onnx::AttributeProto::STRING);
+      a->set_s(v.get<std::string>());
+    } else if (v.is_array() &&
+               std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_number_integer(); })) {
+      a->set_type(onnx::AttributeProto::INTS);
+      for (const auto& e : v) a->add_ints(e.get<int64_t>());
+    } else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_number(); })) {
+      a->set_type(onnx::AttributeProto::FLOATS);
+      for (const auto& e : v) a->add_floats(e.get<float>());
+    } else {
+      fail("attribute " + name + " (" + v.dump() + ") has no ONNX type");
+    }
+  }
+
+  // The dims of `value` (-1 where not known) by ONNX's shape inference over
+  // the nodes written so far.
+  std::vector<int64_t> dims_of(const std::string& value) const {
+    onnx::ModelProto m = model;
+    onnx::shape_inference::InferShapes(m);
+    auto from = [&](const onnx::ValueInfoProto& v) {
+      std::vector<int64_t> d;
+      for (const auto& dim : v.type().tensor_type().shape().dim())
+        d.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+      return d;
+    };
+    for (const auto& v : m.graph().input())
+      if (v.name() == value) return from(v);
+    for (const auto& v : m.graph().value_info())
+      if (v.name() == value && v.type().tensor_type().has_shape()) return from(v);
+    fail("the shape of '" + value + "' is not known (ONNX's shape inference gives none)");
+  }
+};
+
+int build_command(const std::string& graph_json, const std::string& weights_bin, const std::string& out) {
+  json j;
+  {
+    std::ifstream in(graph_json);
+    if (!in) throw BadInput("cannot open '" + graph_json + "'");
+    j = json::parse(in);
+  }
+  std::ifstream bin(weights_bin, std::ios::binary);
+  if (!bin) throw BadInput("cannot open '" + weights_bin + "'");
+  std::vector<char> raw((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+  Builder b;
+  std::map<std::string, onnx::TensorProto*> inits;
+  for (const auto& t : j.at("initializers")) {
+    auto* p = b.g->add_initializer();
+    p->set_name(t.at("name").get<std::string>());
+    int64_t count = 1;
+    for (const auto& d : t.at("dims")) {
+      p->add_dims(d.get<int64_t>());
+      count *= d.get<int64_t>();
+    }
+    if (t.at("type") == "int64") {
+      p->set_data_type(onnx::TensorProto::INT64);
+      for (const auto& v : t.at("values")) p->add_int64_data(v.get<int64_t>());
+    } else {
+      const int64_t off = t.at("offset");
+      if (off < 0 || static_cast<size_t>((off + count) * 4) > raw.size())
+        throw BadInput("'" + weights_bin + "' is shorter than the values of '" + p->name() + "'");
+      p->set_data_type(onnx::TensorProto::FLOAT);
+      p->set_raw_data(std::string(raw.data() + off * 4, count * 4));
+    }
+    inits[p->name()] = p;
+  }
+  auto value_info = [](onnx::ValueInfoProto* v, const json& spec) {
+    v->set_name(spec.at("name").get<std::string>());
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    if (spec.at("dims").empty()) return;
+    auto* shape = tt->mutable_shape();
+    for (const auto& d : spec.at("dims")) {
+      auto* dim = shape->add_dim();
+      if (d.is_number())
+        dim->set_dim_value(d.get<int64_t>());
+      else
+        dim->set_dim_param(d.get<std::string>());
+    }
+  };
+  for (const auto& v : j.at("inputs")) value_info(b.g->add_input(), v);
+  for (const auto& n : j.at("nodes")) {
+    const std::string name = n.at("name"), op = n.at("op");
+    b.node_label = "node '" + name + "' (op " + op + ")";
+    std::vector<std::string> inputs = n.at("inputs");
+    while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();  // absent optional inputs
+    const std::vector<std::string> outputs = n.at("outputs");
+    json attrs = n.at("attributes");
+    const std::string x = inputs.empty() ? "" : inputs[0], y = outputs.at(0);
+    auto number = [&](const char* key, double fallback) {
+      return attrs.contains(key) ? attrs[key].get<double>() : fallback;
+    };
+    if (op == "Silu") {  // x * sigmoid(x)
+      const std::string s = b.temp(y + ".sigmoid");
+      b.node("Sigmoid", {x}, {s}, name + "/Sigmoid");
+      b.node("Mul", {x, s}, {y}, name + "/Mul");
+      continue;
+    }
+    if (op == "Gelu") {
+      const std::string approximate = attrs.value("approximate", std::string("none"));
+      std::string inner;
+      if (approximate == "tanh") {  // tanh(sqrt(2 / pi) (x + 0.044715 x^3))
+        const std::string x2 = b.temp(y + ".x2"), x3 = b.temp(y + ".x3"), c = b.temp(y + ".c"),
+                          s = b.temp(y + ".s"), k = b.temp(y + ".k");
+        b.node("Mul", {x, x}, {x2}, name + "/x2");
+        b.node("Mul", {x2, x}, {x3}, name + "/x3");
+        b.node("Mul", {x3, b.scalar(0.044715f)}, {c}, name + "/cubic");
+        b.node("Add", {x, c}, {s}, name + "/sum");
+        b.node("Mul", {s, b.scalar(static_cast<float>(std::sqrt(2.0 / M_PI)))}, {k}, name + "/scale");
+        inner = b.temp(y + ".tanh");
+        b.node("Tanh", {k}, {inner}, name + "/Tanh");
+      } else if (approximate == "none") {  // erf(x / sqrt 2)
+        const std::string d = b.temp(y + ".div");
+        b.node("Div", {x, b.scalar(static_cast<float>(std::sqrt(2.0)))}, {d}, name + "/Div");
+        inner = b.temp(y + ".erf");
+        b.node("Erf", {d}, {inner}, name + "/Erf");
+      } else {
+        b.fail("approximate '" + approximate + "' cannot be written");
+      }
+      const std::string one = b.temp(y + ".plus1"), half = b.temp(y + ".times_x");
+      b.node("Add", {inner, b.scalar(1.0f)}, {one}, name + "/Add");
+      b.node("Mul", {x, one}, {half}, name + "/Mul");
+      b.node("Mul", {half, b.scalar(0.5f)}, {y}, name + "/Half");
+      continue;
+    }
+    if (op == "Softplus" && (number("beta", 1.0) != 1.0 || attrs.contains("threshold"))) {
+      // PyTorch's: x where beta x > threshold, else log(1 + e^(beta x)) / beta
+      const float beta = static_cast<float>(number("beta", 1.0));
+      const std::string bx = b.temp(y + ".bx"), sp = b.temp(y + ".softplus"), d = b.temp(y + ".div"),
+                        above = b.temp(y + ".above");
+      b.node("Mul", {x, b.scalar(beta)}, {bx}, name + "/Mul");
+      b.node("Softplus", {bx}, {sp}, name + "/Softplus");
+      b.node("Div", {sp, b.scalar(beta)}, {d}, name + "/Div");
+      b.node("Greater", {bx, b.scalar(static_cast<float>(number("threshold", 20.0)))}, {above},
+             name + "/Greater");
+      b.node("Where", {above, x, d}, {y}, name + "/Where");
+      continue;
+    }
+    if (op == "Clip") {  // bounds as inputs (opset 11 on)
+      inputs.resize(1);
+      inputs.push_back(attrs.contains("min") ? b.scalar(attrs["min"].get<float>()) : "");
+      inputs.push_back(attrs.contains("max") ? b.scalar(attrs["max"].get<float>()) : "");
+      while (inputs.back().empty()) inputs.pop_back();
+      b.node("Clip", inputs, outputs, name);
+      continue;
+    }
+    if (op == "Transpose" && attrs.contains("swap")) {
+      const int64_t rank = static_cast<int64_t>(b.dims_of(x).size());
+      std::vector<int64_t> perm(rank), swap = attrs["swap"];
+      for (int64_t k = 0; k < rank; ++k) perm[k] = k;
+      for (auto& s : swap) s = s < 0 ? s + rank : s;
+      if (swap.size() != 2 || swap[0] < 0 || swap[0] >= rank || swap[1] < 0 || swap[1] >= rank)
+        b.fail("transpose dims out of range for rank " + std::to_string(rank));
+      std::swap(perm[swap[0]], perm[swap[1]]);
+      Builder::set_ints(b.node("Transpose", {x}, outputs, name), "perm", perm);
+      continue;
+    }
+    if (op == "AdaptiveAveragePool" || op == "AdaptiveMaxPool") {
+      const bool average = op == "AdaptiveAveragePool";
+      const std::vector<int64_t> size = attrs.at("output_size");
+      const auto dims = b.dims_of(x);
+      if (dims.size() != size.size() + 2)
+        b.fail("output size of " + std::to_string(size.size()) + " axes for an input of rank " +
+               std::to_string(dims.size()));
+      std::vector<int64_t> kernel;
+      bool global = true, divides = true;
+      for (size_t k = 0; k < size.size(); ++k) {
+        const int64_t in = dims[k + 2];
+        if (in < 1 || size[k] < 1)
+          b.fail("an adaptive pooling of input size " + std::to_string(in) + " to " +
+                 std::to_string(size[k]) + ": the sizes must be known and positive");
+        global = global && size[k] == 1;
+        divides = divides && in % size[k] == 0;
+        kernel.push_back(in / size[k]);
+      }
+      if (global) {
+        b.node(average ? "GlobalAveragePool" : "GlobalMaxPool", {x}, {y}, name);
+      } else if (divides) {  // windows of one size, side by side: a pooling
+        auto* p = b.node(average ? "AveragePool" : "MaxPool", {x}, {y}, name);
+        Builder::set_ints(p, "kernel_shape", kernel);
+        Builder::set_ints(p, "strides", kernel);
+      } else {
+        // PyTorch's windows [floor(i L / out), ceil((i + 1) L / out)), of
+        // different sizes: each one a Slice reduced over its positions
+        // (ReduceMean / ReduceMax, keepdims), concatenated along each axis.
+        const size_t n = size.size();
+        std::vector<int64_t> axes;
+        for (size_t k = 0; k < n; ++k) axes.push_back(static_cast<int64_t>(k + 2));
+        std::vector<std::string> cells;  // row-major over the output positions
+        std::vector<int64_t> at(n, 0);
+        for (bool more = true; more;) {
+          std::vector<int64_t> starts, ends;
+          std::string where;
+          for (size_t k = 0; k < n; ++k) {
+            const int64_t in = dims[k + 2];
+            starts.push_back(at[k] * in / size[k]);
+            ends.push_back(((at[k] + 1) * in + size[k] - 1) / size[k]);
+            where += "_" + std::to_string(at[k]);
+          }
+          const std::string slice = b.temp(y + ".window" + where), cell = b.temp(y + ".cell" + where);
+          b.node("Slice", {x, b.ints(starts), b.ints(ends), b.ints(axes)}, {slice}, name + "/Slice" + where);
+          auto* r = b.node(average ? "ReduceMean" : "ReduceMax", {slice}, {cell}, name + "/Reduce" + where);
+          Builder::set_ints(r, "axes", axes);
+          cells.push_back(cell);
+          more = false;
+          for (size_t k = n; k-- > 0;) {
+            if (++at[k] < size[k]) {
+              more = true;
+              break;
+            }
+            at[k] = 0;
+          }
+        }
+        // Concatenated along the last axis first, then the ones before it.
+        for (size_t k = n; k-- > 0;) {
+          std::vector<std::string> joined;
+          const size_t group = static_cast<size_t>(size[k]);
+          for (size_t i = 0; i < cells.size(); i += group) {
+            const std::string out = k == 0 ? y : b.temp(y + ".axis" + std::to_string(k + 2));
+            auto* c =
+                b.node("Concat", std::vector<std::string>(cells.begin() + i, cells.begin() + i + group),
+                       {out}, name + "/Concat" + std::to_string(k + 2) + "_" + std::to_string(i / group));
+            auto* a = c->add_attribute();
+            a->set_name("axis");
+            a->set_type(onnx::AttributeProto::INT);
+            a->set_i(static_cast<int64_t>(k + 2));
+            joined.push_back(out);
+          }
+          cells = joined;
+        }
+      }
+      continue;
+    }
+    if (op == "Reshape" && inputs.size() == 2 && inits.count(inputs[1]) && !inits.count(inputs[0])) {
+      // The first entry is the batch (TorchScript's x.size(0) is -1 there): 0 copies it.
+      auto* shape = inits[inputs[1]];
+      if (shape->int64_data_size() > 0) shape->set_int64_data(0, 0);
+    }
+    auto* written = b.node(op, inputs, outputs, name);
+    for (const auto& [key, value] : attrs.items()) {
+      if (value.is_array() && value.empty()) continue;  // ONNX's default
+      b.set_attribute(written, key, value);
+    }
+  }
+  // The outputs' shapes (the checker wants one) from ONNX's shape inference.
+  onnx::ModelProto inferred = b.model;
+  onnx::shape_inference::InferShapes(inferred);
+  for (const auto& v : j.at("outputs")) {
+    auto* o = b.g->add_output();
+    value_info(o, v);
+    for (const auto& info : inferred.graph().value_info())
+      if (info.name() == o->name() && info.type().tensor_type().has_shape()) *o->mutable_type() = info.type();
+    if (!o->type().tensor_type().has_shape())
+      throw BadInput("the shape of the output '" + o->name() +
+                     "' is not known (ONNX's shape inference gives none)");
+  }
+  b.node_label = "the written model";
+  try {
+    onnx::checker::check_model(b.model);
+  } catch (const std::exception& e) {
+    throw BadInput("the model written for '" + out + "' fails ONNX's checker: " + e.what());
+  }
+  std::ofstream o(out, std::ios::binary);
+  if (!o || !b.model.SerializeToOstream(&o)) throw BadInput("cannot write '" + out + "'");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -309,8 +649,10 @@ int main(int argc, char** argv) {
       return read_command(a[1], a[2], scope);
     }
     if (a.size() == 5 && a[0] == "write") return write_command(a[1], a[2], a[3], a[4]);
+    if (a.size() == 4 && a[0] == "build") return build_command(a[1], a[2], a[3]);
     std::cerr << "usage: torchclad-onnx read MODEL.onnx OUTDIR [--opsets MIN:MAX] [--ops OP,OP,...]\n"
-                 "       torchclad-onnx write MODEL.onnx VALUES.json VALUES.bin OUT.onnx\n";
+                 "       torchclad-onnx write MODEL.onnx VALUES.json VALUES.bin OUT.onnx\n"
+                 "       torchclad-onnx build GRAPH.json WEIGHTS.bin OUT.onnx\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "torchclad-onnx: " << e.what() << "\n";

@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "dataset_impl.hpp"
+#include "export_torchscript_source.hpp"
 #include "import_codegen.hpp"
 #include "import_graph.hpp"
 #include "import_torchscript.hpp"
@@ -87,6 +88,7 @@ Model import_model(const std::string& path, const ImportOptions& options) {
   meta["format"] = graph.format;
   meta["original"] = fs::absolute(path).string();
   meta["loss"] = options.loss;
+  if (torchscript) meta["input_shape"] = options.input_shape;  // export_onnx reads the module again
   json exports = json::array();
   for (const auto& e : gen.exports)
     exports.push_back({{"param", e.param},
@@ -129,6 +131,8 @@ namespace {
 struct ExportValues {
   std::string format, original;
   std::vector<std::pair<std::string, std::vector<float>>> values;
+  std::set<std::string> trained;     // the tensors the model's parameters are
+  std::vector<int64_t> input_shape;  // a TorchScript module's per-sample input shape
 };
 
 ExportValues export_values(const Model& model, const std::string& what) {
@@ -144,6 +148,7 @@ ExportValues export_values(const Model& model, const std::string& what) {
   ExportValues ev;
   ev.format = meta.at("format");
   ev.original = meta.at("original");
+  ev.input_shape = meta.value("input_shape", std::vector<int64_t>{});
   if (!fs::exists(ev.original))
     throw std::runtime_error(what + ": the original file '" + ev.original +
                              "' is gone; export writes its graph with new weights");
@@ -168,45 +173,155 @@ ExportValues export_values(const Model& model, const std::string& what) {
       v = std::move(t);
     }
     add(e.at("initializer"), std::move(v));
+    ev.trained.insert(e.at("initializer").get<std::string>());
   }
   return ev;
 }
 
 }  // namespace
 
+namespace {
+
+// A scratch directory, removed with its files.
+struct ExportDir {
+  fs::path path = fs::temp_directory_path() / ("torchclad-export-" + std::to_string(::getpid()));
+  ExportDir() { fs::create_directories(path); }
+  ~ExportDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+// export_onnx of a model imported from TorchScript: the module's graph (read
+// again) in torchclad-onnx read's format, its tensors with the model's
+// values, written by torchclad-onnx build as an ONNX model.
+void export_torchscript_as_onnx(const Model& model, const ExportValues& ev, const std::string& path) {
+  if (ev.input_shape.empty())
+    throw std::runtime_error("export_onnx: model '" + model.name() + "' was imported from TorchScript (" +
+                             ev.original +
+                             ") before its input shape was recorded for export; import it again");
+  importer::Graph graph;
+  try {
+    graph = rethrow_plain([&] { return importer::read_torchscript(ev.original, ev.input_shape); });
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    const std::string prefix = "import_model: ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    throw std::runtime_error("export_onnx: reading the original file '" + ev.original +
+                             "' again: " + message);
+  }
+  const std::map<std::string, std::vector<float>> values(ev.values.begin(), ev.values.end());
+  for (const auto& [name, v] : values)
+    if (!graph.constants.count(name))
+      throw std::runtime_error("export_onnx: '" + ev.original + "' has no tensor '" + name + "'");
+  std::vector<float> weights;
+  json inits = json::array();
+  for (const auto& [name, t] : graph.constants) {
+    json j{{"name", name}, {"dims", t.dims}};
+    if (t.is_int) {
+      j["type"] = "int64";
+      j["values"] = t.i;
+    } else {
+      const auto it = values.find(name);
+      const std::vector<float>& v = it != values.end() ? it->second : t.f;
+      if (static_cast<int64_t>(v.size()) != t.numel())
+        throw std::runtime_error("export_onnx: tensor '" + name + "' has " + std::to_string(t.numel()) +
+                                 " values, the model " + std::to_string(v.size()));
+      j["type"] = "float32";
+      j["offset"] = weights.size();
+      weights.insert(weights.end(), v.begin(), v.end());
+    }
+    inits.push_back(j);
+  }
+  auto value_json = [](const importer::GraphValue& v) {
+    json dims = json::array();
+    for (const auto& d : v.dims)
+      dims.push_back(!d.empty() && std::all_of(d.begin(), d.end(), ::isdigit) ? json(std::stoll(d))
+                                                                              : json(d));
+    return json{{"name", v.name}, {"type", v.type}, {"dims", dims}};
+  };
+  json inputs = json::array(), outputs = json::array(), nodes = json::array();
+  for (const auto& v : graph.inputs) inputs.push_back(value_json(v));
+  for (const auto& v : graph.outputs) outputs.push_back(value_json(v));
+  for (const auto& n : graph.nodes)
+    nodes.push_back({{"name", n.name},
+                     {"op", n.op},
+                     {"domain", n.domain},
+                     {"inputs", n.inputs},
+                     {"outputs", n.outputs},
+                     {"attributes", n.attrs}});
+  const ExportDir dir;
+  std::ofstream(dir.path / "graph.json")
+      << json{{"initializers", inits}, {"inputs", inputs}, {"outputs", outputs}, {"nodes", nodes}}.dump(1)
+      << "\n";
+  {
+    std::ofstream bin(dir.path / "weights.bin", std::ios::binary);
+    bin.write(reinterpret_cast<const char*>(weights.data()), weights.size() * sizeof(float));
+  }
+  std::string output;
+  const int status = importer::run_tool({importer::onnx_tool(), "build", (dir.path / "graph.json").string(),
+                                         (dir.path / "weights.bin").string(), path},
+                                        output);
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  const std::string prefix = "torchclad-onnx: ";
+  if (output.rfind(prefix, 0) == 0) output = output.substr(prefix.size());
+  if (status != 0) throw std::runtime_error("export_onnx: '" + ev.original + "': " + output);
+}
+
+}  // namespace
+
 void export_onnx(const Model& model, const std::string& path) {
   const ExportValues ev = export_values(model, "export_onnx");
+  if (ev.format == "torchscript") return export_torchscript_as_onnx(model, ev, path);
   if (ev.format != "onnx")
     throw std::runtime_error("export_onnx: model '" + model.name() + "' was imported from " + ev.format +
-                             " (" + ev.original + "), not ONNX");
+                             " (" + ev.original + "), not ONNX or TorchScript");
   std::vector<float> all;
   json index = json::object();
   for (const auto& [init, values] : ev.values) {
     index[init] = {{"offset", all.size()}, {"count", values.size()}};
     all.insert(all.end(), values.begin(), values.end());
   }
-  const fs::path dir = fs::temp_directory_path() / ("torchclad-export-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "values.json") << index.dump() << "\n";
+  const ExportDir dir;
+  std::ofstream(dir.path / "values.json") << index.dump() << "\n";
   {
-    std::ofstream bin(dir / "values.bin", std::ios::binary);
+    std::ofstream bin(dir.path / "values.bin", std::ios::binary);
     bin.write(reinterpret_cast<const char*>(all.data()), all.size() * sizeof(float));
   }
   std::string output;
-  const int status = importer::run_tool({importer::onnx_tool(), "write", ev.original,
-                                         (dir / "values.json").string(), (dir / "values.bin").string(), path},
-                                        output);
-  std::error_code ignored;
-  fs::remove_all(dir, ignored);
+  const int status =
+      importer::run_tool({importer::onnx_tool(), "write", ev.original, (dir.path / "values.json").string(),
+                          (dir.path / "values.bin").string(), path},
+                         output);
   if (status != 0) throw std::runtime_error("export_onnx: " + output);
 }
 
 void export_torchscript(const Model& model, const std::string& path) {
   const ExportValues ev = export_values(model, "export_torchscript");
+  std::map<std::string, std::vector<float>> values(ev.values.begin(), ev.values.end());
+  if (ev.format == "onnx") {
+    // The original file's graph as a TorchScript module of the fine-tuned
+    // tensors (export_torchscript_source.cpp).
+    importer::Graph graph;
+    try {
+      graph = importer::read_onnx(ev.original);
+    } catch (const std::exception& e) {
+      std::string message = e.what();
+      const std::string prefix = "import_model: ";
+      if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+      throw std::runtime_error("export_torchscript: reading the original file '" + ev.original +
+                               "' again: " + message);
+    }
+    const auto source = importer::torchscript_source(graph, values, ev.trained);
+    rethrow_plain([&] {
+      importer::save_torchscript_module(source, path);
+      return 0;
+    });
+    return;
+  }
   if (ev.format != "torchscript")
     throw std::runtime_error("export_torchscript: model '" + model.name() + "' was imported from " +
-                             ev.format + " (" + ev.original + "), not TorchScript");
-  std::map<std::string, std::vector<float>> values(ev.values.begin(), ev.values.end());
+                             ev.format + " (" + ev.original + "), not ONNX or TorchScript");
   rethrow_plain([&] {
     importer::write_torchscript(ev.original, values, path);
     return 0;

@@ -2,7 +2,9 @@
 // import (source written, compiled with Clad, pretrained parameters set),
 // predictions, the float64 loss gradient, check_gradients, a short
 // fine-tuning (optionally with frozen layers), and export back to ONNX
-// (or TorchScript: then the per-sample input shape is the last argument). The
+// (or TorchScript: then the per-sample input shape is the last argument),
+// and to the other format (finetuned_cross.pt or .onnx; an error is kept in
+// results.txt as cross_export_error). The
 // data come from DIR/x.bin and DIR/y.bin (float32, written by the test);
 // results go to DIR (raw float32/float64 files and results.txt).
 //   scripts/troot -b -q 'cling-plugin/tests/macros/import_onnx_check.C("m.onnx", "cross_entropy", "/tmp/d",
@@ -85,8 +87,20 @@ void import_onnx_check(const char* onnx, const char* loss, const char* dir, int 
     torchclad::export_onnx(m, d + "/finetuned.onnx");
   else
     torchclad::export_torchscript(m, d + "/finetuned.pt");
+  std::string cross_error;
+  try {
+    if (options.input_shape.empty())
+      torchclad::export_torchscript(m, d + "/finetuned_cross.pt");
+    else
+      torchclad::export_onnx(m, d + "/finetuned_cross.onnx");
+  } catch (const std::exception& e) {
+    cross_error = e.what();
+    for (char& c : cross_error)
+      if (c == '\n') c = '|';
+  }
 
   std::ofstream r(d + "/results.txt");
+  if (!cross_error.empty()) r << "cross_export_error " << cross_error << "\n";
   r << "source " << torchclad::imported_source(m) << "\n"
     << "status " << run.status << "\n"
     << "loss_before " << before << "\n"

@@ -3,8 +3,9 @@
 # import_onnx_check.C: the source generated, compiled with Clad, the
 # pretrained parameters set), and compared with PyTorch: outputs (float32),
 # Clad's float64 loss gradient against autograd's, a fine-tuning run that
-# lowers the loss (with frozen layers kept fixed), and the exported ONNX file
-# run by onnxruntime against the fine-tuned model. Bad files (missing,
+# lowers the loss (with frozen layers kept fixed), and the exported file, in
+# the format imported and in the other one (ONNX by onnxruntime, TorchScript
+# by torch.jit.load), against the fine-tuned model. Bad files (missing,
 # corrupt, truncated, malformed ones that ONNX's checker refuses, an
 # unsupported op, attribute or opset, a dynamic feature dimension) each give
 # their clear error and the session survives.
@@ -127,6 +128,27 @@ def check_common(tmp_path, results, names, x, expected_pred, loss):
     after = np.fromfile(tmp_path / "pred_after.bin", dtype=np.float32).reshape(len(x), -1)
     np.testing.assert_allclose(got, after, rtol=1e-4, atol=1e-4)
     assert not np.allclose(after, pred), "fine-tuning changed nothing"
+    check_cross_export(tmp_path, results, x, after)
+
+
+def check_cross_export(tmp_path, results, x, after):
+    """The export to the other format (import_onnx_check.C writes it): an
+    ONNX-imported model as TorchScript, which torch.jit.load reads, and a
+    TorchScript-imported one as ONNX, which ONNX's checker passes and
+    onnxruntime runs; each computes what the fine-tuned model does."""
+    assert "cross_export_error" not in results, results["cross_export_error"]
+    if (tmp_path / "finetuned.pt").exists():
+        exported = tmp_path / "finetuned_cross.onnx"
+        onnx.checker.check_model(onnx.load(str(exported)), full_check=True)
+        session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0].reshape(len(x), -1)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
+            module = torch.jit.load(str(tmp_path / "finetuned_cross.pt"))
+        with torch.no_grad():
+            got = module(x).numpy().reshape(len(x), -1)
+    np.testing.assert_allclose(got, after, rtol=1e-4, atol=1e-4)
 
 
 def check_against_module(tmp_path, model, results, names, x, y, loss, same_order=True):
@@ -161,6 +183,16 @@ def test_mlp_gemm_dropout_frozen_layer(tmp_path):
     path = export_as(model, x[:2], tmp_path / "mlp", "dynamo")
     results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, frozen="0")
     check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")  # named after the initializers
+    # Back to PyTorch: the TorchScript export's state_dict has the file's
+    # names, which are the module's, and the module computes the fine-tuned model.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = torch.jit.load(str(tmp_path / "finetuned_cross.pt")).state_dict()
+    assert sorted(state) == sorted(model.state_dict())
+    model.load_state_dict(state)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(x).numpy(), np.fromfile(tmp_path / "pred_after.bin", dtype=np.float32)
+                                   .reshape(len(x), -1), rtol=1e-4, atol=1e-4)
     before = split_params(np.fromfile(tmp_path / "params_before.bin", dtype=np.float32), names)
     after = split_params(np.fromfile(tmp_path / "params_after.bin", dtype=np.float32), names)
     for name, _ in names:
@@ -769,6 +801,43 @@ def test_cast_of_an_activation_to_float32_is_the_identity(tmp_path):
     pred = np.fromfile(tmp_path / "pred.bin", dtype=np.float32).reshape(len(x), -1)
     np.testing.assert_allclose(pred, expected, rtol=1e-5, atol=1e-5)
     assert results["gradient_check_passed"] == "1", results
+    after = np.fromfile(tmp_path / "pred_after.bin", dtype=np.float32).reshape(len(x), -1)
+    check_cross_export(tmp_path, results, x, after)
+
+
+def test_export_torchscript_refuses_what_it_cannot_write_naming_the_node(tmp_path):
+    # An AveragePool padded on one side only, not counting the padding:
+    # torchclad imports it (and exports it to ONNX), but PyTorch's pools pad
+    # both sides alike, so export_torchscript refuses it in one line naming
+    # the node and its op.
+    rng = np.random.default_rng(5)
+    graph = oh.make_graph(
+        [oh.make_node("Conv", ["x", "conv.weight", "conv.bias"], ["c"], name="conv"),
+         oh.make_node("AveragePool", ["c"], ["p"], name="pool", kernel_shape=[2], strides=[2], pads=[0, 1]),
+         oh.make_node("Flatten", ["p"], ["f"], name="flatten"),
+         oh.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["out"], name="fc", transB=1)],
+        "onesided", [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", 1, 8])],
+        [oh.make_tensor_value_info("out", onnx.TensorProto.FLOAT, ["batch", 2])],
+        [onnx.numpy_helper.from_array(rng.normal(size=s).astype(np.float32) * 0.5, n) for n, s in
+         [("conv.weight", (2, 1, 3)), ("conv.bias", (2,)), ("fc.weight", (2, 6)), ("fc.bias", (2,))]])
+    m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = tmp_path / "onesided.onnx"
+    onnx.save(m, str(path))
+    torch.manual_seed(15)
+    x = torch.randn(32, 1, 8)
+    y = torch.stack([x[:, 0, :4].sum(1), x[:, 0, 4:].sum(1)], dim=1)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {"x": x.numpy()})[0]
+    results, _, _ = run_check(tmp_path, path, "mse", x, y)
+    pred = np.fromfile(tmp_path / "pred.bin", dtype=np.float32).reshape(len(x), -1)
+    np.testing.assert_allclose(pred, expected, rtol=1e-5, atol=1e-5)
+    assert (tmp_path / "finetuned.onnx").exists()
+    error = results["cross_export_error"]
+    assert error.startswith("export_torchscript: node 'pool' (op AveragePool): pads [0, 1] with kernel [2] and "
+                            "count_include_pad=0 cannot be written"), error
+    assert "|" not in error, error  # one line
+    assert not (tmp_path / "finetuned_cross.pt").exists()
 
 
 def test_onnx_tool_writes_torch_exports_legacy_and_dynamo(tmp_path):
@@ -1264,4 +1333,6 @@ def test_adaptive_pools_to_sizes_that_do_not_divide(tmp_path, dims, fmt):
     for text in (["12 -> 7, windows of 2-3 (PyTorch's", "3 -> 4, windows of 1-2 ("] if dims == 1 else
                  ["[9, 7] -> [5, 4], windows of 2-3 x 2-3 (", "[5, 4] -> [3, 4], windows of 2-3 x 1 ("]):
         assert text in source, (text, source)
+    # ONNX has no adaptive pooling: export_onnx writes each window as a Slice and a reduction.
     check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
+    assert "Slice" in onnx_ops(tmp_path / "finetuned_cross.onnx")

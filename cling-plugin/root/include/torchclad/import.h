@@ -62,12 +62,19 @@ std::string imported_source(const Model& model);
 // parameters (after fine-tuning): the same graph, its initializers replaced.
 // BatchNormalization folded into the layer before it at import is written
 // back as that layer's weights and an identity normalisation, so the file
-// computes what the model does. Throws std::runtime_error for a model that
-// was not imported from ONNX.
+// computes what the model does. A model imported from TorchScript: the
+// module's graph written as an ONNX model (opset 17) with the model's
+// parameters. Throws std::runtime_error for a model imported otherwise, or
+// naming the node it cannot write.
 void export_onnx(const Model& model, const std::string& path);
 
-// The same for a model imported from TorchScript: the original module with
-// its parameters and buffers replaced, saved (torch.jit.load reads it).
+// The model as a TorchScript module with its current parameters (torch.jit.load
+// reads it). Imported from TorchScript: the original module with its
+// parameters and buffers replaced. Imported from ONNX: the original file's
+// graph written as the module's forward, one statement per node, its tensors
+// the module's parameters and buffers under the file's names ("fc1.weight":
+// submodule fc1, parameter weight); an op or attribute it cannot write is
+// an error naming the node.
 void export_torchscript(const Model& model, const std::string& path);
 
 // The float64 gradient of the model's loss over the first `batch` samples of
