@@ -27,6 +27,7 @@
 #include "cell_timing.hpp"
 #include "crash_report.hpp"
 #include "include_hint.hpp"
+#include "inspect.hpp"
 #include "last_expression.hpp"
 #include "root_display.hpp"
 #include "scope_completion.hpp"
@@ -370,6 +371,7 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
   }
   const std::string stripped = trim(code);
   if (stripped.empty()) return {};
+  remember_cell_source(code);  // the comments inspect shows for its declarations
   // %%clad is the one cell magic the host knows: it compiles those cells.
   // Recognising magics is the bridge's (it answers the others itself and
   // never sends them): any other text, '%' included, is C++ for cling.

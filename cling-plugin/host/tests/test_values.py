@@ -316,7 +316,6 @@ def test_inspect_a_declaration_in_the_cell_being_edited(host):
     assert text == "double InspectedNorm::norm() const\nthe norm\n", text
 
 
-@pytest.mark.xfail(strict=True, reason="the host does not yet call host::remember_cell_source for the cells it runs")
 def test_inspect_comments_of_declarations_in_earlier_cells(host):
     # The case: `/// doubles x` above a function a cell declared, seen
     # from a later cell. Needs the host to give each cell it runs to
