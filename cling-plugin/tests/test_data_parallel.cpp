@@ -43,6 +43,21 @@ TEST(DataParallelShares, OneProcessLeavesGradientsAndLossAlone) {
   dist::set_step_share(1, 1);
 }
 
+// What the error for ranks started with different options names first.
+TEST(DataParallelOptions, TheFirstDifferenceNamesItsOption) {
+  EXPECT_EQ(dist::first_difference("torchclad-train --data a.root --batch 8 --epochs 2",
+                                   "torchclad-train --data a.root --batch 16 --epochs 2"),
+            "'--batch 8' against '--batch 16'");
+  EXPECT_EQ(dist::first_difference("fit of model m: engine clad, optimizer adam, batch 32",
+                                   "fit of model m: engine clad, optimizer sgd, batch 32"),
+            "'optimizer adam' against 'optimizer sgd'");
+  EXPECT_EQ(dist::first_difference("app --data a.root", "app --data b.root"),
+            "'--data a.root' against '--data b.root'");
+  EXPECT_EQ(dist::first_difference("app --batch 8", "app --batch 8 --seed 3"),
+            "nothing more against '--seed'");
+  EXPECT_EQ(dist::first_difference("app --batch 8", "app --batch 8"), "");
+}
+
 // A checkpoint's optimizer state continues the run exactly (resume = uninterrupted).
 TEST(FlatOptimizerState, ReloadedStateContinuesTheRunExactly) {
   for (const char* kind : {"sgd", "adam"}) {

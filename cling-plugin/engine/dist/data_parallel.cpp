@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "dist/communicator.hpp"
@@ -80,6 +82,32 @@ int64_t source_step_batch(int64_t local, const std::exception_ptr& failure, cons
 double allreduce_seconds() { return seconds_in_allreduce; }
 void reset_allreduce_seconds() { seconds_in_allreduce = 0; }
 
+std::string first_difference(const std::string& a, const std::string& b) {
+  auto words = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string w; in >> w;) {
+      while (!w.empty() && (w.back() == ',' || w.back() == ';')) w.pop_back();
+      out.push_back(w);
+    }
+    return out;
+  };
+  const std::vector<std::string> x = words(a), y = words(b);
+  size_t i = 0;
+  while (i < x.size() && i < y.size() && x[i] == y[i]) ++i;
+  if (i == x.size() && i == y.size()) return "";
+  // The option's name with its value: "--batch 8", "optimizer adam" (the
+  // word before is the same on both sides: i is the first difference).
+  const bool named =
+      i > 0 && (x[i - 1].rfind("--", 0) == 0 || x[i - 1].find_first_of("0123456789/.") == std::string::npos);
+  auto at = [&](const std::vector<std::string>& v) {
+    if (i >= v.size()) return std::string("nothing more");
+    const bool value = named && v[i].rfind("--", 0) != 0;
+    return "'" + (value ? v[i - 1] + " " : std::string()) + v[i] + "'";
+  };
+  return at(x) + " against " + at(y);
+}
+
 void check_same_options(const std::string& options) {
   auto& w = world();
   if (w.size() == 1) return;
@@ -92,9 +120,11 @@ void check_same_options(const std::string& options) {
   double differing = root == options ? 0 : 1;
   w.allreduce_sum(&differing, 1);
   if (differing == 0) return;
+  const std::string difference = first_difference(root, options);
   TORCH_CHECK(false, "the ranks were started with different options (", differing, " of ", w.size(),
-              " ranks differ from rank 0); every rank must run the same command. Rank 0: '", root, "'; ",
-              rank_label(), ": '", options, "'");
+              " ranks differ from rank 0", difference.empty() ? "" : "; here rank 0 has " + difference,
+              "); every rank must run the same command. Rank 0: '", root, "'; ", rank_label(), ": '", options,
+              "'");
 }
 
 void check_samples(int64_t samples, const char* what) {

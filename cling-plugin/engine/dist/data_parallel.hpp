@@ -63,8 +63,12 @@ void reset_allreduce_seconds();
 
 // Throws c10::Error on every rank (no rank waits for another) when the ranks
 // were started with different options: rank 0's text is broadcast and each
-// rank compares its own; the message names both.
+// rank compares its own; the message names the first option that differs
+// and both texts.
 void check_same_options(const std::string& options);
+// The first word where two option texts part, with the option it belongs
+// to: "'--batch 8' against '--batch 16'" ("" when they are equal).
+std::string first_difference(const std::string& a, const std::string& b);
 
 // Throws c10::Error on every rank when the ranks hold different counts
 // (e.g. training samples read from different files) or when there are more

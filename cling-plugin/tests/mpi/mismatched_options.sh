@@ -4,7 +4,8 @@
 # error instead of hanging at mismatched collectives or training two
 # different runs: non-zero exit within 60 s, every rank says the ranks were
 # started with different options, and rank 1's error shows both command
-# lines, rank 0's with OPTION VALUE0 and its own with OPTION VALUE1.
+# lines, rank 0's with OPTION VALUE0 and its own with OPTION VALUE1, after
+# naming that first difference ('OPTION VALUE0' against 'OPTION VALUE1').
 # usage: mismatched_options.sh MPIEXEC OPTION VALUE0 VALUE1 APP [ARGS...]
 set -u
 mpiexec=$1 option=$2 v0=$3 v1=$4
@@ -19,6 +20,8 @@ for r in 0 1; do
   grep -Eq "\(rank $r of 2\): .*the ranks were started with different options" <<<"$out" ||
     { echo "$out"; echo "rank $r did not report the different options"; exit 1; }
 done
+named="here rank 0 has '$option $v0' against '$option $v1'"
+grep -Fq -- "$named" <<<"$out" || { echo "$out"; echo "rank 1's error does not name the option first: $named"; exit 1; }
 both="\(rank 1 of 2\): .*Rank 0: '[^']*$option $v0( [^']*)?'; rank 1 of 2: '[^']*$option $v1( [^']*)?'"
 grep -Eq -- "$both" <<<"$out" || { echo "$out"; echo "rank 1's error does not show $option $v0 (rank 0) and $option $v1 (rank 1)"; exit 1; }
 echo "mismatched $option: exit $code after ${elapsed} s, every rank reported; rank 1 named $option $v0 on rank 0 and $option $v1 on itself"
