@@ -1,6 +1,6 @@
 #pragma once
 // Helpers shared by the ROOT data tests (tests/test_rootdata*.cpp, one
-// executable): a temporary directory, ROOT files written by the tests,
+// executable): the temporary directory (scratch_dir.hpp), ROOT files written by the tests,
 // implicit MT for a scope, and error messages checked part by part.
 #include <ROOT/RDataFrame.hxx>
 #include <TFile.h>
@@ -16,20 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "scratch_dir.hpp"
+
 namespace torchclad::rootdata_testing {
 
-// One fresh directory for the whole program (test_rootdata.cpp removes it at exit).
-inline const std::filesystem::path& tmp_dir() {
-  static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("torchclad-rootdata-" + std::to_string(getpid()));
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-inline std::string tmp(const std::string& name) { return (tmp_dir() / name).string(); }
+using torchclad::testing::tmp;
+using torchclad::testing::tmp_dir;
 
 // Writes a ROOT file with trees made by `fill` (called with the open file as gDirectory).
 inline void write_root(const std::string& path, const std::function<void(TFile&)>& fill) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "scratch_dir.hpp"
 #include "torchclad/model.h"
 #include "torchclad/nn.h"
 #include "torchclad/stream.h"
@@ -71,21 +72,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path& dir() {
-  static const fs::path d = [] {
-    auto p = fs::temp_directory_path() / ("torchclad-fit-checkpoint-" + std::to_string(getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
-std::string tmp(const std::string& name) { return (dir() / name).string(); }
-
-struct Cleanup : ::testing::Environment {
-  void TearDown() override { fs::remove_all(dir()); }
-};
-const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
+using torchclad::testing::tmp;
 
 // Two overlapping Gaussian classes in 6 features.
 torchclad::Dataset gaussians(int n, unsigned seed) {

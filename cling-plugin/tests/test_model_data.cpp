@@ -69,11 +69,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace torchclad::rootdata_testing;
 
-struct RemoveTmpDir : ::testing::Environment {
-  void TearDown() override { fs::remove_all(tmp_dir()); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new RemoveTmpDir);
-
 constexpr int kSignal = 700, kBackground = 900;
 
 // Trees "signal" and "background" (and "mixed": both, with a label column):

@@ -42,11 +42,6 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-struct RemoveTmpDir : ::testing::Environment {
-  void TearDown() override { fs::remove_all(tmp_dir()); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new RemoveTmpDir);
-
 // IDX bytes: magic 00 00 08 ndims, big-endian sizes, then the payload.
 Bytes idx_bytes(const std::vector<uint32_t>& dims, const Bytes& payload) {
   Bytes b = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};

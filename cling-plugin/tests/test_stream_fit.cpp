@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "scratch_dir.hpp"
 #include "stream_corrupt_files.hpp"
 #include "torchclad/model.h"
 #include "torchclad/nn.h"
@@ -69,19 +70,7 @@ TORCHCLAD_MODEL(stream_regression, StreamRegression)
 
 namespace {
 
-const std::filesystem::path& dir() {
-  static const auto d = [] {
-    auto p = std::filesystem::temp_directory_path() / ("torchclad-stream-fit-" + std::to_string(getpid()));
-    std::filesystem::create_directories(p);
-    return p;
-  }();
-  return d;
-}
-
-struct Cleanup : ::testing::Environment {
-  void TearDown() override { std::filesystem::remove_all(dir()); }
-};
-const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
+using torchclad::testing::tmp;
 
 // Tree "events": a, b uniform in [-1, 1]; label = (a + b > 0), class 2 at `bad_entry`.
 // a and b uniform in [-1, 1] (stored as a * scale + shift); label a + b > 0.
@@ -89,7 +78,7 @@ const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
 // flipped byte fails its checksum: stream_corrupt_files.hpp).
 std::string write_events(const std::string& name, int n, unsigned seed, int bad_entry = -1, float scale = 1,
                          float shift = 0, int flush = 0) {
-  const std::string file = (dir() / name).string();
+  const std::string file = tmp(name);
   TFile f(file.c_str(), "RECREATE", "", 101);
   TTree t("events", "events");
   if (flush > 0) t.SetAutoFlush(flush);
@@ -117,7 +106,7 @@ std::string write_events(const std::string& name, int n, unsigned seed, int bad_
 // Events whose weight i is weight(i, label, a random factor in [0.2, 1.5)).
 template <class WeightOf>
 std::string write_events_weighted_by(const std::string& name, int n, unsigned seed, WeightOf weight) {
-  const std::string file = (dir() / name).string();
+  const std::string file = tmp(name);
   TFile f(file.c_str(), "RECREATE");
   TTree t("events", "events");
   Float_t a, b, w;
@@ -255,7 +244,7 @@ TEST(StreamFit, AStandardisedModelGetsStandardisedRows) {
 // on an in-memory sample (Model::standardize), the streamed rows' targets
 // train standardised, and the RMSE is in the targets' units.
 TEST(StreamFit, StandardisedTargetsTrainStandardisedAndScoreInTheirUnits) {
-  const std::string file = (dir() / "energies.root").string();
+  const std::string file = tmp("energies.root");
   {
     TFile f(file.c_str(), "RECREATE");
     TTree t("events", "events");
@@ -464,7 +453,7 @@ TEST(StreamFit, AHeldOutPartOfTheStreamIsTheTestSet) {
 // same model then fits a good stream.
 TEST(StreamFit, ACorruptBasketEndsTheFitWithTheReason) {
   const std::string good = write_events("corrupt_source.root", 3000, 5, -1, 1, 0, 500);
-  const std::string bad = (dir() / "corrupt.root").string();
+  const std::string bad = tmp("corrupt.root");
   const long long entry = torchclad::stream_testing::corrupt_basket(good, bad, "events", "b", 3);
   ASSERT_EQ(entry, 1500);
   const auto test = test_set();

@@ -94,28 +94,44 @@ struct OuterGrad {
 #endif
 };
 
-// torch.optim.SGD with momentum, dampening 0: buf = m*buf + g; p -= lr*buf.
-class FlatSgd final : public FlatOptimizer {
+// The entry points every flat optimizer shares, each one pass of its own
+// Derived::range(p, grad, begin, end, state) over the parameters: the
+// whole buffer (step, step_and_clear), a part of it, or one Linear weight
+// whose batch-1 gradient is an outer product (update_outer).
+template <class Derived>
+class FlatUpdates : public FlatOptimizer {
  public:
-  FlatSgd(const OptimizerConfig& c, int64_t n) : c_(c), n_(n), buf_(n, 0.f) {}
-  void step(float* p, const float* g) override {
-    begin_step();
-    range(p, BufferGrad<false>{const_cast<float*>(g)}, 0, n_);
+  explicit FlatUpdates(int64_t n) : n_(n) {}
+  void step(float* p, const float* g) final {
+    self().begin_step();
+    self().range(p, BufferGrad<false>{const_cast<float*>(g)}, 0, n_);
   }
-  void step_and_clear(float* p, float* g) override {
-    begin_step();
-    range(p, BufferGrad<true>{g}, 0, n_);
+  void step_and_clear(float* p, float* g) final {
+    self().begin_step();
+    self().range(p, BufferGrad<true>{g}, 0, n_);
   }
-  void begin_step() override { ++steps_; }
-  void update_range_and_clear(float* p, float* g, int64_t begin, int64_t end) override {
-    range(p, BufferGrad<true>{g}, begin, end);
+  void update_range_and_clear(float* p, float* g, int64_t begin, int64_t end) final {
+    self().range(p, BufferGrad<true>{g}, begin, end);
   }
-  void update_outer(float* p, int64_t offset, const float* dy, const float* x, int out, int in) override {
+  void update_outer(float* p, int64_t offset, const float* dy, const float* x, int out, int in) final {
     for (int j = 0; j < out; ++j) {
       const int64_t row = offset + int64_t{j} * in;
-      range(p + row, OuterGrad{dy[j], x}, 0, in, row);
+      self().range(p + row, OuterGrad{dy[j], x}, 0, in, row);
     }
   }
+
+ protected:
+  int64_t n_;
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+// torch.optim.SGD with momentum, dampening 0: buf = m*buf + g; p -= lr*buf.
+class FlatSgd final : public FlatUpdates<FlatSgd> {
+ public:
+  FlatSgd(const OptimizerConfig& c, int64_t n) : FlatUpdates(n), c_(c), buf_(n, 0.f) {}
+  void begin_step() override { ++steps_; }
   FlatOptimizerState state() const override { return {steps_, {buf_}}; }
   void load_state(const FlatOptimizerState& s) override {
     check_state(s, 1, n_, "sgd");
@@ -124,6 +140,7 @@ class FlatSgd final : public FlatOptimizer {
   }
 
  private:
+  friend class FlatUpdates<FlatSgd>;
   // Parameters p[begin, end), gradient grad.at(i), momentum buf_[state + i].
   template <class Grad>
   void range(float* p, Grad grad, int64_t begin, int64_t end, int64_t state = 0) {
@@ -159,37 +176,19 @@ class FlatSgd final : public FlatOptimizer {
   }
 
   OptimizerConfig c_;
-  int64_t n_;
   int64_t steps_ = 0;  // kept for checkpoints (SGD's update does not use it)
   std::vector<float> buf_;
 };
 
 // torch.optim.Adam (no amsgrad): the same bias corrections and eps placement.
-class FlatAdam final : public FlatOptimizer {
+class FlatAdam final : public FlatUpdates<FlatAdam> {
  public:
-  FlatAdam(const OptimizerConfig& c, int64_t n) : c_(c), n_(n), m_(n, 0.f), v_(n, 0.f) {}
-  void step(float* p, const float* g) override {
-    begin_step();
-    range(p, BufferGrad<false>{const_cast<float*>(g)}, 0, n_);
-  }
-  void step_and_clear(float* p, float* g) override {
-    begin_step();
-    range(p, BufferGrad<true>{g}, 0, n_);
-  }
+  FlatAdam(const OptimizerConfig& c, int64_t n) : FlatUpdates(n), c_(c), m_(n, 0.f), v_(n, 0.f) {}
   void begin_step() override {
     ++t_;
     const double bc1 = 1 - std::pow(c_.beta1, t_), bc2 = 1 - std::pow(c_.beta2, t_);
     step_size_ = c_.lr / bc1;
     inv_sqrt_bc2_ = 1 / std::sqrt(bc2);
-  }
-  void update_range_and_clear(float* p, float* g, int64_t begin, int64_t end) override {
-    range(p, BufferGrad<true>{g}, begin, end);
-  }
-  void update_outer(float* p, int64_t offset, const float* dy, const float* x, int out, int in) override {
-    for (int j = 0; j < out; ++j) {
-      const int64_t row = offset + int64_t{j} * in;
-      range(p + row, OuterGrad{dy[j], x}, 0, in, row);
-    }
   }
   FlatOptimizerState state() const override { return {t_, {m_, v_}}; }
   void load_state(const FlatOptimizerState& s) override {
@@ -200,6 +199,7 @@ class FlatAdam final : public FlatOptimizer {
   }
 
  private:
+  friend class FlatUpdates<FlatAdam>;
   // Parameters p[begin, end), gradient grad.at(i), moments at [state + i].
   template <class Grad>
   void range(float* p, Grad grad, int64_t begin, int64_t end, int64_t state = 0) {
@@ -262,7 +262,6 @@ class FlatAdam final : public FlatOptimizer {
   }
 
   OptimizerConfig c_;
-  int64_t n_;
   int64_t t_ = 0;
   float step_size_ = 0, inv_sqrt_bc2_ = 0;  // of step t_ (begin_step)
   std::vector<float> m_, v_;
