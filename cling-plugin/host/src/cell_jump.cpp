@@ -32,7 +32,7 @@ volatile sig_atomic_t g_jump_from_initializer = 0;
 std::uintptr_t g_jump_address = 0;
 
 // Why the cell thread must not be jumped out of now (kNone: it may).
-enum class Refusal { kNone, kNotArmed, kCompiling, kInterpreter, kRootLock, kMalloc, kUnsafeCode };
+enum class Refusal { kNone, kNotArmed, kCompiling, kInterpreter, kRootLock, kMalloc, kTooDeep, kUnsafeCode };
 
 Refusal jump_refusal(void* context) {
   if (!g_armed) return Refusal::kNotArmed;
@@ -40,6 +40,7 @@ Refusal jump_refusal(void* context) {
   if (user_code_depth() <= 0) return Refusal::kInterpreter;
   if (root_lock_taken_in_user_code()) return Refusal::kRootLock;
   if (g_in_allocator > 0) return Refusal::kMalloc;
+  if (!stack_scannable(context)) return Refusal::kTooDeep;
   if (stack_mentions_unsafe_code(context)) return Refusal::kUnsafeCode;
   // Inside printf on stdout/stderr (a printing loop blocked on a full pipe
   // is almost always there) is allowed: the landing releases those locks.
@@ -77,6 +78,8 @@ const char* interrupt_refusal_text(Refusal r) {
       return "the cell is inside ROOT (holding its lock)";
     case Refusal::kMalloc:
       return "the cell is inside malloc";
+    case Refusal::kTooDeep:
+      return "the cell's stack is deeper than the host checks (1 GiB) for LibTorch or engine frames";
     case Refusal::kUnsafeCode:
       return "the cell is inside LibTorch, the torchclad engine or a thread pool";
     case Refusal::kNone:
@@ -98,6 +101,9 @@ const char* crash_refusal_text(Refusal r) {
       return "it happened inside ROOT while ROOT's lock was held";
     case Refusal::kMalloc:
       return "it happened inside malloc/free: the heap is corrupt (a write out of bounds or after free?)";
+    case Refusal::kTooDeep:
+      return "the cell's stack was deeper than the host checks (1 GiB) for LibTorch or engine frames, "
+             "which the host cannot unwind";
     case Refusal::kUnsafeCode:
       return "it happened inside LibTorch, the torchclad engine or a thread pool, whose state is unknown "
              "after it";

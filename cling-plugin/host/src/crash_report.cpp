@@ -48,7 +48,10 @@ void write_frame(char* data, std::size_t n) {
 }
 
 // The crash frame without a traceback: what the SIGALRM fallback writes.
-std::size_t build_crash_head(SignalSafeText& t, int sig) {
+// resolve: name the library of the unsafe frame (dladdr, which takes the
+// loader's lock: not in the SIGALRM fallback, which runs when the report
+// may be stuck on that lock).
+std::size_t build_crash_head(SignalSafeText& t, int sig, bool resolve) {
   t.n = 4;
   t.put("{\"type\":\"crash\",\"id\":");
   t.put(g_crash_id.load());
@@ -69,13 +72,17 @@ std::size_t build_crash_head(SignalSafeText& t, int sig) {
     SignalSafeText w(where, sizeof where);
     w.put_hex(unsafe);
     Dl_info dl;
-    if (dladdr(reinterpret_cast<void*>(unsafe), &dl) && dl.dli_fname) {
+    if (resolve && dladdr(reinterpret_cast<void*>(unsafe), &dl) && dl.dli_fname) {
       const char* base = std::strrchr(dl.dli_fname, '/');
       w.put(" in ");
       w.put(base ? base + 1 : dl.dli_fname);
     }
-    w.put(" at sp+");
-    w.put_u(offset);
+    if (offset == kInterruptedInstruction) {
+      w.put(" (the interrupted instruction)");
+    } else {
+      w.put(" at sp+");
+      w.put_u(offset);
+    }
     t.put(",\"unsafe_frame\":");
     t.put_json(where, w.n);
   }
@@ -102,7 +109,7 @@ std::size_t build_crash_head(SignalSafeText& t, int sig) {
 void crash_alarm(int) {
   if (!g_frame_started) {
     SignalSafeText t(g_frame, sizeof g_frame);
-    build_crash_head(t, g_crash_sig);
+    build_crash_head(t, g_crash_sig, false);
     t.put(",\"traceback\":[]}");
     write_frame(g_frame, t.n);
   }
@@ -137,7 +144,7 @@ void write_crash_frame(int sig) {
   void* frames[64];
   int depth = backtrace(frames, 64);
   SignalSafeText t(g_frame, sizeof g_frame);
-  build_crash_head(t, sig);
+  build_crash_head(t, sig, true);
   t.put(",\"traceback\":[");
   for (int i = 0; i < depth; ++i) {
     char line[1024];

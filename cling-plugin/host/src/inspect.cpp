@@ -148,14 +148,26 @@ bool declares(const std::string& line, const std::string& name, bool is_class) {
       }
       std::size_t type_end = start;
       while (type_end > 0 && line[type_end - 1] == ' ') --type_end;
-      if (type_end == 0 || type_end == start || line.find('=') < at) continue;
+      // In a call's or a condition's parentheses (`g(a & name(b))`,
+      // `if (a > name(b))`), or assigned: a use, not a declaration.
+      if (type_end == 0 || type_end == start || line.find('=') < at || line.find('(') < at) continue;
       const char c = line[type_end - 1];
       if (!(ident_char(c) || c == '*' || c == '&' || c == '>')) continue;
-      std::size_t word = type_end;
+      // `T*`, `T&`, `vector<T>&`: the type's own word before its * and &.
+      std::size_t word_end = type_end;
+      while (word_end > 0 &&
+             (line[word_end - 1] == '*' || line[word_end - 1] == '&' || line[word_end - 1] == ' '))
+        --word_end;
+      if (word_end == 0 || !(ident_char(line[word_end - 1]) || line[word_end - 1] == '>')) continue;
+      if (line[word_end - 1] == '>' && line.rfind('<', word_end - 1) == std::string::npos) continue;
+      std::size_t word = word_end;
       while (word > 0 && ident_char(line[word - 1])) --word;
+      const std::string type_word = line.substr(word, word_end - word);
+      if (!type_word.empty() && std::isdigit(static_cast<unsigned char>(type_word[0])))
+        continue;  // `2 * name(`
       static const std::set<std::string> not_types = {"return", "else", "new",  "delete",    "throw",
                                                       "case",   "do",   "goto", "co_return", "co_yield"};
-      if (!not_types.count(line.substr(word, type_end - word))) return true;
+      if (!not_types.count(type_word)) return true;
     }
   }
   return false;

@@ -159,8 +159,8 @@ std::uintptr_t stack_floor() {
 // array, a deep call into LibTorch) left words too: a stack overflow walks
 // all of that again, and a stale return address into LibTorch would read as
 // a live frame and cost the session. Giving those pages back to the kernel
-// turns them into zero pages when touched again (and unmapped until then,
-// which the scan skips); pages never touched since cost nothing here.
+// turns them into zero pages (no word of the past is left to read), and
+// pages never touched since cost nothing here.
 bool page_mapped(std::uintptr_t page) {
   unsigned char resident;
   return ::mincore(reinterpret_cast<void*>(page), g_page_size, &resident) == 0;
@@ -188,12 +188,15 @@ std::uintptr_t lowest_mapped_page(std::uintptr_t floor, std::uintptr_t high) {
 void release_stack_below(std::uintptr_t below) {  // below: well under the caller's frames
   const std::uintptr_t floor = stack_floor();
   const std::uintptr_t end = below & ~(g_page_size - 1);
-  if (!floor || end <= floor || end - floor > (std::uintptr_t{1} << 30)) return;
+  if (!floor || end <= floor) return;
+  // An unlimited stack (ulimit -s unlimited) reaches far down: the 1 GiB
+  // the crash scan covers is what matters.
+  const std::uintptr_t bottom = std::max(floor, end - std::min(end, std::uintptr_t{1} << 30));
   if (!page_mapped(end - g_page_size)) return;  // the stack never went deeper
   // madvise refuses (ENOMEM) a range with unmapped pages in it, and each
   // call costs tens of microseconds even on pages given back before: only
   // the pages touched since (resident ones) are given back.
-  const std::uintptr_t low = lowest_mapped_page(floor, end - g_page_size);
+  const std::uintptr_t low = lowest_mapped_page(bottom, end - g_page_size);
   static thread_local std::vector<unsigned char> resident;
   resident.resize((end - low) / g_page_size);
   if (::mincore(reinterpret_cast<void*>(low), end - low, resident.data()) != 0) return;
@@ -285,6 +288,12 @@ void add_unsafe_library(const std::string& name_prefix) {
   g_collected = false;  // collect again, with this name
 }
 
+bool stack_scannable(void* context) {
+  std::uintptr_t pc = 0, sp = 0;
+  if (!interrupted_pc_and_sp(context, &pc, &sp)) return context == nullptr;
+  return !g_landing_frame || scan_bounds_ok(sp);
+}
+
 bool stack_mentions_unsafe_code(void* context) {
   std::uintptr_t pc = 0, sp = 0;
   if (!interrupted_pc_and_sp(context, &pc, &sp))
@@ -295,6 +304,7 @@ bool stack_mentions_unsafe_code(void* context) {
   const int n = g_unsafe_count.load(std::memory_order_relaxed);
   if (range_of(pc, g_unsafe, n)) {
     g_unsafe_hit = pc;
+    g_unsafe_hit_offset = kInterruptedInstruction;
     return true;
   }
   if (!scan_bounds_ok(sp)) return true;
@@ -323,7 +333,9 @@ std::string last_unsafe_frame() {
     text += std::string(" in ") + dl.dli_fname;
     if (dl.dli_sname) text += std::string(" (") + dl.dli_sname + ")";
   }
-  return text + " at sp+" + std::to_string(g_unsafe_hit_offset.load());
+  const std::uintptr_t offset = g_unsafe_hit_offset.load();
+  return text + (offset == kInterruptedInstruction ? " (the interrupted instruction)"
+                                                   : " at sp+" + std::to_string(offset));
 }
 
 bool cell_code_on_stack(void* context) {

@@ -4,6 +4,7 @@
 // called ProcessLine (the landing frame). A word counts as a frame when it
 // points into code just after a call instruction, i.e. is a return address.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace host {
@@ -22,12 +23,19 @@ void scrub_stack_below(std::size_t bytes);
 void refresh_unsafe_code_ranges();
 void add_unsafe_library(const std::string& name_prefix);
 
+// False if the interrupted thread's stack reaches further below the landing
+// frame than a scan covers (the thread's whole stack, at most 1 GiB), or
+// lies above it; true on an architecture the scan does not know.
+bool stack_scannable(void* context);
 // True if the interrupted thread (its ucontext_t) is in, or was called from,
-// such a library; also true on an architecture the scan does not know.
+// such a library; also true on an architecture the scan does not know, and
+// when the stack is not scannable.
 bool stack_mentions_unsafe_code(void* context);
 // The return address into unsafe code that the last scan found (0: none)
 // and its distance from the interrupted sp; async-signal-safe.
 std::uintptr_t last_unsafe_return_address(std::uintptr_t* offset_from_sp);
+// The offset given when the interrupted instruction itself was in such code.
+constexpr std::uintptr_t kInterruptedInstruction = ~std::uintptr_t{0};
 // The same as text, with its library and symbol (debug; allocates).
 std::string last_unsafe_frame();
 

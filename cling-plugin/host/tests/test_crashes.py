@@ -1,6 +1,7 @@
 """Crashes: recovered when a cell's own code crashes on the cell thread (the
 session goes on), reported with their reason when the host cannot go on."""
 
+import re
 import resource
 
 import pytest
@@ -101,6 +102,20 @@ def test_a_stack_overflow_on_a_large_stack_is_recovered(fresh_host):
     assert not crash, (crash[0].get("reason"), crash[0].get("unsafe_frame"))
     assert reply["ename"] == "SIGSEGV" and "the session goes on" in reply["evalue"]
     assert host.ok('printf("alive\\n");') == "alive\n"
+
+
+def test_a_crash_inside_a_library_never_jumped_out_of_names_its_frame(fresh_host):
+    # --no-jump-library makes libc such a library (as LibTorch and the engine
+    # are): a fault inside strlen ends the host, and its crash frame names
+    # the reason and the frame the scan found.
+    host = fresh_host("--no-jump-library", "libc.so")
+    rid = host.new_id()
+    host.send({"type": "execute", "id": rid,
+               "code": '#include <cstring>\nprintf("%zu\\n", strlen((const char*)16));'})
+    crash = host.wait_for(lambda e: e.get("type") == "crash", 30)[-1]
+    assert "LibTorch, the torchclad engine or a thread pool" in crash["reason"]
+    assert re.fullmatch(r"0x[0-9a-f]+ in libc\.so[.0-9]* \(the interrupted instruction\)", crash["unsafe_frame"]), crash
+    assert host.proc.wait(timeout=30) == 128 + 11
 
 
 def test_output_before_the_crash_arrives_and_the_address_is_named(host):

@@ -4,8 +4,6 @@ values) and inspect, through the real host."""
 import base64
 import json
 
-import pytest
-
 from host_client import stderr_of, stdout_of
 
 ROOT_MIME = "application/vnd.torchclad.root+json"
@@ -328,6 +326,13 @@ def test_inspect_comments_of_declarations_in_earlier_cells(host):
     assert "A point, from before" in inspect(host, "InspectedBefore")["data"]["text/plain"]
     text = inspect(host, "BoxBefore")["data"]["text/plain"]
     assert text.startswith("template <typename T> struct BoxBefore\nboxes a value\n"), text
+    # Later cells that only call it (after *, & or >, in a condition) with a
+    # comment above the call do not replace its comment.
+    host.ok("int twice_calls = 0;\n// only a call\ntwice_calls = 2 * doubler_before(3);\n"
+            "// another call\nif (twice_calls > doubler_before(1)) twice_calls = 1;\n"
+            "// and a third\nprintf(\"%d\\n\", twice_calls & doubler_before(2));")
+    text = inspect(host, "doubler_before(3)", 3)["data"]["text/plain"]
+    assert text == "int doubler_before(int x)\ndoubles x, once more\n", text
 
 
 def test_inspect_templates(host):

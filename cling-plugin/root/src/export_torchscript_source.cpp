@@ -675,8 +675,8 @@ void save_torchscript_module(const TorchScriptSource& source, const std::string&
                                    {static_cast<int64_t>(t.values.size())}, torch::kFloat32)
                       .clone()
                       .reshape(t.dims);
-    if (t.parameter)
-      owner.register_parameter(t.path.back(), values, false);
+    if (t.parameter)  // trainable in PyTorch after torch.jit.load, as a module's parameters are
+      owner.register_parameter(t.path.back(), values.set_requires_grad(true), false);
     else
       owner.register_buffer(t.path.back(), values);
   }

@@ -148,6 +148,12 @@ def check_cross_export(tmp_path, results, x, after):
             module = torch.jit.load(str(tmp_path / "finetuned_cross.pt"))
         with torch.no_grad():
             got = module(x).numpy().reshape(len(x), -1)
+        # PyTorch can train it further: each parameter takes a gradient.
+        parameters = dict(module.named_parameters())
+        assert parameters, "the TorchScript export has no parameters"
+        module(x).square().sum().backward()
+        untrained = [k for k, p in parameters.items() if p.grad is None]
+        assert not untrained, f"parameters without a gradient in PyTorch: {untrained}"
     np.testing.assert_allclose(got, after, rtol=1e-4, atol=1e-4)
 
 
