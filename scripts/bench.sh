@@ -4,10 +4,11 @@
 # bandwidths and the optimizer update alone), the Python engines in another,
 # and torchclad-train end to end; then one report over the runs (medians and
 # their range) in cling-plugin/bench/results/, the clad-user report from the
-# same C++ runs, a %%clad cell's compile time and the imported models.
+# same C++ runs, a %%clad cell's compile time, the imported models and the
+# notebook kernel's start-up and cell round trip.
 # About an hour on 2 cores (an estimate: not timed in full). Smaller runs, e.g.:
 #   BENCH_RUNS=1 BENCH_WORKLOADS=mlp-784-128-10 BENCH_BATCHES=1,32 BENCH_THREADS=1 \
-#   BENCH_PYTHON=0 BENCH_IMPORTED=0 npm run bench
+#   BENCH_PYTHON=0 BENCH_IMPORTED=0 BENCH_KERNEL=0 npm run bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${BENCH_BUILD:-1}" = 0 ] || bash scripts/build.sh
@@ -27,6 +28,9 @@ rm -f "$OUT"/cpp-*.json "$OUT"/python-*.json "$OUT"/e2e-*.json
 common=(--workloads "$WORKLOADS" --batches "$BATCHES" --cnn-batches "$CNN_BATCHES"
         --threads "$THREADS" --steps "$STEPS" --warmup 10 --rounds "$ROUNDS" --optimizer "$OPTIMIZERS")
 
+# The code measured (a trailing -dirty: uncommitted changes) and the machine.
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 inputs=() cpp_runs=() loads=()
 for run in $(seq 1 "$RUNS"); do
   echo "==> run $run/$RUNS: C++ engines (clad-model, clad-user, clad-model-node, clad-ops, libtorch-autograd), bandwidths, optimizer update"
@@ -46,8 +50,10 @@ for run in $(seq 1 "$RUNS"); do
   fi
   loads+=("$(cut -d' ' -f1-3 /proc/loadavg)")
 done
-# The 1/5/15-minute load averages after each run, for the report's header.
-printf '{"load": "%s"}\n' "$(IFS=';'; echo "${loads[*]}" | sed 's/;/; /g')" > "$OUT/machine-extra.json"
+# The 1/5/15-minute load averages after each run, the commit and the host,
+# for the report's header.
+printf '{"load": "%s", "commit": "%s", "host": "%s"}\n' "$(IFS=';'; echo "${loads[*]}" | sed 's/;/; /g')" \
+  "$commit" "$(hostname)" > "$OUT/machine-extra.json"
 
 echo "==> report"
 .venv/bin/python cling-plugin/bench/report.py --inputs "${inputs[@]}" \
@@ -69,4 +75,12 @@ fi
 if [ "${BENCH_IMPORTED:-1}" != 0 ]; then
   echo "==> imported models (3 runs)"
   .venv/bin/python cling-plugin/bench/imported_models.py --runs 3 --out-dir "$RESULTS"
+fi
+
+# The notebook kernel: start-up and a trivial cell's round trip, torchclad
+# beside ipykernel (kernel-bridge/bench/results/latency.*). Needs the built
+# kernel (npm run build does it).
+if [ "${BENCH_KERNEL:-1}" != 0 ]; then
+  echo "==> notebook kernel start-up and round trip (3 repeats)"
+  .venv/bin/python kernel-bridge/bench/kernel_latency.py --repeats 3
 fi

@@ -43,6 +43,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -262,18 +263,21 @@ int read_command(const std::string& path, const std::string& outdir,
   return 0;
 }
 
+// A JSON description and the raw bytes it points into (write's replacement
+// values, build's weights), each file named when it cannot be opened.
+std::pair<json, std::vector<char>> read_json_and_bytes(const std::string& json_path, const std::string& bin_path) {
+  std::ifstream in(json_path);
+  if (!in) throw BadInput("cannot open '" + json_path + "'");
+  json j = json::parse(in);
+  std::ifstream bin(bin_path, std::ios::binary);
+  if (!bin) throw BadInput("cannot open '" + bin_path + "'");
+  return {std::move(j), std::vector<char>((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>())};
+}
+
 int write_command(const std::string& path, const std::string& values_json, const std::string& values_bin,
                   const std::string& out) {
   auto model = read_model(path);
-  json values;
-  {
-    std::ifstream in(values_json);
-    if (!in) throw BadInput("cannot open '" + values_json + "'");
-    values = json::parse(in);
-  }
-  std::ifstream bin(values_bin, std::ios::binary);
-  if (!bin) throw BadInput("cannot open '" + values_bin + "'");
-  std::vector<char> raw((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+  const auto [values, raw] = read_json_and_bytes(values_json, values_bin);
   // Self-contained output: tensors kept in an external file are inlined.
   for (auto& t : *model.mutable_graph()->mutable_initializer())
     if (t.data_location() == onnx::TensorProto::EXTERNAL) t = with_external_data(t, t.name());
@@ -398,15 +402,7 @@ struct Builder {
 };
 
 int build_command(const std::string& graph_json, const std::string& weights_bin, const std::string& out) {
-  json j;
-  {
-    std::ifstream in(graph_json);
-    if (!in) throw BadInput("cannot open '" + graph_json + "'");
-    j = json::parse(in);
-  }
-  std::ifstream bin(weights_bin, std::ios::binary);
-  if (!bin) throw BadInput("cannot open '" + weights_bin + "'");
-  std::vector<char> raw((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+  const auto [j, raw] = read_json_and_bytes(graph_json, weights_bin);
   Builder b;
   std::map<std::string, onnx::TensorProto*> inits;
   for (const auto& t : j.at("initializers")) {

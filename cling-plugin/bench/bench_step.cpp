@@ -17,6 +17,7 @@
 #include <iostream>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct Options {
   int steps = 30, warmup = 10, rounds = 3;
   std::string out = "bench-cpp.json";
   bool memory = true;  // bandwidths and the optimizer update alone (memory_bench.hpp)
+  bool help = false;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -58,9 +60,32 @@ std::vector<std::string> split(const std::string& s) {
   return items;
 }
 
-std::vector<int> split_ints(const std::string& s) {
+// A command-line value that is not what its option takes (main reports it
+// with the usage and exits 2).
+struct BadValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// An integer >= least, the whole text: "--steps ten", "--steps 3x" and
+// "--steps 0" are refused.
+int whole_int(const std::string& option, const std::string& text, int least = 1) {
+  size_t used = 0;
+  int value = 0;
+  try {
+    value = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < least)
+    throw BadValue(option + " expects " + (least == 0 ? "an integer >= 0" : "a positive integer") + ", found '" +
+                   text + "'");
+  return value;
+}
+
+std::vector<int> split_ints(const std::string& option, const std::string& s) {
   std::vector<int> v;
-  for (const auto& item : split(s)) v.push_back(std::stoi(item));
+  for (const auto& item : split(s)) v.push_back(whole_int(option, item));
+  if (v.empty()) throw BadValue(option + " expects a comma-separated list of positive integers, found '" + s + "'");
   return v;
 }
 
@@ -315,66 +340,104 @@ void run_cnn_config(const Options& o, const std::string& optimizer, const std::s
                 first);
 }
 
+// The known engines and workloads, so a typo is an error and not a run that
+// silently times nothing.
+const char* const kEngines[] = {"clad-model", "clad-user", "clad-model-node", "clad-ops", "libtorch-autograd"};
+
+bool valid_workload(const std::string& w) {
+  if (w == "cnn-gw") return true;
+  if (w.rfind("mlp-", 0) != 0) return false;
+  int widths = 0;
+  std::stringstream ss(w.substr(4));
+  for (std::string part; std::getline(ss, part, '-'); ++widths)
+    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(part) == 0)
+      return false;
+  return widths >= 2;
+}
+
+// Fills o from argv (option-value pairs); throws BadValue naming the option,
+// what it takes and what was found.
+void parse_options(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; i += 2) {
+    const std::string f = argv[i];
+    if (f == "--help" || f == "-h") {
+      o.help = true;
+      return;
+    }
+    if (i + 1 >= argc) throw BadValue(f + " needs a value");
+    const std::string v = argv[i + 1];
+    if (f == "--workloads") {
+      o.workloads = split(v);
+      for (const auto& w : o.workloads)
+        if (!valid_workload(w))
+          throw BadValue("--workloads: unknown workload '" + w + "' (expected mlp-A-B[-C...] or cnn-gw)");
+    } else if (f == "--batches") {
+      o.batches = split_ints(f, v);
+    } else if (f == "--cnn-batches") {
+      o.cnn_batches = split_ints(f, v);
+    } else if (f == "--threads") {
+      o.threads = split_ints(f, v);
+    } else if (f == "--engines") {
+      o.engines = split(v);
+      for (const auto& e : o.engines)
+        if (std::find(std::begin(kEngines), std::end(kEngines), e) == std::end(kEngines))
+          throw BadValue("--engines: unknown engine '" + e +
+                         "' (expected clad-model, clad-user, clad-model-node, clad-ops or libtorch-autograd)");
+    } else if (f == "--steps") {
+      o.steps = whole_int(f, v);
+    } else if (f == "--warmup") {
+      o.warmup = whole_int(f, v, 0);
+    } else if (f == "--rounds") {
+      o.rounds = whole_int(f, v);
+    } else if (f == "--optimizer" || f == "--optimizers") {
+      o.optimizers = split(v);
+      for (const auto& opt : o.optimizers)
+        if (opt != "sgd" && opt != "adam")
+          throw BadValue("--optimizer takes sgd and/or adam, found '" + opt + "'");
+    } else if (f == "--memory") {
+      if (v != "0" && v != "1") throw BadValue("--memory expects 1 or 0, found '" + v + "'");
+      o.memory = v == "1";
+    } else if (f == "--out") {
+      o.out = v;
+    } else {
+      throw BadValue("unknown option " + f);
+    }
+  }
+}
+
 }  // namespace
 
 constexpr const char* kUsage =
-    "usage: torchclad-bench [--workloads mlp-784-128-10,cnn-gw] [--batches 1,8,32,128,512]\n"
+    "usage: torchclad-bench [--workloads mlp-784-128-10,mlp-784-256-128-10] [--batches 1,8,32,128,512]\n"
     "                       [--cnn-batches 1,8,32,128,256] [--threads 1,2]\n"
     "                       [--engines clad-model,clad-user,clad-model-node,clad-ops,libtorch-autograd]\n"
     "                       [--steps 30] [--warmup 10] [--rounds 3] [--optimizer sgd,adam]\n"
     "                       [--memory 1|0] [--out bench-cpp.json]\n"
     "Times training steps of the C++ engines, interleaved round by round, and writes\n"
-    "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw.\n"
+    "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw\n"
+    "(the defaults are shown in brackets; `npm run bench` adds cnn-gw).\n"
     "--optimizer: one or more of sgd, adam, default both (every workload and batch runs with each).\n"
     "--memory 1 (default): first measure L2, L3 and memory bandwidth (triad) and the\n"
     "fused optimizer update alone (SGD and Adam over 101,770, 1M and 32M parameters).\n";
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::cerr << "torchclad-bench: " << f << " needs a value\n" << kUsage;
-      return 2;
-    }
-    const std::string v = argv[i + 1];
-    if (f == "--workloads")
-      o.workloads = split(v);
-    else if (f == "--batches")
-      o.batches = split_ints(v);
-    else if (f == "--cnn-batches")
-      o.cnn_batches = split_ints(v);
-    else if (f == "--threads")
-      o.threads = split_ints(v);
-    else if (f == "--engines")
-      o.engines = split(v);
-    else if (f == "--steps")
-      o.steps = std::stoi(v);
-    else if (f == "--warmup")
-      o.warmup = std::stoi(v);
-    else if (f == "--rounds")
-      o.rounds = std::stoi(v);
-    else if (f == "--optimizer" || f == "--optimizers")
-      o.optimizers = split(v);
-    else if (f == "--memory")
-      o.memory = v != "0";
-    else if (f == "--out")
-      o.out = v;
-    else {
-      std::cerr << "torchclad-bench: unknown option " << f << "\n" << kUsage;
-      return 2;
-    }
+  try {
+    parse_options(argc, argv, o);
+  } catch (const BadValue& e) {
+    std::cerr << "torchclad-bench: " << e.what() << "\n" << kUsage;
+    return 2;
   }
-  for (const auto& opt : o.optimizers)
-    if (opt != "sgd" && opt != "adam") {
-      std::cerr << "torchclad-bench: --optimizer takes sgd and/or adam, found '" << opt << "'\n";
-      return 2;
-    }
+  if (o.help) {
+    std::cout << kUsage;
+    return 0;
+  }
   std::ofstream json(o.out);
+  if (!json) {
+    std::cerr << "torchclad-bench: cannot write --out " << o.out << "\n";
+    return 2;
+  }
   json << "[";
   bool first = true;
   // Bandwidths (one thread) bound the steps' parameter traffic in every record.

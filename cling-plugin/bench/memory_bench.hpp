@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "optim/optimizers.hpp"
@@ -18,6 +20,8 @@ namespace torchclad::bench {
 
 struct Bandwidths {
   double l2_gbs = 0, l3_gbs = 0, memory_gbs = 0;
+  // The triads' three buffers together, bytes (cache_buffer_bytes).
+  size_t l2_bytes = 0, l3_bytes = 0, memory_bytes = 0;
 };
 
 // Keeps the compiler from dropping or merging passes over a buffer.
@@ -52,11 +56,35 @@ inline double triad_gbs(size_t total_bytes) {
   return best;
 }
 
-// L2: 1 MiB in all (this machine's L2 is 2 MiB per core; the MLP's parameters,
-// gradients and Adam moments are 1.6 MB). L3: 24 MiB. Memory: 384 MiB, more
-// than any L3 here (260 MiB).
+// A cache's size in bytes from sysfs (cpu0's cache index of that level,
+// "1024K"), or fallback when the kernel does not say.
+inline size_t cache_bytes(int level, size_t fallback) {
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream lv(dir + "level"), sz(dir + "size");
+    int l = 0;
+    std::string size;
+    if (!(lv >> l) || l != level || !(sz >> size) || size.empty()) continue;
+    const size_t unit = size.back() == 'K' ? 1024 : size.back() == 'M' ? 1024 * 1024 : 1;
+    return static_cast<size_t>(std::stoull(size)) * unit;
+  }
+  return fallback;
+}
+
+// The triads' buffer sizes, read from this machine's caches: half the L2 of a
+// core (the rest holds code, stack and the other buffers' lines), half the L3
+// (on AMD it is a victim cache shared by the cores), and memory: 8 times the
+// L3, at least 384 MiB.
 inline Bandwidths measure_bandwidths() {
-  return {triad_gbs(size_t{1} << 20), triad_gbs(size_t{24} << 20), triad_gbs(size_t{384} << 20)};
+  const size_t l2 = cache_bytes(2, size_t{1} << 20), l3 = cache_bytes(3, size_t{32} << 20);
+  Bandwidths bw;
+  bw.l2_bytes = l2 / 2;
+  bw.l3_bytes = std::max(l3 / 2, 4 * l2);
+  bw.memory_bytes = std::max(size_t{384} << 20, 8 * l3);
+  bw.l2_gbs = triad_gbs(bw.l2_bytes);
+  bw.l3_gbs = triad_gbs(bw.l3_bytes);
+  bw.memory_gbs = triad_gbs(bw.memory_bytes);
+  return bw;
 }
 
 // Bytes an optimizer update of n parameters moves at least: SGD-momentum reads
@@ -80,42 +108,82 @@ struct OptimizerTiming {
   int64_t steps = 0;
 };
 
-// The fused update alone, on buffers kept warm by the previous update (as in
-// a training loop): median and best of updates timed one by one, for at least
-// 0.3 s and 20 updates, after 5 untimed ones. clear: step_and_clear, as the
-// model-level engine steps (DefinedModel::update), with the gradient written
-// again before each update, untimed (as the backward pass writes it).
-inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n, bool clear = false) {
+// Median and best of update() timed call by call, for at least 0.3 s and 20
+// calls, after 5 untimed ones; before() runs untimed ahead of each call.
+template <class Update, class Before>
+OptimizerTiming time_updates(Update update, Before before) {
   using Clock = std::chrono::steady_clock;
-  OptimizerConfig config;
-  config.kind = kind;
-  config.lr = kind == "sgd" ? 0.01 : 1e-3;
-  auto opt = make_flat_optimizer(config, n);
-  std::vector<float> p(n), g(n);
-  for (int64_t i = 0; i < n; ++i) p[i] = 0.01f * float(i % 97), g[i] = 1e-3f * float(i % 89 - 44);
-  const std::vector<float> g0 = g;
-  auto update = [&] {
-    if (clear)
-      opt->step_and_clear(p.data(), g.data());
-    else
-      opt->step(p.data(), g.data());
-  };
   for (int i = 0; i < 5; ++i) {
-    if (clear) std::copy(g0.begin(), g0.end(), g.begin());
+    before();
     update();
   }
   std::vector<double> us;
   const auto start = Clock::now();
   while (us.size() < 20 || std::chrono::duration<double>(Clock::now() - start).count() < 0.3) {
-    if (clear) std::copy(g0.begin(), g0.end(), g.begin());
-    clobber(g.data());
+    before();
     const auto t0 = Clock::now();
     update();
-    clobber(p.data());
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   std::sort(us.begin(), us.end());
   return {us[us.size() / 2], us.front(), static_cast<int64_t>(us.size())};
+}
+
+inline void fill_parameters(std::vector<float>& p, std::vector<float>& g) {
+  for (size_t i = 0; i < p.size(); ++i) p[i] = 0.01f * float(i % 97), g[i] = 1e-3f * float(int(i % 89) - 44);
+}
+
+// The fused update alone, on buffers kept warm by the previous update (as in
+// a training loop). clear: step_and_clear, as the model-level engine steps
+// (DefinedModel::update), with the gradient written again before each
+// update, untimed (as the backward pass writes it).
+inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n, bool clear = false) {
+  OptimizerConfig config;
+  config.kind = kind;
+  config.lr = kind == "sgd" ? 0.01 : 1e-3;
+  auto opt = make_flat_optimizer(config, n);
+  std::vector<float> p(n), g(n);
+  fill_parameters(p, g);
+  const std::vector<float> g0 = g;
+  return time_updates(
+      [&] {
+        if (clear)
+          opt->step_and_clear(p.data(), g.data());
+        else
+          opt->step(p.data(), g.data());
+        clobber(p.data());
+      },
+      [&] {
+        if (clear) std::copy(g0.begin(), g0.end(), g.begin());
+        clobber(g.data());
+      });
+}
+
+// Adam's memory traffic without its square root and division: the same
+// reads (p, g, m, v) and writes (p, m, v) per parameter in one pass, with
+// multiply-adds only. Timed as the update is, it is what Adam would take if
+// moving its bytes were its only cost; the real update's excess over it is
+// the cost of the arithmetic.
+inline OptimizerTiming time_adam_streams(int64_t n) {
+  std::vector<float> p(n), g(n), m(n, 0.f), v(n, 0.f);
+  fill_parameters(p, g);
+  return time_updates(
+      [&] {
+        float* __restrict pp = p.data();
+        float* __restrict pm = m.data();
+        float* __restrict pv = v.data();
+        const float* __restrict pg = g.data();
+        for (int64_t i = 0; i < n; ++i) {
+          const float gi = pg[i];
+          const float mi = 0.9f * pm[i] + 0.1f * gi;
+          const float vi = 0.999f * pv[i] + 0.001f * gi * gi;
+          pm[i] = mi;
+          pv[i] = vi;
+          pp[i] -= 1e-3f * mi + 1e-8f * vi;
+        }
+        clobber(pp);
+      },
+      [&] { clobber(g.data()); });
 }
 
 // JSON records: one per bandwidth level ("kind": "bandwidth") and one per
@@ -123,11 +191,13 @@ inline OptimizerTiming time_optimizer(const std::string& kind, int64_t n, bool c
 inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t>& counts, std::ostream& json,
                                  bool& first) {
   char rec[768];
-  const std::pair<const char*, double> levels[] = {
-      {"l2", bw.l2_gbs}, {"l3", bw.l3_gbs}, {"memory", bw.memory_gbs}};
-  for (const auto& [level, gbs] : levels) {
-    std::snprintf(rec, sizeof rec, "%s\n  {\"kind\": \"bandwidth\", \"level\": \"%s\", \"gbs\": %.2f}",
-                  first ? "" : ",", level, gbs);
+  const std::tuple<const char*, double, size_t> levels[] = {{"l2", bw.l2_gbs, bw.l2_bytes},
+                                                            {"l3", bw.l3_gbs, bw.l3_bytes},
+                                                            {"memory", bw.memory_gbs, bw.memory_bytes}};
+  for (const auto& [level, gbs, bytes] : levels) {
+    std::snprintf(rec, sizeof rec,
+                  "%s\n  {\"kind\": \"bandwidth\", \"level\": \"%s\", \"gbs\": %.2f, \"bytes\": %zu}",
+                  first ? "" : ",", level, gbs, bytes);
     json << rec;
     first = false;
   }
@@ -137,18 +207,25 @@ inline void write_memory_records(const Bandwidths& bw, const std::vector<int64_t
       // step_and_clear also writes the gradient: 4 bytes more per parameter.
       const OptimizerTiming c = time_optimizer(kind, n, true);
       const double bytes = optimizer_bytes(n, kind), clear_bytes = bytes + 4.0 * n;
+      // Adam's streams without its arithmetic (SGD-momentum is little more
+      // than its streams already): null for SGD.
+      const double streams_us = std::string(kind) == "adam" ? time_adam_streams(n).median_us : -1;
+      char streams[32] = "null";
+      if (streams_us > 0) std::snprintf(streams, sizeof streams, "%.3f", streams_us);
       std::snprintf(rec, sizeof rec,
                     ",\n  {\"kind\": \"optimizer\", \"optimizer\": \"%s\", \"params\": %lld, "
                     "\"bytes\": %.0f, \"median_us\": %.3f, \"min_us\": %.3f, \"samples\": %lld, "
                     "\"gbs\": %.2f, \"clear_bytes\": %.0f, \"clear_median_us\": %.3f, \"clear_gbs\": %.2f, "
-                    "\"l2_gbs\": %.2f, \"l3_gbs\": %.2f, \"memory_gbs\": %.2f}",
+                    "\"streams_median_us\": %s, \"l2_gbs\": %.2f, \"l3_gbs\": %.2f, \"memory_gbs\": %.2f}",
                     kind, static_cast<long long>(n), bytes, t.median_us, t.min_us,
                     static_cast<long long>(t.steps), bytes / t.median_us / 1e3, clear_bytes, c.median_us,
-                    clear_bytes / c.median_us / 1e3, bw.l2_gbs, bw.l3_gbs, bw.memory_gbs);
+                    clear_bytes / c.median_us / 1e3, streams, bw.l2_gbs, bw.l3_gbs, bw.memory_gbs);
       json << rec;
       std::cerr << "optimizer " << kind << " n=" << n << ": " << t.median_us << " us, "
                 << bytes / t.median_us / 1e3 << " GB/s; step_and_clear " << c.median_us << " us, "
-                << clear_bytes / c.median_us / 1e3 << " GB/s\n";
+                << clear_bytes / c.median_us / 1e3 << " GB/s";
+      if (streams_us > 0) std::cerr << "; its streams alone " << streams_us << " us";
+      std::cerr << "\n";
     }
 }
 

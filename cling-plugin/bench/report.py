@@ -152,8 +152,21 @@ def fmt_us(v):
     return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
 
 
+def run_ratios(by_engine, engine, batch):
+    """Per-run speed-ups (baseline µs / engine µs) from runs (input files) that timed
+    both engines: the C++ producer's interleaved engines, or one Python run."""
+    base, rec = by_engine.get(BASELINE, {}).get(batch), by_engine[engine].get(batch)
+    if not (ok(base) and ok(rec)):
+        return []
+    return [base["per_run"][run] / us for run, us in rec["per_run"].items() if run in base["per_run"]]
+
+
 def speedup(by_engine, engine, batch):
-    """Baseline median / engine median: >1 means faster than libtorch-autograd."""
+    """Speed-up vs the baseline (>1 = faster): the median over runs of each run's
+    ratio where both engines ran in the same runs, else the ratio of the medians."""
+    ratios = run_ratios(by_engine, engine, batch)
+    if ratios:
+        return statistics.median(ratios)
     base, rec = by_engine.get(BASELINE, {}).get(batch), by_engine[engine].get(batch)
     if ok(base) and ok(rec):
         return base["median_us"] / rec["median_us"]
@@ -161,12 +174,8 @@ def speedup(by_engine, engine, batch):
 
 
 def speedup_range(by_engine, engine, batch):
-    """(min, max) over runs of the per-run speed-up, from runs (input files) that
-    timed both engines (the C++ producer's interleaved engines), or None."""
-    base, rec = by_engine.get(BASELINE, {}).get(batch), by_engine[engine].get(batch)
-    if not (ok(base) and ok(rec)):
-        return None
-    ratios = [base["per_run"][run] / us for run, us in rec["per_run"].items() if run in base["per_run"]]
+    """(min, max) over runs of the per-run speed-up, or None (fewer than 2 runs)."""
+    ratios = run_ratios(by_engine, engine, batch)
     return (min(ratios), max(ratios)) if len(ratios) > 1 else None
 
 
@@ -270,8 +279,9 @@ def group_markdown(workload, threads, optimizer, by_engine):
               f"run's median ({spread}).",
               md_table(["batch"] + engines, time_rows)]
     sections = [
-        (f"Speed-up vs `{BASELINE}` (ratio of the medians; in brackets the range over runs of "
-         "each run's ratio, where both engines ran in the same process; >1 = faster).", cell_speedup),
+        (f"Speed-up vs `{BASELINE}` (>1 = faster): the median over runs of each run's ratio, "
+         "where both engines ran in the same process, and in brackets its range; otherwise the "
+         "ratio of the medians.", cell_speedup),
         ("Heap allocations per step.", cell_field("allocs_per_step", "{:.0f}")),
         ("Peak RSS, MiB (process high-water mark after that engine's timings).",
          cell_field("peak_rss_mb", "{:.0f}")),
@@ -303,17 +313,24 @@ def memory_sections(records, steps):
     workload's step against the time its parameter traffic takes at L2 and memory
     bandwidth."""
     parts = []
-    bw = defaultdict(list)  # level -> GB/s per run
+    bw, sizes = defaultdict(list), {}  # level -> GB/s per run; level -> buffers' bytes
     for r in records:
         if kind(r) == "bandwidth":
             bw[r["level"]].append(r["gbs"])
+            if r.get("bytes"):
+                sizes[r["level"]] = r["bytes"]
     if bw:
+        def size(level):
+            return f"{sizes[level] / 2**20:g} MiB" if level in sizes else "–"
         parts += ["## Memory bandwidth and the optimizer update",
-                  "STREAM-like triad `a[i] = b[i] + s·c[i]` on one thread over three buffers of "
-                  "1 MiB (in L2), 24 MiB (in L3) and 384 MiB (memory) together; bytes moved = reads "
-                  "+ writes (12 per element, no write-allocate). GB/s, median over runs (range).",
-                  md_table(["level", "GB/s"], [[lvl, median_range(bw[lvl], "{:.1f}")]
-                                                 for lvl in ("l2", "l3", "memory") if lvl in bw])]
+                  "STREAM-like triad `a[i] = b[i] + s·c[i]` on one thread over three buffers together "
+                  "(their total size below: half this machine's L2 of a core, half its L3, and 8 times "
+                  "the L3, at least 384 MiB, from sysfs); bytes moved = reads + writes (12 per "
+                  "element, no write-allocate). GB/s, median over runs (range). The triad is a "
+                  "reference, not a ceiling: an update that reads each line before writing it pays "
+                  "no write-allocate and can exceed it.",
+                  md_table(["level", "buffers", "GB/s"], [[lvl, size(lvl), median_range(bw[lvl], "{:.1f}")]
+                                                           for lvl in ("l2", "l3", "memory") if lvl in bw])]
     opt = defaultdict(list)
     for r in records:
         if kind(r) == "optimizer":
@@ -331,16 +348,20 @@ def memory_sections(records, steps):
                          for lvl in ("l2", "l3", "memory")] +
                         ([median_range([r["clear_median_us"] for r in cleared], "{:.1f}"),
                           median_range([r["clear_gbs"] for r in cleared], "{:.1f}")]
-                         if cleared else ["–", "–"]))
+                         if cleared else ["–", "–"]) +
+                        [median_range([r.get("streams_median_us") for r in rs], "{:.1f}")])
         parts += ["The fused optimizer update alone (`engine/optim/optimizers.cpp`, one thread, "
                   "buffers warm from the previous update): SGD-momentum moves 20 bytes per "
                   "parameter (reads p, g, buf; writes p, buf), Adam 28 (reads p, g, m, v; writes "
                   "p, m, v). Median µs per update and GB/s over runs (range), and the GB/s as a "
                   "fraction of each triad bandwidth. The last two columns: the same update by "
                   "`step_and_clear`, which also writes the gradient to 0 (4 more bytes per "
-                  "parameter), as the model-level engine's step does.",
+                  "parameter), as the model-level engine's step does. `streams only, µs`: a loop with "
+                  "Adam's reads and writes and multiply-adds only (no square root, no division), "
+                  "timed the same way: what the update would take if moving its bytes were its only "
+                  "cost.",
                   md_table(["optimizer", "parameters", "MB moved", "µs", "GB/s", "of L2", "of L3",
-                            "of memory", "with clear, µs", "with clear, GB/s"], rows)]
+                            "of memory", "with clear, µs", "with clear, GB/s", "streams only, µs"], rows)]
     rows = []
     for r in steps:
         if r["batch"] == 1 and r["threads"] == 1 and r["engine"] in ("clad-model", "clad-user") \
@@ -360,28 +381,46 @@ def memory_sections(records, steps):
     return parts
 
 
-def e2e_sections(records, steps):
-    """torchclad-train's and Mlp::fit's steady-state samples/s beside batch / (median step time)."""
+def e2e_runs(records):
+    """({key: [samples/s of torchclad-train per run]}, {key: [of fit() per run]}),
+    key = (workload, threads, optimizer, engine, batch)."""
     e2e, fit = defaultdict(list), defaultdict(list)
     for r in records:
         if kind(r) == "e2e":
             key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
             (fit if r.get("via") == "fit" else e2e)[key].append(r["samples_per_second"])
+    return e2e, fit
+
+
+def e2e_ratio(records, steps):
+    """{key: (median samples/s end to end, of fit() or None, batch / median step time or
+    None)} in the e2e_sections' order."""
+    e2e, fit = e2e_runs(records)
+    step = {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
+            for r in steps if ok(r)}
+    out = {}
+    for key in sorted(e2e, key=lambda k: (k[0], k[1], k[2], k[4], ENGINE_ORDER.index(k[3])
+                                          if k[3] in ENGINE_ORDER else 99)):
+        rec = step.get(key)
+        out[key] = (statistics.median(e2e[key]), statistics.median(fit[key]) if fit.get(key) else None,
+                    key[4] * 1e6 / rec["median_us"] if rec else None)
+    return out
+
+
+def e2e_sections(records, steps):
+    """torchclad-train's and Mlp::fit's steady-state samples/s beside batch / (median step time)."""
+    e2e, fit = e2e_runs(records)
     if not e2e:
         return []
     step = {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
             for r in steps if ok(r)}
-    rows, ratio = [], {}
-    for key in sorted(e2e, key=lambda k: (k[0], k[1], k[2], k[4], ENGINE_ORDER.index(k[3])
-                                          if k[3] in ENGINE_ORDER else 99)):
+    ratio = e2e_ratio(records, steps)
+    rows = []
+    for key, (sps, fit_sps, step_sps) in ratio.items():
         workload, threads, optimizer, engine, batch = key
-        sps = statistics.median(e2e[key])
-        fit_sps = statistics.median(fit[key]) if fit.get(key) else None
         rec = step.get(key)
-        step_sps = batch * 1e6 / rec["median_us"] if rec else None
         # The mean step (outliers included) is what a loop of steps takes per step.
         mean_sps = batch * 1e6 / rec["mean_us"] if rec and rec.get("mean_us") else None
-        ratio[key] = (sps, step_sps, fit_sps)
         rows.append([workload, optimizer, str(threads), str(batch), engine,
                      median_range(e2e[key], "{:,.0f}"),
                      median_range(fit[key], "{:,.0f}") if fit_sps else "–",
@@ -401,13 +440,14 @@ def e2e_sections(records, steps):
              md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train", "fit()",
                        "1/(step time)", "e2e/step", "fit/step", "1/(mean step)", "e2e/mean"], rows)]
     pairs = []
-    for (w, t, opt, e, b), (sps, step_sps, fit_sps) in ratio.items():
+    for (w, t, opt, e, b), (sps, fit_sps, step_sps) in ratio.items():
         base = ratio.get((w, t, opt, BASELINE, b))
         if e == BASELINE or not base:
             continue
-        user = sps / base[0]
-        fit_user = fit_sps / base[2] if fit_sps and base[2] else None
-        bench = step_sps / base[1] if step_sps and base[1] else None
+        base_sps, base_fit, base_step = base
+        user = sps / base_sps
+        fit_user = fit_sps / base_fit if fit_sps and base_fit else None
+        bench = step_sps / base_step if step_sps and base_step else None
         pairs.append([w, opt, str(b), e, f"{user:.2f}×", f"{fit_user:.2f}×" if fit_user else "–",
                       f"{bench:.2f}×" if bench else "–", f"{user / bench:.2f}" if bench else "–",
                       f"{fit_user / bench:.2f}" if bench and fit_user else "–"])
@@ -438,8 +478,11 @@ def markdown(records, machine, extra_sections=()):
         f"{machine['mem_gib']} GiB RAM; torch {machine['torch_version']}, "
         f"Python {machine['python_version']}; optimizers: {optimizers}; up to {runs} whole "
         "runs per configuration." + (f" Load average during the runs: {machine['load']}."
-                                      if machine.get("load") else ""),
-        "Plots: `latest.png` (time per step), `speedup.png` (vs libtorch-autograd).",
+                                      if machine.get("load") else "") +
+        (f" Code: `{machine['commit']}`." if machine.get("commit") else "") +
+        (f" Host: `{machine['host']}`." if machine.get("host") else ""),
+        "Plots: `latest.png` (time per step), `speedup.png` (vs libtorch-autograd), `e2e.png` "
+        "(end to end against the step, where measured).",
     ]
     body = [group_markdown(w, t, opt, by_engine) for (w, t, opt), by_engine in group(records).items()]
     return "\n\n".join(header + extra_sections + body) + "\n"
@@ -513,10 +556,39 @@ def plot_speedups(groups, machine, path):
         ax.yaxis.set_major_locator(LogLocator(base=2, subs=(1.0, 1.5)))  # ... 0.75, 1, 1.5, 2, 3 ...
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel("speed-up (ratio of medians)")
+        ax.set_ylabel("speed-up (median of per-run ratios)")
         ax.set_title(f"{workload}, threads={threads}, {optimizer}")
         style_batch_axis(ax, batches_of(by_engine))
     finish(fig, path)
+
+
+def plot_e2e(records, steps, machine, path):
+    """End-to-end samples/s over the step benchmark's batch / step time, per optimizer:
+    one line per engine for torchclad-train (solid) and fit() (dashed), the 0.90 target."""
+    ratio = e2e_ratio(records, steps)
+    optimizers = [o for o in OPTIMIZER_ORDER if any(k[2] == o for k in ratio)]
+    if not optimizers:
+        return False
+    fig, axes = plt.subplots(1, len(optimizers), squeeze=False, figsize=(7 * len(optimizers), 5.4), dpi=100)
+    fig.suptitle(f"End to end ÷ step benchmark (1.0 = no loop overhead) — {machine['cpu']}", fontsize=14)
+    for ax, optimizer in zip(axes[0], optimizers):
+        ax.axhline(0.9, color="black", linewidth=1, linestyle=":", label="target 0.90")
+        keys = [k for k in ratio if k[2] == optimizer and ratio[k][2]]
+        for engine in dict.fromkeys(k[3] for k in keys):
+            ks = sorted((k for k in keys if k[3] == engine), key=lambda k: k[4])
+            xs = [k[4] for k in ks]
+            ax.plot(xs, [ratio[k][0] / ratio[k][2] for k in ks], "o-", color=COLORS.get(engine),
+                    label=f"{engine}: torchclad-train")
+            fits = [(k[4], ratio[k][1] / ratio[k][2]) for k in ks if ratio[k][1]]
+            if fits:
+                ax.plot(*zip(*fits), "s--", color=COLORS.get(engine), alpha=0.7, label=f"{engine}: fit()")
+        workloads = ", ".join(dict.fromkeys(k[0] for k in keys))
+        ax.set_title(f"{workloads}, {optimizer}")
+        ax.set_ylabel("samples/s end to end ÷ (batch ÷ median step)")
+        ax.set_ylim(0.5, 1.15)
+        style_batch_axis(ax, sorted({k[4] for k in keys}))
+    finish(fig, path)
+    return True
 
 
 def write_json(path, data):
@@ -543,6 +615,7 @@ def main(argv=None):
     groups = group(steps)
     plot_times(groups, machine, out("latest.png"))
     plot_speedups(groups, machine, out("speedup.png"))
+    plot_e2e(records, steps, machine, out("e2e.png"))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,14 @@
 
 #include <mpi.h>
 
+#include <errno.h>  // program_invocation_short_name
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <csignal>
+#include <cstdio>
 #include <thread>
 #include <cstdlib>
 #include <memory>
@@ -77,6 +82,34 @@ class MpiWorld final : public Communicator {
   int rank_ = 0, size_ = 1;
 };
 
+// What a rank says when the launcher ends it (SIGTERM): mpirun does so to every
+// rank left when one exits abnormally or the job is cancelled, and without
+// this only mpirun's own report would say why this rank stopped. Formatted
+// before any signal, written by the handler with write() alone.
+char terminated_message[512];
+size_t terminated_length = 0;
+
+void say_terminated(int sig) {
+  if (terminated_length > 0) {
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, terminated_message, terminated_length);
+  }
+  std::signal(sig, SIG_DFL);  // then end as the launcher asked
+  std::raise(sig);
+}
+
+void say_when_terminated(int rank, int size) {
+  const int n = std::snprintf(terminated_message, sizeof terminated_message,
+                              "%s (rank %d of %d): ended by the launcher (SIGTERM): it ends every rank when one "
+                              "of them fails or dies, or when the job is cancelled; its report names which; "
+                              "checkpoints already written are kept\n",
+                              program_invocation_short_name, rank, size);
+  terminated_length = n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof terminated_message - 1) : 0;
+  struct sigaction action {};
+  action.sa_handler = say_terminated;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
 }  // namespace
 
 MpiSession::MpiSession(int* argc, char*** argv) {
@@ -87,7 +120,9 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_dup(MPI_COMM_WORLD, &error_comm);
   active_ = true;
-  set_world(std::make_unique<MpiWorld>());
+  auto world = std::make_unique<MpiWorld>();
+  if (world->size() > 1) say_when_terminated(world->rank(), world->size());
+  set_world(std::move(world));
 }
 
 void MpiSession::fail() {

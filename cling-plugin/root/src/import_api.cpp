@@ -192,6 +192,20 @@ struct ExportDir {
   }
 };
 
+// The original file's graph read again for an export (`what`), its reader's
+// "import_model: " error restated as the export's.
+template <class Read>
+importer::Graph reread_original(const std::string& what, const std::string& original, Read read) {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    const std::string prefix = "import_model: ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    throw std::runtime_error(what + ": reading the original file '" + original + "' again: " + message);
+  }
+}
+
 // export_onnx of a model imported from TorchScript: the module's graph (read
 // again) in torchclad-onnx read's format, its tensors with the model's
 // values, written by torchclad-onnx build as an ONNX model.
@@ -200,16 +214,9 @@ void export_torchscript_as_onnx(const Model& model, const ExportValues& ev, cons
     throw std::runtime_error("export_onnx: model '" + model.name() + "' was imported from TorchScript (" +
                              ev.original +
                              ") before its input shape was recorded for export; import it again");
-  importer::Graph graph;
-  try {
-    graph = rethrow_plain([&] { return importer::read_torchscript(ev.original, ev.input_shape); });
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    const std::string prefix = "import_model: ";
-    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
-    throw std::runtime_error("export_onnx: reading the original file '" + ev.original +
-                             "' again: " + message);
-  }
+  const importer::Graph graph = reread_original("export_onnx", ev.original, [&] {
+    return rethrow_plain([&] { return importer::read_torchscript(ev.original, ev.input_shape); });
+  });
   const std::map<std::string, std::vector<float>> values(ev.values.begin(), ev.values.end());
   for (const auto& [name, v] : values)
     if (!graph.constants.count(name))
@@ -302,16 +309,8 @@ void export_torchscript(const Model& model, const std::string& path) {
   if (ev.format == "onnx") {
     // The original file's graph as a TorchScript module of the fine-tuned
     // tensors (export_torchscript_source.cpp).
-    importer::Graph graph;
-    try {
-      graph = importer::read_onnx(ev.original);
-    } catch (const std::exception& e) {
-      std::string message = e.what();
-      const std::string prefix = "import_model: ";
-      if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
-      throw std::runtime_error("export_torchscript: reading the original file '" + ev.original +
-                               "' again: " + message);
-    }
+    const importer::Graph graph =
+        reread_original("export_torchscript", ev.original, [&] { return importer::read_onnx(ev.original); });
     const auto source = importer::torchscript_source(graph, values, ev.trained);
     rethrow_plain([&] {
       importer::save_torchscript_module(source, path);

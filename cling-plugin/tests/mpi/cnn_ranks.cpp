@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "raw_params.hpp"
+#include "run_report.hpp"
 #include "torchclad/cnn.h"
 #include "torchclad/distributed.h"
 #include "torchclad/model.h"
@@ -69,16 +69,7 @@ int main(int argc, char** argv) {
     const auto r = cnn.fit(train, test, o);
     torchclad::telemetry::set_sink({});
     if (mpi.is_root()) {
-      const auto& model = cnn.model();
-      std::vector<float> params;
-      for (const auto& name : model.parameter_names()) {
-        const auto p = model.parameter(name);
-        params.insert(params.end(), p.begin(), p.end());
-      }
-      torchclad::mpi_test::write_params(out, params.data(), params.size());
-      for (const auto& e : r.epochs)
-        std::printf("epoch %d: train_loss %.9g test_loss %.9g test_accuracy %.9g test_auc %.9g\n", e.epoch,
-                    e.train_loss, e.test_loss, e.test_accuracy, e.test_auc);
+      torchclad::mpi_test::report_run(cnn.model(), r, out);
       std::printf("%s, %d rank(s) x batch %d, engine %s: %s\n", cnn.describe().c_str(), mpi.size(), o.batch,
                   o.engine.c_str(), r.status.c_str());
     }

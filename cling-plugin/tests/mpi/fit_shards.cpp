@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-#include "raw_params.hpp"
+#include "run_report.hpp"
 #include "torchclad/distributed.h"
 #include "torchclad/model.h"
 #include "torchclad/nn.h"
@@ -135,15 +135,7 @@ torchclad::TrainOptions options(int batch) {
 void report(const torchclad::Distributed& mpi, torchclad::Model& model, const torchclad::TrainResult& r,
             const std::string& out) {
   if (!mpi.is_root()) return;
-  std::vector<float> params;
-  for (const auto& name : model.parameter_names()) {
-    const auto p = model.parameter(name);
-    params.insert(params.end(), p.begin(), p.end());
-  }
-  torchclad::mpi_test::write_params(out, params.data(), params.size());
-  for (const auto& e : r.epochs)
-    std::printf("epoch %d: train_loss %.9g test_loss %.9g test_accuracy %.9g test_auc %.9g\n", e.epoch,
-                e.train_loss, e.test_loss, e.test_accuracy, e.test_auc);
+  torchclad::mpi_test::report_run(model, r, out);
   std::printf("%d rank(s): %s\n", mpi.size(), r.status.c_str());
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kills rank 1 (SIGKILL) while two ranks train: mpirun must end the job with
 # a non-zero exit code and name the dead rank within a bounded time (no
-# rank left waiting in an allreduce).
+# rank left waiting in an allreduce), and rank 0, ended by mpirun, says so.
 # usage: rank_dies.sh MPIEXEC LOG APP [ARGS...]
 set -u
 mpiexec=$1 log=$2
@@ -28,4 +28,6 @@ wait "$job"
 code=$?
 [ "$code" -ne 0 ] || { echo "exit code 0 after a rank died"; cat "$log"; exit 1; }
 grep -q "rank 1 .* exited on signal 9" "$log" || { echo "mpirun did not name the dead rank:"; cat "$log"; exit 1; }
-echo "ok: exit $code after rank 1 was killed"
+grep -q "(rank 0 of 2): ended by the launcher (SIGTERM)" "$log" ||
+  { echo "rank 0 did not say why it stopped:"; cat "$log"; exit 1; }
+echo "ok: exit $code after rank 1 was killed; rank 0 said why it stopped"
