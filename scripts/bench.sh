@@ -6,7 +6,8 @@
 # their range) in cling-plugin/bench/results/, the clad-user report from the
 # same C++ runs, a %%clad cell's compile time, the imported models and the
 # notebook kernel's start-up and cell round trip.
-# About an hour on 2 cores (an estimate: not timed in full). Smaller runs, e.g.:
+# 26 minutes on this farm's 2-core AMD EPYC (2026-11-30, before the kernel
+# latency was added to it). Smaller runs, e.g.:
 #   BENCH_RUNS=1 BENCH_WORKLOADS=mlp-784-128-10 BENCH_BATCHES=1,32 BENCH_THREADS=1 \
 #   BENCH_PYTHON=0 BENCH_IMPORTED=0 BENCH_KERNEL=0 npm run bench
 set -euo pipefail
