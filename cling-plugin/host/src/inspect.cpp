@@ -10,9 +10,11 @@
 #include <TList.h>
 #include <TListOfFunctions.h>
 #include <TMethod.h>
+#include <TMethodArg.h>
 #include <TROOT.h>
 
 #include <cctype>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -120,10 +122,10 @@ bool word_at(const std::string& text, std::size_t at, const std::string& word) {
          (at + word.size() == text.size() || !ident_char(text[at + word.size()]));
 }
 
-// Whether the line declares (or defines) `name`: a class (`class name {`,
-// `struct name : base`, not `class name;`) or a function (`T name(`,
+// Where the line declares (or defines) `name`, or npos: a class (`class
+// name {`, `struct name : base`, not `class name;`) or a function (`T name(`,
 // `T Class::name(`, not a call: `= name(`, `(name(`, `return name(`).
-bool declares(const std::string& line, const std::string& name, bool is_class) {
+std::size_t declared_at(const std::string& line, const std::string& name, bool is_class) {
   for (std::size_t at = line.find(name); at != std::string::npos; at = line.find(name, at + 1)) {
     if (!word_at(line, at, name)) continue;
     std::size_t after = at + name.size();
@@ -136,7 +138,7 @@ bool declares(const std::string& line, const std::string& name, bool is_class) {
         continue;
       for (const char* keyword : {"class", "struct", "union"}) {
         const std::size_t k = std::string(keyword).size();
-        if (before >= k && word_at(line, before - k, keyword)) return true;
+        if (before >= k && word_at(line, before - k, keyword)) return at;
       }
     } else {
       if (after >= line.size() || line[after] != '(') continue;
@@ -167,10 +169,131 @@ bool declares(const std::string& line, const std::string& name, bool is_class) {
         continue;  // `2 * name(`
       static const std::set<std::string> not_types = {"return", "else", "new",  "delete",    "throw",
                                                       "case",   "do",   "goto", "co_return", "co_yield"};
-      if (!not_types.count(type_word)) return true;
+      if (!not_types.count(type_word)) return at;
     }
   }
+  return std::string::npos;
+}
+
+// The parameters of the declaration whose `(` is at `open`, as written
+// (`const std::string& s = ""`), split at the commas outside brackets; false
+// while the list is not closed (it goes on on the next line).
+bool split_parameters(const std::string& text, std::size_t open, std::vector<std::string>* parameters) {
+  parameters->clear();
+  std::string current;
+  int depth = 0;
+  for (std::size_t i = open + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (depth == 0 && (c == ',' || c == ')')) {
+      parameters->push_back(trim(current));
+      current.clear();
+      if (c == ',') continue;
+      if (parameters->size() == 1 && parameters->front().empty()) parameters->clear();  // `f()`
+      return true;
+    }
+    if (c == '(' || c == '<' || c == '[' || c == '{') ++depth;
+    if ((c == ')' || c == '>' || c == ']' || c == '}') && depth > 0) --depth;
+    current += c;
+  }
   return false;
+}
+
+// The words and signs of a type: `const`, `std`, `::`, `string`, `&`.
+std::vector<std::string> type_tokens(const std::string& text) {
+  std::vector<std::string> tokens;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t end = i + 1;
+    if (ident_char(text[i]))
+      while (end < text.size() && ident_char(text[end])) ++end;
+    else if (text.compare(i, 2, "::") == 0)
+      end = i + 2;
+    if (!std::isspace(static_cast<unsigned char>(text[i]))) tokens.push_back(text.substr(i, end - i));
+    i = end;
+  }
+  return tokens;
+}
+
+bool is_word(const std::string& token) { return !token.empty() && ident_char(token[0]); }
+
+// A declaration's parameter without its default value and its name (`T* p`,
+// `int a[3]`: `T*`, `int*`); `std::string`, `const T` and `unsigned long`
+// name no parameter.
+std::vector<std::string> unnamed(const std::string& parameter) {
+  std::size_t end = 0;
+  for (int depth = 0; end < parameter.size() && !(depth == 0 && parameter[end] == '='); ++end) {
+    const char c = parameter[end];
+    if (c == '(' || c == '<' || c == '[' || c == '{') ++depth;
+    if ((c == ')' || c == '>' || c == ']' || c == '}') && depth > 0) --depth;
+  }
+  std::vector<std::string> t = type_tokens(parameter.substr(0, end));
+  bool array = false;
+  if (!t.empty() && t.back() == "]") {
+    while (!t.empty() && t.back() != "[") t.pop_back();
+    if (!t.empty()) t.pop_back();
+    array = true;
+  }
+  static const std::set<std::string> builtin = {"void",  "bool",     "char",     "wchar_t",  "char8_t",
+                                                "short", "char16_t", "char32_t", "int",      "long",
+                                                "float", "double",   "signed",   "unsigned", "auto"};
+  static const std::set<std::string> not_types = {"const", "volatile", "struct",  "class",
+                                                  "enum",  "union",    "typename"};
+  if (t.size() >= 2 && is_word(t.back()) && !builtin.count(t.back()) && t[t.size() - 2] != "::") {
+    bool type_before = false;
+    for (std::size_t i = 0; i + 1 < t.size(); ++i) type_before |= !not_types.count(t[i]);
+    if (type_before) t.pop_back();
+  }
+  if (array) t.push_back("*");
+  return t;
+}
+
+// Tokens as C++ text: a space only between two words (`const string&`).
+std::string joined(const std::vector<std::string>& tokens) {
+  std::string text;
+  bool after_word = false;
+  for (const std::string& token : tokens) {
+    text += (after_word && is_word(token) ? " " : "") + token;
+    after_word = is_word(token);
+  }
+  return text;
+}
+
+// A parameter's type spelled alike from a declaration's text and from ROOT
+// (which writes `const string&` for `const std::string& s`, and
+// `__cling_N52::Point` for a cell's `Point`): without scopes, `struct`,
+// top-level const, with one spelling of `unsigned`, `long int`, `signed`.
+std::string comparable_type(const std::vector<std::string>& t) {
+  static const std::set<std::string> dropped = {"struct", "class", "enum", "union", "typename"};
+  static const std::set<std::string> sized = {"char", "short", "int", "long"};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const std::string next = i + 1 < t.size() ? t[i + 1] : "";
+    const std::string prev = out.empty() ? "" : out.back();
+    if (t[i] == "::") {
+      if (is_word(prev)) out.pop_back();
+      continue;
+    }
+    if (dropped.count(t[i]) || (t[i] == "int" && (prev == "short" || prev == "long"))) continue;
+    if (t[i] == "signed" && next != "char") {
+      if (!sized.count(next)) out.push_back("int");
+      continue;
+    }
+    out.push_back(t[i]);
+    if (t[i] == "unsigned" && !sized.count(next)) out.push_back("int");
+  }
+  if (!out.empty() && out.back() == "const") out.pop_back();  // `T* const`, `int const`
+  if (!out.empty() && out.front() == "const" && out.back() != "*" && out.back() != "&")
+    out.erase(out.begin());
+  return joined(out);
+}
+
+// Whether a declaration's written parameters are an overload's (`types`,
+// from comparable_type); `(void)` is `()`, and `...` is not among ROOT's.
+bool same_parameters(const std::vector<std::string>& written, const std::vector<std::string>& types) {
+  std::vector<std::string> mine;
+  for (const std::string& parameter : written)
+    if (const std::string type = comparable_type(unnamed(parameter)); type != "...") mine.push_back(type);
+  if (mine.size() == 1 && mine.front() == "void") mine.clear();
+  return mine == types;
 }
 
 // The declaration of `name` in a source text and the comment just above it
@@ -179,7 +302,25 @@ struct SourceDecl {
   std::string declaration, comment;
 };
 
-SourceDecl find_declaration(std::istream& in, const std::string& name, bool is_class) {
+std::string without_line_comment(const std::string& line) { return trim(line.substr(0, line.find("//"))); }
+
+// The parameters of the function declared in `*line` with its `(` at
+// `open`, as written; a list that goes on over the next lines of `in` is
+// joined into `*line`.
+std::vector<std::string> parameters_of(std::istream& in, std::string* line, std::size_t open) {
+  constexpr int kMaxMoreLines = 16;
+  std::vector<std::string> written;
+  std::string next;
+  for (int more = 0;
+       !split_parameters(*line, open, &written) && more < kMaxMoreLines && std::getline(in, next); ++more)
+    *line = without_line_comment(*line) + " " + without_line_comment(trim(next));
+  return written;
+}
+
+// `parameters` (comparable_type's) given: only a declaration of a function
+// with these parameter types, so that each overload gets its own comment.
+SourceDecl find_declaration(std::istream& in, const std::string& name, bool is_class,
+                            const std::vector<std::string>* parameters = nullptr) {
   SourceDecl first;
   std::vector<std::string> comment;
   std::string pending_template;
@@ -190,7 +331,7 @@ SourceDecl find_declaration(std::istream& in, const std::string& name, bool is_c
     return trim(t);
   };
   for (std::string line; std::getline(in, line);) {
-    const std::string t = trim(line);
+    std::string t = trim(line);
     if (in_block) {
       const std::size_t close = t.find("*/");
       comment.push_back(strip_stars(t.substr(0, close)));
@@ -208,7 +349,11 @@ SourceDecl find_declaration(std::istream& in, const std::string& name, bool is_c
       comment.push_back(text == std::string::npos ? "" : trim(t.substr(text)));
       continue;
     }
-    if (declares(t, name, is_class)) {
+    const std::size_t at = declared_at(t, name, is_class);
+    const std::vector<std::string> written = at == std::string::npos || is_class
+                                                 ? std::vector<std::string>{}
+                                                 : parameters_of(in, &t, t.find('(', at));
+    if (at != std::string::npos && (is_class || !parameters || same_parameters(written, *parameters))) {
       std::string declaration = t.substr(0, std::min(t.find('{'), t.find(';')));
       if (const std::size_t c = declaration.find("//"); c != std::string::npos) declaration.erase(c);
       declaration = trim(pending_template.empty() ? declaration : pending_template + " " + declaration);
@@ -227,9 +372,10 @@ SourceDecl find_declaration(std::istream& in, const std::string& name, bool is_c
   return first;
 }
 
-SourceDecl find_in_file(const std::filesystem::path& file, const std::string& name, bool is_class) {
+SourceDecl find_in_file(const std::filesystem::path& file, const std::string& name, bool is_class,
+                        const std::vector<std::string>* parameters) {
   std::ifstream in(file);
-  return in ? find_declaration(in, name, is_class) : SourceDecl{};
+  return in ? find_declaration(in, name, is_class, parameters) : SourceDecl{};
 }
 
 // A file's leading comment block (model.h's describes torchclad::Model).
@@ -255,12 +401,13 @@ struct Context {
   std::string code, include_dir;
 };
 
-SourceDecl find_in_cells(const Context& ctx, const std::string& name, bool is_class) {
+SourceDecl find_in_cells(const Context& ctx, const std::string& name, bool is_class,
+                         const std::vector<std::string>* parameters = nullptr) {
   const std::string unq = unqualified(name);
   SourceDecl first;
   auto consider = [&](const std::string& text) {
     std::istringstream in(text);
-    SourceDecl found = find_declaration(in, unq, is_class);
+    SourceDecl found = find_declaration(in, unq, is_class, parameters);
     if (first.declaration.empty()) first = found;
     return !found.comment.empty() ? std::move(found) : SourceDecl{};
   };
@@ -271,9 +418,33 @@ SourceDecl find_in_cells(const Context& ctx, const std::string& name, bool is_cl
   return first;
 }
 
+// The parameter types (`const std::string&,int`) of each function `name`
+// the request's code and the cells declare: to ask cling for the overloads
+// its list of global functions leaves out.
+std::set<std::string> cell_prototypes(const Context& ctx, const std::string& name) {
+  std::set<std::string> prototypes;
+  auto scan = [&](const std::string& text) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      std::string t = trim(line);
+      const std::size_t at = t.rfind("//", 0) == 0 ? std::string::npos : declared_at(t, name, false);
+      if (at == std::string::npos) continue;
+      std::string prototype;
+      for (const std::string& parameter : parameters_of(in, &t, t.find('(', at)))
+        if (const std::string type = joined(unnamed(parameter)); type != "...")
+          prototype += (prototype.empty() ? "" : ",") + type;
+      prototypes.insert(prototype);
+    }
+  };
+  scan(ctx.code);
+  std::lock_guard<std::mutex> lock(cells_mutex);
+  for (const std::string& cell : cell_sources) scan(cell);
+  return prototypes;
+}
+
 // In torchclad's headers: `preferred` (the header cling names) first.
 SourceDecl find_in_headers(const Context& ctx, const std::string& name, bool is_class,
-                           const std::string& preferred = "") {
+                           const std::string& preferred, const std::vector<std::string>* parameters) {
   if (ctx.include_dir.empty()) return {};
   const std::string unq = unqualified(name);
   std::error_code ec;
@@ -282,7 +453,7 @@ SourceDecl find_in_headers(const Context& ctx, const std::string& name, bool is_
                                            ? std::filesystem::path(preferred)
                                            : std::filesystem::path(ctx.include_dir) / preferred;
     if (std::filesystem::is_regular_file(file, ec)) {
-      SourceDecl found = find_in_file(file, unq, is_class);
+      SourceDecl found = find_in_file(file, unq, is_class, parameters);
       if (is_class && !found.declaration.empty() && found.comment.empty()) {
         std::string stem = file.stem().string(), lower = unq;
         for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -294,7 +465,7 @@ SourceDecl find_in_headers(const Context& ctx, const std::string& name, bool is_
   SourceDecl first;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(ctx.include_dir, ec)) {
     if (!entry.is_regular_file(ec)) continue;
-    SourceDecl found = find_in_file(entry.path(), unq, is_class);
+    SourceDecl found = find_in_file(entry.path(), unq, is_class, parameters);
     if (!found.comment.empty()) return found;
     if (first.declaration.empty()) first = found;
   }
@@ -304,9 +475,29 @@ SourceDecl find_in_headers(const Context& ctx, const std::string& name, bool is_
 bool is_torchclad(const std::string& name) { return name.rfind("torchclad::", 0) == 0; }
 
 SourceDecl find_source(const Context& ctx, const std::string& name, bool is_class,
-                       const std::string& header = "") {
-  return is_torchclad(name) ? find_in_headers(ctx, name, is_class, header)
-                            : find_in_cells(ctx, name, is_class);
+                       const std::string& header = "", const std::vector<std::string>* parameters = nullptr) {
+  return is_torchclad(name) ? find_in_headers(ctx, name, is_class, header, parameters)
+                            : find_in_cells(ctx, name, is_class, parameters);
+}
+
+// An overload's parameter types, to find its own declaration in the source.
+std::vector<std::string> parameter_types(TFunction* f) {
+  std::vector<std::string> types;
+  if (TList* args = f->GetListOfMethodArgs())
+    for (TObject* o : *args)
+      types.push_back(comparable_type(type_tokens(static_cast<TMethodArg*>(o)->GetFullTypeName())));
+  return types;
+}
+
+// A global function a cell declared, whose comment the cells may hold. ROOT
+// gives no function's file (own_scope's test for a class), but cling
+// declares each cell's functions in its namespace __cling_N5..., which the
+// prototype or the mangled name keeps. libc's and libm's functions (printf,
+// pow) are not looked for in the cells.
+bool from_cell(TFunction* f) {
+  for (const char* text : {f->GetPrototype(), f->GetMangledName()})
+    if (text && std::strstr(text, "__cling_N")) return true;
+  return false;
 }
 
 // "int __cling_N52::doubler(int x)": cling's per-cell namespace is not
@@ -482,8 +673,11 @@ void collect_methods(TClass* cl, const std::string& name, std::set<const TClass*
       for (TObject* o : *overloads) {
         auto* f = static_cast<TFunction*>(o);
         std::string doc = trim(f->GetTitle());
-        if (doc.empty() && own_scope(cl))
-          doc = find_source(ctx, without_cling_namespaces(cl->GetName()) + "::" + name, false).comment;
+        if (doc.empty() && own_scope(cl)) {
+          const std::vector<std::string> types = parameter_types(f);
+          doc = find_source(ctx, without_cling_namespaces(cl->GetName()) + "::" + name, false, "", &types)
+                    .comment;
+        }
         found->add(without_cling_namespaces(f->GetPrototype()), doc);
       }
     }
@@ -594,15 +788,28 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
           const std::string prototype = without_cling_namespaces(f->GetPrototype());
           if (is_template && prototype.find(symbol.name + "<") != std::string::npos) return;
           std::string doc = trim(f->GetTitle());
-          if (doc.empty()) doc = find_in_cells(ctx, symbol.name, false).comment;
+          if (doc.empty() && from_cell(f)) {
+            const std::vector<std::string> types = parameter_types(f);
+            doc = find_in_cells(ctx, symbol.name, false, &types).comment;
+          }
           found.add(prototype, doc);
         };
         if (auto* functions = dynamic_cast<TListOfFunctions*>(gROOT->GetListOfGlobalFunctions(kTRUE)))
           if (TList* overloads = functions->GetListForObject(symbol.name.c_str()))
             for (TObject* o : *overloads) add_function(static_cast<TFunction*>(o));
-        // Functions declared in cells live in cling's per-cell namespaces.
+        // Functions declared in cells live in cling's per-cell namespaces,
+        // which that list leaves out: one, then each overload the cells
+        // declare, asked for by its parameter types.
         if (found.plain.empty() && !is_template)
-          if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kTRUE)) add_function(f);
+          if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kTRUE)) {
+            add_function(f);
+            std::set<std::string> seen = {f->GetMangledName()};
+            if (from_cell(f))
+              for (const std::string& prototype : cell_prototypes(ctx, symbol.name))
+                if (TFunction* g =
+                        gROOT->GetGlobalFunctionWithPrototype(symbol.name.c_str(), prototype.c_str(), kTRUE))
+                  if (seen.insert(g->GetMangledName()).second) add_function(g);
+          }
       }
       if (found.plain.empty() && scope_end == std::string::npos) {
         if (TGlobal* var = gROOT->GetGlobal(symbol.name.c_str(), kTRUE)) {

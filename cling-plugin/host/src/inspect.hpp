@@ -17,10 +17,12 @@ namespace host {
 // else the comment block (`//`, `///`, `/** */`) just above the declaration
 // in the source: torchclad's headers (include_dir) for torchclad's names,
 // the request's code and the cells given to remember_cell_source for the
-// others (libCling exports no clang API to read its AST's comments). A class
-// without a reference page also lists its public members. Class and function
-// templates: their declaration in the source, or `template <...>`, and the
-// reference page (cppreference for std::, ROOT's for ROOT's).
+// classes and functions cells declared (libCling exports no clang API to
+// read its AST's comments); each overload's from the declaration with its
+// parameter types. A class without a reference page also lists its public
+// members. Class and function templates: their declaration in the source,
+// or `template <...>`, and the reference page (cppreference for std::,
+// ROOT's for ROOT's).
 nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const std::string& include_dir);
 
 // A cell that ran: its declarations' comments are shown by inspect (the

@@ -335,6 +335,45 @@ def test_inspect_comments_of_declarations_in_earlier_cells(host):
     assert text == "int doubler_before(int x)\ndoubles x, once more\n", text
 
 
+def test_inspect_a_cells_pow_lends_no_comment_to_libms(host):
+    # `/// my pow` above the pow of a cell's namespace is mine::pow's comment,
+    # not that of libm's pow overloads.
+    host.ok("#include <cmath>\nnamespace mine {\n/// my pow\n"
+            "double pow(double x, int n) { double r = 1; for (int i = 0; i < n; ++i) r *= x; return r; }\n}")
+    reply = inspect(host, "pow(2.0, 3)", 3)
+    assert reply["found"] is True, reply
+    text = reply["data"]["text/plain"]
+    assert "pow(double" in text and "my pow" not in text, text
+    text = inspect(host, "mine::pow(2.0, 3)", len("mine::po"))["data"]["text/plain"]
+    assert text == "double mine::pow(double x, int n)\nmy pow\n", text
+
+
+def test_inspect_each_overload_with_its_own_comment(host):
+    # Overloads a cell declared, documented in different cells: each
+    # declaration with its comment, not the newest cell's for all.
+    host.ok("/// one int\nint twice_over(int x) { return 2 * x; }")
+    host.ok("/// a double\ndouble twice_over(double x) { return 2 * x; }")
+    host.ok("/// a sum, twice\nlong twice_over(long a,\n                long b) { return 2 * (a + b); }")
+    host.ok("/// two strings\nint twice_over(const std::string& s,\n  std::vector<int> v) { return 1; }")
+    text = inspect(host, "twice_over(1)", 3)["data"]["text/plain"]
+    assert "int twice_over(int x)\none int\n" in text, text
+    assert "double twice_over(double x)\na double\n" in text, text
+    assert "long twice_over(long a, long b)\na sum, twice\n" in text, text
+    assert "int twice_over(const string& s, vector<int> v)\ntwo strings\n" in text, text
+
+
+def test_inspect_of_printf_shows_no_cell_comment(host):
+    # A cell's method named printf (another signature) and a comment above a
+    # call of printf: neither is libc's printf's comment.
+    host.ok("struct InspectedLogger {\n  /// prints to the log\n  int printf(const char* text) { return 0; }\n};\n"
+            '// says three\nint printed_three = printf("%d\\n", 3);')
+    text = inspect(host, 'printf("%d", 1)', 3)["data"]["text/plain"]
+    assert "printf(const char*" in text.replace(" *", "*"), text
+    assert "prints to the log" not in text and "says three" not in text, text
+    text = inspect(host, "InspectedLogger::printf")["data"]["text/plain"]
+    assert text == "int InspectedLogger::printf(const char* text)\nprints to the log\n", text
+
+
 def test_inspect_templates(host):
     host.ok("#include <vector>\n#include <algorithm>")
     reply = inspect(host, "std::vector")
