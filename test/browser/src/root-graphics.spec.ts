@@ -8,7 +8,7 @@
 // completes a member of a variable's class. Screenshots in test-artifacts/browser/.
 import { mkdirSync } from 'fs';
 import { join } from 'path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { ARTIFACTS, Lab, sleep } from './lab';
 import { Notebook, codeCells, openNotebook, outputsText, runAllCells, saveAndFetch } from './notebook';
 
@@ -50,6 +50,20 @@ function axisLabels(page: Page, index = 0, axis = 'x'): Promise<string[]> {
   );
 }
 const xLabels = (page: Page) => axisLabels(page, 0, 'x');
+
+/** The labels of an axis in one ROOT output with their centres on screen (px). */
+function placedLabels(root: Locator, axis: 'x' | 'y'): Promise<{ text: string; x: number; y: number }[]> {
+  return root.evaluate(
+    (node, a) =>
+      [...node.querySelectorAll(`.${a}axis_container text`)]
+        .map((t) => {
+          const r = (t as SVGGraphicsElement).getBoundingClientRect();
+          return { text: t.textContent ?? '', x: r.x + r.width / 2, y: r.y + r.height / 2 };
+        })
+        .filter((l) => l.text),
+    axis,
+  );
+}
 
 /** Axis labels as numbers (JSROOT writes minus as U+2212). */
 const numbers = (labels: string[]) => labels.map((l) => Number(l.replace('\u2212', '-'))).filter(Number.isFinite);
@@ -104,14 +118,21 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
     await first.screenshot({ path: join(ARTIFACTS, 'root-canvas.png') });
     const before = await xLabels(page);
     expect(before.length).toBeGreaterThan(2);
+    // The axis's own mapping from screen x to x, from its outermost numeric labels.
+    const placed = (await placedLabels(first, 'x'))
+      .map((l) => ({ ...l, v: Number(l.text.replace('\u2212', '-')) }))
+      .filter((l) => Number.isFinite(l.v));
+    const [lo, hi] = [placed[0], placed[placed.length - 1]];
+    const xAt = (px: number) => lo.v + ((px - lo.x) * (hi.v - lo.v)) / (hi.x - lo.x);
     // drag across the middle of the frame (JSROOT's rectangle zoom on the x axis)
     const frame = first.locator('.root_frame').first();
     const box = (await frame.boundingBox())!;
     const y = box.y + box.height / 2;
-    await page.mouse.move(box.x + box.width * 0.45, y);
+    const [from, to] = [box.x + box.width * 0.45, box.x + box.width * 0.6];
+    await page.mouse.move(from, y);
     await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
-    await page.mouse.move(box.x + box.width * 0.6, y, { steps: 5 });
+    await page.mouse.move((from + to) / 2, y, { steps: 5 });
+    await page.mouse.move(to, y, { steps: 5 });
     await page.mouse.up();
     let after = await xLabels(page);
     const deadline = Date.now() + 10000;
@@ -121,28 +142,35 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
     }
     await first.screenshot({ path: join(ARTIFACTS, 'root-canvas-zoomed.png') });
     expect(after).not.toEqual(before);
-    // The axis spanned -4..4; the drag covered 45%..60% of the frame: x from -0.4 to 0.8.
+    // The new axis spans what the drag covered (to a bin, 0.13, and a label step, 0.2).
     const [was, now] = [numbers(before), numbers(after)];
+    const [x0, x1] = [xAt(from), xAt(to)];
     expect(Math.min(...was)).toBeLessThanOrEqual(-3);
     expect(Math.max(...was)).toBeGreaterThanOrEqual(3);
     expect(now.length).toBeGreaterThan(1);
-    expect(Math.min(...now)).toBeGreaterThanOrEqual(-0.6);
-    expect(Math.max(...now)).toBeLessThanOrEqual(1.0);
+    expect(Math.min(...now)).toBeGreaterThanOrEqual(x0 - 0.35);
+    expect(Math.min(...now)).toBeLessThanOrEqual(x0 + 0.35);
+    expect(Math.max(...now)).toBeLessThanOrEqual(x1 + 0.35);
+    expect(Math.max(...now)).toBeGreaterThanOrEqual(x1 - 0.35);
   });
 
-  test('the mouse over a bin shows its tooltip: bin number, range and entries', async () => {
+  test('the mouse over a bin shows its tooltip: histogram, bin range and content', async () => {
     const second = page.locator('.torchclad-root[data-drawn="true"]').nth(1);
     await second.scrollIntoViewIfNeeded();
     await sleep(300);
     const box = (await second.locator('.root_frame').first().boundingBox())!;
-    // 10 bins over 0..10, bin i+1 holding i: 55% of the frame is x = 5.5, bin 6, 5 entries.
-    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.8, { steps: 4 });
+    // 10 bins over 0..10, bin i+1 holding weight i (so drawn with errors): the
+    // mouse at x = 5.5, found from the axis's labels "5" and "6", is in [5, 6).
+    const placed = await placedLabels(second, 'x');
+    const [five, six] = ['5', '6'].map((t) => placed.find((l) => l.text === t)!);
+    await page.mouse.move((five.x + six.x) / 2, box.y + box.height * 0.8, { steps: 4 });
     const hints = second.locator('.objects_hints');
     await hints.waitFor({ timeout: 10000 });
     const text = (await hints.textContent()) ?? '';
     await second.screenshot({ path: join(ARTIFACTS, 'root-tooltip.png') });
-    expect(text).toContain('bin = 6');
-    expect(text).toContain('entries = 5');
+    expect(text).toContain('flat');
+    expect(text).toContain('x = [5, 6)');
+    expect(text).toContain('y = 5');
     await page.mouse.move(0, 0);
   });
 
@@ -152,27 +180,16 @@ describe('ROOT graphics, inspect and completion in JupyterLab, in chromium', () 
     await third.scrollIntoViewIfNeeded();
     await sleep(300);
     await third.screenshot({ path: join(ARTIFACTS, 'root-logy.png') });
-    // The bins fall from 10^4 to 10^0.2: decades apart on a log axis, so the
-    // y labels' values grow by factors of 10 (a linear axis steps by a constant).
-    const ys = await third.evaluate((root) =>
-      [...root.querySelectorAll('.yaxis_container text')].map((t) => ({
-        text: t.textContent ?? '',
-        y: (t as SVGGraphicsElement).getBoundingClientRect().y,
-      })),
-    );
-    const labels = ys.map((l) => l.text).filter(Boolean);
-    expect(labels.length).toBeGreaterThanOrEqual(3);
-    const joined = labels.join(' ');
-    expect(joined).toMatch(/10/);
-    const values = numbers(labels).filter((v) => v > 0);
-    if (values.length >= 3) {
-      const sorted = [...values].sort((a, b) => a - b);
-      const ratios = sorted.slice(1).map((v, k) => v / sorted[k]);
-      expect(ratios.every((r) => Math.abs(r - 10) < 1e-6)).toBe(true);
-    } else {
-      // Labels written as powers (10^{n}): one per decade, at least three decades.
-      expect(labels.filter((l) => /^10/.test(l)).length).toBeGreaterThanOrEqual(3);
-    }
+    // The bins fall from 10^4 to 10^0.2. A log axis labels the decades 1, 10,
+    // 10², 10³, 10⁴ (each exponent a text of its own), equally spaced; a
+    // linear one could not place 1 and 10 a decade's height apart.
+    const labels = await placedLabels(third, 'y');
+    const decades = labels.filter((l) => /^(1|10)$/.test(l.text)).sort((a, b) => b.y - a.y);
+    expect(decades.map((l) => l.text)).toEqual(['1', '10', '10', '10', '10']);
+    expect(labels.map((l) => l.text)).toEqual(expect.arrayContaining(['2', '3', '4']));
+    const gaps = decades.slice(1).map((l, k) => decades[k].y - l.y);
+    expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThan(3);
+    expect(Math.min(...gaps)).toBeGreaterThan(20);
   });
 
   test('Shift+Tab shows the declaration of a ROOT class, with its reference page', async () => {
