@@ -265,13 +265,15 @@ int read_command(const std::string& path, const std::string& outdir,
 
 // A JSON description and the raw bytes it points into (write's replacement
 // values, build's weights), each file named when it cannot be opened.
-std::pair<json, std::vector<char>> read_json_and_bytes(const std::string& json_path, const std::string& bin_path) {
+std::pair<json, std::vector<char>> read_json_and_bytes(const std::string& json_path,
+                                                       const std::string& bin_path) {
   std::ifstream in(json_path);
   if (!in) throw BadInput("cannot open '" + json_path + "'");
   json j = json::parse(in);
   std::ifstream bin(bin_path, std::ios::binary);
   if (!bin) throw BadInput("cannot open '" + bin_path + "'");
-  return {std::move(j), std::vector<char>((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>())};
+  return {std::move(j),
+          std::vector<char>((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>())};
 }
 
 int write_command(const std::string& path, const std::string& values_json, const std::string& values_bin,

@@ -66,26 +66,38 @@ struct BadValue : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// An integer >= least, the whole text: "--steps ten", "--steps 3x" and
-// "--steps 0" are refused.
-int whole_int(const std::string& option, const std::string& text, int least = 1) {
+// An integer in [least, most], digits only: "--steps ten", "--steps 3x",
+// "--steps +5" and "--steps 0" are refused.
+int whole_int(const std::string& option, const std::string& text, int least = 1, int most = 1 << 30) {
   size_t used = 0;
   int value = 0;
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
   try {
-    value = std::stoi(text, &used);
+    if (digits) value = std::stoi(text, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size() || value < least)
-    throw BadValue(option + " expects " + (least == 0 ? "an integer >= 0" : "a positive integer") + ", found '" +
+  if (!digits || used != text.size() || value < least || value > most)
+    throw BadValue(option + " expects " + (least == 0 ? "an integer >= 0" : "a positive integer") +
+                   (most < (1 << 30) ? " up to " + std::to_string(most) : std::string()) + ", found '" +
                    text + "'");
   return value;
 }
 
-std::vector<int> split_ints(const std::string& option, const std::string& s) {
+// A comma-separated list that must name at least one item.
+std::vector<std::string> nonempty_list(const std::string& option, const std::string& s) {
+  auto items = split(s);
+  if (items.empty() ||
+      std::any_of(items.begin(), items.end(), [](const std::string& i) { return i.empty(); }))
+    throw BadValue(option + " expects a comma-separated list without empty items, found '" + s + "'");
+  return items;
+}
+
+std::vector<int> split_ints(const std::string& option, const std::string& s, int most = 1 << 30) {
   std::vector<int> v;
-  for (const auto& item : split(s)) v.push_back(whole_int(option, item));
-  if (v.empty()) throw BadValue(option + " expects a comma-separated list of positive integers, found '" + s + "'");
+  for (const auto& item : split(s)) v.push_back(whole_int(option, item, 1, most));
+  if (v.empty())
+    throw BadValue(option + " expects a comma-separated list of positive integers, found '" + s + "'");
   return v;
 }
 
@@ -342,18 +354,25 @@ void run_cnn_config(const Options& o, const std::string& optimizer, const std::s
 
 // The known engines and workloads, so a typo is an error and not a run that
 // silently times nothing.
-const char* const kEngines[] = {"clad-model", "clad-user", "clad-model-node", "clad-ops", "libtorch-autograd"};
+const char* const kEngines[] = {"clad-model", "clad-user", "clad-model-node", "clad-ops",
+                                "libtorch-autograd"};
 
+// mlp-A-B[-C...]: at least two widths, each 1 to 65536, no empty part (a
+// trailing '-' too), at most 2^28 weights (a gigabyte of float32).
 bool valid_workload(const std::string& w) {
   if (w == "cnn-gw") return true;
-  if (w.rfind("mlp-", 0) != 0) return false;
-  int widths = 0;
+  if (w.rfind("mlp-", 0) != 0 || w.back() == '-') return false;
+  std::vector<long long> widths;
   std::stringstream ss(w.substr(4));
-  for (std::string part; std::getline(ss, part, '-'); ++widths)
-    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(part) == 0)
+  for (std::string part; std::getline(ss, part, '-');) {
+    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos)
       return false;
-  return widths >= 2;
+    widths.push_back(std::stoll(part));
+    if (widths.back() < 1 || widths.back() > 65536) return false;
+  }
+  long long weights = 0;
+  for (size_t i = 1; i < widths.size(); ++i) weights += widths[i - 1] * widths[i];
+  return widths.size() >= 2 && weights <= (1LL << 28);
 }
 
 // Fills o from argv (option-value pairs); throws BadValue naming the option,
@@ -368,22 +387,24 @@ void parse_options(int argc, char** argv, Options& o) {
     if (i + 1 >= argc) throw BadValue(f + " needs a value");
     const std::string v = argv[i + 1];
     if (f == "--workloads") {
-      o.workloads = split(v);
+      o.workloads = nonempty_list(f, v);
       for (const auto& w : o.workloads)
         if (!valid_workload(w))
-          throw BadValue("--workloads: unknown workload '" + w + "' (expected mlp-A-B[-C...] or cnn-gw)");
+          throw BadValue("--workloads: unknown workload '" + w +
+                         "' (expected cnn-gw or mlp-A-B[-C...], widths 1 to 65536, at most 2^28 weights)");
     } else if (f == "--batches") {
-      o.batches = split_ints(f, v);
+      o.batches = split_ints(f, v, 65536);
     } else if (f == "--cnn-batches") {
-      o.cnn_batches = split_ints(f, v);
+      o.cnn_batches = split_ints(f, v, 65536);
     } else if (f == "--threads") {
-      o.threads = split_ints(f, v);
+      o.threads = split_ints(f, v, 256);
     } else if (f == "--engines") {
-      o.engines = split(v);
+      o.engines = nonempty_list(f, v);
       for (const auto& e : o.engines)
         if (std::find(std::begin(kEngines), std::end(kEngines), e) == std::end(kEngines))
-          throw BadValue("--engines: unknown engine '" + e +
-                         "' (expected clad-model, clad-user, clad-model-node, clad-ops or libtorch-autograd)");
+          throw BadValue(
+              "--engines: unknown engine '" + e +
+              "' (expected clad-model, clad-user, clad-model-node, clad-ops or libtorch-autograd)");
     } else if (f == "--steps") {
       o.steps = whole_int(f, v);
     } else if (f == "--warmup") {
@@ -391,7 +412,7 @@ void parse_options(int argc, char** argv, Options& o) {
     } else if (f == "--rounds") {
       o.rounds = whole_int(f, v);
     } else if (f == "--optimizer" || f == "--optimizers") {
-      o.optimizers = split(v);
+      o.optimizers = nonempty_list(f, v);
       for (const auto& opt : o.optimizers)
         if (opt != "sgd" && opt != "adam")
           throw BadValue("--optimizer takes sgd and/or adam, found '" + opt + "'");

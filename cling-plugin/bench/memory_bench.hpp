@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <ostream>
 #include <string>
@@ -66,7 +67,12 @@ inline size_t cache_bytes(int level, size_t fallback) {
     std::string size;
     if (!(lv >> l) || l != level || !(sz >> size) || size.empty()) continue;
     const size_t unit = size.back() == 'K' ? 1024 : size.back() == 'M' ? 1024 * 1024 : 1;
-    return static_cast<size_t>(std::stoull(size)) * unit;
+    size_t value = 0;
+    try {
+      value = static_cast<size_t>(std::stoull(size));
+    } catch (const std::exception&) {  // not a size: keep the fallback
+    }
+    if (value > 0) return value * unit;
   }
   return fallback;
 }

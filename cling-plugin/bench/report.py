@@ -322,10 +322,13 @@ def memory_sections(records, steps):
     if bw:
         def size(level):
             return f"{sizes[level] / 2**20:g} MiB" if level in sizes else "–"
+        sized = ("their total size below: half this machine's L2 of a core, half its L3, and 8 times "
+                 "the L3, at least 384 MiB, from sysfs" if sizes else
+                 "their total size was not recorded: binaries before the sizes came from sysfs used "
+                 "1 MiB, 24 MiB and 384 MiB")
         parts += ["## Memory bandwidth and the optimizer update",
                   "STREAM-like triad `a[i] = b[i] + s·c[i]` on one thread over three buffers together "
-                  "(their total size below: half this machine's L2 of a core, half its L3, and 8 times "
-                  "the L3, at least 384 MiB, from sysfs); bytes moved = reads + writes (12 per "
+                  f"({sized}); bytes moved = reads + writes (12 per "
                   "element, no write-allocate). GB/s, median over runs (range). The triad is a "
                   "reference, not a ceiling: an update that reads each line before writing it pays "
                   "no write-allocate and can exceed it.",
@@ -358,8 +361,8 @@ def memory_sections(records, steps):
                   "`step_and_clear`, which also writes the gradient to 0 (4 more bytes per "
                   "parameter), as the model-level engine's step does. `streams only, µs`: a loop with "
                   "Adam's reads and writes and multiply-adds only (no square root, no division), "
-                  "timed the same way: what the update would take if moving its bytes were its only "
-                  "cost.",
+                  "timed the same way: in cache, Adam's excess over it is its arithmetic; out of "
+                  "cache both are bound by memory (and may differ either way by a few percent).",
                   md_table(["optimizer", "parameters", "MB moved", "µs", "GB/s", "of L2", "of L3",
                             "of memory", "with clear, µs", "with clear, GB/s", "streams only, µs"], rows)]
     rows = []
@@ -439,7 +442,7 @@ def e2e_sections(records, steps):
              "outlier steps included, it is what a loop of the benchmark's steps takes per step.",
              md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train", "fit()",
                        "1/(step time)", "e2e/step", "fit/step", "1/(mean step)", "e2e/mean"], rows)]
-    pairs = []
+    pairs, groups = [], group(steps)
     for (w, t, opt, e, b), (sps, fit_sps, step_sps) in ratio.items():
         base = ratio.get((w, t, opt, BASELINE, b))
         if e == BASELINE or not base:
@@ -447,7 +450,9 @@ def e2e_sections(records, steps):
         base_sps, base_fit, base_step = base
         user = sps / base_sps
         fit_user = fit_sps / base_fit if fit_sps and base_fit else None
-        bench = step_sps / base_step if step_sps and base_step else None
+        # The step benchmark's speed-up as its own tables give it (median of per-run ratios).
+        by_engine = groups.get((w, t, opt), {})
+        bench = speedup(by_engine, e, b) if e in by_engine else None
         pairs.append([w, opt, str(b), e, f"{user:.2f}×", f"{fit_user:.2f}×" if fit_user else "–",
                       f"{bench:.2f}×" if bench else "–", f"{user / bench:.2f}" if bench else "–",
                       f"{fit_user / bench:.2f}" if bench and fit_user else "–"])
@@ -574,18 +579,22 @@ def plot_e2e(records, steps, machine, path):
     for ax, optimizer in zip(axes[0], optimizers):
         ax.axhline(0.9, color="black", linewidth=1, linestyle=":", label="target 0.90")
         keys = [k for k in ratio if k[2] == optimizer and ratio[k][2]]
-        for engine in dict.fromkeys(k[3] for k in keys):
-            ks = sorted((k for k in keys if k[3] == engine), key=lambda k: k[4])
-            xs = [k[4] for k in ks]
-            ax.plot(xs, [ratio[k][0] / ratio[k][2] for k in ks], "o-", color=COLORS.get(engine),
-                    label=f"{engine}: torchclad-train")
+        lines = list(dict.fromkeys((k[0], k[1], k[3]) for k in keys))  # (workload, threads, engine)
+        several = len({(w, t) for w, t, _ in lines}) > 1
+        values = []
+        for workload, threads, engine in lines:
+            ks = sorted((k for k in keys if (k[0], k[1], k[3]) == (workload, threads, engine)), key=lambda k: k[4])
+            name = f"{engine} ({workload}, {threads} thr.)" if several else engine
+            ys = [ratio[k][0] / ratio[k][2] for k in ks]
+            ax.plot([k[4] for k in ks], ys, "o-", color=COLORS.get(engine), label=f"{name}: torchclad-train")
             fits = [(k[4], ratio[k][1] / ratio[k][2]) for k in ks if ratio[k][1]]
             if fits:
-                ax.plot(*zip(*fits), "s--", color=COLORS.get(engine), alpha=0.7, label=f"{engine}: fit()")
+                ax.plot(*zip(*fits), "s--", color=COLORS.get(engine), alpha=0.7, label=f"{name}: fit()")
+            values += ys + [f for _, f in fits]
         workloads = ", ".join(dict.fromkeys(k[0] for k in keys))
         ax.set_title(f"{workloads}, {optimizer}")
         ax.set_ylabel("samples/s end to end ÷ (batch ÷ median step)")
-        ax.set_ylim(0.5, 1.15)
+        ax.set_ylim(min([0.5] + values) - 0.05, max([1.15] + values) + 0.05)
         style_batch_axis(ax, sorted({k[4] for k in keys}))
     finish(fig, path)
     return True

@@ -88,26 +88,39 @@ class MpiWorld final : public Communicator {
 // before any signal, written by the handler with write() alone.
 char terminated_message[512];
 size_t terminated_length = 0;
+// What SIGTERM did before (ROOT's handler in root.exe, SIG_DFL in a program):
+// run after the message, and restored when the session ends.
+struct sigaction previous_sigterm{};
+bool sigterm_replaced = false;
 
 void say_terminated(int sig) {
   if (terminated_length > 0) {
     [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, terminated_message, terminated_length);
   }
-  std::signal(sig, SIG_DFL);  // then end as the launcher asked
+  // Then what SIGTERM did before: SIGTERM is blocked in this handler, so the
+  // raised one reaches the previous action when this handler returns.
+  sigaction(sig, &previous_sigterm, nullptr);
   std::raise(sig);
 }
 
+void restore_sigterm() {
+  if (sigterm_replaced) sigaction(SIGTERM, &previous_sigterm, nullptr);
+  sigterm_replaced = false;
+}
+
 void say_when_terminated(int rank, int size) {
-  const int n = std::snprintf(terminated_message, sizeof terminated_message,
-                              "%s (rank %d of %d): ended by the launcher (SIGTERM): it ends every rank when one "
-                              "of them fails or dies, or when the job is cancelled; its report names which; "
-                              "checkpoints already written are kept\n",
-                              program_invocation_short_name, rank, size);
+  const int n =
+      std::snprintf(terminated_message, sizeof terminated_message,
+                    "%s (rank %d of %d): ended by the launcher (SIGTERM): it ends every rank when one "
+                    "of them fails or dies, or when the job is cancelled; its report names which; "
+                    "checkpoints already written are kept\n",
+                    program_invocation_short_name, rank, size);
   terminated_length = n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof terminated_message - 1) : 0;
-  struct sigaction action {};
+  if (sigaction(SIGTERM, nullptr, &previous_sigterm) != 0 || previous_sigterm.sa_handler == SIG_IGN) return;
+  struct sigaction action{};
   action.sa_handler = say_terminated;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
+  sigterm_replaced = sigaction(SIGTERM, &action, nullptr) == 0;
 }
 
 }  // namespace
@@ -139,6 +152,7 @@ void MpiSession::fail() {
 
 MpiSession::~MpiSession() {
   if (!active_) return;
+  restore_sigterm();
   set_world(nullptr);
   if (!failed_) MPI_Finalize();
 }
