@@ -29,6 +29,7 @@
 #include "include_hint.hpp"
 #include "inspect.hpp"
 #include "last_expression.hpp"
+#include "leading_definitions.hpp"
 #include "root_display.hpp"
 #include "scope_completion.hpp"
 #include "root_lock_tracker.hpp"
@@ -412,11 +413,12 @@ CellResult Cells::run_cling(const std::string& code) {
   timing::mark("prepared");
   TInterpreter::EErrorCode err = TInterpreter::kNoError;
   Landing landing;
-  // The whole cell goes to ProcessLine, as in ROOT's own notebook kernel:
-  // cling keeps leading declarations (functions, classes, namespaces,
-  // templates) global and wraps the statements after them in a function
-  // that it runs (cling::utils::getWrapPoint). Leading #include lines go
-  // first, on their own (split_leading_directives).
+  // The cell goes to ProcessLine, as in ROOT's own notebook kernel: cling
+  // keeps a leading definition (function, class, namespace, template) global
+  // and wraps the statements after it in a function that it runs
+  // (cling::utils::getWrapPoint). Leading #include lines go first, on their
+  // own (split_leading_directives), and so does each leading definition
+  // (split_leading_definitions): cling keeps only the first.
   // A last expression without ';' is evaluated on its own (split_last_expression):
   // its value is the cell's execute_result rather than cling's printout.
   const auto [directives, rest] = split_leading_directives(code);
@@ -426,7 +428,11 @@ CellResult Cells::run_cling(const std::string& code) {
   if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
   if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError &&
       !trim(split.statements).empty()) {
-    guarded_process_line(split.statements.c_str(), &err, &landing);
+    // Each leading definition on its own: cling keeps only the first global.
+    for (const std::string& piece : split_leading_definitions(split.statements)) {
+      guarded_process_line(piece.c_str(), &err, &landing);
+      if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) break;
+    }
     timing::mark("process_line");
   }
   if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !split.expression.empty()) {

@@ -23,36 +23,6 @@ bool digit_separator(const std::string& s, std::size_t i) {
   return b < i && std::isdigit(static_cast<unsigned char>(s[b]));
 }
 
-// Skips a comment, string, character or raw string literal starting at i;
-// returns the index after it, or i when there is none at i.
-std::size_t skip_literal_or_comment(const std::string& s, std::size_t i) {
-  const std::size_t n = s.size();
-  if (s.compare(i, 2, "//") == 0) {
-    while (i < n && s[i] != '\n') ++i;
-    return i;
-  }
-  if (s.compare(i, 2, "/*") == 0) {
-    const std::size_t end = s.find("*/", i + 2);
-    return end == std::string::npos ? n : end + 2;
-  }
-  if (s[i] == 'R' && i + 1 < n && s[i + 1] == '"' &&
-      (i == 0 || !ident_char(s[i - 1]) || s[i - 1] == '8' || s[i - 1] == 'u' || s[i - 1] == 'U' ||
-       s[i - 1] == 'L')) {
-    const std::size_t open = s.find('(', i + 2);
-    if (open == std::string::npos) return n;
-    const std::string close = ")" + s.substr(i + 2, open - i - 2) + "\"";
-    const std::size_t end = s.find(close, open + 1);
-    return end == std::string::npos ? n : end + close.size();
-  }
-  if (s[i] == '"' || (s[i] == '\'' && !digit_separator(s, i))) {
-    const char quote = s[i];
-    for (++i; i < n && s[i] != quote && s[i] != '\n'; ++i)
-      if (s[i] == '\\') ++i;
-    return i < n ? i + 1 : n;
-  }
-  return i;
-}
-
 // Keywords that open a statement or a declaration: such a tail is not an
 // expression whose value the cell shows.
 const std::set<std::string>& statement_keywords() {
@@ -68,17 +38,6 @@ const std::set<std::string>& statement_keywords() {
       "using",        "virtual",   "void",      "volatile",      "wchar_t",   "while",    "private",
       "public",       "protected", "operator"};
   return words;
-}
-
-std::size_t skip_space_and_comments(const std::string& s, std::size_t i) {
-  for (;;) {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    if (i < s.size() && (s.compare(i, 2, "//") == 0 || s.compare(i, 2, "/*") == 0)) {
-      i = skip_literal_or_comment(s, i);
-      continue;
-    }
-    return i;
-  }
 }
 
 // `Name`, `ns::Name`, `Name<...>` (balanced), then `*`/`&`/`const`, then a
@@ -160,6 +119,45 @@ bool looks_like_expression(const std::string& e, const std::function<bool(const 
 }
 
 }  // namespace
+
+std::size_t skip_literal_or_comment(const std::string& s, std::size_t i) {
+  const std::size_t n = s.size();
+  if (s.compare(i, 2, "//") == 0) {
+    while (i < n && s[i] != '\n') ++i;
+    return i;
+  }
+  if (s.compare(i, 2, "/*") == 0) {
+    const std::size_t end = s.find("*/", i + 2);
+    return end == std::string::npos ? n : end + 2;
+  }
+  if (s[i] == 'R' && i + 1 < n && s[i + 1] == '"' &&
+      (i == 0 || !ident_char(s[i - 1]) || s[i - 1] == '8' || s[i - 1] == 'u' || s[i - 1] == 'U' ||
+       s[i - 1] == 'L')) {
+    const std::size_t open = s.find('(', i + 2);
+    if (open == std::string::npos) return n;
+    const std::string close = ")" + s.substr(i + 2, open - i - 2) + "\"";
+    const std::size_t end = s.find(close, open + 1);
+    return end == std::string::npos ? n : end + close.size();
+  }
+  if (s[i] == '"' || (s[i] == '\'' && !digit_separator(s, i))) {
+    const char quote = s[i];
+    for (++i; i < n && s[i] != quote && s[i] != '\n'; ++i)
+      if (s[i] == '\\') ++i;
+    return i < n ? i + 1 : n;
+  }
+  return i;
+}
+
+std::size_t skip_space_and_comments(const std::string& s, std::size_t i) {
+  for (;;) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (i < s.size() && (s.compare(i, 2, "//") == 0 || s.compare(i, 2, "/*") == 0)) {
+      i = skip_literal_or_comment(s, i);
+      continue;
+    }
+    return i;
+  }
+}
 
 SplitCell split_last_expression(const std::string& code,
                                 const std::function<bool(const std::string&)>& is_type) {

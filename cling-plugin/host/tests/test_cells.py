@@ -3,6 +3,8 @@
 import subprocess
 import time
 
+import pytest
+
 from host_client import stderr_of, stdout_of
 
 
@@ -37,6 +39,52 @@ def test_a_definition_after_statements_is_a_compile_error(host):
     assert reply["status"] == "error"
     assert reply["ename"] == "CompileError"
     assert "function definition is not allowed here" in reply["evalue"]
+
+
+# Cells that start with several definitions: cling keeps only the first
+# global (getWrapPoint) and wrapped the second in its function, "function
+# definition is not allowed here"; the host gives each to cling on its own.
+SEVERAL_DEFINITIONS = {
+    "commented": ("/// a\nint NAME(int x) { return 2 * x; }\n/// b\n"
+                  "int NAME(const std::string& s, std::vector<int> v) { return (int)(s.size() + v.size()); }\n"
+                  'printf("%d %d\\n", NAME(4), NAME("ab", {1, 2, 3}));', "8 5\n"),
+    "swapped": ("int NAME(const std::string& s, std::vector<int> v) { return (int)(s.size() + v.size()); }\n"
+                'int NAME(int x) { return 2 * x; }\nprintf("%d %d\\n", NAME(4), NAME("ab", {1, 2, 3}));',
+                "8 5\n"),
+    "one_line": ('int NAME(int x) { return 2 * x; } int NAME(std::map<int,int> m) { return (int)m.size(); }\n'
+                 'printf("%d %d\\n", NAME(4), NAME(std::map<int,int>{{1, 2}}));', "8 1\n"),
+    "pair": ("int NAME(int x) { return 2 * x; }\nint NAME(std::pair<int, int> p) { return p.first + p.second; }\n"
+             'printf("%d %d\\n", NAME(4), NAME(std::make_pair(3, 4)));', "8 7\n"),
+    "then_expression_statement": ("int NAME(int x) { return 2 * x; }\n"
+                                  "int NAME(const std::string& s) { return (int)s.size(); }\nNAME(1);\n"
+                                  'printf("%d %d\\n", NAME(4), NAME(std::string("abc")));', "8 3\n"),
+    "struct_between": ("int NAME(int x) { return 2 * x; }\nstruct NAME_t { int a; };\n"
+                       'int NAME(NAME_t t) { return t.a; }\nprintf("%d %d\\n", NAME(4), NAME(NAME_t{6}));', "8 6\n"),
+    "alias_first": ("using NAME_v = std::vector<double>;\ndouble NAME(const NAME_v& v) { return v.size(); }\n"
+                    'printf("%.0f\\n", NAME(NAME_v{1, 2}));', "2\n"),
+    "operator_and_template": ("struct NAME_t { int a; };\nbool operator==(NAME_t x, NAME_t y) { return x.a == y.a; }\n"
+                              "template <class T> T NAME(T x) { return x + x; }\n"
+                              'printf("%d %d\\n", NAME(4), (int)(NAME_t{1} == NAME_t{1}));', "8 1\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SEVERAL_DEFINITIONS))
+def test_a_cell_with_several_leading_definitions(host, case):
+    code, expected = SEVERAL_DEFINITIONS[case]
+    assert host.ok("#include <map>\n#include <string>\n#include <utility>\n#include <vector>\n"
+                   + code.replace("NAME", "several_" + case)) == expected
+
+
+def test_a_compile_error_in_a_second_definition_names_its_cell_line(host):
+    reply, _ = host.execute("int fine_first() { return 1; }\n\nint broken_second() { return nope; }\n"
+                            "int never_third() { return 3; }")
+    assert reply["status"] == "error"
+    assert reply["evalue"] == "use of undeclared identifier 'nope'"
+    assert any(":3:" in line and "nope" in line for line in reply["traceback"])
+    # The definitions before it were made; the rest of the cell did not run.
+    assert host.ok('printf("%d\\n", fine_first());') == "1\n"
+    reply, _ = host.execute("never_third();")
+    assert "undeclared identifier 'never_third'" in reply["evalue"]
 
 
 def test_include_then_statements(host):

@@ -1,0 +1,22 @@
+#pragma once
+// A cell that starts with several definitions. cling keeps only the first
+// one global: cling::utils::getWrapPoint stops after the first function or
+// class definition and wraps all that follows in a function, where a second
+// function definition is "function definition is not allowed here" (ROOT's
+// prompt and notebook kernel do the same with such a cell). So the host gives
+// each leading definition to ProcessLine on its own, then the rest.
+#include <string>
+#include <vector>
+
+namespace host {
+
+// The cell cut after each of its leading top-level definitions and
+// declarations (a function definition; a class, struct, union or enum; a
+// namespace, template, extern, using or typedef), found by a lexical scan;
+// the rest, from the first statement (or preprocessor line) on, is the last
+// piece. Pieces after the first start with the cell's earlier lines as blank
+// lines, so that cling's line numbers are the cell's. A cell without such a
+// definition is one piece.
+std::vector<std::string> split_leading_definitions(const std::string& code);
+
+}  // namespace host
