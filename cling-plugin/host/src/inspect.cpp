@@ -13,6 +13,7 @@
 #include <TMethodArg.h>
 #include <TROOT.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <deque>
@@ -175,6 +176,21 @@ std::size_t declared_at(const std::string& line, const std::string& name, bool i
   return std::string::npos;
 }
 
+// Where the character or string literal opening at `i` ends (its closing
+// quote, or the text's end), else `i`: a '<' or ',' in a default value
+// (`char c = '<'`, `sep = ","`) opens no bracket and ends no parameter.
+// A `'` after a number's digits is a digit separator (`1'000`).
+std::size_t literal_end(const std::string& text, std::size_t i) {
+  const char quote = text[i];
+  if (quote != '\'' && quote != '"') return i;
+  std::size_t word = i;
+  while (word > 0 && ident_char(text[word - 1])) --word;
+  if (quote == '\'' && word < i && std::isdigit(static_cast<unsigned char>(text[word]))) return i;
+  for (++i; i < text.size() && text[i] != quote; ++i)
+    if (text[i] == '\\') ++i;
+  return std::min(i, text.size());
+}
+
 // The parameters of the declaration whose `(` is at `open`, as written
 // (`const std::string& s = ""`), split at the commas outside brackets; false
 // while the list is not closed (it goes on on the next line).
@@ -184,6 +200,11 @@ bool split_parameters(const std::string& text, std::size_t open, std::vector<std
   int depth = 0;
   for (std::size_t i = open + 1; i < text.size(); ++i) {
     const char c = text[i];
+    if (const std::size_t end = literal_end(text, i); end != i) {
+      current += text.substr(i, end + 1 - i);
+      i = end;
+      continue;
+    }
     if (depth == 0 && (c == ',' || c == ')')) {
       parameters->push_back(trim(current));
       current.clear();
@@ -215,23 +236,41 @@ std::vector<std::string> type_tokens(const std::string& text) {
 
 bool is_word(const std::string& token) { return !token.empty() && ident_char(token[0]); }
 
-// A declaration's parameter without its default value and its name (`T* p`,
-// `int a[3]`: `T*`, `int*`); `std::string`, `const T` and `unsigned long`
-// name no parameter.
+// The index of the first `[` outside brackets in a type's tokens (`int[3]`,
+// not `function<void(int[3])>`), or its size.
+std::size_t extents_at(const std::vector<std::string>& t) {
+  int depth = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == "[" && depth == 0) return i;
+    if (t[i] == "(" || t[i] == "<") ++depth;
+    if ((t[i] == ")" || t[i] == ">") && depth > 0) --depth;
+  }
+  return t.size();
+}
+
+// A declaration's parameter without its default value and its name, as
+// ROOT writes it (`T* p`, `int a[3]`, `int (*cb)(int)`: `T*`, `int[3]`,
+// `int(*)(int)`); `std::string`, `const T` and `unsigned long` name no
+// parameter.
 std::vector<std::string> unnamed(const std::string& parameter) {
   std::size_t end = 0;
   for (int depth = 0; end < parameter.size() && !(depth == 0 && parameter[end] == '='); ++end) {
+    if (const std::size_t close = literal_end(parameter, end); close != end) {
+      end = close;
+      continue;
+    }
     const char c = parameter[end];
     if (c == '(' || c == '<' || c == '[' || c == '{') ++depth;
     if ((c == ')' || c == '>' || c == ']' || c == '}') && depth > 0) --depth;
   }
-  std::vector<std::string> t = type_tokens(parameter.substr(0, end));
-  bool array = false;
-  if (!t.empty() && t.back() == "]") {
-    while (!t.empty() && t.back() != "[") t.pop_back();
-    if (!t.empty()) t.pop_back();
-    array = true;
-  }
+  std::vector<std::string> t = type_tokens(parameter.substr(0, std::min(end, parameter.size())));
+  // The name in a function pointer's or an array reference's `(*cb)`, `(&a)`.
+  for (std::size_t i = 1; i + 1 < t.size(); ++i)
+    if (is_word(t[i]) && (t[i - 1] == "*" || t[i - 1] == "&") && t[i + 1] == ")") t.erase(t.begin() + i);
+  // The name before an array's extents: set them aside meanwhile.
+  const std::size_t extents = extents_at(t);
+  const std::vector<std::string> tail(t.begin() + extents, t.end());
+  t.resize(extents);
   static const std::set<std::string> builtin = {"void",  "bool",     "char",     "wchar_t",  "char8_t",
                                                 "short", "char16_t", "char32_t", "int",      "long",
                                                 "float", "double",   "signed",   "unsigned", "auto"};
@@ -242,7 +281,22 @@ std::vector<std::string> unnamed(const std::string& parameter) {
     for (std::size_t i = 0; i + 1 < t.size(); ++i) type_before |= !not_types.count(t[i]);
     if (type_before) t.pop_back();
   }
-  if (array) t.push_back("*");
+  t.insert(t.end(), tail.begin(), tail.end());
+  return t;
+}
+
+// An array parameter is a pointer (`int[3]`, `int[N]`: `int*`; `int[3][4]`:
+// `int(*)[4]`), which is also how cling's prototypes are asked for. A
+// reference to an array (`int(&)[3]`) stays.
+std::vector<std::string> decayed(std::vector<std::string> t) {
+  const std::size_t open = extents_at(t);
+  const auto close = std::find(t.begin() + static_cast<long>(open), t.end(), "]");
+  if (close == t.end() || open == 0 || t[open - 1] == ")") return t;
+  const bool more = close + 1 != t.end() && *(close + 1) == "[";
+  t.erase(t.begin() + static_cast<long>(open), close + 1);
+  const std::vector<std::string> pointer =
+      more ? std::vector<std::string>{"(", "*", ")"} : std::vector<std::string>{"*"};
+  t.insert(t.begin() + static_cast<long>(open), pointer.begin(), pointer.end());
   return t;
 }
 
@@ -257,19 +311,53 @@ std::string joined(const std::vector<std::string>& tokens) {
   return text;
 }
 
+// `long long` as ROOT writes it: Long64_t, ULong64_t.
+void root_long64(std::vector<std::string>* t) {
+  for (std::size_t i = 0; i + 1 < t->size(); ++i) {
+    if ((*t)[i] != "long" || (*t)[i + 1] != "long") continue;
+    const bool is_unsigned = i > 0 && (*t)[i - 1] == "unsigned";
+    t->erase(t->begin() + static_cast<long>(i), t->begin() + static_cast<long>(i) + 2);
+    if (is_unsigned) t->erase(t->begin() + static_cast<long>(--i));
+    t->insert(t->begin() + static_cast<long>(i), is_unsigned ? "ULong64_t" : "Long64_t");
+  }
+}
+
+// East const as ROOT writes it: `Point const&` is `const Point&` (a const
+// after the type's words, before its first `*`, `&`, `(` or `[`).
+void const_first(std::vector<std::string>* t) {
+  int depth = 0;
+  for (std::size_t i = 0; i < t->size(); ++i) {
+    const std::string& token = (*t)[i];
+    if (depth == 0 && (token == "*" || token == "&" || token == "(" || token == "[")) return;
+    if (token == "<") ++depth;
+    if (token == ">" && depth > 0) --depth;
+    if (depth == 0 && i > 0 && token == "const" && t->front() != "const") {
+      t->erase(t->begin() + static_cast<long>(i));
+      t->insert(t->begin(), "const");
+      return;
+    }
+  }
+}
+
 // A parameter's type spelled alike from a declaration's text and from ROOT
-// (which writes `const string&` for `const std::string& s`, and
-// `__cling_N52::Point` for a cell's `Point`): without scopes, `struct`,
-// top-level const, with one spelling of `unsigned`, `long int`, `signed`.
-std::string comparable_type(const std::vector<std::string>& t) {
+// (which writes `const string&` for `const std::string& s`, `Long64_t` for
+// `long long`, and `__cling_N52::Point` for a cell's `Point`): without
+// cling's scopes, `struct`, top-level const, arrays' extents, with one
+// spelling of `unsigned`, `long int`, `signed`. Other scopes stay (a::T is
+// not b::T); same_type compares them.
+std::string comparable_type(const std::vector<std::string>& written) {
   static const std::set<std::string> dropped = {"struct", "class", "enum", "union", "typename"};
   static const std::set<std::string> sized = {"char", "short", "int", "long"};
+  const std::vector<std::string> t = decayed(written);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < t.size(); ++i) {
     const std::string next = i + 1 < t.size() ? t[i + 1] : "";
     const std::string prev = out.empty() ? "" : out.back();
     if (t[i] == "::") {
-      if (is_word(prev)) out.pop_back();
+      if (prev.rfind("__cling_N", 0) == 0)
+        out.pop_back();
+      else if (is_word(prev) || prev == ">")
+        out.push_back("::");  // a leading `::` (global scope) is dropped
       continue;
     }
     if (dropped.count(t[i]) || (t[i] == "int" && (prev == "short" || prev == "long"))) continue;
@@ -280,10 +368,41 @@ std::string comparable_type(const std::vector<std::string>& t) {
     out.push_back(t[i]);
     if (t[i] == "unsigned" && !sized.count(next)) out.push_back("int");
   }
+  root_long64(&out);
+  const_first(&out);
   if (!out.empty() && out.back() == "const") out.pop_back();  // `T* const`, `int const`
   if (!out.empty() && out.front() == "const" && out.back() != "*" && out.back() != "&")
     out.erase(out.begin());
   return joined(out);
+}
+
+// The words of the qualified name at `*i` (`std::string`: std, string),
+// past which `*i` moves; none if `*i` is a sign.
+std::vector<std::string> qualified_name(const std::vector<std::string>& t, std::size_t* i) {
+  std::vector<std::string> words;
+  if (*i >= t.size() || !is_word(t[*i])) return words;
+  words.push_back(t[(*i)++]);
+  while (*i + 1 < t.size() && t[*i] == "::" && is_word(t[*i + 1])) {
+    words.push_back(t[*i + 1]);
+    *i += 2;
+  }
+  return words;
+}
+
+// Whether two of comparable_type's spellings name one type. A name matches
+// the same name with fewer scopes (ROOT writes `string` for `std::string`,
+// a cell may write `T` for a::T), but a::T is not b::T.
+bool same_type(const std::string& a, const std::string& b) {
+  const std::vector<std::string> x = type_tokens(a), y = type_tokens(b);
+  std::size_t i = 0, j = 0;
+  while (i < x.size() && j < y.size()) {
+    const std::vector<std::string> p = qualified_name(x, &i), q = qualified_name(y, &j);
+    if (p.empty() != q.empty()) return false;
+    if (p.empty() && x[i++] != y[j++]) return false;
+    const std::size_t n = std::min(p.size(), q.size());
+    if (!std::equal(p.end() - static_cast<long>(n), p.end(), q.end() - static_cast<long>(n))) return false;
+  }
+  return i == x.size() && j == y.size();
 }
 
 // Whether a declaration's written parameters are an overload's (`types`,
@@ -293,7 +412,10 @@ bool same_parameters(const std::vector<std::string>& written, const std::vector<
   for (const std::string& parameter : written)
     if (const std::string type = comparable_type(unnamed(parameter)); type != "...") mine.push_back(type);
   if (mine.size() == 1 && mine.front() == "void") mine.clear();
-  return mine == types;
+  if (mine.size() != types.size()) return false;
+  for (std::size_t k = 0; k < mine.size(); ++k)
+    if (!same_type(mine[k], types[k])) return false;
+  return true;
 }
 
 // The declaration of `name` in a source text and the comment just above it
@@ -418,6 +540,24 @@ SourceDecl find_in_cells(const Context& ctx, const std::string& name, bool is_cl
   return first;
 }
 
+// The comment of `name`'s declaration in the request's code and the cells
+// when exactly one declaration of it (a cell run twice counts once) has one.
+std::string only_comment_in_cells(const Context& ctx, const std::string& name) {
+  std::set<std::pair<std::string, std::string>> commented;
+  auto scan = [&](const std::string& text) {
+    std::istringstream in(text);
+    // find_declaration stops at the first commented one: go on from there.
+    for (SourceDecl d; !(d = find_declaration(in, name, false)).comment.empty();)
+      commented.insert({d.declaration, d.comment});
+  };
+  scan(ctx.code);
+  {
+    std::lock_guard<std::mutex> lock(cells_mutex);
+    for (const std::string& cell : cell_sources) scan(cell);
+  }
+  return commented.size() == 1 ? commented.begin()->second : "";
+}
+
 // The parameter types (`const std::string&,int`) of each function `name`
 // the request's code and the cells declare: to ask cling for the overloads
 // its list of global functions leaves out.
@@ -431,7 +571,7 @@ std::set<std::string> cell_prototypes(const Context& ctx, const std::string& nam
       if (at == std::string::npos) continue;
       std::string prototype;
       for (const std::string& parameter : parameters_of(in, &t, t.find('(', at)))
-        if (const std::string type = joined(unnamed(parameter)); type != "...")
+        if (const std::string type = joined(decayed(unnamed(parameter))); type != "...")
           prototype += (prototype.empty() ? "" : ",") + type;
       prototypes.insert(prototype);
     }
@@ -688,6 +828,33 @@ void collect_methods(TClass* cl, const std::string& name, std::set<const TClass*
         collect_methods(static_cast<TBaseClass*>(o)->GetClassPointer(), name, seen, found, ctx);
 }
 
+// Global functions, each with the comment of its own declaration in the
+// cells. When none of them matches a declaration's parameters (a spelling
+// comparable_type misses: a macro, a typedef), the only cell function still
+// gets the only commented declaration of its name, as before overloads were
+// told apart.
+void add_functions(const Context& ctx, const std::string& name, const std::vector<TFunction*>& overloads,
+                   Found* found) {
+  std::vector<std::string> docs;
+  int from_cells = 0;
+  bool matched = false;
+  for (TFunction* f : overloads) {
+    std::string doc = trim(f->GetTitle());
+    if (from_cell(f)) {
+      ++from_cells;
+      const std::vector<std::string> types = parameter_types(f);
+      const SourceDecl source = doc.empty() ? find_in_cells(ctx, name, false, &types) : SourceDecl{};
+      matched |= !doc.empty() || !source.declaration.empty();
+      if (doc.empty()) doc = source.comment;
+    }
+    docs.push_back(doc);
+  }
+  for (std::size_t i = 0; i < overloads.size(); ++i) {
+    if (from_cells == 1 && !matched && from_cell(overloads[i])) docs[i] = only_comment_in_cells(ctx, name);
+    found->add(without_cling_namespaces(overloads[i]->GetPrototype()), docs[i]);
+  }
+}
+
 TClass* class_of_type(std::string type) {
   for (const char* word : {"const ", "volatile "})
     for (std::size_t at; (at = type.find(word)) != std::string::npos;)
@@ -784,15 +951,10 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
         // calls made (`double twice<double>(double x)`).
         const bool is_template = gROOT->GetFunctionTemplate(symbol.name.c_str()) != nullptr;
         if (is_template) describe_template(symbol.name, ctx, &found);
+        std::vector<TFunction*> overloads;
         auto add_function = [&](TFunction* f) {
           const std::string prototype = without_cling_namespaces(f->GetPrototype());
-          if (is_template && prototype.find(symbol.name + "<") != std::string::npos) return;
-          std::string doc = trim(f->GetTitle());
-          if (doc.empty() && from_cell(f)) {
-            const std::vector<std::string> types = parameter_types(f);
-            doc = find_in_cells(ctx, symbol.name, false, &types).comment;
-          }
-          found.add(prototype, doc);
+          if (!is_template || prototype.find(symbol.name + "<") == std::string::npos) overloads.push_back(f);
         };
         if (auto* functions = dynamic_cast<TListOfFunctions*>(gROOT->GetListOfGlobalFunctions(kTRUE)))
           if (TList* overloads = functions->GetListForObject(symbol.name.c_str()))
@@ -800,7 +962,7 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
         // Functions declared in cells live in cling's per-cell namespaces,
         // which that list leaves out: one, then each overload the cells
         // declare, asked for by its parameter types.
-        if (found.plain.empty() && !is_template)
+        if (overloads.empty() && !is_template)
           if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kTRUE)) {
             add_function(f);
             std::set<std::string> seen = {f->GetMangledName()};
@@ -810,6 +972,7 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
                         gROOT->GetGlobalFunctionWithPrototype(symbol.name.c_str(), prototype.c_str(), kTRUE))
                   if (seen.insert(g->GetMangledName()).second) add_function(g);
           }
+        add_functions(ctx, symbol.name, overloads, &found);
       }
       if (found.plain.empty() && scope_end == std::string::npos) {
         if (TGlobal* var = gROOT->GetGlobal(symbol.name.c_str(), kTRUE)) {

@@ -374,6 +374,62 @@ def test_inspect_of_printf_shows_no_cell_comment(host):
     assert text == "int InspectedLogger::printf(const char* text)\nprints to the log\n", text
 
 
+def test_inspect_comment_of_a_long_long_overload(host):
+    # ROOT writes Long64_t/ULong64_t for the cell's long long/unsigned long long.
+    host.ok("/// a long long\nint by_width(long long n) { return 1; }")
+    host.ok("/// an unsigned long long\nint by_width(unsigned long long n) { return 2; }")
+    host.ok("/// an int\nint by_width(int n) { return 3; }")
+    text = inspect(host, "by_width(1)", 3)["data"]["text/plain"]
+    assert "\na long long\n" in text and "\nan unsigned long long\n" in text, text
+    assert "\nan int\n" in text, text
+
+
+def test_inspect_comment_of_array_and_callback_overloads(host):
+    # ROOT writes int[3] for `int a[3]` and int(*)(int) for `int (*cb)(int)`.
+    host.ok("/// an array\nint by_shape(int a[3]) { return a[0]; }")
+    host.ok("/// a callback\nint by_shape(int (*cb)(int)) { return cb(1); }")
+    text = inspect(host, "by_shape(nullptr)", 3)["data"]["text/plain"]
+    assert "\nan array\n" in text and "\na callback\n" in text, text
+
+
+def test_inspect_comment_of_an_east_const_parameter(host):
+    host.ok("struct EastPoint { int x; };")
+    host.ok("/// by east const reference\nint east_x(EastPoint const& p) { return p.x; }")
+    text = inspect(host, "east_x", 3)["data"]["text/plain"]
+    assert text.endswith("\nby east const reference\n") and text.count("\n") == 2, text
+
+
+def test_inspect_literals_in_defaults_do_not_swallow_the_next_overload(host):
+    # The '<' and "," of default values open no bracket and end no parameter,
+    # so the declarations after them are still found (here in the request's
+    # code, which is read before the cells).
+    host.ok("int quoted(char c = '<', int x = 0) { return x; }")
+    host.ok("int quoted(const char* sep = \",\", double y = 1) { return 1; }")
+    host.ok("int quoted(int y) { return y; }")
+    code = ("/// with a char\nint quoted(char c = '<', int x = 0);\n"
+            "/// with a separator\nint quoted(const char* sep = \",\", double y = 1);\n"
+            "/// one int\nint quoted(int y);\nquoted(1)")
+    text = inspect(host, code, len(code) - 3)["data"]["text/plain"]
+    assert "\nwith a char\n" in text and "\nwith a separator\n" in text, text
+    assert "\none int\n" in text, text
+
+
+def test_inspect_overloads_in_two_scopes_keep_their_comments(host):
+    host.ok("namespace sa { struct T {}; }\nnamespace sb { struct T {}; }\n"
+            "/// from sa\nint scoped(sa::T x) { return 1; }\n/// from sb\nint scoped(sb::T x) { return 2; }")
+    text = inspect(host, "scoped(sa::T())", 3)["data"]["text/plain"]
+    assert "int scoped(sa::T x)\nfrom sa\n" in text, text
+    assert "int scoped(sb::T x)\nfrom sb\n" in text, text
+
+
+def test_inspect_single_cell_function_keeps_its_comment(host):
+    # A spelling the comparison cannot see through (a macro): the only
+    # commented declaration of the only cell function still documents it.
+    host.ok("#define INSPECT_NUM double\n/// halves x\nINSPECT_NUM halved(INSPECT_NUM x) { return x / 2; }")
+    text = inspect(host, "halved(1.0)", 3)["data"]["text/plain"]
+    assert text == "double halved(double x)\nhalves x\n", text
+
+
 def test_inspect_templates(host):
     host.ok("#include <vector>\n#include <algorithm>")
     reply = inspect(host, "std::vector")
