@@ -395,12 +395,17 @@ def e2e_runs(records):
     return e2e, fit
 
 
+def steps_by_key(steps):
+    """{key: the step benchmark's summary} of the steps that ran, key as e2e_runs'."""
+    return {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
+            for r in steps if ok(r)}
+
+
 def e2e_ratio(records, steps):
     """{key: (median samples/s end to end, of fit() or None, batch / median step time or
     None)} in the e2e_sections' order."""
     e2e, fit = e2e_runs(records)
-    step = {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
-            for r in steps if ok(r)}
+    step = steps_by_key(steps)
     out = {}
     for key in sorted(e2e, key=lambda k: (k[0], k[1], k[2], k[4], ENGINE_ORDER.index(k[3])
                                           if k[3] in ENGINE_ORDER else 99)):
@@ -415,8 +420,7 @@ def e2e_sections(records, steps):
     e2e, fit = e2e_runs(records)
     if not e2e:
         return []
-    step = {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
-            for r in steps if ok(r)}
+    step = steps_by_key(steps)
     ratio = e2e_ratio(records, steps)
     rows = []
     for key, (sps, fit_sps, step_sps) in ratio.items():
