@@ -25,6 +25,7 @@
 #include "cell_models.hpp"
 #include "cell_processes.hpp"
 #include "cell_timing.hpp"
+#include "cpp_text.hpp"
 #include "crash_report.hpp"
 #include "include_hint.hpp"
 #include "inspect.hpp"
@@ -127,9 +128,11 @@ void land_exception(Landing* landing) {
   }
 }
 
-// The cell's statements through ProcessLine, landing in `landing`.
+// The cell's statements through ProcessLine, landing in `landing`; with
+// `declare`, a definition through Declare (cling parses it as it is, without
+// its wrap point: CellPiece::declare), a failure as kRecoverable.
 __attribute__((noinline)) void guarded_process_line(const char* code, TInterpreter::EErrorCode* err,
-                                                    Landing* landing) {
+                                                    Landing* landing, bool declare = false) {
   if (sigsetjmp(g_cell_jump, 1) != 0) {
     arm_cell_jump(false);
     landing->jump = last_jump_cause();
@@ -141,7 +144,10 @@ __attribute__((noinline)) void guarded_process_line(const char* code, TInterpret
   set_landing_frame(__builtin_frame_address(0));
   arm_cell_jump(true);
   try {
-    gInterpreter->ProcessLine(code, err);
+    if (!declare)
+      gInterpreter->ProcessLine(code, err);
+    else if (!gInterpreter->Declare(code))
+      *err = TInterpreter::kRecoverable;
     arm_cell_jump(false);
   } catch (...) {
     arm_cell_jump(false);
@@ -241,11 +247,9 @@ std::pair<std::string, std::string> split_leading_directives(const std::string& 
           std::string(directive_lines, '\n') + code.substr(end_of_directives)};
 }
 
-bool is_identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
 bool is_identifier(const std::string& s) {
   return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) &&
-         std::all_of(s.begin(), s.end(), is_identifier_char);
+         std::all_of(s.begin(), s.end(), identifier_char);
 }
 
 // The NAME of "%%clad NAME" names the library's files (NAME.C, NAME_C.so,
@@ -429,8 +433,8 @@ CellResult Cells::run_cling(const std::string& code) {
   if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError &&
       !trim(split.statements).empty()) {
     // Each leading definition on its own: cling keeps only the first global.
-    for (const std::string& piece : split_leading_definitions(split.statements)) {
-      guarded_process_line(piece.c_str(), &err, &landing);
+    for (const CellPiece& piece : split_leading_definitions(split.statements)) {
+      guarded_process_line(piece.code.c_str(), &err, &landing, piece.declare);
       if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) break;
     }
     timing::mark("process_line");
@@ -579,7 +583,7 @@ CellResult Cells::run_clad(const std::string& header_line, const std::string& bo
   static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
   if (name.empty() && !cell_id.empty()) {
     name = "clad_";
-    for (char c : cell_id) name += is_identifier_char(c) ? c : '_';
+    for (char c : cell_id) name += identifier_char(c) ? c : '_';
   } else if (name.empty()) {
     name = "clad_cell_" + std::to_string(clad_cells_);
   } else if (!std::regex_match(name, identifier)) {
@@ -710,12 +714,12 @@ void Cells::remember_identifiers(const std::string& code) {
   // per character of a long identifier and overflowed the stack.
   constexpr std::size_t kMinLength = 3, kMaxLength = 256;  // longer: not worth completing
   for (std::size_t i = 0; i < code.size() && identifiers_.size() < 20000;) {
-    if (!is_identifier_char(code[i])) {
+    if (!identifier_char(code[i])) {
       ++i;
       continue;
     }
     std::size_t end = i;
-    while (end < code.size() && is_identifier_char(code[end])) ++end;
+    while (end < code.size() && identifier_char(code[end])) ++end;
     const std::size_t length = end - i;
     const bool number = std::isdigit(static_cast<unsigned char>(code[i]));
     if (!number && length >= kMinLength && length <= kMaxLength) identifiers_.insert(code.substr(i, length));
@@ -733,7 +737,7 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
     if (line.size() > 1500) line = line.substr(line.size() - 1500);
   }
   std::size_t token = line.size();
-  while (token > 0 && is_identifier_char(line[token - 1])) --token;
+  while (token > 0 && identifier_char(line[token - 1])) --token;
   const std::string partial = line.substr(token);
 
   std::vector<std::string> matches, signatures;

@@ -7,17 +7,17 @@
 #include <cstring>
 #include <fstream>
 
+#include "cpp_text.hpp"
+
 namespace host {
 namespace {
 
 constexpr std::size_t kMaxName = 128;
 
-bool is_identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
 bool ends_with_word(const std::string& text, const std::string& word) {
   if (text.size() < word.size() || text.compare(text.size() - word.size(), word.size(), word) != 0)
     return false;
-  return text.size() == word.size() || !is_identifier_char(text[text.size() - word.size() - 1]);
+  return text.size() == word.size() || !identifier_char(text[text.size() - word.size() - 1]);
 }
 
 std::string rtrim(std::string s) {
@@ -29,9 +29,9 @@ std::string rtrim(std::string s) {
 std::string name_used(const std::string& code) {
   static const std::string marker = "torchclad::";
   for (std::size_t at = code.find(marker); at != std::string::npos; at = code.find(marker, at + 1)) {
-    if (at > 0 && is_identifier_char(code[at - 1])) continue;  // my_torchclad::
+    if (at > 0 && identifier_char(code[at - 1])) continue;  // my_torchclad::
     std::size_t end = at + marker.size();
-    while (end < code.size() && end - at - marker.size() < kMaxName && is_identifier_char(code[end])) ++end;
+    while (end < code.size() && end - at - marker.size() < kMaxName && identifier_char(code[end])) ++end;
     if (end > at + marker.size()) return code.substr(at + marker.size(), end - at - marker.size());
   }
   return "";
@@ -61,7 +61,7 @@ bool declares(const std::string& line, const std::string& name) {
   const std::string code = line.substr(0, line.find("//"));
   for (std::size_t at = code.find(name); at != std::string::npos; at = code.find(name, at + 1)) {
     const std::size_t end = at + name.size();
-    if ((at > 0 && is_identifier_char(code[at - 1])) || (end < code.size() && is_identifier_char(code[end])))
+    if ((at > 0 && identifier_char(code[at - 1])) || (end < code.size() && identifier_char(code[end])))
       continue;
     const std::string before = rtrim(code.substr(0, at));
     std::string after = code.substr(end);
@@ -73,8 +73,8 @@ bool declares(const std::string& line, const std::string& name) {
     if (before.size() >= 2 && (before.compare(before.size() - 2, 2, "::") == 0 || before.back() == '.'))
       continue;
     if (!after.empty() && (after[0] == '(' || after[0] == '=' || after[0] == '{') &&
-        (before.empty() || is_identifier_char(before.back()) || before.back() == '>' ||
-         before.back() == '&' || before.back() == '*'))
+        (before.empty() || identifier_char(before.back()) || before.back() == '>' || before.back() == '&' ||
+         before.back() == '*'))
       return true;
   }
   return false;

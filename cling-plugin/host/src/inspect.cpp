@@ -24,10 +24,11 @@
 #include <sstream>
 #include <vector>
 
+#include "cpp_text.hpp"
+#include "last_expression.hpp"
+
 namespace host {
 namespace {
-
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 std::size_t byte_at(const std::string& s, long code_points) {
   std::size_t i = 0;
@@ -53,15 +54,15 @@ Symbol symbol_at(const std::string& code, std::size_t cursor) {
   std::size_t begin = cursor, end = cursor;
   // The cursor may sit just after the name, or on its '(' (JupyterLab
   // sends the position of the cursor, often after `f(`).
-  if (begin > 0 && begin <= code.size() && (begin == code.size() || !ident_char(code[begin])) &&
+  if (begin > 0 && begin <= code.size() && (begin == code.size() || !identifier_char(code[begin])) &&
       code[begin - 1] == '(')
     begin = end = begin - 1;
-  while (begin > 0 &&
-         (ident_char(code[begin - 1]) || (code[begin - 1] == ':' && begin >= 2 && code[begin - 2] == ':' &&
-                                          begin >= 3 && ident_char(code[begin - 3])))) {
+  while (begin > 0 && (identifier_char(code[begin - 1]) ||
+                       (code[begin - 1] == ':' && begin >= 2 && code[begin - 2] == ':' && begin >= 3 &&
+                        identifier_char(code[begin - 3])))) {
     begin -= code[begin - 1] == ':' ? 2 : 1;
   }
-  while (end < code.size() && ident_char(code[end])) ++end;
+  while (end < code.size() && identifier_char(code[end])) ++end;
   Symbol symbol;
   symbol.name = code.substr(begin, end - begin);
   std::size_t before = begin;
@@ -73,7 +74,7 @@ Symbol symbol_at(const std::string& code, std::size_t cursor) {
     return symbol;
   std::size_t object_end = before;
   std::size_t object_begin = object_end;
-  while (object_begin > 0 && ident_char(code[object_begin - 1])) --object_begin;
+  while (object_begin > 0 && identifier_char(code[object_begin - 1])) --object_begin;
   symbol.object = code.substr(object_begin, object_end - object_begin);
   return symbol;
 }
@@ -119,8 +120,8 @@ std::string unqualified(const std::string& name) {
 }
 
 bool word_at(const std::string& text, std::size_t at, const std::string& word) {
-  return text.compare(at, word.size(), word) == 0 && (at == 0 || !ident_char(text[at - 1])) &&
-         (at + word.size() == text.size() || !ident_char(text[at + word.size()]));
+  return text.compare(at, word.size(), word) == 0 && (at == 0 || !identifier_char(text[at - 1])) &&
+         (at + word.size() == text.size() || !identifier_char(text[at + word.size()]));
 }
 
 // Where the line declares (or defines) `name`, or npos: a class (`class
@@ -147,7 +148,7 @@ std::size_t declared_at(const std::string& line, const std::string& name, bool i
       std::size_t start = at;
       while (start >= 2 && line.compare(start - 2, 2, "::") == 0) {
         start -= 2;
-        while (start > 0 && ident_char(line[start - 1])) --start;
+        while (start > 0 && identifier_char(line[start - 1])) --start;
       }
       std::size_t type_end = start;
       while (type_end > 0 && line[type_end - 1] == ' ') --type_end;
@@ -155,16 +156,16 @@ std::size_t declared_at(const std::string& line, const std::string& name, bool i
       // `if (a > name(b))`), or assigned: a use, not a declaration.
       if (type_end == 0 || type_end == start || line.find('=') < at || line.find('(') < at) continue;
       const char c = line[type_end - 1];
-      if (!(ident_char(c) || c == '*' || c == '&' || c == '>')) continue;
+      if (!(identifier_char(c) || c == '*' || c == '&' || c == '>')) continue;
       // `T*`, `T&`, `vector<T>&`: the type's own word before its * and &.
       std::size_t word_end = type_end;
       while (word_end > 0 &&
              (line[word_end - 1] == '*' || line[word_end - 1] == '&' || line[word_end - 1] == ' '))
         --word_end;
-      if (word_end == 0 || !(ident_char(line[word_end - 1]) || line[word_end - 1] == '>')) continue;
+      if (word_end == 0 || !(identifier_char(line[word_end - 1]) || line[word_end - 1] == '>')) continue;
       if (line[word_end - 1] == '>' && line.rfind('<', word_end - 1) == std::string::npos) continue;
       std::size_t word = word_end;
-      while (word > 0 && ident_char(line[word - 1])) --word;
+      while (word > 0 && identifier_char(line[word - 1])) --word;
       const std::string type_word = line.substr(word, word_end - word);
       if (!type_word.empty() && std::isdigit(static_cast<unsigned char>(type_word[0])))
         continue;  // `2 * name(`
@@ -176,33 +177,21 @@ std::size_t declared_at(const std::string& line, const std::string& name, bool i
   return std::string::npos;
 }
 
-// Where the character or string literal opening at `i` ends (its closing
-// quote, or the text's end), else `i`: a '<' or ',' in a default value
-// (`char c = '<'`, `sep = ","`) opens no bracket and ends no parameter.
-// A `'` after a number's digits is a digit separator (`1'000`).
-std::size_t literal_end(const std::string& text, std::size_t i) {
-  const char quote = text[i];
-  if (quote != '\'' && quote != '"') return i;
-  std::size_t word = i;
-  while (word > 0 && ident_char(text[word - 1])) --word;
-  if (quote == '\'' && word < i && std::isdigit(static_cast<unsigned char>(text[word]))) return i;
-  for (++i; i < text.size() && text[i] != quote; ++i)
-    if (text[i] == '\\') ++i;
-  return std::min(i, text.size());
-}
-
 // The parameters of the declaration whose `(` is at `open`, as written
 // (`const std::string& s = ""`), split at the commas outside brackets; false
-// while the list is not closed (it goes on on the next line).
+// while the list is not closed (it goes on on the next line). Literals are
+// skipped whole (skip_literal_or_comment): a '<' or ',' in a default value
+// (`char c = '<'`, `sep = ","`) opens no bracket and ends no parameter; a
+// comment (`int n /* rows, cols */`) is a blank.
 bool split_parameters(const std::string& text, std::size_t open, std::vector<std::string>* parameters) {
   parameters->clear();
   std::string current;
   int depth = 0;
   for (std::size_t i = open + 1; i < text.size(); ++i) {
     const char c = text[i];
-    if (const std::size_t end = literal_end(text, i); end != i) {
-      current += text.substr(i, end + 1 - i);
-      i = end;
+    if (const std::size_t after = skip_literal_or_comment(text, i); after != i) {
+      current += text[i] == '/' ? std::string(" ") : text.substr(i, after - i);
+      i = after - 1;
       continue;
     }
     if (depth == 0 && (c == ',' || c == ')')) {
@@ -224,8 +213,8 @@ std::vector<std::string> type_tokens(const std::string& text) {
   std::vector<std::string> tokens;
   for (std::size_t i = 0; i < text.size();) {
     std::size_t end = i + 1;
-    if (ident_char(text[i]))
-      while (end < text.size() && ident_char(text[end])) ++end;
+    if (identifier_char(text[i]))
+      while (end < text.size() && identifier_char(text[end])) ++end;
     else if (text.compare(i, 2, "::") == 0)
       end = i + 2;
     if (!std::isspace(static_cast<unsigned char>(text[i]))) tokens.push_back(text.substr(i, end - i));
@@ -234,7 +223,7 @@ std::vector<std::string> type_tokens(const std::string& text) {
   return tokens;
 }
 
-bool is_word(const std::string& token) { return !token.empty() && ident_char(token[0]); }
+bool is_word(const std::string& token) { return !token.empty() && identifier_char(token[0]); }
 
 // The index of the first `[` outside brackets in a type's tokens (`int[3]`,
 // not `function<void(int[3])>`), or its size.
@@ -255,8 +244,8 @@ std::size_t extents_at(const std::vector<std::string>& t) {
 std::vector<std::string> unnamed(const std::string& parameter) {
   std::size_t end = 0;
   for (int depth = 0; end < parameter.size() && !(depth == 0 && parameter[end] == '='); ++end) {
-    if (const std::size_t close = literal_end(parameter, end); close != end) {
-      end = close;
+    if (const std::size_t after = skip_literal_or_comment(parameter, end); after != end) {
+      end = after - 1;
       continue;
     }
     const char c = parameter[end];

@@ -4,11 +4,12 @@
 #include <cctype>
 #include <set>
 
+#include "cpp_text.hpp"
+
 namespace host {
 namespace {
 
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 std::string trim_right(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -19,7 +20,7 @@ std::string trim_right(std::string s) {
 // digits before it starts with a digit), not a character literal.
 bool digit_separator(const std::string& s, std::size_t i) {
   std::size_t b = i;
-  while (b > 0 && ident_char(s[b - 1])) --b;
+  while (b > 0 && identifier_char(s[b - 1])) --b;
   return b < i && std::isdigit(static_cast<unsigned char>(s[b]));
 }
 
@@ -46,7 +47,7 @@ bool starts_with_declaration(const std::string& e, const std::function<bool(cons
   std::size_t i = 0;
   auto name = [&]() {
     if (i >= e.size() || !ident_start(e[i])) return false;
-    while (i < e.size() && ident_char(e[i])) ++i;
+    while (i < e.size() && identifier_char(e[i])) ++i;
     return true;
   };
   if (e.compare(0, 2, "::") == 0) i = 2;
@@ -83,7 +84,7 @@ bool starts_with_declaration(const std::string& e, const std::function<bool(cons
       ++i;
       continue;
     }
-    if (e.compare(i, 5, "const") == 0 && (i + 5 >= e.size() || !ident_char(e[i + 5]))) {
+    if (e.compare(i, 5, "const") == 0 && (i + 5 >= e.size() || !identifier_char(e[i + 5]))) {
       i += 5;
       continue;
     }
@@ -99,7 +100,7 @@ bool looks_like_expression(const std::string& e, const std::function<bool(const 
   const char c = e[0];
   if (ident_start(c)) {
     std::size_t end = 0;
-    while (end < e.size() && ident_char(e[end])) ++end;
+    while (end < e.size() && identifier_char(e[end])) ++end;
     const std::string first = e.substr(0, end);
     if (statement_keywords().count(first)) return false;
     // A macro call (R__LOAD_LIBRARY(...), TORCHCLAD_MODEL(...)) may expand
@@ -131,7 +132,7 @@ std::size_t skip_literal_or_comment(const std::string& s, std::size_t i) {
     return end == std::string::npos ? n : end + 2;
   }
   if (s[i] == 'R' && i + 1 < n && s[i + 1] == '"' &&
-      (i == 0 || !ident_char(s[i - 1]) || s[i - 1] == '8' || s[i - 1] == 'u' || s[i - 1] == 'U' ||
+      (i == 0 || !identifier_char(s[i - 1]) || s[i - 1] == '8' || s[i - 1] == 'u' || s[i - 1] == 'U' ||
        s[i - 1] == 'L')) {
     const std::size_t open = s.find('(', i + 2);
     if (open == std::string::npos) return n;

@@ -25,7 +25,8 @@ struct SplitCell {
 SplitCell split_last_expression(const std::string& code,
                                 const std::function<bool(const std::string&)>& is_type);
 
-// The lexical steps of the scan, shared with leading_definitions.cpp.
+// The lexical steps of the scan, shared with leading_definitions.cpp and
+// inspect.cpp.
 // Skips a comment, string, character or raw string literal starting at i;
 // returns the index after it, or i when there is none at i.
 std::size_t skip_literal_or_comment(const std::string& s, std::size_t i);

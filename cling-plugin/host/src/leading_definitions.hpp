@@ -10,6 +10,19 @@
 
 namespace host {
 
+// A piece of a cell, and how it goes to cling.
+struct CellPiece {
+  std::string code;
+  // A function definition that cling's wrap point would cut short: it takes
+  // the first '{...}' after the parameter list, or after a constructor's ':',
+  // for the body, so not `S::S(int x) : a{x} {}`, `f() try {...} catch (...)
+  // {...}` nor `f() noexcept {...}`. Such a piece goes to cling as a
+  // declaration (TInterpreter::Declare), never wrapped. (Not in `extern "C++"
+  // { ... }` through ProcessLine: cling crashed on an error in such a block,
+  // `extern "C++" { NoSuchClass::NoSuchClass(int x) : a{x} {} }`.)
+  bool declare = false;
+};
+
 // The cell cut after each of its leading top-level definitions and
 // declarations (a function definition; a class, struct, union or enum; a
 // namespace, template, extern, using or typedef), found by a lexical scan;
@@ -17,6 +30,6 @@ namespace host {
 // piece. Pieces after the first start with the cell's earlier lines as blank
 // lines, so that cling's line numbers are the cell's. A cell without such a
 // definition is one piece.
-std::vector<std::string> split_leading_definitions(const std::string& code);
+std::vector<CellPiece> split_leading_definitions(const std::string& code);
 
 }  // namespace host

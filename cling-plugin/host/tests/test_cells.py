@@ -87,6 +87,102 @@ def test_a_compile_error_in_a_second_definition_names_its_cell_line(host):
     assert "undeclared identifier 'never_third'" in reply["evalue"]
 
 
+# Function definitions that cling's wrap point reads wrongly: it takes the
+# first '{...}' after a constructor's ':' for the body (`: a{x}`), and reads
+# neither `noexcept` nor a function-try-block; the host gives them to cling
+# through Declare (leading_definitions.hpp). NAME is the case's.
+DEFINITIONS_CLING_MISREADS = {
+    "braced_initialiser": ("struct NAME { int a; NAME(int x); };\nNAME::NAME(int x) : a{x} {}\n"
+                           "NAME NAME_v(3);\nNAME_v.a", "(int) 3"),
+    "parenthesised_initialiser": ("struct NAME { int a; NAME(int x); };\nNAME::NAME(int x) : a(x) {}\n"
+                                  "NAME NAME_v(4); NAME_v.a", "(int) 4"),
+    "two_braced_initialisers_and_a_comment": (
+        "struct NAME { int a, b; NAME(int x); };\n"
+        "NAME::NAME(int x) // two\n  : a{x},\n    b{2 * x} {}  // done\n"
+        "NAME NAME_v(5); NAME_v.a + NAME_v.b", "(int) 15"),
+    "base_and_member": ("struct NAME_base { int k; };\nstruct NAME : NAME_base { int a; NAME(int x); };\n"
+                        "NAME::NAME(int x) : NAME_base{x + 1}, a(x) {}\nNAME NAME_v(6); NAME_v.k * NAME_v.a",
+                        "(int) 42"),
+    "then_a_second_definition": ("struct NAME { int a; NAME(int x); int twice() const; };\n"
+                                 "NAME::NAME(int x) : a{x} {}\nint NAME::twice() const { return 2 * a; }\n"
+                                 "NAME(7).twice()", "(int) 14"),
+    "noexcept_function": ("int NAME(int x) noexcept { return x + 1; }\nint NAME(double x) { return 2; }\n"
+                          "NAME(8)", "(int) 9"),
+    "function_try_block": ("int NAME(int x) try { if (x < 0) throw x; return x; } catch (int) { return 0; }\n"
+                           "NAME(-1) + NAME(10)", "(int) 10"),
+    "constructor_try_block": ("struct NAME { int a; NAME(int x); };\n"
+                              "NAME::NAME(int x) try : a{x} {} catch (...) {}\nNAME NAME_v(11); NAME_v.a",
+                              "(int) 11"),
+}
+
+
+def cell_value(host, code):
+    reply, events = host.execute(code)
+    assert reply["status"] == "ok", (reply, events)
+    return [e["data"]["text/plain"] for e in events if e["type"] == "execute_result"]
+
+
+@pytest.mark.parametrize("case", sorted(DEFINITIONS_CLING_MISREADS))
+def test_definitions_cling_misreads_in_a_cell(host, case):
+    code, expected = DEFINITIONS_CLING_MISREADS[case]
+    assert cell_value(host, code.replace("NAME", "misread_" + case)) == [expected]
+
+
+def test_a_constructor_defined_in_a_later_cell_than_its_class(host):
+    host.ok("struct LaterCtor { int a; LaterCtor(int x); };")
+    host.ok("LaterCtor::LaterCtor(int x) : a{x} {}")
+    assert cell_value(host, "LaterCtor later(12); later.a") == ["(int) 12"]
+
+
+def test_an_error_in_a_braced_constructor_names_its_cell_line(host):
+    host.ok("struct BadCtor { int a; BadCtor(int x); };")
+    reply, _ = host.execute("int fine_before_ctor() { return 1; }\n\nBadCtor::BadCtor(int x) : a{nope} {}")
+    assert reply["status"] == "error"
+    assert reply["evalue"] == "use of undeclared identifier 'nope'"
+    assert any(":3:" in line and "nope" in line for line in reply["traceback"])
+    assert cell_value(host, "fine_before_ctor()") == ["(int) 1"]
+
+
+def test_a_constructor_try_block_without_its_class_is_an_error_not_a_crash(host):
+    reply, _ = host.execute("NoSuchClass::NoSuchClass(int x) try : a{x} {} catch (...) {}")
+    assert reply["status"] == "error"
+    assert reply["ename"] == "CompileError"
+    reply, _ = host.execute("struct TryNoCatch { int a; TryNoCatch(int x); };\n"
+                            "TryNoCatch::TryNoCatch(int x) try : a{x} {}")
+    assert reply["status"] == "error"
+    assert cell_value(host, "1 + 2") == ["(int) 3"]
+
+
+# Statements after a definition with a ':' or braces in them: not taken for
+# a constructor's initialisers or a function head; they run as before.
+STATEMENTS_AFTER_A_DEFINITION = {
+    "ternary": ("int NAME(int a) { return a; }\nint NAME_x = NAME(1) ? 2 : 3;\nNAME_x", "(int) 2"),
+    # `c ? f(1) : S{2}...` looks like `T f(int) : a{2}` up to its ':'.
+    "ternary_of_braces": ("struct NAME_t { int a; };\nint NAME(int a) { return a; }\n"
+                          "NAME_c ? NAME(1) : NAME_t{5}.a;\nNAME_c = NAME_c ? NAME(2) : NAME_t{6}.a;\n"
+                          "NAME_c", "(int) 6"),
+    "switch_case": ("int NAME(int a) { return a; }\nint NAME_x = 0;\n"
+                    "switch (NAME(2)) { case 1: NAME_x = 10; break; case 2: NAME_x = 20; break; default: break; }\n"
+                    "NAME_x", "(int) 20"),
+    "label": ("int NAME(int a) { return a; }\nagain: if (++NAME_c < NAME(3)) goto again;\nNAME_c", "(int) 3"),
+    "braces_in_an_output_statement": ('#include <iostream>\n#include <string>\nint NAME(int a) { return a; }\n'
+                                      'std::cout << NAME(1) << std::string{"ab"}.size() << std::endl;\nNAME(5)',
+                                      "(int) 5"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STATEMENTS_AFTER_A_DEFINITION))
+def test_statements_after_a_definition_run_as_before(host, case):
+    code, expected = STATEMENTS_AFTER_A_DEFINITION[case]
+    name = "after_" + case
+    host.ok(f"int {name}_c = 0;")  # a variable of an earlier cell, as NAME_c
+    reply, events = host.execute(code.replace("NAME", name))
+    assert reply["status"] == "ok", (reply, events)
+    assert [e["data"]["text/plain"] for e in events if e["type"] == "execute_result"] == [expected]
+    if case == "braces_in_an_output_statement":
+        assert stdout_of(events) == "12\n"
+
+
 def test_include_then_statements(host):
     out = host.ok('#include "torchclad/telemetry.h"\n#include <vector>\n'
                   'std::vector<int> values{1, 2, 3};\n'
