@@ -31,16 +31,14 @@ inline TrainOptions options_of(const std::string& engine, const OptimizerConfig&
 
 inline void save_mlp(const std::string& path, const train::TrainConfig& c, const train::TrainResult& r) {
   trained_model(mlp_definition(c.model), r.engine->params(), c.seed,
-                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed),
-                epoch_results(r.epochs))
+                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed), r.epochs)
       .save(path);
 }
 
 inline void save_cnn(const std::string& path, const train::BinaryTrainConfig& c,
                      const train::BinaryTrainResult& r) {
   trained_model(cnn_definition(c.model), r.engine->params(), c.seed,
-                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed),
-                epoch_results(r.epochs))
+                options_of(c.engine, c.optimizer, c.epochs, c.batch, c.threads, c.seed), r.epochs)
       .save(path);
 }
 

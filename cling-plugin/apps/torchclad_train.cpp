@@ -108,7 +108,7 @@ torchclad::train::TrainResult train_streaming(torchclad::cli::RankStream& stream
   result.non_finite = run.non_finite;
   result.stopped = run.stopped;
   result.stop_message = run.message;
-  result.epochs = run.epochs;  // EpochStats: the one epoch type
+  result.epochs = run.epochs;  // EpochResult: the one epoch type
   return result;
 }
 
@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
       log << "saved the model to " << save_path << "\n";
     }
     const auto& last = result.epochs.back();
-    std::cout << "final test accuracy " << 100 * last.eval.test_accuracy << "% (" << config.engine << ")\n";
+    std::cout << "final test accuracy " << 100 * last.test_accuracy << "% (" << config.engine << ")\n";
     return 0;
   } catch (const c10::Error& e) {
     out.error(e.what_without_backtrace());

@@ -79,9 +79,9 @@ nlohmann::json engine_json(const torchclad::train::BinaryTrainResult& r,
   for (const auto& e : r.epochs)
     j["epochs"].push_back({{"epoch", e.epoch},
                            {"train_loss", e.train_loss},
-                           {"test_loss", e.eval.test_loss},
-                           {"test_accuracy", e.eval.test_accuracy},
-                           {"test_auc", e.eval.test_auc},
+                           {"test_loss", e.test_loss},
+                           {"test_accuracy", e.test_accuracy},
+                           {"test_auc", e.test_auc},
                            {"seconds", e.seconds},
                            {"samples_per_second", e.samples_per_second}});
   j["efficiency_vs_snr"] = nlohmann::json::array();

@@ -27,7 +27,11 @@ if(TARGET torchclad_gw)
     "$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/gw/src;${CMAKE_CURRENT_SOURCE_DIR}/root/include>;$<INSTALL_INTERFACE:include>")
 endif()
 # In the build tree the source folders; installed, the copies under include/.
-set_property(TARGET torchclad torchclad_kernels PROPERTY INTERFACE_INCLUDE_DIRECTORIES
+# The engine's headers include torchclad/epoch.h (the epoch type it shares
+# with the API).
+set_property(TARGET torchclad PROPERTY INTERFACE_INCLUDE_DIRECTORIES
+  "$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/engine;${CMAKE_CURRENT_SOURCE_DIR}/root/include>;$<INSTALL_INTERFACE:include/torchclad/engine;include>")
+set_property(TARGET torchclad_kernels PROPERTY INTERFACE_INCLUDE_DIRECTORIES
   "$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/engine>;$<INSTALL_INTERFACE:include/torchclad/engine>")
 set_property(TARGET torchclad_root PROPERTY INTERFACE_INCLUDE_DIRECTORIES
   "$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/root/include;${CMAKE_CURRENT_SOURCE_DIR}/root;${CMAKE_CURRENT_SOURCE_DIR}/engine>;$<INSTALL_INTERFACE:include;include/torchclad/engine>")

@@ -54,9 +54,9 @@ TEST(BinaryTrainer, LearnsToDetectPulsesWithEveryEngine) {
     ASSERT_EQ(r.epochs.size(), 3u) << engine;
     EXPECT_FALSE(r.non_finite || r.stopped) << engine;
     EXPECT_LT(r.epochs.back().train_loss, r.epochs.front().train_loss) << engine;
-    EXPECT_GT(r.epochs.back().eval.test_auc, 0.9) << engine << "\n" << log.str();
+    EXPECT_GT(r.epochs.back().test_auc, 0.9) << engine << "\n" << log.str();
     EXPECT_NE(log.str().find("AUC"), std::string::npos) << log.str();
-    accuracy.push_back(r.epochs.back().eval.test_accuracy);
+    accuracy.push_back(r.epochs.back().test_accuracy);
   }
   // Same seed, same data: the engines agree (they differ only in rounding).
   for (double a : accuracy) EXPECT_NEAR(a, accuracy.front(), 0.03);

@@ -72,7 +72,7 @@ TEST(Trainer, TrainsASixLayerMlp) {
   const auto result = train::train_mlp(fashion_mnist(), config, log);
   ASSERT_EQ(result.epochs.size(), 2u);
   EXPECT_LT(result.epochs[1].train_loss, result.epochs[0].train_loss);
-  EXPECT_GT(result.epochs[1].eval.test_accuracy, 0.6);
+  EXPECT_GT(result.epochs[1].test_accuracy, 0.6);
   EXPECT_EQ(result.engine->definition().name, "mlp-784-64-64-48-32-32-10");
 }
 
@@ -88,7 +88,7 @@ TEST(Trainer, LearnsOnASliceAndWritesMetrics) {
   const auto result = train::train_mlp(fashion_mnist(), config, log);
   ASSERT_EQ(result.epochs.size(), 2u);
   EXPECT_FALSE(result.non_finite);
-  EXPECT_GT(result.epochs[1].eval.test_accuracy, 0.75);
+  EXPECT_GT(result.epochs[1].test_accuracy, 0.75);
   EXPECT_LT(result.epochs[1].train_loss, result.epochs[0].train_loss);
   EXPECT_EQ(result.epochs[0].steps, 94);  // 6000 / 64, the last batch partial
   EXPECT_NE(log.str().find("epoch 2/2  train loss"), std::string::npos) << log.str();
@@ -200,7 +200,7 @@ TEST(Telemetry, ReportsARunAsStartStepsEpochsAndEnd) {
   EXPECT_GE(log.count("step"), 2);  // at least the last step of each epoch
   const auto& last_epoch =
       *std::find_if(log.events.rbegin(), log.events.rend(), [](auto& e) { return e.kind == "epoch"; });
-  EXPECT_DOUBLE_EQ(last_epoch.test_accuracy, result.epochs.back().eval.test_accuracy);
+  EXPECT_DOUBLE_EQ(last_epoch.test_accuracy, result.epochs.back().test_accuracy);
   for (const auto& e : log.events) EXPECT_EQ(e.run_id, log.events.front().run_id);
 }
 

@@ -974,9 +974,9 @@ TEST(UserModel, GwCnnTrainsLikeTheBuiltInCnn) {
   for (size_t e = 0; e < run.epochs.size(); ++e) {
     const auto &u = run.epochs[e], &b = builtin.epochs[e];
     EXPECT_NEAR(u.train_loss, b.train_loss, 1e-4) << "epoch " << e + 1;
-    EXPECT_NEAR(u.eval.test_loss, b.eval.test_loss, 1e-4) << "epoch " << e + 1;
-    EXPECT_DOUBLE_EQ(u.eval.test_accuracy, b.eval.test_accuracy) << "epoch " << e + 1;
-    EXPECT_NEAR(u.eval.test_auc, b.eval.test_auc, 1e-3) << "epoch " << e + 1;
+    EXPECT_NEAR(u.test_loss, b.test_loss, 1e-4) << "epoch " << e + 1;
+    EXPECT_DOUBLE_EQ(u.test_accuracy, b.test_accuracy) << "epoch " << e + 1;
+    EXPECT_NEAR(u.test_auc, b.test_auc, 1e-3) << "epoch " << e + 1;
   }
 }
 
@@ -1004,8 +1004,8 @@ TEST(UserModel, TrainingLowersTheLoss) {
     std::ostringstream log;
     const auto run = train::train_model(model, data, data, c, log);
     ASSERT_EQ(run.epochs.size(), 10u) << name;
-    EXPECT_LT(run.epochs.back().eval.test_loss, 0.6 * before)
-        << name << ": " << before << " -> " << run.epochs.back().eval.test_loss;
+    EXPECT_LT(run.epochs.back().test_loss, 0.6 * before)
+        << name << ": " << before << " -> " << run.epochs.back().test_loss;
     EXPECT_LT(run.epochs.back().train_loss, run.epochs.front().train_loss) << name;
   }
 }

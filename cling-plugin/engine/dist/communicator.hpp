@@ -26,6 +26,11 @@ class Communicator {
   // Every rank passes the same row_floats; the counts must match pairwise.
   virtual void alltoallv(const float* send, const int* send_rows, float* recv, const int* recv_rows,
                          int row_floats) = 0;
+  // The allreduce_sum calls this process made (tests count a step's collectives).
+  int64_t allreduces() const { return allreduces_; }
+
+ protected:
+  int64_t allreduces_ = 0;
 };
 
 // The run's processes: one process (rank 0 of 1) unless set_world() was called.

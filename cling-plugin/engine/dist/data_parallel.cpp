@@ -15,7 +15,25 @@ namespace torchclad::dist {
 namespace {
 
 int64_t step_local = 1, step_global = 1;
+bool step_stop = false;
 double seconds_in_allreduce = 0;
+// What the step's gradient allreduce carried (average_gradients with a loss).
+struct Carried {
+  bool valid = false;
+  float loss = 0;
+  bool stop = false;
+} carried;
+
+// The ranks' sum of g[0..n) in place, each rank's g first scaled by its share
+// of the global batch.
+void scale_and_sum(float* g, int64_t n) {
+  if (step_local == 0) {
+    std::fill(g, g + n, 0.0f);  // an empty share: whatever the engine left there counts nothing
+  } else if (step_local != step_global) {
+    const float scale = static_cast<float>(step_local) / static_cast<float>(step_global);
+    for (int64_t i = 0; i < n; ++i) g[i] *= scale;
+  }
+}
 
 }  // namespace
 
@@ -24,25 +42,40 @@ Share share_of(int64_t m, int rank, int ranks) { return {m * rank / ranks, m * (
 void set_step_share(int64_t local, int64_t global) {
   step_local = local;
   step_global = global;
+  carried.valid = false;  // a new step: nothing carried yet
 }
+
+void set_step_stop_request(bool stop) { step_stop = stop; }
 
 void average_gradients(float* g, int64_t n) {
   auto& w = world();
   if (w.size() == 1) return;
   const auto t0 = std::chrono::steady_clock::now();
-  if (step_local == 0) {
-    std::fill(g, g + n, 0.0f);  // an empty share: whatever the engine left there counts nothing
-  } else if (step_local != step_global) {
-    const float scale = static_cast<float>(step_local) / static_cast<float>(step_global);
-    for (int64_t i = 0; i < n; ++i) g[i] *= scale;
-  }
+  scale_and_sum(g, n);
   w.allreduce_sum(g, n);
+  seconds_in_allreduce += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void average_gradients(float* g, int64_t n, float local_loss) {
+  auto& w = world();
+  if (w.size() == 1) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  g[n] = local_loss;  // scaled with the gradients: the share's part of the global mean
+  scale_and_sum(g, n + 1);
+  g[n + 1] = step_stop ? 1.0f : 0.0f;
+  w.allreduce_sum(g, n + kStepTail);
+  carried = {true, g[n], g[n + 1] > 0};
   seconds_in_allreduce += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 double global_mean_loss(double local_loss, bool* stop) {
   auto& w = world();
   if (w.size() == 1) return local_loss;
+  if (carried.valid) {
+    carried.valid = false;
+    if (stop) *stop = carried.stop;
+    return carried.loss;
+  }
   double v[2] = {step_local == 0 ? 0.0 : local_loss * double(step_local) / double(step_global),
                  stop && *stop ? 1.0 : 0.0};
   w.allreduce_sum(v, 2);

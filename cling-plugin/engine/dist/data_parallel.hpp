@@ -31,15 +31,30 @@ Share share_of(int64_t m, int rank, int ranks);
 // The share of the current step (set by the epoch loop before each step):
 // local samples of this rank, and the global batch.
 void set_step_share(int64_t local, int64_t global);
+// Whether this rank has a stop request for the current step (set by the
+// epoch loop before each step): average_gradients(g, n, loss) carries it.
+void set_step_stop_request(bool stop);
 
 // The gradient of the global batch's mean loss, in place on every rank:
 // g times local / global (zero for an empty share, whatever g held), summed
 // over the ranks. Nothing happens in a single process.
 void average_gradients(float* g, int64_t n);
 
+// Floats a gradient buffer holds past its n gradients for the overload below.
+constexpr int64_t kStepTail = 2;
+// The same, and in the same MPI_Allreduce the step's loss and stop request:
+// g[n] and g[n + 1] (kStepTail floats the buffer holds past its gradients)
+// carry this rank's share of the loss and its stop request, so a step costs
+// one collective. The next global_mean_loss of the step returns what they
+// summed to, without a collective of its own.
+void average_gradients(float* g, int64_t n, float local_loss);
+
 // The global batch's mean loss from this rank's mean loss over its share;
 // *stop (if given) becomes true on every rank when it is true on any (a stop
-// request seen by one rank ends the run on all at the same step).
+// request seen by one rank ends the run on all at the same step). When the
+// step's average_gradients carried the loss, its sums are returned (the stop
+// request it carried is the one set_step_stop_request gave); otherwise one
+// allreduce of two doubles agrees on them here.
 double global_mean_loss(double local_loss, bool* stop = nullptr);
 
 // Sums v[0..n) over the ranks, in place on every rank, with whether any rank

@@ -73,6 +73,7 @@ class MpiWorld final : public Communicator {
  private:
   template <class T>
   void reduce(T* data, int64_t n, MPI_Datatype type) {
+    ++allreduces_;
     for (int64_t done = 0; done < n;) {
       const int chunk = static_cast<int>(std::min<int64_t>(n - done, INT_MAX));
       check(MPI_Allreduce(MPI_IN_PLACE, data + done, chunk, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");

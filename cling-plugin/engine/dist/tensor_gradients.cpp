@@ -7,11 +7,11 @@
 
 namespace torchclad::dist {
 
-void TensorGradients::average(const std::vector<torch::Tensor>& leaves) {
+void TensorGradients::average(const std::vector<torch::Tensor>& leaves, float loss) {
   if (!distributed()) return;
   int64_t n = 0;
   for (const auto& p : leaves) n += p.numel();
-  flat_.resize(n);
+  flat_.resize(n + kStepTail);
   int64_t at = 0;
   for (const auto& p : leaves) {
     auto& g = const_cast<torch::Tensor&>(p).mutable_grad();
@@ -21,7 +21,7 @@ void TensorGradients::average(const std::vector<torch::Tensor>& leaves) {
     std::memcpy(flat_.data() + at, g.data_ptr<float>(), sizeof(float) * p.numel());
     at += p.numel();
   }
-  average_gradients(flat_.data(), n);
+  average_gradients(flat_.data(), n, loss);
   at = 0;
   for (const auto& p : leaves) {
     std::memcpy(p.grad().data_ptr<float>(), flat_.data() + at, sizeof(float) * p.numel());

@@ -14,6 +14,7 @@
 
 #include "define/batch_weights.hpp"
 #include "define/fused_weight_update.hpp"
+#include "dist/data_parallel.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
 
@@ -138,6 +139,16 @@ class OfferedWeights final : public define::FusedWeightUpdate {
 
 }  // namespace
 
+namespace {
+
+// Zeros for n gradients, with dist::kStepTail floats past them that the
+// data-parallel allreduce uses to carry the step's loss (train/clad_step.cpp).
+torch::Tensor gradient_buffer(int64_t n) {
+  return torch::zeros({n + dist::kStepTail}, torch::kFloat32).narrow(0, 0, n);
+}
+
+}  // namespace
+
 torch::Tensor init_defined_params(const define::Definition& def, uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto params = torch::empty({def.param_count}, torch::kFloat32);
@@ -146,7 +157,9 @@ torch::Tensor init_defined_params(const define::Definition& def, uint64_t seed) 
 }
 
 DefinedModel::DefinedModel(std::shared_ptr<const define::Definition> def, uint64_t seed)
-    : def_(std::move(def)), params_(init_defined_params(*def_, seed)), grads_(torch::zeros_like(params_)) {}
+    : def_(std::move(def)),
+      params_(init_defined_params(*def_, seed)),
+      grads_(gradient_buffer(params_.numel())) {}
 
 void DefinedModel::check_alive() const {
   if (!*def_->alive)

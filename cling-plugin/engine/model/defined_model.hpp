@@ -30,7 +30,8 @@ class DefinedModel {
   torch::Tensor& params() { return params_; }
   // The gradient of the last loss_and_grad. It may be changed (averaged over
   // ranks, frozen parameters zeroed) before the optimizer reads it; update()
-  // leaves it zero.
+  // leaves it zero. Its storage holds dist::kStepTail floats past its end
+  // (dist::average_gradients with the step's loss).
   torch::Tensor& grads() { return grads_; }
 
   // Mean loss of the batch and its gradient in grads() (overwritten: cleared

@@ -76,7 +76,7 @@ class LayeredCnnEngine : public DefinitionCnnEngine {
       loss.backward();
       value = loss.item<float>();
     }
-    reducer_.average(params_);
+    reducer_.average(params_, value);
     opt_->step();
     ++steps_;
     return value;

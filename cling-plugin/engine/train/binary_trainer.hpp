@@ -31,7 +31,7 @@ struct BinaryTrainConfig : RunOptions {
 };
 
 struct BinaryTrainResult {
-  std::vector<EpochStats> epochs;
+  std::vector<EpochResult> epochs;
   std::shared_ptr<BinaryEngine> engine;  // the trained model
   torch::Tensor test_logits;             // [test windows used] after the last epoch (undefined if none ran)
   bool non_finite = false, stopped = false;

@@ -18,7 +18,7 @@ float CladStep::operator()(const float* x, const float* y, const float* w, int n
     return model_.fused_step(x, y, w, *optimizer_);
   const float loss = n ? model_.loss_and_grad(x, y, n, w) : 0.0f;
   float* grads = model_.grads().data_ptr<float>();
-  dist::average_gradients(grads, model_.grads().numel());
+  dist::average_gradients(grads, model_.grads().numel(), loss);  // grads() has the tail for the loss
   zero_frozen(grads, frozen_);
   model_.update(*optimizer_);  // the step, and the gradient cleared for the next
   return loss;

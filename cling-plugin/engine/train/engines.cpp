@@ -67,7 +67,7 @@ class CladModelNodeEngine final : public DefinitionEngine {
       loss.backward();
       value = loss.item<float>();
     }
-    reducer_.average({leaf_});
+    reducer_.average({leaf_}, value);
     opt_->step(leaf_.data_ptr<float>(), leaf_.grad().data_ptr<float>());
     return value;
   }
@@ -106,7 +106,7 @@ class LayeredEngine : public DefinitionEngine {
       loss.backward();
       value = loss.item<float>();
     }
-    reducer_.average(params_);
+    reducer_.average(params_, value);
     opt_->step();
     ++steps_;
     return value;

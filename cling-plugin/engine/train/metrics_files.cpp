@@ -19,7 +19,7 @@ std::string csv_number(double v) {
   return json_number(v);
 }
 
-std::string json_text(const MetricsFiles& f, const std::vector<EpochStats>& epochs,
+std::string json_text(const MetricsFiles& f, const std::vector<EpochResult>& epochs,
                       const std::string& status) {
   std::ostringstream out;
   out << "{";
@@ -30,28 +30,27 @@ std::string json_text(const MetricsFiles& f, const std::vector<EpochStats>& epoc
     const auto& m = epochs[i];
     out << (i ? ",\n    " : "\n    ") << "{\"epoch\": " << m.epoch << ", \"steps\": " << m.steps
         << ", \"train_loss\": " << json_number(m.train_loss)
-        << ", \"test_loss\": " << json_number(m.eval.test_loss)
-        << ", \"test_accuracy\": " << json_number(m.eval.test_accuracy)
+        << ", \"test_loss\": " << json_number(m.test_loss)
+        << ", \"test_accuracy\": " << json_number(m.test_accuracy)
         << ", \"seconds\": " << json_number(m.seconds)
         << ", \"steps_per_second\": " << json_number(m.steps_per_second)
         << ", \"samples_per_second\": " << json_number(m.samples_per_second)
-        << ", \"test_auc\": " << json_number(m.eval.test_auc)
-        << ", \"test_rmse\": " << json_number(m.eval.test_rmse) << "}";
+        << ", \"test_auc\": " << json_number(m.test_auc) << ", \"test_rmse\": " << json_number(m.test_rmse)
+        << "}";
   }
   out << (epochs.empty() ? "]\n}\n" : "\n  ]\n}\n");
   return out.str();
 }
 
-std::string csv_text(const MetricsFiles& f, const std::vector<EpochStats>& epochs) {
+std::string csv_text(const MetricsFiles& f, const std::vector<EpochResult>& epochs) {
   std::ostringstream out;
   out << "engine,epoch,steps,train_loss,test_loss,test_accuracy,seconds,steps_per_second,samples_per_second,"
          "test_auc,test_rmse\n";
   for (const auto& m : epochs)
     out << f.engine << ',' << m.epoch << ',' << m.steps << ',' << csv_number(m.train_loss) << ','
-        << csv_number(m.eval.test_loss) << ',' << csv_number(m.eval.test_accuracy) << ','
-        << csv_number(m.seconds) << ',' << csv_number(m.steps_per_second) << ','
-        << csv_number(m.samples_per_second) << ',' << csv_number(m.eval.test_auc) << ','
-        << csv_number(m.eval.test_rmse) << '\n';
+        << csv_number(m.test_loss) << ',' << csv_number(m.test_accuracy) << ',' << csv_number(m.seconds)
+        << ',' << csv_number(m.steps_per_second) << ',' << csv_number(m.samples_per_second) << ','
+        << csv_number(m.test_auc) << ',' << csv_number(m.test_rmse) << '\n';
   return out.str();
 }
 
@@ -95,7 +94,7 @@ std::string json_number(double v) {
   return o.str();
 }
 
-void write_metrics(const MetricsFiles& files, const std::vector<EpochStats>& epochs,
+void write_metrics(const MetricsFiles& files, const std::vector<EpochResult>& epochs,
                    const std::string& status) {
   if (!files.json.empty()) write_file(files, files.json_name, files.json, json_text(files, epochs, status));
   if (!files.csv.empty()) write_file(files, files.csv_name, files.csv, csv_text(files, epochs));

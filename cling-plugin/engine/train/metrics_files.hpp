@@ -30,7 +30,7 @@ std::string json_number(double v);
 // status: "running", "finished", "stopped" or "failed" (then "non_finite" is
 // true). Throws std::runtime_error naming the caller, the setting and the
 // path when a file cannot be written (e.g. its directory does not exist).
-void write_metrics(const MetricsFiles& files, const std::vector<EpochStats>& epochs,
+void write_metrics(const MetricsFiles& files, const std::vector<EpochResult>& epochs,
                    const std::string& status);
 
 // The status of a finished run, as write_metrics takes it.

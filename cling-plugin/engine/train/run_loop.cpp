@@ -108,11 +108,13 @@ RunOutcome run_epochs(const RunSpec& spec, const StepFn& step, const EvaluateFn&
     if (m <= 0) return size = 0, 0.0f;
     const dist::Share share = dist::share_of(m, rank, ranks);
     dist::set_step_share(share.size(), m);
+    // The ranks agree on the loss (a non-finite one stops all) and on a stop
+    // request, carried by the step's gradient allreduce.
+    dist::set_step_stop_request(telemetry::stop_requested());
     const float local = step(order, start + share.begin, static_cast<int>(share.size()));
     start += m;
     size = static_cast<int>(m);
     if (ranks == 1) return local;
-    // The ranks agree on the loss (a non-finite one stops all) and on a stop request.
     bool stop = telemetry::stop_requested();
     const float global = static_cast<float>(dist::global_mean_loss(local, &stop));
     stop_agreed = stop;
@@ -131,6 +133,7 @@ RunOutcome run_epochs(const RunSpec& spec, const SourceSteps& steps, const Evalu
   // on the global batch's loss (a non-finite one stops all) and on a stop request.
   SourceSteps agreed = steps;
   agreed.next = [&steps](int& size) {
+    dist::set_step_stop_request(telemetry::stop_requested());  // carried as in the steps by index
     const float local = steps.next(size);
     if (size == 0) return 0.0f;  // the global batch: every rank ends the epoch here
     bool stop = telemetry::stop_requested();
@@ -201,7 +204,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
       steps.begin_epoch(epoch);
       ProgressBar bar(log, spec.progress && root,
                       "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs), steps_per_epoch);
-      EpochStats m;
+      EpochResult m;
       m.epoch = epoch;
       double loss_sum = 0;
       // The live curve gets the mean loss since the previous step event (the
@@ -266,23 +269,27 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
       // Over the same window as samples/s: a tiny epoch's own rate swings.
       m.steps_per_second = samples > 0 ? rate.samples_per_second * m.steps / samples : 0;
       throughput.add_epoch(samples, m.seconds);
-      m.eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
-      if (dist::distributed()) share_evaluation(m.eval);
+      Evaluation eval = evaluate();  // every rank: a fit's evaluation is sharded over the ranks
+      if (dist::distributed()) share_evaluation(eval);
+      m.test_loss = eval.test_loss;
+      m.test_accuracy = eval.test_accuracy;
+      m.test_auc = eval.test_auc;
+      m.test_rmse = eval.test_rmse;
       char accuracy[48] = "";
-      if (m.eval.test_accuracy >= 0)  // < 0: not a classifier
-        std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.eval.test_accuracy);
+      if (m.test_accuracy >= 0)  // < 0: not a classifier
+        std::snprintf(accuracy, sizeof accuracy, "  test accuracy %.2f%%", 100 * m.test_accuracy);
       char summary[240];
       std::snprintf(summary, sizeof summary, "train loss %.4f  test loss %.4f%s%s%s  %s", m.train_loss,
-                    m.eval.test_loss, accuracy, m.eval.summary.empty() ? "" : "  ", m.eval.summary.c_str(),
+                    m.test_loss, accuracy, eval.summary.empty() ? "" : "  ", eval.summary.c_str(),
                     Throughput::text(rate).c_str());
       bar.finish(summary);
       out.epochs.push_back(m);
       ev.epoch = epoch;
       ev.step = (epoch - 1) * steps_per_epoch + m.steps;
       ev.loss = m.train_loss;  // the schema's "mean training loss of the epoch"
-      ev.test_loss = m.eval.test_loss;
-      ev.test_accuracy = m.eval.test_accuracy;
-      ev.test_auc = m.eval.test_auc;
+      ev.test_loss = m.test_loss;
+      ev.test_accuracy = m.test_accuracy;
+      ev.test_auc = m.test_auc;
       ev.samples_per_second = m.samples_per_second;
       emit("epoch");
       if (spec.after_epoch_stats) spec.after_epoch_stats(out.epochs);

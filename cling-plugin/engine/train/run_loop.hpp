@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace torchclad::train {
+#include "torchclad/epoch.h"  // EpochResult: the one epoch type, engine to cell
 
-struct EpochStats;
+namespace torchclad::train {
 
 struct RunSpec {
   std::string engine, model, optimizer;
@@ -28,7 +28,7 @@ struct RunSpec {
   // Called on every rank after each epoch's evaluation (checkpoints).
   std::function<void(int epoch)> after_epoch;
   // Called before after_epoch with the epochs so far (the metrics files).
-  std::function<void(const std::vector<EpochStats>& epochs)> after_epoch_stats;
+  std::function<void(const std::vector<EpochResult>& epochs)> after_epoch_stats;
 };
 
 // What an epoch's evaluation on the test set reports.
@@ -39,18 +39,8 @@ struct Evaluation {
   std::string summary;                      // extra text for the epoch's log line, e.g. "AUC 0.981"
 };
 
-struct EpochStats {
-  int epoch = 0;
-  int64_t steps = 0;
-  double train_loss = 0;          // mean over the epoch's steps
-  double seconds = 0;             // training time of the epoch (steps only)
-  double steps_per_second = 0;    // samples_per_second x this epoch's steps per sample
-  double samples_per_second = 0;  // over >= 0.25 s of training with the epochs before (train::Throughput)
-  Evaluation eval;
-};
-
 struct RunOutcome {
-  std::vector<EpochStats> epochs;
+  std::vector<EpochResult> epochs;
   bool non_finite = false;  // stopped because the loss became NaN or infinite
   bool stopped = false;     // stopped on request (telemetry::request_stop)
   std::string message;

@@ -41,7 +41,7 @@ inline RunSpec run_spec(const std::string& engine, const std::string& model, con
   spec.seed = o.seed;
   spec.progress = o.progress;
   if (!o.metrics.json.empty() || !o.metrics.csv.empty())
-    spec.after_epoch_stats = [metrics = o.metrics](const std::vector<EpochStats>& epochs) {
+    spec.after_epoch_stats = [metrics = o.metrics](const std::vector<EpochResult>& epochs) {
       if (dist::is_root()) write_metrics(metrics, epochs, "running");
     };
   return spec;

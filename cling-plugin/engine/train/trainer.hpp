@@ -7,7 +7,7 @@
 // (train/run_loop.hpp: progress, telemetry, stop requests, a loss that
 // stops being finite), and per epoch the definition's own evaluation of the
 // engine's parameters (train/model_trainer.hpp: its loss, accuracy, AUC) -
-// what Model::fit reports. EpochStats is the one epoch type.
+// what Model::fit reports. EpochResult is the one epoch type.
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -65,7 +65,7 @@ struct TrainConfig : RunOptions {
 class MlpEngine;
 
 struct TrainResult {
-  std::vector<EpochStats> epochs;
+  std::vector<EpochResult> epochs;
   std::shared_ptr<MlpEngine> engine;  // the trained model (engine->model(): evaluation, prediction)
   bool non_finite = false;            // stopped because the loss became NaN or infinite
   bool stopped = false;               // stopped on request (telemetry::request_stop)

@@ -23,22 +23,6 @@ Model trained_model(std::shared_ptr<const define::Definition> def, const torch::
   return Model(s);
 }
 
-EpochResult epoch_result(const train::EpochStats& e) {
-  EpochResult r{e.epoch,   e.train_loss,        e.eval.test_loss, e.eval.test_accuracy,
-                e.seconds, e.samples_per_second};
-  r.test_auc = e.eval.test_auc;
-  r.test_rmse = e.eval.test_rmse;
-  r.steps = e.steps;
-  r.steps_per_second = e.steps_per_second;
-  return r;
-}
-
-std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs) {
-  std::vector<EpochResult> out;
-  for (const auto& e : epochs) out.push_back(epoch_result(e));
-  return out;
-}
-
 train::RunOptions run_options(const TrainOptions& o) {
   train::RunOptions r;
   r.optimizer.kind = o.optimizer;
@@ -63,16 +47,14 @@ train::CheckpointOptions checkpoint_options(const TrainOptions& o, const std::st
   return c;
 }
 
-TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,
+TrainResult train_result(const std::vector<EpochResult>& epochs, bool non_finite, bool stopped,
                          const std::string& message) {
   TrainResult out;
-  out.epochs = epoch_results(epochs);
+  out.epochs = epochs;
   out.status = non_finite ? "failed" : stopped ? "stopped" : "finished";
   out.message = message;
   return out;
 }
-
-namespace {}  // namespace
 
 train::MetricsFiles metrics_files(const TrainOptions& o, const MetricsRun& run) {
   train::MetricsFiles f;
@@ -95,7 +77,7 @@ train::MetricsFiles metrics_files(const TrainOptions& o, const MetricsRun& run) 
 
 namespace {
 
-void write_both(const TrainOptions& o, const MetricsRun& run, const std::vector<train::EpochStats>& epochs,
+void write_both(const TrainOptions& o, const MetricsRun& run, const std::vector<EpochResult>& epochs,
                 const std::string& status) {
   if (o.metrics_json.empty() && o.metrics_csv.empty()) return;
   rank_zero_writes([&] { train::write_metrics(metrics_files(o, run), epochs, status); });
@@ -105,8 +87,8 @@ void write_both(const TrainOptions& o, const MetricsRun& run, const std::vector<
 
 void start_metrics_files(const TrainOptions& o, const MetricsRun& run) { write_both(o, run, {}, "running"); }
 
-void write_metrics_files(const TrainOptions& o, const MetricsRun& run,
-                         const std::vector<train::EpochStats>& epochs, const std::string& status) {
+void write_metrics_files(const TrainOptions& o, const MetricsRun& run, const std::vector<EpochResult>& epochs,
+                         const std::string& status) {
   write_both(o, run, epochs, status);
 }
 

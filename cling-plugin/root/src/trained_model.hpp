@@ -24,10 +24,6 @@ namespace torchclad {
 Model trained_model(std::shared_ptr<const define::Definition> def, const torch::Tensor& params,
                     unsigned long long seed, const TrainOptions& options, std::vector<EpochResult> history);
 
-// The engine's epoch (train/run_loop.hpp) as the public EpochResult.
-EpochResult epoch_result(const train::EpochStats& e);
-std::vector<EpochResult> epoch_results(const std::vector<train::EpochStats>& epochs);
-
 // The optimizer and loop settings of options, as every trainer takes them.
 train::RunOptions run_options(const TrainOptions& options);
 
@@ -39,7 +35,7 @@ train::CheckpointOptions checkpoint_options(const TrainOptions& options, const s
 // What a fit returns for an engine's run: its epochs, and its status
 // ("failed" on a non-finite loss, "stopped" on a stop request, else
 // "finished") with the engine's message.
-TrainResult train_result(const std::vector<train::EpochStats>& epochs, bool non_finite, bool stopped,
+TrainResult train_result(const std::vector<EpochResult>& epochs, bool non_finite, bool stopped,
                          const std::string& message);
 
 // TrainOptions::metrics_json and metrics_csv of a fit: what their header
@@ -60,7 +56,7 @@ train::MetricsFiles metrics_files(const TrainOptions& options, const MetricsRun&
 void start_metrics_files(const TrainOptions& options, const MetricsRun& run);
 // Writes them with the fit's epochs and status (rank 0; a collective).
 void write_metrics_files(const TrainOptions& options, const MetricsRun& run,
-                         const std::vector<train::EpochStats>& epochs, const std::string& status);
+                         const std::vector<EpochResult>& epochs, const std::string& status);
 
 // What a Model's fit returns, with the run recorded in the model: its
 // epochs appended to the history, the options kept, trained if any epoch ran.

@@ -6,8 +6,12 @@
 // rank must make alike). The modes shard-weights and shard-sampling train
 // in train_engine with each rank holding only its shard of the rows
 // (RowShard, dist/row_shards.hpp) and the weights of all, the step of
-// train_model: the result must be the one process's all the same.
-// usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling
+// train_model: the result must be the one process's all the same. The mode
+// one-collective trains with the step every Clad fit takes (train::CladStep)
+// and checks that each step, the ranks' agreement on its loss and stop
+// request included, makes one allreduce.
+// usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling|one-collective
+#include <algorithm>
 #include <iostream>
 #include <string>
 
@@ -19,6 +23,7 @@
 #include "model/mlp_definition.hpp"
 #include "optim/optimizers.hpp"
 #include "raw_params.hpp"
+#include "train/clad_step.hpp"
 #include "train/model_trainer.hpp"
 #include "train/trainer.hpp"
 
@@ -26,8 +31,8 @@ int main(int argc, char** argv) {
   using namespace torchclad;
   dist::MpiSession mpi(&argc, &argv);
   if (argc != 4) {
-    std::cerr
-        << "usage: torchclad-test-fit-ranks OUT_FILE BATCH weights|sampling|shard-weights|shard-sampling\n";
+    std::cerr << "usage: torchclad-test-fit-ranks OUT_FILE BATCH "
+                 "weights|sampling|shard-weights|shard-sampling|one-collective\n";
     return mpi.fail(), 2;
   }
   try {
@@ -62,6 +67,30 @@ int main(int argc, char** argv) {
             return loss;
           },
           null, c.weighted_sampling, train::RowShard{shard.begin, n});
+    } else if (mode == "one-collective") {
+      // The allreduces between one step's start and the next's, within an epoch.
+      train::CladStep step(model, c.optimizer);
+      const int64_t global_batch = int64_t{c.batch} * dist::world().size();
+      const int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
+      int64_t calls = 0, at_last_step = 0, steps = 0, worst = 0;
+      run = train::train_engine(
+          model, {x, y, w}, {x, y, w}, train::run_spec("clad", model.definition().name, c),
+          [&](const float* xb, const float* yb, const float* wb, int rows) {
+            const int64_t now = dist::world().allreduces();
+            if (calls++ % steps_per_epoch != 0) {  // not an epoch's first step: no evaluation between
+              ++steps;
+              worst = std::max(worst, now - at_last_step);
+            }
+            at_last_step = now;
+            return step(xb, yb, wb, rows);
+          },
+          null, false);
+      if (steps == 0 || worst != 1) {
+        std::cerr << "one-collective: up to " << worst << " allreduces per step over " << steps
+                  << " steps, expected 1\n";
+        return mpi.fail(), 1;
+      }
+      if (dist::is_root()) std::cout << "every step made 1 allreduce (" << steps << " steps)\n";
     } else {
       run = train::train_model(model, {x, y, w}, {x, y, w}, c, null);
     }

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "torchclad/epoch.h"
 #include "torchclad/telemetry.h"
 
 namespace torchclad {
@@ -152,16 +153,6 @@ struct TrainOptions {
   // returns, with every epoch it trained (a stopped or failed run's too).
   std::string metrics_json;
   std::string metrics_csv;
-};
-
-struct EpochResult {
-  int epoch = 0;
-  double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0, samples_per_second = 0;
-  // test_accuracy is -1 for regression models (torchclad/model.h)
-  double test_auc = -1;   // binary and two-class classifiers: ROC AUC on the test set; -1 otherwise
-  double test_rmse = -1;  // regression models: RMSE on the test set (the targets' units); -1 otherwise
-  long long steps = 0;    // optimisation steps of the epoch
-  double steps_per_second = 0;
 };
 
 struct TrainResult {
