@@ -17,10 +17,10 @@
 #include <cctype>
 #include <set>
 
+#include "cpp_text.hpp"
+
 namespace host {
 namespace {
-
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // A name that completes `partial` and that a person would type: no
 // operators, destructors or compiler-made names.
@@ -61,7 +61,7 @@ std::string component_after(const std::string& full, const std::string& scope) {
     return "";
   std::string rest = full.substr(scope.size() + 2);
   std::size_t end = 0;
-  while (end < rest.size() && ident_char(rest[end])) ++end;
+  while (end < rest.size() && identifier_char(rest[end])) ++end;
   return rest.substr(0, end);
 }
 
@@ -79,7 +79,7 @@ void add_types_in_scope(const std::string& scope, const std::string& partial, st
     auto take = [&](std::string name) {
       if (name.rfind("std::", 0) == 0) name = name.substr(5);
       std::size_t end = 0;
-      while (end < name.size() && ident_char(name[end])) ++end;
+      while (end < name.size() && identifier_char(name[end])) ++end;
       if (end < name.size() && name[end] != '<') return;  // in another scope
       name = name.substr(0, end);
       if (wanted(name, partial)) out->insert(name);
@@ -100,12 +100,12 @@ void add_types_in_scope(const std::string& scope, const std::string& partial, st
 
 std::vector<std::string> scope_completions(const std::string& line) {
   std::size_t token = line.size();
-  while (token > 0 && ident_char(line[token - 1])) --token;
+  while (token > 0 && identifier_char(line[token - 1])) --token;
   const std::string partial = line.substr(token);
   std::set<std::string> found;
   if (token >= 2 && line.compare(token - 2, 2, "::") == 0) {
     std::size_t begin = token - 2;
-    while (begin > 0 && (ident_char(line[begin - 1]) || line[begin - 1] == ':')) --begin;
+    while (begin > 0 && (identifier_char(line[begin - 1]) || line[begin - 1] == ':')) --begin;
     std::string scope = line.substr(begin, token - 2 - begin);
     if (scope.rfind("::", 0) == 0) scope = scope.substr(2);
     if (scope.empty()) return {};
@@ -119,7 +119,7 @@ std::vector<std::string> scope_completions(const std::string& line) {
              (token >= 2 && line.compare(token - 2, 2, "->") == 0)) {
     const std::size_t end = line[token - 1] == '.' ? token - 1 : token - 2;
     std::size_t begin = end;
-    while (begin > 0 && ident_char(line[begin - 1])) --begin;
+    while (begin > 0 && identifier_char(line[begin - 1])) --begin;
     if (begin == end || std::isdigit(static_cast<unsigned char>(line[begin]))) return {};
     TGlobal* var = gROOT->GetGlobal(line.substr(begin, end - begin).c_str(), kTRUE);
     if (!var) return {};
