@@ -39,9 +39,11 @@ bool statement_keyword(const std::string& word) {
 }
 
 // One top-level declaration or statement: up to a ';' at depth 0, or to the
-// '}' that closes a '{' at depth 0 (with a ';' right after it), unless '{',
-// ',' or `catch` follows it: `S::S(int a) : a_{a}, b_{a} {}` goes on to the
-// body, `f() try {...} catch (...) {...}` to its last handler.
+// '}' that closes a '{' at depth 0 (with a ';' right after it), unless ',' or
+// `catch` follows it, or '{' follows a constructor's braced member
+// initialiser: `S::S(int a) : a_{a}, b_{a} {}` goes on to the body,
+// `int x{1}, y{2};` to its ';', `f() try {...} catch (...) {...}` to its last
+// handler; `int f() {...}` then a block `{...}` are two units.
 struct Unit {
   std::size_t brace = kNone;       // the first '{' at depth 0
   std::size_t end = kNone;         // after the unit; kNone: unbalanced or unfinished
@@ -52,22 +54,35 @@ struct Unit {
 Unit scan_unit(const std::string& code, std::size_t start) {
   Unit unit;
   int depth = 0;
+  bool colon = false;        // a ':' (not '::') at depth 0 before the first '{': `S::S(int a) : a_{a}`
+  bool initialiser = false;  // the '{' at depth 0 just opened follows a name after that ':' (`a_{`)
+  char last = 0;             // the last character at depth 0 that is not a space
   for (std::size_t i = start; i < code.size();) {
     const std::size_t after = skip_literal_or_comment(code, i);
     if (after != i) {
+      if (depth == 0 && !std::isspace(static_cast<unsigned char>(code[i]))) last = code[i];
       i = after;
       continue;
     }
     const char c = code[i];
+    if (depth == 0 && c == ':' && unit.braces == 0) {
+      if (i + 1 < code.size() && code[i + 1] == ':')
+        ++i;  // `::`
+      else
+        colon = true;
+    }
     if (c == '(' || c == '[' || c == '{') {
-      if (c == '{' && depth == 0 && unit.braces++ == 0) unit.brace = i;
+      if (c == '{' && depth == 0) {
+        if (unit.braces++ == 0) unit.brace = i;
+        initialiser = colon && (identifier_char(last) || last == '>');
+      }
       ++depth;
     } else if (c == ')' || c == ']' || c == '}') {
       if (--depth < 0) return Unit{};
       if (c == '}' && depth == 0) {
         const std::size_t next = skip_space_and_comments(code, i + 1);
-        const bool more =
-            next < code.size() && (code[next] == '{' || code[next] == ',' || word_at(code, next) == "catch");
+        const bool more = next < code.size() && ((code[next] == '{' && initialiser) || code[next] == ',' ||
+                                                 word_at(code, next) == "catch");
         if (!more) {
           const bool semi = next < code.size() && code[next] == ';';
           unit.end = semi ? next + 1 : i + 1;
@@ -79,6 +94,7 @@ Unit scan_unit(const std::string& code, std::size_t start) {
       unit.end = i + 1;
       return unit;
     }
+    if (depth == 0 && !std::isspace(static_cast<unsigned char>(c))) last = c;
     ++i;
   }
   return unit;

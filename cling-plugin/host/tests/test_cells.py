@@ -183,6 +183,18 @@ def test_statements_after_a_definition_run_as_before(host, case):
         assert stdout_of(events) == "12\n"
 
 
+def test_a_block_after_a_definition_runs_its_own_cells_code(host):
+    # A function then a `{ ... }` block are two pieces: the block is this
+    # cell's statements, never one of an earlier cell (cling's Declare of a
+    # function with a block after it ran the previous Declare's block).
+    assert host.ok('int block_a() { return 1; }\n{ printf("A %d\\n", block_a()); }') == "A 1\n"
+    assert host.ok('int block_b() { return 2; }\n{ printf("B %d\\n", block_b()); }') == "B 2\n"
+    assert host.ok('int block_n() noexcept { return 3; }\n{ printf("N %d\\n", block_n()); }') == "N 3\n"
+    assert host.ok('struct BlockS { int a; BlockS(int x); };\nBlockS::BlockS(int x) : a{x} {}\n'
+                   '{ BlockS s(4); printf("S %d\\n", s.a); }') == "S 4\n"
+    assert host.ok('int block_x{1}, block_y{2};\nprintf("xy %d\\n", block_x + block_y);') == "xy 3\n"
+
+
 def test_include_then_statements(host):
     out = host.ok('#include "torchclad/telemetry.h"\n#include <vector>\n'
                   'std::vector<int> values{1, 2, 3};\n'
