@@ -33,6 +33,9 @@ Share share_of(int64_t m, int rank, int ranks);
 void set_step_share(int64_t local, int64_t global);
 // Whether this rank has a stop request for the current step (set by the
 // epoch loop before each step): average_gradients(g, n, loss) carries it.
+// So a request that arrives while step k runs is carried by step k + 1 and
+// the ranks stop before step k + 2 (one step later than an agreement after
+// the step would, for one collective per step).
 void set_step_stop_request(bool stop);
 
 // The gradient of the global batch's mean loss, in place on every rank:

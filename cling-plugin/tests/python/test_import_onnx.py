@@ -208,8 +208,11 @@ def test_mlp_gemm_dropout_frozen_layer(tmp_path):
             assert not np.array_equal(after[name], before[name]), name
 
 
-def hand_built_model(path, opset=17, with_selu=False, feature_dim=6):
-    """MatMul + Add (a Linear layer as two ops), Gemm with transB=0, Identity."""
+def hand_built_model(path, opset=17, with_selu=False, feature_dim=6, middle="Identity"):
+    """MatMul + Add (a Linear layer as two ops), Gemm with transB=0, and
+    between them `middle`: Identity, or Dropout in inference (its ratio an
+    input, its mask an output nobody reads), which PyTorch's exporters drop
+    from an eval-mode module but other tools write."""
     rng = np.random.default_rng(3)
     w1 = rng.normal(size=(6, 5)).astype(np.float32) * 0.4   # [in, out] for MatMul
     b1 = rng.normal(size=(5,)).astype(np.float32) * 0.1
@@ -220,21 +223,25 @@ def hand_built_model(path, opset=17, with_selu=False, feature_dim=6):
         [oh.make_node("MatMul", ["x", "fc1.weight"], ["mm"], name="matmul"),
          oh.make_node("Add", ["mm", "fc1.bias"], ["h"], name="add"),
          act,
-         oh.make_node("Identity", ["r"], ["r2"], name="identity"),
+         (oh.make_node("Dropout", ["r", "ratio"], ["r2", "mask"], name="dropout") if middle == "Dropout"
+          else oh.make_node("Identity", ["r"], ["r2"], name="identity")),
          oh.make_node("Gemm", ["r2", "fc2.weight", "fc2.bias"], ["out"], name="gemm", transB=0)],
         "hand", [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", feature_dim])],
         [oh.make_tensor_value_info("out", onnx.TensorProto.FLOAT, ["batch", 2])],
         [onnx.numpy_helper.from_array(a, n) for a, n in
-         [(w1, "fc1.weight"), (b1, "fc1.bias"), (w2, "fc2.weight"), (b2, "fc2.bias")]])
+         [(w1, "fc1.weight"), (b1, "fc1.bias"), (w2, "fc2.weight"), (b2, "fc2.bias")]] +
+        ([onnx.numpy_helper.from_array(np.array(0.3, dtype=np.float32), "ratio")] if middle == "Dropout" else []))
     m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset)])
     m.ir_version = 8
     onnx.save(m, str(path))
     return w1, b1, w2, b2
 
 
-def test_matmul_add_and_gemm_transposed_regression(tmp_path):
+@pytest.mark.parametrize("middle", ["Identity", "Dropout"])
+def test_matmul_add_and_gemm_transposed_regression(tmp_path, middle):
     path = tmp_path / "hand.onnx"
-    w1, b1, w2, b2 = hand_built_model(path)
+    w1, b1, w2, b2 = hand_built_model(path, middle=middle)
+    assert middle in [n.op_type for n in onnx.load(str(path)).graph.node]
     torch.manual_seed(2)
     x = torch.randn(40, 6)
     y = torch.stack([x[:, 0] - x[:, 1], x[:, 2] * 0.5], dim=1)
