@@ -25,6 +25,26 @@ def run(bench, ranks, extra):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def code_commit():
+    """The code measured: HEAD's short hash, -dirty with uncommitted changes."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", here, "diff", "--quiet", "HEAD"]).returncode != 0
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def load1():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
@@ -110,8 +130,8 @@ def main():
                                        allreduce_us=t_ar, min_local_batch_80pct=b80,
                                        efficiency_at_64=(t0 + 64 * ts) / (t0 + 64 * ts + t_ar)))
 
-    machine = dict(cpus=os.cpu_count(), load1_during=loads, bench_args=args.bench_args,
-                   date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    machine = dict(cpus=os.cpu_count(), cpu=cpu_model(), commit=code_commit(), load1_during=loads,
+                   bench_args=args.bench_args, date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     result = dict(machine=machine, steps=step_rows, allreduce=ar_rows,
                   fit=dict(alpha_us=alpha, bytes_per_us=bw, ranks_fitted=sorted({r["ranks"] for r in fit_rows}),
                            model="T = 2(N-1) alpha + 2(N-1)/N * bytes / bandwidth"),
@@ -127,7 +147,9 @@ def main():
 
 def write_md(r, path):
     L = ["# Data-parallel steps under mpirun (one machine)", "",
-         f"{r['machine']['cpus']} cores; 1-minute load average while measuring: "
+         f"{r['machine']['cpus']} cores ({r['machine'].get('cpu', 'cpu not recorded')}), code "
+         f"`{r['machine'].get('commit', 'not recorded')}`, {r['machine']['date']}; "
+         "1-minute load average while measuring: "
          f"{', '.join(f'{x:.1f}' for x in r['machine']['load1_during'])} (the ranks' own load "
          "included; ranks beyond the cores are oversubscribed, so times at 4 ranks include waiting for a core).",
          "Medians over whole runs (range in brackets); per step: the slowest rank's mean.", "",
