@@ -266,6 +266,31 @@ def test_a_run_on_a_thread_a_cell_detached_carries_that_cells_id(fresh_host, dat
     assert {t["id"] for t in runs["cell-b-run"]} == {rid_b}
 
 
+def test_an_rdataframe_graph_stays_usable_in_later_cells_after_a_dataset(fresh_host, tmp_path):
+    # The issue's repro in the kernel, where it hung or aborted the host: a
+    # dataset from an RDataFrame node, then Snapshot, Count and Histo1D on the
+    # same graph in the next cells, with implicit MT on.
+    host = fresh_host()
+    path = tmp_path / "ab.root"
+    host.ok("ROOT::EnableImplicitMT(2);\n"
+            f'ROOT::RDataFrame(64).Define("a", "float(rdfentry_)").Define("b", "2.f * a")'
+            f'.Snapshot("t", "{path}", {{"a", "b"}});')
+    host.ok('#include "torchclad/rdataframe.h"\n'
+            f'ROOT::RDataFrame graph_df("t", "{path}");\n'
+            'auto graph_node = graph_df.Define("image", "ROOT::RVecF{(float)a, (float)b}")'
+            '.Define("label", [] { return 1; });\n'
+            "auto graph_set = torchclad::dataset_from_rdataframe(graph_node);")
+    out = host.ok(f'graph_node.Snapshot("out", "{tmp_path}/out.root", {{"image", "label"}});\n'
+                  'auto graph_count = graph_node.Count();\n'
+                  'auto graph_h = graph_node.Histo1D("a");\n'
+                  'printf("%llu %g %lld\\n", *graph_count, graph_h->GetMean(), graph_set.size());',
+                  timeout=120)
+    assert out.split() == ["64", "31.5", "64"]
+    again = host.ok('auto graph_again = torchclad::dataset_from_rdataframe(graph_node);\n'
+                    'printf("%lld\\n", graph_again.size());', timeout=60)
+    assert again.split() == ["64"]
+
+
 def test_show_sends_an_image_as_a_display_message(host, tmp_path):
     import base64
     png = bytes(range(256)) * 3 + b"\x89PNG"  # any bytes: the host forwards, it does not decode

@@ -105,6 +105,29 @@ def test_running_the_cell_again_replaces_the_model(host, saved):
                      r"of the model: source hash \w+, now \w+\)", message), message
 
 
+def test_interrupting_a_cell_models_fit_stops_it_and_keeps_the_session(host):
+    # The model of the cell above (cellnet, hidden 8), trained for ever: an
+    # interrupt stops it at a step, the cell ends ok, the model stays usable.
+    rid = host.new_id()
+    host.send({"type": "execute", "id": rid, "code":
+               'auto long_net = torchclad::model("cellnet");\n'
+               "torchclad::TrainOptions long_options; long_options.epochs = 100000; long_options.batch = 8;\n"
+               "long_options.progress = false;\n"
+               "auto long_result = long_net.fit(train_set, test_set, long_options);\n"
+               'printf("%s %zu\\n", long_result.status.c_str(), long_net.history().size());'})
+    host.wait_for(lambda e: e.get("type") == "telemetry" and e["event"]["kind"] == "step", 60)
+    host.send({"type": "interrupt", "id": "stop-cell-model"})
+    seen = host.wait_for(lambda e: e.get("type") == "execute_reply" and e["id"] == rid, 30)
+    reply = seen[-1]
+    assert reply["status"] == "ok" and reply["interrupt"] == "cooperative", reply
+    end = [e["event"] for e in seen if e.get("type") == "telemetry" and e["event"]["kind"] == "end"]
+    assert end and end[-1]["status"] == "stopped" and end[-1]["model"] == "cellnet"
+    status, epochs = stdout_of([e for e in seen if e.get("id") == rid]).split()
+    assert status == "stopped"
+    out = host.ok('printf("%.3f\\n", long_net.evaluate(test_set).accuracy);')
+    assert 0 <= float(out) <= 1
+
+
 def test_a_non_differentiable_call_is_an_error_naming_it(host):
     reply, events = host.execute("""%%clad opaque
 namespace nn = torchclad::nn;
