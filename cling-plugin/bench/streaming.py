@@ -13,9 +13,10 @@ memory. Writes results/streaming.{json,md,png}.
    samples per second of the training steps (metrics JSON) and peak RSS
    (/usr/bin/time -v).
 3. On the large file: one streamed epoch, --big-runs times: peak RSS against
-   --cap-mb, and samples per second.
+   --cap-mb, and samples per second (--slice-only: not this part).
 
     .venv/bin/python cling-plugin/bench/streaming.py --build build/cling-plugin
+    .venv/bin/python cling-plugin/bench/streaming.py --slice-only --runs 5  # the ratio alone
 """
 import argparse
 import json
@@ -106,19 +107,24 @@ def main():
     ap.add_argument("--big-gb", type=float, default=3.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--big-runs", type=int, default=3)
+    ap.add_argument("--slice-only", action="store_true",
+                    help="in memory vs stream on the slice only: no large file (nor its disk space)")
     ap.add_argument("--cap-mb", type=float, default=1024)
     ap.add_argument("--chunk-entries", type=int, default=65536)
     ap.add_argument("--shuffle-buffer", type=int, default=65536)
-    ap.add_argument("--out", default=str(HERE / "results/streaming"))
+    ap.add_argument("--out", default=None,
+                    help="results' path without suffix (default: results/streaming, --slice-only: "
+                         "results/streaming-slice)")
     ap.add_argument("--note", default="", help="a sentence for the report (e.g. why a run was smaller)")
     args = ap.parse_args()
+    args.out = args.out or str(HERE / ("results/streaming-slice" if args.slice_only else "results/streaming"))
 
     exe = str(Path(args.build) / "torchclad-train")
     troot = str(ROOT_DIR / "scripts/troot")
     work = Path(args.work or tempfile.mkdtemp(prefix="torchclad-streaming-"))
     work.mkdir(parents=True, exist_ok=True)
     row_bytes = 4 * args.features + 4  # image, label
-    big_entries = int(args.big_gb * 1e9 / row_bytes)
+    big_entries = 0 if args.slice_only else int(args.big_gb * 1e9 / row_bytes)
     free = shutil.disk_usage(work).free
     need = big_entries * row_bytes + args.slice_entries * row_bytes
     if free < 2 * need:
@@ -133,7 +139,7 @@ def main():
                          "shuffle_buffer": args.shuffle_buffer, "prefetch_chunks": 2,
                          "slice_entries": args.slice_entries, "big_entries": big_entries,
                          "cap_mb": args.cap_mb},
-              "note": args.note}
+              "note": args.note, "load_average": {"start": os.getloadavg()}}
     try:
         print(f"generating {slice_file} ({args.slice_entries} entries)", flush=True)
         result["slice_generate_seconds"] = generate(troot, slice_file, args.slice_entries, 10_000, args.features)
@@ -154,20 +160,21 @@ def main():
         result["baseline"] = {"peak_rss_mb": summary(base, "peak_rss_mb")}
         print(f"baseline (one batch streamed): peak RSS {result['baseline']['peak_rss_mb']['median']:.0f} MB", flush=True)
         os.remove(slice_file)
-
-        print(f"generating {big_file} ({big_entries} entries, {args.big_gb} GB)", flush=True)
-        result["big_generate_seconds"] = generate(troot, big_file, big_entries, 10_000, args.features)
-        result["big_file_mb"] = os.path.getsize(big_file) / 2**20
-        big = []
-        for i in range(args.big_runs):
-            big.append(train_once(exe, big_file, args.features, True, str(work / "m.json"), stream_flags))
-            print(f"big run {i + 1}: {big[-1]['samples_per_second']:.0f}/s, peak RSS {big[-1]['peak_rss_mb']:.0f} MB",
-                  flush=True)
-        result["big"] = {"stream": {k: summary(big, k) for k in big[0]}}
-        result["big"]["file_over_cap"] = result["big_file_mb"] / args.cap_mb
-        result["big"]["under_cap"] = max(r["peak_rss_mb"] for r in big) < args.cap_mb
+        if not args.slice_only:  # the large file
+            print(f"generating {big_file} ({big_entries} entries, {args.big_gb} GB)", flush=True)
+            result["big_generate_seconds"] = generate(troot, big_file, big_entries, 10_000, args.features)
+            result["big_file_mb"] = os.path.getsize(big_file) / 2**20
+            big = []
+            for i in range(args.big_runs):
+                big.append(train_once(exe, big_file, args.features, True, str(work / "m.json"), stream_flags))
+                print(f"big run {i + 1}: {big[-1]['samples_per_second']:.0f}/s, "
+                      f"peak RSS {big[-1]['peak_rss_mb']:.0f} MB", flush=True)
+            result["big"] = {"stream": {k: summary(big, k) for k in big[0]}}
+            result["big"]["file_over_cap"] = result["big_file_mb"] / args.cap_mb
+            result["big"]["under_cap"] = max(r["peak_rss_mb"] for r in big) < args.cap_mb
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        result["load_average"]["end"] = os.getloadavg()
     write(result, Path(args.out))
 
 
@@ -178,7 +185,7 @@ def fmt(s, unit="", digits=0):
 def write(r, out):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(r, indent=2) + "\n")
-    c, sl, big = r["config"], r["slice"], r["big"]
+    c, sl, big = r["config"], r["slice"], r.get("big")
     lines = [
         "# Streaming: training from a file larger than memory",
         "",
@@ -186,8 +193,12 @@ def write(r, out):
         f"one epoch) on generated ROOT files of {c['features']} float features and a label per entry "
         f"(uncompressed). Stream: chunks of {c['chunk_entries']} entries, shuffle buffer {c['shuffle_buffer']} rows, "
         f"{c['prefetch_chunks']} chunks read ahead. Medians over runs, (min–max) in brackets; "
-        f"samples/s are of the training steps (the stream's include waiting for data); peak RSS from "
-        f"`/usr/bin/time -v`. Machine: {r['machine']['cores']} cores, shared with other jobs.",
+        f"samples/s are of the training steps (the stream's include waiting for data; its first chunks are "
+        f"read from the stream's opening on, while the test tree is read and the model built, as the in-memory "
+        f"dataset is read before the epoch); peak RSS from "
+        f"`/usr/bin/time -v`. Machine: {r['machine']['cores']} cores, shared with other jobs"
+        + (f"; load average {r['load_average']['start'][0]:.2f} at the start, "
+           f"{r['load_average']['end'][0]:.2f} at the end (1 min)." if "load_average" in r else "."),
         "",
     ]
     if r.get("note"):
@@ -205,15 +216,20 @@ def write(r, out):
         f"Stream / in memory (medians): **{sl['stream_over_in_memory']:.3f}** "
         f"(target: within 10%, i.e. >= 0.90).",
         "",
-        f"## A file {big['file_over_cap']:.1f}x the memory cap ({c['big_entries']} entries, "
-        f"{r['big_file_mb']:.0f} MB; cap {c['cap_mb']:.0f} MB)",
-        "",
-        "| | samples/s | peak RSS (MB) | test accuracy | wall s | runs |",
-        "|---|---|---|---|---|---|",
-        f"| stream | {fmt(big['stream']['samples_per_second'])} | {fmt(big['stream']['peak_rss_mb'])} | "
-        f"{big['stream']['test_accuracy']['median']:.3f} | {fmt(big['stream']['wall_seconds'])} | "
-        f"{len(big['stream']['samples_per_second']['runs'])} |",
-        "",
+    ]
+    if big:
+        lines += [
+            f"## A file {big['file_over_cap']:.1f}x the memory cap ({c['big_entries']} entries, "
+            f"{r['big_file_mb']:.0f} MB; cap {c['cap_mb']:.0f} MB)",
+            "",
+            "| | samples/s | peak RSS (MB) | test accuracy | wall s | runs |",
+            "|---|---|---|---|---|---|",
+            f"| stream | {fmt(big['stream']['samples_per_second'])} | {fmt(big['stream']['peak_rss_mb'])} | "
+            f"{big['stream']['test_accuracy']['median']:.3f} | {fmt(big['stream']['wall_seconds'])} | "
+            f"{len(big['stream']['samples_per_second']['runs'])} |",
+            "",
+        ]
+    lines += [
         f"The process alone (LibTorch, ROOT and its interpreter loaded, one batch of 64 streamed): peak RSS "
         f"{fmt(r['baseline']['peak_rss_mb'])} MB. The in-memory dataset adds the data to it (the slice's "
         f"{r['slice_file_mb']:.0f} MB above); the stream adds its chunks and buffer "
@@ -221,26 +237,32 @@ def write(r, out):
         f"floats at most, {((c['prefetch_chunks'] + 2) * c['chunk_entries'] + c['shuffle_buffer']) * (c['features'] + 1) * 4 / 2**20:.0f} MB), "
         "whatever the file's size.",
         "",
-        f"Peak RSS under the cap in every run: **{'yes' if big['under_cap'] else 'no'}**. The cap is not enforced "
-        "by the kernel (no cgroup here): it is the bound the measured peak is compared with. The file sat in the "
-        "page cache (the machine has more memory than the file), which RSS does not count: this measures the "
-        "process's memory, not disk speed.",
-        "",
     ]
+    if big:
+        lines += [
+            f"Peak RSS under the cap in every run: **{'yes' if big['under_cap'] else 'no'}**. The cap is not enforced "
+            "by the kernel (no cgroup here): it is the bound the measured peak is compared with. The file sat in the "
+            "page cache (the machine has more memory than the file), which RSS does not count: this measures the "
+            "process's memory, not disk speed.",
+            "",
+        ]
     out.with_suffix(".md").write_text("\n".join(lines))
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-        names = ["in memory\n(slice)", "stream\n(slice)", f"stream\n({r['big_file_mb'] / 1024:.1f} GB)"]
-        sps = [sl["in_memory"]["samples_per_second"], sl["stream"]["samples_per_second"],
-               big["stream"]["samples_per_second"]]
-        rss = [sl["in_memory"]["peak_rss_mb"], sl["stream"]["peak_rss_mb"], big["stream"]["peak_rss_mb"]]
+        names = ["in memory\n(slice)", "stream\n(slice)"]
+        sps = [sl["in_memory"]["samples_per_second"], sl["stream"]["samples_per_second"]]
+        rss = [sl["in_memory"]["peak_rss_mb"], sl["stream"]["peak_rss_mb"]]
+        if big:
+            names.append(f"stream\n({r['big_file_mb'] / 1024:.1f} GB)")
+            sps.append(big["stream"]["samples_per_second"])
+            rss.append(big["stream"]["peak_rss_mb"])
         for ax, vals, title in ((a, sps, "samples/s (batch 64)"), (b, rss, "peak RSS (MB)")):
             med = [v["median"] for v in vals]
             err = [[m - v["min"] for m, v in zip(med, vals)], [v["max"] - m for m, v in zip(med, vals)]]
-            ax.bar(names, med, yerr=err, capsize=5, color=["#888", "#3a7", "#3a7"])
+            ax.bar(names, med, yerr=err, capsize=5, color=["#888", "#3a7", "#3a7"][:len(names)])
             ax.set_title(title)
         b.axhline(c["cap_mb"], color="r", ls="--", label=f"cap {c['cap_mb']:.0f} MB")
         b.legend()

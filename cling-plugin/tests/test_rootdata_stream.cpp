@@ -14,6 +14,7 @@
 #include "rootdata_ntuple.hpp"
 #include "rootdata_util.hpp"
 #include "src/dataset_impl.hpp"
+#include "src/stream_impl.hpp"
 #include "torchclad/rdataframe.h"
 #include "torchclad/stream.h"
 
@@ -199,6 +200,52 @@ TEST(RootDataStream, MemoryIsBoundedByChunksAndTheBuffer) {
   EXPECT_GT(s.peak_rows_held(), 100);
   EXPECT_LE(s.peak_rows_held(), s.rows_bound());
   EXPECT_LT(s.rows_bound(), kEntries);
+}
+
+// The batch size does not change the rows nor their order: batches of 1
+// take the buffer's draws one by one, larger ones several at once
+// (ColumnStream::Impl::draw_full), across chunk boundaries and the end.
+TEST(RootDataStream, TheOrderDoesNotDependOnTheBatch) {
+  for (const auto& o : {options(64, 150), options(37, 100), options(50, 0, false), options(2000, 700)}) {
+    StreamDataset s({plain_file()}, "t", {"x", "pair"}, "label", "weight", o);
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+      const Epoch one = read_epoch(s, epoch, 1);
+      for (int batch : {7, 48, 333, 5000}) {
+        const Epoch e = read_epoch(s, epoch, batch);
+        EXPECT_EQ(e.entries, one.entries) << "batch " << batch << ", epoch " << epoch;
+        EXPECT_EQ(e.x, one.x) << "batch " << batch;
+        EXPECT_EQ(e.y, one.y) << "batch " << batch;
+        EXPECT_EQ(e.w, one.w) << "batch " << batch;
+      }
+    }
+  }
+}
+
+// ColumnStream::prefetch (the trainers read an epoch's first chunks before
+// it starts): the epoch begin_epoch then gives is the epoch's, whenever
+// prefetch was called; it ends the epoch running.
+TEST(RootDataStream, APrefetchedEpochIsTheEpoch) {
+  StreamDataset plain({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
+  const Epoch e1 = read_epoch(plain, 1, 48), e2 = read_epoch(plain, 2, 48);
+  StreamDataset s({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
+  auto& stream = *s.impl()->stream;
+  stream.prefetch(1);
+  stream.prefetch(1);  // the same epoch: kept
+  EXPECT_EQ(read_epoch(s, 1, 48).entries, e1.entries);
+  EXPECT_EQ(s.chunks_read(), 16);  // ceil(1000 / 64): read once
+  // Half-way through epoch 1, prefetch(2) ends it.
+  s.begin_epoch(1);
+  std::vector<float> x, y;
+  EXPECT_EQ(s.next_batch(100, x, y), 100);
+  stream.prefetch(2);
+  EXPECT_EQ(s.next_batch(100, x, y), 0);
+  const Epoch p2 = read_epoch(s, 2, 48);
+  EXPECT_EQ(p2.entries, e2.entries);
+  EXPECT_EQ(p2.x, e2.x);
+  // Another epoch than the one prefetched starts as usual.
+  stream.prefetch(3);
+  EXPECT_EQ(read_epoch(s, 1, 48).entries, e1.entries);
+  EXPECT_LE(s.peak_rows_held(), s.rows_bound());
 }
 
 TEST(RootDataStream, ChainsOfSeveralFilesAndPatterns) {

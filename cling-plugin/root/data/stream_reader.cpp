@@ -219,6 +219,15 @@ struct ColumnStream::Impl {
   std::vector<long long> buf_entry;
   long long buf_rows = 0, buf_cap = 0;
   std::mt19937_64 rng;
+  std::vector<long long> draws;  // draw_full's buffer rows (grown once to the batch)
+  // prefetch(e) started epoch e's reader, which begin_epoch(e) keeps (0: none).
+  int prefetched = 0;
+  bool ended = false;  // prefetch ended the consumer's epoch: next() gives 0 rows
+
+  // Starts epoch `epoch`'s reader thread (ending the one running) and resets
+  // the consumer's side: its chunk, its buffer (allocated here: its pages are
+  // touched before the first row is), its generator.
+  void start(int epoch);
 
   // Rows held in chunks (read, queued or being consumed) and in the buffer.
   std::atomic<long long> chunk_rows{0};
@@ -460,6 +469,62 @@ struct ColumnStream::Impl {
     return true;
   }
 
+  // Rows of the current chunk not yet taken (0: none, or no chunk yet).
+  long long rows_left() const { return current ? current->rows - current_row : 0; }
+
+  // The current chunk's next k <= rows_left() rows at once (one copy per
+  // column instead of one per row): x [k, features], y [k, target_width],
+  // w [k] and entry [k] if not null.
+  void take(long long k, float* x, float* y, float* w, long long* entry) {
+    const long long r = current_row;
+    current_row += k;
+    std::memcpy(x, current->x.data() + r * features, sizeof(float) * features * k);
+    std::memcpy(y, current->y.data() + r * target_width, sizeof(float) * target_width * k);
+    if (w) {
+      if (weight)
+        std::memcpy(w, current->w.data() + r, sizeof(float) * k);
+      else
+        std::fill(w, w + k, 1.0f);
+    }
+    if (entry) std::memcpy(entry, current->entry.data() + r, sizeof(long long) * k);
+  }
+
+  // k draws from the full buffer whose replacements are the current chunk's
+  // next k <= rows_left() rows: what k single draws do (the same generator
+  // calls, the same rows out and in), with the k rows' indices drawn first
+  // so that the buffer rows, scattered over the buffer and mostly out of the
+  // caches, are prefetched a few draws ahead of their copy. Rows out: x [k,
+  // features], y [k, target_width], w and entry (if not null).
+  void draw_full(long long k, float* x, float* y, float* w, long long* entry) {
+    if (static_cast<long long>(draws.size()) < k) draws.resize(k);
+    const auto rows = static_cast<uint64_t>(buf_rows);
+    for (long long i = 0; i < k; ++i) draws[i] = static_cast<long long>(rng() % rows);
+    const auto prefetch = [&](long long j) {
+      const char* px = reinterpret_cast<const char*>(bx(j));
+      for (size_t b = 0; b < sizeof(float) * features; b += 64) __builtin_prefetch(px + b);
+      __builtin_prefetch(by(j));
+      __builtin_prefetch(&buf_w[j]);
+      __builtin_prefetch(&buf_entry[j]);
+    };
+    constexpr long long kAhead = 8;  // draws prefetched ahead of the one copied
+    for (long long i = 0; i < std::min(k, kAhead); ++i) prefetch(draws[i]);
+    const float* cx = current->x.data();
+    const float* cy = current->y.data();
+    for (long long i = 0; i < k; ++i) {
+      if (i + kAhead < k) prefetch(draws[i + kAhead]);
+      // In order: a row drawn twice in the k draws is the replacement the second time.
+      const long long j = draws[i], r = current_row++;
+      std::memcpy(x + i * features, bx(j), sizeof(float) * features);
+      std::memcpy(bx(j), cx + r * features, sizeof(float) * features);
+      std::memcpy(y + i * target_width, by(j), sizeof(float) * target_width);
+      std::memcpy(by(j), cy + r * target_width, sizeof(float) * target_width);
+      if (w) w[i] = buf_w[j];
+      buf_w[j] = weight ? current->w[r] : 1.0f;
+      if (entry) entry[i] = buf_entry[j];
+      buf_entry[j] = current->entry[r];
+    }
+  }
+
   float* bx(long long r) { return buf_x.data() + r * features; }
   float* by(long long r) { return buf_y.data() + r * target_width; }
 };
@@ -629,9 +694,26 @@ void ColumnStream::begin_epoch(int epoch) {
   Impl& s = *impl_;
   if (epoch < 1)
     throw std::runtime_error(s.where + ": epochs are numbered from 1, found " + std::to_string(epoch));
+  if (s.prefetched != epoch) s.start(epoch);
+  s.prefetched = 0;
+  s.ended = false;
+  s.epoch = epoch;
+}
+
+void ColumnStream::prefetch(int epoch) {
+  Impl& s = *impl_;
+  if (epoch < 1)
+    throw std::runtime_error(s.where + ": epochs are numbered from 1, found " + std::to_string(epoch));
+  if (s.prefetched == epoch) return;
+  s.start(epoch);
+  s.prefetched = epoch;
+  s.ended = true;  // rows again after begin_epoch(epoch)
+}
+
+void ColumnStream::Impl::start(int epoch) {
+  Impl& s = *this;
   s.stop_thread();
   s.drop_current();
-  s.epoch = epoch;
   const long long chunks = (s.range + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
   std::vector<long long> order(chunks);
   std::iota(order.begin(), order.end(), 0);
@@ -686,6 +768,7 @@ train::WeightSums ColumnStream::weight_sums() {
 int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entries) {
   Impl& s = *impl_;
   if (s.epoch == 0) throw std::runtime_error(s.where + ": call begin_epoch(1) before reading rows");
+  if (s.ended) return 0;
   const int fw = s.features, tw = s.target_width;
   float wdummy = 0;
   long long edummy = 0;
@@ -695,6 +778,14 @@ int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entri
     float* wo = w ? w + n : &wdummy;
     long long* eo = entries ? entries + n : &edummy;
     if (cap == 0) {
+      // The current chunk's next rows at once.
+      if (const long long k = std::min<long long>(batch - n, s.rows_left()); k > 0) {
+        s.take(k, x + int64_t{n} * fw, y + int64_t{n} * tw, w ? w + n : nullptr,
+               entries ? entries + n : nullptr);
+        n += static_cast<int>(k);
+        continue;
+      }
+      // The next chunk's first row (or the end, or the reader's error).
       if (!s.pull(x + int64_t{n} * fw, y + int64_t{n} * tw, wo, eo)) break;
       ++n;
       continue;
@@ -702,10 +793,24 @@ int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entri
     // Fill the buffer, then draw a row at random and put the next row in its place.
     while (s.buf_rows < cap && !s.source_done) {
       const long long r = s.buf_rows;
+      // The current chunk's next rows at once.
+      if (const long long k = std::min(cap - r, s.rows_left()); k > 0) {
+        s.take(k, s.bx(r), s.by(r), &s.buf_w[r], &s.buf_entry[r]);
+        s.set_buffer_rows(r + k);
+        continue;
+      }
       if (!s.pull(s.bx(r), s.by(r), &s.buf_w[r], &s.buf_entry[r])) break;
       s.set_buffer_rows(r + 1);
     }
     if (s.buf_rows == 0) break;
+    // The buffer full (it is while the source lasts) and the current chunk
+    // holding the next draws' replacements: those draws at once.
+    if (const long long k = s.source_done ? 0 : std::min<long long>(batch - n, s.rows_left()); k > 1) {
+      s.draw_full(k, x + int64_t{n} * fw, y + int64_t{n} * tw, w ? w + n : nullptr,
+                  entries ? entries + n : nullptr);
+      n += static_cast<int>(k);
+      continue;
+    }
     const long long j = static_cast<long long>(s.rng() % static_cast<uint64_t>(s.buf_rows));
     std::memcpy(x + int64_t{n} * fw, s.bx(j), sizeof(float) * fw);
     std::memcpy(y + int64_t{n} * tw, s.by(j), sizeof(float) * tw);

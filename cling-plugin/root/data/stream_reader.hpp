@@ -103,6 +103,15 @@ class ColumnStream {
 
   // Starts epoch `epoch` (>= 1) from its first row, ending the previous one.
   void begin_epoch(int epoch);
+  // Starts reading epoch `epoch`'s chunks now, on the reader thread, so that
+  // begin_epoch(epoch) after it finds its first chunks read (and its shuffle
+  // buffer allocated) instead of waiting for them at its first rows: the
+  // trainers call it while they load the test set and build the model, and
+  // between two epochs while they evaluate. It ends the current epoch (next()
+  // returns 0 until begin_epoch). The rows and their order are those of
+  // begin_epoch(epoch) alone; begin_epoch(e) after prefetch(other epoch)
+  // starts epoch e over as usual.
+  void prefetch(int epoch);
   // The epoch's next rows, up to `batch` of them: x [n, features()], y [n,
   // target_width()], w [n] (if not null; 1 when unweighted), entries [n] (the
   // chain's entry numbers, if not null). Returns n, 0 at the end of the
