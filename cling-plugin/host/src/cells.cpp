@@ -2,6 +2,8 @@
 
 #include <TInterpreter.h>
 #include <TClass.h>
+#include <TDataType.h>
+#include <TGlobal.h>
 #include <TInterpreterValue.h>
 #include <TROOT.h>
 #include <TError.h>
@@ -31,6 +33,7 @@
 #include "inspect.hpp"
 #include "last_expression.hpp"
 #include "leading_definitions.hpp"
+#include "quick_cell.hpp"
 #include "root_display.hpp"
 #include "scope_completion.hpp"
 #include "root_lock_tracker.hpp"
@@ -183,6 +186,28 @@ bool names_a_type(const std::string& name) {
   if (gROOT->GetGlobal(name.c_str(), kTRUE)) return false;
   return gROOT->GetType(name.c_str()) != nullptr || TClass::GetClass(name.c_str(), kTRUE, kTRUE) != nullptr;
 }
+
+// What quick_cell asks of a name: a variable of a fundamental type (int,
+// const double, Double_t, size_t; not a pointer, reference, array or
+// class), a typedef of one (Double_t), or anything else.
+NameKind fundamental_kind(const std::string& name) {
+  auto fundamental = [](std::string type) {
+    if (type.rfind("const ", 0) == 0) type.erase(0, 6);
+    if (type.empty() || type.find_first_of("*&[<:(") != std::string::npos) return false;
+    const TDataType* t = gROOT->GetType(type.c_str());
+    return t && t->GetType() > 0 && t->GetType() != kVoid_t;
+  };
+  if (TGlobal* global = gROOT->GetGlobal(name.c_str(), kTRUE)) {
+    const char* type = global->GetFullTypeName();  // null for a variable cling redefined
+    return type && fundamental(type) ? NameKind::kFundamentalVariable : NameKind::kOther;
+  }
+  return fundamental(name) ? NameKind::kFundamentalType : NameKind::kOther;
+}
+
+// Appended to each piece of a quick cell sent to cling: that transaction is
+// compiled at level 0 (cling's pragma, read at code generation, so after the
+// code it keeps the diagnostics' line numbers; the session's level stays).
+constexpr const char* kUnoptimized = "\n#pragma cling optimize(0)\n";
 
 // A cell's value as cling prints it ("(int) 5"), and the ROOT object it
 // refers to (or that an RDataFrame result holds), if any.
@@ -429,12 +454,17 @@ CellResult Cells::run_cling(const std::string& code) {
   const SplitCell split = split_last_expression(rest, names_a_type);
   std::unique_ptr<TInterpreterValue> value;
   timing::mark("split");
+  // Code that runs once and instantiates nothing: not worth optimizing (quick_cell.hpp).
+  const bool quick = directives.empty() && quick_cell(code, fundamental_kind);
+  const std::string unoptimized = quick ? kUnoptimized : "";
+  if (quick) timing::mark("quick");
   if (!directives.empty()) guarded_process_line(directives.c_str(), &err, &landing);
   if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError &&
       !trim(split.statements).empty()) {
     // Each leading definition on its own: cling keeps only the first global.
     for (const CellPiece& piece : split_leading_definitions(split.statements)) {
-      guarded_process_line(piece.code.c_str(), &err, &landing, piece.declare);
+      guarded_process_line((piece.code + (piece.declare ? "" : unoptimized)).c_str(), &err, &landing,
+                           piece.declare);
       if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) break;
     }
     timing::mark("process_line");
@@ -442,7 +472,7 @@ CellResult Cells::run_cling(const std::string& code) {
   if (landing.kind == Landing::kReturned && err == TInterpreter::kNoError && !split.expression.empty()) {
     value = gInterpreter->MakeInterpreterValue();
     bool ok = false;
-    guarded_evaluate(split.expression.c_str(), value.get(), &ok, &landing);
+    guarded_evaluate((split.expression + unoptimized).c_str(), value.get(), &ok, &landing);
     timing::mark("evaluate");
     if (landing.kind == Landing::kException && landing.ename == "cling::CompilationException") {
       // Evaluate reports some compile errors so (the diagnostic is on stderr).

@@ -1,0 +1,128 @@
+#include "quick_cell.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <set>
+
+#include "cpp_text.hpp"
+#include "last_expression.hpp"
+
+namespace host {
+namespace {
+
+// Longer cells are not what this saves time on, and the scan stays cheap.
+constexpr std::size_t kMaxQuickCellBytes = 512;
+
+// Keywords that name a fundamental type or qualify one: a statement starting
+// with them declares variables.
+bool type_keyword(const std::string& w) {
+  static const std::set<std::string> words{"bool",     "char", "char8_t", "char16_t", "char32_t", "wchar_t",
+                                           "short",    "int",  "long",    "float",    "double",   "signed",
+                                           "unsigned", "auto", "const",   "volatile"};
+  return words.count(w) != 0;
+}
+
+bool value_keyword(const std::string& w) { return w == "true" || w == "false" || w == "nullptr"; }
+
+// Operator characters a quick cell may use. Not '.', '[', ']', '{', '}',
+// '#', and "::" and "->" are refused where they appear.
+bool operator_char(char c) { return c != '\0' && std::strchr("=+-*/%(),;!~^|&<>?:", c) != nullptr; }
+
+}  // namespace
+
+bool quick_cell(const std::string& code, const std::function<NameKind(const std::string&)>& kind_of) {
+  if (code.size() > kMaxQuickCellBytes) return false;
+  std::set<std::string> declared;  // names the cell declares (their types are fundamental)
+  bool statement_start = true;     // the next token starts a statement
+  bool declaration = false;        // the statement declares variables
+  bool expect_declarator = false;  // a name here is a variable being declared
+  int depth = 0;                   // parentheses
+  bool any = false;
+  const std::size_t n = code.size();
+  std::size_t i = 0;
+  while (true) {
+    i = skip_space_and_comments(code, i);
+    if (i >= n) break;
+    const char c = code[i];
+    if (c == '"' || c == '\'') {  // a string or character literal
+      const std::size_t end = skip_literal_or_comment(code, i);
+      if (end <= i || end > n || code[end - 1] != c) return false;  // unterminated
+      i = end;
+      statement_start = expect_declarator = false;
+      any = true;
+      continue;
+    }
+    if (c == '/' && i + 1 < n && code[i + 1] == '*') return false;  // an unterminated comment
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(code[i + 1])))) {
+      // A number: digits, '.', separators, suffixes and exponent signs.
+      ++i;
+      while (i < n && (identifier_char(code[i]) || code[i] == '.' || code[i] == '\'' ||
+                       ((code[i] == '+' || code[i] == '-') && std::strchr("eEpP", code[i - 1]))))
+        ++i;
+      statement_start = expect_declarator = false;
+      any = true;
+      continue;
+    }
+    if (identifier_char(c)) {
+      std::size_t end = i;
+      while (end < n && identifier_char(code[end])) ++end;
+      const std::string word = code.substr(i, end - i);
+      if (end < n && (code[end] == '"' || code[end] == '\'')) return false;  // u8"...", L'x': prefixes
+      const std::size_t next = skip_space_and_comments(code, end);
+      const bool called = next < n && code[next] == '(';
+      // Looked up only when the scan cannot tell (ROOT's lookups are the costly part).
+      const bool known = type_keyword(word) || value_keyword(word) || word == "sizeof" ||
+                         declared.count(word) || (expect_declarator && depth == 0);
+      const NameKind kind = known ? NameKind::kOther : kind_of(word);
+      if (type_keyword(word) || (kind == NameKind::kFundamentalType && statement_start)) {
+        if (statement_start) declaration = true;
+        if (declaration && depth == 0) expect_declarator = true;
+      } else if (value_keyword(word) || word == "sizeof") {
+        if (expect_declarator) return false;
+        expect_declarator = false;
+      } else {
+        if (called) return false;  // a call: it may instantiate a template
+        if (expect_declarator && depth == 0)
+          declared.insert(word);
+        else if (!declared.count(word) && kind != NameKind::kFundamentalVariable)
+          return false;
+        expect_declarator = false;
+      }
+      statement_start = false;
+      any = true;
+      i = end;
+      continue;
+    }
+    if (!operator_char(c)) return false;  // '.', '[', '{', '#', ...
+    if (c == ':' && i + 1 < n && code[i + 1] == ':') return false;
+    if (c == '-' && i + 1 < n && code[i + 1] == '>') return false;
+    if (c == '(') {
+      if (expect_declarator) return false;  // int (x), a function's declarator
+      ++depth;
+    } else if (c == ')') {
+      if (--depth < 0) return false;
+    } else if (c == ';') {
+      if (depth != 0) return false;
+      statement_start = true;
+      declaration = expect_declarator = false;
+      ++i;
+      continue;
+    } else if (c == ',') {
+      expect_declarator = declaration && depth == 0;
+      statement_start = false;
+      ++i;
+      continue;
+    } else if ((c == '*' || c == '&') && expect_declarator) {
+      ++i;  // int* p: still the declarator
+      continue;
+    }
+    expect_declarator = false;
+    statement_start = false;
+    any = true;
+    ++i;
+  }
+  return any && depth == 0;
+}
+
+}  // namespace host
