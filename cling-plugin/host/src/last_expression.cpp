@@ -95,6 +95,22 @@ bool starts_with_declaration(const std::string& e, const std::function<bool(cons
   return !indirection || type.find('<') != std::string::npos || is_type(trim_right(type));
 }
 
+// Whether the '{' at `open` follows a name that is not a keyword or a
+// function's qualifier (`P{`, `ns::P {`), or a template's '>' (`V<int>{`):
+// a braced initialiser, not a block.
+bool braced_initialiser(const std::string& code, std::size_t open) {
+  static const std::set<std::string> qualifiers = {"noexcept", "override", "final"};
+  std::size_t end = open;
+  while (end > 0 && std::isspace(static_cast<unsigned char>(code[end - 1]))) --end;
+  if (end == 0) return false;
+  if (code[end - 1] == '>') return end < 2 || code[end - 2] != '-';
+  std::size_t begin = end;
+  while (begin > 0 && identifier_char(code[begin - 1])) --begin;
+  if (begin == end || !ident_start(code[begin])) return false;
+  const std::string word = code.substr(begin, end - begin);
+  return !statement_keywords().count(word) && !qualifiers.count(word);
+}
+
 bool looks_like_expression(const std::string& e, const std::function<bool(const std::string&)>& is_type) {
   if (e.empty()) return false;
   const char c = e[0];
@@ -162,7 +178,8 @@ std::size_t skip_space_and_comments(const std::string& s, std::size_t i) {
 
 SplitCell split_last_expression(const std::string& code,
                                 const std::function<bool(const std::string&)>& is_type) {
-  std::size_t boundary = 0;  // where the last top-level statement ended
+  std::size_t boundary = 0;    // where the last top-level statement ended
+  std::size_t brace_open = 0;  // the last '{' at depth 0
   int depth = 0;
   bool line_start = true;
   for (std::size_t i = 0; i < code.size();) {
@@ -181,16 +198,21 @@ SplitCell split_last_expression(const std::string& code,
       i = after;
       continue;
     }
-    if (c == '(' || c == '[' || c == '{')
+    if (c == '(' || c == '[' || c == '{') {
+      if (c == '{' && depth == 0) brace_open = i;
       ++depth;
-    else if (c == ')' || c == ']' || c == '}') {
+    } else if (c == ')' || c == ']' || c == '}') {
       if (--depth < 0) return {code, ""};  // unbalanced: cling will say what is wrong
       if (c == '}' && depth == 0) {
         // A '}' ends a statement (a function, a loop) only when nothing
         // follows it on its line: `[]{ return 1; }()` is one expression.
+        // Nor does it when its '{' is a braced initialiser, after a type's
+        // name: `P{1} == P{2}`, `std::vector<int>{1, 2}`.
         std::size_t j = i + 1;
         while (j < code.size() && (code[j] == ' ' || code[j] == '\t' || code[j] == '\r')) ++j;
-        if (j >= code.size() || code[j] == '\n' || code.compare(j, 2, "//") == 0) boundary = i + 1;
+        if ((j >= code.size() || code[j] == '\n' || code.compare(j, 2, "//") == 0) &&
+            !braced_initialiser(code, brace_open))
+          boundary = i + 1;
       }
     } else if (c == ';' && depth == 0) {
       boundary = i + 1;

@@ -120,13 +120,14 @@ bool assigns(const std::string& head) {
   return false;
 }
 
-// The word `operator` in a head: `bool operator==(`, `S operator()(`.
-bool names_operator(const std::string& head) {
+// Where the word `operator` is in a head (`bool operator==(`, `S operator()(`,
+// `bool Q::operator<(`), or kNone.
+std::size_t names_operator(const std::string& head) {
   for (std::size_t at = head.find("operator"); at != kNone; at = head.find("operator", at + 1))
     if ((at == 0 || !identifier_char(head[at - 1])) &&
-        !identifier_char(head[std::min(at + 8, head.size() - 1)]))
-      return true;
-  return false;
+        (at + 8 >= head.size() || !identifier_char(head[at + 8])))
+      return at;
+  return kNone;
 }
 
 // The '(' of a function head's parameter list: the first outside template
@@ -168,6 +169,16 @@ std::size_t closing_bracket(const std::string& s, std::size_t open) {
     ++i;
   }
   return kNone;
+}
+
+// After the attributes a declaration starts with (`[[nodiscard]] int f()`).
+std::size_t skip_attributes(const std::string& code, std::size_t i) {
+  while (code.compare(i, 2, "[[") == 0) {
+    const std::size_t close = closing_bracket(code, i);
+    if (close == kNone) return i;
+    i = skip_space_and_comments(code, close + 1);
+  }
+  return i;
 }
 
 // `S::S` (or `ns::S<T>::S`) before the parameter list: a constructor defined
@@ -260,10 +271,18 @@ struct FunctionHead {
 
 FunctionHead function_head(const std::string& head, const Unit& unit) {
   FunctionHead result;
-  const bool op = names_operator(head);
-  if (statement_keyword(word_at(head, 0)) || (assigns(head) && !op)) return result;
-  if (op) {
-    result.function = word_at(head, 0) != "operator";
+  const std::size_t op = names_operator(head);
+  if (statement_keyword(word_at(head, 0)) || (assigns(head) && op == kNone)) return result;
+  if (op != kNone) {
+    // The parameter list follows the operator's symbol (`()` is one).
+    std::size_t at = skip_space_and_comments(head, op + 8);
+    if (head.compare(at, 2, "()") == 0) at += 2;
+    const std::size_t open = head.find('(', at);
+    const std::size_t close = open == kNone ? kNone : closing_bracket(head, open);
+    if (close == kNone || word_at(head, 0) == "operator") return result;
+    const Tail tail = read_tail(head, close + 1, false);
+    result.function = tail.valid;
+    result.cling_reads_it = tail.plain && unit.braces == 1;
     return result;
   }
   const std::size_t open = parameters_open(head);
@@ -293,6 +312,7 @@ struct Definition {
 Definition definition_at(const std::string& code, std::size_t start, const Unit& unit) {
   Definition result;
   if (unit.end == kNone) return result;
+  start = skip_attributes(code, start);
   const std::string first = word_at(code, start);
   if (first.empty()) return result;  // `[`, `(`, `::`, `#`, a literal: a statement or a directive
   if (declaration_keyword(first)) {

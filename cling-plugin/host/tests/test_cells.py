@@ -110,6 +110,18 @@ DEFINITIONS_CLING_MISREADS = {
                           "NAME(8)", "(int) 9"),
     "function_try_block": ("int NAME(int x) try { if (x < 0) throw x; return x; } catch (int) { return 0; }\n"
                            "NAME(-1) + NAME(10)", "(int) 10"),
+    "noexcept_operator": ("struct NAME { int a; };\n"
+                          "bool operator==(const NAME& l, const NAME& r) noexcept { return l.a == r.a; }\n"
+                          "(NAME{1} == NAME{1}) + (NAME{1} == NAME{2})", "(int) 1"),
+    "noexcept_member_operator_out_of_class": (
+        "struct NAME { int a; bool operator<(const NAME& o) const noexcept; };\n"
+        "bool NAME::operator<(const NAME& o) const noexcept { return a < o.a; }\nNAME{1} < NAME{2}",
+        "(bool) true"),
+    "call_operator_noexcept": ("struct NAME { int operator()(int x) const noexcept; };\n"
+                               "int NAME::operator()(int x) const noexcept { return 3 * x; }\nNAME{}(5)",
+                               "(int) 15"),
+    "attribute_and_noexcept": ("[[nodiscard]] inline int NAME(int x) noexcept { return x - 1; }\nNAME(5)",
+                               "(int) 4"),
     "constructor_try_block": ("struct NAME { int a; NAME(int x); };\n"
                               "NAME::NAME(int x) try : a{x} {} catch (...) {}\nNAME NAME_v(11); NAME_v.a",
                               "(int) 11"),

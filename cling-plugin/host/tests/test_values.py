@@ -35,6 +35,19 @@ def test_values_as_cling_prints_them(host):
     assert stdout_of(events) == ""
 
 
+def test_a_value_ending_with_a_braced_initialiser(host):
+    host.ok("struct BracedValue { int a; };\n"
+            "bool operator==(const BracedValue& l, const BracedValue& r) { return l.a == r.a; }")
+    assert value_text(host, "BracedValue{1} == BracedValue{1}")[0] == "(bool) true"
+    assert value_text(host, "std::vector<int>{4, 5}")[0] == "(std::vector<int>) { 4, 5 }"
+    # Blocks after a keyword or a function head still end their statement.
+    for code in ["if (true) { int q = 2; (void)q; }", "int braced_f() noexcept { return 1; }",
+                 "namespace braced_ns { int k = 1; }", "do { } while (false);"]:
+        reply, events = host.execute(code)
+        assert reply["status"] == "ok", (code, reply)
+        assert results(events) == [], code
+
+
 def test_output_of_the_expression_comes_before_its_value(host):
     host.ok('int noisy() { printf("side effect\\n"); return 7; }')
     text, events = value_text(host, "noisy()")
