@@ -263,6 +263,16 @@ TEST(FitMetrics, RegressionRmseInHistoryFilesAndSavedModel) {
 
   m.save(tmp("regression.root"));
   const auto loaded = torchclad::Model::load(tmp("regression.root"));
+  for (const auto& saved : {m.training_options(), loaded.training_options()}) {
+    EXPECT_EQ(saved.epochs, o.epochs);
+    EXPECT_EQ(saved.batch, o.batch);
+    EXPECT_EQ(saved.optimizer, o.optimizer);
+    EXPECT_EQ(saved.engine, o.engine);
+    EXPECT_DOUBLE_EQ(saved.lr, o.lr);
+    EXPECT_EQ(saved.seed, o.seed);
+  }
+  EXPECT_EQ(torchclad::model("metrics_regression").training_options().epochs,
+            torchclad::TrainOptions{}.epochs);
   ASSERT_EQ(loaded.history().size(), history.size());
   for (size_t i = 0; i < history.size(); ++i) {
     EXPECT_EQ(loaded.history()[i].test_rmse, history[i].test_rmse);

@@ -507,6 +507,7 @@ void Model::set_feature_names(const std::vector<std::string>& names) {
 }
 long long Model::parameter_count() const { return def_of(*state()).param_count; }
 const std::vector<EpochResult>& Model::history() const { return state()->history; }
+TrainOptions Model::training_options() const { return state()->options; }
 
 namespace {
 torch::Tensor features_tensor(const std::vector<float>& x, int features, const char* what) {

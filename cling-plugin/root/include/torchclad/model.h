@@ -179,6 +179,11 @@ class Model {
   // The training history of every fit so far (epochs numbered from 1 per
   // fit; a resumed fit's from the checkpoint's epoch + 1: TrainOptions::resume).
   const std::vector<EpochResult>& history() const;
+  // The options of the last fit: fit's, or for a loaded model the saved
+  // file's (engine, epochs, batch, threads, optimizer, lr, seed,
+  // weighted_sampling; the rest as TrainOptions defaults them). A model never
+  // trained: TrainOptions{}.
+  TrainOptions training_options() const;
 
   // A ROOT file with the parameters (TTree "parameters": name, shape,
   // values), the definition's name and source hash, the last fit's options
