@@ -91,16 +91,25 @@ class RankStream {
  public:
   // The first epoch's chunks are read from here on (ColumnStream::prefetch),
   // while the trainer reads its test set and builds its model, as the
-  // in-memory trainers read their data before the first epoch.
-  RankStream(rootdata::ColumnStream& whole, const std::string& command, const RankLog& out) : whole_(whole) {
+  // in-memory trainers read their data before the first epoch. With
+  // `resume` (--resume) nothing is read here: train_on_stream reads the
+  // checkpoint and prefetches the epoch it resumes from.
+  RankStream(rootdata::ColumnStream& whole, const std::string& command, const RankLog& out,
+             bool resume = false)
+      : whole_(whole) {
     if (dist::distributed()) {
       own_ = rootdata::rank_part(whole, command + " --stream (" + dist::rank_label() + ")");
       const long long first = own_->spec().first_entry - whole.spec().first_entry;
       out.say("read training entries [" + std::to_string(first) + ", " +
               std::to_string(first + own_->entries()) + ") of " + std::to_string(whole.entries()));
     }
-    local().prefetch(1);
+    if (!resume) local().prefetch(1);
   }
+  // A trainer that failed before train_on_stream leaves no reader thread
+  // reading ahead in `whole` (ColumnStream::cancel_prefetch).
+  ~RankStream() { local().cancel_prefetch(); }
+  RankStream(const RankStream&) = delete;
+  RankStream& operator=(const RankStream&) = delete;
   rootdata::ColumnStream& local() { return own_ ? *own_ : whole_; }
   const rootdata::ColumnStream& whole() const { return whole_; }
 
@@ -137,24 +146,19 @@ inline train::RunOutcome train_on_stream(RankStream& rank_stream, train::RunSpec
   at::set_num_threads(spec.threads);
   std::vector<float> x(static_cast<size_t>(spec.batch) * stream.features()), y(spec.batch);
   std::vector<long long> entries(spec.batch);
+  // Whatever ends the run early (an exception, a stopped run) cancels an
+  // epoch prefetched and not begun.
+  const rootdata::CancelPrefetchOnExit cancel_prefetch(stream);
   train::SourceSteps steps;
-  int epoch = 0;
-  long long read = 0;  // rows of the epoch read
-  steps.begin_epoch = [&](int e) {
-    stream.begin_epoch(e);
-    epoch = e;
-    read = 0;
-  };
+  // The epoch's last rows prefetch the next epoch's first chunks, read while
+  // they train and the model is evaluated (next() gives 0 rows from there).
+  steps.begin_epoch = [&](int e) { stream.begin_epoch(e, spec.epochs); };
   steps.data_parallel = true;
   steps.next = [&](int& size) {
     int local = 0;
     std::exception_ptr failure;
     try {
       local = stream.next(spec.batch, x.data(), y.data(), nullptr, entries.data());
-      read += local;
-      // The epoch's last rows: the next epoch's first chunks are read while
-      // they train and the model is evaluated (next() gives 0 rows from here).
-      if (local > 0 && read == stream.entries() && epoch < spec.epochs) stream.prefetch(epoch + 1);
       if (s.check_labels) s.check_labels(y.data(), entries.data(), local);
     } catch (...) {
       failure = std::current_exception();
@@ -167,7 +171,9 @@ inline train::RunOutcome train_on_stream(RankStream& rank_stream, train::RunSpec
   };
   spec.samples = rank_stream.whole().entries();  // every rank's: the loop's steps per epoch
   train::use_checkpoints(spec, checkpoints, model, optimizer, log);
-  stream.prefetch(spec.first_epoch);  // RankStream's prefetch(1), unless a checkpoint resumes later
+  // RankStream's prefetch(1), or the epoch a checkpoint resumes from (a
+  // RankStream told of --resume prefetched nothing).
+  stream.prefetch(spec.first_epoch);
   return train::run_epochs(spec, steps, evaluate, log);
 }
 

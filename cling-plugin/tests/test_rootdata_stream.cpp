@@ -1,18 +1,23 @@
 // The streaming dataset (torchclad/stream.h, data/stream_reader.hpp) on ROOT
 // files written here: the same rows as dataset_from_columns for every numeric
 // branch type, chunk boundaries, the seeded order, every entry once per
-// epoch, chains, friend trees, implicit MT on and off, bounded memory, the
-// files usable afterwards, and the errors.
+// epoch, chains, friend trees, implicit MT on and off, bounded memory,
+// epochs read ahead (prefetch, its cancellation, the next epoch's at an
+// epoch's last rows), the files usable afterwards, and the errors.
 #include <TChain.h>
 #include <TTree.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "rootdata_ntuple.hpp"
 #include "rootdata_util.hpp"
+#include "stream_corrupt_files.hpp"
 #include "src/dataset_impl.hpp"
 #include "src/stream_impl.hpp"
 #include "torchclad/rdataframe.h"
@@ -98,6 +103,40 @@ Epoch read_epoch(StreamDataset& s, int epoch, int batch) {
     out.entries.insert(out.entries.end(), e.begin(), e.end());
   }
   return out;
+}
+
+// Whether `holds` becomes true within a minute (polled).
+bool eventually(const std::function<bool()>& holds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!holds()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Tree "t", zlib-compressed (a flipped byte fails its checksum), baskets of
+// 100 entries: x = e / 100, label = e % 2, weight = 1 + e % 5.
+std::string write_weighted_zlib(const std::string& name) {
+  const std::string file = tmp(name);
+  TDirectory::TContext keep;
+  TFile out(file.c_str(), "RECREATE", "", 101);
+  auto* t = new TTree("t", "t");
+  t->SetAutoFlush(100);
+  Float_t x, weight;
+  Int_t label;
+  t->Branch("x", &x, "x/F");
+  t->Branch("label", &label, "label/I");
+  t->Branch("weight", &weight, "weight/F");
+  for (long long e = 0; e < kEntries; ++e) {
+    x = static_cast<float>(e) / 100;
+    label = static_cast<Int_t>(e % 2);
+    weight = 1.0f + static_cast<float>(e % 5);
+    t->Fill();
+  }
+  out.Write();
+  out.Close();
+  return file;
 }
 
 std::vector<long long> all_entries(long long n) {
@@ -191,6 +230,93 @@ TEST(RootDataStream, TheOrderIsSeededAndEveryEntryComesOncePerEpoch) {
   EXPECT_EQ(read_epoch(again, 1, 48).entries, orders[0]);
 }
 
+// ColumnStream::cancel_prefetch: a prefetched epoch no begin_epoch began
+// stops its reader (the trainers cancel it when they end early); the epoch
+// afterwards is as if it had never been prefetched; an epoch begun reads on.
+TEST(RootDataStream, ACancelledPrefetchStopsItsReader) {
+  StreamDataset plain({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
+  const Epoch e2 = read_epoch(plain, 2, 48);
+  StreamDataset s({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
+  auto& stream = *s.impl()->stream;
+  EXPECT_EQ(stream.prefetched(), 0);
+  EXPECT_FALSE(stream.reading());
+  stream.cancel_prefetch();  // nothing prefetched: nothing to do
+  stream.prefetch(2);
+  EXPECT_EQ(stream.prefetched(), 2);
+  EXPECT_TRUE(stream.reading());  // 16 chunks, 2 read ahead: it waits for the consumer
+  stream.cancel_prefetch();
+  EXPECT_EQ(stream.prefetched(), 0);
+  EXPECT_FALSE(stream.reading());
+  EXPECT_LE(s.chunks_read(), 2);
+  EXPECT_EQ(read_epoch(s, 2, 48).entries, e2.entries);
+  EXPECT_EQ(read_epoch(s, 2, 48).x, e2.x);
+  // An epoch begun is no prefetch: cancel_prefetch leaves it.
+  s.begin_epoch(2);
+  std::vector<float> x, y;
+  std::vector<long long> entries, got;
+  EXPECT_EQ(s.next_batch(100, x, y, nullptr, &entries), 100);
+  got = entries;
+  stream.cancel_prefetch();
+  while (s.next_batch(100, x, y, nullptr, &entries) > 0)
+    got.insert(got.end(), entries.begin(), entries.end());
+  EXPECT_EQ(got, e2.entries);
+  EXPECT_LE(s.peak_rows_held(), s.rows_bound());
+}
+
+// begin_epoch(e, last_epoch), the trainers' epochs: the epoch's last rows
+// prefetch epoch e + 1 (not after the last epoch), whose chunks begin_epoch
+// then keeps; the rows are those of begin_epoch(e) alone.
+TEST(RootDataStream, AnEpochsLastRowsPrefetchTheNext) {
+  StreamDataset plain({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
+  const Epoch e1 = read_epoch(plain, 1, 48), e2 = read_epoch(plain, 2, 48);
+  StreamDataset s({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
+  auto& stream = *s.impl()->stream;
+  const int batch = 48;
+  std::vector<float> x(batch * 2), y(batch);
+  std::vector<long long> entries(batch);
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    stream.begin_epoch(epoch, 2);
+    EXPECT_EQ(stream.prefetched(), 0);
+    std::vector<long long> got;
+    long long read = 0;
+    while (const int n = stream.next(batch, x.data(), y.data(), nullptr, entries.data())) {
+      got.insert(got.end(), entries.begin(), entries.begin() + n);
+      read += n;
+      // Epoch 1's last rows prefetched epoch 2; epoch 2 is the last.
+      EXPECT_EQ(stream.prefetched(), read == kEntries && epoch == 1 ? 2 : 0) << "epoch " << epoch;
+    }
+    EXPECT_EQ(got, (epoch == 1 ? e1 : e2).entries);
+  }
+  EXPECT_EQ(s.chunks_read(), 32);  // each epoch's chunks read once
+  // begin_epoch(e) alone prefetches nothing.
+  stream.begin_epoch(1);
+  while (stream.next(batch, x.data(), y.data())) {
+  }
+  EXPECT_EQ(stream.prefetched(), 0);
+}
+
+// The sum of the weights (ColumnStream::weight_sums) reads them with a chain
+// of its own while a prefetched epoch reads; its error names the entry in
+// its file (located in that chain, not the reader thread's).
+TEST(RootDataStream, TheWeightSumsErrorNamesTheEntryWhileAnEpochReads) {
+  const std::string good = write_weighted_zlib("stream-weights.root"), bad = tmp("stream-bad-weight.root");
+  const long long first = stream_testing::corrupt_basket(good, bad, "t", "weight", 2);
+  StreamDataset s({good, bad}, "t", {"x"}, "label", "weight", options(64, 150));
+  auto& stream = *s.impl()->stream;
+  stream.prefetch(1);
+  try {
+    stream.weight_sums();
+    FAIL() << "a corrupt weight basket was summed";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("at entry " + std::to_string(kEntries + first) + " (entry " + std::to_string(first) +
+                     " of file '" + bad + "')"),
+              std::string::npos)
+        << m;
+  }
+  stream.cancel_prefetch();
+}
+
 // Rows held at once: at most (prefetch + 2) chunks and the buffer.
 TEST(RootDataStream, MemoryIsBoundedByChunksAndTheBuffer) {
   StreamDataset s({plain_file()}, "t", {"x", "pair"}, "label", "", options(50, 100));
@@ -230,6 +356,10 @@ TEST(RootDataStream, APrefetchedEpochIsTheEpoch) {
   StreamDataset s({plain_file()}, "t", {"x", "k"}, "label", "weight", options(64, 150));
   auto& stream = *s.impl()->stream;
   stream.prefetch(1);
+  // Once the reader has read a chunk, prefetch(1) again keeps it: restarted,
+  // it would read that chunk again (17 chunks below, whatever the timing).
+  ASSERT_TRUE(eventually([&] { return s.chunks_read() >= 1; }));
+  EXPECT_EQ(stream.prefetched(), 1);
   stream.prefetch(1);  // the same epoch: kept
   EXPECT_EQ(read_epoch(s, 1, 48).entries, e1.entries);
   EXPECT_EQ(s.chunks_read(), 16);  // ceil(1000 / 64): read once

@@ -24,9 +24,10 @@ struct Carried {
   bool stop = false;
 } carried;
 
-// The ranks' sum of g[0..n) in place, each rank's g first scaled by its share
-// of the global batch.
-void scale_and_sum(float* g, int64_t n) {
+// Scales this rank's g[0..n) in place by its share of the global batch
+// (local / global rows; 0 for an empty share), so that the allreduce's sum
+// that follows is the global batch's mean.
+void scale_to_share(float* g, int64_t n) {
   if (step_local == 0) {
     std::fill(g, g + n, 0.0f);  // an empty share: whatever the engine left there counts nothing
   } else if (step_local != step_global) {
@@ -51,7 +52,7 @@ void average_gradients(float* g, int64_t n) {
   auto& w = world();
   if (w.size() == 1) return;
   const auto t0 = std::chrono::steady_clock::now();
-  scale_and_sum(g, n);
+  scale_to_share(g, n);
   w.allreduce_sum(g, n);
   seconds_in_allreduce += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -61,7 +62,7 @@ void average_gradients(float* g, int64_t n, float local_loss) {
   if (w.size() == 1) return;
   const auto t0 = std::chrono::steady_clock::now();
   g[n] = local_loss;  // scaled with the gradients: the share's part of the global mean
-  scale_and_sum(g, n + 1);
+  scale_to_share(g, n + 1);
   g[n + 1] = step_stop ? 1.0f : 0.0f;
   w.allreduce_sum(g, n + kStepTail);
   carried = {true, g[n], g[n + 1] > 0};

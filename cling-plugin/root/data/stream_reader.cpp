@@ -43,6 +43,16 @@ std::unique_ptr<TChain> make_chain(const std::string& tree, const std::vector<st
   return chain;
 }
 
+// Where chain entry e is: "entry L of file 'F'".
+std::string locate(const TChain& chain, long long e) {
+  const Long64_t* offsets = chain.GetTreeOffset();
+  const auto* files = chain.GetListOfFiles();
+  for (int i = 0; offsets && files && i < chain.GetNtrees() && i < files->GetEntries(); ++i)
+    if (e >= offsets[i] && (i + 1 == chain.GetNtrees() || e < offsets[i + 1]))
+      return "entry " + std::to_string(e - offsets[i]) + " of file " + quote(files->At(i)->GetTitle());
+  return "entry " + std::to_string(e) + " of the chain";
+}
+
 // ------------------------------------------------------- typed readers ---
 
 // One column of the current entry, its values as float (or the first as a
@@ -208,7 +218,10 @@ struct ColumnStream::Impl {
   std::mutex mutex;
   std::condition_variable changed;
   std::deque<std::shared_ptr<Chunk>> queue;
-  bool stop = false;
+  // Set (under the mutex) to end the reader: it returns before its next chunk
+  // or its next entry, dropping the chunk it was reading.
+  std::atomic<bool> stop{false};
+  std::atomic<bool> producing{false};  // the reader thread has chunks left to read or queue
 
   // The consumer's side.
   int epoch = 0;
@@ -223,10 +236,15 @@ struct ColumnStream::Impl {
   // prefetch(e) started epoch e's reader, which begin_epoch(e) keeps (0: none).
   int prefetched = 0;
   bool ended = false;  // prefetch ended the consumer's epoch: next() gives 0 rows
+  // begin_epoch(epoch, last_epoch): next() prefetches epoch + 1 after handing
+  // out the epoch's rows_out == entries-th row, if epoch < last_epoch (0: never).
+  int last_epoch = 0;
+  long long rows_out = 0;
 
   // Starts epoch `epoch`'s reader thread (ending the one running) and resets
   // the consumer's side: its chunk, its buffer (allocated here: its pages are
-  // touched before the first row is), its generator.
+  // touched before the first row is), its generator. If it throws, no reader
+  // runs, nothing is prefetched and next() gives 0 rows until begin_epoch.
   void start(int epoch);
 
   // Rows held in chunks (read, queued or being consumed) and in the buffer.
@@ -262,15 +280,9 @@ struct ColumnStream::Impl {
     note_peak();
   }
 
-  // Where chain entry e is: "entry L of file 'F'".
-  std::string locate(long long e) const {
-    const Long64_t* offsets = chain->GetTreeOffset();
-    const auto* files = chain->GetListOfFiles();
-    for (int i = 0; offsets && files && i < chain->GetNtrees() && i < files->GetEntries(); ++i)
-      if (e >= offsets[i] && (i + 1 == chain->GetNtrees() || e < offsets[i + 1]))
-        return "entry " + std::to_string(e - offsets[i]) + " of file " + quote(files->At(i)->GetTitle());
-    return "entry " + std::to_string(e) + " of the chain";
-  }
+  // Where chain entry e is, in the epochs' chain (the reader thread's while an
+  // epoch reads: weight_sums locates its entries in a chain of its own).
+  std::string locate(long long e) const { return rootdata::locate(*chain, e); }
 
   // Loads chain entry e and reads every column's baskets; throws naming the
   // entry, the file and the column whose basket ROOT could not read.
@@ -376,6 +388,7 @@ struct ColumnStream::Impl {
       failed->error = std::current_exception();
       push(std::move(failed));
     }
+    producing.store(false);
   }
 
   void push(std::shared_ptr<Chunk> c) {
@@ -404,7 +417,13 @@ struct ColumnStream::Impl {
       if (weight) c->w.resize(n);
       note_rows(n);
       try {
-        for (c->rows = 0; c->rows < n; ++c->rows) read_entry(c->entry[c->rows], *c, c->rows);
+        for (c->rows = 0; c->rows < n; ++c->rows) {
+          if (stop.load(std::memory_order_relaxed)) {  // the chunk half-read: dropped, not counted
+            note_rows(-n);
+            return;
+          }
+          read_entry(c->entry[c->rows], *c, c->rows);
+        }
       } catch (...) {
         c->error = std::current_exception();
       }
@@ -430,6 +449,7 @@ struct ColumnStream::Impl {
     for (const auto& c : queue) note_rows(-c->rows);
     queue.clear();
     stop = false;
+    producing.store(false);
   }
 
   void drop_current() {
@@ -690,7 +710,9 @@ bool ColumnStream::regression() const { return impl_->regression; }
 const std::vector<std::string>& ColumnStream::feature_names() const { return impl_->feature_names; }
 const StreamSpec& ColumnStream::spec() const { return impl_->spec; }
 
-void ColumnStream::begin_epoch(int epoch) {
+void ColumnStream::begin_epoch(int epoch) { begin_epoch(epoch, 0); }
+
+void ColumnStream::begin_epoch(int epoch, int last_epoch) {
   Impl& s = *impl_;
   if (epoch < 1)
     throw std::runtime_error(s.where + ": epochs are numbered from 1, found " + std::to_string(epoch));
@@ -698,6 +720,8 @@ void ColumnStream::begin_epoch(int epoch) {
   s.prefetched = 0;
   s.ended = false;
   s.epoch = epoch;
+  s.last_epoch = last_epoch;
+  s.rows_out = 0;
 }
 
 void ColumnStream::prefetch(int epoch) {
@@ -710,10 +734,30 @@ void ColumnStream::prefetch(int epoch) {
   s.ended = true;  // rows again after begin_epoch(epoch)
 }
 
-void ColumnStream::Impl::start(int epoch) {
-  Impl& s = *this;
+void ColumnStream::cancel_prefetch() noexcept {
+  Impl& s = *impl_;
+  if (s.prefetched == 0) return;
+  s.prefetched = 0;
+  s.ended = true;  // as after prefetch: no rows until begin_epoch
+  s.source_done = true;
   s.stop_thread();
   s.drop_current();
+  s.set_buffer_rows(0);
+}
+
+int ColumnStream::prefetched() const { return impl_->prefetched; }
+bool ColumnStream::reading() const { return impl_->producing.load(); }
+
+void ColumnStream::Impl::start(int epoch) {
+  Impl& s = *this;
+  // First, what holds whatever throws below: the previous epoch ended, nothing
+  // prefetched, no rows (the callers set these again once it returns).
+  s.prefetched = 0;
+  s.ended = true;
+  s.source_done = true;
+  s.stop_thread();
+  s.drop_current();
+  s.set_buffer_rows(0);
   const long long chunks = (s.range + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
   std::vector<long long> order(chunks);
   std::iota(order.begin(), order.end(), 0);
@@ -730,9 +774,14 @@ void ColumnStream::Impl::start(int epoch) {
   s.buf_y.resize(b * s.target_width);
   s.buf_w.resize(b);
   s.buf_entry.resize(b);
-  s.set_buffer_rows(0);
+  s.producing.store(true);
+  try {
+    s.thread = std::thread([&s, order] { s.produce(order); });
+  } catch (...) {
+    s.producing.store(false);
+    throw;
+  }
   s.source_done = false;
-  s.thread = std::thread([&s, order] { s.produce(order); });
 }
 
 train::WeightSums ColumnStream::weight_sums() {
@@ -750,10 +799,14 @@ train::WeightSums ColumnStream::weight_sums() {
   train::WeightSums total;
   for (long long e = s.spec.first_entry; e < s.spec.first_entry + s.range; ++e) {
     if (!s.spec.holdout.keeps(e)) continue;
-    if (reader.SetEntry(e) != TTreeReader::kEntryValid || !weight->read())
+    if (reader.SetEntry(e) != TTreeReader::kEntryValid || !weight->read()) {
+      // Located in this chain (its offsets: every file's entries), not the
+      // epoch's, which the reader thread may be moving through its files.
+      chain->GetEntries();
       throw std::runtime_error(s.where + ": reading the weight column " + quote(s.spec.columns.weight) +
-                               " at entry " + std::to_string(e) + " (" + s.locate(e) +
+                               " at entry " + std::to_string(e) + " (" + locate(*chain, e) +
                                ") for the sum of the weights failed; is the file corrupt?");
+    }
     float w = 0;
     weight->copy(&w, 1);
     s.check_finite(e, &w, 1, {s.spec.columns.weight}, "weight");
@@ -828,6 +881,10 @@ int ColumnStream::next(int batch, float* x, float* y, float* w, long long* entri
       }
     }
   }
+  s.rows_out += n;
+  // The epoch's last rows: the next epoch's first chunks are read from here
+  // on, while the caller trains on them and evaluates (begin_epoch(e, last)).
+  if (n > 0 && s.rows_out == s.entries && s.epoch < s.last_epoch) prefetch(s.epoch + 1);
   return n;
 }
 

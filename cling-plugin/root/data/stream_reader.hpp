@@ -103,15 +103,37 @@ class ColumnStream {
 
   // Starts epoch `epoch` (>= 1) from its first row, ending the previous one.
   void begin_epoch(int epoch);
+  // The same, as epoch `epoch` of a run of epochs 1..last_epoch: when next()
+  // hands out this epoch's last row and epoch < last_epoch, it calls
+  // prefetch(epoch + 1), so the next epoch's first chunks are read while the
+  // caller trains on those rows and evaluates (next() then gives 0 rows, as
+  // at the end of an epoch). The trainers' epochs begin here.
+  void begin_epoch(int epoch, int last_epoch);
   // Starts reading epoch `epoch`'s chunks now, on the reader thread, so that
   // begin_epoch(epoch) after it finds its first chunks read (and its shuffle
-  // buffer allocated) instead of waiting for them at its first rows: the
-  // trainers call it while they load the test set and build the model, and
-  // between two epochs while they evaluate. It ends the current epoch (next()
-  // returns 0 until begin_epoch). The rows and their order are those of
-  // begin_epoch(epoch) alone; begin_epoch(e) after prefetch(other epoch)
-  // starts epoch e over as usual.
+  // buffer allocated) instead of waiting for them at its first rows. The
+  // command-line trainers call it for their first epoch while they read the
+  // test tree and build the model (cli::RankStream), Model::fit after it
+  // has read its test set, while it sums the weights and prepares its step;
+  // both, through begin_epoch(e, last_epoch), for epoch e + 1 while they
+  // evaluate epoch e. It ends the current epoch (next() returns 0 until
+  // begin_epoch). The rows and their order are those of begin_epoch(epoch)
+  // alone; begin_epoch(e) after prefetch(other epoch) starts epoch e over as
+  // usual.
   void prefetch(int epoch);
+  // Ends a prefetch(epoch) that no begin_epoch(epoch) followed: stops its
+  // reader thread (within the entry it is reading, not after its chunk) and
+  // drops the chunks read. Nothing otherwise (an epoch begun reads on).
+  // next() returns 0 until begin_epoch. A trainer leaving early, by an
+  // exception or a stopped run, calls it (CancelPrefetchOnExit) so that no
+  // reader thread goes on reading ahead in its caller's stream.
+  void cancel_prefetch() noexcept;
+  // The epoch prefetch() started that no begin_epoch has begun yet (0: none).
+  int prefetched() const;
+  // Whether a reader thread is reading (or waiting to queue) chunks: false
+  // before the first epoch, after cancel_prefetch, and once an epoch's last
+  // chunk is queued.
+  bool reading() const;
   // The epoch's next rows, up to `batch` of them: x [n, features()], y [n,
   // target_width()], w [n] (if not null; 1 when unweighted), entries [n] (the
   // chain's entry numbers, if not null). Returns n, 0 at the end of the
@@ -134,6 +156,24 @@ class ColumnStream {
 
  private:
   std::unique_ptr<Impl> impl_;
+};
+
+// Cancels `stream`'s prefetched epoch, if no begin_epoch began it, when it
+// goes out of scope (ColumnStream::cancel_prefetch): for a trainer that
+// prefetches and may then leave early, by an exception (refused weights, a
+// checkpoint of another run, an unwritable metrics file) or a run stopped
+// (a non-finite loss, a stop request) after an epoch whose last rows
+// prefetched the next. A run that ends after its last epoch has nothing
+// prefetched.
+class CancelPrefetchOnExit {
+ public:
+  explicit CancelPrefetchOnExit(ColumnStream& stream) : stream_(stream) {}
+  ~CancelPrefetchOnExit() { stream_.cancel_prefetch(); }
+  CancelPrefetchOnExit(const CancelPrefetchOnExit&) = delete;
+  CancelPrefetchOnExit& operator=(const CancelPrefetchOnExit&) = delete;
+
+ private:
+  ColumnStream& stream_;
 };
 
 }  // namespace torchclad::rootdata

@@ -136,8 +136,13 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
         "stream reads its entries in chunks: train with the weights in the loss "
         "(weighted_sampling = false) or on an in-memory Dataset");
   // The first epoch's chunks are read from here on, while the fit sums the
-  // weights and prepares its step (ColumnStream::prefetch).
-  stream.prefetch(1);
+  // weights and prepares its step (ColumnStream::prefetch); resuming, the
+  // epoch the checkpoint resumes from, once it is read (below). Whatever
+  // ends the fit early (an exception, a stopped run) cancels an epoch
+  // prefetched and not begun: no reader thread reads on in the caller's
+  // stream.
+  const rootdata::CancelPrefetchOnExit cancel_prefetch(stream);
+  if (!checkpoints.resume) stream.prefetch(1);
   const MetricsRun metrics{"Model::fit", "stream", "clad", def.name};
   start_metrics_files(o, metrics);
   // The weight rule of an in-memory fit (train/model_trainer.hpp): event i's
@@ -176,22 +181,14 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   const float* target_mean = state.target_mean.defined() ? state.target_mean.data_ptr<float>() : nullptr;
   const float* target_scale = state.target_scale.defined() ? state.target_scale.data_ptr<float>() : nullptr;
   train::SourceSteps steps;
-  int epoch = 0;
-  long long read = 0;  // rows of the epoch read
-  steps.begin_epoch = [&](int e) {
-    stream.begin_epoch(e);
-    epoch = e;
-    read = 0;
-  };
+  // The epoch's last rows prefetch the next epoch's first chunks, read while
+  // they train and the model is evaluated (next() gives 0 rows from there).
+  steps.begin_epoch = [&](int e) { stream.begin_epoch(e, o.epochs); };
   steps.data_parallel = true;
   steps.next = [&](int& size) {
     std::exception_ptr failure;
     try {
       size = stream.next(o.batch, xb.data(), yb.data(), wb.empty() ? nullptr : wb.data(), entries.data());
-      read += size;
-      // The epoch's last rows: the next epoch's first chunks are read while
-      // they train and the model is evaluated (next() gives 0 rows from here).
-      if (size > 0 && read == stream.entries() && epoch < o.epochs) stream.prefetch(epoch + 1);
       check_labels(def, yb.data(), entries.data(), size);
     } catch (...) {
       failure = std::current_exception();
@@ -227,7 +224,7 @@ TrainResult fit_stream(Model::State& state, rootdata::ColumnStream& whole, const
   // uninterrupted one reads from the next epoch on.
   train::use_checkpoints(spec, checkpoints, model, train::access_of(step.optimizer()),
                          training_log(o.progress && dist::is_root()));
-  stream.prefetch(spec.first_epoch);  // the prefetch(1) above, unless a checkpoint resumes later
+  stream.prefetch(spec.first_epoch);  // the prefetch(1) above, or the epoch a checkpoint resumes from
   const auto run = train::run_epochs(
       spec, steps, [&] { return train::evaluate_model(model, test_set); }, training_log(o.progress));
 
