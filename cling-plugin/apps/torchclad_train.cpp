@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
       train_stream = cli::open_training_stream("torchclad-train", root_file, train_tree,
                                                {{image_column}, label_column, {}, ""}, stream, config.seed,
                                                config.train_limit, /*bytes_as_unit=*/true, test_tree, log);
-      rank_stream = std::make_unique<cli::RankStream>(*train_stream, "torchclad-train", out);
+      rank_stream = std::make_unique<cli::RankStream>(*train_stream, "torchclad-train", out, config.resume);
       data.dir = root_file;
       data.test = rootdata::read_tree(root_file, test_tree, image_column, label_column);
       if (config.test_limit > 0 && config.test_limit < data.test.images.size(0))

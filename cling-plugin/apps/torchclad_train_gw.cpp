@@ -222,7 +222,8 @@ int main(int argc, char** argv) {
           config.seed, config.train_limit, /*bytes_as_unit=*/false, test_tree, log);
       n = train_stream->entries();
       window = train_stream->features();
-      rank_stream = std::make_unique<cli::RankStream>(*train_stream, "torchclad-train-gw", rank_out);
+      rank_stream =
+          std::make_unique<cli::RankStream>(*train_stream, "torchclad-train-gw", rank_out, config.resume);
     } else {
       log << "reading trees " << train_tree << " and " << test_tree << " of " << data_file << "\n";
       const auto shard = cli::training_shard("torchclad-train-gw", data_file, train_tree, config.train_limit);
