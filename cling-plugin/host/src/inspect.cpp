@@ -915,7 +915,7 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
   if (!symbol.name.empty()) {
     if (!symbol.object.empty()) {
       // A member: look in the class of the variable's type.
-      if (TGlobal* var = gROOT->GetGlobal(symbol.object.c_str(), kTRUE)) {
+      if (TGlobal* var = gROOT->GetGlobal(symbol.object.c_str(), kFALSE)) {
         if (TClass* cl = class_of_type(var->GetTypeName())) {
           std::set<const TClass*> seen;
           collect_methods(cl, symbol.name, &seen, &found, ctx);
@@ -945,26 +945,26 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
           const std::string prototype = without_cling_namespaces(f->GetPrototype());
           if (!is_template || prototype.find(symbol.name + "<") == std::string::npos) overloads.push_back(f);
         };
-        if (auto* functions = dynamic_cast<TListOfFunctions*>(gROOT->GetListOfGlobalFunctions(kTRUE)))
+        if (auto* functions = dynamic_cast<TListOfFunctions*>(gROOT->GetListOfGlobalFunctions(kFALSE)))
           if (TList* overloads = functions->GetListForObject(symbol.name.c_str()))
             for (TObject* o : *overloads) add_function(static_cast<TFunction*>(o));
         // Functions declared in cells live in cling's per-cell namespaces,
         // which that list leaves out: one, then each overload the cells
         // declare, asked for by its parameter types.
         if (overloads.empty() && !is_template)
-          if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kTRUE)) {
+          if (TFunction* f = gROOT->GetGlobalFunction(symbol.name.c_str(), nullptr, kFALSE)) {
             add_function(f);
             std::set<std::string> seen = {f->GetMangledName()};
             if (from_cell(f))
               for (const std::string& prototype : cell_prototypes(ctx, symbol.name))
                 if (TFunction* g =
-                        gROOT->GetGlobalFunctionWithPrototype(symbol.name.c_str(), prototype.c_str(), kTRUE))
+                        gROOT->GetGlobalFunctionWithPrototype(symbol.name.c_str(), prototype.c_str(), kFALSE))
                   if (seen.insert(g->GetMangledName()).second) add_function(g);
           }
         add_functions(ctx, symbol.name, overloads, &found);
       }
       if (found.plain.empty() && scope_end == std::string::npos) {
-        if (TGlobal* var = gROOT->GetGlobal(symbol.name.c_str(), kTRUE)) {
+        if (TGlobal* var = gROOT->GetGlobal(symbol.name.c_str(), kFALSE)) {
           found.add(std::string(var->GetFullTypeName()) + " " + var->GetName(), "");
           if (TClass* type = class_of_type(var->GetTypeName())) describe_class(type, &found, ctx);
         }

@@ -30,7 +30,7 @@ bool operator_char(char c) { return c != '\0' && std::strchr("=+-*/%(),;!~^|&<>?
 
 }  // namespace
 
-bool quick_cell(const std::string& code, const std::function<NameKind(const std::string&)>& kind_of) {
+bool quick_cell(const std::string& code, const NameLookup& lookup) {
   if (code.size() > kMaxQuickCellBytes) return false;
   std::set<std::string> declared;  // names the cell declares (their types are fundamental)
   bool statement_start = true;     // the next token starts a statement
@@ -71,23 +71,29 @@ bool quick_cell(const std::string& code, const std::function<NameKind(const std:
       if (end < n && (code[end] == '"' || code[end] == '\'')) return false;  // u8"...", L'x': prefixes
       const std::size_t next = skip_space_and_comments(code, end);
       const bool called = next < n && code[next] == '(';
-      // Looked up only when the scan cannot tell (ROOT's lookups are the costly part).
-      const bool known = type_keyword(word) || value_keyword(word) || word == "sizeof" ||
-                         declared.count(word) || (expect_declarator && depth == 0);
-      const NameKind kind = known ? NameKind::kOther : kind_of(word);
-      if (type_keyword(word) || (kind == NameKind::kFundamentalType && statement_start)) {
+      int variable = -1;  // looked up once, when needed
+      auto fundamental_variable = [&] {
+        if (variable < 0) variable = lookup.fundamental_variable(word) ? 1 : 0;
+        return variable == 1;
+      };
+      const bool names_a_type =
+          type_keyword(word) ||
+          (statement_start && !called && !declared.count(word) && !value_keyword(word) && word != "sizeof" &&
+           !fundamental_variable() && lookup.fundamental_type(word));
+      if (names_a_type) {
         if (statement_start) declaration = true;
         if (declaration && depth == 0) expect_declarator = true;
       } else if (value_keyword(word) || word == "sizeof") {
         if (expect_declarator) return false;
+      } else if (called) {
+        return false;  // a call: it may instantiate a template
+      } else if (expect_declarator && depth == 0) {
+        declared.insert(word);
+        expect_declarator = false;
+      } else if (declared.count(word) || fundamental_variable()) {
         expect_declarator = false;
       } else {
-        if (called) return false;  // a call: it may instantiate a template
-        if (expect_declarator && depth == 0)
-          declared.insert(word);
-        else if (!declared.count(word) && kind != NameKind::kFundamentalVariable)
-          return false;
-        expect_declarator = false;
+        return false;
       }
       statement_start = false;
       any = true;

@@ -16,13 +16,17 @@
 
 namespace host {
 
-// What a name that is neither a keyword nor declared by the cell is.
-enum class NameKind { kOther, kFundamentalVariable, kFundamentalType };
+// What the scan asks of a name that is neither a keyword nor declared by the
+// cell (only where it cannot tell: the lookups are the costly part).
+struct NameLookup {
+  // A variable of a fundamental type (int, double, Double_t, size_t, ...;
+  // not a pointer, reference or class).
+  std::function<bool(const std::string&)> fundamental_variable;
+  // A typedef of a fundamental type (Double_t, size_t): it declares as `int` does.
+  std::function<bool(const std::string&)> fundamental_type;
+};
 
-// Whether `code` qualifies. `kind_of(name)`: a variable of a fundamental
-// type (int, double, Double_t, size_t, ...; not a pointer, reference or
-// class), a typedef of one (Double_t, size_t: it declares as `int` does), or
-// anything else.
-bool quick_cell(const std::string& code, const std::function<NameKind(const std::string&)>& kind_of);
+// Whether `code` qualifies.
+bool quick_cell(const std::string& code, const NameLookup& lookup);
 
 }  // namespace host

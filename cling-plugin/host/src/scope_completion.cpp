@@ -121,7 +121,7 @@ std::vector<std::string> scope_completions(const std::string& line) {
     std::size_t begin = end;
     while (begin > 0 && identifier_char(line[begin - 1])) --begin;
     if (begin == end || std::isdigit(static_cast<unsigned char>(line[begin]))) return {};
-    TGlobal* var = gROOT->GetGlobal(line.substr(begin, end - begin).c_str(), kTRUE);
+    TGlobal* var = gROOT->GetGlobal(line.substr(begin, end - begin).c_str(), kFALSE);
     if (!var) return {};
     std::string type = var->GetTypeName();
     for (const char* word : {"const ", "volatile "})
