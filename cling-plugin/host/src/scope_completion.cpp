@@ -67,7 +67,7 @@ std::string component_after(const std::string& full, const std::string& scope) {
 
 // Classes, structs, enums and namespaces declared in `scope`.
 void add_types_in_scope(const std::string& scope, const std::string& partial, std::set<std::string>* out) {
-  ClassInfo_t* info = gInterpreter->ClassInfo_Factory(kTRUE);
+  ClassInfo_t* info = gInterpreter->ClassInfo_Factory(kFALSE);
   while (gInterpreter->ClassInfo_Next(info)) {
     const std::string next = component_after(gInterpreter->ClassInfo_FullName(info), scope);
     if (wanted(next, partial)) out->insert(next);
