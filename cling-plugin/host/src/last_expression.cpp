@@ -206,12 +206,14 @@ SplitCell split_last_expression(const std::string& code,
       if (c == '}' && depth == 0) {
         // A '}' ends a statement (a function, a loop) only when nothing
         // follows it on its line: `[]{ return 1; }()` is one expression.
-        // Nor does it when its '{' is a braced initialiser, after a type's
-        // name: `P{1} == P{2}`, `std::vector<int>{1, 2}`.
+        // Nor does the cell's last '}' when its '{' is a braced initialiser,
+        // after a type's name: `P{1} == P{2}`, `std::vector<int>{1, 2}`.
         std::size_t j = i + 1;
         while (j < code.size() && (code[j] == ' ' || code[j] == '\t' || code[j] == '\r')) ++j;
+        // Only at the very end of the cell: `P{1}\n1+1` is a statement, then a value.
+        const bool cell_ends = skip_space_and_comments(code, i + 1) >= code.size();
         if ((j >= code.size() || code[j] == '\n' || code.compare(j, 2, "//") == 0) &&
-            !braced_initialiser(code, brace_open))
+            !(cell_ends && braced_initialiser(code, brace_open)))
           boundary = i + 1;
       }
     } else if (c == ';' && depth == 0) {

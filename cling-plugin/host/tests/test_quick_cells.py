@@ -50,6 +50,8 @@ def test_cells_of_fundamental_types_are_quick_and_keep_their_values(timed_host):
         ("qx > 0 ? 1.5 : 2.5", "(double) 1.5000000"),
         ("int qa = 1, qb = qa + 1;\nqb", "(int) 2"),
         ("Double_t qd = 2; qd", "(double) 2.0000000"),
+        ("qx++", "(int) 1"),
+        ("0x1fu + 1'000 + 1.5e1f", "(float) 1046.00f"),
     ]
     for code, value in cells:
         reply, shown, quick = run(timed_host, code)
@@ -75,6 +77,16 @@ def test_calls_members_loops_templates_and_class_types_keep_the_sessions_level(t
         "struct QS { int a; };",
         "int qf() { return 1; }",
         "int qu = undeclared_quick_name;",
+        # User-defined literals call (template) operators: 10ms, 2.0i, "abc"s.
+        "auto qms = 10ms;",
+        "auto qim = 2.0i * 1.0i;",
+        "auto qk = 123_k;",
+        'auto qstr = "abc"qx;',
+        # Digraphs (a lambda) and a call through parentheses.
+        "auto qgl = <: :>(int a) <% return a; %>;",
+        "(qx)(1)",
+        # Incomplete: cling's error would point past the appended pragma.
+        "qx +",
     ]
     for code in cells:
         _, _, quick = run(timed_host, code)

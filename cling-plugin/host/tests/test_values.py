@@ -40,6 +40,11 @@ def test_a_value_ending_with_a_braced_initialiser(host):
             "bool operator==(const BracedValue& l, const BracedValue& r) { return l.a == r.a; }")
     assert value_text(host, "BracedValue{1} == BracedValue{1}")[0] == "(bool) true"
     assert value_text(host, "std::vector<int>{4, 5}")[0] == "(std::vector<int>) { 4, 5 }"
+    # Only the cell's last '}': a braced value, then another statement and a value.
+    assert value_text(host, "BracedValue{1};\nBracedValue{2}\n1 + 2")[0] == "(int) 3"
+    assert value_text(host, "namespace braced_n1 {\nint a = 4;\n}\nbraced_n1::a")[0] == "(int) 4"
+    assert value_text(host, "auto braced_tf() -> std::vector<int> {\n  return {1, 2};\n}\nbraced_tf().size()")[0] \
+        == "(unsigned long) 2"
     # Blocks after a keyword or a function head still end their statement.
     for code in ["if (true) { int q = 2; (void)q; }", "int braced_f() noexcept { return 1; }",
                  "namespace braced_ns { int k = 1; }", "do { } while (false);"]:
