@@ -282,7 +282,8 @@ FunctionHead function_head(const std::string& head, const Unit& unit) {
     if (close == kNone || word_at(head, 0) == "operator") return result;
     const Tail tail = read_tail(head, close + 1, false);
     result.function = tail.valid;
-    result.cling_reads_it = tail.plain && unit.braces == 1;
+    // Nor does cling's wrap point read a literal operator (`operator""_w`).
+    result.cling_reads_it = tail.plain && unit.braces == 1 && head.compare(at, 2, "\"\"") != 0;
     return result;
   }
   const std::size_t open = parameters_open(head);

@@ -120,6 +120,8 @@ DEFINITIONS_CLING_MISREADS = {
     "call_operator_noexcept": ("struct NAME { int operator()(int x) const noexcept; };\n"
                                "int NAME::operator()(int x) const noexcept { return 3 * x; }\nNAME{}(5)",
                                "(int) 15"),
+    "literal_operator": ("struct NAME { long v; };\nNAME operator\"\"_NAME(unsigned long long v) { return {(long)v}; }\n"
+                         "(7_NAME).v", "(long) 7"),
     "attribute_and_noexcept": ("[[nodiscard]] inline int NAME(int x) noexcept { return x - 1; }\nNAME(5)",
                                "(int) 4"),
     "constructor_try_block": ("struct NAME { int a; NAME(int x); };\n"
