@@ -42,7 +42,10 @@ bool plain_number(const std::string& t) {
   return true;
 }
 
-bool value_keyword(const std::string& w) { return w == "true" || w == "false" || w == "nullptr"; }
+// Keywords that stand for a value: true, false, nullptr, sizeof(...).
+bool value_keyword(const std::string& w) {
+  return w == "true" || w == "false" || w == "nullptr" || w == "sizeof";
+}
 
 // Operator characters a quick cell may use. Not '.', '[', ']', '{', '}',
 // '#', and "::" and "->" are refused where they appear.
@@ -98,14 +101,13 @@ bool quick_cell(const std::string& code, const NameLookup& lookup) {
         if (variable < 0) variable = lookup.fundamental_variable(word) ? 1 : 0;
         return variable == 1;
       };
-      const bool names_a_type =
-          type_keyword(word) ||
-          (statement_start && !called && !declared.count(word) && !value_keyword(word) && word != "sizeof" &&
-           !fundamental_variable() && lookup.fundamental_type(word));
+      const bool names_a_type = type_keyword(word) || (statement_start && !called && !declared.count(word) &&
+                                                       !value_keyword(word) && !fundamental_variable() &&
+                                                       lookup.fundamental_type(word));
       if (names_a_type) {
         if (statement_start) declaration = true;
         if (declaration && depth == 0) expect_declarator = true;
-      } else if (value_keyword(word) || word == "sizeof") {
+      } else if (value_keyword(word)) {
         if (expect_declarator) return false;
       } else if (called) {
         return false;  // a call: it may instantiate a template

@@ -1,16 +1,18 @@
 #pragma once
-// Cells that cling compiles without optimization (`.O 0` for the cell, then
-// the session's level again). ROOT's cling optimizes every cell (level 1 in
-// ROOT's wheel; EXTRA_CLING_ARGS sets it), which costs a trivial cell about
-// 0.5 of its 1.3 ms in cling (`int x = 1;` 1.37 against 0.88 ms, `x+1`
-// 1.35 against 0.77 ms, measured here). Optimizing code that runs once gains
-// nothing, but a cell at level 0 is only safe where it instantiates no
-// template: an instantiation is emitted once, so a later optimized loop would
-// call the unoptimized one (measured: 3.4x slower). Hence only cells made of
-// fundamental types, literals and operators qualify: `int x = 1;`, `1+1`,
-// `double y = x / 3.0;` with x an int, `x` to see a value. Anything else
-// (a call, a member, a subscript, a brace, `::`, a directive, a loop, a name
-// whose type is not fundamental) keeps the session's level.
+// Cells that cling compiles without optimization (the host appends
+// `#pragma cling optimize(0)`: that transaction only). ROOT's cling optimizes
+// every cell (level 1 in ROOT's wheel; EXTRA_CLING_ARGS sets it), which costs
+// a trivial cell about 0.6 of its 1.6 ms in cling (`int x = 1;` 1.59 against
+// 0.98 ms, `x+1` 1.36 against 0.81 ms, medians of 3 runs in root -b).
+// Optimizing code that runs once gains nothing, but a cell at level 0 is only
+// safe where it instantiates no template: an instantiation is emitted once,
+// so a later optimized loop would call the unoptimized one (measured: 4.7x
+// slower at -O2, 1.3x at level 1). Hence only cells made of fundamental
+// types, literals and operators qualify: `int x = 1;`, `1+1`, `double y = x /
+// 3.0;` with x an int, `x` to see a value. Anything else (a call, a member, a
+// subscript, a brace or its digraph, `::`, a directive, a loop, a
+// user-defined literal, a name whose type is not fundamental, a cell ending
+// in an operator) keeps the session's level.
 #include <functional>
 #include <string>
 

@@ -246,6 +246,16 @@ struct ColumnStream::Impl {
   // touched before the first row is), its generator. If it throws, no reader
   // runs, nothing is prefetched and next() gives 0 rows until begin_epoch.
   void start(int epoch);
+  // No reader running, nothing prefetched, no rows: next() gives 0 until
+  // begin_epoch (start's first step; cancel_prefetch).
+  void end_reading() {
+    prefetched = 0;
+    ended = true;
+    source_done = true;
+    stop_thread();
+    drop_current();
+    set_buffer_rows(0);
+  }
 
   // Rows held in chunks (read, queued or being consumed) and in the buffer.
   std::atomic<long long> chunk_rows{0};
@@ -735,14 +745,7 @@ void ColumnStream::prefetch(int epoch) {
 }
 
 void ColumnStream::cancel_prefetch() noexcept {
-  Impl& s = *impl_;
-  if (s.prefetched == 0) return;
-  s.prefetched = 0;
-  s.ended = true;  // as after prefetch: no rows until begin_epoch
-  s.source_done = true;
-  s.stop_thread();
-  s.drop_current();
-  s.set_buffer_rows(0);
+  if (impl_->prefetched != 0) impl_->end_reading();
 }
 
 int ColumnStream::prefetched() const { return impl_->prefetched; }
@@ -750,14 +753,8 @@ bool ColumnStream::reading() const { return impl_->producing.load(); }
 
 void ColumnStream::Impl::start(int epoch) {
   Impl& s = *this;
-  // First, what holds whatever throws below: the previous epoch ended, nothing
-  // prefetched, no rows (the callers set these again once it returns).
-  s.prefetched = 0;
-  s.ended = true;
-  s.source_done = true;
-  s.stop_thread();
-  s.drop_current();
-  s.set_buffer_rows(0);
+  // First, what holds whatever throws below (the callers set these again once it returns).
+  s.end_reading();
   const long long chunks = (s.range + s.spec.chunk_entries - 1) / s.spec.chunk_entries;
   std::vector<long long> order(chunks);
   std::iota(order.begin(), order.end(), 0);
