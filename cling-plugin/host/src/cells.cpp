@@ -34,6 +34,7 @@
 #include "last_expression.hpp"
 #include "leading_definitions.hpp"
 #include "quick_cell.hpp"
+#include "root_names.hpp"
 #include "root_display.hpp"
 #include "scope_completion.hpp"
 #include "root_lock_tracker.hpp"
@@ -792,13 +793,20 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
     }
     return rc;
   };
+  // A plain name (not after `.`, `->` or `::`, not a call's arguments):
+  // never TTabCom, which would slow every later cell (name_completions).
+  const bool after_member_or_scope =
+      token >= 1 && (line[token - 1] == '.' ||
+                     (token >= 2 && (line.compare(token - 2, 2, "->") == 0 || line.compare(token - 2, 2, "::") == 0)));
+  const bool plain_name = !partial.empty() && !after_member_or_scope;
   // Members of a variable's class and names in a namespace first (TTabCom
   // finds neither `df.Fil` through RDataFrame's bases nor `std::vec`).
   try {
-    for (const auto& m : scope_completions(line)) add(m);
+    for (const auto& m : plain_name ? name_completions(partial, identifiers_, root_names(capture_.original_stderr()))
+                                     : scope_completions(line)) add(m);
   } catch (...) {
   }
-  if (matches.empty()) try {
+  if (matches.empty() && !plain_name) try {
       std::string completed;
       std::vector<std::string> listed;
       int rc = hook(line, &completed, &listed);

@@ -40,6 +40,7 @@
 #include "inspect.hpp"
 #include "messages.hpp"
 #include "root_lock_tracker.hpp"
+#include "root_names.hpp"
 #include "signals.hpp"
 #include "stack_scan.hpp"
 #include "thread_origin.hpp"
@@ -532,6 +533,8 @@ double seconds_since_exec() {
 int main(int argc, char** argv) {
   using namespace host;
   const auto t0 = Clock::now();
+  // A child of the host that lists ROOT's names for completion (root_names.hpp).
+  if (argc == 3 && std::strcmp(argv[1], "--list-root-names") == 0) return list_root_names(argv[2]);
   Options options;
   if (!parse_options(argc, argv, &options)) return 2;
   if (!fd_is_open(options.in_fd) || !fd_is_open(options.out_fd)) {

@@ -96,7 +96,57 @@ void add_types_in_scope(const std::string& scope, const std::string& partial, st
   }
 }
 
+// The first component of a class's full name (`TTreeFormula`, `ROOT` of
+// ROOT::RDataFrame, `vector` of std::vector<int>), or "".
+std::string top_level_name(std::string name) {
+  if (name.rfind("std::", 0) == 0) name = name.substr(5);  // ROOT's prompt has `using namespace std`
+  std::size_t end = 0;
+  while (end < name.size() && identifier_char(name[end])) ++end;
+  return name.substr(0, end);
+}
+
+// ROOT's global pointers and settings, declared by its headers: always there,
+// though not in ROOT's list of globals until that is loaded.
+const char* const kRootGlobals[] = {"gROOT",        "gSystem",      "gStyle",     "gPad",
+                                    "gDirectory",   "gFile",        "gRandom",    "gEnv",
+                                    "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",
+                                    "gDebug",       "gErrorIgnoreLevel"};
+
 }  // namespace
+
+std::vector<std::string> name_completions(const std::string& partial, const std::set<std::string>& cell_names,
+                                          const std::vector<std::string>& root_names) {
+  if (partial.empty()) return {};
+  std::set<std::string> found;
+  auto take = [&](const std::string& name) {
+    if (name != partial && wanted(name, partial)) found.insert(name);
+  };
+  for (auto it = cell_names.lower_bound(partial); it != cell_names.end() && it->rfind(partial, 0) == 0; ++it)
+    take(*it);
+  for (auto it = std::lower_bound(root_names.begin(), root_names.end(), partial);
+       it != root_names.end() && it->rfind(partial, 0) == 0; ++it)
+    take(*it);
+  for (const char* name : kRootGlobals) take(name);
+  // Already loaded (gROOT's own few, and the cells' that were looked up): not a load.
+  if (TCollection* globals = gROOT->GetListOfGlobals(kFALSE))
+    for (TObject* o : *globals) take(o->GetName());
+  if (TCollection* types = gROOT->GetListOfTypes(kFALSE))
+    for (TObject* o : *types) take(o->GetName());
+  gClassTable->Init();
+  while (const char* name = gClassTable->Next()) take(top_level_name(name));
+  if (TEnv* map = gInterpreter->GetMapfile())
+    if (THashList* table = map->GetTable())
+      for (TObject* o : *table) {
+        std::string key = o->GetName();
+        if (key.rfind("Library.", 0) == 0) key = key.substr(8);
+        take(top_level_name(key));
+      }
+  // What cling has parsed: the cells' classes and namespaces, torchclad's.
+  ClassInfo_t* info = gInterpreter->ClassInfo_Factory(kFALSE);
+  while (gInterpreter->ClassInfo_Next(info)) take(top_level_name(gInterpreter->ClassInfo_FullName(info)));
+  gInterpreter->ClassInfo_Delete(info);
+  return {found.begin(), found.end()};
+}
 
 std::vector<std::string> scope_completions(const std::string& line) {
   std::size_t token = line.size();

@@ -2,7 +2,9 @@
 // Completion that ROOT's TTabCom does not do: the members of a variable's
 // class (`df.Fil`, `h->Dr`, through its bases: RDataFrame's methods are
 // RInterface's) and the names in a namespace or class (`std::vec`,
-// `torchclad::M`), from cling's reflection.
+// `torchclad::M`), from cling's reflection; and plain names without
+// TTabCom.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,5 +15,14 @@ namespace host {
 // sorted, without duplicates; empty when the line does not end in such a
 // member or scoped name, or nothing matches.
 std::vector<std::string> scope_completions(const std::string& line);
+
+// The completions of a plain name (`TH1`, `gSys`, `Double`): `root_names`
+// (root_names.hpp), ROOT's global pointers, the classes and namespaces ROOT
+// knows without loading anything (its class table and rootmaps, what cling
+// has parsed: the cells' own, torchclad's) and `cell_names`. Never TTabCom:
+// it loads ROOT's list of globals, and every later cell is slower (see
+// root_names.hpp). Sorted, without duplicates; empty for an empty `partial`.
+std::vector<std::string> name_completions(const std::string& partial, const std::set<std::string>& cell_names,
+                                          const std::vector<std::string>& root_names);
 
 }  // namespace host

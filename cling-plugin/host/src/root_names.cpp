@@ -1,0 +1,173 @@
+#include "root_names.hpp"
+
+#include <TCollection.h>
+#include <TSeqCollection.h>
+#include <TInterpreter.h>
+#include <TROOT.h>
+#include <TTabCom.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "cpp_text.hpp"
+
+extern char** environ;
+
+namespace host {
+namespace {
+
+constexpr int kRootNamesTimeoutSeconds = 60;
+
+// A class's name as a user types it first: `THnD`, `ROOT` of
+// ROOT::RDataFrame, `vector` of std::vector<int> (ROOT's prompt has `using
+// namespace std`). "" for what nobody types (`__gnu_cxx`, `_Node_base`, an
+// anonymous scope).
+std::string first_component(std::string name) {
+  if (name.rfind("std::", 0) == 0) name = name.substr(5);
+  std::size_t end = 0;
+  while (end < name.size() && identifier_char(name[end])) ++end;
+  name.resize(end);
+  if (name.empty() || name[0] == '_' || std::isdigit(static_cast<unsigned char>(name[0]))) return "";
+  return name;
+}
+
+// Where the list is kept: one file per ROOT installation and version.
+std::filesystem::path cache_file() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path dir;
+  if (xdg && *xdg)
+    dir = xdg;
+  else if (home && *home)
+    dir = std::filesystem::path(home) / ".cache";
+  else
+    return {};
+  const std::string where = std::string(gROOT->GetVersion()) + "|" + TROOT::GetLibDir().Data();
+  const std::size_t key = std::hash<std::string>{}(where);
+  char name[96];
+  std::snprintf(name, sizeof name, "root-names-%s-%016zx.txt", gROOT->GetVersion(), key);
+  std::string file = name;
+  for (char& c : file)
+    if (c == '/') c = '.';
+  return dir / "torchclad" / file;
+}
+
+std::vector<std::string> read_names(const std::filesystem::path& path) {
+  std::vector<std::string> names;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) names.push_back(line);
+  // Sorted for completion's binary search, whoever wrote the file.
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+void log_line(int fd, const std::string& text) {
+  const std::string line = "[torchclad-host] " + text + "\n";
+  if (::write(fd, line.data(), line.size()) < 0) {
+  }
+}
+
+// Runs `torchclad-host --list-root-names tmp` with its output discarded;
+// true when it wrote the list in time.
+bool run_lister(const std::string& tmp, int log_fd) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>("--list-root-names"),
+                  const_cast<char*>(tmp.c_str()), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    log_line(log_fd, "could not start the process that lists ROOT's names: " + std::string(std::strerror(rc)));
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kRootNamesTimeoutSeconds);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      log_line(log_fd, "listing ROOT's names took over " + std::to_string(kRootNamesTimeoutSeconds) +
+                           " s: stopped; completion offers the cells' names and ROOT's dictionaries only");
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    log_line(log_fd, "the process that lists ROOT's names failed (status " + std::to_string(status) + ")");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int list_root_names(const char* path) {
+  std::set<std::string> names;
+  auto take = [&](const std::string& name) {
+    if (const std::string n = first_component(name); !n.empty()) names.insert(n);
+  };
+  // TTabCom's own lists, as ROOT's prompt completes: classes, templates,
+  // typedefs, enums and namespaces of every module, and the globals.
+  TTabCom tabcom;
+  for (const TSeqCollection* list : {tabcom.GetListOfClasses(), tabcom.GetListOfGlobals()})
+    if (list)
+      for (TObject* o : *list) take(o->GetName());
+  std::ofstream out(path);
+  for (const std::string& n : names) out << n << '\n';
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "torchclad-host: could not write %s\n", path);
+    return 1;
+  }
+  return 0;
+}
+
+const std::vector<std::string>& root_names(int log_fd) {
+  static std::vector<std::string> names;
+  static bool done = false;
+  if (done) return names;
+  done = true;
+  const std::filesystem::path cached = cache_file();
+  std::error_code ec;
+  if (!cached.empty() && std::filesystem::exists(cached, ec)) {
+    names = read_names(cached);
+    if (!names.empty()) return names;
+  }
+  // Written next to the cache, then renamed: two hosts may list at once.
+  std::filesystem::path tmp;
+  const std::string suffix = ".tmp" + std::to_string(::getpid());
+  if (!cached.empty()) {
+    std::filesystem::create_directories(cached.parent_path(), ec);
+    if (!ec) tmp = cached.string() + suffix;
+  }
+  if (tmp.empty()) tmp = std::filesystem::temp_directory_path(ec) / ("torchclad-root-names" + suffix);
+  if (run_lister(tmp.string(), log_fd)) {
+    names = read_names(tmp);
+    if (!cached.empty() && !names.empty()) std::filesystem::rename(tmp, cached, ec);
+  }
+  std::filesystem::remove(tmp, ec);
+  return names;
+}
+
+}  // namespace host

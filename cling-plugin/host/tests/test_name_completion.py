@@ -1,0 +1,60 @@
+"""Completing a plain name (`gSys`, `THn`, `Double`) offers what ROOT's prompt
+offers, from a list a child process writes once per ROOT installation
+(root_names.hpp), and never loads ROOT's list of globals into the host: once
+loaded, every later cell is slower."""
+from pathlib import Path
+
+from test_protocol import complete
+
+GLOBALS_LOADED = 'printf("%d\\n", (int)((TListOfDataMembers*)gROOT->GetListOfGlobals())->IsLoaded());'
+
+
+def cached_lists(cache: Path) -> list:
+    return sorted((cache / "torchclad").glob("root-names-*.txt"))
+
+
+def test_plain_names_complete_as_roots_prompt_does(fresh_host, tmp_path):
+    host = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    host.ok("int plain_name_target = 1;")
+    assert {"gSystem"} <= set(complete(host, "gSys")["matches"])
+    assert {"gROOT", "gRandom"} <= set(complete(host, "gR")["matches"])
+    assert {"THnD", "THnF", "THnSparseD"} <= set(complete(host, "THn")["matches"])  # typedefs of templates
+    assert {"Double_t", "Double32_t"} <= set(complete(host, "Double")["matches"])
+    assert "priority_queue" in complete(host, "x = pri")["matches"]  # std's, as `using namespace std` has it
+    assert complete(host, "int y = plain_name_ta")["matches"] == ["plain_name_target"]
+    assert complete(host, "zzz_nothing_like_this")["matches"] == []
+    assert len(cached_lists(tmp_path)) == 1
+    assert host.ok(GLOBALS_LOADED) == "0\n"
+
+
+def test_the_cached_list_is_reused_and_a_broken_one_is_replaced(fresh_host, tmp_path):
+    first = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert "gSystem" in complete(first, "gSys")["matches"]
+    [cached] = cached_lists(tmp_path)
+    # Unsorted, with a name only this file has: the next host reads it as it is.
+    cached.write_text("zzFromTheCache\n" + cached.read_text())
+    second = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert complete(second, "zzFrom")["matches"] == ["zzFromTheCache"]
+    assert "gSystem" in complete(second, "gSys")["matches"]
+    # An empty file (a full disk, an interrupted write) is listed again.
+    cached.write_text("")
+    third = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert "THnD" in complete(third, "THn")["matches"]
+    assert "THnD" in cached.read_text().split()
+
+
+def test_completion_without_a_writable_cache(fresh_host, tmp_path):
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    host = fresh_host(env={"XDG_CACHE_HOME": str(blocked)})
+    assert "THnD" in complete(host, "THn")["matches"]
+    assert "gSystem" in complete(host, "gSys")["matches"]
+    assert host.ok('printf("still here\\n");') == "still here\n"
+
+
+def test_member_and_scope_completion_do_not_load_the_globals(fresh_host, tmp_path):
+    host = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    host.ok('TH1F name_completion_h("h", "h", 10, 0, 1);')
+    assert "Fill" in complete(host, "name_completion_h.Fi")["matches"]
+    assert "vector" in complete(host, "std::vec")["matches"]
+    assert host.ok(GLOBALS_LOADED) == "0\n"
