@@ -793,20 +793,26 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
     }
     return rc;
   };
-  // A plain name (not after `.`, `->` or `::`, not a call's arguments):
-  // never TTabCom, which would slow every later cell (name_completions).
-  const bool after_member_or_scope =
-      token >= 1 && (line[token - 1] == '.' ||
-                     (token >= 2 && (line.compare(token - 2, 2, "->") == 0 || line.compare(token - 2, 2, "::") == 0)));
-  const bool plain_name = !partial.empty() && !after_member_or_scope;
-  // Members of a variable's class and names in a namespace first (TTabCom
-  // finds neither `df.Fil` through RDataFrame's bases nor `std::vec`).
+  // TTabCom only where nothing else can answer: on a member (`v.`,
+  // `h.GetXaxis()->Set`, `h.Fill(`) it loads ROOT's list of globals and runs
+  // the expression to learn its type, and with the globals loaded every
+  // later cell is slower (root_names.hpp). Plain names, members and scopes
+  // come from reflection (scope_completion.hpp); TTabCom still answers a
+  // free function's signatures (`myf(`) and a scope reflection misses.
+  const bool member = (token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0);
+  const bool scope = token >= 2 && line.compare(token - 2, 2, "::") == 0;
+  const bool plain_name = !partial.empty() && !member && !scope;
+  const std::optional<std::vector<std::string>> member_call = member_signatures(line);
   try {
-    for (const auto& m : plain_name ? name_completions(partial, identifiers_, root_names(capture_.original_stderr()))
-                                     : scope_completions(line)) add(m);
+    if (plain_name)
+      for (const auto& m : name_completions(partial, identifiers_, root_names(capture_.original_stderr()))) add(m);
+    else if (member_call)
+      signatures = *member_call;
+    else
+      for (const auto& m : scope_completions(line)) add(m);
   } catch (...) {
   }
-  if (matches.empty() && !plain_name) try {
+  if (matches.empty() && !plain_name && !member && !member_call) try {
       std::string completed;
       std::vector<std::string> listed;
       int rc = hook(line, &completed, &listed);

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 
 #include "cpp_text.hpp"
@@ -112,7 +113,112 @@ const char* const kRootGlobals[] = {"gROOT",        "gSystem",      "gStyle",   
                                     "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",
                                     "gDebug",       "gErrorIgnoreLevel"};
 
+// The class a type names, without const, volatile, `*` and `&`; nullptr for
+// a fundamental type or one ROOT does not know.
+TClass* class_of_type(std::string type) {
+  for (const char* word : {"const ", "volatile "})
+    for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::string(word).size());
+  while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
+  if (type.empty()) return nullptr;
+  return TClass::GetClass(type.c_str());
+}
+
+// Where the member access chain that ends `text` starts: `h`,
+// `h.GetXaxis()`, `df.Filter("x > 0").Define("y", "x")` (calls skipped by
+// their parentheses). npos for unbalanced parentheses.
+std::size_t chain_start(const std::string& text) {
+  std::size_t begin = text.size();
+  while (begin > 0) {
+    const char c = text[begin - 1];
+    if (identifier_char(c) || c == '.') {
+      --begin;
+    } else if (c == '>' && begin >= 2 && text[begin - 2] == '-') {
+      begin -= 2;
+    } else if (c == ')') {
+      int depth = 0;
+      std::size_t k = begin;
+      while (k > 0) {
+        --k;
+        if (text[k] == ')') ++depth;
+        if (text[k] == '(' && --depth == 0) break;
+      }
+      if (depth != 0) return std::string::npos;
+      begin = k;
+    } else {
+      break;
+    }
+  }
+  return begin;
+}
+
 }  // namespace
+
+TClass* class_of_chain(const std::string& text) {
+  const std::size_t begin = chain_start(text);
+  if (begin == std::string::npos || begin >= text.size()) return nullptr;
+  const std::string chain = text.substr(begin);
+  // The first link: a variable the cells declared (not a call: its type
+  // would need the overload).
+  std::size_t i = 0;
+  while (i < chain.size() && identifier_char(chain[i])) ++i;
+  if (i == 0 || std::isdigit(static_cast<unsigned char>(chain[0]))) return nullptr;
+  TGlobal* var = gROOT->GetGlobal(chain.substr(0, i).c_str(), kFALSE);
+  if (!var) return nullptr;
+  TClass* cl = class_of_type(var->GetTypeName());
+  // Each later link: a data member's type, or a method's return type (its
+  // first overload: they rarely differ).
+  while (cl && i < chain.size()) {
+    if (chain[i] == '.')
+      ++i;
+    else if (chain.compare(i, 2, "->") == 0)
+      i += 2;
+    else
+      return nullptr;
+    const std::size_t name_begin = i;
+    while (i < chain.size() && identifier_char(chain[i])) ++i;
+    const std::string name = chain.substr(name_begin, i - name_begin);
+    if (name.empty()) return nullptr;
+    if (i < chain.size() && chain[i] == '(') {
+      int depth = 0;
+      for (; i < chain.size(); ++i) {
+        if (chain[i] == '(') ++depth;
+        if (chain[i] == ')' && --depth == 0) break;
+      }
+      ++i;
+      auto* method = dynamic_cast<TFunction*>(cl->GetListOfAllPublicMethods()->FindObject(name.c_str()));
+      cl = method ? class_of_type(method->GetReturnTypeName()) : nullptr;
+    } else {
+      auto* member = dynamic_cast<TDataMember*>(cl->GetListOfAllPublicDataMembers()->FindObject(name.c_str()));
+      cl = member ? class_of_type(member->GetTypeName()) : nullptr;
+    }
+  }
+  return cl;
+}
+
+std::optional<std::vector<std::string>> member_signatures(const std::string& line) {
+  if (line.empty() || line.back() != '(') return std::nullopt;
+  std::size_t name_end = line.size() - 1;
+  while (name_end > 0 && line[name_end - 1] == ' ') --name_end;
+  std::size_t name_begin = name_end;
+  while (name_begin > 0 && identifier_char(line[name_begin - 1])) --name_begin;
+  const std::string name = line.substr(name_begin, name_end - name_begin);
+  std::size_t object_end;
+  if (name_begin >= 1 && line[name_begin - 1] == '.')
+    object_end = name_begin - 1;
+  else if (name_begin >= 2 && line.compare(name_begin - 2, 2, "->") == 0)
+    object_end = name_begin - 2;
+  else
+    return std::nullopt;
+  std::vector<std::string> out;
+  TClass* cl = name.empty() ? nullptr : class_of_chain(line.substr(0, object_end));
+  if (!cl) return out;
+  for (TObject* o : *cl->GetListOfAllPublicMethods())
+    if (auto* method = dynamic_cast<TFunction*>(o); method && name == method->GetName()) {
+      const std::string text = std::string(method->GetReturnTypeName()) + " " + name + method->GetSignature();
+      if (std::find(out.begin(), out.end(), text) == out.end()) out.push_back(text);
+    }
+  return out;
+}
 
 std::vector<std::string> name_completions(const std::string& partial, const std::set<std::string>& cell_names,
                                           const std::vector<std::string>& root_names) {
@@ -168,17 +274,7 @@ std::vector<std::string> scope_completions(const std::string& line) {
   } else if ((token >= 1 && line[token - 1] == '.') ||
              (token >= 2 && line.compare(token - 2, 2, "->") == 0)) {
     const std::size_t end = line[token - 1] == '.' ? token - 1 : token - 2;
-    std::size_t begin = end;
-    while (begin > 0 && identifier_char(line[begin - 1])) --begin;
-    if (begin == end || std::isdigit(static_cast<unsigned char>(line[begin]))) return {};
-    TGlobal* var = gROOT->GetGlobal(line.substr(begin, end - begin).c_str(), kFALSE);
-    if (!var) return {};
-    std::string type = var->GetTypeName();
-    for (const char* word : {"const ", "volatile "})
-      for (std::size_t at; (at = type.find(word)) != std::string::npos;)
-        type.erase(at, std::string(word).size());
-    while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
-    if (TClass* cl = TClass::GetClass(type.c_str())) add_members(cl, partial, /*public_only=*/true, &found);
+    if (TClass* cl = class_of_chain(line.substr(0, end))) add_members(cl, partial, /*public_only=*/true, &found);
   }
   return {found.begin(), found.end()};
 }

@@ -4,9 +4,12 @@
 // RInterface's) and the names in a namespace or class (`std::vec`,
 // `torchclad::M`), from cling's reflection; and plain names without
 // TTabCom.
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+class TClass;
 
 namespace host {
 
@@ -15,6 +18,18 @@ namespace host {
 // sorted, without duplicates; empty when the line does not end in such a
 // member or scoped name, or nothing matches.
 std::vector<std::string> scope_completions(const std::string& line);
+
+// The class of the object a member access chain at the end of `text`
+// denotes: a global variable (`h`), then data members and calls by their
+// declared types (`h.GetXaxis()`, `df.Filter("x > 0")`), without running
+// anything (TTabCom evaluates the expression with ProcessLine). nullptr when
+// a link is not known (a local, a subscript, a cast, a fundamental type).
+TClass* class_of_chain(const std::string& text);
+
+// For a line ending in a member call's `(` (`h.Fill(`, `h.GetXaxis()->Set(`):
+// each overload as "Int_t Fill(Double_t x)" (none if the object's class is
+// not known); nullopt if the line does not end so.
+std::optional<std::vector<std::string>> member_signatures(const std::string& line);
 
 // The completions of a plain name (`TH1`, `gSys`, `Double`): `root_names`
 // (root_names.hpp), ROOT's global pointers, the classes and namespaces ROOT

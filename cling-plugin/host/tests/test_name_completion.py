@@ -58,3 +58,19 @@ def test_member_and_scope_completion_do_not_load_the_globals(fresh_host, tmp_pat
     assert "Fill" in complete(host, "name_completion_h.Fi")["matches"]
     assert "vector" in complete(host, "std::vec")["matches"]
     assert host.ok(GLOBALS_LOADED) == "0\n"
+
+
+def test_members_of_a_chain_and_their_signatures_without_running_it(fresh_host, tmp_path):
+    host = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    host.ok('struct ChainHolder { TH1F hist{"ch", "ch", 10, 0, 1}; int calls = 0; TH1F& get() { ++calls; return hist; } };\n'
+            'ChainHolder holder; int plain_int = 1;')
+    assert {"SetRange", "SetTitle"} <= set(complete(host, "holder.hist.GetXaxis()->Set")["matches"])
+    assert "Fill" in complete(host, "holder.get().Fi")["matches"]
+    assert "Gaus" in complete(host, "double r = gRandom->Ga")["matches"]
+    reply = complete(host, "holder.hist.GetXaxis()->SetRange(")
+    assert reply["matches"] == [] and "void SetRange(Int_t first = 0, Int_t last = 0)" in reply["signatures"]
+    assert "Int_t Fill(Double_t x)" in complete(host, "holder.hist.Fill(")["signatures"]
+    # Nothing to offer on an int; a call in the chain is never run.
+    assert complete(host, "plain_int.")["matches"] == []
+    assert host.ok('printf("%d\\n", holder.calls);') == "0\n"
+    assert host.ok(GLOBALS_LOADED) == "0\n"
