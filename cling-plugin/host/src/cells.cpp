@@ -21,7 +21,10 @@
 #include <sstream>
 #include <typeinfo>
 
+#include <unistd.h>
+
 #include "capture.hpp"
+#include "channel.hpp"
 #include "cell_errors.hpp"
 #include "cell_jump.hpp"
 #include "cell_models.hpp"
@@ -157,6 +160,45 @@ __attribute__((noinline)) void guarded_process_line(const char* code, TInterpret
     arm_cell_jump(false);
     land_exception(landing);
   }
+}
+
+// A definition Declare'd before, as written, declared again (a cell run
+// again unchanged): cling's diagnostics go to a temporary file, and if the
+// only errors are "redefinition of", the definition that is there is this
+// one and the piece succeeds; any other diagnostic is written to stderr as
+// usual.
+void redeclare_unchanged(const std::string& code, TInterpreter::EErrorCode* err, Landing* landing) {
+  std::FILE* record = std::tmpfile();
+  const int saved = record ? ::dup(2) : -1;
+  if (saved < 0) {
+    if (record) std::fclose(record);
+    guarded_process_line(code.c_str(), err, landing, /*declare=*/true);
+    return;
+  }
+  std::fflush(stderr);
+  ::dup2(::fileno(record), 2);
+  guarded_process_line(code.c_str(), err, landing, /*declare=*/true);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string text;
+  std::rewind(record);
+  for (int c; (c = std::fgetc(record)) != EOF;) text += static_cast<char>(c);
+  std::fclose(record);
+  bool only_redefinitions = false;
+  for (const std::string& line : split_lines(text)) {
+    if (line.find("error: ") == std::string::npos) continue;
+    if (line.find("error: redefinition of ") == std::string::npos) {
+      only_redefinitions = false;
+      break;
+    }
+    only_redefinitions = true;
+  }
+  if (*err != TInterpreter::kNoError && landing->kind == Landing::kReturned && only_redefinitions) {
+    *err = TInterpreter::kNoError;
+    return;
+  }
+  write_all(2, text.data(), text.size());
 }
 
 // The cell's last expression, evaluated without cling's value printer (its
@@ -435,6 +477,7 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
 
 CellResult Cells::run_cling(const std::string& code) {
   CellResult result;
+  redeclared_ = false;
   capture_.begin_recording();
   reinstall_handlers();
   timing::mark("handlers");
@@ -464,9 +507,21 @@ CellResult Cells::run_cling(const std::string& code) {
       !trim(split.statements).empty()) {
     // Each leading definition on its own: cling keeps only the first global.
     for (const CellPiece& piece : split_leading_definitions(split.statements)) {
-      guarded_process_line((piece.code + (piece.declare ? "" : unoptimized)).c_str(), &err, &landing,
-                           piece.declare);
-      if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) break;
+      const std::string definition = piece.declare ? trim(piece.code) : "";
+      if (piece.declare && declared_definitions_.count(definition)) {
+        // Run again unchanged: cling cannot redefine what Declare defined,
+        // and "redefinition" only says that the same definition is there.
+        // Needed all the same when a class it refers to was redefined since.
+        redeclare_unchanged(piece.code, &err, &landing);
+      } else {
+        guarded_process_line((piece.code + (piece.declare ? "" : unoptimized)).c_str(), &err, &landing,
+                             piece.declare);
+      }
+      if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) {
+        redeclared_ = piece.declare;
+        break;
+      }
+      if (piece.declare) declared_definitions_.insert(definition);
     }
     timing::mark("process_line");
   }
@@ -574,6 +629,16 @@ CellResult Cells::run_cling(const std::string& code) {
       result.ename = "CompileError";
       // torchclad's API used without its header (after a restart): say which.
       if (const std::string hint = include_hint(code, diagnostics, engine_.include_dir); !hint.empty()) {
+        result.evalue += " (" + hint + ")";
+        result.traceback.push_back("hint: " + hint);
+      }
+      if (redeclared_ && (result.evalue.rfind("redefinition of", 0) == 0 ||
+                          result.evalue.rfind("functions that differ only in their return type", 0) == 0)) {
+        // A changed function that went through Declare (leading_definitions.hpp),
+        // or one returning a class the cell redefined.
+        const std::string hint =
+            "cling cannot redefine a function written with noexcept, try, a constructor's initializer "
+            "list or as a literal operator once defined; rename it, or restart the kernel";
         result.evalue += " (" + hint + ")";
         result.traceback.push_back("hint: " + hint);
       }
