@@ -30,6 +30,7 @@
 #include "cell_models.hpp"
 #include "cell_processes.hpp"
 #include "cell_timing.hpp"
+#include "cell_variables.hpp"
 #include "cpp_text.hpp"
 #include "crash_report.hpp"
 #include "include_hint.hpp"
@@ -471,6 +472,7 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
     }
   }
   remember_identifiers(code);
+  remember_using_directives(code);
   timing::mark("identifiers");
   return run_cling(code);
 }

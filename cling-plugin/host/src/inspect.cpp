@@ -24,6 +24,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cell_variables.hpp"
 #include "cpp_text.hpp"
 #include "last_expression.hpp"
 
@@ -844,14 +845,6 @@ void add_functions(const Context& ctx, const std::string& name, const std::vecto
   }
 }
 
-TClass* class_of_type(std::string type) {
-  for (const char* word : {"const ", "volatile "})
-    for (std::size_t at; (at = type.find(word)) != std::string::npos;)
-      type.erase(at, std::string(word).size());
-  while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
-  return type.empty() ? nullptr : TClass::GetClass(type.c_str());
-}
-
 // Class and function templates, which TClass and TFunction do not describe:
 // the declaration written in the source (a cell, torchclad's headers) or
 // `template <...>`, the comment above it, and the reference page.
@@ -915,8 +908,8 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
   if (!symbol.name.empty()) {
     if (!symbol.object.empty()) {
       // A member: look in the class of the variable's type.
-      if (TGlobal* var = gROOT->GetGlobal(symbol.object.c_str(), kFALSE)) {
-        if (TClass* cl = class_of_type(var->GetTypeName())) {
+      if (const std::optional<CellVariable> var = cell_variable(symbol.object)) {
+        if (TClass* cl = class_of_type(var->type)) {
           std::set<const TClass*> seen;
           collect_methods(cl, symbol.name, &seen, &found, ctx);
           if (found.plain.empty())
@@ -964,9 +957,9 @@ nlohmann::json inspect_symbol(const std::string& code, long cursor_pos, const st
         add_functions(ctx, symbol.name, overloads, &found);
       }
       if (found.plain.empty() && scope_end == std::string::npos) {
-        if (TGlobal* var = gROOT->GetGlobal(symbol.name.c_str(), kFALSE)) {
-          found.add(std::string(var->GetFullTypeName()) + " " + var->GetName(), "");
-          if (TClass* type = class_of_type(var->GetTypeName())) describe_class(type, &found, ctx);
+        if (const std::optional<CellVariable> var = cell_variable(symbol.name)) {
+          found.add(var->full_type + " " + var->name, "");
+          if (TClass* type = class_of_type(var->type)) describe_class(type, &found, ctx);
         }
       }
       if (found.plain.empty()) describe_template(symbol.name, ctx, &found);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 
+#include "cell_variables.hpp"
 #include "cpp_text.hpp"
 
 namespace host {
@@ -113,16 +114,6 @@ const char* const kRootGlobals[] = {"gROOT",        "gSystem",      "gStyle",   
                                     "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",
                                     "gDebug",       "gErrorIgnoreLevel"};
 
-// The class a type names, without const, volatile, `*` and `&`; nullptr for
-// a fundamental type or one ROOT does not know.
-TClass* class_of_type(std::string type) {
-  for (const char* word : {"const ", "volatile "})
-    for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::string(word).size());
-  while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
-  if (type.empty()) return nullptr;
-  return TClass::GetClass(type.c_str());
-}
-
 // Where the member access chain that ends `text` starts: `h`,
 // `h.GetXaxis()`, `df.Filter("x > 0").Define("y", "x")` (calls skipped by
 // their parentheses). npos for unbalanced parentheses.
@@ -157,14 +148,14 @@ TClass* class_of_chain(const std::string& text) {
   const std::size_t begin = chain_start(text);
   if (begin == std::string::npos || begin >= text.size()) return nullptr;
   const std::string chain = text.substr(begin);
-  // The first link: a variable the cells declared (not a call: its type
+  // The first link: a variable the cells can name (not a call: its type
   // would need the overload).
   std::size_t i = 0;
   while (i < chain.size() && identifier_char(chain[i])) ++i;
   if (i == 0 || std::isdigit(static_cast<unsigned char>(chain[0]))) return nullptr;
-  TGlobal* var = gROOT->GetGlobal(chain.substr(0, i).c_str(), kFALSE);
+  const std::optional<CellVariable> var = cell_variable(chain.substr(0, i));
   if (!var) return nullptr;
-  TClass* cl = class_of_type(var->GetTypeName());
+  TClass* cl = class_of_type(var->type);
   // Each later link: a data member's type, or a method's return type (its
   // first overload: they rarely differ).
   while (cl && i < chain.size()) {

@@ -20,10 +20,11 @@ namespace host {
 std::vector<std::string> scope_completions(const std::string& line);
 
 // The class of the object a member access chain at the end of `text`
-// denotes: a global variable (`h`), then data members and calls by their
-// declared types (`h.GetXaxis()`, `df.Filter("x > 0")`), without running
-// anything (TTabCom evaluates the expression with ProcessLine). nullptr when
-// a link is not known (a local, a subscript, a cast, a fundamental type).
+// denotes: a variable a cell can name (`h`, cell_variables.hpp), then data
+// members and calls by their declared types (`h.GetXaxis()`,
+// `df.Filter("x > 0")`), without running anything (TTabCom evaluates the
+// expression with ProcessLine). nullptr when a link is not known (a local,
+// a subscript, a cast, a fundamental type).
 TClass* class_of_chain(const std::string& text);
 
 // For a line ending in a member call's `(` (`h.Fill(`, `h.GetXaxis()->Set(`):

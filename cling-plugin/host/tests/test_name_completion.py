@@ -74,3 +74,18 @@ def test_members_of_a_chain_and_their_signatures_without_running_it(fresh_host, 
     assert complete(host, "plain_int.")["matches"] == []
     assert host.ok('printf("%d\\n", holder.calls);') == "0\n"
     assert host.ok(GLOBALS_LOADED) == "0\n"
+
+
+def test_variables_of_a_namespace_a_cell_uses(fresh_host, tmp_path):
+    host = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    host.ok('namespace usedns { TH1F used_hist("used_hist", "", 10, -3, 3); }\nusing namespace usedns;')
+    assert {"GetMean", "GetMeanError"} <= set(complete(host, "used_hist.GetMe")["matches"])
+    assert "Int_t Fill(Double_t x)" in complete(host, "used_hist.Fill(")["signatures"]
+    rid = host.new_id()
+    host.send({"type": "inspect", "id": rid, "code": "used_hist", "cursor_pos": 4, "detail_level": 0})
+    reply = host.wait_for(lambda e: e.get("id") == rid and e["type"] == "inspect_reply")[-1]
+    assert reply["found"] is True
+    assert reply["data"]["text/plain"].startswith("TH1F used_hist\n")
+    # A directive inside a string or a comment names nothing.
+    host.ok('const char* not_a_directive = "using namespace nowhere;"; // using namespace neither;')
+    assert complete(host, "used_hist.GetMeanE")["matches"] == ["GetMeanError"]
