@@ -21,10 +21,7 @@
 #include <sstream>
 #include <typeinfo>
 
-#include <unistd.h>
-
 #include "capture.hpp"
-#include "channel.hpp"
 #include "cell_errors.hpp"
 #include "cell_jump.hpp"
 #include "cell_models.hpp"
@@ -161,45 +158,6 @@ __attribute__((noinline)) void guarded_process_line(const char* code, TInterpret
     arm_cell_jump(false);
     land_exception(landing);
   }
-}
-
-// A definition Declare'd before, as written, declared again (a cell run
-// again unchanged): cling's diagnostics go to a temporary file, and if the
-// only errors are "redefinition of", the definition that is there is this
-// one and the piece succeeds; any other diagnostic is written to stderr as
-// usual.
-void redeclare_unchanged(const std::string& code, TInterpreter::EErrorCode* err, Landing* landing) {
-  std::FILE* record = std::tmpfile();
-  const int saved = record ? ::dup(2) : -1;
-  if (saved < 0) {
-    if (record) std::fclose(record);
-    guarded_process_line(code.c_str(), err, landing, /*declare=*/true);
-    return;
-  }
-  std::fflush(stderr);
-  ::dup2(::fileno(record), 2);
-  guarded_process_line(code.c_str(), err, landing, /*declare=*/true);
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(saved);
-  std::string text;
-  std::rewind(record);
-  for (int c; (c = std::fgetc(record)) != EOF;) text += static_cast<char>(c);
-  std::fclose(record);
-  bool only_redefinitions = false;
-  for (const std::string& line : split_lines(text)) {
-    if (line.find("error: ") == std::string::npos) continue;
-    if (line.find("error: redefinition of ") == std::string::npos) {
-      only_redefinitions = false;
-      break;
-    }
-    only_redefinitions = true;
-  }
-  if (*err != TInterpreter::kNoError && landing->kind == Landing::kReturned && only_redefinitions) {
-    *err = TInterpreter::kNoError;
-    return;
-  }
-  write_all(2, text.data(), text.size());
 }
 
 // The cell's last expression, evaluated without cling's value printer (its
@@ -509,21 +467,12 @@ CellResult Cells::run_cling(const std::string& code) {
       !trim(split.statements).empty()) {
     // Each leading definition on its own: cling keeps only the first global.
     for (const CellPiece& piece : split_leading_definitions(split.statements)) {
-      const std::string definition = piece.declare ? trim(piece.code) : "";
-      if (piece.declare && declared_definitions_.count(definition)) {
-        // Run again unchanged: cling cannot redefine what Declare defined,
-        // and "redefinition" only says that the same definition is there.
-        // Needed all the same when a class it refers to was redefined since.
-        redeclare_unchanged(piece.code, &err, &landing);
-      } else {
-        guarded_process_line((piece.code + (piece.declare ? "" : unoptimized)).c_str(), &err, &landing,
-                             piece.declare);
-      }
+      guarded_process_line((piece.code + (piece.declare ? "" : unoptimized)).c_str(), &err, &landing,
+                           piece.declare);
       if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) {
-        redeclared_ = piece.declare;
+        redeclared_ = piece.declare;  // Declare allows no redefinition: the error gets a hint
         break;
       }
-      if (piece.declare) declared_definitions_.insert(definition);
     }
     timing::mark("process_line");
   }
@@ -636,11 +585,11 @@ CellResult Cells::run_cling(const std::string& code) {
       }
       if (redeclared_ && (result.evalue.rfind("redefinition of", 0) == 0 ||
                           result.evalue.rfind("functions that differ only in their return type", 0) == 0)) {
-        // A changed function that went through Declare (leading_definitions.hpp),
-        // or one returning a class the cell redefined.
+        // A function that went through Declare (leading_definitions.hpp),
+        // run again, or one returning a class the cell redefined.
         const std::string hint =
-            "cling cannot redefine a function written with noexcept, try, a constructor's initializer "
-            "list or as a literal operator once defined; rename it, or restart the kernel";
+            "cling cannot define again a function written with noexcept, try, a constructor's initializer "
+            "list or as a literal operator; rename it, or restart the kernel";
         result.evalue += " (" + hint + ")";
         result.traceback.push_back("hint: " + hint);
       }
@@ -825,6 +774,35 @@ void Cells::remember_identifiers(const std::string& code) {
   }
 }
 
+
+// Where the text to complete is a file name: a preprocessor line (`#include
+// <TH1`), a meta-command (`.L mac`, `.x`), or inside a string literal
+// (`gSystem->Load("libTre`, `TFile f("/tmp/`).
+static bool directive_or_string(const std::string& line, std::size_t token) {
+  const std::size_t first = line.find_first_not_of(" \t");
+  if (first != std::string::npos && line[first] == '#') return true;
+  if (first != std::string::npos && line[first] == '.') {  // `.L name`, not a chain's `  .Fil`
+    std::size_t k = first + 1;
+    while (k < line.size() && identifier_char(line[k])) ++k;
+    if (k > first + 1 && k < token && line[k] == ' ') return true;
+  }
+  bool in_string = false;
+  for (std::size_t i = 0; i < token; ++i) {
+    if (line[i] == '\\' && in_string) ++i;
+    else if (line[i] == '"') in_string = !in_string;
+  }
+  return in_string;
+}
+
+// A line ending in `name(`: a call whose signatures TTabCom lists (a member
+// call's come from member_signatures; `((` and `)(` are no name's).
+static bool ends_with_call_of_a_name(const std::string& line) {
+  if (line.empty() || line.back() != '(') return false;
+  std::size_t end = line.size() - 1;
+  while (end > 0 && line[end - 1] == ' ') --end;
+  return end > 0 && identifier_char(line[end - 1]);
+}
+
 nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
   const std::size_t cursor = byte_offset(code, cursor_pos < 0 ? 0 : cursor_pos);
   std::string line = code.substr(0, cursor);
@@ -860,26 +838,29 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
     }
     return rc;
   };
-  // TTabCom only where nothing else can answer: on a member (`v.`,
-  // `h.GetXaxis()->Set`, `h.Fill(`) it loads ROOT's list of globals and runs
-  // the expression to learn its type, and with the globals loaded every
-  // later cell is slower (root_names.hpp). Plain names, members and scopes
-  // come from reflection (scope_completion.hpp); TTabCom still answers a
-  // free function's signatures (`myf(`) and a scope reflection misses.
+  // TTabCom only where reflection cannot answer: on a member (`v.`,
+  // `h.GetXaxis()->Set`, `h.Fill(`) it loads ROOT's list of globals and may
+  // run the expression to learn its type, and with the globals loaded every
+  // later cell is slower (root_names.hpp). Plain names, members, member
+  // calls and scopes come from reflection (scope_completion.hpp); TTabCom
+  // answers a file name (`#include <TH1`, `.L mac`, in a string), a free
+  // function's signatures (`myf(`) and a scope reflection misses.
   const bool member = (token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0);
   const bool scope = token >= 2 && line.compare(token - 2, 2, "::") == 0;
-  const bool plain_name = !partial.empty() && !member && !scope;
-  const std::optional<std::vector<std::string>> member_call = member_signatures(line);
+  const bool file_name = directive_or_string(line, token);
+  const bool plain_name = !partial.empty() && !member && !scope && !file_name;
+  const std::optional<std::vector<std::string>> member_call = file_name ? std::nullopt : member_signatures(line);
+  const bool free_call = !member_call && !file_name && ends_with_call_of_a_name(line);
   try {
     if (plain_name)
-      for (const auto& m : name_completions(partial, identifiers_, root_names(capture_.original_stderr()))) add(m);
+      for (const auto& m : name_completions(partial, identifiers_, *root_names(capture_.original_stderr()))) add(m);
     else if (member_call)
       signatures = *member_call;
-    else
+    else if (!file_name && !free_call)
       for (const auto& m : scope_completions(line)) add(m);
   } catch (...) {
   }
-  if (matches.empty() && !plain_name && !member && !member_call) try {
+  if (matches.empty() && (file_name || free_call || scope)) try {
       std::string completed;
       std::vector<std::string> listed;
       int rc = hook(line, &completed, &listed);

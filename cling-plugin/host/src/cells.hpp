@@ -66,11 +66,7 @@ class Cells {
   int clad_cells_ = 0;
   EngineInfo engine_;
   std::set<std::string> identifiers_;  // seen in cells: completion fallback
-  // Definitions that went to cling through Declare (CellPiece::declare) and
-  // compiled, as written: cling cannot redefine them, so when a cell runs
-  // again unchanged, "redefinition" is no error for them (redeclare_unchanged).
-  std::set<std::string> declared_definitions_;
-  bool redeclared_ = false;  // the last cell changed such a definition
+  bool redeclared_ = false;  // the last cell failed in a piece given to Declare
   std::map<std::string, std::string>
       model_cell_sources_;  // %%clad model cell -> source of its loaded library
   std::map<std::string, std::vector<std::string>> cell_models_;  // %%clad model cell -> its models

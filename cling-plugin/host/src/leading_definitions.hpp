@@ -17,8 +17,9 @@ struct CellPiece {
   // the first '{...}' after the parameter list, or after a constructor's ':',
   // for the body, so not `S::S(int x) : a{x} {}`, `f() try {...} catch (...)
   // {...}` nor `f() noexcept {...}`. Such a piece goes to cling as a
-  // declaration (TInterpreter::Declare), never wrapped; Declare allows no
-  // redefinition (a cell run again unchanged: redeclare_unchanged in cells.cpp). (Not in `extern "C++"
+  // declaration (TInterpreter::Declare), never wrapped. Declare allows no
+  // redefinition: run again, such a cell fails with "redefinition of" (the
+  // host adds a hint to rename the function or restart). (Not in `extern "C++"
   // { ... }` through ProcessLine: cling crashed on an error in such a block,
   // `extern "C++" { NoSuchClass::NoSuchClass(int x) : a{x} {} }`.)
   bool declare = false;

@@ -4,8 +4,9 @@
 // globals, and once loaded, every later cell of that process is slower (1.1
 // -> 2.2 ms for `int x = 1;` after TTabCom completed `gR`; 1.3 -> 2.6 ms in
 // root -b after gROOT->GetListOfGlobals(kTRUE)). So a separate process lists
-// them (`torchclad-host --list-root-names FILE`, about 1.5 s), and the list
-// is cached on disk per ROOT installation: the host itself never loads them.
+// them (`torchclad-host --list-root-names FILE`, about 1 s), and the list is
+// cached on disk per ROOT installation: the host itself never loads them.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,12 @@ namespace host {
 // Returns 0, or 1 with a message on stderr.
 int list_root_names(const char* path);
 
-// The host's side: the cached list (read once per process), or a new one
-// from a child process (waits for it, at most kRootNamesTimeoutSeconds).
-// Empty if the child failed; the reason is logged on `log_fd`.
-const std::vector<std::string>& root_names(int log_fd);
+// The host's side: the list, sorted; empty until it is known. The first
+// call reads the cache (a regular file of at most 16 MiB; lines that are
+// not identifiers are dropped) or, without one, starts the child on a
+// thread of its own and returns at once: a completion never waits for it,
+// and the ones after it finish have the whole list. The child is stopped
+// after kRootNamesTimeoutSeconds; failures are logged on `log_fd`.
+std::shared_ptr<const std::vector<std::string>> root_names(int log_fd);
 
 }  // namespace host

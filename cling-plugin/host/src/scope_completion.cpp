@@ -109,6 +109,8 @@ std::string top_level_name(std::string name) {
 
 // ROOT's global pointers and settings, declared by its headers: always there,
 // though not in ROOT's list of globals until that is loaded.
+constexpr std::size_t kMaxNameCompletions = 1000;
+
 const char* const kRootGlobals[] = {"gROOT",        "gSystem",      "gStyle",     "gPad",
                                     "gDirectory",   "gFile",        "gRandom",    "gEnv",
                                     "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",
@@ -242,7 +244,10 @@ std::vector<std::string> name_completions(const std::string& partial, const std:
   ClassInfo_t* info = gInterpreter->ClassInfo_Factory(kFALSE);
   while (gInterpreter->ClassInfo_Next(info)) take(top_level_name(gInterpreter->ClassInfo_FullName(info)));
   gInterpreter->ClassInfo_Delete(info);
-  return {found.begin(), found.end()};
+  // A short prefix can match thousands: a person reads the first.
+  std::vector<std::string> out(found.begin(), found.end());
+  if (out.size() > kMaxNameCompletions) out.resize(kMaxNameCompletions);
+  return out;
 }
 
 std::vector<std::string> scope_completions(const std::string& line) {

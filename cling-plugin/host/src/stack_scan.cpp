@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstring>
 
+#if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -215,15 +217,24 @@ void release_stack_below(std::uintptr_t below) {  // below: well under the calle
 
 }  // namespace
 
-// Zeroes [p, p + n) (16-byte aligned, n a multiple of 16) with
-// non-temporal stores, which bypass the caches: a memset of the 1 MiB
-// evicted half of the L2 just before cling compiled the cell, and in the
-// kernel that made the compile slower (10 alternating pairs of kernels,
-// 300 cells each: `int x = 1;` 2.54 ms against 2.97 ms, median of the
-// kernels' medians; ProcessLine 1.11 against 1.28 ms).
-void zero_uncached(char* p, std::size_t n) {
+// Zeroes [p, p + n) with non-temporal stores, which bypass the caches: a
+// memset of the 1 MiB evicted half of the L2 just before cling compiled the
+// cell, and in the kernel that made the compile slower (10 alternating
+// pairs of kernels, 300 cells each: `int x = 1;` 2.54 ms against 2.97 ms,
+// median of the kernels' medians; ProcessLine 1.11 against 1.28 ms).
+// Unaligned ends with memset; elsewhere than x86 (aarch64), memset.
+static void zero_uncached(char* p, std::size_t n) {
+#if defined(__SSE2__)
+  const std::size_t head = std::min(n, (16 - reinterpret_cast<std::uintptr_t>(p) % 16) % 16);
+  std::memset(p, 0, head);
+  std::size_t i = head;
   const __m128i zero = _mm_setzero_si128();
-  for (std::size_t i = 0; i < n; i += 16) _mm_stream_si128(reinterpret_cast<__m128i*>(p + i), zero);
+  for (; i + 16 <= n; i += 16) _mm_stream_si128(reinterpret_cast<__m128i*>(p + i), zero);
+  std::memset(p + i, 0, n - i);
+  _mm_sfence();  // the stores are visible before the cell runs (and a handler reads the stack)
+#else
+  std::memset(p, 0, n);
+#endif
 }
 
 __attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
@@ -246,7 +257,6 @@ __attribute__((noinline)) void scrub_stack_below(std::size_t bytes) {
     left -= chunk;
     zero_uncached(area + left, chunk);
   }
-  _mm_sfence();  // the stores are visible before the cell runs (and a handler reads the stack)
   asm volatile("" : : "r"(area) : "memory");
 }
 
