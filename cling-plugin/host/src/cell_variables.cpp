@@ -28,7 +28,8 @@ std::string read_word(const std::string& code, std::size_t* i) {
 }  // namespace
 
 void remember_using_directives(const std::string& code) {
-  for (std::size_t i = skip_space_and_comments(code, 0); i < code.size(); i = skip_space_and_comments(code, i)) {
+  for (std::size_t i = skip_space_and_comments(code, 0); i < code.size();
+       i = skip_space_and_comments(code, i)) {
     const char c = code[i];
     if (c == '"' || c == '\'') {
       const std::size_t end = skip_literal_or_comment(code, i);
@@ -78,7 +79,8 @@ std::optional<CellVariable> cell_variable(const std::string& name) {
 
 TClass* class_of_type(std::string type) {
   for (const char* word : {"const ", "volatile "})
-    for (std::size_t at; (at = type.find(word)) != std::string::npos;) type.erase(at, std::string(word).size());
+    for (std::size_t at; (at = type.find(word)) != std::string::npos;)
+      type.erase(at, std::string(word).size());
   while (!type.empty() && (type.back() == '*' || type.back() == '&' || type.back() == ' ')) type.pop_back();
   return type.empty() ? nullptr : TClass::GetClass(type.c_str());
 }

@@ -774,7 +774,6 @@ void Cells::remember_identifiers(const std::string& code) {
   }
 }
 
-
 // Where the text to complete is a file name: a preprocessor line (`#include
 // <TH1`), a meta-command (`.L mac`, `.x`), or inside a string literal
 // (`gSystem->Load("libTre`, `TFile f("/tmp/`).
@@ -788,8 +787,10 @@ static bool directive_or_string(const std::string& line, std::size_t token) {
   }
   bool in_string = false;
   for (std::size_t i = 0; i < token; ++i) {
-    if (line[i] == '\\' && in_string) ++i;
-    else if (line[i] == '"') in_string = !in_string;
+    if (line[i] == '\\' && in_string)
+      ++i;
+    else if (line[i] == '"')
+      in_string = !in_string;
   }
   return in_string;
 }
@@ -845,15 +846,18 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
   // calls and scopes come from reflection (scope_completion.hpp); TTabCom
   // answers a file name (`#include <TH1`, `.L mac`, in a string), a free
   // function's signatures (`myf(`) and a scope reflection misses.
-  const bool member = (token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0);
+  const bool member =
+      (token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0);
   const bool scope = token >= 2 && line.compare(token - 2, 2, "::") == 0;
   const bool file_name = directive_or_string(line, token);
   const bool plain_name = !partial.empty() && !member && !scope && !file_name;
-  const std::optional<std::vector<std::string>> member_call = file_name ? std::nullopt : member_signatures(line);
+  const std::optional<std::vector<std::string>> member_call =
+      file_name ? std::nullopt : member_signatures(line);
   const bool free_call = !member_call && !file_name && ends_with_call_of_a_name(line);
   try {
     if (plain_name)
-      for (const auto& m : name_completions(partial, identifiers_, *root_names(capture_.original_stderr()))) add(m);
+      for (const auto& m : name_completions(partial, identifiers_, *root_names(capture_.original_stderr())))
+        add(m);
     else if (member_call)
       signatures = *member_call;
     else if (!file_name && !free_call)

@@ -77,7 +77,8 @@ constexpr std::uintmax_t kMaxCacheBytes = 16u << 20;  // the real list is about 
 std::vector<std::string> read_names(const std::filesystem::path& path) {
   std::vector<std::string> names;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxCacheBytes || ec)
+  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxCacheBytes ||
+      ec)
     return names;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
@@ -112,7 +113,8 @@ bool run_lister(const std::string& tmp, int log_fd) {
   const int rc = posix_spawn(&pid, exe, &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    log_line(log_fd, "could not start the process that lists ROOT's names: " + std::string(std::strerror(rc)));
+    log_line(log_fd,
+             "could not start the process that lists ROOT's names: " + std::string(std::strerror(rc)));
     return false;
   }
   ::setpriority(PRIO_PROCESS, pid, 10);  // the cells come first

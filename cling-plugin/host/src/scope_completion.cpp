@@ -111,10 +111,9 @@ std::string top_level_name(std::string name) {
 // though not in ROOT's list of globals until that is loaded.
 constexpr std::size_t kMaxNameCompletions = 1000;
 
-const char* const kRootGlobals[] = {"gROOT",        "gSystem",      "gStyle",     "gPad",
-                                    "gDirectory",   "gFile",        "gRandom",    "gEnv",
-                                    "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",
-                                    "gDebug",       "gErrorIgnoreLevel"};
+const char* const kRootGlobals[] = {
+    "gROOT", "gSystem",      "gStyle",       "gPad",       "gDirectory", "gFile",  "gRandom",
+    "gEnv",  "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",  "gDebug", "gErrorIgnoreLevel"};
 
 // Where the member access chain that ends `text` starts: `h`,
 // `h.GetXaxis()`, `df.Filter("x > 0").Define("y", "x")` (calls skipped by
@@ -181,7 +180,8 @@ TClass* class_of_chain(const std::string& text) {
       auto* method = dynamic_cast<TFunction*>(cl->GetListOfAllPublicMethods()->FindObject(name.c_str()));
       cl = method ? class_of_type(method->GetReturnTypeName()) : nullptr;
     } else {
-      auto* member = dynamic_cast<TDataMember*>(cl->GetListOfAllPublicDataMembers()->FindObject(name.c_str()));
+      auto* member =
+          dynamic_cast<TDataMember*>(cl->GetListOfAllPublicDataMembers()->FindObject(name.c_str()));
       cl = member ? class_of_type(member->GetTypeName()) : nullptr;
     }
   }
@@ -270,7 +270,8 @@ std::vector<std::string> scope_completions(const std::string& line) {
   } else if ((token >= 1 && line[token - 1] == '.') ||
              (token >= 2 && line.compare(token - 2, 2, "->") == 0)) {
     const std::size_t end = line[token - 1] == '.' ? token - 1 : token - 2;
-    if (TClass* cl = class_of_chain(line.substr(0, end))) add_members(cl, partial, /*public_only=*/true, &found);
+    if (TClass* cl = class_of_chain(line.substr(0, end)))
+      add_members(cl, partial, /*public_only=*/true, &found);
   }
   return {found.begin(), found.end()};
 }
