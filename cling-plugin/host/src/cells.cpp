@@ -14,6 +14,7 @@
 #include <cctype>
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -437,7 +438,7 @@ CellResult Cells::execute(const std::string& code, const std::string& cell_id) {
 
 CellResult Cells::run_cling(const std::string& code) {
   CellResult result;
-  redeclared_ = false;
+  bool failed_in_declare = false;  // Declare allows no redefinition: its error gets a hint
   capture_.begin_recording();
   reinstall_handlers();
   timing::mark("handlers");
@@ -470,7 +471,7 @@ CellResult Cells::run_cling(const std::string& code) {
       guarded_process_line((piece.code + (piece.declare ? "" : unoptimized)).c_str(), &err, &landing,
                            piece.declare);
       if (landing.kind != Landing::kReturned || err != TInterpreter::kNoError) {
-        redeclared_ = piece.declare;  // Declare allows no redefinition: the error gets a hint
+        failed_in_declare = piece.declare;
         break;
       }
     }
@@ -583,8 +584,9 @@ CellResult Cells::run_cling(const std::string& code) {
         result.evalue += " (" + hint + ")";
         result.traceback.push_back("hint: " + hint);
       }
-      if (redeclared_ && (result.evalue.rfind("redefinition of", 0) == 0 ||
-                          result.evalue.rfind("functions that differ only in their return type", 0) == 0)) {
+      if (failed_in_declare &&
+          (result.evalue.rfind("redefinition of", 0) == 0 ||
+           result.evalue.rfind("functions that differ only in their return type", 0) == 0)) {
         // A function that went through Declare (leading_definitions.hpp),
         // run again, or one returning a class the cell redefined.
         const std::string hint =
@@ -775,9 +777,8 @@ void Cells::remember_identifiers(const std::string& code) {
 }
 
 // Where the text to complete is a file name: a preprocessor line (`#include
-// <TH1`), a meta-command (`.L mac`, `.x`), or inside a string literal
-// (`gSystem->Load("libTre`, `TFile f("/tmp/`).
-static bool directive_or_string(const std::string& line, std::size_t token) {
+// <TH1`) or a meta-command (`.L mac`, `.x`), which TTabCom completes.
+static bool directive_line(const std::string& line, std::size_t token) {
   const std::size_t first = line.find_first_not_of(" \t");
   if (first != std::string::npos && line[first] == '#') return true;
   if (first != std::string::npos && line[first] == '.') {  // `.L name`, not a chain's `  .Fil`
@@ -785,23 +786,37 @@ static bool directive_or_string(const std::string& line, std::size_t token) {
     while (k < line.size() && identifier_char(line[k])) ++k;
     if (k > first + 1 && k < token && line[k] == ' ') return true;
   }
-  bool in_string = false;
-  for (std::size_t i = 0; i < token; ++i) {
-    if (line[i] == '\\' && in_string)
-      ++i;
-    else if (line[i] == '"')
-      in_string = !in_string;
-  }
-  return in_string;
+  return false;
 }
 
-// A line ending in `name(`: a call whose signatures TTabCom lists (a member
-// call's come from member_signatures; `((` and `)(` are no name's).
-static bool ends_with_call_of_a_name(const std::string& line) {
-  if (line.empty() || line.back() != '(') return false;
-  std::size_t end = line.size() - 1;
-  while (end > 0 && line[end - 1] == ' ') --end;
-  return end > 0 && identifier_char(line[end - 1]);
+// Where the token is inside a string literal (`TFile f("/tmp/da`,
+// `TH1D h("h", "My first histo`): the position of its opening quote, or npos.
+static std::size_t opening_quote(const std::string& line, std::size_t token) {
+  std::size_t quote = std::string::npos;
+  for (std::size_t i = 0; i < token; ++i) {
+    if (line[i] == '\\' && quote != std::string::npos)
+      ++i;
+    else if (line[i] == '"')
+      quote = quote == std::string::npos ? i : std::string::npos;
+  }
+  return quote;
+}
+
+// Inside a string, the files of the directory written before the token
+// (the working directory if none) whose names start with `partial`. Not
+// TTabCom: in a string that is no path (a histogram's title) it loaded
+// ROOT's list of globals, and every later cell was slower.
+static std::vector<std::string> file_completions(const std::string& directory, const std::string& partial) {
+  constexpr std::size_t kMaxFiles = 1000;
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(directory.empty() ? "." : directory, ec);
+       !ec && it != std::filesystem::directory_iterator() && out.size() < kMaxFiles; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(partial, 0) == 0 && name != partial) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
@@ -844,18 +859,24 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
   // run the expression to learn its type, and with the globals loaded every
   // later cell is slower (root_names.hpp). Plain names, members, member
   // calls and scopes come from reflection (scope_completion.hpp); TTabCom
-  // answers a file name (`#include <TH1`, `.L mac`, in a string), a free
-  // function's signatures (`myf(`) and a scope reflection misses.
+  // answers a directive's file name (`#include <TH1`, `.L mac`), a free
+  // function's signatures (`myf(`) and a scope reflection misses; a file
+  // name in a string is listed here (file_completions).
   const bool member =
       (token >= 1 && line[token - 1] == '.') || (token >= 2 && line.compare(token - 2, 2, "->") == 0);
   const bool scope = token >= 2 && line.compare(token - 2, 2, "::") == 0;
-  const bool file_name = directive_or_string(line, token);
+  const std::size_t quote = opening_quote(line, token);
+  const bool in_string = quote != std::string::npos;
+  const bool directive = !in_string && directive_line(line, token);
+  const bool file_name = in_string || directive;
   const bool plain_name = !partial.empty() && !member && !scope && !file_name;
   const std::optional<std::vector<std::string>> member_call =
       file_name ? std::nullopt : member_signatures(line);
-  const bool free_call = !member_call && !file_name && ends_with_call_of_a_name(line);
+  const bool free_call = !member_call && !file_name && ends_with_a_call(line);  // `myf(`
   try {
-    if (plain_name)
+    if (in_string)
+      for (const auto& m : file_completions(line.substr(quote + 1, token - quote - 1), partial)) add(m);
+    else if (plain_name)
       for (const auto& m : name_completions(partial, identifiers_, *root_names(capture_.original_stderr())))
         add(m);
     else if (member_call)
@@ -864,7 +885,7 @@ nlohmann::json Cells::complete(const std::string& code, long cursor_pos) {
       for (const auto& m : scope_completions(line)) add(m);
   } catch (...) {
   }
-  if (matches.empty() && (file_name || free_call || scope)) try {
+  if (matches.empty() && (directive || free_call || scope)) try {
       std::string completed;
       std::vector<std::string> listed;
       int rc = hook(line, &completed, &listed);

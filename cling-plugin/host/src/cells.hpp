@@ -66,7 +66,6 @@ class Cells {
   int clad_cells_ = 0;
   EngineInfo engine_;
   std::set<std::string> identifiers_;  // seen in cells: completion fallback
-  bool redeclared_ = false;            // the last cell failed in a piece given to Declare
   std::map<std::string, std::string>
       model_cell_sources_;  // %%clad model cell -> source of its loaded library
   std::map<std::string, std::vector<std::string>> cell_models_;  // %%clad model cell -> its models

@@ -35,17 +35,11 @@ namespace {
 
 constexpr int kRootNamesTimeoutSeconds = 30;
 
-// A class's name as a user types it first: `THnD`, `ROOT` of
-// ROOT::RDataFrame, `vector` of std::vector<int> (ROOT's prompt has `using
-// namespace std`). "" for what nobody types (`__gnu_cxx`, `_Node_base`, an
-// anonymous scope).
-std::string first_component(std::string name) {
-  if (name.rfind("std::", 0) == 0) name = name.substr(5);
-  std::size_t end = 0;
-  while (end < name.size() && identifier_char(name[end])) ++end;
-  name.resize(end);
-  if (name.empty() || name[0] == '_' || std::isdigit(static_cast<unsigned char>(name[0]))) return "";
-  return name;
+// A name from TTabCom's lists as a user types it (first_component), or ""
+// for what nobody types (`__gnu_cxx`, `_Node_base`, an anonymous scope).
+std::string typed_name(const std::string& name) {
+  const std::string n = first_component(name);
+  return n.empty() || n[0] == '_' || std::isdigit(static_cast<unsigned char>(n[0])) ? "" : n;
 }
 
 // Where the list is kept: one file per ROOT installation and version.
@@ -175,7 +169,7 @@ void list_in_child(std::filesystem::path cached, int log_fd,
 int list_root_names(const char* path) {
   std::set<std::string> names;
   auto take = [&](const std::string& name) {
-    if (const std::string n = first_component(name); !n.empty()) names.insert(n);
+    if (const std::string n = typed_name(name); !n.empty()) names.insert(n);
   };
   // TTabCom's own lists, as ROOT's prompt completes: classes, templates,
   // typedefs, enums and namespaces of every module, and the globals.

@@ -1,9 +1,9 @@
 #pragma once
 // The names ROOT's libraries declare (classes, namespaces, enums, globals),
 // for completing a plain name. Listing them loads ROOT's lists of classes and
-// globals, and once loaded, every later cell of that process is slower (1.1
-// -> 2.2 ms for `int x = 1;` after TTabCom completed `gR`; 1.3 -> 2.6 ms in
-// root -b after gROOT->GetListOfGlobals(kTRUE)). So a separate process lists
+// globals, and once loaded, every later cell of that process is slower
+// (`int x = 1;` 1.12 -> 1.56 ms after TTabCom completed `gR`, medians of 3
+// runs in the host). So a separate process lists
 // them (`torchclad-host --list-root-names FILE`, about 1 s), and the list is
 // cached on disk per ROOT installation: the host itself never loads them.
 #include <memory>

@@ -98,19 +98,11 @@ void add_types_in_scope(const std::string& scope, const std::string& partial, st
   }
 }
 
-// The first component of a class's full name (`TTreeFormula`, `ROOT` of
-// ROOT::RDataFrame, `vector` of std::vector<int>), or "".
-std::string top_level_name(std::string name) {
-  if (name.rfind("std::", 0) == 0) name = name.substr(5);  // ROOT's prompt has `using namespace std`
-  std::size_t end = 0;
-  while (end < name.size() && identifier_char(name[end])) ++end;
-  return name.substr(0, end);
-}
+// A short prefix can match thousands: a person reads the first.
+constexpr std::size_t kMaxNameCompletions = 1000;
 
 // ROOT's global pointers and settings, declared by its headers: always there,
 // though not in ROOT's list of globals until that is loaded.
-constexpr std::size_t kMaxNameCompletions = 1000;
-
 const char* const kRootGlobals[] = {
     "gROOT", "gSystem",      "gStyle",       "gPad",       "gDirectory", "gFile",  "gRandom",
     "gEnv",  "gInterpreter", "gApplication", "gBenchmark", "gVirtualX",  "gDebug", "gErrorIgnoreLevel"};
@@ -188,12 +180,20 @@ TClass* class_of_chain(const std::string& text) {
   return cl;
 }
 
+bool ends_with_a_call(const std::string& line, std::size_t* name_begin, std::size_t* name_end) {
+  if (line.empty() || line.back() != '(') return false;
+  std::size_t end = line.size() - 1;
+  while (end > 0 && line[end - 1] == ' ') --end;
+  std::size_t begin = end;
+  while (begin > 0 && identifier_char(line[begin - 1])) --begin;
+  if (name_begin) *name_begin = begin;
+  if (name_end) *name_end = end;
+  return begin < end;
+}
+
 std::optional<std::vector<std::string>> member_signatures(const std::string& line) {
-  if (line.empty() || line.back() != '(') return std::nullopt;
-  std::size_t name_end = line.size() - 1;
-  while (name_end > 0 && line[name_end - 1] == ' ') --name_end;
-  std::size_t name_begin = name_end;
-  while (name_begin > 0 && identifier_char(line[name_begin - 1])) --name_begin;
+  std::size_t name_begin = 0, name_end = 0;
+  if (!ends_with_a_call(line, &name_begin, &name_end)) return std::nullopt;
   const std::string name = line.substr(name_begin, name_end - name_begin);
   std::size_t object_end;
   if (name_begin >= 1 && line[name_begin - 1] == '.')
@@ -203,7 +203,7 @@ std::optional<std::vector<std::string>> member_signatures(const std::string& lin
   else
     return std::nullopt;
   std::vector<std::string> out;
-  TClass* cl = name.empty() ? nullptr : class_of_chain(line.substr(0, object_end));
+  TClass* cl = class_of_chain(line.substr(0, object_end));
   if (!cl) return out;
   for (TObject* o : *cl->GetListOfAllPublicMethods())
     if (auto* method = dynamic_cast<TFunction*>(o); method && name == method->GetName()) {
@@ -232,19 +232,18 @@ std::vector<std::string> name_completions(const std::string& partial, const std:
   if (TCollection* types = gROOT->GetListOfTypes(kFALSE))
     for (TObject* o : *types) take(o->GetName());
   gClassTable->Init();
-  while (const char* name = gClassTable->Next()) take(top_level_name(name));
+  while (const char* name = gClassTable->Next()) take(first_component(name));
   if (TEnv* map = gInterpreter->GetMapfile())
     if (THashList* table = map->GetTable())
       for (TObject* o : *table) {
         std::string key = o->GetName();
         if (key.rfind("Library.", 0) == 0) key = key.substr(8);
-        take(top_level_name(key));
+        take(first_component(key));
       }
   // What cling has parsed: the cells' classes and namespaces, torchclad's.
   ClassInfo_t* info = gInterpreter->ClassInfo_Factory(kFALSE);
-  while (gInterpreter->ClassInfo_Next(info)) take(top_level_name(gInterpreter->ClassInfo_FullName(info)));
+  while (gInterpreter->ClassInfo_Next(info)) take(first_component(gInterpreter->ClassInfo_FullName(info)));
   gInterpreter->ClassInfo_Delete(info);
-  // A short prefix can match thousands: a person reads the first.
   std::vector<std::string> out(found.begin(), found.end());
   if (out.size() > kMaxNameCompletions) out.resize(kMaxNameCompletions);
   return out;

@@ -27,6 +27,11 @@ std::vector<std::string> scope_completions(const std::string& line);
 // a subscript, a cast, a fundamental type).
 TClass* class_of_chain(const std::string& text);
 
+// Whether `line` ends in a name and `(` (`myf(`, `h.Fill (`; not `((`), and
+// where that name is.
+bool ends_with_a_call(const std::string& line, std::size_t* name_begin = nullptr,
+                      std::size_t* name_end = nullptr);
+
 // For a line ending in a member call's `(` (`h.Fill(`, `h.GetXaxis()->Set(`):
 // each overload as "Int_t Fill(Double_t x)" (none if the object's class is
 // not known); nullopt if the line does not end so.

@@ -194,3 +194,10 @@ def test_a_call_inside_a_call_does_not_load_the_globals(fresh_host, tmp_path):
     complete(host, "nested_call_h.Fill((")
     complete(host, "x = ((")
     assert host.ok(GLOBALS_LOADED) == "0\n"
+
+
+def test_completing_inside_a_title_string_does_not_load_the_globals(fresh_host, tmp_path):
+    # As in ROOT's own tutorials: a completion inside a histogram's title.
+    host = fresh_host(env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert complete(host, 'TH1D h1d("h1d", "Test ra')["matches"] == []
+    assert host.ok(GLOBALS_LOADED) == "0\n"
