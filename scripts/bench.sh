@@ -22,6 +22,7 @@ OPTIMIZERS=${BENCH_OPTIMIZERS:-sgd,adam}
 STEPS=${BENCH_STEPS:-30}
 ROUNDS=${BENCH_ROUNDS:-3}
 E2E_BATCHES=${BENCH_E2E_BATCHES:-32,128,512}
+E2E_EPOCHS=${BENCH_E2E_EPOCHS:-5}
 RESULTS=${BENCH_RESULTS:-cling-plugin/bench/results}
 OUT=build/bench
 mkdir -p "$OUT" "$RESULTS"
@@ -45,7 +46,7 @@ for run in $(seq 1 "$RUNS"); do
   fi
   if [ "${BENCH_E2E:-1}" != 0 ]; then
     echo "==> run $run/$RUNS: torchclad-train end to end (MLP 784-128-10, Fashion-MNIST, 1 thread)"
-    .venv/bin/python cling-plugin/bench/end_to_end.py --batches "$E2E_BATCHES" \
+    .venv/bin/python cling-plugin/bench/end_to_end.py --batches "$E2E_BATCHES" --epochs "$E2E_EPOCHS" \
       --optimizer "$OPTIMIZERS" --out "$OUT/e2e-$run.json"
     inputs+=("$OUT/e2e-$run.json")
   fi

@@ -16,6 +16,7 @@
 #include <functional>
 #include <iostream>
 #include <numeric>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -84,12 +85,24 @@ int whole_int(const std::string& option, const std::string& text, int least = 1,
   return value;
 }
 
+// A list item given twice would time (and report) the same thing twice.
+template <class T>
+void no_repeats(const std::string& option, const std::vector<T>& items) {
+  for (size_t i = 0; i < items.size(); ++i)
+    if (std::find(items.begin(), items.begin() + i, items[i]) != items.begin() + i) {
+      std::ostringstream item;
+      item << items[i];
+      throw BadValue(option + " lists '" + item.str() + "' more than once");
+    }
+}
+
 // A comma-separated list that must name at least one item.
 std::vector<std::string> nonempty_list(const std::string& option, const std::string& s) {
   auto items = split(s);
   if (items.empty() ||
       std::any_of(items.begin(), items.end(), [](const std::string& i) { return i.empty(); }))
     throw BadValue(option + " expects a comma-separated list without empty items, found '" + s + "'");
+  no_repeats(option, items);
   return items;
 }
 
@@ -98,6 +111,7 @@ std::vector<int> split_ints(const std::string& option, const std::string& s, int
   for (const auto& item : split(s)) v.push_back(whole_int(option, item, 1, most));
   if (v.empty())
     throw BadValue(option + " expects a comma-separated list of positive integers, found '" + s + "'");
+  no_repeats(option, v);
   return v;
 }
 
@@ -178,6 +192,14 @@ double cnn_step_flops(const CnnConfig& config, int batch) {
   return flops;
 }
 
+// An engine asked for that a workload cannot run: said once, so a report
+// without its rows is not a surprise.
+void say_not_timed(const std::string& engine, const std::string& workload, const char* why) {
+  static std::set<std::string> said;
+  if (said.insert(engine + " " + workload).second)
+    std::cerr << "torchclad-bench: " << engine << " not timed on " << workload << ": " << why << "\n";
+}
+
 // Result names of the C++ engines -> the binary engines behind them.
 const char* binary_engine_of(const std::string& result_name) {
   if (result_name == "clad-model") return "clad";
@@ -235,7 +257,8 @@ std::vector<Sampled> time_engines(const Options& o, const std::vector<std::funct
 // What a step's parameters, gradients and optimizer state cost in memory
 // traffic, and the time that traffic takes at the measured bandwidths.
 struct StepBytes {
-  double bytes = 0, l2_us = 0, mem_us = 0;
+  double bytes = 0, state = 0, l2_us = 0, l3_us = 0, mem_us = 0;
+  size_t l2_cache = 0;  // a core's L2: the state above fits in it or not
 };
 // The Linear weights (2-D parameters) a batch-1 step of def updates in their
 // pullbacks (DefinedModel::fuses).
@@ -249,7 +272,10 @@ StepBytes step_bytes(const define::Definition& def, int batch, const std::string
                      const bench::Bandwidths& bw) {
   StepBytes s;
   s.bytes = bench::step_param_bytes(def.param_count, optimizer, fused_weights(def, batch));
+  s.state = bench::step_state_bytes(def.param_count, optimizer, fused_weights(def, batch));
   if (bw.l2_gbs > 0) s.l2_us = s.bytes / bw.l2_gbs / 1e3;
+  s.l2_cache = bw.l2_cache_bytes;
+  if (bw.l3_gbs > 0) s.l3_us = s.bytes / bw.l3_gbs / 1e3;
   if (bw.memory_gbs > 0) s.mem_us = s.bytes / bw.memory_gbs / 1e3;
   return s;
 }
@@ -263,20 +289,21 @@ void write_records(const std::string& optimizer, const std::string& workload,
     const auto& s = samples[k];
     const double median = percentile(s.us, 0.5);
     std::cerr << " " << names[k] << " " << static_cast<int>(median) << "us";
-    char rec[1024];
+    char rec[2048];
     std::snprintf(
         rec, sizeof rec,
         "%s\n  {\"workload\": \"%s\", \"engine\": \"%s\", \"batch\": %d, \"threads\": %d, "
         "\"median_us\": %.3f, \"mean_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"min_us\": %.3f, "
         "\"samples\": %zu, \"allocs_per_step\": %.3f, \"peak_rss_mb\": %.1f, "
         "\"gflops\": %.3f, \"sgemm_peak_gflops\": %.3f, \"sgemm_bound_us\": %.3f, "
-        "\"step_bytes\": %.0f, \"bytes_bound_l2_us\": %.3f, \"bytes_bound_mem_us\": %.3f, "
+        "\"step_bytes\": %.0f, \"step_state_bytes\": %.0f, \"l2_cache_bytes\": %zu, "
+        "\"bytes_bound_l2_us\": %.3f, \"bytes_bound_l3_us\": %.3f, \"bytes_bound_mem_us\": %.3f, "
         "\"optimizer\": \"%s\", \"torch_version\": \"%s\"}",
         first ? "" : ",", workload.c_str(), names[k].c_str(), batch, threads, median,
         std::accumulate(s.us.begin(), s.us.end(), 0.0) / s.us.size(), percentile(s.us, 0.25),
         percentile(s.us, 0.75), percentile(s.us, 0.0), s.us.size(), double(s.allocs) / s.steps, s.rss,
-        flops / median / 1e3, peak, flops / peak / 1e3, bytes.bytes, bytes.l2_us, bytes.mem_us,
-        optimizer.c_str(), TORCH_VERSION);
+        flops / median / 1e3, peak, flops / peak / 1e3, bytes.bytes, bytes.state, bytes.l2_cache, bytes.l2_us,
+        bytes.l3_us, bytes.mem_us, optimizer.c_str(), TORCH_VERSION);
     json << rec;
     first = false;
   }
@@ -304,7 +331,10 @@ void run_config(const Options& o, const std::string& optimizer, const std::strin
   std::vector<std::function<void()>> steps;
   for (const auto& e : o.engines) {
     if (e == "clad-user") {
-      if (!(user = make_user_engine(workload, opt))) continue;
+      if (!(user = make_user_engine(workload, opt))) {
+        say_not_timed(e, workload, "it has no model definition");
+        continue;
+      }
       steps.push_back(
           [&user, &x, &yf, batch] { user->step(x.data_ptr<float>(), yf.data_ptr<float>(), batch); });
     } else {
@@ -333,7 +363,10 @@ void run_cnn_config(const Options& o, const std::string& optimizer, const std::s
   std::vector<std::function<void()>> steps;
   for (const auto& e : o.engines) {
     if (e == "clad-user") {
-      if (!(user = make_user_engine(workload, opt))) continue;
+      if (!(user = make_user_engine(workload, opt))) {
+        say_not_timed(e, workload, "it has no model definition");
+        continue;
+      }
       steps.push_back([&user, &x, &targets, batch] {
         user->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
       });
@@ -343,6 +376,7 @@ void run_cnn_config(const Options& o, const std::string& optimizer, const std::s
         en->step(x.data_ptr<float>(), targets.data_ptr<float>(), batch);
       });
     } else {
+      say_not_timed(e, workload, "that engine is for the MLPs only");
       continue;
     }
     names.push_back(e);
@@ -386,6 +420,7 @@ void parse_options(int argc, char** argv, Options& o) {
     }
     if (i + 1 >= argc) throw BadValue(f + " needs a value");
     const std::string v = argv[i + 1];
+    if (v.rfind("--", 0) == 0) throw BadValue(f + " needs a value, found the option " + v);
     if (f == "--workloads") {
       o.workloads = nonempty_list(f, v);
       for (const auto& w : o.workloads)
@@ -438,9 +473,16 @@ constexpr const char* kUsage =
     "Times training steps of the C++ engines, interleaved round by round, and writes\n"
     "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw\n"
     "(the defaults are shown in brackets; `npm run bench` adds cnn-gw).\n"
+    "--batches: the MLPs' batch sizes; --cnn-batches: cnn-gw's.\n"
+    "--rounds R, --warmup W, --steps S: each round steps every engine W times untimed,\n"
+    "then S timed steps; engines take turns round by round. Records: the median step.\n"
     "--optimizer: one or more of sgd, adam, default both (every workload and batch runs with each).\n"
-    "--memory 1 (default): first measure L2, L3 and memory bandwidth (triad) and the\n"
-    "fused optimizer update alone (SGD and Adam over 101,770, 1M and 32M parameters).\n";
+    "L2, L3 and memory bandwidth (triad) are always measured first: every step record's\n"
+    "bounds use them. --memory 1 (default) also writes them as records and times the\n"
+    "fused optimizer update alone (SGD and Adam over 101,770, 1M and 32M parameters).\n"
+    "--out is written when the run ends; a run that fails leaves no file.\n";
+
+void run_all(const Options& o, std::ostream& json);
 
 int main(int argc, char** argv) {
   Options o;
@@ -454,11 +496,34 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  std::ofstream json(o.out);
+  // Records go to FILE.partial, renamed to FILE at the end: a run that
+  // fails half-way leaves no truncated JSON for report.py to read.
+  const std::string partial = o.out + ".partial";
+  std::ofstream json(partial);
   if (!json) {
     std::cerr << "torchclad-bench: cannot write --out " << o.out << "\n";
     return 2;
   }
+  try {
+    run_all(o, json);
+  } catch (const std::exception& e) {
+    json.close();
+    std::remove(partial.c_str());
+    std::cerr << "torchclad-bench: failed, " << o.out << " not written: " << e.what() << "\n";
+    return 1;
+  }
+  json.close();
+  if (!json || std::rename(partial.c_str(), o.out.c_str()) != 0) {
+    std::remove(partial.c_str());
+    std::cerr << "torchclad-bench: cannot write --out " << o.out << "\n";
+    return 1;
+  }
+  std::cerr << "wrote " << o.out << "\n";
+}
+
+// Every record: the bandwidths, the optimizer update alone (--memory 1), then
+// the steps of every thread count, workload, batch and optimizer.
+void run_all(const Options& o, std::ostream& json) {
   json << "[";
   bool first = true;
   // Bandwidths (one thread) bound the steps' parameter traffic in every record.
@@ -485,5 +550,4 @@ int main(int argc, char** argv) {
           for (const auto& opt : o.optimizers) run_config(o, opt, w, batch, threads, peak, bw, json, first);
   }
   json << "\n]\n";
-  std::cerr << "wrote " << o.out << "\n";
 }

@@ -23,6 +23,7 @@ struct Bandwidths {
   double l2_gbs = 0, l3_gbs = 0, memory_gbs = 0;
   // The triads' three buffers together, bytes (cache_buffer_bytes).
   size_t l2_bytes = 0, l3_bytes = 0, memory_bytes = 0;
+  size_t l2_cache_bytes = 0;  // a core's whole L2, from sysfs
 };
 
 // Keeps the compiler from dropping or merging passes over a buffer.
@@ -84,6 +85,7 @@ inline size_t cache_bytes(int level, size_t fallback) {
 inline Bandwidths measure_bandwidths() {
   const size_t l2 = cache_bytes(2, size_t{1} << 20), l3 = cache_bytes(3, size_t{32} << 20);
   Bandwidths bw;
+  bw.l2_cache_bytes = l2;
   bw.l2_bytes = l2 / 2;
   bw.l3_bytes = std::max(l3 / 2, 4 * l2);
   bw.memory_bytes = std::max(size_t{384} << 20, 8 * l3);
@@ -107,6 +109,14 @@ inline double optimizer_bytes(int64_t n, const std::string& optimizer) {
 // whose gradient is neither written nor read: 8 bytes less each.
 inline double step_param_bytes(int64_t n, const std::string& optimizer, int64_t fused = 0) {
   return 4.0 * n * 2 + optimizer_bytes(n, optimizer) - 8.0 * fused;
+}
+
+// Bytes a step keeps from one step to the next and touches in each: the
+// parameters, the gradients not fused away, and the optimizer's state (SGD's
+// momentum buffer; Adam's two moments). Whether this fits in a core's L2 is
+// what decides which bandwidth bounds a small batch's step.
+inline double step_state_bytes(int64_t n, const std::string& optimizer, int64_t fused = 0) {
+  return 4.0 * (n + (n - fused) + n * (optimizer == "adam" ? 2 : 1));
 }
 
 struct OptimizerTiming {

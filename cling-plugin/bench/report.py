@@ -75,7 +75,8 @@ def summarize_steps(records):
                    p75_us=good[0]["p75_us"] if len(good) == 1 else max(medians),
                    per_run={r["run"]: r["median_us"] for r in good})
         for name in ("mean_us", "gflops", "sgemm_bound_us", "sgemm_peak_gflops", "step_bytes",
-                     "bytes_bound_l2_us", "bytes_bound_mem_us"):
+                     "step_state_bytes", "l2_cache_bytes", "bytes_bound_l2_us", "bytes_bound_l3_us",
+                     "bytes_bound_mem_us"):
             values = [r[name] for r in good if r.get(name) is not None]
             if values:
                 rec[name] = statistics.median(values)
@@ -369,18 +370,30 @@ def memory_sections(records, steps):
     for r in steps:
         if r["batch"] == 1 and r["threads"] == 1 and r["engine"] in ("clad-model", "clad-user") \
                 and ok(r) and r.get("step_bytes"):
+            state = r.get("step_state_bytes")
+            fits = "" if not state or not r.get("l2_cache_bytes") else \
+                (" (fits L2)" if state <= r["l2_cache_bytes"] else " (over L2)")
+            l3 = r.get("bytes_bound_l3_us")
             rows.append([r["workload"], r["optimizer"], r["engine"], f"{r['step_bytes'] / 1e6:.2f}",
-                         f"{r['bytes_bound_l2_us']:.1f}", f"{r['bytes_bound_mem_us']:.1f}",
+                         f"{state / 1e6:.2f}{fits}" if state else "–",
+                         f"{r['bytes_bound_l2_us']:.1f}", f"{l3:.1f}" if l3 else "–",
+                         f"{r['bytes_bound_mem_us']:.1f}",
                          f"{fmt_us(r['median_us'])}", f"{r['median_us'] / r['bytes_bound_l2_us']:.1f}×"])
     if rows:
+        l2 = next((r["l2_cache_bytes"] for r in steps if r.get("l2_cache_bytes")), None)
         parts += ["Batch 1, one thread: the least memory traffic of a step in parameters, gradients "
                   "and optimizer state (the forward pass reads the parameters, the backward pass "
                   "writes the gradients, the optimizer moves the bytes above; the Linear weights, "
                   "updated in their layers' pullbacks at batch 1, without their gradient's write "
-                  "and read; inputs and activations left out), the time it takes at the measured L2 and memory bandwidths (lower "
-                  "bounds on the step), and the measured median step.",
-                  md_table(["workload", "optimizer", "engine", "MB per step", "bound at L2, µs",
-                            "bound at memory, µs", "measured, µs", "measured / L2 bound"], rows)]
+                  "and read; inputs and activations left out), the time it takes at the measured L2, "
+                  "L3 and memory bandwidths (lower bounds on the step), and the measured median step. "
+                  "`state MB`: what the step keeps and touches every step (parameters, the gradients "
+                  "not fused away, the optimizer's state), against a core's L2"
+                  + (f" ({l2 / 2**20:g} MiB here)" if l2 else "") + ": a step whose state fits there "
+                  "can approach the L2 bound, one whose state does not is bound between L2 and L3.",
+                  md_table(["workload", "optimizer", "engine", "MB per step", "state MB", "bound at L2, µs",
+                            "bound at L3, µs", "bound at memory, µs", "measured, µs", "measured / L2 bound"],
+                           rows)]
     return parts
 
 

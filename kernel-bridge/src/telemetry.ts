@@ -17,7 +17,7 @@ import {
   TRAINING_MIME,
   TrainingComparison,
   TrainingState,
-  comparisonThroughput,
+  comparisonThroughputs,
   emptyRun,
   throughputBasis,
 } from "./training-schema";
@@ -182,11 +182,12 @@ export function comparisonOf(runs: TrainingState[]): TrainingComparison {
 /** text/plain of a comparison: one line per run, then the throughput of each run against the first. */
 export function comparisonSummary(runs: TrainingState[]): string {
   const lines = runs.map(summary);
-  const base = comparisonThroughput(runs[0]).value;
+  const rates = comparisonThroughputs(runs).map((t) => t.value);
+  const base = rates[0];
   if (base !== null && base > 0) {
     const name = (r: TrainingState) => r.engine || r.run_id;
-    const rel = runs.slice(1).map((r) => {
-      const t = comparisonThroughput(r).value;
+    const rel = runs.slice(1).map((r, i) => {
+      const t = rates[i + 1];
       return `${name(r)} ${t === null ? "n/a" : `${(t / base).toFixed(2)}x`}`;
     });
     lines.push(`samples/s relative to ${name(runs[0])}: ${rel.join(", ")} (${throughputBasis(runs)})`);

@@ -95,30 +95,47 @@ export interface Throughput {
 }
 
 /**
- * The throughput a comparison of runs uses: the median samples/s of the
+ * A run's own throughput for comparisons: the median samples/s of the
  * epochs after the first. The first epoch pays the warm-up (thread pool
  * start, first-touch page faults, cold caches), so the engine a cell trains
  * first would otherwise look slower than it is. With one epoch, that epoch;
  * with none yet, the live value (both include the warm-up: steady = false).
- * The bridge's text summary and the lab extension's speed-up bars both use
- * this one rule.
  */
 export function comparisonThroughput(run: TrainingState): Throughput {
-  const rates = run.epoch_metrics.map((e) => e.samples_per_second);
-  const after = rates.slice(1).filter((x): x is number => x !== null);
+  const after = run.epoch_metrics
+    .slice(1)
+    .map((e) => e.samples_per_second)
+    .filter((x): x is number => x !== null);
   if (after.length) {
     const v = [...after].sort((a, b) => a - b);
     const m = v.length >> 1;
     return { value: v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2, steady: true };
   }
-  return { value: rates[0] ?? run.samples_per_second, steady: false };
+  return warmupThroughput(run);
 }
 
-/** How comparisonThroughput measured a set of runs, said in a few words for a display. */
+/** Epoch 1's samples/s, else the live value: the figure every run has, warm-up included. */
+function warmupThroughput(run: TrainingState): Throughput {
+  return { value: run.epoch_metrics[0]?.samples_per_second ?? run.samples_per_second, steady: false };
+}
+
+/**
+ * The throughputs a comparison of runs sets side by side, like with like:
+ * every run's steady-state figure when every run has one; otherwise every
+ * run's first epoch (or live value), so a run that trained one epoch is not
+ * set against another's steady state. The bridge's text summary and the lab
+ * extension's speed-up bars both use this one rule.
+ */
+export function comparisonThroughputs(runs: TrainingState[]): Throughput[] {
+  const own = runs.map(comparisonThroughput);
+  return own.every((t) => t.steady) ? own : runs.map(warmupThroughput);
+}
+
+/** How comparisonThroughputs measured a set of runs, said in a few words for a display. */
 export function throughputBasis(runs: TrainingState[]): string {
-  return runs.every((r) => comparisonThroughput(r).steady)
+  return comparisonThroughputs(runs).every((t) => t.steady)
     ? "median samples/s of epochs 2 and later; epoch 1 is warm-up"
-    : "includes warm-up: train 2 or more epochs for a steady-state figure";
+    : "epoch 1 of every run, warm-up included: train every run 2 or more epochs for a steady-state figure";
 }
 
 /* ------------------------------------------------------------ validation */

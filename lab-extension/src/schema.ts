@@ -8,6 +8,7 @@ export {
   TRAINING_MIME,
   TRAINING_SCHEMA_VERSION as SCHEMA_VERSION,
   comparisonThroughput,
+  comparisonThroughputs,
   throughputBasis,
   validate,
 } from '@torchclad/kernel-bridge/dist/training-schema';

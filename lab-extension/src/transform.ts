@@ -5,7 +5,7 @@
 // Plotly.react. Every step point of the payload is drawn: kernel-bridge is
 // the one layer that thins points (at most MAX_STEP_POINTS per run cross the
 // wire, see kernel-bridge/src/telemetry.ts), so there is no downsampling here.
-import { TrainingDisplay, TrainingState, comparisonThroughput, throughputBasis } from './schema';
+import { TrainingDisplay, TrainingState, comparisonThroughputs, throughputBasis } from './schema';
 
 /* ------------------------------------------------------------ status text */
 
@@ -195,8 +195,8 @@ export interface Speedup {
 }
 
 /**
- * Speed-up of each run's throughput (comparisonThroughput: steady state when
- * it can) over the baseline's; null when there is
+ * Speed-up of each run's throughput (comparisonThroughputs: steady state when
+ * every run has it, else every run's first epoch) over the baseline's; null when there is
  * no comparison (one run, and no `comparison` field with several runs of
  * different engines).
  */
@@ -206,18 +206,16 @@ export function speedups(display: TrainingDisplay): Speedup | null {
   const engines = new Set(runs.map((r) => r.engine));
   if (!comparison && engines.size < 2) return null;
   const base = runs.find((r) => r.run_id === comparison?.baseline) ?? runs[0];
-  const bt = comparisonThroughput(base).value;
+  const rates = comparisonThroughputs(runs);
+  const bt = rates[runs.indexOf(base)].value;
   const labels = runLabels(runs);
   return {
     baseline: labels[runs.indexOf(base)],
     basis: throughputBasis(runs),
-    steady: runs.every((r) => comparisonThroughput(r).steady),
+    steady: rates.every((t) => t.steady),
     labels,
     runIds: runs.map((r) => r.run_id),
-    values: runs.map((r) => {
-      const t = comparisonThroughput(r).value;
-      return t !== null && bt !== null && bt > 0 ? t / bt : null;
-    }),
+    values: rates.map(({ value: t }) => (t !== null && bt !== null && bt > 0 ? t / bt : null)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { comparisonThroughput, validate, TrainingDisplay } from '../schema';
+import { comparisonThroughput, comparisonThroughputs, validate, TrainingDisplay } from '../schema';
 import { buildFigure, formatDuration, headerOf, runLabels, speedups, statusText } from '../transform';
 import { run } from './fixtures';
 
@@ -175,7 +175,20 @@ describe('multi-run merge', () => {
     // one epoch: that epoch, flagged as including the warm-up
     const one = run({ run_id: 'o', engine: 'x' }, 3, 1);
     expect(comparisonThroughput(displayOf(one).runs[0])).toEqual({ value: 40500, steady: false });
-    expect(speedups(displayOf([clad, one]))!.basis).toMatch(/includes warm-up/);
+    // like with like: a one-epoch run puts every run on its first epoch, not
+    // one run's steady state against the other's warm-up
+    const mixed = displayOf([warm, one]);
+    expect(comparisonThroughputs(mixed.runs)).toEqual([
+      { value: 10000, steady: false },
+      { value: 40500, steady: false },
+    ]);
+    const msp = speedups(mixed)!;
+    expect(msp.values).toEqual([1, 40500 / 10000]);
+    expect(msp.steady).toBe(false);
+    expect(msp.basis).toMatch(/epoch 1 of every run, warm-up included/);
+    expect(buildFigure(mixed).layout.annotations).toContainEqual(
+      expect.objectContaining({ text: '<b>speed-up · incl. warm-up</b>' }),
+    );
     const fresh = run({ run_id: 'r3', engine: 'x', samples_per_second: null }, 1, 0);
     expect(comparisonThroughput(displayOf(fresh).runs[0]).value).toBeNull();
     expect(speedups(displayOf([clad, fresh]))!.values).toEqual([1, null]);
