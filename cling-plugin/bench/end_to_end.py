@@ -4,15 +4,23 @@ beside the step benchmark: Fashion-MNIST, MLP 784-128-10 by default, one
 short run per (batch, engine), engines alternating (their order swaps from one
 batch to the next). A run trains --epochs epochs over the first --train-limit
 samples; its figure is the median samples/s of the epochs after the first
-(the first pays the warm-up). The CLI times an epoch's steps, batch gathering,
-progress and telemetry, not the evaluation after it. With --fit (default) the
+(the first pays the warm-up). The CLI times an epoch's shuffle, steps, batch
+gathering, progress and telemetry, not the evaluation after it. With --fit (default) the
 same training also runs as `Mlp::fit` in a ROOT macro (cling, as in a
 notebook cell: the cell-facing API, the same options, its epochs' samples/s).
 
+With --adjacent 1 (default) the step benchmark (torchclad-bench, the same
+engine, workload, batch, optimizer and threads, 3 rounds of 30 steps) runs
+right before and right after each engine's end-to-end runs: on a machine
+whose speed drifts over minutes (here, memory-bound work by up to 30%), the
+end-to-end figure is then set against steps timed within seconds of it, not
+only against the main benchmark's, timed minutes earlier.
+
 Writes records {"kind": "e2e", "via": "torchclad-train" or "fit", workload,
 engine, batch, threads, optimizer, samples_per_second,
-epoch_samples_per_second, command}; engine names as torchclad-bench's
-(clad -> clad-model, autograd -> libtorch-autograd)."""
+epoch_samples_per_second, adjacent_step_us ([before, after] median µs, or
+absent), command}; engine names as torchclad-bench's (clad -> clad-model,
+autograd -> libtorch-autograd)."""
 import argparse
 import json
 import os
@@ -44,6 +52,9 @@ def parse_args(argv=None):
     p.add_argument("--train-limit", type=int, default=60000)
     p.add_argument("--test-limit", type=int, default=1000)
     p.add_argument("--fit", type=int, default=1, help="1: also time Mlp::fit in a ROOT macro (scripts/troot)")
+    p.add_argument("--adjacent", type=int, default=1,
+                   help="1: time the step benchmark's step right before and after each engine's runs")
+    p.add_argument("--bench", default="build/cling-plugin/bench/torchclad-bench", help="torchclad-bench binary")
     p.add_argument("--out", required=True, help="output JSON path")
     a = p.parse_args(argv)
     if a.fit and a.train_limit != 60000:
@@ -57,6 +68,22 @@ def parse_args(argv=None):
         if name not in ("sgd", "adam"):
             p.error(f"--optimizer takes sgd and/or adam, found '{name}'")
     return a
+
+
+def adjacent_step_us(a, engine, batch, optimizer, tmp):
+    """The step benchmark's median µs per step for this engine and shape, timed now."""
+    out = os.path.join(tmp, "adjacent.json")
+    cmd = [a.bench, "--workloads", "mlp-" + a.widths.replace(",", "-"), "--batches", str(batch),
+           "--threads", str(a.threads), "--engines", ENGINE_NAMES[engine], "--optimizer", optimizer,
+           "--memory", "0", "--rounds", "3", "--steps", "30", "--warmup", "10", "--out", out]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"end_to_end.py: {' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
+    with open(out) as f:
+        steps = [r for r in json.load(f) if r.get("engine") == ENGINE_NAMES[engine]]
+    if len(steps) != 1 or "median_us" not in steps[0]:
+        raise SystemExit(f"end_to_end.py: {' '.join(cmd)} gave no step for {ENGINE_NAMES[engine]}")
+    return steps[0]["median_us"]
 
 
 def run_once(a, engine, batch, optimizer, metrics_path):
@@ -112,6 +139,8 @@ def main(argv=None):
     a = parse_args(argv)
     if not os.access(a.train, os.X_OK):
         sys.exit(f"end_to_end.py: no torchclad-train at {a.train} (build it: scripts/build.sh)")
+    if a.adjacent and not os.access(a.bench, os.X_OK):
+        sys.exit(f"end_to_end.py: no torchclad-bench at {a.bench} (build it: scripts/build.sh, or --adjacent 0)")
     workload = "mlp-" + a.widths.replace(",", "-")
     engines = a.engines.split(",")
     records = []
@@ -121,6 +150,7 @@ def main(argv=None):
             for optimizer in a.optimizer.split(","):
                 order = engines if i % 2 == 0 else engines[::-1]
                 for engine in order:
+                    before = adjacent_step_us(a, engine, batch, optimizer, tmp) if a.adjacent else None
                     cmd, steady = run_once(a, engine, batch, optimizer, metrics)
                     rec = {"kind": "e2e", "via": "torchclad-train", "workload": workload, "engine": ENGINE_NAMES[engine],
                            "batch": batch, "threads": a.threads, "optimizer": optimizer,
@@ -136,6 +166,12 @@ def main(argv=None):
                         records.append(fit)
                         print(f"{workload} {optimizer} batch={batch} {rec['engine']} (fit): "
                               f"{fit['samples_per_second']:.0f} samples/s", file=sys.stderr, flush=True)
+                    if a.adjacent:
+                        after = adjacent_step_us(a, engine, batch, optimizer, tmp)
+                        for r in records[-2 if a.fit else -1:]:
+                            r["adjacent_step_us"] = [before, after]
+                        print(f"  step benchmark before and after: {before:.0f} and {after:.0f} µs",
+                              file=sys.stderr, flush=True)
     with open(a.out, "w") as f:
         json.dump(records, f, indent=1)
         f.write("\n")

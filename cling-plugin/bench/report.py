@@ -302,7 +302,7 @@ def group_markdown(workload, threads, optimizer, by_engine):
 
 
 def median_range(values, fmt):
-    values = [v for v in values if v is not None]
+    values = [v for v in values or () if v is not None]
     if not values:
         return "–"
     text = fmt.format(statistics.median(values))
@@ -408,6 +408,40 @@ def e2e_runs(records):
     return e2e, fit
 
 
+def e2e_adjacent(records):
+    """({(key, via): [per run: samples/s ÷ (batch ÷ the adjacent steps' mean µs)]},
+    {key: {run: adjacent step µs}}): end to end against the step benchmark timed right
+    before and after it (end_to_end.py --adjacent 1); empty without such records."""
+    ratios, step_us = defaultdict(list), defaultdict(dict)
+    for r in records:
+        if kind(r) == "e2e" and r.get("adjacent_step_us"):
+            key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
+            us = statistics.mean(r["adjacent_step_us"])
+            ratios[(key, r.get("via"))].append(r["samples_per_second"] * us / (key[4] * 1e6))
+            step_us[key][r["run"]] = us
+    return ratios, step_us
+
+
+def adjacent_speedups(records, engine, baseline_key):
+    """Per run: (engine's samples/s ÷ the baseline's) ÷ (baseline's adjacent step ÷ engine's), for
+    torchclad-train and fit(): the speed-up a user sees over the one adjacent steps give."""
+    key = baseline_key[:3] + (engine, baseline_key[4])
+    by = defaultdict(dict)  # (via, run) -> {key: record}
+    for r in records:
+        if kind(r) == "e2e" and r.get("adjacent_step_us"):
+            k = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
+            if k in (key, baseline_key):
+                by[(r.get("via"), r["run"])][k] = r
+    out = defaultdict(list)
+    for (via, _), recs in by.items():
+        if key in recs and baseline_key in recs:
+            e, b = recs[key], recs[baseline_key]
+            user = e["samples_per_second"] / b["samples_per_second"]
+            steps = statistics.mean(b["adjacent_step_us"]) / statistics.mean(e["adjacent_step_us"])
+            out[via].append(user / steps)
+    return out
+
+
 def steps_by_key(steps):
     """{key: the step benchmark's summary} of the steps that ran, key as e2e_runs'."""
     return {(r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"]): r
@@ -435,6 +469,7 @@ def e2e_sections(records, steps):
         return []
     step = steps_by_key(steps)
     ratio = e2e_ratio(records, steps)
+    adjacent, _ = e2e_adjacent(records)
     rows = []
     for key, (sps, fit_sps, step_sps) in ratio.items():
         workload, threads, optimizer, engine, batch = key
@@ -448,17 +483,24 @@ def e2e_sections(records, steps):
                      f"{sps / step_sps:.2f}" if step_sps else "–",
                      f"{fit_sps / step_sps:.2f}" if step_sps and fit_sps else "–",
                      f"{mean_sps:,.0f}" if mean_sps else "–",
-                     f"{sps / mean_sps:.2f}" if mean_sps else "–"])
+                     f"{sps / mean_sps:.2f}" if mean_sps else "–",
+                     median_range(adjacent.get((key, "torchclad-train")), "{:.2f}"),
+                     median_range(adjacent.get((key, "fit")), "{:.2f}")])
     parts = ["## End to end: `torchclad-train` and `fit()` against the step benchmark",
              "Samples/s of `torchclad-train` and of `Mlp::fit` in a ROOT macro (cling, as a "
              "notebook cell calls it, without the live display) (Fashion-MNIST, `end_to_end.py`: "
              "the median over the epochs after the first of a short run; median over runs, range) "
              "beside the step benchmark's batch ÷ median step time for the same workload, "
              "optimizer and engine. `e2e/step` and `fit/step` are their ratios (target: ≥ 0.90 at "
-             "batch ≥ 32). The last two columns use the mean step time instead of the median: "
-             "outlier steps included, it is what a loop of the benchmark's steps takes per step.",
+             "batch ≥ 32). `1/(mean step)` and `e2e/mean` use the mean step time instead of the "
+             "median: outlier steps included, it is what a loop of the benchmark's steps takes per "
+             "step. `e2e/adjacent` and `fit/adjacent`: each run's end-to-end samples/s over "
+             "batch ÷ the step benchmark's median step timed right before and after that engine's "
+             "end-to-end runs (their mean), median over runs (range): on a machine whose speed "
+             "drifts over minutes, the like-for-like ratio.",
              md_table(["workload", "optimizer", "threads", "batch", "engine", "torchclad-train", "fit()",
-                       "1/(step time)", "e2e/step", "fit/step", "1/(mean step)", "e2e/mean"], rows)]
+                       "1/(step time)", "e2e/step", "fit/step", "1/(mean step)", "e2e/mean",
+                       "e2e/adjacent", "fit/adjacent"], rows)]
     pairs, groups = [], group(steps)
     for (w, t, opt, e, b), (sps, fit_sps, step_sps) in ratio.items():
         base = ratio.get((w, t, opt, BASELINE, b))
@@ -470,14 +512,19 @@ def e2e_sections(records, steps):
         # The step benchmark's speed-up as its own tables give it (median of per-run ratios).
         by_engine = groups.get((w, t, opt), {})
         bench = speedup(by_engine, e, b) if e in by_engine else None
+        adj = adjacent_speedups(records, e, (w, t, opt, BASELINE, b))
         pairs.append([w, opt, str(b), e, f"{user:.2f}×", f"{fit_user:.2f}×" if fit_user else "–",
                       f"{bench:.2f}×" if bench else "–", f"{user / bench:.2f}" if bench else "–",
-                      f"{fit_user / bench:.2f}" if bench and fit_user else "–"])
+                      f"{fit_user / bench:.2f}" if bench and fit_user else "–",
+                      median_range(adj.get("torchclad-train"), "{:.2f}"), median_range(adj.get("fit"), "{:.2f}")])
     if pairs:
         parts += [f"Speed-up vs `{BASELINE}` as a user of `torchclad-train` and of `fit()` sees it "
-                  "and as the step benchmark gives it, and their ratios (target: equal within 10%).",
+                  "and as the step benchmark gives it, and their ratios (target: equal within 10%). "
+                  "The last two columns: the same ratio per run against the adjacent steps' speed-up "
+                  "(median over runs, range).",
                   md_table(["workload", "optimizer", "batch", "engine", "torchclad-train", "fit()",
-                            "step benchmark", "ratio", "fit() ratio"], pairs)]
+                            "step benchmark", "ratio", "fit() ratio", "ratio (adjacent)",
+                            "fit() ratio (adjacent)"], pairs)]
     return ["\n\n".join(parts)]
 
 
@@ -586,8 +633,17 @@ def plot_speedups(groups, machine, path):
 
 def plot_e2e(records, steps, machine, path):
     """End-to-end samples/s over the step benchmark's batch / step time, per optimizer:
-    one line per engine for torchclad-train (solid) and fit() (dashed), the 0.90 target."""
+    one line per engine for torchclad-train (solid) and fit() (dashed), the 0.90 target.
+    With adjacent steps (end_to_end.py --adjacent 1): against those, median over runs."""
     ratio = e2e_ratio(records, steps)
+    adjacent, _ = e2e_adjacent(records)
+
+    def of(k, via):  # the plotted ratio of key k, or None
+        if adjacent:
+            return statistics.median(adjacent[(k, via)]) if adjacent.get((k, via)) else None
+        i = 0 if via == "torchclad-train" else 1
+        return ratio[k][i] / ratio[k][2] if ratio[k][i] and ratio[k][2] else None
+
     optimizers = [o for o in OPTIMIZER_ORDER if any(k[2] == o for k in ratio)]
     if not optimizers:
         return False
@@ -595,22 +651,22 @@ def plot_e2e(records, steps, machine, path):
     fig.suptitle(f"End to end ÷ step benchmark (1.0 = no loop overhead) — {machine['cpu']}", fontsize=14)
     for ax, optimizer in zip(axes[0], optimizers):
         ax.axhline(0.9, color="black", linewidth=1, linestyle=":", label="target 0.90")
-        keys = [k for k in ratio if k[2] == optimizer and ratio[k][2]]
+        keys = [k for k in ratio if k[2] == optimizer and of(k, "torchclad-train")]
         lines = list(dict.fromkeys((k[0], k[1], k[3]) for k in keys))  # (workload, threads, engine)
         several = len({(w, t) for w, t, _ in lines}) > 1
         values = []
         for workload, threads, engine in lines:
             ks = sorted((k for k in keys if (k[0], k[1], k[3]) == (workload, threads, engine)), key=lambda k: k[4])
             name = f"{engine} ({workload}, {threads} thr.)" if several else engine
-            ys = [ratio[k][0] / ratio[k][2] for k in ks]
+            ys = [of(k, "torchclad-train") for k in ks]
             ax.plot([k[4] for k in ks], ys, "o-", color=COLORS.get(engine), label=f"{name}: torchclad-train")
-            fits = [(k[4], ratio[k][1] / ratio[k][2]) for k in ks if ratio[k][1]]
+            fits = [(k[4], of(k, "fit")) for k in ks if of(k, "fit")]
             if fits:
                 ax.plot(*zip(*fits), "s--", color=COLORS.get(engine), alpha=0.7, label=f"{name}: fit()")
             values += ys + [f for _, f in fits]
         workloads = ", ".join(dict.fromkeys(k[0] for k in keys))
         ax.set_title(f"{workloads}, {optimizer}")
-        ax.set_ylabel("samples/s end to end ÷ (batch ÷ median step)")
+        ax.set_ylabel("samples/s end to end ÷ (batch ÷ " + ("adjacent " if adjacent else "") + "median step)")
         ax.set_ylim(min([0.5] + values) - 0.05, max([1.15] + values) + 0.05)
         style_batch_axis(ax, sorted({k[4] for k in keys}))
     finish(fig, path)

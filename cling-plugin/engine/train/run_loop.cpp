@@ -201,6 +201,9 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   // showing "running" forever; the exception goes on to the caller.
   try {
     for (int epoch = spec.first_epoch; epoch <= spec.epochs; ++epoch) {
+      // The epoch's time (its samples/s) starts before its shuffle: all the
+      // epoch's training costs but the evaluation after it.
+      const auto t0 = Clock::now();
       steps.begin_epoch(epoch);
       ProgressBar bar(log, spec.progress && root,
                       "epoch " + std::to_string(epoch) + "/" + std::to_string(spec.epochs), steps_per_epoch);
@@ -212,7 +215,6 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
       double event_loss_sum = 0;
       int64_t event_losses = 0;
       int64_t samples = 0;  // trained on in this epoch
-      const auto t0 = Clock::now();
       for (int64_t s = 0; s < steps_per_epoch; ++s) {
         // Data-parallel, a stop request counts once the ranks agreed on it
         // (in the previous step's loss sum), so all stop at the same step.
