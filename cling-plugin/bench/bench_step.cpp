@@ -399,7 +399,9 @@ bool valid_workload(const std::string& w) {
   std::vector<long long> widths;
   std::stringstream ss(w.substr(4));
   for (std::string part; std::getline(ss, part, '-');) {
-    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos)
+    // No leading zero: mlp-08-4 would time mlp-8-4 again under another name.
+    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos ||
+        (part.size() > 1 && part[0] == '0'))
       return false;
     widths.push_back(std::stoll(part));
     if (widths.back() < 1 || widths.back() > 65536) return false;
@@ -412,6 +414,7 @@ bool valid_workload(const std::string& w) {
 // Fills o from argv (option-value pairs); throws BadValue naming the option,
 // what it takes and what was found.
 void parse_options(int argc, char** argv, Options& o) {
+  std::set<std::string> seen;
   for (int i = 1; i < argc; i += 2) {
     const std::string f = argv[i];
     if (f == "--help" || f == "-h") {
@@ -420,7 +423,9 @@ void parse_options(int argc, char** argv, Options& o) {
     }
     if (i + 1 >= argc) throw BadValue(f + " needs a value");
     const std::string v = argv[i + 1];
-    if (v.rfind("--", 0) == 0) throw BadValue(f + " needs a value, found the option " + v);
+    // No value of these options starts with '-': such a word is an option.
+    if (v.rfind("-", 0) == 0) throw BadValue(f + " needs a value, found the option " + v);
+    if (!seen.insert(f == "--optimizers" ? "--optimizer" : f).second) throw BadValue(f + " is given twice");
     if (f == "--workloads") {
       o.workloads = nonempty_list(f, v);
       for (const auto& w : o.workloads)
@@ -480,7 +485,8 @@ constexpr const char* kUsage =
     "L2, L3 and memory bandwidth (triad) are always measured first: every step record's\n"
     "bounds use them. --memory 1 (default) also writes them as records and times the\n"
     "fused optimizer update alone (SGD and Adam over 101,770, 1M and 32M parameters).\n"
-    "--out is written when the run ends; a run that fails leaves no file.\n";
+    "--out is written when the run ends (FILE.partial until then); a run that ends with an\n"
+    "error writes none.\n";
 
 void run_all(const Options& o, std::ostream& json);
 

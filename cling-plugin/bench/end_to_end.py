@@ -12,7 +12,7 @@ notebook cell: the cell-facing API, the same options, its epochs' samples/s).
 With --adjacent 1 (default) the step benchmark (torchclad-bench, the same
 engine, workload, batch, optimizer and threads, 3 rounds of 30 steps) runs
 right before and right after each engine's end-to-end runs: on a machine
-whose speed drifts over minutes (here, memory-bound work by up to 30%), the
+whose speed drifts over minutes (here LibTorch autograd's step by over 50%), the
 end-to-end figure is then set against steps timed within seconds of it, not
 only against the main benchmark's, timed minutes earlier.
 
@@ -51,8 +51,9 @@ def parse_args(argv=None):
                    help="Fashion-MNIST IDX directory (Debian's dataset-fashion-mnist), for --fit")
     p.add_argument("--train-limit", type=int, default=60000)
     p.add_argument("--test-limit", type=int, default=1000)
-    p.add_argument("--fit", type=int, default=1, help="1: also time Mlp::fit in a ROOT macro (scripts/troot)")
-    p.add_argument("--adjacent", type=int, default=1,
+    p.add_argument("--fit", type=int, default=1, choices=(0, 1),
+                   help="1: also time Mlp::fit in a ROOT macro (scripts/troot)")
+    p.add_argument("--adjacent", type=int, default=1, choices=(0, 1),
                    help="1: time the step benchmark's step right before and after each engine's runs")
     p.add_argument("--bench", default="build/cling-plugin/bench/torchclad-bench", help="torchclad-bench binary")
     p.add_argument("--out", required=True, help="output JSON path")

@@ -636,7 +636,10 @@ def plot_e2e(records, steps, machine, path):
     one line per engine for torchclad-train (solid) and fit() (dashed), the 0.90 target.
     With adjacent steps (end_to_end.py --adjacent 1): against those, median over runs."""
     ratio = e2e_ratio(records, steps)
-    adjacent, _ = e2e_adjacent(records)
+    # Adjacent ratios only when every end-to-end record has them: a mix of old
+    # and new runs would otherwise plot only the new ones.
+    e2e = [r for r in records if kind(r) == "e2e"]
+    adjacent = e2e_adjacent(records)[0] if e2e and all(r.get("adjacent_step_us") for r in e2e) else {}
 
     def of(k, via):  # the plotted ratio of key k, or None
         if adjacent:

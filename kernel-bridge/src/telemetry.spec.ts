@@ -164,7 +164,7 @@ describe("telemetry displays", () => {
       expect(done.text.split("\n")).toEqual([
         expect.stringMatching(/^training c1 \(clad, .*: finished, .*test accuracy 85\.00%/),
         expect.stringMatching(/^training a1 \(autograd, .*: finished, .*test accuracy 84\.00%/),
-        "samples/s relative to clad: autograd 0.50x (epoch 1 of every run, warm-up included: train every run 2 or more epochs for a steady-state figure)",
+        "samples/s relative to clad: autograd 0.50x (first epoch of every run, warm-up included: train every run 2 or more epochs for a steady-state figure)",
       ]);
       expect(t.active).toBe(0);
     });

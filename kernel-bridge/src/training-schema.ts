@@ -114,28 +114,30 @@ export function comparisonThroughput(run: TrainingState): Throughput {
   return warmupThroughput(run);
 }
 
-/** Epoch 1's samples/s, else the live value: the figure every run has, warm-up included. */
+/** The run's first epoch's samples/s (null if it has none), or the live value before any epoch ends. */
 function warmupThroughput(run: TrainingState): Throughput {
-  return { value: run.epoch_metrics[0]?.samples_per_second ?? run.samples_per_second, steady: false };
+  const first = run.epoch_metrics[0];
+  return { value: first ? first.samples_per_second : run.samples_per_second, steady: false };
 }
 
 /**
  * The throughputs a comparison of runs sets side by side, like with like:
- * every run's steady-state figure when every run has one; otherwise every
- * run's first epoch (or live value), so a run that trained one epoch is not
- * set against another's steady state. The bridge's text summary and the lab
- * extension's speed-up bars both use this one rule.
+ * every run's steady-state figure when every run that has a figure has one;
+ * otherwise every run's first epoch (or live value), so a run that trained
+ * one epoch is not set against another's steady state. A run without any
+ * figure yet (null) does not change the others'. The bridge's text summary
+ * and the lab extension's speed-up bars both use this one rule.
  */
 export function comparisonThroughputs(runs: TrainingState[]): Throughput[] {
   const own = runs.map(comparisonThroughput);
-  return own.every((t) => t.steady) ? own : runs.map(warmupThroughput);
+  return own.every((t) => t.steady || t.value === null) ? own : runs.map(warmupThroughput);
 }
 
 /** How comparisonThroughputs measured a set of runs, said in a few words for a display. */
 export function throughputBasis(runs: TrainingState[]): string {
-  return comparisonThroughputs(runs).every((t) => t.steady)
+  return comparisonThroughputs(runs).some((t) => t.steady)
     ? "median samples/s of epochs 2 and later; epoch 1 is warm-up"
-    : "epoch 1 of every run, warm-up included: train every run 2 or more epochs for a steady-state figure";
+    : "first epoch of every run, warm-up included: train every run 2 or more epochs for a steady-state figure";
 }
 
 /* ------------------------------------------------------------ validation */

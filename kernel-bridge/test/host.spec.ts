@@ -145,7 +145,7 @@ describe("the kernel with the real host (child process, as Jupyter starts it)", 
     expect(text).toMatch(/^training test-run-1 \(clad, mlp\): finished, .*test accuracy 90\.00%/);
     expect(text).toContain("\ntraining test-run-2 (autograd, mlp): finished");
     expect(text).toContain("test AUC 0.8750");
-    expect(text).toContain("samples/s relative to clad: autograd 2.00x (epoch 1 of every run, warm-up included");
+    expect(text).toContain("samples/s relative to clad: autograd 2.00x (first epoch of every run, warm-up included");
     // Every display message comes before the reply's idle status.
     expect(kinds(iopub).at(-1)).toBe("status:idle");
 

@@ -212,7 +212,7 @@ export function speedups(display: TrainingDisplay): Speedup | null {
   return {
     baseline: labels[runs.indexOf(base)],
     basis: throughputBasis(runs),
-    steady: rates.every((t) => t.steady),
+    steady: rates.some((t) => t.steady),
     labels,
     runIds: runs.map((r) => r.run_id),
     values: rates.map(({ value: t }) => (t !== null && bt !== null && bt > 0 ? t / bt : null)),

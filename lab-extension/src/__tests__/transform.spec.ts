@@ -185,13 +185,21 @@ describe('multi-run merge', () => {
     const msp = speedups(mixed)!;
     expect(msp.values).toEqual([1, 40500 / 10000]);
     expect(msp.steady).toBe(false);
-    expect(msp.basis).toMatch(/epoch 1 of every run, warm-up included/);
+    expect(msp.basis).toMatch(/first epoch of every run, warm-up included/);
     expect(buildFigure(mixed).layout.annotations).toContainEqual(
       expect.objectContaining({ text: '<b>speed-up · incl. warm-up</b>' }),
     );
     const fresh = run({ run_id: 'r3', engine: 'x', samples_per_second: null }, 1, 0);
     expect(comparisonThroughput(displayOf(fresh).runs[0]).value).toBeNull();
-    expect(speedups(displayOf([clad, fresh]))!.values).toEqual([1, null]);
+    // a run with no figure yet leaves the others on their steady state
+    const withFresh = speedups(displayOf([clad, warm, fresh]))!;
+    expect(withFresh.values).toEqual([1, 40000 / 60000, null]);
+    expect(withFresh.steady).toBe(true);
+    expect(withFresh.basis).toMatch(/epochs 2 and later/);
+    // a first epoch without a rate is n/a, not the run's live (steady) rate
+    const noRate = run({ run_id: 'n', engine: 'y', samples_per_second: 55000 }, 3, 1);
+    noRate.epoch_metrics[0].samples_per_second = null;
+    expect(comparisonThroughputs(displayOf([one, noRate]).runs)[1]).toEqual({ value: null, steady: false });
   });
 
   test('10 runs x 2,000 steps: every point of every run drawn', () => {
