@@ -25,12 +25,28 @@ BatchGather::~BatchGather() {
   worker_.join();  // after its job, if it had one
 }
 
+namespace {
+
+// Asks for a row's cache lines as non-temporal data (prefetchnta on x86):
+// rows read once from anywhere in a large training set then pass through
+// without filling the L3 the training step's working set shares. With the
+// next row prefetched so, torchclad-train (MLP 784-128-10, Adam, batch 32,
+// 1 thread) trained 0.6-5.8% more samples/s in 8 of 8 alternating pairs (4 with
+// autograd, 4 with clad; 2026-11-30).
+void prefetch_once(const float* row, int64_t floats) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (int64_t b = 0; b < floats * int64_t{sizeof(float)}; b += 64) __builtin_prefetch(p + b, 0, 0);
+}
+
+}  // namespace
+
 void BatchGather::copy(int size, int slot) {
   float* x = x_[slot].data();
   float* y = y_[slot].data();
   float* w = w_[slot].data();
   for (int i = 0; i < size; ++i) {
     const Row& r = rows_[i];
+    if (i + 1 < size) prefetch_once(rows_[i + 1].x, x_width_);
     std::memcpy(x + i * x_width_, r.x, sizeof(float) * x_width_);
     std::memcpy(y + i * y_width_, r.y, sizeof(float) * y_width_);
     w[i] = r.w;
