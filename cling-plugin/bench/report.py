@@ -409,17 +409,16 @@ def e2e_runs(records):
 
 
 def e2e_adjacent(records):
-    """({(key, via): [per run: samples/s ÷ (batch ÷ the adjacent steps' mean µs)]},
-    {key: {run: adjacent step µs}}): end to end against the step benchmark timed right
-    before and after it (end_to_end.py --adjacent 1); empty without such records."""
-    ratios, step_us = defaultdict(list), defaultdict(dict)
+    """{(key, via): [per run: samples/s ÷ (batch ÷ the adjacent steps' mean µs)]}: end to
+    end against the step benchmark timed right before and after it (end_to_end.py
+    --adjacent 1); empty without such records."""
+    ratios = defaultdict(list)
     for r in records:
         if kind(r) == "e2e" and r.get("adjacent_step_us"):
             key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
             us = statistics.mean(r["adjacent_step_us"])
             ratios[(key, r.get("via"))].append(r["samples_per_second"] * us / (key[4] * 1e6))
-            step_us[key][r["run"]] = us
-    return ratios, step_us
+    return ratios
 
 
 def adjacent_speedups(records, engine, baseline_key):
@@ -469,7 +468,7 @@ def e2e_sections(records, steps):
         return []
     step = steps_by_key(steps)
     ratio = e2e_ratio(records, steps)
-    adjacent, _ = e2e_adjacent(records)
+    adjacent = e2e_adjacent(records)
     rows = []
     for key, (sps, fit_sps, step_sps) in ratio.items():
         workload, threads, optimizer, engine, batch = key
@@ -639,7 +638,7 @@ def plot_e2e(records, steps, machine, path):
     # Adjacent ratios only when every end-to-end record has them: a mix of old
     # and new runs would otherwise plot only the new ones.
     e2e = [r for r in records if kind(r) == "e2e"]
-    adjacent = e2e_adjacent(records)[0] if e2e and all(r.get("adjacent_step_us") for r in e2e) else {}
+    adjacent = e2e_adjacent(records) if e2e and all(r.get("adjacent_step_us") for r in e2e) else {}
 
     def of(k, via):  # the plotted ratio of key k, or None
         if adjacent:
