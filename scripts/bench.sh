@@ -2,10 +2,11 @@
 # The training-step benchmark (cling-plugin/bench/README.md), BENCH_RUNS (3)
 # whole runs, each: the C++ engines in one process (SGD and Adam; also the
 # bandwidths and the optimizer update alone), the Python engines in another,
-# and torchclad-train end to end; then one report over the runs (medians and
-# their range) in cling-plugin/bench/results/, the clad-user report from the
-# same C++ runs, a %%clad cell's compile time, the imported models and the
-# notebook kernel's start-up and cell round trip.
+# and torchclad-train (with cnn-gw, torchclad-train-gw too) end to end; then
+# one report over the runs (medians and their range) in
+# cling-plugin/bench/results/, the clad-user report from the same C++ runs, a
+# %%clad cell's compile time, the imported models and the notebook kernel's
+# start-up and cell round trip.
 # 26 minutes on this farm's 2-core AMD EPYC (2026-11-30, before the kernel
 # latency was added to it). Smaller runs, e.g.:
 #   BENCH_RUNS=1 BENCH_WORKLOADS=mlp-784-128-10 BENCH_BATCHES=1,32 BENCH_THREADS=1 \
@@ -23,10 +24,13 @@ STEPS=${BENCH_STEPS:-30}
 ROUNDS=${BENCH_ROUNDS:-3}
 E2E_BATCHES=${BENCH_E2E_BATCHES:-32,128,512}
 E2E_EPOCHS=${BENCH_E2E_EPOCHS:-5}
+E2E_CNN_BATCHES=${BENCH_E2E_CNN_BATCHES:-32,128}
+# torchclad-train-gw's end-to-end runs train on this simulated file (made once).
+GW_DATA=build/bench/gw-e2e-4096.root
 RESULTS=${BENCH_RESULTS:-cling-plugin/bench/results}
 OUT=build/bench
 mkdir -p "$OUT" "$RESULTS"
-rm -f "$OUT"/cpp-*.json "$OUT"/python-*.json "$OUT"/e2e-*.json
+rm -f "$OUT"/cpp-*.json "$OUT"/python-*.json "$OUT"/e2e-*.json  # e2e-gw-*.json too
 common=(--workloads "$WORKLOADS" --batches "$BATCHES" --cnn-batches "$CNN_BATCHES"
         --threads "$THREADS" --steps "$STEPS" --warmup 10 --rounds "$ROUNDS" --optimizer "$OPTIMIZERS")
 
@@ -44,11 +48,21 @@ for run in $(seq 1 "$RUNS"); do
       --engines pytorch-eager,torch-compile --out "$OUT/python-$run.json"
     inputs+=("$OUT/python-$run.json")
   fi
+  # End to end, for the workloads the steps above timed.
   if [ "${BENCH_E2E:-1}" != 0 ]; then
-    echo "==> run $run/$RUNS: torchclad-train end to end (MLP 784-128-10, Fashion-MNIST, 1 thread)"
-    .venv/bin/python cling-plugin/bench/end_to_end.py --batches "$E2E_BATCHES" --epochs "$E2E_EPOCHS" \
-      --optimizer "$OPTIMIZERS" --out "$OUT/e2e-$run.json"
-    inputs+=("$OUT/e2e-$run.json")
+    if [[ ",$WORKLOADS," == *",mlp-784-128-10,"* ]]; then
+      echo "==> run $run/$RUNS: torchclad-train end to end (MLP 784-128-10, Fashion-MNIST, 1 thread)"
+      .venv/bin/python cling-plugin/bench/end_to_end.py --batches "$E2E_BATCHES" --epochs "$E2E_EPOCHS" \
+        --optimizer "$OPTIMIZERS" --out "$OUT/e2e-$run.json"
+      inputs+=("$OUT/e2e-$run.json")
+    fi
+    if [[ ",$WORKLOADS," == *",cnn-gw,"* ]]; then
+      echo "==> run $run/$RUNS: torchclad-train-gw end to end (GW CNN, simulated windows, 1 thread)"
+      [ -f "$GW_DATA" ] || build/cling-plugin/gw/torchclad-gwsim --out "$GW_DATA" --train 4096 --test 512 --seed 7 --quiet
+      .venv/bin/python cling-plugin/bench/end_to_end.py --gw-data "$GW_DATA" --batches "$E2E_CNN_BATCHES" \
+        --epochs "$E2E_EPOCHS" --optimizer "$OPTIMIZERS" --out "$OUT/e2e-gw-$run.json"
+      inputs+=("$OUT/e2e-gw-$run.json")
+    fi
   fi
   loads+=("$(cut -d' ' -f1-3 /proc/loadavg)")
 done

@@ -2,7 +2,8 @@
 """End-to-end throughput of `torchclad-train` itself, for report.py's column
 beside the step benchmark: Fashion-MNIST, MLP 784-128-10 by default, one
 short run per (batch, engine), engines alternating (their order swaps from one
-batch to the next). A run trains --epochs epochs over the first --train-limit
+batch to the next). With --gw-data FILE (a torchclad-gwsim file), the same for
+`torchclad-train-gw` and its 1D CNN (workload cnn-gw) on that file's windows. A run trains --epochs epochs over the first --train-limit
 samples; its figure is the median samples/s of the epochs after the first
 (the first pays the warm-up). The CLI times an epoch's shuffle, steps, batch
 gathering, progress and telemetry, not the evaluation after it. With --fit (default) the
@@ -16,7 +17,8 @@ whose speed drifts over minutes (here LibTorch autograd's step by over 50%), the
 end-to-end figure is then set against steps timed within seconds of it, not
 only against the main benchmark's, timed minutes earlier.
 
-Writes records {"kind": "e2e", "via": "torchclad-train" or "fit", workload,
+Writes records {"kind": "e2e", "via": "torchclad-train" (or, with --gw-data,
+torchclad-train-gw: the command-line trainer) or "fit", workload,
 engine, batch, threads, optimizer, samples_per_second,
 epoch_samples_per_second, adjacent_step_us ([before, after] median µs, or
 absent), command}; engine names as torchclad-bench's (clad -> clad-model,
@@ -39,6 +41,9 @@ ENGINE_NAMES = {"clad": "clad-model", "autograd": "libtorch-autograd",
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--train", default="build/cling-plugin/torchclad-train", help="torchclad-train binary")
+    p.add_argument("--gw-data", help="a torchclad-gwsim ROOT file: time torchclad-train-gw's CNN (cnn-gw) "
+                   "on it instead of the MLP (--widths, --fit and --train-limit then do not apply)")
+    p.add_argument("--train-gw", default="build/cling-plugin/torchclad-train-gw", help="torchclad-train-gw binary")
     p.add_argument("--widths", default="784,128,10")
     p.add_argument("--batches", default="32,128,512")
     p.add_argument("--engines", default="clad,autograd", help="torchclad-train --engine names")
@@ -49,15 +54,26 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=5, help="at least 2: the first is warm-up")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="Fashion-MNIST IDX directory (Debian's dataset-fashion-mnist), for --fit")
-    p.add_argument("--train-limit", type=int, default=60000)
+    p.add_argument("--train-limit", type=int, help="default 60000 (the MLP's Fashion-MNIST)")
     p.add_argument("--test-limit", type=int, default=1000)
-    p.add_argument("--fit", type=int, default=1, choices=(0, 1),
-                   help="1: also time Mlp::fit in a ROOT macro (scripts/troot)")
+    p.add_argument("--fit", type=int, choices=(0, 1),
+                   help="1 (default without --gw-data): also time Mlp::fit in a ROOT macro (scripts/troot)")
     p.add_argument("--adjacent", type=int, default=1, choices=(0, 1),
                    help="1: time the step benchmark's step right before and after each engine's runs")
     p.add_argument("--bench", default="build/cling-plugin/bench/torchclad-bench", help="torchclad-bench binary")
     p.add_argument("--out", required=True, help="output JSON path")
     a = p.parse_args(argv)
+    if a.gw_data:
+        for given, name in ((a.fit, "--fit"), (a.train_limit, "--train-limit"),
+                            (a.widths != p.get_default("widths") or None, "--widths")):
+            if given:
+                p.error(f"{name} times the MLP; with --gw-data the CNN trains on the whole file")
+        if not os.path.isfile(a.gw_data):
+            p.error(f"--gw-data: no file '{a.gw_data}' (torchclad-gwsim --out FILE writes one)")
+        a.fit = 0
+    else:
+        a.fit = 1 if a.fit is None else a.fit
+        a.train_limit = 60000 if a.train_limit is None else a.train_limit
     if a.fit and a.train_limit != 60000:
         p.error("--fit trains on all 60,000 samples: give --train-limit 60000 or --fit 0")
     if a.epochs < 2:
@@ -71,10 +87,14 @@ def parse_args(argv=None):
     return a
 
 
+def workload_of(a):
+    return "cnn-gw" if a.gw_data else "mlp-" + a.widths.replace(",", "-")
+
+
 def adjacent_step_us(a, engine, batch, optimizer, tmp):
     """The step benchmark's median µs per step for this engine and shape, timed now."""
     out = os.path.join(tmp, "adjacent.json")
-    cmd = [a.bench, "--workloads", "mlp-" + a.widths.replace(",", "-"), "--batches", str(batch),
+    cmd = [a.bench, "--workloads", workload_of(a), "--cnn-batches" if a.gw_data else "--batches", str(batch),
            "--threads", str(a.threads), "--engines", ENGINE_NAMES[engine], "--optimizer", optimizer,
            "--memory", "0", "--rounds", "3", "--steps", "30", "--warmup", "10", "--out", out]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -87,16 +107,20 @@ def adjacent_step_us(a, engine, batch, optimizer, tmp):
     return steps[0]["median_us"]
 
 
-def run_once(a, engine, batch, optimizer, metrics_path):
-    cmd = [a.train, "--widths", a.widths, "--engine", engine, "--batch", str(batch),
-           "--threads", str(a.threads), "--optimizer", optimizer, "--epochs", str(a.epochs),
-           "--train-limit", str(a.train_limit), "--test-limit", str(a.test_limit), "--quiet",
-           "--metrics-json", metrics_path]
+def run_once(a, engine, batch, optimizer, tmp):
+    metrics_path = os.path.join(tmp, "metrics.json")
+    common = ["--batch", str(batch), "--threads", str(a.threads), "--optimizer", optimizer,
+              "--epochs", str(a.epochs), "--test-limit", str(a.test_limit), "--quiet", "--metrics-json", metrics_path]
+    if a.gw_data:
+        cmd = [a.train_gw, "--data", a.gw_data, "--engines", engine, "--out-dir", os.path.join(tmp, "gw")] + common
+    else:
+        cmd = [a.train, "--widths", a.widths, "--engine", engine, "--train-limit", str(a.train_limit)] + common
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"end_to_end.py: {' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
     with open(metrics_path) as f:
-        epochs = json.load(f)["epochs"]
+        metrics = json.load(f)
+    epochs = metrics["engines"][engine]["epochs"] if a.gw_data else metrics["epochs"]
     steady = [e["samples_per_second"] for e in epochs[1:]]
     return cmd, steady
 
@@ -138,21 +162,21 @@ def run_fit(a, engine, batch, optimizer, tmp):
 
 def main(argv=None):
     a = parse_args(argv)
-    if not os.access(a.train, os.X_OK):
-        sys.exit(f"end_to_end.py: no torchclad-train at {a.train} (build it: scripts/build.sh)")
+    trainer = a.train_gw if a.gw_data else a.train
+    if not os.access(trainer, os.X_OK):
+        sys.exit(f"end_to_end.py: no {Path(trainer).name} at {trainer} (build it: scripts/build.sh)")
     if a.adjacent and not os.access(a.bench, os.X_OK):
         sys.exit(f"end_to_end.py: no torchclad-bench at {a.bench} (build it: scripts/build.sh, or --adjacent 0)")
-    workload = "mlp-" + a.widths.replace(",", "-")
+    workload = workload_of(a)
     engines = a.engines.split(",")
     records = []
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = os.path.join(tmp, "metrics.json")
         for i, batch in enumerate(int(b) for b in a.batches.split(",")):
             for optimizer in a.optimizer.split(","):
                 order = engines if i % 2 == 0 else engines[::-1]
                 for engine in order:
                     before = adjacent_step_us(a, engine, batch, optimizer, tmp) if a.adjacent else None
-                    cmd, steady = run_once(a, engine, batch, optimizer, metrics)
+                    cmd, steady = run_once(a, engine, batch, optimizer, tmp)
                     rec = {"kind": "e2e", "via": "torchclad-train", "workload": workload, "engine": ENGINE_NAMES[engine],
                            "batch": batch, "threads": a.threads, "optimizer": optimizer,
                            "samples_per_second": statistics.median(steady),
