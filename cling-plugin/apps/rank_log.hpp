@@ -26,7 +26,12 @@ class RankLog {
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
   }
-  void error(const std::string& message) const { say(message); }
+  // An error whose text already names the command (a reader given the
+  // command as its "where") is said without the name twice.
+  void error(const std::string& message) const {
+    const std::string own = command_ + ": ";
+    say(message.compare(0, own.size(), own) == 0 ? message.substr(own.size()) : message);
+  }
 
  private:
   struct NullBuffer : std::streambuf {

@@ -3,7 +3,8 @@
 beside the step benchmark: Fashion-MNIST, MLP 784-128-10 by default, one
 short run per (batch, engine), engines alternating (their order swaps from one
 batch to the next). With --gw-data FILE (a torchclad-gwsim file), the same for
-`torchclad-train-gw` and its 1D CNN (workload cnn-gw) on that file's windows. A run trains --epochs epochs over the first --train-limit
+`torchclad-train-gw` and its 1D CNN (workload cnn-gw) on all of that file's
+training windows. A run trains --epochs epochs over the first --train-limit
 samples; its figure is the median samples/s of the epochs after the first
 (the first pays the warm-up). The CLI times an epoch's shuffle, steps, batch
 gathering, progress and telemetry, not the evaluation after it. With --fit (default) the
@@ -64,10 +65,10 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="output JSON path")
     a = p.parse_args(argv)
     if a.gw_data:
-        for given, name in ((a.fit, "--fit"), (a.train_limit, "--train-limit"),
-                            (a.widths != p.get_default("widths") or None, "--widths")):
+        for given, name in ((a.fit == 1, "--fit 1"), (a.train_limit is not None, "--train-limit"),
+                            (a.widths != p.get_default("widths"), "--widths")):
             if given:
-                p.error(f"{name} times the MLP; with --gw-data the CNN trains on the whole file")
+                p.error(f"{name} is for the MLP; with --gw-data the CNN trains on the whole file's training tree")
         if not os.path.isfile(a.gw_data):
             p.error(f"--gw-data: no file '{a.gw_data}' (torchclad-gwsim --out FILE writes one)")
         a.fit = 0

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 from collections import defaultdict
 
 import matplotlib
@@ -649,30 +650,40 @@ def plot_e2e(records, steps, machine, path):
         return ratio[k][i] / ratio[k][2] if ratio[k][i] and ratio[k][2] else None
 
     optimizers = [o for o in OPTIMIZER_ORDER if any(k[2] == o for k in ratio)]
+    workloads = list(dict.fromkeys(k[0] for k in ratio))
     if not optimizers:
         return False
-    fig, axes = plt.subplots(1, len(optimizers), squeeze=False, figsize=(7 * len(optimizers), 5.4), dpi=100)
+    # One panel per workload (row) and optimizer (column); at least 10 inches
+    # wide, so that one panel's legend and title fit.
+    fig, axes = plt.subplots(len(workloads), len(optimizers), squeeze=False,
+                             figsize=(max(10, 7 * len(optimizers)), 0.6 + 4.8 * len(workloads)), dpi=100)
     fig.suptitle(f"End to end ÷ step benchmark (1.0 = no loop overhead) — {machine['cpu']}", fontsize=14)
-    for ax, optimizer in zip(axes[0], optimizers):
-        ax.axhline(0.9, color="black", linewidth=1, linestyle=":", label="target 0.90")
-        keys = [k for k in ratio if k[2] == optimizer and of(k, "torchclad-train")]
-        lines = list(dict.fromkeys((k[0], k[1], k[3]) for k in keys))  # (workload, threads, engine)
-        several = len({(w, t) for w, t, _ in lines}) > 1
-        values = []
-        for workload, threads, engine in lines:
-            ks = sorted((k for k in keys if (k[0], k[1], k[3]) == (workload, threads, engine)), key=lambda k: k[4])
-            name = f"{engine} ({workload}, {threads} thr.)" if several else engine
-            ys = [of(k, "torchclad-train") for k in ks]
-            ax.plot([k[4] for k in ks], ys, "o-", color=COLORS.get(engine), label=f"{name}: torchclad-train")
-            fits = [(k[4], of(k, "fit")) for k in ks if of(k, "fit")]
-            if fits:
-                ax.plot(*zip(*fits), "s--", color=COLORS.get(engine), alpha=0.7, label=f"{name}: fit()")
-            values += ys + [f for _, f in fits]
-        workloads = ", ".join(dict.fromkeys(k[0] for k in keys))
-        ax.set_title(f"{workloads}, {optimizer}")
-        ax.set_ylabel("samples/s end to end ÷ (batch ÷ " + ("adjacent " if adjacent else "") + "median step)")
-        ax.set_ylim(min([0.5] + values) - 0.05, max([1.15] + values) + 0.05)
-        style_batch_axis(ax, sorted({k[4] for k in keys}))
+    for row, workload in enumerate(workloads):
+        for ax, optimizer in zip(axes[row], optimizers):
+            keys = [k for k in ratio if k[0] == workload and k[2] == optimizer and of(k, "torchclad-train")]
+            if not keys:
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, f"{workload}, {optimizer}: not measured", ha="center", transform=ax.transAxes)
+                continue
+            ax.axhline(0.9, color="black", linewidth=1, linestyle=":", label="target 0.90")
+            lines = list(dict.fromkeys((k[1], k[3]) for k in keys))  # (threads, engine)
+            several = len({t for t, _ in lines}) > 1
+            values = []
+            for threads, engine in lines:
+                ks = sorted((k for k in keys if (k[1], k[3]) == (threads, engine)), key=lambda k: k[4])
+                name = f"{engine} ({threads} thr.)" if several else engine
+                ys = [of(k, "torchclad-train") for k in ks]
+                ax.plot([k[4] for k in ks], ys, "o-", color=COLORS.get(engine),
+                        label=f"{name}: command-line trainer")
+                fits = [(k[4], of(k, "fit")) for k in ks if of(k, "fit")]
+                if fits:
+                    ax.plot(*zip(*fits), "s--", color=COLORS.get(engine), alpha=0.7, label=f"{name}: fit()")
+                values += ys + [f for _, f in fits]
+            trainer = "torchclad-train-gw" if workload == "cnn-gw" else "torchclad-train"
+            ax.set_title(f"{workload}, {optimizer} ({trainer})")
+            ax.set_ylabel("samples/s end to end ÷ (batch ÷ " + ("adjacent " if adjacent else "") + "median step)")
+            ax.set_ylim(min([0.5] + values) - 0.05, max([1.15] + values) + 0.05)
+            style_batch_axis(ax, sorted({k[4] for k in keys}))
     finish(fig, path)
     return True
 
@@ -699,8 +710,11 @@ def main(argv=None):
     with open(out("latest.md"), "w") as f:
         f.write(markdown(steps, machine, extra))
     groups = group(steps)
-    plot_times(groups, machine, out("latest.png"))
-    plot_speedups(groups, machine, out("speedup.png"))
+    if groups:
+        plot_times(groups, machine, out("latest.png"))
+        plot_speedups(groups, machine, out("speedup.png"))
+    else:  # end-to-end records alone (end_to_end.py's output): their table and e2e.png
+        print("report.py: no step records in the inputs: no latest.png or speedup.png", file=sys.stderr)
     plot_e2e(records, steps, machine, out("e2e.png"))
 
 
