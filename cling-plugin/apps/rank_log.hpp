@@ -26,11 +26,23 @@ class RankLog {
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
   }
-  // An error whose text already names the command (a reader given the
-  // command as its "where") is said without the name twice.
+  // An error whose text already names the command (a reader given it as its
+  // "where": "torchclad-train-gw: ...", "torchclad-train-gw --stream (rank 1
+  // of 2): ...") is said without what say() adds again: "torchclad-train-gw
+  // (rank 1 of 2): --stream: ...".
   void error(const std::string& message) const {
-    const std::string own = command_ + ": ";
-    say(message.compare(0, own.size(), own) == 0 ? message.substr(own.size()) : message);
+    std::string m = message;
+    if (m.compare(0, command_.size() + 2, command_ + ": ") == 0) {
+      m.erase(0, command_.size() + 2);
+    } else if (m.compare(0, command_.size() + 3, command_ + " --") == 0) {
+      m.erase(0, command_.size() + 1);
+      const std::string label = " (" + dist::rank_label() + ")";
+      const auto colon = m.find(": ");
+      if (label != " ()" && colon != std::string::npos && colon >= label.size() &&
+          m.compare(colon - label.size(), label.size(), label) == 0)
+        m.erase(colon - label.size(), label.size());
+    }
+    say(m);
   }
 
  private:

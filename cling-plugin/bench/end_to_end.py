@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 ENGINE_NAMES = {"clad": "clad-model", "autograd": "libtorch-autograd",
                 "clad-model-node": "clad-model-node", "clad-ops": "clad-ops"}
+GW_ENGINES = ("clad", "clad-ops", "autograd")  # torchclad-train-gw's
+MLP_DEFAULTS = {"widths": "784,128,10", "data": "/usr/share/datasets/fashion-mnist", "train_limit": 60000}
 
 
 def parse_args(argv=None):
@@ -45,7 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--gw-data", help="a torchclad-gwsim ROOT file: time torchclad-train-gw's CNN (cnn-gw) "
                    "on it instead of the MLP (--widths, --fit and --train-limit then do not apply)")
     p.add_argument("--train-gw", default="build/cling-plugin/torchclad-train-gw", help="torchclad-train-gw binary")
-    p.add_argument("--widths", default="784,128,10")
+    p.add_argument("--widths", help=f"default {MLP_DEFAULTS['widths']}")
     p.add_argument("--batches", default="32,128,512")
     p.add_argument("--engines", default="clad,autograd", help="torchclad-train --engine names")
     p.add_argument("--optimizer", default="adam", help="sgd, adam or both (sgd,adam)")
@@ -53,9 +55,9 @@ def parse_args(argv=None):
     # 5: the median of 4 steady epochs; with 3 it was the mean of 2, and one
     # epoch slowed by the machine (up to 25% here) moved it.
     p.add_argument("--epochs", type=int, default=5, help="at least 2: the first is warm-up")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST IDX directory (Debian's dataset-fashion-mnist), for --fit")
-    p.add_argument("--train-limit", type=int, help="default 60000 (the MLP's Fashion-MNIST)")
+    p.add_argument("--data", help="Fashion-MNIST IDX directory (Debian's dataset-fashion-mnist), for --fit; "
+                   f"default {MLP_DEFAULTS['data']}")
+    p.add_argument("--train-limit", type=int, help=f"default {MLP_DEFAULTS['train_limit']} (the MLP's Fashion-MNIST)")
     p.add_argument("--test-limit", type=int, default=1000)
     p.add_argument("--fit", type=int, choices=(0, 1),
                    help="1 (default without --gw-data): also time Mlp::fit in a ROOT macro (scripts/troot)")
@@ -64,17 +66,29 @@ def parse_args(argv=None):
     p.add_argument("--bench", default="build/cling-plugin/bench/torchclad-bench", help="torchclad-bench binary")
     p.add_argument("--out", required=True, help="output JSON path")
     a = p.parse_args(argv)
-    if a.gw_data:
+    if a.gw_data is not None:
         for given, name in ((a.fit == 1, "--fit 1"), (a.train_limit is not None, "--train-limit"),
-                            (a.widths != p.get_default("widths"), "--widths")):
+                            (a.widths is not None, "--widths"), (a.data is not None, "--data")):
             if given:
                 p.error(f"{name} is for the MLP; with --gw-data the CNN trains on the whole file's training tree")
         if not os.path.isfile(a.gw_data):
             p.error(f"--gw-data: no file '{a.gw_data}' (torchclad-gwsim --out FILE writes one)")
+        for name in a.engines.split(","):
+            if name not in GW_ENGINES:
+                p.error(f"--engines: torchclad-train-gw has no engine '{name}', expected some of "
+                        f"{', '.join(GW_ENGINES)}")
         a.fit = 0
     else:
+        for key, value in MLP_DEFAULTS.items():
+            if getattr(a, key) is None:
+                setattr(a, key, value)
         a.fit = 1 if a.fit is None else a.fit
-        a.train_limit = 60000 if a.train_limit is None else a.train_limit
+    try:
+        a.batch_list = [int(b) for b in a.batches.split(",")]
+    except ValueError:
+        a.batch_list = []
+    if not a.batch_list or min(a.batch_list) < 1 or len(set(a.batch_list)) != len(a.batch_list):
+        p.error(f"--batches expects distinct positive integers separated by commas, found '{a.batches}'")
     if a.fit and a.train_limit != 60000:
         p.error("--fit trains on all 60,000 samples: give --train-limit 60000 or --fit 0")
     if a.epochs < 2:
@@ -89,22 +103,24 @@ def parse_args(argv=None):
 
 
 def workload_of(a):
-    return "cnn-gw" if a.gw_data else "mlp-" + a.widths.replace(",", "-")
+    return "cnn-gw" if a.gw_data is not None else "mlp-" + a.widths.replace(",", "-")
 
 
 def adjacent_step_us(a, engine, batch, optimizer, tmp):
     """The step benchmark's median µs per step for this engine and shape, timed now."""
     out = os.path.join(tmp, "adjacent.json")
-    cmd = [a.bench, "--workloads", workload_of(a), "--cnn-batches" if a.gw_data else "--batches", str(batch),
+    cmd = [a.bench, "--workloads", workload_of(a), "--cnn-batches" if a.gw_data is not None else "--batches", str(batch),
            "--threads", str(a.threads), "--engines", ENGINE_NAMES[engine], "--optimizer", optimizer,
            "--memory", "0", "--rounds", "3", "--steps", "30", "--warmup", "10", "--out", out]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"end_to_end.py: {' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
     with open(out) as f:
-        steps = [r for r in json.load(f) if r.get("engine") == ENGINE_NAMES[engine]]
+        steps = [r for r in json.load(f) if (r.get("workload"), r.get("engine"), r.get("batch"), r.get("optimizer"))
+                 == (workload_of(a), ENGINE_NAMES[engine], batch, optimizer)]
     if len(steps) != 1 or "median_us" not in steps[0]:
-        raise SystemExit(f"end_to_end.py: {' '.join(cmd)} gave no step for {ENGINE_NAMES[engine]}")
+        raise SystemExit(f"end_to_end.py: {' '.join(cmd)} gave no step for {ENGINE_NAMES[engine]} "
+                         f"at batch {batch}:\n{done.stderr}")
     return steps[0]["median_us"]
 
 
@@ -112,7 +128,7 @@ def run_once(a, engine, batch, optimizer, tmp):
     metrics_path = os.path.join(tmp, "metrics.json")
     common = ["--batch", str(batch), "--threads", str(a.threads), "--optimizer", optimizer,
               "--epochs", str(a.epochs), "--test-limit", str(a.test_limit), "--quiet", "--metrics-json", metrics_path]
-    if a.gw_data:
+    if a.gw_data is not None:
         cmd = [a.train_gw, "--data", a.gw_data, "--engines", engine, "--out-dir", os.path.join(tmp, "gw")] + common
     else:
         cmd = [a.train, "--widths", a.widths, "--engine", engine, "--train-limit", str(a.train_limit)] + common
@@ -121,7 +137,7 @@ def run_once(a, engine, batch, optimizer, tmp):
         raise SystemExit(f"end_to_end.py: {' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
     with open(metrics_path) as f:
         metrics = json.load(f)
-    epochs = metrics["engines"][engine]["epochs"] if a.gw_data else metrics["epochs"]
+    epochs = metrics["engines"][engine]["epochs"] if a.gw_data is not None else metrics["epochs"]
     steady = [e["samples_per_second"] for e in epochs[1:]]
     return cmd, steady
 
@@ -163,7 +179,7 @@ def run_fit(a, engine, batch, optimizer, tmp):
 
 def main(argv=None):
     a = parse_args(argv)
-    trainer = a.train_gw if a.gw_data else a.train
+    trainer = a.train_gw if a.gw_data is not None else a.train
     if not os.access(trainer, os.X_OK):
         sys.exit(f"end_to_end.py: no {Path(trainer).name} at {trainer} (build it: scripts/build.sh)")
     if a.adjacent and not os.access(a.bench, os.X_OK):
@@ -172,7 +188,7 @@ def main(argv=None):
     engines = a.engines.split(",")
     records = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, batch in enumerate(int(b) for b in a.batches.split(",")):
+        for i, batch in enumerate(a.batch_list):
             for optimizer in a.optimizer.split(","):
                 order = engines if i % 2 == 0 else engines[::-1]
                 for engine in order:

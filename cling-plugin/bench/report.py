@@ -540,9 +540,12 @@ def error_lines(by_engine):
     return ["Errors:\n\n" + "\n".join(errors)] if errors else []
 
 
-def markdown(records, machine, extra_sections=()):
-    optimizers = ", ".join(sorted({r.get("optimizer") or "?" for r in records}))
-    runs = max((r.get("runs", 1) for r in records), default=0)
+def markdown(records, machine, extra_sections=(), e2e_records=(), plots=()):
+    """records: the step summaries; e2e_records give the optimizers and runs
+    when there are no steps; plots: the PNG files written, (name, what)."""
+    optimizers = ", ".join(sorted({r.get("optimizer") or "?" for r in records or e2e_records}))
+    runs = (max((r.get("runs", 1) for r in records), default=0) if records
+            else len({r.get("run") for r in e2e_records}))
     header = [
         "# torchclad training-step benchmark",
         f"Generated {machine['generated']} on **{machine['cpu']}**, {machine['cores']} cores, "
@@ -552,9 +555,7 @@ def markdown(records, machine, extra_sections=()):
                                       if machine.get("load") else "") +
         (f" Code: `{machine['commit']}`." if machine.get("commit") else "") +
         (f" Host: `{machine['host']}`." if machine.get("host") else ""),
-        "Plots: `latest.png` (time per step), `speedup.png` (vs libtorch-autograd), `e2e.png` "
-        "(end to end against the step, where measured).",
-    ]
+    ] + (["Plots: " + ", ".join(f"`{name}` ({what})" for name, what in plots) + "."] if plots else [])
     body = [group_markdown(w, t, opt, by_engine) for (w, t, opt), by_engine in group(records).items()]
     return "\n\n".join(header + extra_sections + body) + "\n"
 
@@ -584,8 +585,9 @@ def finish(fig, path):
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
     labels = list(handles)
-    fig.legend([handles[lab] for lab in labels], labels, loc="lower center",
-               ncol=min(len(labels), 7), fontsize=11, frameon=False)
+    if labels:
+        fig.legend([handles[lab] for lab in labels], labels, loc="lower center",
+                   ncol=min(len(labels), 7), fontsize=11, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
     fig.savefig(path)
     plt.close(fig)
@@ -634,23 +636,27 @@ def plot_speedups(groups, machine, path):
 
 
 def plot_e2e(records, steps, machine, path):
-    """End-to-end samples/s over the step benchmark's batch / step time, per optimizer:
-    one line per engine for torchclad-train (solid) and fit() (dashed), the 0.90 target.
-    With adjacent steps (end_to_end.py --adjacent 1): against those, median over runs."""
+    """End-to-end samples/s over the step benchmark's batch / step time, per workload and
+    optimizer: one line per engine for the command-line trainer (solid) and fit() (dashed),
+    the 0.90 target. With adjacent steps (end_to_end.py --adjacent 1): against those, median
+    over runs. False (nothing written) when no ratio can be plotted."""
     ratio = e2e_ratio(records, steps)
-    # Adjacent ratios only when every end-to-end record has them: a mix of old
-    # and new runs would otherwise plot only the new ones.
+    # Per workload, adjacent ratios only when every end-to-end record of it has
+    # them: a mix of old and new runs would otherwise plot only the new ones.
     e2e = [r for r in records if kind(r) == "e2e"]
-    adjacent = e2e_adjacent(records) if e2e and all(r.get("adjacent_step_us") for r in e2e) else {}
+    all_adjacent = {w for w in {r["workload"] for r in e2e}
+                    if all(r.get("adjacent_step_us") for r in e2e if r["workload"] == w)}
+    adjacent = e2e_adjacent(records)
 
     def of(k, via):  # the plotted ratio of key k, or None
-        if adjacent:
+        if k[0] in all_adjacent:
             return statistics.median(adjacent[(k, via)]) if adjacent.get((k, via)) else None
         i = 0 if via == "torchclad-train" else 1
         return ratio[k][i] / ratio[k][2] if ratio[k][i] and ratio[k][2] else None
 
-    optimizers = [o for o in OPTIMIZER_ORDER if any(k[2] == o for k in ratio)]
-    workloads = list(dict.fromkeys(k[0] for k in ratio))
+    plotted = [k for k in ratio if of(k, "torchclad-train")]
+    optimizers = [o for o in OPTIMIZER_ORDER if any(k[2] == o for k in plotted)]
+    workloads = list(dict.fromkeys(k[0] for k in plotted))
     if not optimizers:
         return False
     # One panel per workload (row) and optimizer (column); at least 10 inches
@@ -681,7 +687,8 @@ def plot_e2e(records, steps, machine, path):
                 values += ys + [f for _, f in fits]
             trainer = "torchclad-train-gw" if workload == "cnn-gw" else "torchclad-train"
             ax.set_title(f"{workload}, {optimizer} ({trainer})")
-            ax.set_ylabel("samples/s end to end ÷ (batch ÷ " + ("adjacent " if adjacent else "") + "median step)")
+            ax.set_ylabel("samples/s end to end ÷ (batch ÷ " + ("adjacent " if workload in all_adjacent else "")
+                          + "median step)")
             ax.set_ylim(min([0.5] + values) - 0.05, max([1.15] + values) + 0.05)
             style_batch_axis(ax, sorted({k[4] for k in keys}))
     finish(fig, path)
@@ -707,15 +714,21 @@ def main(argv=None):
     write_json(out("latest.json"), records)
     write_json(out("latest-summary.json"), steps)
     write_json(out("machine.json"), machine)
-    with open(out("latest.md"), "w") as f:
-        f.write(markdown(steps, machine, extra))
     groups = group(steps)
+    plots = []
     if groups:
         plot_times(groups, machine, out("latest.png"))
         plot_speedups(groups, machine, out("speedup.png"))
-    else:  # end-to-end records alone (end_to_end.py's output): their table and e2e.png
-        print("report.py: no step records in the inputs: no latest.png or speedup.png", file=sys.stderr)
-    plot_e2e(records, steps, machine, out("e2e.png"))
+        plots += [("latest.png", "time per step"), ("speedup.png", "vs libtorch-autograd")]
+    if plot_e2e(records, steps, machine, out("e2e.png")):
+        plots.append(("e2e.png", "end to end against the step"))
+    # A plot not written this time must not pass for this report's.
+    for name in {"latest.png", "speedup.png", "e2e.png"} - {name for name, _ in plots}:
+        if os.path.exists(out(name)):
+            os.remove(out(name))
+        print(f"report.py: {name} not written: the inputs have nothing to plot in it", file=sys.stderr)
+    with open(out("latest.md"), "w") as f:
+        f.write(markdown(steps, machine, extra, [r for r in records if kind(r) == "e2e"], plots))
 
 
 if __name__ == "__main__":

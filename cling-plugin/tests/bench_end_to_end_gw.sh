@@ -25,11 +25,16 @@ PY
 "$python" "$here/../bench/report.py" --inputs "$out/e2e.json" --out-dir "$out/report" || { echo "report.py failed"; exit 1; }
 test -s "$out/report/e2e.png" || { echo "no e2e.png"; exit 1; }
 grep -q "^| cnn-gw | sgd | 1 | 64 | clad-model | " "$out/report/latest.md" || { echo "no cnn-gw row in latest.md"; exit 1; }
-# A careless user's file: not a torchclad-gwsim file.
+# A careless user's file (not a torchclad-gwsim file): the trainer's own error is shown.
 if "$python" "$here/../bench/end_to_end.py" --gw-data "$here/bench_end_to_end_gw.sh" --train-gw "$train_gw" \
-  --bench "$bench" --batches 64 --epochs 2 --out "$out/bad.json" 2> "$out/bad.err"; then
+  --bench "$bench" --batches 64 --epochs 2 --adjacent 0 --out "$out/bad.json" 2> "$out/bad.err"; then
   echo "a file that is not ROOT passed"; exit 1
 fi
-grep -q "torchclad-train-gw --data" "$out/bad.err" || { echo "no trainer error shown:"; cat "$out/bad.err"; exit 1; }
+grep -q "^torchclad-train-gw: .* is not a ROOT file" "$out/bad.err" || { echo "no trainer error shown:"; cat "$out/bad.err"; exit 1; }
 test ! -e "$out/bad.json" || { echo "bad.json written"; exit 1; }
+# An engine torchclad-train-gw does not have: refused before anything runs.
+"$python" "$here/../bench/end_to_end.py" --gw-data "$gw_file" --engines clad,clad-model-node --out "$out/bad.json" \
+  2> "$out/bad-engine.err" && { echo "engine clad-model-node accepted"; exit 1; }
+grep -q "torchclad-train-gw has no engine 'clad-model-node'" "$out/bad-engine.err" ||
+  { echo "no engine error:"; cat "$out/bad-engine.err"; exit 1; }
 echo "end-to-end records and report written for cnn-gw"
