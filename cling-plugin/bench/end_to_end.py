@@ -89,8 +89,9 @@ def parse_args(argv=None):
         a.batch_list = []
     if not a.batch_list or min(a.batch_list) < 1 or len(set(a.batch_list)) != len(a.batch_list):
         p.error(f"--batches expects distinct positive integers separated by commas, found '{a.batches}'")
-    if a.fit and a.train_limit != 60000:
-        p.error("--fit trains on all 60,000 samples: give --train-limit 60000 or --fit 0")
+    full = MLP_DEFAULTS["train_limit"]
+    if a.fit and a.train_limit != full:
+        p.error(f"--fit trains on all {full:,} samples: give --train-limit {full} or --fit 0")
     if a.epochs < 2:
         p.error(f"--epochs must be at least 2 (the first is warm-up), found {a.epochs}")
     for name in a.engines.split(","):

@@ -489,8 +489,8 @@ def e2e_sections(records, steps):
     parts = ["## End to end: `torchclad-train` and `fit()` against the step benchmark",
              "Samples/s of `torchclad-train` and of `Mlp::fit` in a ROOT macro (cling, as a "
              "notebook cell calls it, without the live display) (Fashion-MNIST; for `cnn-gw`, "
-             "`torchclad-train-gw` on a `torchclad-gwsim` file of 4,096 training windows, without "
-             "a `fit()` run. `end_to_end.py`: "
+             "`torchclad-train-gw` on a `torchclad-gwsim` file (`npm run bench`: 4,096 training "
+             "windows; each record's command names its file), without a `fit()` run. `end_to_end.py`: "
              "the median over the epochs after the first of a short run; median over runs, range) "
              "beside the step benchmark's batch ÷ median step time for the same workload, "
              "optimizer and engine. `e2e/step` and `fit/step` are their ratios (target: ≥ 0.90 at "
