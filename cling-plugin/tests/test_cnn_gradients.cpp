@@ -85,12 +85,50 @@ TEST_P(Conv1dPullback, MatchesAutogradAndFiniteDifferences) {
   EXPECT_TRUE(close(pick(db, ib), finite_differences(f, b.data(), ib), kFdRtol, kFdAtol));
 }
 
-// (9, 4, 1000, 3, 7): several im2col chunks (kConv1dColBudget).
-INSTANTIATE_TEST_SUITE_P(Shapes, Conv1dPullback,
-                         ::testing::Values(ConvCase{1, 1, 1, 1, 1}, ConvCase{1, 1, 17, 3, 4},
-                                           ConvCase{3, 2, 11, 4, 3}, ConvCase{5, 3, 23, 2, 5},
-                                           ConvCase{2, 8, 40, 16, 8}, ConvCase{1, 1, 16, 8, 16},
-                                           ConvCase{9, 4, 1000, 3, 7}));
+// Layers with cin * k <= 32 run forward directly, <= 128 their weight gradient
+// (conv1d_direct.hpp), the others im2col + GEMM. (9, 4, 1000, 3, 7): the
+// input gradient in several chunks of `col` (kConv1dColBudget); (5, 9, 600,
+// 3, 8): im2col in several.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv1dPullback,
+    ::testing::Values(ConvCase{1, 1, 1, 1, 1}, ConvCase{1, 1, 17, 3, 4}, ConvCase{3, 2, 11, 4, 3},
+                      ConvCase{5, 3, 23, 2, 5}, ConvCase{2, 8, 40, 16, 8}, ConvCase{1, 1, 16, 8, 16},
+                      ConvCase{9, 4, 1000, 3, 7}, ConvCase{5, 9, 600, 3, 8},
+                      // the direct paths' edges: cin * k at the forward bound
+                      // of 32 and just over, at the weight gradient's 128 and
+                      // over, k = 32, cout not a multiple of the block of 4,
+                      // the GW CNN's three layers
+                      ConvCase{2, 8, 100, 16, 4}, ConvCase{1, 32, 20, 3, 1}, ConvCase{2, 1, 100, 2, 32},
+                      ConvCase{3, 11, 40, 6, 3}, ConvCase{2, 16, 30, 3, 8}, ConvCase{2, 43, 30, 5, 3},
+                      ConvCase{3, 2, 70, 5, 9}, ConvCase{2, 1, 2048, 8, 16}, ConvCase{2, 16, 125, 32, 8}));
+
+// The direct loops give im2col + GEMM's results (float64: the same sums in
+// another order), forward where it takes the direct path, the weight gradient
+// also beyond (the kernel takes any shape).
+TEST(Conv1dDirect, MatchesIm2colGemm) {
+  for (const auto& c : {ConvCase{1, 1, 2048, 8, 16}, ConvCase{3, 4, 508, 16, 8}, ConvCase{2, 3, 37, 5, 7},
+                        ConvCase{4, 2, 19, 9, 10}, ConvCase{1, 1, 40, 2, 32}, ConvCase{2, 16, 125, 32, 8},
+                        ConvCase{2, 20, 50, 3, 9}}) {
+    const int lout = c.lin - c.k + 1;
+    auto x = random_vector(int64_t{c.cin} * c.batch * c.lin, 31),
+         w = random_vector(int64_t{c.cout} * c.cin * c.k, 32), b = random_vector(c.cout, 33),
+         dy = random_vector(int64_t{c.cout} * c.batch * lout, 34);
+    std::vector<double> col(kernels::conv1d_col_size(c.batch, c.cin, c.k, lout));
+    if (kernels::conv1d_direct_forward_fits(c.cin, c.k)) {
+      std::vector<double> y(dy.size()), y_gemm(dy.size());
+      kernels::conv1d_direct_forward(x.data(), w.data(), b.data(), y.data(), c.batch, c.cin, c.lin, c.cout,
+                                     c.k);
+      kernels::conv1d_forward_im2col(x.data(), w.data(), b.data(), y_gemm.data(), col.data(), c.batch, c.cin,
+                                     c.lin, c.cout, c.k);
+      EXPECT_TRUE(close(y, y_gemm, 1e-12, 1e-12)) << c.batch << " " << c.cin << " " << c.lin;
+    }
+    std::vector<double> dw(w.size(), 0.5), dw_gemm(w.size(), 0.5);  // both accumulate
+    kernels::conv1d_direct_weight_grad(x.data(), dy.data(), dw.data(), c.batch, c.cin, c.lin, c.cout, c.k);
+    kernels::conv1d_weight_grad_im2col(x.data(), dy.data(), col.data(), c.batch, c.cin, c.lin, c.cout, c.k,
+                                       dw_gemm.data());
+    EXPECT_TRUE(close(dw, dw_gemm, 1e-12, 1e-12)) << c.batch << " " << c.cin << " " << c.lin;
+  }
+}
 
 class MaxPool1dPullback : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
 

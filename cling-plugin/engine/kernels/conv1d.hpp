@@ -11,6 +11,9 @@
 // computed in chunks of samples whose im2col columns fit a cache-sized
 // scratch buffer `col` (conv1d_col_size elements). A model's first layer,
 // whose input is [batch, lin] with one channel, is the same layout with cin = 1.
+// Layers with a small cin * k are computed directly instead, the forward pass
+// and the weight gradient each up to its own bound (conv1d_direct.hpp: why);
+// the input gradient is always wᵀ · dy by GEMM, then col2im.
 //
 // Two functions, one per activity of x, for the reason given in linear.hpp
 // (Clad v2.4 lost a custom-pullback call when one function was
@@ -18,6 +21,7 @@
 #include <algorithm>
 
 #include "blas.hpp"
+#include "conv1d_direct.hpp"
 
 namespace torchclad::kernels {
 
@@ -81,11 +85,11 @@ T conv1d_row_sum(const T* v, int n) {
 }
 
 // y[cout, batch, lout] = conv1d(x[cin, batch, lin], w[cout, cin, k]) + b[cout]
-// (torch.nn.functional.conv1d per sample). `col` is scratch of
-// conv1d_col_size(batch, cin, k, lout) elements. Overwrites y and col.
+// (torch.nn.functional.conv1d per sample) as im2col + GEMM. `col` is scratch
+// of conv1d_col_size(batch, cin, k, lout) elements. Overwrites y and col.
 template <typename T>
-void conv1d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin, int cout,
-                    int k) {
+void conv1d_forward_im2col(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin,
+                           int cout, int k) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
   for (int c = 0; c < cout; ++c) std::fill(y + long{c} * n, y + long{c + 1} * n, b[c]);
   const int chunk = conv1d_chunk(batch, cin, k, lout);
@@ -96,6 +100,16 @@ void conv1d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch,
   }
 }
 
+// The layer: direct where it fits (conv1d_direct.hpp), else im2col + GEMM.
+template <typename T>
+void conv1d_forward(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin, int cout,
+                    int k) {
+  if (conv1d_direct_forward_fits(cin, k))
+    conv1d_direct_forward(x, w, b, y, batch, cin, lin, cout, k);
+  else
+    conv1d_forward_im2col(x, w, b, y, col, batch, cin, lin, cout, k);
+}
+
 // The same layer where x is a constant (a model's input batch): no dx.
 template <typename T>
 void conv1d_forward_const_input(const T* x, const T* w, const T* b, T* y, T* col, int batch, int cin, int lin,
@@ -103,24 +117,45 @@ void conv1d_forward_const_input(const T* x, const T* w, const T* b, T* y, T* col
   conv1d_forward(x, w, b, y, col, batch, cin, lin, cout, k);
 }
 
-// The backward pass of conv1d_forward given dy: dw += dy · colᵀ, db += Σ dy,
-// and, when d_x is not null, dx += col2im(wᵀ · dy). Recomputes im2col chunk
-// by chunk into `col` (scratch). Does not modify dy.
+// dw += dy · colᵀ, recomputing im2col chunk by chunk into `col` (scratch).
 template <typename T>
-void conv1d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, int cin, int lin, int cout,
-                     int k, T* d_x, T* d_w, T* d_b) {
+void conv1d_weight_grad_im2col(const T* x, const T* d_y, T* col, int batch, int cin, int lin, int cout, int k,
+                               T* d_w) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
-  for (int c = 0; c < cout; ++c) d_b[c] += conv1d_row_sum(d_y + long{c} * n, n);
   const int chunk = conv1d_chunk(batch, cin, k, lout);
   for (int b0 = 0; b0 < batch; b0 += chunk) {
     const int nb = std::min(chunk, batch - b0), ncols = nb * lout;
     conv1d_im2col(x, col, batch, cin, lin, k, b0, nb);
     blas::gemm(false, true, cout, ck, ncols, T(1), d_y + long{b0} * lout, n, col, ncols, T(1), d_w, ck);
-    if (d_x) {
-      blas::gemm(true, false, ck, ncols, cout, T(1), w, ck, d_y + long{b0} * lout, n, T(0), col, ncols);
-      conv1d_col2im_add(col, d_x, batch, cin, lin, k, b0, nb);
-    }
   }
+}
+
+// dx += col2im(wᵀ · dy), chunk by chunk through `col` (scratch).
+template <typename T>
+void conv1d_input_grad(const T* w, const T* d_y, T* col, int batch, int cin, int lin, int cout, int k,
+                       T* d_x) {
+  const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
+  const int chunk = conv1d_chunk(batch, cin, k, lout);
+  for (int b0 = 0; b0 < batch; b0 += chunk) {
+    const int nb = std::min(chunk, batch - b0), ncols = nb * lout;
+    blas::gemm(true, false, ck, ncols, cout, T(1), w, ck, d_y + long{b0} * lout, n, T(0), col, ncols);
+    conv1d_col2im_add(col, d_x, batch, cin, lin, k, b0, nb);
+  }
+}
+
+// The backward pass of conv1d_forward given dy: db += Σ dy, dw += the
+// correlation of dy and x (direct where the layer fits, else through im2col in
+// `col`), and, when d_x is not null, dx += col2im(wᵀ · dy). Does not modify dy.
+template <typename T>
+void conv1d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, int cin, int lin, int cout,
+                     int k, T* d_x, T* d_w, T* d_b) {
+  const int n = batch * (lin - k + 1);
+  for (int c = 0; c < cout; ++c) d_b[c] += conv1d_row_sum(d_y + long{c} * n, n);
+  if (conv1d_direct_weight_grad_fits(cin, k))
+    conv1d_direct_weight_grad(x, d_y, d_w, batch, cin, lin, cout, k);
+  else
+    conv1d_weight_grad_im2col(x, d_y, col, batch, cin, lin, cout, k, d_w);
+  if (d_x) conv1d_input_grad(w, d_y, col, batch, cin, lin, cout, k, d_x);
 }
 
 }  // namespace torchclad::kernels
