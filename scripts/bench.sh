@@ -40,7 +40,7 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 inputs=() cpp_runs=() loads=()
 for run in $(seq 1 "$RUNS"); do
-  echo "==> run $run/$RUNS: C++ engines (clad-model, clad-user, clad-model-node, clad-ops, libtorch-autograd), bandwidths, optimizer update"
+  echo "==> run $run/$RUNS: C++ engines (clad-model, clad-user, clad-model-node, clad-ops, libtorch-autograd), bandwidths, optimizer update, Conv1d paths"
   build/cling-plugin/bench/torchclad-bench "${common[@]}" --out "$OUT/cpp-$run.json"
   inputs+=("$OUT/cpp-$run.json") cpp_runs+=("$OUT/cpp-$run.json")
   if [ "${BENCH_PYTHON:-1}" != 0 ]; then

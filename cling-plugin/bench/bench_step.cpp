@@ -32,6 +32,7 @@
 #include "optim/optimizers.hpp"
 #include "train/engines.hpp"
 #include "train/flush_denormals.hpp"
+#include "conv1d_bench.hpp"
 #include "memory_bench.hpp"
 #include "user_models.hpp"
 
@@ -50,7 +51,8 @@ struct Options {
   std::vector<std::string> optimizers{"sgd", "adam"};
   int steps = 30, warmup = 10, rounds = 3;
   std::string out = "bench-cpp.json";
-  bool memory = true;  // bandwidths and the optimizer update alone (memory_bench.hpp)
+  bool memory = true;   // bandwidths and the optimizer update alone (memory_bench.hpp)
+  bool kernels = true;  // with a cnn-* workload: Conv1d's two paths (conv1d_bench.hpp)
   bool help = false;
 };
 
@@ -459,6 +461,9 @@ void parse_options(int argc, char** argv, Options& o) {
     } else if (f == "--memory") {
       if (v != "0" && v != "1") throw BadValue("--memory expects 1 or 0, found '" + v + "'");
       o.memory = v == "1";
+    } else if (f == "--kernels") {
+      if (v != "0" && v != "1") throw BadValue("--kernels expects 1 or 0, found '" + v + "'");
+      o.kernels = v == "1";
     } else if (f == "--out") {
       o.out = v;
     } else {
@@ -474,7 +479,7 @@ constexpr const char* kUsage =
     "                       [--cnn-batches 1,8,32,128,256] [--threads 1,2]\n"
     "                       [--engines clad-model,clad-user,clad-model-node,clad-ops,libtorch-autograd]\n"
     "                       [--steps 30] [--warmup 10] [--rounds 3] [--optimizer sgd,adam]\n"
-    "                       [--memory 1|0] [--out bench-cpp.json]\n"
+    "                       [--memory 1|0] [--kernels 1|0] [--out bench-cpp.json]\n"
     "Times training steps of the C++ engines, interleaved round by round, and writes\n"
     "JSON records (cling-plugin/bench/README.md). Workloads: mlp-A-B[-C...], cnn-gw\n"
     "(the defaults are shown in brackets; `npm run bench` adds cnn-gw).\n"
@@ -485,6 +490,8 @@ constexpr const char* kUsage =
     "L2, L3 and memory bandwidth (triad) are always measured first: every step record's\n"
     "bounds use them. --memory 1 (default) also writes them as records and times the\n"
     "fused optimizer update alone (SGD and Adam over 101,770, 1M and 32M parameters).\n"
+    "--kernels 1 (default), with cnn-gw among the workloads: Conv1d's two paths (direct,\n"
+    "im2col + GEMM) timed against each other on its three layers at each --cnn-batches.\n"
     "--out is written when the run ends (FILE.partial until then); a run that ends with an\n"
     "error writes none.\n";
 
@@ -527,8 +534,9 @@ int main(int argc, char** argv) {
   std::cerr << "wrote " << o.out << "\n";
 }
 
-// Every record: the bandwidths, the optimizer update alone (--memory 1), then
-// the steps of every thread count, workload, batch and optimizer.
+// Every record: the bandwidths, the optimizer update alone (--memory 1),
+// Conv1d's two paths (--kernels 1, with a CNN workload), then the steps of
+// every thread count, workload, batch and optimizer.
 void run_all(const Options& o, std::ostream& json) {
   json << "[";
   bool first = true;
@@ -537,6 +545,11 @@ void run_all(const Options& o, std::ostream& json) {
   std::cerr << "triad bandwidth: L2 " << bw.l2_gbs << ", L3 " << bw.l3_gbs << ", memory " << bw.memory_gbs
             << " GB/s\n";
   if (o.memory) bench::write_memory_records(bw, {101770, 1000000, 32000000}, json, first);
+  if (o.kernels && std::any_of(o.workloads.begin(), o.workloads.end(),
+                               [](const std::string& w) { return w.rfind("cnn-", 0) == 0; })) {
+    at::set_num_threads(1);
+    bench::write_conv1d_records(o.cnn_batches, o.rounds, o.steps, json, first);
+  }
   for (int threads : o.threads) {
     at::set_num_threads(threads);
     // Subnormal floats flushed to zero on every thread, as the training loop

@@ -112,7 +112,7 @@ def adjacent_step_us(a, engine, batch, optimizer, tmp):
     out = os.path.join(tmp, "adjacent.json")
     cmd = [a.bench, "--workloads", workload_of(a), "--cnn-batches" if a.gw_data is not None else "--batches", str(batch),
            "--threads", str(a.threads), "--engines", ENGINE_NAMES[engine], "--optimizer", optimizer,
-           "--memory", "0", "--rounds", "3", "--steps", "30", "--warmup", "10", "--out", out]
+           "--memory", "0", "--kernels", "0", "--rounds", "3", "--steps", "30", "--warmup", "10", "--out", out]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"end_to_end.py: {' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")

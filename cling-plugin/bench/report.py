@@ -398,6 +398,33 @@ def memory_sections(records, steps):
     return parts
 
 
+def conv1d_sections(records):
+    """Conv1d's two paths (torchclad-bench --kernels 1) on the GW CNN's layers:
+    medians over runs with their range, and each run's ratio."""
+    runs = defaultdict(list)
+    for r in records:
+        if kind(r) == "conv1d":
+            runs[(r["batch"], r["layer"], r["pass"])].append(r)
+    if not runs:
+        return []
+    rows = []
+    for (batch, layer, pass_), rs in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "forward")):
+        r0 = rs[0]
+        rows.append([f"{layer} ({r0['cin']}→{r0['cout']}, k{r0['k']}, {r0['lin']} samples)", str(batch), pass_,
+                     median_range([r["direct_us"] for r in rs], "{:.1f}"),
+                     median_range([r["im2col_gemm_us"] for r in rs], "{:.1f}"),
+                     median_range([r["im2col_gemm_us"] / r["direct_us"] for r in rs], "{:.2f}×"),
+                     "direct" if r0["direct_used"] else "im2col + GEMM"])
+    return ["## Conv1d: direct loops against im2col + GEMM",
+            "The GW CNN's three Conv1d layers computed both ways (`kernels/conv1d_direct.hpp` and "
+            "`kernels/conv1d.hpp`), the forward pass and the weight gradient, float32, one thread, "
+            "the two interleaved round by round: µs per call, the median over runs of each run's "
+            "median (range), and `im2col ÷ direct`, the median of each run's ratio (> 1: the direct "
+            "loops are faster). `used`: the path a layer of this shape takes in training.",
+            md_table(["layer", "batch", "pass", "direct, µs", "im2col + GEMM, µs", "im2col ÷ direct", "used"],
+                     rows)]
+
+
 def e2e_runs(records):
     """({key: [samples/s of torchclad-train per run]}, {key: [of fit() per run]}),
     key = (workload, threads, optimizer, engine, batch)."""
@@ -710,7 +737,7 @@ def main(argv=None):
         return os.path.join(args.out_dir, name)
 
     steps = summarize_steps([r for r in records if kind(r) == "step"])
-    extra = memory_sections(records, steps) + e2e_sections(records, steps)
+    extra = memory_sections(records, steps) + conv1d_sections(records) + e2e_sections(records, steps)
     write_json(out("latest.json"), records)
     write_json(out("latest-summary.json"), steps)
     write_json(out("machine.json"), machine)

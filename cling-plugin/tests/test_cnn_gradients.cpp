@@ -86,7 +86,7 @@ TEST_P(Conv1dPullback, MatchesAutogradAndFiniteDifferences) {
 }
 
 // Layers with cin * k <= 32 run forward directly, <= 128 their weight gradient
-// (conv1d_direct.hpp), the others im2col + GEMM. (9, 4, 1000, 3, 7): the
+// when batch * lout >= 256 (conv1d_direct.hpp), the others im2col + GEMM. (9, 4, 1000, 3, 7): the
 // input gradient in several chunks of `col` (kConv1dColBudget); (5, 9, 600,
 // 3, 8): im2col in several.
 INSTANTIATE_TEST_SUITE_P(
@@ -96,11 +96,12 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{9, 4, 1000, 3, 7}, ConvCase{5, 9, 600, 3, 8},
                       // the direct paths' edges: cin * k at the forward bound
                       // of 32 and just over, at the weight gradient's 128 and
-                      // over, k = 32, cout not a multiple of the block of 4,
-                      // the GW CNN's three layers
+                      // over, its 256 positions and one fewer, k = 32, cout
+                      // not a multiple of the block of 4, the GW CNN's layers
                       ConvCase{2, 8, 100, 16, 4}, ConvCase{1, 32, 20, 3, 1}, ConvCase{2, 1, 100, 2, 32},
-                      ConvCase{3, 11, 40, 6, 3}, ConvCase{2, 16, 30, 3, 8}, ConvCase{2, 43, 30, 5, 3},
-                      ConvCase{3, 2, 70, 5, 9}, ConvCase{2, 1, 2048, 8, 16}, ConvCase{2, 16, 125, 32, 8}));
+                      ConvCase{3, 11, 40, 6, 3}, ConvCase{2, 16, 135, 2, 8}, ConvCase{2, 43, 30, 5, 3},
+                      ConvCase{2, 4, 135, 5, 8}, ConvCase{1, 4, 262, 5, 8}, ConvCase{3, 2, 70, 5, 9},
+                      ConvCase{2, 1, 2048, 8, 16}, ConvCase{2, 16, 125, 32, 8}));
 
 // The direct loops give im2col + GEMM's results (float64: the same sums in
 // another order), forward where it takes the direct path, the weight gradient

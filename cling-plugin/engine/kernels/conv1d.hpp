@@ -149,9 +149,9 @@ void conv1d_input_grad(const T* w, const T* d_y, T* col, int batch, int cin, int
 template <typename T>
 void conv1d_backward(const T* x, const T* w, const T* d_y, T* col, int batch, int cin, int lin, int cout,
                      int k, T* d_x, T* d_w, T* d_b) {
-  const int n = batch * (lin - k + 1);
+  const int lout = lin - k + 1, n = batch * lout;
   for (int c = 0; c < cout; ++c) d_b[c] += conv1d_row_sum(d_y + long{c} * n, n);
-  if (conv1d_direct_weight_grad_fits(cin, k))
+  if (conv1d_direct_weight_grad_fits(cin, k, batch, lout))
     conv1d_direct_weight_grad(x, d_y, d_w, batch, cin, lin, cout, k);
   else
     conv1d_weight_grad_im2col(x, d_y, col, batch, cin, lin, cout, k, d_w);

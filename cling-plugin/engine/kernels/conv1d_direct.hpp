@@ -17,16 +17,22 @@
 
 namespace torchclad::kernels {
 
-// Where each pass is computed directly (cin * k up to these), measured by
-// torchclad-bench-conv1d on the GW CNN's layers (cin * k = 16, 64, 128): the
-// forward pass gains on the first layer only, im2col + GEMM being as fast or
-// faster on the others; the weight gradient, whose GEMM has the long batch as
-// its inner dimension, gains on all three. The forward bound also sizes the
-// stack array of a row block's zero-padded tail.
+// Where each pass is computed directly, measured by torchclad-bench --kernels
+// on the GW CNN's layers (cin * k = 16, 64, 128): the forward pass gains on
+// the first layer only, im2col + GEMM being as fast or faster on the others
+// (the forward bound also sizes the stack array of a row block's zero-padded
+// tail). The weight gradient, whose GEMM has the batch's positions as its
+// inner dimension, gains on all three, once batch * lout, the length of each
+// weight's sum, is long enough for the vector lanes' final reduction (per
+// weight) not to dominate: at batch 1 the third layer (lout 118) is faster
+// by GEMM.
 inline constexpr int kConv1dDirectForwardMaxCk = 32;
 inline constexpr int kConv1dDirectWeightGradMaxCk = 128;
+inline constexpr long kConv1dDirectWeightGradMinPositions = 256;
 inline bool conv1d_direct_forward_fits(int cin, int k) { return cin * k <= kConv1dDirectForwardMaxCk; }
-inline bool conv1d_direct_weight_grad_fits(int cin, int k) { return cin * k <= kConv1dDirectWeightGradMaxCk; }
+inline bool conv1d_direct_weight_grad_fits(int cin, int k, int batch, int lout) {
+  return cin * k <= kConv1dDirectWeightGradMaxCk && long{batch} * lout >= kConv1dDirectWeightGradMinPositions;
+}
 
 namespace direct_detail {
 
@@ -69,8 +75,8 @@ inline void forward_block(const T* const* rows, int cin, int k, const T* w, int 
 
 // Output channels [c0, c0 + CB) at positions [t0, t0 + nt) of sample b.
 template <int CB, int NV, typename T>
-inline void forward_channels(const T* const* rows, const T* w, const T* bias, T* y, long n, long y_off, int cin,
-                             int k, int c0, int nt) {
+inline void forward_channels(const T* const* rows, const T* w, const T* bias, T* y, long n, long y_off,
+                             int cin, int k, int c0, int nt) {
   constexpr int L = Vec<T>::kLanes, V = L * NV;
   typename Vec<T>::type acc[CB][NV];
   for (int cb = 0; cb < CB; ++cb)
@@ -121,7 +127,8 @@ void conv1d_direct_forward(const T* x, const T* w, const T* bias, T* y, int batc
       }
       const long y_off = long{b} * lout + t0;
       int c0 = 0;
-      for (; c0 + CB <= cout; c0 += CB) dd::forward_channels<CB, NV>(rows, w, bias, y, n, y_off, cin, k, c0, nt);
+      for (; c0 + CB <= cout; c0 += CB)
+        dd::forward_channels<CB, NV>(rows, w, bias, y, n, y_off, cin, k, c0, nt);
       for (; c0 < cout; ++c0) dd::forward_channels<1, NV>(rows, w, bias, y, n, y_off, cin, k, c0, nt);
     }
 }
@@ -136,7 +143,6 @@ inline void weight_grad_block(const T* x, const T* d_y, T* d_w, int batch, int c
   const int lout = lin - k + 1, full = lout - lout % L;
   const long n = long{batch} * lout;
   typename Vec<T>::type acc[CB][KB] = {};
-  T tail[CB][KB] = {};
   for (int b = 0; b < batch; ++b) {
     const T* xr = x + (long{ci} * batch + b) * lin + kk0;
     const T* dyr[CB];
@@ -148,21 +154,30 @@ inline void weight_grad_block(const T* x, const T* d_y, T* d_w, int batch, int c
       for (int cb = 0; cb < CB; ++cb)
         for (int kb = 0; kb < KB; ++kb) acc[cb][kb] += dv[cb] * xv[kb];
     }
-    for (int t = full; t < lout; ++t)
+    if (full < lout) {
+      // The last lout - full positions as one more vector, zero past lout in
+      // dy and in x alike (so no 0 * inf from the x beyond them).
+      T dpad[CB][L] = {}, xpad[KB][L] = {};
+      for (int t = full; t < lout; ++t) {
+        for (int cb = 0; cb < CB; ++cb) dpad[cb][t - full] = dyr[cb][t];
+        for (int kb = 0; kb < KB; ++kb) xpad[kb][t - full] = xr[t + kb];
+      }
       for (int cb = 0; cb < CB; ++cb)
-        for (int kb = 0; kb < KB; ++kb) tail[cb][kb] += dyr[cb][t] * xr[t + kb];
+        for (int kb = 0; kb < KB; ++kb) acc[cb][kb] += load(dpad[cb]) * load(xpad[kb]);
+    }
   }
   const int ck = cin * k;
   for (int cb = 0; cb < CB; ++cb)
     for (int kb = 0; kb < KB; ++kb) {
-      T s = tail[cb][kb];
+      T s = T(0);
       for (int l = 0; l < L; ++l) s += acc[cb][kb][l];
       d_w[long{c0 + cb} * ck + ci * k + kk0 + kb] += s;
     }
 }
 
 template <int CB, typename T>
-inline void weight_grad_channels(const T* x, const T* d_y, T* d_w, int batch, int cin, int lin, int k, int c0) {
+inline void weight_grad_channels(const T* x, const T* d_y, T* d_w, int batch, int cin, int lin, int k,
+                                 int c0) {
   constexpr int KB = 4;
   for (int ci = 0; ci < cin; ++ci) {
     int kk0 = 0;
@@ -177,7 +192,8 @@ inline void weight_grad_channels(const T* x, const T* d_y, T* d_w, int batch, in
 // gradient of conv1d_direct_forward (any cin and k; used where
 // conv1d_direct_weight_grad_fits).
 template <typename T>
-void conv1d_direct_weight_grad(const T* x, const T* d_y, T* d_w, int batch, int cin, int lin, int cout, int k) {
+void conv1d_direct_weight_grad(const T* x, const T* d_y, T* d_w, int batch, int cin, int lin, int cout,
+                               int k) {
   constexpr int CB = 4;
   int c0 = 0;
   for (; c0 + CB <= cout; c0 += CB)
