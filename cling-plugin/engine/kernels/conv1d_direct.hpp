@@ -5,7 +5,7 @@
 // cin * k, is too short for the BLAS to reach speed; the weight gradient's
 // GEMM (a short output, the whole batch as inner dimension) is slow even for
 // the GW CNN's third layer. Where each is used: the bounds below, measured
-// with torchclad-bench-conv1d (cling-plugin/bench/README.md, "Conv1d").
+// with torchclad-bench --kernels 1 (cling-plugin/bench/README.md, "Conv1d").
 //
 // Same layout and results as conv1d.hpp (x[cin, batch, lin], y[cout, batch,
 // lout], w[cout, cin, k]); sums run in another order, so float results differ
