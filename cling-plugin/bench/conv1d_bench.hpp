@@ -7,6 +7,7 @@
 // so; these records show what those bounds are worth on this machine.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <random>
@@ -37,6 +38,17 @@ double conv1d_median_us(F&& f, int steps) {
   return t[steps / 2];
 }
 
+// max |a - b| over max |b|.
+inline double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return 1.0;  // none here: random finite inputs
+    diff = std::max(diff, double(std::abs(a[i] - b[i])));
+    scale = std::max(scale, double(std::abs(b[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
 // One record per layer, batch and pass: the median over rounds of each
 // round's median µs, for each path. The caller sets one thread.
 inline void write_conv1d_records(const std::vector<int>& batches, int rounds, int steps, std::ostream& json,
@@ -56,8 +68,8 @@ inline void write_conv1d_records(const std::vector<int>& batches, int rounds, in
         tk::conv1d_direct_forward(x.data(), w.data(), b.data(), y.data(), batch, l.cin, l.lin, l.cout, l.k);
       };
       auto im2col_forward = [&] {
-        tk::conv1d_forward_im2col(x.data(), w.data(), b.data(), y.data(), col.data(), batch, l.cin, l.lin, l.cout,
-                                  l.k);
+        tk::conv1d_forward_im2col(x.data(), w.data(), b.data(), y.data(), col.data(), batch, l.cin, l.lin,
+                                  l.cout, l.k);
       };
       auto direct_weight_grad = [&] {
         tk::conv1d_direct_weight_grad(x.data(), dy.data(), dw.data(), batch, l.cin, l.lin, l.cout, l.k);
@@ -76,20 +88,34 @@ inline void write_conv1d_records(const std::vector<int>& batches, int rounds, in
         times[3].push_back(conv1d_median_us(im2col_weight_grad, steps));
       }
       for (auto& t : times) std::sort(t.begin(), t.end());
+      // The two paths' results apart, relative to the largest value: a record
+      // of a wrong kernel says so (tests/bench_conv1d.sh checks it).
+      std::vector<float> y2(y.size()), dw2(dw.size());
+      direct_forward();
+      tk::conv1d_forward_im2col(x.data(), w.data(), b.data(), y2.data(), col.data(), batch, l.cin, l.lin,
+                                l.cout, l.k);
+      std::fill(dw.begin(), dw.end(), 0.f);
+      direct_weight_grad();
+      tk::conv1d_weight_grad_im2col(x.data(), dy.data(), col.data(), batch, l.cin, l.lin, l.cout, l.k,
+                                    dw2.data());
+      const double diff[2] = {relative_difference(y, y2), relative_difference(dw, dw2)};
       const struct {
         const char* pass;
         const std::vector<double>&direct, &im2col;
         bool used;
-      } passes[] = {{"forward", times[0], times[1], tk::conv1d_direct_forward_fits(l.cin, l.k)},
-                    {"weight gradient", times[2], times[3], tk::conv1d_direct_weight_grad_fits(l.cin, l.k, batch, lout)}};
+        double diff;
+      } passes[] = {{"forward", times[0], times[1], tk::conv1d_direct_forward_fits(l.cin, l.k), diff[0]},
+                    {"weight gradient", times[2], times[3],
+                     tk::conv1d_direct_weight_grad_fits(l.cin, l.k, batch, lout), diff[1]}};
       for (const auto& p : passes) {
         char rec[512];
-        std::snprintf(rec, sizeof rec,
-                      "%s\n  {\"kind\": \"conv1d\", \"layer\": \"%s\", \"cin\": %d, \"lin\": %d, \"cout\": %d, "
-                      "\"k\": %d, \"batch\": %d, \"pass\": \"%s\", \"direct_us\": %.3f, \"im2col_gemm_us\": %.3f, "
-                      "\"direct_used\": %s, \"threads\": 1}",
-                      first ? "" : ",", l.name, l.cin, l.lin, l.cout, l.k, batch, p.pass, p.direct[rounds / 2],
-                      p.im2col[rounds / 2], p.used ? "true" : "false");
+        std::snprintf(
+            rec, sizeof rec,
+            "%s\n  {\"kind\": \"conv1d\", \"layer\": \"%s\", \"cin\": %d, \"lin\": %d, \"cout\": %d, "
+            "\"k\": %d, \"batch\": %d, \"pass\": \"%s\", \"direct_us\": %.3f, \"im2col_gemm_us\": %.3f, "
+            "\"direct_used\": %s, \"max_relative_difference\": %.3g, \"threads\": 1}",
+            first ? "" : ",", l.name, l.cin, l.lin, l.cout, l.k, batch, p.pass, p.direct[rounds / 2],
+            p.im2col[rounds / 2], p.used ? "true" : "false", p.diff);
         json << rec;
         first = false;
       }

@@ -400,29 +400,37 @@ def memory_sections(records, steps):
 
 def conv1d_sections(records):
     """Conv1d's two paths (torchclad-bench --kernels 1) on the GW CNN's layers:
-    medians over runs with their range, and each run's ratio."""
+    medians over runs with their range, and each run's ratio. Records without
+    the fields or with a time that is not positive are left out."""
+    fields = ("layer", "cin", "lin", "cout", "k", "batch", "pass", "direct_us", "im2col_gemm_us", "direct_used")
     runs = defaultdict(list)
     for r in records:
-        if kind(r) == "conv1d":
-            runs[(r["batch"], r["layer"], r["pass"])].append(r)
+        if kind(r) == "conv1d" and all(r.get(f) is not None for f in fields) \
+                and r["direct_us"] > 0 and r["im2col_gemm_us"] > 0:
+            key = (int(r["batch"]), str(r["layer"]), str(r["pass"]), r["cin"], r["lin"], r["cout"], r["k"],
+                   r.get("threads", 1), bool(r["direct_used"]))
+            runs[key].append(r)
     if not runs:
         return []
     rows = []
-    for (batch, layer, pass_), rs in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "forward")):
-        r0 = rs[0]
-        rows.append([f"{layer} ({r0['cin']}→{r0['cout']}, k{r0['k']}, {r0['lin']} samples)", str(batch), pass_,
+    for key, rs in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "forward", kv[0][3:])):
+        batch, layer, pass_, cin, lin, cout, k, threads, used = key
+        diffs = [r["max_relative_difference"] for r in rs if r.get("max_relative_difference") is not None]
+        rows.append([f"{layer} ({cin}→{cout}, k{k}, {lin} samples)", str(batch), pass_,
                      median_range([r["direct_us"] for r in rs], "{:.1f}"),
                      median_range([r["im2col_gemm_us"] for r in rs], "{:.1f}"),
                      median_range([r["im2col_gemm_us"] / r["direct_us"] for r in rs], "{:.2f}×"),
-                     "direct" if r0["direct_used"] else "im2col + GEMM"])
+                     f"{max(diffs):.1g}" if diffs else "–",
+                     "direct" if used else "im2col + GEMM"])
     return ["## Conv1d: direct loops against im2col + GEMM",
             "The GW CNN's three Conv1d layers computed both ways (`kernels/conv1d_direct.hpp` and "
             "`kernels/conv1d.hpp`), the forward pass and the weight gradient, float32, one thread, "
             "the two interleaved round by round: µs per call, the median over runs of each run's "
             "median (range), and `im2col ÷ direct`, the median of each run's ratio (> 1: the direct "
-            "loops are faster). `used`: the path a layer of this shape takes in training.",
-            md_table(["layer", "batch", "pass", "direct, µs", "im2col + GEMM, µs", "im2col ÷ direct", "used"],
-                     rows)]
+            "loops are faster). `apart`: the largest difference of the two paths' results over the "
+            "largest value, over runs. `used`: the path a layer of this shape takes in training.",
+            md_table(["layer", "batch", "pass", "direct, µs", "im2col + GEMM, µs", "im2col ÷ direct", "apart",
+                      "used"], rows)]
 
 
 def e2e_runs(records):

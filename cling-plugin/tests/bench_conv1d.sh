@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # torchclad-bench's Conv1d records (--kernels 1 with cnn-gw: the direct loops
 # against im2col + GEMM on the GW CNN's layers) and report.py's table of them.
-# Asserts the records, which path each layer takes, and the report; not speed.
+# Asserts the records, which path each layer takes, that the two paths agree,
+# and the report; not speed.
 # usage: bench_conv1d.sh PYTHON BENCH OUT_DIR
 set -u
 python=$1 bench=$2 out=$3
@@ -23,6 +24,10 @@ assert used == {(1, "conv1", "forward"), (3, "conv1", "forward"), (1, "conv1", "
                 (3, "conv1", "weight gradient"), (1, "conv2", "weight gradient"), (3, "conv2", "weight gradient"),
                 (3, "conv3", "weight gradient")}, sorted(used)
 assert all(r["direct_us"] > 0 and r["im2col_gemm_us"] > 0 and r["threads"] == 1 for r in records), records
+# The two paths agree (float32 sums in another order): a wrong kernel fails here.
+bad = [(r["batch"], r["layer"], r["pass"], r["max_relative_difference"]) for r in records
+       if not 0 <= r["max_relative_difference"] < 1e-4]
+assert not bad, bad
 PY
 "$python" "$here/../bench/report.py" --inputs "$out/bench.json" --out-dir "$out/report" || { echo "report.py failed"; exit 1; }
 grep -q "^## Conv1d: direct loops against im2col + GEMM" "$out/report/latest.md" || { echo "no Conv1d section"; exit 1; }

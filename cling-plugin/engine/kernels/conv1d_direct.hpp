@@ -20,8 +20,7 @@ namespace torchclad::kernels {
 // Where each pass is computed directly, measured by torchclad-bench --kernels
 // on the GW CNN's layers (cin * k = 16, 64, 128): the forward pass gains on
 // the first layer only, im2col + GEMM being as fast or faster on the others
-// (the forward bound also sizes the stack array of a row block's zero-padded
-// tail). The weight gradient, whose GEMM has the batch's positions as its
+// at small batches. The weight gradient, whose GEMM has the batch's positions as its
 // inner dimension, gains on all three, once batch * lout, the length of each
 // weight's sum, is long enough for the vector lanes' final reduction (per
 // weight) not to dominate: at batch 1 the third layer (lout 118) is faster
@@ -42,25 +41,28 @@ struct Vec {
   static constexpr int kLanes = 32 / sizeof(T);
 };
 
+// Always inlined: a 32-byte vector passed by value is passed differently with
+// and without AVX, and cling compiles users' cells for the baseline CPU.
 template <typename T>
-inline typename Vec<T>::type load(const T* p) {
+__attribute__((always_inline)) inline typename Vec<T>::type load(const T* p) {
   typename Vec<T>::type v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 template <typename T>
-inline void store(T* p, typename Vec<T>::type v) {
+__attribute__((always_inline)) inline void store(T* p, typename Vec<T>::type v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// acc[cb][j] += sum over ci, kk of w[c0 + cb, ci, kk] * rows[ci][kk + j*lanes ...].
+// acc[cb][j] += sum over ci, kk of w[c0 + cb, ci, kk] * x[ci][kk + j*lanes ...],
+// x[ci] = xb + ci * ci_stride (each channel's row of this sample, at t0).
 template <int CB, int NV, typename T>
-inline void forward_block(const T* const* rows, int cin, int k, const T* w, int c0,
+inline void forward_block(const T* xb, long ci_stride, int cin, int k, const T* w, int c0,
                           typename Vec<T>::type (&acc)[CB][NV]) {
   constexpr int L = Vec<T>::kLanes;
   const int ck = cin * k;
   for (int ci = 0; ci < cin; ++ci) {
-    const T* xr = rows[ci];
+    const T* xr = xb + ci * ci_stride;
     const T* wc = w + long{c0} * ck + ci * k;
     for (int kk = 0; kk < k; ++kk) {
       typename Vec<T>::type xv[NV];
@@ -73,64 +75,60 @@ inline void forward_block(const T* const* rows, int cin, int k, const T* w, int 
   }
 }
 
-// Output channels [c0, c0 + CB) at positions [t0, t0 + nt) of sample b.
+// Output channels [c0, c0 + CB) at the V positions from t0 of sample b.
 template <int CB, int NV, typename T>
-inline void forward_channels(const T* const* rows, const T* w, const T* bias, T* y, long n, long y_off,
-                             int cin, int k, int c0, int nt) {
-  constexpr int L = Vec<T>::kLanes, V = L * NV;
+inline void forward_channels(const T* xb, long ci_stride, const T* w, const T* bias, T* yb, long n, int cin,
+                             int k, int c0) {
+  constexpr int L = Vec<T>::kLanes;
   typename Vec<T>::type acc[CB][NV];
   for (int cb = 0; cb < CB; ++cb)
     for (int j = 0; j < NV; ++j) acc[cb][j] = typename Vec<T>::type{} + bias[c0 + cb];
-  forward_block<CB, NV>(rows, cin, k, w, c0, acc);
-  for (int cb = 0; cb < CB; ++cb) {
-    T* yr = y + long{c0 + cb} * n + y_off;
-    if (nt == V) {
-      for (int j = 0; j < NV; ++j) store(yr + j * L, acc[cb][j]);
-    } else {
-      T out[V];
-      for (int j = 0; j < NV; ++j) store(out + j * L, acc[cb][j]);
-      std::copy(out, out + nt, yr);
-    }
-  }
+  forward_block<CB, NV>(xb, ci_stride, cin, k, w, c0, acc);
+  for (int cb = 0; cb < CB; ++cb)
+    for (int j = 0; j < NV; ++j) store(yb + long{c0 + cb} * n + j * L, acc[cb][j]);
 }
 
 }  // namespace direct_detail
 
-// y[c, b, t] = bias[c] + sum_ci sum_kk w[c, ci, kk] x[ci, b, t + kk].
-// Needs conv1d_direct_forward_fits(cin, k). Overwrites y.
+// y[c, b, t] = bias[c] + sum_ci sum_kk w[c, ci, kk] x[ci, b, t + kk], any
+// shape (conv1d_direct_forward_fits says where it is the faster path).
+// Overwrites y.
 template <typename T>
 void conv1d_direct_forward(const T* x, const T* w, const T* bias, T* y, int batch, int cin, int lin, int cout,
                            int k) {
   namespace dd = direct_detail;
   constexpr int CB = 4, NV = 2, V = dd::Vec<T>::kLanes * NV;
-  const int lout = lin - k + 1;
-  const long n = long{batch} * lout;
-  // The last block of a row reads past the row's end: its rows are copied,
-  // zero-padded, here: cin rows of V + k - 1 <= kConv1dDirectForwardMaxCk * (V + 1) values.
-  const int need = V + k - 1;
-  T padded[kConv1dDirectForwardMaxCk * (V + 1)];
-  const T* rows[kConv1dDirectForwardMaxCk];
-  for (int b = 0; b < batch; ++b)
-    for (int t0 = 0; t0 < lout; t0 += V) {
-      const int nt = std::min(V, lout - t0);
-      for (int ci = 0; ci < cin; ++ci) {
-        const T* src = x + (long{ci} * batch + b) * lin + t0;
-        if (nt == V) {
-          rows[ci] = src;
-        } else {
-          T* row = padded + long{ci} * need;
-          const int have = std::min(lin - t0, need);
-          std::copy(src, src + have, row);
-          std::fill(row + have, row + need, T(0));
-          rows[ci] = row;
-        }
-      }
-      const long y_off = long{b} * lout + t0;
+  const int lout = lin - k + 1, ck = cin * k;
+  const long n = long{batch} * lout, ci_stride = long{batch} * lin;
+  for (int b = 0; b < batch; ++b) {
+    const T* xs = x + long{b} * lin;
+    T* ys = y + long{b} * lout;
+    // Blocks of V positions whose reads stay in the row, one of V / NV if
+    // that many are left, then the last few one at a time (no zero-padded
+    // copy to size).
+    const int blocks = lout - lout % V, full = blocks + (lout - blocks >= V / NV ? V / NV : 0);
+    for (int t0 = 0; t0 < full; t0 += V) {
       int c0 = 0;
-      for (; c0 + CB <= cout; c0 += CB)
-        dd::forward_channels<CB, NV>(rows, w, bias, y, n, y_off, cin, k, c0, nt);
-      for (; c0 < cout; ++c0) dd::forward_channels<1, NV>(rows, w, bias, y, n, y_off, cin, k, c0, nt);
+      if (t0 < blocks) {
+        for (; c0 + CB <= cout; c0 += CB)
+          dd::forward_channels<CB, NV>(xs + t0, ci_stride, w, bias, ys + t0, n, cin, k, c0);
+        for (; c0 < cout; ++c0)
+          dd::forward_channels<1, NV>(xs + t0, ci_stride, w, bias, ys + t0, n, cin, k, c0);
+      } else {
+        for (; c0 + CB <= cout; c0 += CB)
+          dd::forward_channels<CB, 1>(xs + t0, ci_stride, w, bias, ys + t0, n, cin, k, c0);
+        for (; c0 < cout; ++c0)
+          dd::forward_channels<1, 1>(xs + t0, ci_stride, w, bias, ys + t0, n, cin, k, c0);
+      }
     }
+    for (int c = 0; c < cout; ++c)
+      for (int t = full; t < lout; ++t) {
+        T sum = bias[c];
+        for (int ci = 0; ci < cin; ++ci)
+          for (int kk = 0; kk < k; ++kk) sum += w[long{c} * ck + ci * k + kk] * xs[ci * ci_stride + t + kk];
+        ys[long{c} * n + t] = sum;
+      }
+  }
 }
 
 namespace direct_detail {
