@@ -19,9 +19,9 @@ namespace torchclad::kernels {
 
 // Where each pass is computed directly, measured by torchclad-bench --kernels
 // on the GW CNN's layers (cin * k = 16, 64, 128): the forward pass gains on
-// the first layer only, im2col + GEMM being as fast or faster on the others
-// at small batches. The weight gradient, whose GEMM has the batch's positions as its
-// inner dimension, gains on all three, once batch * lout, the length of each
+// the first layer only, im2col + GEMM being faster on the others. The weight
+// gradient, whose GEMM has the batch's positions as its inner dimension,
+// gains on all three, once batch * lout, the length of each
 // weight's sum, is long enough for the vector lanes' final reduction (per
 // weight) not to dominate: at batch 1 the third layer (lout 118) is faster
 // by GEMM.
