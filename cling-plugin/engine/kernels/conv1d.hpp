@@ -84,6 +84,13 @@ T conv1d_row_sum(const T* v, int n) {
   return s;
 }
 
+// f(b0, nb) for each chunk of samples [b0, b0 + nb) whose im2col columns fit `col`.
+template <typename F>
+void conv1d_for_each_chunk(int batch, int cin, int k, int lout, F&& f) {
+  const int chunk = conv1d_chunk(batch, cin, k, lout);
+  for (int b0 = 0; b0 < batch; b0 += chunk) f(b0, std::min(chunk, batch - b0));
+}
+
 // y[cout, batch, lout] = conv1d(x[cin, batch, lin], w[cout, cin, k]) + b[cout]
 // (torch.nn.functional.conv1d per sample) as im2col + GEMM. `col` is scratch
 // of conv1d_col_size(batch, cin, k, lout) elements. Overwrites y and col.
@@ -92,12 +99,10 @@ void conv1d_forward_im2col(const T* x, const T* w, const T* b, T* y, T* col, int
                            int cout, int k) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
   for (int c = 0; c < cout; ++c) std::fill(y + long{c} * n, y + long{c + 1} * n, b[c]);
-  const int chunk = conv1d_chunk(batch, cin, k, lout);
-  for (int b0 = 0; b0 < batch; b0 += chunk) {
-    const int nb = std::min(chunk, batch - b0);
+  conv1d_for_each_chunk(batch, cin, k, lout, [&](int b0, int nb) {
     conv1d_im2col(x, col, batch, cin, lin, k, b0, nb);
     blas::gemm(false, false, cout, nb * lout, ck, T(1), w, ck, col, nb * lout, T(1), y + long{b0} * lout, n);
-  }
+  });
 }
 
 // The layer: direct where it fits (conv1d_direct.hpp), else im2col + GEMM.
@@ -122,12 +127,11 @@ template <typename T>
 void conv1d_weight_grad_im2col(const T* x, const T* d_y, T* col, int batch, int cin, int lin, int cout, int k,
                                T* d_w) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
-  const int chunk = conv1d_chunk(batch, cin, k, lout);
-  for (int b0 = 0; b0 < batch; b0 += chunk) {
-    const int nb = std::min(chunk, batch - b0), ncols = nb * lout;
+  conv1d_for_each_chunk(batch, cin, k, lout, [&](int b0, int nb) {
+    const int ncols = nb * lout;
     conv1d_im2col(x, col, batch, cin, lin, k, b0, nb);
     blas::gemm(false, true, cout, ck, ncols, T(1), d_y + long{b0} * lout, n, col, ncols, T(1), d_w, ck);
-  }
+  });
 }
 
 // dx += col2im(wᵀ · dy), chunk by chunk through `col` (scratch).
@@ -135,12 +139,11 @@ template <typename T>
 void conv1d_input_grad(const T* w, const T* d_y, T* col, int batch, int cin, int lin, int cout, int k,
                        T* d_x) {
   const int lout = lin - k + 1, n = batch * lout, ck = cin * k;
-  const int chunk = conv1d_chunk(batch, cin, k, lout);
-  for (int b0 = 0; b0 < batch; b0 += chunk) {
-    const int nb = std::min(chunk, batch - b0), ncols = nb * lout;
+  conv1d_for_each_chunk(batch, cin, k, lout, [&](int b0, int nb) {
+    const int ncols = nb * lout;
     blas::gemm(true, false, ck, ncols, cout, T(1), w, ck, d_y + long{b0} * lout, n, T(0), col, ncols);
     conv1d_col2im_add(col, d_x, batch, cin, lin, k, b0, nb);
-  }
+  });
 }
 
 // The backward pass of conv1d_forward given dy: db += Σ dy, dw += the
