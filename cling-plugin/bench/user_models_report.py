@@ -3,7 +3,9 @@
 against the built-in clad-model and LibTorch autograd, over several whole runs
 of torchclad-bench: per workload, optimizer, threads and batch, the median
 over runs of each run's median step time, its spread (min-max over runs), the
-ratios, and the allocations per step. Also the compile time of a %%clad cell
+ratios (the median of each run's ratio: the engines are interleaved in one
+process, so a run's ratio is like for like on a machine whose speed drifts
+between runs), and the allocations per step. Also the compile time of a %%clad cell
 defining a 3-layer MLP (--compile-json, compile_time.py). The runs are the main
 benchmark's C++ runs (scripts/bench.sh): their other engines are left out.
 Writes user-models.{json,md,png}."""
@@ -29,30 +31,37 @@ def parse_args(argv=None):
 
 
 def summarize(runs):
-    """{(workload, optimizer, threads, batch): {engine: [median_us per run], allocs}}"""
+    """One row per (workload, optimizer, threads, batch) that every engine of ENGINES ran in
+    some run: medians and ranges over runs, and the per-run ratios' median and range."""
     table = defaultdict(lambda: defaultdict(list))
+    per_run = defaultdict(lambda: defaultdict(dict))  # key -> run index -> engine -> median_us
     allocs = defaultdict(dict)
-    for records in runs:
+    for run, records in enumerate(runs):
         for r in records:
             if r.get("kind", "step") != "step" or r["engine"] not in ENGINES or "error" in r:
                 continue  # bandwidth and optimizer records; engines this report leaves out
             key = (r["workload"], r["optimizer"], r["threads"], r["batch"])
             table[key][r["engine"]].append(r["median_us"])
+            per_run[key][run][r["engine"]] = r["median_us"]
             allocs[key][r["engine"]] = max(allocs[key].get(r["engine"], 0), r["allocs_per_step"])
     rows = []
     for key in sorted(table, key=lambda k: (k[0], k[1], k[2], k[3])):
         per = table[key]
-        if not all(e in per for e in ENGINES):
+        both = [t for t in per_run[key].values() if all(e in t for e in ENGINES)]
+        if not both:
             continue
-        med = {e: statistics.median(per[e]) for e in ENGINES}
+        user_over_model = [t["clad-user"] / t["clad-model"] for t in both]
+        over_autograd = [t["libtorch-autograd"] / t["clad-user"] for t in both]
         rows.append({
             "workload": key[0], "optimizer": key[1], "threads": key[2], "batch": key[3],
-            "runs": len(per["clad-user"]),
-            **{f"{e}_us": med[e] for e in ENGINES},
+            "runs": len(both),
+            **{f"{e}_us": statistics.median(per[e]) for e in ENGINES},
             **{f"{e}_us_min": min(per[e]) for e in ENGINES},
             **{f"{e}_us_max": max(per[e]) for e in ENGINES},
-            "user_over_model": med["clad-user"] / med["clad-model"],
-            "speedup_over_autograd": med["libtorch-autograd"] / med["clad-user"],
+            "user_over_model": statistics.median(user_over_model),
+            "user_over_model_min": min(user_over_model),
+            "user_over_model_max": max(user_over_model),
+            "speedup_over_autograd": statistics.median(over_autograd),
             "user_allocs_per_step": allocs[key]["clad-user"],
         })
     return rows
@@ -61,8 +70,10 @@ def summarize(runs):
 def markdown(rows, compile_times):
     out = ["# Engine clad-user: the workloads written as model definitions", "",
            "Median over whole benchmark runs of each run's median step time (µs), with the",
-           "range over runs; `user/model` is clad-user's time over the built-in clad-model's",
-           "(target: within 1.10), `vs autograd` LibTorch autograd's time over clad-user's.", ""]
+           "range over runs. `user/model`: clad-user's time over the built-in clad-model's",
+           "(target: within 1.10), and `vs autograd`: LibTorch autograd's time over clad-user's,",
+           "each the median of the runs' ratios (the engines interleaved in one process), with",
+           "the range of `user/model` over runs.", ""]
     groups = defaultdict(list)
     for r in rows:
         groups[(r["workload"], r["optimizer"], r["threads"])].append(r)
@@ -73,7 +84,8 @@ def markdown(rows, compile_times):
         for r in rs:
             cells = [f"{r[e + '_us']:.0f} ({r[e + '_us_min']:.0f}–{r[e + '_us_max']:.0f})" for e in ENGINES]
             out.append(f"| {r['batch']} | " + " | ".join(cells) +
-                       f" | {r['user_over_model']:.2f} | {r['speedup_over_autograd']:.2f}× | "
+                       f" | {r['user_over_model']:.2f} ({r['user_over_model_min']:.2f}–{r['user_over_model_max']:.2f})"
+                       f" | {r['speedup_over_autograd']:.2f}× | "
                        f"{r['user_allocs_per_step']:.0f} |")
         out.append("")
     if compile_times:
