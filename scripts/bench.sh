@@ -7,9 +7,9 @@
 # cling-plugin/bench/results/, the clad-user report from the same C++ runs, a
 # %%clad cell's compile time, the imported models and the notebook kernel's
 # start-up and cell round trip.
-# 26 minutes on this farm's 2-core AMD EPYC (2026-11-30, before the kernel
-# latency and the GW CNN's end to end were added: the latter took 3.4 minutes
-# a run on the 2-core Intel Xeon, about 10 in all). Smaller runs, e.g.:
+# 51 minutes on this farm's 2-core Intel Xeon (2026-12-01, 02:40-03:31 UTC,
+# all of it); 26 on its faster AMD EPYC before the kernel latency and the GW
+# CNN's end to end were added. Smaller runs, e.g.:
 #   BENCH_RUNS=1 BENCH_WORKLOADS=mlp-784-128-10 BENCH_BATCHES=1,32 BENCH_THREADS=1 \
 #   BENCH_PYTHON=0 BENCH_IMPORTED=0 BENCH_KERNEL=0 npm run bench
 set -euo pipefail
