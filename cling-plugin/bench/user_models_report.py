@@ -30,38 +30,47 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def summarize(runs):
-    """One row per (workload, optimizer, threads, batch) that every engine of ENGINES ran in
-    some run: medians and ranges over runs, and the per-run ratios' median and range."""
-    table = defaultdict(lambda: defaultdict(list))
+def ratios(per_run, top, bottom):
+    """top's median µs over bottom's, one per run that timed both."""
+    return [t[top] / t[bottom] for t in per_run.values() if top in t and bottom in t]
+
+
+def summarize(runs, names=None):
+    """One row per (workload, optimizer, threads, batch) that some run timed with both clad
+    engines: medians and ranges over runs of each engine's time, and the per-run ratios'
+    median (clad-user over clad-model with its range; autograd over clad-user)."""
+    names = names or [f"run {k + 1}" for k in range(len(runs))]
     per_run = defaultdict(lambda: defaultdict(dict))  # key -> run index -> engine -> median_us
     allocs = defaultdict(dict)
     for run, records in enumerate(runs):
         for r in records:
-            if r.get("kind", "step") != "step" or r["engine"] not in ENGINES or "error" in r:
+            if r.get("kind", "step") != "step" or r.get("engine") not in ENGINES or "error" in r:
                 continue  # bandwidth and optimizer records; engines this report leaves out
+            if not isinstance(r.get("median_us"), (int, float)) or r["median_us"] <= 0:
+                continue  # a step that did not finish
             key = (r["workload"], r["optimizer"], r["threads"], r["batch"])
-            table[key][r["engine"]].append(r["median_us"])
+            if r["engine"] in per_run[key][run]:
+                raise SystemExit(f"user_models_report.py: {names[run]} has two {r['engine']} records for "
+                                 f"{key[0]}, {key[1]}, {key[2]} thread(s), batch {key[3]}")
             per_run[key][run][r["engine"]] = r["median_us"]
             allocs[key][r["engine"]] = max(allocs[key].get(r["engine"], 0), r["allocs_per_step"])
     rows = []
-    for key in sorted(table, key=lambda k: (k[0], k[1], k[2], k[3])):
-        per = table[key]
-        both = [t for t in per_run[key].values() if all(e in t for e in ENGINES)]
-        if not both:
+    for key in sorted(per_run):
+        user_over_model = ratios(per_run[key], "clad-user", "clad-model")
+        if not user_over_model:
             continue
-        user_over_model = [t["clad-user"] / t["clad-model"] for t in both]
-        over_autograd = [t["libtorch-autograd"] / t["clad-user"] for t in both]
+        times = {e: [t[e] for t in per_run[key].values() if e in t] for e in ENGINES}
+        over_autograd = ratios(per_run[key], "libtorch-autograd", "clad-user")
         rows.append({
             "workload": key[0], "optimizer": key[1], "threads": key[2], "batch": key[3],
-            "runs": len(both),
-            **{f"{e}_us": statistics.median(per[e]) for e in ENGINES},
-            **{f"{e}_us_min": min(per[e]) for e in ENGINES},
-            **{f"{e}_us_max": max(per[e]) for e in ENGINES},
+            "runs": len(user_over_model),
+            **{f"{e}_us": statistics.median(times[e]) if times[e] else None for e in ENGINES},
+            **{f"{e}_us_min": min(times[e]) if times[e] else None for e in ENGINES},
+            **{f"{e}_us_max": max(times[e]) if times[e] else None for e in ENGINES},
             "user_over_model": statistics.median(user_over_model),
             "user_over_model_min": min(user_over_model),
             "user_over_model_max": max(user_over_model),
-            "speedup_over_autograd": statistics.median(over_autograd),
+            "speedup_over_autograd": statistics.median(over_autograd) if over_autograd else None,
             "user_allocs_per_step": allocs[key]["clad-user"],
         })
     return rows
@@ -73,19 +82,21 @@ def markdown(rows, compile_times):
            "range over runs. `user/model`: clad-user's time over the built-in clad-model's",
            "(target: within 1.10), and `vs autograd`: LibTorch autograd's time over clad-user's,",
            "each the median of the runs' ratios (the engines interleaved in one process), with",
-           "the range of `user/model` over runs.", ""]
+           "the range of `user/model` over runs; `runs`: the runs that timed both clad engines.", ""]
     groups = defaultdict(list)
     for r in rows:
         groups[(r["workload"], r["optimizer"], r["threads"])].append(r)
     for (w, opt, th), rs in groups.items():
-        out += [f"## {w}, {opt}, {th} thread{'s' if th > 1 else ''} ({rs[0]['runs']} runs)", "",
-                "| batch | clad-user | clad-model | libtorch-autograd | user/model | vs autograd | allocs/step |",
-                "|---:|---:|---:|---:|---:|---:|---:|"]
+        out += [f"## {w}, {opt}, {th} thread{'s' if th > 1 else ''}", "",
+                "| batch | runs | clad-user | clad-model | libtorch-autograd | user/model | vs autograd | allocs/step |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rs:
-            cells = [f"{r[e + '_us']:.0f} ({r[e + '_us_min']:.0f}–{r[e + '_us_max']:.0f})" for e in ENGINES]
-            out.append(f"| {r['batch']} | " + " | ".join(cells) +
+            cells = [f"{r[e + '_us']:.0f} ({r[e + '_us_min']:.0f}–{r[e + '_us_max']:.0f})"
+                     if r[e + "_us"] is not None else "–" for e in ENGINES]
+            speedup = f"{r['speedup_over_autograd']:.2f}×" if r["speedup_over_autograd"] is not None else "–"
+            out.append(f"| {r['batch']} | {r['runs']} | " + " | ".join(cells) +
                        f" | {r['user_over_model']:.2f} ({r['user_over_model_min']:.2f}–{r['user_over_model_max']:.2f})"
-                       f" | {r['speedup_over_autograd']:.2f}× | "
+                       f" | {speedup} | "
                        f"{r['user_allocs_per_step']:.0f} |")
         out.append("")
     if compile_times:
@@ -123,10 +134,10 @@ def main(argv=None):
     for path in a.runs:
         with open(path) as f:
             runs.append(json.load(f))
-    rows = summarize(runs)
+    rows = summarize(runs, a.runs)
     if not rows:
         raise SystemExit("user_models_report.py: no (workload, optimizer, threads, batch) with records of "
-                         f"all of {', '.join(ENGINES)} in {' '.join(a.runs)}")
+                         f"both clad-user and clad-model in one run in {' '.join(a.runs)}")
     compile_times = None
     if a.compile_json:
         with open(a.compile_json) as f:
