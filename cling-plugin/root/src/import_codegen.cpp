@@ -1510,7 +1510,7 @@ Graph without_constant_identities(Graph g) {
 }  // namespace
 
 Generated generate(const Graph& graph, const std::string& model_name, const std::string& loss) {
-  const Graph g = fuse_activation_patterns(without_constant_identities(graph));
+  const Graph g = pool_before_relu(fuse_activation_patterns(without_constant_identities(graph)));
   const std::string where = "import_model: '" + g.path + "': ";
   if (g.opset < kMinOpset || g.opset > kMaxOpset)
     throw std::runtime_error(where + "opset " + std::to_string(g.opset) +

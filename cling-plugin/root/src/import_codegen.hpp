@@ -37,6 +37,10 @@ constexpr int kMinOpset = 9, kMaxOpset = 22;
 // each (Gelu, Silu, Softplus); import_fusion.cpp.
 Graph fuse_activation_patterns(Graph g);
 
+// MaxPool(Relu(x)) imported as Relu(MaxPool(x)), the same values and
+// gradients with the ReLU on the pooled values; import_fusion.cpp.
+Graph pool_before_relu(Graph g);
+
 // Throws std::runtime_error naming the node, the op and what is wrong.
 Generated generate(const Graph& g, const std::string& model_name, const std::string& loss);
 

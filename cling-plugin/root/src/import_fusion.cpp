@@ -338,4 +338,43 @@ Graph fuse_activation_patterns(Graph g) {
   return g;
 }
 
+// ReLU then MaxPool (PyTorch's Conv-ReLU-MaxPool block) computed as MaxPool
+// then ReLU: the two commute (ReLU is monotone; a window's maximum stays
+// its maximum), values and gradients alike (the gradient reaches the
+// window's first maximum when it is positive, nothing otherwise, in both
+// orders, since PyTorch's ReLU has derivative 0 at 0), and the ReLU then
+// reads and writes a pool's share of the values (a quarter for MaxPool(4))
+// forward and backward. Only where the ReLU's output is read by the MaxPool
+// alone and the MaxPool's indices are not used.
+Graph pool_before_relu(Graph g) {
+  const Matcher m(g);
+  std::set<std::string> names;
+  for (const auto& node : g.nodes)
+    for (const auto& t : node.outputs) names.insert(t);
+  for (size_t r = 0; r < g.nodes.size(); ++r) {
+    const GraphNode& relu = g.nodes[r];
+    if (relu.op != "Relu" || !(relu.domain.empty() || relu.domain == "ai.onnx") || relu.inputs.size() != 1 ||
+        relu.outputs.size() != 1 || !m.producer.count(relu.inputs[0]))
+      continue;
+    size_t at = 0;
+    const GraphNode* pool = m.sole_reader(relu.outputs[0], &at);
+    if (!pool || pool->op != "MaxPool" || !(pool->domain.empty() || pool->domain == "ai.onnx") ||
+        pool->inputs.size() != 1 || pool->outputs.empty() ||
+        (pool->outputs.size() > 1 && (pool->outputs.size() > 2 || m.consumers.count(pool->outputs[1]) ||
+                                      m.graph_outputs.count(pool->outputs[1]))))
+      continue;
+    std::string pooled = pool->outputs[0] + "_before_relu";
+    while (names.count(pooled)) pooled += "_";
+    names.insert(pooled);
+    GraphNode first = *pool, second = relu;
+    first.inputs = {relu.inputs[0]};
+    first.outputs = {pooled};
+    second.inputs = {pooled};
+    second.outputs = {pool->outputs[0]};
+    g.nodes[r] = std::move(first);
+    g.nodes[at] = std::move(second);
+  }
+  return g;
+}
+
 }  // namespace torchclad::importer

@@ -1349,3 +1349,76 @@ def test_adaptive_pools_to_sizes_that_do_not_divide(tmp_path, dims, fmt):
     # ONNX has no adaptive pooling: export_onnx writes each window as a Slice and a reduction.
     check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
     assert "Slice" in onnx_ops(tmp_path / "finetuned_cross.onnx")
+
+
+class ReluPoolCnn(torch.nn.Module):
+    """Conv-ReLU-MaxPool blocks: the first with overlapping padded windows,
+    the second's ReLU read by two MaxPools (an Add of them), which keeps its
+    order; import_fusion.cpp computes the first as MaxPool then ReLU."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(1, 3, 3, padding=1)
+        self.pool1 = torch.nn.MaxPool1d(3, stride=2, padding=1)
+        self.conv2 = torch.nn.Conv1d(3, 4, 3)
+        self.pool2a = torch.nn.MaxPool1d(2)
+        self.pool2b = torch.nn.MaxPool1d(3, stride=2, padding=1)  # not pool2a: exporters merge equal nodes
+        self.fc = torch.nn.Linear(4 * 4, 3)
+
+    def forward(self, x):
+        h = self.pool1(torch.relu(self.conv1(x)))  # 19 -> 10
+        r = torch.relu(self.conv2(h))  # 10 -> 8
+        return self.fc(torch.flatten(self.pool2a(r) + self.pool2b(r), 1))
+
+
+def nn_calls(source):
+    """The nn:: blocks the generated loss calls, in order."""
+    body = source[source.index("static T loss("):]
+    return re.findall(r"nn::(\w+)\(", body)
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "dynamo", "script"])
+def test_relu_then_maxpool_imports_as_maxpool_then_relu(tmp_path, fmt):
+    torch.manual_seed(8)
+    model = ReluPoolCnn().eval()
+    x = torch.randn(30, 1, 19)
+    y = torch.randint(0, 3, (30,)).float()
+    path = export_as(model, x[:2], tmp_path / "relupool", fmt)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    calls = [c for c in nn_calls(Path(results["source"]).read_text()) if c in ("conv1d", "max_pool1d", "relu")]
+    assert calls == ["conv1d", "max_pool1d", "relu", "conv1d", "relu", "max_pool1d", "max_pool1d"], calls
+    check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_relu_maxpool_swap_keeps_pytorchs_gradient_at_ties_and_zeros(tmp_path, dims):
+    """Weights of -1, 0, 1 and inputs in halves: windows with equal maxima,
+    with exact zeros and all negative, where the gradient depends on which
+    element the pool picks and on ReLU's derivative at 0; Clad's gradient of
+    the swapped blocks must be PyTorch's (no finite differences there: the
+    loss has kinks at such points)."""
+    torch.manual_seed(9)
+    conv, pool = (torch.nn.Conv1d, torch.nn.MaxPool1d) if dims == 1 else (torch.nn.Conv2d, torch.nn.MaxPool2d)
+    shape = (1, 16) if dims == 1 else (1, 8, 8)
+    model = torch.nn.Sequential(conv(1, 4, 3, padding=1), torch.nn.ReLU(), pool(2), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * (8 if dims == 1 else 16), 2)).eval()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.randint(-1, 2, model[0].weight.shape).float())
+        model[0].bias.zero_()
+    x = torch.round(torch.randn(24, *shape) * 2) / 2
+    y = torch.randint(0, 2, (24,)).float()
+    path = export_as(model, x[:2], tmp_path / f"ties{dims}", "legacy")
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, epochs=1)
+    calls = nn_calls(Path(results["source"]).read_text())
+    pool_call, relu_call = f"max_pool{dims}d", "relu"
+    assert pool_call in calls and calls.index(pool_call) < calls.index(relu_call), calls
+    with torch.no_grad():
+        out = model[1](model[0](x))
+        windows = out.unfold(-1, 2, 2) if dims == 1 else out.unfold(-2, 2, 2).unfold(-2, 2, 2).flatten(-2)
+        top = windows.max(-1).values
+        assert ((windows == top.unsqueeze(-1)).sum(-1) > 1).any(), "no window with tied maxima"
+        assert (model[0](x) == 0).any() and (top == 0).any(), "no exact zeros"
+    grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
+    model.double()
+    reference_loss(model(x.double()), y.double(), "cross_entropy").backward()
+    for k, p in model.named_parameters():
+        np.testing.assert_allclose(grad[k], p.grad.numpy().ravel(), rtol=1e-6, atol=1e-10, err_msg=k)
