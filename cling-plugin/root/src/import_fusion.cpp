@@ -348,9 +348,12 @@ Graph fuse_activation_patterns(Graph g) {
 // alone and the MaxPool's indices are not used.
 Graph pool_before_relu(Graph g) {
   const Matcher m(g);
-  std::set<std::string> names;
+  std::set<std::string> names;  // every value's name, so that the new one shadows none
   for (const auto& node : g.nodes)
     for (const auto& t : node.outputs) names.insert(t);
+  for (const auto& v : g.inputs) names.insert(v.name);
+  for (const auto& v : g.outputs) names.insert(v.name);
+  for (const auto& [name, value] : g.constants) names.insert(name);
   for (size_t r = 0; r < g.nodes.size(); ++r) {
     const GraphNode& relu = g.nodes[r];
     if (relu.op != "Relu" || !(relu.domain.empty() || relu.domain == "ai.onnx") || relu.inputs.size() != 1 ||
@@ -358,7 +361,8 @@ Graph pool_before_relu(Graph g) {
       continue;
     size_t at = 0;
     const GraphNode* pool = m.sole_reader(relu.outputs[0], &at);
-    if (!pool || pool->op != "MaxPool" || !(pool->domain.empty() || pool->domain == "ai.onnx") ||
+    if (!pool || at < r ||  // at < r: a graph out of order, left as it is pool->op != "MaxPool" ||
+                            // !(pool->domain.empty() || pool->domain == "ai.onnx") ||
         pool->inputs.size() != 1 || pool->outputs.empty() ||
         (pool->outputs.size() > 1 && (pool->outputs.size() > 2 || m.consumers.count(pool->outputs[1]) ||
                                       m.graph_outputs.count(pool->outputs[1]))))

@@ -1389,22 +1389,36 @@ def test_relu_then_maxpool_imports_as_maxpool_then_relu(tmp_path, fmt):
     check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
 
 
+def window_maxima(out, dims, kernel, stride, padding):
+    """Each pooling window's values (padding as -inf, full windows only), the
+    window axis last."""
+    padded = F.pad(out, [padding] * (2 * dims), value=float("-inf"))
+    for axis in range(dims):
+        padded = padded.unfold(2 + axis, kernel, stride)
+    return padded.flatten(-dims)
+
+
 @pytest.mark.parametrize("dims", [1, 2])
-def test_relu_maxpool_swap_keeps_pytorchs_gradient_at_ties_and_zeros(tmp_path, dims):
-    """Weights of -1, 0, 1 and inputs in halves: windows with equal maxima,
-    with exact zeros and all negative, where the gradient depends on which
-    element the pool picks and on ReLU's derivative at 0; Clad's gradient of
-    the swapped blocks must be PyTorch's (no finite differences there: the
-    loss has kinks at such points)."""
+@pytest.mark.parametrize("pool_args", [(2, 2, 0, False), (4, 4, 0, False), (3, 2, 1, True)])
+def test_relu_maxpool_swap_keeps_pytorchs_gradient_at_ties_and_zeros(tmp_path, dims, pool_args):
+    """Weights of -1, 0, 1 and inputs in halves: windows with equal positive
+    maxima, with exact zeros and all negative, where the gradient depends on
+    which element the pool picks and on ReLU's derivative at 0; pools of 2, of
+    4 (the GW CNN's, a kernel of its own) and overlapping padded windows with
+    ceil_mode. Clad's gradient of the swapped blocks must be PyTorch's (no
+    finite differences there: the loss has kinks at such points)."""
     torch.manual_seed(9)
+    kernel, stride, padding, ceil = pool_args
     conv, pool = (torch.nn.Conv1d, torch.nn.MaxPool1d) if dims == 1 else (torch.nn.Conv2d, torch.nn.MaxPool2d)
     shape = (1, 16) if dims == 1 else (1, 8, 8)
-    model = torch.nn.Sequential(conv(1, 4, 3, padding=1), torch.nn.ReLU(), pool(2), torch.nn.Flatten(),
-                                torch.nn.Linear(4 * (8 if dims == 1 else 16), 2)).eval()
+    x = torch.round(torch.randn(24, *shape) * 2) / 2
+    body = [conv(1, 4, 3, padding=1), torch.nn.ReLU(), pool(kernel, stride, padding, ceil_mode=ceil),
+            torch.nn.Flatten()]
+    features = torch.nn.Sequential(*body)(x[:1]).shape[1]
+    model = torch.nn.Sequential(*body, torch.nn.Linear(features, 2)).eval()
     with torch.no_grad():
         model[0].weight.copy_(torch.randint(-1, 2, model[0].weight.shape).float())
         model[0].bias.zero_()
-    x = torch.round(torch.randn(24, *shape) * 2) / 2
     y = torch.randint(0, 2, (24,)).float()
     path = export_as(model, x[:2], tmp_path / f"ties{dims}", "legacy")
     results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y, epochs=1)
@@ -1412,11 +1426,13 @@ def test_relu_maxpool_swap_keeps_pytorchs_gradient_at_ties_and_zeros(tmp_path, d
     pool_call, relu_call = f"max_pool{dims}d", "relu"
     assert pool_call in calls and calls.index(pool_call) < calls.index(relu_call), calls
     with torch.no_grad():
-        out = model[1](model[0](x))
-        windows = out.unfold(-1, 2, 2) if dims == 1 else out.unfold(-2, 2, 2).unfold(-2, 2, 2).flatten(-2)
+        windows = window_maxima(model[1](model[0](x)), dims, kernel, stride, padding)
         top = windows.max(-1).values
-        assert ((windows == top.unsqueeze(-1)).sum(-1) > 1).any(), "no window with tied maxima"
-        assert (model[0](x) == 0).any() and (top == 0).any(), "no exact zeros"
+        ties = (windows == top.unsqueeze(-1)).sum(-1) > 1
+        assert (ties & (top > 0)).any(), "no window with tied positive maxima"
+        assert (model[0](x) == 0).any(), "no exact zeros"
+        # Windows whose maximum is 0 (4 x 4 windows of this input never are).
+        assert (top == 0).any() or kernel ** dims >= 16, "no window whose maximum is 0"
     grad = split_params(np.fromfile(tmp_path / "grad.bin", dtype=np.float64), names)
     model.double()
     reference_loss(model(x.double()), y.double(), "cross_entropy").backward()
