@@ -361,8 +361,8 @@ Graph pool_before_relu(Graph g) {
       continue;
     size_t at = 0;
     const GraphNode* pool = m.sole_reader(relu.outputs[0], &at);
-    if (!pool || at < r ||  // at < r: a graph out of order, left as it is pool->op != "MaxPool" ||
-                            // !(pool->domain.empty() || pool->domain == "ai.onnx") ||
+    // at < r: a graph out of order, left as it is.
+    if (!pool || at < r || pool->op != "MaxPool" || !(pool->domain.empty() || pool->domain == "ai.onnx") ||
         pool->inputs.size() != 1 || pool->outputs.empty() ||
         (pool->outputs.size() > 1 && (pool->outputs.size() > 2 || m.consumers.count(pool->outputs[1]) ||
                                       m.graph_outputs.count(pool->outputs[1]))))

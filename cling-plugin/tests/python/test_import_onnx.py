@@ -1389,6 +1389,36 @@ def test_relu_then_maxpool_imports_as_maxpool_then_relu(tmp_path, fmt):
     check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
 
 
+class ReluThenOtherOps(torch.nn.Module):
+    """ReLUs each read by one op of one input that is not a MaxPool (an
+    AvgPool, a Sigmoid): neither commutes with ReLU, so each keeps its order."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(1, 3, 3, padding=1)
+        self.pool1 = torch.nn.AvgPool1d(2)
+        self.conv2 = torch.nn.Conv1d(3, 2, 3)
+        self.fc = torch.nn.Linear(2 * 8, 3)
+
+    def forward(self, x):
+        h = self.pool1(torch.relu(self.conv1(x)))  # 20 -> 10
+        h = torch.sigmoid(torch.relu(self.conv2(h)))  # 10 -> 8
+        return self.fc(torch.flatten(torch.relu(h), 1))
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "dynamo"])
+def test_relu_then_other_one_input_ops_keep_their_order(tmp_path, fmt):
+    torch.manual_seed(10)
+    model = ReluThenOtherOps().eval()
+    x = torch.randn(30, 1, 20)
+    y = torch.randint(0, 3, (30,)).float()
+    path = export_as(model, x[:2], tmp_path / "reluother", fmt)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    calls = nn_calls(Path(results["source"]).read_text())
+    order = [c for c in calls if c in ("relu", "avg_pool1d", "max_pool1d", "sigmoid")]
+    assert order == ["relu", "avg_pool1d", "relu", "sigmoid", "relu"], calls
+    check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
+
+
 def window_maxima(out, dims, kernel, stride, padding):
     """Each pooling window's values (padding as -inf, full windows only), the
     window axis last."""
