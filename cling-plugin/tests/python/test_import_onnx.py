@@ -1405,7 +1405,7 @@ class ReluThenOtherOps(torch.nn.Module):
         return self.fc(torch.flatten(torch.relu(h), 1))
 
 
-@pytest.mark.parametrize("fmt", ["legacy", "dynamo"])
+@pytest.mark.parametrize("fmt", ["legacy", "dynamo", "script"])
 def test_relu_then_other_one_input_ops_keep_their_order(tmp_path, fmt):
     torch.manual_seed(10)
     model = ReluThenOtherOps().eval()
