@@ -1559,7 +1559,7 @@ Generated generate(const Graph& graph, const std::string& model_name, const std:
     const Handler* h = nullptr;
     for (const auto* table : {&ops(), &internal_ops()})
       for (const auto& [name, handler] : *table)
-        if (name == node.op && (node.domain.empty() || node.domain == "ai.onnx")) h = &handler;
+        if (name == node.op && node.standard_onnx()) h = &handler;
     if (!h)
       throw std::runtime_error("import_model: " + node.label() +
                                " is not supported. Supported ops: " + join(supported_ops(), ", "));

@@ -301,9 +301,7 @@ Graph fuse_activation_patterns(Graph g) {
     const Matcher m(g);
     for (size_t i = 0; i < g.nodes.size() && !changed; ++i) {
       const GraphNode& node = g.nodes[i];
-      if (!(node.domain.empty() || node.domain == "ai.onnx") || node.inputs.empty() ||
-          node.outputs.size() != 1)
-        continue;
+      if (!node.standard_onnx() || node.inputs.empty() || node.outputs.size() != 1) continue;
       Match match;
       GraphNode fused;
       if (node.op == "Erf" && gelu_erf(m, i, match)) {
@@ -356,17 +354,18 @@ Graph pool_before_relu(Graph g) {
   for (const auto& [name, value] : g.constants) names.insert(name);
   for (size_t r = 0; r < g.nodes.size(); ++r) {
     const GraphNode& relu = g.nodes[r];
-    if (relu.op != "Relu" || !(relu.domain.empty() || relu.domain == "ai.onnx") || relu.inputs.size() != 1 ||
-        relu.outputs.size() != 1 || !m.producer.count(relu.inputs[0]))
+    if (relu.op != "Relu" || !relu.standard_onnx() || relu.inputs.size() != 1 || relu.outputs.size() != 1 ||
+        !m.producer.count(relu.inputs[0]))
       continue;
     size_t at = 0;
     const GraphNode* pool = m.sole_reader(relu.outputs[0], &at);
     // at < r: a graph out of order, left as it is.
-    if (!pool || at < r || pool->op != "MaxPool" || !(pool->domain.empty() || pool->domain == "ai.onnx") ||
-        pool->inputs.size() != 1 || pool->outputs.empty() ||
-        (pool->outputs.size() > 1 && (pool->outputs.size() > 2 || m.consumers.count(pool->outputs[1]) ||
-                                      m.graph_outputs.count(pool->outputs[1]))))
+    if (!pool || at < r || pool->op != "MaxPool" || !pool->standard_onnx() || pool->inputs.size() != 1 ||
+        pool->outputs.empty() || pool->outputs.size() > 2)
       continue;
+    const bool indices_used = pool->outputs.size() == 2 && (m.consumers.count(pool->outputs[1]) ||
+                                                            m.graph_outputs.count(pool->outputs[1]));
+    if (indices_used) continue;
     std::string pooled = pool->outputs[0] + "_before_relu";
     while (names.count(pooled)) pooled += "_";
     names.insert(pooled);

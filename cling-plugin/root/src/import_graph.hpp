@@ -40,6 +40,8 @@ struct GraphNode {
   std::vector<std::string> inputs, outputs;
   nlohmann::json attrs = nlohmann::json::object();
   std::string label() const { return "node '" + name + "' (op " + op + ")"; }
+  // An op of the default ONNX domain (written "" or "ai.onnx").
+  bool standard_onnx() const { return domain.empty() || domain == "ai.onnx"; }
 };
 
 struct Graph {

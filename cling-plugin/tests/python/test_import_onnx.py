@@ -1376,17 +1376,23 @@ def nn_calls(source):
     return re.findall(r"nn::(\w+)\(", body)
 
 
+def imported_call_order(tmp_path, model, length, fmt, blocks):
+    """Imports `model` (1 input channel of `length`, 3 classes) exported as
+    `fmt`, checks its training against PyTorch's, and returns the nn:: blocks
+    of `blocks` its generated loss calls, in order."""
+    x = torch.randn(30, 1, length)
+    y = torch.randint(0, 3, (30,)).float()
+    path = export_as(model, x[:2], tmp_path / "model", fmt)
+    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
+    check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
+    return [c for c in nn_calls(Path(results["source"]).read_text()) if c in blocks]
+
+
 @pytest.mark.parametrize("fmt", ["legacy", "dynamo", "script"])
 def test_relu_then_maxpool_imports_as_maxpool_then_relu(tmp_path, fmt):
     torch.manual_seed(8)
-    model = ReluPoolCnn().eval()
-    x = torch.randn(30, 1, 19)
-    y = torch.randint(0, 3, (30,)).float()
-    path = export_as(model, x[:2], tmp_path / "relupool", fmt)
-    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
-    calls = [c for c in nn_calls(Path(results["source"]).read_text()) if c in ("conv1d", "max_pool1d", "relu")]
+    calls = imported_call_order(tmp_path, ReluPoolCnn().eval(), 19, fmt, ("conv1d", "max_pool1d", "relu"))
     assert calls == ["conv1d", "max_pool1d", "relu", "conv1d", "relu", "max_pool1d", "max_pool1d"], calls
-    check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
 
 
 class ReluThenOtherOps(torch.nn.Module):
@@ -1408,15 +1414,9 @@ class ReluThenOtherOps(torch.nn.Module):
 @pytest.mark.parametrize("fmt", ["legacy", "dynamo", "script"])
 def test_relu_then_other_one_input_ops_keep_their_order(tmp_path, fmt):
     torch.manual_seed(10)
-    model = ReluThenOtherOps().eval()
-    x = torch.randn(30, 1, 20)
-    y = torch.randint(0, 3, (30,)).float()
-    path = export_as(model, x[:2], tmp_path / "reluother", fmt)
-    results, names, _ = run_check(tmp_path, path, "cross_entropy", x, y)
-    calls = nn_calls(Path(results["source"]).read_text())
-    order = [c for c in calls if c in ("relu", "avg_pool1d", "max_pool1d", "sigmoid")]
-    assert order == ["relu", "avg_pool1d", "relu", "sigmoid", "relu"], calls
-    check_against_module(tmp_path, model, results, names, x, y, "cross_entropy")
+    calls = imported_call_order(tmp_path, ReluThenOtherOps().eval(), 20, fmt,
+                                ("relu", "avg_pool1d", "max_pool1d", "sigmoid"))
+    assert calls == ["relu", "avg_pool1d", "relu", "sigmoid", "relu"], calls
 
 
 def window_maxima(out, dims, kernel, stride, padding):
