@@ -6,6 +6,7 @@
 # kill leaves is whole (written to a .partial file and renamed into place):
 # it parses to its last byte and holds a finished epoch.
 # usage: kill_resume.sh MPIEXEC RANKS PYTHON OUT_PREFIX EPOCHS APP [ARGS...]  (no --epochs in ARGS)
+# EPOCHS: enough that the epochs after the first outlast the kill (tens of ms).
 set -u
 mpiexec=$1 ranks=$2 python=$3 prefix=$4 epochs=$5
 shift 5
@@ -17,10 +18,10 @@ run "$@" --epochs "$epochs" --checkpoint "$whole" >/dev/null 2>&1 || { echo "the
 
 "$mpiexec" --oversubscribe -np "$ranks" "$@" --epochs "$epochs" --checkpoint "$killed" --quiet >"$prefix-killed.log" 2>&1 &
 job=$!
-for _ in $(seq 3000); do  # up to 150 s for the first epoch's checkpoint
+for _ in $(seq 15000); do  # up to 150 s for the first epoch's checkpoint
   [ -e "$killed" ] && break
   kill -0 "$job" 2>/dev/null || break
-  sleep 0.05
+  sleep 0.01
 done
 ranks_pids=$(pgrep -P "$job")
 if ! kill -9 "$job" 2>/dev/null; then
