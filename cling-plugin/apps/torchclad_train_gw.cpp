@@ -83,7 +83,8 @@ nlohmann::json engine_json(const torchclad::train::BinaryTrainResult& r,
                            {"test_accuracy", e.test_accuracy},
                            {"test_auc", e.test_auc},
                            {"seconds", e.seconds},
-                           {"samples_per_second", e.samples_per_second}});
+                           {"samples_per_second", e.samples_per_second},
+                           {"median_step_seconds", e.median_step_seconds}});
   j["efficiency_vs_snr"] = nlohmann::json::array();
   for (const auto& b : m.efficiency)
     if (b.signals > 0)

@@ -21,8 +21,9 @@ only against the main benchmark's, timed minutes earlier.
 Writes records {"kind": "e2e", "via": "torchclad-train" (or, with --gw-data,
 torchclad-train-gw: the command-line trainer) or "fit", workload,
 engine, batch, threads, optimizer, samples_per_second,
-epoch_samples_per_second, adjacent_step_us ([before, after] median µs, or
-absent), command}; engine names as torchclad-bench's (clad -> clad-model,
+epoch_samples_per_second, own_step_us (the median over the same epochs of
+each epoch's median step as the trainer itself timed it, in its process),
+adjacent_step_us ([before, after] median µs, or absent), command}; engine names as torchclad-bench's (clad -> clad-model,
 autograd -> libtorch-autograd)."""
 import argparse
 import json
@@ -140,7 +141,8 @@ def run_once(a, engine, batch, optimizer, tmp):
         metrics = json.load(f)
     epochs = metrics["engines"][engine]["epochs"] if a.gw_data is not None else metrics["epochs"]
     steady = [e["samples_per_second"] for e in epochs[1:]]
-    return cmd, steady
+    own_us = statistics.median(e["median_step_seconds"] * 1e6 for e in epochs[1:])
+    return cmd, steady, own_us
 
 
 FIT_MACRO = r"""R__LOAD_LIBRARY(libtorchclad_root.so)
@@ -158,7 +160,7 @@ void fit_e2e() {{
   o.progress = false;
   torchclad::Mlp m({{{widths}}});
   auto r = m.fit(train, test, o);  // all 60,000 and 10,000 samples
-  for (const auto& e : r.epochs) printf("E2E-FIT %.3f\n", e.samples_per_second);
+  for (const auto& e : r.epochs) printf("E2E-FIT %.3f %.9f\n", e.samples_per_second, e.median_step_seconds);
 }}
 """
 
@@ -171,11 +173,13 @@ def run_fit(a, engine, batch, optimizer, tmp):
         batch=batch, threads=a.threads, epochs=a.epochs, widths=a.widths))
     cmd = [str(REPO / "scripts" / "troot"), "-b", "-q", str(macro)]
     done = subprocess.run(cmd, capture_output=True, text=True)
-    rates = [float(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("E2E-FIT ")]
+    epochs = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("E2E-FIT ")]
+    rates = [float(e[0]) for e in epochs]
     if done.returncode != 0 or len(rates) != a.epochs:
         raise SystemExit(f"end_to_end.py: Mlp::fit in {macro} failed ({done.returncode}), "
                          f"{len(rates)} of {a.epochs} epochs:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return "Mlp::fit in root.exe -b -q (" + macro.name + ")", rates[1:]
+    own_us = statistics.median(float(e[1]) * 1e6 for e in epochs[1:])
+    return "Mlp::fit in root.exe -b -q (" + macro.name + ")", rates[1:], own_us
 
 
 def main(argv=None):
@@ -194,18 +198,18 @@ def main(argv=None):
                 order = engines if i % 2 == 0 else engines[::-1]
                 for engine in order:
                     before = adjacent_step_us(a, engine, batch, optimizer, tmp) if a.adjacent else None
-                    cmd, steady = run_once(a, engine, batch, optimizer, tmp)
+                    cmd, steady, own_us = run_once(a, engine, batch, optimizer, tmp)
                     rec = {"kind": "e2e", "via": "torchclad-train", "workload": workload, "engine": ENGINE_NAMES[engine],
                            "batch": batch, "threads": a.threads, "optimizer": optimizer,
                            "samples_per_second": statistics.median(steady),
-                           "epoch_samples_per_second": steady, "command": " ".join(cmd)}
+                           "epoch_samples_per_second": steady, "own_step_us": own_us, "command": " ".join(cmd)}
                     records.append(rec)
                     print(f"{workload} {optimizer} batch={batch} {rec['engine']}: "
                           f"{rec['samples_per_second']:.0f} samples/s", file=sys.stderr, flush=True)
                     if a.fit:
-                        cmd, steady = run_fit(a, engine, batch, optimizer, tmp)
+                        cmd, steady, own_us = run_fit(a, engine, batch, optimizer, tmp)
                         fit = dict(rec, via="fit", samples_per_second=statistics.median(steady),
-                                   epoch_samples_per_second=steady, command=cmd)
+                                   epoch_samples_per_second=steady, own_step_us=own_us, command=cmd)
                         records.append(fit)
                         print(f"{workload} {optimizer} batch={batch} {rec['engine']} (fit): "
                               f"{fit['samples_per_second']:.0f} samples/s", file=sys.stderr, flush=True)

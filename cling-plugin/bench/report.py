@@ -457,6 +457,17 @@ def e2e_adjacent(records):
     return ratios
 
 
+def e2e_own_steps(records):
+    """{(key, via): [per run: samples/s ÷ (batch ÷ the run's own median step µs)]}: the
+    epoch loop against its own steps, timed in the same process (records with own_step_us)."""
+    ratios = defaultdict(list)
+    for r in records:
+        if kind(r) == "e2e" and r.get("own_step_us"):
+            key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
+            ratios[(key, r.get("via"))].append(r["samples_per_second"] * r["own_step_us"] / (key[4] * 1e6))
+    return ratios
+
+
 def adjacent_speedups(records, engine, baseline_key):
     """Per run: (engine's samples/s ÷ the baseline's) ÷ (baseline's adjacent step ÷ engine's), for
     torchclad-train and fit(): the speed-up a user sees over the one adjacent steps give."""
@@ -562,6 +573,18 @@ def e2e_sections(records, steps):
                   md_table(["workload", "optimizer", "batch", "engine", "torchclad-train", "fit()",
                             "step benchmark", "ratio", "fit() ratio", "ratio (adjacent)",
                             "fit() ratio (adjacent)"], pairs)]
+    own = e2e_own_steps(records)
+    own_rows = [[k[0], k[2], str(k[4]), k[3], median_range(own.get((k, "torchclad-train")), "{:.3f}"),
+                 median_range(own.get((k, "fit")), "{:.3f}")]
+                for k in ratio if own.get((k, "torchclad-train")) or own.get((k, "fit"))]
+    if own_rows:
+        parts += ["The epoch loop against its own steps: each run's samples/s ÷ (batch ÷ the median "
+                  "time of its epochs' steps as the trainer timed them, in the same process; "
+                  "`EpochResult::median_step_seconds`), median over runs (range). 1 − this is the "
+                  "share of an epoch spent outside the steps (shuffle, progress, telemetry); a step "
+                  "includes its batch's gather. Unlike the ratios above it does not depend on how "
+                  "fast another process's steps ran.",
+                  md_table(["workload", "optimizer", "batch", "engine", "torchclad-train", "fit()"], own_rows)]
     return ["\n\n".join(parts)]
 
 

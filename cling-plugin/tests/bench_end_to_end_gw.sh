@@ -20,11 +20,17 @@ for r in records:
         ("e2e", "torchclad-train", "cnn-gw", 64, "sgd"), r
     assert len(r["epoch_samples_per_second"]) == 1 and r["samples_per_second"] > 0, r
     assert len(r["adjacent_step_us"]) == 2 and min(r["adjacent_step_us"]) > 0, r
+    # The trainer's own median step: a step's time, at most the epoch's time per step
+    # (x 1.5: a median may exceed the mean) and not a rate.
+    per_step_us = 64 * 1e6 / r["epoch_samples_per_second"][0]
+    assert 0 < r["own_step_us"] <= 1.5 * per_step_us, (r["own_step_us"], per_step_us, r)
     assert r["command"].split()[0].endswith("torchclad-train-gw") and "--engines" in r["command"], r
 PY
 "$python" "$here/../bench/report.py" --inputs "$out/e2e.json" --out-dir "$out/report" || { echo "report.py failed"; exit 1; }
 test -s "$out/report/e2e.png" || { echo "no e2e.png"; exit 1; }
 grep -q "^| cnn-gw | sgd | 1 | 64 | clad-model | " "$out/report/latest.md" || { echo "no cnn-gw row in latest.md"; exit 1; }
+grep -q "^| cnn-gw | sgd | 64 | libtorch-autograd | [01]\.[0-9][0-9][0-9] | – |" "$out/report/latest.md" ||
+  { echo "no row of the loop against its own steps in latest.md"; exit 1; }
 # A careless user's file (not a torchclad-gwsim file): the trainer's own error is shown.
 if "$python" "$here/../bench/end_to_end.py" --gw-data "$here/bench_end_to_end_gw.sh" --train-gw "$train_gw" \
   --bench "$bench" --batches 64 --epochs 2 --adjacent 0 --out "$out/bad.json" 2> "$out/bad.err"; then

@@ -190,6 +190,8 @@ void expect_files(const torchclad::TrainOptions& o, const std::vector<torchclad:
     expect_near(e["seconds"], h.seconds, "seconds");
     expect_near(e["steps_per_second"], h.steps_per_second, "steps_per_second");
     expect_near(e["samples_per_second"], h.samples_per_second, "samples_per_second");
+    expect_near(e["median_step_seconds"], h.median_step_seconds, "median_step_seconds");
+    EXPECT_GT(h.median_step_seconds, 0);
   }
   const auto rows = read_csv(o.metrics_csv);
   ASSERT_EQ(rows.size(), history.size() + 1);
@@ -203,7 +205,8 @@ void expect_files(const torchclad::TrainOptions& o, const std::vector<torchclad:
                                         "steps_per_second",
                                         "samples_per_second",
                                         "test_auc",
-                                        "test_rmse"};
+                                        "test_rmse",
+                                        "median_step_seconds"};
   EXPECT_EQ(rows[0], header);
   for (size_t i = 0; i < history.size(); ++i) {
     const auto& r = rows[i + 1];
@@ -217,6 +220,7 @@ void expect_files(const torchclad::TrainOptions& o, const std::vector<torchclad:
     expect_near(std::stod(r[5]), h.test_accuracy, "csv test_accuracy");
     expect_near(std::stod(r[9]), h.test_auc, "csv test_auc");
     expect_near(std::stod(r[10]), h.test_rmse, "csv test_rmse");
+    expect_near(std::stod(r[11]), h.median_step_seconds, "csv median_step_seconds");
   }
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -11,6 +12,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <c10/util/Exception.h>
@@ -299,6 +301,30 @@ TEST(Throughput, ARunShorterThanTheWindowIsMarkedRough) {
   EXPECT_DOUBLE_EQ(r.samples_per_second, 600 / 0.002);
   EXPECT_DOUBLE_EQ(r.seconds, 0.002);
   EXPECT_EQ(Throughput::text(r), "~300,000 samples/s (over 2 ms)");
+}
+
+// Each epoch's median_step_seconds is the median of its own steps' times:
+// steps of 2, 2, 4, 4 and 100 ms give 4 ms, where their mean would be
+// 22.4 ms; sleep_for can only overshoot, and three steps would have to
+// overshoot by 16 ms for the median to reach 20 ms.
+TEST(RunLoop, EpochsReportTheMedianOfTheirStepTimes) {
+  std::ostringstream log;
+  const int ms[] = {2, 2, 4, 4, 100};
+  int calls = 0;
+  const auto out = run_epochs(
+      spec_of(10, 2, 2),
+      [&](const std::vector<int64_t>&, int64_t, int) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms[calls++ % 5]));
+        return 1.0f;
+      },
+      [] { return Evaluation{}; }, log);
+  ASSERT_EQ(out.epochs.size(), 2u);
+  for (const auto& e : out.epochs) {
+    EXPECT_EQ(e.steps, 5);
+    EXPECT_GE(e.median_step_seconds, 0.004) << e.epoch;
+    EXPECT_LT(e.median_step_seconds, 0.020) << e.epoch;
+    EXPECT_GE(e.seconds, 0.112) << e.epoch;
+  }
 }
 
 // The loop reports the rates Throughput gives from its epochs' own times,

@@ -35,6 +35,7 @@ std::string json_text(const MetricsFiles& f, const std::vector<EpochResult>& epo
         << ", \"seconds\": " << json_number(m.seconds)
         << ", \"steps_per_second\": " << json_number(m.steps_per_second)
         << ", \"samples_per_second\": " << json_number(m.samples_per_second)
+        << ", \"median_step_seconds\": " << json_number(m.median_step_seconds)
         << ", \"test_auc\": " << json_number(m.test_auc) << ", \"test_rmse\": " << json_number(m.test_rmse)
         << "}";
   }
@@ -45,12 +46,13 @@ std::string json_text(const MetricsFiles& f, const std::vector<EpochResult>& epo
 std::string csv_text(const MetricsFiles& f, const std::vector<EpochResult>& epochs) {
   std::ostringstream out;
   out << "engine,epoch,steps,train_loss,test_loss,test_accuracy,seconds,steps_per_second,samples_per_second,"
-         "test_auc,test_rmse\n";
+         "test_auc,test_rmse,median_step_seconds\n";
   for (const auto& m : epochs)
     out << f.engine << ',' << m.epoch << ',' << m.steps << ',' << csv_number(m.train_loss) << ','
         << csv_number(m.test_loss) << ',' << csv_number(m.test_accuracy) << ',' << csv_number(m.seconds)
         << ',' << csv_number(m.steps_per_second) << ',' << csv_number(m.samples_per_second) << ','
-        << csv_number(m.test_auc) << ',' << csv_number(m.test_rmse) << '\n';
+        << csv_number(m.test_auc) << ',' << csv_number(m.test_rmse) << ','
+        << csv_number(m.median_step_seconds) << '\n';
   return out.str();
 }
 

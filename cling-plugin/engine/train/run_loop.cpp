@@ -35,6 +35,15 @@ std::string next_run_id() {
   return "run-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
 }
 
+// The median of v (reordered), 0 if empty; of an even count, the mean of the middle two.
+double median_of(std::vector<double>& v) {
+  if (v.empty()) return 0;
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2) return *mid;
+  return (*mid + *std::max_element(v.begin(), mid)) / 2;
+}
+
 std::string format_lr(double lr) {
   char s[32];
   std::snprintf(s, sizeof s, "%g", lr);
@@ -195,6 +204,11 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   const auto min_event_gap = std::chrono::duration<double>(1.0 / telemetry::kMaxStepEventsPerSecond);
   auto last_event = Clock::now() - std::chrono::seconds(1);
   Throughput throughput;  // samples/s over >= 0.25 s of training: tiny epochs' rates (train/progress.hpp)
+  // Each step's time, for the epoch's median step: seconds - steps x median
+  // is what the loop costs beside its steps, timed in the same process (a
+  // benchmark's step in another process can differ by more than that).
+  std::vector<double> step_seconds;
+  step_seconds.reserve(static_cast<size_t>(steps_per_epoch));
 
   // A run that an exception ends (a stream's read error, a bad batch) still
   // ends its live display, "failed" with the error's own text, instead of
@@ -215,6 +229,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
       double event_loss_sum = 0;
       int64_t event_losses = 0;
       int64_t samples = 0;  // trained on in this epoch
+      step_seconds.clear();
       for (int64_t s = 0; s < steps_per_epoch; ++s) {
         // Data-parallel, a stop request counts once the ranks agreed on it
         // (in the previous step's loss sum), so all stop at the same step.
@@ -230,8 +245,10 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
           return out;
         }
         int size = 0;
+        const auto step_start = Clock::now();
         const float loss = steps.next(size);
         if (size == 0) break;  // the source ran out of batches
+        step_seconds.push_back(std::chrono::duration<double>(Clock::now() - step_start).count());
         samples += size;
         if (!std::isfinite(loss)) {
           out.non_finite = true;
@@ -265,6 +282,7 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
         }
       }
       m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      m.median_step_seconds = median_of(step_seconds);
       m.train_loss = m.steps ? loss_sum / m.steps : 0;
       const auto rate = throughput.rate(samples, m.seconds);
       m.samples_per_second = rate.samples_per_second;
