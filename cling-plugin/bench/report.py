@@ -444,28 +444,26 @@ def e2e_runs(records):
     return e2e, fit
 
 
-def e2e_adjacent(records):
-    """{(key, via): [per run: samples/s ÷ (batch ÷ the adjacent steps' mean µs)]}: end to
-    end against the step benchmark timed right before and after it (end_to_end.py
-    --adjacent 1); empty without such records."""
+def e2e_per_run(records, field, step_us):
+    """{(key, via): [per run: samples/s ÷ (batch ÷ step_us(record[field]))]} over the e2e
+    records that have field."""
     ratios = defaultdict(list)
     for r in records:
-        if kind(r) == "e2e" and r.get("adjacent_step_us"):
+        if kind(r) == "e2e" and r.get(field):
             key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
-            us = statistics.mean(r["adjacent_step_us"])
-            ratios[(key, r.get("via"))].append(r["samples_per_second"] * us / (key[4] * 1e6))
+            ratios[(key, r.get("via"))].append(r["samples_per_second"] * step_us(r[field]) / (key[4] * 1e6))
     return ratios
+
+
+def e2e_adjacent(records):
+    """End to end against the step benchmark timed right before and after it (the mean of
+    the two; end_to_end.py --adjacent 1); empty without such records."""
+    return e2e_per_run(records, "adjacent_step_us", statistics.mean)
 
 
 def e2e_own_steps(records):
-    """{(key, via): [per run: samples/s ÷ (batch ÷ the run's own median step µs)]}: the
-    epoch loop against its own steps, timed in the same process (records with own_step_us)."""
-    ratios = defaultdict(list)
-    for r in records:
-        if kind(r) == "e2e" and r.get("own_step_us"):
-            key = (r["workload"], r["threads"], r["optimizer"], r["engine"], r["batch"])
-            ratios[(key, r.get("via"))].append(r["samples_per_second"] * r["own_step_us"] / (key[4] * 1e6))
-    return ratios
+    """The epoch loop against its own median step, timed in the same process (own_step_us)."""
+    return e2e_per_run(records, "own_step_us", lambda us: us)
 
 
 def adjacent_speedups(records, engine, baseline_key):
@@ -581,8 +579,8 @@ def e2e_sections(records, steps):
         parts += ["The epoch loop against its own steps: each run's samples/s ÷ (batch ÷ the median "
                   "time of its epochs' steps as the trainer timed them, in the same process; "
                   "`EpochResult::median_step_seconds`), median over runs (range). 1 − this is the "
-                  "share of an epoch spent outside the steps (shuffle, progress, telemetry); a step "
-                  "includes its batch's gather. Unlike the ratios above it does not depend on how "
+                  "loop's own cost (shuffle, progress, telemetry) plus the steps' spread above their "
+                  "median, so at most the loop's cost; a step includes its batch's gather. Unlike the ratios above it does not depend on how "
                   "fast another process's steps ran.",
                   md_table(["workload", "optimizer", "batch", "engine", "torchclad-train", "fit()"], own_rows)]
     return ["\n\n".join(parts)]

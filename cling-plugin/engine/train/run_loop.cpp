@@ -205,8 +205,9 @@ RunOutcome run_source_epochs(const RunSpec& spec, const SourceSteps& steps, int6
   auto last_event = Clock::now() - std::chrono::seconds(1);
   Throughput throughput;  // samples/s over >= 0.25 s of training: tiny epochs' rates (train/progress.hpp)
   // Each step's time, for the epoch's median step: seconds - steps x median
-  // is what the loop costs beside its steps, timed in the same process (a
-  // benchmark's step in another process can differ by more than that).
+  // bounds what the loop costs beside its steps (it also holds the steps'
+  // spread above their median), timed in the same process (a benchmark's
+  // step in another process can differ by more than that).
   std::vector<double> step_seconds;
   step_seconds.reserve(static_cast<size_t>(steps_per_epoch));
 

@@ -19,7 +19,7 @@ struct EpochResult {
   long long steps = 0;          // optimisation steps of the epoch
   double steps_per_second = 0;  // samples_per_second x this epoch's steps per sample
   // The median time of the epoch's steps (each a batch's gather, forward,
-  // backward and update); seconds - steps x this: the loop's own cost.
+  // backward and update); seconds - steps x this: at most the loop's own cost.
   double median_step_seconds = 0;
 };
 
